@@ -1,0 +1,260 @@
+// The one libc table. Every wrapper checks the return value and reads errno before anything else can
+// run on this thread, then throws a SysError naming the call and the argument it failed on.
+import { dlopen, read as peek, ptr, type Pointer } from "bun:ffi";
+import { SysError } from "./errno.ts";
+
+const { symbols: c } = dlopen("libc.so.6", {
+  __errno_location: { args: [], returns: "ptr" },
+  unshare: { args: ["i32"], returns: "i32" },
+  setns: { args: ["i32", "i32"], returns: "i32" },
+  mount: { args: ["ptr", "ptr", "ptr", "u64", "ptr"], returns: "i32" },
+  umount2: { args: ["ptr", "i32"], returns: "i32" },
+  open: { args: ["ptr", "i32", "u32"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
+  read: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  pipe2: { args: ["ptr", "i32"], returns: "i32" },
+  fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
+  flock: { args: ["i32", "i32"], returns: "i32" },
+  fstatfs: { args: ["i32", "ptr"], returns: "i32" },
+  socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+  bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+  sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64" },
+  recvfrom: { args: ["i32", "ptr", "u64", "i32", "ptr", "ptr"], returns: "i64" },
+  sendmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
+  recvmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
+  kill: { args: ["i32", "i32"], returns: "i32" },
+  prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
+  getpid: { args: [], returns: "i32" },
+  gettid: { args: [], returns: "i32" },
+  getuid: { args: [], returns: "u32" },
+  geteuid: { args: [], returns: "u32" },
+  getgid: { args: [], returns: "u32" },
+  getegid: { args: [], returns: "u32" },
+});
+
+function errno(): number {
+  return peek.i32(c.__errno_location() as Pointer, 0);
+}
+
+/** Throws a SysError when a call returned -1; returns the (non-negative) result otherwise. */
+function check<T extends number | bigint>(ret: T, syscall: string, detail?: string): T {
+  if (ret === -1 || ret === -1n) throw new SysError(syscall, errno(), detail);
+  return ret;
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`, "utf8");
+}
+
+// Namespace clone flags (linux/sched.h).
+export const CLONE_NEWNS = 0x00020000;
+export const CLONE_NEWCGROUP = 0x02000000;
+export const CLONE_NEWUTS = 0x04000000;
+export const CLONE_NEWIPC = 0x08000000;
+export const CLONE_NEWUSER = 0x10000000;
+export const CLONE_NEWPID = 0x20000000;
+export const CLONE_NEWNET = 0x40000000;
+export const CLONE_FS = 0x00000200;
+
+// mount(2) flags (linux/mount.h).
+export const MS_RDONLY = 0x1;
+export const MS_NOSUID = 0x2;
+export const MS_NODEV = 0x4;
+export const MS_NOEXEC = 0x8;
+export const MS_REMOUNT = 0x20;
+export const MS_BIND = 0x1000;
+export const MS_MOVE = 0x2000;
+export const MS_REC = 0x4000;
+export const MS_PRIVATE = 1 << 18;
+export const MS_SLAVE = 1 << 19;
+export const MS_SHARED = 1 << 20;
+export const MNT_DETACH = 0x2;
+
+// open(2) flags (asm-generic/fcntl.h, x86_64 and aarch64 alike).
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
+export const O_NONBLOCK = 0o4000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+
+export const F_GETFD = 1;
+export const F_SETFD = 2;
+export const F_GETFL = 3;
+export const F_SETFL = 4;
+export const FD_CLOEXEC = 1;
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const AF_NETLINK = 16;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_RCVBUF = 8;
+export const SO_SNDBUF = 7;
+export const SO_RCVTIMEO = 20;
+export const SOL_NETLINK = 270;
+export const NETLINK_ROUTE = 0;
+export const NETLINK_EXT_ACK = 11;
+export const NETLINK_GET_STRICT_CHK = 12;
+export const MSG_DONTWAIT = 0x40;
+export const MSG_PEEK = 0x2;
+export const MSG_TRUNC = 0x20;
+
+export const PR_SET_PDEATHSIG = 1;
+export const PR_SET_NAME = 15;
+
+export const NSFS_MAGIC = 0x6e736673;
+export const PROC_SUPER_MAGIC = 0x9fa0;
+
+export function unshare(flags: number): void {
+  check(c.unshare(flags), "unshare", `0x${flags.toString(16)}`);
+}
+
+export function setns(fd: number, nstype: number): void {
+  check(c.setns(fd, nstype), "setns", `fd ${fd}`);
+}
+
+export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {
+  const src = source === null ? null : cstr(source);
+  const fs = fstype === null ? null : cstr(fstype);
+  const d = data === null ? null : cstr(data);
+  check(c.mount(src, cstr(target), fs, flags, d), "mount", `${source ?? "none"} on ${target}`);
+}
+
+export function umount2(target: string, flags = 0): void {
+  check(c.umount2(cstr(target), flags), "umount2", target);
+}
+
+export function open(path: string, flags: number, mode = 0): number {
+  return check(c.open(cstr(path), flags | O_CLOEXEC, mode), "open", path);
+}
+
+export function close(fd: number): void {
+  check(c.close(fd), "close", `fd ${fd}`);
+}
+
+export function read(fd: number, buf: Uint8Array): number {
+  return Number(check(c.read(fd, buf, buf.byteLength), "read", `fd ${fd}`));
+}
+
+export function write(fd: number, buf: Uint8Array): number {
+  return Number(check(c.write(fd, buf, buf.byteLength), "write", `fd ${fd}`));
+}
+
+/** Returns [readEnd, writeEnd]. */
+export function pipe2(flags = O_CLOEXEC): [number, number] {
+  const fds = new Int32Array(2);
+  check(c.pipe2(fds, flags), "pipe2");
+  return [fds[0]!, fds[1]!];
+}
+
+export function fcntl(fd: number, cmd: number, arg = 0): number {
+  return check(c.fcntl(fd, cmd, arg), "fcntl", `fd ${fd}`);
+}
+
+/** Clears FD_CLOEXEC so a child started by exec inherits the descriptor. */
+export function setInheritable(fd: number, inheritable: boolean): void {
+  const flags = fcntl(fd, F_GETFD);
+  fcntl(fd, F_SETFD, inheritable ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC);
+}
+
+export function flock(fd: number, op: number): void {
+  check(c.flock(fd, op), "flock", `fd ${fd}`);
+}
+
+/** f_type of the filesystem holding fd: compare with NSFS_MAGIC / PROC_SUPER_MAGIC. */
+export function fstatfsType(fd: number): number {
+  const st = new BigInt64Array(15); // struct statfs is 120 bytes on 64-bit Linux; f_type comes first
+  check(c.fstatfs(fd, st), "fstatfs", `fd ${fd}`);
+  return Number(st[0]!);
+}
+
+export function socket(domain: number, type: number, protocol: number): number {
+  return check(c.socket(domain, type | SOCK_CLOEXEC, protocol), "socket", `domain ${domain} protocol ${protocol}`);
+}
+
+export function bind(fd: number, addr: Uint8Array): void {
+  check(c.bind(fd, addr, addr.byteLength), "bind", `fd ${fd}`);
+}
+
+export function connect(fd: number, addr: Uint8Array): void {
+  check(c.connect(fd, addr, addr.byteLength), "connect", `fd ${fd}`);
+}
+
+/** Fills addr with the socket's own address and returns the length the kernel wrote. */
+export function getsockname(fd: number, addr: Uint8Array): number {
+  const len = new Uint32Array([addr.byteLength]);
+  check(c.getsockname(fd, addr, len), "getsockname", `fd ${fd}`);
+  return len[0]!;
+}
+
+export function setsockopt(fd: number, level: number, name: number, value: Uint8Array): void {
+  check(c.setsockopt(fd, level, name, value, value.byteLength), "setsockopt", `level ${level} option ${name}`);
+}
+
+export function setsockoptInt(fd: number, level: number, name: number, value: number): void {
+  setsockopt(fd, level, name, new Uint8Array(new Int32Array([value]).buffer));
+}
+
+export function sendto(fd: number, buf: Uint8Array, flags = 0, addr: Uint8Array | null = null): number {
+  return Number(check(c.sendto(fd, buf, buf.byteLength, flags, addr, addr?.byteLength ?? 0), "sendto", `fd ${fd}`));
+}
+
+/** Returns the number of bytes received (with MSG_TRUNC, the real datagram length). */
+export function recvfrom(fd: number, buf: Uint8Array, flags = 0): number {
+  return Number(check(c.recvfrom(fd, buf, buf.byteLength, flags, null, null), "recvfrom", `fd ${fd}`));
+}
+
+/** msg is a struct msghdr the caller built; iovecs must stay referenced by the caller until this returns. */
+export function sendmsg(fd: number, msg: Uint8Array, flags = 0): number {
+  return Number(check(c.sendmsg(fd, msg, flags), "sendmsg", `fd ${fd}`));
+}
+
+export function recvmsg(fd: number, msg: Uint8Array, flags = 0): number {
+  return Number(check(c.recvmsg(fd, msg, flags), "recvmsg", `fd ${fd}`));
+}
+
+export function kill(pid: number, signal: number): void {
+  check(c.kill(pid, signal), "kill", `pid ${pid}`);
+}
+
+/** True when a process with this pid exists (even if owned by someone else). */
+export function processExists(pid: number): boolean {
+  if (c.kill(pid, 0) === 0) return true;
+  return errno() === 1; // EPERM: exists, not ours
+}
+
+export function prctl(option: number, arg2: number | bigint = 0): void {
+  check(c.prctl(option, arg2, 0, 0, 0), "prctl", `option ${option}`);
+}
+
+export const getpid = (): number => c.getpid();
+export const gettid = (): number => c.gettid();
+export const getuid = (): number => c.getuid();
+export const geteuid = (): number => c.geteuid();
+export const getgid = (): number => c.getgid();
+export const getegid = (): number => c.getegid();
+
+/** Address of a buffer, for building structs (msghdr, iovec) that hold pointers. */
+export function addressOf(buf: Uint8Array): number {
+  return ptr(buf);
+}
