@@ -1,0 +1,97 @@
+// The project's test command (`npm test`). Builds dist/ctrnet, then runs each suite and prints one
+// closing line `N passed, N failed` summed over the suites.
+//   unit:        no privileges, run as is
+//   integration: root only, inside a private network + mount namespace with a fresh /run, so bridges,
+//                firewall rules, namespaces and mounts never reach the machine's own network or files
+// Usage: bun scripts/test.ts [unit|integration ...] [-- extra bun test args]
+import { existsSync, readdirSync } from "node:fs";
+
+const root = new URL("..", import.meta.url).pathname;
+process.chdir(root);
+
+const argv = process.argv.slice(2);
+const dash = argv.indexOf("--");
+const wanted = dash === -1 ? argv : argv.slice(0, dash);
+const extra = dash === -1 ? [] : argv.slice(dash + 1);
+const isRoot = process.getuid?.() === 0;
+
+interface Suite {
+  name: string;
+  dir: string;
+  command: (files: string[]) => string[];
+  env?: Record<string, string>;
+  skip?: string;
+}
+
+// Inside the private namespaces: loopback up, and a fresh tmpfs over /run so that any default runtime
+// path (/run/netns, /run/ctrnet, xtables lock) is private to this run.
+const privateHost = ["mount -t tmpfs -o mode=0755 tmpfs /run", "ip link set lo up", 'exec "$@"'].join(" && ");
+
+const suites: Suite[] = [
+  { name: "unit", dir: "test/unit", command: (f) => ["bun", "test", ...f, ...extra] },
+  {
+    name: "integration",
+    dir: "test/integration",
+    command: (f) => ["unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", privateHost, "sh", "bun", "test", ...f, ...extra],
+    env: { CTRNET_TEST_PRIVATE: "1" },
+    skip: isRoot ? undefined : "needs root",
+  },
+];
+
+function testFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".test.ts"))
+    .sort()
+    .map((f) => `./${dir}/${f}`);
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream, keep: string[]): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    sink.write(chunk);
+    keep.push(decoder.decode(chunk, { stream: true }));
+  }
+}
+
+function lastCount(text: string, word: string): number {
+  const all = [...text.matchAll(new RegExp(`^\\s*(\\d+) ${word}s?$`, "gm"))];
+  return all.length ? Number(all[all.length - 1]![1]) : 0;
+}
+
+const build = Bun.spawnSync(["bun", "build.ts"], { stdout: "inherit", stderr: "inherit" });
+if (build.exitCode !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+
+let passed = 0;
+let failed = 0;
+for (const suite of suites) {
+  if (wanted.length && !wanted.includes(suite.name)) continue;
+  const files = testFiles(suite.dir);
+  if (suite.skip || files.length === 0) {
+    console.error(`== ${suite.name}: skipped (${suite.skip ?? "no tests"})`);
+    continue;
+  }
+  console.error(`== ${suite.name}: ${files.length} files`);
+  const child = Bun.spawn(suite.command(files), {
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    env: { ...process.env, ...suite.env },
+  });
+  const out: string[] = [];
+  await Promise.all([pump(child.stdout, process.stdout, out), pump(child.stderr, process.stderr, out), child.exited]);
+  const text = out.join("");
+  const p = lastCount(text, "pass");
+  // An error outside any test (a crash in a hook, an unhandled rejection) counts as a failure too.
+  let f = lastCount(text, "fail") + lastCount(text, "error");
+  if (child.exitCode !== 0 && f === 0) f = 1;
+  console.error(`== ${suite.name}: ${p} passed, ${f} failed`);
+  passed += p;
+  failed += f;
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

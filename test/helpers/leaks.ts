@@ -1,0 +1,143 @@
+// What a test can leave behind, read cheaply from /proc (no process spawns except the firewall dump).
+import { readdirSync, readFileSync } from "node:fs";
+
+export interface Snapshot {
+  nsfsMounts: Set<string>;
+  interfaces: Set<string>;
+  processes: Map<number, string>;
+  netnsFiles: Set<string>;
+  firewall: Set<string>;
+}
+
+function nsfsMounts(): Set<string> {
+  const out = new Set<string>();
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const [pre, post] = line.split(" - ");
+    if (post?.startsWith("nsfs ")) out.add(pre!.split(" ")[4]!);
+  }
+  return out;
+}
+
+/** Interfaces of the netns this thread is in (/proc/net/dev follows the reader's netns, unlike /sys). */
+function interfaces(): Set<string> {
+  const lines = readFileSync("/proc/net/dev", "utf8").split("\n").slice(2);
+  return new Set(lines.map((l) => l.split(":")[0]!.trim()).filter(Boolean));
+}
+
+/** Live (non-zombie) descendants of this test process, pid -> command line. */
+function descendants(root: number): Map<number, string> {
+  const parent = new Map<number, number>();
+  const info = new Map<number, { state: string; comm: string }>();
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const fields = stat.slice(close + 2).split(" ");
+      parent.set(pid, Number(fields[1]));
+      info.set(pid, { state: fields[0]!, comm: stat.slice(stat.indexOf("(") + 1, close) });
+    } catch {
+      // the process exited while we were reading
+    }
+  }
+  const out = new Map<number, string>();
+  for (const [pid, i] of info) {
+    if (i.state === "Z") continue;
+    for (let p = parent.get(pid), hops = 0; p !== undefined && p > 1 && hops < 64; p = parent.get(p), hops++) {
+      if (p === root) {
+        out.set(pid, i.comm);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function netnsFiles(): Set<string> {
+  const dirs = ["/run/netns", process.env.CTRNET_NETNS_DIR].filter((d): d is string => !!d);
+  const out = new Set<string>();
+  for (const d of dirs) {
+    try {
+      for (const f of readdirSync(d)) out.add(`${d}/${f}`);
+    } catch {
+      // no such dir: nothing in it
+    }
+  }
+  return out;
+}
+
+// Shared chains the CNI plugins create on first use and keep by design (as with podman); not per-container state.
+const SHARED_CHAIN = "CNI-(?:FORWARD|ADMIN|HOSTPORT-(?:DNAT|SNAT|MASQ|SETMARK))";
+const SHARED_RULES = [
+  new RegExp(`^:${SHARED_CHAIN} `),
+  new RegExp(`^-A (?:FORWARD|INPUT|OUTPUT|PREROUTING|POSTROUTING|${SHARED_CHAIN}) (?:(?!--comment ".*id:).)*-j ${SHARED_CHAIN}$`),
+  /^-A CNI-HOSTPORT-(?:MASQ|SETMARK) (?:(?!id:).)*$/,
+  /^-A CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN$/,
+];
+
+/** Firewall rules and chains, without counters, minus the shared scaffolding the CNI plugins keep. */
+function firewall(): Set<string> {
+  const out = new Set<string>();
+  for (const cmd of [["iptables-save"], ["ip6tables-save"]]) {
+    const r = Bun.spawnSync(cmd, { stderr: "ignore" });
+    if (r.exitCode !== 0) continue;
+    let table = "";
+    for (const raw of r.stdout.toString().split("\n")) {
+      const line = raw.replace(/ \[\d+:\d+\]$/, "");
+      if (line.startsWith("*")) table = line.slice(1);
+      if (!line.startsWith("-A") && !(line.startsWith(":") && !/^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) /.test(line))) continue;
+      if (SHARED_RULES.some((re) => re.test(line))) continue;
+      out.add(`${cmd[0]} ${table} ${line}`);
+    }
+  }
+  const nft = Bun.spawnSync(["nft", "list", "tables"], { stderr: "ignore" });
+  for (const t of nft.stdout.toString().split("\n")) {
+    // iptables-nft's own tables hold the rules checked above
+    if (t && !/^table (ip|ip6|inet|bridge|arp) (filter|nat|mangle|raw|security)$/.test(t)) out.add(`nft ${t}`);
+  }
+  return out;
+}
+
+const privileged = process.getuid?.() === 0 && process.env.CTRNET_TEST_PRIVATE === "1";
+
+export function snapshot(): Snapshot {
+  return {
+    nsfsMounts: nsfsMounts(),
+    interfaces: interfaces(),
+    processes: descendants(process.pid),
+    netnsFiles: netnsFiles(),
+    firewall: privileged ? firewall() : new Set(),
+  };
+}
+
+function added<T>(before: Set<T> | Map<T, unknown>, after: Set<T> | Map<T, unknown>): T[] {
+  return [...after.keys()].filter((k) => !before.has(k));
+}
+
+/** Lines describing what exists in `after` but not in `before`; empty when nothing leaked. */
+export function leaksBetween(before: Snapshot, after: Snapshot): string[] {
+  const out: string[] = [];
+  const mounts = added(before.nsfsMounts, after.nsfsMounts);
+  if (mounts.length) out.push(`nsfs mounts: ${mounts.join(", ")}`);
+  const ifs = added(before.interfaces, after.interfaces);
+  if (ifs.length) out.push(`interfaces: ${ifs.join(", ")}`);
+  const procs = added(before.processes, after.processes);
+  if (procs.length) out.push(`processes: ${procs.map((p) => `${p} (${after.processes.get(p)})`).join(", ")}`);
+  const files = added(before.netnsFiles, after.netnsFiles);
+  if (files.length) out.push(`netns files: ${files.join(", ")}`);
+  const rules = added(before.firewall, after.firewall);
+  if (rules.length) out.push(`firewall: ${rules.join(" | ")}`);
+  return out;
+}
+
+/** Processes and mounts can take a moment to go after a kill; poll briefly before calling it a leak. */
+export async function settledLeaks(before: Snapshot, deadlineMs = 3000): Promise<{ leaks: string[]; now: Snapshot }> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const now = snapshot();
+    const leaks = leaksBetween(before, now);
+    if (leaks.length === 0 || Date.now() >= end) return { leaks, now };
+    await Bun.sleep(50);
+  }
+}

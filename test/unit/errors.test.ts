@@ -1,0 +1,49 @@
+import { describe, expect, test } from "bun:test";
+import { errnoName, isSysError, SysError } from "../../ffi/errno.ts";
+import * as libc from "../../ffi/libc.ts";
+import { exitCodeOf, UsageError } from "../../src/errors.ts";
+import { validateName } from "../../src/names.ts";
+
+describe("SysError", () => {
+  test("names the call, the argument and the errno", () => {
+    const err = new SysError("setns", 1, "fd 7");
+    expect(err.message).toBe("setns fd 7: operation not permitted (EPERM)");
+    expect(err.code).toBe("EPERM");
+    expect(isSysError(err, "EPERM")).toBe(true);
+    expect(isSysError(err, "EBUSY")).toBe(false);
+  });
+
+  test("a failed libc call reads errno right after the call", () => {
+    expect(() => libc.close(987654)).toThrow("close fd 987654: bad file descriptor (EBADF)");
+    expect(() => libc.open("/nonexistent/ctrnet", libc.O_RDONLY)).toThrow("(ENOENT)");
+  });
+
+  test("unknown errno numbers still print", () => {
+    expect(errnoName(4095)).toBe("E4095");
+  });
+});
+
+describe("names", () => {
+  test.each(["a", "cni-1234", "my_net.v2", "A-b.c_d", "0"])("accepts %p", (name) => {
+    expect(validateName("network name", name)).toBe(name);
+  });
+
+  test.each([
+    ["", "network name must not be empty"],
+    ["../x", 'invalid network name "../x": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+    ["-x", 'invalid network name "-x"'],
+    [".hidden", 'invalid network name ".hidden"'],
+    ["a/b", 'invalid network name "a/b"'],
+    ["a b", 'invalid network name "a b"'],
+  ])("rejects %p", (name, message) => {
+    let err: unknown;
+    try {
+      validateName("network name", name);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toContain(message);
+    expect(exitCodeOf(err)).toBe(2);
+  });
+});
