@@ -34,6 +34,7 @@ const { symbols: c } = dlopen("libc.so.6", {
   geteuid: { args: [], returns: "u32" },
   getgid: { args: [], returns: "u32" },
   getegid: { args: [], returns: "u32" },
+  ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
 });
 
 function errno(): number {
@@ -257,4 +258,24 @@ export const getegid = (): number => c.getegid();
 /** Address of a buffer, for building structs (msghdr, iovec) that hold pointers. */
 export function addressOf(buf: Uint8Array): number {
   return ptr(buf);
+}
+
+// ioctl_ns(2): _IO(0xb7, 0x3), kernel 4.11.
+const NS_GET_NSTYPE = 0xb703;
+
+/** The CLONE_NEW* flag of the namespace an nsfs fd refers to. */
+export function nsType(fd: number): number {
+  return check(c.ioctl(fd, NS_GET_NSTYPE, 0), "ioctl", `NS_GET_NSTYPE fd ${fd}`);
+}
+
+// linux/netlink.h: with NETLINK_CAP_ACK an error reply carries the request's header, not the whole request.
+export const NETLINK_CAP_ACK = 10;
+
+/**
+ * recvfrom that also fills `from` with the sender's address. `fromLength` is the socklen_t the kernel
+ * writes back; the caller owns it so a receive loop allocates nothing.
+ */
+export function recvfromSender(fd: number, buf: Uint8Array, flags: number, from: Uint8Array, fromLength: Uint32Array): number {
+  fromLength[0] = from.byteLength;
+  return Number(check(c.recvfrom(fd, buf, buf.byteLength, flags, from, fromLength), "recvfrom", `fd ${fd}`));
 }
