@@ -1,0 +1,10 @@
+// The public face of src/netlink: the typed client, its types and errors, and the codec layer for callers
+// (and tests) that build or read messages themselves.
+export { Netlink, type AddressFilter, type LinkUpdate, type RouteFilter } from "./netlink.ts";
+export type { SocketOptions } from "./socket.ts";
+export type { Link, LinkRef, LinkSpec, VethSpec, BridgeSpec, LinkChanges } from "./links.ts";
+export type { Address, AddressOptions, Family } from "./addresses.ts";
+export type { Route, RouteSpec } from "./routes.ts";
+export type { Stats64 } from "./msg-link.ts";
+export { NetlinkError, NetlinkDumpInterruptedError, NetlinkMalformedError, isNetlinkError } from "./errors.ts";
+export * from "./addr-codec.ts";

@@ -1,0 +1,156 @@
+// A NETLINK_ROUTE socket and the one request/response loop every operation goes through.
+import { errnoNumber, isSysError } from "../../ffi/errno.ts";
+import {
+  AF_NETLINK,
+  close,
+  CLONE_NEWNET,
+  MSG_TRUNC,
+  NETLINK_CAP_ACK,
+  NETLINK_EXT_ACK,
+  NETLINK_GET_STRICT_CHK,
+  NETLINK_ROUTE,
+  O_RDONLY,
+  open,
+  recvfromSender,
+  sendto,
+  setns,
+  setsockopt,
+  setsockoptInt,
+  SOCK_RAW,
+  SOL_NETLINK,
+  SOL_SOCKET,
+  SO_RCVTIMEO,
+  socket,
+} from "../../ffi/libc.ts";
+import { errorMessage } from "../errors.ts";
+import { NetlinkError, NetlinkMalformedError } from "./errors.ts";
+import { ReplyCollector } from "./replies.ts";
+import {
+  encodeMessage,
+  HOST_LITTLE_ENDIAN,
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  viewOf,
+  type Writer,
+} from "./wire.ts";
+
+export interface SocketOptions {
+  /** Open the socket in this network namespace (an open fd, or a path such as /run/netns/NAME). */
+  netns?: number | string;
+  /** How long one receive may wait for the kernel. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+// Dump datagrams are at most 32 KiB; a single larger message (a link with many VFs) still fits twice over.
+const RECEIVE_BUFFER_SIZE = 64 * 1024;
+const SOCKADDR_NL_SIZE = 12;
+// struct sockaddr_nl for the kernel: family AF_NETLINK, port id 0, no multicast groups.
+const KERNEL = new Uint8Array(SOCKADDR_NL_SIZE);
+viewOf(KERNEL).setUint16(0, AF_NETLINK, HOST_LITTLE_ENDIAN);
+
+/**
+ * Runs fn with the calling thread in another network namespace and always comes back; if it cannot come
+ * back, the process exits rather than carry on in the wrong namespace. fn must be synchronous.
+ */
+function inNetns<T>(target: number | string, fn: () => T): T {
+  const home = open("/proc/thread-self/ns/net", O_RDONLY);
+  try {
+    const fd = typeof target === "number" ? target : open(target, O_RDONLY);
+    try {
+      setns(fd, CLONE_NEWNET);
+    } finally {
+      if (fd !== target) close(fd);
+    }
+    try {
+      return fn();
+    } finally {
+      try {
+        setns(home, CLONE_NEWNET);
+      } catch (err) {
+        console.error(`ctrnet: cannot return to the original network namespace: ${errorMessage(err)}`);
+        process.exit(70);
+      }
+    }
+  } finally {
+    close(home);
+  }
+}
+
+export class NetlinkSocket {
+  private fd: number;
+  private seq = 0;
+  private readonly buffer = new Uint8Array(RECEIVE_BUFFER_SIZE);
+  private readonly sender = new Uint8Array(SOCKADDR_NL_SIZE);
+  private readonly senderLength = new Uint32Array(1);
+
+  private constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /** The socket belongs to the namespace it was created in; only its creation needs to happen there. */
+  static open(options: SocketOptions = {}): NetlinkSocket {
+    const create = () => socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    const fd = options.netns === undefined ? create() : inNetns(options.netns, create);
+    try {
+      const ms = BigInt(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, new Uint8Array(new BigInt64Array([ms / 1000n, (ms % 1000n) * 1000n]).buffer));
+      setsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+      setsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+      // Lets the kernel filter dumps (addresses of one link, routes of one table) and reject malformed requests.
+      setsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
+    } catch (err) {
+      close(fd);
+      throw err;
+    }
+    return new NetlinkSocket(fd);
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    close(fd);
+  }
+
+  /**
+   * Sends one request and collects the replies to it, decoded with `decode`. A dump (flags include
+   * NLM_F_DUMP) ends at NLMSG_DONE; anything else is sent with NLM_F_ACK and ends at the acknowledgement.
+   * `operation` names the request in errors, e.g. `add link "veth0"`.
+   */
+  request<T>(operation: string, type: number, flags: number, body: (w: Writer) => void, decode: (payload: Uint8Array) => T): T[] {
+    if (this.fd < 0) throw new Error(`netlink: ${operation}: socket is closed`);
+    const dump = (flags & NLM_F_DUMP) === NLM_F_DUMP;
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    const seq = this.seq;
+    const message = encodeMessage({ type, flags: flags | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK), seq, pid: 0 }, body);
+    sendto(this.fd, message, 0, KERNEL);
+
+    const collector = new ReplyCollector(operation, seq, decode);
+    for (;;) {
+      const length = this.receive(operation);
+      // Only the kernel (port id 0) answers requests; anything else is not ours to read.
+      if (viewOf(this.sender).getUint32(4, HOST_LITTLE_ENDIAN) !== 0) continue;
+      if (collector.add(this.buffer.subarray(0, length))) return collector.replies;
+    }
+  }
+
+  private receive(operation: string): number {
+    for (;;) {
+      let length: number;
+      try {
+        length = recvfromSender(this.fd, this.buffer, MSG_TRUNC, this.sender, this.senderLength);
+      } catch (err) {
+        if (isSysError(err, "EINTR")) continue;
+        // SO_RCVTIMEO expired.
+        if (isSysError(err, "EAGAIN")) throw new NetlinkError(operation, errnoNumber("ETIMEDOUT"));
+        throw err;
+      }
+      if (length > this.buffer.length) {
+        throw new NetlinkMalformedError(`a ${length}-byte reply to ${operation} does not fit the ${this.buffer.length}-byte receive buffer`);
+      }
+      return length;
+    }
+  }
+}
