@@ -1,2 +1,128 @@
+import type { Subprocess } from "bun";
 import { defineCommand } from "citty";
-export default defineCommand({ meta: { name: "netns", description: "Manage persistent network namespaces" } });
+import { constants } from "node:os";
+import { isSysError } from "../../../ffi/errno.ts";
+import { CtrnetError, errorMessage, UsageError } from "../../errors.ts";
+import { validateName } from "../../names.ts";
+import { createNetns, defaultNetnsDir, listNetns, removeNetns, spawnInNetns } from "../../netns/index.ts";
+import { netnsDirArg } from "../args.ts";
+
+const dirOf = (args: { "netns-dir"?: string }): string => args["netns-dir"] || defaultNetnsDir();
+const nameArg = (name: string): string => validateName("network namespace name", name);
+
+const add = defineCommand({
+  meta: { name: "add", description: "Create a persistent network namespace and print its name (random if none is given)" },
+  args: { ...netnsDirArg, name: { type: "positional", required: false, description: "namespace name" } },
+  run({ args }) {
+    const name = args.name === undefined ? undefined : nameArg(String(args.name));
+    process.stdout.write(`${createNetns({ name, dir: dirOf(args) }).name}\n`);
+  },
+});
+
+const ls = defineCommand({
+  meta: { name: "ls", description: "List persistent network namespaces" },
+  args: { ...netnsDirArg, format: { type: "string", description: "text or json" } },
+  run({ args }) {
+    const names = listNetns(dirOf(args));
+    if (args.format === "json") process.stdout.write(`${JSON.stringify(names)}\n`);
+    else if (args.format === undefined || args.format === "text") process.stdout.write(names.map((n) => `${n}\n`).join(""));
+    else throw new UsageError(`invalid --format "${args.format}": use text or json`);
+  },
+});
+
+const rm = defineCommand({
+  meta: { name: "rm", description: "Remove persistent network namespaces" },
+  args: { ...netnsDirArg, name: { type: "positional", description: "namespace names" } },
+  run({ args }) {
+    const dir = dirOf(args);
+    const errors: unknown[] = [];
+    for (const name of args._.map(String)) {
+      try {
+        removeNetns(nameArg(name), { dir });
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) {
+      const message = errors.map(errorMessage).join("; ");
+      throw errors.some((e) => e instanceof UsageError) ? new UsageError(message) : new CtrnetError(message);
+    }
+  },
+});
+
+/**
+ * `exec [--netns-dir DIR] NAME [--] CMD…`. Parsed by hand: CMD keeps its own options (`ip -br link`),
+ * which a generic option parser would take for ours.
+ */
+export function splitExecArgs(rawArgs: string[]): { dir?: string; name: string; command: string[] } {
+  let dir: string | undefined;
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === "--netns-dir" || a === "--log-level") {
+      if (i + 1 >= rawArgs.length) throw new UsageError(`${a} needs a value`);
+      if (a === "--netns-dir") dir = rawArgs[i + 1];
+      i++;
+    } else if (a.startsWith("--netns-dir=")) {
+      dir = a.slice("--netns-dir=".length);
+    } else if (a.startsWith("--log-level=")) {
+      continue;
+    } else if (a.startsWith("-")) {
+      throw new UsageError(`unknown option ${a} before the namespace name`);
+    } else {
+      const rest = rawArgs.slice(i + 1);
+      const command = rest[0] === "--" ? rest.slice(1) : rest;
+      if (command.length === 0) throw new UsageError("missing command: ctrnet netns exec NAME [--] CMD…");
+      return { dir, name: nameArg(a), command };
+    }
+  }
+  throw new UsageError("missing network namespace name: ctrnet netns exec NAME [--] CMD…");
+}
+
+/** Exit status 126/127 as a shell gives for a command it cannot run. */
+class CommandNotRunError extends CtrnetError {
+  constructor(
+    message: string,
+    override readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+const FORWARDED = ["SIGINT", "SIGTERM"] as const;
+
+const exec = defineCommand({
+  meta: { name: "exec", description: "Run a command inside a network namespace, like ip netns exec" },
+  args: {
+    ...netnsDirArg,
+    name: { type: "positional", description: "namespace name" },
+    // not required here, so that splitExecArgs says what is missing
+    command: { type: "positional", required: false, description: "command and its arguments, optionally after --" },
+  },
+  async run({ rawArgs }) {
+    const { dir, name, command } = splitExecArgs(rawArgs);
+    // Handlers before the command starts: a signal sent as soon as it runs must reach it, not end ctrnet.
+    // They run from the event loop, so not before `await child.exited` below, when child is set.
+    let child: Subprocess | undefined;
+    for (const s of FORWARDED) process.on(s, (signal: NodeJS.Signals) => void child?.kill(signal));
+    try {
+      child = spawnInNetns(name, command, { dir: dir || defaultNetnsDir() });
+    } catch (err) {
+      // Bun.spawn's own errors: the namespace steps throw SysErrors, which carry a code too
+      const code = (err as NodeJS.ErrnoException).code;
+      if (isSysError(err) || (code !== "ENOENT" && code !== "EACCES")) throw err;
+      const reason = code === "ENOENT" ? "command not found" : "permission denied";
+      throw new CommandNotRunError(`cannot run "${command[0]}": ${reason}`, code === "ENOENT" ? 127 : 126);
+    }
+    const exitCode = await child.exited;
+    const signal = child.signalCode;
+    const status = signal === null ? exitCode : 128 + (typeof signal === "number" ? signal : constants.signals[signal]);
+    // citty 0.1.6 drops what a subcommand's run() returns, so main.ts cannot pass the status on.
+    process.exit(status);
+  },
+});
+
+export default defineCommand({
+  meta: { name: "netns", description: "Manage persistent network namespaces" },
+  subCommands: { add, ls, rm, exec },
+});

@@ -1,0 +1,332 @@
+// Namespace primitives, as root inside the runner's private net+mount namespace, in a netns dir of our own.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, fstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { launch } from "../../ffi/launcher.ts";
+import * as libc from "../../ffi/libc.ts";
+import { UsageError } from "../../src/errors.ts";
+import {
+  adoptNetns,
+  createNetns,
+  currentNetnsId,
+  listNetns,
+  NetnsNotFoundError,
+  NotANetnsError,
+  openNetns,
+  removeNetns,
+  spawnInNetns,
+  withNetns,
+} from "../../src/netns/index.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ctrnet-netns-"));
+// Set for this file only (files share one process); the leak check in test/preload.ts watches it too.
+const savedNetnsDir = process.env.CTRNET_NETNS_DIR;
+process.env.CTRNET_NETNS_DIR = dir;
+
+afterAll(() => {
+  try {
+    libc.umount2(dir, libc.MNT_DETACH);
+  } catch {
+    // never made a mount point: no test got as far as creating a namespace
+  }
+  rmSync(dir, { recursive: true, force: true });
+  if (savedNetnsDir === undefined) delete process.env.CTRNET_NETNS_DIR;
+  else process.env.CTRNET_NETNS_DIR = savedNetnsDir;
+});
+
+let counter = 0;
+const unique = (base: string): string => `${base}-${process.pid}-${++counter}`;
+
+function mountsAt(path: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((line) => line.split(" ")[4] === path);
+}
+
+const netnsIdOf = (path: string): string => `net:[${statSync(path).ino}]`;
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error("expected an error");
+}
+
+/** Creates a namespace for one test and removes it afterwards, whatever the test did. */
+function withTempNetns(fn: (ns: { name: string; path: string }) => void | Promise<void>): () => Promise<void> {
+  return async () => {
+    const ns = createNetns({ name: unique("t") });
+    try {
+      await fn(ns);
+    } finally {
+      if (existsSync(ns.path)) removeNetns(ns.name);
+    }
+  };
+}
+
+describe("createNetns", () => {
+  test(
+    "mounts a new network namespace at DIR/NAME",
+    withTempNetns((ns) => {
+      expect(ns.path).toBe(join(dir, ns.name));
+      expect(mountsAt(ns.path).length).toBe(1);
+      expect(mountsAt(ns.path)[0]).toContain(" - nsfs ");
+      expect(netnsIdOf(ns.path)).not.toBe(currentNetnsId());
+      expect(listNetns()).toContain(ns.name);
+    }),
+  );
+
+  test(
+    "leaves loopback down and adds nothing else, like ip netns add",
+    withTempNetns((ns) => {
+      const links = withNetns(ns.path, () => Bun.spawnSync(["ip", "-o", "link"]).stdout.toString());
+      const lines = links.trim().split("\n");
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toMatch(/^1: lo: <LOOPBACK> .* state DOWN /);
+    }),
+  );
+
+  test("without a name picks a random cni-… name", () => {
+    const a = createNetns();
+    const b = createNetns();
+    try {
+      expect(a.name).toMatch(/^cni-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(a.name).not.toBe(b.name);
+      expect(a.path).toBe(join(dir, a.name));
+    } finally {
+      removeNetns(a.name);
+      removeNetns(b.path);
+    }
+  });
+
+  test(
+    "refuses an existing name and leaves that namespace alone",
+    withTempNetns((ns) => {
+      const before = netnsIdOf(ns.path);
+      const err = thrown(() => createNetns({ name: ns.name }));
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toBe(`network namespace "${ns.name}" already exists`);
+      expect(netnsIdOf(ns.path)).toBe(before);
+      expect(mountsAt(ns.path).length).toBe(1);
+    }),
+  );
+
+  test("refuses invalid names before creating anything, not even the directory", () => {
+    const fresh = join(dir, "fresh");
+    for (const name of ["../x", "", "a/b", ".hidden", "-x"]) {
+      expect(() => createNetns({ name, dir: fresh })).toThrow(UsageError);
+    }
+    expect(existsSync(fresh)).toBe(false);
+  });
+
+  test(
+    "makes the netns directory a shared mount of itself, so namespaces propagate",
+    withTempNetns(() => {
+      const [line] = mountsAt(dir);
+      expect(line).toBeDefined();
+      expect(line!.split(" - ")[0]).toMatch(/ shared:\d+/);
+    }),
+  );
+});
+
+describe("withNetns", () => {
+  test(
+    "switches this thread into the namespace and back, by path or by fd",
+    withTempNetns((ns) => {
+      const original = currentNetnsId();
+      expect(withNetns(ns.path, () => currentNetnsId())).toBe(netnsIdOf(ns.path));
+      expect(currentNetnsId()).toBe(original);
+      const fd = openNetns(ns.path);
+      try {
+        expect(withNetns(fd, () => readlinkSync("/proc/thread-self/ns/net"))).toBe(netnsIdOf(ns.path));
+      } finally {
+        libc.close(fd);
+      }
+      expect(currentNetnsId()).toBe(original);
+    }),
+  );
+
+  test(
+    "restores the original namespace when fn throws",
+    withTempNetns((ns) => {
+      const original = currentNetnsId();
+      expect(() =>
+        withNetns(ns.path, () => {
+          throw new Error("boom");
+        }),
+      ).toThrow("boom");
+      expect(currentNetnsId()).toBe(original);
+    }),
+  );
+
+  test(
+    "refuses an async fn after restoring",
+    withTempNetns((ns) => {
+      const original = currentNetnsId();
+      expect(() => withNetns(ns.path, async () => currentNetnsId())).toThrow(TypeError);
+      expect(currentNetnsId()).toBe(original);
+    }),
+  );
+
+  test(
+    "a synchronous Bun.spawn inside the window starts in the namespace",
+    withTempNetns(async (ns) => {
+      const child = withNetns(ns.path, () => Bun.spawn(["readlink", "/proc/self/ns/net"], { stdout: "pipe" }));
+      expect((await new Response(child.stdout).text()).trim()).toBe(netnsIdOf(ns.path));
+      expect(await child.exited).toBe(0);
+    }),
+  );
+});
+
+describe("removeNetns", () => {
+  test("unmounts and deletes, leaving no mount and no file", () => {
+    const ns = createNetns({ name: unique("rm") });
+    removeNetns(ns.name);
+    expect(mountsAt(ns.path)).toEqual([]);
+    expect(existsSync(ns.path)).toBe(false);
+    expect(listNetns()).not.toContain(ns.name);
+  });
+
+  test("a missing name is a UsageError", () => {
+    const err = thrown(() => removeNetns("no-such-netns"));
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe('network namespace "no-such-netns" does not exist');
+  });
+
+  test("removes a leftover file that was never mounted", () => {
+    const path = join(dir, unique("leftover"));
+    writeFileSync(path, "");
+    removeNetns(path);
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe("removeNetns safety", () => {
+  test("never unmounts what is not a namespace", () => {
+    const source = join(dir, unique("source"));
+    const target = join(dir, unique("target"));
+    writeFileSync(source, "");
+    writeFileSync(target, "");
+    libc.mount(source, target, null, libc.MS_BIND);
+    try {
+      expect(() => removeNetns(target)).toThrow();
+      expect(mountsAt(target).length).toBe(1);
+    } finally {
+      libc.umount2(target);
+      rmSync(source, { force: true });
+      rmSync(target, { force: true });
+    }
+  });
+});
+
+describe("adoptNetns", () => {
+  test("keeps a process's network namespace after the process is gone", async () => {
+    const child = launch({ argv: ["sleep", "60"], unshare: ["net"] });
+    let ns: { name: string; path: string } | undefined;
+    try {
+      const expected = readlinkSync(`/proc/${child.pid}/ns/net`);
+      ns = adoptNetns(child.pid, { name: unique("adopt") });
+      expect(netnsIdOf(ns.path)).toBe(expected);
+      child.kill("SIGKILL");
+      await child.exited;
+      expect(withNetns(ns.path, () => currentNetnsId())).toBe(expected);
+    } finally {
+      child.kill("SIGKILL");
+      await child.exited;
+      if (ns) removeNetns(ns.name);
+    }
+  });
+
+  test("a process that does not exist is a NetnsNotFoundError, and nothing is created", () => {
+    const pidMax = Number(readFileSync("/proc/sys/kernel/pid_max", "utf8"));
+    const name = unique("ghost");
+    const err = thrown(() => adoptNetns(pidMax + 1, { name }));
+    expect(err).toBeInstanceOf(NetnsNotFoundError);
+    expect((err as Error).message).toBe(`network namespace of process ${pidMax + 1} does not exist`);
+    expect(existsSync(join(dir, name))).toBe(false);
+  });
+});
+
+describe("openNetns", () => {
+  test(
+    "returns a close-on-exec fd of the namespace",
+    withTempNetns((ns) => {
+      const fd = openNetns(ns.path);
+      try {
+        expect(libc.fcntl(fd, libc.F_GETFD) & libc.FD_CLOEXEC).toBe(libc.FD_CLOEXEC);
+        expect(`net:[${fstatSync(fd).ino}]`).toBe(netnsIdOf(ns.path));
+      } finally {
+        libc.close(fd);
+      }
+    }),
+  );
+
+  test("tells a missing path from something that is not a network namespace", () => {
+    expect(() => openNetns(join(dir, "missing"))).toThrow(NetnsNotFoundError);
+    const plain = join(dir, unique("plain"));
+    writeFileSync(plain, "");
+    try {
+      expect(() => openNetns(plain)).toThrow(NotANetnsError);
+    } finally {
+      rmSync(plain);
+    }
+    expect(() => openNetns("/proc/self/ns/mnt")).toThrow("is not a network namespace: it is another kind of namespace");
+    expect(() => openNetns("/proc/self/ns/net")).not.toThrow();
+  });
+});
+
+describe("listNetns", () => {
+  test("lists names sorted, and nothing for a missing directory", () => {
+    const names = [unique("b"), unique("a"), unique("c")];
+    for (const name of names) createNetns({ name });
+    try {
+      const listed = listNetns().filter((n) => names.includes(n));
+      expect(listed).toEqual([...names].sort());
+    } finally {
+      for (const name of names) removeNetns(name);
+    }
+    expect(listNetns(join(dir, "nowhere"))).toEqual([]);
+  });
+});
+
+describe("spawnInNetns", () => {
+  test(
+    "runs like ip netns exec: the namespace, its /sys, its /etc overrides; ours stay as they were",
+    withTempNetns(async (ns) => {
+      const etc = mkdtempSync(join(tmpdir(), "ctrnet-etc-"));
+      mkdirSync(join(etc, "netns", ns.name), { recursive: true });
+      writeFileSync(join(etc, "hosts"), "host file\n");
+      writeFileSync(join(etc, "netns", ns.name, "hosts"), "netns file\n");
+      const mountsBefore = readFileSync("/proc/self/mountinfo", "utf8");
+      const mntBefore = readlinkSync("/proc/thread-self/ns/mnt");
+      const cwdBefore = process.cwd();
+      const [r, w] = libc.pipe2();
+      try {
+        const script = `cat ${etc}/hosts; ls /sys/class/net; readlink /proc/self/ns/net; pwd`;
+        let child;
+        try {
+          child = spawnInNetns(ns.name, ["sh", "-c", script], { etcDir: etc, stdio: ["ignore", w, "inherit"] });
+        } finally {
+          libc.close(w);
+        }
+        const [out, code] = await Promise.all([Bun.file(r).text(), child.exited]);
+        expect(code).toBe(0);
+        expect(out.split("\n")).toEqual(["netns file", "lo", netnsIdOf(ns.path), cwdBefore, ""]);
+        expect(readFileSync(join(etc, "hosts"), "utf8")).toBe("host file\n");
+        expect(readFileSync("/proc/self/mountinfo", "utf8")).toBe(mountsBefore);
+        expect(readlinkSync("/proc/thread-self/ns/mnt")).toBe(mntBefore);
+        expect(process.cwd()).toBe(cwdBefore);
+      } finally {
+        libc.close(r);
+        rmSync(etc, { recursive: true, force: true });
+      }
+    }),
+  );
+
+  test("a missing namespace is named as given", () => {
+    expect(() => spawnInNetns("no-such-netns", ["true"])).toThrow('network namespace "no-such-netns" does not exist');
+  });
+});
