@@ -1,0 +1,205 @@
+// Published ports: podman's and docker's `-p [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/PROTO[,PROTO]]`, the
+// normalised mapping kept in state, and the per-port entries the CNI portmap plugin takes.
+import * as v from "valibot";
+import { CtrnetError, UsageError } from "../errors.ts";
+import { formatIP, parseIP } from "../netlink/addr-codec.ts";
+import { IPAddress } from "./ip.ts";
+
+export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+const MAX_PORT = 65535;
+
+/**
+ * One published port or range, as podman's PortMapping: `range` consecutive ports starting at
+ * `containerPort` go to as many starting at `hostPort`. hostPort 0 means "any free port", chosen when the
+ * container starts. hostIP "" means every host address (podman folds "0.0.0.0" into it as docker does).
+ */
+export const PortMapping = v.pipe(
+  v.object({
+    hostIP: v.union([v.literal(""), IPAddress]),
+    hostPort: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_PORT)),
+    containerPort: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PORT)),
+    protocol: v.picklist(PROTOCOLS),
+    range: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  }),
+  v.check((m) => m.containerPort + m.range - 1 <= MAX_PORT, "the container port range ends past 65535"),
+  v.check((m) => m.hostPort === 0 || m.hostPort + m.range - 1 <= MAX_PORT, "the host port range ends past 65535"),
+);
+export type PortMapping = v.InferOutput<typeof PortMapping>;
+
+/** An entry of the CNI `portMappings` capability argument: always one port. */
+export interface CniPortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: Protocol;
+  hostIP: string;
+}
+
+class SpecError extends Error {}
+
+/** Parses one `-p` value; `tcp,udp` yields one mapping per protocol. */
+export function parsePortSpec(spec: string): PortMapping[] {
+  try {
+    return parse(spec);
+  } catch (err) {
+    if (err instanceof SpecError) throw new UsageError(`invalid port spec "${spec}": ${err.message}`);
+    throw err;
+  }
+}
+
+/** Parses every `-p` value of one container and rejects host ports published twice. */
+export function parsePortSpecs(specs: readonly string[]): PortMapping[] {
+  const mappings = specs.flatMap(parsePortSpec);
+  checkPortConflicts(mappings);
+  return mappings;
+}
+
+function parse(spec: string): PortMapping[] {
+  const [address, protoText, ...extra] = spec.split("/");
+  if (extra.length) throw new SpecError("the protocol can only be given once");
+  const protocols = protoText === undefined ? (["tcp"] as Protocol[]) : parseProtocols(protoText);
+  const { hostIP, hostPort, containerPort } = splitAddress(address!);
+
+  const ctr = parseRange(containerPort, "container", 1);
+  let host = { start: 0, length: ctr.length };
+  if (hostPort !== undefined && hostPort !== "") {
+    host = parseRange(hostPort, "host", 0);
+    // A lone 0 asks for a free port, like an empty host port; a free range of the right length is chosen.
+    if (host.start === 0 && host.length === 1) host.length = ctr.length;
+    if (host.length !== ctr.length) {
+      throw new SpecError(`host and container port ranges differ in length (${host.length} != ${ctr.length})`);
+    }
+  }
+  const ip = hostIP === undefined ? "" : parseHostIP(hostIP);
+  return protocols.map((protocol) => ({ hostIP: ip, hostPort: host.start, containerPort: ctr.start, protocol, range: ctr.length }));
+}
+
+function parseProtocols(text: string): Protocol[] {
+  const out: Protocol[] = [];
+  for (const part of text.split(",")) {
+    const proto = part.toLowerCase();
+    if (!(PROTOCOLS as readonly string[]).includes(proto)) {
+      throw new SpecError(part === "" ? "empty protocol" : `unknown protocol "${part}" (expected tcp, udp or sctp)`);
+    }
+    if (!out.includes(proto as Protocol)) out.push(proto as Protocol);
+  }
+  return out;
+}
+
+interface SplitAddress {
+  hostIP?: string;
+  hostPort?: string;
+  containerPort: string;
+}
+
+function splitAddress(text: string): SplitAddress {
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close < 0) throw new SpecError("missing ] after the IPv6 host address");
+    const rest = text.slice(close + 1);
+    if (!rest.startsWith(":")) throw new SpecError("expected : after the bracketed host address");
+    const ports = rest.slice(1).split(":");
+    if (ports.length !== 2) throw new SpecError("a host address must be followed by HOSTPORT:CTRPORT (HOSTPORT may be empty)");
+    return { hostIP: text.slice(1, close), hostPort: ports[0]!, containerPort: ports[1]! };
+  }
+  if (text.includes("]")) throw new SpecError("an IPv6 host address must be in brackets, e.g. [::1]:8080:80");
+  const parts = text.split(":");
+  switch (parts.length) {
+    case 1:
+      return { containerPort: parts[0]! };
+    case 2:
+      return { hostPort: parts[0]!, containerPort: parts[1]! };
+    case 3:
+      return { hostIP: parts[0]!, hostPort: parts[1]!, containerPort: parts[2]! };
+    default:
+      throw new SpecError("expected [HOSTIP:][HOSTPORT:]CTRPORT, with an IPv6 HOSTIP in brackets");
+  }
+}
+
+function parseHostIP(text: string): string {
+  if (text === "") throw new SpecError("empty host IP (leave out the IP and its colon to publish on every address)");
+  const ip = parseIP(text);
+  if (ip === null) throw new SpecError(`invalid host IP "${text}"`);
+  if (ip.length === 4 && ip.every((b) => b === 0)) return "";
+  return formatIP(ip);
+}
+
+const DECIMAL = /^[0-9]{1,5}$/;
+
+function parseRange(text: string, side: "host" | "container", min: number): { start: number; length: number } {
+  if (text === "") throw new SpecError(`missing ${side} port`);
+  const bounds = text.split("-");
+  if (bounds.length > 2 || !bounds.every((b) => DECIMAL.test(b))) throw new SpecError(`invalid ${side} port "${text}"`);
+  const [start, end = start] = bounds.map(Number) as [number, number?];
+  for (const port of [start, end]) {
+    if (port < min || port > MAX_PORT) throw new SpecError(`${side} port ${port} is out of range (${min}-${MAX_PORT})`);
+  }
+  if (end < start) throw new SpecError(`${side} port range ${text} ends before it starts`);
+  if (start === 0 && end !== 0) throw new SpecError(`host port range ${text} includes port 0`);
+  return { start, length: end - start + 1 };
+}
+
+/**
+ * Every address the wildcard binds overlaps every other: "" (all addresses) and "::", which on Linux also
+ * takes IPv4 unless net.ipv6.bindv6only is set.
+ */
+function addressesOverlap(a: string, b: string): boolean {
+  return a === b || a === "" || b === "" || a === "::" || b === "::";
+}
+
+/** The same host port, protocol and (overlapping) host address published twice can never both bind. */
+export function checkPortConflicts(mappings: readonly PortMapping[]): void {
+  const taken = new Map<string, string[]>();
+  for (const m of mappings) {
+    if (m.hostPort === 0) continue;
+    for (let i = 0; i < m.range; i++) {
+      const key = `${m.hostPort + i}/${m.protocol}`;
+      const ips = taken.get(key) ?? [];
+      const clash = ips.find((ip) => addressesOverlap(ip, m.hostIP));
+      if (clash !== undefined) {
+        if (clash === m.hostIP) throw new UsageError(`host port ${hostAddress(m.hostIP, m.hostPort + i)}/${m.protocol} is published twice`);
+        throw new UsageError(`host port ${key} is published on both ${displayIP(clash)} and ${displayIP(m.hostIP)}`);
+      }
+      ips.push(m.hostIP);
+      taken.set(key, ips);
+    }
+  }
+}
+
+/** The portmap plugin's capability argument: one entry per port. Host ports must have been chosen. */
+export function toCniPortMappings(mappings: readonly PortMapping[]): CniPortMapping[] {
+  return mappings.flatMap((m) => {
+    if (m.hostPort === 0) {
+      throw new CtrnetError(`no host port has been chosen for container port ${m.containerPort}/${m.protocol}`);
+    }
+    return Array.from({ length: m.range }, (_, i) => ({
+      hostPort: m.hostPort + i,
+      containerPort: m.containerPort + i,
+      protocol: m.protocol,
+      hostIP: m.hostIP,
+    }));
+  });
+}
+
+function displayIP(ip: string): string {
+  return ip === "" ? "0.0.0.0" : ip;
+}
+
+function hostAddress(ip: string, port: number | string): string {
+  const shown = displayIP(ip);
+  return shown.includes(":") ? `[${shown}]:${port}` : `${shown}:${port}`;
+}
+
+function portText(start: number, range: number): string {
+  return range === 1 ? `${start}` : `${start}-${start + range - 1}`;
+}
+
+/**
+ * `ctrnet port` output: `80/tcp -> 0.0.0.0:8080`, ranges as `80-82/tcp -> 0.0.0.0:8080-8082`; a host port
+ * not chosen yet shows as 0.
+ */
+export function formatPort(m: PortMapping): string {
+  const host = m.hostPort === 0 ? "0" : portText(m.hostPort, m.range);
+  return `${portText(m.containerPort, m.range)}/${m.protocol} -> ${hostAddress(m.hostIP, host)}`;
+}

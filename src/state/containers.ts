@@ -1,0 +1,263 @@
+// Container network records in the state database. Each method is one transaction; several calls made
+// inside `transaction(fn)` share one. Work that must await (CNI plugins, netns setup) happens outside any
+// transaction: a command inserts the record as `creating` to claim the id, does the work, then updates it.
+import type { Database } from "bun:sqlite";
+import * as v from "valibot";
+import { CtrnetError, UsageError } from "../errors.ts";
+import { validateName } from "../names.ts";
+import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
+import { ContainerRecord, type RecordState } from "./record.ts";
+
+// A type alias rather than an interface: only aliases are assignable to bun:sqlite's binding records.
+type ContainerRow = {
+  id: string;
+  name: string | null;
+  state: string;
+  mode: string;
+  netns_path: string | null;
+  owns_netns: number;
+  static_ip: string | null;
+  static_mac: string | null;
+  ports: string;
+  slirp4netns_pid: number | null;
+  port_forwarder_pid: number | null;
+  created_at: number;
+};
+
+interface InterfaceRow {
+  container_id: string;
+  network: string;
+  ifname: string;
+  position: number | null;
+  aliases: string;
+  result: string | null;
+}
+
+export function openState(location: StateLocation = {}): ContainerState {
+  return new ContainerState(runtimeDir(location));
+}
+
+export class ContainerState {
+  readonly path: string;
+  private readonly db: Database;
+
+  constructor(dir: string) {
+    this.path = databasePath(dir);
+    this.db = openDatabase(this.path);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Runs fn (synchronous) in one write transaction; the store's own methods nest inside it. */
+  transaction<T>(fn: () => T): T {
+    return writeTransaction(this.db, this.path, fn);
+  }
+
+  insert(input: ContainerRecord): ContainerRecord {
+    validateName("container id", input.id);
+    if (input.name !== null) validateName("container name", input.name);
+    const rec = this.check(input);
+    return this.transaction(() => {
+      if (this.row(rec.id)) throw new UsageError(`container "${rec.id}" already exists`);
+      const owner = this.idByName(rec.id);
+      if (owner !== undefined) throw new UsageError(`container id "${rec.id}" is already the name of container "${owner}"`);
+      this.checkNameFree(rec.name, rec.id);
+      this.db
+        .query(
+          `INSERT INTO containers (id, name, state, mode, netns_path, owns_netns, static_ip, static_mac, ports,
+             slirp4netns_pid, port_forwarder_pid, created_at)
+           VALUES ($id, $name, $state, $mode, $netns_path, $owns_netns, $static_ip, $static_mac, $ports,
+             $slirp4netns_pid, $port_forwarder_pid, $created_at)`,
+        )
+        .run(toRow(rec));
+      this.writeInterfaces(rec);
+      return rec;
+    });
+  }
+
+  /** Full id, then name, then a unique id prefix, as podman looks containers up. */
+  find(idOrName: string): ContainerRecord | undefined {
+    validateName("container id or name", idOrName);
+    return this.db.transaction(() => {
+      const row = this.row(idOrName) ?? this.rowByName(idOrName) ?? this.rowByPrefix(idOrName);
+      return row && this.load(row);
+    })();
+  }
+
+  get(idOrName: string): ContainerRecord {
+    const rec = this.find(idOrName);
+    if (!rec) throw new UsageError(`no such container "${idOrName}"`);
+    return rec;
+  }
+
+  /** Oldest first; `state` picks e.g. the records a crashed command left `creating`. */
+  list(filter: { state?: RecordState } = {}): ContainerRecord[] {
+    return this.db.transaction(() => {
+      const rows =
+        filter.state === undefined
+          ? this.db.query<ContainerRow, []>("SELECT * FROM containers ORDER BY created_at, id").all()
+          : this.db.query<ContainerRow, [string]>("SELECT * FROM containers WHERE state = ? ORDER BY created_at, id").all(filter.state);
+      return rows.map((row) => this.load(row));
+    })();
+  }
+
+  /**
+   * Reads the record with this exact id, lets fn return the new version, and stores it, all under the
+   * write lock, so concurrent updates of one record never lose each other's changes.
+   */
+  update(id: string, fn: (rec: ContainerRecord) => ContainerRecord): ContainerRecord {
+    return this.transaction(() => {
+      const row = this.row(id);
+      if (!row) throw new UsageError(`no such container "${id}"`);
+      const next = this.check(fn(this.load(row)));
+      if (next.id !== id) throw new CtrnetError(`a container's id cannot change (${id} -> ${next.id})`);
+      if (next.name !== row.name) this.checkNameFree(next.name, id);
+      this.db
+        .query(
+          `UPDATE containers SET name = $name, state = $state, mode = $mode, netns_path = $netns_path,
+             owns_netns = $owns_netns, static_ip = $static_ip, static_mac = $static_mac, ports = $ports,
+             slirp4netns_pid = $slirp4netns_pid, port_forwarder_pid = $port_forwarder_pid, created_at = $created_at
+           WHERE id = $id`,
+        )
+        .run(toRow(next));
+      this.db.query("DELETE FROM interfaces WHERE container_id = ?").run(id);
+      this.writeInterfaces(next);
+      return next;
+    });
+  }
+
+  /** Removes the record with this exact id; false when there was none, so a repeated teardown is not an error. */
+  remove(id: string): boolean {
+    return this.transaction(() => this.db.query("DELETE FROM containers WHERE id = ?").run(id).changes > 0);
+  }
+
+  private row(id: string): ContainerRow | undefined {
+    return this.db.query<ContainerRow, [string]>("SELECT * FROM containers WHERE id = ?").get(id) ?? undefined;
+  }
+
+  private rowByName(name: string): ContainerRow | undefined {
+    return this.db.query<ContainerRow, [string]>("SELECT * FROM containers WHERE name = ?").get(name) ?? undefined;
+  }
+
+  /** GLOB is safe here: validated names contain none of its special characters. */
+  private rowByPrefix(prefix: string): ContainerRow | undefined {
+    const rows = this.db.query<ContainerRow, [string]>("SELECT * FROM containers WHERE id GLOB ? || '*' ORDER BY id LIMIT 6").all(prefix);
+    if (rows.length > 1) {
+      const shown = rows.slice(0, 5).map((r) => r.id).join(", ");
+      throw new UsageError(`container id prefix "${prefix}" is ambiguous: it matches ${shown}${rows.length > 5 ? ", …" : ""}`);
+    }
+    return rows[0];
+  }
+
+  private idByName(name: string): string | undefined {
+    return this.db.query<{ id: string }, [string]>("SELECT id FROM containers WHERE name = ?").get(name)?.id;
+  }
+
+  /** Names and ids share one namespace, so that a lookup by either can never be ambiguous. */
+  private checkNameFree(name: string | null, id: string): void {
+    if (name === null) return;
+    const owner = this.idByName(name) ?? this.row(name)?.id;
+    if (owner !== undefined && owner !== id) {
+      throw new UsageError(`container name "${name}" is already in use by container "${owner}"`);
+    }
+  }
+
+  private writeInterfaces(rec: ContainerRecord): void {
+    const insert = this.db.query(
+      `INSERT INTO interfaces (container_id, network, ifname, position, aliases, result)
+       VALUES ($container_id, $network, $ifname, $position, $aliases, $result)`,
+    );
+    for (const [network, ifname] of Object.entries(rec.ifnames)) {
+      const position = rec.networks.findIndex((n) => n.network === network);
+      const attachment = rec.networks[position];
+      insert.run({
+        container_id: rec.id,
+        network,
+        ifname,
+        position: attachment ? position : null,
+        aliases: JSON.stringify(attachment?.aliases ?? []),
+        result: attachment?.result == null ? null : JSON.stringify(attachment.result),
+      });
+    }
+  }
+
+  private load(row: ContainerRow): ContainerRecord {
+    const interfaces = this.db
+      .query<InterfaceRow, [string]>("SELECT * FROM interfaces WHERE container_id = ? ORDER BY position, network")
+      .all(row.id);
+    const json = (text: string, column: string): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw this.corrupt(row.id, `${column} is not valid JSON`);
+      }
+    };
+    const candidate = {
+      id: row.id,
+      name: row.name,
+      state: row.state,
+      mode: json(row.mode, "mode"),
+      netns: row.netns_path === null ? null : { path: row.netns_path, owned: row.owns_netns === 1 },
+      networks: interfaces
+        .filter((i) => i.position !== null)
+        .map((i) => ({
+          network: i.network,
+          ifname: i.ifname,
+          aliases: json(i.aliases, `aliases of network ${i.network}`),
+          result: i.result === null ? null : json(i.result, `result of network ${i.network}`),
+        })),
+      ifnames: Object.fromEntries(interfaces.map((i) => [i.network, i.ifname])),
+      staticIP: row.static_ip,
+      staticMAC: row.static_mac,
+      ports: json(row.ports, "ports"),
+      helpers: { slirp4netns: row.slirp4netns_pid, portForwarder: row.port_forwarder_pid },
+      createdAt: row.created_at,
+    };
+    const parsed = v.safeParse(ContainerRecord, candidate);
+    if (!parsed.success) throw this.corrupt(row.id, describeIssues(parsed.issues));
+    return parsed.output;
+  }
+
+  private corrupt(id: string, what: string): CtrnetError {
+    return new CtrnetError(`state database ${this.path}: the record of container "${id}" is damaged: ${what}`);
+  }
+
+  /** Records from callers are checked like those read back, so nothing invalid is ever stored. */
+  private check(rec: ContainerRecord): ContainerRecord {
+    const parsed = v.safeParse(ContainerRecord, rec);
+    if (!parsed.success) throw new CtrnetError(`invalid record for container "${rec.id}": ${describeIssues(parsed.issues)}`);
+    return parsed.output;
+  }
+}
+
+function toRow(rec: ContainerRecord): ContainerRow {
+  return {
+    id: rec.id,
+    name: rec.name,
+    state: rec.state,
+    mode: JSON.stringify(rec.mode),
+    netns_path: rec.netns?.path ?? null,
+    owns_netns: rec.netns?.owned ? 1 : 0,
+    static_ip: rec.staticIP,
+    static_mac: rec.staticMAC,
+    ports: JSON.stringify(rec.ports),
+    slirp4netns_pid: rec.helpers.slirp4netns,
+    port_forwarder_pid: rec.helpers.portForwarder,
+    created_at: rec.createdAt,
+  };
+}
+
+function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .map((issue) => {
+      const path = v.getDotPath(issue);
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join("; ");
+}

@@ -1,0 +1,127 @@
+// What ctrnet remembers about one container's network, between the command that set it up and the one
+// that tears it down. The schema checks records going in and coming back out of the database, which is
+// a file anyone with the rights can edit.
+import * as v from "valibot";
+import { UsageError } from "../errors.ts";
+import { NAME_PATTERN, validateName } from "../names.ts";
+import { IPAddress, MACAddress } from "../schema/ip.ts";
+import { PortMapping } from "../schema/ports.ts";
+import { firstFreeIfname } from "./networks.ts";
+
+const Name = v.pipe(v.string(), v.regex(NAME_PATTERN, "expected a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*"), v.maxLength(253));
+
+/** Linux interface names: at most IFNAMSIZ-1 bytes, no slash, colon or whitespace, not "." or "..". */
+const Ifname = v.pipe(
+  v.string(),
+  v.regex(/^[^\s/:]{1,15}$/, "expected an interface name of 1-15 characters without /, : or spaces"),
+  v.check((n) => n !== "." && n !== "..", "expected an interface name, not . or .."),
+);
+
+const AbsolutePath = v.pipe(v.string(), v.startsWith("/", "expected an absolute path"));
+
+const Pid = v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)));
+
+/**
+ * How the container gets its network, as podman's `--network`: `bridge` attaches the CNI networks listed
+ * in the record (the default one, or those named); `ns` joins a given netns path; `container` shares
+ * another container's netns; `slirp4netns` keeps its options as given (`cidr=…`, `mtu=…`).
+ */
+export const NetMode = v.variant("kind", [
+  v.object({ kind: v.literal("bridge") }),
+  v.object({ kind: v.literal("none") }),
+  v.object({ kind: v.literal("host") }),
+  v.object({ kind: v.literal("ns"), path: AbsolutePath }),
+  v.object({ kind: v.literal("container"), id: Name }),
+  v.object({ kind: v.literal("slirp4netns"), options: v.array(v.string()) }),
+]);
+export type NetMode = v.InferOutput<typeof NetMode>;
+
+/**
+ * `creating` from the moment a command claims the id until every network is up, `removing` from the start
+ * of teardown; a record left in either by a crashed command is what `ctrnet gc` finishes.
+ */
+export const RECORD_STATES = ["creating", "ready", "removing"] as const;
+export type RecordState = (typeof RECORD_STATES)[number];
+
+export const NetworkAttachment = v.object({
+  network: Name,
+  ifname: Ifname,
+  aliases: v.array(Name),
+  /** The CNI result of the last ADD, kept as the plugin printed it; the CNI schema reads it when used. */
+  result: v.nullable(v.unknown()),
+});
+export type NetworkAttachment = v.InferOutput<typeof NetworkAttachment>;
+
+export const ContainerRecord = v.pipe(
+  v.object({
+    id: Name,
+    name: v.nullable(Name),
+    state: v.picklist(RECORD_STATES),
+    mode: NetMode,
+    netns: v.nullable(v.object({ path: AbsolutePath, owned: v.boolean() })),
+    /** The connected networks, in the order they are set up (and torn down in reverse). */
+    networks: v.array(NetworkAttachment),
+    /**
+     * Every interface name this container was ever given, by network, connected or not: a name stays
+     * reserved for its network until the container is removed (see networks.ts).
+     */
+    ifnames: v.record(Name, Ifname),
+    staticIP: v.nullable(IPAddress),
+    staticMAC: v.nullable(MACAddress),
+    ports: v.array(PortMapping),
+    helpers: v.object({ slirp4netns: Pid, portForwarder: Pid }),
+    /** Milliseconds since the epoch. */
+    createdAt: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  }),
+  v.check(
+    (r) => new Set(r.networks.map((n) => n.network)).size === r.networks.length,
+    "a network is listed twice in networks",
+  ),
+  v.check(
+    (r) => r.networks.every((n) => r.ifnames[n.network] === n.ifname),
+    "a connected network's ifname differs from the one reserved for it in ifnames",
+  ),
+  v.check((r) => new Set(Object.values(r.ifnames)).size === Object.keys(r.ifnames).length, "two networks share an interface name"),
+);
+export type ContainerRecord = v.InferOutput<typeof ContainerRecord>;
+
+export interface NewContainer {
+  id: string;
+  name?: string | null;
+  mode: NetMode;
+  netns?: { path: string; owned: boolean } | null;
+  /** Interface names eth0, eth1, … are given in this order. */
+  networks?: readonly { network: string; aliases?: readonly string[] }[];
+  staticIP?: string | null;
+  staticMAC?: string | null;
+  ports?: readonly PortMapping[];
+}
+
+/** A record in state `creating`, its networks named eth0, eth1, … in the order given. */
+export function newContainerRecord(init: NewContainer): ContainerRecord {
+  validateName("container id", init.id);
+  if (init.name != null) validateName("container name", init.name);
+  const ifnames: Record<string, string> = {};
+  const networks: NetworkAttachment[] = [];
+  for (const { network, aliases = [] } of init.networks ?? []) {
+    validateName("network name", network);
+    for (const alias of aliases) validateName("network alias", alias);
+    if (network in ifnames) throw new UsageError(`network "${network}" is given twice`);
+    ifnames[network] = firstFreeIfname(ifnames);
+    networks.push({ network, ifname: ifnames[network], aliases: [...aliases], result: null });
+  }
+  return {
+    id: init.id,
+    name: init.name ?? null,
+    state: "creating",
+    mode: init.mode,
+    netns: init.netns ?? null,
+    networks,
+    ifnames,
+    staticIP: init.staticIP ?? null,
+    staticMAC: init.staticMAC ?? null,
+    ports: [...(init.ports ?? [])],
+    helpers: { slirp4netns: null, portForwarder: null },
+    createdAt: Date.now(),
+  };
+}

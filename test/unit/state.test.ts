@@ -1,0 +1,570 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SysError } from "../../ffi/errno.ts";
+import { CtrnetError, UsageError } from "../../src/errors.ts";
+import { parsePortSpecs } from "../../src/schema/ports.ts";
+import { type ContainerState, openState } from "../../src/state/containers.ts";
+import { runtimeDir } from "../../src/state/db.ts";
+import { withLock } from "../../src/state/lock.ts";
+import { MIGRATIONS } from "../../src/state/migrations.ts";
+import { connectNetwork, disconnectNetwork, firstFreeIfname } from "../../src/state/networks.ts";
+import { type ContainerRecord, newContainerRecord } from "../../src/state/record.ts";
+
+const FIXTURES = join(import.meta.dir, "../fixtures/state");
+
+let dir: string;
+let state: ContainerState;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "ctrnet-state-"));
+  state = openState({ root: join(dir, "run") });
+});
+
+afterEach(() => {
+  state.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected an error");
+}
+
+function usageError(fn: () => unknown): string {
+  const err = thrown(fn);
+  expect(err).toBeInstanceOf(UsageError);
+  return err.message;
+}
+
+function bridge(id: string, extra: Partial<Parameters<typeof newContainerRecord>[0]> = {}): ContainerRecord {
+  return newContainerRecord({ id, mode: { kind: "bridge" }, networks: [{ network: "podman" }], ...extra });
+}
+
+/** A second connection to the database file, to look at or damage what the store wrote. */
+function raw<T>(fn: (db: Database) => T): T {
+  const db = new Database(state.path, { strict: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+describe("runtimeDir", () => {
+  test.each<[string, Parameters<typeof runtimeDir>[0], string]>([
+    ["the root option first", { root: "/x", env: { CTRNET_ROOT: "/y" }, uid: 0 }, "/x"],
+    ["then CTRNET_ROOT", { env: { CTRNET_ROOT: "/y", XDG_RUNTIME_DIR: "/run/user/1000" }, uid: 1000 }, "/y"],
+    ["root: /run/ctrnet", { env: { XDG_RUNTIME_DIR: "/run/user/0" }, uid: 0 }, "/run/ctrnet"],
+    ["rootless: under XDG_RUNTIME_DIR", { env: { XDG_RUNTIME_DIR: "/tmp/xdg" }, uid: 1000 }, "/tmp/xdg/ctrnet"],
+    ["rootless without XDG_RUNTIME_DIR: /run/user/UID", { env: {}, uid: 1000 }, "/run/user/1000/ctrnet"],
+    ["an empty CTRNET_ROOT is unset", { env: { CTRNET_ROOT: "" }, uid: 0 }, "/run/ctrnet"],
+  ])("%s", (_, location, expected) => {
+    expect(runtimeDir(location)).toBe(expected);
+  });
+});
+
+describe("the database file", () => {
+  test("lives in a 0700 directory as a 0600 file, in WAL mode, at the latest schema version", () => {
+    expect(state.path).toBe(join(dir, "run", "state.db"));
+    expect(statSync(join(dir, "run")).mode & 0o777).toBe(0o700);
+    expect(statSync(state.path).mode & 0o777).toBe(0o600);
+    state.insert(bridge("c1"));
+    expect(statSync(`${state.path}-wal`).mode & 0o777).toBe(0o600);
+    raw((db) => {
+      expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+      expect(db.query("PRAGMA user_version").get()).toEqual({ user_version: MIGRATIONS.length });
+    });
+  });
+
+  test("CTRNET_ROOT chooses the directory", () => {
+    const saved = process.env.CTRNET_ROOT;
+    process.env.CTRNET_ROOT = join(dir, "env-root");
+    try {
+      using other = openState();
+      expect(other.path).toBe(join(dir, "env-root", "state.db"));
+    } finally {
+      if (saved === undefined) delete process.env.CTRNET_ROOT;
+      else process.env.CTRNET_ROOT = saved;
+    }
+  });
+
+  test("reopening keeps the records and migrates nothing twice", () => {
+    state.insert(bridge("c1"));
+    state.close();
+    state = openState({ root: join(dir, "run") });
+    expect(state.get("c1").id).toBe("c1");
+  });
+
+  test("a database from a newer ctrnet is refused", () => {
+    raw((db) => db.run(`PRAGMA user_version = ${MIGRATIONS.length + 1}`));
+    const err = thrown(() => openState({ root: join(dir, "run") }));
+    expect(err).toBeInstanceOf(CtrnetError);
+    expect(err.message).toBe(
+      `state database ${state.path} has schema version ${MIGRATIONS.length + 1}, newer than this ctrnet knows (${MIGRATIONS.length}); use a newer ctrnet`,
+    );
+  });
+});
+
+describe("records", () => {
+  test("round-trip every field", () => {
+    const rec: ContainerRecord = {
+      ...newContainerRecord({
+        id: "0123456789abcdef",
+        name: "web",
+        mode: { kind: "bridge" },
+        netns: { path: "/run/netns/cni-1234", owned: true },
+        networks: [{ network: "podman", aliases: ["web", "www.example"] }, { network: "backend" }],
+        staticIP: "10.88.0.5",
+        staticMAC: "02:42:ac:11:00:02",
+        ports: parsePortSpecs(["127.0.0.1:8080:80", "[::1]::53/udp,tcp", "9000-9002:9000-9002"]),
+      }),
+      helpers: { slirp4netns: 1234, portForwarder: 5678 },
+      createdAt: 1_700_000_000_000,
+    };
+    rec.networks[0]!.result = { cniVersion: "1.0.0", ips: [{ address: "10.88.0.5/16", interface: 0 }] };
+    expect(state.insert(rec)).toEqual(rec);
+    expect(state.get("0123456789abcdef")).toEqual(rec);
+  });
+
+  test.each<[string, ContainerRecord["mode"]]>([
+    ["none", { kind: "none" }],
+    ["host", { kind: "host" }],
+    ["ns", { kind: "ns", path: "/proc/1234/ns/net" }],
+    ["container", { kind: "container", id: "other" }],
+    ["slirp4netns", { kind: "slirp4netns", options: ["cidr=10.0.2.0/24", "port_handler=slirp4netns"] }],
+  ])("mode %s round-trips", (_, mode) => {
+    state.insert(newContainerRecord({ id: "c1", mode }));
+    expect(state.get("c1").mode).toEqual(mode);
+  });
+
+  test("new records are `creating`, with eth0, eth1, … in the order given", () => {
+    const rec = newContainerRecord({
+      id: "c1",
+      mode: { kind: "bridge" },
+      networks: [{ network: "b" }, { network: "a" }, { network: "c" }],
+    });
+    expect(rec.state).toBe("creating");
+    expect(rec.networks.map((n) => `${n.network}=${n.ifname}`)).toEqual(["b=eth0", "a=eth1", "c=eth2"]);
+    expect(rec.ifnames).toEqual({ b: "eth0", a: "eth1", c: "eth2" });
+  });
+
+  test.each<[string, Parameters<typeof newContainerRecord>[0], string]>([
+    ["a bad id", { id: "../x", mode: { kind: "none" } }, 'invalid container id "../x": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+    ["an empty id", { id: "", mode: { kind: "none" } }, "container id must not be empty"],
+    ["a bad name", { id: "c1", name: "a b", mode: { kind: "none" } }, 'invalid container name "a b": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+    [
+      "a bad network",
+      { id: "c1", mode: { kind: "bridge" }, networks: [{ network: "a/b" }] },
+      'invalid network name "a/b": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*',
+    ],
+    [
+      "a bad alias",
+      { id: "c1", mode: { kind: "bridge" }, networks: [{ network: "a", aliases: ["-x"] }] },
+      'invalid network alias "-x": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*',
+    ],
+    [
+      "a network twice",
+      { id: "c1", mode: { kind: "bridge" }, networks: [{ network: "a" }, { network: "a" }] },
+      'network "a" is given twice',
+    ],
+  ])("newContainerRecord rejects %s", (_, init, message) => {
+    expect(usageError(() => newContainerRecord(init))).toBe(message);
+  });
+});
+
+describe("insert", () => {
+  test.each<[string, (s: ContainerState) => void, ContainerRecord, string]>([
+    ["a duplicate id", (s) => s.insert(bridge("c1")), bridge("c1"), 'container "c1" already exists'],
+    [
+      "a name in use",
+      (s) => s.insert(bridge("c1", { name: "web" })),
+      bridge("c2", { name: "web" }),
+      'container name "web" is already in use by container "c1"',
+    ],
+    ["a name that is another container's id", (s) => s.insert(bridge("c1")), bridge("c2", { name: "c1" }), 'container name "c1" is already in use by container "c1"'],
+    [
+      "an id that is another container's name",
+      (s) => s.insert(bridge("c1", { name: "web" })),
+      bridge("web"),
+      'container id "web" is already the name of container "c1"',
+    ],
+    ["an invalid id", () => {}, { ...bridge("c1"), id: "a/b" }, 'invalid container id "a/b": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+    ["an invalid name", () => {}, { ...bridge("c1"), name: "" }, "container name must not be empty"],
+  ])("rejects %s", (_, setup, rec, message) => {
+    setup(state);
+    expect(usageError(() => state.insert(rec))).toBe(message);
+  });
+
+  test("a container may be named after its own id", () => {
+    expect(state.insert(bridge("c1", { name: "c1" })).name).toBe("c1");
+  });
+
+  test.each<[string, (r: ContainerRecord) => ContainerRecord, string]>([
+    ["a non-canonical static IP", (r) => ({ ...r, staticIP: "FD00::1" }), "staticIP: expected an IP address in canonical form"],
+    ["an uppercase MAC", (r) => ({ ...r, staticMAC: "02:42:AC:11:00:02" }), "staticMAC: expected a lowercase MAC address"],
+    ["a relative netns path", (r) => ({ ...r, netns: { path: "netns/x", owned: true } }), "netns.path: expected an absolute path"],
+    ["a pid of 0", (r) => ({ ...r, helpers: { slirp4netns: 0, portForwarder: null } }), "helpers.slirp4netns: Invalid value: Expected >=1 but received 0"],
+    [
+      "an interface name that is not the reserved one",
+      (r) => ({ ...r, networks: [{ ...r.networks[0]!, ifname: "eth7" }] }),
+      "a connected network's ifname differs from the one reserved for it in ifnames",
+    ],
+    [
+      "two networks with one interface name",
+      (r) => ({ ...r, ifnames: { podman: "eth0", other: "eth0" } }),
+      "two networks share an interface name",
+    ],
+    [
+      "a network listed twice",
+      (r) => ({ ...r, networks: [r.networks[0]!, r.networks[0]!] }),
+      "a network is listed twice in networks",
+    ],
+    [
+      "an interface name too long for Linux",
+      (r) => ({ ...r, networks: [], ifnames: { podman: "a-very-long-ifname" } }),
+      'ifnames.podman: expected an interface name of 1-15 characters without /, : or spaces',
+    ],
+  ])("refuses to store %s", (_, change, problem) => {
+    const err = thrown(() => state.insert(change(bridge("c1"))));
+    expect(err).toBeInstanceOf(CtrnetError);
+    expect(err.message).toBe(`invalid record for container "c1": ${problem}`);
+    expect(state.list()).toEqual([]);
+  });
+});
+
+describe("lookup", () => {
+  beforeEach(() => {
+    state.insert(bridge("abc123", { name: "web" }));
+    state.insert(bridge("abd456"));
+    state.insert(bridge("fff000", { name: "abc" }));
+  });
+
+  test.each([
+    ["abc123", "abc123"],
+    ["web", "abc123"],
+    ["abd", "abd456"],
+    ["abd456", "abd456"],
+    ["abc", "fff000"],
+    ["ff", "fff000"],
+  ])("%p finds %p", (query, id) => {
+    expect(state.get(query).id).toBe(id);
+    expect(state.find(query)?.id).toBe(id);
+  });
+
+  test.each([
+    ["ab", 'container id prefix "ab" is ambiguous: it matches abc123, abd456'],
+    ["nope", 'no such container "nope"'],
+    ["abc1234", 'no such container "abc1234"'],
+    ["", "container id or name must not be empty"],
+    ["a*", 'invalid container id or name "a*": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+  ])("get(%p) fails", (query, message) => {
+    expect(usageError(() => state.get(query))).toBe(message);
+  });
+
+  test("find returns undefined for a missing container", () => {
+    expect(state.find("nope")).toBeUndefined();
+  });
+
+  test("an ambiguous prefix lists at most five matches", () => {
+    for (let i = 0; i < 6; i++) state.insert(bridge(`dup${i}`));
+    expect(usageError(() => state.get("dup"))).toBe('container id prefix "dup" is ambiguous: it matches dup0, dup1, dup2, dup3, dup4, …');
+  });
+
+  test("list is oldest first, and filters by state", () => {
+    state.insert({ ...bridge("old"), createdAt: 1 });
+    state.update("abd456", (r) => ({ ...r, state: "ready" }));
+    expect(state.list().map((r) => r.id)).toEqual(["old", "abc123", "abd456", "fff000"]);
+    expect(state.list({ state: "ready" }).map((r) => r.id)).toEqual(["abd456"]);
+    expect(state.list({ state: "removing" })).toEqual([]);
+  });
+});
+
+describe("update", () => {
+  beforeEach(() => {
+    state.insert(bridge("c1", { name: "web" }));
+    state.insert(bridge("c2", { name: "db" }));
+  });
+
+  test("stores what fn returns and returns it", () => {
+    const next = state.update("c1", (r) => ({ ...r, state: "ready", name: "frontend", helpers: { slirp4netns: 42, portForwarder: null } }));
+    expect(next.state).toBe("ready");
+    expect(state.get("frontend")).toEqual(next);
+    expect(state.find("web")).toBeUndefined();
+  });
+
+  test("a record may keep or drop its name", () => {
+    expect(state.update("c1", (r) => r).name).toBe("web");
+    expect(state.update("c1", (r) => ({ ...r, name: null })).name).toBeNull();
+  });
+
+  test.each<[string, string, (r: ContainerRecord) => ContainerRecord, string]>([
+    ["a missing record", "c9", (r) => r, 'no such container "c9"'],
+    ["a name in use", "c1", (r) => ({ ...r, name: "db" }), 'container name "db" is already in use by container "c2"'],
+    ["a name that is another id", "c1", (r) => ({ ...r, name: "c2" }), 'container name "c2" is already in use by container "c2"'],
+  ])("rejects %s", (_, id, fn, message) => {
+    expect(usageError(() => state.update(id, fn))).toBe(message);
+  });
+
+  test("by exact id only", () => {
+    expect(usageError(() => state.update("web", (r) => r))).toBe('no such container "web"');
+  });
+
+  test("the id cannot change", () => {
+    const err = thrown(() => state.update("c1", (r) => ({ ...r, id: "c3" })));
+    expect(err).toBeInstanceOf(CtrnetError);
+    expect(err.message).toBe("a container's id cannot change (c1 -> c3)");
+  });
+
+  test("a throwing fn leaves the record as it was", () => {
+    const before = state.get("c1");
+    expect(() =>
+      state.update("c1", (r) => {
+        r.state = "removing";
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(state.get("c1")).toEqual(before);
+  });
+});
+
+describe("remove", () => {
+  test("deletes the record and its interfaces; a second remove reports false", () => {
+    state.insert(bridge("c1"));
+    state.update("c1", (r) => disconnectNetwork(connectNetwork(r, "extra"), "podman"));
+    expect(state.remove("c1")).toBe(true);
+    expect(state.find("c1")).toBeUndefined();
+    expect(raw((db) => db.query("SELECT count(*) AS n FROM interfaces").get())).toEqual({ n: 0 });
+    expect(state.remove("c1")).toBe(false);
+  });
+});
+
+describe("transaction", () => {
+  test("commits everything or nothing", () => {
+    expect(() =>
+      state.transaction(() => {
+        state.insert(bridge("c1"));
+        state.insert(bridge("c2"));
+        state.insert(bridge("c1"));
+      }),
+    ).toThrow('container "c1" already exists');
+    expect(state.list()).toEqual([]);
+    expect(state.transaction(() => state.insert(bridge("c1")).id)).toBe("c1");
+    expect(state.list().map((r) => r.id)).toEqual(["c1"]);
+  });
+
+  test("an inner failure that is caught undoes only the inner part", () => {
+    state.transaction(() => {
+      state.insert(bridge("c1"));
+      expect(() => state.insert(bridge("c1"))).toThrow();
+      state.insert(bridge("c2"));
+    });
+    expect(state.list().map((r) => r.id).sort()).toEqual(["c1", "c2"]);
+  });
+
+  test("refuses an async fn and rolls back what it did before its first await", async () => {
+    let pending: Promise<void> | undefined;
+    const err = thrown(() =>
+      state.transaction(() => {
+        state.insert(bridge("c1"));
+        pending = Bun.sleep(0);
+        return pending;
+      }),
+    );
+    await pending;
+    expect(err).toBeInstanceOf(TypeError);
+    expect(err.message).toBe("a state transaction must be synchronous");
+    expect(state.list()).toEqual([]);
+  });
+});
+
+describe("damaged records read back", () => {
+  beforeEach(() => {
+    state.insert(bridge("c1"));
+  });
+
+  test.each<[string, string, string]>([
+    ["ports is not JSON", "UPDATE containers SET ports = '[' WHERE id = 'c1'", "ports is not valid JSON"],
+    ["a mode of unknown kind", `UPDATE containers SET mode = '{"kind":"bogus"}' WHERE id = 'c1'`, 'mode.kind: Invalid type: Expected ("bridge" | "none" | "host" | "ns" | "container" | "slirp4netns") but received "bogus"'],
+    ["a bad port mapping", `UPDATE containers SET ports = '[{"hostIP":"","hostPort":0,"containerPort":0,"protocol":"tcp","range":1}]' WHERE id = 'c1'`, "ports.0.containerPort: Invalid value: Expected >=1 but received 0"],
+    ["a bad static IP", "UPDATE containers SET static_ip = 'nope' WHERE id = 'c1'", "staticIP: expected an IP address in canonical form"],
+    ["an id that is not a name", "UPDATE containers SET id = 'a b' WHERE id = 'c1'", "id: expected a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*"],
+    ["aliases that are not JSON", "UPDATE interfaces SET aliases = 'x'", "aliases of network podman is not valid JSON"],
+    ["a CNI result that is not JSON", "UPDATE interfaces SET result = '{'", "result of network podman is not valid JSON"],
+  ])("%s", (_, sql, problem) => {
+    raw((db) => {
+      db.run("PRAGMA foreign_keys = OFF");
+      db.run(sql);
+    });
+    const id = sql.includes("SET id") ? "a b" : "c1";
+    const err = thrown(() => state.list());
+    expect(err).toBeInstanceOf(CtrnetError);
+    expect(err.message).toBe(`state database ${state.path}: the record of container "${id}" is damaged: ${problem}`);
+  });
+});
+
+describe("interface names", () => {
+  test("firstFreeIfname takes the lowest ethN never given", () => {
+    expect(firstFreeIfname({})).toBe("eth0");
+    expect(firstFreeIfname({ a: "eth0", b: "eth2" })).toBe("eth1");
+    expect(firstFreeIfname({ a: "eth0", b: "eth1", c: "custom" })).toBe("eth2");
+  });
+
+  test("stay with their network across disconnect and reconnect, and are never reused", () => {
+    state.insert(newContainerRecord({ id: "c1", mode: { kind: "bridge" }, networks: [{ network: "a" }, { network: "b" }, { network: "c" }] }));
+    const names = () => state.get("c1").networks.map((n) => `${n.network}=${n.ifname}`);
+
+    state.update("c1", (r) => disconnectNetwork(r, "b"));
+    expect(names()).toEqual(["a=eth0", "c=eth2"]);
+    expect(state.get("c1").ifnames).toEqual({ a: "eth0", b: "eth1", c: "eth2" });
+
+    state.update("c1", (r) => connectNetwork(r, "d", ["web"]));
+    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth3"]);
+    expect(state.get("c1").networks[2]!.aliases).toEqual(["web"]);
+
+    state.update("c1", (r) => connectNetwork(r, "b"));
+    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth3", "b=eth1"]);
+
+    state.update("c1", (r) => disconnectNetwork(disconnectNetwork(r, "a"), "c"));
+    state.update("c1", (r) => connectNetwork(r, "e"));
+    expect(names()).toEqual(["d=eth3", "b=eth1", "e=eth4"]);
+  });
+
+  test("a new container starts again from eth0", () => {
+    state.insert(newContainerRecord({ id: "c1", mode: { kind: "bridge" }, networks: [{ network: "a" }] }));
+    state.update("c1", (r) => connectNetwork(r, "b"));
+    state.remove("c1");
+    state.insert(newContainerRecord({ id: "c1", mode: { kind: "bridge" }, networks: [{ network: "b" }] }));
+    expect(state.get("c1").ifnames).toEqual({ b: "eth0" });
+  });
+
+  test.each<[string, (r: ContainerRecord) => ContainerRecord, string]>([
+    ["connecting a connected network", (r) => connectNetwork(r, "podman"), 'container "c1" is already connected to network "podman"'],
+    ["disconnecting a network not connected", (r) => disconnectNetwork(r, "other"), 'container "c1" is not connected to network "other"'],
+    ["disconnecting twice", (r) => disconnectNetwork(disconnectNetwork(r, "podman"), "podman"), 'container "c1" is not connected to network "podman"'],
+    ["a bad network name", (r) => connectNetwork(r, "a b"), 'invalid network name "a b": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+    ["a bad alias", (r) => connectNetwork(r, "n", [".x"]), 'invalid network alias ".x": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+  ])("rejects %s", (_, change, message) => {
+    expect(usageError(() => change(bridge("c1")))).toBe(message);
+  });
+});
+
+describe("several processes at once", () => {
+  async function runAll(argvs: string[][]): Promise<void> {
+    const procs = argvs.map((argv) => Bun.spawn([process.execPath, ...argv], { stdout: "pipe", stderr: "pipe" }));
+    const results = await Promise.all(
+      procs.map(async (p) => ({ code: await p.exited, stderr: await new Response(p.stderr).text() })),
+    );
+    for (const r of results) expect(r).toEqual({ code: 0, stderr: "" });
+  }
+
+  test("lose and duplicate nothing", async () => {
+    state.close();
+    const root = join(dir, "shared-db");
+    const WORKERS = 6;
+    const ROUNDS = 15;
+    const creator = Bun.spawn([process.execPath, "-e", sharedRecordScript(root)], { stdout: "pipe", stderr: "pipe" });
+    expect(await creator.exited).toBe(0);
+    const workers = Array.from({ length: WORKERS }, (_, w) => [join(FIXTURES, "writer.ts"), root, String(w), String(ROUNDS)]);
+    await runAll(workers);
+
+    state = openState({ root });
+    const all = state.list();
+    expect(all.length).toBe(WORKERS * ROUNDS + 1);
+    expect(new Set(all.map((r) => r.id)).size).toBe(all.length);
+    expect(all.filter((r) => r.id !== "shared").every((r) => r.state === "ready" && r.name === `name-${r.id}`)).toBe(true);
+
+    const shared = state.get("shared");
+    expect(shared.networks.length).toBe(WORKERS * ROUNDS);
+    const ifnames = shared.networks.map((n) => n.ifname).sort();
+    const expected = Array.from({ length: WORKERS * ROUNDS }, (_, i) => `eth${i}`).sort();
+    expect(ifnames).toEqual(expected);
+    expect(raw((db) => db.query("PRAGMA integrity_check").all())).toEqual([{ integrity_check: "ok" }]);
+  });
+
+  test("race on creating a database", async () => {
+    state.close();
+    const root = join(dir, "race");
+    await runAll(Array.from({ length: 6 }, () => ["-e", openOnlyScript(root)]));
+    state = openState({ root });
+    expect(raw((db) => db.query("PRAGMA user_version").get())).toEqual({ user_version: MIGRATIONS.length });
+    expect(state.list()).toEqual([]);
+  });
+
+  function sharedRecordScript(root: string): string {
+    return `
+      import { openState } from ${JSON.stringify(join(import.meta.dir, "../../src/state/containers.ts"))};
+      import { newContainerRecord } from ${JSON.stringify(join(import.meta.dir, "../../src/state/record.ts"))};
+      using s = openState({ root: ${JSON.stringify(root)} });
+      s.insert(newContainerRecord({ id: "shared", mode: { kind: "bridge" } }));
+    `;
+  }
+
+  function openOnlyScript(root: string): string {
+    return `
+      import { openState } from ${JSON.stringify(join(import.meta.dir, "../../src/state/containers.ts"))};
+      openState({ root: ${JSON.stringify(root)} }).close();
+    `;
+  }
+
+  test("withLock serialises processes", async () => {
+    const lock = join(dir, "lock");
+    const counter = join(dir, "counter");
+    writeFileSync(counter, "0");
+    await runAll(Array.from({ length: 5 }, () => [join(FIXTURES, "lock-counter.ts"), lock, counter, "10"]));
+    expect(readFileSync(counter, "utf8")).toBe("50");
+    expect(statSync(lock).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe("withLock", () => {
+  test("returns what fn returns, sync or async", async () => {
+    const lock = join(dir, "lock");
+    expect(await withLock(lock, () => 1)).toBe(1);
+    expect(await withLock(lock, async () => 2)).toBe(2);
+  });
+
+  test("releases the lock when fn throws", async () => {
+    const lock = join(dir, "lock");
+    await expect(withLock(lock, () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    await expect(
+      withLock(lock, () => {
+        throw new Error("sync boom");
+      }),
+    ).rejects.toThrow("sync boom");
+    expect(await withLock(lock, () => "after")).toBe("after");
+  });
+
+  test("serialises holders in one process", async () => {
+    const lock = join(dir, "lock");
+    let inside = 0;
+    let most = 0;
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        withLock(lock, async () => {
+          inside++;
+          most = Math.max(most, inside);
+          await Bun.sleep(1);
+          order.push(i);
+          inside--;
+        }),
+      ),
+    );
+    expect(most).toBe(1);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  test("a lock file in a missing directory is an error naming the path", async () => {
+    const lock = join(dir, "missing", "lock");
+    const err = await withLock(lock, () => 0).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SysError);
+    expect((err as Error).message).toBe(`open ${lock}: no such file or directory (ENOENT)`);
+  });
+});
