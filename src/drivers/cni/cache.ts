@@ -1,0 +1,160 @@
+// The result cache, file for file what libcni writes: `<cacheDir>/results/<network>-<containerId>-<ifName>`
+// holding a `cniCacheV1` object. DEL, CHECK and GC need the ADD result long after ADD returned.
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import * as v from "valibot";
+import { CtrnetError, errorMessage } from "../../errors.ts";
+import { describeIssues } from "../../schema/cni.ts";
+import { CACHE_KIND, CacheFile } from "../../schema/cni-cache.ts";
+import type { CapabilityArgs } from "./plugin-config.ts";
+import type { WireResult } from "./result.ts";
+
+export interface CacheKey {
+  network: string;
+  containerId: string;
+  ifName: string;
+}
+
+export interface CachedAttachment extends CacheKey {
+  netnsPath?: string;
+  cniArgs: [string, string][];
+  capabilityArgs: Record<string, unknown>;
+  /** The network configuration the attachment was made with (libcni stores the list's bytes). */
+  config?: Uint8Array;
+  /** The final ADD result in wire form, as stored. */
+  result?: WireResult;
+  file: string;
+}
+
+export interface CacheEntry extends CacheKey {
+  netnsPath: string;
+  cniArgs: readonly (readonly [string, string])[];
+  capabilityArgs: CapabilityArgs;
+  config: Uint8Array;
+  result: WireResult;
+}
+
+function resultsDir(cacheDir: string): string {
+  return join(cacheDir, "results");
+}
+
+export function cacheFilePath(cacheDir: string, key: CacheKey): string {
+  return join(resultsDir(cacheDir), `${key.network}-${key.containerId}-${key.ifName}`);
+}
+
+/** libcni's field order, and its `omitempty`: no empty netns, args or capability map. */
+export function encodeCacheFile(entry: CacheEntry): string {
+  const file: Record<string, unknown> = {
+    kind: CACHE_KIND,
+    containerId: entry.containerId,
+    config: Buffer.from(entry.config).toString("base64"),
+    ifName: entry.ifName,
+    networkName: entry.network,
+  };
+  if (entry.netnsPath) file.netns = entry.netnsPath;
+  if (entry.cniArgs.length) file.cniArgs = entry.cniArgs;
+  if (Object.keys(entry.capabilityArgs).length) file.capabilityArgs = entry.capabilityArgs;
+  file.result = entry.result;
+  return JSON.stringify(file);
+}
+
+export class CacheFileError extends CtrnetError {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`CNI cache file ${file}: ${detail}`);
+    this.name = "CacheFileError";
+  }
+}
+
+export function decodeCacheFile(text: string, file: string): CachedAttachment {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new CacheFileError(file, `malformed JSON: ${errorMessage(err)}`);
+  }
+  const parsed = v.safeParse(CacheFile, json);
+  if (!parsed.success) throw new CacheFileError(file, describeIssues(parsed.issues));
+  const c = parsed.output;
+  return {
+    network: c.networkName,
+    containerId: c.containerId,
+    ifName: c.ifName,
+    ...(c.netns ? { netnsPath: c.netns } : {}),
+    cniArgs: c.cniArgs ?? [],
+    capabilityArgs: c.capabilityArgs ?? {},
+    ...(c.config ? { config: Buffer.from(c.config, "base64") } : {}),
+    ...(c.result ? { result: c.result } : {}),
+    file,
+  };
+}
+
+/** Temp file + rename, so a reader (or a crash) never sees half a file. */
+export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<string> {
+  const dir = resultsDir(cacheDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = cacheFilePath(cacheDir, entry);
+  const temp = join(dir, `.${entry.network}-${entry.containerId}-${entry.ifName}.${randomBytes(6).toString("hex")}.tmp`);
+  const handle = await open(temp, "wx", 0o600);
+  try {
+    await handle.writeFile(encodeCacheFile(entry));
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await handle.close();
+  try {
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  return path;
+}
+
+/** undefined when there is no cache file; a CacheFileError when there is one that can't be used. */
+export async function readCache(cacheDir: string, key: CacheKey): Promise<CachedAttachment | undefined> {
+  const file = cacheFilePath(cacheDir, key);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new CacheFileError(file, errorMessage(err));
+  }
+  return decodeCacheFile(text, file);
+}
+
+export async function removeCache(cacheDir: string, key: CacheKey): Promise<void> {
+  await rm(cacheFilePath(cacheDir, key), { force: true });
+}
+
+/** Every readable cache file, optionally of one network or container; unreadable files are skipped, as libcni does. */
+export async function listCache(cacheDir: string, filter: { network?: string; containerId?: string } = {}): Promise<CachedAttachment[]> {
+  const dir = resultsDir(cacheDir);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new CacheFileError(dir, errorMessage(err));
+  }
+  const out: CachedAttachment[] = [];
+  for (const name of names.sort()) {
+    if (name.startsWith(".")) continue;
+    try {
+      const entry = decodeCacheFile(await readFile(join(dir, name), "utf8"), join(dir, name));
+      if (filter.network !== undefined && entry.network !== filter.network) continue;
+      if (filter.containerId !== undefined && entry.containerId !== filter.containerId) continue;
+      out.push(entry);
+    } catch {
+      // another tool's file, a legacy result, or one being replaced: not an attachment we can act on
+    }
+  }
+  return out;
+}

@@ -1,0 +1,175 @@
+// Network configurations: `.conflist` files, and single-plugin `.conf`/`.json` files wrapped as one-plugin
+// lists (as libcni does), read from an ordered list of directories.
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as v from "valibot";
+import { errorMessage, UsageError } from "../../errors.ts";
+import { validateName } from "../../names.ts";
+import { describeIssues, NetConf, NetConfList, type PluginConf } from "../../schema/cni.ts";
+import { chooseVersion, isSupportedVersion, SPEC_VERSIONS } from "./version.ts";
+
+export interface NetworkConfig {
+  name: string;
+  /** The version every plugin of the list is called with (the highest usable of `cniVersions`, if given). */
+  cniVersion: string;
+  disableCheck: boolean;
+  disableGC: boolean;
+  /** Each plugin's configuration with every key it had, unknown ones included. */
+  plugins: PluginConf[];
+  /** The list's JSON as loaded (for a `.conf`, the wrapping list): what libcni caches next to a result. */
+  bytes: Uint8Array;
+  /** Where it came from, for error messages. */
+  source: string;
+}
+
+/** A configuration file that can't be used: bad input, named by its file. */
+export class NetworkConfigError extends UsageError {
+  constructor(
+    readonly source: string,
+    detail: string,
+  ) {
+    super(`${source}: ${detail}`);
+    this.name = "NetworkConfigError";
+  }
+}
+
+export class NetworkNotFoundError extends UsageError {
+  constructor(
+    readonly network: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "NetworkNotFoundError";
+  }
+}
+
+const LIST_EXTENSIONS = [".conflist"];
+const SINGLE_EXTENSIONS = [".conf", ".json"];
+
+function flag(value: boolean | "true" | "false" | undefined): boolean {
+  return value === true || value === "true";
+}
+
+/** Parses one configuration; a JSON object with `plugins` is a list, anything else a single plugin. */
+export function parseNetworkConfig(data: Uint8Array | string, source: string): NetworkConfig {
+  const text = typeof data === "string" ? data : new TextDecoder().decode(data);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new NetworkConfigError(source, `malformed JSON: ${errorMessage(err)}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new NetworkConfigError(source, "expected a JSON object");
+  }
+  const isList = "plugins" in json;
+  let list: NetConfList;
+  let bytes: Uint8Array;
+  if (isList) {
+    const parsed = v.safeParse(NetConfList, json);
+    if (!parsed.success) throw new NetworkConfigError(source, describeIssues(parsed.issues));
+    list = parsed.output;
+    bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  } else {
+    const parsed = v.safeParse(NetConf, json);
+    if (!parsed.success) throw new NetworkConfigError(source, describeIssues(parsed.issues));
+    const { name, cniVersion } = parsed.output;
+    list = { name, cniVersion, plugins: [parsed.output] };
+    bytes = new TextEncoder().encode(JSON.stringify({ cniVersion, name, plugins: [json] }));
+  }
+  try {
+    validateName("network name", list.name);
+  } catch (err) {
+    throw new NetworkConfigError(source, `name: ${errorMessage(err)}`);
+  }
+  const cniVersion = chooseVersion(list.cniVersion, list.cniVersions);
+  if (!isSupportedVersion(cniVersion)) {
+    throw new NetworkConfigError(source, `cniVersion: "${cniVersion}" is not one of ${SPEC_VERSIONS.join(", ")}`);
+  }
+  return {
+    name: list.name,
+    cniVersion,
+    disableCheck: flag(list.disableCheck),
+    disableGC: flag(list.disableGC),
+    plugins: list.plugins,
+    bytes,
+    source,
+  };
+}
+
+export async function loadNetworkFile(path: string): Promise<NetworkConfig> {
+  let data: Uint8Array;
+  try {
+    data = await readFile(path);
+  } catch (err) {
+    throw new NetworkConfigError(path, `cannot read: ${errorMessage(err)}`);
+  }
+  return parseNetworkConfig(data, path);
+}
+
+/** Configuration files of one directory in libcni's order: lists first, then single configs, each sorted. */
+async function configFiles(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new NetworkConfigError(dir, `cannot read directory: ${errorMessage(err)}`);
+  }
+  names.sort();
+  const withExt = (exts: string[]) => names.filter((n) => exts.some((e) => n.endsWith(e)));
+  return [...withExt(LIST_EXTENSIONS), ...withExt(SINGLE_EXTENSIONS)].map((n) => join(dir, n));
+}
+
+type ScanEntry = { network: NetworkConfig } | { problem: NetworkConfigError };
+
+/** Every configuration file of `dirs` in search order, parsed; unusable ones reported, not thrown. */
+async function* scan(dirs: readonly string[]): AsyncGenerator<ScanEntry> {
+  for (const dir of dirs) {
+    let files: string[];
+    try {
+      files = await configFiles(dir);
+    } catch (err) {
+      if (!(err instanceof NetworkConfigError)) throw err;
+      yield { problem: err };
+      continue;
+    }
+    for (const file of files) {
+      try {
+        yield { network: await loadNetworkFile(file) };
+      } catch (err) {
+        if (!(err instanceof NetworkConfigError)) throw err;
+        yield { problem: err };
+      }
+    }
+  }
+}
+
+export interface NetworkListing {
+  /** One per name; a name defined again later in the search order is shadowed, as in libcni. */
+  networks: NetworkConfig[];
+  /** Files that could not be used, so a listing can show them without failing on them. */
+  problems: NetworkConfigError[];
+}
+
+export async function listNetworks(dirs: readonly string[]): Promise<NetworkListing> {
+  const networks = new Map<string, NetworkConfig>();
+  const problems: NetworkConfigError[] = [];
+  for await (const entry of scan(dirs)) {
+    if ("problem" in entry) problems.push(entry.problem);
+    else if (!networks.has(entry.network.name)) networks.set(entry.network.name, entry.network);
+  }
+  return { networks: [...networks.values()], problems };
+}
+
+/** The first configuration named `name`; unusable files are named in the error when it is not found. */
+export async function findNetwork(name: string, dirs: readonly string[]): Promise<NetworkConfig> {
+  validateName("network name", name);
+  const problems: NetworkConfigError[] = [];
+  for await (const entry of scan(dirs)) {
+    if ("problem" in entry) problems.push(entry.problem);
+    else if (entry.network.name === name) return entry.network;
+  }
+  const unusable = problems.length ? `; unusable configuration files: ${problems.map((p) => p.message).join("; ")}` : "";
+  throw new NetworkNotFoundError(name, `network "${name}" not found in ${dirs.join(", ") || "(no config dirs)"}${unusable}`);
+}

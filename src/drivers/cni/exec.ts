@@ -1,0 +1,192 @@
+// Runs one CNI plugin binary: one process per call, config on stdin, CNI_* in the environment, the
+// result (or a spec error object) on stdout.
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import * as v from "valibot";
+import { CtrnetError } from "../../errors.ts";
+import { PluginErrorOutput } from "../../schema/cni.ts";
+
+export type CniCommand = "ADD" | "DEL" | "CHECK" | "VERSION" | "STATUS" | "GC";
+
+export interface AttachmentEnv {
+  containerId: string;
+  netnsPath: string;
+  ifName: string;
+  cniArgs: readonly (readonly [string, string])[];
+}
+
+export interface PluginInvocation {
+  type: string;
+  command: CniCommand;
+  /** For messages only. */
+  network?: string;
+  stdin: Uint8Array;
+  /** Set for ADD, DEL and CHECK; VERSION, STATUS and GC are not about one attachment. */
+  attachment?: AttachmentEnv;
+}
+
+/** What one plugin process did, for debug logs and overhead measurements. */
+export interface PluginCallRecord {
+  type: string;
+  command: CniCommand;
+  network?: string;
+  path: string;
+  durationMs: number;
+  exitCode: number | null;
+  stderr: string;
+}
+
+export interface ExecOptions {
+  /** Searched in order. */
+  pluginDirs: readonly string[];
+  timeoutMs: number;
+  onPluginCall?: (record: PluginCallRecord) => void;
+}
+
+/** A plugin failed: its own error object when it printed one, else what could be seen of the failure. */
+export class PluginError extends CtrnetError {
+  constructor(
+    readonly plugin: string,
+    readonly command: CniCommand,
+    readonly network: string | undefined,
+    detail: string,
+    /** The spec's error code when the plugin printed one (e.g. 11: try again later). */
+    readonly code?: number,
+  ) {
+    super(`plugin ${plugin} ${command}${network ? ` for network ${network}` : ""}: ${oneLine(detail)}`);
+    this.name = "PluginError";
+  }
+}
+
+/** The plugin binary is not in the search path: nothing of it can have run. */
+export class PluginNotFoundError extends PluginError {
+  constructor(plugin: string, command: CniCommand, network: string | undefined, dirs: readonly string[]) {
+    super(plugin, command, network, `plugin binary "${plugin}" not found in ${dirs.join(":")}`);
+    this.name = "PluginNotFoundError";
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** Retries for ETXTBSY, which a plugin binary gives while something (an installer) still has it open for writing. */
+const BUSY_RETRY_DELAYS_MS = [50, 100, 200, 400, 800];
+
+/** iptables and friends live in sbin, which Debian leaves out of an unprivileged user's PATH. */
+const SBIN_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+function findPlugin(type: string, dirs: readonly string[]): string | undefined {
+  for (const dir of dirs) {
+    const path = join(dir, type);
+    try {
+      if (statSync(path).isFile()) return path;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+function pluginEnv(call: PluginInvocation, dirs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, val] of Object.entries(process.env)) {
+    if (val !== undefined && !k.startsWith("CNI_")) env[k] = val;
+  }
+  const path = (env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(":");
+  env.PATH = [...path, ...SBIN_DIRS.filter((d) => !path.includes(d))].join(":");
+  env.CNI_COMMAND = call.command;
+  env.CNI_PATH = dirs.join(":");
+  if (call.attachment) {
+    env.CNI_CONTAINERID = call.attachment.containerId;
+    env.CNI_NETNS = call.attachment.netnsPath;
+    env.CNI_IFNAME = call.attachment.ifName;
+    env.CNI_ARGS = call.attachment.cniArgs.map(([k, val]) => `${k}=${val}`).join(";");
+  }
+  return env;
+}
+
+async function spawnPlugin(path: string, stdin: Uint8Array, env: Record<string, string>) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return Bun.spawn([path], { stdin, stdout: "pipe", stderr: "pipe", env });
+    } catch (err) {
+      const delay = BUSY_RETRY_DELAYS_MS[attempt];
+      if ((err as NodeJS.ErrnoException).code !== "ETXTBSY" || delay === undefined) throw err;
+      await Bun.sleep(delay);
+    }
+  }
+}
+
+function failureDetail(stdout: string, stderr: string, status: string): { detail: string; code?: number } {
+  let json: unknown;
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    json = undefined;
+  }
+  const parsed = v.safeParse(PluginErrorOutput, json);
+  if (parsed.success) {
+    const { msg, details, code } = parsed.output;
+    return { detail: details ? `${msg}: ${details}` : msg, code };
+  }
+  const said = (stderr.trim() || stdout.trim()).split("\n").slice(-3).join(" ");
+  return { detail: said ? `${status}: ${said}` : status };
+}
+
+/** Runs the plugin and returns its stdout as JSON (undefined when it printed nothing). */
+export async function execPlugin(call: PluginInvocation, options: ExecOptions): Promise<unknown> {
+  const fail = (detail: string, code?: number) => new PluginError(call.type, call.command, call.network, detail, code);
+  const path = findPlugin(call.type, options.pluginDirs);
+  if (!path) throw new PluginNotFoundError(call.type, call.command, call.network, options.pluginDirs);
+
+  const started = performance.now();
+  let proc: Awaited<ReturnType<typeof spawnPlugin>>;
+  try {
+    proc = await spawnPlugin(path, call.stdin, pluginEnv(call, options.pluginDirs));
+  } catch (err) {
+    throw fail(`cannot run ${path}: ${(err as Error).message}`);
+  }
+
+  const outputs = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  let timer: Timer | undefined;
+  // A plugin's children (iptables, a dhcp daemon) could hold the pipes open after it exits, so the
+  // deadline covers reading the output too, not only the exit.
+  const deadline = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
+  });
+  const outcome = await Promise.race([outputs, deadline]);
+  clearTimeout(timer);
+  if (outcome === "timeout") {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    options.onPluginCall?.(record(call, path, started, null, ""));
+    throw fail(`no answer within ${options.timeoutMs} ms; killed it`);
+  }
+  const [stdout, stderr, exitCode] = outcome;
+  options.onPluginCall?.(record(call, path, started, exitCode, stderr));
+
+  if (exitCode !== 0) {
+    const status = proc.signalCode ? `killed by ${proc.signalCode}` : `exited with status ${exitCode}`;
+    const { detail, code } = failureDetail(stdout, stderr, status);
+    throw fail(detail, code);
+  }
+  if (stdout.trim() === "") return undefined;
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    throw fail(`printed something that is not JSON: ${stdout.slice(0, 200)}`);
+  }
+}
+
+function record(call: PluginInvocation, path: string, started: number, exitCode: number | null, stderr: string): PluginCallRecord {
+  return {
+    type: call.type,
+    command: call.command,
+    network: call.network,
+    path,
+    durationMs: performance.now() - started,
+    exitCode,
+    stderr,
+  };
+}

@@ -1,0 +1,11 @@
+// The CNI driver's public surface.
+export type { AttachmentRequest, DetachRequest } from "./attach.ts";
+export type { CachedAttachment, CacheKey } from "./cache.ts";
+export { type NetworkConfig, NetworkConfigError, type NetworkListing, NetworkNotFoundError, parseNetworkConfig } from "./config.ts";
+export { type BridgeNetworkSpec, bridgeConflist } from "./conflist.ts";
+export { type CniCommand, type PluginCallRecord, PluginError, PluginNotFoundError } from "./exec.ts";
+export type { ValidAttachment } from "./gc.ts";
+export { DEFAULT_PLUGIN_DIRS, defaultCacheDir, defaultConfigDirs } from "./paths.ts";
+export type { CapabilityArgs } from "./plugin-config.ts";
+export type { CniDns, CniInterface, CniIp, CniResult, CniRoute } from "./result.ts";
+export { type CniRuntime, type CniRuntimeOptions, createCniRuntime, DEFAULT_PLUGIN_TIMEOUT_MS } from "./runtime.ts";

@@ -1,0 +1,18 @@
+// libcni's result cache file (`cachedInfo` in libcni/api.go), so podman, CRI-O and ctrnet can read each
+// other's attachments. `config` is Go's []byte, which encoding/json writes as base64.
+import * as v from "valibot";
+
+export const CACHE_KIND = "cniCacheV1";
+
+export const CacheFile = v.looseObject({
+  kind: v.literal(CACHE_KIND),
+  containerId: v.string(),
+  config: v.nullish(v.pipe(v.string(), v.base64("expected base64"))),
+  ifName: v.string(),
+  networkName: v.string(),
+  netns: v.optional(v.string()),
+  cniArgs: v.nullish(v.array(v.tuple([v.string(), v.string()]))),
+  capabilityArgs: v.nullish(v.record(v.string(), v.unknown())),
+  result: v.nullish(v.record(v.string(), v.unknown())),
+});
+export type CacheFile = v.InferOutput<typeof CacheFile>;

@@ -1,0 +1,76 @@
+// CNI results as plugins print them. Two shapes: 0.1.0/0.2.0 (`ip4`/`ip6`) and 0.3.0 onwards (`interfaces`,
+// `ips`, `routes`); 0.3.x/0.4.0 add `version` to each IP, 1.0.0 drops it, 1.1.0 adds optional interface and
+// route fields. Plugin output is external input: addresses are checked, not trusted.
+import { isIP } from "node:net";
+import * as v from "valibot";
+
+function isCidr(s: string): boolean {
+  const slash = s.indexOf("/");
+  if (slash < 0) return false;
+  const family = isIP(s.slice(0, slash));
+  const bits = s.slice(slash + 1);
+  if (family === 0 || !/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+export const Cidr = v.pipe(v.string(), v.check(isCidr, "expected an address with prefix length, like 10.88.0.2/16"));
+export const IpAddress = v.pipe(v.string(), v.check((s) => isIP(s) !== 0, "expected an IP address"));
+
+const Index = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+export const Route = v.looseObject({
+  dst: Cidr,
+  gw: v.optional(IpAddress),
+  mtu: v.optional(Index),
+  advmss: v.optional(Index),
+  priority: v.optional(Index),
+  table: v.optional(Index),
+  scope: v.optional(Index),
+});
+
+export const Dns = v.looseObject({
+  nameservers: v.optional(v.array(v.string())),
+  domain: v.optional(v.string()),
+  search: v.optional(v.array(v.string())),
+  options: v.optional(v.array(v.string())),
+});
+
+export const Interface = v.looseObject({
+  name: v.string(),
+  mac: v.optional(v.string()),
+  sandbox: v.optional(v.string()),
+  mtu: v.optional(Index),
+  socketPath: v.optional(v.string()),
+  pciID: v.optional(v.string()),
+});
+
+export const IpConfig = v.looseObject({
+  version: v.optional(v.picklist(["4", "6"])),
+  address: Cidr,
+  gateway: v.optional(IpAddress),
+  interface: v.optional(Index),
+});
+
+/** 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0. Go marshals empty slices as null, so null means absent. */
+export const ResultCurrent = v.looseObject({
+  cniVersion: v.string(),
+  interfaces: v.nullish(v.array(Interface)),
+  ips: v.nullish(v.array(IpConfig)),
+  routes: v.nullish(v.array(Route)),
+  dns: v.nullish(Dns),
+});
+export type ResultCurrent = v.InferOutput<typeof ResultCurrent>;
+
+const IpConfig020 = v.looseObject({
+  ip: Cidr,
+  gateway: v.optional(IpAddress),
+  routes: v.nullish(v.array(Route)),
+});
+
+export const Result020 = v.looseObject({
+  cniVersion: v.optional(v.string()),
+  ip4: v.nullish(IpConfig020),
+  ip6: v.nullish(IpConfig020),
+  dns: v.nullish(Dns),
+});
+export type Result020 = v.InferOutput<typeof Result020>;

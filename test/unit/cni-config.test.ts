@@ -1,0 +1,153 @@
+// Network configuration loading: .conflist and .conf files, search order, and errors that name the file
+// and the field.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UsageError } from "../../src/errors.ts";
+import {
+  findNetwork,
+  listNetworks,
+  loadNetworkFile,
+  NetworkConfigError,
+  NetworkNotFoundError,
+  parseNetworkConfig,
+} from "../../src/drivers/cni/config.ts";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "ctrnet-cni-config-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+  return path;
+}
+
+const list = (name: string, extra: Record<string, unknown> = {}) => ({
+  cniVersion: "1.0.0",
+  name,
+  plugins: [{ type: "bridge", bridge: "cni0", ipam: { type: "host-local" } }, { type: "portmap", capabilities: { portMappings: true } }],
+  ...extra,
+});
+
+describe("parseNetworkConfig", () => {
+  test("a conflist keeps every plugin key, known or not, and its bytes as read", async () => {
+    const doc = list("mynet", { someRuntimeKey: 1 });
+    (doc.plugins[0] as Record<string, unknown>).vendorOption = { nested: [1, 2] };
+    const path = write("10-mynet.conflist", doc);
+    const net = await loadNetworkFile(path);
+    expect(net.name).toBe("mynet");
+    expect(net.cniVersion).toBe("1.0.0");
+    expect(net.plugins[0]).toEqual({ type: "bridge", bridge: "cni0", ipam: { type: "host-local" }, vendorOption: { nested: [1, 2] } });
+    expect(net.plugins[1]?.capabilities).toEqual({ portMappings: true });
+    expect(new TextDecoder().decode(net.bytes)).toBe(JSON.stringify(doc));
+    expect(net.source).toBe(path);
+    expect(net.disableCheck).toBe(false);
+  });
+
+  test("a single-plugin .conf becomes a one-plugin list, as libcni wraps it", async () => {
+    const conf = { cniVersion: "0.4.0", name: "single", type: "bridge", bridge: "cni9", ipam: { type: "host-local", subnet: "10.9.0.0/16" } };
+    const net = await loadNetworkFile(write("single.conf", conf));
+    expect(net.name).toBe("single");
+    expect(net.cniVersion).toBe("0.4.0");
+    expect(net.plugins).toEqual([conf]);
+    expect(JSON.parse(new TextDecoder().decode(net.bytes))).toEqual({ cniVersion: "0.4.0", name: "single", plugins: [conf] });
+  });
+
+  test("malformed JSON names the file", async () => {
+    const path = write("broken.conflist", '{"cniVersion": "1.0.0", "name": ');
+    await expect(loadNetworkFile(path)).rejects.toThrow(new RegExp(`^${path}: malformed JSON: `));
+  });
+
+  test("a missing or mistyped plugin type names the file and the field path", () => {
+    const missing = list("n");
+    delete (missing.plugins[1] as Record<string, unknown>).type;
+    expect(() => parseNetworkConfig(JSON.stringify(missing), "/etc/cni/net.d/x.conflist")).toThrow(
+      "/etc/cni/net.d/x.conflist: plugins[1].type: missing",
+    );
+    const mistyped = list("n");
+    (mistyped.plugins[1] as Record<string, unknown>).type = 3;
+    expect(() => parseNetworkConfig(JSON.stringify(mistyped), "/etc/cni/net.d/x.conflist")).toThrow(
+      "/etc/cni/net.d/x.conflist: plugins[1].type: expected string, got 3",
+    );
+  });
+
+  test("rejects what would break later: paths as plugin types, empty lists, bad ipam, bad flags", () => {
+    const cases: [unknown, string][] = [
+      [list("n", { plugins: [{ type: "../../bin/sh" }] }), "plugins[0].type: expected a plugin name, not a path"],
+      [list("n", { plugins: [] }), "plugins: expected at least one plugin"],
+      [list("n", { plugins: [{ type: "bridge", ipam: {} }] }), "plugins[0].ipam.type: missing"],
+      [list("n", { plugins: [{ type: "bridge", capabilities: { ips: "yes" } }] }), 'plugins[0].capabilities.ips: expected boolean, got "yes"'],
+      [list("n", { disableCheck: "maybe" }), "disableCheck: expected"],
+      [{ name: "n", plugins: [{ type: "bridge" }] }, "cniVersion: missing"],
+      [list("n", { cniVersion: "one" }), "cniVersion: expected a version like 1.0.0"],
+      [list("n", { cniVersion: "2.0.0" }), 'cniVersion: "2.0.0" is not one of 0.1.0, 0.2.0, 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0'],
+      [[1, 2], "expected a JSON object"],
+      [{ cniVersion: "1.0.0", name: "n" }, "type: missing"],
+    ];
+    for (const [doc, message] of cases) {
+      expect(() => parseNetworkConfig(JSON.stringify(doc), "f.conflist")).toThrow(`f.conflist: ${message}`);
+    }
+  });
+
+  test("a bad network name is bad input, named with the file", () => {
+    let err: unknown;
+    try {
+      parseNetworkConfig(JSON.stringify(list("../evil")), "/d/evil.conflist");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NetworkConfigError);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toBe('/d/evil.conflist: name: invalid network name "../evil": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*');
+  });
+
+  test("cniVersions: the highest version ctrnet speaks wins; disable flags take strings too", () => {
+    const net = parseNetworkConfig(
+      JSON.stringify(list("n", { cniVersion: "0.4.0", cniVersions: ["0.4.0", "1.1.0", "9.9.9", "1.0.0"], disableCheck: "true", disableGC: true })),
+      "f",
+    );
+    expect(net.cniVersion).toBe("1.1.0");
+    expect(net.disableCheck).toBe(true);
+    expect(net.disableGC).toBe(true);
+  });
+});
+
+describe("findNetwork and listNetworks", () => {
+  test("lists come before single configs, files in name order, earlier directories first", async () => {
+    const second = join(dir, "second");
+    mkdirSync(second);
+    write("00-a.conf", { cniVersion: "1.0.0", name: "net", type: "bridge", bridge: "from-conf" });
+    write("99-b.conflist", list("net", { plugins: [{ type: "bridge", bridge: "from-list" }] }));
+    writeFileSync(join(second, "00-c.conflist"), JSON.stringify(list("net", { plugins: [{ type: "bridge", bridge: "second-dir" }] })));
+    writeFileSync(join(second, "01-other.conflist"), JSON.stringify(list("other")));
+    write("ignored.txt", "not a config");
+
+    expect((await findNetwork("net", [dir, second])).plugins[0]?.bridge).toBe("from-list");
+    expect((await findNetwork("net", [second, dir])).plugins[0]?.bridge).toBe("second-dir");
+    const { networks, problems } = await listNetworks([dir, second, join(dir, "does-not-exist")]);
+    expect(networks.map((n) => n.name)).toEqual(["net", "other"]);
+    expect(problems).toEqual([]);
+  });
+
+  test("a broken unrelated file does not hide a good network; a missing network names the broken files", async () => {
+    const broken = write("00-broken.conflist", "{");
+    write("10-good.conflist", list("good"));
+    expect((await findNetwork("good", [dir])).name).toBe("good");
+
+    const listing = await listNetworks([dir]);
+    expect(listing.networks.map((n) => n.name)).toEqual(["good"]);
+    expect(listing.problems.map((p) => p.source)).toEqual([broken]);
+
+    const err = await findNetwork("absent", [dir]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetworkNotFoundError);
+    expect((err as Error).message).toStartWith(`network "absent" not found in ${dir}; unusable configuration files: ${broken}: malformed JSON`);
+  });
+
+  test("the name asked for is validated before any file is read", async () => {
+    await expect(findNetwork("a/b", [dir])).rejects.toThrow('invalid network name "a/b"');
+  });
+});

@@ -1,0 +1,95 @@
+// The generated bridge conflist.
+import { describe, expect, test } from "bun:test";
+import { parseNetworkConfig } from "../../src/drivers/cni/config.ts";
+import { bridgeConflist } from "../../src/drivers/cni/conflist.ts";
+
+describe("bridgeConflist", () => {
+  test("podman's shape: bridge with host-local, portmap, firewall, tuning", () => {
+    expect(bridgeConflist({ name: "mynet", bridge: "cni-podman1", subnets: ["10.89.0.0/24"] })).toEqual({
+      cniVersion: "1.0.0",
+      name: "mynet",
+      plugins: [
+        {
+          type: "bridge",
+          bridge: "cni-podman1",
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          capabilities: { ips: true },
+          ipam: {
+            type: "host-local",
+            ranges: [[{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }]],
+            routes: [{ dst: "0.0.0.0/0" }],
+          },
+        },
+        { type: "portmap", capabilities: { portMappings: true } },
+        { type: "firewall" },
+        { type: "tuning", capabilities: { mac: true } },
+      ],
+    });
+  });
+
+  test("dual stack, gateway and IP range go to the subnet that holds them, options carried through", () => {
+    const conf = bridgeConflist({
+      name: "dual",
+      bridge: "br-dual",
+      subnets: ["10.90.0.0/16", "fd00:90::/64"],
+      gateway: "fd00:90::fe",
+      ipRange: "10.90.8.0/22",
+      mtu: 1400,
+      vlan: 12,
+      ipMasq: false,
+      ipamDataDir: "/tmp/ipam",
+    });
+    const bridge = (conf.plugins as Record<string, unknown>[])[0]!;
+    expect(bridge).toMatchObject({ mtu: 1400, vlan: 12, ipMasq: false, isGateway: true });
+    expect(bridge.ipam).toEqual({
+      type: "host-local",
+      ranges: [
+        [{ subnet: "10.90.0.0/16", gateway: "10.90.0.1", rangeStart: "10.90.8.1", rangeEnd: "10.90.11.254" }],
+        [{ subnet: "fd00:90::/64", gateway: "fd00:90::fe" }],
+      ],
+      routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }],
+      dataDir: "/tmp/ipam",
+    });
+  });
+
+  test("an IP range at the subnet's edge skips the network and broadcast addresses", () => {
+    const conf = bridgeConflist({ name: "n", bridge: "b", subnets: ["10.0.0.0/24"], ipRange: "10.0.0.0/24" });
+    const ipam = (conf.plugins as { ipam?: { ranges: unknown } }[])[0]?.ipam;
+    expect(ipam?.ranges).toEqual([[{ subnet: "10.0.0.0/24", gateway: "10.0.0.1", rangeStart: "10.0.0.1", rangeEnd: "10.0.0.254" }]]);
+  });
+
+  test("internal: no gateway on the bridge, no masquerade, no default route", () => {
+    const conf = bridgeConflist({ name: "n", bridge: "b", subnets: ["10.0.0.0/24"], internal: true, isGateway: true, ipMasq: true });
+    const bridge = (conf.plugins as Record<string, unknown>[])[0]!;
+    expect(bridge).toMatchObject({ isGateway: false, ipMasq: false });
+    expect(bridge.ipam).toEqual({ type: "host-local", ranges: [[{ subnet: "10.0.0.0/24" }]] });
+  });
+
+  test("the output loads as a network configuration", () => {
+    const conf = bridgeConflist({ name: "roundtrip", bridge: "b0", subnets: ["10.0.0.0/24"] });
+    expect(parseNetworkConfig(JSON.stringify(conf), "generated").plugins.map((p) => p.type)).toEqual(["bridge", "portmap", "firewall", "tuning"]);
+  });
+
+  test("refuses bad input", () => {
+    const base = { name: "n", bridge: "b", subnets: ["10.0.0.0/24"] };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ name: "bad name" }, 'invalid network name "bad name"'],
+      [{ bridge: "a-bridge-name-too-long" }, 'invalid bridge name "a-bridge-name-too-long"'],
+      [{ subnets: [] }, "at least one subnet"],
+      [{ subnets: ["10.0.0.0"] }, 'invalid subnet "10.0.0.0"'],
+      [{ subnets: ["10.0.0.0/33"] }, 'invalid subnet "10.0.0.0/33"'],
+      [{ subnets: ["10.0.0.7/24"] }, "host bits are set (the network is 10.0.0.0/24)"],
+      [{ gateway: "10.0.0.x" }, 'invalid gateway "10.0.0.x"'],
+      [{ subnets: ["10.0.0.0/16", "10.0.5.0/24"] }, "subnets 10.0.0.0/16 and 10.0.5.0/24 overlap"],
+      [{ gateway: "10.1.0.1" }, "gateway 10.1.0.1 is in none of the subnets 10.0.0.0/24"],
+      [{ gateway: "10.0.0.255" }, "gateway 10.0.0.255 is not a host address of 10.0.0.0/24"],
+      [{ ipRange: "10.1.0.0/24" }, "IP range 10.1.0.0/24 is in none of the subnets"],
+      [{ subnets: ["10.0.0.0/25"], ipRange: "10.0.0.0/24" }, "IP range 10.0.0.0/24 is larger than its subnet"],
+      [{ mtu: 20 }, "invalid MTU 20"],
+      [{ vlan: 5000 }, "invalid VLAN 5000"],
+    ];
+    for (const [change, message] of cases) expect(() => bridgeConflist({ ...base, ...change } as never)).toThrow(message);
+  });
+});
