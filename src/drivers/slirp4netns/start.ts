@@ -1,0 +1,173 @@
+// Starts slirp4netns for a network namespace, as podman's setupSlirp4netns (a container's own netns,
+// stopped through its exit descriptor) and GetRootlessCNINetNs (the shared rootless netns, no exit
+// descriptor, stopped by pid) do.
+import { existsSync, rmSync } from "node:fs";
+import { close, pipe2 } from "../../../ffi/libc.ts";
+import { CtrnetError } from "../../errors.ts";
+import { type Slirp4netnsAddresses, slirp4netnsAddresses } from "./addresses.ts";
+import { type Slirp4netnsTarget, slirp4netnsArgs } from "./argv.ts";
+import { probeSlirp4netns } from "./features.ts";
+import { openUnlinkedLog } from "./log.ts";
+import { defaultSlirp4netnsOptions, type Slirp4netnsOptions } from "./options.ts";
+import { settlesWithin, waitForReady } from "./ready.ts";
+
+export type StartSlirp4netnsInput = Slirp4netnsTarget & {
+  /** Default: slirp4netns from PATH. */
+  binary?: string;
+  /** Default: tap0. */
+  tapName?: string;
+  options?: Slirp4netnsOptions;
+  /** Where slirp4netns listens for add_hostfwd and friends (port_handler=slirp4netns); must not exist yet. */
+  apiSocket?: string;
+  /**
+   * true: slirp4netns lives as long as this process holds the returned handle (or until stop()), and
+   * dies with it, even by SIGKILL. false: it outlives this process and is stopped by pid.
+   */
+  exitFd: boolean;
+  /** Default 5000. */
+  timeoutMs?: number;
+  /** Default true. false is podman's no_pivot_root: for roots that cannot be pivoted (ramfs). */
+  sandbox?: boolean;
+  /** Where the (at once unlinked) log file is made. Default: the OS temporary directory. */
+  logDir?: string;
+};
+
+export interface Slirp4netns extends Slirp4netnsAddresses {
+  pid: number;
+  tap: string;
+  apiSocket?: string;
+  /** The tail of slirp4netns's output so far, for debug logs; "" once stopped. */
+  log(): string;
+  /** Stops slirp4netns (exit descriptor, or SIGTERM), SIGKILL after a grace time; removes the API socket. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 5000;
+const STOP_GRACE_MS = 3000;
+const API_SOCKET_POLL_MS = 2;
+
+function which(program: string, hint: string): string {
+  const found = Bun.which(program);
+  if (found === null) throw new CtrnetError(`${program} not found in PATH; ${hint}`);
+  return found;
+}
+
+export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Slirp4netns> {
+  const binary = input.binary ?? which("slirp4netns", "install slirp4netns or give its path");
+  const options = input.options ?? defaultSlirp4netnsOptions();
+  const tap = input.tapName ?? "tap0";
+  const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const target: Slirp4netnsTarget = "netnsPath" in input ? { netnsPath: input.netnsPath } : { pid: input.pid };
+  const { apiSocket } = input;
+  const addresses = slirp4netnsAddresses(options.cidr);
+
+  // In the child, the exit descriptor (if any) is 3 and the ready descriptor follows it.
+  const command = slirp4netnsArgs({
+    binary,
+    features: probeSlirp4netns(binary),
+    options,
+    target,
+    tapName: tap,
+    apiSocket,
+    exitFd: input.exitFd ? 3 : undefined,
+    readyFd: input.exitFd ? 4 : 3,
+    sandbox: input.sandbox ?? true,
+  });
+  // The sandbox pivots root and detaches the old one; where / is shared (systemd's default) those
+  // unmounts would propagate back and strip this namespace's mounts. podman starts it with
+  // CLONE_NEWNS and / made rprivate (the workaround for slirp4netns PR 153); util-linux unshare does the
+  // same and then execs slirp4netns, so the pid stays slirp4netns's.
+  const argv = [binary, ...command.args];
+  if (command.sandboxed) {
+    const unshare = which("unshare", "slirp4netns --enable-sandbox needs util-linux unshare; install it or disable the sandbox");
+    argv.unshift(unshare, "--mount", "--propagation", "private", "--");
+  }
+
+  if (apiSocket !== undefined && existsSync(apiSocket)) {
+    throw new CtrnetError(`slirp4netns API socket ${apiSocket} already exists; is another slirp4netns using it?`);
+  }
+
+  const log = openUnlinkedLog("ctrnet-slirp4netns", input.logDir);
+  // Every end stays close-on-exec here: Bun.spawn dup2()s each into its slot in the child, where the
+  // copy is inheritable, and no other child of this process ever gets one (or the exit descriptor's
+  // write end would outlive this process in it).
+  const [exitR, exitW] = input.exitFd ? pipe2() : [undefined, undefined];
+  const [readyR, readyW] = pipe2();
+  let proc: ReturnType<typeof Bun.spawn>;
+  try {
+    proc = Bun.spawn(argv, {
+      stdio: ["ignore", log.fd, log.fd, ...(exitR === undefined ? [] : [exitR]), readyW],
+      // its own session, as podman's Setpgid: a ^C at the terminal must not take the network down
+      detached: true,
+    });
+  } catch (err) {
+    for (const fd of [exitW, readyR]) if (fd !== undefined) close(fd);
+    log.close();
+    throw new CtrnetError(`failed to start slirp4netns process ${binary}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    close(readyW);
+    if (exitR !== undefined) close(exitR);
+  }
+
+  const fail = async (what: string): Promise<never> => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    await proc.exited;
+    const message = `${binary} ${what}: ${JSON.stringify(withoutUsage(log.read()))}`;
+    if (exitW !== undefined) close(exitW);
+    log.close();
+    if (apiSocket !== undefined) rmSync(apiSocket, { force: true });
+    throw new CtrnetError(message);
+  };
+  const exitStatus = () =>
+    proc.signalCode !== null ? `killed by signal ${proc.signalCode}` : `failed: exit status ${proc.exitCode}`;
+
+  const outcome = await waitForReady(readyR, proc.exited, timeoutMs);
+  if (outcome === "exited") return fail(exitStatus());
+  if (outcome === "timeout") return fail(`did not report ready within ${timeoutMs} ms and was stopped`);
+  if (apiSocket !== undefined && !(await waitForFile(apiSocket, proc.exited, timeoutMs))) {
+    if (proc.exitCode !== null || proc.signalCode !== null) return fail(exitStatus());
+    return fail(`did not create its API socket ${apiSocket} within ${timeoutMs} ms and was stopped`);
+  }
+  // This process's event loop must not wait for slirp4netns: it runs as long as the container does.
+  proc.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = async () => {
+    if (exitW !== undefined) close(exitW);
+    else proc.kill("SIGTERM");
+    if (!(await settlesWithin(proc.exited, STOP_GRACE_MS))) {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
+    log.close();
+    if (apiSocket !== undefined) rmSync(apiSocket, { force: true });
+  };
+  return {
+    ...addresses,
+    pid: proc.pid,
+    tap,
+    apiSocket,
+    log: () => log.read(),
+    stop: () => (stopping ??= stop()),
+  };
+}
+
+/** podman's WaitForFile: slirp4netns may report ready before it has bound its API socket. */
+async function waitForFile(path: string, exited: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const deadline = performance.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (gone || performance.now() >= deadline) return false;
+    await Bun.sleep(API_SOCKET_POLL_MS);
+  }
+  return true;
+}
+
+/** slirp4netns follows a bad-argument message with its whole --help, which buries the message. */
+function withoutUsage(log: string): string {
+  const usage = log.search(/^Usage: /m);
+  return usage < 0 ? log : log.slice(0, usage);
+}
