@@ -9,6 +9,16 @@ const result = await Bun.build({
   minify: true,
   sourcemap: "none",
   define: { CTRNET_COMMIT: JSON.stringify(commit || "unknown") },
+  plugins: [
+    {
+      // citty imports consola's default instance, whose construction costs about 20 ms at every start; it
+      // only uses it for runMain/showUsage, which ctrnet does not call. Give it ctrnet's core-based logger.
+      name: "citty-logger",
+      setup(build) {
+        build.onResolve({ filter: /^consola$/ }, () => ({ path: `${import.meta.dir}/src/log.ts` }));
+      },
+    },
+  ],
 });
 
 if (!result.success) {

@@ -2,7 +2,7 @@ import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
 import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { globalArgs } from "./args.ts";
-import { log, LOG_LEVEL_NAMES, setLogLevel } from "./log.ts";
+import { log, LOG_LEVEL_NAMES, setLogLevel } from "../log.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -19,54 +19,73 @@ export const main = defineCommand({
   subCommands: commands,
 });
 
-/** Pulls --log-level out early so it applies before any command is loaded. */
-function applyLogLevel(argv: string[]): void {
+/** Removes the global options (valid anywhere before `--`) from argv, applying them before any command loads. */
+function takeGlobalOptions(argv: string[]): string[] {
+  const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === "--") break;
+    if (a === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
     let value: string | undefined;
-    if (a === "--log-level") value = argv[i + 1];
+    if (a === "--log-level") value = argv[++i];
     else if (a.startsWith("--log-level=")) value = a.slice("--log-level=".length);
-    else continue;
+    else {
+      rest.push(a);
+      continue;
+    }
     if (value === undefined || !setLogLevel(value)) {
       throw new UsageError(`invalid --log-level "${value ?? ""}": use one of ${LOG_LEVEL_NAMES.join(", ")}`);
     }
   }
+  return rest;
 }
 
-function wantsHelp(argv: string[]): boolean {
-  const end = argv.indexOf("--");
-  const head = end === -1 ? argv : argv.slice(0, end);
-  return head.includes("--help") || head.includes("-h");
-}
-
-async function findCommand(argv: string[]): Promise<CommandDef<any>> {
+/**
+ * Walks the subcommand names at the front of argv down to the command that will run. citty's own
+ * dispatch drops the value a subcommand's run() returns, so ctrnet runs the leaf itself and uses that
+ * value as the exit code (`run` and `netns exec` return their command's status).
+ */
+async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; args: string[] }> {
   let cmd: CommandDef<any> = main;
-  for (const a of argv) {
-    if (a.startsWith("-")) break;
+  let i = 0;
+  for (; i < argv.length; i++) {
     const subs = (typeof cmd.subCommands === "function" ? await cmd.subCommands() : cmd.subCommands) as
       | Record<string, Lazy | CommandDef<any>>
       | undefined;
-    const sub = subs?.[a];
-    if (!sub) break;
+    const name = argv[i]!;
+    if (!subs || name.startsWith("-")) break;
+    const sub = Object.hasOwn(subs, name) ? subs[name] : undefined;
+    if (!sub) throw new UsageError(`unknown command "${[...argv.slice(0, i), name].join(" ")}": see ctrnet --help`);
     cmd = typeof sub === "function" ? await (sub as Lazy)() : sub;
   }
-  return cmd;
+  return { cmd, args: argv.slice(i) };
+}
+
+/** --help/-h is ctrnet's only before the command's first positional argument (`exec NS ip --help` is ip's). */
+function wantsHelp(args: string[]): boolean {
+  for (const a of args) {
+    if (a === "--help" || a === "-h") return true;
+    if (a === "--" || !a.startsWith("-")) return false;
+  }
+  return false;
 }
 
 export async function cli(argv: string[]): Promise<number> {
   try {
-    applyLogLevel(argv);
-    if (argv.length === 0 || wantsHelp(argv)) {
-      process.stdout.write(`${await renderUsage(await findCommand(argv))}\n`);
-      return argv.length === 0 ? 2 : 0;
-    }
-    if (argv[0] === "--version") {
+    const rest = takeGlobalOptions(argv);
+    if (rest[0] === "--version") {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     }
-    const result = await runCommand(main, { rawArgs: argv });
-    return typeof result.result === "number" ? result.result : 0;
+    const { cmd, args } = await resolveCommand(rest);
+    if (cmd === main || wantsHelp(args) || (cmd.subCommands && !cmd.run && args.length === 0)) {
+      process.stdout.write(`${await renderUsage(cmd)}\n`);
+      return wantsHelp(args) ? 0 : 2;
+    }
+    const { result } = await runCommand(cmd, { rawArgs: args });
+    return typeof result === "number" ? result : 0;
   } catch (err) {
     const code = isCittyUsageError(err) ? 2 : exitCodeOf(err);
     log.error(errorMessage(err));

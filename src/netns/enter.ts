@@ -1,5 +1,5 @@
 import * as libc from "../../ffi/libc.ts";
-import { log } from "../cli/log.ts";
+import { log } from "../log.ts";
 import { errorMessage } from "../errors.ts";
 import { openNetns } from "./open.ts";
 

@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import * as libc from "../../ffi/libc.ts";
-import { log } from "../cli/log.ts";
+import { log } from "../log.ts";
 import { errorMessage } from "../errors.ts";
 import { defaultNetnsDir, netnsPath } from "./dir.ts";
 import { withNetns } from "./enter.ts";

@@ -117,8 +117,7 @@ const exec = defineCommand({
     const exitCode = await child.exited;
     const signal = child.signalCode;
     const status = signal === null ? exitCode : 128 + (typeof signal === "number" ? signal : constants.signals[signal]);
-    // citty 0.1.6 drops what a subcommand's run() returns, so main.ts cannot pass the status on.
-    process.exit(status);
+    return status;
   },
 });
 
