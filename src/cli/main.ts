@@ -12,6 +12,8 @@ export const commands: Record<string, Lazy> = {
   version: lazy(() => import("./commands/version.ts")),
   netns: lazy(() => import("./commands/netns.ts")),
 };
+// Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.
+Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./commands/rootlessport.ts")) });
 
 export const main = defineCommand({
   meta: { name: "ctrnet", version: VERSION, description: "Container networking for root and rootless containers" },

@@ -1,0 +1,1 @@
+export { startPortForwarder, type PortForward, type PortForwarder, type PortForwarderOptions } from "./start.ts";

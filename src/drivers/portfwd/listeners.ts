@@ -1,0 +1,57 @@
+// Turns port mappings into the relay's listeners, and listen failures into the line a user reads.
+import { readFileSync } from "node:fs";
+import { errnoDescription, isSysError } from "../../../ffi/errno.ts";
+import { formatEndpoint, type Relay, type RelayEndpoint, type RelayProtocol } from "../../../ffi/relay.ts";
+import { CtrnetError, errorMessage } from "../../errors.ts";
+import type { PortForwarderConfig } from "../../schema/portfwd.ts";
+
+export interface Listener {
+  protocol: RelayProtocol;
+  host: RelayEndpoint;
+  target: RelayEndpoint;
+}
+
+/** One listener per port of every range; "" means every IPv4 address, as "0.0.0.0" does. */
+export function listenersOf(config: PortForwarderConfig): Listener[] {
+  const out: Listener[] = [];
+  for (const p of config.ports) {
+    for (let i = 0; i < p.range; i++) {
+      out.push({
+        protocol: p.protocol,
+        host: { ip: p.hostIP === "" ? "0.0.0.0" : p.hostIP, port: p.hostPort + i },
+        target: { ip: config.childIP, port: p.containerPort + i },
+      });
+    }
+  }
+  return out;
+}
+
+function unprivilegedPortStart(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8").trim());
+  } catch {
+    return 1024;
+  }
+}
+
+function listenError(l: Listener, err: unknown): CtrnetError {
+  const start = unprivilegedPortStart();
+  if (isSysError(err, "EACCES") && l.host.port < start) {
+    return new CtrnetError(
+      `cannot expose privileged port ${l.host.port}, you can add 'net.ipv4.ip_unprivileged_port_start=${l.host.port}' ` +
+        `to /etc/sysctl.conf (currently ${start}), or choose a larger port number (>= ${start})`,
+    );
+  }
+  const why = isSysError(err) ? errnoDescription(err.errno) : errorMessage(err);
+  return new CtrnetError(`failed to listen on ${formatEndpoint(l.host)}/${l.protocol}: ${why}`, { cause: err });
+}
+
+export function bindListeners(relay: Relay, listeners: Listener[]): void {
+  for (const l of listeners) {
+    try {
+      relay.listen(l.protocol, l.host, l.target);
+    } catch (err) {
+      throw listenError(l, err);
+    }
+  }
+}

@@ -1,0 +1,128 @@
+// The parent's side of `ctrnet _rootlessport`, after libpod's setupRootlessPortMappingViaRLK: config on stdin,
+// the read end of an exit pipe as fd 3 (the parent keeps the write end; closing it, or dying, stops the
+// forwarder), the write end of a ready pipe as fd 4, and a one-line error on the child's stdout.
+import type { Subprocess } from "bun";
+import * as libc from "../../../ffi/libc.ts";
+import { CtrnetError } from "../../errors.ts";
+import type { PortForward } from "../../schema/portfwd.ts";
+import { validateConfig, type PortForwarderConfigInput } from "./config.ts";
+
+export interface PortForwarderOptions extends PortForwarderConfigInput {
+  /** The ctrnet executable to run as `BINARY _rootlessport`. */
+  binary: string;
+  readyTimeoutMs?: number;
+}
+
+export interface PortForwarder {
+  pid: number;
+  /** Closes the exit fd and waits for the forwarder to go (killing it if it lingers). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export type { PortForward };
+
+const READY_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+type Forwarder = Subprocess<"pipe", "pipe", "pipe">;
+
+/** Everything a stream yields until cancelled or ended; `cancel` releases it so the parent can exit. */
+function collect(stream: ReadableStream<Uint8Array>): { text: () => string; cancel: () => Promise<void>; done: Promise<void> } {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const done = (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value, { stream: true });
+  })().catch(() => {});
+  return { text: () => text, cancel: () => reader.cancel(), done };
+}
+
+/** True once the child wrote to the ready fd; false at EOF (it exited or closed it without a word) or timeout. */
+async function waitReady(fd: number, timeoutMs: number): Promise<boolean | "timeout"> {
+  const reader = Bun.file(fd).stream().getReader();
+  let timer: Timer | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  try {
+    return await Promise.race([reader.read().then((r) => !r.done && r.value.byteLength > 0), timeout]);
+  } finally {
+    clearTimeout(timer);
+    await reader.cancel();
+  }
+}
+
+async function exitWithin(proc: Forwarder, ms: number): Promise<boolean> {
+  let timer: Timer | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([proc.exited.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").at(-1) ?? "";
+}
+
+/** Spawns the forwarder and resolves once every listener is bound; throws CtrnetError with its reason otherwise. */
+export async function startPortForwarder(opts: PortForwarderOptions): Promise<PortForwarder> {
+  const { binary, readyTimeoutMs = READY_TIMEOUT_MS, ...input } = opts;
+  const config = validateConfig(input);
+  const [exitRead, exitWrite] = libc.pipe2();
+  const [readyRead, readyWrite] = libc.pipe2();
+  let proc: Forwarder;
+  try {
+    proc = Bun.spawn([binary, "_rootlessport"], { stdio: ["pipe", "pipe", "pipe", exitRead, readyWrite] }) as Forwarder;
+  } catch (err) {
+    libc.close(exitWrite);
+    libc.close(readyRead);
+    throw new CtrnetError(`cannot start the port forwarder ${binary}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    // The child has its copies; the parent's would hide the child's death from both pipes.
+    libc.close(exitRead);
+    libc.close(readyWrite);
+  }
+  const stdout = collect(proc.stdout);
+  const stderr = collect(proc.stderr);
+  proc.stdin.write(JSON.stringify(config));
+  await proc.stdin.end();
+
+  let ready: boolean | "timeout";
+  try {
+    ready = await waitReady(readyRead, readyTimeoutMs);
+  } finally {
+    libc.close(readyRead);
+  }
+
+  if (ready !== true) {
+    libc.close(exitWrite);
+    if (ready === "timeout" || !(await exitWithin(proc, STOP_TIMEOUT_MS))) {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
+    await Promise.all([stdout.done, stderr.done]);
+    if (ready === "timeout") throw new CtrnetError(`port forwarder was not ready within ${readyTimeoutMs} ms`);
+    const why = lastLine(stdout.text()) || lastLine(stderr.text()) || `exited with code ${proc.exitCode ?? proc.signalCode}`;
+    throw new CtrnetError(`port forwarder: ${why}`);
+  }
+
+  // From here the forwarder lives on its own: nothing in this process waits for it.
+  await Promise.all([stdout.cancel(), stderr.cancel()]);
+  proc.unref();
+  let stopping: Promise<void> | undefined;
+  return {
+    pid: proc.pid,
+    stop: () =>
+      (stopping ??= (async () => {
+        libc.close(exitWrite);
+        if (!(await exitWithin(proc, STOP_TIMEOUT_MS))) {
+          proc.kill("SIGKILL");
+          await proc.exited;
+        }
+      })()),
+  };
+}

@@ -1,0 +1,74 @@
+import { describe, expect, test } from "bun:test";
+import { parseConfig, validateConfig } from "../../src/drivers/portfwd/config.ts";
+import { listenersOf } from "../../src/drivers/portfwd/listeners.ts";
+
+const port = { hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, protocol: "tcp" };
+const config = { netnsPath: "/run/netns/cni-1", childIP: "10.88.0.2", ports: [port] };
+
+function problem(input: unknown): string {
+  try {
+    validateConfig(input);
+  } catch (err) {
+    expect((err as Error).name).toBe("UsageError");
+    return (err as Error).message;
+  }
+  throw new Error("accepted");
+}
+
+describe("port forwarder config", () => {
+  test("a single port gets range 1", () => {
+    expect(validateConfig(config).ports[0]).toEqual({ ...port, protocol: "tcp", range: 1 });
+  });
+
+  test("accepts every host address form: empty, IPv4, IPv6 wildcard, IPv6", () => {
+    for (const hostIP of ["", "0.0.0.0", "::", "::1", "192.0.2.7"]) {
+      expect(validateConfig({ ...config, ports: [{ ...port, hostIP }] }).ports[0]!.hostIP).toBe(hostIP);
+    }
+  });
+
+  test("accepts an IPv6 child address and UDP", () => {
+    const out = validateConfig({ ...config, childIP: "fd00::2", ports: [{ ...port, protocol: "udp", range: 4 }] });
+    expect(out.childIP).toBe("fd00::2");
+    expect(out.ports[0]!.range).toBe(4);
+  });
+
+  test.each([
+    ["missing field", { ...config, ports: [{ ...port, hostPort: undefined }] }, "ports[0].hostPort: missing"],
+    ["missing netnsPath", { childIP: "10.88.0.2", ports: [port] }, "netnsPath: missing"],
+    ["container port 0", { ...config, ports: [{ ...port, containerPort: 0 }] }, "ports[0].containerPort: expected a port number from 1 to 65535"],
+    ["port above 65535", { ...config, ports: [{ ...port, hostPort: 65536 }] }, "ports[0].hostPort: expected a port number"],
+    ["fractional port", { ...config, ports: [{ ...port, hostPort: 80.5 }] }, "ports[0].hostPort: expected a port number"],
+    ["bad child IP", { ...config, childIP: "10.88.0.256" }, "childIP: expected an IP address"],
+    ["bad host IP", { ...config, ports: [{ ...port, hostIP: "localhost" }] }, "ports[0].hostIP: expected an IP address"],
+    ["unknown protocol", { ...config, ports: [{ ...port, protocol: "sctp" }] }, "ports[0].protocol:"],
+    ["range 0", { ...config, ports: [{ ...port, range: 0 }] }, "ports[0].range: expected a count of ports"],
+    ["range past 65535", { ...config, ports: [{ ...port, hostPort: 65534, range: 3 }] }, "ports[0]: hostPort + range goes past port 65535"],
+    ["container range past 65535", { ...config, ports: [{ ...port, containerPort: 65535, range: 2 }] }, "ports[0]: containerPort + range"],
+    ["no ports", { ...config, ports: [] }, "ports: expected at least one port"],
+    ["unknown key", { ...config, exitFd: 3 }, "exitFd"],
+  ])("%s is refused, naming the field", (_what, input, text) => {
+    expect(problem(input)).toStartWith("invalid port forwarder config: ");
+    expect(problem(input)).toContain(text);
+  });
+
+  test("text that is not JSON is refused as such", () => {
+    expect(() => parseConfig("{netnsPath")).toThrow("invalid port forwarder config: not JSON");
+    expect(parseConfig(JSON.stringify(config)).childIP).toBe("10.88.0.2");
+  });
+});
+
+describe("listeners of a config", () => {
+  test("one listener per port of a range, empty host address as every IPv4 address", () => {
+    const out = listenersOf(validateConfig({ ...config, ports: [{ ...port, hostIP: "", range: 3 }] }));
+    expect(out).toEqual([0, 1, 2].map((i) => ({
+      protocol: "tcp",
+      host: { ip: "0.0.0.0", port: 8080 + i },
+      target: { ip: "10.88.0.2", port: 80 + i },
+    })));
+  });
+
+  test("IPv6 wildcard stays IPv6", () => {
+    const [l] = listenersOf(validateConfig({ ...config, ports: [{ ...port, hostIP: "::", protocol: "udp" }] }));
+    expect(l).toEqual({ protocol: "udp", host: { ip: "::", port: 8080 }, target: { ip: "10.88.0.2", port: 80 } });
+  });
+});
