@@ -11,6 +11,17 @@ const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => 
 export const commands: Record<string, Lazy> = {
   version: lazy(() => import("./commands/version.ts")),
   netns: lazy(() => import("./commands/netns.ts")),
+  network: lazy(() => import("./commands/network.ts")),
+  create: lazy(() => import("./commands/create.ts")),
+  rm: lazy(() => import("./commands/rm.ts")),
+  ls: lazy(() => import("./commands/ls.ts")),
+  inspect: lazy(() => import("./commands/inspect.ts")),
+  port: lazy(() => import("./commands/port.ts")),
+  stats: lazy(() => import("./commands/stats.ts")),
+  connect: lazy(() => import("./commands/connect.ts")),
+  disconnect: lazy(() => import("./commands/disconnect.ts")),
+  reload: lazy(() => import("./commands/reload.ts")),
+  gc: lazy(() => import("./commands/gc.ts")),
 };
 // Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.
 Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./commands/rootlessport.ts")) });

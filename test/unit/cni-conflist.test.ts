@@ -1,7 +1,7 @@
 // The generated bridge conflist.
 import { describe, expect, test } from "bun:test";
 import { parseNetworkConfig } from "../../src/drivers/cni/config.ts";
-import { bridgeConflist } from "../../src/drivers/cni/conflist.ts";
+import { bridgeConflist, macvlanConflist } from "../../src/drivers/cni/conflist.ts";
 
 describe("bridgeConflist", () => {
   test("podman's shape: bridge with host-local, portmap, firewall, tuning", () => {
@@ -91,5 +91,47 @@ describe("bridgeConflist", () => {
       [{ vlan: 5000 }, "invalid VLAN 5000"],
     ];
     for (const [change, message] of cases) expect(() => bridgeConflist({ ...base, ...change } as never)).toThrow(message);
+  });
+
+  test("dnsname last, and network facts in the list's args where no plugin reads them", () => {
+    const conf = bridgeConflist({
+      name: "n",
+      bridge: "b",
+      subnets: ["10.0.0.0/24"],
+      dnsDomain: "dns.ctrnet",
+      args: { id: "f".repeat(64), created: "2026-01-01T00:00:00.000Z", labels: { a: "1" }, options: {} },
+    });
+    expect((conf.plugins as Record<string, unknown>[]).at(-1)).toEqual({ type: "dnsname", domainName: "dns.ctrnet", capabilities: { aliases: true } });
+    expect(conf.args).toEqual({ ctrnet_id: "f".repeat(64), ctrnet_created: "2026-01-01T00:00:00.000Z", podman_labels: { a: "1" } });
+    expect("args" in bridgeConflist({ name: "n", bridge: "b", subnets: ["10.0.0.0/24"], args: {} })).toBe(false);
+  });
+});
+
+describe("macvlanConflist", () => {
+  test("macvlan on its parent with host-local, then tuning", () => {
+    const conf = macvlanConflist({ name: "lan", master: "eth0", subnets: ["192.168.1.0/24"], gateway: "192.168.1.254", mode: "bridge" });
+    expect(conf).toEqual({
+      cniVersion: "1.0.0",
+      name: "lan",
+      plugins: [
+        {
+          type: "macvlan",
+          master: "eth0",
+          mode: "bridge",
+          capabilities: { ips: true },
+          ipam: { type: "host-local", ranges: [[{ subnet: "192.168.1.0/24", gateway: "192.168.1.254" }]], routes: [{ dst: "0.0.0.0/0" }] },
+        },
+        { type: "tuning", capabilities: { mac: true } },
+      ],
+    });
+    expect(parseNetworkConfig(JSON.stringify(conf), "generated").plugins.map((p) => p.type)).toEqual(["macvlan", "tuning"]);
+  });
+
+  test("refuses bad input", () => {
+    const base = { name: "lan", master: "eth0", subnets: ["192.168.1.0/24"] };
+    expect(() => macvlanConflist({ ...base, master: "" })).toThrow('invalid parent interface name ""');
+    expect(() => macvlanConflist({ ...base, mode: "x" as never })).toThrow('invalid macvlan mode "x"');
+    expect(() => macvlanConflist({ ...base, mtu: 70000 })).toThrow("invalid MTU 70000");
+    expect(() => macvlanConflist({ ...base, subnets: [] })).toThrow("a network needs at least one subnet");
   });
 });

@@ -1,0 +1,227 @@
+import { type ArgsDef, defineCommand } from "citty";
+import { AggregateFailure, UsageError } from "../../errors.ts";
+import { disconnectContainer } from "../../lifecycle/connect.ts";
+import { type Context, createContext } from "../../lifecycle/context.ts";
+import {
+  createNetwork,
+  DRIVERS,
+  ensureDefaultNetwork,
+  FILTER_KEYS,
+  inspectNetworks,
+  listNetworkInfo,
+  type NetworkInfo,
+  networkExists,
+  parseFilters,
+  parseKeyValues,
+  pruneNetworks,
+  removeNetwork,
+} from "../../networks/index.ts";
+import { contextOptions, globalArgs, repeatedValues, runtimeArgs } from "../args.ts";
+import { log } from "../../log.ts";
+
+/** citty 0.1.6 takes an unknown `--flag` for a boolean and moves on: a typo would silently change nothing. */
+function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): void {
+  const known = new Map<string, boolean>();
+  for (const [name, arg] of Object.entries(def)) {
+    if (arg.type === "positional") continue;
+    const takesValue = arg.type === "string";
+    known.set(`--${name}`, takesValue);
+    if (!takesValue) known.set(`--no-${name}`, false);
+    for (const alias of "alias" in arg && arg.alias !== undefined ? [arg.alias].flat() : []) {
+      known.set(alias.length === 1 ? `-${alias}` : `--${alias}`, takesValue);
+    }
+  }
+  for (let i = 0; i < rawArgs.length; i++) {
+    const token = rawArgs[i]!;
+    if (token === "--") return;
+    if (!token.startsWith("-") || token === "-") continue;
+    const flag = token.includes("=") ? token.slice(0, token.indexOf("=")) : token;
+    const takesValue = known.get(flag);
+    if (takesValue === undefined) throw new UsageError(`unknown option ${flag}`);
+    if (takesValue && flag === token) i++;
+  }
+}
+
+/** Opens the context for one command and closes it however the command ends. */
+async function withContext<T>(args: Parameters<typeof contextOptions>[0], fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const ctx = createContext(contextOptions(args));
+  try {
+    return await fn(ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+function optional(value: unknown): string | undefined {
+  return value === undefined ? undefined : String(value);
+}
+
+const createArgs = {
+  ...globalArgs,
+  ...runtimeArgs,
+  driver: { type: "string", alias: "d", description: `${DRIVERS.join(" or ")} (default bridge)` },
+  subnet: { type: "string", description: "subnet in CIDR notation, IPv4 or IPv6; repeatable (default: a free 10.89.N.0/24)" },
+  gateway: { type: "string", description: "gateway address, inside one of the subnets (default: its first host)" },
+  "ip-range": { type: "string", description: "hand out container addresses only from this CIDR inside a subnet" },
+  ipv6: { type: "boolean", description: "enable IPv6: picks a free fd00:0:0:N::/64 if no IPv6 subnet is given" },
+  internal: { type: "boolean", description: "no gateway, no masquerading: containers reach only each other" },
+  "disable-dns": { type: "boolean", description: "leave out the dnsname plugin (it is added when installed)" },
+  opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N (bridge); parent=IFACE, mode=M, mtu=N (macvlan); repeatable" },
+  "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan, the parent interface" },
+  label: { type: "string", description: "label KEY=VALUE; repeatable" },
+  name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
+} as const satisfies ArgsDef;
+
+const create = defineCommand({
+  meta: { name: "create", description: "Create a network and print its name" },
+  args: createArgs,
+  run({ args, rawArgs }) {
+    rejectUnknownOptions(rawArgs, createArgs);
+    if (args._.length > 1) throw new UsageError(`unexpected argument "${args._[1]}": give one network name`);
+    const request = {
+      name: optional(args.name),
+      driver: optional(args.driver),
+      subnets: repeatedValues(rawArgs, createArgs, "subnet"),
+      gateway: optional(args.gateway),
+      ipRange: optional(args["ip-range"]),
+      ipv6: args.ipv6 === true,
+      internal: args.internal === true,
+      disableDns: args["disable-dns"] === true,
+      options: parseKeyValues("--opt", repeatedValues(rawArgs, createArgs, "opt")),
+      interfaceName: optional(args["interface-name"]),
+      labels: parseKeyValues("--label", repeatedValues(rawArgs, createArgs, "label")),
+    };
+    return withContext(args, async (ctx) => {
+      const info = await createNetwork(ctx, request);
+      process.stdout.write(`${info.name}\n`);
+    });
+  },
+});
+
+function table(networks: readonly NetworkInfo[]): string {
+  const rows = [["NETWORK ID", "NAME", "DRIVER"], ...networks.map((n) => [n.id.slice(0, 12), n.name, n.driver])];
+  const widths = [0, 1].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => `${r[0]!.padEnd(widths[0]! + 2)}${r[1]!.padEnd(widths[1]! + 2)}${r[2]}`.trimEnd() + "\n").join("");
+}
+
+const lsArgs = {
+  ...globalArgs,
+  ...runtimeArgs,
+  format: { type: "string", description: "text or json" },
+  quiet: { type: "boolean", alias: "q", description: "print names only" },
+  filter: { type: "string", alias: "f", description: `${FILTER_KEYS.map((k) => `${k}=…`).join(", ")}; repeatable` },
+} as const satisfies ArgsDef;
+
+const ls = defineCommand({
+  meta: { name: "ls", description: "List networks, sorted by name" },
+  args: lsArgs,
+  run({ args, rawArgs }) {
+    rejectUnknownOptions(rawArgs, lsArgs);
+    if (args.format !== undefined && args.format !== "text" && args.format !== "json") {
+      throw new UsageError(`invalid --format "${args.format}": use text or json`);
+    }
+    const filters = parseFilters(repeatedValues(rawArgs, lsArgs, "filter"));
+    return withContext(args, async (ctx) => {
+      await ensureDefaultNetwork(ctx);
+      const { networks, problems } = await listNetworkInfo(ctx, filters);
+      for (const problem of problems) log.warn(`skipping ${problem}`);
+      if (args.quiet) process.stdout.write(networks.map((n) => `${n.name}\n`).join(""));
+      else if (args.format === "json") process.stdout.write(`${JSON.stringify(networks, null, 2)}\n`);
+      else process.stdout.write(table(networks));
+    });
+  },
+});
+
+const namesArgs = {
+  ...globalArgs,
+  ...runtimeArgs,
+  name: { type: "positional", description: "network names" },
+} as const satisfies ArgsDef;
+
+const inspect = defineCommand({
+  meta: { name: "inspect", description: "Print networks as JSON, in podman's shape" },
+  args: namesArgs,
+  run({ args, rawArgs }) {
+    rejectUnknownOptions(rawArgs, namesArgs);
+    return withContext(args, async (ctx) => {
+      await ensureDefaultNetwork(ctx);
+      const networks = await inspectNetworks(ctx, args._.map(String));
+      process.stdout.write(`${JSON.stringify(networks, null, 2)}\n`);
+    });
+  },
+});
+
+const rmArgs = {
+  ...namesArgs,
+  force: { type: "boolean", alias: "f", description: "first remove the network from the containers using it" },
+} as const satisfies ArgsDef;
+
+const rm = defineCommand({
+  meta: { name: "rm", description: "Remove networks, their bridges and their address allocations" },
+  args: rmArgs,
+  run({ args, rawArgs }) {
+    rejectUnknownOptions(rawArgs, rmArgs);
+    return withContext(args, async (ctx) => {
+      const options = args.force
+        ? { force: true as const, detach: (id: string, network: string) => disconnectContainer(ctx, id, network) }
+        : {};
+      const errors: unknown[] = [];
+      for (const name of args._.map(String)) {
+        try {
+          await removeNetwork(ctx, name, options);
+          process.stdout.write(`${name}\n`);
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+      if (errors.length === 1) throw errors[0];
+      if (errors.length > 1) {
+        const failure = new AggregateFailure("removing networks", errors);
+        throw errors.every((e) => e instanceof UsageError) ? new UsageError(failure.message) : failure;
+      }
+    });
+  },
+});
+
+const pruneArgs = {
+  ...globalArgs,
+  ...runtimeArgs,
+  force: { type: "boolean", alias: "f", description: "accepted for podman compatibility: prune never asks" },
+} as const satisfies ArgsDef;
+
+const prune = defineCommand({
+  meta: { name: "prune", description: "Remove every network no container uses, except the default one" },
+  args: pruneArgs,
+  run({ args, rawArgs }) {
+    rejectUnknownOptions(rawArgs, pruneArgs);
+    return withContext(args, async (ctx) => {
+      const removed = await pruneNetworks(ctx);
+      process.stdout.write(removed.map((n) => `${n}\n`).join(""));
+    });
+  },
+});
+
+const existsArgs = {
+  ...globalArgs,
+  ...runtimeArgs,
+  name: { type: "positional", description: "network name" },
+} as const satisfies ArgsDef;
+
+const exists = defineCommand({
+  meta: { name: "exists", description: "Exit 0 if the network exists, 1 if not, printing nothing" },
+  args: existsArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownOptions(rawArgs, existsArgs);
+    const found = await withContext(args, async (ctx) => {
+      await ensureDefaultNetwork(ctx);
+      return networkExists(ctx, String(args.name));
+    });
+    // citty 0.1.6 drops what a subcommand's run() returns, so main.ts cannot pass the status on.
+    if (!found) process.exit(1);
+  },
+});
+
+export default defineCommand({
+  meta: { name: "network", description: "Manage networks (CNI configuration lists)" },
+  subCommands: { create, ls, inspect, rm, prune, exists },
+});

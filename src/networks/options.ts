@@ -1,0 +1,88 @@
+// What `network create` is asked for, and the checks on it that need nothing but the request itself.
+import { MACVLAN_MODES, type MacvlanMode } from "../drivers/cni/conflist.ts";
+import { UsageError } from "../errors.ts";
+
+export const DRIVERS = ["bridge", "macvlan"] as const;
+export type Driver = (typeof DRIVERS)[number];
+
+export interface CreateNetworkRequest {
+  /** Picked (ctrnet1, ctrnet2, …) when absent. */
+  name?: string;
+  /** Default bridge. */
+  driver?: string;
+  /** IPv4 and/or IPv6; a free IPv4 /24 (and an IPv6 /64 with `ipv6`) is picked when none is given. */
+  subnets?: readonly string[];
+  gateway?: string;
+  ipRange?: string;
+  /** Adds a picked IPv6 subnet when no IPv6 subnet is given. */
+  ipv6?: boolean;
+  internal?: boolean;
+  disableDns?: boolean;
+  /** Driver options, as `--opt`: bridge takes mtu and vlan; macvlan takes parent, mode and mtu. */
+  options?: Readonly<Record<string, string>>;
+  /** The bridge's name, or for macvlan the parent interface (like `--opt parent=`). */
+  interfaceName?: string;
+  labels?: Readonly<Record<string, string>>;
+}
+
+export interface BridgeOptions {
+  mtu?: number;
+  vlan?: number;
+}
+
+export interface MacvlanOptions {
+  mtu?: number;
+  parent?: string;
+  mode?: MacvlanMode;
+}
+
+/** `--label k=v`, `--opt k=v`: a key alone means an empty value, as in podman; a key given twice is refused. */
+export function parseKeyValues(flag: string, items: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    const key = eq < 0 ? item : item.slice(0, eq);
+    if (key === "") throw new UsageError(`invalid ${flag} "${item}": expected KEY=VALUE`);
+    if (key in out) throw new UsageError(`${flag} ${key} is given twice`);
+    out[key] = eq < 0 ? "" : item.slice(eq + 1);
+  }
+  return out;
+}
+
+export function parseDriver(driver: string | undefined): Driver {
+  const d = driver ?? "bridge";
+  if (!(DRIVERS as readonly string[]).includes(d)) throw new UsageError(`unsupported network driver "${d}": use ${DRIVERS.join(" or ")}`);
+  return d as Driver;
+}
+
+function integerOption(key: string, value: string): number {
+  if (!/^\d{1,6}$/.test(value)) throw new UsageError(`invalid --opt ${key}=${value}: expected an integer`);
+  return Number(value);
+}
+
+function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, allowed: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new UsageError(`unsupported option "${key}" for the ${driver} driver: use ${allowed.join(", ")}`);
+  }
+}
+
+export function parseBridgeOptions(options: Readonly<Record<string, string>>): BridgeOptions {
+  checkKeys("bridge", options, ["mtu", "vlan"]);
+  return {
+    ...(options.mtu !== undefined ? { mtu: integerOption("mtu", options.mtu) } : {}),
+    ...(options.vlan !== undefined ? { vlan: integerOption("vlan", options.vlan) } : {}),
+  };
+}
+
+export function parseMacvlanOptions(options: Readonly<Record<string, string>>): MacvlanOptions {
+  checkKeys("macvlan", options, ["parent", "mode", "mtu"]);
+  const { mode, parent } = options;
+  if (mode !== undefined && !(MACVLAN_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`invalid --opt mode=${mode}: use one of ${MACVLAN_MODES.join(", ")}`);
+  }
+  return {
+    ...(options.mtu !== undefined ? { mtu: integerOption("mtu", options.mtu) } : {}),
+    ...(parent !== undefined ? { parent } : {}),
+    ...(mode !== undefined ? { mode: mode as MacvlanMode } : {}),
+  };
+}

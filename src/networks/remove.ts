@@ -1,0 +1,103 @@
+// `network rm` and `network prune`: the configuration file, then what the network left on the host (its
+// bridge, host-local's allocations). Removal keeps going past a failed step and reports them all.
+import { rmSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { NetworkConfig } from "../drivers/cni/config.ts";
+import { AggregateFailure, UsageError } from "../errors.ts";
+import type { Context } from "../lifecycle/context.ts";
+import { validateName } from "../names.ts";
+import { DEFAULT_NETWORK } from "./default.ts";
+import { deleteBridge } from "./host.ts";
+import { networkBridge } from "./model.ts";
+import { withNetworksLock } from "./store.ts";
+
+/** Takes one container off one network; the lifecycle's disconnect, passed in so this layer needs none of it. */
+export type DetachContainer = (containerId: string, network: string) => Promise<void>;
+
+export type RemoveOptions = { force?: false } | { force: true; detach: DetachContainer };
+
+/** host-local's default when a conflist names no dataDir. */
+const HOST_LOCAL_DATA_DIR = "/var/lib/cni/networks";
+
+/** Ids of the containers whose records list the network, oldest first. */
+export function containersUsing(ctx: Context, network: string): string[] {
+  return ctx
+    .state()
+    .list()
+    .filter((r) => r.networks.some((n) => n.network === network))
+    .map((r) => r.id);
+}
+
+function ipamDir(config: NetworkConfig): string | undefined {
+  const ipam = config.plugins[0]!.ipam as { type: string; dataDir?: unknown } | undefined;
+  if (ipam?.type !== "host-local") return undefined;
+  return join(typeof ipam.dataDir === "string" ? ipam.dataDir : HOST_LOCAL_DATA_DIR, config.name);
+}
+
+async function detachAll(network: string, ids: readonly string[], detach: DetachContainer): Promise<void> {
+  const errors: unknown[] = [];
+  for (const id of ids) {
+    try {
+      await detach(id, network);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length) throw new AggregateFailure(`network ${network}: removing containers from it`, errors);
+}
+
+/** Removes the file, then the bridge unless another network uses it too, then the address allocations. */
+async function removeLocked(ctx: Context, config: NetworkConfig): Promise<void> {
+  const others = (await ctx.cni.listNetworks()).networks.filter((n) => n.name !== config.name);
+  const bridge = networkBridge(config);
+  const steps: (() => void)[] = [
+    () => unlinkSync(config.source),
+    () => {
+      if (bridge !== undefined && !others.some((n) => networkBridge(n) === bridge)) deleteBridge(bridge);
+    },
+    () => {
+      const dir = ipamDir(config);
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    },
+  ];
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      step();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length) throw new AggregateFailure(`removing network ${config.name}`, errors);
+}
+
+export async function removeNetwork(ctx: Context, name: string, options: RemoveOptions = {}): Promise<void> {
+  validateName("network name", name);
+  if (name === DEFAULT_NETWORK) throw new UsageError(`the default network ${DEFAULT_NETWORK} cannot be removed`);
+  const config = await ctx.cni.loadNetwork(name);
+  const users = containersUsing(ctx, name);
+  if (users.length) {
+    if (!options.force) throw new UsageError(`network ${name} is in use by container(s) ${users.join(" ")}: use -f to remove them from it`);
+    await detachAll(name, users, options.detach);
+  }
+  await withNetworksLock(ctx, () => removeLocked(ctx, config));
+}
+
+/** Removes every network no container uses, except the default one; returns their names, sorted. */
+export async function pruneNetworks(ctx: Context): Promise<string[]> {
+  const { networks } = await ctx.cni.listNetworks();
+  const inUse = new Set(ctx.state().list().flatMap((r) => r.networks.map((n) => n.network)));
+  const unused = networks.filter((n) => n.name !== DEFAULT_NETWORK && !inUse.has(n.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const removed: string[] = [];
+  const errors: unknown[] = [];
+  for (const config of unused) {
+    try {
+      await withNetworksLock(ctx, () => removeLocked(ctx, config));
+      removed.push(config.name);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length) throw new AggregateFailure(`pruning networks (removed: ${removed.join(" ") || "none"})`, errors);
+  return removed;
+}

@@ -1,0 +1,48 @@
+// Network configuration files as ctrnet writes and removes them, and the lock that keeps two ctrnet
+// processes from picking the same subnet, bridge or name.
+import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Context } from "../lifecycle/context.ts";
+import { withLock } from "../state/lock.ts";
+import { UsageError } from "../errors.ts";
+
+function conflistPath(dir: string, name: string): string {
+  return join(dir, `${name}.conflist`);
+}
+
+/**
+ * Written whole to a temporary file, then linked into place: readers never see half a file, and the link
+ * fails rather than replace a file already there (one too broken to have been listed as a network).
+ */
+export function writeConflist(dir: string, name: string, conflist: Record<string, unknown>): string {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const path = conflistPath(dir, name);
+  // Not ending in .conflist, so a concurrent scan of the directory never reads it.
+  const tmp = join(dir, `.${name}.conflist.${process.pid}.tmp`);
+  const fd = openSync(tmp, "w", 0o644);
+  try {
+    writeSync(fd, `${JSON.stringify(conflist, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    // The mode asked for in open() was narrowed by the umask; the plugins' readers may run as anyone.
+    chmodSync(tmp, 0o644);
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new UsageError(`network ${name}: ${path} already exists but is not a usable network configuration; fix or remove it`);
+    }
+    throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+  return path;
+}
+
+/** Held around every change of the set of networks. */
+export function withNetworksLock<T>(ctx: Context, fn: () => T | Promise<T>): Promise<T> {
+  mkdirSync(ctx.runtimeDir, { recursive: true, mode: 0o700 });
+  return withLock(join(ctx.runtimeDir, "networks.lock"), fn);
+}

@@ -1,0 +1,522 @@
+// `ctrnet network …` through the compiled binary, as root inside the runner's private net+mount namespace,
+// every directory a temporary one; and networks it creates used by the real reference plugins.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createCniRuntime, type CniRuntime } from "../../src/drivers/cni/index.ts";
+import { createContext } from "../../src/lifecycle/context.ts";
+import { createContainer, removeContainer } from "../../src/lifecycle/index.ts";
+import { type Cidr, parseCidr } from "../../src/netlink/addr-codec.ts";
+import { createNetns, removeNetns } from "../../src/netns/index.ts";
+import type { NetworkInfo } from "../../src/networks/index.ts";
+import { subnetsOverlap } from "../../src/schema/ip.ts";
+import { newContainerRecord, openState } from "../../src/state/index.ts";
+import { BINARY, type CliResult, ctrnet, ensureBinary } from "../helpers/binary.ts";
+import * as libc from "../../ffi/libc.ts";
+import { firewallLinesMentioning, hex, hostVeths, ipamAllocations, perContainerChains, privileged, run } from "./cni-helpers.ts";
+
+const top = mkdtempSync(join(tmpdir(), "ctrnet-network-cli-"));
+const netnsDir = join(top, "netns");
+const outerNetnsDir = process.env.CTRNET_NETNS_DIR;
+
+/** A world of its own per test: config, cache, state; only the netns dir is shared. */
+interface World {
+  confDir: string;
+  cacheDir: string;
+  ipamDir: string;
+  root: string;
+  env: Record<string, string>;
+  cli(args: string[]): CliResult;
+  inspect(name: string): NetworkInfo;
+  files(): string[];
+  runtime(): CniRuntime;
+}
+
+let worlds = 0;
+function world(): World {
+  const dir = join(top, `w${++worlds}`);
+  const confDir = join(dir, "conf");
+  const cacheDir = join(dir, "cache");
+  const root = join(dir, "root");
+  mkdirSync(dir);
+  const env = { CTRNET_CNI_CONFIG_DIR: confDir, CTRNET_CNI_CACHE_DIR: cacheDir, CTRNET_ROOT: root, CTRNET_NETNS_DIR: netnsDir };
+  const w: World = {
+    confDir,
+    cacheDir,
+    ipamDir: join(cacheDir, "networks"),
+    root,
+    env,
+    cli: (args) => ctrnet(args, env),
+    inspect(name) {
+      const r = w.cli(["network", "inspect", name]);
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+      return (JSON.parse(r.stdout) as NetworkInfo[])[0]!;
+    },
+    files: () => (existsSync(confDir) ? readdirSync(confDir).sort() : []),
+    runtime: () => createCniRuntime({ configDirs: [confDir], cacheDir, pluginTimeoutMs: 30_000 }),
+  };
+  return w;
+}
+
+function create(w: World, args: string[]): string {
+  const r = w.cli(["network", "create", ...args]);
+  expect(r).toMatchObject({ code: 0, stderr: "" });
+  return r.stdout.trim();
+}
+
+/** A failure is one `ctrnet: error: …` line on stderr and nothing on stdout. */
+function expectError(r: CliResult, code: number, message: string): void {
+  expect({ code: r.code, stdout: r.stdout }).toEqual({ code, stdout: "" });
+  expect(r.stderr).toStartWith("ctrnet: error: ");
+  expect(r.stderr).toContain(message);
+  expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+}
+
+const linkExists = (name: string): boolean => run(["ip", "link", "show", name]).ok;
+/** `ip -n` knows only /run/netns; these namespaces live in the test's own directory. */
+const inNetns = (path: string, argv: string[]) => run(["nsenter", `--net=${path}`, ...argv]);
+const containerAddresses = (path: string, ifName: string): string => inNetns(path, ["ip", "-o", "addr", "show", "dev", ifName]).out;
+
+/** Runs fn, then removes the networks and their bridges however it ended, so a failure leaves no interface behind. */
+async function removingBridges(w: World, networks: string[], fn: () => Promise<void>): Promise<void> {
+  const bridges = networks.map((n) => w.inspect(n).network_interface);
+  try {
+    await fn();
+  } finally {
+    for (const n of networks) w.cli(["network", "rm", "-f", n]);
+    for (const b of bridges) if (linkExists(b)) run(["ip", "link", "del", b]);
+  }
+}
+
+const cidrs = (info: NetworkInfo): Cidr[] => info.subnets.map((s) => parseCidr(s.subnet)!);
+
+describe.skipIf(!privileged)("ctrnet network", () => {
+  beforeAll(() => {
+    ensureBinary();
+    // The leak check in test/preload.ts watches this directory too; restored for the test files after this one.
+    process.env.CTRNET_NETNS_DIR = netnsDir;
+  });
+
+  afterAll(() => {
+    if (outerNetnsDir === undefined) delete process.env.CTRNET_NETNS_DIR;
+    else process.env.CTRNET_NETNS_DIR = outerNetnsDir;
+    try {
+      libc.umount2(netnsDir, libc.MNT_DETACH);
+    } catch {
+      // never made a mount point
+    }
+    rmSync(top, { recursive: true, force: true });
+  });
+
+  test("the default network ctrnet (bridge ctrnet0, 10.88.0.0/16) is created on first use", () => {
+    const w = world();
+    expect(w.files()).toEqual([]);
+    const r = w.cli(["network", "ls", "--format", "json"]);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(JSON.parse(r.stdout)).toEqual([
+      {
+        name: "ctrnet",
+        id: expect.stringMatching(/^[0-9a-f]{64}$/),
+        driver: "bridge",
+        network_interface: "ctrnet0",
+        created: expect.any(String),
+        subnets: [{ subnet: "10.88.0.0/16", gateway: "10.88.0.1" }],
+        ipv6_enabled: false,
+        internal: false,
+        dns_enabled: false,
+        labels: {},
+        options: {},
+        ipam_options: { driver: "host-local" },
+      },
+    ]);
+    expect(w.files()).toEqual(["ctrnet.conflist"]);
+    expect(statSync(join(w.confDir, "ctrnet.conflist")).mode & 0o777).toBe(0o644);
+    // Once made, it stays the same network.
+    expect(w.inspect("ctrnet").id).toBe(JSON.parse(r.stdout)[0].id);
+    expectError(w.cli(["network", "rm", "ctrnet"]), 2, "the default network ctrnet cannot be removed");
+  });
+
+  test("picked subnets overlap neither each other, the default network, nor a host route", () => {
+    const w = world();
+    expect(run(["ip", "route", "add", "10.89.0.0/24", "dev", "lo"]).ok).toBe(true);
+    try {
+      expect(create(w, ["a"])).toBe("a");
+      expect(create(w, ["b"])).toBe("b");
+      expect(create(w, ["--ipv6", "c"])).toBe("c");
+    } finally {
+      run(["ip", "route", "del", "10.89.0.0/24", "dev", "lo"]);
+    }
+    const [a, b, c] = ["a", "b", "c"].map((n) => w.inspect(n));
+    expect(a!.subnets).toEqual([{ subnet: "10.89.1.0/24", gateway: "10.89.1.1" }]);
+    expect(b!.subnets).toEqual([{ subnet: "10.89.2.0/24", gateway: "10.89.2.1" }]);
+    expect(c!.subnets).toEqual([
+      { subnet: "10.89.3.0/24", gateway: "10.89.3.1" },
+      { subnet: "fd00::/64", gateway: "fd00::1" },
+    ]);
+    expect(c!.ipv6_enabled).toBe(true);
+    expect([a, b, c].map((n) => n!.network_interface)).toEqual(["ctrnet1", "ctrnet2", "ctrnet3"]);
+    // A network without a name gets the lowest free ctrnetN.
+    expect(create(w, [])).toBe("ctrnet1");
+  });
+
+  test("concurrent creates never share a subnet, a bridge or a name", async () => {
+    const w = world();
+    const spawn = (args: string[]) =>
+      Bun.spawn([BINARY, "network", "create", ...args], { env: { ...process.env, ...w.env }, stdout: "pipe", stderr: "pipe" });
+    const finish = async (p: ReturnType<typeof spawn>) => ({ code: await p.exited, stderr: await new Response(p.stderr).text() });
+    const distinct = await Promise.all(Array.from({ length: 6 }, (_, i) => spawn([`p${i}`])).map(finish));
+    expect(distinct.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    const infos = [...Array(6).keys()].map((i) => w.inspect(`p${i}`));
+    const all = [w.inspect("ctrnet"), ...infos];
+    for (const [i, x] of all.entries()) {
+      for (const y of all.slice(i + 1)) {
+        expect({ x: x.name, y: y.name, overlap: cidrs(x).some((s) => cidrs(y).some((t) => subnetsOverlap(s, t))) }).toEqual({ x: x.name, y: y.name, overlap: false });
+      }
+    }
+    expect(new Set(all.map((n) => n.network_interface)).size).toBe(all.length);
+
+    const same = await Promise.all(Array.from({ length: 4 }, () => spawn(["same"])).map(finish));
+    expect(same.filter((r) => r.code === 0)).toHaveLength(1);
+    expect(same.filter((r) => r.code === 2).map((r) => r.stderr)).toEqual(Array(3).fill("ctrnet: error: network name same already used: network already exists\n"));
+  });
+
+  test("create with every option: inspect shows it in podman's shape", () => {
+    const w = world();
+    const name = create(w, [
+      "--subnet", "10.20.0.0/16",
+      "--subnet=fd20::/64",
+      "--gateway", "10.20.0.254",
+      "--ip-range", "10.20.5.0/24",
+      "--internal",
+      "--disable-dns",
+      "-o", "mtu=1400",
+      "--opt", "vlan=12",
+      "--interface-name", "br-opts",
+      "--label", "team=net",
+      "--label", "tier",
+      "opts",
+    ]);
+    expect(w.cli(["network", "inspect", name, "ctrnet"]).stdout.startsWith("[\n")).toBe(true);
+    expect(w.inspect(name)).toEqual({
+      name: "opts",
+      id: expect.stringMatching(/^[0-9a-f]{64}$/),
+      driver: "bridge",
+      network_interface: "br-opts",
+      created: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      subnets: [{ subnet: "10.20.0.0/16", gateway: "10.20.0.254", lease_range: { start_ip: "10.20.5.1", end_ip: "10.20.5.254" } }, { subnet: "fd20::/64" }],
+      ipv6_enabled: true,
+      internal: true,
+      dns_enabled: false,
+      labels: { team: "net", tier: "" },
+      options: { mtu: "1400", vlan: "12" },
+      ipam_options: { driver: "host-local" },
+    });
+    const conf = JSON.parse(readFileSync(join(w.confDir, "opts.conflist"), "utf8"));
+    expect(conf.plugins[0]).toMatchObject({ type: "bridge", bridge: "br-opts", mtu: 1400, vlan: 12, isGateway: false, ipMasq: false });
+    expect(w.files()).toEqual(["ctrnet.conflist", "opts.conflist"]);
+  });
+
+  test("a duplicate name fails with podman's message", () => {
+    const w = world();
+    create(w, ["web"]);
+    const before = readFileSync(join(w.confDir, "web.conflist"), "utf8");
+    const r = w.cli(["network", "create", "--subnet", "10.30.0.0/24", "web"]);
+    expect(r).toEqual({ code: 2, stdout: "", stderr: "ctrnet: error: network name web already used: network already exists\n" });
+    expect(readFileSync(join(w.confDir, "web.conflist"), "utf8")).toBe(before);
+  });
+
+  test("bad input: exit 2, one line naming the problem, no file written", () => {
+    const w = world();
+    create(w, ["--subnet", "10.40.0.0/16", "taken"]);
+    writeFileSync(join(w.confDir, "broken.conflist"), '{"cniVersion": "1.0.0", "name": "broken", "plugins": [');
+    writeFileSync(join(w.confDir, "pathtype.conflist"), JSON.stringify({ cniVersion: "1.0.0", name: "pathtype", plugins: [{ type: "../../bin/sh" }] }));
+    const cases: [string[], string][] = [
+      [["network", "create", "bad name"], 'invalid network name "bad name": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+      [["network", "create", "-x"], "unknown option -x"],
+      [["network", "create", ".hidden"], 'invalid network name ".hidden"'],
+      [["network", "create", "--driver", "ipvlan", "n"], 'unsupported network driver "ipvlan": use bridge or macvlan'],
+      [["network", "create", "--subnet", "10.40.7.0/24", "n"], "subnet 10.40.7.0/24 overlaps subnet 10.40.0.0/16 of network taken"],
+      [["network", "create", "--subnet", "10.88.0.0/24", "n"], "subnet 10.88.0.0/24 overlaps subnet 10.88.0.0/16 of network ctrnet"],
+      [["network", "create", "--subnet", "10.50.0.0/16", "--subnet", "10.50.1.0/24", "n"], "subnets 10.50.0.0/16 and 10.50.1.0/24 overlap"],
+      [["network", "create", "--subnet", "10.50.0.0/33", "n"], 'invalid subnet "10.50.0.0/33"'],
+      [["network", "create", "--subnet", "10.50.0.9/24", "n"], 'invalid subnet "10.50.0.9/24": host bits are set (the network is 10.50.0.0/24)'],
+      [["network", "create", "--subnet", "banana", "n"], 'invalid subnet "banana"'],
+      [["network", "create", "--subnet", "10.50.0.0/24", "--gateway", "10.51.0.1", "n"], "gateway 10.51.0.1 is in none of the subnets 10.50.0.0/24"],
+      [["network", "create", "--subnet", "10.50.0.0/24", "--gateway", "10.50.0.0", "n"], "gateway 10.50.0.0 is not a host address of 10.50.0.0/24"],
+      [["network", "create", "--gateway", "10.89.0.1", "n"], "--gateway needs --subnet"],
+      [["network", "create", "-o", "mtu=huge", "n"], "invalid --opt mtu=huge: expected an integer"],
+      [["network", "create", "-o", "vlan=9999", "n"], "invalid VLAN 9999"],
+      [["network", "create", "-o", "color=blue", "n"], 'unsupported option "color" for the bridge driver'],
+      [["network", "create", "--driver", "macvlan", "-o", "parent=nosuch0", "--subnet", "192.168.9.0/24", "n"], "parent interface nosuch0 of the macvlan network does not exist"],
+      [["network", "create", "broken"], `network broken: ${w.confDir}/broken.conflist already exists but is not a usable network configuration`],
+      [["network", "inspect", "broken"], `network "broken" not found in ${w.confDir}; unusable configuration files: ${w.confDir}/broken.conflist: malformed JSON`],
+      [["network", "inspect", "pathtype"], "pathtype.conflist: plugins[0].type: expected a plugin name, not a path"],
+      [["network", "ls", "--filter", "color=red"], 'invalid --filter "color=red"'],
+      [["network", "ls", "--format", "yaml"], 'invalid --format "yaml"'],
+      [["network", "exists", "bad/name"], 'invalid network name "bad/name"'],
+    ];
+    const before = w.files();
+    for (const [args, message] of cases) {
+      const r = w.cli(args);
+      expect({ args, code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split("\n").length }).toEqual({ args, code: 2, stdout: "", lines: 1 });
+      expect({ args, stderr: r.stderr }).toEqual({ args, stderr: expect.stringMatching(/^ctrnet: error: /) });
+      expect({ args, stderr: r.stderr }).toEqual({ args, stderr: expect.stringContaining(message) });
+      expect(w.files()).toEqual(before);
+    }
+    // The broken files don't stop a listing: each is named once on stderr.
+    const ls = w.cli(["network", "ls", "-q"]);
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toBe("ctrnet\ntaken\n");
+    expect(ls.stderr.trimEnd().split("\n").sort()).toEqual([
+      expect.stringMatching(/^ctrnet: warn: skipping .*broken\.conflist: malformed JSON/),
+      expect.stringMatching(/^ctrnet: warn: skipping .*pathtype\.conflist: plugins\[0\]\.type/),
+    ]);
+  });
+
+  test("a plugin binary missing from the plugin path: exit 2 naming it, no file written", () => {
+    const w = world();
+    expect(w.cli(["network", "ls", "-q"]).stdout).toBe("ctrnet\n");
+    // /usr/lib/cni as seen by this one command: every plugin of a bridge network but the firewall.
+    const fake = join(top, `plugins-${hex(3)}`);
+    mkdirSync(fake);
+    for (const p of ["bridge", "host-local", "portmap", "tuning"]) {
+      writeFileSync(join(fake, p), "#!/bin/sh\nexit 1\n");
+      chmodSync(join(fake, p), 0o755);
+    }
+    const masked = (args: string[]) => {
+      const r = Bun.spawnSync(
+        ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", 'mount --bind "$0" /usr/lib/cni && exec "$@"', fake, BINARY, ...args],
+        { env: { ...process.env, ...w.env }, stdout: "pipe", stderr: "pipe" },
+      );
+      return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+    };
+    expectError(masked(["network", "create", "nofw"]), 2, 'plugin binary "firewall" needed by network nofw not found in /usr/lib/cni:/opt/cni/bin');
+    run(["ip", "link", "add", "ctparent0", "type", "veth", "peer", "name", "ctparent0p"]);
+    try {
+      expectError(masked(["network", "create", "-d", "macvlan", "-o", "parent=ctparent0", "--subnet", "192.168.77.0/24", "nomac"]), 2, 'plugin binary "macvlan" needed by network nomac not found');
+    } finally {
+      run(["ip", "link", "del", "ctparent0"]);
+    }
+    expect(w.files()).toEqual(["ctrnet.conflist"]);
+  });
+
+  test("ls: sorted by name, table, --quiet, --format json, --filter name= driver= label=", () => {
+    const w = world();
+    run(["ip", "link", "add", "ctparent1", "type", "veth", "peer", "name", "ctparent1p"]);
+    try {
+      create(w, ["--label", "team=b", "zeta"]);
+      create(w, ["--label", "team=a", "--label", "env=prod", "alpha"]);
+      create(w, ["-d", "macvlan", "-o", "parent=ctparent1", "--subnet", "192.168.50.0/24", "--label", "team=a", "mid"]);
+    } finally {
+      run(["ip", "link", "del", "ctparent1"]);
+    }
+    const table = w.cli(["network", "ls"]);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^NETWORK ID {4}NAME {4}DRIVER$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/))).toEqual([
+      [w.inspect("alpha").id.slice(0, 12), "alpha", "bridge"],
+      [expect.stringMatching(/^[0-9a-f]{12}$/), "ctrnet", "bridge"],
+      [expect.stringMatching(/^[0-9a-f]{12}$/), "mid", "macvlan"],
+      [expect.stringMatching(/^[0-9a-f]{12}$/), "zeta", "bridge"],
+    ]);
+    const names = (...args: string[]) => {
+      const r = w.cli(["network", "ls", "--quiet", ...args]);
+      expect(r).toMatchObject({ code: 0, stderr: "" });
+      return r.stdout.split("\n").filter(Boolean);
+    };
+    expect(names()).toEqual(["alpha", "ctrnet", "mid", "zeta"]);
+    expect(names("--filter", "name=^[a-m]")).toEqual(["alpha", "ctrnet", "mid"]);
+    expect(names("--filter", "driver=macvlan")).toEqual(["mid"]);
+    expect(names("-f", "label=team=a")).toEqual(["alpha", "mid"]);
+    expect(names("-f", "label=team", "-f", "driver=bridge")).toEqual(["alpha", "zeta"]);
+    expect(names("-f", "label=env", "-f", "label=team=b")).toEqual(["alpha", "zeta"]);
+    const json = JSON.parse(w.cli(["network", "ls", "--format", "json", "--filter", "name=mid"]).stdout) as NetworkInfo[];
+    expect(json).toEqual([w.inspect("mid")]);
+    expect(json[0]).toMatchObject({ driver: "macvlan", network_interface: "ctparent1", labels: { team: "a" }, options: { parent: "ctparent1" } });
+  });
+
+  test("inspect and exists", () => {
+    const w = world();
+    create(w, ["one"]);
+    const both = JSON.parse(w.cli(["network", "inspect", "one", "ctrnet"]).stdout) as NetworkInfo[];
+    expect(both.map((n) => n.name)).toEqual(["one", "ctrnet"]);
+    expectError(w.cli(["network", "inspect", "one", "nope"]), 2, 'network "nope" not found');
+    expect(w.cli(["network", "exists", "one"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(w.cli(["network", "exists", "ctrnet"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(w.cli(["network", "exists", "nope"])).toEqual({ code: 1, stdout: "", stderr: "" });
+  });
+
+  test("rm refuses a network a container uses, names it, and keeps the network", () => {
+    const w = world();
+    create(w, ["busy"]);
+    const id = `c${hex(8)}`;
+    const state = openState({ root: w.root });
+    try {
+      state.insert(newContainerRecord({ id, mode: { kind: "bridge" }, networks: [{ network: "busy" }] }));
+      expect(w.cli(["network", "rm", "busy"])).toEqual({
+        code: 2,
+        stdout: "",
+        stderr: `ctrnet: error: network busy is in use by container(s) ${id}: use -f to remove them from it\n`,
+      });
+      expect(w.files()).toContain("busy.conflist");
+      const prune = w.cli(["network", "prune"]);
+      expect(prune).toEqual({ code: 0, stdout: "", stderr: "" });
+      expect(w.files()).toContain("busy.conflist");
+    } finally {
+      state.remove(id);
+      state.close();
+    }
+    expectError(w.cli(["network", "rm", "nope"]), 2, 'network "nope" not found');
+  });
+
+  test("prune removes every unused network but the default and prints their names", () => {
+    const w = world();
+    for (const n of ["p2", "p1", "p3"]) create(w, [n]);
+    const id = `c${hex(8)}`;
+    const state = openState({ root: w.root });
+    try {
+      state.insert(newContainerRecord({ id, mode: { kind: "bridge" }, networks: [{ network: "p3" }] }));
+      expect(w.cli(["network", "prune", "-f"])).toEqual({ code: 0, stdout: "p1\np2\n", stderr: "" });
+      expect(w.files()).toEqual(["ctrnet.conflist", "p3.conflist"]);
+    } finally {
+      state.remove(id);
+      state.close();
+    }
+    expect(w.cli(["network", "prune"])).toEqual({ code: 0, stdout: "p3\n", stderr: "" });
+  });
+
+  test("a created network with the plugins: ADD, CHECK and DEL round-trip; rm removes the bridge and the allocations", async () => {
+    const w = world();
+    const name = create(w, ["--ipv6", `rt-${hex(3)}`]);
+    const info = w.inspect(name);
+    const bridge = info.network_interface;
+    await removingBridges(w, [name], async () => {
+      const cni = w.runtime();
+      const network = await cni.loadNetwork(name);
+      const containerId = `ctr-${hex(6)}`;
+      const ns = createNetns({ name: `ctrnet-net-${hex(4)}`, dir: netnsDir });
+      const hostPort = 20000 + Number.parseInt(hex(1), 16);
+      const req = { network, containerId, netnsPath: ns.path, ifName: "eth0" };
+      try {
+        const result = await cni.add({ ...req, capabilityArgs: { portMappings: [{ hostPort, containerPort: 80, protocol: "tcp" }] } });
+        const [v4, v6] = result.ips.map((i) => i.address.split("/")[0]!) as [string, string];
+        expect(result.ips.map((i) => i.address)).toEqual([`${v4}/24`, `${v6}/64`]);
+        expect(result.ips.map((i) => i.gateway)).toEqual(info.subnets.map((s) => s.gateway));
+        expect(containerAddresses(ns.path, "eth0")).toContain(`inet ${v4}/24`);
+        expect(hostVeths()).toHaveLength(1);
+        expect(linkExists(bridge)).toBe(true);
+        expect(firewallLinesMentioning(`--to-destination ${v4}:80`)).toHaveLength(1);
+        expect(ipamAllocations(w.ipamDir, name).sort()).toEqual([v4, v6].sort());
+        const cacheFile = join(w.cacheDir, "results", `${name}-${containerId}-eth0`);
+        expect(existsSync(cacheFile)).toBe(true);
+
+        await cni.check(req);
+        await cni.del(req);
+
+        expect(hostVeths()).toEqual([]);
+        expect(firewallLinesMentioning(containerId, `${v4}/`, `${v4}:`)).toEqual([]);
+        expect(perContainerChains()).toEqual([]);
+        expect(ipamAllocations(w.ipamDir, name)).toEqual([]);
+        expect(existsSync(cacheFile)).toBe(false);
+      } finally {
+        await cni.del(req).catch(() => undefined);
+        removeNetns(ns.path);
+      }
+      expect(w.cli(["network", "rm", name])).toEqual({ code: 0, stdout: `${name}\n`, stderr: "" });
+      expect(linkExists(bridge)).toBe(false);
+      expect(existsSync(join(w.ipamDir, name))).toBe(false);
+      expect(w.files()).toEqual(["ctrnet.conflist"]);
+    });
+  });
+
+  test("a created network with the plugins: GC with one of two attachments valid removes the other's rules and address", async () => {
+    const w = world();
+    const name = create(w, [`gc-${hex(3)}`]);
+    await removingBridges(w, [name], async () => {
+      const cni = w.runtime();
+      const network = await cni.loadNetwork(name);
+      const [keep, stale] = [`keep-${hex(4)}`, `stale-${hex(4)}`];
+      const [keepNs, staleNs] = [keep, stale].map((id) => createNetns({ name: `ctrnet-${id}`, dir: netnsDir }));
+      const mapping = (port: number) => ({ portMappings: [{ hostPort: port, containerPort: 80, protocol: "tcp" }] });
+      try {
+        const kept = await cni.add({ network, containerId: keep, netnsPath: keepNs!.path, ifName: "eth0", capabilityArgs: mapping(21011) });
+        const gone = await cni.add({ network, containerId: stale, netnsPath: staleNs!.path, ifName: "eth0", capabilityArgs: mapping(21012) });
+        const keepIp = kept.ips[0]!.address.split("/")[0]!;
+        const staleIp = gone.ips[0]!.address.split("/")[0]!;
+
+        expect(await cni.gc(network, [{ containerId: keep, ifName: "eth0" }])).toEqual([{ network: name, containerId: stale, ifName: "eth0" }]);
+
+        expect(firewallLinesMentioning(stale, `${staleIp}/`, `${staleIp}:`)).toEqual([]);
+        expect(firewallLinesMentioning(keep).length).toBeGreaterThan(0);
+        expect(ipamAllocations(w.ipamDir, name)).toEqual([keepIp]);
+        await cni.del({ network, containerId: keep, netnsPath: keepNs!.path, ifName: "eth0" });
+        expect(perContainerChains()).toEqual([]);
+        expect(ipamAllocations(w.ipamDir, name)).toEqual([]);
+      } finally {
+        for (const [id, ns] of [[keep, keepNs!], [stale, staleNs!]] as const) {
+          await cni.del({ network, containerId: id, netnsPath: ns.path, ifName: "eth0" }).catch(() => undefined);
+          removeNetns(ns.path);
+        }
+      }
+    });
+  });
+
+  test("a created macvlan network with the plugins: ADD, CHECK and DEL on a veth parent", async () => {
+    const w = world();
+    const parent = `ctmv${hex(2)}`;
+    expect(run(["ip", "link", "add", parent, "type", "veth", "peer", "name", `${parent}p`]).ok).toBe(true);
+    try {
+      run(["ip", "link", "set", parent, "up"]);
+      const name = create(w, ["-d", "macvlan", "--interface-name", parent, "--subnet", "192.168.60.0/24", `mv-${hex(3)}`]);
+      const cni = w.runtime();
+      const network = await cni.loadNetwork(name);
+      const ns = createNetns({ name: `ctrnet-mv-${hex(4)}`, dir: netnsDir });
+      const req = { network, containerId: `ctr-${hex(6)}`, netnsPath: ns.path, ifName: "eth0" };
+      try {
+        const result = await cni.add(req);
+        expect(result.ips.map((i) => i.address)).toEqual(["192.168.60.2/24"]);
+        expect(containerAddresses(ns.path, "eth0")).toContain("inet 192.168.60.2/24");
+        await cni.check(req);
+        await cni.del(req);
+        expect(ipamAllocations(w.ipamDir, name)).toEqual([]);
+        expect(inNetns(ns.path, ["ip", "link", "show", "eth0"]).ok).toBe(false);
+      } finally {
+        await cni.del(req).catch(() => undefined);
+        removeNetns(ns.path);
+      }
+      expect(w.cli(["network", "rm", name]).code).toBe(0);
+      expect(linkExists(parent)).toBe(true);
+    } finally {
+      run(["ip", "link", "del", parent]);
+    }
+  });
+
+  test("rm -f takes the network off the containers using it, then removes it and its bridge", async () => {
+    const w = world();
+    const name = create(w, [`forced-${hex(3)}`]);
+    const bridge = w.inspect(name).network_interface;
+    const ctx = createContext({ root: w.root, netnsDir, cniConfigDir: w.confDir, cniCacheDir: w.cacheDir });
+    const id = `c${hex(8)}`;
+    await removingBridges(w, [name], async () => {
+      try {
+        await createContainer(ctx, { id, network: name });
+        expect(hostVeths()).toHaveLength(1);
+        expectError(w.cli(["network", "rm", name]), 2, `network ${name} is in use by container(s) ${id}`);
+
+        expect(w.cli(["network", "rm", "-f", name])).toEqual({ code: 0, stdout: `${name}\n`, stderr: "" });
+
+        expect(ctx.state().get(id).networks).toEqual([]);
+        expect(hostVeths()).toEqual([]);
+        expect(linkExists(bridge)).toBe(false);
+        expect(ipamAllocations(w.ipamDir, name)).toEqual([]);
+        expect(perContainerChains()).toEqual([]);
+        expect(w.files()).toEqual(["ctrnet.conflist"]);
+      } finally {
+        await removeContainer(ctx, id, { force: true }).catch(() => undefined);
+        ctx.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,81 @@
+// describeNetwork: podman 4's `network inspect` shape, read back from ctrnet's conflists and from others.
+import { describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { parseNetworkConfig } from "../../src/drivers/cni/config.ts";
+import { bridgeConflist, macvlanConflist } from "../../src/drivers/cni/conflist.ts";
+import { describeNetwork, networkBridge, networkSubnets } from "../../src/networks/model.ts";
+import { formatCidr } from "../../src/netlink/addr-codec.ts";
+
+const FILE_TIME = new Date("2025-05-05T05:05:05.000Z");
+const ID = "ab".repeat(32);
+const load = (conf: unknown) => parseNetworkConfig(JSON.stringify(conf), "test.conflist");
+
+describe("describeNetwork", () => {
+  test("a ctrnet bridge network: every field, id and time from the conflist", () => {
+    const conf = bridgeConflist({
+      name: "web",
+      bridge: "ctrnet3",
+      subnets: ["10.89.3.0/24", "fd00:0:0:3::/64"],
+      ipRange: "10.89.3.128/25",
+      dnsDomain: "dns.ctrnet",
+      args: { id: ID, created: "2026-01-01T00:00:00.000Z", labels: { team: "a" }, options: { mtu: "1400" } },
+      mtu: 1400,
+    });
+    expect(describeNetwork(load(conf), FILE_TIME)).toEqual({
+      name: "web",
+      id: ID,
+      driver: "bridge",
+      network_interface: "ctrnet3",
+      created: "2026-01-01T00:00:00.000Z",
+      subnets: [
+        { subnet: "10.89.3.0/24", gateway: "10.89.3.1", lease_range: { start_ip: "10.89.3.129", end_ip: "10.89.3.254" } },
+        { subnet: "fd00:0:0:3::/64", gateway: "fd00:0:0:3::1" },
+      ],
+      ipv6_enabled: true,
+      internal: false,
+      dns_enabled: true,
+      labels: { team: "a" },
+      options: { mtu: "1400" },
+      ipam_options: { driver: "host-local" },
+    });
+  });
+
+  test("internal bridge and macvlan networks", () => {
+    const internal = describeNetwork(load(bridgeConflist({ name: "i", bridge: "b", subnets: ["10.1.0.0/24"], internal: true })), FILE_TIME);
+    expect(internal).toMatchObject({ internal: true, subnets: [{ subnet: "10.1.0.0/24" }], ipv6_enabled: false, dns_enabled: false });
+    const mac = describeNetwork(load(macvlanConflist({ name: "m", master: "eth0", subnets: ["192.168.7.0/24"] })), FILE_TIME);
+    expect(mac).toMatchObject({ driver: "macvlan", network_interface: "eth0", internal: false });
+  });
+
+  test("a file ctrnet did not write: id from the name as podman's CNI backend, time from the file, legacy host-local keys", () => {
+    const config = load({
+      cniVersion: "0.4.0",
+      name: "legacy",
+      plugins: [{ type: "bridge", isGateway: true, ipam: { type: "host-local", subnet: "10.5.0.0/16", gateway: "10.5.0.1", rangeStart: "10.5.1.1" } }],
+      args: { ctrnet_id: "not-an-id", podman_labels: { bad: 1 } },
+    });
+    expect(describeNetwork(config, FILE_TIME)).toEqual({
+      name: "legacy",
+      id: createHash("sha256").update("legacy").digest("hex"),
+      driver: "bridge",
+      network_interface: "cni0",
+      created: FILE_TIME.toISOString(),
+      subnets: [{ subnet: "10.5.0.0/16", gateway: "10.5.0.1", lease_range: { start_ip: "10.5.1.1" } }],
+      ipv6_enabled: false,
+      internal: false,
+      dns_enabled: false,
+      labels: {},
+      options: {},
+      ipam_options: { driver: "host-local" },
+    });
+    expect(networkBridge(config)).toBe("cni0");
+    expect(networkSubnets(config).map(formatCidr)).toEqual(["10.5.0.0/16"]);
+  });
+
+  test("other plugins and IPAMs: no subnets, no bridge", () => {
+    const config = load({ cniVersion: "1.0.0", name: "p", plugins: [{ type: "ptp", ipam: { type: "dhcp" } }] });
+    expect(describeNetwork(config, FILE_TIME)).toMatchObject({ driver: "ptp", network_interface: "", subnets: [], ipam_options: { driver: "dhcp" } });
+    expect(networkBridge(config)).toBeUndefined();
+    expect(networkSubnets(config)).toEqual([]);
+  });
+});

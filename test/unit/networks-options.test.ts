@@ -1,0 +1,72 @@
+// `network create` option values and `network ls --filter`.
+import { describe, expect, test } from "bun:test";
+import { networkMatcher, parseFilters } from "../../src/networks/filters.ts";
+import type { NetworkInfo } from "../../src/networks/model.ts";
+import { parseBridgeOptions, parseDriver, parseKeyValues, parseMacvlanOptions } from "../../src/networks/options.ts";
+
+describe("create options", () => {
+  test("KEY=VALUE lists: a bare key has an empty value, the value may hold '='", () => {
+    expect(parseKeyValues("--label", ["a=1", "b", "c=x=y", "d="])).toEqual({ a: "1", b: "", c: "x=y", d: "" });
+    expect(() => parseKeyValues("--label", ["=v"])).toThrow('invalid --label "=v": expected KEY=VALUE');
+    expect(() => parseKeyValues("--opt", ["mtu=1", "mtu=2"])).toThrow("--opt mtu is given twice");
+  });
+
+  test("drivers", () => {
+    expect(parseDriver(undefined)).toBe("bridge");
+    expect(parseDriver("macvlan")).toBe("macvlan");
+    expect(() => parseDriver("overlay")).toThrow('unsupported network driver "overlay": use bridge or macvlan');
+  });
+
+  test("driver options become numbers and checked words", () => {
+    expect(parseBridgeOptions({ mtu: "9000", vlan: "0" })).toEqual({ mtu: 9000, vlan: 0 });
+    expect(parseMacvlanOptions({ parent: "eth0", mode: "vepa" })).toEqual({ parent: "eth0", mode: "vepa" });
+    expect(() => parseBridgeOptions({ mtu: "-1" })).toThrow("invalid --opt mtu=-1: expected an integer");
+    expect(() => parseMacvlanOptions({ vlan: "3" })).toThrow('unsupported option "vlan" for the macvlan driver: use parent, mode, mtu');
+  });
+});
+
+const info = (name: string, driver: string, labels: Record<string, string> = {}): NetworkInfo => ({
+  name,
+  id: `${name.padEnd(12, "0")}${"0".repeat(52)}`.replace(/[^0-9a-f]/g, "a"),
+  driver,
+  network_interface: "",
+  created: "",
+  subnets: [],
+  ipv6_enabled: false,
+  internal: false,
+  dns_enabled: false,
+  labels,
+  options: {},
+  ipam_options: { driver: "host-local" },
+});
+
+describe("ls filters", () => {
+  const all = [info("alpha", "bridge", { team: "a" }), info("beta", "macvlan", { team: "b", env: "" }), info("gamma", "bridge")];
+  const names = (filters: string[]) => all.filter(networkMatcher(parseFilters(filters))).map((n) => n.name);
+
+  test("name is a regular expression; values of one key are alternatives; keys combine", () => {
+    expect(names([])).toEqual(["alpha", "beta", "gamma"]);
+    expect(names(["name=^a"])).toEqual(["alpha"]);
+    expect(names(["name=ta$", "name=mm"])).toEqual(["beta", "gamma"]);
+    expect(names(["driver=bridge"])).toEqual(["alpha", "gamma"]);
+    expect(names(["driver=bridge", "name=^g"])).toEqual(["gamma"]);
+    expect(names(["driver=macvlan", "name=^g"])).toEqual([]);
+  });
+
+  test("label=KEY matches any value, label=KEY=VALUE that value", () => {
+    expect(names(["label=team"])).toEqual(["alpha", "beta"]);
+    expect(names(["label=team=b"])).toEqual(["beta"]);
+    expect(names(["label=env"])).toEqual(["beta"]);
+    expect(names(["label=env="])).toEqual(["beta"]);
+  });
+
+  test("id is a prefix", () => {
+    expect(names([`id=${all[1]!.id.slice(0, 6)}`])).toEqual(["beta"]);
+  });
+
+  test("bad filters", () => {
+    expect(() => parseFilters(["until=1h"])).toThrow('invalid --filter "until=1h": use name=…, id=…, driver=…, label=…');
+    expect(() => parseFilters(["name"])).toThrow('invalid --filter "name"');
+    expect(() => networkMatcher(parseFilters(["name=("]))).toThrow("invalid --filter name=(: not a regular expression");
+  });
+});
