@@ -1,5 +1,8 @@
 // Argument groups shared by several commands.
 import type { ArgsDef } from "citty";
+import { UsageError } from "../errors.ts";
+import type { ContextOptions } from "../lifecycle/context.ts";
+import type { CreateRequest } from "../lifecycle/types.ts";
 
 export const globalArgs = {
   "log-level": { type: "string", description: "silent, error, warn, info, debug or trace (env CTRNET_LOG_LEVEL)" },
@@ -8,3 +11,167 @@ export const globalArgs = {
 export const netnsDirArg = {
   "netns-dir": { type: "string", description: "directory of persistent network namespaces (env CTRNET_NETNS_DIR)" },
 } as const satisfies ArgsDef;
+
+/** Where state, netns files and CNI configuration live; each also settable by env (see lifecycle/context.ts). */
+export const runtimeArgs = {
+  ...netnsDirArg,
+  root: { type: "string", description: "runtime state directory (env CTRNET_ROOT; default /run/ctrnet, or $XDG_RUNTIME_DIR/ctrnet rootless)" },
+  "cni-config-dir": { type: "string", description: "network configuration directory (env CTRNET_CNI_CONFIG_DIR; default /etc/cni/net.d, or ~/.config/cni/net.d rootless)" },
+  "cni-plugin-dir": { type: "string", description: "extra CNI plugin directory searched first, colon-separated (env CTRNET_CNI_PLUGIN_DIR)" },
+  "cni-cache-dir": { type: "string", description: "CNI result cache directory (env CTRNET_CNI_CACHE_DIR; default /var/lib/cni)" },
+} as const satisfies ArgsDef;
+
+type RuntimeArgValues = { [K in keyof typeof runtimeArgs]?: string | undefined };
+
+export function contextOptions(args: RuntimeArgValues): ContextOptions {
+  return {
+    root: args.root,
+    netnsDir: args["netns-dir"],
+    cniConfigDir: args["cni-config-dir"],
+    cniPluginDirs: args["cni-plugin-dir"]?.split(":").filter(Boolean),
+    cniCacheDir: args["cni-cache-dir"],
+  };
+}
+
+/** The options `create` and `run` share: how the container's network is made. */
+export const containerArgs = {
+  name: { type: "string", description: "container name (unique, usable instead of the id)" },
+  network: {
+    type: "string",
+    description: "bridge (the default network), NAME[,NAME…], none, host, ns:PATH or container:ID",
+  },
+  publish: {
+    type: "string",
+    alias: "p",
+    description: "publish a port: [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp]; repeatable",
+  },
+  ip: { type: "string", description: "static IP address on the first network" },
+  mac: { type: "string", description: "static MAC address on the first network" },
+  alias: { type: "string", description: "network alias; repeatable" },
+  netns: { type: "string", description: "configure this existing network namespace (path) instead of creating one" },
+  pid: { type: "string", description: "keep and configure the network namespace of this running process" },
+} as const satisfies ArgsDef;
+
+type ContainerArgValues = { [K in keyof typeof containerArgs]?: string | string[] | undefined };
+
+/** Every flag spelling that takes a value, so a scan of raw arguments can step over values. */
+function valueFlags(def: ArgsDef): Set<string> {
+  const out = new Set<string>();
+  for (const [name, arg] of Object.entries(def)) {
+    if (arg.type !== "string") continue;
+    out.add(`--${name}`);
+    const aliases = "alias" in arg && arg.alias !== undefined ? [arg.alias].flat() : [];
+    for (const a of aliases) out.add(a.length === 1 ? `-${a}` : `--${a}`);
+  }
+  return out;
+}
+
+/**
+ * Every value of a repeatable option, in order, from the raw arguments up to `--`. citty 0.1.6 collects
+ * repeats into an array, but drops values when the long and short spellings are mixed (`-p A --publish B`).
+ */
+export function repeatedValues(rawArgs: readonly string[], def: ArgsDef, name: string): string[] {
+  const arg = def[name];
+  const aliases = arg && "alias" in arg && arg.alias !== undefined ? [arg.alias].flat() : [];
+  const mine = new Set([`--${name}`, ...aliases.map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]);
+  const takesValue = valueFlags(def);
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const token = rawArgs[i]!;
+    if (token === "--") break;
+    const eq = token.indexOf("=");
+    const flag = token.startsWith("-") && eq > 0 ? token.slice(0, eq) : token;
+    if (mine.has(flag)) {
+      const value = eq > 0 && flag !== token ? token.slice(eq + 1) : rawArgs[++i];
+      if (value === undefined) throw new UsageError(`option ${flag} needs a value`);
+      out.push(value);
+    } else if (takesValue.has(token)) {
+      i++;
+    }
+  }
+  return out;
+}
+
+function single(args: ContainerArgValues, name: keyof typeof containerArgs): string | undefined {
+  const value = args[name];
+  if (Array.isArray(value)) throw new UsageError(`option --${name} can be given only once`);
+  return value;
+}
+
+function many(args: ContainerArgValues, rawArgs: readonly string[] | undefined, name: keyof typeof containerArgs): string[] {
+  if (rawArgs) return repeatedValues(rawArgs, containerArgs, name);
+  const value = args[name];
+  return value === undefined ? [] : [value].flat();
+}
+
+function parsePid(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,9}$/.test(text)) throw new UsageError(`invalid --pid "${text}": expected a process id`);
+  return Number(text);
+}
+
+/**
+ * The container options as a CreateRequest (without the id). Pass citty's rawArgs: repeated -p and
+ * --alias are then read from them (see repeatedValues).
+ */
+export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly string[]): Omit<CreateRequest, "id"> {
+  const req: Omit<CreateRequest, "id"> = {};
+  const name = single(args, "name");
+  const network = single(args, "network");
+  const ip = single(args, "ip");
+  const mac = single(args, "mac");
+  const netnsPath = single(args, "netns");
+  const pid = parsePid(single(args, "pid"));
+  const ports = many(args, rawArgs, "publish");
+  const aliases = many(args, rawArgs, "alias");
+  if (name !== undefined) req.name = name;
+  if (network !== undefined) req.network = network;
+  if (ports.length) req.ports = ports;
+  if (ip !== undefined) req.ip = ip;
+  if (mac !== undefined) req.mac = mac;
+  if (aliases.length) req.aliases = aliases;
+  if (netnsPath !== undefined) req.netnsPath = netnsPath;
+  if (pid !== undefined) req.pid = pid;
+  return req;
+}
+
+/** citty 0.1.6 takes an unknown `--flag` for a boolean and moves on: a typo would silently change nothing. */
+export function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): void {
+  const known = new Map<string, boolean>();
+  for (const [name, arg] of Object.entries(def)) {
+    if (arg.type === "positional") continue;
+    const takesValue = arg.type === "string";
+    known.set(`--${name}`, takesValue);
+    if (!takesValue) known.set(`--no-${name}`, false);
+    for (const alias of "alias" in arg && arg.alias !== undefined ? [arg.alias].flat() : []) {
+      known.set(alias.length === 1 ? `-${alias}` : `--${alias}`, takesValue);
+    }
+  }
+  for (let i = 0; i < rawArgs.length; i++) {
+    const token = rawArgs[i]!;
+    if (token === "--") return;
+    if (!token.startsWith("-") || token === "-") continue;
+    const flag = token.includes("=") ? token.slice(0, token.indexOf("=")) : token;
+    const takesValue = known.get(flag);
+    if (takesValue === undefined) throw new UsageError(`unknown option ${flag}`);
+    if (takesValue && flag === token) i++;
+  }
+}
+
+/** `--format`: a table for people, or JSON for programs. */
+export const formatArg = {
+  format: { type: "string", description: "table (default) or json" },
+} as const satisfies ArgsDef;
+
+export function parseFormat(value: unknown): "table" | "json" {
+  if (value === undefined || value === "table") return "table";
+  if (value === "json") return "json";
+  throw new UsageError(`invalid --format "${String(value)}": use table or json`);
+}
+
+/** Columns padded to their widest cell, as podman's tables. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  return [header, ...rows].map((r) => `${line(r)}\n`).join("");
+}

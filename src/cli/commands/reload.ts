@@ -1,0 +1,40 @@
+import { defineCommand } from "citty";
+import { CtrnetError, errorMessage, UsageError } from "../../errors.ts";
+import { listContainers, reloadContainer, withContext } from "../../lifecycle/index.ts";
+import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
+
+const args = {
+  ...globalArgs,
+  ...runtimeArgs,
+  all: { type: "boolean", alias: "a", description: "every bridge-mode container" },
+  id: { type: "positional", required: false, description: "container ids or names" },
+} as const;
+
+export default defineCommand({
+  meta: { name: "reload", description: "Re-create containers' firewall and port rules, keeping their IP and MAC addresses" },
+  args,
+  async run({ args: values, rawArgs }) {
+    rejectUnknownOptions(rawArgs, args);
+    const ids = values._.map(String);
+    if (values.all === (ids.length > 0)) throw new UsageError("give container ids or --all (not both)");
+    const errors: unknown[] = [];
+    await withContext(contextOptions(values), async (ctx) => {
+      const targets = values.all
+        ? (await listContainers(ctx)).filter((r) => r.mode.kind === "bridge" && r.state === "ready").map((r) => r.id)
+        : ids;
+      for (const id of targets) {
+        try {
+          await reloadContainer(ctx, id);
+          process.stdout.write(`${id}\n`);
+        } catch (err) {
+          errors.push(err);
+        }
+      }
+    });
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) {
+      const message = errors.map(errorMessage).join("; ");
+      throw errors.every((e) => e instanceof UsageError) ? new UsageError(message) : new CtrnetError(message);
+    }
+  },
+});

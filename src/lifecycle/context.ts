@@ -1,0 +1,58 @@
+// Where everything lives for this invocation, resolved once from flags, then env, then the defaults for
+// root or a rootless user. Every command that touches state builds one and passes it down, so tests can
+// point the whole tool at temporary directories without touching the machine's own.
+import { createCniRuntime, type CniRuntime, defaultCacheDir, defaultConfigDirs } from "../drivers/cni/index.ts";
+import { defaultNetnsDir } from "../netns/index.ts";
+import { hostUid } from "../rootless/identity.ts";
+import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export interface ContextOptions {
+  /** Runtime state (database, locks, helper files). Flag --root, env CTRNET_ROOT. */
+  root?: string;
+  /** Persistent netns files. Flag --netns-dir, env CTRNET_NETNS_DIR. */
+  netnsDir?: string;
+  /** Network configurations ctrnet reads and writes. Flag --cni-config-dir, env CTRNET_CNI_CONFIG_DIR. */
+  cniConfigDir?: string;
+  /** Searched for plugins before /usr/lib/cni and /opt/cni/bin. Flag --cni-plugin-dir, env CTRNET_CNI_PLUGIN_DIR (colon-separated). */
+  cniPluginDirs?: string[];
+  /** CNI result cache and IPAM state. Flag --cni-cache-dir, env CTRNET_CNI_CACHE_DIR. */
+  cniCacheDir?: string;
+}
+
+export interface Context {
+  readonly rootless: boolean;
+  readonly runtimeDir: string;
+  readonly netnsDir: string;
+  /** The directory network configurations are written to (and the first one read). */
+  readonly cniConfigDir: string;
+  readonly cni: CniRuntime;
+  /** Opened on first use: commands that never touch container records never open the database. */
+  state(): ContainerState;
+  close(): void;
+}
+
+export function createContext(options: ContextOptions = {}, env: Env = process.env): Context {
+  const uid = hostUid();
+  const root = runtimeDir({ root: options.root ?? env.CTRNET_ROOT, env, uid });
+  const cniConfigDir = options.cniConfigDir ?? env.CTRNET_CNI_CONFIG_DIR ?? defaultConfigDirs(env, uid)[0]!;
+  const pluginDirs = options.cniPluginDirs ?? env.CTRNET_CNI_PLUGIN_DIR?.split(":").filter(Boolean) ?? [];
+  const cacheDir = options.cniCacheDir ?? env.CTRNET_CNI_CACHE_DIR ?? defaultCacheDir(env, uid);
+  let state: ContainerState | undefined;
+  return {
+    rootless: uid !== 0,
+    runtimeDir: root,
+    netnsDir: options.netnsDir ?? env.CTRNET_NETNS_DIR ?? defaultNetnsDir(),
+    cniConfigDir,
+    cni: createCniRuntime({ configDirs: [cniConfigDir], pluginDirs, cacheDir }),
+    state() {
+      state ??= openState({ root });
+      return state;
+    },
+    close() {
+      state?.close();
+      state = undefined;
+    },
+  };
+}

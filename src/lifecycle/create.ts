@@ -1,0 +1,181 @@
+// `ctrnet create`: the seeds' createNetNS / setupNetNS / joinNetNS + configureNetNS. Everything is checked
+// before anything is made; the record is stored (`creating`) before the first side effect and names the
+// netns to be made, so a crash at any later point leaves something `ctrnet gc` can finish; a failure
+// undoes every step taken.
+import { basename } from "node:path";
+import type { NetworkConfig } from "../drivers/cni/index.ts";
+import { UsageError } from "../errors.ts";
+import { validateName } from "../names.ts";
+import { adoptNetns, createNetns, openNetns } from "../netns/index.ts";
+import { ensureDefaultNetwork } from "../networks/index.ts";
+import { DEFAULT_NETWORK } from "../networks/default.ts";
+import { validateIP, validateMAC } from "../schema/ip.ts";
+import { type PortMapping, parsePortSpecs } from "../schema/ports.ts";
+import { type ContainerRecord, type NetMode, newContainerRecord } from "../state/index.ts";
+import { close } from "../../ffi/libc.ts";
+import { checkRequestedIP } from "./addresses.ts";
+import { addNetwork } from "./attach.ts";
+import type { Context } from "./context.ts";
+import { UndoFailure } from "./errors.ts";
+import { assignHostPorts } from "./host-ports.ts";
+import { markNetns, recordProcess } from "./ledger.ts";
+import { type ContainerLock, withContainerLock } from "./lock.ts";
+import { parseNetworkMode } from "./mode.ts";
+import { findExact, withResult } from "./records.ts";
+import { bringLoopbackUp, netnsInode, plannedNetnsPath } from "./sandbox.ts";
+import { checkAddressFree } from "./static-ip.ts";
+import { teardownContainer } from "./teardown.ts";
+import type { CreateRequest } from "./types.ts";
+
+type NetnsSource = { kind: "create" } | { kind: "adopt"; pid: number } | { kind: "join"; path: string };
+
+interface CreatePlan {
+  id: string;
+  name: string | null;
+  mode: NetMode;
+  networks: NetworkConfig[];
+  aliases: string[];
+  ports: PortMapping[];
+  ip?: string;
+  mac?: string;
+  /** null: the container has no netns of its own (host, container:ID). */
+  netns: NetnsSource | null;
+}
+
+/** Opens and closes it: a path that is no netns is bad input, found before anything is made. */
+function checkNetnsPath(path: string): void {
+  close(openNetns(path));
+}
+
+function checkProcess(pid: number): void {
+  try {
+    checkNetnsPath(`/proc/${pid}/ns/net`);
+  } catch {
+    throw new UsageError(`process ${pid} does not exist (or its network namespace cannot be opened)`);
+  }
+}
+
+function netnsSource(req: CreateRequest, mode: NetMode): NetnsSource | null {
+  if (req.netnsPath !== undefined && req.pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");
+  const configurable = mode.kind === "bridge" || mode.kind === "none";
+  if (!configurable && (req.netnsPath !== undefined || req.pid !== undefined)) {
+    throw new UsageError(`--netns and --pid need network mode bridge, a network name or none, not ${mode.kind}`);
+  }
+  if (req.pid !== undefined) {
+    if (!Number.isInteger(req.pid) || req.pid < 1) throw new UsageError(`invalid pid ${req.pid}`);
+    checkProcess(req.pid);
+    return { kind: "adopt", pid: req.pid };
+  }
+  if (req.netnsPath !== undefined) {
+    if (!req.netnsPath.startsWith("/")) throw new UsageError(`--netns takes an absolute path, got "${req.netnsPath}"`);
+    checkNetnsPath(req.netnsPath);
+    return { kind: "join", path: req.netnsPath };
+  }
+  if (mode.kind === "ns") {
+    checkNetnsPath(mode.path);
+    return { kind: "join", path: mode.path };
+  }
+  return configurable ? { kind: "create" } : null;
+}
+
+async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
+  const id = validateName("container id", req.id);
+  if (findExact(ctx.state(), id)) throw new UsageError(`container "${id}" already exists`);
+  const name = req.name === undefined ? null : validateName("container name", req.name);
+  const spec = parseNetworkMode(req.network);
+  let mode = spec.mode;
+  const bridge = mode.kind === "bridge";
+  const ports = parsePortSpecs(req.ports ?? []);
+  if (!bridge && ports.length) throw new UsageError(`published ports need a CNI network; network mode ${mode.kind} has none`);
+  if (!bridge && (req.ip !== undefined || req.mac !== undefined || req.aliases?.length)) {
+    throw new UsageError(`--ip, --mac and --alias need a CNI network; network mode ${mode.kind} has none`);
+  }
+  const ip = req.ip === undefined ? undefined : validateIP(req.ip);
+  const mac = req.mac === undefined ? undefined : validateMAC(req.mac);
+  const aliases = (req.aliases ?? []).map((a) => validateName("network alias", a));
+  if (mode.kind === "container") {
+    const target = ctx.state().get(mode.id);
+    if (target.id === id) throw new UsageError(`container "${id}" cannot share its own network namespace`);
+    mode = { kind: "container", id: target.id };
+  }
+  const netns = netnsSource(req, mode);
+  let names = spec.networks;
+  if (spec.defaultNetwork) {
+    await ensureDefaultNetwork(ctx);
+    names = [DEFAULT_NETWORK];
+  }
+  const networks: NetworkConfig[] = [];
+  for (const n of names) networks.push(await ctx.cni.loadNetwork(n));
+  if (ip !== undefined) checkRequestedIP(networks[0]!, ip);
+  return { id, name, mode, networks, aliases, ports, ip, mac, netns };
+}
+
+/** Claims the id, the host ports and the address in one transaction, so concurrent creates can't share them. */
+function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
+  const state = ctx.state();
+  const netns =
+    p.netns === null ? null : p.netns.kind === "join" ? { path: p.netns.path, owned: false } : { path: plannedNetnsPath(ctx.netnsDir), owned: true };
+  const rec = newContainerRecord({
+    id: p.id,
+    name: p.name,
+    mode: p.mode,
+    netns,
+    networks: p.networks.map((n) => ({ network: n.name, aliases: p.aliases })),
+    staticIP: p.ip ?? null,
+    staticMAC: p.mac ?? null,
+  });
+  return state.transaction(() => {
+    const others = state.list();
+    if (p.ip !== undefined) checkAddressFree(others, p.networks[0]!.name, p.ip);
+    const ports = assignHostPorts(p.ports, others.map((o) => ({ id: o.id, ports: o.ports })));
+    return state.insert({ ...rec, ports });
+  });
+}
+
+function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): void {
+  if (source.kind === "join" || !rec.netns) return;
+  const path = rec.netns.path;
+  markNetns(ctx, path);
+  const opts = { name: basename(path), dir: ctx.netnsDir };
+  if (source.kind === "adopt") {
+    adoptNetns(source.pid, opts);
+    recordProcess(ctx, rec.id, { pid: source.pid, netnsInode: netnsInode(path) });
+  } else {
+    createNetns(opts);
+  }
+}
+
+async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock): Promise<ContainerRecord> {
+  const state = ctx.state();
+  let rec: ContainerRecord;
+  try {
+    rec = insertRecord(ctx, p);
+  } catch (err) {
+    lock.discard();
+    throw err;
+  }
+  try {
+    if (p.netns) makeNetns(ctx, rec, p.netns);
+    const netnsPath = rec.netns?.path;
+    if (netnsPath !== undefined && rec.mode.kind !== "ns") {
+      bringLoopbackUp(netnsPath);
+      for (const [i, attachment] of rec.networks.entries()) {
+        const opts = i === 0 ? { ports: rec.ports, ips: p.ip === undefined ? undefined : [p.ip], mac: p.mac } : {};
+        const result = await addNetwork(ctx, rec, attachment, netnsPath, opts);
+        rec = state.update(rec.id, (r) => withResult(r, attachment.network, result));
+      }
+    }
+    return state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+  } catch (err) {
+    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true });
+    if (undo.length) throw new UndoFailure(err, undo);
+    state.remove(p.id);
+    lock.discard();
+    throw err;
+  }
+}
+
+export async function createContainer(ctx: Context, req: CreateRequest): Promise<ContainerRecord> {
+  const p = await plan(ctx, req);
+  return withContainerLock(ctx, p.id, (lock) => setUp(ctx, p, lock));
+}

@@ -1,0 +1,107 @@
+// `ctrnet gc`: reconciles state with what exists after crashes and reboots. A record is torn down when
+// its netns, adopted process, helper or shared-netns container is gone, or when it is still `creating` or
+// `removing` while nobody holds its lock (the command that set it so died). Then netns files ctrnet made
+// that no record names are removed, and each network gets a CNI GC with the attachments records still hold.
+import { existsSync } from "node:fs";
+import { errorMessage } from "../errors.ts";
+import type { ContainerRecord, ContainerState } from "../state/index.ts";
+import type { Context } from "./context.ts";
+import { adoptedProcess, markedNetns, unmarkNetns } from "./ledger.ts";
+import { tryContainerLock } from "./lock.ts";
+import { netnsOwner } from "./lookup.ts";
+import { netnsUsable, processAlive, removeOwnedNetns } from "./sandbox.ts";
+import { teardownContainer } from "./teardown.ts";
+import type { GcReport } from "./types.ts";
+
+/** Why the record no longer describes a live container, or undefined if it does. */
+function staleReason(ctx: Context, state: ContainerState, rec: ContainerRecord): string | undefined {
+  if (rec.state !== "ready") return `left ${rec.state} by a ctrnet process that died`;
+  if (rec.netns && !netnsUsable(rec.netns.path)) return `its netns ${rec.netns.path} is gone`;
+  const proc = adoptedProcess(ctx, rec.id);
+  if (proc && !processAlive(proc)) return `process ${proc.pid} is gone`;
+  for (const pid of [rec.helpers.slirp4netns, rec.helpers.portForwarder]) {
+    if (pid !== null && !existsSync(`/proc/${pid}`)) return `helper process ${pid} is gone`;
+  }
+  try {
+    netnsOwner(state, rec);
+  } catch (err) {
+    return errorMessage(err);
+  }
+  return undefined;
+}
+
+async function collectStale(ctx: Context, report: GcReport): Promise<void> {
+  const state = ctx.state();
+  for (const listed of state.list()) {
+    const lock = tryContainerLock(ctx, listed.id);
+    if (!lock) {
+      report.busy.push(listed.id);
+      continue;
+    }
+    try {
+      const rec = state.find(listed.id);
+      if (rec?.id !== listed.id) continue;
+      const reason = staleReason(ctx, state, rec);
+      if (reason === undefined) continue;
+      const errors = await teardownContainer(ctx, rec, { force: true });
+      state.remove(rec.id);
+      lock.discard();
+      report.containers.push(rec.id);
+      report.errors.push(...errors.map((e) => `container ${rec.id} (${reason}): ${errorMessage(e)}`));
+    } finally {
+      lock.release();
+    }
+  }
+}
+
+function collectOrphanNetns(ctx: Context, report: GcReport): void {
+  const named = new Set(ctx.state().list().flatMap((r) => (r.netns ? [r.netns.path] : [])));
+  for (const path of markedNetns(ctx)) {
+    if (named.has(path)) continue;
+    try {
+      removeOwnedNetns(path);
+      unmarkNetns(ctx, path);
+      report.netns.push(path);
+    } catch (err) {
+      report.errors.push(`netns ${path}: ${errorMessage(err)}`);
+    }
+  }
+}
+
+/**
+ * Valid: what records hold, plus every cached attachment of a container some command is working on
+ * right now (a connect in progress caches its result before the record lists the network).
+ */
+async function collectAttachments(ctx: Context, report: GcReport): Promise<void> {
+  const { networks } = await ctx.cni.listNetworks();
+  for (const network of networks) {
+    try {
+      const cached = await ctx.cni.cachedAttachments({ network: network.name });
+      const records = ctx.state().list();
+      const known = new Set(records.map((r) => r.id));
+      const valid = records.flatMap((r) => r.networks.filter((n) => n.network === network.name).map((n) => ({ containerId: r.id, ifName: n.ifname })));
+      for (const c of cached) {
+        if (known.has(c.containerId)) continue;
+        const lock = tryContainerLock(ctx, c.containerId);
+        if (!lock) {
+          valid.push({ containerId: c.containerId, ifName: c.ifName });
+          continue;
+        }
+        lock.discard();
+        lock.release();
+      }
+      const removed = await ctx.cni.gc(network, valid);
+      report.attachments.push(...removed.map((k) => `${k.network}/${k.containerId}/${k.ifName}`));
+    } catch (err) {
+      report.errors.push(`CNI GC of network ${network.name}: ${errorMessage(err)}`);
+    }
+  }
+}
+
+export async function gc(ctx: Context): Promise<GcReport> {
+  const report: GcReport = { containers: [], netns: [], attachments: [], busy: [], errors: [] };
+  await collectStale(ctx, report);
+  collectOrphanNetns(ctx, report);
+  await collectAttachments(ctx, report);
+  return report;
+}

@@ -1,0 +1,113 @@
+// Host ports across containers: a port another container already publishes is refused, and a mapping
+// without a host port gets a free one. Runs inside the state transaction that inserts the record, so two
+// concurrent creates can neither both take one port nor both be handed the same free one.
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import * as libc from "../../ffi/libc.ts";
+import { UsageError } from "../errors.ts";
+import { parseIP } from "../netlink/addr-codec.ts";
+import type { PortMapping, Protocol } from "../schema/ports.ts";
+
+export interface PublishedPorts {
+  id: string;
+  ports: readonly PortMapping[];
+}
+
+/** The same overlap rule as schema/ports.ts: "" and "::" take every address. */
+function overlaps(a: string, b: string): boolean {
+  return a === b || a === "" || b === "" || a === "::" || b === "::";
+}
+
+function clash(m: { hostIP: string; protocol: Protocol }, port: number, taken: readonly PublishedPorts[]): string | undefined {
+  for (const other of taken) {
+    for (const t of other.ports) {
+      if (t.protocol !== m.protocol || t.hostPort === 0 || !overlaps(t.hostIP, m.hostIP)) continue;
+      if (port >= t.hostPort && port < t.hostPort + t.range) return other.id;
+    }
+  }
+  return undefined;
+}
+
+function display(ip: string, port: number): string {
+  if (ip === "") return `0.0.0.0:${port}`;
+  return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** sockaddr_in / sockaddr_in6 for bind(2): family in host order, port in network order. */
+function sockaddr(ip: string, port: number): Uint8Array {
+  const bytes = parseIP(ip === "" ? "0.0.0.0" : ip)!;
+  const v4 = bytes.length === 4;
+  const out = new Uint8Array(v4 ? 16 : 28);
+  const view = new DataView(out.buffer);
+  view.setUint16(0, v4 ? libc.AF_INET : libc.AF_INET6, true);
+  view.setUint16(2, port, false);
+  out.set(bytes, v4 ? 4 : 8);
+  return out;
+}
+
+/**
+ * Whether this process could bind the port now. SCTP is not probed (the module may not even be loaded);
+ * the record check alone guards it.
+ */
+function bindable(ip: string, port: number, protocol: Protocol): boolean {
+  if (protocol === "sctp") return true;
+  const addr = sockaddr(ip, port);
+  const family = addr.length === 16 ? libc.AF_INET : libc.AF_INET6;
+  const fd = libc.socket(family, protocol === "tcp" ? libc.SOCK_STREAM : libc.SOCK_DGRAM, 0);
+  try {
+    libc.bind(fd, addr);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    libc.close(fd);
+  }
+}
+
+function localPortRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (low && high && low <= high) return [low, high];
+  } catch {
+    // not readable: the kernel's default range
+  }
+  return [32768, 60999];
+}
+
+const FREE_PORT_TRIES = 200;
+
+function pickFree(m: PortMapping, taken: readonly PublishedPorts[]): number {
+  const [low, high] = localPortRange();
+  const span = high - low + 1 - (m.range - 1);
+  for (let i = 0; i < FREE_PORT_TRIES && span > 0; i++) {
+    const start = low + Math.floor(Math.random() * span);
+    let free = true;
+    for (let p = start; p < start + m.range && free; p++) {
+      free = clash(m, p, taken) === undefined && bindable(m.hostIP, p, m.protocol);
+    }
+    if (free) return start;
+  }
+  throw new UsageError(`no free host port range of ${m.range} for container port ${m.containerPort}/${m.protocol} in ${low}-${high}`);
+}
+
+/**
+ * The mappings with every host port chosen. Refuses one another container publishes; `taken` grows as
+ * ports are chosen, so two mappings of this container are not given the same free port either.
+ */
+export function assignHostPorts(mappings: readonly PortMapping[], others: readonly PublishedPorts[]): PortMapping[] {
+  for (const m of mappings) {
+    if (m.hostPort === 0) continue;
+    for (let p = m.hostPort; p < m.hostPort + m.range; p++) {
+      const owner = clash(m, p, others);
+      if (owner !== undefined) throw new UsageError(`host port ${display(m.hostIP, p)}/${m.protocol} is already published by container "${owner}"`);
+    }
+  }
+  const mine: PortMapping[] = mappings.filter((m) => m.hostPort !== 0);
+  const taken = [...others, { id: "", ports: mine }];
+  return mappings.map((m) => {
+    if (m.hostPort !== 0) return m;
+    const chosen = { ...m, hostPort: pickFree(m, taken) };
+    mine.push(chosen);
+    return chosen;
+  });
+}

@@ -1,0 +1,157 @@
+// podman's InspectNetworkSettings from a record and its CNI results: getContainerNetworkInfo and
+// resultToBasicNetworkConfig. Pure, so the JSON can be checked against golden files.
+import { isIP } from "node:net";
+import type { CniResult } from "../drivers/cni/index.ts";
+import type { PortMapping } from "../schema/ports.ts";
+import type { ContainerRecord, RecordState } from "../state/index.ts";
+import { storedResult } from "./addresses.ts";
+import { networkAliases } from "./aliases.ts";
+import { formatNetworkMode } from "./mode.ts";
+
+export interface InspectBasicNetworkConfig {
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  SecondaryIPAddresses?: string[];
+  IPv6Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  SecondaryIPv6Addresses?: string[];
+  MacAddress: string;
+  AdditionalMACAddresses?: string[];
+}
+
+export interface InspectAdditionalNetwork extends InspectBasicNetworkConfig {
+  NetworkID: string;
+  DriverOpts: Record<string, string> | null;
+  IPAMConfig: Record<string, string> | null;
+  Links: string[] | null;
+  Aliases?: string[];
+}
+
+export interface InspectHostPort {
+  HostIp: string;
+  HostPort: string;
+}
+
+export interface InspectNetworkSettings extends InspectBasicNetworkConfig {
+  Bridge: string;
+  SandboxID: string;
+  HairpinMode: boolean;
+  LinkLocalIPv6Address: string;
+  LinkLocalIPv6PrefixLen: number;
+  Ports: Record<string, InspectHostPort[]>;
+  SandboxKey: string;
+  Networks?: Record<string, InspectAdditionalNetwork>;
+}
+
+export interface InspectResult {
+  Id: string;
+  Name: string;
+  Created: string;
+  State: RecordState;
+  NetworkMode: string;
+  NetworkSettings: InspectNetworkSettings;
+}
+
+function emptyBasic(): InspectBasicNetworkConfig {
+  return {
+    EndpointID: "",
+    Gateway: "",
+    IPAddress: "",
+    IPPrefixLen: 0,
+    IPv6Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: "",
+  };
+}
+
+/**
+ * The seed's resultToBasicNetworkConfig with its two slips fixed: an IPv6 address went to the secondary
+ * list whenever an IPv4 one had been seen (it tested IPAddress, not GlobalIPv6Address), and a missing
+ * gateway printed as "<nil>".
+ */
+export function resultToBasicNetworkConfig(result: CniResult): InspectBasicNetworkConfig {
+  const config = emptyBasic();
+  const macOf = (index: number | undefined) => (index === undefined ? undefined : result.interfaces[index]?.mac);
+  for (const ip of result.ips) {
+    const [address = "", prefix = "0"] = ip.address.split("/");
+    const mac = macOf(ip.interface);
+    if (isIP(address) === 4) {
+      if (config.IPAddress === "") {
+        config.IPAddress = address;
+        config.IPPrefixLen = Number(prefix);
+        config.Gateway = ip.gateway ?? "";
+        config.MacAddress = mac ?? "";
+      } else {
+        (config.SecondaryIPAddresses ??= []).push(ip.address);
+        if (mac !== undefined) (config.AdditionalMACAddresses ??= []).push(mac);
+      }
+    } else if (config.GlobalIPv6Address === "") {
+      config.GlobalIPv6Address = address;
+      config.GlobalIPv6PrefixLen = Number(prefix);
+      config.IPv6Gateway = ip.gateway ?? "";
+      if (config.MacAddress === "" && mac !== undefined) config.MacAddress = mac;
+    } else {
+      (config.SecondaryIPv6Addresses ??= []).push(ip.address);
+    }
+  }
+  return config;
+}
+
+/** podman's makeInspectPortBindings: one entry per container port, ranges spelled out. */
+export function inspectPorts(ports: readonly PortMapping[]): Record<string, InspectHostPort[]> {
+  const out: Record<string, InspectHostPort[]> = {};
+  for (const m of ports) {
+    for (let i = 0; i < m.range; i++) {
+      (out[`${m.containerPort + i}/${m.protocol}`] ??= []).push({ HostIp: m.hostIP, HostPort: String(m.hostPort + i) });
+    }
+  }
+  return out;
+}
+
+/**
+ * NetworkSettings of the container owning the netns. Networks are listed by name, as podman's status;
+ * the top-level addresses are those of the first connected network, the one the ports belong to.
+ */
+export function networkSettings(owner: ContainerRecord): InspectNetworkSettings {
+  const settings: InspectNetworkSettings = {
+    ...emptyBasic(),
+    Bridge: "",
+    SandboxID: "",
+    HairpinMode: false,
+    LinkLocalIPv6Address: "",
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: inspectPorts(owner.ports),
+    SandboxKey: owner.netns?.path ?? "",
+  };
+  if (owner.networks.length === 0) return settings;
+  const networks: Record<string, InspectAdditionalNetwork> = {};
+  for (const attachment of [...owner.networks].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))) {
+    const result = storedResult(attachment.result);
+    networks[attachment.network] = {
+      ...(result ? resultToBasicNetworkConfig(result) : emptyBasic()),
+      NetworkID: attachment.network,
+      DriverOpts: null,
+      IPAMConfig: null,
+      Links: null,
+      Aliases: networkAliases(owner, attachment),
+    };
+  }
+  settings.Networks = networks;
+  const primary = storedResult(owner.networks[0]!.result);
+  return primary ? { ...settings, ...resultToBasicNetworkConfig(primary) } : settings;
+}
+
+export function inspectResult(rec: ContainerRecord, owner: ContainerRecord): InspectResult {
+  return {
+    Id: rec.id,
+    Name: rec.name ?? "",
+    Created: new Date(rec.createdAt).toISOString(),
+    State: rec.state,
+    NetworkMode: formatNetworkMode(rec.mode),
+    NetworkSettings: networkSettings(owner),
+  };
+}

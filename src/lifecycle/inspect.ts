@@ -1,0 +1,41 @@
+// `ctrnet inspect` and `ctrnet port`: what a container's network looks like, following container:ID to
+// the container whose netns it shares, as the seeds' getContainerNetworkInfo does.
+import { UsageError } from "../errors.ts";
+import { formatPort, type PortMapping, PROTOCOLS, type Protocol } from "../schema/ports.ts";
+import type { Context } from "./context.ts";
+import { type InspectResult, inspectResult } from "./inspect-format.ts";
+import { netnsOwner } from "./lookup.ts";
+
+export async function inspectContainer(ctx: Context, idOrName: string): Promise<InspectResult> {
+  const state = ctx.state();
+  const rec = state.get(idOrName);
+  return inspectResult(rec, netnsOwner(state, rec));
+}
+
+/** The published ports of a container (those of the netns it shares, if it shares one). */
+export function publishedPorts(ctx: Context, idOrName: string): PortMapping[] {
+  const state = ctx.state();
+  return netnsOwner(state, state.get(idOrName)).ports;
+}
+
+/** `PORT[/PROTO]` of `ctrnet port`, as podman: tcp when no protocol is given. */
+export function parsePortQuery(text: string): { port: number; protocol: Protocol } {
+  const [portText = "", proto = "tcp", ...extra] = text.split("/");
+  const port = Number(portText);
+  if (extra.length || !/^[0-9]{1,5}$/.test(portText) || port < 1 || port > 65535) {
+    throw new UsageError(`invalid port "${text}": expected PORT[/tcp|udp|sctp]`);
+  }
+  if (!(PROTOCOLS as readonly string[]).includes(proto)) throw new UsageError(`invalid protocol "${proto}": expected tcp, udp or sctp`);
+  return { port, protocol: proto as Protocol };
+}
+
+/** podman port's lines: every mapping, or the host address of one container port. */
+export function portLines(ports: readonly PortMapping[], query?: string): string[] {
+  if (query === undefined) return ports.map(formatPort);
+  const { port, protocol } = parsePortQuery(query);
+  const m = ports.find((p) => p.protocol === protocol && port >= p.containerPort && port < p.containerPort + p.range);
+  if (!m) throw new UsageError(`failed to find published port "${port}/${protocol}"`);
+  const host = m.hostPort + (port - m.containerPort);
+  const ip = m.hostIP === "" ? "0.0.0.0" : m.hostIP;
+  return [ip.includes(":") ? `[${ip}]:${host}` : `${ip}:${host}`];
+}

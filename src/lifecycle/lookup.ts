@@ -1,0 +1,36 @@
+// Finding containers: by id, name or prefix, and the one whose netns a `container:ID` container shares.
+import { CtrnetError, UsageError } from "../errors.ts";
+import type { ContainerRecord, ContainerState } from "../state/index.ts";
+
+const MAX_SHARING_DEPTH = 32;
+
+/** The container that owns the netns rec uses: rec itself, or the end of its container:ID chain. */
+export function netnsOwner(state: ContainerState, rec: ContainerRecord): ContainerRecord {
+  let current = rec;
+  for (let hops = 0; current.mode.kind === "container"; hops++) {
+    if (hops === MAX_SHARING_DEPTH) throw new CtrnetError(`container "${rec.id}" shares a netns through a loop of containers`);
+    const target = state.find(current.mode.id);
+    if (!target) throw new CtrnetError(`container "${current.id}" shares the netns of container "${current.mode.id}", which no longer exists`);
+    current = target;
+  }
+  return current;
+}
+
+/** Containers started with --network container:ID on this one. */
+export function dependents(state: ContainerState, id: string): ContainerRecord[] {
+  return state.list().filter((r) => r.mode.kind === "container" && r.mode.id === id);
+}
+
+export function requireReady(rec: ContainerRecord): void {
+  if (rec.state !== "ready") {
+    throw new CtrnetError(`container "${rec.id}" is ${rec.state}: another ctrnet command is at it, or one died (run ctrnet gc)`);
+  }
+}
+
+/** Only CNI networks can be connected, disconnected and reloaded, as the seeds' isBridgeNetMode. */
+export function requireBridgeMode(rec: ContainerRecord, what: string): void {
+  if (rec.mode.kind !== "bridge") {
+    throw new UsageError(`cannot ${what} container "${rec.id}": its network mode is ${rec.mode.kind}, not bridge`);
+  }
+  if (!rec.netns) throw new CtrnetError(`cannot ${what} container "${rec.id}": it has no network namespace`);
+}

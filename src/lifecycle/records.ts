@@ -1,0 +1,18 @@
+// Small pure steps on container records.
+import type { CniResult } from "../drivers/cni/index.ts";
+import type { ContainerRecord, ContainerState } from "../state/index.ts";
+
+/** The record with this exact id or name; a prefix doesn't count (nor makes the lookup ambiguous). */
+export function findExact(state: ContainerState, idOrName: string): ContainerRecord | undefined {
+  let rec: ContainerRecord | undefined;
+  try {
+    rec = state.find(idOrName);
+  } catch {
+    return undefined;
+  }
+  return rec && (rec.id === idOrName || rec.name === idOrName) ? rec : undefined;
+}
+
+export function withResult(rec: ContainerRecord, network: string, result: CniResult | null): ContainerRecord {
+  return { ...rec, networks: rec.networks.map((n) => (n.network === network ? { ...n, result } : n)) };
+}

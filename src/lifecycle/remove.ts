@@ -1,0 +1,30 @@
+// `ctrnet rm`: teardownNetNS, then the record. Past errors it keeps going and reports them all; without
+// --force a container whose CNI DEL failed keeps its record and netns, so that `rm` can be run again.
+import { UsageError } from "../errors.ts";
+import type { Context } from "./context.ts";
+import { TeardownFailure } from "./errors.ts";
+import { withContainerLock } from "./lock.ts";
+import { dependents } from "./lookup.ts";
+import { teardownContainer } from "./teardown.ts";
+import type { RemoveOptions } from "./types.ts";
+
+export async function removeContainer(ctx: Context, idOrName: string, opts: RemoveOptions = {}): Promise<void> {
+  const state = ctx.state();
+  const found = opts.force ? state.find(idOrName) : state.get(idOrName);
+  if (!found) return;
+  const id = found.id;
+  await withContainerLock(ctx, id, async (lock) => {
+    const rec = state.find(id);
+    if (rec?.id !== id) return;
+    const users = dependents(state, id);
+    if (users.length) {
+      throw new UsageError(`container "${id}" has containers sharing its network namespace (${users.map((u) => u.id).join(", ")}): remove them first`);
+    }
+    const removing = state.update(id, (r) => ({ ...r, state: "removing" }));
+    const errors = await teardownContainer(ctx, removing, { force: opts.force });
+    if (errors.length && !opts.force) throw new TeardownFailure(id, errors, `the container is kept; ctrnet rm -f ${id} removes it anyway`);
+    state.remove(id);
+    lock.discard();
+    if (errors.length) throw new TeardownFailure(id, errors, "its record is removed; ctrnet gc retries what is left");
+  });
+}

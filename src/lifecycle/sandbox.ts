@@ -1,0 +1,51 @@
+// The container's network namespace as the lifecycle sees it: usable or gone, loopback, the process it
+// was adopted from.
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { close } from "../../ffi/libc.ts";
+import { Netlink } from "../netlink/index.ts";
+import { openNetns, removeNetns } from "../netns/index.ts";
+import type { AdoptedProcess } from "./ledger.ts";
+
+/** A name in the format of containers/common pkg/netns (`cni-` and a UUID's shape), chosen before creating it. */
+export function plannedNetnsPath(netnsDir: string): string {
+  return join(netnsDir, `cni-${crypto.randomUUID()}`);
+}
+
+/** True when path is a network namespace one can still enter. */
+export function netnsUsable(path: string): boolean {
+  try {
+    close(openNetns(path));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Over netlink, not `ip`: the hot path spawns nothing but CNI plugins. */
+export function bringLoopbackUp(netnsPath: string): void {
+  const nl = Netlink.open({ netns: netnsPath });
+  try {
+    nl.linkSet("lo", { up: true });
+  } finally {
+    nl.close();
+  }
+}
+
+/** Removes a netns file ctrnet made; already gone is fine. */
+export function removeOwnedNetns(path: string): void {
+  if (existsSync(path)) removeNetns(path);
+}
+
+export function netnsInode(path: string): number {
+  return statSync(path).ino;
+}
+
+/** Still running, and still in the namespace it was adopted from (so not a reused pid). */
+export function processAlive(proc: AdoptedProcess): boolean {
+  try {
+    return statSync(`/proc/${proc.pid}/ns/net`).ino === proc.netnsInode;
+  } catch {
+    return false;
+  }
+}

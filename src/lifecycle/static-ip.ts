@@ -1,0 +1,25 @@
+// A requested address another container already holds on the same network is bad input, found before
+// IPAM would refuse it half-way through a setup.
+import { UsageError } from "../errors.ts";
+import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
+import { heldAddresses, storedResult } from "./addresses.ts";
+
+export function checkAddressFree(records: readonly ContainerRecord[], network: string, ip: string): void {
+  for (const rec of records) {
+    const attachment = rec.networks.find((n) => n.network === network);
+    if (!attachment) continue;
+    if (held(rec, attachment).includes(ip)) {
+      throw new UsageError(`IP address ${ip} is already in use on network "${network}" by container "${rec.id}"`);
+    }
+  }
+}
+
+/** Addresses from the result; before there is one, the address the record asked for. */
+function held(rec: ContainerRecord, attachment: NetworkAttachment): string[] {
+  if (attachment.result == null) return rec.networks[0] === attachment && rec.staticIP ? [rec.staticIP] : [];
+  try {
+    return heldAddresses(storedResult(attachment.result)).ips;
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,46 @@
+// Undoing a container's network, as the seeds' teardownCNI + teardownNetNS, but going on past errors.
+import type { ContainerRecord } from "../state/index.ts";
+import { delNetwork } from "./attach.ts";
+import type { Context } from "./context.ts";
+import { forgetProcess, unmarkNetns } from "./ledger.ts";
+import { prepareDel } from "./recover.ts";
+import { netnsUsable, removeOwnedNetns } from "./sandbox.ts";
+
+export interface TeardownOptions {
+  /**
+   * Remove the netns even when a CNI DEL failed. Without it the netns stays, so that a retry can still
+   * DEL inside it; with it, what a failed DEL left on the host goes at the next `ctrnet gc` (its cached
+   * result stays).
+   */
+  force?: boolean;
+}
+
+/** CNI DEL of every network in reverse order, then the netns if ctrnet owns it. Returns every error. */
+export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const netnsPath = rec.netns && netnsUsable(rec.netns.path) ? rec.netns.path : undefined;
+  for (let i = rec.networks.length - 1; i >= 0; i--) {
+    const attachment = rec.networks[i]!;
+    try {
+      const target = await prepareDel(ctx, rec, attachment, netnsPath);
+      try {
+        await delNetwork(ctx, rec, attachment, target.netnsPath, i === 0 ? { ports: rec.ports } : {});
+      } finally {
+        target.cleanup();
+      }
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length && !opts.force) return errors;
+  forgetProcess(ctx, rec.id);
+  if (rec.netns?.owned) {
+    try {
+      removeOwnedNetns(rec.netns.path);
+      unmarkNetns(ctx, rec.netns.path);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  return errors;
+}

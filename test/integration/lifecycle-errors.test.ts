@@ -1,0 +1,64 @@
+// Bad input exits 2 with one line on stderr and creates nothing: no record, netns, interface, rule, cache
+// file or IPAM allocation (the preload and expectClean check those).
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { hex, Installation, privileged, type TestNetwork } from "./lifecycle-helpers.ts";
+
+describe.skipIf(!privileged)("ctrnet create with bad input", () => {
+  let inst: Installation;
+  let net: TestNetwork;
+
+  beforeAll(() => {
+    inst = new Installation();
+    net = inst.network("bad");
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    inst.expectClean();
+  });
+
+  afterAll(() => inst.dispose());
+
+  function rejects(args: string[], message: string): void {
+    const r = inst.cli(args);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(message);
+  }
+
+  test.each([
+    ["unknown network", ["--network", "no-such-net"], 'network "no-such-net" not found'],
+    ["invalid IP", ["--ip", "10.1.2.300"], 'invalid IP address "10.1.2.300"'],
+    ["IP outside the subnet", ["--ip", "192.0.2.7"], "outside the subnets"],
+    ["invalid MAC", ["--mac", "zz:00:00:00:00:01"], 'invalid MAC address "zz:00:00:00:00:01"'],
+    ["multicast MAC", ["--mac", "01:00:5e:00:00:01"], "multicast"],
+    ["invalid port spec", ["-p", "80-81:90"], 'invalid port spec "80-81:90"'],
+    ["dead --pid", ["--pid", "999999999"], "process 999999999 does not exist"],
+    ["missing --netns", ["--netns", "/nonexistent/ns"], "does not exist"],
+    ["ports with network none", ["--network", "none", "-p", "80"], "published ports need a CNI network"],
+    ["container: of an unknown id", ["--network", "container:nope"], 'no such container "nope"'],
+    ["invalid id", [], "invalid container id"],
+  ])("%s", (_what, extra, message) => {
+    const id = _what === "invalid id" ? "bad!id" : `bad-${hex(4)}`;
+    const network = extra.includes("--network") ? [] : ["--network", net.name];
+    rejects(["create", ...network, ...extra, id], message);
+  });
+
+  test("a duplicate id, a name in use, a host port or an address in use are refused", () => {
+    const id = `dup-${hex(4)}`;
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    inst.ok(["create", "--network", net.name, "--name", `nm-${id}`, "-p", `${port}:80`, "--ip", `${net.prefix}.50`, id]);
+    rejects(["create", "--network", net.name, id], `container "${id}" already exists`);
+    rejects(["create", "--network", net.name, "--name", `nm-${id}`, `x${id}`], "already in use");
+    rejects(["create", "--network", net.name, "-p", `${port}:81`, `y${id}`], "already published");
+    rejects(["create", "--network", net.name, "--ip", `${net.prefix}.50`, `z${id}`], "already in use");
+    inst.ok(["rm", id]);
+  });
+
+  test("unknown ids are refused by rm, inspect, port, stats, reload, connect and disconnect; rm -f ignores them", () => {
+    for (const args of [["rm", "nope"], ["inspect", "nope"], ["port", "nope"], ["stats", "nope"], ["reload", "nope"], ["connect", net.name, "nope"], ["disconnect", net.name, "nope"]]) {
+      rejects(args, 'no such container "nope"');
+    }
+    expect(inst.cli(["rm", "-f", "nope"]).code).toBe(0);
+  });
+});

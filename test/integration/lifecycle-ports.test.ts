@@ -1,0 +1,129 @@
+// create/rm with a published port served from inside the container, through the real plugins: it answers
+// on 127.0.0.1 and on a host address, `port` and `inspect` say where, `reload` brings it back after the
+// DNAT rules are flushed (keeping IP and MAC), `stats` counts the traffic, and nothing is left afterwards.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import {
+  addressesInside,
+  fetchText,
+  hex,
+  hostAddress,
+  Installation,
+  privileged,
+  run,
+  startWebServer,
+  stopProcess,
+  type TestNetwork,
+} from "./lifecycle-helpers.ts";
+
+describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
+  let inst: Installation;
+  let net: TestNetwork;
+  let host: { address: string; remove: () => void };
+
+  beforeAll(() => {
+    inst = new Installation();
+    net = inst.network("ports");
+    host = hostAddress(`192.168.${200 + (Number.parseInt(hex(1), 16) % 50)}.10`);
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    inst.expectClean();
+  });
+
+  afterAll(() => {
+    host.remove();
+    inst.dispose();
+  });
+
+  const hostPort = () => 20000 + Math.floor(Math.random() * 10000);
+
+  test("a published port answers on 127.0.0.1 and the host's address; port and inspect say where", async () => {
+    const id = `web-${hex(4)}`;
+    const port = hostPort();
+    const netns = inst.ok(["create", "--network", net.name, "-p", `${port}:80`, "--name", `n${id}`, id]).trim();
+    expect(netns.startsWith(`${inst.env.CTRNET_NETNS_DIR}/cni-`)).toBe(true);
+    const server = await startWebServer(netns, `hello from ${id}`, inst.dir);
+    try {
+      expect(await fetchText(`http://127.0.0.1:${port}/index.html`)).toBe(`hello from ${id}`);
+      expect(await fetchText(`http://${host.address}:${port}/index.html`)).toBe(`hello from ${id}`);
+    } finally {
+      await stopProcess(server);
+    }
+    expect(inst.ok(["port", id])).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
+    expect(inst.ok(["port", `n${id}`, "80"])).toBe(`0.0.0.0:${port}\n`);
+    const missing = inst.cli(["port", id, "99"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('failed to find published port "99/tcp"');
+
+    const settings = inst.inspect(id).NetworkSettings;
+    const inside = addressesInside(netns);
+    expect(settings.SandboxKey).toBe(netns);
+    expect(settings.Ports).toEqual({ "80/tcp": [{ HostIp: "", HostPort: String(port) }] });
+    expect(inside.eth0!.inet).toEqual([`${settings.IPAddress}/${settings.IPPrefixLen}`]);
+    expect(settings.MacAddress).toBe(inside.eth0!.mac);
+    expect(settings.Gateway).toBe(`${net.prefix}.1`);
+    expect(settings.Networks[net.name].IPAddress).toBe(settings.IPAddress);
+    expect(settings.Networks[net.name].Aliases).toEqual([id.slice(0, 12)]);
+    expect(inside.lo).toBeDefined();
+
+    expect(inst.ok(["rm", id])).toBe(`${id}\n`);
+  });
+
+  test("a port without a host port gets a free one", () => {
+    const id = `free-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, "-p", "80", "-p", "127.0.0.1::53/udp", id]);
+    const lines = inst.ok(["port", id]).trim().split("\n");
+    expect(lines[0]).toMatch(/^80\/tcp -> 0\.0\.0\.0:\d+$/);
+    expect(lines[1]).toMatch(/^53\/udp -> 127\.0\.0\.1:\d+$/);
+    expect(Number(lines[0]!.split(":")[1])).toBeGreaterThan(0);
+    inst.ok(["rm", id]);
+  });
+
+  test("reload brings the port back after the DNAT rules are flushed, with the same IP and MAC; --all too", async () => {
+    const id = `rl-${hex(4)}`;
+    const port = hostPort();
+    const netns = inst.ok(["create", "--network", net.name, "-p", `${port}:80`, id]).trim();
+    const server = await startWebServer(netns, "reloaded", inst.dir);
+    try {
+      const before = addressesInside(netns).eth0!;
+      expect(await fetchText(`http://${host.address}:${port}/`)).toBe("reloaded");
+
+      expect(run(["iptables", "-t", "nat", "-F", "CNI-HOSTPORT-DNAT"]).ok).toBe(true);
+      expect(await fetchText(`http://${host.address}:${port}/`, 1000)).toBeNull();
+      expect(inst.ok(["reload", id])).toBe(`${id}\n`);
+      expect(await fetchText(`http://${host.address}:${port}/`)).toBe("reloaded");
+      expect(addressesInside(netns).eth0).toEqual(before);
+
+      expect(run(["iptables", "-t", "nat", "-F", "CNI-HOSTPORT-DNAT"]).ok).toBe(true);
+      expect(await fetchText(`http://127.0.0.1:${port}/`, 1000)).toBeNull();
+      expect(inst.ok(["reload", "--all"])).toBe(`${id}\n`);
+      expect(await fetchText(`http://127.0.0.1:${port}/`)).toBe("reloaded");
+      expect(addressesInside(netns).eth0).toEqual(before);
+      expect(inst.inspect(id).NetworkSettings.MacAddress).toBe(before.mac);
+    } finally {
+      await stopProcess(server);
+    }
+    inst.ok(["rm", id]);
+  });
+
+  test("stats counters grow after traffic", async () => {
+    const id = `st-${hex(4)}`;
+    const port = hostPort();
+    const netns = inst.ok(["create", "--network", net.name, "-p", `${port}:80`, id]).trim();
+    const eth0 = () => (JSON.parse(inst.ok(["stats", id, "--format", "json"])) as any[]).find((s) => s.interface === "eth0");
+    const before = eth0();
+    expect(before).toBeDefined();
+    const server = await startWebServer(netns, "x".repeat(100_000), inst.dir);
+    try {
+      for (let i = 0; i < 3; i++) expect((await fetchText(`http://127.0.0.1:${port}/`))?.length).toBe(100_000);
+    } finally {
+      await stopProcess(server);
+    }
+    const after = eth0();
+    expect(after.txBytes).toBeGreaterThan(before.txBytes + 300_000);
+    expect(after.rxPackets).toBeGreaterThan(before.rxPackets);
+    expect(inst.ok(["stats", id])).toMatch(/^INTERFACE +RX BYTES/);
+    inst.ok(["rm", id]);
+  });
+});

@@ -1,0 +1,67 @@
+// inspect's conversion from records and CNI results, against golden JSON.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { inspectResult, resultToBasicNetworkConfig } from "../../src/lifecycle/inspect-format.ts";
+import { type ContainerRecord, connectNetwork, newContainerRecord } from "../../src/state/index.ts";
+
+const FIXTURES = join(import.meta.dir, "../fixtures/lifecycle");
+const golden = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), "utf8"));
+
+const dualStack = {
+  cniVersion: "1.0.0",
+  interfaces: [
+    { name: "ctrnet0", mac: "aa:bb:cc:00:00:01" },
+    { name: "veth1", mac: "aa:bb:cc:00:00:02" },
+    { name: "eth0", mac: "02:42:0a:58:00:05", sandbox: "/run/netns/cni-x" },
+  ],
+  ips: [
+    { address: "10.88.0.5/16", gateway: "10.88.0.1", interface: 2 },
+    { address: "fd00::5/64", gateway: "fd00::1", interface: 2 },
+    { address: "10.88.0.6/16", interface: 2 },
+    { address: "fd00::6/64", interface: 2 },
+  ],
+  routes: [],
+  dns: {},
+};
+
+function record(): ContainerRecord {
+  let rec = newContainerRecord({
+    id: "0123456789abcdef0123",
+    name: "web",
+    mode: { kind: "bridge" },
+    netns: { path: "/run/netns/cni-x", owned: true },
+    networks: [{ network: "zeta", aliases: ["www"] }],
+    ports: [{ hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp", range: 2 }],
+  });
+  rec = connectNetwork(rec, "alpha");
+  rec.networks[0]!.result = dualStack;
+  rec.networks[1]!.result = { ...dualStack, ips: [{ address: "10.89.0.2/24", gateway: "10.89.0.1", interface: 2 }] };
+  rec.createdAt = Date.UTC(2024, 0, 2, 3, 4, 5);
+  rec.state = "ready";
+  return rec;
+}
+
+describe("inspect", () => {
+  test("resultToBasicNetworkConfig puts IPv6 in GlobalIPv6Address even after IPv4, and no <nil> gateways", () => {
+    const config = resultToBasicNetworkConfig(dualStack);
+    expect(config.GlobalIPv6Address).toBe("fd00::5");
+    expect(config.IPv6Gateway).toBe("fd00::1");
+    expect(config.SecondaryIPAddresses).toEqual(["10.88.0.6/16"]);
+    expect(config.SecondaryIPv6Addresses).toEqual(["fd00::6/64"]);
+    expect(resultToBasicNetworkConfig({ ...dualStack, ips: [{ address: "10.0.0.2/24" }] }).Gateway).toBe("");
+  });
+
+  test("a bridge container's NetworkSettings match the golden JSON", () => {
+    const rec = record();
+    expect(inspectResult(rec, rec)).toEqual(golden("inspect-bridge.json"));
+  });
+
+  test("a container:ID container shows the owner's settings", () => {
+    const owner = record();
+    const sharer: ContainerRecord = { ...newContainerRecord({ id: "sharer", mode: { kind: "container", id: owner.id } }), createdAt: owner.createdAt };
+    const result = inspectResult(sharer, owner);
+    expect(result.NetworkMode).toBe(`container:${owner.id}`);
+    expect(result.NetworkSettings).toEqual(golden("inspect-bridge.json").NetworkSettings);
+  });
+});

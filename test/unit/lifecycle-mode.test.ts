@@ -1,0 +1,71 @@
+import { describe, expect, test } from "bun:test";
+import { createRequestOf, containerArgs, repeatedValues } from "../../src/cli/args.ts";
+import { formatNetworkMode, parseNetworkMode } from "../../src/lifecycle/mode.ts";
+import { parsePortQuery, portLines } from "../../src/lifecycle/inspect.ts";
+import { parsePortSpecs } from "../../src/schema/ports.ts";
+
+describe("parseNetworkMode", () => {
+  test.each([
+    [undefined, { mode: { kind: "bridge" }, networks: [], defaultNetwork: true }],
+    ["bridge", { mode: { kind: "bridge" }, networks: [], defaultNetwork: true }],
+    ["a,b", { mode: { kind: "bridge" }, networks: ["a", "b"], defaultNetwork: false }],
+    ["none", { mode: { kind: "none" }, networks: [], defaultNetwork: false }],
+    ["host", { mode: { kind: "host" }, networks: [], defaultNetwork: false }],
+    ["ns:/run/netns/x", { mode: { kind: "ns", path: "/run/netns/x" }, networks: [], defaultNetwork: false }],
+    ["container:abc", { mode: { kind: "container", id: "abc" }, networks: [], defaultNetwork: false }],
+  ])("%s", (value, expected) => {
+    expect(parseNetworkMode(value)).toEqual(expected as never);
+  });
+
+  test.each([
+    ["ns:relative", "absolute path"],
+    ["container:", "container id"],
+    ["a,,b", "empty network name"],
+    ["a,a", "given twice"],
+    ["a,host", "cannot be combined"],
+    ["bad/name", "invalid network name"],
+    ["slirp4netns", "rootless"],
+  ])("rejects %s", (value, message) => {
+    expect(() => parseNetworkMode(value)).toThrow(message);
+  });
+
+  test("formats back as podman's NetworkMode", () => {
+    for (const value of ["bridge", "none", "host", "ns:/x", "container:c"]) expect(formatNetworkMode(parseNetworkMode(value).mode)).toBe(value);
+  });
+});
+
+describe("container options", () => {
+  test("repeated -p/--publish and --alias are all kept, in order, up to --", () => {
+    const raw = ["-p", "1:1", "--name", "-p", "--publish", "2:2", "-p=3:3", "--publish=4:4", "--alias", "a", "id", "--", "-p", "9"];
+    expect(repeatedValues(raw, containerArgs, "publish")).toEqual(["1:1", "2:2", "3:3", "4:4"]);
+    expect(repeatedValues(raw, containerArgs, "alias")).toEqual(["a"]);
+  });
+
+  test("createRequestOf reads citty's values and the raw arguments", () => {
+    const raw = ["--name", "n", "--network", "a,b", "-p", "80", "--publish", "81", "--ip", "10.0.0.2", "--pid", "42", "--alias", "x", "--alias", "y"];
+    expect(createRequestOf({ name: "n", network: "a,b", ip: "10.0.0.2", pid: "42", publish: ["80", "81"] }, raw)).toEqual({
+      name: "n",
+      network: "a,b",
+      ports: ["80", "81"],
+      ip: "10.0.0.2",
+      aliases: ["x", "y"],
+      pid: 42,
+    });
+    expect(() => createRequestOf({ pid: "abc" })).toThrow('invalid --pid "abc"');
+    expect(() => createRequestOf({ name: ["a", "b"] })).toThrow("only once");
+  });
+});
+
+describe("port", () => {
+  const ports = parsePortSpecs(["8080:80", "127.0.0.1:9000-9001:90-91/udp"]);
+  test("lists every mapping, or the host address of one port", () => {
+    expect(portLines(ports)).toEqual(["80/tcp -> 0.0.0.0:8080", "90-91/udp -> 127.0.0.1:9000-9001"]);
+    expect(portLines(ports, "80")).toEqual(["0.0.0.0:8080"]);
+    expect(portLines(ports, "91/udp")).toEqual(["127.0.0.1:9001"]);
+  });
+  test("an unknown port names itself with its protocol", () => {
+    expect(() => portLines(ports, "99")).toThrow('failed to find published port "99/tcp"');
+    expect(() => portLines(ports, "80/udp")).toThrow('failed to find published port "80/udp"');
+    expect(() => parsePortQuery("80/icmp")).toThrow("invalid protocol");
+  });
+});
