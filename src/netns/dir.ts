@@ -3,12 +3,13 @@ import { join } from "node:path";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { validateName } from "../names.ts";
+import { hostUid } from "../rootless/identity.ts";
 
 /** env CTRNET_NETNS_DIR, else /run/netns for root (as `ip netns`), else $XDG_RUNTIME_DIR/netns (as podman). */
 export function defaultNetnsDir(): string {
   const fromEnv = process.env.CTRNET_NETNS_DIR;
   if (fromEnv) return fromEnv;
-  const uid = libc.geteuid();
+  const uid = hostUid();
   if (uid === 0) return "/run/netns";
   return join(process.env.XDG_RUNTIME_DIR || `/run/user/${uid}`, "netns");
 }

@@ -3,6 +3,7 @@ import { Database } from "bun:sqlite";
 import { closeSync, constants, mkdirSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CtrnetError } from "../errors.ts";
+import { hostUid } from "../rootless/identity.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -18,7 +19,7 @@ export interface StateLocation {
  * Runtime state lives on tmpfs (/run, $XDG_RUNTIME_DIR), so a reboot, which also drops every netns and
  * helper process, drops the records that described them.
  */
-export function runtimeDir({ root, env = process.env, uid = process.geteuid?.() ?? 0 }: StateLocation = {}): string {
+export function runtimeDir({ root, env = process.env, uid = hostUid() }: StateLocation = {}): string {
   if (root) return root;
   if (env.CTRNET_ROOT) return env.CTRNET_ROOT;
   if (uid === 0) return "/run/ctrnet";

@@ -2,12 +2,13 @@
 // per-user ones. Every one of them is overridable through the runtime's options.
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { hostUid } from "../../rootless/identity.ts";
 
 export const DEFAULT_PLUGIN_DIRS: readonly string[] = ["/usr/lib/cni", "/opt/cni/bin"];
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function defaultConfigDirs(env: Env = process.env, uid = process.geteuid?.() ?? 0): string[] {
+export function defaultConfigDirs(env: Env = process.env, uid = hostUid()): string[] {
   if (uid === 0) return ["/etc/cni/net.d"];
   return [join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config"), "cni", "net.d")];
 }
@@ -17,7 +18,7 @@ export function defaultConfigDirs(env: Env = process.env, uid = process.geteuid?
  * `$XDG_RUNTIME_DIR/ctrnet/cni`, a per-user tmpfs next to ctrnet's other runtime state; the netns files
  * the results describe live on tmpfs too, so after a reboot neither exists and no stale result survives.
  */
-export function defaultCacheDir(env: Env = process.env, uid = process.geteuid?.() ?? 0): string {
+export function defaultCacheDir(env: Env = process.env, uid = hostUid()): string {
   if (uid === 0) return "/var/lib/cni";
   return join(env.XDG_RUNTIME_DIR || `/run/user/${uid}`, "ctrnet", "cni");
 }
