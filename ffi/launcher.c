@@ -28,6 +28,7 @@ extern int fcntl(int fd, int cmd, ...);
 extern int chdir(const char *path);
 extern int setns(int fd, int nstype);
 extern int unshare(int flags);
+extern int setsid(void);
 extern int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 extern int execve(const char *path, char *const argv[], char *const envp[]);
 extern void _exit(int code);
@@ -65,6 +66,7 @@ extern int pthread_detach(pthread_t thread);
 #define STEP_FDS 4
 #define STEP_CHDIR 5
 #define STEP_EXECVE 6
+#define STEP_SETSID 7
 
 /* Every field 8 bytes wide so ffi/launcher.ts can fill it as one BigInt64Array. */
 struct launch_spec {
@@ -78,6 +80,7 @@ struct launch_spec {
   const i64 *fds;    /* pairs {parent fd, child fd} */
   i64 nfds;
   i64 pdeathsig;     /* 0: none */
+  i64 setsid;        /* non-zero: leave the parent's session and process group */
 };
 
 static void report(int fd, int step, int index, int err) {
@@ -140,6 +143,7 @@ static void child(const struct launch_spec *s, int status_fd, int go_fd, int par
   long n;
   int i;
   reset_signals();
+  if (s->setsid && setsid() < 0) fail(status_fd, STEP_SETSID, 0);
   if (s->pdeathsig) {
     if (prctl(PR_SET_PDEATHSIG, (unsigned long)s->pdeathsig, 0, 0, 0) < 0) fail(status_fd, STEP_PDEATHSIG, 0);
     /* The parent may have died before prctl took effect; then nobody would ever send the signal. */

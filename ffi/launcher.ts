@@ -53,6 +53,8 @@ export interface LaunchOptions {
   pdeathsig?: NodeJS.Signals;
   /** Stop after the namespaces are set up until `go()`, e.g. to write uid/gid maps first. */
   hold?: boolean;
+  /** A new session: no terminal's signals (Ctrl-C, hangup, job control) reach the child. */
+  setsid?: boolean;
 }
 
 type Joined = NonNullable<LaunchOptions["join"]>;
@@ -75,6 +77,7 @@ const STEP_UNSHARE = 3;
 const STEP_FDS = 4;
 const STEP_CHDIR = 5;
 const STEP_EXECVE = 6;
+const STEP_SETSID = 7;
 
 function describeFailure(step: number, index: number, errno: number, opts: LaunchOptions, path: string, joined: Joined): SysError {
   switch (step) {
@@ -90,6 +93,8 @@ function describeFailure(step: number, index: number, errno: number, opts: Launc
       return new SysError("chdir", errno, opts.cwd);
     case STEP_EXECVE:
       return new SysError("execve", errno, path);
+    case STEP_SETSID:
+      return new SysError("setsid", errno);
     default:
       return new SysError(`launcher step ${step}`, errno);
   }
@@ -121,6 +126,7 @@ function buildSpec(opts: LaunchOptions, path: string, joined: Joined, keep: unkn
     array(fds),
     BigInt(fds.length / 2),
     BigInt(opts.pdeathsig ? constants.signals[opts.pdeathsig] : 0),
+    opts.setsid ? 1n : 0n,
   ]);
   keep.push(spec);
   return spec;

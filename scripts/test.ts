@@ -3,7 +3,9 @@
 //   unit:        no privileges, run as is
 //   integration: root only, inside a private network + mount namespace with a fresh /run, so bridges,
 //                firewall rules, namespaces and mounts never reach the machine's own network or files
-// Usage: bun scripts/test.ts [unit|integration ...] [-- extra bun test args]
+//   rootless:    root only (it sets up the unprivileged test user), in the same private namespaces; the
+//                tests run dist/ctrnet as that user, whose /run/user/UID then exists only in the fresh /run
+// Usage: bun scripts/test.ts [unit|integration|rootless ...] [-- extra bun test args]
 import { existsSync, readdirSync } from "node:fs";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -27,14 +29,25 @@ interface Suite {
 // path (/run/netns, /run/ctrnet, xtables lock) is private to this run.
 const privateHost = ["mount -t tmpfs -o mode=0755 tmpfs /run", "ip link set lo up", 'exec "$@"'].join(" && ");
 
+const privately = (files: string[]): string[] => [
+  "unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", privateHost, "sh", "bun", "test", ...files, ...extra,
+];
+
 const suites: Suite[] = [
   { name: "unit", dir: "test/unit", command: (f) => ["bun", "test", ...f, ...extra] },
   {
     name: "integration",
     dir: "test/integration",
-    command: (f) => ["unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", privateHost, "sh", "bun", "test", ...f, ...extra],
+    command: privately,
     env: { CTRNET_TEST_PRIVATE: "1" },
     skip: isRoot ? undefined : "needs root",
+  },
+  {
+    name: "rootless",
+    dir: "test/rootless",
+    command: privately,
+    env: { CTRNET_TEST_PRIVATE: "1" },
+    skip: isRoot ? undefined : "needs root to set up the unprivileged test user",
   },
 ];
 

@@ -3,6 +3,7 @@ import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { globalArgs } from "./args.ts";
 import { log, LOG_LEVEL_NAMES, setLogLevel } from "../log.ts";
+import { needsRootlessNamespace } from "../rootless/policy.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -12,6 +13,7 @@ export const commands: Record<string, Lazy> = {
   version: lazy(() => import("./commands/version.ts")),
   netns: lazy(() => import("./commands/netns.ts")),
   network: lazy(() => import("./commands/network.ts")),
+  run: lazy(() => import("./commands/run.ts")),
   create: lazy(() => import("./commands/create.ts")),
   rm: lazy(() => import("./commands/rm.ts")),
   ls: lazy(() => import("./commands/ls.ts")),
@@ -22,9 +24,11 @@ export const commands: Record<string, Lazy> = {
   disconnect: lazy(() => import("./commands/disconnect.ts")),
   reload: lazy(() => import("./commands/reload.ts")),
   gc: lazy(() => import("./commands/gc.ts")),
+  unshare: lazy(() => import("./commands/unshare.ts")),
 };
 // Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.
 Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./commands/rootlessport.ts")) });
+Object.defineProperty(commands, "_pause", { value: lazy(() => import("../rootless/pause-command.ts")) });
 
 export const main = defineCommand({
   meta: { name: "ctrnet", version: VERSION, description: "Container networking for root and rootless containers" },
@@ -97,6 +101,7 @@ export async function cli(argv: string[]): Promise<number> {
       process.stdout.write(`${await renderUsage(cmd)}\n`);
       return wantsHelp(args) ? 0 : 2;
     }
+    if (needsRootlessNamespace(rest[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
     const { result } = await runCommand(cmd, { rawArgs: args });
     return typeof result === "number" ? result : 0;
   } catch (err) {

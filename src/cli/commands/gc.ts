@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { CtrnetError } from "../../errors.ts";
 import { gc, withContext } from "../../lifecycle/index.ts";
+import { stopPauseIfUnused } from "../../rootless/pause.ts";
 import { contextOptions, formatArg, globalArgs, parseFormat, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
 const args = { ...globalArgs, ...runtimeArgs, ...formatArg } as const;
@@ -11,7 +12,11 @@ export default defineCommand({
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
     const format = parseFormat(values.format);
-    const report = await withContext(contextOptions(values), gc);
+    const report = await withContext(contextOptions(values), async (ctx) => {
+      const collected = await gc(ctx);
+      await stopPauseIfUnused(ctx);
+      return collected;
+    });
     if (format === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       const lines = [

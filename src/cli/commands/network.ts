@@ -216,8 +216,7 @@ const exists = defineCommand({
       await ensureDefaultNetwork(ctx);
       return networkExists(ctx, String(args.name));
     });
-    // citty 0.1.6 drops what a subcommand's run() returns, so main.ts cannot pass the status on.
-    if (!found) process.exit(1);
+    return found ? 0 : 1;
   },
 });
 

@@ -1,0 +1,133 @@
+// `ctrnet run`: a container's network made for one command, and taken away when it ends. The command
+// runs in the container's netns, in a private mount namespace where the container's own resolv.conf and
+// hosts are bound over /etc; ctrnet stays its parent, passes signals on, and tears down after it.
+import type { Subprocess } from "bun";
+import { constants } from "node:os";
+import { isSysError } from "../../ffi/errno.ts";
+import { CtrnetError, errorMessage, exitCodeOf } from "../errors.ts";
+import { log } from "../log.ts";
+import { type ExecOptions, spawnInNetns } from "../netns/index.ts";
+import type { ContainerRecord } from "../state/index.ts";
+import type { Context } from "./context.ts";
+import { createContainer } from "./create.ts";
+import { containerEtcFiles, readHostEtc, removeEtcFiles, writeEtcFiles } from "./etc-files.ts";
+import { removeContainer } from "./remove.ts";
+import type { CreateRequest } from "./types.ts";
+
+export interface RunOptions {
+  /** The command's stdin, stdout and stderr; ctrnet's own by default. */
+  stdio?: ExecOptions["stdio"];
+  /** Signals passed on to the command; their handlers are installed for the whole run. */
+  signals?: readonly NodeJS.Signals[];
+}
+
+/**
+ * Every signal whose default action would end ctrnet and leave the network behind: each is passed on, and
+ * ctrnet tears down once the command has gone.
+ */
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+
+/** Exit status 125: `run` failed before the command started (docker and podman use the same). */
+export class RunError extends CtrnetError {
+  override readonly exitCode = 125;
+}
+
+/** Exit status 127 (not found) or 126 (not executable), as a shell gives for a command it cannot run. */
+export class CommandNotRunError extends CtrnetError {
+  constructor(
+    message: string,
+    override readonly exitCode: 126 | 127,
+  ) {
+    super(message);
+  }
+}
+
+/** A random 64-hex id, as podman gives containers. */
+export function randomContainerId(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+}
+
+/** A shell's view of a process killed by a signal. */
+function signalStatus(signal: NodeJS.Signals | number): number {
+  return 128 + (typeof signal === "number" ? signal : constants.signals[signal]);
+}
+
+/** Bad input keeps its exit code 2; anything else that stops `run` before the command starts is 125. */
+function beforeStart(err: unknown): unknown {
+  if (exitCodeOf(err) === 2 || err instanceof RunError) return err;
+  return new RunError(errorMessage(err), { cause: err });
+}
+
+function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opts: RunOptions): Subprocess {
+  const { files, fellBack } = containerEtcFiles(record, readHostEtc());
+  if (fellBack) log.debug(`container ${record.id}: no nameserver of the host is reachable from its network, using public ones`);
+  const etcFiles = writeEtcFiles(ctx, record.id, files);
+  // A container in the host's namespace still gets its own /etc files, so its name resolves.
+  const netns = record.netns?.path ?? "/proc/self/ns/net";
+  try {
+    return spawnInNetns(netns, argv, { stdio: opts.stdio, etcFiles });
+  } catch (err) {
+    // Bun.spawn's own errors; the namespace and mount steps throw SysErrors, which carry a code too
+    const code = (err as NodeJS.ErrnoException).code;
+    if (isSysError(err) || (code !== "ENOENT" && code !== "EACCES")) throw err;
+    const reason = code === "ENOENT" ? "command not found" : "permission denied";
+    throw new CommandNotRunError(`cannot run "${argv[0]}": ${reason}`, code === "ENOENT" ? 127 : 126);
+  }
+}
+
+/** Teardown failures are reported, not thrown: the command's status (or first error) is what run returns. */
+async function teardown(ctx: Context, id: string): Promise<void> {
+  for (const step of [() => removeContainer(ctx, id), () => removeEtcFiles(ctx, id)]) {
+    try {
+      await step();
+    } catch (err) {
+      log.error(`tearing down container ${id}: ${errorMessage(err)}`);
+    }
+  }
+}
+
+/**
+ * Creates the container, runs argv in it, tears everything down when argv exits, and returns its exit
+ * status (128 + signal when a signal killed it). A forwarded signal that arrives before argv starts
+ * cancels it: the container is torn down and the status is 128 + that signal, as if argv had been killed.
+ * Throws a UsageError (exit 2) for bad input, a RunError (125) for any other failure before argv starts,
+ * and a CommandNotRunError (126/127) when argv cannot be executed; nothing is left behind in each case.
+ */
+export async function runContainer(ctx: Context, req: CreateRequest, argv: string[], opts: RunOptions = {}): Promise<number> {
+  const signals = opts.signals ?? FORWARDED_SIGNALS;
+  let child: Subprocess | undefined;
+  let cancelled: NodeJS.Signals | undefined;
+  // From the start: a signal during setup must not end ctrnet half-way, leaving the network behind.
+  // After the command has gone, signals are ignored so that the teardown can finish.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (child === undefined) cancelled ??= signal;
+    else if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    let record: ContainerRecord;
+    try {
+      // ctrnet stays as long as the container: its helpers die with it, even when it is killed.
+      record = await createContainer(ctx, req, { helpersDieWithProcess: true });
+    } catch (err) {
+      // A terminal's ^C also reaches the CNI plugins of our process group; their failure is its echo.
+      if (cancelled === undefined || exitCodeOf(err) === 2) throw beforeStart(err);
+      log.debug(`setup interrupted by ${cancelled}: ${errorMessage(err)}`);
+      return signalStatus(cancelled);
+    }
+    try {
+      if (cancelled !== undefined) return signalStatus(cancelled);
+      try {
+        child = startCommand(ctx, record, argv, opts);
+      } catch (err) {
+        throw err instanceof CommandNotRunError ? err : beforeStart(err);
+      }
+      const exitCode = await child.exited;
+      return child.signalCode === null ? exitCode : signalStatus(child.signalCode);
+    } finally {
+      await teardown(ctx, record.id);
+    }
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+}

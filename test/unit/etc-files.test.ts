@@ -1,0 +1,307 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UsageError } from "../../src/errors.ts";
+import { newContainerRecord, type NetMode } from "../../src/state/index.ts";
+import {
+  containerEtcFiles,
+  containerHosts,
+  containerResolvConf,
+  type ContainerResolvConfInput,
+  etcFilesDir,
+  FALLBACK_NAMESERVERS,
+  formatResolvConf,
+  isLoopback,
+  parseResolvConf,
+  pickHostResolvConf,
+  removeEtcFiles,
+  type ResolvConf,
+  writeEtcFiles,
+} from "../../src/lifecycle/etc-files.ts";
+
+const conf = (over: Partial<ResolvConf>): ResolvConf => ({ nameservers: [], search: [], options: [], ...over });
+
+describe("parseResolvConf / formatResolvConf", () => {
+  test("reads nameservers, search, options; skips comments and unknown keywords", () => {
+    const text = [
+      "# generated",
+      "; also a comment",
+      "nameserver 10.0.0.53",
+      "nameserver   fd00::53  # trailing",
+      "domain old.example",
+      "search a.example b.example",
+      "options ndots:2",
+      "options edns0 rotate",
+      "sortlist 10.0.0.0/8",
+      "nameserver",
+      "",
+    ].join("\n");
+    expect(parseResolvConf(text)).toEqual({
+      nameservers: ["10.0.0.53", "fd00::53"],
+      search: ["a.example", "b.example"],
+      options: ["ndots:2", "edns0", "rotate"],
+    });
+  });
+
+  test("the last of search and domain wins, as in the resolver", () => {
+    expect(parseResolvConf("search a.example\ndomain b.example\n").search).toEqual(["b.example"]);
+  });
+
+  test("formats one keyword per line and leaves out empty lists", () => {
+    expect(formatResolvConf(conf({ nameservers: ["1.1.1.1", "9.9.9.9"], options: ["ndots:1"] }))).toBe(
+      "nameserver 1.1.1.1\nnameserver 9.9.9.9\noptions ndots:1\n",
+    );
+    expect(formatResolvConf(conf({}))).toBe("");
+  });
+
+  test("round-trips", () => {
+    const c = conf({ nameservers: ["10.1.2.3"], search: ["x.example"], options: ["edns0"] });
+    expect(parseResolvConf(formatResolvConf(c))).toEqual(c);
+  });
+});
+
+describe("isLoopback", () => {
+  test.each([
+    ["127.0.0.1", true],
+    ["127.0.0.53", true],
+    ["127.255.255.254", true],
+    ["::1", true],
+    ["0:0:0:0:0:0:0:1", true],
+    ["::ffff:127.0.0.1", true],
+    ["128.0.0.1", false],
+    ["10.0.0.1", false],
+    ["::", false],
+    ["::2", false],
+    ["fe80::1", false],
+    ["::ffff:10.0.0.1", false],
+    ["not-an-ip", false],
+  ])("%s -> %p", (address, expected) => {
+    expect(isLoopback(address)).toBe(expected);
+  });
+});
+
+describe("pickHostResolvConf", () => {
+  const stub = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n";
+  const upstream = "nameserver 192.168.1.1\nnameserver fd00::1\nsearch lan\n";
+
+  test("systemd-resolved's stub is replaced by the servers it uses", () => {
+    expect(pickHostResolvConf(stub, upstream)).toEqual(conf({ nameservers: ["192.168.1.1", "fd00::1"], search: ["lan"] }));
+  });
+
+  test("without resolved's file the stub stays (and is filtered later)", () => {
+    expect(pickHostResolvConf(stub, undefined).nameservers).toEqual(["127.0.0.53"]);
+  });
+
+  test("a host not using the stub keeps its own file", () => {
+    expect(pickHostResolvConf("nameserver 10.0.0.1\n", upstream).nameservers).toEqual(["10.0.0.1"]);
+  });
+});
+
+describe("containerResolvConf", () => {
+  const host = conf({
+    nameservers: ["127.0.0.1", "10.0.0.53", "::1", "fd00::53", "fe80::1%eth0", "10.0.0.53"],
+    search: ["corp.example"],
+    options: ["ndots:2"],
+  });
+  const input = (over: Partial<ContainerResolvConfInput>): ContainerResolvConfInput => ({
+    host,
+    networks: [],
+    reach: "isolated",
+    ipv6: false,
+    ...over,
+  });
+
+  test("drops loopback servers, zoned ones, duplicates, and IPv6 ones without IPv6; keeps search and options", () => {
+    expect(containerResolvConf(input({}))).toEqual({
+      conf: { nameservers: ["10.0.0.53"], search: ["corp.example"], options: ["ndots:2"] },
+      fellBack: false,
+    });
+  });
+
+  test("keeps IPv6 servers when the container has IPv6", () => {
+    expect(containerResolvConf(input({ ipv6: true })).conf.nameservers).toEqual(["10.0.0.53", "fd00::53"]);
+  });
+
+  test("falls back to podman's public servers when nothing reachable is left", () => {
+    const r = containerResolvConf(input({ host: conf({ nameservers: ["127.0.0.53"], search: ["lan"] }) }));
+    expect(r).toEqual({ conf: conf({ nameservers: [...FALLBACK_NAMESERVERS], search: ["lan"] }), fellBack: true });
+  });
+
+  test("an empty host file falls back too", () => {
+    expect(containerResolvConf(input({ host: conf({}) })).fellBack).toBe(true);
+  });
+
+  test("a network's own DNS replaces the host's servers; its domains come first", () => {
+    const r = containerResolvConf(
+      input({ networks: [{ nameservers: ["10.89.0.1"], domain: "dns.podman", search: ["dns.podman", "extra"], options: ["attempts:1"] }] }),
+    );
+    expect(r.conf).toEqual({
+      nameservers: ["10.89.0.1"],
+      search: ["dns.podman", "extra", "corp.example"],
+      options: ["attempts:1", "ndots:2"],
+    });
+  });
+
+  test("servers of several networks are kept in attachment order", () => {
+    const r = containerResolvConf(input({ networks: [{ nameservers: ["10.1.0.1"] }, {}, { nameservers: ["10.2.0.1", "10.1.0.1"] }] }));
+    expect(r.conf.nameservers).toEqual(["10.1.0.1", "10.2.0.1"]);
+  });
+
+  test("an override (slirp4netns's DNS) wins over everything", () => {
+    const r = containerResolvConf(input({ networks: [{ nameservers: ["10.1.0.1"] }], nameservers: ["10.0.2.3"] }));
+    expect(r.conf.nameservers).toEqual(["10.0.2.3"]);
+  });
+
+  test("the host's own network namespace keeps the host's servers as they are", () => {
+    expect(containerResolvConf(input({ reach: "shared" })).conf.nameservers).toEqual([
+      "127.0.0.1",
+      "10.0.0.53",
+      "::1",
+      "fd00::53",
+      "fe80::1%eth0",
+    ]);
+  });
+
+  test("--network none keeps no loopback server and adds no fallback", () => {
+    expect(containerResolvConf(input({ reach: "none" })).conf.nameservers).toEqual(["10.0.0.53"]);
+    expect(containerResolvConf(input({ reach: "none", host: conf({ nameservers: ["127.0.0.53"] }) }))).toEqual({
+      conf: conf({}),
+      fellBack: false,
+    });
+  });
+});
+
+describe("containerHosts", () => {
+  const debian = [
+    "127.0.0.1\tlocalhost",
+    "127.0.1.1\tmyhost.example\tmyhost",
+    "",
+    "# The following lines are desirable for IPv6 capable hosts",
+    "::1     localhost ip6-localhost ip6-loopback",
+    "ff02::1 ip6-allnodes",
+    "10.0.0.9 fileserver",
+  ].join("\n");
+
+  test("keeps the host's localhost lines only, then the container's addresses and the gateway", () => {
+    expect(
+      containerHosts({ host: debian, addresses: ["10.88.0.2", "fd00::2"], names: ["web", "0123456789ab"], gateway: "10.88.0.1" }),
+    ).toBe(
+      [
+        "127.0.0.1\tlocalhost",
+        "::1     localhost ip6-localhost ip6-loopback",
+        "10.88.0.2\tweb 0123456789ab",
+        "fd00::2\tweb 0123456789ab",
+        "10.88.0.1\thost.containers.internal",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("Fedora's long localhost lines are kept whole", () => {
+    const fedora = "127.0.0.1   localhost localhost.localdomain localhost4 localhost4.localdomain4\n";
+    expect(containerHosts({ host: fedora, addresses: [], names: ["c"] })).toBe(
+      "127.0.0.1   localhost localhost.localdomain localhost4 localhost4.localdomain4\n",
+    );
+  });
+
+  test("a host file without localhost lines gets the standard ones", () => {
+    expect(containerHosts({ host: "# empty\n10.0.0.9 fileserver\n", addresses: ["10.88.0.2"], names: ["a", "a"] })).toBe(
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.88.0.2\ta\n",
+    );
+  });
+
+  test("no addresses (--network none) and no gateway: localhost only", () => {
+    expect(containerHosts({ host: "127.0.0.1 localhost\n", addresses: [], names: ["x"] })).toBe("127.0.0.1 localhost\n");
+  });
+});
+
+describe("containerEtcFiles", () => {
+  const host = { resolvConf: conf({ nameservers: ["127.0.0.53", "10.0.0.53"], search: ["lan"] }), hosts: "127.0.0.1 localhost\n" };
+  const id = "0123456789abcdef0123456789abcdef";
+  const bridgeResult = {
+    cniVersion: "1.0.0",
+    interfaces: [{ name: "cni0" }, { name: "veth1" }, { name: "eth0", sandbox: "/run/netns/x" }],
+    ips: [
+      { interface: 2, address: "10.250.1.2/24", gateway: "10.250.1.1" },
+      { interface: 0, address: "10.250.1.1/24" },
+      { interface: 2, address: "fd00:250::2/64", gateway: "fd00:250::1" },
+    ],
+    dns: {},
+  };
+  const record = (mode: NetMode, results: unknown[], name?: string) => {
+    const rec = newContainerRecord({ id, name, mode, networks: results.map((_, i) => ({ network: `net${i}` })) });
+    return { ...rec, networks: rec.networks.map((n, i) => ({ ...n, result: results[i]! })) };
+  };
+
+  test("a bridge network: the container's own addresses under its name, the IPv4 gateway, the host's reachable DNS", () => {
+    const { files, fellBack } = containerEtcFiles(record({ kind: "bridge" }, [bridgeResult], "web"), host);
+    expect(fellBack).toBe(false);
+    expect(files.hosts).toBe(
+      "127.0.0.1 localhost\n10.250.1.2\tweb 0123456789ab\nfd00:250::2\tweb 0123456789ab\n10.250.1.1\thost.containers.internal\n",
+    );
+    expect(files["resolv.conf"]).toBe("nameserver 10.0.0.53\nsearch lan\n");
+  });
+
+  test("without a name the container answers to its id and short id; a network's DNS wins", () => {
+    const withDns = { ...bridgeResult, ips: [bridgeResult.ips[0]], dns: { nameservers: ["10.250.1.1"], search: ["dns.podman"] } };
+    const { files } = containerEtcFiles(record({ kind: "bridge" }, [withDns]), host);
+    expect(files.hosts).toContain(`10.250.1.2\t${id} 0123456789ab\n`);
+    expect(files["resolv.conf"]).toBe("nameserver 10.250.1.1\nsearch dns.podman lan\n");
+  });
+
+  test("--network none: localhost only, no fallback servers", () => {
+    const { files, fellBack } = containerEtcFiles(record({ kind: "none" }, []), { ...host, resolvConf: conf({ nameservers: ["127.0.0.53"] }) });
+    expect(fellBack).toBe(false);
+    expect(files).toEqual({ "resolv.conf": "", hosts: "127.0.0.1 localhost\n" });
+  });
+
+  test("slirp4netns: its guest address, gateway and DNS forwarder from the cidr option", () => {
+    const { files } = containerEtcFiles(record({ kind: "slirp4netns", options: ["cidr=10.5.0.0/24"] }, [], "s"), host);
+    expect(files["resolv.conf"]).toBe("nameserver 10.5.0.3\nsearch lan\n");
+    expect(files.hosts).toBe("127.0.0.1 localhost\n10.5.0.100\ts 0123456789ab\n10.5.0.2\thost.containers.internal\n");
+  });
+
+  test("no reachable server on a bridge network: the fallback, and it says so", () => {
+    const { files, fellBack } = containerEtcFiles(record({ kind: "bridge" }, [bridgeResult]), { ...host, resolvConf: conf({ nameservers: ["::1"] }) });
+    expect(fellBack).toBe(true);
+    expect(files["resolv.conf"]).toBe("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+  });
+});
+
+describe("writeEtcFiles / removeEtcFiles", () => {
+  test("write 0644 files in a 0700 directory per container, and remove them again", () => {
+    const runtimeDir = mkdtempSync(join(tmpdir(), "ctrnet-etc-"));
+    try {
+      const ctx = { runtimeDir };
+      const paths = writeEtcFiles(ctx, "c1", { "resolv.conf": "nameserver 10.0.0.53\n", hosts: "127.0.0.1 localhost\n" });
+      expect(paths).toEqual({ "resolv.conf": join(runtimeDir, "containers/c1/resolv.conf"), hosts: join(runtimeDir, "containers/c1/hosts") });
+      expect(readFileSync(paths["resolv.conf"], "utf8")).toBe("nameserver 10.0.0.53\n");
+      expect(statSync(etcFilesDir(ctx, "c1")).mode & 0o777).toBe(0o700);
+      expect(statSync(paths.hosts).mode & 0o777).toBe(0o644);
+      removeEtcFiles(ctx, "c1");
+      expect(existsSync(etcFilesDir(ctx, "c1"))).toBe(false);
+      removeEtcFiles(ctx, "c1");
+    } finally {
+      rmSync(runtimeDir, { recursive: true, force: true });
+    }
+  });
+
+  test("other files in the container's directory are left alone", () => {
+    const runtimeDir = mkdtempSync(join(tmpdir(), "ctrnet-etc-"));
+    try {
+      const ctx = { runtimeDir };
+      writeEtcFiles(ctx, "c2", { "resolv.conf": "", hosts: "" });
+      writeFileSync(join(etcFilesDir(ctx, "c2"), "other"), "");
+      removeEtcFiles(ctx, "c2");
+      expect(existsSync(join(etcFilesDir(ctx, "c2"), "other"))).toBe(true);
+      expect(existsSync(join(etcFilesDir(ctx, "c2"), "hosts"))).toBe(false);
+    } finally {
+      rmSync(runtimeDir, { recursive: true, force: true });
+    }
+  });
+
+  test("an id that is no name is refused before it becomes a path", () => {
+    expect(() => etcFilesDir({ runtimeDir: "/tmp" }, "../x")).toThrow(UsageError);
+  });
+});

@@ -1,0 +1,45 @@
+// `ctrnet unshare` argument handling and the pause process's files, without privileges.
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { unshareCommand } from "../../src/cli/commands/unshare.ts";
+import { UsageError } from "../../src/errors.ts";
+import { pauseFiles, readPausePid } from "../../src/rootless/pause.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "ctrnet-pause-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test("the command keeps its own options, after -- or without it", () => {
+  expect(unshareCommand(["id", "-u"])).toEqual(["id", "-u"]);
+  expect(unshareCommand(["--", "id", "-u"])).toEqual(["id", "-u"]);
+  expect(unshareCommand(["--", "--weird-name"])).toEqual(["--weird-name"]);
+});
+
+test("without a command it is $SHELL, else /bin/sh", () => {
+  expect(unshareCommand([], "/bin/bash")).toEqual(["/bin/bash"]);
+  expect(unshareCommand(["--"], "/bin/zsh")).toEqual(["/bin/zsh"]);
+  expect(unshareCommand([], "")).toEqual(["/bin/sh"]);
+});
+
+test("an option before the command is refused", () => {
+  expect(() => unshareCommand(["-x", "id"])).toThrow(UsageError);
+});
+
+test("the pause files are per user under XDG_RUNTIME_DIR, whatever CTRNET_ROOT says", () => {
+  expect(pauseFiles({ XDG_RUNTIME_DIR: "/run/user/1000", CTRNET_ROOT: "/elsewhere" }, 1000)).toEqual({
+    dir: "/run/user/1000/ctrnet",
+    pidFile: "/run/user/1000/ctrnet/pause.pid",
+    lockFile: "/run/user/1000/ctrnet/pause.lock",
+  });
+  expect(pauseFiles({}, 1001).pidFile).toBe("/run/user/1001/ctrnet/pause.pid");
+});
+
+test("a pid file holds one pid; anything else reads as none", () => {
+  const file = join(dir, "pause.pid");
+  for (const [text, pid] of [["1234\n", 1234], ["  77 ", 77], ["0\n", undefined], ["-5", undefined], ["12ab", undefined], ["", undefined]] as const) {
+    writeFileSync(file, text);
+    expect(readPausePid(file)).toBe(pid);
+  }
+  expect(readPausePid(join(dir, "missing"))).toBeUndefined();
+});
