@@ -64,8 +64,9 @@ function takeGlobalOptions(argv: string[]): string[] {
  * dispatch drops the value a subcommand's run() returns, so ctrnet runs the leaf itself and uses that
  * value as the exit code (`run` and `netns exec` return their command's status).
  */
-async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; args: string[] }> {
+async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; parent?: CommandDef<any>; args: string[] }> {
   let cmd: CommandDef<any> = main;
+  let parent: CommandDef<any> | undefined;
   let i = 0;
   for (; i < argv.length; i++) {
     const subs = (typeof cmd.subCommands === "function" ? await cmd.subCommands() : cmd.subCommands) as
@@ -75,9 +76,10 @@ async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; a
     if (!subs || name.startsWith("-")) break;
     const sub = Object.hasOwn(subs, name) ? subs[name] : undefined;
     if (!sub) throw new UsageError(`unknown command "${[...argv.slice(0, i), name].join(" ")}": see ctrnet --help`);
+    parent = cmd;
     cmd = typeof sub === "function" ? await (sub as Lazy)() : sub;
   }
-  return { cmd, args: argv.slice(i) };
+  return { cmd, parent, args: argv.slice(i) };
 }
 
 /** --help/-h is ctrnet's only before the command's first positional argument (`exec NS ip --help` is ip's). */
@@ -96,9 +98,9 @@ export async function cli(argv: string[]): Promise<number> {
       process.stdout.write(`${VERSION}\n`);
       return 0;
     }
-    const { cmd, args } = await resolveCommand(rest);
+    const { cmd, parent, args } = await resolveCommand(rest);
     if (cmd === main || wantsHelp(args) || (cmd.subCommands && !cmd.run && args.length === 0)) {
-      process.stdout.write(`${await renderUsage(cmd)}\n`);
+      process.stdout.write(`${await renderUsage(cmd, parent)}\n`);
       return wantsHelp(args) ? 0 : 2;
     }
     if (needsRootlessNamespace(rest[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);

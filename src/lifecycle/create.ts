@@ -23,6 +23,8 @@ import { type ContainerLock, withContainerLock } from "./lock.ts";
 import { parseNetworkMode } from "./mode.ts";
 import { findExact, withResult } from "./records.ts";
 import { bringLoopbackUp, netnsInode, plannedNetnsPath } from "./sandbox.ts";
+import { checkSlirp4netnsPorts } from "./slirp-network.ts";
+import { setUpSlirp4netns } from "./slirp-setup.ts";
 import { checkAddressFree } from "./static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { CreateRequest } from "./types.ts";
@@ -61,6 +63,7 @@ function netnsSource(req: CreateRequest, mode: NetMode): NetnsSource | null {
   if (!configurable && (req.netnsPath !== undefined || req.pid !== undefined)) {
     throw new UsageError(`--netns and --pid need network mode bridge, a network name or none, not ${mode.kind}`);
   }
+  if (mode.kind === "slirp4netns") return { kind: "create" };
   if (req.pid !== undefined) {
     if (!Number.isInteger(req.pid) || req.pid < 1) throw new UsageError(`invalid pid ${req.pid}`);
     checkProcess(req.pid);
@@ -82,11 +85,12 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const id = validateName("container id", req.id);
   if (findExact(ctx.state(), id)) throw new UsageError(`container "${id}" already exists`);
   const name = req.name === undefined ? null : validateName("container name", req.name);
-  const spec = parseNetworkMode(req.network);
+  const spec = parseNetworkMode(req.network, ctx.rootless);
   let mode = spec.mode;
   const bridge = mode.kind === "bridge";
   const ports = parsePortSpecs(req.ports ?? []);
-  if (!bridge && ports.length) throw new UsageError(`published ports need a CNI network; network mode ${mode.kind} has none`);
+  if (mode.kind === "slirp4netns") checkSlirp4netnsPorts(ports);
+  else if (!bridge && ports.length) throw new UsageError(`published ports need a CNI network or slirp4netns; network mode ${mode.kind} has none`);
   if (!bridge && (req.ip !== undefined || req.mac !== undefined || req.aliases?.length)) {
     throw new UsageError(`--ip, --mac and --alias need a CNI network; network mode ${mode.kind} has none`);
   }
@@ -145,7 +149,15 @@ function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): voi
   }
 }
 
-async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock): Promise<ContainerRecord> {
+export interface CreateOptions {
+  /**
+   * The container's helper processes (slirp4netns, the port forwarder) die with this process, even by
+   * SIGKILL, as `ctrnet run` needs; otherwise they run on until `ctrnet rm` or `ctrnet gc` stops them.
+   */
+  helpersDieWithProcess?: boolean;
+}
+
+async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock, opts: CreateOptions): Promise<ContainerRecord> {
   const state = ctx.state();
   let rec: ContainerRecord;
   try {
@@ -159,6 +171,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock): Promise<
     const netnsPath = rec.netns?.path;
     if (netnsPath !== undefined && rec.mode.kind !== "ns") {
       bringLoopbackUp(netnsPath);
+      rec = await setUpSlirp4netns(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false });
       for (const [i, attachment] of rec.networks.entries()) {
         const opts = i === 0 ? { ports: rec.ports, ips: p.ip === undefined ? undefined : [p.ip], mac: p.mac } : {};
         const result = await addNetwork(ctx, rec, attachment, netnsPath, opts);
@@ -175,7 +188,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock): Promise<
   }
 }
 
-export async function createContainer(ctx: Context, req: CreateRequest): Promise<ContainerRecord> {
+export async function createContainer(ctx: Context, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
   const p = await plan(ctx, req);
-  return withContainerLock(ctx, p.id, (lock) => setUp(ctx, p, lock));
+  return withContainerLock(ctx, p.id, (lock) => setUp(ctx, p, lock, opts));
 }

@@ -2,7 +2,6 @@
 // its netns, adopted process, helper or shared-netns container is gone, or when it is still `creating` or
 // `removing` while nobody holds its lock (the command that set it so died). Then netns files ctrnet made
 // that no record names are removed, and each network gets a CNI GC with the attachments records still hold.
-import { existsSync } from "node:fs";
 import { errorMessage } from "../errors.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
@@ -10,6 +9,7 @@ import { adoptedProcess, markedNetns, unmarkNetns } from "./ledger.ts";
 import { tryContainerLock } from "./lock.ts";
 import { netnsOwner } from "./lookup.ts";
 import { netnsUsable, processAlive, removeOwnedNetns } from "./sandbox.ts";
+import { containersWithHelpers, deadHelper, stopHelpers } from "./slirp-helpers.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { GcReport } from "./types.ts";
 
@@ -19,9 +19,8 @@ function staleReason(ctx: Context, state: ContainerState, rec: ContainerRecord):
   if (rec.netns && !netnsUsable(rec.netns.path)) return `its netns ${rec.netns.path} is gone`;
   const proc = adoptedProcess(ctx, rec.id);
   if (proc && !processAlive(proc)) return `process ${proc.pid} is gone`;
-  for (const pid of [rec.helpers.slirp4netns, rec.helpers.portForwarder]) {
-    if (pid !== null && !existsSync(`/proc/${pid}`)) return `helper process ${pid} is gone`;
-  }
+  const helper = deadHelper(ctx, rec);
+  if (helper !== undefined) return helper;
   try {
     netnsOwner(state, rec);
   } catch (err) {
@@ -48,6 +47,24 @@ async function collectStale(ctx: Context, report: GcReport): Promise<void> {
       lock.discard();
       report.containers.push(rec.id);
       report.errors.push(...errors.map((e) => `container ${rec.id} (${reason}): ${errorMessage(e)}`));
+    } finally {
+      lock.release();
+    }
+  }
+}
+
+/** Helpers of containers whose record went while they could not be stopped (a failed `rm -f`). */
+async function collectOrphanHelpers(ctx: Context, report: GcReport): Promise<void> {
+  const state = ctx.state();
+  for (const id of containersWithHelpers(ctx)) {
+    const lock = tryContainerLock(ctx, id);
+    // locked: a create is starting them right now
+    if (!lock) continue;
+    try {
+      if (state.find(id)?.id === id) continue;
+      lock.discard();
+      const errors = await stopHelpers(ctx, id);
+      report.errors.push(...errors.map((e) => `helpers of removed container ${id}: ${errorMessage(e)}`));
     } finally {
       lock.release();
     }
@@ -101,6 +118,7 @@ async function collectAttachments(ctx: Context, report: GcReport): Promise<void>
 export async function gc(ctx: Context): Promise<GcReport> {
   const report: GcReport = { containers: [], netns: [], attachments: [], busy: [], errors: [] };
   await collectStale(ctx, report);
+  await collectOrphanHelpers(ctx, report);
   collectOrphanNetns(ctx, report);
   await collectAttachments(ctx, report);
   return report;

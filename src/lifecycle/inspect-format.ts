@@ -7,6 +7,7 @@ import type { ContainerRecord, RecordState } from "../state/index.ts";
 import { storedResult } from "./addresses.ts";
 import { networkAliases } from "./aliases.ts";
 import { formatNetworkMode } from "./mode.ts";
+import { slirp4netnsAddressesOf } from "./slirp-network.ts";
 
 export interface InspectBasicNetworkConfig {
   EndpointID: string;
@@ -113,6 +114,16 @@ export function inspectPorts(ports: readonly PortMapping[]): Record<string, Insp
 }
 
 /**
+ * slirp4netns's fixed addresses (tap at cidr + 100, gateway at + 2). podman 2 and 3 leave them empty for
+ * slirp4netns; ctrnet shows them, since they are as certain as a CNI result's and are the addresses the
+ * container's /etc/hosts and the port forwarder use. No MacAddress: slirp4netns picks the tap's MAC itself.
+ */
+function slirp4netnsBasic(options: readonly string[]): InspectBasicNetworkConfig {
+  const slirp = slirp4netnsAddressesOf(options);
+  return { ...emptyBasic(), IPAddress: slirp.ip, IPPrefixLen: slirp.prefixLength, Gateway: slirp.gateway };
+}
+
+/**
  * NetworkSettings of the container owning the netns. Networks are listed by name, as podman's status;
  * the top-level addresses are those of the first connected network, the one the ports belong to.
  */
@@ -127,6 +138,7 @@ export function networkSettings(owner: ContainerRecord): InspectNetworkSettings 
     Ports: inspectPorts(owner.ports),
     SandboxKey: owner.netns?.path ?? "",
   };
+  if (owner.mode.kind === "slirp4netns") return { ...settings, ...slirp4netnsBasic(owner.mode.options) };
   if (owner.networks.length === 0) return settings;
   const networks: Record<string, InspectAdditionalNetwork> = {};
   for (const attachment of [...owner.networks].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))) {

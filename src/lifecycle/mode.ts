@@ -1,4 +1,6 @@
 // `--network` as podman reads it: which kind of network a container gets, and which CNI networks.
+import { hostLookup } from "../drivers/slirp4netns/host-lookup.ts";
+import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
 import { UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import type { NetMode } from "../state/index.ts";
@@ -11,7 +13,13 @@ export interface NetworkModeSpec {
   defaultNetwork: boolean;
 }
 
-export function parseNetworkMode(value = "bridge"): NetworkModeSpec {
+/**
+ * value undefined means the default: slirp4netns for a rootless user (a user cannot make bridges on the
+ * host), bridge for root, as podman. slirp4netns options are checked here, with the seed's messages, so a
+ * bad one is refused before anything is made.
+ */
+export function parseNetworkMode(value?: string, rootless = false): NetworkModeSpec {
+  if (value === undefined) return parseNetworkMode(rootless ? "slirp4netns" : "bridge");
   if (value === "" || value === "bridge") return { mode: { kind: "bridge" }, networks: [], defaultNetwork: true };
   if (value === "none") return { mode: { kind: "none" }, networks: [], defaultNetwork: false };
   if (value === "host") return { mode: { kind: "host" }, networks: [], defaultNetwork: false };
@@ -26,7 +34,9 @@ export function parseNetworkMode(value = "bridge"): NetworkModeSpec {
     return { mode: { kind: "container", id: validateName("container id or name", id) }, networks: [], defaultNetwork: false };
   }
   if (value === "slirp4netns" || value.startsWith("slirp4netns:")) {
-    throw new UsageError(`--network ${value} is for rootless containers; as root use bridge or a network name`);
+    const options = value === "slirp4netns" ? [] : value.slice("slirp4netns:".length).split(",");
+    parseSlirp4netnsOptions(options, hostLookup);
+    return { mode: { kind: "slirp4netns", options }, networks: [], defaultNetwork: false };
   }
   const networks = value.split(",");
   const seen = new Set<string>();

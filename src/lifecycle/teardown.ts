@@ -5,6 +5,7 @@ import type { Context } from "./context.ts";
 import { forgetProcess, unmarkNetns } from "./ledger.ts";
 import { prepareDel } from "./recover.ts";
 import { netnsUsable, removeOwnedNetns } from "./sandbox.ts";
+import { stopHelpers } from "./slirp-helpers.ts";
 
 export interface TeardownOptions {
   /**
@@ -15,9 +16,12 @@ export interface TeardownOptions {
   force?: boolean;
 }
 
-/** CNI DEL of every network in reverse order, then the netns if ctrnet owns it. Returns every error. */
+/**
+ * The helper processes (port forwarder, slirp4netns), CNI DEL of every network in reverse order, then the
+ * netns if ctrnet owns it. Returns every error.
+ */
 export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
-  const errors: unknown[] = [];
+  const errors = await stopHelpers(ctx, rec.id);
   const netnsPath = rec.netns && netnsUsable(rec.netns.path) ? rec.netns.path : undefined;
   for (let i = rec.networks.length - 1; i >= 0; i--) {
     const attachment = rec.networks[i]!;

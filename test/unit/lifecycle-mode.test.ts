@@ -13,6 +13,8 @@ describe("parseNetworkMode", () => {
     ["host", { mode: { kind: "host" }, networks: [], defaultNetwork: false }],
     ["ns:/run/netns/x", { mode: { kind: "ns", path: "/run/netns/x" }, networks: [], defaultNetwork: false }],
     ["container:abc", { mode: { kind: "container", id: "abc" }, networks: [], defaultNetwork: false }],
+    ["slirp4netns", { mode: { kind: "slirp4netns", options: [] }, networks: [], defaultNetwork: false }],
+    ["slirp4netns:cidr=10.42.0.0/24,mtu=1500", { mode: { kind: "slirp4netns", options: ["cidr=10.42.0.0/24", "mtu=1500"] }, networks: [], defaultNetwork: false }],
   ])("%s", (value, expected) => {
     expect(parseNetworkMode(value)).toEqual(expected as never);
   });
@@ -24,13 +26,22 @@ describe("parseNetworkMode", () => {
     ["a,a", "given twice"],
     ["a,host", "cannot be combined"],
     ["bad/name", "invalid network name"],
-    ["slirp4netns", "rootless"],
+    ["slirp4netns:", 'unknown option for slirp4netns: ""'],
+    ["slirp4netns:port_handler=x", 'unknown port_handler for slirp4netns: "x"'],
   ])("rejects %s", (value, message) => {
     expect(() => parseNetworkMode(value)).toThrow(message);
   });
 
   test("formats back as podman's NetworkMode", () => {
-    for (const value of ["bridge", "none", "host", "ns:/x", "container:c"]) expect(formatNetworkMode(parseNetworkMode(value).mode)).toBe(value);
+    for (const value of ["bridge", "none", "host", "ns:/x", "container:c", "slirp4netns", "slirp4netns:mtu=1500"]) {
+      expect(formatNetworkMode(parseNetworkMode(value).mode)).toBe(value);
+    }
+  });
+
+  test("the default is bridge for root and slirp4netns for a rootless user, as podman", () => {
+    expect(parseNetworkMode(undefined, false).mode).toEqual({ kind: "bridge" });
+    expect(parseNetworkMode(undefined, true).mode).toEqual({ kind: "slirp4netns", options: [] });
+    expect(parseNetworkMode("bridge", true).mode).toEqual({ kind: "bridge" });
   });
 });
 

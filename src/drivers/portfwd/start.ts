@@ -1,6 +1,7 @@
 // The parent's side of `ctrnet _rootlessport`, after libpod's setupRootlessPortMappingViaRLK: config on stdin,
 // the read end of an exit pipe as fd 3 (the parent keeps the write end; closing it, or dying, stops the
-// forwarder), the write end of a ready pipe as fd 4, and a one-line error on the child's stdout.
+// forwarder), the write end of a ready pipe as fd 4, and a one-line error on the child's stdout. A detached
+// forwarder holds the exit pipe's write end itself (as fd 5), so it outlives the parent and stops on SIGTERM.
 import type { Subprocess } from "bun";
 import * as libc from "../../../ffi/libc.ts";
 import { CtrnetError } from "../../errors.ts";
@@ -8,14 +9,20 @@ import type { PortForward } from "../../schema/portfwd.ts";
 import { validateConfig, type PortForwarderConfigInput } from "./config.ts";
 
 export interface PortForwarderOptions extends PortForwarderConfigInput {
-  /** The ctrnet executable to run as `BINARY _rootlessport`. */
+  /** The ctrnet executable to run as `BINARY [ARGS…] _rootlessport`. */
   binary: string;
+  /** What goes between the binary and `_rootlessport`, e.g. the script when ctrnet runs from source. */
+  args?: readonly string[];
+  /** Outlive this process: stopped by stop() or SIGTERM to its pid, not by this process's death. */
+  detached?: boolean;
+  /** Called with the pid as soon as the process exists, before it is ready (see startSlirp4netns). */
+  onSpawn?: (pid: number) => void;
   readyTimeoutMs?: number;
 }
 
 export interface PortForwarder {
   pid: number;
-  /** Closes the exit fd and waits for the forwarder to go (killing it if it lingers). Safe to call twice. */
+  /** Closes the exit fd (SIGTERM when detached) and waits for the forwarder to go (killing it if it lingers). Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -70,13 +77,17 @@ function lastLine(text: string): string {
 
 /** Spawns the forwarder and resolves once every listener is bound; throws CtrnetError with its reason otherwise. */
 export async function startPortForwarder(opts: PortForwarderOptions): Promise<PortForwarder> {
-  const { binary, readyTimeoutMs = READY_TIMEOUT_MS, ...input } = opts;
+  const { binary, args = [], detached = false, onSpawn, readyTimeoutMs = READY_TIMEOUT_MS, ...input } = opts;
   const config = validateConfig(input);
   const [exitRead, exitWrite] = libc.pipe2();
   const [readyRead, readyWrite] = libc.pipe2();
   let proc: Forwarder;
   try {
-    proc = Bun.spawn([binary, "_rootlessport"], { stdio: ["pipe", "pipe", "pipe", exitRead, readyWrite] }) as Forwarder;
+    // Its own session, as podman's Setpgid: a ^C at the terminal must not take the ports down.
+    proc = Bun.spawn([binary, ...args, "_rootlessport"], {
+      stdio: ["pipe", "pipe", "pipe", exitRead, readyWrite, ...(detached ? [exitWrite] : [])],
+      detached: true,
+    }) as Forwarder;
   } catch (err) {
     libc.close(exitWrite);
     libc.close(readyRead);
@@ -86,8 +97,23 @@ export async function startPortForwarder(opts: PortForwarderOptions): Promise<Po
     libc.close(exitRead);
     libc.close(readyWrite);
   }
+  // Detached, the child holds the only write end left: the parent's copy would tie its life to ours.
+  const ownExitWrite = detached ? undefined : exitWrite;
+  if (detached) libc.close(exitWrite);
   const stdout = collect(proc.stdout);
   const stderr = collect(proc.stderr);
+  const release = () => {
+    if (ownExitWrite !== undefined) libc.close(ownExitWrite);
+  };
+  try {
+    onSpawn?.(proc.pid);
+  } catch (err) {
+    release();
+    libc.close(readyRead);
+    proc.kill("SIGKILL");
+    await proc.exited;
+    throw err;
+  }
   proc.stdin.write(JSON.stringify(config));
   await proc.stdin.end();
 
@@ -99,7 +125,8 @@ export async function startPortForwarder(opts: PortForwarderOptions): Promise<Po
   }
 
   if (ready !== true) {
-    libc.close(exitWrite);
+    release();
+    // A detached forwarder that failed exits by itself; one that hangs is killed below.
     if (ready === "timeout" || !(await exitWithin(proc, STOP_TIMEOUT_MS))) {
       proc.kill("SIGKILL");
       await proc.exited;
@@ -118,7 +145,8 @@ export async function startPortForwarder(opts: PortForwarderOptions): Promise<Po
     pid: proc.pid,
     stop: () =>
       (stopping ??= (async () => {
-        libc.close(exitWrite);
+        if (ownExitWrite !== undefined) libc.close(ownExitWrite);
+        else if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
         if (!(await exitWithin(proc, STOP_TIMEOUT_MS))) {
           proc.kill("SIGKILL");
           await proc.exited;

@@ -30,6 +30,11 @@ export type StartSlirp4netnsInput = Slirp4netnsTarget & {
   sandbox?: boolean;
   /** Where the (at once unlinked) log file is made. Default: the OS temporary directory. */
   logDir?: string;
+  /**
+   * Called with the pid as soon as the process exists, before it is ready: a caller that records it
+   * there can stop it even if this process dies while waiting (needed when there is no exit descriptor).
+   */
+  onSpawn?: (pid: number) => void;
 };
 
 export interface Slirp4netns extends Slirp4netnsAddresses {
@@ -107,6 +112,16 @@ export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Sl
   } finally {
     close(readyW);
     if (exitR !== undefined) close(exitR);
+  }
+  try {
+    input.onSpawn?.(proc.pid);
+  } catch (err) {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    if (exitW !== undefined) close(exitW);
+    close(readyR);
+    log.close();
+    throw err;
   }
 
   const fail = async (what: string): Promise<never> => {

@@ -1,0 +1,403 @@
+// `--network slirp4netns` through the compiled binary, as root inside the runner's private net+mount
+// namespace (by hand: CTRNET_TEST_PRIVATE=1 unshare --net --mount --propagation private -- sh -c 'mount -t
+// tmpfs -o mode=0755 tmpfs /run && ip link set lo up && exec "$@"' sh bun test THIS_FILE): the tap and
+// resolv.conf, published ports with both port handlers, the peer address servers see, host loopback,
+// bad options, a port in use, and that no helper process outlives its container however it ends.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import * as libc from "../../ffi/libc.ts";
+import { openState } from "../../src/state/index.ts";
+import { BINARY, ctrnet, ensureBinary } from "../helpers/binary.ts";
+import { hex, privileged } from "./cni-helpers.ts";
+
+const ASYNC_TEST_TIMEOUT_MS = 60_000;
+const HANDLERS = ["rootlesskit", "slirp4netns"] as const;
+const runnable = privileged && Bun.which("slirp4netns") !== null && Bun.which("socat") !== null && Bun.which("curl") !== null;
+
+describe.skipIf(!runnable)("--network slirp4netns", () => {
+  const id = hex(3);
+  const tmp = join(tmpdir(), `ctrnet-slirp-it-${process.pid}-${id}`);
+  const dirs = { root: join(tmp, "root"), netns: join(tmp, "netns"), www: join(tmp, "www"), flags: join(tmp, "flags") };
+  const env = { CTRNET_ROOT: dirs.root, CTRNET_NETNS_DIR: dirs.netns };
+  const netnsDirBefore = process.env.CTRNET_NETNS_DIR;
+
+  beforeAll(() => {
+    ensureBinary();
+    // The leak check in test/preload.ts watches this directory too.
+    process.env.CTRNET_NETNS_DIR = dirs.netns;
+    for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
+    writeFileSync(join(dirs.www, "index.html"), `served from slirp ${id}\n`);
+  });
+
+  afterAll(() => {
+    try {
+      libc.umount2(dirs.netns, libc.MNT_DETACH);
+    } catch {
+      // never made a mount point
+    }
+    rmSync(tmp, { recursive: true, force: true });
+    if (netnsDirBefore === undefined) delete process.env.CTRNET_NETNS_DIR;
+    else process.env.CTRNET_NETNS_DIR = netnsDirBefore;
+  });
+
+  const cli = (args: string[]) => ctrnet(args, env);
+
+  function start(args: string[]) {
+    return Bun.spawn([BINARY, ...args], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  }
+
+  /** A file the command inside waits for: it ends when the test is done with it, with no signal involved. */
+  function flag(): { path: string; raise: () => void } {
+    const path = join(dirs.flags, hex(4));
+    return { path, raise: () => writeFileSync(path, "") };
+  }
+
+  /** httpd on each port inside, until the flag is raised; they are the shell's children, killed by it. */
+  function httpdUntil(ports: number[], done: string): string[] {
+    const servers = ports.map((p) => `busybox httpd -f -p ${p} -h ${dirs.www} & pids="$pids $!"`).join("; ");
+    return ["sh", "-c", `${servers}; until [ -e ${done} ]; do sleep 0.05; done; kill $pids`];
+  }
+
+  function freePorts(count: number): number {
+    for (;;) {
+      const base = 20000 + Math.floor(Math.random() * 30000);
+      const probes: ReturnType<typeof Bun.listen>[] = [];
+      try {
+        for (let i = 0; i < count; i++) probes.push(Bun.listen({ hostname: "127.0.0.1", port: base + i, socket: { data() {} } }));
+        return base;
+      } catch {
+        // taken: another base
+      } finally {
+        for (const p of probes) p.stop(true);
+      }
+    }
+  }
+
+  async function curl(port: number): Promise<{ ok: boolean; body: string }> {
+    const child = Bun.spawn(["curl", "-s", "-m", "2", `http://127.0.0.1:${port}/`], { stdout: "pipe", stderr: "ignore" });
+    const body = await new Response(child.stdout).text();
+    return { ok: (await child.exited) === 0, body };
+  }
+
+  /** Until the server answers; a bound for a broken run, not a timing assertion. */
+  async function untilServed(port: number, running: { exitCode: number | null }): Promise<string> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const r = await curl(port);
+      if (r.ok) return r.body;
+      if (running.exitCode !== null || Date.now() > deadline) throw new Error(`nothing served on port ${port}`);
+      await Bun.sleep(50);
+    }
+  }
+
+  function alive(pid: number): boolean {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat[stat.lastIndexOf(")") + 2] !== "Z";
+    } catch {
+      return false;
+    }
+  }
+
+  async function untilGone(pid: number): Promise<boolean> {
+    for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(20)) if (!alive(pid)) return true;
+    return false;
+  }
+
+  function records() {
+    const state = openState({ root: dirs.root });
+    try {
+      return state.list();
+    } finally {
+      state.close();
+    }
+  }
+
+  /** slirp4netns and forwarder processes anywhere on the machine that belong to this test's containers. */
+  function helperProcesses(): string[] {
+    const out: string[] = [];
+    for (const entry of readdirSync("/proc")) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || !alive(pid)) continue;
+      let argv: string[];
+      try {
+        argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      } catch {
+        continue;
+      }
+      const line = argv.join(" ");
+      const slirp = argv.some((a) => a.endsWith("slirp4netns")) && line.includes(dirs.netns);
+      const forwarder = argv[0] === BINARY && argv.includes("_rootlessport");
+      if (slirp || forwarder) out.push(`${pid} ${line}`);
+    }
+    return out;
+  }
+
+  const listDir = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+
+  function expectNothingLeft(): void {
+    expect(records()).toEqual([]);
+    expect(listDir(dirs.netns)).toEqual([]);
+    expect(helperProcesses()).toEqual([]);
+    expect(listDir(join(dirs.root, "helpers"))).toEqual([]);
+  }
+
+  test("tap0 gets cidr + 100 and resolv.conf names cidr + 3", () => {
+    const r = cli(["run", "--network", "slirp4netns:cidr=10.42.7.0/24", "--", "sh", "-c", "ip -j addr; echo ===; cat /etc/resolv.conf"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const [addrJson, resolv] = r.stdout.split("===\n");
+    const tap = (JSON.parse(addrJson!) as { ifname: string; addr_info: { family: string; local: string; prefixlen: number }[] }[]).find((l) => l.ifname === "tap0");
+    expect(tap?.addr_info.filter((a) => a.family === "inet").map((a) => `${a.local}/${a.prefixlen}`)).toEqual(["10.42.7.100/24"]);
+    expect(resolv).toContain("nameserver 10.42.7.3\n");
+    expect(resolv!.match(/^nameserver /gm)).toHaveLength(1);
+    expectNothingLeft();
+  });
+
+  for (const handler of HANDLERS) {
+    test(
+      `port_handler=${handler}: a published port serves the container's httpd`,
+      async () => {
+        const port = freePorts(1);
+        const done = flag();
+        const run = start(["run", "--network", `slirp4netns:port_handler=${handler}`, "-p", `127.0.0.1:${port}:80`, "--", ...httpdUntil([80], done.path)]);
+        try {
+          expect(await untilServed(port, run)).toBe(`served from slirp ${id}\n`);
+        } finally {
+          done.raise();
+        }
+        expect(await run.exited).toBe(0);
+        expect(await new Response(run.stderr).text()).toBe("");
+        expect((await curl(port)).ok).toBe(false);
+        expectNothingLeft();
+      },
+      ASYNC_TEST_TIMEOUT_MS,
+    );
+
+    test(
+      `port_handler=${handler}: a 3-port range`,
+      async () => {
+        const base = freePorts(3);
+        const done = flag();
+        const run = start(["run", "--network", `slirp4netns:port_handler=${handler}`, "-p", `127.0.0.1:${base}-${base + 2}:8080-8082`, "--", ...httpdUntil([8080, 8081, 8082], done.path)]);
+        try {
+          for (let i = 0; i < 3; i++) expect(await untilServed(base + i, run)).toBe(`served from slirp ${id}\n`);
+        } finally {
+          done.raise();
+        }
+        expect(await run.exited).toBe(0);
+        expectNothingLeft();
+      },
+      ASYNC_TEST_TIMEOUT_MS,
+    );
+
+    test(
+      `port_handler=${handler}: a port in use fails before the command runs, leaving nothing`,
+      async () => {
+        const port = freePorts(1);
+        const taken = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+        const marker = join(dirs.flags, `ran-${hex(4)}`);
+        try {
+          const run = start(["run", "--network", `slirp4netns:port_handler=${handler}`, "-p", `127.0.0.1:${port}:80`, "--", "touch", marker]);
+          const stderr = await new Response(run.stderr).text();
+          expect(await run.exited).toBe(125);
+          expect(stderr).toContain(`127.0.0.1:${port}/tcp`);
+          expect(stderr.trim().split("\n")).toHaveLength(1);
+        } finally {
+          taken.stop(true);
+        }
+        expect(existsSync(marker)).toBe(false);
+        expectNothingLeft();
+      },
+      ASYNC_TEST_TIMEOUT_MS,
+    );
+  }
+
+  test(
+    "a server inside sees the forwarded client's address, not 127.0.0.1",
+    async () => {
+      const port = freePorts(1);
+      const run = start(["run", "--network", "slirp4netns", "-p", `127.0.0.1:${port}:80`, "--", "socat", "TCP-LISTEN:80", "SYSTEM:echo $SOCAT_PEERADDR"]);
+      let peer = "";
+      const deadline = Date.now() + 20_000;
+      while (peer === "" && run.exitCode === null && Date.now() < deadline) {
+        // until socat listens inside, the forwarder's connection is refused and the client sees an empty reply
+        const client = Bun.spawn(["socat", "-u", `TCP:127.0.0.1:${port}`, "-"], { stdout: "pipe", stderr: "ignore" });
+        peer = (await new Response(client.stdout).text()).trim();
+        await client.exited;
+        if (peer === "") await Bun.sleep(50);
+      }
+      expect(await run.exited).toBe(0);
+      expect(peer).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(peer).not.toBe("127.0.0.1");
+      expect(peer).toBe("10.0.2.100");
+      expectNothingLeft();
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "allow_host_loopback=true reaches the host's 127.0.0.1 through 10.0.2.2; without it, nothing does",
+    async () => {
+      const port = freePorts(1);
+      const server = Bun.listen({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open(s) {
+            s.end("hello from the host\n");
+          },
+          data() {},
+        },
+      });
+      const fetchHost = async (network: string) => {
+        const run = start(["run", "--network", network, "--", "socat", "-u", `TCP:10.0.2.2:${port},connect-timeout=3`, "-"]);
+        const [out, code] = [await new Response(run.stdout).text(), await run.exited];
+        return { out, code };
+      };
+      try {
+        expect(await fetchHost("slirp4netns:allow_host_loopback=true")).toEqual({ out: "hello from the host\n", code: 0 });
+        const denied = await fetchHost("slirp4netns");
+        expect(denied.out).toBe("");
+        expect(denied.code).not.toBe(0);
+        expect((await fetchHost("slirp4netns:allow_host_loopback=false")).code).not.toBe(0);
+      } finally {
+        server.stop(true);
+      }
+      expectNothingLeft();
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test.each([
+    ["foo=bar", 'unknown option for slirp4netns: "foo=bar"'],
+    ["cidr", 'unknown option for slirp4netns: "cidr"'],
+    ["port_handler=socat", 'unknown port_handler for slirp4netns: "socat"'],
+    ["allow_host_loopback=yes", 'invalid value of allow_host_loopback for slirp4netns: "yes"'],
+    ["enable_ipv6=1", 'invalid value of enable_ipv6 for slirp4netns: "1"'],
+    ["cidr=10.42.7.1", 'invalid cidr "10.42.7.1"'],
+    ["cidr=fd00::/64", 'invalid cidr "fd00::/64"'],
+    ["outbound_addr=no-such-if0", 'invalid outbound_addr "no-such-if0"'],
+    ["outbound_addr6=10.0.0.1", 'invalid outbound_addr6: "10.0.0.1"'],
+    ["outbound_addr6=::1", "enable_ipv6=true is required for outbound_addr6"],
+    ["mtu=10", 'invalid mtu "10"'],
+  ])("bad option %s: exit 2 with the seed's message, nothing run or left", (option, message) => {
+    const marker = join(dirs.flags, `ran-${hex(4)}`);
+    const r = cli(["run", "--network", `slirp4netns:${option}`, "--", "touch", marker]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(existsSync(marker)).toBe(false);
+    expectNothingLeft();
+  });
+
+  test("sctp cannot be published with slirp4netns", () => {
+    const r = cli(["create", "--network", "slirp4netns", "-p", "127.0.0.1:9999:80/sctp", `c-${hex(3)}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("80/sctp");
+    expectNothingLeft();
+  });
+
+  for (const handler of HANDLERS) {
+    test(
+      `create (port_handler=${handler}) serves until rm; rm leaves no helper`,
+      async () => {
+        const name = `c-${hex(3)}`;
+        const port = freePorts(1);
+        const created = cli(["create", "--network", `slirp4netns:port_handler=${handler},cidr=10.42.8.0/24`, "-p", `127.0.0.1:${port}:80`, name]);
+        expect(created.stderr).toBe("");
+        expect(created.code).toBe(0);
+        const netns = created.stdout.trim();
+        const [rec] = records();
+        const helpers = [rec!.helpers.slirp4netns, rec!.helpers.portForwarder].filter((p): p is number => p !== null);
+        expect(helpers).toHaveLength(handler === "rootlesskit" ? 2 : 1);
+        expect(helpers.every(alive)).toBe(true);
+        expect(helperProcesses()).toHaveLength(helpers.length);
+
+        const inspect = JSON.parse(cli(["inspect", name]).stdout);
+        expect(inspect.NetworkMode).toBe(`slirp4netns:port_handler=${handler},cidr=10.42.8.0/24`);
+        expect(inspect.NetworkSettings).toMatchObject({
+          IPAddress: "10.42.8.100",
+          IPPrefixLen: 24,
+          Gateway: "10.42.8.2",
+          SandboxKey: netns,
+          Ports: { "80/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }] },
+        });
+
+        // a server started in the container's netns after create is reached through the helpers
+        const done = flag();
+        const server = Bun.spawn([BINARY, "netns", "exec", basename(netns), "--", ...httpdUntil([80], done.path)], { env: { ...process.env, ...env } });
+        try {
+          expect(await untilServed(port, server)).toBe(`served from slirp ${id}\n`);
+        } finally {
+          done.raise();
+          await server.exited;
+        }
+        const rm = cli(["rm", name]);
+        expect(rm.stderr).toBe("");
+        expect(rm.code).toBe(0);
+        for (const pid of helpers) expect(alive(pid)).toBe(false);
+        expectNothingLeft();
+      },
+      ASYNC_TEST_TIMEOUT_MS,
+    );
+  }
+
+  for (const victim of ["slirp4netns", "portForwarder"] as const) {
+    test(
+      `create, then ${victim} killed with SIGKILL: gc removes the container and stops the other helper`,
+      async () => {
+        const name = `c-${hex(3)}`;
+        const created = cli(["create", "--network", "slirp4netns", "-p", `127.0.0.1:${freePorts(1)}:80`, name]);
+        expect(created.code).toBe(0);
+        const { helpers } = records()[0]!;
+        const killed = helpers[victim]!;
+        const other = helpers[victim === "slirp4netns" ? "portForwarder" : "slirp4netns"]!;
+        process.kill(killed, "SIGKILL");
+        expect(await untilGone(killed)).toBe(true);
+        const gc = cli(["gc"]);
+        expect(gc.stderr).toBe("");
+        expect(gc.code).toBe(0);
+        expect(gc.stdout).toContain(`removed container ${name}`);
+        expect(alive(other)).toBe(false);
+        expectNothingLeft();
+      },
+      ASYNC_TEST_TIMEOUT_MS,
+    );
+  }
+
+  test("rm -f of a container whose helpers are already gone", async () => {
+    const name = `c-${hex(3)}`;
+    expect(cli(["create", "--network", "slirp4netns", "-p", `127.0.0.1:${freePorts(1)}:80`, name]).code).toBe(0);
+    const { helpers } = records()[0]!;
+    for (const pid of [helpers.slirp4netns!, helpers.portForwarder!]) process.kill(pid, "SIGKILL");
+    for (const pid of [helpers.slirp4netns!, helpers.portForwarder!]) expect(await untilGone(pid)).toBe(true);
+    const rm = cli(["rm", "-f", name]);
+    expect(rm.stderr).toBe("");
+    expect(rm.code).toBe(0);
+    expectNothingLeft();
+  });
+
+  test(
+    "SIGKILL of ctrnet run: its helpers die with it, and gc removes the record",
+    async () => {
+      const port = freePorts(1);
+      const done = flag();
+      const run = start(["run", "--network", "slirp4netns", "-p", `127.0.0.1:${port}:80`, "--", ...httpdUntil([80], done.path)]);
+      await untilServed(port, run);
+      const { helpers } = records()[0]!;
+      run.kill("SIGKILL");
+      await run.exited;
+      for (const pid of [helpers.slirp4netns!, helpers.portForwarder!]) expect(await untilGone(pid)).toBe(true);
+      // the command itself is no helper: it is run's to stop, and run is gone
+      done.raise();
+      expect(helperProcesses()).toEqual([]);
+      const gc = cli(["gc"]);
+      expect(gc.code).toBe(0);
+      expect(gc.stdout).toContain("removed container");
+      expectNothingLeft();
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,249 @@
+// Issue 5's "done when", as the unprivileged test user: slirp4netns is the rootless default; published
+// ports (both port handlers, ranges), the tap and resolv.conf for a cidr, the peer address a server sees,
+// host loopback, bad options, a port in use; and afterwards nothing of the user's is left but the pause
+// process, which `ctrnet gc` then stops too.
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ctrnetAsUser, pausePid, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
+
+const runnable = process.getuid?.() === 0 && ["slirp4netns", "socat", "curl", "busybox"].every((p) => Bun.which(p) !== null);
+const ASYNC_TEST_TIMEOUT_MS = 60_000;
+const HANDLERS = ["rootlesskit", "slirp4netns"] as const;
+
+describe.skipIf(!runnable)("slirp4netns as a rootless user", () => {
+  let tmp: string;
+  let www: string;
+  /** The user's own: a command that runs can write here. */
+  let scratch: string;
+
+  beforeAll(async () => {
+    rootlessUser();
+    await stopPause();
+    // the user reads the site and the flags, and writes nothing here
+    tmp = mkdtempSync(join(tmpdir(), "ctrnet-rootless-slirp-"));
+    www = join(tmp, "www");
+    mkdirSync(www);
+    writeFileSync(join(www, "index.html"), "served rootless\n");
+    for (const p of [tmp, www]) chmodSync(p, 0o755);
+    chmodSync(join(www, "index.html"), 0o644);
+    scratch = join(tmp, "scratch");
+    mkdirSync(scratch, { mode: 0o700 });
+    chownSync(scratch, rootlessUser().uid, rootlessUser().gid);
+  });
+
+  beforeEach(() => {
+    expect(userProcesses().filter((p) => !p.args.endsWith(" _pause"))).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await stopPause();
+    rmSync(tmp, { recursive: true, force: true });
+    expect(userProcesses()).toEqual([]);
+  });
+
+  let flags = 0;
+  function flag(): { path: string; raise: () => void } {
+    const path = join(tmp, `flag-${flags++}`);
+    return { path, raise: () => writeFileSync(path, "") };
+  }
+
+  function httpdUntil(ports: number[], done: string): string[] {
+    const servers = ports.map((p) => `busybox httpd -f -p ${p} -h ${www} & pids="$pids $!"`).join("; ");
+    return ["sh", "-c", `${servers}; until [ -e ${done} ]; do sleep 0.05; done; kill $pids`];
+  }
+
+  function freePorts(count: number): number {
+    for (;;) {
+      const base = 20000 + Math.floor(Math.random() * 30000);
+      const probes: ReturnType<typeof Bun.listen>[] = [];
+      try {
+        for (let i = 0; i < count; i++) probes.push(Bun.listen({ hostname: "127.0.0.1", port: base + i, socket: { data() {} } }));
+        return base;
+      } catch {
+        // taken: another base
+      } finally {
+        for (const p of probes) p.stop(true);
+      }
+    }
+  }
+
+  async function curl(port: number): Promise<{ ok: boolean; body: string }> {
+    const child = Bun.spawn(["curl", "-s", "-m", "2", `http://127.0.0.1:${port}/`], { stdout: "pipe", stderr: "ignore" });
+    const body = await new Response(child.stdout).text();
+    return { ok: (await child.exited) === 0, body };
+  }
+
+  async function untilServed(port: number, running: { exitCode: number | null }): Promise<string> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const r = await curl(port);
+      if (r.ok) return r.body;
+      if (running.exitCode !== null || Date.now() > deadline) throw new Error(`nothing served on port ${port}`);
+      await Bun.sleep(50);
+    }
+  }
+
+  /** The user's processes other than the pause process: none once a command has finished. */
+  const others = () => userProcesses().filter((p) => p.args !== `${rootlessUser().binary} _pause`);
+
+  test("the default network is slirp4netns: tap0 at 10.0.2.100", () => {
+    const r = ctrnetAsUser(["run", "--", "ip", "-4", "-o", "addr", "show", "tap0"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("inet 10.0.2.100/24");
+  });
+
+  test("cidr: tap0 gets cidr + 100, resolv.conf names cidr + 3", () => {
+    const r = ctrnetAsUser(["run", "--network", "slirp4netns:cidr=10.42.7.0/24", "--", "sh", "-c", "ip addr; cat /etc/resolv.conf"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/inet 10\.42\.7\.100\/24 .*tap0/);
+    expect(r.stdout).toContain("nameserver 10.42.7.3\n");
+  });
+
+  for (const handler of HANDLERS) {
+    const network = handler === "rootlesskit" ? [] : ["--network", "slirp4netns:port_handler=slirp4netns"];
+
+    test(
+      `port_handler=${handler}: busybox httpd serves a file on the published port`,
+      async () => {
+        const port = freePorts(1);
+        const done = flag();
+        const run = spawnCtrnetAsUser(["run", ...network, "-p", `127.0.0.1:${port}:80`, "--", ...httpdUntil([80], done.path)]);
+        try {
+          expect(await untilServed(port, run)).toBe("served rootless\n");
+        } finally {
+          done.raise();
+        }
+        expect(await run.exited).toBe(0);
+        expect(await new Response(run.stderr).text()).toBe("");
+        expect(others()).toEqual([]);
+      },
+      ASYNC_TEST_TIMEOUT_MS,
+    );
+
+    test(
+      `port_handler=${handler}: a 3-port range`,
+      async () => {
+        const base = freePorts(3);
+        const done = flag();
+        const run = spawnCtrnetAsUser(["run", ...network, "-p", `127.0.0.1:${base}-${base + 2}:8080-8082`, "--", ...httpdUntil([8080, 8081, 8082], done.path)]);
+        try {
+          for (let i = 0; i < 3; i++) expect(await untilServed(base + i, run)).toBe("served rootless\n");
+        } finally {
+          done.raise();
+        }
+        expect(await run.exited).toBe(0);
+        expect(others()).toEqual([]);
+      },
+      ASYNC_TEST_TIMEOUT_MS,
+    );
+
+    test(
+      `port_handler=${handler}: a port in use fails before the command runs`,
+      async () => {
+        const port = freePorts(1);
+        const taken = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+        const marker = join(scratch, `ran-${flags++}`);
+        try {
+          const r = ctrnetAsUser(["run", ...network, "-p", `127.0.0.1:${port}:80`, "--", "touch", marker]);
+          expect(r.code).toBe(125);
+          expect(r.stderr).toContain(`127.0.0.1:${port}/tcp`);
+        } finally {
+          taken.stop(true);
+        }
+        expect(existsSync(marker)).toBe(false);
+        expect(others()).toEqual([]);
+      },
+      ASYNC_TEST_TIMEOUT_MS,
+    );
+  }
+
+  test(
+    "a server inside sees a client address that is not 127.0.0.1",
+    async () => {
+      const port = freePorts(1);
+      const run = spawnCtrnetAsUser(["run", "-p", `127.0.0.1:${port}:80`, "--", "socat", "TCP-LISTEN:80", "SYSTEM:echo $SOCAT_PEERADDR"]);
+      let peer = "";
+      const deadline = Date.now() + 20_000;
+      while (peer === "" && run.exitCode === null && Date.now() < deadline) {
+        const client = Bun.spawn(["socat", "-u", `TCP:127.0.0.1:${port}`, "-"], { stdout: "pipe", stderr: "ignore" });
+        peer = (await new Response(client.stdout).text()).trim();
+        await client.exited;
+        if (peer === "") await Bun.sleep(50);
+      }
+      expect(await run.exited).toBe(0);
+      expect(peer).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(peer).not.toBe("127.0.0.1");
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "allow_host_loopback=true reaches the host's 127.0.0.1 through 10.0.2.2; without it, it cannot",
+    async () => {
+      const port = freePorts(1);
+      const server = Bun.listen({
+        hostname: "127.0.0.1",
+        port,
+        socket: {
+          open(s) {
+            s.end("hello from the host\n");
+          },
+          data() {},
+        },
+      });
+      const fetchHost = async (network: string) => {
+        const run = spawnCtrnetAsUser(["run", "--network", network, "--", "socat", "-u", `TCP:10.0.2.2:${port},connect-timeout=3`, "-"]);
+        return { out: await new Response(run.stdout).text(), code: await run.exited };
+      };
+      try {
+        expect(await fetchHost("slirp4netns:allow_host_loopback=true")).toEqual({ out: "hello from the host\n", code: 0 });
+        const denied = await fetchHost("slirp4netns");
+        expect(denied.out).toBe("");
+        expect(denied.code).not.toBe(0);
+      } finally {
+        server.stop(true);
+      }
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test.each([
+    ["foo=bar", 'unknown option for slirp4netns: "foo=bar"'],
+    ["port_handler=socat", 'unknown port_handler for slirp4netns: "socat"'],
+    ["allow_host_loopback=yes", 'invalid value of allow_host_loopback for slirp4netns: "yes"'],
+    ["cidr=10.42.7.1", 'invalid cidr "10.42.7.1"'],
+    ["mtu=10", 'invalid mtu "10"'],
+  ])("bad option %s: exit 2 with the seed's message", (option, message) => {
+    const r = ctrnetAsUser(["run", "--network", `slirp4netns:${option}`, "--", "true"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
+  test(
+    "create and rm leave no helper; afterwards only the pause process is left, and gc stops it",
+    async () => {
+      const created = ctrnetAsUser(["create", "-p", `127.0.0.1:${freePorts(1)}:80`, "rootless-slirp"]);
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const helpers = others();
+      expect(helpers.some((p) => p.args.includes("slirp4netns"))).toBe(true);
+      expect(helpers.some((p) => p.args.endsWith("_rootlessport"))).toBe(true);
+      const rm = ctrnetAsUser(["rm", "rootless-slirp"]);
+      expect(rm.stderr).toBe("");
+      expect(rm.code).toBe(0);
+      for (const p of helpers) expect(await waitGone(p.pid)).toBe(true);
+
+      const pause = pausePid()!;
+      expect(userProcesses().map((p) => p.pid)).toEqual([pause]);
+      const gc = ctrnetAsUser(["gc"]);
+      expect(gc.code).toBe(0);
+      expect(await waitGone(pause)).toBe(true);
+      expect(userProcesses()).toEqual([]);
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+});
