@@ -16,6 +16,8 @@ const dash = argv.indexOf("--");
 const wanted = dash === -1 ? argv : argv.slice(0, dash);
 const extra = dash === -1 ? [] : argv.slice(dash + 1);
 const isRoot = process.getuid?.() === 0;
+// Generous: integration tests drive real plugins and helpers on a 2-core machine that may be busy.
+const TEST_TIMEOUT_MS = "60000";
 
 interface Suite {
   name: string;
@@ -30,11 +32,11 @@ interface Suite {
 const privateHost = ["mount -t tmpfs -o mode=0755 tmpfs /run", "ip link set lo up", 'exec "$@"'].join(" && ");
 
 const privately = (files: string[]): string[] => [
-  "unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", privateHost, "sh", "bun", "test", ...files, ...extra,
+  "unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", privateHost, "sh", "bun", "test", "--timeout", TEST_TIMEOUT_MS, ...files, ...extra,
 ];
 
 const suites: Suite[] = [
-  { name: "unit", dir: "test/unit", command: (f) => ["bun", "test", ...f, ...extra] },
+  { name: "unit", dir: "test/unit", command: (f) => ["bun", "test", "--timeout", TEST_TIMEOUT_MS, ...f, ...extra] },
   {
     name: "integration",
     dir: "test/integration",

@@ -24,6 +24,7 @@ export const commands: Record<string, Lazy> = {
   disconnect: lazy(() => import("./commands/disconnect.ts")),
   reload: lazy(() => import("./commands/reload.ts")),
   gc: lazy(() => import("./commands/gc.ts")),
+  hook: lazy(() => import("./commands/hook.ts")),
   unshare: lazy(() => import("./commands/unshare.ts")),
 };
 // Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.

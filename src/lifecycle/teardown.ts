@@ -2,6 +2,7 @@
 import type { ContainerRecord } from "../state/index.ts";
 import { delNetwork } from "./attach.ts";
 import type { Context } from "./context.ts";
+import { removeEtcFiles } from "./etc-files.ts";
 import { forgetProcess, unmarkNetns } from "./ledger.ts";
 import { prepareDel } from "./recover.ts";
 import { netnsUsable, removeOwnedNetns } from "./sandbox.ts";
@@ -38,6 +39,12 @@ export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts
   }
   if (errors.length && !opts.force) return errors;
   forgetProcess(ctx, rec.id);
+  // Written by `run` and the hook; whoever tears the container down (rm, gc after a crash) removes them.
+  try {
+    removeEtcFiles(ctx, rec.id);
+  } catch (err) {
+    errors.push(err);
+  }
   if (rec.netns?.owned) {
     try {
       removeOwnedNetns(rec.netns.path);

@@ -63,7 +63,7 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
   function freePorts(count: number): number {
     for (;;) {
       const base = 20000 + Math.floor(Math.random() * 30000);
-      const probes: ReturnType<typeof Bun.listen>[] = [];
+      const probes: { stop(closeActive?: boolean): void }[] = [];
       try {
         for (let i = 0; i < count; i++) probes.push(Bun.listen({ hostname: "127.0.0.1", port: base + i, socket: { data() {} } }));
         return base;

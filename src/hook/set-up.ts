@@ -1,0 +1,120 @@
+// createRuntime (and the deprecated prestart): the container's network, made once per container id.
+// Runtimes may call both stages, and several calls for one id may race: the first makes the network,
+// the others find its record (waiting on the container's lock while it is still being made) and leave it.
+// A record of the same id for another netns is what an earlier container of that id left when its
+// poststop never ran; it is torn down first.
+import { resolve } from "node:path";
+import { UsageError } from "../errors.ts";
+import { type Context, type CreateRequest, createContainer, parseNetworkMode, removeContainer } from "../lifecycle/index.ts";
+import { containerEtcFiles, readHostEtc } from "../lifecycle/etc-files.ts";
+import { throwCollected } from "../lifecycle/errors.ts";
+import { withContainerLock } from "../lifecycle/lock.ts";
+import { log } from "../log.ts";
+import { validateName } from "../names.ts";
+import type { BundleConfig, OciState } from "../schema/oci.ts";
+import type { ContainerRecord } from "../state/index.ts";
+import { recordOf } from "./record.ts";
+import { restoreRootfsEtc, writeRootfsEtc } from "./rootfs-etc.ts";
+import { type HookSettings, validateHostname } from "./settings.ts";
+import { type HookTarget, hookTarget, sameNetns } from "./target.ts";
+
+/** The record once no other call is making or removing it. */
+async function settledRecord(ctx: Context, id: string): Promise<ContainerRecord | undefined> {
+  const rec = recordOf(ctx, id);
+  if (!rec || rec.state === "ready") return rec;
+  return withContainerLock(ctx, id, async (lock) => {
+    const now = recordOf(ctx, id);
+    if (!now) lock.discard();
+    return now;
+  });
+}
+
+function createRequest(id: string, settings: HookSettings, target: HookTarget): CreateRequest {
+  const req: CreateRequest = { id, ports: settings.ports, aliases: settings.aliases };
+  if (settings.network !== undefined) req.network = settings.network;
+  if (settings.ip !== undefined) req.ip = settings.ip;
+  if (settings.mac !== undefined) req.mac = settings.mac;
+  if (target.kind === "adopt") req.pid = target.pid;
+  if (target.kind === "join") req.netnsPath = target.path;
+  return req;
+}
+
+/** config.json's hostname when it is one (runtimes accept any string there). */
+function configHostname(config: BundleConfig): string | undefined {
+  if (config.hostname === undefined) return undefined;
+  try {
+    return validateHostname(config.hostname);
+  } catch {
+    return undefined;
+  }
+}
+
+function rootfsOf(state: OciState, config: BundleConfig): string {
+  if (!config.root) throw new UsageError(`io.ctrnet.write-etc needs the root filesystem, and ${state.bundle}/config.json has no root.path`);
+  return resolve(state.bundle, config.root.path);
+}
+
+function writeEtc(ctx: Context, rec: ContainerRecord, rootfs: string, hostname: string | undefined): void {
+  const { files, fellBack } = containerEtcFiles({ ...rec, name: hostname ?? rec.name }, readHostEtc());
+  if (fellBack) log.warn(`container "${rec.id}": the host has no nameserver the container can reach; using public ones`);
+  writeRootfsEtc(ctx, rec.id, rootfs, files);
+}
+
+async function discard(ctx: Context, id: string): Promise<void> {
+  const errors: unknown[] = [];
+  try {
+    restoreRootfsEtc(ctx, id);
+  } catch (err) {
+    errors.push(err);
+  }
+  try {
+    await removeContainer(ctx, id, { force: true });
+  } catch (err) {
+    errors.push(err);
+  }
+  throwCollected(`cannot remove the network of container "${id}"`, errors);
+}
+
+function raceLost(ctx: Context, id: string, err: unknown): boolean {
+  return err instanceof UsageError && recordOf(ctx, id) !== undefined;
+}
+
+export async function setUpContainer(ctx: Context, state: OciState, config: BundleConfig, settings: HookSettings): Promise<void> {
+  const id = validateName("container id", state.id);
+  const mode = parseNetworkMode(settings.network, ctx.rootless).mode;
+  const rootfs = settings.writeEtc ? rootfsOf(state, config) : undefined;
+  const known = () => ctx.state().list().flatMap((r) => (r.netns ? [{ id: r.id, path: r.netns.path }] : []));
+  const target = hookTarget(state, config, mode, known);
+  for (let attempt = 0; ; attempt++) {
+    const existing = await settledRecord(ctx, id);
+    if (existing?.state === "ready" && sameNetns(existing.netns?.path, target)) {
+      log.debug(`container "${id}" already has its network`);
+      return;
+    }
+    if (existing) {
+      log.warn(`container "${id}": removing the network an earlier container of this id left behind`);
+      await discard(ctx, id);
+    }
+    if (target.kind === "shared") {
+      log.info(`container "${id}" shares the network namespace of container "${target.owner}": nothing to configure`);
+      return;
+    }
+    let rec: ContainerRecord;
+    try {
+      rec = await createContainer(ctx, createRequest(id, settings, target));
+    } catch (err) {
+      // Another call for this id claimed it between our look and our insert: settle on what it made.
+      if (attempt === 0 && raceLost(ctx, id, err)) continue;
+      throw err;
+    }
+    if (rootfs === undefined) return;
+    try {
+      writeEtc(ctx, rec, rootfs, settings.hostname ?? configHostname(config));
+    } catch (err) {
+      const undo: unknown[] = [];
+      await removeContainer(ctx, id, { force: true }).catch((e: unknown) => undo.push(e));
+      throwCollected(`cannot write /etc files of container "${id}"`, [err, ...undo]);
+    }
+    return;
+  }
+}

@@ -1,0 +1,131 @@
+// How the hook configures a container: hook arguments (the same for every container the hook is
+// installed for) overridden, key by key, by the container's `io.ctrnet.*` annotations. Both are checked
+// in full before anything is made; an annotation ctrnet does not know is an error, so that a typo does
+// not silently leave a container without the port or address it asked for.
+import { UsageError } from "../errors.ts";
+import { parseNetworkMode } from "../lifecycle/index.ts";
+import { validateName } from "../names.ts";
+import { validateIP, validateMAC } from "../schema/ip.ts";
+import { parsePortSpecs } from "../schema/ports.ts";
+
+export interface HookSettings {
+  /** A `--network` value; undefined: the default network. */
+  network?: string;
+  /** `-p` specs. */
+  ports: string[];
+  ip?: string;
+  mac?: string;
+  aliases: string[];
+  /** The name /etc/hosts gives the container's addresses; else config.json's hostname, else the id. */
+  hostname?: string;
+  /** Write /etc/resolv.conf and /etc/hosts into the bundle's root filesystem. */
+  writeEtc: boolean;
+}
+
+export const ANNOTATION_PREFIX = "io.ctrnet.";
+
+/** The annotation that selects ctrnet, the one hooks.d's `when` matches. */
+export const NETWORK_ANNOTATION = `${ANNOTATION_PREFIX}network`;
+
+const HOSTNAME_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+
+export function validateHostname(name: string): string {
+  if (name.length > 253 || !name.split(".").every((label) => HOSTNAME_LABEL.test(label))) {
+    throw new UsageError(`invalid hostname "${name}": expected labels of letters, digits and inner hyphens, joined by dots`);
+  }
+  return name;
+}
+
+function validateNetwork(value: string): string {
+  parseNetworkMode(value);
+  return value;
+}
+
+function validatePorts(specs: string[]): string[] {
+  parsePortSpecs(specs);
+  return specs;
+}
+
+function validateAliases(aliases: string[]): string[] {
+  for (const alias of aliases) validateName("network alias", alias);
+  return aliases;
+}
+
+function parseBoolean(value: string): boolean {
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new UsageError(`expected true or false, got "${value}"`);
+}
+
+type Parser = (value: string, into: Partial<HookSettings>) => void;
+
+/** Annotation name (after the prefix) -> how its value is read. Several ports go space-separated in one value. */
+const ANNOTATIONS: Record<string, Parser> = {
+  network: (value, into) => {
+    into.network = validateNetwork(value);
+  },
+  publish: (value, into) => {
+    into.ports = validatePorts(value.split(/\s+/).filter(Boolean));
+  },
+  ip: (value, into) => {
+    into.ip = validateIP(value);
+  },
+  mac: (value, into) => {
+    into.mac = validateMAC(value);
+  },
+  aliases: (value, into) => {
+    into.aliases = validateAliases(value.split(",").map((a) => a.trim()).filter(Boolean));
+  },
+  hostname: (value, into) => {
+    into.hostname = validateHostname(value);
+  },
+  "write-etc": (value, into) => {
+    into.writeEtc = parseBoolean(value);
+  },
+};
+
+export const ANNOTATION_NAMES = Object.keys(ANNOTATIONS).map((n) => `${ANNOTATION_PREFIX}${n}`);
+
+export function settingsFromAnnotations(annotations: Readonly<Record<string, string>>): Partial<HookSettings> {
+  const out: Partial<HookSettings> = {};
+  for (const [key, value] of Object.entries(annotations)) {
+    if (!key.startsWith(ANNOTATION_PREFIX)) continue;
+    const name = key.slice(ANNOTATION_PREFIX.length);
+    const parse = Object.hasOwn(ANNOTATIONS, name) ? ANNOTATIONS[name] : undefined;
+    if (!parse) throw new UsageError(`unknown annotation ${key}: ctrnet reads ${ANNOTATION_NAMES.join(", ")}`);
+    try {
+      parse(value, out);
+    } catch (err) {
+      if (err instanceof UsageError) throw new UsageError(`annotation ${key}: ${err.message}`);
+      throw err;
+    }
+  }
+  return out;
+}
+
+export interface HookArgs {
+  network?: string;
+  publish?: readonly string[];
+  ip?: string;
+  mac?: string;
+  aliases?: readonly string[];
+  hostname?: string;
+  writeEtc?: boolean;
+}
+
+export function settingsFromArgs(args: HookArgs): Partial<HookSettings> {
+  const out: Partial<HookSettings> = {};
+  if (args.network !== undefined) out.network = validateNetwork(args.network);
+  if (args.publish?.length) out.ports = validatePorts([...args.publish]);
+  if (args.ip !== undefined) out.ip = validateIP(args.ip);
+  if (args.mac !== undefined) out.mac = validateMAC(args.mac);
+  if (args.aliases?.length) out.aliases = validateAliases([...args.aliases]);
+  if (args.hostname !== undefined) out.hostname = validateHostname(args.hostname);
+  if (args.writeEtc !== undefined) out.writeEtc = args.writeEtc;
+  return out;
+}
+
+/** Annotations win over arguments, key by key. */
+export function resolveSettings(args: HookArgs, annotations: Readonly<Record<string, string>>): HookSettings {
+  return { ports: [], aliases: [], writeEtc: false, ...settingsFromArgs(args), ...settingsFromAnnotations(annotations) };
+}

@@ -1,0 +1,89 @@
+// io.ctrnet.* annotations and hook arguments: parsed strictly, annotations winning key by key.
+import { describe, expect, test } from "bun:test";
+import { UsageError } from "../../src/errors.ts";
+import { ANNOTATION_NAMES, resolveSettings, settingsFromAnnotations, validateHostname } from "../../src/hook/settings.ts";
+
+function message(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(UsageError);
+    return (err as Error).message;
+  }
+  throw new Error("expected a UsageError");
+}
+
+describe("settingsFromAnnotations", () => {
+  test("every annotation, other prefixes ignored", () => {
+    expect(
+      settingsFromAnnotations({
+        "io.ctrnet.network": "a,b",
+        "io.ctrnet.publish": " 8080:80  127.0.0.1::53/udp ",
+        "io.ctrnet.ip": "10.88.0.5",
+        "io.ctrnet.mac": "02:42:ac:11:00:02",
+        "io.ctrnet.aliases": "web, www",
+        "io.ctrnet.hostname": "web.example",
+        "io.ctrnet.write-etc": "true",
+        "io.podman.annotations.label": "x",
+        "io.ctrnetwork": "not ours",
+      }),
+    ).toEqual({
+      network: "a,b",
+      ports: ["8080:80", "127.0.0.1::53/udp"],
+      ip: "10.88.0.5",
+      mac: "02:42:ac:11:00:02",
+      aliases: ["web", "www"],
+      hostname: "web.example",
+      writeEtc: true,
+    });
+  });
+
+  test("an empty publish annotation publishes nothing", () => {
+    expect(settingsFromAnnotations({ "io.ctrnet.publish": "" })).toEqual({ ports: [] });
+  });
+
+  test.each([
+    ['annotation io.ctrnet.publish: invalid port spec "80:eighty": invalid container port "eighty"', { "io.ctrnet.publish": "80:eighty" }],
+    ["annotation io.ctrnet.publish: ", { "io.ctrnet.publish": "8080:80 8080:80" }],
+    ['annotation io.ctrnet.network: invalid --network "host,bridge"', { "io.ctrnet.network": "host,bridge" }],
+    ["annotation io.ctrnet.ip: ", { "io.ctrnet.ip": "10.0.0" }],
+    ["annotation io.ctrnet.mac: ", { "io.ctrnet.mac": "02:42" }],
+    ['annotation io.ctrnet.aliases: invalid network alias "b/c"', { "io.ctrnet.aliases": "a,b/c" }],
+    ['annotation io.ctrnet.hostname: invalid hostname "-x"', { "io.ctrnet.hostname": "-x" }],
+    ['annotation io.ctrnet.write-etc: expected true or false, got "1"', { "io.ctrnet.write-etc": "1" }],
+    [`unknown annotation io.ctrnet.ports: ctrnet reads ${ANNOTATION_NAMES.join(", ")}`, { "io.ctrnet.ports": "80" }],
+    ["unknown annotation io.ctrnet.toString", { "io.ctrnet.toString": "x" }],
+  ])("%s", (expected, annotations) => {
+    expect(message(() => settingsFromAnnotations(annotations))).toStartWith(expected);
+  });
+});
+
+describe("resolveSettings", () => {
+  test("defaults", () => {
+    expect(resolveSettings({}, {})).toEqual({ ports: [], aliases: [], writeEtc: false });
+  });
+
+  test("annotations win over arguments, key by key", () => {
+    const args = { network: "argnet", publish: ["80"], ip: "10.0.0.2", aliases: ["a"], writeEtc: true };
+    expect(resolveSettings(args, { "io.ctrnet.network": "annnet", "io.ctrnet.write-etc": "false" })).toEqual({
+      network: "annnet",
+      ports: ["80"],
+      ip: "10.0.0.2",
+      aliases: ["a"],
+      writeEtc: false,
+    });
+  });
+
+  test("arguments are checked as strictly", () => {
+    expect(message(() => resolveSettings({ publish: ["x"] }, {}))).toStartWith('invalid port spec "x"');
+    expect(message(() => resolveSettings({ hostname: "a..b" }, {}))).toStartWith('invalid hostname "a..b"');
+  });
+});
+
+test("validateHostname", () => {
+  expect(validateHostname("a")).toBe("a");
+  expect(validateHostname("web-1.example.org")).toBe("web-1.example.org");
+  for (const bad of ["", "a-", "a_b", "a b", `${"x".repeat(64)}.org`, "x.".repeat(127) + "xx"]) {
+    expect(() => validateHostname(bad)).toThrow(UsageError);
+  }
+});
