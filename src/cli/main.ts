@@ -120,5 +120,8 @@ function isCittyUsageError(err: unknown): boolean {
 }
 
 if (import.meta.main) {
-  process.exitCode = await cli(process.argv.slice(2));
+  // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
+  void cli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }
