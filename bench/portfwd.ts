@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as libc from "../ffi/libc.ts";
 import { startPortForwarder, type PortForwarder } from "../src/drivers/portfwd/index.ts";
-import { withNetns } from "../src/netns/index.ts";
+import { withNetns } from "../test/helpers/netns.ts";
 import { ensureBinary, ROOT } from "../test/helpers/binary.ts";
 
 const { values: opts } = parseArgs({

@@ -6,7 +6,8 @@
  * Between fork and execve the child only makes async-signal-safe calls (another thread of the parent may have
  * held a lock at the moment of fork). It talks to the parent over two close-on-exec pipes:
  *   status (child -> parent): a record {step, index, errno}; step 0 means "namespaces are set up, waiting".
- *     A record with a non-zero step is a failure, after which the child exits. EOF after go-ahead means
+ *     STEP_MOUNT_WARNING reports a mount allowed to fail; any other non-zero step is a failure, after which
+ *     the child exits. EOF after go-ahead means
  *     execve succeeded, because the write end closes on exec.
  *   go (parent -> child): one byte releases the child, e.g. after the parent wrote its uid/gid maps.
  *     EOF without a byte means the parent gave up; the child exits quietly.
@@ -28,6 +29,8 @@ extern int fcntl(int fd, int cmd, ...);
 extern int chdir(const char *path);
 extern int setns(int fd, int nstype);
 extern int unshare(int flags);
+extern int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data);
+extern int umount2(const char *target, int flags);
 extern int setsid(void);
 extern int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 extern int execve(const char *path, char *const argv[], char *const envp[]);
@@ -47,6 +50,8 @@ extern int pthread_detach(pthread_t thread);
 #define F_DUPFD_CLOEXEC 1030
 #define FD_CLOEXEC 1
 #define PR_SET_PDEATHSIG 1
+#define MS_RDONLY 1
+#define MNT_DETACH 2
 #define SIG_SETMASK 2
 #define SIGSET_LONGS 16 /* glibc's sigset_t is 1024 bits */
 #define NSIG 65
@@ -67,6 +72,18 @@ extern int pthread_detach(pthread_t thread);
 #define STEP_CHDIR 5
 #define STEP_EXECVE 6
 #define STEP_SETSID 7
+#define STEP_MOUNT 8
+#define STEP_MOUNT_WARNING 9 /* not a failure: the child goes on */
+
+/* Every field 8 bytes wide, as in launch_spec. */
+struct mount_op {
+  const char *source;
+  const char *target;
+  const char *fstype;
+  i64 flags;
+  i64 replace; /* detach what is mounted at target first; if that fails, mount read-only over it */
+  i64 fatal;   /* a failure stops the launch; otherwise it is reported and the launch goes on */
+};
 
 /* Every field 8 bytes wide so ffi/launcher.ts can fill it as one BigInt64Array. */
 struct launch_spec {
@@ -81,6 +98,8 @@ struct launch_spec {
   i64 nfds;
   i64 pdeathsig;     /* 0: none */
   i64 setsid;        /* non-zero: leave the parent's session and process group */
+  const struct mount_op *mounts; /* made in this order, after unsharing */
+  i64 nmounts;
 };
 
 static void report(int fd, int step, int index, int err) {
@@ -138,6 +157,22 @@ static int pass_fds(const struct launch_spec *s, int *status_fd) {
   return 0;
 }
 
+/*
+ * What a replacing mount cannot detach stays underneath, so the new mount goes over it read-only: a read-only
+ * /sys, say, must not be shadowed by a writable one.
+ */
+static void make_mounts(const struct launch_spec *s, int status_fd) {
+  int i;
+  for (i = 0; i < s->nmounts; i++) {
+    const struct mount_op *m = &s->mounts[i];
+    unsigned long flags = (unsigned long)m->flags;
+    if (m->replace && umount2(m->target, MNT_DETACH) < 0) flags |= MS_RDONLY;
+    if (mount(m->source, m->target, m->fstype, flags, (void *)0) == 0) continue;
+    if (m->fatal) fail(status_fd, STEP_MOUNT, i);
+    report(status_fd, STEP_MOUNT_WARNING, i, errno);
+  }
+}
+
 static void child(const struct launch_spec *s, int status_fd, int go_fd, int parent) {
   char go;
   long n;
@@ -152,6 +187,7 @@ static void child(const struct launch_spec *s, int status_fd, int go_fd, int par
   for (i = 0; i < s->nns; i++)
     if (setns((int)s->ns[2 * i], (int)s->ns[2 * i + 1]) < 0) fail(status_fd, STEP_SETNS, i);
   if (s->unshare_flags && unshare((int)s->unshare_flags) < 0) fail(status_fd, STEP_UNSHARE, 0);
+  make_mounts(s, status_fd);
   report(status_fd, STEP_READY, 0, 0);
   do n = read(go_fd, &go, 1);
   while (n < 0 && errno == EINTR);

@@ -55,6 +55,23 @@ export interface LaunchOptions {
   hold?: boolean;
   /** A new session: no terminal's signals (Ctrl-C, hangup, job control) reach the child. */
   setsid?: boolean;
+  /** Made in this order after `unshare`, e.g. in a new mount namespace. */
+  mounts?: MountSpec[];
+  /** Told of each failed mount that is not `fatal`; the launch goes on. */
+  onMountWarning?: (err: SysError, mount: MountSpec) => void;
+}
+
+export interface MountSpec {
+  /** null: no source, e.g. when only the propagation changes. */
+  source: string | null;
+  target: string;
+  fstype?: string;
+  /** mount(2) flags (MS_*). */
+  flags: number;
+  /** Detach what is mounted at target first; what cannot be detached stays underneath and is mounted over read-only. */
+  replace?: boolean;
+  /** A failure stops the launch with a SysError naming the mount; otherwise it goes to onMountWarning. */
+  fatal: boolean;
 }
 
 type Joined = NonNullable<LaunchOptions["join"]>;
@@ -65,6 +82,7 @@ export interface ExitStatus {
 }
 
 const MAX_FDS = 64; // MAX_PASSED_FDS in launcher.c
+const MOUNT_OP_FIELDS = 6; // struct mount_op in launcher.c
 const RECORD_BYTES = 12;
 const ESRCH = errnoNumber("ESRCH");
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, num]) => [num, name as NodeJS.Signals]));
@@ -78,6 +96,10 @@ const STEP_FDS = 4;
 const STEP_CHDIR = 5;
 const STEP_EXECVE = 6;
 const STEP_SETSID = 7;
+const STEP_MOUNT = 8;
+const STEP_MOUNT_WARNING = 9;
+
+const mountError = (errno: number, m: MountSpec): SysError => new SysError("mount", errno, `${m.source ?? "none"} on ${m.target}`);
 
 function describeFailure(step: number, index: number, errno: number, opts: LaunchOptions, path: string, joined: Joined): SysError {
   switch (step) {
@@ -95,6 +117,8 @@ function describeFailure(step: number, index: number, errno: number, opts: Launc
       return new SysError("execve", errno, path);
     case STEP_SETSID:
       return new SysError("setsid", errno);
+    case STEP_MOUNT:
+      return mountError(errno, opts.mounts![index]!);
     default:
       return new SysError(`launcher step ${step}`, errno);
   }
@@ -115,6 +139,14 @@ function buildSpec(opts: LaunchOptions, path: string, joined: Joined, keep: unkn
   };
   const env = Object.entries(opts.env ?? process.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
   const fds = Object.entries(opts.fds ?? {}).flatMap(([child, parent]) => [BigInt(parent), BigInt(child)]);
+  const mounts = (opts.mounts ?? []).flatMap((m) => [
+    m.source === null ? 0n : cString(m.source),
+    cString(m.target),
+    m.fstype === undefined ? 0n : cString(m.fstype),
+    BigInt(m.flags),
+    m.replace ? 1n : 0n,
+    m.fatal ? 1n : 0n,
+  ]);
   const spec = new BigInt64Array([
     cString(path),
     array([...opts.argv.map(cString), 0n]),
@@ -127,6 +159,8 @@ function buildSpec(opts: LaunchOptions, path: string, joined: Joined, keep: unkn
     BigInt(fds.length / 2),
     BigInt(opts.pdeathsig ? constants.signals[opts.pdeathsig] : 0),
     opts.setsid ? 1n : 0n,
+    array(mounts),
+    BigInt(mounts.length / MOUNT_OP_FIELDS),
   ]);
   keep.push(spec);
   return spec;
@@ -175,6 +209,7 @@ export interface LaunchedProcess {
 }
 
 type Describe = (step: number, index: number, errno: number) => SysError;
+type Warn = (index: number, errno: number) => void;
 
 class Child implements LaunchedProcess {
   #statusFd: number;
@@ -187,6 +222,7 @@ class Child implements LaunchedProcess {
     readonly pid: number,
     fds: Int32Array,
     private readonly describe: Describe,
+    private readonly warn: Warn,
   ) {
     this.#statusFd = fds[0]!;
     this.#goFd = fds[1]!;
@@ -195,7 +231,8 @@ class Child implements LaunchedProcess {
 
   /** Waits for the child to finish setting up its namespaces; throws what it failed on. */
   ready(): void {
-    const rec = readRecord(this.#statusFd);
+    let rec = readRecord(this.#statusFd);
+    for (; rec?.step === STEP_MOUNT_WARNING; rec = readRecord(this.#statusFd)) this.warn(rec.index, rec.errno);
     if (rec?.step === STEP_READY) return;
     this.#failed(rec);
   }
@@ -274,9 +311,9 @@ class Child implements LaunchedProcess {
 }
 
 /**
- * Forks a child that enters `join`, unshares `unshare`, waits for the go-ahead (given at once unless
- * `hold`), places `fds`, changes to `cwd` and execs `argv`. Returns once the child has exec'd, or, with
- * `hold`, once its namespaces exist; throws a SysError naming the step the child failed on.
+ * Forks a child that enters `join`, unshares `unshare`, makes `mounts`, waits for the go-ahead (given at
+ * once unless `hold`), places `fds`, changes to `cwd` and execs `argv`. Returns once the child has exec'd,
+ * or, with `hold`, once its namespaces exist; throws a SysError naming the step the child failed on.
  */
 export function launch(opts: LaunchOptions): LaunchedProcess {
   if (opts.argv.length === 0) throw new Error("launch: argv must not be empty");
@@ -291,7 +328,15 @@ export function launch(opts: LaunchOptions): LaunchedProcess {
   keep.length = 0; // a use after the call, so the buffers the spec points into stay alive through it
   if (pid < 0) throw new SysError("fork", -pid);
 
-  const child = new Child(pid, out, (step, index, errno) => describeFailure(step, index, errno, opts, path, joined));
+  const child = new Child(
+    pid,
+    out,
+    (step, index, errno) => describeFailure(step, index, errno, opts, path, joined),
+    (index, errno) => {
+      const mount = opts.mounts![index]!;
+      opts.onMountWarning?.(mountError(errno, mount), mount);
+    },
+  );
   child.ready();
   if (!opts.hold) child.go();
   return child;

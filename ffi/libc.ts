@@ -5,7 +5,6 @@ import { SysError } from "./errno.ts";
 
 const { symbols: c } = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: "ptr" },
-  unshare: { args: ["i32"], returns: "i32" },
   setns: { args: ["i32", "i32"], returns: "i32" },
   mount: { args: ["ptr", "ptr", "ptr", "u64", "ptr"], returns: "i32" },
   umount2: { args: ["ptr", "i32"], returns: "i32" },
@@ -59,7 +58,6 @@ export const CLONE_NEWIPC = 0x08000000;
 export const CLONE_NEWUSER = 0x10000000;
 export const CLONE_NEWPID = 0x20000000;
 export const CLONE_NEWNET = 0x40000000;
-export const CLONE_FS = 0x00000200;
 
 // mount(2) flags (linux/mount.h).
 export const MS_RDONLY = 0x1;
@@ -125,10 +123,6 @@ export const PR_SET_NAME = 15;
 
 export const NSFS_MAGIC = 0x6e736673;
 export const PROC_SUPER_MAGIC = 0x9fa0;
-
-export function unshare(flags: number): void {
-  check(c.unshare(flags), "unshare", `0x${flags.toString(16)}`);
-}
 
 export function setns(fd: number, nstype: number): void {
   check(c.setns(fd, nstype), "setns", `fd ${fd}`);

@@ -1,12 +1,11 @@
 // `ctrnet run`: a container's network made for one command, and taken away when it ends. The command
 // runs in the container's netns, in a private mount namespace where the container's own resolv.conf and
 // hosts are bound over /etc; ctrnet stays its parent, passes signals on, and tears down after it.
-import type { Subprocess } from "bun";
 import { constants } from "node:os";
 import { isSysError } from "../../ffi/errno.ts";
 import { CtrnetError, errorMessage, exitCodeOf } from "../errors.ts";
 import { log } from "../log.ts";
-import { type ExecOptions, spawnInNetns } from "../netns/index.ts";
+import { type ExecOptions, type NetnsProcess, spawnInNetns } from "../netns/index.ts";
 import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { createContainer } from "./create.ts";
@@ -58,7 +57,7 @@ function beforeStart(err: unknown): unknown {
   return new RunError(errorMessage(err), { cause: err });
 }
 
-function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opts: RunOptions): Subprocess {
+function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opts: RunOptions): NetnsProcess {
   const { files, fellBack } = containerEtcFiles(record, readHostEtc());
   if (fellBack) log.debug(`container ${record.id}: no nameserver of the host is reachable from its network, using public ones`);
   const etcFiles = writeEtcFiles(ctx, record.id, files);
@@ -67,11 +66,10 @@ function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opt
   try {
     return spawnInNetns(netns, argv, { stdio: opts.stdio, etcFiles });
   } catch (err) {
-    // Bun.spawn's own errors; the namespace and mount steps throw SysErrors, which carry a code too
-    const code = (err as NodeJS.ErrnoException).code;
-    if (isSysError(err) || (code !== "ENOENT" && code !== "EACCES")) throw err;
-    const reason = code === "ENOENT" ? "command not found" : "permission denied";
-    throw new CommandNotRunError(`cannot run "${argv[0]}": ${reason}`, code === "ENOENT" ? 127 : 126);
+    // Only execve's own errors: the namespace and mount steps fail with ENOENT or EACCES too
+    if (!isSysError(err, "ENOENT", "EACCES") || err.syscall !== "execve") throw err;
+    const reason = err.code === "ENOENT" ? "command not found" : "permission denied";
+    throw new CommandNotRunError(`cannot run "${argv[0]}": ${reason}`, err.code === "ENOENT" ? 127 : 126);
   }
 }
 
@@ -95,13 +93,13 @@ async function teardown(ctx: Context, id: string): Promise<void> {
  */
 export async function runContainer(ctx: Context, req: CreateRequest, argv: string[], opts: RunOptions = {}): Promise<number> {
   const signals = opts.signals ?? FORWARDED_SIGNALS;
-  let child: Subprocess | undefined;
+  let child: NetnsProcess | undefined;
   let cancelled: NodeJS.Signals | undefined;
   // From the start: a signal during setup must not end ctrnet half-way, leaving the network behind.
   // After the command has gone, signals are ignored so that the teardown can finish.
   const onSignal = (signal: NodeJS.Signals): void => {
     if (child === undefined) cancelled ??= signal;
-    else if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    else child.kill(signal);
   };
   for (const s of signals) process.on(s, onSignal);
   try {
@@ -122,8 +120,8 @@ export async function runContainer(ctx: Context, req: CreateRequest, argv: strin
       } catch (err) {
         throw err instanceof CommandNotRunError ? err : beforeStart(err);
       }
-      const exitCode = await child.exited;
-      return child.signalCode === null ? exitCode : signalStatus(child.signalCode);
+      const { code, signal } = await child.exited;
+      return signal === null ? code! : signalStatus(signal);
     } finally {
       await teardown(ctx, record.id);
     }

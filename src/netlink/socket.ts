@@ -3,17 +3,13 @@ import { errnoNumber, isSysError } from "../../ffi/errno.ts";
 import {
   AF_NETLINK,
   close,
-  CLONE_NEWNET,
   MSG_TRUNC,
   NETLINK_CAP_ACK,
   NETLINK_EXT_ACK,
   NETLINK_GET_STRICT_CHK,
   NETLINK_ROUTE,
-  O_RDONLY,
-  open,
   recvfromSender,
   sendto,
-  setns,
   setsockopt,
   setsockoptInt,
   SOCK_RAW,
@@ -22,7 +18,8 @@ import {
   SO_RCVTIMEO,
   socket,
 } from "../../ffi/libc.ts";
-import { errorMessage } from "../errors.ts";
+import { socketInNetns } from "../../ffi/nsthread.ts";
+import { openNetns } from "../netns/index.ts";
 import { NetlinkError, NetlinkMalformedError } from "./errors.ts";
 import { ReplyCollector } from "./replies.ts";
 import {
@@ -50,31 +47,13 @@ const SOCKADDR_NL_SIZE = 12;
 const KERNEL = new Uint8Array(SOCKADDR_NL_SIZE);
 viewOf(KERNEL).setUint16(0, AF_NETLINK, HOST_LITTLE_ENDIAN);
 
-/**
- * Runs fn with the calling thread in another network namespace and always comes back; if it cannot come
- * back, the process exits rather than carry on in the wrong namespace. fn must be synchronous.
- */
-function inNetns<T>(target: number | string, fn: () => T): T {
-  const home = open("/proc/thread-self/ns/net", O_RDONLY);
+/** Made by a thread that enters the namespace and exits there: this thread never leaves its own. */
+function socketIn(netns: number | string): number {
+  const fd = typeof netns === "number" ? netns : openNetns(netns);
   try {
-    const fd = typeof target === "number" ? target : open(target, O_RDONLY);
-    try {
-      setns(fd, CLONE_NEWNET);
-    } finally {
-      if (fd !== target) close(fd);
-    }
-    try {
-      return fn();
-    } finally {
-      try {
-        setns(home, CLONE_NEWNET);
-      } catch (err) {
-        console.error(`ctrnet: cannot return to the original network namespace: ${errorMessage(err)}`);
-        process.exit(70);
-      }
-    }
+    return socketInNetns(fd, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
   } finally {
-    close(home);
+    if (fd !== netns) close(fd);
   }
 }
 
@@ -91,8 +70,7 @@ export class NetlinkSocket {
 
   /** The socket belongs to the namespace it was created in; only its creation needs to happen there. */
   static open(options: SocketOptions = {}): NetlinkSocket {
-    const create = () => socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
-    const fd = options.netns === undefined ? create() : inNetns(options.netns, create);
+    const fd = options.netns === undefined ? socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) : socketIn(options.netns);
     try {
       const ms = BigInt(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, new Uint8Array(new BigInt64Array([ms / 1000n, (ms % 1000n) * 1000n]).buffer));

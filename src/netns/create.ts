@@ -1,10 +1,10 @@
 import { rmSync } from "node:fs";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
+import { createNetnsAt } from "../../ffi/nsthread.ts";
 import { UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { defaultNetnsDir, netnsPath, prepareNetnsDir } from "./dir.ts";
-import { restoreNamespaceOrExit } from "./enter.ts";
 import { NetnsNotFoundError } from "./errors.ts";
 import { openNetns } from "./open.ts";
 
@@ -58,23 +58,11 @@ function mountNetns(opts: NetnsOptions, mount: (path: string) => void): Netns {
 }
 
 /**
- * Creates a persistent network namespace: unshare on this thread, bind-mount the thread's new namespace
- * onto a file in the netns dir, go back. Loopback stays down, as with `ip netns add`.
+ * Creates a persistent network namespace: a thread of its own unshares and bind-mounts its new namespace
+ * onto a file in the netns dir, and exits there. Loopback stays down, as with `ip netns add`.
  */
 export function createNetns(opts: NetnsOptions = {}): Netns {
-  return mountNetns(opts, (path) => {
-    const original = libc.open("/proc/thread-self/ns/net", libc.O_RDONLY);
-    try {
-      libc.unshare(libc.CLONE_NEWNET);
-      try {
-        libc.mount("/proc/thread-self/ns/net", path, null, libc.MS_BIND);
-      } finally {
-        restoreNamespaceOrExit(original, libc.CLONE_NEWNET, "network namespace");
-      }
-    } finally {
-      libc.close(original);
-    }
-  });
+  return mountNetns(opts, createNetnsAt);
 }
 
 /** Keeps the network namespace of a running process as a persistent one, named like createNetns's. */

@@ -1,13 +1,11 @@
-import { readdirSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
+import { launch, type LaunchedProcess, type MountSpec } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
 import { log } from "../log.ts";
 import { errorMessage } from "../errors.ts";
 import { defaultNetnsDir, netnsPath } from "./dir.ts";
-import { withNetns } from "./enter.ts";
 import { NetnsNotFoundError } from "./errors.ts";
-import { withPrivateMounts } from "./mounts.ts";
 import { openNetns } from "./open.ts";
 
 /** Where the child's stdin, stdout and stderr go: this process's own, nowhere, or an fd. */
@@ -26,67 +24,82 @@ export interface ExecOptions {
   etcFiles?: Readonly<Record<string, string>>;
 }
 
+/** A command started by spawnInNetns. */
+export type NetnsProcess = Pick<LaunchedProcess, "pid" | "exited" | "kill">;
+
 /** A sysfs mounted from inside the namespace shows its interfaces under /sys/class/net, as ip does. */
-function mountNetnsSysfs(name: string): void {
-  let flags = 0;
-  try {
-    libc.umount2("/sys", libc.MNT_DETACH);
-  } catch {
-    // The old /sys stays underneath; a read-only one must not be shadowed by a writable one.
-    flags = libc.MS_RDONLY;
-  }
-  try {
-    libc.mount(name, "/sys", "sysfs", flags);
-  } catch (err) {
-    log.warn(`cannot mount /sys for network namespace "${name}": ${errorMessage(err)}`);
-  }
+function sysfsMount(name: string): MountSpec {
+  return { source: name, target: "/sys", fstype: "sysfs", flags: 0, replace: true, fatal: false };
 }
 
 /** `ip netns exec` convention: ETC/netns/NAME/FILE is seen as ETC/FILE, e.g. a resolv.conf per namespace. */
-function bindEtcOverrides(name: string, etcDir: string): void {
+function etcOverrideMounts(name: string, etcDir: string): MountSpec[] {
   const overrides = join(etcDir, "netns", name);
   let files: string[];
   try {
     files = readdirSync(overrides);
   } catch {
-    return;
+    return [];
   }
-  for (const file of files) {
-    try {
-      libc.mount(join(overrides, file), join(etcDir, file), null, libc.MS_BIND);
-    } catch (err) {
-      log.warn(`cannot bind ${join(overrides, file)} over ${join(etcDir, file)}: ${errorMessage(err)}`);
-    }
-  }
+  return files.map((file) => ({ source: join(overrides, file), target: join(etcDir, file), flags: libc.MS_BIND, fatal: false }));
 }
 
-function bindEtcFiles(files: Readonly<Record<string, string>>, etcDir: string): void {
-  for (const [file, source] of Object.entries(files)) libc.mount(source, join(etcDir, file), null, libc.MS_BIND);
+function etcFileMounts(files: Readonly<Record<string, string>>, etcDir: string): MountSpec[] {
+  return Object.entries(files).map(([file, source]) => ({ source, target: join(etcDir, file), flags: libc.MS_BIND, fatal: true }));
+}
+
+function mountWarning(name: string, err: unknown, mount: MountSpec): void {
+  const what = mount.fstype === "sysfs" ? `mount /sys for network namespace "${name}"` : `bind ${mount.source} over ${mount.target}`;
+  log.warn(`cannot ${what}: ${errorMessage(err)}`);
+}
+
+/**
+ * setns needs CAP_SYS_ADMIN over the namespace even when the caller is in it already, which a rootless
+ * ctrnet does not have over the host's: a command for the host's namespace just stays in it.
+ */
+function isCurrentNetns(fd: number): boolean {
+  const target = fstatSync(fd);
+  const current = statSync("/proc/thread-self/ns/net");
+  return target.ino === current.ino && target.dev === current.dev;
 }
 
 /**
  * Starts argv like `ip netns exec`: in the network namespace (a name in the netns dir), in a private
- * mount namespace with that namespace's /sys and /etc overrides; stdio inherited unless told otherwise.
+ * mount namespace (rslave, so nothing mounted there reaches the host) with that namespace's /sys and /etc
+ * overrides; stdio inherited unless told otherwise. Throws a SysError "execve" when argv cannot be run.
  */
-export function spawnInNetns(name: string, argv: string[], opts: ExecOptions = {}): Subprocess {
+export function spawnInNetns(name: string, argv: string[], opts: ExecOptions = {}): NetnsProcess {
   const { path } = netnsPath(name, opts.dir ?? defaultNetnsDir());
+  const etcDir = opts.etcDir ?? "/etc";
   let fd: number;
   try {
     fd = openNetns(path);
   } catch (err) {
     throw err instanceof NetnsNotFoundError && !name.includes("/") ? new NetnsNotFoundError(path, `"${name}"`) : err;
   }
+  const opened: number[] = [];
   try {
-    return withNetns(fd, () =>
-      withPrivateMounts(() => {
-        mountNetnsSysfs(name);
-        bindEtcOverrides(name, opts.etcDir ?? "/etc");
-        bindEtcFiles(opts.etcFiles ?? {}, opts.etcDir ?? "/etc");
-        // env given explicitly: Bun.spawn's default is the environment at startup, not process.env now
-        return Bun.spawn(argv, { env: process.env, stdio: opts.stdio ?? ["inherit", "inherit", "inherit"] });
-      }),
-    );
+    // fds 0-2 not listed pass through to the child as they are
+    const fds: Record<number, number> = {};
+    (opts.stdio ?? ["inherit", "inherit", "inherit"]).forEach((s, i) => {
+      if (s === "ignore") opened.push((fds[i] = openSync("/dev/null", i === 0 ? "r" : "w")));
+      else if (s !== "inherit") fds[i] = s;
+    });
+    return launch({
+      argv,
+      join: isCurrentNetns(fd) ? [] : [{ fd, type: "net" }],
+      unshare: ["mnt"],
+      mounts: [
+        { source: null, target: "/", flags: libc.MS_REC | libc.MS_SLAVE, fatal: true },
+        sysfsMount(name),
+        ...etcOverrideMounts(name, etcDir),
+        ...etcFileMounts(opts.etcFiles ?? {}, etcDir),
+      ],
+      onMountWarning: (err, mount) => mountWarning(name, err, mount),
+      fds,
+    });
   } finally {
+    for (const o of opened) closeSync(o);
     libc.close(fd);
   }
 }

@@ -1,10 +1,11 @@
 // The launcher against real namespaces, as root inside the runner's private net+mount namespace, and
 // as the unprivileged user the rootless tests use, which is what the launcher exists for.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launch, writeIdMaps, type LaunchOptions } from "../../ffi/launcher.ts";
+import { SysError } from "../../ffi/errno.ts";
+import { launch, type LaunchOptions, type MountSpec, writeIdMaps } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
 import { createNetns, openNetns, removeNetns } from "../../src/netns/index.ts";
 
@@ -130,5 +131,53 @@ describe("launch into new user namespaces", () => {
     expect(r.stderr.toString()).toBe("");
     expect(r.stdout.toString().split("\n")).toEqual(["0", "0", "2", "1", ""]);
     expect(r.exitCode).toBe(0);
+  });
+});
+
+describe("mounts in the child's new mount namespace", () => {
+  const mounts = (extra: MountSpec[]): MountSpec[] => [{ source: null, target: "/", flags: libc.MS_REC | libc.MS_SLAVE, fatal: true }, ...extra];
+
+  test("are made in order before exec, and never seen by this process", async () => {
+    const target = mkdtempSync(join(tmpdir(), "ctrnet-launcher-mnt-"));
+    const mountsBefore = readFileSync("/proc/self/mountinfo", "utf8");
+    try {
+      const { stdout, status } = await output({
+        argv: ["sh", "-c", `grep -c ' ${target} ' /proc/self/mountinfo; grep ' ${target} ' /proc/self/mountinfo | grep -o ' - [a-z]* '`],
+        unshare: ["mnt"],
+        mounts: mounts([
+          { source: "tmpfs", target, fstype: "tmpfs", flags: 0, fatal: true },
+          { source: "proc", target, fstype: "proc", flags: 0, replace: true, fatal: true },
+        ]),
+      });
+      expect(status).toEqual({ code: 0, signal: null });
+      // the tmpfs was detached by the replacing mount, so only proc is left
+      expect(stdout).toBe("1\n - proc \n");
+      expect(readFileSync("/proc/self/mountinfo", "utf8")).toBe(mountsBefore);
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
+  });
+
+  test("a fatal failure stops the launch with the mount named; a non-fatal one is reported and the child runs", async () => {
+    const warnings: string[] = [];
+    const missing = join(dir, "missing");
+    const fatal = (() => {
+      try {
+        launch({ argv: ["true"], unshare: ["mnt"], mounts: mounts([{ source: missing, target: "/tmp", flags: libc.MS_BIND, fatal: true }]) });
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(fatal).toBeInstanceOf(SysError);
+    expect((fatal as Error).message).toBe(`mount ${missing} on /tmp: no such file or directory (ENOENT)`);
+
+    const { status } = await output({
+      argv: ["true"],
+      unshare: ["mnt"],
+      mounts: mounts([{ source: missing, target: "/tmp", flags: libc.MS_BIND, fatal: false }]),
+      onMountWarning: (err, m) => warnings.push(`${m.target}: ${err.message}`),
+    });
+    expect(status).toEqual({ code: 0, signal: null });
+    expect(warnings).toEqual([`/tmp: mount ${missing} on /tmp: no such file or directory (ENOENT)`]);
   });
 });

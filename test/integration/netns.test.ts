@@ -3,6 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, fstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isSysError, SysError } from "../../ffi/errno.ts";
 import { launch } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
 import { UsageError } from "../../src/errors.ts";
@@ -16,7 +17,6 @@ import {
   openNetns,
   removeNetns,
   spawnInNetns,
-  withNetns,
 } from "../../src/netns/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ctrnet-netns-"));
@@ -45,6 +45,13 @@ function mountsAt(path: string): string[] {
 }
 
 const netnsIdOf = (path: string): string => `net:[${statSync(path).ino}]`;
+
+/** argv run in the namespace at path by nsenter, to completion; its stdout. */
+function inNetns(path: string, argv: string[]): string {
+  const r = Bun.spawnSync(["nsenter", `--net=${path}`, ...argv], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString().trim()}`);
+  return r.stdout.toString();
+}
 
 function thrown(fn: () => unknown): unknown {
   try {
@@ -82,7 +89,7 @@ describe("createNetns", () => {
   test(
     "leaves loopback down and adds nothing else, like ip netns add",
     withTempNetns((ns) => {
-      const links = withNetns(ns.path, () => Bun.spawnSync(["ip", "-o", "link"]).stdout.toString());
+      const links = inNetns(ns.path, ["ip", "-o", "link"]);
       const lines = links.trim().split("\n");
       expect(lines.length).toBe(1);
       expect(lines[0]).toMatch(/^1: lo: <LOOPBACK> .* state DOWN /);
@@ -122,61 +129,23 @@ describe("createNetns", () => {
     expect(existsSync(fresh)).toBe(false);
   });
 
+  test("never moves this thread: another thread enters the new namespace and stays there", () => {
+    const before = currentNetnsId();
+    const ns = createNetns({ name: unique("thread") });
+    try {
+      expect(currentNetnsId()).toBe(before);
+      expect(netnsIdOf(ns.path)).not.toBe(before);
+    } finally {
+      removeNetns(ns.name);
+    }
+  });
+
   test(
     "makes the netns directory a shared mount of itself, so namespaces propagate",
     withTempNetns(() => {
       const [line] = mountsAt(dir);
       expect(line).toBeDefined();
       expect(line!.split(" - ")[0]).toMatch(/ shared:\d+/);
-    }),
-  );
-});
-
-describe("withNetns", () => {
-  test(
-    "switches this thread into the namespace and back, by path or by fd",
-    withTempNetns((ns) => {
-      const original = currentNetnsId();
-      expect(withNetns(ns.path, () => currentNetnsId())).toBe(netnsIdOf(ns.path));
-      expect(currentNetnsId()).toBe(original);
-      const fd = openNetns(ns.path);
-      try {
-        expect(withNetns(fd, () => readlinkSync("/proc/thread-self/ns/net"))).toBe(netnsIdOf(ns.path));
-      } finally {
-        libc.close(fd);
-      }
-      expect(currentNetnsId()).toBe(original);
-    }),
-  );
-
-  test(
-    "restores the original namespace when fn throws",
-    withTempNetns((ns) => {
-      const original = currentNetnsId();
-      expect(() =>
-        withNetns(ns.path, () => {
-          throw new Error("boom");
-        }),
-      ).toThrow("boom");
-      expect(currentNetnsId()).toBe(original);
-    }),
-  );
-
-  test(
-    "refuses an async fn after restoring",
-    withTempNetns((ns) => {
-      const original = currentNetnsId();
-      expect(() => withNetns(ns.path, async () => currentNetnsId())).toThrow(TypeError);
-      expect(currentNetnsId()).toBe(original);
-    }),
-  );
-
-  test(
-    "a synchronous Bun.spawn inside the window starts in the namespace",
-    withTempNetns(async (ns) => {
-      const child = withNetns(ns.path, () => Bun.spawn(["readlink", "/proc/self/ns/net"], { stdout: "pipe" }));
-      expect((await new Response(child.stdout).text()).trim()).toBe(netnsIdOf(ns.path));
-      expect(await child.exited).toBe(0);
     }),
   );
 });
@@ -232,7 +201,7 @@ describe("adoptNetns", () => {
       expect(netnsIdOf(ns.path)).toBe(expected);
       child.kill("SIGKILL");
       await child.exited;
-      expect(withNetns(ns.path, () => currentNetnsId())).toBe(expected);
+      expect(inNetns(ns.path, ["readlink", "/proc/self/ns/net"]).trim()).toBe(expected);
     } finally {
       child.kill("SIGKILL");
       await child.exited;
@@ -312,8 +281,8 @@ describe("spawnInNetns", () => {
         } finally {
           libc.close(w);
         }
-        const [out, code] = await Promise.all([Bun.file(r).text(), child.exited]);
-        expect(code).toBe(0);
+        const [out, status] = await Promise.all([Bun.file(r).text(), child.exited]);
+        expect(status).toEqual({ code: 0, signal: null });
         expect(out.split("\n")).toEqual(["netns file", "lo", netnsIdOf(ns.path), cwdBefore, ""]);
         expect(readFileSync(join(etc, "hosts"), "utf8")).toBe("host file\n");
         expect(readFileSync("/proc/self/mountinfo", "utf8")).toBe(mountsBefore);
@@ -328,5 +297,79 @@ describe("spawnInNetns", () => {
 
   test("a missing namespace is named as given", () => {
     expect(() => spawnInNetns("no-such-netns", ["true"])).toThrow('network namespace "no-such-netns" does not exist');
+  });
+
+  test(
+    "etcFiles win over the overrides; an override that cannot be bound is skipped",
+    withTempNetns(async (ns) => {
+      const etc = mkdtempSync(join(tmpdir(), "ctrnet-etc-"));
+      mkdirSync(join(etc, "netns", ns.name), { recursive: true });
+      writeFileSync(join(etc, "hosts"), "host file\n");
+      writeFileSync(join(etc, "netns", ns.name, "hosts"), "netns file\n");
+      // no ETC/missing to bind over
+      writeFileSync(join(etc, "netns", ns.name, "missing"), "x\n");
+      writeFileSync(join(etc, "container-hosts"), "container file\n");
+      const [r, w] = libc.pipe2();
+      try {
+        let child;
+        try {
+          child = spawnInNetns(ns.name, ["cat", join(etc, "hosts")], {
+            etcDir: etc,
+            etcFiles: { hosts: join(etc, "container-hosts") },
+            stdio: ["ignore", w, "ignore"],
+          });
+        } finally {
+          libc.close(w);
+        }
+        const [out, status] = await Promise.all([Bun.file(r).text(), child.exited]);
+        expect(status).toEqual({ code: 0, signal: null });
+        expect(out).toBe("container file\n");
+      } finally {
+        libc.close(r);
+        rmSync(etc, { recursive: true, force: true });
+      }
+    }),
+  );
+
+  test(
+    "an etcFile that cannot be bound stops the launch, naming the mount",
+    withTempNetns((ns) => {
+      const etc = mkdtempSync(join(tmpdir(), "ctrnet-etc-"));
+      try {
+        const err = thrown(() => spawnInNetns(ns.name, ["true"], { etcDir: etc, etcFiles: { "resolv.conf": join(etc, "absent") } }));
+        expect(err).toBeInstanceOf(SysError);
+        expect((err as Error).message).toBe(`mount ${join(etc, "absent")} on ${join(etc, "resolv.conf")}: no such file or directory (ENOENT)`);
+      } finally {
+        rmSync(etc, { recursive: true, force: true });
+      }
+    }),
+  );
+
+  test(
+    "a command that cannot be found fails at execve with ENOENT",
+    withTempNetns((ns) => {
+      const err = thrown(() => spawnInNetns(ns.name, ["no-such-command-ctrnet"]));
+      expect(isSysError(err, "ENOENT")).toBe(true);
+      expect((err as SysError).syscall).toBe("execve");
+    }),
+  );
+
+  test("this process's own namespace is not entered again, only a new mount namespace is made", async () => {
+    const [r, w] = libc.pipe2();
+    try {
+      let child;
+      try {
+        child = spawnInNetns("/proc/self/ns/net", ["readlink", "/proc/self/ns/net", "/proc/self/ns/mnt"], { stdio: ["ignore", w, "inherit"] });
+      } finally {
+        libc.close(w);
+      }
+      const [out, status] = await Promise.all([Bun.file(r).text(), child.exited]);
+      expect(status).toEqual({ code: 0, signal: null });
+      const [net, mnt] = out.split("\n");
+      expect(net).toBe(currentNetnsId());
+      expect(mnt).not.toBe(readlinkSync("/proc/self/ns/mnt"));
+    } finally {
+      libc.close(r);
+    }
   });
 });

@@ -5,8 +5,9 @@ import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import * as libc from "../../ffi/libc.ts";
 import { startPortForwarder, type PortForward, type PortForwarder } from "../../src/drivers/portfwd/index.ts";
-import { createNetns, removeNetns, withNetns, type Netns } from "../../src/netns/index.ts";
+import { createNetns, removeNetns, type Netns } from "../../src/netns/index.ts";
 import { ensureBinary, ROOT } from "../helpers/binary.ts";
+import { withNetns } from "../helpers/netns.ts";
 
 const HOST_IF = `pfh${process.pid % 100000}`;
 const HOST_IP = "10.213.0.1";

@@ -10,7 +10,8 @@ import { probeSlirp4netns } from "../../src/drivers/slirp4netns/features.ts";
 import { hostLookup } from "../../src/drivers/slirp4netns/host-lookup.ts";
 import { parseSlirp4netnsOptions } from "../../src/drivers/slirp4netns/options.ts";
 import { type Slirp4netns, type StartSlirp4netnsInput, startSlirp4netns } from "../../src/drivers/slirp4netns/start.ts";
-import { createNetns, type Netns, removeNetns, withNetns } from "../../src/netns/index.ts";
+import { createNetns, type Netns, removeNetns } from "../../src/netns/index.ts";
+import { withNetns } from "../helpers/netns.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/slirp4netns");
 const SLIRP4NETNS = Bun.which("slirp4netns");

@@ -15,6 +15,7 @@ describe.skipIf(!isRoot)("ctrnet netns as a rootless user", () => {
 
   afterAll(async () => {
     ctrnetAsUser(["netns", "rm", "rootless-x"]);
+    ctrnetAsUser(["netns", "rm", "rootless-y"]);
     await stopPause();
     expect(userProcesses()).toEqual([]);
   });
@@ -53,5 +54,34 @@ describe.skipIf(!isRoot)("ctrnet netns as a rootless user", () => {
     expect(gc.code).toBe(0);
     expect(await waitGone(pid)).toBe(true);
     expect(userProcesses()).toEqual([]);
+  });
+
+  test("exec: a fresh namespace has only lo, down; netns files and mounts stay the user's", () => {
+    expect(ctrnetAsUser(["netns", "add", "rootless-y"]).code).toBe(0);
+    try {
+      const r = ctrnetAsUser(["netns", "exec", "rootless-y", "ip", "-j", "link"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const links = JSON.parse(r.stdout) as { ifname: string; operstate: string; flags: string[] }[];
+      expect(links.map((l) => l.ifname)).toEqual(["lo"]);
+      expect(links[0]!.flags).not.toContain("UP");
+      // a missing command is 127, as from a shell, also from inside the user namespace
+      const missing = ctrnetAsUser(["netns", "exec", "rootless-y", "no-such-command"]);
+      expect(missing).toEqual({ code: 127, stdout: "", stderr: 'ctrnet: error: cannot run "no-such-command": command not found\n' });
+    } finally {
+      expect(ctrnetAsUser(["netns", "rm", "rootless-y"]).code).toBe(0);
+    }
+  });
+
+  test("run --network none: netlink brings lo up in the container's namespace, which goes away after", () => {
+    const r = ctrnetAsUser(["run", "--network", "none", "--", "sh", "-c", "ip -j link; readlink /proc/self/ns/net"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const [json, netns] = r.stdout.trim().split("\n");
+    const links = JSON.parse(json!) as { ifname: string; flags: string[] }[];
+    expect(links.map((l) => l.ifname)).toEqual(["lo"]);
+    expect(links[0]!.flags).toContain("UP");
+    expect(netns).not.toBe(ctrnetAsUser(["unshare", "readlink", "/proc/self/ns/net"]).stdout.trim());
+    expect(ctrnetAsUser(["ls", "--format", "json"]).stdout.trim()).toBe("[]");
   });
 });

@@ -1,10 +1,9 @@
-import type { Subprocess } from "bun";
 import { defineCommand } from "citty";
 import { constants } from "node:os";
 import { isSysError } from "../../../ffi/errno.ts";
 import { CtrnetError, errorMessage, UsageError } from "../../errors.ts";
 import { validateName } from "../../names.ts";
-import { createNetns, defaultNetnsDir, listNetns, removeNetns, spawnInNetns } from "../../netns/index.ts";
+import { createNetns, defaultNetnsDir, listNetns, type NetnsProcess, removeNetns, spawnInNetns } from "../../netns/index.ts";
 import { netnsDirArg } from "../args.ts";
 
 const dirOf = (args: { "netns-dir"?: string }): string => args["netns-dir"] || defaultNetnsDir();
@@ -103,21 +102,17 @@ const exec = defineCommand({
     const { dir, name, command } = splitExecArgs(rawArgs);
     // Handlers before the command starts: a signal sent as soon as it runs must reach it, not end ctrnet.
     // They run from the event loop, so not before `await child.exited` below, when child is set.
-    let child: Subprocess | undefined;
+    let child: NetnsProcess | undefined;
     for (const s of FORWARDED) process.on(s, (signal: NodeJS.Signals) => void child?.kill(signal));
     try {
       child = spawnInNetns(name, command, { dir: dir || defaultNetnsDir() });
     } catch (err) {
-      // Bun.spawn's own errors: the namespace steps throw SysErrors, which carry a code too
-      const code = (err as NodeJS.ErrnoException).code;
-      if (isSysError(err) || (code !== "ENOENT" && code !== "EACCES")) throw err;
-      const reason = code === "ENOENT" ? "command not found" : "permission denied";
-      throw new CommandNotRunError(`cannot run "${command[0]}": ${reason}`, code === "ENOENT" ? 127 : 126);
+      if (!isSysError(err, "ENOENT", "EACCES") || err.syscall !== "execve") throw err;
+      const reason = err.code === "ENOENT" ? "command not found" : "permission denied";
+      throw new CommandNotRunError(`cannot run "${command[0]}": ${reason}`, err.code === "ENOENT" ? 127 : 126);
     }
-    const exitCode = await child.exited;
-    const signal = child.signalCode;
-    const status = signal === null ? exitCode : 128 + (typeof signal === "number" ? signal : constants.signals[signal]);
-    return status;
+    const { code, signal } = await child.exited;
+    return signal === null ? code! : 128 + constants.signals[signal];
   },
 });
 

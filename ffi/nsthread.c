@@ -1,0 +1,105 @@
+/*
+ * Network namespace work on a disposable thread. Compiled at run time by bun:ffi's cc (TinyCC), so it
+ * declares the few libc functions it needs itself instead of relying on system headers being installed.
+ *
+ * Network namespaces belong to threads. Entering one on the JS thread means having to come back, and inside a
+ * user namespace that cannot be done: setns into the host's network namespace needs CAP_SYS_ADMIN in the
+ * initial user namespace. So each operation starts a thread that enters, does its one thing, and exits
+ * without ever coming back; the caller joins it. What it made outlives it: a socket keeps the namespace it
+ * was created in, and a bind mount keeps the namespace it names.
+ */
+
+typedef unsigned long pthread_t;
+typedef struct { unsigned long bits[16]; } sigset_t;
+
+extern int *__errno_location(void);
+extern int pthread_create(pthread_t *t, const void *attr, void *(*fn)(void *), void *arg);
+extern int pthread_join(pthread_t t, void **ret);
+extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
+extern int sigfillset(sigset_t *set);
+extern int setns(int fd, int nstype);
+extern int unshare(int flags);
+extern int socket(int domain, int type, int protocol);
+extern int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data);
+
+#define errno (*__errno_location())
+#define SIG_SETMASK 2
+#define CLONE_NEWNET 0x40000000
+#define SOCK_CLOEXEC 02000000
+#define MS_BIND 0x1000
+
+/* Steps an operation can fail in; ffi/nsthread.ts names them in its errors. */
+#define STEP_THREAD 1
+#define STEP_SETNS 2
+#define STEP_SOCKET 3
+#define STEP_UNSHARE 4
+#define STEP_MOUNT 5
+
+#define OP_SOCKET 0
+#define OP_CREATE 1
+
+struct job {
+  int op;
+  int nsfd, domain, type, protocol; /* OP_SOCKET */
+  const char *path;                 /* OP_CREATE */
+  int result;
+  int step;
+  int err;
+};
+
+static void failed(struct job *j, int step) {
+  j->step = step;
+  j->err = errno;
+}
+
+static void *run(void *arg) {
+  struct job *j = arg;
+  if (j->op == OP_SOCKET) {
+    if (setns(j->nsfd, CLONE_NEWNET) < 0) {
+      failed(j, STEP_SETNS);
+      return (void *)0;
+    }
+    j->result = socket(j->domain, j->type | SOCK_CLOEXEC, j->protocol);
+    if (j->result < 0) failed(j, STEP_SOCKET);
+    return (void *)0;
+  }
+  if (unshare(CLONE_NEWNET) < 0) {
+    failed(j, STEP_UNSHARE);
+    return (void *)0;
+  }
+  if (mount("/proc/thread-self/ns/net", j->path, (void *)0, MS_BIND, (void *)0) < 0) failed(j, STEP_MOUNT);
+  return (void *)0;
+}
+
+/*
+ * Runs the job on a new thread and waits for it. The thread starts with every signal blocked, so no handler
+ * of the process ever runs in a foreign namespace. Returns the result, or -errno with *step set.
+ */
+static int in_thread(struct job *j, int *step) {
+  sigset_t all, old;
+  pthread_t t;
+  int err;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  err = pthread_create(&t, (void *)0, run, j);
+  pthread_sigmask(SIG_SETMASK, &old, (void *)0);
+  if (err) {
+    *step = STEP_THREAD;
+    return -err;
+  }
+  pthread_join(t, (void **)0);
+  *step = j->step;
+  return j->step ? -j->err : j->result;
+}
+
+/* A close-on-exec socket(domain, type, protocol) in the network namespace nsfd refers to. */
+int nsthread_socket(int nsfd, int domain, int type, int protocol, int *step) {
+  struct job j = {OP_SOCKET, nsfd, domain, type, protocol, (void *)0, -1, 0, 0};
+  return in_thread(&j, step);
+}
+
+/* A new network namespace, bind-mounted onto the existing file path. */
+int nsthread_create_netns(const char *path, int *step) {
+  struct job j = {OP_CREATE, -1, 0, 0, 0, path, 0, 0, 0};
+  return in_thread(&j, step);
+}

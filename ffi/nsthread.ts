@@ -1,0 +1,40 @@
+// Network namespace work on a disposable C thread that enters and never comes back (see nsthread.c for why
+// the JS thread must not enter a network namespace itself). Compiled on first use, in a few milliseconds.
+import { compileEmbedded } from "./compile.ts";
+import { SysError } from "./errno.ts";
+import source from "./nsthread.c" with { type: "text" };
+
+const SYMBOLS = {
+  nsthread_socket: { args: ["i32", "i32", "i32", "i32", "ptr"], returns: "i32" },
+  nsthread_create_netns: { args: ["ptr", "ptr"], returns: "i32" },
+} as const;
+
+let compiled: ReturnType<typeof compileEmbedded<typeof SYMBOLS>>["symbols"] | undefined;
+
+function nsthread() {
+  compiled ??= compileEmbedded("nsthread", source, SYMBOLS).symbols;
+  return compiled;
+}
+
+// Steps as numbered in nsthread.c.
+const STEP_NAMES: Record<number, string> = { 1: "pthread_create", 2: "setns", 3: "socket", 4: "unshare", 5: "mount" };
+
+function check(ret: number, step: Int32Array, detail: (syscall: string) => string): number {
+  if (ret >= 0) return ret;
+  const syscall = STEP_NAMES[step[0]!] ?? `nsthread step ${step[0]}`;
+  throw new SysError(syscall, -ret, detail(syscall));
+}
+
+/** A close-on-exec socket created inside the network namespace nsFd refers to; this thread never enters it. */
+export function socketInNetns(nsFd: number, domain: number, type: number, protocol: number): number {
+  const step = new Int32Array(1);
+  const ret = nsthread().nsthread_socket(nsFd, domain, type, protocol, step);
+  return check(ret, step, (syscall) => (syscall === "socket" ? `domain ${domain} protocol ${protocol} in netns fd ${nsFd}` : `netns fd ${nsFd}`));
+}
+
+/** A new network namespace, bind-mounted onto path (an existing file); this thread never enters it. */
+export function createNetnsAt(path: string): void {
+  const step = new Int32Array(1);
+  const ret = nsthread().nsthread_create_netns(Buffer.from(`${path}\0`, "utf8"), step);
+  check(ret, step, (syscall) => (syscall === "mount" ? `new network namespace on ${path}` : "network namespace"));
+}
