@@ -34,6 +34,18 @@ export function pauseFiles(env: Readonly<Record<string, string | undefined>> = p
   return { dir, pidFile: join(dir, "pause.pid"), lockFile: join(dir, "pause.lock") };
 }
 
+/**
+ * The environment of a ctrnet started inside the namespace. Bun's `cc` (ctrnet's C parts) writes its
+ * headers to $BUN_TMPDIR/bun-cc-UID, read once at start-up; inside the namespace the uid reads 0, the
+ * host's /tmp/bun-cc-0 belongs to root, and Bun falls back to a new /tmp directory per process that
+ * nothing removes. A directory of the user's own, reused by every such process, avoids that.
+ */
+export function namespaceEnv(files: PauseFiles = pauseFiles()): Record<string, string | undefined> {
+  const tmp = join(files.dir, "tmp");
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  return { ...process.env, BUN_TMPDIR: tmp };
+}
+
 export function readPausePid(pidFile: string): number | undefined {
   let text: string;
   try {
@@ -96,7 +108,7 @@ async function startPause(): Promise<number> {
     // Its own session and /dev/null for stdio: it must not hold the caller's terminal or pipes open.
     child = launch({
       argv: [...selfCommand(), PAUSE_COMMAND],
-      env: process.env,
+      env: namespaceEnv(),
       cwd: "/",
       unshare: ["user", "mnt"],
       hold: true,
@@ -197,6 +209,7 @@ export async function stopPauseIfUnused(ctx: Context): Promise<boolean> {
     }
     await stopProcess(pid);
     rmSync(files.pidFile, { force: true });
+    rmSync(join(files.dir, "tmp"), { recursive: true, force: true });
     log.info(`stopped rootless namespace pause process ${pid}`);
     return true;
   });

@@ -5,7 +5,7 @@ import { constants } from "node:os";
 import { isSysError } from "../../ffi/errno.ts";
 import { launch, type LaunchedProcess } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
-import { ensurePause } from "./pause.ts";
+import { ensurePause, namespaceEnv } from "./pause.ts";
 import { selfCommand } from "./self.ts";
 import { forwardSignals } from "./signals.ts";
 
@@ -49,7 +49,7 @@ export async function runInRootlessNamespace(argv: string[]): Promise<number> {
       // child to its root, hence cwd. SIGKILL with us, as the command would have died with us.
       child = launch({
         argv: [...selfCommand(), ...argv],
-        env: process.env,
+        env: namespaceEnv(),
         cwd: process.cwd(),
         join: [
           { fd: ns.user, type: "user" },

@@ -6,6 +6,7 @@ export interface Snapshot {
   interfaces: Set<string>;
   processes: Map<number, string>;
   netnsFiles: Set<string>;
+  tmpDirs: Set<string>;
   firewall: Set<string>;
 }
 
@@ -52,6 +53,18 @@ function descendants(root: number): Map<number, string> {
     }
   }
   return out;
+}
+
+/**
+ * Directories Bun's `cc` makes in /tmp when it cannot use its per-uid one (bun-cc-UID): one per process,
+ * never removed, so each means some ctrnet process ran with the wrong BUN_TMPDIR.
+ */
+function strayCompilerDirs(): Set<string> {
+  try {
+    return new Set(readdirSync("/tmp").filter((f) => /^\..*\.bun-cc$/.test(f)));
+  } catch {
+    return new Set();
+  }
 }
 
 function netnsFiles(): Set<string> {
@@ -107,6 +120,7 @@ export function snapshot(): Snapshot {
     interfaces: interfaces(),
     processes: descendants(process.pid),
     netnsFiles: netnsFiles(),
+    tmpDirs: strayCompilerDirs(),
     firewall: privileged ? firewall() : new Set(),
   };
 }
@@ -126,6 +140,8 @@ export function leaksBetween(before: Snapshot, after: Snapshot): string[] {
   if (procs.length) out.push(`processes: ${procs.map((p) => `${p} (${after.processes.get(p)})`).join(", ")}`);
   const files = added(before.netnsFiles, after.netnsFiles);
   if (files.length) out.push(`netns files: ${files.join(", ")}`);
+  const tmp = added(before.tmpDirs, after.tmpDirs);
+  if (tmp.length) out.push(`/tmp: ${tmp.join(", ")}`);
   const rules = added(before.firewall, after.firewall);
   if (rules.length) out.push(`firewall: ${rules.join(" | ")}`);
   return out;
