@@ -1,23 +1,99 @@
-// Compiles C source that was embedded as text (`import source from "./x.c" with { type: "text" }`).
-// Inside a compiled binary, cc() cannot read the /$bunfs/ path of an embedded file, so the source is written
-// to a private directory for the length of the compile and removed right after.
-import { cc, type FFIFunction, type Library } from "bun:ffi";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// C source embedded as text (`import source from "./x.c" with { type: "text" }`), compiled by bun:ffi's cc
+// (TinyCC) on first use. Measured on the target machine, what a cc() call costs is mostly fixed: set-up and
+// linking against libc about 1 ms (2.5 ms for the first call in a process), then about 0.5 ms for every symbol
+// cc() itself binds, against under 0.1 ms for one bound by linkSymbols. So every unit whose module has been
+// loaded by the time one is first used is compiled in that one cc() call, as separate translation units, and
+// cc() binds a single symbol, a table of every function's address, from which linkSymbols binds the rest.
+import { cc, type ConvertFns, type FFIFunction, linkSymbols, read, type Pointer } from "bun:ffi";
+import { closeSync, writeFileSync } from "node:fs";
+import * as libc from "./libc.ts";
 
-export function compileEmbedded<Fns extends Record<string, FFIFunction>>(
-  name: string,
-  source: string,
-  symbols: Fns,
-): Library<Fns> {
-  // mkdtemp creates the directory 0700, so nobody else can swap the file between write and compile.
-  const dir = mkdtempSync(join(tmpdir(), "ctrnet-cc-"));
+type Symbols = Record<string, FFIFunction>;
+
+interface Unit {
+  name: string;
+  source: string;
+  symbols: Symbols;
+}
+
+const EXPORTS = "ctrnet_exports";
+// Bun's default adds -g, debug information nothing reads, at a cost in compile time; TinyCC ignores -O2, and
+// --export-all-symbols only matters for dynamic symbols, which in-memory code does not have.
+const FLAGS = "-std=c11";
+
+const pending: Unit[] = [];
+const bound = new Map<Unit, unknown>();
+// A unit that failed to compile fails the same way at every use, without joining (and failing) later compiles.
+const failed = new Map<Unit, unknown>();
+// The compiled code lives as long as the Library cc() returned: it must never be collected.
+const libraries: unknown[] = [];
+
+/** The generated unit whose one function returns the address of every unit's symbols, in order. */
+function exportsUnit(names: string[]): string {
+  // Declared without their real types, which this unit never calls through: only the addresses are taken.
+  const declarations = names.map((n) => `void ${n}(void);\n`).join("");
+  return `${declarations}static void *const table[] = {${names.map((n) => `(void *)${n}`).join(", ")}};\nvoid *${EXPORTS}(void) { return (void *)table; }\n`;
+}
+
+/**
+ * cc() reads sources by path, and cannot read the /$bunfs/ path of a file embedded in a compiled binary, so each
+ * goes in an in-memory file; #line keeps the unit's own name in TinyCC's messages.
+ */
+function memoryFile(name: string, text: string): number {
+  const fd = libc.memfdCreate(name);
   try {
-    const file = join(dir, `${name}.c`);
-    writeFileSync(file, source, { mode: 0o600 });
-    return cc({ source: file, symbols });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(fd, `#line 1 "${name}"\n${text}`);
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
+}
+
+function compilePending(): void {
+  const units = pending.splice(0);
+  const names = units.flatMap((u) => Object.keys(u.symbols));
+  const files = [...units, { name: "exports.c", source: exportsUnit(names) }];
+  const fds: number[] = [];
+  try {
+    for (const f of files) fds.push(memoryFile(f.name, f.source));
+    const lib = cc({
+      // cc() takes an array of sources (one TinyCC state, one link) though its types only name a single path.
+      source: fds.map((fd) => `/proc/self/fd/${fd}`) as unknown as string,
+      flags: FLAGS,
+      symbols: { [EXPORTS]: { args: [], returns: "ptr" } },
+    });
+    libraries.push(lib);
+    const table = lib.symbols[EXPORTS]!() as Pointer;
+    let index = 0;
+    for (const unit of units) {
+      const fns = Object.fromEntries(Object.entries(unit.symbols).map(([name, fn]) => [name, { ...fn, ptr: read.ptr(table, 8 * index++) as Pointer }]));
+      const linked = linkSymbols(fns);
+      libraries.push(linked);
+      bound.set(unit, linked.symbols);
+    }
+  } catch (err) {
+    for (const unit of units) if (!bound.has(unit)) failed.set(unit, err);
+    throw err;
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/**
+ * Declares a unit of embedded C and returns the accessor of its symbols. Nothing is compiled until the
+ * accessor is first called; then every unit declared so far is compiled together, linked as one, so a unit's
+ * global names must differ from every other unit's (its static ones need not).
+ */
+export function embedC<Fns extends Symbols>(name: string, source: string, symbols: Fns): () => ConvertFns<Fns> {
+  const unit: Unit = { name, source, symbols };
+  pending.push(unit);
+  let fns: ConvertFns<Fns> | undefined;
+  return () => {
+    if (fns) return fns;
+    if (failed.has(unit)) throw failed.get(unit);
+    if (!bound.has(unit)) compilePending();
+    fns = bound.get(unit) as ConvertFns<Fns>;
+    return fns;
+  };
 }

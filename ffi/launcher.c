@@ -2,15 +2,22 @@
  * Starts a program inside new or existing namespaces. Compiled at run time by bun:ffi's cc (TinyCC), so it
  * declares the few libc functions it needs itself instead of relying on system headers being installed.
  *
- * Bun is multithreaded, so it cannot enter a user namespace itself; a forked child is single-threaded and can.
- * Between fork and execve the child only makes async-signal-safe calls (another thread of the parent may have
- * held a lock at the moment of fork). It talks to the parent over two close-on-exec pipes:
- *   status (child -> parent): a record {step, index, errno}; step 0 means "namespaces are set up, waiting".
+ * Bun is multithreaded, so it cannot enter a user namespace itself; a new child process is single-threaded
+ * and can. Between its start and execve the child only makes async-signal-safe calls (another thread of the
+ * parent may have held a lock at that moment). It talks to the parent over close-on-exec pipes:
+ *   status (child -> parent): a record {step, index, errno}; step 0 means "namespaces are set up".
  *     STEP_MOUNT_WARNING reports a mount allowed to fail; any other non-zero step is a failure, after which
- *     the child exits. EOF after go-ahead means
- *     execve succeeded, because the write end closes on exec.
- *   go (parent -> child): one byte releases the child, e.g. after the parent wrote its uid/gid maps.
- *     EOF without a byte means the parent gave up; the child exits quietly.
+ *     the child exits. EOF after step 0 means execve succeeded, because the write end closes on exec.
+ *   go (parent -> child), only for a held child: one byte releases it, e.g. after the parent wrote its uid/gid
+ *     maps. EOF without a byte means the parent gave up; the child exits quietly.
+ *
+ * A held child must run alongside its parent, so it is forked. Any other is cloned with CLONE_VM | CLONE_VFORK,
+ * as posix_spawn does: fork copies the page tables of the whole Bun process (about 1 ms at 50 MB, more as it
+ * grows), while this child borrows the memory and the calling thread sleeps until the child has exec'd or
+ * exited. Sharing memory, the child runs on a stack of its own and writes nothing but that stack and errno
+ * (the sleeping thread's); its file descriptors and signal handlers are its own copies. Its records wait in
+ * the status pipe: one per mount and two more, of 12 bytes, fit in the one page even the smallest pipe holds
+ * (MAX_MOUNTS in launcher.ts).
  */
 
 typedef long long i64;
@@ -18,6 +25,7 @@ typedef unsigned long pthread_t;
 
 extern int *__errno_location(void);
 extern int fork(void);
+extern int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...);
 extern int getpid(void);
 extern int getppid(void);
 extern int pipe2(int *fds, int flags);
@@ -44,6 +52,10 @@ extern int pthread_detach(pthread_t thread);
 
 #define errno (*__errno_location())
 #define EINTR 4
+#define SIGCHLD 17
+#define CLONE_VM 0x00000100
+#define CLONE_VFORK 0x00004000
+#define CHILD_STACK_BYTES 32768
 #define E2BIG 7
 #define O_CLOEXEC 02000000
 #define F_SETFD 2
@@ -100,6 +112,7 @@ struct launch_spec {
   i64 setsid;        /* non-zero: leave the parent's session and process group */
   const struct mount_op *mounts; /* made in this order, after unsharing */
   i64 nmounts;
+  i64 hold;          /* non-zero: wait for the go-ahead after the namespaces are set up */
 };
 
 static void report(int fd, int step, int index, int err) {
@@ -173,6 +186,7 @@ static void make_mounts(const struct launch_spec *s, int status_fd) {
   }
 }
 
+/* go_fd < 0: go on without waiting. */
 static void child(const struct launch_spec *s, int status_fd, int go_fd, int parent) {
   char go;
   long n;
@@ -189,27 +203,44 @@ static void child(const struct launch_spec *s, int status_fd, int go_fd, int par
   if (s->unshare_flags && unshare((int)s->unshare_flags) < 0) fail(status_fd, STEP_UNSHARE, 0);
   make_mounts(s, status_fd);
   report(status_fd, STEP_READY, 0, 0);
-  do n = read(go_fd, &go, 1);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) _exit(127);
-  close(go_fd);
+  if (go_fd >= 0) {
+    do n = read(go_fd, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(127);
+    close(go_fd);
+  }
   if (pass_fds(s, &status_fd) < 0) fail(status_fd, STEP_FDS, 0);
   if (s->cwd && chdir(s->cwd) < 0) fail(status_fd, STEP_CHDIR, 0);
   execve(s->path, s->argv, s->envp);
   fail(status_fd, STEP_EXECVE, 0);
 }
 
+struct vfork_start {
+  const struct launch_spec *spec;
+  int status_fd;
+  int parent;
+};
+
+static int vfork_child(void *arg) {
+  struct vfork_start *start = arg;
+  child(start->spec, start->status_fd, -1, start->parent);
+  return 127; /* not reached: child() execs or exits */
+}
+
 /*
- * Returns the child's pid, or -errno if no child was started. out receives {status read fd, go write fd,
- * pidfd or -errno}; all are close-on-exec.
+ * Returns the child's pid, or -errno if no child was started. out receives {status read fd, go write fd or -1
+ * when not held, pidfd or -errno}; all are close-on-exec.
  */
 int launcher_spawn(const struct launch_spec *s, int *out) {
-  int status[2], go[2];
+  int status[2], go[2] = {-1, -1};
   unsigned long all[SIGSET_LONGS], old[SIGSET_LONGS];
+  /* The vfork child's stack: this frame outlives the child's use of it, as this thread sleeps meanwhile. */
+  char stack[CHILD_STACK_BYTES];
+  struct vfork_start start;
   int parent = getpid();
   int pid, err, i;
   if (pipe2(status, O_CLOEXEC) < 0) return -errno;
-  if (pipe2(go, O_CLOEXEC) < 0) {
+  if (s->hold && pipe2(go, O_CLOEXEC) < 0) {
     err = errno;
     close(status[0]);
     close(status[1]);
@@ -217,19 +248,27 @@ int launcher_spawn(const struct launch_spec *s, int *out) {
   }
   for (i = 0; i < SIGSET_LONGS; i++) all[i] = ~0UL;
   sigprocmask(SIG_SETMASK, all, old);
-  pid = fork();
-  if (pid == 0) {
-    close(status[0]);
-    close(go[1]);
-    child(s, status[1], go[0], parent);
+  if (s->hold) {
+    pid = fork();
+    if (pid == 0) {
+      close(status[0]);
+      close(go[1]);
+      child(s, status[1], go[0], parent);
+    }
+  } else {
+    start.spec = s;
+    start.status_fd = status[1];
+    start.parent = parent;
+    /* The stack grows down from the end of the buffer, kept 16-byte aligned as both ABIs require. */
+    pid = clone(vfork_child, (void *)((unsigned long)(stack + sizeof stack) & ~15UL), CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
   }
   err = errno;
   sigprocmask(SIG_SETMASK, old, (void *)0);
   close(status[1]);
-  close(go[0]);
+  if (go[0] >= 0) close(go[0]);
   if (pid < 0) {
     close(status[0]);
-    close(go[1]);
+    if (go[1] >= 0) close(go[1]);
     return -err;
   }
   out[0] = status[0];

@@ -3,27 +3,19 @@
 import { ptr } from "bun:ffi";
 import { writeFileSync } from "node:fs";
 import { constants } from "node:os";
-import { compileEmbedded } from "./compile.ts";
+import { embedC } from "./compile.ts";
 import { errnoNumber, isSysError, SysError } from "./errno.ts";
 import * as libc from "./libc.ts";
 // Imported as text: inside a compiled binary cc cannot read a file from /$bunfs/.
 import source from "./launcher.c" with { type: "text" };
 
-const SYMBOLS = {
+/** Compiled on first use only: TinyCC takes milliseconds that most commands never need to pay. */
+const launcher = embedC("launcher.c", source, {
   launcher_spawn: { args: ["ptr", "ptr"], returns: "i32" },
   launcher_reap: { args: ["i32"], returns: "i32" },
   launcher_watch: { args: ["i32", "i32"], returns: "i32" },
   launcher_signal: { args: ["i32", "i32"], returns: "i32" },
-} as const;
-
-type Launcher = ReturnType<typeof compileEmbedded<typeof SYMBOLS>>["symbols"];
-let compiled: Launcher | undefined;
-
-/** Compiled on first use only: TinyCC takes milliseconds that most commands never need to pay. */
-function launcher(): Launcher {
-  compiled ??= compileEmbedded("launcher", source, SYMBOLS).symbols;
-  return compiled;
-}
+});
 
 export type NamespaceType = "user" | "mnt" | "net" | "ipc" | "uts" | "pid" | "cgroup";
 
@@ -82,6 +74,9 @@ export interface ExitStatus {
 }
 
 const MAX_FDS = 64; // MAX_PASSED_FDS in launcher.c
+// A child that is not held writes every record before its parent reads one (launcher.c): they must fit in a
+// pipe of one page, 4096 bytes, at 12 bytes a record and two records more than the mounts.
+const MAX_MOUNTS = 256;
 const MOUNT_OP_FIELDS = 6; // struct mount_op in launcher.c
 const RECORD_BYTES = 12;
 const ESRCH = errnoNumber("ESRCH");
@@ -124,7 +119,7 @@ function describeFailure(step: number, index: number, errno: number, opts: Launc
   }
 }
 
-/** Builds launch_spec (launcher.c); `keep` holds every buffer a pointer refers to until the fork is done. */
+/** Builds launch_spec (launcher.c); `keep` holds every buffer a pointer refers to until the child is started. */
 function buildSpec(opts: LaunchOptions, path: string, joined: Joined, keep: unknown[]): BigInt64Array {
   const cString = (s: string): bigint => {
     const buf = Buffer.from(`${s}\0`, "utf8");
@@ -161,6 +156,7 @@ function buildSpec(opts: LaunchOptions, path: string, joined: Joined, keep: unkn
     opts.setsid ? 1n : 0n,
     array(mounts),
     BigInt(mounts.length / MOUNT_OP_FIELDS),
+    opts.hold ? 1n : 0n,
   ]);
   keep.push(spec);
   return spec;
@@ -242,6 +238,11 @@ class Child implements LaunchedProcess {
     libc.write(this.#goFd, new Uint8Array([1]));
     libc.close(this.#goFd);
     this.#goFd = -1;
+    this.execed();
+  }
+
+  /** Returns once a released child has exec'd; throws what it failed on. */
+  execed(): void {
     const rec = readRecord(this.#statusFd);
     if (rec) this.#failed(rec);
     libc.close(this.#statusFd);
@@ -311,13 +312,14 @@ class Child implements LaunchedProcess {
 }
 
 /**
- * Forks a child that enters `join`, unshares `unshare`, makes `mounts`, waits for the go-ahead (given at
- * once unless `hold`), places `fds`, changes to `cwd` and execs `argv`. Returns once the child has exec'd,
- * or, with `hold`, once its namespaces exist; throws a SysError naming the step the child failed on.
+ * Starts a child that enters `join`, unshares `unshare`, makes `mounts`, with `hold` waits for the go-ahead,
+ * places `fds`, changes to `cwd` and execs `argv`. Returns once the child has exec'd, or, with `hold`, once
+ * its namespaces exist; throws a SysError naming the step the child failed on.
  */
 export function launch(opts: LaunchOptions): LaunchedProcess {
   if (opts.argv.length === 0) throw new Error("launch: argv must not be empty");
   if (Object.keys(opts.fds ?? {}).length > MAX_FDS) throw new Error(`launch: at most ${MAX_FDS} fds can be passed`);
+  if ((opts.mounts?.length ?? 0) > MAX_MOUNTS) throw new Error(`launch: at most ${MAX_MOUNTS} mounts can be made`);
   const env = opts.env ?? process.env;
   const path = resolveProgram(opts.argv[0]!, env, opts.cwd);
   const joined = [...(opts.join ?? [])].sort((a, b) => Number(b.type === "user") - Number(a.type === "user"));
@@ -326,7 +328,7 @@ export function launch(opts: LaunchOptions): LaunchedProcess {
   const out = new Int32Array(3);
   const pid = launcher().launcher_spawn(spec, out);
   keep.length = 0; // a use after the call, so the buffers the spec points into stay alive through it
-  if (pid < 0) throw new SysError("fork", -pid);
+  if (pid < 0) throw new SysError(opts.hold ? "fork" : "clone", -pid);
 
   const child = new Child(
     pid,
@@ -338,7 +340,8 @@ export function launch(opts: LaunchOptions): LaunchedProcess {
     },
   );
   child.ready();
-  if (!opts.hold) child.go();
+  // Not held, the child never waited for a go-ahead: it has exec'd or failed already.
+  if (!opts.hold) child.execed();
   return child;
 }
 

@@ -13,6 +13,7 @@ const { symbols: c } = dlopen("libc.so.6", {
   read: { args: ["i32", "ptr", "u64"], returns: "i64" },
   write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   pipe2: { args: ["ptr", "i32"], returns: "i32" },
+  memfd_create: { args: ["ptr", "u32"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
   flock: { args: ["i32", "i32"], returns: "i32" },
   fstatfs: { args: ["i32", "ptr"], returns: "i32" },
@@ -160,6 +161,13 @@ export function pipe2(flags = O_CLOEXEC): [number, number] {
   const fds = new Int32Array(2);
   check(c.pipe2(fds, flags), "pipe2");
   return [fds[0]!, fds[1]!];
+}
+
+export const MFD_CLOEXEC = 1;
+
+/** An anonymous in-memory file; name only shows in /proc/PID/fd. */
+export function memfdCreate(name: string, flags = MFD_CLOEXEC): number {
+  return check(c.memfd_create(cstr(name), flags), "memfd_create", name);
 }
 
 export function fcntl(fd: number, cmd: number, arg = 0): number {

@@ -1,20 +1,13 @@
 // Network namespace work on a disposable C thread that enters and never comes back (see nsthread.c for why
 // the JS thread must not enter a network namespace itself). Compiled on first use, in a few milliseconds.
-import { compileEmbedded } from "./compile.ts";
+import { embedC } from "./compile.ts";
 import { SysError } from "./errno.ts";
 import source from "./nsthread.c" with { type: "text" };
 
-const SYMBOLS = {
+const nsthread = embedC("nsthread.c", source, {
   nsthread_socket: { args: ["i32", "i32", "i32", "i32", "ptr"], returns: "i32" },
   nsthread_create_netns: { args: ["ptr", "ptr"], returns: "i32" },
-} as const;
-
-let compiled: ReturnType<typeof compileEmbedded<typeof SYMBOLS>>["symbols"] | undefined;
-
-function nsthread() {
-  compiled ??= compileEmbedded("nsthread", source, SYMBOLS).symbols;
-  return compiled;
-}
+});
 
 // Steps as numbered in nsthread.c.
 const STEP_NAMES: Record<number, string> = { 1: "pthread_create", 2: "setns", 3: "socket", 4: "unshare", 5: "mount" };

@@ -1,7 +1,7 @@
 // The port forwarder engine (relay.c): listeners in this thread's netns, connections made from a C thread that
 // entered the target netns, bytes moved by splice. Compiled on first use, in a few milliseconds.
 import type { Pointer } from "bun:ffi";
-import { compileEmbedded } from "./compile.ts";
+import { embedC } from "./compile.ts";
 import { SysError } from "./errno.ts";
 import source from "./relay.c" with { type: "text" };
 
@@ -15,15 +15,11 @@ export interface RelayEndpoint {
 const PROTOCOL: Record<RelayProtocol, number> = { tcp: 0, udp: 1 };
 const ENOMEM = 12;
 
-function load() {
-  return compileEmbedded("relay", source, {
-    relay_new: { args: ["i32", "i32"], returns: "ptr" },
-    relay_add: { args: ["ptr", "i32", "ptr", "i32", "ptr", "i32"], returns: "i32" },
-    relay_start: { args: ["ptr"], returns: "i32" },
-  }).symbols;
-}
-
-let compiled: ReturnType<typeof load> | undefined;
+const relay = embedC("relay.c", source, {
+  relay_new: { args: ["i32", "i32"], returns: "ptr" },
+  relay_add: { args: ["ptr", "i32", "ptr", "i32", "ptr", "i32"], returns: "i32" },
+  relay_start: { args: ["ptr"], returns: "i32" },
+});
 
 function cstr(s: string): Buffer {
   return Buffer.from(`${s}\0`, "utf8");
@@ -39,21 +35,20 @@ export class Relay {
 
   /** netnsFd must stay open: the event thread enters it when the relay starts. */
   static create(netnsFd: number, udpIdleSeconds: number): Relay {
-    compiled ??= load();
-    const handle = compiled.relay_new(netnsFd, udpIdleSeconds) as Pointer | null;
+    const handle = relay().relay_new(netnsFd, udpIdleSeconds) as Pointer | null;
     if (handle === null) throw new SysError("relay_new", ENOMEM);
     return new Relay(handle);
   }
 
   /** Binds host in this thread's netns (throws SysError "listen" naming it); target is reached from the relay's netns. */
   listen(protocol: RelayProtocol, host: RelayEndpoint, target: RelayEndpoint): void {
-    const ret = compiled!.relay_add(this.handle, PROTOCOL[protocol], cstr(host.ip), host.port, cstr(target.ip), target.port);
+    const ret = relay().relay_add(this.handle, PROTOCOL[protocol], cstr(host.ip), host.port, cstr(target.ip), target.port);
     if (ret < 0) throw new SysError("listen", -ret, `${formatEndpoint(host)}/${protocol}`);
   }
 
   /** Returns once the event thread is inside the target netns and serving every listener. */
   start(): void {
-    const ret = compiled!.relay_start(this.handle);
+    const ret = relay().relay_start(this.handle);
     if (ret < 0) throw new SysError("setns", -ret, "relay thread into the target netns");
   }
 }
