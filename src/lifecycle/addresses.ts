@@ -1,10 +1,9 @@
 // The addresses a container holds or asks for on a network: a --ip checked against the network's subnets
 // before anything is set up, and the IP and MAC read back from a result to keep them across a re-ADD.
-import { isIP } from "node:net";
 import type { CniResult, NetworkConfig } from "../drivers/cni/index.ts";
 import { parseResult } from "../drivers/cni/result.ts";
 import { UsageError } from "../errors.ts";
-import { formatCidr, parseIP } from "../netlink/addr-codec.ts";
+import { formatCidr, ipFamily, parseIP } from "../netlink/addr-codec.ts";
 import { parseSubnet, subnetContains } from "../schema/ip.ts";
 
 interface IpamRange {
@@ -64,7 +63,7 @@ export interface HeldAddresses {
 /** What the container holds on a network: every address, and the MAC of the interface inside the netns. */
 export function heldAddresses(result: CniResult | undefined): HeldAddresses {
   if (!result) return { ips: [] };
-  const ips = result.ips.map((ip) => ip.address.split("/")[0]!).filter((ip) => isIP(ip) !== 0);
+  const ips = result.ips.map((ip) => ip.address.split("/")[0]!).filter((ip) => ipFamily(ip) !== 0);
   const index = result.ips.find((ip) => ip.interface !== undefined)?.interface;
   const inside = index === undefined ? result.interfaces.find((i) => i.sandbox) : result.interfaces[index];
   return inside?.mac ? { ips, mac: inside.mac } : { ips };

@@ -2,10 +2,9 @@
 // without a host port gets a free one. Runs inside the state transaction that inserts the record, so two
 // concurrent creates can neither both take one port nor both be handed the same free one.
 import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import * as libc from "../../ffi/libc.ts";
 import { UsageError } from "../errors.ts";
-import { parseIP } from "../netlink/addr-codec.ts";
+import { ipFamily, parseIP } from "../netlink/addr-codec.ts";
 import type { PortMapping, Protocol } from "../schema/ports.ts";
 
 export interface PublishedPorts {
@@ -30,7 +29,7 @@ function clash(m: { hostIP: string; protocol: Protocol }, port: number, taken: r
 
 function display(ip: string, port: number): string {
   if (ip === "") return `0.0.0.0:${port}`;
-  return isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return ipFamily(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 /** sockaddr_in / sockaddr_in6 for bind(2): family in host order, port in network order. */

@@ -1,6 +1,5 @@
 // podman's InspectNetworkSettings from a record and its CNI results: getContainerNetworkInfo and
 // resultToBasicNetworkConfig. Pure, so the JSON can be checked against golden files.
-import { isIP } from "node:net";
 import type { CniResult } from "../drivers/cni/index.ts";
 import type { PortMapping } from "../schema/ports.ts";
 import type { ContainerRecord, RecordState } from "../state/index.ts";
@@ -8,6 +7,7 @@ import { storedResult } from "./addresses.ts";
 import { networkAliases } from "./aliases.ts";
 import { formatNetworkMode } from "./mode.ts";
 import { slirp4netnsAddressesOf } from "./slirp-network.ts";
+import { ipFamily } from "../netlink/addr-codec.ts";
 
 export interface InspectBasicNetworkConfig {
   EndpointID: string;
@@ -80,7 +80,7 @@ export function resultToBasicNetworkConfig(result: CniResult): InspectBasicNetwo
   for (const ip of result.ips) {
     const [address = "", prefix = "0"] = ip.address.split("/");
     const mac = macOf(ip.interface);
-    if (isIP(address) === 4) {
+    if (ipFamily(address) === 4) {
       if (config.IPAddress === "") {
         config.IPAddress = address;
         config.IPPrefixLen = Number(prefix);

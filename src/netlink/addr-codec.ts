@@ -64,6 +64,12 @@ export function parseIP(text: string): Uint8Array | null {
   return text.includes(":") ? parseIPv6(text) : parseIPv4(text);
 }
 
+/** 4 or 6 for an address in text form, 0 for anything else: node:net's isIP without loading node:net (~2.5 ms of start-up). */
+export function ipFamily(text: string): 0 | 4 | 6 {
+  if (parseIPv4(text)) return 4;
+  return parseIPv6(text) ? 6 : 0;
+}
+
 /** "10.0.0.1/24", "fd00::1/64". The prefix is required and must fit the family. */
 export function parseCidr(text: string): Cidr | null {
   const slash = text.indexOf("/");

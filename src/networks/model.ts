@@ -1,7 +1,6 @@
 // What `network inspect` and `network ls --format json` show, in podman 4's shape, read back from any
 // conflist: ctrnet's own (id, creation time, labels and options in the list's `args`) or one written by
 // hand or by another tool (id derived from the name as podman's CNI backend does, time from the file).
-import { createHash } from "node:crypto";
 import * as v from "valibot";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
 import { type Cidr, parseCidr } from "../netlink/addr-codec.ts";
@@ -65,12 +64,12 @@ const HostLocalIpam = v.union([
 
 /** The id of a network ctrnet did not create: podman's CNI backend derives it from the name the same way. */
 export function nameDerivedId(name: string): string {
-  return createHash("sha256").update(name).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(name).digest("hex");
 }
 
 /** A new network's id: unique even for a name used before, so a re-created network is a different one. */
 export function newNetworkId(name: string, created: Date): string {
-  return createHash("sha256").update(`${name}\0${created.toISOString()}\0${crypto.randomUUID()}`).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(`${name}\0${created.toISOString()}\0${crypto.randomUUID()}`).digest("hex");
 }
 
 function listArgs(config: NetworkConfig): ListArgs {

@@ -1,20 +1,20 @@
 // CNI results as plugins print them. Two shapes: 0.1.0/0.2.0 (`ip4`/`ip6`) and 0.3.0 onwards (`interfaces`,
 // `ips`, `routes`); 0.3.x/0.4.0 add `version` to each IP, 1.0.0 drops it, 1.1.0 adds optional interface and
 // route fields. Plugin output is external input: addresses are checked, not trusted.
-import { isIP } from "node:net";
 import * as v from "valibot";
+import { ipFamily } from "../netlink/addr-codec.ts";
 
 function isCidr(s: string): boolean {
   const slash = s.indexOf("/");
   if (slash < 0) return false;
-  const family = isIP(s.slice(0, slash));
+  const family = ipFamily(s.slice(0, slash));
   const bits = s.slice(slash + 1);
   if (family === 0 || !/^\d{1,3}$/.test(bits)) return false;
   return Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 export const Cidr = v.pipe(v.string(), v.check(isCidr, "expected an address with prefix length, like 10.88.0.2/16"));
-export const IpAddress = v.pipe(v.string(), v.check((s) => isIP(s) !== 0, "expected an IP address"));
+export const IpAddress = v.pipe(v.string(), v.check((s) => ipFamily(s) !== 0, "expected an IP address"));
 
 const Index = v.pipe(v.number(), v.integer(), v.minValue(0));
 

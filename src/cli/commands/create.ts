@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { createContainer, withContext } from "../../lifecycle/index.ts";
 import { containerArgs, contextOptions, createRequestOf, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -15,6 +16,6 @@ export default defineCommand({
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
     const rec = await withContext(contextOptions(values), (ctx) => createContainer(ctx, { ...createRequestOf(values, rawArgs), id: String(values.id) }));
-    process.stdout.write(`${rec.netns?.path ?? ""}\n`);
+    print(`${rec.netns?.path ?? ""}\n`);
   },
 });

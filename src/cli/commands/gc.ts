@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { CtrnetError } from "../../errors.ts";
 import { gc, withContext } from "../../lifecycle/index.ts";
 import { stopPauseIfUnused } from "../../rootless/pause.ts";
@@ -17,7 +18,7 @@ export default defineCommand({
       await stopPauseIfUnused(ctx);
       return collected;
     });
-    if (format === "json") process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (format === "json") print(`${JSON.stringify(report, null, 2)}\n`);
     else {
       const lines = [
         ...report.containers.map((id) => `removed container ${id}`),
@@ -25,7 +26,7 @@ export default defineCommand({
         ...report.attachments.map((a) => `removed CNI attachment ${a}`),
         ...report.busy.map((id) => `skipped container ${id}: another ctrnet command is working on it`),
       ];
-      process.stdout.write(lines.map((l) => `${l}\n`).join(""));
+      print(lines.map((l) => `${l}\n`).join(""));
     }
     if (report.errors.length) throw new CtrnetError(`gc could not clean up everything: ${report.errors.join("; ")}`);
   },

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { inspectContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -10,6 +11,6 @@ export default defineCommand({
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
     const result = await withContext(contextOptions(values), (ctx) => inspectContainer(ctx, String(values.id)));
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    print(`${JSON.stringify(result, null, 2)}\n`);
   },
 });

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { formatNetworkMode, listContainers, withContext } from "../../lifecycle/index.ts";
 import { formatPort } from "../../schema/ports.ts";
 import type { ContainerRecord } from "../../state/index.ts";
@@ -27,7 +28,7 @@ export default defineCommand({
     const format = parseFormat(values.format);
     const records = await withContext(contextOptions(values), listContainers);
     if (format === "json") {
-      process.stdout.write(`${JSON.stringify(records.map(summary), null, 2)}\n`);
+      print(`${JSON.stringify(records.map(summary), null, 2)}\n`);
       return;
     }
     const rows = records.map((r) => [
@@ -39,6 +40,6 @@ export default defineCommand({
       r.ports.map(formatPort).join(", ") || "-",
       r.netns?.path ?? "-",
     ]);
-    process.stdout.write(formatTable(["ID", "NAME", "STATE", "MODE", "NETWORKS", "PORTS", "NETNS"], rows));
+    print(formatTable(["ID", "NAME", "STATE", "MODE", "NETWORKS", "PORTS", "NETNS"], rows));
   },
 });

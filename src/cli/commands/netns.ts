@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { constants } from "node:os";
 import { isSysError } from "../../../ffi/errno.ts";
 import { CtrnetError, errorMessage, UsageError } from "../../errors.ts";
@@ -14,7 +15,7 @@ const add = defineCommand({
   args: { ...netnsDirArg, name: { type: "positional", required: false, description: "namespace name" } },
   run({ args }) {
     const name = args.name === undefined ? undefined : nameArg(String(args.name));
-    process.stdout.write(`${createNetns({ name, dir: dirOf(args) }).name}\n`);
+    print(`${createNetns({ name, dir: dirOf(args) }).name}\n`);
   },
 });
 
@@ -23,8 +24,8 @@ const ls = defineCommand({
   args: { ...netnsDirArg, format: { type: "string", description: "text or json" } },
   run({ args }) {
     const names = listNetns(dirOf(args));
-    if (args.format === "json") process.stdout.write(`${JSON.stringify(names)}\n`);
-    else if (args.format === undefined || args.format === "text") process.stdout.write(names.map((n) => `${n}\n`).join(""));
+    if (args.format === "json") print(`${JSON.stringify(names)}\n`);
+    else if (args.format === undefined || args.format === "text") print(names.map((n) => `${n}\n`).join(""));
     else throw new UsageError(`invalid --format "${args.format}": use text or json`);
   },
 });

@@ -1,4 +1,5 @@
 import { type ArgsDef, defineCommand } from "citty";
+import { print } from "../output.ts";
 import { AggregateFailure, UsageError } from "../../errors.ts";
 import { disconnectContainer } from "../../lifecycle/connect.ts";
 import { type Context, createContext } from "../../lifecycle/context.ts";
@@ -93,7 +94,7 @@ const create = defineCommand({
     };
     return withContext(args, async (ctx) => {
       const info = await createNetwork(ctx, request);
-      process.stdout.write(`${info.name}\n`);
+      print(`${info.name}\n`);
     });
   },
 });
@@ -125,9 +126,9 @@ const ls = defineCommand({
       await ensureDefaultNetwork(ctx);
       const { networks, problems } = await listNetworkInfo(ctx, filters);
       for (const problem of problems) log.warn(`skipping ${problem}`);
-      if (args.quiet) process.stdout.write(networks.map((n) => `${n.name}\n`).join(""));
-      else if (args.format === "json") process.stdout.write(`${JSON.stringify(networks, null, 2)}\n`);
-      else process.stdout.write(table(networks));
+      if (args.quiet) print(networks.map((n) => `${n.name}\n`).join(""));
+      else if (args.format === "json") print(`${JSON.stringify(networks, null, 2)}\n`);
+      else print(table(networks));
     });
   },
 });
@@ -146,7 +147,7 @@ const inspect = defineCommand({
     return withContext(args, async (ctx) => {
       await ensureDefaultNetwork(ctx);
       const networks = await inspectNetworks(ctx, args._.map(String));
-      process.stdout.write(`${JSON.stringify(networks, null, 2)}\n`);
+      print(`${JSON.stringify(networks, null, 2)}\n`);
     });
   },
 });
@@ -169,7 +170,7 @@ const rm = defineCommand({
       for (const name of args._.map(String)) {
         try {
           await removeNetwork(ctx, name, options);
-          process.stdout.write(`${name}\n`);
+          print(`${name}\n`);
         } catch (err) {
           errors.push(err);
         }
@@ -196,7 +197,7 @@ const prune = defineCommand({
     rejectUnknownOptions(rawArgs, pruneArgs);
     return withContext(args, async (ctx) => {
       const removed = await pruneNetworks(ctx);
-      process.stdout.write(removed.map((n) => `${n}\n`).join(""));
+      print(removed.map((n) => `${n}\n`).join(""));
     });
   },
 });

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { portLines, publishedPorts, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -16,6 +17,6 @@ export default defineCommand({
     rejectUnknownOptions(rawArgs, args);
     const ports = await withContext(contextOptions(values), async (ctx) => publishedPorts(ctx, String(values.id)));
     const lines = portLines(ports, values.port === undefined ? undefined : String(values.port));
-    process.stdout.write(lines.map((l) => `${l}\n`).join(""));
+    print(lines.map((l) => `${l}\n`).join(""));
   },
 });

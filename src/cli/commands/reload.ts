@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { CtrnetError, errorMessage, UsageError } from "../../errors.ts";
 import { listContainers, reloadContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
@@ -25,7 +26,7 @@ export default defineCommand({
       for (const id of targets) {
         try {
           await reloadContainer(ctx, id);
-          process.stdout.write(`${id}\n`);
+          print(`${id}\n`);
         } catch (err) {
           errors.push(err);
         }

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { CtrnetError, errorMessage, UsageError } from "../../errors.ts";
 import { removeContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
@@ -21,7 +22,7 @@ export default defineCommand({
       for (const id of values._.map(String)) {
         try {
           await removeContainer(ctx, id, { force: values.force });
-          process.stdout.write(`${id}\n`);
+          print(`${id}\n`);
         } catch (err) {
           errors.push(err);
         }

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { containerStats, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, formatArg, formatTable, globalArgs, parseFormat, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -12,13 +13,13 @@ export default defineCommand({
     const format = parseFormat(values.format);
     const stats = await withContext(contextOptions(values), (ctx) => containerStats(ctx, String(values.id)));
     if (format === "json") {
-      process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
+      print(`${JSON.stringify(stats, null, 2)}\n`);
       return;
     }
     const header = ["INTERFACE", "RX BYTES", "RX PACKETS", "RX ERRORS", "RX DROPPED", "TX BYTES", "TX PACKETS", "TX ERRORS", "TX DROPPED"];
     const rows = stats.map((s) =>
       [s.interface, s.rxBytes, s.rxPackets, s.rxErrors, s.rxDropped, s.txBytes, s.txPackets, s.txErrors, s.txDropped].map(String),
     );
-    process.stdout.write(formatTable(header, rows));
+    print(formatTable(header, rows));
   },
 });

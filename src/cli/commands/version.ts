@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { print } from "../output.ts";
 import { COMMIT, VERSION } from "../../version.ts";
 
 export default defineCommand({
@@ -6,9 +7,9 @@ export default defineCommand({
   args: { format: { type: "string", description: "text or json" } },
   run({ args }) {
     if (args.format === "json") {
-      process.stdout.write(`${JSON.stringify({ version: VERSION, commit: COMMIT, bun: Bun.version })}\n`);
+      print(`${JSON.stringify({ version: VERSION, commit: COMMIT, bun: Bun.version })}\n`);
     } else {
-      process.stdout.write(`ctrnet version ${VERSION} (${COMMIT}, bun ${Bun.version})\n`);
+      print(`ctrnet version ${VERSION} (${COMMIT}, bun ${Bun.version})\n`);
     }
   },
 });

@@ -1,6 +1,5 @@
 // The result cache, file for file what libcni writes: `<cacheDir>/results/<network>-<containerId>-<ifName>`
 // holding a `cniCacheV1` object. DEL, CHECK and GC need the ADD result long after ADD returned.
-import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
@@ -97,7 +96,7 @@ export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<s
   const dir = resultsDir(cacheDir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const path = cacheFilePath(cacheDir, entry);
-  const temp = join(dir, `.${entry.network}-${entry.containerId}-${entry.ifName}.${randomBytes(6).toString("hex")}.tmp`);
+  const temp = join(dir, `.${entry.network}-${entry.containerId}-${entry.ifName}.${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex")}.tmp`);
   const handle = await open(temp, "wx", 0o600);
   try {
     await handle.writeFile(encodeCacheFile(entry));

@@ -1,11 +1,11 @@
 // One internal form for CNI results of every spec version, and the way back to the wire form of a given
 // version (plugins receive `prevResult` in the network's cniVersion).
-import { isIP } from "node:net";
 import * as v from "valibot";
 import { CtrnetError } from "../../errors.ts";
 import { describeIssues } from "../../schema/cni.ts";
 import { Result020, ResultCurrent } from "../../schema/cni-result.ts";
 import { atLeast } from "./version.ts";
+import { ipFamily } from "../../netlink/addr-codec.ts";
 
 export interface CniInterface {
   name: string;
@@ -102,7 +102,7 @@ export function parseResult(json: unknown): CniResult {
 }
 
 function family(cidrOrIp: string): 4 | 6 {
-  return isIP(cidrOrIp.split("/")[0] ?? "") === 6 ? 6 : 4;
+  return ipFamily(cidrOrIp.split("/")[0] ?? "") === 6 ? 6 : 4;
 }
 
 /** 0.1.0/0.2.0 hold one address per family; like libcni, the first of each wins and routes follow their family. */
