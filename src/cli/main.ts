@@ -1,4 +1,5 @@
 import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
+import { print } from "./output.ts";
 import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { globalArgs } from "./args.ts";
@@ -26,6 +27,7 @@ export const commands: Record<string, Lazy> = {
   gc: lazy(() => import("./commands/gc.ts")),
   hook: lazy(() => import("./commands/hook.ts")),
   unshare: lazy(() => import("./commands/unshare.ts")),
+  "rootless-netns": lazy(() => import("./commands/rootless-netns.ts")),
 };
 // Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.
 Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./commands/rootlessport.ts")) });
@@ -96,12 +98,12 @@ export async function cli(argv: string[]): Promise<number> {
   try {
     const rest = takeGlobalOptions(argv);
     if (rest[0] === "--version") {
-      process.stdout.write(`${VERSION}\n`);
+      print(`${VERSION}\n`);
       return 0;
     }
     const { cmd, parent, args } = await resolveCommand(rest);
     if (cmd === main || wantsHelp(args) || (cmd.subCommands && !cmd.run && args.length === 0)) {
-      process.stdout.write(`${await renderUsage(cmd, parent)}\n`);
+      print(`${await renderUsage(cmd, parent)}\n`);
       return wantsHelp(args) ? 0 : 2;
     }
     if (needsRootlessNamespace(rest[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);

@@ -29,12 +29,17 @@ async function settledRecord(ctx: Context, id: string): Promise<ContainerRecord 
   });
 }
 
-function createRequest(id: string, settings: HookSettings, target: HookTarget): CreateRequest {
+function createRequest(ctx: Context, id: string, settings: HookSettings, target: HookTarget): CreateRequest {
   const req: CreateRequest = { id, ports: settings.ports, aliases: settings.aliases };
   if (settings.network !== undefined) req.network = settings.network;
   if (settings.ip !== undefined) req.ip = settings.ip;
   if (settings.mac !== undefined) req.mac = settings.mac;
-  if (target.kind === "adopt") req.pid = target.pid;
+  if (target.kind === "adopt") {
+    req.pid = target.pid;
+    // A rootless hook runs in the runtime's user namespace (or podman's), whose mount namespace is not
+    // its own to mount in, and a bind mount there would be out of sight of every later ctrnet anyway.
+    if (ctx.rootless) req.keepNetns = "process";
+  }
   if (target.kind === "join") req.netnsPath = target.path;
   return req;
 }
@@ -101,7 +106,7 @@ export async function setUpContainer(ctx: Context, state: OciState, config: Bund
     }
     let rec: ContainerRecord;
     try {
-      rec = await createContainer(ctx, createRequest(id, settings, target));
+      rec = await createContainer(ctx, createRequest(ctx, id, settings, target));
     } catch (err) {
       // Another call for this id claimed it between our look and our insert: settle on what it made.
       if (attempt === 0 && raceLost(ctx, id, err)) continue;

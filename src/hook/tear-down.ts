@@ -1,6 +1,7 @@
 // poststop: the container's network goes, by container id, whether or not its process still exists
 // (the netns was kept by a bind mount at createRuntime, and the lifecycle's teardown stands in for a
-// vanished one). An id ctrnet holds nothing for is no error: the hook may be installed for containers
+// vanished one; a rootless runtime's container had only its process and slirp4netns keep it, so what
+// goes then are the helpers, stopped by pid, and the record). An id ctrnet holds nothing for is no error: the hook may be installed for containers
 // it never configured, and poststop may be called twice.
 import { existsSync } from "node:fs";
 import { NAME_PATTERN } from "../names.ts";

@@ -11,8 +11,10 @@ import { checkRequestedIP, heldAddresses, storedResult } from "./addresses.ts";
 import { addNetwork, delNetwork } from "./attach.ts";
 import type { Context } from "./context.ts";
 import { withContainerLock } from "./lock.ts";
+import { throwCollected } from "./errors.ts";
 import { requireBridgeMode, requireReady } from "./lookup.ts";
 import { withResult } from "./records.ts";
+import { releaseUnusedRootlessNetns, syncRootlessPorts, usesRootlessNetns } from "./rootless-bridge.ts";
 import { checkAddressFree } from "./static-ip.ts";
 import type { ConnectOptions } from "./types.ts";
 
@@ -45,7 +47,8 @@ export async function connectContainer(ctx: Context, idOrName: string, network: 
       ...(ip !== undefined ? { ips: [ip] } : {}),
       ...(mac !== undefined ? { mac } : {}),
     });
-    state.update(rec.id, (r) => withResult(connectNetwork(r, network, aliases), network, result));
+    const updated = state.update(rec.id, (r) => withResult(connectNetwork(r, network, aliases), network, result));
+    if (first) await syncRootlessPorts(ctx, updated, { tied: false });
   });
 }
 
@@ -81,5 +84,8 @@ export async function disconnectContainer(ctx: Context, idOrName: string, networ
     await delNetwork(ctx, rec, rec.networks[index]!, rec.netns!.path, wasFirst ? { ports: rec.ports } : {});
     const updated = ctx.state().update(rec.id, (r) => disconnectNetwork(r, network));
     if (wasFirst && rest.networks.length && rec.ports.length) await movePorts(ctx, updated);
+    // the forwarder follows the ports to the next network's address, or stops with the last network
+    if (wasFirst) await syncRootlessPorts(ctx, ctx.state().get(rec.id), { tied: false });
+    if (rest.networks.length === 0 && usesRootlessNetns(ctx, rec)) throwCollected(`releasing the rootless netns`, await releaseUnusedRootlessNetns(ctx));
   });
 }

@@ -5,6 +5,8 @@ import { createCniRuntime, type CniRuntime, defaultCacheDir, defaultConfigDirs }
 import { defaultNetnsDir } from "../netns/index.ts";
 import { hostUid } from "../rootless/identity.ts";
 import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
+import { rootlessCniRuntime } from "./rootless-cni.ts";
+import { type RootlessNetnsPaths, rootlessNetnsPaths } from "./rootless-netns.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -19,6 +21,8 @@ export interface ContextOptions {
   cniPluginDirs?: string[];
   /** CNI result cache and IPAM state. Flag --cni-cache-dir, env CTRNET_CNI_CACHE_DIR. */
   cniCacheDir?: string;
+  /** slirp4netns options of the rootless netns, e.g. ["cidr=10.0.3.0/24"]. Env CTRNET_ROOTLESS_NETNS_OPTIONS (comma-separated). */
+  rootlessNetnsOptions?: string[];
 }
 
 export interface Context {
@@ -28,6 +32,8 @@ export interface Context {
   /** The directory network configurations are written to (and the first one read). */
   readonly cniConfigDir: string;
   readonly cni: CniRuntime;
+  /** Where a rootless user's bridge networks live (see rootless-netns.ts); unused by root. */
+  readonly rootlessNetns: RootlessNetnsPaths;
   /** Opened on first use: commands that never touch container records never open the database. */
   state(): ContainerState;
   close(): void;
@@ -39,13 +45,18 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   const cniConfigDir = options.cniConfigDir ?? env.CTRNET_CNI_CONFIG_DIR ?? defaultConfigDirs(env, uid)[0]!;
   const pluginDirs = options.cniPluginDirs ?? env.CTRNET_CNI_PLUGIN_DIR?.split(":").filter(Boolean) ?? [];
   const cacheDir = options.cniCacheDir ?? env.CTRNET_CNI_CACHE_DIR ?? defaultCacheDir(env, uid);
+  const netnsDir = options.netnsDir ?? env.CTRNET_NETNS_DIR ?? defaultNetnsDir();
+  const slirpOptions = options.rootlessNetnsOptions ?? env.CTRNET_ROOTLESS_NETNS_OPTIONS?.split(",").filter(Boolean) ?? [];
+  const rootlessNetns = rootlessNetnsPaths(root, netnsDir, slirpOptions);
+  const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir };
   let state: ContainerState | undefined;
   return {
     rootless: uid !== 0,
     runtimeDir: root,
-    netnsDir: options.netnsDir ?? env.CTRNET_NETNS_DIR ?? defaultNetnsDir(),
+    netnsDir,
     cniConfigDir,
-    cni: createCniRuntime({ configDirs: [cniConfigDir], pluginDirs, cacheDir }),
+    cni: uid === 0 ? createCniRuntime(cniOptions) : rootlessCniRuntime(cniOptions, rootlessNetns, netnsDir),
+    rootlessNetns,
     state() {
       state ??= openState({ root });
       return state;

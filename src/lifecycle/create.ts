@@ -23,13 +23,14 @@ import { type ContainerLock, withContainerLock } from "./lock.ts";
 import { parseNetworkMode } from "./mode.ts";
 import { findExact, withResult } from "./records.ts";
 import { bringLoopbackUp, netnsInode, plannedNetnsPath } from "./sandbox.ts";
+import { syncRootlessPorts } from "./rootless-bridge.ts";
 import { checkSlirp4netnsPorts } from "./slirp-network.ts";
 import { setUpSlirp4netns } from "./slirp-setup.ts";
 import { checkAddressFree } from "./static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { CreateRequest } from "./types.ts";
 
-type NetnsSource = { kind: "create" } | { kind: "adopt"; pid: number } | { kind: "join"; path: string };
+type NetnsSource = { kind: "create" } | { kind: "adopt"; pid: number; keep: "mount" | "process" } | { kind: "join"; path: string };
 
 interface CreatePlan {
   id: string;
@@ -49,9 +50,13 @@ function checkNetnsPath(path: string): void {
   close(openNetns(path));
 }
 
+function procNetnsPath(pid: number): string {
+  return `/proc/${pid}/ns/net`;
+}
+
 function checkProcess(pid: number): void {
   try {
-    checkNetnsPath(`/proc/${pid}/ns/net`);
+    checkNetnsPath(procNetnsPath(pid));
   } catch {
     throw new UsageError(`process ${pid} does not exist (or its network namespace cannot be opened)`);
   }
@@ -59,15 +64,14 @@ function checkProcess(pid: number): void {
 
 function netnsSource(req: CreateRequest, mode: NetMode): NetnsSource | null {
   if (req.netnsPath !== undefined && req.pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");
-  const configurable = mode.kind === "bridge" || mode.kind === "none";
+  const configurable = mode.kind === "bridge" || mode.kind === "none" || mode.kind === "slirp4netns";
   if (!configurable && (req.netnsPath !== undefined || req.pid !== undefined)) {
-    throw new UsageError(`--netns and --pid need network mode bridge, a network name or none, not ${mode.kind}`);
+    throw new UsageError(`--netns and --pid need network mode bridge, a network name, none or slirp4netns, not ${mode.kind}`);
   }
-  if (mode.kind === "slirp4netns") return { kind: "create" };
   if (req.pid !== undefined) {
     if (!Number.isInteger(req.pid) || req.pid < 1) throw new UsageError(`invalid pid ${req.pid}`);
     checkProcess(req.pid);
-    return { kind: "adopt", pid: req.pid };
+    return { kind: "adopt", pid: req.pid, keep: req.keepNetns ?? "mount" };
   }
   if (req.netnsPath !== undefined) {
     if (!req.netnsPath.startsWith("/")) throw new UsageError(`--netns takes an absolute path, got "${req.netnsPath}"`);
@@ -114,11 +118,16 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   return { id, name, mode, networks, aliases, ports, ip, mac, netns };
 }
 
+function recordedNetns(ctx: Context, source: NetnsSource): { path: string; owned: boolean } {
+  if (source.kind === "join") return { path: source.path, owned: false };
+  if (source.kind === "adopt" && source.keep === "process") return { path: procNetnsPath(source.pid), owned: false };
+  return { path: plannedNetnsPath(ctx.netnsDir), owned: true };
+}
+
 /** Claims the id, the host ports and the address in one transaction, so concurrent creates can't share them. */
 function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   const state = ctx.state();
-  const netns =
-    p.netns === null ? null : p.netns.kind === "join" ? { path: p.netns.path, owned: false } : { path: plannedNetnsPath(ctx.netnsDir), owned: true };
+  const netns = p.netns === null ? null : recordedNetns(ctx, p.netns);
   const rec = newContainerRecord({
     id: p.id,
     name: p.name,
@@ -139,6 +148,11 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
 function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): void {
   if (source.kind === "join" || !rec.netns) return;
   const path = rec.netns.path;
+  if (source.kind === "adopt" && source.keep === "process") {
+    // Nothing to make: gc tells the process's end (and a reused pid) by the netns inode noted here.
+    recordProcess(ctx, rec.id, { pid: source.pid, netnsInode: netnsInode(path) });
+    return;
+  }
   markNetns(ctx, path);
   const opts = { name: basename(path), dir: ctx.netnsDir };
   if (source.kind === "adopt") {
@@ -177,6 +191,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock, opts: Cre
         const result = await addNetwork(ctx, rec, attachment, netnsPath, opts);
         rec = state.update(rec.id, (r) => withResult(r, attachment.network, result));
       }
+      rec = await syncRootlessPorts(ctx, rec, { tied: opts.helpersDieWithProcess ?? false });
     }
     return state.update(rec.id, (r) => ({ ...r, state: "ready" }));
   } catch (err) {

@@ -1,13 +1,15 @@
 // `ctrnet gc`: reconciles state with what exists after crashes and reboots. A record is torn down when
 // its netns, adopted process, helper or shared-netns container is gone, or when it is still `creating` or
 // `removing` while nobody holds its lock (the command that set it so died). Then netns files ctrnet made
-// that no record names are removed, and each network gets a CNI GC with the attachments records still hold.
+// that no record names are removed, each network gets a CNI GC with the attachments records still hold, and
+// a rootless netns no attachment needs any more goes.
 import { errorMessage } from "../errors.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { adoptedProcess, markedNetns, unmarkNetns } from "./ledger.ts";
 import { tryContainerLock } from "./lock.ts";
 import { netnsOwner } from "./lookup.ts";
+import { releaseUnusedRootlessNetns } from "./rootless-bridge.ts";
 import { netnsUsable, processAlive, removeOwnedNetns } from "./sandbox.ts";
 import { containersWithHelpers, deadHelper, stopHelpers } from "./slirp-helpers.ts";
 import { teardownContainer } from "./teardown.ts";
@@ -121,5 +123,6 @@ export async function gc(ctx: Context): Promise<GcReport> {
   await collectOrphanHelpers(ctx, report);
   collectOrphanNetns(ctx, report);
   await collectAttachments(ctx, report);
+  if (ctx.rootless) report.errors.push(...(await releaseUnusedRootlessNetns(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

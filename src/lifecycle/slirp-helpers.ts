@@ -22,7 +22,7 @@ const STOP_ORDER: readonly HelperKind[] = ["portForwarder", "slirp4netns"];
 
 const NAMES: Record<HelperKind, string> = { slirp4netns: "slirp4netns", portForwarder: "port forwarder" };
 
-interface HelperProcess {
+export interface HelperProcess {
   pid: number;
   /** Field 22 of /proc/PID/stat: clock ticks after boot at which the process started. */
   startTime: string;
@@ -31,6 +31,7 @@ interface HelperProcess {
 type HelperLedger = Partial<Record<HelperKind, HelperProcess>>;
 
 export interface HelperHandle {
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -78,7 +79,7 @@ function readLedger(ctx: Context, id: string): HelperLedger {
 }
 
 /** The start time, or undefined when the process is gone or a zombie (it holds nothing any more). */
-function startTimeOf(pid: number): string | undefined {
+export function startTimeOf(pid: number): string | undefined {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -90,7 +91,7 @@ function startTimeOf(pid: number): string | undefined {
   return fields[0] === "Z" ? undefined : fields[19];
 }
 
-function running(proc: HelperProcess): boolean {
+export function running(proc: HelperProcess): boolean {
   return startTimeOf(proc.pid) === proc.startTime;
 }
 
@@ -129,7 +130,7 @@ async function exited(proc: HelperProcess, ms: number): Promise<boolean> {
 }
 
 /** Not our child (its parent exited long ago): there is nothing to wait on, so poll. */
-async function stopByPid(kind: HelperKind, proc: HelperProcess): Promise<void> {
+export async function stopByPid(name: string, proc: HelperProcess): Promise<void> {
   for (const [signal, wait] of [["SIGTERM", STOP_GRACE_MS], ["SIGKILL", KILL_WAIT_MS]] as const) {
     if (!running(proc)) return;
     try {
@@ -139,7 +140,7 @@ async function stopByPid(kind: HelperKind, proc: HelperProcess): Promise<void> {
     }
     if (await exited(proc, wait)) return;
   }
-  throw new CtrnetError(`${NAMES[kind]} (pid ${proc.pid}) did not stop, even on SIGKILL`);
+  throw new CtrnetError(`${name} (pid ${proc.pid}) did not stop, even on SIGKILL`);
 }
 
 /**
@@ -155,7 +156,8 @@ export async function stopHelpers(ctx: Context, id: string): Promise<unknown[]> 
       const handle = handles[kind];
       const proc = ledger[kind];
       if (handle) await handle.stop();
-      else if (proc) await stopByPid(kind, proc);
+      // another command (connect, disconnect) may have replaced the one this process started
+      if (proc && proc.pid !== handle?.pid) await stopByPid(NAMES[kind], proc);
       delete handles[kind];
       delete ledger[kind];
     } catch (err) {

@@ -5,6 +5,7 @@ import type { Context } from "./context.ts";
 import { removeEtcFiles } from "./etc-files.ts";
 import { forgetProcess, unmarkNetns } from "./ledger.ts";
 import { prepareDel } from "./recover.ts";
+import { releaseUnusedRootlessNetns, usesRootlessNetns } from "./rootless-bridge.ts";
 import { netnsUsable, removeOwnedNetns } from "./sandbox.ts";
 import { stopHelpers } from "./slirp-helpers.ts";
 
@@ -18,8 +19,8 @@ export interface TeardownOptions {
 }
 
 /**
- * The helper processes (port forwarder, slirp4netns), CNI DEL of every network in reverse order, then the
- * netns if ctrnet owns it. Returns every error.
+ * The helper processes (port forwarder, slirp4netns), CNI DEL of every network in reverse order, the
+ * rootless netns if this was its last user, then the netns if ctrnet owns it. Returns every error.
  */
 export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
   const errors = await stopHelpers(ctx, rec.id);
@@ -37,6 +38,7 @@ export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts
       errors.push(err);
     }
   }
+  if (usesRootlessNetns(ctx, rec)) errors.push(...(await releaseUnusedRootlessNetns(ctx)));
   if (errors.length && !opts.force) return errors;
   forgetProcess(ctx, rec.id);
   // Written by `run` and the hook; whoever tears the container down (rm, gc after a crash) removes them.

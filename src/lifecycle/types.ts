@@ -15,6 +15,12 @@ export interface CreateRequest {
   netnsPath?: string;
   /** Keep and configure the netns of this running process, as podman's setupNetNS does. */
   pid?: number;
+  /**
+   * How the netns of `pid` is kept: by a bind mount in the netns dir (the default), or only through
+   * /proc/PID/ns/net while the process lives, for a caller that cannot mount (a hook inside a rootless
+   * runtime's user namespace, which owns no mount namespace); ctrnet then never removes it.
+   */
+  keepNetns?: "mount" | "process";
 }
 
 export interface ConnectOptions {

@@ -38,11 +38,18 @@ export function pauseFiles(env: Readonly<Record<string, string | undefined>> = p
  * The environment of a ctrnet started inside the namespace. Bun's `cc` (ctrnet's C parts) writes its
  * headers to $BUN_TMPDIR/bun-cc-UID, read once at start-up; inside the namespace the uid reads 0, the
  * host's /tmp/bun-cc-0 belongs to root, and Bun falls back to a new /tmp directory per process that
- * nothing removes. A directory of the user's own, reused by every such process, avoids that.
+ * nothing removes. A directory of the user's own, reused by every such process, avoids that. The same
+ * holds for a hook re-run inside a rootless runtime's user namespace (src/hook/user-namespace.ts).
  */
 export function namespaceEnv(files: PauseFiles = pauseFiles()): Record<string, string | undefined> {
   const tmp = join(files.dir, "tmp");
-  mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(tmp, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    // No runtime dir of the user's (no login session): Bun's own fallback still works, only untidily.
+    log.debug(`cannot make ${tmp} for Bun's compiler files: ${errorMessage(err)}`);
+    return process.env;
+  }
   return { ...process.env, BUN_TMPDIR: tmp };
 }
 

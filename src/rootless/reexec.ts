@@ -1,13 +1,12 @@
 // Runs this ctrnet invocation again inside the rootless namespace, transparently: same arguments,
 // environment, working directory and stdio; signals passed on; its exit status returned as ours.
 // Bun cannot enter a user namespace itself, so the C launcher forks a child that joins and execs.
-import { constants } from "node:os";
 import { isSysError } from "../../ffi/errno.ts";
 import { launch, type LaunchedProcess } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
 import { ensurePause, namespaceEnv } from "./pause.ts";
 import { selfCommand } from "./self.ts";
-import { forwardSignals } from "./signals.ts";
+import { forwardSignals, standInStatus } from "./signals.ts";
 
 interface Namespaces {
   user: number;
@@ -34,10 +33,6 @@ async function pauseNamespaces(): Promise<Namespaces> {
   }
 }
 
-function exitStatus(status: { code: number | null; signal: NodeJS.Signals | null }): number {
-  return status.signal === null ? (status.code ?? 1) : 128 + constants.signals[status.signal];
-}
-
 /** argv: the arguments this process got (without the program), run again unchanged. */
 export async function runInRootlessNamespace(argv: string[]): Promise<number> {
   const ns = await pauseNamespaces();
@@ -61,7 +56,7 @@ export async function runInRootlessNamespace(argv: string[]): Promise<number> {
       libc.close(ns.user);
       libc.close(ns.mnt);
     }
-    return exitStatus(await child.exited);
+    return standInStatus(await child.exited);
   } finally {
     stopForwarding();
   }

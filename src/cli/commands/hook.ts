@@ -53,7 +53,8 @@ function stageCommand(stage: HookStage, description: string): CommandDef<typeof 
         hostname: single(args.hostname, "hostname"),
         writeEtc: args["write-etc"],
       };
-      await runHook(stage, await readStateText(), settings, contextOptions(args));
+      // The whole command line, global options included, for a re-run in the container's user namespace.
+      return await runHook(stage, await readStateText(), settings, contextOptions(args), process.argv.slice(2));
     },
   });
 }

@@ -36,11 +36,27 @@ export interface PluginCallRecord {
   stderr: string;
 }
 
+/** A started plugin process, however it was started. */
+export interface PluginProcess {
+  /** Everything it wrote to stdout and stderr, once both are closed. */
+  readonly output: Promise<{ stdout: string; stderr: string }>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | number | null }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Starts the plugin at path with stdin fed to it and its stdout and stderr collected. Throws what the
+ * start failed with; an error whose code is ETXTBSY is retried.
+ */
+export type PluginSpawner = (path: string, stdin: Uint8Array, env: Record<string, string>) => PluginProcess;
+
 export interface ExecOptions {
   /** Searched in order. */
   pluginDirs: readonly string[];
   timeoutMs: number;
   onPluginCall?: (record: PluginCallRecord) => void;
+  /** Default: a child of this process, in its namespaces (Bun.spawn). */
+  spawn?: PluginSpawner;
 }
 
 /** A plugin failed: its own error object when it printed one, else what could be seen of the failure. */
@@ -106,10 +122,19 @@ function pluginEnv(call: PluginInvocation, dirs: readonly string[]): Record<stri
   return env;
 }
 
-async function spawnPlugin(path: string, stdin: Uint8Array, env: Record<string, string>) {
+export const spawnChild: PluginSpawner = (path, stdin, env) => {
+  const proc = Bun.spawn([path], { stdin, stdout: "pipe", stderr: "pipe", env });
+  return {
+    output: Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then(([stdout, stderr]) => ({ stdout, stderr })),
+    exited: proc.exited.then(() => ({ code: proc.exitCode, signal: proc.signalCode })),
+    kill: (signal) => proc.kill(signal),
+  };
+};
+
+async function spawnPlugin(spawn: PluginSpawner, path: string, stdin: Uint8Array, env: Record<string, string>): Promise<PluginProcess> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return Bun.spawn([path], { stdin, stdout: "pipe", stderr: "pipe", env });
+      return spawn(path, stdin, env);
     } catch (err) {
       const delay = BUSY_RETRY_DELAYS_MS[attempt];
       if ((err as NodeJS.ErrnoException).code !== "ETXTBSY" || delay === undefined) throw err;
@@ -141,14 +166,14 @@ export async function execPlugin(call: PluginInvocation, options: ExecOptions): 
   if (!path) throw new PluginNotFoundError(call.type, call.command, call.network, options.pluginDirs);
 
   const started = performance.now();
-  let proc: Awaited<ReturnType<typeof spawnPlugin>>;
+  let proc: PluginProcess;
   try {
-    proc = await spawnPlugin(path, call.stdin, pluginEnv(call, options.pluginDirs));
+    proc = await spawnPlugin(options.spawn ?? spawnChild, path, call.stdin, pluginEnv(call, options.pluginDirs));
   } catch (err) {
     throw fail(`cannot run ${path}: ${(err as Error).message}`);
   }
 
-  const outputs = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const outputs = Promise.all([proc.output, proc.exited]);
   let timer: Timer | undefined;
   // A plugin's children (iptables, a dhcp daemon) could hold the pipes open after it exits, so the
   // deadline covers reading the output too, not only the exit.
@@ -163,11 +188,11 @@ export async function execPlugin(call: PluginInvocation, options: ExecOptions): 
     options.onPluginCall?.(record(call, path, started, null, ""));
     throw fail(`no answer within ${options.timeoutMs} ms; killed it`);
   }
-  const [stdout, stderr, exitCode] = outcome;
+  const [{ stdout, stderr }, { code: exitCode, signal }] = outcome;
   options.onPluginCall?.(record(call, path, started, exitCode, stderr));
 
   if (exitCode !== 0) {
-    const status = proc.signalCode ? `killed by ${proc.signalCode}` : `exited with status ${exitCode}`;
+    const status = signal ? `killed by ${signal}` : `exited with status ${exitCode}`;
     const { detail, code } = failureDetail(stdout, stderr, status);
     throw fail(detail, code);
   }

@@ -5,7 +5,7 @@ import { addAttachment, type AttachmentRequest, checkAttachment, delAttachment, 
 import { type CachedAttachment, type CacheKey, listCache, readCache } from "./cache.ts";
 import { findNetwork, listNetworks, type NetworkConfig, type NetworkListing, parseNetworkConfig } from "./config.ts";
 import type { CniContext } from "./context.ts";
-import type { PluginCallRecord } from "./exec.ts";
+import type { PluginCallRecord, PluginSpawner } from "./exec.ts";
 import { gcNetwork, type ValidAttachment } from "./gc.ts";
 import { DEFAULT_PLUGIN_DIRS, defaultCacheDir, defaultConfigDirs } from "./paths.ts";
 import { networkStatus, pluginVersions } from "./plugin-info.ts";
@@ -24,6 +24,8 @@ export interface CniRuntimeOptions {
   pluginTimeoutMs?: number;
   /** Called after every plugin process, for debug logging and measurements. */
   onPluginCall?: (record: PluginCallRecord) => void;
+  /** How plugin processes are started, e.g. inside another namespace; default: Bun.spawn. */
+  spawnPlugin?: PluginSpawner;
 }
 
 export const DEFAULT_PLUGIN_TIMEOUT_MS = 60_000;
@@ -64,6 +66,7 @@ export function createCniRuntime(options: CniRuntimeOptions = {}): CniRuntime {
       pluginDirs: pluginPath,
       timeoutMs: options.pluginTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS,
       onPluginCall: options.onPluginCall,
+      spawn: options.spawnPlugin,
     },
   };
   return {

@@ -1,0 +1,160 @@
+// The seed v3's rootless CNI namespace (GetRootlessCNINetNs, Cleanup): one network namespace per user,
+// `rootless-netns` in the user's netns dir, where the CNI plugins of every rootless bridge container run
+// and make their bridges, with slirp4netns on tap0 as its way out. Made by the first bridge attachment,
+// removed once no CNI attachment of the user is cached any more. One lock serialises everything that
+// touches it across ctrnet processes; it sits outside the namespace's directory, which goes with it.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
+import { createNetns, removeNetns } from "../netns/index.ts";
+import { hostLookup } from "../drivers/slirp4netns/host-lookup.ts";
+import { parseSlirp4netnsOptions, type Slirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
+import { startSlirp4netns } from "../drivers/slirp4netns/start.ts";
+import { withLock } from "../state/lock.ts";
+import { formatResolvConf, readHostEtc } from "./etc-files.ts";
+import { bringLoopbackUp, netnsUsable } from "./sandbox.ts";
+import { type HelperProcess, running, startTimeOf, stopByPid } from "./slirp-helpers.ts";
+
+export const ROOTLESS_NETNS_NAME = "rootless-netns";
+
+/** Where one user's rootless netns and its files are. */
+export interface RootlessNetnsPaths {
+  /** The netns file, in the user's netns dir. */
+  netns: string;
+  /** resolv.conf, the plugins' /run, and state.json; removed with the namespace. */
+  dir: string;
+  lockFile: string;
+  /** slirp4netns options as `key=value`, e.g. cidr=10.0.3.0/24 (env CTRNET_ROOTLESS_NETNS_OPTIONS). */
+  options: readonly string[];
+}
+
+export interface RootlessNetnsState {
+  slirp4netns: HelperProcess;
+  ip: string;
+  prefixLength: number;
+  gateway: string;
+  dns: string;
+}
+
+export function rootlessNetnsPaths(runtimeDir: string, netnsDir: string, options: readonly string[]): RootlessNetnsPaths {
+  return {
+    netns: join(netnsDir, ROOTLESS_NETNS_NAME),
+    dir: join(runtimeDir, ROOTLESS_NETNS_NAME),
+    lockFile: join(runtimeDir, `${ROOTLESS_NETNS_NAME}.lock`),
+    options,
+  };
+}
+
+export const resolvConfPath = (paths: RootlessNetnsPaths): string => join(paths.dir, "resolv.conf");
+/** Bound over /run for the plugins: iptables' xtables.lock and the plugins' own state are the user's there. */
+export const pluginRunDir = (paths: RootlessNetnsPaths): string => join(paths.dir, "run");
+const statePath = (paths: RootlessNetnsPaths): string => join(paths.dir, "state.json");
+
+export function readRootlessNetnsState(paths: RootlessNetnsPaths): RootlessNetnsState | undefined {
+  try {
+    return JSON.parse(readFileSync(statePath(paths), "utf8")) as RootlessNetnsState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(paths: RootlessNetnsPaths, state: Partial<RootlessNetnsState>): void {
+  writeFileSync(statePath(paths), JSON.stringify(state), { mode: 0o600 });
+}
+
+/** The nameserver is slirp4netns's forwarder (cidr + 3); search domains and options stay the host's. */
+function writeResolvConf(paths: RootlessNetnsPaths, dns: string): void {
+  const host = readHostEtc().resolvConf;
+  writeFileSync(resolvConfPath(paths), formatResolvConf({ nameservers: [dns], search: host.search, options: host.options }), { mode: 0o644 });
+}
+
+/**
+ * slirp4netns on tap0 with -c, a ready fd and no exit fd: it outlives the ctrnet that starts it (its own
+ * session) and is stopped by pid, written down the moment it exists.
+ */
+async function startSlirp(paths: RootlessNetnsPaths, options: Slirp4netnsOptions): Promise<RootlessNetnsState> {
+  const slirp = await startSlirp4netns({
+    netnsPath: paths.netns,
+    options,
+    exitFd: false,
+    onSpawn: (pid) => writeState(paths, { slirp4netns: { pid, startTime: startTimeOf(pid) ?? "" } }),
+  });
+  const startTime = startTimeOf(slirp.pid);
+  if (startTime === undefined) throw new Error(`slirp4netns (pid ${slirp.pid}) of the rootless netns exited right after it was ready`);
+  const state: RootlessNetnsState = { slirp4netns: { pid: slirp.pid, startTime }, ip: slirp.ip, prefixLength: slirp.prefixLength, gateway: slirp.gateway, dns: slirp.dns };
+  writeState(paths, state);
+  return state;
+}
+
+/** Stops slirp4netns (only the process written down), unmounts the namespace, removes the directory; every error. */
+async function destroy(paths: RootlessNetnsPaths): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const state = readRootlessNetnsState(paths);
+  if (state?.slirp4netns) {
+    try {
+      await stopByPid("slirp4netns of the rootless netns", state.slirp4netns);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  try {
+    if (existsSync(paths.netns)) removeNetns(paths.netns);
+  } catch (err) {
+    errors.push(err);
+  }
+  if (errors.length === 0) rmSync(paths.dir, { recursive: true, force: true });
+  return errors;
+}
+
+async function create(paths: RootlessNetnsPaths): Promise<RootlessNetnsState> {
+  const options = parseSlirp4netnsOptions(paths.options, hostLookup);
+  log.debug(`creating the rootless netns ${paths.netns}`);
+  try {
+    if (existsSync(paths.netns)) removeNetns(paths.netns);
+    createNetns({ name: ROOTLESS_NETNS_NAME, dir: dirname(paths.netns) });
+    bringLoopbackUp(paths.netns);
+    const state = await startSlirp(paths, options);
+    writeResolvConf(paths, state.dns);
+    return state;
+  } catch (err) {
+    const undo = await destroy(paths);
+    for (const e of undo) log.error(`undoing the rootless netns: ${errorMessage(e)}`);
+    throw err;
+  }
+}
+
+/** Call with the lock held. A namespace that lost its slirp4netns gets a new one; its bridges stay. */
+async function ensure(paths: RootlessNetnsPaths): Promise<RootlessNetnsState> {
+  mkdirSync(pluginRunDir(paths), { recursive: true, mode: 0o700 });
+  const state = readRootlessNetnsState(paths);
+  if (!netnsUsable(paths.netns)) {
+    if (state?.slirp4netns) await stopByPid("slirp4netns of the rootless netns", state.slirp4netns);
+    return create(paths);
+  }
+  if (state?.slirp4netns && running(state.slirp4netns)) return state;
+  log.warn("slirp4netns of the rootless netns is gone; starting it again");
+  const fresh = await startSlirp(paths, parseSlirp4netnsOptions(paths.options, hostLookup));
+  writeResolvConf(paths, fresh.dns);
+  return fresh;
+}
+
+/** Runs fn under the lock with the rootless netns there, made first if it is not. */
+export async function withRootlessNetns<T>(paths: RootlessNetnsPaths, fn: (state: RootlessNetnsState) => Promise<T>): Promise<T> {
+  mkdirSync(dirname(paths.lockFile), { recursive: true, mode: 0o700 });
+  return withLock(paths.lockFile, async () => fn(await ensure(paths)));
+}
+
+/**
+ * The seed's Cleanup: once `inUse` says no attachment needs it any more, the namespace goes. Returns
+ * every error.
+ */
+export async function releaseRootlessNetns(paths: RootlessNetnsPaths, inUse: () => Promise<boolean>): Promise<unknown[]> {
+  if (!existsSync(paths.dir) && !existsSync(paths.netns)) return [];
+  mkdirSync(dirname(paths.lockFile), { recursive: true, mode: 0o700 });
+  return withLock(paths.lockFile, async () => {
+    if (await inUse()) return [];
+    log.debug(`removing the rootless netns ${paths.netns}: no container is attached any more`);
+    return destroy(paths);
+  });
+}

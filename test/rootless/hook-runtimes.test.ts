@@ -1,0 +1,231 @@
+// Issue 7, item 5: ctrnet as the hook of a rootless OCI runtime run directly by the unprivileged test
+// user. runc runs the hooks on the host while the container has a user namespace of its own: ctrnet
+// runs itself again inside it, and a busybox httpd annotated io.ctrnet.network=slirp4netns serves its
+// file on the published port; after kill and delete nothing of it is left. crun 1.8 keeps that
+// namespace closed while its hooks run: ctrnet says so in one line and leaves nothing. A bad annotation
+// fails the start with exit 2 and ctrnet's one line.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ctrnetAsUser, rootlessUser, stopPause, userEnv, userProcesses, waitGone } from "../helpers/rootless.ts";
+
+type RuntimeName = "crun" | "runc";
+
+const runnable = process.getuid?.() === 0 && ["crun", "runc", "slirp4netns", "busybox", "curl"].every((p) => Bun.which(p) !== null);
+const TEST_TIMEOUT_MS = 60_000;
+const BAD_PORT_LINE = 'ctrnet: error: annotation io.ctrnet.publish: invalid port spec "80:eighty": invalid container port "eighty"';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function asUser(argv: string[], cwd: string): Run {
+  const user = rootlessUser();
+  const r = Bun.spawnSync(["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--init-groups", "--", ...argv], {
+    env: userEnv(user),
+    cwd,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** crun refuses this machine's hybrid cgroup layout; a tmpfs over the v2 hierarchy, in the suite's private mount namespace, hides it. */
+function hideHybridCgroup2(): () => void {
+  const unified = "/sys/fs/cgroup/unified";
+  let controllers = "";
+  try {
+    controllers = readFileSync(join(unified, "cgroup.controllers"), "utf8").trim();
+  } catch {
+    return () => {};
+  }
+  if (!controllers) return () => {};
+  if (Bun.spawnSync(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", unified]).exitCode !== 0) throw new Error(`cannot mount a tmpfs over ${unified}`);
+  return () => void Bun.spawnSync(["umount", unified]);
+}
+
+function freePort(): number {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    try {
+      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+      return port;
+    } catch {
+      // taken: another one
+    }
+  }
+}
+
+async function fetchBody(port: number): Promise<string | null> {
+  for (let i = 0; i < 100; i++) {
+    const child = Bun.spawn(["curl", "-s", "-m", "1", `http://127.0.0.1:${port}/index.html`], { stdout: "pipe", stderr: "ignore" });
+    const body = await new Response(child.stdout).text();
+    if ((await child.exited) === 0) return body;
+    await Bun.sleep(50);
+  }
+  return null;
+}
+
+describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
+  let dir: string;
+  let hooks: unknown;
+  let restoreCgroups: () => void;
+  let bundles = 0;
+
+  beforeAll(async () => {
+    const user = rootlessUser();
+    await stopPause();
+    restoreCgroups = hideHybridCgroup2();
+    dir = mkdtempSync(join(tmpdir(), "ctrnet-rootless-hook-"));
+    chownSync(dir, user.uid, user.gid);
+    const config = ctrnetAsUser(["hook", "config"]);
+    expect(config.code).toBe(0);
+    hooks = JSON.parse(config.stdout);
+  });
+
+  afterAll(async () => {
+    await stopPause();
+    restoreCgroups?.();
+    rmSync(dir, { recursive: true, force: true });
+    expect(userProcesses()).toEqual([]);
+  });
+
+  const runtimeArgv = (name: RuntimeName): string[] =>
+    name === "crun" ? ["crun", "--cgroup-manager=disabled", "--root", join(dir, "crun-state")] : ["runc", "--root", join(dir, "runc-state")];
+
+  /** A bundle of the user's, from the runtime's own `spec --rootless`, with ctrnet's hooks and these annotations. */
+  function bundle(name: RuntimeName, body: string, annotations: Record<string, string>): string {
+    const user = rootlessUser();
+    const path = join(dir, `bundle-${bundles++}`);
+    const rootfs = join(path, "rootfs");
+    mkdirSync(join(rootfs, "bin"), { recursive: true });
+    mkdirSync(join(rootfs, "www"));
+    copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
+    symlinkSync("busybox", join(rootfs, "bin/httpd"));
+    writeFileSync(join(rootfs, "www/index.html"), body);
+    for (const p of [path, rootfs, join(rootfs, "bin"), join(rootfs, "www"), join(rootfs, "www/index.html")]) chownSync(p, user.uid, user.gid);
+    const spec = asUser([name, "spec", "--rootless"], path);
+    if (spec.code !== 0) throw new Error(`${name} spec --rootless: ${spec.stderr}`);
+    const config = JSON.parse(readFileSync(join(path, "config.json"), "utf8"));
+    config.process.terminal = false;
+    config.process.args = ["/bin/httpd", "-f", "-p", "80", "-h", "/www"];
+    config.annotations = annotations;
+    // runc's rootless spec keeps the host's netns, which a user cannot configure anyway
+    if (!config.linux.namespaces.some((ns: { type: string }) => ns.type === "network")) config.linux.namespaces.push({ type: "network" });
+    Object.assign(config, hooks);
+    writeFileSync(join(path, "config.json"), JSON.stringify(config, null, 2));
+    return path;
+  }
+
+  /** `run -d`; the container's stdio goes to files, or a pipe would stay open as long as it runs. */
+  function runDetached(name: RuntimeName, path: string, id: string): Run {
+    const out = join(path, "run.out");
+    const r = asUser(["sh", "-c", `exec "$@" >${out} 2>&1`, "sh", ...runtimeArgv(name), "run", "-d", "--bundle", path, id], path);
+    return { ...r, stderr: readFileSync(out, "utf8") };
+  }
+
+  function remove(name: RuntimeName, id: string): void {
+    asUser([...runtimeArgv(name), "kill", id, "KILL"], dir);
+    for (let i = 0; i < 50; i++) {
+      const state = asUser([...runtimeArgv(name), "state", id], dir);
+      if (state.code !== 0 || JSON.parse(state.stdout).status === "stopped") break;
+      Bun.sleepSync(20);
+    }
+    asUser([...runtimeArgv(name), "delete", "-f", id], dir);
+  }
+
+  /** Processes of the user other than the pause process a `ctrnet ls` started. */
+  const others = () => userProcesses().filter((p) => !p.args.endsWith(" _pause"));
+
+  async function nothingLeft(name: RuntimeName): Promise<void> {
+    for (const p of others()) await waitGone(p.pid);
+    expect(others()).toEqual([]);
+    const ls = ctrnetAsUser(["ls", "--format", "json"]);
+    expect(ls.code).toBe(0);
+    expect(JSON.parse(ls.stdout)).toEqual([]);
+    expect(asUser([...runtimeArgv(name), "list", "-q"], dir).stdout.trim()).toBe("");
+  }
+
+  test(
+    "runc: slirp4netns and a published port serve the container's file; kill and delete leave nothing",
+    async () => {
+      const port = freePort();
+      const id = `runc-${port}`;
+      const path = bundle("runc", `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
+      const r = runDetached("runc", path, id);
+      try {
+        expect(r.code).toBe(0);
+        expect(await fetchBody(port)).toBe(`hello from ${id}`);
+        const [rec] = JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string }[];
+        expect(rec?.id).toBe(id);
+        expect(others().some((p) => p.args.includes("slirp4netns"))).toBe(true);
+      } finally {
+        remove("runc", id);
+      }
+      await nothingLeft("runc");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "runc: a bad annotation fails the start with exit 2 and ctrnet's one line",
+    async () => {
+      const id = `runc-bad-${freePort()}`;
+      const path = bundle("runc", "never served", { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": "80:eighty" });
+      const r = runDetached("runc", path, id);
+      remove("runc", id);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("exit status 2");
+      expect(r.stderr).toContain(`stderr: ${JSON.stringify(`${BAD_PORT_LINE}\n`).slice(1, -1)}`);
+      await nothingLeft("runc");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "crun 1.8: the container's user namespace is closed while hooks run; one line says so, nothing is left",
+    async () => {
+      const port = freePort();
+      const id = `crun-${port}`;
+      const hookStderr = join(dir, `hook-${id}.err`);
+      const path = bundle("crun", "never served", {
+        "io.ctrnet.network": "slirp4netns",
+        "io.ctrnet.publish": `127.0.0.1:${port}:80`,
+        "run.oci.hooks.stderr": hookStderr,
+      });
+      const r = runDetached("crun", path, id);
+      remove("crun", id);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("(exit code: 1)");
+      const lines = readFileSync(hookStderr, "utf8").split("\n").filter(Boolean);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toStartWith("ctrnet: error: cannot open the user namespace of the container's process ");
+      await nothingLeft("crun");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "crun: a bad annotation fails the start with exit 2 and ctrnet's one line",
+    async () => {
+      const id = `crun-bad-${freePort()}`;
+      const hookStderr = join(dir, `hook-${id}.err`);
+      const path = bundle("crun", "never served", {
+        "io.ctrnet.network": "slirp4netns",
+        "io.ctrnet.publish": "80:eighty",
+        "run.oci.hooks.stderr": hookStderr,
+      });
+      const r = runDetached("crun", path, id);
+      remove("crun", id);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("(exit code: 2)");
+      expect(readFileSync(hookStderr, "utf8")).toBe(`${BAD_PORT_LINE}\n`);
+      await nothingLeft("crun");
+    },
+    TEST_TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,230 @@
+// Issue 6's "done when", as the unprivileged test user: bridge networks through the shared rootless netns
+// (seed v3): addresses, container to container, a published port whose server sees a peer in the bridge
+// subnet, a PATH without sbin, connect/disconnect/reload, info and enter, a configured cidr, and two
+// concurrent first runs making one rootless netns; after the last container nothing of it is left.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import type { Subprocess } from "bun";
+import { ctrnetAsUser, readUntil, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
+
+const runnable = process.getuid?.() === 0 && ["slirp4netns", "nc", "iptables"].every((p) => Bun.which(p) !== null);
+const NET = "rbnet";
+const NET2 = "rbnet2";
+
+describe.skipIf(!runnable)("rootless bridge networks through the rootless netns", () => {
+  let tmp: string;
+
+  function ok(args: string[], env?: Record<string, string>): string {
+    const r = ctrnetAsUser(args, { env });
+    if (r.code !== 0) throw new Error(`ctrnet ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  const netnsFile = () => join(rootlessUser().runtimeDir, "netns", "rootless-netns");
+  const netnsDir = () => join(rootlessUser().runtimeDir, "ctrnet", "rootless-netns");
+  const slirps = () => userProcesses().filter((p) => p.args.includes("slirp4netns") && p.args.includes("rootless-netns"));
+
+  function expectNoRootlessNetns(): void {
+    expect(slirps()).toEqual([]);
+    expect(existsSync(netnsFile())).toBe(false);
+    expect(existsSync(netnsDir())).toBe(false);
+  }
+
+  function freePort(): number {
+    for (;;) {
+      const port = 20000 + Math.floor(Math.random() * 30000);
+      try {
+        Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+        return port;
+      } catch {
+        // taken: another one
+      }
+    }
+  }
+
+  /** `nc -l` in the container: every client's address goes to stderr ("Connection received on ADDR PORT"). */
+  const ncServer = ["nc", "-l", "-k", "-v", "-n", "80"];
+
+  /** Sends a line to addr:port from this (the host's) namespace; true once something accepted it. */
+  async function send(host: string, port: number): Promise<boolean> {
+    const nc = Bun.spawn(["nc", "-N", "-w", "2", host, String(port)], { stdin: new Blob(["hello\n"]), stdout: "ignore", stderr: "ignore" });
+    return (await nc.exited) === 0;
+  }
+
+  async function sendUntil(host: string, port: number): Promise<void> {
+    for (const end = Date.now() + 20_000; !(await send(host, port)); await Bun.sleep(100)) {
+      if (Date.now() > end) throw new Error(`nothing accepted on ${host}:${port}`);
+    }
+  }
+
+  /** A stream read line by line, across calls. */
+  function lines(stream: ReadableStream<Uint8Array>): () => Promise<string> {
+    const reader = stream.getReader();
+    const decoder = new TextDecoder();
+    let buffered = "";
+    return async () => {
+      while (!buffered.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended after ${JSON.stringify(buffered)}`);
+        buffered += decoder.decode(value, { stream: true });
+      }
+      const line = buffered.slice(0, buffered.indexOf("\n"));
+      buffered = buffered.slice(line.length + 1);
+      return line;
+    };
+  }
+
+  async function untilLine(line: () => Promise<string>, pattern: RegExp): Promise<RegExpMatchArray> {
+    for (;;) {
+      const match = (await line()).match(pattern);
+      if (match) return match;
+    }
+  }
+
+  /** Once `nc -v` says it listens: the forwarder accepts on the host whether or not the server is up yet. */
+  const listening = (line: () => Promise<string>) => untilLine(line, /Listening on/);
+
+  /** The address of the next client the server's `nc -v` reports on stderr. */
+  const nextClient = async (line: () => Promise<string>): Promise<string> => (await untilLine(line, /Connection received on (\S+)/))[1]!;
+
+  async function stop(proc: Subprocess): Promise<number> {
+    proc.kill("SIGTERM");
+    return proc.exited;
+  }
+
+  beforeAll(async () => {
+    rootlessUser();
+    await stopPause();
+    tmp = mkdtempSync(join(tmpdir(), "ctrnet-rootless-bridge-"));
+    chmodSync(tmp, 0o777);
+    ok(["network", "create", "--subnet", "10.77.3.0/24", NET]);
+    ok(["network", "create", "--subnet", "10.77.4.0/24", NET2]);
+  });
+
+  afterEach(() => {
+    expectNoRootlessNetns();
+  });
+
+  afterAll(async () => {
+    ctrnetAsUser(["network", "rm", NET, NET2]);
+    await stopPause();
+    rmSync(tmp, { recursive: true, force: true });
+    expect(userProcesses()).toEqual([]);
+  });
+
+  test("the first container gets 10.77.3.2/24 on eth0; afterwards the rootless netns is gone", () => {
+    const out = ok(["run", "--network", NET, "--", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    expect(out).toMatch(/eth0\s+inet 10\.77\.3\.2\/24 /);
+  });
+
+  test("a PATH without /usr/sbin works (iptables is found for the plugins)", () => {
+    const r = ctrnetAsUser(["run", "--network", NET, "--", "true"], { env: { PATH: "/usr/local/bin:/usr/bin" } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+  });
+
+  test("two containers reach each other; a published port answers from the host; nc sees clients in the subnet", async () => {
+    const port = freePort();
+    const server = spawnCtrnetAsUser(["run", "--network", NET, "-p", `127.0.0.1:${port}:80`, "--", "sh", "-c", `ip -4 -o addr show eth0; exec ${ncServer.join(" ")}`]);
+    try {
+      const { text } = await readUntil(server.stdout, "\n");
+      const serverIP = text.match(/inet (10\.77\.3\.\d+)\//)![1]!;
+      const clients = lines(server.stderr);
+      await listening(clients);
+      await sendUntil("127.0.0.1", port);
+      const fromHost = await nextClient(clients);
+      expect(fromHost).toStartWith("10.77.3.");
+      expect(fromHost).not.toBe(serverIP);
+
+      const client = ctrnetAsUser(["run", "--network", NET, "--", "sh", "-c", `ip -4 -o addr show eth0; echo hi | nc -N -w 2 ${serverIP} 80`]);
+      expect(client.code).toBe(0);
+      const clientIP = client.stdout.match(/inet (10\.77\.3\.\d+)\//)![1]!;
+      expect(clientIP).not.toBe(serverIP);
+      expect(await nextClient(clients)).toBe(clientIP);
+
+      const info = JSON.parse(ok(["rootless-netns", "info", "--format", "json"]));
+      expect(info.exists).toBe(true);
+      expect(info.slirp4netns.running).toBe(true);
+      expect(info.address).toBe("10.0.2.100/24");
+      expect(info.attached.map((a: { network: string }) => a.network)).toEqual([NET]);
+      expect(slirps().map((p) => p.pid)).toEqual([info.slirp4netns.pid]);
+
+      const inside = ok(["rootless-netns", "enter", "--", "sh", "-c", "ip -4 -o addr show tap0; cat /etc/resolv.conf"]);
+      expect(inside).toContain("inet 10.0.2.100/24");
+      expect(inside).toContain("nameserver 10.0.2.3\n");
+    } finally {
+      expect(await stop(server)).toBe(128 + 15);
+    }
+  });
+
+  test("a configured cidr: tap0 at cidr + 100, the rootless netns's resolv.conf names cidr + 3", async () => {
+    const env = { CTRNET_ROOTLESS_NETNS_OPTIONS: "cidr=10.0.5.0/24" };
+    const flag = join(tmp, "cidr-done");
+    const run = spawnCtrnetAsUser(["run", "--network", NET, "--", "sh", "-c", `echo up; until [ -e ${flag} ]; do sleep 0.05; done`], { env });
+    try {
+      await readUntil(run.stdout, "up\n");
+      const inside = ok(["rootless-netns", "enter", "--", "sh", "-c", "ip -4 -o addr show tap0; cat /etc/resolv.conf"], env);
+      expect(inside).toContain("inet 10.0.5.100/24");
+      expect(inside).toContain("nameserver 10.0.5.3\n");
+    } finally {
+      writeFileSync(flag, "");
+    }
+    expect(await run.exited).toBe(0);
+  });
+
+  test("connect and disconnect move the published port to the next network; reload keeps IP and MAC", async () => {
+    const id = `rb-${crypto.randomUUID().slice(0, 8)}`;
+    const port = freePort();
+    const netns = ok(["create", "--network", NET, "-p", `127.0.0.1:${port}:80`, id]).trim();
+    const server = spawnCtrnetAsUser(["netns", "exec", basename(netns), ...ncServer]);
+    const clients = lines(server.stderr);
+    try {
+      await listening(clients);
+      await sendUntil("127.0.0.1", port);
+      expect(await nextClient(clients)).toStartWith("10.77.3.");
+
+      ok(["connect", NET2, id]);
+      const before = JSON.parse(ok(["inspect", id])).NetworkSettings.Networks;
+      ok(["reload", id]);
+      const after = JSON.parse(ok(["inspect", id])).NetworkSettings.Networks;
+      for (const net of [NET, NET2]) {
+        expect(after[net].IPAddress).toBe(before[net].IPAddress);
+        expect(after[net].MacAddress).toBe(before[net].MacAddress);
+      }
+      await sendUntil("127.0.0.1", port);
+      expect(await nextClient(clients)).toStartWith("10.77.3.");
+
+      ok(["disconnect", NET, id]);
+      await sendUntil("127.0.0.1", port);
+      expect(await nextClient(clients)).toStartWith("10.77.4.");
+      expect(existsSync(netnsFile())).toBe(true);
+
+      ok(["disconnect", NET2, id]);
+      expect(await send("127.0.0.1", port)).toBe(false);
+      expectNoRootlessNetns();
+    } finally {
+      await stop(server);
+      ok(["rm", "-f", id]);
+    }
+  });
+
+  test("two concurrent first runs make exactly one rootless netns", async () => {
+    const flag = join(tmp, "concurrent-done");
+    const runs = [0, 1].map(() =>
+      spawnCtrnetAsUser(["run", "--network", NET, "--", "sh", "-c", `ip -4 -o addr show eth0; until [ -e ${flag} ]; do sleep 0.05; done`]),
+    );
+    try {
+      const addresses = await Promise.all(runs.map(async (r) => (await readUntil(r.stdout, "\n")).text.match(/inet (\S+)/)?.[1]));
+      expect(addresses[0]).toStartWith("10.77.3.");
+      expect(addresses[1]).toStartWith("10.77.3.");
+      expect(addresses[0]).not.toBe(addresses[1]);
+      expect(slirps().length).toBe(1);
+    } finally {
+      writeFileSync(flag, "");
+    }
+    expect(await Promise.all(runs.map((r) => r.exited))).toEqual([0, 0]);
+    for (const p of slirps()) await waitGone(p.pid);
+  });
+});
