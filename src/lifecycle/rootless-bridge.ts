@@ -2,7 +2,6 @@
 // published ports through ctrnet's forwarder, which listens in the host's namespace and connects from
 // inside the rootless netns to the container's bridge address, so servers see a peer in the bridge subnet;
 // and, once its last attachment is gone, the release of the rootless netns.
-import { isIP } from "node:net";
 import { startPortForwarder } from "../drivers/portfwd/index.ts";
 import { selfCommand } from "../rootless/self.ts";
 import type { ContainerRecord } from "../state/index.ts";
@@ -12,6 +11,7 @@ import { throwCollected } from "./errors.ts";
 import { releaseRootlessNetns } from "./rootless-netns.ts";
 import { holdHelper, recordHelper, stopHelpers } from "./slirp-helpers.ts";
 import { forwarderPorts } from "./slirp-network.ts";
+import { ipFamily } from "../netlink/addr-codec.ts";
 
 export function usesRootlessNetns(ctx: Context, rec: ContainerRecord): boolean {
   return ctx.rootless && rec.mode.kind === "bridge";
@@ -26,7 +26,7 @@ export function releaseUnusedRootlessNetns(ctx: Context): Promise<unknown[]> {
 function firstAddress(rec: ContainerRecord): string | undefined {
   const result = storedResult(rec.networks[0]?.result);
   const ips = result?.ips.map((ip) => ip.address.split("/")[0]!) ?? [];
-  return ips.find((ip) => isIP(ip) === 4) ?? ips[0];
+  return ips.find((ip) => ipFamily(ip) === 4) ?? ips[0];
 }
 
 export interface PortsOptions {

@@ -6,7 +6,6 @@
 // it lives it stops them through the handles kept here. `ctrnet create` returns at once and nobody holds
 // a descriptor: they run on their own, and `rm` or `gc` (other processes) stop them by pid. A pid is
 // signalled only while its start time is the one written down: a recycled pid is never killed.
-import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
 import { join } from "node:path";
@@ -67,7 +66,7 @@ export function apiSocketPath(ctx: Context, id: string): string {
 }
 
 function socketPath(ctx: Context, id: string): string {
-  return join(helpersDir(ctx), `${createHash("sha256").update(id).digest("hex").slice(0, 16)}.sock`);
+  return join(helpersDir(ctx), `${new Bun.CryptoHasher("sha256").update(id).digest("hex").slice(0, 16)}.sock`);
 }
 
 function readLedger(ctx: Context, id: string): HelperLedger {
