@@ -1,54 +1,76 @@
-// Port forwarding from the host's 127.0.0.1 into a network namespace: ctrnet's forwarder (`ctrnet _rootlessport`)
-// against rootlesskit's builtin port driver, with plain loopback inside the namespace as the limit.
+// Section 2: port forwarding from the host's 127.0.0.1 into a network namespace, as rootless containers get it:
+// ctrnet's forwarder (`ctrnet _rootlessport`) against rootlesskit's builtin port driver, slirp4netns's
+// `add_hostfwd` and pasta's `-t`, with plain loopback inside the namespace as the limit.
 //
-// The same server for every path. rootlesskit insists on making its own user + network namespace, so that
-// namespace hosts the servers (iperf3 -s as rootlesskit's command, and a small echo server), and:
+// The same servers for every path. rootlesskit insists on making its own user + network namespace, so that
+// namespace hosts them (iperf3 -s as rootlesskit's command, and a small echo server), and:
 //   ctrnet       host 127.0.0.1:P1 -> ctrnet _rootlessport -> connect from inside the netns to 127.0.0.1:5201
 //   rootlesskit  host 127.0.0.1:P2 -> rootlesskit parent -> socket its child dialed in the netns -> 127.0.0.1:5201
+//   slirp4netns  host 127.0.0.1:P3 -> slirp4netns's user-mode TCP/IP -> its own tap in the netns -> 10.0.3.100:5201
+//   pasta        host 127.0.0.1:P4 -> pasta, splicing to a socket it opened in the netns -> 127.0.0.1:5201
 //   loopback     iperf3 -c 127.0.0.1:5201 run inside the netns: no forwarder at all
-// Both forwarders end on the netns's loopback, so they differ only in the forwarder itself.
+// ctrnet, rootlesskit and pasta end on the netns's loopback, so they differ only in the forwarder itself;
+// slirp4netns can only deliver to its tap, as it does for podman.
 //
-// Everything runs in private namespaces (network, mount with a tmpfs /run, pid with this script as pid 1), so
-// traffic stays on loopback and nothing outlives the run, whether it ends, fails or is interrupted.
-// Usage: bun bench/portfwd.ts [--seconds 10] [--runs 3] [--connections 3000]
-// Needs root, iperf3, rootlesskit and slirp4netns (apt-get install iperf3 rootlesskit).
+// Runs inside the bench's private namespaces (see sandbox.ts): traffic stays on loopback and in the netns, and
+// nothing outlives the run. Needs root, iperf3, rootlesskit, slirp4netns and passt (pasta).
+// Run directly, this file is one of two helpers the section starts inside the netns or on the host:
+//   --echo-server PORT                echo server
+//   --conn-client PORT --connections N  connect, send 4 bytes, read them back, close; N times, prints connections/s
 import type { Subprocess } from "bun";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import * as libc from "../ffi/libc.ts";
-import { startPortForwarder, type PortForwarder } from "../src/drivers/portfwd/index.ts";
+import { startPortForwarder } from "../src/drivers/portfwd/index.ts";
 import { withNetns } from "../test/helpers/netns.ts";
-import { ensureBinary, ROOT } from "../test/helpers/binary.ts";
+import { CTRNET } from "./ctrnet.ts";
+import { commandLine, output, run } from "./processes.ts";
+import { fixed, median, ratio } from "./stats.ts";
 
-const { values: opts } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "10" },
-    runs: { type: "string", default: "3" },
-    connections: { type: "string", default: "3000" },
-    inner: { type: "boolean", default: false },
-    "echo-server": { type: "string" },
-    "conn-client": { type: "string" },
-  },
-});
-const SECONDS = Number(opts.seconds);
-const RUNS = Number(opts.runs);
-const CONNECTIONS = Number(opts.connections);
+export interface PortfwdOptions {
+  workDir: string;
+  seconds: number;
+  runs: number;
+  connections: number;
+}
+
+export interface PortfwdPath {
+  name: string;
+  /** How the forwarder was started, for the report. */
+  command: string;
+  iperfPort: number;
+  echoPort: number;
+  /** Runs client commands inside the netns instead of on the host (the loopback limit). */
+  inside: boolean;
+  cpuPids: number[];
+  fwd: number[];
+  rev: number[];
+  cpuFwd: number[];
+  cpuRev: number[];
+  connRate: number;
+}
+
+export interface PortfwdResult {
+  seconds: number;
+  runs: number;
+  connections: number;
+  concurrency: number;
+  paths: PortfwdPath[];
+}
+
 const CONCURRENCY = 8;
 const IPERF_PORT = 5201;
 const ECHO_PORT = 7000;
-const CTRNET_PORT = 15201;
-const CTRNET_ECHO = 17000;
-const RLK_PORT = 25201;
-const RLK_ECHO = 27000;
-const STATE = "/run/ctrnet-bench";
+const SLIRP_CIDR = "10.0.3.0/24";
+const SLIRP_GUEST = "10.0.3.100";
 const USER_HZ = 100;
+const SELF = import.meta.path;
 
-/** Helper mode: an echo server, run inside the netns. */
 function echoServer(port: number): void {
-  Bun.listen({ hostname: "127.0.0.1", port, socket: { data: (s, d) => void s.write(d) } });
+  // On every address, not only loopback: slirp4netns delivers to its tap's address.
+  Bun.listen({ hostname: "0.0.0.0", port, socket: { data: (s, d) => void s.write(d) } });
 }
 
-/** Helper mode: `count` times connect, send 4 bytes, read them back, close; prints connections per second. */
 async function connClient(port: number, count: number): Promise<void> {
   let started = 0;
   const one = () =>
@@ -78,21 +100,6 @@ async function connClient(port: number, count: number): Promise<void> {
   process.stdout.write(`${(count / ((performance.now() - t0) / 1000)).toFixed(0)}\n`);
 }
 
-const children: Subprocess[] = [];
-function spawnTracked(argv: string[]): Subprocess<"ignore", "pipe", "pipe"> {
-  const p = Bun.spawn(argv, { stdio: ["ignore", "pipe", "pipe"] });
-  children.push(p);
-  return p;
-}
-
-async function output(p: Subprocess<"ignore", "pipe", "pipe">, what: string, limitMs: number): Promise<string> {
-  const timer = setTimeout(() => p.kill("SIGKILL"), limitMs);
-  const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  clearTimeout(timer);
-  if (p.exitCode !== 0) throw new Error(`${what} failed (${p.exitCode ?? p.signalCode}): ${err.trim() || out.trim()}`);
-  return out;
-}
-
 function cpuSeconds(pids: number[]): number {
   let ticks = 0;
   for (const pid of pids) {
@@ -103,159 +110,181 @@ function cpuSeconds(pids: number[]): number {
   return ticks / USER_HZ;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
-};
-
-interface Path {
-  name: string;
-  iperfPort: number;
-  echoPort: number;
-  /** Runs client commands inside the netns instead of on the host (the loopback limit). */
-  inside: boolean;
-  cpuPids: number[];
-  fwd: number[];
-  rev: number[];
-  cpuFwd: number[];
-  cpuRev: number[];
-  connRate: number;
-}
-
-async function waitForPort(port: number, what: string): Promise<void> {
+async function waitFor(what: string, ready: () => boolean | Promise<boolean>): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const ok = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } })
-      .then((s) => (s.end(), true))
-      .catch(() => false);
-    if (ok) return;
+    if (await ready()) return;
     await Bun.sleep(50);
   }
-  throw new Error(`${what} never listened on 127.0.0.1:${port}`);
+  throw new Error(`${what}: not ready after 10 s`);
 }
 
-async function waitForFile(path: string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const text = readFileSync(path, "utf8").trim();
-      if (text) return text;
-    } catch {
-      // not written yet
-    }
-    await Bun.sleep(50);
-  }
-  throw new Error(`${path} never appeared`);
-}
+const listening = (port: number) => () =>
+  Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } })
+    .then((s) => (s.end(), true))
+    .catch(() => false);
 
-async function inner(): Promise<void> {
-  const binary = ensureBinary();
-  const rlk = spawnTracked([
-    "rootlesskit", `--state-dir=${STATE}/rootlesskit`, "--net=slirp4netns", "--disable-host-loopback", "--port-driver=builtin",
-    "-p", `127.0.0.1:${RLK_PORT}:${IPERF_PORT}/tcp`, "-p", `127.0.0.1:${RLK_ECHO}:${ECHO_PORT}/tcp`,
-    "--", "iperf3", "-s", "-p", String(IPERF_PORT),
-  ]);
-  const rlkLog = new Response(rlk.stderr).text();
-  const childPid = Number(await waitForFile(`${STATE}/rootlesskit/child_pid`).catch(async (e) => {
-    throw new Error(`rootlesskit did not start: ${(e as Error).message}\n${rlk.killed ? "" : await Promise.race([rlkLog, Bun.sleep(500).then(() => "")])}`);
-  }));
-  const netnsPath = `/proc/${childPid}/ns/net`;
-  const nsFd = libc.open(netnsPath, libc.O_RDONLY);
-  const echo = withNetns(nsFd, () => spawnTracked([process.execPath, `${ROOT}/bench/portfwd.ts`, "--echo-server", String(ECHO_PORT)]));
-  await waitForPort(RLK_PORT, "rootlesskit");
-  await waitForPort(RLK_ECHO, "echo server via rootlesskit");
-
-  const fwd: PortForwarder = await startPortForwarder({
-    binary,
-    netnsPath,
-    childIP: "127.0.0.1",
-    ports: [
-      { hostIP: "127.0.0.1", hostPort: CTRNET_PORT, containerPort: IPERF_PORT, protocol: "tcp" },
-      { hostIP: "127.0.0.1", hostPort: CTRNET_ECHO, containerPort: ECHO_PORT, protocol: "tcp" },
-    ],
+/** One request on slirp4netns's API socket; it answers and closes. */
+function slirpApi(socket: string, request: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let reply = "";
+    Bun.connect({
+      unix: socket,
+      socket: {
+        open: (s) => void s.write(JSON.stringify(request)),
+        data: (_s, d) => void (reply += d.toString()),
+        close: () => (/"error"/.test(reply) || !reply ? reject(new Error(`slirp4netns API: ${reply || "no reply"}`)) : resolve()),
+        error: (_s, e) => reject(e),
+      },
+    }).catch(reject);
   });
-  const stopAll = async () => {
-    await fwd.stop();
-    for (const c of children) c.kill("SIGKILL");
-  };
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.on(sig, () => void stopAll().finally(() => process.exit(130)));
-  }
+}
 
-  const base = { fwd: [], rev: [], cpuFwd: [], cpuRev: [], connRate: NaN };
-  const paths: Path[] = [
-    { name: "ctrnet _rootlessport", iperfPort: CTRNET_PORT, echoPort: CTRNET_ECHO, inside: false, cpuPids: [fwd.pid], ...structuredClone(base) },
-    { name: "rootlesskit builtin", iperfPort: RLK_PORT, echoPort: RLK_ECHO, inside: false, cpuPids: [rlk.pid, childPid], ...structuredClone(base) },
-    { name: "loopback in the netns (limit)", iperfPort: IPERF_PORT, echoPort: ECHO_PORT, inside: true, cpuPids: [], ...structuredClone(base) },
-  ];
-  const client = (path: Path, argv: string[]) => (path.inside ? withNetns(nsFd, () => spawnTracked(argv)) : spawnTracked(argv));
+/**
+ * What the peers need from the sandbox's host side: rootlesskit maps a subordinate id range even for root, and
+ * pasta won't start without an interface that has a default route. Both stay in the private namespaces.
+ */
+function prepareHost(workDir: string): void {
+  writeFileSync(`${workDir}/subid`, "root:100000:65536\n");
+  for (const f of ["/etc/subuid", "/etc/subgid"]) {
+    if (!existsSync(f)) writeFileSync(f, "", { flag: "a" });
+    run(["mount", "--bind", `${workDir}/subid`, f]);
+  }
+  run(["ip", "link", "add", "bnchpst0", "type", "veth", "peer", "name", "bnchpst1"]);
+  run(["ip", "addr", "add", "192.0.2.1/24", "dev", "bnchpst0"]);
+  run(["ip", "link", "set", "bnchpst0", "up"]);
+  run(["ip", "link", "set", "bnchpst1", "up"]);
+  run(["ip", "route", "add", "default", "via", "192.0.2.2", "dev", "bnchpst0"]);
+}
+
+export async function portForwarding(o: PortfwdOptions): Promise<PortfwdResult> {
+  prepareHost(o.workDir);
+  const children: Subprocess[] = [];
+  const spawn = <T extends Subprocess>(p: T): T => (children.push(p), p);
+  const pipes = { stdio: ["ignore", "pipe", "pipe"] as ["ignore", "pipe", "pipe"] };
+  const logged = (name: string) => ({ stdio: ["ignore", "ignore", Bun.file(`${o.workDir}/${name}.log`)] as ["ignore", "ignore", Bun.BunFile] });
+  let nsFd = -1;
+  const stops: Array<() => Promise<void>> = [];
 
   try {
+    const rlkState = `${o.workDir}/rootlesskit`;
+    const rlkArgv = [
+      "rootlesskit", `--state-dir=${rlkState}`, "--net=slirp4netns", "--disable-host-loopback", "--port-driver=builtin",
+      "-p", `127.0.0.1:25201:${IPERF_PORT}/tcp`, "-p", `127.0.0.1:27000:${ECHO_PORT}/tcp`, "--", "iperf3", "-s", "-p", String(IPERF_PORT),
+    ];
+    const rlk = spawn(Bun.spawn(rlkArgv, logged("rootlesskit")));
+    await waitFor(`rootlesskit (log: ${o.workDir}/rootlesskit.log)`, () => existsSync(`${rlkState}/child_pid`) && readFileSync(`${rlkState}/child_pid`, "utf8").trim() !== "");
+    const childPid = Number(readFileSync(`${rlkState}/child_pid`, "utf8").trim());
+    const netnsPath = `/proc/${childPid}/ns/net`;
+    nsFd = libc.open(netnsPath, libc.O_RDONLY);
+    const fd = nsFd;
+    withNetns(fd, () => spawn(Bun.spawn([process.execPath, SELF, "--echo-server", String(ECHO_PORT)], pipes)));
+    await waitFor("rootlesskit's port 25201", listening(25201));
+    await waitFor("the echo server via rootlesskit", listening(27000));
+
+    const fwd = await startPortForwarder({
+      binary: CTRNET,
+      netnsPath,
+      childIP: "127.0.0.1",
+      ports: [
+        { hostIP: "127.0.0.1", hostPort: 15201, containerPort: IPERF_PORT, protocol: "tcp" },
+        { hostIP: "127.0.0.1", hostPort: 17000, containerPort: ECHO_PORT, protocol: "tcp" },
+      ],
+    });
+    stops.push(() => fwd.stop());
+
+    const apiSocket = `${o.workDir}/slirp4netns.sock`;
+    const slirpArgv = ["slirp4netns", "--netns-type=path", `--api-socket=${apiSocket}`, "--disable-host-loopback", "--mtu=65520", `--cidr=${SLIRP_CIDR}`, netnsPath, "slirp0"];
+    const slirp = spawn(Bun.spawn(slirpArgv, logged("slirp4netns")));
+    await waitFor(`slirp4netns's API socket (log: ${o.workDir}/slirp4netns.log)`, () => existsSync(apiSocket));
+    // Without --configure, which would fail on rootlesskit's default route: just the address the forwards go to.
+    run(["nsenter", `--net=${netnsPath}`, "ip", "addr", "add", `${SLIRP_GUEST}/24`, "dev", "slirp0"]);
+    run(["nsenter", `--net=${netnsPath}`, "ip", "link", "set", "slirp0", "up"]);
+    const hostfwd = (host: number, guest: number) => ({
+      execute: "add_hostfwd",
+      arguments: { proto: "tcp", host_addr: "127.0.0.1", host_port: host, guest_addr: SLIRP_GUEST, guest_port: guest },
+    });
+    await slirpApi(apiSocket, hostfwd(35201, IPERF_PORT));
+    await slirpApi(apiSocket, hostfwd(37000, ECHO_PORT));
+
+    // As root, pasta would drop to nobody before joining the netns, and nobody may not open rootlesskit's child's.
+    const pastaArgv = [
+      "pasta", "--foreground", "--quiet", "--runas", "0", "--ns-ifname", "pasta0", "-t", `127.0.0.1/45201:${IPERF_PORT}`, "-t", `127.0.0.1/47000:${ECHO_PORT}`,
+      "-u", "none", "-T", "none", "-U", "none", "--netns", netnsPath,
+    ];
+    const pasta = spawn(Bun.spawn(pastaArgv, logged("pasta")));
+    await waitFor(`pasta (log: ${o.workDir}/pasta.log)`, listening(45201));
+
+    const path = (name: string, command: string, iperfPort: number, echoPort: number, cpuPids: number[], inside = false): PortfwdPath => ({
+      name, command, iperfPort, echoPort, inside, cpuPids, fwd: [], rev: [], cpuFwd: [], cpuRev: [], connRate: NaN,
+    });
+    const paths = [
+      path("ctrnet _rootlessport", "ctrnet _rootlessport (startPortForwarder), 127.0.0.1:15201 → netns 127.0.0.1:5201", 15201, 17000, [fwd.pid]),
+      path("rootlesskit builtin", commandLine(rlkArgv), 25201, 27000, [rlk.pid, childPid]),
+      path("slirp4netns add_hostfwd", `${commandLine(slirpArgv)}; add_hostfwd 127.0.0.1:35201 → ${SLIRP_GUEST}:5201`, 35201, 37000, [slirp.pid]),
+      path("pasta -t", commandLine(pastaArgv), 45201, 47000, [pasta.pid]),
+      path("loopback in the netns (limit)", "iperf3 -c 127.0.0.1 inside the netns", IPERF_PORT, ECHO_PORT, [], true),
+    ];
+    const client = (p: PortfwdPath, argv: string[]) => (p.inside ? withNetns(fd, () => Bun.spawn(argv, pipes)) : Bun.spawn(argv, pipes));
+
     // Interleaved, so a slow moment of the machine hits every path alike.
-    for (let run = 1; run <= RUNS; run++) {
-      for (const path of paths) {
+    for (let r = 1; r <= o.runs; r++) {
+      for (const p of paths) {
         for (const reverse of [false, true]) {
-          const before = cpuSeconds(path.cpuPids);
-          const argv = ["iperf3", "-c", "127.0.0.1", "-p", String(path.iperfPort), "-t", String(SECONDS), "-J", ...(reverse ? ["-R"] : [])];
-          const json = JSON.parse(await output(client(path, argv), `iperf3 via ${path.name}`, (SECONDS + 20) * 1000));
+          const before = cpuSeconds(p.cpuPids);
+          const argv = ["iperf3", "-c", "127.0.0.1", "-p", String(p.iperfPort), "-t", String(o.seconds), "-J", ...(reverse ? ["-R"] : [])];
+          const json = JSON.parse(await output(spawn(client(p, argv)), argv, (o.seconds + 20) * 1000));
           const gbits = json.end.sum_received.bits_per_second / 1e9;
-          (reverse ? path.rev : path.fwd).push(gbits);
-          (reverse ? path.cpuRev : path.cpuFwd).push(cpuSeconds(path.cpuPids) - before);
-          console.error(`run ${run}/${RUNS} ${path.name}${reverse ? " -R" : ""}: ${gbits.toFixed(2)} Gbit/s`);
+          (reverse ? p.rev : p.fwd).push(gbits);
+          (reverse ? p.cpuRev : p.cpuFwd).push(cpuSeconds(p.cpuPids) - before);
+          console.error(`port forwarding, run ${r}/${o.runs}, ${p.name}${reverse ? " -R" : ""}: ${gbits.toFixed(2)} Gbit/s`);
         }
       }
     }
-    for (const path of paths) {
-      const argv = [process.execPath, `${ROOT}/bench/portfwd.ts`, "--conn-client", String(path.echoPort), "--connections", String(CONNECTIONS)];
-      path.connRate = Number(await output(client(path, argv), `connection client via ${path.name}`, 120_000));
-      console.error(`${path.name}: ${path.connRate} connections/s`);
+    for (const p of paths) {
+      const argv = [process.execPath, SELF, "--conn-client", String(p.echoPort), "--connections", String(o.connections)];
+      p.connRate = Number(await output(spawn(client(p, argv)), argv, 120_000));
+      console.error(`port forwarding, ${p.name}: ${p.connRate} connections/s`);
     }
+    return { seconds: o.seconds, runs: o.runs, connections: o.connections, concurrency: CONCURRENCY, paths };
   } finally {
-    await stopAll();
-    libc.close(nsFd);
+    for (const stop of stops) await stop();
+    for (const c of children) c.kill("SIGKILL");
+    await Promise.all(children.map((c) => c.exited));
+    if (nsFd >= 0) libc.close(nsFd);
+    run(["ip", "link", "del", "bnchpst0"]);
   }
-  report(paths);
 }
 
-function report(paths: Path[]): void {
-  const [ctr, rlk, lim] = paths as [Path, Path, Path];
-  const g = (xs: number[]) => median(xs).toFixed(2);
-  const c = (p: Path, xs: number[]) => (p.cpuPids.length ? median(xs).toFixed(2) : "–");
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
-  console.log(`\niperf3 -c 127.0.0.1 -t ${SECONDS}, median of ${RUNS} runs; ${CONNECTIONS} connections (connect, 4 bytes each way, close), ${CONCURRENCY} at a time\n`);
-  console.log("| path | host → netns Gbit/s | netns → host (-R) Gbit/s | forwarder CPU s per run (→ / -R) | connections/s |");
-  console.log("|---|---:|---:|---:|---:|");
-  for (const p of paths) console.log(`| ${p.name} | ${g(p.fwd)} | ${g(p.rev)} | ${c(p, p.cpuFwd)} / ${c(p, p.cpuRev)} | ${p.connRate} |`);
-  console.log(
-    `| ctrnet / rootlesskit | ${ratio(median(ctr.fwd), median(rlk.fwd))} | ${ratio(median(ctr.rev), median(rlk.rev))} | ` +
-      `${ratio(median(ctr.cpuFwd), median(rlk.cpuFwd))} / ${ratio(median(ctr.cpuRev), median(rlk.cpuRev))} | ${ratio(ctr.connRate, rlk.connRate)} |`,
-  );
-  console.log(
-    `| ctrnet / limit | ${ratio(median(ctr.fwd), median(lim.fwd))} | ${ratio(median(ctr.rev), median(lim.rev))} | | ${ratio(ctr.connRate, lim.connRate)} |`,
-  );
+export function portfwdMarkdown(r: PortfwdResult): string {
+  const [ctr, , , , lim] = r.paths as [PortfwdPath, PortfwdPath, PortfwdPath, PortfwdPath, PortfwdPath];
+  const g = (xs: number[]) => fixed(median(xs), 2);
+  const cpu = (p: PortfwdPath, xs: number[]) => (p.cpuPids.length ? fixed(median(xs), 2) : "–");
+  const vs = (other: PortfwdPath) =>
+    `| ctrnet / ${other.name} | ${ratio(median(ctr.fwd), median(other.fwd))} | ${ratio(median(ctr.rev), median(other.rev))} | ` +
+    (other.cpuPids.length ? `${ratio(median(ctr.cpuFwd), median(other.cpuFwd))} / ${ratio(median(ctr.cpuRev), median(other.cpuRev))}` : "") +
+    ` | ${ratio(ctr.connRate, other.connRate)} |`;
+  return [
+    `\`iperf3 -c 127.0.0.1 -t ${r.seconds} -J\` (and \`-R\`), median of ${r.runs} interleaved runs; ` +
+      `${r.connections} connections (connect, 4 bytes each way, close), ${r.concurrency} at a time. ` +
+      `CPU: user + system seconds of the forwarder's processes during one iperf3 run. Ratios above 1: ctrnet moves more, or uses more CPU.`,
+    "",
+    "| path | host → netns Gbit/s | netns → host (-R) Gbit/s | forwarder CPU s per run (→ / -R) | connections/s |",
+    "|---|---:|---:|---:|---:|",
+    ...r.paths.map((p) => `| ${p.name} | ${g(p.fwd)} | ${g(p.rev)} | ${cpu(p, p.cpuFwd)} / ${cpu(p, p.cpuRev)} | ${p.connRate} |`),
+    ...r.paths.slice(1).map(vs),
+    "",
+    "Forwarders:",
+    "",
+    ...r.paths.filter((p) => p !== lim).map((p) => `- ${p.name}: \`${p.command}\``),
+  ].join("\n");
 }
 
-/** Re-runs this script as pid 1 of private namespaces; the kernel ends everything it started when it exits. */
-async function outer(): Promise<number> {
-  ensureBinary();
-  const setup = [
-    "mount -t tmpfs -o mode=0755 tmpfs /run",
-    "ip link set lo up",
-    `mkdir -p ${STATE}`,
-    // rootlesskit maps a subordinate id range even for root; give root one, in this mount namespace only.
-    `echo root:100000:65536 > ${STATE}/subid`,
-    `mount --bind ${STATE}/subid /etc/subuid`,
-    `mount --bind ${STATE}/subid /etc/subgid`,
-    'exec "$@"',
-  ].join(" && ");
-  const child = Bun.spawn(
-    ["unshare", "--net", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child", "--mount-proc",
-      "--", "sh", "-c", setup, "sh", process.execPath, import.meta.path, "--inner", ...process.argv.slice(2)],
-    { stdio: ["ignore", "inherit", "inherit"] },
-  );
-  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => child.kill("SIGTERM"));
-  return await child.exited;
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { "echo-server": { type: "string" }, "conn-client": { type: "string" }, connections: { type: "string", default: "3000" } } });
+  if (values["echo-server"]) echoServer(Number(values["echo-server"]));
+  else if (values["conn-client"]) await connClient(Number(values["conn-client"]), Number(values.connections));
+  else {
+    console.error("bench/portfwd.ts is a section of `npm run bench` (bun bench/run.ts --only portfwd); run directly it only takes --echo-server or --conn-client");
+    process.exitCode = 2;
+  }
 }
-
-if (opts["echo-server"]) echoServer(Number(opts["echo-server"]));
-else if (opts["conn-client"]) await connClient(Number(opts["conn-client"]), CONNECTIONS);
-else if (opts.inner) await inner();
-else process.exitCode = await outer();

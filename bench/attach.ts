@@ -1,0 +1,181 @@
+// Section 1: attach and detach latency on a bridge network, one published port (127.0.0.1:HOSTPORT -> 80) and a
+// static IP, for
+//   ctrnet         `ctrnet create` / `ctrnet rm`: makes and removes the netns itself, keeps its state
+//   ctrnet --netns the same into a netns made beforehand, which is what the two peers below are given
+//   netavark       `netavark setup` / `teardown` with podman's network options for such a container
+//   CNI chain      the plugins ctrnet's network runs (bridge + host-local, portmap, firewall, tuning), executed
+//                  by cni-chain.ts: the plugins' own cost, a floor for any CNI runtime
+// Each path has its own network (bridge, subnet, host port). Iterations interleave the paths, so a busy moment
+// of the machine lands on all of them alike.
+import { readFileSync, writeFileSync } from "node:fs";
+import { chainAdd, chainDel, type ChainAttachment, type Conflist } from "./cni-chain.ts";
+import { ctrnetHome } from "./ctrnet.ts";
+import { NETAVARK, netavarkOptions } from "./netavark.ts";
+import { commandLine, run, timed } from "./processes.ts";
+import { median, ms, p95, ratio } from "./stats.ts";
+
+export interface AttachOptions {
+  workDir: string;
+  tag: string;
+  iterations: number;
+  warmup: number;
+}
+
+interface Path {
+  name: string;
+  attachCommand: string;
+  detachCommand: string;
+  attach(): number;
+  detach(): number;
+}
+
+export interface AttachPathResult {
+  name: string;
+  attachCommand: string;
+  detachCommand: string;
+  attachMs: number[];
+  detachMs: number[];
+}
+
+export interface AttachResult {
+  iterations: number;
+  paths: AttachPathResult[];
+  /** Each plugin of the chain by itself (bridge includes the host-local IPAM it runs). */
+  chainPlugins: Array<{ type: string; addMs: number[]; delMs: number[] }>;
+}
+
+const CONTAINER_PORT = 80;
+
+export function attachDetach(o: AttachOptions): AttachResult {
+  const home = ctrnetHome(`${o.workDir}/ctrnet`);
+  const network = `bench-${o.tag}`;
+  home.run(["network", "create", "--subnet", "10.90.1.0/24", network]);
+  const premadeNames: string[] = [];
+  const premade = (name: string) => {
+    premadeNames.push(`${name}-${o.tag}`);
+    run(["ip", "netns", "add", `${name}-${o.tag}`]);
+    return `/run/netns/${name}-${o.tag}`;
+  };
+
+  const ctrnetPath = (name: string, id: string, hostPort: number, ip: string, netns?: string): Path => {
+    const create = ["create", "--network", network, "-p", `127.0.0.1:${hostPort}:${CONTAINER_PORT}`, "--ip", ip, ...(netns ? ["--netns", netns] : []), id];
+    return {
+      name,
+      attachCommand: `\`ctrnet ${commandLine(create)}\``,
+      detachCommand: `\`ctrnet rm ${id}\``,
+      attach: () => home.run(create).ms,
+      detach: () => home.run(["rm", id]).ms,
+    };
+  };
+
+  const nvNetns = premade("netavark");
+  const nvOptions = `${o.workDir}/netavark-options.json`;
+  writeFileSync(
+    nvOptions,
+    JSON.stringify(
+      netavarkOptions({ containerId: `netavark-${o.tag}`, network: `nv-${o.tag}`, bridge: `nv${o.tag}`, subnet: "10.90.2.0/24", ip: "10.90.2.5", hostPort: 18083, containerPort: CONTAINER_PORT }),
+    ),
+  );
+  const netavark = (command: "setup" | "teardown") => [NETAVARK, "--config", `${o.workDir}/netavark`, "-f", nvOptions, command, nvNetns];
+
+  // ctrnet's own conflist, moved to a bridge and subnet of its own: the same plugins with the same settings.
+  const ctrnetList = JSON.parse(readFileSync(`${home.env.CTRNET_CNI_CONFIG_DIR}/${network}.conflist`, "utf8")) as Conflist;
+  const list: Conflist = {
+    ...ctrnetList,
+    name: `chain-${o.tag}`,
+    plugins: ctrnetList.plugins.map((p) =>
+      p.type !== "bridge"
+        ? p
+        : {
+            ...p,
+            bridge: `cni${o.tag}`,
+            ipam: { ...(p.ipam as object), ranges: [[{ subnet: "10.90.3.0/24", gateway: "10.90.3.1" }]], dataDir: `${o.workDir}/chain-ipam` },
+          },
+    ),
+  };
+  const att: ChainAttachment = {
+    containerId: `chain-${o.tag}`,
+    netnsPath: premade("chain"),
+    ifName: "eth0",
+    capabilityArgs: { ips: ["10.90.3.5"], portMappings: [{ hostIP: "127.0.0.1", hostPort: 18084, containerPort: CONTAINER_PORT, protocol: "tcp" }] },
+  };
+  let addResult: unknown;
+  const plugins = list.plugins.map((p) => ({ type: p.type, addMs: [] as number[], delMs: [] as number[] }));
+
+  const paths: Path[] = [
+    ctrnetPath("ctrnet", `own-${o.tag}`, 18081, "10.90.1.5"),
+    ctrnetPath("ctrnet --netns (premade netns)", `pre-${o.tag}`, 18082, "10.90.1.6", premade("ctrnet")),
+    {
+      name: "netavark",
+      attachCommand: `\`${commandLine(netavark("setup"))}\``,
+      detachCommand: `\`${commandLine(netavark("teardown"))}\``,
+      attach: () => timed(netavark("setup")).ms,
+      detach: () => timed(netavark("teardown")).ms,
+    },
+    {
+      name: "CNI plugin chain",
+      attachCommand: `ADD ${list.plugins.map((p) => p.type).join(" → ")}, each exec'd by bench/cni-chain.ts from the bench process`,
+      detachCommand: "DEL the same in reverse, with the ADD result",
+      attach: () => {
+        const t0 = performance.now();
+        const add = chainAdd(list, att);
+        const elapsed = performance.now() - t0;
+        addResult = add.result;
+        add.pluginMs.forEach((t, i) => plugins[i]!.addMs.push(t));
+        return elapsed;
+      },
+      detach: () => {
+        const t0 = performance.now();
+        const pluginMs = chainDel(list, att, addResult);
+        const elapsed = performance.now() - t0;
+        pluginMs.forEach((t, i) => plugins[i]!.delMs.push(t));
+        return elapsed;
+      },
+    },
+  ];
+
+  const results = paths.map((p) => ({ name: p.name, attachCommand: p.attachCommand, detachCommand: p.detachCommand, attachMs: [] as number[], detachMs: [] as number[] }));
+  for (let i = -o.warmup; i < o.iterations; i++) {
+    paths.forEach((p, k) => {
+      results[k]!.attachMs.push(p.attach());
+      results[k]!.detachMs.push(p.detach());
+    });
+    if (i >= 0 && (i + 1) % 10 === 0) console.error(`attach/detach: ${i + 1}/${o.iterations}`);
+  }
+  for (const name of premadeNames) run(["ip", "netns", "delete", name]);
+  // The warm-up rounds fill caches (page cache, iptables chains that stay): not part of the figures.
+  const measured = (xs: number[]) => xs.slice(o.warmup);
+  return {
+    iterations: o.iterations,
+    paths: results.map((r) => ({ ...r, attachMs: measured(r.attachMs), detachMs: measured(r.detachMs) })),
+    chainPlugins: plugins.map((p) => ({ ...p, addMs: measured(p.addMs), delMs: measured(p.delMs) })),
+  };
+}
+
+export function attachMarkdown(r: AttachResult): string {
+  const [own, pre, nv, chain] = r.paths as [AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult];
+  const row = (p: AttachPathResult) =>
+    `| ${p.name} | ${ms(median(p.attachMs))} | ${ms(p95(p.attachMs))} | ${ms(median(p.detachMs))} | ${ms(p95(p.detachMs))} |`;
+  const ratioRow = (name: string, a: AttachPathResult, b: AttachPathResult) =>
+    `| ${name} | ${ratio(median(a.attachMs), median(b.attachMs))} | ${ratio(p95(a.attachMs), p95(b.attachMs))} | ` +
+    `${ratio(median(a.detachMs), median(b.detachMs))} | ${ratio(p95(a.detachMs), p95(b.detachMs))} |`;
+  return [
+    `${r.iterations} attach + detach pairs per path after warm-up, interleaved; wall time in ms. Ratios above 1: ctrnet is slower.`,
+    "",
+    "| path | attach median | attach p95 | detach median | detach p95 |",
+    "|---|---:|---:|---:|---:|",
+    ...r.paths.map(row),
+    ratioRow("ctrnet / netavark", own, nv),
+    ratioRow("ctrnet / CNI chain", own, chain),
+    ratioRow("ctrnet --netns / netavark", pre, nv),
+    ratioRow("ctrnet --netns / CNI chain", pre, chain),
+    "",
+    `CNI chain, median ms per plugin (bridge includes the host-local IPAM it runs): ` +
+      `ADD ${r.chainPlugins.map((p) => `${p.type} ${ms(median(p.addMs))}`).join(", ")}; ` +
+      `DEL ${r.chainPlugins.map((p) => `${p.type} ${ms(median(p.delMs))}`).join(", ")}.`,
+    "",
+    "Commands:",
+    "",
+    ...r.paths.map((p) => `- ${p.name}: ${p.attachCommand}; ${p.detachCommand}`),
+  ].join("\n");
+}

@@ -1,0 +1,135 @@
+// The note at the top of RESULTS.md: the headline ratios, and wherever ctrnet is behind a peer, by how much and
+// what it would take to get ahead, reasoned from the breakdowns measured in the same run.
+import type { AttachResult } from "./attach.ts";
+import type { PortfwdPath, PortfwdResult } from "./portfwd.ts";
+import type { ScaleResult } from "./scale.ts";
+import { fixed, max, median, mib, ms, ratio } from "./stats.ts";
+import type { StartupResult } from "./startup.ts";
+
+export interface Measured {
+  attach?: AttachResult;
+  portfwd?: PortfwdResult;
+  scale?: ScaleResult;
+  startup?: StartupResult;
+}
+
+const pct = (x: number) => `${fixed(x * 100, 0)}%`;
+
+/** Differences smaller than this fraction are within this machine's run-to-run noise: not called a gap. */
+const NOISE = 0.05;
+const slower = (ours: number, theirs: number) => ours > theirs * (1 + NOISE);
+const less = (ours: number, theirs: number) => ours < theirs * (1 - NOISE);
+
+function attachNotes(a: AttachResult, s: StartupResult | undefined, head: string[], gaps: string[]): void {
+  const [own, pre, nv, chain] = a.paths.map((p) => ({ a: median(p.attachMs), d: median(p.detachMs) })) as [
+    { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number },
+  ];
+  head.push(
+    `- **attach**: ctrnet / netavark **${ratio(own.a, nv.a)}**, ctrnet / CNI chain **${ratio(own.a, chain.a)}** ` +
+      `(${ms(own.a)} vs ${ms(nv.a)} and ${ms(chain.a)} ms); into a premade netns, as the peers get it: ${ratio(pre.a, nv.a)} and ${ratio(pre.a, chain.a)}`,
+    `- **detach**: ctrnet / netavark **${ratio(own.d, nv.d)}**, ctrnet / CNI chain **${ratio(own.d, chain.d)}** (${ms(own.d)} vs ${ms(nv.d)} and ${ms(chain.d)} ms)`,
+  );
+  const plugin = (key: "addMs" | "delMs") =>
+    [...a.chainPlugins].sort((x, y) => median(y[key]) - median(x[key])).map((p) => `${p.type} ${ms(median(p[key]))}`).join(", ");
+  const startupMs = s ? median(s.ctrnet.wallMs) : NaN;
+  const floorMs = s ? median(s.bunFloor.wallMs) : NaN;
+  const remedy =
+    "What it would take: a native bridge driver, as netavark is — veth, bridge, addresses and routes over ctrnet's own rtnetlink " +
+    "client, IPAM inside its state database, the port-forwarding and masquerade rules as one nftables batch instead of the " +
+    "iptables executions inside portmap, firewall and the bridge plugin — keeping the CNI chain for networks that name other " +
+    "plugins; and ctrnet's own share (state, locks, config loading, start-up) cut toward the Bun floor.";
+  if (slower(pre.a, nv.a)) {
+    gaps.push(
+      `**Attach, behind netavark by ${pct(pre.a / nv.a - 1)}** (+${ms(pre.a - nv.a)} ms into a premade netns; ${ms(own.a)} ms making its own). ` +
+        `The plugins alone take ${ms(chain.a)} ms${chain.a > nv.a ? ", already more than netavark's whole setup" : ""} ` +
+        `(median per plugin: ${plugin("addMs")}); ctrnet's own share is ${ms(pre.a - chain.a)} ms` +
+        (s ? `, of which ${ms(startupMs)} ms is its start-up (section 4; the Bun floor is ${ms(floorMs)} ms)` : "") +
+        `. ${remedy}`,
+    );
+  }
+  if (slower(pre.d, nv.d)) {
+    gaps.push(
+      `**Detach, behind netavark by ${pct(pre.d / nv.d - 1)}** (+${ms(pre.d - nv.d)} ms). The plugins' DEL alone takes ${ms(chain.d)} ms ` +
+        `(median per plugin: ${plugin("delMs")}), so ctrnet's own share is ${ms(pre.d - chain.d)} ms. The same native driver removes both.`,
+    );
+  }
+}
+
+function portfwdNotes(r: PortfwdResult, head: string[], gaps: string[]): void {
+  const [ctr, ...peers] = r.paths as [PortfwdPath, ...PortfwdPath[]];
+  const limit = peers.at(-1)!;
+  const vs = (pick: (p: PortfwdPath) => number) => peers.map((p) => `${p.name} ${ratio(pick(ctr), pick(p))}`).join(", ");
+  head.push(
+    `- **port forwarding host → netns**: ctrnet ${fixed(median(ctr.fwd), 2)} Gbit/s; ctrnet / ${vs((p) => median(p.fwd))}`,
+    `- **port forwarding netns → host**: ctrnet ${fixed(median(ctr.rev), 2)} Gbit/s; ctrnet / ${vs((p) => median(p.rev))}`,
+    `- **connections/s**: ctrnet ${ctr.connRate}; ctrnet / ${vs((p) => p.connRate)}`,
+    `- **forwarder CPU s per run** (→): ctrnet ${fixed(median(ctr.cpuFwd), 2)}; ` +
+      peers.filter((p) => p.cpuPids.length).map((p) => `${p.name} ${fixed(median(p.cpuFwd), 2)}`).join(", "),
+  );
+  const behind: string[] = [];
+  for (const p of peers.filter((p) => p !== limit)) {
+    for (const [what, ours, theirs, unit] of [
+      ["host → netns", median(ctr.fwd), median(p.fwd), "Gbit/s"],
+      ["netns → host", median(ctr.rev), median(p.rev), "Gbit/s"],
+      ["connection rate", ctr.connRate, p.connRate, "/s"],
+    ] as const) {
+      if (less(ours, theirs)) behind.push(`${what} vs ${p.name} by ${pct(1 - ours / theirs)} (${fixed(ours, unit === "/s" ? 0 : 2)} vs ${fixed(theirs, unit === "/s" ? 0 : 2)} ${unit})`);
+    }
+  }
+  if (behind.length) {
+    gaps.push(
+      `**Port forwarding, behind in ${behind.join("; ")}.** ctrnet's relay (ffi/relay.c) gives every connection two threads, ` +
+        "two fresh 1 MiB pipes and a socket it creates and connects in the netns only then, and moves data with blocking splice " +
+        "calls. pasta serves all connections from one epoll loop with non-blocking splice, a pool of pipes and a pool of sockets " +
+        "opened in the namespace in advance (passt's tcp_splice.c). What it would take: the same shape — an epoll loop (or one per " +
+        "core) over non-blocking splice, pooled pipes and pre-opened netns sockets — which removes the per-connection thread, " +
+        "pipe and socket set-up that limits the connection rate, and the wake-ups of two blocking threads per connection that " +
+        "cost throughput and CPU; then measure again against pasta, which is the peer to beat.",
+    );
+  }
+}
+
+export function summary(m: Measured): string {
+  const head: string[] = [];
+  const gaps: string[] = [];
+  if (m.attach) attachNotes(m.attach, m.startup, head, gaps);
+  if (m.portfwd) portfwdNotes(m.portfwd, head, gaps);
+  if (m.scale) {
+    const s = m.scale;
+    head.push(
+      `- **scale**: attach of the ${s.count}th container / the 1st ${ratio(s.attachMs[s.count - 1]!, s.attachMs[0]!)}, ` +
+        `peak memory of a create ${mib(max(s.rssBytes))} MiB; left behind after removing all: ${s.leftovers.length ? s.leftovers.join(", ") : "nothing"}`,
+    );
+  }
+  if (m.startup) {
+    const { ctrnet: c, netavark: n, bunFloor: f } = m.startup;
+    const [cw, nw, fw] = [median(c.wallMs), median(n.wallMs), median(f.wallMs)];
+    head.push(
+      `- **start-up**: ctrnet / netavark ${ratio(cw, nw)} wall time (${ms(cw)} vs ${ms(nw)} ms), ${ratio(median(c.rssBytes), median(n.rssBytes))} ` +
+        `peak memory, ${ratio(c.binaryBytes, n.binaryBytes)} binary size; ctrnet / Bun hello world ${ratio(cw, fw)}`,
+    );
+    if (slower(cw, nw)) {
+      gaps.push(
+        `**Start-up, behind netavark by ${ratio(cw, nw)}** (+${ms(cw - nw)} ms, ${mib(median(c.rssBytes))} vs ${mib(median(n.rssBytes))} MiB). ` +
+          `A compiled Bun hello world alone takes ${ms(fw)} ms and ${mib(median(f.rssBytes))} MiB, so a Bun binary cannot get ahead of a ` +
+          `Rust one here, nor on size (the runtime is in the ${mib(c.binaryBytes)} MiB). What ctrnet can take away is its own ` +
+          `${ms(cw - fw)} ms above that floor: load and evaluate only what the command that runs needs, and compile to bytecode ` +
+          `(\`bun build --compile --bytecode\`); at the floor, every command and hook call would start in about ${ratio(fw, nw)} ` +
+          `netavark's time.`,
+      );
+    }
+  }
+  return [
+    "## Headline",
+    "",
+    "Ratios are ctrnet / peer of medians: for times above 1 means ctrnet is slower, for throughput and rates above 1 means ctrnet is faster.",
+    "",
+    ...head,
+    "",
+    "### Where ctrnet is behind, by how much, and what it would take",
+    "",
+    `Differences under ${pct(NOISE)} are not listed: they are within this machine's run-to-run noise.`,
+    "",
+    ...(gaps.length ? gaps.map((g) => `- ${g}`) : ["Nowhere in this run."]),
+  ].join("\n");
+}
