@@ -121,6 +121,7 @@ export const MSG_TRUNC = 0x20;
 
 export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_NAME = 15;
+export const PR_SET_CHILD_SUBREAPER = 36;
 
 export const NSFS_MAGIC = 0x6e736673;
 export const PROC_SUPER_MAGIC = 0x9fa0;

@@ -64,7 +64,7 @@ function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opt
   // A container in the host's namespace still gets its own /etc files, so its name resolves.
   const netns = record.netns?.path ?? "/proc/self/ns/net";
   try {
-    return spawnInNetns(netns, argv, { stdio: opts.stdio, etcFiles });
+    return spawnInNetns(netns, argv, { stdio: opts.stdio, etcFiles, dieWithParent: true });
   } catch (err) {
     // Only execve's own errors: the namespace and mount steps fail with ENOENT or EACCES too
     if (!isSysError(err, "ENOENT", "EACCES") || err.syscall !== "execve") throw err;

@@ -22,6 +22,11 @@ export interface ExecOptions {
    * the host's file in their place.
    */
   etcFiles?: Readonly<Record<string, string>>;
+  /**
+   * SIGKILL the command when this process dies: `ctrnet run` owns its command as it owns its network,
+   * so a killed ctrnet must not leave the command running on a network that `gc` then removes.
+   */
+  dieWithParent?: boolean;
 }
 
 /** A command started by spawnInNetns. */
@@ -97,6 +102,7 @@ export function spawnInNetns(name: string, argv: string[], opts: ExecOptions = {
       ],
       onMountWarning: (err, mount) => mountWarning(name, err, mount),
       fds,
+      ...(opts.dieWithParent ? { pdeathsig: "SIGKILL" as const } : {}),
     });
   } finally {
     for (const o of opened) closeSync(o);

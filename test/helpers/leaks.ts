@@ -25,6 +25,14 @@ function interfaces(): Set<string> {
   return new Set(lines.map((l) => l.split(":")[0]!.trim()).filter(Boolean));
 }
 
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+  } catch {
+    return "";
+  }
+}
+
 /** Live (non-zombie) descendants of this test process, pid -> command line. */
 function descendants(root: number): Map<number, string> {
   const parent = new Map<number, number>();
@@ -47,7 +55,7 @@ function descendants(root: number): Map<number, string> {
     if (i.state === "Z") continue;
     for (let p = parent.get(pid), hops = 0; p !== undefined && p > 1 && hops < 64; p = parent.get(p), hops++) {
       if (p === root) {
-        out.set(pid, i.comm);
+        out.set(pid, commandLine(pid) || i.comm);
         break;
       }
     }
@@ -148,10 +156,16 @@ export function leaksBetween(before: Snapshot, after: Snapshot): string[] {
 }
 
 /** Processes and mounts can take a moment to go after a kill; poll briefly before calling it a leak. */
-export async function settledLeaks(before: Snapshot, deadlineMs = 3000): Promise<{ leaks: string[]; now: Snapshot }> {
+export async function settledLeaks(
+  before: Snapshot,
+  { deadlineMs = 3000, allowPause = false }: { deadlineMs?: number; allowPause?: boolean } = {},
+): Promise<{ leaks: string[]; now: Snapshot }> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     const now = snapshot();
+    // The rootless pause process outlives the command that started it by design; a test file stops it
+    // in afterAll, and the whole-run check (allowPause false) catches one that stays.
+    if (allowPause) for (const [pid, argv] of now.processes) if (argv.endsWith(" _pause")) now.processes.delete(pid);
     const leaks = leaksBetween(before, now);
     if (leaks.length === 0 || Date.now() >= end) return { leaks, now };
     await Bun.sleep(50);

@@ -116,6 +116,22 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
   }
 
   /** slirp4netns and forwarder processes anywhere on the machine that belong to this test's containers. */
+  /** Live processes whose argv starts with `argv`. */
+  function commandPids(argv: string[]): number[] {
+    const prefix = `${argv.join("\0")}\0`;
+    const out: number[] = [];
+    for (const entry of readdirSync("/proc")) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || !alive(pid)) continue;
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(prefix)) out.push(pid);
+      } catch {
+        // exited while we looked
+      }
+    }
+    return out;
+  }
+
   function helperProcesses(): string[] {
     const out: string[] = [];
     for (const entry of readdirSync("/proc")) {
@@ -380,18 +396,24 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
   });
 
   test(
-    "SIGKILL of ctrnet run: its helpers die with it, and gc removes the record",
+    "SIGKILL of ctrnet run: its helpers and its command die with it, and gc removes the record",
     async () => {
       const port = freePorts(1);
-      const done = flag();
-      const run = start(["run", "--network", "slirp4netns", "-p", `127.0.0.1:${port}:80`, "--", ...httpdUntil([80], done.path)]);
-      await untilServed(port, run);
-      const { helpers } = records()[0]!;
-      run.kill("SIGKILL");
-      await run.exited;
-      for (const pid of [helpers.slirp4netns!, helpers.portForwarder!]) expect(await untilGone(pid)).toBe(true);
-      // the command itself is no helper: it is run's to stop, and run is gone
-      done.raise();
+      // the server is run's own command (no shell in between), so the kernel's parent-death signal reaches it
+      const httpd = ["busybox", "httpd", "-f", "-p", "80", "-h", dirs.www];
+      const run = start(["run", "--network", "slirp4netns", "-p", `127.0.0.1:${port}:80`, "--", ...httpd]);
+      let server: number[];
+      let helpers: ReturnType<typeof records>[number]["helpers"];
+      try {
+        await untilServed(port, run);
+        helpers = records()[0]!.helpers;
+        server = commandPids(httpd);
+        expect(server).toHaveLength(1);
+      } finally {
+        run.kill("SIGKILL");
+        await run.exited;
+      }
+      for (const pid of [helpers.slirp4netns!, helpers.portForwarder!, server[0]!]) expect(await untilGone(pid)).toBe(true);
       expect(helperProcesses()).toEqual([]);
       const gc = cli(["gc"]);
       expect(gc.code).toBe(0);
