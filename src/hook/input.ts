@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { UsageError } from "../errors.ts";
-import { describeIssues } from "../schema/cni.ts";
+import { describeIssues } from "../schema/issues.ts";
 import { BundleConfig, OciState } from "../schema/oci.ts";
 
 /** A state with every annotation a container could carry fits many times over; anything bigger is not a state. */

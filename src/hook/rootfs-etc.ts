@@ -9,7 +9,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { AggregateFailure, CtrnetError } from "../errors.ts";
 import { ETC_FILE_NAMES, type EtcFiles } from "../lifecycle/etc-files.ts";
-import { describeIssues } from "../schema/cni.ts";
+import { describeIssues } from "../schema/issues.ts";
 
 const Original = v.variant("kind", [
   v.object({ kind: v.literal("absent") }),

@@ -7,6 +7,7 @@ import { CtrnetError, UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
+import { describeIssues } from "../schema/issues.ts";
 
 // A type alias rather than an interface: only aliases are assignable to bun:sqlite's binding records.
 type ContainerRow = {
@@ -251,13 +252,4 @@ function toRow(rec: ContainerRecord): ContainerRow {
     port_forwarder_pid: rec.helpers.portForwarder,
     created_at: rec.createdAt,
   };
-}
-
-function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
-  return issues
-    .map((issue) => {
-      const path = v.getDotPath(issue);
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join("; ");
 }

@@ -49,7 +49,7 @@ describe("parseOciState", () => {
 
   test.each([
     ["not json", "invalid OCI state on stdin: not JSON"],
-    ["null", "invalid OCI state on stdin: (top level): expected Object, got null"],
+    ["null", "invalid OCI state on stdin: expected Object, got null"],
     ["{}", "invalid OCI state on stdin: ociVersion: missing (and 3 more)"],
     [JSON.stringify({ ...valid, pid: "10" }), 'invalid OCI state on stdin: pid: expected number, got "10"'],
     [JSON.stringify({ ...valid, pid: -1 }), "invalid OCI state on stdin: pid: expected a process id"],

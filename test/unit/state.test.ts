@@ -391,8 +391,8 @@ describe("damaged records read back", () => {
 
   test.each<[string, string, string]>([
     ["ports is not JSON", "UPDATE containers SET ports = '[' WHERE id = 'c1'", "ports is not valid JSON"],
-    ["a mode of unknown kind", `UPDATE containers SET mode = '{"kind":"bogus"}' WHERE id = 'c1'`, 'mode.kind: Invalid type: Expected ("bridge" | "none" | "host" | "ns" | "container" | "slirp4netns") but received "bogus"'],
-    ["a bad port mapping", `UPDATE containers SET ports = '[{"hostIP":"","hostPort":0,"containerPort":0,"protocol":"tcp","range":1}]' WHERE id = 'c1'`, "ports.0.containerPort: Invalid value: Expected >=1 but received 0"],
+    ["a mode of unknown kind", `UPDATE containers SET mode = '{"kind":"bogus"}' WHERE id = 'c1'`, 'mode.kind: expected ("bridge" | "none" | "host" | "ns" | "container" | "slirp4netns"), got "bogus"'],
+    ["a bad port mapping", `UPDATE containers SET ports = '[{"hostIP":"","hostPort":0,"containerPort":0,"protocol":"tcp","range":1}]' WHERE id = 'c1'`, "ports[0].containerPort: Invalid value: Expected >=1 but received 0"],
     ["a bad static IP", "UPDATE containers SET static_ip = 'nope' WHERE id = 'c1'", "staticIP: expected an IP address in canonical form"],
     ["an id that is not a name", "UPDATE containers SET id = 'a b' WHERE id = 'c1'", "id: expected a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*"],
     ["aliases that are not JSON", "UPDATE interfaces SET aliases = 'x'", "aliases of network podman is not valid JSON"],

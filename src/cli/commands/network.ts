@@ -17,31 +17,8 @@ import {
   pruneNetworks,
   removeNetwork,
 } from "../../networks/index.ts";
-import { contextOptions, globalArgs, repeatedValues, runtimeArgs } from "../args.ts";
+import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
 import { log } from "../../log.ts";
-
-/** citty 0.1.6 takes an unknown `--flag` for a boolean and moves on: a typo would silently change nothing. */
-function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): void {
-  const known = new Map<string, boolean>();
-  for (const [name, arg] of Object.entries(def)) {
-    if (arg.type === "positional") continue;
-    const takesValue = arg.type === "string";
-    known.set(`--${name}`, takesValue);
-    if (!takesValue) known.set(`--no-${name}`, false);
-    for (const alias of "alias" in arg && arg.alias !== undefined ? [arg.alias].flat() : []) {
-      known.set(alias.length === 1 ? `-${alias}` : `--${alias}`, takesValue);
-    }
-  }
-  for (let i = 0; i < rawArgs.length; i++) {
-    const token = rawArgs[i]!;
-    if (token === "--") return;
-    if (!token.startsWith("-") || token === "-") continue;
-    const flag = token.includes("=") ? token.slice(0, token.indexOf("=")) : token;
-    const takesValue = known.get(flag);
-    if (takesValue === undefined) throw new UsageError(`unknown option ${flag}`);
-    if (takesValue && flag === token) i++;
-  }
-}
 
 /** Opens the context for one command and closes it however the command ends. */
 async function withContext<T>(args: Parameters<typeof contextOptions>[0], fn: (ctx: Context) => Promise<T>): Promise<T> {

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
 import { CtrnetError, errorMessage } from "../../errors.ts";
-import { describeIssues } from "../../schema/cni.ts";
+import { describeIssues } from "../../schema/issues.ts";
 import { CACHE_KIND, CacheFile } from "../../schema/cni-cache.ts";
 import type { CapabilityArgs } from "./plugin-config.ts";
 import type { WireResult } from "./result.ts";

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { errorMessage, UsageError } from "../../errors.ts";
 import { validateName } from "../../names.ts";
-import { describeIssues, NetConf, NetConfList, type PluginConf } from "../../schema/cni.ts";
+import { NetConf, NetConfList, type PluginConf } from "../../schema/cni.ts";
+import { describeIssues } from "../../schema/issues.ts";
 import { chooseVersion, isSupportedVersion, SPEC_VERSIONS } from "./version.ts";
 
 export interface NetworkConfig {

@@ -1,6 +1,7 @@
 // Questions to plugins that concern no attachment: VERSION and (CNI 1.1) STATUS.
 import * as v from "valibot";
-import { describeIssues, VersionOutput } from "../../schema/cni.ts";
+import { VersionOutput } from "../../schema/cni.ts";
+import { describeIssues } from "../../schema/issues.ts";
 import type { NetworkConfig } from "./config.ts";
 import type { CniContext } from "./context.ts";
 import { execPlugin, PluginError } from "./exec.ts";

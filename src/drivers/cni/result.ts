@@ -2,7 +2,7 @@
 // version (plugins receive `prevResult` in the network's cniVersion).
 import * as v from "valibot";
 import { CtrnetError } from "../../errors.ts";
-import { describeIssues } from "../../schema/cni.ts";
+import { describeIssues } from "../../schema/issues.ts";
 import { Result020, ResultCurrent } from "../../schema/cni-result.ts";
 import { atLeast } from "./version.ts";
 import { ipFamily } from "../../netlink/addr-codec.ts";

@@ -1,7 +1,7 @@
 // Reading and checking the forwarder's JSON configuration, the same way on both ends of the stdin pipe.
 import * as v from "valibot";
 import { UsageError } from "../../errors.ts";
-import { describeIssues } from "../../schema/cni.ts";
+import { describeIssues } from "../../schema/issues.ts";
 import { PortForwarderConfig, type PortForwarderConfigInput } from "../../schema/portfwd.ts";
 
 export function validateConfig(input: unknown): PortForwarderConfig {

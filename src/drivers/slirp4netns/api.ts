@@ -3,7 +3,7 @@
 // shuts down its write side, answers, and closes.
 import * as v from "valibot";
 import { CtrnetError } from "../../errors.ts";
-import { describeIssues } from "../../schema/cni.ts";
+import { describeIssues } from "../../schema/issues.ts";
 import { AddHostFwdReply, ApiErrorReply, ListHostFwdReply, RemoveHostFwdReply } from "../../schema/slirp4netns-api.ts";
 
 export interface HostFwd {
