@@ -9,7 +9,7 @@ import { type ExecOptions, type NetnsProcess, spawnInNetns } from "../netns/inde
 import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { createContainer } from "./create.ts";
-import { containerEtcFiles, readHostEtc, removeEtcFiles, writeEtcFiles } from "./etc-files.ts";
+import { containerEtcFiles, readHostEtc, writeEtcFiles } from "./etc-files.ts";
 import { removeContainer } from "./remove.ts";
 import type { CreateRequest } from "./types.ts";
 
@@ -73,14 +73,15 @@ function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opt
   }
 }
 
-/** Teardown failures are reported, not thrown: the command's status (or first error) is what run returns. */
+/**
+ * Teardown failures are reported, not thrown: the command's status (or first error) is what run returns.
+ * The container's teardown also removes the etc files written for it.
+ */
 async function teardown(ctx: Context, id: string): Promise<void> {
-  for (const step of [() => removeContainer(ctx, id), () => removeEtcFiles(ctx, id)]) {
-    try {
-      await step();
-    } catch (err) {
-      log.error(`tearing down container ${id}: ${errorMessage(err)}`);
-    }
+  try {
+    await removeContainer(ctx, id);
+  } catch (err) {
+    log.error(`tearing down container ${id}: ${errorMessage(err)}`);
   }
 }
 
