@@ -3,6 +3,7 @@
 // default: `ctrnet _rootlessport` listens on the host and connects from inside the netns to the tap's
 // address, so servers see a real peer address, not 127.0.0.1) or by slirp4netns's add_hostfwd
 // (port_handler=slirp4netns). Each helper's pid goes into the record the moment it exists.
+import { join } from "node:path";
 import { hostLookup } from "../drivers/slirp4netns/host-lookup.ts";
 import { addHostFwd } from "../drivers/slirp4netns/api.ts";
 import { slirp4netnsAddresses } from "../drivers/slirp4netns/addresses.ts";
@@ -32,7 +33,14 @@ export async function setUpSlirp4netns(ctx: Context, rec: ContainerRecord, netns
   };
   const viaApi = options.portHandler === "slirp4netns" && rec.ports.length > 0;
   const apiSocket = viaApi ? apiSocketPath(ctx, rec.id) : undefined;
-  const slirp = await startSlirp4netns({ netnsPath, options, apiSocket, exitFd: opts.tied, onSpawn: note("slirp4netns") });
+  const slirp = await startSlirp4netns({
+    netnsPath,
+    options,
+    apiSocket,
+    exitFd: opts.tied,
+    onSpawn: note("slirp4netns"),
+    featuresCache: join(ctx.runtimeDir, "slirp4netns-features.json"),
+  });
   holdHelper(rec.id, "slirp4netns", slirp);
   if (rec.ports.length === 0) return current;
 

@@ -30,6 +30,8 @@ export type StartSlirp4netnsInput = Slirp4netnsTarget & {
   sandbox?: boolean;
   /** Where the (at once unlinked) log file is made. Default: the OS temporary directory. */
   logDir?: string;
+  /** Where the feature probe of the binary is kept between processes (see probeSlirp4netns). */
+  featuresCache?: string;
   /**
    * Called with the pid as soon as the process exists, before it is ready: a caller that records it
    * there can stop it even if this process dies while waiting (needed when there is no exit descriptor).
@@ -69,7 +71,7 @@ export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Sl
   // In the child, the exit descriptor (if any) is 3 and the ready descriptor follows it.
   const command = slirp4netnsArgs({
     binary,
-    features: probeSlirp4netns(binary),
+    features: probeSlirp4netns(binary, input.featuresCache),
     options,
     target,
     tapName: tap,
