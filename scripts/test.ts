@@ -27,9 +27,17 @@ interface Suite {
   skip?: string;
 }
 
-// Inside the private namespaces: loopback up, and a fresh tmpfs over /run so that any default runtime
-// path (/run/netns, /run/ctrnet, xtables lock) is private to this run.
-const privateHost = ["mount -t tmpfs -o mode=0755 tmpfs /run", "ip link set lo up", 'exec "$@"'].join(" && ");
+// Inside the private namespaces: loopback up, and a fresh tmpfs over every default path ctrnet or a CNI
+// plugin writes (/run: netns, state, xtables lock; /etc/cni/net.d; /var/lib/cni), so a test that forgets
+// an override still cannot touch the machine's own files. A directory made for the mount is removed after.
+const privateHost = `
+  made=""
+  for d in /etc/cni /var/lib/cni; do [ -d "$d" ] || { mkdir -p "$d" && made="$made $d"; }; done
+  mount -t tmpfs -o mode=0755 tmpfs /run && mount -t tmpfs -o mode=0755 tmpfs /etc/cni &&
+    mount -t tmpfs -o mode=0755 tmpfs /var/lib/cni && ip link set lo up && "$@"
+  rc=$?
+  for d in $made; do umount "$d" && rmdir "$d"; done
+  exit $rc`;
 
 const privately = (files: string[]): string[] => [
   "unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", privateHost, "sh", "bun", "test", "--timeout", TEST_TIMEOUT_MS, ...files, ...extra,
