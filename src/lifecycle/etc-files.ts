@@ -80,6 +80,11 @@ export interface ContainerResolvConfInput {
   ipv6: boolean;
   /** Nameservers that replace all others, e.g. slirp4netns's built-in DNS at cidr + 3. */
   nameservers?: readonly string[];
+  /**
+   * Nameservers put before the others: for a rootless bridge container, the rootless netns's slirp DNS,
+   * which forwards to the host's own resolver even when that listens on the host's loopback (podman 3).
+   */
+  preferred?: readonly string[];
 }
 
 export interface ContainerResolvConf {
@@ -116,6 +121,7 @@ export function containerResolvConf(input: ContainerResolvConfInput): ContainerR
   else if (input.reach === "shared") nameservers = host.nameservers;
   else if (fromNetworks.length) nameservers = fromNetworks;
   else nameservers = host.nameservers.filter((ns) => reachable(ns, input.ipv6));
+  if (!input.nameservers?.length) nameservers = [...(input.preferred ?? []), ...nameservers];
   nameservers = unique(nameservers);
   const fellBack = nameservers.length === 0 && input.reach === "isolated";
   return { conf: { nameservers: fellBack ? [...FALLBACK_NAMESERVERS] : nameservers, search, options }, fellBack };
@@ -187,7 +193,11 @@ function slirp4netnsView(options: readonly string[]): { addresses: string[]; gat
 const SHORT_ID_LENGTH = 12;
 
 /** Both files for a container as its record describes it: its networks' results, or slirp4netns's fixed addresses. */
-export function containerEtcFiles(record: ContainerRecord, host: HostEtc): { files: EtcFiles; fellBack: boolean } {
+export function containerEtcFiles(
+  record: ContainerRecord,
+  host: HostEtc,
+  opts: { preferredNameservers?: readonly string[] } = {},
+): { files: EtcFiles; fellBack: boolean } {
   const results = record.networks.flatMap((n) => (n.result === null ? [] : [parseResult(n.result)]));
   const slirp = record.mode.kind === "slirp4netns" ? slirp4netnsView(record.mode.options) : undefined;
   const addresses = slirp?.addresses ?? results.flatMap(containerAddresses);
@@ -198,6 +208,7 @@ export function containerEtcFiles(record: ContainerRecord, host: HostEtc): { fil
     reach: record.mode.kind === "host" ? "shared" : record.mode.kind === "none" ? "none" : "isolated",
     ipv6: addresses.some((a) => a.includes(":") && !/^fe[89ab]/i.test(a)),
     nameservers: slirp ? [slirp.dns] : undefined,
+    preferred: opts.preferredNameservers,
   });
   const hosts = containerHosts({
     host: host.hosts,

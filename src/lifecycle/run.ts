@@ -11,6 +11,7 @@ import type { Context } from "./context.ts";
 import { createContainer } from "./create.ts";
 import { containerEtcFiles, readHostEtc, writeEtcFiles } from "./etc-files.ts";
 import { removeContainer } from "./remove.ts";
+import { readRootlessNetnsState } from "./rootless-netns.ts";
 import type { CreateRequest } from "./types.ts";
 
 export interface RunOptions {
@@ -58,7 +59,9 @@ function beforeStart(err: unknown): unknown {
 }
 
 function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opts: RunOptions): NetnsProcess {
-  const { files, fellBack } = containerEtcFiles(record, readHostEtc());
+  // A rootless container on CNI networks reaches the outside through the rootless netns's slirp4netns.
+  const rootlessDns = ctx.rootless && record.networks.length > 0 ? readRootlessNetnsState(ctx.rootlessNetns)?.dns : undefined;
+  const { files, fellBack } = containerEtcFiles(record, readHostEtc(), { preferredNameservers: rootlessDns ? [rootlessDns] : [] });
   if (fellBack) log.debug(`container ${record.id}: no nameserver of the host is reachable from its network, using public ones`);
   const etcFiles = writeEtcFiles(ctx, record.id, files);
   // A container in the host's namespace still gets its own /etc files, so its name resolves.

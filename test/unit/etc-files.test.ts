@@ -128,6 +128,16 @@ describe("containerResolvConf", () => {
     expect(r).toEqual({ conf: conf({ nameservers: [...FALLBACK_NAMESERVERS], search: ["lan"] }), fellBack: true });
   });
 
+  test("preferred servers (the rootless netns's slirp DNS) come first, and no fallback is needed with them", () => {
+    expect(containerResolvConf(input({ preferred: ["10.0.2.3"] })).conf.nameservers).toEqual(["10.0.2.3", "10.0.0.53"]);
+    const onlyLoopback = containerResolvConf(input({ host: conf({ nameservers: ["127.0.0.53"] }), preferred: ["10.0.2.3"] }));
+    expect(onlyLoopback).toEqual({ conf: conf({ nameservers: ["10.0.2.3"] }), fellBack: false });
+  });
+
+  test("an override still replaces everything, preferred servers too", () => {
+    expect(containerResolvConf(input({ nameservers: ["10.42.7.3"], preferred: ["10.0.2.3"] })).conf.nameservers).toEqual(["10.42.7.3"]);
+  });
+
   test("an empty host file falls back too", () => {
     expect(containerResolvConf(input({ host: conf({}) })).fellBack).toBe(true);
   });
