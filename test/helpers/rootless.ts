@@ -118,9 +118,14 @@ export interface UserRunOptions {
   cwd?: string;
 }
 
-/** A login-like environment: nothing of the test process's own leaks into the user's commands. */
+/**
+ * A login-like environment: nothing of the test process's own leaks into the user's commands. The user's
+ * configuration (network conflists in ~/.config/cni/net.d) goes under its runtime dir, which the runner's
+ * private tmpfs /run drops after the run, so no test leaves files in the user's real home.
+ */
 export function userEnv(user: RootlessUser, extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH, HOME: user.home, XDG_RUNTIME_DIR: user.runtimeDir, SHELL: "/bin/sh", LANG: "C", ...extra };
+  const config = `${user.runtimeDir}/config`;
+  return { PATH, HOME: user.home, XDG_RUNTIME_DIR: user.runtimeDir, XDG_CONFIG_HOME: config, SHELL: "/bin/sh", LANG: "C", ...extra };
 }
 
 /** `ctrnet ARGS…` as the user, to completion. */
