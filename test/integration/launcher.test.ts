@@ -8,6 +8,7 @@ import { SysError } from "../../ffi/errno.ts";
 import { launch, type LaunchOptions, type MountSpec, writeIdMaps } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
 import { createNetns, openNetns, removeNetns } from "../../src/netns/index.ts";
+import { rootlessUser, TEST_USER } from "../helpers/rootless.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ctrnet-launcher-"));
 // Set for this file only (files share one process); the leak check in test/preload.ts watches it too.
@@ -98,11 +99,10 @@ describe("launch into new user namespaces", () => {
     expect(maps.map((m) => m.trim().split(/\s+/))).toEqual([...rows, ...rows]);
   });
 
-  const user = "ctrnet-test";
-  const hasUser = Bun.spawnSync(["id", "-u", user], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
-
-  // The user comes from the rootless test setup (useradd with /etc/subuid and /etc/subgid ranges).
-  test.skipIf(!hasUser)(`as ${user}: a user namespace with newuidmap/newgidmap ranges, and a network namespace in it`, () => {
+  // The unprivileged user of the rootless suite (made on first use, with /etc/subuid and /etc/subgid ranges).
+  test(`as ${TEST_USER}: a user namespace with newuidmap/newgidmap ranges, and a network namespace in it`, () => {
+    const account = rootlessUser();
+    const user = account.name;
     const script = `
       import { launch, newIdMap } from ${JSON.stringify(join(import.meta.dir, "../../ffi/launcher.ts"))};
       import * as libc from ${JSON.stringify(join(import.meta.dir, "../../ffi/libc.ts"))};
@@ -122,9 +122,11 @@ describe("launch into new user namespaces", () => {
       child.go();
       const status = await child.exited;
       if (status.code !== 0) throw new Error(JSON.stringify(status));`;
-    const r = Bun.spawnSync(["runuser", "-u", user, "--", process.execPath, "-e", script], {
+    // -m keeps this environment: HOME on the user's runtime dir (the runner's private tmpfs), so Bun's
+    // install cache never lands in the user's real home.
+    const r = Bun.spawnSync(["runuser", "-m", "-u", user, "--", process.execPath, "-e", script], {
       cwd: "/",
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/", TMPDIR: "/tmp" },
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: account.runtimeDir, TMPDIR: "/tmp" },
       stdout: "pipe",
       stderr: "pipe",
     });
