@@ -11,6 +11,7 @@ import * as libc from "../../ffi/libc.ts";
 import { openState } from "../../src/state/index.ts";
 import { BINARY, ctrnet, ensureBinary } from "../helpers/binary.ts";
 import { hex, privileged } from "./cni-helpers.ts";
+import { curl, freePorts, httpdUntil, untilServed } from "../helpers/http.ts";
 
 const ASYNC_TEST_TIMEOUT_MS = 60_000;
 const HANDLERS = ["rootlesskit", "slirp4netns"] as const;
@@ -52,44 +53,6 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
   function flag(): { path: string; raise: () => void } {
     const path = join(dirs.flags, hex(4));
     return { path, raise: () => writeFileSync(path, "") };
-  }
-
-  /** httpd on each port inside, until the flag is raised; they are the shell's children, killed by it. */
-  function httpdUntil(ports: number[], done: string): string[] {
-    const servers = ports.map((p) => `busybox httpd -f -p ${p} -h ${dirs.www} & pids="$pids $!"`).join("; ");
-    return ["sh", "-c", `${servers}; until [ -e ${done} ]; do sleep 0.05; done; kill $pids`];
-  }
-
-  function freePorts(count: number): number {
-    for (;;) {
-      const base = 20000 + Math.floor(Math.random() * 30000);
-      const probes: { stop(closeActive?: boolean): void }[] = [];
-      try {
-        for (let i = 0; i < count; i++) probes.push(Bun.listen({ hostname: "127.0.0.1", port: base + i, socket: { data() {} } }));
-        return base;
-      } catch {
-        // taken: another base
-      } finally {
-        for (const p of probes) p.stop(true);
-      }
-    }
-  }
-
-  async function curl(port: number): Promise<{ ok: boolean; body: string }> {
-    const child = Bun.spawn(["curl", "-s", "-m", "2", `http://127.0.0.1:${port}/`], { stdout: "pipe", stderr: "ignore" });
-    const body = await new Response(child.stdout).text();
-    return { ok: (await child.exited) === 0, body };
-  }
-
-  /** Until the server answers; a bound for a broken run, not a timing assertion. */
-  async function untilServed(port: number, running: { exitCode: number | null }): Promise<string> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const r = await curl(port);
-      if (r.ok) return r.body;
-      if (running.exitCode !== null || Date.now() > deadline) throw new Error(`nothing served on port ${port}`);
-      await Bun.sleep(50);
-    }
   }
 
   function alive(pid: number): boolean {
@@ -178,7 +141,7 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
       async () => {
         const port = freePorts(1);
         const done = flag();
-        const run = start(["run", "--network", `slirp4netns:port_handler=${handler}`, "-p", `127.0.0.1:${port}:80`, "--", ...httpdUntil([80], done.path)]);
+        const run = start(["run", "--network", `slirp4netns:port_handler=${handler}`, "-p", `127.0.0.1:${port}:80`, "--", ...httpdUntil([80], done.path, dirs.www)]);
         try {
           expect(await untilServed(port, run)).toBe(`served from slirp ${id}\n`);
         } finally {
@@ -197,7 +160,7 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
       async () => {
         const base = freePorts(3);
         const done = flag();
-        const run = start(["run", "--network", `slirp4netns:port_handler=${handler}`, "-p", `127.0.0.1:${base}-${base + 2}:8080-8082`, "--", ...httpdUntil([8080, 8081, 8082], done.path)]);
+        const run = start(["run", "--network", `slirp4netns:port_handler=${handler}`, "-p", `127.0.0.1:${base}-${base + 2}:8080-8082`, "--", ...httpdUntil([8080, 8081, 8082], done.path, dirs.www)]);
         try {
           for (let i = 0; i < 3; i++) expect(await untilServed(base + i, run)).toBe(`served from slirp ${id}\n`);
         } finally {
@@ -343,7 +306,7 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
 
         // a server started in the container's netns after create is reached through the helpers
         const done = flag();
-        const server = Bun.spawn([BINARY, "netns", "exec", basename(netns), "--", ...httpdUntil([80], done.path)], { env: { ...process.env, ...env } });
+        const server = Bun.spawn([BINARY, "netns", "exec", basename(netns), "--", ...httpdUntil([80], done.path, dirs.www)], { env: { ...process.env, ...env } });
         try {
           expect(await untilServed(port, server)).toBe(`served from slirp ${id}\n`);
         } finally {

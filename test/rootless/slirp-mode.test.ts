@@ -7,6 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ctrnetAsUser, pausePid, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
+import { curl, freePorts, httpdUntil, untilServed } from "../helpers/http.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "socat", "curl", "busybox"].every((p) => Bun.which(p) !== null);
 const ASYNC_TEST_TIMEOUT_MS = 60_000;
@@ -49,42 +50,6 @@ describe.skipIf(!runnable)("slirp4netns as a rootless user", () => {
     return { path, raise: () => writeFileSync(path, "") };
   }
 
-  function httpdUntil(ports: number[], done: string): string[] {
-    const servers = ports.map((p) => `busybox httpd -f -p ${p} -h ${www} & pids="$pids $!"`).join("; ");
-    return ["sh", "-c", `${servers}; until [ -e ${done} ]; do sleep 0.05; done; kill $pids`];
-  }
-
-  function freePorts(count: number): number {
-    for (;;) {
-      const base = 20000 + Math.floor(Math.random() * 30000);
-      const probes: { stop(closeActive?: boolean): void }[] = [];
-      try {
-        for (let i = 0; i < count; i++) probes.push(Bun.listen({ hostname: "127.0.0.1", port: base + i, socket: { data() {} } }));
-        return base;
-      } catch {
-        // taken: another base
-      } finally {
-        for (const p of probes) p.stop(true);
-      }
-    }
-  }
-
-  async function curl(port: number): Promise<{ ok: boolean; body: string }> {
-    const child = Bun.spawn(["curl", "-s", "-m", "2", `http://127.0.0.1:${port}/`], { stdout: "pipe", stderr: "ignore" });
-    const body = await new Response(child.stdout).text();
-    return { ok: (await child.exited) === 0, body };
-  }
-
-  async function untilServed(port: number, running: { exitCode: number | null }): Promise<string> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const r = await curl(port);
-      if (r.ok) return r.body;
-      if (running.exitCode !== null || Date.now() > deadline) throw new Error(`nothing served on port ${port}`);
-      await Bun.sleep(50);
-    }
-  }
-
   /** The user's processes other than the pause process: none once a command has finished. */
   const others = () => userProcesses().filter((p) => p.args !== `${rootlessUser().binary} _pause`);
 
@@ -111,7 +76,7 @@ describe.skipIf(!runnable)("slirp4netns as a rootless user", () => {
       async () => {
         const port = freePorts(1);
         const done = flag();
-        const run = spawnCtrnetAsUser(["run", ...network, "-p", `127.0.0.1:${port}:80`, "--", ...httpdUntil([80], done.path)]);
+        const run = spawnCtrnetAsUser(["run", ...network, "-p", `127.0.0.1:${port}:80`, "--", ...httpdUntil([80], done.path, www)]);
         try {
           expect(await untilServed(port, run)).toBe("served rootless\n");
         } finally {
@@ -129,7 +94,7 @@ describe.skipIf(!runnable)("slirp4netns as a rootless user", () => {
       async () => {
         const base = freePorts(3);
         const done = flag();
-        const run = spawnCtrnetAsUser(["run", ...network, "-p", `127.0.0.1:${base}-${base + 2}:8080-8082`, "--", ...httpdUntil([8080, 8081, 8082], done.path)]);
+        const run = spawnCtrnetAsUser(["run", ...network, "-p", `127.0.0.1:${base}-${base + 2}:8080-8082`, "--", ...httpdUntil([8080, 8081, 8082], done.path, www)]);
         try {
           for (let i = 0; i < 3; i++) expect(await untilServed(base + i, run)).toBe("served rootless\n");
         } finally {
