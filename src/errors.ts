@@ -19,14 +19,20 @@ export class CtrnetError extends Error {
   }
 }
 
-/** Several failures from one operation that keeps going past errors (teardown). */
+/**
+ * Several failures from one operation that keeps going past errors (teardown, `rm A B C`). Bad input only
+ * when every failure was (exit 2); one runtime failure among them makes it a runtime failure (exit 1).
+ */
 export class AggregateFailure extends CtrnetError {
+  override readonly exitCode: number;
   constructor(
     what: string,
     readonly errors: unknown[],
   ) {
-    super(`${what}: ${errors.map(errorMessage).join("; ")}`);
+    const messages = errors.map(errorMessage).join("; ");
+    super(what ? `${what}: ${messages}` : messages);
     this.name = "AggregateFailure";
+    this.exitCode = errors.length > 0 && errors.every((e) => exitCodeOf(e) === 2) ? 2 : 1;
   }
 }
 

@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
+import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
 import { constants } from "node:os";
 import { isSysError } from "../../../ffi/errno.ts";
-import { CtrnetError, errorMessage, UsageError } from "../../errors.ts";
+import { CtrnetError, UsageError } from "../../errors.ts";
 import { validateName } from "../../names.ts";
 import { createNetns, defaultNetnsDir, listNetns, type NetnsProcess, removeNetns, spawnInNetns } from "../../netns/index.ts";
 import { netnsDirArg } from "../args.ts";
@@ -35,19 +36,7 @@ const rm = defineCommand({
   args: { ...netnsDirArg, name: { type: "positional", description: "namespace names" } },
   run({ args }) {
     const dir = dirOf(args);
-    const errors: unknown[] = [];
-    for (const name of args._.map(String)) {
-      try {
-        removeNetns(nameArg(name), { dir });
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) {
-      const message = errors.map(errorMessage).join("; ");
-      throw errors.some((e) => e instanceof UsageError) ? new UsageError(message) : new CtrnetError(message);
-    }
+    return forEachName(args._.map(String), (name) => removeNetns(nameArg(name), { dir }));
   },
 });
 

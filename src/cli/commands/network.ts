@@ -1,6 +1,7 @@
 import { type ArgsDef, defineCommand } from "citty";
+import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
-import { AggregateFailure, UsageError } from "../../errors.ts";
+import { UsageError } from "../../errors.ts";
 import { disconnectContainer } from "../../lifecycle/connect.ts";
 import { type Context, createContext } from "../../lifecycle/context.ts";
 import {
@@ -143,20 +144,14 @@ const rm = defineCommand({
       const options = args.force
         ? { force: true as const, detach: (id: string, network: string) => disconnectContainer(ctx, id, network) }
         : {};
-      const errors: unknown[] = [];
-      for (const name of args._.map(String)) {
-        try {
+      await forEachName(
+        args._.map(String),
+        async (name) => {
           await removeNetwork(ctx, name, options);
           print(`${name}\n`);
-        } catch (err) {
-          errors.push(err);
-        }
-      }
-      if (errors.length === 1) throw errors[0];
-      if (errors.length > 1) {
-        const failure = new AggregateFailure("removing networks", errors);
-        throw errors.every((e) => e instanceof UsageError) ? new UsageError(failure.message) : failure;
-      }
+        },
+        "removing networks",
+      );
     });
   },
 });

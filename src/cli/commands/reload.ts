@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
+import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
-import { CtrnetError, errorMessage, UsageError } from "../../errors.ts";
+import { UsageError } from "../../errors.ts";
 import { listContainers, reloadContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -18,24 +19,14 @@ export default defineCommand({
     rejectUnknownOptions(rawArgs, args);
     const ids = values._.map(String);
     if (values.all === (ids.length > 0)) throw new UsageError("give container ids or --all (not both)");
-    const errors: unknown[] = [];
     await withContext(contextOptions(values), async (ctx) => {
       const targets = values.all
         ? (await listContainers(ctx)).filter((r) => r.mode.kind === "bridge" && r.state === "ready").map((r) => r.id)
         : ids;
-      for (const id of targets) {
-        try {
-          await reloadContainer(ctx, id);
-          print(`${id}\n`);
-        } catch (err) {
-          errors.push(err);
-        }
-      }
+      await forEachName(targets, async (id) => {
+        await reloadContainer(ctx, id);
+        print(`${id}\n`);
+      });
     });
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) {
-      const message = errors.map(errorMessage).join("; ");
-      throw errors.every((e) => e instanceof UsageError) ? new UsageError(message) : new CtrnetError(message);
-    }
   },
 });

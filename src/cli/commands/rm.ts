@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
+import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
-import { CtrnetError, errorMessage, UsageError } from "../../errors.ts";
 import { removeContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -16,22 +16,11 @@ export default defineCommand({
   args,
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
-    const errors: unknown[] = [];
-    await withContext(contextOptions(values), async (ctx) => {
-      // Every id is tried, whatever happened to the ones before it.
-      for (const id of values._.map(String)) {
-        try {
-          await removeContainer(ctx, id, { force: values.force });
-          print(`${id}\n`);
-        } catch (err) {
-          errors.push(err);
-        }
-      }
-    });
-    if (errors.length === 1) throw errors[0];
-    if (errors.length > 1) {
-      const message = errors.map(errorMessage).join("; ");
-      throw errors.every((e) => e instanceof UsageError) ? new UsageError(message) : new CtrnetError(message);
-    }
+    await withContext(contextOptions(values), (ctx) =>
+      forEachName(values._.map(String), async (id) => {
+        await removeContainer(ctx, id, { force: values.force });
+        print(`${id}\n`);
+      }),
+    );
   },
 });
