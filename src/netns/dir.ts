@@ -27,11 +27,27 @@ export function netnsPath(pathOrName: string, dir = defaultNetnsDir()): { name: 
  */
 export function prepareNetnsDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  if (makeShared(dir)) return;
+  // Not a mount point yet. Two ctrnets (or ip netns) that both found so would stack two bind mounts, and
+  // one unmount would leave the dir busy: the first to hold the dir's lock binds it, the others find it bound.
+  const fd = libc.open(dir, libc.O_RDONLY | libc.O_DIRECTORY | libc.O_CLOEXEC);
   try {
-    libc.mount(null, dir, null, libc.MS_SHARED | libc.MS_REC);
-  } catch (err) {
-    if (!isSysError(err, "EINVAL")) throw err;
+    libc.flock(fd, libc.LOCK_EX);
+    if (makeShared(dir)) return;
     libc.mount(dir, dir, null, libc.MS_BIND | libc.MS_REC);
     libc.mount(null, dir, null, libc.MS_SHARED | libc.MS_REC);
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/** False when dir is no mount point (EINVAL). */
+function makeShared(dir: string): boolean {
+  try {
+    libc.mount(null, dir, null, libc.MS_SHARED | libc.MS_REC);
+    return true;
+  } catch (err) {
+    if (!isSysError(err, "EINVAL")) throw err;
+    return false;
   }
 }

@@ -148,6 +148,23 @@ describe("createNetns", () => {
       expect(line!.split(" - ")[0]).toMatch(/ shared:\d+/);
     }),
   );
+
+  test("processes that prepare a new netns dir at once bind it onto itself once", async () => {
+    const fresh = mkdtempSync(join(tmpdir(), "ctrnet-netns-race-"));
+    const module = join(import.meta.dir, "../../src/netns/dir.ts");
+    try {
+      // each starts at the same moment, after its (slower) start-up
+      const at = Date.now() + 400;
+      const script = `import { prepareNetnsDir } from ${JSON.stringify(module)}; while (Date.now() < ${at}); prepareNetnsDir(${JSON.stringify(fresh)});`;
+      const racers = Array.from({ length: 6 }, () => Bun.spawn([process.execPath, "-e", script], { stderr: "pipe" }));
+      const codes = await Promise.all(racers.map((r) => r.exited));
+      expect(codes).toEqual(codes.map(() => 0));
+      expect(mountsAt(fresh)).toHaveLength(1);
+    } finally {
+      while (mountsAt(fresh).length) libc.umount2(fresh, libc.MNT_DETACH);
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("removeNetns", () => {
