@@ -21,6 +21,9 @@ const { symbols: c } = dlopen("libc.so.6", {
   bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
   connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
   getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  listen: { args: ["i32", "i32"], returns: "i32" },
+  accept4: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
+  getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
   setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
   sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64" },
   recvfrom: { args: ["i32", "ptr", "u64", "i32", "ptr", "ptr"], returns: "i64" },
@@ -111,6 +114,7 @@ export const SOL_SOCKET = 1;
 export const SO_RCVBUF = 8;
 export const SO_SNDBUF = 7;
 export const SO_RCVTIMEO = 20;
+export const SO_PEERCRED = 17;
 export const SOL_NETLINK = 270;
 export const NETLINK_ROUTE = 0;
 export const NETLINK_EXT_ACK = 11;
@@ -209,6 +213,33 @@ export function getsockname(fd: number, addr: Uint8Array): number {
   const len = new Uint32Array([addr.byteLength]);
   check(c.getsockname(fd, addr, len), "getsockname", `fd ${fd}`);
   return len[0]!;
+}
+
+export function listen(fd: number, backlog: number): void {
+  check(c.listen(fd, backlog), "listen", `fd ${fd}`);
+}
+
+/** A connection's fd (close-on-exec), the peer's address left unread. */
+export function accept(fd: number): number {
+  return check(c.accept4(fd, null, null, SOCK_CLOEXEC), "accept4", `fd ${fd}`);
+}
+
+/** SO_PEERCRED of a connected unix socket: the peer's pid and ids as this process's namespaces see them. */
+export function peerCredentials(fd: number): { pid: number; uid: number; gid: number } {
+  const cred = new Int32Array(3);
+  const len = new Uint32Array([cred.byteLength]);
+  check(c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len), "getsockopt", `fd ${fd} SO_PEERCRED`);
+  return { pid: cred[0]!, uid: cred[1]! >>> 0, gid: cred[2]! >>> 0 };
+}
+
+/** struct sockaddr_un for a path; throws when the path does not fit sun_path (108 bytes with its NUL). */
+export function unixAddress(path: string): Uint8Array {
+  const bytes = Buffer.from(path, "utf8");
+  if (bytes.byteLength > 107) throw new SysError("bind", 36 /* ENAMETOOLONG */, path);
+  const addr = new Uint8Array(2 + bytes.byteLength + 1);
+  new DataView(addr.buffer).setUint16(0, AF_UNIX, true);
+  addr.set(bytes, 2);
+  return addr;
 }
 
 export function setsockopt(fd: number, level: number, name: number, value: Uint8Array): void {

@@ -58,15 +58,24 @@ export function hookCommand(env: string[], path?: string): HookCommand {
   return { path: self[0]!, argv: self.length === 1 ? ["ctrnet"] : [basename(self[0]!), ...self.slice(1)], env };
 }
 
-export function ociHook(cmd: HookCommand, stage: InstalledStage): OciHook {
+export function ociHook(cmd: HookCommand, stage: InstalledStage | "createContainer"): OciHook {
   const hook: OciHook = { path: cmd.path, args: [...cmd.argv, "hook", stage] };
   if (cmd.env.length) hook.env = [...cmd.env];
   return hook;
 }
 
-/** `{"hooks": {...}}`, to merge into a config.json. */
-export function configHooks(cmd: HookCommand): { hooks: Record<InstalledStage, OciHook[]> } {
-  return { hooks: { createRuntime: [ociHook(cmd, "createRuntime")], poststop: [ociHook(cmd, "poststop")] } };
+/**
+ * `{"hooks": {...}}`, to merge into a config.json. createContainer is there for a rootless crun, whose
+ * namespaces only that stage can reach (rendezvous.ts); for every other runtime it does nothing.
+ */
+export function configHooks(cmd: HookCommand): { hooks: Record<InstalledStage | "createContainer", OciHook[]> } {
+  return {
+    hooks: {
+      createRuntime: [ociHook(cmd, "createRuntime")],
+      createContainer: [ociHook(cmd, "createContainer")],
+      poststop: [ociHook(cmd, "poststop")],
+    },
+  };
 }
 
 export interface HooksdFile {

@@ -36,6 +36,7 @@ function createRequest(ctx: Context, id: string, settings: HookSettings, target:
   if (settings.mac !== undefined) req.mac = settings.mac;
   if (target.kind === "adopt") {
     req.pid = target.pid;
+    if (target.via !== undefined) req.netnsVia = target.via;
     // A rootless hook runs in the runtime's user namespace (or podman's), whose mount namespace is not
     // its own to mount in, and a bind mount there would be out of sight of every later ctrnet anyway.
     if (ctx.rootless) req.keepNetns = "process";
@@ -84,12 +85,12 @@ function raceLost(ctx: Context, id: string, err: unknown): boolean {
   return err instanceof UsageError && recordOf(ctx, id) !== undefined;
 }
 
-export async function setUpContainer(ctx: Context, state: OciState, config: BundleConfig, settings: HookSettings): Promise<void> {
+export async function setUpContainer(ctx: Context, state: OciState, config: BundleConfig, settings: HookSettings, holder?: number): Promise<void> {
   const id = validateName("container id", state.id);
   const mode = parseNetworkMode(settings.network, ctx.rootless).mode;
   const rootfs = settings.writeEtc ? rootfsOf(state, config) : undefined;
   const known = () => ctx.state().list().flatMap((r) => (r.netns ? [{ id: r.id, path: r.netns.path }] : []));
-  const target = hookTarget(state, config, mode, known);
+  const target = hookTarget(state, config, mode, known, holder);
   for (let attempt = 0; ; attempt++) {
     const existing = await settledRecord(ctx, id);
     if (existing?.state === "ready" && sameNetns(existing.netns?.path, target)) {

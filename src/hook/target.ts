@@ -9,8 +9,11 @@ import type { NetMode } from "../state/index.ts";
 import type { BundleConfig, OciState } from "../schema/oci.ts";
 
 export type HookTarget =
-  /** A new netns the runtime made: kept through /proc/PID/ns/net. */
-  | { kind: "adopt"; pid: number }
+  /**
+   * A new netns the runtime made: kept through /proc/PID/ns/net. `via` reaches the same netns while the
+   * container's own /proc entries are closed (crun: the createContainer hook's process, see rendezvous.ts).
+   */
+  | { kind: "adopt"; pid: number; via?: string }
   /** An existing netns config.json joins, of no ctrnet container: configured, never removed by ctrnet. */
   | { kind: "join"; path: string }
   /** The netns of ctrnet container `owner`: nothing to do. */
@@ -39,8 +42,11 @@ export function networkNamespace(config: BundleConfig): { path?: string } | unde
   return entry.path ? { path: entry.path } : {};
 }
 
-/** `known` lists the netns of ctrnet's containers; asked for last, once the input has passed every check. */
-export function hookTarget(state: OciState, config: BundleConfig, mode: NetMode, known: () => readonly KnownNetns[]): HookTarget {
+/**
+ * `known` lists the netns of ctrnet's containers; asked for last, once the input has passed every check.
+ * `holder` is a process in the container's netns to reach it through (see rendezvous.ts).
+ */
+export function hookTarget(state: OciState, config: BundleConfig, mode: NetMode, known: () => readonly KnownNetns[], holder?: number): HookTarget {
   if (mode.kind !== "bridge" && mode.kind !== "none" && mode.kind !== "slirp4netns") return { kind: "mode" };
   const ns = networkNamespace(config);
   if (!ns) {
@@ -55,8 +61,13 @@ export function hookTarget(state: OciState, config: BundleConfig, mode: NetMode,
     target = { kind: "join", path };
   } else {
     if (!state.pid) throw new UsageError(`invalid OCI state on stdin: pid: missing; the ${state.status} container's process is needed to reach its network namespace`);
-    path = `/proc/${state.pid}/ns/net`;
-    target = { kind: "adopt", pid: state.pid };
+    if (holder === undefined) {
+      path = `/proc/${state.pid}/ns/net`;
+      target = { kind: "adopt", pid: state.pid };
+    } else {
+      path = `/proc/${holder}/ns/net`;
+      target = { kind: "adopt", pid: state.pid, via: path };
+    }
   }
   const identity = nsIdentity(path);
   if (identity === undefined) throw new UsageError(`network namespace ${path} of container "${state.id}" does not exist`);
@@ -75,6 +86,6 @@ export function hookTarget(state: OciState, config: BundleConfig, mode: NetMode,
 export function sameNetns(recordNetns: string | undefined, target: HookTarget): boolean {
   if (target.kind === "mode") return true;
   if (target.kind === "shared" || recordNetns === undefined) return false;
-  const wanted = nsIdentity(target.kind === "adopt" ? `/proc/${target.pid}/ns/net` : target.path);
+  const wanted = nsIdentity(target.kind === "adopt" ? (target.via ?? `/proc/${target.pid}/ns/net`) : target.path);
   return wanted !== undefined && nsIdentity(recordNetns) === wanted;
 }

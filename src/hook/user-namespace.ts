@@ -1,9 +1,10 @@
-// A rootless runtime run directly by a user (runc, crun 1.8) runs its hooks on the host as that user,
+// A rootless runtime run directly by a user (runc, crun) runs its hooks on the host as that user,
 // while the container's netns belongs to the user namespace the runtime made for the container: only
 // from inside that namespace may ctrnet configure it. So the hook runs itself again there (its mount
 // namespace stays the host's, so paths and the user's runtime dir mean what they mean here), with the
 // state it already read and checked on stdin. In there the user is root, and everything ctrnet starts
-// (slirp4netns, the port forwarder) is born in the container's user namespace too.
+// (slirp4netns, the port forwarder) is born in the container's user namespace too. When the namespace
+// cannot be opened yet (crun), the createContainer hook's process is reached instead (rendezvous.ts).
 import { readFileSync } from "node:fs";
 import { isSysError, type SysError } from "../../ffi/errno.ts";
 import { launch, type LaunchedProcess } from "../../ffi/launcher.ts";
@@ -29,18 +30,25 @@ export function containerUserNamespace(pid: number | undefined): number | undefi
 }
 
 /**
- * crun 1.8 keeps the container's process undumpable until it execs the container's program, so its
- * namespaces cannot be opened by its own user while the createRuntime hook runs; runc's are open.
+ * False when the container's user namespace cannot be opened by its own user, as while crun 1.8 runs the
+ * createRuntime hook (its process stays undumpable until it execs the container's program): then the
+ * createContainer hook reaches it instead (rendezvous.ts). runc's is open.
  */
+export function userNamespaceOpen(pid: number): boolean {
+  try {
+    libc.close(libc.open(`/proc/${pid}/ns/user`, libc.O_RDONLY));
+    return true;
+  } catch (err) {
+    if (isSysError(err, "EACCES") || isSysError(err, "EPERM")) return false;
+    throw err;
+  }
+}
+
 function openUserNamespace(pid: number): number {
   try {
     return libc.open(`/proc/${pid}/ns/user`, libc.O_RDONLY);
   } catch (err) {
-    if (!isSysError(err, "EACCES") && !isSysError(err, "EPERM")) throw err;
-    throw new CtrnetError(
-      `cannot open the user namespace of the container's process ${pid} (${(err as SysError).code}): this runtime keeps it closed to its own user while hooks run (crun 1.8 does; rootless runc does not), so ctrnet cannot configure the container's network namespace: use runc, or run the runtime inside a user namespace (ctrnet unshare, podman)`,
-      { cause: err },
-    );
+    throw new CtrnetError(`cannot open the user namespace of process ${pid}: ${(err as SysError).message}`, { cause: err });
   }
 }
 
@@ -61,7 +69,7 @@ function checkMappedToRoot(pid: number): void {
 }
 
 /** The whole of `text` into fd; a reader that went early makes EPIPE, left for its exit status to explain. */
-function writeAll(fd: number, text: string): void {
+export function writeAll(fd: number, text: string): void {
   const bytes = Buffer.from(text, "utf8");
   for (let off = 0; off < bytes.byteLength; ) {
     try {
@@ -74,8 +82,15 @@ function writeAll(fd: number, text: string): void {
   }
 }
 
+export interface ReRunOptions {
+  /** The fd the re-run writes its stdout and stderr to (default: this process's own). */
+  output?: number;
+  /** Set in the re-run's environment on top of this process's. */
+  env?: Record<string, string>;
+}
+
 /** Runs `ctrnet ARGV…` inside the user namespace of pid with `stateText` on stdin; returns its exit status. */
-export async function runInContainerUserNamespace(pid: number, argv: string[], stateText: string): Promise<number> {
+export async function runInContainerUserNamespace(pid: number, argv: string[], stateText: string, opts: ReRunOptions = {}): Promise<number> {
   checkMappedToRoot(pid);
   const [stdinRead, writeEnd] = libc.pipe2();
   let stdinWrite = writeEnd;
@@ -89,10 +104,10 @@ export async function runInContainerUserNamespace(pid: number, argv: string[], s
       // dies with us, as a hook the runtime kills must; the helpers it leaves running are detached.
       child = launch({
         argv: [...selfCommand(), ...argv],
-        env: namespaceEnv(),
+        env: { ...namespaceEnv(), ...opts.env },
         cwd: process.cwd(),
         join: [{ fd: userns, type: "user" }],
-        fds: { 0: stdinRead },
+        fds: opts.output === undefined ? { 0: stdinRead } : { 0: stdinRead, 1: opts.output, 2: opts.output },
         pdeathsig: "SIGKILL",
       });
     } finally {

@@ -30,7 +30,10 @@ import { checkAddressFree } from "./static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { CreateRequest } from "./types.ts";
 
-type NetnsSource = { kind: "create" } | { kind: "adopt"; pid: number; keep: "mount" | "process" } | { kind: "join"; path: string };
+type NetnsSource =
+  | { kind: "create" }
+  | { kind: "adopt"; pid: number; keep: "mount" | "process"; via?: string }
+  | { kind: "join"; path: string };
 
 interface CreatePlan {
   id: string;
@@ -70,8 +73,13 @@ function netnsSource(req: CreateRequest, mode: NetMode): NetnsSource | null {
   }
   if (req.pid !== undefined) {
     if (!Number.isInteger(req.pid) || req.pid < 1) throw new UsageError(`invalid pid ${req.pid}`);
-    checkProcess(req.pid);
-    return { kind: "adopt", pid: req.pid, keep: req.keepNetns ?? "mount" };
+    if (req.netnsVia === undefined) {
+      checkProcess(req.pid);
+      return { kind: "adopt", pid: req.pid, keep: req.keepNetns ?? "mount" };
+    }
+    if (req.keepNetns !== "process") throw new UsageError("a netns reached through another path can only be kept through its process");
+    checkNetnsPath(req.netnsVia);
+    return { kind: "adopt", pid: req.pid, keep: "process", via: req.netnsVia };
   }
   if (req.netnsPath !== undefined) {
     if (!req.netnsPath.startsWith("/")) throw new UsageError(`--netns takes an absolute path, got "${req.netnsPath}"`);
@@ -150,7 +158,7 @@ function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): voi
   const path = rec.netns.path;
   if (source.kind === "adopt" && source.keep === "process") {
     // Nothing to make: gc tells the process's end (and a reused pid) by the netns inode noted here.
-    recordProcess(ctx, rec.id, { pid: source.pid, netnsInode: netnsInode(path) });
+    recordProcess(ctx, rec.id, { pid: source.pid, netnsInode: netnsInode(source.via ?? path) });
     return;
   }
   markNetns(ctx, path);
@@ -182,7 +190,8 @@ async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock, opts: Cre
   }
   try {
     if (p.netns) makeNetns(ctx, rec, p.netns);
-    const netnsPath = rec.netns?.path;
+    // Where the netns is reached while it is configured: for the most part where the record says.
+    const netnsPath = p.netns?.kind === "adopt" && p.netns.via !== undefined ? p.netns.via : rec.netns?.path;
     if (netnsPath !== undefined && rec.mode.kind !== "ns") {
       bringLoopbackUp(netnsPath);
       rec = await setUpSlirp4netns(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false });

@@ -2,6 +2,7 @@
 // was adopted from.
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { isSysError } from "../../ffi/errno.ts";
 import { close } from "../../ffi/libc.ts";
 import { Netlink } from "../netlink/index.ts";
 import { openNetns, removeNetns } from "../netns/index.ts";
@@ -17,8 +18,9 @@ export function netnsUsable(path: string): boolean {
   try {
     close(openNetns(path));
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    // There but closed to us: a starting crun container's /proc/PID/ns/net (see processAlive).
+    return isSysError(err, "EACCES", "EPERM");
   }
 }
 
@@ -41,11 +43,17 @@ export function netnsInode(path: string): number {
   return statSync(path).ino;
 }
 
-/** Still running, and still in the namespace it was adopted from (so not a reused pid). */
+/**
+ * Still running, and still in the namespace it was adopted from (so not a reused pid). A process whose
+ * namespaces are closed to us (crun's container until it execs its program, under `crun create` for as
+ * long as `crun start` waits) is taken as running: it cannot be told apart, and gc must not tear down a
+ * container that is only starting.
+ */
 export function processAlive(proc: AdoptedProcess): boolean {
   try {
     return statSync(`/proc/${proc.pid}/ns/net`).ino === proc.netnsInode;
-  } catch {
-    return false;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "EACCES" || code === "EPERM";
   }
 }

@@ -21,6 +21,12 @@ export interface CreateRequest {
    * runtime's user namespace, which owns no mount namespace); ctrnet then never removes it.
    */
   keepNetns?: "mount" | "process";
+  /**
+   * With `pid` kept as "process": another path to the same netns, used while it is configured, for a
+   * process whose own /proc/PID/ns cannot be opened yet (crun's container before it execs its program).
+   * The record still names /proc/PID/ns/net, which is what later commands open.
+   */
+  netnsVia?: string;
 }
 
 export interface ConnectOptions {

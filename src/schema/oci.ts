@@ -1,5 +1,6 @@
 // What an OCI runtime hands a hook: the container's state on stdin (runtime-spec runtime.md, "State"),
-// and the bundle's config.json, of which the hook reads only the root, the hostname and the namespaces.
+// and the bundle's config.json, of which the hook reads only the root, the hostname, the namespaces and the
+// createContainer hooks.
 // Both are objects (not strict ones): newer runtime-spec versions add fields a hook can ignore.
 import * as v from "valibot";
 
@@ -28,6 +29,10 @@ export const BundleConfig = v.object({
   root: v.optional(v.object({ path: v.pipe(v.string(), v.nonEmpty("expected the root filesystem's path")) })),
   hostname: v.optional(v.string()),
   linux: v.optional(v.object({ namespaces: v.optional(v.array(OciNamespace)) })),
+  /** Read only to see whether ctrnet's createContainer hook is there (see hook/rendezvous.ts). */
+  hooks: v.optional(
+    v.object({ createContainer: v.optional(v.array(v.object({ path: v.string(), args: v.optional(v.array(v.string())) }))) }),
+  ),
 });
 export type BundleConfig = v.InferOutput<typeof BundleConfig>;
 

@@ -1,11 +1,13 @@
 // Issue 7, item 5: ctrnet as the hook of a rootless OCI runtime run directly by the unprivileged test
-// user. runc runs the hooks on the host while the container has a user namespace of its own: ctrnet
-// runs itself again inside it, and a busybox httpd annotated io.ctrnet.network=slirp4netns serves its
-// file on the published port; after kill and delete nothing of it is left. crun 1.8 keeps that
-// namespace closed while its hooks run: ctrnet says so in one line and leaves nothing. A bad annotation
-// fails the start with exit 2 and ctrnet's one line.
+// user, for runc and crun alike. Both run the hooks on the host while the container has a user namespace
+// of its own: for runc, createRuntime runs ctrnet again inside it; crun keeps it closed until the
+// container's program starts, so createRuntime leaves a waiter that the createContainer hook hands the
+// namespaces to. Either way a busybox httpd annotated io.ctrnet.network=slirp4netns serves its file on
+// the published port and reaches the host through slirp's gateway; after kill and delete nothing of it
+// is left. crun without the createContainer hook, a set-up that fails at createContainer, and a bad
+// annotation each fail the start with ctrnet's one line and leave nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ctrnetAsUser, rootlessUser, stopPause, userEnv, userProcesses, waitGone } from "../helpers/rootless.ts";
@@ -32,6 +34,20 @@ function asUser(argv: string[], cwd: string): Run {
     stderr: "pipe",
   });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/** As asUser, without blocking the event loop: for commands that talk to a server of this process. */
+async function asUserAsync(argv: string[], cwd: string): Promise<Run> {
+  const user = rootlessUser();
+  const child = Bun.spawn(["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--init-groups", "--", ...argv], {
+    env: userEnv(user),
+    cwd,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { code, stdout, stderr };
 }
 
 /** crun refuses this machine's hybrid cgroup layout; a tmpfs over the v2 hierarchy, in the suite's private mount namespace, hides it. */
@@ -105,7 +121,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     mkdirSync(join(rootfs, "bin"), { recursive: true });
     mkdirSync(join(rootfs, "www"));
     copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
-    symlinkSync("busybox", join(rootfs, "bin/httpd"));
+    for (const applet of ["httpd", "wget"]) symlinkSync("busybox", join(rootfs, "bin", applet));
     writeFileSync(join(rootfs, "www/index.html"), body);
     for (const p of [path, rootfs, join(rootfs, "bin"), join(rootfs, "www"), join(rootfs, "www/index.html")]) chownSync(p, user.uid, user.gid);
     const spec = asUser([name, "spec", "--rootless"], path);
@@ -148,28 +164,44 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     expect(ls.code).toBe(0);
     expect(JSON.parse(ls.stdout)).toEqual([]);
     expect(asUser([...runtimeArgv(name), "list", "-q"], dir).stdout.trim()).toBe("");
+    // no waiter's socket (crun's createRuntime leaves one for createContainer)
+    const hooksDir = join(rootlessUser().runtimeDir, "ctrnet", "hooks");
+    expect(existsSync(hooksDir) ? readdirSync(hooksDir) : []).toEqual([]);
   }
 
-  test(
-    "runc: slirp4netns and a published port serve the container's file; kill and delete leave nothing",
-    async () => {
-      const port = freePort();
-      const id = `runc-${port}`;
-      const path = bundle("runc", `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
-      const r = runDetached("runc", path, id);
-      try {
-        expect(r.code).toBe(0);
-        expect(await fetchBody(port)).toBe(`hello from ${id}`);
-        const [rec] = JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string }[];
-        expect(rec?.id).toBe(id);
-        expect(others().some((p) => p.args.includes("slirp4netns"))).toBe(true);
-      } finally {
-        remove("runc", id);
-      }
-      await nothingLeft("runc");
-    },
-    TEST_TIMEOUT_MS,
-  );
+  for (const name of ["runc", "crun"] as const) {
+    test(
+      `${name}: slirp4netns and a published port serve the container's file, the container reaches the host through its gateway; kill and delete leave nothing`,
+      async () => {
+        const port = freePort();
+        const id = `${name}-${port}`;
+        const host = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(`host answers ${id}`) });
+        const path = bundle(name, `hello from ${id}`, {
+          "io.ctrnet.network": "slirp4netns:allow_host_loopback=true",
+          "io.ctrnet.publish": `127.0.0.1:${port}:80`,
+        });
+        try {
+          const r = runDetached(name, path, id);
+          expect(r.stderr).toBe("");
+          expect(r.code).toBe(0);
+          expect(await fetchBody(port)).toBe(`hello from ${id}`);
+          // slirp4netns's gateway, 10.0.2.2, is the host's loopback with allow_host_loopback
+          const fromInside = await asUserAsync([...runtimeArgv(name), "exec", id, "/bin/wget", "-q", "-O", "-", `http://10.0.2.2:${host.port}/`], dir);
+          expect(fromInside).toMatchObject({ code: 0, stdout: `host answers ${id}` });
+          const [rec] = JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string; netns: string }[];
+          expect(rec?.id).toBe(id);
+          const containerPid = JSON.parse(asUser([...runtimeArgv(name), "state", id], dir).stdout).pid as number;
+          expect(rec?.netns).toBe(`/proc/${containerPid}/ns/net`);
+          expect(others().some((p) => p.args.includes("slirp4netns"))).toBe(true);
+        } finally {
+          remove(name, id);
+          host.stop(true);
+        }
+        await nothingLeft(name);
+      },
+      TEST_TIMEOUT_MS,
+    );
+  }
 
   test(
     "runc: a bad annotation fails the start with exit 2 and ctrnet's one line",
@@ -187,7 +219,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
   );
 
   test(
-    "crun 1.8: the container's user namespace is closed while hooks run; one line says so, nothing is left",
+    "crun without ctrnet's createContainer hook: createRuntime cannot reach the container; one line says what to add, nothing is left",
     async () => {
       const port = freePort();
       const id = `crun-${port}`;
@@ -197,13 +229,115 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
         "io.ctrnet.publish": `127.0.0.1:${port}:80`,
         "run.oci.hooks.stderr": hookStderr,
       });
+      const configPath = join(path, "config.json");
+      const config = JSON.parse(readFileSync(configPath, "utf8"));
+      delete config.hooks.createContainer;
+      writeFileSync(configPath, JSON.stringify(config));
       const r = runDetached("crun", path, id);
       remove("crun", id);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain("(exit code: 1)");
       const lines = readFileSync(hookStderr, "utf8").split("\n").filter(Boolean);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toStartWith("ctrnet: error: cannot open the user namespace of the container's process ");
+      expect(lines[0]).toStartWith("ctrnet: error: cannot open the namespaces of the container's process ");
+      expect(lines[0]).toContain("add ctrnet's createContainer hook");
+      await nothingLeft("crun");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "crun: a set-up that fails in createContainer (the host port is taken) fails the start with ctrnet's line; nothing is left",
+    async () => {
+      const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+      const id = `crun-taken-${taken.port}`;
+      const hookStderr = join(dir, `hook-${id}.err`);
+      const path = bundle("crun", "never served", {
+        "io.ctrnet.network": "slirp4netns",
+        "io.ctrnet.publish": `127.0.0.1:${taken.port}:80`,
+        "run.oci.hooks.stderr": hookStderr,
+      });
+      try {
+        const r = runDetached("crun", path, id);
+        remove("crun", id);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain("error executing hook");
+        const lines = readFileSync(hookStderr, "utf8").split("\n").filter(Boolean);
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toStartWith("ctrnet: error: ");
+        expect(lines[0]).toContain(String(taken.port));
+      } finally {
+        taken.stop(true);
+      }
+      await nothingLeft("crun");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "crun create, then ctrnet gc while the container waits for start (its namespaces still closed), then crun start: the network stays and serves",
+    async () => {
+      const port = freePort();
+      const id = `crun-created-${port}`;
+      const path = bundle("crun", `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
+      try {
+        const out = join(path, "create.out");
+        const created = asUser(["sh", "-c", `exec "$@" >${out} 2>&1`, "sh", ...runtimeArgv("crun"), "create", "--bundle", path, id], path);
+        expect(readFileSync(out, "utf8")).toBe("");
+        expect(created.code).toBe(0);
+        const gc = ctrnetAsUser(["gc"]);
+        expect(gc.code).toBe(0);
+        expect(JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout).map((r: { id: string }) => r.id)).toEqual([id]);
+        expect(asUser([...runtimeArgv("crun"), "start", id], path).code).toBe(0);
+        expect(await fetchBody(port)).toBe(`hello from ${id}`);
+      } finally {
+        remove("crun", id);
+      }
+      await nothingLeft("crun");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "crun: createRuntime twice (and prestart) make one network; the first waiter gives way to the second",
+    async () => {
+      const port = freePort();
+      const id = `crun-twice-${port}`;
+      const path = bundle("crun", `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
+      const configPath = join(path, "config.json");
+      const config = JSON.parse(readFileSync(configPath, "utf8"));
+      const setUp = config.hooks.createRuntime[0];
+      config.hooks.createRuntime.push(setUp);
+      config.hooks.prestart = [{ ...setUp, args: setUp.args.map((a: string) => (a === "createRuntime" ? "prestart" : a)) }];
+      writeFileSync(configPath, JSON.stringify(config));
+      try {
+        const r = runDetached("crun", path, id);
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        expect(await fetchBody(port)).toBe(`hello from ${id}`);
+        expect(JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout)).toHaveLength(1);
+        for (const p of others().filter((p) => p.args.includes("_hook-wait"))) await waitGone(p.pid);
+      } finally {
+        remove("crun", id);
+      }
+      await nothingLeft("crun");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "crun: when the container fails before ctrnet's createContainer hook runs, createRuntime's waiter goes with it",
+    async () => {
+      const id = `crun-early-${freePort()}`;
+      const path = bundle("crun", "never served", { "io.ctrnet.network": "slirp4netns" });
+      const configPath = join(path, "config.json");
+      const config = JSON.parse(readFileSync(configPath, "utf8"));
+      config.hooks.createContainer.unshift({ path: "/bin/false", args: ["false"] });
+      writeFileSync(configPath, JSON.stringify(config));
+      const r = runDetached("crun", path, id);
+      remove("crun", id);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("error executing hook `/bin/false`");
       await nothingLeft("crun");
     },
     TEST_TIMEOUT_MS,

@@ -52,6 +52,7 @@ test("config.json hooks block", () => {
   expect(configHooks(cmd)).toEqual({
     hooks: {
       createRuntime: [{ path: "/usr/local/bin/ctrnet", args: ["ctrnet", "hook", "createRuntime"], env: ["CTRNET_ROOT=/run/x"] }],
+      createContainer: [{ path: "/usr/local/bin/ctrnet", args: ["ctrnet", "hook", "createContainer"], env: ["CTRNET_ROOT=/run/x"] }],
       poststop: [{ path: "/usr/local/bin/ctrnet", args: ["ctrnet", "hook", "poststop"], env: ["CTRNET_ROOT=/run/x"] }],
     },
   });

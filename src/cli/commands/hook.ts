@@ -6,6 +6,7 @@ import {
   DEFAULT_HOOKS_DIR,
   type HookStage,
   hookCommand,
+  HANDOVER_STAGES,
   hookEnv,
   installHooks,
   NOOP_STAGES,
@@ -104,12 +105,12 @@ const STAGE_DESCRIPTIONS: Record<HookStage, string> = {
   createRuntime: "Set up the container's network (OCI state on stdin)",
   prestart: "Set up the container's network; the deprecated stage before createRuntime",
   poststop: "Tear down the container's network",
-  createContainer: "Accepted, does nothing",
+  createContainer: "Hand a rootless crun container's namespaces to the waiting createRuntime (else nothing)",
   startContainer: "Accepted, does nothing",
   poststart: "Accepted, does nothing",
 };
 
-const stages = [...SETUP_STAGES, ...TEARDOWN_STAGES, ...NOOP_STAGES].map((s) => [s, stageCommand(s, STAGE_DESCRIPTIONS[s])] as const);
+const stages = [...SETUP_STAGES, ...TEARDOWN_STAGES, ...HANDOVER_STAGES, ...NOOP_STAGES].map((s) => [s, stageCommand(s, STAGE_DESCRIPTIONS[s])] as const);
 
 export default defineCommand({
   meta: { name: "hook", description: "Run as an OCI runtime hook, or set runtimes up to run ctrnet as one" },
