@@ -2,12 +2,14 @@
 // static IP, for
 //   ctrnet         `ctrnet create` / `ctrnet rm`: makes and removes the netns itself, keeps its state
 //   ctrnet --netns the same into a netns made beforehand, which is what the two peers below are given
+//   ctrnet hook    `ctrnet hook createRuntime` / `poststop` for an OCI container whose config.json joins a
+//                  netns made beforehand, settings in its annotations: the OCI hook's overhead over --netns
 //   netavark       `netavark setup` / `teardown` with podman's network options for such a container
 //   CNI chain      the plugins ctrnet's network runs (bridge + host-local, portmap, firewall, tuning), executed
 //                  by cni-chain.ts: the plugins' own cost, a floor for any CNI runtime
 // Each path has its own network (bridge, subnet, host port). Iterations interleave the paths, so a busy moment
 // of the machine lands on all of them alike.
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { chainAdd, chainDel, type ChainAttachment, type Conflist } from "./cni-chain.ts";
 import { ctrnetHome } from "./ctrnet.ts";
 import { NETAVARK, netavarkOptions } from "./netavark.ts";
@@ -68,6 +70,28 @@ export function attachDetach(o: AttachOptions): AttachResult {
     };
   };
 
+  // The hook's container: a bundle whose config.json joins a premade netns; what it gets is in its annotations.
+  const hookId = `hook-${o.tag}`;
+  const bundle = `${o.workDir}/bundle`;
+  mkdirSync(bundle, { recursive: true });
+  writeFileSync(`${bundle}/config.json`, JSON.stringify({ ociVersion: "1.0.2", linux: { namespaces: [{ type: "network", path: premade("hook") }] } }));
+  const hookState = (status: string) =>
+    JSON.stringify({
+      ociVersion: "1.0.2",
+      id: hookId,
+      status,
+      pid: status === "stopped" ? 0 : process.pid,
+      bundle,
+      annotations: { "io.ctrnet.network": network, "io.ctrnet.publish": `127.0.0.1:18085:${CONTAINER_PORT}`, "io.ctrnet.ip": "10.90.1.7" },
+    });
+  const hookPath: Path = {
+    name: "ctrnet hook (premade netns)",
+    attachCommand: "`ctrnet hook createRuntime` with the OCI state on stdin (annotations io.ctrnet.network, io.ctrnet.publish, io.ctrnet.ip)",
+    detachCommand: "`ctrnet hook poststop`",
+    attach: () => home.run(["hook", "createRuntime"], { stdin: Buffer.from(hookState("created")) }).ms,
+    detach: () => home.run(["hook", "poststop"], { stdin: Buffer.from(hookState("stopped")) }).ms,
+  };
+
   const nvNetns = premade("netavark");
   const nvOptions = `${o.workDir}/netavark-options.json`;
   writeFileSync(
@@ -105,6 +129,7 @@ export function attachDetach(o: AttachOptions): AttachResult {
   const paths: Path[] = [
     ctrnetPath("ctrnet", `own-${o.tag}`, 18081, "10.90.1.5"),
     ctrnetPath("ctrnet --netns (premade netns)", `pre-${o.tag}`, 18082, "10.90.1.6", premade("ctrnet")),
+    hookPath,
     {
       name: "netavark",
       attachCommand: `\`${commandLine(netavark("setup"))}\``,
@@ -153,7 +178,7 @@ export function attachDetach(o: AttachOptions): AttachResult {
 }
 
 export function attachMarkdown(r: AttachResult): string {
-  const [own, pre, nv, chain] = r.paths as [AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult];
+  const [own, pre, hook, nv, chain] = r.paths as [AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult];
   const row = (p: AttachPathResult) =>
     `| ${p.name} | ${ms(median(p.attachMs))} | ${ms(p95(p.attachMs))} | ${ms(median(p.detachMs))} | ${ms(p95(p.detachMs))} |`;
   const ratioRow = (name: string, a: AttachPathResult, b: AttachPathResult) =>
@@ -169,6 +194,8 @@ export function attachMarkdown(r: AttachResult): string {
     ratioRow("ctrnet / CNI chain", own, chain),
     ratioRow("ctrnet --netns / netavark", pre, nv),
     ratioRow("ctrnet --netns / CNI chain", pre, chain),
+    ratioRow("ctrnet hook / ctrnet --netns", hook, pre),
+    ratioRow("ctrnet hook / netavark", hook, nv),
     "",
     `CNI chain, median ms per plugin (bridge includes the host-local IPAM it runs): ` +
       `ADD ${r.chainPlugins.map((p) => `${p.type} ${ms(median(p.addMs))}`).join(", ")}; ` +

@@ -17,7 +17,7 @@ export interface CtrnetHome {
   dir: string;
   binary: string;
   env: Record<string, string | undefined>;
-  run(args: readonly string[]): Timed;
+  run(args: readonly string[], opts?: { stdin?: Uint8Array }): Timed;
 }
 
 export function ctrnetHome(dir: string): CtrnetHome {
@@ -29,5 +29,5 @@ export function ctrnetHome(dir: string): CtrnetHome {
     CTRNET_CNI_CONFIG_DIR: `${dir}/net.d`,
     CTRNET_CNI_CACHE_DIR: `${dir}/cni-cache`,
   };
-  return { dir, binary: CTRNET, env, run: (args) => timed([CTRNET, ...args], { env }) };
+  return { dir, binary: CTRNET, env, run: (args, opts) => timed([CTRNET, ...args], { env, stdin: opts?.stdin }) };
 }

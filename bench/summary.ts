@@ -21,13 +21,15 @@ const slower = (ours: number, theirs: number) => ours > theirs * (1 + NOISE);
 const less = (ours: number, theirs: number) => ours < theirs * (1 - NOISE);
 
 function attachNotes(a: AttachResult, s: StartupResult | undefined, head: string[], gaps: string[]): void {
-  const [own, pre, nv, chain] = a.paths.map((p) => ({ a: median(p.attachMs), d: median(p.detachMs) })) as [
-    { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number },
+  const [own, pre, hook, nv, chain] = a.paths.map((p) => ({ a: median(p.attachMs), d: median(p.detachMs) })) as [
+    { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number },
   ];
   head.push(
     `- **attach**: ctrnet / netavark **${ratio(own.a, nv.a)}**, ctrnet / CNI chain **${ratio(own.a, chain.a)}** ` +
       `(${ms(own.a)} vs ${ms(nv.a)} and ${ms(chain.a)} ms); into a premade netns, as the peers get it: ${ratio(pre.a, nv.a)} and ${ratio(pre.a, chain.a)}`,
     `- **detach**: ctrnet / netavark **${ratio(own.d, nv.d)}**, ctrnet / CNI chain **${ratio(own.d, chain.d)}** (${ms(own.d)} vs ${ms(nv.d)} and ${ms(chain.d)} ms)`,
+    `- **OCI hook**: \`hook createRuntime\` / \`create --netns\` **${ratio(hook.a, pre.a)}** (${ms(hook.a)} vs ${ms(pre.a)} ms), ` +
+      `\`hook poststop\` / \`rm\` ${ratio(hook.d, pre.d)}; / netavark ${ratio(hook.a, nv.a)} and ${ratio(hook.d, nv.d)}`,
   );
   const plugin = (key: "addMs" | "delMs") =>
     [...a.chainPlugins].sort((x, y) => median(y[key]) - median(x[key])).map((p) => `${p.type} ${ms(median(p[key]))}`).join(", ");

@@ -121,7 +121,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     mkdirSync(join(rootfs, "bin"), { recursive: true });
     mkdirSync(join(rootfs, "www"));
     copyFileSync("/bin/busybox", join(rootfs, "bin/busybox"));
-    for (const applet of ["httpd", "wget"]) symlinkSync("busybox", join(rootfs, "bin", applet));
+    for (const applet of ["httpd", "wget", "cat"]) symlinkSync("busybox", join(rootfs, "bin", applet));
     writeFileSync(join(rootfs, "www/index.html"), body);
     for (const p of [path, rootfs, join(rootfs, "bin"), join(rootfs, "www"), join(rootfs, "www/index.html")]) chownSync(p, user.uid, user.gid);
     const spec = asUser([name, "spec", "--rootless"], path);
@@ -171,7 +171,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
 
   for (const name of ["runc", "crun"] as const) {
     test(
-      `${name}: slirp4netns and a published port serve the container's file, the container reaches the host through its gateway; kill and delete leave nothing`,
+      `${name}: slirp4netns and a published port serve the container's file, the container reaches the host through its gateway and has slirp's DNS in its /etc; kill and delete leave nothing, /etc put back`,
       async () => {
         const port = freePort();
         const id = `${name}-${port}`;
@@ -179,6 +179,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
         const path = bundle(name, `hello from ${id}`, {
           "io.ctrnet.network": "slirp4netns:allow_host_loopback=true",
           "io.ctrnet.publish": `127.0.0.1:${port}:80`,
+          "io.ctrnet.write-etc": "true",
         });
         try {
           const r = runDetached(name, path, id);
@@ -188,6 +189,9 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
           // slirp4netns's gateway, 10.0.2.2, is the host's loopback with allow_host_loopback
           const fromInside = await asUserAsync([...runtimeArgv(name), "exec", id, "/bin/wget", "-q", "-O", "-", `http://10.0.2.2:${host.port}/`], dir);
           expect(fromInside).toMatchObject({ code: 0, stdout: `host answers ${id}` });
+          // slirp4netns's DNS, cidr + 3, written into the root filesystem before the program started
+          const resolv = asUser([...runtimeArgv(name), "exec", id, "/bin/cat", "/etc/resolv.conf"], dir);
+          expect(resolv.stdout).toContain("nameserver 10.0.2.3\n");
           const [rec] = JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string; netns: string }[];
           expect(rec?.id).toBe(id);
           const containerPid = JSON.parse(asUser([...runtimeArgv(name), "state", id], dir).stdout).pid as number;
@@ -198,6 +202,8 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
           host.stop(true);
         }
         await nothingLeft(name);
+        // poststop put the root filesystem back as it was: it had no /etc
+        expect(existsSync(join(path, "rootfs", "etc"))).toBe(false);
       },
       TEST_TIMEOUT_MS,
     );
