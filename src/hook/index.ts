@@ -11,7 +11,7 @@ import { parseOciState, readBundleConfig } from "./input.ts";
 import { recordOf } from "./record.ts";
 import { handOver, hasCreateContainerHook, holderFromEnv, startWaiter } from "./rendezvous.ts";
 import { type HookArgs, resolveSettings } from "./settings.ts";
-import { setUpContainer } from "./set-up.ts";
+import { checkRootlessHookNetwork, setUpContainer } from "./set-up.ts";
 import { tearDownContainer } from "./tear-down.ts";
 import { containerUserNamespace, runInContainerUserNamespace, userNamespaceOpen } from "./user-namespace.ts";
 
@@ -94,6 +94,7 @@ export async function runHook(stage: HookStage, stateText: string, args: HookArg
   const config = readBundleConfig(state.bundle);
   const userns = containerUserNamespace(state.pid);
   if (userns !== undefined) {
+    checkRootlessHookNetwork(settings.network);
     if (userNamespaceOpen(userns)) return runInContainerUserNamespace(userns, argv, stateText);
     return deferToCreateContainer(options, state, config, stateText, argv);
   }

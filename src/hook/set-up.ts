@@ -85,8 +85,22 @@ function raceLost(ctx: Context, id: string, err: unknown): boolean {
   return err instanceof UsageError && recordOf(ctx, id) !== undefined;
 }
 
+/**
+ * A rootless hook runs in the runtime's user namespace, never in ctrnet's own, where the rootless netns
+ * that holds a rootless user's bridges lives: CNI networks are out of its reach.
+ */
+export function checkRootlessHookNetwork(network: string | undefined): void {
+  const spec = parseNetworkMode(network, true);
+  if (spec.mode.kind !== "bridge") return;
+  const what = spec.defaultNetwork ? "the default network" : `network ${spec.networks.map((n) => `"${n}"`).join(", ")}`;
+  throw new UsageError(
+    `${what} cannot be given to a rootless runtime's container: a rootless user's CNI bridges live in ctrnet's rootless netns, out of reach from the runtime's user namespace; use slirp4netns or none`,
+  );
+}
+
 export async function setUpContainer(ctx: Context, state: OciState, config: BundleConfig, settings: HookSettings, holder?: number): Promise<void> {
   const id = validateName("container id", state.id);
+  if (ctx.rootless) checkRootlessHookNetwork(settings.network);
   const mode = parseNetworkMode(settings.network, ctx.rootless).mode;
   const rootfs = settings.writeEtc ? rootfsOf(state, config) : undefined;
   const known = () => ctx.state().list().flatMap((r) => (r.netns ? [{ id: r.id, path: r.netns.path }] : []));

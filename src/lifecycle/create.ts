@@ -204,7 +204,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock, opts: Cre
     }
     return state.update(rec.id, (r) => ({ ...r, state: "ready" }));
   } catch (err) {
-    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true });
+    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: p.netns?.kind === "adopt" ? p.netns.via : undefined });
     if (undo.length) throw new UndoFailure(err, undo);
     state.remove(p.id);
     lock.discard();

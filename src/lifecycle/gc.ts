@@ -10,7 +10,7 @@ import { adoptedProcess, markedNetns, unmarkNetns } from "./ledger.ts";
 import { tryContainerLock } from "./lock.ts";
 import { netnsOwner } from "./lookup.ts";
 import { releaseUnusedRootlessNetns } from "./rootless-bridge.ts";
-import { netnsUsable, processAlive, removeOwnedNetns } from "./sandbox.ts";
+import { netnsPresent, processAlive, removeOwnedNetns } from "./sandbox.ts";
 import { containersWithHelpers, deadHelper, stopHelpers } from "./slirp-helpers.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { GcReport } from "./types.ts";
@@ -18,7 +18,7 @@ import type { GcReport } from "./types.ts";
 /** Why the record no longer describes a live container, or undefined if it does. */
 function staleReason(ctx: Context, state: ContainerState, rec: ContainerRecord): string | undefined {
   if (rec.state !== "ready") return `left ${rec.state} by a ctrnet process that died`;
-  if (rec.netns && !netnsUsable(rec.netns.path)) return `its netns ${rec.netns.path} is gone`;
+  if (rec.netns && !netnsPresent(rec.netns.path)) return `its netns ${rec.netns.path} is gone`;
   const proc = adoptedProcess(ctx, rec.id);
   if (proc && !processAlive(proc)) return `process ${proc.pid} is gone`;
   const helper = deadHelper(ctx, rec);

@@ -18,8 +18,17 @@ export function netnsUsable(path: string): boolean {
   try {
     close(openNetns(path));
     return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Usable, or there but closed to us: a starting crun container's /proc/PID/ns/net (see processAlive). */
+export function netnsPresent(path: string): boolean {
+  try {
+    close(openNetns(path));
+    return true;
   } catch (err) {
-    // There but closed to us: a starting crun container's /proc/PID/ns/net (see processAlive).
     return isSysError(err, "EACCES", "EPERM");
   }
 }

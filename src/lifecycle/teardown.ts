@@ -16,6 +16,8 @@ export interface TeardownOptions {
    * result stays).
    */
   force?: boolean;
+  /** Where the netns is reached when not where the record says (create's undo, see CreateRequest.netnsVia). */
+  netnsPath?: string;
 }
 
 /**
@@ -24,7 +26,8 @@ export interface TeardownOptions {
  */
 export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
   const errors = await stopHelpers(ctx, rec.id);
-  const netnsPath = rec.netns && netnsUsable(rec.netns.path) ? rec.netns.path : undefined;
+  const reach = opts.netnsPath ?? rec.netns?.path;
+  const netnsPath = reach !== undefined && netnsUsable(reach) ? reach : undefined;
   for (let i = rec.networks.length - 1; i >= 0; i--) {
     const attachment = rec.networks[i]!;
     try {

@@ -349,6 +349,27 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     TEST_TIMEOUT_MS,
   );
 
+  for (const name of ["runc", "crun"] as const) {
+    test(
+      `${name}: a CNI network is refused with exit 2 and one line: a rootless user's bridges are out of the runtime's reach`,
+      async () => {
+        const id = `${name}-cni-${freePort()}`;
+        const hookStderr = join(dir, `hook-${id}.err`);
+        const path = bundle(name, "never served", { "io.ctrnet.network": "somenet", "run.oci.hooks.stderr": hookStderr });
+        const r = runDetached(name, path, id);
+        remove(name, id);
+        expect(r.code).not.toBe(0);
+        const line =
+          'ctrnet: error: network "somenet" cannot be given to a rootless runtime\'s container: a rootless user\'s CNI bridges live in ctrnet\'s rootless netns, out of reach from the runtime\'s user namespace; use slirp4netns or none';
+        if (name === "runc") expect(r.stderr).toContain(`stderr: ${JSON.stringify(`${line}\n`).slice(1, -1)}`);
+        else expect(readFileSync(hookStderr, "utf8")).toBe(`${line}\n`);
+        expect(r.stderr).toContain(name === "runc" ? "exit status 2" : "(exit code: 2)");
+        await nothingLeft(name);
+      },
+      TEST_TIMEOUT_MS,
+    );
+  }
+
   test(
     "crun: a bad annotation fails the start with exit 2 and ctrnet's one line",
     async () => {
