@@ -18,12 +18,13 @@ import { addNetwork } from "./attach.ts";
 import type { Context } from "./context.ts";
 import { UndoFailure } from "./errors.ts";
 import { assignHostPorts } from "./host-ports.ts";
-import { markNetns, recordProcess } from "./ledger.ts";
+import { type AdoptedProcess, markNetns, recordProcess } from "./ledger.ts";
 import { type ContainerLock, withContainerLock } from "./lock.ts";
 import { parseNetworkMode } from "./mode.ts";
 import { findExact, withResult } from "./records.ts";
 import { bringLoopbackUp, netnsInode, plannedNetnsPath } from "./sandbox.ts";
 import { syncRootlessPorts } from "./rootless-bridge.ts";
+import { startTimeOf } from "./slirp-helpers.ts";
 import { checkSlirp4netnsPorts } from "./slirp-network.ts";
 import { setUpSlirp4netns } from "./slirp-setup.ts";
 import { checkAddressFree } from "./static-ip.ts";
@@ -153,19 +154,26 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   });
 }
 
+function adopted(pid: number, netnsPath: string): AdoptedProcess {
+  const proc: AdoptedProcess = { pid, netnsInode: netnsInode(netnsPath) };
+  const startTime = startTimeOf(pid);
+  if (startTime !== undefined) proc.startTime = startTime;
+  return proc;
+}
+
 function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): void {
   if (source.kind === "join" || !rec.netns) return;
   const path = rec.netns.path;
   if (source.kind === "adopt" && source.keep === "process") {
     // Nothing to make: gc tells the process's end (and a reused pid) by the netns inode noted here.
-    recordProcess(ctx, rec.id, { pid: source.pid, netnsInode: netnsInode(source.via ?? path) });
+    recordProcess(ctx, rec.id, adopted(source.pid, source.via ?? path));
     return;
   }
   markNetns(ctx, path);
   const opts = { name: basename(path), dir: ctx.netnsDir };
   if (source.kind === "adopt") {
     adoptNetns(source.pid, opts);
-    recordProcess(ctx, rec.id, { pid: source.pid, netnsInode: netnsInode(path) });
+    recordProcess(ctx, rec.id, adopted(source.pid, path));
   } else {
     createNetns(opts);
   }

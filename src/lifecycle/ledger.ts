@@ -36,6 +36,11 @@ export interface AdoptedProcess {
   pid: number;
   /** Inode of the netns it had when adopted: a pid reused by another process will not match it. */
   netnsInode: number;
+  /**
+   * Its start time (/proc/PID/stat), readable even where its netns is not (a rootless runtime's container,
+   * seen from ctrnet's own user namespace); absent in records of older ctrnets.
+   */
+  startTime?: string;
 }
 
 export function recordProcess(ctx: Context, id: string, proc: AdoptedProcess): void {
@@ -45,7 +50,11 @@ export function recordProcess(ctx: Context, id: string, proc: AdoptedProcess): v
 export function adoptedProcess(ctx: Context, id: string): AdoptedProcess | undefined {
   try {
     const parsed = JSON.parse(readFileSync(join(dir(ctx, "processes"), id), "utf8")) as Partial<AdoptedProcess>;
-    if (typeof parsed.pid === "number" && typeof parsed.netnsInode === "number") return { pid: parsed.pid, netnsInode: parsed.netnsInode };
+    if (typeof parsed.pid === "number" && typeof parsed.netnsInode === "number") {
+      const proc: AdoptedProcess = { pid: parsed.pid, netnsInode: parsed.netnsInode };
+      if (typeof parsed.startTime === "string") proc.startTime = parsed.startTime;
+      return proc;
+    }
   } catch {
     // none, or unreadable: nothing to watch
   }

@@ -7,6 +7,7 @@ import { close } from "../../ffi/libc.ts";
 import { Netlink } from "../netlink/index.ts";
 import { openNetns, removeNetns } from "../netns/index.ts";
 import type { AdoptedProcess } from "./ledger.ts";
+import { startTimeOf } from "./slirp-helpers.ts";
 
 /** A name in the format of containers/common pkg/netns (`cni-` and a UUID's shape), chosen before creating it. */
 export function plannedNetnsPath(netnsDir: string): string {
@@ -53,12 +54,15 @@ export function netnsInode(path: string): number {
 }
 
 /**
- * Still running, and still in the namespace it was adopted from (so not a reused pid). A process whose
- * namespaces are closed to us (crun's container until it execs its program, under `crun create` for as
- * long as `crun start` waits) is taken as running: it cannot be told apart, and gc must not tear down a
- * container that is only starting.
+ * Still running, and still in the namespace it was adopted from (so not a reused pid). Its netns may be
+ * closed to us: crun's container until it execs its program (under `crun create`, for as long as `crun
+ * start` waits), and any rootless runtime's container as seen from ctrnet's own user namespace. Then the
+ * start time alone tells it (or, in an older record without one, it is taken as running): gc must not
+ * tear down a container that lives.
  */
 export function processAlive(proc: AdoptedProcess): boolean {
+  const startTime = startTimeOf(proc.pid);
+  if (startTime === undefined || (proc.startTime !== undefined && startTime !== proc.startTime)) return false;
   try {
     return statSync(`/proc/${proc.pid}/ns/net`).ino === proc.netnsInode;
   } catch (err) {

@@ -1,5 +1,6 @@
 // `ctrnet stats`: the seeds' getContainerNetIO for every interface, read over rtnetlink from inside the
 // netns of the container (or of the one it shares).
+import { isSysError } from "../../ffi/errno.ts";
 import { CtrnetError, UsageError } from "../errors.ts";
 import { Netlink } from "../netlink/index.ts";
 import type { Context } from "./context.ts";
@@ -15,7 +16,9 @@ export async function containerStats(ctx: Context, idOrName: string): Promise<In
   try {
     nl = Netlink.open({ netns: owner.netns.path });
   } catch (err) {
-    throw new CtrnetError(`cannot read the interfaces of container "${rec.id}": ${err instanceof Error ? err.message : String(err)}`);
+    // A rootless runtime's container (ctrnet as its hook): its netns is that runtime's user namespace's.
+    const why = ctx.rootless && isSysError(err, "EACCES", "EPERM") ? "; it belongs to the user namespace of the runtime that made it, which ctrnet's own cannot enter" : "";
+    throw new CtrnetError(`cannot read the interfaces of container "${rec.id}": ${err instanceof Error ? err.message : String(err)}${why}`);
   }
   try {
     return nl.links().map((link) => {

@@ -209,6 +209,38 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     );
   }
 
+  for (const name of ["runc", "crun"] as const) {
+    test(
+      `${name}: the user's ctrnet gc leaves a running container alone (its netns is closed to ctrnet's own user namespace) and removes it once its process is killed without poststop`,
+      async () => {
+        const port = freePort();
+        const id = `${name}-gc-${port}`;
+        const path = bundle(name, `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
+        const ids = () => (JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string }[]).map((r) => r.id);
+        try {
+          expect(runDetached(name, path, id).code).toBe(0);
+          expect(await fetchBody(port)).toBe(`hello from ${id}`);
+          expect(ctrnetAsUser(["gc"]).code).toBe(0);
+          expect(ids()).toEqual([id]);
+          expect(await fetchBody(port)).toBe(`hello from ${id}`);
+          // which is why stats cannot read its interfaces, and says so
+          const stats = ctrnetAsUser(["stats", id]);
+          expect(stats.code).toBe(1);
+          expect(stats.stderr).toContain("it belongs to the user namespace of the runtime that made it, which ctrnet's own cannot enter\n");
+          asUser([...runtimeArgv(name), "kill", id, "KILL"], dir);
+          for (let i = 0; i < 100 && JSON.parse(asUser([...runtimeArgv(name), "state", id], dir).stdout).status !== "stopped"; i++) await Bun.sleep(20);
+          const gc = ctrnetAsUser(["gc"]);
+          expect(gc.code).toBe(0);
+          expect(ids()).toEqual([]);
+        } finally {
+          remove(name, id);
+        }
+        await nothingLeft(name);
+      },
+      TEST_TIMEOUT_MS,
+    );
+  }
+
   test(
     "runc: a bad annotation fails the start with exit 2 and ctrnet's one line",
     async () => {
