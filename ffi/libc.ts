@@ -32,6 +32,9 @@ const { symbols: c } = dlopen("libc.so.6", {
   kill: { args: ["i32", "i32"], returns: "i32" },
   prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
   getpid: { args: [], returns: "i32" },
+  getpgrp: { args: [], returns: "i32" },
+  getpgid: { args: ["i32"], returns: "i32" },
+  tcgetpgrp: { args: ["i32"], returns: "i32" },
   gettid: { args: [], returns: "i32" },
   getuid: { args: [], returns: "u32" },
   geteuid: { args: [], returns: "u32" },
@@ -283,6 +286,11 @@ export function prctl(option: number, arg2: number | bigint = 0): void {
 }
 
 export const getpid = (): number => c.getpid();
+export const getpgrp = (): number => c.getpgrp();
+/** The process group of pid, or -1 when it is gone. */
+export const getpgid = (pid: number): number => c.getpgid(pid);
+/** The foreground process group of the terminal on fd, or -1 when fd is no terminal (or has none). */
+export const tcgetpgrp = (fd: number): number => c.tcgetpgrp(fd);
 export const gettid = (): number => c.gettid();
 export const getuid = (): number => c.getuid();
 export const geteuid = (): number => c.geteuid();

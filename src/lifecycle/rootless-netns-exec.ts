@@ -91,6 +91,8 @@ export function rootlessNetnsSpawner(netnsFd: number, mounts: MountSpec[]): Plug
         mounts,
         onMountWarning: mountWarning,
         fds: { 0: inR, 1: outW, 2: errW },
+        // as spawnChild: out of reach of a terminal's ^C
+        setsid: true,
       });
     } catch (err) {
       for (const fd of [inW, outR, errR]) libc.close(fd);

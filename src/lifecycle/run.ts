@@ -3,6 +3,7 @@
 // hosts are bound over /etc; ctrnet stays its parent, passes signals on, and tears down after it.
 import { constants } from "node:os";
 import { isSysError } from "../../ffi/errno.ts";
+import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage, exitCodeOf } from "../errors.ts";
 import { log } from "../log.ts";
 import { type ExecOptions, type NetnsProcess, spawnInNetns } from "../netns/index.ts";
@@ -26,6 +27,21 @@ export interface RunOptions {
  * ctrnet tears down once the command has gone.
  */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+
+/** Keyboard signals: a terminal sends ^C and ^\ to its whole foreground process group. */
+const KEYBOARD_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGQUIT"]);
+
+/**
+ * True when a keyboard signal ctrnet got has reached the command by itself: the command is in ctrnet's
+ * process group and that group is the foreground of ctrnet's terminal. Passing it on too would deliver
+ * it twice, and a program for which a second ^C means "quit now" would skip its graceful stop.
+ */
+function terminalSentItToo(signal: NodeJS.Signals, commandPid: number): boolean {
+  if (!KEYBOARD_SIGNALS.has(signal)) return false;
+  const group = libc.getpgrp();
+  if (libc.getpgid(commandPid) !== group) return false;
+  return [0, 1, 2].some((fd) => libc.tcgetpgrp(fd) === group);
+}
 
 /** Exit status 125: `run` failed before the command started (docker and podman use the same). */
 export class RunError extends CtrnetError {
@@ -103,6 +119,7 @@ export async function runContainer(ctx: Context, req: CreateRequest, argv: strin
   // After the command has gone, signals are ignored so that the teardown can finish.
   const onSignal = (signal: NodeJS.Signals): void => {
     if (child === undefined) cancelled ??= signal;
+    else if (terminalSentItToo(signal, child.pid)) log.debug(`${signal} came from the terminal, which sent it to the command too`);
     else child.kill(signal);
   };
   for (const s of signals) process.on(s, onSignal);
@@ -112,7 +129,8 @@ export async function runContainer(ctx: Context, req: CreateRequest, argv: strin
       // ctrnet stays as long as the container: its helpers die with it, even when it is killed.
       record = await createContainer(ctx, req, { helpersDieWithProcess: true });
     } catch (err) {
-      // A terminal's ^C also reaches the CNI plugins of our process group; their failure is its echo.
+      // A signal during setup lets the plugins finish (they run in sessions of their own); a failure
+      // after it is still taken as its echo.
       if (cancelled === undefined || exitCodeOf(err) === 2) throw beforeStart(err);
       log.debug(`setup interrupted by ${cancelled}: ${errorMessage(err)}`);
       return signalStatus(cancelled);

@@ -43,6 +43,7 @@ describe.skipIf(!privileged)("ctrnet run", () => {
   // Gates of the slow bridge plugin: it says when an ADD has begun, and waits to be let go.
   const addStarted = join(tmp, "add-started");
   const addGo = join(tmp, "add-go");
+  const addResumed = join(tmp, "add-resumed");
   const boundOverEtc: string[] = [];
 
   /** A fake host file seen in place of the real one by everything in this private mount namespace. */
@@ -81,6 +82,7 @@ describe.skipIf(!privileged)("ctrnet run", () => {
         `if [ "$CNI_COMMAND" = ADD ]; then`,
         `  touch '${addStarted}'`,
         `  while [ ! -e '${addGo}' ]; do sleep 0.05; done`,
+        `  touch '${addResumed}'`,
         "fi",
         'exec /usr/lib/cni/bridge "$@"',
         "",
@@ -233,6 +235,41 @@ describe.skipIf(!privileged)("ctrnet run", () => {
     child.kill("SIGINT");
     expect(await child.exited).toBe(7);
     expect(await out.rest()).toBe("ready\ngot INT\n");
+    expectNothingLeft();
+  }, ASYNC_TEST_TIMEOUT_MS);
+
+  test("^C at a terminal reaches the command once: the terminal sends it to the command, and ctrnet does not again", async () => {
+    // The command counts its SIGINTs; `script` gives ctrnet a terminal whose foreground group it and the command share.
+    const counter = join(tmp, "count-int.js");
+    writeFileSync(
+      counter,
+      'let n = 0; process.on("SIGINT", () => { if (++n === 1) setTimeout(() => { console.log(`count=${n}`); process.exit(0); }, 700); }); console.log("ready"); setInterval(() => {}, 1000);',
+    );
+    const command = `exec ${BINARY} ${runArgs([], [process.execPath, counter]).join(" ")}`;
+    const terminal = Bun.spawn(["script", "-qefc", command, "/dev/null"], { env: { ...process.env, ...env }, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const out = await readUntil(terminal.stdout, "ready");
+    terminal.stdin.write("\x03"); // what ^C types
+    await terminal.stdin.flush();
+    expect(await terminal.exited).toBe(0);
+    expect((await out.rest()).replaceAll("\r", "")).toBe("ready\n^Ccount=1\n");
+    terminal.stdin.end();
+    expectNothingLeft();
+  }, ASYNC_TEST_TIMEOUT_MS);
+
+  test("^C at a terminal during the CNI ADD: the plugin, in a session of its own, completes it; then ctrnet tears down", async () => {
+    for (const f of [addStarted, addGo, addResumed]) rmSync(f, { force: true });
+    const command = `exec ${BINARY} ${runArgs([], ["sh", "-c", "echo started"]).join(" ").replace(`--network ${network}`, `--network ${slowNetwork}`)}`;
+    const terminal = Bun.spawn(["script", "-qefc", command, "/dev/null"], { env: { ...process.env, ...env }, stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    await waitFor("the CNI ADD to begin", () => existsSync(addStarted));
+    terminal.stdin.write("\x03");
+    await terminal.stdin.flush();
+    // the terminal signals its foreground group before it echoes ^C: ctrnet has it before the plugin is let go
+    const out = await readUntil(terminal.stdout, "^C");
+    writeFileSync(addGo, "");
+    expect(await terminal.exited).toBe(128 + 2);
+    terminal.stdin.end();
+    expect(existsSync(addResumed)).toBe(true);
+    expect(await out.rest()).not.toContain("started");
     expectNothingLeft();
   }, ASYNC_TEST_TIMEOUT_MS);
 

@@ -123,7 +123,9 @@ function pluginEnv(call: PluginInvocation, dirs: readonly string[]): Record<stri
 }
 
 export const spawnChild: PluginSpawner = (path, stdin, env) => {
-  const proc = Bun.spawn([path], { stdin, stdout: "pipe", stderr: "pipe", env });
+  // A session of its own: a terminal's ^C must not kill a plugin half-way through an ADD or DEL; the
+  // caller finishes the operation and decides (ctrnet run then tears down).
+  const proc = Bun.spawn([path], { stdin, stdout: "pipe", stderr: "pipe", env, detached: true });
   return {
     output: Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then(([stdout, stderr]) => ({ stdout, stderr })),
     exited: proc.exited.then(() => ({ code: proc.exitCode, signal: proc.signalCode })),
