@@ -4,8 +4,10 @@
 // container's program starts, so createRuntime leaves a waiter that the createContainer hook hands the
 // namespaces to. Either way a busybox httpd annotated io.ctrnet.network=slirp4netns serves its file on
 // the published port and reaches the host through slirp's gateway; after kill and delete nothing of it
-// is left. crun without the createContainer hook, a set-up that fails at createContainer, and a bad
-// annotation each fail the start with ctrnet's one line and leave nothing.
+// is left. Several start at once; the user's gc leaves running ones alone and collects killed ones; crun
+// create/start with a gc between works. crun without the createContainer hook, a set-up that fails at
+// createContainer, a CNI network and a bad annotation each fail the start with ctrnet's one line and
+// leave nothing.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -234,6 +236,33 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
           expect(ids()).toEqual([]);
         } finally {
           remove(name, id);
+        }
+        await nothingLeft(name);
+      },
+      TEST_TIMEOUT_MS,
+    );
+  }
+
+  for (const name of ["runc", "crun"] as const) {
+    test(
+      `${name}: four containers started at once all get their network and port; deleting them leaves nothing`,
+      async () => {
+        const started = Array.from({ length: 4 }, () => {
+          const port = freePort();
+          const id = `${name}-many-${port}`;
+          const path = bundle(name, `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
+          return { port, id, path };
+        });
+        try {
+          const runs = await Promise.all(
+            started.map(({ path, id }) => asUserAsync(["sh", "-c", `exec "$@" >${join(path, "run.out")} 2>&1`, "sh", ...runtimeArgv(name), "run", "-d", "--bundle", path, id], path)),
+          );
+          expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+          for (const { port, id } of started) expect(await fetchBody(port)).toBe(`hello from ${id}`);
+          const listed = (JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string }[]).map((r) => r.id).sort();
+          expect(listed).toEqual(started.map((s) => s.id).sort());
+        } finally {
+          for (const { id } of started) remove(name, id);
         }
         await nothingLeft(name);
       },
