@@ -13,7 +13,7 @@
 //  4. createContainer prints that and exits with that status, so the runtime sees the failure as runc's
 //     user does: the network is made before the container's program starts, or the container fails.
 import { mkdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage, exitCodeOf } from "../errors.ts";
@@ -22,6 +22,9 @@ import type { BundleConfig, OciState } from "../schema/oci.ts";
 import { selfCommand } from "../rootless/self.ts";
 import { startTimeOf } from "../lifecycle/slirp-helpers.ts";
 import { runInContainerUserNamespace, writeAll } from "./user-namespace.ts";
+import { rendezvousPath } from "./waiter-sockets.ts";
+
+export { rendezvousPath } from "./waiter-sockets.ts";
 
 /** The environment variable that tells the re-run which process's netns to configure the container's through. */
 export const HOLDER_ENV = "CTRNET_HOOK_HOLDER";
@@ -32,12 +35,6 @@ const WAIT_MS = 60_000;
 const POLL_MS = 250;
 /** The listening socket's fd in the waiter. */
 const LISTEN_FD = 3;
-
-/** A hash of the id: ids may be long (64 hex digits from podman) and sun_path holds 108 bytes. */
-export function rendezvousPath(runtimeDir: string, id: string): string {
-  const name = new Bun.CryptoHasher("sha256").update(id).digest("hex").slice(0, 16);
-  return join(runtimeDir, "hooks", `${name}.sock`);
-}
 
 /** True when config.json runs `ctrnet … hook createContainer`, which the rendezvous needs. */
 export function hasCreateContainerHook(config: BundleConfig): boolean {
@@ -216,7 +213,8 @@ function readAll(fd: number): string {
 /**
  * createContainer's part: when createRuntime left a waiter for this container, hands it this process (and
  * with it the container's namespaces) and waits for its answer; prints what the re-run wrote and returns its
- * exit status. Undefined when there is no waiter: runc, root, or a runtime whose netns createRuntime reached.
+ * exit status. Undefined when there is no waiter: runc, root, or a runtime whose netns createRuntime reached;
+ * an error when there was one and it is gone.
  */
 export function handOver(runtimeDir: string, id: string): number | undefined {
   const path = rendezvousPath(runtimeDir, id);
@@ -225,8 +223,11 @@ export function handOver(runtimeDir: string, id: string): number | undefined {
     try {
       libc.connect(fd, libc.unixAddress(path));
     } catch (err) {
-      if (isSysError(err, "ENOENT") || isSysError(err, "ECONNREFUSED")) return undefined;
-      throw err;
+      if (isSysError(err, "ENOENT")) return undefined;
+      if (!isSysError(err, "ECONNREFUSED")) throw err;
+      // A waiter was left for this container and is gone (killed): its network will never be made.
+      rmSync(path, { force: true });
+      throw new CtrnetError(`container "${id}" gets no network: the waiter createRuntime left for it is gone (nothing listens on ${path})`);
     }
     const answer = readAll(fd);
     const newline = answer.indexOf("\n");

@@ -4,6 +4,7 @@
 // that no record names are removed, each network gets a CNI GC with the attachments records still hold, and
 // a rootless netns no attachment needs any more goes.
 import { errorMessage } from "../errors.ts";
+import { removeStaleWaiterSockets } from "../hook/waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { adoptedProcess, markedNetns, unmarkNetns } from "./ledger.ts";
@@ -117,12 +118,22 @@ async function collectAttachments(ctx: Context, report: GcReport): Promise<void>
   }
 }
 
+/** Sockets crun's rootless createRuntime left for waiters that are gone (hook/rendezvous.ts). */
+function collectWaiterSockets(ctx: Context, report: GcReport): void {
+  try {
+    report.sockets.push(...removeStaleWaiterSockets(ctx.runtimeDir));
+  } catch (err) {
+    report.errors.push(`hook waiter sockets: ${errorMessage(err)}`);
+  }
+}
+
 export async function gc(ctx: Context): Promise<GcReport> {
-  const report: GcReport = { containers: [], netns: [], attachments: [], busy: [], errors: [] };
+  const report: GcReport = { containers: [], netns: [], attachments: [], sockets: [], busy: [], errors: [] };
   await collectStale(ctx, report);
   await collectOrphanHelpers(ctx, report);
   collectOrphanNetns(ctx, report);
   await collectAttachments(ctx, report);
+  collectWaiterSockets(ctx, report);
   if (ctx.rootless) report.errors.push(...(await releaseUnusedRootlessNetns(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

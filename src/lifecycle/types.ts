@@ -60,6 +60,8 @@ export interface GcReport {
   netns: string[];
   /** Cached CNI attachments that no record held, removed by CNI GC, as network/container/ifname. */
   attachments: string[];
+  /** Sockets of OCI hook waiters that are gone (a rootless crun's createRuntime leaves one), removed. */
+  sockets: string[];
   /** Containers left alone because another ctrnet process is working on them. */
   busy: string[];
   /** What could not be cleaned up; gc went on past each. */

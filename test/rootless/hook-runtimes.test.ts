@@ -366,6 +366,36 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
   );
 
   test(
+    "crun: a waiter killed before createContainer comes fails the start with one line; nothing is left",
+    async () => {
+      const id = `crun-killed-${freePort()}`;
+      const hookStderr = join(dir, `hook-${id}.err`);
+      const gate = join(dir, `gate-${id}`);
+      const path = bundle("crun", "never served", { "io.ctrnet.network": "slirp4netns", "run.oci.hooks.stderr": hookStderr });
+      const configPath = join(path, "config.json");
+      const config = JSON.parse(readFileSync(configPath, "utf8"));
+      // holds crun before ctrnet's createContainer hook until the test has killed the waiter
+      config.hooks.createContainer.unshift({ path: "/bin/sh", args: ["sh", "-c", `while [ ! -e ${gate} ]; do sleep 0.02; done`] });
+      writeFileSync(configPath, JSON.stringify(config));
+      const running = asUserAsync(["sh", "-c", `exec "$@" >${join(path, "run.out")} 2>&1`, "sh", ...runtimeArgv("crun"), "run", "-d", "--bundle", path, id], path);
+      let waiter: { pid: number } | undefined;
+      for (let i = 0; i < 250 && !waiter; i++) {
+        waiter = others().find((p) => p.args.includes("_hook-wait"));
+        if (!waiter) await Bun.sleep(20);
+      }
+      expect(waiter).toBeDefined();
+      process.kill(waiter!.pid, "SIGKILL");
+      await waitGone(waiter!.pid);
+      writeFileSync(gate, "");
+      expect((await running).code).not.toBe(0);
+      remove("crun", id);
+      expect(readFileSync(hookStderr, "utf8")).toMatch(/^ctrnet: error: container "crun-killed-\d+" gets no network: the waiter createRuntime left for it is gone \(nothing listens on \/.*\.sock\)\n$/);
+      await nothingLeft("crun");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  test(
     "crun: createRuntime twice (and prestart) make one network; the first waiter gives way to the second",
     async () => {
       const port = freePort();

@@ -1,11 +1,12 @@
 // The rendezvous of crun's rootless createRuntime and createContainer hooks (src/hook/rendezvous.ts): its
 // names and inputs, and the waiter's one check, that only a child of the container's process is answered.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { acceptHolder, handOver, hasCreateContainerHook, HOLDER_ENV, holderFromEnv, listen, rendezvousPath } from "../../src/hook/rendezvous.ts";
+import { removeStaleWaiterSockets } from "../../src/hook/waiter-sockets.ts";
 import { hookTarget, sameNetns } from "../../src/hook/target.ts";
 import type { BundleConfig, OciState } from "../../src/schema/oci.ts";
 
@@ -86,7 +87,7 @@ function readAnswer(fd: number): string {
 }
 
 describe("the waiter's socket", () => {
-  test("made 0700 in its own dir; no waiter means nothing to hand over", () => {
+  test("made 0700 in its own dir; no waiter means nothing to hand over, a dead one is an error", () => {
     dir = mkdtempSync(join(tmpdir(), "ctrnet-rendezvous-"));
     const runtimeDir = join(dir, "rt");
     expect(handOver(runtimeDir, "c1")).toBeUndefined();
@@ -94,8 +95,26 @@ describe("the waiter's socket", () => {
     const fd = listen(path);
     libc.close(fd);
     expect(statSync(join(runtimeDir, "hooks")).mode & 0o777).toBe(0o700);
-    // a socket nobody listens on any more is no waiter either
-    expect(handOver(runtimeDir, "c1")).toBeUndefined();
+    // a socket nobody listens on any more is a waiter that died: the container would never get its network
+    expect(() => handOver(runtimeDir, "c1")).toThrow(`container "c1" gets no network: the waiter createRuntime left for it is gone (nothing listens on ${path})`);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  test("gc's sweep removes the sockets no waiter holds any more, and only those", () => {
+    dir = mkdtempSync(join(tmpdir(), "ctrnet-rendezvous-"));
+    expect(removeStaleWaiterSockets(dir)).toEqual([]); // no hooks dir at all
+    const live = rendezvousPath(dir, "live");
+    const gone = rendezvousPath(dir, "gone");
+    const liveFd = listen(live);
+    libc.close(listen(gone)); // its waiter died: the file stays, nothing is bound there
+    const other = join(dir, "hooks", "notes.txt");
+    writeFileSync(other, "");
+    try {
+      expect(removeStaleWaiterSockets(dir)).toEqual([gone]);
+      expect([existsSync(live), existsSync(gone), existsSync(other)]).toEqual([true, false, true]);
+    } finally {
+      libc.close(liveFd);
+    }
   });
 
   test("a process that is no child of the container's is answered with an error and not taken", async () => {
