@@ -80,13 +80,13 @@ function portfwdNotes(r: PortfwdResult, head: string[], gaps: string[]): void {
   }
   if (behind.length) {
     gaps.push(
-      `**Port forwarding, behind in ${behind.join("; ")}.** ctrnet's relay (ffi/relay.c) gives every connection two threads, ` +
-        "two fresh 1 MiB pipes and a socket it creates and connects in the netns only then, and moves data with blocking splice " +
-        "calls. pasta serves all connections from one epoll loop with non-blocking splice, a pool of pipes and a pool of sockets " +
-        "opened in the namespace in advance (passt's tcp_splice.c). What it would take: the same shape — an epoll loop (or one per " +
-        "core) over non-blocking splice, pooled pipes and pre-opened netns sockets — which removes the per-connection thread, " +
-        "pipe and socket set-up that limits the connection rate, and the wake-ups of two blocking threads per connection that " +
-        "cost throughput and CPU; then measure again against pasta, which is the peer to beat.",
+      `**Port forwarding, behind in ${behind.join("; ")}.** ctrnet's relay (ffi/relay.c) serves each connection with two ` +
+        "blocking splice loops on pooled worker threads, through two pipes made per connection (grown to 1 MiB only once a " +
+        "transfer fills them) and a socket it creates and connects in the netns only when the client has connected. pasta " +
+        "serves all connections from one epoll loop with non-blocking splice, a pool of pipes and a pool of sockets opened in " +
+        "the namespace in advance (passt's tcp_splice.c). What it would take: pooled pipes and pre-opened netns sockets first " +
+        "(the per-connection set-up that is left), then an epoll loop over non-blocking splice instead of two blocking threads " +
+        "per connection, measured against pasta, the peer to beat.",
     );
   }
 }

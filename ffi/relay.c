@@ -5,9 +5,14 @@
  *
  * Network namespaces belong to threads, not processes: one event thread enters the target netns with setns and
  * every socket it (or a thread it starts) creates lives there, while the JS thread stays where it was.
- *   event thread: epoll over TCP listeners (accept, start a connection thread), UDP listeners and UDP flows.
- *   connection thread: connects to the target, then splices client->target itself and target->client in a
- *     second thread, through one pipe per direction, so the bytes never enter user space.
+ *   event thread: epoll over TCP listeners (accept, hand the connection to a worker), UDP listeners and flows.
+ *   workers: a connection's worker connects to the target, then splices client->target itself and hands
+ *     target->client to a second worker, through one pipe per direction, so the bytes never enter user space
+ *     (a pipe starts at the default 64 KiB and grows to 1 MiB when a transfer fills it: measured, sizing every
+ *     pipe up front cost short connections a third of their rate).
+ *     Workers are kept for the next connection when they are done (up to MAX_IDLE of them wait), so a
+ *     connection costs no thread creation once the forwarder is warm; a job never waits for a worker: with
+ *     none idle, a new one starts (a connection waits on its second half, so a bounded pool could deadlock).
  * UDP has no connections: each client address gets its own socket in the netns (a flow), so replies can be
  * told apart and sent back to the right client; flows idle for longer than the configured time are closed.
  * Bun ignores SIGPIPE, so writing to a socket the peer closed fails with EPIPE instead of killing the process.
@@ -21,6 +26,9 @@ typedef unsigned int socklen_t;
 /* Opaque libc types, sized for x86_64 and aarch64 alike (pthread_attr_t is 56 and 64 bytes, sem_t 32). */
 typedef union { char bytes[64]; long align; } pthread_attr_t;
 typedef union { char bytes[32]; long align; } sem_t;
+/* glibc's are 40 (x86_64) or 48 (aarch64) and 48 bytes; all zeros is the default initializer of both. */
+typedef union { char bytes[64]; long align; } pthread_mutex_t;
+typedef union { char bytes[64]; long align; } pthread_cond_t;
 typedef struct { unsigned long bits[16]; } sigset_t;
 
 struct sockaddr_any { unsigned short family; char data[126]; };
@@ -63,11 +71,14 @@ extern int pthread_attr_init(pthread_attr_t *attr);
 extern int pthread_attr_setstacksize(pthread_attr_t *attr, size_t size);
 extern int pthread_attr_setdetachstate(pthread_attr_t *attr, int state);
 extern int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
-extern int pthread_join(pthread_t t, void **ret);
 extern int sem_init(sem_t *sem, int shared, unsigned int value);
 extern int sem_wait(sem_t *sem);
 extern int sem_post(sem_t *sem);
 extern int sem_destroy(sem_t *sem);
+extern int pthread_mutex_lock(pthread_mutex_t *m);
+extern int pthread_mutex_unlock(pthread_mutex_t *m);
+extern int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
+extern int pthread_cond_signal(pthread_cond_t *c);
 extern int sigfillset(sigset_t *set);
 extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 
@@ -110,7 +121,10 @@ extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 #define BACKLOG 4096
 /* Large enough that one splice moves what a busy socket has queued; pipe pages are only used when filled. */
 #define PIPE_BYTES (1 << 20)
+/* A new pipe's capacity (16 pages). */
+#define DEFAULT_PIPE_BYTES (64 * 1024)
 #define CONN_STACK (64 * 1024)
+#define MAX_IDLE 64
 #define FLOW_BUCKETS 1024
 #define SWEEP_MS 1000
 #define MAX_EVENTS 64
@@ -148,13 +162,78 @@ struct relay {
   char datagram[DATAGRAM_MAX];
 };
 
+struct pump { int from; int to; int pipe[2]; int grown; sem_t done; };
+
 struct conn {
   int client;
   int server;
   struct endpoint target;
+  struct pump down;
 };
 
-struct pump { int from; int to; int pipe[2]; };
+/* A unit of work for a worker: fn(arg). */
+struct job {
+  void (*fn)(void *);
+  void *arg;
+  struct job *next;
+};
+
+/* Workers waiting for a job; `idle` counts those not yet promised one. Created and only ever used by the
+ * event thread and the workers, so every worker is in the target netns with every signal blocked. */
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  struct job *head;
+  struct job *tail;
+  int idle;
+  pthread_attr_t attr;
+} workers;
+
+static void *worker(void *arg);
+
+/* Runs fn(arg) on an idle worker, or on a new one; returns 0, or -1 when no thread could be had. */
+static int run_job(void (*fn)(void *), void *arg) {
+  struct job *j = calloc(1, sizeof *j);
+  if (!j) return -1;
+  j->fn = fn;
+  j->arg = arg;
+  pthread_mutex_lock(&workers.lock);
+  if (workers.idle > 0) {
+    workers.idle--;
+    if (workers.tail) workers.tail->next = j;
+    else workers.head = j;
+    workers.tail = j;
+    pthread_cond_signal(&workers.wake);
+    pthread_mutex_unlock(&workers.lock);
+    return 0;
+  }
+  pthread_mutex_unlock(&workers.lock);
+  pthread_t t;
+  if (pthread_create(&t, &workers.attr, worker, j) != 0) {
+    free(j);
+    return -1;
+  }
+  return 0;
+}
+
+static void *worker(void *arg) {
+  struct job *j = arg;
+  for (;;) {
+    j->fn(j->arg);
+    free(j);
+    pthread_mutex_lock(&workers.lock);
+    if (workers.idle >= MAX_IDLE) {
+      pthread_mutex_unlock(&workers.lock);
+      return 0;
+    }
+    workers.idle++;
+    while (!workers.head) pthread_cond_wait(&workers.wake, &workers.lock);
+    j = workers.head;
+    workers.head = j->next;
+    if (!workers.head) workers.tail = 0;
+    pthread_mutex_unlock(&workers.lock);
+  }
+}
 
 static long now_ms(void) {
   struct timespec ts;
@@ -237,6 +316,7 @@ static void pump(struct pump *p) {
       return;
     }
     if (n < 0 && errno == EINTR) continue;
+    int full = n >= DEFAULT_PIPE_BYTES;
     while (n > 0) {
       ssize_t m = splice(p->pipe[0], 0, p->to, 0, (size_t)n, SPLICE_F_MOVE);
       if (m < 0 && errno == EINTR) continue;
@@ -248,49 +328,59 @@ static void pump(struct pump *p) {
       shutdown(p->to, SHUT_RDWR);
       return;
     }
+    /* A pipe the data filled is a bulk transfer: a larger one moves it in fewer, larger splices. Grown only
+     * then, since sizing every pipe at the start costs short connections more than it gives them. */
+    if (full && !p->grown) {
+      fcntl(p->pipe[1], F_SETPIPE_SZ, PIPE_BYTES);
+      p->grown = 1;
+    }
   }
 }
 
-static void *pump_thread(void *arg) {
-  pump(arg);
-  return 0;
+/* The second half of a connection, on a worker of its own; says when it is done. */
+static void pump_job(void *arg) {
+  struct pump *p = arg;
+  pump(p);
+  sem_post(&p->done);
 }
 
 static int open_pipe(int *fds) {
-  if (pipe2(fds, O_CLOEXEC) < 0) return -1;
-  fcntl(fds[1], F_SETPIPE_SZ, PIPE_BYTES);
-  return 0;
+  return pipe2(fds, O_CLOEXEC);
 }
 
-static void *conn_thread(void *arg) {
+static void conn_job(void *arg) {
   struct conn *c = arg;
-  struct pump up = { c->client, -1, { -1, -1 } };
-  struct pump down = { -1, c->client, { -1, -1 } };
-  pthread_t downstream;
+  struct pump up = { c->client, -1, { -1, -1 }, 0 };
+  struct pump *down = &c->down;
+  down->from = -1;
+  down->to = c->client;
+  down->pipe[0] = down->pipe[1] = -1;
+  down->grown = 0;
   c->server = socket(c->target.addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int ok = c->server >= 0 && connect(c->server, &c->target.addr, c->target.len) == 0;
-  ok = ok && open_pipe(up.pipe) == 0 && open_pipe(down.pipe) == 0;
+  ok = ok && open_pipe(up.pipe) == 0 && open_pipe(down->pipe) == 0;
   if (ok) {
     set_int(c->client, IPPROTO_TCP, TCP_NODELAY, 1);
     set_int(c->server, IPPROTO_TCP, TCP_NODELAY, 1);
-    up.to = down.from = c->server;
-    ok = pthread_create(&downstream, 0, pump_thread, &down) == 0;
+    up.to = down->from = c->server;
+    sem_init(&down->done, 0, 0);
+    ok = run_job(pump_job, down) == 0;
   }
   if (ok) {
     pump(&up);
-    pthread_join(downstream, 0);
+    while (sem_wait(&down->done) < 0 && errno == EINTR) {}
   } else {
     /* The target refused (or we ran out of something): reset the client as the target would have. */
     struct linger reset = { 1, 0 };
     setsockopt(c->client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   }
-  int fds[] = { c->client, c->server, up.pipe[0], up.pipe[1], down.pipe[0], down.pipe[1] };
+  if (up.to >= 0) sem_destroy(&down->done); /* initialized with the pipes */
+  int fds[] = { c->client, c->server, up.pipe[0], up.pipe[1], down->pipe[0], down->pipe[1] };
   for (int i = 0; i < 6; i++) if (fds[i] >= 0) close(fds[i]);
   free(c);
-  return 0;
 }
 
-static void accept_all(struct listener *l, pthread_attr_t *attr) {
+static void accept_all(struct listener *l) {
   for (;;) {
     int fd = accept4(l->fd, 0, 0, SOCK_CLOEXEC);
     if (fd < 0) {
@@ -302,7 +392,6 @@ static void accept_all(struct listener *l, pthread_attr_t *attr) {
       return;
     }
     struct conn *c = calloc(1, sizeof *c);
-    pthread_t t;
     if (!c) {
       close(fd);
       continue;
@@ -310,7 +399,7 @@ static void accept_all(struct listener *l, pthread_attr_t *attr) {
     c->client = fd;
     c->server = -1;
     c->target = l->target;
-    if (pthread_create(&t, attr, conn_thread, c) != 0) {
+    if (run_job(conn_job, c) != 0) {
       close(fd);
       free(c);
     }
@@ -388,7 +477,6 @@ static void expire_flows(struct relay *r, long now) {
 
 static void *event_thread(void *arg) {
   struct relay *r = arg;
-  pthread_attr_t conn_attr;
   struct epoll_event events[MAX_EVENTS];
   sigset_t all;
   /* Signals are the JS thread's business; connection threads inherit this mask. */
@@ -398,15 +486,15 @@ static void *event_thread(void *arg) {
   int failed = r->start_errno != 0;
   sem_post(&r->started);
   if (failed) return 0;
-  pthread_attr_init(&conn_attr);
-  pthread_attr_setstacksize(&conn_attr, CONN_STACK);
-  pthread_attr_setdetachstate(&conn_attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_init(&workers.attr);
+  pthread_attr_setstacksize(&workers.attr, CONN_STACK);
+  pthread_attr_setdetachstate(&workers.attr, PTHREAD_CREATE_DETACHED);
   long last_sweep = now_ms();
   for (;;) {
     int n = epoll_wait(r->epoll_fd, events, MAX_EVENTS, SWEEP_MS);
     for (int i = 0; i < n; i++) {
       enum kind *kind = events[i].ptr;
-      if (*kind == TCP_LISTENER) accept_all((struct listener *)kind, &conn_attr);
+      if (*kind == TCP_LISTENER) accept_all((struct listener *)kind);
       else if (*kind == UDP_LISTENER) udp_from_clients(r, (struct listener *)kind);
       else udp_from_target(r, (struct flow *)kind);
     }

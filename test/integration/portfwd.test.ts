@@ -174,6 +174,26 @@ describe("port forwarder", () => {
     }
   });
 
+  test("many connections at once, and more after them on the workers they left, each get their own answer", async () => {
+    const [hostPort, containerPort] = [freshPort(), freshPort()];
+    const server = tcpServer(CHILD_IP, containerPort);
+    const fwd = await forward([{ hostIP: "127.0.0.1", hostPort, containerPort, protocol: "tcp" }]);
+    try {
+      // more at once than the forwarder keeps idle workers for, so some start fresh and some are let go
+      const wave = (tag: string, n: number) => Promise.all(Array.from({ length: n }, (_, i) => exchange("127.0.0.1", hostPort, `${tag}${i}`)));
+      for (const [tag, n] of [["a", 150], ["b", 150], ["c", 20]] as const) {
+        const answers = await wave(tag, n);
+        expect(answers.map((a) => a.split(" ")[2])).toEqual(Array.from({ length: n }, (_, i) => `${tag}${i}`));
+      }
+      // a large payload on a reused worker, both ways whole
+      const big = "x".repeat(3 << 20);
+      expect((await exchange("127.0.0.1", hostPort, big)).split(" ")[2]!.length).toBe(big.length);
+    } finally {
+      await fwd.stop();
+      server.stop();
+    }
+  });
+
   test("UDP goes both ways, each client through its own flow", async () => {
     const [hostPort, containerPort] = [freshPort(), freshPort()];
     const server = await udpEchoServer(containerPort);
