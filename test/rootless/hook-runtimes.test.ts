@@ -139,6 +139,17 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     return path;
   }
 
+  /** Changes a bundle's config.json, e.g. its hooks. */
+  function editConfig(path: string, edit: (config: { hooks: Record<string, { path: string; args: string[] }[]> }) => void): void {
+    const file = join(path, "config.json");
+    const config = JSON.parse(readFileSync(file, "utf8"));
+    edit(config);
+    writeFileSync(file, JSON.stringify(config));
+  }
+
+  /** The ids `ctrnet ls` shows the user. */
+  const listedIds = (): string[] => (JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string }[]).map((r) => r.id);
+
   /** `run -d`; the container's stdio goes to files, or a pipe would stay open as long as it runs. */
   function runDetached(name: RuntimeName, path: string, id: string): Run {
     const out = join(path, "run.out");
@@ -218,12 +229,11 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
         const port = freePort();
         const id = `${name}-gc-${port}`;
         const path = bundle(name, `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
-        const ids = () => (JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string }[]).map((r) => r.id);
         try {
           expect(runDetached(name, path, id).code).toBe(0);
           expect(await fetchBody(port)).toBe(`hello from ${id}`);
           expect(ctrnetAsUser(["gc"]).code).toBe(0);
-          expect(ids()).toEqual([id]);
+          expect(listedIds()).toEqual([id]);
           expect(await fetchBody(port)).toBe(`hello from ${id}`);
           // which is why stats cannot read its interfaces, and says so
           const stats = ctrnetAsUser(["stats", id]);
@@ -233,7 +243,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
           for (let i = 0; i < 100 && JSON.parse(asUser([...runtimeArgv(name), "state", id], dir).stdout).status !== "stopped"; i++) await Bun.sleep(20);
           const gc = ctrnetAsUser(["gc"]);
           expect(gc.code).toBe(0);
-          expect(ids()).toEqual([]);
+          expect(listedIds()).toEqual([]);
         } finally {
           remove(name, id);
         }
@@ -259,8 +269,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
           );
           expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0]);
           for (const { port, id } of started) expect(await fetchBody(port)).toBe(`hello from ${id}`);
-          const listed = (JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string }[]).map((r) => r.id).sort();
-          expect(listed).toEqual(started.map((s) => s.id).sort());
+          expect(listedIds().sort()).toEqual(started.map((s) => s.id).sort());
         } finally {
           for (const { id } of started) remove(name, id);
         }
@@ -296,10 +305,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
         "io.ctrnet.publish": `127.0.0.1:${port}:80`,
         "run.oci.hooks.stderr": hookStderr,
       });
-      const configPath = join(path, "config.json");
-      const config = JSON.parse(readFileSync(configPath, "utf8"));
-      delete config.hooks.createContainer;
-      writeFileSync(configPath, JSON.stringify(config));
+      editConfig(path, (config) => delete config.hooks.createContainer);
       const r = runDetached("crun", path, id);
       remove("crun", id);
       expect(r.code).not.toBe(0);
@@ -354,7 +360,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
         expect(created.code).toBe(0);
         const gc = ctrnetAsUser(["gc"]);
         expect(gc.code).toBe(0);
-        expect(JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout).map((r: { id: string }) => r.id)).toEqual([id]);
+        expect(listedIds()).toEqual([id]);
         expect(asUser([...runtimeArgv("crun"), "start", id], path).code).toBe(0);
         expect(await fetchBody(port)).toBe(`hello from ${id}`);
       } finally {
@@ -372,11 +378,8 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
       const hookStderr = join(dir, `hook-${id}.err`);
       const gate = join(dir, `gate-${id}`);
       const path = bundle("crun", "never served", { "io.ctrnet.network": "slirp4netns", "run.oci.hooks.stderr": hookStderr });
-      const configPath = join(path, "config.json");
-      const config = JSON.parse(readFileSync(configPath, "utf8"));
       // holds crun before ctrnet's createContainer hook until the test has killed the waiter
-      config.hooks.createContainer.unshift({ path: "/bin/sh", args: ["sh", "-c", `while [ ! -e ${gate} ]; do sleep 0.02; done`] });
-      writeFileSync(configPath, JSON.stringify(config));
+      editConfig(path, (config) => config.hooks.createContainer!.unshift({ path: "/bin/sh", args: ["sh", "-c", `while [ ! -e ${gate} ]; do sleep 0.02; done`] }));
       const running = asUserAsync(["sh", "-c", `exec "$@" >${join(path, "run.out")} 2>&1`, "sh", ...runtimeArgv("crun"), "run", "-d", "--bundle", path, id], path);
       let waiter: { pid: number } | undefined;
       for (let i = 0; i < 250 && !waiter; i++) {
@@ -401,18 +404,17 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
       const port = freePort();
       const id = `crun-twice-${port}`;
       const path = bundle("crun", `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
-      const configPath = join(path, "config.json");
-      const config = JSON.parse(readFileSync(configPath, "utf8"));
-      const setUp = config.hooks.createRuntime[0];
-      config.hooks.createRuntime.push(setUp);
-      config.hooks.prestart = [{ ...setUp, args: setUp.args.map((a: string) => (a === "createRuntime" ? "prestart" : a)) }];
-      writeFileSync(configPath, JSON.stringify(config));
+      editConfig(path, (config) => {
+        const setUp = config.hooks.createRuntime![0]!;
+        config.hooks.createRuntime!.push(setUp);
+        config.hooks.prestart = [{ ...setUp, args: setUp.args.map((a) => (a === "createRuntime" ? "prestart" : a)) }];
+      });
       try {
         const r = runDetached("crun", path, id);
         expect(r.stderr).toBe("");
         expect(r.code).toBe(0);
         expect(await fetchBody(port)).toBe(`hello from ${id}`);
-        expect(JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout)).toHaveLength(1);
+        expect(listedIds()).toEqual([id]);
         for (const p of others().filter((p) => p.args.includes("_hook-wait"))) await waitGone(p.pid);
       } finally {
         remove("crun", id);
@@ -427,10 +429,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     async () => {
       const id = `crun-early-${freePort()}`;
       const path = bundle("crun", "never served", { "io.ctrnet.network": "slirp4netns" });
-      const configPath = join(path, "config.json");
-      const config = JSON.parse(readFileSync(configPath, "utf8"));
-      config.hooks.createContainer.unshift({ path: "/bin/false", args: ["false"] });
-      writeFileSync(configPath, JSON.stringify(config));
+      editConfig(path, (config) => config.hooks.createContainer!.unshift({ path: "/bin/false", args: ["false"] }));
       const r = runDetached("crun", path, id);
       remove("crun", id);
       expect(r.code).not.toBe(0);
