@@ -7,9 +7,10 @@
  * every socket it (or a thread it starts) creates lives there, while the JS thread stays where it was.
  *   event thread: epoll over TCP listeners (accept, hand the connection to a worker), UDP listeners and flows.
  *   workers: a connection's worker connects to the target, then splices client->target itself and hands
- *     target->client to a second worker, through one pipe per direction, so the bytes never enter user space
- *     (a pipe starts at the default 64 KiB and grows to 1 MiB when a transfer fills it: measured, sizing every
- *     pipe up front cost short connections a third of their rate).
+ *     target->client to a second worker, through one pipe per direction, so the bytes never enter user space.
+ *     A pipe is the worker's, kept for its next connection while it is left empty; it starts at the default
+ *     64 KiB and grows to 1 MiB when a transfer fills it (measured: sizing every pipe up front cost short
+ *     connections a third of their rate).
  *     Workers are kept for the next connection when they are done (up to MAX_IDLE of them wait), so a
  *     connection costs no thread creation once the forwarder is warm; a job never waits for a worker: with
  *     none idle, a new one starts (a connection waits on its second half, so a bounded pool could deadlock).
@@ -162,7 +163,10 @@ struct relay {
   char datagram[DATAGRAM_MAX];
 };
 
-struct pump { int from; int to; int pipe[2]; int grown; sem_t done; };
+/* A worker's pipe, kept for its next job as long as a job leaves it empty. */
+struct wpipe { int fd[2]; int grown; };
+
+struct pump { int from; int to; struct wpipe *pipe; sem_t done; };
 
 struct conn {
   int client;
@@ -171,9 +175,9 @@ struct conn {
   struct pump down;
 };
 
-/* A unit of work for a worker: fn(arg). */
+/* A unit of work for a worker: fn(arg, the worker's pipe). */
 struct job {
-  void (*fn)(void *);
+  void (*fn)(void *, struct wpipe *);
   void *arg;
   struct job *next;
 };
@@ -192,7 +196,7 @@ static struct {
 static void *worker(void *arg);
 
 /* Runs fn(arg) on an idle worker, or on a new one; returns 0, or -1 when no thread could be had. */
-static int run_job(void (*fn)(void *), void *arg) {
+static int run_job(void (*fn)(void *, struct wpipe *), void *arg) {
   struct job *j = calloc(1, sizeof *j);
   if (!j) return -1;
   j->fn = fn;
@@ -216,14 +220,23 @@ static int run_job(void (*fn)(void *), void *arg) {
   return 0;
 }
 
+static void drop_pipe(struct wpipe *w) {
+  for (int i = 0; i < 2; i++) {
+    if (w->fd[i] >= 0) close(w->fd[i]);
+    w->fd[i] = -1;
+  }
+}
+
 static void *worker(void *arg) {
   struct job *j = arg;
+  struct wpipe pipe = { { -1, -1 }, 0 };
   for (;;) {
-    j->fn(j->arg);
+    j->fn(j->arg, &pipe);
     free(j);
     pthread_mutex_lock(&workers.lock);
     if (workers.idle >= MAX_IDLE) {
       pthread_mutex_unlock(&workers.lock);
+      drop_pipe(&pipe);
       return 0;
     }
     workers.idle++;
@@ -308,17 +321,19 @@ int relay_add(struct relay *r, int proto, const char *host_ip, int host_port, co
  * shut down completely, which also wakes the thread pumping the other way.
  * One thread drives both ends of a pipe: a blocking socket->pipe splice waits for data holding the pipe's
  * mutex, so a second thread draining the same pipe would stall behind it (tried: iperf3 hung). */
-static void pump(struct pump *p) {
+/* Returns 0 when it stopped at the end of the data with the pipe empty, -1 when the pipe may hold some. */
+static int pump(struct pump *p) {
+  int *fd = p->pipe->fd;
   for (;;) {
-    ssize_t n = splice(p->from, 0, p->pipe[1], 0, PIPE_BYTES, SPLICE_F_MOVE);
+    ssize_t n = splice(p->from, 0, fd[1], 0, PIPE_BYTES, SPLICE_F_MOVE);
     if (n == 0) {
       shutdown(p->to, SHUT_WR);
-      return;
+      return 0;
     }
     if (n < 0 && errno == EINTR) continue;
     int full = n >= DEFAULT_PIPE_BYTES;
     while (n > 0) {
-      ssize_t m = splice(p->pipe[0], 0, p->to, 0, (size_t)n, SPLICE_F_MOVE);
+      ssize_t m = splice(fd[0], 0, p->to, 0, (size_t)n, SPLICE_F_MOVE);
       if (m < 0 && errno == EINTR) continue;
       if (m <= 0) break;
       n -= m;
@@ -326,39 +341,46 @@ static void pump(struct pump *p) {
     if (n != 0) {
       shutdown(p->from, SHUT_RDWR);
       shutdown(p->to, SHUT_RDWR);
-      return;
+      return -1;
     }
     /* A pipe the data filled is a bulk transfer: a larger one moves it in fewer, larger splices. Grown only
      * then, since sizing every pipe at the start costs short connections more than it gives them. */
-    if (full && !p->grown) {
-      fcntl(p->pipe[1], F_SETPIPE_SZ, PIPE_BYTES);
-      p->grown = 1;
+    if (full && !p->pipe->grown) {
+      fcntl(fd[1], F_SETPIPE_SZ, PIPE_BYTES);
+      p->pipe->grown = 1;
     }
   }
 }
 
+/* The worker's pipe, made if it has none (the first job, or the last one left data in it). */
+static int ready_pipe(struct wpipe *w) {
+  if (w->fd[0] >= 0) return 0;
+  w->grown = 0;
+  return pipe2(w->fd, O_CLOEXEC);
+}
+
 /* The second half of a connection, on a worker of its own; says when it is done. */
-static void pump_job(void *arg) {
+static void pump_job(void *arg, struct wpipe *w) {
   struct pump *p = arg;
-  pump(p);
+  if (ready_pipe(w) < 0) {
+    shutdown(p->from, SHUT_RDWR);
+    shutdown(p->to, SHUT_RDWR);
+  } else {
+    p->pipe = w;
+    if (pump(p) < 0) drop_pipe(w);
+  }
   sem_post(&p->done);
 }
 
-static int open_pipe(int *fds) {
-  return pipe2(fds, O_CLOEXEC);
-}
-
-static void conn_job(void *arg) {
+static void conn_job(void *arg, struct wpipe *w) {
   struct conn *c = arg;
-  struct pump up = { c->client, -1, { -1, -1 }, 0 };
+  struct pump up = { c->client, -1, w };
   struct pump *down = &c->down;
   down->from = -1;
   down->to = c->client;
-  down->pipe[0] = down->pipe[1] = -1;
-  down->grown = 0;
+  down->pipe = 0;
   c->server = socket(c->target.addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int ok = c->server >= 0 && connect(c->server, &c->target.addr, c->target.len) == 0;
-  ok = ok && open_pipe(up.pipe) == 0 && open_pipe(down->pipe) == 0;
+  int ok = c->server >= 0 && connect(c->server, &c->target.addr, c->target.len) == 0 && ready_pipe(w) == 0;
   if (ok) {
     set_int(c->client, IPPROTO_TCP, TCP_NODELAY, 1);
     set_int(c->server, IPPROTO_TCP, TCP_NODELAY, 1);
@@ -367,16 +389,16 @@ static void conn_job(void *arg) {
     ok = run_job(pump_job, down) == 0;
   }
   if (ok) {
-    pump(&up);
+    if (pump(&up) < 0) drop_pipe(w);
     while (sem_wait(&down->done) < 0 && errno == EINTR) {}
   } else {
     /* The target refused (or we ran out of something): reset the client as the target would have. */
     struct linger reset = { 1, 0 };
     setsockopt(c->client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   }
-  if (up.to >= 0) sem_destroy(&down->done); /* initialized with the pipes */
-  int fds[] = { c->client, c->server, up.pipe[0], up.pipe[1], down->pipe[0], down->pipe[1] };
-  for (int i = 0; i < 6; i++) if (fds[i] >= 0) close(fds[i]);
+  if (up.to >= 0) sem_destroy(&down->done); /* initialized once connected */
+  close(c->client);
+  if (c->server >= 0) close(c->server);
   free(c);
 }
 

@@ -64,8 +64,9 @@ function connect(a: Namespace, b: Namespace): void {
   b.nl.linkSet("vb", { up: true });
 }
 
+/** One echo answered, out of up to three tries: the first IPv6 one can be lost to neighbour discovery. */
 function ping(from: Namespace, address: string): void {
-  run(["ip", "netns", "exec", from.name, "busybox", "ping", "-c", "1", "-W", "2", address]);
+  run(["ip", "netns", "exec", from.name, "busybox", "ping", "-c", "3", "-w", "6", "-A", address]);
 }
 
 function sameCounters(x: Stats64, y: Stats64): boolean {
