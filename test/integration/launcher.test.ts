@@ -1,6 +1,6 @@
 // The launcher against real namespaces, as root inside the runner's private net+mount namespace, and
 // as the unprivileged user the rootless tests use, which is what the launcher exists for.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,11 +9,14 @@ import { launch, type LaunchOptions, type MountSpec, writeIdMaps } from "../../f
 import * as libc from "../../ffi/libc.ts";
 import { createNetns, openNetns, removeNetns } from "../../src/netns/index.ts";
 import { rootlessUser, TEST_USER } from "../helpers/rootless.ts";
+import { makeScratch, scratchPath } from "../helpers/scratch.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "ctrnet-launcher-"));
+const dir = scratchPath("ctrnet-launcher-");
 // Set for this file only (files share one process); the leak check in test/preload.ts watches it too.
 const savedNetnsDir = process.env.CTRNET_NETNS_DIR;
 process.env.CTRNET_NETNS_DIR = dir;
+
+beforeAll(() => makeScratch(dir));
 
 afterAll(() => {
   try {

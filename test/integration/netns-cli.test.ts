@@ -5,13 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { BINARY, ctrnet, ensureBinary } from "../helpers/binary.ts";
+import { makeScratch, scratchPath } from "../helpers/scratch.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "ctrnet-netns-cli-"));
+const dir = scratchPath("ctrnet-netns-cli-");
 // Set for this file only (files share one process); the leak check in test/preload.ts watches it too.
 const savedNetnsDir = process.env.CTRNET_NETNS_DIR;
 process.env.CTRNET_NETNS_DIR = dir;
 
 beforeAll(() => {
+  makeScratch(dir);
   ensureBinary();
 });
 

@@ -1,5 +1,5 @@
 // Namespace primitives, as root inside the runner's private net+mount namespace, in a netns dir of our own.
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, fstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,11 +18,14 @@ import {
   removeNetns,
   spawnInNetns,
 } from "../../src/netns/index.ts";
+import { makeScratch, scratchPath } from "../helpers/scratch.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "ctrnet-netns-"));
+const dir = scratchPath("ctrnet-netns-");
 // Set for this file only (files share one process); the leak check in test/preload.ts watches it too.
 const savedNetnsDir = process.env.CTRNET_NETNS_DIR;
 process.env.CTRNET_NETNS_DIR = dir;
+
+beforeAll(() => makeScratch(dir));
 
 afterAll(() => {
   try {

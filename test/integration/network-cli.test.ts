@@ -1,8 +1,7 @@
 // `ctrnet network …` through the compiled binary, as root inside the runner's private net+mount namespace,
 // every directory a temporary one; and networks it creates used by the real reference plugins.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createCniRuntime, type CniRuntime } from "../../src/drivers/cni/index.ts";
 import { createContext } from "../../src/lifecycle/context.ts";
@@ -15,8 +14,9 @@ import { newContainerRecord, openState } from "../../src/state/index.ts";
 import { BINARY, type CliResult, ctrnet, ensureBinary } from "../helpers/binary.ts";
 import * as libc from "../../ffi/libc.ts";
 import { firewallLinesMentioning, hex, hostVeths, ipamAllocations, perContainerChains, privileged, run } from "./cni-helpers.ts";
+import { makeScratch, scratchPath } from "../helpers/scratch.ts";
 
-const top = mkdtempSync(join(tmpdir(), "ctrnet-network-cli-"));
+const top = scratchPath("ctrnet-network-cli-");
 const netnsDir = join(top, "netns");
 const outerNetnsDir = process.env.CTRNET_NETNS_DIR;
 
@@ -93,6 +93,7 @@ const cidrs = (info: NetworkInfo): Cidr[] => info.subnets.map((s) => parseCidr(s
 
 describe.skipIf(!privileged)("ctrnet network", () => {
   beforeAll(() => {
+    makeScratch(top);
     ensureBinary();
     // The leak check in test/preload.ts watches this directory too; restored for the test files after this one.
     process.env.CTRNET_NETNS_DIR = netnsDir;

@@ -1,13 +1,14 @@
 // `ctrnet unshare` argument handling and the pause process's files, without privileges.
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { unshareCommand } from "../../src/cli/commands/unshare.ts";
 import { UsageError } from "../../src/errors.ts";
 import { pauseFiles, readPausePid } from "../../src/rootless/pause.ts";
+import { makeScratch, scratchPath } from "../helpers/scratch.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "ctrnet-pause-"));
+const dir = scratchPath("ctrnet-pause-");
+beforeAll(() => makeScratch(dir));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test("the command keeps its own options, after -- or without it", () => {
