@@ -22,9 +22,9 @@ import type { BundleConfig, OciState } from "../schema/oci.ts";
 import { selfCommand } from "../rootless/self.ts";
 import { startTimeOf } from "../lifecycle/slirp-helpers.ts";
 import { runInContainerUserNamespace, writeAll } from "./user-namespace.ts";
-import { rendezvousPath } from "./waiter-sockets.ts";
+import { rendezvousPath } from "../lifecycle/waiter-sockets.ts";
 
-export { rendezvousPath } from "./waiter-sockets.ts";
+export { rendezvousPath } from "../lifecycle/waiter-sockets.ts";
 
 /** The environment variable that tells the re-run which process's netns to configure the container's through. */
 export const HOLDER_ENV = "CTRNET_HOOK_HOLDER";

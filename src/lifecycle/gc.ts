@@ -4,7 +4,7 @@
 // that no record names are removed, each network gets a CNI GC with the attachments records still hold, and
 // a rootless netns no attachment needs any more goes.
 import { errorMessage } from "../errors.ts";
-import { removeStaleWaiterSockets } from "../hook/waiter-sockets.ts";
+import { removeStaleWaiterSockets } from "./waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { adoptedProcess, markedNetns, unmarkNetns } from "./ledger.ts";

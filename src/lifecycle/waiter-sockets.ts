@@ -1,5 +1,5 @@
-// Where crun's rootless createRuntime leaves its waiter's socket (rendezvous.ts), and gc's sweep of the
-// sockets whose waiters are gone. Apart from rendezvous.ts so that gc needs nothing else of the hook.
+// Where crun's rootless createRuntime leaves its waiter's socket (hook/rendezvous.ts), and gc's sweep of the
+// sockets whose waiters are gone: here, below the hook, so that gc needs nothing of it.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
