@@ -7,10 +7,13 @@ export function httpdUntil(ports: number[], done: string, www: string): string[]
   return ["sh", "-c", `${servers}; until [ -e ${done} ]; do sleep 0.05; done; kill $pids`];
 }
 
-/** The first of `count` consecutive 127.0.0.1 TCP ports that are free right now. */
+/**
+ * The first of `count` consecutive 127.0.0.1 TCP ports that are free right now, below the ephemeral range
+ * (32768 and up), from which any client's connection could take one before the test binds it.
+ */
 export function freePorts(count: number): number {
   for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
+    const base = 10000 + Math.floor(Math.random() * 20000);
     const probes: { stop(closeActive?: boolean): void }[] = [];
     try {
       for (let i = 0; i < count; i++) probes.push(Bun.listen({ hostname: "127.0.0.1", port: base + i, socket: { data() {} } }));

@@ -17,7 +17,9 @@ const hasIPv6 = existsSync("/proc/sys/net/ipv6");
 
 let ns: Netns;
 let binary: string;
-let nextPort = 20000 + Math.floor(Math.random() * 20000);
+// Below the ephemeral range (32768 and up): the forwarder's own connections inside the netns take ports
+// from there, and one still in TIME_WAIT would make a server's port busy.
+let nextPort = 10000 + Math.floor(Math.random() * 20000);
 const freshPort = (count = 1): number => (nextPort += count) - count;
 
 function run(argv: string[]): void {

@@ -13,6 +13,7 @@ import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ctrnetAsUser, rootlessUser, stopPause, userEnv, userProcesses, waitGone } from "../helpers/rootless.ts";
+import { freePorts } from "../helpers/http.ts";
 
 type RuntimeName = "crun" | "runc";
 
@@ -66,17 +67,6 @@ function hideHybridCgroup2(): () => void {
   return () => void Bun.spawnSync(["umount", unified]);
 }
 
-function freePort(): number {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    try {
-      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
-      return port;
-    } catch {
-      // taken: another one
-    }
-  }
-}
 
 async function fetchBody(port: number): Promise<string | null> {
   for (let i = 0; i < 100; i++) {
@@ -186,7 +176,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     test(
       `${name}: slirp4netns and a published port serve the container's file, the container reaches the host through its gateway and has slirp's DNS in its /etc; kill and delete leave nothing, /etc put back`,
       async () => {
-        const port = freePort();
+        const port = freePorts(1);
         const id = `${name}-${port}`;
         const host = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(`host answers ${id}`) });
         const path = bundle(name, `hello from ${id}`, {
@@ -226,7 +216,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     test(
       `${name}: the user's ctrnet gc leaves a running container alone (its netns is closed to ctrnet's own user namespace) and removes it once its process is killed without poststop`,
       async () => {
-        const port = freePort();
+        const port = freePorts(1);
         const id = `${name}-gc-${port}`;
         const path = bundle(name, `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
         try {
@@ -258,7 +248,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
       `${name}: four containers started at once all get their network and port; deleting them leaves nothing`,
       async () => {
         const started = Array.from({ length: 4 }, () => {
-          const port = freePort();
+          const port = freePorts(1);
           const id = `${name}-many-${port}`;
           const path = bundle(name, `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
           return { port, id, path };
@@ -282,7 +272,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
   test(
     "runc: a bad annotation fails the start with exit 2 and ctrnet's one line",
     async () => {
-      const id = `runc-bad-${freePort()}`;
+      const id = `runc-bad-${freePorts(1)}`;
       const path = bundle("runc", "never served", { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": "80:eighty" });
       const r = runDetached("runc", path, id);
       remove("runc", id);
@@ -297,7 +287,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
   test(
     "crun without ctrnet's createContainer hook: createRuntime cannot reach the container; one line says what to add, nothing is left",
     async () => {
-      const port = freePort();
+      const port = freePorts(1);
       const id = `crun-${port}`;
       const hookStderr = join(dir, `hook-${id}.err`);
       const path = bundle("crun", "never served", {
@@ -350,7 +340,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
   test(
     "crun create, then ctrnet gc while the container waits for start (its namespaces still closed), then crun start: the network stays and serves",
     async () => {
-      const port = freePort();
+      const port = freePorts(1);
       const id = `crun-created-${port}`;
       const path = bundle("crun", `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
       try {
@@ -374,7 +364,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
   test(
     "crun: a waiter killed before createContainer comes fails the start with one line; nothing is left",
     async () => {
-      const id = `crun-killed-${freePort()}`;
+      const id = `crun-killed-${freePorts(1)}`;
       const hookStderr = join(dir, `hook-${id}.err`);
       const gate = join(dir, `gate-${id}`);
       const path = bundle("crun", "never served", { "io.ctrnet.network": "slirp4netns", "run.oci.hooks.stderr": hookStderr });
@@ -401,7 +391,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
   test(
     "crun: createRuntime twice (and prestart) make one network; the first waiter gives way to the second",
     async () => {
-      const port = freePort();
+      const port = freePorts(1);
       const id = `crun-twice-${port}`;
       const path = bundle("crun", `hello from ${id}`, { "io.ctrnet.network": "slirp4netns", "io.ctrnet.publish": `127.0.0.1:${port}:80` });
       editConfig(path, (config) => {
@@ -427,7 +417,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
   test(
     "crun: when the container fails before ctrnet's createContainer hook runs, createRuntime's waiter goes with it",
     async () => {
-      const id = `crun-early-${freePort()}`;
+      const id = `crun-early-${freePorts(1)}`;
       const path = bundle("crun", "never served", { "io.ctrnet.network": "slirp4netns" });
       editConfig(path, (config) => config.hooks.createContainer!.unshift({ path: "/bin/false", args: ["false"] }));
       const r = runDetached("crun", path, id);
@@ -443,7 +433,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     test(
       `${name}: a CNI network is refused with exit 2 and one line: a rootless user's bridges are out of the runtime's reach`,
       async () => {
-        const id = `${name}-cni-${freePort()}`;
+        const id = `${name}-cni-${freePorts(1)}`;
         const hookStderr = join(dir, `hook-${id}.err`);
         const path = bundle(name, "never served", { "io.ctrnet.network": "somenet", "run.oci.hooks.stderr": hookStderr });
         const r = runDetached(name, path, id);
@@ -463,7 +453,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
   test(
     "crun: a bad annotation fails the start with exit 2 and ctrnet's one line",
     async () => {
-      const id = `crun-bad-${freePort()}`;
+      const id = `crun-bad-${freePorts(1)}`;
       const hookStderr = join(dir, `hook-${id}.err`);
       const path = bundle("crun", "never served", {
         "io.ctrnet.network": "slirp4netns",

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
 import { ctrnetAsUser, readUntil, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
+import { freePorts } from "../helpers/http.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "nc", "iptables"].every((p) => Bun.which(p) !== null);
 const NET = "rbnet";
@@ -32,17 +33,6 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     expect(existsSync(netnsDir())).toBe(false);
   }
 
-  function freePort(): number {
-    for (;;) {
-      const port = 20000 + Math.floor(Math.random() * 30000);
-      try {
-        Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
-        return port;
-      } catch {
-        // taken: another one
-      }
-    }
-  }
 
   /** `nc -l` in the container: every client's address goes to stderr ("Connection received on ADDR PORT"). */
   const ncServer = ["nc", "-l", "-k", "-v", "-n", "80"];
@@ -126,7 +116,7 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
   });
 
   test("two containers reach each other; a published port answers from the host; nc sees clients in the subnet", async () => {
-    const port = freePort();
+    const port = freePorts(1);
     const server = spawnCtrnetAsUser(["run", "--network", NET, "-p", `127.0.0.1:${port}:80`, "--", "sh", "-c", `ip -4 -o addr show eth0; exec ${ncServer.join(" ")}`]);
     try {
       const { text } = await readUntil(server.stdout, "\n");
@@ -179,7 +169,7 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
 
   test("connect and disconnect move the published port to the next network; reload keeps IP and MAC", async () => {
     const id = `rb-${crypto.randomUUID().slice(0, 8)}`;
-    const port = freePort();
+    const port = freePorts(1);
     const netns = ok(["create", "--network", NET, "-p", `127.0.0.1:${port}:80`, id]).trim();
     const server = spawnCtrnetAsUser(["netns", "exec", basename(netns), ...ncServer]);
     const clients = lines(server.stderr);
