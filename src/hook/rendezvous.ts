@@ -18,11 +18,11 @@ import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage, exitCodeOf } from "../errors.ts";
 import { log } from "../log.ts";
-import type { BundleConfig, OciState } from "../schema/oci.ts";
-import { selfCommand } from "../rootless/self.ts";
 import { startTimeOf } from "../lifecycle/slirp-helpers.ts";
-import { runInContainerUserNamespace, writeAll } from "./user-namespace.ts";
 import { rendezvousPath } from "../lifecycle/waiter-sockets.ts";
+import { selfCommand } from "../rootless/self.ts";
+import type { BundleConfig, OciState } from "../schema/oci.ts";
+import { runInContainerUserNamespace, writeAll } from "./user-namespace.ts";
 
 export { rendezvousPath } from "../lifecycle/waiter-sockets.ts";
 
