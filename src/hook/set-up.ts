@@ -29,7 +29,7 @@ async function settledRecord(ctx: Context, id: string): Promise<ContainerRecord 
   });
 }
 
-function createRequest(ctx: Context, id: string, settings: HookSettings, target: HookTarget): CreateRequest {
+function createRequest(ctx: Context, state: OciState, id: string, settings: HookSettings, target: HookTarget): CreateRequest {
   const req: CreateRequest = { id, ports: settings.ports, aliases: settings.aliases };
   if (settings.network !== undefined) req.network = settings.network;
   if (settings.ip !== undefined) req.ip = settings.ip;
@@ -41,7 +41,10 @@ function createRequest(ctx: Context, id: string, settings: HookSettings, target:
     // its own to mount in, and a bind mount there would be out of sight of every later ctrnet anyway.
     if (ctx.rootless) req.keepNetns = "process";
   }
-  if (target.kind === "join") req.netnsPath = target.path;
+  if (target.kind === "join") {
+    req.netnsPath = target.path;
+    if (state.pid) req.containerPid = state.pid;
+  }
   return req;
 }
 
@@ -121,7 +124,7 @@ export async function setUpContainer(ctx: Context, state: OciState, config: Bund
     }
     let rec: ContainerRecord;
     try {
-      rec = await createContainer(ctx, createRequest(ctx, id, settings, target));
+      rec = await createContainer(ctx, createRequest(ctx, state, id, settings, target));
     } catch (err) {
       // Another call for this id claimed it between our look and our insert: settle on what it made.
       if (attempt === 0 && raceLost(ctx, id, err)) continue;

@@ -34,7 +34,7 @@ import type { CreateRequest } from "./types.ts";
 type NetnsSource =
   | { kind: "create" }
   | { kind: "adopt"; pid: number; keep: "mount" | "process"; via?: string }
-  | { kind: "join"; path: string };
+  | { kind: "join"; path: string; pid?: number };
 
 interface CreatePlan {
   id: string;
@@ -85,7 +85,9 @@ function netnsSource(req: CreateRequest, mode: NetMode): NetnsSource | null {
   if (req.netnsPath !== undefined) {
     if (!req.netnsPath.startsWith("/")) throw new UsageError(`--netns takes an absolute path, got "${req.netnsPath}"`);
     checkNetnsPath(req.netnsPath);
-    return { kind: "join", path: req.netnsPath };
+    if (req.containerPid === undefined) return { kind: "join", path: req.netnsPath };
+    if (!Number.isInteger(req.containerPid) || req.containerPid < 1) throw new UsageError(`invalid pid ${req.containerPid}`);
+    return { kind: "join", path: req.netnsPath, pid: req.containerPid };
   }
   if (mode.kind === "ns") {
     checkNetnsPath(mode.path);
@@ -162,7 +164,12 @@ function adopted(pid: number, netnsPath: string): AdoptedProcess {
 }
 
 function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): void {
-  if (source.kind === "join" || !rec.netns) return;
+  if (source.kind === "join") {
+    // The netns outlives the container; its process tells gc when the container is gone.
+    if (source.pid !== undefined && startTimeOf(source.pid) !== undefined) recordProcess(ctx, rec.id, adopted(source.pid, source.path));
+    return;
+  }
+  if (!rec.netns) return;
   const path = rec.netns.path;
   if (source.kind === "adopt" && source.keep === "process") {
     // Nothing to make: gc tells the process's end (and a reused pid) by the netns inode noted here.

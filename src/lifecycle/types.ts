@@ -27,6 +27,11 @@ export interface CreateRequest {
    * The record still names /proc/PID/ns/net, which is what later commands open.
    */
   netnsVia?: string;
+  /**
+   * With `netnsPath`: the process of the container that joins it (an OCI hook's state pid). gc tears the
+   * container down once it is gone, as when a runtime failed after createRuntime and never ran poststop.
+   */
+  containerPid?: number;
 }
 
 export interface ConnectOptions {

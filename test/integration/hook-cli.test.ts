@@ -154,6 +154,28 @@ describe.skipIf(!privileged)("ctrnet hook", () => {
     expect(ids()).toEqual([ownerId]);
   });
 
+  test("a container that joins a netns and dies without poststop (its runtime failed after createRuntime) is collected by gc; the netns stays", async () => {
+    const name = `keep-${hex(4)}`;
+    const path = `/run/netns/${name}`;
+    expect(run(["ip", "netns", "add", name]).ok).toBe(true);
+    try {
+      const member = Bun.spawn(["ip", "netns", "exec", name, "sleep", "600"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+      procs.push(member);
+      for (let i = 0; i < 200 && run(["readlink", `/proc/${member.pid}/ns/net`]).out.trim() !== run(["ip", "netns", "exec", name, "readlink", "/proc/self/ns/net"]).out.trim(); i++) await Bun.sleep(5);
+      const id = `joins-${hex(4)}`;
+      const bundle = bareBundle(inst.dir, { linux: { namespaces: [{ type: "network", path }] } });
+      expect(hook(inst, "createRuntime", ociState({ id, pid: member.pid, bundle, annotations: annotations({ "io.ctrnet.publish": "80" }) })).code).toBe(0);
+      inst.ok(["gc"]);
+      expect(ids()).toEqual([id]);
+      await stopProcess(member);
+      expect(inst.ok(["gc"])).toBe(`removed container ${id}\n`);
+      expect(ids()).toEqual([]);
+      expect(run(["ip", "netns", "exec", name, "true"]).ok).toBe(true);
+    } finally {
+      run(["ip", "netns", "del", name]);
+    }
+  });
+
   test("io.ctrnet.write-etc writes resolv.conf and hosts into the rootfs and poststop puts the originals back; without it the rootfs is untouched", async () => {
     const bundle = bareBundle(inst.dir, { hostname: "from-config" });
     const etc = join(bundle, "rootfs/etc");
