@@ -225,7 +225,10 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
           expect(ctrnetAsUser(["gc"]).code).toBe(0);
           expect(listedIds()).toEqual([id]);
           expect(await fetchBody(port)).toBe(`hello from ${id}`);
-          // which is why stats cannot read its interfaces, and says so
+          // inspect and port read the record
+          expect(ctrnetAsUser(["port", id])).toMatchObject({ code: 0, stdout: `80/tcp -> 127.0.0.1:${port}\n` });
+          expect(JSON.parse(ctrnetAsUser(["inspect", id]).stdout)).toMatchObject({ Id: id, NetworkMode: "slirp4netns" });
+          // stats cannot read its interfaces, and says why
           const stats = ctrnetAsUser(["stats", id]);
           expect(stats.code).toBe(1);
           expect(stats.stderr).toContain("it belongs to the user namespace of the runtime that made it, which ctrnet's own cannot enter\n");
