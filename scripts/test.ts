@@ -6,7 +6,9 @@
 //   rootless:    root only (it sets up the unprivileged test user), in the same private namespaces; the
 //                tests run dist/ctrnet as that user, whose /run/user/UID then exists only in the fresh /run
 // Usage: bun scripts/test.ts [unit|integration|rootless ...] [-- extra bun test args]
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 process.chdir(root);
@@ -88,6 +90,11 @@ if (build.exitCode !== 0) {
   process.exit(1);
 }
 
+// Bun's FFI compiler keeps its headers in $BUN_TMPDIR/bun-cc-UID (/tmp by default): the suites' processes,
+// and the OCI hooks they set up (ctrnet hook config passes BUN_TMPDIR on), keep them here, gone with the run.
+const bunTmp = mkdtempSync(join(tmpdir(), "ctrnet-test-bun-"));
+process.on("exit", () => rmSync(bunTmp, { recursive: true, force: true }));
+
 let passed = 0;
 let failed = 0;
 for (const suite of suites) {
@@ -102,7 +109,7 @@ for (const suite of suites) {
     stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
-    env: { ...process.env, ...suite.env },
+    env: { ...process.env, BUN_TMPDIR: bunTmp, ...suite.env },
   });
   const out: string[] = [];
   await Promise.all([pump(child.stdout, process.stdout, out), pump(child.stderr, process.stderr, out), child.exited]);

@@ -26,8 +26,19 @@ export interface HookCommand {
   env: string[];
 }
 
-/** Variables that move ctrnet's directories or its logging, as the hook should see them. */
-export const PASSED_ENV = ["CTRNET_ROOT", "CTRNET_NETNS_DIR", "CTRNET_CNI_CONFIG_DIR", "CTRNET_CNI_PLUGIN_DIR", "CTRNET_CNI_CACHE_DIR", "CTRNET_LOG_LEVEL"] as const;
+/**
+ * Variables that move ctrnet's directories or its logging, as the hook should see them; and BUN_TMPDIR,
+ * where Bun's FFI compiler keeps its headers (bun-cc-UID, /tmp by default).
+ */
+export const PASSED_ENV = [
+  "CTRNET_ROOT",
+  "CTRNET_NETNS_DIR",
+  "CTRNET_CNI_CONFIG_DIR",
+  "CTRNET_CNI_PLUGIN_DIR",
+  "CTRNET_CNI_CACHE_DIR",
+  "CTRNET_LOG_LEVEL",
+  "BUN_TMPDIR",
+] as const;
 
 /**
  * The environment for the hook: what is set here, and for a rootless user every directory resolved,

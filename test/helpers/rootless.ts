@@ -67,6 +67,10 @@ function ensureRuntimeDir(uid: number, gid: number): string {
   if (!existsSync(dir)) mkdirSync(dir, { mode: 0o700 });
   chownSync(dir, uid, gid);
   chmodSync(dir, 0o700);
+  // the user's BUN_TMPDIR (userEnv): Bun's FFI compiler headers stay out of /tmp
+  const bunTmp = `${dir}/bun-tmp`;
+  mkdirSync(bunTmp, { recursive: true, mode: 0o700 });
+  chownSync(bunTmp, uid, gid);
   return dir;
 }
 
@@ -125,7 +129,8 @@ export interface UserRunOptions {
  */
 export function userEnv(user: RootlessUser, extra: Record<string, string> = {}): Record<string, string> {
   const config = `${user.runtimeDir}/config`;
-  return { PATH, HOME: user.home, XDG_RUNTIME_DIR: user.runtimeDir, XDG_CONFIG_HOME: config, SHELL: "/bin/sh", LANG: "C", ...extra };
+  const bunTmp = `${user.runtimeDir}/bun-tmp`;
+  return { PATH, HOME: user.home, XDG_RUNTIME_DIR: user.runtimeDir, XDG_CONFIG_HOME: config, BUN_TMPDIR: bunTmp, SHELL: "/bin/sh", LANG: "C", ...extra };
 }
 
 /** `ctrnet ARGS…` as the user, to completion. */

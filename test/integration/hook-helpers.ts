@@ -150,14 +150,19 @@ export function ociState(s: StateInput): string {
   return JSON.stringify({ ociVersion: "1.0.2", id: s.id, status: s.status ?? "creating", pid: s.pid ?? 0, bundle: s.bundle, annotations: s.annotations ?? {} });
 }
 
+/** The installation's env, as `ctrnet hook config` writes it into the hooks (BUN_TMPDIR included when set). */
+function hookEnv(inst: Installation): Record<string, string> {
+  return { ...inst.env, ...(process.env.BUN_TMPDIR ? { BUN_TMPDIR: process.env.BUN_TMPDIR } : {}) };
+}
+
 /** `ctrnet hook STAGE` with the state on stdin, as a runtime runs it: only the installation's env. */
 export function hook(inst: Installation, stage: string, state: string, args: string[] = []): CliRun {
-  return spawnSync([BINARY, "hook", stage, ...args], { stdin: state, env: { ...inst.env } });
+  return spawnSync([BINARY, "hook", stage, ...args], { stdin: state, env: hookEnv(inst) });
 }
 
 /** The same, not waited for. */
 export function hookAsync(inst: Installation, stage: string, state: string): Promise<CliRun> {
-  const proc = Bun.spawn([BINARY, "hook", stage], { stdin: new TextEncoder().encode(state), stdout: "pipe", stderr: "pipe", env: { ...inst.env } });
+  const proc = Bun.spawn([BINARY, "hook", stage], { stdin: new TextEncoder().encode(state), stdout: "pipe", stderr: "pipe", env: hookEnv(inst) });
   return Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then(([code, stdout, stderr]) => ({ code, stdout, stderr }));
 }
 

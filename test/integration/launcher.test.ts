@@ -129,7 +129,7 @@ describe("launch into new user namespaces", () => {
     // install cache never lands in the user's real home.
     const r = Bun.spawnSync(["runuser", "-m", "-u", user, "--", process.execPath, "-e", script], {
       cwd: "/",
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: account.runtimeDir, TMPDIR: "/tmp" },
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: account.runtimeDir, BUN_TMPDIR: `${account.runtimeDir}/bun-tmp` },
       stdout: "pipe",
       stderr: "pipe",
     });
