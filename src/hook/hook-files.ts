@@ -76,14 +76,15 @@ export function ociHook(cmd: HookCommand, stage: InstalledStage | "createContain
 }
 
 /**
- * `{"hooks": {...}}`, to merge into a config.json. createContainer is there for a rootless crun, whose
- * namespaces only that stage can reach (rendezvous.ts); for every other runtime it does nothing.
+ * `{"hooks": {...}}`, to merge into a config.json. A rootless user's block has createContainer too: a
+ * rootless crun's namespaces only that stage can reach (rendezvous.ts). A root runtime's are always open,
+ * so root's block leaves it out rather than start ctrnet once more per container for nothing.
  */
-export function configHooks(cmd: HookCommand): { hooks: Record<InstalledStage | "createContainer", OciHook[]> } {
+export function configHooks(cmd: HookCommand, rootless: boolean): { hooks: Partial<Record<InstalledStage | "createContainer", OciHook[]>> } {
   return {
     hooks: {
       createRuntime: [ociHook(cmd, "createRuntime")],
-      createContainer: [ociHook(cmd, "createContainer")],
+      ...(rootless ? { createContainer: [ociHook(cmd, "createContainer")] } : {}),
       poststop: [ociHook(cmd, "poststop")],
     },
   };

@@ -49,6 +49,10 @@ for (const name of ["crun", "runc"] as const) {
       restoreCgroups?.();
     });
 
+    test("root's hooks block has no createContainer: a root runtime's namespaces are open to createRuntime", () => {
+      expect(Object.keys((hooksBlock(inst) as { hooks: object }).hooks)).toEqual(["createRuntime", "poststop"]);
+    });
+
     test("a published port serves the container's file, the gateway answers, and nothing is left", async () => {
       const id = `${name}-${hex(4)}`;
       const port = hostPort();

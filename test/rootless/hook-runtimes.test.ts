@@ -93,6 +93,8 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     const config = ctrnetAsUser(["hook", "config"]);
     expect(config.code).toBe(0);
     hooks = JSON.parse(config.stdout);
+    // a rootless user's block has createContainer, which a rootless crun needs
+    expect(Object.keys((hooks as { hooks: object }).hooks)).toEqual(["createRuntime", "createContainer", "poststop"]);
   });
 
   afterAll(async () => {

@@ -48,13 +48,11 @@ describe("hooks.d", () => {
   });
 });
 
-test("config.json hooks block", () => {
-  expect(configHooks(cmd)).toEqual({
-    hooks: {
-      createRuntime: [{ path: "/usr/local/bin/ctrnet", args: ["ctrnet", "hook", "createRuntime"], env: ["CTRNET_ROOT=/run/x"] }],
-      createContainer: [{ path: "/usr/local/bin/ctrnet", args: ["ctrnet", "hook", "createContainer"], env: ["CTRNET_ROOT=/run/x"] }],
-      poststop: [{ path: "/usr/local/bin/ctrnet", args: ["ctrnet", "hook", "poststop"], env: ["CTRNET_ROOT=/run/x"] }],
-    },
+test("config.json hooks block: createContainer only for a rootless user, whose crun needs it", () => {
+  const hook = (stage: string) => [{ path: "/usr/local/bin/ctrnet", args: ["ctrnet", "hook", stage], env: ["CTRNET_ROOT=/run/x"] }];
+  expect(configHooks(cmd, false)).toEqual({ hooks: { createRuntime: hook("createRuntime"), poststop: hook("poststop") } });
+  expect(configHooks(cmd, true)).toEqual({
+    hooks: { createRuntime: hook("createRuntime"), createContainer: hook("createContainer"), poststop: hook("poststop") },
   });
 });
 

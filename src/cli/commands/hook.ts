@@ -15,6 +15,7 @@ import {
   SETUP_STAGES,
   TEARDOWN_STAGES,
 } from "../../hook/index.ts";
+import { isRootless } from "../../rootless/identity.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
 
 const stageArgs = {
@@ -97,7 +98,7 @@ const config = defineCommand({
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, installArgs);
     rejectPositionals(args._);
-    process.stdout.write(`${JSON.stringify(configHooks(commandFor(args)), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(configHooks(commandFor(args), isRootless()), null, 2)}\n`);
   },
 });
 
