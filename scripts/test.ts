@@ -5,7 +5,8 @@
 //                firewall rules, namespaces and mounts never reach the machine's own network or files
 //   rootless:    root only (it sets up the unprivileged test user), in the same private namespaces; the
 //                tests run dist/ctrnet as that user, whose /run/user/UID then exists only in the fresh /run
-// Usage: bun scripts/test.ts [unit|integration|rootless ...] [-- extra bun test args]
+// Usage: bun scripts/test.ts [unit|integration|rootless ...] [--only SUBSTRING ...] [-- extra bun test args]
+//   --only: run just the test files whose path contains one of the substrings
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +16,16 @@ process.chdir(root);
 
 const argv = process.argv.slice(2);
 const dash = argv.indexOf("--");
-const wanted = dash === -1 ? argv : argv.slice(0, dash);
+const own = dash === -1 ? argv : argv.slice(0, dash);
+const only: string[] = [];
+const wanted = own.filter((arg, i) => {
+  if (arg === "--only") return false;
+  if (own[i - 1] === "--only") {
+    only.push(arg);
+    return false;
+  }
+  return true;
+});
 const extra = dash === -1 ? [] : argv.slice(dash + 1);
 const isRoot = process.getuid?.() === 0;
 // Generous: integration tests drive real plugins and helpers on a 2-core machine that may be busy.
@@ -68,7 +78,8 @@ function testFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
     .filter((f) => f.endsWith(".test.ts"))
     .sort()
-    .map((f) => `./${dir}/${f}`);
+    .map((f) => `./${dir}/${f}`)
+    .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 }
 
 async function pump(stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream, keep: string[]): Promise<void> {
