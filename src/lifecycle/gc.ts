@@ -131,8 +131,8 @@ export async function gc(ctx: Context): Promise<GcReport> {
   const report: GcReport = { containers: [], netns: [], attachments: [], sockets: [], busy: [], errors: [] };
   await collectStale(ctx, report);
   await collectOrphanHelpers(ctx, report);
-  collectOrphanNetns(ctx, report);
   await collectAttachments(ctx, report);
+  collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
   if (ctx.rootless) report.errors.push(...(await releaseUnusedRootlessNetns(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
