@@ -5,6 +5,7 @@ import { VERSION } from "../version.ts";
 import { globalArgs, runtimeArgs } from "./args.ts";
 import { log, LOG_LEVEL_NAMES, setLogLevel } from "../log.ts";
 import { needsRootlessNamespace } from "../rootless/policy.ts";
+import { compilerDirUsable } from "../../ffi/cc-dir.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -162,7 +163,10 @@ function isCittyUsageError(err: unknown): boolean {
 
 if (import.meta.main) {
   // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
-  void cli(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  const ready = compilerDirUsable() ? Promise.resolve() : import("./compiler-dir.ts").then((m) => m.ensureCompilerDir());
+  void ready
+    .then(() => cli(process.argv.slice(2)))
+    .then((code) => {
+      process.exitCode = code;
+    });
 }
