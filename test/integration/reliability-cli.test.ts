@@ -54,6 +54,11 @@ describe.skipIf(!privileged)("global options and error lines", () => {
       refused(inst, ["--root", "", "ls"], "option --root needs a directory");
     });
 
+    test("an empty --network is refused with exit 2 by create and run, and nothing is made", () => {
+      refused(inst, ["create", "--network", "", `empty-${hex(3)}`], "--network must not be empty");
+      refused(inst, ["run", "--network=", "--", "true"], "--network must not be empty");
+    });
+
     test("read-only commands with a new --root make no directory and no database", () => {
       const fresh = join(inst.dir, `fresh-${hex(3)}`);
       expect(cliWith(inst, ["ls", "--root", fresh]).code).toBe(0);
