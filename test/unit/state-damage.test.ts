@@ -1,6 +1,6 @@
 // A damaged state database is set aside and replaced on open (src/state/db.ts), once, whoever opens it.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openState } from "../../src/state/containers.ts";
@@ -59,13 +59,14 @@ describe("a damaged state database", () => {
   test.each([
     ["cut to 0 bytes", () => writeFileSync(path, "")],
     ["cut inside its first page", () => writeFileSync(path, "SQLite format 3\0")],
+    ["cut to its first two pages", () => truncateSync(path, 8192)],
     ["random bytes over its header", () => scribble(0, 100)],
     ["random bytes over every page after the first", () => {
       const pages = statSync(path).size / 4096;
       for (let p = 1; p < pages; p++) scribble(p * 4096, 4096);
     }],
   ])("%s: set aside and replaced by an empty one", (_how, damage) => {
-    populated(20);
+    populated(200);
     damage();
     expectFresh();
     expect(aside()).toHaveLength(1);
