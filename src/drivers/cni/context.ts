@@ -21,9 +21,16 @@ export function validateCniArgs(args: CniArgs): CniArgs {
   return args;
 }
 
+/** NAME_MAX: the longest file name Linux file systems take, in bytes (names here are ASCII). */
+const MAX_FILE_NAME = 255;
+
 /** Network name, container id and interface name become the cache file's name: checked every time. */
 export function validateAttachmentKey(network: string, containerId: string, ifName: string): void {
   validateName("network name", network);
   validateName("container id", containerId);
   validateIfName("interface name", ifName);
+  const length = network.length + containerId.length + ifName.length + 2;
+  if (length > MAX_FILE_NAME) {
+    throw new UsageError(`network name, container id and interface name are ${length} characters together in the CNI cache file name ${network.slice(0, 16)}…: at most ${MAX_FILE_NAME - 2}`);
+  }
 }
