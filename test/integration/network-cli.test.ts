@@ -589,8 +589,18 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const id = `c${hex(8)}`;
     await removingBridges(w, [name], async () => {
       try {
-        await createContainer(ctx, { id, network: name });
+        await createContainer(ctx, { id, name: `web-${id}`, network: name });
         expect(hostVeths()).toHaveLength(1);
+        // podman 5's shape: the container's name, and per interface its addresses and MAC.
+        const settings = JSON.parse(w.cli(["inspect", id]).stdout).NetworkSettings;
+        expect(w.inspect(w.inspect(name).id.slice(0, 12)).containers).toEqual({
+          [id]: {
+            name: `web-${id}`,
+            interfaces: {
+              eth0: { subnets: [{ ipnet: `${settings.IPAddress}/${settings.IPPrefixLen}`, gateway: settings.Gateway }], mac_address: settings.MacAddress },
+            },
+          },
+        });
         expectError(w.cli(["network", "rm", name]), 2, `network ${name} has container(s) ${id} attached (use -f to remove them from it): network is being used`);
 
         expect(w.cli(["network", "rm", "-f", name])).toEqual({ code: 0, stdout: `${name}\n`, stderr: "" });

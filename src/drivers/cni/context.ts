@@ -31,6 +31,8 @@ export function validateAttachmentKey(network: string, containerId: string, ifNa
   validateIfName("interface name", ifName);
   const length = network.length + containerId.length + ifName.length + 2;
   if (length > MAX_FILE_NAME) {
-    throw new UsageError(`network name, container id and interface name are ${length} characters together in the CNI cache file name ${network.slice(0, 16)}…: at most ${MAX_FILE_NAME - 2}`);
+    throw new UsageError(
+      `network name, container id and interface name make a CNI cache file name of ${length} characters (network ${network.slice(0, 16)}…): at most ${MAX_FILE_NAME}`,
+    );
   }
 }
