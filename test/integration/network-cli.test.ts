@@ -358,6 +358,18 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     expect(w.cli(["network", "rm", id.slice(0, 12)])).toEqual({ code: 0, stdout: `${id.slice(0, 12)}\n`, stderr: "" });
     expect(w.files()).not.toContain(`${target}.conflist`);
     expect(w.cli(["network", "exists", id]).code).toBe(1);
+    // A container's --network takes an id prefix too, and records the network's name.
+    const other = names[1]!;
+    const cid = `c${hex(6)}`;
+    const bridge = w.inspect(other).network_interface;
+    try {
+      expect(w.cli(["create", "--network", ids.get(other)!.slice(0, 12), cid]).code).toBe(0);
+      expect(JSON.parse(w.cli(["inspect", cid]).stdout).NetworkSettings.Networks).toHaveProperty(other);
+      expect(Object.keys(w.inspect(other).containers)).toEqual([cid]);
+    } finally {
+      w.cli(["rm", "-f", cid]);
+      if (linkExists(bridge)) run(["ip", "link", "del", bridge]);
+    }
   });
 
   test("a plugin binary missing from the plugin path: exit 2 naming it, no file written", () => {

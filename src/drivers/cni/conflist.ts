@@ -87,12 +87,6 @@ function parseSubnets(subnets: readonly string[]): Cidr[] {
   return out;
 }
 
-function owner(subnets: Cidr[], what: string, text: string, ip: Uint8Array): number {
-  const index = subnets.findIndex((s) => subnetContains(s, ip));
-  if (index < 0) throw new UsageError(`${what} ${text} is in none of the subnets ${subnets.map(formatCidr).join(", ")}`);
-  return index;
-}
-
 function checkGateway(text: string, subnet: Cidr, subnetText: string): string {
   const gw = parseIP(text);
   if (gw === null) throw new UsageError(`invalid gateway "${text}": expected an IP address`);
