@@ -3,7 +3,7 @@
 import * as v from "valibot";
 import { type Cidr, parseCidr, parseIP } from "../netlink/addr-codec.ts";
 import { Dns } from "./cni-result.ts";
-import { subnetContains } from "./ip.ts";
+import { maskAddress, subnetContains } from "./ip.ts";
 
 export const CniVersion = v.pipe(v.string(), v.regex(/^\d+\.\d+\.\d+$/, "expected a version like 1.0.0"));
 
@@ -32,8 +32,8 @@ export type PluginConf = v.InferOutput<typeof PluginConf>;
 function hostLocalSubnet(text: string): Cidr | null {
   const cidr = parseCidr(text);
   if (cidr === null || cidr.prefixLength > cidr.address.length * 8 - 2) return null;
-  const { address, prefixLength } = cidr;
-  return address.every((b, i) => (b & ~(0xff00 >> Math.min(8, Math.max(0, prefixLength - i * 8)))) === 0) ? cidr : null;
+  const network = maskAddress(cidr.address, cidr.prefixLength);
+  return network.every((b, i) => b === cidr.address[i]) ? cidr : null;
 }
 
 function inRange(subnet: string | undefined, text: string | undefined): boolean {
