@@ -29,12 +29,13 @@ async function onLiveContainer(ctx: Context, idOrName: string, what: string, fn:
   });
 }
 
-export async function connectContainer(ctx: Context, idOrName: string, network: string, opts: ConnectOptions = {}): Promise<void> {
-  validateName("network name", network);
+export async function connectContainer(ctx: Context, idOrName: string, nameOrId: string, opts: ConnectOptions = {}): Promise<void> {
+  validateName("network name", nameOrId);
   const aliases = (opts.aliases ?? []).map((a) => validateName("network alias", a));
   const ip = opts.ip === undefined ? undefined : validateIP(opts.ip);
   const mac = opts.mac === undefined ? undefined : validateMAC(opts.mac);
-  const config = await ctx.cni.loadNetwork(network);
+  const config = await ctx.cni.resolveNetwork(nameOrId);
+  const network = config.name;
   if (ip !== undefined) checkRequestedIP(config, ip);
   await onLiveContainer(ctx, idOrName, `connect network "${network}" to`, async (rec) => {
     const state = ctx.state();

@@ -124,7 +124,7 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
     names = [DEFAULT_NETWORK];
   }
   const networks: NetworkConfig[] = [];
-  for (const n of names) networks.push(await ctx.cni.loadNetwork(n));
+  for (const n of names) networks.push(await ctx.cni.resolveNetwork(n));
   if (ip !== undefined) checkRequestedIP(networks[0]!, ip);
   return { id, name, mode, networks, aliases, ports, ip, mac, netns };
 }

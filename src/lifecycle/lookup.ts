@@ -30,7 +30,7 @@ export function requireReady(rec: ContainerRecord): void {
 /** Only CNI networks can be connected, disconnected and reloaded, as the seeds' isBridgeNetMode. */
 export function requireBridgeMode(rec: ContainerRecord, what: string): void {
   if (rec.mode.kind !== "bridge") {
-    throw new UsageError(`cannot ${what} container "${rec.id}": its network mode is ${rec.mode.kind}, not bridge`);
+    throw new UsageError(`cannot ${what} container "${rec.id}": its network mode is ${rec.mode.kind}, not bridge: invalid network mode`);
   }
   if (!rec.netns) throw new CtrnetError(`cannot ${what} container "${rec.id}": it has no network namespace`);
 }
