@@ -4,9 +4,9 @@ import { exprModule, nameOf, need, numberOf, present } from "./module.ts";
 
 // enum nft_ct_keys, in order.
 const KEYS = [
-  "state", "direction", "status", "mark", "expiration", "l3protocol", "src", "dst", "protocol", "proto_src",
-  "proto_dst", "labels", "pkts", "bytes", "avgpkt", "zone", "eventmask", "src_ip", "dst_ip", "src_ip6", "dst_ip6",
-  "id",
+  "state", "direction", "status", "mark", "secmark", "expiration", "helper", "l3protocol", "src", "dst", "protocol",
+  "proto_src", "proto_dst", "labels", "pkts", "bytes", "avgpkt", "zone", "eventmask", "src_ip", "dst_ip", "src_ip6",
+  "dst_ip6", "id",
 ] as const;
 export type CtKey = (typeof KEYS)[number];
 

@@ -21,9 +21,9 @@ export const fib = exprModule(
   "fib",
   { dreg: [1, be32], result: [2, be32], flags: [3, be32] },
   (e: FibExpr) => [
-    { name: "dreg", value: e.dreg },
-    { name: "result", value: numberOf(RESULTS, e.result) },
     { name: "flags", value: e.flags },
+    { name: "result", value: numberOf(RESULTS, e.result) },
+    { name: "dreg", value: e.dreg },
   ],
   (a) => ({
     type: "fib",
