@@ -120,7 +120,8 @@ export function toSet(msg: SetMessage): NftSet {
     handle: attrValue(attrs, "handle") ?? 0n,
     flags: flagNames(attrValue(attrs, "flags") ?? 0),
     keyType: attrValue(attrs, "keyType") ?? 0,
-    keyLen: need(attrValue(attrs, "keyLen"), "key length"),
+    // a deleted set's notification names it and no more
+    keyLen: attrValue(attrs, "keyLen") ?? 0,
   };
   const dataType = attrValue(attrs, "dataType");
   if (dataType !== undefined) set.dataType = dataType;
