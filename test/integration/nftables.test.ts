@@ -9,6 +9,7 @@ import * as libc from "../../ffi/libc.ts";
 import { Netlink } from "../../src/netlink/index.ts";
 import * as nf from "../../src/netlink/nftables/index.ts";
 import { openNetns } from "../../src/netns/index.ts";
+import { leaksBetween, snapshot } from "../helpers/leaks.ts";
 import { withNetns } from "../helpers/netns.ts";
 
 if (process.getuid?.() !== 0 || process.env.CTRNET_TEST_PRIVATE !== "1") {
@@ -618,5 +619,39 @@ add rule inet w c tcp dport @s accept comment "watched"
       c.deleteTable({ family: "ip", name: "x" });
       c.commit();
     });
+  });
+});
+
+describe("the suite's leak check", () => {
+  test("reports the tables, chains, sets, elements and rules a test leaves, and nothing once they are gone", () => {
+    const before = snapshot();
+    using c = nf.Nftables.open();
+    try {
+      c.addTable({ family: "inet", name: "leaky" });
+      c.addChain({ family: "inet", table: "leaky", name: "c" });
+      c.addSet({ family: "inet", table: "leaky", name: "s", key: nf.TYPES.inet_service });
+      c.addElements({ family: "inet", table: "leaky", name: "s" }, [{ key: nf.inetService(80) }]);
+      c.appendRule({ family: "inet", table: "leaky", chain: "c", exprs: [{ type: "counter" }] });
+      c.commit();
+      const leaks = leaksBetween(before, snapshot()).join("\n");
+      for (const part of [
+        "nft table inet leaky",
+        "nft chain inet leaky c",
+        "nft set inet leaky s",
+        "nft element inet leaky s 0050",
+        'nft rule inet leaky c [{"type":"counter"}]',
+      ]) {
+        expect(leaks).toContain(part);
+      }
+      // an element alone is a leak too: the table, chain and set are now part of "before"
+      const withTable = snapshot();
+      c.addElements({ family: "inet", table: "leaky", name: "s" }, [{ key: nf.inetService(443) }]);
+      c.commit();
+      expect(leaksBetween(withTable, snapshot())).toEqual(["firewall: nft element inet leaky s 01bb"]);
+    } finally {
+      c.deleteTable({ family: "inet", name: "leaky" });
+      c.commit();
+    }
+    expect(leaksBetween(before, snapshot())).toEqual([]);
   });
 });
