@@ -441,6 +441,35 @@ describe("set elements", () => {
     });
   });
 
+  test("timeout and constant sets: their flags, default and per-element timeouts are what nft lists", async () => {
+    await withNamespaces(1, (ns) => {
+      using c = nf.Nftables.open({ netns: ns.path });
+      c.addTable({ family: "ip", name: "t" });
+      const seen = { family: "ip" as const, table: "t", name: "seen" };
+      c.addSet({ ...seen, key: nf.TYPES.ipv4_addr, flags: ["timeout"], timeoutMs: 120_000 });
+      c.addElements(seen, [{ key: nf.ipv4("10.1.1.1") }, { key: nf.ipv4("10.1.1.2"), timeoutMs: 30_000 }]);
+      const fixed = { family: "ip" as const, table: "t", name: "fixed" };
+      c.addSet({ ...fixed, key: nf.TYPES.mark, flags: ["constant"] });
+      c.addElements(fixed, [{ key: nf.hostU32(7) }]);
+      c.commit();
+      const sets = listing(ns, "ruleset").flatMap((o) => (o.set ? [o.set as Json] : []));
+      const byName = new Map(sets.map((s) => [s.name, s]));
+      expect(byName.get("seen")).toMatchObject({ type: "ipv4_addr", flags: ["timeout"], timeout: 120 });
+      const elems = (byName.get("seen")!.elem as { elem: { val: string; timeout?: number } }[]).map((e) => [e.elem.val, e.elem.timeout]);
+      expect(elems.sort()).toEqual([
+        ["10.1.1.1", undefined],
+        ["10.1.1.2", 30],
+      ]);
+      expect(byName.get("fixed")).toMatchObject({ type: "mark", flags: ["constant"], elem: [7] });
+      expect(c.sets({ table: "t" }).map((s) => [s.name, s.flags, s.timeoutMs])).toEqual([
+        ["seen", ["timeout"], 120_000],
+        ["fixed", ["constant"], undefined],
+      ]);
+      const [first] = c.elements(seen).filter((e) => e.timeoutMs === 30_000);
+      expect(first!.expiresMs).toBeGreaterThan(0);
+    });
+  });
+
   test("an element that exists is refused; one that does not cannot be deleted", async () => {
     await withNamespaces(1, (ns) => {
       using c = nf.Nftables.open({ netns: ns.path });

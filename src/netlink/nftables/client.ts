@@ -233,10 +233,13 @@ export class Nftables {
     return this.dump("list rules", NFT_MSG.GETRULE, ruleMessage, { header, attrs }, toRule);
   }
 
+  /** With a family, the kernel filters by table itself; without one it would look for the table in family 0. */
   sets(filter: ObjectFilter = {}): NftSet[] {
     const header = genHeader(filter.family ?? 0);
-    const attrs: { name: "table"; value: string }[] = filter.table === undefined ? [] : [{ name: "table", value: filter.table }];
-    return this.dump("list sets", NFT_MSG.GETSET, setMessage, { header, attrs }, toSet);
+    const byKernel = filter.family !== undefined && filter.table !== undefined;
+    const attrs: { name: "table"; value: string }[] = byKernel ? [{ name: "table", value: filter.table! }] : [];
+    const all = this.dump("list sets", NFT_MSG.GETSET, setMessage, { header, attrs }, toSet);
+    return all.filter((s) => filter.table === undefined || s.table === filter.table);
   }
 
   /** Throws NetlinkError ENOENT when there is no such set. */
