@@ -93,7 +93,7 @@ const accept: nf.Expr = { type: "immediate", dreg: V, data: { kind: "accept" } }
  */
 function buildRealistic(c: nf.Nftables): void {
   c.addTable({ family: "inet", name: "ctrnet" });
-  c.addSet({
+  const dnatId = c.addSet({
     ...DNAT,
     key: nf.concatType(nf.TYPES.ipv4_addr, nf.TYPES.inet_proto, nf.TYPES.inet_service),
     data: nf.concatType(nf.TYPES.ipv4_addr, nf.TYPES.inet_service),
@@ -126,7 +126,8 @@ function buildRealistic(c: nf.Nftables): void {
       nf.load(nf.FIELDS.ip.daddr, R1),
       { type: "meta", key: "l4proto", dreg: nf.reg32(1) },
       nf.load(nf.FIELDS.th.dport, nf.reg32(2)),
-      { type: "lookup", set: "dnat4", sreg: R1, dreg: R1 },
+      // by id as well as by name, as nft refers to a set made in the same batch
+      { type: "lookup", set: "dnat4", setId: dnatId, sreg: R1, dreg: R1 },
       { type: "nat", nat: "dnat", family: "ip", regAddrMin: R1, regProtoMin: nf.reg32(1) },
     ],
   });

@@ -86,7 +86,7 @@ export class Nftables {
     this.queue.push({ msg, flags, operation, body });
   }
 
-  /** Creates the table, or leaves an existing one as it is (flags included). */
+  /** Creates the table; an existing one keeps what it holds, and takes the flags when they are given. */
   addTable(spec: TableSpec): void {
     const m = tableMessageOf(spec);
     this.push(NFT_MSG.NEWTABLE, NLM_F_CREATE, describe(spec, "table", "add"), (w) => tableMessage.encode(w, m));
@@ -98,7 +98,7 @@ export class Nftables {
     this.push(NFT_MSG.DELTABLE, 0, describe(ref, "table", "delete"), (w) => tableMessage.encode(w, m));
   }
 
-  /** Creates the chain, or leaves an existing one as it is. */
+  /** Creates the chain; an existing one keeps its rules, and a base chain takes the policy when it is given. */
   addChain(spec: ChainSpec): void {
     const m = chainMessageOf(spec);
     this.push(NFT_MSG.NEWCHAIN, NLM_F_CREATE, describe(spec, "chain", "add"), (w) => chainMessage.encode(w, m));
