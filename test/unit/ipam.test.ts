@@ -168,9 +168,9 @@ describe("requested addresses", () => {
     expect(take("a", DUAL, { requested: ["fd00:9::6/125", "::ffff:10.9.0.4"] })).toEqual(["10.9.0.4/29", "fd00:9::6/125"]);
   });
 
-  test("taken, the gateway, outside every range, two for one set, or not an address: refused, nothing left behind", () => {
+  test("taken, the gateway, outside every range, two for one set, or not an address: refused, no lease left behind", () => {
     take("a", V4, { requested: ["10.9.0.3"] });
-    const before = files();
+    const before = leases({ dataDir, network });
     const cases: [string[], string][] = [
       [["10.9.0.3"], "network net1: requested IP address 10.9.0.3 is already in use"],
       [["10.9.0.1"], "network net1: requested IP address 10.9.0.1 is the gateway of subnet 10.9.0.0/29"],
@@ -182,7 +182,7 @@ describe("requested addresses", () => {
       const err = failure(() => take("b", V4, { requested }));
       expect(err).toBeInstanceOf(UsageError);
       expect(err.message).toContain(message);
-      expect(files()).toEqual(before);
+      expect(leases({ dataDir, network })).toEqual(before);
     }
   });
 
@@ -200,12 +200,12 @@ describe("one attachment, one address per set", () => {
     expect(take("a", V4, { ifName: "eth1" })).toEqual(["10.9.0.3/29"]);
   });
 
-  test("a failure in a later set removes the earlier sets' leases and leaves last_reserved_ip as it was", () => {
+  test("a failure in a later set removes the leases of the earlier sets; their last_reserved_ip moves on, as host-local's does", () => {
     const sets: HostLocalRangeSet[] = [[{ subnet: "10.9.0.0/29" }], [{ subnet: "fd00:9::/126", rangeStart: "fd00:9::2", rangeEnd: "fd00:9::2" }]];
     take("a", sets);
     const before = files();
     expect(failure(() => take("b", sets)).message).toContain("no IP addresses available in range set 1 (fd00:9::2-fd00:9::2)");
-    expect(files()).toEqual(before);
+    expect(files()).toEqual({ ...before, "last_reserved_ip.0": "10.9.0.3" });
   });
 });
 

@@ -2,8 +2,10 @@
 // every range set; a requested address goes to the set whose ranges contain it and must be free and not
 // the gateway; otherwise the set's walk from its last reserved address finds the first free one. A
 // container interface that already holds an address of a set is refused, not given it again, as host-local
-// refuses a repeated ADD. Unlike host-local, one lock covers every set, and a failure in a later set
-// leaves nothing behind: the leases made so far are removed and no last_reserved_ip file is changed.
+// refuses a repeated ADD. One lock covers every set (host-local takes it per set). When a later set
+// fails, the leases this call made are removed, and only those (host-local removes every lease of the
+// interface); last_reserved_ip files keep the addresses written so far, as host-local's do, so the next
+// address either of them hands out is the same.
 import { CtrnetError, UsageError } from "../../errors.ts";
 import { type Address, formatAddress, parseAddress } from "./address.ts";
 import { candidates, describeRangeSet, rangeFor, type RangeSet } from "./ranges.ts";
@@ -79,6 +81,7 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
           ? pickRequested(network, table, set, pending.splice(wanted, 1)[0]!, key)
           : pickFree(network, table, set, index, containerId, key);
       made.push(pick);
+      table.setLastReserved(index, pick.address);
     }
     if (pending.length > 0) {
       const ranges = sets.map(describeRangeSet).join(" ");
@@ -89,7 +92,6 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
     throw err;
   }
   return made.map((pick, index) => {
-    table.setLastReserved(index, pick.address);
     const r = sets[index]![pick.range]!;
     const ip = formatAddress(pick.address);
     return { address: `${ip}/${r.prefixLength}`, ip, prefixLength: r.prefixLength, gateway: formatAddress(r.gateway), rangeSet: index };
