@@ -38,8 +38,18 @@ export function sameAddress(a: Address, b: Address): boolean {
   return a.bytes === b.bytes && a.value === b.value;
 }
 
-/** The text form a lease file of this address has, or null when `name` is not one. */
-export function leaseAddress(name: string): Address | null {
-  const address = parseAddress(name);
-  return address !== null && formatAddress(address) === name ? address : null;
+/**
+ * The address a lease file of this name is for, or null when `name` is not an address's canonical text.
+ * Bytes rather than a number: a table of thousands of leases is scanned on every call.
+ */
+export function leaseBytes(name: string): Uint8Array | null {
+  const raw = parseIP(name);
+  return raw !== null && formatIP(raw) === name ? raw : null;
+}
+
+/** Address order within a family, IPv4 first: byte order is numeric order. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }

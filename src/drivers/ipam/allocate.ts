@@ -7,7 +7,7 @@
 // interface); last_reserved_ip files keep the addresses written so far, as host-local's do, so the next
 // address either of them hands out is the same.
 import { CtrnetError, UsageError } from "../../errors.ts";
-import { type Address, formatAddress, parseAddress } from "./address.ts";
+import { type Address, formatAddress, fromBytes, parseAddress } from "./address.ts";
 import { candidates, describeRangeSet, rangeFor, type RangeSet } from "./ranges.ts";
 import { goTrimSpace, ownerKey, type Table } from "./table.ts";
 
@@ -49,7 +49,7 @@ function pickRequested(network: string, table: Table, set: RangeSet, requested: 
 
 function pickFree(network: string, table: Table, set: RangeSet, index: number, containerId: string, key: string): Pick {
   const trimmed = goTrimSpace(containerId);
-  const held = table.leases().find((l) => (l.owner === key || l.owner === trimmed) && rangeFor(set, l.address) >= 0);
+  const held = table.leases().find((l) => (l.owner === key || l.owner === trimmed) && rangeFor(set, fromBytes(l.bytes)) >= 0);
   if (held !== undefined) {
     throw new CtrnetError(`network ${network}: ${held.name} has been allocated to ${containerId}, duplicate allocation is not allowed`);
   }

@@ -8,7 +8,7 @@ import { validateName } from "../../names.ts";
 import { HostLocalIpam, type HostLocalRangeSet } from "../../schema/host-local.ts";
 import { describeIssues } from "../../schema/issues.ts";
 import { validateIfName } from "../cni/ifname.ts";
-import { type Address, sameAddress } from "./address.ts";
+import { type Address, compareBytes, sameAddress } from "./address.ts";
 import { type Allocation, allocateLocked, parseRequested } from "./allocate.ts";
 import { compileRangeSets } from "./ranges.ts";
 import { goTrimSpace, type LeaseFile, ownerKey, type Table, withExistingTable, withTable } from "./table.ts";
@@ -82,7 +82,7 @@ function toLease(file: LeaseFile): Lease {
 }
 
 function byAddress(a: LeaseFile, b: LeaseFile): number {
-  return a.address.bytes - b.address.bytes || (a.address.value < b.address.value ? -1 : a.address.value > b.address.value ? 1 : 0);
+  return compareBytes(a.bytes, b.bytes);
 }
 
 function removeAll(table: Table, files: readonly LeaseFile[]): Lease[] {
