@@ -71,6 +71,18 @@ export class Table {
     return this.cache;
   }
 
+  /** One lease file, read alone; undefined when there is none of that address. */
+  lease(address: Address): LeaseFile | undefined {
+    const name = formatAddress(address);
+    if (!this.names.has(name)) return undefined;
+    const bytes = leaseBytes(name)!;
+    try {
+      return { name, bytes, owner: goTrimSpace(readFileSync(join(this.dir, name), "utf8")) };
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Creates the lease file if no entry has the name yet; false when one has. */
   reserve(address: Address, key: string): boolean {
     const name = formatAddress(address);
