@@ -48,7 +48,8 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   const netnsDir = options.netnsDir ?? env.CTRNET_NETNS_DIR ?? defaultNetnsDir();
   const slirpOptions = options.rootlessNetnsOptions ?? env.CTRNET_ROOTLESS_NETNS_OPTIONS?.split(",").filter(Boolean) ?? [];
   const rootlessNetns = rootlessNetnsPaths(root, netnsDir, slirpOptions);
-  const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir };
+  // The state root names this ctrnet: two with different roots never collect each other's attachments.
+  const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir, owner: `ctrnet:${root}` };
   let state: ContainerState | undefined;
   return {
     rootless: uid !== 0,

@@ -77,6 +77,7 @@ export async function prepareDel(ctx: Context, rec: ContainerRecord, attachment:
         network: network.name,
         containerId: rec.id,
         ifName: attachment.ifname,
+        owner: ctx.cni.owner,
         netnsPath: netnsPath ?? "",
         cniArgs: [],
         capabilityArgs: {},

@@ -6,3 +6,4 @@ export { spawnInNetns, type ExecOptions, type NetnsProcess } from "./exec.ts";
 export { listNetns } from "./list.ts";
 export { currentNetnsId, openNetns } from "./open.ts";
 export { removeNetns } from "./remove.ts";
+export { ensureSysctl, readSysctl, writeSysctl, type SysctlKey } from "./sysctl.ts";
