@@ -1,7 +1,7 @@
 // Container network records and the locks around them.
 export { ContainerState, openState } from "./containers.ts";
 export { databasePath, runtimeDir, type StateLocation } from "./db.ts";
-export { withLock } from "./lock.ts";
+export { withLock, withLockSync } from "./lock.ts";
 export { connectNetwork, disconnectNetwork, firstFreeIfname } from "./networks.ts";
 export {
   ContainerRecord,
