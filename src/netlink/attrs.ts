@@ -150,11 +150,6 @@ export const u64: Codec<bigint> = {
 
 // Network byte order, as nf_tables carries its integers.
 
-export const be16: Codec<number> = {
-  encode: (w, v) => w.bytes(Uint8Array.of(v >>> 8, v & 0xff)),
-  decode: (b) => sized(b, 2, "be16").getUint16(0, false),
-};
-
 export const be32: Codec<number> = {
   encode: (w, v) => {
     const b = new Uint8Array(4);

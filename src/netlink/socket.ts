@@ -3,6 +3,7 @@
 import { errnoNumber, isSysError } from "../../ffi/errno.ts";
 import {
   AF_NETLINK,
+  bind,
   close,
   MSG_DONTWAIT,
   MSG_TRUNC,
@@ -128,8 +129,13 @@ export class NetlinkSocket {
     }
   }
 
-  /** Receives the multicast group's notifications (NETLINK_ADD_MEMBERSHIP). */
+  /**
+   * Receives the multicast group's notifications (NETLINK_ADD_MEMBERSHIP). Binds first, so the kernel picks
+   * the socket a port id: a broadcast skips sockets whose port id equals the excluded one, which is 0 for
+   * changes made without NLM_F_ECHO, and an unbound socket that never sent anything still has port id 0.
+   */
   joinGroup(group: number): void {
+    bind(this.fd, KERNEL);
     setsockoptInt(this.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group);
   }
 

@@ -186,6 +186,25 @@ describe("object messages", () => {
     });
   });
 
+  test("NFT_MSG_NEWSET: a set of marks tells nft, in its userdata, that they are in host order", () => {
+    const golden = Uint8Array.from([
+      2, 0, 0, 0, //                                nfgenmsg: NFPROTO_IPV4
+      6, 0, 1, 0, ...text("t"), 0, 0, //            NFTA_SET_TABLE "t"
+      10, 0, 2, 0, ...text("marks"), 0, 0, //       NFTA_SET_NAME "marks"
+      8, 0, 3, 0, 0, 0, 0, 0x02, //                 NFTA_SET_FLAGS NFT_SET_CONSTANT
+      8, 0, 4, 0, 0, 0, 0, 19, //                   NFTA_SET_KEY_TYPE mark
+      8, 0, 5, 0, 0, 0, 0, 4, //                    NFTA_SET_KEY_LEN 4
+      8, 0, 10, 0, 0, 0, 0, 4, //                   NFTA_SET_ID 4
+      10, 0, 13, 0, //                              NFTA_SET_USERDATA, 6 bytes:
+      0, 4, 1, 0, 0, 0, //                            NFTNL_UDATA_SET_KEYBYTEORDER BYTEORDER_HOST_ENDIAN (host u32)
+      0, 0, //                                      padding
+    ]);
+    const w = new Writer();
+    setMessage.encode(w, setMessageOf({ family: "ip", table: "t", name: "marks", key: TYPES.mark, flags: ["constant"] }, 4));
+    expect(w.finish()).toEqual(golden);
+    expect(toSet(setMessage.decode(golden, []))).toMatchObject({ name: "marks", flags: ["constant"], keyType: 19, keyLen: 4 });
+  });
+
   test("NFT_MSG_NEWSET: an interval set with concatenated keys describes its fields", () => {
     const spec = { family: "ip" as const, table: "t", name: "s", key: concatType(TYPES.ipv4_addr, TYPES.inet_service), flags: ["interval" as const] };
     const w = new Writer();

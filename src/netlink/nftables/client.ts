@@ -86,7 +86,7 @@ export class Nftables {
     this.queue.push({ msg, flags, operation, body });
   }
 
-  /** Creates the table, or leaves an existing one as it is (flags included). */
+  /** Creates the table; an existing one keeps what it holds, and takes the flags when they are given. */
   addTable(spec: TableSpec): void {
     const m = tableMessageOf(spec);
     this.push(NFT_MSG.NEWTABLE, NLM_F_CREATE, describe(spec, "table", "add"), (w) => tableMessage.encode(w, m));
@@ -98,7 +98,7 @@ export class Nftables {
     this.push(NFT_MSG.DELTABLE, 0, describe(ref, "table", "delete"), (w) => tableMessage.encode(w, m));
   }
 
-  /** Creates the chain, or leaves an existing one as it is. */
+  /** Creates the chain; an existing one keeps its rules, and a base chain takes the policy when it is given. */
   addChain(spec: ChainSpec): void {
     const m = chainMessageOf(spec);
     this.push(NFT_MSG.NEWCHAIN, NLM_F_CREATE, describe(spec, "chain", "add"), (w) => chainMessage.encode(w, m));
@@ -233,10 +233,13 @@ export class Nftables {
     return this.dump("list rules", NFT_MSG.GETRULE, ruleMessage, { header, attrs }, toRule);
   }
 
+  /** With a family, the kernel filters by table itself; without one it would look for the table in family 0. */
   sets(filter: ObjectFilter = {}): NftSet[] {
     const header = genHeader(filter.family ?? 0);
-    const attrs: { name: "table"; value: string }[] = filter.table === undefined ? [] : [{ name: "table", value: filter.table }];
-    return this.dump("list sets", NFT_MSG.GETSET, setMessage, { header, attrs }, toSet);
+    const byKernel = filter.family !== undefined && filter.table !== undefined;
+    const attrs: { name: "table"; value: string }[] = byKernel ? [{ name: "table", value: filter.table! }] : [];
+    const all = this.dump("list sets", NFT_MSG.GETSET, setMessage, { header, attrs }, toSet);
+    return all.filter((s) => filter.table === undefined || s.table === filter.table);
   }
 
   /** Throws NetlinkError ENOENT when there is no such set. */

@@ -11,11 +11,11 @@ const VERDICT = attrTable("nft verdict", {
   chainId: [3, be32],
 });
 
-export const DATA = attrTable("nft data", {
+const DATA = attrTable("nft data", {
   value: [1, bytes],
   verdict: [NLA_F_NESTED | 2, nested(VERDICT)],
 });
-export type DataAttr = Attr<typeof DATA.spec>;
+type DataAttr = Attr<typeof DATA.spec>;
 
 // NF_* (linux/netfilter.h) and NFT_* (linux/netfilter/nf_tables.h) verdict codes.
 const CODES = { drop: 0, accept: 1, stolen: 2, queue: 3, continue: -1, break: -2, jump: -3, goto: -4, return: -5 } as const;
@@ -41,14 +41,14 @@ function verdictOf(attrs: Attr<typeof VERDICT.spec>[]): Verdict {
   return { kind };
 }
 
-export function dataToAttrs(data: NftData): DataAttr[] {
+function dataToAttrs(data: NftData): DataAttr[] {
   if (data instanceof Uint8Array) return [{ name: "value", value: data }];
   const attrs: Attr<typeof VERDICT.spec>[] = [{ name: "code", value: CODES[data.kind] }];
   if ("chain" in data) attrs.push({ name: "chain", value: data.chain });
   return [{ name: "verdict", value: attrs }];
 }
 
-export function dataFromAttrs(attrs: DataAttr[]): NftData {
+function dataFromAttrs(attrs: DataAttr[]): NftData {
   for (const a of attrs) {
     if (a.name === "value") return a.value;
     if (a.name === "verdict") return verdictOf(a.value);

@@ -62,7 +62,6 @@ const ELEM = attrTable("nft set element", {
 export type ElemAttr = Attr<typeof ELEM.spec>;
 
 const ELEMS = attrTable("nft set elements", { elem: [NLA_F_NESTED | 1, nested(ELEM)] });
-export type ElemsAttr = Attr<typeof ELEMS.spec>;
 
 const ELEM_LIST = attrTable("nft set element list", {
   table: [1, string],

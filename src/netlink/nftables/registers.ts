@@ -2,7 +2,6 @@
 // 4-byte registers, which concatenations use so that each member lands right after the one before.
 export const REG_VERDICT = 0;
 export const REG_1 = 1;
-export const REG_2 = 2;
 
 /** The 4-byte register n (0-15): 8 + n. reg32(0) overlaps the first bytes of REG_1. */
 export function reg32(n: number): number {

@@ -93,7 +93,26 @@ export function setMessageOf(spec: SetSpec, id: number): SetMessage {
   }
   if (desc.length) attrs.push({ name: "desc", value: desc });
   attrs.push({ name: "id", value: id });
+  const userdata = byteorderUserdata(spec.key, spec.data === "verdict" ? undefined : spec.data);
+  if (userdata.length) attrs.push({ name: "userdata", value: userdata });
   return { header: genHeader(spec.family), attrs };
+}
+
+// libnftnl's set userdata: type-length-value records, NFTNL_UDATA_SET_KEYBYTEORDER (0) and
+// NFTNL_UDATA_SET_DATABYTEORDER (1) holding nft's BYTEORDER_HOST_ENDIAN (1) or BYTEORDER_BIG_ENDIAN (2) as a
+// host-order u32. Without them nft lists a mark set's elements byte-swapped.
+const BYTEORDER = { host: 1, big: 2 } as const;
+
+function byteorderUserdata(key: DataType, data: DataType | undefined): Uint8Array {
+  const out: number[] = [];
+  for (const [type, t] of [
+    [0, key],
+    [1, data],
+  ] as const) {
+    if (t?.byteorder === undefined) continue;
+    out.push(type, 4, ...new Uint8Array(new Uint32Array([BYTEORDER[t.byteorder]]).buffer));
+  }
+  return Uint8Array.from(out);
 }
 
 export function setRefMessage(ref: SetRef): SetMessage {
@@ -120,7 +139,8 @@ export function toSet(msg: SetMessage): NftSet {
     handle: attrValue(attrs, "handle") ?? 0n,
     flags: flagNames(attrValue(attrs, "flags") ?? 0),
     keyType: attrValue(attrs, "keyType") ?? 0,
-    keyLen: need(attrValue(attrs, "keyLen"), "key length"),
+    // a deleted set's notification names it and no more
+    keyLen: attrValue(attrs, "keyLen") ?? 0,
   };
   const dataType = attrValue(attrs, "dataType");
   if (dataType !== undefined) set.dataType = dataType;

@@ -13,16 +13,21 @@ export interface DataType {
   len: number;
   /** For a concatenation, each member's own length (NFTA_SET_DESC_CONCAT). */
   fields?: number[];
+  /**
+   * How nft should read a value of this type when it lists a set: marks and interface names are in host
+   * order. Not the kernel's business (it compares bytes); a concatenation's members carry their own.
+   */
+  byteorder?: "host" | "big";
 }
 
 export const TYPES = {
-  ipv4_addr: { name: "ipv4_addr", id: 7, len: 4 },
-  ipv6_addr: { name: "ipv6_addr", id: 8, len: 16 },
-  ether_addr: { name: "ether_addr", id: 9, len: 6 },
-  inet_proto: { name: "inet_proto", id: 12, len: 1 },
-  inet_service: { name: "inet_service", id: 13, len: 2 },
-  mark: { name: "mark", id: 19, len: 4 },
-  ifname: { name: "ifname", id: 41, len: 16 },
+  ipv4_addr: { name: "ipv4_addr", id: 7, len: 4, byteorder: "big" },
+  ipv6_addr: { name: "ipv6_addr", id: 8, len: 16, byteorder: "big" },
+  ether_addr: { name: "ether_addr", id: 9, len: 6, byteorder: "big" },
+  inet_proto: { name: "inet_proto", id: 12, len: 1, byteorder: "big" },
+  inet_service: { name: "inet_service", id: 13, len: 2, byteorder: "big" },
+  mark: { name: "mark", id: 19, len: 4, byteorder: "host" },
+  ifname: { name: "ifname", id: 41, len: 16, byteorder: "host" },
 } as const satisfies Record<string, DataType>;
 
 /** NFT_DATA_VERDICT: the data type of a verdict map. */
@@ -89,13 +94,6 @@ export function inetProto(proto: number | keyof typeof IPPROTO): Uint8Array {
 export function hostU32(n: number): Uint8Array {
   const b = new Uint8Array(4);
   viewOf(b).setUint32(0, checked(n, 0xffffffff, "value"), HOST_LITTLE_ENDIAN);
-  return b;
-}
-
-/** A network-order 32-bit value. */
-export function be32Bytes(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  viewOf(b).setUint32(0, checked(n, 0xffffffff, "value"), false);
   return b;
 }
 
