@@ -1,7 +1,9 @@
 // ctrnet's in-process IPAM against host-local on the same table: one allocate + release through
 // src/drivers/ipam vs one host-local ADD + DEL exec (what the CNI chain pays per attachment for IPAM alone),
-// interleaved, on an empty table and on one already holding `--leases` addresses (both read every lease
-// file on ADD: host-local's duplicate check, which ctrnet keeps). No privileges needed:
+// interleaved, on an empty table and on one already holding `--leases` attachments (both read every lease
+// file on ADD: host-local's duplicate check, which ctrnet keeps). ctrnet's release is timed twice: given
+// the addresses it allocated (`known`, as a driver holding records does) and without (host-local's search
+// of every file). No privileges needed:
 //   bun bench/ipam.ts [--runs 200] [--leases 1000]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,9 +27,9 @@ function hostLocal(dataDir: string, command: "ADD" | "DEL", containerId: string)
   if (r.exitCode !== 0) throw new Error(`host-local ${command}: ${r.stdout}`);
 }
 
-function ours(dataDir: string, containerId: string): void {
-  allocate({ dataDir, network, rangeSets, containerId, ifName: "eth0" });
-  release({ dataDir, network, containerId, ifName: "eth0" });
+function ours(dataDir: string, containerId: string, withKnown: boolean): void {
+  const got = allocate({ dataDir, network, rangeSets, containerId, ifName: "eth0" });
+  release({ dataDir, network, containerId, ifName: "eth0", known: withKnown ? got.map((a) => a.ip) : undefined });
 }
 
 function timed(fn: () => void): number {
@@ -36,19 +38,21 @@ function timed(fn: () => void): number {
   return performance.now() - t0;
 }
 
-function measure(leaseCount: number): { ctrnet: number[]; hostLocal: number[] } {
+function measure(leaseCount: number): { ctrnet: number[]; ctrnetSearch: number[]; hostLocal: number[] } {
   const dataDir = mkdtempSync(join(tmpdir(), "ctrnet-bench-ipam-"));
   try {
     for (let i = 0; i < leaseCount; i++) allocate({ dataDir, network, rangeSets, containerId: `fill${i}`, ifName: "eth0" });
-    const out = { ctrnet: [] as number[], hostLocal: [] as number[] };
+    const out = { ctrnet: [] as number[], ctrnetSearch: [] as number[], hostLocal: [] as number[] };
     for (let i = -3; i < runs; i++) {
-      const a = timed(() => ours(dataDir, `c${i + 3}`));
+      const a = timed(() => ours(dataDir, `c${i + 3}`, true));
+      const s = timed(() => ours(dataDir, `s${i + 3}`, false));
       const b = timed(() => {
         hostLocal(dataDir, "ADD", `h${i + 3}`);
         hostLocal(dataDir, "DEL", `h${i + 3}`);
       });
       if (i >= 0) {
         out.ctrnet.push(a);
+        out.ctrnetSearch.push(s);
         out.hostLocal.push(b);
       }
     }
@@ -61,8 +65,9 @@ function measure(leaseCount: number): { ctrnet: number[]; hostLocal: number[] } 
 const f = (x: number) => x.toFixed(3);
 for (const leaseCount of [0, filled]) {
   const m = measure(leaseCount);
-  console.log(
-    `dual-stack table with ${leaseCount} leases, ${runs} runs: allocate+release ctrnet median ${f(median(m.ctrnet))} ms (p95 ${f(p95(m.ctrnet))}), ` +
-      `host-local ADD+DEL median ${f(median(m.hostLocal))} ms (p95 ${f(p95(m.hostLocal))}); ctrnet / host-local ${ratio(median(m.ctrnet), median(m.hostLocal))}`,
-  );
+  const row = (xs: number[]) => `median ${f(median(xs))} ms (p95 ${f(p95(xs))})`;
+  console.log(`dual-stack table holding ${leaseCount} attachments, ${runs} runs each, allocate + release:`);
+  console.log(`  ctrnet, release given its addresses   ${row(m.ctrnet)}  ctrnet / host-local ${ratio(median(m.ctrnet), median(m.hostLocal))}`);
+  console.log(`  ctrnet, release searching the table   ${row(m.ctrnetSearch)}  ctrnet / host-local ${ratio(median(m.ctrnetSearch), median(m.hostLocal))}`);
+  console.log(`  host-local ADD + DEL (2 execs)        ${row(m.hostLocal)}`);
 }

@@ -223,6 +223,20 @@ describe("release, listing and GC", () => {
     expect(existsSync(join(dataDir, "never-used"))).toBe(false);
   });
 
+  test("known addresses: only their files are released when all still name the attachment; else the whole table is searched", () => {
+    take("a", DUAL);
+    take("b", DUAL);
+    take("a", V4, { ifName: "eth1" });
+    const eth0 = (known: string[]) => release({ dataDir, network, containerId: "a", ifName: "eth0", known });
+    expect(eth0(["10.9.0.2", "10.9.0.2"]).map((l) => l.ip)).toEqual(["10.9.0.2"]);
+    // The attachment's IPv6 lease was not named, so it stays: the caller vouched for what it holds.
+    expect(leases({ dataDir, network }).filter((l) => l.containerId === "a").map((l) => l.ip)).toEqual(["10.9.0.4", "fd00:9::2"]);
+    // 10.9.0.3 is b's, so the known list is stale: the whole table is searched, and b keeps its lease.
+    expect(eth0(["10.9.0.3", "fd00:9::2"]).map((l) => l.ip)).toEqual(["fd00:9::2"]);
+    expect(release({ dataDir, network, containerId: "a", ifName: "eth1", known: ["not-an-ip"] }).map((l) => l.ip)).toEqual(["10.9.0.4"]);
+    expect(leases({ dataDir, network }).map((l) => l.containerId)).toEqual(["b", "b"]);
+  });
+
   test("files of old host-local versions (the id alone) are released when the interface has no lease of its own", () => {
     take("a");
     writeFileSync(join(dir, "10.9.0.5"), "a\n");

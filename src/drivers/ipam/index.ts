@@ -8,7 +8,7 @@ import { validateName } from "../../names.ts";
 import { HostLocalIpam, type HostLocalRangeSet } from "../../schema/host-local.ts";
 import { describeIssues } from "../../schema/issues.ts";
 import { validateIfName } from "../cni/ifname.ts";
-import { type Address, compareBytes, sameAddress } from "./address.ts";
+import { type Address, compareBytes, parseAddress, sameAddress } from "./address.ts";
 import { type Allocation, allocateLocked, parseRequested } from "./allocate.ts";
 import { compileRangeSets } from "./ranges.ts";
 import { goTrimSpace, type LeaseFile, ownerKey, type Table, withExistingTable, withTable } from "./table.ts";
@@ -110,12 +110,30 @@ export function allocate(request: AllocateRequest): Allocation[] {
   );
 }
 
+export interface ReleaseRequest extends IpamScope, Attachment {
+  /**
+   * The addresses the caller recorded for the attachment (its Allocation ips). When every one of their
+   * files still names the attachment, only those files are read and removed; otherwise, or when absent,
+   * every file of the table is, as host-local does. Reading one file instead of thousands is what keeps a
+   * detach from slowing down as the network fills.
+   */
+  known?: readonly string[];
+}
+
+function knownLeases(table: Table, known: readonly string[], key: string): LeaseFile[] | undefined {
+  const addresses = known.map(parseAddress);
+  if (addresses.some((a) => a === null)) return undefined;
+  const unique = addresses.filter((a, i) => addresses.findIndex((b) => sameAddress(a!, b!)) === i);
+  const files = unique.map((a) => table.lease(a!));
+  return files.length > 0 && files.every((f) => f?.owner === key) ? (files as LeaseFile[]) : undefined;
+}
+
 /**
  * host-local's ReleaseByID: every lease of the container's interface, in any range set; when there is
  * none, every lease that names only the container id (written by old host-local versions). Returns what
  * it released; nothing to release is no error.
  */
-export function release(request: IpamScope & Attachment): Lease[] {
+export function release(request: ReleaseRequest): Lease[] {
   const dir = tableDir(request);
   checkAttachment(request);
   const key = ownerKey(request.containerId, request.ifName);
@@ -123,6 +141,8 @@ export function release(request: IpamScope & Attachment): Lease[] {
   return withExistingTable(
     dir,
     (table) => {
+      const known = knownLeases(table, request.known ?? [], key);
+      if (known !== undefined) return removeAll(table, known);
       const exact = table.leases().filter((l) => l.owner === key);
       return removeAll(table, exact.length > 0 ? exact : table.leases().filter((l) => l.owner === id));
     },

@@ -4,7 +4,7 @@
 //   <dataDir>/<network>/<address>        one per lease, made with O_EXCL, holding "<containerId>\r\n<ifName>"
 //   <dataDir>/<network>/last_reserved_ip.<N>   the address last handed out from range set N, no newline
 //   <dataDir>/<network>/lock             an empty file; an exclusive flock on it guards every change
-// Files of host-local versions before 0.7 hold only the container id; they are matched as host-local does.
+// Files of old host-local versions hold only the container id; they are matched as host-local matches them.
 import { closeSync, type Dirent, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { withLockSync } from "../../state/lock.ts";
@@ -15,6 +15,7 @@ const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 const LINE_BREAK = "\r\n";
 /** go-filemutex's permissions for a lock file it creates; the first program to lock makes the file. */
 const LOCK_MODE = 0o750;
+/** As current host-local makes lease files (1.1.x made them 0644); the mode matters to neither reader. */
 const LEASE_MODE = 0o600;
 const DIR_MODE = 0o755;
 
@@ -68,6 +69,18 @@ export class Table {
       }
     });
     return this.cache;
+  }
+
+  /** One lease file, read alone; undefined when there is none of that address. */
+  lease(address: Address): LeaseFile | undefined {
+    const name = formatAddress(address);
+    if (!this.names.has(name)) return undefined;
+    const bytes = leaseBytes(name)!;
+    try {
+      return { name, bytes, owner: goTrimSpace(readFileSync(join(this.dir, name), "utf8")) };
+    } catch {
+      return undefined;
+    }
   }
 
   /** Creates the lease file if no entry has the name yet; false when one has. */
