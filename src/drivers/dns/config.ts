@@ -58,12 +58,22 @@ export function writeFileAtomic(path: string, text: string): void {
   }
 }
 
+/** A damaged file is about to be replaced: it counts as generation 0, the status file still says what ran. */
+function lastGeneration(path: string): number {
+  try {
+    return readDnsConfig(path)?.generation ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError) return 0;
+    throw err;
+  }
+}
+
 /**
  * Writes the configuration with the next generation number and returns that number. The input is checked by
  * the same schema the server reads with, so nothing the server would refuse reaches the disk.
  */
 export function writeDnsConfig(path: string, config: Omit<DnsConfigInput, "generation">): number {
-  const generation = (readDnsConfig(path)?.generation ?? 0) + 1;
+  const generation = Math.max(lastGeneration(path), readDnsStatus(path)?.generation ?? 0) + 1;
   const parsed = v.safeParse(DnsConfig, { ...config, generation });
   if (!parsed.success) throw new UsageError(`DNS configuration: ${describeIssues(parsed.issues)}`);
   writeFileAtomic(path, `${JSON.stringify(parsed.output, null, 2)}\n`);

@@ -98,7 +98,8 @@ export class Forwarder {
     if (open && !open.closed) return Promise.resolve(open);
     this.opening[family] ??= Bun.udpSocket({
       hostname: family === 4 ? "0.0.0.0" : "::",
-      socket: { data: (_s, data, port, address) => this.answered(data, port, address) },
+      // ICMP errors (host or port unreachable) arrive here; the query's timeout moves on to the next upstream.
+      socket: { data: (_s, data, port, address) => this.answered(data, port, address), error: () => {} },
     }).then((s) => {
       this.sockets[family] = s;
       delete this.opening[family];

@@ -90,7 +90,8 @@ export class DnsServer {
       const udpSocket = await Bun.udpSocket({
         hostname: address,
         port,
-        socket: { data: (s, data, fromPort, from) => this.udpQuery(s, data, fromPort, from) },
+        // A client gone before its answer comes back as an ICMP error here: nothing to do about it.
+        socket: { data: (s, data, fromPort, from) => this.udpQuery(s, data, fromPort, from), error: () => {} },
       });
       return { udp: udpSocket, tcp };
     } catch (err) {
