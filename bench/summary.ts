@@ -1,6 +1,7 @@
 // The note at the top of RESULTS.md: the headline ratios, and wherever ctrnet is behind a peer, by how much and
 // what it would take to get ahead, reasoned from the breakdowns measured in the same run.
 import type { AttachResult } from "./attach.ts";
+import type { DnsResult } from "./dns.ts";
 import type { PortfwdPath, PortfwdResult } from "./portfwd.ts";
 import type { ScaleResult } from "./scale.ts";
 import { fixed, max, median, mib, ms, ratio } from "./stats.ts";
@@ -11,6 +12,7 @@ export interface Measured {
   portfwd?: PortfwdResult;
   scale?: ScaleResult;
   startup?: StartupResult;
+  dns?: DnsResult;
 }
 
 const pct = (x: number) => `${fixed(x * 100, 0)}%`;
