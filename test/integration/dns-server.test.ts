@@ -242,8 +242,9 @@ describe("changes on SIGHUP", () => {
 });
 
 describe("forwarding", () => {
-  test("other names go to the upstream; its NXDOMAIN passes through", () => {
+  test("other names go to the upstream, over UDP and TCP; its NXDOMAIN passes through", () => {
     expect(short(web, "example.test")).toEqual(["192.0.2.10"]);
+    expect(short(web, "+tcp", "example.test")).toEqual(["192.0.2.10"]);
     expect(status(dig(web, "nothing.test"))).toBe("NXDOMAIN");
   });
 

@@ -269,38 +269,6 @@ export function decodeMessage(bytes: Uint8Array): Message {
 
 // ---- encoding ----
 
-/** Splits presentation form into wire labels, undoing `\.`, `\\` and `\DDD`. */
-function nameLabels(name: string): Uint8Array[] {
-  if (name === "" || name === ".") return [];
-  const text = name.endsWith(".") && !name.endsWith("\\.") ? name.slice(0, -1) : name;
-  const labels: Uint8Array[] = [];
-  let cur: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2e) {
-      labels.push(finishLabel(cur, name));
-      cur = [];
-    } else if (c === 0x5c) {
-      const digits = text.slice(i + 1, i + 4);
-      if (/^\d{3}$/.test(digits) && Number(digits) <= 255) {
-        cur.push(Number(digits));
-        i += 3;
-      } else if (i + 1 < text.length) cur.push(text.charCodeAt(++i));
-      else throw new DnsFormatError(`name "${name}" ends in a lone backslash`);
-    } else if (c > 0xff) throw new DnsFormatError(`name "${name}" has a character outside Latin-1`);
-    else cur.push(c);
-  }
-  labels.push(finishLabel(cur, name));
-  if (labels.reduce((n, l) => n + l.length + 1, 1) > MAX_NAME) throw new DnsFormatError(`name "${name}" is longer than 255 octets`);
-  return labels;
-}
-
-function finishLabel(bytes: number[], name: string): Uint8Array {
-  if (bytes.length === 0) throw new DnsFormatError(`name "${name}" has an empty label`);
-  if (bytes.length > MAX_LABEL) throw new DnsFormatError(`name "${name}" has a label longer than 63 octets`);
-  return Uint8Array.from(bytes);
-}
-
 const MAX_MESSAGE = 65535;
 
 class Writer {
@@ -336,24 +304,62 @@ class Writer {
     this.bytes.set(b, this.pos);
     this.pos += b.length;
   }
+  /**
+   * Writes a name in presentation form (`\.`, `\\` and `\DDD` escapes), pointing at an earlier copy of the
+   * longest suffix already written when `compress`. Suffixes are matched by their lowercased text, so a name
+   * spelled with different escapes is only written out in full, never wrongly shared.
+   */
   name(name: string, compress: boolean): void {
-    const labels = nameLabels(name);
-    for (let i = 0; i < labels.length; i++) {
-      const key = labels
-        .slice(i)
-        .map((l) => String.fromCharCode(...l).toLowerCase())
-        .join("\0");
-      const seen = this.names.get(key);
-      if (compress && seen !== undefined) {
-        this.u16(0xc000 | seen);
-        return;
+    const text = name.endsWith(".") && !name.endsWith("\\.") ? name.slice(0, -1) : name;
+    // Escapes only shrink a name, so a short text needs no exact count.
+    if (text.length + 2 > MAX_NAME && wireLength(text) > MAX_NAME) throw new DnsFormatError(`name "${name}" is longer than 255 octets`);
+    const lower = text.toLowerCase();
+    let i = 0;
+    while (i < text.length) {
+      const key = lower.slice(i);
+      if (compress) {
+        const seen = this.names.get(key);
+        if (seen !== undefined) {
+          this.u16(0xc000 | seen);
+          return;
+        }
       }
       if (this.pos < 0x4000) this.names.set(key, this.pos);
-      this.u8(labels[i]!.length);
-      this.put(labels[i]!);
+      const lengthAt = this.pos;
+      this.u8(0);
+      for (; i < text.length; i++) {
+        let c = text.charCodeAt(i);
+        if (c === 0x2e) break;
+        if (c === 0x5c) {
+          const digits = text.slice(i + 1, i + 4);
+          if (/^\d{3}$/.test(digits) && Number(digits) <= 255) {
+            c = Number(digits);
+            i += 3;
+          } else if (i + 1 < text.length) c = text.charCodeAt(++i);
+          else throw new DnsFormatError(`name "${name}" ends in a lone backslash`);
+        } else if (c > 0xff) throw new DnsFormatError(`name "${name}" has a character outside Latin-1`);
+        this.u8(c);
+      }
+      const length = this.pos - lengthAt - 1;
+      if (length === 0) throw new DnsFormatError(`name "${name}" has an empty label`);
+      if (length > MAX_LABEL) throw new DnsFormatError(`name "${name}" has a label longer than 63 octets`);
+      this.bytes[lengthAt] = length;
+      i++;
+      if (i === text.length) throw new DnsFormatError(`name "${name}" has an empty label`);
     }
     this.u8(0);
   }
+}
+
+/** Octets of a non-empty name in presentation form on the wire: content, one length octet per label, the root. */
+function wireLength(text: string): number {
+  let octets = 2;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c) i += /^\d{3}$/.test(text.slice(i + 1, i + 4)) ? 3 : 1;
+    octets += 1;
+  }
+  return octets;
 }
 
 function writeRData(w: Writer, rr: ResourceRecord): void {
