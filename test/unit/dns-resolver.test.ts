@@ -128,6 +128,19 @@ describe("refusals and errors", () => {
     expect(decide(zone, bad.subarray(0, 11), "10.89.0.2", true).kind).toBe("drop");
   });
 
+  test("corrupted queries always get a decision, never an exception", () => {
+    const base = query("web.dns.ctrnet", TYPE.A, { edns: { udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, options: new Uint8Array(0) } });
+    let seed = 53;
+    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const kinds = new Set<string>();
+    for (let round = 0; round < 5000; round++) {
+      const b = Uint8Array.from(base);
+      for (let k = 0; k < 1 + Math.floor(random() * 3); k++) b[Math.floor(random() * b.length)] = Math.floor(random() * 256);
+      kinds.add(decide(zone, b.subarray(0, Math.floor(random() * (b.length + 1))), "10.89.0.2", true).kind);
+    }
+    expect([...kinds].sort()).toEqual(["drop", "forward", "reply"]);
+  });
+
   test("responses are never answered", () => {
     const response = query("web", TYPE.A);
     response[2]! |= 0x80;

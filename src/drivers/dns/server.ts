@@ -5,7 +5,7 @@ import type { Socket, TCPSocketListener, udp } from "bun";
 import { errorMessage } from "../../errors.ts";
 import type { DnsConfig, DnsUpstream } from "../../schema/dns.ts";
 import { Forwarder } from "./forward.ts";
-import { decide, serverFailure, truncatedFor } from "./resolver.ts";
+import { decide, type Decision, serverFailure, truncatedFor } from "./resolver.ts";
 import { hostUpstreams } from "./upstreams.ts";
 import { Zone } from "./zone.ts";
 
@@ -101,7 +101,7 @@ export class DnsServer {
   }
 
   private udpQuery(socket: udp.Socket<"buffer">, data: Buffer, port: number, address: string): void {
-    const d = decide(this.zone, data, address, true);
+    const d = decideSafely(this.zone, data, address, true);
     if (d.kind === "reply") {
       socket.send(d.bytes, port, address);
       return;
@@ -129,13 +129,22 @@ export class DnsServer {
   }
 
   private tcpQuery(s: Socket<TcpState>, packet: Uint8Array): void {
-    const d = decide(this.zone, packet, s.remoteAddress, false);
+    const d = decideSafely(this.zone, packet, s.remoteAddress, false);
     if (d.kind === "reply") send(s, d.bytes);
     else if (d.kind === "forward") {
       void this.forwarder.forward(packet, true).then((answer) => {
         if (!s.data.closed) send(s, answer ?? serverFailure(d.query, false));
       });
     } else s.end();
+  }
+}
+
+/** A query the codec did not foresee costs that query, never the server and every other client's answers. */
+function decideSafely(zone: Zone, packet: Uint8Array, client: string, udp: boolean): Decision {
+  try {
+    return decide(zone, packet, client, udp);
+  } catch {
+    return { kind: "drop" };
   }
 }
 
