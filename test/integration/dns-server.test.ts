@@ -20,6 +20,9 @@ const GW_A6 = "fd31::1";
 const GW_B = "10.232.0.1";
 const UPSTREAM_HOST_SIDE = "10.233.0.1";
 const UPSTREAM = "10.233.0.2";
+/** A second dnsmasq that validates DNSSEC against a trust anchor nothing here is signed with: SERVFAIL for all. */
+const BOGUS_UPSTREAM = "10.233.0.3";
+const ROOT_TRUST_ANCHOR = ".,20326,8,2,E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D";
 const dir = scratchPath("ctrnet-dns-");
 const CONFIG = `${dir}/state/dns.json`;
 const LONG = "x".repeat(200);
@@ -41,6 +44,7 @@ let binary: string;
 let helper: Subprocess<"ignore", "ignore", "pipe">;
 let helperLog = "";
 let dnsmasq: Subprocess;
+let validating: Subprocess;
 let upstreamNs: Netns;
 const links: string[] = [];
 
@@ -111,7 +115,9 @@ beforeAll(async () => {
   links.push(UP_LINK);
   run(["ip", "addr", "add", `${UPSTREAM_HOST_SIDE}/24`, "dev", UP_LINK]);
   run(["ip", "link", "set", UP_LINK, "up"]);
+  inNetns(upstreamNs, ["ip", "link", "set", "lo", "up"]);
   inNetns(upstreamNs, ["ip", "addr", "add", `${UPSTREAM}/24`, "dev", "eth0"]);
+  inNetns(upstreamNs, ["ip", "addr", "add", `${BOGUS_UPSTREAM}/24`, "dev", "eth0"]);
   inNetns(upstreamNs, ["ip", "link", "set", "eth0", "up"]);
   const dnsmasqArgv = [
     "dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", `--listen-address=${UPSTREAM}`,
@@ -120,6 +126,11 @@ beforeAll(async () => {
     "--edns-packet-max=512", ...["a", "b", "c", "d"].map((p) => `--txt-record=big.test,${p}${LONG}`),
   ];
   dnsmasq = withNetns(upstreamNs.path, () => Bun.spawn(dnsmasqArgv, { stdio: ["ignore", "ignore", "pipe"] }));
+  const validatingArgv = [
+    "dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", `--listen-address=${BOGUS_UPSTREAM}`,
+    "--pid-file=", "--user=root", "--group=root", `--server=${UPSTREAM}`, "--dnssec", "--dnssec-check-unsigned", `--trust-anchor=${ROOT_TRUST_ANCHOR}`,
+  ];
+  validating = withNetns(upstreamNs.path, () => Bun.spawn(validatingArgv, { stdio: ["ignore", "ignore", "pipe"] }));
 
   writeDnsConfig(CONFIG, config([web, db, other]));
   helper = Bun.spawn([binary, "--log-level", "info", "_dns", "--config", CONFIG], { stdio: ["ignore", "ignore", "pipe"] });
@@ -131,7 +142,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of [helper, dnsmasq]) {
+  for (const p of [helper, dnsmasq, validating]) {
     if (p && p.exitCode === null && p.signalCode === null) p.kill("SIGTERM");
     await p?.exited;
   }
@@ -248,6 +259,19 @@ describe("forwarding", () => {
     expect(status(dig(web, "nothing.test"))).toBe("NXDOMAIN");
   });
 
+  test("an upstream's SERVFAIL passes through as it is (with its extended error), over UDP and TCP", async () => {
+    await reconfigure([web, db, other], BOGUS_UPSTREAM);
+    try {
+      for (const transport of ["+notcp", "+tcp"]) {
+        const out = dig(web, transport, "example.test");
+        expect(status(out)).toBe("SERVFAIL");
+        expect(out).toContain("EDE: 6 (DNSSEC Bogus)");
+      }
+    } finally {
+      await reconfigure([web, db, other]);
+    }
+  });
+
   test("an upstream UDP answer that comes back truncated is fetched again over TCP", () => {
     const direct = Bun.spawnSync(["dig", "+time=10", "+tries=1", "+ignore", "+bufsize=1232", `@${UPSTREAM}`, "big.test", "TXT"], { stdout: "pipe" });
     expect(direct.stdout.toString()).toMatch(/flags:[^;]* tc/);
@@ -258,9 +282,12 @@ describe("forwarding", () => {
 
   test("an upstream that does not answer gives SERVFAIL before the client gives up", async () => {
     await reconfigure([web, db, other], "10.233.0.77");
-    expect(status(dig(web, "example.test"))).toBe("SERVFAIL");
-    expect(status(dig(web, "+tcp", "example.test"))).toBe("SERVFAIL");
-    await reconfigure([web, db, other]);
+    try {
+      expect(status(dig(web, "example.test"))).toBe("SERVFAIL");
+      expect(status(dig(web, "+tcp", "example.test"))).toBe("SERVFAIL");
+    } finally {
+      await reconfigure([web, db, other]);
+    }
     expect(short(web, "example.test")).toEqual(["192.0.2.10"]);
   });
 });
