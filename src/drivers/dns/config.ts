@@ -1,6 +1,6 @@
 // The lifecycle's side of `ctrnet _dns`: write what the server should serve (atomically: a reader sees the old
 // file or the new one, never half), tell a running server to re-read it, and read back what it has applied.
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import * as v from "valibot";
 import { CtrnetError, UsageError } from "../../errors.ts";
@@ -43,11 +43,12 @@ export function readDnsStatus(configPath: string): DnsStatus | null {
   return parsed.output;
 }
 
-/** Write-to-temp then rename, mode 0600, in a directory only root (or the rootless user) can enter. */
+/**
+ * Write-to-temp then rename, mode 0600. A missing directory is made 0700; an existing one is left as it is,
+ * since it may be ctrnet's whole state directory.
+ */
 export function writeFileAtomic(path: string, text: string): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temp = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(temp, text, { mode: 0o600 });
