@@ -1,7 +1,7 @@
 // The answering rules, without sockets: who sees which names, what is answered locally, what is forwarded.
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
-import { decide, type Decision } from "../../src/drivers/dns/resolver.ts";
+import { decide, type Decision, Resolver } from "../../src/drivers/dns/resolver.ts";
 import { decodeMessage, encodeMessage, type Message, RCODE, TYPE } from "../../src/drivers/dns/wire.ts";
 import { reverseAddress, Zone } from "../../src/drivers/dns/zone.ts";
 import { DnsConfig } from "../../src/schema/dns.ts";
@@ -171,5 +171,30 @@ describe("refusals and errors", () => {
     const edns = query("many", TYPE.A, { edns: { udpSize: 4096, extendedRcode: 0, version: 0, dnssecOk: false, options: new Uint8Array(0) } });
     const big = reply(decide(bigZone, edns, "10.100.0.9", true));
     expect([big.header.tc, big.answers.length, big.edns?.udpSize]).toEqual([false, 60, 1232]);
+  });
+});
+
+describe("remembered answers", () => {
+  test("a repeated query gets the same answer with its own id; other clients and transports are answered for themselves", () => {
+    const resolver = new Resolver(zone);
+    const first = query("web", TYPE.A);
+    expect(reply(resolver.decide(first, "10.89.0.3", true)).header.id).toBe(77);
+    const again = Uint8Array.from(first);
+    again[0] = 0xab;
+    again[1] = 0xcd;
+    const m = reply(resolver.decide(again, "10.89.0.3", true));
+    expect([m.header.id, data(m)]).toEqual([0xabcd, [{ kind: "A", address: "10.89.0.2" }]]);
+    expect(resolver.decide(again, "10.90.0.9", true).kind).toBe("forward");
+    expect(reply(resolver.decide(again, "192.0.2.1", true)).header.rcode).toBe(RCODE.REFUSED);
+    const upper = query("WEB", TYPE.A);
+    expect(reply(resolver.decide(upper, "10.89.0.3", true)).answers[0]!.name).toBe("WEB");
+  });
+
+  test("forwarded and dropped queries are decided each time", () => {
+    const resolver = new Resolver(zone);
+    for (let i = 0; i < 2; i++) {
+      expect(resolver.decide(query("example.com", TYPE.A), "10.89.0.3", true).kind).toBe("forward");
+      expect(resolver.decide(Uint8Array.from([1, 2, 3]), "10.89.0.3", true).kind).toBe("drop");
+    }
   });
 });

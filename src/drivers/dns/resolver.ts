@@ -1,6 +1,6 @@
 // One query in, one decision out: a local answer (container names, their addresses, errors) or "forward this".
 // Pure: no sockets, so every rule aardvark-dns follows is tested here without a network.
-import { CLASS_IN, CLASSIC_UDP_SIZE, decodeHeader, decodeMessage, DnsFormatError, type Edns, encodeMessage, type Message, OPCODE_QUERY, RCODE, type ResourceRecord, TYPE } from "./wire.ts";
+import { CLASS_IN, CLASSIC_UDP_SIZE, decodeHeader, HEADER_SIZE, decodeMessage, DnsFormatError, type Edns, encodeMessage, type Message, OPCODE_QUERY, RCODE, type ResourceRecord, TYPE } from "./wire.ts";
 import { reverseAddress, SEARCH_DOMAIN, Zone } from "./zone.ts";
 
 /** What ctrnet offers in its own OPT record; the size DNS Flag Day 2020 settled on. */
@@ -111,4 +111,36 @@ export function serverFailure(query: Message, udp: boolean): Uint8Array {
 export function truncatedFor(query: Message): Uint8Array {
   const m = replyTo(query, RCODE.NOERROR);
   return encodeMessage({ ...m, header: { ...m.header, tc: true } });
+}
+
+/** Distinct (client, query) pairs whose answers are remembered per configuration; beyond it, the memo starts over. */
+const MEMO_LIMIT = 8192;
+
+/**
+ * `decide` with its local answers remembered. An answer depends only on the configuration (one Resolver per
+ * configuration), the client's address, the transport and the query's bytes after its id; so a repeated query
+ * (TTL 0 means containers repeat every lookup) costs a map lookup and a copy with the new id.
+ */
+export class Resolver {
+  private readonly memo = new Map<string, Uint8Array>();
+
+  constructor(readonly zone: Zone) {}
+
+  decide(packet: Uint8Array, client: string, udp: boolean): Decision {
+    if (packet.length < HEADER_SIZE) return { kind: "drop" };
+    const key = `${udp ? "u" : "t"}${client}\0${Buffer.from(packet.buffer, packet.byteOffset + 2, packet.length - 2).toString("latin1")}`;
+    const known = this.memo.get(key);
+    if (known) {
+      const bytes = Uint8Array.from(known);
+      bytes[0] = packet[0]!;
+      bytes[1] = packet[1]!;
+      return { kind: "reply", bytes };
+    }
+    const d = decide(this.zone, packet, client, udp);
+    if (d.kind === "reply") {
+      if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+      this.memo.set(key, d.bytes);
+    }
+    return d;
+  }
 }

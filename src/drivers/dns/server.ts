@@ -5,7 +5,7 @@ import type { Socket, TCPSocketListener, udp } from "bun";
 import { errorMessage } from "../../errors.ts";
 import type { DnsConfig, DnsUpstream } from "../../schema/dns.ts";
 import { Forwarder } from "./forward.ts";
-import { decide, type Decision, serverFailure, truncatedFor } from "./resolver.ts";
+import { type Decision, Resolver, serverFailure, truncatedFor } from "./resolver.ts";
 import { hostUpstreams } from "./upstreams.ts";
 import { Zone } from "./zone.ts";
 
@@ -33,7 +33,7 @@ export interface Applied {
 export const endpointText = (address: string, port: number): string => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
 
 export class DnsServer {
-  private zone: Zone = new Zone({ generation: 0, networks: [], port: 53 });
+  private resolver = new Resolver(new Zone({ generation: 0, networks: [], port: 53 }));
   private readonly listeners = new Map<string, Listener>();
   private readonly forwarder = new Forwarder([]);
 
@@ -41,7 +41,7 @@ export class DnsServer {
     const gateways = Zone.gateways(config);
     const upstreams: DnsUpstream[] = config.upstreams ?? hostUpstreams(gateways);
     this.forwarder.setUpstreams(upstreams);
-    this.zone = new Zone(config);
+    this.resolver = new Resolver(new Zone(config));
     const wanted = new Map(gateways.map((g) => [endpointText(g, config.port), g]));
     for (const [key, l] of this.listeners) {
       if (wanted.has(key)) continue;
@@ -101,7 +101,7 @@ export class DnsServer {
   }
 
   private udpQuery(socket: udp.Socket<"buffer">, data: Buffer, port: number, address: string): void {
-    const d = decideSafely(this.zone, data, address, true);
+    const d = decideSafely(this.resolver, data, address, true);
     if (d.kind === "reply") {
       socket.send(d.bytes, port, address);
       return;
@@ -129,7 +129,7 @@ export class DnsServer {
   }
 
   private tcpQuery(s: Socket<TcpState>, packet: Uint8Array): void {
-    const d = decideSafely(this.zone, packet, s.remoteAddress, false);
+    const d = decideSafely(this.resolver, packet, s.remoteAddress, false);
     if (d.kind === "reply") send(s, d.bytes);
     else if (d.kind === "forward") {
       void this.forwarder.forward(packet, true).then((answer) => {
@@ -140,9 +140,9 @@ export class DnsServer {
 }
 
 /** A query the codec did not foresee costs that query, never the server and every other client's answers. */
-function decideSafely(zone: Zone, packet: Uint8Array, client: string, udp: boolean): Decision {
+function decideSafely(resolver: Resolver, packet: Uint8Array, client: string, udp: boolean): Decision {
   try {
-    return decide(zone, packet, client, udp);
+    return resolver.decide(packet, client, udp);
   } catch {
     return { kind: "drop" };
   }
