@@ -84,7 +84,7 @@ export function writeDnsConfig(path: string, config: Omit<DnsConfigInput, "gener
 /** Until the server reports this generation (or a later one) applied; its status, or null after timeoutMs. */
 export async function waitForDnsStatus(configPath: string, generation: number, timeoutMs = 5000): Promise<DnsStatus | null> {
   const deadline = performance.now() + timeoutMs;
-  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+  for (let pause = 1; ; pause = Math.min(pause * 2, 5)) {
     const status = readDnsStatus(configPath);
     if (status && status.generation >= generation) return status;
     if (performance.now() >= deadline) return null;
