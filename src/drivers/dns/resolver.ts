@@ -1,6 +1,20 @@
 // One query in, one decision out: a local answer (container names, their addresses, errors) or "forward this".
 // Pure: no sockets, so every rule aardvark-dns follows is tested here without a network.
-import { CLASS_IN, CLASSIC_UDP_SIZE, decodeHeader, HEADER_SIZE, decodeMessage, DnsFormatError, type Edns, encodeMessage, type Message, OPCODE_QUERY, RCODE, type ResourceRecord, TYPE } from "./wire.ts";
+import {
+  CLASS_IN,
+  CLASSIC_UDP_SIZE,
+  decodeHeader,
+  decodeMessage,
+  DnsFormatError,
+  type Edns,
+  encodeMessage,
+  HEADER_SIZE,
+  type Message,
+  OPCODE_QUERY,
+  RCODE,
+  type ResourceRecord,
+  TYPE,
+} from "./wire.ts";
 import { reverseAddress, SEARCH_DOMAIN, Zone } from "./zone.ts";
 
 /** What ctrnet offers in its own OPT record; the size DNS Flag Day 2020 settled on. */

@@ -107,6 +107,7 @@ export class DnsServer {
       return;
     }
     if (d.kind === "drop") return;
+    // A copy: the forward outlives this callback, and the receive buffer is not promised to.
     void this.forwarder.forward(Uint8Array.from(data), false).then((answer) => {
       if (socket.closed) return;
       const bytes = answer === null ? serverFailure(d.query, true) : answer.length > d.udpLimit ? truncatedFor(d.query) : answer;
