@@ -251,12 +251,19 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       [["network", "create", "-o", "color=blue", "n"], 'unsupported option "color" for the bridge driver'],
       [["network", "create", "--driver", "macvlan", "-o", "parent=nosuch0", "--subnet", "192.168.9.0/24", "n"], "parent interface nosuch0 of the macvlan network does not exist"],
       [["network", "create", "broken"], `network broken: ${w.confDir}/broken.conflist already exists but is not a usable network configuration`],
-      [["network", "inspect", "broken"], `network "broken" not found in ${w.confDir}; unusable configuration files: ${w.confDir}/broken.conflist: malformed JSON`],
-      [["network", "inspect", "pathtype"], "pathtype.conflist: plugins[0].type: expected a plugin name, not a path"],
       [["network", "ls", "--filter", "color=red"], 'invalid --filter "color=red"'],
-      [["network", "ls", "--format", "yaml"], 'invalid --format "yaml"'],
+      [["network", "inspect", "--format", "{{.Nope}}", "ctrnet"], 'invalid --format "{{.Nope}}": 1:3: can\'t evaluate field Nope'],
       [["network", "exists", "bad/name"], 'invalid network name "bad/name"'],
     ];
+    // inspect as podman's: the list of networks found (none), then exit 1 naming what is wrong with the file
+    for (const [name, message] of [
+      ["broken", `network "broken" not found in ${w.confDir}; unusable configuration files: ${w.confDir}/broken.conflist: malformed JSON`],
+      ["pathtype", "pathtype.conflist: plugins[0].type: expected a plugin name, not a path"],
+    ]) {
+      const r = w.cli(["network", "inspect", name!]);
+      expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split("\n").length }).toEqual({ code: 1, stdout: "[]\n", lines: 1 });
+      expect(r.stderr).toContain(message!);
+    }
     const before = w.files();
     for (const [args, message] of cases) {
       const r = w.cli(args);
@@ -315,7 +322,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const table = w.cli(["network", "ls"]);
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NETWORK ID {4}NAME {4}DRIVER$/);
+    expect(lines[0]).toMatch(/^NETWORK ID {4}NAME {8}DRIVER$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/))).toEqual([
       [w.inspect("alpha").id.slice(0, 12), "alpha", "bridge"],
       [expect.stringMatching(/^[0-9a-f]{12}$/), "ctrnet", "bridge"],
@@ -332,7 +339,10 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     expect(names("--filter", "driver=macvlan")).toEqual(["mid"]);
     expect(names("-f", "label=team=a")).toEqual(["alpha", "mid"]);
     expect(names("-f", "label=team", "-f", "driver=bridge")).toEqual(["alpha", "zeta"]);
-    expect(names("-f", "label=env", "-f", "label=team=b")).toEqual(["alpha", "zeta"]);
+    // labels AND as podman's (name, id and driver values OR)
+    expect(names("-f", "label=env", "-f", "label=team=b")).toEqual([]);
+    expect(names("-f", "label=env", "-f", "label=team=a")).toEqual(["alpha"]);
+    expect(names("-f", "name=^alpha$", "-f", "name=^zeta$")).toEqual(["alpha", "zeta"]);
     const json = JSON.parse(w.cli(["network", "ls", "--format", "json", "--filter", "name=mid"]).stdout) as NetworkInfo[];
     expect(json).toEqual([w.inspect("mid")]);
     expect(json[0]).toMatchObject({ driver: "macvlan", network_interface: "ctparent1", labels: { team: "a" }, options: { parent: "ctparent1" } });
@@ -343,7 +353,11 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     create(w, ["one"]);
     const both = JSON.parse(w.cli(["network", "inspect", "one", "ctrnet"]).stdout) as NetworkInfo[];
     expect(both.map((n) => n.name)).toEqual(["one", "ctrnet"]);
-    expectError(w.cli(["network", "inspect", "one", "nope"]), 2, 'network "nope" not found');
+    // as podman: the networks found are printed, then the command fails naming the missing one
+    const partial = w.cli(["network", "inspect", "nope", "one"]);
+    expect(partial.code).toBe(1);
+    expect((JSON.parse(partial.stdout) as NetworkInfo[]).map((n) => n.name)).toEqual(["one"]);
+    expect(partial.stderr).toStartWith('ctrnet: error: inspecting object: network "nope" not found');
     expect(w.cli(["network", "exists", "one"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", "ctrnet"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", "nope"])).toEqual({ code: 1, stdout: "", stderr: "" });
@@ -370,6 +384,9 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       state.close();
     }
     expectError(w.cli(["network", "rm", "nope"]), 2, 'network "nope" not found');
+    // podman's rm -f: a network that is not there is no error, and nothing is printed for it
+    create(w, ["gone"]);
+    expect(w.cli(["network", "rm", "-f", "nope", "gone"])).toEqual({ code: 0, stdout: "gone\n", stderr: "" });
   });
 
   test("prune removes every unused network but the default and prints their names", () => {
