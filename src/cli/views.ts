@@ -22,7 +22,10 @@ export function goTime(iso: string): string {
 
 const stringMap = (record: Record<string, string> | undefined) => new Map(Object.entries(record ?? {}));
 
-/** podman's types.Network; `network ls` shows podman's ListPrintReports: a short ID, labels as k=v,… */
+/**
+ * podman's types.Network; `network ls` shows podman's ListPrintReports, which embeds it as .Network and
+ * overrides two fields: a short ID and labels as k=v,…
+ */
 export function networkView(n: NetworkInfo, listing?: { truncate: boolean }): object {
   const subnets = n.subnets.map((s) =>
     struct(
@@ -49,6 +52,7 @@ export function networkView(n: NetworkInfo, listing?: { truncate: boolean }): ob
       Labels: listing ? labels.join(",") : stringMap(n.labels),
       Options: stringMap(n.options),
       IPAMOptions: stringMap(n.ipam_options),
+      ...(listing ? { Network: networkView(n) } : {}),
     },
     n,
   );

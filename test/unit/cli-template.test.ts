@@ -25,7 +25,7 @@ const nets = [
 ];
 const headers = columnHeaders(["Name", "ID", "Labels", "Subnets", "Internal", "Aliases"], { ID: "network id" });
 const list = (format: string, noHeading = false) => renderList(format, nets, { headers, noHeading });
-const one = (format: string) => renderInspect(format, [nets[0]], false);
+const one = (format: string) => renderInspect(format, [nets[0]]);
 
 /** The one-line UsageError a bad template gives. */
 function failure(fn: () => unknown): string {
@@ -55,7 +55,7 @@ describe("fields, maps and printing", () => {
   });
   test("fromJson: renamed fields, maps where the shape says, the JSON kept for json", () => {
     const v = fromJson({ Id: "x", Ports: { "80/tcp": [{ HostIp: "", HostPort: "8080" }] }, Net: { A: 1 } }, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports"] });
-    expect(renderInspect('{{.ID}} {{(index (index .Ports "80/tcp") 0).HostPort}} {{.Net.A}} {{json .Ports}}', [v], false)).toBe(
+    expect(renderInspect('{{.ID}} {{(index (index .Ports "80/tcp") 0).HostPort}} {{.Net.A}} {{json .Ports}}', [v])).toBe(
       'x 8080 1 {"80/tcp":[{"HostIp":"","HostPort":"8080"}]}\n',
     );
   });
@@ -130,8 +130,8 @@ describe("tables", () => {
   test("a format without table is not aligned and has no header", () => {
     expect(list("{{.Name}}\\t{{.ID}}")).toBe("n1\t676b8bb84ce7\nn2\t0480a93d2e9b\n");
   });
-  test("inspect's templates are aligned when asked (container inspect is)", () => {
-    expect(renderInspect("{{.Name}}\\t{{.ID}}", nets, true)).toBe("n1          676b8bb84ce7\nn2          0480a93d2e9b\n");
+  test("inspect's templates are not aligned, as podman 4's", () => {
+    expect(renderInspect("{{.Name}}\\t{{.ID}}", nets)).toBe("n1\t676b8bb84ce7\nn2\t0480a93d2e9b\n");
   });
   test("column headers split camel case as containers/common's camelcase", () => {
     expect(splitCamelCase("IPv6Enabled")).toEqual(["I", "Pv", "6", "Enabled"]);

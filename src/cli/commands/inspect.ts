@@ -35,7 +35,7 @@ export default defineCommand({
       return { found, failures };
     });
     if (format === undefined) print(`${JSON.stringify(found, null, 2)}\n`);
-    else print(renderInspect(format, found.map(inspectView), true));
+    else print(renderInspect(format, found.map(inspectView)));
     if (failures.length) throw new AggregateFailure("inspecting object", failures);
   },
 });

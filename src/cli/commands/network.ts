@@ -107,7 +107,9 @@ const ls = defineCommand({
       if (args.quiet) print(networks.map((n) => `${n.name}\n`).join(""));
       else if (isJsonFormat(format)) print(`${JSON.stringify(networks, null, 2)}\n`);
       else {
-        const views = networks.map((n) => networkView(n, { truncate: args["no-trunc"] !== true }));
+        // citty reads --no-trunc as trunc=false.
+        const truncate = (args as { trunc?: boolean }).trunc !== false;
+        const views = networks.map((n) => networkView(n, { truncate }));
         print(renderList(format, views, { headers: NETWORK_HEADERS, noHeading: args.noheading === true }));
       }
     });
@@ -144,7 +146,7 @@ const inspect = defineCommand({
       return { found, failures };
     });
     if (format === undefined) print(`${JSON.stringify(found, null, 2)}\n`);
-    else print(renderInspect(format, found.map((n) => networkView(n)), false));
+    else print(renderInspect(format, found.map((n) => networkView(n))));
     if (failures.length) throw new AggregateFailure("inspecting object", failures);
   },
 });

@@ -124,9 +124,8 @@ export function renderList(format: string, items: readonly unknown[], opts: List
   return table ? tabwrite(out) : out;
 }
 
-/** An inspect command's template: each object through it, columns aligned as podman's inspect does. */
-export function renderInspect(format: string, items: readonly unknown[], aligned: boolean): string {
+/** An inspect command's template: each object through it, as it prints (podman 4's inspect aligns nothing). */
+export function renderInspect(format: string, items: readonly unknown[]): string {
   const { nodes, norm } = compile(format, false);
-  const out = run(format, nodes, norm, items);
-  return aligned ? tabwrite(out) : out;
+  return run(format, nodes, norm, items);
 }
