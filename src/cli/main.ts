@@ -1,10 +1,12 @@
-import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
+import { defineCommand, runCommand, type CommandDef } from "citty";
 import { print } from "./output.ts";
 import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { globalArgs } from "./args.ts";
 import { log, LOG_LEVEL_NAMES, setLogLevel } from "../log.ts";
 import { needsRootlessNamespace } from "../rootless/policy.ts";
+import { renderHelp } from "./help.ts";
+import { describeCommand } from "./tree.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -28,6 +30,8 @@ export const commands: Record<string, Lazy> = {
   hook: lazy(() => import("./commands/hook.ts")),
   unshare: lazy(() => import("./commands/unshare.ts")),
   "rootless-netns": lazy(() => import("./commands/rootless-netns.ts")),
+  help: lazy(() => import("./commands/help.ts")),
+  completion: lazy(() => import("./commands/completion.ts")),
 };
 // Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.
 Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./commands/rootlessport.ts")) });
@@ -68,9 +72,8 @@ function takeGlobalOptions(argv: string[]): string[] {
  * dispatch drops the value a subcommand's run() returns, so ctrnet runs the leaf itself and uses that
  * value as the exit code (`run` and `netns exec` return their command's status).
  */
-async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; parent?: CommandDef<any>; args: string[] }> {
+async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; args: string[] }> {
   let cmd: CommandDef<any> = main;
-  let parent: CommandDef<any> | undefined;
   let i = 0;
   for (; i < argv.length; i++) {
     const subs = (typeof cmd.subCommands === "function" ? await cmd.subCommands() : cmd.subCommands) as
@@ -80,10 +83,9 @@ async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; p
     if (!subs || name.startsWith("-")) break;
     const sub = Object.hasOwn(subs, name) ? subs[name] : undefined;
     if (!sub) throw new UsageError(`unknown command "${[...argv.slice(0, i), name].join(" ")}": see ctrnet --help`);
-    parent = cmd;
     cmd = typeof sub === "function" ? await (sub as Lazy)() : sub;
   }
-  return { cmd, parent, args: argv.slice(i) };
+  return { cmd, args: argv.slice(i) };
 }
 
 /** --help/-h is ctrnet's only before the command's first positional argument (`exec NS ip --help` is ip's). */
@@ -98,17 +100,19 @@ function wantsHelp(args: string[]): boolean {
 export async function cli(argv: string[]): Promise<number> {
   try {
     const rest = takeGlobalOptions(argv);
-    if (rest[0] === "--version") {
-      print(`${VERSION}\n`);
+    if (rest[0] === "--version" || rest[0] === "-v") {
+      print(`ctrnet version ${VERSION}\n`);
       return 0;
     }
-    const { cmd, parent, args } = await resolveCommand(rest);
+    const { cmd, args } = await resolveCommand(rest);
     if (cmd === main || wantsHelp(args) || (cmd.subCommands && !cmd.run && args.length === 0)) {
-      print(`${await renderUsage(cmd, parent)}\n`);
+      const path = rest.slice(0, rest.length - args.length);
+      print(renderHelp(await describeCommand(cmd, path, false), cmd === main ? VERSION : undefined));
       return wantsHelp(args) ? 0 : 2;
     }
     if (needsRootlessNamespace(rest[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
-    const { result } = await runCommand(cmd, { rawArgs: args });
+    // help and completion read the whole command tree from here
+    const { result } = await runCommand(cmd, { rawArgs: args, data: { root: main } });
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const code = isCittyUsageError(err) ? 2 : exitCodeOf(err);

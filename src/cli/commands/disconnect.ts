@@ -5,8 +5,8 @@ import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from ".
 const args = {
   ...globalArgs,
   ...runtimeArgs,
-  network: { type: "positional", required: true, description: "network name" },
-  id: { type: "positional", required: true, description: "container id or name" },
+  network: { type: "positional", required: true, description: "network name", valueHint: "network" },
+  id: { type: "positional", required: true, description: "container id or name", valueHint: "container" },
 } as const;
 
 export default defineCommand({

@@ -10,7 +10,7 @@ const args = {
   ...globalArgs,
   ...runtimeArgs,
   ...templateFormatArg,
-  id: { type: "positional", required: true, description: "container ids or names" },
+  id: { type: "positional", required: true, description: "container ids or names", valueHint: "container" },
 } as const;
 
 export default defineCommand({

@@ -119,7 +119,7 @@ const ls = defineCommand({
 const namesArgs = {
   ...globalArgs,
   ...runtimeArgs,
-  name: { type: "positional", description: "network names" },
+  name: { type: "positional", description: "network names", valueHint: "network" },
 } as const satisfies ArgsDef;
 
 const inspectArgs = { ...namesArgs, ...templateFormatArg } as const satisfies ArgsDef;
@@ -204,7 +204,7 @@ const prune = defineCommand({
 const existsArgs = {
   ...globalArgs,
   ...runtimeArgs,
-  name: { type: "positional", description: "network name" },
+  name: { type: "positional", description: "network name", valueHint: "network" },
 } as const satisfies ArgsDef;
 
 const exists = defineCommand({

@@ -10,7 +10,7 @@ const args = {
   ...runtimeArgs,
   ...templateFormatArg,
   noheading: { type: "boolean", alias: "n", description: "leave out the header row of a table" },
-  id: { type: "positional", required: true, description: "container id or name" },
+  id: { type: "positional", required: true, description: "container id or name", valueHint: "container" },
   port: { type: "positional", required: false, description: "PORT[/PROTO]: show where this container port is published" },
 } as const;
 
