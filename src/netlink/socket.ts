@@ -1,4 +1,5 @@
-// A NETLINK_ROUTE socket and the one request/response loop every operation goes through.
+// A netlink socket (NETLINK_ROUTE unless asked otherwise) and the one request/response loop every
+// operation goes through.
 import { errnoNumber, isSysError } from "../../ffi/errno.ts";
 import {
   AF_NETLINK,
@@ -35,6 +36,8 @@ import {
 export interface SocketOptions {
   /** Open the socket in this network namespace (an open fd, or a path such as /run/netns/NAME). */
   netns?: number | string;
+  /** The netlink family: NETLINK_ROUTE by default, NETLINK_SOCK_DIAG for sock-diag.ts. */
+  protocol?: number;
   /** How long one receive may wait for the kernel. */
   timeoutMs?: number;
 }
@@ -48,10 +51,10 @@ const KERNEL = new Uint8Array(SOCKADDR_NL_SIZE);
 viewOf(KERNEL).setUint16(0, AF_NETLINK, HOST_LITTLE_ENDIAN);
 
 /** Made by a thread that enters the namespace and exits there: this thread never leaves its own. */
-function socketIn(netns: number | string): number {
+function socketIn(netns: number | string, protocol: number): number {
   const fd = typeof netns === "number" ? netns : openNetns(netns);
   try {
-    return socketInNetns(fd, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    return socketInNetns(fd, AF_NETLINK, SOCK_RAW, protocol);
   } finally {
     if (fd !== netns) close(fd);
   }
@@ -70,7 +73,8 @@ export class NetlinkSocket {
 
   /** The socket belongs to the namespace it was created in; only its creation needs to happen there. */
   static open(options: SocketOptions = {}): NetlinkSocket {
-    const fd = options.netns === undefined ? socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE) : socketIn(options.netns);
+    const protocol = options.protocol ?? NETLINK_ROUTE;
+    const fd = options.netns === undefined ? socket(AF_NETLINK, SOCK_RAW, protocol) : socketIn(options.netns, protocol);
     try {
       const ms = BigInt(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, new Uint8Array(new BigInt64Array([ms / 1000n, (ms % 1000n) * 1000n]).buffer));
