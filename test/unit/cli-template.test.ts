@@ -111,6 +111,17 @@ describe("functions", () => {
       "true 0 x false true true true true\n",
     );
   });
+  test("numbers as Go prints them: integral ones as ints, floats shortest with a two-digit exponent outside 1e-4..1e6", () => {
+    expect(one("{{0.000012}} {{1e20}} {{123456.789}} {{1234567.5}} {{-2.5e-9}} {{1.0}} {{0.1}}")).toBe("1.2e-05 1e+20 123456.789 1.2345675e+06 -2.5e-09 1 0.1\n");
+    expect(one('{{printf "%e %g %.3g %.2g %s %d" 123456.789 0.000012 3.14159 1234.5 1 "x"}}')).toBe("1.234568e+05 1.2e-05 3.14 1.2e+03 %!s(int=1) %!d(string=x)\n");
+  });
+  test("html, js, urlquery; nil as an argument; a string indexes to its bytes", () => {
+    expect(one(`{{html "<a href='x'>&\\"" 1}}|{{js "a'b<c>=\\\\"}}|{{urlquery "a b&c=d/é!*"}}`)).toBe(
+      "&lt;a href=&#39;x&#39;&gt;&amp;&#34;1|a\\'b\\u003Cc\\u003E\\u003D\\\\|a+b%26c%3Dd%2F%C3%A9%21%2A\n",
+    );
+    expect(one('{{print .Name nil}} {{index .Name 0}} {{index "é" 1}}')).toBe("n1<nil> 110 169\n");
+    expect(failure(() => one("{{nil}}"))).toContain("nil is not a command");
+  });
   test("index out of range, len of a number, comparing a string with a number: errors", () => {
     expect(failure(() => one("{{index .Aliases 5}}"))).toContain("error calling index: index out of range: 5");
     expect(failure(() => one("{{len 3}}"))).toContain("len of type int");

@@ -146,6 +146,7 @@ class Executor {
   private command(cmd: Command, dot: unknown, scope: Scope, piped: unknown[]): unknown {
     const [head, ...rest] = cmd.args;
     if (head!.kind === "function") return this.call(head!, rest, dot, scope, piped);
+    if (head!.kind === "nil") throw new TemplateError(head!.pos, "nil is not a command");
     if (rest.length > 0 || piped.length > 0) {
       throw new TemplateError(head!.pos, `can't give argument to non-function ${describe(head!)}`);
     }
@@ -170,7 +171,7 @@ class Executor {
       case "dot":
         return dot;
       case "nil":
-        throw new TemplateError(op.pos, "nil is not a command");
+        return null;
       case "literal":
         return op.value;
       case "field":

@@ -1,6 +1,6 @@
 // The functions a --format can call: Go text/template's builtins and the ones podman adds
 // (containers/common pkg/report: join, json, lower, pad, split, title, truncate, upper).
-import { compareKeys, formatNumber, formatValue, toJson, truth, typeName } from "./value.ts";
+import { compareKeys, formatFloat, formatValue, toJson, truth, typeName } from "./value.ts";
 
 /** A function's failure; the evaluator adds the position. */
 export class FuncError extends Error {}
@@ -34,7 +34,13 @@ function length(value: unknown): number {
 function index(item: unknown, ...keys: unknown[]): unknown {
   let current = item;
   for (const key of keys) {
-    if (Array.isArray(current) || typeof current === "string") {
+    if (typeof current === "string") {
+      // a Go string indexes to its bytes
+      const bytes = Buffer.from(current);
+      const i = int("index", key);
+      if (i < 0 || i >= bytes.length) throw new FuncError(`index out of range: ${i}`);
+      current = bytes[i];
+    } else if (Array.isArray(current)) {
       const i = int("index", key);
       if (i < 0 || i >= current.length) throw new FuncError(`index out of range: ${i}`);
       current = current[i];
@@ -84,6 +90,8 @@ function sprint(args: unknown[]): string {
   return out;
 }
 
+const HTML_ESCAPES: Record<string, string> = { "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&#39;", '"': "&#34;", "\0": "\uFFFD" };
+
 /** Go's JSON: no HTML escaping (as podman asks), map keys sorted. */
 export function goJson(value: unknown, indent?: string): string {
   return JSON.stringify(toJson(value), null, indent) ?? "null";
@@ -108,6 +116,7 @@ export function sprintf(format: string, args: unknown[]): string {
         text = flags.includes("#") && typeof value === "string" ? quote(value) : formatValue(value);
         break;
       case "s":
+        if (typeof value === "number" || typeof value === "boolean") return `%!s(${typeName(value)}=${formatValue(value)})`;
         text = formatValue(value);
         if (prec !== undefined) text = [...text].slice(0, prec).join("");
         break;
@@ -143,12 +152,9 @@ export function sprintf(format: string, args: unknown[]): string {
       case "e":
       case "g":
         if (typeof value !== "number") return `%!${verb}(${typeName(value)}=${formatValue(value)})`;
-        text =
-          verb === "e"
-            ? value.toExponential(prec ?? 6).replace(/e([+-])(\d)$/, "e$10$2")
-            : verb === "g"
-              ? prec === undefined ? formatNumber(value) : String(Number(value.toPrecision(prec)))
-              : value.toFixed(prec ?? 6);
+        if (verb === "e") text = value.toExponential(prec ?? 6).replace(/e([+-])(\d)$/, "e$10$2");
+        else if (verb === "g") text = formatFloat(prec === undefined ? value : Number(value.toPrecision(prec || 1)), prec || 6);
+        else text = value.toFixed(prec ?? 6);
         if (flags.includes("+") && value >= 0) text = `+${text}`;
         break;
       default:
@@ -214,6 +220,12 @@ export const FUNCS: Record<string, (...args: unknown[]) => unknown> = {
     return list.join(str("join", args[1]));
   },
   json: (...args) => (arity("json", args, 1), goJson(args[0])),
+  html: (...args) => sprint(args).replace(/[<>&'"\0]/g, (c) => HTML_ESCAPES[c]!),
+  js: (...args) =>
+    sprint(args).replace(/[\\'"<>&=\u0000-\u001f]/g, (c) =>
+      c === "\\" || c === "'" || c === '"' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`,
+    ),
+  urlquery: (...args) => encodeURIComponent(sprint(args)).replace(/%20/g, "+").replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
   lower: (...args) => (arity("lower", args, 1), str("lower", args[0]).toLowerCase()),
   upper: (...args) => (arity("upper", args, 1), str("upper", args[0]).toUpperCase()),
   title: (...args) => (arity("title", args, 1), str("title", args[0]).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_, a: string, b: string) => a + b.toUpperCase())),

@@ -72,10 +72,21 @@ function formatNested(value: unknown): string {
   return value === undefined ? "<nil>" : formatValue(value);
 }
 
-export function formatNumber(n: number): string {
-  if (Number.isInteger(n)) return String(n);
-  const s = String(n);
-  return s.includes("e") ? s.replace(/e([+-])(\d)$/, "e$10$2") : s;
+/**
+ * Go's %v of a number. A template's integral number is an int (printed as is) when int64 holds it;
+ * any other is a float64, printed in its shortest form with an exponent of two digits at least when it
+ * is below 1e-4 or at least 1e6 (the bound is `limit`: %.Ng passes N).
+ */
+function formatNumber(n: number): string {
+  return Number.isInteger(n) && Math.abs(n) < 2 ** 63 ? String(n) : formatFloat(n, 6);
+}
+
+export function formatFloat(n: number, limit: number): string {
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? "NaN" : n > 0 ? "+Inf" : "-Inf";
+  const [mantissa, exp] = n.toExponential().split("e") as [string, string];
+  const e = Number(exp);
+  if (e < -4 || e >= limit) return `${mantissa}e${e < 0 ? "-" : "+"}${String(Math.abs(e)).padStart(2, "0")}`;
+  return n.toFixed(Math.max(0, (mantissa.split(".")[1]?.length ?? 0) - e));
 }
 
 export function compareKeys(a: unknown, b: unknown): number {
