@@ -2,7 +2,7 @@
 // (no markup left in it), `ctrnet help CMD` equal to `CMD --help`, and the bash completion script sourced
 // into a real bash, its function called as bash's completion would, listing a real container and network.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BINARY } from "../helpers/binary.ts";
 import { hex, Installation, privileged, type TestNetwork } from "./lifecycle-helpers.ts";
@@ -108,14 +108,64 @@ describe("completion", () => {
     expect(complete("port", "--format", "json", "")).toEqual([id.slice(0, 12)]);
   });
 
-  test("zsh and fish scripts are generated from the same tree; an unknown shell is refused", () => {
-    const zsh = inst.ok(["completion", "zsh"]);
-    expect(zsh).toStartWith("#compdef ctrnet\n");
-    expect(zsh).toContain("'network ls') echo '--log-level");
-    const fish = inst.ok(["completion", "fish"]);
-    expect(fish).toContain("complete -c ctrnet -f -n '__ctrnet_at '\\''network'\\''' -a 'ls' -d 'List networks, sorted by name (also: network list)'");
-    expect(fish).toContain("-l filter -s f -r");
-    expect(fish).toContain("-a '(ctrnet network ls -q 2>/dev/null)'");
+  /** A directory whose `ctrnet` is the binary under test, for shells that complete the command by name. */
+  function pathWithCtrnet(): string {
+    const bin = join(inst.dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    if (!existsSync(join(bin, "ctrnet"))) symlinkSync(BINARY, join(bin, "ctrnet"));
+    return `${bin}:${process.env.PATH ?? ""}`;
+  }
+
+  test.skipIf(!Bun.which("zsh"))("zsh: the bash functions through bashcompinit, called as its compgen calls them", () => {
+    const file = join(inst.dir, "ctrnet.zsh");
+    writeFileSync(file, inst.ok(["completion", "zsh"]));
+    expect(readFileSync(file, "utf8")).toStartWith("#compdef ctrnet\n");
+    const zshComplete = (...words: string[]) => {
+      const line = ["ctrnet", ...words];
+      const program = [
+        `source ${file}`,
+        // bashcompinit's compgen runs the function under sh emulation (arrays from 0)
+        "f() {",
+        "  emulate -L sh; setopt kshglob noshglob braceexpand",
+        `  COMP_WORDS=(${line.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${line.length - 1}`,
+        '  _ctrnet_complete; printf "%s\\n" "${COMPREPLY[@]}"',
+        "}",
+        "f",
+      ].join("\n");
+      const r = Bun.spawnSync(["zsh", "-f", "-c", program], { env: { ...process.env, ...inst.env, PATH: pathWithCtrnet() }, stdout: "pipe", stderr: "pipe" });
+      expect(r.stderr.toString()).toBe("");
+      // bashcompinit's compgen leaves matching the typed word to zsh's own matcher
+      const typed = line.at(-1)!;
+      return r.stdout.toString().split("\n").filter((w) => w && w.startsWith(typed)).sort();
+    };
+    expect(zshComplete("network", "")).toEqual(["create", "exists", "inspect", "ls", "prune", "rm"]);
+    expect(zshComplete("--log-level", "debug", "network", "ls", "--no")).toEqual(["--no-trunc", "--noheading"]);
+    if (privileged) expect(zshComplete("network", "inspect", "")).toEqual(["ctrnet", net.name].sort());
+  });
+
+  test.skipIf(!Bun.which("fish"))("fish: complete -C offers subcommands, options and names", () => {
+    const file = join(inst.dir, "ctrnet.fish");
+    writeFileSync(file, inst.ok(["completion", "fish"]));
+    const fishComplete = (line: string) => {
+      const r = Bun.spawnSync(["fish", "--no-config", "-c", `source ${file}; complete -C ${JSON.stringify(line)}`], {
+        env: { ...process.env, ...inst.env, PATH: pathWithCtrnet() },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      expect(r.stderr.toString()).toBe("");
+      return r.stdout.toString().split("\n").filter(Boolean).map((l) => l.split("\t")[0]!).sort();
+    };
+    expect(fishComplete("ctrnet netw")).toEqual(["network"]);
+    expect(fishComplete("ctrnet --log-level debug network l")).toEqual(["ls"]);
+    expect(fishComplete("ctrnet network ls --no")).toEqual(["--no-trunc", "--noheading"]);
+    if (privileged) {
+      expect(fishComplete("ctrnet network rm ")).toEqual(["ctrnet", net.name].sort());
+      expect(fishComplete("ctrnet inspect ")).toEqual([id.slice(0, 12)]);
+      expect(fishComplete("ctrnet run --network ")).toEqual(["ctrnet", net.name].sort());
+    }
+  });
+
+  test("an unknown shell is refused", () => {
     const bad = inst.cli(["completion", "tcsh"]);
     expect({ code: bad.code, stdout: bad.stdout, stderr: bad.stderr }).toEqual({ code: 2, stdout: "", stderr: 'ctrnet: error: invalid shell "tcsh": use bash, zsh or fish\n' });
   });
