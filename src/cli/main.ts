@@ -34,6 +34,7 @@ export const commands: Record<string, Lazy> = {
   help: lazy(() => import("./commands/help.ts")),
   completion: lazy(() => import("./commands/completion.ts")),
   doctor: lazy(() => import("./commands/doctor.ts")),
+  cni: lazy(() => import("./commands/cni.ts")),
 };
 // Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.
 Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./commands/rootlessport.ts")) });

@@ -190,6 +190,36 @@ export function bridgeConflist(spec: BridgeNetworkSpec): Record<string, unknown>
   return conflist(spec, plugins);
 }
 
+export interface NativeNetworkSpec extends BridgeNetworkSpec {
+  /** podman's `-o isolate=true|strict`. */
+  isolate?: "true" | "strict";
+}
+
+/**
+ * A network served by ctrnet's own plugin (`type: ctrnet`): the bridge, addresses, firewall and ports of
+ * the reference chain in one plugin, with the same options and a host-local `ipam` section. Any CNI
+ * runtime that finds ctrnet on its plugin path can use it.
+ */
+export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown> {
+  validateName("network name", spec.name);
+  validateIfName("bridge name", spec.bridge);
+  checkInteger("MTU", spec.mtu, 68, 65535);
+  checkInteger("VLAN", spec.vlan, 0, 4094);
+  const internal = spec.internal ?? false;
+  const plugin: Record<string, unknown> = {
+    type: "ctrnet",
+    bridge: spec.bridge,
+    isGateway: !internal && (spec.isGateway ?? true),
+    ipMasq: !internal && (spec.ipMasq ?? true),
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ...(spec.vlan ? { vlan: spec.vlan } : {}),
+    ...(spec.isolate ? { isolate: spec.isolate } : {}),
+    capabilities: { portMappings: true, ips: true, mac: true },
+    ipam: hostLocalIpam(spec, !internal),
+  };
+  return conflist(spec, [plugin]);
+}
+
 export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknown> {
   validateName("network name", spec.name);
   validateIfName("parent interface name", spec.master);

@@ -49,6 +49,9 @@ const NEEDS: Record<CniCommand, readonly ("containerId" | "netns" | "ifname")[]>
 export function readPluginEnv(env: Readonly<Record<string, string | undefined>>): PluginEnv {
   const command = env.CNI_COMMAND ?? "";
   if (!(COMMANDS as readonly string[]).includes(command)) throw invalid(`CNI_COMMAND ${JSON.stringify(command)} is not one of ${COMMANDS.join(", ")}`);
+  // libcni validates a conflist by running VERSION with "dummy" in every other variable: only what a
+  // command uses is read and checked.
+  if (command === "VERSION" || command === "STATUS" || command === "GC") return { command, args: new Map() };
   const out: PluginEnv = { command: command as CniCommand, args: parseCniArgs(env.CNI_ARGS ?? "") };
   for (const need of NEEDS[out.command]) {
     const name = { containerId: "CNI_CONTAINERID", netns: "CNI_NETNS", ifname: "CNI_IFNAME" }[need];
@@ -60,7 +63,7 @@ export function readPluginEnv(env: Readonly<Record<string, string | undefined>>)
   } catch (err) {
     throw invalid(errorMessage(err));
   }
-  if (env.CNI_NETNS) {
+  if (env.CNI_NETNS && NEEDS[out.command].includes("netns")) {
     if (!env.CNI_NETNS.startsWith("/")) throw invalid(`CNI_NETNS must be an absolute path, not ${JSON.stringify(env.CNI_NETNS)}`);
     out.netns = env.CNI_NETNS;
   }
