@@ -5,7 +5,7 @@ import { CtrnetError } from "../errors.ts";
 import { type ContextOptions, createContext, withContext } from "../lifecycle/index.ts";
 import { log } from "../log.ts";
 import { validateName } from "../names.ts";
-import { inUserNamespace } from "../rootless/identity.ts";
+import { inUserNamespace } from "../identity.ts";
 import type { BundleConfig, OciState } from "../schema/oci.ts";
 import { parseOciState, readBundleConfig } from "./input.ts";
 import { recordOf } from "./record.ts";

@@ -18,7 +18,7 @@ import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage, exitCodeOf } from "../errors.ts";
 import { log } from "../log.ts";
-import { startTimeOf } from "../lifecycle/slirp-helpers.ts";
+import { startTimeOf } from "../process/supervise.ts";
 import { rendezvousPath } from "../lifecycle/waiter-sockets.ts";
 import { selfCommand } from "../rootless/self.ts";
 import type { BundleConfig, OciState } from "../schema/oci.ts";

@@ -6,7 +6,8 @@
 import { resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import { type Context, type CreateRequest, createContainer, parseNetworkMode, removeContainer } from "../lifecycle/index.ts";
-import { containerEtcFiles, readHostEtc } from "../lifecycle/etc-files.ts";
+import { readHostEtc } from "../container/dns-files.ts";
+import { containerEtcFiles } from "../lifecycle/etc-files.ts";
 import { throwCollected } from "../lifecycle/errors.ts";
 import { withContainerLock } from "../lifecycle/lock.ts";
 import { log } from "../log.ts";

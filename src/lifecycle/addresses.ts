@@ -3,7 +3,7 @@
 import type { CniResult, NetworkConfig } from "../drivers/cni/index.ts";
 import { parseResult } from "../drivers/cni/result.ts";
 import { UsageError } from "../errors.ts";
-import { formatCidr, ipFamily, parseIP } from "../netlink/addr-codec.ts";
+import { formatCidr, ipFamily, parseIP } from "../ip/codec.ts";
 import { parseSubnet, subnetContains } from "../schema/ip.ts";
 
 interface IpamRange {

@@ -5,7 +5,7 @@ import { readCache } from "../drivers/cni/cache.ts";
 import type { CniArgs } from "../drivers/cni/context.ts";
 import { type PortMapping, toCniPortMappings } from "../schema/ports.ts";
 import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
-import { networkAliases } from "./aliases.ts";
+import { networkAliases } from "../container/aliases.ts";
 import type { Context } from "./context.ts";
 
 export interface AttachOptions {

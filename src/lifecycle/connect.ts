@@ -6,14 +6,14 @@
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
-import { type ContainerRecord, connectNetwork, disconnectNetwork } from "../state/index.ts";
+import type { ContainerRecord } from "../state/index.ts";
 import { checkRequestedIP, heldAddresses, storedResult } from "./addresses.ts";
 import { addNetwork, delNetwork } from "./attach.ts";
 import type { Context } from "./context.ts";
 import { withContainerLock } from "./lock.ts";
 import { throwCollected } from "./errors.ts";
 import { requireBridgeMode, requireReady } from "./lookup.ts";
-import { withResult } from "./records.ts";
+import { connectNetwork, disconnectNetwork, withResult } from "../container/attachments.ts";
 import { releaseUnusedRootlessNetns, syncRootlessPorts, usesRootlessNetns } from "./rootless-bridge.ts";
 import { checkAddressFree } from "./static-ip.ts";
 import type { ConnectOptions } from "./types.ts";

@@ -11,8 +11,9 @@ import { adoptedProcess, markedNetns, unmarkNetns } from "./ledger.ts";
 import { tryContainerLock } from "./lock.ts";
 import { netnsOwner } from "./lookup.ts";
 import { releaseUnusedRootlessNetns } from "./rootless-bridge.ts";
-import { netnsPresent, processAlive, removeOwnedNetns } from "./sandbox.ts";
-import { containersWithHelpers, deadHelper, stopHelpers } from "./slirp-helpers.ts";
+import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
+import { processAlive } from "../process/supervise.ts";
+import { containersWithHelpers, deadHelper, stopHelpers } from "./helpers.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { GcReport } from "./types.ts";
 

@@ -4,10 +4,10 @@ import type { CniResult } from "../drivers/cni/index.ts";
 import type { PortMapping } from "../schema/ports.ts";
 import type { ContainerRecord, RecordState } from "../state/index.ts";
 import { storedResult } from "./addresses.ts";
-import { networkAliases } from "./aliases.ts";
+import { networkAliases } from "../container/aliases.ts";
 import { formatNetworkMode } from "./mode.ts";
 import { slirp4netnsAddressesOf } from "./slirp-network.ts";
-import { ipFamily } from "../netlink/addr-codec.ts";
+import { ipFamily } from "../ip/codec.ts";
 
 export interface InspectBasicNetworkConfig {
   EndpointID: string;

@@ -3,7 +3,9 @@
 // and which process a container's netns was adopted from.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { Context } from "./context.ts";
+import type { AdoptedProcess } from "../process/supervise.ts";
+
+type Context = { readonly runtimeDir: string };
 
 function dir(ctx: Context, kind: "netns" | "processes"): string {
   const path = join(ctx.runtimeDir, kind);
@@ -30,17 +32,6 @@ export function markedNetns(ctx: Context): string[] {
       return [];
     }
   });
-}
-
-export interface AdoptedProcess {
-  pid: number;
-  /** Inode of the netns it had when adopted: a pid reused by another process will not match it. */
-  netnsInode: number;
-  /**
-   * Its start time (/proc/PID/stat), readable even where its netns is not (a rootless runtime's container,
-   * seen from ctrnet's own user namespace); absent in records of older ctrnets.
-   */
-  startTime?: string;
 }
 
 export function recordProcess(ctx: Context, id: string, proc: AdoptedProcess): void {

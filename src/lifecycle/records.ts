@@ -1,5 +1,4 @@
 // Small pure steps on container records.
-import type { CniResult } from "../drivers/cni/index.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 
 /** The record with this exact id or name; a prefix doesn't count (nor makes the lookup ambiguous). */
@@ -11,8 +10,4 @@ export function findExact(state: ContainerState, idOrName: string): ContainerRec
     return undefined;
   }
   return rec && (rec.id === idOrName || rec.name === idOrName) ? rec : undefined;
-}
-
-export function withResult(rec: ContainerRecord, network: string, result: CniResult | null): ContainerRecord {
-  return { ...rec, networks: rec.networks.map((n) => (n.network === network ? { ...n, result } : n)) };
 }

@@ -9,13 +9,13 @@ import type { CniResult, NetworkConfig } from "../drivers/cni/index.ts";
 import { writeCache } from "../drivers/cni/cache.ts";
 import { parseResult, toWire } from "../drivers/cni/result.ts";
 import { isNetlinkError, Netlink } from "../netlink/index.ts";
-import { createNetns } from "../netns/index.ts";
+import { createNetns, plannedNetnsPath, removeOwnedNetns } from "../netns/index.ts";
 import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
 import { storedResult } from "./addresses.ts";
 import { markNetns, unmarkNetns } from "./ledger.ts";
 import { cachedAttachment, networkForDel } from "./attach.ts";
 import type { Context } from "./context.ts";
-import { plannedNetnsPath, removeOwnedNetns } from "./sandbox.ts";
+
 
 export interface DelTarget {
   /** The netns to give the DEL: the container's, a stand-in, or none. */

@@ -9,7 +9,7 @@ import type { Context } from "./context.ts";
 import { throwCollected } from "./errors.ts";
 import { withContainerLock } from "./lock.ts";
 import { requireBridgeMode, requireReady } from "./lookup.ts";
-import { withResult } from "./records.ts";
+import { withResult } from "../container/attachments.ts";
 
 /**
  * What a DEL says when the rules it would delete are already gone, which after a firewall reload is

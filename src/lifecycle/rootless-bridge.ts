@@ -8,10 +8,10 @@ import type { ContainerRecord } from "../state/index.ts";
 import { storedResult } from "./addresses.ts";
 import type { Context } from "./context.ts";
 import { throwCollected } from "./errors.ts";
-import { releaseRootlessNetns } from "./rootless-netns.ts";
-import { holdHelper, recordHelper, stopHelpers } from "./slirp-helpers.ts";
+import { releaseRootlessNetns } from "../rootless/netns.ts";
+import { holdHelper, recordHelper, stopHelpers } from "./helpers.ts";
 import { forwarderPorts } from "./slirp-network.ts";
-import { ipFamily } from "../netlink/addr-codec.ts";
+import { ipFamily } from "../ip/codec.ts";
 
 export function usesRootlessNetns(ctx: Context, rec: ContainerRecord): boolean {
   return ctx.rootless && rec.mode.kind === "bridge";

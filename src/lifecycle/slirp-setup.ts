@@ -13,7 +13,7 @@ import { startPortForwarder } from "../drivers/portfwd/index.ts";
 import { selfCommand } from "../rootless/self.ts";
 import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
-import { apiSocketPath, type HelperKind, holdHelper, recordHelper } from "./slirp-helpers.ts";
+import { apiSocketPath, type HelperKind, holdHelper, recordHelper } from "./helpers.ts";
 import { forwarderPorts, hostFwds } from "./slirp-network.ts";
 
 export interface SlirpSetupOptions {

@@ -6,8 +6,8 @@ import { removeEtcFiles } from "./etc-files.ts";
 import { forgetProcess, unmarkNetns } from "./ledger.ts";
 import { prepareDel } from "./recover.ts";
 import { releaseUnusedRootlessNetns, usesRootlessNetns } from "./rootless-bridge.ts";
-import { netnsUsable, removeOwnedNetns } from "./sandbox.ts";
-import { stopHelpers } from "./slirp-helpers.ts";
+import { netnsUsable, removeOwnedNetns } from "../netns/index.ts";
+import { stopHelpers } from "./helpers.ts";
 
 export interface TeardownOptions {
   /**

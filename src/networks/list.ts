@@ -1,7 +1,7 @@
 // Reading networks back: ls, inspect, exists.
 import { statSync } from "node:fs";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
-import type { Context } from "../lifecycle/context.ts";
+import type { NetworkScope } from "./store.ts";
 import { validateName } from "../names.ts";
 import { networkMatcher, type NetworkFilters } from "./filters.ts";
 import { describeNetwork, type NetworkInfo } from "./model.ts";
@@ -25,7 +25,7 @@ function describeConfig(config: NetworkConfig): NetworkInfo {
   return describeNetwork(config, fileTime(config));
 }
 
-export async function listNetworkInfo(ctx: Context, filters: NetworkFilters = {}): Promise<NetworkInfoListing> {
+export async function listNetworkInfo(ctx: NetworkScope, filters: NetworkFilters = {}): Promise<NetworkInfoListing> {
   const { networks, problems } = await ctx.cni.listNetworks();
   const matches = networkMatcher(filters);
   return {
@@ -38,13 +38,13 @@ export async function listNetworkInfo(ctx: Context, filters: NetworkFilters = {}
 }
 
 /** In the order asked; the first unknown name fails the whole call (NetworkNotFoundError, exit 2). */
-export async function inspectNetworks(ctx: Context, names: readonly string[]): Promise<NetworkInfo[]> {
+export async function inspectNetworks(ctx: NetworkScope, names: readonly string[]): Promise<NetworkInfo[]> {
   const out: NetworkInfo[] = [];
   for (const name of names) out.push(describeConfig(await ctx.cni.loadNetwork(name)));
   return out;
 }
 
-export async function networkExists(ctx: Context, name: string): Promise<boolean> {
+export async function networkExists(ctx: NetworkScope, name: string): Promise<boolean> {
   validateName("network name", name);
   const { networks } = await ctx.cni.listNetworks();
   return networks.some((n) => n.name === name);

@@ -3,7 +3,7 @@
 // hand or by another tool (id derived from the name as podman's CNI backend does, time from the file).
 import * as v from "valibot";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
-import { type Cidr, parseCidr } from "../netlink/addr-codec.ts";
+import { type Cidr, parseCidr } from "../ip/codec.ts";
 
 export interface LeaseRange {
   start_ip?: string;

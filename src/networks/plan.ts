@@ -5,7 +5,7 @@ import { type ConflistArgs, bridgeConflist, macvlanConflist } from "../drivers/c
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
-import { type Cidr, formatCidr } from "../netlink/addr-codec.ts";
+import { type Cidr, formatCidr } from "../ip/codec.ts";
 import { parseSubnet, subnetsOverlap } from "../schema/ip.ts";
 import { pickFreeName, pickFreeSubnet } from "./free.ts";
 import { newNetworkId } from "./model.ts";

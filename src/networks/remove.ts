@@ -4,7 +4,7 @@ import { rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
 import { AggregateFailure, UsageError } from "../errors.ts";
-import type { Context } from "../lifecycle/context.ts";
+import type { NetworkScope } from "./store.ts";
 import { validateName } from "../names.ts";
 import { DEFAULT_NETWORK } from "./default.ts";
 import { deleteBridge } from "./host.ts";
@@ -20,7 +20,7 @@ export type RemoveOptions = { force?: false } | { force: true; detach: DetachCon
 const HOST_LOCAL_DATA_DIR = "/var/lib/cni/networks";
 
 /** Ids of the containers whose records list the network, oldest first. */
-export function containersUsing(ctx: Context, network: string): string[] {
+export function containersUsing(ctx: NetworkScope, network: string): string[] {
   return ctx
     .state()
     .list()
@@ -47,7 +47,7 @@ async function detachAll(network: string, ids: readonly string[], detach: Detach
 }
 
 /** Removes the file, then the bridge unless another network uses it too, then the address allocations. */
-async function removeLocked(ctx: Context, config: NetworkConfig): Promise<void> {
+async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<void> {
   const others = (await ctx.cni.listNetworks()).networks.filter((n) => n.name !== config.name);
   const bridge = networkBridge(config);
   const steps: (() => void)[] = [
@@ -71,7 +71,7 @@ async function removeLocked(ctx: Context, config: NetworkConfig): Promise<void> 
   if (errors.length) throw new AggregateFailure(`removing network ${config.name}`, errors);
 }
 
-export async function removeNetwork(ctx: Context, name: string, options: RemoveOptions = {}): Promise<void> {
+export async function removeNetwork(ctx: NetworkScope, name: string, options: RemoveOptions = {}): Promise<void> {
   validateName("network name", name);
   if (name === DEFAULT_NETWORK) throw new UsageError(`the default network ${DEFAULT_NETWORK} cannot be removed`);
   const config = await ctx.cni.loadNetwork(name);
@@ -84,7 +84,7 @@ export async function removeNetwork(ctx: Context, name: string, options: RemoveO
 }
 
 /** Removes every network no container uses, except the default one; returns their names, sorted. */
-export async function pruneNetworks(ctx: Context): Promise<string[]> {
+export async function pruneNetworks(ctx: NetworkScope): Promise<string[]> {
   const { networks } = await ctx.cni.listNetworks();
   const inUse = new Set(ctx.state().list().flatMap((r) => r.networks.map((n) => n.network)));
   const unused = networks.filter((n) => n.name !== DEFAULT_NETWORK && !inUse.has(n.name)).sort((a, b) => (a.name < b.name ? -1 : 1));

@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { closeSync, constants, mkdirSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CtrnetError } from "../errors.ts";
-import { hostUid } from "../rootless/identity.ts";
+import { hostUid } from "../identity.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;

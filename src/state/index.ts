@@ -1,14 +1,11 @@
-// Container network records and the locks around them.
+// Every persistent byte of ctrnet: container records in SQLite, and the locks around them.
 export { ContainerState, openState } from "./containers.ts";
 export { databasePath, runtimeDir, type StateLocation } from "./db.ts";
 export { withLock } from "./lock.ts";
-export { connectNetwork, disconnectNetwork, firstFreeIfname } from "./networks.ts";
 export {
   ContainerRecord,
   NetMode,
   NetworkAttachment,
-  newContainerRecord,
-  type NewContainer,
   RECORD_STATES,
   type RecordState,
 } from "./record.ts";

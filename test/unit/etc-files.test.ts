@@ -3,22 +3,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../src/errors.ts";
-import { newContainerRecord, type NetMode } from "../../src/state/index.ts";
+import { newContainerRecord } from "../../src/container/attachments.ts";
+import type { NetMode } from "../../src/state/index.ts";
 import {
-  containerEtcFiles,
   containerHosts,
   containerResolvConf,
   type ContainerResolvConfInput,
-  etcFilesDir,
   FALLBACK_NAMESERVERS,
   formatResolvConf,
   isLoopback,
   parseResolvConf,
   pickHostResolvConf,
-  removeEtcFiles,
   type ResolvConf,
-  writeEtcFiles,
-} from "../../src/lifecycle/etc-files.ts";
+} from "../../src/container/dns-files.ts";
+import { containerEtcFiles, etcFilesDir, removeEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
 
 const conf = (over: Partial<ResolvConf>): ResolvConf => ({ nameservers: [], search: [], options: [], ...over });
 

@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspectResult, resultToBasicNetworkConfig } from "../../src/lifecycle/inspect-format.ts";
-import { type ContainerRecord, connectNetwork, newContainerRecord } from "../../src/state/index.ts";
+import { connectNetwork, newContainerRecord } from "../../src/container/attachments.ts";
+import type { ContainerRecord } from "../../src/state/index.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/lifecycle");
 const golden = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), "utf8"));

@@ -10,8 +10,8 @@ import { type ContainerState, openState } from "../../src/state/containers.ts";
 import { runtimeDir } from "../../src/state/db.ts";
 import { withLock } from "../../src/state/lock.ts";
 import { MIGRATIONS } from "../../src/state/migrations.ts";
-import { connectNetwork, disconnectNetwork, firstFreeIfname } from "../../src/state/networks.ts";
-import { type ContainerRecord, newContainerRecord } from "../../src/state/record.ts";
+import { connectNetwork, disconnectNetwork, firstFreeIfname, newContainerRecord } from "../../src/container/attachments.ts";
+import type { ContainerRecord } from "../../src/state/record.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/state");
 
@@ -500,7 +500,7 @@ describe("several processes at once", () => {
   function sharedRecordScript(root: string): string {
     return `
       import { openState } from ${JSON.stringify(join(import.meta.dir, "../../src/state/containers.ts"))};
-      import { newContainerRecord } from ${JSON.stringify(join(import.meta.dir, "../../src/state/record.ts"))};
+      import { newContainerRecord } from ${JSON.stringify(join(import.meta.dir, "../../src/container/attachments.ts"))};
       using s = openState({ root: ${JSON.stringify(root)} });
       s.insert(newContainerRecord({ id: "shared", mode: { kind: "bridge" } }));
     `;

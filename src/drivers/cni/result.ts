@@ -5,7 +5,7 @@ import { CtrnetError } from "../../errors.ts";
 import { describeIssues } from "../../schema/issues.ts";
 import { Result020, ResultCurrent } from "../../schema/cni-result.ts";
 import { atLeast } from "./version.ts";
-import { ipFamily } from "../../netlink/addr-codec.ts";
+import { ipFamily } from "../../ip/codec.ts";
 
 export interface CniInterface {
   name: string;

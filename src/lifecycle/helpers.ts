@@ -1,16 +1,15 @@
-// The helper processes of a slirp4netns container: slirp4netns itself and the port forwarder. Each is
-// written down the moment it exists (pid and start time), before it is even ready, so that whatever
-// happens to the ctrnet that started it, some later `rm` or `gc` can stop it.
+// The helper processes of a container: slirp4netns and the port forwarder. Each is written down the
+// moment it exists (pid and start time), before it is even ready, so that whatever happens to the ctrnet
+// that started it, some later `rm` or `gc` can stop it.
 //
 // Two lifetimes. `ctrnet run` holds their exit descriptors: they die with it, even by SIGKILL, and while
 // it lives it stops them through the handles kept here. `ctrnet create` returns at once and nobody holds
 // a descriptor: they run on their own, and `rm` or `gc` (other processes) stop them by pid. A pid is
 // signalled only while its start time is the one written down: a recycled pid is never killed.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { constants } from "node:os";
 import { join } from "node:path";
-import * as libc from "../../ffi/libc.ts";
 import { CtrnetError } from "../errors.ts";
+import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
 import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
 
@@ -21,13 +20,7 @@ const STOP_ORDER: readonly HelperKind[] = ["portForwarder", "slirp4netns"];
 
 const NAMES: Record<HelperKind, string> = { slirp4netns: "slirp4netns", portForwarder: "port forwarder" };
 
-export interface HelperProcess {
-  pid: number;
-  /** Field 22 of /proc/PID/stat: clock ticks after boot at which the process started. */
-  startTime: string;
-}
-
-type HelperLedger = Partial<Record<HelperKind, HelperProcess>>;
+type HelperLedger = Partial<Record<HelperKind, TrackedProcess>>;
 
 export interface HelperHandle {
   pid: number;
@@ -37,9 +30,6 @@ export interface HelperHandle {
 /** Handles of the helpers this process started, by container id. */
 const held = new Map<string, Partial<Record<HelperKind, HelperHandle>>>();
 
-const STOP_GRACE_MS = 3000;
-const KILL_WAIT_MS = 5000;
-const POLL_MS = 10;
 /** sun_path holds 108 bytes, the last a NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -77,23 +67,6 @@ function readLedger(ctx: Context, id: string): HelperLedger {
   }
 }
 
-/** The start time, or undefined when the process is gone or a zombie (it holds nothing any more). */
-export function startTimeOf(pid: number): string | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // the command name in parentheses may itself hold spaces and parentheses
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return fields[0] === "Z" ? undefined : fields[19];
-}
-
-export function running(proc: HelperProcess): boolean {
-  return startTimeOf(proc.pid) === proc.startTime;
-}
-
 /** Writes the helper down; a process that is already gone needs no stopping and is not written. */
 export function recordHelper(ctx: Context, id: string, kind: HelperKind, pid: number): void {
   const startTime = startTimeOf(pid);
@@ -121,25 +94,6 @@ export function deadHelper(ctx: Context, rec: ContainerRecord): string | undefin
 /** Ids of containers whose helpers are written down; some may have no record any more. */
 export function containersWithHelpers(ctx: Context): string[] {
   return readdirSync(helpersDir(ctx)).flatMap((f) => (f.endsWith(".json") ? [f.slice(0, -".json".length)] : []));
-}
-
-async function exited(proc: HelperProcess, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await Bun.sleep(POLL_MS)) if (!running(proc)) return true;
-  return !running(proc);
-}
-
-/** Not our child (its parent exited long ago): there is nothing to wait on, so poll. */
-export async function stopByPid(name: string, proc: HelperProcess): Promise<void> {
-  for (const [signal, wait] of [["SIGTERM", STOP_GRACE_MS], ["SIGKILL", KILL_WAIT_MS]] as const) {
-    if (!running(proc)) return;
-    try {
-      libc.kill(proc.pid, constants.signals[signal]);
-    } catch {
-      return;
-    }
-    if (await exited(proc, wait)) return;
-  }
-  throw new CtrnetError(`${name} (pid ${proc.pid}) did not stop, even on SIGKILL`);
 }
 
 /**
