@@ -51,7 +51,8 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   const netnsDir = options.netnsDir ?? env.CTRNET_NETNS_DIR ?? defaultNetnsDir();
   const slirpOptions = options.rootlessNetnsOptions ?? env.CTRNET_ROOTLESS_NETNS_OPTIONS?.split(",").filter(Boolean) ?? [];
   const rootlessNetns = rootlessNetnsPaths(root, netnsDir);
-  const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir };
+  // The state root names this ctrnet: two with different roots never collect each other's attachments.
+  const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir, owner: `ctrnet:${root}` };
   // slirp4netns on tap0 with -c and a ready fd is the rootless netns's way out; its options are read when it starts.
   const startWayOut: StartWayOut = (netnsPath, onSpawn) =>
     startSlirp4netns({ netnsPath, options: parseSlirp4netnsOptions(slirpOptions, hostLookup), exitFd: false, onSpawn });

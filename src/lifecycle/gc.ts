@@ -1,8 +1,8 @@
 // `ctrnet gc`: reconciles state with what exists after crashes and reboots. A record is torn down when
 // its netns, adopted process, helper or shared-netns container is gone, or when it is still `creating` or
-// `removing` while nobody holds its lock (the command that set it so died). Then netns files ctrnet made
-// that no record names are removed, each network gets a CNI GC with the attachments records still hold, and
-// a rootless netns no attachment needs any more goes.
+// `removing` while nobody holds its lock (the command that set it so died). Then each network gets a CNI GC
+// of the attachments ctrnet made that no record holds (never another runtime's), netns files ctrnet made
+// that no record names are removed, and a rootless netns no attachment needs any more goes.
 import { errorMessage } from "../errors.ts";
 import { removeStaleWaiterSockets } from "./waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
@@ -91,7 +91,8 @@ function collectOrphanNetns(ctx: Context, report: GcReport): void {
 
 /**
  * Valid: what records hold, plus every cached attachment of a container some command is working on
- * right now (a connect in progress caches its result before the record lists the network).
+ * right now (a connect in progress caches its result before the record lists the network). Only
+ * attachments this ctrnet made are collected: podman's, containerd's and CRI-O's share the cache.
  */
 async function collectAttachments(ctx: Context, report: GcReport): Promise<void> {
   const { networks } = await ctx.cni.listNetworks();
@@ -102,7 +103,8 @@ async function collectAttachments(ctx: Context, report: GcReport): Promise<void>
       const known = new Set(records.map((r) => r.id));
       const valid = records.flatMap((r) => r.networks.filter((n) => n.network === network.name).map((n) => ({ containerId: r.id, ifName: n.ifname })));
       for (const c of cached) {
-        if (known.has(c.containerId)) continue;
+        // another runtime's attachment is never ours to collect (cni.gc leaves it alone too)
+        if (c.owner !== ctx.cni.owner || known.has(c.containerId)) continue;
         const lock = tryContainerLock(ctx, c.containerId);
         if (!lock) {
           valid.push({ containerId: c.containerId, ifName: c.ifName });
@@ -132,8 +134,10 @@ export async function gc(ctx: Context): Promise<GcReport> {
   const report: GcReport = { containers: [], netns: [], attachments: [], sockets: [], busy: [], errors: [] };
   await collectStale(ctx, report);
   await collectOrphanHelpers(ctx, report);
-  collectOrphanNetns(ctx, report);
+  // Before the orphaned netns files go: the bridge plugin's DEL finds the addresses whose masquerade
+  // rules it removes on the container's interface, so it needs the netns still there.
   await collectAttachments(ctx, report);
+  collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
   if (ctx.rootless) report.errors.push(...(await releaseUnusedRootlessNetns(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;

@@ -16,7 +16,6 @@ import { markNetns, unmarkNetns } from "./ledger.ts";
 import { cachedAttachment, networkForDel } from "./attach.ts";
 import type { Context } from "./context.ts";
 
-
 export interface DelTarget {
   /** The netns to give the DEL: the container's, a stand-in, or none. */
   netnsPath?: string;
@@ -77,6 +76,7 @@ export async function prepareDel(ctx: Context, rec: ContainerRecord, attachment:
         network: network.name,
         containerId: rec.id,
         ifName: attachment.ifname,
+        owner: ctx.cni.owner,
         netnsPath: netnsPath ?? "",
         cniArgs: [],
         capabilityArgs: {},

@@ -12,6 +12,7 @@ import type { Context } from "./context.ts";
 import { createContainer } from "./create.ts";
 import { readHostEtc } from "../container/dns-files.ts";
 import { containerEtcFiles, writeEtcFiles } from "./etc-files.ts";
+import { netnsOwner } from "./lookup.ts";
 import { removeContainer } from "./remove.ts";
 import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { CreateRequest } from "./types.ts";
@@ -76,13 +77,15 @@ function beforeStart(err: unknown): unknown {
 }
 
 function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opts: RunOptions): NetnsProcess {
+  // A container:ID container runs in the netns of the container at the end of the chain, with its /etc view.
+  const owner = netnsOwner(ctx.state(), record);
   // A rootless container on CNI networks reaches the outside through the rootless netns's slirp4netns.
-  const rootlessDns = ctx.rootless && record.networks.length > 0 ? readRootlessNetnsState(ctx.rootlessNetns)?.dns : undefined;
-  const { files, fellBack } = containerEtcFiles(record, readHostEtc(), { preferredNameservers: rootlessDns ? [rootlessDns] : [] });
+  const rootlessDns = ctx.rootless && owner.networks.length > 0 ? readRootlessNetnsState(ctx.rootlessNetns)?.dns : undefined;
+  const { files, fellBack } = containerEtcFiles(owner, readHostEtc(), { preferredNameservers: rootlessDns ? [rootlessDns] : [] });
   if (fellBack) log.debug(`container ${record.id}: no nameserver of the host is reachable from its network, using public ones`);
   const etcFiles = writeEtcFiles(ctx, record.id, files);
   // A container in the host's namespace still gets its own /etc files, so its name resolves.
-  const netns = record.netns?.path ?? "/proc/self/ns/net";
+  const netns = owner.netns?.path ?? "/proc/self/ns/net";
   try {
     return spawnInNetns(netns, argv, { stdio: opts.stdio, etcFiles, dieWithParent: true });
   } catch (err) {

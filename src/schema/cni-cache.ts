@@ -1,5 +1,7 @@
 // libcni's result cache file (`cachedInfo` in libcni/api.go), so podman, CRI-O and ctrnet can read each
-// other's attachments. `config` is Go's []byte, which encoding/json writes as base64.
+// other's attachments. `config` is Go's []byte, which encoding/json writes as base64. The cache directory is
+// shared by every runtime on the host: `ctrnet.owner` marks the attachments one ctrnet made, the only ones
+// its gc may collect.
 import * as v from "valibot";
 
 export const CACHE_KIND = "cniCacheV1";
@@ -14,5 +16,7 @@ export const CacheFile = v.looseObject({
   cniArgs: v.nullish(v.array(v.tuple([v.string(), v.string()]))),
   capabilityArgs: v.nullish(v.record(v.string(), v.unknown())),
   result: v.nullish(v.record(v.string(), v.unknown())),
+  // ctrnet's own addition, which libcni and other runtimes ignore: who made the attachment.
+  ctrnet: v.optional(v.looseObject({ owner: v.string() })),
 });
 export type CacheFile = v.InferOutput<typeof CacheFile>;

@@ -196,6 +196,22 @@ describe.skipIf(!privileged)("ctrnet run", () => {
     expectNothingLeft();
   });
 
+  test("--network container:ID runs the command in that container's netns, not the host's", () => {
+    const target = `share-${id}`;
+    expect(ctrnet(["create", "--network", network, target], env).code).toBe(0);
+    try {
+      const inspected = JSON.parse(ctrnet(["inspect", target], env).stdout);
+      const r = ctrnet(["run", "--network", `container:${target}`, "--", "ip", "-o", "-4", "addr", "show"], env);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(` inet ${inspected.NetworkSettings.IPAddress}/24`);
+      expect(r.stdout).not.toContain(bridge);
+    } finally {
+      expect(ctrnet(["rm", target], env).code).toBe(0);
+    }
+    expectNothingLeft();
+  });
+
   test("--network none: only loopback inside, no loopback nameserver, no fallback", () => {
     const r = ctrnet(["run", "--network", "none", "--", "sh", "-c", "ip -o link | wc -l; cat /etc/resolv.conf /etc/hosts"], env);
     expect(r).toEqual({ code: 0, stdout: "1\nnameserver 10.9.8.7\nsearch run.example\noptions ndots:3\n127.0.0.1 localhost\n", stderr: "" });

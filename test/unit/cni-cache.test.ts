@@ -22,6 +22,7 @@ const entry: CacheEntry = {
   network: "mynet",
   containerId: "c1",
   ifName: "eth0",
+  owner: "ctrnet:/run/ctrnet",
   netnsPath: "/run/netns/cni-1234",
   cniArgs: [
     ["IgnoreUnknown", "1"],
@@ -43,15 +44,17 @@ describe("cache file format", () => {
     expect(cacheFilePath("/var/lib/cni", entry)).toBe("/var/lib/cni/results/mynet-c1-eth0");
   });
 
-  test("encodes what libcni writes: same fields, same order, config as base64", () => {
-    const ours = encodeCacheFile(entry);
-    expect(JSON.parse(ours)).toEqual(JSON.parse(libcniFile));
-    expect(Object.keys(JSON.parse(ours))).toEqual(Object.keys(JSON.parse(libcniFile)));
+  test("encodes what libcni writes: same fields, same order, config as base64, then ctrnet's owner mark", () => {
+    const { ctrnet, ...libcniFields } = JSON.parse(encodeCacheFile(entry));
+    expect(libcniFields).toEqual(JSON.parse(libcniFile));
+    expect(Object.keys(libcniFields)).toEqual(Object.keys(JSON.parse(libcniFile)));
+    expect(ctrnet).toEqual({ owner: "ctrnet:/run/ctrnet" });
+    expect(decodeCacheFile(encodeCacheFile(entry), "/x/f").owner).toBe("ctrnet:/run/ctrnet");
   });
 
   test("leaves out empty netns, CNI args and capability args like Go's omitempty", () => {
     const doc = JSON.parse(encodeCacheFile({ ...entry, netnsPath: "", cniArgs: [], capabilityArgs: {} }));
-    expect(Object.keys(doc)).toEqual(["kind", "containerId", "config", "ifName", "networkName", "result"]);
+    expect(Object.keys(doc)).toEqual(["kind", "containerId", "config", "ifName", "networkName", "result", "ctrnet"]);
   });
 
   test("decodes a libcni file", () => {

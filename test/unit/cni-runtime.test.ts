@@ -205,6 +205,41 @@ describe("gc, status and versions", () => {
     expect(summary().some((s) => s.endsWith("GC"))).toBe(false);
   });
 
+  test("GC leaves every attachment another runtime made (libcni's file without ctrnet's mark, another ctrnet's) alone", async () => {
+    const net = await network([["first", { stdout: { ADD: resultA } }]]);
+    const other = createCniRuntime({ configDirs: [join(dir, "conf")], pluginDirs: [bin], defaultPluginDirs: [], cacheDir, owner: "ctrnet:/elsewhere" });
+    await other.add(request(net, "theirs"));
+    await cni.add(request(net, "podman"));
+    // what podman's libcni wrote: the same file without ctrnet's mark
+    const podmanFile = join(cacheDir, "results", "testnet-podman-eth0");
+    const { ctrnet: _mark, ...libcni } = JSON.parse(await Bun.file(podmanFile).text());
+    writeFileSync(podmanFile, JSON.stringify(libcni));
+    await cni.add(request(net, "stale"));
+
+    expect(await cni.gc(net, [])).toEqual([{ network: "testnet", containerId: "stale", ifName: "eth0" }]);
+    expect(recordedCalls(log).filter((c) => c.command === "DEL").map((c) => c.env.CNI_CONTAINERID)).toEqual(["stale"]);
+    expect((await cni.cachedAttachments()).map((a) => [a.containerId, a.owner])).toEqual([
+      ["podman", undefined],
+      ["theirs", "ctrnet:/elsewhere"],
+    ]);
+    expect(await other.gc(net, [])).toEqual([{ network: "testnet", containerId: "theirs", ifName: "eth0" }]);
+    expect((await cni.cachedAttachments()).map((a) => a.containerId)).toEqual(["podman"]);
+  });
+
+  test("the spec GC sent to 1.1 plugins counts other runtimes' cached attachments as valid", async () => {
+    const v11 = { versions: ["1.1.0"], stdout: { ADD: { ...resultA, cniVersion: "1.1.0" } } };
+    const net = await network([["modern", v11]], { cniVersion: "1.1.0" });
+    const other = createCniRuntime({ configDirs: [join(dir, "conf")], pluginDirs: [bin], defaultPluginDirs: [], cacheDir, owner: "containerd" });
+    await other.add(request(net, "theirs"));
+    await cni.gc(net, [{ containerId: "c1", ifName: "eth0" }]);
+    const gc = recordedCalls(log).find((c) => c.command === "GC")!;
+    expect(gc.stdin["cni.dev/valid-attachments"]).toEqual([
+      { containerID: "c1", ifname: "eth0" },
+      { containerID: "theirs", ifname: "eth0" },
+    ]);
+    await other.del({ network: net, containerId: "theirs", ifName: "eth0" });
+  });
+
   test("GC of a 1.1.0 network also sends the spec GC to plugins whose VERSION includes 1.1.0", async () => {
     const v11 = { versions: ["1.0.0", "1.1.0"], stdout: { ADD: { ...resultA, cniVersion: "1.1.0" } } };
     const net = await network(

@@ -125,6 +125,7 @@ export async function addAttachment(ctx: CniContext, req: AttachmentRequest): Pr
       network: network.name,
       containerId: req.containerId,
       ifName: req.ifName,
+      owner: ctx.owner,
       netnsPath: req.netnsPath,
       cniArgs,
       capabilityArgs,

@@ -16,6 +16,8 @@ export interface CacheKey {
 }
 
 export interface CachedAttachment extends CacheKey {
+  /** The ctrnet that made it (see CniContext.owner); absent for another runtime's attachment. */
+  owner?: string;
   netnsPath?: string;
   cniArgs: [string, string][];
   capabilityArgs: Record<string, unknown>;
@@ -27,6 +29,7 @@ export interface CachedAttachment extends CacheKey {
 }
 
 export interface CacheEntry extends CacheKey {
+  owner: string;
   netnsPath: string;
   cniArgs: readonly (readonly [string, string])[];
   capabilityArgs: CapabilityArgs;
@@ -55,6 +58,7 @@ export function encodeCacheFile(entry: CacheEntry): string {
   if (entry.cniArgs.length) file.cniArgs = entry.cniArgs;
   if (Object.keys(entry.capabilityArgs).length) file.capabilityArgs = entry.capabilityArgs;
   file.result = entry.result;
+  file.ctrnet = { owner: entry.owner };
   return JSON.stringify(file);
 }
 
@@ -82,6 +86,7 @@ export function decodeCacheFile(text: string, file: string): CachedAttachment {
     network: c.networkName,
     containerId: c.containerId,
     ifName: c.ifName,
+    ...(c.ctrnet ? { owner: c.ctrnet.owner } : {}),
     ...(c.netns ? { netnsPath: c.netns } : {}),
     cniArgs: c.cniArgs ?? [],
     capabilityArgs: c.capabilityArgs ?? {},

@@ -7,6 +7,11 @@ import { validateIfName } from "./ifname.ts";
 export interface CniContext {
   configDirs: readonly string[];
   cacheDir: string;
+  /**
+   * Written into every cache file this runtime makes; GC collects only attachments carrying it, since
+   * podman, containerd and CRI-O keep theirs in the same cache directory.
+   */
+  owner: string;
   exec: ExecOptions;
 }
 

@@ -15,10 +15,13 @@ export interface ValidAttachment {
 }
 
 /**
- * Two steps, as libcni does: first DEL (with its cached result) every cached attachment of the network
- * that is not listed as valid, which is all plugins older than CNI 1.1 can do; then send the spec's GC
- * to the plugins whose VERSION includes the network's version, when that is 1.1.0 or later, so they can
- * drop what was never cached. `disableGC` turns all of it off. Returns the attachments removed.
+ * Two steps, as libcni does, but only over what this runtime made: first DEL (with its cached result) every
+ * cached attachment of the network that carries this runtime's owner mark and is not listed as valid, which
+ * is all plugins older than CNI 1.1 can do; then send the spec's GC to the plugins whose VERSION includes the
+ * network's version, when that is 1.1.0 or later, so they can drop what was never cached. The cache
+ * directory and the networks are shared with podman, containerd and CRI-O: another runtime's attachment is
+ * never DELed, and counts as valid in the GC sent to the plugins, so they keep its addresses and rules.
+ * `disableGC` turns all of it off. Returns the attachments removed.
  */
 export async function gcNetwork(ctx: CniContext, network: NetworkConfig, valid: readonly ValidAttachment[]): Promise<CacheKey[]> {
   for (const a of valid) validateAttachmentKey(network.name, a.containerId, a.ifName);
@@ -26,9 +29,11 @@ export async function gcNetwork(ctx: CniContext, network: NetworkConfig, valid: 
   const keep = new Set(valid.map((a) => `${a.containerId}\0${a.ifName}`));
   const errors: unknown[] = [];
   const removed: CacheKey[] = [];
+  const cachedAll = await listCache(ctx.cacheDir, { network: network.name });
+  const others = cachedAll.filter((c) => c.owner !== ctx.owner);
 
-  for (const cached of await listCache(ctx.cacheDir, { network: network.name })) {
-    if (keep.has(`${cached.containerId}\0${cached.ifName}`)) continue;
+  for (const cached of cachedAll) {
+    if (cached.owner !== ctx.owner || keep.has(`${cached.containerId}\0${cached.ifName}`)) continue;
     try {
       // The cache supplies netns, CNI_ARGS and capability args, as recorded at ADD.
       await delAttachment(ctx, { network, containerId: cached.containerId, ifName: cached.ifName });
@@ -39,7 +44,7 @@ export async function gcNetwork(ctx: CniContext, network: NetworkConfig, valid: 
   }
 
   if (atLeast(network.cniVersion, "1.1.0")) {
-    const attachments = valid.map((a) => ({ containerID: a.containerId, ifname: a.ifName }));
+    const attachments = [...valid, ...others].map((a) => ({ containerID: a.containerId, ifname: a.ifName }));
     // `cni.dev/attachments` is the name an earlier draft of the 1.1 spec used; libcni sends both.
     const inject = { "cni.dev/valid-attachments": attachments, "cni.dev/attachments": attachments };
     for (const plugin of network.plugins) {

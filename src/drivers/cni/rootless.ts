@@ -24,7 +24,7 @@ export function rootlessCniRuntime(options: CniRuntimeOptions, netns: RootlessNe
       if (!netns.exists()) {
         const keep = new Set(valid.map((a) => `${a.containerId}\0${a.ifName}`));
         const cached = await plain.cachedAttachments({ network: network.name });
-        if (cached.every((c) => keep.has(`${c.containerId}\0${c.ifName}`))) return [];
+        if (cached.every((c) => c.owner !== plain.owner || keep.has(`${c.containerId}\0${c.ifName}`))) return [];
       }
       return inNetns((cni) => cni.gc(network, valid));
     },

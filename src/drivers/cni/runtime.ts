@@ -20,6 +20,8 @@ export interface CniRuntimeOptions {
   defaultPluginDirs?: readonly string[];
   /** Default: /var/lib/cni (root), $XDG_RUNTIME_DIR/ctrnet/cni (rootless). */
   cacheDir?: string;
+  /** Marks the attachments this runtime makes, so its GC leaves every other one alone. Default "ctrnet". */
+  owner?: string;
   /** Per plugin process; the plugin is killed and the call fails after it. Default 60 s. */
   pluginTimeoutMs?: number;
   /** Called after every plugin process, for debug logging and measurements. */
@@ -29,11 +31,13 @@ export interface CniRuntimeOptions {
 }
 
 export const DEFAULT_PLUGIN_TIMEOUT_MS = 60_000;
+export const DEFAULT_OWNER = "ctrnet";
 
 export interface CniRuntime {
   readonly configDirs: readonly string[];
   readonly pluginPath: readonly string[];
   readonly cacheDir: string;
+  readonly owner: string;
   /** The first configuration named `name` in the config dirs. */
   loadNetwork(name: string): Promise<NetworkConfig>;
   listNetworks(): Promise<NetworkListing>;
@@ -45,7 +49,10 @@ export interface CniRuntime {
   del(req: DetachRequest): Promise<void>;
   /** CNI 1.1 STATUS of every plugin; nothing to ask for older networks. */
   status(network: NetworkConfig): Promise<void>;
-  /** Removes every cached attachment of the network not in `valid`, then sends GC to 1.1 plugins. */
+  /**
+   * Removes every cached attachment of the network that this runtime made (its owner) and that is not in
+   * `valid`, then sends GC to 1.1 plugins with every other runtime's attachments counted as valid.
+   */
   gc(network: NetworkConfig, valid: readonly ValidAttachment[]): Promise<CacheKey[]>;
   /** A plugin's VERSION answer. */
   pluginVersions(type: string): Promise<VersionOutput>;
@@ -62,6 +69,7 @@ export function createCniRuntime(options: CniRuntimeOptions = {}): CniRuntime {
   const ctx: CniContext = {
     configDirs: options.configDirs ?? defaultConfigDirs(),
     cacheDir: options.cacheDir ?? defaultCacheDir(),
+    owner: options.owner ?? DEFAULT_OWNER,
     exec: {
       pluginDirs: pluginPath,
       timeoutMs: options.pluginTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS,
@@ -73,6 +81,7 @@ export function createCniRuntime(options: CniRuntimeOptions = {}): CniRuntime {
     configDirs: ctx.configDirs,
     pluginPath,
     cacheDir: ctx.cacheDir,
+    owner: ctx.owner,
     loadNetwork: (name) => findNetwork(name, ctx.configDirs),
     listNetworks: () => listNetworks(ctx.configDirs),
     add: (req) => addAttachment(ctx, req),
