@@ -7,6 +7,7 @@
 // never find eth1 meaning network c.
 import { UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
+import type { NetworkStatus } from "../schema/network-status.ts";
 import type { PortMapping } from "../schema/ports.ts";
 import type { ContainerRecord, NetMode, NetworkAttachment } from "../state/index.ts";
 
@@ -29,7 +30,7 @@ export function connectNetwork(rec: ContainerRecord, network: string, aliases: r
   return {
     ...rec,
     ifnames: { ...rec.ifnames, [network]: ifname },
-    networks: [...rec.networks, { network, ifname, aliases: [...aliases], result: null }],
+    networks: [...rec.networks, { network, ifname, aliases: [...aliases], status: null }],
   };
 }
 
@@ -64,7 +65,7 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
     for (const alias of aliases) validateName("network alias", alias);
     if (network in ifnames) throw new UsageError(`network "${network}" is given twice`);
     ifnames[network] = firstFreeIfname(ifnames);
-    networks.push({ network, ifname: ifnames[network], aliases: [...aliases], result: null });
+    networks.push({ network, ifname: ifnames[network], aliases: [...aliases], status: null });
   }
   return {
     id: init.id,
@@ -82,7 +83,7 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
   };
 }
 
-/** The record with the result of one network replaced. */
-export function withResult(rec: ContainerRecord, network: string, result: unknown): ContainerRecord {
-  return { ...rec, networks: rec.networks.map((n) => (n.network === network ? { ...n, result } : n)) };
+/** The record with the status of one network replaced. */
+export function withStatus(rec: ContainerRecord, network: string, status: NetworkStatus | null): ContainerRecord {
+  return { ...rec, networks: rec.networks.map((n) => (n.network === network ? { ...n, status } : n)) };
 }

@@ -1,8 +1,9 @@
 // CNI ADD and DEL of one of a container's networks, with what podman's getPodNetwork hands ocicni: the
 // port mappings (first network only), a requested IP and MAC, the aliases, and the pod-name CNI_ARGS.
-import { type CachedAttachment, type CniResult, NetworkNotFoundError, type NetworkConfig } from "../drivers/cni/index.ts";
+import { type CachedAttachment, NetworkNotFoundError, type NetworkConfig } from "../drivers/cni/index.ts";
 import { readCache } from "../drivers/cni/cache.ts";
 import type { CniArgs } from "../drivers/cni/context.ts";
+import { type NetworkStatus, statusFromCniResult } from "../schema/network-status.ts";
 import { type PortMapping, toCniPortMappings } from "../schema/ports.ts";
 import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
 import { networkAliases } from "../container/aliases.ts";
@@ -53,9 +54,9 @@ export async function addNetwork(
   attachment: NetworkAttachment,
   netnsPath: string,
   opts: AttachOptions = {},
-): Promise<CniResult> {
+): Promise<NetworkStatus> {
   const network = await ctx.cni.loadNetwork(attachment.network);
-  return ctx.cni.add({
+  const result = await ctx.cni.add({
     network,
     containerId: rec.id,
     netnsPath,
@@ -63,6 +64,7 @@ export async function addNetwork(
     capabilityArgs: capabilityArgs(rec, network, attachment, opts),
     cniArgs: cniArgs(rec, network, opts),
   });
+  return statusFromCniResult(result, attachment.ifname);
 }
 
 /**

@@ -7,13 +7,13 @@ import { CtrnetError, errorMessage } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { checkRequestedIP, heldAddresses, storedResult } from "./addresses.ts";
+import { checkRequestedIP, heldAddresses } from "./addresses.ts";
 import { addNetwork, delNetwork } from "./attach.ts";
 import type { Context } from "./context.ts";
 import { withContainerLock } from "./lock.ts";
 import { throwCollected } from "./errors.ts";
 import { requireBridgeMode, requireReady } from "./lookup.ts";
-import { connectNetwork, disconnectNetwork, withResult } from "../container/attachments.ts";
+import { connectNetwork, disconnectNetwork, withStatus } from "../container/attachments.ts";
 import { releaseUnusedRootlessNetns, syncRootlessPorts, usesRootlessNetns } from "./rootless-bridge.ts";
 import { checkAddressFree } from "./static-ip.ts";
 import type { ConnectOptions } from "./types.ts";
@@ -47,7 +47,7 @@ export async function connectContainer(ctx: Context, idOrName: string, network: 
       ...(ip !== undefined ? { ips: [ip] } : {}),
       ...(mac !== undefined ? { mac } : {}),
     });
-    const updated = state.update(rec.id, (r) => withResult(connectNetwork(r, network, aliases), network, result));
+    const updated = state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, result));
     if (first) await syncRootlessPorts(ctx, updated, { tied: false });
   });
 }
@@ -59,7 +59,7 @@ export async function connectContainer(ctx: Context, idOrName: string, network: 
 async function movePorts(ctx: Context, rec: ContainerRecord): Promise<void> {
   const attachment = rec.networks[0]!;
   const netnsPath = rec.netns!.path;
-  const held = heldAddresses(storedResult(attachment.result));
+  const held = heldAddresses(attachment.status);
   await delNetwork(ctx, rec, attachment, netnsPath);
   let result;
   try {
@@ -69,10 +69,10 @@ async function movePorts(ctx: Context, rec: ContainerRecord): Promise<void> {
       ctx.state().update(rec.id, (r) => disconnectNetwork(r, attachment.network));
       throw new CtrnetError(`moving the published ports to network "${attachment.network}" failed: ${errorMessage(err)}; re-attaching it failed too, so it is disconnected: ${errorMessage(again)}`);
     });
-    ctx.state().update(rec.id, (r) => withResult(r, attachment.network, fallback));
+    ctx.state().update(rec.id, (r) => withStatus(r, attachment.network, fallback));
     throw new CtrnetError(`moving the published ports to network "${attachment.network}" failed: ${errorMessage(err)}`);
   }
-  ctx.state().update(rec.id, (r) => withResult(r, attachment.network, result));
+  ctx.state().update(rec.id, (r) => withStatus(r, attachment.network, result));
 }
 
 export async function disconnectContainer(ctx: Context, idOrName: string, network: string): Promise<void> {

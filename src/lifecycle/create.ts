@@ -21,7 +21,7 @@ import { assignHostPorts } from "./host-ports.ts";
 import { markNetns, recordProcess } from "./ledger.ts";
 import { type ContainerLock, withContainerLock } from "./lock.ts";
 import { parseNetworkMode } from "./mode.ts";
-import { newContainerRecord, withResult } from "../container/attachments.ts";
+import { newContainerRecord, withStatus } from "../container/attachments.ts";
 import { findExact } from "./records.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { syncRootlessPorts } from "./rootless-bridge.ts";
@@ -214,7 +214,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock, opts: Cre
       for (const [i, attachment] of rec.networks.entries()) {
         const opts = i === 0 ? { ports: rec.ports, ips: p.ip === undefined ? undefined : [p.ip], mac: p.mac } : {};
         const result = await addNetwork(ctx, rec, attachment, netnsPath, opts);
-        rec = state.update(rec.id, (r) => withResult(r, attachment.network, result));
+        rec = state.update(rec.id, (r) => withStatus(r, attachment.network, result));
       }
       rec = await syncRootlessPorts(ctx, rec, { tied: opts.helpersDieWithProcess ?? false });
     }

@@ -4,24 +4,16 @@
 import { mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc } from "../container/dns-files.ts";
-import type { CniResult } from "../drivers/cni/index.ts";
-import { parseResult } from "../drivers/cni/result.ts";
 import { slirp4netnsAddresses } from "../drivers/slirp4netns/addresses.ts";
 import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
 import { validateName } from "../names.ts";
+import { statusAddresses } from "../schema/network-status.ts";
 import type { ContainerRecord } from "../state/index.ts";
 
 /** The generated files by the /etc name they are bound over. */
 export const ETC_FILE_NAMES = ["resolv.conf", "hosts"] as const;
 export type EtcFileName = (typeof ETC_FILE_NAMES)[number];
 export type EtcFiles = Record<EtcFileName, string>;
-
-/** The addresses of the container's own interfaces (those with a sandbox) in a CNI result, without prefix. */
-function containerAddresses(result: CniResult): string[] {
-  return result.ips
-    .filter((ip) => ip.interface === undefined || result.interfaces[ip.interface]?.sandbox !== undefined)
-    .map((ip) => ip.address.split("/")[0]!);
-}
 
 /** The addresses, gateway and DNS override slirp4netns gives the container, from its cidr option. */
 function slirp4netnsView(options: readonly string[]): { addresses: string[]; gateway: string; dns: string } {
@@ -34,19 +26,19 @@ function slirp4netnsView(options: readonly string[]): { addresses: string[]; gat
 /** As docker and podman abbreviate ids. */
 const SHORT_ID_LENGTH = 12;
 
-/** Both files for a container as its record describes it: its networks' results, or slirp4netns's fixed addresses. */
+/** Both files for a container as its record describes it: its networks' statuses, or slirp4netns's fixed addresses. */
 export function containerEtcFiles(
   record: ContainerRecord,
   host: HostEtc,
   opts: { preferredNameservers?: readonly string[] } = {},
 ): { files: EtcFiles; fellBack: boolean } {
-  const results = record.networks.flatMap((n) => (n.result === null ? [] : [parseResult(n.result)]));
+  const statuses = record.networks.flatMap((n) => (n.status === null ? [] : [n.status]));
   const slirp = record.mode.kind === "slirp4netns" ? slirp4netnsView(record.mode.options) : undefined;
-  const addresses = slirp?.addresses ?? results.flatMap(containerAddresses);
-  const gateways = results.flatMap((r) => r.ips.flatMap((ip) => (ip.gateway ? [ip.gateway] : [])));
+  const addresses = slirp?.addresses ?? statuses.flatMap(statusAddresses);
+  const gateways = statuses.flatMap((s) => s.interfaces.flatMap((i) => i.addresses.flatMap((a) => (a.gateway ? [a.gateway] : []))));
   const { conf, fellBack } = containerResolvConf({
     host: host.resolvConf,
-    networks: results.map((r) => r.dns),
+    networks: statuses.map((s) => s.dns),
     reach: record.mode.kind === "host" ? "shared" : record.mode.kind === "none" ? "none" : "isolated",
     ipv6: addresses.some((a) => a.includes(":") && !/^fe[89ab]/i.test(a)),
     nameservers: slirp ? [slirp.dns] : undefined,

@@ -2,16 +2,15 @@
 // leave rules behind: the firewall plugin finds its rules only through prevResult, which a create killed
 // mid-chain never cached; and the bridge plugin finds its masquerade rules through the addresses of the
 // interface in the netns, which a reboot or an unmounted netns took away. So: a missing cache entry is
-// written from the interface as it is (or the result the record holds), and a vanished netns is stood in
+// written from the interface as it is (or the status the record holds), and a vanished netns is stood in
 // for by a temporary one holding an interface of the same name with the same addresses.
 import { basename } from "node:path";
 import type { CniResult, NetworkConfig } from "../drivers/cni/index.ts";
 import { writeCache } from "../drivers/cni/cache.ts";
-import { parseResult, toWire } from "../drivers/cni/result.ts";
+import { parseResult, resultFromStatus, toWire } from "../drivers/cni/result.ts";
 import { isNetlinkError, Netlink } from "../netlink/index.ts";
 import { createNetns, plannedNetnsPath, removeOwnedNetns } from "../netns/index.ts";
 import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
-import { storedResult } from "./addresses.ts";
 import { markNetns, unmarkNetns } from "./ledger.ts";
 import { cachedAttachment, networkForDel } from "./attach.ts";
 import type { Context } from "./context.ts";
@@ -68,7 +67,11 @@ export async function prepareDel(ctx: Context, rec: ContainerRecord, attachment:
   const network = await networkForDel(ctx, rec.id, attachment);
   if (!network) return none;
   const cached = await cachedAttachment(ctx, rec.id, attachment);
-  let result = cached?.result ? parseResult(cached.result) : storedResult(attachment.result);
+  let result = cached?.result
+    ? parseResult(cached.result)
+    : attachment.status
+      ? resultFromStatus(attachment.status, network.cniVersion, netnsPath)
+      : undefined;
   if (!cached) {
     if (netnsPath !== undefined) result ??= resultFromNetns(network, netnsPath, attachment.ifname);
     if (result) {

@@ -3,13 +3,13 @@
 // addresses and the interface for the MAC the container had, so nothing inside it changes.
 import { log } from "../log.ts";
 import { errorMessage } from "../errors.ts";
-import { heldAddresses, storedResult } from "./addresses.ts";
+import { heldAddresses } from "./addresses.ts";
 import { addNetwork, delNetwork } from "./attach.ts";
 import type { Context } from "./context.ts";
 import { throwCollected } from "./errors.ts";
 import { withContainerLock } from "./lock.ts";
 import { requireBridgeMode, requireReady } from "./lookup.ts";
-import { withResult } from "../container/attachments.ts";
+import { withStatus } from "../container/attachments.ts";
 
 /**
  * What a DEL says when the rules it would delete are already gone, which after a firewall reload is
@@ -40,10 +40,10 @@ export async function reloadContainer(ctx: Context, idOrName: string): Promise<v
     }
     const errors: unknown[] = [];
     for (const [i, attachment] of rec.networks.entries()) {
-      const held = heldAddresses(storedResult(attachment.result));
+      const held = heldAddresses(attachment.status);
       try {
         const result = await addNetwork(ctx, rec, attachment, netnsPath, { ...(i === 0 ? { ports: rec.ports } : {}), ...held });
-        state.update(id, (r) => withResult(r, attachment.network, result));
+        state.update(id, (r) => withStatus(r, attachment.network, result));
       } catch (err) {
         errors.push(err);
       }

@@ -5,13 +5,13 @@
 import { startPortForwarder } from "../drivers/portfwd/index.ts";
 import { selfCommand } from "../rootless/self.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { storedResult } from "./addresses.ts";
 import type { Context } from "./context.ts";
 import { throwCollected } from "./errors.ts";
 import { releaseRootlessNetns } from "../rootless/netns.ts";
 import { holdHelper, recordHelper, stopHelpers } from "./helpers.ts";
 import { forwarderPorts } from "./slirp-network.ts";
 import { ipFamily } from "../ip/codec.ts";
+import { statusAddresses } from "../schema/network-status.ts";
 
 export function usesRootlessNetns(ctx: Context, rec: ContainerRecord): boolean {
   return ctx.rootless && rec.mode.kind === "bridge";
@@ -24,8 +24,8 @@ export function releaseUnusedRootlessNetns(ctx: Context): Promise<unknown[]> {
 
 /** The container's IPv4 address on its first network, where the ports are published. */
 function firstAddress(rec: ContainerRecord): string | undefined {
-  const result = storedResult(rec.networks[0]?.result);
-  const ips = result?.ips.map((ip) => ip.address.split("/")[0]!) ?? [];
+  const status = rec.networks[0]?.status;
+  const ips = status ? statusAddresses(status) : [];
   return ips.find((ip) => ipFamily(ip) === 4) ?? ips[0];
 }
 

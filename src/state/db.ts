@@ -72,7 +72,11 @@ function migrate(db: Database, path: string): void {
         `state database ${path} has schema version ${version}, newer than this ctrnet knows (${MIGRATIONS.length}); use a newer ctrnet`,
       );
     }
-    for (let v = version; v < MIGRATIONS.length; v++) db.run(MIGRATIONS[v]!);
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      const step = MIGRATIONS[v]!;
+      if (typeof step === "string") db.run(step);
+      else step(db);
+    }
     if (version !== MIGRATIONS.length) db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
   });
 }

@@ -4,6 +4,7 @@
 import * as v from "valibot";
 import { NAME_PATTERN } from "../names.ts";
 import { IPAddress, MACAddress } from "../schema/ip.ts";
+import { NetworkStatus } from "../schema/network-status.ts";
 import { PortMapping } from "../schema/ports.ts";
 
 const Name = v.pipe(v.string(), v.regex(NAME_PATTERN, "expected a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*"), v.maxLength(253));
@@ -45,8 +46,8 @@ export const NetworkAttachment = v.object({
   network: Name,
   ifname: Ifname,
   aliases: v.array(Name),
-  /** The CNI result of the last ADD, kept as the plugin printed it; the CNI schema reads it when used. */
-  result: v.nullable(v.unknown()),
+  /** What the network's driver set up, as its last setup returned it; null before that. */
+  status: v.nullable(NetworkStatus),
 });
 export type NetworkAttachment = v.InferOutput<typeof NetworkAttachment>;
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../src/errors.ts";
 import { newContainerRecord } from "../../src/container/attachments.ts";
+import { type CniResultShape, statusFromCniResult } from "../../src/schema/network-status.ts";
 import type { NetMode } from "../../src/state/index.ts";
 import {
   containerHosts,
@@ -239,7 +240,7 @@ describe("containerEtcFiles", () => {
   };
   const record = (mode: NetMode, results: unknown[], name?: string) => {
     const rec = newContainerRecord({ id, name, mode, networks: results.map((_, i) => ({ network: `net${i}` })) });
-    return { ...rec, networks: rec.networks.map((n, i) => ({ ...n, result: results[i]! })) };
+    return { ...rec, networks: rec.networks.map((n, i) => ({ ...n, status: statusFromCniResult(results[i] as CniResultShape, n.ifname) })) };
   };
 
   test("a bridge network: the container's own addresses under its name, the IPv4 gateway, the host's reachable DNS", () => {
