@@ -4,11 +4,10 @@
 // A record of the same id for another netns is what an earlier container of that id left when its
 // poststop never ran; it is torn down first.
 import { resolve } from "node:path";
-import { UsageError } from "../errors.ts";
+import { ErrorList, UsageError } from "../errors.ts";
 import { type Context, type CreateRequest, createContainer, parseNetworkMode, removeContainer } from "../lifecycle/index.ts";
 import { readHostEtc } from "../container/dns-files.ts";
 import { containerEtcFiles } from "../lifecycle/etc-files.ts";
-import { throwCollected } from "../lifecycle/errors.ts";
 import { withContainerLock } from "../lifecycle/lock.ts";
 import { log } from "../log.ts";
 import { validateName } from "../names.ts";
@@ -82,7 +81,7 @@ async function discard(ctx: Context, id: string): Promise<void> {
   } catch (err) {
     errors.push(err);
   }
-  throwCollected(`cannot remove the network of container "${id}"`, errors);
+  ErrorList.throwIfAny(`cannot remove the network of container "${id}"`, errors);
 }
 
 function raceLost(ctx: Context, id: string, err: unknown): boolean {
@@ -137,7 +136,7 @@ export async function setUpContainer(ctx: Context, state: OciState, config: Bund
     } catch (err) {
       const undo: unknown[] = [];
       await removeContainer(ctx, id, { force: true }).catch((e: unknown) => undo.push(e));
-      throwCollected(`cannot write /etc files of container "${id}"`, [err, ...undo]);
+      ErrorList.throwIfAny(`cannot write /etc files of container "${id}"`, [err, ...undo]);
     }
     return;
   }

@@ -7,10 +7,10 @@ import { errorMessage } from "../errors.ts";
 import { removeStaleWaiterSockets } from "./waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
-import { adoptedProcess, markedNetns, unmarkNetns } from "./ledger.ts";
+import { adoptedProcess, markedNetns, unmarkNetns } from "../state/ledger.ts";
 import { tryContainerLock } from "./lock.ts";
 import { netnsOwner } from "./lookup.ts";
-import { releaseUnusedRootlessNetns } from "./rootless-bridge.ts";
+import { releaseShared } from "../drivers/select.ts";
 import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
 import { processAlive } from "../process/supervise.ts";
 import { containersWithHelpers, deadHelper, stopHelpers } from "./helpers.ts";
@@ -139,6 +139,6 @@ export async function gc(ctx: Context): Promise<GcReport> {
   await collectAttachments(ctx, report);
   collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
-  if (ctx.rootless) report.errors.push(...(await releaseUnusedRootlessNetns(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
+  report.errors.push(...(await releaseShared(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

@@ -11,21 +11,15 @@ import { join } from "node:path";
 import { CtrnetError } from "../errors.ts";
 import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
 import type { ContainerRecord } from "../state/index.ts";
+import type { HelperHandle, HelperKind, HelperRegistry } from "../drivers/driver.ts";
 import type { Context } from "./context.ts";
-
-export type HelperKind = "slirp4netns" | "portForwarder";
 
 /** Stopped in this order: nothing forwards into a network that is already gone. */
 const STOP_ORDER: readonly HelperKind[] = ["portForwarder", "slirp4netns"];
 
 const NAMES: Record<HelperKind, string> = { slirp4netns: "slirp4netns", portForwarder: "port forwarder" };
 
-type HelperLedger = Partial<Record<HelperKind, TrackedProcess>>;
-
-export interface HelperHandle {
-  pid: number;
-  stop(): Promise<void>;
-}
+type HelperPids = Partial<Record<HelperKind, TrackedProcess>>;
 
 /** Handles of the helpers this process started, by container id. */
 const held = new Map<string, Partial<Record<HelperKind, HelperHandle>>>();
@@ -59,9 +53,9 @@ function socketPath(ctx: Context, id: string): string {
   return join(helpersDir(ctx), `${new Bun.CryptoHasher("sha256").update(id).digest("hex").slice(0, 16)}.sock`);
 }
 
-function readLedger(ctx: Context, id: string): HelperLedger {
+function readLedger(ctx: Context, id: string): HelperPids {
   try {
-    return JSON.parse(readFileSync(ledgerPath(ctx, id), "utf8")) as HelperLedger;
+    return JSON.parse(readFileSync(ledgerPath(ctx, id), "utf8")) as HelperPids;
   } catch {
     return {};
   }
@@ -125,4 +119,38 @@ export async function stopHelpers(ctx: Context, id: string): Promise<unknown[]> 
   rmSync(ledgerPath(ctx, id), { force: true });
   rmSync(socketPath(ctx, id), { force: true });
   return errors;
+}
+
+/** Stops the container's helper of one kind and forgets it, in the record too; every error. */
+async function stopHelper(ctx: Context, id: string, kind: HelperKind): Promise<unknown[]> {
+  const ledger = readLedger(ctx, id);
+  const handles = held.get(id) ?? {};
+  const handle = handles[kind];
+  const proc = ledger[kind];
+  if (!handle && !proc) return [];
+  try {
+    if (handle) await handle.stop();
+    if (proc && proc.pid !== handle?.pid) await stopByPid(NAMES[kind], proc);
+  } catch (err) {
+    return [err];
+  }
+  delete handles[kind];
+  delete ledger[kind];
+  writeFileSync(ledgerPath(ctx, id), JSON.stringify(ledger), { mode: 0o600 });
+  const state = ctx.state();
+  if (state.find(id)?.id === id) state.update(id, (r) => ({ ...r, helpers: { ...r.helpers, [kind]: null } }));
+  return [];
+}
+
+/** Where the drivers write down the helpers they start for container id: the ledger, the record, this process. */
+export function helperRegistry(ctx: Context, id: string): HelperRegistry {
+  return {
+    spawned(kind, pid) {
+      recordHelper(ctx, id, kind, pid);
+      ctx.state().update(id, (r) => ({ ...r, helpers: { ...r.helpers, [kind]: pid } }));
+    },
+    started: (kind, handle: HelperHandle) => holdHelper(id, kind, handle),
+    stop: (kind) => stopHelper(ctx, id, kind),
+    apiSocket: () => apiSocketPath(ctx, id),
+  };
 }

@@ -5,7 +5,7 @@ import type { ContainerRecord, RecordState } from "../state/index.ts";
 import { networkAliases } from "../container/aliases.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
 import { formatNetworkMode } from "./mode.ts";
-import { slirp4netnsAddressesOf } from "./slirp-network.ts";
+import { slirp4netnsAddressesOf } from "../drivers/slirp4netns/network.ts";
 import { ipFamily } from "../ip/codec.ts";
 
 export interface InspectBasicNetworkConfig {

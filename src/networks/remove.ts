@@ -3,7 +3,7 @@
 import { rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
-import { AggregateFailure, UsageError } from "../errors.ts";
+import { ErrorList, UsageError } from "../errors.ts";
 import type { NetworkScope } from "./store.ts";
 import { validateName } from "../names.ts";
 import { DEFAULT_NETWORK } from "./default.ts";
@@ -43,7 +43,7 @@ async function detachAll(network: string, ids: readonly string[], detach: Detach
       errors.push(err);
     }
   }
-  if (errors.length) throw new AggregateFailure(`network ${network}: removing containers from it`, errors);
+  if (errors.length) throw new ErrorList(`network ${network}: removing containers from it`, errors);
 }
 
 /** Removes the file, then the bridge unless another network uses it too, then the address allocations. */
@@ -68,7 +68,7 @@ async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<v
       errors.push(err);
     }
   }
-  if (errors.length) throw new AggregateFailure(`removing network ${config.name}`, errors);
+  if (errors.length) throw new ErrorList(`removing network ${config.name}`, errors);
 }
 
 export async function removeNetwork(ctx: NetworkScope, name: string, options: RemoveOptions = {}): Promise<void> {
@@ -98,6 +98,6 @@ export async function pruneNetworks(ctx: NetworkScope): Promise<string[]> {
       errors.push(err);
     }
   }
-  if (errors.length) throw new AggregateFailure(`pruning networks (removed: ${removed.join(" ") || "none"})`, errors);
+  if (errors.length) throw new ErrorList(`pruning networks (removed: ${removed.join(" ") || "none"})`, errors);
   return removed;
 }

@@ -6,15 +6,15 @@ import { parsePortSpecs } from "../../src/schema/ports.ts";
 
 describe("parseNetworkMode", () => {
   test.each([
-    [undefined, { mode: { kind: "bridge" }, networks: [], defaultNetwork: true }],
-    ["bridge", { mode: { kind: "bridge" }, networks: [], defaultNetwork: true }],
-    ["a,b", { mode: { kind: "bridge" }, networks: ["a", "b"], defaultNetwork: false }],
-    ["none", { mode: { kind: "none" }, networks: [], defaultNetwork: false }],
-    ["host", { mode: { kind: "host" }, networks: [], defaultNetwork: false }],
-    ["ns:/run/netns/x", { mode: { kind: "ns", path: "/run/netns/x" }, networks: [], defaultNetwork: false }],
-    ["container:abc", { mode: { kind: "container", id: "abc" }, networks: [], defaultNetwork: false }],
-    ["slirp4netns", { mode: { kind: "slirp4netns", options: [] }, networks: [], defaultNetwork: false }],
-    ["slirp4netns:cidr=10.42.0.0/24,mtu=1500", { mode: { kind: "slirp4netns", options: ["cidr=10.42.0.0/24", "mtu=1500"] }, networks: [], defaultNetwork: false }],
+    [undefined, { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true }],
+    ["bridge", { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true }],
+    ["a,b", { mode: { kind: "bridge" }, networks: ["a", "b"], defaultNetwork: false, configures: true }],
+    ["none", { mode: { kind: "none" }, networks: [], defaultNetwork: false, configures: true }],
+    ["host", { mode: { kind: "host" }, networks: [], defaultNetwork: false, configures: false }],
+    ["ns:/run/netns/x", { mode: { kind: "ns", path: "/run/netns/x" }, networks: [], defaultNetwork: false, configures: false }],
+    ["container:abc", { mode: { kind: "container", id: "abc" }, networks: [], defaultNetwork: false, configures: false }],
+    ["slirp4netns", { mode: { kind: "slirp4netns", options: [] }, networks: [], defaultNetwork: false, configures: true }],
+    ["slirp4netns:cidr=10.42.0.0/24,mtu=1500", { mode: { kind: "slirp4netns", options: ["cidr=10.42.0.0/24", "mtu=1500"] }, networks: [], defaultNetwork: false, configures: true }],
   ])("%s", (value, expected) => {
     expect(parseNetworkMode(value)).toEqual(expected as never);
   });

@@ -1,5 +1,5 @@
 // Garbage collection of a network's attachments: CNI 1.1 GC, made to work with plugins older than 1.1.
-import { AggregateFailure } from "../../errors.ts";
+import { ErrorList } from "../../errors.ts";
 import { delAttachment } from "./attach.ts";
 import { type CacheKey, listCache } from "./cache.ts";
 import type { NetworkConfig } from "./config.ts";
@@ -59,7 +59,6 @@ export async function gcNetwork(ctx: CniContext, network: NetworkConfig, valid: 
     }
   }
 
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new AggregateFailure(`CNI GC of network ${network.name}`, errors);
+  ErrorList.throwIfAny(`CNI GC of network ${network.name}`, errors);
   return removed;
 }

@@ -1,10 +1,8 @@
-// The addresses a container holds or asks for on a network: a --ip checked against the network's subnets
-// before anything is set up, and the IP and MAC read back from a status to keep them across a re-ADD.
-import type { NetworkConfig } from "../drivers/cni/index.ts";
-import { UsageError } from "../errors.ts";
-import { formatCidr, ipFamily, parseIP } from "../ip/codec.ts";
-import { parseSubnet, subnetContains } from "../schema/ip.ts";
-import { type NetworkStatus, statusAddresses } from "../schema/network-status.ts";
+// A --ip checked against the subnets a network's IPAM names, before anything is set up.
+import type { NetworkConfig } from "./config.ts";
+import { UsageError } from "../../errors.ts";
+import { formatCidr, ipFamily, parseIP } from "../../ip/codec.ts";
+import { parseSubnet, subnetContains } from "../../schema/ip.ts";
 
 interface IpamRange {
   subnet?: unknown;
@@ -49,17 +47,4 @@ export function checkRequestedIP(network: NetworkConfig, ip: string): void {
     return;
   }
   throw new UsageError(`IP address ${ip} is outside the subnets of network "${network.name}" (${subnets.join(", ")})`);
-}
-
-export interface HeldAddresses {
-  ips: string[];
-  mac?: string;
-}
-
-/** What the container holds on a network: every address, and the MAC of its interface there. */
-export function heldAddresses(status: NetworkStatus | null): HeldAddresses {
-  if (!status) return { ips: [] };
-  const ips = statusAddresses(status).filter((ip) => ipFamily(ip) !== 0);
-  const mac = status.interfaces.find((i) => i.addresses.length > 0 && i.mac)?.mac ?? status.interfaces.find((i) => i.mac)?.mac;
-  return mac ? { ips, mac } : { ips };
 }

@@ -5,6 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { basename, join } from "node:path";
 import type { AdoptedProcess } from "../process/supervise.ts";
 
+/** Where the files live: the runtime directory of a command's context. */
 type Context = { readonly runtimeDir: string };
 
 function dir(ctx: Context, kind: "netns" | "processes"): string {
