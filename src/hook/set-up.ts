@@ -35,16 +35,13 @@ function createRequest(ctx: Context, state: OciState, id: string, settings: Hook
   if (settings.ip !== undefined) req.ip = settings.ip;
   if (settings.mac !== undefined) req.mac = settings.mac;
   if (target.kind === "adopt") {
-    req.pid = target.pid;
-    if (target.via !== undefined) req.netnsVia = target.via;
     // A rootless hook runs in the runtime's user namespace (or podman's), whose mount namespace is not
     // its own to mount in, and a bind mount there would be out of sight of every later ctrnet anyway.
-    if (ctx.rootless) req.keepNetns = "process";
+    if (ctx.rootless) req.netns = { kind: "adopt", pid: target.pid, keep: "process", ...(target.via !== undefined ? { via: target.via } : {}) };
+    else if (target.via !== undefined) throw new UsageError("a netns reached through another path can only be kept through its process");
+    else req.netns = { kind: "adopt", pid: target.pid, keep: "mount" };
   }
-  if (target.kind === "join") {
-    req.netnsPath = target.path;
-    if (state.pid) req.containerPid = state.pid;
-  }
+  if (target.kind === "join") req.netns = { kind: "join", path: target.path, ...(state.pid ? { watchPid: state.pid } : {}) };
   return req;
 }
 

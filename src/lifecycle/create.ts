@@ -18,7 +18,7 @@ import type { Context } from "./context.ts";
 import { assignHostPorts } from "./host-ports.ts";
 import { markNetns, recordProcess } from "../state/ledger.ts";
 import { type ContainerLock, withContainerLock } from "./lock.ts";
-import { parseNetworkMode } from "./mode.ts";
+import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
 import { newContainerRecord } from "../container/attachments.ts";
 import { findExact } from "./records.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
@@ -26,12 +26,8 @@ import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
 import { setUpNetworks } from "./networks.ts";
 import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
-import type { CreateRequest } from "./types.ts";
+import type { CreateRequest, NetnsRequest } from "./types.ts";
 
-type NetnsSource =
-  | { kind: "create" }
-  | { kind: "adopt"; pid: number; keep: "mount" | "process"; via?: string }
-  | { kind: "join"; path: string; pid?: number };
 
 interface CreatePlan {
   id: string;
@@ -44,7 +40,7 @@ interface CreatePlan {
   ip?: string;
   mac?: string;
   /** null: the container has no netns of its own (host, container:ID). */
-  netns: NetnsSource | null;
+  netns: NetnsRequest | null;
   /** Loopback up and the driver's networks set up; false: the netns is used as it is (ns:PATH). */
   configures: boolean;
 }
@@ -66,33 +62,33 @@ function checkProcess(pid: number): void {
   }
 }
 
-function netnsSource(req: CreateRequest, mode: NetMode, configurable: boolean): NetnsSource | null {
-  if (req.netnsPath !== undefined && req.pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");
-  if (!configurable && (req.netnsPath !== undefined || req.pid !== undefined)) {
-    throw new UsageError(`--netns and --pid need network mode bridge, a network name, none or slirp4netns, not ${mode.kind}`);
+function checkPid(pid: number): void {
+  if (!Number.isInteger(pid) || pid < 1) throw new UsageError(`invalid pid ${pid}`);
+}
+
+/** The request's netns source, checked; null when the mode gives the container no netns of its own. */
+function netnsSource(asked: NetnsRequest, spec: NetworkModeSpec): NetnsRequest | null {
+  if (!spec.configures && asked.kind !== "create") {
+    throw new UsageError(`--netns and --pid need network mode bridge, a network name, none or slirp4netns, not ${spec.mode.kind}`);
   }
-  if (req.pid !== undefined) {
-    if (!Number.isInteger(req.pid) || req.pid < 1) throw new UsageError(`invalid pid ${req.pid}`);
-    if (req.netnsVia === undefined) {
-      checkProcess(req.pid);
-      return { kind: "adopt", pid: req.pid, keep: req.keepNetns ?? "mount" };
-    }
-    if (req.keepNetns !== "process") throw new UsageError("a netns reached through another path can only be kept through its process");
-    checkNetnsPath(req.netnsVia);
-    return { kind: "adopt", pid: req.pid, keep: "process", via: req.netnsVia };
+  switch (asked.kind) {
+    case "adopt":
+      checkPid(asked.pid);
+      if (asked.keep === "process" && asked.via !== undefined) checkNetnsPath(asked.via);
+      else checkProcess(asked.pid);
+      return asked;
+    case "join":
+      if (!asked.path.startsWith("/")) throw new UsageError(`--netns takes an absolute path, got "${asked.path}"`);
+      checkNetnsPath(asked.path);
+      if (asked.watchPid !== undefined) checkPid(asked.watchPid);
+      return asked;
+    case "create":
+      if (spec.joins !== undefined) {
+        checkNetnsPath(spec.joins);
+        return { kind: "join", path: spec.joins };
+      }
+      return spec.configures ? asked : null;
   }
-  if (req.netnsPath !== undefined) {
-    if (!req.netnsPath.startsWith("/")) throw new UsageError(`--netns takes an absolute path, got "${req.netnsPath}"`);
-    checkNetnsPath(req.netnsPath);
-    if (req.containerPid === undefined) return { kind: "join", path: req.netnsPath };
-    if (!Number.isInteger(req.containerPid) || req.containerPid < 1) throw new UsageError(`invalid pid ${req.containerPid}`);
-    return { kind: "join", path: req.netnsPath, pid: req.containerPid };
-  }
-  if (mode.kind === "ns") {
-    checkNetnsPath(mode.path);
-    return { kind: "join", path: mode.path };
-  }
-  return configurable ? { kind: "create" } : null;
 }
 
 async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
@@ -115,7 +111,7 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
     if (target.id === id) throw new UsageError(`container "${id}" cannot share its own network namespace`);
     mode = { kind: "container", id: target.id };
   }
-  const netns = netnsSource(req, mode, spec.configures);
+  const netns = netnsSource(req.netns ?? { kind: "create" }, spec);
   let networks = spec.networks;
   if (spec.defaultNetwork) {
     await ensureDefaultNetwork(ctx);
@@ -145,7 +141,7 @@ function planned(p: CreatePlan, netns: { path: string; owned: boolean } | null):
   });
 }
 
-function recordedNetns(ctx: Context, source: NetnsSource): { path: string; owned: boolean } {
+function recordedNetns(ctx: Context, source: NetnsRequest): { path: string; owned: boolean } {
   if (source.kind === "join") return { path: source.path, owned: false };
   if (source.kind === "adopt" && source.keep === "process") return { path: procNetnsPath(source.pid), owned: false };
   return { path: plannedNetnsPath(ctx.netnsDir), owned: true };
@@ -170,10 +166,10 @@ function adopted(pid: number, netnsPath: string): AdoptedProcess {
   return proc;
 }
 
-function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): void {
+function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsRequest): void {
   if (source.kind === "join") {
     // The netns outlives the container; its process tells gc when the container is gone.
-    if (source.pid !== undefined && startTimeOf(source.pid) !== undefined) recordProcess(ctx, rec.id, adopted(source.pid, source.path));
+    if (source.watchPid !== undefined && startTimeOf(source.watchPid) !== undefined) recordProcess(ctx, rec.id, adopted(source.watchPid, source.path));
     return;
   }
   if (!rec.netns) return;
@@ -191,6 +187,11 @@ function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): voi
   } else {
     createNetns(opts);
   }
+}
+
+/** Where an adopted netns is reached while it is configured, when not where the record says. */
+function viaPath(source: NetnsRequest | null): string | undefined {
+  return source?.kind === "adopt" && source.keep === "process" ? source.via : undefined;
 }
 
 export interface CreateOptions {
@@ -213,14 +214,14 @@ async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock, opts: Cre
   try {
     if (p.netns) makeNetns(ctx, rec, p.netns);
     // Where the netns is reached while it is configured: for the most part where the record says.
-    const netnsPath = p.netns?.kind === "adopt" && p.netns.via !== undefined ? p.netns.via : rec.netns?.path;
+    const netnsPath = viaPath(p.netns) ?? rec.netns?.path;
     if (netnsPath !== undefined && p.configures) {
       bringLoopbackUp(netnsPath);
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
     }
     return state.update(rec.id, (r) => ({ ...r, state: "ready" }));
   } catch (err) {
-    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: p.netns?.kind === "adopt" ? p.netns.via : undefined });
+    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) });
     if (undo.length) throw ErrorList.undoing(err, undo);
     state.remove(p.id);
     lock.discard();

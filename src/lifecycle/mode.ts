@@ -16,6 +16,8 @@ export interface NetworkModeSpec {
    * slirp4netns. host, ns:PATH and container:ID use a netns as it is.
    */
   configures: boolean;
+  /** ns:PATH: the netns the container joins. */
+  joins?: string;
 }
 
 /**
@@ -31,7 +33,7 @@ export function parseNetworkMode(value?: string, rootless = false): NetworkModeS
   if (value.startsWith("ns:")) {
     const path = value.slice(3);
     if (!path.startsWith("/")) throw new UsageError(`invalid --network "${value}": ns: takes an absolute path, e.g. ns:/run/netns/NAME`);
-    return { mode: { kind: "ns", path }, networks: [], defaultNetwork: false, configures: false };
+    return { mode: { kind: "ns", path }, networks: [], defaultNetwork: false, configures: false, joins: path };
   }
   if (value.startsWith("container:")) {
     const id = value.slice("container:".length);

@@ -14,7 +14,7 @@ export interface TeardownOptions {
    * `ctrnet gc` (its cached result stays).
    */
   force?: boolean;
-  /** Where the netns is reached when not where the record says (create's undo, see CreateRequest.netnsVia). */
+  /** Where the netns is reached when not where the record says (create's undo; see NetnsRequest's via). */
   netnsPath?: string;
 }
 
