@@ -21,12 +21,14 @@ extern int setns(int fd, int nstype);
 extern int unshare(int flags);
 extern int socket(int domain, int type, int protocol);
 extern int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data);
+extern int open(const char *path, int flags, ...);
 
 #define errno (*__errno_location())
 #define SIG_SETMASK 2
 #define CLONE_NEWNET 0x40000000
 #define SOCK_CLOEXEC 02000000
 #define MS_BIND 0x1000
+#define O_CLOEXEC 02000000
 
 /* Steps an operation can fail in; ffi/nsthread.ts names them in its errors. */
 #define STEP_THREAD 1
@@ -34,14 +36,16 @@ extern int mount(const char *source, const char *target, const char *fstype, uns
 #define STEP_SOCKET 3
 #define STEP_UNSHARE 4
 #define STEP_MOUNT 5
+#define STEP_OPEN 6
 
 #define OP_SOCKET 0
 #define OP_CREATE 1
+#define OP_OPEN 2
 
 struct job {
   int op;
-  int nsfd, domain, type, protocol; /* OP_SOCKET */
-  const char *path;                 /* OP_CREATE */
+  int nsfd, domain, type, protocol; /* OP_SOCKET, OP_OPEN (nsfd; type holds open's flags) */
+  const char *path;                 /* OP_CREATE, OP_OPEN */
   int result;
   int step;
   int err;
@@ -54,9 +58,15 @@ static void failed(struct job *j, int step) {
 
 static void *run(void *arg) {
   struct job *j = arg;
-  if (j->op == OP_SOCKET) {
+  if (j->op == OP_SOCKET || j->op == OP_OPEN) {
     if (setns(j->nsfd, CLONE_NEWNET) < 0) {
       failed(j, STEP_SETNS);
+      return (void *)0;
+    }
+    if (j->op == OP_OPEN) {
+      /* /proc/sys/net resolves against the opener's netns at open(); the fd keeps that netns's entry */
+      j->result = open(j->path, j->type | O_CLOEXEC);
+      if (j->result < 0) failed(j, STEP_OPEN);
       return (void *)0;
     }
     j->result = socket(j->domain, j->type | SOCK_CLOEXEC, j->protocol);
@@ -95,6 +105,12 @@ static int in_thread(struct job *j, int *step) {
 /* A close-on-exec socket(domain, type, protocol) in the network namespace nsfd refers to. */
 int nsthread_socket(int nsfd, int domain, int type, int protocol, int *step) {
   struct job j = {OP_SOCKET, nsfd, domain, type, protocol, (void *)0, -1, 0, 0};
+  return in_thread(&j, step);
+}
+
+/* open(path, flags | O_CLOEXEC) from inside the network namespace nsfd refers to. */
+int nsthread_open(int nsfd, const char *path, int flags, int *step) {
+  struct job j = {OP_OPEN, nsfd, 0, flags, 0, path, -1, 0, 0};
   return in_thread(&j, step);
 }
 

@@ -52,6 +52,19 @@ export class ErrorList extends CtrnetError {
   }
 }
 
+/** Control characters (newlines above all) as escapes, so a value quoted into a message keeps it one line. */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const named = JSON.stringify(c).slice(1, -1);
+    return named.length > 1 ? named : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** A value a user gave, in double quotes, with control characters escaped: `"a\nb"` as JSON writes it. */
+export function quote(value: string): string {
+  return escapeControl(JSON.stringify(value));
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,6 @@
 // consola/core: the full consola builds a fancy default instance at import, about 20 ms of every start-up.
 import { createConsola, type ConsolaInstance, type ConsolaReporter, LogLevels } from "consola/core";
+import { escapeControl } from "./errors.ts";
 
 const LEVELS: Record<string, number> = {
   silent: LogLevels.silent,
@@ -12,12 +13,15 @@ const LEVELS: Record<string, number> = {
 
 export const LOG_LEVEL_NAMES = Object.keys(LEVELS);
 
-/** One plain line per message on stderr (`ctrnet: error: …`), so runtimes and scripts can show it as it is. */
+/**
+ * One plain line per message on stderr (`ctrnet: error: …`), so runtimes and scripts can show it as it is:
+ * a value echoed into a message (a name with a newline in it) is escaped here, whatever quoted it.
+ */
 const lineReporter: ConsolaReporter = {
   log(entry) {
     const text = entry.args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : Bun.inspect(a))).join(" ");
     const tag = entry.type === "log" || entry.type === "info" ? "" : `${entry.type === "fatal" ? "error" : entry.type}: `;
-    process.stderr.write(`ctrnet: ${tag}${text}\n`);
+    process.stderr.write(`ctrnet: ${tag}${escapeControl(text)}\n`);
   },
 };
 

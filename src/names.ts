@@ -1,12 +1,26 @@
-import { UsageError } from "./errors.ts";
+import { quote, UsageError } from "./errors.ts";
 
 /** Container ids, network names and netns names become file names: only this shape is allowed. */
 export const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 const MAX_NAME = 253;
 
+/**
+ * Container ids go into file names that hold more than the id, the longest being the CNI cache's
+ * temporary file `.NETWORK-ID-IFNAME.RANDOM.tmp` (20 bytes besides the three names) within a file name's
+ * 255 bytes: 128 leaves a network name 92 next to a 15-byte interface name. Names get the same limit, so
+ * either can be used where the other is.
+ */
+export const MAX_CONTAINER_NAME = 128;
+
+/** "container id", "container name", but not "container id or name": a lookup only reads. */
+const CONTAINER_KINDS = new Set(["container id", "container name"]);
+
 export function validateName(kind: string, name: string): string {
   if (name === "") throw new UsageError(`${kind} must not be empty`);
-  if (name.length > MAX_NAME) throw new UsageError(`${kind} "${name.slice(0, 32)}…" is longer than ${MAX_NAME} characters`);
-  if (!NAME_PATTERN.test(name)) throw new UsageError(`invalid ${kind} "${name}": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  const max = CONTAINER_KINDS.has(kind) ? MAX_CONTAINER_NAME : MAX_NAME;
+  if (name.length > max) {
+    throw new UsageError(`${kind} ${quote(`${name.slice(0, 32)}…`)} is ${name.length} characters long, more than the limit of ${max}`);
+  }
+  if (!NAME_PATTERN.test(name)) throw new UsageError(`invalid ${kind} ${quote(name)}: must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
   return name;
 }

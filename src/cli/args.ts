@@ -118,6 +118,8 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   const req: Omit<CreateRequest, "id"> = {};
   const name = single(args, "name");
   const network = single(args, "network");
+  // The network mode reads "" as the default (bridge); typed on a command line it is a mistake, such as an unset variable.
+  if (network === "") throw new UsageError("--network must not be empty: give bridge, NAME[,NAME…], none, host, ns:PATH, container:ID or slirp4netns");
   const ip = single(args, "ip");
   const mac = single(args, "mac");
   const netnsPath = single(args, "netns");

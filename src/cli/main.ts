@@ -2,9 +2,10 @@ import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
 import { print } from "./output.ts";
 import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
-import { globalArgs } from "./args.ts";
+import { globalArgs, runtimeArgs } from "./args.ts";
 import { log, LOG_LEVEL_NAMES, setLogLevel } from "../log.ts";
 import { needsRootlessNamespace } from "../rootless/policy.ts";
+import { compilerDirUsable } from "../../ffi/cc-dir.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -36,12 +37,21 @@ Object.defineProperty(commands, "_pause", { value: lazy(() => import("../rootles
 
 export const main = defineCommand({
   meta: { name: "ctrnet", version: VERSION, description: "Container networking for root and rootless containers" },
-  args: globalArgs,
+  args: { ...globalArgs, ...runtimeArgs },
   subCommands: commands,
 });
 
-/** Removes the global options (valid anywhere before `--`) from argv, applying them before any command loads. */
-function takeGlobalOptions(argv: string[]): string[] {
+/** The directory options, which every command that uses a directory takes after its name, and their variables. */
+const DIRECTORY_OPTIONS: Record<string, string> = {
+  "--root": "CTRNET_ROOT",
+  "--netns-dir": "CTRNET_NETNS_DIR",
+  "--cni-config-dir": "CTRNET_CNI_CONFIG_DIR",
+  "--cni-plugin-dir": "CTRNET_CNI_PLUGIN_DIR",
+  "--cni-cache-dir": "CTRNET_CNI_CACHE_DIR",
+};
+
+/** Removes --log-level (valid anywhere before `--`) from argv, applying it before any command loads. */
+function takeLogLevel(argv: string[]): string[] {
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -64,26 +74,55 @@ function takeGlobalOptions(argv: string[]): string[] {
 }
 
 /**
+ * A directory option at argv[i] before the command's name (`ctrnet --root X ls`): sets its variable, so it
+ * reaches every command, and the ctrnet a rootless user's command runs again inside its namespace; returns
+ * how many tokens it took, 0 when argv[i] is not one.
+ */
+function takeDirectoryOption(argv: string[], i: number): number {
+  const a = argv[i]!;
+  const eq = a.indexOf("=");
+  const flag = eq > 0 ? a.slice(0, eq) : a;
+  if (!Object.hasOwn(DIRECTORY_OPTIONS, flag)) return 0;
+  const value = eq > 0 ? a.slice(eq + 1) : argv[i + 1];
+  if (!value) throw new UsageError(`option ${flag} needs a directory`);
+  process.env[DIRECTORY_OPTIONS[flag]!] = value;
+  return eq > 0 ? 1 : 2;
+}
+
+/** Commands that only read state: with a state directory that does not exist yet, they make nothing. */
+const READ_ONLY = new Set(["ls", "inspect", "port", "stats", "network ls", "network inspect", "network exists", "rootless-netns info"]);
+
+/**
  * Walks the subcommand names at the front of argv down to the command that will run. citty's own
  * dispatch drops the value a subcommand's run() returns, so ctrnet runs the leaf itself and uses that
  * value as the exit code (`run` and `netns exec` return their command's status).
  */
-async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; parent?: CommandDef<any>; args: string[] }> {
+async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; parent?: CommandDef<any>; path: string[]; args: string[] }> {
   let cmd: CommandDef<any> = main;
   let parent: CommandDef<any> | undefined;
+  const path: string[] = [];
   let i = 0;
-  for (; i < argv.length; i++) {
+  while (i < argv.length) {
     const subs = (typeof cmd.subCommands === "function" ? await cmd.subCommands() : cmd.subCommands) as
       | Record<string, Lazy | CommandDef<any>>
       | undefined;
     const name = argv[i]!;
-    if (!subs || name.startsWith("-")) break;
+    if (!subs) break;
+    const taken = takeDirectoryOption(argv, i);
+    if (taken) {
+      i += taken;
+      continue;
+    }
+    if (name === "--help" || name === "-h" || name === "--version") break;
+    if (name.startsWith("-")) throw new UsageError(`unknown option ${name.split("=")[0]} before the command: see ctrnet --help`);
     const sub = Object.hasOwn(subs, name) ? subs[name] : undefined;
-    if (!sub) throw new UsageError(`unknown command "${[...argv.slice(0, i), name].join(" ")}": see ctrnet --help`);
+    if (!sub) throw new UsageError(`unknown command "${[...path, name].join(" ")}": see ctrnet --help`);
     parent = cmd;
     cmd = typeof sub === "function" ? await (sub as Lazy)() : sub;
+    path.push(name);
+    i++;
   }
-  return { cmd, parent, args: argv.slice(i) };
+  return { cmd, parent, path, args: argv.slice(i) };
 }
 
 /** --help/-h is ctrnet's only before the command's first positional argument (`exec NS ip --help` is ip's). */
@@ -97,17 +136,17 @@ function wantsHelp(args: string[]): boolean {
 
 export async function cli(argv: string[]): Promise<number> {
   try {
-    const rest = takeGlobalOptions(argv);
-    if (rest[0] === "--version") {
+    const { cmd, parent, path, args } = await resolveCommand(takeLogLevel(argv));
+    if (path.length === 0 && args[0] === "--version") {
       print(`${VERSION}\n`);
       return 0;
     }
-    const { cmd, parent, args } = await resolveCommand(rest);
+    if (READ_ONLY.has(path.join(" "))) (await import("../state/db.ts")).onlyReadState();
     if (cmd === main || wantsHelp(args) || (cmd.subCommands && !cmd.run && args.length === 0)) {
       print(`${await renderUsage(cmd, parent)}\n`);
       return wantsHelp(args) ? 0 : 2;
     }
-    if (needsRootlessNamespace(rest[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
+    if (needsRootlessNamespace(path[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
     const { result } = await runCommand(cmd, { rawArgs: args });
     return typeof result === "number" ? result : 0;
   } catch (err) {
@@ -124,7 +163,10 @@ function isCittyUsageError(err: unknown): boolean {
 
 if (import.meta.main) {
   // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
-  void cli(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  const ready = compilerDirUsable() ? Promise.resolve() : import("./compiler-dir.ts").then((m) => m.ensureCompilerDir());
+  void ready
+    .then(() => cli(process.argv.slice(2)))
+    .then((code) => {
+      process.exitCode = code;
+    });
 }

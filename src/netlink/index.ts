@@ -2,7 +2,20 @@
 // (and tests) that build or read messages themselves.
 export { Netlink, type AddressFilter, type LinkUpdate, type RouteFilter } from "./netlink.ts";
 export type { SocketOptions } from "./socket.ts";
-export type { Link, LinkRef, LinkSpec, VethSpec, BridgeSpec, LinkChanges } from "./links.ts";
+export type {
+  Link,
+  LinkRef,
+  LinkSpec,
+  VethSpec,
+  BridgeSpec,
+  MacvlanSpec,
+  IpvlanSpec,
+  MacvlanMode,
+  IpvlanMode,
+  BridgePortSettings,
+  BridgeVlanOptions,
+  LinkChanges,
+} from "./links.ts";
 export type { Address, AddressOptions, Family } from "./addresses.ts";
 export type { Route, RouteSpec } from "./routes.ts";
 export type { Stats64 } from "./msg-link.ts";

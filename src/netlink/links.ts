@@ -3,7 +3,22 @@
 import { UsageError } from "../errors.ts";
 import { parseMac } from "../ip/codec.ts";
 import { attrValue } from "./attrs.ts";
-import { IFF_UP, type LinkAttr, type LinkInfoAttr, type LinkMessage, type Stats64 } from "./msg-link.ts";
+import {
+  AF_BRIDGE,
+  BRIDGE_FLAGS_SELF,
+  BRIDGE_VLAN_INFO_PVID,
+  BRIDGE_VLAN_INFO_UNTAGGED,
+  type BridgeAfSpecAttr,
+  type BridgeLinkMessage,
+  type BridgePortAttr,
+  IFF_UP,
+  IPVLAN_MODES,
+  type LinkAttr,
+  type LinkInfoAttr,
+  type LinkMessage,
+  MACVLAN_MODES,
+  type Stats64,
+} from "./msg-link.ts";
 
 /** A link by name or by index. */
 export type LinkRef = string | number;
@@ -27,6 +42,10 @@ export interface Link {
   parentIndex?: number;
   linkNetnsid?: number;
   stats?: Stats64;
+  /** A bridge's IFLA_BR_VLAN_FILTERING. */
+  vlanFiltering?: boolean;
+  /** A bridge port's hairpin mode (IFLA_BRPORT_MODE), when the link is enslaved to a bridge. */
+  hairpin?: boolean;
 }
 
 export interface VethSpec {
@@ -43,9 +62,51 @@ export interface BridgeSpec {
   name: string;
   mtu?: number;
   mac?: string;
+  /** 802.1Q filtering on the bridge's ports (podman's `-o vlan=N` needs it). */
+  vlanFiltering?: boolean;
 }
 
-export type LinkSpec = VethSpec | BridgeSpec;
+export type MacvlanMode = keyof typeof MACVLAN_MODES;
+export type IpvlanMode = keyof typeof IPVLAN_MODES;
+
+/** A macvlan or ipvlan link on `parent` (an index in the socket's namespace), made in `netnsFd` when given. */
+export interface MacvlanSpec {
+  kind: "macvlan";
+  name: string;
+  parent: number;
+  mode: MacvlanMode;
+  mtu?: number;
+  mac?: string;
+  netnsFd?: number;
+}
+
+export interface IpvlanSpec {
+  kind: "ipvlan";
+  name: string;
+  parent: number;
+  mode: IpvlanMode;
+  mtu?: number;
+  netnsFd?: number;
+}
+
+export type LinkSpec = VethSpec | BridgeSpec | MacvlanSpec | IpvlanSpec;
+
+/** A bridge port's flags (IFLA_BRPORT_*), set through its bridge. */
+export interface BridgePortSettings {
+  hairpin?: boolean;
+  learning?: boolean;
+  /** Isolated ports forward only to non-isolated ones. */
+  isolated?: boolean;
+}
+
+export interface BridgeVlanOptions {
+  /** The port's PVID: untagged frames coming in are given this VLAN. */
+  pvid?: boolean;
+  /** Frames of this VLAN leave the port untagged. */
+  untagged?: boolean;
+  /** Configure the bridge device itself rather than a port through its bridge. */
+  self?: boolean;
+}
 
 export interface LinkChanges {
   up?: boolean;
@@ -77,7 +138,23 @@ export function toLink(msg: LinkMessage): Link {
     parentIndex: attrValue(attrs, "link"),
     linkNetnsid: attrValue(attrs, "linkNetnsid"),
     stats: attrValue(attrs, "stats64"),
+    ...bridgeFacts(info),
   };
+}
+
+function bridgeFacts(info: LinkInfoAttr[]): Pick<Link, "vlanFiltering" | "hairpin"> {
+  const out: Pick<Link, "vlanFiltering" | "hairpin"> = {};
+  const data = attrValue(info, "data");
+  if (data?.kind === "bridge") {
+    const filtering = attrValue(data.attrs, "vlanFiltering");
+    if (filtering !== undefined) out.vlanFiltering = filtering === 1;
+  }
+  const port = attrValue(info, "slaveData");
+  if (port?.kind === "bridge") {
+    const hairpin = attrValue(port.attrs, "hairpin");
+    if (hairpin !== undefined) out.hairpin = hairpin === 1;
+  }
+  return out;
 }
 
 /** Kernel rules for interface names (dev_valid_name): 1-15 bytes, not "." or "..", no "/", ":" or whitespace. */
@@ -109,14 +186,63 @@ function commonAttrs(spec: { name: string; mtu?: number; mac?: string }): LinkAt
   return attrs;
 }
 
+function validateParent(parent: number): number {
+  if (!Number.isInteger(parent) || parent <= 0 || parent > 0x7fffffff) throw new UsageError(`invalid parent interface index ${parent}`);
+  return parent;
+}
+
 export function linkAddMessage(spec: LinkSpec): LinkMessage {
   const info: LinkInfoAttr[] = [{ name: "kind", value: spec.kind }];
-  if (spec.kind === "veth") {
-    const peerAttrs = commonAttrs(spec.peer);
-    if (spec.peer.netnsFd !== undefined) peerAttrs.push({ name: "netnsFd", value: spec.peer.netnsFd });
-    info.push({ name: "data", value: { kind: "veth", attrs: [{ name: "peer", value: { header: header(), attrs: peerAttrs } }] } });
+  const attrs: LinkAttr[] = commonAttrs({ name: spec.name, mtu: spec.mtu, mac: spec.kind === "ipvlan" ? undefined : spec.mac });
+  switch (spec.kind) {
+    case "veth": {
+      const peerAttrs = commonAttrs(spec.peer);
+      if (spec.peer.netnsFd !== undefined) peerAttrs.push({ name: "netnsFd", value: spec.peer.netnsFd });
+      info.push({ name: "data", value: { kind: "veth", attrs: [{ name: "peer", value: { header: header(), attrs: peerAttrs } }] } });
+      break;
+    }
+    case "bridge":
+      if (spec.vlanFiltering !== undefined) {
+        info.push({ name: "data", value: { kind: "bridge", attrs: [{ name: "vlanFiltering", value: spec.vlanFiltering ? 1 : 0 }] } });
+      }
+      break;
+    case "macvlan":
+      attrs.push({ name: "link", value: validateParent(spec.parent) });
+      info.push({ name: "data", value: { kind: "macvlan", attrs: [{ name: "mode", value: MACVLAN_MODES[spec.mode] }] } });
+      break;
+    case "ipvlan":
+      attrs.push({ name: "link", value: validateParent(spec.parent) });
+      info.push({ name: "data", value: { kind: "ipvlan", attrs: [{ name: "mode", value: IPVLAN_MODES[spec.mode] }] } });
+      break;
   }
-  return { header: header(), attrs: [...commonAttrs(spec), { name: "linkinfo", value: info }] };
+  if ((spec.kind === "macvlan" || spec.kind === "ipvlan") && spec.netnsFd !== undefined) attrs.push({ name: "netnsFd", value: spec.netnsFd });
+  attrs.push({ name: "linkinfo", value: info });
+  return { header: header(), attrs };
+}
+
+function bridgeHeader(index: number): BridgeLinkMessage["header"] {
+  return { family: AF_BRIDGE, type: 0, index, flags: 0, change: 0 };
+}
+
+/** RTM_SETLINK (PF_BRIDGE) of a port's flags; the port is given by index, as rtnl_bridge_setlink needs. */
+export function bridgePortMessage(index: number, settings: BridgePortSettings): BridgeLinkMessage {
+  const port: BridgePortAttr[] = [];
+  if (settings.hairpin !== undefined) port.push({ name: "hairpin", value: settings.hairpin ? 1 : 0 });
+  if (settings.learning !== undefined) port.push({ name: "learning", value: settings.learning ? 1 : 0 });
+  if (settings.isolated !== undefined) port.push({ name: "isolated", value: settings.isolated ? 1 : 0 });
+  return { header: bridgeHeader(index), attrs: [{ name: "protinfo", value: port }] };
+}
+
+/** RTM_SETLINK / RTM_DELLINK (PF_BRIDGE) of one VLAN on a port (through its bridge) or on the bridge itself. */
+export function bridgeVlanMessage(index: number, vid: number, options: BridgeVlanOptions = {}): BridgeLinkMessage {
+  if (!Number.isInteger(vid) || vid < 1 || vid > 4094) throw new UsageError(`invalid VLAN id ${vid}: expected an integer from 1 to 4094`);
+  let flags = 0;
+  if (options.pvid) flags |= BRIDGE_VLAN_INFO_PVID;
+  if (options.untagged) flags |= BRIDGE_VLAN_INFO_UNTAGGED;
+  const spec: BridgeAfSpecAttr[] = [];
+  if (options.self) spec.push({ name: "flags", value: BRIDGE_FLAGS_SELF });
+  spec.push({ name: "vlanInfo", value: { flags, vid } });
+  return { header: bridgeHeader(index), attrs: [{ name: "afSpec", value: spec }] };
 }
 
 /** The kernel finds a link by index, or by IFLA_IFNAME when the index is 0. */

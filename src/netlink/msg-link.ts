@@ -1,5 +1,6 @@
-// RTM_*LINK messages: struct ifinfomsg, the IFLA_* attribute table, IFLA_LINKINFO with its per-kind data,
-// and struct rtnl_link_stats64.
+// RTM_*LINK messages: struct ifinfomsg, the IFLA_* attribute table, IFLA_LINKINFO with its per-kind data
+// (veth, bridge, macvlan, ipvlan, and a bridge port's IFLA_BRPORT_* as slave data), struct
+// rtnl_link_stats64, and the PF_BRIDGE messages that set a bridge port's flags and VLANs.
 import {
   attrTable,
   bytes,
@@ -10,6 +11,7 @@ import {
   lazy,
   nested,
   string,
+  u16,
   u32,
   u8,
   type Attr,
@@ -22,6 +24,10 @@ import { HOST_LITTLE_ENDIAN, viewOf } from "./wire.ts";
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
 export const RTM_GETLINK = 18;
+export const RTM_SETLINK = 19;
+
+export const AF_BRIDGE = 7;
+const NLA_F_NESTED = 0x8000;
 
 export const IFF_UP = 0x1;
 
@@ -118,17 +124,82 @@ const peerMessage: Codec<LinkMessage> = lazy(() => linkMessage);
 const VETH = attrTable("veth info", { peer: [1, peerMessage] });
 export type VethAttr = Attr<typeof VETH.spec>;
 
+/** IFLA_BR_*: the few a container network sets or reads; the rest of a dump is kept raw. */
+const BRIDGE = attrTable("bridge info", {
+  forwardDelay: [1, u32],
+  helloTime: [2, u32],
+  maxAge: [3, u32],
+  ageingTime: [4, u32],
+  stpState: [5, u32],
+  priority: [6, u16],
+  vlanFiltering: [7, u8],
+  vlanDefaultPvid: [39, u16],
+});
+export type BridgeAttr = Attr<typeof BRIDGE.spec>;
+
+/** IFLA_MACVLAN_*; mode is one of MACVLAN_MODES. */
+const MACVLAN = attrTable("macvlan info", { mode: [1, u32], flags: [2, u16] });
+export type MacvlanAttr = Attr<typeof MACVLAN.spec>;
+
+/** IFLA_IPVLAN_*; mode is one of IPVLAN_MODES, flags IPVLAN_F_*. */
+const IPVLAN = attrTable("ipvlan info", { mode: [1, u16], flags: [2, u16] });
+export type IpvlanAttr = Attr<typeof IPVLAN.spec>;
+
+export const MACVLAN_MODES = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;
+export const IPVLAN_MODES = { l2: 0, l3: 1, l3s: 2 } as const;
+
+/** IFLA_BRPORT_*: a bridge port's settings, as slave data of a link and inside IFLA_PROTINFO. */
+const BRIDGE_PORT = attrTable("IFLA_BRPORT", {
+  state: [1, u8],
+  priority: [2, u16],
+  cost: [3, u32],
+  hairpin: [4, u8],
+  guard: [5, u8],
+  protect: [6, u8],
+  fastLeave: [7, u8],
+  learning: [8, u8],
+  unicastFlood: [9, u8],
+  proxyArp: [10, u8],
+  isolated: [33, u8],
+});
+export type BridgePortAttr = Attr<typeof BRIDGE_PORT.spec>;
+
 /** IFLA_INFO_DATA, read according to IFLA_INFO_KIND; kinds without a table here stay raw. */
-export type InfoData = { kind: "veth"; attrs: VethAttr[] } | { kind: null; bytes: Uint8Array };
+export type InfoData =
+  | { kind: "veth"; attrs: VethAttr[] }
+  | { kind: "bridge"; attrs: BridgeAttr[] }
+  | { kind: "macvlan"; attrs: MacvlanAttr[] }
+  | { kind: "ipvlan"; attrs: IpvlanAttr[] }
+  | { kind: null; bytes: Uint8Array };
 
 const infoData: Codec<InfoData> = {
   encode(w, data) {
     if (data.kind === "veth") encodeAttrs(w, VETH, data.attrs);
+    else if (data.kind === "bridge") encodeAttrs(w, BRIDGE, data.attrs);
+    else if (data.kind === "macvlan") encodeAttrs(w, MACVLAN, data.attrs);
+    else if (data.kind === "ipvlan") encodeAttrs(w, IPVLAN, data.attrs);
     else w.bytes(data.bytes);
   },
   decode(b, siblings) {
     const kind = siblings.find((a) => a.name === "kind")?.value;
     if (kind === "veth") return { kind, attrs: decodeAttrs(VETH, b) };
+    if (kind === "bridge") return { kind, attrs: decodeAttrs(BRIDGE, b) };
+    if (kind === "macvlan") return { kind, attrs: decodeAttrs(MACVLAN, b) };
+    if (kind === "ipvlan") return { kind, attrs: decodeAttrs(IPVLAN, b) };
+    return { kind: null, bytes: b.slice() };
+  },
+};
+
+/** IFLA_INFO_SLAVE_DATA, read according to IFLA_INFO_SLAVE_KIND: a bridge port's settings, or raw. */
+export type SlaveData = { kind: "bridge"; attrs: BridgePortAttr[] } | { kind: null; bytes: Uint8Array };
+
+const slaveData: Codec<SlaveData> = {
+  encode(w, data) {
+    if (data.kind === "bridge") encodeAttrs(w, BRIDGE_PORT, data.attrs);
+    else w.bytes(data.bytes);
+  },
+  decode(b, siblings) {
+    if (siblings.find((a) => a.name === "slaveKind")?.value === "bridge") return { kind: "bridge", attrs: decodeAttrs(BRIDGE_PORT, b) };
     return { kind: null, bytes: b.slice() };
   },
 };
@@ -137,7 +208,7 @@ const LINK_INFO = attrTable("IFLA_LINKINFO", {
   kind: [1, string],
   data: [2, infoData],
   slaveKind: [4, string],
-  slaveData: [5, bytes],
+  slaveData: [5, slaveData],
 });
 export type LinkInfoAttr = Attr<typeof LINK_INFO.spec>;
 
@@ -177,3 +248,52 @@ const LINK = attrTable("ifinfomsg", {
 export type LinkAttr = Attr<typeof LINK.spec>;
 
 export const linkMessage: Codec<LinkMessage> = bodyCodec(ifinfomsg, LINK);
+
+/** struct bridge_vlan_info: BRIDGE_VLAN_INFO_* flags and the VLAN id. */
+export interface BridgeVlanInfo {
+  flags: number;
+  vid: number;
+}
+
+export const BRIDGE_VLAN_INFO_PVID = 0x2;
+export const BRIDGE_VLAN_INFO_UNTAGGED = 0x4;
+/** IFLA_BRIDGE_FLAGS: apply to the port through its bridge (MASTER) or to the device itself (SELF). */
+export const BRIDGE_FLAGS_MASTER = 0x1;
+export const BRIDGE_FLAGS_SELF = 0x2;
+
+const bridgeVlanInfo: Codec<BridgeVlanInfo> = {
+  encode(w, v) {
+    w.u16(v.flags);
+    w.u16(v.vid);
+  },
+  decode(b) {
+    if (b.length !== 4) throw new NetlinkMalformedError(`bridge_vlan_info of ${b.length} bytes`);
+    const view = viewOf(b);
+    return { flags: view.getUint16(0, HOST_LITTLE_ENDIAN), vid: view.getUint16(2, HOST_LITTLE_ENDIAN) };
+  },
+};
+
+/** IFLA_AF_SPEC of a PF_BRIDGE message (a different layout from the per-family one of an AF_UNSPEC dump). */
+const BRIDGE_AF_SPEC = attrTable("IFLA_AF_SPEC (bridge)", {
+  flags: [0, u16],
+  mode: [1, u16],
+  vlanInfo: [2, bridgeVlanInfo],
+});
+export type BridgeAfSpecAttr = Attr<typeof BRIDGE_AF_SPEC.spec>;
+
+/**
+ * RTM_SETLINK / RTM_DELLINK with family AF_BRIDGE (rtnl_bridge_setlink): a port's IFLA_BRPORT_* flags in
+ * IFLA_PROTINFO, which the kernel reads as such only with NLA_F_NESTED set, and VLANs in IFLA_AF_SPEC.
+ */
+const BRIDGE_LINK = attrTable("ifinfomsg (bridge)", {
+  ifname: [3, string],
+  master: [10, u32],
+  protinfo: [12 | NLA_F_NESTED, nested(BRIDGE_PORT)],
+  afSpec: [26, nested(BRIDGE_AF_SPEC)],
+});
+export type BridgeLinkAttr = Attr<typeof BRIDGE_LINK.spec>;
+export interface BridgeLinkMessage {
+  header: IfInfoMsg;
+  attrs: BridgeLinkAttr[];
+}
+export const bridgeLinkMessage: Codec<BridgeLinkMessage> = bodyCodec(ifinfomsg, BRIDGE_LINK);

@@ -11,6 +11,10 @@ import {
 } from "./addresses.ts";
 import { NetlinkDumpInterruptedError, NetlinkMalformedError } from "./errors.ts";
 import {
+  type BridgePortSettings,
+  type BridgeVlanOptions,
+  bridgePortMessage,
+  bridgeVlanMessage,
   describeLink,
   linkAddMessage,
   linkRefMessage,
@@ -22,7 +26,16 @@ import {
   type LinkSpec,
 } from "./links.ts";
 import { addressMessage as addressCodec, RTM_DELADDR, RTM_GETADDR, RTM_NEWADDR } from "./msg-address.ts";
-import { linkMessage, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK, type LinkMessage, type Stats64 } from "./msg-link.ts";
+import {
+  bridgeLinkMessage,
+  linkMessage,
+  RTM_DELLINK,
+  RTM_GETLINK,
+  RTM_NEWLINK,
+  RTM_SETLINK,
+  type LinkMessage,
+  type Stats64,
+} from "./msg-link.ts";
 import { routeMessage as routeCodec, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RT_TABLE_MAIN, type RouteAttr } from "./msg-route.ts";
 import { describeRoute, routeMessage, toRoute, type Route, type RouteSpec } from "./routes.ts";
 import { NetlinkSocket, type SocketOptions } from "./socket.ts";
@@ -93,6 +106,23 @@ export class Netlink {
     const target = rest.name === undefined ? ref : this.indexOf(ref);
     const msg = linkSetMessage(target, changes);
     this.socket.request(`set ${describeLink(ref)}`, RTM_NEWLINK, 0, (w) => linkMessage.encode(w, msg), ignore);
+  }
+
+  /** A bridge port's flags (hairpin, learning, isolation), set through the bridge it is enslaved to. */
+  bridgePortSet(port: LinkRef, settings: BridgePortSettings): void {
+    const msg = bridgePortMessage(this.indexOf(port), settings);
+    this.socket.request(`set bridge port flags of ${describeLink(port)}`, RTM_SETLINK, 0, (w) => bridgeLinkMessage.encode(w, msg), ignore);
+  }
+
+  /** `bridge vlan add vid VID dev LINK [pvid] [untagged] [self]`. */
+  bridgeVlanAdd(link: LinkRef, vid: number, options: BridgeVlanOptions = {}): void {
+    const msg = bridgeVlanMessage(this.indexOf(link), vid, options);
+    this.socket.request(`add VLAN ${vid} to ${describeLink(link)}`, RTM_SETLINK, 0, (w) => bridgeLinkMessage.encode(w, msg), ignore);
+  }
+
+  bridgeVlanDelete(link: LinkRef, vid: number, options: Pick<BridgeVlanOptions, "self"> = {}): void {
+    const msg = bridgeVlanMessage(this.indexOf(link), vid, options);
+    this.socket.request(`delete VLAN ${vid} from ${describeLink(link)}`, RTM_DELLINK, 0, (w) => bridgeLinkMessage.encode(w, msg), ignore);
   }
 
   /** Deleting one end of a veth pair deletes both. Throws NetlinkError ENODEV when there is no such link. */

@@ -1,10 +1,12 @@
 // The state database: where it lives, how it is opened, and the one way to write to it.
 import { Database } from "bun:sqlite";
-import { closeSync, constants, mkdirSync, openSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CtrnetError } from "../errors.ts";
+import * as libc from "../../ffi/libc.ts";
+import { CtrnetError, errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
 import { hostUid } from "../identity.ts";
-import { MIGRATIONS } from "./migrations.ts";
+import { applyMigration, MIGRATIONS } from "./migrations.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -36,14 +38,74 @@ export function databasePath(dir: string): string {
   return join(dir, "state.db");
 }
 
+let readOnly = false;
+
+/**
+ * For a process that only reads state (`ls`, `inspect`, …): a database that does not exist is not made,
+ * nor its directory; the process sees an empty one.
+ */
+export function onlyReadState(): void {
+  readOnly = true;
+}
+
+/**
+ * Opens the database at path, making it (and its directory) when missing. A damaged one (see openExisting)
+ * is moved aside and a new one started, saying so in one line: its records are lost, and what they
+ * described is left for `ctrnet gc`, rather than every command, gc included, failing on it.
+ */
 export function openDatabase(path: string): Database {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode.
-  closeSync(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600));
-  const db = new Database(path, { strict: true });
+  let replaced = false;
+  for (;;) {
+    if (!existsSync(path)) {
+      if (readOnly) return emptyDatabase();
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      createDatabase(path);
+    }
+    const found = openExisting(path);
+    if (found instanceof Database) return found;
+    // gone since the existence check: another process set it aside, and this one makes or finds the new one
+    if (found === undefined) continue;
+    // A second damaged file in a row is not a file to replace again but something wrong with the place.
+    if (replaced) throw new CtrnetError(`state database ${path} is damaged again right after being replaced: ${found.reason}`);
+    setAside(path, found);
+    replaced = true;
+  }
+}
+
+interface Damage {
+  ino: number;
+  reason: string;
+}
+
+const HEADER = Buffer.from("SQLite format 3\0", "latin1");
+
+/**
+ * Opens a database file, or says how it is damaged (undefined: there is no file any more). A header check catches a file cut to nothing or
+ * overwritten from the start; quick_check reads every page and catches one damaged further in, which SQLite
+ * would otherwise report only when a query touches it, failing that command and every later one. Measured
+ * here, it adds about 0.1 ms to an open with 200 containers (0.8 ms with 2,000), against 5-7 ms of start-up:
+ * cheap enough for every open, so no record of a clean stop is needed to decide when to run it.
+ */
+function openExisting(path: string): Database | Damage | undefined {
+  let ino: number;
+  let db: Database;
+  try {
+    ino = statSync(path).ino;
+    const header = headerDamage(path);
+    if (header) return { ino, reason: header };
+    db = new Database(path, { strict: true, readwrite: true, create: false });
+  } catch (err) {
+    if (!existsSync(path)) return undefined;
+    throw err;
+  }
   try {
     // busy_timeout first: switching to WAL on a new database takes a lock another process may hold.
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const check = db.query<{ quick_check: string }, []>("PRAGMA quick_check(1)").get()?.quick_check;
+    if (check !== "ok") {
+      db.close();
+      return { ino, reason: `quick_check: ${check}` };
+    }
     // The journal mode and the schema version live in the file, so only a new or older database is written
     // to here: every other open is spared the write lock these take (about 0.5 ms of a new process).
     if (pragma<{ journal_mode: string }>(db, "journal_mode").journal_mode !== "wal") db.run("PRAGMA journal_mode = WAL");
@@ -53,7 +115,101 @@ export function openDatabase(path: string): Database {
     return db;
   } catch (err) {
     db.close();
+    if (isCorrupt(err)) return { ino, reason: errorMessage(err) };
     throw err;
+  }
+}
+
+function headerDamage(path: string): string | undefined {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return "it is empty";
+    const header = Buffer.alloc(100);
+    const got = readSync(fd, header, 0, header.length, 0);
+    if (got < header.length || !header.subarray(0, HEADER.length).equals(HEADER)) return "it does not start with a SQLite header";
+    const raw = header.readUInt16BE(16);
+    const pageSize = raw === 1 ? 65536 : raw;
+    if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) return `its header gives a page size of ${raw}`;
+    if (size % pageSize !== 0) return `its size, ${size} bytes, is not a whole number of ${pageSize}-byte pages`;
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isCorrupt(err: unknown): boolean {
+  const code = err instanceof Error && "code" in err ? String(err.code) : "";
+  return code.startsWith("SQLITE_CORRUPT") || code === "SQLITE_NOTADB";
+}
+
+function isErrno(err: unknown, code: string): boolean {
+  return err instanceof Error && "code" in err && err.code === code;
+}
+
+/** What a reader of a database that does not exist sees: the schema, no rows. */
+function emptyDatabase(): Database {
+  const db = new Database(":memory:", { strict: true });
+  for (const m of MIGRATIONS) applyMigration(db, m);
+  return db;
+}
+
+/**
+ * Made complete under a name of its own, then linked into place: a file at path is never a database in the
+ * making, so an empty one there is a damaged one. When two processes race, the first link wins and the
+ * other's copy goes.
+ */
+function createDatabase(path: string): void {
+  const temp = `${path}.new-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`;
+  // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode.
+  closeSync(openSync(temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+  try {
+    const db = new Database(temp, { strict: true });
+    try {
+      db.run("PRAGMA journal_mode = WAL");
+      migrate(db, temp);
+    } finally {
+      db.close();
+    }
+    try {
+      linkSync(temp, path);
+    } catch (err) {
+      if (!isErrno(err, "EEXIST")) throw err;
+    }
+  } finally {
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${temp}${suffix}`, { force: true });
+  }
+}
+
+/**
+ * Renames the damaged file (and its WAL, which must not meet the new database) to
+ * `state.db.corrupt-TIME`, under a lock on the directory, and only if path is still the file found
+ * damaged: a process that found the same file damaged a moment later must not set aside the new one.
+ */
+function setAside(path: string, damage: Damage): void {
+  const dirFd = libc.open(dirname(path), libc.O_RDONLY | libc.O_DIRECTORY);
+  try {
+    libc.flock(dirFd, libc.LOCK_EX);
+    let ino: number;
+    try {
+      ino = statSync(path).ino;
+    } catch (err) {
+      if (isErrno(err, "ENOENT")) return;
+      throw err;
+    }
+    if (ino !== damage.ino) return;
+    const aside = `${path}.corrupt-${new Date().toISOString().replaceAll(":", "-")}`;
+    renameSync(path, aside);
+    for (const suffix of ["-wal", "-shm"]) {
+      try {
+        renameSync(`${path}${suffix}`, `${aside}${suffix}`);
+      } catch (err) {
+        if (!isErrno(err, "ENOENT")) throw err;
+      }
+    }
+    log.warn(`state database ${path} is damaged (${damage.reason}): moved it to ${aside} and started a new one; run ctrnet gc to remove what its containers left`);
+  } finally {
+    libc.close(dirFd);
   }
 }
 
@@ -72,11 +228,7 @@ function migrate(db: Database, path: string): void {
         `state database ${path} has schema version ${version}, newer than this ctrnet knows (${MIGRATIONS.length}); use a newer ctrnet`,
       );
     }
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      const step = MIGRATIONS[v]!;
-      if (typeof step === "string") db.run(step);
-      else step(db);
-    }
+    for (let v = version; v < MIGRATIONS.length; v++) applyMigration(db, MIGRATIONS[v]!);
     if (version !== MIGRATIONS.length) db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
   });
 }

@@ -8,6 +8,11 @@ import { statusFromCniResult } from "../schema/network-status.ts";
 
 export type Migration = string | ((db: Database) => void);
 
+export function applyMigration(db: Database, step: Migration): void {
+  if (typeof step === "string") db.run(step);
+  else step(db);
+}
+
 /**
  * Version 2: an attachment keeps its driver's NetworkStatus instead of the CNI result it came from. Stored
  * results are converted; one that does not read as a CNI result is kept as it was, so the record shows as

@@ -7,6 +7,7 @@ export interface Snapshot {
   processes: Map<number, string>;
   netnsFiles: Set<string>;
   tmpDirs: Set<string>;
+  lockFiles: Set<string>;
   firewall: Set<string>;
 }
 
@@ -63,16 +64,27 @@ function descendants(root: number): Map<number, string> {
   return out;
 }
 
+function listing(dir: string): string[] {
+  try {
+    return readdirSync(dir).map((f) => `${dir}/${f}`);
+  } catch {
+    return [];
+  }
+}
+
 /**
- * Directories Bun's `cc` makes in /tmp when it cannot use its per-uid one (bun-cc-UID): one per process,
- * never removed, so each means some ctrnet process ran with the wrong BUN_TMPDIR.
+ * Directories Bun's `cc` makes beside its per-uid one (bun-cc-UID) when it cannot use that: one per
+ * process, never removed, so each means some ctrnet process ran with a compiler directory it could not use.
  */
 function strayCompilerDirs(): Set<string> {
-  try {
-    return new Set(readdirSync("/tmp").filter((f) => /^\..*\.bun-cc$/.test(f)));
-  } catch {
-    return new Set();
-  }
+  const dirs = new Set(["/tmp", process.env.BUN_TMPDIR, process.env.TMPDIR].filter((d): d is string => !!d));
+  return new Set([...dirs].flatMap(listing).filter((f) => /\/\.[^/]*\.bun-cc$/.test(f)));
+}
+
+/** Per-container lock files in ctrnet's runtime dir: the holder of a removed container unlinks its own. */
+function lockFiles(): Set<string> {
+  const roots = new Set(["/run/ctrnet", process.env.CTRNET_ROOT].filter((d): d is string => !!d));
+  return new Set([...roots].flatMap((r) => listing(`${r}/locks`)));
 }
 
 function netnsFiles(): Set<string> {
@@ -129,6 +141,7 @@ export function snapshot(): Snapshot {
     processes: descendants(process.pid),
     netnsFiles: netnsFiles(),
     tmpDirs: strayCompilerDirs(),
+    lockFiles: lockFiles(),
     firewall: privileged ? firewall() : new Set(),
   };
 }
@@ -149,7 +162,9 @@ export function leaksBetween(before: Snapshot, after: Snapshot): string[] {
   const files = added(before.netnsFiles, after.netnsFiles);
   if (files.length) out.push(`netns files: ${files.join(", ")}`);
   const tmp = added(before.tmpDirs, after.tmpDirs);
-  if (tmp.length) out.push(`/tmp: ${tmp.join(", ")}`);
+  if (tmp.length) out.push(`Bun compiler directories: ${tmp.join(", ")}`);
+  const locks = added(before.lockFiles, after.lockFiles);
+  if (locks.length) out.push(`lock files: ${locks.join(", ")}`);
   const rules = added(before.firewall, after.firewall);
   if (rules.length) out.push(`firewall: ${rules.join(" | ")}`);
   return out;

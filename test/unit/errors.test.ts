@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { errnoName, isSysError, SysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
-import { ErrorList, exitCodeOf, UsageError } from "../../src/errors.ts";
-import { validateName } from "../../src/names.ts";
+import { ErrorList, escapeControl, exitCodeOf, quote, UsageError } from "../../src/errors.ts";
+import { MAX_CONTAINER_NAME, validateName } from "../../src/names.ts";
 
 describe("SysError", () => {
   test("names the call, the argument and the errno", () => {
@@ -45,6 +45,31 @@ describe("names", () => {
     expect(err).toBeInstanceOf(UsageError);
     expect((err as Error).message).toContain(message);
     expect(exitCodeOf(err)).toBe(2);
+  });
+});
+
+describe("container ids and names", () => {
+  test("are limited so that every path made from them fits; lookups and other names are not", () => {
+    const longest = "a".repeat(MAX_CONTAINER_NAME);
+    expect(validateName("container id", longest)).toBe(longest);
+    expect(validateName("container name", longest)).toBe(longest);
+    expect(() => validateName("container id", `${longest}b`)).toThrow(`container id "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…" is 129 characters long, more than the limit of ${MAX_CONTAINER_NAME}`);
+    expect(() => validateName("container name", "n".repeat(253))).toThrow("more than the limit of 128");
+    expect(validateName("container id or name", "a".repeat(200))).toHaveLength(200);
+    expect(validateName("network name", "a".repeat(253))).toHaveLength(253);
+    expect(() => validateName("network name", "a".repeat(254))).toThrow("more than the limit of 253");
+  });
+});
+
+describe("values in messages", () => {
+  test("control characters are escaped as JSON escapes them, or as \\u escapes where JSON keeps them raw", () => {
+    expect(escapeControl("a\nb\r\tc\u001b[0m\u007f\u0085\u2028 d")).toBe("a\\nb\\r\\tc\\u001b[0m\\u007f\\u0085\\u2028 d");
+    expect(escapeControl("plain ünïcode")).toBe("plain ünïcode");
+  });
+
+  test("quote puts a value in double quotes, escaping quotes and control characters", () => {
+    expect(quote('a"b\nc')).toBe('"a\\"b\\nc"');
+    expect(() => validateName("container id", "a\nb")).toThrow('invalid container id "a\\nb"');
   });
 });
 

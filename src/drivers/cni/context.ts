@@ -26,9 +26,17 @@ export function validateCniArgs(args: CniArgs): CniArgs {
   return args;
 }
 
+/** A file name's limit, less what the cache's temporary file adds to the three names (cache.ts). */
+const MAX_KEY_BYTES = 255 - ".--..tmp".length - 12;
+
 /** Network name, container id and interface name become the cache file's name: checked every time. */
 export function validateAttachmentKey(network: string, containerId: string, ifName: string): void {
   validateName("network name", network);
   validateName("container id", containerId);
   validateIfName("interface name", ifName);
+  if (network.length + containerId.length + ifName.length > MAX_KEY_BYTES) {
+    throw new UsageError(
+      `network name ${network.length} and container id ${containerId.length} characters long are too long together for a CNI cache file name (at most ${MAX_KEY_BYTES - ifName.length} together)`,
+    );
+  }
 }

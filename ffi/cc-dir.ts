@@ -1,0 +1,28 @@
+// Where Bun's cc (compile.ts) stages its headers, and whether Bun will use that place. Measured with Bun
+// 1.4.5: it is $BUN_TMPDIR (else $TMPDIR, else /tmp)/bun-cc-UID, read from the environment once at start-up,
+// so setting BUN_TMPDIR later changes nothing. Bun uses it only when it is a directory (not a symlink)
+// owned by the process's uid and writable by no one else, or when it can make it; otherwise each process
+// makes a new `.RANDOM-UID.bun-cc` beside it, which nothing ever removes.
+import { accessSync, constants, lstatSync } from "node:fs";
+import { join } from "node:path";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function bunTmpDir(env: Env = process.env): string {
+  return env.BUN_TMPDIR || env.TMPDIR || "/tmp";
+}
+
+export function compilerDirUsable(env: Env = process.env, uid: number = process.getuid!()): boolean {
+  const tmp = bunTmpDir(env);
+  try {
+    const st = lstatSync(join(tmp, `bun-cc-${uid}`));
+    return st.isDirectory() && st.uid === uid && (st.mode & 0o022) === 0;
+  } catch {
+    try {
+      accessSync(tmp, constants.W_OK | constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,137 @@
+// The links of a native bridge network, as netavark's bridge driver makes them, over ctrnet's own rtnetlink
+// client with no process spawned: the bridge (made on first use, kept until `network rm`), and per
+// container a veth pair whose container end is created directly in the container's netns, enslaved with
+// hairpin on (a container reaches its own published ports through the host), an optional VLAN as the port's
+// PVID, the container's addresses without duplicate address detection, its MAC, and default routes through
+// the gateways. Every call takes open sockets: one in the netns that holds the bridge (the host's, or the
+// rootless netns) and one in the container's, so a whole attach is a handful of netlink messages.
+import { randomBytes } from "node:crypto";
+import { ErrorList } from "../../errors.ts";
+import { isNetlinkError, type Netlink } from "../../netlink/index.ts";
+import { ensureSysctl } from "../../netns/index.ts";
+
+export interface BridgeConfig {
+  /** The bridge device, e.g. ctrnet1. */
+  name: string;
+  mtu?: number;
+  /** podman's `-o vlan=N`: the bridge filters VLANs and each port gets N as its untagged PVID. */
+  vlan?: number;
+  /** The gateway addresses the bridge holds, with their prefix length (10.89.0.1/24, fd10::1/64). */
+  gateways: readonly string[];
+  /** Lets DNAT from 127.0.0.1 reach containers behind the bridge (needed by ports published on localhost). */
+  routeLocalnet?: boolean;
+}
+
+export interface VethConfig {
+  /** An open fd of the container's netns, where the container end is made. */
+  netnsFd: number;
+  /** The container end's name, e.g. eth0. */
+  ifname: string;
+  /** The host end's name; a random veth<8 hex> when not given. */
+  hostName?: string;
+  mac?: string;
+  mtu?: number;
+  /** The container's addresses with their prefix length. */
+  addresses: readonly string[];
+  /** Default routes: one gateway per family at most. */
+  gateways: readonly string[];
+}
+
+export interface Veth {
+  hostName: string;
+  ifname: string;
+  mac: string;
+  /** The container end's index inside its netns. */
+  index: number;
+}
+
+const isV6 = (cidrOrIp: string): boolean => cidrOrIp.includes(":");
+
+function ignoreExisting(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (!isNetlinkError(err, "EEXIST")) throw err;
+  }
+}
+
+/**
+ * The bridge with its gateway addresses, up, and the forwarding sysctls it needs; idempotent and safe
+ * when two ctrnets attach the first containers of a network at once (EEXIST is the other one's work).
+ * `bridgeNetns` is where the sysctls are written: the netns `host` was opened in (undefined: this one).
+ */
+export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: number): void {
+  let existing = true;
+  try {
+    host.link(bridge.name);
+  } catch (err) {
+    if (!isNetlinkError(err, "ENODEV")) throw err;
+    existing = false;
+  }
+  if (!existing) {
+    ignoreExisting(() =>
+      host.linkAdd({ kind: "bridge", name: bridge.name, mtu: bridge.mtu, ...(bridge.vlan !== undefined ? { vlanFiltering: true } : {}) }),
+    );
+  }
+  const held = new Set(host.addresses({ link: bridge.name }).map((a) => `${a.address}/${a.prefixLength}`));
+  for (const gateway of bridge.gateways) {
+    if (!held.has(gateway)) ignoreExisting(() => host.addressAdd(bridge.name, gateway, { noDad: isV6(gateway) }));
+  }
+  host.linkSet(bridge.name, { up: true });
+  ensureSysctl(["ipv4", "ip_forward"], "1", bridgeNetns);
+  if (bridge.gateways.some(isV6)) ensureSysctl(["ipv6", "conf", "all", "forwarding"], "1", bridgeNetns);
+  if (bridge.routeLocalnet) ensureSysctl(["ipv4", "conf", bridge.name, "route_localnet"], "1", bridgeNetns);
+}
+
+export function randomVethName(): string {
+  return `veth${randomBytes(4).toString("hex")}`;
+}
+
+/**
+ * The container's interface on the bridge. Undoes its own partial work before it throws: deleting the host
+ * end removes the pair, and with it the container end's addresses and routes.
+ */
+export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConfig, veth: VethConfig): Veth {
+  const hostName = veth.hostName ?? randomVethName();
+  const mtu = veth.mtu ?? bridge.mtu;
+  host.linkAdd({ kind: "veth", name: hostName, mtu, peer: { name: veth.ifname, netnsFd: veth.netnsFd, mtu, mac: veth.mac } });
+  try {
+    host.linkSet(hostName, { master: bridge.name, up: true });
+    host.bridgePortSet(hostName, { hairpin: true });
+    if (bridge.vlan !== undefined) host.bridgeVlanAdd(hostName, bridge.vlan, { pvid: true, untagged: true });
+    // Usable at once: no DAD on its addresses (set per address too), gratuitous ARP when it comes up, so
+    // neighbours forget a previous owner of a reused address.
+    if (veth.addresses.some(isV6)) ensureSysctl(["ipv6", "conf", veth.ifname, "accept_dad"], "0", veth.netnsFd);
+    ensureSysctl(["ipv4", "conf", veth.ifname, "arp_notify"], "1", veth.netnsFd);
+    for (const address of veth.addresses) container.addressAdd(veth.ifname, address, { noDad: isV6(address) });
+    container.linkSet(veth.ifname, { up: true });
+    for (const gateway of veth.gateways) container.routeAdd({ dst: "default", gateway, dev: veth.ifname });
+    const link = container.link(veth.ifname);
+    return { hostName, ifname: veth.ifname, mac: link.mac ?? "", index: link.index };
+  } catch (err) {
+    try {
+      host.linkDelete(hostName);
+    } catch (undo) {
+      if (!isNetlinkError(undo, "ENODEV")) throw new ErrorList(`attaching ${hostName} failed, and so did removing it`, [err, undo]);
+    }
+    throw err;
+  }
+}
+
+/** Removes the pair by its host end; a pair already gone (its netns was removed) is no error. */
+export function detachVeth(host: Netlink, hostName: string): void {
+  try {
+    host.linkDelete(hostName);
+  } catch (err) {
+    if (!isNetlinkError(err, "ENODEV")) throw err;
+  }
+}
+
+/** For `network rm`: the bridge goes with its addresses; one already gone is no error. */
+export function removeBridge(host: Netlink, name: string): void {
+  try {
+    host.linkDelete(name);
+  } catch (err) {
+    if (!isNetlinkError(err, "ENODEV")) throw err;
+  }
+}

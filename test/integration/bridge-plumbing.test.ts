@@ -1,0 +1,104 @@
+// The native bridge driver's links against the kernel: two containers on a bridge reach each other and the
+// gateway over IPv4 and IPv6 the moment the attach returns (no DAD wait), with the hairpin flag, default
+// routes and sysctls in place; a failed attach leaves nothing; detach removes the pair. The "host" is a
+// fresh netns of its own, so the sysctls written never touch the runner's.
+import { describe, expect, test } from "bun:test";
+import * as libc from "../../ffi/libc.ts";
+import { attachVeth, detachVeth, ensureBridge, removeBridge } from "../../src/drivers/bridge/plumbing.ts";
+import { Netlink } from "../../src/netlink/index.ts";
+import { readSysctl } from "../../src/netns/index.ts";
+import { privileged } from "./cni-helpers.ts";
+
+let counter = 0;
+
+interface Ns {
+  name: string;
+  fd: number;
+  nl: Netlink;
+}
+
+function sh(cmd: string[]): { ok: boolean; out: string } {
+  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  return { ok: r.exitCode === 0, out: r.stdout.toString() + r.stderr.toString() };
+}
+
+function withNamespaces(count: number, fn: (ns: Ns[]) => void): void {
+  const made: Ns[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const name = `brp-${process.pid}-${++counter}`;
+      expect(sh(["ip", "netns", "add", name]).ok).toBe(true);
+      const fd = libc.open(`/run/netns/${name}`, libc.O_RDONLY);
+      const nl = Netlink.open({ netns: fd });
+      made.push({ name, fd, nl });
+      nl.linkSet("lo", { up: true });
+    }
+    fn(made);
+  } finally {
+    for (const ns of made) {
+      ns.nl.close();
+      libc.close(ns.fd);
+      sh(["ip", "netns", "del", ns.name]);
+    }
+  }
+}
+
+const bridge = { name: "ctrnet-t", gateways: ["10.77.0.1/24", "fd77::1/64"], routeLocalnet: true };
+
+describe.skipIf(!privileged)("bridge plumbing", () => {
+  test("two containers reach each other and the gateway over v4 and v6 at once; detach removes each pair", () => {
+    withNamespaces(3, ([host, c1, c2]) => {
+      ensureBridge(host!.nl, bridge, host!.fd);
+      ensureBridge(host!.nl, bridge, host!.fd);
+      const v1 = attachVeth(host!.nl, c1!.nl, bridge, {
+        netnsFd: c1!.fd, ifname: "eth0", mac: "02:00:00:77:00:02",
+        addresses: ["10.77.0.2/24", "fd77::2/64"], gateways: ["10.77.0.1", "fd77::1"],
+      });
+      const v2 = attachVeth(host!.nl, c2!.nl, bridge, {
+        netnsFd: c2!.fd, ifname: "eth0", addresses: ["10.77.0.3/24", "fd77::3/64"], gateways: ["10.77.0.1", "fd77::1"],
+      });
+      expect(v1).toMatchObject({ ifname: "eth0", mac: "02:00:00:77:00:02" });
+      expect(v2.hostName).toMatch(/^veth[0-9a-f]{8}$/);
+
+      const gatewayAddrs = host!.nl.addresses({ link: bridge.name }).map((a) => `${a.address}/${a.prefixLength}`);
+      expect(gatewayAddrs).toEqual(expect.arrayContaining(bridge.gateways));
+      expect(host!.nl.link(v1.hostName)).toMatchObject({ master: host!.nl.link(bridge.name).index, hairpin: true, up: true });
+      expect(readSysctl(["ipv4", "ip_forward"], host!.fd)).toBe("1");
+      expect(readSysctl(["ipv6", "conf", "all", "forwarding"], host!.fd)).toBe("1");
+      expect(readSysctl(["ipv4", "conf", bridge.name, "route_localnet"], host!.fd)).toBe("1");
+      expect(readSysctl(["ipv6", "conf", "eth0", "accept_dad"], c1!.fd)).toBe("0");
+      expect(readSysctl(["ipv4", "conf", "eth0", "arp_notify"], c1!.fd)).toBe("1");
+      const defaults = c1!.nl.routes({ family: 6 }).filter((r) => r.dst === "default").concat(c1!.nl.routes({ family: 4 }).filter((r) => r.dst === "default"));
+      expect(defaults.map((r) => r.gateway).sort()).toEqual(["10.77.0.1", "fd77::1"]);
+      // no address is tentative: IPv6 works without waiting for DAD
+      expect(sh(["ip", "-n", c1!.name, "-6", "addr", "show", "tentative"]).out.trim()).toBe("");
+
+      for (const [from, to] of [[c1!, "10.77.0.3"], [c2!, "10.77.0.2"], [c1!, "10.77.0.1"], [c1!, "fd77::3"], [c2!, "fd77::1"]] as const) {
+        const ping = sh(["ip", "netns", "exec", from.name, "busybox", "ping", "-c", "3", "-w", "6", "-A", to]);
+        expect({ to, ok: ping.ok }).toEqual({ to, ok: true });
+      }
+
+      detachVeth(host!.nl, v1.hostName);
+      detachVeth(host!.nl, v1.hostName);
+      expect(host!.nl.links().map((l) => l.name)).not.toContain(v1.hostName);
+      expect(c1!.nl.links().map((l) => l.name)).toEqual(["lo"]);
+      detachVeth(host!.nl, v2.hostName);
+      removeBridge(host!.nl, bridge.name);
+      expect(host!.nl.links().map((l) => l.name)).toEqual(["lo"]);
+    });
+  });
+
+  test("an attach that fails half-way (a gateway off the subnet) leaves no link on either side", () => {
+    withNamespaces(2, ([host, c1]) => {
+      ensureBridge(host!.nl, bridge, host!.fd);
+      expect(() =>
+        attachVeth(host!.nl, c1!.nl, bridge, { netnsFd: c1!.fd, ifname: "eth0", hostName: "vethfail", addresses: ["10.77.0.9/24"], gateways: ["192.0.2.1"] }),
+      ).toThrow("add route default via 192.0.2.1");
+      expect(host!.nl.links().map((l) => l.name).sort()).toEqual(["ctrnet-t", "lo"]);
+      expect(c1!.nl.links().map((l) => l.name)).toEqual(["lo"]);
+      // the name is free again: a retry with a right gateway works
+      const v = attachVeth(host!.nl, c1!.nl, bridge, { netnsFd: c1!.fd, ifname: "eth0", hostName: "vethfail", addresses: ["10.77.0.9/24"], gateways: ["10.77.0.1"] });
+      detachVeth(host!.nl, v.hostName);
+    });
+  });
+});
