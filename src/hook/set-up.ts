@@ -8,7 +8,7 @@ import { ErrorList, UsageError } from "../errors.ts";
 import { type Context, type CreateRequest, createContainer, parseNetworkMode, removeContainer } from "../lifecycle/index.ts";
 import { readHostEtc } from "../container/dns-files.ts";
 import { containerEtcFiles } from "../lifecycle/etc-files.ts";
-import { withContainerLock } from "../lifecycle/lock.ts";
+import { withContainerLock } from "../state/lock.ts";
 import { log } from "../log.ts";
 import { validateName } from "../names.ts";
 import type { BundleConfig, OciState } from "../schema/oci.ts";

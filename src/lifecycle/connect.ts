@@ -12,7 +12,7 @@ import { validateName } from "../names.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
 import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
-import { withContainerLock } from "./lock.ts";
+import { withContainerLock } from "../state/lock.ts";
 import { requireLive, requireReady } from "./lookup.ts";
 import { driverOf, targetOf } from "./networks.ts";
 import type { ConnectOptions } from "./types.ts";

@@ -17,7 +17,7 @@ import { driverFor } from "../drivers/select.ts";
 import type { Context } from "./context.ts";
 import { assignHostPorts } from "./host-ports.ts";
 import { markNetns, recordProcess } from "../state/ledger.ts";
-import { type ContainerLock, withContainerLock } from "./lock.ts";
+import { type HeldLock, withContainerLock } from "../state/lock.ts";
 import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
 import { newContainerRecord } from "../container/attachments.ts";
 import { findExact } from "./records.ts";
@@ -202,7 +202,7 @@ export interface CreateOptions {
   helpersDieWithProcess?: boolean;
 }
 
-async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock, opts: CreateOptions): Promise<ContainerRecord> {
+async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOptions): Promise<ContainerRecord> {
   const state = ctx.state();
   let rec: ContainerRecord;
   try {

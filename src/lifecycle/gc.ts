@@ -8,7 +8,7 @@ import { removeStaleWaiterSockets } from "./waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { adoptedProcess, markedNetns, unmarkNetns } from "../state/ledger.ts";
-import { tryContainerLock } from "./lock.ts";
+import { tryContainerLock } from "../state/lock.ts";
 import { netnsOwner } from "./lookup.ts";
 import { releaseShared } from "../drivers/select.ts";
 import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";

@@ -7,7 +7,7 @@ import { isMissingChainError } from "../drivers/cni/driver.ts";
 import { ErrorList, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { Context } from "./context.ts";
-import { withContainerLock } from "./lock.ts";
+import { withContainerLock } from "../state/lock.ts";
 import { requireLive, requireReady } from "./lookup.ts";
 import { driverOf, targetOf } from "./networks.ts";
 

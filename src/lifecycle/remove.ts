@@ -2,7 +2,7 @@
 // --force a container whose CNI DEL failed keeps its record and netns, so that `rm` can be run again.
 import { ErrorList, UsageError } from "../errors.ts";
 import type { Context } from "./context.ts";
-import { withContainerLock } from "./lock.ts";
+import { withContainerLock } from "../state/lock.ts";
 import { dependents } from "./lookup.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { RemoveOptions } from "./types.ts";
