@@ -4,9 +4,7 @@
 // driverFor (select.ts) and never looks at a network mode itself.
 import type { NetworkStatus } from "../schema/network-status.ts";
 import type { PortMapping } from "../schema/ports.ts";
-import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
-
-export type HelperKind = "slirp4netns" | "portForwarder";
+import type { ContainerRecord, HelperKind, NetworkAttachment } from "../state/index.ts";
 
 export interface HelperHandle {
   pid: number;

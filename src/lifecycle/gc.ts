@@ -7,13 +7,13 @@ import { errorMessage } from "../errors.ts";
 import { removeStaleWaiterSockets } from "./waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
-import { adoptedProcess, markedNetns, unmarkNetns } from "../state/ledger.ts";
+import { adoptedProcess, containersWithHelpers, markedNetns, unmarkNetns } from "../state/ledger.ts";
 import { tryContainerLock } from "../state/lock.ts";
 import { netnsOwner } from "./lookup.ts";
 import { releaseShared } from "../drivers/select.ts";
 import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
 import { processAlive } from "../process/supervise.ts";
-import { containersWithHelpers, deadHelper, stopHelpers } from "./helpers.ts";
+import { deadHelper, stopHelpers } from "./helpers.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { GcReport } from "./types.ts";
 

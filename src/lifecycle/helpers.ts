@@ -6,12 +6,13 @@
 // it lives it stops them through the handles kept here. `ctrnet create` returns at once and nobody holds
 // a descriptor: they run on their own, and `rm` or `gc` (other processes) stop them by pid. A pid is
 // signalled only while its start time is the one written down: a recycled pid is never killed.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { CtrnetError } from "../errors.ts";
-import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
-import type { ContainerRecord } from "../state/index.ts";
-import type { HelperHandle, HelperKind, HelperRegistry } from "../drivers/driver.ts";
+import { running, startTimeOf, stopByPid } from "../process/supervise.ts";
+import { forgetHelperPids, helpersDir, readHelperPids, writeHelperPids } from "../state/ledger.ts";
+import type { ContainerRecord, HelperKind } from "../state/index.ts";
+import type { HelperHandle, HelperRegistry } from "../drivers/driver.ts";
 import type { Context } from "./context.ts";
 
 /** Stopped in this order: nothing forwards into a network that is already gone. */
@@ -19,23 +20,11 @@ const STOP_ORDER: readonly HelperKind[] = ["portForwarder", "slirp4netns"];
 
 const NAMES: Record<HelperKind, string> = { slirp4netns: "slirp4netns", portForwarder: "port forwarder" };
 
-type HelperPids = Partial<Record<HelperKind, TrackedProcess>>;
-
 /** Handles of the helpers this process started, by container id. */
 const held = new Map<string, Partial<Record<HelperKind, HelperHandle>>>();
 
 /** sun_path holds 108 bytes, the last a NUL. */
 const MAX_SOCKET_PATH = 107;
-
-function helpersDir(ctx: Context): string {
-  const dir = join(ctx.runtimeDir, "helpers");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
-}
-
-function ledgerPath(ctx: Context, id: string): string {
-  return join(helpersDir(ctx), `${id}.json`);
-}
 
 /**
  * slirp4netns's API socket for port_handler=slirp4netns. Named by a hash of the id: ids can be long,
@@ -53,20 +42,12 @@ function socketPath(ctx: Context, id: string): string {
   return join(helpersDir(ctx), `${new Bun.CryptoHasher("sha256").update(id).digest("hex").slice(0, 16)}.sock`);
 }
 
-function readLedger(ctx: Context, id: string): HelperPids {
-  try {
-    return JSON.parse(readFileSync(ledgerPath(ctx, id), "utf8")) as HelperPids;
-  } catch {
-    return {};
-  }
-}
-
 /** Writes the helper down; a process that is already gone needs no stopping and is not written. */
 export function recordHelper(ctx: Context, id: string, kind: HelperKind, pid: number): void {
   const startTime = startTimeOf(pid);
   if (startTime === undefined) return;
-  const ledger = { ...readLedger(ctx, id), [kind]: { pid, startTime } };
-  writeFileSync(ledgerPath(ctx, id), JSON.stringify(ledger), { mode: 0o600 });
+  const ledger = { ...readHelperPids(ctx, id), [kind]: { pid, startTime } };
+  writeHelperPids(ctx, id, ledger);
 }
 
 export function holdHelper(id: string, kind: HelperKind, handle: HelperHandle): void {
@@ -75,7 +56,7 @@ export function holdHelper(id: string, kind: HelperKind, handle: HelperHandle): 
 
 /** Why the container's network is broken, when a helper its record names has died; undefined otherwise. */
 export function deadHelper(ctx: Context, rec: ContainerRecord): string | undefined {
-  const ledger = readLedger(ctx, rec.id);
+  const ledger = readHelperPids(ctx, rec.id);
   for (const kind of STOP_ORDER) {
     const pid = rec.helpers[kind];
     if (pid === null) continue;
@@ -85,18 +66,13 @@ export function deadHelper(ctx: Context, rec: ContainerRecord): string | undefin
   return undefined;
 }
 
-/** Ids of containers whose helpers are written down; some may have no record any more. */
-export function containersWithHelpers(ctx: Context): string[] {
-  return readdirSync(helpersDir(ctx)).flatMap((f) => (f.endsWith(".json") ? [f.slice(0, -".json".length)] : []));
-}
-
 /**
  * Stops every helper of the container, through this process's handle or by pid, then forgets them and
  * removes the API socket. Returns every error; what could not be stopped stays written down, for `gc`.
  */
 export async function stopHelpers(ctx: Context, id: string): Promise<unknown[]> {
   const errors: unknown[] = [];
-  const ledger = readLedger(ctx, id);
+  const ledger = readHelperPids(ctx, id);
   const handles = held.get(id) ?? {};
   for (const kind of STOP_ORDER) {
     try {
@@ -112,18 +88,18 @@ export async function stopHelpers(ctx: Context, id: string): Promise<unknown[]> 
     }
   }
   if (errors.length) {
-    writeFileSync(ledgerPath(ctx, id), JSON.stringify(ledger), { mode: 0o600 });
+    writeHelperPids(ctx, id, ledger);
     return errors;
   }
   held.delete(id);
-  rmSync(ledgerPath(ctx, id), { force: true });
+  forgetHelperPids(ctx, id);
   rmSync(socketPath(ctx, id), { force: true });
   return errors;
 }
 
 /** Stops the container's helper of one kind and forgets it, in the record too; every error. */
 async function stopHelper(ctx: Context, id: string, kind: HelperKind): Promise<unknown[]> {
-  const ledger = readLedger(ctx, id);
+  const ledger = readHelperPids(ctx, id);
   const handles = held.get(id) ?? {};
   const handle = handles[kind];
   const proc = ledger[kind];
@@ -136,7 +112,7 @@ async function stopHelper(ctx: Context, id: string, kind: HelperKind): Promise<u
   }
   delete handles[kind];
   delete ledger[kind];
-  writeFileSync(ledgerPath(ctx, id), JSON.stringify(ledger), { mode: 0o600 });
+  writeHelperPids(ctx, id, ledger);
   const state = ctx.state();
   if (state.find(id)?.id === id) state.update(id, (r) => ({ ...r, helpers: { ...r.helpers, [kind]: null } }));
   return [];

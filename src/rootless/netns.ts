@@ -12,6 +12,7 @@ import { formatResolvConf, readHostEtc } from "../container/dns-files.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { createNetns, netnsUsable, removeNetns } from "../netns/index.ts";
 import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
+import { readJsonFile, RootlessNetnsStateFile, WayOutProcessFile } from "../schema/state-files.ts";
 import { withLock } from "../state/lock.ts";
 
 export const ROOTLESS_NETNS_NAME = "rootless-netns";
@@ -62,12 +63,14 @@ export const resolvConfPath = (paths: RootlessNetnsPaths): string => join(paths.
 export const pluginRunDir = (paths: RootlessNetnsPaths): string => join(paths.dir, "run");
 const statePath = (paths: RootlessNetnsPaths): string => join(paths.dir, "state.json");
 
+/** The state once the way out was ready; undefined before that, or without a namespace. */
 export function readRootlessNetnsState(paths: RootlessNetnsPaths): RootlessNetnsState | undefined {
-  try {
-    return JSON.parse(readFileSync(statePath(paths), "utf8")) as RootlessNetnsState;
-  } catch {
-    return undefined;
-  }
+  return readJsonFile(() => readFileSync(statePath(paths), "utf8"), RootlessNetnsStateFile);
+}
+
+/** The way out's process as written down, ready or not. */
+function wayOutProcess(paths: RootlessNetnsPaths): TrackedProcess | undefined {
+  return readJsonFile(() => readFileSync(statePath(paths), "utf8"), WayOutProcessFile)?.slirp4netns;
 }
 
 function writeState(paths: RootlessNetnsPaths, state: Partial<RootlessNetnsState>): void {
@@ -93,10 +96,10 @@ async function startSlirp(paths: RootlessNetnsPaths, start: StartWayOut): Promis
 /** Stops slirp4netns (only the process written down), unmounts the namespace, removes the directory; every error. */
 async function destroy(paths: RootlessNetnsPaths): Promise<unknown[]> {
   const errors: unknown[] = [];
-  const state = readRootlessNetnsState(paths);
-  if (state?.slirp4netns) {
+  const proc = wayOutProcess(paths);
+  if (proc) {
     try {
-      await stopByPid("slirp4netns of the rootless netns", state.slirp4netns);
+      await stopByPid("slirp4netns of the rootless netns", proc);
     } catch (err) {
       errors.push(err);
     }
@@ -129,12 +132,15 @@ async function create(paths: RootlessNetnsPaths, start: StartWayOut): Promise<Ro
 /** Call with the lock held. A namespace that lost its slirp4netns gets a new one; its bridges stay. */
 async function ensure(paths: RootlessNetnsPaths, start: StartWayOut): Promise<RootlessNetnsState> {
   mkdirSync(pluginRunDir(paths), { recursive: true, mode: 0o700 });
-  const state = readRootlessNetnsState(paths);
+  const proc = wayOutProcess(paths);
   if (!netnsUsable(paths.netns)) {
-    if (state?.slirp4netns) await stopByPid("slirp4netns of the rootless netns", state.slirp4netns);
+    if (proc) await stopByPid("slirp4netns of the rootless netns", proc);
     return create(paths, start);
   }
-  if (state?.slirp4netns && running(state.slirp4netns)) return state;
+  const state = readRootlessNetnsState(paths);
+  if (state && running(state.slirp4netns)) return state;
+  // one that never became ready, left by a ctrnet that died meanwhile, makes way for a new one
+  if (proc) await stopByPid("slirp4netns of the rootless netns", proc);
   log.warn("slirp4netns of the rootless netns is gone; starting it again");
   const fresh = await startSlirp(paths, start);
   writeResolvConf(paths, fresh.dns);

@@ -4,6 +4,7 @@ export { databasePath, runtimeDir, type StateLocation } from "./db.ts";
 export { withLock } from "./lock.ts";
 export {
   ContainerRecord,
+  type HelperKind,
   NetMode,
   NetworkAttachment,
   RECORD_STATES,

@@ -20,6 +20,9 @@ const AbsolutePath = v.pipe(v.string(), v.startsWith("/", "expected an absolute 
 
 const Pid = v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)));
 
+/** The processes a container's network may need besides its netns. */
+export type HelperKind = "slirp4netns" | "portForwarder";
+
 /**
  * How the container gets its network, as podman's `--network`: `bridge` attaches the CNI networks listed
  * in the record (the default one, or those named); `ns` joins a given netns path; `container` shares
