@@ -7,7 +7,7 @@ export { inspectContainer, parsePortQuery, portLines, publishedPorts } from "./i
 export type { InspectAdditionalNetwork, InspectBasicNetworkConfig, InspectNetworkSettings, InspectResult } from "./inspect-format.ts";
 export { listContainers } from "./list.ts";
 export { formatNetworkMode, parseNetworkMode } from "./mode.ts";
-export { reloadContainer } from "./reload.ts";
+export { reloadableContainers, reloadContainer } from "./reload.ts";
 export { removeContainer } from "./remove.ts";
 export { containerStats } from "./stats.ts";
 export type { ConnectOptions, CreateRequest, GcReport, InterfaceStats, RemoveOptions } from "./types.ts";

@@ -39,3 +39,8 @@ export async function reloadContainer(ctx: Context, idOrName: string): Promise<v
     ErrorList.throwIfAny(`reloading the network of container "${id}"`, errors);
   });
 }
+
+/** `reload --all`: every ready container whose networks can be reloaded. */
+export function reloadableContainers(ctx: Context): string[] {
+  return ctx.state().list().filter((r) => r.state === "ready" && driverOf(ctx, r)?.live).map((r) => r.id);
+}
