@@ -8,7 +8,7 @@ import { validateName } from "../names.ts";
 import { inUserNamespace } from "../identity.ts";
 import type { BundleConfig, OciState } from "../schema/oci.ts";
 import { parseOciState, readBundleConfig } from "./input.ts";
-import { recordOf } from "./record.ts";
+import { recordOf } from "./lookup.ts";
 import { handOver, hasCreateContainerHook, holderFromEnv, startWaiter } from "./rendezvous.ts";
 import { type HookArgs, resolveSettings } from "./settings.ts";
 import { checkRootlessHookNetwork, setUpContainer } from "./set-up.ts";

@@ -13,7 +13,7 @@ import { log } from "../log.ts";
 import { validateName } from "../names.ts";
 import type { BundleConfig, OciState } from "../schema/oci.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { recordOf } from "./record.ts";
+import { recordOf } from "./lookup.ts";
 import { restoreRootfsEtc, writeRootfsEtc } from "./rootfs-etc.ts";
 import { type HookSettings, validateHostname } from "./settings.ts";
 import { type HookTarget, hookTarget, sameNetns } from "./target.ts";

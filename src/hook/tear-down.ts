@@ -10,7 +10,7 @@ import { type Context, removeContainer } from "../lifecycle/index.ts";
 import { ErrorList } from "../errors.ts";
 import { log } from "../log.ts";
 import { restoreRootfsEtc } from "./rootfs-etc.ts";
-import { recordOf } from "./record.ts";
+import { recordOf } from "./lookup.ts";
 
 export async function tearDownContainer(ctx: Context, id: string): Promise<void> {
   // createRuntime refuses such ids, so nothing of it can exist.

@@ -1,10 +1,10 @@
 // CNI ADD and DEL of one of a container's networks, with what podman's getPodNetwork hands ocicni: the
-// port mappings (first network only), a requested IP and MAC, the aliases, and the pod-name CNI_ARGS.
+// port mappings the network carries, a requested IP and MAC, the aliases, and the pod-name CNI_ARGS.
 import type { CachedAttachment } from "./cache.ts";
 import { NetworkNotFoundError, type NetworkConfig } from "./config.ts";
 import type { CniRuntime } from "./runtime.ts";
 import { readCache } from "./cache.ts";
-import type { CniArgs } from "./context.ts";
+import type { CniArgs } from "./settings.ts";
 import { type NetworkStatus, statusFromCniResult } from "../../schema/network-status.ts";
 import { type PortMapping, toCniPortMappings } from "../../schema/ports.ts";
 import type { ContainerRecord, NetworkAttachment } from "../../state/index.ts";

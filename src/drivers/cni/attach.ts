@@ -2,7 +2,7 @@
 import { CtrnetError, ErrorList, errorMessage, UsageError } from "../../errors.ts";
 import { CacheFileError, type CachedAttachment, type CacheKey, readCache, removeCache, writeCache } from "./cache.ts";
 import type { NetworkConfig } from "./config.ts";
-import { type CniArgs, type CniContext, validateAttachmentKey, validateCniArgs } from "./context.ts";
+import { type CniArgs, type CniContext, validateAttachmentKey, validateCniArgs } from "./settings.ts";
 import { type AttachmentEnv, type CniCommand, execPlugin, PluginError, PluginNotFoundError } from "./exec.ts";
 import { buildPluginConfig, type CapabilityArgs, encodeConfig } from "./plugin-config.ts";
 import { type CniResult, parseResult, toWire, type WireResult } from "./result.ts";

@@ -3,7 +3,7 @@ import { ErrorList } from "../../errors.ts";
 import { delAttachment } from "./attach.ts";
 import { type CacheKey, listCache } from "./cache.ts";
 import type { NetworkConfig } from "./config.ts";
-import { type CniContext, validateAttachmentKey } from "./context.ts";
+import { type CniContext, validateAttachmentKey } from "./settings.ts";
 import { execPlugin } from "./exec.ts";
 import { buildPluginConfig, encodeConfig } from "./plugin-config.ts";
 import { pluginVersions } from "./plugin-info.ts";
