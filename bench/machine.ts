@@ -5,7 +5,7 @@ import { CTRNET } from "./ctrnet.ts";
 import { NETAVARK } from "./netavark.ts";
 import { run } from "./processes.ts";
 
-export const PEER_PACKAGES = ["netavark", "containernetworking-plugins", "rootlesskit", "slirp4netns", "passt", "iperf3", "hyperfine", "iptables", "time"];
+export const PEER_PACKAGES = ["netavark", "containernetworking-plugins", "rootlesskit", "slirp4netns", "passt", "iperf3", "hyperfine", "iptables", "time", "aardvark-dns", "dnsperf"];
 
 export interface Machine {
   kernel: string;

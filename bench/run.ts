@@ -1,7 +1,7 @@
 // `npm run bench`: ctrnet against its peers, in one run on one machine, written to bench/RESULTS.md.
 //   1. attach + detach latency (attach.ts)   2. rootless port forwarding (portfwd.ts)
-//   3. 200 containers on one network (scale.ts)   4. start-up (startup.ts)
-// Options: --quick (a short run, under 2 minutes), --only SECTION[,SECTION…] (attach, portfwd, scale, startup).
+//   3. 200 containers on one network (scale.ts)   4. start-up (startup.ts)   5. container name resolution (dns.ts)
+// Options: --quick (a short run, under 2 minutes), --only SECTION[,SECTION…] (attach, portfwd, scale, startup, dns).
 // Both print the report instead of writing bench/RESULTS.md, so the committed figures always come from a full run.
 // Needs root and the peers (scripts/setup installs them). Everything runs in the sandbox of sandbox.ts.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { ensureBinary, ROOT } from "../test/helpers/binary.ts";
 import { attachDetach, attachMarkdown } from "./attach.ts";
 import { snapshotBinary } from "./ctrnet.ts";
+import { AARDVARK, dnsMarkdown, dnsResolution } from "./dns.ts";
 import { loadAverage, machine, PEER_PACKAGES } from "./machine.ts";
 import { NETAVARK } from "./netavark.ts";
 import { portForwarding, portfwdMarkdown } from "./portfwd.ts";
@@ -17,7 +18,7 @@ import { scale, scaleMarkdown } from "./scale.ts";
 import { startup, startupMarkdown } from "./startup.ts";
 import { summary, type Measured } from "./summary.ts";
 
-const SECTIONS = ["attach", "portfwd", "scale", "startup"] as const;
+const SECTIONS = ["attach", "portfwd", "scale", "startup", "dns"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: opts } = parseArgs({
@@ -38,9 +39,10 @@ const RESULTS = `${ROOT}/bench/RESULTS.md`;
 function missingPrerequisites(): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push("root (the bench makes namespaces, bridges and firewall rules)");
-  const tools = ["unshare", "nsenter", "ip", "iptables-save", "iperf3", "rootlesskit", "slirp4netns", "pasta", "hyperfine"];
+  const tools = ["unshare", "nsenter", "ip", "iptables-save", "iperf3", "rootlesskit", "slirp4netns", "pasta", "hyperfine", "dnsperf", "dig"];
   for (const tool of tools) if (!Bun.which(tool)) missing.push(tool);
   if (!existsSync(NETAVARK)) missing.push("netavark");
+  if (!existsSync(AARDVARK)) missing.push("aardvark-dns");
   if (!existsSync("/usr/bin/time")) missing.push("/usr/bin/time");
   if (!existsSync("/usr/lib/cni/bridge") && !existsSync("/opt/cni/bin/bridge")) missing.push("the CNI plugins");
   return missing;
@@ -62,6 +64,9 @@ async function measure(section: Section, tag: string, m: Measured): Promise<void
     case "startup":
       m.startup = startup({ workDir, runs: PARAMS.startupRuns });
       return;
+    case "dns":
+      m.dns = await dnsResolution({ workDir, seconds: PARAMS.seconds, runs: PARAMS.runs });
+      return;
   }
 }
 
@@ -70,6 +75,7 @@ const TITLES: Record<Section, string> = {
   portfwd: "2. Rootless port forwarding: host 127.0.0.1 → server in the netns",
   scale: `3. Scale: ${PARAMS.containers} containers on one network`,
   startup: "4. Start-up",
+  dns: "5. Container name resolution: ctrnet _dns and aardvark-dns",
 };
 
 function sectionMarkdown(section: Section, m: Measured): string | undefined {
@@ -77,6 +83,7 @@ function sectionMarkdown(section: Section, m: Measured): string | undefined {
   if (section === "portfwd" && m.portfwd) return portfwdMarkdown(m.portfwd);
   if (section === "scale" && m.scale) return scaleMarkdown(m.scale);
   if (section === "startup" && m.startup) return startupMarkdown(m.startup);
+  if (section === "dns" && m.dns) return dnsMarkdown(m.dns);
   return undefined;
 }
 
@@ -90,7 +97,7 @@ async function inSandbox(): Promise<number> {
   const failures = new Map<Section, string>();
   const seconds = new Map<Section, number>();
   // Start-up first and port forwarding last: the quick, stateless figures before the machine has been worked.
-  for (const section of (["startup", "attach", "scale", "portfwd"] as const).filter((s) => only.includes(s))) {
+  for (const section of (["startup", "attach", "scale", "dns", "portfwd"] as const).filter((s) => only.includes(s))) {
     const t0 = performance.now();
     console.error(`bench: ${TITLES[section]}`);
     try {

@@ -5,7 +5,7 @@ const NAMES: Record<number, string> = {
   17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 23: "ENFILE",
   24: "EMFILE", 25: "ENOTTY", 26: "ETXTBSY", 27: "EFBIG", 28: "ENOSPC", 30: "EROFS", 31: "EMLINK",
   32: "EPIPE", 34: "ERANGE", 35: "EDEADLK", 36: "ENAMETOOLONG", 38: "ENOSYS", 39: "ENOTEMPTY",
-  40: "ELOOP", 61: "ENODATA", 62: "ETIME", 71: "EPROTO", 74: "EBADMSG", 75: "EOVERFLOW",
+  40: "ELOOP", 61: "ENODATA", 62: "ETIME", 71: "EPROTO", 74: "EBADMSG", 75: "EOVERFLOW", 85: "ERESTART",
   88: "ENOTSOCK", 90: "EMSGSIZE", 92: "ENOPROTOOPT", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP",
   97: "EAFNOSUPPORT", 98: "EADDRINUSE", 99: "EADDRNOTAVAIL", 100: "ENETDOWN", 101: "ENETUNREACH",
   103: "ECONNABORTED", 104: "ECONNRESET", 105: "ENOBUFS", 106: "EISCONN", 107: "ENOTCONN",
@@ -25,6 +25,7 @@ const DESCRIPTIONS: Record<string, string> = {
   ECONNREFUSED: "connection refused", ETIMEDOUT: "timed out", ENOBUFS: "no buffer space available",
   ERANGE: "numerical result out of range", EPROTONOSUPPORT: "protocol not supported",
   EMSGSIZE: "message too long", EHOSTUNREACH: "no route to host", ENOTSUP: "not supported",
+  ERESTART: "interrupted system call should be restarted",
 };
 
 export function errnoName(errno: number): string {

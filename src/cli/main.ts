@@ -33,6 +33,7 @@ export const commands: Record<string, Lazy> = {
 // Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.
 Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./commands/rootlessport.ts")) });
 Object.defineProperty(commands, "_hook-wait", { value: lazy(() => import("./commands/hook-wait.ts")) });
+Object.defineProperty(commands, "_dns", { value: lazy(() => import("./commands/dns.ts")) });
 Object.defineProperty(commands, "_pause", { value: lazy(() => import("../rootless/pause-command.ts")) });
 
 export const main = defineCommand({

@@ -24,7 +24,7 @@ export function connectNetwork(rec: ContainerRecord, network: string, aliases: r
   validateName("network name", network);
   for (const alias of aliases) validateName("network alias", alias);
   if (rec.networks.some((n) => n.network === network)) {
-    throw new UsageError(`container "${rec.id}" is already connected to network "${network}"`);
+    throw new UsageError(`container "${rec.id}" is already connected to network "${network}": network is already connected`);
   }
   const ifname = rec.ifnames[network] ?? firstFreeIfname(rec.ifnames);
   return {

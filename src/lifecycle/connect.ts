@@ -31,11 +31,12 @@ async function onLiveContainer(
   });
 }
 
-export async function connectContainer(ctx: Context, idOrName: string, network: string, opts: ConnectOptions = {}): Promise<void> {
-  validateName("network name", network);
+export async function connectContainer(ctx: Context, idOrName: string, nameOrId: string, opts: ConnectOptions = {}): Promise<void> {
+  validateName("network name", nameOrId);
   const aliases = (opts.aliases ?? []).map((a) => validateName("network alias", a));
   const ip = opts.ip === undefined ? undefined : validateIP(opts.ip);
   const mac = opts.mac === undefined ? undefined : validateMAC(opts.mac);
+  const network = (await ctx.cni.resolveNetwork(nameOrId)).name;
   const found = ctx.state().get(idOrName);
   const what = `connect network "${network}" to`;
   const driver = requireLive(found, driverOf(ctx, found), what);

@@ -112,11 +112,14 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
     mode = { kind: "container", id: target.id };
   }
   const netns = netnsSource(req.netns ?? { kind: "create" }, spec);
-  let networks = spec.networks;
+  let names = spec.networks;
   if (spec.defaultNetwork) {
     await ensureDefaultNetwork(ctx);
-    networks = [DEFAULT_NETWORK];
+    names = [DEFAULT_NETWORK];
   }
+  // by name or id prefix, as podman
+  const networks: string[] = [];
+  for (const n of names) networks.push((await ctx.cni.resolveNetwork(n)).name);
   const p: CreatePlan = { id, name, mode, networks, aliases, ports, ip, mac, netns, configures: spec.configures };
   if (driver) {
     // Checked against a record that is never stored: nothing is made before every network passed.

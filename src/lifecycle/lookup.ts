@@ -34,7 +34,7 @@ export function requireReady(rec: ContainerRecord): void {
  */
 export function requireLive(rec: ContainerRecord, driver: NetworkDriver | undefined, what: string): NetworkDriver {
   if (!driver?.live) {
-    throw new UsageError(`cannot ${what} container "${rec.id}": its network mode is ${rec.mode.kind}, not bridge`);
+    throw new UsageError(`cannot ${what} container "${rec.id}": its network mode is ${rec.mode.kind}, not bridge: invalid network mode`);
   }
   if (!rec.netns) throw new CtrnetError(`cannot ${what} container "${rec.id}": it has no network namespace`);
   return driver;

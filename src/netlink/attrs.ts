@@ -148,6 +148,32 @@ export const u64: Codec<bigint> = {
   decode: (b) => sized(b, 8, "u64").getBigUint64(0, HOST_LITTLE_ENDIAN),
 };
 
+// Network byte order, as nf_tables carries its integers.
+
+export const be32: Codec<number> = {
+  encode: (w, v) => {
+    const b = new Uint8Array(4);
+    viewOf(b).setUint32(0, v >>> 0, false);
+    w.bytes(b);
+  },
+  decode: (b) => sized(b, 4, "be32").getUint32(0, false),
+};
+
+/** A signed value sent as a be32 (chain priorities, verdict codes). */
+export const be32signed: Codec<number> = {
+  encode: (w, v) => be32.encode(w, v >>> 0),
+  decode: (b) => sized(b, 4, "be32").getInt32(0, false),
+};
+
+export const be64: Codec<bigint> = {
+  encode: (w, v) => {
+    const b = new Uint8Array(8);
+    viewOf(b).setBigUint64(0, v, false);
+    w.bytes(b);
+  },
+  decode: (b) => sized(b, 8, "be64").getBigUint64(0, false),
+};
+
 /** NUL-terminated on the wire; the terminator is not part of the value. */
 export const string: Codec<string> = {
   encode: (w, v) => {

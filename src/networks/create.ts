@@ -17,15 +17,14 @@ async function ensureDefaultLocked(ctx: NetworkScope): Promise<boolean> {
   return true;
 }
 
-/** Creates the default network `ctrnet` (bridge ctrnet0, 10.88.0.0/16) if it is missing; true if it did. */
+/** Creates the default network `ctrnet` (bridge ctrnet0, a free subnet) if it is missing; true if it did. */
 export function ensureDefaultNetwork(ctx: NetworkScope): Promise<boolean> {
   return withNetworksLock(ctx, () => ensureDefaultLocked(ctx));
 }
 
-/** Creates a network (and first the default one, so that it keeps 10.88.0.0/16 and ctrnet0). */
+/** Creates a network; the default one is made only when a container uses it. */
 export function createNetwork(ctx: NetworkScope, request: CreateNetworkRequest): Promise<NetworkInfo> {
   return withNetworksLock(ctx, async () => {
-    await ensureDefaultLocked(ctx);
     const plan = planNetwork(request, surroundings(ctx, await ctx.cni.listNetworks()));
     writeConflist(ctx.cniConfigDir, plan.name, plan.conflist);
     return describeNetwork(await ctx.cni.loadNetwork(plan.name), new Date());

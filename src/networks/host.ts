@@ -2,11 +2,23 @@
 // network leaves: read and changed over rtnetlink, never by spawning `ip`.
 import { type Cidr, parseCidr } from "../ip/codec.ts";
 import { isNetlinkError, Netlink } from "../netlink/index.ts";
+import { maskAddress } from "../schema/ip.ts";
+
+export interface HostAddress {
+  /** The address's own subnet: 192.168.250.0/24 for 192.168.250.1/24. */
+  subnet: Cidr;
+  /** As the host has it, e.g. 192.168.250.1/24. */
+  address: string;
+  link: string;
+}
 
 export interface HostView {
   /** Destinations of the main table's routes, both families, the default routes left out. */
   routes: Cidr[];
-  links: Set<string>;
+  /** Every address of the host's interfaces, both families. */
+  addresses: HostAddress[];
+  /** Each link's kind ("bridge", "veth", …; null for physical and loopback devices), by name. */
+  links: Map<string, string | null>;
 }
 
 function withNetlink<T>(fn: (nl: Netlink) => T): T {
@@ -19,13 +31,23 @@ function withNetlink<T>(fn: (nl: Netlink) => T): T {
 }
 
 export function readHost(): HostView {
-  return withNetlink((nl) => ({
-    routes: nl
-      .routes()
-      .map((r) => (r.dst === "default" ? null : parseCidr(r.dst)))
-      .filter((c): c is Cidr => c !== null),
-    links: new Set(nl.links().map((l) => l.name)),
-  }));
+  return withNetlink((nl) => {
+    const links = nl.links();
+    const names = new Map(links.map((l) => [l.index, l.name]));
+    return {
+      routes: nl
+        .routes()
+        .map((r) => (r.dst === "default" ? null : parseCidr(r.dst)))
+        .filter((c): c is Cidr => c !== null),
+      addresses: nl.addresses().flatMap((a) => {
+        const cidr = parseCidr(`${a.address}/${a.prefixLength}`);
+        if (cidr === null) return [];
+        const subnet = { address: maskAddress(cidr.address, cidr.prefixLength), prefixLength: cidr.prefixLength };
+        return [{ subnet, address: `${a.address}/${a.prefixLength}`, link: names.get(a.index) ?? `#${a.index}` }];
+      }),
+      links: new Map(links.map((l) => [l.name, l.kind ?? null])),
+    };
+  });
 }
 
 /** Deletes the bridge named `name` if there is one; another kind of link by that name is not ours to delete. */

@@ -1,8 +1,8 @@
 // Reading networks back: ls, inspect, exists.
 import { statSync } from "node:fs";
-import type { NetworkConfig } from "../drivers/cni/config.ts";
+import { type NetworkConfig, NetworkNotFoundError } from "../drivers/cni/config.ts";
 import type { NetworkScope } from "./store.ts";
-import { validateName } from "../names.ts";
+import { containerInfo, type NetworkContainerInfo } from "./containers.ts";
 import { networkMatcher, type NetworkFilters } from "./filters.ts";
 import { describeNetwork, type NetworkInfo } from "./model.ts";
 
@@ -37,15 +37,36 @@ export async function listNetworkInfo(ctx: NetworkScope, filters: NetworkFilters
   };
 }
 
-/** In the order asked; the first unknown name fails the whole call (NetworkNotFoundError, exit 2). */
-export async function inspectNetworks(ctx: NetworkScope, names: readonly string[]): Promise<NetworkInfo[]> {
-  const out: NetworkInfo[] = [];
-  for (const name of names) out.push(describeConfig(await ctx.cni.loadNetwork(name)));
+export interface NetworkInspectInfo extends NetworkInfo {
+  /** The containers attached, by id, as podman 5 shows them. */
+  containers: Record<string, NetworkContainerInfo>;
+}
+
+function attachedContainers(ctx: NetworkScope, network: string): Record<string, NetworkContainerInfo> {
+  const out: Record<string, NetworkContainerInfo> = {};
+  for (const rec of ctx.state().list()) {
+    const attachment = rec.networks.find((n) => n.network === network);
+    if (attachment) out[rec.id] = containerInfo(rec.name ?? "", attachment);
+  }
   return out;
 }
 
-export async function networkExists(ctx: NetworkScope, name: string): Promise<boolean> {
-  validateName("network name", name);
-  const { networks } = await ctx.cni.listNetworks();
-  return networks.some((n) => n.name === name);
+/** In the order asked, by name, id or unique id prefix; the first unknown one fails the call (exit 2). */
+export async function inspectNetworks(ctx: NetworkScope, namesOrIds: readonly string[]): Promise<NetworkInspectInfo[]> {
+  const out: NetworkInspectInfo[] = [];
+  for (const nameOrId of namesOrIds) {
+    const config = await ctx.cni.resolveNetwork(nameOrId);
+    out.push({ ...describeConfig(config), containers: attachedContainers(ctx, config.name) });
+  }
+  return out;
+}
+
+export async function networkExists(ctx: NetworkScope, nameOrId: string): Promise<boolean> {
+  try {
+    await ctx.cni.resolveNetwork(nameOrId);
+    return true;
+  } catch (err) {
+    if (err instanceof NetworkNotFoundError) return false;
+    throw err;
+  }
 }

@@ -1,9 +1,10 @@
 // What `network inspect` and `network ls --format json` show, in podman 4's shape, read back from any
-// conflist: ctrnet's own (id, creation time, labels and options in the list's `args`) or one written by
-// hand or by another tool (id derived from the name as podman's CNI backend does, time from the file).
+// conflist: ctrnet's own (creation time, labels and options in the list's `args`) or one written by hand
+// or by another tool (time from the file). The id is the name's sha256, as podman's CNI backend derives it.
 import * as v from "valibot";
-import type { NetworkConfig } from "../drivers/cni/config.ts";
+import { type NetworkConfig, networkId } from "../drivers/cni/config.ts";
 import { type Cidr, parseCidr } from "../ip/codec.ts";
+import { HostLocalIpam, type HostLocalRange, hostLocalRanges } from "../schema/cni.ts";
 
 export interface LeaseRange {
   start_ip?: string;
@@ -38,39 +39,11 @@ export interface NetworkInfo {
 const StringMap = v.record(v.string(), v.string());
 
 const ListArgs = v.looseObject({
-  ctrnet_id: v.optional(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
   ctrnet_created: v.optional(v.string()),
   podman_labels: v.optional(StringMap),
   podman_options: v.optional(StringMap),
 });
 type ListArgs = v.InferOutput<typeof ListArgs>;
-
-const HostLocalRange = v.looseObject({
-  subnet: v.string(),
-  gateway: v.optional(v.string()),
-  rangeStart: v.optional(v.string()),
-  rangeEnd: v.optional(v.string()),
-});
-type HostLocalRange = v.InferOutput<typeof HostLocalRange>;
-
-/** host-local's two spellings: `ranges` (range sets), or one range's keys directly in `ipam`. */
-const HostLocalIpam = v.union([
-  v.looseObject({ ranges: v.array(v.array(HostLocalRange)) }),
-  v.pipe(
-    HostLocalRange,
-    v.transform((range) => ({ ranges: [[range]] })),
-  ),
-]);
-
-/** The id of a network ctrnet did not create: podman's CNI backend derives it from the name the same way. */
-export function nameDerivedId(name: string): string {
-  return new Bun.CryptoHasher("sha256").update(name).digest("hex");
-}
-
-/** A new network's id: unique even for a name used before, so a re-created network is a different one. */
-export function newNetworkId(name: string, created: Date): string {
-  return new Bun.CryptoHasher("sha256").update(`${name}\0${created.toISOString()}\0${crypto.randomUUID()}`).digest("hex");
-}
 
 function listArgs(config: NetworkConfig): ListArgs {
   let json: unknown;
@@ -88,18 +61,17 @@ function mainPlugin(config: NetworkConfig): Record<string, unknown> {
   return config.plugins[0] as Record<string, unknown>;
 }
 
-function hostLocalRanges(config: NetworkConfig): HostLocalRange[] {
-  const ipam = mainPlugin(config).ipam as Record<string, unknown> | undefined;
+/** Every range of the main plugin's host-local IPAM; the config parser has checked them already. */
+function ipamRanges(config: NetworkConfig): HostLocalRange[] {
+  const ipam = config.plugins[0]!.ipam;
   if (ipam?.type !== "host-local") return [];
   const parsed = v.safeParse(HostLocalIpam, ipam);
-  return parsed.success ? parsed.output.ranges.flat() : [];
+  return parsed.success ? hostLocalRanges(parsed.output) : [];
 }
 
-/** Every subnet the network hands addresses out of, for overlap checks; unparsable ones are left out. */
+/** Every subnet the network hands addresses out of, for overlap checks. */
 export function networkSubnets(config: NetworkConfig): Cidr[] {
-  return hostLocalRanges(config)
-    .map((r) => parseCidr(r.subnet))
-    .filter((c): c is Cidr => c !== null);
+  return ipamRanges(config).map((r) => parseCidr(r.subnet)!);
 }
 
 /** The host interface a network owns: its bridge (the plugin's default is cni0), or none. */
@@ -131,10 +103,10 @@ export function describeNetwork(config: NetworkConfig, fileTime: Date): NetworkI
   const args = listArgs(config);
   const plugin = mainPlugin(config);
   const ipam = plugin.ipam as { type?: string } | undefined;
-  const subnets = hostLocalRanges(config).map(subnetInfo);
+  const subnets = ipamRanges(config).map(subnetInfo);
   return {
     name: config.name,
-    id: args.ctrnet_id ?? nameDerivedId(config.name),
+    id: networkId(config.name),
     driver: config.plugins[0]!.type,
     network_interface: networkInterface(plugin),
     created: args.ctrnet_created ?? fileTime.toISOString(),

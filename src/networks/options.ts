@@ -12,9 +12,11 @@ export interface CreateNetworkRequest {
   driver?: string;
   /** IPv4 and/or IPv6; a free IPv4 /24 (and an IPv6 /64 with `ipv6`) is picked when none is given. */
   subnets?: readonly string[];
-  gateway?: string;
-  ipRange?: string;
-  /** Adds a picked IPv6 subnet when no IPv6 subnet is given. */
+  /** Paired with `subnets` by position, as podman pairs repeated `--gateway` and `--subnet`. */
+  gateways?: readonly string[];
+  /** Paired with `subnets` by position, as `gateways`. */
+  ipRanges?: readonly string[];
+  /** Dual stack: adds a picked IPv4 subnet and a random IPv6 /64 where the family has none given. */
   ipv6?: boolean;
   internal?: boolean;
   disableDns?: boolean;

@@ -4,11 +4,11 @@
 import { type ConflistArgs, bridgeConflist, macvlanConflist } from "../drivers/cni/conflist.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { UsageError } from "../errors.ts";
-import { validateName } from "../names.ts";
+import { validateNetworkName } from "../names.ts";
 import { type Cidr, formatCidr } from "../ip/codec.ts";
-import { parseSubnet, subnetsOverlap } from "../schema/ip.ts";
-import { pickFreeName, pickFreeSubnet } from "./free.ts";
-import { newNetworkId } from "./model.ts";
+import { parseNetworkSubnet, subnetsOverlap } from "../schema/ip.ts";
+import { pickFreeName, pickFreeSubnet, pickRandomIPv6Subnet } from "./free.ts";
+import type { HostAddress } from "./host.ts";
 import { type CreateNetworkRequest, parseBridgeOptions, parseDriver, parseMacvlanOptions } from "./options.ts";
 
 export interface ExistingNetwork {
@@ -22,13 +22,17 @@ export interface Surroundings {
   networks: readonly ExistingNetwork[];
   /** Destinations of the host's routes (the default route left out). */
   hostRoutes: readonly Cidr[];
-  hostLinks: ReadonlySet<string>;
+  hostAddresses: readonly HostAddress[];
+  /** Each host link's kind ("bridge", …; null for physical and loopback devices), by name. */
+  hostLinks: ReadonlyMap<string, string | null>;
   /** Plugin types found in the plugin path. */
   plugins: ReadonlySet<string>;
   /** For messages about a missing plugin. */
   pluginPath: readonly string[];
   ipamDataDir: string;
   now: Date;
+  /** Where random IPv6 subnets come from: crypto.getRandomValues unless a test fixes it. */
+  randomBytes?: (n: number) => Uint8Array;
 }
 
 export interface NetworkPlan {
@@ -40,11 +44,16 @@ export interface NetworkPlan {
 export const BRIDGE_PREFIX = "ctrnet";
 /** dnsname answers for containers under this domain, as podman's dns.podman. */
 export const DNS_DOMAIN = "dns.ctrnet";
+/** `--network` values that select a mode, not a network, as podman lists them. */
+export const RESERVED_NETWORK_NAMES = ["none", "host", "bridge", "private", "slirp4netns", "pasta", "container", "ns", "default"] as const;
 
 function planName(request: CreateNetworkRequest, around: Surroundings): string {
   const names = new Set(around.networks.map((n) => n.name));
   if (request.name === undefined) return pickFreeName(BRIDGE_PREFIX, names);
-  validateName("network name", request.name);
+  validateNetworkName(request.name);
+  if ((RESERVED_NETWORK_NAMES as readonly string[]).includes(request.name)) {
+    throw new UsageError(`cannot create network with name "${request.name}" because it conflicts with a valid network mode`);
+  }
   if (names.has(request.name)) throw new UsageError(`network name ${request.name} already used: network already exists`);
   return request.name;
 }
@@ -58,27 +67,49 @@ function checkNoOverlap(subnets: readonly Cidr[], around: Surroundings): void {
   }
 }
 
-/** The given subnets, plus picked ones: IPv4 when none is given, IPv6 when asked for and none is given. */
-function planSubnets(request: CreateNetworkRequest, around: Surroundings, pick: boolean): string[] {
-  const given = (request.subnets ?? []).map((s) => parseSubnet(s));
-  checkNoOverlap(given, around);
-  if (given.length === 0) {
-    if (request.gateway !== undefined) throw new UsageError("--gateway needs --subnet");
-    if (request.ipRange !== undefined) throw new UsageError("--ip-range needs --subnet");
+/** A bridge subnet the host already reaches is one its containers could never reach past the bridge. */
+function checkHostOverlap(subnets: readonly Cidr[], around: Surroundings): void {
+  for (const subnet of subnets) {
+    const used = `subnet ${formatCidr(subnet)} is already used on the host`;
+    const address = around.hostAddresses.find((a) => subnetsOverlap(a.subnet, subnet));
+    if (address) throw new UsageError(`${used}: it overlaps address ${address.address} of interface ${address.link}`);
+    const route = around.hostRoutes.find((r) => subnetsOverlap(r, subnet));
+    if (route) throw new UsageError(`${used}: it overlaps the host's route to ${formatCidr(route)}`);
   }
+}
+
+/**
+ * The given subnets, host bits cleared as podman does, then picked ones: IPv4 when none is given; with
+ * `--ipv6`, IPv4 and IPv6 each when missing (podman's dual stack), IPv6 a random ULA /64.
+ */
+function planSubnets(request: CreateNetworkRequest, around: Surroundings, bridge: boolean): string[] {
+  const given = (request.subnets ?? []).map(parseNetworkSubnet);
+  if (given.length === 0 && (request.gateways?.length || request.ipRanges?.length)) throw new UsageError("cannot set gateway or range without subnet");
+  checkNoOverlap(given, around);
+  if (bridge) checkHostOverlap(given, around);
   const out = [...given];
-  const taken = [...around.networks.flatMap((n) => n.subnets), ...around.hostRoutes];
-  if (pick && given.length === 0) out.push(pickFreeSubnet(4, taken));
-  if (pick && request.ipv6 && !given.some((s) => s.address.length === 16)) out.push(pickFreeSubnet(6, taken));
+  if (!bridge) return out.map(formatCidr);
+  const taken = [...around.networks.flatMap((n) => n.subnets), ...around.hostRoutes, ...around.hostAddresses.map((a) => a.subnet)];
+  const has = (family: 4 | 16) => out.some((s) => s.address.length === family);
+  if (out.length === 0 || (request.ipv6 && !has(4))) out.push(pickFreeSubnet(taken));
+  if (request.ipv6 && !has(16)) out.push(pickRandomIPv6Subnet(taken, around.randomBytes ?? randomBytes));
   return out.map(formatCidr);
+}
+
+function randomBytes(n: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
 }
 
 function planBridgeName(request: CreateNetworkRequest, around: Surroundings): string {
   const used = new Map(around.networks.flatMap((n) => (n.bridge === undefined ? [] : [[n.bridge, n.name] as const])));
-  if (request.interfaceName === undefined) return pickFreeName(BRIDGE_PREFIX, new Set([...used.keys(), ...around.hostLinks]));
+  if (request.interfaceName === undefined) return pickFreeName(BRIDGE_PREFIX, new Set([...used.keys(), ...around.hostLinks.keys()]));
   const bridge = validateIfName("bridge name", request.interfaceName);
   const owner = used.get(bridge);
   if (owner !== undefined) throw new UsageError(`bridge name ${bridge} already used by network ${owner}`);
+  const kind = around.hostLinks.get(bridge);
+  if (kind !== undefined && kind !== "bridge") {
+    throw new UsageError(`interface ${bridge} exists on the host and is not a bridge (${kind === null ? "a physical or loopback device" : `a ${kind}`}): give another --interface-name`);
+  }
   return bridge;
 }
 
@@ -103,8 +134,8 @@ function checkPlugins(name: string, conflist: Record<string, unknown>, around: S
   }
 }
 
-function conflistArgs(request: CreateNetworkRequest, around: Surroundings, name: string): ConflistArgs {
-  return { id: newNetworkId(name, around.now), created: around.now.toISOString(), labels: request.labels ?? {}, options: request.options ?? {} };
+function conflistArgs(request: CreateNetworkRequest, around: Surroundings): ConflistArgs {
+  return { created: around.now.toISOString(), labels: request.labels ?? {}, options: request.options ?? {} };
 }
 
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {
@@ -112,10 +143,10 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
   const driver = parseDriver(request.driver);
   const common = {
     name,
-    gateway: request.gateway,
-    ipRange: request.ipRange,
+    gateways: request.gateways,
+    ipRanges: request.ipRanges,
     ipamDataDir: around.ipamDataDir,
-    args: conflistArgs(request, around, name),
+    args: conflistArgs(request, around),
   };
   let conflist: Record<string, unknown>;
   if (driver === "bridge") {

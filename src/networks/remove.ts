@@ -5,7 +5,6 @@ import { join } from "node:path";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
 import { ErrorList, UsageError } from "../errors.ts";
 import type { NetworkScope } from "./store.ts";
-import { validateName } from "../names.ts";
 import { DEFAULT_NETWORK } from "./default.ts";
 import { deleteBridge } from "./host.ts";
 import { networkBridge } from "./model.ts";
@@ -71,13 +70,16 @@ async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<v
   if (errors.length) throw new ErrorList(`removing network ${config.name}`, errors);
 }
 
-export async function removeNetwork(ctx: NetworkScope, name: string, options: RemoveOptions = {}): Promise<void> {
-  validateName("network name", name);
+/** `nameOrId` as a user gives it: a name, an id or a unique id prefix. */
+export async function removeNetwork(ctx: NetworkScope, nameOrId: string, options: RemoveOptions = {}): Promise<void> {
+  const config = await ctx.cni.resolveNetwork(nameOrId);
+  const name = config.name;
   if (name === DEFAULT_NETWORK) throw new UsageError(`the default network ${DEFAULT_NETWORK} cannot be removed`);
-  const config = await ctx.cni.loadNetwork(name);
   const users = containersUsing(ctx, name);
   if (users.length) {
-    if (!options.force) throw new UsageError(`network ${name} is in use by container(s) ${users.join(" ")}: use -f to remove them from it`);
+    if (!options.force) {
+      throw new UsageError(`network ${name} has container(s) ${users.join(" ")} attached (use -f to remove them from it): network is being used`);
+    }
     await detachAll(name, users, options.detach);
   }
   await withNetworksLock(ctx, () => removeLocked(ctx, config));

@@ -39,6 +39,7 @@ export function surroundings(ctx: NetworkScope, listing: NetworkListing): Surrou
   return {
     networks: listing.networks.map((n) => ({ name: n.name, subnets: networkSubnets(n), bridge: networkBridge(n) })),
     hostRoutes: host.routes,
+    hostAddresses: host.addresses,
     hostLinks: host.links,
     plugins: installedPlugins(ctx.cni.pluginPath),
     pluginPath: ctx.cni.pluginPath,

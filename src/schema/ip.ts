@@ -51,6 +51,66 @@ export function parseSubnet(text: string, kind = "subnet"): Cidr {
   return network;
 }
 
+/**
+ * A network's subnet as podman reads `--subnet`: host bits are cleared (`10.50.0.9/24` is 10.50.0.0/24),
+ * then the subnet must be one a bridge can route for containers (see networkSubnetProblem).
+ */
+export function parseNetworkSubnet(text: string): Cidr {
+  const cidr = parseCidr(text);
+  if (cidr === null) throw new UsageError(`invalid subnet "${text}": expected an address and a prefix length like 10.89.0.0/24`);
+  const subnet: Cidr = { address: mask(cidr.address, cidr.prefixLength), prefixLength: cidr.prefixLength };
+  const problem = networkSubnetProblem(subnet);
+  if (problem !== null) throw new UsageError(`invalid subnet "${text}": ${problem}`);
+  return subnet;
+}
+
+/** Ranges no container network may overlap: their addresses mean something else on every host. */
+const SPECIAL_RANGES: readonly [string, string][] = [
+  ["0.0.0.0/8", "the \"this network\" range 0.0.0.0/8"],
+  ["127.0.0.0/8", "the loopback range 127.0.0.0/8"],
+  ["169.254.0.0/16", "the link-local range 169.254.0.0/16"],
+  ["224.0.0.0/4", "the multicast range 224.0.0.0/4"],
+  ["240.0.0.0/4", "the reserved range 240.0.0.0/4 (255.255.255.255 is the broadcast address)"],
+  ["::/127", "the unspecified and loopback addresses ::/127"],
+  ["fe80::/10", "the link-local range fe80::/10"],
+  ["ff00::/8", "the multicast range ff00::/8"],
+];
+
+/**
+ * Why a subnet cannot be a container network's, or null. A network needs room for a gateway and at least
+ * one container besides the network (and, for IPv4, broadcast) address: /30 and /126 at the smallest.
+ */
+export function networkSubnetProblem(subnet: Cidr): string | null {
+  const bits = subnet.address.length * 8;
+  if (subnet.prefixLength === 0) return "it covers every address";
+  if (subnet.prefixLength > bits - 2) {
+    return `a /${subnet.prefixLength} leaves no room for a gateway and a container (use /${bits - 2} or shorter)`;
+  }
+  for (const [text, what] of SPECIAL_RANGES) {
+    if (subnetsOverlap(parseCidr(text)!, subnet)) return `it overlaps ${what}`;
+  }
+  return null;
+}
+
+/** Why a host-local IPAM could not hand `ip` out of `subnet` (its network or broadcast address), or null. */
+export function reservedAddressProblem(subnet: Cidr, ip: Uint8Array): string | null {
+  if (!subnetContains(subnet, ip)) return null;
+  const [first, last] = usableOffsets(subnet);
+  const offset = toBigInt(ip) - toBigInt(subnet.address);
+  if (offset >= first && offset <= last) return null;
+  return `is the ${offset < first ? "network" : "broadcast"} address of ${formatCidr(subnet)}`;
+}
+
+/** The address with every bit after the prefix cleared. */
+export function maskAddress(ip: Uint8Array, prefixLength: number): Uint8Array {
+  return mask(ip, prefixLength);
+}
+
+/** The subnet's network address plus n, whatever it is (network, host or broadcast address). */
+export function nthAddress(subnet: Cidr, n: bigint): Uint8Array {
+  return fromBigInt(toBigInt(subnet.address) + n, subnet.address.length);
+}
+
 function mask(ip: Uint8Array, prefixLength: number): Uint8Array {
   return ip.map((b, i) => {
     const bits = Math.min(8, Math.max(0, prefixLength - i * 8));

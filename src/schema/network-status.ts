@@ -52,8 +52,9 @@ export interface CniResultShape {
 
 /**
  * The container side of a CNI result: interfaces with a sandbox, and the addresses on them. An address
- * naming no interface belongs to `ifname`, the interface the plugins were asked to make (0.2.0 results
- * and some IPAM-only chains name none); one on a host-side interface is left out.
+ * naming no interface (0.2.0 results, some IPAM-only chains) belongs to `ifname`, the interface the
+ * plugins were asked to make, or else to the first one inside, as podman takes it; one on a host-side
+ * interface is left out.
  */
 export function statusFromCniResult(result: CniResultShape, ifname: string): NetworkStatus {
   const all = result.interfaces ?? [];
@@ -63,7 +64,7 @@ export function statusFromCniResult(result: CniResultShape, ifname: string): Net
   });
   const interfaces = [...inside.values()];
   const named = (): StatusInterface => {
-    let own = interfaces.find((i) => i.name === ifname);
+    let own = interfaces.find((i) => i.name === ifname) ?? interfaces[0];
     if (!own) {
       own = { name: ifname, addresses: [] };
       interfaces.push(own);

@@ -1,7 +1,7 @@
 // Every persistent byte of ctrnet: container records in SQLite, and the locks around them.
 export { ContainerState, openState } from "./containers.ts";
 export { databasePath, runtimeDir, type StateLocation } from "./db.ts";
-export { withLock } from "./lock.ts";
+export { withLock, withLockSync } from "./lock.ts";
 export {
   ContainerRecord,
   type HelperKind,

@@ -2,11 +2,12 @@
 // transaction: each container's lock (held by every command that changes the container, for its whole run,
 // across the awaits of CNI plugins), and the locks of the networks, the rootless netns and the pause process.
 // `gc` only tries a container's: a record whose lock it gets while the record is still `creating` or
-// `removing` was left by a process that died.
+// `removing` was left by a process that died. withLockSync is the blocking twin, for short synchronous
+// sections shared with other programs (host-local's allocation lock).
 import { fstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { isSysError } from "../../ffi/errno.ts";
-import { close, flock, LOCK_EX, LOCK_NB, O_CREAT, O_RDWR, open } from "../../ffi/libc.ts";
+import { close, flock, LOCK_EX, LOCK_NB, O_CREAT, O_RDONLY, O_RDWR, open } from "../../ffi/libc.ts";
 
 /**
  * flock locks belong to an open file description, so two opens in this process would contend like two
@@ -94,6 +95,36 @@ export async function withHeldLock<T>(path: string, fn: (lock: HeldLock) => T | 
   } finally {
     if (queues.get(key) === mine) queues.delete(key);
     done();
+  }
+}
+
+/** Paths a withLockSync call of this process is inside: a nested call would wait for itself forever. */
+const heldSync = new Set<string>();
+
+/**
+ * Runs fn while holding an exclusive flock on path, waiting in flock itself: for short sections of
+ * synchronous code, as the programs sharing the lock do (CNI's host-local blocks the same way), so a
+ * waiter wakes as soon as the holder lets go. `mode` is for the file if this call creates it. Refuses a
+ * path this process already holds, through either function, rather than deadlock on its own lock.
+ */
+export function withLockSync<T>(path: string, fn: () => T, mode = 0o600): T {
+  const key = resolve(path);
+  if (heldSync.has(key) || queues.has(key)) throw new Error(`lock ${key} is already held by this process`);
+  const fd = open(key, O_RDONLY | O_CREAT, mode);
+  heldSync.add(key);
+  try {
+    for (;;) {
+      try {
+        flock(fd, LOCK_EX);
+        break;
+      } catch (err) {
+        if (!isSysError(err, "EINTR")) throw err;
+      }
+    }
+    return fn();
+  } finally {
+    heldSync.delete(key);
+    close(fd);
   }
 }
 

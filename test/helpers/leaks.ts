@@ -1,5 +1,7 @@
-// What a test can leave behind, read cheaply from /proc (no process spawns except the firewall dump).
+// What a test can leave behind, read cheaply from /proc and netlink (no process spawns except the iptables dumps).
 import { readdirSync, readFileSync } from "node:fs";
+import { isNetlinkError } from "../../src/netlink/index.ts";
+import { Nftables, type Expr, type SetElement } from "../../src/netlink/nftables/index.ts";
 
 export interface Snapshot {
   nsfsMounts: Set<string>;
@@ -124,12 +126,52 @@ function firewall(): Set<string> {
       out.add(`${cmd[0]} ${table} ${line}`);
     }
   }
-  const nft = Bun.spawnSync(["nft", "list", "tables"], { stderr: "ignore" });
-  for (const t of nft.stdout.toString().split("\n")) {
-    // iptables-nft's own tables hold the rules checked above
-    if (t && !/^table (ip|ip6|inet|bridge|arp) (filter|nat|mangle|raw|security)$/.test(t)) out.add(`nft ${t}`);
-  }
+  nftObjects(out);
   return out;
+}
+
+// iptables-nft's own tables hold the rules checked above.
+const IPTABLES_NFT = /^(ip|ip6|inet|bridge|arp) (filter|nat|mangle|raw|security)$/;
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("hex");
+}
+
+/** A rule by what it does, not by its handle: a table rebuilt by a test is not a leak. */
+function describeExprs(exprs: Expr[]): string {
+  return JSON.stringify(exprs, (key, v) => {
+    if (v instanceof Uint8Array) return hex(v);
+    if (typeof v === "bigint") return key === "bytes" || key === "packets" ? undefined : String(v);
+    return v;
+  });
+}
+
+function describeElement(e: SetElement): string {
+  const data = e.data === undefined ? "" : e.data instanceof Uint8Array ? ` : ${hex(e.data)}` : ` : ${JSON.stringify(e.data)}`;
+  return `${hex(e.key)}${e.keyEnd ? `-${hex(e.keyEnd)}` : ""}${e.intervalEnd ? " end" : ""}${data}`;
+}
+
+/** Every nf_tables table, chain, named set, element and rule outside iptables-nft's tables, over netlink. */
+function nftObjects(out: Set<string>): void {
+  using nft = Nftables.open();
+  const ours = (family: string, table: string) => !IPTABLES_NFT.test(`${family} ${table}`);
+  for (const t of nft.tables()) if (ours(t.family, t.name)) out.add(`nft table ${t.family} ${t.name}`);
+  for (const c of nft.chains()) if (ours(c.family, c.table)) out.add(`nft chain ${c.family} ${c.table} ${c.name}`);
+  for (const r of nft.rules()) {
+    if (ours(r.family, r.table)) out.add(`nft rule ${r.family} ${r.table} ${r.chain} ${describeExprs(r.exprs)}`);
+  }
+  for (const s of nft.sets()) {
+    // anonymous sets belong to the rule that holds them
+    if (!ours(s.family, s.table) || s.flags.includes("anonymous")) continue;
+    const name = `${s.family} ${s.table} ${s.name}`;
+    out.add(`nft set ${name}`);
+    try {
+      for (const e of nft.elements(s)) out.add(`nft element ${name} ${describeElement(e)}`);
+    } catch (err) {
+      // deleted since the listing
+      if (!isNetlinkError(err, "ENOENT")) throw err;
+    }
+  }
 }
 
 const privileged = process.getuid?.() === 0 && process.env.CTRNET_TEST_PRIVATE === "1";

@@ -34,7 +34,7 @@ describe.skipIf(!privileged)("CNI runtime with the reference plugins", () => {
     return cni.loadNetwork(name);
   }
 
-  const bridgeNetwork = (name: string, extra: { ipRange?: string } = {}) =>
+  const bridgeNetwork = (name: string, extra: { ipRanges?: string[] } = {}) =>
     writeNetwork(name, bridgeConflist({ name, bridge, subnets: [subnet], ipamDataDir: ipamDir, ...extra }));
 
   /** A netns for one test, removed (after a best-effort DEL) whatever the test did. */
@@ -146,7 +146,7 @@ describe.skipIf(!privileged)("CNI runtime with the reference plugins", () => {
 
   test("an exhausted IPAM range fails readably and leaves the first attachment alone", async () => {
     const ip = `${prefix}.200`;
-    const network = await bridgeNetwork(`full-${id}`, { ipRange: `${ip}/32` });
+    const network = await bridgeNetwork(`full-${id}`, { ipRanges: [`${ip}/32`] });
     await withContainer(network, (firstNs, first) =>
       withContainer(network, async (secondNs, second) => {
         await cni.add({ network, containerId: first, netnsPath: firstNs.path, ifName: "eth0" });

@@ -1,6 +1,7 @@
 // connect/disconnect on a live container: a second network comes as eth1 with an address there; when the
 // first network goes, the published port moves to the second (same IP and MAC there) and still answers;
 // a network disconnected and connected again gets a new address but its old interface name.
+import { createHash } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import {
   addressesInside,
@@ -77,10 +78,31 @@ describe.skipIf(!privileged)("ctrnet connect and disconnect", () => {
     expect(again).not.toBe(before);
     const twice = inst.cli(["connect", second.name, id]);
     expect(twice.code).toBe(2);
-    expect(twice.stderr).toContain("already connected");
+    expect(twice.stderr).toContain(": network is already connected");
     const notConnected = inst.cli(["disconnect", "nope", id]);
     expect(notConnected.code).toBe(2);
     inst.ok(["rm", id, blocker]);
+  });
+
+  test("connect and disconnect take a network id prefix; --ip a network or broadcast address, or a mode without networks, are refused", () => {
+    const id = `ix-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", first.name, id]).trim();
+    const secondId = createHash("sha256").update(second.name).digest("hex");
+    for (const ip of [`${second.prefix}.0`, `${second.prefix}.255`]) {
+      const r = inst.cli(["connect", "--ip", ip, second.name, id]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringMatching(/^ctrnet: error: IP address .* is the (network|broadcast) address of .*\n$/) });
+    }
+    expect(addressesInside(netns).eth1).toBeUndefined();
+    inst.ok(["connect", secondId.slice(0, 10), id]);
+    expect(addressesInside(netns).eth1!.inet[0]).toStartWith(`${second.prefix}.`);
+    expect(inst.inspect(id).NetworkSettings.Networks).toHaveProperty(second.name);
+    inst.ok(["disconnect", secondId.slice(0, 10), id]);
+    expect(addressesInside(netns).eth1).toBeUndefined();
+    const none = `nn-${hex(4)}`;
+    inst.ok(["create", "--network", "none", none]);
+    const r = inst.cli(["connect", second.name, none]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: expect.stringContaining("its network mode is none, not bridge: invalid network mode") });
+    inst.ok(["rm", id, none]);
   });
 
   test("connect --ip and --mac give that address and MAC on the new interface", () => {

@@ -27,7 +27,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
   }
 
   test.each([
-    ["unknown network", ["--network", "no-such-net"], 'network "no-such-net" not found'],
+    ["unknown network", ["--network", "no-such-net"], 'unable to find network with name or ID "no-such-net"'],
     ["invalid IP", ["--ip", "10.1.2.300"], 'invalid IP address "10.1.2.300"'],
     ["IP outside the subnet", ["--ip", "192.0.2.7"], "outside the subnets"],
     ["invalid MAC", ["--mac", "zz:00:00:00:00:01"], 'invalid MAC address "zz:00:00:00:00:01"'],

@@ -55,8 +55,10 @@ describe.skipIf(!privileged)("ctrnet under concurrency and crashes", () => {
       stdout: "ignore",
       stderr: "ignore",
     });
-    for (let i = 0; i < 500 && !existsSync(pidFile); i++) await Bun.sleep(10);
-    expect(existsSync(pidFile)).toBe(true);
+    // the shell makes the file before it writes the pid into it
+    const pidWritten = () => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "";
+    for (let i = 0; i < 500 && !pidWritten(); i++) await Bun.sleep(10);
+    expect(pidWritten()).toBe(true);
     proc.kill("SIGKILL");
     await proc.exited;
     run(["kill", "-9", readFileSync(pidFile, "utf8").trim()]);

@@ -2,13 +2,14 @@
 // every directory a temporary one; and networks it creates used by the real reference plugins.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { createCniRuntime, type CniRuntime } from "../../src/drivers/cni/index.ts";
 import { createContext } from "../../src/lifecycle/context.ts";
 import { createContainer, removeContainer } from "../../src/lifecycle/index.ts";
 import { type Cidr, parseCidr } from "../../src/ip/codec.ts";
 import { createNetns, removeNetns } from "../../src/netns/index.ts";
-import type { NetworkInfo } from "../../src/networks/index.ts";
+import type { NetworkInfo, NetworkInspectInfo } from "../../src/networks/index.ts";
 import { subnetsOverlap } from "../../src/schema/ip.ts";
 import { newContainerRecord } from "../../src/container/attachments.ts";
 import { openState } from "../../src/state/index.ts";
@@ -29,7 +30,7 @@ interface World {
   root: string;
   env: Record<string, string>;
   cli(args: string[]): CliResult;
-  inspect(name: string): NetworkInfo;
+  inspect(name: string): NetworkInspectInfo;
   files(): string[];
   runtime(): CniRuntime;
 }
@@ -52,7 +53,7 @@ function world(): World {
     inspect(name) {
       const r = w.cli(["network", "inspect", name]);
       expect(r).toMatchObject({ code: 0, stderr: "" });
-      return (JSON.parse(r.stdout) as NetworkInfo[])[0]!;
+      return (JSON.parse(r.stdout) as NetworkInspectInfo[])[0]!;
     },
     files: () => (existsSync(confDir) ? readdirSync(confDir).sort() : []),
     runtime: () => createCniRuntime({ configDirs: [confDir], cacheDir, pluginTimeoutMs: 30_000 }),
@@ -111,32 +112,39 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     rmSync(top, { recursive: true, force: true });
   });
 
-  test("the default network ctrnet (bridge ctrnet0, 10.88.0.0/16) is created on first use", () => {
+  test("the default network ctrnet is made only when a container uses it, on a subnet free of the host's and of every conflist", async () => {
     const w = world();
-    expect(w.files()).toEqual([]);
-    const r = w.cli(["network", "ls", "--format", "json"]);
-    expect(r).toMatchObject({ code: 0, stderr: "" });
-    expect(JSON.parse(r.stdout)).toEqual([
-      {
-        name: "ctrnet",
-        id: expect.stringMatching(/^[0-9a-f]{64}$/),
-        driver: "bridge",
-        network_interface: "ctrnet0",
-        created: expect.any(String),
-        subnets: [{ subnet: "10.88.0.0/16", gateway: "10.88.0.1" }],
-        ipv6_enabled: false,
-        internal: false,
-        dns_enabled: false,
-        labels: {},
-        options: {},
-        ipam_options: { driver: "host-local" },
-      },
-    ]);
-    expect(w.files()).toEqual(["ctrnet.conflist"]);
-    expect(statSync(join(w.confDir, "ctrnet.conflist")).mode & 0o777).toBe(0o644);
-    // Once made, it stays the same network.
-    expect(w.inspect("ctrnet").id).toBe(JSON.parse(r.stdout)[0].id);
-    expectError(w.cli(["network", "rm", "ctrnet"]), 2, "the default network ctrnet cannot be removed");
+    // Reading and creating networks leave it alone.
+    expect(w.cli(["network", "ls", "-q"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(w.cli(["network", "exists", "ctrnet"]).code).toBe(1);
+    expectError(w.cli(["network", "inspect", "ctrnet"]), 2, "network not found");
+    expect(create(w, ["first"])).toBe("first");
+    expect(w.inspect("first").subnets).toEqual([{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }]);
+    expect(w.files()).toEqual(["first.conflist"]);
+    // Another tool's network, and an address the host has: both are in use.
+    writeFileSync(
+      join(w.confDir, "87-other.conflist"),
+      JSON.stringify({ cniVersion: "0.4.0", name: "other", plugins: [{ type: "bridge", bridge: "cni-other0", ipam: { type: "host-local", ranges: [[{ subnet: "10.89.1.0/24" }]] } }] }),
+    );
+    // This kernel has no dummy devices: a veth end holds the address.
+    expect(run(["ip", "link", "add", "ctaddr0", "type", "veth", "peer", "name", "ctaddr0p"]).ok).toBe(true);
+    const ctx = createContext({ root: w.root, netnsDir, cniConfigDir: w.confDir, cniCacheDir: w.cacheDir });
+    const id = `c${hex(8)}`;
+    try {
+      expect(run(["ip", "addr", "add", "10.89.2.7/24", "dev", "ctaddr0"]).ok).toBe(true);
+      await createContainer(ctx, { id, network: "bridge" });
+      const info = w.inspect("ctrnet");
+      expect(info).toMatchObject({ network_interface: "ctrnet0", subnets: [{ subnet: "10.89.3.0/24", gateway: "10.89.3.1" }], dns_enabled: false });
+      expect(info.id).toBe(createHash("sha256").update("ctrnet").digest("hex"));
+      expect(ctx.state().get(id).networks.map((n) => n.network)).toEqual(["ctrnet"]);
+      expect(statSync(join(w.confDir, "ctrnet.conflist")).mode & 0o777).toBe(0o644);
+      expectError(w.cli(["network", "rm", "ctrnet"]), 2, "the default network ctrnet cannot be removed");
+    } finally {
+      await removeContainer(ctx, id, { force: true }).catch(() => undefined);
+      ctx.close();
+      run(["ip", "link", "del", "ctaddr0"]);
+      if (linkExists("ctrnet0")) run(["ip", "link", "del", "ctrnet0"]);
+    }
   });
 
   test("picked subnets overlap neither each other, the default network, nor a host route", () => {
@@ -154,7 +162,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     expect(b!.subnets).toEqual([{ subnet: "10.89.2.0/24", gateway: "10.89.2.1" }]);
     expect(c!.subnets).toEqual([
       { subnet: "10.89.3.0/24", gateway: "10.89.3.1" },
-      { subnet: "fd00::/64", gateway: "fd00::1" },
+      { subnet: expect.stringMatching(/^fd[0-9a-f]{2}(:[0-9a-f]{1,4}){0,3}::\/64$/), gateway: expect.stringMatching(/^fd[0-9a-f:]+::1$/) },
     ]);
     expect(c!.ipv6_enabled).toBe(true);
     expect([a, b, c].map((n) => n!.network_interface)).toEqual(["ctrnet1", "ctrnet2", "ctrnet3"]);
@@ -170,7 +178,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const distinct = await Promise.all(Array.from({ length: 6 }, (_, i) => spawn([`p${i}`])).map(finish));
     expect(distinct.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
     const infos = [...Array(6).keys()].map((i) => w.inspect(`p${i}`));
-    const all = [w.inspect("ctrnet"), ...infos];
+    const all = infos;
     for (const [i, x] of all.entries()) {
       for (const y of all.slice(i + 1)) {
         expect({ x: x.name, y: y.name, overlap: cidrs(x).some((s) => cidrs(y).some((t) => subnetsOverlap(s, t))) }).toEqual({ x: x.name, y: y.name, overlap: false });
@@ -199,24 +207,25 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       "--label", "tier",
       "opts",
     ]);
-    expect(w.cli(["network", "inspect", name, "ctrnet"]).stdout.startsWith("[\n")).toBe(true);
+    expect(w.cli(["network", "inspect", name]).stdout.startsWith("[\n")).toBe(true);
     expect(w.inspect(name)).toEqual({
       name: "opts",
       id: expect.stringMatching(/^[0-9a-f]{64}$/),
       driver: "bridge",
       network_interface: "br-opts",
       created: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      subnets: [{ subnet: "10.20.0.0/16", gateway: "10.20.0.254", lease_range: { start_ip: "10.20.5.1", end_ip: "10.20.5.254" } }, { subnet: "fd20::/64" }],
+      subnets: [{ subnet: "10.20.0.0/16", gateway: "10.20.0.254", lease_range: { start_ip: "10.20.5.1", end_ip: "10.20.5.255" } }, { subnet: "fd20::/64" }],
       ipv6_enabled: true,
       internal: true,
       dns_enabled: false,
       labels: { team: "net", tier: "" },
       options: { mtu: "1400", vlan: "12" },
       ipam_options: { driver: "host-local" },
+      containers: {},
     });
     const conf = JSON.parse(readFileSync(join(w.confDir, "opts.conflist"), "utf8"));
     expect(conf.plugins[0]).toMatchObject({ type: "bridge", bridge: "br-opts", mtu: 1400, vlan: 12, isGateway: false, ipMasq: false });
-    expect(w.files()).toEqual(["ctrnet.conflist", "opts.conflist"]);
+    expect(w.files()).toEqual(["opts.conflist"]);
   });
 
   test("a duplicate name fails with podman's message", () => {
@@ -239,24 +248,22 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       [["network", "create", ".hidden"], 'invalid network name ".hidden"'],
       [["network", "create", "--driver", "ipvlan", "n"], 'unsupported network driver "ipvlan": use bridge or macvlan'],
       [["network", "create", "--subnet", "10.40.7.0/24", "n"], "subnet 10.40.7.0/24 overlaps subnet 10.40.0.0/16 of network taken"],
-      [["network", "create", "--subnet", "10.88.0.0/24", "n"], "subnet 10.88.0.0/24 overlaps subnet 10.88.0.0/16 of network ctrnet"],
       [["network", "create", "--subnet", "10.50.0.0/16", "--subnet", "10.50.1.0/24", "n"], "subnets 10.50.0.0/16 and 10.50.1.0/24 overlap"],
       [["network", "create", "--subnet", "10.50.0.0/33", "n"], 'invalid subnet "10.50.0.0/33"'],
-      [["network", "create", "--subnet", "10.50.0.9/24", "n"], 'invalid subnet "10.50.0.9/24": host bits are set (the network is 10.50.0.0/24)'],
       [["network", "create", "--subnet", "banana", "n"], 'invalid subnet "banana"'],
-      [["network", "create", "--subnet", "10.50.0.0/24", "--gateway", "10.51.0.1", "n"], "gateway 10.51.0.1 is in none of the subnets 10.50.0.0/24"],
+      [["network", "create", "--subnet", "10.50.0.0/24", "--gateway", "10.51.0.1", "n"], "gateway 10.51.0.1 not in subnet 10.50.0.0/24"],
       [["network", "create", "--subnet", "10.50.0.0/24", "--gateway", "10.50.0.0", "n"], "gateway 10.50.0.0 is not a host address of 10.50.0.0/24"],
-      [["network", "create", "--gateway", "10.89.0.1", "n"], "--gateway needs --subnet"],
+      [["network", "create", "--gateway", "10.89.0.1", "n"], "cannot set gateway or range without subnet"],
       [["network", "create", "-o", "mtu=huge", "n"], "invalid --opt mtu=huge: expected an integer"],
       [["network", "create", "-o", "vlan=9999", "n"], "invalid VLAN 9999"],
       [["network", "create", "-o", "color=blue", "n"], 'unsupported option "color" for the bridge driver'],
       [["network", "create", "--driver", "macvlan", "-o", "parent=nosuch0", "--subnet", "192.168.9.0/24", "n"], "parent interface nosuch0 of the macvlan network does not exist"],
       [["network", "create", "broken"], `network broken: ${w.confDir}/broken.conflist already exists but is not a usable network configuration`],
-      [["network", "inspect", "broken"], `network "broken" not found in ${w.confDir}; unusable configuration files: ${w.confDir}/broken.conflist: malformed JSON`],
+      [["network", "inspect", "broken"], `unable to find network with name or ID "broken" in ${w.confDir} (unusable configuration files: ${w.confDir}/broken.conflist: malformed JSON`],
       [["network", "inspect", "pathtype"], "pathtype.conflist: plugins[0].type: expected a plugin name, not a path"],
       [["network", "ls", "--filter", "color=red"], 'invalid --filter "color=red"'],
       [["network", "ls", "--format", "yaml"], 'invalid --format "yaml"'],
-      [["network", "exists", "bad/name"], 'invalid network name "bad/name"'],
+      [["network", "exists", "bad/name"], 'invalid network name or ID "bad/name"'],
     ];
     const before = w.files();
     for (const [args, message] of cases) {
@@ -269,16 +276,106 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     // The broken files don't stop a listing: each is named once on stderr.
     const ls = w.cli(["network", "ls", "-q"]);
     expect(ls.code).toBe(0);
-    expect(ls.stdout).toBe("ctrnet\ntaken\n");
+    expect(ls.stdout).toBe("taken\n");
     expect(ls.stderr.trimEnd().split("\n").sort()).toEqual([
       expect.stringMatching(/^ctrnet: warn: skipping .*broken\.conflist: malformed JSON/),
       expect.stringMatching(/^ctrnet: warn: skipping .*pathtype\.conflist: plugins\[0\]\.type/),
     ]);
   });
 
+  test("bad subnets, interfaces, names and addresses: exit 2, one line, nothing made", () => {
+    const w = world();
+    create(w, ["--subnet", "10.41.0.0/24", "used"]);
+    expect(run(["ip", "link", "add", "ctaddr1", "type", "veth", "peer", "name", "ctaddr1p"]).ok).toBe(true);
+    try {
+      expect(run(["ip", "addr", "add", "192.168.250.1/24", "dev", "ctaddr1"]).ok).toBe(true);
+      expect(run(["ip", "link", "set", "ctaddr1", "up"]).ok).toBe(true);
+      const long = "n".repeat(253);
+      const cases: [string[], string][] = [
+        [["network", "create", "--subnet", "192.168.250.0/24", "n"], "subnet 192.168.250.0/24 is already used on the host: it overlaps address 192.168.250.1/24 of interface ctaddr1"],
+        [["network", "create", "--subnet", "192.168.0.0/16", "n"], "subnet 192.168.0.0/16 is already used on the host"],
+        [["network", "create", "--subnet", "10.60.0.0/31", "n"], 'invalid subnet "10.60.0.0/31": a /31 leaves no room for a gateway and a container'],
+        [["network", "create", "--subnet", "10.60.0.0/32", "n"], 'invalid subnet "10.60.0.0/32"'],
+        [["network", "create", "--subnet", "::/0", "n"], 'invalid subnet "::/0": it covers every address'],
+        [["network", "create", "--subnet", "224.0.0.0/24", "n"], "it overlaps the multicast range 224.0.0.0/4"],
+        [["network", "create", "--subnet", "127.0.0.0/24", "n"], "it overlaps the loopback range 127.0.0.0/8"],
+        [["network", "create", "--subnet", "169.254.1.0/24", "n"], "it overlaps the link-local range 169.254.0.0/16"],
+        [["network", "create", "--subnet", "255.0.0.0/24", "n"], "it overlaps the reserved range 240.0.0.0/4"],
+        [["network", "create", "--interface-name", "lo", "n"], "interface lo exists on the host and is not a bridge (a physical or loopback device)"],
+        [["network", "create", "--interface-name", "ctaddr1", "n"], "interface ctaddr1 exists on the host and is not a bridge (a veth)"],
+        [["network", "create", "--interface-name", "brü0", "n"], 'invalid bridge name "brü0": must be printable ASCII'],
+        [["network", "create", long], `network name "${"n".repeat(32)}…" is longer than 128 characters`],
+        [["network", "create", "none"], 'cannot create network with name "none" because it conflicts with a valid network mode'],
+        [["network", "create", "default"], 'cannot create network with name "default" because it conflicts with a valid network mode'],
+        [["network", "create", "--subnet", "10.42.0.0/24", "--gateway", "10.42.0.1", "--gateway", "10.43.0.1", "n"], "cannot set more gateways than subnets"],
+        [["create", "--network", "used", "--ip", "10.41.0.0", `c${hex(4)}`], 'IP address 10.41.0.0 is the network address of 10.41.0.0/24, which network "used" never hands out'],
+        [["create", "--network", "used", "--ip", "10.41.0.255", `c${hex(4)}`], "IP address 10.41.0.255 is the broadcast address of 10.41.0.0/24"],
+      ];
+      const before = w.files();
+      for (const [args, message] of cases) {
+        const r = w.cli(args);
+        expect({ args, code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split("\n").length }).toEqual({ args, code: 2, stdout: "", lines: 1 });
+        expect({ args, stderr: r.stderr }).toEqual({ args, stderr: expect.stringContaining(message) });
+        expect(w.files()).toEqual(before);
+      }
+      expect(JSON.parse(w.cli(["ls", "--format", "json"]).stdout)).toEqual([]);
+      expect(linkExists("brü0")).toBe(false);
+    } finally {
+      run(["ip", "link", "del", "ctaddr1"]);
+    }
+  });
+
+  test("a conflist whose host-local subnet is not a subnet: ls skips it naming the problem, inspect and create fail naming the file", () => {
+    const w = world();
+    const file = join(w.confDir, "badipam.conflist");
+    mkdirSync(w.confDir, { recursive: true });
+    writeFileSync(file, JSON.stringify({ cniVersion: "0.4.0", name: "badipam", plugins: [{ type: "bridge", bridge: "cni-bad0", ipam: { type: "host-local", ranges: [[{ subnet: "10.70.0.1/24" }]] } }] }));
+    const why = `${file}: plugins[0].ipam.ranges[0][0].subnet: "10.70.0.1/24" is not a subnet host-local can use`;
+    const ls = w.cli(["network", "ls", "-q"]);
+    expect(ls).toMatchObject({ code: 0, stdout: "" });
+    expect(ls.stderr).toStartWith(`ctrnet: warn: skipping ${why}`);
+    expectError(w.cli(["network", "inspect", "badipam"]), 2, why);
+    expectError(w.cli(["create", "--network", "badipam", `c${hex(4)}`]), 2, why);
+    expect(JSON.parse(w.cli(["ls", "--format", "json"]).stdout)).toEqual([]);
+  });
+
+  test("ids: inspect, exists and rm take an id or a unique prefix; an ambiguous prefix is an error naming it", () => {
+    const w = world();
+    // Names whose ids share a first hex digit, and one that does not.
+    const names = Array.from({ length: 18 }, (_, i) => `id${i}`);
+    for (const n of names) create(w, ["--subnet", `10.${100 + names.indexOf(n)}.0.0/24`, n]);
+    const ids = new Map(names.map((n) => [n, createHash("sha256").update(n).digest("hex")]));
+    for (const [n, id] of ids) expect(w.inspect(n).id).toBe(id);
+    const [digit, sharing] = [..."0123456789abcdef"]
+      .map((d) => [d, names.filter((n) => ids.get(n)!.startsWith(d))] as const)
+      .find(([, n]) => n.length > 1)!;
+    expectError(w.cli(["network", "inspect", digit]), 2, `more than one result for network ID ${digit}: it starts the ids of networks ${sharing.join(", ")}`);
+    const target = names[0]!;
+    const id = ids.get(target)!;
+    expect(w.inspect(id).name).toBe(target);
+    expect(w.inspect(id.slice(0, 12)).name).toBe(target);
+    expect(w.cli(["network", "exists", id.slice(0, 12)]).code).toBe(0);
+    expectError(w.cli(["network", "rm", digit]), 2, "more than one result for network ID");
+    expect(w.cli(["network", "rm", id.slice(0, 12)])).toEqual({ code: 0, stdout: `${id.slice(0, 12)}\n`, stderr: "" });
+    expect(w.files()).not.toContain(`${target}.conflist`);
+    expect(w.cli(["network", "exists", id]).code).toBe(1);
+    // A container's --network takes an id prefix too, and records the network's name.
+    const other = names[1]!;
+    const cid = `c${hex(6)}`;
+    const bridge = w.inspect(other).network_interface;
+    try {
+      expect(w.cli(["create", "--network", ids.get(other)!.slice(0, 12), cid]).code).toBe(0);
+      expect(JSON.parse(w.cli(["inspect", cid]).stdout).NetworkSettings.Networks).toHaveProperty(other);
+      expect(Object.keys(w.inspect(other).containers)).toEqual([cid]);
+    } finally {
+      w.cli(["rm", "-f", cid]);
+      if (linkExists(bridge)) run(["ip", "link", "del", bridge]);
+    }
+  });
+
   test("a plugin binary missing from the plugin path: exit 2 naming it, no file written", () => {
     const w = world();
-    expect(w.cli(["network", "ls", "-q"]).stdout).toBe("ctrnet\n");
+    expect(w.cli(["network", "ls", "-q"]).stdout).toBe("");
     // /usr/lib/cni as seen by this one command: every plugin of a bridge network but the firewall.
     const fake = join(top, `plugins-${hex(3)}`);
     mkdirSync(fake);
@@ -300,7 +397,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     } finally {
       run(["ip", "link", "del", "ctparent0"]);
     }
-    expect(w.files()).toEqual(["ctrnet.conflist"]);
+    expect(w.files()).toEqual([]);
   });
 
   test("ls: sorted by name, table, --quiet, --format json, --filter name= driver= label=", () => {
@@ -316,10 +413,9 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const table = w.cli(["network", "ls"]);
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NETWORK ID {4}NAME {4}DRIVER$/);
+    expect(lines[0]).toMatch(/^NETWORK ID {4}NAME {3}DRIVER$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/))).toEqual([
       [w.inspect("alpha").id.slice(0, 12), "alpha", "bridge"],
-      [expect.stringMatching(/^[0-9a-f]{12}$/), "ctrnet", "bridge"],
       [expect.stringMatching(/^[0-9a-f]{12}$/), "mid", "macvlan"],
       [expect.stringMatching(/^[0-9a-f]{12}$/), "zeta", "bridge"],
     ]);
@@ -328,25 +424,28 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       expect(r).toMatchObject({ code: 0, stderr: "" });
       return r.stdout.split("\n").filter(Boolean);
     };
-    expect(names()).toEqual(["alpha", "ctrnet", "mid", "zeta"]);
-    expect(names("--filter", "name=^[a-m]")).toEqual(["alpha", "ctrnet", "mid"]);
+    expect(names()).toEqual(["alpha", "mid", "zeta"]);
+    expect(names("--filter", "name=^[a-m]")).toEqual(["alpha", "mid"]);
     expect(names("--filter", "driver=macvlan")).toEqual(["mid"]);
     expect(names("-f", "label=team=a")).toEqual(["alpha", "mid"]);
     expect(names("-f", "label=team", "-f", "driver=bridge")).toEqual(["alpha", "zeta"]);
     expect(names("-f", "label=env", "-f", "label=team=b")).toEqual(["alpha", "zeta"]);
     const json = JSON.parse(w.cli(["network", "ls", "--format", "json", "--filter", "name=mid"]).stdout) as NetworkInfo[];
-    expect(json).toEqual([w.inspect("mid")]);
+    const { containers, ...mid } = w.inspect("mid");
+    expect(containers).toEqual({});
+    expect(json).toEqual([mid]);
     expect(json[0]).toMatchObject({ driver: "macvlan", network_interface: "ctparent1", labels: { team: "a" }, options: { parent: "ctparent1" } });
   });
 
   test("inspect and exists", () => {
     const w = world();
     create(w, ["one"]);
-    const both = JSON.parse(w.cli(["network", "inspect", "one", "ctrnet"]).stdout) as NetworkInfo[];
-    expect(both.map((n) => n.name)).toEqual(["one", "ctrnet"]);
-    expectError(w.cli(["network", "inspect", "one", "nope"]), 2, 'network "nope" not found');
+    create(w, ["two"]);
+    const both = JSON.parse(w.cli(["network", "inspect", "two", "one"]).stdout) as NetworkInfo[];
+    expect(both.map((n) => n.name)).toEqual(["two", "one"]);
+    expectError(w.cli(["network", "inspect", "one", "nope"]), 2, 'unable to find network with name or ID "nope"');
     expect(w.cli(["network", "exists", "one"])).toEqual({ code: 0, stdout: "", stderr: "" });
-    expect(w.cli(["network", "exists", "ctrnet"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(w.cli(["network", "exists", w.inspect("two").id.slice(0, 12)])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", "nope"])).toEqual({ code: 1, stdout: "", stderr: "" });
   });
 
@@ -360,7 +459,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       expect(w.cli(["network", "rm", "busy"])).toEqual({
         code: 2,
         stdout: "",
-        stderr: `ctrnet: error: network busy is in use by container(s) ${id}: use -f to remove them from it\n`,
+        stderr: `ctrnet: error: network busy has container(s) ${id} attached (use -f to remove them from it): network is being used\n`,
       });
       expect(w.files()).toContain("busy.conflist");
       const prune = w.cli(["network", "prune"]);
@@ -370,7 +469,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       state.remove(id);
       state.close();
     }
-    expectError(w.cli(["network", "rm", "nope"]), 2, 'network "nope" not found');
+    expectError(w.cli(["network", "rm", "nope"]), 2, 'unable to find network with name or ID "nope"');
   });
 
   test("prune removes every unused network but the default and prints their names", () => {
@@ -381,7 +480,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     try {
       state.insert(newContainerRecord({ id, mode: { kind: "bridge" }, networks: [{ network: "p3" }] }));
       expect(w.cli(["network", "prune", "-f"])).toEqual({ code: 0, stdout: "p1\np2\n", stderr: "" });
-      expect(w.files()).toEqual(["ctrnet.conflist", "p3.conflist"]);
+      expect(w.files()).toEqual(["p3.conflist"]);
     } finally {
       state.remove(id);
       state.close();
@@ -429,7 +528,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       expect(w.cli(["network", "rm", name])).toEqual({ code: 0, stdout: `${name}\n`, stderr: "" });
       expect(linkExists(bridge)).toBe(false);
       expect(existsSync(join(w.ipamDir, name))).toBe(false);
-      expect(w.files()).toEqual(["ctrnet.conflist"]);
+      expect(w.files()).toEqual([]);
     });
   });
 
@@ -503,9 +602,19 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const id = `c${hex(8)}`;
     await removingBridges(w, [name], async () => {
       try {
-        await createContainer(ctx, { id, network: name });
+        await createContainer(ctx, { id, name: `web-${id}`, network: name });
         expect(hostVeths()).toHaveLength(1);
-        expectError(w.cli(["network", "rm", name]), 2, `network ${name} is in use by container(s) ${id}`);
+        // podman 5's shape: the container's name, and per interface its addresses and MAC.
+        const settings = JSON.parse(w.cli(["inspect", id]).stdout).NetworkSettings;
+        expect(w.inspect(w.inspect(name).id.slice(0, 12)).containers).toEqual({
+          [id]: {
+            name: `web-${id}`,
+            interfaces: {
+              eth0: { subnets: [{ ipnet: `${settings.IPAddress}/${settings.IPPrefixLen}`, gateway: settings.Gateway }], mac_address: settings.MacAddress },
+            },
+          },
+        });
+        expectError(w.cli(["network", "rm", name]), 2, `network ${name} has container(s) ${id} attached (use -f to remove them from it): network is being used`);
 
         expect(w.cli(["network", "rm", "-f", name])).toEqual({ code: 0, stdout: `${name}\n`, stderr: "" });
 
@@ -514,7 +623,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
         expect(linkExists(bridge)).toBe(false);
         expect(ipamAllocations(w.ipamDir, name)).toEqual([]);
         expect(perContainerChains()).toEqual([]);
-        expect(w.files()).toEqual(["ctrnet.conflist"]);
+        expect(w.files()).toEqual([]);
       } finally {
         await removeContainer(ctx, id, { force: true }).catch(() => undefined);
         ctx.close();

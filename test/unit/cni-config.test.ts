@@ -11,7 +11,9 @@ import {
   loadNetworkFile,
   NetworkConfigError,
   NetworkNotFoundError,
+  networkId,
   parseNetworkConfig,
+  resolveNetwork,
 } from "../../src/drivers/cni/config.ts";
 
 let dir: string;
@@ -144,10 +146,75 @@ describe("findNetwork and listNetworks", () => {
 
     const err = await findNetwork("absent", [dir]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkNotFoundError);
-    expect((err as Error).message).toStartWith(`network "absent" not found in ${dir}; unusable configuration files: ${broken}: malformed JSON`);
+    expect((err as Error).message).toStartWith(`unable to find network with name or ID "absent" in ${dir} (unusable configuration files: ${broken}: malformed JSON`);
+    expect((err as Error).message).toEndWith("): network not found");
   });
 
   test("the name asked for is validated before any file is read", async () => {
     await expect(findNetwork("a/b", [dir])).rejects.toThrow('invalid network name "a/b"');
+  });
+
+  test("a network's id is its name's sha256, as podman's CNI backend makes it", () => {
+    expect(networkId("podman")).toBe("2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9");
+  });
+});
+
+describe("resolveNetwork", () => {
+  const ids = (...names: string[]) => names.map(networkId);
+  test("a name, a whole id or a unique id prefix, as podman", async () => {
+    for (const name of ["alpha", "beta", "gamma"]) write(`${name}.conflist`, list(name));
+    const [alpha, beta] = ids("alpha", "beta");
+    expect((await resolveNetwork("alpha", [dir])).name).toBe("alpha");
+    expect((await resolveNetwork(alpha!, [dir])).name).toBe("alpha");
+    expect((await resolveNetwork(alpha!.slice(0, 3), [dir])).name).toBe("alpha");
+    expect((await resolveNetwork(beta!.slice(0, 12), [dir])).name).toBe("beta");
+    // findNetwork, for names from records, never takes an id.
+    await expect(findNetwork(alpha!, [dir])).rejects.toBeInstanceOf(NetworkNotFoundError);
+  });
+
+  test("a name wins over an id prefix; an ambiguous prefix is an error naming it; an unknown one is not found", async () => {
+    const names = ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "na", "nb", "nc", "nd", "ne", "nf", "ng", "nh"];
+    for (const name of names) write(`${name}.conflist`, list(name));
+    const byFirst = new Map<string, string[]>();
+    for (const name of names) byFirst.set(networkId(name)[0]!, [...(byFirst.get(networkId(name)[0]!) ?? []), name]);
+    const [shared, sharing] = [...byFirst].find(([, n]) => n.length > 1)!;
+    await expect(resolveNetwork(shared, [dir])).rejects.toThrow(`more than one result for network ID ${shared}: it starts the ids of networks ${sharing.join(", ")}`);
+    const err = await resolveNetwork(shared, [dir]).catch((e: unknown) => e);
+    expect((err as UsageError).exitCode).toBe(2);
+
+    write("named.conflist", list(shared));
+    expect((await resolveNetwork(shared, [dir])).name).toBe(shared);
+
+    await expect(resolveNetwork("nonexistent", [dir])).rejects.toThrow(`unable to find network with name or ID "nonexistent" in ${dir}: network not found`);
+  });
+});
+
+describe("host-local ranges are checked when the file is read", () => {
+  const withIpam = (ipam: Record<string, unknown>) => JSON.stringify(list("n", { plugins: [{ type: "bridge", ipam: { type: "host-local", ...ipam } }] }));
+  test.each([
+    [{ ranges: [[{ subnet: "banana" }]] }, 'plugins[0].ipam.ranges[0][0].subnet: "banana" is not a subnet host-local can use'],
+    [{ ranges: [[{ subnet: "10.1.0.5/24" }]] }, 'plugins[0].ipam.ranges[0][0].subnet: "10.1.0.5/24" is not a subnet'],
+    [{ ranges: [[{ subnet: "10.1.0.0/31" }]] }, 'plugins[0].ipam.ranges[0][0].subnet: "10.1.0.0/31" is not a subnet host-local can use'],
+    [{ ranges: [[{ subnet: "10.1.0.0/24", rangeStart: "10.2.0.1" }]] }, "plugins[0].ipam.ranges[0][0].rangeStart: not in the range's subnet"],
+    [{ ranges: [[{ subnet: "10.1.0.0/24", rangeEnd: "x" }]] }, "plugins[0].ipam.ranges[0][0].rangeEnd: expected an IP address"],
+    [{ ranges: [[{ subnet: "10.1.0.0/24", gateway: "10.1.0.300" }]] }, "plugins[0].ipam.ranges[0][0].gateway: expected an IP address"],
+    [{ ranges: [[]] }, "plugins[0].ipam.ranges[0]: expected at least one range"],
+    [{ subnet: "10.1.0.0/33" }, 'plugins[0].ipam.subnet: "10.1.0.0/33" is not a subnet'],
+    [{ subnet: "10.1.0.0/16", rangeStart: "10.9.0.1" }, "plugins[0].ipam.rangeStart: not in the range's subnet"],
+  ])("%j is refused, naming the file and the field", (ipam, message) => {
+    expect(() => parseNetworkConfig(withIpam(ipam), "f.conflist")).toThrow(`f.conflist: ${message}`);
+  });
+
+  test("good ranges and other IPAMs pass", () => {
+    expect(parseNetworkConfig(withIpam({ ranges: [[{ subnet: "10.1.0.0/24", rangeStart: "10.1.0.10", rangeEnd: "10.1.0.20", gateway: "10.1.0.1" }], [{ subnet: "fd01::/64" }]] }), "f").name).toBe("n");
+    expect(parseNetworkConfig(withIpam({ subnet: "10.5.0.0/16", gateway: "10.5.0.1" }), "f").name).toBe("n");
+    const dhcp = JSON.stringify(list("n", { plugins: [{ type: "macvlan", ipam: { type: "dhcp", subnet: "whatever" } }] }));
+    expect(parseNetworkConfig(dhcp, "f").name).toBe("n");
+  });
+
+  test("a network name longer than 128 characters is refused, naming the file", () => {
+    expect(parseNetworkConfig(JSON.stringify(list("n".repeat(128))), "f").name).toHaveLength(128);
+    expect(() => parseNetworkConfig(JSON.stringify(list("n".repeat(253))), "f")).toThrow("f: name: network name \"nnnn");
+    expect(() => parseNetworkConfig(JSON.stringify(list("n".repeat(129))), "f")).toThrow("is longer than 128 characters");
   });
 });

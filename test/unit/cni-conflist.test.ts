@@ -29,13 +29,13 @@ describe("bridgeConflist", () => {
     });
   });
 
-  test("dual stack, gateway and IP range go to the subnet that holds them, options carried through", () => {
+  test("dual stack, gateways and IP ranges go to the subnet in the same position, options carried through", () => {
     const conf = bridgeConflist({
       name: "dual",
       bridge: "br-dual",
       subnets: ["10.90.0.0/16", "fd00:90::/64"],
-      gateway: "fd00:90::fe",
-      ipRange: "10.90.8.0/22",
+      gateways: ["10.90.0.9", "fd00:90::fe"],
+      ipRanges: ["10.90.8.0/22"],
       mtu: 1400,
       vlan: 12,
       ipMasq: false,
@@ -46,7 +46,7 @@ describe("bridgeConflist", () => {
     expect(bridge.ipam).toEqual({
       type: "host-local",
       ranges: [
-        [{ subnet: "10.90.0.0/16", gateway: "10.90.0.1", rangeStart: "10.90.8.1", rangeEnd: "10.90.11.254" }],
+        [{ subnet: "10.90.0.0/16", gateway: "10.90.0.9", rangeStart: "10.90.8.1", rangeEnd: "10.90.11.255" }],
         [{ subnet: "fd00:90::/64", gateway: "fd00:90::fe" }],
       ],
       routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }],
@@ -55,7 +55,7 @@ describe("bridgeConflist", () => {
   });
 
   test("an IP range at the subnet's edge skips the network and broadcast addresses", () => {
-    const conf = bridgeConflist({ name: "n", bridge: "b", subnets: ["10.0.0.0/24"], ipRange: "10.0.0.0/24" });
+    const conf = bridgeConflist({ name: "n", bridge: "b", subnets: ["10.0.0.0/24"], ipRanges: ["10.0.0.0/24"] });
     const ipam = (conf.plugins as { ipam?: { ranges: unknown } }[])[0]?.ipam;
     expect(ipam?.ranges).toEqual([[{ subnet: "10.0.0.0/24", gateway: "10.0.0.1", rangeStart: "10.0.0.1", rangeEnd: "10.0.0.254" }]]);
   });
@@ -81,12 +81,14 @@ describe("bridgeConflist", () => {
       [{ subnets: ["10.0.0.0"] }, 'invalid subnet "10.0.0.0"'],
       [{ subnets: ["10.0.0.0/33"] }, 'invalid subnet "10.0.0.0/33"'],
       [{ subnets: ["10.0.0.7/24"] }, "host bits are set (the network is 10.0.0.0/24)"],
-      [{ gateway: "10.0.0.x" }, 'invalid gateway "10.0.0.x"'],
+      [{ gateways: ["10.0.0.x"] }, 'invalid gateway "10.0.0.x"'],
       [{ subnets: ["10.0.0.0/16", "10.0.5.0/24"] }, "subnets 10.0.0.0/16 and 10.0.5.0/24 overlap"],
-      [{ gateway: "10.1.0.1" }, "gateway 10.1.0.1 is in none of the subnets 10.0.0.0/24"],
-      [{ gateway: "10.0.0.255" }, "gateway 10.0.0.255 is not a host address of 10.0.0.0/24"],
-      [{ ipRange: "10.1.0.0/24" }, "IP range 10.1.0.0/24 is in none of the subnets"],
-      [{ subnets: ["10.0.0.0/25"], ipRange: "10.0.0.0/24" }, "IP range 10.0.0.0/24 is larger than its subnet"],
+      [{ gateways: ["10.1.0.1"] }, "gateway 10.1.0.1 not in subnet 10.0.0.0/24"],
+      [{ gateways: ["10.0.0.255"] }, "gateway 10.0.0.255 is not a host address of 10.0.0.0/24"],
+      [{ gateways: ["10.0.0.1", "10.0.0.2"] }, "cannot set more gateways than subnets"],
+      [{ ipRanges: ["10.1.0.0/24"] }, "IP range 10.1.0.0/24 not in subnet 10.0.0.0/24"],
+      [{ ipRanges: ["10.0.0.0/26", "10.0.0.64/26"] }, "cannot set more ranges than subnets"],
+      [{ subnets: ["10.0.0.0/25"], ipRanges: ["10.0.0.0/24"] }, "IP range 10.0.0.0/24 is larger than its subnet"],
       [{ mtu: 20 }, "invalid MTU 20"],
       [{ vlan: 5000 }, "invalid VLAN 5000"],
     ];
@@ -99,17 +101,17 @@ describe("bridgeConflist", () => {
       bridge: "b",
       subnets: ["10.0.0.0/24"],
       dnsDomain: "dns.ctrnet",
-      args: { id: "f".repeat(64), created: "2026-01-01T00:00:00.000Z", labels: { a: "1" }, options: {} },
+      args: { created: "2026-01-01T00:00:00.000Z", labels: { a: "1" }, options: {} },
     });
     expect((conf.plugins as Record<string, unknown>[]).at(-1)).toEqual({ type: "dnsname", domainName: "dns.ctrnet", capabilities: { aliases: true } });
-    expect(conf.args).toEqual({ ctrnet_id: "f".repeat(64), ctrnet_created: "2026-01-01T00:00:00.000Z", podman_labels: { a: "1" } });
+    expect(conf.args).toEqual({ ctrnet_created: "2026-01-01T00:00:00.000Z", podman_labels: { a: "1" } });
     expect("args" in bridgeConflist({ name: "n", bridge: "b", subnets: ["10.0.0.0/24"], args: {} })).toBe(false);
   });
 });
 
 describe("macvlanConflist", () => {
   test("macvlan on its parent with host-local, then tuning", () => {
-    const conf = macvlanConflist({ name: "lan", master: "eth0", subnets: ["192.168.1.0/24"], gateway: "192.168.1.254", mode: "bridge" });
+    const conf = macvlanConflist({ name: "lan", master: "eth0", subnets: ["192.168.1.0/24"], gateways: ["192.168.1.254"], mode: "bridge" });
     expect(conf).toEqual({
       cniVersion: "1.0.0",
       name: "lan",

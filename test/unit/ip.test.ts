@@ -8,7 +8,9 @@ import {
   lastHost,
   MACAddress,
   nthHost,
+  parseNetworkSubnet,
   parseSubnet,
+  reservedAddressProblem,
   subnetContains,
   subnetsOverlap,
   validateIP,
@@ -199,6 +201,46 @@ describe("subnet arithmetic", () => {
     ["10.0.2.7/32", 1, "subnet 10.0.2.7/32 has no host +1 (usable hosts are +0 to +0)"],
   ])("%p has no host %p", (subnet, n, message) => {
     expect(usageError(() => nthHost(parseSubnet(subnet), n)).message).toBe(message);
+  });
+});
+
+describe("parseNetworkSubnet", () => {
+  test.each([
+    ["10.50.0.9/24", "10.50.0.0/24"],
+    ["fd20::5/64", "fd20::/64"],
+    ["10.0.0.0/30", "10.0.0.0/30"],
+    ["fd00::/126", "fd00::/126"],
+  ])("%p is the network %p, host bits cleared as podman does", (input, network) => {
+    expect(formatCidr(parseNetworkSubnet(input))).toBe(network);
+  });
+
+  test.each([
+    ["banana", 'invalid subnet "banana": expected an address and a prefix length'],
+    ["10.0.0.0/31", 'invalid subnet "10.0.0.0/31": a /31 leaves no room for a gateway and a container (use /30 or shorter)'],
+    ["10.0.0.1/32", "a /32 leaves no room"],
+    ["::/0", "it covers every address"],
+    ["239.1.0.0/16", "the multicast range 224.0.0.0/4"],
+    ["127.0.0.0/24", "the loopback range 127.0.0.0/8"],
+    ["169.254.0.0/16", "the link-local range 169.254.0.0/16"],
+    ["255.255.255.0/24", "the reserved range 240.0.0.0/4"],
+    ["fe80::/64", "the link-local range fe80::/10"],
+  ])("%p is refused: %p", (input, message) => {
+    expect(usageError(() => parseNetworkSubnet(input)).message).toContain(message);
+  });
+});
+
+describe("reservedAddressProblem", () => {
+  test.each([
+    ["10.0.2.0/24", "10.0.2.0", "is the network address of 10.0.2.0/24"],
+    ["10.0.2.0/24", "10.0.2.255", "is the broadcast address of 10.0.2.0/24"],
+    ["10.0.2.0/24", "10.0.2.1", null],
+    ["10.0.2.0/24", "10.0.2.254", null],
+    ["10.0.2.0/24", "10.0.3.0", null],
+    ["fd00::/64", "fd00::", "is the network address of fd00::/64"],
+    ["fd00::/64", "fd00::ffff:ffff:ffff:ffff", null],
+    ["10.0.2.0/31", "10.0.2.0", null],
+  ])("in %p, %p: %p", (subnet, ip, problem) => {
+    expect(reservedAddressProblem(parseSubnet(subnet), parseIP(ip)!)).toBe(problem);
   });
 });
 

@@ -7,23 +7,23 @@ import { describeNetwork, networkBridge, networkSubnets } from "../../src/networ
 import { formatCidr } from "../../src/ip/codec.ts";
 
 const FILE_TIME = new Date("2025-05-05T05:05:05.000Z");
-const ID = "ab".repeat(32);
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 const load = (conf: unknown) => parseNetworkConfig(JSON.stringify(conf), "test.conflist");
 
 describe("describeNetwork", () => {
-  test("a ctrnet bridge network: every field, id and time from the conflist", () => {
+  test("a ctrnet bridge network: every field, the id the name's sha256 as podman's, time from the conflist", () => {
     const conf = bridgeConflist({
       name: "web",
       bridge: "ctrnet3",
       subnets: ["10.89.3.0/24", "fd00:0:0:3::/64"],
-      ipRange: "10.89.3.128/25",
+      ipRanges: ["10.89.3.128/25"],
       dnsDomain: "dns.ctrnet",
-      args: { id: ID, created: "2026-01-01T00:00:00.000Z", labels: { team: "a" }, options: { mtu: "1400" } },
+      args: { created: "2026-01-01T00:00:00.000Z", labels: { team: "a" }, options: { mtu: "1400" } },
       mtu: 1400,
     });
     expect(describeNetwork(load(conf), FILE_TIME)).toEqual({
       name: "web",
-      id: ID,
+      id: sha256("web"),
       driver: "bridge",
       network_interface: "ctrnet3",
       created: "2026-01-01T00:00:00.000Z",
@@ -47,16 +47,17 @@ describe("describeNetwork", () => {
     expect(mac).toMatchObject({ driver: "macvlan", network_interface: "eth0", internal: false });
   });
 
-  test("a file ctrnet did not write: id from the name as podman's CNI backend, time from the file, legacy host-local keys", () => {
+  test("a file ctrnet did not write: id from the name, time from the file, legacy host-local keys", () => {
     const config = load({
       cniVersion: "0.4.0",
       name: "legacy",
       plugins: [{ type: "bridge", isGateway: true, ipam: { type: "host-local", subnet: "10.5.0.0/16", gateway: "10.5.0.1", rangeStart: "10.5.1.1" } }],
-      args: { ctrnet_id: "not-an-id", podman_labels: { bad: 1 } },
+      // An id an earlier ctrnet wrote is not podman's: the name's hash wins.
+      args: { ctrnet_id: "ab".repeat(32), podman_labels: { bad: 1 } },
     });
     expect(describeNetwork(config, FILE_TIME)).toEqual({
       name: "legacy",
-      id: createHash("sha256").update("legacy").digest("hex"),
+      id: sha256("legacy"),
       driver: "bridge",
       network_interface: "cni0",
       created: FILE_TIME.toISOString(),

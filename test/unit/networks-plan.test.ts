@@ -13,7 +13,9 @@ function around(change: Partial<Surroundings> & { existing?: ExistingNetwork[] }
   return {
     networks: existing ?? [{ name: "ctrnet", subnets: [cidr("10.88.0.0/16")], bridge: "ctrnet0" }],
     hostRoutes: [],
-    hostLinks: new Set(["lo", "eth0"]),
+    hostAddresses: [],
+    hostLinks: new Map<string, string | null>([["lo", null], ["eth0", null], ["br-free", "bridge"], ["veth9", "veth"]]),
+    randomBytes: () => Uint8Array.of(0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde),
     plugins: new Set(BASE_PLUGINS),
     pluginPath: ["/opt/plugins"],
     ipamDataDir: "/cache/networks",
@@ -52,14 +54,22 @@ describe("planNetwork", () => {
         { type: "firewall" },
         { type: "tuning", capabilities: { mac: true } },
       ],
-      args: { ctrnet_id: expect.stringMatching(/^[0-9a-f]{64}$/), ctrnet_created: "2026-01-02T03:04:05.000Z" },
+      args: { ctrnet_created: "2026-01-02T03:04:05.000Z" },
     });
     expect(parseNetworkConfig(JSON.stringify(conflist), "planned").name).toBe("web");
   });
 
-  test("ids differ for the same name created at the same time", () => {
-    const id = () => (plan({ name: "same" }).conflist.args as { ctrnet_id: string }).ctrnet_id;
-    expect(id()).not.toBe(id());
+  test("podman's reserved names are refused with podman's words", () => {
+    for (const name of ["none", "host", "bridge", "private", "slirp4netns", "pasta", "container", "ns", "default"]) {
+      expect(() => plan({ name })).toThrow(`cannot create network with name "${name}" because it conflicts with a valid network mode`);
+    }
+    expect(plan({ name: "hosts" }).name).toBe("hosts");
+  });
+
+  test("a name is at most 128 characters, so every path made from it fits", () => {
+    expect(plan({ name: "n".repeat(128) }).name).toHaveLength(128);
+    expect(() => plan({ name: "n".repeat(129) })).toThrow("is longer than 128 characters");
+    expect(() => plan({ name: "n".repeat(253) })).toThrow("is longer than 128 characters");
   });
 
   test("the picked subnet skips other networks' subnets and host routes", () => {
@@ -80,21 +90,80 @@ describe("planNetwork", () => {
     );
   });
 
-  test("--ipv6 adds a free IPv6 /64, next to a given or picked IPv4 subnet", () => {
-    const a = around({ existing: [{ name: "v6", subnets: [cidr("fd00::/64")] }] });
-    expect(plugins({ name: "n", ipv6: true }, a)[0]!.ipam!.ranges).toEqual([
+  test("--ipv6 is dual stack as podman: a random ULA /64 and a picked IPv4 subnet, each where none is given", () => {
+    expect(plugins({ name: "n", ipv6: true })[0]!.ipam!.ranges).toEqual([
       [{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }],
-      [{ subnet: "fd00:0:0:1::/64", gateway: "fd00:0:0:1::1" }],
+      [{ subnet: "fd12:3456:789a:bcde::/64", gateway: "fd12:3456:789a:bcde::1" }],
     ]);
-    expect(plugins({ name: "n", ipv6: true, subnets: ["fd12::/64"] })[0]!.ipam!.ranges).toEqual([[{ subnet: "fd12::/64", gateway: "fd12::1" }]]);
+    expect(plugins({ name: "n", ipv6: true, subnets: ["fd12::/64"] })[0]!.ipam!.ranges).toEqual([
+      [{ subnet: "fd12::/64", gateway: "fd12::1" }],
+      [{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }],
+    ]);
+    expect(plugins({ name: "n", ipv6: true, subnets: ["10.7.0.0/24"] })[0]!.ipam!.ranges).toEqual([
+      [{ subnet: "10.7.0.0/24", gateway: "10.7.0.1" }],
+      [{ subnet: "fd12:3456:789a:bcde::/64", gateway: "fd12:3456:789a:bcde::1" }],
+    ]);
+    expect(plugins({ name: "n", subnets: ["fd12::/64"] })[0]!.ipam!.ranges).toEqual([[{ subnet: "fd12::/64", gateway: "fd12::1" }]]);
   });
 
-  test("given subnets, gateway and range are used as given", () => {
-    const bridge = plugins({ name: "n", subnets: ["10.20.0.0/16", "fd20::/64"], gateway: "10.20.0.254", ipRange: "10.20.5.0/24" })[0]!;
+  test("a random IPv6 subnet that is taken is drawn again", () => {
+    const draws = [Uint8Array.of(0, 0x88, 0, 0, 0, 0, 0, 1), Uint8Array.of(0, 0x99, 0, 0, 0, 0, 0, 2)];
+    const a = around({ existing: [{ name: "v6", subnets: [cidr("fd88::/16")] }], randomBytes: () => draws.shift()! });
+    expect(plugins({ name: "n", ipv6: true }, a)[0]!.ipam!.ranges).toContainEqual([{ subnet: "fd99:0:0:2::/64", gateway: "fd99:0:0:2::1" }]);
+  });
+
+  test("gateways and ranges pair with subnets by position, as podman's repeated flags", () => {
+    const bridge = plugins({
+      name: "n",
+      subnets: ["10.20.0.0/16", "fd20::/64", "10.21.0.0/24"],
+      gateways: ["10.20.0.254", "fd20::fe"],
+      ipRanges: ["10.20.5.0/24", "fd20::100/120"],
+    })[0]!;
     expect(bridge.ipam!.ranges).toEqual([
-      [{ subnet: "10.20.0.0/16", gateway: "10.20.0.254", rangeStart: "10.20.5.1", rangeEnd: "10.20.5.254" }],
+      [{ subnet: "10.20.0.0/16", gateway: "10.20.0.254", rangeStart: "10.20.5.1", rangeEnd: "10.20.5.255" }],
+      [{ subnet: "fd20::/64", gateway: "fd20::fe", rangeStart: "fd20::101", rangeEnd: "fd20::1ff" }],
+      [{ subnet: "10.21.0.0/24", gateway: "10.21.0.1" }],
+    ]);
+  });
+
+  test("--ip-range runs from the range's first address after its network address to its last, as podman", () => {
+    const range = (subnet: string, ipRange: string) => plugins({ name: "n", subnets: [subnet], ipRanges: [ipRange] })[0]!.ipam!.ranges;
+    expect(range("10.11.12.0/24", "10.11.12.0/26")).toEqual([[{ subnet: "10.11.12.0/24", gateway: "10.11.12.1", rangeStart: "10.11.12.1", rangeEnd: "10.11.12.63" }]]);
+    expect(range("10.11.12.0/24", "10.11.12.64/26")).toEqual([[{ subnet: "10.11.12.0/24", gateway: "10.11.12.1", rangeStart: "10.11.12.65", rangeEnd: "10.11.12.127" }]]);
+    // Host bits of the range are cleared as Go's ParseCIDR does; the subnet's broadcast is never handed out.
+    expect(range("10.11.12.0/24", "10.11.12.200/26")).toEqual([[{ subnet: "10.11.12.0/24", gateway: "10.11.12.1", rangeStart: "10.11.12.193", rangeEnd: "10.11.12.254" }]]);
+  });
+
+  test("a subnet with host bits set is normalised to its network, as podman", () => {
+    expect(plugins({ name: "n", subnets: ["10.50.0.9/24", "fd20::5/64"] })[0]!.ipam!.ranges).toEqual([
+      [{ subnet: "10.50.0.0/24", gateway: "10.50.0.1" }],
       [{ subnet: "fd20::/64", gateway: "fd20::1" }],
     ]);
+  });
+
+  test("a subnet the host already has an address in, or a route to, is refused", () => {
+    const a = around({
+      hostAddresses: [{ subnet: cidr("192.168.250.0/24"), address: "192.168.250.1/24", link: "eth1" }],
+      hostRoutes: [cidr("10.0.0.0/8")],
+    });
+    expect(() => plan({ name: "n", subnets: ["192.168.250.0/24"] }, a)).toThrow(
+      "subnet 192.168.250.0/24 is already used on the host: it overlaps address 192.168.250.1/24 of interface eth1",
+    );
+    expect(() => plan({ name: "n", subnets: ["192.168.250.128/25"] }, a)).toThrow("overlaps address 192.168.250.1/24");
+    expect(() => plan({ name: "n", subnets: ["10.3.0.0/16"] }, a)).toThrow("subnet 10.3.0.0/16 is already used on the host: it overlaps the host's route to 10.0.0.0/8");
+    // Picked subnets avoid them too.
+    const picked = around({ hostAddresses: [{ subnet: cidr("10.89.0.0/24"), address: "10.89.0.7/24", link: "eth1" }] });
+    expect(plugins({ name: "n" }, picked)[0]!.ipam!.ranges).toEqual([[{ subnet: "10.89.1.0/24", gateway: "10.89.1.1" }]]);
+    // A macvlan network shares its parent's LAN, which the host is on by design.
+    const lan = around({ hostAddresses: [{ subnet: cidr("192.168.1.0/24"), address: "192.168.1.5/24", link: "eth0" }] });
+    expect(plan({ name: "lan", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }, lan).name).toBe("lan");
+  });
+
+  test("--interface-name: an existing bridge no network owns is taken, any other existing interface refused", () => {
+    expect(plugins({ name: "n", interfaceName: "br-free" })[0]!.bridge).toBe("br-free");
+    expect(() => plan({ name: "n", interfaceName: "lo" })).toThrow("interface lo exists on the host and is not a bridge (a physical or loopback device)");
+    expect(() => plan({ name: "n", interfaceName: "veth9" })).toThrow("interface veth9 exists on the host and is not a bridge (a veth)");
+    expect(() => plan({ name: "n", interfaceName: "brü" })).toThrow('invalid bridge name "brü": must be printable ASCII');
   });
 
   test("the bridge name is the lowest ctrnetN that no network and no host link has", () => {
@@ -103,7 +172,7 @@ describe("planNetwork", () => {
         { name: "ctrnet", subnets: [cidr("10.88.0.0/16")], bridge: "ctrnet0" },
         { name: "x", subnets: [], bridge: "ctrnet1" },
       ],
-      hostLinks: new Set(["ctrnet2"]),
+      hostLinks: new Map([["ctrnet2", "bridge"]]),
     });
     expect(plugins({ name: "n" }, a)[0]!.bridge).toBe("ctrnet3");
     expect(plugins({ name: "n", interfaceName: "br-mine" }, a)[0]!.bridge).toBe("br-mine");
@@ -164,13 +233,31 @@ describe("planNetwork", () => {
       [{ name: "n", subnets: ["10.50.3.0/24"] }, "subnet 10.50.3.0/24 overlaps subnet 10.50.0.0/16 of network other"],
       [{ name: "n", subnets: ["10.60.0.0/16", "10.60.1.0/24"] }, "subnets 10.60.0.0/16 and 10.60.1.0/24 overlap"],
       [{ name: "n", subnets: ["10.60.0.0"] }, 'invalid subnet "10.60.0.0"'],
-      [{ name: "n", subnets: ["10.60.0.1/16"] }, 'invalid subnet "10.60.0.1/16": host bits are set'],
-      [{ name: "n", subnets: ["10.60.0.0/16"], gateway: "10.61.0.1" }, "gateway 10.61.0.1 is in none of the subnets 10.60.0.0/16"],
-      [{ name: "n", subnets: ["10.60.0.0/24"], gateway: "10.60.0.255" }, "gateway 10.60.0.255 is not a host address of 10.60.0.0/24"],
-      [{ name: "n", subnets: ["10.60.0.0/24"], gateway: "nope" }, 'invalid gateway "nope"'],
-      [{ name: "n", gateway: "10.89.0.1" }, "--gateway needs --subnet"],
-      [{ name: "n", ipRange: "10.89.0.0/25" }, "--ip-range needs --subnet"],
-      [{ name: "n", subnets: ["10.60.0.0/24"], ipRange: "10.61.0.0/24" }, "IP range 10.61.0.0/24 is in none of the subnets"],
+      [{ name: "n", subnets: ["10.60.0.0/31"] }, 'invalid subnet "10.60.0.0/31": a /31 leaves no room for a gateway and a container (use /30 or shorter)'],
+      [{ name: "n", subnets: ["10.60.0.0/32"] }, 'invalid subnet "10.60.0.0/32": a /32 leaves no room'],
+      [{ name: "n", subnets: ["fd60::/127"] }, 'invalid subnet "fd60::/127": a /127 leaves no room for a gateway and a container (use /126 or shorter)'],
+      [{ name: "n", subnets: ["::/0"] }, 'invalid subnet "::/0": it covers every address'],
+      [{ name: "n", subnets: ["0.0.0.0/0"] }, 'invalid subnet "0.0.0.0/0": it covers every address'],
+      [{ name: "n", subnets: ["224.1.0.0/16"] }, 'invalid subnet "224.1.0.0/16": it overlaps the multicast range 224.0.0.0/4'],
+      [{ name: "n", subnets: ["ff05::/64"] }, "it overlaps the multicast range ff00::/8"],
+      [{ name: "n", subnets: ["127.5.0.0/16"] }, "it overlaps the loopback range 127.0.0.0/8"],
+      [{ name: "n", subnets: ["::/126"] }, "it overlaps the unspecified and loopback addresses ::/127"],
+      [{ name: "n", subnets: ["169.254.3.0/24"] }, "it overlaps the link-local range 169.254.0.0/16"],
+      [{ name: "n", subnets: ["fe80:0:0:1::/64"] }, "it overlaps the link-local range fe80::/10"],
+      [{ name: "n", subnets: ["255.0.0.0/24"] }, "it overlaps the reserved range 240.0.0.0/4"],
+      [{ name: "n", subnets: ["0.1.0.0/16"] }, 'it overlaps the "this network" range 0.0.0.0/8'],
+      [{ name: "n", subnets: ["8.0.0.0/4"] }, "it overlaps the"],
+      [{ name: "n", subnets: ["10.60.0.0/16"], gateways: ["10.61.0.1"] }, "gateway 10.61.0.1 not in subnet 10.60.0.0/16"],
+      [{ name: "n", subnets: ["10.60.0.0/16", "10.61.0.0/16"], gateways: ["10.61.0.1"] }, "gateway 10.61.0.1 not in subnet 10.60.0.0/16"],
+      [{ name: "n", subnets: ["10.60.0.0/24"], gateways: ["10.60.0.255"] }, "gateway 10.60.0.255 is not a host address of 10.60.0.0/24"],
+      [{ name: "n", subnets: ["10.60.0.0/24"], gateways: ["nope"] }, 'invalid gateway "nope"'],
+      [{ name: "n", subnets: ["10.60.0.0/24"], gateways: ["10.60.0.1", "10.60.0.2"] }, "cannot set more gateways than subnets"],
+      [{ name: "n", subnets: ["10.60.0.0/24"], ipRanges: ["10.60.0.0/25", "10.60.0.128/25"] }, "cannot set more ranges than subnets"],
+      [{ name: "n", gateways: ["10.89.0.1"] }, "cannot set gateway or range without subnet"],
+      [{ name: "n", ipRanges: ["10.89.0.0/25"] }, "cannot set gateway or range without subnet"],
+      [{ name: "n", subnets: ["10.60.0.0/24"], ipRanges: ["10.61.0.0/24"] }, "IP range 10.61.0.0/24 not in subnet 10.60.0.0/24"],
+      [{ name: "n", subnets: ["10.60.0.0/24"], ipRanges: ["10.60.0.0/23"] }, "IP range 10.60.0.0/23 is larger than its subnet 10.60.0.0/24"],
+      [{ name: "n", subnets: ["10.60.0.0/24"], ipRanges: ["banana"] }, 'invalid IP range "banana"'],
       [{ name: "n", interfaceName: "br-other" }, "bridge name br-other already used by network other"],
       [{ name: "n", interfaceName: "a-name-far-too-long" }, 'invalid bridge name "a-name-far-too-long"'],
       [{ name: "n", options: { mtu: "big" } }, "invalid --opt mtu=big: expected an integer"],

@@ -7,7 +7,6 @@ import { type Context, createContext } from "../../lifecycle/context.ts";
 import {
   createNetwork,
   DRIVERS,
-  ensureDefaultNetwork,
   FILTER_KEYS,
   inspectNetworks,
   listNetworkInfo,
@@ -40,9 +39,9 @@ const createArgs = {
   ...runtimeArgs,
   driver: { type: "string", alias: "d", description: `${DRIVERS.join(" or ")} (default bridge)` },
   subnet: { type: "string", description: "subnet in CIDR notation, IPv4 or IPv6; repeatable (default: a free 10.89.N.0/24)" },
-  gateway: { type: "string", description: "gateway address, inside one of the subnets (default: its first host)" },
-  "ip-range": { type: "string", description: "hand out container addresses only from this CIDR inside a subnet" },
-  ipv6: { type: "boolean", description: "enable IPv6: picks a free fd00:0:0:N::/64 if no IPv6 subnet is given" },
+  gateway: { type: "string", description: "gateway of the subnet given in the same position (default: its first host); repeatable, or comma-separated" },
+  "ip-range": { type: "string", description: "hand out addresses of the subnet in the same position only from this CIDR; repeatable" },
+  ipv6: { type: "boolean", description: "dual stack: adds a free IPv4 subnet and a random fd00::/8 /64 where none is given" },
   internal: { type: "boolean", description: "no gateway, no masquerading: containers reach only each other" },
   "disable-dns": { type: "boolean", description: "leave out the dnsname plugin (it is added when installed)" },
   opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N (bridge); parent=IFACE, mode=M, mtu=N (macvlan); repeatable" },
@@ -61,8 +60,9 @@ const create = defineCommand({
       name: optional(args.name),
       driver: optional(args.driver),
       subnets: repeatedValues(rawArgs, createArgs, "subnet"),
-      gateway: optional(args.gateway),
-      ipRange: optional(args["ip-range"]),
+      // As podman's IP slice flag: repeated, and each value a comma-separated list.
+      gateways: repeatedValues(rawArgs, createArgs, "gateway").flatMap((g) => g.split(",")),
+      ipRanges: repeatedValues(rawArgs, createArgs, "ip-range"),
       ipv6: args.ipv6 === true,
       internal: args.internal === true,
       disableDns: args["disable-dns"] === true,
@@ -101,7 +101,6 @@ const ls = defineCommand({
     }
     const filters = parseFilters(repeatedValues(rawArgs, lsArgs, "filter"));
     return withContext(args, async (ctx) => {
-      await ensureDefaultNetwork(ctx);
       const { networks, problems } = await listNetworkInfo(ctx, filters);
       for (const problem of problems) log.warn(`skipping ${problem}`);
       if (args.quiet) print(networks.map((n) => `${n.name}\n`).join(""));
@@ -114,7 +113,7 @@ const ls = defineCommand({
 const namesArgs = {
   ...globalArgs,
   ...runtimeArgs,
-  name: { type: "positional", description: "network names" },
+  name: { type: "positional", description: "network names or ids (a unique id prefix will do)" },
 } as const satisfies ArgsDef;
 
 const inspect = defineCommand({
@@ -123,7 +122,6 @@ const inspect = defineCommand({
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, namesArgs);
     return withContext(args, async (ctx) => {
-      await ensureDefaultNetwork(ctx);
       const networks = await inspectNetworks(ctx, args._.map(String));
       print(`${JSON.stringify(networks, null, 2)}\n`);
     });
@@ -177,7 +175,7 @@ const prune = defineCommand({
 const existsArgs = {
   ...globalArgs,
   ...runtimeArgs,
-  name: { type: "positional", description: "network name" },
+  name: { type: "positional", description: "network name or id" },
 } as const satisfies ArgsDef;
 
 const exists = defineCommand({
@@ -185,10 +183,7 @@ const exists = defineCommand({
   args: existsArgs,
   async run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, existsArgs);
-    const found = await withContext(args, async (ctx) => {
-      await ensureDefaultNetwork(ctx);
-      return networkExists(ctx, String(args.name));
-    });
+    const found = await withContext(args, (ctx) => networkExists(ctx, String(args.name)));
     return found ? 0 : 1;
   },
 });

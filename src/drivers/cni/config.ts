@@ -4,8 +4,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
 import { errorMessage, UsageError } from "../../errors.ts";
-import { validateName } from "../../names.ts";
-import { NetConf, NetConfList, type PluginConf } from "../../schema/cni.ts";
+import { validateName, validateNetworkName } from "../../names.ts";
+import { HostLocalIpam, NetConf, NetConfList, type PluginConf } from "../../schema/cni.ts";
 import { describeIssues } from "../../schema/issues.ts";
 import { chooseVersion, isSupportedVersion, SPEC_VERSIONS } from "./version.ts";
 
@@ -51,6 +51,23 @@ function flag(value: boolean | "true" | "false" | undefined): boolean {
   return value === true || value === "true";
 }
 
+/**
+ * host-local refuses a range that is no subnet only when a container is attached: found here instead, so
+ * `network ls` and `inspect` name the file and nothing is attached to a network that can never work.
+ */
+function checkHostLocal(plugins: readonly PluginConf[], source: string): void {
+  for (const [i, plugin] of plugins.entries()) {
+    if (plugin.ipam?.type !== "host-local") continue;
+    const parsed = v.safeParse(v.object({ ipam: HostLocalIpam }), { ipam: plugin.ipam });
+    if (!parsed.success) throw new NetworkConfigError(source, `plugins[${i}].${describeIssues(parsed.issues)}`);
+  }
+}
+
+/** A network's id, as podman's CNI backend derives it, so both tools show the same one. */
+export function networkId(name: string): string {
+  return new Bun.CryptoHasher("sha256").update(name).digest("hex");
+}
+
 /** Parses one configuration; a JSON object with `plugins` is a list, anything else a single plugin. */
 export function parseNetworkConfig(data: Uint8Array | string, source: string): NetworkConfig {
   const text = typeof data === "string" ? data : new TextDecoder().decode(data);
@@ -79,10 +96,11 @@ export function parseNetworkConfig(data: Uint8Array | string, source: string): N
     bytes = new TextEncoder().encode(JSON.stringify({ cniVersion, name, plugins: [json] }));
   }
   try {
-    validateName("network name", list.name);
+    validateNetworkName(list.name);
   } catch (err) {
     throw new NetworkConfigError(source, `name: ${errorMessage(err)}`);
   }
+  checkHostLocal(list.plugins, source);
   const cniVersion = chooseVersion(list.cniVersion, list.cniVersions);
   if (!isSupportedVersion(cniVersion)) {
     throw new NetworkConfigError(source, `cniVersion: "${cniVersion}" is not one of ${SPEC_VERSIONS.join(", ")}`);
@@ -163,6 +181,12 @@ export async function listNetworks(dirs: readonly string[]): Promise<NetworkList
   return { networks: [...networks.values()], problems };
 }
 
+function notFound(nameOrId: string, dirs: readonly string[], problems: readonly NetworkConfigError[]): NetworkNotFoundError {
+  const unusable = problems.length ? ` (unusable configuration files: ${problems.map((p) => p.message).join("; ")})` : "";
+  const where = dirs.join(", ") || "(no config dirs)";
+  return new NetworkNotFoundError(nameOrId, `unable to find network with name or ID "${nameOrId}" in ${where}${unusable}: network not found`);
+}
+
 /** The first configuration named `name`; unusable files are named in the error when it is not found. */
 export async function findNetwork(name: string, dirs: readonly string[]): Promise<NetworkConfig> {
   validateName("network name", name);
@@ -171,6 +195,22 @@ export async function findNetwork(name: string, dirs: readonly string[]): Promis
     if ("problem" in entry) problems.push(entry.problem);
     else if (entry.network.name === name) return entry.network;
   }
-  const unusable = problems.length ? `; unusable configuration files: ${problems.map((p) => p.message).join("; ")}` : "";
-  throw new NetworkNotFoundError(name, `network "${name}" not found in ${dirs.join(", ") || "(no config dirs)"}${unusable}`);
+  throw notFound(name, dirs, problems);
+}
+
+/**
+ * What a user names a network by, as podman: its name, else its id or a prefix of the id that only one
+ * network's id starts with. Never for stored names: a network named by a record must be that one or none.
+ */
+export async function resolveNetwork(nameOrId: string, dirs: readonly string[]): Promise<NetworkConfig> {
+  validateName("network name or ID", nameOrId);
+  const { networks, problems } = await listNetworks(dirs);
+  const named = networks.find((n) => n.name === nameOrId);
+  if (named) return named;
+  const matches = networks.filter((n) => networkId(n.name).startsWith(nameOrId));
+  if (matches.length > 1) {
+    throw new UsageError(`more than one result for network ID ${nameOrId}: it starts the ids of networks ${matches.map((n) => n.name).join(", ")}`);
+  }
+  if (matches.length === 1) return matches[0]!;
+  throw notFound(nameOrId, dirs, problems);
 }

@@ -3,8 +3,8 @@
 // host-local, tuning). Pure: it only builds the JSON objects.
 import { UsageError } from "../../errors.ts";
 import { validateName } from "../../names.ts";
-import { type Cidr, formatCidr, formatIP, parseIP } from "../../ip/codec.ts";
-import { firstHost, lastHost, parseSubnet, subnetContains, subnetsOverlap } from "../../schema/ip.ts";
+import { type Cidr, formatCidr, formatIP, parseCidr, parseIP } from "../../ip/codec.ts";
+import { firstHost, lastHost, maskAddress, nthAddress, parseSubnet, subnetContains, subnetsOverlap } from "../../schema/ip.ts";
 import { validateIfName } from "./ifname.ts";
 
 /**
@@ -12,7 +12,6 @@ import { validateIfName } from "./ifname.ts";
  * and options from `podman_labels` and `podman_options`, so it shows them for ctrnet's networks too.
  */
 export interface ConflistArgs {
-  id?: string;
   /** RFC 3339 time of creation. */
   created?: string;
   labels?: Readonly<Record<string, string>>;
@@ -23,10 +22,10 @@ interface AddressingSpec {
   name: string;
   /** One or more subnets (IPv4 and/or IPv6), e.g. ["10.89.0.0/24", "fd00:89::/64"]. */
   subnets: readonly string[];
-  /** Gateway of the subnet that contains it; the others get their first host address. */
-  gateway?: string;
-  /** Allocate container addresses only from this CIDR, inside one of the subnets. */
-  ipRange?: string;
+  /** The gateway of each subnet, by position, as podman pairs `--gateway` with `--subnet`; the rest get their first host. */
+  gateways?: readonly string[];
+  /** By position as gateways: hand out addresses of that subnet only from this CIDR inside it. */
+  ipRanges?: readonly string[];
   mtu?: number;
   /** host-local's allocation directory (default /var/lib/cni/networks). */
   ipamDataDir?: string;
@@ -88,36 +87,50 @@ function parseSubnets(subnets: readonly string[]): Cidr[] {
   return out;
 }
 
-function owner(subnets: Cidr[], what: string, text: string, ip: Uint8Array): number {
-  const index = subnets.findIndex((s) => subnetContains(s, ip));
-  if (index < 0) throw new UsageError(`${what} ${text} is in none of the subnets ${subnets.map(formatCidr).join(", ")}`);
-  return index;
+function checkGateway(text: string, subnet: Cidr, subnetText: string): string {
+  const gw = parseIP(text);
+  if (gw === null) throw new UsageError(`invalid gateway "${text}": expected an IP address`);
+  if (!subnetContains(subnet, gw)) throw new UsageError(`gateway ${text} not in subnet ${subnetText}`);
+  if (compare(gw, firstHost(subnet)) < 0 || compare(gw, lastHost(subnet)) > 0) {
+    throw new UsageError(`gateway ${text} is not a host address of ${subnetText}`);
+  }
+  return formatIP(gw);
+}
+
+/**
+ * podman's lease range for `--ip-range`: from the range's first address after its network address to its
+ * last address (10.11.12.0/26: .1 to .63), kept within the subnet's hosts so the broadcast is never handed out.
+ */
+function leaseRange(text: string, subnet: Cidr, subnetText: string): { rangeStart: string; rangeEnd: string } {
+  const cidr = parseCidr(text);
+  if (cidr === null) throw new UsageError(`invalid IP range "${text}": expected an address and a prefix length like 10.89.0.0/26`);
+  const range = { address: maskAddress(cidr.address, cidr.prefixLength), prefixLength: cidr.prefixLength };
+  if (!subnetContains(subnet, range.address)) throw new UsageError(`IP range ${text} not in subnet ${subnetText}`);
+  if (range.prefixLength < subnet.prefixLength) throw new UsageError(`IP range ${text} is larger than its subnet ${subnetText}`);
+  const bits = range.address.length * 8;
+  const start = range.prefixLength === bits ? range.address : nthAddress(range, 1n);
+  const end = nthAddress(range, (1n << BigInt(bits - range.prefixLength)) - 1n);
+  const [first, last] = [firstHost(subnet), lastHost(subnet)];
+  return {
+    rangeStart: formatIP(compare(start, first) < 0 ? first : start),
+    rangeEnd: formatIP(compare(end, last) > 0 ? last : end),
+  };
 }
 
 function ranges(spec: AddressingSpec, subnets: Cidr[], defaultGateways: boolean): HostLocalRange[] {
-  const out: HostLocalRange[] = subnets.map((s) => ({
-    subnet: formatCidr(s),
-    ...(defaultGateways ? { gateway: formatIP(firstHost(s)) } : {}),
-  }));
-  if (spec.gateway !== undefined) {
-    const gw = parseIP(spec.gateway);
-    if (gw === null) throw new UsageError(`invalid gateway "${spec.gateway}": expected an IP address`);
-    const i = owner(subnets, "gateway", spec.gateway, gw);
-    const subnet = subnets[i]!;
-    if (compare(gw, firstHost(subnet)) < 0 || compare(gw, lastHost(subnet)) > 0) {
-      throw new UsageError(`gateway ${spec.gateway} is not a host address of ${out[i]!.subnet}`);
-    }
-    out[i]!.gateway = formatIP(gw);
-  }
-  if (spec.ipRange !== undefined) {
-    const range = parseSubnet(spec.ipRange, "IP range");
-    const i = owner(subnets, "IP range", spec.ipRange, range.address);
-    if (range.prefixLength < subnets[i]!.prefixLength) throw new UsageError(`IP range ${spec.ipRange} is larger than its subnet ${out[i]!.subnet}`);
-    // The range's own first and last hosts: inside the subnet, they are never its network or broadcast address.
-    out[i]!.rangeStart = formatIP(firstHost(range));
-    out[i]!.rangeEnd = formatIP(lastHost(range));
-  }
-  return out;
+  const gateways = spec.gateways ?? [];
+  const ipRanges = spec.ipRanges ?? [];
+  if (gateways.length > subnets.length) throw new UsageError("cannot set more gateways than subnets");
+  if (ipRanges.length > subnets.length) throw new UsageError("cannot set more ranges than subnets");
+  return subnets.map((subnet, i) => {
+    const text = formatCidr(subnet);
+    const gateway = gateways[i] === undefined ? (defaultGateways ? formatIP(firstHost(subnet)) : undefined) : checkGateway(gateways[i]!, subnet, text);
+    return {
+      subnet: text,
+      ...(gateway !== undefined ? { gateway } : {}),
+      ...(ipRanges[i] !== undefined ? leaseRange(ipRanges[i]!, subnet, text) : {}),
+    };
+  });
 }
 
 /** host-local over every subnet; `routed` adds a default route per address family. */
@@ -139,7 +152,6 @@ function hostLocalIpam(spec: AddressingSpec, routed: boolean): Record<string, un
 function listArgs(args: ConflistArgs | undefined): Record<string, unknown> {
   if (args === undefined) return {};
   const out: Record<string, unknown> = {};
-  if (args.id !== undefined) out.ctrnet_id = args.id;
   if (args.created !== undefined) out.ctrnet_created = args.created;
   if (args.labels && Object.keys(args.labels).length) out.podman_labels = { ...args.labels };
   if (args.options && Object.keys(args.options).length) out.podman_options = { ...args.options };

@@ -11,5 +11,7 @@ export function validateIfName(kind: string, name: string): string {
   if (name === "." || name === ".." || /[/:\s]/.test(name)) {
     throw new UsageError(`invalid ${kind} "${name}": must not be "." or ".." or contain "/", ":" or spaces`);
   }
+  // The kernel counts bytes, and tools differ on how they print other characters: ASCII only.
+  if (!/^[\x21-\x7e]+$/.test(name)) throw new UsageError(`invalid ${kind} ${JSON.stringify(name)}: must be printable ASCII`);
   return name;
 }

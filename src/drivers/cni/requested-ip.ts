@@ -2,7 +2,7 @@
 import type { NetworkConfig } from "./config.ts";
 import { UsageError } from "../../errors.ts";
 import { formatCidr, ipFamily, parseIP } from "../../ip/codec.ts";
-import { parseSubnet, subnetContains } from "../../schema/ip.ts";
+import { parseSubnet, reservedAddressProblem, subnetContains } from "../../schema/ip.ts";
 
 interface IpamRange {
   subnet?: unknown;
@@ -24,7 +24,7 @@ function ipamRanges(network: NetworkConfig): IpamRange[] {
 }
 
 /**
- * A requested address must lie in one of the network's subnets and not be its gateway; networks whose
+ * A requested address must be a host address of one of the network's subnets and not its gateway; networks whose
  * IPAM doesn't name subnets (dhcp, static) are left to their plugin.
  */
 export function checkRequestedIP(network: NetworkConfig, ip: string): void {
@@ -41,6 +41,8 @@ export function checkRequestedIP(network: NetworkConfig, ip: string): void {
     }
     subnets.push(formatCidr(subnet));
     if (!subnetContains(subnet, bytes)) continue;
+    const reserved = reservedAddressProblem(subnet, bytes);
+    if (reserved !== null) throw new UsageError(`IP address ${ip} ${reserved}, which network "${network.name}" never hands out`);
     if (typeof range.gateway === "string" && parseIP(range.gateway)?.join() === bytes.join()) {
       throw new UsageError(`IP address ${ip} is the gateway of network "${network.name}"`);
     }

@@ -3,7 +3,7 @@
 import type { VersionOutput } from "../../schema/cni.ts";
 import { addAttachment, type AttachmentRequest, checkAttachment, delAttachment, type DetachRequest } from "./attach.ts";
 import { type CachedAttachment, type CacheKey, listCache, readCache } from "./cache.ts";
-import { findNetwork, listNetworks, type NetworkConfig, type NetworkListing, parseNetworkConfig } from "./config.ts";
+import { findNetwork, listNetworks, type NetworkConfig, type NetworkListing, parseNetworkConfig, resolveNetwork } from "./config.ts";
 import type { CniContext } from "./settings.ts";
 import type { PluginCallRecord, PluginSpawner } from "./exec.ts";
 import { gcNetwork, type ValidAttachment } from "./gc.ts";
@@ -40,6 +40,8 @@ export interface CniRuntime {
   readonly owner: string;
   /** The first configuration named `name` in the config dirs. */
   loadNetwork(name: string): Promise<NetworkConfig>;
+  /** What a user names a network by: its name, else its id or a unique prefix of it, as podman. */
+  resolveNetwork(nameOrId: string): Promise<NetworkConfig>;
   listNetworks(): Promise<NetworkListing>;
   /** ADD over the plugin list; on failure the partial setup is undone. The result is cached. */
   add(req: AttachmentRequest): Promise<CniResult>;
@@ -83,6 +85,7 @@ export function createCniRuntime(options: CniRuntimeOptions = {}): CniRuntime {
     cacheDir: ctx.cacheDir,
     owner: ctx.owner,
     loadNetwork: (name) => findNetwork(name, ctx.configDirs),
+    resolveNetwork: (nameOrId) => resolveNetwork(nameOrId, ctx.configDirs),
     listNetworks: () => listNetworks(ctx.configDirs),
     add: (req) => addAttachment(ctx, req),
     check: (req) => checkAttachment(ctx, req),

@@ -1,0 +1,189 @@
+// One container interface on a native bridge network, start to end, with no process spawned: addresses
+// from the shared host-local table, the bridge and the veth over rtnetlink, the network and the published
+// ports as elements of ctrnet's nftables table. Setup undoes its own partial work before it throws;
+// teardown keeps going past errors and returns them all. The same code serves ctrnet's lifecycle and
+// ctrnet run as a CNI plugin by podman or containerd.
+import { createHash } from "node:crypto";
+import { Netlink } from "../../netlink/index.ts";
+import type { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
+import { Firewall, type FirewallNetwork, type PublishedPort } from "../firewall/index.ts";
+import { type Allocation, allocate, type IpamConfig, parseIpamConfig, release } from "../ipam/index.ts";
+import { attachVeth, type BridgeConfig, detachVeth, ensureBridge } from "./plumbing.ts";
+
+/** A native network as its conflist describes it. */
+export interface NativeNetwork {
+  name: string;
+  plugin: CtrnetPluginConfig;
+}
+
+export interface PortRequest {
+  protocol: "tcp" | "udp" | "sctp";
+  /** "" or absent: every host address. */
+  hostIP?: string;
+  hostPort: number;
+  containerPort: number;
+}
+
+export interface AttachRequest {
+  network: NativeNetwork;
+  containerId: string;
+  ifname: string;
+  /** An open fd of the container's netns. */
+  netnsFd: number;
+  /** Where the bridge lives: the rootless netns for a rootless user; this process's own when absent. */
+  hostNetnsFd?: number;
+  /** host-local's dataDir when the ipam section names none. */
+  dataDir: string;
+  mac?: string;
+  /** Addresses asked for, one per family at most (`--ip`, the `ips` capability). */
+  ips?: readonly string[];
+  ports?: readonly PortRequest[];
+  /** What the whole table must hold, for when it has to be rebuilt (after `nft flush ruleset`). */
+  firewallState: () => { networks: FirewallNetwork[]; ports: PublishedPort[] };
+}
+
+export interface AttachResult {
+  ifname: string;
+  mac: string;
+  /** The host end of the veth pair. */
+  hostInterface: string;
+  /** CIDRs with their gateways. */
+  addresses: { address: string; gateway: string }[];
+  /** Default routes set in the container. */
+  gateways: string[];
+  /** One entry per port, with the container address it goes to. */
+  ports: PublishedPort[];
+}
+
+export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "firewallState"> & {
+  /** What setup published, from its result; recomputed by nobody, since the addresses are released here. */
+  ports: readonly PublishedPort[];
+};
+
+/** Stable per attachment, so a teardown finds the pair without anything stored: veth + 11 hex. */
+export function hostInterfaceName(containerId: string, ifname: string): string {
+  return `veth${createHash("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 11)}`;
+}
+
+export function ipamOf(network: NativeNetwork, dataDir: string): IpamConfig & { dataDir: string } {
+  const ipam = parseIpamConfig(network.name, network.plugin.ipam);
+  return { ...ipam, dataDir: ipam.dataDir ?? dataDir };
+}
+
+export function firewallNetworkOf(network: NativeNetwork, subnets: readonly string[]): FirewallNetwork {
+  const internal = !network.plugin.ipMasq && !network.plugin.isGateway;
+  return { bridge: network.plugin.bridge, subnets, ...(internal ? { internal } : {}), ...(network.plugin.isolate ? { isolate: network.plugin.isolate } : {}) };
+}
+
+/** Every subnet of the network's ranges. */
+export function subnetsOf(ipam: IpamConfig): string[] {
+  return [...new Set(ipam.rangeSets.flatMap((set) => set.map((r) => r.subnet)))];
+}
+
+function bridgeOf(network: NativeNetwork, allocations: readonly Allocation[]): BridgeConfig {
+  const p = network.plugin;
+  const gateways = p.isGateway ? [...new Set(allocations.map((a) => `${a.gateway}/${a.prefixLength}`))] : [];
+  return { name: p.bridge, mtu: p.mtu, vlan: p.vlan, gateways, routeLocalnet: true };
+}
+
+function publishedPorts(ports: readonly PortRequest[], allocations: readonly Allocation[]): PublishedPort[] {
+  const v4 = allocations.find((a) => !a.ip.includes(":"))?.ip;
+  const v6 = allocations.find((a) => a.ip.includes(":"))?.ip;
+  return ports.flatMap((p) => {
+    const hostIP = p.hostIP || undefined;
+    const targets = hostIP === undefined ? [v4, v6] : [hostIP.includes(":") ? v6 : v4];
+    return targets.flatMap((containerIP) =>
+      containerIP === undefined ? [] : [{ protocol: p.protocol, hostPort: p.hostPort, containerIP, containerPort: p.containerPort, ...(hostIP ? { hostIP } : {}) }],
+    );
+  });
+}
+
+function openFirewall(req: Pick<AttachRequest, "hostNetnsFd">): Firewall {
+  return Firewall.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
+}
+
+export function attach(req: AttachRequest): AttachResult {
+  const ipam = ipamOf(req.network, req.dataDir);
+  const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
+  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips });
+  const undo: (() => void)[] = [() => release(scope)];
+  const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
+  const container = Netlink.open({ netns: req.netnsFd });
+  const fw = openFirewall(req);
+  try {
+    const bridge = bridgeOf(req.network, allocations);
+    ensureBridge(host, bridge, req.hostNetnsFd);
+    if (!fw.present()) {
+      const state = req.firewallState();
+      fw.rebuild(state.networks, state.ports);
+    }
+    fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)));
+    const hostInterface = hostInterfaceName(req.containerId, req.ifname);
+    const gateways = req.network.plugin.isGateway ? allocations.map((a) => a.gateway) : [];
+    const veth = attachVeth(host, container, bridge, {
+      netnsFd: req.netnsFd,
+      ifname: req.ifname,
+      hostName: hostInterface,
+      mac: req.mac,
+      addresses: allocations.map((a) => a.address),
+      gateways,
+    });
+    undo.push(() => detachVeth(host, hostInterface));
+    const ports = publishedPorts(req.ports ?? [], allocations);
+    fw.publish(ports);
+    return {
+      ifname: veth.ifname,
+      mac: veth.mac,
+      hostInterface,
+      addresses: allocations.map((a) => ({ address: a.address, gateway: a.gateway })),
+      gateways,
+      ports,
+    };
+  } catch (err) {
+    for (const step of undo.reverse()) {
+      try {
+        step();
+      } catch {
+        // the error that stopped the setup is the one to report; gc finds what this left
+      }
+    }
+    throw err;
+  } finally {
+    fw.close();
+    container.close();
+    host.close();
+  }
+}
+
+/** Ports, the veth pair and the addresses go, each tried whatever happened to the one before. */
+export function detach(req: DetachRequest): Error[] {
+  const errors: Error[] = [];
+  const attempt = (step: () => void) => {
+    try {
+      step();
+    } catch (err) {
+      errors.push(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+  attempt(() => {
+    const fw = openFirewall(req);
+    try {
+      if (fw.present()) fw.unpublish(req.ports);
+    } finally {
+      fw.close();
+    }
+  });
+  attempt(() => {
+    const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
+    try {
+      detachVeth(host, hostInterfaceName(req.containerId, req.ifname));
+    } finally {
+      host.close();
+    }
+  });
+  attempt(() => {
+    const ipam = ipamOf(req.network, req.dataDir);
+    release({ dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname });
+  });
+  return errors;
+}

@@ -1,0 +1,109 @@
+// The lifecycle's side of `ctrnet _dns`: write what the server should serve (atomically: a reader sees the old
+// file or the new one, never half), tell a running server to re-read it, and read back what it has applied.
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import * as v from "valibot";
+import { CtrnetError, UsageError } from "../../errors.ts";
+import { DnsConfig, type DnsConfigInput, DnsStatus } from "../../schema/dns.ts";
+import { describeIssues } from "../../schema/issues.ts";
+
+/** Where the server reports what it applied: beside its configuration. */
+export const statusPathOf = (configPath: string): string => `${configPath}.status`;
+
+function readJson(path: string): unknown | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${path}: not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** The configuration at path; null when there is none. Bad content is a UsageError naming the field. */
+export function readDnsConfig(path: string): DnsConfig | null {
+  const json = readJson(path);
+  if (json === undefined) return null;
+  const parsed = v.safeParse(DnsConfig, json);
+  if (!parsed.success) throw new UsageError(`${path}: ${describeIssues(parsed.issues)}`);
+  return parsed.output;
+}
+
+/** What the server at this configuration path has applied, or null when no server has written a status. */
+export function readDnsStatus(configPath: string): DnsStatus | null {
+  const json = readJson(statusPathOf(configPath));
+  if (json === undefined) return null;
+  const parsed = v.safeParse(DnsStatus, json);
+  if (!parsed.success) throw new CtrnetError(`${statusPathOf(configPath)}: ${describeIssues(parsed.issues)}`);
+  return parsed.output;
+}
+
+/**
+ * Write-to-temp then rename, mode 0600. A missing directory is made 0700; an existing one is left as it is,
+ * since it may be ctrnet's whole state directory.
+ */
+export function writeFileAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, text, { mode: 0o600 });
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+}
+
+/** A damaged file is about to be replaced: it counts as generation 0, the status file still says what ran. */
+function lastGeneration(path: string): number {
+  try {
+    return readDnsConfig(path)?.generation ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError) return 0;
+    throw err;
+  }
+}
+
+/**
+ * Writes the configuration with the next generation number and returns that number. The input is checked by
+ * the same schema the server reads with, so nothing the server would refuse reaches the disk.
+ */
+export function writeDnsConfig(path: string, config: Omit<DnsConfigInput, "generation">): number {
+  const generation = Math.max(lastGeneration(path), readDnsStatus(path)?.generation ?? 0) + 1;
+  const parsed = v.safeParse(DnsConfig, { ...config, generation });
+  if (!parsed.success) throw new UsageError(`DNS configuration: ${describeIssues(parsed.issues)}`);
+  writeFileAtomic(path, `${JSON.stringify(parsed.output, null, 2)}\n`);
+  return generation;
+}
+
+/** Until the server reports this generation (or a later one) applied; its status, or null after timeoutMs. */
+export async function waitForDnsStatus(configPath: string, generation: number, timeoutMs = 5000): Promise<DnsStatus | null> {
+  const deadline = performance.now() + timeoutMs;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 5)) {
+    const status = readDnsStatus(configPath);
+    if (status && status.generation >= generation) return status;
+    if (performance.now() >= deadline) return null;
+    await Bun.sleep(pause);
+  }
+}
+
+/**
+ * For create, rm, connect, disconnect and alias changes: writes the new configuration, tells the server at pid
+ * (SIGHUP) and waits until it serves it, so the next query sees the change. Returns what it applied.
+ */
+export async function updateDnsServer(configPath: string, pid: number, config: Omit<DnsConfigInput, "generation">): Promise<DnsStatus> {
+  const generation = writeDnsConfig(configPath, config);
+  try {
+    process.kill(pid, "SIGHUP");
+  } catch (err) {
+    throw new CtrnetError(`DNS server (pid ${pid}) is not running: ${(err as Error).message}`);
+  }
+  const status = await waitForDnsStatus(configPath, generation);
+  if (!status) throw new CtrnetError(`DNS server (pid ${pid}) did not apply ${configPath} within 5 s`);
+  return status;
+}

@@ -1,0 +1,69 @@
+// The life of `ctrnet _dns --config FILE`: serve the file, re-read it on SIGHUP, stop on SIGTERM or SIGINT.
+// After each (re)load it writes the status file, which is how a writer of the configuration knows it applies.
+import { rmSync } from "node:fs";
+import { CtrnetError } from "../../errors.ts";
+import { readDnsConfig, statusPathOf, writeFileAtomic } from "./config.ts";
+import { type Applied, DnsServer } from "./server.ts";
+import type { DnsStatus } from "../../schema/dns.ts";
+
+export interface HelperLog {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+function load(path: string) {
+  const config = readDnsConfig(path);
+  if (!config) throw new CtrnetError(`${path}: no such file`);
+  return config;
+}
+
+function writeStatus(path: string, generation: number, applied: Applied): void {
+  const status: DnsStatus = { generation, ...applied };
+  writeFileAtomic(statusPathOf(path), `${JSON.stringify(status)}\n`);
+}
+
+/** Resolves once the server has stopped on a signal. A bad file or a failed listen at start-up throws. */
+export async function runDnsHelper(configPath: string, log: HelperLog): Promise<void> {
+  const server = new DnsServer();
+  const first = load(configPath);
+  const applied = await server.apply(first);
+  if (applied.errors.length > 0) {
+    server.stop();
+    throw new CtrnetError(applied.errors.join("; "));
+  }
+  writeStatus(configPath, first.generation, applied);
+  log.info(`serving ${configPath} (generation ${first.generation}) on ${applied.listening.join(", ") || "no address"}`);
+
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = async () => {
+    try {
+      const config = load(configPath);
+      const result = await server.apply(config);
+      for (const e of result.errors) log.warn(e);
+      writeStatus(configPath, config.generation, result);
+      log.info(`reloaded ${configPath} (generation ${config.generation})`);
+    } catch (err) {
+      log.error(`reload of ${configPath} failed, still serving the previous configuration: ${(err as Error).message}`);
+    }
+  };
+  const onHangup = () => {
+    reloading = reloading.then(reload);
+  };
+
+  await new Promise<void>((resolve) => {
+    const onStop = () => {
+      process.off("SIGHUP", onHangup);
+      process.off("SIGTERM", onStop);
+      process.off("SIGINT", onStop);
+      void reloading.then(() => {
+        server.stop();
+        rmSync(statusPathOf(configPath), { force: true });
+        resolve();
+      });
+    };
+    process.on("SIGHUP", onHangup);
+    process.on("SIGTERM", onStop);
+    process.on("SIGINT", onStop);
+  });
+}

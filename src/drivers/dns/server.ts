@@ -1,0 +1,170 @@
+// The listening side: UDP and TCP port 53 on every gateway address of the configuration. `apply` swaps in a new
+// configuration while running: listeners for addresses that stay are kept open (their queries in flight
+// finish), those for addresses that went are closed, new ones opened.
+import type { Socket, TCPSocketListener, udp } from "bun";
+import { errorMessage } from "../../errors.ts";
+import type { DnsConfig, DnsUpstream } from "../../schema/dns.ts";
+import { Forwarder } from "./forward.ts";
+import { type Decision, Resolver, serverFailure, truncatedFor } from "./resolver.ts";
+import { hostUpstreams } from "./upstreams.ts";
+import { Zone } from "./zone.ts";
+
+/** A client that opens a TCP connection and says nothing is cut off after this long, as aardvark-dns does. */
+const TCP_IDLE_SECONDS = 3;
+const MAX_TCP_BUFFER = 2 + 65535;
+
+interface Listener {
+  udp: udp.Socket<"buffer">;
+  tcp: TCPSocketListener<TcpState>;
+}
+
+interface TcpState {
+  buffered: Buffer;
+  unsent: Buffer[];
+  closed: boolean;
+}
+
+export interface Applied {
+  listening: string[];
+  errors: string[];
+  upstreams: string[];
+}
+
+export const endpointText = (address: string, port: number): string => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
+
+export class DnsServer {
+  private resolver = new Resolver(new Zone({ generation: 0, networks: [], port: 53 }));
+  private readonly listeners = new Map<string, Listener>();
+  private readonly forwarder = new Forwarder([]);
+
+  async apply(config: DnsConfig): Promise<Applied> {
+    const gateways = Zone.gateways(config);
+    const upstreams: DnsUpstream[] = config.upstreams ?? hostUpstreams(gateways);
+    this.forwarder.setUpstreams(upstreams);
+    this.resolver = new Resolver(new Zone(config));
+    const wanted = new Map(gateways.map((g) => [endpointText(g, config.port), g]));
+    for (const [key, l] of this.listeners) {
+      if (wanted.has(key)) continue;
+      l.udp.close();
+      l.tcp.stop(true);
+      this.listeners.delete(key);
+    }
+    const errors: string[] = [];
+    for (const [key, address] of wanted) {
+      if (this.listeners.has(key)) continue;
+      try {
+        this.listeners.set(key, await this.listen(address, config.port));
+      } catch (err) {
+        errors.push(`cannot listen on ${key}: ${errorMessage(err)}`);
+      }
+    }
+    return { listening: [...this.listeners.keys()], errors, upstreams: upstreams.map((u) => endpointText(u.address, u.port)) };
+  }
+
+  stop(): void {
+    for (const l of this.listeners.values()) {
+      l.udp.close();
+      l.tcp.stop(true);
+    }
+    this.listeners.clear();
+    this.forwarder.close();
+  }
+
+  private async listen(address: string, port: number): Promise<Listener> {
+    const tcp = Bun.listen<TcpState>({
+      hostname: address,
+      port,
+      socket: {
+        open: (s) => {
+          s.data = { buffered: Buffer.alloc(0), unsent: [], closed: false };
+          s.timeout(TCP_IDLE_SECONDS);
+        },
+        data: (s, chunk) => this.tcpData(s, chunk),
+        drain: (s) => flush(s),
+        close: (s) => void (s.data.closed = true),
+        timeout: (s) => void s.end(),
+        error: (s) => void s.end(),
+      },
+    });
+    try {
+      const udpSocket = await Bun.udpSocket({
+        hostname: address,
+        port,
+        // A client gone before its answer comes back as an ICMP error here: nothing to do about it.
+        socket: { data: (s, data, fromPort, from) => this.udpQuery(s, data, fromPort, from), error: () => {} },
+      });
+      return { udp: udpSocket, tcp };
+    } catch (err) {
+      tcp.stop(true);
+      throw err;
+    }
+  }
+
+  private udpQuery(socket: udp.Socket<"buffer">, data: Buffer, port: number, address: string): void {
+    const d = decideSafely(this.resolver, data, address, true);
+    if (d.kind === "reply") {
+      socket.send(d.bytes, port, address);
+      return;
+    }
+    if (d.kind === "drop") return;
+    // A copy: the forward outlives this callback, and the receive buffer is not promised to.
+    void this.forwarder.forward(Uint8Array.from(data), false).then((answer) => {
+      if (socket.closed) return;
+      const bytes = answer === null ? serverFailure(d.query, true) : answer.length > d.udpLimit ? truncatedFor(d.query) : answer;
+      socket.send(bytes, port, address);
+    });
+  }
+
+  private tcpData(s: Socket<TcpState>, chunk: Buffer): void {
+    let buf = s.data.buffered.length === 0 ? chunk : Buffer.concat([s.data.buffered, chunk]);
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const length = buf.readUInt16BE(0);
+      this.tcpQuery(s, Uint8Array.from(buf.subarray(2, 2 + length)));
+      buf = buf.subarray(2 + length);
+    }
+    if (buf.length > MAX_TCP_BUFFER) {
+      s.end();
+      return;
+    }
+    s.data.buffered = Buffer.from(buf);
+  }
+
+  private tcpQuery(s: Socket<TcpState>, packet: Uint8Array): void {
+    const d = decideSafely(this.resolver, packet, s.remoteAddress, false);
+    if (d.kind === "reply") send(s, d.bytes);
+    else if (d.kind === "forward") {
+      void this.forwarder.forward(packet, true).then((answer) => {
+        if (!s.data.closed) send(s, answer ?? serverFailure(d.query, false));
+      });
+    } else s.end();
+  }
+}
+
+/** A query the codec did not foresee costs that query, never the server and every other client's answers. */
+function decideSafely(resolver: Resolver, packet: Uint8Array, client: string, udp: boolean): Decision {
+  try {
+    return resolver.decide(packet, client, udp);
+  } catch {
+    return { kind: "drop" };
+  }
+}
+
+function send(s: Socket<TcpState>, message: Uint8Array): void {
+  const framed = Buffer.alloc(2 + message.length);
+  framed.writeUInt16BE(message.length, 0);
+  framed.set(message, 2);
+  s.data.unsent.push(framed);
+  flush(s);
+}
+
+function flush(s: Socket<TcpState>): void {
+  while (s.data.unsent.length > 0) {
+    const next = s.data.unsent[0]!;
+    const written = s.write(next);
+    if (written < next.length) {
+      s.data.unsent[0] = next.subarray(Math.max(0, written));
+      return;
+    }
+    s.data.unsent.shift();
+  }
+}

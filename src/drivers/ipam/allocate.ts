@@ -1,0 +1,99 @@
+// Handing out addresses as host-local's ADD does (main.go cmdAdd, allocator.go Get): one address from
+// every range set; a requested address goes to the set whose ranges contain it and must be free and not
+// the gateway; otherwise the set's walk from its last reserved address finds the first free one. A
+// container interface that already holds an address of a set is refused, not given it again, as host-local
+// refuses a repeated ADD. One lock covers every set (host-local takes it per set). When a later set
+// fails, the leases this call made are removed, and only those (host-local removes every lease of the
+// interface); last_reserved_ip files keep the addresses written so far, as host-local's do, so the next
+// address either of them hands out is the same.
+import { CtrnetError, UsageError } from "../../errors.ts";
+import { type Address, formatAddress, fromBytes, parseAddress } from "./address.ts";
+import { candidates, describeRangeSet, rangeFor, type RangeSet } from "./ranges.ts";
+import { goTrimSpace, ownerKey, type Table } from "./table.ts";
+
+export interface Allocation {
+  /** The address with its subnet's prefix length, e.g. "10.88.0.2/16". */
+  address: string;
+  /** The address alone. */
+  ip: string;
+  prefixLength: number;
+  /** The range's gateway (its subnet's first address unless configured). */
+  gateway: string;
+  /** Index of the range set it came from: the N of last_reserved_ip.N. */
+  rangeSet: number;
+}
+
+/** A requested address: `10.88.0.5`, or with a prefix length (`10.88.0.5/16`, as the `ips` capability has it), which is ignored. */
+export function parseRequested(text: string): Address {
+  const slash = text.indexOf("/");
+  const address = parseAddress(slash < 0 ? text : text.slice(0, slash));
+  if (address === null) throw new UsageError(`invalid requested IP address "${text}"`);
+  return address;
+}
+
+interface Pick {
+  address: Address;
+  range: number;
+}
+
+function pickRequested(network: string, table: Table, set: RangeSet, requested: Address, key: string): Pick {
+  const range = rangeFor(set, requested)!;
+  const r = set[range]!;
+  const text = formatAddress(requested);
+  if (r.gateway.bytes === requested.bytes && r.gateway.value === requested.value) {
+    throw new UsageError(`network ${network}: requested IP address ${text} is the gateway of subnet ${r.subnet}`);
+  }
+  if (!table.reserve(requested, key)) throw new UsageError(`network ${network}: requested IP address ${text} is already in use`);
+  return { address: requested, range };
+}
+
+function pickFree(network: string, table: Table, set: RangeSet, index: number, containerId: string, key: string): Pick {
+  const trimmed = goTrimSpace(containerId);
+  const held = table.leases().find((l) => (l.owner === key || l.owner === trimmed) && rangeFor(set, fromBytes(l.bytes)) >= 0);
+  if (held !== undefined) {
+    throw new CtrnetError(`network ${network}: ${held.name} has been allocated to ${containerId}, duplicate allocation is not allowed`);
+  }
+  for (const candidate of candidates(set, table.lastReserved(index))) {
+    if (table.reserve(candidate.address, key)) return candidate;
+  }
+  throw new CtrnetError(`network ${network}: no IP addresses available in range set ${index} (${describeRangeSet(set)})`);
+}
+
+export interface AllocateInput {
+  network: string;
+  sets: readonly RangeSet[];
+  containerId: string;
+  ifName: string;
+  requested: readonly Address[];
+}
+
+/** Runs under the table's lock. */
+export function allocateLocked(table: Table, input: AllocateInput): Allocation[] {
+  const { network, sets, containerId, ifName } = input;
+  const key = ownerKey(containerId, ifName);
+  const pending = [...input.requested];
+  const made: Pick[] = [];
+  try {
+    for (const [index, set] of sets.entries()) {
+      const wanted = pending.findIndex((a) => rangeFor(set, a) >= 0);
+      const pick =
+        wanted >= 0
+          ? pickRequested(network, table, set, pending.splice(wanted, 1)[0]!, key)
+          : pickFree(network, table, set, index, containerId, key);
+      made.push(pick);
+      table.setLastReserved(index, pick.address);
+    }
+    if (pending.length > 0) {
+      const ranges = sets.map(describeRangeSet).join(" ");
+      throw new UsageError(`network ${network}: requested IP address ${pending.map(formatAddress).join(", ")} is in no range of the network (${ranges})`);
+    }
+  } catch (err) {
+    for (const pick of made) table.remove(formatAddress(pick.address));
+    throw err;
+  }
+  return made.map((pick, index) => {
+    const r = sets[index]![pick.range]!;
+    const ip = formatAddress(pick.address);
+    return { address: `${ip}/${r.prefixLength}`, ip, prefixLength: r.prefixLength, gateway: formatAddress(r.gateway), rangeSet: index };
+  });
+}

@@ -1,0 +1,142 @@
+// host-local's allocation table on disk (backend/disk/backend.go and lock.go), byte for byte, so that
+// host-local and ctrnet can hand out addresses of one network without ever giving one out twice:
+//   <dataDir>/<network>/                 made 0755
+//   <dataDir>/<network>/<address>        one per lease, made with O_EXCL, holding "<containerId>\r\n<ifName>"
+//   <dataDir>/<network>/last_reserved_ip.<N>   the address last handed out from range set N, no newline
+//   <dataDir>/<network>/lock             an empty file; an exclusive flock on it guards every change
+// Files of old host-local versions hold only the container id; they are matched as host-local matches them.
+import { closeSync, type Dirent, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { withLockSync } from "../../state/lock.ts";
+import { type Address, formatAddress, leaseBytes, parseAddress } from "./address.ts";
+
+const LOCK_FILE = "lock";
+const LAST_RESERVED_PREFIX = "last_reserved_ip.";
+const LINE_BREAK = "\r\n";
+/** go-filemutex's permissions for a lock file it creates; the first program to lock makes the file. */
+const LOCK_MODE = 0o750;
+/** As current host-local makes lease files (1.1.x made them 0644); the mode matters to neither reader. */
+const LEASE_MODE = 0o600;
+const DIR_MODE = 0o755;
+
+/** Go's strings.TrimSpace: Unicode White_Space, which differs from String.prototype.trim (U+0085, U+FEFF). */
+const GO_SPACE = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const GO_TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, "g");
+const GO_SPACE_AT_END = new RegExp(`^${GO_SPACE}|${GO_SPACE}$`);
+
+export function goTrimSpace(text: string): string {
+  // Most files have nothing to trim; the test is cheaper than the replace, and tables hold thousands.
+  return GO_SPACE_AT_END.test(text) ? text.replace(GO_TRIM, "") : text;
+}
+
+/** What a lease file holds for an attachment. */
+export function ownerKey(containerId: string, ifName: string): string {
+  return `${goTrimSpace(containerId)}${LINE_BREAK}${ifName}`;
+}
+
+export interface LeaseFile {
+  name: string;
+  /** The address the name stands for: 4 or 16 bytes. */
+  bytes: Uint8Array;
+  /** The file's content with surrounding white space trimmed, as host-local compares it. */
+  owner: string;
+}
+
+/** The directory as one locked call sees it: every name in it, and its lease files read on demand. */
+export class Table {
+  readonly names: Set<string>;
+  private readonly entries: Dirent[];
+  private cache: LeaseFile[] | undefined;
+
+  constructor(readonly dir: string) {
+    this.entries = readdirSync(dir, { withFileTypes: true });
+    this.names = new Set(this.entries.map((e) => e.name));
+  }
+
+  /**
+   * A lease is a regular file named by an address's canonical text: the only name that keeps the address
+   * from being handed out again; anything else in the directory is left alone. Files that vanish or
+   * cannot be read are skipped, as host-local's walk skips them. Read once, on first use.
+   */
+  leases(): LeaseFile[] {
+    this.cache ??= this.entries.flatMap((e) => {
+      const bytes = e.isFile() ? leaseBytes(e.name) : null;
+      if (bytes === null) return [];
+      try {
+        return [{ name: e.name, bytes, owner: goTrimSpace(readFileSync(join(this.dir, e.name), "utf8")) }];
+      } catch {
+        return [];
+      }
+    });
+    return this.cache;
+  }
+
+  /** One lease file, read alone; undefined when there is none of that address. */
+  lease(address: Address): LeaseFile | undefined {
+    const name = formatAddress(address);
+    if (!this.names.has(name)) return undefined;
+    const bytes = leaseBytes(name)!;
+    try {
+      return { name, bytes, owner: goTrimSpace(readFileSync(join(this.dir, name), "utf8")) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Creates the lease file if no entry has the name yet; false when one has. */
+  reserve(address: Address, key: string): boolean {
+    const name = formatAddress(address);
+    if (this.names.has(name)) return false;
+    const path = join(this.dir, name);
+    let fd: number;
+    try {
+      fd = openSync(path, "wx", LEASE_MODE);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+        this.names.add(name);
+        return false;
+      }
+      throw err;
+    }
+    try {
+      writeSync(fd, key);
+    } catch (err) {
+      closeSync(fd);
+      unlinkSync(path);
+      throw err;
+    }
+    closeSync(fd);
+    this.names.add(name);
+    return true;
+  }
+
+  remove(name: string): void {
+    unlinkSync(join(this.dir, name));
+    this.names.delete(name);
+  }
+
+  /** host-local parses the file as it is (no trimming) and ignores what does not parse. */
+  lastReserved(rangeSet: number): Address | undefined {
+    try {
+      return parseAddress(readFileSync(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeSet}`), "utf8")) ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  setLastReserved(rangeSet: number, address: Address): void {
+    writeFileSync(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeSet}`), formatAddress(address), { mode: LEASE_MODE });
+  }
+}
+
+/** Runs fn on the network's table under its lock, making the directory first as host-local does. */
+export function withTable<T>(dir: string, fn: (table: Table) => T): T {
+  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  return withLockSync(join(dir, LOCK_FILE), () => fn(new Table(dir)), LOCK_MODE);
+}
+
+/** As withTable, for calls that only read or remove: a network that never had a lease needs no directory. */
+export function withExistingTable<T>(dir: string, fn: (table: Table) => T, none: T): T {
+  if (!existsSync(dir)) return none;
+  return withLockSync(join(dir, LOCK_FILE), () => fn(new Table(dir)), LOCK_MODE);
+}

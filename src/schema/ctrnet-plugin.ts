@@ -1,0 +1,26 @@
+// The configuration of ctrnet's own CNI plugin type (`"type": "ctrnet"`), the one plugin of a network that
+// ctrnet's native bridge driver serves: the reference bridge plugin's options that podman writes, plus
+// podman's network options, and a host-local `ipam` section (shared with host-local, file for file).
+import * as v from "valibot";
+import { HostLocalIpam } from "./host-local.ts";
+
+const InterfaceName = v.pipe(
+  v.string(),
+  v.regex(/^[^\s/:]{1,15}$/, "must be an interface name of 1 to 15 characters without spaces, / or :"),
+  v.check((s) => s !== "." && s !== "..", "must not be . or .."),
+);
+
+export const CtrnetPluginConfig = v.looseObject({
+  type: v.literal("ctrnet"),
+  bridge: InterfaceName,
+  mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
+  /** podman's `-o vlan=N`. */
+  vlan: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4094))),
+  /** false for podman's `--internal`: no masquerade, no default route, nothing routed off the bridge. */
+  ipMasq: v.optional(v.boolean(), true),
+  isGateway: v.optional(v.boolean(), true),
+  /** podman's `-o isolate=true|strict`. */
+  isolate: v.optional(v.picklist(["true", "strict"])),
+  ipam: HostLocalIpam,
+});
+export type CtrnetPluginConfig = v.InferOutput<typeof CtrnetPluginConfig>;

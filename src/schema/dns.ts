@@ -1,0 +1,59 @@
+// The configuration `ctrnet _dns --config FILE` serves, and the status file it writes back beside it.
+import * as v from "valibot";
+import { parseCidr } from "../ip/codec.ts";
+import { IPAddress } from "./ip.ts";
+
+const Name = v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a name of letters, digits, _ . -"));
+const Subnet = v.pipe(v.string(), v.check((t) => parseCidr(t) !== null, "expected a subnet like 10.89.0.0/24"));
+const ShortId = v.pipe(v.string(), v.regex(/^[0-9a-f]{12}$/, "expected a 12-character lowercase hex id"));
+
+export const DnsContainer = v.strictObject({
+  name: Name,
+  /** The first 12 hex digits of the container id, which resolves as a name too. */
+  id: ShortId,
+  aliases: v.optional(v.array(Name), []),
+  /** This container's addresses on the network it is listed under. */
+  ipv4: v.optional(v.array(IPAddress), []),
+  ipv6: v.optional(v.array(IPAddress), []),
+});
+export type DnsContainer = v.InferOutput<typeof DnsContainer>;
+
+export const DnsNetwork = v.strictObject({
+  name: Name,
+  /** Where the server listens (UDP and TCP port 53): the network's gateway addresses on the host. */
+  gateways: v.array(IPAddress),
+  /** A query from an address in these subnets comes from this network. */
+  subnets: v.pipe(v.array(Subnet), v.minLength(1, "expected at least one subnet")),
+  /** No way out: names that are not containers' are answered NXDOMAIN, not forwarded. */
+  internal: v.optional(v.boolean(), false),
+  containers: v.optional(v.array(DnsContainer), []),
+});
+export type DnsNetwork = v.InferOutput<typeof DnsNetwork>;
+
+const Port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
+
+export const DnsUpstream = v.strictObject({ address: IPAddress, port: v.optional(Port, 53) });
+export type DnsUpstream = v.InferOutput<typeof DnsUpstream>;
+
+export const DnsConfig = v.strictObject({
+  /** Raised by every write, so a reader of the status file knows which write the server has applied. */
+  generation: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  networks: v.array(DnsNetwork),
+  /** Resolvers for every other name; when absent, the host's (see upstreams.ts), read again on each reload. */
+  upstreams: v.optional(v.array(DnsUpstream)),
+  /** Port to listen on; 53 unless a test or bench says otherwise. */
+  port: v.optional(Port, 53),
+});
+export type DnsConfig = v.InferOutput<typeof DnsConfig>;
+export type DnsConfigInput = v.InferInput<typeof DnsConfig>;
+
+/** What the running server has applied: written by it after start-up and after each reload. */
+export const DnsStatus = v.strictObject({
+  generation: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /** `ADDRESS:PORT` (IPv6 in brackets) it listens on, UDP and TCP each. */
+  listening: v.array(v.string()),
+  /** One line per gateway it could not listen on. */
+  errors: v.array(v.string()),
+  upstreams: v.array(v.string()),
+});
+export type DnsStatus = v.InferOutput<typeof DnsStatus>;

@@ -1,0 +1,181 @@
+// A native bridge attachment from start to end against the kernel and a host-local table on disk: addresses
+// from the table, the veth on the bridge, the published port answering with the outside client's address,
+// a failed attach leaving no lease, link or element, and a detach that can run twice. A "host" netns holds
+// the bridge and the table, an "outside" one is the client, so nothing touches the runner's namespace.
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import * as libc from "../../ffi/libc.ts";
+import { attach, type AttachRequest, detach, hostInterfaceName, type NativeNetwork } from "../../src/drivers/bridge/attach.ts";
+import { Firewall } from "../../src/drivers/firewall/index.ts";
+import { formatIP, parseIP } from "../../src/ip/codec.ts";
+import { Netlink } from "../../src/netlink/index.ts";
+import { privileged } from "./cni-helpers.ts";
+
+let counter = 0;
+const made: { name: string; fd: number; nl: Netlink }[] = [];
+const servers: Subprocess[] = [];
+const dirs: string[] = [];
+
+function sh(cmd: string[], stdin?: string): { ok: boolean; out: string } {
+  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", stdin: stdin === undefined ? "ignore" : Buffer.from(stdin) });
+  return { ok: r.exitCode === 0, out: r.stdout.toString().trim() || r.stderr.toString().trim() };
+}
+
+function netns(tag: string) {
+  const name = `bn-${process.pid}-${++counter}-${tag}`;
+  expect(sh(["ip", "netns", "add", name]).ok).toBe(true);
+  const fd = libc.open(`/run/netns/${name}`, libc.O_RDONLY);
+  const nl = Netlink.open({ netns: fd });
+  nl.linkSet("lo", { up: true });
+  const ns = { name, fd, nl };
+  made.push(ns);
+  return ns;
+}
+
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.kill("SIGKILL");
+    await s.exited;
+  }
+  for (const ns of made.splice(0)) {
+    ns.nl.close();
+    libc.close(ns.fd);
+    sh(["ip", "netns", "del", ns.name]);
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function peerEcho(ns: { name: string }, port: number): Promise<void> {
+  const server = Bun.spawn(["ip", "netns", "exec", ns.name, "socat", `TCP6-LISTEN:${port},fork,reuseaddr,ipv6only=0`, "SYSTEM:echo $SOCAT_PEERADDR"], {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  servers.push(server);
+  for (let i = 0; i < 100; i++) {
+    if (sh(["ip", "netns", "exec", ns.name, "ss", "-Hltn", `sport = :${port}`]).out.includes(`:${port}`)) return;
+    await Bun.sleep(20);
+  }
+  throw new Error("server did not start");
+}
+
+function ask(from: { name: string }, host: string, port: number): string | null {
+  const r = sh(["ip", "netns", "exec", from.name, "curl", "-s", "--max-time", "3", `telnet://${host.includes(":") ? `[${host}]` : host}:${port}`], "");
+  if (!r.ok || r.out === "") return null;
+  const bytes = parseIP(r.out.replace(/^\[(.*)\]$/, "$1"));
+  if (bytes === null) return r.out;
+  const mapped = bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  return formatIP(mapped ? bytes.subarray(12) : bytes);
+}
+
+const network: NativeNetwork = {
+  name: "native1",
+  plugin: {
+    type: "ctrnet",
+    bridge: "ctrnet-n",
+    ipMasq: true,
+    isGateway: true,
+    ipam: { type: "host-local", ranges: [[{ subnet: "10.66.0.0/24", gateway: "10.66.0.1" }], [{ subnet: "fd66::/64" }]] },
+  },
+};
+
+function setup() {
+  const host = netns("h");
+  const outside = netns("o");
+  host.nl.linkAdd({ kind: "veth", name: "up0", peer: { name: "eth0", netnsFd: outside.fd } });
+  host.nl.addressAdd("up0", "198.51.100.1/24");
+  host.nl.linkSet("up0", { up: true });
+  outside.nl.addressAdd("eth0", "198.51.100.2/24");
+  outside.nl.linkSet("eth0", { up: true });
+  outside.nl.routeAdd({ dst: "default", gateway: "198.51.100.1" });
+  const dataDir = mkdtempSync(join(tmpdir(), "ctrnet-native-ipam-"));
+  dirs.push(dataDir);
+  let rebuilds = 0;
+  const request = (c: { fd: number }, containerId: string, extra: Partial<AttachRequest> = {}): AttachRequest => ({
+    network,
+    containerId,
+    ifname: "eth0",
+    netnsFd: c.fd,
+    hostNetnsFd: host.fd,
+    dataDir,
+    firewallState: () => {
+      rebuilds++;
+      return { networks: [], ports: [] };
+    },
+    ...extra,
+  });
+  const leases = () => readdirSync(join(dataDir, network.name)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip")).sort();
+  return { host, outside, dataDir, request, leases, rebuilds: () => rebuilds };
+}
+
+describe.skipIf(!privileged)("native bridge attachments", () => {
+  test("attach gives addresses from the host-local table, the port serves the outside client as itself, detach runs twice", async () => {
+    const w = setup();
+    const c1 = netns("c1");
+    const r1 = attach(w.request(c1, "c1", { ports: [{ protocol: "tcp", hostPort: 8080, containerPort: 80 }], mac: "02:00:00:66:00:02" }));
+    expect(r1).toMatchObject({
+      ifname: "eth0",
+      mac: "02:00:00:66:00:02",
+      hostInterface: hostInterfaceName("c1", "eth0"),
+      addresses: [
+        { address: "10.66.0.2/24", gateway: "10.66.0.1" },
+        { address: "fd66::2/64", gateway: "fd66::1" },
+      ],
+      gateways: ["10.66.0.1", "fd66::1"],
+    });
+    expect(r1.ports.map((p) => p.containerIP)).toEqual(["10.66.0.2", "fd66::2"]);
+    expect(w.rebuilds()).toBe(1);
+    expect(w.leases()).toEqual(["10.66.0.2", "fd66::2"]);
+    await peerEcho(c1, 80);
+    expect(ask(w.outside, "198.51.100.1", 8080)).toBe("198.51.100.2");
+    expect(ask(w.host, "127.0.0.1", 8080)).toBe("10.66.0.1");
+
+    const c2 = netns("c2");
+    const r2 = attach(w.request(c2, "c2", { ips: ["10.66.0.50"] }));
+    expect(r2.addresses[0]!.address).toBe("10.66.0.50/24");
+    expect(w.rebuilds()).toBe(1);
+    await peerEcho(c2, 80);
+    expect(ask(c1, "10.66.0.50", 80)).toBe("10.66.0.2");
+
+    expect(detach({ ...w.request(c1, "c1"), ports: r1.ports })).toEqual([]);
+    expect(detach({ ...w.request(c1, "c1"), ports: r1.ports })).toEqual([]);
+    expect(w.leases()).toEqual(["10.66.0.50", "fd66::3"]);
+    expect(w.host.nl.links().map((l) => l.name)).not.toContain(r1.hostInterface);
+    expect(c1.nl.links().map((l) => l.name)).toEqual(["lo"]);
+    expect(ask(w.outside, "198.51.100.1", 8080)).toBeNull();
+    expect(detach({ ...w.request(c2, "c2"), ports: r2.ports })).toEqual([]);
+    expect(w.leases()).toEqual([]);
+  }, 60_000);
+
+  test("an attach that fails on a port already published leaves no lease, link or element", () => {
+    const w = setup();
+    const c1 = netns("c1");
+    const ports = [{ protocol: "tcp" as const, hostPort: 8080, containerPort: 80 }];
+    const r1 = attach(w.request(c1, "c1", { ports }));
+    const c2 = netns("c2");
+    expect(() => attach(w.request(c2, "c2", { ports }))).toThrow("host port 8080/tcp is already published by another container");
+    expect(w.leases()).toEqual(["10.66.0.2", "fd66::2"]);
+    expect(w.host.nl.links().map((l) => l.name)).not.toContain(hostInterfaceName("c2", "eth0"));
+    expect(c2.nl.links().map((l) => l.name)).toEqual(["lo"]);
+    expect(detach({ ...w.request(c1, "c1"), ports: r1.ports })).toEqual([]);
+  });
+
+  test("a table flushed from outside is rebuilt from the caller's records at the next attach", async () => {
+    const w = setup();
+    const c1 = netns("c1");
+    const r1 = attach(w.request(c1, "c1", { ports: [{ protocol: "tcp", hostPort: 8080, containerPort: 80 }] }));
+    await peerEcho(c1, 80);
+    expect(sh(["ip", "netns", "exec", w.host.name, "nft", "flush", "ruleset"]).ok).toBe(true);
+    expect(ask(w.outside, "198.51.100.1", 8080)).toBeNull();
+    const c2 = netns("c2");
+    const fwNetwork = { bridge: "ctrnet-n", subnets: ["10.66.0.0/24", "fd66::/64"] };
+    const r2 = attach({ ...w.request(c2, "c2"), firewallState: () => ({ networks: [fwNetwork], ports: r1.ports }) });
+    expect(ask(w.outside, "198.51.100.1", 8080)).toBe("198.51.100.2");
+    for (const [c, id, r] of [[c1, "c1", r1], [c2, "c2", r2]] as const) expect(detach({ ...w.request(c, id), ports: r.ports })).toEqual([]);
+    const fw = Firewall.open({ netns: w.host.fd });
+    expect(fw.present()).toBe(true);
+    fw.close();
+  }, 60_000);
+});
