@@ -20,7 +20,7 @@ import { markNetns, recordProcess } from "../state/ledger.ts";
 import { type HeldLock, withContainerLock } from "../state/lock.ts";
 import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
 import { newContainerRecord } from "../container/attachments.ts";
-import { findExact } from "./records.ts";
+import { findExact } from "./lookup.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
 import { setUpNetworks } from "./networks.ts";

@@ -4,7 +4,7 @@
 // of the attachments ctrnet made that no record holds (never another runtime's), netns files ctrnet made
 // that no record names are removed, and a rootless netns no attachment needs any more goes.
 import { errorMessage } from "../errors.ts";
-import { removeStaleWaiterSockets } from "./waiter-sockets.ts";
+import { removeStaleWaiterSockets } from "../state/waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { adoptedProcess, containersWithHelpers, markedNetns, unmarkNetns } from "../state/ledger.ts";
