@@ -39,6 +39,7 @@ export const containerArgs = {
   network: {
     type: "string",
     description: "bridge (the default network), NAME[,NAME…], none, host, ns:PATH or container:ID",
+    valueHint: "network",
   },
   publish: {
     type: "string",

@@ -1,4 +1,4 @@
-import { defineCommand, runCommand, renderUsage, type CommandDef } from "citty";
+import { defineCommand, runCommand, type CommandDef } from "citty";
 import { print } from "./output.ts";
 import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
@@ -6,6 +6,8 @@ import { globalArgs, runtimeArgs } from "./args.ts";
 import { log, LOG_LEVEL_NAMES, setLogLevel } from "../log.ts";
 import { needsRootlessNamespace } from "../rootless/policy.ts";
 import { compilerDirUsable } from "../../ffi/cc-dir.ts";
+import { renderHelp } from "./help.ts";
+import { describeCommand } from "./tree.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -29,6 +31,9 @@ export const commands: Record<string, Lazy> = {
   hook: lazy(() => import("./commands/hook.ts")),
   unshare: lazy(() => import("./commands/unshare.ts")),
   "rootless-netns": lazy(() => import("./commands/rootless-netns.ts")),
+  help: lazy(() => import("./commands/help.ts")),
+  completion: lazy(() => import("./commands/completion.ts")),
+  doctor: lazy(() => import("./commands/doctor.ts")),
 };
 // Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.
 Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./commands/rootlessport.ts")) });
@@ -98,9 +103,8 @@ const READ_ONLY = new Set(["ls", "inspect", "port", "stats", "network ls", "netw
  * dispatch drops the value a subcommand's run() returns, so ctrnet runs the leaf itself and uses that
  * value as the exit code (`run` and `netns exec` return their command's status).
  */
-async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; parent?: CommandDef<any>; path: string[]; args: string[] }> {
+async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; path: string[]; args: string[] }> {
   let cmd: CommandDef<any> = main;
-  let parent: CommandDef<any> | undefined;
   const path: string[] = [];
   let i = 0;
   while (i < argv.length) {
@@ -114,16 +118,15 @@ async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; p
       i += taken;
       continue;
     }
-    if (name === "--help" || name === "-h" || name === "--version") break;
+    if (name === "--help" || name === "-h" || name === "--version" || name === "-v") break;
     if (name.startsWith("-")) throw new UsageError(`unknown option ${name.split("=")[0]} before the command: see ctrnet --help`);
     const sub = Object.hasOwn(subs, name) ? subs[name] : undefined;
     if (!sub) throw new UsageError(`unknown command "${[...path, name].join(" ")}": see ctrnet --help`);
-    parent = cmd;
     cmd = typeof sub === "function" ? await (sub as Lazy)() : sub;
     path.push(name);
     i++;
   }
-  return { cmd, parent, path, args: argv.slice(i) };
+  return { cmd, path, args: argv.slice(i) };
 }
 
 /** --help/-h is ctrnet's only before the command's first positional argument (`exec NS ip --help` is ip's). */
@@ -137,18 +140,19 @@ function wantsHelp(args: string[]): boolean {
 
 export async function cli(argv: string[]): Promise<number> {
   try {
-    const { cmd, parent, path, args } = await resolveCommand(takeLogLevel(argv));
-    if (path.length === 0 && args[0] === "--version") {
-      print(`${VERSION}\n`);
+    const { cmd, path, args } = await resolveCommand(takeLogLevel(argv));
+    if (path.length === 0 && (args[0] === "--version" || args[0] === "-v")) {
+      print(`ctrnet version ${VERSION}\n`);
       return 0;
     }
     if (READ_ONLY.has(path.join(" "))) (await import("../state/db.ts")).onlyReadState();
     if (cmd === main || wantsHelp(args) || (cmd.subCommands && !cmd.run && args.length === 0)) {
-      print(`${await renderUsage(cmd, parent)}\n`);
+      print(renderHelp(await describeCommand(cmd, path, false), cmd === main ? VERSION : undefined));
       return wantsHelp(args) ? 0 : 2;
     }
     if (needsRootlessNamespace(path[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
-    const { result } = await runCommand(cmd, { rawArgs: args });
+    // help and completion read the whole command tree from here
+    const { result } = await runCommand(cmd, { rawArgs: args, data: { root: main } });
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const code = isCittyUsageError(err) ? 2 : exitCodeOf(err);

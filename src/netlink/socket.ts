@@ -41,13 +41,10 @@ import {
 export interface SocketOptions {
   /** Open the socket in this network namespace (an open fd, or a path such as /run/netns/NAME). */
   netns?: number | string;
+  /** The netlink family: NETLINK_ROUTE by default, NETLINK_NETFILTER for nf_tables, NETLINK_SOCK_DIAG for sock-diag.ts. */
+  protocol?: number;
   /** How long one receive may wait for the kernel. */
   timeoutMs?: number;
-}
-
-/** For the clients built on this socket: which netlink family it speaks. */
-export interface ProtocolSocketOptions extends SocketOptions {
-  protocol?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -80,7 +77,7 @@ export class NetlinkSocket {
   }
 
   /** The socket belongs to the namespace it was created in; only its creation needs to happen there. */
-  static open(options: ProtocolSocketOptions = {}): NetlinkSocket {
+  static open(options: SocketOptions = {}): NetlinkSocket {
     const protocol = options.protocol ?? NETLINK_ROUTE;
     const fd = options.netns === undefined ? socket(AF_NETLINK, SOCK_RAW, protocol) : socketIn(options.netns, protocol);
     try {

@@ -1,4 +1,5 @@
-// `network ls --filter KEY=VALUE`, as podman: values of one key are alternatives, different keys must all match.
+// `network ls --filter KEY=VALUE`, as podman: values of name, id or driver are alternatives, every label must
+// match, and different keys must all match.
 import { UsageError } from "../errors.ts";
 import type { NetworkInfo } from "./model.ts";
 
@@ -44,5 +45,5 @@ export function networkMatcher(filters: NetworkFilters): (info: NetworkInfo) => 
     (names === undefined || names.some((m) => m(info.name))) &&
     (filters.id === undefined || filters.id.some((p) => info.id.startsWith(p))) &&
     (filters.driver === undefined || filters.driver.includes(info.driver)) &&
-    (filters.label === undefined || filters.label.some((l) => hasLabel(info.labels, l)));
+    (filters.label === undefined || filters.label.every((l) => hasLabel(info.labels, l)));
 }

@@ -56,7 +56,11 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
   });
 
   test("unknown ids are refused by rm, inspect, port, stats, reload, connect and disconnect; rm -f ignores them", () => {
-    for (const args of [["rm", "nope"], ["inspect", "nope"], ["port", "nope"], ["stats", "nope"], ["reload", "nope"], ["connect", net.name, "nope"], ["disconnect", net.name, "nope"]]) {
+    // inspect as podman's: the list of those found (none), then exit 1
+    const inspect = inst.cli(["inspect", "nope"]);
+    expect({ code: inspect.code, stdout: inspect.stdout }).toEqual({ code: 1, stdout: "[]\n" });
+    expect(inspect.stderr).toContain('no such container "nope"');
+    for (const args of [["rm", "nope"], ["port", "nope"], ["stats", "nope"], ["reload", "nope"], ["connect", net.name, "nope"], ["disconnect", net.name, "nope"]]) {
       rejects(args, 'no such container "nope"');
     }
     expect(inst.cli(["rm", "-f", "nope"]).code).toBe(0);

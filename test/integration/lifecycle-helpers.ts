@@ -67,7 +67,7 @@ export class Installation {
   }
 
   inspect(id: string): any {
-    return JSON.parse(this.ok(["inspect", id]));
+    return JSON.parse(this.ok(["inspect", id]))[0];
   }
 
   /** Whatever a test left is removed, so one failure doesn't cascade into the next tests. */

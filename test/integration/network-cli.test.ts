@@ -67,6 +67,13 @@ function create(w: World, args: string[]): string {
   return r.stdout.trim();
 }
 
+/** inspect as podman's: the list of what was found (nothing), then one error line and exit 1 (2 for bad input). */
+function expectInspectError(r: CliResult, code: number, message: string): void {
+  expect({ code: r.code, stdout: r.stdout }).toEqual({ code, stdout: "[]\n" });
+  expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(r.stderr).toContain(message);
+}
+
 /** A failure is one `ctrnet: error: …` line on stderr and nothing on stdout. */
 function expectError(r: CliResult, code: number, message: string): void {
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code, stdout: "" });
@@ -117,7 +124,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     // Reading and creating networks leave it alone.
     expect(w.cli(["network", "ls", "-q"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", "ctrnet"]).code).toBe(1);
-    expectError(w.cli(["network", "inspect", "ctrnet"]), 2, "network not found");
+    expectInspectError(w.cli(["network", "inspect", "ctrnet"]), 1, "network not found");
     expect(create(w, ["first"])).toBe("first");
     expect(w.inspect("first").subnets).toEqual([{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }]);
     expect(w.files()).toEqual(["first.conflist"]);
@@ -259,12 +266,18 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       [["network", "create", "-o", "color=blue", "n"], 'unsupported option "color" for the bridge driver'],
       [["network", "create", "--driver", "macvlan", "-o", "parent=nosuch0", "--subnet", "192.168.9.0/24", "n"], "parent interface nosuch0 of the macvlan network does not exist"],
       [["network", "create", "broken"], `network broken: ${w.confDir}/broken.conflist already exists but is not a usable network configuration`],
-      [["network", "inspect", "broken"], `unable to find network with name or ID "broken" in ${w.confDir} (unusable configuration files: ${w.confDir}/broken.conflist: malformed JSON`],
-      [["network", "inspect", "pathtype"], "pathtype.conflist: plugins[0].type: expected a plugin name, not a path"],
       [["network", "ls", "--filter", "color=red"], 'invalid --filter "color=red"'],
-      [["network", "ls", "--format", "yaml"], 'invalid --format "yaml"'],
       [["network", "exists", "bad/name"], 'invalid network name or ID "bad/name"'],
     ];
+    // inspect as podman's: the list of networks found (none), then exit 1 naming what is wrong with the file
+    for (const [name, message] of [
+      ["broken", `unable to find network with name or ID "broken" in ${w.confDir} (unusable configuration files: ${w.confDir}/broken.conflist: malformed JSON`],
+      ["pathtype", "pathtype.conflist: plugins[0].type: expected a plugin name, not a path"],
+    ]) {
+      const r = w.cli(["network", "inspect", name!]);
+      expect({ code: r.code, stdout: r.stdout, lines: r.stderr.trimEnd().split("\n").length }).toEqual({ code: 1, stdout: "[]\n", lines: 1 });
+      expect(r.stderr).toContain(message!);
+    }
     const before = w.files();
     for (const [args, message] of cases) {
       const r = w.cli(args);
@@ -334,7 +347,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const ls = w.cli(["network", "ls", "-q"]);
     expect(ls).toMatchObject({ code: 0, stdout: "" });
     expect(ls.stderr).toStartWith(`ctrnet: warn: skipping ${why}`);
-    expectError(w.cli(["network", "inspect", "badipam"]), 2, why);
+    expectInspectError(w.cli(["network", "inspect", "badipam"]), 1, why);
     expectError(w.cli(["create", "--network", "badipam", `c${hex(4)}`]), 2, why);
     expect(JSON.parse(w.cli(["ls", "--format", "json"]).stdout)).toEqual([]);
   });
@@ -349,7 +362,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const [digit, sharing] = [..."0123456789abcdef"]
       .map((d) => [d, names.filter((n) => ids.get(n)!.startsWith(d))] as const)
       .find(([, n]) => n.length > 1)!;
-    expectError(w.cli(["network", "inspect", digit]), 2, `more than one result for network ID ${digit}: it starts the ids of networks ${sharing.join(", ")}`);
+    expectInspectError(w.cli(["network", "inspect", digit]), 2, `more than one result for network ID ${digit}: it starts the ids of networks ${sharing.join(", ")}`);
     const target = names[0]!;
     const id = ids.get(target)!;
     expect(w.inspect(id).name).toBe(target);
@@ -365,7 +378,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const bridge = w.inspect(other).network_interface;
     try {
       expect(w.cli(["create", "--network", ids.get(other)!.slice(0, 12), cid]).code).toBe(0);
-      expect(JSON.parse(w.cli(["inspect", cid]).stdout).NetworkSettings.Networks).toHaveProperty(other);
+      expect(JSON.parse(w.cli(["inspect", cid]).stdout)[0].NetworkSettings.Networks).toHaveProperty(other);
       expect(Object.keys(w.inspect(other).containers)).toEqual([cid]);
     } finally {
       w.cli(["rm", "-f", cid]);
@@ -413,7 +426,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const table = w.cli(["network", "ls"]);
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^NETWORK ID {4}NAME {3}DRIVER$/);
+    expect(lines[0]).toMatch(/^NETWORK ID {4}NAME {3,}DRIVER$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/))).toEqual([
       [w.inspect("alpha").id.slice(0, 12), "alpha", "bridge"],
       [expect.stringMatching(/^[0-9a-f]{12}$/), "mid", "macvlan"],
@@ -429,7 +442,10 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     expect(names("--filter", "driver=macvlan")).toEqual(["mid"]);
     expect(names("-f", "label=team=a")).toEqual(["alpha", "mid"]);
     expect(names("-f", "label=team", "-f", "driver=bridge")).toEqual(["alpha", "zeta"]);
-    expect(names("-f", "label=env", "-f", "label=team=b")).toEqual(["alpha", "zeta"]);
+    // labels AND as podman's (name, id and driver values OR)
+    expect(names("-f", "label=env", "-f", "label=team=b")).toEqual([]);
+    expect(names("-f", "label=env", "-f", "label=team=a")).toEqual(["alpha"]);
+    expect(names("-f", "name=^alpha$", "-f", "name=^zeta$")).toEqual(["alpha", "zeta"]);
     const json = JSON.parse(w.cli(["network", "ls", "--format", "json", "--filter", "name=mid"]).stdout) as NetworkInfo[];
     const { containers, ...mid } = w.inspect("mid");
     expect(containers).toEqual({});
@@ -443,7 +459,11 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     create(w, ["two"]);
     const both = JSON.parse(w.cli(["network", "inspect", "two", "one"]).stdout) as NetworkInfo[];
     expect(both.map((n) => n.name)).toEqual(["two", "one"]);
-    expectError(w.cli(["network", "inspect", "one", "nope"]), 2, 'unable to find network with name or ID "nope"');
+    // as podman: the networks found are printed, then the command fails naming the missing one
+    const partial = w.cli(["network", "inspect", "nope", "one"]);
+    expect(partial.code).toBe(1);
+    expect((JSON.parse(partial.stdout) as NetworkInfo[]).map((n) => n.name)).toEqual(["one"]);
+    expect(partial.stderr).toStartWith('ctrnet: error: inspecting object: unable to find network with name or ID "nope"');
     expect(w.cli(["network", "exists", "one"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", w.inspect("two").id.slice(0, 12)])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", "nope"])).toEqual({ code: 1, stdout: "", stderr: "" });
@@ -470,6 +490,9 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       state.close();
     }
     expectError(w.cli(["network", "rm", "nope"]), 2, 'unable to find network with name or ID "nope"');
+    // podman's rm -f: a network that is not there is no error, and nothing is printed for it
+    create(w, ["gone"]);
+    expect(w.cli(["network", "rm", "-f", "nope", "gone"])).toEqual({ code: 0, stdout: "gone\n", stderr: "" });
   });
 
   test("prune removes every unused network but the default and prints their names", () => {
@@ -605,7 +628,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
         await createContainer(ctx, { id, name: `web-${id}`, network: name });
         expect(hostVeths()).toHaveLength(1);
         // podman 5's shape: the container's name, and per interface its addresses and MAC.
-        const settings = JSON.parse(w.cli(["inspect", id]).stdout).NetworkSettings;
+        const settings = JSON.parse(w.cli(["inspect", id]).stdout)[0].NetworkSettings;
         expect(w.inspect(w.inspect(name).id.slice(0, 12)).containers).toEqual({
           [id]: {
             name: `web-${id}`,

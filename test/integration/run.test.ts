@@ -200,7 +200,7 @@ describe.skipIf(!privileged)("ctrnet run", () => {
     const target = `share-${id}`;
     expect(ctrnet(["create", "--network", network, target], env).code).toBe(0);
     try {
-      const inspected = JSON.parse(ctrnet(["inspect", target], env).stdout);
+      const [inspected] = JSON.parse(ctrnet(["inspect", target], env).stdout);
       const r = ctrnet(["run", "--network", `container:${target}`, "--", "ip", "-o", "-4", "addr", "show"], env);
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);

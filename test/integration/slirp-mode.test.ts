@@ -294,7 +294,7 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
         expect(helpers.every(alive)).toBe(true);
         expect(helperProcesses()).toHaveLength(helpers.length);
 
-        const inspect = JSON.parse(cli(["inspect", name]).stdout);
+        const [inspect] = JSON.parse(cli(["inspect", name]).stdout);
         expect(inspect.NetworkMode).toBe(`slirp4netns:port_handler=${handler},cidr=10.42.8.0/24`);
         expect(inspect.NetworkSettings).toMatchObject({
           IPAddress: "10.42.8.100",

@@ -229,7 +229,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
           expect(await fetchBody(port)).toBe(`hello from ${id}`);
           // inspect and port read the record
           expect(ctrnetAsUser(["port", id])).toMatchObject({ code: 0, stdout: `80/tcp -> 127.0.0.1:${port}\n` });
-          expect(JSON.parse(ctrnetAsUser(["inspect", id]).stdout)).toMatchObject({ Id: id, NetworkMode: "slirp4netns" });
+          expect(JSON.parse(ctrnetAsUser(["inspect", id]).stdout)[0]).toMatchObject({ Id: id, NetworkMode: "slirp4netns" });
           // stats cannot read its interfaces, and says why
           const stats = ctrnetAsUser(["stats", id]);
           expect(stats.code).toBe(1);

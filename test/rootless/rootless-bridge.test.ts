@@ -179,9 +179,9 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
       expect(await nextClient(clients)).toStartWith("10.77.3.");
 
       ok(["connect", NET2, id]);
-      const before = JSON.parse(ok(["inspect", id])).NetworkSettings.Networks;
+      const before = JSON.parse(ok(["inspect", id]))[0].NetworkSettings.Networks;
       ok(["reload", id]);
-      const after = JSON.parse(ok(["inspect", id])).NetworkSettings.Networks;
+      const after = JSON.parse(ok(["inspect", id]))[0].NetworkSettings.Networks;
       for (const net of [NET, NET2]) {
         expect(after[net].IPAddress).toBe(before[net].IPAddress);
         expect(after[net].MacAddress).toBe(before[net].MacAddress);

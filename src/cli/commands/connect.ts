@@ -8,8 +8,8 @@ const args = {
   alias: { type: "string", description: "network alias; repeatable" },
   ip: { type: "string", description: "static IP address on this network" },
   mac: { type: "string", description: "static MAC address of the new interface" },
-  network: { type: "positional", required: true, description: "network name or id (a unique id prefix will do)" },
-  id: { type: "positional", required: true, description: "container id or name" },
+  network: { type: "positional", required: true, description: "network name or id (a unique id prefix will do)", valueHint: "network" },
+  id: { type: "positional", required: true, description: "container id or name", valueHint: "container" },
 } as const;
 
 export default defineCommand({

@@ -6,8 +6,8 @@ import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from ".
 const args = {
   ...globalArgs,
   ...runtimeArgs,
-  network: { type: "positional", required: true, description: "network name or id (a unique id prefix will do)" },
-  id: { type: "positional", required: true, description: "container id or name" },
+  network: { type: "positional", required: true, description: "network name or id (a unique id prefix will do)", valueHint: "network" },
+  id: { type: "positional", required: true, description: "container id or name", valueHint: "container" },
 } as const;
 
 /** An id resolves to its network's name, as podman does; a network whose file is gone is still known by name. */

@@ -1,16 +1,41 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
-import { inspectContainer, withContext } from "../../lifecycle/index.ts";
+import { AggregateFailure, CtrnetError } from "../../errors.ts";
+import { inspectContainer, type InspectResult, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
+import { isJsonFormat, renderInspect } from "../template/index.ts";
+import { inspectView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
 
-const args = { ...globalArgs, ...runtimeArgs, id: { type: "positional", required: true, description: "container id or name" } } as const;
+const args = {
+  ...globalArgs,
+  ...runtimeArgs,
+  ...templateFormatArg,
+  id: { type: "positional", required: true, description: "container ids or names", valueHint: "container" },
+} as const;
 
 export default defineCommand({
-  meta: { name: "inspect", description: "Show a container's network settings as podman's inspect JSON" },
+  meta: { name: "inspect", description: "Show containers' network settings as podman's inspect JSON" },
   args,
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
-    const result = await withContext(contextOptions(values), (ctx) => inspectContainer(ctx, String(values.id)));
-    print(`${JSON.stringify(result, null, 2)}\n`);
+    const format = values.format === undefined || isJsonFormat(String(values.format)) ? undefined : normalizeInspectFormat(String(values.format));
+    // As podman: every container found is printed, then the ones not found fail the command.
+    const { found, failures } = await withContext(contextOptions(values), async (ctx) => {
+      const found: InspectResult[] = [];
+      const failures: unknown[] = [];
+      for (const id of values._.map(String)) {
+        try {
+          // A container that is not there is a runtime failure here (exit 1), as podman's "no such container".
+          if (!ctx.state().find(id)) throw new CtrnetError(`no such container "${id}"`);
+          found.push(await inspectContainer(ctx, id));
+        } catch (err) {
+          failures.push(err);
+        }
+      }
+      return { found, failures };
+    });
+    if (format === undefined) print(`${JSON.stringify(found, null, 2)}\n`);
+    else print(renderInspect(format, found.map(inspectView)));
+    if (failures.length) throw new AggregateFailure("inspecting object", failures);
   },
 });

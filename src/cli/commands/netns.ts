@@ -33,7 +33,7 @@ const ls = defineCommand({
 
 const rm = defineCommand({
   meta: { name: "rm", description: "Remove persistent network namespaces" },
-  args: { ...netnsDirArg, name: { type: "positional", description: "namespace names" } },
+  args: { ...netnsDirArg, name: { type: "positional", description: "namespace names", valueHint: "netns" } },
   run({ args }) {
     const dir = dirOf(args);
     return forEachName(args._.map(String), (name) => removeNetns(nameArg(name), { dir }));
@@ -84,7 +84,7 @@ const exec = defineCommand({
   meta: { name: "exec", description: "Run a command inside a network namespace, like ip netns exec" },
   args: {
     ...netnsDirArg,
-    name: { type: "positional", description: "namespace name" },
+    name: { type: "positional", description: "namespace name", valueHint: "netns" },
     // not required here, so that splitExecArgs says what is missing
     command: { type: "positional", required: false, description: "command and its arguments, optionally after --" },
   },

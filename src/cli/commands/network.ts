@@ -1,7 +1,8 @@
 import { type ArgsDef, defineCommand } from "citty";
 import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
-import { UsageError } from "../../errors.ts";
+import { AggregateFailure, CtrnetError, UsageError } from "../../errors.ts";
+import { NetworkNotFoundError } from "../../drivers/cni/index.ts";
 import { disconnectContainer } from "../../lifecycle/connect.ts";
 import { type Context, createContext } from "../../lifecycle/context.ts";
 import {
@@ -19,6 +20,8 @@ import {
 } from "../../networks/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
 import { log } from "../../log.ts";
+import { isJsonFormat, renderInspect, renderList } from "../template/index.ts";
+import { NETWORK_HEADERS, networkView, templateFormatArg } from "../views.ts";
 
 /** Opens the context for one command and closes it however the command ends. */
 async function withContext<T>(args: Parameters<typeof contextOptions>[0], fn: (ctx: Context) => Promise<T>): Promise<T> {
@@ -77,35 +80,37 @@ const create = defineCommand({
   },
 });
 
-function table(networks: readonly NetworkInfo[]): string {
-  const rows = [["NETWORK ID", "NAME", "DRIVER"], ...networks.map((n) => [n.id.slice(0, 12), n.name, n.driver])];
-  const widths = [0, 1].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => `${r[0]!.padEnd(widths[0]! + 2)}${r[1]!.padEnd(widths[1]! + 2)}${r[2]}`.trimEnd() + "\n").join("");
-}
-
 const lsArgs = {
   ...globalArgs,
   ...runtimeArgs,
-  format: { type: "string", description: "text or json" },
+  ...templateFormatArg,
   quiet: { type: "boolean", alias: "q", description: "print names only" },
+  noheading: { type: "boolean", alias: "n", description: "leave out the header row" },
+  "no-trunc": { type: "boolean", description: "print whole network ids" },
   filter: { type: "string", alias: "f", description: `${FILTER_KEYS.map((k) => `${k}=…`).join(", ")}; repeatable` },
 } as const satisfies ArgsDef;
 
+/** podman's default row, through the same template and tabwriter as a user's table. */
+const DEFAULT_LS_FORMAT = "table {{.ID}}\t{{.Name}}\t{{.Driver}}";
+
 const ls = defineCommand({
-  meta: { name: "ls", description: "List networks, sorted by name" },
+  meta: { name: "ls", description: "List networks, sorted by name (also: network list)" },
   args: lsArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, lsArgs);
-    if (args.format !== undefined && args.format !== "text" && args.format !== "json") {
-      throw new UsageError(`invalid --format "${args.format}": use text or json`);
-    }
     const filters = parseFilters(repeatedValues(rawArgs, lsArgs, "filter"));
+    const format = args.format === undefined ? DEFAULT_LS_FORMAT : String(args.format);
     return withContext(args, async (ctx) => {
       const { networks, problems } = await listNetworkInfo(ctx, filters);
       for (const problem of problems) log.warn(`skipping ${problem}`);
       if (args.quiet) print(networks.map((n) => `${n.name}\n`).join(""));
-      else if (args.format === "json") print(`${JSON.stringify(networks, null, 2)}\n`);
-      else print(table(networks));
+      else if (isJsonFormat(format)) print(`${JSON.stringify(networks, null, 2)}\n`);
+      else {
+        // citty reads --no-trunc as trunc=false.
+        const truncate = (args as { trunc?: boolean }).trunc !== false;
+        const views = networks.map((n) => networkView(n, { truncate }));
+        print(renderList(format, views, { headers: NETWORK_HEADERS, noHeading: args.noheading === true }));
+      }
     });
   },
 });
@@ -113,24 +118,40 @@ const ls = defineCommand({
 const namesArgs = {
   ...globalArgs,
   ...runtimeArgs,
-  name: { type: "positional", description: "network names or ids (a unique id prefix will do)" },
+  name: { type: "positional", description: "network names or ids (a unique id prefix will do)", valueHint: "network" },
 } as const satisfies ArgsDef;
+
+const inspectArgs = { ...namesArgs, ...templateFormatArg } as const satisfies ArgsDef;
 
 const inspect = defineCommand({
   meta: { name: "inspect", description: "Print networks as JSON, in podman's shape" },
-  args: namesArgs,
-  run({ args, rawArgs }) {
-    rejectUnknownOptions(rawArgs, namesArgs);
-    return withContext(args, async (ctx) => {
-      const networks = await inspectNetworks(ctx, args._.map(String));
-      print(`${JSON.stringify(networks, null, 2)}\n`);
+  args: inspectArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownOptions(rawArgs, inspectArgs);
+    const format = args.format === undefined || isJsonFormat(String(args.format)) ? undefined : String(args.format);
+    // As podman: every network found is printed, then the ones not found fail the command.
+    const { found, failures } = await withContext(args, async (ctx) => {
+      const found: NetworkInfo[] = [];
+      const failures: unknown[] = [];
+      for (const name of args._.map(String)) {
+        try {
+          found.push(...(await inspectNetworks(ctx, [name])));
+        } catch (err) {
+          // A network that is not there is a runtime failure here (exit 1), as podman's "network not found".
+          failures.push(err instanceof NetworkNotFoundError ? new CtrnetError(err.message) : err);
+        }
+      }
+      return { found, failures };
     });
+    if (format === undefined) print(`${JSON.stringify(found, null, 2)}\n`);
+    else print(renderInspect(format, found.map((n) => networkView(n))));
+    if (failures.length) throw new AggregateFailure("inspecting object", failures);
   },
 });
 
 const rmArgs = {
   ...namesArgs,
-  force: { type: "boolean", alias: "f", description: "first remove the network from the containers using it" },
+  force: { type: "boolean", alias: "f", description: "first remove the network from the containers using it; a missing network is no error" },
 } as const satisfies ArgsDef;
 
 const rm = defineCommand({
@@ -145,7 +166,13 @@ const rm = defineCommand({
       await forEachName(
         args._.map(String),
         async (name) => {
-          await removeNetwork(ctx, name, options);
+          try {
+            await removeNetwork(ctx, name, options);
+          } catch (err) {
+            // podman's rm -f: a network that is not there is already removed.
+            if (args.force && err instanceof NetworkNotFoundError) return;
+            throw err;
+          }
           print(`${name}\n`);
         },
         "removing networks",
@@ -175,7 +202,7 @@ const prune = defineCommand({
 const existsArgs = {
   ...globalArgs,
   ...runtimeArgs,
-  name: { type: "positional", description: "network name or id" },
+  name: { type: "positional", description: "network name or id", valueHint: "network" },
 } as const satisfies ArgsDef;
 
 const exists = defineCommand({
@@ -188,7 +215,11 @@ const exists = defineCommand({
   },
 });
 
+const subCommands = { create, ls, inspect, rm, prune, exists };
+// podman's alias, kept out of help and completion (not enumerable) as main.ts's internal commands are.
+Object.defineProperty(subCommands, "list", { value: ls });
+
 export default defineCommand({
   meta: { name: "network", description: "Manage networks (CNI configuration lists)" },
-  subCommands: { create, ls, inspect, rm, prune, exists },
+  subCommands,
 });

@@ -1,12 +1,16 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
-import { portLines, publishedPorts, withContext } from "../../lifecycle/index.ts";
+import { parsePortQuery, portLines, publishedPorts, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
+import { goJson, isJsonFormat, renderList } from "../template/index.ts";
+import { PORT_HEADERS, portJson, portView, templateFormatArg } from "../views.ts";
 
 const args = {
   ...globalArgs,
   ...runtimeArgs,
-  id: { type: "positional", required: true, description: "container id or name" },
+  ...templateFormatArg,
+  noheading: { type: "boolean", alias: "n", description: "leave out the header row of a table" },
+  id: { type: "positional", required: true, description: "container id or name", valueHint: "container" },
   port: { type: "positional", required: false, description: "PORT[/PROTO]: show where this container port is published" },
 } as const;
 
@@ -16,7 +20,20 @@ export default defineCommand({
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
     const ports = await withContext(contextOptions(values), async (ctx) => publishedPorts(ctx, String(values.id)));
-    const lines = portLines(ports, values.port === undefined ? undefined : String(values.port));
-    print(lines.map((l) => `${l}\n`).join(""));
+    const query = values.port === undefined ? undefined : String(values.port);
+    const format = values.format === undefined ? undefined : String(values.format);
+    if (format === undefined) {
+      print(portLines(ports, query).map((l) => `${l}\n`).join(""));
+      return;
+    }
+    // With a format, PORT picks the mappings that contain it (their ranges as they are); portLines refuses
+    // a port that is not published, in the words it uses without a format.
+    if (query !== undefined) portLines(ports, query);
+    const wanted = query === undefined ? undefined : parsePortQuery(query);
+    const picked = wanted
+      ? ports.filter((m) => m.protocol === wanted.protocol && wanted.port >= m.containerPort && wanted.port < m.containerPort + m.range)
+      : ports;
+    if (isJsonFormat(format)) print(`${goJson(picked.map(portJson), "  ")}\n`);
+    else print(renderList(format, picked.map(portView), { headers: PORT_HEADERS, noHeading: values.noheading === true }));
   },
 });

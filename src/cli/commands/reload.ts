@@ -9,7 +9,7 @@ const args = {
   ...globalArgs,
   ...runtimeArgs,
   all: { type: "boolean", alias: "a", description: "every bridge-mode container" },
-  id: { type: "positional", required: false, description: "container ids or names" },
+  id: { type: "positional", required: false, description: "container ids or names", valueHint: "container" },
 } as const;
 
 export default defineCommand({

@@ -8,7 +8,7 @@ const args = {
   ...globalArgs,
   ...runtimeArgs,
   force: { type: "boolean", alias: "f", description: "no error for unknown ids; remove the record even if part of the teardown fails" },
-  id: { type: "positional", required: true, description: "container ids or names" },
+  id: { type: "positional", required: true, description: "container ids or names", valueHint: "container" },
 } as const;
 
 export default defineCommand({

@@ -3,7 +3,7 @@ import { print } from "../output.ts";
 import { containerStats, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, formatArg, formatTable, globalArgs, parseFormat, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
-const args = { ...globalArgs, ...runtimeArgs, ...formatArg, id: { type: "positional", required: true, description: "container id or name" } } as const;
+const args = { ...globalArgs, ...runtimeArgs, ...formatArg, id: { type: "positional", required: true, description: "container id or name", valueHint: "container" } } as const;
 
 export default defineCommand({
   meta: { name: "stats", description: "Per-interface traffic counters inside a container's netns" },

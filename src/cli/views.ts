@@ -1,0 +1,132 @@
+// What a --format template sees of each result: podman's Go field names (its templates' `.Name`, `.ID`,
+// `.NetworkSettings.IPAddress`), while `{{json .}}` prints the JSON ctrnet prints for --format json.
+import type { ArgsDef } from "citty";
+import type { InspectResult } from "../lifecycle/index.ts";
+import { formatNetworkMode } from "../lifecycle/index.ts";
+import type { NetworkInfo } from "../networks/index.ts";
+import { formatPort, type PortMapping } from "../schema/ports.ts";
+import type { ContainerRecord } from "../state/index.ts";
+import { columnHeaders, fromJson, struct } from "./template/index.ts";
+
+export const templateFormatArg = {
+  format: { type: "string", description: "json, or a Go template: {{.Field}}, table {{.Field}}…" },
+} as const satisfies ArgsDef;
+
+/** Go's time.Time String(), which podman's templates print for a time field. */
+export function goTime(iso: string): string {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(new Date(iso).toISOString());
+  if (!m) return iso;
+  const fraction = (m[3] ?? "").replace(/0+$/, "");
+  return `${m[1]} ${m[2]}${fraction ? `.${fraction}` : ""} +0000 UTC`;
+}
+
+const stringMap = (record: Record<string, string> | undefined) => new Map(Object.entries(record ?? {}));
+
+/**
+ * podman's types.Network; `network ls` shows podman's ListPrintReports, which embeds it as .Network and
+ * overrides two fields: a short ID and labels as k=v,…
+ */
+export function networkView(n: NetworkInfo, listing?: { truncate: boolean }): object {
+  const subnets = n.subnets.map((s) =>
+    struct(
+      {
+        Subnet: s.subnet,
+        Gateway: s.gateway ?? null,
+        LeaseRange: s.lease_range ? struct({ StartIP: s.lease_range.start_ip ?? null, EndIP: s.lease_range.end_ip ?? null }, s.lease_range) : null,
+      },
+      s,
+    ),
+  );
+  const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`);
+  return struct(
+    {
+      Name: n.name,
+      ID: listing?.truncate ? n.id.slice(0, 12) : n.id,
+      Driver: n.driver,
+      NetworkInterface: n.network_interface,
+      Created: goTime(n.created),
+      Subnets: subnets,
+      IPv6Enabled: n.ipv6_enabled,
+      Internal: n.internal,
+      DNSEnabled: n.dns_enabled,
+      Labels: listing ? labels.join(",") : stringMap(n.labels),
+      Options: stringMap(n.options),
+      IPAMOptions: stringMap(n.ipam_options),
+      ...(listing ? { Network: networkView(n) } : {}),
+    },
+    n,
+  );
+}
+
+export const NETWORK_HEADERS = columnHeaders(
+  ["Name", "ID", "Driver", "NetworkInterface", "Created", "Subnets", "IPv6Enabled", "Internal", "DNSEnabled", "Labels", "Options", "IPAMOptions"],
+  { ID: "network id" },
+);
+
+const BASIC_OPTIONAL = ["SecondaryIPAddresses", "SecondaryIPv6Addresses", "AdditionalMACAddresses"];
+
+function fill(fields: Record<string, unknown>, names: readonly string[]): void {
+  for (const name of names) if (!Object.hasOwn(fields, name)) fields[name] = null;
+}
+
+/** podman's InspectContainerData, as far as ctrnet has it; its Go field is ID where the JSON says Id. */
+export function inspectView(result: InspectResult): object {
+  const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig"] }) as {
+    NetworkSettings: Record<string, unknown> & { Networks?: Map<string, Record<string, unknown>> | null };
+  };
+  fill(view.NetworkSettings, [...BASIC_OPTIONAL, "Networks"]);
+  for (const network of view.NetworkSettings.Networks?.values() ?? []) fill(network, [...BASIC_OPTIONAL, "Aliases"]);
+  return view;
+}
+
+/** podman's inspect --format accepts {{.Id}} for the ID field (cmd/podman/inspect: inspectNormalize). */
+export function normalizeInspectFormat(format: string): string {
+  return format.replace(/\{\{\s*\.Id\s*\}\}/g, "{{.ID}}");
+}
+
+/** One `ctrnet ls` row: podman ps's names where it has the field (ID of 12, Ports as text, Networks). */
+export function containerSummary(rec: ContainerRecord) {
+  return {
+    id: rec.id,
+    name: rec.name,
+    state: rec.state,
+    mode: formatNetworkMode(rec.mode),
+    netns: rec.netns?.path ?? null,
+    networks: rec.networks.map((n) => ({ network: n.network, interface: n.ifname, aliases: n.aliases })),
+    ports: rec.ports.map(formatPort),
+    created: new Date(rec.createdAt).toISOString(),
+  };
+}
+
+export function containerView(rec: ContainerRecord): object {
+  const summary = containerSummary(rec);
+  return struct(
+    {
+      ID: rec.id.slice(0, 12),
+      Name: rec.name ?? "",
+      State: rec.state,
+      Mode: summary.mode,
+      Networks: rec.networks.map((n) => n.network),
+      Interfaces: rec.networks.map((n) => n.ifname),
+      Ports: summary.ports.join(", "),
+      Netns: summary.netns ?? "",
+      Created: goTime(summary.created),
+    },
+    summary,
+  );
+}
+
+export const CONTAINER_HEADERS = columnHeaders(["ID", "Name", "State", "Mode", "Networks", "Interfaces", "Ports", "Netns", "Created"], {
+  ID: "container id",
+});
+
+/** podman's types.PortMapping, whose JSON keys are snake_case. */
+export function portJson(m: PortMapping) {
+  return { host_ip: m.hostIP, container_port: m.containerPort, host_port: m.hostPort, range: m.range, protocol: m.protocol };
+}
+
+export function portView(m: PortMapping): object {
+  return struct({ HostIP: m.hostIP, ContainerPort: m.containerPort, HostPort: m.hostPort, Range: m.range, Protocol: m.protocol }, portJson(m));
+}
+
+export const PORT_HEADERS = columnHeaders(["HostIP", "ContainerPort", "HostPort", "Range", "Protocol"], { HostIP: "host ip" });
