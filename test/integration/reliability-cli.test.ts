@@ -63,7 +63,9 @@ describe.skipIf(!privileged)("global options and error lines", () => {
       const fresh = join(inst.dir, `fresh-${hex(3)}`);
       expect(cliWith(inst, ["ls", "--root", fresh]).code).toBe(0);
       expect(cliWith(inst, ["--root", fresh, "ls", "--format", "json"]).stdout.trim()).toBe("[]");
-      refused(inst, ["--root", fresh, "inspect", "nope"], 'no such container "nope"');
+      const inspected = cliWith(inst, ["--root", fresh, "inspect", "nope"]);
+      expect({ code: inspected.code, stdout: inspected.stdout }).toEqual({ code: 1, stdout: "[]\n" });
+      expect(inspected.stderr).toContain('no such container "nope"');
       refused(inst, ["port", "--root", fresh, "nope"], 'no such container "nope"');
       refused(inst, ["stats", "--root", fresh, "nope"], 'no such container "nope"');
       expect(existsSync(fresh)).toBe(false);
