@@ -169,8 +169,12 @@ function isCittyUsageError(err: unknown): boolean {
 if (import.meta.main) {
   // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
   const ready = compilerDirUsable() ? Promise.resolve() : import("./compiler-dir.ts").then((m) => m.ensureCompilerDir());
+  // A runtime executing ctrnet as its CNI plugin says so with CNI_COMMAND (the spec's protocol, no arguments).
+  const run = process.env.CNI_COMMAND
+    ? () => import("../hook/cni-plugin/entry.ts").then((m) => m.cniPluginMain())
+    : () => cli(process.argv.slice(2));
   void ready
-    .then(() => cli(process.argv.slice(2)))
+    .then(run)
     .then((code) => {
       process.exitCode = code;
     });
