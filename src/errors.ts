@@ -20,19 +20,35 @@ export class CtrnetError extends Error {
 }
 
 /**
- * Several failures from one operation that keeps going past errors (teardown, `rm A B C`). Bad input only
- * when every failure was (exit 2); one runtime failure among them makes it a runtime failure (exit 1).
+ * "These N things failed", from an operation that keeps going past errors (teardown, `rm A B C`, a DEL
+ * over a plugin chain), as one line: `WHAT: first; second[; OUTCOME]`. Bad input (exit 2) only when
+ * every failure was; one runtime failure among them makes it a runtime failure (exit 1).
  */
-export class AggregateFailure extends CtrnetError {
+export class ErrorList extends CtrnetError {
   override readonly exitCode: number;
   constructor(
     what: string,
-    readonly errors: unknown[],
+    readonly errors: readonly unknown[],
+    options: { outcome?: string; exitCode?: number } = {},
   ) {
     const messages = errors.map(errorMessage).join("; ");
-    super(what ? `${what}: ${messages}` : messages);
-    this.name = "AggregateFailure";
-    this.exitCode = errors.length > 0 && errors.every((e) => exitCodeOf(e) === 2) ? 2 : 1;
+    super(`${what ? `${what}: ` : ""}${messages}${options.outcome ? `; ${options.outcome}` : ""}`);
+    this.name = "ErrorList";
+    this.exitCode = options.exitCode ?? (errors.length > 0 && errors.every((e) => exitCodeOf(e) === 2) ? 2 : 1);
+  }
+
+  /** Nothing for no error, the error itself for one, an ErrorList for several. */
+  static throwIfAny(what: string, errors: readonly unknown[]): void {
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) throw new ErrorList(what, errors);
+  }
+
+  /** A step failed and undoing what was done before failed too: told in one line, with the step's exit code. */
+  static undoing(cause: unknown, undoErrors: readonly unknown[], undone = "what was set up"): ErrorList {
+    const list = new ErrorList("", [cause, ...undoErrors], { exitCode: exitCodeOf(cause) });
+    list.message = `${errorMessage(cause)}; undoing ${undone} failed too: ${undoErrors.map(errorMessage).join("; ")}`;
+    list.cause = cause;
+    return list;
   }
 }
 

@@ -133,8 +133,9 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   if (ip !== undefined) req.ip = ip;
   if (mac !== undefined) req.mac = mac;
   if (aliases.length) req.aliases = aliases;
-  if (netnsPath !== undefined) req.netnsPath = netnsPath;
-  if (pid !== undefined) req.pid = pid;
+  if (netnsPath !== undefined && pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");
+  if (netnsPath !== undefined) req.netns = { kind: "join", path: netnsPath };
+  if (pid !== undefined) req.netns = { kind: "adopt", pid, keep: "mount" };
   return req;
 }
 

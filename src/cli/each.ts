@@ -1,8 +1,8 @@
-import { AggregateFailure } from "../errors.ts";
+import { ErrorList } from "../errors.ts";
 
 /**
  * Runs fn for every name even when some fail, as `rm A B C` must: stopping at the first would leave the
- * rest in place. One failure is rethrown as it is; several become one AggregateFailure (one line).
+ * rest in place. One failure is rethrown as it is; several become one ErrorList (one line).
  */
 export async function forEachName(names: readonly string[], fn: (name: string) => unknown, what = ""): Promise<void> {
   const errors: unknown[] = [];
@@ -13,6 +13,5 @@ export async function forEachName(names: readonly string[], fn: (name: string) =
       errors.push(err);
     }
   }
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new AggregateFailure(what, errors);
+  ErrorList.throwIfAny(what, errors);
 }

@@ -18,13 +18,13 @@ import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage, exitCodeOf } from "../errors.ts";
 import { log } from "../log.ts";
-import { startTimeOf } from "../lifecycle/slirp-helpers.ts";
-import { rendezvousPath } from "../lifecycle/waiter-sockets.ts";
+import { startTimeOf } from "../process/supervise.ts";
+import { rendezvousPath } from "../state/waiter-sockets.ts";
 import { selfCommand } from "../rootless/self.ts";
 import type { BundleConfig, OciState } from "../schema/oci.ts";
 import { runInContainerUserNamespace, writeAll } from "./user-namespace.ts";
 
-export { rendezvousPath } from "../lifecycle/waiter-sockets.ts";
+export { rendezvousPath } from "../state/waiter-sockets.ts";
 
 /** The environment variable that tells the re-run which process's netns to configure the container's through. */
 export const HOLDER_ENV = "CTRNET_HOOK_HOLDER";

@@ -7,7 +7,7 @@ import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, readlinkSync,
 import type { Stats } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { AggregateFailure, CtrnetError } from "../errors.ts";
+import { CtrnetError, ErrorList } from "../errors.ts";
 import { ETC_FILE_NAMES, type EtcFiles } from "../lifecycle/etc-files.ts";
 import { describeIssues } from "../schema/issues.ts";
 
@@ -146,6 +146,6 @@ export function restoreRootfsEtc(ctx: { readonly runtimeDir: string }, id: strin
       if (code !== "ENOTEMPTY" && code !== "ENOENT") errors.push(err);
     }
   }
-  if (errors.length) throw new AggregateFailure(`cannot restore ${backup.etcDir}`, errors);
+  if (errors.length) throw new ErrorList(`cannot restore ${backup.etcDir}`, errors);
   rmSync(path, { force: true });
 }

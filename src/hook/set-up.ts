@@ -4,16 +4,16 @@
 // A record of the same id for another netns is what an earlier container of that id left when its
 // poststop never ran; it is torn down first.
 import { resolve } from "node:path";
-import { UsageError } from "../errors.ts";
+import { ErrorList, UsageError } from "../errors.ts";
 import { type Context, type CreateRequest, createContainer, parseNetworkMode, removeContainer } from "../lifecycle/index.ts";
-import { containerEtcFiles, readHostEtc } from "../lifecycle/etc-files.ts";
-import { throwCollected } from "../lifecycle/errors.ts";
-import { withContainerLock } from "../lifecycle/lock.ts";
+import { readHostEtc } from "../container/dns-files.ts";
+import { containerEtcFiles } from "../lifecycle/etc-files.ts";
+import { withContainerLock } from "../state/lock.ts";
 import { log } from "../log.ts";
 import { validateName } from "../names.ts";
 import type { BundleConfig, OciState } from "../schema/oci.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { recordOf } from "./record.ts";
+import { recordOf } from "./lookup.ts";
 import { restoreRootfsEtc, writeRootfsEtc } from "./rootfs-etc.ts";
 import { type HookSettings, validateHostname } from "./settings.ts";
 import { type HookTarget, hookTarget, sameNetns } from "./target.ts";
@@ -35,16 +35,13 @@ function createRequest(ctx: Context, state: OciState, id: string, settings: Hook
   if (settings.ip !== undefined) req.ip = settings.ip;
   if (settings.mac !== undefined) req.mac = settings.mac;
   if (target.kind === "adopt") {
-    req.pid = target.pid;
-    if (target.via !== undefined) req.netnsVia = target.via;
     // A rootless hook runs in the runtime's user namespace (or podman's), whose mount namespace is not
     // its own to mount in, and a bind mount there would be out of sight of every later ctrnet anyway.
-    if (ctx.rootless) req.keepNetns = "process";
+    if (ctx.rootless) req.netns = { kind: "adopt", pid: target.pid, keep: "process", ...(target.via !== undefined ? { via: target.via } : {}) };
+    else if (target.via !== undefined) throw new UsageError("a netns reached through another path can only be kept through its process");
+    else req.netns = { kind: "adopt", pid: target.pid, keep: "mount" };
   }
-  if (target.kind === "join") {
-    req.netnsPath = target.path;
-    if (state.pid) req.containerPid = state.pid;
-  }
+  if (target.kind === "join") req.netns = { kind: "join", path: target.path, ...(state.pid ? { watchPid: state.pid } : {}) };
   return req;
 }
 
@@ -81,7 +78,7 @@ async function discard(ctx: Context, id: string): Promise<void> {
   } catch (err) {
     errors.push(err);
   }
-  throwCollected(`cannot remove the network of container "${id}"`, errors);
+  ErrorList.throwIfAny(`cannot remove the network of container "${id}"`, errors);
 }
 
 function raceLost(ctx: Context, id: string, err: unknown): boolean {
@@ -136,7 +133,7 @@ export async function setUpContainer(ctx: Context, state: OciState, config: Bund
     } catch (err) {
       const undo: unknown[] = [];
       await removeContainer(ctx, id, { force: true }).catch((e: unknown) => undo.push(e));
-      throwCollected(`cannot write /etc files of container "${id}"`, [err, ...undo]);
+      ErrorList.throwIfAny(`cannot write /etc files of container "${id}"`, [err, ...undo]);
     }
     return;
   }

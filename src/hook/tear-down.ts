@@ -7,10 +7,10 @@ import { existsSync } from "node:fs";
 import { NAME_PATTERN } from "../names.ts";
 import { databasePath } from "../state/index.ts";
 import { type Context, removeContainer } from "../lifecycle/index.ts";
-import { throwCollected } from "../lifecycle/errors.ts";
+import { ErrorList } from "../errors.ts";
 import { log } from "../log.ts";
 import { restoreRootfsEtc } from "./rootfs-etc.ts";
-import { recordOf } from "./record.ts";
+import { recordOf } from "./lookup.ts";
 
 export async function tearDownContainer(ctx: Context, id: string): Promise<void> {
   // createRuntime refuses such ids, so nothing of it can exist.
@@ -30,5 +30,5 @@ export async function tearDownContainer(ctx: Context, id: string): Promise<void>
       errors.push(err);
     }
   }
-  throwCollected(`poststop of container "${id}"`, errors);
+  ErrorList.throwIfAny(`poststop of container "${id}"`, errors);
 }

@@ -10,7 +10,7 @@ import { isSysError, type SysError } from "../../ffi/errno.ts";
 import { launch, type LaunchedProcess } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError } from "../errors.ts";
-import { inUserNamespace, isInitialUserNamespace, parentId } from "../rootless/identity.ts";
+import { inUserNamespace, isInitialUserNamespace, parentId } from "../identity.ts";
 import { namespaceEnv } from "../rootless/pause.ts";
 import { selfCommand } from "../rootless/self.ts";
 import { forwardSignals, standInStatus } from "../rootless/signals.ts";

@@ -1,31 +1,33 @@
 // `ctrnet connect` / `disconnect` on a live container: the seeds' NetworkConnect and NetworkDisconnect.
-// Each network's result is stored with the network itself, so the per-network status can't shift out of
+// Each network's status is stored with the network itself, so the per-network status can't shift out of
 // line as in v2 (whose disconnect made a slice of len-1 empty entries and appended to it). The published
-// ports belong to the first connected network; when it goes, they move to the next one, re-attached with
-// the address and MAC it had.
-import { CtrnetError, errorMessage } from "../errors.ts";
+// ports belong to the first connected network; when it goes, they move to the next one, set up again
+// with the address and MAC it had.
+import { heldAddresses } from "../container/addresses.ts";
+import { connectNetwork, disconnectNetwork, withStatus } from "../container/attachments.ts";
+import { checkAddressFree } from "../container/static-ip.ts";
+import type { NetworkDriver } from "../drivers/driver.ts";
+import { CtrnetError, ErrorList, errorMessage } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
-import { type ContainerRecord, connectNetwork, disconnectNetwork } from "../state/index.ts";
-import { checkRequestedIP, heldAddresses, storedResult } from "./addresses.ts";
-import { addNetwork, delNetwork } from "./attach.ts";
+import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
-import { withContainerLock } from "./lock.ts";
-import { throwCollected } from "./errors.ts";
-import { requireBridgeMode, requireReady } from "./lookup.ts";
-import { withResult } from "./records.ts";
-import { releaseUnusedRootlessNetns, syncRootlessPorts, usesRootlessNetns } from "./rootless-bridge.ts";
-import { checkAddressFree } from "./static-ip.ts";
+import { withContainerLock } from "../state/lock.ts";
+import { requireLive, requireReady } from "./lookup.ts";
+import { driverOf, targetOf } from "./networks.ts";
 import type { ConnectOptions } from "./types.ts";
 
-/** Runs fn on the current record of the container, under its lock, once it is ready and in bridge mode. */
-async function onLiveContainer(ctx: Context, idOrName: string, what: string, fn: (rec: ContainerRecord) => Promise<void>): Promise<void> {
-  const { id } = ctx.state().get(idOrName);
+/** Runs fn on the current record of the container, under its lock, once it is ready and its driver live. */
+async function onLiveContainer(
+  ctx: Context,
+  id: string,
+  what: string,
+  fn: (rec: ContainerRecord, driver: NetworkDriver) => Promise<void>,
+): Promise<void> {
   await withContainerLock(ctx, id, async () => {
     const rec = ctx.state().get(id);
     requireReady(rec);
-    requireBridgeMode(rec, what);
-    await fn(rec);
+    await fn(rec, requireLive(rec, driverOf(ctx, rec), what));
   });
 }
 
@@ -34,59 +36,55 @@ export async function connectContainer(ctx: Context, idOrName: string, nameOrId:
   const aliases = (opts.aliases ?? []).map((a) => validateName("network alias", a));
   const ip = opts.ip === undefined ? undefined : validateIP(opts.ip);
   const mac = opts.mac === undefined ? undefined : validateMAC(opts.mac);
-  const config = await ctx.cni.resolveNetwork(nameOrId);
-  const network = config.name;
-  if (ip !== undefined) checkRequestedIP(config, ip);
-  await onLiveContainer(ctx, idOrName, `connect network "${network}" to`, async (rec) => {
+  const network = (await ctx.cni.resolveNetwork(nameOrId)).name;
+  const found = ctx.state().get(idOrName);
+  const what = `connect network "${network}" to`;
+  const driver = requireLive(found, driverOf(ctx, found), what);
+  const proposed = connectNetwork(found, network, aliases);
+  await driver.validate({ attachment: proposed.networks.at(-1)!, ports: [], aliases, ...(ip !== undefined ? { ip } : {}), ...(mac !== undefined ? { mac } : {}) });
+  await onLiveContainer(ctx, found.id, what, async (rec, driver) => {
     const state = ctx.state();
     const next = connectNetwork(rec, network, aliases);
     if (ip !== undefined) checkAddressFree(state.list(), network, ip);
-    const attachment = next.networks.at(-1)!;
-    const first = next.networks.length === 1;
-    const result = await addNetwork(ctx, next, attachment, rec.netns!.path, {
-      ...(first ? { ports: rec.ports } : {}),
-      ...(ip !== undefined ? { ips: [ip] } : {}),
-      ...(mac !== undefined ? { mac } : {}),
-    });
-    const updated = state.update(rec.id, (r) => withResult(connectNetwork(r, network, aliases), network, result));
-    if (first) await syncRootlessPorts(ctx, updated, { tied: false });
+    const index = next.networks.length - 1;
+    const status = await driver.setup(targetOf(ctx, next, driver, index, rec.netns!.path, { ...(ip !== undefined ? { ips: [ip] } : {}), mac }));
+    state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));
   });
 }
 
 /**
- * The first network's successor takes over the ports: DEL, then ADD with the ports and the addresses it
- * held. If that ADD fails, it is attached again without the ports, so the container at least keeps it.
+ * The first network's successor takes over the ports: torn down, then set up with the ports and the
+ * addresses it held. If that fails, it is set up again without the ports, so the container at least keeps it.
  */
-async function movePorts(ctx: Context, rec: ContainerRecord): Promise<void> {
+async function movePorts(ctx: Context, rec: ContainerRecord, driver: NetworkDriver): Promise<void> {
   const attachment = rec.networks[0]!;
   const netnsPath = rec.netns!.path;
-  const held = heldAddresses(storedResult(attachment.result));
-  await delNetwork(ctx, rec, attachment, netnsPath);
-  let result;
+  const held = heldAddresses(attachment.status);
+  const withoutPorts = { ...rec, ports: [] };
+  ErrorList.throwIfAny(`moving the published ports to network "${attachment.network}"`, await driver.teardown(targetOf(ctx, withoutPorts, driver, 0, netnsPath), attachment.status));
+  let status;
   try {
-    result = await addNetwork(ctx, rec, attachment, netnsPath, { ports: rec.ports, ...held });
+    status = await driver.setup(targetOf(ctx, rec, driver, 0, netnsPath, held));
   } catch (err) {
-    const fallback = await addNetwork(ctx, rec, attachment, netnsPath, held).catch((again) => {
+    const fallback = await driver.setup(targetOf(ctx, withoutPorts, driver, 0, netnsPath, held)).catch((again) => {
       ctx.state().update(rec.id, (r) => disconnectNetwork(r, attachment.network));
       throw new CtrnetError(`moving the published ports to network "${attachment.network}" failed: ${errorMessage(err)}; re-attaching it failed too, so it is disconnected: ${errorMessage(again)}`);
     });
-    ctx.state().update(rec.id, (r) => withResult(r, attachment.network, fallback));
+    ctx.state().update(rec.id, (r) => withStatus(r, attachment.network, fallback));
     throw new CtrnetError(`moving the published ports to network "${attachment.network}" failed: ${errorMessage(err)}`);
   }
-  ctx.state().update(rec.id, (r) => withResult(r, attachment.network, result));
+  ctx.state().update(rec.id, (r) => withStatus(r, attachment.network, status));
 }
 
 export async function disconnectContainer(ctx: Context, idOrName: string, network: string): Promise<void> {
   validateName("network name", network);
-  await onLiveContainer(ctx, idOrName, `disconnect network "${network}" from`, async (rec) => {
+  const { id } = ctx.state().get(idOrName);
+  await onLiveContainer(ctx, id, `disconnect network "${network}" from`, async (rec, driver) => {
     const rest = disconnectNetwork(rec, network);
     const index = rec.networks.findIndex((n) => n.network === network);
-    const wasFirst = index === 0;
-    await delNetwork(ctx, rec, rec.networks[index]!, rec.netns!.path, wasFirst ? { ports: rec.ports } : {});
+    ErrorList.throwIfAny("", await driver.teardown(targetOf(ctx, rec, driver, index, rec.netns!.path), rec.networks[index]!.status));
     const updated = ctx.state().update(rec.id, (r) => disconnectNetwork(r, network));
-    if (wasFirst && rest.networks.length && rec.ports.length) await movePorts(ctx, updated);
-    // the forwarder follows the ports to the next network's address, or stops with the last network
-    if (wasFirst) await syncRootlessPorts(ctx, ctx.state().get(rec.id), { tied: false });
-    if (rest.networks.length === 0 && usesRootlessNetns(ctx, rec)) throwCollected(`releasing the rootless netns`, await releaseUnusedRootlessNetns(ctx));
+    if (index === 0 && rest.networks.length && rec.ports.length) await movePorts(ctx, updated, driver);
+    if (rest.networks.length === 0 && driver.release) ErrorList.throwIfAny(`releasing the rootless netns`, await driver.release());
   });
 }

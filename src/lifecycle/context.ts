@@ -1,12 +1,15 @@
 // Where everything lives for this invocation, resolved once from flags, then env, then the defaults for
 // root or a rootless user. Every command that touches state builds one and passes it down, so tests can
 // point the whole tool at temporary directories without touching the machine's own.
-import { createCniRuntime, type CniRuntime, defaultCacheDir, defaultConfigDirs } from "../drivers/cni/index.ts";
+import { createCniRuntime, type CniRuntime, defaultCacheDir, defaultConfigDirs, rootlessCniRuntime } from "../drivers/cni/index.ts";
+import { hostLookup } from "../drivers/slirp4netns/host-lookup.ts";
+import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
+import { startSlirp4netns } from "../drivers/slirp4netns/start.ts";
+import { hostUid } from "../identity.ts";
 import { defaultNetnsDir } from "../netns/index.ts";
-import { hostUid } from "../rootless/identity.ts";
+import { type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
+import { rootlessNetnsAccess } from "../rootless/netns-exec.ts";
 import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
-import { rootlessCniRuntime } from "./rootless-cni.ts";
-import { type RootlessNetnsPaths, rootlessNetnsPaths } from "./rootless-netns.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -32,7 +35,7 @@ export interface Context {
   /** The directory network configurations are written to (and the first one read). */
   readonly cniConfigDir: string;
   readonly cni: CniRuntime;
-  /** Where a rootless user's bridge networks live (see rootless-netns.ts); unused by root. */
+  /** Where a rootless user's bridge networks live (see src/rootless/netns.ts); unused by root. */
   readonly rootlessNetns: RootlessNetnsPaths;
   /** Opened on first use: commands that never touch container records never open the database. */
   state(): ContainerState;
@@ -47,16 +50,23 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   const cacheDir = options.cniCacheDir ?? env.CTRNET_CNI_CACHE_DIR ?? defaultCacheDir(env, uid);
   const netnsDir = options.netnsDir ?? env.CTRNET_NETNS_DIR ?? defaultNetnsDir();
   const slirpOptions = options.rootlessNetnsOptions ?? env.CTRNET_ROOTLESS_NETNS_OPTIONS?.split(",").filter(Boolean) ?? [];
-  const rootlessNetns = rootlessNetnsPaths(root, netnsDir, slirpOptions);
+  const rootlessNetns = rootlessNetnsPaths(root, netnsDir);
   // The state root names this ctrnet: two with different roots never collect each other's attachments.
   const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir, owner: `ctrnet:${root}` };
+  // slirp4netns on tap0 with -c and a ready fd is the rootless netns's way out; its options are read when it starts.
+  const startWayOut: StartWayOut = (netnsPath, onSpawn) =>
+    startSlirp4netns({ netnsPath, options: parseSlirp4netnsOptions(slirpOptions, hostLookup), exitFd: false, onSpawn });
+  const cni = () => {
+    if (uid === 0) return createCniRuntime(cniOptions);
+    return rootlessCniRuntime(cniOptions, rootlessNetnsAccess(rootlessNetns, startWayOut, { netnsDir, cacheDir }));
+  };
   let state: ContainerState | undefined;
   return {
     rootless: uid !== 0,
     runtimeDir: root,
     netnsDir,
     cniConfigDir,
-    cni: uid === 0 ? createCniRuntime(cniOptions) : rootlessCniRuntime(cniOptions, rootlessNetns, netnsDir),
+    cni: cni(),
     rootlessNetns,
     state() {
       state ??= openState({ root });
@@ -67,4 +77,14 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
       state = undefined;
     },
   };
+}
+
+/** Builds the context for one command and closes it however the command ends. */
+export async function withContext<T>(options: ContextOptions, fn: (ctx: Context) => Promise<T>): Promise<T> {
+  const ctx = createContext(options);
+  try {
+    return await fn(ctx);
+  } finally {
+    ctx.close();
+  }
 }

@@ -3,50 +3,46 @@
 // netns to be made, so a crash at any later point leaves something `ctrnet gc` can finish; a failure
 // undoes every step taken.
 import { basename } from "node:path";
-import type { NetworkConfig } from "../drivers/cni/index.ts";
-import { UsageError } from "../errors.ts";
+import { ErrorList, UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
-import { adoptNetns, createNetns, openNetns } from "../netns/index.ts";
+import { adoptNetns, createNetns, netnsInode, openNetns, plannedNetnsPath } from "../netns/index.ts";
 import { ensureDefaultNetwork } from "../networks/index.ts";
 import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
 import { type PortMapping, parsePortSpecs } from "../schema/ports.ts";
-import { type ContainerRecord, type NetMode, newContainerRecord } from "../state/index.ts";
+import type { ContainerRecord, NetMode } from "../state/index.ts";
 import { close } from "../../ffi/libc.ts";
-import { checkRequestedIP } from "./addresses.ts";
-import { addNetwork } from "./attach.ts";
+import { publishedOn } from "../container/ports.ts";
+import { driverFor } from "../drivers/select.ts";
 import type { Context } from "./context.ts";
-import { UndoFailure } from "./errors.ts";
 import { assignHostPorts } from "./host-ports.ts";
-import { type AdoptedProcess, markNetns, recordProcess } from "./ledger.ts";
-import { type ContainerLock, withContainerLock } from "./lock.ts";
-import { parseNetworkMode } from "./mode.ts";
-import { findExact, withResult } from "./records.ts";
-import { bringLoopbackUp, netnsInode, plannedNetnsPath } from "./sandbox.ts";
-import { syncRootlessPorts } from "./rootless-bridge.ts";
-import { startTimeOf } from "./slirp-helpers.ts";
-import { checkSlirp4netnsPorts } from "./slirp-network.ts";
-import { setUpSlirp4netns } from "./slirp-setup.ts";
-import { checkAddressFree } from "./static-ip.ts";
+import { markNetns, recordProcess } from "../state/ledger.ts";
+import { type HeldLock, withContainerLock } from "../state/lock.ts";
+import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
+import { newContainerRecord } from "../container/attachments.ts";
+import { findExact } from "./lookup.ts";
+import { bringLoopbackUp } from "../netlink/index.ts";
+import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
+import { setUpNetworks } from "./networks.ts";
+import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
-import type { CreateRequest } from "./types.ts";
+import type { CreateRequest, NetnsRequest } from "./types.ts";
 
-type NetnsSource =
-  | { kind: "create" }
-  | { kind: "adopt"; pid: number; keep: "mount" | "process"; via?: string }
-  | { kind: "join"; path: string; pid?: number };
 
 interface CreatePlan {
   id: string;
   name: string | null;
   mode: NetMode;
-  networks: NetworkConfig[];
+  /** The CNI networks, by name. */
+  networks: string[];
   aliases: string[];
   ports: PortMapping[];
   ip?: string;
   mac?: string;
   /** null: the container has no netns of its own (host, container:ID). */
-  netns: NetnsSource | null;
+  netns: NetnsRequest | null;
+  /** Loopback up and the driver's networks set up; false: the netns is used as it is (ns:PATH). */
+  configures: boolean;
 }
 
 /** Opens and closes it: a path that is no netns is bad input, found before anything is made. */
@@ -66,34 +62,33 @@ function checkProcess(pid: number): void {
   }
 }
 
-function netnsSource(req: CreateRequest, mode: NetMode): NetnsSource | null {
-  if (req.netnsPath !== undefined && req.pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");
-  const configurable = mode.kind === "bridge" || mode.kind === "none" || mode.kind === "slirp4netns";
-  if (!configurable && (req.netnsPath !== undefined || req.pid !== undefined)) {
-    throw new UsageError(`--netns and --pid need network mode bridge, a network name, none or slirp4netns, not ${mode.kind}`);
+function checkPid(pid: number): void {
+  if (!Number.isInteger(pid) || pid < 1) throw new UsageError(`invalid pid ${pid}`);
+}
+
+/** The request's netns source, checked; null when the mode gives the container no netns of its own. */
+function netnsSource(asked: NetnsRequest, spec: NetworkModeSpec): NetnsRequest | null {
+  if (!spec.configures && asked.kind !== "create") {
+    throw new UsageError(`--netns and --pid need network mode bridge, a network name, none or slirp4netns, not ${spec.mode.kind}`);
   }
-  if (req.pid !== undefined) {
-    if (!Number.isInteger(req.pid) || req.pid < 1) throw new UsageError(`invalid pid ${req.pid}`);
-    if (req.netnsVia === undefined) {
-      checkProcess(req.pid);
-      return { kind: "adopt", pid: req.pid, keep: req.keepNetns ?? "mount" };
-    }
-    if (req.keepNetns !== "process") throw new UsageError("a netns reached through another path can only be kept through its process");
-    checkNetnsPath(req.netnsVia);
-    return { kind: "adopt", pid: req.pid, keep: "process", via: req.netnsVia };
+  switch (asked.kind) {
+    case "adopt":
+      checkPid(asked.pid);
+      if (asked.keep === "process" && asked.via !== undefined) checkNetnsPath(asked.via);
+      else checkProcess(asked.pid);
+      return asked;
+    case "join":
+      if (!asked.path.startsWith("/")) throw new UsageError(`--netns takes an absolute path, got "${asked.path}"`);
+      checkNetnsPath(asked.path);
+      if (asked.watchPid !== undefined) checkPid(asked.watchPid);
+      return asked;
+    case "create":
+      if (spec.joins !== undefined) {
+        checkNetnsPath(spec.joins);
+        return { kind: "join", path: spec.joins };
+      }
+      return spec.configures ? asked : null;
   }
-  if (req.netnsPath !== undefined) {
-    if (!req.netnsPath.startsWith("/")) throw new UsageError(`--netns takes an absolute path, got "${req.netnsPath}"`);
-    checkNetnsPath(req.netnsPath);
-    if (req.containerPid === undefined) return { kind: "join", path: req.netnsPath };
-    if (!Number.isInteger(req.containerPid) || req.containerPid < 1) throw new UsageError(`invalid pid ${req.containerPid}`);
-    return { kind: "join", path: req.netnsPath, pid: req.containerPid };
-  }
-  if (mode.kind === "ns") {
-    checkNetnsPath(mode.path);
-    return { kind: "join", path: mode.path };
-  }
-  return configurable ? { kind: "create" } : null;
 }
 
 async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
@@ -102,11 +97,10 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const name = req.name === undefined ? null : validateName("container name", req.name);
   const spec = parseNetworkMode(req.network, ctx.rootless);
   let mode = spec.mode;
-  const bridge = mode.kind === "bridge";
   const ports = parsePortSpecs(req.ports ?? []);
-  if (mode.kind === "slirp4netns") checkSlirp4netnsPorts(ports);
-  else if (!bridge && ports.length) throw new UsageError(`published ports need a CNI network or slirp4netns; network mode ${mode.kind} has none`);
-  if (!bridge && (req.ip !== undefined || req.mac !== undefined || req.aliases?.length)) {
+  const driver = driverFor(mode, ctx);
+  if (!driver && ports.length) throw new UsageError(`published ports need a CNI network or slirp4netns; network mode ${mode.kind} has none`);
+  if (!driver && (req.ip !== undefined || req.mac !== undefined || req.aliases?.length)) {
     throw new UsageError(`--ip, --mac and --alias need a CNI network; network mode ${mode.kind} has none`);
   }
   const ip = req.ip === undefined ? undefined : validateIP(req.ip);
@@ -117,19 +111,40 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
     if (target.id === id) throw new UsageError(`container "${id}" cannot share its own network namespace`);
     mode = { kind: "container", id: target.id };
   }
-  const netns = netnsSource(req, mode);
+  const netns = netnsSource(req.netns ?? { kind: "create" }, spec);
   let names = spec.networks;
   if (spec.defaultNetwork) {
     await ensureDefaultNetwork(ctx);
     names = [DEFAULT_NETWORK];
   }
-  const networks: NetworkConfig[] = [];
-  for (const n of names) networks.push(await ctx.cni.resolveNetwork(n));
-  if (ip !== undefined) checkRequestedIP(networks[0]!, ip);
-  return { id, name, mode, networks, aliases, ports, ip, mac, netns };
+  // by name or id prefix, as podman
+  const networks: string[] = [];
+  for (const n of names) networks.push((await ctx.cni.resolveNetwork(n)).name);
+  const p: CreatePlan = { id, name, mode, networks, aliases, ports, ip, mac, netns, configures: spec.configures };
+  if (driver) {
+    // Checked against a record that is never stored: nothing is made before every network passed.
+    const rec = planned(p, null);
+    for (const [i, attachment] of driver.attachments(rec).entries()) {
+      await driver.validate({ attachment, ports: publishedOn(rec, i), aliases, ...(i === 0 ? { ip, mac } : {}) });
+    }
+  }
+  return p;
 }
 
-function recordedNetns(ctx: Context, source: NetnsSource): { path: string; owned: boolean } {
+function planned(p: CreatePlan, netns: { path: string; owned: boolean } | null): ContainerRecord {
+  return newContainerRecord({
+    id: p.id,
+    name: p.name,
+    mode: p.mode,
+    netns,
+    networks: p.networks.map((network) => ({ network, aliases: p.aliases })),
+    staticIP: p.ip ?? null,
+    staticMAC: p.mac ?? null,
+    ports: p.ports,
+  });
+}
+
+function recordedNetns(ctx: Context, source: NetnsRequest): { path: string; owned: boolean } {
   if (source.kind === "join") return { path: source.path, owned: false };
   if (source.kind === "adopt" && source.keep === "process") return { path: procNetnsPath(source.pid), owned: false };
   return { path: plannedNetnsPath(ctx.netnsDir), owned: true };
@@ -138,19 +153,10 @@ function recordedNetns(ctx: Context, source: NetnsSource): { path: string; owned
 /** Claims the id, the host ports and the address in one transaction, so concurrent creates can't share them. */
 function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   const state = ctx.state();
-  const netns = p.netns === null ? null : recordedNetns(ctx, p.netns);
-  const rec = newContainerRecord({
-    id: p.id,
-    name: p.name,
-    mode: p.mode,
-    netns,
-    networks: p.networks.map((n) => ({ network: n.name, aliases: p.aliases })),
-    staticIP: p.ip ?? null,
-    staticMAC: p.mac ?? null,
-  });
+  const rec = planned(p, p.netns === null ? null : recordedNetns(ctx, p.netns));
   return state.transaction(() => {
     const others = state.list();
-    if (p.ip !== undefined) checkAddressFree(others, p.networks[0]!.name, p.ip);
+    if (p.ip !== undefined) checkAddressFree(others, p.networks[0]!, p.ip);
     const ports = assignHostPorts(p.ports, others.map((o) => ({ id: o.id, ports: o.ports })));
     return state.insert({ ...rec, ports });
   });
@@ -163,10 +169,10 @@ function adopted(pid: number, netnsPath: string): AdoptedProcess {
   return proc;
 }
 
-function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): void {
+function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsRequest): void {
   if (source.kind === "join") {
     // The netns outlives the container; its process tells gc when the container is gone.
-    if (source.pid !== undefined && startTimeOf(source.pid) !== undefined) recordProcess(ctx, rec.id, adopted(source.pid, source.path));
+    if (source.watchPid !== undefined && startTimeOf(source.watchPid) !== undefined) recordProcess(ctx, rec.id, adopted(source.watchPid, source.path));
     return;
   }
   if (!rec.netns) return;
@@ -186,6 +192,11 @@ function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsSource): voi
   }
 }
 
+/** Where an adopted netns is reached while it is configured, when not where the record says. */
+function viaPath(source: NetnsRequest | null): string | undefined {
+  return source?.kind === "adopt" && source.keep === "process" ? source.via : undefined;
+}
+
 export interface CreateOptions {
   /**
    * The container's helper processes (slirp4netns, the port forwarder) die with this process, even by
@@ -194,7 +205,7 @@ export interface CreateOptions {
   helpersDieWithProcess?: boolean;
 }
 
-async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock, opts: CreateOptions): Promise<ContainerRecord> {
+async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOptions): Promise<ContainerRecord> {
   const state = ctx.state();
   let rec: ContainerRecord;
   try {
@@ -206,21 +217,15 @@ async function setUp(ctx: Context, p: CreatePlan, lock: ContainerLock, opts: Cre
   try {
     if (p.netns) makeNetns(ctx, rec, p.netns);
     // Where the netns is reached while it is configured: for the most part where the record says.
-    const netnsPath = p.netns?.kind === "adopt" && p.netns.via !== undefined ? p.netns.via : rec.netns?.path;
-    if (netnsPath !== undefined && rec.mode.kind !== "ns") {
+    const netnsPath = viaPath(p.netns) ?? rec.netns?.path;
+    if (netnsPath !== undefined && p.configures) {
       bringLoopbackUp(netnsPath);
-      rec = await setUpSlirp4netns(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false });
-      for (const [i, attachment] of rec.networks.entries()) {
-        const opts = i === 0 ? { ports: rec.ports, ips: p.ip === undefined ? undefined : [p.ip], mac: p.mac } : {};
-        const result = await addNetwork(ctx, rec, attachment, netnsPath, opts);
-        rec = state.update(rec.id, (r) => withResult(r, attachment.network, result));
-      }
-      rec = await syncRootlessPorts(ctx, rec, { tied: opts.helpersDieWithProcess ?? false });
+      rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
     }
     return state.update(rec.id, (r) => ({ ...r, state: "ready" }));
   } catch (err) {
-    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: p.netns?.kind === "adopt" ? p.netns.via : undefined });
-    if (undo.length) throw new UndoFailure(err, undo);
+    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) });
+    if (undo.length) throw ErrorList.undoing(err, undo);
     state.remove(p.id);
     lock.discard();
     throw err;

@@ -4,15 +4,16 @@
 // of the attachments ctrnet made that no record holds (never another runtime's), netns files ctrnet made
 // that no record names are removed, and a rootless netns no attachment needs any more goes.
 import { errorMessage } from "../errors.ts";
-import { removeStaleWaiterSockets } from "./waiter-sockets.ts";
+import { removeStaleWaiterSockets } from "../state/waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
-import { adoptedProcess, markedNetns, unmarkNetns } from "./ledger.ts";
-import { tryContainerLock } from "./lock.ts";
+import { adoptedProcess, containersWithHelpers, markedNetns, unmarkNetns } from "../state/ledger.ts";
+import { tryContainerLock } from "../state/lock.ts";
 import { netnsOwner } from "./lookup.ts";
-import { releaseUnusedRootlessNetns } from "./rootless-bridge.ts";
-import { netnsPresent, processAlive, removeOwnedNetns } from "./sandbox.ts";
-import { containersWithHelpers, deadHelper, stopHelpers } from "./slirp-helpers.ts";
+import { releaseShared } from "../drivers/select.ts";
+import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
+import { processAlive } from "../process/supervise.ts";
+import { deadHelper, stopHelpers } from "./helpers.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { GcReport } from "./types.ts";
 
@@ -138,6 +139,6 @@ export async function gc(ctx: Context): Promise<GcReport> {
   await collectAttachments(ctx, report);
   collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
-  if (ctx.rootless) report.errors.push(...(await releaseUnusedRootlessNetns(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
+  report.errors.push(...(await releaseShared(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

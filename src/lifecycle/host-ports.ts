@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import * as libc from "../../ffi/libc.ts";
 import { UsageError } from "../errors.ts";
-import { ipFamily, parseIP } from "../netlink/addr-codec.ts";
+import { ipFamily, parseIP } from "../ip/codec.ts";
 import type { PortMapping, Protocol } from "../schema/ports.ts";
 
 export interface PublishedPorts {

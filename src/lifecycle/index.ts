@@ -1,14 +1,13 @@
 // The container lifecycle: what the CLI, the OCI hook and `ctrnet run` call.
 export { connectContainer, disconnectContainer } from "./connect.ts";
-export { type Context, type ContextOptions, createContext } from "./context.ts";
+export { type Context, type ContextOptions, createContext, withContext } from "./context.ts";
 export { createContainer } from "./create.ts";
 export { gc } from "./gc.ts";
 export { inspectContainer, parsePortQuery, portLines, publishedPorts } from "./inspect.ts";
 export type { InspectAdditionalNetwork, InspectBasicNetworkConfig, InspectNetworkSettings, InspectResult } from "./inspect-format.ts";
-export { listContainers } from "./list.ts";
+export { listContainers } from "./lookup.ts";
 export { formatNetworkMode, parseNetworkMode } from "./mode.ts";
-export { reloadContainer } from "./reload.ts";
+export { reloadableContainers, reloadContainer } from "./reload.ts";
 export { removeContainer } from "./remove.ts";
 export { containerStats } from "./stats.ts";
 export type { ConnectOptions, CreateRequest, GcReport, InterfaceStats, RemoveOptions } from "./types.ts";
-export { withContext } from "./with-context.ts";

@@ -1,13 +1,12 @@
-// podman's InspectNetworkSettings from a record and its CNI results: getContainerNetworkInfo and
+// podman's InspectNetworkSettings from a record and its networks' statuses: getContainerNetworkInfo and
 // resultToBasicNetworkConfig. Pure, so the JSON can be checked against golden files.
-import type { CniResult } from "../drivers/cni/index.ts";
 import type { PortMapping } from "../schema/ports.ts";
 import type { ContainerRecord, RecordState } from "../state/index.ts";
-import { storedResult } from "./addresses.ts";
-import { networkAliases } from "./aliases.ts";
+import { networkAliases } from "../container/aliases.ts";
+import type { NetworkStatus } from "../schema/network-status.ts";
 import { formatNetworkMode } from "./mode.ts";
-import { slirp4netnsAddressesOf } from "./slirp-network.ts";
-import { ipFamily } from "../netlink/addr-codec.ts";
+import { slirp4netnsAddressesOf } from "../drivers/slirp4netns/network.ts";
+import { ipFamily } from "../ip/codec.ts";
 
 export interface InspectBasicNetworkConfig {
   EndpointID: string;
@@ -74,29 +73,29 @@ function emptyBasic(): InspectBasicNetworkConfig {
  * list whenever an IPv4 one had been seen (it tested IPAddress, not GlobalIPv6Address), and a missing
  * gateway printed as "<nil>".
  */
-export function resultToBasicNetworkConfig(result: CniResult): InspectBasicNetworkConfig {
+export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicNetworkConfig {
   const config = emptyBasic();
-  const macOf = (index: number | undefined) => (index === undefined ? undefined : result.interfaces[index]?.mac);
-  for (const ip of result.ips) {
-    const [address = "", prefix = "0"] = ip.address.split("/");
-    const mac = macOf(ip.interface);
-    if (ipFamily(address) === 4) {
-      if (config.IPAddress === "") {
-        config.IPAddress = address;
-        config.IPPrefixLen = Number(prefix);
-        config.Gateway = ip.gateway ?? "";
-        config.MacAddress = mac ?? "";
+  for (const { mac, addresses } of status.interfaces) {
+    for (const ip of addresses) {
+      const [address = "", prefix = "0"] = ip.address.split("/");
+      if (ipFamily(address) === 4) {
+        if (config.IPAddress === "") {
+          config.IPAddress = address;
+          config.IPPrefixLen = Number(prefix);
+          config.Gateway = ip.gateway ?? "";
+          config.MacAddress = mac ?? "";
+        } else {
+          (config.SecondaryIPAddresses ??= []).push(ip.address);
+          if (mac !== undefined) (config.AdditionalMACAddresses ??= []).push(mac);
+        }
+      } else if (config.GlobalIPv6Address === "") {
+        config.GlobalIPv6Address = address;
+        config.GlobalIPv6PrefixLen = Number(prefix);
+        config.IPv6Gateway = ip.gateway ?? "";
+        if (config.MacAddress === "" && mac !== undefined) config.MacAddress = mac;
       } else {
-        (config.SecondaryIPAddresses ??= []).push(ip.address);
-        if (mac !== undefined) (config.AdditionalMACAddresses ??= []).push(mac);
+        (config.SecondaryIPv6Addresses ??= []).push(ip.address);
       }
-    } else if (config.GlobalIPv6Address === "") {
-      config.GlobalIPv6Address = address;
-      config.GlobalIPv6PrefixLen = Number(prefix);
-      config.IPv6Gateway = ip.gateway ?? "";
-      if (config.MacAddress === "" && mac !== undefined) config.MacAddress = mac;
-    } else {
-      (config.SecondaryIPv6Addresses ??= []).push(ip.address);
     }
   }
   return config;
@@ -142,9 +141,8 @@ export function networkSettings(owner: ContainerRecord): InspectNetworkSettings 
   if (owner.networks.length === 0) return settings;
   const networks: Record<string, InspectAdditionalNetwork> = {};
   for (const attachment of [...owner.networks].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))) {
-    const result = storedResult(attachment.result);
     networks[attachment.network] = {
-      ...(result ? resultToBasicNetworkConfig(result) : emptyBasic()),
+      ...(attachment.status ? statusToBasicNetworkConfig(attachment.status) : emptyBasic()),
       NetworkID: attachment.network,
       DriverOpts: null,
       IPAMConfig: null,
@@ -153,8 +151,8 @@ export function networkSettings(owner: ContainerRecord): InspectNetworkSettings 
     };
   }
   settings.Networks = networks;
-  const primary = storedResult(owner.networks[0]!.result);
-  return primary ? { ...settings, ...resultToBasicNetworkConfig(primary) } : settings;
+  const primary = owner.networks[0]!.status;
+  return primary ? { ...settings, ...statusToBasicNetworkConfig(primary) } : settings;
 }
 
 export function inspectResult(rec: ContainerRecord, owner: ContainerRecord): InspectResult {

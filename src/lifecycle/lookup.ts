@@ -1,6 +1,8 @@
-// Finding containers: by id, name or prefix, and the one whose netns a `container:ID` container shares.
+// Finding containers: by exact id or name, all of them, and the one whose netns a `container:ID` container shares.
 import { CtrnetError, UsageError } from "../errors.ts";
+import type { NetworkDriver } from "../drivers/driver.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
+import type { Context } from "./context.ts";
 
 const MAX_SHARING_DEPTH = 32;
 
@@ -27,10 +29,30 @@ export function requireReady(rec: ContainerRecord): void {
   }
 }
 
-/** Only CNI networks can be connected, disconnected and reloaded, as the seeds' isBridgeNetMode. */
-export function requireBridgeMode(rec: ContainerRecord, what: string): void {
-  if (rec.mode.kind !== "bridge") {
+/**
+ * Only networks whose driver is live (CNI) can be connected, disconnected and reloaded, as the seeds'
+ * isBridgeNetMode. Returns that driver.
+ */
+export function requireLive(rec: ContainerRecord, driver: NetworkDriver | undefined, what: string): NetworkDriver {
+  if (!driver?.live) {
     throw new UsageError(`cannot ${what} container "${rec.id}": its network mode is ${rec.mode.kind}, not bridge: invalid network mode`);
   }
   if (!rec.netns) throw new CtrnetError(`cannot ${what} container "${rec.id}": it has no network namespace`);
+  return driver;
+}
+
+/** The record with this exact id or name; a prefix doesn't count (nor makes the lookup ambiguous). */
+export function findExact(state: ContainerState, idOrName: string): ContainerRecord | undefined {
+  let rec: ContainerRecord | undefined;
+  try {
+    rec = state.find(idOrName);
+  } catch {
+    return undefined;
+  }
+  return rec && (rec.id === idOrName || rec.name === idOrName) ? rec : undefined;
+}
+
+/** Every container record, oldest first. */
+export async function listContainers(ctx: Context): Promise<ContainerRecord[]> {
+  return ctx.state().list();
 }

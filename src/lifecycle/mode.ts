@@ -11,6 +11,13 @@ export interface NetworkModeSpec {
   networks: string[];
   /** `bridge`: the default network is meant; its name is known only once it exists. */
   defaultNetwork: boolean;
+  /**
+   * ctrnet configures the container's netns (loopback up, the driver's networks): bridge, none and
+   * slirp4netns. host, ns:PATH and container:ID use a netns as it is.
+   */
+  configures: boolean;
+  /** ns:PATH: the netns the container joins. */
+  joins?: string;
 }
 
 /**
@@ -20,23 +27,23 @@ export interface NetworkModeSpec {
  */
 export function parseNetworkMode(value?: string, rootless = false): NetworkModeSpec {
   if (value === undefined) return parseNetworkMode(rootless ? "slirp4netns" : "bridge");
-  if (value === "" || value === "bridge") return { mode: { kind: "bridge" }, networks: [], defaultNetwork: true };
-  if (value === "none") return { mode: { kind: "none" }, networks: [], defaultNetwork: false };
-  if (value === "host") return { mode: { kind: "host" }, networks: [], defaultNetwork: false };
+  if (value === "" || value === "bridge") return { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true };
+  if (value === "none") return { mode: { kind: "none" }, networks: [], defaultNetwork: false, configures: true };
+  if (value === "host") return { mode: { kind: "host" }, networks: [], defaultNetwork: false, configures: false };
   if (value.startsWith("ns:")) {
     const path = value.slice(3);
     if (!path.startsWith("/")) throw new UsageError(`invalid --network "${value}": ns: takes an absolute path, e.g. ns:/run/netns/NAME`);
-    return { mode: { kind: "ns", path }, networks: [], defaultNetwork: false };
+    return { mode: { kind: "ns", path }, networks: [], defaultNetwork: false, configures: false, joins: path };
   }
   if (value.startsWith("container:")) {
     const id = value.slice("container:".length);
     if (id === "") throw new UsageError(`invalid --network "${value}": container: takes a container id or name`);
-    return { mode: { kind: "container", id: validateName("container id or name", id) }, networks: [], defaultNetwork: false };
+    return { mode: { kind: "container", id: validateName("container id or name", id) }, networks: [], defaultNetwork: false, configures: false };
   }
   if (value === "slirp4netns" || value.startsWith("slirp4netns:")) {
     const options = value === "slirp4netns" ? [] : value.slice("slirp4netns:".length).split(",");
     parseSlirp4netnsOptions(options, hostLookup);
-    return { mode: { kind: "slirp4netns", options }, networks: [], defaultNetwork: false };
+    return { mode: { kind: "slirp4netns", options }, networks: [], defaultNetwork: false, configures: true };
   }
   const networks = value.split(",");
   const seen = new Set<string>();
@@ -49,7 +56,7 @@ export function parseNetworkMode(value?: string, rootless = false): NetworkModeS
     if (seen.has(name)) throw new UsageError(`invalid --network "${value}": network "${name}" is given twice`);
     seen.add(name);
   }
-  return { mode: { kind: "bridge" }, networks, defaultNetwork: false };
+  return { mode: { kind: "bridge" }, networks, defaultNetwork: false, configures: true };
 }
 
 /** The mode as podman's inspect shows it (NetworkMode). */

@@ -1,26 +1,15 @@
 // `ctrnet reload`: the seeds' reloadContainerNetwork, for every network rather than only a container with
-// a single one. After a firewall reload wiped the rules, DEL then ADD re-creates them, asking IPAM for the
-// addresses and the interface for the MAC the container had, so nothing inside it changes.
+// a single one. After a firewall reload wiped the rules, each network is torn down and set up again,
+// asking for the addresses and the MAC the container had, so nothing inside it changes.
+import { heldAddresses } from "../container/addresses.ts";
+import { withStatus } from "../container/attachments.ts";
+import { isMissingChainError } from "../drivers/cni/driver.ts";
+import { ErrorList, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { errorMessage } from "../errors.ts";
-import { heldAddresses, storedResult } from "./addresses.ts";
-import { addNetwork, delNetwork } from "./attach.ts";
 import type { Context } from "./context.ts";
-import { throwCollected } from "./errors.ts";
-import { withContainerLock } from "./lock.ts";
-import { requireBridgeMode, requireReady } from "./lookup.ts";
-import { withResult } from "./records.ts";
-
-/**
- * What a DEL says when the rules it would delete are already gone, which after a firewall reload is
- * the point: iptables-legacy's and iptables-nft's wording, as podman matches them.
- */
-const MISSING_CHAIN =
-  /Couldn't load target `CNI-[\w-]+'|Chain '?CNI-[\w-]+'? does not exist|No chain\/target\/match by that name|chain .*CNI-[\w-]+.* does not exist/i;
-
-export function isMissingChainError(err: unknown): boolean {
-  return MISSING_CHAIN.test(errorMessage(err));
-}
+import { withContainerLock } from "../state/lock.ts";
+import { requireLive, requireReady } from "./lookup.ts";
+import { driverOf, targetOf } from "./networks.ts";
 
 export async function reloadContainer(ctx: Context, idOrName: string): Promise<void> {
   const state = ctx.state();
@@ -28,26 +17,30 @@ export async function reloadContainer(ctx: Context, idOrName: string): Promise<v
   await withContainerLock(ctx, id, async () => {
     const rec = state.get(id);
     requireReady(rec);
-    requireBridgeMode(rec, "reload the network of");
+    const driver = requireLive(rec, driverOf(ctx, rec), "reload the network of");
     const netnsPath = rec.netns!.path;
-    for (let i = rec.networks.length - 1; i >= 0; i--) {
-      try {
-        await delNetwork(ctx, rec, rec.networks[i]!, netnsPath, i === 0 ? { ports: rec.ports } : {});
-      } catch (err) {
+    const attachments = driver.attachments(rec);
+    for (let i = attachments.length - 1; i >= 0; i--) {
+      // what a wiped firewall already took away is expected to be missing
+      for (const err of await driver.teardown(targetOf(ctx, rec, driver, i, netnsPath), attachments[i]!.status)) {
         if (isMissingChainError(err)) log.info(`reload of container ${id}: ${errorMessage(err)}`);
         else log.warn(`reload of container ${id}: ${errorMessage(err)}`);
       }
     }
     const errors: unknown[] = [];
-    for (const [i, attachment] of rec.networks.entries()) {
-      const held = heldAddresses(storedResult(attachment.result));
+    for (const [i, attachment] of attachments.entries()) {
       try {
-        const result = await addNetwork(ctx, rec, attachment, netnsPath, { ...(i === 0 ? { ports: rec.ports } : {}), ...held });
-        state.update(id, (r) => withResult(r, attachment.network, result));
+        const status = await driver.setup(targetOf(ctx, rec, driver, i, netnsPath, heldAddresses(attachment.status)));
+        state.update(id, (r) => withStatus(r, attachment.network, status));
       } catch (err) {
         errors.push(err);
       }
     }
-    throwCollected(`reloading the network of container "${id}"`, errors);
+    ErrorList.throwIfAny(`reloading the network of container "${id}"`, errors);
   });
+}
+
+/** `reload --all`: every ready container whose networks can be reloaded. */
+export function reloadableContainers(ctx: Context): string[] {
+  return ctx.state().list().filter((r) => r.state === "ready" && driverOf(ctx, r)?.live).map((r) => r.id);
 }

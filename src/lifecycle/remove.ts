@@ -1,9 +1,8 @@
 // `ctrnet rm`: teardownNetNS, then the record. Past errors it keeps going and reports them all; without
 // --force a container whose CNI DEL failed keeps its record and netns, so that `rm` can be run again.
-import { UsageError } from "../errors.ts";
+import { ErrorList, UsageError } from "../errors.ts";
 import type { Context } from "./context.ts";
-import { TeardownFailure } from "./errors.ts";
-import { withContainerLock } from "./lock.ts";
+import { withContainerLock } from "../state/lock.ts";
 import { dependents } from "./lookup.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { RemoveOptions } from "./types.ts";
@@ -22,9 +21,9 @@ export async function removeContainer(ctx: Context, idOrName: string, opts: Remo
     }
     const removing = state.update(id, (r) => ({ ...r, state: "removing" }));
     const errors = await teardownContainer(ctx, removing, { force: opts.force });
-    if (errors.length && !opts.force) throw new TeardownFailure(id, errors, `the container is kept; ctrnet rm -f ${id} removes it anyway`);
+    if (errors.length && !opts.force) throw new ErrorList(`removing container "${id}"`, errors, { outcome: `the container is kept; ctrnet rm -f ${id} removes it anyway`, exitCode: 1 });
     state.remove(id);
     lock.discard();
-    if (errors.length) throw new TeardownFailure(id, errors, "its record is removed; ctrnet gc retries what is left");
+    if (errors.length) throw new ErrorList(`removing container "${id}"`, errors, { outcome: "its record is removed; ctrnet gc retries what is left", exitCode: 1 });
   });
 }

@@ -2,12 +2,12 @@
 import { close } from "../../ffi/libc.ts";
 import type { LaunchedProcess } from "../../ffi/launcher.ts";
 import { CtrnetError, UsageError } from "../errors.ts";
-import { openNetns } from "../netns/index.ts";
+
 import type { Context } from "./context.ts";
-import { enterRootlessNetns, rootlessNetnsMounts } from "./rootless-netns-exec.ts";
-import { readRootlessNetnsState, resolvConfPath } from "./rootless-netns.ts";
-import { netnsUsable } from "./sandbox.ts";
-import { running } from "./slirp-helpers.ts";
+import { enterRootlessNetns, rootlessNetnsMounts } from "../rootless/netns-exec.ts";
+import { readRootlessNetnsState, resolvConfPath } from "../rootless/netns.ts";
+import { netnsUsable, openNetns } from "../netns/index.ts";
+import { running } from "../process/supervise.ts";
 
 export interface RootlessNetnsInfo {
   exists: boolean;

@@ -10,10 +10,11 @@ import { type ExecOptions, type NetnsProcess, spawnInNetns } from "../netns/inde
 import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { createContainer } from "./create.ts";
-import { containerEtcFiles, readHostEtc, writeEtcFiles } from "./etc-files.ts";
+import { readHostEtc } from "../container/dns-files.ts";
+import { containerEtcFiles, writeEtcFiles } from "./etc-files.ts";
 import { netnsOwner } from "./lookup.ts";
 import { removeContainer } from "./remove.ts";
-import { readRootlessNetnsState } from "./rootless-netns.ts";
+import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { CreateRequest } from "./types.ts";
 
 export interface RunOptions {

@@ -11,28 +11,30 @@ export interface CreateRequest {
   ip?: string;
   mac?: string;
   aliases?: string[];
-  /** Configure this existing netns instead of creating one; ctrnet never removes it. */
-  netnsPath?: string;
-  /** Keep and configure the netns of this running process, as podman's setupNetNS does. */
-  pid?: number;
-  /**
-   * How the netns of `pid` is kept: by a bind mount in the netns dir (the default), or only through
-   * /proc/PID/ns/net while the process lives, for a caller that cannot mount (a hook inside a rootless
-   * runtime's user namespace, which owns no mount namespace); ctrnet then never removes it.
-   */
-  keepNetns?: "mount" | "process";
-  /**
-   * With `pid` kept as "process": another path to the same netns, used while it is configured, for a
-   * process whose own /proc/PID/ns cannot be opened yet (crun's container before it execs its program).
-   * The record still names /proc/PID/ns/net, which is what later commands open.
-   */
-  netnsVia?: string;
-  /**
-   * With `netnsPath`: the process of the container that joins it (an OCI hook's state pid). gc tears the
-   * container down once it is gone, as when a runtime failed after createRuntime and never ran poststop.
-   */
-  containerPid?: number;
+  /** Where its netns comes from; a new one by default. */
+  netns?: NetnsRequest;
 }
+
+/** Where a container's netns comes from: the seeds' createNetNS, setupNetNS and joinNetNS. */
+export type NetnsRequest =
+  /** A new netns file in the netns dir, removed with the container. */
+  | { kind: "create" }
+  /** The netns of this running process, kept by a bind mount in the netns dir (`--pid`). */
+  | { kind: "adopt"; pid: number; keep: "mount" }
+  /**
+   * The netns of this running process, kept only through /proc/PID/ns/net while it lives, for a caller
+   * that cannot mount (a hook inside a rootless runtime's user namespace, which owns no mount
+   * namespace); ctrnet never removes it. via: another path to the same netns, used while it is
+   * configured, for a process whose own /proc/PID/ns cannot be opened yet (crun's container before it
+   * execs its program); the record still names /proc/PID/ns/net, which is what later commands open.
+   */
+  | { kind: "adopt"; pid: number; keep: "process"; via?: string }
+  /**
+   * This existing netns (`--netns PATH`), configured and never removed. watchPid: the process of the
+   * container that joins it (an OCI hook's state pid); gc tears the container down once it is gone, as
+   * when a runtime failed after createRuntime and never ran poststop.
+   */
+  | { kind: "join"; path: string; watchPid?: number };
 
 export interface ConnectOptions {
   aliases?: string[];

@@ -1,7 +1,7 @@
 // Addresses in the typed API: what an address looks like to callers, and the RTM_*ADDR messages.
 import { AF_INET, AF_INET6 } from "../../ffi/libc.ts";
 import { UsageError } from "../errors.ts";
-import { formatIP, parseCidr, parseIP, type Cidr } from "./addr-codec.ts";
+import { formatIP, parseCidr, parseIP, type Cidr } from "../ip/codec.ts";
 import { attrValue } from "./attrs.ts";
 import { IFA_F_NODAD, type AddressAttr, type AddressMessage } from "./msg-address.ts";
 

@@ -1,7 +1,7 @@
 // Attributes (struct rtattr / struct nlattr: u16 length, u16 type, content, zero padding to 4 bytes),
 // declared in tables: name -> [type number, codec]. A decoded container is a list, so order and repeated
 // attributes survive a decode/encode round trip; attributes a table does not know are kept as raw bytes.
-import { formatIP, formatMac, parseIP } from "./addr-codec.ts";
+import { formatIP, formatMac, parseIP } from "../ip/codec.ts";
 import { NetlinkMalformedError } from "./errors.ts";
 import { align4, HOST_LITTLE_ENDIAN, NLA_HDRLEN, viewOf, type Writer } from "./wire.ts";
 

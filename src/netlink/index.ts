@@ -20,4 +20,4 @@ export type { Address, AddressOptions, Family } from "./addresses.ts";
 export type { Route, RouteSpec } from "./routes.ts";
 export type { Stats64 } from "./msg-link.ts";
 export { NetlinkError, NetlinkDumpInterruptedError, NetlinkMalformedError, isNetlinkError } from "./errors.ts";
-export * from "./addr-codec.ts";
+export { bringLoopbackUp } from "./loopback.ts";

@@ -1,7 +1,7 @@
 // Links in the typed API: what a link looks like to callers, and the RTM_*LINK messages that create,
 // change, find and delete them.
 import { UsageError } from "../errors.ts";
-import { parseMac } from "./addr-codec.ts";
+import { parseMac } from "../ip/codec.ts";
 import { attrValue } from "./attrs.ts";
 import {
   AF_BRIDGE,

@@ -1,5 +1,5 @@
 // The typed rtnetlink client: one socket, opened in the namespace it will work on, and one method per operation.
-import { formatCidr } from "./addr-codec.ts";
+import { formatCidr } from "../ip/codec.ts";
 import {
   addressMessage,
   familyNumber,

@@ -1,7 +1,7 @@
 // Routes in the typed API: what a route looks like to callers, and the RTM_*ROUTE messages.
 import { AF_INET, AF_INET6 } from "../../ffi/libc.ts";
 import { UsageError } from "../errors.ts";
-import { formatIP } from "./addr-codec.ts";
+import { formatIP } from "../ip/codec.ts";
 import { familyNumber, familyOf, parseCidrArg, parseIPArg, type Family } from "./addresses.ts";
 import { attrValue } from "./attrs.ts";
 import type { LinkRef } from "./links.ts";

@@ -1,7 +1,7 @@
 // NETLINK_SOCK_DIAG's inet_diag: the TCP, UDP and SCTP sockets of this network namespace, as `ss` lists
 // them, with the inode that names each socket in /proc/PID/fd (who holds a port).
 import { NetlinkSocket } from "./socket.ts";
-import { formatIP } from "./addr-codec.ts";
+import { formatIP } from "../ip/codec.ts";
 import { NLM_F_DUMP, type Writer } from "./wire.ts";
 
 const NETLINK_SOCK_DIAG = 4;

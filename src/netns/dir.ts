@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { validateName } from "../names.ts";
-import { hostUid } from "../rootless/identity.ts";
+import { hostUid } from "../identity.ts";
 
 /** env CTRNET_NETNS_DIR, else /run/netns for root (as `ip netns`), else $XDG_RUNTIME_DIR/netns (as podman). */
 export function defaultNetnsDir(): string {

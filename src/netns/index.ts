@@ -1,4 +1,4 @@
-// Namespace primitives: create, adopt, open, exec in, remove. None of them enters a namespace on this thread.
+// Namespace primitives: create, adopt, open, probe, exec in, remove. None of them enters a namespace on this thread.
 export { adoptNetns, createNetns, type Netns, type NetnsOptions } from "./create.ts";
 export { defaultNetnsDir } from "./dir.ts";
 export { NetnsNotFoundError, NotANetnsError } from "./errors.ts";
@@ -6,4 +6,5 @@ export { spawnInNetns, type ExecOptions, type NetnsProcess } from "./exec.ts";
 export { listNetns } from "./list.ts";
 export { currentNetnsId, openNetns } from "./open.ts";
 export { removeNetns } from "./remove.ts";
+export { netnsInode, netnsPresent, netnsUsable, plannedNetnsPath, removeOwnedNetns } from "./probe.ts";
 export { ensureSysctl, readSysctl, writeSysctl, type SysctlKey } from "./sysctl.ts";

@@ -1,6 +1,5 @@
 // The containers attached to a network, as podman 5's `network inspect` lists them under `containers`:
-// each container's name and, per interface, its addresses with their gateway and its MAC.
-import { type CniResult, parseResult } from "../drivers/cni/result.ts";
+// each container's name and, per interface, its addresses with their gateway and its MAC, from its status.
 import type { NetworkAttachment } from "../state/index.ts";
 
 export interface NetAddress {
@@ -20,27 +19,15 @@ export interface NetworkContainerInfo {
   interfaces?: Record<string, NetInterface>;
 }
 
-/** As podman converts a CNI result: addresses grouped by the interface they are on. */
-function interfacesOf(result: CniResult, fallbackName: string): Record<string, NetInterface> {
-  const out: Record<string, NetInterface> = {};
-  for (const ip of result.ips) {
-    const iface = ip.interface === undefined ? result.interfaces.find((i) => i.sandbox) : result.interfaces[ip.interface];
-    const name = iface?.name ?? fallbackName;
-    const entry = (out[name] ??= { mac_address: iface?.mac ?? "" });
-    (entry.subnets ??= []).push({ ipnet: ip.address, ...(ip.gateway !== undefined ? { gateway: ip.gateway } : {}) });
-  }
-  return out;
-}
-
-/** A record whose stored result cannot be read still shows as attached, with no interfaces. */
+/** A record's status, as podman lists it: addresses grouped by the interface they are on. */
 export function containerInfo(name: string, attachment: NetworkAttachment): NetworkContainerInfo {
-  if (attachment.result == null) return { name };
-  let result: CniResult;
-  try {
-    result = parseResult(attachment.result);
-  } catch {
-    return { name };
+  const interfaces: Record<string, NetInterface> = {};
+  for (const iface of attachment.status?.interfaces ?? []) {
+    if (iface.addresses.length === 0) continue;
+    interfaces[iface.name] = {
+      subnets: iface.addresses.map((a) => ({ ipnet: a.address, ...(a.gateway !== undefined ? { gateway: a.gateway } : {}) })),
+      mac_address: iface.mac ?? "",
+    };
   }
-  const interfaces = interfacesOf(result, attachment.ifname);
   return Object.keys(interfaces).length ? { name, interfaces } : { name };
 }

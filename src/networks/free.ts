@@ -1,7 +1,7 @@
 // Picking what a new network gets when the user names none: a subnet that overlaps no other network and
 // nothing of the host, and a name (bridge or network) nobody uses. Pure: the caller says what is taken.
 import { CtrnetError } from "../errors.ts";
-import { type Cidr, formatCidr } from "../netlink/addr-codec.ts";
+import { type Cidr, formatCidr } from "../ip/codec.ts";
 import { subnetsOverlap } from "../schema/ip.ts";
 
 /**

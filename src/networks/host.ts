@@ -1,6 +1,7 @@
 // What the host (the netns ctrnet runs in) has that a new network must avoid, and the bridge a removed
 // network leaves: read and changed over rtnetlink, never by spawning `ip`.
-import { type Cidr, isNetlinkError, Netlink, parseCidr } from "../netlink/index.ts";
+import { type Cidr, parseCidr } from "../ip/codec.ts";
+import { isNetlinkError, Netlink } from "../netlink/index.ts";
 import { maskAddress } from "../schema/ip.ts";
 
 export interface HostAddress {

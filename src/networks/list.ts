@@ -1,7 +1,7 @@
 // Reading networks back: ls, inspect, exists.
 import { statSync } from "node:fs";
 import { type NetworkConfig, NetworkNotFoundError } from "../drivers/cni/config.ts";
-import type { Context } from "../lifecycle/context.ts";
+import type { NetworkScope } from "./store.ts";
 import { containerInfo, type NetworkContainerInfo } from "./containers.ts";
 import { networkMatcher, type NetworkFilters } from "./filters.ts";
 import { describeNetwork, type NetworkInfo } from "./model.ts";
@@ -25,7 +25,7 @@ function describeConfig(config: NetworkConfig): NetworkInfo {
   return describeNetwork(config, fileTime(config));
 }
 
-export async function listNetworkInfo(ctx: Context, filters: NetworkFilters = {}): Promise<NetworkInfoListing> {
+export async function listNetworkInfo(ctx: NetworkScope, filters: NetworkFilters = {}): Promise<NetworkInfoListing> {
   const { networks, problems } = await ctx.cni.listNetworks();
   const matches = networkMatcher(filters);
   return {
@@ -42,7 +42,7 @@ export interface NetworkInspectInfo extends NetworkInfo {
   containers: Record<string, NetworkContainerInfo>;
 }
 
-function attachedContainers(ctx: Context, network: string): Record<string, NetworkContainerInfo> {
+function attachedContainers(ctx: NetworkScope, network: string): Record<string, NetworkContainerInfo> {
   const out: Record<string, NetworkContainerInfo> = {};
   for (const rec of ctx.state().list()) {
     const attachment = rec.networks.find((n) => n.network === network);
@@ -52,7 +52,7 @@ function attachedContainers(ctx: Context, network: string): Record<string, Netwo
 }
 
 /** In the order asked, by name, id or unique id prefix; the first unknown one fails the call (exit 2). */
-export async function inspectNetworks(ctx: Context, namesOrIds: readonly string[]): Promise<NetworkInspectInfo[]> {
+export async function inspectNetworks(ctx: NetworkScope, namesOrIds: readonly string[]): Promise<NetworkInspectInfo[]> {
   const out: NetworkInspectInfo[] = [];
   for (const nameOrId of namesOrIds) {
     const config = await ctx.cni.resolveNetwork(nameOrId);
@@ -61,7 +61,7 @@ export async function inspectNetworks(ctx: Context, namesOrIds: readonly string[
   return out;
 }
 
-export async function networkExists(ctx: Context, nameOrId: string): Promise<boolean> {
+export async function networkExists(ctx: NetworkScope, nameOrId: string): Promise<boolean> {
   try {
     await ctx.cni.resolveNetwork(nameOrId);
     return true;

@@ -3,7 +3,7 @@
 // or by another tool (time from the file). The id is the name's sha256, as podman's CNI backend derives it.
 import * as v from "valibot";
 import { type NetworkConfig, networkId } from "../drivers/cni/config.ts";
-import { type Cidr, parseCidr } from "../netlink/addr-codec.ts";
+import { type Cidr, parseCidr } from "../ip/codec.ts";
 import { HostLocalIpam, type HostLocalRange, hostLocalRanges } from "../schema/cni.ts";
 
 export interface LeaseRange {

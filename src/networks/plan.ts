@@ -5,7 +5,7 @@ import { type ConflistArgs, bridgeConflist, macvlanConflist } from "../drivers/c
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { UsageError } from "../errors.ts";
 import { validateNetworkName } from "../names.ts";
-import { type Cidr, formatCidr } from "../netlink/addr-codec.ts";
+import { type Cidr, formatCidr } from "../ip/codec.ts";
 import { parseNetworkSubnet, subnetsOverlap } from "../schema/ip.ts";
 import { pickFreeName, pickFreeSubnet, pickRandomIPv6Subnet } from "./free.ts";
 import type { HostAddress } from "./host.ts";

@@ -3,8 +3,8 @@
 import { rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
-import { AggregateFailure, UsageError } from "../errors.ts";
-import type { Context } from "../lifecycle/context.ts";
+import { ErrorList, UsageError } from "../errors.ts";
+import type { NetworkScope } from "./store.ts";
 import { DEFAULT_NETWORK } from "./default.ts";
 import { deleteBridge } from "./host.ts";
 import { networkBridge } from "./model.ts";
@@ -19,7 +19,7 @@ export type RemoveOptions = { force?: false } | { force: true; detach: DetachCon
 const HOST_LOCAL_DATA_DIR = "/var/lib/cni/networks";
 
 /** Ids of the containers whose records list the network, oldest first. */
-export function containersUsing(ctx: Context, network: string): string[] {
+export function containersUsing(ctx: NetworkScope, network: string): string[] {
   return ctx
     .state()
     .list()
@@ -42,11 +42,11 @@ async function detachAll(network: string, ids: readonly string[], detach: Detach
       errors.push(err);
     }
   }
-  if (errors.length) throw new AggregateFailure(`network ${network}: removing containers from it`, errors);
+  if (errors.length) throw new ErrorList(`network ${network}: removing containers from it`, errors);
 }
 
 /** Removes the file, then the bridge unless another network uses it too, then the address allocations. */
-async function removeLocked(ctx: Context, config: NetworkConfig): Promise<void> {
+async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<void> {
   const others = (await ctx.cni.listNetworks()).networks.filter((n) => n.name !== config.name);
   const bridge = networkBridge(config);
   const steps: (() => void)[] = [
@@ -67,11 +67,11 @@ async function removeLocked(ctx: Context, config: NetworkConfig): Promise<void> 
       errors.push(err);
     }
   }
-  if (errors.length) throw new AggregateFailure(`removing network ${config.name}`, errors);
+  if (errors.length) throw new ErrorList(`removing network ${config.name}`, errors);
 }
 
 /** `nameOrId` as a user gives it: a name, an id or a unique id prefix. */
-export async function removeNetwork(ctx: Context, nameOrId: string, options: RemoveOptions = {}): Promise<void> {
+export async function removeNetwork(ctx: NetworkScope, nameOrId: string, options: RemoveOptions = {}): Promise<void> {
   const config = await ctx.cni.resolveNetwork(nameOrId);
   const name = config.name;
   if (name === DEFAULT_NETWORK) throw new UsageError(`the default network ${DEFAULT_NETWORK} cannot be removed`);
@@ -86,7 +86,7 @@ export async function removeNetwork(ctx: Context, nameOrId: string, options: Rem
 }
 
 /** Removes every network no container uses, except the default one; returns their names, sorted. */
-export async function pruneNetworks(ctx: Context): Promise<string[]> {
+export async function pruneNetworks(ctx: NetworkScope): Promise<string[]> {
   const { networks } = await ctx.cni.listNetworks();
   const inUse = new Set(ctx.state().list().flatMap((r) => r.networks.map((n) => n.network)));
   const unused = networks.filter((n) => n.name !== DEFAULT_NETWORK && !inUse.has(n.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
@@ -100,6 +100,6 @@ export async function pruneNetworks(ctx: Context): Promise<string[]> {
       errors.push(err);
     }
   }
-  if (errors.length) throw new AggregateFailure(`pruning networks (removed: ${removed.join(" ") || "none"})`, errors);
+  if (errors.length) throw new ErrorList(`pruning networks (removed: ${removed.join(" ") || "none"})`, errors);
   return removed;
 }

@@ -2,9 +2,19 @@
 // processes from picking the same subnet, bridge or name.
 import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { Context } from "../lifecycle/context.ts";
+import type { CniRuntime } from "../drivers/cni/index.ts";
+import type { ContainerState } from "../state/index.ts";
 import { withLock } from "../state/lock.ts";
 import { UsageError } from "../errors.ts";
+
+/** What managing networks needs of a command's context (the lifecycle's Context is one). */
+export interface NetworkScope {
+  readonly runtimeDir: string;
+  /** Where ctrnet writes network configurations. */
+  readonly cniConfigDir: string;
+  readonly cni: CniRuntime;
+  state(): ContainerState;
+}
 
 function conflistPath(dir: string, name: string): string {
   return join(dir, `${name}.conflist`);
@@ -42,7 +52,7 @@ export function writeConflist(dir: string, name: string, conflist: Record<string
 }
 
 /** Held around every change of the set of networks. */
-export function withNetworksLock<T>(ctx: Context, fn: () => T | Promise<T>): Promise<T> {
+export function withNetworksLock<T>(ctx: NetworkScope, fn: () => T | Promise<T>): Promise<T> {
   mkdirSync(ctx.runtimeDir, { recursive: true, mode: 0o700 });
   return withLock(join(ctx.runtimeDir, "networks.lock"), fn);
 }

@@ -3,7 +3,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { NetworkListing } from "../drivers/cni/config.ts";
-import type { Context } from "../lifecycle/context.ts";
+import type { NetworkScope } from "./store.ts";
 import { readHost } from "./host.ts";
 import { networkBridge, networkSubnets } from "./model.ts";
 import type { Surroundings } from "./plan.ts";
@@ -30,11 +30,11 @@ function installedPlugins(dirs: readonly string[]): Set<string> {
 }
 
 /** host-local keeps its allocations next to the CNI cache, so tests and rootless users get their own. */
-function ipamDataDir(ctx: Context): string {
+function ipamDataDir(ctx: NetworkScope): string {
   return join(ctx.cni.cacheDir, "networks");
 }
 
-export function surroundings(ctx: Context, listing: NetworkListing): Surroundings {
+export function surroundings(ctx: NetworkScope, listing: NetworkListing): Surroundings {
   const host = readHost();
   return {
     networks: listing.networks.map((n) => ({ name: n.name, subnets: networkSubnets(n), bridge: networkBridge(n) })),

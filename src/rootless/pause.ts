@@ -8,11 +8,11 @@ import { join } from "node:path";
 import { launch, type LaunchedProcess } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage } from "../errors.ts";
-import type { Context } from "../lifecycle/context.ts";
+import type { ContainerState } from "../state/index.ts";
 import { log } from "../log.ts";
 import { listNetns } from "../netns/index.ts";
 import { withLock } from "../state/lock.ts";
-import { hostUid, inUserNamespace } from "./identity.ts";
+import { hostUid, inUserNamespace } from "../identity.ts";
 import { writeNamespaceMaps } from "./idmap.ts";
 import { selfCommand } from "./self.ts";
 
@@ -200,7 +200,7 @@ async function stopProcess(pid: number): Promise<void> {
  * file in the netns dir (its mount lives in this mount namespace only), and no other process of ours in
  * the user namespace. Called from inside it (`ctrnet gc`); true when the pause process was stopped.
  */
-export async function stopPauseIfUnused(ctx: Context): Promise<boolean> {
+export async function stopPauseIfUnused(ctx: { readonly rootless: boolean; readonly netnsDir: string; state(): ContainerState }): Promise<boolean> {
   if (!ctx.rootless || !inUserNamespace()) return false;
   const files = pauseFiles();
   const known = readPausePid(files.pidFile);

@@ -1,5 +1,5 @@
 // Which invocations move into the rootless namespace before their command runs (see reexec.ts).
-import { inUserNamespace } from "./identity.ts";
+import { inUserNamespace } from "../identity.ts";
 
 /**
  * Commands that run where they start: they touch no namespace (doctor looks at the user as the host sees

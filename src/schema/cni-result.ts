@@ -2,7 +2,7 @@
 // `ips`, `routes`); 0.3.x/0.4.0 add `version` to each IP, 1.0.0 drops it, 1.1.0 adds optional interface and
 // route fields. Plugin output is external input: addresses are checked, not trusted.
 import * as v from "valibot";
-import { ipFamily } from "../netlink/addr-codec.ts";
+import { ipFamily } from "../ip/codec.ts";
 
 function isCidr(s: string): boolean {
   const slash = s.indexOf("/");

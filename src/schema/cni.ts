@@ -1,7 +1,7 @@
 // CNI network configuration files and the small messages plugins print (errors, VERSION), per the CNI spec
 // up to 1.1. Objects are loose: plugins own their extra keys and must receive them unchanged.
 import * as v from "valibot";
-import { type Cidr, parseCidr, parseIP } from "../netlink/addr-codec.ts";
+import { type Cidr, parseCidr, parseIP } from "../ip/codec.ts";
 import { Dns } from "./cni-result.ts";
 import { maskAddress, subnetContains } from "./ip.ts";
 

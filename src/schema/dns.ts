@@ -1,6 +1,6 @@
 // The configuration `ctrnet _dns --config FILE` serves, and the status file it writes back beside it.
 import * as v from "valibot";
-import { parseCidr } from "../netlink/addr-codec.ts";
+import { parseCidr } from "../ip/codec.ts";
 import { IPAddress } from "./ip.ts";
 
 const Name = v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a name of letters, digits, _ . -"));

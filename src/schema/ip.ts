@@ -3,7 +3,7 @@
 // layer can encode; this module adds the user-facing errors and the rules of what a container may use.
 import * as v from "valibot";
 import { UsageError } from "../errors.ts";
-import { type Cidr, formatCidr, formatIP, formatMac, parseCidr, parseIP, parseMac } from "../netlink/addr-codec.ts";
+import { type Cidr, formatCidr, formatIP, formatMac, parseCidr, parseIP, parseMac } from "../ip/codec.ts";
 
 /** Why an address parsed fine but can never be a container interface's own address, or null if it can. */
 function unassignableReason(ip: Uint8Array): string | null {

@@ -2,7 +2,7 @@
 // normalised mapping kept in state, and the per-port entries the CNI portmap plugin takes.
 import * as v from "valibot";
 import { CtrnetError, UsageError } from "../errors.ts";
-import { formatIP, parseIP } from "../netlink/addr-codec.ts";
+import { formatIP, parseIP } from "../ip/codec.ts";
 import { IPAddress } from "./ip.ts";
 
 export const PROTOCOLS = ["tcp", "udp", "sctp"] as const;

@@ -31,7 +31,7 @@ interface InterfaceRow {
   ifname: string;
   position: number | null;
   aliases: string;
-  result: string | null;
+  status: string | null;
 }
 
 export function openState(location: StateLocation = {}): ContainerState {
@@ -171,8 +171,8 @@ export class ContainerState {
 
   private writeInterfaces(rec: ContainerRecord): void {
     const insert = this.db.query(
-      `INSERT INTO interfaces (container_id, network, ifname, position, aliases, result)
-       VALUES ($container_id, $network, $ifname, $position, $aliases, $result)`,
+      `INSERT INTO interfaces (container_id, network, ifname, position, aliases, status)
+       VALUES ($container_id, $network, $ifname, $position, $aliases, $status)`,
     );
     for (const [network, ifname] of Object.entries(rec.ifnames)) {
       const position = rec.networks.findIndex((n) => n.network === network);
@@ -183,7 +183,7 @@ export class ContainerState {
         ifname,
         position: attachment ? position : null,
         aliases: JSON.stringify(attachment?.aliases ?? []),
-        result: attachment?.result == null ? null : JSON.stringify(attachment.result),
+        status: attachment?.status == null ? null : JSON.stringify(attachment.status),
       });
     }
   }
@@ -211,7 +211,7 @@ export class ContainerState {
           network: i.network,
           ifname: i.ifname,
           aliases: json(i.aliases, `aliases of network ${i.network}`),
-          result: i.result === null ? null : json(i.result, `result of network ${i.network}`),
+          status: i.status === null ? null : json(i.status, `status of network ${i.network}`),
         })),
       ifnames: Object.fromEntries(interfaces.map((i) => [i.network, i.ifname])),
       staticIP: row.static_ip,

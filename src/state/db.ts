@@ -5,8 +5,8 @@ import { dirname, join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { hostUid } from "../rootless/identity.ts";
-import { MIGRATIONS } from "./migrations.ts";
+import { hostUid } from "../identity.ts";
+import { applyMigration, MIGRATIONS } from "./migrations.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -150,7 +150,7 @@ function isErrno(err: unknown, code: string): boolean {
 /** What a reader of a database that does not exist sees: the schema, no rows. */
 function emptyDatabase(): Database {
   const db = new Database(":memory:", { strict: true });
-  for (const m of MIGRATIONS) db.run(m);
+  for (const m of MIGRATIONS) applyMigration(db, m);
   return db;
 }
 
@@ -228,7 +228,7 @@ function migrate(db: Database, path: string): void {
         `state database ${path} has schema version ${version}, newer than this ctrnet knows (${MIGRATIONS.length}); use a newer ctrnet`,
       );
     }
-    for (let v = version; v < MIGRATIONS.length; v++) db.run(MIGRATIONS[v]!);
+    for (let v = version; v < MIGRATIONS.length; v++) applyMigration(db, MIGRATIONS[v]!);
     if (version !== MIGRATIONS.length) db.run(`PRAGMA user_version = ${MIGRATIONS.length}`);
   });
 }

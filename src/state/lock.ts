@@ -1,7 +1,11 @@
-// A cross-process exclusive lock on a file, for work that spans awaits and so cannot sit inside a
-// database transaction (e.g. setting up or tearing down the shared rootless netns), and its blocking
-// twin for short synchronous sections shared with other programs (host-local's allocation lock).
-import { resolve } from "node:path";
+// Cross-process exclusive locks on files, for work that spans awaits and so cannot sit inside a database
+// transaction: each container's lock (held by every command that changes the container, for its whole run,
+// across the awaits of CNI plugins), and the locks of the networks, the rootless netns and the pause process.
+// `gc` only tries a container's: a record whose lock it gets while the record is still `creating` or
+// `removing` was left by a process that died. withLockSync is the blocking twin, for short synchronous
+// sections shared with other programs (host-local's allocation lock).
+import { fstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { isSysError } from "../../ffi/errno.ts";
 import { close, flock, LOCK_EX, LOCK_NB, O_CREAT, O_RDONLY, O_RDWR, open } from "../../ffi/libc.ts";
 
@@ -12,32 +16,85 @@ import { close, flock, LOCK_EX, LOCK_NB, O_CREAT, O_RDONLY, O_RDWR, open } from 
 const queues = new Map<string, Promise<void>>();
 
 const FIRST_RETRY_MS = 2;
-const MAX_RETRY_MS = 100;
+const MAX_RETRY_MS = 50;
 
 /**
- * Runs fn while holding an exclusive flock on path (created 0600 if missing; its directory must exist),
- * and releases it however fn ends. Not re-entrant: fn must not take the same lock again.
+ * One attempt (created 0600 if missing; its directory must exist). The lock is ours only if the file we
+ * locked is still the one at `path`: the last holder of a removed container unlinks it before letting go.
  */
-export async function withLock<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
+function attempt(path: string): number | undefined {
+  const fd = open(path, O_RDWR | O_CREAT, 0o600);
+  try {
+    flock(fd, LOCK_EX | LOCK_NB);
+  } catch (err) {
+    close(fd);
+    if (isSysError(err, "EAGAIN")) return undefined;
+    throw err;
+  }
+  let current: number | undefined;
+  try {
+    current = statSync(path).ino;
+  } catch {
+    current = undefined;
+  }
+  if (current === fstatSync(fd).ino) return fd;
+  close(fd);
+  return attempt(path);
+}
+
+export interface HeldLock {
+  /** Deletes the lock file, for the last holder of a thing that is gone. */
+  discard(): void;
+  release(): void;
+}
+
+function held(path: string, fd: number): HeldLock {
+  let open = true;
+  return {
+    discard() {
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    },
+    release() {
+      // Closing the only descriptor drops the lock; O_CLOEXEC (set by open) kept it out of any child.
+      if (open) close(fd);
+      open = false;
+    },
+  };
+}
+
+/**
+ * Runs fn holding the lock at path, waiting for other holders without blocking the event loop (a
+ * blocking flock would stop everything else this process serves), and releases it however fn ends.
+ * Not re-entrant: fn must not take the same lock again.
+ */
+export async function withHeldLock<T>(path: string, fn: (lock: HeldLock) => T | Promise<T>): Promise<T> {
   const key = resolve(path);
   const before = queues.get(key) ?? Promise.resolve();
-  let release!: () => void;
+  let done!: () => void;
   const mine = new Promise<void>((r) => {
-    release = r;
+    done = r;
   });
   queues.set(key, mine);
   await before;
   try {
-    const fd = await acquire(key);
+    let fd = attempt(key);
+    for (let delay = FIRST_RETRY_MS; fd === undefined; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
+      await Bun.sleep(delay);
+      fd = attempt(key);
+    }
+    const lock = held(key, fd);
     try {
-      return await fn();
+      return await fn(lock);
     } finally {
-      // Closing the only descriptor drops the lock; O_CLOEXEC (set by open) kept it out of any child.
-      close(fd);
+      lock.release();
     }
   } finally {
     if (queues.get(key) === mine) queues.delete(key);
-    release();
+    done();
   }
 }
 
@@ -71,24 +128,29 @@ export function withLockSync<T>(path: string, fn: () => T, mode = 0o600): T {
   }
 }
 
-/**
- * Polls with LOCK_NB instead of blocking in flock: a blocking call would stop this process's event loop,
- * and with it everything else the process serves, for as long as another process holds the lock.
- */
-async function acquire(path: string): Promise<number> {
-  const fd = open(path, O_RDWR | O_CREAT, 0o600);
-  try {
-    for (let delay = FIRST_RETRY_MS; ; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
-      try {
-        flock(fd, LOCK_EX | LOCK_NB);
-        return fd;
-      } catch (err) {
-        if (!isSysError(err, "EAGAIN")) throw err;
-      }
-      await Bun.sleep(delay);
-    }
-  } catch (err) {
-    close(fd);
-    throw err;
-  }
+export function withLock<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
+  return withHeldLock(path, () => fn());
+}
+
+/** The lock, or undefined when another holder (here or in another process) has it. */
+export function tryLock(path: string): HeldLock | undefined {
+  const key = resolve(path);
+  if (queues.has(key)) return undefined;
+  const fd = attempt(key);
+  return fd === undefined ? undefined : held(key, fd);
+}
+
+function containerLockPath(runtimeDir: string, id: string): string {
+  const dir = join(runtimeDir, "locks");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, id);
+}
+
+/** Runs fn holding container id's lock. */
+export function withContainerLock<T>(ctx: { readonly runtimeDir: string }, id: string, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+  return withHeldLock(containerLockPath(ctx.runtimeDir, id), fn);
+}
+
+export function tryContainerLock(ctx: { readonly runtimeDir: string }, id: string): HeldLock | undefined {
+  return tryLock(containerLockPath(ctx.runtimeDir, id));
 }

@@ -1,6 +1,43 @@
-// The state schema, one entry per version: entry i takes a database from user_version i to i + 1.
-// Entries are only ever appended; an entry that shipped is never edited.
-export const MIGRATIONS: readonly string[] = [
+// The state schema, one entry per version: entry i takes a database from user_version i to i + 1, as SQL
+// or, where rows must be rewritten, as a function run in the same transaction. Entries are only ever
+// appended; an entry that shipped is never edited.
+import type { Database } from "bun:sqlite";
+import * as v from "valibot";
+import { ResultCurrent } from "../schema/cni-result.ts";
+import { statusFromCniResult } from "../schema/network-status.ts";
+
+export type Migration = string | ((db: Database) => void);
+
+export function applyMigration(db: Database, step: Migration): void {
+  if (typeof step === "string") db.run(step);
+  else step(db);
+}
+
+/**
+ * Version 2: an attachment keeps its driver's NetworkStatus instead of the CNI result it came from. Stored
+ * results are converted; one that does not read as a CNI result is kept as it was, so the record shows as
+ * damaged rather than silently losing what was set up.
+ */
+function resultsToStatus(db: Database): void {
+  db.run("ALTER TABLE interfaces ADD COLUMN status TEXT");
+  const rows = db.query<{ container_id: string; network: string; ifname: string; result: string }, []>(
+    "SELECT container_id, network, ifname, result FROM interfaces WHERE result IS NOT NULL",
+  ).all();
+  const update = db.query("UPDATE interfaces SET status = ? WHERE container_id = ? AND network = ?");
+  for (const row of rows) {
+    let status = row.result;
+    try {
+      const parsed = v.safeParse(ResultCurrent, JSON.parse(row.result));
+      if (parsed.success) status = JSON.stringify(statusFromCniResult(parsed.output, row.ifname));
+    } catch {
+      // not JSON: kept, and reported as damaged when the record is read
+    }
+    update.run(status, row.container_id, row.network);
+  }
+  db.run("ALTER TABLE interfaces DROP COLUMN result");
+}
+
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE containers (
     id TEXT PRIMARY KEY NOT NULL,
@@ -31,4 +68,5 @@ export const MIGRATIONS: readonly string[] = [
     UNIQUE (container_id, position)
   ) STRICT;
   `,
+  resultsToStatus,
 ];

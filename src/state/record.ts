@@ -2,11 +2,10 @@
 // that tears it down. The schema checks records going in and coming back out of the database, which is
 // a file anyone with the rights can edit.
 import * as v from "valibot";
-import { UsageError } from "../errors.ts";
-import { NAME_PATTERN, validateName } from "../names.ts";
+import { NAME_PATTERN } from "../names.ts";
 import { IPAddress, MACAddress } from "../schema/ip.ts";
+import { NetworkStatus } from "../schema/network-status.ts";
 import { PortMapping } from "../schema/ports.ts";
-import { firstFreeIfname } from "./networks.ts";
 
 const Name = v.pipe(v.string(), v.regex(NAME_PATTERN, "expected a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*"), v.maxLength(253));
 
@@ -20,6 +19,9 @@ const Ifname = v.pipe(
 const AbsolutePath = v.pipe(v.string(), v.startsWith("/", "expected an absolute path"));
 
 const Pid = v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)));
+
+/** The processes a container's network may need besides its netns. */
+export type HelperKind = "slirp4netns" | "portForwarder";
 
 /**
  * How the container gets its network, as podman's `--network`: `bridge` attaches the CNI networks listed
@@ -47,8 +49,8 @@ export const NetworkAttachment = v.object({
   network: Name,
   ifname: Ifname,
   aliases: v.array(Name),
-  /** The CNI result of the last ADD, kept as the plugin printed it; the CNI schema reads it when used. */
-  result: v.nullable(v.unknown()),
+  /** What the network's driver set up, as its last setup returned it; null before that. */
+  status: v.nullable(NetworkStatus),
 });
 export type NetworkAttachment = v.InferOutput<typeof NetworkAttachment>;
 
@@ -63,7 +65,7 @@ export const ContainerRecord = v.pipe(
     networks: v.array(NetworkAttachment),
     /**
      * Every interface name this container was ever given, by network, connected or not: a name stays
-     * reserved for its network until the container is removed (see networks.ts).
+     * reserved for its network until the container is removed (see container/attachments.ts).
      */
     ifnames: v.record(Name, Ifname),
     staticIP: v.nullable(IPAddress),
@@ -84,44 +86,3 @@ export const ContainerRecord = v.pipe(
   v.check((r) => new Set(Object.values(r.ifnames)).size === Object.keys(r.ifnames).length, "two networks share an interface name"),
 );
 export type ContainerRecord = v.InferOutput<typeof ContainerRecord>;
-
-export interface NewContainer {
-  id: string;
-  name?: string | null;
-  mode: NetMode;
-  netns?: { path: string; owned: boolean } | null;
-  /** Interface names eth0, eth1, … are given in this order. */
-  networks?: readonly { network: string; aliases?: readonly string[] }[];
-  staticIP?: string | null;
-  staticMAC?: string | null;
-  ports?: readonly PortMapping[];
-}
-
-/** A record in state `creating`, its networks named eth0, eth1, … in the order given. */
-export function newContainerRecord(init: NewContainer): ContainerRecord {
-  validateName("container id", init.id);
-  if (init.name != null) validateName("container name", init.name);
-  const ifnames: Record<string, string> = {};
-  const networks: NetworkAttachment[] = [];
-  for (const { network, aliases = [] } of init.networks ?? []) {
-    validateName("network name", network);
-    for (const alias of aliases) validateName("network alias", alias);
-    if (network in ifnames) throw new UsageError(`network "${network}" is given twice`);
-    ifnames[network] = firstFreeIfname(ifnames);
-    networks.push({ network, ifname: ifnames[network], aliases: [...aliases], result: null });
-  }
-  return {
-    id: init.id,
-    name: init.name ?? null,
-    state: "creating",
-    mode: init.mode,
-    netns: init.netns ?? null,
-    networks,
-    ifnames,
-    staticIP: init.staticIP ?? null,
-    staticMAC: init.staticMAC ?? null,
-    ports: [...(init.ports ?? [])],
-    helpers: { slirp4netns: null, portForwarder: null },
-    createdAt: Date.now(),
-  };
-}

@@ -10,7 +10,8 @@ import type { Subprocess } from "bun";
 import * as libc from "../../ffi/libc.ts";
 import { attach, type AttachRequest, detach, hostInterfaceName, type NativeNetwork } from "../../src/drivers/bridge/attach.ts";
 import { Firewall } from "../../src/drivers/firewall/index.ts";
-import { formatIP, Netlink, parseIP } from "../../src/netlink/index.ts";
+import { formatIP, parseIP } from "../../src/ip/codec.ts";
+import { Netlink } from "../../src/netlink/index.ts";
 import { privileged } from "./cni-helpers.ts";
 
 let counter = 0;

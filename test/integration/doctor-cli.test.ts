@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { newContainerRecord, openState } from "../../src/state/index.ts";
+import { newContainerRecord } from "../../src/container/attachments.ts";
+import { openState } from "../../src/state/index.ts";
 import { bridgeConflist } from "../../src/drivers/cni/index.ts";
 import { freePorts } from "../helpers/http.ts";
 import { hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";

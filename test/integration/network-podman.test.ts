@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createContext } from "../../src/lifecycle/context.ts";
-import { parseCidr } from "../../src/netlink/addr-codec.ts";
+import { parseCidr } from "../../src/ip/codec.ts";
 import { ensureDefaultNetwork, type NetworkInspectInfo } from "../../src/networks/index.ts";
 import { subnetsOverlap } from "../../src/schema/ip.ts";
 import { type CliResult, ctrnet, ensureBinary } from "../helpers/binary.ts";

@@ -2,7 +2,7 @@
 // written, `.NETWORK-CONTAINERID-IFNAME.RANDOM.tmp`: all three together must leave room for that within
 // NAME_MAX, or the cache write fails after the plugins already ran.
 import { describe, expect, test } from "bun:test";
-import { validateAttachmentKey } from "../../src/drivers/cni/context.ts";
+import { validateAttachmentKey } from "../../src/drivers/cni/settings.ts";
 import { UsageError } from "../../src/errors.ts";
 
 describe("validateAttachmentKey", () => {

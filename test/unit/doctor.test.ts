@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { subordinateIds } from "../../src/cli/doctor/host.ts";
 import { checkSubnets } from "../../src/cli/doctor/networks.ts";
 import { parseNetworkConfig } from "../../src/drivers/cni/index.ts";
-import { parseCidr } from "../../src/netlink/addr-codec.ts";
+import { parseCidr } from "../../src/ip/codec.ts";
 import { decodeInetDiagMsg, inetDiagRequest } from "../../src/netlink/sock-diag.ts";
 import { Writer } from "../../src/netlink/wire.ts";
 

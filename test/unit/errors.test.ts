@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { errnoName, isSysError, SysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
-import { AggregateFailure, escapeControl, exitCodeOf, quote, UsageError } from "../../src/errors.ts";
+import { ErrorList, escapeControl, exitCodeOf, quote, UsageError } from "../../src/errors.ts";
 import { MAX_CONTAINER_NAME, validateName } from "../../src/names.ts";
 
 describe("SysError", () => {
@@ -73,13 +73,13 @@ describe("values in messages", () => {
   });
 });
 
-describe("AggregateFailure", () => {
+describe("ErrorList", () => {
   test("is bad input (exit 2) only when every failure was", () => {
     const missing = [new UsageError('no such container "a"'), new UsageError('no such container "b"')];
-    const both = new AggregateFailure("", missing);
+    const both = new ErrorList("", missing);
     expect(both.message).toBe('no such container "a"; no such container "b"');
     expect(exitCodeOf(both)).toBe(2);
-    const mixed = new AggregateFailure("removing networks", [missing[0], new Error("plugin bridge DEL failed")]);
+    const mixed = new ErrorList("removing networks", [missing[0], new Error("plugin bridge DEL failed")]);
     expect(mixed.message).toBe('removing networks: no such container "a"; plugin bridge DEL failed');
     expect(exitCodeOf(mixed)).toBe(1);
   });

@@ -3,22 +3,21 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../src/errors.ts";
-import { newContainerRecord, type NetMode } from "../../src/state/index.ts";
+import { newContainerRecord } from "../../src/container/attachments.ts";
+import { type CniResultShape, statusFromCniResult } from "../../src/schema/network-status.ts";
+import type { NetMode } from "../../src/state/index.ts";
 import {
-  containerEtcFiles,
   containerHosts,
   containerResolvConf,
   type ContainerResolvConfInput,
-  etcFilesDir,
   FALLBACK_NAMESERVERS,
   formatResolvConf,
   isLoopback,
   parseResolvConf,
   pickHostResolvConf,
-  removeEtcFiles,
   type ResolvConf,
-  writeEtcFiles,
-} from "../../src/lifecycle/etc-files.ts";
+} from "../../src/container/dns-files.ts";
+import { containerEtcFiles, etcFilesDir, removeEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
 
 const conf = (over: Partial<ResolvConf>): ResolvConf => ({ nameservers: [], search: [], options: [], ...over });
 
@@ -241,7 +240,7 @@ describe("containerEtcFiles", () => {
   };
   const record = (mode: NetMode, results: unknown[], name?: string) => {
     const rec = newContainerRecord({ id, name, mode, networks: results.map((_, i) => ({ network: `net${i}` })) });
-    return { ...rec, networks: rec.networks.map((n, i) => ({ ...n, result: results[i]! })) };
+    return { ...rec, networks: rec.networks.map((n, i) => ({ ...n, status: statusFromCniResult(results[i] as CniResultShape, n.ifname) })) };
   };
 
   test("a bridge network: the container's own addresses under its name, the IPv4 gateway, the host's reachable DNS", () => {

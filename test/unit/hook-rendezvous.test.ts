@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { acceptHolder, handOver, hasCreateContainerHook, HOLDER_ENV, holderFromEnv, listen, rendezvousPath } from "../../src/hook/rendezvous.ts";
-import { removeStaleWaiterSockets } from "../../src/lifecycle/waiter-sockets.ts";
+import { removeStaleWaiterSockets } from "../../src/state/waiter-sockets.ts";
 import { hookTarget, sameNetns } from "../../src/hook/target.ts";
 import type { BundleConfig, OciState } from "../../src/schema/oci.ts";
 

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { UsageError } from "../../src/errors.ts";
-import { formatCidr, formatIP, parseIP } from "../../src/netlink/addr-codec.ts";
+import { formatCidr, formatIP, parseIP } from "../../src/ip/codec.ts";
 import {
   firstHost,
   IPAddress,

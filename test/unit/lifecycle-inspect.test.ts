@@ -1,9 +1,11 @@
-// inspect's conversion from records and CNI results, against golden JSON.
+// inspect's conversion from records and their networks' statuses (made from CNI results), against golden JSON.
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { inspectResult, resultToBasicNetworkConfig } from "../../src/lifecycle/inspect-format.ts";
-import { type ContainerRecord, connectNetwork, newContainerRecord } from "../../src/state/index.ts";
+import { inspectResult, statusToBasicNetworkConfig } from "../../src/lifecycle/inspect-format.ts";
+import { statusFromCniResult } from "../../src/schema/network-status.ts";
+import { connectNetwork, newContainerRecord } from "../../src/container/attachments.ts";
+import type { ContainerRecord } from "../../src/state/index.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/lifecycle");
 const golden = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name), "utf8"));
@@ -35,21 +37,21 @@ function record(): ContainerRecord {
     ports: [{ hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp", range: 2 }],
   });
   rec = connectNetwork(rec, "alpha");
-  rec.networks[0]!.result = dualStack;
-  rec.networks[1]!.result = { ...dualStack, ips: [{ address: "10.89.0.2/24", gateway: "10.89.0.1", interface: 2 }] };
+  rec.networks[0]!.status = statusFromCniResult(dualStack, "eth0");
+  rec.networks[1]!.status = statusFromCniResult({ ...dualStack, ips: [{ address: "10.89.0.2/24", gateway: "10.89.0.1", interface: 2 }] }, "eth1");
   rec.createdAt = Date.UTC(2024, 0, 2, 3, 4, 5);
   rec.state = "ready";
   return rec;
 }
 
 describe("inspect", () => {
-  test("resultToBasicNetworkConfig puts IPv6 in GlobalIPv6Address even after IPv4, and no <nil> gateways", () => {
-    const config = resultToBasicNetworkConfig(dualStack);
+  test("statusToBasicNetworkConfig puts IPv6 in GlobalIPv6Address even after IPv4, and no <nil> gateways", () => {
+    const config = statusToBasicNetworkConfig(statusFromCniResult(dualStack, "eth0"));
     expect(config.GlobalIPv6Address).toBe("fd00::5");
     expect(config.IPv6Gateway).toBe("fd00::1");
     expect(config.SecondaryIPAddresses).toEqual(["10.88.0.6/16"]);
     expect(config.SecondaryIPv6Addresses).toEqual(["fd00::6/64"]);
-    expect(resultToBasicNetworkConfig({ ...dualStack, ips: [{ address: "10.0.0.2/24" }] }).Gateway).toBe("");
+    expect(statusToBasicNetworkConfig(statusFromCniResult({ ...dualStack, ips: [{ address: "10.0.0.2/24" }] }, "eth0")).Gateway).toBe("");
   });
 
   test("a bridge container's NetworkSettings match the golden JSON", () => {

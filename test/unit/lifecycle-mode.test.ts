@@ -6,15 +6,15 @@ import { parsePortSpecs } from "../../src/schema/ports.ts";
 
 describe("parseNetworkMode", () => {
   test.each([
-    [undefined, { mode: { kind: "bridge" }, networks: [], defaultNetwork: true }],
-    ["bridge", { mode: { kind: "bridge" }, networks: [], defaultNetwork: true }],
-    ["a,b", { mode: { kind: "bridge" }, networks: ["a", "b"], defaultNetwork: false }],
-    ["none", { mode: { kind: "none" }, networks: [], defaultNetwork: false }],
-    ["host", { mode: { kind: "host" }, networks: [], defaultNetwork: false }],
-    ["ns:/run/netns/x", { mode: { kind: "ns", path: "/run/netns/x" }, networks: [], defaultNetwork: false }],
-    ["container:abc", { mode: { kind: "container", id: "abc" }, networks: [], defaultNetwork: false }],
-    ["slirp4netns", { mode: { kind: "slirp4netns", options: [] }, networks: [], defaultNetwork: false }],
-    ["slirp4netns:cidr=10.42.0.0/24,mtu=1500", { mode: { kind: "slirp4netns", options: ["cidr=10.42.0.0/24", "mtu=1500"] }, networks: [], defaultNetwork: false }],
+    [undefined, { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true }],
+    ["bridge", { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true }],
+    ["a,b", { mode: { kind: "bridge" }, networks: ["a", "b"], defaultNetwork: false, configures: true }],
+    ["none", { mode: { kind: "none" }, networks: [], defaultNetwork: false, configures: true }],
+    ["host", { mode: { kind: "host" }, networks: [], defaultNetwork: false, configures: false }],
+    ["ns:/run/netns/x", { mode: { kind: "ns", path: "/run/netns/x" }, networks: [], defaultNetwork: false, configures: false, joins: "/run/netns/x" }],
+    ["container:abc", { mode: { kind: "container", id: "abc" }, networks: [], defaultNetwork: false, configures: false }],
+    ["slirp4netns", { mode: { kind: "slirp4netns", options: [] }, networks: [], defaultNetwork: false, configures: true }],
+    ["slirp4netns:cidr=10.42.0.0/24,mtu=1500", { mode: { kind: "slirp4netns", options: ["cidr=10.42.0.0/24", "mtu=1500"] }, networks: [], defaultNetwork: false, configures: true }],
   ])("%s", (value, expected) => {
     expect(parseNetworkMode(value)).toEqual(expected as never);
   });
@@ -60,8 +60,10 @@ describe("container options", () => {
       ports: ["80", "81"],
       ip: "10.0.0.2",
       aliases: ["x", "y"],
-      pid: 42,
+      netns: { kind: "adopt", pid: 42, keep: "mount" },
     });
+    expect(createRequestOf({ netns: "/run/netns/x" })).toEqual({ netns: { kind: "join", path: "/run/netns/x" } });
+    expect(() => createRequestOf({ netns: "/run/netns/x", pid: "42" })).toThrow("--netns and --pid cannot be used together");
     expect(() => createRequestOf({ pid: "abc" })).toThrow('invalid --pid "abc"');
     expect(() => createRequestOf({ name: ["a", "b"] })).toThrow("only once");
   });

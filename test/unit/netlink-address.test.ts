@@ -1,7 +1,7 @@
 // Golden bytes for RTM_NEWADDR, as the kernel dumps them. Little-endian, like the hosts ctrnet runs on.
 import { describe, expect, test } from "bun:test";
 import { addressMessage, toAddress } from "../../src/netlink/addresses.ts";
-import { parseCidr } from "../../src/netlink/addr-codec.ts";
+import { parseCidr } from "../../src/ip/codec.ts";
 import { addressMessage as addressCodec, RTM_NEWADDR, type AddressMessage } from "../../src/netlink/msg-address.ts";
 import { encodeMessage, splitMessages, type NlMessage } from "../../src/netlink/wire.ts";
 

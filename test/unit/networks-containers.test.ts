@@ -1,9 +1,10 @@
-// A container's entry in `network inspect`'s `containers`, converted from its stored CNI result as
+// A container's entry in `network inspect`'s `containers`, from the status its CNI result became, as
 // podman converts one: addresses grouped by interface, with gateway and MAC.
 import { describe, expect, test } from "bun:test";
 import { containerInfo } from "../../src/networks/containers.ts";
+import { type CniResultShape, statusFromCniResult } from "../../src/schema/network-status.ts";
 
-const attachment = (result: unknown) => ({ network: "n", ifname: "eth0", aliases: [], result });
+const attachment = (result: CniResultShape | null) => ({ network: "n", ifname: "eth0", aliases: [], status: result && statusFromCniResult(result, "eth0") });
 
 describe("containerInfo", () => {
   test("a dual-stack result: both addresses on eth0 with their gateways, and the MAC inside", () => {
@@ -41,8 +42,8 @@ describe("containerInfo", () => {
     });
   });
 
-  test("no result yet, or one that cannot be read: attached, no interfaces", () => {
+  test("no status yet, or one without addresses: attached, no interfaces", () => {
     expect(containerInfo("c", attachment(null))).toEqual({ name: "c" });
-    expect(containerInfo("c", attachment({ cniVersion: "1.0.0", ips: "nope" }))).toEqual({ name: "c" });
+    expect(containerInfo("c", attachment({ interfaces: [{ name: "eth0", sandbox: "/x" }], ips: [] }))).toEqual({ name: "c" });
   });
 });

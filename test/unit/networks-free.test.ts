@@ -1,6 +1,6 @@
 // Picking free subnets and names against a given set of taken ones.
 import { describe, expect, test } from "bun:test";
-import { type Cidr, formatCidr, parseCidr } from "../../src/netlink/addr-codec.ts";
+import { type Cidr, formatCidr, parseCidr } from "../../src/ip/codec.ts";
 import { pickFreeName, pickFreeSubnet, pickRandomIPv6Subnet } from "../../src/networks/free.ts";
 
 const cidr = (text: string): Cidr => parseCidr(text)!;

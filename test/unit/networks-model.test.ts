@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { parseNetworkConfig } from "../../src/drivers/cni/config.ts";
 import { bridgeConflist, macvlanConflist } from "../../src/drivers/cni/conflist.ts";
 import { describeNetwork, networkBridge, networkSubnets } from "../../src/networks/model.ts";
-import { formatCidr } from "../../src/netlink/addr-codec.ts";
+import { formatCidr } from "../../src/ip/codec.ts";
 
 const FILE_TIME = new Date("2025-05-05T05:05:05.000Z");
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

@@ -1,7 +1,7 @@
 // planNetwork: what `network create` writes, and every refusal, decided without touching the machine.
 import { describe, expect, test } from "bun:test";
 import { parseNetworkConfig } from "../../src/drivers/cni/config.ts";
-import { type Cidr, parseCidr } from "../../src/netlink/addr-codec.ts";
+import { type Cidr, parseCidr } from "../../src/ip/codec.ts";
 import { type ExistingNetwork, planNetwork, type Surroundings } from "../../src/networks/plan.ts";
 import type { CreateNetworkRequest } from "../../src/networks/options.ts";
 

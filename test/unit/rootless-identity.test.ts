@@ -1,6 +1,6 @@
 // Reading who a process is on the host from its uid_map.
 import { expect, test } from "bun:test";
-import { hostUid, inUserNamespace, isInitialUserNamespace, isRootless, parentId } from "../../src/rootless/identity.ts";
+import { hostUid, inUserNamespace, isInitialUserNamespace, isRootless, parentId } from "../../src/identity.ts";
 
 const ROOTLESS_MAP = "         0       1001          1\n         1     100000      65536\n";
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { openState } from "../../src/state/containers.ts";
 import { databasePath, openDatabase } from "../../src/state/db.ts";
 import { MIGRATIONS } from "../../src/state/migrations.ts";
-import { newContainerRecord } from "../../src/state/record.ts";
+import { newContainerRecord } from "../../src/container/attachments.ts";
 
 let dir: string;
 let path: string;
@@ -82,7 +82,7 @@ describe("a damaged state database", () => {
     writeFileSync(
       script,
       `import { openState } from ${JSON.stringify(join(import.meta.dir, "../../src/state/containers.ts"))};
-       import { newContainerRecord } from ${JSON.stringify(join(import.meta.dir, "../../src/state/record.ts"))};
+       import { newContainerRecord } from ${JSON.stringify(join(import.meta.dir, "../../src/container/attachments.ts"))};
        const state = openState({ root: process.argv[2] });
        state.insert(newContainerRecord({ id: process.argv[3], mode: { kind: "none" } }));
        state.close();`,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SysError } from "../../ffi/errno.ts";
@@ -10,8 +10,8 @@ import { type ContainerState, openState } from "../../src/state/containers.ts";
 import { runtimeDir } from "../../src/state/db.ts";
 import { withLock } from "../../src/state/lock.ts";
 import { MIGRATIONS } from "../../src/state/migrations.ts";
-import { connectNetwork, disconnectNetwork, firstFreeIfname } from "../../src/state/networks.ts";
-import { type ContainerRecord, newContainerRecord } from "../../src/state/record.ts";
+import { connectNetwork, disconnectNetwork, firstFreeIfname, newContainerRecord } from "../../src/container/attachments.ts";
+import type { ContainerRecord } from "../../src/state/record.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/state");
 
@@ -128,7 +128,11 @@ describe("records", () => {
       helpers: { slirp4netns: 1234, portForwarder: 5678 },
       createdAt: 1_700_000_000_000,
     };
-    rec.networks[0]!.result = { cniVersion: "1.0.0", ips: [{ address: "10.88.0.5/16", interface: 0 }] };
+    rec.networks[0]!.status = {
+      interfaces: [{ name: "eth0", mac: "02:42:ac:11:00:02", addresses: [{ address: "10.88.0.5/16", gateway: "10.88.0.1" }] }],
+      routes: [{ destination: "0.0.0.0/0", gateway: "10.88.0.1" }],
+      dns: { nameservers: ["10.88.0.1"], domain: "dns.podman", search: [], options: [] },
+    };
     expect(state.insert(rec)).toEqual(rec);
     expect(state.get("0123456789abcdef")).toEqual(rec);
   });
@@ -384,6 +388,58 @@ describe("transaction", () => {
   });
 });
 
+describe("schema version 1 (CNI results in records)", () => {
+  function versionOne(root: string, result: string): string {
+    const path = join(root, "state.db");
+    const db = new Database(path, { create: true, strict: true });
+    try {
+      db.run(MIGRATIONS[0] as string);
+      db.run("PRAGMA user_version = 1");
+      db.run(`INSERT INTO containers (id, name, state, mode, netns_path, owns_netns, static_ip, static_mac, ports, slirp4netns_pid, port_forwarder_pid, created_at)
+              VALUES ('old', NULL, 'ready', '{"kind":"bridge"}', '/run/netns/cni-old', 1, NULL, NULL, '[]', NULL, NULL, 1)`);
+      db.query("INSERT INTO interfaces (container_id, network, ifname, position, aliases, result) VALUES ('old', 'podman', 'eth1', 0, '[]', ?)").run(result);
+    } finally {
+      db.close();
+    }
+    return path;
+  }
+
+  test("a stored CNI result becomes the container side of it as a NetworkStatus", () => {
+    const root = join(dir, "v1");
+    mkdirSync(root, { recursive: true });
+    const result = {
+      cniVersion: "1.0.0",
+      interfaces: [{ name: "cni0", mac: "aa:aa:aa:aa:aa:aa" }, { name: "vethx" }, { name: "eth1", mac: "02:00:00:00:00:05", sandbox: "/run/netns/cni-old" }],
+      ips: [{ address: "10.88.0.5/16", gateway: "10.88.0.1", interface: 2 }, { address: "10.88.0.1/16", interface: 0 }],
+      routes: [{ dst: "0.0.0.0/0", gw: "10.88.0.1" }],
+      dns: { nameservers: ["10.88.0.1"], search: ["dns.podman"] },
+    };
+    versionOne(root, JSON.stringify(result));
+    const old = openState({ root });
+    try {
+      expect(old.get("old").networks[0]!.status).toEqual({
+        interfaces: [{ name: "eth1", mac: "02:00:00:00:00:05", addresses: [{ address: "10.88.0.5/16", gateway: "10.88.0.1" }] }],
+        routes: [{ destination: "0.0.0.0/0", gateway: "10.88.0.1" }],
+        dns: { nameservers: ["10.88.0.1"], search: ["dns.podman"], options: [] },
+      });
+    } finally {
+      old.close();
+    }
+  });
+
+  test("a result that was already damaged stays so, and is reported as before", () => {
+    const root = join(dir, "v1bad");
+    mkdirSync(root, { recursive: true });
+    versionOne(root, "{");
+    const old = openState({ root });
+    try {
+      expect(thrown(() => old.list()).message).toBe(`state database ${join(root, "state.db")}: the record of container "old" is damaged: status of network podman is not valid JSON`);
+    } finally {
+      old.close();
+    }
+  });
+});
+
 describe("damaged records read back", () => {
   beforeEach(() => {
     state.insert(bridge("c1"));
@@ -396,7 +452,8 @@ describe("damaged records read back", () => {
     ["a bad static IP", "UPDATE containers SET static_ip = 'nope' WHERE id = 'c1'", "staticIP: expected an IP address in canonical form"],
     ["an id that is not a name", "UPDATE containers SET id = 'a b' WHERE id = 'c1'", "id: expected a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*"],
     ["aliases that are not JSON", "UPDATE interfaces SET aliases = 'x'", "aliases of network podman is not valid JSON"],
-    ["a CNI result that is not JSON", "UPDATE interfaces SET result = '{'", "result of network podman is not valid JSON"],
+    ["a status that is not JSON", "UPDATE interfaces SET status = '{'", "status of network podman is not valid JSON"],
+    ["a status with a bad address", `UPDATE interfaces SET status = '{"interfaces":[{"name":"eth0","addresses":[{"address":"10.88.0.5"}]}],"routes":[],"dns":{"nameservers":[],"search":[],"options":[]}}'`, "networks[0].status.interfaces[0].addresses[0].address: expected an address with prefix length, like 10.88.0.2/16"],
   ])("%s", (_, sql, problem) => {
     raw((db) => {
       db.run("PRAGMA foreign_keys = OFF");
@@ -500,7 +557,7 @@ describe("several processes at once", () => {
   function sharedRecordScript(root: string): string {
     return `
       import { openState } from ${JSON.stringify(join(import.meta.dir, "../../src/state/containers.ts"))};
-      import { newContainerRecord } from ${JSON.stringify(join(import.meta.dir, "../../src/state/record.ts"))};
+      import { newContainerRecord } from ${JSON.stringify(join(import.meta.dir, "../../src/container/attachments.ts"))};
       using s = openState({ root: ${JSON.stringify(root)} });
       s.insert(newContainerRecord({ id: "shared", mode: { kind: "bridge" } }));
     `;

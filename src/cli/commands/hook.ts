@@ -15,7 +15,7 @@ import {
   SETUP_STAGES,
   TEARDOWN_STAGES,
 } from "../../hook/index.ts";
-import { isRootless } from "../../rootless/identity.ts";
+import { isRootless } from "../../identity.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
 
 const stageArgs = {

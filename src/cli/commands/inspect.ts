@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
-import { AggregateFailure, CtrnetError } from "../../errors.ts";
+import { CtrnetError, ErrorList } from "../../errors.ts";
 import { inspectContainer, type InspectResult, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 import { isJsonFormat, renderInspect } from "../template/index.ts";
@@ -36,6 +36,6 @@ export default defineCommand({
     });
     if (format === undefined) print(`${JSON.stringify(found, null, 2)}\n`);
     else print(renderInspect(format, found.map(inspectView)));
-    if (failures.length) throw new AggregateFailure("inspecting object", failures);
+    if (failures.length) throw new ErrorList("inspecting object", failures);
   },
 });

@@ -1,7 +1,7 @@
 import { type ArgsDef, defineCommand } from "citty";
 import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
-import { AggregateFailure, CtrnetError, UsageError } from "../../errors.ts";
+import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";
 import { NetworkNotFoundError } from "../../drivers/cni/index.ts";
 import { disconnectContainer } from "../../lifecycle/connect.ts";
 import { type Context, createContext } from "../../lifecycle/context.ts";
@@ -145,7 +145,7 @@ const inspect = defineCommand({
     });
     if (format === undefined) print(`${JSON.stringify(found, null, 2)}\n`);
     else print(renderInspect(format, found.map((n) => networkView(n))));
-    if (failures.length) throw new AggregateFailure("inspecting object", failures);
+    if (failures.length) throw new ErrorList("inspecting object", failures);
   },
 });
 

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
 import { UsageError } from "../../errors.ts";
-import { listContainers, reloadContainer, withContext } from "../../lifecycle/index.ts";
+import { reloadableContainers, reloadContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
 const args = {
@@ -20,9 +20,7 @@ export default defineCommand({
     const ids = values._.map(String);
     if (values.all === (ids.length > 0)) throw new UsageError("give container ids or --all (not both)");
     await withContext(contextOptions(values), async (ctx) => {
-      const targets = values.all
-        ? (await listContainers(ctx)).filter((r) => r.mode.kind === "bridge" && r.state === "ready").map((r) => r.id)
-        : ids;
+      const targets = values.all ? reloadableContainers(ctx) : ids;
       await forEachName(targets, async (id) => {
         await reloadContainer(ctx, id);
         print(`${id}\n`);

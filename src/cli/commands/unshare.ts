@@ -4,7 +4,7 @@
 import { defineCommand } from "citty";
 import { constants } from "node:os";
 import { CtrnetError, UsageError } from "../../errors.ts";
-import { isRootless } from "../../rootless/identity.ts";
+import { isRootless } from "../../identity.ts";
 import { forwardSignals } from "../../rootless/signals.ts";
 
 /** Parsed by hand: CMD keeps its own options (`id -u`), which a generic option parser would take for ours. */

@@ -2,7 +2,8 @@
 // on 10.88.0.0/16, say), or a host route into a network's subnet through another interface, which makes
 // those hosts unreachable from containers, or the containers from the host.
 import type { NetworkConfig } from "../../drivers/cni/index.ts";
-import { type Cidr, formatCidr, Netlink, parseCidr } from "../../netlink/index.ts";
+import { type Cidr, formatCidr, parseCidr } from "../../ip/codec.ts";
+import { Netlink } from "../../netlink/index.ts";
 import { networkBridge, networkSubnets } from "../../networks/model.ts";
 import { subnetsOverlap } from "../../schema/ip.ts";
 import { type Finding, info, ok, problem } from "./finding.ts";

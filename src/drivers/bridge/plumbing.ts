@@ -6,7 +6,7 @@
 // the gateways. Every call takes open sockets: one in the netns that holds the bridge (the host's, or the
 // rootless netns) and one in the container's, so a whole attach is a handful of netlink messages.
 import { randomBytes } from "node:crypto";
-import { AggregateFailure } from "../../errors.ts";
+import { ErrorList } from "../../errors.ts";
 import { isNetlinkError, type Netlink } from "../../netlink/index.ts";
 import { ensureSysctl } from "../../netns/index.ts";
 
@@ -112,7 +112,7 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
     try {
       host.linkDelete(hostName);
     } catch (undo) {
-      if (!isNetlinkError(undo, "ENODEV")) throw new AggregateFailure(`attaching ${hostName} failed, and so did removing it`, [err, undo]);
+      if (!isNetlinkError(undo, "ENODEV")) throw new ErrorList(`attaching ${hostName} failed, and so did removing it`, [err, undo]);
     }
     throw err;
   }

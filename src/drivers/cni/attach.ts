@@ -1,8 +1,8 @@
 // ADD, CHECK and DEL of one attachment (container x network x interface) over a network's plugin list.
-import { AggregateFailure, CtrnetError, errorMessage, UsageError } from "../../errors.ts";
+import { CtrnetError, ErrorList, errorMessage, UsageError } from "../../errors.ts";
 import { CacheFileError, type CachedAttachment, type CacheKey, readCache, removeCache, writeCache } from "./cache.ts";
 import type { NetworkConfig } from "./config.ts";
-import { type CniArgs, type CniContext, validateAttachmentKey, validateCniArgs } from "./context.ts";
+import { type CniArgs, type CniContext, validateAttachmentKey, validateCniArgs } from "./settings.ts";
 import { type AttachmentEnv, type CniCommand, execPlugin, PluginError, PluginNotFoundError } from "./exec.ts";
 import { buildPluginConfig, type CapabilityArgs, encodeConfig } from "./plugin-config.ts";
 import { type CniResult, parseResult, toWire, type WireResult } from "./result.ts";
@@ -89,9 +89,7 @@ function describe(req: DetachRequest): string {
 async function undoAdd(ctx: CniContext, step: Omit<ChainStep, "command">, cause: unknown): Promise<never> {
   const errors = (await delChain(ctx, step)).filter((e) => !(e instanceof PluginNotFoundError));
   if (errors.length === 0) throw cause;
-  throw new CtrnetError(`${errorMessage(cause)}; undoing the partial setup failed too: ${errors.map(errorMessage).join("; ")}`, {
-    cause,
-  });
+  throw ErrorList.undoing(cause, errors, "the partial setup");
 }
 
 export async function addAttachment(ctx: CniContext, req: AttachmentRequest): Promise<CniResult> {
@@ -193,7 +191,6 @@ export async function delAttachment(ctx: CniContext, req: DetachRequest): Promis
     capabilityArgs: req.capabilityArgs ?? cached?.capabilityArgs ?? {},
     prevResult,
   });
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new AggregateFailure(`CNI DEL of ${describe(req)}`, errors);
+  ErrorList.throwIfAny(`CNI DEL of ${describe(req)}`, errors);
   await removeCache(ctx.cacheDir, keyOf(req));
 }

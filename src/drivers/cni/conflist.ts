@@ -3,7 +3,7 @@
 // host-local, tuning). Pure: it only builds the JSON objects.
 import { UsageError } from "../../errors.ts";
 import { validateName } from "../../names.ts";
-import { type Cidr, formatCidr, formatIP, parseCidr, parseIP } from "../../netlink/addr-codec.ts";
+import { type Cidr, formatCidr, formatIP, parseCidr, parseIP } from "../../ip/codec.ts";
 import { firstHost, lastHost, maskAddress, nthAddress, parseSubnet, subnetContains, subnetsOverlap } from "../../schema/ip.ts";
 import { validateIfName } from "./ifname.ts";
 

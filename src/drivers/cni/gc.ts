@@ -1,9 +1,9 @@
 // Garbage collection of a network's attachments: CNI 1.1 GC, made to work with plugins older than 1.1.
-import { AggregateFailure } from "../../errors.ts";
+import { ErrorList } from "../../errors.ts";
 import { delAttachment } from "./attach.ts";
 import { type CacheKey, listCache } from "./cache.ts";
 import type { NetworkConfig } from "./config.ts";
-import { type CniContext, validateAttachmentKey } from "./context.ts";
+import { type CniContext, validateAttachmentKey } from "./settings.ts";
 import { execPlugin } from "./exec.ts";
 import { buildPluginConfig, encodeConfig } from "./plugin-config.ts";
 import { pluginVersions } from "./plugin-info.ts";
@@ -59,7 +59,6 @@ export async function gcNetwork(ctx: CniContext, network: NetworkConfig, valid: 
     }
   }
 
-  if (errors.length === 1) throw errors[0];
-  if (errors.length > 1) throw new AggregateFailure(`CNI GC of network ${network.name}`, errors);
+  ErrorList.throwIfAny(`CNI GC of network ${network.name}`, errors);
   return removed;
 }

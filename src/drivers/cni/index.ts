@@ -9,3 +9,4 @@ export { DEFAULT_PLUGIN_DIRS, defaultCacheDir, defaultConfigDirs } from "./paths
 export type { CapabilityArgs } from "./plugin-config.ts";
 export type { CniDns, CniInterface, CniIp, CniResult, CniRoute } from "./result.ts";
 export { type CniRuntime, type CniRuntimeOptions, createCniRuntime, DEFAULT_PLUGIN_TIMEOUT_MS } from "./runtime.ts";
+export { type RootlessNetnsAccess, rootlessCniRuntime } from "./rootless.ts";

@@ -2,7 +2,7 @@
 // per-user ones. Every one of them is overridable through the runtime's options.
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { hostUid } from "../../rootless/identity.ts";
+import { hostUid } from "../../identity.ts";
 
 export const DEFAULT_PLUGIN_DIRS: readonly string[] = ["/usr/lib/cni", "/opt/cni/bin"];
 

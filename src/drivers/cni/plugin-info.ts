@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { VersionOutput } from "../../schema/cni.ts";
 import { describeIssues } from "../../schema/issues.ts";
 import type { NetworkConfig } from "./config.ts";
-import type { CniContext } from "./context.ts";
+import type { CniContext } from "./settings.ts";
 import { execPlugin, PluginError } from "./exec.ts";
 import { buildPluginConfig, encodeConfig } from "./plugin-config.ts";
 import { atLeast, SPEC_VERSIONS } from "./version.ts";

@@ -5,7 +5,8 @@ import { CtrnetError } from "../../errors.ts";
 import { describeIssues } from "../../schema/issues.ts";
 import { Result020, ResultCurrent } from "../../schema/cni-result.ts";
 import { atLeast } from "./version.ts";
-import { ipFamily } from "../../netlink/addr-codec.ts";
+import { ipFamily } from "../../ip/codec.ts";
+import type { NetworkStatus } from "../../schema/network-status.ts";
 
 export interface CniInterface {
   name: string;
@@ -140,4 +141,22 @@ export function toWire(result: CniResult, version: string): WireResult {
   if (result.routes.length) out.routes = result.routes.map((r) => pick(r, v11 ? ROUTE_KEYS_1_1 : ROUTE_KEYS_1_0));
   out.dns = pick(result.dns, DNS_KEYS);
   return out;
+}
+
+/**
+ * A stored status as the CNI result it came from, near enough for a DEL's prevResult: the container's
+ * interfaces (in the netns at netnsPath, if any) and their addresses, routes and DNS.
+ */
+export function resultFromStatus(status: NetworkStatus, cniVersion: string, netnsPath: string | undefined): CniResult {
+  const interfaces: CniInterface[] = status.interfaces.map((i) => ({ name: i.name, ...(i.mac ? { mac: i.mac } : {}), ...(netnsPath ? { sandbox: netnsPath } : {}) }));
+  const ips: CniIp[] = status.interfaces.flatMap((i, index) => i.addresses.map((a) => ({ address: a.address, ...(a.gateway ? { gateway: a.gateway } : {}), interface: index })));
+  const routes: CniRoute[] = status.routes.map((r) => ({ dst: r.destination, ...(r.gateway ? { gw: r.gateway } : {}) }));
+  const { nameservers, domain, search, options } = status.dns;
+  const dns: CniDns = {
+    ...(nameservers.length ? { nameservers } : {}),
+    ...(domain ? { domain } : {}),
+    ...(search.length ? { search } : {}),
+    ...(options.length ? { options } : {}),
+  };
+  return { cniVersion, interfaces, ips, routes, dns };
 }

@@ -4,7 +4,7 @@ import type { VersionOutput } from "../../schema/cni.ts";
 import { addAttachment, type AttachmentRequest, checkAttachment, delAttachment, type DetachRequest } from "./attach.ts";
 import { type CachedAttachment, type CacheKey, listCache, readCache } from "./cache.ts";
 import { findNetwork, listNetworks, type NetworkConfig, type NetworkListing, parseNetworkConfig, resolveNetwork } from "./config.ts";
-import type { CniContext } from "./context.ts";
+import type { CniContext } from "./settings.ts";
 import type { PluginCallRecord, PluginSpawner } from "./exec.ts";
 import { gcNetwork, type ValidAttachment } from "./gc.ts";
 import { DEFAULT_PLUGIN_DIRS, defaultCacheDir, defaultConfigDirs } from "./paths.ts";

@@ -2,7 +2,7 @@
 // compression both ways. Decoding checks every length against the packet and throws DnsFormatError, so a
 // malformed packet costs the server one FORMERR answer, never a crash. Record data ctrnet does not interpret
 // (TXT, MX, ...) travels as opaque bytes, so forwarding and re-encoding never changes it.
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../../netlink/addr-codec.ts";
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../../ip/codec.ts";
 
 export const TYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, OPT: 41, ANY: 255 } as const;
 export const CLASS_IN = 1;

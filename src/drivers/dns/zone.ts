@@ -1,7 +1,7 @@
 // What the server knows, in the shape queries need it: per network, names -> addresses and addresses -> names;
 // and which networks a client belongs to. Built once per configuration and then only read, so a reload swaps
 // in a new Zone while queries in flight finish on the old one.
-import { type Cidr, formatIP, parseCidr, parseIP } from "../../netlink/addr-codec.ts";
+import { type Cidr, formatIP, parseCidr, parseIP } from "../../ip/codec.ts";
 import type { DnsConfig } from "../../schema/dns.ts";
 import { subnetContains } from "../../schema/ip.ts";
 

@@ -1,7 +1,7 @@
 // What networks and published ports put into the table's sets and maps: one element per subnet, bridge
 // and host port (a published range is one element per port, sent in the same batch).
 import * as nf from "../../netlink/nftables/index.ts";
-import { parseCidr } from "../../netlink/index.ts";
+import { parseCidr } from "../../ip/codec.ts";
 import { SETS } from "./ruleset.ts";
 
 export interface FirewallNetwork {

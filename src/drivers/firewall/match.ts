@@ -1,7 +1,7 @@
 // The expressions ctrnet's rules are made of, as nft compiles the same statements (`nft --debug=netlink`
 // shows them): protocol family checks, prefix matches, set lookups, conntrack tests and verdicts.
 import * as nf from "../../netlink/nftables/index.ts";
-import { parseCidr } from "../../netlink/index.ts";
+import { parseCidr } from "../../ip/codec.ts";
 
 const R1 = nf.REG_1;
 

@@ -1,7 +1,7 @@
 // Addresses as numbers, so ranges can be walked and compared: an IPv4 address is a 32-bit and an IPv6
 // address a 128-bit bigint, tagged with its length in bytes. Text is the netlink codec's, so a lease
 // file is named exactly as host-local names it (Go's net.IP.String: dotted quad, RFC 5952 for IPv6).
-import { formatIP, parseIP } from "../../netlink/addr-codec.ts";
+import { formatIP, parseIP } from "../../ip/codec.ts";
 
 export interface Address {
   /** 4 for IPv4, 16 for IPv6. */

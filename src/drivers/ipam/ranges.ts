@@ -5,7 +5,7 @@
 // /128 hold nothing to allocate. Where host-local would loop over addresses outside the subnet (a
 // rangeStart after its rangeEnd), ctrnet refuses the configuration instead.
 import { UsageError } from "../../errors.ts";
-import { parseCidr } from "../../netlink/addr-codec.ts";
+import { parseCidr } from "../../ip/codec.ts";
 import type { HostLocalRange, HostLocalRangeSet } from "../../schema/host-local.ts";
 import { type Address, formatAddress, fromBytes, parseAddress } from "./address.ts";
 

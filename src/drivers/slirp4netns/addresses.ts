@@ -1,6 +1,6 @@
 // Where slirp4netns puts things inside its network: fixed offsets from the network address, as
 // slirp4netns documents them and podman's GetSlirp4netnsIP / GetSlirp4netnsDNS compute them.
-import { formatIPv4, parseCidr } from "../../netlink/addr-codec.ts";
+import { formatIPv4, parseCidr } from "../../ip/codec.ts";
 import { nthHost } from "../../schema/ip.ts";
 
 export const DEFAULT_SLIRP4NETNS_CIDR = "10.0.2.0/24";

@@ -3,7 +3,7 @@
 // exists is asked of the caller, because slirp4netns resolves outbound interface names in the
 // namespace it runs in, which only the caller knows.
 import { UsageError } from "../../errors.ts";
-import { parseCidr, parseIPv4, parseIPv6 } from "../../netlink/addr-codec.ts";
+import { parseCidr, parseIPv4, parseIPv6 } from "../../ip/codec.ts";
 
 export type PortHandler = "rootlesskit" | "slirp4netns";
 

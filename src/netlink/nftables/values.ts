@@ -1,7 +1,7 @@
 // nftables data types (as nft names and numbers them, so `nft list` prints what ctrnet wrote) and the bytes
 // of their values: what set keys, map data and cmp operands hold. Register contents are in network byte
 // order except marks, which the kernel keeps in host order.
-import { parseIPv4, parseIPv6 } from "../addr-codec.ts";
+import { parseIPv4, parseIPv6 } from "../../ip/codec.ts";
 import { HOST_LITTLE_ENDIAN, viewOf } from "../wire.ts";
 
 export interface DataType {

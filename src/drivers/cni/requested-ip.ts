@@ -1,10 +1,8 @@
-// The addresses a container holds or asks for on a network: a --ip checked against the network's subnets
-// before anything is set up, and the IP and MAC read back from a result to keep them across a re-ADD.
-import type { CniResult, NetworkConfig } from "../drivers/cni/index.ts";
-import { parseResult } from "../drivers/cni/result.ts";
-import { UsageError } from "../errors.ts";
-import { formatCidr, ipFamily, parseIP } from "../netlink/addr-codec.ts";
-import { parseSubnet, reservedAddressProblem, subnetContains } from "../schema/ip.ts";
+// A --ip checked against the subnets a network's IPAM names, before anything is set up.
+import type { NetworkConfig } from "./config.ts";
+import { UsageError } from "../../errors.ts";
+import { formatCidr, ipFamily, parseIP } from "../../ip/codec.ts";
+import { parseSubnet, reservedAddressProblem, subnetContains } from "../../schema/ip.ts";
 
 interface IpamRange {
   subnet?: unknown;
@@ -51,22 +49,4 @@ export function checkRequestedIP(network: NetworkConfig, ip: string): void {
     return;
   }
   throw new UsageError(`IP address ${ip} is outside the subnets of network "${network.name}" (${subnets.join(", ")})`);
-}
-
-export function storedResult(result: unknown): CniResult | undefined {
-  return result == null ? undefined : parseResult(result);
-}
-
-export interface HeldAddresses {
-  ips: string[];
-  mac?: string;
-}
-
-/** What the container holds on a network: every address, and the MAC of the interface inside the netns. */
-export function heldAddresses(result: CniResult | undefined): HeldAddresses {
-  if (!result) return { ips: [] };
-  const ips = result.ips.map((ip) => ip.address.split("/")[0]!).filter((ip) => ipFamily(ip) !== 0);
-  const index = result.ips.find((ip) => ip.interface !== undefined)?.interface;
-  const inside = index === undefined ? result.interfaces.find((i) => i.sandbox) : result.interfaces[index];
-  return inside?.mac ? { ips, mac: inside.mac } : { ips };
 }

@@ -1,5 +1,5 @@
 import type { Context } from "../lifecycle/index.ts";
-import { findExact } from "../lifecycle/records.ts";
+import { findExact } from "../lifecycle/lookup.ts";
 import type { ContainerRecord } from "../state/index.ts";
 
 /** The record with exactly this OCI container id: a container whose name or id prefix matches is another one. */

@@ -1,15 +1,24 @@
 // CNI ADD and DEL of one of a container's networks, with what podman's getPodNetwork hands ocicni: the
-// port mappings (first network only), a requested IP and MAC, the aliases, and the pod-name CNI_ARGS.
-import { type CachedAttachment, type CniResult, NetworkNotFoundError, type NetworkConfig } from "../drivers/cni/index.ts";
-import { readCache } from "../drivers/cni/cache.ts";
-import type { CniArgs } from "../drivers/cni/context.ts";
-import { type PortMapping, toCniPortMappings } from "../schema/ports.ts";
-import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
-import { networkAliases } from "./aliases.ts";
-import type { Context } from "./context.ts";
+// port mappings the network carries, a requested IP and MAC, the aliases, and the pod-name CNI_ARGS.
+import type { CachedAttachment } from "./cache.ts";
+import { NetworkNotFoundError, type NetworkConfig } from "./config.ts";
+import type { CniRuntime } from "./runtime.ts";
+import { readCache } from "./cache.ts";
+import type { CniArgs } from "./settings.ts";
+import { type NetworkStatus, statusFromCniResult } from "../../schema/network-status.ts";
+import { type PortMapping, toCniPortMappings } from "../../schema/ports.ts";
+import type { ContainerRecord, NetworkAttachment } from "../../state/index.ts";
+import { networkAliases } from "../../container/aliases.ts";
+
+/** What the CNI driver needs of a command's context (the lifecycle's Context is one). */
+export interface CniDriverEnv {
+  readonly cni: CniRuntime;
+  readonly netnsDir: string;
+  readonly runtimeDir: string;
+}
 
 export interface AttachOptions {
-  /** The container's published ports: given to the first network only, as podman does. */
+  /** The published ports this network carries (portmap's capability argument). */
   ports?: readonly PortMapping[];
   /** Addresses to ask IPAM for (no prefix length), e.g. a --ip, or the ones kept across a reload. */
   ips?: readonly string[];
@@ -48,14 +57,14 @@ function capabilityArgs(rec: ContainerRecord, network: NetworkConfig, attachment
 }
 
 export async function addNetwork(
-  ctx: Context,
+  ctx: CniDriverEnv,
   rec: ContainerRecord,
   attachment: NetworkAttachment,
   netnsPath: string,
   opts: AttachOptions = {},
-): Promise<CniResult> {
+): Promise<NetworkStatus> {
   const network = await ctx.cni.loadNetwork(attachment.network);
-  return ctx.cni.add({
+  const result = await ctx.cni.add({
     network,
     containerId: rec.id,
     netnsPath,
@@ -63,13 +72,14 @@ export async function addNetwork(
     capabilityArgs: capabilityArgs(rec, network, attachment, opts),
     cniArgs: cniArgs(rec, network, opts),
   });
+  return statusFromCniResult(result, attachment.ifname);
 }
 
 /**
  * The configuration the attachment was made with, as cached at ADD, so a network whose file was changed
  * or removed since is still torn down as it was set up; the current file when nothing was cached.
  */
-export async function networkForDel(ctx: Context, containerId: string, attachment: NetworkAttachment): Promise<NetworkConfig | undefined> {
+export async function networkForDel(ctx: CniDriverEnv, containerId: string, attachment: NetworkAttachment): Promise<NetworkConfig | undefined> {
   const entry = await cachedAttachment(ctx, containerId, attachment);
   const fromCache = entry && ctx.cni.cachedNetwork(entry);
   if (fromCache) return fromCache;
@@ -82,7 +92,7 @@ export async function networkForDel(ctx: Context, containerId: string, attachmen
 }
 
 /** The attachment's cache file, if there is a usable one: one file read, not a scan of the cache. */
-export async function cachedAttachment(ctx: Context, containerId: string, attachment: NetworkAttachment): Promise<CachedAttachment | undefined> {
+export async function cachedAttachment(ctx: CniDriverEnv, containerId: string, attachment: NetworkAttachment): Promise<CachedAttachment | undefined> {
   try {
     return await readCache(ctx.cni.cacheDir, { network: attachment.network, containerId, ifName: attachment.ifname });
   } catch {
@@ -96,7 +106,7 @@ export async function cachedAttachment(ctx: Context, containerId: string, attach
  * false when there was nothing to DEL with (no cached or current configuration of the network).
  */
 export async function delNetwork(
-  ctx: Context,
+  ctx: CniDriverEnv,
   rec: ContainerRecord,
   attachment: NetworkAttachment,
   netnsPath: string | undefined,

@@ -2,20 +2,18 @@
 // leave rules behind: the firewall plugin finds its rules only through prevResult, which a create killed
 // mid-chain never cached; and the bridge plugin finds its masquerade rules through the addresses of the
 // interface in the netns, which a reboot or an unmounted netns took away. So: a missing cache entry is
-// written from the interface as it is (or the result the record holds), and a vanished netns is stood in
+// written from the interface as it is (or the status the record holds), and a vanished netns is stood in
 // for by a temporary one holding an interface of the same name with the same addresses.
 import { basename } from "node:path";
-import type { CniResult, NetworkConfig } from "../drivers/cni/index.ts";
-import { writeCache } from "../drivers/cni/cache.ts";
-import { parseResult, toWire } from "../drivers/cni/result.ts";
-import { isNetlinkError, Netlink } from "../netlink/index.ts";
-import { createNetns } from "../netns/index.ts";
-import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
-import { storedResult } from "./addresses.ts";
-import { markNetns, unmarkNetns } from "./ledger.ts";
-import { cachedAttachment, networkForDel } from "./attach.ts";
-import type { Context } from "./context.ts";
-import { plannedNetnsPath, removeOwnedNetns } from "./sandbox.ts";
+import type { NetworkConfig } from "./config.ts";
+import type { CniResult } from "./result.ts";
+import { writeCache } from "./cache.ts";
+import { parseResult, resultFromStatus, toWire } from "./result.ts";
+import { isNetlinkError, Netlink } from "../../netlink/index.ts";
+import { createNetns, plannedNetnsPath, removeOwnedNetns } from "../../netns/index.ts";
+import type { ContainerRecord, NetworkAttachment } from "../../state/index.ts";
+import { markNetns, unmarkNetns } from "../../state/ledger.ts";
+import { cachedAttachment, type CniDriverEnv, networkForDel } from "./args.ts";
 
 export interface DelTarget {
   /** The netns to give the DEL: the container's, a stand-in, or none. */
@@ -41,7 +39,7 @@ function resultFromNetns(network: NetworkConfig, netnsPath: string, ifname: stri
   }
 }
 
-function standIn(ctx: Context, ifname: string, result: CniResult): DelTarget {
+function standIn(ctx: CniDriverEnv, ifname: string, result: CniResult): DelTarget {
   const path = plannedNetnsPath(ctx.netnsDir);
   markNetns(ctx, path);
   createNetns({ name: basename(path), dir: ctx.netnsDir });
@@ -64,12 +62,16 @@ function standIn(ctx: Context, ifname: string, result: CniResult): DelTarget {
   return { netnsPath: path, cleanup: remove };
 }
 
-export async function prepareDel(ctx: Context, rec: ContainerRecord, attachment: NetworkAttachment, netnsPath: string | undefined): Promise<DelTarget> {
+export async function prepareDel(ctx: CniDriverEnv, rec: ContainerRecord, attachment: NetworkAttachment, netnsPath: string | undefined): Promise<DelTarget> {
   const none: DelTarget = { netnsPath, cleanup: () => {} };
   const network = await networkForDel(ctx, rec.id, attachment);
   if (!network) return none;
   const cached = await cachedAttachment(ctx, rec.id, attachment);
-  let result = cached?.result ? parseResult(cached.result) : storedResult(attachment.result);
+  let result = cached?.result
+    ? parseResult(cached.result)
+    : attachment.status
+      ? resultFromStatus(attachment.status, network.cniVersion, netnsPath)
+      : undefined;
   if (!cached) {
     if (netnsPath !== undefined) result ??= resultFromNetns(network, netnsPath, attachment.ifname);
     if (result) {

@@ -2,7 +2,7 @@
 // IPAM would refuse it half-way through a setup.
 import { UsageError } from "../errors.ts";
 import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
-import { heldAddresses, storedResult } from "./addresses.ts";
+import { heldAddresses } from "./addresses.ts";
 
 export function checkAddressFree(records: readonly ContainerRecord[], network: string, ip: string): void {
   for (const rec of records) {
@@ -14,12 +14,8 @@ export function checkAddressFree(records: readonly ContainerRecord[], network: s
   }
 }
 
-/** Addresses from the result; before there is one, the address the record asked for. */
+/** Addresses from the status; before there is one, the address the record asked for. */
 function held(rec: ContainerRecord, attachment: NetworkAttachment): string[] {
-  if (attachment.result == null) return rec.networks[0] === attachment && rec.staticIP ? [rec.staticIP] : [];
-  try {
-    return heldAddresses(storedResult(attachment.result)).ips;
-  } catch {
-    return [];
-  }
+  if (attachment.status === null) return rec.networks[0] === attachment && rec.staticIP ? [rec.staticIP] : [];
+  return heldAddresses(attachment.status).ips;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { forwarderPorts, hostFwds, slirp4netnsAddressesOf } from "../../src/lifecycle/slirp-network.ts";
+import { forwarderPorts, hostFwds, slirp4netnsAddressesOf } from "../../src/drivers/slirp4netns/network.ts";
 import { networkSettings } from "../../src/lifecycle/inspect-format.ts";
-import { newContainerRecord } from "../../src/state/index.ts";
+import { newContainerRecord } from "../../src/container/attachments.ts";
 import { parsePortSpecs } from "../../src/schema/ports.ts";
 
 describe("slirp4netns container network", () => {

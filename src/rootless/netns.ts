@@ -1,20 +1,19 @@
 // The seed v3's rootless CNI namespace (GetRootlessCNINetNs, Cleanup): one network namespace per user,
 // `rootless-netns` in the user's netns dir, where the CNI plugins of every rootless bridge container run
-// and make their bridges, with slirp4netns on tap0 as its way out. Made by the first bridge attachment,
+// and make their bridges, with a way out to the host's network (slirp4netns on tap0, started by the
+// function the caller hands in). Made by the first bridge attachment,
 // removed once no CNI attachment of the user is cached any more. One lock serialises everything that
 // touches it across ctrnet processes; it sits outside the namespace's directory, which goes with it.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { createNetns, removeNetns } from "../netns/index.ts";
-import { hostLookup } from "../drivers/slirp4netns/host-lookup.ts";
-import { parseSlirp4netnsOptions, type Slirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
-import { startSlirp4netns } from "../drivers/slirp4netns/start.ts";
+import { formatResolvConf, readHostEtc } from "../container/dns-files.ts";
+import { bringLoopbackUp } from "../netlink/index.ts";
+import { createNetns, netnsUsable, removeNetns } from "../netns/index.ts";
+import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
+import { readJsonFile, RootlessNetnsStateFile, WayOutProcessFile } from "../schema/state-files.ts";
 import { withLock } from "../state/lock.ts";
-import { formatResolvConf, readHostEtc } from "./etc-files.ts";
-import { bringLoopbackUp, netnsUsable } from "./sandbox.ts";
-import { type HelperProcess, running, startTimeOf, stopByPid } from "./slirp-helpers.ts";
 
 export const ROOTLESS_NETNS_NAME = "rootless-netns";
 
@@ -25,24 +24,37 @@ export interface RootlessNetnsPaths {
   /** resolv.conf, the plugins' /run, and state.json; removed with the namespace. */
   dir: string;
   lockFile: string;
-  /** slirp4netns options as `key=value`, e.g. cidr=10.0.3.0/24 (env CTRNET_ROOTLESS_NETNS_OPTIONS). */
-  options: readonly string[];
 }
 
+/** The process that connects the namespace to the outside, and the addresses it gives it. */
+export interface WayOut {
+  pid: number;
+  ip: string;
+  prefixLength: number;
+  gateway: string;
+  /** A DNS forwarder to the host's resolver. */
+  dns: string;
+}
+
+/**
+ * Starts the way out in the netns at netnsPath, running on after this process (its own session, no exit
+ * fd); onSpawn gets its pid the moment it exists, before it is ready.
+ */
+export type StartWayOut = (netnsPath: string, onSpawn: (pid: number) => void) => Promise<WayOut>;
+
 export interface RootlessNetnsState {
-  slirp4netns: HelperProcess;
+  slirp4netns: TrackedProcess;
   ip: string;
   prefixLength: number;
   gateway: string;
   dns: string;
 }
 
-export function rootlessNetnsPaths(runtimeDir: string, netnsDir: string, options: readonly string[]): RootlessNetnsPaths {
+export function rootlessNetnsPaths(runtimeDir: string, netnsDir: string): RootlessNetnsPaths {
   return {
     netns: join(netnsDir, ROOTLESS_NETNS_NAME),
     dir: join(runtimeDir, ROOTLESS_NETNS_NAME),
     lockFile: join(runtimeDir, `${ROOTLESS_NETNS_NAME}.lock`),
-    options,
   };
 }
 
@@ -51,12 +63,14 @@ export const resolvConfPath = (paths: RootlessNetnsPaths): string => join(paths.
 export const pluginRunDir = (paths: RootlessNetnsPaths): string => join(paths.dir, "run");
 const statePath = (paths: RootlessNetnsPaths): string => join(paths.dir, "state.json");
 
+/** The state once the way out was ready; undefined before that, or without a namespace. */
 export function readRootlessNetnsState(paths: RootlessNetnsPaths): RootlessNetnsState | undefined {
-  try {
-    return JSON.parse(readFileSync(statePath(paths), "utf8")) as RootlessNetnsState;
-  } catch {
-    return undefined;
-  }
+  return readJsonFile(() => readFileSync(statePath(paths), "utf8"), RootlessNetnsStateFile);
+}
+
+/** The way out's process as written down, ready or not. */
+function wayOutProcess(paths: RootlessNetnsPaths): TrackedProcess | undefined {
+  return readJsonFile(() => readFileSync(statePath(paths), "utf8"), WayOutProcessFile)?.slirp4netns;
 }
 
 function writeState(paths: RootlessNetnsPaths, state: Partial<RootlessNetnsState>): void {
@@ -69,17 +83,9 @@ function writeResolvConf(paths: RootlessNetnsPaths, dns: string): void {
   writeFileSync(resolvConfPath(paths), formatResolvConf({ nameservers: [dns], search: host.search, options: host.options }), { mode: 0o644 });
 }
 
-/**
- * slirp4netns on tap0 with -c, a ready fd and no exit fd: it outlives the ctrnet that starts it (its own
- * session) and is stopped by pid, written down the moment it exists.
- */
-async function startSlirp(paths: RootlessNetnsPaths, options: Slirp4netnsOptions): Promise<RootlessNetnsState> {
-  const slirp = await startSlirp4netns({
-    netnsPath: paths.netns,
-    options,
-    exitFd: false,
-    onSpawn: (pid) => writeState(paths, { slirp4netns: { pid, startTime: startTimeOf(pid) ?? "" } }),
-  });
+/** The way out outlives the ctrnet that starts it and is stopped by pid, written down the moment it exists. */
+async function startSlirp(paths: RootlessNetnsPaths, start: StartWayOut): Promise<RootlessNetnsState> {
+  const slirp = await start(paths.netns, (pid) => writeState(paths, { slirp4netns: { pid, startTime: startTimeOf(pid) ?? "" } }));
   const startTime = startTimeOf(slirp.pid);
   if (startTime === undefined) throw new Error(`slirp4netns (pid ${slirp.pid}) of the rootless netns exited right after it was ready`);
   const state: RootlessNetnsState = { slirp4netns: { pid: slirp.pid, startTime }, ip: slirp.ip, prefixLength: slirp.prefixLength, gateway: slirp.gateway, dns: slirp.dns };
@@ -90,10 +96,10 @@ async function startSlirp(paths: RootlessNetnsPaths, options: Slirp4netnsOptions
 /** Stops slirp4netns (only the process written down), unmounts the namespace, removes the directory; every error. */
 async function destroy(paths: RootlessNetnsPaths): Promise<unknown[]> {
   const errors: unknown[] = [];
-  const state = readRootlessNetnsState(paths);
-  if (state?.slirp4netns) {
+  const proc = wayOutProcess(paths);
+  if (proc) {
     try {
-      await stopByPid("slirp4netns of the rootless netns", state.slirp4netns);
+      await stopByPid("slirp4netns of the rootless netns", proc);
     } catch (err) {
       errors.push(err);
     }
@@ -107,14 +113,13 @@ async function destroy(paths: RootlessNetnsPaths): Promise<unknown[]> {
   return errors;
 }
 
-async function create(paths: RootlessNetnsPaths): Promise<RootlessNetnsState> {
-  const options = parseSlirp4netnsOptions(paths.options, hostLookup);
+async function create(paths: RootlessNetnsPaths, start: StartWayOut): Promise<RootlessNetnsState> {
   log.debug(`creating the rootless netns ${paths.netns}`);
   try {
     if (existsSync(paths.netns)) removeNetns(paths.netns);
     createNetns({ name: ROOTLESS_NETNS_NAME, dir: dirname(paths.netns) });
     bringLoopbackUp(paths.netns);
-    const state = await startSlirp(paths, options);
+    const state = await startSlirp(paths, start);
     writeResolvConf(paths, state.dns);
     return state;
   } catch (err) {
@@ -125,24 +130,27 @@ async function create(paths: RootlessNetnsPaths): Promise<RootlessNetnsState> {
 }
 
 /** Call with the lock held. A namespace that lost its slirp4netns gets a new one; its bridges stay. */
-async function ensure(paths: RootlessNetnsPaths): Promise<RootlessNetnsState> {
+async function ensure(paths: RootlessNetnsPaths, start: StartWayOut): Promise<RootlessNetnsState> {
   mkdirSync(pluginRunDir(paths), { recursive: true, mode: 0o700 });
-  const state = readRootlessNetnsState(paths);
+  const proc = wayOutProcess(paths);
   if (!netnsUsable(paths.netns)) {
-    if (state?.slirp4netns) await stopByPid("slirp4netns of the rootless netns", state.slirp4netns);
-    return create(paths);
+    if (proc) await stopByPid("slirp4netns of the rootless netns", proc);
+    return create(paths, start);
   }
-  if (state?.slirp4netns && running(state.slirp4netns)) return state;
+  const state = readRootlessNetnsState(paths);
+  if (state && running(state.slirp4netns)) return state;
+  // one that never became ready, left by a ctrnet that died meanwhile, makes way for a new one
+  if (proc) await stopByPid("slirp4netns of the rootless netns", proc);
   log.warn("slirp4netns of the rootless netns is gone; starting it again");
-  const fresh = await startSlirp(paths, parseSlirp4netnsOptions(paths.options, hostLookup));
+  const fresh = await startSlirp(paths, start);
   writeResolvConf(paths, fresh.dns);
   return fresh;
 }
 
 /** Runs fn under the lock with the rootless netns there, made first if it is not. */
-export async function withRootlessNetns<T>(paths: RootlessNetnsPaths, fn: (state: RootlessNetnsState) => Promise<T>): Promise<T> {
+export async function withRootlessNetns<T>(paths: RootlessNetnsPaths, start: StartWayOut, fn: (state: RootlessNetnsState) => Promise<T>): Promise<T> {
   mkdirSync(dirname(paths.lockFile), { recursive: true, mode: 0o700 });
-  return withLock(paths.lockFile, async () => fn(await ensure(paths)));
+  return withLock(paths.lockFile, async () => fn(await ensure(paths, start)));
 }
 
 /**

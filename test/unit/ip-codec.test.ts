@@ -9,7 +9,7 @@ import {
   parseIPv4,
   parseIPv6,
   parseMac,
-} from "../../src/netlink/addr-codec.ts";
+} from "../../src/ip/codec.ts";
 
 const bytes = (...b: number[]) => Uint8Array.from(b);
 

@@ -4,12 +4,12 @@
 // A mapping's hostIP "" ("every address" in a PortMapping) becomes 0.0.0.0 for both handlers, as podman's
 // rootlessport and setupRootlessPortMappingViaSlirp do: such a port is published on IPv4 only, never
 // on :: as well. `-p [::]:8080:80` publishes on IPv6.
-import { type HostFwd } from "../drivers/slirp4netns/api.ts";
-import { type Slirp4netnsAddresses, slirp4netnsAddresses } from "../drivers/slirp4netns/addresses.ts";
-import { parseSlirp4netnsOptions, type Slirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
-import { UsageError } from "../errors.ts";
-import type { PortForward } from "../schema/portfwd.ts";
-import type { PortMapping } from "../schema/ports.ts";
+import { type HostFwd } from "./api.ts";
+import { type Slirp4netnsAddresses, slirp4netnsAddresses } from "./addresses.ts";
+import { parseSlirp4netnsOptions, type Slirp4netnsOptions } from "./options.ts";
+import { UsageError } from "../../errors.ts";
+import type { PortForward } from "../../schema/portfwd.ts";
+import type { PortMapping } from "../../schema/ports.ts";
 
 /**
  * The options as stored in the record. They were checked against the host's interfaces when the

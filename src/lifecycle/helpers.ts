@@ -1,57 +1,30 @@
-// The helper processes of a slirp4netns container: slirp4netns itself and the port forwarder. Each is
-// written down the moment it exists (pid and start time), before it is even ready, so that whatever
-// happens to the ctrnet that started it, some later `rm` or `gc` can stop it.
+// The helper processes of a container: slirp4netns and the port forwarder. Each is written down the
+// moment it exists (pid and start time), before it is even ready, so that whatever happens to the ctrnet
+// that started it, some later `rm` or `gc` can stop it.
 //
 // Two lifetimes. `ctrnet run` holds their exit descriptors: they die with it, even by SIGKILL, and while
 // it lives it stops them through the handles kept here. `ctrnet create` returns at once and nobody holds
 // a descriptor: they run on their own, and `rm` or `gc` (other processes) stop them by pid. A pid is
 // signalled only while its start time is the one written down: a recycled pid is never killed.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { constants } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
-import * as libc from "../../ffi/libc.ts";
 import { CtrnetError } from "../errors.ts";
-import type { ContainerRecord } from "../state/index.ts";
+import { running, startTimeOf, stopByPid } from "../process/supervise.ts";
+import { forgetHelperPids, helpersDir, readHelperPids, writeHelperPids } from "../state/ledger.ts";
+import type { ContainerRecord, HelperKind } from "../state/index.ts";
+import type { HelperHandle, HelperRegistry } from "../drivers/driver.ts";
 import type { Context } from "./context.ts";
-
-export type HelperKind = "slirp4netns" | "portForwarder";
 
 /** Stopped in this order: nothing forwards into a network that is already gone. */
 const STOP_ORDER: readonly HelperKind[] = ["portForwarder", "slirp4netns"];
 
 const NAMES: Record<HelperKind, string> = { slirp4netns: "slirp4netns", portForwarder: "port forwarder" };
 
-export interface HelperProcess {
-  pid: number;
-  /** Field 22 of /proc/PID/stat: clock ticks after boot at which the process started. */
-  startTime: string;
-}
-
-type HelperLedger = Partial<Record<HelperKind, HelperProcess>>;
-
-export interface HelperHandle {
-  pid: number;
-  stop(): Promise<void>;
-}
-
 /** Handles of the helpers this process started, by container id. */
 const held = new Map<string, Partial<Record<HelperKind, HelperHandle>>>();
 
-const STOP_GRACE_MS = 3000;
-const KILL_WAIT_MS = 5000;
-const POLL_MS = 10;
 /** sun_path holds 108 bytes, the last a NUL. */
 const MAX_SOCKET_PATH = 107;
-
-function helpersDir(ctx: Context): string {
-  const dir = join(ctx.runtimeDir, "helpers");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
-}
-
-function ledgerPath(ctx: Context, id: string): string {
-  return join(helpersDir(ctx), `${id}.json`);
-}
 
 /**
  * slirp4netns's API socket for port_handler=slirp4netns. Named by a hash of the id: ids can be long,
@@ -69,37 +42,12 @@ function socketPath(ctx: Context, id: string): string {
   return join(helpersDir(ctx), `${new Bun.CryptoHasher("sha256").update(id).digest("hex").slice(0, 16)}.sock`);
 }
 
-function readLedger(ctx: Context, id: string): HelperLedger {
-  try {
-    return JSON.parse(readFileSync(ledgerPath(ctx, id), "utf8")) as HelperLedger;
-  } catch {
-    return {};
-  }
-}
-
-/** The start time, or undefined when the process is gone or a zombie (it holds nothing any more). */
-export function startTimeOf(pid: number): string | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return undefined;
-  }
-  // the command name in parentheses may itself hold spaces and parentheses
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return fields[0] === "Z" ? undefined : fields[19];
-}
-
-export function running(proc: HelperProcess): boolean {
-  return startTimeOf(proc.pid) === proc.startTime;
-}
-
 /** Writes the helper down; a process that is already gone needs no stopping and is not written. */
 export function recordHelper(ctx: Context, id: string, kind: HelperKind, pid: number): void {
   const startTime = startTimeOf(pid);
   if (startTime === undefined) return;
-  const ledger = { ...readLedger(ctx, id), [kind]: { pid, startTime } };
-  writeFileSync(ledgerPath(ctx, id), JSON.stringify(ledger), { mode: 0o600 });
+  const ledger = { ...readHelperPids(ctx, id), [kind]: { pid, startTime } };
+  writeHelperPids(ctx, id, ledger);
 }
 
 export function holdHelper(id: string, kind: HelperKind, handle: HelperHandle): void {
@@ -108,7 +56,7 @@ export function holdHelper(id: string, kind: HelperKind, handle: HelperHandle): 
 
 /** Why the container's network is broken, when a helper its record names has died; undefined otherwise. */
 export function deadHelper(ctx: Context, rec: ContainerRecord): string | undefined {
-  const ledger = readLedger(ctx, rec.id);
+  const ledger = readHelperPids(ctx, rec.id);
   for (const kind of STOP_ORDER) {
     const pid = rec.helpers[kind];
     if (pid === null) continue;
@@ -118,37 +66,13 @@ export function deadHelper(ctx: Context, rec: ContainerRecord): string | undefin
   return undefined;
 }
 
-/** Ids of containers whose helpers are written down; some may have no record any more. */
-export function containersWithHelpers(ctx: Context): string[] {
-  return readdirSync(helpersDir(ctx)).flatMap((f) => (f.endsWith(".json") ? [f.slice(0, -".json".length)] : []));
-}
-
-async function exited(proc: HelperProcess, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await Bun.sleep(POLL_MS)) if (!running(proc)) return true;
-  return !running(proc);
-}
-
-/** Not our child (its parent exited long ago): there is nothing to wait on, so poll. */
-export async function stopByPid(name: string, proc: HelperProcess): Promise<void> {
-  for (const [signal, wait] of [["SIGTERM", STOP_GRACE_MS], ["SIGKILL", KILL_WAIT_MS]] as const) {
-    if (!running(proc)) return;
-    try {
-      libc.kill(proc.pid, constants.signals[signal]);
-    } catch {
-      return;
-    }
-    if (await exited(proc, wait)) return;
-  }
-  throw new CtrnetError(`${name} (pid ${proc.pid}) did not stop, even on SIGKILL`);
-}
-
 /**
  * Stops every helper of the container, through this process's handle or by pid, then forgets them and
  * removes the API socket. Returns every error; what could not be stopped stays written down, for `gc`.
  */
 export async function stopHelpers(ctx: Context, id: string): Promise<unknown[]> {
   const errors: unknown[] = [];
-  const ledger = readLedger(ctx, id);
+  const ledger = readHelperPids(ctx, id);
   const handles = held.get(id) ?? {};
   for (const kind of STOP_ORDER) {
     try {
@@ -164,11 +88,45 @@ export async function stopHelpers(ctx: Context, id: string): Promise<unknown[]> 
     }
   }
   if (errors.length) {
-    writeFileSync(ledgerPath(ctx, id), JSON.stringify(ledger), { mode: 0o600 });
+    writeHelperPids(ctx, id, ledger);
     return errors;
   }
   held.delete(id);
-  rmSync(ledgerPath(ctx, id), { force: true });
+  forgetHelperPids(ctx, id);
   rmSync(socketPath(ctx, id), { force: true });
   return errors;
+}
+
+/** Stops the container's helper of one kind and forgets it, in the record too; every error. */
+async function stopHelper(ctx: Context, id: string, kind: HelperKind): Promise<unknown[]> {
+  const ledger = readHelperPids(ctx, id);
+  const handles = held.get(id) ?? {};
+  const handle = handles[kind];
+  const proc = ledger[kind];
+  if (!handle && !proc) return [];
+  try {
+    if (handle) await handle.stop();
+    if (proc && proc.pid !== handle?.pid) await stopByPid(NAMES[kind], proc);
+  } catch (err) {
+    return [err];
+  }
+  delete handles[kind];
+  delete ledger[kind];
+  writeHelperPids(ctx, id, ledger);
+  const state = ctx.state();
+  if (state.find(id)?.id === id) state.update(id, (r) => ({ ...r, helpers: { ...r.helpers, [kind]: null } }));
+  return [];
+}
+
+/** Where the drivers write down the helpers they start for container id: the ledger, the record, this process. */
+export function helperRegistry(ctx: Context, id: string): HelperRegistry {
+  return {
+    spawned(kind, pid) {
+      recordHelper(ctx, id, kind, pid);
+      ctx.state().update(id, (r) => ({ ...r, helpers: { ...r.helpers, [kind]: pid } }));
+    },
+    started: (kind, handle: HelperHandle) => holdHelper(id, kind, handle),
+    stop: (kind) => stopHelper(ctx, id, kind),
+    apiSocket: () => apiSocketPath(ctx, id),
+  };
 }

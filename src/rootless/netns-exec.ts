@@ -7,10 +7,20 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { launch, type LaunchedProcess, type MountSpec } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
-import type { PluginSpawner } from "../drivers/cni/index.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { pluginRunDir, resolvConfPath, type RootlessNetnsPaths } from "./rootless-netns.ts";
+import { netnsUsable, openNetns } from "../netns/index.ts";
+import { pluginRunDir, resolvConfPath, type RootlessNetnsPaths, type StartWayOut, withRootlessNetns } from "./netns.ts";
+
+/** A started program with its output collected (the CNI driver's PluginProcess). */
+export interface SpawnedProgram {
+  readonly output: Promise<{ stdout: string; stderr: string }>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | number | null }>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts the program at path with stdin fed to it (the CNI driver's PluginSpawner). */
+export type ProgramSpawner = (path: string, stdin: Uint8Array, env: Record<string, string>) => SpawnedProgram;
 
 /** host-local's dataDir when a conflist names none. */
 const SYSTEM_CNI_DIR = "/var/lib/cni";
@@ -77,7 +87,7 @@ function feed(fd: number, data: Uint8Array): void {
 }
 
 /** Plugins run in the namespace netnsFd refers to; netnsFd must stay open while plugins are started. */
-export function rootlessNetnsSpawner(netnsFd: number, mounts: MountSpec[]): PluginSpawner {
+export function rootlessNetnsSpawner(netnsFd: number, mounts: MountSpec[]): ProgramSpawner {
   return (path, stdin, env) => {
     const pipes = [libc.pipe2(), libc.pipe2(), libc.pipe2()] as const;
     const [[inR, inW], [outR, outW], [errR, errW]] = pipes;
@@ -106,6 +116,26 @@ export function rootlessNetnsSpawner(netnsFd: number, mounts: MountSpec[]): Plug
       exited: child.exited,
       kill: (signal) => void child.kill(signal),
     };
+  };
+}
+
+/**
+ * How the CNI driver of a rootless user reaches the rootless netns. `run` calls fn with a spawner whose
+ * programs run inside it (made first if it is not there), under its lock, so that no other ctrnet process
+ * removes it meanwhile and no two plugins' iptables calls run at once; `exists` says whether it is there now.
+ */
+export function rootlessNetnsAccess(paths: RootlessNetnsPaths, start: StartWayOut, view: PluginView) {
+  return {
+    run: <T>(fn: (spawn: ProgramSpawner) => Promise<T>): Promise<T> =>
+      withRootlessNetns(paths, start, async () => {
+        const fd = openNetns(paths.netns);
+        try {
+          return await fn(rootlessNetnsSpawner(fd, rootlessNetnsMounts(paths, view)));
+        } finally {
+          libc.close(fd);
+        }
+      }),
+    exists: () => netnsUsable(paths.netns),
   };
 }
 

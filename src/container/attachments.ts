@@ -1,0 +1,89 @@
+// A new record, connecting and disconnecting networks on it, and the interface names that come with them. Pure.
+//
+// Names are stable for the life of the container, as podman keeps them (its NetInterfaceDescriptions only
+// ever grows): a network keeps the ethN it was first given, across disconnect and reconnect, and a name
+// once given is never handed to another network while the container exists. So a disconnect leaves a
+// gap (eth0, eth2) rather than renaming anything; a process that remembered "eth1 is network b" can
+// never find eth1 meaning network c.
+import { UsageError } from "../errors.ts";
+import { validateName } from "../names.ts";
+import type { NetworkStatus } from "../schema/network-status.ts";
+import type { PortMapping } from "../schema/ports.ts";
+import type { ContainerRecord, NetMode, NetworkAttachment } from "../state/index.ts";
+
+/** The lowest ethN not given to any network of this container yet. */
+export function firstFreeIfname(ifnames: Readonly<Record<string, string>>): string {
+  const used = new Set(Object.values(ifnames));
+  let n = 0;
+  while (used.has(`eth${n}`)) n++;
+  return `eth${n}`;
+}
+
+/** Appends a network; it gets back its old interface name if it was connected before. */
+export function connectNetwork(rec: ContainerRecord, network: string, aliases: readonly string[] = []): ContainerRecord {
+  validateName("network name", network);
+  for (const alias of aliases) validateName("network alias", alias);
+  if (rec.networks.some((n) => n.network === network)) {
+    throw new UsageError(`container "${rec.id}" is already connected to network "${network}": network is already connected`);
+  }
+  const ifname = rec.ifnames[network] ?? firstFreeIfname(rec.ifnames);
+  return {
+    ...rec,
+    ifnames: { ...rec.ifnames, [network]: ifname },
+    networks: [...rec.networks, { network, ifname, aliases: [...aliases], status: null }],
+  };
+}
+
+/** Drops a network from the connected list; its interface name stays reserved for it. */
+export function disconnectNetwork(rec: ContainerRecord, network: string): ContainerRecord {
+  if (!rec.networks.some((n) => n.network === network)) {
+    throw new UsageError(`container "${rec.id}" is not connected to network "${network}"`);
+  }
+  return { ...rec, networks: rec.networks.filter((n) => n.network !== network) };
+}
+
+export interface NewContainer {
+  id: string;
+  name?: string | null;
+  mode: NetMode;
+  netns?: { path: string; owned: boolean } | null;
+  /** Interface names eth0, eth1, … are given in this order. */
+  networks?: readonly { network: string; aliases?: readonly string[] }[];
+  staticIP?: string | null;
+  staticMAC?: string | null;
+  ports?: readonly PortMapping[];
+}
+
+/** A record in state `creating`, its networks named eth0, eth1, … in the order given. */
+export function newContainerRecord(init: NewContainer): ContainerRecord {
+  validateName("container id", init.id);
+  if (init.name != null) validateName("container name", init.name);
+  const ifnames: Record<string, string> = {};
+  const networks: NetworkAttachment[] = [];
+  for (const { network, aliases = [] } of init.networks ?? []) {
+    validateName("network name", network);
+    for (const alias of aliases) validateName("network alias", alias);
+    if (network in ifnames) throw new UsageError(`network "${network}" is given twice`);
+    ifnames[network] = firstFreeIfname(ifnames);
+    networks.push({ network, ifname: ifnames[network], aliases: [...aliases], status: null });
+  }
+  return {
+    id: init.id,
+    name: init.name ?? null,
+    state: "creating",
+    mode: init.mode,
+    netns: init.netns ?? null,
+    networks,
+    ifnames,
+    staticIP: init.staticIP ?? null,
+    staticMAC: init.staticMAC ?? null,
+    ports: [...(init.ports ?? [])],
+    helpers: { slirp4netns: null, portForwarder: null },
+    createdAt: Date.now(),
+  };
+}
+
+/** The record with the status of one network replaced. */
+export function withStatus(rec: ContainerRecord, network: string, status: NetworkStatus | null): ContainerRecord {
+  return { ...rec, networks: rec.networks.map((n) => (n.network === network ? { ...n, status } : n)) };
+}

@@ -1,0 +1,187 @@
+// The /etc/resolv.conf and /etc/hosts a container sees, generated from the host's files and what its
+// networks give it. The generators are pure; readHostEtc reads the host's two files.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseIP } from "../ip/codec.ts";
+
+/** What one network tells a container about name resolution (a CNI result's `dns`). */
+export interface NetworkDns {
+  nameservers?: string[];
+  domain?: string;
+  search?: string[];
+  options?: string[];
+}
+
+export interface ResolvConf {
+  nameservers: string[];
+  search: string[];
+  options: string[];
+}
+
+/** The resolver reads only these keywords; `domain` is an old form of a one-entry `search`, and the last one wins. */
+export function parseResolvConf(text: string): ResolvConf {
+  const conf: ResolvConf = { nameservers: [], search: [], options: [] };
+  for (const raw of text.split("\n")) {
+    const [keyword, ...values] = raw.replace(/[#;].*/, "").trim().split(/\s+/);
+    if (keyword === "nameserver" && values[0]) conf.nameservers.push(values[0]);
+    else if (keyword === "search" || keyword === "domain") conf.search = values.filter(Boolean);
+    else if (keyword === "options") conf.options.push(...values.filter(Boolean));
+  }
+  return conf;
+}
+
+export function formatResolvConf(conf: ResolvConf): string {
+  const lines = conf.nameservers.map((ns) => `nameserver ${ns}`);
+  if (conf.search.length) lines.push(`search ${conf.search.join(" ")}`);
+  if (conf.options.length) lines.push(`options ${conf.options.join(" ")}`);
+  return lines.map((l) => `${l}\n`).join("");
+}
+
+/** 127.0.0.0/8, ::1 and IPv4-mapped 127.x: each netns has its own loopback, so the host's is out of reach. */
+export function isLoopback(address: string): boolean {
+  const bytes = parseIP(address);
+  if (bytes === null) return false;
+  if (bytes.length === 4) return bytes[0] === 127;
+  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  if (mapped) return bytes[12] === 127;
+  return bytes.subarray(0, 15).every((b) => b === 0) && bytes[15] === 1;
+}
+
+/** systemd-resolved's stub listener; its real upstream servers are in SYSTEMD_RESOLV_CONF. */
+const RESOLVED_STUB = "127.0.0.53";
+export const SYSTEMD_RESOLV_CONF = "/run/systemd/resolve/resolv.conf";
+
+/**
+ * As podman: a host whose resolv.conf points at systemd-resolved's stub gets the servers resolved itself
+ * uses, when that file exists (`systemd` undefined when it does not).
+ */
+export function pickHostResolvConf(etc: string, systemd: string | undefined): ResolvConf {
+  const conf = parseResolvConf(etc);
+  if (systemd !== undefined && conf.nameservers.includes(RESOLVED_STUB)) return parseResolvConf(systemd);
+  return conf;
+}
+
+/** What podman falls back to when the host leaves a container no nameserver it can reach. */
+export const FALLBACK_NAMESERVERS: readonly string[] = ["8.8.8.8", "8.8.4.4"];
+
+export interface ContainerResolvConfInput {
+  /** The host's resolver configuration (see pickHostResolvConf). */
+  host: ResolvConf;
+  /** The DNS settings each attached network gives, in attachment order. */
+  networks: readonly NetworkDns[];
+  /**
+   * `shared`: the container uses the host's network namespace, so the host's file works as it is.
+   * `isolated`: a netns of its own with a way out (bridge, slirp4netns). `none`: only loopback, nothing
+   * outside is reachable, so no fallback servers are added either: lookups then fail at once instead of
+   * waiting for timeouts.
+   */
+  reach: "shared" | "isolated" | "none";
+  /** The container has an IPv6 address beyond link-local; without one IPv6 servers only add timeouts. */
+  ipv6: boolean;
+  /** Nameservers that replace all others, e.g. slirp4netns's built-in DNS at cidr + 3. */
+  nameservers?: readonly string[];
+  /**
+   * Nameservers put before the others: for a rootless bridge container, the rootless netns's slirp DNS,
+   * which forwards to the host's own resolver even when that listens on the host's loopback (podman 3).
+   */
+  preferred?: readonly string[];
+}
+
+export interface ContainerResolvConf {
+  conf: ResolvConf;
+  /** No reachable nameserver was left, so FALLBACK_NAMESERVERS were used. */
+  fellBack: boolean;
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+/** A server the container can send queries to: no host loopback, no zone of a host interface, its family present. */
+function reachable(address: string, ipv6: boolean): boolean {
+  if (address.includes("%") || isLoopback(address)) return false;
+  return ipv6 || !address.includes(":");
+}
+
+/**
+ * Nameservers, in order of preference: the override; the networks' own (a DNS plugin such as dnsname
+ * answers for the containers on its network); the host's, minus those out of reach. Search domains: the
+ * networks' first, then the host's. Options: the host's.
+ */
+export function containerResolvConf(input: ContainerResolvConfInput): ContainerResolvConf {
+  const { host, networks } = input;
+  const search = unique([
+    ...networks.flatMap((dns) => [...(dns.domain ? [dns.domain] : []), ...(dns.search ?? [])]),
+    ...host.search,
+  ]);
+  const options = unique([...networks.flatMap((dns) => dns.options ?? []), ...host.options]);
+  const fromNetworks = networks.flatMap((dns) => dns.nameservers ?? []);
+  let nameservers: string[];
+  if (input.nameservers?.length) nameservers = [...input.nameservers];
+  else if (input.reach === "shared") nameservers = host.nameservers;
+  else if (fromNetworks.length) nameservers = fromNetworks;
+  else nameservers = host.nameservers.filter((ns) => reachable(ns, input.ipv6));
+  if (!input.nameservers?.length) nameservers = [...(input.preferred ?? []), ...nameservers];
+  nameservers = unique(nameservers);
+  const fellBack = nameservers.length === 0 && input.reach === "isolated";
+  return { conf: { nameservers: fellBack ? [...FALLBACK_NAMESERVERS] : nameservers, search, options }, fellBack };
+}
+
+/** The names a line of /etc/hosts gives its address; comments and blank lines give none. */
+function hostsEntry(line: string): { address: string; names: string[] } | undefined {
+  const [address, ...names] = line.replace(/#.*/, "").trim().split(/\s+/);
+  if (!address || names.length === 0) return undefined;
+  return { address, names };
+}
+
+const LOCALHOST_NAME = /^(?:localhost(?:\..*|[46])?|ip6-localhost|ip6-loopback)$/;
+const DEFAULT_LOCALHOST_LINES = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"];
+
+export interface ContainerHostsInput {
+  /** The host's /etc/hosts. Only its localhost lines are kept: its other names mean the host, not the container. */
+  host: string;
+  /** The container's own addresses, without prefix length. */
+  addresses: readonly string[];
+  /** The names the container answers to, e.g. its name and its short id. */
+  names: readonly string[];
+  /** The gateway of the container's first network, published as host.containers.internal as podman 3 does. */
+  gateway?: string;
+}
+
+export const HOST_GATEWAY_NAME = "host.containers.internal";
+
+export function containerHosts(input: ContainerHostsInput): string {
+  const localhost = input.host.split("\n").filter((line) => {
+    const entry = hostsEntry(line);
+    return entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n));
+  });
+  const names = unique(input.names).join(" ");
+  const lines = [
+    ...(localhost.length ? localhost.map((l) => l.trim()) : DEFAULT_LOCALHOST_LINES),
+    ...unique(input.addresses).map((address) => `${address}\t${names}`),
+    ...(input.gateway ? [`${input.gateway}\t${HOST_GATEWAY_NAME}`] : []),
+  ];
+  return lines.map((l) => `${l}\n`).join("");
+}
+
+export interface HostEtc {
+  resolvConf: ResolvConf;
+  hosts: string;
+}
+
+function readIfExists(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
+/** The host's resolver configuration and hosts file; a missing file is read as empty. */
+export function readHostEtc(etcDir = "/etc"): HostEtc {
+  return {
+    resolvConf: pickHostResolvConf(readIfExists(join(etcDir, "resolv.conf")) ?? "", readIfExists(SYSTEMD_RESOLV_CONF)),
+    hosts: readIfExists(join(etcDir, "hosts")) ?? "",
+  };
+}

@@ -1,0 +1,76 @@
+// The CNI chain driver: each of a container's networks is a conflist whose plugins ADD and DEL it, with
+// what podman's getPodNetwork hands ocicni (args.ts). DEL is made as thorough for a broken container as
+// for an intact one (recover.ts). Ports go to the portmap plugin as a capability argument; a rootless
+// user's bridges live in the rootless netns, out of the host's reach, so a publisher (ctrnet's forwarder)
+// carries them there as well.
+import { ErrorList, errorMessage } from "../../errors.ts";
+import { ipFamily } from "../../ip/codec.ts";
+import { type NetworkStatus, statusAddresses } from "../../schema/network-status.ts";
+import type { NetworkDriver, PortPublisher } from "../driver.ts";
+import { addNetwork, type CniDriverEnv, delNetwork } from "./args.ts";
+import { prepareDel } from "./recover.ts";
+import { checkRequestedIP } from "./requested-ip.ts";
+
+/** The address ports are published to: the first IPv4 one, else the first. */
+export function publishAddress(status: NetworkStatus): string | undefined {
+  const ips = statusAddresses(status);
+  return ips.find((ip) => ipFamily(ip) === 4) ?? ips[0];
+}
+
+/**
+ * What a DEL says when the rules it would delete are already gone, which after a firewall reload is
+ * the point: iptables-legacy's and iptables-nft's wording, as podman matches them.
+ */
+const MISSING_CHAIN =
+  /Couldn't load target `CNI-[\w-]+'|Chain '?CNI-[\w-]+'? does not exist|No chain\/target\/match by that name|chain .*CNI-[\w-]+.* does not exist/i;
+
+export function isMissingChainError(err: unknown): boolean {
+  return MISSING_CHAIN.test(errorMessage(err));
+}
+
+/**
+ * A failed ADD undoes itself (a DEL over the whole chain, as CNI asks); what setup adds beyond the ADD
+ * (the publisher) it undoes here. release: what the driver shares between containers (a rootless
+ * user's netns), checked after a container's last network of it went.
+ */
+export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefined, release?: () => Promise<unknown[]>): NetworkDriver {
+  return {
+    name: "cni",
+    live: true,
+    release,
+    attachments: (rec) => rec.networks,
+    async validate(req) {
+      const network = await env.cni.loadNetwork(req.attachment.network);
+      if (req.ip !== undefined) checkRequestedIP(network, req.ip);
+    },
+    async setup(target) {
+      const { rec, attachment, netnsPath } = target;
+      const status = await addNetwork(env, rec, attachment, netnsPath!, { ports: target.ports, ips: target.ips, mac: target.mac });
+      const address = publishAddress(status);
+      if (publisher && target.ports.length && address !== undefined) {
+        try {
+          await publisher.publish(target, address);
+        } catch (err) {
+          const undo = await this.teardown(target, status);
+          if (undo.length) throw ErrorList.undoing(err, undo);
+          throw err;
+        }
+      }
+      return status;
+    },
+    async teardown(target) {
+      const errors = publisher && target.ports.length ? await publisher.unpublish(target) : [];
+      try {
+        const del = await prepareDel(env, target.rec, target.attachment, target.netnsPath);
+        try {
+          await delNetwork(env, target.rec, target.attachment, del.netnsPath, { ports: target.ports });
+        } finally {
+          del.cleanup();
+        }
+      } catch (err) {
+        errors.push(err);
+      }
+      return errors;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+// The CNI runtime of a rootless user: ADD, CHECK, DEL and GC run their plugins inside the rootless netns
+// (src/rootless hands in the way there). Everything else (configs, cache, VERSION) is as for root.
+import type { PluginSpawner } from "./exec.ts";
+import { type CniRuntime, type CniRuntimeOptions, createCniRuntime } from "./runtime.ts";
+
+/** The rootless netns as the driver needs it (src/rootless/netns-exec.ts makes one). */
+export interface RootlessNetnsAccess {
+  /** Runs fn with a spawner whose plugins run inside the namespace, made first if need be, under its lock. */
+  run<T>(fn: (spawn: PluginSpawner) => Promise<T>): Promise<T>;
+  exists(): boolean;
+}
+
+export function rootlessCniRuntime(options: CniRuntimeOptions, netns: RootlessNetnsAccess): CniRuntime {
+  const plain = createCniRuntime(options);
+  const inNetns = <T>(fn: (cni: CniRuntime) => Promise<T>): Promise<T> =>
+    netns.run((spawnPlugin) => fn(createCniRuntime({ ...options, spawnPlugin })));
+  return {
+    ...plain,
+    add: (req) => inNetns((cni) => cni.add(req)),
+    check: (req) => inNetns((cni) => cni.check(req)),
+    del: (req) => inNetns((cni) => cni.del(req)),
+    gc: async (network, valid) => {
+      // Without the namespace nothing the plugins made is left; only stale cache entries need a DEL.
+      if (!netns.exists()) {
+        const keep = new Set(valid.map((a) => `${a.containerId}\0${a.ifName}`));
+        const cached = await plain.cachedAttachments({ network: network.name });
+        if (cached.every((c) => c.owner !== plain.owner || keep.has(`${c.containerId}\0${c.ifName}`))) return [];
+      }
+      return inNetns((cni) => cni.gc(network, valid));
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// The slirp4netns driver, as the seed's setupSlirp4netns: slirp4netns on the container's netns (tap0 at
+// cidr + 100), then its published ports, by ctrnet's forwarder (port_handler=rootlesskit, the default) or
+// by slirp4netns's add_hostfwd (port_handler=slirp4netns). Each helper is written down the moment it exists.
+import { ErrorList, UsageError } from "../../errors.ts";
+import type { NetworkStatus } from "../../schema/network-status.ts";
+import type { NetworkAttachment } from "../../state/index.ts";
+import type { NetworkDriver, PortPublisher } from "../driver.ts";
+import { forwarderPublisher } from "../portfwd/publisher.ts";
+import { addHostFwd } from "./api.ts";
+import { hostLookup } from "./host-lookup.ts";
+import { checkSlirp4netnsPorts, hostFwds } from "./network.ts";
+import { parseSlirp4netnsOptions } from "./options.ts";
+import { startSlirp4netns } from "./start.ts";
+
+/** slirp4netns's forwards live in slirp4netns itself: they go when it is stopped. */
+const hostFwdPublisher: PortPublisher = {
+  async publish(target, address) {
+    for (const fwd of hostFwds(target.ports, address)) await addHostFwd(target.helpers.apiSocket(), fwd);
+  },
+  unpublish: async () => [],
+};
+
+const intoContainer = forwarderPublisher((target) => target.netnsPath!);
+
+/** The one network of the mode; it is no CNI network, so the record lists none. */
+const TAP: NetworkAttachment = { network: "slirp4netns", ifname: "tap0", aliases: [], status: null };
+
+/** options: as the record keeps them (`cidr=…`); featuresCache: where the binary's feature probe is kept. */
+export function slirp4netnsDriver(options: readonly string[], featuresCache: string): NetworkDriver {
+  return {
+    name: "slirp4netns",
+    live: false,
+    attachments: () => [TAP],
+    async validate(req) {
+      checkSlirp4netnsPorts(req.ports);
+      if (req.ip !== undefined || req.mac !== undefined || req.aliases.length) {
+        throw new UsageError("--ip, --mac and --alias need a CNI network; network mode slirp4netns has none");
+      }
+    },
+    async setup(target) {
+      // Checked again where slirp4netns will run: an outbound_addr interface may have gone since parsing.
+      const parsed = parseSlirp4netnsOptions(options, hostLookup);
+      const viaApi = parsed.portHandler === "slirp4netns";
+      const slirp = await startSlirp4netns({
+        netnsPath: target.netnsPath!,
+        options: parsed,
+        apiSocket: viaApi && target.ports.length ? target.helpers.apiSocket() : undefined,
+        exitFd: target.tied,
+        onSpawn: (pid) => target.helpers.spawned("slirp4netns", pid),
+        featuresCache,
+      });
+      target.helpers.started("slirp4netns", slirp);
+      const status: NetworkStatus = {
+        interfaces: [{ name: slirp.tap, addresses: [{ address: `${slirp.ip}/${slirp.prefixLength}`, gateway: slirp.gateway }] }],
+        routes: [{ destination: "0.0.0.0/0", gateway: slirp.gateway }],
+        dns: { nameservers: [slirp.dns], search: [], options: [] },
+      };
+      if (target.ports.length === 0) return status;
+      try {
+        await (viaApi ? hostFwdPublisher : intoContainer).publish(target, slirp.ip);
+      } catch (err) {
+        const undo = await this.teardown(target, status);
+        throw undo.length ? ErrorList.undoing(err, undo) : err;
+      }
+      return status;
+    },
+    async teardown(target) {
+      return [...(await target.helpers.stop("portForwarder")), ...(await target.helpers.stop("slirp4netns"))];
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// A container's networks through their driver (drivers/select.ts picks it from the record's mode): set
+// up in order, each status stored as it comes; torn down in reverse, going on past errors.
+import { withStatus } from "../container/attachments.ts";
+import { publishedOn } from "../container/ports.ts";
+import type { DriverTarget, NetworkDriver } from "../drivers/driver.ts";
+import { driverFor } from "../drivers/select.ts";
+import type { ContainerRecord } from "../state/index.ts";
+import type { Context } from "./context.ts";
+import { helperRegistry } from "./helpers.ts";
+
+export function driverOf(ctx: Context, rec: ContainerRecord): NetworkDriver | undefined {
+  return driverFor(rec.mode, ctx);
+}
+
+export interface TargetOptions {
+  ips?: readonly string[];
+  mac?: string;
+  tied?: boolean;
+}
+
+/** The driver call for the container's network at index (in the driver's attachment order). */
+export function targetOf(ctx: Context, rec: ContainerRecord, driver: NetworkDriver, index: number, netnsPath: string | undefined, opts: TargetOptions = {}): DriverTarget {
+  return {
+    rec,
+    attachment: driver.attachments(rec)[index]!,
+    netnsPath,
+    ports: publishedOn(rec, index),
+    ...(opts.ips?.length ? { ips: opts.ips } : {}),
+    ...(opts.mac !== undefined ? { mac: opts.mac } : {}),
+    tied: opts.tied ?? false,
+    helpers: helperRegistry(ctx, rec.id),
+  };
+}
+
+export interface SetUpOptions {
+  /** The helpers die with this process (`ctrnet run`). */
+  tied: boolean;
+  /** Static address and MAC, for the first network. */
+  ip?: string;
+  mac?: string;
+}
+
+/** Every network of the container, in order; a failure is left for the caller's teardown of the whole. */
+export async function setUpNetworks(ctx: Context, rec: ContainerRecord, netnsPath: string, opts: SetUpOptions): Promise<ContainerRecord> {
+  const driver = driverOf(ctx, rec);
+  if (!driver) return rec;
+  let current = rec;
+  for (const [i, attachment] of driver.attachments(rec).entries()) {
+    const first = i === 0 ? { ips: opts.ip === undefined ? [] : [opts.ip], mac: opts.mac } : {};
+    const status = await driver.setup(targetOf(ctx, current, driver, i, netnsPath, { ...first, tied: opts.tied }));
+    current = ctx.state().update(rec.id, (r) => withStatus(r, attachment.network, status));
+  }
+  return current;
+}
+
+/**
+ * Every network in reverse order, then what the driver shares between containers if this one was its
+ * last user. netnsPath undefined: the netns is gone, and only host-side state is released. Every error.
+ */
+export async function tearDownNetworks(ctx: Context, rec: ContainerRecord, netnsPath: string | undefined): Promise<unknown[]> {
+  const driver = driverOf(ctx, rec);
+  if (!driver) return [];
+  const errors: unknown[] = [];
+  const attachments = driver.attachments(rec);
+  for (let i = attachments.length - 1; i >= 0; i--) {
+    errors.push(...(await driver.teardown(targetOf(ctx, rec, driver, i, netnsPath), attachments[i]!.status)));
+  }
+  if (driver.release) errors.push(...(await driver.release()));
+  return errors;
+}

@@ -1,0 +1,84 @@
+// Processes ctrnet started (slirp4netns, the port forwarder) or adopted (a container's first process),
+// known by pid and start time rather than as children: whoever started one may be long gone when another
+// ctrnet stops it. A pid is signalled only while its start time is the one written down, so a recycled
+// pid is never killed, and a reused one never passes for the process that was adopted.
+import { readFileSync, statSync } from "node:fs";
+import { constants } from "node:os";
+import * as libc from "../../ffi/libc.ts";
+import { CtrnetError } from "../errors.ts";
+
+export interface TrackedProcess {
+  pid: number;
+  /** Field 22 of /proc/PID/stat: clock ticks after boot at which the process started. */
+  startTime: string;
+}
+
+const STOP_GRACE_MS = 3000;
+const KILL_WAIT_MS = 5000;
+const POLL_MS = 10;
+
+/** The start time, or undefined when the process is gone or a zombie (it holds nothing any more). */
+export function startTimeOf(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // the command name in parentheses may itself hold spaces and parentheses
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields[0] === "Z" ? undefined : fields[19];
+}
+
+export function running(proc: TrackedProcess): boolean {
+  return startTimeOf(proc.pid) === proc.startTime;
+}
+
+async function exited(proc: TrackedProcess, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await Bun.sleep(POLL_MS)) if (!running(proc)) return true;
+  return !running(proc);
+}
+
+/** Not our child (its parent exited long ago): there is nothing to wait on, so poll. */
+export async function stopByPid(name: string, proc: TrackedProcess): Promise<void> {
+  for (const [signal, wait] of [["SIGTERM", STOP_GRACE_MS], ["SIGKILL", KILL_WAIT_MS]] as const) {
+    if (!running(proc)) return;
+    try {
+      libc.kill(proc.pid, constants.signals[signal]);
+    } catch {
+      return;
+    }
+    if (await exited(proc, wait)) return;
+  }
+  throw new CtrnetError(`${name} (pid ${proc.pid}) did not stop, even on SIGKILL`);
+}
+
+/** A container's own process whose netns ctrnet adopted or joined: gc tears the container down once it is gone. */
+export interface AdoptedProcess {
+  pid: number;
+  /** Inode of the netns it had when adopted: a pid reused by another process will not match it. */
+  netnsInode: number;
+  /**
+   * Its start time (/proc/PID/stat), readable even where its netns is not (a rootless runtime's container,
+   * seen from ctrnet's own user namespace); absent in records of older ctrnets.
+   */
+  startTime?: string;
+}
+
+/**
+ * Still running, and still in the namespace it was adopted from (so not a reused pid). Its netns may be
+ * closed to us: crun's container until it execs its program (under `crun create`, for as long as `crun
+ * start` waits), and any rootless runtime's container as seen from ctrnet's own user namespace. Then the
+ * start time alone tells it (or, in an older record without one, it is taken as running): gc must not
+ * tear down a container that lives.
+ */
+export function processAlive(proc: AdoptedProcess): boolean {
+  const startTime = startTimeOf(proc.pid);
+  if (startTime === undefined || (proc.startTime !== undefined && startTime !== proc.startTime)) return false;
+  try {
+    return statSync(`/proc/${proc.pid}/ns/net`).ino === proc.netnsInode;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "EACCES" || code === "EPERM";
+  }
+}

@@ -1,0 +1,37 @@
+// The small JSON files ctrnet keeps beside its state database, read back through these schemas: anyone
+// with the rights can edit them, and an older ctrnet may have written them.
+import * as v from "valibot";
+
+const Pid = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+/** A process known by pid and start time (field 22 of /proc/PID/stat). */
+export const TrackedProcessFile = v.object({ pid: Pid, startTime: v.string() });
+
+/** helpers/ID.json: a container's helper processes. */
+export const HelperPidsFile = v.object({ slirp4netns: v.optional(TrackedProcessFile), portForwarder: v.optional(TrackedProcessFile) });
+export type HelperPidsFile = v.InferOutput<typeof HelperPidsFile>;
+
+/** processes/ID: the process a container's netns was adopted from (startTime absent from older ctrnets). */
+export const AdoptedProcessFile = v.object({ pid: Pid, netnsInode: v.pipe(v.number(), v.integer(), v.minValue(0)), startTime: v.optional(v.string()) });
+
+/** rootless-netns/state.json once its way out is ready. */
+export const RootlessNetnsStateFile = v.object({
+  slirp4netns: TrackedProcessFile,
+  ip: v.string(),
+  prefixLength: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(32)),
+  gateway: v.string(),
+  dns: v.string(),
+});
+
+/** rootless-netns/state.json as first written, the moment the way out's process exists. */
+export const WayOutProcessFile = v.object({ slirp4netns: TrackedProcessFile });
+
+/** Parsed by schema, or undefined for a file that is missing, no JSON, or not of the schema. */
+export function readJsonFile<T>(read: () => string, schema: v.GenericSchema<unknown, T>): T | undefined {
+  try {
+    const parsed = v.safeParse(schema, JSON.parse(read()));
+    return parsed.success ? parsed.output : undefined;
+  } catch {
+    return undefined;
+  }
+}
