@@ -104,6 +104,11 @@ describe.skipIf(!isRoot)("the rootless pause process", () => {
   test("SIGINT and SIGHUP, as a terminal sends, do not stop it", async () => {
     userNamespaceOfCommand();
     const pid = pausePid()!;
+    // Its handlers are installed by JS a few ms after it starts (it runs in a session of its own, so no
+    // terminal reaches it before then): wait until the kernel lists both signals as caught.
+    const caught = () => (Number.parseInt(/^SigCgt:\s*([0-9a-f]+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0", 16) & 0x3) === 0x3;
+    for (let i = 0; i < 400 && alive(pid) && !caught(); i++) await Bun.sleep(5);
+    expect(caught()).toBe(true);
     process.kill(pid, "SIGINT");
     process.kill(pid, "SIGHUP");
     await signalsTaken(pid);
