@@ -7,11 +7,13 @@
 //   netavark       `netavark setup` / `teardown` with podman's network options for such a container
 //   CNI chain      the plugins ctrnet's network runs (bridge + host-local, portmap, firewall, tuning), executed
 //                  by cni-chain.ts: the plugins' own cost, a floor for any CNI runtime
+//   ctrnet plugin  ctrnet's own CNI plugin (`type: ctrnet`: bridge, addresses, nftables ports in one process),
+//                  executed by cni-chain.ts the same way: what a runtime such as podman or containerd pays
 // Each path has its own network (bridge, subnet, host port). Iterations interleave the paths, so a busy moment
 // of the machine lands on all of them alike.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { chainAdd, chainDel, type ChainAttachment, type Conflist } from "./cni-chain.ts";
-import { ctrnetHome } from "./ctrnet.ts";
+import { CTRNET, ctrnetHome } from "./ctrnet.ts";
 import { NETAVARK, netavarkOptions } from "./netavark.ts";
 import { commandLine, run, timed } from "./processes.ts";
 import { median, ms, p95, ratio } from "./stats.ts";
@@ -126,6 +128,30 @@ export function attachDetach(o: AttachOptions): AttachResult {
   let addResult: unknown;
   const plugins = list.plugins.map((p) => ({ type: p.type, addMs: [] as number[], delMs: [] as number[] }));
 
+  // ctrnet's plugin, found by its type in a directory of its own, on a bridge and subnet of its own
+  const pluginDir = `${o.workDir}/plugin-bin`;
+  mkdirSync(pluginDir, { recursive: true });
+  if (!existsSync(`${pluginDir}/ctrnet`)) symlinkSync(CTRNET, `${pluginDir}/ctrnet`);
+  const nativeList: Conflist = {
+    cniVersion: "1.0.0",
+    name: `native-${o.tag}`,
+    plugins: [
+      {
+        type: "ctrnet",
+        bridge: `ctn${o.tag}`,
+        capabilities: { portMappings: true, ips: true, mac: true },
+        ipam: { type: "host-local", ranges: [[{ subnet: "10.90.4.0/24", gateway: "10.90.4.1" }]], dataDir: `${o.workDir}/native-ipam` },
+      },
+    ],
+  };
+  const nativeAtt: ChainAttachment = {
+    containerId: `native-${o.tag}`,
+    netnsPath: premade("native"),
+    ifName: "eth0",
+    capabilityArgs: { ips: ["10.90.4.5"], portMappings: [{ hostIP: "127.0.0.1", hostPort: 18086, containerPort: CONTAINER_PORT, protocol: "tcp" }] },
+  };
+  let nativeResult: unknown;
+
   const paths: Path[] = [
     ctrnetPath("ctrnet", `own-${o.tag}`, 18081, "10.90.1.5"),
     ctrnetPath("ctrnet --netns (premade netns)", `pre-${o.tag}`, 18082, "10.90.1.6", premade("ctrnet")),
@@ -157,6 +183,21 @@ export function attachDetach(o: AttachOptions): AttachResult {
         return elapsed;
       },
     },
+    {
+      name: "ctrnet plugin (type ctrnet)",
+      attachCommand: "ADD of ctrnet's plugin, exec'd by bench/cni-chain.ts from the bench process as a CNI runtime does",
+      detachCommand: "DEL of the same, with the ADD result",
+      attach: () => {
+        const t0 = performance.now();
+        nativeResult = chainAdd(nativeList, nativeAtt, [pluginDir]).result;
+        return performance.now() - t0;
+      },
+      detach: () => {
+        const t0 = performance.now();
+        chainDel(nativeList, nativeAtt, nativeResult, [pluginDir]);
+        return performance.now() - t0;
+      },
+    },
   ];
 
   const results = paths.map((p) => ({ name: p.name, attachCommand: p.attachCommand, detachCommand: p.detachCommand, attachMs: [] as number[], detachMs: [] as number[] }));
@@ -178,7 +219,7 @@ export function attachDetach(o: AttachOptions): AttachResult {
 }
 
 export function attachMarkdown(r: AttachResult): string {
-  const [own, pre, hook, nv, chain] = r.paths as [AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult];
+  const [own, pre, hook, nv, chain, plugin] = r.paths as [AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult | undefined];
   const row = (p: AttachPathResult) =>
     `| ${p.name} | ${ms(median(p.attachMs))} | ${ms(p95(p.attachMs))} | ${ms(median(p.detachMs))} | ${ms(p95(p.detachMs))} |`;
   const ratioRow = (name: string, a: AttachPathResult, b: AttachPathResult) =>
@@ -196,6 +237,7 @@ export function attachMarkdown(r: AttachResult): string {
     ratioRow("ctrnet --netns / CNI chain", pre, chain),
     ratioRow("ctrnet hook / ctrnet --netns", hook, pre),
     ratioRow("ctrnet hook / netavark", hook, nv),
+    ...(plugin ? [ratioRow("ctrnet plugin / CNI chain", plugin, chain), ratioRow("ctrnet plugin / netavark", plugin, nv)] : []),
     "",
     `CNI chain, median ms per plugin (bridge includes the host-local IPAM it runs): ` +
       `ADD ${r.chainPlugins.map((p) => `${p.type} ${ms(median(p.addMs))}`).join(", ")}; ` +

@@ -2,7 +2,8 @@
 // themselves: each plugin of a conflist is executed in order with the CNI_* environment and its configuration
 // on stdin, the previous plugin's result passed on as prevResult; DEL runs the list in reverse with the ADD
 // result, as libcni does. It runs inside the bench process, so no runtime start-up is counted, only the plugins'
-// own exec, work and exit. Nothing of ctrnet is imported.
+// own exec, work and exit. Nothing of ctrnet is imported. It also runs ctrnet's own plugin (`type: ctrnet`), found in
+// a directory the caller names, the way any CNI runtime would.
 import { existsSync } from "node:fs";
 import { timed } from "./processes.ts";
 
@@ -22,14 +23,14 @@ export interface ChainAttachment {
   capabilityArgs: Record<string, unknown>;
 }
 
-function pluginPath(type: string): string {
-  const dir = PLUGIN_DIRS.find((d) => existsSync(`${d}/${type}`));
-  if (!dir) throw new Error(`CNI plugin ${type} not found in ${PLUGIN_DIRS.join(", ")}`);
+function pluginPath(type: string, dirs: readonly string[]): string {
+  const dir = dirs.find((d) => existsSync(`${d}/${type}`));
+  if (!dir) throw new Error(`CNI plugin ${type} not found in ${dirs.join(", ")}`);
   return `${dir}/${type}`;
 }
 
 /** Runs one plugin; returns its stdout and how long it took. */
-function invoke(command: "ADD" | "DEL", list: Conflist, index: number, att: ChainAttachment, prevResult: unknown): { stdout: string; ms: number } {
+function invoke(command: "ADD" | "DEL", list: Conflist, index: number, att: ChainAttachment, prevResult: unknown, dirs: readonly string[]): { stdout: string; ms: number } {
   const plugin = list.plugins[index]!;
   const runtimeConfig = Object.fromEntries(
     Object.keys(plugin.capabilities ?? {}).filter((c) => plugin.capabilities?.[c] && att.capabilityArgs[c] !== undefined).map((c) => [c, att.capabilityArgs[c]]),
@@ -48,17 +49,17 @@ function invoke(command: "ADD" | "DEL", list: Conflist, index: number, att: Chai
     CNI_NETNS: att.netnsPath,
     CNI_IFNAME: att.ifName,
     CNI_ARGS: "IgnoreUnknown=1",
-    CNI_PATH: PLUGIN_DIRS.join(":"),
+    CNI_PATH: dirs.join(":"),
   };
-  return timed([pluginPath(plugin.type)], { env, stdin: new TextEncoder().encode(JSON.stringify(config)) });
+  return timed([pluginPath(plugin.type, dirs)], { env, stdin: new TextEncoder().encode(JSON.stringify(config)) });
 }
 
 /** ADD through the whole list: the final result, which DEL needs, and each plugin's time in list order. */
-export function chainAdd(list: Conflist, att: ChainAttachment): { result: unknown; pluginMs: number[] } {
+export function chainAdd(list: Conflist, att: ChainAttachment, dirs: readonly string[] = PLUGIN_DIRS): { result: unknown; pluginMs: number[] } {
   let result: unknown;
   const pluginMs: number[] = [];
   for (let i = 0; i < list.plugins.length; i++) {
-    const r = invoke("ADD", list, i, att, result);
+    const r = invoke("ADD", list, i, att, result, dirs);
     result = JSON.parse(r.stdout);
     pluginMs.push(r.ms);
   }
@@ -66,8 +67,8 @@ export function chainAdd(list: Conflist, att: ChainAttachment): { result: unknow
 }
 
 /** DEL through the list in reverse; each plugin's time, in list order. */
-export function chainDel(list: Conflist, att: ChainAttachment, addResult: unknown): number[] {
+export function chainDel(list: Conflist, att: ChainAttachment, addResult: unknown, dirs: readonly string[] = PLUGIN_DIRS): number[] {
   const pluginMs: number[] = [];
-  for (let i = list.plugins.length - 1; i >= 0; i--) pluginMs[i] = invoke("DEL", list, i, att, addResult).ms;
+  for (let i = list.plugins.length - 1; i >= 0; i--) pluginMs[i] = invoke("DEL", list, i, att, addResult, dirs).ms;
   return pluginMs;
 }

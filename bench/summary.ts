@@ -23,8 +23,9 @@ const slower = (ours: number, theirs: number) => ours > theirs * (1 + NOISE);
 const less = (ours: number, theirs: number) => ours < theirs * (1 - NOISE);
 
 function attachNotes(a: AttachResult, s: StartupResult | undefined, head: string[], gaps: string[]): void {
-  const [own, pre, hook, nv, chain] = a.paths.map((p) => ({ a: median(p.attachMs), d: median(p.detachMs) })) as [
+  const [own, pre, hook, nv, chain, native] = a.paths.map((p) => ({ a: median(p.attachMs), d: median(p.detachMs) })) as [
     { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number },
+    { a: number; d: number } | undefined,
   ];
   head.push(
     `- **attach**: ctrnet / netavark **${ratio(own.a, nv.a)}**, ctrnet / CNI chain **${ratio(own.a, chain.a)}** ` +
@@ -33,6 +34,12 @@ function attachNotes(a: AttachResult, s: StartupResult | undefined, head: string
     `- **OCI hook**: \`hook createRuntime\` / \`create --netns\` **${ratio(hook.a, pre.a)}** (${ms(hook.a)} vs ${ms(pre.a)} ms), ` +
       `\`hook poststop\` / \`rm\` ${ratio(hook.d, pre.d)}; / netavark ${ratio(hook.a, nv.a)} and ${ratio(hook.d, nv.d)}`,
   );
+  if (native) {
+    head.push(
+      `- **ctrnet as a CNI plugin** (ADD + DEL of \`type: ctrnet\`, exec'd as a runtime does): / CNI chain **${ratio(native.a, chain.a)}** attach, ` +
+        `**${ratio(native.d, chain.d)}** detach (${ms(native.a)} and ${ms(native.d)} ms); / netavark ${ratio(native.a, nv.a)} and ${ratio(native.d, nv.d)}`,
+    );
+  }
   const plugin = (key: "addMs" | "delMs") =>
     [...a.chainPlugins].sort((x, y) => median(y[key]) - median(x[key])).map((p) => `${p.type} ${ms(median(p[key]))}`).join(", ");
   const startupMs = s ? median(s.ctrnet.wallMs) : NaN;
