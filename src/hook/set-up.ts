@@ -15,7 +15,7 @@ import type { BundleConfig, OciState } from "../schema/oci.ts";
 import type { ContainerRecord } from "../state/index.ts";
 import { recordOf } from "./lookup.ts";
 import { restoreRootfsEtc, writeRootfsEtc } from "./rootfs-etc.ts";
-import { type HookSettings, validateHostname } from "./settings.ts";
+import { type HookSettings, runtimeContainerName, validateHostname } from "./settings.ts";
 import { type HookTarget, hookTarget, sameNetns } from "./target.ts";
 
 /** The record once no other call is making or removing it. */
@@ -31,6 +31,9 @@ async function settledRecord(ctx: Context, id: string): Promise<ContainerRecord 
 
 function createRequest(ctx: Context, state: OciState, id: string, settings: HookSettings, target: HookTarget): CreateRequest {
   const req: CreateRequest = { id, ports: settings.ports, aliases: settings.aliases };
+  // `ctrnet ls` shows the runtime's name; one another container holds already is left out, not an error
+  const name = runtimeContainerName(state.annotations ?? {});
+  if (name !== undefined && name !== id && ctx.state().find(name) === undefined) req.name = name;
   if (settings.network !== undefined) req.network = settings.network;
   if (settings.ip !== undefined) req.ip = settings.ip;
   if (settings.mac !== undefined) req.mac = settings.mac;

@@ -103,6 +103,32 @@ export function settingsFromAnnotations(annotations: Readonly<Record<string, str
   return out;
 }
 
+/**
+ * Where runtimes put a container's name among its annotations, in the order they are tried: nerdctl,
+ * containerd's CRI plugin (a pod's sandbox container carries the sandbox name), CRI-O. podman 4.3 puts
+ * none there (its annotations are io.container.manager and io.podman.annotations.* flags).
+ */
+export const RUNTIME_NAME_ANNOTATIONS = [
+  "nerdctl/name",
+  "io.kubernetes.cri.container-name",
+  "io.kubernetes.cri.sandbox-name",
+  "io.kubernetes.cri-o.ContainerName",
+] as const;
+
+/** The runtime's name for the container, when it gave one that ctrnet can use as a name. */
+export function runtimeContainerName(annotations: Readonly<Record<string, string>>): string | undefined {
+  for (const key of RUNTIME_NAME_ANNOTATIONS) {
+    const value = annotations[key];
+    if (value === undefined || value === "") continue;
+    try {
+      return validateName("container name", value);
+    } catch {
+      // a name ctrnet's rules refuse is only a label it cannot show; the container still gets its network
+    }
+  }
+  return undefined;
+}
+
 export interface HookArgs {
   network?: string;
   publish?: readonly string[];

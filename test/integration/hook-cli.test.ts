@@ -72,6 +72,24 @@ describe.skipIf(!privileged)("ctrnet hook", () => {
     expect(ids()).toEqual([]);
   }, 30_000);
 
+  test("the runtime's name for the container (nerdctl, containerd's CRI, CRI-O annotations) is its name in ls; a name taken already is left out", async () => {
+    const bundle = bareBundle(inst.dir);
+    const made: [string, Record<string, string>, string | null][] = [
+      [`nerd-${hex(3)}`, { "nerdctl/name": "web" }, "web"],
+      [`cri-${hex(3)}`, { "io.kubernetes.cri.container-name": "api" }, "api"],
+      [`crio-${hex(3)}`, { "io.kubernetes.cri-o.ContainerName": "k8s_db_pod_ns_0" }, "k8s_db_pod_ns_0"],
+      [`again-${hex(3)}`, { "nerdctl/name": "web" }, null],
+      [`odd-${hex(3)}`, { "nerdctl/name": "not a name" }, null],
+    ];
+    for (const [id, extra] of made) {
+      const p = await container();
+      expect(hook(inst, "createRuntime", ociState({ id, pid: p.pid, bundle, annotations: annotations(extra) })).code).toBe(0);
+    }
+    const listed = JSON.parse(inst.ok(["ls", "--format", "json"])) as { id: string; name: string | null }[];
+    for (const [id, , name] of made) expect({ id, name: listed.find((c) => c.id === id)?.name ?? null }).toEqual({ id, name });
+    for (const [id] of made) expect(hook(inst, "poststop", ociState({ id, pid: 0, bundle, status: "stopped" })).code).toBe(0);
+  });
+
   test("many containers at once all get networks; a repeated call changes nothing; poststop after the processes are gone", async () => {
     const bundle = bareBundle(inst.dir);
     const stand = await Promise.all(Array.from({ length: 5 }, () => container()));

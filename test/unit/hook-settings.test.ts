@@ -1,7 +1,7 @@
 // io.ctrnet.* annotations and hook arguments: parsed strictly, annotations winning key by key.
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../src/errors.ts";
-import { ANNOTATION_NAMES, resolveSettings, settingsFromAnnotations, validateHostname } from "../../src/hook/settings.ts";
+import { ANNOTATION_NAMES, resolveSettings, settingsFromAnnotations, validateHostname, runtimeContainerName } from "../../src/hook/settings.ts";
 
 function message(fn: () => unknown): string {
   try {
@@ -86,4 +86,19 @@ test("validateHostname", () => {
   for (const bad of ["", "a-", "a_b", "a b", `${"x".repeat(64)}.org`, "x.".repeat(127) + "xx"]) {
     expect(() => validateHostname(bad)).toThrow(UsageError);
   }
+});
+
+describe("the runtime's name for the container", () => {
+  test("taken from nerdctl's, containerd CRI's or CRI-O's annotation, in that order; podman's flags name nothing", () => {
+    expect(runtimeContainerName({ "nerdctl/name": "web", "io.kubernetes.cri.container-name": "api" })).toBe("web");
+    expect(runtimeContainerName({ "io.kubernetes.cri.sandbox-name": "pod1" })).toBe("pod1");
+    expect(runtimeContainerName({ "io.kubernetes.cri-o.ContainerName": "k8s_db_pod_ns_0" })).toBe("k8s_db_pod_ns_0");
+    expect(runtimeContainerName({ "io.container.manager": "libpod", "io.podman.annotations.autoremove": "TRUE" })).toBeUndefined();
+  });
+
+  test("a value ctrnet cannot use as a name is skipped for the next key, never an error", () => {
+    expect(runtimeContainerName({ "nerdctl/name": "not a name", "io.kubernetes.cri.container-name": "api" })).toBe("api");
+    expect(runtimeContainerName({ "nerdctl/name": "" })).toBeUndefined();
+    expect(runtimeContainerName({ "nerdctl/name": "x".repeat(200) })).toBeUndefined();
+  });
 });
