@@ -57,6 +57,11 @@ export interface NetworkDriver {
   readonly name: string;
   /** Whether networks of this driver can be connected, disconnected and reloaded on a live container. */
   readonly live: boolean;
+  /**
+   * Whether its publisher listens on the host ports itself (ctrnet's forwarder, slirp4netns). DNAT (CNI
+   * portmap) listens on nothing, so a command that lives as long as the container holds them instead.
+   */
+  readonly listensOnHostPorts: boolean;
   /** The networks it sets up for the container: a CNI driver, the record's networks; slirp4netns, its tap. */
   attachments(rec: ContainerRecord): readonly NetworkAttachment[];
   /** Throws a UsageError for anything the driver cannot do, before anything is made. */

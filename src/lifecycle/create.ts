@@ -15,7 +15,7 @@ import { close } from "../../ffi/libc.ts";
 import { publishedOn } from "../container/ports.ts";
 import { driverFor } from "../drivers/select.ts";
 import type { Context } from "./context.ts";
-import { assignHostPorts } from "./host-ports.ts";
+import { assignHostPorts, checkHostPortsFree } from "./host-ports.ts";
 import { markNetns, recordProcess } from "../state/ledger.ts";
 import { type HeldLock, withContainerLock } from "../state/lock.ts";
 import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
@@ -158,6 +158,7 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
     const others = state.list();
     if (p.ip !== undefined) checkAddressFree(others, p.networks[0]!, p.ip);
     const ports = assignHostPorts(p.ports, others.map((o) => ({ id: o.id, ports: o.ports })));
+    checkHostPortsFree(ports);
     return state.insert({ ...rec, ports });
   });
 }

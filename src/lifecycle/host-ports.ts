@@ -3,7 +3,8 @@
 // concurrent creates can neither both take one port nor both be handed the same free one.
 import { readFileSync } from "node:fs";
 import * as libc from "../../ffi/libc.ts";
-import { UsageError } from "../errors.ts";
+import { isSysError } from "../../ffi/errno.ts";
+import { errorMessage, UsageError } from "../errors.ts";
 import { ipFamily, parseIP } from "../ip/codec.ts";
 import type { PortMapping, Protocol } from "../schema/ports.ts";
 
@@ -45,22 +46,92 @@ function sockaddr(ip: string, port: number): Uint8Array {
 }
 
 /**
- * Whether this process could bind the port now. SCTP is not probed (the module may not even be loaded);
- * the record check alone guards it.
+ * A socket bound to the host port as a listener would be: TCP with SO_REUSEADDR, as Go's and podman's
+ * listeners have it, so only another listener (not a connection in TIME_WAIT) is in the way. The caller
+ * closes it, or keeps it to hold the port. SCTP is not probed (the module may not even be loaded): the
+ * record check alone guards it.
  */
-function bindable(ip: string, port: number, protocol: Protocol): boolean {
-  if (protocol === "sctp") return true;
+function bindHostPort(ip: string, port: number, protocol: Protocol): number | undefined {
+  if (protocol === "sctp") return undefined;
   const addr = sockaddr(ip, port);
   const family = addr.length === 16 ? libc.AF_INET : libc.AF_INET6;
   const fd = libc.socket(family, protocol === "tcp" ? libc.SOCK_STREAM : libc.SOCK_DGRAM, 0);
   try {
+    if (protocol === "tcp") libc.setsockoptInt(fd, libc.SOL_SOCKET, libc.SO_REUSEADDR, 1);
     libc.bind(fd, addr);
+    return fd;
+  } catch (err) {
+    libc.close(fd);
+    throw err;
+  }
+}
+
+/** Whether this process could bind the port now. */
+function bindable(ip: string, port: number, protocol: Protocol): boolean {
+  try {
+    const fd = bindHostPort(ip, port, protocol);
+    if (fd !== undefined) libc.close(fd);
     return true;
   } catch {
     return false;
-  } finally {
-    libc.close(fd);
   }
+}
+
+/** podman's words for a host port something else holds (`listen tcp4 0.0.0.0:8080: bind: address already in use`). */
+function portError(m: PortMapping, port: number, err: unknown): UsageError {
+  const code = isSysError(err) ? err.code : "";
+  const why = code === "EADDRINUSE" ? "address already in use" : code === "EADDRNOTAVAIL" ? "cannot assign requested address" : errorMessage(err);
+  const family = m.hostIP !== "" && ipFamily(m.hostIP) === 6 ? "6" : "4";
+  return new UsageError(`cannot listen on the ${m.protocol.toUpperCase()} port: listen ${m.protocol}${family} ${display(m.hostIP, port)}: bind: ${why}`);
+}
+
+/**
+ * Every chosen host port is free on the host now, or a UsageError names the first that is not: a
+ * server or another runtime's container (podman's conmon holds its ports) already listens there, and a
+ * port published over it could not work.
+ */
+export function checkHostPortsFree(mappings: readonly PortMapping[]): void {
+  for (const m of mappings) {
+    for (let p = m.hostPort; p < m.hostPort + m.range; p++) {
+      try {
+        const fd = bindHostPort(m.hostIP, p, m.protocol);
+        if (fd !== undefined) libc.close(fd);
+      } catch (err) {
+        throw portError(m, p, err);
+      }
+    }
+  }
+}
+
+/**
+ * Listens on every host port the container publishes and keeps them until the returned function closes
+ * them, as podman's conmon does: while a container whose ports are DNATed lives, nothing else can take
+ * them. The DNAT happens before a socket is looked up, so no connection ever reaches these sockets.
+ */
+export function holdHostPorts(mappings: readonly PortMapping[]): () => void {
+  const held: number[] = [];
+  const release = () => {
+    for (const fd of held.splice(0)) libc.close(fd);
+  };
+  try {
+    for (const m of mappings) {
+      for (let p = m.hostPort; p < m.hostPort + m.range; p++) {
+        let fd: number | undefined;
+        try {
+          fd = bindHostPort(m.hostIP, p, m.protocol);
+        } catch (err) {
+          throw portError(m, p, err);
+        }
+        if (fd === undefined) continue;
+        held.push(fd);
+        if (m.protocol === "tcp") libc.listen(fd, 1);
+      }
+    }
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return release;
 }
 
 function localPortRange(): [number, number] {

@@ -14,6 +14,8 @@ import { readHostEtc } from "../container/dns-files.ts";
 import { containerEtcFiles, writeEtcFiles } from "./etc-files.ts";
 import { netnsOwner } from "./lookup.ts";
 import { removeContainer } from "./remove.ts";
+import { holdHostPorts } from "./host-ports.ts";
+import { driverFor } from "../drivers/select.ts";
 import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { CreateRequest } from "./types.ts";
 
@@ -139,9 +141,13 @@ export async function runContainer(ctx: Context, req: CreateRequest, argv: strin
       log.debug(`setup interrupted by ${cancelled}: ${errorMessage(err)}`);
       return signalStatus(cancelled);
     }
+    let releasePorts = () => {};
     try {
       if (cancelled !== undefined) return signalStatus(cancelled);
       try {
+        // As podman's conmon: ports DNATed to the container are held for as long as it runs.
+        const driver = driverFor(record.mode, ctx);
+        if (driver && !driver.listensOnHostPorts && record.ports.length) releasePorts = holdHostPorts(record.ports);
         child = startCommand(ctx, record, argv, opts);
       } catch (err) {
         throw err instanceof CommandNotRunError ? err : beforeStart(err);
@@ -149,6 +155,7 @@ export async function runContainer(ctx: Context, req: CreateRequest, argv: strin
       const { code, signal } = await child.exited;
       return signal === null ? code! : signalStatus(signal);
     } finally {
+      releasePorts();
       await teardown(ctx, record.id);
     }
   } finally {

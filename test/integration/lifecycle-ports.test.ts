@@ -70,6 +70,24 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     expect(inst.ok(["rm", id])).toBe(`${id}\n`);
   });
 
+  test("a host port another program listens on is refused with podman's words, and nothing is made", () => {
+    const port = hostPort();
+    const server = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    try {
+      for (const spec of [`127.0.0.1:${port}:80`, `${port}:80`]) {
+        const r = inst.cli(["create", "--network", net.name, "-p", spec, `busy-${hex(3)}`]);
+        expect({ spec, code: r.code, stdout: r.stdout }).toEqual({ spec, code: 2, stdout: "" });
+        expect(r.stderr).toBe(`ctrnet: error: cannot listen on the TCP port: listen tcp4 ${spec.startsWith("127") ? "127.0.0.1" : "0.0.0.0"}:${port}: bind: address already in use\n`);
+      }
+    } finally {
+      server.stop(true);
+    }
+    // a UDP socket on the port does not stand in the way of a TCP publication, and the other way round
+    const id = `free-${hex(3)}`;
+    inst.ok(["create", "--network", net.name, "-p", `127.0.0.1:${port}:80/udp`, id]);
+    inst.ok(["rm", id]);
+  });
+
   test("a port without a host port gets a free one", () => {
     const id = `free-${hex(4)}`;
     inst.ok(["create", "--network", net.name, "-p", "80", "-p", "127.0.0.1::53/udp", id]);

@@ -245,6 +245,20 @@ describe.skipIf(!privileged)("ctrnet run", () => {
     await expect(fetch(url)).rejects.toThrow();
   }, ASYNC_TEST_TIMEOUT_MS);
 
+  test("run holds its published host ports while the command runs, as podman's conmon does; they are free after", async () => {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const proc = start(["-p", `127.0.0.1:${port}:80`], ["sh", "-c", "echo started; exec sleep 30"]);
+    await readUntil(proc.stdout, "started");
+    expect(() => Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } })).toThrow();
+    const other = ctrnet(["create", "--network", network, "-p", `${port}:80`, `other-${id}`], env);
+    expect(other.code).toBe(2);
+    proc.kill("SIGTERM");
+    await proc.exited;
+    const listener = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    listener.stop(true);
+    expectNothingLeft();
+  });
+
   test("SIGINT is passed on to the command, and its own exit status comes back", async () => {
     const child = start([], ["sh", "-c", 'trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.05; done']);
     const out = await readUntil(child.stdout, "ready\n");

@@ -107,15 +107,15 @@ describe.skipIf(!runnable)("slirp4netns as a rootless user", () => {
     );
 
     test(
-      `port_handler=${handler}: a port in use fails before the command runs`,
+      `port_handler=${handler}: a port in use is refused before anything is made`,
       async () => {
         const port = freePorts(1);
         const taken = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
         const marker = join(scratch, `ran-${flags++}`);
         try {
           const r = ctrnetAsUser(["run", ...network, "-p", `127.0.0.1:${port}:80`, "--", "touch", marker]);
-          expect(r.code).toBe(125);
-          expect(r.stderr).toContain(`127.0.0.1:${port}/tcp`);
+          expect(r.code).toBe(2);
+          expect(r.stderr).toContain(`listen tcp4 127.0.0.1:${port}: bind: address already in use`);
         } finally {
           taken.stop(true);
         }

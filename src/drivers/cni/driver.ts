@@ -37,6 +37,7 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
   return {
     name: "cni",
     live: true,
+    listensOnHostPorts: publisher !== undefined,
     release,
     attachments: (rec) => rec.networks,
     async validate(req) {

@@ -30,6 +30,7 @@ export function slirp4netnsDriver(options: readonly string[], featuresCache: str
   return {
     name: "slirp4netns",
     live: false,
+    listensOnHostPorts: true,
     attachments: () => [TAP],
     async validate(req) {
       checkSlirp4netnsPorts(req.ports);
