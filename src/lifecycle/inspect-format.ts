@@ -122,11 +122,17 @@ function slirp4netnsBasic(options: readonly string[]): InspectBasicNetworkConfig
   return { ...emptyBasic(), IPAddress: slirp.ip, IPPrefixLen: slirp.prefixLength, Gateway: slirp.gateway };
 }
 
+function namedNetwork(name: string, basic: InspectBasicNetworkConfig = emptyBasic()): InspectAdditionalNetwork {
+  return { ...basic, NetworkID: name, DriverOpts: null, IPAMConfig: null, Links: null };
+}
+
 /**
  * NetworkSettings of the container owning the netns. Networks are listed by name, as podman's status;
- * the top-level addresses are those of the first connected network, the one the ports belong to.
+ * the top-level addresses are those of the first connected network, the one the ports belong to. host
+ * and none are named networks of their own, as podman (4.4 and later) shows them. `observed`: what a
+ * netns ctrnet joined but did not configure holds (ns:PATH), read from it, as podman reads it.
  */
-export function networkSettings(owner: ContainerRecord): InspectNetworkSettings {
+export function networkSettings(owner: ContainerRecord, observed?: NetworkStatus): InspectNetworkSettings {
   const settings: InspectNetworkSettings = {
     ...emptyBasic(),
     Bridge: "",
@@ -138,7 +144,9 @@ export function networkSettings(owner: ContainerRecord): InspectNetworkSettings 
     SandboxKey: owner.netns?.path ?? "",
   };
   if (owner.mode.kind === "slirp4netns") return { ...settings, ...slirp4netnsBasic(owner.mode.options) };
-  if (owner.networks.length === 0) return settings;
+  const mode = formatNetworkMode(owner.mode);
+  if (mode === "host" || mode === "none") return { ...settings, Networks: { [mode]: namedNetwork(mode) } };
+  if (owner.networks.length === 0) return observed ? { ...settings, ...statusToBasicNetworkConfig(observed) } : settings;
   const networks: Record<string, InspectAdditionalNetwork> = {};
   for (const attachment of [...owner.networks].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))) {
     networks[attachment.network] = {
@@ -155,13 +163,13 @@ export function networkSettings(owner: ContainerRecord): InspectNetworkSettings 
   return primary ? { ...settings, ...statusToBasicNetworkConfig(primary) } : settings;
 }
 
-export function inspectResult(rec: ContainerRecord, owner: ContainerRecord): InspectResult {
+export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, observed?: NetworkStatus): InspectResult {
   return {
     Id: rec.id,
     Name: rec.name ?? "",
     Created: new Date(rec.createdAt).toISOString(),
     State: rec.state,
     NetworkMode: formatNetworkMode(rec.mode),
-    NetworkSettings: networkSettings(owner),
+    NetworkSettings: networkSettings(owner, observed),
   };
 }
