@@ -7,6 +7,8 @@
 //   netavark       `netavark setup` / `teardown` with podman's network options for such a container
 //   CNI chain      the plugins ctrnet's network runs (bridge + host-local, portmap, firewall, tuning), executed
 //                  by cni-chain.ts: the plugins' own cost, a floor for any CNI runtime
+//   ctrnet native  `ctrnet create` / `rm` on a network of ctrnet's own plugin type, which its CNI runtime runs
+//                  in-process: no other program started
 //   ctrnet plugin  ctrnet's own CNI plugin (`type: ctrnet`: bridge, addresses, nftables ports in one process),
 //                  executed by cni-chain.ts the same way: what a runtime such as podman or containerd pays
 // Each path has its own network (bridge, subnet, host port). Iterations interleave the paths, so a busy moment
@@ -61,8 +63,14 @@ export function attachDetach(o: AttachOptions): AttachResult {
     return `/run/netns/${name}-${o.tag}`;
   };
 
-  const ctrnetPath = (name: string, id: string, hostPort: number, ip: string, netns?: string): Path => {
-    const create = ["create", "--network", network, "-p", `127.0.0.1:${hostPort}:${CONTAINER_PORT}`, "--ip", ip, ...(netns ? ["--netns", netns] : []), id];
+  // the same network's options served by ctrnet's own plugin type, which ctrnet's CNI runtime runs in-process
+  const nativeNetwork = `native-net-${o.tag}`;
+  writeFileSync(
+    `${home.env.CTRNET_CNI_CONFIG_DIR}/${nativeNetwork}.conflist`,
+    home.run(["cni", "conflist", nativeNetwork, "--subnet", "10.90.5.0/24", "--ipam-data-dir", `${o.workDir}/native-net-ipam`]).stdout,
+  );
+  const ctrnetPath = (name: string, id: string, hostPort: number, ip: string, netns?: string, net = network): Path => {
+    const create = ["create", "--network", net, "-p", `127.0.0.1:${hostPort}:${CONTAINER_PORT}`, "--ip", ip, ...(netns ? ["--netns", netns] : []), id];
     return {
       name,
       attachCommand: `\`ctrnet ${commandLine(create)}\``,
@@ -183,6 +191,7 @@ export function attachDetach(o: AttachOptions): AttachResult {
         return elapsed;
       },
     },
+    ctrnetPath("ctrnet, native network (type ctrnet)", `nat-${o.tag}`, 18087, "10.90.5.5", undefined, nativeNetwork),
     {
       name: "ctrnet plugin (type ctrnet)",
       attachCommand: "ADD of ctrnet's plugin, exec'd by bench/cni-chain.ts from the bench process as a CNI runtime does",
@@ -219,7 +228,9 @@ export function attachDetach(o: AttachOptions): AttachResult {
 }
 
 export function attachMarkdown(r: AttachResult): string {
-  const [own, pre, hook, nv, chain, plugin] = r.paths as [AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult | undefined];
+  const [own, pre, hook, nv, chain, native, plugin] = r.paths as [
+    AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult | undefined, AttachPathResult | undefined,
+  ];
   const row = (p: AttachPathResult) =>
     `| ${p.name} | ${ms(median(p.attachMs))} | ${ms(p95(p.attachMs))} | ${ms(median(p.detachMs))} | ${ms(p95(p.detachMs))} |`;
   const ratioRow = (name: string, a: AttachPathResult, b: AttachPathResult) =>
@@ -237,6 +248,7 @@ export function attachMarkdown(r: AttachResult): string {
     ratioRow("ctrnet --netns / CNI chain", pre, chain),
     ratioRow("ctrnet hook / ctrnet --netns", hook, pre),
     ratioRow("ctrnet hook / netavark", hook, nv),
+    ...(native ? [ratioRow("ctrnet native / netavark", native, nv), ratioRow("ctrnet native / CNI chain", native, chain)] : []),
     ...(plugin ? [ratioRow("ctrnet plugin / CNI chain", plugin, chain), ratioRow("ctrnet plugin / netavark", plugin, nv)] : []),
     "",
     `CNI chain, median ms per plugin (bridge includes the host-local IPAM it runs): ` +

@@ -23,9 +23,9 @@ const slower = (ours: number, theirs: number) => ours > theirs * (1 + NOISE);
 const less = (ours: number, theirs: number) => ours < theirs * (1 - NOISE);
 
 function attachNotes(a: AttachResult, s: StartupResult | undefined, head: string[], gaps: string[]): void {
-  const [own, pre, hook, nv, chain, native] = a.paths.map((p) => ({ a: median(p.attachMs), d: median(p.detachMs) })) as [
+  const [own, pre, hook, nv, chain, nativeNet, native] = a.paths.map((p) => ({ a: median(p.attachMs), d: median(p.detachMs) })) as [
     { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number },
-    { a: number; d: number } | undefined,
+    { a: number; d: number } | undefined, { a: number; d: number } | undefined,
   ];
   head.push(
     `- **attach**: ctrnet / netavark **${ratio(own.a, nv.a)}**, ctrnet / CNI chain **${ratio(own.a, chain.a)}** ` +
@@ -34,6 +34,12 @@ function attachNotes(a: AttachResult, s: StartupResult | undefined, head: string
     `- **OCI hook**: \`hook createRuntime\` / \`create --netns\` **${ratio(hook.a, pre.a)}** (${ms(hook.a)} vs ${ms(pre.a)} ms), ` +
       `\`hook poststop\` / \`rm\` ${ratio(hook.d, pre.d)}; / netavark ${ratio(hook.a, nv.a)} and ${ratio(hook.d, nv.d)}`,
   );
+  if (nativeNet) {
+    head.push(
+      `- **ctrnet on a native network** (\`create\`/\`rm\`, ctrnet's plugin type run in-process): / netavark **${ratio(nativeNet.a, nv.a)}** attach, ` +
+        `**${ratio(nativeNet.d, nv.d)}** detach (${ms(nativeNet.a)} and ${ms(nativeNet.d)} ms); / CNI chain ${ratio(nativeNet.a, chain.a)} and ${ratio(nativeNet.d, chain.d)}`,
+    );
+  }
   if (native) {
     head.push(
       `- **ctrnet as a CNI plugin** (ADD + DEL of \`type: ctrnet\`, exec'd as a runtime does): / CNI chain **${ratio(native.a, chain.a)}** attach, ` +

@@ -52,7 +52,7 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   const slirpOptions = options.rootlessNetnsOptions ?? env.CTRNET_ROOTLESS_NETNS_OPTIONS?.split(",").filter(Boolean) ?? [];
   const rootlessNetns = rootlessNetnsPaths(root, netnsDir);
   // The state root names this ctrnet: two with different roots never collect each other's attachments.
-  const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir, owner: `ctrnet:${root}` };
+  const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir, owner: `ctrnet:${root}`, stateRoot: root };
   // slirp4netns on tap0 with -c and a ready fd is the rootless netns's way out; its options are read when it starts.
   const startWayOut: StartWayOut = (netnsPath, onSpawn) =>
     startSlirp4netns({ netnsPath, options: parseSlirp4netnsOptions(slirpOptions, hostLookup), exitFd: false, onSpawn });

@@ -22,6 +22,8 @@ export interface CniRuntimeOptions {
   cacheDir?: string;
   /** Marks the attachments this runtime makes, so its GC leaves every other one alone. Default "ctrnet". */
   owner?: string;
+  /** ctrnet's state dir: given, ctrnet's own plugin type runs in this process (see exec.ts). */
+  stateRoot?: string;
   /** Per plugin process; the plugin is killed and the call fails after it. Default 60 s. */
   pluginTimeoutMs?: number;
   /** Called after every plugin process, for debug logging and measurements. */
@@ -77,6 +79,7 @@ export function createCniRuntime(options: CniRuntimeOptions = {}): CniRuntime {
       timeoutMs: options.pluginTimeoutMs ?? DEFAULT_PLUGIN_TIMEOUT_MS,
       onPluginCall: options.onPluginCall,
       spawn: options.spawnPlugin,
+      stateRoot: options.stateRoot,
     },
   };
   return {

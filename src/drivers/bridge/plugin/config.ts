@@ -2,10 +2,10 @@
 // name) merged with ctrnet's plugin entry, plus what the runtime adds (runtimeConfig, prevResult, args,
 // the GC's valid attachments). Every field is checked before anything is made.
 import * as v from "valibot";
-import { isSupportedVersion } from "../../drivers/cni/version.ts";
-import { NAME_PATTERN } from "../../names.ts";
-import { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
-import { describeIssues } from "../../schema/issues.ts";
+import { isSupportedVersion } from "../../cni/version.ts";
+import { NAME_PATTERN } from "../../../names.ts";
+import { CtrnetPluginConfig } from "../../../schema/ctrnet-plugin.ts";
+import { describeIssues } from "../../../schema/issues.ts";
 import { CNI_CODE, CniPluginError } from "./plugin-error.ts";
 
 /** The versions ctrnet speaks as a plugin; results are given in the one asked for. */

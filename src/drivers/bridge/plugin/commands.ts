@@ -1,21 +1,21 @@
 // The six CNI commands over ctrnet's native bridge driver: the same attach and detach code the lifecycle
 // uses, with the runtime's runtimeConfig (ports, IPs, MAC) and CNI_ARGS, and the native attachments'
 // store for what DEL, CHECK and GC need later and for rebuilding the firewall table after a flush.
-import { close } from "../../../ffi/libc.ts";
-import { attach, type AttachResult, detach, firewallNetworkOf, hostInterfaceName, ipamOf, type NativeNetwork, type PortRequest, subnetsOf } from "../../drivers/bridge/attach.ts";
-import { type CniResult, parseResult, toWire, type WireResult } from "../../drivers/cni/result.ts";
-import type { FirewallNetwork, PublishedPort } from "../../drivers/firewall/index.ts";
-import { gcLeases, HOST_LOCAL_DATA_DIR, leases } from "../../drivers/ipam/index.ts";
-import { errorMessage } from "../../errors.ts";
-import { Netlink } from "../../netlink/index.ts";
-import { NetnsNotFoundError, NotANetnsError, openNetns } from "../../netns/index.ts";
+import { close } from "../../../../ffi/libc.ts";
+import { attach, type AttachResult, detach, firewallNetworkOf, hostInterfaceName, ipamOf, type NativeNetwork, type PortRequest, subnetsOf } from "../attach.ts";
+import { type CniResult, parseResult, toWire, type WireResult } from "../../cni/result.ts";
+import type { FirewallNetwork, PublishedPort } from "../../firewall/index.ts";
+import { gcLeases, HOST_LOCAL_DATA_DIR, leases } from "../../ipam/index.ts";
+import { errorMessage } from "../../../errors.ts";
+import { Netlink } from "../../../netlink/index.ts";
+import { NetnsNotFoundError, NotANetnsError, openNetns } from "../../../netns/index.ts";
 import {
   findNativeAttachment,
   forgetNativeAttachment,
   listNativeAttachments,
   type NativeAttachment,
   saveNativeAttachment,
-} from "../../state/native-attachments.ts";
+} from "../../../state/native-attachments.ts";
 import type { PluginInput } from "./config.ts";
 import { PLUGIN_VERSIONS } from "./config.ts";
 import type { PluginEnv } from "./env.ts";

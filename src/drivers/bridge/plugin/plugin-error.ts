@@ -1,6 +1,6 @@
 // Errors as the CNI spec has a plugin report them: JSON on stdout with a well-known code, a message and
 // details, and a non-zero exit.
-import { errorMessage, exitCodeOf } from "../../errors.ts";
+import { errorMessage, exitCodeOf } from "../../../errors.ts";
 
 /** The spec's codes; 100 and up are ctrnet's own. */
 export const CNI_CODE = {

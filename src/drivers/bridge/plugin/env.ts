@@ -1,8 +1,8 @@
 // What the runtime hands a plugin in its environment (CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME,
 // CNI_ARGS, CNI_PATH), checked the way the reference plugins' skel checks it.
-import { validateIfName } from "../../drivers/cni/ifname.ts";
-import { errorMessage } from "../../errors.ts";
-import { validateName } from "../../names.ts";
+import { validateIfName } from "../../cni/ifname.ts";
+import { errorMessage } from "../../../errors.ts";
+import { validateName } from "../../../names.ts";
 import { CNI_CODE, CniPluginError } from "./plugin-error.ts";
 
 export const COMMANDS = ["ADD", "DEL", "CHECK", "STATUS", "GC", "VERSION"] as const;

@@ -1,0 +1,51 @@
+// One CNI call of ctrnet's plugin (`type: ctrnet`): the CNI_* variables and the configuration that came on
+// stdin in, the answer for stdout and the exit code out. The binary's plugin mode (src/hook/cni-plugin)
+// and ctrnet's own CNI runtime (which calls it in-process instead of starting itself again) both run it.
+import { atLeast } from "../../cni/version.ts";
+import { runtimeDir } from "../../../state/db.ts";
+import { add, check, del, gc, status, version } from "./commands.ts";
+import { parsePluginInput, versionOf } from "./config.ts";
+import { readPluginEnv } from "./env.ts";
+import { CNI_CODE, CniPluginError, errorOutput, toPluginError } from "./plugin-error.ts";
+
+export interface PluginRun {
+  stdout: string;
+  exitCode: number;
+}
+
+export function runCniPlugin(env: Readonly<Record<string, string | undefined>>, stdin: string): PluginRun {
+  const answerVersion = versionOf(stdin);
+  try {
+    const plugin = readPluginEnv(env);
+    if (plugin.command === "VERSION") return { stdout: `${JSON.stringify(version(answerVersion))}\n`, exitCode: 0 };
+    const input = parsePluginInput(stdin);
+    const ctx = { root: runtimeDir({ env }) };
+    const needs = (minimum: string) => {
+      if (!atLeast(input.cniVersion, minimum)) {
+        throw new CniPluginError(CNI_CODE.incompatibleVersion, `${plugin.command} needs cniVersion ${minimum} or later, the configuration has ${input.cniVersion}`);
+      }
+    };
+    switch (plugin.command) {
+      case "ADD":
+        return { stdout: `${JSON.stringify(add(ctx, plugin, input))}\n`, exitCode: 0 };
+      case "DEL":
+        del(ctx, plugin, input);
+        break;
+      case "CHECK":
+        needs("0.4.0");
+        check(ctx, plugin, input);
+        break;
+      case "GC":
+        needs("1.1.0");
+        gc(ctx, input);
+        break;
+      case "STATUS":
+        needs("1.1.0");
+        status();
+        break;
+    }
+    return { stdout: "", exitCode: 0 };
+  } catch (err) {
+    return { stdout: errorOutput(toPluginError(err), answerVersion), exitCode: 1 };
+  }
+}

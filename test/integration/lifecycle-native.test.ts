@@ -1,0 +1,83 @@
+// ctrnet's own containers on a network served by ctrnet's plugin (`type: ctrnet`): the CNI runtime runs the
+// plugin in its own process, so `create` and `rm` start no other program (strace shows one execve, ctrnet's
+// own), the published port serves from the nftables table, and rm leaves no lease, link, element or record.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BINARY } from "../helpers/binary.ts";
+import { hostVeths } from "./cni-helpers.ts";
+import { fetchText, hex, Installation, privileged, run, startWebServer, stopProcess } from "./lifecycle-helpers.ts";
+
+const runnable = privileged && Bun.which("strace") !== null;
+
+describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
+  let inst: Installation;
+  let scratch: string;
+  const network = `nat-${hex(3)}`;
+  const bridge = `cn-${network}`.slice(0, 15);
+  const leases = () => {
+    const dir = join(inst.ipamDir, network);
+    return existsSync(dir) ? readdirSync(dir).filter((f) => /^\d/.test(f)) : [];
+  };
+
+  beforeAll(() => {
+    inst = new Installation();
+    scratch = mkdtempSync(join(tmpdir(), "ctrnet-native-"));
+    const conf = inst.ok(["cni", "conflist", network, "--subnet", "10.47.3.0/24", "--ipam-data-dir", inst.ipamDir]);
+    writeFileSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${network}.conflist`), conf);
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    // the network's bridge and ctrnet's table outlive its containers, as a network's do
+    run(["ip", "link", "del", bridge]);
+    run(["nft", "delete", "table", "inet", "ctrnet"]);
+  });
+
+  afterAll(() => {
+    rmSync(scratch, { recursive: true, force: true });
+    inst?.dispose();
+  });
+
+  /** The command's execve calls, every process it starts included. */
+  function execs(args: string[]): { code: number | null; stdout: string; programs: string[] } {
+    const trace = join(scratch, `trace-${hex(3)}`);
+    const r = Bun.spawnSync(["strace", "-f", "-qq", "-e", "trace=execve", "-o", trace, BINARY, ...args], {
+      env: { ...process.env, ...inst.env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const programs = readFileSync(trace, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("execve(") && !l.includes("ENOENT"))
+      .map((l) => /execve\("([^"]+)"/.exec(l)?.[1] ?? l);
+    return { code: r.exitCode, stdout: r.stdout.toString(), programs };
+  }
+
+  test("create and rm start no other program; the port serves; nothing is left", async () => {
+    const id = `nat-${hex(4)}`;
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const created = execs(["create", "--network", network, "-p", `127.0.0.1:${port}:80`, id]);
+    expect(created.code).toBe(0);
+    expect(created.programs).toEqual([BINARY]);
+    const netns = created.stdout.trim();
+    const ip = inst.inspect(id).NetworkSettings.IPAddress as string;
+    expect(ip).toStartWith("10.47.3.");
+    expect(leases()).toEqual([ip]);
+    const server = await startWebServer(netns, `native ${id}`, scratch);
+    try {
+      expect(await fetchText(`http://127.0.0.1:${port}/index.html`)).toBe(`native ${id}`);
+      expect(await fetchText(`http://${ip}/index.html`)).toBe(`native ${id}`);
+    } finally {
+      await stopProcess(server);
+    }
+    const removed = execs(["rm", id]);
+    expect(removed.code).toBe(0);
+    expect(removed.programs).toEqual([BINARY]);
+    expect(leases()).toEqual([]);
+    expect(hostVeths()).toEqual([]);
+    expect(readdirSync(join(inst.env.CTRNET_ROOT!, "native"))).toEqual([]);
+    expect(run(["nft", "list", "map", "inet", "ctrnet", "hostports4"]).out).not.toContain(`${port}`);
+  }, 60_000);
+});
