@@ -2,10 +2,11 @@
 // for runtimes that bind nothing over them. What was there is kept next to ctrnet's state and put back
 // at poststop, so a root filesystem leaves a container's run as it came in. Files are replaced by
 // rename, never written through: a symlink in the image (resolv.conf -> ../run/…) must not lead a root
-// hook to a file outside the root filesystem.
+// hook to a file outside the root filesystem. A file with other hard links (an image store's) is moved
+// aside in its directory and moved back, so it comes back as the same inode, still linked.
 import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import type { Stats } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import * as v from "valibot";
 import { CtrnetError, ErrorList } from "../errors.ts";
 import { ETC_FILE_NAMES, type EtcFiles } from "../lifecycle/etc-files.ts";
@@ -15,6 +16,8 @@ const Original = v.variant("kind", [
   v.object({ kind: v.literal("absent") }),
   v.object({ kind: v.literal("file"), base64: v.string(), mode: v.number(), uid: v.number(), gid: v.number() }),
   v.object({ kind: v.literal("symlink"), target: v.string() }),
+  /** A file with other hard links, moved aside in the same directory (same inode) until it goes back. */
+  v.object({ kind: v.literal("kept"), path: v.pipe(v.string(), v.startsWith("/")) }),
 ]);
 type Original = v.InferOutput<typeof Original>;
 
@@ -44,6 +47,7 @@ function original(path: string): Original {
   if (!st) return { kind: "absent" };
   if (st.isSymbolicLink()) return { kind: "symlink", target: readlinkSync(path) };
   if (!st.isFile()) throw new CtrnetError(`cannot write ${path}: it is neither a file nor a symlink`);
+  if (st.nlink > 1) return { kind: "kept", path: join(dirname(path), `.${basename(path)}.ctrnet-kept`) };
   return { kind: "file", base64: readFileSync(path).toString("base64"), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
 }
 
@@ -81,7 +85,8 @@ function writeFile(dest: string, content: string | Buffer, owner?: { mode: numbe
 }
 
 function restore(dest: string, orig: Original): void {
-  if (orig.kind === "absent") rmSync(dest, { force: true });
+  if (orig.kind === "kept") renameSync(orig.path, dest);
+  else if (orig.kind === "absent") rmSync(dest, { force: true });
   else if (orig.kind === "symlink") replace(dest, (tmp) => symlinkSync(orig.target, tmp));
   else writeFile(dest, Buffer.from(orig.base64, "base64"), orig);
 }
@@ -118,7 +123,11 @@ export function writeRootfsEtc(ctx: { readonly runtimeDir: string }, id: string,
   mkdirSync(join(ctx.runtimeDir, "hook"), { recursive: true, mode: 0o700 });
   writeFileSync(path, JSON.stringify(backup), { mode: 0o600 });
   try {
-    for (const name of ETC_FILE_NAMES) writeFile(join(etcDir, name), files[name]);
+    for (const name of ETC_FILE_NAMES) {
+      const orig = backup.originals[name];
+      if (orig.kind === "kept") renameSync(join(etcDir, name), orig.path);
+      writeFile(join(etcDir, name), files[name]);
+    }
   } catch (err) {
     restoreRootfsEtc(ctx, id);
     throw err;

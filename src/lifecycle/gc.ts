@@ -3,6 +3,8 @@
 // `removing` while nobody holds its lock (the command that set it so died). Then each network gets a CNI GC
 // of the attachments ctrnet made that no record holds (never another runtime's), netns files ctrnet made
 // that no record names are removed, and a rootless netns no attachment needs any more goes.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { errorMessage } from "../errors.ts";
 import { removeStaleWaiterSockets } from "../state/waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
@@ -121,6 +123,27 @@ async function collectAttachments(ctx: Context, report: GcReport): Promise<void>
   }
 }
 
+/**
+ * Lock files of ids no record names, left by a ctrnet killed while it held one (a held lock is
+ * someone's work in progress, and stays).
+ */
+function collectLockFiles(ctx: Context, report: GcReport): void {
+  let names: string[];
+  try {
+    names = readdirSync(join(ctx.runtimeDir, "locks"));
+  } catch {
+    return;
+  }
+  const known = new Set(ctx.state().list().map((r) => r.id));
+  for (const id of names) {
+    if (known.has(id)) continue;
+    const lock = tryContainerLock(ctx, id);
+    if (!lock) continue;
+    lock.discard();
+    lock.release();
+  }
+}
+
 /** Sockets crun's rootless createRuntime left for waiters that are gone (hook/rendezvous.ts). */
 function collectWaiterSockets(ctx: Context, report: GcReport): void {
   try {
@@ -139,6 +162,7 @@ export async function gc(ctx: Context): Promise<GcReport> {
   await collectAttachments(ctx, report);
   collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
+  collectLockFiles(ctx, report);
   report.errors.push(...(await releaseShared(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

@@ -87,6 +87,28 @@ describe.skipIf(!privileged)("ctrnet under concurrency and crashes", () => {
     expect(existsSync(netns)).toBe(false);
   });
 
+  test("gc removes lock files of ids no record names, and leaves one somebody holds", async () => {
+    const locks = join(inst.env.CTRNET_ROOT!, "locks");
+    mkdirSync(locks, { recursive: true });
+    const ghost = join(locks, `ghost-${hex(3)}`);
+    const busy = join(locks, `busy-${hex(3)}`);
+    writeFileSync(ghost, "");
+    // one process that takes the lock and keeps it: the shell's fd 9, inherited by the sleep it becomes
+    const holder = Bun.spawn(["sh", "-c", `exec 9>'${busy}'; flock 9; exec sleep 30`], { stdout: "ignore", stderr: "ignore" });
+    try {
+      for (let i = 0; i < 100 && !existsSync(busy); i++) await Bun.sleep(10);
+      await Bun.sleep(50);
+      inst.ok(["gc"]);
+      expect(existsSync(ghost)).toBe(false);
+      expect(existsSync(busy)).toBe(true);
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.exited;
+    }
+    inst.ok(["gc"]);
+    expect(existsSync(busy)).toBe(false);
+  });
+
   test("gc tears down a container whose netns vanished, and removes ctrnet's orphaned netns files", () => {
     const gone = `gone-${hex(4)}`;
     const kept = `kept-${hex(4)}`;

@@ -1,7 +1,7 @@
 // /etc files written into a root filesystem and put back: originals of every kind come back as they
 // were, symlinks are replaced and never followed, and a missing /etc is made and removed again.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { restoreRootfsEtc, writeRootfsEtc } from "../../src/hook/rootfs-etc.ts";
@@ -52,6 +52,23 @@ describe("writeRootfsEtc and restoreRootfsEtc", () => {
     restoreRootfsEtc(ctx, "c1");
     expect(snapshot(etc)).toEqual(before);
     expect(readdirSync(join(ctx.runtimeDir, "hook"))).toEqual([]);
+  });
+
+  test("a hosts file with another hard link (an image store's) comes back as the same inode, still linked, its content untouched", () => {
+    const etc = join(rootfs, "etc");
+    mkdirSync(etc);
+    const store = join(dir, "layer-hosts");
+    writeFileSync(store, "127.0.0.1 image\n");
+    linkSync(store, join(etc, "hosts"));
+    const inode = statSync(store).ino;
+    writeRootfsEtc(ctx, "c1", rootfs, files);
+    expect(readFileSync(join(etc, "hosts"), "utf8")).toBe(files.hosts);
+    expect(readFileSync(store, "utf8")).toBe("127.0.0.1 image\n");
+    restoreRootfsEtc(ctx, "c1");
+    expect(statSync(join(etc, "hosts")).ino).toBe(inode);
+    expect(statSync(store).nlink).toBe(2);
+    expect(readFileSync(join(etc, "hosts"), "utf8")).toBe("127.0.0.1 image\n");
+    expect(readdirSync(etc)).toEqual(["hosts"]);
   });
 
   test("a missing /etc is made, and goes again", () => {
