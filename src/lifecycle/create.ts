@@ -3,7 +3,7 @@
 // netns to be made, so a crash at any later point leaves something `ctrnet gc` can finish; a failure
 // undoes every step taken.
 import { basename } from "node:path";
-import { ErrorList, UsageError } from "../errors.ts";
+import { ErrorList, exitCodeOf, UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { adoptNetns, createNetns, netnsInode, openNetns, plannedNetnsPath } from "../netns/index.ts";
 import { ensureDefaultNetwork } from "../networks/index.ts";
@@ -26,6 +26,7 @@ import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
 import { setUpNetworks } from "./networks.ts";
 import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
+import { removeContainer } from "./remove.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
 
@@ -236,4 +237,36 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
 export async function createContainer(ctx: Context, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
   const p = await plan(ctx, req);
   return withContainerLock(ctx, p.id, (lock) => setUp(ctx, p, lock, opts));
+}
+
+/** The signals that would end ctrnet half-way through a create, leaving its work behind. */
+const SETUP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/**
+ * createContainer for a command that must not die half-way (`ctrnet create`): SIGINT, SIGTERM and SIGHUP
+ * during the set-up let the running step finish (CNI plugins run in sessions of their own), then
+ * everything made is removed, and the signal is returned instead of the record, for an exit status of
+ * 128 + its number. Without a signal, the record.
+ */
+export async function createContainerUninterrupted(ctx: Context, req: CreateRequest): Promise<ContainerRecord | NodeJS.Signals> {
+  let cancelled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    cancelled ??= signal;
+  };
+  for (const s of SETUP_SIGNALS) process.on(s, onSignal);
+  try {
+    let rec: ContainerRecord;
+    try {
+      rec = await createContainer(ctx, req);
+    } catch (err) {
+      // a failure after a signal is taken as its echo: the undo has run either way
+      if (cancelled !== undefined && exitCodeOf(err) !== 2) return cancelled;
+      throw err;
+    }
+    if (cancelled === undefined) return rec;
+    await removeContainer(ctx, rec.id, { force: true });
+    return cancelled;
+  } finally {
+    for (const s of SETUP_SIGNALS) process.off(s, onSignal);
+  }
 }

@@ -1,7 +1,7 @@
 // The container lifecycle: what the CLI, the OCI hook and `ctrnet run` call.
 export { connectContainer, disconnectContainer } from "./connect.ts";
 export { type Context, type ContextOptions, createContext, withContext } from "./context.ts";
-export { createContainer } from "./create.ts";
+export { createContainer, createContainerUninterrupted } from "./create.ts";
 export { gc } from "./gc.ts";
 export { inspectContainer, parsePortQuery, portLines, publishedPorts } from "./inspect.ts";
 export type { InspectAdditionalNetwork, InspectBasicNetworkConfig, InspectNetworkSettings, InspectResult } from "./inspect-format.ts";

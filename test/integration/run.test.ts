@@ -2,6 +2,7 @@
 // bridge network of its own with the real CNI plugins: exit statuses, the container's /etc files, a
 // published port, signals, and that nothing at all is left after each run.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { constants } from "node:os";
 import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -315,6 +316,26 @@ describe.skipIf(!privileged)("ctrnet run", () => {
     expect(await new Response(child.stdout).text()).toBe("");
     expectNothingLeft();
   }, ASYNC_TEST_TIMEOUT_MS);
+
+  for (const signal of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
+    test(`create: ${signal} during the CNI ADD lets the plugin finish, then undoes everything; exit 128 + its number`, async () => {
+      rmSync(addStarted, { force: true });
+      rmSync(addGo, { force: true });
+      rmSync(addResumed, { force: true });
+      const child = Bun.spawn([BINARY, "create", "--network", slowNetwork, "-p", "127.0.0.1:18777:80", `sig-${id}`], {
+        env: { ...process.env, ...env },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      await waitFor("the CNI ADD to begin", () => existsSync(addStarted));
+      child.kill(signal);
+      writeFileSync(addGo, "");
+      expect(await child.exited).toBe(128 + constants.signals[signal]);
+      expect(existsSync(addResumed)).toBe(true);
+      expect(await new Response(child.stdout).text()).toBe("");
+      expectNothingLeft();
+    }, ASYNC_TEST_TIMEOUT_MS);
+  }
 
   test("a command that does not exist gives 127, one error line, and nothing left", () => {
     expect(ctrnet(runArgs([], ["/nonexistent/cmd", "x"]), env)).toEqual({

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
-import { createContainer, withContext } from "../../lifecycle/index.ts";
+import { constants } from "node:os";
+import { createContainerUninterrupted, withContext } from "../../lifecycle/index.ts";
 import { containerArgs, contextOptions, createRequestOf, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
 const args = {
@@ -15,7 +16,10 @@ export default defineCommand({
   args,
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
-    const rec = await withContext(contextOptions(values), (ctx) => createContainer(ctx, { ...createRequestOf(values, rawArgs), id: String(values.id) }));
-    print(`${rec.netns?.path ?? ""}\n`);
+    const request = { ...createRequestOf(values, rawArgs), id: String(values.id) };
+    const made = await withContext(contextOptions(values), (ctx) => createContainerUninterrupted(ctx, request));
+    // a signal during the set-up: it was finished, then undone; the status a shell gives a killed command
+    if (typeof made === "string") return 128 + constants.signals[made];
+    print(`${made.netns?.path ?? ""}\n`);
   },
 });
