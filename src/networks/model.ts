@@ -77,12 +77,14 @@ export function networkSubnets(config: NetworkConfig): Cidr[] {
 /** The host interface a network owns: its bridge (the plugin's default is cni0), or none. */
 export function networkBridge(config: NetworkConfig): string | undefined {
   const plugin = mainPlugin(config);
+  // ctrnet's own plugin type is a bridge network too (src/drivers/bridge)
+  if (plugin.type === "ctrnet") return typeof plugin.bridge === "string" ? plugin.bridge : undefined;
   if (plugin.type !== "bridge") return undefined;
   return typeof plugin.bridge === "string" ? plugin.bridge : "cni0";
 }
 
 function networkInterface(plugin: Record<string, unknown>): string {
-  const name = plugin.type === "bridge" ? (plugin.bridge ?? "cni0") : plugin.master;
+  const name = plugin.type === "bridge" ? (plugin.bridge ?? "cni0") : plugin.type === "ctrnet" ? plugin.bridge : plugin.master;
   return typeof name === "string" ? name : "";
 }
 

@@ -3,6 +3,8 @@
 import { rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
+import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
+import { Firewall } from "../drivers/firewall/index.ts";
 import { ErrorList, UsageError } from "../errors.ts";
 import type { NetworkScope } from "./store.ts";
 import { DEFAULT_NETWORK } from "./default.ts";
@@ -33,6 +35,26 @@ function ipamDir(config: NetworkConfig): string | undefined {
   return join(typeof ipam.dataDir === "string" ? ipam.dataDir : HOST_LOCAL_DATA_DIR, config.name);
 }
 
+/**
+ * A network of ctrnet's own plugin type has its subnets and bridge in ctrnet's nftables table (of the
+ * host's netns: a rootless user's are inside the rootless netns, which goes with its last container);
+ * the table goes with the last such network.
+ */
+function removeFirewallElements(config: NetworkConfig): void {
+  const plugin = config.plugins[0]!;
+  if (plugin.type !== OWN_PLUGIN_TYPE || typeof plugin.bridge !== "string" || process.getuid?.() !== 0) return;
+  const ranges = ((plugin.ipam as { ranges?: unknown } | undefined)?.ranges ?? []) as { subnet?: unknown }[][];
+  const subnets = ranges.flat().flatMap((r) => (typeof r.subnet === "string" ? [r.subnet] : []));
+  const fw = Firewall.open();
+  try {
+    if (!fw.present()) return;
+    fw.removeNetwork({ bridge: plugin.bridge, subnets });
+    fw.dropIfUnused();
+  } finally {
+    fw.close();
+  }
+}
+
 async function detachAll(network: string, ids: readonly string[], detach: DetachContainer): Promise<void> {
   const errors: unknown[] = [];
   for (const id of ids) {
@@ -58,6 +80,7 @@ async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<v
       const dir = ipamDir(config);
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
+    () => removeFirewallElements(config),
   ];
   const errors: unknown[] = [];
   for (const step of steps) {

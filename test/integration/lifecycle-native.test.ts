@@ -79,5 +79,10 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
     expect(hostVeths()).toEqual([]);
     expect(readdirSync(join(inst.env.CTRNET_ROOT!, "native"))).toEqual([]);
     expect(run(["nft", "list", "map", "inet", "ctrnet", "hostports4"]).out).not.toContain(`${port}`);
+
+    // network rm takes the bridge, the network's elements and, as the last native network, the table
+    expect(inst.ok(["network", "rm", network])).toBe(`${network}\n`);
+    expect(run(["ip", "link", "show", bridge]).ok).toBe(false);
+    expect(run(["nft", "list", "table", "inet", "ctrnet"]).ok).toBe(false);
   }, 60_000);
 });

@@ -61,6 +61,18 @@ export class Firewall {
     this.deleteExisting(networkElements(net));
   }
 
+  /** The whole table goes once no network is in it any more (the last native network was removed). */
+  dropIfUnused(): void {
+    if (!this.present() || this.nft.elements(SETS.bridges).length > 0) return;
+    this.nft.deleteTable(TABLE);
+    try {
+      this.nft.commit();
+    } catch (err) {
+      // another ctrnet dropped it, or added a network, in between: either way nothing is left to do
+      if (!isNetlinkError(err, "ENOENT", "EBUSY")) throw err;
+    }
+  }
+
   /** Fails with a UsageError naming the port when one of them is published already; then adds none. */
   publish(ports: readonly PublishedPort[]): void {
     if (ports.length === 0) return;
