@@ -64,6 +64,9 @@ export function pickHostResolvConf(etc: string, systemd: string | undefined): Re
 /** What podman falls back to when the host leaves a container no nameserver it can reach. */
 export const FALLBACK_NAMESERVERS: readonly string[] = ["8.8.8.8", "8.8.4.4"];
 
+/** Where a container's network leads; see ContainerResolvConfInput.reach. */
+export type Reach = "shared" | "isolated" | "none";
+
 export interface ContainerResolvConfInput {
   /** The host's resolver configuration (see pickHostResolvConf). */
   host: ResolvConf;
@@ -75,7 +78,7 @@ export interface ContainerResolvConfInput {
    * outside is reachable, so no fallback servers are added either: lookups then fail at once instead of
    * waiting for timeouts.
    */
-  reach: "shared" | "isolated" | "none";
+  reach: Reach;
   /** The container has an IPv6 address beyond link-local; without one IPv6 servers only add timeouts. */
   ipv6: boolean;
   /** Nameservers that replace all others, e.g. slirp4netns's built-in DNS at cidr + 3. */

@@ -71,6 +71,11 @@ export interface NetworkDriver {
   teardown(target: DriverTarget, status: NetworkStatus | null): Promise<unknown[]>;
   /** What the driver shares between containers goes once none needs it; every error. */
   release?(): Promise<unknown[]>;
+  /**
+   * The status of a network the record does not list but the driver knows from its options alone
+   * (slirp4netns's tap), for /etc files and inspect.
+   */
+  fixedStatus?(rec: ContainerRecord): NetworkStatus;
 }
 
 /**

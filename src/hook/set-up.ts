@@ -8,6 +8,7 @@ import { ErrorList, UsageError } from "../errors.ts";
 import { type Context, type CreateRequest, createContainer, parseNetworkMode, removeContainer } from "../lifecycle/index.ts";
 import { readHostEtc } from "../container/dns-files.ts";
 import { containerEtcFiles } from "../lifecycle/etc-files.ts";
+import { networkView } from "../lifecycle/networks.ts";
 import { withContainerLock } from "../state/lock.ts";
 import { log } from "../log.ts";
 import { validateName } from "../names.ts";
@@ -64,7 +65,7 @@ function rootfsOf(state: OciState, config: BundleConfig): string {
 }
 
 function writeEtc(ctx: Context, rec: ContainerRecord, rootfs: string, hostname: string | undefined): void {
-  const { files, fellBack } = containerEtcFiles({ ...rec, name: hostname ?? rec.name }, readHostEtc());
+  const { files, fellBack } = containerEtcFiles({ ...rec, name: hostname ?? rec.name }, networkView(ctx, rec), readHostEtc());
   if (fellBack) log.warn(`container "${rec.id}": the host has no nameserver the container can reach; using public ones`);
   writeRootfsEtc(ctx, rec.id, rootfs, files);
 }

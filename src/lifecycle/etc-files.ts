@@ -1,13 +1,11 @@
-// A container's /etc/resolv.conf and /etc/hosts from its record (container/dns-files.ts generates them),
+// A container's /etc/resolv.conf and /etc/hosts from its network view (container/dns-files.ts generates them),
 // written to its runtime directory, and bind-mounted over /etc in its mount namespace when its command
 // starts (as `ip netns exec` does with /etc/netns/NAME).
 import { mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc } from "../container/dns-files.ts";
-import { slirp4netnsAddresses } from "../drivers/slirp4netns/addresses.ts";
-import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
+import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, type Reach } from "../container/dns-files.ts";
 import { validateName } from "../names.ts";
-import { statusAddresses } from "../schema/network-status.ts";
+import { type NetworkStatus, statusAddresses } from "../schema/network-status.ts";
 import type { ContainerRecord } from "../state/index.ts";
 
 /** The generated files by the /etc name they are bound over. */
@@ -15,40 +13,34 @@ export const ETC_FILE_NAMES = ["resolv.conf", "hosts"] as const;
 export type EtcFileName = (typeof ETC_FILE_NAMES)[number];
 export type EtcFiles = Record<EtcFileName, string>;
 
-/** The addresses, gateway and DNS override slirp4netns gives the container, from its cidr option. */
-function slirp4netnsView(options: readonly string[]): { addresses: string[]; gateway: string; dns: string } {
-  // Validated when the container was created; interface names do not bear on the cidr.
-  const { cidr } = parseSlirp4netnsOptions(options, { interfaceExists: () => true });
-  const slirp = slirp4netnsAddresses(cidr);
-  return { addresses: [slirp.ip], gateway: slirp.gateway, dns: slirp.dns };
-}
-
 /** As docker and podman abbreviate ids. */
 const SHORT_ID_LENGTH = 12;
 
-/** Both files for a container as its record describes it: its networks' statuses, or slirp4netns's fixed addresses. */
+/**
+ * Both files for a container from its names and its network view (networks.ts networkView): the
+ * statuses' addresses, gateways and DNS, whatever driver gave them.
+ */
 export function containerEtcFiles(
   record: ContainerRecord,
+  view: { statuses: readonly NetworkStatus[]; reach: Reach },
   host: HostEtc,
   opts: { preferredNameservers?: readonly string[] } = {},
 ): { files: EtcFiles; fellBack: boolean } {
-  const statuses = record.networks.flatMap((n) => (n.status === null ? [] : [n.status]));
-  const slirp = record.mode.kind === "slirp4netns" ? slirp4netnsView(record.mode.options) : undefined;
-  const addresses = slirp?.addresses ?? statuses.flatMap(statusAddresses);
+  const { statuses } = view;
+  const addresses = statuses.flatMap(statusAddresses);
   const gateways = statuses.flatMap((s) => s.interfaces.flatMap((i) => i.addresses.flatMap((a) => (a.gateway ? [a.gateway] : []))));
   const { conf, fellBack } = containerResolvConf({
     host: host.resolvConf,
     networks: statuses.map((s) => s.dns),
-    reach: record.mode.kind === "host" ? "shared" : record.mode.kind === "none" ? "none" : "isolated",
+    reach: view.reach,
     ipv6: addresses.some((a) => a.includes(":") && !/^fe[89ab]/i.test(a)),
-    nameservers: slirp ? [slirp.dns] : undefined,
     preferred: opts.preferredNameservers,
   });
   const hosts = containerHosts({
     host: host.hosts,
     addresses,
     names: [record.name ?? record.id, record.id.slice(0, SHORT_ID_LENGTH)],
-    gateway: slirp?.gateway ?? gateways.find((g) => !g.includes(":")) ?? gateways[0],
+    gateway: gateways.find((g) => !g.includes(":")) ?? gateways[0],
   });
   return { files: { "resolv.conf": formatResolvConf(conf), hosts }, fellBack };
 }

@@ -5,7 +5,6 @@ import type { ContainerRecord, RecordState } from "../state/index.ts";
 import { networkAliases } from "../container/aliases.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
 import { formatNetworkMode } from "./mode.ts";
-import { slirp4netnsAddressesOf } from "../drivers/slirp4netns/network.ts";
 import { ipFamily } from "../ip/codec.ts";
 
 export interface InspectBasicNetworkConfig {
@@ -112,14 +111,16 @@ export function inspectPorts(ports: readonly PortMapping[]): Record<string, Insp
   return out;
 }
 
-/**
- * slirp4netns's fixed addresses (tap at cidr + 100, gateway at + 2). podman 2 and 3 leave them empty for
- * slirp4netns; ctrnet shows them, since they are as certain as a CNI result's and are the addresses the
- * container's /etc/hosts and the port forwarder use. No MacAddress: slirp4netns picks the tap's MAC itself.
- */
-function slirp4netnsBasic(options: readonly string[]): InspectBasicNetworkConfig {
-  const slirp = slirp4netnsAddressesOf(options);
-  return { ...emptyBasic(), IPAddress: slirp.ip, IPPrefixLen: slirp.prefixLength, Gateway: slirp.gateway };
+/** What inspect knows beyond the record (inspect.ts finds it). */
+export interface InspectView {
+  /**
+   * The status of a network the record does not list: one its driver knows from its options
+   * (slirp4netns's tap; podman 2 and 3 leave those empty, ctrnet shows them, as certain as a CNI result's),
+   * or what a netns ctrnet joined without configuring holds, read from it as podman reads it.
+   */
+  status?: NetworkStatus;
+  /** host and none: a network of their own name, as podman (4.4 and later) shows them. */
+  named?: string;
 }
 
 function namedNetwork(name: string, basic: InspectBasicNetworkConfig = emptyBasic()): InspectAdditionalNetwork {
@@ -128,11 +129,9 @@ function namedNetwork(name: string, basic: InspectBasicNetworkConfig = emptyBasi
 
 /**
  * NetworkSettings of the container owning the netns. Networks are listed by name, as podman's status;
- * the top-level addresses are those of the first connected network, the one the ports belong to. host
- * and none are named networks of their own, as podman (4.4 and later) shows them. `observed`: what a
- * netns ctrnet joined but did not configure holds (ns:PATH), read from it, as podman reads it.
+ * the top-level addresses are those of the first connected network, the one the ports belong to.
  */
-export function networkSettings(owner: ContainerRecord, observed?: NetworkStatus): InspectNetworkSettings {
+export function networkSettings(owner: ContainerRecord, view: InspectView = {}): InspectNetworkSettings {
   const settings: InspectNetworkSettings = {
     ...emptyBasic(),
     Bridge: "",
@@ -143,10 +142,8 @@ export function networkSettings(owner: ContainerRecord, observed?: NetworkStatus
     Ports: inspectPorts(owner.ports),
     SandboxKey: owner.netns?.path ?? "",
   };
-  if (owner.mode.kind === "slirp4netns") return { ...settings, ...slirp4netnsBasic(owner.mode.options) };
-  const mode = formatNetworkMode(owner.mode);
-  if (mode === "host" || mode === "none") return { ...settings, Networks: { [mode]: namedNetwork(mode) } };
-  if (owner.networks.length === 0) return observed ? { ...settings, ...statusToBasicNetworkConfig(observed) } : settings;
+  if (view.named !== undefined) return { ...settings, Networks: { [view.named]: namedNetwork(view.named) } };
+  if (owner.networks.length === 0) return view.status ? { ...settings, ...statusToBasicNetworkConfig(view.status) } : settings;
   const networks: Record<string, InspectAdditionalNetwork> = {};
   for (const attachment of [...owner.networks].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))) {
     networks[attachment.network] = {
@@ -163,13 +160,13 @@ export function networkSettings(owner: ContainerRecord, observed?: NetworkStatus
   return primary ? { ...settings, ...statusToBasicNetworkConfig(primary) } : settings;
 }
 
-export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, observed?: NetworkStatus): InspectResult {
+export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view: InspectView = {}): InspectResult {
   return {
     Id: rec.id,
     Name: rec.name ?? "",
     Created: new Date(rec.createdAt).toISOString(),
     State: rec.state,
     NetworkMode: formatNetworkMode(rec.mode),
-    NetworkSettings: networkSettings(owner, observed),
+    NetworkSettings: networkSettings(owner, view),
   };
 }

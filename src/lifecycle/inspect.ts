@@ -3,7 +3,8 @@
 import { UsageError } from "../errors.ts";
 import { formatPort, type PortMapping, PROTOCOLS, type Protocol } from "../schema/ports.ts";
 import type { Context } from "./context.ts";
-import { type InspectResult, inspectResult } from "./inspect-format.ts";
+import { type InspectResult, inspectResult, type InspectView } from "./inspect-format.ts";
+import { driverOf } from "./networks.ts";
 import { netnsOwner } from "./lookup.ts";
 import { formatNetworkMode } from "./mode.ts";
 import { Netlink } from "../netlink/index.ts";
@@ -14,12 +15,21 @@ export async function inspectContainer(ctx: Context, idOrName: string): Promise<
   const state = ctx.state();
   const rec = state.get(idOrName);
   const owner = netnsOwner(state, rec);
-  return inspectResult(rec, owner, joinedWithoutNetworks(owner) ? observeNetns(owner.netns!.path) : undefined);
+  return inspectResult(rec, owner, inspectView(ctx, owner));
 }
 
-/** A netns ctrnet joined and did not configure (ns:PATH): only the netns itself knows its addresses. */
-function joinedWithoutNetworks(rec: ContainerRecord): boolean {
-  return rec.netns !== null && !rec.netns.owned && rec.networks.length === 0 && formatNetworkMode(rec.mode).startsWith("ns:");
+/**
+ * What the record does not say: the driver's fixed status; for a netns ctrnet joined and did not
+ * configure, what it holds; for host and none (no driver, no netns of its own or one ctrnet left empty),
+ * their names.
+ */
+function inspectView(ctx: Context, owner: ContainerRecord): InspectView {
+  const driver = driverOf(ctx, owner);
+  if (driver?.fixedStatus) return { status: driver.fixedStatus(owner) };
+  if (driver !== undefined) return {};
+  if (owner.netns === null || owner.netns.owned) return { named: formatNetworkMode(owner.mode) };
+  const status = observeNetns(owner.netns.path);
+  return status ? { status } : {};
 }
 
 /**

@@ -5,11 +5,31 @@ import { publishedOn } from "../container/ports.ts";
 import type { DriverTarget, NetworkDriver } from "../drivers/driver.ts";
 import { driverFor } from "../drivers/select.ts";
 import type { ContainerRecord } from "../state/index.ts";
+import type { Reach } from "../container/dns-files.ts";
+import type { NetworkStatus } from "../schema/network-status.ts";
 import type { Context } from "./context.ts";
 import { helperRegistry } from "./helpers.ts";
 
 export function driverOf(ctx: Context, rec: ContainerRecord): NetworkDriver | undefined {
   return driverFor(rec.mode, ctx);
+}
+
+/**
+ * How a container meets the world, from its record and driver alone: the statuses of its networks (those
+ * the record lists, and one its driver knows from its options), and its reach: the host's own network
+ * (no netns of its own), none (a netns ctrnet made and gave nothing), or isolated.
+ */
+export interface NetworkView {
+  statuses: NetworkStatus[];
+  reach: Reach;
+}
+
+export function networkView(ctx: Context, rec: ContainerRecord): NetworkView {
+  const driver = driverOf(ctx, rec);
+  const statuses = rec.networks.flatMap((n) => (n.status === null ? [] : [n.status]));
+  const fixed = driver?.fixedStatus?.(rec);
+  const reach: Reach = rec.netns === null ? "shared" : driver === undefined && rec.netns.owned ? "none" : "isolated";
+  return { statuses: fixed ? [fixed, ...statuses] : statuses, reach };
 }
 
 export interface TargetOptions {

@@ -13,6 +13,7 @@ import { createContainer } from "./create.ts";
 import { readHostEtc } from "../container/dns-files.ts";
 import { containerEtcFiles, writeEtcFiles } from "./etc-files.ts";
 import { netnsOwner } from "./lookup.ts";
+import { networkView } from "./networks.ts";
 import { removeContainer } from "./remove.ts";
 import { holdHostPorts } from "./host-ports.ts";
 import { driverFor } from "../drivers/select.ts";
@@ -83,7 +84,7 @@ function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opt
   const owner = netnsOwner(ctx.state(), record);
   // A rootless container on CNI networks reaches the outside through the rootless netns's slirp4netns.
   const rootlessDns = ctx.rootless && owner.networks.length > 0 ? readRootlessNetnsState(ctx.rootlessNetns)?.dns : undefined;
-  const { files, fellBack } = containerEtcFiles(owner, readHostEtc(), { preferredNameservers: rootlessDns ? [rootlessDns] : [] });
+  const { files, fellBack } = containerEtcFiles(owner, networkView(ctx, owner), readHostEtc(), { preferredNameservers: rootlessDns ? [rootlessDns] : [] });
   if (fellBack) log.debug(`container ${record.id}: no nameserver of the host is reachable from its network, using public ones`);
   const etcFiles = writeEtcFiles(ctx, record.id, files);
   // A container in the host's namespace still gets its own /etc files, so its name resolves.

@@ -18,6 +18,7 @@ import {
   type ResolvConf,
 } from "../../src/container/dns-files.ts";
 import { containerEtcFiles, etcFilesDir, removeEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
+import { slirp4netnsDriver } from "../../src/drivers/slirp4netns/driver.ts";
 
 const conf = (over: Partial<ResolvConf>): ResolvConf => ({ nameservers: [], search: [], options: [], ...over });
 
@@ -242,9 +243,12 @@ describe("containerEtcFiles", () => {
     const rec = newContainerRecord({ id, name, mode, networks: results.map((_, i) => ({ network: `net${i}` })) });
     return { ...rec, networks: rec.networks.map((n, i) => ({ ...n, status: statusFromCniResult(results[i] as CniResultShape, n.ifname) })) };
   };
+  /** The view networkView gives a bridge container: its networks' statuses, a netns of its own with a way out. */
+  const isolated = (rec: ReturnType<typeof record>) => ({ statuses: rec.networks.flatMap((n) => (n.status ? [n.status] : [])), reach: "isolated" as const });
 
   test("a bridge network: the container's own addresses under its name, the IPv4 gateway, the host's reachable DNS", () => {
-    const { files, fellBack } = containerEtcFiles(record({ kind: "bridge" }, [bridgeResult], "web"), host);
+    const rec = record({ kind: "bridge" }, [bridgeResult], "web");
+    const { files, fellBack } = containerEtcFiles(rec, isolated(rec), host);
     expect(fellBack).toBe(false);
     expect(files.hosts).toBe(
       "127.0.0.1 localhost\n10.250.1.2\tweb 0123456789ab\nfd00:250::2\tweb 0123456789ab\n10.250.1.1\thost.containers.internal\n",
@@ -254,25 +258,30 @@ describe("containerEtcFiles", () => {
 
   test("without a name the container answers to its id and short id; a network's DNS wins", () => {
     const withDns = { ...bridgeResult, ips: [bridgeResult.ips[0]], dns: { nameservers: ["10.250.1.1"], search: ["dns.podman"] } };
-    const { files } = containerEtcFiles(record({ kind: "bridge" }, [withDns]), host);
+    const rec = record({ kind: "bridge" }, [withDns]);
+    const { files } = containerEtcFiles(rec, isolated(rec), host);
     expect(files.hosts).toContain(`10.250.1.2\t${id} 0123456789ab\n`);
     expect(files["resolv.conf"]).toBe("nameserver 10.250.1.1\nsearch dns.podman lan\n");
   });
 
   test("--network none: localhost only, no fallback servers", () => {
-    const { files, fellBack } = containerEtcFiles(record({ kind: "none" }, []), { ...host, resolvConf: conf({ nameservers: ["127.0.0.53"] }) });
+    const { files, fellBack } = containerEtcFiles(record({ kind: "none" }, []), { statuses: [], reach: "none" }, { ...host, resolvConf: conf({ nameservers: ["127.0.0.53"] }) });
     expect(fellBack).toBe(false);
     expect(files).toEqual({ "resolv.conf": "", hosts: "127.0.0.1 localhost\n" });
   });
 
   test("slirp4netns: its guest address, gateway and DNS forwarder from the cidr option", () => {
-    const { files } = containerEtcFiles(record({ kind: "slirp4netns", options: ["cidr=10.5.0.0/24"] }, [], "s"), host);
+    // the status the slirp4netns driver knows from the option alone
+    const rec = record({ kind: "slirp4netns", options: ["cidr=10.5.0.0/24"] }, [], "s");
+    const tap = slirp4netnsDriver(["cidr=10.5.0.0/24"], "/nonexistent").fixedStatus!(rec);
+    const { files } = containerEtcFiles(rec, { statuses: [tap], reach: "isolated" }, host);
     expect(files["resolv.conf"]).toBe("nameserver 10.5.0.3\nsearch lan\n");
     expect(files.hosts).toBe("127.0.0.1 localhost\n10.5.0.100\ts 0123456789ab\n10.5.0.2\thost.containers.internal\n");
   });
 
   test("no reachable server on a bridge network: the fallback, and it says so", () => {
-    const { files, fellBack } = containerEtcFiles(record({ kind: "bridge" }, [bridgeResult]), { ...host, resolvConf: conf({ nameservers: ["::1"] }) });
+    const rec = record({ kind: "bridge" }, [bridgeResult]);
+    const { files, fellBack } = containerEtcFiles(rec, isolated(rec), { ...host, resolvConf: conf({ nameservers: ["::1"] }) });
     expect(fellBack).toBe(true);
     expect(files["resolv.conf"]).toBe("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
   });

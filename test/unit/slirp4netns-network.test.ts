@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { forwarderPorts, hostFwds, slirp4netnsAddressesOf } from "../../src/drivers/slirp4netns/network.ts";
+import { slirp4netnsDriver } from "../../src/drivers/slirp4netns/driver.ts";
 import { networkSettings } from "../../src/lifecycle/inspect-format.ts";
 import { newContainerRecord } from "../../src/container/attachments.ts";
 import { parsePortSpecs } from "../../src/schema/ports.ts";
@@ -37,7 +38,9 @@ describe("slirp4netns container network", () => {
       ...newContainerRecord({ id: "c", mode: { kind: "slirp4netns", options: ["cidr=10.42.7.0/24"] }, netns: { path: "/run/netns/x", owned: true } }),
       ports: parsePortSpecs(["127.0.0.1:8080:80"]),
     };
-    expect(networkSettings(rec)).toMatchObject({
+    // what inspect.ts gives it: the status the driver knows from the cidr option
+    const view = { status: slirp4netnsDriver(["cidr=10.42.7.0/24"], "/nonexistent").fixedStatus!(rec) };
+    expect(networkSettings(rec, view)).toMatchObject({
       IPAddress: "10.42.7.100",
       IPPrefixLen: 24,
       Gateway: "10.42.7.2",
@@ -45,6 +48,6 @@ describe("slirp4netns container network", () => {
       SandboxKey: "/run/netns/x",
       Ports: { "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8080" }] },
     });
-    expect(networkSettings(rec).Networks).toBeUndefined();
+    expect(networkSettings(rec, view).Networks).toBeUndefined();
   });
 });

@@ -8,7 +8,7 @@ import type { NetworkDriver, PortPublisher } from "../driver.ts";
 import { forwarderPublisher } from "../portfwd/publisher.ts";
 import { addHostFwd } from "./api.ts";
 import { hostLookup } from "./host-lookup.ts";
-import { checkSlirp4netnsPorts, hostFwds } from "./network.ts";
+import { checkSlirp4netnsPorts, hostFwds, slirp4netnsAddressesOf } from "./network.ts";
 import { parseSlirp4netnsOptions } from "./options.ts";
 import { startSlirp4netns } from "./start.ts";
 
@@ -32,6 +32,14 @@ export function slirp4netnsDriver(options: readonly string[], featuresCache: str
     live: false,
     listensOnHostPorts: true,
     attachments: () => [TAP],
+    fixedStatus() {
+      const slirp = slirp4netnsAddressesOf(options);
+      return {
+        interfaces: [{ name: TAP.ifname, addresses: [{ address: `${slirp.ip}/${slirp.prefixLength}`, gateway: slirp.gateway }] }],
+        routes: [{ destination: "0.0.0.0/0", gateway: slirp.gateway }],
+        dns: { nameservers: [slirp.dns], search: [], options: [] },
+      };
+    },
     async validate(req) {
       checkSlirp4netnsPorts(req.ports);
       if (req.ip !== undefined || req.mac !== undefined || req.aliases.length) {
