@@ -174,10 +174,14 @@ describe.skipIf(!privileged)("ctrnet as a CNI plugin", () => {
     const [a, b] = [netns("a"), netns("b")];
     expect(w.plugin("ADD", conf, attachmentEnv("keep", a)).code).toBe(0);
     expect(w.plugin("ADD", conf, attachmentEnv("stale", b)).code).toBe(0);
-    expect(w.leases()).toEqual(["10.44.0.2", "10.44.0.3"]);
+    // ctrnet's own container on the same network, through its in-process runtime: never the runtime's to collect
+    const c = netns("c");
+    expect(w.plugin("ADD", conf, attachmentEnv("mine", c, { CTRNET_PLUGIN_OWNER: "ctrnet:/run/ctrnet" })).code).toBe(0);
+    expect(w.leases()).toEqual(["10.44.0.2", "10.44.0.3", "10.44.0.4"]);
     const gc = w.plugin("GC", { ...conf, "cni.dev/valid-attachments": [{ containerID: "keep", ifname: "eth0" }] });
     expect(gc).toMatchObject({ code: 0, raw: "" });
-    expect(w.leases()).toEqual(["10.44.0.2"]);
+    expect(w.leases()).toEqual(["10.44.0.2", "10.44.0.4"]);
+    expect(sh(["ip", "-n", c, "link", "show", "eth0"]).ok).toBe(true);
     expect(sh(["ip", "-n", w.host, "link", "show", hostInterfaceName("stale", "eth0")]).ok).toBe(false);
     expect(sh(["ip", "-n", b, "link", "show", "eth0"]).ok).toBe(false);
     expect(w.plugin("CHECK", conf, attachmentEnv("keep", a)).code).toBe(0);
@@ -185,6 +189,8 @@ describe.skipIf(!privileged)("ctrnet as a CNI plugin", () => {
     expect(w.plugin("STATUS", w.config())).toMatchObject({ code: 1, out: { code: 1 } });
     expect(w.plugin("GC", w.config())).toMatchObject({ code: 1, out: { code: 1 } });
     expect(w.plugin("DEL", conf, attachmentEnv("keep", a)).code).toBe(0);
+    expect(w.plugin("DEL", conf, attachmentEnv("mine", c)).code).toBe(0);
+    expect(w.leases()).toEqual([]);
   });
 
   test("bad configuration and environment: the spec's codes, one JSON object on stdout, nothing made", () => {

@@ -3,7 +3,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { runCniPlugin } from "../bridge/plugin/run.ts";
+import { OWNER_VARIABLE, runCniPlugin } from "../bridge/plugin/run.ts";
 import { CtrnetError } from "../../errors.ts";
 import { PluginErrorOutput } from "../../schema/cni.ts";
 
@@ -63,6 +63,8 @@ export interface ExecOptions {
    * runs in this process, the same code without a second ctrnet started for every ADD and DEL.
    */
   stateRoot?: string;
+  /** Marks what ctrnet's own plugin records for this runtime, as the cache files are marked. */
+  owner?: string;
 }
 
 /** The plugin type that is ctrnet itself (src/drivers/bridge/plugin). */
@@ -221,7 +223,7 @@ export async function execPlugin(call: PluginInvocation, options: ExecOptions): 
 /** ctrnet's plugin, called as a function with exactly what its process would get. */
 function runOwnPlugin(call: PluginInvocation, options: ExecOptions, stateRoot: string, fail: (detail: string, code?: number) => PluginError): unknown {
   const started = performance.now();
-  const env = { ...pluginEnv(call, options.pluginDirs), CTRNET_ROOT: stateRoot };
+  const env = { ...pluginEnv(call, options.pluginDirs), CTRNET_ROOT: stateRoot, ...(options.owner ? { [OWNER_VARIABLE]: options.owner } : {}) };
   const { stdout, exitCode } = runCniPlugin(env, new TextDecoder().decode(call.stdin));
   options.onPluginCall?.(record(call, "(in-process)", started, exitCode, ""));
   if (exitCode !== 0) {

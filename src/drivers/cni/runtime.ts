@@ -80,6 +80,7 @@ export function createCniRuntime(options: CniRuntimeOptions = {}): CniRuntime {
       onPluginCall: options.onPluginCall,
       spawn: options.spawnPlugin,
       stateRoot: options.stateRoot,
+      owner: options.owner ?? DEFAULT_OWNER,
     },
   };
   return {

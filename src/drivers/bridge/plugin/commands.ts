@@ -27,6 +27,12 @@ export const PLUGIN_OWNER = "cni";
 export interface PluginContext {
   /** ctrnet's state dir: where the native attachments' store is. */
   root: string;
+  /**
+   * Who makes the attachments of this call: PLUGIN_OWNER for a runtime, `ctrnet:<state dir>` when ctrnet's
+   * own CNI runtime calls the plugin for its containers. GC through the plugin takes down only a
+   * runtime's, so podman's GC of a shared network never reaches ctrnet's containers.
+   */
+  owner: string;
 }
 
 function networkOf(input: PluginInput): NativeNetwork {
@@ -126,7 +132,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
     });
     try {
       saveNativeAttachment(ctx.root, {
-        owner: PLUGIN_OWNER,
+        owner: ctx.owner,
         network: network.name,
         containerId: env.containerId!,
         ifname: env.ifname!,

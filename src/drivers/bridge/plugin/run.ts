@@ -3,7 +3,10 @@
 // and ctrnet's own CNI runtime (which calls it in-process instead of starting itself again) both run it.
 import { atLeast } from "../../cni/version.ts";
 import { runtimeDir } from "../../../state/db.ts";
-import { add, check, del, gc, status, version } from "./commands.ts";
+import { add, check, del, gc, PLUGIN_OWNER, status, version } from "./commands.ts";
+
+/** Set by ctrnet's own CNI runtime when it runs the plugin in-process: whose the attachments are. */
+export const OWNER_VARIABLE = "CTRNET_PLUGIN_OWNER";
 import { parsePluginInput, versionOf } from "./config.ts";
 import { readPluginEnv } from "./env.ts";
 import { CNI_CODE, CniPluginError, errorOutput, toPluginError } from "./plugin-error.ts";
@@ -19,7 +22,7 @@ export function runCniPlugin(env: Readonly<Record<string, string | undefined>>, 
     const plugin = readPluginEnv(env);
     if (plugin.command === "VERSION") return { stdout: `${JSON.stringify(version(answerVersion))}\n`, exitCode: 0 };
     const input = parsePluginInput(stdin);
-    const ctx = { root: runtimeDir({ env }) };
+    const ctx = { root: runtimeDir({ env }), owner: env[OWNER_VARIABLE] || PLUGIN_OWNER };
     const needs = (minimum: string) => {
       if (!atLeast(input.cniVersion, minimum)) {
         throw new CniPluginError(CNI_CODE.incompatibleVersion, `${plugin.command} needs cniVersion ${minimum} or later, the configuration has ${input.cniVersion}`);
