@@ -21,7 +21,7 @@ export interface NetworkInfo {
   name: string;
   /** 64 hex digits; `ls` shows the first 12. */
   id: string;
-  /** The first plugin's type: bridge, macvlan, or whatever a hand-written file uses. */
+  /** The first plugin's type: bridge (ctrnet's own type too), macvlan, or whatever a hand-written file uses. */
   driver: string;
   /** The bridge for a bridge network, the parent interface for a macvlan one. */
   network_interface: string;
@@ -109,7 +109,8 @@ export function describeNetwork(config: NetworkConfig, fileTime: Date): NetworkI
   return {
     name: config.name,
     id: networkId(config.name),
-    driver: config.plugins[0]!.type,
+    // ctrnet's own plugin type is a bridge network, as podman names the driver
+    driver: config.plugins[0]!.type === "ctrnet" ? "bridge" : config.plugins[0]!.type,
     network_interface: networkInterface(plugin),
     created: args.ctrnet_created ?? fileTime.toISOString(),
     subnets,

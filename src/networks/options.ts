@@ -30,6 +30,13 @@ export interface CreateNetworkRequest {
 export interface BridgeOptions {
   mtu?: number;
   vlan?: number;
+  /**
+   * `ctrnet`: one plugin of ctrnet's own type (bridge, addresses, nftables ports in-process); `cni`: the
+   * reference chain bridge + portmap + firewall + tuning, the default for now.
+   */
+  plugin?: "ctrnet" | "cni";
+  /** podman's `isolate`: no traffic to other isolated (`strict`: any other) networks; ctrnet's plugin only. */
+  isolate?: "true" | "strict";
 }
 
 export interface MacvlanOptions {
@@ -69,10 +76,16 @@ function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, al
 }
 
 export function parseBridgeOptions(options: Readonly<Record<string, string>>): BridgeOptions {
-  checkKeys("bridge", options, ["mtu", "vlan"]);
+  checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate"]);
+  const { plugin, isolate } = options;
+  if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
+  if (isolate !== undefined && isolate !== "true" && isolate !== "strict") throw new UsageError(`invalid --opt isolate=${isolate}: use true or strict`);
+  if (isolate !== undefined && plugin !== "ctrnet") throw new UsageError("--opt isolate needs --opt plugin=ctrnet: the reference plugins cannot isolate networks");
   return {
     ...(options.mtu !== undefined ? { mtu: integerOption("mtu", options.mtu) } : {}),
     ...(options.vlan !== undefined ? { vlan: integerOption("vlan", options.vlan) } : {}),
+    ...(plugin !== undefined ? { plugin } : {}),
+    ...(isolate !== undefined ? { isolate } : {}),
   };
 }
 

@@ -1,8 +1,9 @@
 // The conflist for `network create`, decided from the request and from what already exists (networks,
 // host routes and links, installed plugins). Pure, so every rule and message is testable without root;
 // every check happens here, before anything is written.
-import { type ConflistArgs, bridgeConflist, macvlanConflist } from "../drivers/cni/conflist.ts";
+import { type ConflistArgs, bridgeConflist, macvlanConflist, nativeConflist } from "../drivers/cni/conflist.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
+import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { UsageError } from "../errors.ts";
 import { validateNetworkName } from "../names.ts";
 import { type Cidr, formatCidr } from "../ip/codec.ts";
@@ -30,6 +31,8 @@ export interface Surroundings {
   /** For messages about a missing plugin. */
   pluginPath: readonly string[];
   ipamDataDir: string;
+  /** ctrnet's CNI runtime runs its own plugin type in this process (root); else it must be on the plugin path. */
+  ownPluginInProcess?: boolean;
   now: Date;
   /** Where random IPv6 subnets come from: crypto.getRandomValues unless a test fixes it. */
   randomBytes?: (n: number) => Uint8Array;
@@ -126,6 +129,8 @@ function planParent(request: CreateNetworkRequest, parent: string | undefined, a
 
 function checkPlugins(name: string, conflist: Record<string, unknown>, around: Surroundings): void {
   for (const plugin of conflist.plugins as { type: string; ipam?: { type: string } }[]) {
+    // ctrnet's own type runs in-process (its host-local section is ctrnet's IPAM, not the plugin)
+    if (plugin.type === OWN_PLUGIN_TYPE && around.ownPluginInProcess) continue;
     for (const type of [plugin.type, plugin.ipam?.type]) {
       if (type !== undefined && !around.plugins.has(type)) {
         throw new UsageError(`plugin binary "${type}" needed by network ${name} not found in ${around.pluginPath.join(":")}`);
@@ -150,11 +155,15 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
   };
   let conflist: Record<string, unknown>;
   if (driver === "bridge") {
-    const { mtu, vlan } = parseBridgeOptions(request.options ?? {});
+    const { mtu, vlan, plugin, isolate } = parseBridgeOptions(request.options ?? {});
     const bridge = planBridgeName(request, around);
-    const dns = !request.disableDns && around.plugins.has("dnsname");
     const subnets = planSubnets(request, around, true);
-    conflist = bridgeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, ...(dns ? { dnsDomain: DNS_DOMAIN } : {}) });
+    if (plugin === "ctrnet") {
+      conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, ...(isolate ? { isolate } : {}) });
+    } else {
+      const dns = !request.disableDns && around.plugins.has("dnsname");
+      conflist = bridgeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, ...(dns ? { dnsDomain: DNS_DOMAIN } : {}) });
+    }
   } else {
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");
     const { mtu, mode, parent } = parseMacvlanOptions(request.options ?? {});

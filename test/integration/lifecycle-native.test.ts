@@ -55,6 +55,32 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
     return { code: r.exitCode, stdout: r.stdout.toString(), programs };
   }
 
+  test("network create -o plugin=ctrnet makes such a network with podman's options; isolation; bad options refused", async () => {
+    const name = `natc-${hex(3)}`;
+    expect(inst.ok(["network", "create", "-o", "plugin=ctrnet", "-o", "isolate=true", "--subnet", "10.47.4.0/24", name])).toBe(`${name}\n`);
+    const conf = JSON.parse(readFileSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${name}.conflist`), "utf8"));
+    expect(conf.plugins).toHaveLength(1);
+    expect(conf.plugins[0]).toMatchObject({ type: "ctrnet", isolate: "true", ipam: { type: "host-local", ranges: [[{ subnet: "10.47.4.0/24", gateway: "10.47.4.1" }]] } });
+    const [info] = JSON.parse(inst.ok(["network", "inspect", name]));
+    expect(info).toMatchObject({ driver: "bridge", subnets: [{ subnet: "10.47.4.0/24", gateway: "10.47.4.1" }] });
+    const id = `natc-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", name, id]).trim();
+    expect(inst.inspect(id).NetworkSettings.IPAddress).toBe("10.47.4.2");
+    expect(run(["nsenter", `--net=${netns}`, "busybox", "ping", "-c", "1", "-W", "2", "10.47.4.1"]).ok).toBe(true);
+    expect(run(["nft", "list", "set", "inet", "ctrnet", "isolated"]).out).toContain(info.network_interface);
+    inst.ok(["rm", id]);
+    inst.ok(["network", "rm", name]);
+    expect(run(["nft", "list", "table", "inet", "ctrnet"]).ok).toBe(false);
+    for (const [opts, words] of [
+      [["-o", "isolate=true"], "--opt isolate needs --opt plugin=ctrnet: the reference plugins cannot isolate networks"],
+      [["-o", "plugin=other"], "invalid --opt plugin=other: use ctrnet or cni"],
+      [["-o", "plugin=ctrnet", "-o", "isolate=yes"], "invalid --opt isolate=yes: use true or strict"],
+    ] as const) {
+      const r = inst.cli(["network", "create", ...opts, `bad-${hex(3)}`]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `ctrnet: error: ${words}\n` });
+    }
+  }, 60_000);
+
   test("create and rm start no other program; the port serves; nothing is left", async () => {
     const id = `nat-${hex(4)}`;
     const port = 20000 + Math.floor(Math.random() * 10000);
