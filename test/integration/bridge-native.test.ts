@@ -3,72 +3,18 @@
 // a failed attach leaving no lease, link or element, and a detach that can run twice. A "host" netns holds
 // the bridge and the table, an "outside" one is the client, so nothing touches the runner's namespace.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import * as libc from "../../ffi/libc.ts";
 import { attach, type AttachRequest, detach, hostInterfaceName, type NativeNetwork } from "../../src/drivers/bridge/attach.ts";
 import { Firewall } from "../../src/drivers/firewall/index.ts";
-import { formatIP, parseIP } from "../../src/ip/codec.ts";
-import { Netlink } from "../../src/netlink/index.ts";
 import { privileged } from "./cni-helpers.ts";
+import { ask as askPeer, cleanUp, netns, type Ns, peerEcho as echo, scratchDir, sh } from "./peer-helpers.ts";
 
-let counter = 0;
-const made: { name: string; fd: number; nl: Netlink }[] = [];
-const servers: Subprocess[] = [];
-const dirs: string[] = [];
+const peerEcho = (ns: Ns, port: number) => echo(ns, "tcp", port);
+const ask = (from: Ns, host: string, port: number) => askPeer(from, "tcp", host, port);
 
-function sh(cmd: string[], stdin?: string): { ok: boolean; out: string } {
-  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", stdin: stdin === undefined ? "ignore" : Buffer.from(stdin) });
-  return { ok: r.exitCode === 0, out: r.stdout.toString().trim() || r.stderr.toString().trim() };
-}
-
-function netns(tag: string) {
-  const name = `bn-${process.pid}-${++counter}-${tag}`;
-  expect(sh(["ip", "netns", "add", name]).ok).toBe(true);
-  const fd = libc.open(`/run/netns/${name}`, libc.O_RDONLY);
-  const nl = Netlink.open({ netns: fd });
-  nl.linkSet("lo", { up: true });
-  const ns = { name, fd, nl };
-  made.push(ns);
-  return ns;
-}
-
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.kill("SIGKILL");
-    await s.exited;
-  }
-  for (const ns of made.splice(0)) {
-    ns.nl.close();
-    libc.close(ns.fd);
-    sh(["ip", "netns", "del", ns.name]);
-  }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-async function peerEcho(ns: { name: string }, port: number): Promise<void> {
-  const server = Bun.spawn(["ip", "netns", "exec", ns.name, "socat", `TCP6-LISTEN:${port},fork,reuseaddr,ipv6only=0`, "SYSTEM:echo $SOCAT_PEERADDR"], {
-    stdout: "ignore",
-    stderr: "ignore",
-  });
-  servers.push(server);
-  for (let i = 0; i < 100; i++) {
-    if (sh(["ip", "netns", "exec", ns.name, "ss", "-Hltn", `sport = :${port}`]).out.includes(`:${port}`)) return;
-    await Bun.sleep(20);
-  }
-  throw new Error("server did not start");
-}
-
-function ask(from: { name: string }, host: string, port: number): string | null {
-  const r = sh(["ip", "netns", "exec", from.name, "curl", "-s", "--max-time", "3", `telnet://${host.includes(":") ? `[${host}]` : host}:${port}`], "");
-  if (!r.ok || r.out === "") return null;
-  const bytes = parseIP(r.out.replace(/^\[(.*)\]$/, "$1"));
-  if (bytes === null) return r.out;
-  const mapped = bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  return formatIP(mapped ? bytes.subarray(12) : bytes);
-}
+afterEach(cleanUp);
 
 const network: NativeNetwork = {
   name: "native1",
@@ -90,10 +36,9 @@ function setup() {
   outside.nl.addressAdd("eth0", "198.51.100.2/24");
   outside.nl.linkSet("eth0", { up: true });
   outside.nl.routeAdd({ dst: "default", gateway: "198.51.100.1" });
-  const dataDir = mkdtempSync(join(tmpdir(), "ctrnet-native-ipam-"));
-  dirs.push(dataDir);
+  const dataDir = scratchDir(mkdtempSync(join(tmpdir(), "ctrnet-native-ipam-")));
   let rebuilds = 0;
-  const request = (c: { fd: number }, containerId: string, extra: Partial<AttachRequest> = {}): AttachRequest => ({
+  const request = (c: Ns, containerId: string, extra: Partial<AttachRequest> = {}): AttachRequest => ({
     network,
     containerId,
     ifname: "eth0",

@@ -3,89 +3,12 @@
 // nothing touches the runner's own namespace. A socat server in the container answers with the peer address
 // it saw, which shows where DNAT kept the client's address and where masquerade replaced it.
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Subprocess } from "bun";
-import * as libc from "../../ffi/libc.ts";
 import { attachVeth, type BridgeConfig, ensureBridge } from "../../src/drivers/bridge/plumbing.ts";
 import { Firewall, type FirewallNetwork, type PublishedPort } from "../../src/drivers/firewall/index.ts";
-import { formatIP, parseIP } from "../../src/ip/codec.ts";
-import { Netlink } from "../../src/netlink/index.ts";
 import { privileged } from "./cni-helpers.ts";
+import { ask, cleanUp, netns, type Ns, peerEcho, sh } from "./peer-helpers.ts";
 
-let counter = 0;
-
-interface Ns {
-  name: string;
-  fd: number;
-  nl: Netlink;
-}
-
-function sh(cmd: string[], stdin?: string): { ok: boolean; out: string } {
-  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe", stdin: stdin === undefined ? "ignore" : Buffer.from(stdin) });
-  return { ok: r.exitCode === 0, out: r.stdout.toString().trim() || r.stderr.toString().trim() };
-}
-
-const made: Ns[] = [];
-const servers: Subprocess[] = [];
-const dirs: string[] = [];
-
-function netns(tag: string): Ns {
-  const name = `fw-${process.pid}-${++counter}-${tag}`;
-  expect(sh(["ip", "netns", "add", name]).ok).toBe(true);
-  const fd = libc.open(`/run/netns/${name}`, libc.O_RDONLY);
-  const nl = Netlink.open({ netns: fd });
-  nl.linkSet("lo", { up: true });
-  const ns = { name, fd, nl };
-  made.push(ns);
-  return ns;
-}
-
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.kill("SIGKILL");
-    await s.exited;
-  }
-  for (const ns of made.splice(0)) {
-    ns.nl.close();
-    libc.close(ns.fd);
-    sh(["ip", "netns", "del", ns.name]);
-  }
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
-/** A server that answers each connection (or datagram) with the address of its peer. */
-async function peerEcho(ns: Ns, protocol: "tcp" | "udp", port: number): Promise<void> {
-  const listen = protocol === "tcp" ? `TCP6-LISTEN:${port},fork,reuseaddr,ipv6only=0` : `UDP6-RECVFROM:${port},fork,ipv6only=0`;
-  const server = Bun.spawn(["ip", "netns", "exec", ns.name, "socat", listen, "SYSTEM:echo $SOCAT_PEERADDR"], { stdout: "ignore", stderr: "ignore" });
-  servers.push(server);
-  const flag = protocol === "tcp" ? "-Hltn" : "-Hlun";
-  for (let i = 0; i < 100; i++) {
-    if (sh(["ip", "netns", "exec", ns.name, "ss", flag, `sport = :${port}`]).out.includes(`:${port}`)) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`server on ${port} did not start`);
-}
-
-/** The peer address the server reported, or null when nothing answered. */
-function ask(from: Ns, protocol: "tcp" | "udp", host: string, port: number): string | null {
-  const target = host.includes(":") ? `[${host}]` : host;
-  const r =
-    protocol === "tcp"
-      ? sh(["ip", "netns", "exec", from.name, "curl", "-s", "--max-time", "3", `telnet://${target}:${port}`], "")
-      : sh(["ip", "netns", "exec", from.name, "socat", "-T", "1", "-", `UDP:${target}:${port}`], "hi\n");
-  if (!r.ok || r.out === "") return null;
-  return canonical(r.out.replace(/^\[(.*)\]$/, "$1"));
-}
-
-/** socat prints IPv6 peers in full and IPv4 ones as v4-mapped IPv6 on a dual-stack socket. */
-function canonical(address: string): string {
-  const bytes = parseIP(address);
-  if (bytes === null) return address;
-  const mapped = bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  return formatIP(mapped ? bytes.subarray(12) : bytes);
-}
+afterEach(cleanUp);
 
 interface World {
   host: Ns;

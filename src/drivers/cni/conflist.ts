@@ -162,12 +162,17 @@ function conflist(spec: AddressingSpec, plugins: Record<string, unknown>[]): Rec
   return { cniVersion: spec.cniVersion ?? "1.0.0", name: spec.name, plugins, ...listArgs(spec.args) };
 }
 
-export function bridgeConflist(spec: BridgeNetworkSpec): Record<string, unknown> {
+/** The checks both bridge conflists make; whether the network is internal. */
+function checkBridgeSpec(spec: BridgeNetworkSpec): boolean {
   validateName("network name", spec.name);
   validateIfName("bridge name", spec.bridge);
   checkInteger("MTU", spec.mtu, 68, 65535);
   checkInteger("VLAN", spec.vlan, 0, 4094);
-  const internal = spec.internal ?? false;
+  return spec.internal ?? false;
+}
+
+export function bridgeConflist(spec: BridgeNetworkSpec): Record<string, unknown> {
+  const internal = checkBridgeSpec(spec);
   const bridge: Record<string, unknown> = {
     type: "bridge",
     bridge: spec.bridge,
@@ -201,11 +206,7 @@ export interface NativeNetworkSpec extends BridgeNetworkSpec {
  * runtime that finds ctrnet on its plugin path can use it.
  */
 export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown> {
-  validateName("network name", spec.name);
-  validateIfName("bridge name", spec.bridge);
-  checkInteger("MTU", spec.mtu, 68, 65535);
-  checkInteger("VLAN", spec.vlan, 0, 4094);
-  const internal = spec.internal ?? false;
+  const internal = checkBridgeSpec(spec);
   const plugin: Record<string, unknown> = {
     type: "ctrnet",
     bridge: spec.bridge,
