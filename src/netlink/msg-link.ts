@@ -3,7 +3,6 @@
 // rtnl_link_stats64, and the PF_BRIDGE messages that set a bridge port's flags and VLANs.
 import {
   attrTable,
-  bytes,
   decodeAttrs,
   encodeAttrs,
   hardwareAddress,

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
 import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { Firewall } from "../drivers/firewall/index.ts";
+import { HOST_LOCAL_DATA_DIR } from "../drivers/ipam/index.ts";
+import { hostUid } from "../identity.ts";
 import { ErrorList, UsageError } from "../errors.ts";
 import type { NetworkScope } from "./store.ts";
 import { DEFAULT_NETWORK } from "./default.ts";
@@ -16,9 +18,6 @@ import { withNetworksLock } from "./store.ts";
 export type DetachContainer = (containerId: string, network: string) => Promise<void>;
 
 export type RemoveOptions = { force?: false } | { force: true; detach: DetachContainer };
-
-/** host-local's default when a conflist names no dataDir. */
-const HOST_LOCAL_DATA_DIR = "/var/lib/cni/networks";
 
 /** Ids of the containers whose records list the network, oldest first. */
 export function containersUsing(ctx: NetworkScope, network: string): string[] {
@@ -37,12 +36,13 @@ function ipamDir(config: NetworkConfig): string | undefined {
 
 /**
  * A network of ctrnet's own plugin type has its subnets and bridge in ctrnet's nftables table (of the
- * host's netns: a rootless user's are inside the rootless netns, which goes with its last container);
+ * host's netns: a rootless user's are inside the rootless netns, which goes with its last container, and
+ * ctrnet runs as uid 0 of its user namespace there, hence the host's uid);
  * the table goes with the last such network.
  */
 function removeFirewallElements(config: NetworkConfig): void {
   const plugin = config.plugins[0]!;
-  if (plugin.type !== OWN_PLUGIN_TYPE || typeof plugin.bridge !== "string" || process.getuid?.() !== 0) return;
+  if (plugin.type !== OWN_PLUGIN_TYPE || typeof plugin.bridge !== "string" || hostUid() !== 0) return;
   const ranges = ((plugin.ipam as { ranges?: unknown } | undefined)?.ranges ?? []) as { subnet?: unknown }[][];
   const subnets = ranges.flat().flatMap((r) => (typeof r.subnet === "string" ? [r.subnet] : []));
   const fw = Firewall.open();

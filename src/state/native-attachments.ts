@@ -2,11 +2,12 @@
 // runtime calling ctrnet as its CNI plugin): the one list the firewall table is rebuilt from after a flush,
 // and what a GC or DEL needs when the caller no longer has it. One small file per attachment beside the
 // state database, as the netns marks are: they are what is left to clean up with when the database is lost.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import * as v from "valibot";
 import { NativeAttachmentFile } from "../schema/native-attachment.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
 
 export type NativeAttachment = v.InferOutput<typeof NativeAttachmentFile>;
 
@@ -19,13 +20,9 @@ function fileOf(root: string, a: Pick<NativeAttachment, "network" | "containerId
   return join(dir(root), `${key}.json`);
 }
 
-/** Written after the attachment is made, before its maker reports success: temp file + rename. */
+/** Written after the attachment is made, before its maker reports success. */
 export function saveNativeAttachment(root: string, a: NativeAttachment): void {
-  mkdirSync(dir(root), { recursive: true, mode: 0o700 });
-  const path = fileOf(root, a);
-  const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(a), { mode: 0o600 });
-  renameSync(temp, path);
+  writeFileAtomic(fileOf(root, a), JSON.stringify(a));
 }
 
 export function forgetNativeAttachment(root: string, a: Pick<NativeAttachment, "network" | "containerId" | "ifname">): void {

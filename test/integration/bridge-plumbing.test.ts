@@ -2,45 +2,16 @@
 // gateway over IPv4 and IPv6 the moment the attach returns (no DAD wait), with the hairpin flag, default
 // routes and sysctls in place; a failed attach leaves nothing; detach removes the pair. The "host" is a
 // fresh netns of its own, so the sysctls written never touch the runner's.
-import { describe, expect, test } from "bun:test";
-import * as libc from "../../ffi/libc.ts";
-import { attachVeth, detachVeth, ensureBridge, removeBridge } from "../../src/drivers/bridge/plumbing.ts";
-import { Netlink } from "../../src/netlink/index.ts";
+import { afterEach, describe, expect, test } from "bun:test";
+import { attachVeth, detachVeth, ensureBridge } from "../../src/drivers/bridge/plumbing.ts";
 import { readSysctl } from "../../src/netns/index.ts";
 import { privileged } from "./cni-helpers.ts";
+import { cleanUp, netns, type Ns, sh } from "./peer-helpers.ts";
 
-let counter = 0;
-
-interface Ns {
-  name: string;
-  fd: number;
-  nl: Netlink;
-}
-
-function sh(cmd: string[]): { ok: boolean; out: string } {
-  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  return { ok: r.exitCode === 0, out: r.stdout.toString() + r.stderr.toString() };
-}
+afterEach(cleanUp);
 
 function withNamespaces(count: number, fn: (ns: Ns[]) => void): void {
-  const made: Ns[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const name = `brp-${process.pid}-${++counter}`;
-      expect(sh(["ip", "netns", "add", name]).ok).toBe(true);
-      const fd = libc.open(`/run/netns/${name}`, libc.O_RDONLY);
-      const nl = Netlink.open({ netns: fd });
-      made.push({ name, fd, nl });
-      nl.linkSet("lo", { up: true });
-    }
-    fn(made);
-  } finally {
-    for (const ns of made) {
-      ns.nl.close();
-      libc.close(ns.fd);
-      sh(["ip", "netns", "del", ns.name]);
-    }
-  }
+  fn(Array.from({ length: count }, (_, i) => netns(`${i}`)));
 }
 
 const bridge = { name: "ctrnet-t", gateways: ["10.77.0.1/24", "fd77::1/64"], routeLocalnet: true };
@@ -83,7 +54,7 @@ describe.skipIf(!privileged)("bridge plumbing", () => {
       expect(host!.nl.links().map((l) => l.name)).not.toContain(v1.hostName);
       expect(c1!.nl.links().map((l) => l.name)).toEqual(["lo"]);
       detachVeth(host!.nl, v2.hostName);
-      removeBridge(host!.nl, bridge.name);
+      host!.nl.linkDelete(bridge.name);
       expect(host!.nl.links().map((l) => l.name)).toEqual(["lo"]);
     });
   });

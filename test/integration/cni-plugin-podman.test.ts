@@ -6,7 +6,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { hostInterfaceName } from "../../src/drivers/bridge/attach.ts";
-import { BINARY } from "../helpers/binary.ts";
 import { hostVeths } from "./cni-helpers.ts";
 import { busyboxRootfs, hideHybridCgroup2 } from "./hook-helpers.ts";
 import { fetchText, hex, Installation, privileged, run } from "./lifecycle-helpers.ts";

@@ -3,50 +3,31 @@
 // filtering, a veth whose container end is made directly in the container's netns, hairpin on the bridge
 // port, a port's PVID, macvlan and ipvlan links made inside a container's netns, and parameters under
 // /proc/sys/net written in another netns than the caller's.
-import { describe, expect, test } from "bun:test";
-import * as libc from "../../ffi/libc.ts";
-import { Netlink } from "../../src/netlink/index.ts";
+import { afterEach, describe, expect, test } from "bun:test";
 import { readSysctl, writeSysctl } from "../../src/netns/index.ts";
+import { cleanUp, netns, type Ns, sh } from "./peer-helpers.ts";
 
 if (process.getuid?.() !== 0 || process.env.CTRNET_TEST_PRIVATE !== "1") {
   throw new Error("run through `bun scripts/test.ts integration`: needs root inside a private network namespace");
 }
 
-let counter = 0;
+afterEach(cleanUp);
 
-function run(cmd: string[]): string {
-  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} exited ${r.exitCode}: ${r.stderr.toString().trim()}`);
-  return r.stdout.toString();
-}
+const run = (cmd: string[]): string => {
+  const r = sh(cmd);
+  if (!r.ok) throw new Error(`${cmd.join(" ")} failed: ${r.out}`);
+  return r.out;
+};
 
 interface Host {
-  /** the "host" side: a namespace of its own, so bridges and parents never touch the runner's */
-  host: { name: string; fd: number; nl: Netlink };
-  container: { name: string; path: string; fd: number; nl: Netlink };
+  /** the "host" side: a netns of its own, so bridges and parents never touch the runner's */
+  host: Ns;
+  container: Ns & { path: string };
 }
 
 function withHost(fn: (h: Host) => void): void {
-  const names = [`nlb-${process.pid}-${++counter}-h`, `nlb-${process.pid}-${counter}-c`];
-  const opened: { fd: number; nl?: Netlink }[] = [];
-  try {
-    for (const n of names) run(["ip", "netns", "add", n]);
-    const [host, container] = names.map((name) => {
-      const path = `/run/netns/${name}`;
-      const fd = libc.open(path, libc.O_RDONLY);
-      const nl = Netlink.open({ netns: fd });
-      opened.push({ fd, nl });
-      nl.linkSet("lo", { up: true });
-      return { name, path, fd, nl };
-    }) as [Host["container"], Host["container"]];
-    fn({ host, container });
-  } finally {
-    for (const o of opened) {
-      o.nl?.close();
-      libc.close(o.fd);
-    }
-    for (const n of names) Bun.spawnSync(["ip", "netns", "del", n]);
-  }
+  const container = netns("c");
+  fn({ host: netns("h"), container: { ...container, path: `/run/netns/${container.name}` } });
 }
 
 /** Whether this kernel can make such a link at all (CONFIG_IPVLAN, CONFIG_BRIDGE_VLAN_FILTERING), tried by iproute2 in a throwaway netns. */

@@ -7,7 +7,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ctrnetAsUser, pausePid, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
-import { curl, freePorts, httpdUntil, untilServed } from "../helpers/http.ts";
+import { freePorts, httpdUntil, untilServed } from "../helpers/http.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "socat", "curl", "busybox"].every((p) => Bun.which(p) !== null);
 const ASYNC_TEST_TIMEOUT_MS = 60_000;

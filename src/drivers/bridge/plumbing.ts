@@ -7,7 +7,7 @@
 // rootless netns) and one in the container's, so a whole attach is a handful of netlink messages.
 import { randomBytes } from "node:crypto";
 import { ErrorList } from "../../errors.ts";
-import { isNetlinkError, type Netlink } from "../../netlink/index.ts";
+import { isNetlinkError, type Link, type Netlink } from "../../netlink/index.ts";
 import { ensureSysctl } from "../../netns/index.ts";
 
 export interface BridgeConfig {
@@ -47,6 +47,15 @@ export interface Veth {
 
 const isV6 = (cidrOrIp: string): boolean => cidrOrIp.includes(":");
 
+function findLink(nl: Netlink, name: string): Link | undefined {
+  try {
+    return nl.link(name);
+  } catch (err) {
+    if (!isNetlinkError(err, "ENODEV")) throw err;
+    return undefined;
+  }
+}
+
 function ignoreExisting(fn: () => void): void {
   try {
     fn();
@@ -61,23 +70,19 @@ function ignoreExisting(fn: () => void): void {
  * `bridgeNetns` is where the sysctls are written: the netns `host` was opened in (undefined: this one).
  */
 export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: number): void {
-  let existing = true;
-  try {
-    host.link(bridge.name);
-  } catch (err) {
-    if (!isNetlinkError(err, "ENODEV")) throw err;
-    existing = false;
-  }
-  if (!existing) {
+  let link = findLink(host, bridge.name);
+  if (link === undefined) {
     ignoreExisting(() =>
       host.linkAdd({ kind: "bridge", name: bridge.name, mtu: bridge.mtu, ...(bridge.vlan !== undefined ? { vlanFiltering: true } : {}) }),
     );
+    link = host.link(bridge.name);
   }
-  const held = new Set(host.addresses({ link: bridge.name }).map((a) => `${a.address}/${a.prefixLength}`));
+  // by index: the name would cost one more lookup per call
+  const held = new Set(host.addresses({ link: link.index }).map((a) => `${a.address}/${a.prefixLength}`));
   for (const gateway of bridge.gateways) {
-    if (!held.has(gateway)) ignoreExisting(() => host.addressAdd(bridge.name, gateway, { noDad: isV6(gateway) }));
+    if (!held.has(gateway)) ignoreExisting(() => host.addressAdd(link.index, gateway, { noDad: isV6(gateway) }));
   }
-  host.linkSet(bridge.name, { up: true });
+  if (!link.up) host.linkSet(link.index, { up: true });
   ensureSysctl(["ipv4", "ip_forward"], "1", bridgeNetns);
   if (bridge.gateways.some(isV6)) ensureSysctl(["ipv6", "conf", "all", "forwarding"], "1", bridgeNetns);
   if (bridge.routeLocalnet) ensureSysctl(["ipv4", "conf", bridge.name, "route_localnet"], "1", bridgeNetns);
@@ -122,15 +127,6 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
 export function detachVeth(host: Netlink, hostName: string): void {
   try {
     host.linkDelete(hostName);
-  } catch (err) {
-    if (!isNetlinkError(err, "ENODEV")) throw err;
-  }
-}
-
-/** For `network rm`: the bridge goes with its addresses; one already gone is no error. */
-export function removeBridge(host: Netlink, name: string): void {
-  try {
-    host.linkDelete(name);
   } catch (err) {
     if (!isNetlinkError(err, "ENODEV")) throw err;
   }

@@ -1,7 +1,7 @@
 // A --ip checked against the subnets a network's IPAM names, before anything is set up.
 import type { NetworkConfig } from "./config.ts";
 import { UsageError } from "../../errors.ts";
-import { formatCidr, ipFamily, parseIP } from "../../ip/codec.ts";
+import { formatCidr, parseIP } from "../../ip/codec.ts";
 import { parseSubnet, reservedAddressProblem, subnetContains } from "../../schema/ip.ts";
 
 interface IpamRange {

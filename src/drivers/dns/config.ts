@@ -1,8 +1,8 @@
 // The lifecycle's side of `ctrnet _dns`: write what the server should serve (atomically: a reader sees the old
 // file or the new one, never half), tell a running server to re-read it, and read back what it has applied.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
 import * as v from "valibot";
+import { writeFileAtomic } from "../../state/atomic-file.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
 import { DnsConfig, type DnsConfigInput, DnsStatus } from "../../schema/dns.ts";
 import { describeIssues } from "../../schema/issues.ts";
@@ -43,21 +43,6 @@ export function readDnsStatus(configPath: string): DnsStatus | null {
   return parsed.output;
 }
 
-/**
- * Write-to-temp then rename, mode 0600. A missing directory is made 0700; an existing one is left as it is,
- * since it may be ctrnet's whole state directory.
- */
-export function writeFileAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temp, text, { mode: 0o600 });
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
-}
 
 /** A damaged file is about to be replaced: it counts as generation 0, the status file still says what ran. */
 function lastGeneration(path: string): number {

@@ -2,7 +2,8 @@
 // After each (re)load it writes the status file, which is how a writer of the configuration knows it applies.
 import { rmSync } from "node:fs";
 import { CtrnetError } from "../../errors.ts";
-import { readDnsConfig, statusPathOf, writeFileAtomic } from "./config.ts";
+import { writeFileAtomic } from "../../state/atomic-file.ts";
+import { readDnsConfig, statusPathOf } from "./config.ts";
 import { type Applied, DnsServer } from "./server.ts";
 import type { DnsStatus } from "../../schema/dns.ts";
 
