@@ -120,7 +120,7 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   const name = single(args, "name");
   const network = single(args, "network");
   // The network mode reads "" as the default (bridge); typed on a command line it is a mistake, such as an unset variable.
-  if (network === "") throw new UsageError("--network must not be empty: give bridge, NAME[,NAME…], none, host, ns:PATH, container:ID or slirp4netns");
+  if (network === "") throw new UsageError("--network must not be empty: give bridge, NAME[,NAME…], none, host, ns:PATH, container:ID, slirp4netns or pasta");
   const ip = single(args, "ip");
   const mac = single(args, "mac");
   const netnsPath = single(args, "netns");

@@ -78,7 +78,7 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
     staticIP: init.staticIP ?? null,
     staticMAC: init.staticMAC ?? null,
     ports: [...(init.ports ?? [])],
-    helpers: { slirp4netns: null, portForwarder: null },
+    helpers: { slirp4netns: null, portForwarder: null, pasta: null },
     createdAt: Date.now(),
   };
 }

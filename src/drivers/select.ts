@@ -5,6 +5,7 @@ import type { NetMode } from "../state/index.ts";
 import { type CniDriverEnv } from "./cni/args.ts";
 import { cniDriver } from "./cni/driver.ts";
 import type { NetworkDriver } from "./driver.ts";
+import { pastaDriver } from "./pasta/driver.ts";
 import { forwarderPublisher } from "./portfwd/publisher.ts";
 import { slirp4netnsDriver } from "./slirp4netns/driver.ts";
 
@@ -23,7 +24,8 @@ function rootlessBridge(env: DriverEnv): NetworkDriver {
 }
 
 /**
- * bridge: CNI networks (the default network or named ones); slirp4netns: its own user-mode network.
+ * bridge: CNI networks (the default network or named ones); slirp4netns and pasta: their own user-mode
+ * network.
  * none, host, ns:PATH and container:ID have no driver: nothing is set up beyond the netns itself.
  */
 export function driverFor(mode: NetMode, env: DriverEnv): NetworkDriver | undefined {
@@ -32,6 +34,8 @@ export function driverFor(mode: NetMode, env: DriverEnv): NetworkDriver | undefi
       return env.rootless ? rootlessBridge(env) : cniDriver(env, undefined);
     case "slirp4netns":
       return slirp4netnsDriver(mode.options, join(env.runtimeDir, "slirp4netns-features.json"));
+    case "pasta":
+      return pastaDriver(mode.options, join(env.runtimeDir, "pasta-features.json"));
     default:
       return undefined;
   }

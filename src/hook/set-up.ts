@@ -98,7 +98,7 @@ export function checkRootlessHookNetwork(network: string | undefined): void {
   if (spec.mode.kind !== "bridge") return;
   const what = spec.defaultNetwork ? "the default network" : `network ${spec.networks.map((n) => `"${n}"`).join(", ")}`;
   throw new UsageError(
-    `${what} cannot be given to a rootless runtime's container: a rootless user's CNI bridges live in ctrnet's rootless netns, out of reach from the runtime's user namespace; use slirp4netns or none`,
+    `${what} cannot be given to a rootless runtime's container: a rootless user's CNI bridges live in ctrnet's rootless netns, out of reach from the runtime's user namespace; use slirp4netns, pasta or none`,
   );
 }
 

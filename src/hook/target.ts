@@ -47,7 +47,7 @@ export function networkNamespace(config: BundleConfig): { path?: string } | unde
  * `holder` is a process in the container's netns to reach it through (see rendezvous.ts).
  */
 export function hookTarget(state: OciState, config: BundleConfig, mode: NetMode, known: () => readonly KnownNetns[], holder?: number): HookTarget {
-  if (mode.kind !== "bridge" && mode.kind !== "none" && mode.kind !== "slirp4netns") return { kind: "mode" };
+  if (!["bridge", "none", "slirp4netns", "pasta"].includes(mode.kind)) return { kind: "mode" };
   const ns = networkNamespace(config);
   if (!ns) {
     throw new UsageError(

@@ -70,7 +70,7 @@ function checkPid(pid: number): void {
 /** The request's netns source, checked; null when the mode gives the container no netns of its own. */
 function netnsSource(asked: NetnsRequest, spec: NetworkModeSpec): NetnsRequest | null {
   if (!spec.configures && asked.kind !== "create") {
-    throw new UsageError(`--netns and --pid need network mode bridge, a network name, none or slirp4netns, not ${spec.mode.kind}`);
+    throw new UsageError(`--netns and --pid need network mode bridge, a network name, none, slirp4netns or pasta, not ${spec.mode.kind}`);
   }
   switch (asked.kind) {
     case "adopt":
@@ -100,7 +100,7 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   let mode = spec.mode;
   const ports = parsePortSpecs(req.ports ?? []);
   const driver = driverFor(mode, ctx);
-  if (!driver && ports.length) throw new UsageError(`published ports need a CNI network or slirp4netns; network mode ${mode.kind} has none`);
+  if (!driver && ports.length) throw new UsageError(`published ports need a CNI network, slirp4netns or pasta; network mode ${mode.kind} has none`);
   if (!driver && (req.ip !== undefined || req.mac !== undefined || req.aliases?.length)) {
     throw new UsageError(`--ip, --mac and --alias need a CNI network; network mode ${mode.kind} has none`);
   }

@@ -1,4 +1,4 @@
-// The helper processes of a container: slirp4netns and the port forwarder. Each is written down the
+// The helper processes of a container: slirp4netns or pasta, and the port forwarder. Each is written down the
 // moment it exists (pid and start time), before it is even ready, so that whatever happens to the ctrnet
 // that started it, some later `rm` or `gc` can stop it.
 //
@@ -16,9 +16,9 @@ import type { HelperHandle, HelperRegistry } from "../drivers/driver.ts";
 import type { Context } from "./context.ts";
 
 /** Stopped in this order: nothing forwards into a network that is already gone. */
-const STOP_ORDER: readonly HelperKind[] = ["portForwarder", "slirp4netns"];
+const STOP_ORDER: readonly HelperKind[] = ["portForwarder", "slirp4netns", "pasta"];
 
-const NAMES: Record<HelperKind, string> = { slirp4netns: "slirp4netns", portForwarder: "port forwarder" };
+const NAMES: Record<HelperKind, string> = { slirp4netns: "slirp4netns", pasta: "pasta", portForwarder: "port forwarder" };
 
 /** Handles of the helpers this process started, by container id. */
 const held = new Map<string, Partial<Record<HelperKind, HelperHandle>>>();

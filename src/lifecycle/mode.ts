@@ -13,7 +13,7 @@ export interface NetworkModeSpec {
   defaultNetwork: boolean;
   /**
    * ctrnet configures the container's netns (loopback up, the driver's networks): bridge, none and
-   * slirp4netns. host, ns:PATH and container:ID use a netns as it is.
+   * slirp4netns, pasta. host, ns:PATH and container:ID use a netns as it is.
    */
   configures: boolean;
   /** ns:PATH: the netns the container joins. */
@@ -45,6 +45,11 @@ export function parseNetworkMode(value?: string, rootless = false): NetworkModeS
     parseSlirp4netnsOptions(options, hostLookup);
     return { mode: { kind: "slirp4netns", options }, networks: [], defaultNetwork: false, configures: true };
   }
+  if (value === "pasta" || value.startsWith("pasta:")) {
+    // podman's strings.Split: `pasta:` alone is one empty option, which pasta's check refuses
+    const options = value === "pasta" ? [] : value.slice("pasta:".length).split(",");
+    return { mode: { kind: "pasta", options }, networks: [], defaultNetwork: false, configures: true };
+  }
   const networks = value.split(",");
   const seen = new Set<string>();
   for (const name of networks) {
@@ -67,7 +72,8 @@ export function formatNetworkMode(mode: NetMode): string {
     case "container":
       return `container:${mode.id}`;
     case "slirp4netns":
-      return mode.options.length ? `slirp4netns:${mode.options.join(",")}` : "slirp4netns";
+    case "pasta":
+      return mode.options.length ? `${mode.kind}:${mode.options.join(",")}` : mode.kind;
     default:
       return mode.kind;
   }

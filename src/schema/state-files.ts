@@ -8,7 +8,11 @@ const Pid = v.pipe(v.number(), v.integer(), v.minValue(1));
 export const TrackedProcessFile = v.object({ pid: Pid, startTime: v.string() });
 
 /** helpers/ID.json: a container's helper processes. */
-export const HelperPidsFile = v.object({ slirp4netns: v.optional(TrackedProcessFile), portForwarder: v.optional(TrackedProcessFile) });
+export const HelperPidsFile = v.object({
+  slirp4netns: v.optional(TrackedProcessFile),
+  pasta: v.optional(TrackedProcessFile),
+  portForwarder: v.optional(TrackedProcessFile),
+});
 export type HelperPidsFile = v.InferOutput<typeof HelperPidsFile>;
 
 /** processes/ID: the process a container's netns was adopted from (startTime absent from older ctrnets). */

@@ -22,6 +22,7 @@ type ContainerRow = {
   ports: string;
   slirp4netns_pid: number | null;
   port_forwarder_pid: number | null;
+  pasta_pid: number | null;
   created_at: number;
 };
 
@@ -72,9 +73,9 @@ export class ContainerState {
       this.db
         .query(
           `INSERT INTO containers (id, name, state, mode, netns_path, owns_netns, static_ip, static_mac, ports,
-             slirp4netns_pid, port_forwarder_pid, created_at)
+             slirp4netns_pid, port_forwarder_pid, pasta_pid, created_at)
            VALUES ($id, $name, $state, $mode, $netns_path, $owns_netns, $static_ip, $static_mac, $ports,
-             $slirp4netns_pid, $port_forwarder_pid, $created_at)`,
+             $slirp4netns_pid, $port_forwarder_pid, $pasta_pid, $created_at)`,
         )
         .run(toRow(rec));
       this.writeInterfaces(rec);
@@ -123,7 +124,7 @@ export class ContainerState {
         .query(
           `UPDATE containers SET name = $name, state = $state, mode = $mode, netns_path = $netns_path,
              owns_netns = $owns_netns, static_ip = $static_ip, static_mac = $static_mac, ports = $ports,
-             slirp4netns_pid = $slirp4netns_pid, port_forwarder_pid = $port_forwarder_pid, created_at = $created_at
+             slirp4netns_pid = $slirp4netns_pid, port_forwarder_pid = $port_forwarder_pid, pasta_pid = $pasta_pid, created_at = $created_at
            WHERE id = $id`,
         )
         .run(toRow(next));
@@ -217,7 +218,7 @@ export class ContainerState {
       staticIP: row.static_ip,
       staticMAC: row.static_mac,
       ports: json(row.ports, "ports"),
-      helpers: { slirp4netns: row.slirp4netns_pid, portForwarder: row.port_forwarder_pid },
+      helpers: { slirp4netns: row.slirp4netns_pid, portForwarder: row.port_forwarder_pid, pasta: row.pasta_pid },
       createdAt: row.created_at,
     };
     const parsed = v.safeParse(ContainerRecord, candidate);
@@ -250,6 +251,7 @@ function toRow(rec: ContainerRecord): ContainerRow {
     ports: JSON.stringify(rec.ports),
     slirp4netns_pid: rec.helpers.slirp4netns,
     port_forwarder_pid: rec.helpers.portForwarder,
+    pasta_pid: rec.helpers.pasta,
     created_at: rec.createdAt,
   };
 }

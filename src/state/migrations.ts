@@ -69,4 +69,6 @@ export const MIGRATIONS: readonly Migration[] = [
   ) STRICT;
   `,
   resultsToStatus,
+  // Version 3: pasta, the helper of network mode pasta.
+  "ALTER TABLE containers ADD COLUMN pasta_pid INTEGER",
 ];

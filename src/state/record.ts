@@ -21,12 +21,13 @@ const AbsolutePath = v.pipe(v.string(), v.startsWith("/", "expected an absolute 
 const Pid = v.nullable(v.pipe(v.number(), v.integer(), v.minValue(1)));
 
 /** The processes a container's network may need besides its netns. */
-export type HelperKind = "slirp4netns" | "portForwarder";
+export type HelperKind = "slirp4netns" | "pasta" | "portForwarder";
 
 /**
  * How the container gets its network, as podman's `--network`: `bridge` attaches the CNI networks listed
  * in the record (the default one, or those named); `ns` joins a given netns path; `container` shares
- * another container's netns; `slirp4netns` keeps its options as given (`cidr=…`, `mtu=…`).
+ * another container's netns; `slirp4netns` keeps its options as given (`cidr=…`, `mtu=…`), `pasta` its
+ * command-line options (`-I`, `eth9`, `--map-gw`).
  */
 export const NetMode = v.variant("kind", [
   v.object({ kind: v.literal("bridge") }),
@@ -35,6 +36,7 @@ export const NetMode = v.variant("kind", [
   v.object({ kind: v.literal("ns"), path: AbsolutePath }),
   v.object({ kind: v.literal("container"), id: Name }),
   v.object({ kind: v.literal("slirp4netns"), options: v.array(v.string()) }),
+  v.object({ kind: v.literal("pasta"), options: v.array(v.string()) }),
 ]);
 export type NetMode = v.InferOutput<typeof NetMode>;
 
@@ -71,7 +73,7 @@ export const ContainerRecord = v.pipe(
     staticIP: v.nullable(IPAddress),
     staticMAC: v.nullable(MACAddress),
     ports: v.array(PortMapping),
-    helpers: v.object({ slirp4netns: Pid, portForwarder: Pid }),
+    helpers: v.object({ slirp4netns: Pid, portForwarder: Pid, pasta: Pid }),
     /** Milliseconds since the epoch. */
     createdAt: v.pipe(v.number(), v.integer(), v.minValue(0)),
   }),

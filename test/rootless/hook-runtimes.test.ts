@@ -445,7 +445,7 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
         remove(name, id);
         expect(r.code).not.toBe(0);
         const line =
-          'ctrnet: error: network "somenet" cannot be given to a rootless runtime\'s container: a rootless user\'s CNI bridges live in ctrnet\'s rootless netns, out of reach from the runtime\'s user namespace; use slirp4netns or none';
+          'ctrnet: error: network "somenet" cannot be given to a rootless runtime\'s container: a rootless user\'s CNI bridges live in ctrnet\'s rootless netns, out of reach from the runtime\'s user namespace; use slirp4netns, pasta or none';
         if (name === "runc") expect(r.stderr).toContain(`stderr: ${JSON.stringify(`${line}\n`).slice(1, -1)}`);
         else expect(readFileSync(hookStderr, "utf8")).toBe(`${line}\n`);
         expect(r.stderr).toContain(name === "runc" ? "exit status 2" : "(exit code: 2)");

@@ -125,7 +125,7 @@ describe("records", () => {
         staticMAC: "02:42:ac:11:00:02",
         ports: parsePortSpecs(["127.0.0.1:8080:80", "[::1]::53/udp,tcp", "9000-9002:9000-9002"]),
       }),
-      helpers: { slirp4netns: 1234, portForwarder: 5678 },
+      helpers: { slirp4netns: 1234, portForwarder: 5678, pasta: null },
       createdAt: 1_700_000_000_000,
     };
     rec.networks[0]!.status = {
@@ -214,7 +214,7 @@ describe("insert", () => {
     ["a non-canonical static IP", (r) => ({ ...r, staticIP: "FD00::1" }), "staticIP: expected an IP address in canonical form"],
     ["an uppercase MAC", (r) => ({ ...r, staticMAC: "02:42:AC:11:00:02" }), "staticMAC: expected a lowercase MAC address"],
     ["a relative netns path", (r) => ({ ...r, netns: { path: "netns/x", owned: true } }), "netns.path: expected an absolute path"],
-    ["a pid of 0", (r) => ({ ...r, helpers: { slirp4netns: 0, portForwarder: null } }), "helpers.slirp4netns: Invalid value: Expected >=1 but received 0"],
+    ["a pid of 0", (r) => ({ ...r, helpers: { slirp4netns: 0, portForwarder: null, pasta: null } }), "helpers.slirp4netns: Invalid value: Expected >=1 but received 0"],
     [
       "an interface name that is not the reserved one",
       (r) => ({ ...r, networks: [{ ...r.networks[0]!, ifname: "eth7" }] }),
@@ -297,7 +297,7 @@ describe("update", () => {
   });
 
   test("stores what fn returns and returns it", () => {
-    const next = state.update("c1", (r) => ({ ...r, state: "ready", name: "frontend", helpers: { slirp4netns: 42, portForwarder: null } }));
+    const next = state.update("c1", (r) => ({ ...r, state: "ready", name: "frontend", helpers: { slirp4netns: 42, portForwarder: null, pasta: null } }));
     expect(next.state).toBe("ready");
     expect(state.get("frontend")).toEqual(next);
     expect(state.find("web")).toBeUndefined();
@@ -447,7 +447,7 @@ describe("damaged records read back", () => {
 
   test.each<[string, string, string]>([
     ["ports is not JSON", "UPDATE containers SET ports = '[' WHERE id = 'c1'", "ports is not valid JSON"],
-    ["a mode of unknown kind", `UPDATE containers SET mode = '{"kind":"bogus"}' WHERE id = 'c1'`, 'mode.kind: expected ("bridge" | "none" | "host" | "ns" | "container" | "slirp4netns"), got "bogus"'],
+    ["a mode of unknown kind", `UPDATE containers SET mode = '{"kind":"bogus"}' WHERE id = 'c1'`, 'mode.kind: expected ("bridge" | "none" | "host" | "ns" | "container" | "slirp4netns" | "pasta"), got "bogus"'],
     ["a bad port mapping", `UPDATE containers SET ports = '[{"hostIP":"","hostPort":0,"containerPort":0,"protocol":"tcp","range":1}]' WHERE id = 'c1'`, "ports[0].containerPort: Invalid value: Expected >=1 but received 0"],
     ["a bad static IP", "UPDATE containers SET static_ip = 'nope' WHERE id = 'c1'", "staticIP: expected an IP address in canonical form"],
     ["an id that is not a name", "UPDATE containers SET id = 'a b' WHERE id = 'c1'", "id: expected a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*"],

@@ -61,7 +61,7 @@ export function checkPorts(records: readonly ContainerRecord[], sockets: readonl
   const published = records.flatMap((rec) => rec.ports.filter((p) => p.hostPort !== 0).map((port) => ({ rec, port })));
   const hits = published.flatMap(({ rec, port }) => sockets.filter((s) => clashes(port, s)).map((socket) => ({ rec, port, socket })));
   const owners = socketOwners(new Set(hits.map((h) => h.socket.inode)));
-  const ours = new Set(records.flatMap((r) => [r.helpers.portForwarder, r.helpers.slirp4netns]).filter((p) => p !== null));
+  const ours = new Set(records.flatMap((r) => [r.helpers.portForwarder, r.helpers.slirp4netns, r.helpers.pasta]).filter((p) => p !== null));
   const self = realpathSync(process.execPath);
   const out: Finding[] = [];
   for (const { rec, port, socket } of hits) {

@@ -1,0 +1,77 @@
+// The pasta driver, as podman 5's setupPasta: pasta configures the container's netns itself (the host's
+// addresses, routes and MTU, copied onto an interface of the host's outbound interface's name, or -I's)
+// and publishes the ports itself (-t/-u), so there is no forwarder of ctrnet's. What pasta set up is read
+// back from the netns: inspect and /etc/hosts show pasta's addresses, as podman reads them.
+import { dirname, join } from "node:path";
+import { UsageError } from "../../errors.ts";
+import type { NetworkStatus } from "../../schema/network-status.ts";
+import type { ContainerRecord, NetworkAttachment } from "../../state/index.ts";
+import type { NetworkDriver } from "../driver.ts";
+import { observeNetns } from "../observe.ts";
+import { checkPastaPorts, DNS_FORWARD_IPV4 } from "./argv.ts";
+import { hasOption, probePasta } from "./features.ts";
+import { parsePastaOptions } from "./options.ts";
+import { pastaBinary, startPasta } from "./start.ts";
+import { pastaStatus } from "./status.ts";
+
+/** The one network of the mode; no CNI network, so the record lists none. */
+function attachment(options: readonly string[]): NetworkAttachment {
+  const i = options.findIndex((o) => o === "-I" || o === "--ns-ifname");
+  const named = i >= 0 ? options[i + 1] : options.find((o) => o.startsWith("--ns-ifname="))?.slice("--ns-ifname=".length);
+  return { network: "pasta", ifname: named && /^[^\s/:]{1,15}$/.test(named) ? named : "pasta", aliases: [], status: null };
+}
+
+/** options: as the record keeps them; featuresCache: where the binary's probe is kept. */
+export function pastaDriver(options: readonly string[], featuresCache: string): NetworkDriver {
+  /** Checked against the installed pasta: a bad option is refused before anything is made. */
+  const parsed = () => parsePastaOptions(options, probePasta(pastaBinary(), featuresCache));
+  return {
+    name: "pasta",
+    live: false,
+    listensOnHostPorts: true,
+    attachments: () => [attachment(options)],
+    fixedStatus(rec: ContainerRecord) {
+      // pasta's addresses are the host's, known only to the netns; its DNS forwarder from the options
+      const observed = rec.netns ? observeNetns(rec.netns.path) : undefined;
+      return pastaStatus(observed, dnsForwardOf(options, featuresCache));
+    },
+    async validate(req) {
+      checkPastaPorts(req.ports);
+      if (req.ip !== undefined || req.mac !== undefined || req.aliases.length) {
+        throw new UsageError("--ip, --mac and --alias need a CNI network; network mode pasta has none (its options -a and --ns-mac-addr set them)");
+      }
+      parsed();
+    },
+    async setup(target) {
+      const pasta = await startPasta({
+        netnsPath: target.netnsPath!,
+        options,
+        ports: target.ports,
+        // beside the container's other helper files
+        pidFile: join(dirname(target.helpers.apiSocket()), `pasta-${crypto.randomUUID().slice(0, 12)}.pid`),
+        featuresCache,
+      });
+      target.helpers.spawned("pasta", pasta.pid);
+      target.helpers.started("pasta", pasta);
+      return pastaStatus(observeNetns(target.netnsPath!), pasta.dnsForward);
+    },
+    async teardown(target) {
+      return target.helpers.stop("pasta");
+    },
+  };
+}
+
+/** The --dns-forward addresses pasta was given, as the record's options say; podman's default otherwise. */
+function dnsForwardOf(options: readonly string[], featuresCache: string): string[] {
+  const given = options.flatMap((o, i) => {
+    if (o === "--dns-forward" && options[i + 1] !== undefined) return [options[i + 1]!];
+    return o.startsWith("--dns-forward=") ? [o.slice("--dns-forward=".length)] : [];
+  });
+  if (given.length) return given;
+  try {
+    return hasOption(probePasta(pastaBinary(), featuresCache), "dns-forward") ? [DNS_FORWARD_IPV4] : [];
+  } catch {
+    // pasta gone since: inspect still shows the rest
+    return [];
+  }
+}

@@ -1,0 +1,132 @@
+// Starts pasta for a network namespace as podman 5 does: pasta configures the netns (--config-net),
+// binds the published ports, then forks into the background; the command it was started as exits 0 at
+// that moment, which is the readiness signal, or 1 with its reason. pasta quits by itself once a netns
+// file it was given is deleted; ctrnet also writes down its pid (--pid) and stops it by pid, so a netns
+// ctrnet does not delete (ns:PATH, --pid, a hook's /proc path) does not keep it running.
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { CtrnetError, UsageError } from "../../errors.ts";
+import { hostUid } from "../../identity.ts";
+import { startTimeOf, stopByPid, type TrackedProcess } from "../../process/supervise.ts";
+import type { PortMapping } from "../../schema/ports.ts";
+import { openUnlinkedLog } from "../slirp4netns/log.ts";
+import { settlesWithin } from "../slirp4netns/ready.ts";
+import { pastaArgs, type PastaCommand } from "./argv.ts";
+import { probePasta } from "./features.ts";
+import { parsePastaOptions } from "./options.ts";
+
+export interface StartPastaInput {
+  netnsPath: string;
+  /** As the record keeps them: the strings after `pasta:`. */
+  options: readonly string[];
+  ports: readonly PortMapping[];
+  /** Where pasta writes its pid; removed once read. */
+  pidFile: string;
+  /** Default: pasta from PATH. */
+  binary?: string;
+  featuresCache?: string;
+  /** Default 10000: pasta probes the host's routes and binds every port before it is ready. */
+  timeoutMs?: number;
+  logDir?: string;
+}
+
+export interface Pasta extends PastaCommand {
+  pid: number;
+  process: TrackedProcess;
+  /** SIGTERM, SIGKILL after a grace time; by pid and start time, as pasta is no child of anyone here. */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+export function pastaBinary(): string {
+  const found = Bun.which("pasta");
+  if (found === null) throw new CtrnetError("could not find pasta, the network namespace can't be configured: pasta not found in PATH; install passt");
+  return found;
+}
+
+export function pastaCommand(input: Omit<StartPastaInput, "timeoutMs" | "logDir">, binary: string): PastaCommand {
+  const features = probePasta(binary, input.featuresCache);
+  return pastaArgs({
+    features,
+    options: parsePastaOptions(input.options, features),
+    ports: input.ports,
+    netnsPath: input.netnsPath,
+    pidFile: input.pidFile,
+    root: hostUid() === 0,
+  });
+}
+
+/**
+ * pasta refuses a bad value (`-a notanip`, `-t 80x`, `-i nosuch0`) while reading its command line, before
+ * it touches anything: those failures are the user's input, and exit 2 as podman's "pasta failed" would.
+ */
+const BAD_INPUT = /^(?:Invalid |Options .* mutually exclusive|Multiple |Too many |Duplicate |.*unrecognized option|.*invalid option|.*requires an argument)/m;
+
+/** Lines that say nothing about why it failed: syslog noise where there is no /dev/log, and the usage. */
+function meaningful(output: string): string {
+  const usage = output.search(/^Usage: /m);
+  return (usage < 0 ? output : output.slice(0, usage))
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("Failed to send ") && !/^No (external )?routable interface for IPv[46]$/.test(l))
+    .join("; ");
+}
+
+export async function startPasta(input: StartPastaInput): Promise<Pasta> {
+  const binary = input.binary ?? pastaBinary();
+  const command = pastaCommand(input, binary);
+  const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  mkdirSync(dirname(input.pidFile), { recursive: true, mode: 0o700 });
+  rmSync(input.pidFile, { force: true });
+  const log = openUnlinkedLog("ctrnet-pasta", input.logDir);
+  let proc;
+  try {
+    // its own session, as slirp4netns: a ^C at the terminal must not reach the network's helper
+    proc = Bun.spawn([binary, ...command.args], { stdio: ["ignore", log.fd, log.fd], detached: true });
+  } catch (err) {
+    log.close();
+    throw new CtrnetError(`failed to start pasta: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    if (!(await settlesWithin(proc.exited, timeoutMs))) {
+      proc.kill("SIGKILL");
+      await proc.exited;
+      // it may have forked already: the pid file names the one that stays
+      await stopWritten(input.pidFile);
+      throw new CtrnetError(`pasta did not report ready within ${timeoutMs} ms and was stopped: ${JSON.stringify(meaningful(log.read()))}`);
+    }
+    const code = proc.exitCode;
+    if (code !== 0) {
+      await stopWritten(input.pidFile);
+      const words = meaningful(log.read());
+      const message = code === null ? `pasta was killed by signal ${proc.signalCode}: ${words}` : `pasta failed with exit code ${code}: ${words}`;
+      if (code === 1 && BAD_INPUT.test(words)) throw new UsageError(message);
+      throw new CtrnetError(message);
+    }
+    const tracked = readWritten(input.pidFile);
+    if (tracked === undefined) throw new CtrnetError(`pasta reported ready but is not running (pid file ${input.pidFile}): ${JSON.stringify(meaningful(log.read()))}`);
+    let stopping: Promise<void> | undefined;
+    return { ...command, pid: tracked.pid, process: tracked, stop: () => (stopping ??= stopByPid("pasta", tracked)) };
+  } finally {
+    log.close();
+    rmSync(input.pidFile, { force: true });
+  }
+}
+
+/** The running pasta the pid file names, with its start time; undefined when there is none. */
+function readWritten(pidFile: string): TrackedProcess | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid < 1) return undefined;
+  const startTime = startTimeOf(pid);
+  return startTime === undefined ? undefined : { pid, startTime };
+}
+
+async function stopWritten(pidFile: string): Promise<void> {
+  const proc = readWritten(pidFile);
+  if (proc) await stopByPid("pasta", proc);
+}

@@ -1,0 +1,119 @@
+// pasta's options as podman 5 passes them: checked against the options the installed pasta lists (its
+// --help, Debian 12's 2023 release in the fixture, and a newer one's extra lines), with getopt's words,
+// and the command line podman's createPastaArgs builds from them.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { pastaArgs, portSpec } from "../../src/drivers/pasta/argv.ts";
+import { hasOption, parsePastaHelp } from "../../src/drivers/pasta/features.ts";
+import { parsePastaOptions } from "../../src/drivers/pasta/options.ts";
+import type { PortMapping } from "../../src/schema/ports.ts";
+
+const OLD = parsePastaHelp(readFileSync(new URL("../fixtures/pasta/help-0.0~git20230309.txt", import.meta.url), "utf8"));
+// lines of a 2024 release's --help that the 2023 one lacks
+const NEW = parsePastaHelp(
+  `${readFileSync(new URL("../fixtures/pasta/help-0.0~git20230309.txt", import.meta.url), "utf8")}` +
+    "  --map-host-loopback ADDR\tTranslate ADDR to refer to host\n  --map-guest-addr ADDR\tTranslate ADDR to guest's address\n",
+);
+
+const port = (p: Partial<PortMapping>): PortMapping => ({ hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp", range: 1, ...p });
+const args = (options: string[], ports: PortMapping[] = [], features = OLD, root = false) =>
+  pastaArgs({ features, options: parsePastaOptions(options, features), ports, netnsPath: "/run/netns/c1", pidFile: "/run/p.pid", root });
+
+describe("the installed pasta's options, from its --help", () => {
+  test("long names, letters, and which take a value", () => {
+    expect(OLD.long["ns-ifname"]).toEqual({ takesValue: true });
+    expect(OLD.short.I).toBe("ns-ifname");
+    expect(OLD.long["no-map-gw"]).toEqual({ takesValue: false });
+    expect(OLD.long.runas).toEqual({ takesValue: true });
+    expect(OLD.short["4"]).toBe("ipv4-only");
+    expect(hasOption(OLD, "dns-forward")).toBe(true);
+    // the examples under -t are no options
+    expect(Object.keys(OLD.short)).not.toContain("22");
+  });
+
+  test("a 2023 pasta has no --map-guest-addr or --map-host-loopback; a newer one has both", () => {
+    expect(hasOption(OLD, "map-guest-addr")).toBe(false);
+    expect(hasOption(OLD, "map-host-loopback")).toBe(false);
+    expect(hasOption(NEW, "map-guest-addr")).toBe(true);
+    expect(hasOption(NEW, "map-host-loopback")).toBe(true);
+  });
+});
+
+describe("pasta:OPTIONS", () => {
+  test("short and long forms, attached and separate values, clusters", () => {
+    const parsed = parsePastaOptions(["-I", "eth9", "--address=10.0.2.5", "-n24", "-46", "--map-gw", "-g", "10.0.2.2"], OLD);
+    expect(parsed.mapGw).toBe(true);
+    expect(parsed.options).toEqual([
+      { name: "ns-ifname", value: "eth9" },
+      { name: "address", value: "10.0.2.5" },
+      { name: "netmask", value: "24" },
+      { name: "ipv4-only" },
+      { name: "ipv6-only" },
+      { name: "gateway", value: "10.0.2.2" },
+    ]);
+  });
+
+  test.each([
+    [["--foo"], "pasta: unrecognized option '--foo'"],
+    [["--map-host-loopback", "169.254.1.2"], "pasta: unrecognized option '--map-host-loopback'"],
+    [["-z"], "pasta: invalid option -- 'z'"],
+    [["-I"], "pasta: option requires an argument -- 'I'"],
+    [["--dns-forward"], "pasta: option requires an argument -- 'dns-forward'"],
+    [["--no-map-gw=1"], "pasta: option '--no-map-gw' doesn't allow an argument"],
+    [["--netns", "/x"], "pasta option --netns cannot be given: ctrnet sets it"],
+    [["-P", "/tmp/p"], "pasta option --pid cannot be given: ctrnet sets it"],
+    [["-f"], "pasta option --foreground cannot be given: ctrnet sets it"],
+    [["1234"], 'pasta: unexpected argument "1234"'],
+    [[""], 'pasta: unexpected argument ""'],
+  ])("%j is refused: %s", (options, message) => {
+    expect(() => parsePastaOptions(options, OLD)).toThrow(message);
+  });
+
+  test("an option only a newer pasta has passes there", () => {
+    expect(parsePastaOptions(["--map-host-loopback", "169.254.1.2"], NEW).options).toEqual([{ name: "map-host-loopback", value: "169.254.1.2" }]);
+  });
+});
+
+describe("the command line, as podman's createPastaArgs", () => {
+  test("no options, no ports: every direction none, --no-map-gw, --quiet, DNS forwarder, netns last", () => {
+    const c = args([]);
+    expect(c.args).toEqual([
+      "--config-net", "--dns-forward", "169.254.1.1", "-t", "none", "-u", "none", "-T", "none", "-U", "none",
+      "--no-map-gw", "--quiet", "--pid", "/run/p.pid", "--netns", "/run/netns/c1",
+    ]);
+    expect(c.dnsForward).toEqual(["169.254.1.1"]);
+    expect(c.mapGuestAddr).toEqual([]);
+  });
+
+  test("where pasta has it, --map-guest-addr 169.254.1.2 goes last, as podman adds it", () => {
+    const c = args([], [], NEW);
+    expect(c.args.slice(-2)).toEqual(["--map-guest-addr", "169.254.1.2"]);
+    expect(c.mapGuestAddr).toEqual(["169.254.1.2"]);
+  });
+
+  test("ports as -t/-u with podman's ranges; the user's -T/-U and --map-gw keep pasta's defaults off", () => {
+    const c = args(["-T", "5432", "--map-gw", "--dns-forward", "10.0.2.3"], [port({ hostIP: "127.0.0.1", range: 3 }), port({ protocol: "udp", hostPort: 5353, containerPort: 53 })]);
+    expect(c.args).toEqual([
+      "--config-net", "--tcp-ns", "5432", "--dns-forward", "10.0.2.3", "-t", "127.0.0.1/8080-8082:80-82", "-u", "5353-5353:53-53",
+      "-U", "none", "--quiet", "--pid", "/run/p.pid", "--netns", "/run/netns/c1",
+    ]);
+    expect(c.dnsForward).toEqual(["10.0.2.3"]);
+  });
+
+  test("root: --runas 0 (pasta would drop to nobody, who cannot enter root's netns) unless --runas is given", () => {
+    expect(args([], [], OLD, true).args).toContain("--runas");
+    expect(args(["--runas", "1000"], [], OLD, true).args.filter((a) => a === "--runas")).toHaveLength(1);
+  });
+
+  test("--debug leaves --quiet out", () => {
+    expect(args(["-d"]).args).not.toContain("--quiet");
+  });
+
+  test("sctp: podman's words", () => {
+    expect(() => args([], [port({ protocol: "sctp" })])).toThrow("can't forward protocol: sctp");
+  });
+
+  test("an IPv6 host address", () => {
+    expect(portSpec(port({ hostIP: "::1" }))).toBe("::1/8080-8080:80-80");
+  });
+});
