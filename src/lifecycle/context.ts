@@ -1,7 +1,9 @@
 // Where everything lives for this invocation, resolved once from flags, then env, then the defaults for
 // root or a rootless user. Every command that touches state builds one and passes it down, so tests can
 // point the whole tool at temporary directories without touching the machine's own.
+import { join } from "node:path";
 import { createCniRuntime, type CniRuntime, defaultCacheDir, defaultConfigDirs, rootlessCniRuntime } from "../drivers/cni/index.ts";
+import { pastaWayOut } from "../drivers/pasta/way-out.ts";
 import { hostLookup } from "../drivers/slirp4netns/host-lookup.ts";
 import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
 import { startSlirp4netns } from "../drivers/slirp4netns/start.ts";
@@ -10,6 +12,7 @@ import { defaultNetnsDir } from "../netns/index.ts";
 import { type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
 import { rootlessNetnsAccess } from "../rootless/netns-exec.ts";
 import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
+import { rootlessNetworkCmd } from "./mode.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -24,7 +27,10 @@ export interface ContextOptions {
   cniPluginDirs?: string[];
   /** CNI result cache and IPAM state. Flag --cni-cache-dir, env CTRNET_CNI_CACHE_DIR. */
   cniCacheDir?: string;
-  /** slirp4netns options of the rootless netns, e.g. ["cidr=10.0.3.0/24"]. Env CTRNET_ROOTLESS_NETNS_OPTIONS (comma-separated). */
+  /**
+   * Options of the rootless netns's way out, e.g. ["cidr=10.0.3.0/24"] for slirp4netns, ["-a", "10.0.2.5"]
+   * for pasta. Env CTRNET_ROOTLESS_NETNS_OPTIONS (comma-separated).
+   */
   rootlessNetnsOptions?: string[];
 }
 
@@ -53,9 +59,15 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   const rootlessNetns = rootlessNetnsPaths(root, netnsDir);
   // The state root names this ctrnet: two with different roots never collect each other's attachments.
   const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir, owner: `ctrnet:${root}`, stateRoot: root };
-  // slirp4netns on tap0 with -c and a ready fd is the rootless netns's way out; its options are read when it starts.
-  const startWayOut: StartWayOut = (netnsPath, onSpawn) =>
-    startSlirp4netns({ netnsPath, options: parseSlirp4netnsOptions(slirpOptions, hostLookup), exitFd: false, onSpawn });
+  // The rootless netns's way out, as CTRNET_ROOTLESS_NETWORK_CMD says (podman's default_rootless_network_cmd):
+  // slirp4netns on tap0 with -c and a ready fd, or pasta; its options are read when it starts.
+  const startWayOut: StartWayOut = (netnsPath, onSpawn) => {
+    if (rootlessNetworkCmd(env) === "pasta") {
+      return pastaWayOut(slirpOptions, join(root, "rootless-netns-pasta.pid"), join(root, "pasta-features.json"))(netnsPath, onSpawn);
+    }
+    const options = parseSlirp4netnsOptions(slirpOptions, hostLookup);
+    return startSlirp4netns({ netnsPath, options, exitFd: false, onSpawn: (pid) => onSpawn(pid, "slirp4netns") }).then((s) => ({ ...s, program: "slirp4netns" }));
+  };
   const cni = () => {
     if (uid === 0) return createCniRuntime(cniOptions);
     return rootlessCniRuntime(cniOptions, rootlessNetnsAccess(rootlessNetns, startWayOut, { netnsDir, cacheDir }));

@@ -20,13 +20,27 @@ export interface NetworkModeSpec {
   joins?: string;
 }
 
+export type RootlessNetworkCmd = "slirp4netns" | "pasta";
+
 /**
- * value undefined means the default: slirp4netns for a rootless user (a user cannot make bridges on the
+ * podman's default_rootless_network_cmd, from CTRNET_ROOTLESS_NETWORK_CMD: what a rootless user's
+ * container gets when no --network is given, and what connects the rootless netns to the outside.
+ * slirp4netns unless set (README, "Rootless", says why).
+ */
+export function rootlessNetworkCmd(env: Readonly<Record<string, string | undefined>> = process.env): RootlessNetworkCmd {
+  const value = env.CTRNET_ROOTLESS_NETWORK_CMD;
+  if (value === undefined || value === "" || value === "slirp4netns") return "slirp4netns";
+  if (value === "pasta") return "pasta";
+  throw new UsageError(`invalid CTRNET_ROOTLESS_NETWORK_CMD ${JSON.stringify(value)}: expected slirp4netns or pasta`);
+}
+
+/**
+ * value undefined means the default: slirp4netns for a rootless user (pasta with CTRNET_ROOTLESS_NETWORK_CMD=pasta) (a user cannot make bridges on the
  * host), bridge for root, as podman. slirp4netns options are checked here, with the seed's messages, so a
  * bad one is refused before anything is made.
  */
 export function parseNetworkMode(value?: string, rootless = false): NetworkModeSpec {
-  if (value === undefined) return parseNetworkMode(rootless ? "slirp4netns" : "bridge");
+  if (value === undefined) return parseNetworkMode(rootless ? rootlessNetworkCmd() : "bridge");
   if (value === "" || value === "bridge") return { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true };
   if (value === "none") return { mode: { kind: "none" }, networks: [], defaultNetwork: false, configures: true };
   if (value === "host") return { mode: { kind: "host" }, networks: [], defaultNetwork: false, configures: false };

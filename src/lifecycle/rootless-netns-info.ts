@@ -12,8 +12,10 @@ import { running } from "../process/supervise.ts";
 export interface RootlessNetnsInfo {
   exists: boolean;
   path: string;
+  /** The way out's process (the name from before pasta could be it), and which program it is. */
   slirp4netns: { pid: number; running: boolean } | null;
-  /** tap0's address with its prefix, slirp4netns's gateway and DNS. */
+  program: string | null;
+  /** The way out's address with its prefix (slirp4netns's tap0, pasta's copy of the host's), gateway and DNS. */
   address: string | null;
   gateway: string | null;
   dns: string | null;
@@ -36,6 +38,7 @@ export async function rootlessNetnsInfo(ctx: Context): Promise<RootlessNetnsInfo
     exists,
     path: paths.netns,
     slirp4netns: state?.slirp4netns ? { pid: state.slirp4netns.pid, running: running(state.slirp4netns) } : null,
+    program: state ? (state.program ?? "slirp4netns") : null,
     address: state ? `${state.ip}/${state.prefixLength}` : null,
     gateway: state?.gateway ?? null,
     dns: state?.dns ?? null,

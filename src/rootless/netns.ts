@@ -1,7 +1,7 @@
 // The seed v3's rootless CNI namespace (GetRootlessCNINetNs, Cleanup): one network namespace per user,
 // `rootless-netns` in the user's netns dir, where the CNI plugins of every rootless bridge container run
-// and make their bridges, with a way out to the host's network (slirp4netns on tap0, started by the
-// function the caller hands in). Made by the first bridge attachment,
+// and make their bridges, with a way out to the host's network (slirp4netns on tap0, or pasta, started by
+// the function the caller hands in). Made by the first bridge attachment,
 // removed once no CNI attachment of the user is cached any more. One lock serialises everything that
 // touches it across ctrnet processes; it sits outside the namespace's directory, which goes with it.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -28,6 +28,8 @@ export interface RootlessNetnsPaths {
 
 /** The process that connects the namespace to the outside, and the addresses it gives it. */
 export interface WayOut {
+  /** slirp4netns or pasta, for messages and `rootless-netns info`. */
+  program: string;
   pid: number;
   ip: string;
   prefixLength: number;
@@ -40,10 +42,13 @@ export interface WayOut {
  * Starts the way out in the netns at netnsPath, running on after this process (its own session, no exit
  * fd); onSpawn gets its pid the moment it exists, before it is ready.
  */
-export type StartWayOut = (netnsPath: string, onSpawn: (pid: number) => void) => Promise<WayOut>;
+export type StartWayOut = (netnsPath: string, onSpawn: (pid: number, program: string) => void) => Promise<WayOut>;
 
 export interface RootlessNetnsState {
+  /** The way out's process, whichever program it is (the key is slirp4netns's, from before pasta). */
   slirp4netns: TrackedProcess;
+  /** Absent in state written before pasta could be the way out: slirp4netns. */
+  program?: string;
   ip: string;
   prefixLength: number;
   gateway: string;
@@ -73,11 +78,17 @@ function wayOutProcess(paths: RootlessNetnsPaths): TrackedProcess | undefined {
   return readJsonFile(() => readFileSync(statePath(paths), "utf8"), WayOutProcessFile)?.slirp4netns;
 }
 
+/** For messages: the program of the way out written down. */
+function wayOutName(paths: RootlessNetnsPaths): string {
+  const program = readJsonFile(() => readFileSync(statePath(paths), "utf8"), WayOutProcessFile)?.program ?? "slirp4netns";
+  return `${program} of the rootless netns`;
+}
+
 function writeState(paths: RootlessNetnsPaths, state: Partial<RootlessNetnsState>): void {
   writeFileSync(statePath(paths), JSON.stringify(state), { mode: 0o600 });
 }
 
-/** The nameserver is slirp4netns's forwarder (cidr + 3); search domains and options stay the host's. */
+/** The nameserver is the way out's forwarder (slirp4netns's cidr + 3, pasta's --dns-forward); search domains and options stay the host's. */
 function writeResolvConf(paths: RootlessNetnsPaths, dns: string): void {
   const host = readHostEtc().resolvConf;
   writeFileSync(resolvConfPath(paths), formatResolvConf({ nameservers: [dns], search: host.search, options: host.options }), { mode: 0o644 });
@@ -85,21 +96,28 @@ function writeResolvConf(paths: RootlessNetnsPaths, dns: string): void {
 
 /** The way out outlives the ctrnet that starts it and is stopped by pid, written down the moment it exists. */
 async function startSlirp(paths: RootlessNetnsPaths, start: StartWayOut): Promise<RootlessNetnsState> {
-  const slirp = await start(paths.netns, (pid) => writeState(paths, { slirp4netns: { pid, startTime: startTimeOf(pid) ?? "" } }));
+  const slirp = await start(paths.netns, (pid, program) => writeState(paths, { slirp4netns: { pid, startTime: startTimeOf(pid) ?? "" }, program }));
   const startTime = startTimeOf(slirp.pid);
-  if (startTime === undefined) throw new Error(`slirp4netns (pid ${slirp.pid}) of the rootless netns exited right after it was ready`);
-  const state: RootlessNetnsState = { slirp4netns: { pid: slirp.pid, startTime }, ip: slirp.ip, prefixLength: slirp.prefixLength, gateway: slirp.gateway, dns: slirp.dns };
+  if (startTime === undefined) throw new Error(`${slirp.program} (pid ${slirp.pid}) of the rootless netns exited right after it was ready`);
+  const state: RootlessNetnsState = {
+    slirp4netns: { pid: slirp.pid, startTime },
+    program: slirp.program,
+    ip: slirp.ip,
+    prefixLength: slirp.prefixLength,
+    gateway: slirp.gateway,
+    dns: slirp.dns,
+  };
   writeState(paths, state);
   return state;
 }
 
-/** Stops slirp4netns (only the process written down), unmounts the namespace, removes the directory; every error. */
+/** Stops the way out (only the process written down), unmounts the namespace, removes the directory; every error. */
 async function destroy(paths: RootlessNetnsPaths): Promise<unknown[]> {
   const errors: unknown[] = [];
   const proc = wayOutProcess(paths);
   if (proc) {
     try {
-      await stopByPid("slirp4netns of the rootless netns", proc);
+      await stopByPid(wayOutName(paths), proc);
     } catch (err) {
       errors.push(err);
     }
@@ -129,19 +147,20 @@ async function create(paths: RootlessNetnsPaths, start: StartWayOut): Promise<Ro
   }
 }
 
-/** Call with the lock held. A namespace that lost its slirp4netns gets a new one; its bridges stay. */
+/** Call with the lock held. A namespace that lost its way out gets a new one; its bridges stay. */
 async function ensure(paths: RootlessNetnsPaths, start: StartWayOut): Promise<RootlessNetnsState> {
   mkdirSync(pluginRunDir(paths), { recursive: true, mode: 0o700 });
   const proc = wayOutProcess(paths);
   if (!netnsUsable(paths.netns)) {
-    if (proc) await stopByPid("slirp4netns of the rootless netns", proc);
+    if (proc) await stopByPid(wayOutName(paths), proc);
     return create(paths, start);
   }
   const state = readRootlessNetnsState(paths);
   if (state && running(state.slirp4netns)) return state;
   // one that never became ready, left by a ctrnet that died meanwhile, makes way for a new one
-  if (proc) await stopByPid("slirp4netns of the rootless netns", proc);
-  log.warn("slirp4netns of the rootless netns is gone; starting it again");
+  const name = wayOutName(paths);
+  if (proc) await stopByPid(name, proc);
+  log.warn(`${name} is gone; starting it again`);
   const fresh = await startSlirp(paths, start);
   writeResolvConf(paths, fresh.dns);
   return fresh;

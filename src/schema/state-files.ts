@@ -20,7 +20,9 @@ export const AdoptedProcessFile = v.object({ pid: Pid, netnsInode: v.pipe(v.numb
 
 /** rootless-netns/state.json once its way out is ready. */
 export const RootlessNetnsStateFile = v.object({
+  /** The way out's process, slirp4netns or pasta (program). */
   slirp4netns: TrackedProcessFile,
+  program: v.optional(v.picklist(["slirp4netns", "pasta"])),
   ip: v.string(),
   prefixLength: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(32)),
   gateway: v.string(),
@@ -28,7 +30,7 @@ export const RootlessNetnsStateFile = v.object({
 });
 
 /** rootless-netns/state.json as first written, the moment the way out's process exists. */
-export const WayOutProcessFile = v.object({ slirp4netns: TrackedProcessFile });
+export const WayOutProcessFile = v.object({ slirp4netns: TrackedProcessFile, program: v.optional(v.picklist(["slirp4netns", "pasta"])) });
 
 /** Parsed by schema, or undefined for a file that is missing, no JSON, or not of the schema. */
 export function readJsonFile<T>(read: () => string, schema: v.GenericSchema<unknown, T>): T | undefined {

@@ -14,8 +14,8 @@ function infoText(info: RootlessNetnsInfo): string {
   const slirp = info.slirp4netns ? `${info.slirp4netns.pid}${info.slirp4netns.running ? "" : " (not running)"}` : "-";
   const lines = [
     `path:        ${info.path}`,
-    `slirp4netns: pid ${slirp}`,
-    `tap0:        ${info.address ?? "-"} gateway ${info.gateway ?? "-"} dns ${info.dns ?? "-"}`,
+    `${`${info.program ?? "slirp4netns"}:`.padEnd(13)}pid ${slirp}`,
+    `address:     ${info.address ?? "-"} gateway ${info.gateway ?? "-"} dns ${info.dns ?? "-"}`,
     `resolv.conf: ${info.resolvConf ?? "-"}`,
     `attached:    ${info.attached.length}`,
     ...info.attached.map((a) => `  ${a.container.slice(0, 12)}  ${a.network}  ${a.interface}  ${a.addresses.join(", ") || "-"}`),
@@ -24,7 +24,7 @@ function infoText(info: RootlessNetnsInfo): string {
 }
 
 const info = defineCommand({
-  meta: { name: "info", description: "Show the rootless netns: slirp4netns, addresses, attached containers" },
+  meta: { name: "info", description: "Show the rootless netns: slirp4netns or pasta, addresses, attached containers" },
   args: infoArgs,
   async run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, infoArgs);
