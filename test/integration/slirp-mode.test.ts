@@ -4,124 +4,23 @@
 // resolv.conf, published ports with both port handlers, the peer address servers see, host loopback,
 // bad options, a port in use, and that no helper process outlives its container however it ends.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { basename, join } from "node:path";
-import * as libc from "../../ffi/libc.ts";
-import { openState } from "../../src/state/index.ts";
-import { BINARY, ctrnet, ensureBinary } from "../helpers/binary.ts";
+import { BINARY } from "../helpers/binary.ts";
 import { hex, privileged } from "./cni-helpers.ts";
 import { curl, freePorts, httpdUntil, untilServed } from "../helpers/http.ts";
+import { alive, commandPids, untilGone, userModeSandbox } from "./user-mode-helpers.ts";
 
 const ASYNC_TEST_TIMEOUT_MS = 60_000;
 const HANDLERS = ["rootlesskit", "slirp4netns"] as const;
 const runnable = privileged && Bun.which("slirp4netns") !== null && Bun.which("socat") !== null && Bun.which("curl") !== null;
 
 describe.skipIf(!runnable)("--network slirp4netns", () => {
-  const id = hex(3);
-  const tmp = join(tmpdir(), `ctrnet-slirp-it-${process.pid}-${id}`);
-  const dirs = { root: join(tmp, "root"), netns: join(tmp, "netns"), www: join(tmp, "www"), flags: join(tmp, "flags") };
-  const env = { CTRNET_ROOT: dirs.root, CTRNET_NETNS_DIR: dirs.netns };
-  const netnsDirBefore = process.env.CTRNET_NETNS_DIR;
+  const box = userModeSandbox("slirp", "slirp4netns");
+  const { id, dirs, env, cli, start, flag, records, helperProcesses, expectNothingLeft } = box;
 
-  beforeAll(() => {
-    ensureBinary();
-    // The leak check in test/preload.ts watches this directory too.
-    process.env.CTRNET_NETNS_DIR = dirs.netns;
-    for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-    writeFileSync(join(dirs.www, "index.html"), `served from slirp ${id}\n`);
-  });
-
-  afterAll(() => {
-    try {
-      libc.umount2(dirs.netns, libc.MNT_DETACH);
-    } catch {
-      // never made a mount point
-    }
-    rmSync(tmp, { recursive: true, force: true });
-    if (netnsDirBefore === undefined) delete process.env.CTRNET_NETNS_DIR;
-    else process.env.CTRNET_NETNS_DIR = netnsDirBefore;
-  });
-
-  const cli = (args: string[]) => ctrnet(args, env);
-
-  function start(args: string[]) {
-    return Bun.spawn([BINARY, ...args], { env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  }
-
-  /** A file the command inside waits for: it ends when the test is done with it, with no signal involved. */
-  function flag(): { path: string; raise: () => void } {
-    const path = join(dirs.flags, hex(4));
-    return { path, raise: () => writeFileSync(path, "") };
-  }
-
-  function alive(pid: number): boolean {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      return stat[stat.lastIndexOf(")") + 2] !== "Z";
-    } catch {
-      return false;
-    }
-  }
-
-  async function untilGone(pid: number): Promise<boolean> {
-    for (const end = Date.now() + 10_000; Date.now() < end; await Bun.sleep(20)) if (!alive(pid)) return true;
-    return false;
-  }
-
-  function records() {
-    const state = openState({ root: dirs.root });
-    try {
-      return state.list();
-    } finally {
-      state.close();
-    }
-  }
-
-  /** slirp4netns and forwarder processes anywhere on the machine that belong to this test's containers. */
-  /** Live processes whose argv starts with `argv`. */
-  function commandPids(argv: string[]): number[] {
-    const prefix = `${argv.join("\0")}\0`;
-    const out: number[] = [];
-    for (const entry of readdirSync("/proc")) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || !alive(pid)) continue;
-      try {
-        if (readFileSync(`/proc/${pid}/cmdline`, "utf8").startsWith(prefix)) out.push(pid);
-      } catch {
-        // exited while we looked
-      }
-    }
-    return out;
-  }
-
-  function helperProcesses(): string[] {
-    const out: string[] = [];
-    for (const entry of readdirSync("/proc")) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || !alive(pid)) continue;
-      let argv: string[];
-      try {
-        argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      } catch {
-        continue;
-      }
-      const line = argv.join(" ");
-      const slirp = argv.some((a) => a.endsWith("slirp4netns")) && line.includes(dirs.netns);
-      const forwarder = argv[0] === BINARY && argv.includes("_rootlessport");
-      if (slirp || forwarder) out.push(`${pid} ${line}`);
-    }
-    return out;
-  }
-
-  const listDir = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
-
-  function expectNothingLeft(): void {
-    expect(records()).toEqual([]);
-    expect(listDir(dirs.netns)).toEqual([]);
-    expect(helperProcesses()).toEqual([]);
-    expect(listDir(join(dirs.root, "helpers"))).toEqual([]);
-  }
+  beforeAll(() => box.setUp());
+  afterAll(() => box.tearDown());
 
   test("tap0 gets cidr + 100 and resolv.conf names cidr + 3", () => {
     const r = cli(["run", "--network", "slirp4netns:cidr=10.42.7.0/24", "--", "sh", "-c", "ip -j addr; echo ===; cat /etc/resolv.conf"]);

@@ -50,6 +50,7 @@ export function pastaDriver(options: readonly string[], featuresCache: string): 
         // beside the container's other helper files
         pidFile: join(dirname(target.helpers.apiSocket()), `pasta-${crypto.randomUUID().slice(0, 12)}.pid`),
         featuresCache,
+        tied: target.tied,
       });
       target.helpers.spawned("pasta", pasta.pid);
       target.helpers.started("pasta", pasta);

@@ -3,8 +3,13 @@
 // that moment, which is the readiness signal, or 1 with its reason. pasta quits by itself once a netns
 // file it was given is deleted; ctrnet also writes down its pid (--pid) and stops it by pid, so a netns
 // ctrnet does not delete (ns:PATH, --pid, a hook's /proc path) does not keep it running.
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+//
+// Tied to this process (`ctrnet run`), pasta stays in the foreground as a child that the kernel kills
+// when this process dies, even by SIGKILL, as slirp4netns does through its exit descriptor; its pid file
+// appearing is then the readiness signal (pasta writes it once initialisation is done).
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
+import { launch } from "../../../ffi/launcher.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
 import { hostUid } from "../../identity.ts";
 import { startTimeOf, stopByPid, type TrackedProcess } from "../../process/supervise.ts";
@@ -22,6 +27,8 @@ export interface StartPastaInput {
   ports: readonly PortMapping[];
   /** Where pasta writes its pid; removed once read. */
   pidFile: string;
+  /** pasta dies with this process, even by SIGKILL (`ctrnet run`); otherwise it runs on until stopped. */
+  tied?: boolean;
   /** Default: pasta from PATH. */
   binary?: string;
   featuresCache?: string;
@@ -79,38 +86,88 @@ export async function startPasta(input: StartPastaInput): Promise<Pasta> {
   mkdirSync(dirname(input.pidFile), { recursive: true, mode: 0o700 });
   rmSync(input.pidFile, { force: true });
   const log = openUnlinkedLog("ctrnet-pasta", input.logDir);
-  let proc;
   try {
-    // its own session, as slirp4netns: a ^C at the terminal must not reach the network's helper
-    proc = Bun.spawn([binary, ...command.args], { stdio: ["ignore", log.fd, log.fd], detached: true });
-  } catch (err) {
-    log.close();
-    throw new CtrnetError(`failed to start pasta: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    if (!(await settlesWithin(proc.exited, timeoutMs))) {
-      proc.kill("SIGKILL");
-      await proc.exited;
-      // it may have forked already: the pid file names the one that stays
-      await stopWritten(input.pidFile);
-      throw new CtrnetError(`pasta did not report ready within ${timeoutMs} ms and was stopped: ${JSON.stringify(meaningful(log.read()))}`);
-    }
-    const code = proc.exitCode;
-    if (code !== 0) {
-      await stopWritten(input.pidFile);
+    const started = input.tied ? await foreground(binary, command.args, input.pidFile, log.fd, timeoutMs) : await background(binary, command.args, input.pidFile, log.fd, timeoutMs);
+    if ("failed" in started) {
       const words = meaningful(log.read());
-      const message = code === null ? `pasta was killed by signal ${proc.signalCode}: ${words}` : `pasta failed with exit code ${code}: ${words}`;
+      if (started.failed === "timeout") throw new CtrnetError(`pasta did not report ready within ${timeoutMs} ms and was stopped: ${JSON.stringify(words)}`);
+      const { code, signal } = started.failed;
+      const message = code === null ? `pasta was killed by signal ${signal}: ${words}` : `pasta failed with exit code ${code}: ${words}`;
       if (code === 1 && BAD_INPUT.test(words)) throw new UsageError(message);
       throw new CtrnetError(message);
     }
-    const tracked = readWritten(input.pidFile);
-    if (tracked === undefined) throw new CtrnetError(`pasta reported ready but is not running (pid file ${input.pidFile}): ${JSON.stringify(meaningful(log.read()))}`);
     let stopping: Promise<void> | undefined;
-    return { ...command, pid: tracked.pid, process: tracked, stop: () => (stopping ??= stopByPid("pasta", tracked)) };
+    return { ...command, pid: started.process.pid, process: started.process, stop: () => (stopping ??= started.stop()) };
   } finally {
     log.close();
     rmSync(input.pidFile, { force: true });
   }
+}
+
+type Started = { process: TrackedProcess; stop: () => Promise<void> } | { failed: "timeout" | { code: number | null; signal: string | null } };
+
+/** podman's way: pasta forks into the background once ready, and the command exits 0. */
+async function background(binary: string, args: string[], pidFile: string, logFd: number, timeoutMs: number): Promise<Started> {
+  let proc;
+  try {
+    // its own session, as slirp4netns: a ^C at the terminal must not reach the network's helper
+    proc = Bun.spawn([binary, ...args], { stdio: ["ignore", logFd, logFd], detached: true });
+  } catch (err) {
+    throw new CtrnetError(`failed to start pasta: ${(err as Error).message}`, { cause: err });
+  }
+  if (!(await settlesWithin(proc.exited, timeoutMs))) {
+    proc.kill("SIGKILL");
+    await proc.exited;
+    // it may have forked already: the pid file names the one that stays
+    await stopWritten(pidFile);
+    return { failed: "timeout" };
+  }
+  if (proc.exitCode !== 0) {
+    await stopWritten(pidFile);
+    return { failed: { code: proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode) } };
+  }
+  const tracked = readWritten(pidFile);
+  if (tracked === undefined) throw new CtrnetError(`pasta reported ready but is not running (pid file ${pidFile})`);
+  return { process: tracked, stop: () => stopByPid("pasta", tracked) };
+}
+
+const PID_FILE_POLL_MS = 2;
+const STOP_GRACE_MS = 3000;
+
+/** A child in the foreground that the kernel kills with this process; ready once its pid file exists. */
+async function foreground(binary: string, args: string[], pidFile: string, logFd: number, timeoutMs: number): Promise<Started> {
+  const devNull = openSync("/dev/null", "r");
+  let child;
+  try {
+    child = launch({ argv: [binary, "--foreground", ...args], fds: { 0: devNull, 1: logFd, 2: logFd }, pdeathsig: "SIGKILL", setsid: true });
+  } catch (err) {
+    throw new CtrnetError(`failed to start pasta: ${(err as Error).message}`, { cause: err });
+  } finally {
+    closeSync(devNull);
+  }
+  let exited: { code: number | null; signal: string | null } | undefined;
+  void child.exited.then((s) => {
+    exited = s;
+  });
+  const deadline = performance.now() + timeoutMs;
+  while (!existsSync(pidFile) && exited === undefined) {
+    if (performance.now() >= deadline) {
+      child.kill("SIGKILL");
+      await child.exited;
+      return { failed: "timeout" };
+    }
+    await Bun.sleep(PID_FILE_POLL_MS);
+  }
+  const startTime = exited === undefined ? startTimeOf(child.pid) : undefined;
+  if (startTime === undefined) return { failed: (await child.exited) as { code: number | null; signal: string | null } };
+  const stop = async () => {
+    child.kill("SIGTERM");
+    if (!(await settlesWithin(child.exited, STOP_GRACE_MS))) {
+      child.kill("SIGKILL");
+      await child.exited;
+    }
+  };
+  return { process: { pid: child.pid, startTime }, stop };
 }
 
 /** The running pasta the pid file names, with its start time; undefined when there is none. */
