@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ctrnetAsUser, rootlessUser, stopPause, userEnv, userProcesses, waitGone } from "../helpers/rootless.ts";
 import { freePorts } from "../helpers/http.ts";
+import { addUplink } from "../helpers/uplink.ts";
 
 type RuntimeName = "crun" | "runc";
 
@@ -209,6 +210,35 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
         await nothingLeft(name);
         // poststop put the root filesystem back as it was: it had no /etc
         expect(existsSync(join(path, "rootfs", "etc"))).toBe(false);
+      },
+      TEST_TIMEOUT_MS,
+    );
+  }
+
+  for (const name of ["runc", "crun"] as const) {
+    test(
+      `${name}: pasta and a published port (pasta's own -t) serve the container's file; its /etc names pasta's DNS forwarder; kill and delete stop pasta and leave nothing`,
+      async () => {
+        if (Bun.which("pasta") === null) return;
+        const port = freePorts(1);
+        const id = `${name}-pasta-${port}`;
+        const path = bundle(name, `hello from ${id}`, { "io.ctrnet.network": "pasta", "io.ctrnet.publish": `127.0.0.1:${port}:80`, "io.ctrnet.write-etc": "true" });
+        const removeUplink = addUplink();
+        try {
+          const r = runDetached(name, path, id);
+          expect(r.stderr).toBe("");
+          expect(r.code).toBe(0);
+          expect(await fetchBody(port)).toBe(`hello from ${id}`);
+          const resolv = asUser([...runtimeArgv(name), "exec", id, "/bin/cat", "/etc/resolv.conf"], dir);
+          expect(resolv.stdout).toContain("nameserver 169.254.1.1\n");
+          expect(JSON.parse(ctrnetAsUser(["inspect", id]).stdout)[0]).toMatchObject({ Id: id, NetworkMode: "pasta" });
+          expect(others().filter((p) => p.args.includes("pasta")).length).toBe(1);
+          expect(others().some((p) => p.args.includes("_rootlessport"))).toBe(false);
+        } finally {
+          remove(name, id);
+          removeUplink();
+        }
+        await nothingLeft(name);
       },
       TEST_TIMEOUT_MS,
     );

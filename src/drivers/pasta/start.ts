@@ -7,11 +7,17 @@
 // Tied to this process (`ctrnet run`), pasta stays in the foreground as a child that the kernel kills
 // when this process dies, even by SIGKILL, as slirp4netns does through its exit descriptor; its pid file
 // appearing is then the readiness signal (pasta writes it once initialisation is done).
+//
+// A netns known only as /proc/PID/ns/net (a hook's container, --pid) is handed to pasta as an open
+// descriptor: pasta drops CAP_SYS_PTRACE before it opens the namespace, and a runtime's container process
+// is not dumpable until it execs its program, so pasta could not open that path itself.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { launch } from "../../../ffi/launcher.ts";
+import { close } from "../../../ffi/libc.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
 import { hostUid } from "../../identity.ts";
+import { openNetns } from "../../netns/index.ts";
 import { startTimeOf, stopByPid, type TrackedProcess } from "../../process/supervise.ts";
 import type { PortMapping } from "../../schema/ports.ts";
 import { openUnlinkedLog } from "../slirp4netns/log.ts";
@@ -79,15 +85,22 @@ function meaningful(output: string): string {
     .join("; ");
 }
 
+/** The descriptor number pasta finds a process's netns at (see above). */
+const NETNS_FD = 3;
+
 export async function startPasta(input: StartPastaInput): Promise<Pasta> {
   const binary = input.binary ?? pastaBinary();
-  const command = pastaCommand(input, binary);
+  const byFd = input.netnsPath.startsWith("/proc/");
+  const command = pastaCommand({ ...input, netnsPath: byFd ? `/proc/self/fd/${NETNS_FD}` : input.netnsPath }, binary);
   const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   mkdirSync(dirname(input.pidFile), { recursive: true, mode: 0o700 });
   rmSync(input.pidFile, { force: true });
   const log = openUnlinkedLog("ctrnet-pasta", input.logDir);
+  let netnsFd: number | undefined;
   try {
-    const started = input.tied ? await foreground(binary, command.args, input.pidFile, log.fd, timeoutMs) : await background(binary, command.args, input.pidFile, log.fd, timeoutMs);
+    if (byFd) netnsFd = openNetns(input.netnsPath);
+    const io = { logFd: log.fd, netnsFd };
+    const started = input.tied ? await foreground(binary, command.args, input.pidFile, io, timeoutMs) : await background(binary, command.args, input.pidFile, io, timeoutMs);
     if ("failed" in started) {
       const words = meaningful(log.read());
       if (started.failed === "timeout") throw new CtrnetError(`pasta did not report ready within ${timeoutMs} ms and was stopped: ${JSON.stringify(words)}`);
@@ -100,18 +113,26 @@ export async function startPasta(input: StartPastaInput): Promise<Pasta> {
     return { ...command, pid: started.process.pid, process: started.process, stop: () => (stopping ??= started.stop()) };
   } finally {
     log.close();
+    if (netnsFd !== undefined) close(netnsFd);
     rmSync(input.pidFile, { force: true });
   }
+}
+
+interface ChildIo {
+  logFd: number;
+  /** At NETNS_FD in the child. */
+  netnsFd: number | undefined;
 }
 
 type Started = { process: TrackedProcess; stop: () => Promise<void> } | { failed: "timeout" | { code: number | null; signal: string | null } };
 
 /** podman's way: pasta forks into the background once ready, and the command exits 0. */
-async function background(binary: string, args: string[], pidFile: string, logFd: number, timeoutMs: number): Promise<Started> {
+async function background(binary: string, args: string[], pidFile: string, io: ChildIo, timeoutMs: number): Promise<Started> {
   let proc;
   try {
     // its own session, as slirp4netns: a ^C at the terminal must not reach the network's helper
-    proc = Bun.spawn([binary, ...args], { stdio: ["ignore", logFd, logFd], detached: true });
+    const stdio: ("ignore" | number)[] = ["ignore", io.logFd, io.logFd, ...(io.netnsFd === undefined ? [] : [io.netnsFd])];
+    proc = Bun.spawn([binary, ...args], { stdio: stdio as ["ignore", number, number], detached: true });
   } catch (err) {
     throw new CtrnetError(`failed to start pasta: ${(err as Error).message}`, { cause: err });
   }
@@ -135,11 +156,13 @@ const PID_FILE_POLL_MS = 2;
 const STOP_GRACE_MS = 3000;
 
 /** A child in the foreground that the kernel kills with this process; ready once its pid file exists. */
-async function foreground(binary: string, args: string[], pidFile: string, logFd: number, timeoutMs: number): Promise<Started> {
+async function foreground(binary: string, args: string[], pidFile: string, io: ChildIo, timeoutMs: number): Promise<Started> {
   const devNull = openSync("/dev/null", "r");
   let child;
   try {
-    child = launch({ argv: [binary, "--foreground", ...args], fds: { 0: devNull, 1: logFd, 2: logFd }, pdeathsig: "SIGKILL", setsid: true });
+    const fds: Record<number, number> = { 0: devNull, 1: io.logFd, 2: io.logFd };
+    if (io.netnsFd !== undefined) fds[NETNS_FD] = io.netnsFd;
+    child = launch({ argv: [binary, "--foreground", ...args], fds, pdeathsig: "SIGKILL", setsid: true });
   } catch (err) {
     throw new CtrnetError(`failed to start pasta: ${(err as Error).message}`, { cause: err });
   } finally {
