@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
 import { ctrnetAsUser, readUntil, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
 import { freePorts } from "../helpers/http.ts";
+import { addUplink, UPLINK } from "../helpers/uplink.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "nc", "iptables"].every((p) => Bun.which(p) !== null);
 const NET = "rbnet";
@@ -26,9 +27,11 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
   const netnsFile = () => join(rootlessUser().runtimeDir, "netns", "rootless-netns");
   const netnsDir = () => join(rootlessUser().runtimeDir, "ctrnet", "rootless-netns");
   const slirps = () => userProcesses().filter((p) => p.args.includes("slirp4netns") && p.args.includes("rootless-netns"));
+  const pastas = () => userProcesses().filter((p) => p.args.includes("pasta") && p.args.includes("rootless-netns"));
 
   function expectNoRootlessNetns(): void {
     expect(slirps()).toEqual([]);
+    expect(pastas()).toEqual([]);
     expect(existsSync(netnsFile())).toBe(false);
     expect(existsSync(netnsDir())).toBe(false);
   }
@@ -200,6 +203,34 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     } finally {
       await stop(server);
       ok(["rm", "-f", id]);
+    }
+  });
+
+  test("CTRNET_ROOTLESS_NETWORK_CMD=pasta: the rootless netns goes out through pasta, with the host's address; a published port answers; pasta's DNS forwarder comes first", async () => {
+    const env = { CTRNET_ROOTLESS_NETWORK_CMD: "pasta" };
+    const removeUplink = addUplink();
+    const port = freePorts(1);
+    const server = spawnCtrnetAsUser(["run", "--network", NET, "-p", `127.0.0.1:${port}:80`, "--", "sh", "-c", `head -n 1 /etc/resolv.conf; exec ${ncServer.join(" ")}`], { env });
+    try {
+      const { text } = await readUntil(server.stdout, "\n");
+      expect(text).toStartWith("nameserver 169.254.1.1\n");
+      const clients = lines(server.stderr);
+      await listening(clients);
+      await sendUntil("127.0.0.1", port);
+      expect(await nextClient(clients)).toStartWith("10.77.3.");
+
+      const info = JSON.parse(ok(["rootless-netns", "info", "--format", "json"], env));
+      expect(info).toMatchObject({ exists: true, program: "pasta", address: `${UPLINK.ipv4}/${UPLINK.prefix4}`, gateway: UPLINK.gateway4, dns: "169.254.1.1" });
+      expect(info.slirp4netns.running).toBe(true);
+      expect(pastas().map((p) => p.pid)).toEqual([info.slirp4netns.pid]);
+      expect(slirps()).toEqual([]);
+      const inside = ok(["rootless-netns", "enter", "--", "sh", "-c", "ip -4 -o addr; cat /etc/resolv.conf"], env);
+      expect(inside).toContain(`inet ${UPLINK.ipv4}/${UPLINK.prefix4}`);
+      expect(inside).toContain("nameserver 169.254.1.1\n");
+    } finally {
+      expect(await stop(server)).toBe(128 + 15);
+      for (const p of pastas()) await waitGone(p.pid);
+      removeUplink();
     }
   });
 
