@@ -1,10 +1,12 @@
 // pasta's options as podman 5 passes them: checked against the options the installed pasta lists (its
 // --help, Debian 12's 2023 release in the fixture, and a newer one's extra lines), with getopt's words,
 // and the command line podman's createPastaArgs builds from them.
-import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pastaArgs, portSpec } from "../../src/drivers/pasta/argv.ts";
-import { hasOption, parsePastaHelp } from "../../src/drivers/pasta/features.ts";
+import { hasOption, parsePastaHelp, probePasta } from "../../src/drivers/pasta/features.ts";
 import { parsePastaOptions } from "../../src/drivers/pasta/options.ts";
 import type { PortMapping } from "../../src/schema/ports.ts";
 
@@ -115,5 +117,31 @@ describe("the command line, as podman's createPastaArgs", () => {
 
   test("an IPv6 host address", () => {
     expect(portSpec(port({ hostIP: "::1" }))).toBe("::1/8080-8080:80-80");
+  });
+});
+
+describe("probing the installed pasta", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ctrnet-pasta-probe-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A stand-in pasta that prints the 2023 release's usage on stderr and exits 1, as that release does. */
+  function fake(name: string, help: string): string {
+    const path = join(dir, name);
+    writeFileSync(join(dir, `${name}.txt`), help);
+    writeFileSync(path, `#!/bin/sh\ncat ${join(dir, `${name}.txt`)} >&2\nexit 1\n`);
+    chmodSync(path, 0o755);
+    return path;
+  }
+
+  test("usage on stderr with exit status 1 is read, and cached for the next process", () => {
+    const binary = fake("pasta", readFileSync(new URL("../fixtures/pasta/help-0.0~git20230309.txt", import.meta.url), "utf8"));
+    const cache = join(dir, "features.json");
+    expect(probePasta(binary, cache)).toEqual(OLD);
+    expect(JSON.parse(readFileSync(cache, "utf8")).features).toEqual(OLD);
+  });
+
+  test("a program whose --help has no --netns or --config-net is no pasta", () => {
+    const binary = fake("not-pasta", "Usage: not-pasta [OPTION]...\n  -a, --address ADDR\tan address\n");
+    expect(() => probePasta(binary)).toThrow(`error checking pasta binary ${binary}: its --help lists no --netns or --config-net; is it pasta?`);
   });
 });

@@ -2,9 +2,8 @@
 // value. Releases differ a lot (Debian 12's is from March 2023: no --map-guest-addr, no --map-host-loopback),
 // so ctrnet asks the binary instead of assuming a version; `pasta --version` of a distribution build may
 // even say "unknown version".
-import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import * as v from "valibot";
-import { CtrnetError } from "../../errors.ts";
+import { checkFailed, type HelpProbe, probeHelp } from "../help-probe.ts";
 
 export interface PastaOptionInfo {
   /** The option takes a value (`-a ADDR`, `--ns-ifname NAME`). */
@@ -38,77 +37,22 @@ export function hasOption(features: PastaFeatures, long: string): boolean {
   return Object.hasOwn(features.long, long);
 }
 
-const probed = new Map<string, PastaFeatures>();
-
-const CachedProbe = v.object({
-  key: v.string(),
-  features: v.object({
+const PROBE: HelpProbe<PastaFeatures> = {
+  program: "pasta",
+  schema: v.object({
     long: v.record(v.string(), v.object({ takesValue: v.boolean() })),
     short: v.record(v.string(), v.string()),
   }),
-});
-
-function readCachedProbe(cacheFile: string, key: string): PastaFeatures | undefined {
-  try {
-    const parsed = v.safeParse(CachedProbe, JSON.parse(readFileSync(cacheFile, "utf8")));
-    return parsed.success && parsed.output.key === key ? parsed.output.features : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function writeCachedProbe(cacheFile: string, key: string, features: PastaFeatures): void {
-  const temp = `${cacheFile}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temp, JSON.stringify({ key, features }), { mode: 0o600 });
-    renameSync(temp, cacheFile);
-  } catch {
-    // only a cache: the next process probes again
-  }
-}
-
-/**
- * Runs `binary --help` once per binary version (path, inode, mtime): once per process, and with a
- * cacheFile (ctrnet's runtime dir) once for all processes, so attaching spawns no probe each time.
- */
-export function probePasta(binary: string, cacheFile?: string): PastaFeatures {
-  let key: string;
-  try {
-    const st = statSync(binary);
-    key = `${binary}\0${st.ino}\0${st.mtimeMs}`;
-  } catch (err) {
-    throw checkFailed(binary, (err as Error).message, err);
-  }
-  const cached = probed.get(key) ?? (cacheFile === undefined ? undefined : readCachedProbe(cacheFile, key));
-  if (cached) {
-    probed.set(key, cached);
-    return cached;
-  }
-  const features = parsePastaHelp(runHelp(binary));
-  if (!hasOption(features, "netns") || !hasOption(features, "config-net")) {
-    throw checkFailed(binary, "its --help lists no --netns or --config-net; is it pasta?");
-  }
-  probed.set(key, features);
-  if (cacheFile !== undefined) writeCachedProbe(cacheFile, key, features);
-  return features;
-}
-
-function runHelp(binary: string): string {
-  let run;
-  try {
-    run = Bun.spawnSync([binary, "--help"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  } catch (err) {
-    throw checkFailed(binary, (err as Error).message, err);
-  }
+  parse: parsePastaHelp,
   // Older releases print the usage on stderr and exit 1; newer ones on stdout, exit 0.
-  const output = `${run.stdout.toString()}${run.stderr.toString()}`;
-  if (!output.includes("Usage:")) {
-    const status = run.signalCode ? `killed by ${run.signalCode}` : `exit status ${run.exitCode}`;
-    throw checkFailed(binary, `${status}: ${JSON.stringify(output.trim())}`);
-  }
-  return output;
-}
+  printedHelp: (output) => output.includes("Usage:"),
+};
 
-function checkFailed(binary: string, detail: string, cause?: unknown): CtrnetError {
-  return new CtrnetError(`error checking pasta binary ${binary}: ${detail}`, { cause });
+/** `pasta --help`, once per binary version (see help-probe.ts). */
+export function probePasta(binary: string, cacheFile?: string): PastaFeatures {
+  const features = probeHelp(PROBE, binary, cacheFile);
+  if (!hasOption(features, "netns") || !hasOption(features, "config-net")) {
+    throw checkFailed("pasta", binary, "its --help lists no --netns or --config-net; is it pasta?");
+  }
+  return features;
 }
