@@ -223,6 +223,35 @@ describe.skipIf(!runnable)("--network pasta", () => {
   );
 
   test(
+    "--pid: a process's netns gets pasta's addresses; rm stops pasta and leaves the process",
+    async () => {
+      const holder = Bun.spawn(["unshare", "--net", "--", "sleep", "60"], { stdio: ["ignore", "ignore", "ignore"] });
+      const name = `c-${hex(3)}`;
+      try {
+        for (const end = Date.now() + 10_000; readFileSync(`/proc/${holder.pid}/cmdline`, "utf8").startsWith("unshare"); await Bun.sleep(10)) {
+          if (Date.now() > end) throw new Error("unshare did not exec sleep");
+        }
+        const created = cli(["create", "--network", "pasta", "--pid", String(holder.pid), name]);
+        expect(created.stderr).toBe("");
+        expect(created.code).toBe(0);
+        const pasta = records()[0]!.helpers.pasta!;
+        const addrs = Bun.spawnSync(["nsenter", `--net=/proc/${holder.pid}/ns/net`, "ip", "-4", "-o", "addr", "show", UPLINK.name], { stdout: "pipe" });
+        expect(addrs.stdout.toString()).toContain(`inet ${UPLINK.ipv4}/${UPLINK.prefix4}`);
+        const rm = cli(["rm", name]);
+        expect(rm.stderr).toBe("");
+        expect(rm.code).toBe(0);
+        expect(alive(pasta)).toBe(false);
+        expect(alive(holder.pid)).toBe(true);
+      } finally {
+        holder.kill("SIGKILL");
+        await holder.exited;
+      }
+      expectNothingLeft();
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
     "pasta killed with SIGKILL: gc removes the container",
     async () => {
       const name = `c-${hex(3)}`;
