@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pastaArgs, portSpec } from "../../src/drivers/pasta/argv.ts";
 import { hasOption, parsePastaHelp, probePasta } from "../../src/drivers/pasta/features.ts";
-import { parsePastaOptions } from "../../src/drivers/pasta/options.ts";
+import { parsePastaOptions, storedValues } from "../../src/drivers/pasta/options.ts";
 import type { PortMapping } from "../../src/schema/ports.ts";
 
 const OLD = parsePastaHelp(readFileSync(new URL("../fixtures/pasta/help-0.0~git20230309.txt", import.meta.url), "utf8"));
@@ -144,4 +144,11 @@ describe("probing the installed pasta", () => {
     const binary = fake("not-pasta", "Usage: not-pasta [OPTION]...\n  -a, --address ADDR\tan address\n");
     expect(() => probePasta(binary)).toThrow(`error checking pasta binary ${binary}: its --help lists no --netns or --config-net; is it pasta?`);
   });
+});
+
+test("what ctrnet shows reads values from the stored options in every getopt form", () => {
+  expect(storedValues(["-I", "eth9", "-a", "10.0.2.5"], "ns-ifname", "I")).toEqual(["eth9"]);
+  expect(storedValues(["-Ieth8"], "ns-ifname", "I")).toEqual(["eth8"]);
+  expect(storedValues(["--ns-ifname=eth7", "--dns-forward", "10.0.2.3"], "ns-ifname", "I")).toEqual(["eth7"]);
+  expect(storedValues(["-Ieth8", "--dns-forward", "10.0.2.3", "--dns-forward=fd00::3"], "dns-forward")).toEqual(["10.0.2.3", "fd00::3"]);
 });

@@ -10,14 +10,13 @@ import type { NetworkDriver } from "../driver.ts";
 import { observeNetns } from "../observe.ts";
 import { checkPastaPorts, DNS_FORWARD_IPV4 } from "./argv.ts";
 import { hasOption, probePasta } from "./features.ts";
-import { parsePastaOptions } from "./options.ts";
+import { parsePastaOptions, storedValues } from "./options.ts";
 import { pastaBinary, startPasta } from "./start.ts";
 import { pastaStatus } from "./status.ts";
 
 /** The one network of the mode; no CNI network, so the record lists none. */
 function attachment(options: readonly string[]): NetworkAttachment {
-  const i = options.findIndex((o) => o === "-I" || o === "--ns-ifname");
-  const named = i >= 0 ? options[i + 1] : options.find((o) => o.startsWith("--ns-ifname="))?.slice("--ns-ifname=".length);
+  const named = storedValues(options, "ns-ifname", "I").at(-1);
   return { network: "pasta", ifname: named && /^[^\s/:]{1,15}$/.test(named) ? named : "pasta", aliases: [], status: null };
 }
 
@@ -64,10 +63,7 @@ export function pastaDriver(options: readonly string[], featuresCache: string): 
 
 /** The --dns-forward addresses pasta was given, as the record's options say; podman's default otherwise. */
 function dnsForwardOf(options: readonly string[], featuresCache: string): string[] {
-  const given = options.flatMap((o, i) => {
-    if (o === "--dns-forward" && options[i + 1] !== undefined) return [options[i + 1]!];
-    return o.startsWith("--dns-forward=") ? [o.slice("--dns-forward=".length)] : [];
-  });
+  const given = storedValues(options, "dns-forward");
   if (given.length) return given;
   try {
     return hasOption(probePasta(pastaBinary(), featuresCache), "dns-forward") ? [DNS_FORWARD_IPV4] : [];

@@ -82,3 +82,21 @@ export function given(parsed: PastaOptions, ...names: string[]): boolean {
 export function pastaOptionArgs(parsed: PastaOptions): string[] {
   return parsed.options.flatMap((o) => (o.value === undefined ? [`--${o.name}`] : [`--${o.name}`, o.value]));
 }
+
+/**
+ * The values of one option as the record keeps the options, without asking pasta which options take a
+ * value (pasta may be gone by the time a record is read): `-I eth9`, `-Ieth9`, `--ns-ifname eth9`,
+ * `--ns-ifname=eth9`. For what ctrnet shows of a container, never to decide what runs.
+ */
+export function storedValues(options: readonly string[], long: string, letter?: string): string[] {
+  const out: string[] = [];
+  options.forEach((o, i) => {
+    const next = options[i + 1];
+    const short = letter !== undefined && o.startsWith(`-${letter}`) && !o.startsWith("--");
+    if ((o === `--${long}` || (short && o.length === 2)) && next !== undefined) out.push(next);
+    else if (o.startsWith(`--${long}=`)) out.push(o.slice(long.length + 3));
+    else if (short && o.length > 2) out.push(o.slice(2));
+  });
+  return out;
+}
+
