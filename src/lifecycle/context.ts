@@ -37,6 +37,8 @@ export interface Context {
   readonly cni: CniRuntime;
   /** Where a rootless user's bridge networks live (see src/rootless/netns.ts); unused by root. */
   readonly rootlessNetns: RootlessNetnsPaths;
+  /** The variables that give a ctrnet started by this one (the helper supervisor) these same directories. */
+  readonly childEnv: Readonly<Record<string, string>>;
   /** Opened on first use: commands that never touch container records never open the database. */
   state(): ContainerState;
   close(): void;
@@ -68,6 +70,14 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
     cniConfigDir,
     cni: cni(),
     rootlessNetns,
+    childEnv: {
+      CTRNET_ROOT: root,
+      CTRNET_NETNS_DIR: netnsDir,
+      CTRNET_CNI_CONFIG_DIR: cniConfigDir,
+      CTRNET_CNI_PLUGIN_DIR: pluginDirs.join(":"),
+      CTRNET_CNI_CACHE_DIR: cacheDir,
+      CTRNET_ROOTLESS_NETNS_OPTIONS: slirpOptions.join(","),
+    },
     state() {
       state ??= openState({ root });
       return state;

@@ -27,6 +27,7 @@ import { setUpNetworks } from "./networks.ts";
 import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import { removeContainer } from "./remove.ts";
+import { superviseHelpers } from "./supervisor.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
 
@@ -224,7 +225,10 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       bringLoopbackUp(netnsPath);
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
     }
-    return state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    // Helpers that outlive this command are restarted by the supervisor if they die.
+    if (!opts.helpersDieWithProcess) await superviseHelpers(ctx, rec.id);
+    return ready;
   } catch (err) {
     const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) });
     if (undo.length) throw ErrorList.undoing(err, undo);

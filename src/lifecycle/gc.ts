@@ -9,23 +9,28 @@ import { errorMessage } from "../errors.ts";
 import { removeStaleWaiterSockets } from "../state/waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
-import { adoptedProcess, containersWithHelpers, markedNetns, unmarkNetns } from "../state/ledger.ts";
+import { adoptedProcess, containersWithHelpers, markedNetns, readHelperPids, unmarkNetns } from "../state/ledger.ts";
 import { tryContainerLock } from "../state/lock.ts";
 import { netnsOwner } from "./lookup.ts";
 import { releaseShared } from "../drivers/select.ts";
-import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
+import { netnsInode, netnsPresent, removeOwnedNetns } from "../netns/index.ts";
 import { processAlive } from "../process/supervise.ts";
-import { deadHelper, stopHelpers } from "./helpers.ts";
+import { deadHelper, helpersSupervised, stopHelpers } from "./helpers.ts";
+import { netnsUsers } from "./netns-users.ts";
+import { ensureSupervisor, stopIdleSupervisors, userNamespaceId } from "./supervisor.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { GcReport } from "./types.ts";
 
-/** Why the record no longer describes a live container, or undefined if it does. */
+/**
+ * Why the record no longer describes a live container, or undefined if it does. A dead helper the
+ * supervisor restarts is no reason: the container is degraded until it does.
+ */
 function staleReason(ctx: Context, state: ContainerState, rec: ContainerRecord): string | undefined {
   if (rec.state !== "ready") return `left ${rec.state} by a ctrnet process that died`;
   if (rec.netns && !netnsPresent(rec.netns.path)) return `its netns ${rec.netns.path} is gone`;
   const proc = adoptedProcess(ctx, rec.id);
   if (proc && !processAlive(proc)) return `process ${proc.pid} is gone`;
-  const helper = deadHelper(ctx, rec);
+  const helper = helpersSupervised(ctx, rec.id) ? undefined : deadHelper(ctx, rec);
   if (helper !== undefined) return helper;
   try {
     netnsOwner(state, rec);
@@ -35,8 +40,27 @@ function staleReason(ctx: Context, state: ContainerState, rec: ContainerRecord):
   return undefined;
 }
 
+/**
+ * A process other than the container's own helpers in the netns of a ready container: it is in use,
+ * whatever else is wrong with it, and gc leaves it alone (a record left creating or removing is a set-up
+ * or teardown cut short, which gc finishes).
+ */
+function userInside(ctx: Context, rec: ContainerRecord, users: () => Map<number, number[]>): number | undefined {
+  if (rec.state !== "ready" || !rec.netns || !netnsPresent(rec.netns.path)) return undefined;
+  const helpers = new Set(Object.values(rec.helpers));
+  let inode: number;
+  try {
+    inode = netnsInode(rec.netns.path);
+  } catch {
+    return undefined;
+  }
+  return users().get(inode)?.find((pid) => !helpers.has(pid));
+}
+
 async function collectStale(ctx: Context, report: GcReport): Promise<void> {
   const state = ctx.state();
+  let scanned: Map<number, number[]> | undefined;
+  const users = () => (scanned ??= netnsUsers());
   for (const listed of state.list()) {
     const lock = tryContainerLock(ctx, listed.id);
     if (!lock) {
@@ -48,6 +72,11 @@ async function collectStale(ctx: Context, report: GcReport): Promise<void> {
       if (rec?.id !== listed.id) continue;
       const reason = staleReason(ctx, state, rec);
       if (reason === undefined) continue;
+      const inside = userInside(ctx, rec, users);
+      if (inside !== undefined) {
+        report.kept.push({ id: rec.id, reason: `${reason}, but process ${inside} is in its netns` });
+        continue;
+      }
       const errors = await teardownContainer(ctx, rec, { force: true });
       state.remove(rec.id);
       lock.discard();
@@ -144,6 +173,20 @@ function collectLockFiles(ctx: Context, report: GcReport): void {
   }
 }
 
+/**
+ * A supervisor that is gone (killed) while containers of its still need it is started again, and one
+ * that nothing needs any more is stopped.
+ */
+async function superviseSurvivors(ctx: Context, report: GcReport): Promise<void> {
+  const userns = userNamespaceId();
+  try {
+    if (ctx.state().list().some((r) => r.state === "ready" && readHelperPids(ctx, r.id).supervisedIn === userns)) await ensureSupervisor(ctx, userns);
+  } catch (err) {
+    report.errors.push(`helper supervisor: ${errorMessage(err)}`);
+  }
+  report.errors.push(...(await stopIdleSupervisors(ctx)).map((e) => `helper supervisor: ${errorMessage(e)}`));
+}
+
 /** Sockets crun's rootless createRuntime left for waiters that are gone (hook/rendezvous.ts). */
 function collectWaiterSockets(ctx: Context, report: GcReport): void {
   try {
@@ -154,7 +197,7 @@ function collectWaiterSockets(ctx: Context, report: GcReport): void {
 }
 
 export async function gc(ctx: Context): Promise<GcReport> {
-  const report: GcReport = { containers: [], netns: [], attachments: [], sockets: [], busy: [], errors: [] };
+  const report: GcReport = { containers: [], kept: [], netns: [], attachments: [], sockets: [], busy: [], errors: [] };
   await collectStale(ctx, report);
   await collectOrphanHelpers(ctx, report);
   // Before the orphaned netns files go: the bridge plugin's DEL finds the addresses whose masquerade
@@ -163,6 +206,7 @@ export async function gc(ctx: Context): Promise<GcReport> {
   collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
   collectLockFiles(ctx, report);
+  await superviseSurvivors(ctx, report);
   report.errors.push(...(await releaseShared(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

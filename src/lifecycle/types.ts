@@ -63,6 +63,8 @@ export interface InterfaceStats {
 export interface GcReport {
   /** Containers whose records were torn down because their netns, process or creator was gone. */
   containers: string[];
+  /** Containers that would have been torn down, kept because a process lives in their netns. */
+  kept: { id: string; reason: string }[];
   /** Orphaned netns files of ctrnet that were removed. */
   netns: string[];
   /** Cached CNI attachments that no record held, removed by CNI GC, as network/container/ifname. */

@@ -22,6 +22,7 @@ export default defineCommand({
     else {
       const lines = [
         ...report.containers.map((id) => `removed container ${id}`),
+        ...report.kept.map((k) => `kept container ${k.id}: ${k.reason}`),
         ...report.netns.map((path) => `removed netns ${path}`),
         ...report.attachments.map((a) => `removed CNI attachment ${a}`),
         ...report.sockets.map((path) => `removed hook waiter socket ${path}`),

@@ -3,7 +3,7 @@
 // for an intact one (recover.ts). Ports go to the portmap plugin as a capability argument; a rootless
 // user's bridges live in the rootless netns, out of the host's reach, so a publisher (ctrnet's forwarder)
 // carries them there as well.
-import { ErrorList, errorMessage } from "../../errors.ts";
+import { CtrnetError, ErrorList, errorMessage } from "../../errors.ts";
 import { ipFamily } from "../../ip/codec.ts";
 import { type NetworkStatus, statusAddresses } from "../../schema/network-status.ts";
 import type { NetworkDriver, PortPublisher } from "../driver.ts";
@@ -58,6 +58,15 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
         }
       }
       return status;
+    },
+    // The forwarder a rootless user's bridge ports go through (the rootless netns's own slirp4netns is
+    // restarted by the next command that needs it: rootless/netns.ts).
+    async restartHelper(target, kind) {
+      const address = target.attachment.status ? publishAddress(target.attachment.status) : undefined;
+      if (!publisher || kind !== "portForwarder" || !target.ports.length || address === undefined) {
+        throw new CtrnetError(`network ${target.attachment.network} has no ${kind} to restart`);
+      }
+      await publisher.publish(target, address);
     },
     async teardown(target) {
       const errors = publisher && target.ports.length ? await publisher.unpublish(target) : [];

@@ -2,8 +2,10 @@
 // stopped through its exit descriptor) and GetRootlessCNINetNs (the shared rootless netns, no exit
 // descriptor, stopped by pid) do.
 import { existsSync, rmSync } from "node:fs";
+import { isSysError } from "../../../ffi/errno.ts";
 import { close, pipe2 } from "../../../ffi/libc.ts";
-import { CtrnetError } from "../../errors.ts";
+import { CtrnetError, errorMessage } from "../../errors.ts";
+import { writeSysctl } from "../../netns/index.ts";
 import { type Slirp4netnsAddresses, slirp4netnsAddresses } from "./addresses.ts";
 import { type Slirp4netnsTarget, slirp4netnsArgs } from "./argv.ts";
 import { probeSlirp4netns } from "./features.ts";
@@ -90,6 +92,8 @@ export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Sl
     argv.unshift(unshare, "--mount", "--propagation", "private", "--");
   }
 
+  if (options.enableIPv6) disableDad("netnsPath" in target ? target.netnsPath : `/proc/${target.pid}/ns/net`);
+
   if (apiSocket !== undefined && existsSync(apiSocket)) {
     throw new CtrnetError(`slirp4netns API socket ${apiSocket} already exists; is another slirp4netns using it?`);
   }
@@ -167,6 +171,23 @@ export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Sl
     log: () => log.read(),
     stop: () => (stopping ??= stop()),
   };
+}
+
+/**
+ * As podman: Duplicate Address Detection off in the netns before slirp4netns makes tap0, which takes the
+ * `default` settings. slirp4netns is the only other node on the link, and with DAD on, the fd00::
+ * address stays tentative (unusable) for about 2 s after slirp4netns reports ready; with it off, the
+ * address is usable when the container's command starts. A kernel without IPv6 has no such file.
+ */
+function disableDad(netns: string): void {
+  for (const scope of ["default", "all"]) {
+    try {
+      writeSysctl(["ipv6", "conf", scope, "accept_dad"], "0", netns);
+    } catch (err) {
+      if (isSysError(err, "ENOENT")) return;
+      throw new CtrnetError(`cannot turn IPv6 duplicate address detection off in ${netns}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
 }
 
 /** podman's WaitForFile: slirp4netns may report ready before it has bound its API socket. */

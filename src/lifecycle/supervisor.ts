@@ -1,0 +1,215 @@
+// The supervisor of helpers that outlive the command that made them (`ctrnet create`, the OCI hook):
+// one `ctrnet _supervise` per state root and user namespace, started by the first such command that finds
+// none running, gone by itself (or stopped by `rm` / `gc`) once no container of its needs it. Every
+// SUPERVISE_TICK_MS it looks at the helpers written down for its containers (helpers/ID.json, marked
+// `supervisedIn` its user namespace) and starts each one that died again through the container's driver,
+// with the configuration the record keeps, under the container's lock (so never against an `rm`).
+//
+// Why this process and not another (see the notes in README): the pause process exists only in ctrnet's
+// own rootless namespace (not for root, nor for a hook inside a rootless runtime's user namespace, where
+// helpers must be restarted from), is one per user whatever the state root, and is what keeps every netns
+// mount alive, so it must stay the smallest possible program; a supervisor per container would cost a
+// process (about 20 MiB) per container and a spawn on every create; the forwarder cannot restart itself,
+// and a container without ports has none. This one costs one process per user while helpers run, and no
+// work on the create path beyond reading a pid file once it runs.
+import { statSync } from "node:fs";
+import { CtrnetError, errorMessage } from "../errors.ts";
+import { log } from "../log.ts";
+import { netnsUsable } from "../netns/index.ts";
+import { running, startTimeOf, stopByPid } from "../process/supervise.ts";
+import { selfCommand } from "../rootless/self.ts";
+import type { ContainerRecord, HelperKind } from "../state/index.ts";
+import {
+  containersWithHelpers,
+  forgetSupervisor,
+  readHelperPids,
+  readSupervisor,
+  supervisorFiles,
+  supervisorNamespaces,
+  writeHelperPids,
+  writeSupervisor,
+} from "../state/ledger.ts";
+import { tryContainerLock, withLock } from "../state/lock.ts";
+import type { Context } from "./context.ts";
+import { HELPER_NAMES, START_ORDER } from "./helpers.ts";
+import { driverOf, targetOf } from "./networks.ts";
+
+/** How often the supervisor looks: a helper that dies is running again well within 2 s. */
+const SUPERVISE_TICK_MS = 250;
+/** After a failed restart, the next attempt waits this long, doubling up to the maximum. */
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 30_000;
+
+/** This process's user namespace, by inode: helpers born in it can only be restarted from inside it. */
+export function userNamespaceId(): number {
+  return statSync("/proc/self/ns/user").ino;
+}
+
+/** The helpers written down for the container that are no longer running, in the order to start them. */
+export function deadHelpers(ctx: Context, id: string): HelperKind[] {
+  const ledger = readHelperPids(ctx, id);
+  return START_ORDER.filter((kind) => {
+    const proc = ledger[kind];
+    return proc !== undefined && !running(proc);
+  });
+}
+
+function noteRestart(ctx: Context, id: string, kind: HelperKind, error?: string): void {
+  const ledger = readHelperPids(ctx, id);
+  const before = ledger.restarts?.[kind] ?? { count: 0 };
+  const after = error === undefined ? { count: before.count + 1, lastAt: Date.now() } : { ...before, error };
+  writeHelperPids(ctx, id, { ...ledger, restarts: { ...ledger.restarts, [kind]: after } });
+}
+
+/**
+ * Starts the helpers of these kinds again through the container's driver, with the configuration its
+ * record keeps, each noted in the ledger (a restart, or why it failed). Call with the container's lock
+ * held. The dead one stays written down until its successor exists: a failed attempt leaves the
+ * container degraded and the supervisor tries again. Every error.
+ */
+export async function restartHelpers(ctx: Context, rec: ContainerRecord, kinds: readonly HelperKind[]): Promise<unknown[]> {
+  const driver = driverOf(ctx, rec);
+  const netnsPath = rec.netns?.path;
+  const errors: unknown[] = [];
+  for (const kind of kinds) {
+    try {
+      if (!driver?.restartHelper) throw new CtrnetError(`network mode ${rec.mode.kind} cannot restart a ${HELPER_NAMES[kind]}`);
+      if (netnsPath === undefined || !netnsUsable(netnsPath)) throw new CtrnetError(`its netns ${netnsPath ?? ""} is gone`);
+      await driver.restartHelper(targetOf(ctx, ctx.state().get(rec.id), driver, 0, netnsPath), kind);
+      noteRestart(ctx, rec.id, kind);
+      log.info(`container ${rec.id}: its ${HELPER_NAMES[kind]} was gone and is running again`);
+    } catch (err) {
+      noteRestart(ctx, rec.id, kind, errorMessage(err));
+      errors.push(err);
+    }
+  }
+  return errors;
+}
+
+/** Ids of the containers whose helpers the supervisor of this user namespace restarts. */
+function supervisedContainers(ctx: Context, userns: number): string[] {
+  return containersWithHelpers(ctx).filter((id) => readHelperPids(ctx, id).supervisedIn === userns);
+}
+
+/**
+ * Hands the container's helpers to the supervisor of this process's user namespace, started if none
+ * runs. A container whose helpers cannot be supervised still works: a warning says so, and `ls` shows it
+ * degraded if one of them dies.
+ */
+export async function superviseHelpers(ctx: Context, id: string): Promise<void> {
+  const ledger = readHelperPids(ctx, id);
+  if (!START_ORDER.some((kind) => ledger[kind])) return;
+  const userns = userNamespaceId();
+  if (ledger.supervisedIn !== userns) writeHelperPids(ctx, id, { ...ledger, supervisedIn: userns });
+  try {
+    await ensureSupervisor(ctx, userns);
+  } catch (err) {
+    log.warn(`container ${id}: nothing will restart its helpers if they die: ${errorMessage(err)}`);
+  }
+}
+
+/** The variables that give a child ctrnet this command's directories. */
+function contextEnv(ctx: Context): Record<string, string> {
+  return { ...(process.env as Record<string, string>), ...ctx.childEnv };
+}
+
+/** The supervisor's pid, started under the lock if none runs (a second concurrent create finds it there). */
+export async function ensureSupervisor(ctx: Context, userns = userNamespaceId()): Promise<number> {
+  const known = readSupervisor(ctx, userns);
+  if (known && running(known)) return known.pid;
+  return withLock(supervisorFiles(ctx, userns).lockFile, async () => {
+    const current = readSupervisor(ctx, userns);
+    if (current && running(current)) return current.pid;
+    // Its own session, stdio to /dev/null: it must hold neither the caller's terminal nor its pipes.
+    const child = Bun.spawn([...selfCommand(), "_supervise"], { stdio: ["ignore", "ignore", "ignore"], env: contextEnv(ctx), detached: true });
+    child.unref();
+    const startTime = startTimeOf(child.pid);
+    if (startTime === undefined) throw new CtrnetError(`the helper supervisor (pid ${child.pid}) exited at once`);
+    writeSupervisor(ctx, userns, { pid: child.pid, startTime });
+    log.debug(`started the helper supervisor ${child.pid}`);
+    return child.pid;
+  });
+}
+
+/**
+ * For `rm` and `gc`: stops every supervisor of this state root none of whose containers is left (the
+ * supervisor also goes by itself, within a tick; this leaves nothing behind when the command returns).
+ * Every error.
+ */
+export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const userns of supervisorNamespaces(ctx)) {
+    try {
+      await withLock(supervisorFiles(ctx, userns).lockFile, async () => {
+        if (supervisedContainers(ctx, userns).length > 0) return;
+        const proc = readSupervisor(ctx, userns);
+        if (proc) await stopByPid("helper supervisor", proc);
+        forgetSupervisor(ctx, userns);
+      });
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  return errors;
+}
+
+/** Restarts the container's dead helpers unless another command holds it, or a recent attempt failed. */
+async function heal(ctx: Context, id: string, retryAt: Map<string, { at: number; wait: number }>): Promise<void> {
+  const now = Date.now();
+  if ((retryAt.get(id)?.at ?? 0) > now) return;
+  if (deadHelpers(ctx, id).length === 0) {
+    retryAt.delete(id);
+    return;
+  }
+  // held: an rm, reload or create is at it, and knows what it does
+  const lock = tryContainerLock(ctx, id);
+  if (!lock) return;
+  try {
+    const rec = ctx.state().find(id);
+    if (rec?.id !== id || rec.state !== "ready") return;
+    const errors = await restartHelpers(ctx, rec, deadHelpers(ctx, id));
+    if (errors.length === 0) {
+      retryAt.delete(id);
+      return;
+    }
+    const wait = Math.min((retryAt.get(id)?.wait ?? FIRST_RETRY_MS / 2) * 2, MAX_RETRY_MS);
+    retryAt.set(id, { at: Date.now() + wait, wait });
+    for (const err of errors) log.warn(`container ${id}: ${errorMessage(err)}; trying again in ${wait} ms`);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * True when this supervisor should go: another one took over (a pid file naming a live other process),
+ * or none of its containers is left, checked again under the lock so that a create marking a container
+ * right now either is seen here or finds no supervisor and starts one.
+ */
+async function retire(ctx: Context, userns: number): Promise<boolean> {
+  const owner = readSupervisor(ctx, userns);
+  if (owner && owner.pid !== process.pid && running(owner)) return true;
+  if (supervisedContainers(ctx, userns).length > 0) return false;
+  return withLock(supervisorFiles(ctx, userns).lockFile, async () => {
+    if (supervisedContainers(ctx, userns).length > 0) return false;
+    if (readSupervisor(ctx, userns)?.pid === process.pid) forgetSupervisor(ctx, userns);
+    return true;
+  });
+}
+
+/** `ctrnet _supervise`: runs until none of its containers is left. */
+export async function runSupervisor(ctx: Context): Promise<void> {
+  const userns = userNamespaceId();
+  const retryAt = new Map<string, { at: number; wait: number }>();
+  log.debug(`helper supervisor ${process.pid} of ${ctx.runtimeDir} watching`);
+  for (;;) {
+    if (await retire(ctx, userns)) return;
+    for (const id of supervisedContainers(ctx, userns)) {
+      try {
+        await heal(ctx, id, retryAt);
+      } catch (err) {
+        log.warn(`container ${id}: ${errorMessage(err)}`);
+      }
+    }
+    await Bun.sleep(SUPERVISE_TICK_MS);
+  }
+}
