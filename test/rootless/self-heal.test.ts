@@ -94,6 +94,11 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
     expect(rm.code).toBe(0);
   }
 
+  /** After a failed test: what it made goes, so that the next one starts clean. */
+  function removeQuietly(id: string): void {
+    ctrnetAsUser(["rm", "-f", id]);
+  }
+
   test(
     "kill -9 of slirp4netns, then of the forwarder: the port answers again, inspect counts each restart",
     async () => {
@@ -102,6 +107,7 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
       expect(created.stderr).toBe("");
       expect(created.code).toBe(0);
       const server = serveIn("healing");
+      let ok = false;
       try {
         expect(await untilServed(port, server)).toBe("still served\n");
         const before = inspect("healing").Helpers!;
@@ -120,8 +126,10 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
           expect(await untilServed(port, server)).toBe("still served\n");
           expect(inspect("healing").State).toBe("ready");
         }
+        ok = true;
       } finally {
         await stop(server);
+        if (!ok) removeQuietly("healing");
       }
       removeAndCheck("healing");
       // no helper and no supervisor stays after rm
@@ -138,13 +146,16 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
       expect(created.stderr).toBe("");
       expect(created.code).toBe(0);
       const server = serveIn("healing-api");
+      let ok = false;
       try {
         expect(await untilServed(port, server)).toBe("still served\n");
         process.kill(inspect("healing-api").Helpers!.slirp4netns!.Pid, "SIGKILL");
         await until("slirp4netns restarted", () => (inspect("healing-api").Helpers!.slirp4netns!.Restarts === 1 ? true : undefined));
         expect(await untilServed(port, server)).toBe("still served\n");
+        ok = true;
       } finally {
         await stop(server);
+        if (!ok) removeQuietly("healing-api");
       }
       removeAndCheck("healing-api");
       expect(others()).toEqual([]);
@@ -156,40 +167,45 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
     "with its supervisor gone too, a dead forwarder shows as degraded in ls and inspect until reload restarts it",
     async () => {
       const port = freePorts(1);
-      const created = ctrnetAsUser(["create", "-p", `127.0.0.1:${port}:80`, "degraded"]);
-      expect(created.code).toBe(0);
-      const [supervisor] = supervisors();
-      expect(supervisor).toBeDefined();
-      process.kill(supervisor!.pid, "SIGKILL");
-      expect(await waitGone(supervisor!.pid)).toBe(true);
-      const forwarder = inspect("degraded").Helpers!.portForwarder!.Pid;
-      process.kill(forwarder, "SIGKILL");
-      expect(await waitGone(forwarder)).toBe(true);
-
-      const table = ctrnetAsUser(["ls"]);
-      expect(table.stdout).toMatch(/degraded\s+.*degraded \(port forwarder gone\)/);
-      const listed = JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string; state: string; degraded?: string }[];
-      expect(listed).toEqual([expect.objectContaining({ id: "degraded", state: "degraded", degraded: `its port forwarder (pid ${forwarder}) is gone` })]);
-      const seen = inspect("degraded");
-      expect(seen.State).toBe("degraded");
-      expect(seen.Degraded).toBe(`its port forwarder (pid ${forwarder}) is gone`);
-      expect(seen.Helpers!.portForwarder).toMatchObject({ Pid: forwarder, Running: false });
-
-      const reload = ctrnetAsUser(["reload", "degraded"]);
-      expect(reload.stderr).toBe("");
-      expect(reload.code).toBe(0);
-      const after = inspect("degraded");
-      expect(after.State).toBe("ready");
-      expect(after.Degraded).toBeUndefined();
-      expect(after.Helpers!.portForwarder!.Running).toBe(true);
-      expect(after.Helpers!.slirp4netns!.Running).toBe(true);
-      // reload brought the supervisor back as well
-      expect(supervisors().length).toBe(1);
-      const server = serveIn("degraded");
       try {
-        expect(await untilServed(port, server)).toBe("still served\n");
-      } finally {
-        await stop(server);
+        const created = ctrnetAsUser(["create", "-p", `127.0.0.1:${port}:80`, "degraded"]);
+        expect(created.code).toBe(0);
+        const [supervisor] = supervisors();
+        expect(supervisor).toBeDefined();
+        process.kill(supervisor!.pid, "SIGKILL");
+        expect(await waitGone(supervisor!.pid)).toBe(true);
+        const forwarder = inspect("degraded").Helpers!.portForwarder!.Pid;
+        process.kill(forwarder, "SIGKILL");
+        expect(await waitGone(forwarder)).toBe(true);
+
+        const table = ctrnetAsUser(["ls"]);
+        expect(table.stdout).toMatch(/degraded\s+.*degraded \(port forwarder gone\)/);
+        const listed = JSON.parse(ctrnetAsUser(["ls", "--format", "json"]).stdout) as { id: string; state: string; degraded?: string }[];
+        expect(listed).toEqual([expect.objectContaining({ id: "degraded", state: "degraded", degraded: `its port forwarder (pid ${forwarder}) is gone` })]);
+        const seen = inspect("degraded");
+        expect(seen.State).toBe("degraded");
+        expect(seen.Degraded).toBe(`its port forwarder (pid ${forwarder}) is gone`);
+        expect(seen.Helpers!.portForwarder).toMatchObject({ Pid: forwarder, Running: false });
+
+        const reload = ctrnetAsUser(["reload", "degraded"]);
+        expect(reload.stderr).toBe("");
+        expect(reload.code).toBe(0);
+        const after = inspect("degraded");
+        expect(after.State).toBe("ready");
+        expect(after.Degraded).toBeUndefined();
+        expect(after.Helpers!.portForwarder!.Running).toBe(true);
+        expect(after.Helpers!.slirp4netns!.Running).toBe(true);
+        // reload brought the supervisor back as well
+        expect(supervisors().length).toBe(1);
+        const server = serveIn("degraded");
+        try {
+          expect(await untilServed(port, server)).toBe("still served\n");
+        } finally {
+          await stop(server);
+        }
+      } catch (err) {
+        removeQuietly("degraded");
+        throw err;
       }
       removeAndCheck("degraded");
       expect(others()).toEqual([]);
@@ -215,19 +231,26 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
         expect(created.code).toBe(0);
         process.kill(p!, "SIGKILL");
         expect(await waitGone(p!)).toBe(true);
-        await holder.exited;
 
         const kept = ctrnetAsUser(["gc"]);
         expect(kept.code).toBe(0);
         expect(kept.stdout).toContain(`kept container inuse: process ${p} is gone, but process ${q} is in its netns`);
         expect(ctrnetAsUser(["inspect", "inuse"]).code).toBe(0);
       } finally {
-        process.kill(q!, "SIGKILL");
-        expect(await waitGone(q!)).toBe(true);
+        for (const pid of [p!, q!]) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // gone
+          }
+          expect(await waitGone(pid)).toBe(true);
+        }
+        await holder.exited;
       }
       const gc = ctrnetAsUser(["gc"]);
       expect(gc.code).toBe(0);
       expect(gc.stdout).toContain("removed container inuse");
+      removeQuietly("inuse");
       expect(ctrnetAsUser(["inspect", "inuse"]).code).not.toBe(0);
     },
     ASYNC_TEST_TIMEOUT_MS,
