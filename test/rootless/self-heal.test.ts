@@ -170,8 +170,8 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
       try {
         const created = ctrnetAsUser(["create", "-p", `127.0.0.1:${port}:80`, "degraded"]);
         expect(created.code).toBe(0);
-        const [supervisor] = supervisors();
-        expect(supervisor).toBeDefined();
+        // started by create, which does not wait for it to exec
+        const supervisor = await until("a supervisor runs", () => supervisors()[0]);
         process.kill(supervisor!.pid, "SIGKILL");
         expect(await waitGone(supervisor!.pid)).toBe(true);
         const forwarder = inspect("degraded").Helpers!.portForwarder!.Pid;
@@ -196,7 +196,7 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
         expect(after.Helpers!.portForwarder!.Running).toBe(true);
         expect(after.Helpers!.slirp4netns!.Running).toBe(true);
         // reload brought the supervisor back as well
-        expect(supervisors().length).toBe(1);
+        expect(await until("a supervisor runs again", () => supervisors()[0])).toBeDefined();
         const server = serveIn("degraded");
         try {
           expect(await untilServed(port, server)).toBe("still served\n");
