@@ -12,7 +12,8 @@
 // process (about 20 MiB) per container and a spawn on every create; the forwarder cannot restart itself,
 // and a container without ports has none. This one costs one process per user while helpers run, and no
 // work on the create path beyond reading a pid file once it runs.
-import { statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { netnsUsable } from "../netns/index.ts";
@@ -29,7 +30,7 @@ import {
   writeHelperPids,
   writeSupervisor,
 } from "../state/ledger.ts";
-import { tryContainerLock, withLock } from "../state/lock.ts";
+import { tryContainerLock, withHeldLock, withLock } from "../state/lock.ts";
 import type { Context } from "./context.ts";
 import { HELPER_NAMES, START_ORDER } from "./helpers.ts";
 import { driverOf, targetOf } from "./networks.ts";
@@ -117,7 +118,9 @@ function contextEnv(ctx: Context): Record<string, string> {
 export async function ensureSupervisor(ctx: Context, userns = userNamespaceId()): Promise<number> {
   const known = readSupervisor(ctx, userns);
   if (known && running(known)) return known.pid;
-  return withLock(supervisorFiles(ctx, userns).lockFile, async () => {
+  const { lockFile } = supervisorFiles(ctx, userns);
+  mkdirSync(dirname(lockFile), { recursive: true, mode: 0o700 });
+  return withLock(lockFile, async () => {
     const current = readSupervisor(ctx, userns);
     if (current && running(current)) return current.pid;
     // Its own session, stdio to /dev/null: it must hold neither the caller's terminal nor its pipes.
@@ -140,11 +143,12 @@ export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
   const errors: unknown[] = [];
   for (const userns of supervisorNamespaces(ctx)) {
     try {
-      await withLock(supervisorFiles(ctx, userns).lockFile, async () => {
+      await withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
         if (supervisedContainers(ctx, userns).length > 0) return;
         const proc = readSupervisor(ctx, userns);
         if (proc) await stopByPid("helper supervisor", proc);
         forgetSupervisor(ctx, userns);
+        lock.discard();
       });
     } catch (err) {
       errors.push(err);
@@ -186,12 +190,17 @@ async function heal(ctx: Context, id: string, retryAt: Map<string, { at: number;
  * right now either is seen here or finds no supervisor and starts one.
  */
 async function retire(ctx: Context, userns: number): Promise<boolean> {
+  // its state root was removed (a test's temporary one): nothing left to watch, nothing to write to
+  if (!existsSync(ctx.runtimeDir)) return true;
   const owner = readSupervisor(ctx, userns);
   if (owner && owner.pid !== process.pid && running(owner)) return true;
   if (supervisedContainers(ctx, userns).length > 0) return false;
-  return withLock(supervisorFiles(ctx, userns).lockFile, async () => {
+  return withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
     if (supervisedContainers(ctx, userns).length > 0) return false;
-    if (readSupervisor(ctx, userns)?.pid === process.pid) forgetSupervisor(ctx, userns);
+    if (readSupervisor(ctx, userns)?.pid === process.pid) {
+      forgetSupervisor(ctx, userns);
+      lock.discard();
+    }
     return true;
   });
 }

@@ -13,10 +13,28 @@ import type { HelperKind } from "./record.ts";
 /** Where the files live: the runtime directory of a command's context. */
 type Context = { readonly runtimeDir: string };
 
-function dir(ctx: Context, kind: "netns" | "processes" | "helpers" | "supervisors"): string {
+function dir(ctx: Context, kind: "netns" | "processes" | "helpers"): string {
   const path = join(ctx.runtimeDir, kind);
   mkdirSync(path, { recursive: true, mode: 0o700 });
   return path;
+}
+
+/**
+ * The same path, not made: what only reads (or writes through writeFileAtomic, which makes it) must not
+ * bring back a state directory removed under a running process (the helper supervisor).
+ */
+function place(ctx: Context, kind: "helpers" | "supervisors"): string {
+  return join(ctx.runtimeDir, kind);
+}
+
+/** The file names in a directory of ours; none when it does not exist. */
+function namesIn(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
 }
 
 /** Written before the netns file is made, removed after it is gone. */
@@ -72,7 +90,7 @@ export function helpersDir(ctx: Context): string {
 }
 
 function helpersPath(ctx: Context, id: string): string {
-  return join(dir(ctx, "helpers"), `${id}.json`);
+  return join(place(ctx, "helpers"), `${id}.json`);
 }
 
 export function readHelperPids(ctx: Context, id: string): HelperPids {
@@ -90,13 +108,13 @@ export function forgetHelperPids(ctx: Context, id: string): void {
 
 /** Where the supervisor of the helpers started in one user namespace is written down (see lifecycle/supervisor.ts). */
 export function supervisorFiles(ctx: Context, userns: number): { pidFile: string; lockFile: string } {
-  const d = dir(ctx, "supervisors");
+  const d = place(ctx, "supervisors");
   return { pidFile: join(d, `${userns}.json`), lockFile: join(d, `${userns}.lock`) };
 }
 
 /** The user namespaces (inodes) some supervisor of this state root was started for. */
 export function supervisorNamespaces(ctx: Context): number[] {
-  return readdirSync(dir(ctx, "supervisors")).flatMap((f) => (/^[0-9]+\.json$/.test(f) ? [Number(f.slice(0, -".json".length))] : []));
+  return namesIn(place(ctx, "supervisors")).flatMap((f) => (/^[0-9]+\.json$/.test(f) ? [Number(f.slice(0, -".json".length))] : []));
 }
 
 export function readSupervisor(ctx: Context, userns: number): TrackedProcess | undefined {
@@ -113,5 +131,5 @@ export function forgetSupervisor(ctx: Context, userns: number): void {
 
 /** Ids of containers whose helpers are written down; some may have no record any more. */
 export function containersWithHelpers(ctx: Context): string[] {
-  return readdirSync(dir(ctx, "helpers")).flatMap((f) => (f.endsWith(".json") ? [f.slice(0, -".json".length)] : []));
+  return namesIn(place(ctx, "helpers")).flatMap((f) => (f.endsWith(".json") ? [f.slice(0, -".json".length)] : []));
 }
