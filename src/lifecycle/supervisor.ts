@@ -17,12 +17,14 @@ import { dirname } from "node:path";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { netnsUsable } from "../netns/index.ts";
-import { running, startTimeOf, stopByPid } from "../process/supervise.ts";
+import { close, pidfdOpen, pollReadable } from "../../ffi/libc.ts";
+import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
 import { selfCommand } from "../rootless/self.ts";
 import type { ContainerRecord, HelperKind } from "../state/index.ts";
 import {
   containersWithHelpers,
   forgetSupervisor,
+  type HelperPids,
   readHelperPids,
   readSupervisor,
   supervisorFiles,
@@ -35,8 +37,12 @@ import type { Context } from "./context.ts";
 import { HELPER_NAMES, START_ORDER } from "./helpers.ts";
 import { driverOf, targetOf } from "./networks.ts";
 
-/** How often the supervisor looks: a helper that dies is running again well within 2 s. */
-const SUPERVISE_TICK_MS = 250;
+/**
+ * The supervisor wakes when a watched helper exits (its pidfd turns readable), and at least this often to
+ * pick up the helpers of containers created since (a death in that window is seen at the next round, so
+ * a helper is still running again within 2 s: this, plus its own start of about 100 ms) and to retire.
+ */
+const ROUND_MS = 1000;
 /** After a failed restart, the next attempt waits this long, doubling up to the maximum. */
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
@@ -46,9 +52,8 @@ export function userNamespaceId(): number {
   return statSync("/proc/self/ns/user").ino;
 }
 
-/** The helpers written down for the container that are no longer running, in the order to start them. */
-export function deadHelpers(ctx: Context, id: string): HelperKind[] {
-  const ledger = readHelperPids(ctx, id);
+/** The helpers written down in a container's ledger that are no longer running, in the order to start them. */
+function deadHelpers(ledger: HelperPids): HelperKind[] {
   return START_ORDER.filter((kind) => {
     const proc = ledger[kind];
     return proc !== undefined && !running(proc);
@@ -87,9 +92,12 @@ export async function restartHelpers(ctx: Context, rec: ContainerRecord, kinds: 
   return errors;
 }
 
-/** Ids of the containers whose helpers the supervisor of this user namespace restarts. */
-function supervisedContainers(ctx: Context, userns: number): string[] {
-  return containersWithHelpers(ctx).filter((id) => readHelperPids(ctx, id).supervisedIn === userns);
+/** The containers whose helpers the supervisor of this user namespace restarts, with their ledgers. */
+function supervisedContainers(ctx: Context, userns: number): { id: string; ledger: HelperPids }[] {
+  return containersWithHelpers(ctx).flatMap((id) => {
+    const ledger = readHelperPids(ctx, id);
+    return ledger.supervisedIn === userns ? [{ id, ledger }] : [];
+  });
 }
 
 /**
@@ -158,10 +166,10 @@ export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
 }
 
 /** Restarts the container's dead helpers unless another command holds it, or a recent attempt failed. */
-async function heal(ctx: Context, id: string, retryAt: Map<string, { at: number; wait: number }>): Promise<void> {
+async function heal(ctx: Context, id: string, ledger: HelperPids, retryAt: Map<string, { at: number; wait: number }>): Promise<void> {
   const now = Date.now();
   if ((retryAt.get(id)?.at ?? 0) > now) return;
-  if (deadHelpers(ctx, id).length === 0) {
+  if (deadHelpers(ledger).length === 0) {
     retryAt.delete(id);
     return;
   }
@@ -171,7 +179,8 @@ async function heal(ctx: Context, id: string, retryAt: Map<string, { at: number;
   try {
     const rec = ctx.state().find(id);
     if (rec?.id !== id || rec.state !== "ready") return;
-    const errors = await restartHelpers(ctx, rec, deadHelpers(ctx, id));
+    // read again under the lock: a command may have replaced them meanwhile
+    const errors = await restartHelpers(ctx, rec, deadHelpers(readHelperPids(ctx, id)));
     if (errors.length === 0) {
       retryAt.delete(id);
       return;
@@ -184,17 +193,20 @@ async function heal(ctx: Context, id: string, retryAt: Map<string, { at: number;
   }
 }
 
+/** Another supervisor took over (its pid file names a live other process). */
+function supervisorReplaced(ctx: Context, userns: number): boolean {
+  const owner = readSupervisor(ctx, userns);
+  return owner !== undefined && owner.pid !== process.pid && running(owner);
+}
+
 /**
- * True when this supervisor should go: another one took over (a pid file naming a live other process),
- * or none of its containers is left, checked again under the lock so that a create marking a container
- * right now either is seen here or finds no supervisor and starts one.
+ * True when this supervisor, which found none of its containers left, should go: checked again under
+ * the lock, so that a create marking a container right now either is seen here or finds no supervisor
+ * and starts one.
  */
 async function retire(ctx: Context, userns: number): Promise<boolean> {
   // its state root was removed (a test's temporary one): nothing left to watch, nothing to write to
   if (!existsSync(ctx.runtimeDir)) return true;
-  const owner = readSupervisor(ctx, userns);
-  if (owner && owner.pid !== process.pid && running(owner)) return true;
-  if (supervisedContainers(ctx, userns).length > 0) return false;
   return withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
     if (supervisedContainers(ctx, userns).length > 0) return false;
     if (readSupervisor(ctx, userns)?.pid === process.pid) {
@@ -209,16 +221,54 @@ async function retire(ctx: Context, userns: number): Promise<boolean> {
 export async function runSupervisor(ctx: Context): Promise<void> {
   const userns = userNamespaceId();
   const retryAt = new Map<string, { at: number; wait: number }>();
+  const deaths = new Deaths();
   log.debug(`helper supervisor ${process.pid} of ${ctx.runtimeDir} watching`);
   for (;;) {
-    if (await retire(ctx, userns)) return;
-    for (const id of supervisedContainers(ctx, userns)) {
+    const watched = supervisedContainers(ctx, userns);
+    if (watched.length === 0 && (await retire(ctx, userns))) return;
+    if (supervisorReplaced(ctx, userns)) return;
+    for (const { id, ledger } of watched) {
       try {
-        await heal(ctx, id, retryAt);
+        await heal(ctx, id, ledger, retryAt);
       } catch (err) {
         log.warn(`container ${id}: ${errorMessage(err)}`);
       }
     }
-    await Bun.sleep(SUPERVISE_TICK_MS);
+    await deaths.wait(supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? [])), ROUND_MS);
   }
 }
+
+/**
+ * Waits for one of the watched helpers to exit, through pidfds (no polling of /proc): each is opened once
+ * and kept while its process is watched. Without pidfd_open (Linux before 5.3), the wait is the round.
+ */
+class Deaths {
+  private readonly fds = new Map<string, number>();
+
+  async wait(procs: readonly TrackedProcess[], timeoutMs: number): Promise<void> {
+    const keys = new Set(procs.map(key));
+    for (const [k, fd] of this.fds) {
+      if (keys.has(k)) continue;
+      close(fd);
+      this.fds.delete(k);
+    }
+    for (const proc of procs) {
+      if (this.fds.has(key(proc))) continue;
+      let fd: number;
+      try {
+        fd = pidfdOpen(proc.pid);
+      } catch {
+        continue;
+      }
+      // the pid may have been reused before it was opened: then it is not the helper's, and never watched
+      if (running(proc)) this.fds.set(key(proc), fd);
+      else close(fd);
+    }
+    // The event loop runs once (reaping helpers this process restarted), then this thread blocks: the
+    // supervisor has nothing else to do.
+    await Bun.sleep(0);
+    pollReadable([...this.fds.values()], timeoutMs);
+  }
+}
+
+const key = (proc: TrackedProcess): string => `${proc.pid}/${proc.startTime}`;
