@@ -164,6 +164,35 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
   );
 
   test(
+    "a rootless bridge network: kill -9 of the forwarder into the rootless netns, the port answers again",
+    async () => {
+      const port = freePorts(1);
+      expect(ctrnetAsUser(["network", "create", "--subnet", "10.77.9.0/24", "healnet"]).code).toBe(0);
+      let ok = false;
+      let server: Subprocess<"ignore", "pipe", "pipe"> | undefined;
+      try {
+        const created = ctrnetAsUser(["create", "--network", "healnet", "-p", `127.0.0.1:${port}:80`, "healing-bridge"]);
+        expect(created.stderr).toBe("");
+        expect(created.code).toBe(0);
+        server = serveIn("healing-bridge");
+        expect(await untilServed(port, server)).toBe("still served\n");
+        const dead = inspect("healing-bridge").Helpers!.portForwarder!.Pid;
+        process.kill(dead, "SIGKILL");
+        await until("forwarder restarted", () => (inspect("healing-bridge").Helpers!.portForwarder!.Restarts === 1 ? true : undefined));
+        expect(await untilServed(port, server)).toBe("still served\n");
+        ok = true;
+      } finally {
+        if (server) await stop(server);
+        if (ok) removeAndCheck("healing-bridge");
+        else removeQuietly("healing-bridge");
+        ctrnetAsUser(["network", "rm", "healnet"]);
+      }
+      expect(others()).toEqual([]);
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
     "with its supervisor gone too, a dead forwarder shows as degraded in ls and inspect until reload restarts it",
     async () => {
       const port = freePorts(1);
