@@ -11,7 +11,8 @@ import { withContainerLock } from "../state/lock.ts";
 import { requireLive, requireReady } from "./lookup.ts";
 import { driverOf, targetOf } from "./networks.ts";
 import { helpersSupervised, START_ORDER, stopForRestart } from "./helpers.ts";
-import { restartHelpers, superviseHelpers } from "./supervisor.ts";
+import { restartHelpers } from "./restart.ts";
+import { superviseHelpers } from "./supervisor.ts";
 import type { ContainerRecord } from "../state/index.ts";
 
 export async function reloadContainer(ctx: Context, idOrName: string): Promise<void> {

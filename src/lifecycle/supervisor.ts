@@ -16,11 +16,9 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { netnsUsable } from "../netns/index.ts";
-import { close, pidfdOpen, pollReadable } from "../../ffi/libc.ts";
-import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
+import { ExitWatch } from "../process/exit-watch.ts";
+import { running, startTimeOf, stopByPid } from "../process/supervise.ts";
 import { selfCommand } from "../rootless/self.ts";
-import type { ContainerRecord, HelperKind } from "../state/index.ts";
 import {
   containersWithHelpers,
   forgetSupervisor,
@@ -34,8 +32,8 @@ import {
 } from "../state/ledger.ts";
 import { tryContainerLock, withHeldLock, withLock } from "../state/lock.ts";
 import type { Context } from "./context.ts";
-import { HELPER_NAMES, START_ORDER } from "./helpers.ts";
-import { driverOf, targetOf } from "./networks.ts";
+import { START_ORDER } from "./helpers.ts";
+import { deadHelpers, restartHelpers } from "./restart.ts";
 
 /**
  * The supervisor wakes when a watched helper exits (its pidfd turns readable), and at least this often to
@@ -50,46 +48,6 @@ const MAX_RETRY_MS = 30_000;
 /** This process's user namespace, by inode: helpers born in it can only be restarted from inside it. */
 export function userNamespaceId(): number {
   return statSync("/proc/self/ns/user").ino;
-}
-
-/** The helpers written down in a container's ledger that are no longer running, in the order to start them. */
-function deadHelpers(ledger: HelperPids): HelperKind[] {
-  return START_ORDER.filter((kind) => {
-    const proc = ledger[kind];
-    return proc !== undefined && !running(proc);
-  });
-}
-
-function noteRestart(ctx: Context, id: string, kind: HelperKind, error?: string): void {
-  const ledger = readHelperPids(ctx, id);
-  const before = ledger.restarts?.[kind] ?? { count: 0 };
-  const after = error === undefined ? { count: before.count + 1, lastAt: Date.now() } : { ...before, error };
-  writeHelperPids(ctx, id, { ...ledger, restarts: { ...ledger.restarts, [kind]: after } });
-}
-
-/**
- * Starts the helpers of these kinds again through the container's driver, with the configuration its
- * record keeps, each noted in the ledger (a restart, or why it failed). Call with the container's lock
- * held. The dead one stays written down until its successor exists: a failed attempt leaves the
- * container degraded and the supervisor tries again. Every error.
- */
-export async function restartHelpers(ctx: Context, rec: ContainerRecord, kinds: readonly HelperKind[]): Promise<unknown[]> {
-  const driver = driverOf(ctx, rec);
-  const netnsPath = rec.netns?.path;
-  const errors: unknown[] = [];
-  for (const kind of kinds) {
-    try {
-      if (!driver?.restartHelper) throw new CtrnetError(`network mode ${rec.mode.kind} cannot restart a ${HELPER_NAMES[kind]}`);
-      if (netnsPath === undefined || !netnsUsable(netnsPath)) throw new CtrnetError(`its netns ${netnsPath ?? ""} is gone`);
-      await driver.restartHelper(targetOf(ctx, ctx.state().get(rec.id), driver, 0, netnsPath), kind);
-      noteRestart(ctx, rec.id, kind);
-      log.info(`container ${rec.id}: its ${HELPER_NAMES[kind]} was gone and is running again`);
-    } catch (err) {
-      noteRestart(ctx, rec.id, kind, errorMessage(err));
-      errors.push(err);
-    }
-  }
-  return errors;
 }
 
 /** The containers whose helpers the supervisor of this user namespace restarts, with their ledgers. */
@@ -221,7 +179,7 @@ async function retire(ctx: Context, userns: number): Promise<boolean> {
 export async function runSupervisor(ctx: Context): Promise<void> {
   const userns = userNamespaceId();
   const retryAt = new Map<string, { at: number; wait: number }>();
-  const deaths = new Deaths();
+  const deaths = new ExitWatch();
   log.debug(`helper supervisor ${process.pid} of ${ctx.runtimeDir} watching`);
   for (;;) {
     const watched = supervisedContainers(ctx, userns);
@@ -237,38 +195,3 @@ export async function runSupervisor(ctx: Context): Promise<void> {
     await deaths.wait(supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? [])), ROUND_MS);
   }
 }
-
-/**
- * Waits for one of the watched helpers to exit, through pidfds (no polling of /proc): each is opened once
- * and kept while its process is watched. Without pidfd_open (Linux before 5.3), the wait is the round.
- */
-class Deaths {
-  private readonly fds = new Map<string, number>();
-
-  async wait(procs: readonly TrackedProcess[], timeoutMs: number): Promise<void> {
-    const keys = new Set(procs.map(key));
-    for (const [k, fd] of this.fds) {
-      if (keys.has(k)) continue;
-      close(fd);
-      this.fds.delete(k);
-    }
-    for (const proc of procs) {
-      if (this.fds.has(key(proc))) continue;
-      let fd: number;
-      try {
-        fd = pidfdOpen(proc.pid);
-      } catch {
-        continue;
-      }
-      // the pid may have been reused before it was opened: then it is not the helper's, and never watched
-      if (running(proc)) this.fds.set(key(proc), fd);
-      else close(fd);
-    }
-    // The event loop runs once (reaping helpers this process restarted), then this thread blocks: the
-    // supervisor has nothing else to do.
-    await Bun.sleep(0);
-    pollReadable([...this.fds.values()], timeoutMs);
-  }
-}
-
-const key = (proc: TrackedProcess): string => `${proc.pid}/${proc.startTime}`;
