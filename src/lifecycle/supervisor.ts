@@ -17,7 +17,7 @@ import { dirname } from "node:path";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { ExitWatch } from "../process/exit-watch.ts";
-import { running, startTimeOf, stopByPid } from "../process/supervise.ts";
+import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
 import { selfCommand } from "../rootless/self.ts";
 import {
   containersWithHelpers,
@@ -163,8 +163,6 @@ function supervisorReplaced(ctx: Context, userns: number): boolean {
  * and starts one.
  */
 async function retire(ctx: Context, userns: number): Promise<boolean> {
-  // its state root was removed (a test's temporary one): nothing left to watch, nothing to write to
-  if (!existsSync(ctx.runtimeDir)) return true;
   return withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
     if (supervisedContainers(ctx, userns).length > 0) return false;
     if (readSupervisor(ctx, userns)?.pid === process.pid) {
@@ -181,7 +179,9 @@ export async function runSupervisor(ctx: Context): Promise<void> {
   const retryAt = new Map<string, { at: number; wait: number }>();
   const deaths = new ExitWatch();
   log.debug(`helper supervisor ${process.pid} of ${ctx.runtimeDir} watching`);
+  let helpers: TrackedProcess[] = [];
   for (;;) {
+    if (!existsSync(ctx.runtimeDir)) return abandon(helpers);
     const watched = supervisedContainers(ctx, userns);
     if (watched.length === 0 && (await retire(ctx, userns))) return;
     if (supervisorReplaced(ctx, userns)) return;
@@ -192,6 +192,21 @@ export async function runSupervisor(ctx: Context): Promise<void> {
         log.warn(`container ${id}: ${errorMessage(err)}`);
       }
     }
-    await deaths.wait(supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? [])), ROUND_MS);
+    helpers = supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? []));
+    await deaths.wait(helpers, ROUND_MS);
+  }
+}
+
+/**
+ * The state root was removed under the supervisor (`rm -r` of it, a test's temporary one): no command can
+ * find, stop or heal these helpers any more, so the supervisor that last watched them stops them.
+ */
+async function abandon(helpers: readonly TrackedProcess[]): Promise<void> {
+  for (const proc of helpers) {
+    try {
+      await stopByPid("helper of a removed state directory", proc);
+    } catch (err) {
+      log.warn(errorMessage(err));
+    }
   }
 }
