@@ -7,7 +7,7 @@ import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
 import { startSlirp4netns } from "../drivers/slirp4netns/start.ts";
 import { hostUid } from "../identity.ts";
 import { defaultNetnsDir } from "../netns/index.ts";
-import { type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
+import { restartWayOut, type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
 import { rootlessNetnsAccess } from "../rootless/netns-exec.ts";
 import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
 
@@ -37,6 +37,11 @@ export interface Context {
   readonly cni: CniRuntime;
   /** Where a rootless user's bridge networks live (see src/rootless/netns.ts); unused by root. */
   readonly rootlessNetns: RootlessNetnsPaths;
+  /**
+   * Rootless: starts the slirp4netns of the rootless netns again if it died while the namespace stays
+   * (the helper supervisor calls it); true when it did.
+   */
+  restartRootlessWayOut(): Promise<boolean>;
   /** The variables that give a ctrnet started by this one (the helper supervisor) these same directories. */
   readonly childEnv: Readonly<Record<string, string>>;
   /** Opened on first use: commands that never touch container records never open the database. */
@@ -70,6 +75,7 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
     cniConfigDir,
     cni: cni(),
     rootlessNetns,
+    restartRootlessWayOut: () => (uid === 0 ? Promise.resolve(false) : restartWayOut(rootlessNetns, startWayOut)),
     childEnv: {
       CTRNET_ROOT: root,
       CTRNET_NETNS_DIR: netnsDir,

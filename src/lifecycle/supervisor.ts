@@ -18,6 +18,7 @@ import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { ExitWatch } from "../process/exit-watch.ts";
 import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
+import { wayOutToWatch } from "../rootless/netns.ts";
 import { selfCommand } from "../rootless/self.ts";
 import {
   containersWithHelpers,
@@ -151,6 +152,19 @@ async function heal(ctx: Context, id: string, ledger: HelperPids, retryAt: Map<s
   }
 }
 
+/**
+ * The slirp4netns of a rootless user's shared netns is every rootless bridge container's way out: it is
+ * started again too (it is not in `helpers` because no single container owns it: abandon leaves it).
+ */
+async function healWayOut(ctx: Context): Promise<void> {
+  if (!ctx.rootless) return;
+  try {
+    if (await ctx.restartRootlessWayOut()) log.info("the slirp4netns of the rootless netns was gone and is running again");
+  } catch (err) {
+    log.warn(`the rootless netns: ${errorMessage(err)}`);
+  }
+}
+
 /** Another supervisor took over (its pid file names a live other process). */
 function supervisorReplaced(ctx: Context, userns: number): boolean {
   const owner = readSupervisor(ctx, userns);
@@ -185,6 +199,7 @@ export async function runSupervisor(ctx: Context): Promise<void> {
     const watched = supervisedContainers(ctx, userns);
     if (watched.length === 0 && (await retire(ctx, userns))) return;
     if (supervisorReplaced(ctx, userns)) return;
+    await healWayOut(ctx);
     for (const { id, ledger } of watched) {
       try {
         await heal(ctx, id, ledger, retryAt);
@@ -193,7 +208,8 @@ export async function runSupervisor(ctx: Context): Promise<void> {
       }
     }
     helpers = supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? []));
-    await deaths.wait(helpers, ROUND_MS);
+    const wayOut = ctx.rootless ? wayOutToWatch(ctx.rootlessNetns) : undefined;
+    await deaths.wait(wayOut ? [...helpers, wayOut] : helpers, ROUND_MS);
   }
 }
 

@@ -164,7 +164,7 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
   );
 
   test(
-    "a rootless bridge network: kill -9 of the forwarder into the rootless netns, the port answers again",
+    "a rootless bridge network: kill -9 of the forwarder into the rootless netns, then of that netns's slirp4netns: both come back",
     async () => {
       const port = freePorts(1);
       expect(ctrnetAsUser(["network", "create", "--subnet", "10.77.9.0/24", "healnet"]).code).toBe(0);
@@ -179,6 +179,17 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
         const dead = inspect("healing-bridge").Helpers!.portForwarder!.Pid;
         process.kill(dead, "SIGKILL");
         await until("forwarder restarted", () => (inspect("healing-bridge").Helpers!.portForwarder!.Restarts === 1 ? true : undefined));
+        expect(await untilServed(port, server)).toBe("still served\n");
+        // the shared rootless netns's own slirp4netns, every bridge container's way out, comes back too
+        const wayOut = () => (JSON.parse(ctrnetAsUser(["rootless-netns", "info", "--format", "json"]).stdout) as { slirp4netns: { pid: number; running: boolean } }).slirp4netns;
+        const first = wayOut();
+        expect(first.running).toBe(true);
+        process.kill(first.pid, "SIGKILL");
+        const second = await until("the rootless netns's slirp4netns restarted", () => {
+          const now = wayOut();
+          return now.pid !== first.pid && now.running ? now : undefined;
+        });
+        expect(second.running).toBe(true);
         expect(await untilServed(port, server)).toBe("still served\n");
         ok = true;
       } finally {
