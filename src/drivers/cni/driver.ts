@@ -60,7 +60,7 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
       return status;
     },
     // The forwarder a rootless user's bridge ports go through (the rootless netns's own slirp4netns is
-    // restarted by the next command that needs it: rootless/netns.ts).
+    // no container's: the supervisor restarts it through rootless/netns.ts's restartWayOut).
     async restartHelper(target, kind) {
       const address = target.attachment.status ? publishAddress(target.attachment.status) : undefined;
       if (!publisher || kind !== "portForwarder" || !target.ports.length || address === undefined) {
