@@ -9,6 +9,7 @@ import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
 import { ctrnetAsUser, readUntil, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
 import { freePorts } from "../helpers/http.ts";
+import { pluginCreateOptions } from "../helpers/network-plugin.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "nc", "iptables"].every((p) => Bun.which(p) !== null);
 const NET = "rbnet";
@@ -89,8 +90,8 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     await stopPause();
     tmp = mkdtempSync(join(tmpdir(), "ctrnet-rootless-bridge-"));
     chmodSync(tmp, 0o777);
-    ok(["network", "create", "--subnet", "10.77.3.0/24", NET]);
-    ok(["network", "create", "--subnet", "10.77.4.0/24", NET2]);
+    ok(["network", "create", ...pluginCreateOptions(), "--subnet", "10.77.3.0/24", NET]);
+    ok(["network", "create", ...pluginCreateOptions(), "--subnet", "10.77.4.0/24", NET2]);
   });
 
   afterEach(() => {
