@@ -85,7 +85,7 @@ export class Installation {
     for (const c of list.reverse()) this.cli(["rm", "-f", c.id]);
   }
 
-  /** Nothing of any container is left in ctrnet's own files: records, CNI cache, IPAM, netns files, ledger. */
+  /** Nothing of any container is left in ctrnet's own files: records, native attachments, CNI cache, IPAM, netns files, ledger. */
   expectClean(): void {
     expect(JSON.parse(this.ok(["ls", "--format", "json"]))).toEqual([]);
     expect(listing(join(this.env.CTRNET_CNI_CACHE_DIR!, "results"))).toEqual([]);
@@ -93,6 +93,7 @@ export class Installation {
       expect({ network, files: listing(join(this.ipamDir, network)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip")) }).toEqual({ network, files: [] });
     }
     expect(listing(this.env.CTRNET_NETNS_DIR!)).toEqual([]);
+    expect(listing(join(this.env.CTRNET_ROOT!, "native"))).toEqual([]);
     expect(listing(join(this.env.CTRNET_ROOT!, "netns"))).toEqual([]);
     expect(listing(join(this.env.CTRNET_ROOT!, "processes"))).toEqual([]);
     expect(listing(join(this.env.CTRNET_ROOT!, "locks"))).toEqual([]);

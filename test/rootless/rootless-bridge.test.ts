@@ -3,13 +3,13 @@
 // subnet, a PATH without sbin, connect/disconnect/reload, info and enter, a configured cidr, and two
 // concurrent first runs making one rootless netns; after the last container nothing of it is left.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
 import { ctrnetAsUser, readUntil, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
 import { freePorts } from "../helpers/http.ts";
-import { pluginCreateOptions } from "../helpers/network-plugin.ts";
+import { pluginCreateOptions, TEST_NETWORK_PLUGIN } from "../helpers/network-plugin.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "nc", "iptables"].every((p) => Bun.which(p) !== null);
 const NET = "rbnet";
@@ -145,6 +145,17 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
       const inside = ok(["rootless-netns", "enter", "--", "sh", "-c", "ip -4 -o addr show tap0; cat /etc/resolv.conf"]);
       expect(inside).toContain("inet 10.0.2.100/24");
       expect(inside).toContain("nameserver 10.0.2.3\n");
+
+      // The network's firewall is inside the rootless netns, the user's own: ctrnet's table there (none in
+      // the host's), or the reference chain's iptables rules; its leases and records are under the user's dirs.
+      const native = TEST_NETWORK_PLUGIN === "ctrnet";
+      const firewall = ok(["rootless-netns", "enter", "--", "sh", "-c", native ? "nft list table inet ctrnet" : "iptables-save -t nat"]);
+      expect(firewall).toContain(native ? "10.77.3.0/24" : `${serverIP}:80`);
+      if (native) expect(firewall).toContain(`${serverIP} . 80`);
+      if (native) expect(Bun.spawnSync(["nft", "list", "table", "inet", "ctrnet"], { stderr: "ignore" }).exitCode).not.toBe(0);
+      const state = join(rootlessUser().runtimeDir, "ctrnet");
+      expect(readdirSync(join(state, "cni", "networks", NET))).toContain(serverIP);
+      expect(existsSync(join(state, "native")) ? readdirSync(join(state, "native")) : []).toHaveLength(native ? 1 : 0);
     } finally {
       expect(await stop(server)).toBe(128 + 15);
     }
