@@ -40,7 +40,8 @@ describe.skipIf(!runnable)("ctrnet gc beside podman and containerd on one networ
     inst = new Installation();
     // the machine's shared cache (a tmpfs of the test's private namespaces), as on a real host
     inst.env.CTRNET_CNI_CACHE_DIR = CACHE;
-    net = inst.network("gc");
+    // podman's CNI backend runs its container through the network's plugins, whose iptables rules are checked
+    net = inst.network("gc", "cni");
     podmanArgs = [
       "--root", join(inst.dir, "podman-root"),
       "--runroot", "/run/ctrnet-test-podman",
