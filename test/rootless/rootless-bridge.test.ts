@@ -232,4 +232,32 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     expect(await Promise.all(runs.map((r) => r.exited))).toEqual([0, 0]);
     for (const p of slirps()) await waitGone(p.pid);
   });
+
+  test("network rm while the rootless netns lives takes the network's bridge (and its table elements) out of it; a new network there works", () => {
+    const keep = `rk-${crypto.randomUUID().slice(0, 8)}`;
+    const [gone, next] = [`rbgone-${crypto.randomUUID().slice(0, 4)}`, `rbnext-${crypto.randomUUID().slice(0, 4)}`];
+    ok(["create", "--network", NET2, keep]);
+    try {
+      ok(["network", "create", ...pluginCreateOptions(), "--subnet", "10.77.6.0/24", gone]);
+      const bridge = JSON.parse(ok(["network", "inspect", gone]))[0].network_interface as string;
+      expect(ok(["run", "--network", gone, "--", "ip", "-4", "-o", "addr", "show", "eth0"])).toContain("inet 10.77.6.2/24");
+      const inside = (script: string) => ctrnetAsUser(["rootless-netns", "enter", "--", "sh", "-c", script]);
+      expect(inside(`ip link show ${bridge}`).code).toBe(0);
+      ok(["network", "rm", gone]);
+      expect(inside(`ip link show ${bridge}`).code).not.toBe(0);
+      const native = TEST_NETWORK_PLUGIN === "ctrnet";
+      if (native) expect(inside("nft list table inet ctrnet").stdout).not.toContain("10.77.6.0/24");
+
+      // the next network takes the freed bridge name, with a subnet of its own that its containers get out of
+      ok(["network", "create", ...pluginCreateOptions(), "--interface-name", bridge, "--subnet", "10.77.7.0/24", next]);
+      try {
+        expect(ok(["run", "--network", next, "--", "ip", "-4", "-o", "addr", "show", "eth0"])).toContain("inet 10.77.7.2/24");
+        if (native) expect(inside("nft list table inet ctrnet").stdout).toContain("10.77.7.0/24");
+      } finally {
+        ctrnetAsUser(["network", "rm", next]);
+      }
+    } finally {
+      ok(["rm", keep]);
+    }
+  });
 });
