@@ -16,12 +16,13 @@ import { releaseShared } from "../drivers/select.ts";
 import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
 import { processAlive } from "../process/supervise.ts";
 import { deadHelper, stopHelpers } from "./helpers.ts";
-import { teardownContainer } from "./teardown.ts";
+import { leftBehind, teardownContainer } from "./teardown.ts";
 import type { GcReport } from "./types.ts";
 
 /** Why the record no longer describes a live container, or undefined if it does. */
 function staleReason(ctx: Context, state: ContainerState, rec: ContainerRecord): string | undefined {
-  if (rec.state !== "ready") return `left ${rec.state} by a ctrnet process that died`;
+  if (rec.state === "creating") return "left creating by a ctrnet process that died";
+  if (rec.state === "removing") return "left removing by a teardown that failed or a ctrnet process that died";
   if (rec.netns && !netnsPresent(rec.netns.path)) return `its netns ${rec.netns.path} is gone`;
   const proc = adoptedProcess(ctx, rec.id);
   if (proc && !processAlive(proc)) return `process ${proc.pid} is gone`;
@@ -49,10 +50,17 @@ async function collectStale(ctx: Context, report: GcReport): Promise<void> {
       const reason = staleReason(ctx, state, rec);
       if (reason === undefined) continue;
       const errors = await teardownContainer(ctx, rec, { force: true });
+      report.errors.push(...errors.map((e) => `container ${rec.id} (${reason}): ${errorMessage(e)}`));
+      // kept while a retry has something to remove; a record of what is gone or out of reach goes
+      const left = errors.length ? await leftBehind(ctx, rec) : [];
+      if (left.length) {
+        if (rec.state !== "removing") state.update(rec.id, (r) => ({ ...r, state: "removing" }));
+        report.errors.push(`container ${rec.id} is kept as removing for the next gc: ${left.join(", ")} left`);
+        continue;
+      }
       state.remove(rec.id);
       lock.discard();
       report.containers.push(rec.id);
-      report.errors.push(...errors.map((e) => `container ${rec.id} (${reason}): ${errorMessage(e)}`));
     } finally {
       lock.release();
     }

@@ -43,7 +43,10 @@ export interface ConnectOptions {
 }
 
 export interface RemoveOptions {
-  /** Unknown ids are no error, and the record goes even when part of the teardown failed. */
+  /**
+   * Unknown ids are no error, the netns goes even when part of the teardown failed, and so does the
+   * record unless something a retry could remove is still there (see leftBehind).
+   */
   force?: boolean;
 }
 

@@ -3,7 +3,7 @@ export type { AttachmentRequest, DetachRequest } from "./attach.ts";
 export type { CachedAttachment, CacheKey } from "./cache.ts";
 export { type NetworkConfig, NetworkConfigError, type NetworkListing, NetworkNotFoundError, parseNetworkConfig } from "./config.ts";
 export { type BridgeNetworkSpec, bridgeConflist, type NativeNetworkSpec, nativeConflist } from "./conflist.ts";
-export { type CniCommand, type PluginCallRecord, PluginError, PluginNotFoundError, type PluginProcess, type PluginSpawner } from "./exec.ts";
+export { type CniCommand, OWN_PLUGIN_TYPE, type PluginCallRecord, PluginError, PluginNotFoundError, type PluginProcess, type PluginSpawner } from "./exec.ts";
 export type { ValidAttachment } from "./gc.ts";
 export { DEFAULT_PLUGIN_DIRS, defaultCacheDir, defaultConfigDirs } from "./paths.ts";
 export type { CapabilityArgs } from "./plugin-config.ts";
