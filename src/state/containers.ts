@@ -34,17 +34,29 @@ interface InterfaceRow {
   status: string | null;
 }
 
-export function openState(location: StateLocation = {}): ContainerState {
-  return new ContainerState(runtimeDir(location));
+/**
+ * Refills a new database that replaces a damaged one from what the system still holds (the lifecycle
+ * knows where: the CNI cache, the netns files); returns what it did, in words.
+ */
+export type RebuildRecords = (fresh: ContainerState) => string;
+
+export function openState(location: StateLocation = {}, rebuild?: RebuildRecords): ContainerState {
+  return new ContainerState(runtimeDir(location), rebuild);
 }
 
 export class ContainerState {
   readonly path: string;
   private readonly db: Database;
 
-  constructor(dir: string) {
+  /** dir: the runtime directory; or an open database (the one a rebuild fills before it is in place). */
+  constructor(dir: string | { db: Database; path: string }, rebuild?: RebuildRecords) {
+    if (typeof dir !== "string") {
+      this.path = dir.path;
+      this.db = dir.db;
+      return;
+    }
     this.path = databasePath(dir);
-    this.db = openDatabase(this.path);
+    this.db = openDatabase(this.path, rebuild && ((db, path) => rebuild(new ContainerState({ db, path }))));
   }
 
   close(): void {
