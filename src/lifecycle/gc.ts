@@ -10,7 +10,9 @@ import { removeStaleWaiterSockets } from "../state/waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { adoptedProcess, containersWithHelpers, markedNetns, unmarkNetns } from "../state/ledger.ts";
-import { tryContainerLock } from "../state/lock.ts";
+import { type HeldLock, tryContainerLock } from "../state/lock.ts";
+import { sweepOrphans } from "../drivers/cni/index.ts";
+import { NAME_PATTERN } from "../names.ts";
 import { netnsOwner } from "./lookup.ts";
 import { releaseShared } from "../drivers/select.ts";
 import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
@@ -132,10 +134,13 @@ async function collectAttachments(ctx: Context, report: GcReport): Promise<void>
 }
 
 /**
- * Lock files of ids no record names, left by a ctrnet killed while it held one (a held lock is
- * someone's work in progress, and stays).
+ * Lock files of ids no record names, left by a ctrnet killed while it held one (a held lock is someone's
+ * work in progress, and stays). Each is ctrnet's own mark of a container it made: before it goes, what
+ * that container may have left with nothing else to find it by (no record, no cache entry to DEL: a
+ * create killed during its ADD, then the state database lost) is swept by its id: its address leases and
+ * the iptables rules tagged with it. Ids of other runtimes never get here, so their leases and rules stay.
  */
-function collectLockFiles(ctx: Context, report: GcReport): void {
+async function collectLockFiles(ctx: Context, report: GcReport): Promise<void> {
   let names: string[];
   try {
     names = readdirSync(join(ctx.runtimeDir, "locks"));
@@ -143,12 +148,25 @@ function collectLockFiles(ctx: Context, report: GcReport): void {
     return;
   }
   const known = new Set(ctx.state().list().map((r) => r.id));
+  const locks = new Map<string, HeldLock>();
   for (const id of names) {
     if (known.has(id)) continue;
     const lock = tryContainerLock(ctx, id);
-    if (!lock) continue;
-    lock.discard();
-    lock.release();
+    if (lock) locks.set(id, lock);
+  }
+  try {
+    // an attachment still cached is the CNI GC's to DEL (it failed this time, and is retried the next)
+    const cached = new Set((await ctx.cni.cachedAttachments()).filter((c) => c.owner === ctx.cni.owner).map((c) => c.containerId));
+    const orphans = new Set([...locks.keys()].filter((id) => !cached.has(id) && NAME_PATTERN.test(id)));
+    if (orphans.size) {
+      const { networks } = await ctx.cni.listNetworks();
+      const sweep = sweepOrphans(networks, orphans, { rules: !ctx.rootless });
+      report.leftovers.push(...sweep.removed);
+      report.errors.push(...sweep.errors);
+    }
+    for (const lock of locks.values()) lock.discard();
+  } finally {
+    for (const lock of locks.values()) lock.release();
   }
 }
 
@@ -162,7 +180,7 @@ function collectWaiterSockets(ctx: Context, report: GcReport): void {
 }
 
 export async function gc(ctx: Context): Promise<GcReport> {
-  const report: GcReport = { containers: [], netns: [], attachments: [], sockets: [], busy: [], errors: [] };
+  const report: GcReport = { containers: [], netns: [], attachments: [], leftovers: [], sockets: [], busy: [], errors: [] };
   await collectStale(ctx, report);
   await collectOrphanHelpers(ctx, report);
   // Before the orphaned netns files go: the bridge plugin's DEL finds the addresses whose masquerade
@@ -170,7 +188,7 @@ export async function gc(ctx: Context): Promise<GcReport> {
   await collectAttachments(ctx, report);
   collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
-  collectLockFiles(ctx, report);
+  await collectLockFiles(ctx, report);
   report.errors.push(...(await releaseShared(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

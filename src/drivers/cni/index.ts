@@ -10,3 +10,4 @@ export type { CapabilityArgs } from "./plugin-config.ts";
 export { type CniDns, type CniInterface, type CniIp, type CniResult, type CniRoute, parseResult } from "./result.ts";
 export { type CniRuntime, type CniRuntimeOptions, createCniRuntime, DEFAULT_PLUGIN_TIMEOUT_MS } from "./runtime.ts";
 export { type RootlessNetnsAccess, rootlessCniRuntime } from "./rootless.ts";
+export { type OrphanSweep, sweepOrphans } from "./orphans.ts";
