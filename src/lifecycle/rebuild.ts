@@ -2,9 +2,11 @@
 // left outside the database says enough to take a bridge container back: each CNI cache entry carrying
 // this ctrnet's owner mark names the container, its network, interface, netns, result, ports and aliases
 // (native networks' too: ctrnet's own runtime caches them as well); the netns marks say which netns files
-// ctrnet made; the helper files name a rootless container's port forwarder. Containers that left nothing
-// of the kind (none, slirp4netns, host) cannot be told apart and are left to `ctrnet gc`.
-import { statSync } from "node:fs";
+// ctrnet made; the helper files name a rootless container's port forwarder, and a slirp4netns container's
+// slirp4netns, whose command line (read while it runs) gives the options and netns it was started with
+// (not the ports: they went to the forwarder on its stdin). Containers that left nothing of the kind
+// (none, host, a slirp4netns that died) cannot be told apart and are left to `ctrnet gc`.
+import { readFileSync, statSync } from "node:fs";
 import { type CachedAttachment, listCacheSync, parseResult } from "../drivers/cni/index.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
@@ -13,7 +15,9 @@ import { shortId } from "../container/aliases.ts";
 import { statusFromCniResult } from "../schema/network-status.ts";
 import { fromCniPortMappings } from "../schema/ports.ts";
 import type { ContainerRecord, ContainerState, NetworkAttachment, RebuildRecords } from "../state/index.ts";
-import { markedNetns, readHelperPids } from "../state/ledger.ts";
+import { containersWithHelpers, markedNetns, readHelperPids } from "../state/ledger.ts";
+import { running } from "../process/supervise.ts";
+import { DEFAULT_SLIRP4NETNS_MTU } from "../drivers/slirp4netns/argv.ts";
 
 /** Where this ctrnet keeps its files, and the owner mark of its CNI cache entries. */
 interface Where {
@@ -66,7 +70,61 @@ function recordOf(ctx: Where, id: string, entries: CachedAttachment[], marked: R
   };
 }
 
-/** Inserts a record for every container of this ctrnet found in the CNI cache; says how many, in words. */
+/** The `--network slirp4netns:…` options and netns path a slirp4netns command line was built from (argv.ts). */
+export function slirp4netnsModeOf(argv: readonly string[]): { options: string[]; netnsPath: string } | undefined {
+  const at = argv.indexOf("--netns-type=path");
+  const netnsPath = at < 0 ? undefined : argv[at + 1];
+  if (netnsPath === undefined) return undefined;
+  const value = (flag: string) => argv.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+  const options: string[] = [];
+  const cidr = value("--cidr");
+  if (cidr !== undefined) options.push(`cidr=${cidr}`);
+  const mtu = value("--mtu");
+  if (mtu !== undefined && Number(mtu) !== DEFAULT_SLIRP4NETNS_MTU) options.push(`mtu=${mtu}`);
+  if (!argv.includes("--disable-host-loopback")) options.push("allow_host_loopback=true");
+  if (argv.includes("--enable-ipv6")) options.push("enable_ipv6=true");
+  const outbound = value("--outbound-addr");
+  if (outbound !== undefined) options.push(`outbound_addr=${outbound}`);
+  const outbound6 = value("--outbound-addr6");
+  if (outbound6 !== undefined) options.push(`outbound_addr6=${outbound6}`);
+  if (argv.includes("--api-socket")) options.push("port_handler=slirp4netns");
+  return { options, netnsPath };
+}
+
+/** A slirp4netns container whose slirp4netns still runs, from its helper file and command line. */
+function slirp4netnsRecordOf(ctx: Where, id: string, marked: ReadonlySet<string>): ContainerRecord | undefined {
+  const helpers = readHelperPids(ctx, id);
+  const slirp = helpers.slirp4netns;
+  if (!slirp || !running(slirp)) return undefined;
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${slirp.pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  } catch {
+    return undefined;
+  }
+  const mode = slirp4netnsModeOf(argv);
+  if (!mode) return undefined;
+  const forwarder = helpers.portForwarder;
+  return {
+    id,
+    name: null,
+    state: "ready",
+    mode: { kind: "slirp4netns", options: mode.options },
+    netns: { path: mode.netnsPath, owned: marked.has(mode.netnsPath) },
+    networks: [],
+    ifnames: {},
+    staticIP: null,
+    staticMAC: null,
+    ports: [],
+    helpers: { slirp4netns: slirp.pid, portForwarder: forwarder && running(forwarder) ? forwarder.pid : null },
+    createdAt: Date.now(),
+  };
+}
+
+/**
+ * Inserts a record for every container of this ctrnet found in the CNI cache, and for every slirp4netns
+ * container whose slirp4netns runs; says how many, in words.
+ */
 export function rebuildFromSystem(ctx: Where, fresh: ContainerState): string {
   const byContainer = new Map<string, CachedAttachment[]>();
   for (const entry of listCacheSync(ctx.cni.cacheDir)) {
@@ -74,17 +132,23 @@ export function rebuildFromSystem(ctx: Where, fresh: ContainerState): string {
     byContainer.set(entry.containerId, [...(byContainer.get(entry.containerId) ?? []), entry]);
   }
   const marked = new Set(markedNetns(ctx));
+  const records: (() => ContainerRecord | undefined)[] = [...byContainer].map(([id, entries]) => () => recordOf(ctx, id, entries, marked));
+  for (const id of containersWithHelpers(ctx)) {
+    if (!byContainer.has(id)) records.push(() => slirp4netnsRecordOf(ctx, id, marked));
+  }
   const rebuilt: string[] = [];
-  for (const [id, entries] of byContainer) {
+  for (const record of records) {
     try {
-      fresh.insert(recordOf(ctx, id, entries, marked));
-      rebuilt.push(id);
+      const rec = record();
+      if (!rec) continue;
+      fresh.insert(rec);
+      rebuilt.push(rec.id);
     } catch (err) {
-      log.debug(`no record rebuilt for container ${id}: ${errorMessage(err)}`);
+      log.debug(`a record could not be rebuilt: ${errorMessage(err)}`);
     }
   }
   if (rebuilt.length === 0) return "nothing of its containers was found to rebuild records from";
-  return `rebuilt the records of ${rebuilt.length} container${rebuilt.length === 1 ? "" : "s"} from ctrnet's CNI cache and netns files (${rebuilt.join(", ")})`;
+  return `rebuilt the records of ${rebuilt.length} container${rebuilt.length === 1 ? "" : "s"} from ctrnet's CNI cache, netns files and helpers (${rebuilt.join(", ")})`;
 }
 
 export function rebuilder(ctx: Where): RebuildRecords {

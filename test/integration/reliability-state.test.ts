@@ -70,7 +70,7 @@ describe.skipIf(!privileged)("a damaged state database", () => {
     expect(first.code).toBe(0);
     oneLine(first.stderr);
     expect(first.stderr).toContain(`state database ${dbPath()} is damaged`);
-    expect(first.stderr).toContain(`rebuilt the records of 2 containers from ctrnet's CNI cache and netns files`);
+    expect(first.stderr).toContain(`rebuilt the records of 2 containers from ctrnet's CNI cache, netns files and helpers`);
     expect(asideFiles()).toHaveLength(1);
     expect(first.stderr).toContain(asideFiles()[0]!);
     expect((JSON.parse(first.stdout) as { id: string }[]).map((c) => c.id).sort()).toEqual([...live].sort());
@@ -121,6 +121,22 @@ describe.skipIf(!privileged)("a damaged state database", () => {
       inst.ok(["network", "rm", network]);
       Bun.spawnSync(["sh", "-c", `rm -f ${dbPath()}.corrupt-*`]);
     }
+  });
+
+  test.skipIf(Bun.which("slirp4netns") === null)("a slirp4netns container is rebuilt from its running slirp4netns: its options and netns; rm stops it", () => {
+    const id = `db6-${hex(3)}`;
+    const netns = inst.ok(["create", "--network", "slirp4netns:cidr=10.41.0.0/24,mtu=1400,allow_host_loopback=true", id]).trim();
+    const pid = JSON.parse(inst.ok(["ls", "--format", "json"]))[0];
+    expect(pid.id).toBe(id);
+    truncateSync(dbPath(), 0);
+    const r = cliWith(inst, ["ls", "--format", "json"]);
+    expect(r.stderr).toContain(`rebuilt the records of 1 container from ctrnet's CNI cache, netns files and helpers (${id})`);
+    const [rec] = JSON.parse(r.stdout);
+    expect({ id: rec.id, netns: rec.netns }).toEqual({ id, netns });
+    expect(inst.ok(["ls"])).toContain("slirp4netns:cidr=10.41.0.0/24,mtu=1400,allow_host_loopback=true");
+    expect(cliWith(inst, ["rm", id])).toMatchObject({ code: 0, stderr: "" });
+    expect(existsSync(netns)).toBe(false);
+    Bun.spawnSync(["sh", "-c", `rm -f ${dbPath()}.corrupt-*`]);
   });
 
   test("what the CNI cache holds of another ctrnet (another --root) is not taken", () => {

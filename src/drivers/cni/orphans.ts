@@ -52,7 +52,7 @@ function ruleIds(line: string): string[] {
  * The restore script that deletes, in one table dump, every rule tagged with one of ids or naming one of
  * addresses in the firewall plugin's chain, then the per-container chains those rules jumped to.
  */
-function deletions(dump: string, ids: ReadonlySet<string>, addresses: ReadonlySet<string>, sweep: OrphanSweep, tool: string): string {
+export function orphanRuleDeletions(dump: string, ids: ReadonlySet<string>, addresses: ReadonlySet<string>, sweep: OrphanSweep, tool: string): string {
   const out: string[] = [];
   let table = "";
   let lines: string[] = [];
@@ -98,7 +98,7 @@ function sweepRules(ids: ReadonlySet<string>, addresses: ReadonlySet<string>, sw
       sweep.errors.push(`${tool}-save: ${dumped.stderr.toString().trim()}`);
       continue;
     }
-    const script = deletions(dumped.stdout.toString(), ids, addresses, sweep, tool);
+    const script = orphanRuleDeletions(dumped.stdout.toString(), ids, addresses, sweep, tool);
     if (!script) continue;
     const applied = Bun.spawnSync([restore, "--noflush", "--wait"], { stdin: Buffer.from(script), stdout: "pipe", stderr: "pipe" });
     if (applied.exitCode !== 0) sweep.errors.push(`${tool}-restore: ${applied.stderr.toString().trim().replace(/\s*\n\s*/g, " ")}`);
