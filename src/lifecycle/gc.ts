@@ -19,6 +19,7 @@ import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
 import { processAlive } from "../process/supervise.ts";
 import { deadHelper, stopHelpers } from "./helpers.ts";
 import { leftBehind, teardownContainer } from "./teardown.ts";
+import { replaceDamagedRecord } from "./rebuild.ts";
 import type { GcReport } from "./types.ts";
 
 /** Why the record no longer describes a live container, or undefined if it does. */
@@ -40,6 +41,19 @@ function staleReason(ctx: Context, state: ContainerState, rec: ContainerRecord):
 
 async function collectStale(ctx: Context, report: GcReport): Promise<void> {
   const state = ctx.state();
+  // a record that cannot be read back is rebuilt from the system, or goes (what it described is collected below)
+  for (const id of state.damaged()) {
+    const lock = tryContainerLock(ctx, id);
+    if (!lock) {
+      report.busy.push(id);
+      continue;
+    }
+    try {
+      if (!replaceDamagedRecord(ctx, state, id)) report.containers.push(id);
+    } finally {
+      lock.release();
+    }
+  }
   for (const listed of state.list()) {
     const lock = tryContainerLock(ctx, listed.id);
     if (!lock) {

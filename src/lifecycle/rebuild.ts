@@ -125,16 +125,16 @@ function slirp4netnsRecordOf(ctx: Where, id: string, marked: ReadonlySet<string>
  * Inserts a record for every container of this ctrnet found in the CNI cache, and for every slirp4netns
  * container whose slirp4netns runs; says how many, in words.
  */
-export function rebuildFromSystem(ctx: Where, fresh: ContainerState): string {
+export function rebuildFromSystem(ctx: Where, fresh: ContainerState, only?: string): string {
   const byContainer = new Map<string, CachedAttachment[]>();
   for (const entry of listCacheSync(ctx.cni.cacheDir)) {
-    if (entry.owner !== ctx.cni.owner) continue;
+    if (entry.owner !== ctx.cni.owner || (only !== undefined && entry.containerId !== only)) continue;
     byContainer.set(entry.containerId, [...(byContainer.get(entry.containerId) ?? []), entry]);
   }
   const marked = new Set(markedNetns(ctx));
   const records: (() => ContainerRecord | undefined)[] = [...byContainer].map(([id, entries]) => () => recordOf(ctx, id, entries, marked));
   for (const id of containersWithHelpers(ctx)) {
-    if (!byContainer.has(id)) records.push(() => slirp4netnsRecordOf(ctx, id, marked));
+    if (!byContainer.has(id) && (only === undefined || id === only)) records.push(() => slirp4netnsRecordOf(ctx, id, marked));
   }
   const rebuilt: string[] = [];
   for (const record of records) {
@@ -149,6 +149,21 @@ export function rebuildFromSystem(ctx: Where, fresh: ContainerState): string {
   }
   if (rebuilt.length === 0) return "nothing of its containers was found to rebuild records from";
   return `rebuilt the records of ${rebuilt.length} container${rebuilt.length === 1 ? "" : "s"} from ctrnet's CNI cache, netns files and helpers (${rebuilt.join(", ")})`;
+}
+
+/**
+ * A record that no longer reads back is replaced by one rebuilt from the system, as a damaged database
+ * is; the rebuilt record, or undefined when nothing of the container was found (its row is gone then, and
+ * `gc` collects what it described).
+ */
+export function replaceDamagedRecord(ctx: Where, state: ContainerState, id: string): ContainerRecord | undefined {
+  state.transaction(() => {
+    state.remove(id);
+    rebuildFromSystem(ctx, state, id);
+  });
+  const rebuilt = state.find(id);
+  log.warn(`the damaged record of container ${id} is ${rebuilt?.id === id ? "replaced by one rebuilt from the system" : "removed: nothing of the container was found to rebuild it from"}`);
+  return rebuilt?.id === id ? rebuilt : undefined;
 }
 
 export function rebuilder(ctx: Where): RebuildRecords {

@@ -5,13 +5,21 @@
 import { ErrorList, UsageError } from "../errors.ts";
 import type { Context } from "./context.ts";
 import { withContainerLock } from "../state/lock.ts";
+import { type ContainerRecord, DamagedRecordError } from "../state/index.ts";
+import { replaceDamagedRecord } from "./rebuild.ts";
 import { dependents } from "./lookup.ts";
 import { leftBehind, teardownContainer } from "./teardown.ts";
 import type { RemoveOptions } from "./types.ts";
 
 export async function removeContainer(ctx: Context, idOrName: string, opts: RemoveOptions = {}): Promise<void> {
   const state = ctx.state();
-  const found = opts.force ? state.find(idOrName) : state.get(idOrName);
+  let found: ContainerRecord | undefined;
+  try {
+    found = opts.force ? state.find(idOrName) : state.get(idOrName);
+  } catch (err) {
+    if (!(err instanceof DamagedRecordError && opts.force)) throw err;
+    found = replaceDamagedRecord(ctx, state, err.id);
+  }
   if (!found) return;
   const id = found.id;
   await withContainerLock(ctx, id, async (lock) => {

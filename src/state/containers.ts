@@ -8,6 +8,7 @@ import { validateName } from "../names.ts";
 import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
 import { describeIssues } from "../schema/issues.ts";
+import { log } from "../log.ts";
 
 // A type alias rather than an interface: only aliases are assignable to bun:sqlite's binding records.
 type ContainerRow = {
@@ -44,9 +45,22 @@ export function openState(location: StateLocation = {}, rebuild?: RebuildRecords
   return new ContainerState(runtimeDir(location), rebuild);
 }
 
+/** A row that no longer reads back as a record (edited by hand, or a bit flipped past quick_check). */
+export class DamagedRecordError extends CtrnetError {
+  constructor(
+    readonly id: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DamagedRecordError";
+  }
+}
+
 export class ContainerState {
   readonly path: string;
   private readonly db: Database;
+  /** Damaged records this process has warned about. */
+  private readonly told = new Set<string>();
 
   /** dir: the runtime directory; or an open database (the one a rebuild fills before it is in place). */
   constructor(dir: string | { db: Database; path: string }, rebuild?: RebuildRecords) {
@@ -109,15 +123,46 @@ export class ContainerState {
     return rec;
   }
 
-  /** Oldest first; `state` picks e.g. the records a crashed command left `creating`. */
+  /**
+   * Oldest first; `state` picks e.g. the records a crashed command left `creating`. A damaged record is
+   * left out, said once per process: one bad row must not stop every command (`rm -f ID` and `gc`
+   * replace it; see damaged()).
+   */
   list(filter: { state?: RecordState } = {}): ContainerRecord[] {
     return this.db.transaction(() => {
       const rows =
         filter.state === undefined
           ? this.db.query<ContainerRow, []>("SELECT * FROM containers ORDER BY created_at, id").all()
           : this.db.query<ContainerRow, [string]>("SELECT * FROM containers WHERE state = ? ORDER BY created_at, id").all(filter.state);
-      return rows.map((row) => this.load(row));
+      return rows.flatMap((row) => {
+        try {
+          return [this.load(row)];
+        } catch (err) {
+          if (!(err instanceof DamagedRecordError)) throw err;
+          if (!this.told.has(row.id)) log.warn(err.message);
+          this.told.add(row.id);
+          return [];
+        }
+      });
     })();
+  }
+
+  /** Ids of the records that cannot be read back. */
+  damaged(): string[] {
+    return this.db.transaction(() =>
+      this.db
+        .query<ContainerRow, []>("SELECT * FROM containers ORDER BY created_at, id")
+        .all()
+        .flatMap((row) => {
+          try {
+            this.load(row);
+            return [];
+          } catch (err) {
+            if (err instanceof DamagedRecordError) return [row.id];
+            throw err;
+          }
+        }),
+    )();
   }
 
   /**
@@ -237,8 +282,8 @@ export class ContainerState {
     return parsed.output;
   }
 
-  private corrupt(id: string, what: string): CtrnetError {
-    return new CtrnetError(`state database ${this.path}: the record of container "${id}" is damaged: ${what}`);
+  private corrupt(id: string, what: string): DamagedRecordError {
+    return new DamagedRecordError(id, `state database ${this.path}: the record of container "${id}" is damaged: ${what}; ctrnet rm -f ${id} or ctrnet gc replaces it`);
   }
 
   /** Records from callers are checked like those read back, so nothing invalid is ever stored. */

@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, openSync, readdirSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { Database } from "bun:sqlite";
 import { hostVeths } from "./cni-helpers.ts";
 import { hex, Installation, privileged, type TestNetwork } from "./lifecycle-helpers.ts";
 import { cliWith, oneLine, refused } from "./reliability-helpers.ts";
@@ -137,6 +138,41 @@ describe.skipIf(!privileged)("a damaged state database", () => {
     expect(cliWith(inst, ["rm", id])).toMatchObject({ code: 0, stderr: "" });
     expect(existsSync(netns)).toBe(false);
     Bun.spawnSync(["sh", "-c", `rm -f ${dbPath()}.corrupt-*`]);
+  });
+
+  test("a damaged record is left out with one warning, never stopping another command; gc and rm -f replace it with one rebuilt from the system", () => {
+    const ids = [`db7-${hex(3)}`, `db8-${hex(3)}`];
+    for (const id of ids) inst.ok(["create", "--network", net.name, id]);
+    const before = inst.inspect(ids[0]!);
+    const spoil = (id: string) => {
+      const db = new Database(dbPath());
+      db.run("UPDATE containers SET mode = '{bad' WHERE id = ?", [id]);
+      db.close();
+    };
+    spoil(ids[0]!);
+
+    const ls = cliWith(inst, ["ls", "--format", "json"]);
+    expect(ls.code).toBe(0);
+    oneLine(ls.stderr);
+    expect(ls.stderr).toContain(`the record of container "${ids[0]}" is damaged: mode is not valid JSON; ctrnet rm -f ${ids[0]} or ctrnet gc replaces it`);
+    expect(JSON.parse(ls.stdout).map((c: { id: string }) => c.id)).toEqual([ids[1]]);
+    const inspected = cliWith(inst, ["inspect", ids[0]!]);
+    expect(inspected.code).toBe(1);
+    expect(inspected.stderr).toContain("is damaged");
+
+    // gc: the live container is rebuilt, not torn down
+    const gc = cliWith(inst, ["gc"]);
+    expect(gc.code).toBe(0);
+    expect(gc.stderr).toContain(`the damaged record of container ${ids[0]} is replaced by one rebuilt from the system`);
+    expect(inst.inspect(ids[0]!).NetworkSettings.Networks).toEqual(before.NetworkSettings.Networks);
+    expect(cliWith(inst, ["ls"])).toMatchObject({ code: 0, stderr: "" });
+
+    // rm -f of a damaged record: rebuilt, then removed as any other
+    spoil(ids[1]!);
+    const rm = cliWith(inst, ["rm", "-f", ids[1]!]);
+    expect(rm.code).toBe(0);
+    expect(rm.stderr).toContain(`the damaged record of container ${ids[1]} is replaced by one rebuilt from the system`);
+    expect(JSON.parse(inst.ok(["ls", "--format", "json"])).map((c: { id: string }) => c.id)).toEqual([ids[0]]);
   });
 
   test("what the CNI cache holds of another ctrnet (another --root) is not taken", () => {
