@@ -43,6 +43,12 @@ async function collectStale(ctx: Context, report: GcReport): Promise<void> {
   const state = ctx.state();
   // a record that cannot be read back is rebuilt from the system, or goes (what it described is collected below)
   for (const id of state.damaged()) {
+    // an id that is no name is no path either, and no command can hold it: its row just goes
+    if (!NAME_PATTERN.test(id)) {
+      state.remove(id);
+      report.containers.push(id);
+      continue;
+    }
     const lock = tryContainerLock(ctx, id);
     if (!lock) {
       report.busy.push(id);

@@ -3,8 +3,8 @@
 // transaction: a command inserts the record as `creating` to claim the id, does the work, then updates it.
 import type { Database } from "bun:sqlite";
 import * as v from "valibot";
-import { CtrnetError, UsageError } from "../errors.ts";
-import { validateName } from "../names.ts";
+import { CtrnetError, quote, UsageError } from "../errors.ts";
+import { NAME_PATTERN, validateName } from "../names.ts";
 import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
 import { describeIssues } from "../schema/issues.ts";
@@ -283,7 +283,9 @@ export class ContainerState {
   }
 
   private corrupt(id: string, what: string): DamagedRecordError {
-    return new DamagedRecordError(id, `state database ${this.path}: the record of container "${id}" is damaged: ${what}; ctrnet rm -f ${id} or ctrnet gc replaces it`);
+    // an id that is no name cannot be given to rm (nor made into a path): only gc reaches it
+    const way = NAME_PATTERN.test(id) ? `ctrnet rm -f ${id} or ctrnet gc replaces it` : "ctrnet gc removes it";
+    return new DamagedRecordError(id, `state database ${this.path}: the record of container ${quote(id)} is damaged: ${what}; ${way}`);
   }
 
   /** Records from callers are checked like those read back, so nothing invalid is ever stored. */
