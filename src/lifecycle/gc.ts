@@ -1,8 +1,11 @@
-// `ctrnet gc`: reconciles state with what exists after crashes and reboots. A record is torn down when
-// its netns, adopted process, helper or shared-netns container is gone, or when it is still `creating` or
-// `removing` while nobody holds its lock (the command that set it so died). Then each network gets a CNI GC
-// of the attachments ctrnet made that no record holds (never another runtime's), netns files ctrnet made
-// that no record names are removed, and a rootless netns no attachment needs any more goes.
+// `ctrnet gc`: reconciles state with what exists after crashes and reboots. A damaged record is replaced
+// by one rebuilt from the system. A record is torn down when its netns, adopted process, helper or
+// shared-netns container is gone, or when it is still `creating` or `removing` while nobody holds its lock
+// (the command that set it so died, or its teardown failed); it stays `removing` while the teardown fails
+// and something a retry could remove is left. Then each network gets a CNI GC of the attachments ctrnet
+// made that no record holds (never another runtime's), netns files ctrnet made that no record names are
+// removed, the leases and rules of containers ctrnet made that nothing else knows of are swept by id (its
+// lock files name them), and a rootless netns no attachment needs any more goes.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage } from "../errors.ts";
@@ -178,13 +181,16 @@ async function collectLockFiles(ctx: Context, report: GcReport): Promise<void> {
     // an attachment still cached is the CNI GC's to DEL (it failed this time, and is retried the next)
     const cached = new Set((await ctx.cni.cachedAttachments()).filter((c) => c.owner === ctx.cni.owner).map((c) => c.containerId));
     const orphans = new Set([...locks.keys()].filter((id) => !cached.has(id) && NAME_PATTERN.test(id)));
+    let swept = true;
     if (orphans.size) {
       const { networks } = await ctx.cni.listNetworks();
       const sweep = sweepOrphans(networks, orphans, { rules: !ctx.rootless });
       report.leftovers.push(...sweep.removed);
       report.errors.push(...sweep.errors);
+      swept = sweep.errors.length === 0;
     }
-    for (const lock of locks.values()) lock.discard();
+    // the mark stays while the sweep may have missed something, so the next gc sweeps again
+    for (const [id, lock] of locks) if (swept || !orphans.has(id)) lock.discard();
   } finally {
     for (const lock of locks.values()) lock.release();
   }
