@@ -4,9 +4,11 @@
 // rules carry `id: "<container id>"` in a comment and jump to per-container chains; the firewall plugin's
 // two rules name only the address, which the lease gives. The caller hands in only ids this ctrnet made
 // (its own marks), so another runtime's leases and rules, sharing these tables, are never touched.
+// Networks of ctrnet's own plugin type are left to its detach (see dataDirOf).
 import { HOST_LOCAL_DATA_DIR, leases, release } from "../ipam/index.ts";
 import { errorMessage } from "../../errors.ts";
 import type { NetworkConfig } from "./config.ts";
+import { OWN_PLUGIN_TYPE } from "./exec.ts";
 
 export interface OrphanSweep {
   /** What went, in words: `lease 10.89.0.5 of network n`, `iptables nat rule …`. */
@@ -14,7 +16,13 @@ export interface OrphanSweep {
   errors: string[];
 }
 
+/**
+ * Where the network's host-local leases live; undefined for none, and for a network of ctrnet's own plugin
+ * type, whose leases go only with their nftables elements (its detach): a lease released alone would hand
+ * its address to the next container along with the old one's DNAT elements.
+ */
 function dataDirOf(network: NetworkConfig): string | undefined {
+  if (network.plugins[0]?.type === OWN_PLUGIN_TYPE) return undefined;
   const ipam = network.plugins[0]?.ipam as { type?: unknown; dataDir?: unknown } | undefined;
   if (typeof ipam !== "object" || ipam === null) return undefined;
   return typeof ipam.dataDir === "string" ? ipam.dataDir : HOST_LOCAL_DATA_DIR;
