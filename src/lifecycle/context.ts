@@ -10,6 +10,7 @@ import { defaultNetnsDir } from "../netns/index.ts";
 import { restartWayOut, type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
 import { rootlessNetnsAccess } from "../rootless/netns-exec.ts";
 import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
+import { rebuilder } from "./rebuild.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -68,12 +69,13 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
     return rootlessCniRuntime(cniOptions, rootlessNetnsAccess(rootlessNetns, startWayOut, { netnsDir, cacheDir }));
   };
   let state: ContainerState | undefined;
+  const runtime = cni();
   return {
     rootless: uid !== 0,
     runtimeDir: root,
     netnsDir,
     cniConfigDir,
-    cni: cni(),
+    cni: runtime,
     rootlessNetns,
     restartRootlessWayOut: () => (uid === 0 ? Promise.resolve(false) : restartWayOut(rootlessNetns, startWayOut)),
     childEnv: {
@@ -85,7 +87,8 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
       CTRNET_ROOTLESS_NETNS_OPTIONS: slirpOptions.join(","),
     },
     state() {
-      state ??= openState({ root });
+      // a damaged database is replaced by one holding what the system still says about its containers
+      state ??= openState({ root }, rebuilder({ runtimeDir: root, cni: runtime }));
       return state;
     },
     close() {

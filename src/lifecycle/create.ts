@@ -14,6 +14,7 @@ import type { ContainerRecord, NetMode } from "../state/index.ts";
 import { close } from "../../ffi/libc.ts";
 import { publishedOn } from "../container/ports.ts";
 import { driverFor } from "../drivers/select.ts";
+import { PluginNotFoundError } from "../drivers/cni/index.ts";
 import type { Context } from "./context.ts";
 import { assignHostPorts, checkHostPortsFree } from "./host-ports.ts";
 import { markNetns, recordProcess } from "../state/ledger.ts";
@@ -230,7 +231,10 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     if (!opts.helpersDieWithProcess) await superviseHelpers(ctx, rec.id);
     return ready;
   } catch (err) {
-    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) });
+    // a plugin that is not installed made nothing for its DEL to undo (its ADD failed the same way)
+    const undo = (await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) })).filter(
+      (e) => !(e instanceof PluginNotFoundError),
+    );
     if (undo.length) throw ErrorList.undoing(err, undo);
     state.remove(p.id);
     lock.discard();
