@@ -29,7 +29,7 @@ describe.skipIf(!privileged)("a signal during create", () => {
 
   beforeAll(() => {
     inst = new Installation();
-    net = inst.network("sig");
+    net = inst.network("sig", "cni"); // portmap is the reference chain's
   });
 
   afterEach(() => {
