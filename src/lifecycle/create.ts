@@ -14,6 +14,7 @@ import type { ContainerRecord, NetMode } from "../state/index.ts";
 import { close } from "../../ffi/libc.ts";
 import { publishedOn } from "../container/ports.ts";
 import { driverFor } from "../drivers/select.ts";
+import { PluginNotFoundError } from "../drivers/cni/index.ts";
 import type { Context } from "./context.ts";
 import { assignHostPorts, checkHostPortsFree } from "./host-ports.ts";
 import { markNetns, recordProcess } from "../state/ledger.ts";
@@ -27,6 +28,7 @@ import { setUpNetworks } from "./networks.ts";
 import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import { removeContainer } from "./remove.ts";
+import { superviseHelpers } from "./supervisor.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
 
@@ -224,9 +226,15 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       bringLoopbackUp(netnsPath);
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
     }
-    return state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    // Helpers that outlive this command are restarted by the supervisor if they die.
+    if (!opts.helpersDieWithProcess) await superviseHelpers(ctx, rec.id);
+    return ready;
   } catch (err) {
-    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) });
+    // a plugin that is not installed made nothing for its DEL to undo (its ADD failed the same way)
+    const undo = (await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) })).filter(
+      (e) => !(e instanceof PluginNotFoundError),
+    );
     if (undo.length) throw ErrorList.undoing(err, undo);
     state.remove(p.id);
     lock.discard();

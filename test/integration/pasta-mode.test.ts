@@ -186,7 +186,8 @@ describe.skipIf(!runnable)("--network pasta", () => {
       expect(alive(pasta)).toBe(true);
       expect(rec!.helpers.slirp4netns).toBeNull();
       expect(rec!.helpers.portForwarder).toBeNull();
-      expect(helperProcesses()).toHaveLength(1);
+      // pasta, and the supervisor that restarts it
+      expect(helperProcesses()).toHaveLength(2);
       // podman's --map-gw is no pasta option: it only leaves out --no-map-gw
       const argv = readFileSync(`/proc/${pasta}/cmdline`, "utf8").split("\0");
       expect(argv).not.toContain("--map-gw");
@@ -252,17 +253,40 @@ describe.skipIf(!runnable)("--network pasta", () => {
   );
 
   test(
-    "pasta killed with SIGKILL: gc removes the container",
+    "create, then pasta killed with SIGKILL: the supervisor starts it again with the same options and port, gc keeps the container, rm leaves nothing",
     async () => {
       const name = `c-${hex(3)}`;
-      expect(cli(["create", "--network", "pasta", "-p", `127.0.0.1:${freePorts(1)}:80`, name]).code).toBe(0);
-      const pasta = records()[0]!.helpers.pasta!;
-      process.kill(pasta, "SIGKILL");
-      expect(await untilGone(pasta)).toBe(true);
+      const port = freePorts(1);
+      const created = cli(["create", "--network", "pasta:-I,eth9", "-p", `127.0.0.1:${port}:80`, name]);
+      expect(created.code).toBe(0);
+      const killed = records()[0]!.helpers.pasta!;
+      process.kill(killed, "SIGKILL");
+      expect(await untilGone(killed)).toBe(true);
+      const helper = () => JSON.parse(cli(["inspect", name]).stdout)[0].Helpers.pasta as { Pid: number; Running: boolean; Restarts: number };
+      for (const end = Date.now() + 20_000; !(helper().Restarts === 1 && helper().Running) && Date.now() < end; ) await Bun.sleep(20);
+      const restarted = helper();
+      expect(restarted).toMatchObject({ Running: true, Restarts: 1 });
+      expect(restarted.Pid).not.toBe(killed);
+      expect(records()[0]!.helpers.pasta).toBe(restarted.Pid);
+      const [inspect] = JSON.parse(cli(["inspect", name]).stdout);
+      expect(inspect.NetworkSettings).toMatchObject({ IPAddress: UPLINK.ipv4, Gateway: UPLINK.gateway4 });
       const gc = cli(["gc"]);
       expect(gc.stderr).toBe("");
       expect(gc.code).toBe(0);
-      expect(gc.stdout).toContain(`removed container ${name}`);
+      expect(gc.stdout).not.toContain(`removed container ${name}`);
+      // the port answers through the new pasta, into the interface it made again
+      const done = flag();
+      const server = Bun.spawn([BINARY, "netns", "exec", basename(created.stdout.trim()), "--", ...httpdUntil([80], done.path, dirs.www)], { env: { ...process.env, ...box.env } });
+      try {
+        expect(await untilServed(port, server)).toBe(page);
+      } finally {
+        done.raise();
+        await server.exited;
+      }
+      const rm = cli(["rm", name]);
+      expect(rm.stderr).toBe("");
+      expect(rm.code).toBe(0);
+      expect(alive(restarted.Pid)).toBe(false);
       expectNothingLeft();
     },
     ASYNC_TEST_TIMEOUT_MS,

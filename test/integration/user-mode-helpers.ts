@@ -99,12 +99,13 @@ export function userModeSandbox(label: string, helper: string) {
         state.close();
       }
     },
-    /** The driver's program and ctrnet's forwarders that belong to this file's containers. */
+    /** The driver's program, and ctrnet's forwarders and supervisors, that belong to this file's containers. */
     helperProcesses(): string[] {
       return processes()
         .filter(({ argv }) => {
           const line = argv.join(" ");
-          return (argv.some((a) => a.endsWith(helper)) && line.includes(dirs.netns)) || (argv[0] === BINARY && argv.includes("_rootlessport"));
+          const ours = argv[0] === BINARY && (argv.includes("_rootlessport") || argv.includes("_supervise"));
+          return (argv.some((a) => a.endsWith(helper)) && line.includes(dirs.netns)) || ours;
         })
         .map(({ pid, argv }) => `${pid} ${argv.join(" ")}`);
     },

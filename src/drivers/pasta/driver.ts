@@ -3,15 +3,15 @@
 // and publishes the ports itself (-t/-u), so there is no forwarder of ctrnet's. What pasta set up is read
 // back from the netns: inspect and /etc/hosts show pasta's addresses, as podman reads them.
 import { dirname, join } from "node:path";
-import { UsageError } from "../../errors.ts";
+import { CtrnetError, UsageError } from "../../errors.ts";
 import type { NetworkStatus } from "../../schema/network-status.ts";
 import type { ContainerRecord, NetworkAttachment } from "../../state/index.ts";
-import type { NetworkDriver } from "../driver.ts";
+import type { DriverTarget, NetworkDriver } from "../driver.ts";
 import { observeNetns } from "../observe.ts";
 import { checkPastaPorts, DNS_FORWARD_IPV4 } from "./argv.ts";
 import { hasOption, probePasta } from "./features.ts";
 import { parsePastaOptions, storedValues } from "./options.ts";
-import { pastaBinary, startPasta } from "./start.ts";
+import { type Pasta, pastaBinary, startPasta } from "./start.ts";
 import { pastaStatus } from "./status.ts";
 
 /** The one network of the mode; no CNI network, so the record lists none. */
@@ -22,6 +22,21 @@ function attachment(options: readonly string[]): NetworkAttachment {
 
 /** options: as the record keeps them; featuresCache: where the binary's probe is kept. */
 export function pastaDriver(options: readonly string[], featuresCache: string): NetworkDriver {
+  /** pasta with the record's options and ports, written down once ready. */
+  const start = async (target: DriverTarget): Promise<Pasta> => {
+    const pasta = await startPasta({
+      netnsPath: target.netnsPath!,
+      options,
+      ports: target.ports,
+      // beside the container's other helper files
+      pidFile: join(dirname(target.helpers.apiSocket()), `pasta-${crypto.randomUUID().slice(0, 12)}.pid`),
+      featuresCache,
+      tied: target.tied,
+    });
+    target.helpers.spawned("pasta", pasta.pid);
+    target.helpers.started("pasta", pasta);
+    return pasta;
+  };
   /** Checked against the installed pasta: a bad option is refused before anything is made. */
   const parsed = () => parsePastaOptions(options, probePasta(pastaBinary(), featuresCache));
   return {
@@ -42,18 +57,13 @@ export function pastaDriver(options: readonly string[], featuresCache: string): 
       parsed();
     },
     async setup(target) {
-      const pasta = await startPasta({
-        netnsPath: target.netnsPath!,
-        options,
-        ports: target.ports,
-        // beside the container's other helper files
-        pidFile: join(dirname(target.helpers.apiSocket()), `pasta-${crypto.randomUUID().slice(0, 12)}.pid`),
-        featuresCache,
-        tied: target.tied,
-      });
-      target.helpers.spawned("pasta", pasta.pid);
-      target.helpers.started("pasta", pasta);
+      const pasta = await start(target);
       return pastaStatus(observeNetns(target.netnsPath!), pasta.dnsForward);
+    },
+    async restartHelper(target, kind) {
+      if (kind !== "pasta") throw new CtrnetError(`a pasta container has no ${kind} to restart: pasta publishes its ports itself`);
+      // its tap went with it, addresses and routes too: --config-net makes them again
+      await start(target);
     },
     async teardown(target) {
       return target.helpers.stop("pasta");
