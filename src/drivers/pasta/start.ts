@@ -46,7 +46,10 @@ export interface StartPastaInput {
 export interface Pasta extends PastaCommand {
   pid: number;
   process: TrackedProcess;
-  /** SIGTERM, SIGKILL after a grace time; by pid and start time, as pasta is no child of anyone here. */
+  /**
+   * SIGTERM, SIGKILL after a grace time: tied, as this process's child; otherwise by pid and start time,
+   * as the pasta that forked into the background is no child of anyone here.
+   */
   stop(): Promise<void>;
 }
 
@@ -58,7 +61,7 @@ export function pastaBinary(): string {
   return found;
 }
 
-export function pastaCommand(input: Omit<StartPastaInput, "timeoutMs" | "logDir">, binary: string): PastaCommand {
+function pastaCommand(input: Omit<StartPastaInput, "timeoutMs" | "logDir">, binary: string): PastaCommand {
   const features = probePasta(binary, input.featuresCache);
   return pastaArgs({
     features,
