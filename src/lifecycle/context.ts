@@ -69,8 +69,8 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir, owner: `ctrnet:${root}`, stateRoot: root };
   // The rootless netns's way out, as CTRNET_ROOTLESS_NETWORK_CMD says (podman's default_rootless_network_cmd):
   // slirp4netns on tap0 with -c and a ready fd, or pasta; its options are read when it starts.
-  const startWayOut: StartWayOut = (netnsPath, onSpawn) => {
-    if (rootlessNetworkCmd(env) === "pasta") {
+  const startWayOut: StartWayOut = (netnsPath, onSpawn, program) => {
+    if ((program ?? rootlessNetworkCmd(env)) === "pasta") {
       return pastaWayOut(slirpOptions, join(root, "rootless-netns-pasta.pid"), join(root, "pasta-features.json"))(netnsPath, onSpawn);
     }
     const options = parseSlirp4netnsOptions(slirpOptions, hostLookup);

@@ -159,7 +159,7 @@ async function heal(ctx: Context, id: string, ledger: HelperPids, retryAt: Map<s
 async function healWayOut(ctx: Context): Promise<void> {
   if (!ctx.rootless) return;
   try {
-    if (await ctx.restartRootlessWayOut()) log.info("the slirp4netns of the rootless netns was gone and is running again");
+    if (await ctx.restartRootlessWayOut()) log.info("the way out of the rootless netns (slirp4netns or pasta) was gone and is running again");
   } catch (err) {
     log.warn(`the rootless netns: ${errorMessage(err)}`);
   }

@@ -42,7 +42,10 @@ export interface WayOut {
  * Starts the way out in the netns at netnsPath, running on after this process (its own session, no exit
  * fd); onSpawn gets its pid the moment it exists, before it is ready.
  */
-export type StartWayOut = (netnsPath: string, onSpawn: (pid: number, program: string) => void) => Promise<WayOut>;
+export type StartWayOut = (netnsPath: string, onSpawn: (pid: number, program: string) => void, program?: WayOutProgram) => Promise<WayOut>;
+
+/** The programs a way out can be; a restart keeps the one written down. */
+export type WayOutProgram = "slirp4netns" | "pasta";
 
 export interface RootlessNetnsState {
   /** The way out's process, whichever program it is (the key is slirp4netns's, from before pasta). */
@@ -78,10 +81,14 @@ function wayOutProcess(paths: RootlessNetnsPaths): TrackedProcess | undefined {
   return readJsonFile(() => readFileSync(statePath(paths), "utf8"), WayOutProcessFile)?.slirp4netns;
 }
 
-/** For messages: the program of the way out written down. */
+/** The program of the way out written down; undefined before pasta could be one (slirp4netns) or without one. */
+function wayOutProgram(paths: RootlessNetnsPaths): WayOutProgram | undefined {
+  return readJsonFile(() => readFileSync(statePath(paths), "utf8"), WayOutProcessFile)?.program;
+}
+
+/** For messages. */
 function wayOutName(paths: RootlessNetnsPaths): string {
-  const program = readJsonFile(() => readFileSync(statePath(paths), "utf8"), WayOutProcessFile)?.program ?? "slirp4netns";
-  return `${program} of the rootless netns`;
+  return `${wayOutProgram(paths) ?? "slirp4netns"} of the rootless netns`;
 }
 
 function writeState(paths: RootlessNetnsPaths, state: Partial<RootlessNetnsState>): void {
@@ -95,8 +102,8 @@ function writeResolvConf(paths: RootlessNetnsPaths, dns: string): void {
 }
 
 /** The way out outlives the ctrnet that starts it and is stopped by pid, written down the moment it exists. */
-async function startSlirp(paths: RootlessNetnsPaths, start: StartWayOut): Promise<RootlessNetnsState> {
-  const slirp = await start(paths.netns, (pid, program) => writeState(paths, { slirp4netns: { pid, startTime: startTimeOf(pid) ?? "" }, program }));
+async function startSlirp(paths: RootlessNetnsPaths, start: StartWayOut, program?: WayOutProgram): Promise<RootlessNetnsState> {
+  const slirp = await start(paths.netns, (pid, program) => writeState(paths, { slirp4netns: { pid, startTime: startTimeOf(pid) ?? "" }, program }), program);
   const startTime = startTimeOf(slirp.pid);
   if (startTime === undefined) throw new Error(`${slirp.program} (pid ${slirp.pid}) of the rootless netns exited right after it was ready`);
   const state: RootlessNetnsState = {
@@ -159,9 +166,10 @@ async function ensure(paths: RootlessNetnsPaths, start: StartWayOut): Promise<Ro
   if (state && running(state.slirp4netns)) return state;
   // one that never became ready, left by a ctrnet that died meanwhile, makes way for a new one
   const name = wayOutName(paths);
+  const written = wayOutProgram(paths);
   if (proc) await stopByPid(name, proc);
   log.warn(`${name} is gone; starting it again`);
-  const fresh = await startSlirp(paths, start);
+  const fresh = await startSlirp(paths, start, written);
   writeResolvConf(paths, fresh.dns);
   return fresh;
 }
@@ -182,7 +190,7 @@ export function wayOutToWatch(paths: RootlessNetnsPaths): TrackedProcess | undef
 }
 
 /**
- * Starts the way out again when its slirp4netns died while the namespace, and with it the bridges of the
+ * Starts the way out again (the same program) when its slirp4netns or pasta died while the namespace, and with it the bridges of the
  * user's containers, stays; true when it did. The bridges and their addresses are untouched.
  */
 export async function restartWayOut(paths: RootlessNetnsPaths, start: StartWayOut): Promise<boolean> {
@@ -193,8 +201,9 @@ export async function restartWayOut(paths: RootlessNetnsPaths, start: StartWayOu
     // again under the lock: the last container may have taken the namespace away meanwhile
     const dead = wayOutToWatch(paths);
     if (dead === undefined || running(dead)) return false;
-    log.warn("slirp4netns of the rootless netns is gone; starting it again");
-    const fresh = await startSlirp(paths, start);
+    const written = wayOutProgram(paths);
+    log.warn(`${wayOutName(paths)} is gone; starting it again`);
+    const fresh = await startSlirp(paths, start, written);
     writeResolvConf(paths, fresh.dns);
     return true;
   });

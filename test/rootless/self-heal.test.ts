@@ -11,6 +11,7 @@ import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
 import { ctrnetAsUser, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
 import { freePorts, untilServed } from "../helpers/http.ts";
+import { addUplink } from "../helpers/uplink.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "curl", "busybox"].every((p) => Bun.which(p) !== null);
 const ASYNC_TEST_TIMEOUT_MS = 60_000;
@@ -197,6 +198,59 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
         if (ok) removeAndCheck("healing-bridge");
         else removeQuietly("healing-bridge");
         ctrnetAsUser(["network", "rm", "healnet"]);
+      }
+      expect(others()).toEqual([]);
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "pasta: kill -9 of a created container's pasta, then of the rootless netns's pasta: both come back as pasta, the ports answer again",
+    async () => {
+      if (Bun.which("pasta") === null) return;
+      const env = { CTRNET_ROOTLESS_NETWORK_CMD: "pasta" };
+      const removeUplink = addUplink();
+      const [port, bridgePort] = [freePorts(1), freePorts(1)];
+      expect(ctrnetAsUser(["network", "create", "--subnet", "10.77.10.0/24", "healnet-pasta"]).code).toBe(0);
+      const servers: Subprocess<"ignore", "pipe", "pipe">[] = [];
+      let ok = false;
+      try {
+        // no --network: the switch makes it pasta
+        expect(ctrnetAsUser(["create", "-p", `127.0.0.1:${port}:80`, "healing-pasta"], { env })).toMatchObject({ code: 0, stderr: "" });
+        servers.push(serveIn("healing-pasta"));
+        expect(await untilServed(port, servers[0]!)).toBe("still served\n");
+        const dead = inspect("healing-pasta").Helpers!.pasta!.Pid;
+        process.kill(dead, "SIGKILL");
+        const healed = await until("pasta restarted", () => {
+          const h = inspect("healing-pasta").Helpers!.pasta!;
+          return h.Restarts === 1 && h.Running ? h : undefined;
+        });
+        expect(healed.Pid).not.toBe(dead);
+        expect(await untilServed(port, servers[0]!)).toBe("still served\n");
+
+        expect(ctrnetAsUser(["create", "--network", "healnet-pasta", "-p", `127.0.0.1:${bridgePort}:80`, "healing-pasta-bridge"], { env })).toMatchObject({ code: 0, stderr: "" });
+        servers.push(serveIn("healing-pasta-bridge"));
+        expect(await untilServed(bridgePort, servers[1]!)).toBe("still served\n");
+        const wayOut = () => JSON.parse(ctrnetAsUser(["rootless-netns", "info", "--format", "json"]).stdout) as { program: string; slirp4netns: { pid: number; running: boolean } };
+        const first = wayOut();
+        expect(first).toMatchObject({ program: "pasta", slirp4netns: { running: true } });
+        process.kill(first.slirp4netns.pid, "SIGKILL");
+        const second = await until("the rootless netns's pasta restarted", () => {
+          const now = wayOut();
+          return now.slirp4netns.pid !== first.slirp4netns.pid && now.slirp4netns.running ? now : undefined;
+        });
+        expect(second.program).toBe("pasta");
+        expect(await untilServed(bridgePort, servers[1]!)).toBe("still served\n");
+        ok = true;
+      } finally {
+        for (const server of servers) await stop(server);
+        for (const id of ["healing-pasta", "healing-pasta-bridge"]) {
+          if (ok) removeAndCheck(id);
+          else removeQuietly(id);
+        }
+        ctrnetAsUser(["network", "rm", "healnet-pasta"]);
+        for (const p of others()) await waitGone(p.pid);
+        removeUplink();
       }
       expect(others()).toEqual([]);
     },
