@@ -15,6 +15,7 @@ import { netnsOwner } from "./lookup.ts";
 import { releaseShared } from "../drivers/select.ts";
 import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
 import { processAlive } from "../process/supervise.ts";
+import { syncDnsErrors } from "./dns.ts";
 import { deadHelper, stopHelpers } from "./helpers.ts";
 import { teardownContainer } from "./teardown.ts";
 import type { GcReport } from "./types.ts";
@@ -163,6 +164,8 @@ export async function gc(ctx: Context): Promise<GcReport> {
   collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
   collectLockFiles(ctx, report);
+  // a DNS server that serves no container any more stops (before the rootless netns it may run in goes)
+  report.errors.push(...(await syncDnsErrors(ctx)).map((e) => `DNS server: ${errorMessage(e)}`));
   report.errors.push(...(await releaseShared(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

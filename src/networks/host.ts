@@ -64,3 +64,18 @@ export function deleteBridge(name: string): boolean {
     }
   });
 }
+
+/**
+ * An address of the host that a container behind a user-mode stack (slirp4netns, a rootless user's
+ * bridges) reaches it at, as podman publishes host.containers.internal: the first IPv4 address of a
+ * host interface that is neither loopback nor link-local; undefined when the host has none.
+ */
+export function hostReachableAddress(): string | undefined {
+  return withNetlink((nl) => {
+    for (const a of nl.addresses()) {
+      if (a.address.includes(":") || a.address.startsWith("127.") || a.address.startsWith("169.254.")) continue;
+      return a.address;
+    }
+    return undefined;
+  });
+}

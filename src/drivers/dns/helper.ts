@@ -24,25 +24,53 @@ function writeStatus(path: string, generation: number, applied: Applied): void {
   writeFileAtomic(statusPathOf(path), `${JSON.stringify(status)}\n`);
 }
 
-/** Resolves once the server has stopped on a signal. A bad file or a failed listen at start-up throws. */
+/** Between tries of the gateways it could not listen on yet, growing to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * Resolves once the server has stopped on a signal. A bad file, or no gateway at all it can listen on at
+ * start-up, throws. A gateway it cannot listen on yet (an IPv6 address still under duplicate address
+ * detection) is tried again, and the status file says so meanwhile.
+ */
 export async function runDnsHelper(configPath: string, log: HelperLog): Promise<void> {
   const server = new DnsServer();
   const first = load(configPath);
   const applied = await server.apply(first);
-  if (applied.errors.length > 0) {
+  if (applied.listening.length === 0 && applied.errors.length > 0) {
     server.stop();
     throw new CtrnetError(applied.errors.join("; "));
   }
-  writeStatus(configPath, first.generation, applied);
+  let generation = first.generation;
+  writeStatus(configPath, generation, applied);
   log.info(`serving ${configPath} (generation ${first.generation}) on ${applied.listening.join(", ") || "no address"}`);
 
+  // reloads and retries run one after the other, never interleaved
   let reloading: Promise<void> = Promise.resolve();
+  let retry: Timer | undefined;
+  let stopped = false;
+  const scheduleRetry = (delay = RETRY_FIRST_MS) => {
+    clearTimeout(retry);
+    if (stopped || !server.waiting) return;
+    retry = setTimeout(() => {
+      reloading = reloading.then(async () => {
+        const now = await server.listenPending();
+        writeStatus(configPath, generation, now);
+        if (now.errors.length === 0) log.info(`now listening on ${now.listening.join(", ")}`);
+        scheduleRetry(Math.min(delay * 2, RETRY_MAX_MS));
+      });
+    }, delay);
+  };
+  scheduleRetry();
+
   const reload = async () => {
     try {
       const config = load(configPath);
       const result = await server.apply(config);
       for (const e of result.errors) log.warn(e);
-      writeStatus(configPath, config.generation, result);
+      generation = config.generation;
+      writeStatus(configPath, generation, result);
+      scheduleRetry();
       log.info(`reloaded ${configPath} (generation ${config.generation})`);
     } catch (err) {
       log.error(`reload of ${configPath} failed, still serving the previous configuration: ${(err as Error).message}`);
@@ -57,6 +85,8 @@ export async function runDnsHelper(configPath: string, log: HelperLog): Promise<
       process.off("SIGHUP", onHangup);
       process.off("SIGTERM", onStop);
       process.off("SIGINT", onStop);
+      stopped = true;
+      clearTimeout(retry);
       void reloading.then(() => {
         server.stop();
         rmSync(statusPathOf(configPath), { force: true });

@@ -1,0 +1,132 @@
+// ctrnet's DNS server (`ctrnet _dns`) through the lifecycle: after every change of who is on a DNS-enabled
+// network (create, rm, connect, disconnect), the server's configuration is written again from the records
+// and the running server re-reads it (SIGHUP) before the command goes on; the first container on such a
+// network starts it, the last one stops it. One server serves every network of the installation: root's in
+// the host's netns, on each network's gateway; a rootless user's inside the rootless netns, with the
+// rootless netns's slirp4netns resolver as its upstream.
+import { existsSync } from "node:fs";
+import * as libc from "../../ffi/libc.ts";
+import { dnsNameservers, dnsNetworks, type ServedNetwork } from "../container/dns-members.ts";
+import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
+import type { NetworkConfig } from "../drivers/cni/config.ts";
+import { updateDnsServer, writeDnsConfig } from "../drivers/dns/config.ts";
+import { type DnsHelperPaths, dnsHelperPaths, dnsHelperRunning, startDnsHelper, stopDnsHelper } from "../drivers/dns/start.ts";
+import { errorMessage } from "../errors.ts";
+import { formatCidr } from "../ip/codec.ts";
+import { log } from "../log.ts";
+import { openNetns } from "../netns/index.ts";
+import { networkSubnets } from "../networks/model.ts";
+import { readRootlessNetnsState } from "../rootless/netns.ts";
+import type { DnsConfigInput } from "../schema/dns.ts";
+import type { ContainerRecord } from "../state/index.ts";
+import { withLock } from "../state/lock.ts";
+import type { Context } from "./context.ts";
+
+export function dnsPaths(ctx: Context): DnsHelperPaths {
+  return dnsHelperPaths(ctx.runtimeDir);
+}
+
+/** ctrnet's server answers on it: `network create` turned it on, and no dnsname of its own answers there. */
+export function servedByCtrnet(config: NetworkConfig): boolean {
+  return ctrnetDnsEnabled(config.bytes) && !config.plugins.some((p) => p.type === "dnsname");
+}
+
+async function servedNetworks(ctx: Context): Promise<ServedNetwork[]> {
+  const { networks } = await ctx.cni.listNetworks();
+  return networks.filter(servedByCtrnet).map((n) => ({ name: n.name, subnets: networkSubnets(n).map(formatCidr) }));
+}
+
+/** The gateways of the container's DNS-served networks: its resolv.conf's nameservers. */
+export async function dnsServersOf(ctx: Context, rec: ContainerRecord): Promise<string[]> {
+  if (!rec.networks.length) return [];
+  const served = new Set((await servedNetworks(ctx)).map((n) => n.name));
+  return dnsNameservers(rec, served);
+}
+
+/** Where the server of a rootless user runs, and whom it asks; undefined for root. */
+function rootlessPlace(ctx: Context): { netnsPath: string; upstreams: { address: string; port: number }[] } | undefined {
+  if (!ctx.rootless) return undefined;
+  const dns = readRootlessNetnsState(ctx.rootlessNetns)?.dns;
+  return { netnsPath: ctx.rootlessNetns.netns, upstreams: dns ? [{ address: dns, port: 53 }] : [] };
+}
+
+/** Listening port: 53, or CTRNET_DNS_PORT where a test or bench must not take the real one. */
+function listenPort(): number {
+  const port = Number(process.env.CTRNET_DNS_PORT ?? 53);
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : 53;
+}
+
+async function start(ctx: Context, paths: DnsHelperPaths): Promise<void> {
+  const place = rootlessPlace(ctx);
+  if (!place) {
+    await startDnsHelper(paths);
+    return;
+  }
+  const fd = openNetns(place.netnsPath);
+  try {
+    await startDnsHelper(paths, { netnsFd: fd });
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/** Call with the lock held: the configuration from the records, applied by a running server or a new one. */
+async function syncLocked(ctx: Context, without: string | undefined): Promise<void> {
+  const paths = dnsPaths(ctx);
+  const networks = dnsNetworks(ctx.state().list(), await servedNetworks(ctx), without);
+  if (networks.length === 0) {
+    if (existsSync(paths.dir)) await stopDnsHelper(paths);
+    return;
+  }
+  const place = rootlessPlace(ctx);
+  const config: Omit<DnsConfigInput, "generation"> = { networks, port: listenPort(), ...(place ? { upstreams: place.upstreams } : {}) };
+  const running = dnsHelperRunning(paths);
+  if (running) {
+    const status = await updateDnsServer(paths.config, running.pid, config);
+    for (const e of status.errors) log.warn(`DNS server: ${e}`);
+    return;
+  }
+  writeDnsConfig(paths.config, config);
+  await start(ctx, paths);
+}
+
+/**
+ * Brings the server in line with the records: call after a container's networks changed. `without`: a
+ * container about to be torn down, whose names go first. A network without DNS and no server running
+ * costs one read of the network list.
+ */
+export async function syncDns(ctx: Context, opts: { without?: string } = {}): Promise<void> {
+  const paths = dnsPaths(ctx);
+  await withLock(paths.lock, () => syncLocked(ctx, opts.without));
+}
+
+/** For teardown and gc: the errors instead of a throw. */
+export async function syncDnsErrors(ctx: Context, opts: { without?: string } = {}): Promise<unknown[]> {
+  try {
+    await syncDns(ctx, opts);
+    return [];
+  } catch (err) {
+    return [err];
+  }
+}
+
+/**
+ * A server that should run (its configuration is there) but died is started again, on what the records
+ * say now: any ctrnet command that opens the state calls this, so a kill -9 lasts until the next command. Costs
+ * one stat when no server is configured.
+ */
+export async function reviveDns(ctx: Context): Promise<void> {
+  const paths = dnsPaths(ctx);
+  if (!existsSync(paths.config) || dnsHelperRunning(paths)) return;
+  // a rootless user's server lives in the rootless netns, reached only from the user's namespace
+  if (ctx.rootless && (process.geteuid?.() !== 0 || !existsSync(ctx.rootlessNetns.netns))) return;
+  try {
+    await withLock(paths.lock, async () => {
+      if (dnsHelperRunning(paths)) return;
+      log.warn("the DNS server for container names is gone; starting it again");
+      await syncLocked(ctx, undefined);
+    });
+  } catch (err) {
+    log.warn(`cannot start the DNS server for container names again: ${errorMessage(err)}`);
+  }
+}
