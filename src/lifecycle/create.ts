@@ -26,7 +26,7 @@ import { etcFilesOf, writeEtcFiles } from "./etc-files.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
 import { setUpNetworks } from "./networks.ts";
-import { syncDns } from "./dns.ts";
+import { prestartDns, syncDns } from "./dns.ts";
 import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import { removeContainer } from "./remove.ts";
@@ -231,6 +231,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     const netnsPath = viaPath(p.netns) ?? rec.netns?.path;
     if (netnsPath !== undefined && p.configures) {
       bringLoopbackUp(netnsPath);
+      await prestartDns(ctx, rec.networks.map((n) => n.network));
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
       if (rec.networks.length) await syncDns(ctx);
     }

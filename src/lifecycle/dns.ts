@@ -9,8 +9,8 @@ import * as libc from "../../ffi/libc.ts";
 import { dnsNameservers, dnsNetworks, type ServedNetwork } from "../container/dns-members.ts";
 import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
-import { updateDnsServer, writeDnsConfig } from "../drivers/dns/config.ts";
-import { type DnsHelperPaths, dnsHelperPaths, dnsHelperRunning, startDnsHelper, stopDnsHelper } from "../drivers/dns/start.ts";
+import { dnsConfigUnchanged, readDnsStatus, updateDnsServer, writeDnsConfig } from "../drivers/dns/config.ts";
+import { type DnsHelperPaths, dnsHelperPaths, dnsHelperRunning, launchDnsHelper, stopDnsHelper, waitForDnsHelper } from "../drivers/dns/start.ts";
 import { errorMessage } from "../errors.ts";
 import { formatCidr } from "../ip/codec.ts";
 import { log } from "../log.ts";
@@ -56,38 +56,66 @@ function listenPort(): number {
   return Number.isInteger(port) && port > 0 && port < 65536 ? port : 53;
 }
 
-async function start(ctx: Context, paths: DnsHelperPaths): Promise<void> {
-  const place = rootlessPlace(ctx);
-  if (!place) {
-    await startDnsHelper(paths);
+/** Writes the configuration and launches the server on it, without waiting for it. */
+function launch(ctx: Context, paths: DnsHelperPaths, config: Omit<DnsConfigInput, "generation">): void {
+  writeDnsConfig(paths.config, config);
+  if (!ctx.rootless) {
+    launchDnsHelper(paths);
     return;
   }
-  const fd = openNetns(place.netnsPath);
+  const fd = openNetns(ctx.rootlessNetns.netns);
   try {
-    await startDnsHelper(paths, { netnsFd: fd });
+    launchDnsHelper(paths, { netnsFd: fd });
   } finally {
     libc.close(fd);
   }
 }
 
+function configOf(ctx: Context, networks: DnsConfigInput["networks"]): Omit<DnsConfigInput, "generation"> {
+  const place = rootlessPlace(ctx);
+  return { networks, port: listenPort(), ...(place ? { upstreams: place.upstreams } : {}) };
+}
+
 /** Call with the lock held: the configuration from the records, applied by a running server or a new one. */
 async function syncLocked(ctx: Context, without: string | undefined): Promise<void> {
   const paths = dnsPaths(ctx);
-  const networks = dnsNetworks(ctx.state().list(), await servedNetworks(ctx), without);
+  const served = await servedNetworks(ctx);
+  if (served.length === 0 && !existsSync(paths.dir)) return;
+  const networks = dnsNetworks(ctx.state().list(), served, without);
   if (networks.length === 0) {
     if (existsSync(paths.dir)) await stopDnsHelper(paths);
     return;
   }
-  const place = rootlessPlace(ctx);
-  const config: Omit<DnsConfigInput, "generation"> = { networks, port: listenPort(), ...(place ? { upstreams: place.upstreams } : {}) };
+  const config = configOf(ctx, networks);
   const running = dnsHelperRunning(paths);
-  if (running) {
-    const status = await updateDnsServer(paths.config, running.pid, config);
-    for (const e of status.errors) log.warn(`DNS server: ${e}`);
+  if (!running) {
+    launch(ctx, paths, config);
+    await waitForDnsHelper(paths);
     return;
   }
-  writeDnsConfig(paths.config, config);
-  await start(ctx, paths);
+  // one launched by prestartDns may still be starting: SIGHUP is its to take once it has said so
+  if (!readDnsStatus(paths.config)) await waitForDnsHelper(paths);
+  if (dnsConfigUnchanged(paths.config, config)) return;
+  const status = await updateDnsServer(paths.config, running.pid, config);
+  for (const e of status.errors) log.debug(`DNS server: ${e}`);
+}
+
+/**
+ * Before a container's networks are set up: when one of them is served and no server runs, the server is
+ * launched now (on what the records say so far), so that its start-up overlaps the set-up instead of
+ * adding to it; syncDns afterwards gives it the new container. Costs one read of the network list otherwise.
+ */
+export async function prestartDns(ctx: Context, networkNames: readonly string[]): Promise<void> {
+  const paths = dnsPaths(ctx);
+  if (networkNames.length === 0 || dnsHelperRunning(paths)) return;
+  const served = await servedNetworks(ctx);
+  if (!served.some((n) => networkNames.includes(n.name))) return;
+  // a rootless user's server runs in the rootless netns, which the set-up makes: syncDns starts it then
+  if (ctx.rootless && !existsSync(ctx.rootlessNetns.netns)) return;
+  await withLock(paths.lock, () => {
+    if (dnsHelperRunning(paths)) return;
+    launch(ctx, paths, configOf(ctx, dnsNetworks(ctx.state().list(), served, undefined)));
+  });
 }
 
 /**

@@ -58,17 +58,15 @@ export interface StartDnsOptions {
 }
 
 /**
- * Starts the helper on the configuration already written at paths.config, and resolves once it serves it
- * (its status file names that generation). Call under paths.lock with no helper running. Throws with the
- * helper's own last words when it exits or fails to listen; nothing is left running then.
+ * Starts the helper on the configuration already written at paths.config and returns at once: its start-up
+ * (a few ms of runtime) overlaps the caller's work. waitForDnsHelper waits for it. Call under paths.lock with
+ * no helper running.
  */
-export async function startDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {}): Promise<DnsStatus> {
-  const config = readDnsConfig(paths.config);
-  if (!config) throw new CtrnetError(`${paths.config}: no DNS configuration to serve`);
+export function launchDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {}): void {
+  if (!readDnsConfig(paths.config)) throw new CtrnetError(`${paths.config}: no DNS configuration to serve`);
   rmSync(statusPathOf(paths.config), { force: true });
   const devNull = openSync("/dev/null", "r+");
   const log = openSync(paths.log, "w", 0o600);
-  let pid: number;
   try {
     const child = launch({
       argv: [...(opts.command ?? selfCommand()), "_dns", "--config", paths.config],
@@ -78,37 +76,59 @@ export async function startDnsHelper(paths: DnsHelperPaths, opts: StartDnsOption
       // out of reach of a terminal's ^C and hangup: it serves every container, not this command
       setsid: true,
     });
-    pid = child.pid;
-    const startTime = startTimeOf(pid);
-    if (startTime !== undefined) writeFileSync(paths.process, JSON.stringify({ pid, startTime }), { mode: 0o600 });
+    const startTime = startTimeOf(child.pid);
+    if (startTime !== undefined) writeFileSync(paths.process, JSON.stringify({ pid: child.pid, startTime }), { mode: 0o600 });
   } finally {
     closeSync(devNull);
     closeSync(log);
   }
+}
+
+/**
+ * Until the launched helper serves its first configuration (from then on it takes SIGHUP). Throws with the
+ * helper's own last words when it exits or listens nowhere it should; nothing is left running then.
+ */
+export async function waitForDnsHelper(paths: DnsHelperPaths): Promise<DnsStatus> {
   const proc = dnsHelperProcess(paths);
-  const status = await waitForExitOrStatus(paths, config.generation, proc);
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  let status: DnsStatus | null = null;
+  while (performance.now() < deadline) {
+    status = await waitForDnsStatus(paths.config, 0, 20);
+    if (status || !proc || !running(proc)) break;
+  }
   // a gateway not listened on yet (IPv6 under DAD) is tried again by the server itself
-  if (status && status.listening.length > 0) return status;
+  if (status && (status.listening.length > 0 || status.errors.length === 0)) return status;
   if (proc) await stopByPid("DNS server", proc).catch(() => {});
+  const why = status?.errors.join("; ") || lastLine(paths.log) || (status ? "" : "it exited before it listened");
   forgetDnsHelper(paths);
-  const why = status?.errors.join("; ") || lastLine(paths.log) || "it exited before it listened";
   throw new CtrnetError(`DNS server for container names did not start: ${why}`);
 }
 
-async function waitForExitOrStatus(paths: DnsHelperPaths, generation: number, proc: TrackedProcess | undefined): Promise<DnsStatus | null> {
-  const deadline = performance.now() + READY_TIMEOUT_MS;
-  while (performance.now() < deadline) {
-    const status = await waitForDnsStatus(paths.config, generation, 20);
-    if (status) return status;
-    if (!proc || !running(proc)) return null;
-  }
-  return null;
+/** launchDnsHelper, then waitForDnsHelper. */
+export async function startDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {}): Promise<DnsStatus> {
+  launchDnsHelper(paths, opts);
+  return waitForDnsHelper(paths);
 }
 
-/** Stops the helper written down (only that process) and removes its files; throws when it would not stop. */
+/** A helper told to stop closes its sockets and exits within a few ms: looked for every ms for this long. */
+const QUICK_STOP_MS = 200;
+
+/**
+ * Stops the helper written down (only that process: a recycled pid is never signalled) and removes its
+ * files; throws when it would not stop, even on SIGKILL.
+ */
 export async function stopDnsHelper(paths: DnsHelperPaths): Promise<void> {
   const proc = dnsHelperProcess(paths);
-  if (proc) await stopByPid("DNS server", proc);
+  if (proc && running(proc)) {
+    try {
+      process.kill(proc.pid, "SIGTERM");
+    } catch {
+      // gone already
+    }
+    // its port 53 must be free before the next ctrnet's helper listens there: wait for the exit, closely
+    for (const end = performance.now() + QUICK_STOP_MS; running(proc) && performance.now() < end; ) await Bun.sleep(1);
+    if (running(proc)) await stopByPid("DNS server", proc);
+  }
   forgetDnsHelper(paths);
 }
 
