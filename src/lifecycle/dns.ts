@@ -43,18 +43,6 @@ export async function dnsServersOf(ctx: Context, rec: ContainerRecord): Promise<
   return dnsNameservers(rec, served);
 }
 
-/** Where the server of a rootless user runs, and whom it asks; undefined for root. */
-function rootlessPlace(ctx: Context): { netnsPath: string; upstreams: { address: string; port: number }[] } | undefined {
-  if (!ctx.rootless) return undefined;
-  const dns = readRootlessNetnsState(ctx.rootlessNetns)?.dns;
-  return { netnsPath: ctx.rootlessNetns.netns, upstreams: dns ? [{ address: dns, port: 53 }] : [] };
-}
-
-/** Listening port: 53, or CTRNET_DNS_PORT where a test or bench must not take the real one. */
-function listenPort(): number {
-  const port = Number(process.env.CTRNET_DNS_PORT ?? 53);
-  return Number.isInteger(port) && port > 0 && port < 65536 ? port : 53;
-}
 
 /** Writes the configuration and launches the server on it, without waiting for it. */
 function launch(ctx: Context, paths: DnsHelperPaths, config: Omit<DnsConfigInput, "generation">): void {
@@ -71,9 +59,14 @@ function launch(ctx: Context, paths: DnsHelperPaths, config: Omit<DnsConfigInput
   }
 }
 
+/**
+ * Root's server asks the host's resolvers (it reads them at each reload); a rootless user's, inside the
+ * rootless netns, asks that namespace's slirp4netns resolver, which reaches the host's.
+ */
 function configOf(ctx: Context, networks: DnsConfigInput["networks"]): Omit<DnsConfigInput, "generation"> {
-  const place = rootlessPlace(ctx);
-  return { networks, port: listenPort(), ...(place ? { upstreams: place.upstreams } : {}) };
+  if (!ctx.rootless) return { networks, port: 53 };
+  const dns = readRootlessNetnsState(ctx.rootlessNetns)?.dns;
+  return { networks, port: 53, upstreams: dns ? [{ address: dns, port: 53 }] : [] };
 }
 
 /** Call with the lock held: the configuration from the records, applied by a running server or a new one. */
