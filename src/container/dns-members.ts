@@ -17,18 +17,24 @@ function gatewaysOf(status: NetworkStatus): string[] {
   return status.interfaces.flatMap((i) => i.addresses.flatMap((a) => (a.gateway ? [a.gateway] : [])));
 }
 
+/** What is about to go: a whole container (`id`), or one network of it (`id` and `network`). */
+export interface Leaving {
+  id: string;
+  network?: string;
+}
+
 /**
  * The server's networks: only those with a container on them, and with a gateway to listen on (an
  * internal bridge has no address on the host, so nothing there can answer). Records being removed and
- * `without` are left out: their names stop resolving before their addresses are released.
+ * what is `leaving` are left out: their names stop resolving before their addresses are released.
  */
-export function dnsNetworks(records: readonly ContainerRecord[], served: readonly ServedNetwork[], without?: string): DnsNetwork[] {
+export function dnsNetworks(records: readonly ContainerRecord[], served: readonly ServedNetwork[], leaving?: Leaving): DnsNetwork[] {
   const out: DnsNetwork[] = [];
   for (const network of served) {
     const containers: DnsContainer[] = [];
     const gateways = new Set<string>();
     for (const rec of records) {
-      if (rec.id === without || rec.state === "removing") continue;
+      if (rec.state === "removing" || (rec.id === leaving?.id && (leaving.network === undefined || leaving.network === network.name))) continue;
       const attachment = rec.networks.find((n) => n.network === network.name);
       if (!attachment?.status) continue;
       const addresses = statusAddresses(attachment.status);

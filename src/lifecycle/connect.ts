@@ -84,9 +84,10 @@ export async function disconnectContainer(ctx: Context, idOrName: string, networ
   await onLiveContainer(ctx, id, `disconnect network "${network}" from`, async (rec, driver) => {
     const rest = disconnectNetwork(rec, network);
     const index = rec.networks.findIndex((n) => n.network === network);
+    // its names on that network stop resolving before its address there can go to another container
+    await syncDns(ctx, { id: rec.id, network });
     ErrorList.throwIfAny("", await driver.teardown(targetOf(ctx, rec, driver, index, rec.netns!.path), rec.networks[index]!.status));
     const updated = ctx.state().update(rec.id, (r) => disconnectNetwork(r, network));
-    await syncDns(ctx);
     if (index === 0 && rest.networks.length && rec.ports.length) await movePorts(ctx, updated, driver);
     if (rest.networks.length === 0 && driver.release) ErrorList.throwIfAny(`releasing the rootless netns`, await driver.release());
   });

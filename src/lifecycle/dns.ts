@@ -6,7 +6,7 @@
 // rootless netns's slirp4netns resolver as its upstream.
 import { existsSync } from "node:fs";
 import * as libc from "../../ffi/libc.ts";
-import { dnsNameservers, dnsNetworks, type ServedNetwork } from "../container/dns-members.ts";
+import { dnsNameservers, dnsNetworks, type Leaving, type ServedNetwork } from "../container/dns-members.ts";
 import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
 import { dnsConfigUnchanged, readDnsStatus, updateDnsServer, writeDnsConfig } from "../drivers/dns/config.ts";
@@ -70,11 +70,11 @@ function configOf(ctx: Context, networks: DnsConfigInput["networks"]): Omit<DnsC
 }
 
 /** Call with the lock held: the configuration from the records, applied by a running server or a new one. */
-async function syncLocked(ctx: Context, without: string | undefined): Promise<void> {
+async function syncLocked(ctx: Context, leaving: Leaving | undefined): Promise<void> {
   const paths = dnsPaths(ctx);
   const served = await servedNetworks(ctx);
   if (served.length === 0 && !existsSync(paths.dir)) return;
-  const networks = dnsNetworks(ctx.state().list(), served, without);
+  const networks = dnsNetworks(ctx.state().list(), served, leaving);
   if (networks.length === 0) {
     if (existsSync(paths.dir)) await stopDnsHelper(paths);
     return;
@@ -112,19 +112,19 @@ export async function prestartDns(ctx: Context, networkNames: readonly string[])
 }
 
 /**
- * Brings the server in line with the records: call after a container's networks changed. `without`: a
- * container about to be torn down, whose names go first. A network without DNS and no server running
- * costs one read of the network list.
+ * Brings the server in line with the records: call after a container's networks changed. `leaving`: a
+ * container (or one network of it) about to be torn down, whose names go first. A network without DNS and
+ * no server running costs one read of the network list.
  */
-export async function syncDns(ctx: Context, opts: { without?: string } = {}): Promise<void> {
+export async function syncDns(ctx: Context, leaving?: Leaving): Promise<void> {
   const paths = dnsPaths(ctx);
-  await withLock(paths.lock, () => syncLocked(ctx, opts.without));
+  await withLock(paths.lock, () => syncLocked(ctx, leaving));
 }
 
 /** For teardown and gc: the errors instead of a throw. */
-export async function syncDnsErrors(ctx: Context, opts: { without?: string } = {}): Promise<unknown[]> {
+export async function syncDnsErrors(ctx: Context, leaving?: Leaving): Promise<unknown[]> {
   try {
-    await syncDns(ctx, opts);
+    await syncDns(ctx, leaving);
     return [];
   } catch (err) {
     return [err];

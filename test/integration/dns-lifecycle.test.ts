@@ -10,6 +10,7 @@ import { join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { createNetns, removeNetns, type Netns } from "../../src/netns/index.ts";
 import { withNetns } from "../helpers/netns.ts";
+import { BINARY } from "../helpers/binary.ts";
 import { hex, Installation, privileged, run } from "./lifecycle-helpers.ts";
 
 const TAG = hex(2);
@@ -119,6 +120,19 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(readFileSync(join(inst.env.CTRNET_ROOT!, "containers", web, "resolv.conf"), "utf8")).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
     // one server for everything: a second container did not start another
     expect(helperPid()).toBe(pid);
+  });
+
+  test("two first containers created at once start one server, which answers for both", async () => {
+    const ids = [`one-${hex(3)}`, `two-${hex(3)}`];
+    const procs = ids.map((id, i) =>
+      Bun.spawn([BINARY, "create", "--network", i === 0 ? A : N, "--name", id, id], { env: { ...process.env, ...inst.env }, stdout: "pipe", stderr: "pipe" }),
+    );
+    const codes = await Promise.all(procs.map((p) => p.exited));
+    expect({ codes, stderr: await Promise.all(procs.map((p) => new Response(p.stderr).text())) }).toEqual({ codes: [0, 0], stderr: ["", ""] });
+    const servers = Bun.spawnSync(["pgrep", "-f", `_dns --config ${join(inst.env.CTRNET_ROOT!, "dns")}`]).stdout.toString().trim().split("\n").filter(Boolean);
+    expect(servers).toEqual([String(helperPid())]);
+    expect(getent(A, ids[0]!)).toBe(ipOf(ids[0]!, A));
+    expect(getent(N, ids[1]!)).toBe(ipOf(ids[1]!, N));
   });
 
   test("dig: AAAA, PTR and TCP", () => {

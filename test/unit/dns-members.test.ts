@@ -49,10 +49,13 @@ describe("dnsNetworks", () => {
     ]);
   });
 
-  test("a network not served, a container being removed or left out, and a network without containers give nothing", () => {
+  test("a network not served, a container being removed or leaving (whole or from one network), and a network without containers give nothing", () => {
     expect(dnsNetworks([web], [back]).map((n) => n.name)).toEqual(["back"]);
     expect(dnsNetworks([{ ...web, state: "removing" }, anonymous], [front, back]).map((n) => [n.name, n.containers.map((c) => c.name)])).toEqual([["front", ["c1"]]]);
-    expect(dnsNetworks([web, anonymous], [front, back], web.id).map((n) => n.name)).toEqual(["front"]);
+    expect(dnsNetworks([web, anonymous], [front, back], { id: web.id }).map((n) => n.name)).toEqual(["front"]);
+    // one network of it leaving: it stays on the other
+    const leavingFront = dnsNetworks([web, anonymous], [front, back], { id: web.id, network: "front" });
+    expect(leavingFront.map((n) => [n.name, n.containers.map((c) => c.name)])).toEqual([["front", ["c1"]], ["back", ["web"]]]);
     expect(dnsNetworks([], [front])).toEqual([]);
   });
 
