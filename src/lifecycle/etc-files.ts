@@ -76,9 +76,14 @@ export interface EtcFileOptions {
 export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOptions = {}): Promise<{ files: EtcFiles; fellBack: boolean }> {
   // A rootless container on CNI networks reaches the outside through the rootless netns's slirp4netns.
   const rootlessDns = ctx.rootless && rec.networks.length > 0 ? readRootlessNetnsState(ctx.rootlessNetns)?.dns : undefined;
+  const view = networkView(ctx, rec);
+  // podman's rule: a root bridge container reaches the host at its network's gateway (containerEtcFiles
+  // picks it); behind a user-mode stack (slirp4netns, a rootless user's bridges), or on bridges without a
+  // gateway, at one of the host's own addresses
   const userMode = rec.mode.kind === "slirp4netns" || (ctx.rootless && rec.mode.kind === "bridge");
-  const hostAddress = userMode ? hostReachableAddress() : undefined;
-  return containerEtcFiles(rec, networkView(ctx, rec), readHostEtc(), {
+  const gatewayless = rec.mode.kind === "bridge" && !view.statuses.some((s) => s.interfaces.some((i) => i.addresses.some((a) => a.gateway)));
+  const hostAddress = userMode || gatewayless ? hostReachableAddress() : undefined;
+  return containerEtcFiles(rec, view, readHostEtc(), {
     preferredNameservers: rootlessDns ? [rootlessDns] : [],
     dnsServers: await dnsServersOf(ctx, rec),
     ...(hostAddress !== undefined ? { hostAddress } : {}),
