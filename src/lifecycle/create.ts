@@ -14,6 +14,7 @@ import type { ContainerRecord, NetMode } from "../state/index.ts";
 import { close } from "../../ffi/libc.ts";
 import { publishedOn } from "../container/ports.ts";
 import { driverFor } from "../drivers/select.ts";
+import { PluginNotFoundError } from "../drivers/cni/index.ts";
 import type { Context } from "./context.ts";
 import { assignHostPorts, checkHostPortsFree } from "./host-ports.ts";
 import { markNetns, recordProcess } from "../state/ledger.ts";
@@ -30,6 +31,7 @@ import { prestartDns, syncDns } from "./dns.ts";
 import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import { removeContainer } from "./remove.ts";
+import { superviseHelpers } from "./supervisor.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
 
@@ -236,9 +238,15 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       if (rec.networks.length) await syncDns(ctx);
     }
     if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files);
-    return state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    // Helpers that outlive this command are restarted by the supervisor if they die.
+    if (!opts.helpersDieWithProcess) await superviseHelpers(ctx, rec.id);
+    return ready;
   } catch (err) {
-    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) });
+    // a plugin that is not installed made nothing for its DEL to undo (its ADD failed the same way)
+    const undo = (await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) })).filter(
+      (e) => !(e instanceof PluginNotFoundError),
+    );
     if (undo.length) throw ErrorList.undoing(err, undo);
     state.remove(p.id);
     lock.discard();

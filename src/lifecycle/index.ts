@@ -4,7 +4,7 @@ export { type Context, type ContextOptions, createContext } from "./context.ts";
 export { withContext } from "./with-context.ts";
 export { createContainer, createContainerUninterrupted } from "./create.ts";
 export { gc } from "./gc.ts";
-export { inspectContainer, parsePortQuery, portLines, publishedPorts } from "./inspect.ts";
+export { degradedHelper, inspectContainer, parsePortQuery, portLines, publishedPorts } from "./inspect.ts";
 export type { InspectAdditionalNetwork, InspectBasicNetworkConfig, InspectNetworkSettings, InspectResult } from "./inspect-format.ts";
 export { listContainers } from "./lookup.ts";
 export { formatNetworkMode, parseNetworkMode } from "./mode.ts";

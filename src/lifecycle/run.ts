@@ -91,8 +91,8 @@ async function startCommand(ctx: Context, record: ContainerRecord, argv: string[
     return spawnInNetns(netns, argv, { stdio: opts.stdio, etcFiles, dieWithParent: true });
   } catch (err) {
     // Only execve's own errors: the namespace and mount steps fail with ENOENT or EACCES too
-    if (!isSysError(err, "ENOENT", "EACCES") || err.syscall !== "execve") throw err;
-    const reason = err.code === "ENOENT" ? "command not found" : "permission denied";
+    if (!isSysError(err, "ENOENT", "EACCES", "ENOEXEC") || err.syscall !== "execve") throw err;
+    const reason = err.code === "ENOENT" ? "command not found" : err.code === "ENOEXEC" ? "exec format error" : "permission denied";
     throw new CommandNotRunError(`cannot run "${argv[0]}": ${reason}`, err.code === "ENOENT" ? 127 : 126);
   }
 }

@@ -21,8 +21,8 @@ export interface HostView {
   links: Map<string, string | null>;
 }
 
-function withNetlink<T>(fn: (nl: Netlink) => T): T {
-  const nl = Netlink.open();
+function withNetlink<T>(fn: (nl: Netlink) => T, netnsFd?: number): T {
+  const nl = Netlink.open(netnsFd === undefined ? {} : { netns: netnsFd });
   try {
     return fn(nl);
   } finally {
@@ -51,7 +51,8 @@ export function readHost(): HostView {
 }
 
 /** Deletes the bridge named `name` if there is one; another kind of link by that name is not ours to delete. */
-export function deleteBridge(name: string): boolean {
+/** In this netns, or the one netnsFd refers to (a rootless user's rootless netns). */
+export function deleteBridge(name: string, netnsFd?: number): boolean {
   return withNetlink((nl) => {
     try {
       if (nl.link(name).kind !== "bridge") return false;
@@ -62,7 +63,7 @@ export function deleteBridge(name: string): boolean {
       if (isNetlinkError(err, "ENODEV")) return false;
       throw err;
     }
-  });
+  }, netnsFd);
 }
 
 /**

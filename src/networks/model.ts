@@ -117,7 +117,7 @@ export function describeNetwork(config: NetworkConfig, fileTime: Date): NetworkI
     subnets,
     ipv6_enabled: subnets.some((s) => s.subnet.includes(":")),
     // As podman's CNI backend reads it: a bridge that is nobody's gateway leads nowhere.
-    internal: plugin.type === "bridge" && plugin.isGateway !== true && plugin.ipMasq !== true,
+    internal: (plugin.type === "bridge" || plugin.type === "ctrnet") && plugin.isGateway !== true && plugin.ipMasq !== true,
     dns_enabled: ctrnetDnsEnabled(config.bytes) || config.plugins.some((p) => p.type === "dnsname"),
     labels: { ...args.podman_labels },
     options: { ...args.podman_options },

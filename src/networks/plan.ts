@@ -31,8 +31,6 @@ export interface Surroundings {
   /** For messages about a missing plugin. */
   pluginPath: readonly string[];
   ipamDataDir: string;
-  /** ctrnet's CNI runtime runs its own plugin type in this process (root); else it must be on the plugin path. */
-  ownPluginInProcess?: boolean;
   now: Date;
   /** Where random IPv6 subnets come from: crypto.getRandomValues unless a test fixes it. */
   randomBytes?: (n: number) => Uint8Array;
@@ -127,8 +125,9 @@ function planParent(request: CreateNetworkRequest, parent: string | undefined, a
 
 function checkPlugins(name: string, conflist: Record<string, unknown>, around: Surroundings): void {
   for (const plugin of conflist.plugins as { type: string; ipam?: { type: string } }[]) {
-    // ctrnet's own type runs in-process (its host-local section is ctrnet's IPAM, not the plugin)
-    if (plugin.type === OWN_PLUGIN_TYPE && around.ownPluginInProcess) continue;
+    // ctrnet's CNI runtime runs its own type in-process, root or rootless (its host-local section is
+    // ctrnet's IPAM, not the plugin)
+    if (plugin.type === OWN_PLUGIN_TYPE) continue;
     for (const type of [plugin.type, plugin.ipam?.type]) {
       if (type !== undefined && !around.plugins.has(type)) {
         throw new UsageError(`plugin binary "${type}" needed by network ${name} not found in ${around.pluginPath.join(":")}`);
@@ -156,7 +155,7 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     const { mtu, vlan, plugin, isolate } = parseBridgeOptions(request.options ?? {});
     const bridge = planBridgeName(request, around);
     const subnets = planSubnets(request, around, true);
-    if (plugin === "ctrnet") {
+    if (plugin !== "cni") {
       conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, ...(isolate ? { isolate } : {}) });
     } else {
       // ctrnet's own DNS server answers for its networks (args.ctrnet_dns), not a dnsmasq per network

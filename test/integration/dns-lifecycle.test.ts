@@ -65,7 +65,8 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     resolvConf = join(inst.dir, "host-resolv.conf");
     writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
     expect(run(["mount", "--bind", resolvConf, "/etc/resolv.conf"]).ok).toBe(true);
-    inst.ok(["network", "create", "--subnet", "10.239.1.0/24", "--subnet", "fd39:1::/64", A]);
+    // A on the reference chain, B and N of ctrnet's own plugin type (the default)
+    inst.ok(["network", "create", "-o", "plugin=cni", "--subnet", "10.239.1.0/24", "--subnet", "fd39:1::/64", A]);
     inst.ok(["network", "create", "--subnet", "10.239.2.0/24", B]);
     inst.ok(["network", "create", "-o", "plugin=ctrnet", "--subnet", "10.239.3.0/24", N]);
     // A network's bridge (and ctrnet's nftables table) outlive its containers: made here, they belong to

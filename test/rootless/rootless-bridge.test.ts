@@ -3,12 +3,13 @@
 // subnet, a PATH without sbin, connect/disconnect/reload, info and enter, a configured cidr, and two
 // concurrent first runs making one rootless netns; after the last container nothing of it is left.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
 import { ctrnetAsUser, readUntil, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
 import { freePorts } from "../helpers/http.ts";
+import { pluginCreateOptions, TEST_NETWORK_PLUGIN } from "../helpers/network-plugin.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "nc", "iptables"].every((p) => Bun.which(p) !== null);
 const NET = "rbnet";
@@ -89,8 +90,8 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     await stopPause();
     tmp = mkdtempSync(join(tmpdir(), "ctrnet-rootless-bridge-"));
     chmodSync(tmp, 0o777);
-    ok(["network", "create", "--subnet", "10.77.3.0/24", NET]);
-    ok(["network", "create", "--subnet", "10.77.4.0/24", NET2]);
+    ok(["network", "create", ...pluginCreateOptions(), "--subnet", "10.77.3.0/24", NET]);
+    ok(["network", "create", ...pluginCreateOptions(), "--subnet", "10.77.4.0/24", NET2]);
   });
 
   afterEach(() => {
@@ -146,6 +147,17 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
       const inside = ok(["rootless-netns", "enter", "--", "sh", "-c", "ip -4 -o addr show tap0; cat /etc/resolv.conf"]);
       expect(inside).toContain("inet 10.0.2.100/24");
       expect(inside).toContain("nameserver 10.0.2.3\n");
+
+      // The network's firewall is inside the rootless netns, the user's own: ctrnet's table there (none in
+      // the host's), or the reference chain's iptables rules; its leases and records are under the user's dirs.
+      const native = TEST_NETWORK_PLUGIN === "ctrnet";
+      const firewall = ok(["rootless-netns", "enter", "--", "sh", "-c", native ? "nft list table inet ctrnet" : "iptables-save -t nat"]);
+      expect(firewall).toContain(native ? "10.77.3.0/24" : `${serverIP}:80`);
+      if (native) expect(firewall).toContain(`${serverIP} . 80`);
+      if (native) expect(Bun.spawnSync(["nft", "list", "table", "inet", "ctrnet"], { stderr: "ignore" }).exitCode).not.toBe(0);
+      const state = join(rootlessUser().runtimeDir, "ctrnet");
+      expect(readdirSync(join(state, "cni", "networks", NET))).toContain(serverIP);
+      expect(existsSync(join(state, "native")) ? readdirSync(join(state, "native")) : []).toHaveLength(native ? 1 : 0);
     } finally {
       expect(await stop(server)).toBe(128 + 15);
     }
@@ -224,5 +236,33 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     }
     expect(await Promise.all(runs.map((r) => r.exited))).toEqual([0, 0]);
     for (const p of slirps()) await waitGone(p.pid);
+  });
+
+  test("network rm while the rootless netns lives takes the network's bridge (and its table elements) out of it; a new network there works", () => {
+    const keep = `rk-${crypto.randomUUID().slice(0, 8)}`;
+    const [gone, next] = [`rbgone-${crypto.randomUUID().slice(0, 4)}`, `rbnext-${crypto.randomUUID().slice(0, 4)}`];
+    ok(["create", "--network", NET2, keep]);
+    try {
+      ok(["network", "create", ...pluginCreateOptions(), "--subnet", "10.77.6.0/24", gone]);
+      const bridge = JSON.parse(ok(["network", "inspect", gone]))[0].network_interface as string;
+      expect(ok(["run", "--network", gone, "--", "ip", "-4", "-o", "addr", "show", "eth0"])).toContain("inet 10.77.6.2/24");
+      const inside = (script: string) => ctrnetAsUser(["rootless-netns", "enter", "--", "sh", "-c", script]);
+      expect(inside(`ip link show ${bridge}`).code).toBe(0);
+      ok(["network", "rm", gone]);
+      expect(inside(`ip link show ${bridge}`).code).not.toBe(0);
+      const native = TEST_NETWORK_PLUGIN === "ctrnet";
+      if (native) expect(inside("nft list table inet ctrnet").stdout).not.toContain("10.77.6.0/24");
+
+      // the next network takes the freed bridge name, with a subnet of its own that its containers get out of
+      ok(["network", "create", ...pluginCreateOptions(), "--interface-name", bridge, "--subnet", "10.77.7.0/24", next]);
+      try {
+        expect(ok(["run", "--network", next, "--", "ip", "-4", "-o", "addr", "show", "eth0"])).toContain("inet 10.77.7.2/24");
+        if (native) expect(inside("nft list table inet ctrnet").stdout).toContain("10.77.7.0/24");
+      } finally {
+        ctrnetAsUser(["network", "rm", next]);
+      }
+    } finally {
+      ok(["rm", keep]);
+    }
   });
 });
