@@ -50,7 +50,7 @@ describe("planNetwork", () => {
           },
         },
       ],
-      args: { ctrnet_created: "2026-01-02T03:04:05.000Z" },
+      args: { ctrnet_created: "2026-01-02T03:04:05.000Z", ctrnet_dns: true },
     });
     expect(parseNetworkConfig(JSON.stringify(conflist), "planned").name).toBe("web");
   });
