@@ -1,8 +1,8 @@
 // Starting and stopping the one `ctrnet _dns` of a ctrnet installation (root: in the host's netns; a rootless
 // user: inside the rootless netns, where its bridges are). It outlives the ctrnet that starts it, in a session
 // of its own, and is known by pid and start time in a file beside its configuration, so any later ctrnet can
-// tell it a new configuration (SIGHUP), see that it died, or stop it. Reusable by a supervisor: start is
-// idempotent under the caller's lock, and knows nothing of containers.
+// tell it a new configuration (SIGHUP), see that it died, or stop it. Reusable by a supervisor: launch, wait
+// and stop take only the paths (the caller holds paths.lock) and know nothing of containers.
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { launch } from "../../../ffi/launcher.ts";
