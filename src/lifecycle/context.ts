@@ -109,13 +109,3 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
     },
   };
 }
-
-/** Builds the context for one command and closes it however the command ends. */
-export async function withContext<T>(options: ContextOptions, fn: (ctx: Context) => Promise<T>): Promise<T> {
-  const ctx = createContext(options);
-  try {
-    return await fn(ctx);
-  } finally {
-    ctx.close();
-  }
-}

@@ -20,6 +20,7 @@ import { netnsOwner } from "./lookup.ts";
 import { releaseShared } from "../drivers/select.ts";
 import { netnsInode, netnsPresent, removeOwnedNetns } from "../netns/index.ts";
 import { processAlive } from "../process/supervise.ts";
+import { syncDnsErrors } from "./dns.ts";
 import { deadHelper, helpersSupervised, stopHelpers } from "./helpers.ts";
 import { netnsUsers } from "./netns-users.ts";
 import { ensureSupervisor, stopIdleSupervisors, userNamespaceId } from "./supervisor.ts";
@@ -259,6 +260,8 @@ export async function gc(ctx: Context): Promise<GcReport> {
   collectWaiterSockets(ctx, report);
   await collectLockFiles(ctx, report);
   await superviseSurvivors(ctx, report);
+  // a DNS server that serves no container any more stops (before the rootless netns it may run in goes)
+  report.errors.push(...(await syncDnsErrors(ctx)).map((e) => `DNS server: ${errorMessage(e)}`));
   report.errors.push(...(await releaseShared(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

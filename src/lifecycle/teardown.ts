@@ -8,6 +8,7 @@ import type { ContainerRecord } from "../state/index.ts";
 import { forgetProcess, readHelperPids, unmarkNetns } from "../state/ledger.ts";
 import type { Context } from "./context.ts";
 import { removeEtcFiles } from "./etc-files.ts";
+import { syncDnsErrors } from "./dns.ts";
 import { START_ORDER, stopHelpers } from "./helpers.ts";
 import { tearDownNetworks } from "./networks.ts";
 
@@ -29,6 +30,8 @@ export interface TeardownOptions {
  */
 export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
   const errors = await stopHelpers(ctx, rec.id);
+  // its names stop resolving before its addresses can go to another container (and the last one stops the server)
+  if (rec.networks.length) errors.push(...(await syncDnsErrors(ctx, { id: rec.id })));
   const reach = opts.netnsPath ?? rec.netns?.path;
   const netnsPath = reach !== undefined && netnsUsable(reach) ? reach : undefined;
   errors.push(...(await tearDownNetworks(ctx, rec, netnsPath)));

@@ -1,4 +1,5 @@
 // What callers of the lifecycle hand in and get back.
+import type { EtcOptions } from "../container/etc-options.ts";
 
 export interface CreateRequest {
   id: string;
@@ -13,6 +14,8 @@ export interface CreateRequest {
   aliases?: string[];
   /** Where its netns comes from; a new one by default. */
   netns?: NetnsRequest;
+  /** What its /etc/resolv.conf and /etc/hosts say beyond its networks (--dns, --add-host, …), checked. */
+  etc?: EtcOptions;
 }
 
 /** Where a container's netns comes from: the seeds' createNetNS, setupNetNS and joinNetNS. */

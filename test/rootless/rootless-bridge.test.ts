@@ -3,7 +3,7 @@
 // subnet, a PATH without sbin, connect/disconnect/reload, info and enter, a configured cidr, and two
 // concurrent first runs making one rootless netns; after the last container nothing of it is left.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
@@ -121,7 +121,7 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
 
   test("two containers reach each other; a published port answers from the host; nc sees clients in the subnet", async () => {
     const port = freePorts(1);
-    const server = spawnCtrnetAsUser(["run", "--network", NET, "-p", `127.0.0.1:${port}:80`, "--", "sh", "-c", `ip -4 -o addr show eth0; exec ${ncServer.join(" ")}`]);
+    const server = spawnCtrnetAsUser(["run", "--network", NET, "--name", "srv", "-p", `127.0.0.1:${port}:80`, "--", "sh", "-c", `ip -4 -o addr show eth0; exec ${ncServer.join(" ")}`]);
     try {
       const { text } = await readUntil(server.stdout, "\n");
       const serverIP = text.match(/inet (10\.77\.3\.\d+)\//)![1]!;
@@ -132,8 +132,10 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
       expect(fromHost).toStartWith("10.77.3.");
       expect(fromHost).not.toBe(serverIP);
 
-      const client = ctrnetAsUser(["run", "--network", NET, "--", "sh", "-c", `ip -4 -o addr show eth0; echo hi | nc -N -w 2 ${serverIP} 80`]);
+      // by name: ctrnet's DNS server runs in the rootless netns, on the network's gateway
+      const client = ctrnetAsUser(["run", "--network", NET, "--", "sh", "-c", `ip -4 -o addr show eth0; getent ahostsv4 srv | head -n 1; echo hi | nc -N -w 2 srv 80`]);
       expect(client.code).toBe(0);
+      expect(client.stdout).toContain(`\n${serverIP} `);
       const clientIP = client.stdout.match(/inet (10\.77\.3\.\d+)\//)![1]!;
       expect(clientIP).not.toBe(serverIP);
       expect(await nextClient(clients)).toBe(clientIP);
@@ -164,15 +166,18 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     }
   });
 
-  test("a configured cidr: tap0 at cidr + 100, cidr + 3 is the rootless netns's and the container's first nameserver", async () => {
+  test("a configured cidr: tap0 at cidr + 100; cidr + 3 is the rootless netns's nameserver and the upstream of the container's (ctrnet's DNS server)", async () => {
     const env = { CTRNET_ROOTLESS_NETNS_OPTIONS: "cidr=10.0.5.0/24" };
     const flag = join(tmp, "cidr-done");
     const script = `head -n 1 /etc/resolv.conf; echo up; until [ -e ${flag} ]; do sleep 0.05; done`;
     const run = spawnCtrnetAsUser(["run", "--network", NET, "--", "sh", "-c", script], { env });
     try {
       const { text } = await readUntil(run.stdout, "up\n");
-      // slirp's DNS forwards to the host's own resolver, even one on the host's loopback (podman 3 does the same)
-      expect(text).toStartWith("nameserver 10.0.5.3\n");
+      // ctrnet's DNS server at the gateway, inside the rootless netns, forwards to slirp's DNS, which forwards
+      // to the host's own resolver, even one on the host's loopback (podman 3 does the same)
+      expect(text).toStartWith("nameserver 10.77.3.1\n");
+      const dns = JSON.parse(readFileSync(join(rootlessUser().runtimeDir, "ctrnet", "dns", "config.json"), "utf8"));
+      expect(dns.upstreams).toEqual([{ address: "10.0.5.3", port: 53 }]);
       const inside = ok(["rootless-netns", "enter", "--", "sh", "-c", "ip -4 -o addr show tap0; cat /etc/resolv.conf"], env);
       expect(inside).toContain("inet 10.0.5.100/24");
       expect(inside).toContain("nameserver 10.0.5.3\n");

@@ -50,7 +50,7 @@ describe("planNetwork", () => {
           },
         },
       ],
-      args: { ctrnet_created: "2026-01-02T03:04:05.000Z" },
+      args: { ctrnet_created: "2026-01-02T03:04:05.000Z", ctrnet_dns: true },
     });
     expect(parseNetworkConfig(JSON.stringify(conflist), "planned").name).toBe("web");
   });
@@ -79,7 +79,7 @@ describe("planNetwork", () => {
         { type: "firewall" },
         { type: "tuning", capabilities: { mac: true } },
       ],
-      args: { ctrnet_created: "2026-01-02T03:04:05.000Z", podman_options: { plugin: "cni" } },
+      args: { ctrnet_created: "2026-01-02T03:04:05.000Z", podman_options: { plugin: "cni" }, ctrnet_dns: true },
     });
     expect(parseNetworkConfig(JSON.stringify(conflist), "planned").name).toBe("web");
   });
@@ -220,12 +220,15 @@ describe("planNetwork", () => {
     expect(conflist.args).toMatchObject({ podman_labels: { team: "a", empty: "" }, podman_options: { mtu: "1400", vlan: "7" } });
   });
 
-  test("-o plugin=cni: dnsname when it is installed, unless --disable-dns", () => {
-    const a = around({ plugins: new Set([...BASE_PLUGINS, "dnsname"]) });
+  test("ctrnet's own DNS server (args.ctrnet_dns) on both bridge kinds unless --disable-dns; never dnsname, even where it is installed", () => {
+    const a = { ...around({ plugins: new Set([...BASE_PLUGINS, "dnsname"]) }), ownPluginInProcess: true };
     const cni = { plugin: "cni" };
-    expect(plugins({ name: "n", options: cni }, a).at(-1)).toEqual({ type: "dnsname", domainName: "dns.ctrnet", capabilities: { aliases: true } });
-    expect(plugins({ name: "n", options: cni, disableDns: true }, a).map((p) => p.type)).not.toContain("dnsname");
-    expect(plugins({ name: "n", options: cni }).map((p) => p.type)).not.toContain("dnsname");
+    expect(plugins({ name: "n", options: cni }, a).map((p) => p.type)).not.toContain("dnsname");
+    expect(plan({ name: "n", options: cni }, a).conflist.args).toMatchObject({ ctrnet_dns: true });
+    expect(plan({ name: "n", options: cni, disableDns: true }, a).conflist.args).not.toHaveProperty("ctrnet_dns");
+    expect(plan({ name: "n" }, a).conflist.args).toMatchObject({ ctrnet_dns: true });
+    expect(plan({ name: "n", disableDns: true }, a).conflist.args).not.toHaveProperty("ctrnet_dns");
+    expect(plan({ name: "lan", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }).conflist.args).not.toHaveProperty("ctrnet_dns");
   });
 
   test("macvlan: the parent from --opt parent or --interface-name, host-local on the given subnet", () => {
