@@ -5,7 +5,7 @@ import type { NetMode } from "../state/index.ts";
 import { type CniDriverEnv } from "./cni/args.ts";
 import { cniDriver } from "./cni/driver.ts";
 import type { NetworkDriver } from "./driver.ts";
-import { pastaDriver } from "./pasta/driver.ts";
+import { PASTA_FEATURES_FILE, pastaDriver } from "./pasta/driver.ts";
 import { forwarderPublisher } from "./portfwd/publisher.ts";
 import { slirp4netnsDriver } from "./slirp4netns/driver.ts";
 
@@ -35,7 +35,7 @@ export function driverFor(mode: NetMode, env: DriverEnv): NetworkDriver | undefi
     case "slirp4netns":
       return slirp4netnsDriver(mode.options, join(env.runtimeDir, "slirp4netns-features.json"));
     case "pasta":
-      return pastaDriver(mode.options, join(env.runtimeDir, "pasta-features.json"));
+      return pastaDriver(mode.options, join(env.runtimeDir, PASTA_FEATURES_FILE));
     default:
       return undefined;
   }

@@ -3,6 +3,7 @@
 // point the whole tool at temporary directories without touching the machine's own.
 import { join } from "node:path";
 import { createCniRuntime, type CniRuntime, defaultCacheDir, defaultConfigDirs, rootlessCniRuntime } from "../drivers/cni/index.ts";
+import { PASTA_FEATURES_FILE } from "../drivers/pasta/driver.ts";
 import { pastaWayOut } from "../drivers/pasta/way-out.ts";
 import { hostLookup } from "../drivers/slirp4netns/host-lookup.ts";
 import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
@@ -71,7 +72,7 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   // slirp4netns on tap0 with -c and a ready fd, or pasta; its options are read when it starts.
   const startWayOut: StartWayOut = (netnsPath, onSpawn, program) => {
     if ((program ?? rootlessNetworkCmd(env)) === "pasta") {
-      return pastaWayOut(slirpOptions, join(root, "rootless-netns-pasta.pid"), join(root, "pasta-features.json"))(netnsPath, onSpawn);
+      return pastaWayOut(slirpOptions, join(root, "rootless-netns-pasta.pid"), join(root, PASTA_FEATURES_FILE))(netnsPath, onSpawn);
     }
     const options = parseSlirp4netnsOptions(slirpOptions, hostLookup);
     return startSlirp4netns({ netnsPath, options, exitFd: false, onSpawn: (pid) => onSpawn(pid, "slirp4netns") }).then((s) => ({ ...s, program: "slirp4netns" }));

@@ -7,6 +7,7 @@ import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, ty
 import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
 import { type EtcOptions, HOST_GATEWAY_VALUE } from "../container/etc-options.ts";
 import { SEARCH_DOMAIN } from "../drivers/dns/zone.ts";
+import { pastaMapGuestAddr } from "../drivers/pasta/driver.ts";
 import { validateName } from "../names.ts";
 import { type NetworkStatus, statusAddresses } from "../schema/network-status.ts";
 import type { ContainerRecord } from "../state/index.ts";
@@ -82,7 +83,12 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
   // gateway, at one of the host's own addresses
   const userMode = rec.mode.kind === "slirp4netns" || (ctx.rootless && rec.mode.kind === "bridge");
   const gatewayless = rec.mode.kind === "bridge" && !view.statuses.some((s) => s.interfaces.some((i) => i.addresses.some((a) => a.gateway)));
-  const hostAddress = userMode || gatewayless ? hostReachableAddress() : undefined;
+  let hostAddress = userMode || gatewayless ? hostReachableAddress() : undefined;
+  // pasta (podman 5's rule): --map-guest-addr's address where pasta has it; else a host address the
+  // container does not have itself (pasta copied the host's), or no entry
+  if (rec.mode.kind === "pasta") {
+    hostAddress = pastaMapGuestAddr(rec.mode.options, ctx.runtimeDir) ?? hostReachableAddress(view.statuses.flatMap(statusAddresses)) ?? "";
+  }
   return containerEtcFiles(rec, view, readHostEtc(), {
     preferredNameservers: rootlessDns ? [rootlessDns] : [],
     dnsServers: await dnsServersOf(ctx, rec),

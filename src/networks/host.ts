@@ -71,10 +71,11 @@ export function deleteBridge(name: string, netnsFd?: number): boolean {
  * bridges) reaches it at, as podman's GetLocalIP picks host.containers.internal: the first global unicast
  * IPv4 address of a host interface, else the first global IPv6 one; undefined when the host has neither.
  */
-export function hostReachableAddress(): string | undefined {
+export function hostReachableAddress(exclude: readonly string[] = []): string | undefined {
   return withNetlink((nl) => {
     let ipv6: string | undefined;
     for (const { address } of nl.addresses()) {
+      if (exclude.includes(address)) continue;
       if (!address.includes(":")) {
         if (!/^(127|169\.254|0)\./.test(address) && !/^(22[4-9]|2[3-5]\d)\./.test(address)) return address;
       } else if (ipv6 === undefined && !/^(::1?$|fe[89ab]|ff)/i.test(address)) {

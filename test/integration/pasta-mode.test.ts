@@ -15,6 +15,11 @@ import { alive, untilGone, userModeSandbox } from "./user-mode-helpers.ts";
 
 const ASYNC_TEST_TIMEOUT_MS = 60_000;
 const runnable = privileged && ["pasta", "socat", "curl", "busybox"].every((p) => Bun.which(p) !== null);
+/** A newer pasta than Debian 12's maps 169.254.1.2 to the host, which host.containers.internal then names. */
+const mapsGuestAddr = () => {
+  const help = Bun.spawnSync(["pasta", "--help"], { stdout: "pipe", stderr: "pipe" });
+  return `${help.stdout}${help.stderr}`.includes("--map-guest-addr");
+};
 
 describe.skipIf(!runnable)("--network pasta", () => {
   const box = userModeSandbox("pasta", "pasta");
@@ -31,14 +36,14 @@ describe.skipIf(!runnable)("--network pasta", () => {
   });
 
   /** `ip -j addr` inside: each interface's global addresses, and the default routes. */
-  function inside(network: string): { addrs: Record<string, string[]>; routes: string; resolv: string; code: number | null; stderr: string } {
-    const r = cli(["run", "--network", network, "--", "sh", "-c", "ip -j addr; echo ===; ip route; ip -6 route; echo ===; cat /etc/resolv.conf"]);
-    const [json = "[]", routes = "", resolv = ""] = r.stdout.split("===\n");
+  function inside(network: string): { addrs: Record<string, string[]>; routes: string; resolv: string; hosts: string; code: number | null; stderr: string } {
+    const r = cli(["run", "--network", network, "--", "sh", "-c", "ip -j addr; echo ===; ip route; ip -6 route; echo ===; cat /etc/resolv.conf; echo ===; cat /etc/hosts"]);
+    const [json = "[]", routes = "", resolv = "", hosts = ""] = r.stdout.split("===\n");
     const links = JSON.parse(json) as { ifname: string; addr_info: { local: string; prefixlen: number; scope: string; tentative?: boolean }[] }[];
     const addrs = Object.fromEntries(
       links.map((l) => [l.ifname, l.addr_info.filter((a) => a.scope === "global").map((a) => `${a.local}/${a.prefixlen}${a.tentative ? " tentative" : ""}`)]),
     );
-    return { addrs, routes, resolv, code: r.code, stderr: r.stderr };
+    return { addrs, routes, resolv, hosts, code: r.code, stderr: r.stderr };
   }
 
   test("the host's addresses and routes, IPv4 and IPv6 (usable at once), and pasta's DNS forwarder in resolv.conf", () => {
@@ -49,6 +54,23 @@ describe.skipIf(!runnable)("--network pasta", () => {
     expect(r.routes).toContain(`default via ${UPLINK.gateway4} dev ${UPLINK.name}`);
     expect(r.routes).toContain(`default via ${UPLINK.gateway6} dev ${UPLINK.name}`);
     expect(r.resolv.match(/^nameserver .*/gm)).toEqual(["nameserver 169.254.1.1"]);
+    // podman's rule without --map-guest-addr (this pasta has none): a host address the container has not
+    // got itself; the uplink's are its own now, and the host has no other
+    if (mapsGuestAddr()) expect(r.hosts).toContain("169.254.1.2\thost.containers.internal\n");
+    else expect(r.hosts).not.toContain("host.containers.internal");
+    expectNothingLeft();
+  });
+
+  test("host.containers.internal: a host address pasta did not copy into the container", () => {
+    const extra = "198.51.100.9";
+    Bun.spawnSync(["ip", "addr", "add", `${extra}/24`, "dev", UPLINK.peer]);
+    try {
+      const r = inside("pasta");
+      expect(r.code).toBe(0);
+      expect(r.hosts).toContain(`${mapsGuestAddr() ? "169.254.1.2" : extra}\thost.containers.internal\n`);
+    } finally {
+      Bun.spawnSync(["ip", "addr", "del", `${extra}/24`, "dev", UPLINK.peer]);
+    }
     expectNothingLeft();
   });
 

@@ -8,7 +8,7 @@ import type { NetworkStatus } from "../../schema/network-status.ts";
 import type { ContainerRecord, NetworkAttachment } from "../../state/index.ts";
 import type { DriverTarget, NetworkDriver } from "../driver.ts";
 import { observeNetns } from "../observe.ts";
-import { checkPastaPorts, DNS_FORWARD_IPV4 } from "./argv.ts";
+import { checkPastaPorts, DNS_FORWARD_IPV4, MAP_GUEST_ADDR_IPV4 } from "./argv.ts";
 import { hasOption, probePasta } from "./features.ts";
 import { parsePastaOptions, storedValues } from "./options.ts";
 import { type Pasta, pastaBinary, startPasta } from "./start.ts";
@@ -69,6 +69,23 @@ export function pastaDriver(options: readonly string[], featuresCache: string): 
       return target.helpers.stop("pasta");
     },
   };
+}
+
+/** Where, in ctrnet's runtime dir, the probe of the installed pasta is kept between processes. */
+export const PASTA_FEATURES_FILE = "pasta-features.json";
+
+/**
+ * The address pasta maps to the host for host.containers.internal: --map-guest-addr's, given or podman's
+ * default where this pasta has the option; undefined where it has not.
+ */
+export function pastaMapGuestAddr(options: readonly string[], runtimeDir: string): string | undefined {
+  const given = storedValues(options, "map-guest-addr");
+  if (given.length) return given[0];
+  try {
+    return hasOption(probePasta(pastaBinary(), join(runtimeDir, PASTA_FEATURES_FILE)), "map-guest-addr") ? MAP_GUEST_ADDR_IPV4 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The --dns-forward addresses pasta was given, as the record's options say; podman's default otherwise. */
