@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { Netlink } from "../../netlink/index.ts";
 import type { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
-import { Firewall, type FirewallNetwork, type PublishedPort } from "../firewall/index.ts";
+import { Firewall, type FirewallNetwork, type PublishedPort, type StateSource } from "../firewall/index.ts";
 import { type Allocation, allocate, type IpamConfig, parseIpamConfig, release } from "../ipam/index.ts";
 import { attachVeth, type BridgeConfig, detachVeth, ensureBridge } from "./plumbing.ts";
 
@@ -39,7 +39,7 @@ export interface AttachRequest {
   ips?: readonly string[];
   ports?: readonly PortRequest[];
   /** What the whole table must hold, for when it has to be rebuilt (after `nft flush ruleset`). */
-  firewallState: () => { networks: FirewallNetwork[]; ports: PublishedPort[] };
+  firewallState: StateSource;
 }
 
 export interface AttachResult {
@@ -58,6 +58,8 @@ export interface AttachResult {
 export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "firewallState"> & {
   /** What setup published, from its result; recomputed by nobody, since the addresses are released here. */
   ports: readonly PublishedPort[];
+  /** What the table holds without this attachment: with it, a table flushed from outside is made again. */
+  firewallState?: StateSource;
 };
 
 /** Stable per attachment, so a teardown finds the pair without anything stored: veth + 11 hex. */
@@ -113,11 +115,7 @@ export function attach(req: AttachRequest): AttachResult {
   try {
     const bridge = bridgeOf(req.network, allocations);
     ensureBridge(host, bridge, req.hostNetnsFd);
-    if (!fw.present()) {
-      const state = req.firewallState();
-      fw.rebuild(state.networks, state.ports);
-    }
-    fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)));
+    fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
     const hostInterface = hostInterfaceName(req.containerId, req.ifname);
     const gateways = req.network.plugin.isGateway ? allocations.map((a) => a.gateway) : [];
     const veth = attachVeth(host, container, bridge, {
@@ -168,7 +166,7 @@ export function detach(req: DetachRequest): Error[] {
   attempt(() => {
     const fw = openFirewall(req);
     try {
-      if (fw.present()) fw.unpublish(req.ports);
+      fw.unpublish(req.ports, req.firewallState);
     } finally {
       fw.close();
     }

@@ -4,7 +4,8 @@
 import { close } from "../../../../ffi/libc.ts";
 import { attach, type AttachResult, detach, firewallNetworkOf, hostInterfaceName, ipamOf, type NativeNetwork, type PortRequest, subnetsOf } from "../attach.ts";
 import { type CniResult, parseResult, toWire, type WireResult } from "../../cni/result.ts";
-import type { FirewallNetwork, PublishedPort } from "../../firewall/index.ts";
+import type { PublishedPort } from "../../firewall/index.ts";
+import { recordedFirewallState } from "../recorded.ts";
 import { gcLeases, HOST_LOCAL_DATA_DIR, leases } from "../../ipam/index.ts";
 import { errorMessage } from "../../../errors.ts";
 import { Netlink } from "../../../netlink/index.ts";
@@ -46,16 +47,6 @@ function openContainerNetns(path: string): number {
     if (err instanceof NetnsNotFoundError || err instanceof NotANetnsError) throw new CniPluginError(CNI_CODE.unknownContainer, errorMessage(err));
     throw err;
   }
-}
-
-/** What the whole table must hold: every native attachment on record, and the network being attached. */
-function firewallState(ctx: PluginContext, current: FirewallNetwork): { networks: FirewallNetwork[]; ports: PublishedPort[] } {
-  const all = listNativeAttachments(ctx.root);
-  const networks = new Map<string, FirewallNetwork>([[current.bridge, current]]);
-  for (const a of all) {
-    if (!networks.has(a.bridge)) networks.set(a.bridge, { bridge: a.bridge, subnets: a.subnets, ...(a.internal ? { internal: true } : {}), ...(a.isolate ? { isolate: a.isolate } : {}) });
-  }
-  return { networks: [...networks.values()], ports: all.flatMap((a) => a.ports) };
 }
 
 /** Requested addresses: runtimeConfig.ips, else args.cni.ips, else CNI_ARGS IP (comma-separated). */
@@ -128,7 +119,8 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
       ...(mac ? { mac } : {}),
       ...(ips ? { ips } : {}),
       ports: portRequests(input),
-      firewallState: () => firewallState(ctx, fwNetwork),
+      // the network being attached comes first when the table is made again (ensureNetwork adds it)
+      firewallState: () => recordedFirewallState(ctx.root),
     });
     try {
       saveNativeAttachment(ctx.root, {
@@ -177,7 +169,14 @@ export function del(ctx: PluginContext, env: PluginEnv, input: PluginInput): voi
   const key = { network: network.name, containerId: env.containerId!, ifname: env.ifname! };
   const recorded = findNativeAttachment(ctx.root, key);
   const ports = recorded?.ports ?? portsFromRuntime(input);
-  const errors = detach({ network, containerId: key.containerId, ifname: key.ifname, dataDir: ipamOf(network, dataDirOf(input)).dataDir, ports });
+  const errors = detach({
+    network,
+    containerId: key.containerId,
+    ifname: key.ifname,
+    dataDir: ipamOf(network, dataDirOf(input)).dataDir,
+    ports,
+    firewallState: () => recordedFirewallState(ctx.root, key),
+  });
   if (errors.length) throw new CniPluginError(CNI_CODE.failed, errors.map(errorMessage).join("; "));
   forgetNativeAttachment(ctx.root, key);
 }
@@ -236,7 +235,7 @@ export function gc(ctx: PluginContext, input: PluginInput): void {
   const recorded = listNativeAttachments(ctx.root, { network: network.name });
   for (const a of recorded) {
     if (a.owner !== PLUGIN_OWNER || keep.has(`${a.containerId}\0${a.ifname}`)) continue;
-    const failed = detach({ network, containerId: a.containerId, ifname: a.ifname, dataDir: ipam.dataDir, ports: a.ports });
+    const failed = detach({ network, containerId: a.containerId, ifname: a.ifname, dataDir: ipam.dataDir, ports: a.ports, firewallState: () => recordedFirewallState(ctx.root, a) });
     errors.push(...failed);
     if (failed.length === 0) forgetNativeAttachment(ctx.root, a);
   }
