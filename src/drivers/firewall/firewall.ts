@@ -173,6 +173,35 @@ export class Firewall {
     if (gone && state !== undefined) this.restore(state());
   }
 
+  /**
+   * Every published port that DNATs to one of these container addresses goes, whatever its host port: for
+   * a teardown that does not know what was published (an attach killed before it recorded its ports).
+   * Returns how many went.
+   */
+  unpublishTo(addresses: readonly string[]): number {
+    if (addresses.length === 0) return 0;
+    const targets = addresses.map((a) => (a.includes(":") ? nf.ipv6(a) : nf.ipv4(a)));
+    let count = 0;
+    for (const set of [SETS.ports4, SETS.hostports4, SETS.ports6, SETS.hostports6]) {
+      let held: nf.SetElement[];
+      try {
+        held = this.nft.elements(set);
+      } catch (err) {
+        if (isNetlinkError(err, "ENOENT")) return 0;
+        throw err;
+      }
+      const going = held.filter((e) => {
+        const data = e.data;
+        return data instanceof Uint8Array && targets.some((t) => sameBytes(data.subarray(0, t.length), t));
+      });
+      if (going.length === 0) continue;
+      this.nft.deleteElements(set, going.map((e) => ({ key: e.key })));
+      count += going.length;
+    }
+    this.nft.commit();
+    return count;
+  }
+
   private queueAdd(groups: readonly ElementGroup[]): void {
     for (const g of groups) this.nft.addElements(g.set, g.elements);
   }

@@ -4,11 +4,13 @@
 import { close } from "../../../../ffi/libc.ts";
 import { attach, type AttachResult, detach, firewallNetworkOf, hostInterfaceName, ipamOf, type NativeNetwork, type PortRequest, subnetsOf } from "../attach.ts";
 import { type CniResult, parseResult, toWire, type WireResult } from "../../cni/result.ts";
-import type { PublishedPort } from "../../firewall/index.ts";
+import { Firewall, type PublishedPort } from "../../firewall/index.ts";
+import { detachVeth } from "../plumbing.ts";
 import { recordedFirewallState } from "../recorded.ts";
 import { gcLeases, HOST_LOCAL_DATA_DIR, leases } from "../../ipam/index.ts";
 import { errorMessage } from "../../../errors.ts";
 import { Netlink } from "../../../netlink/index.ts";
+import { crashPoint } from "../../../process/crash-point.ts";
 import { NetnsNotFoundError, NotANetnsError, openNetns } from "../../../netns/index.ts";
 import {
   findNativeAttachment,
@@ -143,6 +145,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
       detach({ network, containerId: env.containerId!, ifname: env.ifname!, dataDir: ipam.dataDir, ports: result.ports });
       throw new CniPluginError(CNI_CODE.io, `cannot record the attachment in ${ctx.root}: ${errorMessage(err)}`);
     }
+    crashPoint("record");
     return toWire(appendTo(prev, resultOf(input, env.netns!, result)), input.cniVersion);
   } finally {
     close(netnsFd);
@@ -169,6 +172,7 @@ export function del(ctx: PluginContext, env: PluginEnv, input: PluginInput): voi
   const key = { network: network.name, containerId: env.containerId!, ifname: env.ifname! };
   const recorded = findNativeAttachment(ctx.root, key);
   const ports = recorded?.ports ?? portsFromRuntime(input);
+  // without a record, ports can be in the table that neither the runtime nor its cached result knows of
   const errors = detach({
     network,
     containerId: key.containerId,
@@ -176,6 +180,7 @@ export function del(ctx: PluginContext, env: PluginEnv, input: PluginInput): voi
     dataDir: ipamOf(network, dataDirOf(input)).dataDir,
     ports,
     firewallState: () => recordedFirewallState(ctx.root, key),
+    ...(recorded === undefined ? { portsUnknown: true } : {}),
   });
   if (errors.length) throw new CniPluginError(CNI_CODE.failed, errors.map(errorMessage).join("; "));
   forgetNativeAttachment(ctx.root, key);
@@ -242,7 +247,14 @@ export function gc(ctx: PluginContext, input: PluginInput): void {
   // Leases with no record left: a crash between allocation and record. ctrnet's own containers' stay.
   const others = recorded.filter((a: NativeAttachment) => a.owner !== PLUGIN_OWNER).map((a) => ({ containerId: a.containerId, ifName: a.ifname }));
   try {
-    gcLeases({ dataDir: ipam.dataDir, network: network.name }, [...valid.map((a) => ({ containerId: a.containerID, ifName: a.ifname })), ...others]);
+    const released = gcLeases({ dataDir: ipam.dataDir, network: network.name }, [...valid.map((a) => ({ containerId: a.containerID, ifName: a.ifname })), ...others]);
+    // and what such an attach made for them: its ports, its veth pair (named after the lease's owner)
+    if (released.length) {
+      using fw = Firewall.open();
+      fw.unpublishTo(released.map((l) => l.ip));
+      using host = Netlink.open();
+      for (const l of released) if (l.ifName !== undefined) detachVeth(host, hostInterfaceName(l.containerId, l.ifName));
+    }
   } catch (err) {
     errors.push(err);
   }
