@@ -47,7 +47,6 @@ function removeFirewallElements(config: NetworkConfig): void {
   const subnets = ranges.flat().flatMap((r) => (typeof r.subnet === "string" ? [r.subnet] : []));
   const fw = Firewall.open();
   try {
-    if (!fw.present()) return;
     fw.removeNetwork({ bridge: plugin.bridge, subnets });
     fw.dropIfUnused();
   } finally {

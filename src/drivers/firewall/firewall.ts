@@ -5,6 +5,8 @@ import { UsageError } from "../../errors.ts";
 import { isNetlinkError, type SocketOptions } from "../../netlink/index.ts";
 import * as nf from "../../netlink/nftables/index.ts";
 import { type ElementGroup, type FirewallNetwork, networkElements, portElements, type PublishedPort } from "./elements.ts";
+import { queueForwardAccepts, queueForwardRemoval } from "./forward.ts";
+import { checkLegacyForward } from "./legacy.ts";
 import { queueSkeleton, SETS, SKELETON, TABLE } from "./ruleset.ts";
 
 /** Everything the table holds: every network and published port on record. */
@@ -19,11 +21,15 @@ export type StateSource = () => FirewallState;
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export class Firewall {
-  private constructor(private readonly nft: nf.Nftables) {}
+  private constructor(
+    private readonly nft: nf.Nftables,
+    /** In this process's netns: the one whose legacy iptables tables it can read. */
+    private readonly own: boolean,
+  ) {}
 
   /** In the netns given (the rootless netns, a test's), or in this process's. */
   static open(options: Pick<SocketOptions, "netns"> = {}): Firewall {
-    return new Firewall(nf.Nftables.open(options));
+    return new Firewall(nf.Nftables.open(options), options.netns === undefined);
   }
 
   close(): void {
@@ -93,6 +99,7 @@ export class Firewall {
       this.queueAdd(networkElements(net));
     }
     this.queueAdd(portElements(state.ports));
+    queueForwardAccepts(this.nft, [...seen]);
   }
 
   /** The bridges set's elements; undefined when the set (or the whole table) is gone. */
@@ -107,9 +114,12 @@ export class Firewall {
 
   /**
    * The network's subnets and bridge, unless a container before this one put them in already. With
-   * `state`, a table flushed from outside is made again first, from the records and this network.
+   * `state`, a table flushed from outside is made again first, from the records and this network. On a
+   * host whose iptables FORWARD policy is DROP, iptables-nft's chains get accept rules for the bridge
+   * (forward.ts); iptables-legacy's make this throw, saying what to run (legacy.ts).
    */
   ensureNetwork(net: FirewallNetwork, state?: StateSource): void {
+    if (this.own) checkLegacyForward([net.bridge], net.subnets.some((c) => c.includes(":")) ? ["ip", "ip6"] : ["ip"]);
     let held = this.bridges();
     if (held === undefined && state !== undefined) {
       const whole = state();
@@ -123,7 +133,12 @@ export class Firewall {
       }
     }
     const key = nf.ifname(net.bridge);
-    if (held?.some((e) => sameBytes(e.key, key))) return;
+    // a FORWARD policy of DROP may have come since the network's first container (docker installed)
+    const forward = queueForwardAccepts(this.nft, [net.bridge]);
+    if (held?.some((e) => sameBytes(e.key, key))) {
+      if (forward) this.nft.commit();
+      return;
+    }
     this.queueAdd(networkElements(net));
     try {
       this.nft.commit();
@@ -135,6 +150,7 @@ export class Firewall {
 
   /** For `network rm`: whatever of the network's elements is there goes. */
   removeNetwork(net: FirewallNetwork): void {
+    if (queueForwardRemoval(this.nft, [net.bridge])) this.nft.commit();
     this.deleteExisting(networkElements(net));
   }
 
@@ -142,6 +158,7 @@ export class Firewall {
   dropIfUnused(): void {
     if (!this.present() || this.nft.elements(SETS.bridges).length > 0) return;
     this.nft.deleteTable(TABLE);
+    queueForwardRemoval(this.nft);
     try {
       this.nft.commit();
     } catch (err) {
