@@ -70,7 +70,12 @@ export default defineCommand({
     await watchFirewall({
       root: runtimeDir({ root }),
       signal: stop.signal,
-      onRebuild: ({ networks, ports, cause }) => print(`rebuilt table inet ctrnet: ${networks} networks, ${ports} ports (changed by ${cause})\n`),
+      onRebuild: ({ networks, ports, forwardRules, cause }) =>
+        print(
+          forwardRules
+            ? `added ${forwardRules} accept rules to iptables FORWARD (changed by ${cause})\n`
+            : `rebuilt table inet ctrnet: ${networks} networks, ${ports} ports (changed by ${cause})\n`,
+        ),
     });
   },
 });

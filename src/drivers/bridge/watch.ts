@@ -1,8 +1,9 @@
 // `ctrnet watch`: keeps ctrnet's nftables table whole while something else rewrites the ruleset (`nft flush
 // ruleset`, a firewalld reload, `nft delete table inet ctrnet`). It listens on the nf_tables notification
 // group, and after a batch of another process that deleted anything of the table, it checks the table and,
-// when it is not whole, rebuilds it from the native attachments' records in one batch. Its own batches are
-// recognised by their generation's pid and never looked at again, so a rebuild does not wake it up.
+// when it is not whole, rebuilds it from the native attachments' records in one batch; a change of
+// iptables-nft's FORWARD chains (docker setting their policy to DROP, `iptables -F`) gets ctrnet's accept
+// rules back (firewall/forward.ts). Its own batches are recognised by their generation's pid and never looked at again, so a rebuild does not wake it up.
 import { Firewall, FIREWALL_TABLE as TABLE } from "../firewall/index.ts";
 import { isNetlinkError } from "../../netlink/index.ts";
 import { NftMonitor, type NftEvent } from "../../netlink/nftables/index.ts";
@@ -13,7 +14,7 @@ export interface WatchOptions {
   root: string;
   signal: AbortSignal;
   /** Called after each rebuild, with what it put back and whose change caused it. */
-  onRebuild?: (what: { networks: number; ports: number; cause: string }) => void;
+  onRebuild?: (what: Repair & { cause: string }) => void;
   /** How often the socket is read when nothing happens. */
   intervalMs?: number;
 }
@@ -21,7 +22,13 @@ export interface WatchOptions {
 /** Rebuilds refused because the ruleset kept changing under them, before giving up. */
 const MAX_ATTEMPTS = 5;
 
+/** iptables-nft's FORWARD chains, whose policy or rules may need ctrnet's accept rules again. */
+const isForward = (c: { family: string; table: string; name?: string; chain?: string }) =>
+  (c.family === "ip" || c.family === "ip6") && c.table === "filter" && (c.name ?? c.chain) === "FORWARD";
+
 function touchesTable(ev: NftEvent): boolean {
+  if (ev.kind === "chain" && isForward(ev.chain)) return true;
+  if (ev.kind === "rule" && ev.op === "del" && isForward(ev.rule)) return true;
   switch (ev.kind) {
     case "table":
       return ev.op === "del" && ev.table.family === TABLE.family && ev.table.name === TABLE.name;
@@ -41,12 +48,23 @@ function touchesTable(ev: NftEvent): boolean {
  * with it). The rebuild is refused by the kernel when anything changed since the table was checked (an
  * attach or another rebuild in between), and then the check is made again.
  */
-export function repairFirewall(fw: Firewall, root: string): { networks: number; ports: number } | undefined {
+export interface Repair {
+  networks: number;
+  ports: number;
+  /** Accept rules added to iptables' FORWARD chains alone, the table being whole. */
+  forwardRules?: number;
+}
+
+export function repairFirewall(fw: Firewall, root: string): Repair | undefined {
   for (let attempt = 1; ; attempt++) {
     const generation = fw.generation();
-    if (fw.intact()) return undefined;
     const state = recordedFirewallState(root);
     if (state.networks.length === 0) return undefined;
+    if (fw.intact()) {
+      // a DROP policy set, or ctrnet's accept rules flushed, in iptables' FORWARD chains
+      const rules = fw.ensureForward(state.networks.map((n) => n.bridge));
+      return rules ? { networks: 0, ports: 0, forwardRules: rules } : undefined;
+    }
     try {
       fw.rebuild(state.networks, state.ports, { generation });
       return { networks: state.networks.length, ports: state.ports.length };

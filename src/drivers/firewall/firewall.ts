@@ -148,6 +148,13 @@ export class Firewall {
     }
   }
 
+  /** The FORWARD accept rules of these bridges, where a DROP policy needs them and they are missing. */
+  ensureForward(bridges: readonly string[]): number {
+    const queued = queueForwardAccepts(this.nft, bridges);
+    if (queued) this.nft.commit();
+    return queued;
+  }
+
   /** For `network rm`: whatever of the network's elements is there goes. */
   removeNetwork(net: FirewallNetwork): void {
     if (queueForwardRemoval(this.nft, [net.bridge])) this.nft.commit();
