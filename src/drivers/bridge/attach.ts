@@ -66,6 +66,8 @@ export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "fir
    * to the addresses this attachment leases goes too.
    */
   portsUnknown?: boolean;
+  /** The addresses setup gave it (its result's), so only their lease files are read, not the whole table. */
+  addresses?: readonly string[];
 };
 
 /** Stable per attachment, so a teardown finds the pair without anything stored: veth + 11 hex. */
@@ -115,7 +117,7 @@ export function attach(req: AttachRequest): AttachResult {
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
   const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips });
   crashPoint("ipam");
-  const undo: (() => void)[] = [() => release(scope)];
+  const undo: (() => void)[] = [() => release({ ...scope, known: allocations.map((a) => a.ip) })];
   const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
   const container = Netlink.open({ netns: req.netnsFd });
   const fw = openFirewall(req);
@@ -199,6 +201,6 @@ export function detach(req: DetachRequest): Error[] {
       host.close();
     }
   });
-  attempt(() => release(scope));
+  attempt(() => release({ ...scope, ...(req.addresses ? { known: req.addresses.map((a) => a.split("/")[0]!) } : {}) }));
   return errors;
 }

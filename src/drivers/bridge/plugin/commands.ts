@@ -142,7 +142,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
         ports: result.ports,
       });
     } catch (err) {
-      detach({ network, containerId: env.containerId!, ifname: env.ifname!, dataDir: ipam.dataDir, ports: result.ports });
+      detach({ network, containerId: env.containerId!, ifname: env.ifname!, dataDir: ipam.dataDir, ports: result.ports, addresses: result.addresses.map((a) => a.address) });
       throw new CniPluginError(CNI_CODE.io, `cannot record the attachment in ${ctx.root}: ${errorMessage(err)}`);
     }
     crashPoint("record");
@@ -180,7 +180,7 @@ export function del(ctx: PluginContext, env: PluginEnv, input: PluginInput): voi
     dataDir: ipamOf(network, dataDirOf(input)).dataDir,
     ports,
     firewallState: () => recordedFirewallState(ctx.root, key),
-    ...(recorded === undefined ? { portsUnknown: true } : {}),
+    ...(recorded === undefined ? { portsUnknown: true } : { addresses: recorded.addresses.map((a) => a.address) }),
   });
   if (errors.length) throw new CniPluginError(CNI_CODE.failed, errors.map(errorMessage).join("; "));
   forgetNativeAttachment(ctx.root, key);
@@ -240,7 +240,15 @@ export function gc(ctx: PluginContext, input: PluginInput): void {
   const recorded = listNativeAttachments(ctx.root, { network: network.name });
   for (const a of recorded) {
     if (a.owner !== PLUGIN_OWNER || keep.has(`${a.containerId}\0${a.ifname}`)) continue;
-    const failed = detach({ network, containerId: a.containerId, ifname: a.ifname, dataDir: ipam.dataDir, ports: a.ports, firewallState: () => recordedFirewallState(ctx.root, a) });
+    const failed = detach({
+      network,
+      containerId: a.containerId,
+      ifname: a.ifname,
+      dataDir: ipam.dataDir,
+      ports: a.ports,
+      addresses: a.addresses.map((x) => x.address),
+      firewallState: () => recordedFirewallState(ctx.root, a),
+    });
     errors.push(...failed);
     if (failed.length === 0) forgetNativeAttachment(ctx.root, a);
   }
