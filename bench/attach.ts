@@ -194,7 +194,7 @@ export function attachDetach(o: AttachOptions): AttachResult {
         return elapsed;
       },
     },
-    ctrnetPath("ctrnet, native network (type ctrnet)", `nat-${o.tag}`, 18087, "10.90.5.5", undefined, nativeNetwork),
+    ctrnetPath("ctrnet native (create/rm on a network of type ctrnet)", `nat-${o.tag}`, 18087, "10.90.5.5", undefined, nativeNetwork),
     {
       name: "ctrnet plugin (type ctrnet)",
       attachCommand: "ADD of ctrnet's plugin, exec'd by bench/cni-chain.ts from the bench process as a CNI runtime does",

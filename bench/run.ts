@@ -1,6 +1,6 @@
 // `npm run bench`: ctrnet against its peers, in one run on one machine, written to bench/RESULTS.md.
 //   1. attach + detach latency (attach.ts)   2. rootless port forwarding (portfwd.ts)
-//   3. 200 containers on one network (scale.ts)   4. start-up (startup.ts)   5. container name resolution (dns.ts)
+//   3. 200 containers on a reference-chain network and 1000 on a native one (scale.ts)   4. start-up (startup.ts)   5. container name resolution (dns.ts)
 // Options: --quick (a short run, under 2 minutes), --only SECTION[,SECTION…] (attach, portfwd, scale, startup, dns).
 // Both print the report instead of writing bench/RESULTS.md, so the committed figures always come from a full run.
 // Needs root and the peers (scripts/setup installs them). Everything runs in the sandbox of sandbox.ts.
@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ensureBinary, ROOT } from "../test/helpers/binary.ts";
 import { attachDetach, attachMarkdown } from "./attach.ts";
+import { execsMarkdown, traceExecs } from "./execs.ts";
 import { snapshotBinary } from "./ctrnet.ts";
 import { AARDVARK, dnsMarkdown, dnsResolution } from "./dns.ts";
 import { loadAverage, machine, PEER_PACKAGES } from "./machine.ts";
@@ -32,14 +33,14 @@ const { values: opts } = parseArgs({
 const only = (opts.only?.split(",") ?? [...SECTIONS]) as Section[];
 const FULL = !opts.quick && !opts.only;
 const PARAMS = opts.quick
-  ? { iterations: 10, warmup: 1, seconds: 3, runs: 1, connections: 500, containers: 50, startupRuns: 20 }
-  : { iterations: 50, warmup: 3, seconds: 10, runs: 3, connections: 3000, containers: 200, startupRuns: 50 };
+  ? { iterations: 10, warmup: 1, seconds: 3, runs: 1, connections: 500, containers: 50, nativeContainers: 100, startupRuns: 20 }
+  : { iterations: 50, warmup: 3, seconds: 10, runs: 3, connections: 3000, containers: 200, nativeContainers: 1000, startupRuns: 50 };
 const RESULTS = `${ROOT}/bench/RESULTS.md`;
 
 function missingPrerequisites(): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push("root (the bench makes namespaces, bridges and firewall rules)");
-  const tools = ["unshare", "nsenter", "ip", "iptables-save", "iperf3", "rootlesskit", "slirp4netns", "pasta", "hyperfine", "dnsperf", "dig"];
+  const tools = ["unshare", "nsenter", "ip", "iptables-save", "nft", "strace", "iperf3", "rootlesskit", "slirp4netns", "pasta", "hyperfine", "dnsperf", "dig"];
   for (const tool of tools) if (!Bun.which(tool)) missing.push(tool);
   if (!existsSync(NETAVARK)) missing.push("netavark");
   if (!existsSync(AARDVARK)) missing.push("aardvark-dns");
@@ -54,12 +55,14 @@ async function measure(section: Section, tag: string, m: Measured): Promise<void
   switch (section) {
     case "attach":
       m.attach = attachDetach({ workDir, tag, iterations: PARAMS.iterations, warmup: PARAMS.warmup });
+      m.execs = traceExecs({ workDir, tag });
       return;
     case "portfwd":
       m.portfwd = await portForwarding({ workDir, seconds: PARAMS.seconds, runs: PARAMS.runs, connections: PARAMS.connections });
       return;
     case "scale":
       m.scale = scale({ workDir, tag, count: PARAMS.containers });
+      m.scaleNative = scale({ workDir, tag, count: PARAMS.nativeContainers, native: true });
       return;
     case "startup":
       m.startup = startup({ workDir, runs: PARAMS.startupRuns });
@@ -73,15 +76,15 @@ async function measure(section: Section, tag: string, m: Measured): Promise<void
 const TITLES: Record<Section, string> = {
   attach: "1. Attach + detach latency (bridge network, one published port, static IP)",
   portfwd: "2. Rootless port forwarding: host 127.0.0.1 → server in the netns",
-  scale: `3. Scale: ${PARAMS.containers} containers on one network`,
+  scale: `3. Scale: ${PARAMS.containers} containers on one network, ${PARAMS.nativeContainers} on one native network`,
   startup: "4. Start-up",
   dns: "5. Container name resolution: ctrnet _dns and aardvark-dns",
 };
 
 function sectionMarkdown(section: Section, m: Measured): string | undefined {
-  if (section === "attach" && m.attach) return attachMarkdown(m.attach);
+  if (section === "attach" && m.attach) return [attachMarkdown(m.attach), ...(m.execs ? ["", execsMarkdown(m.execs)] : [])].join("\n");
   if (section === "portfwd" && m.portfwd) return portfwdMarkdown(m.portfwd);
-  if (section === "scale" && m.scale) return scaleMarkdown(m.scale);
+  if (section === "scale" && m.scale) return [scaleMarkdown(m.scale), ...(m.scaleNative ? ["", scaleMarkdown(m.scaleNative)] : [])].join("\n");
   if (section === "startup" && m.startup) return startupMarkdown(m.startup);
   if (section === "dns" && m.dns) return dnsMarkdown(m.dns);
   return undefined;

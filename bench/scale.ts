@@ -1,7 +1,9 @@
 // Section 3: N containers on one ctrnet network, each with one published port as in section 1, created one after
 // the other and then all removed; then a search for anything they left behind. Each create runs under GNU time for
 // its peak memory, which adds its own fork and exec (about a millisecond) to the times here against section 1's.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+// Run twice: on a network of the reference plugin chain (iptables rules per container), and on a native network
+// (type ctrnet: nftables map elements per container, no process), where a 1000-port range is timed too.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { ctrnetHome, type CtrnetHome } from "./ctrnet.ts";
 import { run, timedWithPeakRss } from "./processes.ts";
 import { fixed, max, median, mib, ms, p95 } from "./stats.ts";
@@ -10,19 +12,25 @@ export interface ScaleOptions {
   workDir: string;
   tag: string;
   count: number;
+  /** A network of ctrnet's own plugin type instead of the reference chain. */
+  native?: boolean;
 }
 
 export interface ScaleResult {
   count: number;
+  native: boolean;
   createCommand: string;
   attachMs: number[];
   rssBytes: number[];
   detachMs: number[];
   stateBytes: number;
   leftovers: string[];
+  /** Native only: one container publishing a 1000-port range. */
+  range?: { command: string; attachMs: number[]; detachMs: number[]; elements: number };
 }
 
 const SUBNET_PREFIX = "10.91.";
+const NATIVE_PREFIX = "10.92.";
 
 function dirBytes(path: string): number {
   return readdirSync(path, { withFileTypes: true, recursive: true })
@@ -30,7 +38,18 @@ function dirBytes(path: string): number {
     .reduce((sum, e) => sum + Bun.file(`${e.parentPath}/${e.name}`).size, 0);
 }
 
-function leftovers(home: CtrnetHome, ipamDir: string): string[] {
+/** Elements of ctrnet's nftables maps and sets that name the prefix (the containers' published ports). */
+function nftElements(prefix: string): number {
+  let listing: string;
+  try {
+    listing = run(["nft", "list", "table", "inet", "ctrnet"]);
+  } catch {
+    return 0;
+  }
+  return listing.split(/[,{}\n]/).filter((e) => e.includes(prefix) && e.includes(":")).length;
+}
+
+function leftovers(home: CtrnetHome, ipamDir: string, prefix: string): string[] {
   const found: string[] = [];
   const containers = JSON.parse(home.run(["ls", "--format", "json"]).stdout || "[]") as unknown[];
   if (containers.length) found.push(`${containers.length} containers in \`ctrnet ls\``);
@@ -43,9 +62,13 @@ function leftovers(home: CtrnetHome, ipamDir: string): string[] {
   if (nsfsMounts) found.push(`${nsfsMounts} nsfs mounts`);
   const veths = run(["ip", "-o", "link", "show", "type", "veth"]).trim();
   if (veths) found.push(`${veths.split("\n").length} veth links`);
-  const rules = run(["iptables-save"]).split("\n").filter((l) => l.startsWith("-A") && (l.includes(SUBNET_PREFIX) || l.includes("CNI-DN-")));
+  const rules = run(["iptables-save"]).split("\n").filter((l) => l.startsWith("-A") && (l.includes(prefix) || l.includes("CNI-DN-")));
   if (rules.length) found.push(`${rules.length} iptables rules`);
-  const leases = existsSync(ipamDir) ? readdirSync(ipamDir).filter((f) => f.startsWith(SUBNET_PREFIX)) : [];
+  const elements = nftElements(prefix);
+  if (elements) found.push(`${elements} nftables map elements`);
+  const records = existsSync(`${home.env.CTRNET_ROOT}/native`) ? readdirSync(`${home.env.CTRNET_ROOT}/native`).length : 0;
+  if (records) found.push(`${records} native attachment records`);
+  const leases = existsSync(ipamDir) ? readdirSync(ipamDir).filter((f) => f.startsWith(prefix)) : [];
   if (leases.length) found.push(`${leases.length} host-local leases`);
   const cached = readdirSync(`${home.env.CTRNET_CNI_CACHE_DIR}/results`);
   if (cached.length) found.push(`${cached.length} cached CNI results`);
@@ -53,9 +76,16 @@ function leftovers(home: CtrnetHome, ipamDir: string): string[] {
 }
 
 export function scale(o: ScaleOptions): ScaleResult {
-  const home = ctrnetHome(`${o.workDir}/ctrnet`);
-  const network = `scale-${o.tag}`;
-  home.run(["network", "create", "--subnet", `${SUBNET_PREFIX}0.0/16`, network]);
+  const home = ctrnetHome(`${o.workDir}/ctrnet${o.native ? "-native" : ""}`);
+  const network = `scale${o.native ? "n" : ""}-${o.tag}`;
+  const prefix = o.native ? NATIVE_PREFIX : SUBNET_PREFIX;
+  if (o.native) {
+    const conf = home.run(["cni", "conflist", network, "--subnet", `${prefix}0.0/16`, "--ipam-data-dir", `${home.env.CTRNET_CNI_CACHE_DIR}/networks`]).stdout;
+    mkdirSync(home.env.CTRNET_CNI_CONFIG_DIR!, { recursive: true });
+    writeFileSync(`${home.env.CTRNET_CNI_CONFIG_DIR}/${network}.conflist`, conf);
+  } else {
+    home.run(["network", "create", "--subnet", `${prefix}0.0/16`, network]);
+  }
   const id = (i: number) => `s${i}-${o.tag}`;
   const create = (i: number) => ["create", "--network", network, "-p", `127.0.0.1:${20000 + i}:80`, id(i)];
   const attachMs: number[] = [];
@@ -65,25 +95,46 @@ export function scale(o: ScaleOptions): ScaleResult {
     const t = timedWithPeakRss([home.binary, ...create(i)], `${o.workDir}/rss`, { env: home.env });
     attachMs.push(t.ms);
     rssBytes.push(t.rssBytes);
-    if (i % 50 === 0) console.error(`scale: ${i}/${o.count} attached, the last in ${ms(t.ms)} ms`);
+    if (i % 100 === 0) console.error(`scale${o.native ? " (native)" : ""}: ${i}/${o.count} attached, the last in ${ms(t.ms)} ms`);
   }
   const stateBytes = dirBytes(home.dir);
   for (let i = 1; i <= o.count; i++) detachMs.push(home.run(["rm", id(i)]).ms);
+  const range = o.native ? portRange(home, network, o.tag) : undefined;
   return {
     count: o.count,
+    native: o.native === true,
+    ...(range ? { range } : {}),
     createCommand: `ctrnet ${create(1).join(" ").replace(id(1), "ID")}`,
     attachMs,
     rssBytes,
     detachMs,
     stateBytes,
-    leftovers: leftovers(home, `${home.env.CTRNET_CNI_CACHE_DIR}/networks/${network}`),
+    leftovers: leftovers(home, `${home.env.CTRNET_CNI_CACHE_DIR}/networks/${network}`, prefix),
   };
 }
 
+const RANGE_RUNS = 5;
+
+/** `-p 1-1000:1-1000` on the native network: 1000 map elements added in one batch, and removed in one. */
+function portRange(home: CtrnetHome, network: string, tag: string): NonNullable<ScaleResult["range"]> {
+  const id = `range-${tag}`;
+  const create = ["create", "--network", network, "-p", "1-1000:1-1000", id];
+  const attachMs: number[] = [];
+  const detachMs: number[] = [];
+  let elements = 0;
+  for (let i = 0; i < RANGE_RUNS; i++) {
+    attachMs.push(home.run(create).ms);
+    elements = nftElements(NATIVE_PREFIX);
+    detachMs.push(home.run(["rm", id]).ms);
+  }
+  return { command: `ctrnet ${create.join(" ")}`, attachMs, detachMs, elements };
+}
+
 export function scaleMarkdown(r: ScaleResult): string {
-  const nth = [1, 50, 100, 200].filter((n) => n <= r.count);
+  const nth = (r.native ? [1, 100, 500, 1000] : [1, 50, 100, 200]).filter((n) => n <= r.count);
+  const range = r.range;
   return [
-    `${r.count} containers on one network, created one after the other, then removed one by one. ms of wall time; memory is the peak RSS of the \`ctrnet create\` process tree.`,
+    `${r.count} containers on one ${r.native ? "native network (type ctrnet: per-container data are nftables map elements, no process started)" : "network of the reference plugin chain"}, created one after the other, then removed one by one. ms of wall time; memory is the peak RSS of the \`ctrnet create\` process tree.`,
     "",
     `| | ${nth.map((n) => `${n}${n === 1 ? "st" : "th"}`).join(" | ")} | median of all | p95 of all |`,
     `|---|${nth.map(() => "---:").join("|")}|---:|---:|`,
@@ -93,8 +144,15 @@ export function scaleMarkdown(r: ScaleResult): string {
     "",
     `Total: attach ${fixed(r.attachMs.reduce((a, b) => a + b, 0) / 1000, 1)} s, detach ${fixed(r.detachMs.reduce((a, b) => a + b, 0) / 1000, 1)} s; ` +
       `ctrnet's state and CNI cache with all ${r.count} attached: ${fixed(r.stateBytes / 1024, 0)} KiB. ` +
-      `Left behind after removing all: ${r.leftovers.length ? r.leftovers.join(", ") : "nothing (no container record, netns file, nsfs mount, veth, iptables rule, host-local lease or cached CNI result)"}.`,
+      `Left behind after removing all: ${r.leftovers.length ? r.leftovers.join(", ") : "nothing (no container record, netns file, nsfs mount, veth, iptables rule, nftables element, native attachment record, host-local lease or cached CNI result)"}.`,
     "",
     `Command: \`${r.createCommand}\`, then \`ctrnet rm ID\` for each.`,
+    ...(range
+      ? [
+          "",
+          `One container publishing 1000 ports (\`${range.command}\`, then \`ctrnet rm\`; ${range.attachMs.length} runs, ${range.elements} map elements while it ran): ` +
+            `create median ${ms(median(range.attachMs))} ms (max ${ms(max(range.attachMs))}), rm median ${ms(median(range.detachMs))} ms (max ${ms(max(range.detachMs))}).`,
+        ]
+      : []),
   ].join("\n");
 }

@@ -3,6 +3,7 @@
 import type { AttachResult } from "./attach.ts";
 import type { DnsResult } from "./dns.ts";
 import type { PortfwdPath, PortfwdResult } from "./portfwd.ts";
+import type { ExecTrace } from "./execs.ts";
 import type { ScaleResult } from "./scale.ts";
 import { fixed, max, median, mib, ms, ratio } from "./stats.ts";
 import type { StartupResult } from "./startup.ts";
@@ -11,6 +12,8 @@ export interface Measured {
   attach?: AttachResult;
   portfwd?: PortfwdResult;
   scale?: ScaleResult;
+  scaleNative?: ScaleResult;
+  execs?: ExecTrace;
   startup?: StartupResult;
   dns?: DnsResult;
 }
@@ -159,6 +162,19 @@ export function summary(m: Measured): string {
       `- **scale**: attach of the ${s.count}th container / the 1st ${ratio(s.attachMs[s.count - 1]!, s.attachMs[0]!)}, ` +
         `peak memory of a create ${mib(max(s.rssBytes))} MiB; left behind after removing all: ${s.leftovers.length ? s.leftovers.join(", ") : "nothing"}`,
     );
+  }
+  if (m.scaleNative) {
+    const s = m.scaleNative;
+    head.push(
+      `- **scale, native network**: attach of the ${s.count}th container / the 1st ${ratio(s.attachMs[s.count - 1]!, s.attachMs[0]!)} ` +
+        `(median of the last 100 / the first 100: ${ratio(median(s.attachMs.slice(-100)), median(s.attachMs.slice(0, 100)))}), ` +
+        `peak memory of a create ${mib(max(s.rssBytes))} MiB; left behind after removing all: ${s.leftovers.length ? s.leftovers.join(", ") : "nothing"}` +
+        (s.range ? `; \`-p 1-1000:1-1000\` create ${ms(median(s.range.attachMs))} ms, rm ${ms(median(s.range.detachMs))} ms` : ""),
+    );
+  }
+  if (m.execs) {
+    const counts = m.execs.runs.map((r) => r.execs.length);
+    head.push(`- **programs started** by a native create / rm (strace -f): ${counts.join(" / ")} execve, ctrnet's own`);
   }
   if (m.startup) {
     const { ctrnet: c, netavark: n, bunFloor: f } = m.startup;

@@ -243,6 +243,13 @@ export function peerCredentials(fd: number): { pid: number; uid: number; gid: nu
   return { pid: cred[0]!, uid: cred[1]! >>> 0, gid: cred[2]! >>> 0 };
 }
 
+/** getsockopt into `buf`; returns how many bytes the kernel wrote. */
+export function getsockoptInto(fd: number, level: number, name: number, buf: Uint8Array, detail: string): number {
+  const len = new Uint32Array([buf.byteLength]);
+  check(c.getsockopt(fd, level, name, buf, len), "getsockopt", detail);
+  return len[0]!;
+}
+
 /** struct sockaddr_un for a path; throws when the path does not fit sun_path (108 bytes with its NUL). */
 export function unixAddress(path: string): Uint8Array {
   const bytes = Buffer.from(path, "utf8");

@@ -35,6 +35,7 @@ export const commands: Record<string, Lazy> = {
   completion: lazy(() => import("./commands/completion.ts")),
   doctor: lazy(() => import("./commands/doctor.ts")),
   cni: lazy(() => import("./commands/cni.ts")),
+  watch: lazy(() => import("./commands/watch.ts")),
 };
 // Internal commands for ctrnet's own children: not enumerable, so help (citty 0.1.6 has no meta.hidden) skips them.
 Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./commands/rootlessport.ts")) });

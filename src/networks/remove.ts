@@ -48,7 +48,6 @@ function removeFirewallElements(config: NetworkConfig, netnsFd: number | undefin
   const subnets = ranges.flat().flatMap((r) => (typeof r.subnet === "string" ? [r.subnet] : []));
   const fw = Firewall.open(netnsFd === undefined ? {} : { netns: netnsFd });
   try {
-    if (!fw.present()) return;
     fw.removeNetwork({ bridge: plugin.bridge, subnets });
     fw.dropIfUnused();
   } finally {

@@ -1,6 +1,7 @@
 import { type ArgsDef, defineCommand } from "citty";
 import { lstatSync, readlinkSync, rmSync, symlinkSync, copyFileSync, chmodSync, mkdirSync, realpathSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
+import { selfBinary } from "../self.ts";
 import { print } from "../output.ts";
 import { nativeConflist } from "../../drivers/cni/index.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
@@ -12,13 +13,6 @@ const installArgs = {
   force: { type: "boolean", description: "replace a ctrnet plugin that is not this binary" },
 } as const satisfies ArgsDef;
 
-/** The binary being run: a compiled ctrnet, not bun running the sources (that would install bun). */
-function selfBinary(): string {
-  const self = realpathSync(process.execPath);
-  if (basename(self) === "bun") throw new UsageError("cni install needs the compiled binary (dist/ctrnet), not bun running the sources");
-  return self;
-}
-
 const install = defineCommand({
   meta: { name: "install", description: "Put ctrnet where CNI runtimes look for plugins, as the plugin type ctrnet" },
   args: installArgs,
@@ -26,7 +20,7 @@ const install = defineCommand({
     rejectUnknownOptions(rawArgs, installArgs);
     const dir = args.dir || "/opt/cni/bin";
     const target = join(dir, "ctrnet");
-    const self = selfBinary();
+    const self = selfBinary("cni install");
     let existing: "none" | "self" | "other" = "none";
     try {
       const st = lstatSync(target);

@@ -5,9 +5,10 @@
 // ctrnet run as a CNI plugin by podman or containerd.
 import { createHash } from "node:crypto";
 import { Netlink } from "../../netlink/index.ts";
+import { crashPoint } from "../../process/crash-point.ts";
 import type { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
-import { Firewall, type FirewallNetwork, type PublishedPort } from "../firewall/index.ts";
-import { type Allocation, allocate, type IpamConfig, parseIpamConfig, release } from "../ipam/index.ts";
+import { Firewall, type FirewallNetwork, type PublishedPort, type StateSource } from "../firewall/index.ts";
+import { type Allocation, allocate, type IpamConfig, leases, parseIpamConfig, release } from "../ipam/index.ts";
 import { attachVeth, type BridgeConfig, detachVeth, ensureBridge } from "./plumbing.ts";
 
 /** A native network as its conflist describes it. */
@@ -39,7 +40,7 @@ export interface AttachRequest {
   ips?: readonly string[];
   ports?: readonly PortRequest[];
   /** What the whole table must hold, for when it has to be rebuilt (after `nft flush ruleset`). */
-  firewallState: () => { networks: FirewallNetwork[]; ports: PublishedPort[] };
+  firewallState: StateSource;
 }
 
 export interface AttachResult {
@@ -58,6 +59,15 @@ export interface AttachResult {
 export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "firewallState"> & {
   /** What setup published, from its result; recomputed by nobody, since the addresses are released here. */
   ports: readonly PublishedPort[];
+  /** What the table holds without this attachment: with it, a table flushed from outside is made again. */
+  firewallState?: StateSource;
+  /**
+   * The ports are not known (nothing was recorded: an attach killed half-way): every port the table DNATs
+   * to the addresses this attachment leases goes too.
+   */
+  portsUnknown?: boolean;
+  /** The addresses setup gave it (its result's), so only their lease files are read, not the whole table. */
+  addresses?: readonly string[];
 };
 
 /** Stable per attachment, so a teardown finds the pair without anything stored: veth + 11 hex. */
@@ -106,18 +116,16 @@ export function attach(req: AttachRequest): AttachResult {
   const ipam = ipamOf(req.network, req.dataDir);
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
   const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips });
-  const undo: (() => void)[] = [() => release(scope)];
+  crashPoint("ipam");
+  const undo: (() => void)[] = [() => release({ ...scope, known: allocations.map((a) => a.ip) })];
   const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
   const container = Netlink.open({ netns: req.netnsFd });
   const fw = openFirewall(req);
   try {
     const bridge = bridgeOf(req.network, allocations);
     ensureBridge(host, bridge, req.hostNetnsFd);
-    if (!fw.present()) {
-      const state = req.firewallState();
-      fw.rebuild(state.networks, state.ports);
-    }
-    fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)));
+    fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
+    crashPoint("bridge");
     const hostInterface = hostInterfaceName(req.containerId, req.ifname);
     const gateways = req.network.plugin.isGateway ? allocations.map((a) => a.gateway) : [];
     const veth = attachVeth(host, container, bridge, {
@@ -129,8 +137,10 @@ export function attach(req: AttachRequest): AttachResult {
       gateways,
     });
     undo.push(() => detachVeth(host, hostInterface));
+    crashPoint("veth");
     const ports = publishedPorts(req.ports ?? [], allocations);
     fw.publish(ports);
+    crashPoint("firewall");
     return {
       ifname: veth.ifname,
       mac: veth.mac,
@@ -155,6 +165,13 @@ export function attach(req: AttachRequest): AttachResult {
   }
 }
 
+/** The addresses the attachment holds in the host-local table (a lease naming only its container counts). */
+function leasedAddresses(scope: { dataDir: string; network: string; containerId: string; ifName: string }): string[] {
+  return leases(scope)
+    .filter((l) => l.containerId === scope.containerId && (l.ifName ?? scope.ifName) === scope.ifName)
+    .map((l) => l.ip);
+}
+
 /** Ports, the veth pair and the addresses go, each tried whatever happened to the one before. */
 export function detach(req: DetachRequest): Error[] {
   const errors: Error[] = [];
@@ -165,10 +182,13 @@ export function detach(req: DetachRequest): Error[] {
       errors.push(err instanceof Error ? err : new Error(String(err)));
     }
   };
+  const ipam = ipamOf(req.network, req.dataDir);
+  const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
   attempt(() => {
     const fw = openFirewall(req);
     try {
-      if (fw.present()) fw.unpublish(req.ports);
+      fw.unpublish(req.ports, req.firewallState);
+      if (req.portsUnknown) fw.unpublishTo(leasedAddresses(scope));
     } finally {
       fw.close();
     }
@@ -181,9 +201,6 @@ export function detach(req: DetachRequest): Error[] {
       host.close();
     }
   });
-  attempt(() => {
-    const ipam = ipamOf(req.network, req.dataDir);
-    release({ dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname });
-  });
+  attempt(() => release({ ...scope, ...(req.addresses ? { known: req.addresses.map((a) => a.split("/")[0]!) } : {}) }));
   return errors;
 }

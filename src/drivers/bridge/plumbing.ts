@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { ErrorList } from "../../errors.ts";
 import { isNetlinkError, type Link, type Netlink } from "../../netlink/index.ts";
-import { ensureSysctl } from "../../netns/index.ts";
+import { ensureSysctl, writeSysctl } from "../../netns/index.ts";
 
 export interface BridgeConfig {
   /** The bridge device, e.g. ctrnet1. */
@@ -105,9 +105,10 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
     host.bridgePortSet(hostName, { hairpin: true });
     if (bridge.vlan !== undefined) host.bridgeVlanAdd(hostName, bridge.vlan, { pvid: true, untagged: true });
     // Usable at once: no DAD on its addresses (set per address too), gratuitous ARP when it comes up, so
-    // neighbours forget a previous owner of a reused address.
-    if (veth.addresses.some(isV6)) ensureSysctl(["ipv6", "conf", veth.ifname, "accept_dad"], "0", veth.netnsFd);
-    ensureSysctl(["ipv4", "conf", veth.ifname, "arp_notify"], "1", veth.netnsFd);
+    // neighbours forget a previous owner of a reused address. Written without reading first: the interface
+    // was just made with the netns's defaults, and each access is a thread entering the netns.
+    if (veth.addresses.some(isV6)) writeSysctl(["ipv6", "conf", veth.ifname, "accept_dad"], "0", veth.netnsFd);
+    writeSysctl(["ipv4", "conf", veth.ifname, "arp_notify"], "1", veth.netnsFd);
     for (const address of veth.addresses) container.addressAdd(veth.ifname, address, { noDad: isV6(address) });
     container.linkSet(veth.ifname, { up: true });
     // beside the default route of another network the container is on, as the reference bridge plugin does

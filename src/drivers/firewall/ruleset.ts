@@ -35,8 +35,11 @@ export const SETS = {
 
 const { ipv4_addr, ipv6_addr, inet_proto, inet_service, ifname } = nf.TYPES;
 
+/** What queueSkeleton needs of a client: a counting stand-in measures the skeleton (SKELETON). */
+export type SkeletonSink = Pick<nf.Nftables, "addTable" | "addSet" | "addChain" | "appendRule">;
+
 /** Queues the whole table, empty of elements: sets, maps, chains and every rule. */
-export function queueSkeleton(nft: nf.Nftables): void {
+export function queueSkeleton(nft: SkeletonSink): void {
   nft.addTable(TABLE);
   nft.addSet({ ...SETS.subnets4, key: ipv4_addr, flags: ["interval"] });
   nft.addSet({ ...SETS.subnets6, key: ipv6_addr, flags: ["interval"] });
@@ -93,3 +96,15 @@ export function queueSkeleton(nft: nf.Nftables): void {
   rule("forward", [...interfaceIn("iifname", SETS.strict.name), ...interfaceIn("oifname", SETS.bridges.name), drop]);
   rule("forward", [...interfaceIn("iifname", SETS.bridges.name), ...interfaceIn("oifname", SETS.strict.name), drop]);
 }
+
+/** The names of the skeleton's chains and sets and its rule count: what an intact table holds. */
+export const SKELETON = (() => {
+  const shape = { chains: [] as string[], sets: [] as string[], rules: 0 };
+  queueSkeleton({
+    addTable: () => {},
+    addSet: (spec) => (shape.sets.push(spec.name), 0),
+    addChain: (spec) => void shape.chains.push(spec.name),
+    appendRule: () => void shape.rules++,
+  });
+  return shape;
+})();

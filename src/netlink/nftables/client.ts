@@ -2,7 +2,7 @@
 // or not at all; reads are dumps decoded to typed objects. One socket, opened in the namespace it works on.
 import { NETLINK_NETFILTER } from "../../../ffi/libc.ts";
 import type { Codec } from "../attrs.ts";
-import { NetlinkDumpInterruptedError, NetlinkMalformedError } from "../errors.ts";
+import { isNetlinkError, NetlinkDumpInterruptedError, NetlinkMalformedError } from "../errors.ts";
 import { NetlinkSocket, type SocketOptions } from "../socket.ts";
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, type Writer } from "../wire.ts";
 import { BatchAcks } from "./acks.ts";
@@ -222,6 +222,18 @@ export class Nftables {
     const header = genHeader(filter.family ?? 0);
     const all = this.dump("list chains", NFT_MSG.GETCHAIN, chainMessage, { header, attrs: [] }, toChain);
     return all.filter((c) => filter.table === undefined || c.table === filter.table);
+  }
+
+  /** One chain, asked for by name (no dump); undefined when it or its table does not exist. */
+  chain(ref: ChainRef): Chain | undefined {
+    const m = chainMessageOf(ref);
+    try {
+      const [chain] = this.socket.request(describe(ref, "chain", "get"), nftType(NFT_MSG.GETCHAIN), 0, (w) => chainMessage.encode(w, m), (p) => toChain(chainMessage.decode(p, [])));
+      return chain;
+    } catch (err) {
+      if (isNetlinkError(err, "ENOENT")) return undefined;
+      throw err;
+    }
   }
 
   /** The kernel filters by table and chain itself. */

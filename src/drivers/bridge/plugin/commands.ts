@@ -4,10 +4,13 @@
 import { close } from "../../../../ffi/libc.ts";
 import { attach, type AttachResult, detach, firewallNetworkOf, hostInterfaceName, ipamOf, type NativeNetwork, type PortRequest, subnetsOf } from "../attach.ts";
 import { type CniResult, parseResult, toWire, type WireResult } from "../../cni/result.ts";
-import type { FirewallNetwork, PublishedPort } from "../../firewall/index.ts";
+import { Firewall, type PublishedPort } from "../../firewall/index.ts";
+import { detachVeth } from "../plumbing.ts";
+import { recordedFirewallState } from "../recorded.ts";
 import { gcLeases, HOST_LOCAL_DATA_DIR, leases } from "../../ipam/index.ts";
 import { errorMessage } from "../../../errors.ts";
 import { Netlink } from "../../../netlink/index.ts";
+import { crashPoint } from "../../../process/crash-point.ts";
 import { NetnsNotFoundError, NotANetnsError, openNetns } from "../../../netns/index.ts";
 import {
   findNativeAttachment,
@@ -58,16 +61,6 @@ function openContainerNetns(path: string): number {
     if (err instanceof NetnsNotFoundError || err instanceof NotANetnsError) throw new CniPluginError(CNI_CODE.unknownContainer, errorMessage(err));
     throw err;
   }
-}
-
-/** What the whole table must hold: every native attachment on record, and the network being attached. */
-function firewallState(ctx: PluginContext, current: FirewallNetwork): { networks: FirewallNetwork[]; ports: PublishedPort[] } {
-  const all = listNativeAttachments(ctx.root);
-  const networks = new Map<string, FirewallNetwork>([[current.bridge, current]]);
-  for (const a of all) {
-    if (!networks.has(a.bridge)) networks.set(a.bridge, { bridge: a.bridge, subnets: a.subnets, ...(a.internal ? { internal: true } : {}), ...(a.isolate ? { isolate: a.isolate } : {}) });
-  }
-  return { networks: [...networks.values()], ports: all.flatMap((a) => a.ports) };
 }
 
 /** Requested addresses: runtimeConfig.ips, else args.cni.ips, else CNI_ARGS IP (comma-separated). */
@@ -141,7 +134,8 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
       ...(mac ? { mac } : {}),
       ...(ips ? { ips } : {}),
       ports: portRequests(input),
-      firewallState: () => firewallState(ctx, fwNetwork),
+      // the network being attached comes first when the table is made again (ensureNetwork adds it)
+      firewallState: () => recordedFirewallState(ctx.root),
     });
     try {
       saveNativeAttachment(ctx.root, {
@@ -161,9 +155,10 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
         ports: result.ports,
       });
     } catch (err) {
-      detach({ network, containerId: env.containerId!, ifname: env.ifname!, ...hostNetns(ctx), dataDir: ipam.dataDir, ports: result.ports });
+      detach({ network, containerId: env.containerId!, ifname: env.ifname!, ...hostNetns(ctx), dataDir: ipam.dataDir, ports: result.ports, addresses: result.addresses.map((a) => a.address) });
       throw new CniPluginError(CNI_CODE.io, `cannot record the attachment in ${ctx.root}: ${errorMessage(err)}`);
     }
+    crashPoint("record");
     return toWire(appendTo(prev, resultOf(input, env.netns!, result)), input.cniVersion);
   } finally {
     close(netnsFd);
@@ -190,7 +185,17 @@ export function del(ctx: PluginContext, env: PluginEnv, input: PluginInput): voi
   const key = { network: network.name, containerId: env.containerId!, ifname: env.ifname! };
   const recorded = findNativeAttachment(ctx.root, key);
   const ports = recorded?.ports ?? portsFromRuntime(input);
-  const errors = detach({ network, containerId: key.containerId, ifname: key.ifname, ...hostNetns(ctx), dataDir: ipamOf(network, dataDirOf(ctx, input)).dataDir, ports });
+  // without a record, ports can be in the table that neither the runtime nor its cached result knows of
+  const errors = detach({
+    network,
+    containerId: key.containerId,
+    ifname: key.ifname,
+    ...hostNetns(ctx),
+    dataDir: ipamOf(network, dataDirOf(ctx, input)).dataDir,
+    ports,
+    firewallState: () => recordedFirewallState(ctx.root, key),
+    ...(recorded === undefined ? { portsUnknown: true } : { addresses: recorded.addresses.map((a) => a.address) }),
+  });
   if (errors.length) throw new CniPluginError(CNI_CODE.failed, errors.map(errorMessage).join("; "));
   forgetNativeAttachment(ctx.root, key);
 }
@@ -249,14 +254,30 @@ export function gc(ctx: PluginContext, input: PluginInput): void {
   const recorded = listNativeAttachments(ctx.root, { network: network.name });
   for (const a of recorded) {
     if (a.owner !== PLUGIN_OWNER || keep.has(`${a.containerId}\0${a.ifname}`)) continue;
-    const failed = detach({ network, containerId: a.containerId, ifname: a.ifname, ...hostNetns(ctx), dataDir: ipam.dataDir, ports: a.ports });
+    const failed = detach({
+      network,
+      containerId: a.containerId,
+      ifname: a.ifname,
+      ...hostNetns(ctx),
+      dataDir: ipam.dataDir,
+      ports: a.ports,
+      addresses: a.addresses.map((x) => x.address),
+      firewallState: () => recordedFirewallState(ctx.root, a),
+    });
     errors.push(...failed);
     if (failed.length === 0) forgetNativeAttachment(ctx.root, a);
   }
   // Leases with no record left: a crash between allocation and record. ctrnet's own containers' stay.
   const others = recorded.filter((a: NativeAttachment) => a.owner !== PLUGIN_OWNER).map((a) => ({ containerId: a.containerId, ifName: a.ifname }));
   try {
-    gcLeases({ dataDir: ipam.dataDir, network: network.name }, [...valid.map((a) => ({ containerId: a.containerID, ifName: a.ifname })), ...others]);
+    const released = gcLeases({ dataDir: ipam.dataDir, network: network.name }, [...valid.map((a) => ({ containerId: a.containerID, ifName: a.ifname })), ...others]);
+    // and what such an attach made for them: its ports, its veth pair (named after the lease's owner)
+    if (released.length) {
+      using fw = Firewall.open(ctx.hostNetnsFd === undefined ? {} : { netns: ctx.hostNetnsFd });
+      fw.unpublishTo(released.map((l) => l.ip));
+      using host = openHost(ctx);
+      for (const l of released) if (l.ifName !== undefined) detachVeth(host, hostInterfaceName(l.containerId, l.ifName));
+    }
   } catch (err) {
     errors.push(err);
   }
