@@ -82,8 +82,9 @@ export function ask(from: Ns, protocol: "tcp" | "udp", host: string, port: numbe
   const r =
     protocol === "tcp"
       ? sh(["ip", "netns", "exec", from.name, "curl", "-s", "--max-time", "3", `telnet://${target}:${port}`], "")
-      : // The server forks a shell per datagram: on a loaded machine that takes more than a second.
-        sh(["ip", "netns", "exec", from.name, "socat", "-T", "3", "-", `UDP:${target}:${port}`], "hi\n");
+      : // The server forks a shell per datagram, which on a loaded machine takes longer than socat's default
+        // half-second wait for the answer after stdin's EOF (-t): wait up to 3 s.
+        sh(["ip", "netns", "exec", from.name, "socat", "-t", "3", "-T", "3", "-", `UDP:${target}:${port}`], "hi\n");
   if (!r.ok || r.out === "") return null;
   return canonical(r.out);
 }
