@@ -21,7 +21,10 @@ export interface RuleSpec {
   /** Defaults to every bit, as `ip rule` does. */
   fwmask?: number;
   table: number;
-  /** Without one the kernel picks the one just before the last rule it has before main (32765 on a fresh netns). */
+  /**
+   * Without one the kernel picks the one just before the first rule after the local table's (32765 on a
+   * fresh netns), and a rule added twice is there twice: the kernel's EEXIST compares priorities too.
+   */
   priority?: number;
 }
 
@@ -62,5 +65,6 @@ export function ruleMessage(spec: RuleSpec): RuleMessage {
 
 export function describeRule(spec: RuleSpec): string {
   const mask = spec.fwmask === undefined ? "" : `/0x${spec.fwmask.toString(16)}`;
-  return `IPv${spec.family} rule fwmark 0x${spec.fwmark.toString(16)}${mask} lookup ${spec.table}`;
+  const priority = spec.priority === undefined ? "" : ` priority ${spec.priority}`;
+  return `IPv${spec.family} rule${priority} fwmark 0x${spec.fwmark.toString(16)}${mask} lookup ${spec.table}`;
 }

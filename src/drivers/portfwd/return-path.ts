@@ -19,6 +19,8 @@ export const FORWARDER_MARK = 0x63740001;
 export const REPLY_MARK = 0x63740002;
 /** The routing table that delivers everything locally. */
 export const REPLY_TABLE = 0x6374;
+/** Before the main table's rule (32766); a fixed one, so that adding the rule again is EEXIST, not a second rule. */
+const RULE_PRIORITY = 32000;
 const TABLE = { family: "inet" as const, name: "ctrnet-portfwd" };
 const T = { family: TABLE.family, table: TABLE.name };
 /** NF_IP_PRI_MANGLE: before the routing decision a route chain can change. */
@@ -77,7 +79,7 @@ function existing(err: unknown): boolean {
 
 function routeBack(nl: Netlink, family: Family): void {
   try {
-    nl.ruleAdd({ family, fwmark: REPLY_MARK, table: REPLY_TABLE });
+    nl.ruleAdd({ family, fwmark: REPLY_MARK, table: REPLY_TABLE, priority: RULE_PRIORITY });
   } catch (err) {
     if (!existing(err)) throw err;
   }
