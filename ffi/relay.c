@@ -19,8 +19,8 @@
  * Keeping the client's address (relay_keep_source): the socket to the target is transparent (IP_TRANSPARENT,
  *   which the netns's owner may set), carries a mark and is bound to the client's address and port, a loopback
  *   client's as the gateway's; rules in the netns (drivers/portfwd/return-path.ts) route the replies to it.
- *   Three system calls more per connection or flow. A client of another family than the target, or one whose
- *   address cannot be had there (link-local, or loopback without a gateway), connects as before.
+ *   Three system calls more per connection or flow. A client of another family than the target, one whose
+ *   address cannot be had there (link-local, or loopback without a gateway), or a target on loopback: as before.
  * Bun ignores SIGPIPE, so writing to a socket the peer closed fails with EPIPE instead of killing the process.
  */
 
@@ -303,10 +303,14 @@ static int is_zero(const unsigned char *b, int n) {
 static int source_of(const struct endpoint *peer, const struct endpoint *target, struct endpoint *out) {
   const unsigned char *a = (const unsigned char *)&peer->addr;
   const struct endpoint *gateway = 0;
+  const unsigned char *t = (const unsigned char *)&target->addr;
   if (!keep.on || peer->addr.family != target->addr.family) return 0;
   if (peer->addr.family == AF_INET) {
+    /* The kernel drops a packet to 127/8 from elsewhere: a server on loopback sees loopback. */
+    if (t[4] == 127) return 0;
     if (a[4] == 127) gateway = &keep.gateway4;
   } else {
+    if (is_zero(t + 8, 15) && t[23] == 1) return 0;
     if (a[8] == 0xfe && (a[9] & 0xc0) == 0x80) return 0; /* fe80::/10 means nothing in the netns */
     if (is_zero(a + 8, 15) && a[23] == 1) gateway = &keep.gateway6;
   }
