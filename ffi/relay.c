@@ -93,10 +93,10 @@ extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 #define EAGAIN 11
 #define ENOMEM 12
 #define EINVAL 22
-#define EADDRINUSE 98
-#define EADDRNOTAVAIL 99
 #define ENFILE 23
 #define EMFILE 24
+#define EADDRINUSE 98
+#define EADDRNOTAVAIL 99
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
