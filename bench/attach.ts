@@ -1,6 +1,7 @@
 // Section 1: attach and detach latency on a bridge network, one published port (127.0.0.1:HOSTPORT -> 80) and a
 // static IP, for
-//   ctrnet         `ctrnet create` / `ctrnet rm`: makes and removes the netns itself, keeps its state
+//   ctrnet         `ctrnet create` / `ctrnet rm` on a network `network create` made (ctrnet's own plugin, the default):
+//                  makes and removes the netns itself, keeps its state
 //   ctrnet --netns the same into a netns made beforehand, which is what the two peers below are given
 //   ctrnet hook    `ctrnet hook createRuntime` / `poststop` for an OCI container whose config.json joins a
 //                  netns made beforehand, settings in its annotations: the OCI hook's overhead over --netns
@@ -112,8 +113,10 @@ export function attachDetach(o: AttachOptions): AttachResult {
   );
   const netavark = (command: "setup" | "teardown") => [NETAVARK, "--config", `${o.workDir}/netavark`, "-f", nvOptions, command, nvNetns];
 
-  // ctrnet's own conflist, moved to a bridge and subnet of its own: the same plugins with the same settings.
-  const ctrnetList = JSON.parse(readFileSync(`${home.env.CTRNET_CNI_CONFIG_DIR}/${network}.conflist`, "utf8")) as Conflist;
+  // The reference chain as `network create -o plugin=cni` writes it, moved to a bridge and subnet of its own.
+  const chainSource = `chain-src-${o.tag}`;
+  home.run(["network", "create", "-o", "plugin=cni", "--subnet", "10.90.9.0/24", chainSource]);
+  const ctrnetList = JSON.parse(readFileSync(`${home.env.CTRNET_CNI_CONFIG_DIR}/${chainSource}.conflist`, "utf8")) as Conflist;
   const list: Conflist = {
     ...ctrnetList,
     name: `chain-${o.tag}`,

@@ -7,13 +7,16 @@
 //   throughput: dnsperf keeps QUEUE queries outstanding for SECONDS: answered queries per second
 //   latency:    dnsperf at a fixed rate both servers sustain, -v for each query's latency: p50 and p99
 //   memory:     the server's resident set (VmRSS) idle after start, and its peak (VmHWM) after the load
+//   attach cost: `ctrnet create` on a network ctrnet's DNS server serves against one with --disable-dns, for
+//               the first container (which starts the server) and for a second one (the server runs already:
+//               a configuration write and a SIGHUP); and `rm` of the last one, which stops the server
 // Runs interleaved, `runs` times each, inside the bench's sandbox (sandbox.ts).
 import type { Subprocess } from "bun";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { writeDnsConfig, waitForDnsStatus } from "../src/drivers/dns/config.ts";
 import { createNetns, removeNetns } from "../src/netns/index.ts";
 import { withNetns } from "../test/helpers/netns.ts";
-import { CTRNET } from "./ctrnet.ts";
+import { CTRNET, ctrnetHome } from "./ctrnet.ts";
 import { commandLine, run } from "./processes.ts";
 import { fixed, median, mib, ratio } from "./stats.ts";
 
@@ -36,6 +39,19 @@ export interface DnsServerFigures {
   peakRssBytes: number;
 }
 
+export interface DnsAttachFigures {
+  /** create of the first container on the network, ms per run: with DNS (starts the server) and without. */
+  firstWith: number[];
+  firstWithout: number[];
+  /** create of a second container while the first is on the network. */
+  nextWith: number[];
+  nextWithout: number[];
+  /** rm of the last container (with DNS it stops the server). */
+  lastRmWith: number[];
+  lastRmWithout: number[];
+  samples: number;
+}
+
 export interface DnsResult {
   seconds: number;
   runs: number;
@@ -44,6 +60,7 @@ export interface DnsResult {
   throughputCommand: string;
   latencyCommand: string;
   servers: [DnsServerFigures, DnsServerFigures];
+  attach: DnsAttachFigures;
 }
 
 const BRIDGE = "bdns0";
@@ -91,7 +108,40 @@ function latencies(out: string): number[] {
 }
 const percentile = (sorted: number[], p: number) => sorted[Math.ceil(p * sorted.length) - 1]!;
 
+/** The attach cost of DNS on networks of ctrnet's own plugin (no plugin process: DNS's share shows). */
+export function dnsAttachCost(workDir: string, samples: number): DnsAttachFigures {
+  const home = ctrnetHome(`${workDir}/attach`);
+  const on = "dnson";
+  const off = "dnsoff";
+  home.run(["network", "create", "-o", "plugin=ctrnet", "--subnet", "10.88.1.0/24", on]);
+  home.run(["network", "create", "-o", "plugin=ctrnet", "--disable-dns", "--subnet", "10.88.2.0/24", off]);
+  const f: DnsAttachFigures = { firstWith: [], firstWithout: [], nextWith: [], nextWithout: [], lastRmWith: [], lastRmWithout: [], samples };
+  const round = (network: string, first: number[], next: number[], lastRm: number[], i: number) => {
+    const a = `${network}-a${i}`;
+    const b = `${network}-b${i}`;
+    first.push(home.run(["create", "--network", network, a]).ms);
+    next.push(home.run(["create", "--network", network, b]).ms);
+    home.run(["rm", b]);
+    lastRm.push(home.run(["rm", a]).ms);
+  };
+  try {
+    // one warm-up round each: the bridge, the nftables table and the page cache are there for every sample
+    round(on, [], [], [], -1);
+    round(off, [], [], [], -1);
+    for (let i = 0; i < samples; i++) {
+      round(on, f.firstWith, f.nextWith, f.lastRmWith, i);
+      round(off, f.firstWithout, f.nextWithout, f.lastRmWithout, i);
+    }
+  } finally {
+    Bun.spawnSync([CTRNET, "rm", "-f", ...[on, off].flatMap((n) => [`${n}-a${f.firstWith.length}`, `${n}-b${f.firstWith.length}`])], { env: home.env });
+    for (const n of [on, off]) Bun.spawnSync([CTRNET, "network", "rm", "-f", n], { env: home.env });
+    Bun.spawnSync(["nft", "delete", "table", "inet", "ctrnet"]);
+  }
+  return f;
+}
+
 export async function dnsResolution(o: DnsOptions): Promise<DnsResult> {
+  const attach = dnsAttachCost(o.workDir, Math.max(10, o.runs * 10));
   mkdirSync(o.workDir, { recursive: true });
   const children: Subprocess[] = [];
   let aardvarkPid = 0;
@@ -178,6 +228,7 @@ export async function dnsResolution(o: DnsOptions): Promise<DnsResult> {
       throughputCommand: commandLine(["dnsperf", "-s", GATEWAY, "-p", "PORT", "-d", "QUERIES", ...throughputArgs]),
       latencyCommand: commandLine(["dnsperf", "-s", GATEWAY, "-p", "PORT", "-d", "QUERIES", ...latencyArgs]),
       servers,
+      attach,
     };
   } finally {
     for (const c of children) c.kill("SIGTERM");
@@ -205,5 +256,23 @@ export function dnsMarkdown(r: DnsResult): string {
       `p99 **${ratio(median(own.p99Ms), median(peer.p99Ms))}** (below 1: ctrnet answers sooner), peak RSS ${ratio(own.peakRssBytes, peer.peakRssBytes)}`,
     `- queries/s: \`${r.throughputCommand}\` (${r.queue} outstanding); latency: \`${r.latencyCommand}\` (${r.rate} queries/s, each query's latency from -v)`,
     `- servers: \`${own.command}\`; \`${peer.command}\``,
+    "",
+    attachMarkdown(r.attach, own),
+  ].join("\n");
+}
+
+function attachMarkdown(a: DnsAttachFigures, own: DnsServerFigures): string {
+  const row = (what: string, withDns: number[], without: number[]) =>
+    `| ${what} | ${fixed(median(withDns), 1)} | ${fixed(median(without), 1)} | ${fixed(median(withDns) - median(without), 1)} | ${ratio(median(withDns), median(without))} |`;
+  return [
+    `What DNS adds to a container's attach: \`ctrnet create\` and \`ctrnet rm\` on a network of ctrnet's own plugin with DNS (the default) and with --disable-dns, interleaved, ${a.samples} samples each; wall time in ms, medians.`,
+    "",
+    "| step | with DNS | without | added ms | ratio |",
+    "|---|---:|---:|---:|---:|",
+    row("create, first container (starts `ctrnet _dns`)", a.firstWith, a.firstWithout),
+    row("create, second container (server running: config + SIGHUP)", a.nextWith, a.nextWithout),
+    row("rm, last container (stops the server)", a.lastRmWith, a.lastRmWithout),
+    "",
+    `- the server beside it: RSS ${mib(own.idleRssBytes)} MiB idle, ${mib(own.peakRssBytes)} MiB at peak under dnsperf (table above)`,
   ].join("\n");
 }

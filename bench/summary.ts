@@ -113,6 +113,24 @@ function dnsNotes(r: DnsResult, head: string[], gaps: string[]): void {
     `- **DNS**: ctrnet _dns / aardvark-dns **${ratio(oq, pq)}** queries/s (${fixed(oq, 0)} vs ${fixed(pq, 0)}), p99 at ${r.rate} queries/s ` +
       `**${ratio(op, pp)}** (${fixed(op, 2)} vs ${fixed(pp, 2)} ms), peak RSS ${mib(own.peakRssBytes)} vs ${mib(peer.peakRssBytes)} MiB`,
   );
+  const a = r.attach;
+  const [first, next, lastRm] = [
+    median(a.firstWith) - median(a.firstWithout),
+    median(a.nextWith) - median(a.nextWithout),
+    median(a.lastRmWith) - median(a.lastRmWithout),
+  ];
+  head.push(
+    `- **DNS in the attach**: create of the first container on a DNS network +${fixed(first, 1)} ms (${ratio(median(a.firstWith), median(a.firstWithout))}; it starts the server), ` +
+      `of the next ones ${fixed(next, 1)} ms (${ratio(median(a.nextWith), median(a.nextWithout))}); rm of the last +${fixed(lastRm, 1)} ms (it stops the server)`,
+  );
+  if (first > 5) {
+    gaps.push(
+      `**The first container on a DNS network: +${fixed(first, 1)} ms** (the next ones: ${fixed(next, 1)}). It starts \`ctrnet _dns\`, whose ` +
+        "start-up is ctrnet's own (section 4): launched before the container's networks are set up, it overlaps them, but on a busy " +
+        "2-core machine the two compete for the CPU. What it would take: a server whose start-up is not a Bun runtime's (the C loop " +
+        "of the gap above), or one server started ahead of any container (as a systemd unit would).",
+    );
+  }
   if (less(oq, pq) || slower(op, pp)) {
     gaps.push(
       `**DNS, behind aardvark-dns** (${ratio(oq, pq)} queries/s, ${ratio(op, pp)} p99). A CPU profile under load puts about three ` +

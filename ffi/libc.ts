@@ -41,6 +41,9 @@ const { symbols: c } = dlopen("libc.so.6", {
   getgid: { args: [], returns: "u32" },
   getegid: { args: [], returns: "u32" },
   ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
+  poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  // variadic in C; glibc's is assembly that only moves registers, so fixed integer arguments are safe
+  syscall: { args: ["i64", "i64", "u64"], returns: "i64" },
 });
 
 function errno(): number {
@@ -325,4 +328,36 @@ export const NETLINK_CAP_ACK = 10;
 export function recvfromSender(fd: number, buf: Uint8Array, flags: number, from: Uint8Array, fromLength: Uint32Array): number {
   fromLength[0] = from.byteLength;
   return Number(check(c.recvfrom(fd, buf, buf.byteLength, flags, from, fromLength), "recvfrom", `fd ${fd}`));
+}
+
+// asm-generic/unistd.h: the same number on every architecture (Linux 5.3).
+const SYS_PIDFD_OPEN = 434;
+
+/** A descriptor of the process that turns readable when it exits; it is never recycled with the pid. */
+export function pidfdOpen(pid: number): number {
+  return Number(check(c.syscall(SYS_PIDFD_OPEN, pid, 0), "pidfd_open", `pid ${pid}`));
+}
+
+const POLLIN = 0x1;
+const EINTR = 4;
+
+/**
+ * poll(2) for readability, blocking this thread up to timeoutMs: the indexes of fds that are readable
+ * (or hung up, or invalid). A signal that interrupts it returns what was ready: none.
+ */
+export function pollReadable(fds: readonly number[], timeoutMs: number): number[] {
+  // struct pollfd { int fd; short events; short revents; }, in this machine's byte order
+  const words = new Int32Array(Math.max(fds.length, 1) * 2);
+  const halves = new Int16Array(words.buffer);
+  fds.forEach((fd, i) => {
+    words[i * 2] = fd;
+    halves[i * 4 + 2] = POLLIN;
+  });
+  const ret = c.poll(words, fds.length, timeoutMs);
+  if (ret === -1) {
+    const err = errno();
+    if (err === EINTR) return [];
+    throw new SysError("poll", err);
+  }
+  return fds.flatMap((_, i) => (halves[i * 4 + 3] !== 0 ? [i] : []));
 }

@@ -5,7 +5,10 @@
 //                firewall rules, namespaces and mounts never reach the machine's own network or files
 //   rootless:    root only (it sets up the unprivileged test user), in the same private namespaces; the
 //                tests run dist/ctrnet as that user, whose /run/user/UID then exists only in the fresh /run
-// Usage: bun scripts/test.ts [unit|integration|rootless ...] [--only SUBSTRING ...] [-- extra bun test args]
+//   integration-cni, rootless-cni: the files of those suites that run containers on bridge networks, again
+//                with CTRNET_TEST_NETWORK_PLUGIN=cni: their networks are the reference plugin chain instead of
+//                ctrnet's own plugin, the default (test/helpers/network-plugin.ts)
+// Usage: bun scripts/test.ts [unit|integration|rootless|integration-cni|rootless-cni ...] [--only SUBSTRING ...] [-- extra bun test args]
 //   --only: run just the test files whose path contains one of the substrings
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,6 +37,8 @@ const TEST_TIMEOUT_MS = "60000";
 interface Suite {
   name: string;
   dir: string;
+  /** Only the files whose name starts with one of these. */
+  files?: readonly string[];
   command: (files: string[]) => string[];
   env?: Record<string, string>;
   skip?: string;
@@ -71,12 +76,29 @@ const suites: Suite[] = [
     env: { CTRNET_TEST_PRIVATE: "1" },
     skip: isRoot ? undefined : "needs root to set up the unprivileged test user",
   },
+  {
+    name: "integration-cni",
+    dir: "test/integration",
+    files: ["lifecycle-connect", "lifecycle-errors", "lifecycle-modes", "lifecycle-ports", "lifecycle-robustness", "hook-", "run.", "network-cli"],
+    command: privately,
+    env: { CTRNET_TEST_PRIVATE: "1", CTRNET_TEST_NETWORK_PLUGIN: "cni" },
+    skip: isRoot ? undefined : "needs root",
+  },
+  {
+    name: "rootless-cni",
+    dir: "test/rootless",
+    files: ["rootless-bridge"],
+    command: privately,
+    env: { CTRNET_TEST_PRIVATE: "1", CTRNET_TEST_NETWORK_PLUGIN: "cni" },
+    skip: isRoot ? undefined : "needs root to set up the unprivileged test user",
+  },
 ];
 
-function testFiles(dir: string): string[] {
+function testFiles(dir: string, prefixes?: readonly string[]): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
     .filter((f) => f.endsWith(".test.ts"))
+    .filter((f) => prefixes === undefined || prefixes.some((p) => f.startsWith(p)))
     .sort()
     .map((f) => `./${dir}/${f}`)
     .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
@@ -110,7 +132,7 @@ let passed = 0;
 let failed = 0;
 for (const suite of suites) {
   if (wanted.length && !wanted.includes(suite.name)) continue;
-  const files = testFiles(suite.dir);
+  const files = testFiles(suite.dir, suite.files);
   if (suite.skip || files.length === 0) {
     console.error(`== ${suite.name}: skipped (${suite.skip ?? "no tests"})`);
     continue;

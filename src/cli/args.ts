@@ -1,5 +1,6 @@
 // Argument groups shared by several commands.
 import type { ArgsDef } from "citty";
+import { hasEtcOptions, parseEtcOptions } from "../container/etc-options.ts";
 import { UsageError } from "../errors.ts";
 import type { ContextOptions } from "../lifecycle/context.ts";
 import type { CreateRequest } from "../lifecycle/types.ts";
@@ -51,9 +52,15 @@ export const containerArgs = {
   alias: { type: "string", description: "network alias; repeatable" },
   netns: { type: "string", description: "configure this existing network namespace (path) instead of creating one" },
   pid: { type: "string", description: "keep and configure the network namespace of this running process" },
+  dns: { type: "string", description: "nameserver for the container's resolv.conf, replacing all others; repeatable" },
+  "dns-search": { type: "string", description: "search domain for resolv.conf, replacing all others (. for none); repeatable" },
+  "dns-option": { type: "string", description: "resolv.conf option, e.g. ndots:2; repeatable" },
+  "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP (IP may be host-gateway); repeatable" },
+  hostname: { type: "string", description: "the container's first name in /etc/hosts" },
+  "no-hosts": { type: "boolean", description: "leave /etc/hosts as it is (the host's for run)" },
 } as const satisfies ArgsDef;
 
-type ContainerArgValues = { [K in keyof typeof containerArgs]?: string | string[] | undefined };
+type ContainerArgValues = { [K in keyof typeof containerArgs]?: string | string[] | boolean | undefined };
 
 /** Every flag spelling that takes a value, so a scan of raw arguments can step over values. */
 function valueFlags(def: ArgsDef): Set<string> {
@@ -96,13 +103,13 @@ export function repeatedValues(rawArgs: readonly string[], def: ArgsDef, name: s
 function single(args: ContainerArgValues, name: keyof typeof containerArgs): string | undefined {
   const value = args[name];
   if (Array.isArray(value)) throw new UsageError(`option --${name} can be given only once`);
-  return value;
+  return typeof value === "boolean" ? undefined : value;
 }
 
 function many(args: ContainerArgValues, rawArgs: readonly string[] | undefined, name: keyof typeof containerArgs): string[] {
   if (rawArgs) return repeatedValues(rawArgs, containerArgs, name);
   const value = args[name];
-  return value === undefined ? [] : [value].flat();
+  return value === undefined || typeof value === "boolean" ? [] : [value].flat();
 }
 
 function parsePid(text: string | undefined): number | undefined {
@@ -136,6 +143,16 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   if (netnsPath !== undefined && pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");
   if (netnsPath !== undefined) req.netns = { kind: "join", path: netnsPath };
   if (pid !== undefined) req.netns = { kind: "adopt", pid, keep: "mount" };
+  const etc = parseEtcOptions({
+    dns: many(args, rawArgs, "dns"),
+    dnsSearch: many(args, rawArgs, "dns-search"),
+    dnsOptions: many(args, rawArgs, "dns-option"),
+    addHosts: many(args, rawArgs, "add-host"),
+    hostname: single(args, "hostname"),
+    // citty reads --no-hosts as the negation of a `hosts` flag
+    noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
+  });
+  if (hasEtcOptions(etc)) req.etc = etc;
   return req;
 }
 

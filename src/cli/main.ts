@@ -41,6 +41,7 @@ Object.defineProperty(commands, "_rootlessport", { value: lazy(() => import("./c
 Object.defineProperty(commands, "_hook-wait", { value: lazy(() => import("./commands/hook-wait.ts")) });
 Object.defineProperty(commands, "_dns", { value: lazy(() => import("./commands/dns.ts")) });
 Object.defineProperty(commands, "_pause", { value: lazy(() => import("../rootless/pause-command.ts")) });
+Object.defineProperty(commands, "_supervise", { value: lazy(() => import("./commands/supervise.ts")) });
 
 export const main = defineCommand({
   meta: { name: "ctrnet", version: VERSION, description: "Container networking for root and rootless containers" },

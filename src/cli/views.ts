@@ -85,11 +85,15 @@ export function normalizeInspectFormat(format: string): string {
 }
 
 /** One `ctrnet ls` row: podman ps's names where it has the field (ID of 12, Ports as text, Networks). */
-export function containerSummary(rec: ContainerRecord) {
+/** What `ls` knows beyond the record: the helper of a ready container that is gone, if one is. */
+export type Degraded = { helper: string; reason: string } | undefined;
+
+export function containerSummary(rec: ContainerRecord, degraded?: Degraded) {
   return {
     id: rec.id,
     name: rec.name,
-    state: rec.state,
+    state: degraded ? "degraded" : rec.state,
+    ...(degraded ? { degraded: degraded.reason } : {}),
     mode: formatNetworkMode(rec.mode),
     netns: rec.netns?.path ?? null,
     networks: rec.networks.map((n) => ({ network: n.network, interface: n.ifname, aliases: n.aliases })),
@@ -98,13 +102,13 @@ export function containerSummary(rec: ContainerRecord) {
   };
 }
 
-export function containerView(rec: ContainerRecord): object {
-  const summary = containerSummary(rec);
+export function containerView(rec: ContainerRecord, degraded?: Degraded): object {
+  const summary = containerSummary(rec, degraded);
   return struct(
     {
       ID: rec.id.slice(0, 12),
       Name: rec.name ?? "",
-      State: rec.state,
+      State: summary.state,
       Mode: summary.mode,
       Networks: rec.networks.map((n) => n.network),
       Interfaces: rec.networks.map((n) => n.ifname),

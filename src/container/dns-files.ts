@@ -88,6 +88,18 @@ export interface ContainerResolvConfInput {
    * which forwards to the host's own resolver even when that listens on the host's loopback (podman 3).
    */
   preferred?: readonly string[];
+  /**
+   * ctrnet's own DNS server on the container's networks (their gateways): it answers container names and
+   * forwards the rest, so, as podman with aardvark-dns, it is the only nameserver, and its search domain
+   * comes first.
+   */
+  dnsServers?: readonly string[];
+  /** The search domain of dnsServers. */
+  dnsDomain?: string;
+  /** `--dns-search`: replaces every search domain (`.` alone: none). */
+  search?: readonly string[];
+  /** `--dns-option`: added to the others. */
+  options?: readonly string[];
 }
 
 export interface ContainerResolvConf {
@@ -113,18 +125,23 @@ function reachable(address: string, ipv6: boolean): boolean {
  */
 export function containerResolvConf(input: ContainerResolvConfInput): ContainerResolvConf {
   const { host, networks } = input;
-  const search = unique([
-    ...networks.flatMap((dns) => [...(dns.domain ? [dns.domain] : []), ...(dns.search ?? [])]),
-    ...host.search,
-  ]);
-  const options = unique([...networks.flatMap((dns) => dns.options ?? []), ...host.options]);
+  const served = input.reach !== "shared" && !input.nameservers?.length && (input.dnsServers?.length ?? 0) > 0;
+  const search = input.search?.length
+    ? input.search.filter((s) => s !== ".")
+    : unique([
+        ...(served && input.dnsDomain ? [input.dnsDomain] : []),
+        ...networks.flatMap((dns) => [...(dns.domain ? [dns.domain] : []), ...(dns.search ?? [])]),
+        ...host.search,
+      ]);
+  const options = unique([...networks.flatMap((dns) => dns.options ?? []), ...host.options, ...(input.options ?? [])]);
   const fromNetworks = networks.flatMap((dns) => dns.nameservers ?? []);
   let nameservers: string[];
   if (input.nameservers?.length) nameservers = [...input.nameservers];
   else if (input.reach === "shared") nameservers = host.nameservers;
+  else if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));
   else if (fromNetworks.length) nameservers = fromNetworks;
   else nameservers = host.nameservers.filter((ns) => reachable(ns, input.ipv6));
-  if (!input.nameservers?.length) nameservers = [...(input.preferred ?? []), ...nameservers];
+  if (!input.nameservers?.length && !served) nameservers = [...(input.preferred ?? []), ...nameservers];
   nameservers = unique(nameservers);
   const fellBack = nameservers.length === 0 && input.reach === "isolated";
   return { conf: { nameservers: fellBack ? [...FALLBACK_NAMESERVERS] : nameservers, search, options }, fellBack };
@@ -147,8 +164,10 @@ export interface ContainerHostsInput {
   addresses: readonly string[];
   /** The names the container answers to, e.g. its name and its short id. */
   names: readonly string[];
-  /** The gateway of the container's first network, published as host.containers.internal as podman 3 does. */
+  /** An address of the host the container reaches, published as host.containers.internal (see etc-files.ts). */
   gateway?: string;
+  /** `--add-host` lines, after the container's own. */
+  extraHosts?: readonly { name: string; address: string }[];
 }
 
 export const HOST_GATEWAY_NAME = "host.containers.internal";
@@ -162,6 +181,7 @@ export function containerHosts(input: ContainerHostsInput): string {
   const lines = [
     ...(localhost.length ? localhost.map((l) => l.trim()) : DEFAULT_LOCALHOST_LINES),
     ...unique(input.addresses).map((address) => `${address}\t${names}`),
+    ...(input.extraHosts ?? []).map((h) => `${h.address}\t${h.name}`),
     ...(input.gateway ? [`${input.gateway}\t${HOST_GATEWAY_NAME}`] : []),
   ];
   return lines.map((l) => `${l}\n`).join("");

@@ -72,6 +72,13 @@ export interface NetworkDriver {
   /** What the driver shares between containers goes once none needs it; every error. */
   release?(): Promise<unknown[]>;
   /**
+   * Starts a helper of the kind again, with the configuration the record keeps (options, ports), after
+   * the one it had died: what the supervisor of helpers and `reload` call, for any driver whose helpers
+   * outlive the command that started them (slirp4netns, pasta, ctrnet's forwarder). The dead one is
+   * already forgotten; target is the container's first network, the one its ports are published on.
+   */
+  restartHelper?(target: DriverTarget, kind: HelperKind): Promise<void>;
+  /**
    * The status of a network the record does not list but the driver knows from its options alone
    * (slirp4netns's tap), for /etc files and inspect.
    */

@@ -6,9 +6,8 @@
 import { resolve } from "node:path";
 import { ErrorList, UsageError } from "../errors.ts";
 import { type Context, type CreateRequest, createContainer, parseNetworkMode, removeContainer } from "../lifecycle/index.ts";
-import { readHostEtc } from "../container/dns-files.ts";
-import { containerEtcFiles } from "../lifecycle/etc-files.ts";
-import { networkView } from "../lifecycle/networks.ts";
+import type { EtcOptions } from "../container/etc-options.ts";
+import { etcFilesOf } from "../lifecycle/etc-files.ts";
 import { withContainerLock } from "../state/lock.ts";
 import { log } from "../log.ts";
 import { validateName } from "../names.ts";
@@ -64,8 +63,8 @@ function rootfsOf(state: OciState, config: BundleConfig): string {
   return resolve(state.bundle, config.root.path);
 }
 
-function writeEtc(ctx: Context, rec: ContainerRecord, rootfs: string, hostname: string | undefined): void {
-  const { files, fellBack } = containerEtcFiles({ ...rec, name: hostname ?? rec.name }, networkView(ctx, rec), readHostEtc());
+async function writeEtc(ctx: Context, rec: ContainerRecord, rootfs: string, hostname: string | undefined, etc: EtcOptions): Promise<void> {
+  const { files, fellBack } = await etcFilesOf(ctx, { ...rec, name: hostname ?? rec.name }, etc);
   if (fellBack) log.warn(`container "${rec.id}": the host has no nameserver the container can reach; using public ones`);
   writeRootfsEtc(ctx, rec.id, rootfs, files);
 }
@@ -133,7 +132,7 @@ export async function setUpContainer(ctx: Context, state: OciState, config: Bund
     }
     if (rootfs === undefined) return;
     try {
-      writeEtc(ctx, rec, rootfs, settings.hostname ?? configHostname(config));
+      await writeEtc(ctx, rec, rootfs, settings.hostname ?? configHostname(config), settings.etc ?? {});
     } catch (err) {
       const undo: unknown[] = [];
       await removeContainer(ctx, id, { force: true }).catch((e: unknown) => undo.push(e));

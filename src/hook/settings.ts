@@ -2,6 +2,7 @@
 // installed for) overridden, key by key, by the container's `io.ctrnet.*` annotations. Both are checked
 // in full before anything is made; an annotation ctrnet does not know is an error, so that a typo does
 // not silently leave a container without the port or address it asked for.
+import { type EtcOptions, parseEtcOptions, validateHostname } from "../container/etc-options.ts";
 import { UsageError } from "../errors.ts";
 import { parseNetworkMode } from "../lifecycle/index.ts";
 import { validateName } from "../names.ts";
@@ -20,6 +21,8 @@ export interface HookSettings {
   hostname?: string;
   /** Write /etc/resolv.conf and /etc/hosts into the bundle's root filesystem. */
   writeEtc: boolean;
+  /** --dns, --dns-search, --dns-option, --add-host for those files (hostname stays above). */
+  etc?: Omit<EtcOptions, "hostname" | "noHosts">;
 }
 
 export const ANNOTATION_PREFIX = "io.ctrnet.";
@@ -27,14 +30,7 @@ export const ANNOTATION_PREFIX = "io.ctrnet.";
 /** The annotation that selects ctrnet, the one hooks.d's `when` matches. */
 export const NETWORK_ANNOTATION = `${ANNOTATION_PREFIX}network`;
 
-const HOSTNAME_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
-
-export function validateHostname(name: string): string {
-  if (name.length > 253 || !name.split(".").every((label) => HOSTNAME_LABEL.test(label))) {
-    throw new UsageError(`invalid hostname "${name}": expected labels of letters, digits and inner hyphens, joined by dots`);
-  }
-  return name;
-}
+export { validateHostname };
 
 function validateNetwork(value: string): string {
   parseNetworkMode(value);
@@ -82,7 +78,24 @@ const ANNOTATIONS: Record<string, Parser> = {
   "write-etc": (value, into) => {
     into.writeEtc = parseBoolean(value);
   },
+  // several values go space- or comma-separated in one annotation
+  dns: (value, into) => {
+    into.etc = { ...into.etc, ...parseEtcOptions({ dns: list(value) }) };
+  },
+  "dns-search": (value, into) => {
+    into.etc = { ...into.etc, ...parseEtcOptions({ dnsSearch: list(value) }) };
+  },
+  "dns-option": (value, into) => {
+    into.etc = { ...into.etc, ...parseEtcOptions({ dnsOptions: list(value) }) };
+  },
+  "add-host": (value, into) => {
+    into.etc = { ...into.etc, ...parseEtcOptions({ addHosts: list(value) }) };
+  },
 };
+
+function list(value: string): string[] {
+  return value.split(/[\s,]+/).filter(Boolean);
+}
 
 export const ANNOTATION_NAMES = Object.keys(ANNOTATIONS).map((n) => `${ANNOTATION_PREFIX}${n}`);
 
@@ -137,6 +150,10 @@ export interface HookArgs {
   aliases?: readonly string[];
   hostname?: string;
   writeEtc?: boolean;
+  dns?: readonly string[];
+  dnsSearch?: readonly string[];
+  dnsOptions?: readonly string[];
+  addHosts?: readonly string[];
 }
 
 export function settingsFromArgs(args: HookArgs): Partial<HookSettings> {
@@ -148,10 +165,16 @@ export function settingsFromArgs(args: HookArgs): Partial<HookSettings> {
   if (args.aliases?.length) out.aliases = validateAliases([...args.aliases]);
   if (args.hostname !== undefined) out.hostname = validateHostname(args.hostname);
   if (args.writeEtc !== undefined) out.writeEtc = args.writeEtc;
+  const etc = parseEtcOptions({ dns: args.dns, dnsSearch: args.dnsSearch, dnsOptions: args.dnsOptions, addHosts: args.addHosts });
+  if (Object.keys(etc).length) out.etc = etc;
   return out;
 }
 
 /** Annotations win over arguments, key by key. */
 export function resolveSettings(args: HookArgs, annotations: Readonly<Record<string, string>>): HookSettings {
-  return { ports: [], aliases: [], writeEtc: false, ...settingsFromArgs(args), ...settingsFromAnnotations(annotations) };
+  const fromArgs = settingsFromArgs(args);
+  const fromAnnotations = settingsFromAnnotations(annotations);
+  // key by key within the /etc options too: an annotation's --dns leaves the arguments' --add-host
+  const etc = { ...fromArgs.etc, ...fromAnnotations.etc };
+  return { ports: [], aliases: [], writeEtc: false, ...fromArgs, ...fromAnnotations, ...(Object.keys(etc).length ? { etc } : {}) };
 }

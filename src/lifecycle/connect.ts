@@ -15,6 +15,7 @@ import type { Context } from "./context.ts";
 import { withContainerLock } from "../state/lock.ts";
 import { requireLive, requireReady } from "./lookup.ts";
 import { driverOf, targetOf } from "./networks.ts";
+import { syncDns } from "./dns.ts";
 import type { ConnectOptions } from "./types.ts";
 
 /** Runs fn on the current record of the container, under its lock, once it is ready and its driver live. */
@@ -49,6 +50,7 @@ export async function connectContainer(ctx: Context, idOrName: string, nameOrId:
     const index = next.networks.length - 1;
     const status = await driver.setup(targetOf(ctx, next, driver, index, rec.netns!.path, { ...(ip !== undefined ? { ips: [ip] } : {}), mac }));
     state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));
+    await syncDns(ctx);
   });
 }
 
@@ -82,6 +84,8 @@ export async function disconnectContainer(ctx: Context, idOrName: string, networ
   await onLiveContainer(ctx, id, `disconnect network "${network}" from`, async (rec, driver) => {
     const rest = disconnectNetwork(rec, network);
     const index = rec.networks.findIndex((n) => n.network === network);
+    // its names on that network stop resolving before its address there can go to another container
+    await syncDns(ctx, { id: rec.id, network });
     ErrorList.throwIfAny("", await driver.teardown(targetOf(ctx, rec, driver, index, rec.netns!.path), rec.networks[index]!.status));
     const updated = ctx.state().update(rec.id, (r) => disconnectNetwork(r, network));
     if (index === 0 && rest.networks.length && rec.ports.length) await movePorts(ctx, updated, driver);

@@ -7,9 +7,10 @@ import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
 import { startSlirp4netns } from "../drivers/slirp4netns/start.ts";
 import { hostUid } from "../identity.ts";
 import { defaultNetnsDir } from "../netns/index.ts";
-import { type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
+import { restartWayOut, type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
 import { rootlessNetnsAccess } from "../rootless/netns-exec.ts";
 import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
+import { rebuilder } from "./rebuild.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -37,6 +38,13 @@ export interface Context {
   readonly cni: CniRuntime;
   /** Where a rootless user's bridge networks live (see src/rootless/netns.ts); unused by root. */
   readonly rootlessNetns: RootlessNetnsPaths;
+  /**
+   * Rootless: starts the slirp4netns of the rootless netns again if it died while the namespace stays
+   * (the helper supervisor calls it); true when it did.
+   */
+  restartRootlessWayOut(): Promise<boolean>;
+  /** The variables that give a ctrnet started by this one (the helper supervisor) these same directories. */
+  readonly childEnv: Readonly<Record<string, string>>;
   /** Opened on first use: commands that never touch container records never open the database. */
   state(): ContainerState;
   close(): void;
@@ -61,15 +69,26 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
     return rootlessCniRuntime(cniOptions, rootlessNetnsAccess(rootlessNetns, startWayOut, { netnsDir, cacheDir }));
   };
   let state: ContainerState | undefined;
+  const runtime = cni();
   return {
     rootless: uid !== 0,
     runtimeDir: root,
     netnsDir,
     cniConfigDir,
-    cni: cni(),
+    cni: runtime,
     rootlessNetns,
+    restartRootlessWayOut: () => (uid === 0 ? Promise.resolve(false) : restartWayOut(rootlessNetns, startWayOut)),
+    childEnv: {
+      CTRNET_ROOT: root,
+      CTRNET_NETNS_DIR: netnsDir,
+      CTRNET_CNI_CONFIG_DIR: cniConfigDir,
+      CTRNET_CNI_PLUGIN_DIR: pluginDirs.join(":"),
+      CTRNET_CNI_CACHE_DIR: cacheDir,
+      CTRNET_ROOTLESS_NETNS_OPTIONS: slirpOptions.join(","),
+    },
     state() {
-      state ??= openState({ root });
+      // a damaged database is replaced by one holding what the system still says about its containers
+      state ??= openState({ root }, rebuilder({ runtimeDir: root, cni: runtime }));
       return state;
     },
     close() {
@@ -77,14 +96,4 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
       state = undefined;
     },
   };
-}
-
-/** Builds the context for one command and closes it however the command ends. */
-export async function withContext<T>(options: ContextOptions, fn: (ctx: Context) => Promise<T>): Promise<T> {
-  const ctx = createContext(options);
-  try {
-    return await fn(ctx);
-  } finally {
-    ctx.close();
-  }
 }

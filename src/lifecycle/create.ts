@@ -14,19 +14,24 @@ import type { ContainerRecord, NetMode } from "../state/index.ts";
 import { close } from "../../ffi/libc.ts";
 import { publishedOn } from "../container/ports.ts";
 import { driverFor } from "../drivers/select.ts";
+import { PluginNotFoundError } from "../drivers/cni/index.ts";
 import type { Context } from "./context.ts";
 import { assignHostPorts, checkHostPortsFree } from "./host-ports.ts";
 import { markNetns, recordProcess } from "../state/ledger.ts";
 import { type HeldLock, withContainerLock } from "../state/lock.ts";
 import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
 import { newContainerRecord } from "../container/attachments.ts";
-import { findExact } from "./lookup.ts";
+import { findExact, netnsOwner } from "./lookup.ts";
+import type { EtcOptions } from "../container/etc-options.ts";
+import { etcFilesOf, writeEtcFiles } from "./etc-files.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
 import { setUpNetworks } from "./networks.ts";
+import { prestartDns, syncDns } from "./dns.ts";
 import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import { removeContainer } from "./remove.ts";
+import { superviseHelpers } from "./supervisor.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
 
@@ -44,6 +49,7 @@ interface CreatePlan {
   netns: NetnsRequest | null;
   /** Loopback up and the driver's networks set up; false: the netns is used as it is (ns:PATH). */
   configures: boolean;
+  etc: EtcOptions;
 }
 
 /** Opens and closes it: a path that is no netns is bad input, found before anything is made. */
@@ -121,7 +127,7 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   // by name or id prefix, as podman
   const networks: string[] = [];
   for (const n of names) networks.push((await ctx.cni.resolveNetwork(n)).name);
-  const p: CreatePlan = { id, name, mode, networks, aliases, ports, ip, mac, netns, configures: spec.configures };
+  const p: CreatePlan = { id, name, mode, networks, aliases, ports, ip, mac, netns, configures: spec.configures, etc: req.etc ?? {} };
   if (driver) {
     // Checked against a record that is never stored: nothing is made before every network passed.
     const rec = planned(p, null);
@@ -205,6 +211,11 @@ export interface CreateOptions {
    * SIGKILL, as `ctrnet run` needs; otherwise they run on until `ctrnet rm` or `ctrnet gc` stops them.
    */
   helpersDieWithProcess?: boolean;
+  /**
+   * Write the container's resolv.conf and hosts to its runtime directory (etc-files.ts etcFilesDir), for
+   * whatever runs it to bind over /etc; `rm` removes them.
+   */
+  writeEtc?: boolean;
 }
 
 async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOptions): Promise<ContainerRecord> {
@@ -222,11 +233,20 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     const netnsPath = viaPath(p.netns) ?? rec.netns?.path;
     if (netnsPath !== undefined && p.configures) {
       bringLoopbackUp(netnsPath);
+      await prestartDns(ctx, rec.networks.map((n) => n.network));
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
+      if (rec.networks.length) await syncDns(ctx);
     }
-    return state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files);
+    const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    // Helpers that outlive this command are restarted by the supervisor if they die.
+    if (!opts.helpersDieWithProcess) await superviseHelpers(ctx, rec.id);
+    return ready;
   } catch (err) {
-    const undo = await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) });
+    // a plugin that is not installed made nothing for its DEL to undo (its ADD failed the same way)
+    const undo = (await teardownContainer(ctx, state.find(p.id) ?? rec, { force: true, netnsPath: viaPath(p.netns) })).filter(
+      (e) => !(e instanceof PluginNotFoundError),
+    );
     if (undo.length) throw ErrorList.undoing(err, undo);
     state.remove(p.id);
     lock.discard();
@@ -248,7 +268,7 @@ const SETUP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"]
  * everything made is removed, and the signal is returned instead of the record, for an exit status of
  * 128 + its number. Without a signal, the record.
  */
-export async function createContainerUninterrupted(ctx: Context, req: CreateRequest): Promise<ContainerRecord | NodeJS.Signals> {
+export async function createContainerUninterrupted(ctx: Context, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord | NodeJS.Signals> {
   let cancelled: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     cancelled ??= signal;
@@ -257,7 +277,7 @@ export async function createContainerUninterrupted(ctx: Context, req: CreateRequ
   try {
     let rec: ContainerRecord;
     try {
-      rec = await createContainer(ctx, req);
+      rec = await createContainer(ctx, req, opts);
     } catch (err) {
       // a failure after a signal is taken as its echo: the undo has run either way
       if (cancelled !== undefined && exitCodeOf(err) !== 2) return cancelled;

@@ -3,18 +3,23 @@
 // starts (as `ip netns exec` does with /etc/netns/NAME).
 import { mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, type Reach } from "../container/dns-files.ts";
+import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, type Reach, readHostEtc } from "../container/dns-files.ts";
+import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
+import { type EtcOptions, HOST_GATEWAY_VALUE } from "../container/etc-options.ts";
+import { SEARCH_DOMAIN } from "../drivers/dns/zone.ts";
 import { validateName } from "../names.ts";
 import { type NetworkStatus, statusAddresses } from "../schema/network-status.ts";
 import type { ContainerRecord } from "../state/index.ts";
+import { hostReachableAddress } from "../networks/host.ts";
+import { readRootlessNetnsState } from "../rootless/netns.ts";
+import type { Context } from "./context.ts";
+import { dnsServersOf } from "./dns.ts";
+import { networkView } from "./networks.ts";
 
 /** The generated files by the /etc name they are bound over. */
 export const ETC_FILE_NAMES = ["resolv.conf", "hosts"] as const;
 export type EtcFileName = (typeof ETC_FILE_NAMES)[number];
 export type EtcFiles = Record<EtcFileName, string>;
-
-/** As docker and podman abbreviate ids. */
-const SHORT_ID_LENGTH = 12;
 
 /**
  * Both files for a container from its names and its network view (networks.ts networkView): the
@@ -24,9 +29,10 @@ export function containerEtcFiles(
   record: ContainerRecord,
   view: { statuses: readonly NetworkStatus[]; reach: Reach },
   host: HostEtc,
-  opts: { preferredNameservers?: readonly string[] } = {},
+  opts: EtcFileOptions = {},
 ): { files: EtcFiles; fellBack: boolean } {
   const { statuses } = view;
+  const etc = opts.etc ?? {};
   const addresses = statuses.flatMap(statusAddresses);
   const gateways = statuses.flatMap((s) => s.interfaces.flatMap((i) => i.addresses.flatMap((a) => (a.gateway ? [a.gateway] : []))));
   const { conf, fellBack } = containerResolvConf({
@@ -35,14 +41,54 @@ export function containerEtcFiles(
     reach: view.reach,
     ipv6: addresses.some((a) => a.includes(":") && !/^fe[89ab]/i.test(a)),
     preferred: opts.preferredNameservers,
+    nameservers: etc.dns,
+    dnsServers: opts.dnsServers,
+    dnsDomain: SEARCH_DOMAIN,
+    search: etc.dnsSearch,
+    options: etc.dnsOptions,
   });
+  // As podman: a bridge container reaches the host at its network's gateway; one that leaves through a
+  // user-mode stack (slirp4netns, a rootless user's bridges) at one of the host's own addresses.
+  const hostGateway = opts.hostAddress !== undefined ? opts.hostAddress || undefined : (gateways.find((g) => !g.includes(":")) ?? gateways[0]);
   const hosts = containerHosts({
     host: host.hosts,
     addresses,
-    names: [record.name ?? record.id, record.id.slice(0, SHORT_ID_LENGTH)],
-    gateway: gateways.find((g) => !g.includes(":")) ?? gateways[0],
+    names: [...(etc.hostname ? [etc.hostname] : []), record.name ?? record.id, record.id.slice(0, SHORT_ID_LENGTH)],
+    gateway: hostGateway,
+    extraHosts: (etc.addHosts ?? []).flatMap((h) => (h.address !== HOST_GATEWAY_VALUE ? [h] : hostGateway ? [{ name: h.name, address: hostGateway }] : [])),
   });
   return { files: { "resolv.conf": formatResolvConf(conf), hosts }, fellBack };
+}
+
+export interface EtcFileOptions {
+  preferredNameservers?: readonly string[];
+  /** ctrnet's DNS server on the container's networks (their gateways), first in resolv.conf. */
+  dnsServers?: readonly string[];
+  /** What host.containers.internal names; "" for nothing; the first network's gateway when absent. */
+  hostAddress?: string;
+  etc?: EtcOptions;
+}
+
+/**
+ * Both files for the container as it is now: its networks' view, ctrnet's DNS server on its DNS-enabled
+ * networks, the rootless netns's resolver for a rootless user's bridge container, and the user's options.
+ */
+export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOptions = {}): Promise<{ files: EtcFiles; fellBack: boolean }> {
+  // A rootless container on CNI networks reaches the outside through the rootless netns's slirp4netns.
+  const rootlessDns = ctx.rootless && rec.networks.length > 0 ? readRootlessNetnsState(ctx.rootlessNetns)?.dns : undefined;
+  const view = networkView(ctx, rec);
+  // podman's rule: a root bridge container reaches the host at its network's gateway (containerEtcFiles
+  // picks it); behind a user-mode stack (slirp4netns, a rootless user's bridges), or on bridges without a
+  // gateway, at one of the host's own addresses
+  const userMode = rec.mode.kind === "slirp4netns" || (ctx.rootless && rec.mode.kind === "bridge");
+  const gatewayless = rec.mode.kind === "bridge" && !view.statuses.some((s) => s.interfaces.some((i) => i.addresses.some((a) => a.gateway)));
+  const hostAddress = userMode || gatewayless ? hostReachableAddress() : undefined;
+  return containerEtcFiles(rec, view, readHostEtc(), {
+    preferredNameservers: rootlessDns ? [rootlessDns] : [],
+    dnsServers: await dnsServersOf(ctx, rec),
+    ...(hostAddress !== undefined ? { hostAddress } : {}),
+    etc,
+  });
 }
 
 export function etcFilesDir(ctx: { readonly runtimeDir: string }, id: string): string {

@@ -1,31 +1,44 @@
-// `ctrnet gc`: reconciles state with what exists after crashes and reboots. A record is torn down when
-// its netns, adopted process, helper or shared-netns container is gone, or when it is still `creating` or
-// `removing` while nobody holds its lock (the command that set it so died). Then each network gets a CNI GC
-// of the attachments ctrnet made that no record holds (never another runtime's), netns files ctrnet made
-// that no record names are removed, and a rootless netns no attachment needs any more goes.
+// `ctrnet gc`: reconciles state with what exists after crashes and reboots. A damaged record is replaced
+// by one rebuilt from the system. A record is torn down when its netns, adopted process, helper or
+// shared-netns container is gone, or when it is still `creating` or `removing` while nobody holds its lock
+// (the command that set it so died, or its teardown failed); it stays `removing` while the teardown fails
+// and something a retry could remove is left. Then each network gets a CNI GC of the attachments ctrnet
+// made that no record holds (never another runtime's), netns files ctrnet made that no record names are
+// removed, the leases and rules of containers ctrnet made that nothing else knows of are swept by id (its
+// lock files name them), and a rootless netns no attachment needs any more goes.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage } from "../errors.ts";
 import { removeStaleWaiterSockets } from "../state/waiter-sockets.ts";
 import type { ContainerRecord, ContainerState } from "../state/index.ts";
 import type { Context } from "./context.ts";
-import { adoptedProcess, containersWithHelpers, markedNetns, unmarkNetns } from "../state/ledger.ts";
-import { tryContainerLock } from "../state/lock.ts";
+import { adoptedProcess, containersWithHelpers, markedNetns, readHelperPids, unmarkNetns } from "../state/ledger.ts";
+import { type HeldLock, tryContainerLock } from "../state/lock.ts";
+import { sweepOrphans } from "../drivers/cni/index.ts";
+import { NAME_PATTERN } from "../names.ts";
 import { netnsOwner } from "./lookup.ts";
 import { releaseShared } from "../drivers/select.ts";
-import { netnsPresent, removeOwnedNetns } from "../netns/index.ts";
+import { netnsInode, netnsPresent, removeOwnedNetns } from "../netns/index.ts";
 import { processAlive } from "../process/supervise.ts";
-import { deadHelper, stopHelpers } from "./helpers.ts";
-import { teardownContainer } from "./teardown.ts";
+import { syncDnsErrors } from "./dns.ts";
+import { deadHelper, helpersSupervised, stopHelpers } from "./helpers.ts";
+import { netnsUsers } from "./netns-users.ts";
+import { ensureSupervisor, stopIdleSupervisors, userNamespaceId } from "./supervisor.ts";
+import { leftBehind, teardownContainer } from "./teardown.ts";
+import { replaceDamagedRecord } from "./rebuild.ts";
 import type { GcReport } from "./types.ts";
 
-/** Why the record no longer describes a live container, or undefined if it does. */
+/**
+ * Why the record no longer describes a live container, or undefined if it does. A dead helper the
+ * supervisor restarts is no reason: the container is degraded until it does.
+ */
 function staleReason(ctx: Context, state: ContainerState, rec: ContainerRecord): string | undefined {
-  if (rec.state !== "ready") return `left ${rec.state} by a ctrnet process that died`;
+  if (rec.state === "creating") return "left creating by a ctrnet process that died";
+  if (rec.state === "removing") return "left removing by a teardown that failed or a ctrnet process that died";
   if (rec.netns && !netnsPresent(rec.netns.path)) return `its netns ${rec.netns.path} is gone`;
   const proc = adoptedProcess(ctx, rec.id);
   if (proc && !processAlive(proc)) return `process ${proc.pid} is gone`;
-  const helper = deadHelper(ctx, rec);
+  const helper = helpersSupervised(ctx, rec.id) ? undefined : deadHelper(ctx, rec);
   if (helper !== undefined) return helper;
   try {
     netnsOwner(state, rec);
@@ -35,8 +48,46 @@ function staleReason(ctx: Context, state: ContainerState, rec: ContainerRecord):
   return undefined;
 }
 
+/**
+ * A process other than the container's own helpers in the netns of a ready container: it is in use,
+ * whatever else is wrong with it, and gc leaves it alone (a record left creating or removing is a set-up
+ * or teardown cut short, which gc finishes).
+ */
+function userInside(ctx: Context, rec: ContainerRecord, users: () => Map<number, number[]>): number | undefined {
+  if (rec.state !== "ready" || !rec.netns || !netnsPresent(rec.netns.path)) return undefined;
+  const helpers = new Set(Object.values(rec.helpers));
+  let inode: number;
+  try {
+    inode = netnsInode(rec.netns.path);
+  } catch {
+    return undefined;
+  }
+  return users().get(inode)?.find((pid) => !helpers.has(pid));
+}
+
 async function collectStale(ctx: Context, report: GcReport): Promise<void> {
   const state = ctx.state();
+  let scanned: Map<number, number[]> | undefined;
+  const users = () => (scanned ??= netnsUsers());
+  // a record that cannot be read back is rebuilt from the system, or goes (what it described is collected below)
+  for (const id of state.damaged()) {
+    // an id that is no name is no path either, and no command can hold it: its row just goes
+    if (!NAME_PATTERN.test(id)) {
+      state.remove(id);
+      report.containers.push(id);
+      continue;
+    }
+    const lock = tryContainerLock(ctx, id);
+    if (!lock) {
+      report.busy.push(id);
+      continue;
+    }
+    try {
+      if (!replaceDamagedRecord(ctx, state, id)) report.containers.push(id);
+    } finally {
+      lock.release();
+    }
+  }
   for (const listed of state.list()) {
     const lock = tryContainerLock(ctx, listed.id);
     if (!lock) {
@@ -48,11 +99,23 @@ async function collectStale(ctx: Context, report: GcReport): Promise<void> {
       if (rec?.id !== listed.id) continue;
       const reason = staleReason(ctx, state, rec);
       if (reason === undefined) continue;
+      const inside = userInside(ctx, rec, users);
+      if (inside !== undefined) {
+        report.kept.push({ id: rec.id, reason: `${reason}, but process ${inside} is in its netns` });
+        continue;
+      }
       const errors = await teardownContainer(ctx, rec, { force: true });
+      report.errors.push(...errors.map((e) => `container ${rec.id} (${reason}): ${errorMessage(e)}`));
+      // kept while a retry has something to remove; a record of what is gone or out of reach goes
+      const left = errors.length ? await leftBehind(ctx, rec) : [];
+      if (left.length) {
+        if (rec.state !== "removing") state.update(rec.id, (r) => ({ ...r, state: "removing" }));
+        report.errors.push(`container ${rec.id} is kept as removing for the next gc: ${left.join(", ")} left`);
+        continue;
+      }
       state.remove(rec.id);
       lock.discard();
       report.containers.push(rec.id);
-      report.errors.push(...errors.map((e) => `container ${rec.id} (${reason}): ${errorMessage(e)}`));
     } finally {
       lock.release();
     }
@@ -124,10 +187,13 @@ async function collectAttachments(ctx: Context, report: GcReport): Promise<void>
 }
 
 /**
- * Lock files of ids no record names, left by a ctrnet killed while it held one (a held lock is
- * someone's work in progress, and stays).
+ * Lock files of ids no record names, left by a ctrnet killed while it held one (a held lock is someone's
+ * work in progress, and stays). Each is ctrnet's own mark of a container it made: before it goes, what
+ * that container may have left with nothing else to find it by (no record, no cache entry to DEL: a
+ * create killed during its ADD, then the state database lost) is swept by its id: its address leases and
+ * the iptables rules tagged with it. Ids of other runtimes never get here, so their leases and rules stay.
  */
-function collectLockFiles(ctx: Context, report: GcReport): void {
+async function collectLockFiles(ctx: Context, report: GcReport): Promise<void> {
   let names: string[];
   try {
     names = readdirSync(join(ctx.runtimeDir, "locks"));
@@ -135,13 +201,43 @@ function collectLockFiles(ctx: Context, report: GcReport): void {
     return;
   }
   const known = new Set(ctx.state().list().map((r) => r.id));
+  const locks = new Map<string, HeldLock>();
   for (const id of names) {
     if (known.has(id)) continue;
     const lock = tryContainerLock(ctx, id);
-    if (!lock) continue;
-    lock.discard();
-    lock.release();
+    if (lock) locks.set(id, lock);
   }
+  try {
+    // an attachment still cached is the CNI GC's to DEL (it failed this time, and is retried the next)
+    const cached = new Set((await ctx.cni.cachedAttachments()).filter((c) => c.owner === ctx.cni.owner).map((c) => c.containerId));
+    const orphans = new Set([...locks.keys()].filter((id) => !cached.has(id) && NAME_PATTERN.test(id)));
+    let swept = true;
+    if (orphans.size) {
+      const { networks } = await ctx.cni.listNetworks();
+      const sweep = sweepOrphans(networks, orphans, { rules: !ctx.rootless });
+      report.leftovers.push(...sweep.removed);
+      report.errors.push(...sweep.errors);
+      swept = sweep.errors.length === 0;
+    }
+    // the mark stays while the sweep may have missed something, so the next gc sweeps again
+    for (const [id, lock] of locks) if (swept || !orphans.has(id)) lock.discard();
+  } finally {
+    for (const lock of locks.values()) lock.release();
+  }
+}
+
+/**
+ * A supervisor that is gone (killed) while containers of its still need it is started again, and one
+ * that nothing needs any more is stopped.
+ */
+async function superviseSurvivors(ctx: Context, report: GcReport): Promise<void> {
+  const userns = userNamespaceId();
+  try {
+    if (ctx.state().list().some((r) => r.state === "ready" && readHelperPids(ctx, r.id).supervisedIn === userns)) await ensureSupervisor(ctx, userns);
+  } catch (err) {
+    report.errors.push(`helper supervisor: ${errorMessage(err)}`);
+  }
+  report.errors.push(...(await stopIdleSupervisors(ctx)).map((e) => `helper supervisor: ${errorMessage(e)}`));
 }
 
 /** Sockets crun's rootless createRuntime left for waiters that are gone (hook/rendezvous.ts). */
@@ -154,7 +250,7 @@ function collectWaiterSockets(ctx: Context, report: GcReport): void {
 }
 
 export async function gc(ctx: Context): Promise<GcReport> {
-  const report: GcReport = { containers: [], netns: [], attachments: [], sockets: [], busy: [], errors: [] };
+  const report: GcReport = { containers: [], kept: [], netns: [], attachments: [], leftovers: [], sockets: [], busy: [], errors: [] };
   await collectStale(ctx, report);
   await collectOrphanHelpers(ctx, report);
   // Before the orphaned netns files go: the bridge plugin's DEL finds the addresses whose masquerade
@@ -162,7 +258,10 @@ export async function gc(ctx: Context): Promise<GcReport> {
   await collectAttachments(ctx, report);
   collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
-  collectLockFiles(ctx, report);
+  await collectLockFiles(ctx, report);
+  await superviseSurvivors(ctx, report);
+  // a DNS server that serves no container any more stops (before the rootless netns it may run in goes)
+  report.errors.push(...(await syncDnsErrors(ctx)).map((e) => `DNS server: ${errorMessage(e)}`));
   report.errors.push(...(await releaseShared(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

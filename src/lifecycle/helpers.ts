@@ -17,8 +17,11 @@ import type { Context } from "./context.ts";
 
 /** Stopped in this order: nothing forwards into a network that is already gone. */
 const STOP_ORDER: readonly HelperKind[] = ["portForwarder", "slirp4netns"];
+/** Started (again) in this order: the network before what forwards into it. */
+export const START_ORDER: readonly HelperKind[] = [...STOP_ORDER].reverse();
 
-const NAMES: Record<HelperKind, string> = { slirp4netns: "slirp4netns", portForwarder: "port forwarder" };
+export const HELPER_NAMES: Record<HelperKind, string> = { slirp4netns: "slirp4netns", portForwarder: "port forwarder" };
+const NAMES = HELPER_NAMES;
 
 /** Handles of the helpers this process started, by container id. */
 const held = new Map<string, Partial<Record<HelperKind, HelperHandle>>>();
@@ -54,16 +57,66 @@ export function holdHelper(id: string, kind: HelperKind, handle: HelperHandle): 
   held.set(id, { ...held.get(id), [kind]: handle });
 }
 
-/** Why the container's network is broken, when a helper its record names has died; undefined otherwise. */
-export function deadHelper(ctx: Context, rec: ContainerRecord): string | undefined {
+/** A helper the record names that died: which one, and the line that says so. */
+export interface Degradation {
+  helper: HelperKind;
+  /** e.g. `its slirp4netns (pid 123) is gone`, and why restarting it failed if it did. */
+  reason: string;
+}
+
+/** The first helper the container's record names that is not running, or undefined when all are. */
+export function degradation(ctx: Context, rec: ContainerRecord): Degradation | undefined {
   const ledger = readHelperPids(ctx, rec.id);
-  for (const kind of STOP_ORDER) {
+  for (const kind of START_ORDER) {
     const pid = rec.helpers[kind];
     if (pid === null) continue;
     const proc = ledger[kind];
-    if (proc?.pid === pid ? !running(proc) : startTimeOf(pid) === undefined) return `its ${NAMES[kind]} (pid ${pid}) is gone`;
+    if (proc?.pid === pid ? running(proc) : startTimeOf(pid) !== undefined) continue;
+    const failed = ledger.restarts?.[kind]?.error;
+    return { helper: kind, reason: `its ${NAMES[kind]} (pid ${pid}) is gone${failed === undefined ? "" : `; restarting it failed: ${failed}`}` };
   }
   return undefined;
+}
+
+/** Why the container's network is broken, when a helper its record names has died; undefined otherwise. */
+export function deadHelper(ctx: Context, rec: ContainerRecord): string | undefined {
+  return degradation(ctx, rec)?.reason;
+}
+
+/** Whether the supervisor restarts the container's helpers when they die (not `ctrnet run`'s, which die with it). */
+export function helpersSupervised(ctx: Context, id: string): boolean {
+  return readHelperPids(ctx, id).supervisedIn !== undefined;
+}
+
+export interface HelperState {
+  pid: number;
+  running: boolean;
+  /** How often the supervisor (or reload) started it again. */
+  restarts: number;
+  /** Milliseconds since the epoch. */
+  lastRestart?: number;
+  /** Why the last restart failed. */
+  restartError?: string;
+}
+
+/** The container's helpers as the record names them, for inspect. */
+export function helperStates(ctx: Context, rec: ContainerRecord): Partial<Record<HelperKind, HelperState>> {
+  const ledger = readHelperPids(ctx, rec.id);
+  const out: Partial<Record<HelperKind, HelperState>> = {};
+  for (const kind of START_ORDER) {
+    const pid = rec.helpers[kind];
+    if (pid === null) continue;
+    const proc = ledger[kind];
+    const restarts = ledger.restarts?.[kind];
+    out[kind] = {
+      pid,
+      running: proc?.pid === pid ? running(proc) : startTimeOf(pid) !== undefined,
+      restarts: restarts?.count ?? 0,
+      ...(restarts?.lastAt !== undefined ? { lastRestart: restarts.lastAt } : {}),
+      ...(restarts?.error !== undefined ? { restartError: restarts.error } : {}),
+    };
+  }
+  return out;
 }
 
 /**
@@ -94,6 +147,25 @@ export async function stopHelpers(ctx: Context, id: string): Promise<unknown[]> 
   held.delete(id);
   forgetHelperPids(ctx, id);
   rmSync(socketPath(ctx, id), { force: true });
+  return errors;
+}
+
+/**
+ * Stops the container's running helpers of these kinds by pid, and keeps them written down: gone, they
+ * are what restartHelpers starts again (reload). Every error.
+ */
+export async function stopForRestart(ctx: Context, id: string, kinds: readonly HelperKind[]): Promise<unknown[]> {
+  const ledger = readHelperPids(ctx, id);
+  const errors: unknown[] = [];
+  for (const kind of STOP_ORDER) {
+    const proc = ledger[kind];
+    if (!kinds.includes(kind) || proc === undefined) continue;
+    try {
+      await stopByPid(NAMES[kind], proc);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
   return errors;
 }
 

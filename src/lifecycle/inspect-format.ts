@@ -45,13 +45,37 @@ export interface InspectNetworkSettings extends InspectBasicNetworkConfig {
   Networks?: Record<string, InspectAdditionalNetwork>;
 }
 
+/** One helper process of the container (ctrnet's own field; podman has none). */
+export interface InspectHelper {
+  Pid: number;
+  Running: boolean;
+  /** How often it was started again after it died (by the supervisor) or by `reload`. */
+  Restarts: number;
+  /** When it last was, RFC 3339. */
+  LastRestart?: string;
+  /** Why the last attempt to start it again failed. */
+  RestartError?: string;
+}
+
+/** The helpers of the container owning the netns, and the one that is gone if any (inspect.ts finds them). */
+export interface InspectHealth {
+  helpers: Record<string, InspectHelper>;
+  /** Set while a helper is gone: the container is `degraded` until it runs again. */
+  degraded?: string;
+}
+
 export interface InspectResult {
   Id: string;
   Name: string;
   Created: string;
-  State: RecordState;
+  /** The record's state, or `degraded` while a helper of a ready container is gone. */
+  State: RecordState | "degraded";
+  /** Which helper is gone, while the state is `degraded`. */
+  Degraded?: string;
   NetworkMode: string;
   NetworkSettings: InspectNetworkSettings;
+  /** slirp4netns and the port forwarder, when the container has them. */
+  Helpers?: Record<string, InspectHelper>;
 }
 
 function emptyBasic(): InspectBasicNetworkConfig {
@@ -160,13 +184,16 @@ export function networkSettings(owner: ContainerRecord, view: InspectView = {}):
   return primary ? { ...settings, ...statusToBasicNetworkConfig(primary) } : settings;
 }
 
-export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view: InspectView = {}): InspectResult {
+export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view: InspectView = {}, health?: InspectHealth): InspectResult {
+  const degraded = rec.state === "ready" ? health?.degraded : undefined;
   return {
     Id: rec.id,
     Name: rec.name ?? "",
     Created: new Date(rec.createdAt).toISOString(),
-    State: rec.state,
+    State: degraded === undefined ? rec.state : "degraded",
+    ...(degraded === undefined ? {} : { Degraded: degraded }),
     NetworkMode: formatNetworkMode(rec.mode),
     NetworkSettings: networkSettings(owner, view),
+    ...(health && Object.keys(health.helpers).length ? { Helpers: health.helpers } : {}),
   };
 }

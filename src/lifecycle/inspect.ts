@@ -3,7 +3,8 @@
 import { UsageError } from "../errors.ts";
 import { formatPort, type PortMapping, PROTOCOLS, type Protocol } from "../schema/ports.ts";
 import type { Context } from "./context.ts";
-import { type InspectResult, inspectResult, type InspectView } from "./inspect-format.ts";
+import { type InspectHealth, type InspectHelper, type InspectResult, inspectResult, type InspectView } from "./inspect-format.ts";
+import { degradation, HELPER_NAMES, helperStates } from "./helpers.ts";
 import { driverOf } from "./networks.ts";
 import { netnsOwner } from "./lookup.ts";
 import { formatNetworkMode } from "./mode.ts";
@@ -15,7 +16,38 @@ export async function inspectContainer(ctx: Context, idOrName: string): Promise<
   const state = ctx.state();
   const rec = state.get(idOrName);
   const owner = netnsOwner(state, rec);
-  return inspectResult(rec, owner, inspectView(ctx, owner));
+  return inspectResult(rec, owner, inspectView(ctx, owner), inspectHealth(ctx, owner));
+}
+
+/** The helpers of the container owning the netns, by kind, and the one that is gone. */
+function inspectHealth(ctx: Context, owner: ContainerRecord): InspectHealth {
+  const helpers: Record<string, InspectHelper> = {};
+  for (const [kind, h] of Object.entries(helperStates(ctx, owner))) {
+    helpers[kind] = {
+      Pid: h.pid,
+      Running: h.running,
+      Restarts: h.restarts,
+      ...(h.lastRestart !== undefined ? { LastRestart: new Date(h.lastRestart).toISOString() } : {}),
+      ...(h.restartError !== undefined ? { RestartError: h.restartError } : {}),
+    };
+  }
+  const degraded = degradation(ctx, owner)?.reason;
+  return { helpers, ...(degraded === undefined ? {} : { degraded }) };
+}
+
+/** For `ls`: which helper of a ready container is gone, as `ls` names it; undefined when none is. */
+export function degradedHelper(ctx: Context, rec: ContainerRecord): { helper: string; reason: string } | undefined {
+  if (rec.state !== "ready") return undefined;
+  const found = degradation(ctx, netnsOwnerOrSelf(ctx, rec));
+  return found && { helper: HELPER_NAMES[found.helper], reason: found.reason };
+}
+
+function netnsOwnerOrSelf(ctx: Context, rec: ContainerRecord): ContainerRecord {
+  try {
+    return netnsOwner(ctx.state(), rec);
+  } catch {
+    return rec;
+  }
 }
 
 /**

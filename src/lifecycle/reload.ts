@@ -10,6 +10,10 @@ import type { Context } from "./context.ts";
 import { withContainerLock } from "../state/lock.ts";
 import { requireLive, requireReady } from "./lookup.ts";
 import { driverOf, targetOf } from "./networks.ts";
+import { helpersSupervised, START_ORDER, stopForRestart } from "./helpers.ts";
+import { restartHelpers } from "./restart.ts";
+import { superviseHelpers } from "./supervisor.ts";
+import type { ContainerRecord } from "../state/index.ts";
 
 export async function reloadContainer(ctx: Context, idOrName: string): Promise<void> {
   const state = ctx.state();
@@ -17,7 +21,9 @@ export async function reloadContainer(ctx: Context, idOrName: string): Promise<v
   await withContainerLock(ctx, id, async () => {
     const rec = state.get(id);
     requireReady(rec);
-    const driver = requireLive(rec, driverOf(ctx, rec), "reload the network of");
+    const found = driverOf(ctx, rec);
+    if (found && !found.live && found.restartHelper) return reloadHelpers(ctx, rec);
+    const driver = requireLive(rec, found, "reload the network of");
     const netnsPath = rec.netns!.path;
     const attachments = driver.attachments(rec);
     for (let i = attachments.length - 1; i >= 0; i--) {
@@ -38,6 +44,18 @@ export async function reloadContainer(ctx: Context, idOrName: string): Promise<v
     }
     ErrorList.throwIfAny(`reloading the network of container "${id}"`, errors);
   });
+}
+
+/**
+ * A network made by helper processes (slirp4netns and its forwarder) has nothing else to reload: they
+ * are stopped and started again with the configuration the record keeps, and the supervisor that
+ * restarts them from then on is started if it is gone (killed).
+ */
+async function reloadHelpers(ctx: Context, rec: ContainerRecord): Promise<void> {
+  const kinds = START_ORDER.filter((kind) => rec.helpers[kind] !== null);
+  ErrorList.throwIfAny(`stopping the helpers of container "${rec.id}"`, await stopForRestart(ctx, rec.id, kinds));
+  ErrorList.throwIfAny(`restarting the helpers of container "${rec.id}"`, await restartHelpers(ctx, rec, kinds));
+  if (helpersSupervised(ctx, rec.id)) await superviseHelpers(ctx, rec.id);
 }
 
 /** `reload --all`: every ready container whose networks can be reloaded. */

@@ -1,17 +1,39 @@
-// `ctrnet rm`: teardownNetNS, then the record. Past errors it keeps going and reports them all; without
-// --force a container whose CNI DEL failed keeps its record and netns, so that `rm` can be run again.
-import { ErrorList, UsageError } from "../errors.ts";
+// `ctrnet rm`: teardownNetNS, then the record. Past errors it keeps going and reports them all. A container
+// whose teardown failed keeps its record, in state `removing`, so that `rm` or `gc` runs it again: without
+// --force with its netns too; with --force the netns goes, and the record stays only while something a
+// retry could remove is still there (leftBehind), so a record of what is gone never blocks `rm -f`.
+import { ErrorList, errorMessage, UsageError } from "../errors.ts";
+import { log } from "../log.ts";
 import type { Context } from "./context.ts";
 import { withContainerLock } from "../state/lock.ts";
+import { type ContainerRecord, DamagedRecordError } from "../state/index.ts";
+import { replaceDamagedRecord } from "./rebuild.ts";
 import { dependents } from "./lookup.ts";
-import { teardownContainer } from "./teardown.ts";
+import { stopIdleSupervisors } from "./supervisor.ts";
+import { leftBehind, teardownContainer } from "./teardown.ts";
 import type { RemoveOptions } from "./types.ts";
 
 export async function removeContainer(ctx: Context, idOrName: string, opts: RemoveOptions = {}): Promise<void> {
   const state = ctx.state();
-  const found = opts.force ? state.find(idOrName) : state.get(idOrName);
+  let found: ContainerRecord | undefined;
+  try {
+    found = opts.force ? state.find(idOrName) : state.get(idOrName);
+  } catch (err) {
+    if (!(err instanceof DamagedRecordError && opts.force)) throw err;
+    found = replaceDamagedRecord(ctx, state, err.id);
+  }
   if (!found) return;
   const id = found.id;
+  try {
+    await removeLocked(ctx, id, opts);
+  } finally {
+    // The supervisor of its helpers goes with the last container it had.
+    for (const err of await stopIdleSupervisors(ctx)) log.warn(errorMessage(err));
+  }
+}
+
+async function removeLocked(ctx: Context, id: string, opts: RemoveOptions): Promise<void> {
+  const state = ctx.state();
   await withContainerLock(ctx, id, async (lock) => {
     const rec = state.find(id);
     if (rec?.id !== id) return;
@@ -21,9 +43,14 @@ export async function removeContainer(ctx: Context, idOrName: string, opts: Remo
     }
     const removing = state.update(id, (r) => ({ ...r, state: "removing" }));
     const errors = await teardownContainer(ctx, removing, { force: opts.force });
-    if (errors.length && !opts.force) throw new ErrorList(`removing container "${id}"`, errors, { outcome: `the container is kept; ctrnet rm -f ${id} removes it anyway`, exitCode: 1 });
+    const what = `removing container "${id}"`;
+    if (errors.length && !opts.force) throw new ErrorList(what, errors, { outcome: `the container is kept; ctrnet rm -f ${id} removes it anyway`, exitCode: 1 });
+    const left = errors.length ? await leftBehind(ctx, removing) : [];
+    if (left.length) {
+      throw new ErrorList(what, errors, { outcome: `the container is kept as removing, for ctrnet gc (or rm -f) to retry: ${left.join(", ")} left`, exitCode: 1 });
+    }
     state.remove(id);
     lock.discard();
-    if (errors.length) throw new ErrorList(`removing container "${id}"`, errors, { outcome: "its record is removed; ctrnet gc retries what is left", exitCode: 1 });
+    if (errors.length) throw new ErrorList(what, errors, { outcome: "nothing of it is left within reach, so its record is removed", exitCode: 1 });
   });
 }

@@ -10,14 +10,12 @@ import { type ExecOptions, type NetnsProcess, spawnInNetns } from "../netns/inde
 import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { createContainer } from "./create.ts";
-import { readHostEtc } from "../container/dns-files.ts";
-import { containerEtcFiles, writeEtcFiles } from "./etc-files.ts";
+import type { EtcOptions } from "../container/etc-options.ts";
+import { etcFilesOf, writeEtcFiles } from "./etc-files.ts";
 import { netnsOwner } from "./lookup.ts";
-import { networkView } from "./networks.ts";
 import { removeContainer } from "./remove.ts";
 import { holdHostPorts } from "./host-ports.ts";
 import { driverFor } from "../drivers/select.ts";
-import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { CreateRequest } from "./types.ts";
 
 export interface RunOptions {
@@ -79,22 +77,22 @@ function beforeStart(err: unknown): unknown {
   return new RunError(errorMessage(err), { cause: err });
 }
 
-function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opts: RunOptions): NetnsProcess {
+async function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opts: RunOptions, etc: EtcOptions): Promise<NetnsProcess> {
   // A container:ID container runs in the netns of the container at the end of the chain, with its /etc view.
   const owner = netnsOwner(ctx.state(), record);
-  // A rootless container on CNI networks reaches the outside through the rootless netns's slirp4netns.
-  const rootlessDns = ctx.rootless && owner.networks.length > 0 ? readRootlessNetnsState(ctx.rootlessNetns)?.dns : undefined;
-  const { files, fellBack } = containerEtcFiles(owner, networkView(ctx, owner), readHostEtc(), { preferredNameservers: rootlessDns ? [rootlessDns] : [] });
+  const { files, fellBack } = await etcFilesOf(ctx, owner, etc);
   if (fellBack) log.debug(`container ${record.id}: no nameserver of the host is reachable from its network, using public ones`);
-  const etcFiles = writeEtcFiles(ctx, record.id, files);
+  const written = writeEtcFiles(ctx, record.id, files);
+  // --no-hosts: the /etc/hosts the command sees stays the host's
+  const etcFiles = etc.noHosts ? { "resolv.conf": written["resolv.conf"] } : written;
   // A container in the host's namespace still gets its own /etc files, so its name resolves.
   const netns = owner.netns?.path ?? "/proc/self/ns/net";
   try {
     return spawnInNetns(netns, argv, { stdio: opts.stdio, etcFiles, dieWithParent: true });
   } catch (err) {
     // Only execve's own errors: the namespace and mount steps fail with ENOENT or EACCES too
-    if (!isSysError(err, "ENOENT", "EACCES") || err.syscall !== "execve") throw err;
-    const reason = err.code === "ENOENT" ? "command not found" : "permission denied";
+    if (!isSysError(err, "ENOENT", "EACCES", "ENOEXEC") || err.syscall !== "execve") throw err;
+    const reason = err.code === "ENOENT" ? "command not found" : err.code === "ENOEXEC" ? "exec format error" : "permission denied";
     throw new CommandNotRunError(`cannot run "${argv[0]}": ${reason}`, err.code === "ENOENT" ? 127 : 126);
   }
 }
@@ -149,7 +147,7 @@ export async function runContainer(ctx: Context, req: CreateRequest, argv: strin
         // As podman's conmon: ports DNATed to the container are held for as long as it runs.
         const driver = driverFor(record.mode, ctx);
         if (driver && !driver.listensOnHostPorts && record.ports.length) releasePorts = holdHostPorts(record.ports);
-        child = startCommand(ctx, record, argv, opts);
+        child = await startCommand(ctx, record, argv, opts, req.etc ?? {});
       } catch (err) {
         throw err instanceof CommandNotRunError ? err : beforeStart(err);
       }

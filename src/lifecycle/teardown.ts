@@ -1,10 +1,15 @@
 // Undoing a container's network, as the seeds' teardownCNI + teardownNetNS, but going on past errors.
-import { netnsUsable, removeOwnedNetns } from "../netns/index.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { type CachedAttachment, type NetworkConfig, OWN_PLUGIN_TYPE } from "../drivers/cni/index.ts";
+import { netnsPresent, netnsUsable, removeOwnedNetns } from "../netns/index.ts";
+import { running } from "../process/supervise.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { forgetProcess, unmarkNetns } from "../state/ledger.ts";
+import { forgetProcess, readHelperPids, unmarkNetns } from "../state/ledger.ts";
 import type { Context } from "./context.ts";
 import { removeEtcFiles } from "./etc-files.ts";
-import { stopHelpers } from "./helpers.ts";
+import { syncDnsErrors } from "./dns.ts";
+import { START_ORDER, stopHelpers } from "./helpers.ts";
 import { tearDownNetworks } from "./networks.ts";
 
 export interface TeardownOptions {
@@ -25,6 +30,8 @@ export interface TeardownOptions {
  */
 export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
   const errors = await stopHelpers(ctx, rec.id);
+  // its names stop resolving before its addresses can go to another container (and the last one stops the server)
+  if (rec.networks.length) errors.push(...(await syncDnsErrors(ctx, { id: rec.id })));
   const reach = opts.netnsPath ?? rec.netns?.path;
   const netnsPath = reach !== undefined && netnsUsable(reach) ? reach : undefined;
   errors.push(...(await tearDownNetworks(ctx, rec, netnsPath)));
@@ -45,4 +52,41 @@ export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts
     }
   }
   return errors;
+}
+
+/**
+ * What of the container a teardown can still reach: a netns file ctrnet made, a helper process still
+ * running, a network attachment ctrnet made whose configuration it still has (cached at ADD or in the
+ * config dir). Empty when nothing is: a record naming only what is gone or out of reach describes
+ * nothing a retry could remove, so `rm -f` and `gc` drop it rather than fail on it forever.
+ */
+export async function leftBehind(ctx: Context, rec: ContainerRecord): Promise<string[]> {
+  const left: string[] = [];
+  if (rec.netns?.owned && netnsPresent(rec.netns.path)) left.push(`netns ${rec.netns.path}`);
+  const ledger = readHelperPids(ctx, rec.id);
+  for (const kind of START_ORDER) {
+    const proc = ledger[kind];
+    if (proc && running(proc)) left.push(`${kind} (pid ${proc.pid})`);
+  }
+  for (const cached of await ctx.cni.cachedAttachments({ containerId: rec.id })) {
+    if (cached.owner !== ctx.cni.owner || cached.containerId !== rec.id) continue;
+    if (await reachable(ctx, cached)) left.push(`network ${cached.network} (${cached.ifName})`);
+  }
+  return left;
+}
+
+/** A DEL can run: the attachment's configuration is known (cached at ADD, else the current file) and every plugin it names is installed. */
+async function reachable(ctx: Context, cached: CachedAttachment): Promise<boolean> {
+  let network: NetworkConfig | undefined;
+  try {
+    network = ctx.cni.cachedNetwork(cached);
+  } catch {
+    // a damaged cached configuration: the current file may still do
+  }
+  try {
+    network ??= await ctx.cni.loadNetwork(cached.network);
+  } catch {
+    return false;
+  }
+  return network.plugins.every((p) => p.type === OWN_PLUGIN_TYPE || ctx.cni.pluginPath.some((dir) => existsSync(join(dir, p.type))));
 }

@@ -1,4 +1,5 @@
 // What callers of the lifecycle hand in and get back.
+import type { EtcOptions } from "../container/etc-options.ts";
 
 export interface CreateRequest {
   id: string;
@@ -13,6 +14,8 @@ export interface CreateRequest {
   aliases?: string[];
   /** Where its netns comes from; a new one by default. */
   netns?: NetnsRequest;
+  /** What its /etc/resolv.conf and /etc/hosts say beyond its networks (--dns, --add-host, …), checked. */
+  etc?: EtcOptions;
 }
 
 /** Where a container's netns comes from: the seeds' createNetNS, setupNetNS and joinNetNS. */
@@ -43,7 +46,10 @@ export interface ConnectOptions {
 }
 
 export interface RemoveOptions {
-  /** Unknown ids are no error, and the record goes even when part of the teardown failed. */
+  /**
+   * Unknown ids are no error, the netns goes even when part of the teardown failed, and so does the
+   * record unless something a retry could remove is still there (see leftBehind).
+   */
   force?: boolean;
 }
 
@@ -63,10 +69,17 @@ export interface InterfaceStats {
 export interface GcReport {
   /** Containers whose records were torn down because their netns, process or creator was gone. */
   containers: string[];
+  /** Containers that would have been torn down, kept because a process lives in their netns. */
+  kept: { id: string; reason: string }[];
   /** Orphaned netns files of ctrnet that were removed. */
   netns: string[];
   /** Cached CNI attachments that no record held, removed by CNI GC, as network/container/ifname. */
   attachments: string[];
+  /**
+   * Address leases and iptables rules of containers ctrnet made that nothing else could remove (no record,
+   * no cached attachment), found by their ids, e.g. `lease 10.89.0.5 of container c on network n`.
+   */
+  leftovers: string[];
   /** Sockets of OCI hook waiters that are gone (a rootless crun's createRuntime leaves one), removed. */
   sockets: string[];
   /** Containers left alone because another ctrnet process is working on them. */

@@ -41,7 +41,7 @@ import { describeRoute, routeMessage, toRoute, type Route, type RouteSpec } from
 import { ruleMessage as ruleCodec, RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from "./msg-rule.ts";
 import { describeRule, ruleMessage, toRule, type Rule, type RuleSpec } from "./rules.ts";
 import { NetlinkSocket, type SocketOptions } from "./socket.ts";
-import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, type Writer } from "./wire.ts";
+import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, type Writer } from "./wire.ts";
 
 /** Link changes as callers give them: the master by name or index, null to release it. */
 export type LinkUpdate = Omit<LinkChanges, "master"> & { master?: LinkRef | null };
@@ -183,7 +183,8 @@ export class Netlink {
 
   routeAdd(route: RouteSpec): void {
     const msg = routeMessage(route, this.optionalIndex(route.dev), "add");
-    this.socket.request(`add ${describeRoute(route)}`, RTM_NEWROUTE, CREATE, (w) => routeCodec.encode(w, msg), ignore);
+    const flags = route.append ? NLM_F_CREATE | NLM_F_APPEND : CREATE;
+    this.socket.request(`add ${describeRoute(route)}`, RTM_NEWROUTE, flags, (w) => routeCodec.encode(w, msg), ignore);
   }
 
   routeDelete(route: RouteSpec): void {

@@ -47,6 +47,11 @@ export interface RouteSpec {
   /** Defaults to the main table. */
   table?: number;
   metric?: number;
+  /**
+   * Added beside a route to the same destination instead of failing with EEXIST (NLM_F_APPEND, as
+   * vishvananda's RouteAddEcmp that the reference plugins use): a container's second network's default route.
+   */
+  append?: boolean;
   /** Needed only for a default route without a gateway; otherwise taken from dst or gateway (IPv4 if neither says). */
   family?: Family;
   /** "local": everything dst covers is delivered to this host (`ip route add local …`, a transparent proxy's way back). */

@@ -19,6 +19,7 @@ export const NLM_F_DUMP_INTR = 0x10;
 export const NLM_F_DUMP = 0x300;
 export const NLM_F_EXCL = 0x200;
 export const NLM_F_CREATE = 0x400;
+export const NLM_F_APPEND = 0x800;
 /** In an NLMSG_ERROR: the request was not echoed back (NETLINK_CAP_ACK). */
 export const NLM_F_CAPPED = 0x100;
 /** In an NLMSG_ERROR or NLMSG_DONE: extended-ack attributes follow. */

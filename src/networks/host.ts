@@ -21,8 +21,8 @@ export interface HostView {
   links: Map<string, string | null>;
 }
 
-function withNetlink<T>(fn: (nl: Netlink) => T): T {
-  const nl = Netlink.open();
+function withNetlink<T>(fn: (nl: Netlink) => T, netnsFd?: number): T {
+  const nl = Netlink.open(netnsFd === undefined ? {} : { netns: netnsFd });
   try {
     return fn(nl);
   } finally {
@@ -51,7 +51,8 @@ export function readHost(): HostView {
 }
 
 /** Deletes the bridge named `name` if there is one; another kind of link by that name is not ours to delete. */
-export function deleteBridge(name: string): boolean {
+/** In this netns, or the one netnsFd refers to (a rootless user's rootless netns). */
+export function deleteBridge(name: string, netnsFd?: number): boolean {
   return withNetlink((nl) => {
     try {
       if (nl.link(name).kind !== "bridge") return false;
@@ -62,5 +63,24 @@ export function deleteBridge(name: string): boolean {
       if (isNetlinkError(err, "ENODEV")) return false;
       throw err;
     }
+  }, netnsFd);
+}
+
+/**
+ * An address of the host that a container behind a user-mode stack (slirp4netns, a rootless user's
+ * bridges) reaches it at, as podman's GetLocalIP picks host.containers.internal: the first global unicast
+ * IPv4 address of a host interface, else the first global IPv6 one; undefined when the host has neither.
+ */
+export function hostReachableAddress(): string | undefined {
+  return withNetlink((nl) => {
+    let ipv6: string | undefined;
+    for (const { address } of nl.addresses()) {
+      if (!address.includes(":")) {
+        if (!/^(127|169\.254|0)\./.test(address) && !/^(22[4-9]|2[3-5]\d)\./.test(address)) return address;
+      } else if (ipv6 === undefined && !/^(::1?$|fe[89ab]|ff)/i.test(address)) {
+        ipv6 = address;
+      }
+    }
+    return ipv6;
   });
 }

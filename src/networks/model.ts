@@ -3,6 +3,7 @@
 // or by another tool (time from the file). The id is the name's sha256, as podman's CNI backend derives it.
 import * as v from "valibot";
 import { type NetworkConfig, networkId } from "../drivers/cni/config.ts";
+import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
 import { type Cidr, parseCidr } from "../ip/codec.ts";
 import { HostLocalIpam, type HostLocalRange, hostLocalRanges } from "../schema/cni.ts";
 
@@ -116,8 +117,8 @@ export function describeNetwork(config: NetworkConfig, fileTime: Date): NetworkI
     subnets,
     ipv6_enabled: subnets.some((s) => s.subnet.includes(":")),
     // As podman's CNI backend reads it: a bridge that is nobody's gateway leads nowhere.
-    internal: plugin.type === "bridge" && plugin.isGateway !== true && plugin.ipMasq !== true,
-    dns_enabled: config.plugins.some((p) => p.type === "dnsname"),
+    internal: (plugin.type === "bridge" || plugin.type === "ctrnet") && plugin.isGateway !== true && plugin.ipMasq !== true,
+    dns_enabled: ctrnetDnsEnabled(config.bytes) || config.plugins.some((p) => p.type === "dnsname"),
     labels: { ...args.podman_labels },
     options: { ...args.podman_options },
     ipam_options: { driver: ipam?.type ?? "" },

@@ -31,8 +31,8 @@ export interface BridgeOptions {
   mtu?: number;
   vlan?: number;
   /**
-   * `ctrnet`: one plugin of ctrnet's own type (bridge, addresses, nftables ports in-process); `cni`: the
-   * reference chain bridge + portmap + firewall + tuning, the default for now.
+   * `ctrnet` (the default): one plugin of ctrnet's own type (bridge, addresses, nftables ports in-process);
+   * `cni`: the reference chain bridge + portmap + firewall + tuning.
    */
   plugin?: "ctrnet" | "cni";
   /** podman's `isolate`: no traffic to other isolated (`strict`: any other) networks; ctrnet's plugin only. */
@@ -80,7 +80,7 @@ export function parseBridgeOptions(options: Readonly<Record<string, string>>): B
   const { plugin, isolate } = options;
   if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
   if (isolate !== undefined && isolate !== "true" && isolate !== "strict") throw new UsageError(`invalid --opt isolate=${isolate}: use true or strict`);
-  if (isolate !== undefined && plugin !== "ctrnet") throw new UsageError("--opt isolate needs --opt plugin=ctrnet: the reference plugins cannot isolate networks");
+  if (isolate !== undefined && plugin === "cni") throw new UsageError("--opt isolate needs ctrnet's own plugin, not --opt plugin=cni: the reference plugins cannot isolate networks");
   return {
     ...(options.mtu !== undefined ? { mtu: integerOption("mtu", options.mtu) } : {}),
     ...(options.vlan !== undefined ? { vlan: integerOption("vlan", options.vlan) } : {}),

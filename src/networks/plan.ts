@@ -31,8 +31,6 @@ export interface Surroundings {
   /** For messages about a missing plugin. */
   pluginPath: readonly string[];
   ipamDataDir: string;
-  /** ctrnet's CNI runtime runs its own plugin type in this process (root); else it must be on the plugin path. */
-  ownPluginInProcess?: boolean;
   now: Date;
   /** Where random IPv6 subnets come from: crypto.getRandomValues unless a test fixes it. */
   randomBytes?: (n: number) => Uint8Array;
@@ -45,8 +43,6 @@ export interface NetworkPlan {
 
 /** The prefix of picked bridge names; N = 0 is the default network's. */
 export const BRIDGE_PREFIX = "ctrnet";
-/** dnsname answers for containers under this domain, as podman's dns.podman. */
-export const DNS_DOMAIN = "dns.ctrnet";
 /** `--network` values that select a mode, not a network, as podman lists them. */
 export const RESERVED_NETWORK_NAMES = ["none", "host", "bridge", "private", "slirp4netns", "pasta", "container", "ns", "default"] as const;
 
@@ -129,8 +125,9 @@ function planParent(request: CreateNetworkRequest, parent: string | undefined, a
 
 function checkPlugins(name: string, conflist: Record<string, unknown>, around: Surroundings): void {
   for (const plugin of conflist.plugins as { type: string; ipam?: { type: string } }[]) {
-    // ctrnet's own type runs in-process (its host-local section is ctrnet's IPAM, not the plugin)
-    if (plugin.type === OWN_PLUGIN_TYPE && around.ownPluginInProcess) continue;
+    // ctrnet's CNI runtime runs its own type in-process, root or rootless (its host-local section is
+    // ctrnet's IPAM, not the plugin)
+    if (plugin.type === OWN_PLUGIN_TYPE) continue;
     for (const type of [plugin.type, plugin.ipam?.type]) {
       if (type !== undefined && !around.plugins.has(type)) {
         throw new UsageError(`plugin binary "${type}" needed by network ${name} not found in ${around.pluginPath.join(":")}`);
@@ -140,7 +137,7 @@ function checkPlugins(name: string, conflist: Record<string, unknown>, around: S
 }
 
 function conflistArgs(request: CreateNetworkRequest, around: Surroundings): ConflistArgs {
-  return { created: around.now.toISOString(), labels: request.labels ?? {}, options: request.options ?? {} };
+  return { created: around.now.toISOString(), labels: request.labels ?? {}, options: request.options ?? {}, dns: !request.disableDns };
 }
 
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {
@@ -158,11 +155,11 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     const { mtu, vlan, plugin, isolate } = parseBridgeOptions(request.options ?? {});
     const bridge = planBridgeName(request, around);
     const subnets = planSubnets(request, around, true);
-    if (plugin === "ctrnet") {
+    if (plugin !== "cni") {
       conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, ...(isolate ? { isolate } : {}) });
     } else {
-      const dns = !request.disableDns && around.plugins.has("dnsname");
-      conflist = bridgeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, ...(dns ? { dnsDomain: DNS_DOMAIN } : {}) });
+      // ctrnet's own DNS server answers for its networks (args.ctrnet_dns), not a dnsmasq per network
+      conflist = bridgeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal });
     }
   } else {
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");
@@ -171,7 +168,8 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     // The containers share the parent's LAN, whose addressing only the user knows: nothing to pick.
     if (!request.subnets?.length) throw new UsageError("a macvlan network needs --subnet (the subnet of the parent interface's LAN)");
     if (request.ipv6 && !request.subnets.some((s) => s.includes(":"))) throw new UsageError("--ipv6 on a macvlan network needs an IPv6 --subnet");
-    conflist = macvlanConflist({ ...common, master, mode, mtu, subnets: planSubnets(request, around, false) });
+    // the host reaches no macvlan container, so no server of the host can answer them
+    conflist = macvlanConflist({ ...common, args: { ...common.args, dns: false }, master, mode, mtu, subnets: planSubnets(request, around, false) });
   }
   checkPlugins(name, conflist, around);
   return { name, conflist };

@@ -7,6 +7,9 @@ import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { Firewall } from "../drivers/firewall/index.ts";
 import { HOST_LOCAL_DATA_DIR } from "../drivers/ipam/index.ts";
 import { hostUid } from "../identity.ts";
+import { close } from "../../ffi/libc.ts";
+import { netnsUsable, openNetns } from "../netns/index.ts";
+import { withLock } from "../state/lock.ts";
 import { ErrorList, UsageError } from "../errors.ts";
 import type { NetworkScope } from "./store.ts";
 import { DEFAULT_NETWORK } from "./default.ts";
@@ -35,17 +38,15 @@ function ipamDir(config: NetworkConfig): string | undefined {
 }
 
 /**
- * A network of ctrnet's own plugin type has its subnets and bridge in ctrnet's nftables table (of the
- * host's netns: a rootless user's are inside the rootless netns, which goes with its last container, and
- * ctrnet runs as uid 0 of its user namespace there, hence the host's uid);
- * the table goes with the last such network.
+ * A network of ctrnet's own plugin type has its subnets and bridge in ctrnet's nftables table (of the netns
+ * its bridge is in); the table goes with the last such network.
  */
-function removeFirewallElements(config: NetworkConfig): void {
+function removeFirewallElements(config: NetworkConfig, netnsFd: number | undefined): void {
   const plugin = config.plugins[0]!;
-  if (plugin.type !== OWN_PLUGIN_TYPE || typeof plugin.bridge !== "string" || hostUid() !== 0) return;
+  if (plugin.type !== OWN_PLUGIN_TYPE || typeof plugin.bridge !== "string") return;
   const ranges = ((plugin.ipam as { ranges?: unknown } | undefined)?.ranges ?? []) as { subnet?: unknown }[][];
   const subnets = ranges.flat().flatMap((r) => (typeof r.subnet === "string" ? [r.subnet] : []));
-  const fw = Firewall.open();
+  const fw = Firewall.open(netnsFd === undefined ? {} : { netns: netnsFd });
   try {
     if (!fw.present()) return;
     fw.removeNetwork({ bridge: plugin.bridge, subnets });
@@ -53,6 +54,40 @@ function removeFirewallElements(config: NetworkConfig): void {
   } finally {
     fw.close();
   }
+}
+
+/**
+ * Runs the steps where the network's bridge and firewall are: root's in the host's netns; a rootless
+ * user's in the rootless netns (ctrnet runs as uid 0 of its user namespace there, hence the host's uid),
+ * under its lock, if it is there: it goes with its last container, and all of them with it. Every error.
+ */
+async function inBridgeNetns(ctx: NetworkScope, steps: readonly ((netnsFd: number | undefined) => void)[]): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const run = (netnsFd: number | undefined) => {
+    for (const step of steps) {
+      try {
+        step(netnsFd);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+  };
+  if (hostUid() === 0) {
+    run(undefined);
+    return errors;
+  }
+  const paths = ctx.rootlessNetns;
+  if (paths === undefined || !netnsUsable(paths.netns)) return errors;
+  await withLock(paths.lockFile, () => {
+    if (!netnsUsable(paths.netns)) return;
+    const fd = openNetns(paths.netns);
+    try {
+      run(fd);
+    } finally {
+      close(fd);
+    }
+  });
+  return errors;
 }
 
 async function detachAll(network: string, ids: readonly string[], detach: DetachContainer): Promise<void> {
@@ -74,13 +109,9 @@ async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<v
   const steps: (() => void)[] = [
     () => unlinkSync(config.source),
     () => {
-      if (bridge !== undefined && !others.some((n) => networkBridge(n) === bridge)) deleteBridge(bridge);
-    },
-    () => {
       const dir = ipamDir(config);
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
-    () => removeFirewallElements(config),
   ];
   const errors: unknown[] = [];
   for (const step of steps) {
@@ -90,6 +121,13 @@ async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<v
       errors.push(err);
     }
   }
+  const bridgeSteps = [
+    (netnsFd: number | undefined) => {
+      if (bridge !== undefined && !others.some((n) => networkBridge(n) === bridge)) deleteBridge(bridge, netnsFd);
+    },
+    (netnsFd: number | undefined) => removeFirewallElements(config, netnsFd),
+  ];
+  errors.push(...(await inBridgeNetns(ctx, bridgeSteps).catch((err: unknown) => [err])));
   if (errors.length) throw new ErrorList(`removing network ${config.name}`, errors);
 }
 

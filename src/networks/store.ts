@@ -3,6 +3,7 @@
 import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { CniRuntime } from "../drivers/cni/index.ts";
+import type { RootlessNetnsPaths } from "../rootless/netns.ts";
 import type { ContainerState } from "../state/index.ts";
 import { withLock } from "../state/lock.ts";
 import { UsageError } from "../errors.ts";
@@ -13,6 +14,8 @@ export interface NetworkScope {
   /** Where ctrnet writes network configurations. */
   readonly cniConfigDir: string;
   readonly cni: CniRuntime;
+  /** Where a rootless user's bridges and their firewall are (src/rootless/netns.ts). */
+  readonly rootlessNetns?: RootlessNetnsPaths;
   state(): ContainerState;
 }
 

@@ -2,7 +2,6 @@
 // routes and links, and the plugins installed.
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { hostUid } from "../identity.ts";
 import type { NetworkListing } from "../drivers/cni/config.ts";
 import type { NetworkScope } from "./store.ts";
 import { readHost } from "./host.ts";
@@ -45,7 +44,6 @@ export function surroundings(ctx: NetworkScope, listing: NetworkListing): Surrou
     plugins: installedPlugins(ctx.cni.pluginPath),
     pluginPath: ctx.cni.pluginPath,
     ipamDataDir: ipamDataDir(ctx),
-    ownPluginInProcess: hostUid() === 0,
     now: new Date(),
   };
 }

@@ -126,11 +126,11 @@ export function rootlessNetnsSpawner(netnsFd: number, mounts: MountSpec[]): Prog
  */
 export function rootlessNetnsAccess(paths: RootlessNetnsPaths, start: StartWayOut, view: PluginView) {
   return {
-    run: <T>(fn: (spawn: ProgramSpawner) => Promise<T>): Promise<T> =>
+    run: <T>(fn: (spawn: ProgramSpawner, netnsFd: number) => Promise<T>): Promise<T> =>
       withRootlessNetns(paths, start, async () => {
         const fd = openNetns(paths.netns);
         try {
-          return await fn(rootlessNetnsSpawner(fd, rootlessNetnsMounts(paths, view)));
+          return await fn(rootlessNetnsSpawner(fd, rootlessNetnsMounts(paths, view)), fd);
         } finally {
           libc.close(fd);
         }

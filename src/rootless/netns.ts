@@ -154,6 +154,34 @@ export async function withRootlessNetns<T>(paths: RootlessNetnsPaths, start: Sta
 }
 
 /**
+ * For the helper supervisor: the way out of a rootless netns that is there and was ready, or undefined.
+ * Not ready yet, or no namespace (also: a user namespace from which its mount is not visible), means
+ * nothing to watch.
+ */
+export function wayOutToWatch(paths: RootlessNetnsPaths): TrackedProcess | undefined {
+  return netnsUsable(paths.netns) ? readRootlessNetnsState(paths)?.slirp4netns : undefined;
+}
+
+/**
+ * Starts the way out again when its slirp4netns died while the namespace, and with it the bridges of the
+ * user's containers, stays; true when it did. The bridges and their addresses are untouched.
+ */
+export async function restartWayOut(paths: RootlessNetnsPaths, start: StartWayOut): Promise<boolean> {
+  const proc = wayOutToWatch(paths);
+  if (proc === undefined || running(proc)) return false;
+  mkdirSync(dirname(paths.lockFile), { recursive: true, mode: 0o700 });
+  return withLock(paths.lockFile, async () => {
+    // again under the lock: the last container may have taken the namespace away meanwhile
+    const dead = wayOutToWatch(paths);
+    if (dead === undefined || running(dead)) return false;
+    log.warn("slirp4netns of the rootless netns is gone; starting it again");
+    const fresh = await startSlirp(paths, start);
+    writeResolvConf(paths, fresh.dns);
+    return true;
+  });
+}
+
+/**
  * The seed's Cleanup: once `inUse` says no attachment needs it any more, the namespace goes. Returns
  * every error.
  */

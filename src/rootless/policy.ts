@@ -6,7 +6,7 @@ import { inUserNamespace } from "../identity.ts";
  * it), are children of a ctrnet already inside, or (`hook`) run where an OCI runtime put them: a rootless runtime's container netns belongs to the
  * runtime's user namespace, out of reach from ctrnet's own.
  */
-const STAY_OUTSIDE = new Set(["version", "help", "completion", "doctor", "hook", "_hook-wait", "_pause", "_rootlessport"]);
+const STAY_OUTSIDE = new Set(["version", "help", "completion", "doctor", "hook", "_hook-wait", "_pause", "_rootlessport", "_supervise"]);
 
 /**
  * A user other than root, outside any user namespace, cannot create or enter network namespaces, mount,

@@ -5,7 +5,8 @@ import { IPAddress } from "./ip.ts";
 
 const Name = v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a name of letters, digits, _ . -"));
 const Subnet = v.pipe(v.string(), v.check((t) => parseCidr(t) !== null, "expected a subnet like 10.89.0.0/24"));
-const ShortId = v.pipe(v.string(), v.regex(/^[0-9a-f]{12}$/, "expected a 12-character lowercase hex id"));
+/** A container id's first 12 characters (a hex id's, for most runtimes); any name ctrnet takes as an id. */
+const ShortId = v.pipe(Name, v.maxLength(12, "expected at most the first 12 characters of the id"));
 
 export const DnsContainer = v.strictObject({
   name: Name,

@@ -203,3 +203,26 @@ export function formatPort(m: PortMapping): string {
   const host = m.hostPort === 0 ? "0" : portText(m.hostPort, m.range);
   return `${portText(m.containerPort, m.range)}/${m.protocol} -> ${hostAddress(m.hostIP, host)}`;
 }
+
+/**
+ * The mappings a `portMappings` capability argument was made from, back as ranges: consecutive host and
+ * container ports of one protocol and host address join up again (the inverse of toCniPortMappings, for
+ * records rebuilt from the CNI cache). Entries that are not port mappings are left out.
+ */
+export function fromCniPortMappings(entries: readonly unknown[]): PortMapping[] {
+  const singles = entries.flatMap((e) => {
+    const parsed = v.safeParse(PortMapping, { ...(e as object), hostIP: (e as { hostIP?: unknown })?.hostIP ?? "", range: 1 });
+    return parsed.success ? [parsed.output] : [];
+  });
+  singles.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.hostIP.localeCompare(b.hostIP) || a.hostPort - b.hostPort);
+  const out: PortMapping[] = [];
+  for (const m of singles) {
+    const last = out.at(-1);
+    if (last && last.protocol === m.protocol && last.hostIP === m.hostIP && last.hostPort + last.range === m.hostPort && last.containerPort + last.range === m.containerPort) {
+      last.range++;
+    } else {
+      out.push({ ...m });
+    }
+  }
+  return out;
+}

@@ -7,8 +7,21 @@ const Pid = v.pipe(v.number(), v.integer(), v.minValue(1));
 /** A process known by pid and start time (field 22 of /proc/PID/stat). */
 export const TrackedProcessFile = v.object({ pid: Pid, startTime: v.string() });
 
-/** helpers/ID.json: a container's helper processes. */
-export const HelperPidsFile = v.object({ slirp4netns: v.optional(TrackedProcessFile), portForwarder: v.optional(TrackedProcessFile) });
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+
+/** How often the supervisor started a helper again, when it last did (ms since the epoch), and why it last failed to. */
+const HelperRestartsFile = v.object({ count: Count, lastAt: v.optional(Count), error: v.optional(v.string()) });
+
+/**
+ * helpers/ID.json: a container's helper processes; for a container whose helpers outlive the command that
+ * made them, the user namespace (its inode) of the supervisor that restarts them, and their restarts.
+ */
+export const HelperPidsFile = v.object({
+  slirp4netns: v.optional(TrackedProcessFile),
+  portForwarder: v.optional(TrackedProcessFile),
+  supervisedIn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  restarts: v.optional(v.object({ slirp4netns: v.optional(HelperRestartsFile), portForwarder: v.optional(HelperRestartsFile) })),
+});
 export type HelperPidsFile = v.InferOutput<typeof HelperPidsFile>;
 
 /** processes/ID: the process a container's netns was adopted from (startTime absent from older ctrnets). */

@@ -3,11 +3,12 @@
 // transaction: a command inserts the record as `creating` to claim the id, does the work, then updates it.
 import type { Database } from "bun:sqlite";
 import * as v from "valibot";
-import { CtrnetError, UsageError } from "../errors.ts";
-import { validateName } from "../names.ts";
+import { CtrnetError, quote, UsageError } from "../errors.ts";
+import { NAME_PATTERN, validateName } from "../names.ts";
 import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
 import { describeIssues } from "../schema/issues.ts";
+import { log } from "../log.ts";
 
 // A type alias rather than an interface: only aliases are assignable to bun:sqlite's binding records.
 type ContainerRow = {
@@ -34,17 +35,42 @@ interface InterfaceRow {
   status: string | null;
 }
 
-export function openState(location: StateLocation = {}): ContainerState {
-  return new ContainerState(runtimeDir(location));
+/**
+ * Refills a new database that replaces a damaged one from what the system still holds (the lifecycle
+ * knows where: the CNI cache, the netns files); returns what it did, in words.
+ */
+export type RebuildRecords = (fresh: ContainerState) => string;
+
+export function openState(location: StateLocation = {}, rebuild?: RebuildRecords): ContainerState {
+  return new ContainerState(runtimeDir(location), rebuild);
+}
+
+/** A row that no longer reads back as a record (edited by hand, or a bit flipped past quick_check). */
+export class DamagedRecordError extends CtrnetError {
+  constructor(
+    readonly id: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DamagedRecordError";
+  }
 }
 
 export class ContainerState {
   readonly path: string;
   private readonly db: Database;
+  /** Damaged records this process has warned about. */
+  private readonly told = new Set<string>();
 
-  constructor(dir: string) {
+  /** dir: the runtime directory; or an open database (the one a rebuild fills before it is in place). */
+  constructor(dir: string | { db: Database; path: string }, rebuild?: RebuildRecords) {
+    if (typeof dir !== "string") {
+      this.path = dir.path;
+      this.db = dir.db;
+      return;
+    }
     this.path = databasePath(dir);
-    this.db = openDatabase(this.path);
+    this.db = openDatabase(this.path, rebuild && ((db, path) => rebuild(new ContainerState({ db, path }))));
   }
 
   close(): void {
@@ -97,15 +123,46 @@ export class ContainerState {
     return rec;
   }
 
-  /** Oldest first; `state` picks e.g. the records a crashed command left `creating`. */
+  /**
+   * Oldest first; `state` picks e.g. the records a crashed command left `creating`. A damaged record is
+   * left out, said once per process: one bad row must not stop every command (`rm -f ID` and `gc`
+   * replace it; see damaged()).
+   */
   list(filter: { state?: RecordState } = {}): ContainerRecord[] {
     return this.db.transaction(() => {
       const rows =
         filter.state === undefined
           ? this.db.query<ContainerRow, []>("SELECT * FROM containers ORDER BY created_at, id").all()
           : this.db.query<ContainerRow, [string]>("SELECT * FROM containers WHERE state = ? ORDER BY created_at, id").all(filter.state);
-      return rows.map((row) => this.load(row));
+      return rows.flatMap((row) => {
+        try {
+          return [this.load(row)];
+        } catch (err) {
+          if (!(err instanceof DamagedRecordError)) throw err;
+          if (!this.told.has(row.id)) log.warn(err.message);
+          this.told.add(row.id);
+          return [];
+        }
+      });
     })();
+  }
+
+  /** Ids of the records that cannot be read back. */
+  damaged(): string[] {
+    return this.db.transaction(() =>
+      this.db
+        .query<ContainerRow, []>("SELECT * FROM containers ORDER BY created_at, id")
+        .all()
+        .flatMap((row) => {
+          try {
+            this.load(row);
+            return [];
+          } catch (err) {
+            if (err instanceof DamagedRecordError) return [row.id];
+            throw err;
+          }
+        }),
+    )();
   }
 
   /**
@@ -225,8 +282,10 @@ export class ContainerState {
     return parsed.output;
   }
 
-  private corrupt(id: string, what: string): CtrnetError {
-    return new CtrnetError(`state database ${this.path}: the record of container "${id}" is damaged: ${what}`);
+  private corrupt(id: string, what: string): DamagedRecordError {
+    // an id that is no name cannot be given to rm (nor made into a path): only gc reaches it
+    const way = NAME_PATTERN.test(id) ? `ctrnet rm -f ${id} or ctrnet gc replaces it` : "ctrnet gc removes it";
+    return new DamagedRecordError(id, `state database ${this.path}: the record of container ${quote(id)} is damaged: ${what}; ${way}`);
   }
 
   /** Records from callers are checked like those read back, so nothing invalid is ever stored. */

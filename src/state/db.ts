@@ -49,17 +49,24 @@ export function onlyReadState(): void {
 }
 
 /**
- * Opens the database at path, making it (and its directory) when missing. A damaged one (see openExisting)
- * is moved aside and a new one started, saying so in one line: its records are lost, and what they
- * described is left for `ctrnet gc`, rather than every command, gc included, failing on it.
+ * Fills a database made to replace a damaged one with what can be learnt from the system, before it is
+ * linked into place; returns what it did, in words, for the one line that reports the damage.
  */
-export function openDatabase(path: string): Database {
+export type Rebuild = (db: Database, path: string) => string;
+
+/**
+ * Opens the database at path, making it (and its directory) when missing. A damaged one (see openExisting)
+ * is moved aside and a new one started, filled by rebuild if given, saying so in one line, rather than
+ * every command, gc included, failing on it; what the lost records described and rebuild could not match
+ * is left for `ctrnet gc`.
+ */
+export function openDatabase(path: string, rebuild?: Rebuild): Database {
   let replaced = false;
   for (;;) {
     if (!existsSync(path)) {
       if (readOnly) return emptyDatabase();
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      createDatabase(path);
+      withDirectoryLock(path, () => createDatabase(path));
     }
     const found = openExisting(path);
     if (found instanceof Database) return found;
@@ -67,7 +74,7 @@ export function openDatabase(path: string): Database {
     if (found === undefined) continue;
     // A second damaged file in a row is not a file to replace again but something wrong with the place.
     if (replaced) throw new CtrnetError(`state database ${path} is damaged again right after being replaced: ${found.reason}`);
-    setAside(path, found);
+    replace(path, found, rebuild);
     replaced = true;
   }
 }
@@ -155,11 +162,12 @@ function emptyDatabase(): Database {
 }
 
 /**
- * Made complete under a name of its own, then linked into place: a file at path is never a database in the
- * making, so an empty one there is a damaged one. When two processes race, the first link wins and the
- * other's copy goes.
+ * Made complete (and filled, if fill is given) under a name of its own, then linked into place: a file at
+ * path is never a database in the making, so an empty one there is a damaged one. Called under the
+ * directory's lock: a process that finds no database waits while another replaces a damaged one, and then
+ * finds the replacement rather than linking an empty one in its place.
  */
-function createDatabase(path: string): void {
+function createDatabase(path: string, fill?: (db: Database, temp: string) => void): void {
   const temp = `${path}.new-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`;
   // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode.
   closeSync(openSync(temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
@@ -168,6 +176,9 @@ function createDatabase(path: string): void {
     try {
       db.run("PRAGMA journal_mode = WAL");
       migrate(db, temp);
+      fill?.(db, temp);
+      // everything into the main file: the WAL stays behind with the temporary name
+      db.run("PRAGMA wal_checkpoint(TRUNCATE)");
     } finally {
       db.close();
     }
@@ -181,15 +192,24 @@ function createDatabase(path: string): void {
   }
 }
 
-/**
- * Renames the damaged file (and its WAL, which must not meet the new database) to
- * `state.db.corrupt-TIME`, under a lock on the directory, and only if path is still the file found
- * damaged: a process that found the same file damaged a moment later must not set aside the new one.
- */
-function setAside(path: string, damage: Damage): void {
+function withDirectoryLock<T>(path: string, fn: () => T): T {
   const dirFd = libc.open(dirname(path), libc.O_RDONLY | libc.O_DIRECTORY);
   try {
     libc.flock(dirFd, libc.LOCK_EX);
+    return fn();
+  } finally {
+    libc.close(dirFd);
+  }
+}
+
+/**
+ * Renames the damaged file (and its WAL, which must not meet the new database) to
+ * `state.db.corrupt-TIME` and puts a new one, rebuilt, in its place, under a lock on the directory, and
+ * only if path is still the file found damaged: a process that found the same file damaged a moment
+ * later must not set aside the new one.
+ */
+function replace(path: string, damage: Damage, rebuild: Rebuild | undefined): void {
+  withDirectoryLock(path, () => {
     let ino: number;
     try {
       ino = statSync(path).ino;
@@ -207,10 +227,17 @@ function setAside(path: string, damage: Damage): void {
         if (!isErrno(err, "ENOENT")) throw err;
       }
     }
-    log.warn(`state database ${path} is damaged (${damage.reason}): moved it to ${aside} and started a new one; run ctrnet gc to remove what its containers left`);
-  } finally {
-    libc.close(dirFd);
-  }
+    let rebuilt = "";
+    createDatabase(path, (db, temp) => {
+      if (!rebuild) return;
+      try {
+        rebuilt = `; ${rebuild(db, temp)}`;
+      } catch (err) {
+        rebuilt = `; rebuilding its records failed: ${errorMessage(err)}`;
+      }
+    });
+    log.warn(`state database ${path} is damaged (${damage.reason}): moved it to ${aside} and started a new one${rebuilt}; run ctrnet gc to remove what its other containers left`);
+  });
 }
 
 function pragma<Row>(db: Database, name: string): Row {

@@ -6,7 +6,8 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { AdoptedProcess, TrackedProcess } from "../process/supervise.ts";
-import { AdoptedProcessFile, HelperPidsFile, readJsonFile } from "../schema/state-files.ts";
+import { AdoptedProcessFile, HelperPidsFile, readJsonFile, TrackedProcessFile } from "../schema/state-files.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
 import type { HelperKind } from "./record.ts";
 
 /** Where the files live: the runtime directory of a command's context. */
@@ -16,6 +17,24 @@ function dir(ctx: Context, kind: "netns" | "processes" | "helpers"): string {
   const path = join(ctx.runtimeDir, kind);
   mkdirSync(path, { recursive: true, mode: 0o700 });
   return path;
+}
+
+/**
+ * The same path, not made: what only reads (or writes through writeFileAtomic, which makes it) must not
+ * bring back a state directory removed under a running process (the helper supervisor).
+ */
+function place(ctx: Context, kind: "helpers" | "supervisors"): string {
+  return join(ctx.runtimeDir, kind);
+}
+
+/** The file names in a directory of ours; none when it does not exist. */
+function namesIn(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
 }
 
 /** Written before the netns file is made, removed after it is gone. */
@@ -51,7 +70,19 @@ export function forgetProcess(ctx: Context, id: string): void {
   rmSync(join(dir(ctx, "processes"), id), { force: true });
 }
 
-export type HelperPids = Partial<Record<HelperKind, TrackedProcess>>;
+export interface HelperRestarts {
+  count: number;
+  /** Milliseconds since the epoch. */
+  lastAt?: number;
+  /** Why the last attempt failed; absent once one succeeded. */
+  error?: string;
+}
+
+export type HelperPids = Partial<Record<HelperKind, TrackedProcess>> & {
+  /** The user namespace (inode) whose supervisor restarts these helpers; absent: nobody does (`ctrnet run`). */
+  supervisedIn?: number;
+  restarts?: Partial<Record<HelperKind, HelperRestarts>>;
+};
 
 /** The directory of helper files, and of slirp4netns's API sockets. */
 export function helpersDir(ctx: Context): string {
@@ -59,22 +90,46 @@ export function helpersDir(ctx: Context): string {
 }
 
 function helpersPath(ctx: Context, id: string): string {
-  return join(dir(ctx, "helpers"), `${id}.json`);
+  return join(place(ctx, "helpers"), `${id}.json`);
 }
 
 export function readHelperPids(ctx: Context, id: string): HelperPids {
   return readJsonFile(() => readFileSync(helpersPath(ctx, id), "utf8"), HelperPidsFile) ?? {};
 }
 
+/** Whole or not at all: the supervisor reads these files while commands write them. */
 export function writeHelperPids(ctx: Context, id: string, pids: HelperPids): void {
-  writeFileSync(helpersPath(ctx, id), JSON.stringify(pids), { mode: 0o600 });
+  writeFileAtomic(helpersPath(ctx, id), JSON.stringify(pids));
 }
 
 export function forgetHelperPids(ctx: Context, id: string): void {
   rmSync(helpersPath(ctx, id), { force: true });
 }
 
+/** Where the supervisor of the helpers started in one user namespace is written down (see lifecycle/supervisor.ts). */
+export function supervisorFiles(ctx: Context, userns: number): { pidFile: string; lockFile: string } {
+  const d = place(ctx, "supervisors");
+  return { pidFile: join(d, `${userns}.json`), lockFile: join(d, `${userns}.lock`) };
+}
+
+/** The user namespaces (inodes) some supervisor of this state root was started for. */
+export function supervisorNamespaces(ctx: Context): number[] {
+  return namesIn(place(ctx, "supervisors")).flatMap((f) => (/^[0-9]+\.json$/.test(f) ? [Number(f.slice(0, -".json".length))] : []));
+}
+
+export function readSupervisor(ctx: Context, userns: number): TrackedProcess | undefined {
+  return readJsonFile(() => readFileSync(supervisorFiles(ctx, userns).pidFile, "utf8"), TrackedProcessFile);
+}
+
+export function writeSupervisor(ctx: Context, userns: number, proc: TrackedProcess): void {
+  writeFileAtomic(supervisorFiles(ctx, userns).pidFile, JSON.stringify(proc));
+}
+
+export function forgetSupervisor(ctx: Context, userns: number): void {
+  rmSync(supervisorFiles(ctx, userns).pidFile, { force: true });
+}
+
 /** Ids of containers whose helpers are written down; some may have no record any more. */
 export function containersWithHelpers(ctx: Context): string[] {
-  return readdirSync(dir(ctx, "helpers")).flatMap((f) => (f.endsWith(".json") ? [f.slice(0, -".json".length)] : []));
+  return namesIn(place(ctx, "helpers")).flatMap((f) => (f.endsWith(".json") ? [f.slice(0, -".json".length)] : []));
 }

@@ -10,6 +10,7 @@ export interface Snapshot {
   netnsFiles: Set<string>;
   tmpDirs: Set<string>;
   lockFiles: Set<string>;
+  attachmentFiles: Set<string>;
   firewall: Set<string>;
 }
 
@@ -87,6 +88,21 @@ function strayCompilerDirs(): Set<string> {
 function lockFiles(): Set<string> {
   const roots = new Set(["/run/ctrnet", process.env.CTRNET_ROOT].filter((d): d is string => !!d));
   return new Set([...roots].flatMap((r) => listing(`${r}/locks`)));
+}
+
+/**
+ * What a native attachment holds on disk: its record (ROOT/native) and its host-local leases (one file per
+ * address in DATADIR/NETWORK), in ctrnet's default places and the ones the environment names.
+ */
+function attachmentFiles(): Set<string> {
+  const roots = new Set(["/run/ctrnet", process.env.CTRNET_ROOT].filter((d): d is string => !!d));
+  const records = [...roots].flatMap((r) => listing(`${r}/native`));
+  const caches = new Set(["/var/lib/cni", process.env.CTRNET_CNI_CACHE_DIR].filter((d): d is string => !!d));
+  const leases = [...caches]
+    .flatMap((c) => listing(`${c}/networks`))
+    .flatMap(listing)
+    .filter((f) => !/\/(lock|last_reserved_ip\.\d+)$/.test(f));
+  return new Set([...records, ...leases]);
 }
 
 function netnsFiles(): Set<string> {
@@ -184,6 +200,7 @@ export function snapshot(): Snapshot {
     netnsFiles: netnsFiles(),
     tmpDirs: strayCompilerDirs(),
     lockFiles: lockFiles(),
+    attachmentFiles: attachmentFiles(),
     firewall: privileged ? firewall() : new Set(),
   };
 }
@@ -207,6 +224,8 @@ export function leaksBetween(before: Snapshot, after: Snapshot): string[] {
   if (tmp.length) out.push(`Bun compiler directories: ${tmp.join(", ")}`);
   const locks = added(before.lockFiles, after.lockFiles);
   if (locks.length) out.push(`lock files: ${locks.join(", ")}`);
+  const attachments = added(before.attachmentFiles, after.attachmentFiles);
+  if (attachments.length) out.push(`attachment records or leases: ${attachments.join(", ")}`);
   const rules = added(before.firewall, after.firewall);
   if (rules.length) out.push(`firewall: ${rules.join(" | ")}`);
   return out;

@@ -8,6 +8,7 @@ import { newContainerRecord } from "../../src/container/attachments.ts";
 import { openState } from "../../src/state/index.ts";
 import { bridgeConflist } from "../../src/drivers/cni/index.ts";
 import { freePorts } from "../helpers/http.ts";
+import { TEST_NETWORK_PLUGIN } from "../helpers/network-plugin.ts";
 import { hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
 
 interface Finding {
@@ -44,7 +45,8 @@ describe.skipIf(!privileged)("ctrnet doctor", () => {
       expect(r.code).toBe(0);
       expect(new Set(r.findings.map((f) => f.check))).toEqual(new Set(["tun", "idmap", "tools", "plugins", "firewall", "subnets", "ports", "state"]));
       expect(r.findings).toContainEqual({ check: "ports", status: "ok", detail: "1 published port: none held by another program" });
-      expect(r.findings).toContainEqual(expect.objectContaining({ check: "plugins", status: "ok", detail: expect.stringMatching(/^bridge \(\/.*\/bridge\): CNI bridge plugin/) }));
+      const plugin = TEST_NETWORK_PLUGIN === "cni" ? /^bridge \(\/.*\/bridge\): CNI bridge plugin/ : /^ctrnet \(in-process\): ctrnet's own plugin, used by network lc-/;
+      expect(r.findings).toContainEqual(expect.objectContaining({ check: "plugins", status: "ok", detail: expect.stringMatching(plugin) }));
     } finally {
       inst.cli(["rm", "-f", id]);
     }

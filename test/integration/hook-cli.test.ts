@@ -4,7 +4,7 @@
 // a container joining another's netns gets nothing of its own; /etc files go into the root filesystem
 // only when asked, and come back out at poststop.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { bareBundle, hook, hookAsync, inOwnNetns, ociState, sleeper } from "./hook-helpers.ts";
@@ -13,11 +13,16 @@ import { hex, Installation, privileged, run, stopProcess, type TestNetwork } fro
 describe.skipIf(!privileged)("ctrnet hook", () => {
   let inst: Installation;
   let net: TestNetwork;
+  let dnsNet: TestNetwork;
   const procs: Subprocess[] = [];
 
   beforeAll(() => {
     inst = new Installation();
     net = inst.network("hook");
+    dnsNet = inst.network("hookdns");
+    // as `network create` writes it: ctrnet's DNS server answers on this network
+    const file = join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${dnsNet.name}.conflist`);
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, "utf8")), args: { ctrnet_dns: true } }));
   });
 
   afterEach(async () => {
@@ -223,5 +228,24 @@ describe.skipIf(!privileged)("ctrnet hook", () => {
 
     expect(hook(inst, "poststop", ociState({ id, bundle, status: "stopped" })).code).toBe(0);
     expect(listing()).toEqual(original);
+  });
+
+  test("on a DNS network: the written resolv.conf names ctrnet's server at the gateway; the /etc annotations apply; poststop of the last stops the server", async () => {
+    const bundle = bareBundle(inst.dir);
+    mkdirSync(join(bundle, "rootfs/etc"));
+    const p = await container();
+    const id = `dns-${hex(4)}`;
+    const extra = { "io.ctrnet.network": dnsNet.name, "io.ctrnet.write-etc": "true", "io.ctrnet.dns-option": "ndots:3", "io.ctrnet.add-host": "db.local:192.0.2.9" };
+    expect(hook(inst, "createRuntime", ociState({ id, pid: p.pid, bundle, annotations: extra }))).toMatchObject({ code: 0, stderr: "" });
+    const resolv = readFileSync(join(bundle, "rootfs/etc/resolv.conf"), "utf8");
+    expect(resolv).toStartWith(`nameserver ${dnsNet.prefix}.1\nsearch dns.ctrnet`);
+    expect(resolv).toContain("ndots:3");
+    expect(readFileSync(join(bundle, "rootfs/etc/hosts"), "utf8")).toContain("192.0.2.9\tdb.local\n");
+    const helper = join(inst.env.CTRNET_ROOT!, "dns", "helper.json");
+    const pid = JSON.parse(readFileSync(helper, "utf8")).pid as number;
+    expect(run(["nsenter", `--net=/proc/${p.pid}/ns/net`, "dig", "+short", "+time=5", "+tries=1", `@${dnsNet.prefix}.1`, id]).out.trim()).toBe(addressOf(id));
+    expect(hook(inst, "poststop", ociState({ id, bundle, status: "stopped" })).code).toBe(0);
+    expect(existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ")).toBe(false);
+    expect(existsSync(helper)).toBe(false);
   });
 });

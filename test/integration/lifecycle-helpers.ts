@@ -7,8 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { bridgeConflist } from "../../src/drivers/cni/index.ts";
 import { BINARY, type CliResult, ensureBinary } from "../helpers/binary.ts";
+import { bridgeConflist, nativeConflist } from "../../src/drivers/cni/index.ts";
+import { prepareTestNetwork, TEST_NETWORK_PLUGIN, type TestNetworkPlugin } from "../helpers/network-plugin.ts";
 import { hex, run } from "./cni-helpers.ts";
 
 export { hex, privileged, run } from "./cni-helpers.ts";
@@ -19,6 +20,7 @@ export interface TestNetwork {
   /** e.g. "10.123.45" for 10.123.45.0/24 */
   prefix: string;
   subnet: string;
+  plugin: TestNetworkPlugin;
 }
 
 export class Installation {
@@ -30,6 +32,7 @@ export class Installation {
     CTRNET_CNI_CACHE_DIR: join(this.dir, "cache"),
   };
   private readonly bridges: string[] = [];
+  private readonly networks: string[] = [];
 
   constructor() {
     ensureBinary();
@@ -40,18 +43,24 @@ export class Installation {
     return join(this.env.CTRNET_CNI_CACHE_DIR!, "networks");
   }
 
-  /** A bridge network with a /24 of its own; its bridge exists from now until dispose(). */
-  network(tag: string): TestNetwork {
+  /**
+   * A bridge network with a /24 of its own, served by the plugin under test (test/helpers/network-plugin.ts)
+   * unless a test of one plugin's specifics names it; its bridge exists from now until dispose().
+   */
+  network(tag: string, plugin: TestNetworkPlugin = TEST_NETWORK_PLUGIN): TestNetwork {
     const id = hex(3);
     const name = `lc-${tag}-${id}`;
     const bridge = `lcb${id}`;
     const prefix = `10.${100 + (Number.parseInt(id.slice(0, 2), 16) % 150)}.${Number.parseInt(id.slice(2, 4), 16)}`;
     const subnet = `${prefix}.0/24`;
-    const conf = bridgeConflist({ name, bridge, subnets: [subnet], ipamDataDir: this.ipamDir });
+    const spec = { name, bridge, subnets: [subnet], ipamDataDir: this.ipamDir };
+    const conf = plugin === "cni" ? bridgeConflist(spec) : nativeConflist(spec);
     writeFileSync(join(this.env.CTRNET_CNI_CONFIG_DIR!, `${name}.conflist`), JSON.stringify(conf, null, 2));
     expect(run(["ip", "link", "add", bridge, "type", "bridge"]).ok).toBe(true);
     this.bridges.push(bridge);
-    return { name, bridge, prefix, subnet };
+    if (plugin === "ctrnet") prepareTestNetwork({ bridge, subnets: [subnet] });
+    this.networks.push(name);
+    return { name, bridge, prefix, subnet, plugin };
   }
 
   cli(args: string[]): CliResult {
@@ -76,7 +85,7 @@ export class Installation {
     for (const c of list.reverse()) this.cli(["rm", "-f", c.id]);
   }
 
-  /** Nothing of any container is left in ctrnet's own files: records, CNI cache, IPAM, netns files, ledger. */
+  /** Nothing of any container is left in ctrnet's own files: records, native attachments, CNI cache, IPAM, netns files, ledger. */
   expectClean(): void {
     expect(JSON.parse(this.ok(["ls", "--format", "json"]))).toEqual([]);
     expect(listing(join(this.env.CTRNET_CNI_CACHE_DIR!, "results"))).toEqual([]);
@@ -84,12 +93,15 @@ export class Installation {
       expect({ network, files: listing(join(this.ipamDir, network)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip")) }).toEqual({ network, files: [] });
     }
     expect(listing(this.env.CTRNET_NETNS_DIR!)).toEqual([]);
+    expect(listing(join(this.env.CTRNET_ROOT!, "native"))).toEqual([]);
     expect(listing(join(this.env.CTRNET_ROOT!, "netns"))).toEqual([]);
     expect(listing(join(this.env.CTRNET_ROOT!, "processes"))).toEqual([]);
     expect(listing(join(this.env.CTRNET_ROOT!, "locks"))).toEqual([]);
   }
 
   dispose(): void {
+    // as a user would: the bridge, the allocations and what the network has in ctrnet's nftables table go
+    for (const n of this.networks) this.cli(["network", "rm", "-f", n]);
     for (const b of this.bridges) run(["ip", "link", "del", b]);
     // createNetns made the netns dir a (shared) mount point of its own
     run(["umount", "-l", this.env.CTRNET_NETNS_DIR!]);

@@ -72,7 +72,7 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
     inst.ok(["network", "rm", name]);
     expect(run(["nft", "list", "table", "inet", "ctrnet"]).ok).toBe(false);
     for (const [opts, words] of [
-      [["-o", "isolate=true"], "--opt isolate needs --opt plugin=ctrnet: the reference plugins cannot isolate networks"],
+      [["-o", "plugin=cni", "-o", "isolate=true"], "--opt isolate needs ctrnet's own plugin, not --opt plugin=cni: the reference plugins cannot isolate networks"],
       [["-o", "plugin=other"], "invalid --opt plugin=other: use ctrnet or cni"],
       [["-o", "plugin=ctrnet", "-o", "isolate=yes"], "invalid --opt isolate=yes: use true or strict"],
     ] as const) {

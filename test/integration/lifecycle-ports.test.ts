@@ -14,6 +14,7 @@ import {
   stopProcess,
   type TestNetwork,
 } from "./lifecycle-helpers.ts";
+import { flushPortForwarding } from "../helpers/network-plugin.ts";
 
 describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
   let inst: Installation;
@@ -107,13 +108,13 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
       const before = addressesInside(netns).eth0!;
       expect(await fetchText(`http://${host.address}:${port}/`)).toBe("reloaded");
 
-      expect(run(["iptables", "-t", "nat", "-F", "CNI-HOSTPORT-DNAT"]).ok).toBe(true);
+      expect(flushPortForwarding(net.plugin)).toBe(true);
       expect(await fetchText(`http://${host.address}:${port}/`, 1000)).toBeNull();
       expect(inst.ok(["reload", id])).toBe(`${id}\n`);
       expect(await fetchText(`http://${host.address}:${port}/`)).toBe("reloaded");
       expect(addressesInside(netns).eth0).toEqual(before);
 
-      expect(run(["iptables", "-t", "nat", "-F", "CNI-HOSTPORT-DNAT"]).ok).toBe(true);
+      expect(flushPortForwarding(net.plugin)).toBe(true);
       expect(await fetchText(`http://127.0.0.1:${port}/`, 1000)).toBeNull();
       expect(inst.ok(["reload", "--all"])).toBe(`${id}\n`);
       expect(await fetchText(`http://127.0.0.1:${port}/`)).toBe("reloaded");

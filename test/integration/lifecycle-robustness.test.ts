@@ -1,6 +1,7 @@
 // Concurrency and crashes: ten creates at once on one network all succeed with distinct addresses; a
 // create killed with SIGKILL half-way (a plugin that never returns holds it there) leaves state that gc,
 // or a later rm of the id, cleans up completely; a netns that vanished under a record is reconciled by gc.
+// The crashed creates stop in a plugin of the reference chain, so they run on a chain network.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,10 +11,12 @@ import { hex, Installation, privileged, run, type TestNetwork } from "./lifecycl
 describe.skipIf(!privileged)("ctrnet under concurrency and crashes", () => {
   let inst: Installation;
   let net: TestNetwork;
+  let chain: TestNetwork;
 
   beforeAll(() => {
     inst = new Installation();
     net = inst.network("robust");
+    chain = inst.network("chain", "cni");
   });
 
   afterEach(() => {
@@ -50,7 +53,7 @@ describe.skipIf(!privileged)("ctrnet under concurrency and crashes", () => {
     writeFileSync(join(shimDir, "tuning"), `#!/bin/sh\necho $$ > ${pidFile}\nexec sleep 60\n`);
     chmodSync(join(shimDir, "tuning"), 0o755);
     const port = 20000 + Math.floor(Math.random() * 10000);
-    const proc = Bun.spawn([BINARY, "create", "--network", net.name, "-p", `${port}:80`, id], {
+    const proc = Bun.spawn([BINARY, "create", "--network", chain.name, "-p", `${port}:80`, id], {
       env: { ...process.env, ...inst.env, CTRNET_CNI_PLUGIN_DIR: shimDir },
       stdout: "ignore",
       stderr: "ignore",

@@ -36,16 +36,22 @@ function world(): World {
   const dir = join(top, `w${++worlds}`);
   const confDir = join(dir, "conf");
   mkdirSync(confDir, { recursive: true });
-  const containersConf = join(dir, "containers.conf");
-  writeFileSync(containersConf, `[network]\nnetwork_backend = "cni"\nnetwork_config_dir = "${confDir}"\ncni_plugin_dirs = ["/usr/lib/cni"]\n`);
   const env = { CTRNET_CNI_CONFIG_DIR: confDir, CTRNET_CNI_CACHE_DIR: join(dir, "cache"), CTRNET_ROOT: join(dir, "root") };
+  // ctrnet installed as a CNI plugin where podman looks, as on a host where both share networks: podman
+  // skips a conflist whose plugin it cannot find
+  const plugins = join(dir, "plugins");
+  expect(ctrnet(["cni", "install", "--dir", plugins], env).code).toBe(0);
+  const containersConf = join(dir, "containers.conf");
+  writeFileSync(containersConf, `[network]\nnetwork_backend = "cni"\nnetwork_config_dir = "${confDir}"\ncni_plugin_dirs = ["${plugins}", "/usr/lib/cni"]\n`);
   // podman refuses a runroot longer than 50 characters; the runner's /run is a tmpfs of the test's own.
   const runroot = `/run/ctrnet-test-podman-net${worlds}`;
   runroots.push(runroot);
   const podmanArgs = ["--root", join(dir, "podman-root"), "--runroot", runroot, "--tmpdir", join(dir, "podman-tmp")];
   const w: World = {
     confDir,
-    ctrnet: (args) => ctrnet(args, env),
+    // podman 4's CNI backend reads the subnets of bridge conflists only: a network of ctrnet's own type
+    // (the default) shows there as driver "ctrnet" with none, so the networks both must read are the chain's
+    ctrnet: (args) => ctrnet(args[0] === "network" && args[1] === "create" ? ["network", "create", "-o", "plugin=cni", ...args.slice(2)] : args, env),
     podman(args) {
       // vfs: the overlay driver bind-mounts its directory, a mount that would outlive the test.
       const r = Bun.spawnSync(["podman", ...podmanArgs, "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file", ...args], {
@@ -135,7 +141,7 @@ describe.skipIf(!runnable)("networks beside podman's", () => {
     expect(w.ctrnet(["network", "ls", "-q"]).stdout).toBe("");
   });
 
-  test("ctrnet's default network keeps clear of podman's 10.88.0.0/16 and of podman's networks, and podman's new networks of it", async () => {
+  test("ctrnet's default network keeps clear of podman's 10.88.0.0/16 and of podman's networks; podman's new networks keep clear of ctrnet's chain networks", async () => {
     const w = world();
     const podmanDefault = w.inspect("podman", "podman");
     expect(podmanDefault.subnets).toEqual([{ subnet: "10.88.0.0/16", gateway: "10.88.0.1" }]);
@@ -143,26 +149,32 @@ describe.skipIf(!runnable)("networks beside podman's", () => {
     // `network create` leaves the default network alone; using it makes it.
     expect(w.ctrnet(["network", "create", "c1"]).code).toBe(0);
     expect(w.ctrnet(["network", "exists", "ctrnet"]).code).toBe(1);
+    expect(w.podman(["network", "create", "p2"]).code).toBe(0);
     const ctx = createContext({ cniConfigDir: w.confDir, cniCacheDir: join(w.confDir, "..", "cache"), root: join(w.confDir, "..", "root") });
     try {
       expect(await ensureDefaultNetwork(ctx)).toBe(true);
     } finally {
       ctx.close();
     }
-    expect(w.podman(["network", "create", "p2"]).code).toBe(0);
-    const subnets = ["podman", "p1", "c1", "ctrnet", "p2"].map((n) => [n, w.inspect("podman", n).subnets.map((s) => s.subnet)] as const);
-    expect(Object.fromEntries(subnets)).toEqual({
+    const subnets = ["podman", "p1", "c1", "p2"].map((n) => [n, w.inspect("podman", n).subnets.map((s) => s.subnet)] as const);
+    const ctrnetDefault = w.inspect("ctrnet", "ctrnet").subnets.map((s) => s.subnet);
+    const found: Record<string, readonly string[]> = { ...Object.fromEntries(subnets), ctrnet: ctrnetDefault };
+    expect(found).toEqual({
       podman: ["10.88.0.0/16"],
       p1: ["10.89.0.0/24"],
       c1: ["10.89.1.0/24"],
-      ctrnet: ["10.89.2.0/24"],
-      p2: ["10.89.3.0/24"],
+      p2: ["10.89.2.0/24"],
+      ctrnet: ["10.89.3.0/24"],
     });
-    for (const [i, [a, sa]] of subnets.entries()) {
-      for (const [b, sb] of subnets.slice(i + 1)) {
+    const all = [...subnets, ["ctrnet", ctrnetDefault] as const];
+    for (const [i, [a, sa]] of all.entries()) {
+      for (const [b, sb] of all.slice(i + 1)) {
         expect({ a, b, overlap: subnetsOverlap(parseCidr(sa[0]!)!, parseCidr(sb[0]!)!) }).toEqual({ a, b, overlap: false });
       }
     }
+    // The default network is served by ctrnet's own plugin: podman 4's CNI backend lists it by its type and
+    // reads no subnets of it (it picks its own clear of the bridge's address once a container made it).
+    expect(w.inspect("podman", "ctrnet")).toMatchObject({ driver: "ctrnet" });
     expect(w.inspect("ctrnet", "ctrnet").id).toBe(w.inspect("podman", "ctrnet").id);
   });
 

@@ -82,7 +82,8 @@ export function ask(from: Ns, protocol: "tcp" | "udp", host: string, port: numbe
   const r =
     protocol === "tcp"
       ? sh(["ip", "netns", "exec", from.name, "curl", "-s", "--max-time", "3", `telnet://${target}:${port}`], "")
-      : sh(["ip", "netns", "exec", from.name, "socat", "-T", "1", "-", `UDP:${target}:${port}`], "hi\n");
+      : // The server forks a shell per datagram: on a loaded machine that takes more than a second.
+        sh(["ip", "netns", "exec", from.name, "socat", "-T", "3", "-", `UDP:${target}:${port}`], "hi\n");
   if (!r.ok || r.out === "") return null;
   return canonical(r.out);
 }

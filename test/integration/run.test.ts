@@ -11,6 +11,7 @@ import { bridgeConflist } from "../../src/drivers/cni/index.ts";
 import { openState } from "../../src/state/index.ts";
 import { BINARY, ctrnet, ensureBinary } from "../helpers/binary.ts";
 import { hex, hostVeths, ipamAllocations, perContainerChains, privileged, run } from "./cni-helpers.ts";
+import { prepareTestNetwork, removeNetworkFirewall, testBridgeConflist } from "../helpers/network-plugin.ts";
 
 /** Bounds a broken run; each test normally takes well under a second. */
 const ASYNC_TEST_TIMEOUT_MS = 30_000;
@@ -67,7 +68,9 @@ describe.skipIf(!privileged)("ctrnet run", () => {
       conf.plugins[1]!.type = secondType;
       writeFileSync(join(dirs.conf, `${name}.conflist`), JSON.stringify(conf, null, 2));
     };
-    conflist(network, "bridge");
+    // the main network is served by the plugin under test; the slow and the failing one need the chain's hooks
+    const main = { name: network, bridge, subnets: [`${prefix}.0/24`], ipamDataDir: dirs.ipam };
+    writeFileSync(join(dirs.conf, `${network}.conflist`), JSON.stringify(testBridgeConflist(main), null, 2));
     conflist(slowNetwork, "slowbridge");
     conflist(failingNetwork, "bridge", "refuse");
     // Fails every ADD after bridge has made the veth, so that the undo has something to undo.
@@ -93,6 +96,7 @@ describe.skipIf(!privileged)("ctrnet run", () => {
     writeFileSync(join(dirs.www, "index.html"), `served from inside ${id}\n`);
     // Made here, not by the first run, so it belongs to the state every test starts from.
     expect(run(["ip", "link", "add", bridge, "type", "bridge"]).ok).toBe(true);
+    prepareTestNetwork({ bridge, subnets: [`${prefix}.0/24`] });
     bindOverEtc("resolv.conf", "nameserver 127.0.0.53\nnameserver 10.9.8.7\nnameserver ::1\nsearch run.example\noptions ndots:3\n");
     bindOverEtc("hosts", "127.0.0.1 localhost\n127.0.1.1 the-host-itself\n");
   });
@@ -100,6 +104,7 @@ describe.skipIf(!privileged)("ctrnet run", () => {
   afterAll(() => {
     for (const path of boundOverEtc) run(["umount", path]);
     run(["ip", "link", "del", bridge]);
+    removeNetworkFirewall({ bridge, subnets: [`${prefix}.0/24`] });
     try {
       libc.umount2(dirs.netns, libc.MNT_DETACH);
     } catch {

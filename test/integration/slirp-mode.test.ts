@@ -109,7 +109,8 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
       const line = argv.join(" ");
       const slirp = argv.some((a) => a.endsWith("slirp4netns")) && line.includes(dirs.netns);
       const forwarder = argv[0] === BINARY && argv.includes("_rootlessport");
-      if (slirp || forwarder) out.push(`${pid} ${line}`);
+      const supervisor = argv[0] === BINARY && argv.includes("_supervise");
+      if (slirp || forwarder || supervisor) out.push(`${pid} ${line}`);
     }
     return out;
   }
@@ -292,7 +293,8 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
         const helpers = [rec!.helpers.slirp4netns, rec!.helpers.portForwarder].filter((p): p is number => p !== null);
         expect(helpers).toHaveLength(handler === "rootlesskit" ? 2 : 1);
         expect(helpers.every(alive)).toBe(true);
-        expect(helperProcesses()).toHaveLength(helpers.length);
+        // and the supervisor that restarts them
+        expect(helperProcesses()).toHaveLength(helpers.length + 1);
 
         const [inspect] = JSON.parse(cli(["inspect", name]).stdout);
         expect(inspect.NetworkMode).toBe(`slirp4netns:port_handler=${handler},cidr=10.42.8.0/24`);
@@ -325,21 +327,41 @@ describe.skipIf(!runnable)("--network slirp4netns", () => {
 
   for (const victim of ["slirp4netns", "portForwarder"] as const) {
     test(
-      `create, then ${victim} killed with SIGKILL: gc removes the container and stops the other helper`,
+      `create, then ${victim} killed with SIGKILL: the supervisor starts it again, gc keeps the container, rm leaves nothing`,
       async () => {
         const name = `c-${hex(3)}`;
-        const created = cli(["create", "--network", "slirp4netns", "-p", `127.0.0.1:${freePorts(1)}:80`, name]);
+        const port = freePorts(1);
+        const created = cli(["create", "--network", "slirp4netns", "-p", `127.0.0.1:${port}:80`, name]);
         expect(created.code).toBe(0);
         const { helpers } = records()[0]!;
         const killed = helpers[victim]!;
         const other = helpers[victim === "slirp4netns" ? "portForwarder" : "slirp4netns"]!;
         process.kill(killed, "SIGKILL");
         expect(await untilGone(killed)).toBe(true);
+        // the record names the new one as soon as it exists, inspect counts it once it is ready
+        const helper = () => JSON.parse(cli(["inspect", name]).stdout)[0].Helpers[victim] as { Pid: number; Running: boolean; Restarts: number };
+        for (const end = Date.now() + 20_000; !(helper().Restarts === 1 && helper().Running) && Date.now() < end; ) await Bun.sleep(20);
+        const restarted = helper();
+        expect(restarted).toMatchObject({ Running: true, Restarts: 1 });
+        expect(restarted.Pid).not.toBe(killed);
+        expect(records()[0]!.helpers[victim]).toBe(restarted.Pid);
+        expect(alive(other)).toBe(true);
         const gc = cli(["gc"]);
         expect(gc.stderr).toBe("");
         expect(gc.code).toBe(0);
-        expect(gc.stdout).toContain(`removed container ${name}`);
-        expect(alive(other)).toBe(false);
+        expect(gc.stdout).not.toContain(`removed container ${name}`);
+        // the port answers through the new helper
+        const done = flag();
+        const server = Bun.spawn([BINARY, "netns", "exec", basename(created.stdout.trim()), "--", ...httpdUntil([80], done.path, dirs.www)], { env: { ...process.env, ...env } });
+        try {
+          expect(await untilServed(port, server)).toBe(`served from slirp ${id}\n`);
+        } finally {
+          done.raise();
+          await server.exited;
+        }
+        const rm = cli(["rm", name]);
+        expect(rm.stderr).toBe("");
+        expect(rm.code).toBe(0);
         expectNothingLeft();
       },
       ASYNC_TEST_TIMEOUT_MS,

@@ -202,6 +202,14 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
           const containerPid = JSON.parse(asUser([...runtimeArgv(name), "state", id], dir).stdout).pid as number;
           expect(rec?.netns).toBe(`/proc/${containerPid}/ns/net`);
           expect(others().some((p) => p.args.includes("slirp4netns"))).toBe(true);
+          // the hook's helpers are supervised from the container's user namespace: killed, they come back
+          for (const kind of ["portForwarder", "slirp4netns"]) {
+            const helpers = () => JSON.parse(ctrnetAsUser(["inspect", id]).stdout)[0].Helpers as Record<string, { Pid: number; Restarts: number; Running: boolean }>;
+            process.kill(helpers()[kind]!.Pid, "SIGKILL");
+            for (let i = 0; i < 400 && !(helpers()[kind]!.Restarts === 1 && helpers()[kind]!.Running); i++) await Bun.sleep(50);
+            expect(helpers()[kind]).toMatchObject({ Restarts: 1, Running: true });
+            expect(await fetchBody(port)).toBe(`hello from ${id}`);
+          }
         } finally {
           remove(name, id);
           host.stop(true);

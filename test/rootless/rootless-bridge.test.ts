@@ -3,12 +3,13 @@
 // subnet, a PATH without sbin, connect/disconnect/reload, info and enter, a configured cidr, and two
 // concurrent first runs making one rootless netns; after the last container nothing of it is left.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
 import { ctrnetAsUser, readUntil, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
 import { freePorts } from "../helpers/http.ts";
+import { pluginCreateOptions, TEST_NETWORK_PLUGIN } from "../helpers/network-plugin.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "nc", "socat", "iptables"].every((p) => Bun.which(p) !== null);
 const NET = "rbnet";
@@ -100,8 +101,8 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     await stopPause();
     tmp = mkdtempSync(join(tmpdir(), "ctrnet-rootless-bridge-"));
     chmodSync(tmp, 0o777);
-    ok(["network", "create", "--subnet", "10.77.3.0/24", NET]);
-    ok(["network", "create", "--subnet", "10.77.4.0/24", NET2]);
+    ok(["network", "create", ...pluginCreateOptions(), "--subnet", "10.77.3.0/24", NET]);
+    ok(["network", "create", ...pluginCreateOptions(), "--subnet", "10.77.4.0/24", NET2]);
   });
 
   afterEach(() => {
@@ -128,7 +129,7 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
 
   test("two containers reach each other; a published port answers from the host, whose loopback nc sees as 10.0.2.2", async () => {
     const port = freePorts(1);
-    const server = spawnCtrnetAsUser(["run", "--network", NET, "-p", `127.0.0.1:${port}:80`, "--", "sh", "-c", `ip -4 -o addr show eth0; exec ${ncServer.join(" ")}`]);
+    const server = spawnCtrnetAsUser(["run", "--network", NET, "--name", "srv", "-p", `127.0.0.1:${port}:80`, "--", "sh", "-c", `ip -4 -o addr show eth0; exec ${ncServer.join(" ")}`]);
     try {
       const { text } = await readUntil(server.stdout, "\n");
       const serverIP = text.match(/inet (10\.77\.3\.\d+)\//)![1]!;
@@ -138,8 +139,10 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
       // the forwarder keeps the client's address; the host's loopback shows as the rootless netns's gateway
       expect(await nextClient(clients)).toBe("10.0.2.2");
 
-      const client = ctrnetAsUser(["run", "--network", NET, "--", "sh", "-c", `ip -4 -o addr show eth0; echo hi | nc -N -w 2 ${serverIP} 80`]);
+      // by name: ctrnet's DNS server runs in the rootless netns, on the network's gateway
+      const client = ctrnetAsUser(["run", "--network", NET, "--", "sh", "-c", `ip -4 -o addr show eth0; getent ahostsv4 srv | head -n 1; echo hi | nc -N -w 2 srv 80`]);
       expect(client.code).toBe(0);
+      expect(client.stdout).toContain(`\n${serverIP} `);
       const clientIP = client.stdout.match(/inet (10\.77\.3\.\d+)\//)![1]!;
       expect(clientIP).not.toBe(serverIP);
       expect(await nextClient(clients)).toBe(clientIP);
@@ -154,20 +157,34 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
       const inside = ok(["rootless-netns", "enter", "--", "sh", "-c", "ip -4 -o addr show tap0; cat /etc/resolv.conf"]);
       expect(inside).toContain("inet 10.0.2.100/24");
       expect(inside).toContain("nameserver 10.0.2.3\n");
+
+      // The network's firewall is inside the rootless netns, the user's own: ctrnet's table there (none in
+      // the host's), or the reference chain's iptables rules; its leases and records are under the user's dirs.
+      const native = TEST_NETWORK_PLUGIN === "ctrnet";
+      const firewall = ok(["rootless-netns", "enter", "--", "sh", "-c", native ? "nft list table inet ctrnet" : "iptables-save -t nat"]);
+      expect(firewall).toContain(native ? "10.77.3.0/24" : `${serverIP}:80`);
+      if (native) expect(firewall).toContain(`${serverIP} . 80`);
+      if (native) expect(Bun.spawnSync(["nft", "list", "table", "inet", "ctrnet"], { stderr: "ignore" }).exitCode).not.toBe(0);
+      const state = join(rootlessUser().runtimeDir, "ctrnet");
+      expect(readdirSync(join(state, "cni", "networks", NET))).toContain(serverIP);
+      expect(existsSync(join(state, "native")) ? readdirSync(join(state, "native")) : []).toHaveLength(native ? 1 : 0);
     } finally {
       expect(await stop(server)).toBe(128 + 15);
     }
   });
 
-  test("a configured cidr: tap0 at cidr + 100, cidr + 3 is the rootless netns's and the container's first nameserver", async () => {
+  test("a configured cidr: tap0 at cidr + 100; cidr + 3 is the rootless netns's nameserver and the upstream of the container's (ctrnet's DNS server)", async () => {
     const env = { CTRNET_ROOTLESS_NETNS_OPTIONS: "cidr=10.0.5.0/24" };
     const flag = join(tmp, "cidr-done");
     const script = `head -n 1 /etc/resolv.conf; echo up; until [ -e ${flag} ]; do sleep 0.05; done`;
     const run = spawnCtrnetAsUser(["run", "--network", NET, "--", "sh", "-c", script], { env });
     try {
       const { text } = await readUntil(run.stdout, "up\n");
-      // slirp's DNS forwards to the host's own resolver, even one on the host's loopback (podman 3 does the same)
-      expect(text).toStartWith("nameserver 10.0.5.3\n");
+      // ctrnet's DNS server at the gateway, inside the rootless netns, forwards to slirp's DNS, which forwards
+      // to the host's own resolver, even one on the host's loopback (podman 3 does the same)
+      expect(text).toStartWith("nameserver 10.77.3.1\n");
+      const dns = JSON.parse(readFileSync(join(rootlessUser().runtimeDir, "ctrnet", "dns", "config.json"), "utf8"));
+      expect(dns.upstreams).toEqual([{ address: "10.0.5.3", port: 53 }]);
       const inside = ok(["rootless-netns", "enter", "--", "sh", "-c", "ip -4 -o addr show tap0; cat /etc/resolv.conf"], env);
       expect(inside).toContain("inet 10.0.5.100/24");
       expect(inside).toContain("nameserver 10.0.5.3\n");
@@ -225,5 +242,33 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     }
     expect(await Promise.all(runs.map((r) => r.exited))).toEqual([0, 0]);
     for (const p of slirps()) await waitGone(p.pid);
+  });
+
+  test("network rm while the rootless netns lives takes the network's bridge (and its table elements) out of it; a new network there works", () => {
+    const keep = `rk-${crypto.randomUUID().slice(0, 8)}`;
+    const [gone, next] = [`rbgone-${crypto.randomUUID().slice(0, 4)}`, `rbnext-${crypto.randomUUID().slice(0, 4)}`];
+    ok(["create", "--network", NET2, keep]);
+    try {
+      ok(["network", "create", ...pluginCreateOptions(), "--subnet", "10.77.6.0/24", gone]);
+      const bridge = JSON.parse(ok(["network", "inspect", gone]))[0].network_interface as string;
+      expect(ok(["run", "--network", gone, "--", "ip", "-4", "-o", "addr", "show", "eth0"])).toContain("inet 10.77.6.2/24");
+      const inside = (script: string) => ctrnetAsUser(["rootless-netns", "enter", "--", "sh", "-c", script]);
+      expect(inside(`ip link show ${bridge}`).code).toBe(0);
+      ok(["network", "rm", gone]);
+      expect(inside(`ip link show ${bridge}`).code).not.toBe(0);
+      const native = TEST_NETWORK_PLUGIN === "ctrnet";
+      if (native) expect(inside("nft list table inet ctrnet").stdout).not.toContain("10.77.6.0/24");
+
+      // the next network takes the freed bridge name, with a subnet of its own that its containers get out of
+      ok(["network", "create", ...pluginCreateOptions(), "--interface-name", bridge, "--subnet", "10.77.7.0/24", next]);
+      try {
+        expect(ok(["run", "--network", next, "--", "ip", "-4", "-o", "addr", "show", "eth0"])).toContain("inet 10.77.7.2/24");
+        if (native) expect(inside("nft list table inet ctrnet").stdout).toContain("10.77.7.0/24");
+      } finally {
+        ctrnetAsUser(["network", "rm", next]);
+      }
+    } finally {
+      ok(["rm", keep]);
+    }
   });
 });

@@ -24,7 +24,7 @@ describe("configuration file", () => {
   test("bad input is one line naming the field, and nothing is written", () => {
     const path = `${dir}/bad.json`;
     const bad = { ...NETWORK, containers: [{ ...NETWORK.containers[0]!, id: "0123456789abcdef" }] };
-    expect(() => writeDnsConfig(path, { networks: [bad] })).toThrow("DNS configuration: networks[0].containers[0].id: expected a 12-character lowercase hex id");
+    expect(() => writeDnsConfig(path, { networks: [bad] })).toThrow("DNS configuration: networks[0].containers[0].id: expected at most the first 12 characters of the id");
     expect(() => writeDnsConfig(path, { networks: [{ ...NETWORK, subnets: ["10.89.0.0"] }] })).toThrow("networks[0].subnets[0]: expected a subnet like 10.89.0.0/24");
     expect(() => writeDnsConfig(path, { networks: [{ ...NETWORK, gateways: ["10.089.0.1"] }] })).toThrow("networks[0].gateways[0]: expected an IP address in canonical form");
     expect(readDnsConfig(path)).toBeNull();

@@ -74,6 +74,18 @@ describe("resolveSettings", () => {
     });
   });
 
+  test("the /etc options: arguments and annotations (spaces or commas), annotations winning option by option", () => {
+    const args = { dns: ["192.0.2.1"], addHosts: ["db:192.0.2.9"] };
+    expect(resolveSettings(args, { "io.ctrnet.dns": "192.0.2.53, 192.0.2.54", "io.ctrnet.dns-search": "a.example b.example", "io.ctrnet.dns-option": "ndots:2" }).etc).toEqual({
+      dns: ["192.0.2.53", "192.0.2.54"],
+      dnsSearch: ["a.example", "b.example"],
+      dnsOptions: ["ndots:2"],
+      addHosts: [{ name: "db", address: "192.0.2.9" }],
+    });
+    expect(message(() => resolveSettings({}, { "io.ctrnet.add-host": "nocolon" }))).toBe('annotation io.ctrnet.add-host: invalid --add-host "nocolon": expected NAME:IP');
+    expect(message(() => resolveSettings({ dns: ["1.2.3"] }, {}))).toBe('invalid --dns "1.2.3": expected an IP address');
+  });
+
   test("arguments are checked as strictly", () => {
     expect(message(() => resolveSettings({ publish: ["x"] }, {}))).toStartWith('invalid port spec "x"');
     expect(message(() => resolveSettings({ hostname: "a..b" }, {}))).toStartWith('invalid hostname "a..b"');

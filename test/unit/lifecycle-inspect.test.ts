@@ -54,6 +54,19 @@ describe("inspect", () => {
     expect(statusToBasicNetworkConfig(statusFromCniResult({ ...dualStack, ips: [{ address: "10.0.0.2/24" }] }, "eth0")).Gateway).toBe("");
   });
 
+  test("a ready container whose helper is gone is degraded, naming it; its helpers and their restarts are listed", () => {
+    const rec = record();
+    const helpers = { slirp4netns: { Pid: 40, Running: true, Restarts: 1, LastRestart: "2024-01-02T03:04:06.000Z" }, portForwarder: { Pid: 41, Running: false, Restarts: 0 } };
+    const degraded = inspectResult(rec, rec, {}, { helpers, degraded: "its port forwarder (pid 41) is gone" });
+    expect(degraded.State).toBe("degraded");
+    expect(degraded.Degraded).toBe("its port forwarder (pid 41) is gone");
+    expect(degraded.Helpers).toEqual(helpers);
+    // a record another command is working on keeps its own state
+    expect(inspectResult({ ...rec, state: "removing" }, rec, {}, { helpers, degraded: "its port forwarder (pid 41) is gone" }).State).toBe("removing");
+    // no helpers, nothing added: podman's shape
+    expect(Object.keys(inspectResult(rec, rec, {}, { helpers: {} }))).toEqual(Object.keys(golden("inspect-bridge.json")));
+  });
+
   test("a bridge container's NetworkSettings match the golden JSON", () => {
     const rec = record();
     expect(inspectResult(rec, rec)).toEqual(golden("inspect-bridge.json"));

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { parseNetworkConfig } from "../../src/drivers/cni/config.ts";
-import { bridgeConflist, macvlanConflist } from "../../src/drivers/cni/conflist.ts";
+import { bridgeConflist, macvlanConflist, nativeConflist } from "../../src/drivers/cni/conflist.ts";
 import { describeNetwork, networkBridge, networkSubnets } from "../../src/networks/model.ts";
 import { formatCidr } from "../../src/ip/codec.ts";
 
@@ -45,6 +45,15 @@ describe("describeNetwork", () => {
     expect(internal).toMatchObject({ internal: true, subnets: [{ subnet: "10.1.0.0/24" }], ipv6_enabled: false, dns_enabled: false });
     const mac = describeNetwork(load(macvlanConflist({ name: "m", master: "eth0", subnets: ["192.168.7.0/24"] })), FILE_TIME);
     expect(mac).toMatchObject({ driver: "macvlan", network_interface: "eth0", internal: false });
+  });
+
+  test("a network of ctrnet's own plugin is a bridge network to podman's eyes, internal as the chain's", () => {
+    const spec = { name: "n", bridge: "b", subnets: ["10.1.0.0/24"] };
+    for (const internal of [false, true]) {
+      const [native, chain] = [nativeConflist({ ...spec, internal }), bridgeConflist({ ...spec, internal })].map((c) => describeNetwork(load(c), FILE_TIME));
+      expect(native).toEqual(chain!);
+      expect(native).toMatchObject({ driver: "bridge", network_interface: "b", internal });
+    }
   });
 
   test("a file ctrnet did not write: id from the name, time from the file, legacy host-local keys", () => {

@@ -29,9 +29,34 @@ type Plugin = Record<string, unknown> & { ipam?: { ranges?: unknown } };
 const plugins = (request: CreateNetworkRequest, a?: Surroundings) => plan(request, a).conflist.plugins as Plugin[];
 
 describe("planNetwork", () => {
-  test("a bridge network with nothing but a name: podman's plugins, a free subnet and bridge, its id and time", () => {
+  test("a bridge network with nothing but a name: ctrnet's own plugin, a free subnet and bridge, its id and time", () => {
     const { name, conflist } = plan({ name: "web" });
     expect(name).toBe("web");
+    expect(conflist).toEqual({
+      cniVersion: "1.0.0",
+      name: "web",
+      plugins: [
+        {
+          type: "ctrnet",
+          bridge: "ctrnet1",
+          isGateway: true,
+          ipMasq: true,
+          capabilities: { portMappings: true, ips: true, mac: true },
+          ipam: {
+            type: "host-local",
+            ranges: [[{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }]],
+            routes: [{ dst: "0.0.0.0/0" }],
+            dataDir: "/cache/networks",
+          },
+        },
+      ],
+      args: { ctrnet_created: "2026-01-02T03:04:05.000Z", ctrnet_dns: true },
+    });
+    expect(parseNetworkConfig(JSON.stringify(conflist), "planned").name).toBe("web");
+  });
+
+  test("-o plugin=cni: podman's reference chain, with the option kept for inspect", () => {
+    const { conflist } = plan({ name: "web", options: { plugin: "cni" } });
     expect(conflist).toEqual({
       cniVersion: "1.0.0",
       name: "web",
@@ -54,9 +79,14 @@ describe("planNetwork", () => {
         { type: "firewall" },
         { type: "tuning", capabilities: { mac: true } },
       ],
-      args: { ctrnet_created: "2026-01-02T03:04:05.000Z" },
+      args: { ctrnet_created: "2026-01-02T03:04:05.000Z", podman_options: { plugin: "cni" }, ctrnet_dns: true },
     });
     expect(parseNetworkConfig(JSON.stringify(conflist), "planned").name).toBe("web");
+  });
+
+  test("ctrnet's own plugin needs no binary on the plugin path: its runtime runs it in-process, root or rootless", () => {
+    const a = around({ plugins: new Set<string>() });
+    expect(plugins({ name: "n" }, a).map((p) => p.type)).toEqual(["ctrnet"]);
   });
 
   test("podman's reserved names are refused with podman's words", () => {
@@ -190,11 +220,15 @@ describe("planNetwork", () => {
     expect(conflist.args).toMatchObject({ podman_labels: { team: "a", empty: "" }, podman_options: { mtu: "1400", vlan: "7" } });
   });
 
-  test("dnsname when it is installed, unless --disable-dns", () => {
-    const a = around({ plugins: new Set([...BASE_PLUGINS, "dnsname"]) });
-    expect(plugins({ name: "n" }, a).at(-1)).toEqual({ type: "dnsname", domainName: "dns.ctrnet", capabilities: { aliases: true } });
-    expect(plugins({ name: "n", disableDns: true }, a).map((p) => p.type)).not.toContain("dnsname");
-    expect(plugins({ name: "n" }).map((p) => p.type)).not.toContain("dnsname");
+  test("ctrnet's own DNS server (args.ctrnet_dns) on both bridge kinds unless --disable-dns; never dnsname, even where it is installed", () => {
+    const a = { ...around({ plugins: new Set([...BASE_PLUGINS, "dnsname"]) }), ownPluginInProcess: true };
+    const cni = { plugin: "cni" };
+    expect(plugins({ name: "n", options: cni }, a).map((p) => p.type)).not.toContain("dnsname");
+    expect(plan({ name: "n", options: cni }, a).conflist.args).toMatchObject({ ctrnet_dns: true });
+    expect(plan({ name: "n", options: cni, disableDns: true }, a).conflist.args).not.toHaveProperty("ctrnet_dns");
+    expect(plan({ name: "n" }, a).conflist.args).toMatchObject({ ctrnet_dns: true });
+    expect(plan({ name: "n", disableDns: true }, a).conflist.args).not.toHaveProperty("ctrnet_dns");
+    expect(plan({ name: "lan", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }).conflist.args).not.toHaveProperty("ctrnet_dns");
   });
 
   test("macvlan: the parent from --opt parent or --interface-name, host-local on the given subnet", () => {
@@ -287,7 +321,7 @@ describe("planNetwork", () => {
 
   test("a plugin the conflist needs and the plugin path lacks is named, with the path", () => {
     const a = around({ plugins: new Set(["bridge", "host-local", "portmap", "tuning"]) });
-    expect(() => plan({ name: "n" }, a)).toThrow('plugin binary "firewall" needed by network n not found in /opt/plugins');
+    expect(() => plan({ name: "n", options: { plugin: "cni" } }, a)).toThrow('plugin binary "firewall" needed by network n not found in /opt/plugins');
     const noIpam = around({ plugins: new Set(["macvlan", "tuning"]) });
     expect(() => plan({ name: "n", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }, noIpam)).toThrow(
       'plugin binary "host-local" needed by network n not found',

@@ -4,6 +4,7 @@ import { CtrnetError, UsageError } from "../../src/errors.ts";
 import {
   checkPortConflicts,
   formatPort,
+  fromCniPortMappings,
   parsePortSpec,
   parsePortSpecs,
   PortMapping,
@@ -209,5 +210,20 @@ describe("PortMapping schema", () => {
       const issue = result.issues[0];
       expect(v.getDotPath(issue) ?? issue.message).toBe(problem!);
     }
+  });
+});
+
+describe("fromCniPortMappings", () => {
+  test("joins the single ports of toCniPortMappings back into the ranges they came from", () => {
+    const mappings = parsePortSpecs(["8080-8082:80-82", "127.0.0.1:53:53/udp", "9000:90/tcp,udp", "7000:70"]);
+    const back = fromCniPortMappings(toCniPortMappings(mappings));
+    const key = (m: PortMapping) => `${m.protocol} ${m.hostIP} ${m.hostPort}`;
+    expect(back.sort((a, b) => key(a).localeCompare(key(b)))).toEqual([...mappings].sort((a, b) => key(a).localeCompare(key(b))));
+  });
+
+  test("leaves out entries that are no port mapping", () => {
+    expect(fromCniPortMappings([{ hostPort: "x" }, null, { hostPort: 80, containerPort: 80, protocol: "tcp" }])).toEqual([
+      { hostIP: "", hostPort: 80, containerPort: 80, protocol: "tcp", range: 1 },
+    ]);
   });
 });

@@ -96,4 +96,46 @@ describe("a damaged state database", () => {
     expect(state.list().map((r) => r.id).sort()).toEqual(["p0", "p1", "p2", "p3"]);
     state.close();
   });
+
+  test("the replacement is refilled by the rebuild before it is in place: processes opening it at once all find the rebuilt records", async () => {
+    populated(5);
+    scribble(0, 100);
+    const script = join(dir, "open-rebuild.ts");
+    writeFileSync(
+      script,
+      `import { openState } from ${JSON.stringify(join(import.meta.dir, "../../src/state/containers.ts"))};
+       import { newContainerRecord } from ${JSON.stringify(join(import.meta.dir, "../../src/container/attachments.ts"))};
+       const state = openState({ root: process.argv[2] }, (fresh) => {
+         fresh.insert({ ...newContainerRecord({ id: "rebuilt", mode: { kind: "none" } }), state: "ready" });
+         // slow enough that the others look for the database while it is being filled
+         Bun.sleepSync(300);
+         return "rebuilt 1";
+       });
+       if (!state.find("rebuilt")) { console.error("missing"); process.exit(3); }
+       state.insert(newContainerRecord({ id: process.argv[3], mode: { kind: "none" } }));
+       state.close();`,
+    );
+    const procs = Array.from({ length: 4 }, (_, i) => Bun.spawn([process.execPath, script, dir, `p${i}`], { stdout: "pipe", stderr: "pipe" }));
+    const results = await Promise.all(procs.map(async (p) => ({ code: await p.exited, stderr: await new Response(p.stderr).text() })));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0]);
+    const told = results.filter((r) => r.stderr.includes("is damaged"));
+    expect(told).toHaveLength(1);
+    expect(told[0]!.stderr).toContain("; rebuilt 1; run ctrnet gc");
+    expect(aside()).toHaveLength(1);
+    expect(readdirSync(dir).filter((f) => f.includes(".new-"))).toEqual([]);
+    const state = openState({ root: dir });
+    expect(state.list().map((r) => r.id).sort()).toEqual(["p0", "p1", "p2", "p3", "rebuilt"]);
+    state.close();
+  });
+
+  test("a rebuild that throws still leaves a sound, empty database, and says why", () => {
+    populated(3);
+    writeFileSync(path, "");
+    const state = openState({ root: dir }, () => {
+      throw new Error("the cache is unreadable");
+    });
+    expect(state.list()).toEqual([]);
+    state.close();
+    expect(aside()).toHaveLength(1);
+  });
 });

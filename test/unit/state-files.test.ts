@@ -17,6 +17,17 @@ describe("state files", () => {
     expect(readJsonFile(missing, HelperPidsFile)).toBeUndefined();
   });
 
+  test("a supervised container's helper file keeps its supervisor's namespace and each helper's restarts", () => {
+    const supervised = {
+      slirp4netns: { pid: 10, startTime: "123" },
+      supervisedIn: 4026531837,
+      restarts: { slirp4netns: { count: 2, lastAt: 1_700_000_000_000 }, portForwarder: { count: 0, error: "port forwarder: address in use" } },
+    };
+    expect(readJsonFile(read(JSON.stringify(supervised)), HelperPidsFile)).toEqual(supervised);
+    expect(readJsonFile(read('{"supervisedIn":0}'), HelperPidsFile)).toBeUndefined();
+    expect(readJsonFile(read('{"restarts":{"slirp4netns":{"count":-1}}}'), HelperPidsFile)).toBeUndefined();
+  });
+
   test("an adopted process of an older ctrnet has no start time", () => {
     expect(readJsonFile(read('{"pid":5,"netnsInode":4026531993}'), AdoptedProcessFile)).toEqual({ pid: 5, netnsInode: 4026531993 });
     expect(readJsonFile(read('{"pid":"5","netnsInode":1}'), AdoptedProcessFile)).toBeUndefined();

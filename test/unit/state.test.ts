@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { SysError } from "../../ffi/errno.ts";
 import { CtrnetError, UsageError } from "../../src/errors.ts";
 import { parsePortSpecs } from "../../src/schema/ports.ts";
-import { type ContainerState, openState } from "../../src/state/containers.ts";
+import { type ContainerState, DamagedRecordError, openState } from "../../src/state/containers.ts";
 import { runtimeDir } from "../../src/state/db.ts";
 import { withLock } from "../../src/state/lock.ts";
 import { MIGRATIONS } from "../../src/state/migrations.ts";
@@ -433,7 +433,11 @@ describe("schema version 1 (CNI results in records)", () => {
     versionOne(root, "{");
     const old = openState({ root });
     try {
-      expect(thrown(() => old.list()).message).toBe(`state database ${join(root, "state.db")}: the record of container "old" is damaged: status of network podman is not valid JSON`);
+      expect(old.list()).toEqual([]);
+      expect(old.damaged()).toEqual(["old"]);
+      expect(thrown(() => old.get("old")).message).toBe(
+        `state database ${join(root, "state.db")}: the record of container "old" is damaged: status of network podman is not valid JSON; ctrnet rm -f old or ctrnet gc replaces it`,
+      );
     } finally {
       old.close();
     }
@@ -460,9 +464,14 @@ describe("damaged records read back", () => {
       db.run(sql);
     });
     const id = sql.includes("SET id") ? "a b" : "c1";
-    const err = thrown(() => state.list());
-    expect(err).toBeInstanceOf(CtrnetError);
-    expect(err.message).toBe(`state database ${state.path}: the record of container "${id}" is damaged: ${problem}`);
+    // left out of lists (one bad row must not stop every command), named by damaged(), refused by id
+    expect(state.list()).toEqual([]);
+    expect(state.damaged()).toEqual([id]);
+    if (id !== "c1") return;
+    const err = thrown(() => state.find("c1")) as DamagedRecordError;
+    expect(err).toBeInstanceOf(DamagedRecordError);
+    expect(err.id).toBe("c1");
+    expect(err.message).toBe(`state database ${state.path}: the record of container "c1" is damaged: ${problem}; ctrnet rm -f c1 or ctrnet gc replaces it`);
   });
 });
 

@@ -12,12 +12,12 @@ const args = {
 } as const;
 
 export default defineCommand({
-  meta: { name: "create", description: "Create a container's network (namespace, networks, ports) and print its netns path" },
+  meta: { name: "create", description: "Create a container's network (namespace, networks, ports) and its resolv.conf and hosts; print its netns path" },
   args,
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
     const request = { ...createRequestOf(values, rawArgs), id: String(values.id) };
-    const made = await withContext(contextOptions(values), (ctx) => createContainerUninterrupted(ctx, request));
+    const made = await withContext(contextOptions(values), (ctx) => createContainerUninterrupted(ctx, request, { writeEtc: true }));
     // a signal during the set-up: it was finished, then undone; the status a shell gives a killed command
     if (typeof made === "string") return 128 + constants.signals[made];
     print(`${made.netns?.path ?? ""}\n`);

@@ -22,8 +22,10 @@ export default defineCommand({
     else {
       const lines = [
         ...report.containers.map((id) => `removed container ${id}`),
+        ...report.kept.map((k) => `kept container ${k.id}: ${k.reason}`),
         ...report.netns.map((path) => `removed netns ${path}`),
         ...report.attachments.map((a) => `removed CNI attachment ${a}`),
+        ...report.leftovers.map((l) => `removed ${l}`),
         ...report.sockets.map((path) => `removed hook waiter socket ${path}`),
         ...report.busy.map((id) => `skipped container ${id}: another ctrnet command is working on it`),
       ];

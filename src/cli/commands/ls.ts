@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
-import { formatNetworkMode, listContainers, withContext } from "../../lifecycle/index.ts";
+import { degradedHelper, formatNetworkMode, listContainers, withContext } from "../../lifecycle/index.ts";
 import { formatPort } from "../../schema/ports.ts";
 import { contextOptions, formatTable, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 import { goJson, isJsonFormat, renderList } from "../template/index.ts";
@@ -20,18 +20,22 @@ export default defineCommand({
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
     const format = values.format === undefined || values.format === "table" ? undefined : String(values.format);
-    const records = await withContext(contextOptions(values), listContainers);
+    // a ready container whose helper is gone is listed as degraded, naming the helper
+    const listed = await withContext(contextOptions(values), async (ctx) =>
+      (await listContainers(ctx)).map((rec) => ({ rec, degraded: degradedHelper(ctx, rec) })),
+    );
+    const records = listed.map((l) => l.rec);
     if (values.quiet) {
       print(records.map((r) => `${r.id.slice(0, 12)}\n`).join(""));
     } else if (format !== undefined && isJsonFormat(format)) {
-      print(`${goJson(records.map(containerSummary), "  ")}\n`);
+      print(`${goJson(listed.map((l) => containerSummary(l.rec, l.degraded)), "  ")}\n`);
     } else if (format !== undefined) {
-      print(renderList(format, records.map(containerView), { headers: CONTAINER_HEADERS, noHeading: values.noheading === true }));
+      print(renderList(format, listed.map((l) => containerView(l.rec, l.degraded)), { headers: CONTAINER_HEADERS, noHeading: values.noheading === true }));
     } else {
-      const rows = records.map((r) => [
+      const rows = listed.map(({ rec: r, degraded }) => [
         r.id.slice(0, 12),
         r.name ?? "",
-        r.state,
+        degraded ? `degraded (${degraded.helper} gone)` : r.state,
         formatNetworkMode(r.mode),
         r.networks.map((n) => `${n.network}(${n.ifname})`).join(",") || "-",
         r.ports.map(formatPort).join(", ") || "-",

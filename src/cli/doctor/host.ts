@@ -4,6 +4,7 @@ import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import type { NetworkConfig } from "../../drivers/cni/index.ts";
+import { OWN_PLUGIN_TYPE } from "../../drivers/cni/exec.ts";
 import { type Finding, info, ok, problem } from "./finding.ts";
 
 const TUN = "/dev/net/tun";
@@ -105,9 +106,15 @@ export function checkPlugins(pluginPath: readonly string[], networks: readonly N
   });
   const out: Finding[] = [];
   const needed = new Map<string, string[]>();
+  const own: string[] = [];
   for (const type of ["loopback"]) needed.set(type, []);
   for (const network of networks) {
     for (const plugin of network.plugins) {
+      // ctrnet's CNI runtime runs its own type in-process, its host-local section included
+      if (plugin.type === OWN_PLUGIN_TYPE) {
+        own.push(network.name);
+        continue;
+      }
       for (const type of [plugin.type, (plugin.ipam as { type?: unknown } | undefined)?.type]) {
         if (typeof type === "string") needed.set(type, [...(needed.get(type) ?? []), network.name]);
       }
@@ -119,5 +126,6 @@ export function checkPlugins(pluginPath: readonly string[], networks: readonly N
     if (path) out.push(ok("plugins", `${type} (${path}): ${versionOf(path, [], { CNI_COMMAND: "" })}`));
     else out.push(problem("plugins", `CNI plugin ${type}, used by ${who}, is not in ${pluginPath.join(":")}`, "install it: apt-get install containernetworking-plugins (or set --cni-plugin-dir)"));
   }
+  if (own.length) out.push(ok("plugins", `${OWN_PLUGIN_TYPE} (in-process): ctrnet's own plugin, used by network${own.length > 1 ? "s" : ""} ${own.join(", ")}`));
   return out;
 }

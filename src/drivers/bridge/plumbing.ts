@@ -110,7 +110,8 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
     ensureSysctl(["ipv4", "conf", veth.ifname, "arp_notify"], "1", veth.netnsFd);
     for (const address of veth.addresses) container.addressAdd(veth.ifname, address, { noDad: isV6(address) });
     container.linkSet(veth.ifname, { up: true });
-    for (const gateway of veth.gateways) container.routeAdd({ dst: "default", gateway, dev: veth.ifname });
+    // beside the default route of another network the container is on, as the reference bridge plugin does
+    for (const gateway of veth.gateways) container.routeAdd({ dst: "default", gateway, dev: veth.ifname, append: true });
     const link = container.link(veth.ifname);
     return { hostName, ifname: veth.ifname, mac: link.mac ?? "", index: link.index };
   } catch (err) {

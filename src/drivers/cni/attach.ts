@@ -7,6 +7,7 @@ import { type AttachmentEnv, type CniCommand, execPlugin, PluginError, PluginNot
 import { buildPluginConfig, type CapabilityArgs, encodeConfig } from "./plugin-config.ts";
 import { type CniResult, parseResult, toWire, type WireResult } from "./result.ts";
 import { atLeast } from "./version.ts";
+import { isMissingChainError } from "./missing-chain.ts";
 
 export interface AttachmentRequest {
   network: NetworkConfig;
@@ -68,7 +69,8 @@ async function delChain(ctx: CniContext, step: Omit<ChainStep, "command">): Prom
     try {
       await runPlugin(ctx, { ...step, command: "DEL" }, i);
     } catch (err) {
-      errors.push(err);
+      // the rules it would delete are gone already, which is what the DEL is for
+      if (!isMissingChainError(err)) errors.push(err);
     }
   }
   return errors;

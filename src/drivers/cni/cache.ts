@@ -1,6 +1,7 @@
 // The result cache, file for file what libcni writes: `<cacheDir>/results/<network>-<containerId>-<ifName>`
 // holding a `cniCacheV1` object. DEL, CHECK and GC need the ADD result long after ADD returned.
 import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { CtrnetError, errorMessage } from "../../errors.ts";
@@ -161,4 +162,26 @@ export async function listCache(cacheDir: string, filter: { network?: string; co
     }
   }
   return out;
+}
+
+/**
+ * listCache's blocking twin, unfiltered, for code that cannot await: the refill of a state database that
+ * replaces a damaged one runs inside opening it.
+ */
+export function listCacheSync(cacheDir: string): CachedAttachment[] {
+  const dir = resultsDir(cacheDir);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.sort().flatMap((name) => {
+    if (name.startsWith(".")) return [];
+    try {
+      return [decodeCacheFile(readFileSync(join(dir, name), "utf8"), join(dir, name))];
+    } catch {
+      return [];
+    }
+  });
 }

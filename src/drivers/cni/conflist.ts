@@ -16,6 +16,8 @@ export interface ConflistArgs {
   created?: string;
   labels?: Readonly<Record<string, string>>;
   options?: Readonly<Record<string, string>>;
+  /** ctrnet's own DNS server answers for the network's containers (`ctrnet_dns`; see drivers/dns). */
+  dns?: boolean;
 }
 
 interface AddressingSpec {
@@ -155,7 +157,18 @@ function listArgs(args: ConflistArgs | undefined): Record<string, unknown> {
   if (args.created !== undefined) out.ctrnet_created = args.created;
   if (args.labels && Object.keys(args.labels).length) out.podman_labels = { ...args.labels };
   if (args.options && Object.keys(args.options).length) out.podman_options = { ...args.options };
+  if (args.dns) out.ctrnet_dns = true;
   return Object.keys(out).length ? { args: out } : {};
+}
+
+/** Whether the list's `args` turn on ctrnet's DNS server for the network (written by `network create`). */
+export function ctrnetDnsEnabled(bytes: Uint8Array): boolean {
+  try {
+    const json = JSON.parse(new TextDecoder().decode(bytes)) as { args?: { ctrnet_dns?: unknown } };
+    return json.args?.ctrnet_dns === true;
+  } catch {
+    return false;
+  }
 }
 
 function conflist(spec: AddressingSpec, plugins: Record<string, unknown>[]): Record<string, unknown> {

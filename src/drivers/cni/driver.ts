@@ -3,11 +3,12 @@
 // for an intact one (recover.ts). Ports go to the portmap plugin as a capability argument; a rootless
 // user's bridges live in the rootless netns, out of the host's reach, so a publisher (ctrnet's forwarder)
 // carries them there as well.
-import { ErrorList, errorMessage } from "../../errors.ts";
+import { CtrnetError, ErrorList } from "../../errors.ts";
 import { ipFamily } from "../../ip/codec.ts";
 import { type NetworkStatus, statusAddresses } from "../../schema/network-status.ts";
 import type { NetworkDriver, PortPublisher } from "../driver.ts";
 import { addNetwork, type CniDriverEnv, delNetwork } from "./args.ts";
+export { isMissingChainError } from "./missing-chain.ts";
 import { prepareDel } from "./recover.ts";
 import { checkRequestedIP } from "./requested-ip.ts";
 
@@ -20,17 +21,6 @@ export function publishAddress(status: NetworkStatus): string | undefined {
 /** Where ports published on an IPv6 host address go: the first IPv6 address. */
 function publishAddress6(status: NetworkStatus): string | undefined {
   return statusAddresses(status).find((ip) => ipFamily(ip) === 6);
-}
-
-/**
- * What a DEL says when the rules it would delete are already gone, which after a firewall reload is
- * the point: iptables-legacy's and iptables-nft's wording, as podman matches them.
- */
-const MISSING_CHAIN =
-  /Couldn't load target `CNI-[\w-]+'|Chain '?CNI-[\w-]+'? does not exist|No chain\/target\/match by that name|chain .*CNI-[\w-]+.* does not exist/i;
-
-export function isMissingChainError(err: unknown): boolean {
-  return MISSING_CHAIN.test(errorMessage(err));
 }
 
 /**
@@ -63,6 +53,15 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
         }
       }
       return status;
+    },
+    // The forwarder a rootless user's bridge ports go through (the rootless netns's own slirp4netns is
+    // no container's: the supervisor restarts it through rootless/netns.ts's restartWayOut).
+    async restartHelper(target, kind) {
+      const address = target.attachment.status ? publishAddress(target.attachment.status) : undefined;
+      if (!publisher || kind !== "portForwarder" || !target.ports.length || address === undefined) {
+        throw new CtrnetError(`network ${target.attachment.network} has no ${kind} to restart`);
+      }
+      await publisher.publish(target, address);
     },
     async teardown(target) {
       const errors = publisher && target.ports.length ? await publisher.unpublish(target) : [];

@@ -3,7 +3,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { OWNER_VARIABLE, runCniPlugin } from "../bridge/plugin/run.ts";
+import { type InProcessOptions, OWNER_VARIABLE, runCniPlugin } from "../bridge/plugin/run.ts";
 import { CtrnetError } from "../../errors.ts";
 import { PluginErrorOutput } from "../../schema/cni.ts";
 
@@ -59,10 +59,16 @@ export interface ExecOptions {
   /** Default: a child of this process, in its namespaces (Bun.spawn). */
   spawn?: PluginSpawner;
   /**
-   * ctrnet's state dir. With it, and no spawner of another namespace, ctrnet's own plugin type (`ctrnet`)
-   * runs in this process, the same code without a second ctrnet started for every ADD and DEL.
+   * ctrnet's state dir. With it, ctrnet's own plugin type (`ctrnet`) runs in this process, the same code
+   * without a second ctrnet started for every ADD and DEL, also where plugins are spawned in another
+   * namespace: it is told the netns below instead.
    */
   stateRoot?: string;
+  /**
+   * ctrnet's own plugin in-process: the netns of the bridge and the firewall table (the rootless netns)
+   * and host-local's default dataDir there, as the plugins spawned in that netns see /var/lib/cni.
+   */
+  ownPlugin?: InProcessOptions;
   /** Marks what ctrnet's own plugin records for this runtime, as the cache files are marked. */
   owner?: string;
 }
@@ -175,7 +181,7 @@ function failureDetail(stdout: string, stderr: string, status: string): { detail
 /** Runs the plugin and returns its stdout as JSON (undefined when it printed nothing). */
 export async function execPlugin(call: PluginInvocation, options: ExecOptions): Promise<unknown> {
   const fail = (detail: string, code?: number) => new PluginError(call.type, call.command, call.network, detail, code);
-  if (call.type === OWN_PLUGIN_TYPE && options.spawn === undefined && options.stateRoot !== undefined) {
+  if (call.type === OWN_PLUGIN_TYPE && options.stateRoot !== undefined) {
     return runOwnPlugin(call, options, options.stateRoot, fail);
   }
   const path = findPlugin(call.type, options.pluginDirs);
@@ -224,7 +230,7 @@ export async function execPlugin(call: PluginInvocation, options: ExecOptions): 
 function runOwnPlugin(call: PluginInvocation, options: ExecOptions, stateRoot: string, fail: (detail: string, code?: number) => PluginError): unknown {
   const started = performance.now();
   const env = { ...pluginEnv(call, options.pluginDirs), CTRNET_ROOT: stateRoot, ...(options.owner ? { [OWNER_VARIABLE]: options.owner } : {}) };
-  const { stdout, exitCode } = runCniPlugin(env, new TextDecoder().decode(call.stdin));
+  const { stdout, exitCode } = runCniPlugin(env, new TextDecoder().decode(call.stdin), options.ownPlugin);
   options.onPluginCall?.(record(call, "(in-process)", started, exitCode, ""));
   if (exitCode !== 0) {
     const { detail, code } = failureDetail(stdout, "", `exited with status ${exitCode}`);

@@ -6,6 +6,7 @@ import { type CachedAttachment, type CacheKey, listCache, readCache } from "./ca
 import { findNetwork, listNetworks, type NetworkConfig, type NetworkListing, parseNetworkConfig, resolveNetwork } from "./config.ts";
 import type { CniContext } from "./settings.ts";
 import type { PluginCallRecord, PluginSpawner } from "./exec.ts";
+import type { InProcessOptions } from "../bridge/plugin/run.ts";
 import { gcNetwork, type ValidAttachment } from "./gc.ts";
 import { DEFAULT_PLUGIN_DIRS, defaultCacheDir, defaultConfigDirs } from "./paths.ts";
 import { networkStatus, pluginVersions } from "./plugin-info.ts";
@@ -30,6 +31,8 @@ export interface CniRuntimeOptions {
   onPluginCall?: (record: PluginCallRecord) => void;
   /** How plugin processes are started, e.g. inside another namespace; default: Bun.spawn. */
   spawnPlugin?: PluginSpawner;
+  /** Where ctrnet's own plugin, run in-process, makes its bridges and firewall (with spawnPlugin's netns). */
+  ownPlugin?: InProcessOptions;
 }
 
 export const DEFAULT_PLUGIN_TIMEOUT_MS = 60_000;
@@ -80,6 +83,7 @@ export function createCniRuntime(options: CniRuntimeOptions = {}): CniRuntime {
       onPluginCall: options.onPluginCall,
       spawn: options.spawnPlugin,
       stateRoot: options.stateRoot,
+      ownPlugin: options.ownPlugin,
       owner: options.owner ?? DEFAULT_OWNER,
     },
   };

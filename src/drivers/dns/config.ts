@@ -44,14 +44,29 @@ export function readDnsStatus(configPath: string): DnsStatus | null {
 }
 
 
-/** A damaged file is about to be replaced: it counts as generation 0, the status file still says what ran. */
-function lastGeneration(path: string): number {
+/** The file as JSON without the schema's check (ctrnet wrote it), or undefined when missing or damaged. */
+function rawConfig(path: string): Record<string, unknown> | undefined {
   try {
-    return readDnsConfig(path)?.generation ?? 0;
+    const json = readJson(path);
+    return typeof json === "object" && json !== null ? (json as Record<string, unknown>) : undefined;
   } catch (err) {
-    if (err instanceof UsageError) return 0;
+    if (err instanceof UsageError) return undefined;
     throw err;
   }
+}
+
+/** A damaged file is about to be replaced: it counts as generation 0, the status file still says what ran. */
+function lastGeneration(path: string): number {
+  const generation = rawConfig(path)?.generation;
+  return typeof generation === "number" && Number.isInteger(generation) && generation >= 0 ? generation : 0;
+}
+
+/** The file already says this (its generation aside): writing it again and reloading would change nothing. */
+export function dnsConfigUnchanged(path: string, config: Omit<DnsConfigInput, "generation">): boolean {
+  const current = rawConfig(path);
+  if (!current) return false;
+  const { generation: _, ...rest } = current;
+  return Bun.deepEquals(rest, config);
 }
 
 /**
@@ -69,11 +84,14 @@ export function writeDnsConfig(path: string, config: Omit<DnsConfigInput, "gener
 /** Until the server reports this generation (or a later one) applied; its status, or null after timeoutMs. */
 export async function waitForDnsStatus(configPath: string, generation: number, timeoutMs = 5000): Promise<DnsStatus | null> {
   const deadline = performance.now() + timeoutMs;
-  for (let pause = 1; ; pause = Math.min(pause * 2, 5)) {
+  // a reload takes about a millisecond: look every millisecond for the first 20, then every 5
+  const start = performance.now();
+  for (;;) {
     const status = readDnsStatus(configPath);
     if (status && status.generation >= generation) return status;
-    if (performance.now() >= deadline) return null;
-    await Bun.sleep(pause);
+    const now = performance.now();
+    if (now >= deadline) return null;
+    await Bun.sleep(now - start < 20 ? 1 : 5);
   }
 }
 

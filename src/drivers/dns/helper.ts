@@ -24,25 +24,52 @@ function writeStatus(path: string, generation: number, applied: Applied): void {
   writeFileAtomic(statusPathOf(path), `${JSON.stringify(status)}\n`);
 }
 
-/** Resolves once the server has stopped on a signal. A bad file or a failed listen at start-up throws. */
+/** Between tries of the gateways it could not listen on yet, growing to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 100;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * Resolves once the server has stopped on a signal. A bad file, or no gateway at all it can listen on at
+ * start-up (when the file names some), throws. A gateway it cannot listen on yet (an IPv6 address still under
+ * duplicate address detection) is tried again, and the status file says so meanwhile. The signal handlers
+ * are in place before the first status is written: whoever waits for it may send SIGHUP at once.
+ */
 export async function runDnsHelper(configPath: string, log: HelperLog): Promise<void> {
   const server = new DnsServer();
   const first = load(configPath);
-  const applied = await server.apply(first);
-  if (applied.errors.length > 0) {
-    server.stop();
-    throw new CtrnetError(applied.errors.join("; "));
-  }
-  writeStatus(configPath, first.generation, applied);
-  log.info(`serving ${configPath} (generation ${first.generation}) on ${applied.listening.join(", ") || "no address"}`);
-
+  let generation = first.generation;
+  // reloads and retries run one after the other, never interleaved
   let reloading: Promise<void> = Promise.resolve();
+  let retry: Timer | undefined;
+  let stopped = false;
+  let resolveStopped: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  // Signal handlers do not keep the event loop alive: with no network to listen on yet (the first
+  // container's bridge is still being made), this does, until the stop.
+  const alive = setInterval(() => {}, 1 << 30);
+
+  const scheduleRetry = (delay = RETRY_FIRST_MS) => {
+    clearTimeout(retry);
+    if (stopped || !server.waiting) return;
+    retry = setTimeout(() => {
+      reloading = reloading.then(async () => {
+        const now = await server.listenPending();
+        writeStatus(configPath, generation, now);
+        if (now.errors.length === 0) log.info(`now listening on ${now.listening.join(", ")}`);
+        scheduleRetry(Math.min(delay * 2, RETRY_MAX_MS));
+      });
+    }, delay);
+  };
   const reload = async () => {
     try {
       const config = load(configPath);
       const result = await server.apply(config);
       for (const e of result.errors) log.warn(e);
-      writeStatus(configPath, config.generation, result);
+      generation = config.generation;
+      writeStatus(configPath, generation, result);
+      scheduleRetry();
       log.info(`reloaded ${configPath} (generation ${config.generation})`);
     } catch (err) {
       log.error(`reload of ${configPath} failed, still serving the previous configuration: ${(err as Error).message}`);
@@ -51,20 +78,40 @@ export async function runDnsHelper(configPath: string, log: HelperLog): Promise<
   const onHangup = () => {
     reloading = reloading.then(reload);
   };
+  const onStop = () => {
+    process.off("SIGHUP", onHangup);
+    process.off("SIGTERM", onStop);
+    process.off("SIGINT", onStop);
+    stopped = true;
+    clearTimeout(retry);
+    clearInterval(alive);
+    void reloading.then(() => {
+      server.stop();
+      rmSync(statusPathOf(configPath), { force: true });
+      resolveStopped();
+    });
+  };
+  process.on("SIGHUP", onHangup);
+  process.on("SIGTERM", onStop);
+  process.on("SIGINT", onStop);
 
-  await new Promise<void>((resolve) => {
-    const onStop = () => {
-      process.off("SIGHUP", onHangup);
-      process.off("SIGTERM", onStop);
-      process.off("SIGINT", onStop);
-      void reloading.then(() => {
-        server.stop();
-        rmSync(statusPathOf(configPath), { force: true });
-        resolve();
-      });
-    };
-    process.on("SIGHUP", onHangup);
-    process.on("SIGTERM", onStop);
-    process.on("SIGINT", onStop);
-  });
+  const starting = (async () => {
+    const applied = await server.apply(first);
+    if (applied.listening.length === 0 && applied.errors.length > 0) throw new CtrnetError(applied.errors.join("; "));
+    writeStatus(configPath, generation, applied);
+    log.info(`serving ${configPath} (generation ${first.generation}) on ${applied.listening.join(", ") || "no address"}`);
+    scheduleRetry();
+  })();
+  reloading = starting.catch(() => {});
+  try {
+    await starting;
+  } catch (err) {
+    process.off("SIGHUP", onHangup);
+    process.off("SIGTERM", onStop);
+    process.off("SIGINT", onStop);
+    clearInterval(alive);
+    server.stop();
+    throw err;
+  }
+  await done;
 }

@@ -36,6 +36,10 @@ export class DnsServer {
   private resolver = new Resolver(new Zone({ generation: 0, networks: [], port: 53 }));
   private readonly listeners = new Map<string, Listener>();
   private readonly forwarder = new Forwarder([]);
+  /** Gateways it could not listen on yet (an IPv6 address still tentative under DAD, a port taken). */
+  private pending = new Map<string, string>();
+  private port = 53;
+  private upstreamList: string[] = [];
 
   async apply(config: DnsConfig): Promise<Applied> {
     const gateways = Zone.gateways(config);
@@ -49,16 +53,28 @@ export class DnsServer {
       l.tcp.stop(true);
       this.listeners.delete(key);
     }
+    this.pending = new Map([...wanted].filter(([key]) => !this.listeners.has(key)));
+    this.port = config.port;
+    this.upstreamList = upstreams.map((u) => endpointText(u.address, u.port));
+    return this.listenPending();
+  }
+
+  /** Tries the gateways it is not listening on yet again; what it serves now. */
+  async listenPending(): Promise<Applied> {
     const errors: string[] = [];
-    for (const [key, address] of wanted) {
-      if (this.listeners.has(key)) continue;
+    for (const [key, address] of this.pending) {
       try {
-        this.listeners.set(key, await this.listen(address, config.port));
+        this.listeners.set(key, await this.listen(address, this.port));
+        this.pending.delete(key);
       } catch (err) {
         errors.push(`cannot listen on ${key}: ${errorMessage(err)}`);
       }
     }
-    return { listening: [...this.listeners.keys()], errors, upstreams: upstreams.map((u) => endpointText(u.address, u.port)) };
+    return { listening: [...this.listeners.keys()], errors, upstreams: this.upstreamList };
+  }
+
+  get waiting(): boolean {
+    return this.pending.size > 0;
   }
 
   stop(): void {

@@ -51,7 +51,7 @@ export class Zone {
       };
       this.networks.push(net);
       for (const c of n.containers) {
-        const names = [c.name, ...c.aliases, c.id];
+        const names = [...new Set([c.name, ...c.aliases, c.id])];
         for (const key of names.map((x) => x.toLowerCase())) {
           const entry = net.names.get(key) ?? { ipv4: [], ipv6: [] };
           entry.ipv4.push(...c.ipv4);

@@ -1,16 +1,17 @@
 // The slirp4netns driver, as the seed's setupSlirp4netns: slirp4netns on the container's netns (tap0 at
 // cidr + 100), then its published ports, by ctrnet's forwarder (port_handler=rootlesskit, the default) or
 // by slirp4netns's add_hostfwd (port_handler=slirp4netns). Each helper is written down the moment it exists.
-import { ErrorList, UsageError } from "../../errors.ts";
+import { rmSync } from "node:fs";
+import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";
 import type { NetworkStatus } from "../../schema/network-status.ts";
 import type { NetworkAttachment } from "../../state/index.ts";
-import type { NetworkDriver, PortPublisher } from "../driver.ts";
+import type { DriverTarget, NetworkDriver, PortPublisher } from "../driver.ts";
 import { forwarderPublisher } from "../portfwd/publisher.ts";
 import { addHostFwd } from "./api.ts";
 import { hostLookup } from "./host-lookup.ts";
 import { checkSlirp4netnsPorts, hostFwds, slirp4netnsAddressesOf } from "./network.ts";
 import { parseSlirp4netnsOptions } from "./options.ts";
-import { startSlirp4netns } from "./start.ts";
+import { type Slirp4netns, startSlirp4netns } from "./start.ts";
 
 /** slirp4netns's forwards live in slirp4netns itself: they go when it is stopped. */
 const hostFwdPublisher: PortPublisher = {
@@ -27,6 +28,28 @@ const TAP: NetworkAttachment = { network: "slirp4netns", ifname: "tap0", aliases
 
 /** options: as the record keeps them (`cidr=…`); featuresCache: where the binary's feature probe is kept. */
 export function slirp4netnsDriver(options: readonly string[], featuresCache: string): NetworkDriver {
+  /**
+   * slirp4netns on the target's netns, written down the moment it exists. replaceApiSocket: the socket of
+   * a slirp4netns that died is in the way of its successor.
+   */
+  async function startFor(target: DriverTarget, opts: { replaceApiSocket?: boolean } = {}): Promise<{ slirp: Slirp4netns; viaApi: boolean }> {
+    // Checked again where slirp4netns will run: an outbound_addr interface may have gone since parsing.
+    const parsed = parseSlirp4netnsOptions(options, hostLookup);
+    const viaApi = parsed.portHandler === "slirp4netns";
+    const apiSocket = viaApi && target.ports.length ? target.helpers.apiSocket() : undefined;
+    if (apiSocket !== undefined && opts.replaceApiSocket) rmSync(apiSocket, { force: true });
+    const slirp = await startSlirp4netns({
+      netnsPath: target.netnsPath!,
+      options: parsed,
+      apiSocket,
+      exitFd: target.tied,
+      onSpawn: (pid) => target.helpers.spawned("slirp4netns", pid),
+      featuresCache,
+    });
+    target.helpers.started("slirp4netns", slirp);
+    return { slirp, viaApi };
+  }
+
   return {
     name: "slirp4netns",
     live: false,
@@ -47,18 +70,7 @@ export function slirp4netnsDriver(options: readonly string[], featuresCache: str
       }
     },
     async setup(target) {
-      // Checked again where slirp4netns will run: an outbound_addr interface may have gone since parsing.
-      const parsed = parseSlirp4netnsOptions(options, hostLookup);
-      const viaApi = parsed.portHandler === "slirp4netns";
-      const slirp = await startSlirp4netns({
-        netnsPath: target.netnsPath!,
-        options: parsed,
-        apiSocket: viaApi && target.ports.length ? target.helpers.apiSocket() : undefined,
-        exitFd: target.tied,
-        onSpawn: (pid) => target.helpers.spawned("slirp4netns", pid),
-        featuresCache,
-      });
-      target.helpers.started("slirp4netns", slirp);
+      const { slirp, viaApi } = await startFor(target);
       const status: NetworkStatus = {
         interfaces: [{ name: slirp.tap, addresses: [{ address: `${slirp.ip}/${slirp.prefixLength}`, gateway: slirp.gateway }] }],
         routes: [{ destination: "0.0.0.0/0", gateway: slirp.gateway }],
@@ -72,6 +84,24 @@ export function slirp4netnsDriver(options: readonly string[], featuresCache: str
         throw undo.length ? ErrorList.undoing(err, undo) : err;
       }
       return status;
+    },
+    async restartHelper(target, kind) {
+      if (kind === "portForwarder") {
+        if (!target.ports.length || parseSlirp4netnsOptions(options, hostLookup).portHandler === "slirp4netns") {
+          throw new CtrnetError("this slirp4netns container has no port forwarder to restart");
+        }
+        await intoContainer.publish(target, slirp4netnsAddressesOf(options).ip);
+        return;
+      }
+      // The forwarder, if any, lives on: it connects to the container's address, back once tap0 is.
+      const { slirp, viaApi } = await startFor(target, { replaceApiSocket: true });
+      if (!viaApi || target.ports.length === 0) return;
+      try {
+        await hostFwdPublisher.publish(target, slirp.ip);
+      } catch (err) {
+        const undo = await target.helpers.stop("slirp4netns");
+        throw undo.length ? ErrorList.undoing(err, undo) : err;
+      }
     },
     async teardown(target) {
       return [...(await target.helpers.stop("portForwarder")), ...(await target.helpers.stop("slirp4netns"))];

@@ -2,8 +2,12 @@
 // stopped through its exit descriptor) and GetRootlessCNINetNs (the shared rootless netns, no exit
 // descriptor, stopped by pid) do.
 import { existsSync, rmSync } from "node:fs";
+import { isSysError } from "../../../ffi/errno.ts";
 import { close, pipe2 } from "../../../ffi/libc.ts";
-import { CtrnetError } from "../../errors.ts";
+import { CtrnetError, errorMessage } from "../../errors.ts";
+import { log as logger } from "../../log.ts";
+import { Netlink } from "../../netlink/index.ts";
+import { writeSysctl } from "../../netns/index.ts";
 import { type Slirp4netnsAddresses, slirp4netnsAddresses } from "./addresses.ts";
 import { type Slirp4netnsTarget, slirp4netnsArgs } from "./argv.ts";
 import { probeSlirp4netns } from "./features.ts";
@@ -90,6 +94,9 @@ export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Sl
     argv.unshift(unshare, "--mount", "--propagation", "private", "--");
   }
 
+  const netnsPath = "netnsPath" in target ? target.netnsPath : `/proc/${target.pid}/ns/net`;
+  if (options.enableIPv6) prepareIPv6(netnsPath);
+
   if (apiSocket !== undefined && existsSync(apiSocket)) {
     throw new CtrnetError(`slirp4netns API socket ${apiSocket} already exists; is another slirp4netns using it?`);
   }
@@ -145,6 +152,10 @@ export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Sl
     if (proc.exitCode !== null || proc.signalCode !== null) return fail(exitStatus());
     return fail(`did not create its API socket ${apiSocket} within ${timeoutMs} ms and was stopped`);
   }
+  if (options.enableIPv6 && !(await untilGlobalIPv6(netnsPath, tap, proc.exited, timeoutMs))) {
+    if (proc.exitCode !== null || proc.signalCode !== null) return fail(exitStatus());
+    logger.warn(`slirp4netns gave ${tap} no IPv6 address within ${timeoutMs} ms; the container starts without one`);
+  }
   // This process's event loop must not wait for slirp4netns: it runs as long as the container does.
   proc.unref();
 
@@ -167,6 +178,54 @@ export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Sl
     log: () => log.read(),
     stop: () => (stopping ??= stop()),
   };
+}
+
+/**
+ * As podman: Duplicate Address Detection off in the netns before slirp4netns makes tap0, which takes the
+ * `default` settings. slirp4netns is the only other node on the link, and with DAD on, the fd00::
+ * address stays tentative (unusable) for about 2 s after slirp4netns reports ready. The router
+ * solicitation goes out at once instead of after up to a second, so slirp4netns's advertisement, and with
+ * it the address, follows within milliseconds. A kernel without IPv6 has no such files.
+ */
+function prepareIPv6(netns: string): void {
+  const settings: [string, string, string][] = [
+    ["default", "accept_dad", "0"],
+    ["all", "accept_dad", "0"],
+    ["default", "router_solicitation_delay", "0"],
+  ];
+  for (const [scope, key, value] of settings) {
+    try {
+      writeSysctl(["ipv6", "conf", scope, key], value, netns);
+    } catch (err) {
+      if (isSysError(err, "ENOENT")) return;
+      throw new CtrnetError(`cannot set net.ipv6.conf.${scope}.${key} in ${netns}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+}
+
+/** IFA_F_TENTATIVE: an IPv6 address that is not usable yet. */
+const IFA_F_TENTATIVE = 0x40;
+const IPV6_POLL_MS = 5;
+
+/**
+ * slirp4netns reports ready once tap0 is up with its IPv4 address; the IPv6 one comes by SLAAC from its
+ * router advertisement a moment later. Waiting for it here is what makes it usable when the container's
+ * command starts. False when none came in time (or slirp4netns exited).
+ */
+async function untilGlobalIPv6(netns: string, tap: string, exited: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const nl = Netlink.open({ netns });
+  try {
+    for (const deadline = performance.now() + timeoutMs; !gone && performance.now() < deadline; await Bun.sleep(IPV6_POLL_MS)) {
+      if (nl.addresses({ link: tap, family: 6 }).some((a) => a.scope === 0 && (a.flags & IFA_F_TENTATIVE) === 0)) return true;
+    }
+    return false;
+  } finally {
+    nl.close();
+  }
 }
 
 /** podman's WaitForFile: slirp4netns may report ready before it has bound its API socket. */

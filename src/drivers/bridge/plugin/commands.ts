@@ -33,6 +33,18 @@ export interface PluginContext {
    * runtime's, so podman's GC of a shared network never reaches ctrnet's containers.
    */
   owner: string;
+  /** Where the bridge and the firewall table live (a rootless user's rootless netns); default: this netns. */
+  hostNetnsFd?: number;
+  /** host-local's dataDir when the configuration names none; default HOST_LOCAL_DATA_DIR. */
+  ipamDataDir?: string;
+}
+
+function hostNetns(ctx: PluginContext): { hostNetnsFd?: number } {
+  return ctx.hostNetnsFd === undefined ? {} : { hostNetnsFd: ctx.hostNetnsFd };
+}
+
+function openHost(ctx: Pick<PluginContext, "hostNetnsFd">): Netlink {
+  return Netlink.open(ctx.hostNetnsFd === undefined ? {} : { netns: ctx.hostNetnsFd });
 }
 
 function networkOf(input: PluginInput): NativeNetwork {
@@ -73,8 +85,8 @@ function portRequests(input: PluginInput): PortRequest[] {
   }));
 }
 
-function dataDirOf(input: PluginInput): string {
-  return input.ipam.dataDir ?? HOST_LOCAL_DATA_DIR;
+function dataDirOf(ctx: PluginContext, input: PluginInput): string {
+  return input.ipam.dataDir ?? ctx.ipamDataDir ?? HOST_LOCAL_DATA_DIR;
 }
 
 /** The result as the bridge plugin gives it: bridge, host veth, the container's interface (index 2). */
@@ -113,7 +125,7 @@ function prevResultOf(input: PluginInput): CniResult | undefined {
 export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): WireResult {
   const prev = prevResultOf(input);
   const network = networkOf(input);
-  const ipam = ipamOf(network, dataDirOf(input));
+  const ipam = ipamOf(network, dataDirOf(ctx, input));
   const fwNetwork = firewallNetworkOf(network, subnetsOf(ipam));
   const netnsFd = openContainerNetns(env.netns!);
   try {
@@ -124,6 +136,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
       containerId: env.containerId!,
       ifname: env.ifname!,
       netnsFd,
+      ...hostNetns(ctx),
       dataDir: ipam.dataDir,
       ...(mac ? { mac } : {}),
       ...(ips ? { ips } : {}),
@@ -148,7 +161,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
         ports: result.ports,
       });
     } catch (err) {
-      detach({ network, containerId: env.containerId!, ifname: env.ifname!, dataDir: ipam.dataDir, ports: result.ports });
+      detach({ network, containerId: env.containerId!, ifname: env.ifname!, ...hostNetns(ctx), dataDir: ipam.dataDir, ports: result.ports });
       throw new CniPluginError(CNI_CODE.io, `cannot record the attachment in ${ctx.root}: ${errorMessage(err)}`);
     }
     return toWire(appendTo(prev, resultOf(input, env.netns!, result)), input.cniVersion);
@@ -177,7 +190,7 @@ export function del(ctx: PluginContext, env: PluginEnv, input: PluginInput): voi
   const key = { network: network.name, containerId: env.containerId!, ifname: env.ifname! };
   const recorded = findNativeAttachment(ctx.root, key);
   const ports = recorded?.ports ?? portsFromRuntime(input);
-  const errors = detach({ network, containerId: key.containerId, ifname: key.ifname, dataDir: ipamOf(network, dataDirOf(input)).dataDir, ports });
+  const errors = detach({ network, containerId: key.containerId, ifname: key.ifname, ...hostNetns(ctx), dataDir: ipamOf(network, dataDirOf(ctx, input)).dataDir, ports });
   if (errors.length) throw new CniPluginError(CNI_CODE.failed, errors.map(errorMessage).join("; "));
   forgetNativeAttachment(ctx.root, key);
 }
@@ -193,7 +206,7 @@ export function check(ctx: PluginContext, env: PluginEnv, input: PluginInput): v
   const recorded = findNativeAttachment(ctx.root, key);
   if (recorded === undefined) throw new CniPluginError(CNI_CODE.unknownContainer, `container ${key.containerId} has no ${key.ifname} on network ${key.network}`);
   const netnsFd = openContainerNetns(env.netns!);
-  const host = Netlink.open();
+  const host = openHost(ctx);
   const inside = Netlink.open({ netns: netnsFd });
   try {
     let link;
@@ -214,7 +227,7 @@ export function check(ctx: PluginContext, env: PluginEnv, input: PluginInput): v
       throw checkFailed(`the host end ${recorded.hostInterface} is missing`);
     }
     if (hostEnd.master !== host.link(recorded.bridge).index) throw checkFailed(`${recorded.hostInterface} is not on bridge ${recorded.bridge}`);
-    const ipam = ipamOf(network, dataDirOf(input));
+    const ipam = ipamOf(network, dataDirOf(ctx, input));
     const mine = leases({ dataDir: ipam.dataDir, network: network.name }).filter((l) => l.containerId === key.containerId && (l.ifName ?? key.ifname) === key.ifname);
     for (const a of recorded.addresses) {
       if (!mine.some((l) => l.ip === a.address.split("/")[0])) throw checkFailed(`the lease of ${a.address} is gone from ${ipam.dataDir}`);
@@ -231,12 +244,12 @@ export function gc(ctx: PluginContext, input: PluginInput): void {
   const network = networkOf(input);
   const valid = input["cni.dev/valid-attachments"] ?? input["cni.dev/attachments"] ?? [];
   const keep = new Set(valid.map((a) => `${a.containerID}\0${a.ifname}`));
-  const ipam = ipamOf(network, dataDirOf(input));
+  const ipam = ipamOf(network, dataDirOf(ctx, input));
   const errors: unknown[] = [];
   const recorded = listNativeAttachments(ctx.root, { network: network.name });
   for (const a of recorded) {
     if (a.owner !== PLUGIN_OWNER || keep.has(`${a.containerId}\0${a.ifname}`)) continue;
-    const failed = detach({ network, containerId: a.containerId, ifname: a.ifname, dataDir: ipam.dataDir, ports: a.ports });
+    const failed = detach({ network, containerId: a.containerId, ifname: a.ifname, ...hostNetns(ctx), dataDir: ipam.dataDir, ports: a.ports });
     errors.push(...failed);
     if (failed.length === 0) forgetNativeAttachment(ctx.root, a);
   }
@@ -251,9 +264,9 @@ export function gc(ctx: PluginContext, input: PluginInput): void {
 }
 
 /** Ready when the kernel interfaces it needs answer: rtnetlink and nf_tables in this netns. */
-export function status(): void {
+export function status(ctx: Pick<PluginContext, "hostNetnsFd">): void {
   try {
-    Netlink.open().close();
+    openHost(ctx).close();
   } catch (err) {
     throw new CniPluginError(CNI_CODE.notAvailable, `rtnetlink is not available: ${errorMessage(err)}`);
   }

@@ -16,13 +16,21 @@ export interface PluginRun {
   exitCode: number;
 }
 
-export function runCniPlugin(env: Readonly<Record<string, string | undefined>>, stdin: string): PluginRun {
+/** What a runtime calling the plugin in-process knows beyond what a plugin process would be handed. */
+export interface InProcessOptions {
+  /** The netns the bridge and the nftables table live in (a rootless user's rootless netns); default: this one. */
+  hostNetnsFd?: number;
+  /** host-local's dataDir when the configuration names none; default /var/lib/cni/networks. */
+  ipamDataDir?: string;
+}
+
+export function runCniPlugin(env: Readonly<Record<string, string | undefined>>, stdin: string, inProcess: InProcessOptions = {}): PluginRun {
   const answerVersion = versionOf(stdin);
   try {
     const plugin = readPluginEnv(env);
     if (plugin.command === "VERSION") return { stdout: `${JSON.stringify(version(answerVersion))}\n`, exitCode: 0 };
     const input = parsePluginInput(stdin);
-    const ctx = { root: runtimeDir({ env }), owner: env[OWNER_VARIABLE] || PLUGIN_OWNER };
+    const ctx = { root: runtimeDir({ env }), owner: env[OWNER_VARIABLE] || PLUGIN_OWNER, ...inProcess };
     const needs = (minimum: string) => {
       if (!atLeast(input.cniVersion, minimum)) {
         throw new CniPluginError(CNI_CODE.incompatibleVersion, `${plugin.command} needs cniVersion ${minimum} or later, the configuration has ${input.cniVersion}`);
@@ -44,7 +52,7 @@ export function runCniPlugin(env: Readonly<Record<string, string | undefined>>, 
         break;
       case "STATUS":
         needs("1.1.0");
-        status();
+        status(ctx);
         break;
     }
     return { stdout: "", exitCode: 0 };

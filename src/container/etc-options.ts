@@ -1,0 +1,101 @@
+// The options that shape a container's /etc/resolv.conf and /etc/hosts, as podman's run/create take them:
+// --dns, --dns-search, --dns-option, --add-host NAME:IP, --hostname, --no-hosts. Checked here, in full,
+// before anything is made (a bad value is a UsageError: exit 2).
+import { UsageError } from "../errors.ts";
+import { formatIP, parseIP } from "../ip/codec.ts";
+
+export interface EtcOptions {
+  /** Nameservers that replace every other (`--dns`). */
+  dns?: string[];
+  /** Search domains that replace every other (`--dns-search`); `.` alone: none at all. */
+  dnsSearch?: string[];
+  /** resolv.conf options added to the host's (`--dns-option`). */
+  dnsOptions?: string[];
+  /** Extra /etc/hosts lines (`--add-host NAME:IP`), in order. */
+  addHosts?: { name: string; address: string }[];
+  /** The name /etc/hosts gives the container's addresses, first, before its name and short id. */
+  hostname?: string;
+  /** Leave /etc/hosts alone (`--no-hosts`). */
+  noHosts?: boolean;
+}
+
+/** `--add-host NAME:host-gateway` is the address host.containers.internal gets, as podman's. */
+export const HOST_GATEWAY_VALUE = "host-gateway";
+
+const HOSTNAME_LABEL = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+
+export function validateHostname(name: string): string {
+  if (name.length === 0 || name.length > 253 || !name.split(".").every((label) => HOSTNAME_LABEL.test(label))) {
+    throw new UsageError(`invalid hostname "${name}": expected labels of letters, digits and inner hyphens, joined by dots`);
+  }
+  return name;
+}
+
+function validateDnsServer(value: string): string {
+  const ip = parseIP(value);
+  if (ip === null) throw new UsageError(`invalid --dns "${value}": expected an IP address`);
+  return formatIP(ip);
+}
+
+function validateSearch(value: string): string {
+  if (value === ".") return value;
+  try {
+    return validateHostname(value.replace(/\.$/, ""));
+  } catch {
+    throw new UsageError(`invalid --dns-search "${value}": expected a domain name (or . for none)`);
+  }
+}
+
+function validateOption(value: string): string {
+  if (!/^[a-z][a-z0-9-]*(?::[0-9]+)?$/i.test(value)) throw new UsageError(`invalid --dns-option "${value}": expected an option such as ndots:2 or edns0`);
+  return value;
+}
+
+/** NAME:IP, the IP possibly IPv6 (split at the first colon), or NAME:host-gateway; podman's NAME=IP too. */
+export function parseAddHost(value: string): { name: string; address: string } {
+  const at = value.search(/[:=]/);
+  const bad = (why: string) => new UsageError(`invalid --add-host "${value}": ${why}`);
+  if (at <= 0) throw bad("expected NAME:IP");
+  const name = value.slice(0, at);
+  const address = value.slice(at + 1);
+  try {
+    validateHostname(name);
+  } catch {
+    throw bad(`"${name}" is not a host name`);
+  }
+  if (address === HOST_GATEWAY_VALUE) return { name, address };
+  const ip = parseIP(address.replace(/^\[(.*)\]$/, "$1"));
+  if (ip === null) throw bad(`"${address}" is not an IP address`);
+  return { name, address: formatIP(ip) };
+}
+
+export interface RawEtcOptions {
+  dns?: readonly string[];
+  dnsSearch?: readonly string[];
+  dnsOptions?: readonly string[];
+  addHosts?: readonly string[];
+  hostname?: string;
+  noHosts?: boolean;
+}
+
+/** Every value checked; only what was given is set. */
+export function parseEtcOptions(raw: RawEtcOptions): EtcOptions {
+  const out: EtcOptions = {};
+  if (raw.dns?.length) out.dns = raw.dns.map(validateDnsServer);
+  if (raw.dnsSearch?.length) {
+    out.dnsSearch = raw.dnsSearch.map(validateSearch);
+    if (out.dnsSearch.includes(".") && out.dnsSearch.length > 1) throw new UsageError(`--dns-search . (no search domain) cannot be given with other domains`);
+  }
+  if (raw.dnsOptions?.length) out.dnsOptions = raw.dnsOptions.map(validateOption);
+  if (raw.addHosts?.length) out.addHosts = raw.addHosts.map(parseAddHost);
+  if (raw.hostname !== undefined) out.hostname = validateHostname(raw.hostname);
+  if (raw.noHosts) {
+    if (out.addHosts?.length) throw new UsageError("--no-hosts and --add-host cannot be given together");
+    out.noHosts = true;
+  }
+  return out;
+}
+
+export function hasEtcOptions(opts: EtcOptions): boolean {
+  return Object.keys(opts).length > 0;
+}

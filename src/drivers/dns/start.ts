@@ -1,0 +1,138 @@
+// Starting and stopping the one `ctrnet _dns` of a ctrnet installation (root: in the host's netns; a rootless
+// user: inside the rootless netns, where its bridges are). It outlives the ctrnet that starts it, in a session
+// of its own, and is known by pid and start time in a file beside its configuration, so any later ctrnet can
+// tell it a new configuration (SIGHUP), see that it died, or stop it. Reusable by a supervisor: launch, wait
+// and stop take only the paths (the caller holds paths.lock) and know nothing of containers.
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { launch } from "../../../ffi/launcher.ts";
+import { CtrnetError } from "../../errors.ts";
+import { running, startTimeOf, stopByPid, type TrackedProcess } from "../../process/supervise.ts";
+import { selfCommand } from "../../rootless/self.ts";
+import { readJsonFile, TrackedProcessFile } from "../../schema/state-files.ts";
+import type { DnsStatus } from "../../schema/dns.ts";
+import { readDnsConfig, statusPathOf, waitForDnsStatus } from "./config.ts";
+
+/** The files of the helper, in one directory of the runtime directory. */
+export interface DnsHelperPaths {
+  dir: string;
+  config: string;
+  /** pid and start time of the running helper. */
+  process: string;
+  /** Its stderr: why it failed to start, its warnings. */
+  log: string;
+  lock: string;
+}
+
+export function dnsHelperPaths(runtimeDir: string): DnsHelperPaths {
+  const dir = join(runtimeDir, "dns");
+  return { dir, config: join(dir, "config.json"), process: join(dir, "helper.json"), log: join(dir, "helper.log"), lock: join(runtimeDir, "dns.lock") };
+}
+
+/** How long a new helper has to listen: a compiled ctrnet starts in a few ms, a loaded machine takes longer. */
+const READY_TIMEOUT_MS = 10_000;
+
+/** The helper written down, whether or not it still runs. */
+export function dnsHelperProcess(paths: DnsHelperPaths): TrackedProcess | undefined {
+  return readJsonFile(() => readFileSync(paths.process, "utf8"), TrackedProcessFile);
+}
+
+export function dnsHelperRunning(paths: DnsHelperPaths): TrackedProcess | undefined {
+  const proc = dnsHelperProcess(paths);
+  return proc && running(proc) ? proc : undefined;
+}
+
+function lastLine(path: string): string {
+  try {
+    return readFileSync(path, "utf8").trim().split("\n").at(-1) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+export interface StartDnsOptions {
+  /** An open fd of the netns to serve in (the rootless netns); this process's own when absent. */
+  netnsFd?: number;
+  /** argv that runs ctrnet (selfCommand() by default). */
+  command?: readonly string[];
+}
+
+/**
+ * Starts the helper on the configuration already written at paths.config and returns at once: its start-up
+ * (a few ms of runtime) overlaps the caller's work. waitForDnsHelper waits for it. Call under paths.lock with
+ * no helper running.
+ */
+export function launchDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {}): void {
+  if (!readDnsConfig(paths.config)) throw new CtrnetError(`${paths.config}: no DNS configuration to serve`);
+  rmSync(statusPathOf(paths.config), { force: true });
+  const devNull = openSync("/dev/null", "r+");
+  const log = openSync(paths.log, "w", 0o600);
+  try {
+    const child = launch({
+      argv: [...(opts.command ?? selfCommand()), "_dns", "--config", paths.config],
+      env: { ...process.env, CTRNET_LOG_LEVEL: process.env.CTRNET_LOG_LEVEL ?? "warn" },
+      ...(opts.netnsFd !== undefined ? { join: [{ fd: opts.netnsFd, type: "net" as const }] } : {}),
+      fds: { 0: devNull, 1: devNull, 2: log },
+      // out of reach of a terminal's ^C and hangup: it serves every container, not this command
+      setsid: true,
+    });
+    const startTime = startTimeOf(child.pid);
+    if (startTime !== undefined) writeFileSync(paths.process, JSON.stringify({ pid: child.pid, startTime }), { mode: 0o600 });
+  } finally {
+    closeSync(devNull);
+    closeSync(log);
+  }
+}
+
+/**
+ * Until the launched helper serves its first configuration (from then on it takes SIGHUP). Throws with the
+ * helper's own last words when it exits or listens nowhere it should; nothing is left running then.
+ */
+export async function waitForDnsHelper(paths: DnsHelperPaths): Promise<DnsStatus> {
+  const proc = dnsHelperProcess(paths);
+  const deadline = performance.now() + READY_TIMEOUT_MS;
+  let status: DnsStatus | null = null;
+  while (performance.now() < deadline) {
+    status = await waitForDnsStatus(paths.config, 0, 20);
+    if (status || !proc || !running(proc)) break;
+  }
+  // a gateway not listened on yet (IPv6 under DAD) is tried again by the server itself
+  if (status && (status.listening.length > 0 || status.errors.length === 0)) return status;
+  if (proc) await stopByPid("DNS server", proc).catch(() => {});
+  const why = status?.errors.join("; ") || lastLine(paths.log) || (status ? "" : "it exited before it listened");
+  forgetDnsHelper(paths);
+  throw new CtrnetError(`DNS server for container names did not start: ${why}`);
+}
+
+/** launchDnsHelper, then waitForDnsHelper. */
+export async function startDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {}): Promise<DnsStatus> {
+  launchDnsHelper(paths, opts);
+  return waitForDnsHelper(paths);
+}
+
+/** A helper told to stop closes its sockets and exits within a few ms: looked for every ms for this long. */
+const QUICK_STOP_MS = 200;
+
+/**
+ * Stops the helper written down (only that process: a recycled pid is never signalled) and removes its
+ * files; throws when it would not stop, even on SIGKILL.
+ */
+export async function stopDnsHelper(paths: DnsHelperPaths): Promise<void> {
+  const proc = dnsHelperProcess(paths);
+  if (proc && running(proc)) {
+    try {
+      process.kill(proc.pid, "SIGTERM");
+    } catch {
+      // gone already
+    }
+    // its port 53 must be free before the next ctrnet's helper listens there: wait for the exit, closely
+    for (const end = performance.now() + QUICK_STOP_MS; running(proc) && performance.now() < end; ) await Bun.sleep(1);
+    if (running(proc)) await stopByPid("DNS server", proc);
+  }
+  forgetDnsHelper(paths);
+}
+
+function forgetDnsHelper(paths: DnsHelperPaths): void {
+  for (const p of [paths.process, paths.config, statusPathOf(paths.config), paths.log]) rmSync(p, { force: true });
+  if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,153 @@
+// ctrnet's DNS server (`ctrnet _dns`) through the lifecycle: after every change of who is on a DNS-enabled
+// network (create, rm, connect, disconnect), the server's configuration is written again from the records
+// and the running server re-reads it (SIGHUP) before the command goes on; the first container on such a
+// network starts it, the last one stops it. One server serves every network of the installation: root's in
+// the host's netns, on each network's gateway; a rootless user's inside the rootless netns, with the
+// rootless netns's slirp4netns resolver as its upstream.
+import { existsSync } from "node:fs";
+import * as libc from "../../ffi/libc.ts";
+import { dnsNameservers, dnsNetworks, type Leaving, type ServedNetwork } from "../container/dns-members.ts";
+import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
+import type { NetworkConfig } from "../drivers/cni/config.ts";
+import { dnsConfigUnchanged, readDnsStatus, updateDnsServer, writeDnsConfig } from "../drivers/dns/config.ts";
+import { type DnsHelperPaths, dnsHelperPaths, dnsHelperRunning, launchDnsHelper, stopDnsHelper, waitForDnsHelper } from "../drivers/dns/start.ts";
+import { errorMessage } from "../errors.ts";
+import { formatCidr } from "../ip/codec.ts";
+import { log } from "../log.ts";
+import { openNetns } from "../netns/index.ts";
+import { networkSubnets } from "../networks/model.ts";
+import { readRootlessNetnsState } from "../rootless/netns.ts";
+import type { DnsConfigInput } from "../schema/dns.ts";
+import type { ContainerRecord } from "../state/index.ts";
+import { withLock } from "../state/lock.ts";
+import type { Context } from "./context.ts";
+
+export function dnsPaths(ctx: Context): DnsHelperPaths {
+  return dnsHelperPaths(ctx.runtimeDir);
+}
+
+/** ctrnet's server answers on it: `network create` turned it on, and no dnsname of its own answers there. */
+export function servedByCtrnet(config: NetworkConfig): boolean {
+  return ctrnetDnsEnabled(config.bytes) && !config.plugins.some((p) => p.type === "dnsname");
+}
+
+async function servedNetworks(ctx: Context): Promise<ServedNetwork[]> {
+  const { networks } = await ctx.cni.listNetworks();
+  return networks.filter(servedByCtrnet).map((n) => ({ name: n.name, subnets: networkSubnets(n).map(formatCidr) }));
+}
+
+/** The gateways of the container's DNS-served networks: its resolv.conf's nameservers. */
+export async function dnsServersOf(ctx: Context, rec: ContainerRecord): Promise<string[]> {
+  if (!rec.networks.length) return [];
+  const served = new Set((await servedNetworks(ctx)).map((n) => n.name));
+  return dnsNameservers(rec, served);
+}
+
+
+/** Writes the configuration and launches the server on it, without waiting for it. */
+function launch(ctx: Context, paths: DnsHelperPaths, config: Omit<DnsConfigInput, "generation">): void {
+  writeDnsConfig(paths.config, config);
+  if (!ctx.rootless) {
+    launchDnsHelper(paths);
+    return;
+  }
+  const fd = openNetns(ctx.rootlessNetns.netns);
+  try {
+    launchDnsHelper(paths, { netnsFd: fd });
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/**
+ * Root's server asks the host's resolvers (it reads them at each reload); a rootless user's, inside the
+ * rootless netns, asks that namespace's slirp4netns resolver, which reaches the host's.
+ */
+function configOf(ctx: Context, networks: DnsConfigInput["networks"]): Omit<DnsConfigInput, "generation"> {
+  if (!ctx.rootless) return { networks, port: 53 };
+  const dns = readRootlessNetnsState(ctx.rootlessNetns)?.dns;
+  return { networks, port: 53, upstreams: dns ? [{ address: dns, port: 53 }] : [] };
+}
+
+/** Call with the lock held: the configuration from the records, applied by a running server or a new one. */
+async function syncLocked(ctx: Context, leaving: Leaving | undefined): Promise<void> {
+  const paths = dnsPaths(ctx);
+  const served = await servedNetworks(ctx);
+  if (served.length === 0 && !existsSync(paths.dir)) return;
+  const networks = dnsNetworks(ctx.state().list(), served, leaving);
+  if (networks.length === 0) {
+    if (existsSync(paths.dir)) await stopDnsHelper(paths);
+    return;
+  }
+  const config = configOf(ctx, networks);
+  const running = dnsHelperRunning(paths);
+  if (!running) {
+    launch(ctx, paths, config);
+    await waitForDnsHelper(paths);
+    return;
+  }
+  // one launched by prestartDns may still be starting: SIGHUP is its to take once it has said so
+  if (!readDnsStatus(paths.config)) await waitForDnsHelper(paths);
+  if (dnsConfigUnchanged(paths.config, config)) return;
+  const status = await updateDnsServer(paths.config, running.pid, config);
+  for (const e of status.errors) log.debug(`DNS server: ${e}`);
+}
+
+/**
+ * Before a container's networks are set up: when one of them is served and no server runs, the server is
+ * launched now (on what the records say so far), so that its start-up overlaps the set-up instead of
+ * adding to it; syncDns afterwards gives it the new container. Costs one read of the network list otherwise.
+ */
+export async function prestartDns(ctx: Context, networkNames: readonly string[]): Promise<void> {
+  const paths = dnsPaths(ctx);
+  if (networkNames.length === 0 || dnsHelperRunning(paths)) return;
+  const served = await servedNetworks(ctx);
+  if (!served.some((n) => networkNames.includes(n.name))) return;
+  // a rootless user's server runs in the rootless netns, which the set-up makes: syncDns starts it then
+  if (ctx.rootless && !existsSync(ctx.rootlessNetns.netns)) return;
+  await withLock(paths.lock, () => {
+    if (dnsHelperRunning(paths)) return;
+    launch(ctx, paths, configOf(ctx, dnsNetworks(ctx.state().list(), served, undefined)));
+  });
+}
+
+/**
+ * Brings the server in line with the records: call after a container's networks changed. `leaving`: a
+ * container (or one network of it) about to be torn down, whose names go first. A network without DNS and
+ * no server running costs one read of the network list.
+ */
+export async function syncDns(ctx: Context, leaving?: Leaving): Promise<void> {
+  const paths = dnsPaths(ctx);
+  await withLock(paths.lock, () => syncLocked(ctx, leaving));
+}
+
+/** For teardown and gc: the errors instead of a throw. */
+export async function syncDnsErrors(ctx: Context, leaving?: Leaving): Promise<unknown[]> {
+  try {
+    await syncDns(ctx, leaving);
+    return [];
+  } catch (err) {
+    return [err];
+  }
+}
+
+/**
+ * A server that should run (its configuration is there) but died is started again, on what the records
+ * say now: any ctrnet command that opens the state calls this, so a kill -9 lasts until the next command. Costs
+ * one stat when no server is configured.
+ */
+export async function reviveDns(ctx: Context): Promise<void> {
+  const paths = dnsPaths(ctx);
+  if (!existsSync(paths.config) || dnsHelperRunning(paths)) return;
+  // a rootless user's server lives in the rootless netns, reached only from the user's namespace
+  if (ctx.rootless && (process.geteuid?.() !== 0 || !existsSync(ctx.rootlessNetns.netns))) return;
+  try {
+    await withLock(paths.lock, async () => {
+      if (dnsHelperRunning(paths)) return;
+      log.warn("the DNS server for container names is gone; starting it again");
+      await syncLocked(ctx, undefined);
+    });
+  } catch (err) {
+    log.warn(`cannot start the DNS server for container names again: ${errorMessage(err)}`);
+  }
+}

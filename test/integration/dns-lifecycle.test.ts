@@ -1,0 +1,238 @@
+// ctrnet's DNS server through the container lifecycle: `network create` turns it on, the first container on
+// such a network starts `ctrnet _dns`, connect/disconnect/rm reconfigure it, the last container stops it. Real
+// resolvers (glibc getent, busybox nslookup, dig) ask from inside containers that `ctrnet run` makes, through
+// the resolv.conf ctrnet binds over theirs. The host's resolver is a dnsmasq the test runs in a netns of its
+// own, named by an /etc/resolv.conf bound over the sandbox's. Everything stays in the test's namespaces.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import type { Subprocess } from "bun";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as libc from "../../ffi/libc.ts";
+import { createNetns, removeNetns, type Netns } from "../../src/netns/index.ts";
+import { withNetns } from "../helpers/netns.ts";
+import { BINARY } from "../helpers/binary.ts";
+import { hex, Installation, privileged, run } from "./lifecycle-helpers.ts";
+
+const TAG = hex(2);
+const UP_LINK = `dnsup${TAG}`;
+const UPSTREAM_HOST_SIDE = "10.239.9.1";
+const UPSTREAM = "10.239.9.2";
+
+describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
+  let inst: Installation;
+  let upstreamNs: Netns;
+  let dnsmasq: Subprocess;
+  let resolvConf: string;
+  const A = `dnsa-${TAG}`;
+  const B = `dnsb-${TAG}`;
+  const N = `dnsn-${TAG}`;
+
+  const helperFile = () => join(inst.env.CTRNET_ROOT!, "dns", "helper.json");
+  const helperPid = (): number | undefined => (existsSync(helperFile()) ? JSON.parse(readFileSync(helperFile(), "utf8")).pid : undefined);
+  const alive = (pid: number | undefined) => pid !== undefined && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+
+  /** A command in a new container on `network`, through the resolv.conf and hosts ctrnet gives it. */
+  function inContainer(network: string, argv: string[], extra: string[] = []): { code: number | null; out: string } {
+    const r = inst.cli(["run", "--network", network, ...extra, "--", ...argv]);
+    return { code: r.code, out: r.stdout + r.stderr };
+  }
+  /** glibc's lookup of the name's IPv4 address: its address, or the exit status (2: not found). */
+  const getent = (network: string, name: string): string | number | null => {
+    const r = inContainer(network, ["getent", "ahostsv4", name]);
+    return r.code === 0 ? r.out.split(/\s/)[0]! : r.code;
+  };
+  const dig = (network: string, ...args: string[]) => inContainer(network, ["dig", "+time=10", "+tries=1", ...args]).out;
+  const digShort = (network: string, ...args: string[]) => dig(network, "+short", ...args).trim().split("\n").filter(Boolean);
+  const status = (out: string) => /status: (\w+)/.exec(out)?.[1];
+  const ipOf = (id: string, network: string) => inst.inspect(id).NetworkSettings.Networks[network].IPAddress as string;
+
+  beforeAll(() => {
+    inst = new Installation();
+    upstreamNs = createNetns();
+    run(["ip", "link", "add", UP_LINK, "type", "veth", "peer", "name", "eth0", "netns", upstreamNs.path]);
+    run(["ip", "addr", "add", `${UPSTREAM_HOST_SIDE}/24`, "dev", UP_LINK]);
+    run(["ip", "link", "set", UP_LINK, "up"]);
+    withNetns(upstreamNs.path, () => {
+      for (const argv of [["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", `${UPSTREAM}/24`, "dev", "eth0"], ["ip", "link", "set", "eth0", "up"]]) Bun.spawnSync(argv);
+    });
+    dnsmasq = withNetns(upstreamNs.path, () =>
+      Bun.spawn(
+        ["dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces", `--listen-address=${UPSTREAM}`, "--pid-file=", "--user=root", "--group=root", "--address=/outside.test/192.0.2.77"],
+        { stdio: ["ignore", "ignore", "ignore"] },
+      ),
+    );
+    // The sandbox's resolver is the test's dnsmasq: what the DNS server forwards to, read at each reload.
+    resolvConf = join(inst.dir, "host-resolv.conf");
+    writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
+    expect(run(["mount", "--bind", resolvConf, "/etc/resolv.conf"]).ok).toBe(true);
+    // A on the reference chain, B and N of ctrnet's own plugin type (the default)
+    inst.ok(["network", "create", "-o", "plugin=cni", "--subnet", "10.239.1.0/24", "--subnet", "fd39:1::/64", A]);
+    inst.ok(["network", "create", "--subnet", "10.239.2.0/24", B]);
+    inst.ok(["network", "create", "-o", "plugin=ctrnet", "--subnet", "10.239.3.0/24", N]);
+    // A network's bridge (and ctrnet's nftables table) outlive its containers: made here, they belong to
+    // the state every test starts from.
+    for (const n of [A, B, N]) {
+      inst.ok(["create", "--network", n, `warm-${hex(3)}`]);
+      inst.removeAll();
+    }
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    expect(helperPid()).toBeUndefined();
+  });
+
+  afterAll(async () => {
+    inst?.removeAll();
+    for (const n of [A, B, N]) inst?.cli(["network", "rm", "-f", n]);
+    run(["nft", "delete", "table", "inet", "ctrnet"]);
+    libc.umount2("/etc/resolv.conf", libc.MNT_DETACH);
+    dnsmasq?.kill("SIGTERM");
+    await dnsmasq?.exited;
+    run(["ip", "link", "del", UP_LINK]);
+    if (upstreamNs) removeNetns(upstreamNs.path);
+    inst?.dispose();
+  });
+
+  test("network create turns DNS on as podman (--disable-dns and the default network leave it off)", () => {
+    const [info] = JSON.parse(inst.ok(["network", "inspect", A]));
+    expect(info.dns_enabled).toBe(true);
+    const off = `dnsoff-${TAG}`;
+    inst.ok(["network", "create", "--disable-dns", "--subnet", "10.239.4.0/24", off]);
+    expect(JSON.parse(inst.ok(["network", "inspect", off]))[0].dns_enabled).toBe(false);
+    inst.ok(["create", "--network", off, `off-${hex(3)}`]);
+    expect(helperPid()).toBeUndefined();
+    inst.removeAll();
+    inst.ok(["network", "rm", off]);
+  });
+
+  test("containers on one network resolve each other by name, alias and short id; resolv.conf names the gateway", () => {
+    const web = `${hex(6)}`;
+    inst.ok(["create", "--network", A, "--name", "web", "--alias", "www", web]);
+    inst.ok(["create", "--network", A, "--name", "db", `db-${hex(3)}`]);
+    const pid = helperPid();
+    expect(alive(pid)).toBe(true);
+    const ip = ipOf(web, A);
+    expect(inContainer(A, ["cat", "/etc/resolv.conf"]).out).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
+    for (const name of ["web", "www", web.slice(0, 12), "web.dns.ctrnet"]) expect(getent(A, name)).toBe(ip);
+    const ns = inContainer(A, ["busybox", "nslookup", "www"]);
+    expect(ns.out).toContain(`Address: ${ip}`);
+    // create writes the container's files too, for a runtime to bind
+    expect(readFileSync(join(inst.env.CTRNET_ROOT!, "containers", web, "resolv.conf"), "utf8")).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
+    // one server for everything: a second container did not start another
+    expect(helperPid()).toBe(pid);
+  });
+
+  test("two first containers created at once start one server, which answers for both", async () => {
+    const ids = [`one-${hex(3)}`, `two-${hex(3)}`];
+    const procs = ids.map((id, i) =>
+      Bun.spawn([BINARY, "create", "--network", i === 0 ? A : N, "--name", id, id], { env: { ...process.env, ...inst.env }, stdout: "pipe", stderr: "pipe" }),
+    );
+    const codes = await Promise.all(procs.map((p) => p.exited));
+    expect({ codes, stderr: await Promise.all(procs.map((p) => new Response(p.stderr).text())) }).toEqual({ codes: [0, 0], stderr: ["", ""] });
+    const servers = Bun.spawnSync(["pgrep", "-f", `_dns --config ${join(inst.env.CTRNET_ROOT!, "dns")}`]).stdout.toString().trim().split("\n").filter(Boolean);
+    expect(servers).toEqual([String(helperPid())]);
+    expect(getent(A, ids[0]!)).toBe(ipOf(ids[0]!, A));
+    expect(getent(N, ids[1]!)).toBe(ipOf(ids[1]!, N));
+  });
+
+  test("dig: AAAA, PTR and TCP", () => {
+    const web = `web-${hex(3)}`;
+    inst.ok(["create", "--network", A, "--name", "web", web]);
+    const settings = inst.inspect(web).NetworkSettings.Networks[A];
+    expect(digShort(A, "AAAA", "web")).toEqual([settings.GlobalIPv6Address]);
+    expect(digShort(A, "-x", settings.IPAddress)).toEqual(["web.dns.ctrnet.", `${web.slice(0, 12)}.dns.ctrnet.`]);
+    expect(digShort(A, "+tcp", "web")).toEqual([settings.IPAddress]);
+  });
+
+  test("a container on another network cannot resolve them; disconnect and connect take effect at once", () => {
+    const web = `web-${hex(3)}`;
+    inst.ok(["create", "--network", A, "--name", "web", web]);
+    expect(getent(B, "web")).toBe(2);
+    expect(status(dig(B, "web.dns.ctrnet"))).toBe("NXDOMAIN");
+    inst.ok(["connect", B, web]);
+    expect(getent(B, "web")).toBe(ipOf(web, B));
+    inst.ok(["disconnect", A, web]);
+    expect(getent(A, "web")).toBe(2);
+    expect(getent(B, "web")).toBe(ipOf(web, B));
+    inst.ok(["connect", "--alias", "later", A, web]);
+    expect(getent(A, "later")).toBe(ipOf(web, A));
+  });
+
+  test("a network of ctrnet's own plugin type is served too", () => {
+    const api = `api-${hex(3)}`;
+    inst.ok(["create", "--network", N, "--name", "api", api]);
+    expect(getent(N, "api")).toBe(ipOf(api, N));
+    expect(getent(A, "api")).toBe(2);
+  });
+
+  test("other names go to the host's resolver; its failure is SERVFAIL at once, not a hang", () => {
+    inst.ok(["create", "--network", A, "--name", "web", `web-${hex(3)}`]);
+    expect(getent(A, "www.outside.test")).toBe("192.0.2.77");
+    // nothing listens there: the upstream's port unreachable comes back, and the server answers SERVFAIL
+    writeFileSync(resolvConf, `nameserver ${UPSTREAM_HOST_SIDE}\n`);
+    try {
+      inst.ok(["connect", B, inst.inspect("web").Id]);
+      const out = dig(A, "www.outside.test");
+      expect(out).not.toContain("timed out");
+      expect(status(out)).toBe("SERVFAIL");
+    } finally {
+      writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
+    }
+  });
+
+  test("kill -9 of the server: the next ctrnet command starts it again", () => {
+    const web = `web-${hex(3)}`;
+    inst.ok(["create", "--network", A, "--name", "web", web]);
+    const pid = helperPid()!;
+    process.kill(pid, "SIGKILL");
+    for (let i = 0; i < 100 && alive(pid); i++) Bun.sleepSync(10);
+    inst.ok(["ls"]);
+    const again = helperPid();
+    expect(again).not.toBe(pid);
+    expect(alive(again)).toBe(true);
+    expect(getent(A, "web")).toBe(ipOf(web, A));
+  });
+
+  test("gc stops a server that serves no container any more; nothing is left after the last container", () => {
+    const web = `web-${hex(3)}`;
+    const netns = inst.ok(["create", "--network", A, "--name", "web", web]).trim();
+    const pid = helperPid()!;
+    expect(alive(pid)).toBe(true);
+    // the container's netns goes behind ctrnet's back: gc tears it down, and with it the server
+    libc.umount2(netns, libc.MNT_DETACH);
+    run(["rm", "-f", netns]);
+    inst.ok(["gc"]);
+    expect(alive(pid)).toBe(false);
+    expect(existsSync(join(inst.env.CTRNET_ROOT!, "dns"))).toBe(false);
+    expect(run(["ss", "-Hlun", "sport = :53"]).out.trim()).toBe("");
+    inst.expectClean();
+  });
+
+  test("--dns, --dns-search, --dns-option, --add-host, --hostname, --no-hosts; bad values exit 2 with one line", () => {
+    const r = inContainer(A, ["cat", "/etc/resolv.conf", "/etc/hosts"], [
+      "--dns", "192.0.2.53", "--dns-search", "example.org", "--dns-option", "ndots:2", "--add-host", "db.local:192.0.2.9", "--add-host", "gw:host-gateway", "--hostname", "box",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toStartWith("nameserver 192.0.2.53\nsearch example.org\noptions ndots:2\n");
+    expect(r.out).toMatch(/\n10\.239\.1\.\d+\tbox [^\n]*\nfd39:1::\w+\tbox [^\n]*\n192\.0\.2\.9\tdb\.local\n10\.239\.1\.1\tgw\n10\.239\.1\.1\thost\.containers\.internal\n$/);
+    // behind slirp4netns the host is reached at one of its own addresses (podman's GetLocalIP): the first global IPv4
+    const hostIPv4 = /inet (\S+)\//.exec(run(["ip", "-4", "-o", "addr", "show", "scope", "global"]).out)![1]!;
+    expect(inst.cli(["run", "--network", "slirp4netns", "--", "cat", "/etc/hosts"]).stdout).toEndWith(`\n${hostIPv4}\thost.containers.internal\n`);
+    const noHosts = inContainer(A, ["cat", "/etc/hosts"], ["--no-hosts"]);
+    expect(noHosts.out).toBe(readFileSync("/etc/hosts", "utf8"));
+    for (const [flag, value, words] of [
+      ["--dns", "8.8.8", `invalid --dns "8.8.8": expected an IP address`],
+      ["--add-host", "nocolon", `invalid --add-host "nocolon": expected NAME:IP`],
+      ["--add-host", "x:1.2.3", `invalid --add-host "x:1.2.3": "1.2.3" is not an IP address`],
+      ["--dns-search", "bad_domain", `invalid --dns-search "bad_domain": expected a domain name (or . for none)`],
+      ["--hostname", "bad..name", `invalid hostname "bad..name": expected labels of letters, digits and inner hyphens, joined by dots`],
+    ] as const) {
+      for (const cmd of [["run", "--network", A, flag, value, "--", "true"], ["create", "--network", A, flag, value, `bad-${hex(3)}`]]) {
+        const bad = inst.cli(cmd);
+        expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: `ctrnet: error: ${words}\n` });
+      }
+    }
+    expect(inst.cli(["run", "--no-hosts", "--add-host", "a:1.2.3.4", "--", "true"]).stderr).toBe("ctrnet: error: --no-hosts and --add-host cannot be given together\n");
+  });
+});

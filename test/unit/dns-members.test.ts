@@ -1,0 +1,132 @@
+// Who ctrnet's DNS server answers for (from the records), what a container's resolv.conf and hosts say with
+// it, and the /etc options of run/create/hook.
+import { describe, expect, test } from "bun:test";
+import { newContainerRecord, withStatus } from "../../src/container/attachments.ts";
+import { containerHosts, containerResolvConf } from "../../src/container/dns-files.ts";
+import { dnsNameservers, dnsNetworks } from "../../src/container/dns-members.ts";
+import { parseEtcOptions } from "../../src/container/etc-options.ts";
+import { UsageError } from "../../src/errors.ts";
+import type { NetworkStatus } from "../../src/schema/network-status.ts";
+import type { ContainerRecord } from "../../src/state/index.ts";
+
+function status(addresses: { address: string; gateway?: string }[]): NetworkStatus {
+  return { interfaces: [{ name: "eth0", addresses }], routes: [], dns: { nameservers: [], search: [], options: [] } };
+}
+
+function container(id: string, name: string | null, networks: { network: string; aliases?: string[]; addresses: { address: string; gateway?: string }[] }[]): ContainerRecord {
+  let rec = newContainerRecord({ id, name, mode: { kind: "bridge" }, networks: networks.map(({ network, aliases }) => ({ network, aliases })) });
+  for (const n of networks) rec = withStatus(rec, n.network, status(n.addresses));
+  return { ...rec, state: "ready" };
+}
+
+const front = { name: "front", subnets: ["10.89.0.0/24", "fd89::/64"] };
+const back = { name: "back", subnets: ["10.90.0.0/24"] };
+const internal = { name: "internal", subnets: ["10.91.0.0/24"] };
+
+const web = container("0123456789abcdef", "web", [
+  { network: "front", aliases: ["www", "web"], addresses: [{ address: "10.89.0.2/24", gateway: "10.89.0.1" }, { address: "fd89::2/64", gateway: "fd89::1" }] },
+  { network: "back", addresses: [{ address: "10.90.0.2/24", gateway: "10.90.0.1" }] },
+]);
+const anonymous = container("c1", null, [{ network: "front", addresses: [{ address: "10.89.0.3/24", gateway: "10.89.0.1" }] }]);
+const isolated = container("c2", "iso", [{ network: "internal", addresses: [{ address: "10.91.0.2/24" }] }]);
+
+describe("dnsNetworks", () => {
+  test("per served network: each container by name, aliases and short id, its addresses there; gateways to listen on", () => {
+    expect(dnsNetworks([web, anonymous, isolated], [front, back, internal])).toEqual([
+      {
+        name: "front",
+        gateways: ["10.89.0.1", "fd89::1"],
+        subnets: front.subnets,
+        internal: false,
+        containers: [
+          { name: "web", id: "0123456789ab", aliases: ["www"], ipv4: ["10.89.0.2"], ipv6: ["fd89::2"] },
+          // no name: its id is its name
+          { name: "c1", id: "c1", aliases: [], ipv4: ["10.89.0.3"], ipv6: [] },
+        ],
+      },
+      { name: "back", gateways: ["10.90.0.1"], subnets: back.subnets, internal: false, containers: [{ name: "web", id: "0123456789ab", aliases: [], ipv4: ["10.90.0.2"], ipv6: [] }] },
+      // the internal network has no gateway on the host: nothing could answer there, so it is not served
+    ]);
+  });
+
+  test("a network not served, a container being removed or leaving (whole or from one network), and a network without containers give nothing", () => {
+    expect(dnsNetworks([web], [back]).map((n) => n.name)).toEqual(["back"]);
+    expect(dnsNetworks([{ ...web, state: "removing" }, anonymous], [front, back]).map((n) => [n.name, n.containers.map((c) => c.name)])).toEqual([["front", ["c1"]]]);
+    expect(dnsNetworks([web, anonymous], [front, back], { id: web.id }).map((n) => n.name)).toEqual(["front"]);
+    // one network of it leaving: it stays on the other
+    const leavingFront = dnsNetworks([web, anonymous], [front, back], { id: web.id, network: "front" });
+    expect(leavingFront.map((n) => [n.name, n.containers.map((c) => c.name)])).toEqual([["front", ["c1"]], ["back", ["web"]]]);
+    expect(dnsNetworks([], [front])).toEqual([]);
+  });
+
+  test("dnsNameservers: the gateways of the container's served networks, in attachment order", () => {
+    expect(dnsNameservers(web, new Set(["front", "back"]))).toEqual(["10.89.0.1", "fd89::1", "10.90.0.1"]);
+    expect(dnsNameservers(web, new Set(["back"]))).toEqual(["10.90.0.1"]);
+    expect(dnsNameservers(isolated, new Set(["front"]))).toEqual([]);
+  });
+});
+
+describe("resolv.conf and hosts with ctrnet's server", () => {
+  const host = { nameservers: ["192.0.2.53", "127.0.0.53"], search: ["corp.example"], options: ["edns0"] };
+  const base = { host, networks: [], reach: "isolated" as const, ipv6: false };
+
+  test("the server alone as nameserver (IPv6 ones only for a container with IPv6), its domain first, the host's search and options after", () => {
+    expect(containerResolvConf({ ...base, dnsServers: ["10.89.0.1", "fd89::1"], dnsDomain: "dns.ctrnet" }).conf).toEqual({
+      nameservers: ["10.89.0.1"],
+      search: ["dns.ctrnet", "corp.example"],
+      options: ["edns0"],
+    });
+    expect(containerResolvConf({ ...base, ipv6: true, dnsServers: ["10.89.0.1", "fd89::1"], dnsDomain: "dns.ctrnet" }).conf.nameservers).toEqual(["10.89.0.1", "fd89::1"]);
+    // a rootless user's slirp DNS is the server's upstream, not the container's
+    expect(containerResolvConf({ ...base, preferred: ["10.0.2.3"], dnsServers: ["10.89.0.1"], dnsDomain: "dns.ctrnet" }).conf.nameservers).toEqual(["10.89.0.1"]);
+  });
+
+  test("--dns replaces every nameserver and drops the server's domain; --dns-search replaces the search list; --dns-option adds", () => {
+    const served = { ...base, dnsServers: ["10.89.0.1"], dnsDomain: "dns.ctrnet" };
+    expect(containerResolvConf({ ...served, nameservers: ["9.9.9.9"] }).conf).toEqual({ nameservers: ["9.9.9.9"], search: ["corp.example"], options: ["edns0"] });
+    expect(containerResolvConf({ ...served, search: ["a.example"], options: ["ndots:2"] }).conf).toEqual({ nameservers: ["10.89.0.1"], search: ["a.example"], options: ["edns0", "ndots:2"] });
+    expect(containerResolvConf({ ...served, search: ["."] }).conf.search).toEqual([]);
+    // without a server, as before: the host's reachable nameservers
+    expect(containerResolvConf(base).conf.nameservers).toEqual(["192.0.2.53"]);
+  });
+
+  test("hosts: the hostname first, --add-host lines after the container's own, host.containers.internal last", () => {
+    expect(containerHosts({ host: "", addresses: ["10.89.0.2"], names: ["box", "web", "0123456789ab"], gateway: "10.89.0.1", extraHosts: [{ name: "db.local", address: "192.0.2.9" }] })).toBe(
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.89.0.2\tbox web 0123456789ab\n192.0.2.9\tdb.local\n10.89.0.1\thost.containers.internal\n",
+    );
+  });
+});
+
+describe("parseEtcOptions", () => {
+  test("values are checked and canonical", () => {
+    expect(parseEtcOptions({ dns: ["fd00:0::53", "192.0.2.1"], dnsSearch: ["example.org."], dnsOptions: ["ndots:2", "edns0"], addHosts: ["db:192.0.2.9", "v6:fd00::9", "gw:host-gateway", "eq=192.0.2.10"], hostname: "box.example", noHosts: false })).toEqual({
+      dns: ["fd00::53", "192.0.2.1"],
+      dnsSearch: ["example.org"],
+      dnsOptions: ["ndots:2", "edns0"],
+      addHosts: [
+        { name: "db", address: "192.0.2.9" },
+        { name: "v6", address: "fd00::9" },
+        { name: "gw", address: "host-gateway" },
+        { name: "eq", address: "192.0.2.10" },
+      ],
+      hostname: "box.example",
+    });
+    expect(parseEtcOptions({})).toEqual({});
+  });
+
+  test("bad values are usage errors naming the option and the value", () => {
+    for (const [raw, words] of [
+      [{ dns: ["8.8.8"] }, `invalid --dns "8.8.8": expected an IP address`],
+      [{ dnsSearch: ["a b"] }, `invalid --dns-search "a b": expected a domain name (or . for none)`],
+      [{ dnsSearch: [".", "a.example"] }, "--dns-search . (no search domain) cannot be given with other domains"],
+      [{ dnsOptions: ["nd ots"] }, `invalid --dns-option "nd ots": expected an option such as ndots:2 or edns0`],
+      [{ addHosts: [":1.2.3.4"] }, `invalid --add-host ":1.2.3.4": expected NAME:IP`],
+      [{ addHosts: ["bad_name:1.2.3.4"] }, `invalid --add-host "bad_name:1.2.3.4": "bad_name" is not a host name`],
+      [{ addHosts: ["x:300.1.1.1"] }, `invalid --add-host "x:300.1.1.1": "300.1.1.1" is not an IP address`],
+      [{ hostname: "-box" }, `invalid hostname "-box": expected labels of letters, digits and inner hyphens, joined by dots`],
+      [{ noHosts: true, addHosts: ["a:1.2.3.4"] }, "--no-hosts and --add-host cannot be given together"],
+    ] as const) {
+      expect(() => parseEtcOptions(raw)).toThrow(new UsageError(words));
+    }
+  });
+});
