@@ -243,7 +243,8 @@ export async function portForwarding(o: PortfwdOptions): Promise<PortfwdResult> 
     withNetns(kept.path, () => {
       run(["ip", "link", "set", "lo", "up"]);
       run(["ip", "addr", "add", `${KEEP_GUEST}/24`, "dev", "eth0"]);
-      run(["ip", "link", "set", "eth0", "up"]);
+      // slirp4netns's tap as podman sets it up: replies the return path reroutes keep the MSS they got from it
+      run(["ip", "link", "set", "eth0", "mtu", "65520", "up"]);
       run(["ip", "route", "add", "default", "via", KEEP_GATEWAY]);
       spawn(Bun.spawn(["iperf3", "-s", "-p", String(IPERF_PORT)], logged("iperf3-kept")));
       spawn(Bun.spawn([process.execPath, SELF, "--echo-server", String(ECHO_PORT)], pipes));
