@@ -5,7 +5,7 @@
 //     chain output     { type route hook output priority mangle; meta mark FORWARDER ct mark set REPLY;
 //                        ct direction reply ct mark REPLY meta mark set REPLY }
 //     chain prerouting { type filter hook prerouting priority mangle; ct direction reply ct mark REPLY meta mark set REPLY }
-//   ip rule fwmark REPLY lookup TABLE; ip route add local default dev lo table TABLE (IPv4 and IPv6)
+//   ip rule add priority 32000 fwmark REPLY lookup TABLE; ip route add local default dev lo table TABLE (IPv4, IPv6)
 // The output chain serves a server in the netns itself (a slirp4netns container); the prerouting chain one
 // behind a bridge of it (the rootless netns). The forwarder's own packets carry another mark than the replies,
 // or the rule would deliver them to the netns itself too. Made over netlink by the user who owns the netns;
