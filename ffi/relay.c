@@ -16,6 +16,11 @@
  *     none idle, a new one starts (a connection waits on its second half, so a bounded pool could deadlock).
  * UDP has no connections: each client address gets its own socket in the netns (a flow), so replies can be
  * told apart and sent back to the right client; flows idle for longer than the configured time are closed.
+ * Keeping the client's address (relay_keep_source): the socket to the target is transparent (IP_TRANSPARENT,
+ *   which the netns's owner may set), carries a mark and is bound to the client's address and port, a loopback
+ *   client's as the gateway's; rules in the netns (drivers/portfwd/return-path.ts) route the replies to it.
+ *   Three system calls more per connection or flow. A client of another family than the target, one whose
+ *   address cannot be had there (link-local, or loopback without a gateway), or a target on loopback: as before.
  * Bun ignores SIGPIPE, so writing to a socket the peer closed fails with EPIPE instead of killing the process.
  */
 
@@ -90,6 +95,8 @@ extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 #define EINVAL 22
 #define ENFILE 23
 #define EMFILE 24
+#define EADDRINUSE 98
+#define EADDRNOTAVAIL 99
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
@@ -100,6 +107,10 @@ extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 #define SOL_SOCKET 1
 #define SO_REUSEADDR 2
 #define SO_LINGER 13
+#define SO_MARK 36
+#define SOL_IP 0
+#define IP_TRANSPARENT 19
+#define IPV6_TRANSPARENT 75
 #define IPPROTO_TCP 6
 #define TCP_NODELAY 1
 #define IPPROTO_IPV6 41
@@ -136,6 +147,15 @@ enum kind { TCP_LISTENER, UDP_LISTENER, UDP_FLOW };
 
 struct endpoint { struct sockaddr_any addr; socklen_t len; };
 
+/* Set before the relay starts, read only after: how connections to the target keep the client's address. */
+static struct {
+  int on;
+  unsigned mark;
+  /* What a loopback client of each family becomes; len 0 when there is none. */
+  struct endpoint gateway4;
+  struct endpoint gateway6;
+} keep;
+
 struct listener {
   enum kind kind;
   int fd;
@@ -171,6 +191,7 @@ struct pump { int from; int to; struct wpipe *pipe; sem_t done; };
 struct conn {
   int client;
   int server;
+  struct endpoint peer;
   struct endpoint target;
   struct pump down;
 };
@@ -270,6 +291,86 @@ static int parse_endpoint(const char *ip, int port, struct endpoint *out) {
 
 static void set_int(int fd, int level, int name, int value) {
   setsockopt(fd, level, name, &value, sizeof value);
+}
+
+static int is_zero(const unsigned char *b, int n) {
+  for (int i = 0; i < n; i++) if (b[i]) return 0;
+  return 1;
+}
+
+/* Where a connection from peer to target comes from when the client's address is kept: the client itself, a
+ * loopback client as the gateway (its port kept). 0 when it cannot be kept. */
+static int source_of(const struct endpoint *peer, const struct endpoint *target, struct endpoint *out) {
+  const unsigned char *a = (const unsigned char *)&peer->addr;
+  const struct endpoint *gateway = 0;
+  const unsigned char *t = (const unsigned char *)&target->addr;
+  if (!keep.on || peer->addr.family != target->addr.family) return 0;
+  if (peer->addr.family == AF_INET) {
+    /* The kernel drops a packet to 127/8 from elsewhere: a server on loopback sees loopback. */
+    if (t[4] == 127) return 0;
+    if (a[4] == 127) gateway = &keep.gateway4;
+  } else {
+    if (is_zero(t + 8, 15) && t[23] == 1) return 0;
+    if (a[8] == 0xfe && (a[9] & 0xc0) == 0x80) return 0; /* fe80::/10 means nothing in the netns */
+    if (is_zero(a + 8, 15) && a[23] == 1) gateway = &keep.gateway6;
+  }
+  if (gateway && gateway->len == 0) return 0;
+  *out = *peer;
+  unsigned char *o = (unsigned char *)&out->addr;
+  if (gateway) {
+    /* The gateway's address with the client's port: sin_addr at 4 (4 bytes), sin6_addr at 8 (16 bytes). */
+    int at = peer->addr.family == AF_INET ? 4 : 8;
+    const unsigned char *g = (const unsigned char *)&gateway->addr;
+    for (int i = at; i < at + (at == 4 ? 4 : 16); i++) o[i] = g[i];
+  }
+  if (peer->addr.family == AF_INET6) for (int i = 4; i < 8; i++) o[i] = 0; /* sin6_flowinfo */
+  return 1;
+}
+
+/* A socket for the target, bound to source when it is given (then transparent and marked); with anyport, or
+ * when source's port is taken, the kernel picks the port. -1 with errno when none could be had. */
+static int socket_from(int family, int type, const struct endpoint *source, int anyport) {
+  int fd = socket(family, type | SOCK_CLOEXEC, 0);
+  if (fd < 0 || !source) return fd;
+  int one = 1;
+  int transparent = family == AF_INET ? setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one)
+                                      : setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof one);
+  if (transparent < 0 || setsockopt(fd, SOL_SOCKET, SO_MARK, &keep.mark, sizeof keep.mark) < 0) return fd;
+  struct endpoint from = *source;
+  unsigned char *port = (unsigned char *)&from.addr + 2;
+  if (anyport) port[0] = port[1] = 0;
+  if (bind(fd, &from.addr, from.len) == 0) return fd;
+  if (errno == EADDRINUSE && !anyport) {
+    port[0] = port[1] = 0;
+    if (bind(fd, &from.addr, from.len) == 0) return fd;
+  }
+  close(fd);
+  return -1;
+}
+
+/* Connected to target (blocking), from source when given; the client's own port first, then any. */
+static int connect_from(const struct endpoint *target, const struct endpoint *source) {
+  for (int anyport = 0; anyport < 2; anyport++) {
+    int fd = socket_from(target->addr.family, SOCK_STREAM, source, anyport);
+    if (fd < 0) return -1;
+    if (connect(fd, &target->addr, target->len) == 0) return fd;
+    int err = errno;
+    close(fd);
+    /* The client's port is in a connection to the target still (TIME_WAIT): any other will do. */
+    if (!source || err != EADDRNOTAVAIL) return -1;
+  }
+  return -1;
+}
+
+/* Keeps the client's address from here on; gateway4/6 "" when there is none. Returns 0 or -EINVAL. */
+int relay_keep_source(struct relay *r, unsigned mark, const char *gateway4, const char *gateway6) {
+  (void)r;
+  keep.mark = mark;
+  keep.gateway4.len = keep.gateway6.len = 0;
+  if (*gateway4 && (parse_endpoint(gateway4, 0, &keep.gateway4) < 0 || keep.gateway4.addr.family != AF_INET)) return -EINVAL;
+  if (*gateway6 && (parse_endpoint(gateway6, 0, &keep.gateway6) < 0 || keep.gateway6.addr.family != AF_INET6)) return -EINVAL;
+  keep.on = 1;
+  return 0;
 }
 
 /* Lives until the process exits: the forwarder has no use for a relay it stopped. NULL means out of memory. */
@@ -379,8 +480,9 @@ static void conn_job(void *arg, struct wpipe *w) {
   down->from = -1;
   down->to = c->client;
   down->pipe = 0;
-  c->server = socket(c->target.addr.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int ok = c->server >= 0 && connect(c->server, &c->target.addr, c->target.len) == 0 && ready_pipe(w) == 0;
+  struct endpoint source;
+  c->server = connect_from(&c->target, source_of(&c->peer, &c->target, &source) ? &source : 0);
+  int ok = c->server >= 0 && ready_pipe(w) == 0;
   if (ok) {
     set_int(c->client, IPPROTO_TCP, TCP_NODELAY, 1);
     set_int(c->server, IPPROTO_TCP, TCP_NODELAY, 1);
@@ -404,7 +506,9 @@ static void conn_job(void *arg, struct wpipe *w) {
 
 static void accept_all(struct listener *l) {
   for (;;) {
-    int fd = accept4(l->fd, 0, 0, SOCK_CLOEXEC);
+    struct endpoint peer;
+    peer.len = sizeof peer.addr;
+    int fd = accept4(l->fd, &peer.addr, &peer.len, SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE) {
         /* Level-triggered epoll would wake at once again; give closing connections a moment. */
@@ -420,6 +524,7 @@ static void accept_all(struct listener *l) {
     }
     c->client = fd;
     c->server = -1;
+    c->peer = peer;
     c->target = l->target;
     if (run_job(conn_job, c) != 0) {
       close(fd);
@@ -445,7 +550,8 @@ static struct flow *flow_for(struct relay *r, struct listener *l, struct endpoin
   f->kind = UDP_FLOW;
   f->listener = l;
   f->client = *client;
-  f->fd = socket(l->target.addr.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  struct endpoint source;
+  f->fd = socket_from(l->target.addr.family, SOCK_DGRAM | SOCK_NONBLOCK, source_of(client, &l->target, &source) ? &source : 0, 0);
   struct epoll_event ev = { EPOLLIN, f };
   if (f->fd < 0 || connect(f->fd, &l->target.addr, l->target.len) < 0 || epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, f->fd, &ev) < 0) {
     if (f->fd >= 0) close(f->fd);

@@ -90,7 +90,8 @@ export interface NetworkDriver {
  * slirp4netns's add_hostfwd. (CNI's portmap plugin publishes inside the CNI ADD instead.)
  */
 export interface PortPublisher {
-  publish(target: DriverTarget, address: string): Promise<void>;
+  /** address: where ports lead; address6: the container's IPv6 address, where IPv6 host addresses lead if given. */
+  publish(target: DriverTarget, address: string, address6?: string): Promise<void>;
   /** Every error. */
   unpublish(target: DriverTarget): Promise<unknown[]>;
 }

@@ -18,6 +18,7 @@ export type {
 } from "./links.ts";
 export type { Address, AddressOptions, Family } from "./addresses.ts";
 export type { Route, RouteSpec } from "./routes.ts";
+export type { Rule, RuleSpec } from "./rules.ts";
 export type { Stats64 } from "./msg-link.ts";
 export { NetlinkError, NetlinkDumpInterruptedError, NetlinkMalformedError, isNetlinkError } from "./errors.ts";
 export { bringLoopbackUp } from "./loopback.ts";

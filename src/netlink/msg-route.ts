@@ -11,7 +11,9 @@ export const RT_TABLE_MAIN = 254;
 export const RTPROT_BOOT = 3;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
 export const RTN_UNICAST = 1;
+export const RTN_LOCAL = 2;
 
 export interface RtMsg {
   family: number;

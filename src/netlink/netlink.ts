@@ -38,6 +38,8 @@ import {
 } from "./msg-link.ts";
 import { routeMessage as routeCodec, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RT_TABLE_MAIN, type RouteAttr } from "./msg-route.ts";
 import { describeRoute, routeMessage, toRoute, type Route, type RouteSpec } from "./routes.ts";
+import { ruleMessage as ruleCodec, RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from "./msg-rule.ts";
+import { describeRule, ruleMessage, toRule, type Rule, type RuleSpec } from "./rules.ts";
 import { NetlinkSocket, type SocketOptions } from "./socket.ts";
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, type Writer } from "./wire.ts";
 
@@ -188,6 +190,23 @@ export class Netlink {
   routeDelete(route: RouteSpec): void {
     const msg = routeMessage(route, this.optionalIndex(route.dev), "delete");
     this.socket.request(`delete ${describeRoute(route)}`, RTM_DELROUTE, 0, (w) => routeCodec.encode(w, msg), ignore);
+  }
+
+  rules(family?: Family): Rule[] {
+    const header = { family: family === undefined ? 0 : familyNumber(family), dstLength: 0, srcLength: 0, tos: 0, table: 0, action: 0, flags: 0 };
+    const request = (w: Writer) => ruleCodec.encode(w, { header, attrs: [] });
+    return this.dump("list rules", RTM_GETRULE, request, (p) => toRule(ruleCodec.decode(p, []))).filter((r): r is Rule => r !== null);
+  }
+
+  /** EEXIST when the same rule is there already. */
+  ruleAdd(rule: RuleSpec): void {
+    const msg = ruleMessage(rule);
+    this.socket.request(`add ${describeRule(rule)}`, RTM_NEWRULE, CREATE, (w) => ruleCodec.encode(w, msg), ignore);
+  }
+
+  ruleDelete(rule: RuleSpec): void {
+    const msg = ruleMessage(rule);
+    this.socket.request(`delete ${describeRule(rule)}`, RTM_DELRULE, 0, (w) => ruleCodec.encode(w, msg), ignore);
   }
 
   private indexOf(ref: LinkRef): number {

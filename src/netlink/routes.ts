@@ -6,9 +6,11 @@ import { familyNumber, familyOf, parseCidrArg, parseIPArg, type Family } from ".
 import { attrValue } from "./attrs.ts";
 import type { LinkRef } from "./links.ts";
 import {
+  RT_SCOPE_HOST,
   RT_SCOPE_LINK,
   RT_SCOPE_UNIVERSE,
   RT_TABLE_MAIN,
+  RTN_LOCAL,
   RTN_UNICAST,
   RTPROT_BOOT,
   type RouteAttr,
@@ -52,6 +54,8 @@ export interface RouteSpec {
   append?: boolean;
   /** Needed only for a default route without a gateway; otherwise taken from dst or gateway (IPv4 if neither says). */
   family?: Family;
+  /** "local": everything dst covers is delivered to this host (`ip route add local …`, a transparent proxy's way back). */
+  type?: "unicast" | "local";
 }
 
 /** null for other families (multicast routing tables) */
@@ -91,6 +95,8 @@ export function routeMessage(spec: RouteSpec, oif: number | undefined, purpose: 
   if (oif !== undefined) attrs.push({ name: "oif", value: oif });
   if (spec.metric !== undefined) attrs.push({ name: "priority", value: spec.metric });
   const adding = purpose === "add";
+  const local = spec.type === "local";
+  if (local && gateway) throw new UsageError(`${describeRoute(spec)}: a local route has no gateway`);
   return {
     header: {
       family: familyNumber(family),
@@ -99,8 +105,8 @@ export function routeMessage(spec: RouteSpec, oif: number | undefined, purpose: 
       tos: 0,
       table: table < 256 ? table : 0,
       protocol: adding ? RTPROT_BOOT : 0,
-      scope: adding ? (gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK) : RT_SCOPE_NOWHERE,
-      type: adding ? RTN_UNICAST : 0,
+      scope: adding ? (local ? RT_SCOPE_HOST : gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK) : RT_SCOPE_NOWHERE,
+      type: local ? RTN_LOCAL : adding ? RTN_UNICAST : 0,
       flags: 0,
     },
     attrs,
@@ -110,5 +116,5 @@ export function routeMessage(spec: RouteSpec, oif: number | undefined, purpose: 
 export function describeRoute(spec: RouteSpec): string {
   const via = spec.gateway === undefined ? "" : ` via ${spec.gateway}`;
   const dev = spec.dev === undefined ? "" : ` dev ${typeof spec.dev === "number" ? `index ${spec.dev}` : `"${spec.dev}"`}`;
-  return `route ${spec.dst}${via}${dev}`;
+  return `${spec.type === "local" ? "local " : ""}route ${spec.dst}${via}${dev}${spec.table === undefined ? "" : ` table ${spec.table}`}`;
 }

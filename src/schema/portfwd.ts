@@ -1,5 +1,6 @@
 // The port forwarder's configuration, as `ctrnet _rootlessport` reads it from stdin.
 import * as v from "valibot";
+import { ipFamily } from "../ip/codec.ts";
 import { IpAddress } from "./cni-result.ts";
 
 const PORT_TEXT = "expected a port number from 1 to 65535";
@@ -24,6 +25,10 @@ export const PortForwarderConfig = v.strictObject({
   netnsPath: v.pipe(v.string(), v.nonEmpty("expected a path")),
   /** The container's address inside netnsPath that connections go to. */
   childIP: IpAddress,
+  /** Its IPv6 address, if it has one: where connections to an IPv6 host address go instead. */
+  childIP6: v.optional(v.pipe(v.string(), v.check((s) => ipFamily(s) === 6, "expected an IPv6 address"))),
+  /** Connect from the client's address, so the server sees who it is (see drivers/portfwd/return-path.ts). */
+  keepClientAddress: v.optional(v.boolean(), true),
   ports: v.pipe(v.array(PortForward), v.minLength(1, "expected at least one port")),
 });
 export type PortForwarderConfig = v.InferOutput<typeof PortForwarderConfig>;

@@ -325,6 +325,40 @@ describe("links", () => {
   });
 });
 
+describe("policy routing: rules and local routes (a transparent proxy's way back)", () => {
+  test("a fwmark rule and a local default route in table 100, both families, as ip lists them; EEXIST the second time at the same priority", () => {
+    withNamespaces((a) => {
+      for (const family of [4, 6] as const) {
+        a.nl.ruleAdd({ family, fwmark: 0x2a, table: 100, priority: 1000 });
+        a.nl.routeAdd({ family, type: "local", dst: "default", dev: "lo", table: 100 });
+      }
+      const rules = ipJson<{ priority: number; fwmark?: string; table: string }[]>(a.name, "rule", "show");
+      expect(rules.filter((r) => r.fwmark !== undefined)).toEqual([expect.objectContaining({ priority: 1000, fwmark: "0x2a", table: "100" })]);
+      expect(ipJson<{ fwmark?: string }[]>(a.name, "-6", "rule", "show").filter((r) => r.fwmark !== undefined)).toHaveLength(1);
+      expect(ipJson(a.name, "-4", "route", "show", "table", "100")).toEqual([
+        expect.objectContaining({ type: "local", dst: "default", dev: "lo", scope: "host" }),
+      ]);
+      expect(ipJson(a.name, "-6", "route", "show", "table", "100")).toEqual([expect.objectContaining({ type: "local", dst: "default", dev: "lo" })]);
+      expect(a.nl.rules(4).filter((r) => r.fwmark !== undefined)).toEqual([
+        { family: 4, priority: 1000, fwmark: 0x2a, fwmask: 0xffffffff, table: 100, action: 1 },
+      ]);
+      expect(a.nl.routes({ family: 6, table: 100 })).toEqual([expect.objectContaining({ dst: "default", type: 2, table: 100 })]);
+
+      let err: unknown;
+      try {
+        a.nl.ruleAdd({ family: 4, fwmark: 0x2a, table: 100, priority: 1000 });
+      } catch (e) {
+        err = e;
+      }
+      expect(isNetlinkError(err, "EEXIST")).toBe(true);
+      expect((err as Error).message).toContain("add IPv4 rule priority 1000 fwmark 0x2a lookup 100");
+
+      a.nl.ruleDelete({ family: 4, fwmark: 0x2a, table: 100, priority: 1000 });
+      expect(a.nl.rules(4).filter((r) => r.fwmark !== undefined)).toEqual([]);
+    });
+  });
+});
+
 describe("kernel errors", () => {
   test("adding a link that exists is EEXIST, named after the operation and the link", () => {
     withNamespaces((a) => {

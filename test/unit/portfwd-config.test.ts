@@ -46,6 +46,8 @@ describe("port forwarder config", () => {
     ["container range past 65535", { ...config, ports: [{ ...port, containerPort: 65535, range: 2 }] }, "ports[0]: containerPort + range"],
     ["no ports", { ...config, ports: [] }, "ports: expected at least one port"],
     ["unknown key", { ...config, exitFd: 3 }, "exitFd"],
+    ["an IPv4 childIP6", { ...config, childIP6: "10.88.0.3" }, "childIP6: expected an IPv6 address"],
+    ["keepClientAddress not a boolean", { ...config, keepClientAddress: "yes" }, "keepClientAddress:"],
   ])("%s is refused, naming the field", (_what, input, text) => {
     expect(problem(input)).toStartWith("invalid port forwarder config: ");
     expect(problem(input)).toContain(text);
@@ -70,5 +72,15 @@ describe("listeners of a config", () => {
   test("IPv6 wildcard stays IPv6", () => {
     const [l] = listenersOf(validateConfig({ ...config, ports: [{ ...port, hostIP: "::", protocol: "udp" }] }));
     expect(l).toEqual({ protocol: "udp", host: { ip: "::", port: 8080 }, target: { ip: "10.88.0.2", port: 80 } });
+  });
+
+  test("with childIP6, IPv6 host addresses lead to it (so an IPv6 client's address can be kept), IPv4 ones to childIP", () => {
+    const both = validateConfig({ ...config, childIP6: "fd77::2", ports: [{ ...port, hostIP: "::" }, { ...port, hostIP: "", hostPort: 8081 }] });
+    expect(listenersOf(both).map((l) => l.target.ip)).toEqual(["fd77::2", "10.88.0.2"]);
+  });
+
+  test("client addresses are kept unless the config says not to", () => {
+    expect(validateConfig(config).keepClientAddress).toBe(true);
+    expect(validateConfig({ ...config, keepClientAddress: false }).keepClientAddress).toBe(false);
   });
 });

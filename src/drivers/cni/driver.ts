@@ -18,6 +18,11 @@ export function publishAddress(status: NetworkStatus): string | undefined {
   return ips.find((ip) => ipFamily(ip) === 4) ?? ips[0];
 }
 
+/** Where ports published on an IPv6 host address go: the first IPv6 address. */
+function publishAddress6(status: NetworkStatus): string | undefined {
+  return statusAddresses(status).find((ip) => ipFamily(ip) === 6);
+}
+
 /**
  * A failed ADD undoes itself (a DEL over the whole chain, as CNI asks); what setup adds beyond the ADD
  * (the publisher) it undoes here. release: what the driver shares between containers (a rootless
@@ -40,7 +45,7 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
       const address = publishAddress(status);
       if (publisher && target.ports.length && address !== undefined) {
         try {
-          await publisher.publish(target, address);
+          await publisher.publish(target, address, publishAddress6(status));
         } catch (err) {
           const undo = await this.teardown(target, status);
           if (undo.length) throw ErrorList.undoing(err, undo);

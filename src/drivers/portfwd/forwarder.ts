@@ -2,10 +2,11 @@
 // to the container inside netnsPath, says so on the ready fd, and lives until the exit fd reaches EOF.
 import * as libc from "../../../ffi/libc.ts";
 import { Relay } from "../../../ffi/relay.ts";
-import { UsageError } from "../../errors.ts";
+import { errorMessage, UsageError } from "../../errors.ts";
 import { openNetns } from "../../netns/index.ts";
 import { parseConfig } from "./config.ts";
 import { bindListeners, listenersOf } from "./listeners.ts";
+import { FORWARDER_MARK, type ReturnPath, setUpReturnPath } from "./return-path.ts";
 
 export const EXIT_FD = 3;
 export const READY_FD = 4;
@@ -33,6 +34,22 @@ async function untilEof(fd: number): Promise<void> {
   }
 }
 
+/**
+ * Without the rules in the netns (a kernel without nf_tables conntrack, say) ports still work, as before:
+ * the server then sees the netns's own address for every client.
+ */
+function keepClientAddress(relay: Relay, netnsPath: string, io: ForwarderIo): void {
+  let path: ReturnPath;
+  try {
+    path = setUpReturnPath(netnsPath);
+  } catch (err) {
+    io.debug(`client addresses are not kept: ${errorMessage(err)}`);
+    return;
+  }
+  relay.keepSource(FORWARDER_MARK, path.gateway4, path.gateway6);
+  io.debug(`client addresses kept; loopback clients appear as ${path.gateway4 || "-"} and ${path.gateway6 || "-"}`);
+}
+
 /** Resolves when the parent closed the exit fd (or died); throws with a user-facing message before ready. */
 export async function runForwarder(io: ForwarderIo): Promise<void> {
   requireFd(EXIT_FD, "exit fd");
@@ -42,6 +59,7 @@ export async function runForwarder(io: ForwarderIo): Promise<void> {
   const relay = Relay.create(openNetns(config.netnsPath), UDP_IDLE_SECONDS);
   const listeners = listenersOf(config);
   bindListeners(relay, listeners);
+  if (config.keepClientAddress) keepClientAddress(relay, config.netnsPath, io);
   relay.start();
   io.debug(`forwarding ${listeners.length} port(s) to ${config.childIP} in ${config.netnsPath}`);
   libc.write(READY_FD, new TextEncoder().encode("1"));

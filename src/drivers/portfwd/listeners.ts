@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { errnoDescription, isSysError } from "../../../ffi/errno.ts";
 import { formatEndpoint, type Relay, type RelayEndpoint, type RelayProtocol } from "../../../ffi/relay.ts";
 import { CtrnetError, errorMessage } from "../../errors.ts";
+import { ipFamily } from "../../ip/codec.ts";
 import type { PortForwarderConfig } from "../../schema/portfwd.ts";
 
 export interface Listener {
@@ -11,15 +12,21 @@ export interface Listener {
   target: RelayEndpoint;
 }
 
-/** One listener per port of every range; "" means every IPv4 address, as "0.0.0.0" does. */
+/**
+ * One listener per port of every range; "" means every IPv4 address, as "0.0.0.0" does. An IPv6 host address
+ * leads to the container's IPv6 address when it has one (so an IPv6 client's address can be kept), else to
+ * childIP, as rootlesskit's builtin driver does.
+ */
 export function listenersOf(config: PortForwarderConfig): Listener[] {
   const out: Listener[] = [];
   for (const p of config.ports) {
+    const hostIP = p.hostIP === "" ? "0.0.0.0" : p.hostIP;
+    const childIP = ipFamily(hostIP) === 6 && config.childIP6 !== undefined ? config.childIP6 : config.childIP;
     for (let i = 0; i < p.range; i++) {
       out.push({
         protocol: p.protocol,
-        host: { ip: p.hostIP === "" ? "0.0.0.0" : p.hostIP, port: p.hostPort + i },
-        target: { ip: config.childIP, port: p.containerPort + i },
+        host: { ip: hostIP, port: p.hostPort + i },
+        target: { ip: childIP, port: p.containerPort + i },
       });
     }
   }

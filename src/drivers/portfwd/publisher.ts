@@ -1,5 +1,5 @@
 // ctrnet's forwarder as a port publisher: `ctrnet _rootlessport` listens on the host and connects from
-// inside a netns to the container's address, so servers see a real peer address, not 127.0.0.1.
+// inside a netns to the container's address, from the client's own address (return-path.ts).
 import { selfCommand } from "../../rootless/self.ts";
 import type { DriverTarget, PortPublisher } from "../driver.ts";
 import { forwarderPorts } from "../slirp4netns/network.ts";
@@ -8,13 +8,14 @@ import { startPortForwarder } from "./start.ts";
 /** netnsOf: where the forwarder connects from (the container's netns, or the rootless netns its bridge is in). */
 export function forwarderPublisher(netnsOf: (target: DriverTarget) => string): PortPublisher {
   return {
-    async publish(target, address) {
+    async publish(target, address, address6) {
       const [binary, ...args] = selfCommand();
       const forwarder = await startPortForwarder({
         binary: binary!,
         args,
         netnsPath: netnsOf(target),
         childIP: address,
+        childIP6: address6,
         ports: forwarderPorts(target.ports),
         detached: !target.tied,
         onSpawn: (pid) => target.helpers.spawned("portForwarder", pid),

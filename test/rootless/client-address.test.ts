@@ -1,0 +1,156 @@
+// Issue 17, item 2, as the unprivileged test user: ctrnet's forwarder (the default port handler) keeps the
+// client's address. A remote client (a netns of the test's, on a veth, made as root) connects to published
+// ports, TCP and UDP, IPv4 and IPv6; the server in the container answers with the peer address it sees. A
+// client on the host's loopback appears as the gateway of the netns the forwarder connects from (10.0.2.2,
+// slirp4netns's), as pasta's --map-gw shows it. Both places the forwarder connects from: a slirp4netns
+// container's own netns, and the rootless netns behind which a bridge network's containers are.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Subprocess } from "bun";
+import { ctrnetAsUser, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses } from "../helpers/rootless.ts";
+import { freePorts } from "../helpers/http.ts";
+import { formatIP, parseIP } from "../../src/ip/codec.ts";
+
+const runnable = process.getuid?.() === 0 && ["slirp4netns", "socat", "ip", "iptables"].every((p) => Bun.which(p) !== null);
+const ASYNC_TEST_TIMEOUT_MS = 60_000;
+const REMOTE_NETNS = "ctrnet-test-remote";
+const HOST_IF = "ctrnet-rh";
+const HOST4 = "192.0.2.1";
+const REMOTE4 = "192.0.2.2";
+const HOST6 = "2001:db8:17::1";
+const REMOTE6 = "2001:db8:17::2";
+const GATEWAY4 = "10.0.2.2";
+const NET = "rbaddr";
+
+function sh(argv: string[]): void {
+  const r = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${r.stderr.toString().trim()}`);
+}
+
+/**
+ * Servers answering each TCP connection and each UDP datagram with the peer address they saw, on both
+ * families (socat's SOCAT_PEERADDR: an IPv6 address in brackets).
+ */
+const SERVERS = [
+  "sh",
+  "-c",
+  [
+    `trap 'kill $pids; exit 0' TERM;`,
+    `socat TCP4-LISTEN:80,fork,reuseaddr 'SYSTEM:echo $SOCAT_PEERADDR' & pids="$pids $!";`,
+    `socat TCP6-LISTEN:80,fork,reuseaddr,ipv6only=1 'SYSTEM:echo $SOCAT_PEERADDR' 2>/dev/null & pids="$pids $!";`,
+    `socat UDP4-RECVFROM:80,fork 'SYSTEM:echo $SOCAT_PEERADDR' & pids="$pids $!";`,
+    `socat UDP6-RECVFROM:80,fork,ipv6only=1 'SYSTEM:echo $SOCAT_PEERADDR' 2>/dev/null & pids="$pids $!";`,
+    "wait",
+  ].join(" "),
+];
+
+type Where = "remote" | "loopback";
+
+/** What the server saw of one client; "" while nothing answers (the container is still starting). */
+async function askOnce(where: Where, protocol: "tcp" | "udp", host: string, port: number): Promise<string> {
+  const target = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  const address = protocol === "tcp" ? `TCP:${target},connect-timeout=2` : `UDP:${target}`;
+  const argv = ["socat", "-t", "2", "-T", "2", "-", address];
+  const child = Bun.spawn(where === "remote" ? ["ip", "netns", "exec", REMOTE_NETNS, ...argv] : argv, {
+    stdin: new Blob(["who\n"]),
+    stdout: "pipe",
+    stderr: "ignore",
+  });
+  const out = await new Response(child.stdout).text();
+  await child.exited;
+  const seen = out.trim().replace(/^\[(.*)\]$/, "$1");
+  // socat writes IPv6 addresses in full
+  const parsed = parseIP(seen);
+  return parsed === null ? seen : formatIP(parsed);
+}
+
+/** Until the server answers; a bound for a broken run, not a timing assertion. */
+async function peerSeen(where: Where, protocol: "tcp" | "udp", host: string, port: number, run: Run): Promise<string> {
+  for (const end = Date.now() + 20_000; ; await Bun.sleep(100)) {
+    const seen = await askOnce(where, protocol, host, port);
+    if (seen !== "") return seen;
+    if (run.proc.exitCode !== null || Date.now() > end) {
+      const why = run.proc.exitCode === null ? "" : `; ctrnet run exited ${run.proc.exitCode}: ${await run.stderr}`;
+      throw new Error(`no answer over ${protocol} from ${host}:${port}${why}`);
+    }
+  }
+}
+
+interface Run {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  stderr: Promise<string>;
+}
+
+function runServers(args: string[]): Run {
+  const proc = spawnCtrnetAsUser(["run", ...args, "--", ...SERVERS]);
+  return { proc, stderr: new Response(proc.stderr).text() };
+}
+
+/** The servers' shell ends at SIGTERM, stopping them first (0), as does the run. */
+async function stop(run: Run): Promise<void> {
+  run.proc.kill("SIGTERM");
+  const code = await run.proc.exited;
+  if (code !== 0) throw new Error(`ctrnet run exited ${code}: ${await run.stderr}`);
+}
+
+describe.skipIf(!runnable)("the forwarder keeps the client's address", () => {
+  beforeAll(async () => {
+    rootlessUser();
+    await stopPause();
+    sh(["ip", "netns", "add", REMOTE_NETNS]);
+    sh(["ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", "eth0", "netns", REMOTE_NETNS]);
+    sh(["ip", "addr", "add", `${HOST4}/24`, "dev", HOST_IF]);
+    sh(["ip", "addr", "add", `${HOST6}/64`, "dev", HOST_IF, "nodad"]);
+    sh(["ip", "link", "set", HOST_IF, "up"]);
+    const inRemote = (args: string[]) => sh(["ip", "netns", "exec", REMOTE_NETNS, "ip", ...args]);
+    inRemote(["addr", "add", `${REMOTE4}/24`, "dev", "eth0"]);
+    inRemote(["addr", "add", `${REMOTE6}/64`, "dev", "eth0", "nodad"]);
+    inRemote(["link", "set", "eth0", "up"]);
+    inRemote(["link", "set", "lo", "up"]);
+  });
+
+  afterAll(async () => {
+    Bun.spawnSync(["ip", "link", "del", HOST_IF]);
+    Bun.spawnSync(["ip", "netns", "del", REMOTE_NETNS]);
+    await stopPause();
+    expect(userProcesses()).toEqual([]);
+  });
+
+  test(
+    "slirp4netns: a remote client is itself over tcp and udp, a loopback client is 10.0.2.2",
+    async () => {
+      const port = freePorts(1);
+      const run = runServers(["-p", `${port}:80`, "-p", `${port}:80/udp`]);
+      try {
+        expect(await peerSeen("remote", "tcp", HOST4, port, run)).toBe(REMOTE4);
+        expect(await peerSeen("remote", "udp", HOST4, port, run)).toBe(REMOTE4);
+        expect(await peerSeen("loopback", "tcp", "127.0.0.1", port, run)).toBe(GATEWAY4);
+        expect(await peerSeen("loopback", "udp", "127.0.0.1", port, run)).toBe(GATEWAY4);
+      } finally {
+        await stop(run);
+      }
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "a rootless bridge network: the same for IPv4 and IPv6 clients",
+    async () => {
+      const created = ctrnetAsUser(["network", "create", "--subnet", "10.77.17.0/24", "--subnet", "fd77:17::/64", NET]);
+      expect(created.stderr).toBe("");
+      const port = freePorts(2);
+      const port6 = port + 1;
+      const run = runServers(["--network", NET, "-p", `${port}:80`, "-p", `${port}:80/udp`, "-p", `[::]:${port6}:80`, "-p", `[::]:${port6}:80/udp`]);
+      try {
+        for (const protocol of ["tcp", "udp"] as const) {
+          expect(await peerSeen("remote", protocol, HOST4, port, run)).toBe(REMOTE4);
+          expect(await peerSeen("remote", protocol, HOST6, port6, run)).toBe(REMOTE6);
+          expect(await peerSeen("loopback", protocol, "127.0.0.1", port, run)).toBe(GATEWAY4);
+        }
+      } finally {
+        await stop(run);
+        ctrnetAsUser(["network", "rm", NET]);
+      }
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+});
