@@ -10,6 +10,14 @@ import type { Subprocess } from "bun";
 import { hostVeths } from "./cni-helpers.ts";
 import { hex, Installation, privileged, run, startWebServer, stopProcess } from "./lifecycle-helpers.ts";
 
+/**
+ * The FORWARD chain's policy and ctrnet's rules in it: the reference firewall plugin, run by earlier tests in
+ * this namespace, leaves its jump to CNI-FORWARD there for good, and that is not ctrnet's to judge.
+ */
+function forwardRules(cmd: string): string[] {
+  return run([cmd, "-S", "FORWARD"]).out.trim().split("\n").filter((l) => l.startsWith("-P ") || l.includes('"ctrnet ')).sort();
+}
+
 describe.skipIf(!privileged)("native networks on a host whose FORWARD policy is DROP", () => {
   let inst: Installation;
   let scratch: string;
@@ -60,7 +68,7 @@ describe.skipIf(!privileged)("native networks on a host whose FORWARD policy is 
     expect(got.v4).toStartWith("b-");
     expect(got.v6).toBe(got.v4);
     for (const cmd of ["iptables-nft", "ip6tables-nft"]) {
-      const rules = run([cmd, "-S", "FORWARD"]).out.trim().split("\n").sort();
+      const rules = forwardRules(cmd);
       expect(rules).toEqual(
         [
           "-P FORWARD DROP",
@@ -70,7 +78,7 @@ describe.skipIf(!privileged)("native networks on a host whose FORWARD policy is 
     }
     inst.removeAll();
     for (const n of nets) inst.ok(["network", "rm", n]);
-    for (const cmd of ["iptables-nft", "ip6tables-nft"]) expect(run([cmd, "-S", "FORWARD"]).out.trim()).toBe("-P FORWARD DROP");
+    for (const cmd of ["iptables-nft", "ip6tables-nft"]) expect(forwardRules(cmd)).toEqual(["-P FORWARD DROP"]);
     for (const n of nets) {
       const conf = inst.ok(["cni", "conflist", n, "--subnet", `10.47.${20 + nets.indexOf(n)}.0/24`, "--subnet", `fd47:${20 + nets.indexOf(n)}::/64`, "--ipam-data-dir", inst.ipamDir]);
       writeFileSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${n}.conflist`), conf);

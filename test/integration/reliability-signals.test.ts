@@ -42,7 +42,8 @@ describe.skipIf(!privileged)("a signal during create", () => {
   for (const signal of ["SIGTERM", "SIGHUP"] as const) {
     test(`${signal} while portmap writes 300 ports: it finishes, everything is undone, exit 128 + ${constants.signals[signal]}`, async () => {
       const id = `sig-${hex(3)}`;
-      const base = 30000 + Math.floor(Math.random() * 20000);
+      // below the ephemeral range (32768 up), where a client socket of another test could hold one of them
+      const base = 20000 + Math.floor(Math.random() * 12000);
       const child = Bun.spawn([BINARY, "create", "--network", net.name, "-p", `${base}-${base + 299}:${base}-${base + 299}`, id], {
         env: { ...process.env, ...inst.env },
         stdout: "pipe",
@@ -53,6 +54,7 @@ describe.skipIf(!privileged)("a signal during create", () => {
         plugin = children(child.pid, "portmap");
         await Bun.sleep(5);
       }
+      if (plugin.length === 0) throw new Error(`create ended before portmap ran: ${await new Response(child.stderr).text()}`);
       expect(plugin).toHaveLength(1);
       child.kill(signal);
       expect(await child.exited).toBe(128 + constants.signals[signal]);
