@@ -47,8 +47,8 @@ const createArgs = {
   ipv6: { type: "boolean", description: "dual stack: adds a free IPv4 subnet and a random fd00::/8 /64 where none is given" },
   internal: { type: "boolean", description: "no gateway, no masquerading: containers reach only each other" },
   "disable-dns": { type: "boolean", description: "leave out the dnsname plugin (with -o plugin=cni it is added when installed)" },
-  opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict (bridge); parent=IFACE, mode=M, mtu=N (macvlan); repeatable" },
-  "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan, the parent interface" },
+  opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni (macvlan: mode bridge|private|vepa|passthru; ipvlan: l2|l3|l3s); repeatable" },
+  "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan and ipvlan, the parent interface" },
   label: { type: "string", description: "label KEY=VALUE; repeatable" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
