@@ -1,6 +1,6 @@
 // `ctrnet network …` through the compiled binary, as root inside the runner's private net+mount namespace,
 // every directory a temporary one; and networks it creates used by the real reference plugins.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -37,6 +37,27 @@ interface World {
 }
 
 let worlds = 0;
+const confDirsOfTest: string[] = [];
+
+/**
+ * The bridges the test's networks of ctrnet's own type hold from `network create` on (their gateways keep
+ * podman off their subnets: src/networks/reserve.ts), for networks a test leaves in place.
+ */
+function removeReservations(): void {
+  for (const dir of confDirsOfTest.splice(0)) {
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir)) {
+      let plugin: { type?: unknown; bridge?: unknown } | undefined;
+      try {
+        plugin = JSON.parse(readFileSync(join(dir, file), "utf8")).plugins?.[0];
+      } catch {
+        continue;
+      }
+      if (plugin?.type === "ctrnet" && typeof plugin.bridge === "string" && linkExists(plugin.bridge)) run(["ip", "link", "del", plugin.bridge]);
+    }
+  }
+}
+
 function world(): World {
   const dir = join(top, `w${++worlds}`);
   const confDir = join(dir, "conf");
@@ -44,6 +65,7 @@ function world(): World {
   const root = join(dir, "root");
   mkdirSync(dir);
   const env = { CTRNET_CNI_CONFIG_DIR: confDir, CTRNET_CNI_CACHE_DIR: cacheDir, CTRNET_ROOT: root, CTRNET_NETNS_DIR: netnsDir };
+  confDirsOfTest.push(confDir);
   const w: World = {
     confDir,
     cacheDir,
@@ -110,6 +132,8 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     // The leak check in test/preload.ts watches this directory too; restored for the test files after this one.
     process.env.CTRNET_NETNS_DIR = netnsDir;
   });
+
+  afterEach(() => removeReservations());
 
   afterAll(() => {
     if (outerNetnsDir === undefined) delete process.env.CTRNET_NETNS_DIR;
