@@ -192,6 +192,30 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     inst.ok(["network", "rm", "refmv", "refiv"]);
   });
 
+  test("kill -9 at each point of a macvlan attach, then ctrnet gc: no lease, record, netns or container left; another container stays whole", () => {
+    inst = new Installation();
+    const l = lan();
+    const name = `mvk-${hex(3)}`;
+    inst.ok(["network", "create", "-d", "macvlan", "-o", `parent=${l.parent}`, "--subnet", l.subnet, name]);
+    const keep = `keep-${hex(3)}`;
+    inst.ok(["create", "--network", name, keep]);
+    const records = () => (existsSync(join(inst.env.CTRNET_ROOT!, "vlan")) ? readdirSync(join(inst.env.CTRNET_ROOT!, "vlan")) : []);
+    const before = { leases: leasesOf(inst.ipamDir, name), records: records(), netns: readdirSync(inst.env.CTRNET_NETNS_DIR!) };
+    expect(before.leases).toHaveLength(1);
+    for (const point of ["ipam", "link", "record"]) {
+      const id = `kill-${point}-${hex(2)}`;
+      const r = Bun.spawnSync([BINARY, "create", "--network", name, id], { env: { ...process.env, ...inst.env, CTRNET_TEST_CRASH_AT: point }, stdout: "pipe", stderr: "pipe" });
+      expect({ point, signal: r.signalCode }).toEqual({ point, signal: "SIGKILL" });
+      const gc = inst.cli(["gc"]);
+      expect({ point, code: gc.code, stderr: gc.stderr }).toEqual({ point, code: 0, stderr: "" });
+      expect(gc.stdout).toContain(`removed container ${id}`);
+      expect({ point, leases: leasesOf(inst.ipamDir, name), records: records(), netns: readdirSync(inst.env.CTRNET_NETNS_DIR!) }).toEqual({ point, ...before });
+    }
+    expect(JSON.parse(inst.ok(["ls", "--format", "json"])).map((c: { id: string }) => c.id)).toEqual([keep]);
+    inst.ok(["rm", keep]);
+    inst.ok(["network", "rm", name]);
+  });
+
   test("as a CNI plugin: ADD, CHECK, DEL and GC on a macvlan network, executed as runtimes execute it", async () => {
     inst = new Installation();
     const l = lan();
@@ -255,7 +279,8 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     expect(inNetns(two.path, ["ip", "link", "show", "net1"]).ok).toBe(false);
     expect(readdirSync(join(root, "vlan"))).toEqual([]);
 
-    // a parent that is gone: a conflict (the CNI code for bad input), nothing leased
+    // a mode of the other driver, a parent that is gone: a conflict (the CNI code for bad input), nothing leased
+    expect(plugin("ADD", envOf(one), { ...config, mode: "l3" })).toMatchObject({ code: 1, out: { code: 100, msg: 'network pmv: invalid macvlan mode "l3": use one of bridge, private, vepa, passthru' } });
     const gone = plugin("ADD", envOf(one), { ...config, master: "nosuch0" });
     expect(gone).toMatchObject({ code: 1, out: { code: 100, msg: `parent interface nosuch0 of macvlan network pmv does not exist` } });
     expect(leasesOf(dataDir, "pmv")).toEqual([]);

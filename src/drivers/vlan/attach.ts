@@ -9,7 +9,7 @@ import { isNetlinkError, Netlink } from "../../netlink/index.ts";
 import type { IpvlanMode, MacvlanMode } from "../../netlink/links.ts";
 import { writeSysctl } from "../../netns/index.ts";
 import { crashPoint } from "../../process/crash-point.ts";
-import type { CtrnetVlanPluginConfig } from "../../schema/ctrnet-plugin.ts";
+import { type CtrnetVlanPluginConfig, IPVLAN_MODES, MACVLAN_MODES } from "../../schema/ctrnet-plugin.ts";
 import { allocate, type IpamConfig, parseIpamConfig, release } from "../ipam/index.ts";
 
 /** A macvlan or ipvlan network as its conflist describes it. */
@@ -61,11 +61,13 @@ export function vlanIpamOf(network: VlanNetwork, dataDir: string): IpamConfig & 
   return { ...ipam, dataDir: ipam.dataDir ?? dataDir };
 }
 
-function parentIndex(host: Netlink, network: VlanNetwork): number {
+function parentIndex(host: Netlink, network: VlanNetwork, rootlessNetns: boolean): number {
   try {
     return host.link(network.plugin.master).index;
   } catch (err) {
     if (!isNetlinkError(err, "ENODEV")) throw err;
+    // a rootless user's containers hang off the rootless netns, where none of the host's interfaces is
+    if (rootlessNetns) throw new UsageError(`${network.plugin.driver} network ${network.name} needs root: the parent ${network.plugin.master} is the host's, out of a rootless user's reach`);
     throw new UsageError(`parent interface ${network.plugin.master} of ${network.plugin.driver} network ${network.name} does not exist`);
   }
 }
@@ -86,12 +88,20 @@ function makeLink(host: Netlink, req: VlanAttachRequest, parent: number): void {
   }
 }
 
+/** The schema takes either driver's modes; a hand-written conflist can pair one driver with the other's. */
+function checkMode(network: VlanNetwork): void {
+  const { driver, mode } = network.plugin;
+  const modes: readonly string[] = driver === "macvlan" ? MACVLAN_MODES : IPVLAN_MODES;
+  if (mode !== undefined && !modes.includes(mode)) throw new UsageError(`network ${network.name}: invalid ${driver} mode "${mode}": use one of ${modes.join(", ")}`);
+}
+
 export function attachVlan(req: VlanAttachRequest): VlanAttachResult {
+  checkMode(req.network);
   const ipam = vlanIpamOf(req.network, req.dataDir);
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
   using host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
   // checked before an address is taken: a missing parent is the user's to fix, and nothing is made
-  const parent = parentIndex(host, req.network);
+  const parent = parentIndex(host, req.network, req.hostNetnsFd !== undefined);
   const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips });
   crashPoint("ipam");
   using container = Netlink.open({ netns: req.netnsFd });
