@@ -112,12 +112,13 @@ function planBridgeName(request: CreateNetworkRequest, around: Surroundings): st
   return bridge;
 }
 
-function planParent(request: CreateNetworkRequest, driver: string, parent: string | undefined, around: Surroundings): string {
+/** The parent, or none: then the host's default route's interface, looked up at each attach (as podman's). */
+function planParent(request: CreateNetworkRequest, driver: string, parent: string | undefined, around: Surroundings): string | undefined {
   if (parent !== undefined && request.interfaceName !== undefined && parent !== request.interfaceName) {
     throw new UsageError(`--opt parent=${parent} and --interface-name ${request.interfaceName} disagree: give one`);
   }
   const name = parent ?? request.interfaceName;
-  if (name === undefined) throw new UsageError(`a ${driver} network needs its parent interface: --opt parent=IFACE`);
+  if (name === undefined) return undefined;
   validateIfName("parent interface name", name);
   if (!around.hostLinks.has(name)) throw new UsageError(`parent interface ${name} of the ${driver} network does not exist`);
   return name;
@@ -169,7 +170,9 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     if (!request.subnets?.length) throw new UsageError(`a ${driver} network needs --subnet (the subnet of the parent interface's LAN)`);
     if (request.ipv6 && !request.subnets.some((s) => s.includes(":"))) throw new UsageError(`--ipv6 on a ${driver} network needs an IPv6 --subnet`);
     // the host reaches no macvlan container, so no server of the host can answer them
-    const spec = { ...common, args: { ...common.args, dns: false }, driver, master, mode, mtu, subnets: planSubnets(request, around, false) };
+    // podman keeps the parent as the network's interface, not among its options
+    const { parent: _, ...options } = request.options ?? {};
+    const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, subnets: planSubnets(request, around, false) };
     conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist(spec);
   }
   checkPlugins(name, conflist, around);

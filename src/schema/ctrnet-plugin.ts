@@ -36,7 +36,8 @@ export const IPVLAN_MODES = ["l2", "l3", "l3s"] as const;
 export const CtrnetVlanPluginConfig = v.looseObject({
   type: v.literal("ctrnet"),
   driver: v.picklist(["macvlan", "ipvlan"]),
-  master: InterfaceName,
+  /** Absent: the interface of the host's default route when a container is attached, as podman's. */
+  master: v.optional(InterfaceName),
   mode: v.optional(v.picklist([...MACVLAN_MODES, ...IPVLAN_MODES])),
   mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
   ipam: HostLocalIpam,

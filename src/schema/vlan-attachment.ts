@@ -10,6 +10,7 @@ export const VlanAttachmentFile = v.object({
   ifname: v.string(),
   netns: v.string(),
   driver: v.picklist(["macvlan", "ipvlan"]),
+  /** "" when the network names none (the default route's interface was used). */
   master: v.string(),
   mac: v.string(),
   addresses: v.array(v.object({ address: v.string(), gateway: v.string() })),

@@ -484,7 +484,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const { containers, ...mid } = w.inspect("mid");
     expect(containers).toEqual({});
     expect(json).toEqual([mid]);
-    expect(json[0]).toMatchObject({ driver: "macvlan", network_interface: "ctparent1", labels: { team: "a" }, options: { parent: "ctparent1" } });
+    expect(json[0]).toMatchObject({ driver: "macvlan", network_interface: "ctparent1", labels: { team: "a" }, options: {} });
   });
 
   test("inspect and exists", () => {

@@ -132,7 +132,7 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     ]);
     // podman's shape, driver and parent as podman names them
     const info = JSON.parse(inst.ok(["network", "inspect", name]))[0];
-    expect(info).toMatchObject({ driver, network_interface: l.parent, internal: false, dns_enabled: false, options: { parent: l.parent, mode, mtu: "1400" } });
+    expect(info).toMatchObject({ driver, network_interface: l.parent, internal: false, dns_enabled: false, options: { mode, mtu: "1400" } });
     expect(inst.ok(["network", "ls", "--filter", `driver=${driver}`, "--quiet"])).toBe(`${name}\n`);
 
     // ports are not published on these networks, as with podman's: the command succeeds, nothing listens
@@ -174,7 +174,6 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     const bad: [string[], string][] = [
       [["-d", "macvlan", "-o", "parent=nosuch0", "--subnet", "192.168.9.0/24"], "parent interface nosuch0 of the macvlan network does not exist"],
       [["-d", "ipvlan", "-o", "parent=nosuch0", "--subnet", "192.168.9.0/24"], "parent interface nosuch0 of the ipvlan network does not exist"],
-      [["-d", "macvlan", "--subnet", "192.168.9.0/24"], "a macvlan network needs its parent interface: --opt parent=IFACE"],
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "mode=l2", "--subnet", "192.168.9.0/24"], "invalid --opt mode=l2 for the macvlan driver: use one of bridge, private, vepa, passthru"],
       [["-d", "ipvlan", "-o", `parent=${l.parent}`, "-o", "mode=vepa", "--subnet", "192.168.9.0/24"], "invalid --opt mode=vepa for the ipvlan driver: use one of l2, l3, l3s"],
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "plugin=x", "--subnet", "192.168.9.0/24"], "invalid --opt plugin=x: use ctrnet or cni"],
@@ -190,6 +189,26 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     expect(conflist("refiv").plugins.map((p: { type: string }) => p.type)).toEqual(["ipvlan"]);
     expect(JSON.parse(inst.ok(["network", "inspect", "refmv", "refiv"])).map((n: { driver: string }) => n.driver)).toEqual(["macvlan", "ipvlan"]);
     inst.ok(["network", "rm", "refmv", "refiv"]);
+  });
+
+  test("no parent, as podman's: the interface of the host's default route at each attach; none, one line", async () => {
+    inst = new Installation();
+    const l = lan();
+    const name = `mvd-${hex(3)}`;
+    inst.ok(["network", "create", "-d", "macvlan", "--subnet", l.subnet, "--gateway", l.peer, name]);
+    expect(conflist(name).plugins[0]).not.toHaveProperty("master");
+    expect(JSON.parse(inst.ok(["network", "inspect", name]))[0]).toMatchObject({ driver: "macvlan", network_interface: "", options: {} });
+    const refused = inst.cli(["create", "--network", name, "nodefault"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trimEnd().split("\n")).toEqual([expect.stringContaining(`macvlan network ${name} names no parent interface and the host has no default route: create it with -o parent=IFACE`)]);
+    // the route goes with the parent (cleanups)
+    expect(run(["ip", "route", "add", "default", "dev", l.parent]).ok).toBe(true);
+    inst.ok(["create", "--network", name, "a"]);
+    await echoServer(lanPath(l), 7005);
+    expect(askFrom(sandbox("a"), l.peer, 7005)).toBe(addressOf("a"));
+    inst.ok(["rm", "a"]);
+    expect(leasesOf(inst.ipamDir, name)).toEqual([]);
+    inst.ok(["network", "rm", name]);
   });
 
   test("kill -9 at each point of a macvlan attach, then ctrnet gc: no lease, record, netns or container left; another container stays whole", () => {

@@ -265,6 +265,11 @@ describe("planNetwork", () => {
       { type: "tuning", capabilities: { mac: true } },
     ]);
     expect(plugins({ name: "lan", driver: "macvlan", interfaceName: "eth0", subnets: ["192.168.1.0/24"] })[0]!.master).toBe("eth0");
+    // podman's: no parent names none (the default route's interface at each attach); the parent is no option
+    const noParent = plan({ name: "lan", driver: "macvlan", subnets: ["192.168.1.0/24"] }).conflist;
+    expect((noParent.plugins as Record<string, unknown>[])[0]).not.toHaveProperty("master");
+    expect(plan({ name: "lan", driver: "macvlan", options: { parent: "eth0", mode: "vepa" }, subnets: ["192.168.1.0/24"] }).conflist.args).toMatchObject({ podman_options: { mode: "vepa" } });
+    expect(plan({ name: "lan", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }).conflist.args).not.toHaveProperty("podman_options");
   });
 
   test("refuses bad input with one line naming the problem", () => {
@@ -315,7 +320,6 @@ describe("planNetwork", () => {
       [{ name: "n", options: { mtu: "20" } }, "invalid MTU 20"],
       [{ name: "n", options: { vlan: "4095" } }, "invalid VLAN 4095"],
       [{ name: "n", options: { parent: "eth0" } }, 'unsupported option "parent" for the bridge driver: use mtu, vlan'],
-      [{ name: "n", driver: "macvlan", subnets: ["192.168.1.0/24"] }, "a macvlan network needs its parent interface: --opt parent=IFACE"],
       [{ name: "n", driver: "macvlan", options: { parent: "eth9" }, subnets: ["192.168.1.0/24"] }, "parent interface eth9 of the macvlan network does not exist"],
       [{ name: "n", driver: "macvlan", options: { parent: "eth0" } }, "a macvlan network needs --subnet"],
       [{ name: "n", driver: "macvlan", options: { parent: "eth0", mode: "weird" }, subnets: ["192.168.1.0/24"] }, "invalid --opt mode=weird"],

@@ -48,7 +48,7 @@ export function checkPodmanView(networks: readonly NetworkConfig[], rootless: bo
     if (isVlanPluginEntry(plugin)) {
       // the host usually has an address of the parent's LAN, which podman does see
       const seen = networkSubnets(config).every((s) => hostAddresses.some((a) => subnetsOverlap(s, a)));
-      if (!seen) out.push(info(CHECK, `network ${config.name} (${String(plugin.driver)}) on ${String(plugin.master)}: unless the host has an address in ${subnetsText(config)}, ${UNSEEN}`));
+      if (!seen) out.push(info(CHECK, `network ${config.name} (${String(plugin.driver)}) on ${typeof plugin.master === "string" ? plugin.master : "the default route's interface"}: unless the host has an address in ${subnetsText(config)}, ${UNSEEN}`));
       continue;
     }
     out.push(info(CHECK, `network ${config.name} (internal) holds no address on the host: ${UNSEEN} ${subnetsText(config)}; give podman's networks a --subnet of their own`));

@@ -59,8 +59,8 @@ export type VlanMode = (typeof MACVLAN_MODES)[number] | (typeof IPVLAN_MODES)[nu
 export interface MacvlanNetworkSpec extends AddressingSpec {
   /** macvlan (the default) or ipvlan. */
   driver?: VlanDriver;
-  /** The host interface the containers' macvlan or ipvlan devices hang off. */
-  master: string;
+  /** The host interface the containers' macvlan or ipvlan devices hang off; absent: the default route's. */
+  master?: string;
   /** One of MACVLAN_MODES for macvlan, IPVLAN_MODES for ipvlan. */
   mode?: VlanMode;
 }
@@ -241,7 +241,7 @@ export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown>
 
 function checkVlanSpec(spec: MacvlanNetworkSpec): VlanDriver {
   validateName("network name", spec.name);
-  validateIfName("parent interface name", spec.master);
+  if (spec.master !== undefined) validateIfName("parent interface name", spec.master);
   checkInteger("MTU", spec.mtu, 68, 65535);
   const driver = spec.driver ?? "macvlan";
   const modes: readonly string[] = driver === "macvlan" ? MACVLAN_MODES : IPVLAN_MODES;
@@ -254,7 +254,7 @@ export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknow
   const driver = checkVlanSpec(spec);
   const link: Record<string, unknown> = {
     type: driver,
-    master: spec.master,
+    ...(spec.master !== undefined ? { master: spec.master } : {}),
     ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     capabilities: { ips: true },
@@ -273,7 +273,7 @@ export function nativeVlanConflist(spec: MacvlanNetworkSpec): Record<string, unk
   const plugin: Record<string, unknown> = {
     type: "ctrnet",
     driver,
-    master: spec.master,
+    ...(spec.master !== undefined ? { master: spec.master } : {}),
     ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     capabilities: driver === "macvlan" ? { ips: true, mac: true } : { ips: true },

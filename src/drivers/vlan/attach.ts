@@ -61,14 +61,25 @@ export function vlanIpamOf(network: VlanNetwork, dataDir: string): IpamConfig & 
   return { ...ipam, dataDir: ipam.dataDir ?? dataDir };
 }
 
+/** The interface of the host's default route (IPv4 first), for a network that names no parent. */
+function defaultRouteInterface(host: Netlink, network: VlanNetwork): number {
+  for (const family of [4, 6] as const) {
+    const route = host.routes({ family }).find((r) => r.dst === "default" && r.oif !== undefined);
+    if (route) return route.oif!;
+  }
+  throw new UsageError(`${network.plugin.driver} network ${network.name} names no parent interface and the host has no default route: create it with -o parent=IFACE`);
+}
+
 function parentIndex(host: Netlink, network: VlanNetwork, rootlessNetns: boolean): number {
+  const { driver, master } = network.plugin;
+  // a rootless user's containers hang off the rootless netns, where none of the host's interfaces is
+  if (rootlessNetns) throw new UsageError(`${driver} network ${network.name} needs root: its parent is an interface of the host, out of a rootless user's reach`);
+  if (master === undefined) return defaultRouteInterface(host, network);
   try {
-    return host.link(network.plugin.master).index;
+    return host.link(master).index;
   } catch (err) {
     if (!isNetlinkError(err, "ENODEV")) throw err;
-    // a rootless user's containers hang off the rootless netns, where none of the host's interfaces is
-    if (rootlessNetns) throw new UsageError(`${network.plugin.driver} network ${network.name} needs root: the parent ${network.plugin.master} is the host's, out of a rootless user's reach`);
-    throw new UsageError(`parent interface ${network.plugin.master} of ${network.plugin.driver} network ${network.name} does not exist`);
+    throw new UsageError(`parent interface ${master} of ${driver} network ${network.name} does not exist`);
   }
 }
 

@@ -60,7 +60,7 @@ export function addVlan(ctx: PluginContext, env: PluginEnv, input: VlanPluginInp
         ...key,
         netns: env.netns!,
         driver: input.driver,
-        master: input.master,
+        master: input.master ?? "",
         mac: result.mac,
         addresses: result.addresses,
         gateways: result.gateways,
