@@ -133,6 +133,22 @@ describe.skipIf(!runnable)("the forwarder keeps the client's address", () => {
   );
 
   test(
+    "slirp4netns with enable_ipv6: an IPv6 client is itself too, over tcp and udp",
+    async () => {
+      const port = freePorts(2);
+      const port6 = port + 1;
+      const run = runServers(["--network", "slirp4netns:enable_ipv6=true", "-p", `${port}:80`, "-p", `[::]:${port6}:80`, "-p", `[::]:${port6}:80/udp`]);
+      try {
+        expect(await peerSeen("remote", "tcp", HOST4, port, run)).toBe(REMOTE4);
+        for (const protocol of ["tcp", "udp"] as const) expect(await peerSeen("remote", protocol, HOST6, port6, run)).toBe(REMOTE6);
+      } finally {
+        await stop(run);
+      }
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
     "a rootless bridge network: the same for IPv4 and IPv6 clients",
     async () => {
       const created = ctrnetAsUser(["network", "create", "--subnet", "10.77.17.0/24", "--subnet", "fd77:17::/64", NET]);
