@@ -149,6 +149,38 @@ describe.skipIf(!runnable)("the forwarder keeps the client's address", () => {
   );
 
   test(
+    "slirp4netns with enable_ipv6, created: after kill -9 of slirp4netns (a new tap, a new fd00:: address) an IPv6 client is still itself",
+    async () => {
+      const port6 = freePorts(1);
+      const created = ctrnetAsUser(["create", "--network", "slirp4netns:enable_ipv6=true", "-p", `[::]:${port6}:80`, "healing6"]);
+      expect(created.stderr).toBe("");
+      const inspect = () =>
+        (JSON.parse(ctrnetAsUser(["inspect", "healing6"]).stdout) as {
+          NetworkSettings: { SandboxKey: string };
+          Helpers: Record<string, { Pid: number; Running: boolean; Restarts: number }>;
+        }[])[0]!;
+      const netns = inspect().NetworkSettings.SandboxKey.split("/").at(-1)!;
+      const proc = spawnCtrnetAsUser(["netns", "exec", netns, "--", ...SERVERS]);
+      const run: Run = { proc, stderr: new Response(proc.stderr).text() };
+      try {
+        expect(await peerSeen("remote", "tcp", HOST6, port6, run)).toBe(REMOTE6);
+        const dead = inspect().Helpers.slirp4netns!.Pid;
+        process.kill(dead, "SIGKILL");
+        for (const end = Date.now() + 20_000; ; await Bun.sleep(50)) {
+          const h = inspect().Helpers;
+          if (h.slirp4netns!.Pid !== dead && h.slirp4netns!.Running && h.portForwarder!.Running) break;
+          if (Date.now() > end) throw new Error(`slirp4netns was not restarted: ${JSON.stringify(h)}`);
+        }
+        expect(await peerSeen("remote", "tcp", HOST6, port6, run)).toBe(REMOTE6);
+      } finally {
+        await stop(run);
+        ctrnetAsUser(["rm", "-f", "healing6"]);
+      }
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
     "a rootless bridge network: the same for IPv4 and IPv6 clients",
     async () => {
       const created = ctrnetAsUser(["network", "create", "--subnet", "10.77.17.0/24", "--subnet", "fd77:17::/64", NET]);
