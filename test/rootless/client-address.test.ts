@@ -144,14 +144,18 @@ describe.skipIf(!runnable)("the forwarder keeps the client's address", () => {
   );
 
   test(
-    "slirp4netns with enable_ipv6: an IPv6 client is itself too, over tcp and udp",
+    "slirp4netns with enable_ipv6: a remote IPv6 client is itself too, over tcp and udp, a loopback one fd00::2",
     async () => {
       const port = freePorts(2);
       const port6 = port + 1;
       const run = runServers(["--network", "slirp4netns:enable_ipv6=true", "-p", `${port}:80`, "-p", `[::]:${port6}:80`, "-p", `[::]:${port6}:80/udp`]);
       try {
         expect(await peerSeen("remote", "tcp", HOST4, port, run)).toBe(REMOTE4);
-        for (const protocol of ["tcp", "udp"] as const) expect(await peerSeen("remote", protocol, HOST6, port6, run)).toBe(REMOTE6);
+        for (const protocol of ["tcp", "udp"] as const) {
+          expect(await peerSeen("remote", protocol, HOST6, port6, run)).toBe(REMOTE6);
+          // slirp4netns's host address, as 10.0.2.2 is for IPv4 (its advertisement's router is link-local)
+          expect(await peerSeen("loopback", protocol, "::1", port6, run)).toBe("fd00::2");
+        }
       } finally {
         await stop(run);
       }

@@ -21,7 +21,10 @@ const hostFwdPublisher: PortPublisher = {
   unpublish: async () => [],
 };
 
-const intoContainer = forwarderPublisher((target) => target.netnsPath!);
+/** slirp4netns's own IPv6 address, whose router advertisement comes from fe80::2: the host, as 10.0.2.2 is. */
+const SLIRP4NETNS_HOST6 = "fd00::2";
+
+const intoContainer = forwarderPublisher((target) => target.netnsPath!, SLIRP4NETNS_HOST6);
 
 /** The one network of the mode; it is no CNI network, so the record lists none. */
 const TAP: NetworkAttachment = { network: "slirp4netns", ifname: "tap0", aliases: [], status: null };
