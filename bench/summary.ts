@@ -101,12 +101,13 @@ function portfwdNotes(r: PortfwdResult, head: string[], gaps: string[]): void {
   if (behind.length) {
     gaps.push(
       `**Port forwarding, behind in ${behind.join("; ")}.** ctrnet's relay (ffi/relay.c) serves each connection with two ` +
-        "blocking splice loops on pooled worker threads, through two pipes made per connection (grown to 1 MiB only once a " +
-        "transfer fills them) and a socket it creates and connects in the netns only when the client has connected. pasta " +
-        "serves all connections from one epoll loop with non-blocking splice, a pool of pipes and a pool of sockets opened in " +
-        "the namespace in advance (passt's tcp_splice.c). What it would take: pooled pipes and pre-opened netns sockets first " +
-        "(the per-connection set-up that is left), then an epoll loop over non-blocking splice instead of two blocking threads " +
-        "per connection, measured against pasta, the peer to beat.",
+        "blocking splice loops on pooled worker threads, each with its own pipe kept from one connection to the next (grown " +
+        "to 1 MiB only once a transfer fills it), handing the second direction to a second worker, and a socket it creates " +
+        "(bound to the client's address, transparent and marked, when the address is kept) and connects in the netns only " +
+        "when the client has connected. pasta serves all connections from one epoll loop with non-blocking splice, a pool of " +
+        "pipes and a pool of sockets opened in the namespace in advance (passt's tcp_splice.c). What it would take: an epoll " +
+        "loop over non-blocking splice instead of two blocking threads per connection (no hand-over between threads), measured " +
+        "against pasta, the peer to beat; sockets opened in advance can't help a kept address, bound only once the client is known.",
     );
   }
 }

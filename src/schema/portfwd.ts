@@ -27,6 +27,11 @@ export const PortForwarderConfig = v.strictObject({
   childIP: IpAddress,
   /** Its IPv6 address, if it has one: where connections to an IPv6 host address go instead. */
   childIP6: v.optional(v.pipe(v.string(), v.check((s) => ipFamily(s) === 6, "expected an IPv6 address"))),
+  /**
+   * What a client on the host's IPv6 loopback appears as when the address is kept, instead of the netns's IPv6
+   * default gateway: where that is link-local (slirp4netns's fe80::2), its global address (fd00::2).
+   */
+  loopbackAs6: v.optional(v.pipe(v.string(), v.check((s) => ipFamily(s) === 6, "expected an IPv6 address"))),
   /** Connect from the client's address, so the server sees who it is (see drivers/portfwd/return-path.ts). */
   keepClientAddress: v.optional(v.boolean(), true),
   ports: v.pipe(v.array(PortForward), v.minLength(1, "expected at least one port")),

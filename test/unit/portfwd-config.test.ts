@@ -47,6 +47,7 @@ describe("port forwarder config", () => {
     ["no ports", { ...config, ports: [] }, "ports: expected at least one port"],
     ["unknown key", { ...config, exitFd: 3 }, "exitFd"],
     ["an IPv4 childIP6", { ...config, childIP6: "10.88.0.3" }, "childIP6: expected an IPv6 address"],
+    ["an IPv4 loopbackAs6", { ...config, loopbackAs6: "10.0.2.2" }, "loopbackAs6: expected an IPv6 address"],
     ["keepClientAddress not a boolean", { ...config, keepClientAddress: "yes" }, "keepClientAddress:"],
   ])("%s is refused, naming the field", (_what, input, text) => {
     expect(problem(input)).toStartWith("invalid port forwarder config: ");

@@ -38,7 +38,7 @@ async function untilEof(fd: number): Promise<void> {
  * Without the rules in the netns (a kernel without nf_tables conntrack, say) ports still work, as before:
  * the server then sees the netns's own address for every client.
  */
-function keepClientAddress(relay: Relay, netnsPath: string, io: ForwarderIo): void {
+function keepClientAddress(relay: Relay, netnsPath: string, loopbackAs6: string | undefined, io: ForwarderIo): void {
   let path: ReturnPath;
   try {
     path = setUpReturnPath(netnsPath);
@@ -46,8 +46,9 @@ function keepClientAddress(relay: Relay, netnsPath: string, io: ForwarderIo): vo
     io.debug(`client addresses are not kept: ${errorMessage(err)}`);
     return;
   }
-  relay.keepSource(FORWARDER_MARK, path.gateway4, path.gateway6);
-  io.debug(`client addresses kept; loopback clients appear as ${path.gateway4 || "-"} and ${path.gateway6 || "-"}`);
+  const gateway6 = loopbackAs6 ?? path.gateway6;
+  relay.keepSource(FORWARDER_MARK, path.gateway4, gateway6);
+  io.debug(`client addresses kept; loopback clients appear as ${path.gateway4 || "-"} and ${gateway6 || "-"}`);
 }
 
 /** Resolves when the parent closed the exit fd (or died); throws with a user-facing message before ready. */
@@ -59,7 +60,7 @@ export async function runForwarder(io: ForwarderIo): Promise<void> {
   const relay = Relay.create(openNetns(config.netnsPath), UDP_IDLE_SECONDS);
   const listeners = listenersOf(config);
   bindListeners(relay, listeners);
-  if (config.keepClientAddress) keepClientAddress(relay, config.netnsPath, io);
+  if (config.keepClientAddress) keepClientAddress(relay, config.netnsPath, config.loopbackAs6, io);
   relay.start();
   io.debug(`forwarding ${listeners.length} port(s) to ${config.childIP} in ${config.netnsPath}`);
   libc.write(READY_FD, new TextEncoder().encode("1"));

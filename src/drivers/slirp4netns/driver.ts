@@ -9,9 +9,9 @@ import type { DriverTarget, NetworkDriver, PortPublisher } from "../driver.ts";
 import { forwarderPublisher } from "../portfwd/publisher.ts";
 import { addHostFwd } from "./api.ts";
 import { hostLookup } from "./host-lookup.ts";
-import { checkSlirp4netnsPorts, hostFwds, slirp4netnsAddressesOf } from "./network.ts";
+import { checkSlirp4netnsPorts, hostFwds, slirp4netnsAddressesOf, storedSlirp4netnsOptions } from "./network.ts";
 import { parseSlirp4netnsOptions } from "./options.ts";
-import { type Slirp4netns, startSlirp4netns } from "./start.ts";
+import { type Slirp4netns, slirp4netnsIPv6, startSlirp4netns } from "./start.ts";
 
 /** slirp4netns's forwards live in slirp4netns itself: they go when it is stopped. */
 const hostFwdPublisher: PortPublisher = {
@@ -21,7 +21,10 @@ const hostFwdPublisher: PortPublisher = {
   unpublish: async () => [],
 };
 
-const intoContainer = forwarderPublisher((target) => target.netnsPath!);
+/** slirp4netns's own IPv6 address, whose router advertisement comes from fe80::2: the host, as 10.0.2.2 is. */
+const SLIRP4NETNS_HOST6 = "fd00::2";
+
+const intoContainer = forwarderPublisher((target) => target.netnsPath!, SLIRP4NETNS_HOST6);
 
 /** The one network of the mode; it is no CNI network, so the record lists none. */
 const TAP: NetworkAttachment = { network: "slirp4netns", ifname: "tap0", aliases: [], status: null };
@@ -78,7 +81,8 @@ export function slirp4netnsDriver(options: readonly string[], featuresCache: str
       };
       if (target.ports.length === 0) return status;
       try {
-        await (viaApi ? hostFwdPublisher : intoContainer).publish(target, slirp.ip);
+        // With enable_ipv6 the forwarder leads IPv6 clients to the tap's own IPv6 address, so they keep theirs.
+        await (viaApi ? hostFwdPublisher : intoContainer).publish(target, slirp.ip, slirp.ip6);
       } catch (err) {
         const undo = await this.teardown(target, status);
         throw undo.length ? ErrorList.undoing(err, undo) : err;
@@ -90,12 +94,20 @@ export function slirp4netnsDriver(options: readonly string[], featuresCache: str
         if (!target.ports.length || parseSlirp4netnsOptions(options, hostLookup).portHandler === "slirp4netns") {
           throw new CtrnetError("this slirp4netns container has no port forwarder to restart");
         }
-        await intoContainer.publish(target, slirp4netnsAddressesOf(options).ip);
+        const ip6 = storedSlirp4netnsOptions(options).enableIPv6 ? slirp4netnsIPv6(target.netnsPath!, TAP.ifname) : undefined;
+        await intoContainer.publish(target, slirp4netnsAddressesOf(options).ip, ip6);
         return;
       }
-      // The forwarder, if any, lives on: it connects to the container's address, back once tap0 is.
       const { slirp, viaApi } = await startFor(target, { replaceApiSocket: true });
-      if (!viaApi || target.ports.length === 0) return;
+      if (target.ports.length === 0) return;
+      if (!viaApi) {
+        // The forwarder lives on: it connects to the container's IPv4 address, back once tap0 is. The IPv6 one
+        // comes from the new tap's MAC address, a new one: the forwarder is started again to lead there.
+        if (slirp.ip6 === undefined) return;
+        await target.helpers.stop("portForwarder");
+        await intoContainer.publish(target, slirp.ip, slirp.ip6);
+        return;
+      }
       try {
         await hostFwdPublisher.publish(target, slirp.ip);
       } catch (err) {

@@ -46,6 +46,8 @@ export type StartSlirp4netnsInput = Slirp4netnsTarget & {
 export interface Slirp4netns extends Slirp4netnsAddresses {
   pid: number;
   tap: string;
+  /** The tap's global IPv6 address (fd00::…, from slirp4netns's router advertisement) with enable_ipv6, once it came. */
+  ip6?: string;
   apiSocket?: string;
   /** The tail of slirp4netns's output so far, for debug logs; "" once stopped. */
   log(): string;
@@ -152,7 +154,8 @@ export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Sl
     if (proc.exitCode !== null || proc.signalCode !== null) return fail(exitStatus());
     return fail(`did not create its API socket ${apiSocket} within ${timeoutMs} ms and was stopped`);
   }
-  if (options.enableIPv6 && !(await untilGlobalIPv6(netnsPath, tap, proc.exited, timeoutMs))) {
+  const ip6 = options.enableIPv6 ? await untilGlobalIPv6(netnsPath, tap, proc.exited, timeoutMs) : undefined;
+  if (options.enableIPv6 && ip6 === undefined) {
     if (proc.exitCode !== null || proc.signalCode !== null) return fail(exitStatus());
     logger.warn(`slirp4netns gave ${tap} no IPv6 address within ${timeoutMs} ms; the container starts without one`);
   }
@@ -174,6 +177,7 @@ export async function startSlirp4netns(input: StartSlirp4netnsInput): Promise<Sl
     ...addresses,
     pid: proc.pid,
     tap,
+    ip6,
     apiSocket,
     log: () => log.read(),
     stop: () => (stopping ??= stop()),
@@ -207,12 +211,17 @@ function prepareIPv6(netns: string): void {
 const IFA_F_TENTATIVE = 0x40;
 const IPV6_POLL_MS = 5;
 
+function globalIPv6(nl: Netlink, tap: string): string | undefined {
+  return nl.addresses({ link: tap, family: 6 }).find((a) => a.scope === 0 && (a.flags & IFA_F_TENTATIVE) === 0)?.address;
+}
+
 /**
  * slirp4netns reports ready once tap0 is up with its IPv4 address; the IPv6 one comes by SLAAC from its
  * router advertisement a moment later. Waiting for it here is what makes it usable when the container's
- * command starts. False when none came in time (or slirp4netns exited).
+ * command starts, and lets published ports lead IPv6 clients to it. undefined when none came in time (or
+ * slirp4netns exited).
  */
-async function untilGlobalIPv6(netns: string, tap: string, exited: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+async function untilGlobalIPv6(netns: string, tap: string, exited: Promise<unknown>, timeoutMs: number): Promise<string | undefined> {
   let gone = false;
   void exited.then(() => {
     gone = true;
@@ -220,9 +229,20 @@ async function untilGlobalIPv6(netns: string, tap: string, exited: Promise<unkno
   const nl = Netlink.open({ netns });
   try {
     for (const deadline = performance.now() + timeoutMs; !gone && performance.now() < deadline; await Bun.sleep(IPV6_POLL_MS)) {
-      if (nl.addresses({ link: tap, family: 6 }).some((a) => a.scope === 0 && (a.flags & IFA_F_TENTATIVE) === 0)) return true;
+      const found = globalIPv6(nl, tap);
+      if (found !== undefined) return found;
     }
-    return false;
+    return undefined;
+  } finally {
+    nl.close();
+  }
+}
+
+/** The usable global IPv6 address slirp4netns's advertisement gave the tap in netns, if any, as it is now. */
+export function slirp4netnsIPv6(netns: string, tap = "tap0"): string | undefined {
+  const nl = Netlink.open({ netns });
+  try {
+    return globalIPv6(nl, tap);
   } finally {
     nl.close();
   }
