@@ -39,6 +39,7 @@ export const containerArgs = {
   name: { type: "string", description: "container name (unique, usable instead of the id)" },
   network: {
     type: "string",
+    alias: ["net"],
     description: "bridge (the default network), NAME[,NAME…], none, host, ns:PATH or container:ID",
     valueHint: "network",
   },
@@ -48,8 +49,9 @@ export const containerArgs = {
     description: "publish a port: [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp]; repeatable",
   },
   ip: { type: "string", description: "static IP address on the first network" },
-  mac: { type: "string", description: "static MAC address on the first network" },
-  alias: { type: "string", description: "network alias; repeatable" },
+  ip6: { type: "string", description: "static IPv6 address on the first network (podman's spelling; not together with --ip yet)" },
+  mac: { type: "string", alias: ["mac-address"], description: "static MAC address on the first network" },
+  alias: { type: "string", alias: ["network-alias"], description: "network alias; repeatable" },
   netns: { type: "string", description: "configure this existing network namespace (path) instead of creating one" },
   pid: { type: "string", description: "keep and configure the network namespace of this running process" },
   dns: { type: "string", description: "nameserver for the container's resolv.conf, replacing all others; repeatable" },
@@ -128,7 +130,11 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   const network = single(args, "network");
   // The network mode reads "" as the default (bridge); typed on a command line it is a mistake, such as an unset variable.
   if (network === "") throw new UsageError("--network must not be empty: give bridge, NAME[,NAME…], none, host, ns:PATH, container:ID, slirp4netns or pasta");
-  const ip = single(args, "ip");
+  const ip4 = single(args, "ip");
+  const ip6 = single(args, "ip6");
+  if (ip6 !== undefined && !ip6.includes(":")) throw new UsageError(`invalid --ip6 "${ip6}": expected an IPv6 address`);
+  if (ip4 !== undefined && ip6 !== undefined) throw new UsageError("--ip and --ip6 together are not supported: give one static address");
+  const ip = ip4 ?? ip6;
   const mac = single(args, "mac");
   const netnsPath = single(args, "netns");
   const pid = parsePid(single(args, "pid"));

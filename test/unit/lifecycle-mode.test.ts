@@ -69,10 +69,19 @@ describe("container options", () => {
   });
 });
 
+describe("podman's spellings of the container options", () => {
+  test("--network-alias is --alias (repeatable, mixed), --ip6 a static IPv6 address", () => {
+    expect(createRequestOf({}, ["--network-alias", "a", "--alias=b", "--network-alias=c"]).aliases).toEqual(["a", "b", "c"]);
+    expect(createRequestOf({ ip6: "fd00::5" }).ip).toBe("fd00::5");
+    expect(() => createRequestOf({ ip6: "10.0.0.5" })).toThrow('invalid --ip6 "10.0.0.5": expected an IPv6 address');
+    expect(() => createRequestOf({ ip: "10.0.0.5", ip6: "fd00::5" })).toThrow("--ip and --ip6 together are not supported");
+  });
+});
+
 describe("port", () => {
   const ports = parsePortSpecs(["8080:80", "127.0.0.1:9000-9001:90-91/udp"]);
   test("lists every mapping, or the host address of one port", () => {
-    expect(portLines(ports)).toEqual(["80/tcp -> 0.0.0.0:8080", "90-91/udp -> 127.0.0.1:9000-9001"]);
+    expect(portLines(ports)).toEqual(["80/tcp -> 0.0.0.0:8080", "90/udp -> 127.0.0.1:9000", "91/udp -> 127.0.0.1:9001"]);
     expect(portLines(ports, "80")).toEqual(["0.0.0.0:8080"]);
     expect(portLines(ports, "91/udp")).toEqual(["127.0.0.1:9001"]);
   });

@@ -1,5 +1,8 @@
 import { type ArgsDef, defineCommand } from "citty";
 import { forEachName } from "../each.ts";
+import connect from "./connect.ts";
+import disconnect from "./disconnect.ts";
+import reload from "./reload.ts";
 import { print } from "../output.ts";
 import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";
 import { NetworkNotFoundError } from "../../drivers/cni/index.ts";
@@ -9,6 +12,7 @@ import {
   createNetwork,
   DRIVERS,
   FILTER_KEYS,
+  PRUNE_FILTER_KEYS,
   inspectNetworks,
   listNetworkInfo,
   type NetworkInfo,
@@ -152,6 +156,7 @@ const inspect = defineCommand({
 const rmArgs = {
   ...namesArgs,
   force: { type: "boolean", alias: "f", description: "first remove the network from the containers using it; a missing network is no error" },
+  time: { type: "string", alias: "t", description: "podman's stop timeout for containers removed with -f: accepted with -f (ctrnet stops no container)" },
 } as const satisfies ArgsDef;
 
 const rm = defineCommand({
@@ -159,6 +164,10 @@ const rm = defineCommand({
   args: rmArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, rmArgs);
+    if (args.time !== undefined) {
+      if (!args.force) throw new UsageError("--force option must be specified to use the --time option");
+      if (!/^[0-9]+$/.test(String(args.time))) throw new UsageError(`invalid --time "${String(args.time)}": expected seconds`);
+    }
     return withContext(args, async (ctx) => {
       const options = args.force
         ? { force: true as const, detach: (id: string, network: string) => disconnectContainer(ctx, id, network) }
@@ -171,6 +180,8 @@ const rm = defineCommand({
           } catch (err) {
             // podman's rm -f: a network that is not there is already removed.
             if (args.force && err instanceof NetworkNotFoundError) return;
+            // As podman's network rm: a network that is not there exits 1 (in use stays 2, bad input 2).
+            if (err instanceof NetworkNotFoundError) throw new CtrnetError(err.message);
             throw err;
           }
           print(`${name}\n`);
@@ -185,6 +196,7 @@ const pruneArgs = {
   ...globalArgs,
   ...runtimeArgs,
   force: { type: "boolean", alias: "f", description: "accepted for podman compatibility: prune never asks" },
+  filter: { type: "string", description: `${PRUNE_FILTER_KEYS.map((k) => `${k}=…`).join(", ")} (until: a duration, Unix seconds or an RFC 3339 time); repeatable` },
 } as const satisfies ArgsDef;
 
 const prune = defineCommand({
@@ -192,8 +204,9 @@ const prune = defineCommand({
   args: pruneArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, pruneArgs);
+    const filters = parseFilters(repeatedValues(rawArgs, pruneArgs, "filter"), PRUNE_FILTER_KEYS);
     return withContext(args, async (ctx) => {
-      const removed = await pruneNetworks(ctx);
+      const removed = await pruneNetworks(ctx, filters);
       print(removed.map((n) => `${n}\n`).join(""));
     });
   },
@@ -218,6 +231,10 @@ const exists = defineCommand({
 const subCommands = { create, ls, inspect, rm, prune, exists };
 // podman's alias, kept out of help and completion (not enumerable) as main.ts's internal commands are.
 Object.defineProperty(subCommands, "list", { value: ls });
+// podman's spellings of ctrnet's top-level connect, disconnect and reload, hidden the same way
+Object.defineProperty(subCommands, "connect", { value: connect });
+Object.defineProperty(subCommands, "disconnect", { value: disconnect });
+Object.defineProperty(subCommands, "reload", { value: reload });
 
 export default defineCommand({
   meta: { name: "network", description: "Manage networks (CNI configuration lists)" },
