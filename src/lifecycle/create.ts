@@ -240,7 +240,11 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files);
     const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
     // Helpers that outlive this command are restarted by the supervisor if they die.
-    if (!opts.helpersDieWithProcess) await superviseHelpers(ctx, rec.id);
+    // Root: ports DNATed to it are held by the supervisor too, as podman's conmon holds them (run holds its own).
+    if (!opts.helpersDieWithProcess) {
+      const driver = ready.ports.length ? driverFor(ready.mode, ctx) : undefined;
+      await superviseHelpers(ctx, rec.id, { holdPorts: driver !== undefined && !driver.listensOnHostPorts });
+    }
     return ready;
   } catch (err) {
     // a plugin that is not installed made nothing for its DEL to undo (its ADD failed the same way)
