@@ -123,6 +123,9 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   if (spec.defaultNetwork) {
     await ensureDefaultNetwork(ctx);
     names = [DEFAULT_NETWORK];
+  } else if (names.includes(DEFAULT_NETWORK)) {
+    // named beside others (podman's `--network bridge --network n2`): made as when it is the only one
+    await ensureDefaultNetwork(ctx);
   }
   // by name or id prefix, as podman
   const networks: string[] = [];

@@ -41,6 +41,8 @@ export class PortHolder {
     private readonly ctx: Context,
     private readonly userns: number,
     private readonly supervised: () => readonly { id: string }[],
+    /** After a request's sync: closes what it opened (the state database) unless the supervisor's round uses it. */
+    private readonly afterRequest: () => void = () => {},
   ) {}
 
   /** Holds the ports of every container that wants them, lets go of the others; one message per failure. */
@@ -77,7 +79,15 @@ export class PortHolder {
       socket: {
         data: (socket, data) => {
           if (!data.toString().includes("\n")) return;
-          socket.write(`${JSON.stringify(this.sync())}\n`);
+          let errors: string[];
+          try {
+            errors = this.sync();
+          } catch (err) {
+            errors = [errorMessage(err)];
+          } finally {
+            this.afterRequest();
+          }
+          socket.write(`${JSON.stringify(errors)}\n`);
           socket.end();
         },
       },

@@ -213,10 +213,16 @@ export async function runSupervisor(ctx: Context): Promise<void> {
   const deaths = new ExitWatch();
   log.debug(`helper supervisor ${process.pid} of ${ctx.runtimeDir} watching`);
   let helpers: TrackedProcess[] = [];
-  const ports = new PortHolder(ctx, userns, () => supervisedContainers(ctx, userns));
+  // The state database is open only while the supervisor reads it: a connection kept open for its life
+  // would keep the database's WAL file and hold its pages for every other command.
+  const idle = { waiting: false };
+  const ports = new PortHolder(ctx, userns, () => supervisedContainers(ctx, userns), () => {
+    if (idle.waiting) ctx.close();
+  });
   ports.listen();
+  ctx.close();
   try {
-    await superviseRounds(ctx, userns, retryAt, deaths, ports, (h) => (helpers = h));
+    await superviseRounds(ctx, userns, retryAt, deaths, ports, (h) => (helpers = h), idle);
   } finally {
     // the socket file was removed under the lock by retire, or is another supervisor's now
     ports.close(false);
@@ -231,6 +237,7 @@ async function superviseRounds(
   deaths: ExitWatch,
   ports: PortHolder,
   watching: (helpers: TrackedProcess[]) => void,
+  idle: { waiting: boolean },
 ): Promise<void> {
   for (;;) {
     if (!existsSync(ctx.runtimeDir)) return;
@@ -251,7 +258,13 @@ async function superviseRounds(
     watching(helpers);
     const wayOut = ctx.rootless ? wayOutToWatch(ctx.rootlessNetns) : undefined;
     // root: the event loop stays free to answer port-hold requests (port-holder.ts)
-    await deaths.wait(wayOut ? [...helpers, wayOut] : helpers, ROUND_MS, { serving: !ctx.rootless });
+    ctx.close();
+    idle.waiting = true;
+    try {
+      await deaths.wait(wayOut ? [...helpers, wayOut] : helpers, ROUND_MS, { serving: !ctx.rootless });
+    } finally {
+      idle.waiting = false;
+    }
   }
 }
 

@@ -62,7 +62,8 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     const settings = inst.inspect(id).NetworkSettings;
     const inside = addressesInside(netns);
     expect(settings.SandboxKey).toBe(netns);
-    expect(settings.Ports).toEqual({ "80/tcp": [{ HostIp: "", HostPort: String(port) }] });
+    // as podman's makeInspectPortBindings: no host IP shows as 0.0.0.0
+    expect(settings.Ports).toEqual({ "80/tcp": [{ HostIp: "0.0.0.0", HostPort: String(port) }] });
     expect(inside.eth0!.inet).toEqual([`${settings.IPAddress}/${settings.IPPrefixLen}`]);
     expect(settings.MacAddress).toBe(inside.eth0!.mac);
     expect(settings.Gateway).toBe(`${net.prefix}.1`);

@@ -76,6 +76,27 @@ describe("podman's spellings of the container options", () => {
     expect(() => createRequestOf({ ip6: "10.0.0.5" })).toThrow('invalid --ip6 "10.0.0.5": expected an IPv6 address');
     expect(() => createRequestOf({ ip: "10.0.0.5", ip6: "fd00::5" })).toThrow("--ip and --ip6 together are not supported");
   });
+
+  test("--network given again adds a network; NAME:ip=…,mac=…,alias=… sets the first network's, as podman's", () => {
+    expect(createRequestOf({}, ["--network", "a", "--net", "b", "--network=c"]).network).toBe("a,b,c");
+    expect(createRequestOf({}, ["--network", "bridge", "--network", "b"]).network).toBe("ctrnet,b");
+    expect(createRequestOf({}, ["--network", "a:ip=10.0.0.5,mac=92:d0:c6:0a:29:33,alias=x,alias=y", "--alias", "z"])).toEqual({
+      network: "a",
+      ip: "10.0.0.5",
+      mac: "92:d0:c6:0a:29:33",
+      aliases: ["x", "y", "z"],
+    });
+    expect(createRequestOf({}, ["--network", "a:ip6=fd00::7"])).toEqual({ network: "a", ip: "fd00::7" });
+    // modes keep their own option syntax
+    expect(createRequestOf({}, ["--network", "slirp4netns:mtu=1500"]).network).toBe("slirp4netns:mtu=1500");
+    expect(createRequestOf({}, ["--network", "container:web"]).network).toBe("container:web");
+    expect(() => createRequestOf({}, ["--network", "none", "--network", "b"])).toThrow("cannot set multiple networks without bridge network mode, selected mode none");
+    expect(() => createRequestOf({}, ["--network", "a", "--network", "host"])).toThrow("can only set extra network names, selected mode host conflicts with bridge");
+    expect(() => createRequestOf({}, ["--network", "a", "--network", "b:ip=10.0.0.9"])).toThrow("per-network options are supported on the first --network only");
+    expect(() => createRequestOf({}, ["--network", "a:interface_name=x"])).toThrow('invalid option for network a: "interface_name" is not supported');
+    expect(() => createRequestOf({}, ["--network", ":ip=10.0.0.9"])).toThrow("network name cannot be empty");
+    expect(() => createRequestOf({}, ["--network", "a:alias="])).toThrow("alias cannot be empty");
+  });
 });
 
 describe("port", () => {
