@@ -17,7 +17,7 @@ import { dirname } from "node:path";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { ExitWatch } from "../process/exit-watch.ts";
-import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
+import { running, startTimeOf, stopByPid, threadsGone, type TrackedProcess } from "../process/supervise.ts";
 import { wayOutToWatch } from "../rootless/netns.ts";
 import { selfCommand } from "../rootless/self.ts";
 import {
@@ -130,7 +130,11 @@ export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
       await withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
         if (supervisedContainers(ctx, userns).length > 0) return;
         const proc = readSupervisor(ctx, userns);
-        if (proc) await stopByPid("helper supervisor", proc);
+        if (proc) {
+          await stopByPid("helper supervisor", proc);
+          // its held host ports are free only once its last thread is gone
+          await threadsGone(proc.pid);
+        }
         forgetSupervisor(ctx, userns);
         rmSync(supervisorFiles(ctx, userns).socketFile, { force: true });
         lock.discard();

@@ -250,6 +250,9 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const r = w.cli(["network", "create", "--subnet", "10.30.0.0/24", "web"]);
     expect(r).toEqual({ code: 2, stdout: "", stderr: "ctrnet: error: network name web already used: network already exists\n" });
     expect(readFileSync(join(w.confDir, "web.conflist"), "utf8")).toBe(before);
+    // podman's --ignore: the name, no error, the network as it was
+    expect(w.cli(["network", "create", "--ignore", "--subnet", "10.30.0.0/24", "web"])).toEqual({ code: 0, stdout: "web\n", stderr: "" });
+    expect(readFileSync(join(w.confDir, "web.conflist"), "utf8")).toBe(before);
   });
 
   test("bad input: exit 2, one line naming the problem, no file written", () => {

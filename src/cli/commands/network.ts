@@ -54,6 +54,7 @@ const createArgs = {
   opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict (bridge); parent=IFACE, mode=M, mtu=N (macvlan); repeatable" },
   "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan, the parent interface" },
   label: { type: "string", description: "label KEY=VALUE; repeatable" },
+  ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
 
@@ -78,6 +79,10 @@ const create = defineCommand({
       labels: parseKeyValues("--label", repeatedValues(rawArgs, createArgs, "label")),
     };
     return withContext(args, async (ctx) => {
+      if (args.ignore && request.name !== undefined && (await ctx.cni.listNetworks()).networks.some((n) => n.name === request.name)) {
+        print(`${request.name}\n`);
+        return;
+      }
       const info = await createNetwork(ctx, request);
       print(`${info.name}\n`);
     });
