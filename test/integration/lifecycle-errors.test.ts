@@ -79,6 +79,16 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     const settings = (network: string) =>
       inst.ok(["inspect", id, "--format", `{{with index .NetworkSettings.Networks "${network}"}}{{.MacAddress}} {{join .Aliases ","}}{{end}}`]).trim();
     expect(settings(net.name)).toBe(`92:d0:c6:0a:29:33 a1,a2,${id}`);
+    // network inspect's Containers by id, in podman 5's fields (500-networking.bats "network inspect running containers")
+    expect(inst.ok(["network", "inspect", "--format", `{{json (index .Containers "${id}")}}`, net.name]).trim()).toMatch(
+      new RegExp(`^\\{"name":"","interfaces":\\{"eth0":\\{"subnets":\\[\\{"ipnet":"${net.prefix.replaceAll(".", "\\.")}\\.\\d+/24","gateway":"${net.prefix.replaceAll(".", "\\.")}\\.1"\\}\\],"mac_address":"92:d0:c6:0a:29:33"\\}\\}\\}$`),
+    );
+    expect(inst.ok(["inspect", "--format", "{{.NetworkSettings.Networks}}", id])).toStartWith(`map[${net.name}:`);
+    // joined by path: no network by name, podman's nil map
+    const joined = `j${id}`;
+    inst.ok(["create", "--network", `ns:${inst.ok(["inspect", "--format", "{{.NetworkSettings.SandboxKey}}", id]).trim()}`, joined]);
+    expect(inst.ok(["inspect", "--format", "{{.NetworkSettings.Networks}}", joined])).toBe("map[]\n");
+    inst.ok(["rm", joined]);
     // one line a port, as podman's; --all prefixes each with the id
     expect(inst.ok(["port", id])).toBe(`80/tcp -> 0.0.0.0:${port}\n81/tcp -> 0.0.0.0:${port + 1}\n`);
     expect(inst.ok(["port", "--all"])).toBe(`${id}\t80/tcp -> 0.0.0.0:${port}\n${id}\t81/tcp -> 0.0.0.0:${port + 1}\n`);
