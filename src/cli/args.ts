@@ -221,6 +221,10 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
     // citty reads --no-hosts as the negation of a `hosts` flag
     noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
   });
+  // podman's specgen check: the hosts file is the other container's
+  if (network?.startsWith("container:") && etc.addHosts?.length) {
+    throw new UsageError("cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration");
+  }
   if (hasEtcOptions(etc)) req.etc = etc;
   return req;
 }

@@ -97,6 +97,12 @@ describe("podman's spellings of the container options", () => {
     expect(() => createRequestOf({}, ["--network", ":ip=10.0.0.9"])).toThrow("network name cannot be empty");
     expect(() => createRequestOf({}, ["--network", "a:alias="])).toThrow("alias cannot be empty");
   });
+
+  test("--add-host with --network container:ID is refused in podman's words", () => {
+    expect(() => createRequestOf({}, ["--network", "container:web", "--add-host", "h1:127.0.0.1"])).toThrow(
+      "cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration",
+    );
+  });
 });
 
 describe("port", () => {
