@@ -1,7 +1,8 @@
 // `npm run bench`: ctrnet against its peers, in one run on one machine, written to bench/RESULTS.md.
 //   1. attach + detach latency (attach.ts)   2. rootless port forwarding (portfwd.ts)
 //   3. 200 containers on a reference-chain network and 1000 on a native one (scale.ts)   4. start-up (startup.ts)   5. container name resolution (dns.ts)
-// Options: --quick (a short run, under 2 minutes), --only SECTION[,SECTION…] (attach, portfwd, scale, startup, dns).
+//   6. rootful port forwarding through DNAT, from a client in another netns (dnat.ts)
+// Options: --quick (a short run, under 2 minutes), --only SECTION[,SECTION…] (attach, portfwd, scale, startup, dns, dnat).
 // Both print the report instead of writing bench/RESULTS.md, so the committed figures always come from a full run.
 // Needs root and the peers (scripts/setup installs them). Everything runs in the sandbox of sandbox.ts.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { ensureBinary, ROOT } from "../test/helpers/binary.ts";
 import { attachDetach, attachMarkdown } from "./attach.ts";
 import { execsMarkdown, traceExecs } from "./execs.ts";
 import { snapshotBinary } from "./ctrnet.ts";
+import { dnatForwarding, dnatMarkdown } from "./dnat.ts";
 import { AARDVARK, dnsMarkdown, dnsResolution } from "./dns.ts";
 import { loadAverage, machine, PEER_PACKAGES } from "./machine.ts";
 import { NETAVARK } from "./netavark.ts";
@@ -19,7 +21,7 @@ import { scale, scaleMarkdown } from "./scale.ts";
 import { startup, startupMarkdown } from "./startup.ts";
 import { summary, type Measured } from "./summary.ts";
 
-const SECTIONS = ["attach", "portfwd", "scale", "startup", "dns"] as const;
+const SECTIONS = ["attach", "portfwd", "scale", "startup", "dns", "dnat"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values: opts } = parseArgs({
@@ -70,6 +72,9 @@ async function measure(section: Section, tag: string, m: Measured): Promise<void
     case "dns":
       m.dns = await dnsResolution({ workDir, seconds: PARAMS.seconds, runs: PARAMS.runs });
       return;
+    case "dnat":
+      m.dnat = await dnatForwarding({ workDir, tag, seconds: PARAMS.seconds, runs: PARAMS.runs });
+      return;
   }
 }
 
@@ -79,6 +84,7 @@ const TITLES: Record<Section, string> = {
   scale: `3. Scale: ${PARAMS.containers} containers on one network, ${PARAMS.nativeContainers} on one native network`,
   startup: "4. Start-up",
   dns: "5. Container name resolution: ctrnet _dns and aardvark-dns",
+  dnat: "6. Rootful port forwarding: a client in another netns → the host's published port → container",
 };
 
 function sectionMarkdown(section: Section, m: Measured): string | undefined {
@@ -87,6 +93,7 @@ function sectionMarkdown(section: Section, m: Measured): string | undefined {
   if (section === "scale" && m.scale) return [scaleMarkdown(m.scale), ...(m.scaleNative ? ["", scaleMarkdown(m.scaleNative)] : [])].join("\n");
   if (section === "startup" && m.startup) return startupMarkdown(m.startup);
   if (section === "dns" && m.dns) return dnsMarkdown(m.dns);
+  if (section === "dnat" && m.dnat) return dnatMarkdown(m.dnat);
   return undefined;
 }
 
@@ -100,7 +107,7 @@ async function inSandbox(): Promise<number> {
   const failures = new Map<Section, string>();
   const seconds = new Map<Section, number>();
   // Start-up first and port forwarding last: the quick, stateless figures before the machine has been worked.
-  for (const section of (["startup", "attach", "scale", "dns", "portfwd"] as const).filter((s) => only.includes(s))) {
+  for (const section of (["startup", "attach", "scale", "dns", "portfwd", "dnat"] as const).filter((s) => only.includes(s))) {
     const t0 = performance.now();
     console.error(`bench: ${TITLES[section]}`);
     try {

@@ -1,6 +1,7 @@
 // The note at the top of RESULTS.md: the headline ratios, and wherever ctrnet is behind a peer, by how much and
 // what it would take to get ahead, reasoned from the breakdowns measured in the same run.
 import type { AttachResult } from "./attach.ts";
+import type { DnatResult } from "./dnat.ts";
 import type { DnsResult } from "./dns.ts";
 import type { PortfwdPath, PortfwdResult } from "./portfwd.ts";
 import type { ExecTrace } from "./execs.ts";
@@ -16,6 +17,7 @@ export interface Measured {
   execs?: ExecTrace;
   startup?: StartupResult;
   dns?: DnsResult;
+  dnat?: DnatResult;
 }
 
 const pct = (x: number) => `${fixed(x * 100, 0)}%`;
@@ -170,6 +172,13 @@ export function summary(m: Measured): string {
         `(median of the last 100 / the first 100: ${ratio(median(s.attachMs.slice(-100)), median(s.attachMs.slice(0, 100)))}), ` +
         `peak memory of a create ${mib(max(s.rssBytes))} MiB; left behind after removing all: ${s.leftovers.length ? s.leftovers.join(", ") : "nothing"}` +
         (s.range ? `; \`-p 1-1000:1-1000\` create ${ms(median(s.range.attachMs))} ms, rm ${ms(median(s.range.detachMs))} ms` : ""),
+    );
+  }
+  if (m.dnat) {
+    const [own, nv, limit] = m.dnat.paths.map((p) => ({ f: median(p.fwd), r: median(p.rev) })) as [{ f: number; r: number }, { f: number; r: number }, { f: number; r: number }];
+    head.push(
+      `- **rootful port forwarding (DNAT) from another netns**: ctrnet ${fixed(own.f, 2)} Gbit/s; ctrnet / netavark **${ratio(own.f, nv.f)}** (← ${ratio(own.r, nv.r)}), ` +
+        `ctrnet / routed without DNAT (the limit) ${ratio(own.f, limit.f)} (← ${ratio(own.r, limit.r)})`,
     );
   }
   if (m.execs) {

@@ -5,6 +5,7 @@ import * as v from "valibot";
 import { type NetworkConfig, networkId } from "../drivers/cni/config.ts";
 import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
 import { type Cidr, parseCidr } from "../ip/codec.ts";
+import { isVlanPluginEntry } from "../schema/ctrnet-plugin.ts";
 import { HostLocalIpam, type HostLocalRange, hostLocalRanges } from "../schema/cni.ts";
 
 export interface LeaseRange {
@@ -79,13 +80,20 @@ export function networkSubnets(config: NetworkConfig): Cidr[] {
 export function networkBridge(config: NetworkConfig): string | undefined {
   const plugin = mainPlugin(config);
   // ctrnet's own plugin type is a bridge network too (src/drivers/bridge)
-  if (plugin.type === "ctrnet") return typeof plugin.bridge === "string" ? plugin.bridge : undefined;
+  if (plugin.type === "ctrnet") return typeof plugin.bridge === "string" && !isVlanPluginEntry(plugin) ? plugin.bridge : undefined;
   if (plugin.type !== "bridge") return undefined;
   return typeof plugin.bridge === "string" ? plugin.bridge : "cni0";
 }
 
+/** podman's driver name: ctrnet's own plugin serves bridge networks, or macvlan and ipvlan ones (its `driver`). */
+function driverName(plugin: Record<string, unknown>): string {
+  if (plugin.type !== "ctrnet") return String(plugin.type);
+  return isVlanPluginEntry(plugin) ? String(plugin.driver) : "bridge";
+}
+
 function networkInterface(plugin: Record<string, unknown>): string {
-  const name = plugin.type === "bridge" ? (plugin.bridge ?? "cni0") : plugin.type === "ctrnet" ? plugin.bridge : plugin.master;
+  const bridge = plugin.type === "bridge" || (plugin.type === "ctrnet" && !isVlanPluginEntry(plugin));
+  const name = bridge ? (plugin.bridge ?? (plugin.type === "bridge" ? "cni0" : undefined)) : plugin.master;
   return typeof name === "string" ? name : "";
 }
 
@@ -110,14 +118,13 @@ export function describeNetwork(config: NetworkConfig, fileTime: Date): NetworkI
   return {
     name: config.name,
     id: networkId(config.name),
-    // ctrnet's own plugin type is a bridge network, as podman names the driver
-    driver: config.plugins[0]!.type === "ctrnet" ? "bridge" : config.plugins[0]!.type,
+    driver: driverName(plugin),
     network_interface: networkInterface(plugin),
     created: args.ctrnet_created ?? fileTime.toISOString(),
     subnets,
     ipv6_enabled: subnets.some((s) => s.subnet.includes(":")),
     // As podman's CNI backend reads it: a bridge that is nobody's gateway leads nowhere.
-    internal: (plugin.type === "bridge" || plugin.type === "ctrnet") && plugin.isGateway !== true && plugin.ipMasq !== true,
+    internal: (plugin.type === "bridge" || (plugin.type === "ctrnet" && !isVlanPluginEntry(plugin))) && plugin.isGateway !== true && plugin.ipMasq !== true,
     dns_enabled: ctrnetDnsEnabled(config.bytes) || config.plugins.some((p) => p.type === "dnsname"),
     labels: { ...args.podman_labels },
     options: { ...args.podman_options },

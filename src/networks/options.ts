@@ -1,8 +1,8 @@
 // What `network create` is asked for, and the checks on it that need nothing but the request itself.
-import { MACVLAN_MODES, type MacvlanMode } from "../drivers/cni/conflist.ts";
+import { IPVLAN_MODES, MACVLAN_MODES, type VlanMode } from "../drivers/cni/conflist.ts";
 import { UsageError } from "../errors.ts";
 
-export const DRIVERS = ["bridge", "macvlan"] as const;
+export const DRIVERS = ["bridge", "macvlan", "ipvlan"] as const;
 export type Driver = (typeof DRIVERS)[number];
 
 export interface CreateNetworkRequest {
@@ -42,7 +42,9 @@ export interface BridgeOptions {
 export interface MacvlanOptions {
   mtu?: number;
   parent?: string;
-  mode?: MacvlanMode;
+  mode?: VlanMode;
+  /** `ctrnet` (the default): ctrnet's own plugin makes the link; `cni`: the reference macvlan/ipvlan plugin. */
+  plugin?: "ctrnet" | "cni";
 }
 
 /** `--label k=v`, `--opt k=v`: a key alone means an empty value, as in podman; a key given twice is refused. */
@@ -60,7 +62,7 @@ export function parseKeyValues(flag: string, items: readonly string[]): Record<s
 
 export function parseDriver(driver: string | undefined): Driver {
   const d = driver ?? "bridge";
-  if (!(DRIVERS as readonly string[]).includes(d)) throw new UsageError(`unsupported network driver "${d}": use ${DRIVERS.join(" or ")}`);
+  if (!(DRIVERS as readonly string[]).includes(d)) throw new UsageError(`unsupported network driver "${d}": use ${DRIVERS.join(", ")}`);
   return d as Driver;
 }
 
@@ -89,15 +91,17 @@ export function parseBridgeOptions(options: Readonly<Record<string, string>>): B
   };
 }
 
-export function parseMacvlanOptions(options: Readonly<Record<string, string>>): MacvlanOptions {
-  checkKeys("macvlan", options, ["parent", "mode", "mtu"]);
-  const { mode, parent } = options;
-  if (mode !== undefined && !(MACVLAN_MODES as readonly string[]).includes(mode)) {
-    throw new UsageError(`invalid --opt mode=${mode}: use one of ${MACVLAN_MODES.join(", ")}`);
-  }
+/** podman's macvlan and ipvlan options: parent, mode (each driver's own), mtu; and ctrnet's plugin choice. */
+export function parseMacvlanOptions(options: Readonly<Record<string, string>>, driver: "macvlan" | "ipvlan" = "macvlan"): MacvlanOptions {
+  checkKeys(driver, options, ["parent", "mode", "mtu", "plugin"]);
+  const { mode, parent, plugin } = options;
+  const modes: readonly string[] = driver === "macvlan" ? MACVLAN_MODES : IPVLAN_MODES;
+  if (mode !== undefined && !modes.includes(mode)) throw new UsageError(`invalid --opt mode=${mode} for the ${driver} driver: use one of ${modes.join(", ")}`);
+  if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
   return {
     ...(options.mtu !== undefined ? { mtu: integerOption("mtu", options.mtu) } : {}),
     ...(parent !== undefined ? { parent } : {}),
-    ...(mode !== undefined ? { mode: mode as MacvlanMode } : {}),
+    ...(mode !== undefined ? { mode: mode as VlanMode } : {}),
+    ...(plugin !== undefined ? { plugin } : {}),
   };
 }

@@ -1,7 +1,7 @@
 // The conflist for `network create`, decided from the request and from what already exists (networks,
 // host routes and links, installed plugins). Pure, so every rule and message is testable without root;
 // every check happens here, before anything is written.
-import { type ConflistArgs, bridgeConflist, macvlanConflist, nativeConflist } from "../drivers/cni/conflist.ts";
+import { type ConflistArgs, bridgeConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { UsageError } from "../errors.ts";
@@ -112,14 +112,15 @@ function planBridgeName(request: CreateNetworkRequest, around: Surroundings): st
   return bridge;
 }
 
-function planParent(request: CreateNetworkRequest, parent: string | undefined, around: Surroundings): string {
+/** The parent, or none: then the host's default route's interface, looked up at each attach (as podman's). */
+function planParent(request: CreateNetworkRequest, driver: string, parent: string | undefined, around: Surroundings): string | undefined {
   if (parent !== undefined && request.interfaceName !== undefined && parent !== request.interfaceName) {
     throw new UsageError(`--opt parent=${parent} and --interface-name ${request.interfaceName} disagree: give one`);
   }
   const name = parent ?? request.interfaceName;
-  if (name === undefined) throw new UsageError("a macvlan network needs its parent interface: --opt parent=IFACE");
+  if (name === undefined) return undefined;
   validateIfName("parent interface name", name);
-  if (!around.hostLinks.has(name)) throw new UsageError(`parent interface ${name} of the macvlan network does not exist`);
+  if (!around.hostLinks.has(name)) throw new UsageError(`parent interface ${name} of the ${driver} network does not exist`);
   return name;
 }
 
@@ -163,13 +164,16 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     }
   } else {
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");
-    const { mtu, mode, parent } = parseMacvlanOptions(request.options ?? {});
-    const master = planParent(request, parent, around);
+    const { mtu, mode, parent, plugin } = parseMacvlanOptions(request.options ?? {}, driver);
+    const master = planParent(request, driver, parent, around);
     // The containers share the parent's LAN, whose addressing only the user knows: nothing to pick.
-    if (!request.subnets?.length) throw new UsageError("a macvlan network needs --subnet (the subnet of the parent interface's LAN)");
-    if (request.ipv6 && !request.subnets.some((s) => s.includes(":"))) throw new UsageError("--ipv6 on a macvlan network needs an IPv6 --subnet");
+    if (!request.subnets?.length) throw new UsageError(`a ${driver} network needs --subnet (the subnet of the parent interface's LAN)`);
+    if (request.ipv6 && !request.subnets.some((s) => s.includes(":"))) throw new UsageError(`--ipv6 on a ${driver} network needs an IPv6 --subnet`);
     // the host reaches no macvlan container, so no server of the host can answer them
-    conflist = macvlanConflist({ ...common, args: { ...common.args, dns: false }, master, mode, mtu, subnets: planSubnets(request, around, false) });
+    // podman keeps the parent as the network's interface, not among its options
+    const { parent: _, ...options } = request.options ?? {};
+    const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, subnets: planSubnets(request, around, false) };
+    conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist(spec);
   }
   checkPlugins(name, conflist, around);
   return { name, conflist };

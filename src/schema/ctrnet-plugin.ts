@@ -24,3 +24,27 @@ export const CtrnetPluginConfig = v.looseObject({
   ipam: HostLocalIpam,
 });
 export type CtrnetPluginConfig = v.InferOutput<typeof CtrnetPluginConfig>;
+
+export const MACVLAN_MODES = ["bridge", "private", "vepa", "passthru"] as const;
+export const IPVLAN_MODES = ["l2", "l3", "l3s"] as const;
+
+/**
+ * ctrnet's plugin for a macvlan or ipvlan network (podman's `--driver macvlan|ipvlan`): `driver` says
+ * which, `master` is the parent interface (`-o parent=`), `mode` its mode (`-o mode=`), as the reference
+ * macvlan and ipvlan plugins name them. No bridge, no firewall: the container sits on the parent's LAN.
+ */
+export const CtrnetVlanPluginConfig = v.looseObject({
+  type: v.literal("ctrnet"),
+  driver: v.picklist(["macvlan", "ipvlan"]),
+  /** Absent: the interface of the host's default route when a container is attached, as podman's. */
+  master: v.optional(InterfaceName),
+  mode: v.optional(v.picklist([...MACVLAN_MODES, ...IPVLAN_MODES])),
+  mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
+  ipam: HostLocalIpam,
+});
+export type CtrnetVlanPluginConfig = v.InferOutput<typeof CtrnetVlanPluginConfig>;
+
+/** Whether a plugin entry of type ctrnet is a macvlan or ipvlan network's (else a bridge network's). */
+export function isVlanPluginEntry(entry: { driver?: unknown }): boolean {
+  return entry.driver === "macvlan" || entry.driver === "ipvlan";
+}

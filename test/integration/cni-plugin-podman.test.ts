@@ -119,4 +119,50 @@ describe.skipIf(!runnable)("podman and ctrnet on a network served by ctrnet's pl
     for (const root of [inst.env.CTRNET_ROOT!, "/run/ctrnet"]) expect(existsSync(join(root, "native")) ? readdirSync(join(root, "native")) : []).toEqual([]);
     expect(await fetchText(`http://127.0.0.1:${port}/index.html`, 500)).toBeNull();
   }, 90_000);
+
+  test("podman run on a macvlan network of ctrnet's plugin: the LAN and a ctrnet container reach it; rm leaves nothing", async () => {
+    // the parent's LAN: a netns at the other end of a veth pair
+    const id3 = hex(2);
+    const [parent, lan, mv] = [`pmp${id3}`, `pmlan-${process.pid}-${id3}`, `pmv-${id3}`];
+    expect(run(["ip", "netns", "add", lan]).ok).toBe(true);
+    try {
+      expect(run(["ip", "link", "add", parent, "type", "veth", "peer", "name", "lan0", "netns", lan]).ok).toBe(true);
+      run(["ip", "link", "set", parent, "up"]);
+      run(["ip", "-n", lan, "addr", "add", "192.168.151.1/24", "dev", "lan0"]);
+      run(["ip", "-n", lan, "link", "set", "lan0", "up"]);
+      inst.ok(["network", "create", "-d", "macvlan", "-o", `parent=${parent}`, "--subnet", "192.168.151.0/24", mv]);
+      const mvLeases = () => (existsSync(join(inst.ipamDir, mv)) ? readdirSync(join(inst.ipamDir, mv)).filter((f) => /^\d/.test(f)) : []);
+
+      const body = `podman on macvlan ${hex(4)}`;
+      const dir = join(inst.dir, "podmv");
+      mkdirSync(dir);
+      const started = podman([
+        "run", "-d", "--network", mv, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000",
+        "--rootfs", busyboxRootfs(dir, body), "/bin/httpd", "-f", "-p", "80", "-h", "/www",
+      ]);
+      expect(started).toMatchObject({ ok: true });
+      const id = started.out.trim();
+      const podIp = JSON.parse(podman(["inspect", id]).out)[0].NetworkSettings.Networks[mv].IPAddress as string;
+      expect(podIp).toBe("192.168.151.2");
+      const fetchFrom = (netns: string) => run(["nsenter", `--net=${netns}`, "curl", "-s", "--max-time", "3", `http://${podIp}/index.html`]).out;
+      let fromLan = "";
+      for (let i = 0; i < 50 && fromLan !== body; i++) {
+        fromLan = fetchFrom(`/run/netns/${lan}`);
+        if (fromLan !== body) await Bun.sleep(50);
+      }
+      expect(fromLan).toBe(body);
+      const mine = `mvmine-${hex(3)}`;
+      expect(fetchFrom(inst.ok(["create", "--network", mv, mine]).trim())).toBe(body);
+      expect(mvLeases().sort()).toEqual(["192.168.151.2", "192.168.151.3"]);
+      inst.ok(["rm", mine]);
+
+      expect(podman(["rm", "-f", "-t", "0", id])).toMatchObject({ ok: true, err: "" });
+      expect(mvLeases()).toEqual([]);
+      for (const root of [inst.env.CTRNET_ROOT!, "/run/ctrnet"]) expect(existsSync(join(root, "vlan")) ? readdirSync(join(root, "vlan")) : []).toEqual([]);
+      inst.ok(["network", "rm", mv]);
+    } finally {
+      run(["ip", "link", "del", parent]);
+      run(["ip", "netns", "del", lan]);
+    }
+  }, 90_000);
 });

@@ -10,7 +10,7 @@ import { ensureDefaultNetwork, type NetworkInspectInfo } from "../../src/network
 import { subnetsOverlap } from "../../src/schema/ip.ts";
 import { type CliResult, ctrnet, ensureBinary } from "../helpers/binary.ts";
 import { makeScratch, scratchPath } from "../helpers/scratch.ts";
-import { privileged } from "./cni-helpers.ts";
+import { privileged, run } from "./cni-helpers.ts";
 
 const runnable = privileged && Bun.which("podman") !== null;
 const top = scratchPath("ctrnet-network-podman-");
@@ -24,6 +24,8 @@ interface Subnet {
 interface World {
   confDir: string;
   ctrnet(args: string[]): CliResult;
+  /** ctrnet without the chain option: networks of ctrnet's own plugin type. */
+  native(args: string[]): CliResult;
   podman(args: string[]): CliResult;
   /** `network inspect NAME` of one tool, which must succeed. */
   inspect(tool: "ctrnet" | "podman", name: string): { id: string; name: string; subnets: Subnet[] };
@@ -52,6 +54,7 @@ function world(): World {
     // podman 4's CNI backend reads the subnets of bridge conflists only: a network of ctrnet's own type
     // (the default) shows there as driver "ctrnet" with none, so the networks both must read are the chain's
     ctrnet: (args) => ctrnet(args[0] === "network" && args[1] === "create" ? ["network", "create", "-o", "plugin=cni", ...args.slice(2)] : args, env),
+    native: (args) => ctrnet(args, env),
     podman(args) {
       // vfs: the overlay driver bind-mounts its directory, a mount that would outlive the test.
       const r = Bun.spawnSync(["podman", ...podmanArgs, "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file", ...args], {
@@ -210,6 +213,48 @@ describe.skipIf(!runnable)("networks beside podman's", () => {
     // reads no subnets of it (it picks its own clear of the bridge's address once a container made it).
     expect(w.inspect("podman", "ctrnet")).toMatchObject({ driver: "ctrnet" });
     expect(w.inspect("ctrnet", "ctrnet").id).toBe(w.inspect("podman", "ctrnet").id);
+    // its bridge holds the gateway from creation on (see the next test); the default network has no `rm`
+    expect(run(["ip", "link", "del", "ctrnet0"]).ok).toBe(true);
+  });
+
+  test("podman keeps clear of the subnets of ctrnet's own networks: their bridges hold the gateway from network create on", () => {
+    const w = world();
+    const bridgeOf = (name: string) => w.inspect("ctrnet", name) as unknown as { network_interface: string };
+    const subnetOf = (tool: "ctrnet" | "podman", name: string) => w.inspect(tool, name).subnets.map((s) => s.subnet);
+    try {
+      expect(w.native(["network", "create", "nat1"])).toMatchObject({ code: 0, stderr: "" });
+      expect(subnetOf("ctrnet", "nat1")).toEqual(["10.89.0.0/24"]);
+      // podman 4.3.1 reads no subnet from a network of type ctrnet; without the bridge it picked 10.89.0.0/24
+      expect(w.inspect("podman", "nat1")).toMatchObject({ driver: "ctrnet" });
+      expect(w.inspect("podman", "nat1").subnets).toBeUndefined();
+      expect(w.podman(["network", "create", "p1"])).toMatchObject({ code: 0 });
+      expect(subnetOf("podman", "p1")).toEqual(["10.89.1.0/24"]);
+      const bridge = bridgeOf("nat1").network_interface;
+      // down, with the gateway: no route into the subnet until a container comes
+      const link = JSON.parse(run(["ip", "-j", "addr", "show", "dev", bridge]).out)[0];
+      expect({ up: link.flags.includes("UP"), addresses: link.addr_info.map((a: { local: string; prefixlen: number }) => `${a.local}/${a.prefixlen}`) }).toEqual({
+        up: false,
+        addresses: ["10.89.0.1/24"],
+      });
+
+      // after a reboot the bridge is gone; ctrnet's next network create makes it again
+      expect(run(["ip", "link", "del", bridge]).ok).toBe(true);
+      expect(w.native(["network", "create", "nat2"])).toMatchObject({ code: 0, stderr: "" });
+      expect(run(["ip", "-o", "addr", "show", "dev", bridge]).out).toContain("10.89.0.1/24");
+      expect(w.podman(["network", "create", "p2"])).toMatchObject({ code: 0 });
+      const taken = [...subnetOf("ctrnet", "nat1"), ...subnetOf("ctrnet", "nat2"), ...subnetOf("podman", "p1")];
+      expect(taken).not.toContain(subnetOf("podman", "p2")[0]);
+
+      // an internal network has no gateway on its bridge, so nothing shows podman its subnet: doctor says so
+      expect(w.native(["network", "create", "--internal", "--subnet", "10.89.9.0/24", "inner"])).toMatchObject({ code: 0 });
+      const doctor = JSON.parse(w.native(["doctor", "--format", "json"]).stdout) as { check: string; status: string; detail: string }[];
+      expect(doctor.filter((f) => f.check === "podman")).toEqual([
+        { check: "podman", status: "info", detail: expect.stringContaining("network inner (internal) holds no address on the host: podman 4's CNI backend cannot see its subnet 10.89.9.0/24") },
+      ]);
+    } finally {
+      for (const n of ["nat1", "nat2", "inner"]) w.native(["network", "rm", n]);
+    }
+    expect(run(["ip", "-o", "link", "show", "type", "bridge"]).out).toBe("");
   });
 
   test("create parsing matches podman's: paired gateways, ip ranges, host bits, --ipv6 with an IPv6 subnet only", () => {

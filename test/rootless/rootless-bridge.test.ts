@@ -264,6 +264,11 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     );
     try {
       const addresses = await Promise.all(runs.map(async (r) => (await readUntil(r.stdout, "\n")).text.match(/inet (\S+)/)?.[1]));
+      if (addresses.includes(undefined)) {
+        writeFileSync(flag, "");
+        const said = await Promise.all(runs.map(async (r) => `exit ${await r.exited}: ${(await new Response(r.stderr).text()).trim()}`));
+        throw new Error(`a run printed no address: ${said.join(" | ")}`);
+      }
       expect(addresses[0]).toStartWith("10.77.3.");
       expect(addresses[1]).toStartWith("10.77.3.");
       expect(addresses[0]).not.toBe(addresses[1]);

@@ -6,7 +6,7 @@ import { type ExistingNetwork, planNetwork, type Surroundings } from "../../src/
 import type { CreateNetworkRequest } from "../../src/networks/options.ts";
 
 const cidr = (text: string): Cidr => parseCidr(text)!;
-const BASE_PLUGINS = ["bridge", "host-local", "portmap", "firewall", "tuning", "macvlan"];
+const BASE_PLUGINS = ["bridge", "host-local", "portmap", "firewall", "tuning", "macvlan", "ipvlan"];
 
 function around(change: Partial<Surroundings> & { existing?: ExistingNetwork[] } = {}): Surroundings {
   const { existing, ...rest } = change;
@@ -231,8 +231,23 @@ describe("planNetwork", () => {
     expect(plan({ name: "lan", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }).conflist.args).not.toHaveProperty("ctrnet_dns");
   });
 
-  test("macvlan: the parent from --opt parent or --interface-name, host-local on the given subnet", () => {
-    const conf = plan({ name: "lan", driver: "macvlan", options: { parent: "eth0", mode: "private", mtu: "1500" }, subnets: ["192.168.1.0/24"] }).conflist;
+  test("macvlan and ipvlan: ctrnet's own plugin by default, on the parent from --opt parent or --interface-name, host-local on the given subnet", () => {
+    const ipam = {
+      type: "host-local",
+      ranges: [[{ subnet: "192.168.1.0/24", gateway: "192.168.1.1" }]],
+      routes: [{ dst: "0.0.0.0/0" }],
+      dataDir: "/cache/networks",
+    };
+    const native = plan({ name: "lan", driver: "macvlan", options: { parent: "eth0", mode: "private", mtu: "1500" }, subnets: ["192.168.1.0/24"] }).conflist;
+    expect(native.plugins).toEqual([{ type: "ctrnet", driver: "macvlan", master: "eth0", mode: "private", mtu: 1500, capabilities: { ips: true, mac: true }, ipam }]);
+    // an ipvlan link has its parent's MAC: no mac capability
+    expect(plugins({ name: "lan", driver: "ipvlan", options: { parent: "eth0", mode: "l3" }, subnets: ["192.168.1.0/24"] })).toEqual([
+      { type: "ctrnet", driver: "ipvlan", master: "eth0", mode: "l3", capabilities: { ips: true }, ipam },
+    ]);
+    expect(plugins({ name: "lan", driver: "ipvlan", options: { parent: "eth0", plugin: "cni" }, subnets: ["192.168.1.0/24"] })).toEqual([
+      { type: "ipvlan", master: "eth0", capabilities: { ips: true }, ipam },
+    ]);
+    const conf = plan({ name: "lan", driver: "macvlan", options: { parent: "eth0", mode: "private", mtu: "1500", plugin: "cni" }, subnets: ["192.168.1.0/24"] }).conflist;
     expect(conf.plugins).toEqual([
       {
         type: "macvlan",
@@ -250,6 +265,11 @@ describe("planNetwork", () => {
       { type: "tuning", capabilities: { mac: true } },
     ]);
     expect(plugins({ name: "lan", driver: "macvlan", interfaceName: "eth0", subnets: ["192.168.1.0/24"] })[0]!.master).toBe("eth0");
+    // podman's: no parent names none (the default route's interface at each attach); the parent is no option
+    const noParent = plan({ name: "lan", driver: "macvlan", subnets: ["192.168.1.0/24"] }).conflist;
+    expect((noParent.plugins as Record<string, unknown>[])[0]).not.toHaveProperty("master");
+    expect(plan({ name: "lan", driver: "macvlan", options: { parent: "eth0", mode: "vepa" }, subnets: ["192.168.1.0/24"] }).conflist.args).toMatchObject({ podman_options: { mode: "vepa" } });
+    expect(plan({ name: "lan", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }).conflist.args).not.toHaveProperty("podman_options");
   });
 
   test("refuses bad input with one line naming the problem", () => {
@@ -263,7 +283,9 @@ describe("planNetwork", () => {
       [{ name: "-bad" }, 'invalid network name "-bad": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
       [{ name: "a/b" }, 'invalid network name "a/b"'],
       [{ name: "other" }, "network name other already used: network already exists"],
-      [{ name: "n", driver: "ipvlan" }, 'unsupported network driver "ipvlan": use bridge or macvlan'],
+      [{ name: "n", driver: "overlay" }, 'unsupported network driver "overlay": use bridge, macvlan, ipvlan'],
+      [{ name: "n", driver: "ipvlan", options: { parent: "eth0", mode: "vepa" }, subnets: ["192.168.1.0/24"] }, "invalid --opt mode=vepa for the ipvlan driver: use one of l2, l3, l3s"],
+      [{ name: "n", driver: "ipvlan", options: { parent: "eth9" }, subnets: ["192.168.1.0/24"] }, "parent interface eth9 of the ipvlan network does not exist"],
       [{ name: "n", subnets: ["10.50.3.0/24"] }, "subnet 10.50.3.0/24 overlaps subnet 10.50.0.0/16 of network other"],
       [{ name: "n", subnets: ["10.60.0.0/16", "10.60.1.0/24"] }, "subnets 10.60.0.0/16 and 10.60.1.0/24 overlap"],
       [{ name: "n", subnets: ["10.60.0.0"] }, 'invalid subnet "10.60.0.0"'],
@@ -298,7 +320,6 @@ describe("planNetwork", () => {
       [{ name: "n", options: { mtu: "20" } }, "invalid MTU 20"],
       [{ name: "n", options: { vlan: "4095" } }, "invalid VLAN 4095"],
       [{ name: "n", options: { parent: "eth0" } }, 'unsupported option "parent" for the bridge driver: use mtu, vlan'],
-      [{ name: "n", driver: "macvlan", subnets: ["192.168.1.0/24"] }, "a macvlan network needs its parent interface: --opt parent=IFACE"],
       [{ name: "n", driver: "macvlan", options: { parent: "eth9" }, subnets: ["192.168.1.0/24"] }, "parent interface eth9 of the macvlan network does not exist"],
       [{ name: "n", driver: "macvlan", options: { parent: "eth0" } }, "a macvlan network needs --subnet"],
       [{ name: "n", driver: "macvlan", options: { parent: "eth0", mode: "weird" }, subnets: ["192.168.1.0/24"] }, "invalid --opt mode=weird"],
@@ -323,7 +344,9 @@ describe("planNetwork", () => {
     const a = around({ plugins: new Set(["bridge", "host-local", "portmap", "tuning"]) });
     expect(() => plan({ name: "n", options: { plugin: "cni" } }, a)).toThrow('plugin binary "firewall" needed by network n not found in /opt/plugins');
     const noIpam = around({ plugins: new Set(["macvlan", "tuning"]) });
-    expect(() => plan({ name: "n", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }, noIpam)).toThrow(
+    // ctrnet's own plugin (the default) runs in-process: nothing to find
+    expect(plan({ name: "n", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }, noIpam).name).toBe("n");
+    expect(() => plan({ name: "n", driver: "macvlan", options: { parent: "eth0", plugin: "cni" }, subnets: ["192.168.1.0/24"] }, noIpam)).toThrow(
       'plugin binary "host-local" needed by network n not found',
     );
   });

@@ -6,6 +6,7 @@ import type { Finding } from "./finding.ts";
 import { checkFirewall } from "./firewall.ts";
 import { checkHelpers, checkIdMaps, checkPlugins, checkTun } from "./host.ts";
 import { checkSubnets, hostRoutes } from "./networks.ts";
+import { checkPodmanView } from "./podman.ts";
 import { checkPorts } from "./ports.ts";
 import { checkState } from "./state.ts";
 
@@ -23,6 +24,7 @@ export async function runDoctor(ctx: Context): Promise<Finding[]> {
     ...problems.map((p) => ({ check: "networks", status: "problem" as const, detail: p.message, fix: "fix or remove that file" })),
     ...checkFirewall(bridges),
     ...checkSubnets(networks, ctx.rootless ? undefined : hostRoutes()),
+    ...checkPodmanView(networks, ctx.rootless),
     ...checkPorts(records),
     ...checkState(records),
   ];

@@ -5,6 +5,7 @@ import { quote, UsageError } from "../../errors.ts";
 import { validateName } from "../../names.ts";
 import { type Cidr, formatCidr, formatIP, parseCidr, parseIP } from "../../ip/codec.ts";
 import { firstHost, lastHost, maskAddress, nthAddress, parseSubnet, subnetContains, subnetsOverlap } from "../../schema/ip.ts";
+import { IPVLAN_MODES, MACVLAN_MODES } from "../../schema/ctrnet-plugin.ts";
 import { validateIfName } from "./ifname.ts";
 
 /**
@@ -51,13 +52,17 @@ export interface BridgeNetworkSpec extends AddressingSpec {
   dnsDomain?: string;
 }
 
-export const MACVLAN_MODES = ["bridge", "private", "vepa", "passthru"] as const;
-export type MacvlanMode = (typeof MACVLAN_MODES)[number];
+export { IPVLAN_MODES, MACVLAN_MODES };
+export type VlanDriver = "macvlan" | "ipvlan";
+export type VlanMode = (typeof MACVLAN_MODES)[number] | (typeof IPVLAN_MODES)[number];
 
 export interface MacvlanNetworkSpec extends AddressingSpec {
-  /** The host interface the containers' macvlan devices hang off. */
-  master: string;
-  mode?: MacvlanMode;
+  /** macvlan (the default) or ipvlan. */
+  driver?: VlanDriver;
+  /** The host interface the containers' macvlan or ipvlan devices hang off; absent: the default route's. */
+  master?: string;
+  /** One of MACVLAN_MODES for macvlan, IPVLAN_MODES for ipvlan. */
+  mode?: VlanMode;
 }
 
 interface HostLocalRange {
@@ -247,20 +252,45 @@ export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown>
   return conflist(spec, [plugin]);
 }
 
-export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknown> {
+function checkVlanSpec(spec: MacvlanNetworkSpec): VlanDriver {
   validateName("network name", spec.name);
-  validateIfName("parent interface name", spec.master);
+  if (spec.master !== undefined) validateIfName("parent interface name", spec.master);
   checkInteger("MTU", spec.mtu, 68, 65535);
-  if (spec.mode !== undefined && !MACVLAN_MODES.includes(spec.mode)) {
-    throw new UsageError(`invalid macvlan mode "${spec.mode}": use one of ${MACVLAN_MODES.join(", ")}`);
-  }
-  const macvlan: Record<string, unknown> = {
-    type: "macvlan",
-    master: spec.master,
+  const driver = spec.driver ?? "macvlan";
+  const modes: readonly string[] = driver === "macvlan" ? MACVLAN_MODES : IPVLAN_MODES;
+  if (spec.mode !== undefined && !modes.includes(spec.mode)) throw new UsageError(`invalid ${driver} mode "${spec.mode}": use one of ${modes.join(", ")}`);
+  return driver;
+}
+
+/** The reference macvlan (or ipvlan) plugin with host-local, then tuning (macvlan only: an ipvlan has its parent's MAC). */
+export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknown> {
+  const driver = checkVlanSpec(spec);
+  const link: Record<string, unknown> = {
+    type: driver,
+    ...(spec.master !== undefined ? { master: spec.master } : {}),
     ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     capabilities: { ips: true },
     ipam: hostLocalIpam(spec, true),
   };
-  return conflist(spec, [macvlan, { type: "tuning", capabilities: { mac: true } }]);
+  return conflist(spec, driver === "macvlan" ? [link, { type: "tuning", capabilities: { mac: true } }] : [link]);
+}
+
+/**
+ * A macvlan or ipvlan network served by ctrnet's own plugin (src/drivers/vlan): the link made in the
+ * container's netns on the parent, host-local addresses, default routes through the gateways. No
+ * portMappings capability: ports are not published on these networks, as with podman's.
+ */
+export function nativeVlanConflist(spec: MacvlanNetworkSpec): Record<string, unknown> {
+  const driver = checkVlanSpec(spec);
+  const plugin: Record<string, unknown> = {
+    type: "ctrnet",
+    driver,
+    ...(spec.master !== undefined ? { master: spec.master } : {}),
+    ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    capabilities: driver === "macvlan" ? { ips: true, mac: true } : { ips: true },
+    ipam: hostLocalIpam(spec, true),
+  };
+  return conflist(spec, [plugin]);
 }

@@ -54,7 +54,7 @@ function networkOf(input: PluginInput): NativeNetwork {
   return { name: input.name, plugin: input };
 }
 
-function openContainerNetns(path: string): number {
+export function openContainerNetns(path: string): number {
   try {
     return openNetns(path);
   } catch (err) {
@@ -64,7 +64,7 @@ function openContainerNetns(path: string): number {
 }
 
 /** Requested addresses: runtimeConfig.ips, else args.cni.ips, else CNI_ARGS IP (comma-separated). */
-function requestedIps(env: PluginEnv, input: PluginInput): string[] | undefined {
+export function requestedIps(env: PluginEnv, input: Pick<PluginInput, "runtimeConfig" | "args">): string[] | undefined {
   const ips = input.runtimeConfig?.ips ?? input.args?.cni?.ips ?? env.args.get("IP")?.split(",").filter(Boolean);
   return ips?.length ? ips : undefined;
 }
@@ -94,7 +94,7 @@ function resultOf(input: PluginInput, netns: string, r: AttachResult): CniResult
 }
 
 /** An interface plugin in a chain appends to what the plugins before it reported. */
-function appendTo(prev: CniResult | undefined, ours: CniResult): CniResult {
+export function appendTo(prev: CniResult | undefined, ours: CniResult): CniResult {
   if (prev === undefined) return ours;
   const offset = prev.interfaces.length;
   return {
@@ -106,7 +106,7 @@ function appendTo(prev: CniResult | undefined, ours: CniResult): CniResult {
   };
 }
 
-function prevResultOf(input: PluginInput): CniResult | undefined {
+export function prevResultOf(input: Pick<PluginInput, "prevResult">): CniResult | undefined {
   if (input.prevResult === undefined) return undefined;
   try {
     return parseResult(input.prevResult);

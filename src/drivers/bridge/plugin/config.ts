@@ -4,7 +4,7 @@
 import * as v from "valibot";
 import { isSupportedVersion } from "../../cni/version.ts";
 import { NAME_PATTERN } from "../../../names.ts";
-import { CtrnetPluginConfig } from "../../../schema/ctrnet-plugin.ts";
+import { CtrnetPluginConfig, CtrnetVlanPluginConfig, isVlanPluginEntry } from "../../../schema/ctrnet-plugin.ts";
 import { describeIssues } from "../../../schema/issues.ts";
 import { CNI_CODE, CniPluginError } from "./plugin-error.ts";
 
@@ -20,8 +20,8 @@ const PortMapping = v.looseObject({
 
 const Attachment = v.looseObject({ containerID: v.string(), ifname: v.string() });
 
-export const PluginInput = v.looseObject({
-  ...CtrnetPluginConfig.entries,
+/** What a runtime adds to any of ctrnet's plugin entries. */
+const RUNTIME_ENTRIES = {
   cniVersion: v.string(),
   name: v.pipe(v.string(), v.regex(NAME_PATTERN, "must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"), v.maxLength(128)),
   runtimeConfig: v.optional(
@@ -35,8 +35,19 @@ export const PluginInput = v.looseObject({
   prevResult: v.optional(v.record(v.string(), v.unknown())),
   "cni.dev/valid-attachments": v.optional(v.array(Attachment)),
   "cni.dev/attachments": v.optional(v.array(Attachment)),
-});
+};
+
+/** A bridge network's (src/drivers/bridge). */
+export const PluginInput = v.looseObject({ ...CtrnetPluginConfig.entries, ...RUNTIME_ENTRIES });
 export type PluginInput = v.InferOutput<typeof PluginInput>;
+
+/** A macvlan or ipvlan network's (src/drivers/vlan). */
+export const VlanPluginInput = v.looseObject({ ...CtrnetVlanPluginConfig.entries, ...RUNTIME_ENTRIES });
+export type VlanPluginInput = v.InferOutput<typeof VlanPluginInput>;
+
+export function isVlanInput(input: PluginInput | VlanPluginInput): input is VlanPluginInput {
+  return isVlanPluginEntry(input as { driver?: unknown });
+}
 
 /** The version to answer in, from a config that may not parse (an error must still carry one). */
 export function versionOf(text: string): string {
@@ -49,7 +60,7 @@ export function versionOf(text: string): string {
   return PLUGIN_VERSIONS.at(-1)!;
 }
 
-export function parsePluginInput(text: string): PluginInput {
+export function parsePluginInput(text: string): PluginInput | VlanPluginInput {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -61,7 +72,8 @@ export function parsePluginInput(text: string): PluginInput {
     const known = isSupportedVersion(version) ? "" : " (not a CNI version)";
     throw new CniPluginError(CNI_CODE.incompatibleVersion, `CNI version ${version} is not supported${known}: ctrnet speaks ${PLUGIN_VERSIONS.join(", ")}`);
   }
-  const parsed = v.safeParse(PluginInput, json);
+  const vlan = json !== null && typeof json === "object" && isVlanPluginEntry(json as { driver?: unknown });
+  const parsed = v.safeParse(vlan ? VlanPluginInput : PluginInput, json);
   if (!parsed.success) throw new CniPluginError(CNI_CODE.invalidConfig, `invalid network configuration: ${describeIssues(parsed.issues)}`);
   return parsed.output;
 }

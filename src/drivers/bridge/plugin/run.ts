@@ -7,7 +7,8 @@ import { add, check, del, gc, PLUGIN_OWNER, status, version } from "./commands.t
 
 /** Set by ctrnet's own CNI runtime when it runs the plugin in-process: whose the attachments are. */
 export const OWNER_VARIABLE = "CTRNET_PLUGIN_OWNER";
-import { parsePluginInput, versionOf } from "./config.ts";
+import { addVlan, checkVlan, delVlan, gcVlan } from "../../vlan/plugin.ts";
+import { isVlanInput, parsePluginInput, versionOf } from "./config.ts";
 import { readPluginEnv } from "./env.ts";
 import { CNI_CODE, CniPluginError, errorOutput, toPluginError } from "./plugin-error.ts";
 
@@ -36,19 +37,25 @@ export function runCniPlugin(env: Readonly<Record<string, string | undefined>>, 
         throw new CniPluginError(CNI_CODE.incompatibleVersion, `${plugin.command} needs cniVersion ${minimum} or later, the configuration has ${input.cniVersion}`);
       }
     };
+    // a macvlan or ipvlan network's entry (src/drivers/vlan), else a bridge network's
+    const vlan = isVlanInput(input) ? input : undefined;
+    const bridge = isVlanInput(input) ? undefined : input;
     switch (plugin.command) {
       case "ADD":
-        return { stdout: `${JSON.stringify(add(ctx, plugin, input))}\n`, exitCode: 0 };
+        return { stdout: `${JSON.stringify(vlan ? addVlan(ctx, plugin, vlan) : add(ctx, plugin, bridge!))}\n`, exitCode: 0 };
       case "DEL":
-        del(ctx, plugin, input);
+        if (vlan) delVlan(ctx, plugin, vlan);
+        else del(ctx, plugin, bridge!);
         break;
       case "CHECK":
         needs("0.4.0");
-        check(ctx, plugin, input);
+        if (vlan) checkVlan(ctx, plugin, vlan);
+        else check(ctx, plugin, bridge!);
         break;
       case "GC":
         needs("1.1.0");
-        gc(ctx, input);
+        if (vlan) gcVlan(ctx, vlan);
+        else gc(ctx, bridge!);
         break;
       case "STATUS":
         needs("1.1.0");

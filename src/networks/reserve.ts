@@ -1,0 +1,84 @@
+// Keeping podman from handing out a ctrnet network's subnet. podman 4's CNI backend reads the subnets of
+// conflists whose first plugin is bridge, macvlan or ipvlan only: a network of ctrnet's own type shows
+// there with none. But before it picks a free subnet it also takes every address on the host's interfaces
+// as used (containers/common libnetwork/internal/util GetUsedSubnets + getLiveNetworkSubnets, in 4.3.1 as
+// now). So from `network create` on, a native bridge network's bridge exists holding its gateway addresses:
+// down until its first container (the kernel routes nothing into the subnet for a down link, so nothing
+// on the host changes but the gateway's own local address), up from then on as before.
+// Internal networks (no gateway on the bridge) and macvlan/ipvlan ones cannot be reserved this way;
+// `ctrnet doctor` names them (see unreservedNetworks).
+import { formatIP, parseCidr } from "../ip/codec.ts";
+import { isNetlinkError, type Netlink } from "../netlink/index.ts";
+import { parseIpamConfig } from "../drivers/ipam/index.ts";
+import type { NetworkConfig } from "../drivers/cni/config.ts";
+import { isVlanPluginEntry } from "../schema/ctrnet-plugin.ts";
+import { firstHost } from "../schema/ip.ts";
+
+export interface Reservation {
+  network: string;
+  bridge: string;
+  mtu?: number;
+  vlan?: number;
+  /** The gateways with their prefix length: 10.89.1.1/24. */
+  addresses: string[];
+}
+
+/** What a network of ctrnet's own bridge type must hold on the host for podman to see its subnets. */
+export function reservationOf(config: NetworkConfig): Reservation | undefined {
+  const plugin = config.plugins[0] as Record<string, unknown> | undefined;
+  if (plugin?.type !== "ctrnet" || isVlanPluginEntry(plugin) || typeof plugin.bridge !== "string") return undefined;
+  if (plugin.isGateway === false) return undefined;
+  let rangeSets;
+  try {
+    rangeSets = parseIpamConfig(config.name, plugin.ipam).rangeSets;
+  } catch {
+    // a broken ipam section is reported where the network is used
+    return undefined;
+  }
+  const addresses = rangeSets.flat().flatMap((r) => {
+    const subnet = parseCidr(r.subnet);
+    if (subnet === null) return [];
+    return [`${r.gateway ?? formatIP(firstHost(subnet))}/${subnet.prefixLength}`];
+  });
+  return {
+    network: config.name,
+    bridge: plugin.bridge,
+    ...(typeof plugin.mtu === "number" ? { mtu: plugin.mtu } : {}),
+    ...(typeof plugin.vlan === "number" && plugin.vlan > 0 ? { vlan: plugin.vlan } : {}),
+    addresses: [...new Set(addresses)],
+  };
+}
+
+/** The reservation's addresses the host lacks (all of them when the bridge is missing); [] when it is held. */
+export function missingAddresses(nl: Netlink, r: Reservation): string[] {
+  let index: number;
+  try {
+    index = nl.link(r.bridge).index;
+  } catch (err) {
+    if (isNetlinkError(err, "ENODEV")) return r.addresses;
+    throw err;
+  }
+  const held = new Set(nl.addresses({ link: index }).map((a) => `${a.address}/${a.prefixLength}`));
+  return r.addresses.filter((a) => !held.has(a));
+}
+
+/**
+ * Makes the bridge (down, as the native driver would make it: its MTU, VLAN filtering) and gives it the
+ * missing gateway addresses. Idempotent; EEXIST is another ctrnet's same work. A bridge that exists is
+ * left up or down as it is.
+ */
+export function reserve(nl: Netlink, r: Reservation): void {
+  const missing = missingAddresses(nl, r);
+  if (missing.length === 0) return;
+  const ignoreExisting = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!isNetlinkError(err, "EEXIST")) throw err;
+    }
+  };
+  ignoreExisting(() => nl.linkAdd({ kind: "bridge", name: r.bridge, mtu: r.mtu, ...(r.vlan !== undefined ? { vlanFiltering: true } : {}) }));
+  const link = nl.link(r.bridge);
+  if (link.kind !== "bridge") throw new Error(`cannot reserve the subnets of network ${r.network}: ${r.bridge} exists and is not a bridge`);
+  for (const address of missing) ignoreExisting(() => nl.addressAdd(link.index, address, { noDad: address.includes(":") }));
+}
