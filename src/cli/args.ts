@@ -1,7 +1,7 @@
 // Argument groups shared by several commands.
 import type { ArgsDef } from "citty";
 import { hasEtcOptions, parseEtcOptions } from "../container/etc-options.ts";
-import { UsageError } from "../errors.ts";
+import { quote, UsageError } from "../errors.ts";
 import type { ContextOptions } from "../lifecycle/context.ts";
 import type { CreateRequest } from "../lifecycle/types.ts";
 
@@ -39,6 +39,7 @@ export const containerArgs = {
   name: { type: "string", description: "container name (unique, usable instead of the id)" },
   network: {
     type: "string",
+    alias: "net",
     description: "bridge (the default network), NAME[,NAME…], none, host, ns:PATH or container:ID",
     valueHint: "network",
   },
@@ -48,8 +49,9 @@ export const containerArgs = {
     description: "publish a port: [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp]; repeatable",
   },
   ip: { type: "string", description: "static IP address on the first network" },
-  mac: { type: "string", description: "static MAC address on the first network" },
-  alias: { type: "string", description: "network alias; repeatable" },
+  ip6: { type: "string", description: "static IPv6 address on the first network (podman's spelling; not together with --ip yet)" },
+  mac: { type: "string", alias: "mac-address", description: "static MAC address on the first network" },
+  alias: { type: "string", alias: "network-alias", description: "network alias; repeatable" },
   netns: { type: "string", description: "configure this existing network namespace (path) instead of creating one" },
   pid: { type: "string", description: "keep and configure the network namespace of this running process" },
   dns: { type: "string", description: "nameserver for the container's resolv.conf, replacing all others; repeatable" },
@@ -118,6 +120,68 @@ function parsePid(text: string | undefined): number | undefined {
   return Number(text);
 }
 
+/** Modes that are not network names: podman's words when one is given beside other networks. */
+const NON_NETWORK_MODES = ["bridge", "pasta", "pod", "none", "default", "private", "ns", "container", "host", "slirp4netns"];
+
+interface NetworkOptions {
+  mode?: string;
+  ip4?: string;
+  ip6?: string;
+  mac?: string;
+  aliases: string[];
+}
+
+/**
+ * podman's `--network` given several times (each one more network, as a comma-separated list) and its
+ * per-network options `NAME:ip=IP,ip6=IP,mac=MAC,alias=A` (podman's parseBridgeNetworkOptions), taken for
+ * the first network, where ctrnet's --ip, --mac and --alias apply.
+ */
+function networkOptions(values: readonly string[]): NetworkOptions {
+  const out: NetworkOptions = { aliases: [] };
+  if (values.length === 0) return out;
+  const [first = "", ...extra] = values;
+  const colon = first.indexOf(":");
+  const head = colon < 0 ? first : first.slice(0, colon);
+  const named = !NON_NETWORK_MODES.includes(head) && colon >= 0;
+  const bridgeOptions = head === "bridge" && colon >= 0;
+  out.mode = first;
+  if (named || bridgeOptions) {
+    if (named && head === "") throw new UsageError("network name cannot be empty");
+    for (const opt of first.slice(colon + 1).split(",").filter(Boolean)) {
+      const eq = opt.indexOf("=");
+      const [key, value] = eq < 0 ? [opt, ""] : [opt.slice(0, eq), opt.slice(eq + 1)];
+      if (key === "ip" || key === "ip6") {
+        if (value.includes(":")) out.ip6 = value;
+        else out.ip4 = value;
+      } else if (key === "mac") out.mac = value;
+      else if (key === "alias") {
+        if (value === "") throw new UsageError("alias cannot be empty");
+        out.aliases.push(value);
+      } else {
+        throw new UsageError(`invalid option for network ${head}: ${quote(key)} is not supported (use ip, ip6, mac, alias)`);
+      }
+    }
+    out.mode = head;
+  }
+  if (extra.length) {
+    const mode = out.mode.split(":")[0]!;
+    if (["pasta", "none", "ns", "container", "host", "slirp4netns"].includes(mode)) {
+      throw new UsageError(`cannot set multiple networks without bridge network mode, selected mode ${mode}: invalid argument`);
+    }
+    for (const net of extra) {
+      const [extraName = "", options] = [net.split(":")[0], net.includes(":") ? net.slice(net.indexOf(":") + 1) : undefined];
+      if (extraName === "") throw new UsageError("network name cannot be empty: invalid argument");
+      if (NON_NETWORK_MODES.includes(extraName)) {
+        throw new UsageError(`can only set extra network names, selected mode ${extraName} conflicts with bridge: invalid argument`);
+      }
+      if (options) throw new UsageError(`invalid option for network ${extraName}: per-network options are supported on the first --network only`);
+    }
+    // podman's bridge mode is its default network, by name among others
+    out.mode = [out.mode === "bridge" ? "ctrnet" : out.mode, ...extra].join(",");
+  }
+  return out;
+}
+
 /**
  * The container options as a CreateRequest (without the id). Pass citty's rawArgs: repeated -p and
  * --alias are then read from them (see repeatedValues).
@@ -125,15 +189,20 @@ function parsePid(text: string | undefined): number | undefined {
 export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly string[]): Omit<CreateRequest, "id"> {
   const req: Omit<CreateRequest, "id"> = {};
   const name = single(args, "name");
-  const network = single(args, "network");
+  const fromNetworks = networkOptions(rawArgs ? repeatedValues(rawArgs, containerArgs, "network") : [single(args, "network")].filter((n) => n !== undefined));
+  const network = fromNetworks.mode;
   // The network mode reads "" as the default (bridge); typed on a command line it is a mistake, such as an unset variable.
   if (network === "") throw new UsageError("--network must not be empty: give bridge, NAME[,NAME…], none, host, ns:PATH, container:ID, slirp4netns or pasta");
-  const ip = single(args, "ip");
-  const mac = single(args, "mac");
+  const ip4 = single(args, "ip") ?? fromNetworks.ip4;
+  const ip6 = single(args, "ip6") ?? fromNetworks.ip6;
+  if (ip6 !== undefined && !ip6.includes(":")) throw new UsageError(`invalid --ip6 "${ip6}": expected an IPv6 address`);
+  if (ip4 !== undefined && ip6 !== undefined) throw new UsageError("--ip and --ip6 together are not supported: give one static address");
+  const ip = ip4 ?? ip6;
+  const mac = single(args, "mac") ?? fromNetworks.mac;
   const netnsPath = single(args, "netns");
   const pid = parsePid(single(args, "pid"));
   const ports = many(args, rawArgs, "publish");
-  const aliases = many(args, rawArgs, "alias");
+  const aliases = [...fromNetworks.aliases, ...many(args, rawArgs, "alias")];
   if (name !== undefined) req.name = name;
   if (network !== undefined) req.network = network;
   if (ports.length) req.ports = ports;
@@ -152,6 +221,10 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
     // citty reads --no-hosts as the negation of a `hosts` flag
     noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
   });
+  // podman's specgen check: the hosts file is the other container's
+  if (network?.startsWith("container:") && etc.addHosts?.length) {
+    throw new UsageError("cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration");
+  }
   if (hasEtcOptions(etc)) req.etc = etc;
   return req;
 }

@@ -53,9 +53,17 @@ export function networkView(n: NetworkInfo, listing?: { truncate: boolean }): ob
       Options: stringMap(n.options),
       IPAMOptions: stringMap(n.ipam_options),
       ...(listing ? { Network: networkView(n) } : {}),
+      // inspect's attached containers, podman 5's map by id: {{json (index .Containers "ID")}}
+      ...("containers" in n ? { Containers: containersView((n as { containers: object }).containers) } : {}),
     },
     n,
   );
+}
+
+const CONTAINER_FIELDS = { name: "Name", interfaces: "Interfaces", subnets: "Subnets", ipnet: "IPNet", gateway: "Gateway", mac_address: "MacAddress" };
+
+function containersView(containers: object): unknown {
+  return fromJson(containers, { renames: CONTAINER_FIELDS, maps: ["interfaces"] }, true);
 }
 
 export const NETWORK_HEADERS = columnHeaders(
@@ -74,7 +82,9 @@ export function inspectView(result: InspectResult): object {
   const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig"] }) as {
     NetworkSettings: Record<string, unknown> & { Networks?: Map<string, Record<string, unknown>> | null };
   };
-  fill(view.NetworkSettings, [...BASIC_OPTIONAL, "Networks"]);
+  fill(view.NetworkSettings, BASIC_OPTIONAL);
+  // a nil map in podman's struct (no network by name: ns:PATH, a running pasta): Go prints it map[]
+  if (!Object.hasOwn(view.NetworkSettings, "Networks")) view.NetworkSettings.Networks = new Map();
   for (const network of view.NetworkSettings.Networks?.values() ?? []) fill(network, [...BASIC_OPTIONAL, "Aliases"]);
   return view;
 }

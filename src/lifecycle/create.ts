@@ -123,6 +123,9 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   if (spec.defaultNetwork) {
     await ensureDefaultNetwork(ctx);
     names = [DEFAULT_NETWORK];
+  } else if (names.includes(DEFAULT_NETWORK)) {
+    // named beside others (podman's `--network bridge --network n2`): made as when it is the only one
+    await ensureDefaultNetwork(ctx);
   }
   // by name or id prefix, as podman
   const networks: string[] = [];
@@ -240,7 +243,11 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files);
     const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
     // Helpers that outlive this command are restarted by the supervisor if they die.
-    if (!opts.helpersDieWithProcess) await superviseHelpers(ctx, rec.id);
+    // Root: ports DNATed to it are held by the supervisor too, as podman's conmon holds them (run holds its own).
+    if (!opts.helpersDieWithProcess) {
+      const driver = ready.ports.length ? driverFor(ready.mode, ctx) : undefined;
+      await superviseHelpers(ctx, rec.id, { holdPorts: driver !== undefined && !driver.listensOnHostPorts });
+    }
     return ready;
   } catch (err) {
     // a plugin that is not installed made nothing for its DEL to undo (its ADD failed the same way)

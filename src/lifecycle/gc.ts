@@ -131,7 +131,7 @@ async function collectOrphanHelpers(ctx: Context, report: GcReport): Promise<voi
     if (!lock) continue;
     try {
       if (state.find(id)?.id === id) continue;
-      lock.discard();
+      // the lock file stays: it is the mark collectLockFiles sweeps the container's leases and rules by
       const errors = await stopHelpers(ctx, id);
       report.errors.push(...errors.map((e) => `helpers of removed container ${id}: ${errorMessage(e)}`));
     } finally {

@@ -58,6 +58,9 @@ function bindHostPort(ip: string, port: number, protocol: Protocol): number | un
   const fd = libc.socket(family, protocol === "tcp" ? libc.SOCK_STREAM : libc.SOCK_DGRAM, 0);
   try {
     if (protocol === "tcp") libc.setsockoptInt(fd, libc.SOL_SOCKET, libc.SO_REUSEADDR, 1);
+    // ctrnet's own binds share a port (a check beside the supervisor's hold of it, a hold the supervisor
+    // is just letting go of); any other program's bind without SO_REUSEPORT, or another user's, fails.
+    libc.setsockoptInt(fd, libc.SOL_SOCKET, libc.SO_REUSEPORT, 1);
     libc.bind(fd, addr);
     return fd;
   } catch (err) {

@@ -124,12 +124,12 @@ export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicN
   return config;
 }
 
-/** podman's makeInspectPortBindings: one entry per container port, ranges spelled out. */
+/** podman's makeInspectPortBindings: one entry per container port, ranges spelled out, no host IP as 0.0.0.0. */
 export function inspectPorts(ports: readonly PortMapping[]): Record<string, InspectHostPort[]> {
   const out: Record<string, InspectHostPort[]> = {};
   for (const m of ports) {
     for (let i = 0; i < m.range; i++) {
-      (out[`${m.containerPort + i}/${m.protocol}`] ??= []).push({ HostIp: m.hostIP, HostPort: String(m.hostPort + i) });
+      (out[`${m.containerPort + i}/${m.protocol}`] ??= []).push({ HostIp: m.hostIP === "" ? "0.0.0.0" : m.hostIP, HostPort: String(m.hostPort + i) });
     }
   }
   return out;

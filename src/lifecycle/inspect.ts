@@ -82,7 +82,10 @@ export function parsePortQuery(text: string): { port: number; protocol: Protocol
 
 /** podman port's lines: every mapping, or the host address of one container port. */
 export function portLines(ports: readonly PortMapping[], query?: string): string[] {
-  if (query === undefined) return ports.map(formatPort);
+  // As podman: one line per port of a range (`80/tcp -> 0.0.0.0:8080`, `81/tcp -> 0.0.0.0:8081`).
+  if (query === undefined) {
+    return ports.flatMap((m) => Array.from({ length: m.range }, (_, i) => formatPort({ ...m, containerPort: m.containerPort + i, hostPort: m.hostPort === 0 ? 0 : m.hostPort + i, range: 1 })));
+  }
   const { port, protocol } = parsePortQuery(query);
   const m = ports.find((p) => p.protocol === protocol && port >= p.containerPort && port < p.containerPort + p.range);
   if (!m) throw new UsageError(`failed to find published port "${port}/${protocol}"`);

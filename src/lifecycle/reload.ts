@@ -12,6 +12,7 @@ import { requireLive, requireReady } from "./lookup.ts";
 import { driverOf, targetOf } from "./networks.ts";
 import { helpersSupervised, START_ORDER, stopForRestart } from "./helpers.ts";
 import { restartHelpers } from "./restart.ts";
+import { readHelperPids } from "../state/ledger.ts";
 import { superviseHelpers } from "./supervisor.ts";
 import type { ContainerRecord } from "../state/index.ts";
 
@@ -43,6 +44,8 @@ export async function reloadContainer(ctx: Context, idOrName: string): Promise<v
       }
     }
     ErrorList.throwIfAny(`reloading the network of container "${id}"`, errors);
+    // root: the supervisor holding its host ports is started again if it was killed, and holds them again
+    if (readHelperPids(ctx, id).holdsPorts) await superviseHelpers(ctx, id);
   });
 }
 

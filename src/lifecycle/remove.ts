@@ -9,7 +9,8 @@ import { withContainerLock } from "../state/lock.ts";
 import { type ContainerRecord, DamagedRecordError } from "../state/index.ts";
 import { replaceDamagedRecord } from "./rebuild.ts";
 import { dependents } from "./lookup.ts";
-import { stopIdleSupervisors } from "./supervisor.ts";
+import { readHelperPids } from "../state/ledger.ts";
+import { releaseHeldPorts, stopIdleSupervisors } from "./supervisor.ts";
 import { leftBehind, teardownContainer } from "./teardown.ts";
 import type { RemoveOptions } from "./types.ts";
 
@@ -24,11 +25,14 @@ export async function removeContainer(ctx: Context, idOrName: string, opts: Remo
   }
   if (!found) return;
   const id = found.id;
+  const heldPorts = !ctx.rootless && found.ports.length > 0 && readHelperPids(ctx, id).holdsPorts === true;
   try {
     await removeLocked(ctx, id, opts);
   } finally {
     // The supervisor of its helpers goes with the last container it had.
     for (const err of await stopIdleSupervisors(ctx)) log.warn(errorMessage(err));
+    // one that stays lets go of the ports this container published before rm returns
+    if (heldPorts) await releaseHeldPorts(ctx);
   }
 }
 

@@ -12,12 +12,12 @@
 // process (about 20 MiB) per container and a spawn on every create; the forwarder cannot restart itself,
 // and a container without ports has none. This one costs one process per user while helpers run, and no
 // work on the create path beyond reading a pid file once it runs.
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import { ExitWatch } from "../process/exit-watch.ts";
-import { running, startTimeOf, stopByPid, type TrackedProcess } from "../process/supervise.ts";
+import { running, startTimeOf, stopByPid, threadsGone, type TrackedProcess } from "../process/supervise.ts";
 import { wayOutToWatch } from "../rootless/netns.ts";
 import { selfCommand } from "../rootless/self.ts";
 import {
@@ -34,6 +34,7 @@ import {
 import { tryContainerLock, withHeldLock, withLock } from "../state/lock.ts";
 import type { Context } from "./context.ts";
 import { START_ORDER } from "./helpers.ts";
+import { PortHolder, syncHeldPorts } from "./port-holder.ts";
 import { deadHelpers, restartHelpers } from "./restart.ts";
 
 /**
@@ -64,16 +65,32 @@ function supervisedContainers(ctx: Context, userns: number): { id: string; ledge
  * runs. A container whose helpers cannot be supervised still works: a warning says so, and `ls` shows it
  * degraded if one of them dies.
  */
-export async function superviseHelpers(ctx: Context, id: string): Promise<void> {
+export async function superviseHelpers(ctx: Context, id: string, opts: { holdPorts?: boolean } = {}): Promise<void> {
   const ledger = readHelperPids(ctx, id);
-  if (!START_ORDER.some((kind) => ledger[kind])) return;
+  // root: host ports DNATed to the container are held by the supervisor (see port-holder.ts)
+  const holdPorts = !ctx.rootless && (opts.holdPorts ?? ledger.holdsPorts === true);
+  const helpers = START_ORDER.some((kind) => ledger[kind]);
+  if (!helpers && !holdPorts) return;
   const userns = userNamespaceId();
-  if (ledger.supervisedIn !== userns) writeHelperPids(ctx, id, { ...ledger, supervisedIn: userns });
+  if (ledger.supervisedIn !== userns || (holdPorts && !ledger.holdsPorts)) {
+    writeHelperPids(ctx, id, { ...ledger, supervisedIn: userns, ...(holdPorts ? { holdsPorts: true } : {}) });
+  }
   try {
     await ensureSupervisor(ctx, userns);
   } catch (err) {
-    log.warn(`container ${id}: nothing will restart its helpers if they die: ${errorMessage(err)}`);
+    if (helpers) log.warn(`container ${id}: nothing will restart its helpers if they die: ${errorMessage(err)}`);
+    if (holdPorts) log.warn(`container ${id}: nothing holds its host ports: ${errorMessage(err)}`);
+    return;
   }
+  if (holdPorts) for (const err of await syncHeldPorts(ctx, userns)) log.warn(`holding host ports: ${err}`);
+}
+
+/** After `rm` of a container whose ports were held: the supervisor, if it still runs, lets go of them before rm returns. */
+export async function releaseHeldPorts(ctx: Context): Promise<void> {
+  const userns = userNamespaceId();
+  const known = readSupervisor(ctx, userns);
+  if (!known || !running(known)) return;
+  for (const err of await syncHeldPorts(ctx, userns)) log.warn(`holding host ports: ${err}`);
 }
 
 /** The variables that give a child ctrnet this command's directories. */
@@ -113,8 +130,13 @@ export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
       await withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
         if (supervisedContainers(ctx, userns).length > 0) return;
         const proc = readSupervisor(ctx, userns);
-        if (proc) await stopByPid("helper supervisor", proc);
+        if (proc) {
+          await stopByPid("helper supervisor", proc);
+          // its held host ports are free only once its last thread is gone
+          await threadsGone(proc.pid);
+        }
         forgetSupervisor(ctx, userns);
+        rmSync(supervisorFiles(ctx, userns).socketFile, { force: true });
         lock.discard();
       });
     } catch (err) {
@@ -181,6 +203,7 @@ async function retire(ctx: Context, userns: number): Promise<boolean> {
     if (supervisedContainers(ctx, userns).length > 0) return false;
     if (readSupervisor(ctx, userns)?.pid === process.pid) {
       forgetSupervisor(ctx, userns);
+      rmSync(supervisorFiles(ctx, userns).socketFile, { force: true });
       lock.discard();
     }
     return true;
@@ -194,11 +217,39 @@ export async function runSupervisor(ctx: Context): Promise<void> {
   const deaths = new ExitWatch();
   log.debug(`helper supervisor ${process.pid} of ${ctx.runtimeDir} watching`);
   let helpers: TrackedProcess[] = [];
+  // The state database is open only while the supervisor reads it: a connection kept open for its life
+  // would keep the database's WAL file and hold its pages for every other command.
+  const idle = { waiting: false };
+  const ports = new PortHolder(ctx, userns, () => supervisedContainers(ctx, userns), () => {
+    if (idle.waiting) ctx.close();
+  });
+  ports.listen();
+  ctx.close();
+  try {
+    await superviseRounds(ctx, userns, retryAt, deaths, ports, (h) => (helpers = h), idle);
+  } finally {
+    // the socket file was removed under the lock by retire, or is another supervisor's now
+    ports.close(false);
+  }
+  if (!existsSync(ctx.runtimeDir)) await abandon(helpers);
+}
+
+async function superviseRounds(
+  ctx: Context,
+  userns: number,
+  retryAt: Map<string, { at: number; wait: number }>,
+  deaths: ExitWatch,
+  ports: PortHolder,
+  watching: (helpers: TrackedProcess[]) => void,
+  idle: { waiting: boolean },
+): Promise<void> {
   for (;;) {
-    if (!existsSync(ctx.runtimeDir)) return abandon(helpers);
+    if (!existsSync(ctx.runtimeDir)) return;
     const watched = supervisedContainers(ctx, userns);
     if (watched.length === 0 && (await retire(ctx, userns))) return;
     if (supervisorReplaced(ctx, userns)) return;
+    // containers gone without an rm that asked (gc, a record removed): their ports are let go of
+    for (const err of ports.sync()) log.warn(`holding host ports: ${err}`);
     await healWayOut(ctx);
     for (const { id, ledger } of watched) {
       try {
@@ -207,9 +258,17 @@ export async function runSupervisor(ctx: Context): Promise<void> {
         log.warn(`container ${id}: ${errorMessage(err)}`);
       }
     }
-    helpers = supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? []));
+    const helpers = supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? []));
+    watching(helpers);
     const wayOut = ctx.rootless ? wayOutToWatch(ctx.rootlessNetns) : undefined;
-    await deaths.wait(wayOut ? [...helpers, wayOut] : helpers, ROUND_MS);
+    // root: the event loop stays free to answer port-hold requests (port-holder.ts)
+    ctx.close();
+    idle.waiting = true;
+    try {
+      await deaths.wait(wayOut ? [...helpers, wayOut] : helpers, ROUND_MS, { serving: !ctx.rootless });
+    } finally {
+      idle.waiting = false;
+    }
   }
 }
 

@@ -14,7 +14,9 @@ import { ErrorList, UsageError } from "../errors.ts";
 import type { NetworkScope } from "./store.ts";
 import { DEFAULT_NETWORK } from "./default.ts";
 import { deleteBridge } from "./host.ts";
-import { networkBridge } from "./model.ts";
+import { type NetworkFilters, networkMatcher } from "./filters.ts";
+import { fileTime } from "./list.ts";
+import { describeNetwork, networkBridge } from "./model.ts";
 import { withNetworksLock } from "./store.ts";
 
 /** Takes one container off one network; the lifecycle's disconnect, passed in so this layer needs none of it. */
@@ -132,6 +134,8 @@ async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<v
 
 /** `nameOrId` as a user gives it: a name, an id or a unique id prefix. */
 export async function removeNetwork(ctx: NetworkScope, nameOrId: string, options: RemoveOptions = {}): Promise<void> {
+  // podman's words for its default network, written or not (it is listed either way)
+  if (nameOrId === DEFAULT_NETWORK) throw new UsageError(`the default network ${DEFAULT_NETWORK} cannot be removed`);
   const config = await ctx.cni.resolveNetwork(nameOrId);
   const name = config.name;
   if (name === DEFAULT_NETWORK) throw new UsageError(`the default network ${DEFAULT_NETWORK} cannot be removed`);
@@ -146,10 +150,13 @@ export async function removeNetwork(ctx: NetworkScope, nameOrId: string, options
 }
 
 /** Removes every network no container uses, except the default one; returns their names, sorted. */
-export async function pruneNetworks(ctx: NetworkScope): Promise<string[]> {
+export async function pruneNetworks(ctx: NetworkScope, filters: NetworkFilters = {}): Promise<string[]> {
   const { networks } = await ctx.cni.listNetworks();
   const inUse = new Set(ctx.state().list().flatMap((r) => r.networks.map((n) => n.network)));
-  const unused = networks.filter((n) => n.name !== DEFAULT_NETWORK && !inUse.has(n.name)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const matches = networkMatcher(filters, inUse);
+  const unused = networks
+    .filter((n) => n.name !== DEFAULT_NETWORK && !inUse.has(n.name) && matches(describeNetwork(n, fileTime(n))))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
   const removed: string[] = [];
   const errors: unknown[] = [];
   for (const config of unused) {

@@ -2,7 +2,7 @@
 // known by pid and start time rather than as children: whoever started one may be long gone when another
 // ctrnet stops it. A pid is signalled only while its start time is the one written down, so a recycled
 // pid is never killed, and a reused one never passes for the process that was adopted.
-import { readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError } from "../errors.ts";
@@ -51,6 +51,20 @@ export async function stopByPid(name: string, proc: TrackedProcess): Promise<voi
     if (await exited(proc, wait)) return;
   }
   throw new CtrnetError(`${name} (pid ${proc.pid}) did not stop, even on SIGKILL`);
+}
+
+/**
+ * Waits (up to ms) until every thread of a stopped process has exited: its leader turns zombie while other
+ * threads may still be exiting, and the files they share (a socket holding a port) close with the last one.
+ */
+export async function threadsGone(pid: number, ms = 1000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; await Bun.sleep(POLL_MS)) {
+    try {
+      if (readdirSync(`/proc/${pid}/task`).length <= 1 && startTimeOf(pid) === undefined) return;
+    } catch {
+      return;
+    }
+  }
 }
 
 /** A container's own process whose netns ctrnet adopted or joined: gc tears the container down once it is gone. */

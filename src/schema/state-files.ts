@@ -21,6 +21,7 @@ export const HelperPidsFile = v.object({
   pasta: v.optional(TrackedProcessFile),
   portForwarder: v.optional(TrackedProcessFile),
   supervisedIn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  holdsPorts: v.optional(v.boolean()),
   restarts: v.optional(
     v.object({ slirp4netns: v.optional(HelperRestartsFile), pasta: v.optional(HelperRestartsFile), portForwarder: v.optional(HelperRestartsFile) }),
   ),

@@ -81,6 +81,8 @@ export interface HelperRestarts {
 export type HelperPids = Partial<Record<HelperKind, TrackedProcess>> & {
   /** The user namespace (inode) whose supervisor restarts these helpers; absent: nobody does (`ctrnet run`). */
   supervisedIn?: number;
+  /** Root: the supervisor holds the host ports DNATed to the container, as podman's conmon does. */
+  holdsPorts?: boolean;
   restarts?: Partial<Record<HelperKind, HelperRestarts>>;
 };
 
@@ -107,9 +109,9 @@ export function forgetHelperPids(ctx: Context, id: string): void {
 }
 
 /** Where the supervisor of the helpers started in one user namespace is written down (see lifecycle/supervisor.ts). */
-export function supervisorFiles(ctx: Context, userns: number): { pidFile: string; lockFile: string } {
+export function supervisorFiles(ctx: Context, userns: number): { pidFile: string; lockFile: string; socketFile: string } {
   const d = place(ctx, "supervisors");
-  return { pidFile: join(d, `${userns}.json`), lockFile: join(d, `${userns}.lock`) };
+  return { pidFile: join(d, `${userns}.json`), lockFile: join(d, `${userns}.lock`), socketFile: join(d, `${userns}.sock`) };
 }
 
 /** The user namespaces (inodes) some supervisor of this state root was started for. */

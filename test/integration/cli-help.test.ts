@@ -99,12 +99,12 @@ describe("completion", () => {
   test.skipIf(!privileged)("container ids and network names, listed by the ctrnet being completed", () => {
     expect(complete("inspect", "")).toEqual([id.slice(0, 12)]);
     expect(complete("inspect", id, "")).toEqual([id.slice(0, 12)]);
-    expect(complete("network", "inspect", "")).toEqual([net.name]);
+    expect(complete("network", "inspect", "")).toEqual(["ctrnet", net.name]);
     expect(complete("network", "rm", "-f", net.name.slice(0, 4))).toEqual([net.name]);
-    expect(complete("connect", "")).toEqual([net.name]);
+    expect(complete("connect", "")).toEqual(["ctrnet", net.name]);
     expect(complete("connect", net.name, "")).toEqual([id.slice(0, 12)]);
     expect(complete("connect", net.name, id, "")).toEqual([]);
-    expect(complete("create", "--network", "")).toEqual([net.name]);
+    expect(complete("create", "--network", "")).toEqual(["ctrnet", net.name]);
     expect(complete("port", "--format", "json", "")).toEqual([id.slice(0, 12)]);
   });
 
@@ -140,7 +140,7 @@ describe("completion", () => {
     };
     expect(zshComplete("network", "")).toEqual(["create", "exists", "inspect", "ls", "prune", "rm"]);
     expect(zshComplete("--log-level", "debug", "network", "ls", "--no")).toEqual(["--no-trunc", "--noheading"]);
-    if (privileged) expect(zshComplete("network", "inspect", "")).toEqual([net.name]);
+    if (privileged) expect(zshComplete("network", "inspect", "")).toEqual(["ctrnet", net.name]);
   });
 
   test.skipIf(!Bun.which("fish"))("fish: complete -C offers subcommands, options and names", () => {
@@ -159,9 +159,9 @@ describe("completion", () => {
     expect(fishComplete("ctrnet --log-level debug network l")).toEqual(["ls"]);
     expect(fishComplete("ctrnet network ls --no")).toEqual(["--no-trunc", "--noheading"]);
     if (privileged) {
-      expect(fishComplete("ctrnet network rm ")).toEqual([net.name]);
+      expect(fishComplete("ctrnet network rm ")).toEqual(["ctrnet", net.name]);
       expect(fishComplete("ctrnet inspect ")).toEqual([id.slice(0, 12)]);
-      expect(fishComplete("ctrnet run --network ")).toEqual([net.name]);
+      expect(fishComplete("ctrnet run --network ")).toEqual(["ctrnet", net.name]);
     }
   });
 

@@ -2,7 +2,7 @@
 // problem made for real (an overlapping conflist, a route, an nftables forward chain dropping by default,
 // a program on a published port, records a crash would leave), found, and given one line of what to do.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { newContainerRecord } from "../../src/container/attachments.ts";
 import { openState } from "../../src/state/index.ts";
@@ -104,6 +104,13 @@ describe.skipIf(!privileged)("ctrnet doctor", () => {
     const id = `docp${hex(4)}`;
     const port = freePorts(1);
     inst.ok(["create", "--network", net.name, "--name", `web${id}`, "-p", `127.0.0.1:${port}:80`, id]);
+    // the helper supervisor holds the port while it runs, as podman's conmon does: another program gets
+    // in only while it is gone (killed), the case doctor is there for
+    const supervisors = join(inst.env.CTRNET_ROOT!, "supervisors");
+    const pid = JSON.parse(readFileSync(join(supervisors, readdirSync(supervisors).find((f) => f.endsWith(".json"))!), "utf8")).pid as number;
+    process.kill(pid, "SIGKILL");
+    while (existsSync(`/proc/${pid}/task`) && readdirSync(`/proc/${pid}/task`).length > 1) Bun.sleepSync(10);
+    while (existsSync(`/proc/${pid}/stat`) && !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z")) Bun.sleepSync(10);
     const squatter = Bun.listen({ hostname: "0.0.0.0", port, socket: { data() {} } });
     try {
       const found = problems(doctor().findings);

@@ -6,10 +6,12 @@ import { hex, Installation, privileged, type TestNetwork } from "./lifecycle-hel
 describe.skipIf(!privileged)("ctrnet create with bad input", () => {
   let inst: Installation;
   let net: TestNetwork;
+  let other: TestNetwork;
 
   beforeAll(() => {
     inst = new Installation();
     net = inst.network("bad");
+    other = inst.network("spell");
   });
 
   afterEach(() => {
@@ -60,9 +62,44 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     const inspect = inst.cli(["inspect", "nope"]);
     expect({ code: inspect.code, stdout: inspect.stdout }).toEqual({ code: 1, stdout: "[]\n" });
     expect(inspect.stderr).toContain('no such container "nope"');
-    for (const args of [["rm", "nope"], ["port", "nope"], ["stats", "nope"], ["reload", "nope"], ["connect", net.name, "nope"], ["disconnect", net.name, "nope"]]) {
+    for (const args of [["port", "nope"], ["stats", "nope"], ["reload", "nope"], ["connect", net.name, "nope"], ["disconnect", net.name, "nope"]]) {
       rejects(args, 'no such container "nope"');
     }
+    // rm as podman's: an unknown container is exit 1 ("no such container"), and the others are still removed
+    const id = `rm-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, id]);
+    expect(inst.cli(["rm", "nope", id])).toEqual({ code: 1, stdout: `${id}\n`, stderr: 'ctrnet: error: no such container "nope"\n' });
     expect(inst.cli(["rm", "-f", "nope"]).code).toBe(0);
+  });
+
+  test("podman's spellings: --net, --network-alias, --mac-address, --ip6, network connect|disconnect|reload, port --all", () => {
+    const id = `sp-${hex(4)}`;
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    inst.ok(["create", "--net", net.name, "--network-alias", "a1", "--network-alias=a2", "--mac-address", "92:d0:c6:0a:29:33", "-p", `${port}-${port + 1}:80-81`, id]);
+    const settings = (network: string) =>
+      inst.ok(["inspect", id, "--format", `{{with index .NetworkSettings.Networks "${network}"}}{{.MacAddress}} {{join .Aliases ","}}{{end}}`]).trim();
+    expect(settings(net.name)).toBe(`92:d0:c6:0a:29:33 a1,a2,${id}`);
+    // network inspect's Containers by id, in podman 5's fields (500-networking.bats "network inspect running containers")
+    expect(inst.ok(["network", "inspect", "--format", `{{json (index .Containers "${id}")}}`, net.name]).trim()).toMatch(
+      new RegExp(`^\\{"name":"","interfaces":\\{"eth0":\\{"subnets":\\[\\{"ipnet":"${net.prefix.replaceAll(".", "\\.")}\\.\\d+/24","gateway":"${net.prefix.replaceAll(".", "\\.")}\\.1"\\}\\],"mac_address":"92:d0:c6:0a:29:33"\\}\\}\\}$`),
+    );
+    expect(inst.ok(["inspect", "--format", "{{.NetworkSettings.Networks}}", id])).toStartWith(`map[${net.name}:`);
+    // joined by path: no network by name, podman's nil map
+    const joined = `j${id}`;
+    inst.ok(["create", "--network", `ns:${inst.ok(["inspect", "--format", "{{.NetworkSettings.SandboxKey}}", id]).trim()}`, joined]);
+    expect(inst.ok(["inspect", "--format", "{{.NetworkSettings.Networks}}", joined])).toBe("map[]\n");
+    inst.ok(["rm", joined]);
+    // one line a port, as podman's; --all prefixes each with the id
+    expect(inst.ok(["port", id])).toBe(`80/tcp -> 0.0.0.0:${port}\n81/tcp -> 0.0.0.0:${port + 1}\n`);
+    expect(inst.ok(["port", "--all"])).toBe(`${id}\t80/tcp -> 0.0.0.0:${port}\n${id}\t81/tcp -> 0.0.0.0:${port + 1}\n`);
+    inst.ok(["network", "connect", "--mac-address", "92:d0:c6:0a:29:34", "--alias", "b1", other.name, id]);
+    expect(settings(other.name)).toBe(`92:d0:c6:0a:29:34 b1,${id}`);
+    expect(inst.ok(["network", "reload", id])).toBe(`${id}\n`);
+    inst.ok(["network", "disconnect", "-f", other.name, id]);
+    expect(settings(other.name)).toBe("");
+    // podman's "network not found" for a network neither configured nor on the container
+    rejects(["network", "disconnect", "no-such-net", id], 'unable to find network with name or ID "no-such-net"');
+    rejects(["create", "--net", net.name, "--ip6", "10.0.0.9", `x${id}`], 'invalid --ip6 "10.0.0.9": expected an IPv6 address');
+    inst.ok(["rm", id]);
   });
 });

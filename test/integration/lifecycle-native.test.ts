@@ -84,9 +84,16 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
   test("create and rm start no other program; the port serves; nothing is left", async () => {
     const id = `nat-${hex(4)}`;
     const port = 20000 + Math.floor(Math.random() * 10000);
+    // The first container with a published port starts the state root's helper supervisor, which holds
+    // published host ports as podman's conmon does (one process per root, as the DNS server is): it runs
+    // before the traced create, which then starts nothing (strace -f would also wait for it to end); rm
+    // starts nothing either way.
+    const first = `nat-${hex(4)}`;
+    inst.ok(["create", "--network", network, "-p", `127.0.0.1:${port + 1}:80`, first]);
     const created = execs(["create", "--network", network, "-p", `127.0.0.1:${port}:80`, id]);
     expect(created.code).toBe(0);
     expect(created.programs).toEqual([BINARY]);
+    inst.ok(["rm", first]);
     const netns = created.stdout.trim();
     const ip = inst.inspect(id).NetworkSettings.IPAddress as string;
     expect(ip).toStartWith("10.47.3.");

@@ -14,6 +14,8 @@ import {
   stopProcess,
   type TestNetwork,
 } from "./lifecycle-helpers.ts";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { flushPortForwarding } from "../helpers/network-plugin.ts";
 
 describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
@@ -60,7 +62,8 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     const settings = inst.inspect(id).NetworkSettings;
     const inside = addressesInside(netns);
     expect(settings.SandboxKey).toBe(netns);
-    expect(settings.Ports).toEqual({ "80/tcp": [{ HostIp: "", HostPort: String(port) }] });
+    // as podman's makeInspectPortBindings: no host IP shows as 0.0.0.0
+    expect(settings.Ports).toEqual({ "80/tcp": [{ HostIp: "0.0.0.0", HostPort: String(port) }] });
     expect(inside.eth0!.inet).toEqual([`${settings.IPAddress}/${settings.IPPrefixLen}`]);
     expect(settings.MacAddress).toBe(inside.eth0!.mac);
     expect(settings.Gateway).toBe(`${net.prefix}.1`);
@@ -87,6 +90,39 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     const id = `free-${hex(3)}`;
     inst.ok(["create", "--network", net.name, "-p", `127.0.0.1:${port}:80/udp`, id]);
     inst.ok(["rm", id]);
+  });
+
+  test("as podman's conmon, a created container's host ports are held until rm: another program cannot listen on them", async () => {
+    const port = hostPort();
+    const tryListen = (p: number, protocol: "tcp" | "udp"): string => {
+      const r = Bun.spawnSync(["socat", "-u", protocol === "tcp" ? `TCP-LISTEN:${p},bind=127.0.0.1` : `UDP-RECV:${p},bind=127.0.0.1`, "/dev/null"], {
+        stderr: "pipe",
+        timeout: 300,
+      });
+      return r.stderr.toString().includes("Address already in use") ? "in use" : "free";
+    };
+    const [a, b, c] = [`hold-${hex(3)}`, `hold-${hex(3)}`, `hold-${hex(3)}`];
+    inst.ok(["create", "--network", net.name, "-p", `${port}-${port + 1}:80-81`, "-p", `127.0.0.1:${port + 2}:53/udp`, a]);
+    expect([tryListen(port, "tcp"), tryListen(port + 1, "tcp"), tryListen(port + 2, "udp")]).toEqual(["in use", "in use", "in use"]);
+    // a second container keeps the supervisor: rm of the first lets go of its ports before it returns
+    inst.ok(["create", "--network", net.name, "-p", `${port + 3}:80`, b]);
+    inst.ok(["rm", a]);
+    expect([tryListen(port, "tcp"), tryListen(port + 2, "udp"), tryListen(port + 3, "tcp")]).toEqual(["free", "free", "in use"]);
+    // ctrnet itself may publish a port just let go of
+    inst.ok(["create", "--network", net.name, "-p", `${port}:80`, c]);
+    expect(tryListen(port, "tcp")).toBe("in use");
+    // the supervisor killed: the ports are free until reload starts it again
+    const pidFile = readdirSync(join(inst.env.CTRNET_ROOT!, "supervisors")).find((f) => f.endsWith(".json"))!;
+    const supervisor = JSON.parse(readFileSync(join(inst.env.CTRNET_ROOT!, "supervisors", pidFile), "utf8")).pid as number;
+    process.kill(supervisor, "SIGKILL");
+    // its sockets close with its last thread, which may outlive its leader's turning zombie
+    while (existsSync(`/proc/${supervisor}/task`) && readdirSync(`/proc/${supervisor}/task`).length > 1) await Bun.sleep(10);
+    while (existsSync(`/proc/${supervisor}/stat`) && !readFileSync(`/proc/${supervisor}/stat`, "utf8").includes(") Z")) await Bun.sleep(10);
+    expect(tryListen(port + 3, "tcp")).toBe("free");
+    expect(inst.ok(["reload", b])).toBe(`${b}\n`);
+    expect([tryListen(port, "tcp"), tryListen(port + 3, "tcp")]).toEqual(["in use", "in use"]);
+    inst.ok(["rm", b, c]);
+    expect([tryListen(port, "tcp"), tryListen(port + 3, "tcp")]).toEqual(["free", "free"]);
   });
 
   test("a port without a host port gets a free one", () => {

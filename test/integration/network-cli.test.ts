@@ -148,10 +148,13 @@ describe.skipIf(!privileged)("ctrnet network", () => {
 
   test("the default network ctrnet is made only when a container uses it, on a subnet free of the host's and of every conflist", async () => {
     const w = world();
-    // Reading and creating networks leave it alone.
-    expect(w.cli(["network", "ls", "-q"])).toEqual({ code: 0, stdout: "", stderr: "" });
-    expect(w.cli(["network", "exists", "ctrnet"]).code).toBe(1);
-    expectInspectError(w.cli(["network", "inspect", "ctrnet"]), 1, "network not found");
+    // Reading and creating networks leave it alone; until then they show it as it would be made now, as
+    // podman shows its default network before it is used.
+    expect(w.cli(["network", "ls", "-q"])).toEqual({ code: 0, stdout: "ctrnet\n", stderr: "" });
+    expect(w.cli(["network", "exists", "ctrnet"]).code).toBe(0);
+    expect(w.inspect("ctrnet")).toMatchObject({ name: "ctrnet", network_interface: "ctrnet0", subnets: [{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }], dns_enabled: false });
+    expectError(w.cli(["network", "rm", "ctrnet"]), 2, "the default network ctrnet cannot be removed");
+    expect(w.files()).toEqual([]);
     expect(create(w, ["first"])).toBe("first");
     expect(w.inspect("first").subnets).toEqual([{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }]);
     expect(w.files()).toEqual(["first.conflist"]);
@@ -271,6 +274,9 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const r = w.cli(["network", "create", "--subnet", "10.30.0.0/24", "web"]);
     expect(r).toEqual({ code: 2, stdout: "", stderr: "ctrnet: error: network name web already used: network already exists\n" });
     expect(readFileSync(join(w.confDir, "web.conflist"), "utf8")).toBe(before);
+    // podman's --ignore: the name, no error, the network as it was
+    expect(w.cli(["network", "create", "--ignore", "--subnet", "10.30.0.0/24", "web"])).toEqual({ code: 0, stdout: "web\n", stderr: "" });
+    expect(readFileSync(join(w.confDir, "web.conflist"), "utf8")).toBe(before);
   });
 
   test("bad input: exit 2, one line naming the problem, no file written", () => {
@@ -295,7 +301,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       [["network", "create", "-o", "color=blue", "n"], 'unsupported option "color" for the bridge driver'],
       [["network", "create", "--driver", "macvlan", "-o", "parent=nosuch0", "--subnet", "192.168.9.0/24", "n"], "parent interface nosuch0 of the macvlan network does not exist"],
       [["network", "create", "broken"], `network broken: ${w.confDir}/broken.conflist already exists but is not a usable network configuration`],
-      [["network", "ls", "--filter", "color=red"], 'invalid --filter "color=red"'],
+      [["network", "ls", "--filter", "color=red"], 'invalid filter "color"'],
       [["network", "exists", "bad/name"], 'invalid network name or ID "bad/name"'],
     ];
     // inspect as podman's: the list of networks found (none), then exit 1 naming what is wrong with the file
@@ -318,7 +324,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     // The broken files don't stop a listing: each is named once on stderr.
     const ls = w.cli(["network", "ls", "-q"]);
     expect(ls.code).toBe(0);
-    expect(ls.stdout).toBe("taken\n");
+    expect(ls.stdout).toBe("ctrnet\ntaken\n");
     expect(ls.stderr.trimEnd().split("\n").sort()).toEqual([
       expect.stringMatching(/^ctrnet: warn: skipping .*broken\.conflist: malformed JSON/),
       expect.stringMatching(/^ctrnet: warn: skipping .*pathtype\.conflist: plugins\[0\]\.type/),
@@ -374,7 +380,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     writeFileSync(file, JSON.stringify({ cniVersion: "0.4.0", name: "badipam", plugins: [{ type: "bridge", bridge: "cni-bad0", ipam: { type: "host-local", ranges: [[{ subnet: "10.70.0.1/24" }]] } }] }));
     const why = `${file}: plugins[0].ipam.ranges[0][0].subnet: "10.70.0.1/24" is not a subnet host-local can use`;
     const ls = w.cli(["network", "ls", "-q"]);
-    expect(ls).toMatchObject({ code: 0, stdout: "" });
+    expect(ls).toMatchObject({ code: 0, stdout: "ctrnet\n" });
     expect(ls.stderr).toStartWith(`ctrnet: warn: skipping ${why}`);
     expectInspectError(w.cli(["network", "inspect", "badipam"]), 1, why);
     expectError(w.cli(["create", "--network", "badipam", `c${hex(4)}`]), 2, why);
@@ -418,7 +424,8 @@ describe.skipIf(!privileged)("ctrnet network", () => {
 
   test("a plugin binary missing from the plugin path: exit 2 naming it, no file written", () => {
     const w = world();
-    expect(w.cli(["network", "ls", "-q"]).stdout).toBe("");
+    // the unwritten default network only
+    expect(w.cli(["network", "ls", "-q"]).stdout).toBe("ctrnet\n");
     // /usr/lib/cni as seen by this one command: every plugin of a bridge network but the firewall.
     const fake = join(top, `plugins-${hex(3)}`);
     mkdirSync(fake);
@@ -463,6 +470,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     expect(lines[0]).toMatch(/^NETWORK ID {4}NAME {3,}DRIVER$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/))).toEqual([
       [w.inspect("alpha").id.slice(0, 12), "alpha", "bridge"],
+      [w.inspect("ctrnet").id.slice(0, 12), "ctrnet", "bridge"],
       [expect.stringMatching(/^[0-9a-f]{12}$/), "mid", "macvlan"],
       [expect.stringMatching(/^[0-9a-f]{12}$/), "zeta", "bridge"],
     ]);
@@ -471,8 +479,8 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       expect(r).toMatchObject({ code: 0, stderr: "" });
       return r.stdout.split("\n").filter(Boolean);
     };
-    expect(names()).toEqual(["alpha", "mid", "zeta"]);
-    expect(names("--filter", "name=^[a-m]")).toEqual(["alpha", "mid"]);
+    expect(names()).toEqual(["alpha", "ctrnet", "mid", "zeta"]);
+    expect(names("--filter", "name=^[a-m]")).toEqual(["alpha", "ctrnet", "mid"]);
     expect(names("--filter", "driver=macvlan")).toEqual(["mid"]);
     expect(names("-f", "label=team=a")).toEqual(["alpha", "mid"]);
     expect(names("-f", "label=team", "-f", "driver=bridge")).toEqual(["alpha", "zeta"]);
@@ -516,6 +524,9 @@ describe.skipIf(!privileged)("ctrnet network", () => {
         stderr: `ctrnet: error: network busy has container(s) ${id} attached (use -f to remove them from it): network is being used\n`,
       });
       expect(w.files()).toContain("busy.conflist");
+      // dangling: whether no container uses the network
+      expect(w.cli(["network", "ls", "-q", "--filter", "dangling=false"]).stdout).toBe("busy\n");
+      expect(w.cli(["network", "ls", "-q", "--filter", "dangling=true"]).stdout).toBe("ctrnet\n");
       const prune = w.cli(["network", "prune"]);
       expect(prune).toEqual({ code: 0, stdout: "", stderr: "" });
       expect(w.files()).toContain("busy.conflist");
@@ -523,7 +534,8 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       state.remove(id);
       state.close();
     }
-    expectError(w.cli(["network", "rm", "nope"]), 2, 'unable to find network with name or ID "nope"');
+    // as podman's network rm: an unknown network exits 1, a network in use 2
+    expectError(w.cli(["network", "rm", "nope"]), 1, 'unable to find network with name or ID "nope"');
     // podman's rm -f: a network that is not there is no error, and nothing is printed for it
     create(w, ["gone"]);
     expect(w.cli(["network", "rm", "-f", "nope", "gone"])).toEqual({ code: 0, stdout: "gone\n", stderr: "" });

@@ -2,7 +2,7 @@
 // oracle. Each world is a config dir both tools use (podman through a containers.conf of its own, with its
 // own --root and --runroot), so the two see each other's networks as they would on a shared host.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createContext } from "../../src/lifecycle/context.ts";
 import { parseCidr } from "../../src/ip/codec.ts";
@@ -105,7 +105,7 @@ describe.skipIf(!runnable)("networks beside podman's", () => {
       expect(w.inspect("podman", id.slice(0, 5)).name).toBe(name);
     }
     const ls = (tool: "ctrnet" | "podman") =>
-      (tool === "ctrnet" ? w.ctrnet(["network", "ls"]) : w.podman(["network", "ls", "--filter", "name=^from"]))
+      w[tool](["network", "ls", "--filter", "name=^from"])
         .stdout.trim()
         .split("\n")
         .slice(1)
@@ -125,13 +125,45 @@ describe.skipIf(!runnable)("networks beside podman's", () => {
     const mine = w.ctrnet(["network", "inspect", digit]);
     expect({ code: mine.code, stderr: mine.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(words) });
 
-    // inspect is podman's: it prints what it found (nothing), then fails; rm refuses bad input
-    for (const [args, code] of [[["network", "inspect", "nope"], 1], [["network", "rm", "nope"], 2]] as const) {
-      expect(w.podman([...args]).stderr).toContain("network not found");
+    // rm is podman's: an unknown network exits 1; inspect prints what it found (nothing), then fails
+    for (const [args, code, theirs] of [[["network", "inspect", "nope"], 1, 125], [["network", "rm", "nope"], 1, 1]] as const) {
+      expect(w.podman([...args])).toMatchObject({ code: theirs, stderr: expect.stringContaining("network not found") });
       expect(w.ctrnet([...args])).toMatchObject({ code, stderr: expect.stringMatching(/^ctrnet: error: .*: network not found\n$/) });
     }
     expect(w.podman(["network", "create", "amb0"]).stderr).toContain("network name amb0 already used: network already exists");
     expect(w.ctrnet(["network", "create", "amb0"])).toEqual({ code: 2, stdout: "", stderr: "ctrnet: error: network name amb0 already used: network already exists\n" });
+  });
+
+  test("both list their default network before it is used, without writing it; filters and prune --filter as podman's", () => {
+    const w = world();
+    const defaults = { ctrnet: "ctrnet", podman: "podman" } as const;
+    for (const tool of ["ctrnet", "podman"] as const) {
+      expect(w[tool](["network", "ls", "-q"])).toMatchObject({ code: 0, stdout: `${defaults[tool]}\n` });
+      expect(w[tool](["network", "exists", defaults[tool]]).code).toBe(0);
+      expect(w.inspect(tool, defaults[tool]).name).toBe(defaults[tool]);
+      // podman's default is kept from rm; both say so in podman's words (podman 125, ctrnet's bad input 2)
+      expect(w[tool](["network", "rm", defaults[tool]])).toMatchObject({ code: tool === "ctrnet" ? 2 : 125, stderr: expect.stringContaining(`default network ${defaults[tool]} cannot be removed`) });
+    }
+    expect(readdirSync(w.confDir).filter((f) => f.endsWith(".conflist"))).toEqual([]);
+    // bad filters: the same words in both
+    for (const [filter, words] of [
+      ["namr=ab", 'invalid filter "namr"'],
+      ["dangling=foo", 'invalid dangling filter value "foo"'],
+    ] as const) {
+      for (const tool of ["ctrnet", "podman"] as const) {
+        expect(w[tool](["network", "ls", "--filter", filter])).toMatchObject({ code: tool === "ctrnet" ? 2 : 125, stderr: expect.stringContaining(words) });
+      }
+    }
+    for (const tool of ["ctrnet", "podman"] as const) {
+      expect(w[tool](["network", "ls", "--filter", "until=1", "--filter", "until=2"]).stderr).toContain("specify exactly one timestamp for until");
+      expect(w[tool](["network", "prune", "-f", "--filter", "dangling=true"]).stderr).toContain('invalid filter "dangling"');
+      expect(w[tool](["network", "create", `${tool}-a`]).code).toBe(0);
+      // until: networks created before the time; nothing was made before 1970+50 s
+      expect(w[tool](["network", "ls", "-q", "--filter", "until=50"])).toMatchObject({ code: 0, stdout: "" });
+      expect(w[tool](["network", "prune", "-f", "--filter", "until=50"])).toMatchObject({ code: 0, stdout: "" });
+      expect(w[tool](["network", "prune", "-f", "--filter", "until=5000000000000"])).toMatchObject({ code: 0, stdout: `${tool}-a\n` });
+      expect(w[tool](["network", "ls", "-q"]).stdout).toBe(`${defaults[tool]}\n`);
+    }
   });
 
   test("the reserved names are refused by both, in podman's words", () => {
@@ -141,7 +173,9 @@ describe.skipIf(!runnable)("networks beside podman's", () => {
       expect(w.podman(["network", "create", name]).stderr).toContain(words);
       expect(w.ctrnet(["network", "create", name])).toEqual({ code: 2, stdout: "", stderr: `ctrnet: error: ${words}\n` });
     }
-    expect(w.ctrnet(["network", "ls", "-q"]).stdout).toBe("");
+    // only the default network, listed as podman lists its own before it is used
+    expect(w.ctrnet(["network", "ls", "-q"]).stdout).toBe("ctrnet\n");
+    expect(readdirSync(w.confDir).filter((f) => f.startsWith("ctrnet"))).toEqual([]);
   });
 
   test("ctrnet's default network keeps clear of podman's 10.88.0.0/16 and of podman's networks; podman's new networks keep clear of ctrnet's chain networks", async () => {
@@ -151,7 +185,7 @@ describe.skipIf(!runnable)("networks beside podman's", () => {
     expect(w.podman(["network", "create", "p1"]).code).toBe(0);
     // `network create` leaves the default network alone; using it makes it.
     expect(w.ctrnet(["network", "create", "c1"]).code).toBe(0);
-    expect(w.ctrnet(["network", "exists", "ctrnet"]).code).toBe(1);
+    expect(existsSync(join(w.confDir, "ctrnet.conflist"))).toBe(false);
     expect(w.podman(["network", "create", "p2"]).code).toBe(0);
     const ctx = createContext({ cniConfigDir: w.confDir, cniCacheDir: join(w.confDir, "..", "cache"), root: join(w.confDir, "..", "root") });
     try {

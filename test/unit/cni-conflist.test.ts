@@ -60,6 +60,12 @@ describe("bridgeConflist", () => {
     expect(ipam?.ranges).toEqual([[{ subnet: "10.0.0.0/24", gateway: "10.0.0.1", rangeStart: "10.0.0.1", rangeEnd: "10.0.0.254" }]]);
   });
 
+  test("an IP range START-END (podman 5's --ip-range sip-eip) is taken as it is", () => {
+    const conf = bridgeConflist({ name: "n", bridge: "b", subnets: ["10.11.16.0/24"], ipRanges: ["10.11.16.11-10.11.16.12"] });
+    const ipam = (conf.plugins as { ipam?: { ranges: unknown } }[])[0]?.ipam;
+    expect(ipam?.ranges).toEqual([[{ subnet: "10.11.16.0/24", gateway: "10.11.16.1", rangeStart: "10.11.16.11", rangeEnd: "10.11.16.12" }]]);
+  });
+
   test("internal: no gateway on the bridge, no masquerade, no default route", () => {
     const conf = bridgeConflist({ name: "n", bridge: "b", subnets: ["10.0.0.0/24"], internal: true, isGateway: true, ipMasq: true });
     const bridge = (conf.plugins as Record<string, unknown>[])[0]!;
@@ -88,6 +94,10 @@ describe("bridgeConflist", () => {
       [{ gateways: ["10.0.0.1", "10.0.0.2"] }, "cannot set more gateways than subnets"],
       [{ ipRanges: ["10.1.0.0/24"] }, "IP range 10.1.0.0/24 not in subnet 10.0.0.0/24"],
       [{ ipRanges: ["10.0.0.0/26", "10.0.0.64/26"] }, "cannot set more ranges than subnets"],
+      [{ ipRanges: ["10.0.0.345-10.0.0.9"] }, 'range start ip "10.0.0.345" is not a ip address'],
+      [{ ipRanges: ["10.0.0.3-10.0.0.999"] }, 'range end ip "10.0.0.999" is not a ip address'],
+      [{ ipRanges: ["10.0.0.3-10.0.1.9"] }, "IP range 10.0.0.3-10.0.1.9: 10.0.1.9 not in subnet 10.0.0.0/24"],
+      [{ ipRanges: ["10.0.0.9-10.0.0.3"] }, "IP range 10.0.0.9-10.0.0.3: its start is after its end"],
       [{ subnets: ["10.0.0.0/25"], ipRanges: ["10.0.0.0/24"] }, "IP range 10.0.0.0/24 is larger than its subnet"],
       [{ mtu: 20 }, "invalid MTU 20"],
       [{ vlan: 5000 }, "invalid VLAN 5000"],

@@ -69,10 +69,46 @@ describe("container options", () => {
   });
 });
 
+describe("podman's spellings of the container options", () => {
+  test("--network-alias is --alias (repeatable, mixed), --ip6 a static IPv6 address", () => {
+    expect(createRequestOf({}, ["--network-alias", "a", "--alias=b", "--network-alias=c"]).aliases).toEqual(["a", "b", "c"]);
+    expect(createRequestOf({ ip6: "fd00::5" }).ip).toBe("fd00::5");
+    expect(() => createRequestOf({ ip6: "10.0.0.5" })).toThrow('invalid --ip6 "10.0.0.5": expected an IPv6 address');
+    expect(() => createRequestOf({ ip: "10.0.0.5", ip6: "fd00::5" })).toThrow("--ip and --ip6 together are not supported");
+  });
+
+  test("--network given again adds a network; NAME:ip=…,mac=…,alias=… sets the first network's, as podman's", () => {
+    expect(createRequestOf({}, ["--network", "a", "--net", "b", "--network=c"]).network).toBe("a,b,c");
+    expect(createRequestOf({}, ["--network", "bridge", "--network", "b"]).network).toBe("ctrnet,b");
+    expect(createRequestOf({}, ["--network", "a:ip=10.0.0.5,mac=92:d0:c6:0a:29:33,alias=x,alias=y", "--alias", "z"])).toEqual({
+      network: "a",
+      ip: "10.0.0.5",
+      mac: "92:d0:c6:0a:29:33",
+      aliases: ["x", "y", "z"],
+    });
+    expect(createRequestOf({}, ["--network", "a:ip6=fd00::7"])).toEqual({ network: "a", ip: "fd00::7" });
+    // modes keep their own option syntax
+    expect(createRequestOf({}, ["--network", "slirp4netns:mtu=1500"]).network).toBe("slirp4netns:mtu=1500");
+    expect(createRequestOf({}, ["--network", "container:web"]).network).toBe("container:web");
+    expect(() => createRequestOf({}, ["--network", "none", "--network", "b"])).toThrow("cannot set multiple networks without bridge network mode, selected mode none");
+    expect(() => createRequestOf({}, ["--network", "a", "--network", "host"])).toThrow("can only set extra network names, selected mode host conflicts with bridge");
+    expect(() => createRequestOf({}, ["--network", "a", "--network", "b:ip=10.0.0.9"])).toThrow("per-network options are supported on the first --network only");
+    expect(() => createRequestOf({}, ["--network", "a:interface_name=x"])).toThrow('invalid option for network a: "interface_name" is not supported');
+    expect(() => createRequestOf({}, ["--network", ":ip=10.0.0.9"])).toThrow("network name cannot be empty");
+    expect(() => createRequestOf({}, ["--network", "a:alias="])).toThrow("alias cannot be empty");
+  });
+
+  test("--add-host with --network container:ID is refused in podman's words", () => {
+    expect(() => createRequestOf({}, ["--network", "container:web", "--add-host", "h1:127.0.0.1"])).toThrow(
+      "cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration",
+    );
+  });
+});
+
 describe("port", () => {
   const ports = parsePortSpecs(["8080:80", "127.0.0.1:9000-9001:90-91/udp"]);
   test("lists every mapping, or the host address of one port", () => {
-    expect(portLines(ports)).toEqual(["80/tcp -> 0.0.0.0:8080", "90-91/udp -> 127.0.0.1:9000-9001"]);
+    expect(portLines(ports)).toEqual(["80/tcp -> 0.0.0.0:8080", "90/udp -> 127.0.0.1:9000", "91/udp -> 127.0.0.1:9001"]);
     expect(portLines(ports, "80")).toEqual(["0.0.0.0:8080"]);
     expect(portLines(ports, "91/udp")).toEqual(["127.0.0.1:9001"]);
   });

@@ -1,6 +1,6 @@
 // `network create` option values and `network ls --filter`.
 import { describe, expect, test } from "bun:test";
-import { networkMatcher, parseFilters } from "../../src/networks/filters.ts";
+import { networkMatcher, parseFilters, parseUntil, PRUNE_FILTER_KEYS } from "../../src/networks/filters.ts";
 import type { NetworkInfo } from "../../src/networks/model.ts";
 import { parseBridgeOptions, parseDriver, parseKeyValues, parseMacvlanOptions } from "../../src/networks/options.ts";
 
@@ -33,7 +33,7 @@ const info = (name: string, driver: string, labels: Record<string, string> = {})
   id: `${name.padEnd(12, "0")}${"0".repeat(52)}`.replace(/[^0-9a-f]/g, "a"),
   driver,
   network_interface: "",
-  created: "",
+  created: "2024-01-01T00:00:00.000Z",
   subnets: [],
   ipv6_enabled: false,
   internal: false,
@@ -67,9 +67,40 @@ describe("ls filters", () => {
     expect(names([`id=${all[1]!.id.slice(0, 6)}`])).toEqual(["beta"]);
   });
 
+  test("label!=KEY: networks without the label", () => {
+    expect(names(["label!=team"])).toEqual(["gamma"]);
+    expect(names(["label!=team=a"])).toEqual(["beta", "gamma"]);
+  });
+
+  test("dangling: whether no container uses the network, as Go's ParseBool reads the value", () => {
+    const inUse = new Set(["beta"]);
+    const pick = (filters: string[]) => all.filter(networkMatcher(parseFilters(filters), inUse)).map((n) => n.name);
+    expect(pick(["dangling=true"])).toEqual(["alpha", "gamma"]);
+    expect(pick(["dangling=1"])).toEqual(["alpha", "gamma"]);
+    expect(pick(["dangling=false"])).toEqual(["beta"]);
+    expect(() => parseFilters(["dangling=foo"])).toThrow('invalid dangling filter value "foo"');
+  });
+
+  test("until: created before a duration ago, Unix seconds or an RFC 3339 time", () => {
+    // info() makes every network as created at 2024-01-01T00:00:00Z
+    expect(names(["until=50"])).toEqual([]);
+    expect(names(["until=5000000000000"])).toEqual(["alpha", "beta", "gamma"]);
+    expect(names(["until=2024-01-02"])).toEqual(["alpha", "beta", "gamma"]);
+    expect(names(["until=2023-12-31T23:00:00Z"])).toEqual([]);
+    expect(names(["until=1h"])).toEqual(["alpha", "beta", "gamma"]);
+    expect(parseUntil("1h30m", 10_000_000)).toBe(10_000_000 - 5_400_000);
+    expect(() => parseFilters(["until=yesterday"])).toThrow('invalid until filter value "yesterday"');
+    expect(() => parseFilters(["until=1", "until=2"])).toThrow("specify exactly one timestamp for until");
+  });
+
+  test("prune takes label, label! and until only", () => {
+    expect(parseFilters(["until=10m", "label=a"], PRUNE_FILTER_KEYS)).toEqual({ until: ["10m"], label: ["a"] });
+    expect(() => parseFilters(["dangling=true"], PRUNE_FILTER_KEYS)).toThrow('invalid filter "dangling": use label=…, label!=…, until=…');
+  });
+
   test("bad filters", () => {
-    expect(() => parseFilters(["until=1h"])).toThrow('invalid --filter "until=1h": use name=…, id=…, driver=…, label=…');
-    expect(() => parseFilters(["name"])).toThrow('invalid --filter "name"');
+    expect(() => parseFilters(["namr=ab"])).toThrow('invalid filter "namr": use name=…, id=…, driver=…, label=…, label!=…, dangling=…, until=…');
+    expect(() => parseFilters(["name"])).toThrow('invalid filter "name"');
     expect(() => networkMatcher(parseFilters(["name=("]))).toThrow("invalid --filter name=(: not a regular expression");
   });
 });

@@ -1,5 +1,8 @@
 import { type ArgsDef, defineCommand } from "citty";
 import { forEachName } from "../each.ts";
+import connect from "./connect.ts";
+import disconnect from "./disconnect.ts";
+import reload from "./reload.ts";
 import { print } from "../output.ts";
 import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";
 import { NetworkNotFoundError } from "../../drivers/cni/index.ts";
@@ -9,6 +12,7 @@ import {
   createNetwork,
   DRIVERS,
   FILTER_KEYS,
+  PRUNE_FILTER_KEYS,
   inspectNetworks,
   listNetworkInfo,
   type NetworkInfo,
@@ -50,6 +54,7 @@ const createArgs = {
   opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni (macvlan: mode bridge|private|vepa|passthru; ipvlan: l2|l3|l3s); repeatable" },
   "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan and ipvlan, the parent interface" },
   label: { type: "string", description: "label KEY=VALUE; repeatable" },
+  ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
 
@@ -74,6 +79,10 @@ const create = defineCommand({
       labels: parseKeyValues("--label", repeatedValues(rawArgs, createArgs, "label")),
     };
     return withContext(args, async (ctx) => {
+      if (args.ignore && request.name !== undefined && (await ctx.cni.listNetworks()).networks.some((n) => n.name === request.name)) {
+        print(`${request.name}\n`);
+        return;
+      }
       const info = await createNetwork(ctx, request);
       print(`${info.name}\n`);
     });
@@ -152,6 +161,7 @@ const inspect = defineCommand({
 const rmArgs = {
   ...namesArgs,
   force: { type: "boolean", alias: "f", description: "first remove the network from the containers using it; a missing network is no error" },
+  time: { type: "string", alias: "t", description: "podman's stop timeout for containers removed with -f: accepted with -f (ctrnet stops no container)" },
 } as const satisfies ArgsDef;
 
 const rm = defineCommand({
@@ -159,6 +169,10 @@ const rm = defineCommand({
   args: rmArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, rmArgs);
+    if (args.time !== undefined) {
+      if (!args.force) throw new UsageError("--force option must be specified to use the --time option");
+      if (!/^[0-9]+$/.test(String(args.time))) throw new UsageError(`invalid --time "${String(args.time)}": expected seconds`);
+    }
     return withContext(args, async (ctx) => {
       const options = args.force
         ? { force: true as const, detach: (id: string, network: string) => disconnectContainer(ctx, id, network) }
@@ -171,6 +185,8 @@ const rm = defineCommand({
           } catch (err) {
             // podman's rm -f: a network that is not there is already removed.
             if (args.force && err instanceof NetworkNotFoundError) return;
+            // As podman's network rm: a network that is not there exits 1 (in use stays 2, bad input 2).
+            if (err instanceof NetworkNotFoundError) throw new CtrnetError(err.message);
             throw err;
           }
           print(`${name}\n`);
@@ -185,6 +201,7 @@ const pruneArgs = {
   ...globalArgs,
   ...runtimeArgs,
   force: { type: "boolean", alias: "f", description: "accepted for podman compatibility: prune never asks" },
+  filter: { type: "string", description: `${PRUNE_FILTER_KEYS.map((k) => `${k}=…`).join(", ")} (until: a duration, Unix seconds or an RFC 3339 time); repeatable` },
 } as const satisfies ArgsDef;
 
 const prune = defineCommand({
@@ -192,8 +209,9 @@ const prune = defineCommand({
   args: pruneArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, pruneArgs);
+    const filters = parseFilters(repeatedValues(rawArgs, pruneArgs, "filter"), PRUNE_FILTER_KEYS);
     return withContext(args, async (ctx) => {
-      const removed = await pruneNetworks(ctx);
+      const removed = await pruneNetworks(ctx, filters);
       print(removed.map((n) => `${n}\n`).join(""));
     });
   },
@@ -218,6 +236,10 @@ const exists = defineCommand({
 const subCommands = { create, ls, inspect, rm, prune, exists };
 // podman's alias, kept out of help and completion (not enumerable) as main.ts's internal commands are.
 Object.defineProperty(subCommands, "list", { value: ls });
+// podman's spellings of ctrnet's top-level connect, disconnect and reload, hidden the same way
+Object.defineProperty(subCommands, "connect", { value: connect });
+Object.defineProperty(subCommands, "disconnect", { value: disconnect });
+Object.defineProperty(subCommands, "reload", { value: reload });
 
 export default defineCommand({
   meta: { name: "network", description: "Manage networks (CNI configuration lists)" },

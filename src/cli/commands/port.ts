@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
+import { UsageError } from "../../errors.ts";
 import { parsePortQuery, portLines, publishedPorts, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 import { goJson, isJsonFormat, renderList } from "../template/index.ts";
@@ -10,7 +11,8 @@ const args = {
   ...runtimeArgs,
   ...templateFormatArg,
   noheading: { type: "boolean", alias: "n", description: "leave out the header row of a table" },
-  id: { type: "positional", required: true, description: "container id or name", valueHint: "container" },
+  all: { type: "boolean", alias: "a", description: "every container's published ports, each line starting with its id (12 characters) and a tab" },
+  id: { type: "positional", required: false, description: "container id or name", valueHint: "container" },
   port: { type: "positional", required: false, description: "PORT[/PROTO]: show where this container port is published" },
 } as const;
 
@@ -19,6 +21,17 @@ export default defineCommand({
   args,
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
+    if (values.all) {
+      // podman's port --all: no container named, every container's mappings, one port a line
+      if (values.id !== undefined) throw new UsageError("--all and a container id cannot be used together");
+      if (values.format !== undefined) throw new UsageError("--all and --format cannot be used together");
+      const lines = await withContext(contextOptions(values), async (ctx) =>
+        ctx.state().list().flatMap((rec) => portLines(publishedPorts(ctx, rec.id)).map((l) => `${rec.id.slice(0, 12)}\t${l}\n`)),
+      );
+      print(lines.join(""));
+      return;
+    }
+    if (values.id === undefined) throw new UsageError("give a container id or name, or --all");
     const ports = await withContext(contextOptions(values), async (ctx) => publishedPorts(ctx, String(values.id)));
     const query = values.port === undefined ? undefined : String(values.port);
     const format = values.format === undefined ? undefined : String(values.format);

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
+import { CtrnetError, UsageError } from "../../errors.ts";
 import { removeContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -18,7 +19,13 @@ export default defineCommand({
     rejectUnknownOptions(rawArgs, args);
     await withContext(contextOptions(values), (ctx) =>
       forEachName(values._.map(String), async (id) => {
-        await removeContainer(ctx, id, { force: values.force });
+        try {
+          await removeContainer(ctx, id, { force: values.force });
+        } catch (err) {
+          // An unknown container is a runtime failure (exit 1), as podman's "no such container"; bad input stays 2.
+          if (err instanceof UsageError && !ctx.state().find(id)) throw new CtrnetError(err.message);
+          throw err;
+        }
         print(`${id}\n`);
       }),
     );

@@ -1,7 +1,7 @@
 // The conflists ctrnet writes, in the shapes podman v3 writes: a bridge network (bridge with host-local
 // IPAM, portmap, firewall, tuning, and dnsname when asked for) and a macvlan network (macvlan with
 // host-local, tuning). Pure: it only builds the JSON objects.
-import { UsageError } from "../../errors.ts";
+import { quote, UsageError } from "../../errors.ts";
 import { validateName } from "../../names.ts";
 import { type Cidr, formatCidr, formatIP, parseCidr, parseIP } from "../../ip/codec.ts";
 import { firstHost, lastHost, maskAddress, nthAddress, parseSubnet, subnetContains, subnetsOverlap } from "../../schema/ip.ts";
@@ -109,8 +109,21 @@ function checkGateway(text: string, subnet: Cidr, subnetText: string): string {
  * last address (10.11.12.0/26: .1 to .63), kept within the subnet's hosts so the broadcast is never handed out.
  */
 function leaseRange(text: string, subnet: Cidr, subnetText: string): { rangeStart: string; rangeEnd: string } {
+  // podman 5's other form: START-END, both addresses of the subnet
+  const dash = text.indexOf("-");
+  if (dash >= 0 && !text.includes("/")) {
+    const ends = [text.slice(0, dash), text.slice(dash + 1)] as const;
+    const [start, end] = ends.map((t, i) => {
+      const ip = parseIP(t);
+      if (ip === null) throw new UsageError(`range ${i === 0 ? "start" : "end"} ip ${quote(t)} is not a ip address`);
+      if (ip.length !== subnet.address.length || !subnetContains(subnet, ip)) throw new UsageError(`IP range ${text}: ${t} not in subnet ${subnetText}`);
+      return ip;
+    }) as [Uint8Array, Uint8Array];
+    if (compare(start, end) > 0) throw new UsageError(`IP range ${text}: its start is after its end`);
+    return { rangeStart: formatIP(start), rangeEnd: formatIP(end) };
+  }
   const cidr = parseCidr(text);
-  if (cidr === null) throw new UsageError(`invalid IP range "${text}": expected an address and a prefix length like 10.89.0.0/26`);
+  if (cidr === null) throw new UsageError(`invalid IP range "${text}": expected an address and a prefix length like 10.89.0.0/26, or START-END`);
   const range = { address: maskAddress(cidr.address, cidr.prefixLength), prefixLength: cidr.prefixLength };
   if (!subnetContains(subnet, range.address)) throw new UsageError(`IP range ${text} not in subnet ${subnetText}`);
   if (range.prefixLength < subnet.prefixLength) throw new UsageError(`IP range ${text} is larger than its subnet ${subnetText}`);
