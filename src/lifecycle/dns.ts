@@ -15,7 +15,7 @@ import { errorMessage } from "../errors.ts";
 import { formatCidr } from "../ip/codec.ts";
 import { log } from "../log.ts";
 import { openNetns } from "../netns/index.ts";
-import { networkSubnets } from "../networks/model.ts";
+import { gatewayOnBridge, networkInternal, networkSubnets } from "../networks/model.ts";
 import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { DnsConfigInput } from "../schema/dns.ts";
 import type { ContainerRecord } from "../state/index.ts";
@@ -26,14 +26,18 @@ export function dnsPaths(ctx: Context): DnsHelperPaths {
   return dnsHelperPaths(ctx.runtimeDir);
 }
 
-/** ctrnet's server answers on it: `network create` turned it on, and no dnsname of its own answers there. */
+/**
+ * ctrnet's server answers on it: `network create` turned it on, no dnsname of its own answers there, and
+ * its bridge holds the gateway to listen on (not an internal network of the reference chain, whose bridge
+ * has no address: podman 4's CNI backend has no DNS there either).
+ */
 export function servedByCtrnet(config: NetworkConfig): boolean {
-  return ctrnetDnsEnabled(config.bytes) && !config.plugins.some((p) => p.type === "dnsname");
+  return ctrnetDnsEnabled(config.bytes) && !config.plugins.some((p) => p.type === "dnsname") && gatewayOnBridge(config);
 }
 
 async function servedNetworks(ctx: Context): Promise<ServedNetwork[]> {
   const { networks } = await ctx.cni.listNetworks();
-  return networks.filter(servedByCtrnet).map((n) => ({ name: n.name, subnets: networkSubnets(n).map(formatCidr) }));
+  return networks.filter(servedByCtrnet).map((n) => ({ name: n.name, subnets: networkSubnets(n).map(formatCidr), internal: networkInternal(n) }));
 }
 
 /** The gateways of the container's DNS-served networks: its resolv.conf's nameservers. */

@@ -166,6 +166,41 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(getent(A, "api")).toBe(2);
   });
 
+  test("an internal network (ctrnet's plugin): its bridge holds the gateway, names resolve there, nothing is forwarded", () => {
+    const I = `dnsi-${TAG}`;
+    const C = `dnsc-${TAG}`;
+    inst.ok(["network", "create", "--internal", "--subnet", "10.239.5.0/24", I]);
+    // the reference chain's internal bridge has no address: DNS off there, with podman 4's warning
+    const cni = inst.cli(["network", "create", "-o", "plugin=cni", "--internal", "--subnet", "10.239.6.0/24", C]);
+    try {
+      expect(cni.code).toBe(0);
+      expect(cni.stderr).toContain(`DNS is off on internal network ${C}`);
+      const [info] = JSON.parse(inst.ok(["network", "inspect", I]));
+      expect({ internal: info.internal, dns: info.dns_enabled }).toEqual({ internal: true, dns: true });
+      expect(JSON.parse(inst.ok(["network", "inspect", C]))[0].dns_enabled).toBe(false);
+      const srv = `srv-${hex(3)}`;
+      inst.ok(["create", "--network", I, "--name", "srv", srv]);
+      expect(alive(helperPid())).toBe(true);
+      // only the gateway: nothing outside answers a container that reaches nothing outside
+      expect(inContainer(I, ["cat", "/etc/resolv.conf"]).out).toBe("nameserver 10.239.5.1\nsearch dns.ctrnet\n");
+      expect(run(["ip", "-4", "-o", "addr", "show", "dev", JSON.parse(inst.ok(["network", "inspect", I]))[0].network_interface]).out).toContain("10.239.5.1/24");
+      expect(inContainer(I, ["ip", "route"]).out).not.toContain("default");
+      expect(getent(I, "srv")).toBe(ipOf(srv, I));
+      // aardvark-dns's rule: a client on internal networks only gets no forwarding (the upstream knows this name)
+      expect(status(dig(I, "www.outside.test"))).toBe("NXDOMAIN");
+      // the gateway answers, but nothing beyond it does, even through a route the container adds itself
+      expect(inContainer(I, ["busybox", "ping", "-c1", "-W2", "10.239.5.1"]).code).toBe(0);
+      expect(inContainer(I, ["sh", "-c", `ip route add default via 10.239.5.1 && busybox ping -c1 -W1 ${UPSTREAM}`]).code).not.toBe(0);
+      inst.removeAll();
+      inst.ok(["create", "--network", C, `c-${hex(3)}`]);
+      expect(helperPid()).toBeUndefined();
+    } finally {
+      inst.removeAll();
+      inst.cli(["network", "rm", "-f", I]);
+      inst.cli(["network", "rm", "-f", C]);
+    }
+  });
+
   test("other names go to the host's resolver; its failure is SERVFAIL at once, not a hang", () => {
     inst.ok(["create", "--network", A, "--name", "web", `web-${hex(3)}`]);
     expect(getent(A, "www.outside.test")).toBe("192.0.2.77");
@@ -205,6 +240,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     inst.ok(["gc"]);
     expect(alive(pid)).toBe(false);
     expect(existsSync(join(inst.env.CTRNET_ROOT!, "dns"))).toBe(false);
+    expect(existsSync(join(inst.env.CTRNET_ROOT!, "dns.lock"))).toBe(false);
     expect(run(["ss", "-Hlun", "sport = :53"]).out.trim()).toBe("");
     inst.expectClean();
   });
