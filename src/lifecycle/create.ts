@@ -23,7 +23,7 @@ import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
 import { newContainerRecord } from "../container/attachments.ts";
 import { findExact, netnsOwner } from "./lookup.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
-import { etcFilesOf, writeEtcFiles } from "./etc-files.ts";
+import { etcFilesOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
 import { setUpNetworks } from "./networks.ts";
@@ -237,7 +237,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
       if (rec.networks.length) await syncDns(ctx);
     }
-    if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files);
+    if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files, wantedEtcFiles(p.etc));
     const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
     // Helpers that outlive this command are restarted by the supervisor if they die.
     if (!opts.helpersDieWithProcess) await superviseHelpers(ctx, rec.id);

@@ -19,7 +19,7 @@ import { gatewayOnBridge, networkInternal, networkSubnets } from "../networks/mo
 import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { DnsConfigInput } from "../schema/dns.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { withLock } from "../state/lock.ts";
+import { withHeldLock, withLock } from "../state/lock.ts";
 import type { Context } from "./context.ts";
 
 export function dnsPaths(ctx: Context): DnsHelperPaths {
@@ -122,7 +122,12 @@ export async function prestartDns(ctx: Context, networkNames: readonly string[])
  */
 export async function syncDns(ctx: Context, leaving?: Leaving): Promise<void> {
   const paths = dnsPaths(ctx);
-  await withLock(paths.lock, () => syncLocked(ctx, leaving));
+  await withHeldLock(paths.lock, async (lock) => {
+    await syncLocked(ctx, leaving);
+    // no server left to guard: the lock file goes, as a removed container's does (a ctrnet waiting on it
+    // finds the file at the path replaced or gone, and locks the one there now: state/lock.ts attempt)
+    if (!existsSync(paths.dir)) lock.discard();
+  });
 }
 
 /** For teardown and gc: the errors instead of a throw. */

@@ -5,7 +5,7 @@
 // own, named by an /etc/resolv.conf bound over the sandbox's. Everything stays in the test's namespaces.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { createNetns, removeNetns, type Netns } from "../../src/netns/index.ts";
@@ -270,5 +270,19 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       }
     }
     expect(inst.cli(["run", "--no-hosts", "--add-host", "a:1.2.3.4", "--", "true"]).stderr).toBe("ctrnet: error: --no-hosts and --add-host cannot be given together\n");
+    // --dns none (podman's): ctrnet leaves resolv.conf alone, the host's for run; a runtime gets no file from create
+    const none = inContainer(A, ["cat", "/etc/resolv.conf", "/etc/hosts"], ["--dns", "none"]);
+    expect(none.code).toBe(0);
+    expect(none.out).toStartWith(`nameserver ${UPSTREAM}\n`);
+    expect(none.out).toContain("\thost.containers.internal\n");
+    const made = `none-${hex(3)}`;
+    inst.ok(["create", "--network", A, "--dns", "none", "--no-hosts", made]);
+    expect(readdirSync(join(inst.env.CTRNET_ROOT!, "containers", made))).toEqual([]);
+    for (const [args, words] of [
+      [["--dns", "none", "--dns", "192.0.2.53"], "--dns none (keep the container's resolv.conf) cannot be given with nameservers"],
+      [["--dns", "none", "--dns-option", "ndots:2"], "--dns none (keep the container's resolv.conf) cannot be given with --dns-search or --dns-option"],
+    ] as const) {
+      expect(inst.cli(["run", ...args, "--", "true"])).toMatchObject({ code: 2, stderr: `ctrnet: error: ${words}\n` });
+    }
   });
 });
