@@ -233,9 +233,9 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     const netnsPath = viaPath(p.netns) ?? rec.netns?.path;
     if (netnsPath !== undefined && p.configures) {
       bringLoopbackUp(netnsPath);
-      await prestartDns(ctx, rec.networks.map((n) => n.network));
+      const served = await prestartDns(ctx, rec.networks.map((n) => n.network));
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
-      if (rec.networks.length) await syncDns(ctx);
+      if (rec.networks.length) await syncDns(ctx, undefined, served);
     }
     if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files, wantedEtcFiles(p.etc));
     const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));

@@ -74,9 +74,9 @@ function configOf(ctx: Context, networks: DnsConfigInput["networks"]): Omit<DnsC
 }
 
 /** Call with the lock held: the configuration from the records, applied by a running server or a new one. */
-async function syncLocked(ctx: Context, leaving: Leaving | undefined): Promise<void> {
+async function syncLocked(ctx: Context, leaving: Leaving | undefined, known?: ServedNetwork[]): Promise<void> {
   const paths = dnsPaths(ctx);
-  const served = await servedNetworks(ctx);
+  const served = known ?? (await servedNetworks(ctx));
   if (served.length === 0 && !existsSync(paths.dir)) return;
   const networks = dnsNetworks(ctx.state().list(), served, leaving);
   if (networks.length === 0) {
@@ -102,17 +102,23 @@ async function syncLocked(ctx: Context, leaving: Leaving | undefined): Promise<v
  * launched now (on what the records say so far), so that its start-up overlaps the set-up instead of
  * adding to it; syncDns afterwards gives it the new container. Costs one read of the network list otherwise.
  */
-export async function prestartDns(ctx: Context, networkNames: readonly string[]): Promise<void> {
+export async function prestartDns(ctx: Context, networkNames: readonly string[]): Promise<ServedNetworks | undefined> {
   const paths = dnsPaths(ctx);
-  if (networkNames.length === 0 || dnsHelperRunning(paths)) return;
+  if (networkNames.length === 0 || dnsHelperRunning(paths)) return undefined;
   const served = await servedNetworks(ctx);
-  if (!served.some((n) => networkNames.includes(n.name))) return;
+  if (!served.some((n) => networkNames.includes(n.name))) return { served };
   // a rootless user's server runs in the rootless netns, which the set-up makes: syncDns starts it then
-  if (ctx.rootless && !existsSync(ctx.rootlessNetns.netns)) return;
+  if (ctx.rootless && !existsSync(ctx.rootlessNetns.netns)) return { served };
   await withLock(paths.lock, () => {
     if (dnsHelperRunning(paths)) return;
     launch(ctx, paths, configOf(ctx, dnsNetworks(ctx.state().list(), served, undefined)));
   });
+  return { served };
+}
+
+/** The served networks prestartDns read, for the syncDns of the same command (one read of the list less). */
+export interface ServedNetworks {
+  served: ServedNetwork[];
 }
 
 /**
@@ -120,10 +126,10 @@ export async function prestartDns(ctx: Context, networkNames: readonly string[])
  * container (or one network of it) about to be torn down, whose names go first. A network without DNS and
  * no server running costs one read of the network list.
  */
-export async function syncDns(ctx: Context, leaving?: Leaving): Promise<void> {
+export async function syncDns(ctx: Context, leaving?: Leaving, known?: ServedNetworks): Promise<void> {
   const paths = dnsPaths(ctx);
   await withHeldLock(paths.lock, async (lock) => {
-    await syncLocked(ctx, leaving);
+    await syncLocked(ctx, leaving, known?.served);
     // no server left to guard: the lock file goes, as a removed container's does (a ctrnet waiting on it
     // finds the file at the path replaced or gone, and locks the one there now: state/lock.ts attempt)
     if (!existsSync(paths.dir)) lock.discard();

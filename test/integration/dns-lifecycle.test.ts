@@ -123,6 +123,15 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(helperPid()).toBe(pid);
   });
 
+  test("the first container's first query is answered: no server ran, and its command asks at once", () => {
+    for (const network of [B, A]) {
+      expect(helperPid()).toBeUndefined();
+      // one try, no retry: a server not listening yet is a refused query, not a late answer
+      const r = inst.cli(["run", "--network", network, "--name", "first", "--", "dig", "+short", "+tries=1", "+time=2", "first"]);
+      expect({ code: r.code, answer: /^10\.239\.[12]\.\d+$/.test(r.stdout.trim()) }).toEqual({ code: 0, answer: true });
+    }
+  });
+
   test("two first containers created at once start one server, which answers for both", async () => {
     const ids = [`one-${hex(3)}`, `two-${hex(3)}`];
     const procs = ids.map((id, i) =>

@@ -68,20 +68,29 @@ export function launchDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {
   const devNull = openSync("/dev/null", "r+");
   const log = openSync(paths.log, "w", 0o600);
   try {
-    const child = launch({
-      argv: [...(opts.command ?? selfCommand()), "_dns", "--config", paths.config],
-      env: { ...process.env, CTRNET_LOG_LEVEL: process.env.CTRNET_LOG_LEVEL ?? "warn" },
-      ...(opts.netnsFd !== undefined ? { join: [{ fd: opts.netnsFd, type: "net" as const }] } : {}),
-      fds: { 0: devNull, 1: devNull, 2: log },
-      // out of reach of a terminal's ^C and hangup: it serves every container, not this command
-      setsid: true,
-    });
-    const startTime = startTimeOf(child.pid);
-    if (startTime !== undefined) writeFileSync(paths.process, JSON.stringify({ pid: child.pid, startTime }), { mode: 0o600 });
+    const argv = [...(opts.command ?? selfCommand()), "_dns", "--config", paths.config];
+    const env = { ...process.env, CTRNET_LOG_LEVEL: process.env.CTRNET_LOG_LEVEL ?? "warn" };
+    // In this netns, Bun's own spawn does (detached: setsid, out of reach of a terminal's ^C and hangup: it
+    // serves every container, not this command); the C launcher, which joins a netns, costs its first
+    // compile (about 3 ms) on the first container's create. ctrnet opens its own files O_CLOEXEC, so the
+    // helper inherits none (a lock held now among them).
+    const pid =
+      opts.netnsFd === undefined
+        ? spawnDetached(argv, env, [devNull, devNull, log])
+        : launch({ argv, env, join: [{ fd: opts.netnsFd, type: "net" as const }], fds: { 0: devNull, 1: devNull, 2: log }, setsid: true }).pid;
+    const startTime = startTimeOf(pid);
+    if (startTime !== undefined) writeFileSync(paths.process, JSON.stringify({ pid, startTime }), { mode: 0o600 });
   } finally {
     closeSync(devNull);
     closeSync(log);
   }
+}
+
+function spawnDetached(argv: string[], env: Record<string, string | undefined>, stdio: [number, number, number]): number {
+  const child = Bun.spawn(argv, { env, stdio, detached: true });
+  // this command does not wait for it: it outlives the command
+  child.unref();
+  return child.pid;
 }
 
 /**
