@@ -112,6 +112,8 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     inst.ok(["create", "--network", A, "--name", "db", `db-${hex(3)}`]);
     const pid = helperPid();
     expect(alive(pid)).toBe(true);
+    // started at a lower priority, so its start-up yields to the attach; serving, at the normal one
+    expect(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[16]).toBe("0");
     const ip = ipOf(web, A);
     expect(inContainer(A, ["cat", "/etc/resolv.conf"]).out).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
     for (const name of ["web", "www", web.slice(0, 12), "web.dns.ctrnet"]) expect(getent(A, name)).toBe(ip);

@@ -5,6 +5,7 @@
 // and stop take only the paths (the caller holds paths.lock) and know nothing of containers.
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setPriority } from "node:os";
 import { launch } from "../../../ffi/launcher.ts";
 import { CtrnetError } from "../../errors.ts";
 import { running, startTimeOf, stopByPid, type TrackedProcess } from "../../process/supervise.ts";
@@ -86,8 +87,18 @@ export function launchDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {
   }
 }
 
+/** The helper's priority while it starts, given back by itself once it serves. */
+export const STARTUP_NICE = 10;
+
 function spawnDetached(argv: string[], env: Record<string, string | undefined>, stdio: [number, number, number]): number {
   const child = Bun.spawn(argv, { env, stdio, detached: true });
+  // its start-up (the runtime's, some ms of CPU) yields to this command's attach; it takes its normal
+  // priority back once it serves (runDnsHelper)
+  try {
+    setPriority(child.pid, STARTUP_NICE);
+  } catch {
+    // gone already, or not allowed: it starts at this command's priority
+  }
   // this command does not wait for it: it outlives the command
   child.unref();
   return child.pid;
