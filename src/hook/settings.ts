@@ -185,5 +185,7 @@ export function resolveSettings(args: HookArgs, annotations: Readonly<Record<str
   if (fromAnnotations.etc?.noResolvConf) delete etc.dns;
   if (etc.noHosts === false) delete etc.noHosts;
   checkEtcOptions(etc);
-  return { ports: [], aliases: [], writeEtc: false, ...fromArgs, ...fromAnnotations, ...(Object.keys(etc).length ? { etc } : {}) };
+  const { etc: _argsEtc, ...argSettings } = fromArgs;
+  const { etc: _annotationsEtc, ...annotationSettings } = fromAnnotations;
+  return { ports: [], aliases: [], writeEtc: false, ...argSettings, ...annotationSettings, ...(Object.keys(etc).length ? { etc } : {}) };
 }
