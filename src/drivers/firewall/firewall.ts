@@ -155,15 +155,10 @@ export class Firewall {
     return queued;
   }
 
-  /**
-   * For `network rm`: whatever of the network's elements is there goes, whatever options (internal,
-   * isolate) the caller knows of: its bridge's place in those sets too.
-   */
+  /** For `network rm`: whatever of the network's elements is there goes. */
   removeNetwork(net: FirewallNetwork): void {
     if (queueForwardRemoval(this.nft, [net.bridge])) this.nft.commit();
-    const bridge = [{ key: nf.ifname(net.bridge) }];
-    const options = [SETS.internal, SETS.isolated, SETS.strict].map((set) => ({ set, elements: bridge }));
-    this.deleteExisting([...networkElements({ ...net, internal: false }), ...options]);
+    this.deleteExisting(networkElements(net));
   }
 
   /** The whole table goes once no network is in it any more (the last native network was removed). */
