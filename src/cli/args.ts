@@ -54,7 +54,7 @@ export const containerArgs = {
   alias: { type: "string", alias: "network-alias", description: "network alias; repeatable" },
   netns: { type: "string", description: "configure this existing network namespace (path) instead of creating one" },
   pid: { type: "string", description: "keep and configure the network namespace of this running process" },
-  dns: { type: "string", description: "nameserver for the container's resolv.conf, replacing all others; repeatable" },
+  dns: { type: "string", description: "nameserver for the container's resolv.conf, replacing all others (none: leave resolv.conf as it is); repeatable" },
   "dns-search": { type: "string", description: "search domain for resolv.conf, replacing all others (. for none); repeatable" },
   "dns-option": { type: "string", description: "resolv.conf option, e.g. ndots:2; repeatable" },
   "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP (IP may be host-gateway); repeatable" },

@@ -11,6 +11,8 @@ export const SHORT_ID_LENGTH = 12;
 export interface ServedNetwork {
   name: string;
   subnets: readonly string[];
+  /** podman's --internal: names of its containers only, nothing forwarded for a client on internal networks only. */
+  internal?: boolean;
 }
 
 function gatewaysOf(status: NetworkStatus): string[] {
@@ -24,8 +26,7 @@ export interface Leaving {
 }
 
 /**
- * The server's networks: only those with a container on them, and with a gateway to listen on (an
- * internal bridge has no address on the host, so nothing there can answer). Records being removed and
+ * The server's networks: only those with a container on them, and with a gateway to listen on. Records being removed and
  * what is `leaving` are left out: their names stop resolving before their addresses are released.
  */
 export function dnsNetworks(records: readonly ContainerRecord[], served: readonly ServedNetwork[], leaving?: Leaving): DnsNetwork[] {
@@ -50,7 +51,7 @@ export function dnsNetworks(records: readonly ContainerRecord[], served: readonl
       });
     }
     if (containers.length === 0 || gateways.size === 0) continue;
-    out.push({ name: network.name, gateways: [...gateways], subnets: [...network.subnets], internal: false, containers });
+    out.push({ name: network.name, gateways: [...gateways], subnets: [...network.subnets], internal: network.internal ?? false, containers });
   }
   return out;
 }

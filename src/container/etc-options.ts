@@ -1,6 +1,6 @@
 // The options that shape a container's /etc/resolv.conf and /etc/hosts, as podman's run/create take them:
-// --dns, --dns-search, --dns-option, --add-host NAME:IP, --hostname, --no-hosts. Checked here, in full,
-// before anything is made (a bad value is a UsageError: exit 2).
+// --dns (`none`: no resolv.conf of ctrnet's), --dns-search, --dns-option, --add-host NAME:IP, --hostname,
+// --no-hosts. Checked here, in full, before anything is made (a bad value is a UsageError: exit 2).
 import { UsageError } from "../errors.ts";
 import { formatIP, parseIP } from "../ip/codec.ts";
 
@@ -17,7 +17,15 @@ export interface EtcOptions {
   hostname?: string;
   /** Leave /etc/hosts alone (`--no-hosts`). */
   noHosts?: boolean;
+  /**
+   * Leave /etc/resolv.conf alone (`--dns none`, podman's UseImageResolvConf): the image's for a runtime, the
+   * host's for `run`. No other DNS option goes with it.
+   */
+  noResolvConf?: boolean;
 }
+
+/** `--dns none`: the container keeps the resolv.conf it has. */
+export const DNS_NONE = "none";
 
 /** `--add-host NAME:host-gateway` is the address host.containers.internal gets, as podman's. */
 export const HOST_GATEWAY_VALUE = "host-gateway";
@@ -81,7 +89,10 @@ export interface RawEtcOptions {
 /** Every value checked; only what was given is set. */
 export function parseEtcOptions(raw: RawEtcOptions): EtcOptions {
   const out: EtcOptions = {};
-  if (raw.dns?.length) out.dns = raw.dns.map(validateDnsServer);
+  if (raw.dns?.includes(DNS_NONE)) {
+    if (raw.dns.length > 1) throw new UsageError(`--dns ${DNS_NONE} (keep the container's resolv.conf) cannot be given with nameservers`);
+    out.noResolvConf = true;
+  } else if (raw.dns?.length) out.dns = raw.dns.map(validateDnsServer);
   if (raw.dnsSearch?.length) {
     out.dnsSearch = raw.dnsSearch.map(validateSearch);
     if (out.dnsSearch.includes(".") && out.dnsSearch.length > 1) throw new UsageError(`--dns-search . (no search domain) cannot be given with other domains`);
@@ -89,11 +100,17 @@ export function parseEtcOptions(raw: RawEtcOptions): EtcOptions {
   if (raw.dnsOptions?.length) out.dnsOptions = raw.dnsOptions.map(validateOption);
   if (raw.addHosts?.length) out.addHosts = raw.addHosts.map(parseAddHost);
   if (raw.hostname !== undefined) out.hostname = validateHostname(raw.hostname);
-  if (raw.noHosts) {
-    if (out.addHosts?.length) throw new UsageError("--no-hosts and --add-host cannot be given together");
-    out.noHosts = true;
-  }
+  if (raw.noHosts) out.noHosts = true;
+  checkEtcOptions(out);
   return out;
+}
+
+/** The options that cannot go together (also once a hook's arguments and annotations are merged). */
+export function checkEtcOptions(opts: EtcOptions): void {
+  if (opts.noHosts && opts.addHosts?.length) throw new UsageError("--no-hosts and --add-host cannot be given together");
+  if (opts.noResolvConf && (opts.dnsSearch?.length || opts.dnsOptions?.length || opts.dns?.length)) {
+    throw new UsageError(`--dns ${DNS_NONE} (keep the container's resolv.conf) cannot be given with --dns-search or --dns-option`);
+  }
 }
 
 export function hasEtcOptions(opts: EtcOptions): boolean {

@@ -25,7 +25,8 @@ const Backup = v.object({
   etcDir: v.pipe(v.string(), v.startsWith("/")),
   /** ctrnet made the directory, so it goes again once empty. */
   createdEtc: v.boolean(),
-  originals: v.object({ "resolv.conf": Original, hosts: Original }),
+  /** What ctrnet replaced: a file the container keeps (--no-hosts, --dns none) has no entry. */
+  originals: v.object({ "resolv.conf": v.optional(Original), hosts: v.optional(Original) }),
 });
 type Backup = v.InferOutput<typeof Backup>;
 
@@ -110,23 +111,23 @@ function readBackup(path: string): Backup | undefined {
   return parsed.output;
 }
 
-/** Writes both files into rootfs/etc, keeping what they replace for restoreRootfsEtc. */
-export function writeRootfsEtc(ctx: { readonly runtimeDir: string }, id: string, rootfs: string, files: EtcFiles): void {
+/** Writes the files given into rootfs/etc, keeping what they replace for restoreRootfsEtc. */
+export function writeRootfsEtc(ctx: { readonly runtimeDir: string }, id: string, rootfs: string, files: Partial<EtcFiles>): void {
   const etcDir = join(rootfs, "etc");
   const createdEtc = prepareEtcDir(etcDir);
-  const backup: Backup = {
-    etcDir,
-    createdEtc,
-    originals: { "resolv.conf": original(join(etcDir, "resolv.conf")), hosts: original(join(etcDir, "hosts")) },
-  };
+  const originals: Backup["originals"] = {};
+  for (const name of ETC_FILE_NAMES) if (files[name] !== undefined) originals[name] = original(join(etcDir, name));
+  const backup: Backup = { etcDir, createdEtc, originals };
   const path = backupPath(ctx, id);
   mkdirSync(join(ctx.runtimeDir, "hook"), { recursive: true, mode: 0o700 });
   writeFileSync(path, JSON.stringify(backup), { mode: 0o600 });
   try {
     for (const name of ETC_FILE_NAMES) {
       const orig = backup.originals[name];
+      const content = files[name];
+      if (orig === undefined || content === undefined) continue;
       if (orig.kind === "kept") renameSync(join(etcDir, name), orig.path);
-      writeFile(join(etcDir, name), files[name]);
+      writeFile(join(etcDir, name), content);
     }
   } catch (err) {
     restoreRootfsEtc(ctx, id);
@@ -141,8 +142,10 @@ export function restoreRootfsEtc(ctx: { readonly runtimeDir: string }, id: strin
   if (!backup) return;
   const errors: unknown[] = [];
   for (const name of ETC_FILE_NAMES) {
+    const orig = backup.originals[name];
+    if (orig === undefined) continue;
     try {
-      restore(join(backup.etcDir, name), backup.originals[name]);
+      restore(join(backup.etcDir, name), orig);
     } catch (err) {
       errors.push(err);
     }

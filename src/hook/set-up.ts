@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import { ErrorList, UsageError } from "../errors.ts";
 import { type Context, type CreateRequest, createContainer, parseNetworkMode, removeContainer } from "../lifecycle/index.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
-import { etcFilesOf } from "../lifecycle/etc-files.ts";
+import { etcFilesOf, pickEtcFiles, wantedEtcFiles } from "../lifecycle/etc-files.ts";
 import { withContainerLock } from "../state/lock.ts";
 import { log } from "../log.ts";
 import { validateName } from "../names.ts";
@@ -66,7 +66,7 @@ function rootfsOf(state: OciState, config: BundleConfig): string {
 async function writeEtc(ctx: Context, rec: ContainerRecord, rootfs: string, hostname: string | undefined, etc: EtcOptions): Promise<void> {
   const { files, fellBack } = await etcFilesOf(ctx, { ...rec, name: hostname ?? rec.name }, etc);
   if (fellBack) log.warn(`container "${rec.id}": the host has no nameserver the container can reach; using public ones`);
-  writeRootfsEtc(ctx, rec.id, rootfs, files);
+  writeRootfsEtc(ctx, rec.id, rootfs, pickEtcFiles(files, wantedEtcFiles(etc)));
 }
 
 async function discard(ctx: Context, id: string): Promise<void> {

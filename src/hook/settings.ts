@@ -2,7 +2,7 @@
 // installed for) overridden, key by key, by the container's `io.ctrnet.*` annotations. Both are checked
 // in full before anything is made; an annotation ctrnet does not know is an error, so that a typo does
 // not silently leave a container without the port or address it asked for.
-import { type EtcOptions, parseEtcOptions, validateHostname } from "../container/etc-options.ts";
+import { checkEtcOptions, type EtcOptions, parseEtcOptions, validateHostname } from "../container/etc-options.ts";
 import { UsageError } from "../errors.ts";
 import { parseNetworkMode } from "../lifecycle/index.ts";
 import { validateName } from "../names.ts";
@@ -21,8 +21,8 @@ export interface HookSettings {
   hostname?: string;
   /** Write /etc/resolv.conf and /etc/hosts into the bundle's root filesystem. */
   writeEtc: boolean;
-  /** --dns, --dns-search, --dns-option, --add-host for those files (hostname stays above). */
-  etc?: Omit<EtcOptions, "hostname" | "noHosts">;
+  /** --dns (none too), --dns-search, --dns-option, --add-host, --no-hosts for those files (hostname stays above). */
+  etc?: Omit<EtcOptions, "hostname">;
 }
 
 export const ANNOTATION_PREFIX = "io.ctrnet.";
@@ -91,6 +91,9 @@ const ANNOTATIONS: Record<string, Parser> = {
   "add-host": (value, into) => {
     into.etc = { ...into.etc, ...parseEtcOptions({ addHosts: list(value) }) };
   },
+  "no-hosts": (value, into) => {
+    into.etc = { ...into.etc, noHosts: parseBoolean(value) };
+  },
 };
 
 function list(value: string): string[] {
@@ -154,6 +157,7 @@ export interface HookArgs {
   dnsSearch?: readonly string[];
   dnsOptions?: readonly string[];
   addHosts?: readonly string[];
+  noHosts?: boolean;
 }
 
 export function settingsFromArgs(args: HookArgs): Partial<HookSettings> {
@@ -165,7 +169,7 @@ export function settingsFromArgs(args: HookArgs): Partial<HookSettings> {
   if (args.aliases?.length) out.aliases = validateAliases([...args.aliases]);
   if (args.hostname !== undefined) out.hostname = validateHostname(args.hostname);
   if (args.writeEtc !== undefined) out.writeEtc = args.writeEtc;
-  const etc = parseEtcOptions({ dns: args.dns, dnsSearch: args.dnsSearch, dnsOptions: args.dnsOptions, addHosts: args.addHosts });
+  const etc = parseEtcOptions({ dns: args.dns, dnsSearch: args.dnsSearch, dnsOptions: args.dnsOptions, addHosts: args.addHosts, noHosts: args.noHosts });
   if (Object.keys(etc).length) out.etc = etc;
   return out;
 }
@@ -174,7 +178,14 @@ export function settingsFromArgs(args: HookArgs): Partial<HookSettings> {
 export function resolveSettings(args: HookArgs, annotations: Readonly<Record<string, string>>): HookSettings {
   const fromArgs = settingsFromArgs(args);
   const fromAnnotations = settingsFromAnnotations(annotations);
-  // key by key within the /etc options too: an annotation's --dns leaves the arguments' --add-host
-  const etc = { ...fromArgs.etc, ...fromAnnotations.etc };
-  return { ports: [], aliases: [], writeEtc: false, ...fromArgs, ...fromAnnotations, ...(Object.keys(etc).length ? { etc } : {}) };
+  // key by key within the /etc options too: an annotation's --dns leaves the arguments' --add-host (its
+  // nameservers and `none` are one key: either replaces the other)
+  const etc: Omit<EtcOptions, "hostname"> = { ...fromArgs.etc, ...fromAnnotations.etc };
+  if (fromAnnotations.etc?.dns) delete etc.noResolvConf;
+  if (fromAnnotations.etc?.noResolvConf) delete etc.dns;
+  if (etc.noHosts === false) delete etc.noHosts;
+  checkEtcOptions(etc);
+  const { etc: _argsEtc, ...argSettings } = fromArgs;
+  const { etc: _annotationsEtc, ...annotationSettings } = fromAnnotations;
+  return { ports: [], aliases: [], writeEtc: false, ...argSettings, ...annotationSettings, ...(Object.keys(etc).length ? { etc } : {}) };
 }

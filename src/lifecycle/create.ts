@@ -23,7 +23,7 @@ import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
 import { newContainerRecord } from "../container/attachments.ts";
 import { findExact, netnsOwner } from "./lookup.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
-import { etcFilesOf, writeEtcFiles } from "./etc-files.ts";
+import { etcFilesOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
 import { setUpNetworks } from "./networks.ts";
@@ -236,11 +236,11 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     const netnsPath = viaPath(p.netns) ?? rec.netns?.path;
     if (netnsPath !== undefined && p.configures) {
       bringLoopbackUp(netnsPath);
-      await prestartDns(ctx, rec.networks.map((n) => n.network));
+      const served = await prestartDns(ctx, rec.networks.map((n) => n.network));
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
-      if (rec.networks.length) await syncDns(ctx);
+      if (rec.networks.length) await syncDns(ctx, undefined, served);
     }
-    if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files);
+    if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files, wantedEtcFiles(p.etc));
     const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
     // Helpers that outlive this command are restarted by the supervisor if they die.
     // Root: ports DNATed to it are held by the supervisor too, as podman's conmon holds them (run holds its own).

@@ -15,25 +15,29 @@ import { errorMessage } from "../errors.ts";
 import { formatCidr } from "../ip/codec.ts";
 import { log } from "../log.ts";
 import { openNetns } from "../netns/index.ts";
-import { networkSubnets } from "../networks/model.ts";
+import { gatewayOnBridge, networkInternal, networkSubnets } from "../networks/model.ts";
 import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { DnsConfigInput } from "../schema/dns.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { withLock } from "../state/lock.ts";
+import { withHeldLock, withLock } from "../state/lock.ts";
 import type { Context } from "./context.ts";
 
 export function dnsPaths(ctx: Context): DnsHelperPaths {
   return dnsHelperPaths(ctx.runtimeDir);
 }
 
-/** ctrnet's server answers on it: `network create` turned it on, and no dnsname of its own answers there. */
+/**
+ * ctrnet's server answers on it: `network create` turned it on, no dnsname of its own answers there, and
+ * its bridge holds the gateway to listen on (not an internal network of the reference chain, whose bridge
+ * has no address: podman 4's CNI backend has no DNS there either).
+ */
 export function servedByCtrnet(config: NetworkConfig): boolean {
-  return ctrnetDnsEnabled(config.bytes) && !config.plugins.some((p) => p.type === "dnsname");
+  return ctrnetDnsEnabled(config.bytes) && !config.plugins.some((p) => p.type === "dnsname") && gatewayOnBridge(config);
 }
 
 async function servedNetworks(ctx: Context): Promise<ServedNetwork[]> {
   const { networks } = await ctx.cni.listNetworks();
-  return networks.filter(servedByCtrnet).map((n) => ({ name: n.name, subnets: networkSubnets(n).map(formatCidr) }));
+  return networks.filter(servedByCtrnet).map((n) => ({ name: n.name, subnets: networkSubnets(n).map(formatCidr), internal: networkInternal(n) }));
 }
 
 /** The gateways of the container's DNS-served networks: its resolv.conf's nameservers. */
@@ -70,9 +74,9 @@ function configOf(ctx: Context, networks: DnsConfigInput["networks"]): Omit<DnsC
 }
 
 /** Call with the lock held: the configuration from the records, applied by a running server or a new one. */
-async function syncLocked(ctx: Context, leaving: Leaving | undefined): Promise<void> {
+async function syncLocked(ctx: Context, leaving: Leaving | undefined, known?: ServedNetwork[]): Promise<void> {
   const paths = dnsPaths(ctx);
-  const served = await servedNetworks(ctx);
+  const served = known ?? (await servedNetworks(ctx));
   if (served.length === 0 && !existsSync(paths.dir)) return;
   const networks = dnsNetworks(ctx.state().list(), served, leaving);
   if (networks.length === 0) {
@@ -98,17 +102,23 @@ async function syncLocked(ctx: Context, leaving: Leaving | undefined): Promise<v
  * launched now (on what the records say so far), so that its start-up overlaps the set-up instead of
  * adding to it; syncDns afterwards gives it the new container. Costs one read of the network list otherwise.
  */
-export async function prestartDns(ctx: Context, networkNames: readonly string[]): Promise<void> {
+export async function prestartDns(ctx: Context, networkNames: readonly string[]): Promise<ServedNetworks | undefined> {
   const paths = dnsPaths(ctx);
-  if (networkNames.length === 0 || dnsHelperRunning(paths)) return;
+  if (networkNames.length === 0 || dnsHelperRunning(paths)) return undefined;
   const served = await servedNetworks(ctx);
-  if (!served.some((n) => networkNames.includes(n.name))) return;
+  if (!served.some((n) => networkNames.includes(n.name))) return { served };
   // a rootless user's server runs in the rootless netns, which the set-up makes: syncDns starts it then
-  if (ctx.rootless && !existsSync(ctx.rootlessNetns.netns)) return;
+  if (ctx.rootless && !existsSync(ctx.rootlessNetns.netns)) return { served };
   await withLock(paths.lock, () => {
     if (dnsHelperRunning(paths)) return;
     launch(ctx, paths, configOf(ctx, dnsNetworks(ctx.state().list(), served, undefined)));
   });
+  return { served };
+}
+
+/** The served networks prestartDns read, for the syncDns of the same command (one read of the list less). */
+export interface ServedNetworks {
+  served: ServedNetwork[];
 }
 
 /**
@@ -116,9 +126,14 @@ export async function prestartDns(ctx: Context, networkNames: readonly string[])
  * container (or one network of it) about to be torn down, whose names go first. A network without DNS and
  * no server running costs one read of the network list.
  */
-export async function syncDns(ctx: Context, leaving?: Leaving): Promise<void> {
+export async function syncDns(ctx: Context, leaving?: Leaving, known?: ServedNetworks): Promise<void> {
   const paths = dnsPaths(ctx);
-  await withLock(paths.lock, () => syncLocked(ctx, leaving));
+  await withHeldLock(paths.lock, async (lock) => {
+    await syncLocked(ctx, leaving, known?.served);
+    // no server left to guard: the lock file goes, as a removed container's does (a ctrnet waiting on it
+    // finds the file at the path replaced or gone, and locks the one there now: state/lock.ts attempt)
+    if (!existsSync(paths.dir)) lock.discard();
+  });
 }
 
 /** For teardown and gc: the errors instead of a throw. */

@@ -101,17 +101,38 @@ export function etcFilesDir(ctx: { readonly runtimeDir: string }, id: string): s
   return join(ctx.runtimeDir, "containers", validateName("container id", id));
 }
 
+/** The files ctrnet gives the container: --no-hosts leaves out hosts, --dns none resolv.conf. */
+export function wantedEtcFiles(etc: EtcOptions = {}): EtcFileName[] {
+  return ETC_FILE_NAMES.filter((name) => !(name === "hosts" ? etc.noHosts : etc.noResolvConf));
+}
+
+/** Only the files named. */
+export function pickEtcFiles<T>(files: Readonly<Record<EtcFileName, T>>, names: readonly EtcFileName[]): Partial<Record<EtcFileName, T>> {
+  return Object.fromEntries(names.map((name) => [name, files[name]]));
+}
+
 /**
  * Writes the files to the container's runtime directory (0700: only root or the rootless user looks in;
- * the container reads them through the bind mount) and returns their paths by /etc name.
+ * the container reads them through the bind mount) and returns their paths by /etc name. Only `names`
+ * are written; one of the others left from an earlier write goes.
  */
-export function writeEtcFiles(ctx: { readonly runtimeDir: string }, id: string, contents: EtcFiles): EtcFiles {
+export function writeEtcFiles(
+  ctx: { readonly runtimeDir: string },
+  id: string,
+  contents: EtcFiles,
+  names: readonly EtcFileName[] = ETC_FILE_NAMES,
+): Partial<EtcFiles> {
   const dir = etcFilesDir(ctx, id);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const paths = {} as EtcFiles;
+  const paths: Partial<EtcFiles> = {};
   for (const name of ETC_FILE_NAMES) {
-    paths[name] = join(dir, name);
-    writeFileSync(paths[name], contents[name], { mode: 0o644 });
+    const path = join(dir, name);
+    if (!names.includes(name)) {
+      rmSync(path, { force: true });
+      continue;
+    }
+    paths[name] = path;
+    writeFileSync(path, contents[name], { mode: 0o644 });
   }
   return paths;
 }

@@ -11,7 +11,7 @@ import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { createContainer } from "./create.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
-import { etcFilesOf, writeEtcFiles } from "./etc-files.ts";
+import { etcFilesOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
 import { netnsOwner } from "./lookup.ts";
 import { removeContainer } from "./remove.ts";
 import { holdHostPorts } from "./host-ports.ts";
@@ -82,9 +82,8 @@ async function startCommand(ctx: Context, record: ContainerRecord, argv: string[
   const owner = netnsOwner(ctx.state(), record);
   const { files, fellBack } = await etcFilesOf(ctx, owner, etc);
   if (fellBack) log.debug(`container ${record.id}: no nameserver of the host is reachable from its network, using public ones`);
-  const written = writeEtcFiles(ctx, record.id, files);
-  // --no-hosts: the /etc/hosts the command sees stays the host's
-  const etcFiles = etc.noHosts ? { "resolv.conf": written["resolv.conf"] } : written;
+  // --no-hosts, --dns none: the /etc/hosts, /etc/resolv.conf the command sees stays the host's
+  const etcFiles = writeEtcFiles(ctx, record.id, files, wantedEtcFiles(etc));
   // A container in the host's namespace still gets its own /etc files, so its name resolves.
   const netns = owner.netns?.path ?? "/proc/self/ns/net";
   try {

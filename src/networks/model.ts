@@ -63,6 +63,21 @@ function mainPlugin(config: NetworkConfig): Record<string, unknown> {
   return config.plugins[0] as Record<string, unknown>;
 }
 
+/** As podman's CNI backend reads it: a bridge that is nobody's gateway leads nowhere. */
+export function networkInternal(config: NetworkConfig): boolean {
+  const plugin = mainPlugin(config);
+  // As podman's CNI backend reads it: a bridge that is nobody's gateway leads nowhere (macvlan/ipvlan never are).
+  return (plugin.type === "bridge" || (plugin.type === "ctrnet" && !isVlanPluginEntry(plugin))) && plugin.isGateway !== true && plugin.ipMasq !== true;
+}
+
+/**
+ * Whether the network's bridge holds its gateway addresses, where ctrnet's DNS server can listen: every
+ * bridge but an internal one of the reference chain (or of a ctrnet plugin that predates its `internal`).
+ */
+export function gatewayOnBridge(config: NetworkConfig): boolean {
+  return !networkInternal(config) || (mainPlugin(config).type === "ctrnet" && mainPlugin(config).internal === true);
+}
+
 /** Every range of the main plugin's host-local IPAM; the config parser has checked them already. */
 function ipamRanges(config: NetworkConfig): HostLocalRange[] {
   const ipam = config.plugins[0]!.ipam;
@@ -123,8 +138,7 @@ export function describeNetwork(config: NetworkConfig, fileTime: Date): NetworkI
     created: args.ctrnet_created ?? fileTime.toISOString(),
     subnets,
     ipv6_enabled: subnets.some((s) => s.subnet.includes(":")),
-    // As podman's CNI backend reads it: a bridge that is nobody's gateway leads nowhere.
-    internal: (plugin.type === "bridge" || (plugin.type === "ctrnet" && !isVlanPluginEntry(plugin))) && plugin.isGateway !== true && plugin.ipMasq !== true,
+    internal: networkInternal(config),
     dns_enabled: ctrnetDnsEnabled(config.bytes) || config.plugins.some((p) => p.type === "dnsname"),
     labels: { ...args.podman_labels },
     options: { ...args.podman_options },

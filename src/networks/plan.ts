@@ -5,6 +5,7 @@ import { type ConflistArgs, bridgeConflist, macvlanConflist, nativeConflist, nat
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { UsageError } from "../errors.ts";
+import { log } from "../log.ts";
 import { validateNetworkName } from "../names.ts";
 import { type Cidr, formatCidr } from "../ip/codec.ts";
 import { parseNetworkSubnet, subnetsOverlap } from "../schema/ip.ts";
@@ -159,8 +160,11 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     if (plugin !== "cni") {
       conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, ...(isolate ? { isolate } : {}) });
     } else {
-      // ctrnet's own DNS server answers for its networks (args.ctrnet_dns), not a dnsmasq per network
-      conflist = bridgeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal });
+      // ctrnet's own DNS server answers for its networks (args.ctrnet_dns), not a dnsmasq per network; an
+      // internal bridge of this chain has no address to answer on (podman 4's CNI backend: no DNS either)
+      const args = request.internal && common.args.dns ? { ...common.args, dns: false } : common.args;
+      if (args !== common.args) log.warn(`DNS is off on internal network ${name}: the reference CNI chain gives its bridge no address to answer on (ctrnet's own plugin does)`);
+      conflist = bridgeConflist({ ...common, args, bridge, subnets, mtu, vlan, internal: request.internal });
     }
   } else {
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");

@@ -50,7 +50,10 @@ function removeFirewallElements(config: NetworkConfig, netnsFd: number | undefin
   const subnets = ranges.flat().flatMap((r) => (typeof r.subnet === "string" ? [r.subnet] : []));
   const fw = Firewall.open(netnsFd === undefined ? {} : { netns: netnsFd });
   try {
-    fw.removeNetwork({ bridge: plugin.bridge, subnets });
+    // its bridge's place in the internal and isolate sets goes too (attach.ts firewallNetworkOf's reading)
+    const internal = plugin.internal === true || (plugin.ipMasq === false && plugin.isGateway === false);
+    const isolate = plugin.isolate === "true" || plugin.isolate === "strict" ? plugin.isolate : undefined;
+    fw.removeNetwork({ bridge: plugin.bridge, subnets, ...(internal ? { internal } : {}), ...(isolate ? { isolate } : {}) });
     fw.dropIfUnused();
   } finally {
     fw.close();

@@ -19,6 +19,12 @@ export const CtrnetPluginConfig = v.looseObject({
   /** false for podman's `--internal`: no masquerade, no default route, nothing routed off the bridge. */
   ipMasq: v.optional(v.boolean(), true),
   isGateway: v.optional(v.boolean(), true),
+  /**
+   * podman's `--internal` as netavark has it (written with isGateway and ipMasq false): the bridge holds
+   * the gateway address, for ctrnet's DNS server, but containers get no default route and nothing is
+   * forwarded off the bridge.
+   */
+  internal: v.optional(v.boolean()),
   /** podman's `-o isolate=true|strict`. */
   isolate: v.optional(v.picklist(["true", "strict"])),
   ipam: HostLocalIpam,

@@ -1,5 +1,5 @@
 // What a test can leave behind, read cheaply from /proc and netlink (no process spawns except the iptables dumps).
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { isNetlinkError } from "../../src/netlink/index.ts";
 import { Nftables, type Expr, type SetElement } from "../../src/netlink/nftables/index.ts";
 
@@ -84,10 +84,13 @@ function strayCompilerDirs(): Set<string> {
   return new Set([...dirs].flatMap(listing).filter((f) => /\/\.[^/]*\.bun-cc$/.test(f)));
 }
 
-/** Per-container lock files in ctrnet's runtime dir: the holder of a removed container unlinks its own. */
+/**
+ * Per-container lock files in ctrnet's runtime dir: the holder of a removed container unlinks its own; and
+ * the DNS server's, which goes with the last container it served.
+ */
 function lockFiles(): Set<string> {
   const roots = new Set(["/run/ctrnet", process.env.CTRNET_ROOT].filter((d): d is string => !!d));
-  return new Set([...roots].flatMap((r) => listing(`${r}/locks`)));
+  return new Set([...roots].flatMap((r) => [...listing(`${r}/locks`), ...(existsSync(`${r}/dns.lock`) ? [`${r}/dns.lock`] : [])]));
 }
 
 /**

@@ -5,7 +5,7 @@
 // own, named by an /etc/resolv.conf bound over the sandbox's. Everything stays in the test's namespaces.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { createNetns, removeNetns, type Netns } from "../../src/netns/index.ts";
@@ -112,6 +112,8 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     inst.ok(["create", "--network", A, "--name", "db", `db-${hex(3)}`]);
     const pid = helperPid();
     expect(alive(pid)).toBe(true);
+    // started at a lower priority, so its start-up yields to the attach; serving, at the normal one
+    expect(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[16]).toBe("0");
     const ip = ipOf(web, A);
     expect(inContainer(A, ["cat", "/etc/resolv.conf"]).out).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
     for (const name of ["web", "www", web.slice(0, 12), "web.dns.ctrnet"]) expect(getent(A, name)).toBe(ip);
@@ -121,6 +123,15 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(readFileSync(join(inst.env.CTRNET_ROOT!, "containers", web, "resolv.conf"), "utf8")).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
     // one server for everything: a second container did not start another
     expect(helperPid()).toBe(pid);
+  });
+
+  test("the first container's first query is answered: no server ran, and its command asks at once", () => {
+    for (const network of [B, A]) {
+      expect(helperPid()).toBeUndefined();
+      // one try, no retry: a server not listening yet is a refused query, not a late answer
+      const r = inst.cli(["run", "--network", network, "--name", "first", "--", "dig", "+short", "+tries=1", "+time=2", "first"]);
+      expect({ code: r.code, answer: /^10\.239\.[12]\.\d+$/.test(r.stdout.trim()) }).toEqual({ code: 0, answer: true });
+    }
   });
 
   test("two first containers created at once start one server, which answers for both", async () => {
@@ -166,6 +177,41 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(getent(A, "api")).toBe(2);
   });
 
+  test("an internal network (ctrnet's plugin): its bridge holds the gateway, names resolve there, nothing is forwarded", () => {
+    const I = `dnsi-${TAG}`;
+    const C = `dnsc-${TAG}`;
+    inst.ok(["network", "create", "--internal", "--subnet", "10.239.5.0/24", I]);
+    // the reference chain's internal bridge has no address: DNS off there, with podman 4's warning
+    const cni = inst.cli(["network", "create", "-o", "plugin=cni", "--internal", "--subnet", "10.239.6.0/24", C]);
+    try {
+      expect(cni.code).toBe(0);
+      expect(cni.stderr).toContain(`DNS is off on internal network ${C}`);
+      const [info] = JSON.parse(inst.ok(["network", "inspect", I]));
+      expect({ internal: info.internal, dns: info.dns_enabled }).toEqual({ internal: true, dns: true });
+      expect(JSON.parse(inst.ok(["network", "inspect", C]))[0].dns_enabled).toBe(false);
+      const srv = `srv-${hex(3)}`;
+      inst.ok(["create", "--network", I, "--name", "srv", srv]);
+      expect(alive(helperPid())).toBe(true);
+      // only the gateway: nothing outside answers a container that reaches nothing outside
+      expect(inContainer(I, ["cat", "/etc/resolv.conf"]).out).toBe("nameserver 10.239.5.1\nsearch dns.ctrnet\n");
+      expect(run(["ip", "-4", "-o", "addr", "show", "dev", JSON.parse(inst.ok(["network", "inspect", I]))[0].network_interface]).out).toContain("10.239.5.1/24");
+      expect(inContainer(I, ["ip", "route"]).out).not.toContain("default");
+      expect(getent(I, "srv")).toBe(ipOf(srv, I));
+      // aardvark-dns's rule: a client on internal networks only gets no forwarding (the upstream knows this name)
+      expect(status(dig(I, "www.outside.test"))).toBe("NXDOMAIN");
+      // the gateway answers, but nothing beyond it does, even through a route the container adds itself
+      expect(inContainer(I, ["busybox", "ping", "-c1", "-W2", "10.239.5.1"]).code).toBe(0);
+      expect(inContainer(I, ["sh", "-c", `ip route add default via 10.239.5.1 && busybox ping -c1 -W1 ${UPSTREAM}`]).code).not.toBe(0);
+      inst.removeAll();
+      inst.ok(["create", "--network", C, `c-${hex(3)}`]);
+      expect(helperPid()).toBeUndefined();
+    } finally {
+      inst.removeAll();
+      inst.cli(["network", "rm", "-f", I]);
+      inst.cli(["network", "rm", "-f", C]);
+    }
+  });
+
   test("other names go to the host's resolver; its failure is SERVFAIL at once, not a hang", () => {
     inst.ok(["create", "--network", A, "--name", "web", `web-${hex(3)}`]);
     expect(getent(A, "www.outside.test")).toBe("192.0.2.77");
@@ -205,6 +251,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     inst.ok(["gc"]);
     expect(alive(pid)).toBe(false);
     expect(existsSync(join(inst.env.CTRNET_ROOT!, "dns"))).toBe(false);
+    expect(existsSync(join(inst.env.CTRNET_ROOT!, "dns.lock"))).toBe(false);
     expect(run(["ss", "-Hlun", "sport = :53"]).out.trim()).toBe("");
     inst.expectClean();
   });
@@ -234,5 +281,19 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       }
     }
     expect(inst.cli(["run", "--no-hosts", "--add-host", "a:1.2.3.4", "--", "true"]).stderr).toBe("ctrnet: error: --no-hosts and --add-host cannot be given together\n");
+    // --dns none (podman's): ctrnet leaves resolv.conf alone, the host's for run; a runtime gets no file from create
+    const none = inContainer(A, ["cat", "/etc/resolv.conf", "/etc/hosts"], ["--dns", "none"]);
+    expect(none.code).toBe(0);
+    expect(none.out).toStartWith(`nameserver ${UPSTREAM}\n`);
+    expect(none.out).toContain("\thost.containers.internal\n");
+    const made = `none-${hex(3)}`;
+    inst.ok(["create", "--network", A, "--dns", "none", "--no-hosts", made]);
+    expect(readdirSync(join(inst.env.CTRNET_ROOT!, "containers", made))).toEqual([]);
+    for (const [args, words] of [
+      [["--dns", "none", "--dns", "192.0.2.53"], "--dns none (keep the container's resolv.conf) cannot be given with nameservers"],
+      [["--dns", "none", "--dns-option", "ndots:2"], "--dns none (keep the container's resolv.conf) cannot be given with --dns-search or --dns-option"],
+    ] as const) {
+      expect(inst.cli(["run", ...args, "--", "true"])).toMatchObject({ code: 2, stderr: `ctrnet: error: ${words}\n` });
+    }
   });
 });

@@ -228,6 +228,29 @@ describe.skipIf(!privileged)("ctrnet hook", () => {
 
     expect(hook(inst, "poststop", ociState({ id, bundle, status: "stopped" })).code).toBe(0);
     expect(listing()).toEqual(original);
+
+    // --no-hosts (argument or annotation) and io.ctrnet.dns=none (podman's --dns none): the rootfs keeps
+    // that file; the other is written and put back
+    for (const [args, extra, kept] of [
+      [["--no-hosts"], {}, "hosts"],
+      [[], { "io.ctrnet.no-hosts": "true" }, "hosts"],
+      [[], { "io.ctrnet.dns": "none" }, "resolv.conf"],
+      [["--dns", "none"], {}, "resolv.conf"],
+    ] as const) {
+      const q = await container();
+      const qid = `keep-${hex(4)}`;
+      expect(hook(inst, "createRuntime", ociState({ id: qid, pid: q.pid, bundle, annotations: annotations({ "io.ctrnet.write-etc": "true", ...extra }) }), [...args])).toMatchObject({ code: 0 });
+      const written = kept === "hosts" ? "resolv.conf" : "hosts";
+      expect(listing().find(([f]) => f === kept)).toEqual(original.find(([f]) => f === kept));
+      expect(lstatSync(join(etc, written)).isFile()).toBe(true);
+      expect(hook(inst, "poststop", ociState({ id: qid, bundle, status: "stopped" })).code).toBe(0);
+      expect(listing()).toEqual(original);
+    }
+    const bad = hook(inst, "createRuntime", ociState({ id: `bad-${hex(4)}`, pid: p.pid, bundle, annotations: annotations({ "io.ctrnet.dns": "none", "io.ctrnet.dns-search": "example.org" }) }));
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({
+      code: 2,
+      stderr: "ctrnet: error: --dns none (keep the container's resolv.conf) cannot be given with --dns-search or --dns-option\n",
+    });
   });
 
   test("on a DNS network: the written resolv.conf names ctrnet's server at the gateway; the /etc annotations apply; poststop of the last stops the server", async () => {

@@ -17,7 +17,7 @@ import {
   pickHostResolvConf,
   type ResolvConf,
 } from "../../src/container/dns-files.ts";
-import { containerEtcFiles, etcFilesDir, removeEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
+import { containerEtcFiles, etcFilesDir, removeEtcFiles, wantedEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
 import { slirp4netnsDriver } from "../../src/drivers/slirp4netns/driver.ts";
 
 const conf = (over: Partial<ResolvConf>): ResolvConf => ({ nameservers: [], search: [], options: [], ...over });
@@ -294,9 +294,15 @@ describe("writeEtcFiles / removeEtcFiles", () => {
       const ctx = { runtimeDir };
       const paths = writeEtcFiles(ctx, "c1", { "resolv.conf": "nameserver 10.0.0.53\n", hosts: "127.0.0.1 localhost\n" });
       expect(paths).toEqual({ "resolv.conf": join(runtimeDir, "containers/c1/resolv.conf"), hosts: join(runtimeDir, "containers/c1/hosts") });
-      expect(readFileSync(paths["resolv.conf"], "utf8")).toBe("nameserver 10.0.0.53\n");
+      expect(readFileSync(paths["resolv.conf"]!, "utf8")).toBe("nameserver 10.0.0.53\n");
       expect(statSync(etcFilesDir(ctx, "c1")).mode & 0o777).toBe(0o700);
-      expect(statSync(paths.hosts).mode & 0o777).toBe(0o644);
+      expect(statSync(paths.hosts!).mode & 0o777).toBe(0o644);
+      // --dns none, --no-hosts: only the others, and a left-over of the one not wanted goes
+      const noDns = writeEtcFiles(ctx, "c1", { "resolv.conf": "x", hosts: "y" }, wantedEtcFiles({ noResolvConf: true }));
+      expect(noDns).toEqual({ hosts: join(runtimeDir, "containers/c1/hosts") });
+      expect(existsSync(join(runtimeDir, "containers/c1/resolv.conf"))).toBe(false);
+      expect(wantedEtcFiles({ noHosts: true })).toEqual(["resolv.conf"]);
+      expect(wantedEtcFiles({})).toEqual(["resolv.conf", "hosts"]);
       removeEtcFiles(ctx, "c1");
       expect(existsSync(etcFilesDir(ctx, "c1"))).toBe(false);
       removeEtcFiles(ctx, "c1");

@@ -86,6 +86,18 @@ describe("resolveSettings", () => {
     expect(message(() => resolveSettings({ dns: ["1.2.3"] }, {}))).toBe('invalid --dns "1.2.3": expected an IP address');
   });
 
+  test("--dns none and --no-hosts: one key each with the nameservers, checked once merged", () => {
+    // an annotation's nameservers replace the arguments' none, and its none their nameservers
+    expect(resolveSettings({ dns: ["none"] }, { "io.ctrnet.dns": "192.0.2.53" }).etc).toEqual({ dns: ["192.0.2.53"] });
+    expect(resolveSettings({ dns: ["192.0.2.1"], noHosts: true }, { "io.ctrnet.dns": "none" }).etc).toEqual({ noResolvConf: true, noHosts: true });
+    expect(resolveSettings({ noHosts: true }, { "io.ctrnet.no-hosts": "false" }).etc).toBeUndefined();
+    expect(message(() => resolveSettings({ dnsOptions: ["ndots:2"] }, { "io.ctrnet.dns": "none" }))).toBe(
+      "--dns none (keep the container's resolv.conf) cannot be given with --dns-search or --dns-option",
+    );
+    expect(message(() => resolveSettings({ addHosts: ["db:192.0.2.9"] }, { "io.ctrnet.no-hosts": "true" }))).toBe("--no-hosts and --add-host cannot be given together");
+    expect(message(() => resolveSettings({ dns: ["none", "192.0.2.1"] }, {}))).toBe("--dns none (keep the container's resolv.conf) cannot be given with nameservers");
+  });
+
   test("arguments are checked as strictly", () => {
     expect(message(() => resolveSettings({ publish: ["x"] }, {}))).toStartWith('invalid port spec "x"');
     expect(message(() => resolveSettings({ hostname: "a..b" }, {}))).toStartWith('invalid hostname "a..b"');

@@ -28,10 +28,11 @@ const stageArgs = {
   alias: { type: "string", description: "network alias; repeatable (annotation io.ctrnet.aliases wins)" },
   hostname: { type: "string", description: "the container's name in /etc/hosts (annotation io.ctrnet.hostname wins)" },
   "write-etc": { type: "boolean", description: "write /etc/resolv.conf and /etc/hosts into the root filesystem (annotation io.ctrnet.write-etc wins)" },
-  dns: { type: "string", description: "nameserver for the written resolv.conf, replacing all others; repeatable (annotation io.ctrnet.dns wins)" },
+  dns: { type: "string", description: "nameserver for the written resolv.conf, replacing all others (none: leave the rootfs's alone); repeatable (annotation io.ctrnet.dns wins)" },
   "dns-search": { type: "string", description: "search domain, replacing all others (. for none); repeatable (annotation io.ctrnet.dns-search wins)" },
   "dns-option": { type: "string", description: "resolv.conf option; repeatable (annotation io.ctrnet.dns-option wins)" },
   "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP; repeatable (annotation io.ctrnet.add-host wins)" },
+  "no-hosts": { type: "boolean", description: "leave the rootfs's /etc/hosts alone with --write-etc (annotation io.ctrnet.no-hosts wins)" },
 } as const satisfies ArgsDef;
 
 function rejectPositionals(positionals: readonly unknown[]): void {
@@ -62,6 +63,8 @@ function stageCommand(stage: HookStage, description: string): CommandDef<typeof 
         dnsSearch: repeatedValues(rawArgs, stageArgs, "dns-search"),
         dnsOptions: repeatedValues(rawArgs, stageArgs, "dns-option"),
         addHosts: repeatedValues(rawArgs, stageArgs, "add-host"),
+        // citty reads --no-hosts as the negation of a `hosts` flag
+        noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
       };
       // The whole command line, global options included, for a re-run in the container's user namespace.
       return await runHook(stage, await readStateText(), settings, contextOptions(args), process.argv.slice(2));

@@ -81,7 +81,7 @@ export function ipamOf(network: NativeNetwork, dataDir: string): IpamConfig & { 
 }
 
 export function firewallNetworkOf(network: NativeNetwork, subnets: readonly string[]): FirewallNetwork {
-  const internal = !network.plugin.ipMasq && !network.plugin.isGateway;
+  const internal = network.plugin.internal || (!network.plugin.ipMasq && !network.plugin.isGateway);
   return { bridge: network.plugin.bridge, subnets, ...(internal ? { internal } : {}), ...(network.plugin.isolate ? { isolate: network.plugin.isolate } : {}) };
 }
 
@@ -92,7 +92,8 @@ export function subnetsOf(ipam: IpamConfig): string[] {
 
 function bridgeOf(network: NativeNetwork, allocations: readonly Allocation[]): BridgeConfig {
   const p = network.plugin;
-  const gateways = p.isGateway ? [...new Set(allocations.map((a) => `${a.gateway}/${a.prefixLength}`))] : [];
+  // an internal network's bridge holds its gateway too (for the DNS server); its containers get no route to it
+  const gateways = p.isGateway || p.internal ? [...new Set(allocations.map((a) => `${a.gateway}/${a.prefixLength}`))] : [];
   return { name: p.bridge, mtu: p.mtu, vlan: p.vlan, gateways, routeLocalnet: true };
 }
 

@@ -46,7 +46,11 @@ export interface BridgeNetworkSpec extends AddressingSpec {
   isGateway?: boolean;
   /** VLAN tag on the bridge ports; 0 or absent for none. */
   vlan?: number;
-  /** No gateway on the bridge, no masquerading, no default route: containers reach only each other. */
+  /**
+   * No masquerading, no default route, nothing forwarded off the bridge: containers reach only each other.
+   * The reference chain's bridge gets no address (isGateway false, as podman 4's CNI backend writes it);
+   * ctrnet's own plugin gives it the gateway, as netavark does, so the DNS server can answer there.
+   */
   internal?: boolean;
   /** Adds the dnsname plugin, which answers for container names under this domain. */
   dnsDomain?: string;
@@ -153,13 +157,16 @@ function ranges(spec: AddressingSpec, subnets: Cidr[], defaultGateways: boolean)
   });
 }
 
-/** host-local over every subnet; `routed` adds a default route per address family. */
-function hostLocalIpam(spec: AddressingSpec, routed: boolean): Record<string, unknown> {
+/**
+ * host-local over every subnet; `routed` adds a default route per address family; `gateways` writes each
+ * range's gateway (its first address unless given), `routed` by default.
+ */
+function hostLocalIpam(spec: AddressingSpec, routed: boolean, gateways = routed): Record<string, unknown> {
   const subnets = parseSubnets(spec.subnets);
   const ipam: Record<string, unknown> = {
     type: "host-local",
     // One range set per subnet: host-local then hands out one address from each (dual stack).
-    ranges: ranges(spec, subnets, routed).map((r) => [r]),
+    ranges: ranges(spec, subnets, gateways).map((r) => [r]),
   };
   if (routed) {
     const families = [...new Set(subnets.map((s) => s.address.length))];
@@ -246,8 +253,11 @@ export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown>
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     ...(spec.vlan ? { vlan: spec.vlan } : {}),
     ...(spec.isolate ? { isolate: spec.isolate } : {}),
+    // isGateway and ipMasq stay false, so podman and older ctrnets read the network as internal too
+    ...(internal ? { internal: true } : {}),
     capabilities: { portMappings: true, ips: true, mac: true },
-    ipam: hostLocalIpam(spec, !internal),
+    // an internal network's bridge still holds the gateway (netavark's rule): no default route to it
+    ipam: hostLocalIpam(spec, !internal, true),
   };
   return conflist(spec, [plugin]);
 }

@@ -5,6 +5,7 @@
 // and stop take only the paths (the caller holds paths.lock) and know nothing of containers.
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { setPriority } from "node:os";
 import { launch } from "../../../ffi/launcher.ts";
 import { CtrnetError } from "../../errors.ts";
 import { running, startTimeOf, stopByPid, type TrackedProcess } from "../../process/supervise.ts";
@@ -68,20 +69,39 @@ export function launchDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {
   const devNull = openSync("/dev/null", "r+");
   const log = openSync(paths.log, "w", 0o600);
   try {
-    const child = launch({
-      argv: [...(opts.command ?? selfCommand()), "_dns", "--config", paths.config],
-      env: { ...process.env, CTRNET_LOG_LEVEL: process.env.CTRNET_LOG_LEVEL ?? "warn" },
-      ...(opts.netnsFd !== undefined ? { join: [{ fd: opts.netnsFd, type: "net" as const }] } : {}),
-      fds: { 0: devNull, 1: devNull, 2: log },
-      // out of reach of a terminal's ^C and hangup: it serves every container, not this command
-      setsid: true,
-    });
-    const startTime = startTimeOf(child.pid);
-    if (startTime !== undefined) writeFileSync(paths.process, JSON.stringify({ pid: child.pid, startTime }), { mode: 0o600 });
+    const argv = [...(opts.command ?? selfCommand()), "_dns", "--config", paths.config];
+    const env = { ...process.env, CTRNET_LOG_LEVEL: process.env.CTRNET_LOG_LEVEL ?? "warn" };
+    // In this netns, Bun's own spawn does (detached: setsid, out of reach of a terminal's ^C and hangup: it
+    // serves every container, not this command); the C launcher, which joins a netns, costs its first
+    // compile (about 3 ms) on the first container's create. ctrnet opens its own files O_CLOEXEC, so the
+    // helper inherits none (a lock held now among them).
+    const pid =
+      opts.netnsFd === undefined
+        ? spawnDetached(argv, env, [devNull, devNull, log])
+        : launch({ argv, env, join: [{ fd: opts.netnsFd, type: "net" as const }], fds: { 0: devNull, 1: devNull, 2: log }, setsid: true }).pid;
+    const startTime = startTimeOf(pid);
+    if (startTime !== undefined) writeFileSync(paths.process, JSON.stringify({ pid, startTime }), { mode: 0o600 });
   } finally {
     closeSync(devNull);
     closeSync(log);
   }
+}
+
+/** The helper's priority while it starts, given back by itself once it serves. */
+export const STARTUP_NICE = 10;
+
+function spawnDetached(argv: string[], env: Record<string, string | undefined>, stdio: [number, number, number]): number {
+  const child = Bun.spawn(argv, { env, stdio, detached: true });
+  // its start-up (the runtime's, some ms of CPU) yields to this command's attach; it takes its normal
+  // priority back once it serves (runDnsHelper)
+  try {
+    setPriority(child.pid, STARTUP_NICE);
+  } catch {
+    // gone already, or not allowed: it starts at this command's priority
+  }
+  // this command does not wait for it: it outlives the command
+  child.unref();
+  return child.pid;
 }
 
 /**
