@@ -253,8 +253,8 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       driver: "bridge",
       network_interface: "br-opts",
       created: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      // internal, yet each subnet has its gateway, as netavark's: ctrnet's plugin puts it on the bridge
-      subnets: [{ subnet: "10.20.0.0/16", gateway: "10.20.0.254", lease_range: { start_ip: "10.20.5.1", end_ip: "10.20.5.255" } }, { subnet: "fd20::/64", gateway: "fd20::1" }],
+      // internal without DNS: only the gateway given, as podman's "add gateway when not internal or dns enabled"
+      subnets: [{ subnet: "10.20.0.0/16", gateway: "10.20.0.254", lease_range: { start_ip: "10.20.5.1", end_ip: "10.20.5.255" } }, { subnet: "fd20::/64" }],
       ipv6_enabled: true,
       internal: true,
       dns_enabled: false,

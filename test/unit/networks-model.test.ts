@@ -51,12 +51,16 @@ describe("describeNetwork", () => {
     const spec = { name: "n", bridge: "b", subnets: ["10.1.0.0/24"] };
     for (const internal of [false, true]) {
       const [native, chain] = [nativeConflist({ ...spec, internal }), bridgeConflist({ ...spec, internal })].map((c) => describeNetwork(load(c), FILE_TIME));
-      // an internal network keeps its gateway with ctrnet's plugin (netavark's rule: the bridge holds it), not with the chain
       expect({ ...native, subnets: [] }).toEqual({ ...chain!, subnets: [] });
-      expect(native!.subnets).toEqual([{ subnet: "10.1.0.0/24", gateway: "10.1.0.1" }]);
+      // without DNS an internal network has no gateway with either (podman: "add gateway when not internal or dns enabled")
+      expect(native!.subnets).toEqual([{ subnet: "10.1.0.0/24", ...(internal ? {} : { gateway: "10.1.0.1" }) }]);
       expect(chain!.subnets).toEqual([{ subnet: "10.1.0.0/24", ...(internal ? {} : { gateway: "10.1.0.1" }) }]);
       expect(native).toMatchObject({ driver: "bridge", network_interface: "b", internal });
     }
+    // with DNS, ctrnet's plugin keeps the gateway on an internal network's bridge for its DNS server (netavark's rule)
+    const dns = describeNetwork(load(nativeConflist({ ...spec, internal: true, args: { dns: true } })), FILE_TIME);
+    expect(dns!.subnets).toEqual([{ subnet: "10.1.0.0/24", gateway: "10.1.0.1" }]);
+    expect(dns).toMatchObject({ internal: true, dns_enabled: true });
   });
 
   test("a file ctrnet did not write: id from the name, time from the file, legacy host-local keys", () => {

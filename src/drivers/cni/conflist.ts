@@ -49,7 +49,7 @@ export interface BridgeNetworkSpec extends AddressingSpec {
   /**
    * No masquerading, no default route, nothing forwarded off the bridge: containers reach only each other.
    * The reference chain's bridge gets no address (isGateway false, as podman 4's CNI backend writes it);
-   * ctrnet's own plugin gives it the gateway, as netavark does, so the DNS server can answer there.
+   * ctrnet's own plugin gives it the gateway when it has DNS, as netavark does, so the DNS server can answer there.
    */
   internal?: boolean;
   /** Adds the dnsname plugin, which answers for container names under this domain. */
@@ -256,8 +256,10 @@ export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown>
     // isGateway and ipMasq stay false, so podman and older ctrnets read the network as internal too
     ...(internal ? { internal: true } : {}),
     capabilities: { portMappings: true, ips: true, mac: true },
-    // an internal network's bridge still holds the gateway (netavark's rule): no default route to it
-    ipam: hostLocalIpam(spec, !internal, true),
+    // netavark's rule (podman's "add gateway when not internal or dns enabled"): an internal network with DNS
+    // keeps its gateways on the bridge for the DNS server, with no default route to them; one without DNS has
+    // only the gateways given with --gateway
+    ipam: hostLocalIpam(spec, !internal, !internal || spec.args?.dns === true),
   };
   return conflist(spec, [plugin]);
 }
