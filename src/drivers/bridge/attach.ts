@@ -41,6 +41,8 @@ export interface AttachRequest {
   ports?: readonly PortRequest[];
   /** What the whole table must hold, for when it has to be rebuilt (after `nft flush ruleset`). */
   firewallState: StateSource;
+  /** No record of this attachment exists, so it holds no lease (ipam's AllocateRequest.unheld). */
+  unrecorded?: boolean;
 }
 
 export interface AttachResult {
@@ -56,7 +58,7 @@ export interface AttachResult {
   ports: PublishedPort[];
 }
 
-export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "firewallState"> & {
+export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "firewallState" | "unrecorded"> & {
   /** What setup published, from its result; recomputed by nobody, since the addresses are released here. */
   ports: readonly PublishedPort[];
   /** What the table holds without this attachment: with it, a table flushed from outside is made again. */
@@ -115,7 +117,7 @@ function openFirewall(req: Pick<AttachRequest, "hostNetnsFd">): Firewall {
 export function attach(req: AttachRequest): AttachResult {
   const ipam = ipamOf(req.network, req.dataDir);
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
-  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips });
+  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips, unheld: req.unrecorded === true });
   crashPoint("ipam");
   const undo: (() => void)[] = [() => release({ ...scope, known: allocations.map((a) => a.ip) })];
   const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
