@@ -3,7 +3,6 @@
 // ports as elements of ctrnet's nftables table. Setup undoes its own partial work before it throws;
 // teardown keeps going past errors and returns them all. The same code serves ctrnet's lifecycle and
 // ctrnet run as a CNI plugin by podman or containerd.
-import { createHash } from "node:crypto";
 import { Netlink } from "../../netlink/index.ts";
 import { crashPoint } from "../../process/crash-point.ts";
 import type { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
@@ -74,7 +73,7 @@ export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "fir
 
 /** Stable per attachment, so a teardown finds the pair without anything stored: veth + 11 hex. */
 export function hostInterfaceName(containerId: string, ifname: string): string {
-  return `veth${createHash("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 11)}`;
+  return `veth${new Bun.CryptoHasher("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 11)}`;
 }
 
 export function ipamOf(network: NativeNetwork, dataDir: string): IpamConfig & { dataDir: string } {
