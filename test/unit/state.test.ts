@@ -475,6 +475,28 @@ describe("damaged records read back", () => {
   });
 });
 
+describe("publishedPorts", () => {
+  const port = (hostPort: number) => ({ hostIP: "127.0.0.1", hostPort, containerPort: 80, protocol: "tcp" as const, range: 1 });
+
+  test("reads every record's host ports, oldest first, and leaves out records publishing none", () => {
+    state.insert(bridge("a", { ports: [port(8080)] }));
+    state.insert(bridge("b"));
+    state.insert(bridge("c", { ports: [port(8081), port(8082)] }));
+    expect(state.publishedPorts()).toEqual([
+      { id: "a", ports: [port(8080)] },
+      { id: "c", ports: [port(8081), port(8082)] },
+    ]);
+  });
+
+  test("a row whose ports do not read back is left out, as list() leaves the damaged record out", () => {
+    state.insert(bridge("a", { ports: [port(8080)] }));
+    state.insert(bridge("b", { ports: [port(8081)] }));
+    raw((db) => db.run("UPDATE containers SET ports = '[{\"hostPort\":-1}]' WHERE id = 'a'"));
+    expect(state.publishedPorts()).toEqual([{ id: "b", ports: [port(8081)] }]);
+    expect(state.list().map((r) => r.id)).toEqual(["b"]);
+  });
+});
+
 describe("interface names", () => {
   test("firstFreeIfname takes the lowest ethN never given", () => {
     expect(firstFreeIfname({})).toBe("eth0");
