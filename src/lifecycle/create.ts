@@ -163,7 +163,7 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   const rec = planned(p, p.netns === null ? null : recordedNetns(ctx, p.netns));
   return state.transaction(() => {
     if (p.ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, p.ip);
-    const ports = p.ports.length ? assignHostPorts(p.ports, state.publishedPorts()) : [];
+    const ports = p.ports.length ? assignHostPorts(p.ports, state.publishedPorts(p.ports)) : [];
     checkHostPortsFree(ports);
     return state.insert({ ...rec, ports });
   });

@@ -152,13 +152,20 @@ export class ContainerState {
   }
 
   /**
-   * The host ports every record publishes, read without the rest of each record: what a create checks
-   * its own against, and reading every whole record instead is what made a create slower with each
-   * container already there. A row whose ports do not read back is left out, said once per process, as
-   * list() leaves out a damaged record.
+   * The host ports the records publish, read without the rest of each record: what a create checks its
+   * own against (reading every whole record instead is what made a create slower with each container
+   * already there). With `near`, mappings that all name their host port, only the records with a port of
+   * the same protocol in one of those ranges, found by SQLite; others cannot clash with them. A row whose
+   * ports do not read back is left out, said once per process, as list() leaves out a damaged record.
    */
-  publishedPorts(): { id: string; ports: PortMapping[] }[] {
-    const rows = this.db.query<Pick<ContainerRow, "id" | "ports">, []>("SELECT id, ports FROM containers WHERE ports != '[]' ORDER BY created_at, id").all();
+  publishedPorts(near?: readonly PortMapping[]): { id: string; ports: PortMapping[] }[] {
+    const filter = near !== undefined && near.length > 0 && near.every((m) => m.hostPort !== 0);
+    const overlaps = "(json_extract(p.value, '$.protocol') = ? AND json_extract(p.value, '$.hostPort') < ? AND json_extract(p.value, '$.hostPort') + json_extract(p.value, '$.range') > ?)";
+    const sql = filter
+      ? `SELECT id, ports FROM containers c WHERE ports != '[]' AND (json_valid(ports) = 0 OR EXISTS (SELECT 1 FROM json_each(c.ports) p WHERE ${near.map(() => overlaps).join(" OR ")})) ORDER BY created_at, id`
+      : "SELECT id, ports FROM containers WHERE ports != '[]' ORDER BY created_at, id";
+    const params = filter ? near.flatMap((m) => [m.protocol, m.hostPort + m.range, m.hostPort]) : [];
+    const rows = this.db.query<Pick<ContainerRow, "id" | "ports">, (string | number)[]>(sql).all(...params);
     return rows.flatMap((row) => {
       let parsed;
       try {
