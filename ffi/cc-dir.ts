@@ -1,6 +1,6 @@
 // Where Bun's cc (compile.ts) stages its headers, and whether Bun will use that place. Measured with Bun
-// 1.4.5: it is $BUN_TMPDIR (else $TMPDIR, else /tmp)/bun-cc-UID, read from the environment once at start-up,
-// so setting BUN_TMPDIR later changes nothing. Bun uses it only when it is a directory (not a symlink)
+// 1.4.5: it is $BUN_TMPDIR (else $TMPDIR, else /tmp)/bun-cc-UID, read from the C environment at the first
+// compile and kept, so setting process.env.BUN_TMPDIR changes nothing. Bun uses it only when it is a directory (not a symlink)
 // owned by the process's uid and writable by no one else, or when it can make it; otherwise each process
 // makes a new `.RANDOM-UID.bun-cc` beside it, which nothing ever removes.
 import { accessSync, constants, lstatSync } from "node:fs";

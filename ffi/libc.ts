@@ -42,6 +42,8 @@ const { symbols: c } = dlopen("libc.so.6", {
   getegid: { args: [], returns: "u32" },
   ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  setenv: { args: ["ptr", "ptr", "i32"], returns: "i32" },
+  unsetenv: { args: ["ptr"], returns: "i32" },
   // variadic in C; glibc's is assembly that only moves registers, so fixed integer arguments are safe
   syscall: { args: ["i64", "i64", "u64"], returns: "i64" },
 });
@@ -183,6 +185,19 @@ export function pipe2(flags = O_CLOEXEC): [number, number] {
 export const MFD_CLOEXEC = 1;
 
 /** An anonymous in-memory file; name only shows in /proc/PID/fd. */
+/**
+ * The C environment, which is not process.env: Bun copies it at start-up, yet reads some variables from
+ * it on first use (compile.ts). glibc's getenv on another thread is not safe against it: only for a
+ * moment when no thread of ctrnet's own reads the environment.
+ */
+export function setenv(name: string, value: string): void {
+  check(c.setenv(ptr(cstr(name)), ptr(cstr(value)), 1), "setenv", name);
+}
+
+export function unsetenv(name: string): void {
+  check(c.unsetenv(ptr(cstr(name))), "unsetenv", name);
+}
+
 export function memfdCreate(name: string, flags = MFD_CLOEXEC): number {
   return check(c.memfd_create(cstr(name), flags), "memfd_create", name);
 }

@@ -171,7 +171,11 @@ function isCittyUsageError(err: unknown): boolean {
 
 if (import.meta.main) {
   // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
-  const ready = compilerDirUsable() ? Promise.resolve() : import("./compiler-dir.ts").then((m) => m.ensureCompilerDir());
+  const ready = !process.env.BUN_TMPDIR
+    ? import("./compiler-dir.ts").then((m) => m.stageHeadersInRuntimeDir())
+    : compilerDirUsable()
+      ? Promise.resolve()
+      : import("./compiler-dir.ts").then((m) => m.ensureCompilerDir());
   // A runtime executing ctrnet as its CNI plugin says so with CNI_COMMAND (the spec's protocol, no arguments).
   const run = process.env.CNI_COMMAND
     ? () => import("../hook/cni-plugin/entry.ts").then((m) => m.cniPluginMain())

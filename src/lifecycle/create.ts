@@ -165,9 +165,8 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   const state = ctx.state();
   const rec = planned(p, p.netns === null ? null : recordedNetns(ctx, p.netns));
   return state.transaction(() => {
-    const others = state.list();
-    if (p.ip !== undefined) checkAddressFree(others, p.networks[0]!, p.ip);
-    const ports = assignHostPorts(p.ports, others.map((o) => ({ id: o.id, ports: o.ports })));
+    if (p.ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, p.ip);
+    const ports = p.ports.length ? assignHostPorts(p.ports, state.publishedPorts(p.ports)) : [];
     checkHostPortsFree(ports);
     return state.insert({ ...rec, ports });
   });

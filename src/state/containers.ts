@@ -7,6 +7,7 @@ import { CtrnetError, quote, UsageError } from "../errors.ts";
 import { NAME_PATTERN, validateName } from "../names.ts";
 import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
+import { PortMapping } from "../schema/ports.ts";
 import { describeIssues } from "../schema/issues.ts";
 import { log } from "../log.ts";
 
@@ -41,6 +42,8 @@ interface InterfaceRow {
  * knows where: the CNI cache, the netns files); returns what it did, in words.
  */
 export type RebuildRecords = (fresh: ContainerState) => string;
+
+const PublishedPorts = v.array(PortMapping);
 
 export function openState(location: StateLocation = {}, rebuild?: RebuildRecords): ContainerState {
   return new ContainerState(runtimeDir(location), rebuild);
@@ -146,6 +149,36 @@ export class ContainerState {
         }
       });
     })();
+  }
+
+  /**
+   * The host ports the records publish, read without the rest of each record: what a create checks its
+   * own against (reading every whole record instead is what made a create slower with each container
+   * already there). With `near`, mappings that all name their host port, only the records with a port of
+   * the same protocol in one of those ranges, found by SQLite; others cannot clash with them. A row whose
+   * ports do not read back is left out, said once per process, as list() leaves out a damaged record.
+   */
+  publishedPorts(near?: readonly PortMapping[]): { id: string; ports: PortMapping[] }[] {
+    const filter = near !== undefined && near.length > 0 && near.every((m) => m.hostPort !== 0);
+    const overlaps = "(json_extract(p.value, '$.protocol') = ? AND json_extract(p.value, '$.hostPort') < ? AND json_extract(p.value, '$.hostPort') + json_extract(p.value, '$.range') > ?)";
+    const sql = filter
+      ? `SELECT id, ports FROM containers c WHERE ports != '[]' AND (json_valid(ports) = 0 OR EXISTS (SELECT 1 FROM json_each(c.ports) p WHERE ${near.map(() => overlaps).join(" OR ")})) ORDER BY created_at, id`
+      : "SELECT id, ports FROM containers WHERE ports != '[]' ORDER BY created_at, id";
+    const params = filter ? near.flatMap((m) => [m.protocol, m.hostPort + m.range, m.hostPort]) : [];
+    const rows = this.db.query<Pick<ContainerRow, "id" | "ports">, (string | number)[]>(sql).all(...params);
+    return rows.flatMap((row) => {
+      let parsed;
+      try {
+        parsed = v.safeParse(PublishedPorts, JSON.parse(row.ports));
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed?.success) return [{ id: row.id, ports: parsed.output }];
+      const err = this.corrupt(row.id, parsed ? describeIssues(parsed.issues) : "ports is not valid JSON");
+      if (!this.told.has(row.id)) log.warn(err.message);
+      this.told.add(row.id);
+      return [];
+    });
   }
 
   /** Ids of the records that cannot be read back. */

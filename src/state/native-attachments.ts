@@ -3,7 +3,6 @@
 // and what a GC or DEL needs when the caller no longer has it. One small file per attachment beside the
 // state database, as the netns marks are: they are what is left to clean up with when the database is lost.
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import * as v from "valibot";
 import { NativeAttachmentFile } from "../schema/native-attachment.ts";
@@ -16,7 +15,7 @@ function dir(root: string): string {
 }
 
 function fileOf(root: string, a: Pick<NativeAttachment, "network" | "containerId" | "ifname">): string {
-  const key = createHash("sha256").update(`${a.network}\0${a.containerId}\0${a.ifname}`).digest("hex").slice(0, 32);
+  const key = new Bun.CryptoHasher("sha256").update(`${a.network}\0${a.containerId}\0${a.ifname}`).digest("hex").slice(0, 32);
   return join(dir(root), `${key}.json`);
 }
 

@@ -1,7 +1,7 @@
 // Network configuration loading: .conflist and .conf files, search order, and errors that name the file
 // and the field.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../src/errors.ts";
@@ -57,6 +57,23 @@ describe("parseNetworkConfig", () => {
     expect(net.cniVersion).toBe("0.4.0");
     expect(net.plugins).toEqual([conf]);
     expect(JSON.parse(new TextDecoder().decode(net.bytes))).toEqual({ cniVersion: "0.4.0", name: "single", plugins: [conf] });
+  });
+
+  test("a file read again is parsed again only when it changed or was replaced", async () => {
+    const path = write("10-memo.conflist", list("memo"));
+    const first = await loadNetworkFile(path);
+    expect(await loadNetworkFile(path)).toBe(first);
+    // replaced, as `network create` and editors that rename do: another inode
+    const next = join(dir, "next.tmp");
+    writeFileSync(next, JSON.stringify(list("memo", { disableCheck: true })));
+    renameSync(next, path);
+    const replaced = await loadNetworkFile(path);
+    expect(replaced.disableCheck).toBe(true);
+    // rewritten in place with another size
+    writeFileSync(path, JSON.stringify(list("memo2")));
+    expect((await loadNetworkFile(path)).name).toBe("memo2");
+    rmSync(path);
+    await expect(loadNetworkFile(path)).rejects.toThrow(/cannot read/);
   });
 
   test("malformed JSON names the file", async () => {

@@ -200,6 +200,16 @@ describe("one attachment, one address per set", () => {
     expect(take("a", V4, { ifName: "eth1" })).toEqual(["10.9.0.3/29"]);
   });
 
+  test("a caller with proof that the interface holds no lease (unheld) skips the duplicate check, and only that", () => {
+    take("a");
+    const again = (unheld: boolean) => allocate({ dataDir, network, rangeSets: V4, containerId: "a", ifName: "eth0", unheld }).map((a) => a.address);
+    expect(failure(() => again(false)).message).toBe("network net1: 10.9.0.2 has been allocated to a, duplicate allocation is not allowed");
+    // what the flag asserts is the caller's to prove: the check (which reads every lease) is not made
+    expect(again(true)).toEqual(["10.9.0.3/29"]);
+    expect(files()["10.9.0.3"]).toBe("a\r\neth0");
+    expect(files()["last_reserved_ip.0"]).toBe("10.9.0.3");
+  });
+
   test("a failure in a later set removes the leases of the earlier sets; their last_reserved_ip moves on, as host-local's does", () => {
     const sets: HostLocalRangeSet[] = [[{ subnet: "10.9.0.0/29" }], [{ subnet: "fd00:9::/126", rangeStart: "fd00:9::2", rangeEnd: "fd00:9::2" }]];
     take("a", sets);

@@ -475,6 +475,48 @@ describe("damaged records read back", () => {
   });
 });
 
+describe("publishedPorts", () => {
+  const port = (hostPort: number) => ({ hostIP: "127.0.0.1", hostPort, containerPort: 80, protocol: "tcp" as const, range: 1 });
+
+  test("reads every record's host ports, oldest first, and leaves out records publishing none", () => {
+    state.insert(bridge("a", { ports: [port(8080)] }));
+    state.insert(bridge("b"));
+    state.insert(bridge("c", { ports: [port(8081), port(8082)] }));
+    expect(state.publishedPorts()).toEqual([
+      { id: "a", ports: [port(8080)] },
+      { id: "c", ports: [port(8081), port(8082)] },
+    ]);
+  });
+
+  test("near mappings that name their host port: only records with a port of that protocol in one of the ranges", () => {
+    const udp = { ...port(8090), protocol: "udp" as const };
+    const range = { ...port(9000), range: 10 };
+    state.insert(bridge("a", { ports: [port(8080)] }));
+    state.insert(bridge("b", { ports: [udp] }));
+    state.insert(bridge("c", { ports: [range] }));
+    const ids = (near: Parameters<ContainerState["publishedPorts"]>[0]) => state.publishedPorts(near).map((r) => r.id);
+    expect(ids([port(8080)])).toEqual(["a"]);
+    expect(ids([port(8090)])).toEqual([]);
+    expect(ids([{ ...udp, hostPort: 8085, range: 6 }])).toEqual(["b"]);
+    expect(ids([port(9009)])).toEqual(["c"]);
+    expect(ids([port(9010), { ...port(8075), range: 6 }])).toEqual(["a"]);
+    expect(ids([{ ...port(8995), range: 5 }])).toEqual([]);
+    // a host port still to be chosen can clash with any of them
+    expect(ids([port(9009), port(0)])).toEqual(["a", "b", "c"]);
+    // ports that are no JSON are read, and left out with a warning
+    raw((db) => db.run("UPDATE containers SET ports = '[' WHERE id = 'b'"));
+    expect(ids([port(8080)])).toEqual(["a"]);
+  });
+
+  test("a row whose ports do not read back is left out, as list() leaves the damaged record out", () => {
+    state.insert(bridge("a", { ports: [port(8080)] }));
+    state.insert(bridge("b", { ports: [port(8081)] }));
+    raw((db) => db.run("UPDATE containers SET ports = '[{\"hostPort\":-1}]' WHERE id = 'a'"));
+    expect(state.publishedPorts()).toEqual([{ id: "b", ports: [port(8081)] }]);
+    expect(state.list().map((r) => r.id)).toEqual(["b"]);
+  });
+});
+
 describe("interface names", () => {
   test("firstFreeIfname takes the lowest ethN never given", () => {
     expect(firstFreeIfname({})).toBe("eth0");

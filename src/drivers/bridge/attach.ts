@@ -3,7 +3,6 @@
 // ports as elements of ctrnet's nftables table. Setup undoes its own partial work before it throws;
 // teardown keeps going past errors and returns them all. The same code serves ctrnet's lifecycle and
 // ctrnet run as a CNI plugin by podman or containerd.
-import { createHash } from "node:crypto";
 import { Netlink } from "../../netlink/index.ts";
 import { crashPoint } from "../../process/crash-point.ts";
 import type { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
@@ -41,6 +40,8 @@ export interface AttachRequest {
   ports?: readonly PortRequest[];
   /** What the whole table must hold, for when it has to be rebuilt (after `nft flush ruleset`). */
   firewallState: StateSource;
+  /** No record of this attachment exists, so it holds no lease (ipam's AllocateRequest.unheld). */
+  unrecorded?: boolean;
 }
 
 export interface AttachResult {
@@ -56,7 +57,7 @@ export interface AttachResult {
   ports: PublishedPort[];
 }
 
-export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "firewallState"> & {
+export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "firewallState" | "unrecorded"> & {
   /** What setup published, from its result; recomputed by nobody, since the addresses are released here. */
   ports: readonly PublishedPort[];
   /** What the table holds without this attachment: with it, a table flushed from outside is made again. */
@@ -72,7 +73,7 @@ export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "fir
 
 /** Stable per attachment, so a teardown finds the pair without anything stored: veth + 11 hex. */
 export function hostInterfaceName(containerId: string, ifname: string): string {
-  return `veth${createHash("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 11)}`;
+  return `veth${new Bun.CryptoHasher("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 11)}`;
 }
 
 export function ipamOf(network: NativeNetwork, dataDir: string): IpamConfig & { dataDir: string } {
@@ -116,7 +117,7 @@ function openFirewall(req: Pick<AttachRequest, "hostNetnsFd">): Firewall {
 export function attach(req: AttachRequest): AttachResult {
   const ipam = ipamOf(req.network, req.dataDir);
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
-  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips });
+  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips, unheld: req.unrecorded === true });
   crashPoint("ipam");
   const undo: (() => void)[] = [() => release({ ...scope, known: allocations.map((a) => a.ip) })];
   const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });

@@ -5,7 +5,6 @@
 // PVID, the container's addresses without duplicate address detection, its MAC, and default routes through
 // the gateways. Every call takes open sockets: one in the netns that holds the bridge (the host's, or the
 // rootless netns) and one in the container's, so a whole attach is a handful of netlink messages.
-import { randomBytes } from "node:crypto";
 import { ErrorList } from "../../errors.ts";
 import { isNetlinkError, type Link, type Netlink } from "../../netlink/index.ts";
 import { ensureSysctl, writeSysctl } from "../../netns/index.ts";
@@ -89,7 +88,7 @@ export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: 
 }
 
 export function randomVethName(): string {
-  return `veth${randomBytes(4).toString("hex")}`;
+  return `veth${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`;
 }
 
 /**

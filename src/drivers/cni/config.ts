@@ -1,5 +1,6 @@
 // Network configurations: `.conflist` files, and single-plugin `.conf`/`.json` files wrapped as one-plugin
 // lists (as libcni does), read from an ordered list of directories.
+import { statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
@@ -116,7 +117,32 @@ export function parseNetworkConfig(data: Uint8Array | string, source: string): N
   };
 }
 
+/**
+ * Files parsed by this process, with the identity and times of the file they were parsed from: one command
+ * reads a network's file several times (resolving its name, validating, setting up), and parsing it again
+ * costs milliseconds. A file changed or replaced since is read and parsed again.
+ */
+const parsed = new Map<string, { stamp: string; config: NetworkConfig }>();
+
+function stampOf(path: string): string | undefined {
+  try {
+    const st = statSync(path, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function loadNetworkFile(path: string): Promise<NetworkConfig> {
+  const stamp = stampOf(path);
+  const known = parsed.get(path);
+  if (stamp !== undefined && known?.stamp === stamp) return known.config;
+  const config = await readNetworkFile(path);
+  if (stamp !== undefined) parsed.set(path, { stamp, config });
+  return config;
+}
+
+async function readNetworkFile(path: string): Promise<NetworkConfig> {
   let data: Uint8Array;
   try {
     data = await readFile(path);

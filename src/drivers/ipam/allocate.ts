@@ -47,9 +47,10 @@ function pickRequested(network: string, table: Table, set: RangeSet, requested: 
   return { address: requested, range };
 }
 
-function pickFree(network: string, table: Table, set: RangeSet, index: number, containerId: string, key: string): Pick {
+function pickFree(network: string, table: Table, set: RangeSet, index: number, containerId: string, key: string, unheld: boolean): Pick {
   const trimmed = goTrimSpace(containerId);
-  const held = table.leases().find((l) => (l.owner === key || l.owner === trimmed) && rangeFor(set, fromBytes(l.bytes)) >= 0);
+  // host-local's GetByID reads every lease file: the one cost of an attach that grows with the network
+  const held = unheld ? undefined : table.leases().find((l) => (l.owner === key || l.owner === trimmed) && rangeFor(set, fromBytes(l.bytes)) >= 0);
   if (held !== undefined) {
     throw new CtrnetError(`network ${network}: ${held.name} has been allocated to ${containerId}, duplicate allocation is not allowed`);
   }
@@ -65,6 +66,11 @@ export interface AllocateInput {
   containerId: string;
   ifName: string;
   requested: readonly Address[];
+  /**
+   * The caller knows the interface holds no lease yet, so the refusal of a repeated allocation can skip
+   * reading every lease file (see AllocateRequest.unheld).
+   */
+  unheld?: boolean;
 }
 
 /** Runs under the table's lock. */
@@ -79,7 +85,7 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
       const pick =
         wanted >= 0
           ? pickRequested(network, table, set, pending.splice(wanted, 1)[0]!, key)
-          : pickFree(network, table, set, index, containerId, key);
+          : pickFree(network, table, set, index, containerId, key, input.unheld === true);
       made.push(pick);
       table.setLastReserved(index, pick.address);
     }

@@ -57,6 +57,13 @@ export interface AllocateRequest extends IpamScope, Attachment {
   rangeSets: readonly HostLocalRangeSet[];
   /** Addresses asked for (`--ip`, the `ips` capability), at most one per range set. */
   requested?: readonly string[];
+  /**
+   * The caller has proof that the interface holds no lease of this table: ctrnet records every attachment
+   * it allocates for (drivers/bridge, whoever runs it), and has none for this one. host-local's own
+   * allocations are other runtimes' containers, with other ids. Then the duplicate check, which reads
+   * every lease file, is skipped; without it, it is made as host-local makes it.
+   */
+  unheld?: boolean;
 }
 
 export interface Lease {
@@ -106,7 +113,7 @@ export function allocate(request: AllocateRequest): Allocation[] {
     if (!requested.some((r) => sameAddress(r, address))) requested.push(address);
   }
   return withTable(dir, (table) =>
-    allocateLocked(table, { network: request.network, sets, containerId: request.containerId, ifName: request.ifName, requested }),
+    allocateLocked(table, { network: request.network, sets, containerId: request.containerId, ifName: request.ifName, requested, unheld: request.unheld === true }),
   );
 }
 

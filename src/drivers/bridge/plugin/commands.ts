@@ -136,6 +136,8 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
       ports: portRequests(input),
       // the network being attached comes first when the table is made again (ensureNetwork adds it)
       firewallState: () => recordedFirewallState(ctx.root),
+      // every attachment made here is recorded below, whoever asked for it: none on record, no lease held
+      unrecorded: findNativeAttachment(ctx.root, { network: network.name, containerId: env.containerId!, ifname: env.ifname! }) === undefined,
     });
     try {
       saveNativeAttachment(ctx.root, {
