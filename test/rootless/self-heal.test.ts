@@ -182,13 +182,14 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
         await until("forwarder restarted", () => (inspect("healing-bridge").Helpers!.portForwarder!.Restarts === 1 ? true : undefined));
         expect(await untilServed(port, server)).toBe("still served\n");
         // the shared rootless netns's own slirp4netns, every bridge container's way out, comes back too
-        const wayOut = () => (JSON.parse(ctrnetAsUser(["rootless-netns", "info", "--format", "json"]).stdout) as { slirp4netns: { pid: number; running: boolean } }).slirp4netns;
-        const first = wayOut();
+        // while the supervisor restarts it, the way out is recorded as none for a moment
+        const wayOut = () => (JSON.parse(ctrnetAsUser(["rootless-netns", "info", "--format", "json"]).stdout) as { slirp4netns: { pid: number; running: boolean } | null }).slirp4netns;
+        const first = wayOut()!;
         expect(first.running).toBe(true);
         process.kill(first.pid, "SIGKILL");
         const second = await until("the rootless netns's slirp4netns restarted", () => {
           const now = wayOut();
-          return now.pid !== first.pid && now.running ? now : undefined;
+          return now && now.pid !== first.pid && now.running ? now : undefined;
         });
         expect(second.running).toBe(true);
         expect(await untilServed(port, server)).toBe("still served\n");
@@ -237,7 +238,8 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
         process.kill(first.slirp4netns.pid, "SIGKILL");
         const second = await until("the rootless netns's pasta restarted", () => {
           const now = wayOut();
-          return now.slirp4netns.pid !== first.slirp4netns.pid && now.slirp4netns.running ? now : undefined;
+          // while the supervisor restarts it, the way out is recorded as none for a moment
+          return now.slirp4netns && now.slirp4netns.pid !== first.slirp4netns.pid && now.slirp4netns.running ? now : undefined;
         });
         expect(second.program).toBe("pasta");
         expect(await untilServed(bridgePort, servers[1]!)).toBe("still served\n");
