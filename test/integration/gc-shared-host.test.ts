@@ -53,6 +53,59 @@ describe.skipIf(!runnable)("ctrnet gc beside podman and containerd on one networ
     ];
   });
 
+  /** A podman container (CNI backend) on the network, serving a page on a published port of 127.0.0.1. */
+  async function podmanNeighbour(name: string) {
+    const body = `podman ${hex(4)}`;
+    const port = 20000 + Math.floor(Math.random() * 5000);
+    const dir = join(inst.dir, name);
+    mkdirSync(dir);
+    const started = podman([
+      "run", "-d", "--name", name, "--network", net.name, "-p", `127.0.0.1:${port}:80`,
+      "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000",
+      "--rootfs", busyboxRootfs(dir, body), "/bin/httpd", "-f", "-p", "80", "-h", "/www",
+    ]);
+    expect(started).toMatchObject({ ok: true });
+    const id = started.out.trim();
+    const url = `http://127.0.0.1:${port}/index.html`;
+    expect(await served(url, body)).toBe(true);
+    const file = join(CACHE, "results", `${net.name}-${id}-eth0`);
+    const cache = readFileSync(file, "utf8");
+    return { id, port, file, cache, ip: JSON.parse(cache).result.ips[0].address.split("/")[0] as string, serves: () => served(url, body) };
+  }
+
+  /** An attachment made the way containerd's libcni makes it: the reference plugins, a cache file without ctrnet's mark. */
+  async function containerdAttachment(dirName: string, hostPort: number) {
+    const id = `ctrd-${hex(4)}`;
+    const dir = join(inst.dir, dirName);
+    const ns = createNetns({ name: id, dir });
+    const runtime = createCniRuntime({ configDirs: [inst.env.CTRNET_CNI_CONFIG_DIR!], cacheDir: CACHE, owner: "containerd" });
+    const network = await runtime.loadNetwork(net.name);
+    const result = await runtime.add({
+      network, containerId: id, netnsPath: ns.path, ifName: "eth0",
+      capabilityArgs: { portMappings: [{ hostPort, containerPort: 80, protocol: "tcp" }] },
+    });
+    const file = join(CACHE, "results", `${net.name}-${id}-eth0`);
+    const { ctrnet: _mark, ...libcni } = JSON.parse(readFileSync(file, "utf8"));
+    writeFileSync(file, JSON.stringify(libcni));
+    const remove = async () => {
+      await runtime.del({ network, containerId: id, netnsPath: ns.path, ifName: "eth0" });
+      removeNetns(ns.path);
+      // createNetns made the dir a mount point of its own
+      run(["umount", "-l", dir]);
+    };
+    return { id, file, ip: result.ips[0]!.address.split("/")[0]!, remove };
+  }
+
+  /** A ctrnet container whose record was lost (as with a damaged state database); its address. */
+  function lostContainer(id: string, hostPort: number): string {
+    inst.ok(["create", "--network", net.name, "-p", `127.0.0.1:${hostPort}:80`, id]);
+    const ip = inst.inspect(id).NetworkSettings.IPAddress as string;
+    const db = new Database(join(inst.env.CTRNET_ROOT!, "state.db"));
+    db.run("DELETE FROM containers WHERE id = ?", [id]);
+    db.close();
+    return ip;
+  }
+
   afterEach(() => {
     podman(["rm", "-f", "-t", "0", "-a"]);
     inst.removeAll();
@@ -64,74 +117,37 @@ describe.skipIf(!runnable)("ctrnet gc beside podman and containerd on one networ
   });
 
   test("gc collects ctrnet's own stale attachment and leaves podman's live container and a containerd attachment untouched", async () => {
-    const body = `podman ${hex(4)}`;
-    const podPort = 20000 + Math.floor(Math.random() * 5000);
-    const dir = join(inst.dir, "pod");
-    mkdirSync(dir);
-    const started = podman([
-      "run", "-d", "--name", "neighbour", "--network", net.name, "-p", `127.0.0.1:${podPort}:80`,
-      "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000",
-      "--rootfs", busyboxRootfs(dir, body), "/bin/httpd", "-f", "-p", "80", "-h", "/www",
-    ]);
-    expect(started).toMatchObject({ ok: true });
-    const podId = started.out.trim();
-    expect(await served(`http://127.0.0.1:${podPort}/index.html`, body)).toBe(true);
-    const podFile = join(CACHE, "results", `${net.name}-${podId}-eth0`);
-    const podCache = readFileSync(podFile, "utf8");
-    const podIp = JSON.parse(podCache).result.ips[0].address.split("/")[0] as string;
-
-    // containerd's libcni: the reference plugins through a runtime, a cache file without ctrnet's mark
-    const ctrdId = `ctrd-${hex(4)}`;
-    const ctrdDir = join(inst.dir, "ctrd-netns");
-    const ctrdNs = createNetns({ name: ctrdId, dir: ctrdDir });
-    const ctrd = createCniRuntime({ configDirs: [inst.env.CTRNET_CNI_CONFIG_DIR!], cacheDir: CACHE, owner: "containerd" });
-    const network = await ctrd.loadNetwork(net.name);
-    const ctrdPort = podPort + 5000;
-    const ctrdResult = await ctrd.add({
-      network, containerId: ctrdId, netnsPath: ctrdNs.path, ifName: "eth0",
-      capabilityArgs: { portMappings: [{ hostPort: ctrdPort, containerPort: 80, protocol: "tcp" }] },
-    });
-    const ctrdFile = join(CACHE, "results", `${net.name}-${ctrdId}-eth0`);
-    const { ctrnet: _mark, ...libcni } = JSON.parse(readFileSync(ctrdFile, "utf8"));
-    writeFileSync(ctrdFile, JSON.stringify(libcni));
-    const ctrdIp = ctrdResult.ips[0]!.address.split("/")[0]!;
+    const pod = await podmanNeighbour("neighbour");
+    const ctrd = await containerdAttachment("ctrd-netns", pod.port + 5000);
 
     try {
-      // ctrnet's own container whose record was lost (as with a damaged state database): its attachment is stale
       const mine = `mine-${hex(4)}`;
-      inst.ok(["create", "--network", net.name, "-p", `127.0.0.1:${podPort + 2500}:80`, mine]);
-      const mineIp = inst.inspect(mine).NetworkSettings.IPAddress as string;
-      const db = new Database(join(inst.env.CTRNET_ROOT!, "state.db"));
-      db.run("DELETE FROM containers WHERE id = ?", [mine]);
-      db.close();
+      const mineIp = lostContainer(mine, pod.port + 2500);
       const veths = hostVeths().length;
 
       const report = JSON.parse(inst.ok(["gc", "--format", "json"]));
 
       expect(report.attachments).toEqual([`${net.name}/${mine}/eth0`]);
       expect(report.errors).toEqual([]);
-      expect(ipamAllocations(inst.ipamDir, net.name).sort()).toEqual([podIp, ctrdIp].sort());
+      expect(ipamAllocations(inst.ipamDir, net.name).sort()).toEqual([pod.ip, ctrd.ip].sort());
       expect(ipamAllocations(inst.ipamDir, net.name)).not.toContain(mineIp);
       expect(firewallLinesMentioning(mine)).toEqual([]);
       expect(hostVeths()).toHaveLength(veths - 1);
       // podman's container: still served through its DNAT rules, its cache file as podman wrote it
-      expect(await served(`http://127.0.0.1:${podPort}/index.html`, body)).toBe(true);
-      expect(readFileSync(podFile, "utf8")).toBe(podCache);
-      expect(firewallLinesMentioning(podId).length).toBeGreaterThan(0);
+      expect(await pod.serves()).toBe(true);
+      expect(readFileSync(pod.file, "utf8")).toBe(pod.cache);
+      expect(firewallLinesMentioning(pod.id).length).toBeGreaterThan(0);
       // containerd's attachment: cache file, DNAT rules and address all still there
-      expect(existsSync(ctrdFile)).toBe(true);
-      expect(firewallLinesMentioning(ctrdId).length).toBeGreaterThan(0);
+      expect(existsSync(ctrd.file)).toBe(true);
+      expect(firewallLinesMentioning(ctrd.id).length).toBeGreaterThan(0);
 
       const removed = podman(["rm", "-f", "-t", "0", "neighbour"]);
       expect(removed.ok).toBe(true);
       expect(removed.err).not.toContain("not found in CNI cache");
-      expect(existsSync(podFile)).toBe(false);
-      expect(ipamAllocations(inst.ipamDir, net.name)).toEqual([ctrdIp]);
+      expect(existsSync(pod.file)).toBe(false);
+      expect(ipamAllocations(inst.ipamDir, net.name)).toEqual([ctrd.ip]);
     } finally {
-      await ctrd.del({ network, containerId: ctrdId, netnsPath: ctrdNs.path, ifName: "eth0" });
-      removeNetns(ctrdNs.path);
-      // createNetns made the dir a mount point of its own
-      run(["umount", "-l", ctrdDir]);
+      await ctrd.remove();
     }
     expect(ipamAllocations(inst.ipamDir, net.name)).toEqual([]);
     expect(perContainerChains()).toEqual([]);
@@ -139,44 +155,16 @@ describe.skipIf(!runnable)("ctrnet gc beside podman and containerd on one networ
   }, 90_000);
 
   test("gc sweeps the leases and iptables rules of a ctrnet container with neither record nor cache entry, by its id; podman's and containerd's stay", async () => {
-    const body = `podman ${hex(4)}`;
-    const podPort = 20000 + Math.floor(Math.random() * 5000);
-    const dir = join(inst.dir, "pod2");
-    mkdirSync(dir);
-    const started = podman([
-      "run", "-d", "--name", "neighbour2", "--network", net.name, "-p", `127.0.0.1:${podPort}:80`,
-      "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000",
-      "--rootfs", busyboxRootfs(dir, body), "/bin/httpd", "-f", "-p", "80", "-h", "/www",
-    ]);
-    expect(started).toMatchObject({ ok: true });
-    const podId = started.out.trim();
-    expect(await served(`http://127.0.0.1:${podPort}/index.html`, body)).toBe(true);
-    const podFile = join(CACHE, "results", `${net.name}-${podId}-eth0`);
-    const podIp = JSON.parse(readFileSync(podFile, "utf8")).result.ips[0].address.split("/")[0] as string;
-
-    // containerd's libcni: a cache file without ctrnet's mark, then lost too (its lease and rules are all that say it is there)
-    const ctrdId = `ctrd-${hex(4)}`;
-    const ctrdDir = join(inst.dir, "ctrd-netns2");
-    const ctrdNs = createNetns({ name: ctrdId, dir: ctrdDir });
-    const ctrd = createCniRuntime({ configDirs: [inst.env.CTRNET_CNI_CONFIG_DIR!], cacheDir: CACHE, owner: "containerd" });
-    const network = await ctrd.loadNetwork(net.name);
-    const ctrdResult = await ctrd.add({
-      network, containerId: ctrdId, netnsPath: ctrdNs.path, ifName: "eth0",
-      capabilityArgs: { portMappings: [{ hostPort: podPort + 5000, containerPort: 80, protocol: "tcp" }] },
-    });
-    const ctrdFile = join(CACHE, "results", `${net.name}-${ctrdId}-eth0`);
-    const ctrdCache = readFileSync(ctrdFile, "utf8");
-    rmSync(ctrdFile);
-    const ctrdIp = ctrdResult.ips[0]!.address.split("/")[0]!;
+    const pod = await podmanNeighbour("neighbour2");
+    // containerd's attachment, then lost too: its lease and rules are all that say it is there
+    const ctrd = await containerdAttachment("ctrd-netns2", pod.port + 5000);
+    const ctrdCache = readFileSync(ctrd.file, "utf8");
+    rmSync(ctrd.file);
 
     try {
       // ctrnet's container after a create killed during its ADD and a lost database: no record, no cache entry
       const mine = `lost-${hex(4)}`;
-      inst.ok(["create", "--network", net.name, "-p", `127.0.0.1:${podPort + 2500}:80`, mine]);
-      const mineIp = inst.inspect(mine).NetworkSettings.IPAddress as string;
-      const db = new Database(join(inst.env.CTRNET_ROOT!, "state.db"));
-      db.run("DELETE FROM containers WHERE id = ?", [mine]);
-      db.close();
+      const mineIp = lostContainer(mine, pod.port + 2500);
       rmSync(join(CACHE, "results", `${net.name}-${mine}-eth0`));
       expect(firewallLinesMentioning(mine).length).toBeGreaterThan(0);
       expect(firewallLinesMentioning(`${mineIp}/32`).length).toBeGreaterThan(0);
@@ -185,21 +173,19 @@ describe.skipIf(!runnable)("ctrnet gc beside podman and containerd on one networ
 
       expect(report.errors).toEqual([]);
       expect(report.leftovers).toContain(`lease ${mineIp} of container ${mine} on network ${net.name}`);
-      expect(ipamAllocations(inst.ipamDir, net.name).sort()).toEqual([podIp, ctrdIp].sort());
+      expect(ipamAllocations(inst.ipamDir, net.name).sort()).toEqual([pod.ip, ctrd.ip].sort());
       expect(firewallLinesMentioning(mine)).toEqual([]);
       expect(firewallLinesMentioning(`${mineIp}/32`)).toEqual([]);
       // podman's live container still served; containerd's lease and rules still there
-      expect(await served(`http://127.0.0.1:${podPort}/index.html`, body)).toBe(true);
-      expect(firewallLinesMentioning(podId).length).toBeGreaterThan(0);
-      expect(firewallLinesMentioning(ctrdId).length).toBeGreaterThan(0);
-      expect(firewallLinesMentioning(`${ctrdIp}/32`).length).toBeGreaterThan(0);
+      expect(await pod.serves()).toBe(true);
+      expect(firewallLinesMentioning(pod.id).length).toBeGreaterThan(0);
+      expect(firewallLinesMentioning(ctrd.id).length).toBeGreaterThan(0);
+      expect(firewallLinesMentioning(`${ctrd.ip}/32`).length).toBeGreaterThan(0);
       // the veth went with the netns gc removed as an orphan
       expect(hostVeths()).toHaveLength(2);
     } finally {
-      writeFileSync(ctrdFile, ctrdCache);
-      await ctrd.del({ network, containerId: ctrdId, netnsPath: ctrdNs.path, ifName: "eth0" });
-      removeNetns(ctrdNs.path);
-      run(["umount", "-l", ctrdDir]);
+      writeFileSync(ctrd.file, ctrdCache);
+      await ctrd.remove();
     }
     expect(podman(["rm", "-f", "-t", "0", "neighbour2"]).ok).toBe(true);
     expect(ipamAllocations(inst.ipamDir, net.name)).toEqual([]);
