@@ -257,3 +257,21 @@ export async function readUntil(stream: ReadableStream<Uint8Array>, marker: stri
     },
   };
 }
+
+/**
+ * A directory for a rootless suite, removed with `rmSync(dir, { recursive: true })`: `www` holds a page the
+ * user can read and serve (and nothing there is writable), `scratch` is the user's own to write.
+ */
+export function userSite(prefix: string, page: string): { dir: string; www: string; scratch: string } {
+  const user = rootlessUser();
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const www = join(dir, "www");
+  mkdirSync(www);
+  writeFileSync(join(www, "index.html"), page);
+  for (const p of [dir, www]) chmodSync(p, 0o755);
+  chmodSync(join(www, "index.html"), 0o644);
+  const scratch = join(dir, "scratch");
+  mkdirSync(scratch, { mode: 0o700 });
+  chownSync(scratch, user.uid, user.gid);
+  return { dir, www, scratch };
+}

@@ -4,11 +4,10 @@
 // create/rm leaving nothing of the user's but the pause process, which gc then stops too. The rootless
 // bridge through pasta is in rootless-bridge.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePorts, httpdUntil, untilServed } from "../helpers/http.ts";
-import { ctrnetAsUser, pausePid, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
+import { ctrnetAsUser, pausePid, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, userSite, waitGone } from "../helpers/rootless.ts";
 import { addUplink, UPLINK } from "../helpers/uplink.ts";
 
 const runnable = process.getuid?.() === 0 && ["pasta", "socat", "curl", "busybox"].every((p) => Bun.which(p) !== null);
@@ -26,15 +25,7 @@ describe.skipIf(!runnable)("pasta as a rootless user", () => {
     rootlessUser();
     await stopPause();
     removeUplink = addUplink();
-    tmp = mkdtempSync(join(tmpdir(), "ctrnet-rootless-pasta-"));
-    www = join(tmp, "www");
-    mkdirSync(www);
-    writeFileSync(join(www, "index.html"), "served rootless by pasta\n");
-    for (const p of [tmp, www]) chmodSync(p, 0o755);
-    chmodSync(join(www, "index.html"), 0o644);
-    scratch = join(tmp, "scratch");
-    mkdirSync(scratch, { mode: 0o700 });
-    chownSync(scratch, rootlessUser().uid, rootlessUser().gid);
+    ({ dir: tmp, www, scratch } = userSite("ctrnet-rootless-pasta-", "served rootless by pasta\n"));
   });
 
   beforeEach(() => {

@@ -3,10 +3,9 @@
 // host loopback, bad options, a port in use; and afterwards nothing of the user's is left but the pause
 // process, which `ctrnet gc` then stops too.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ctrnetAsUser, pausePid, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, waitGone } from "../helpers/rootless.ts";
+import { ctrnetAsUser, pausePid, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses, userSite, waitGone } from "../helpers/rootless.ts";
 import { freePorts, httpdUntil, untilServed } from "../helpers/http.ts";
 
 const runnable = process.getuid?.() === 0 && ["slirp4netns", "socat", "curl", "busybox"].every((p) => Bun.which(p) !== null);
@@ -23,15 +22,7 @@ describe.skipIf(!runnable)("slirp4netns as a rootless user", () => {
     rootlessUser();
     await stopPause();
     // the user reads the site and the flags, and writes nothing here
-    tmp = mkdtempSync(join(tmpdir(), "ctrnet-rootless-slirp-"));
-    www = join(tmp, "www");
-    mkdirSync(www);
-    writeFileSync(join(www, "index.html"), "served rootless\n");
-    for (const p of [tmp, www]) chmodSync(p, 0o755);
-    chmodSync(join(www, "index.html"), 0o644);
-    scratch = join(tmp, "scratch");
-    mkdirSync(scratch, { mode: 0o700 });
-    chownSync(scratch, rootlessUser().uid, rootlessUser().gid);
+    ({ dir: tmp, www, scratch } = userSite("ctrnet-rootless-slirp-", "served rootless\n"));
   });
 
   beforeEach(() => {
