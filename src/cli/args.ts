@@ -48,8 +48,10 @@ export const containerArgs = {
     alias: "p",
     description: "publish a port: [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp]; repeatable",
   },
-  ip: { type: "string", description: "static IP address on the first network" },
-  ip6: { type: "string", description: "static IPv6 address on the first network (podman's spelling; not together with --ip yet)" },
+  "publish-all": { type: "boolean", alias: "P", description: "publish every --expose port no -p covers on a free host port" },
+  expose: { type: "string", description: "expose a port or range: PORT[-END][/tcp|udp|sctp] (published with -P); repeatable" },
+  ip: { type: "string", description: "static IPv4 (or IPv6) address on the first network" },
+  ip6: { type: "string", description: "static IPv6 address on the first network (with --ip: both, on a dual-stack network)" },
   mac: { type: "string", alias: "mac-address", description: "static MAC address on the first network" },
   alias: { type: "string", alias: "network-alias", description: "network alias; repeatable" },
   netns: { type: "string", description: "configure this existing network namespace (path) instead of creating one" },
@@ -118,6 +120,18 @@ function parsePid(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^[1-9][0-9]{0,9}$/.test(text)) throw new UsageError(`invalid --pid "${text}": expected a process id`);
   return Number(text);
+}
+
+/**
+ * `--ip` and `--ip6` (or a network's `ip=`/`ip6=`): one address of each family at most. `ip` is the one
+ * address when only one is given (either family, as before), `ip6` the IPv6 one beside an IPv4 `ip`.
+ */
+export function staticAddresses(ip4: string | undefined, ip6: string | undefined): { ip?: string; ip6?: string } {
+  if (ip6 !== undefined && !ip6.includes(":")) throw new UsageError(`invalid --ip6 "${ip6}": expected an IPv6 address`);
+  if (ip4 === undefined) return ip6 === undefined ? {} : { ip: ip6 };
+  if (ip6 === undefined) return { ip: ip4 };
+  if (ip4.includes(":")) throw new UsageError(`--ip ${ip4} and --ip6 ${ip6} are both IPv6: give --ip an IPv4 address`);
+  return { ip: ip4, ip6 };
 }
 
 /** Modes that are not network names: podman's words when one is given beside other networks. */
@@ -193,20 +207,20 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   const network = fromNetworks.mode;
   // The network mode reads "" as the default (bridge); typed on a command line it is a mistake, such as an unset variable.
   if (network === "") throw new UsageError("--network must not be empty: give bridge, NAME[,NAME…], none, host, ns:PATH, container:ID, slirp4netns or pasta");
-  const ip4 = single(args, "ip") ?? fromNetworks.ip4;
-  const ip6 = single(args, "ip6") ?? fromNetworks.ip6;
-  if (ip6 !== undefined && !ip6.includes(":")) throw new UsageError(`invalid --ip6 "${ip6}": expected an IPv6 address`);
-  if (ip4 !== undefined && ip6 !== undefined) throw new UsageError("--ip and --ip6 together are not supported: give one static address");
-  const ip = ip4 ?? ip6;
+  const { ip, ip6 } = staticAddresses(single(args, "ip") ?? fromNetworks.ip4, single(args, "ip6") ?? fromNetworks.ip6);
   const mac = single(args, "mac") ?? fromNetworks.mac;
   const netnsPath = single(args, "netns");
   const pid = parsePid(single(args, "pid"));
   const ports = many(args, rawArgs, "publish");
+  const expose = many(args, rawArgs, "expose");
   const aliases = [...fromNetworks.aliases, ...many(args, rawArgs, "alias")];
   if (name !== undefined) req.name = name;
   if (network !== undefined) req.network = network;
   if (ports.length) req.ports = ports;
+  if (expose.length) req.expose = expose;
+  if (args["publish-all"] === true) req.publishAll = true;
   if (ip !== undefined) req.ip = ip;
+  if (ip6 !== undefined) req.ip6 = ip6;
   if (mac !== undefined) req.mac = mac;
   if (aliases.length) req.aliases = aliases;
   if (netnsPath !== undefined && pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");

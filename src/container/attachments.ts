@@ -8,7 +8,7 @@
 import { UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
-import type { PortMapping } from "../schema/ports.ts";
+import type { ExposedPort, PortMapping } from "../schema/ports.ts";
 import type { ContainerRecord, NetMode, NetworkAttachment } from "../state/index.ts";
 
 /** The lowest ethN not given to any network of this container yet. */
@@ -50,8 +50,10 @@ export interface NewContainer {
   /** Interface names eth0, eth1, … are given in this order. */
   networks?: readonly { network: string; aliases?: readonly string[] }[];
   staticIP?: string | null;
+  staticIP6?: string;
   staticMAC?: string | null;
   ports?: readonly PortMapping[];
+  exposed?: readonly ExposedPort[];
 }
 
 /** A record in state `creating`, its networks named eth0, eth1, … in the order given. */
@@ -76,8 +78,10 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
     networks,
     ifnames,
     staticIP: init.staticIP ?? null,
+    ...(init.staticIP6 !== undefined ? { staticIP6: init.staticIP6 } : {}),
     staticMAC: init.staticMAC ?? null,
     ports: [...(init.ports ?? [])],
+    ...(init.exposed?.length ? { exposed: [...init.exposed] } : {}),
     helpers: { slirp4netns: null, portForwarder: null, pasta: null },
     createdAt: Date.now(),
   };

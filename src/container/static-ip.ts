@@ -16,6 +16,6 @@ export function checkAddressFree(records: readonly ContainerRecord[], network: s
 
 /** Addresses from the status; before there is one, the address the record asked for. */
 function held(rec: ContainerRecord, attachment: NetworkAttachment): string[] {
-  if (attachment.status === null) return rec.networks[0] === attachment && rec.staticIP ? [rec.staticIP] : [];
+  if (attachment.status === null) return rec.networks[0] === attachment ? [rec.staticIP, rec.staticIP6].filter((ip) => ip != null) : [];
   return heldAddresses(attachment.status).ips;
 }

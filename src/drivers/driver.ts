@@ -48,6 +48,8 @@ export interface DriverRequest {
   attachment: NetworkAttachment;
   ports: readonly PortMapping[];
   ip?: string;
+  /** The IPv6 address asked for beside an IPv4 ip (--ip with --ip6). */
+  ip6?: string;
   mac?: string;
   aliases: readonly string[];
 }

@@ -36,19 +36,21 @@ export async function connectContainer(ctx: Context, idOrName: string, nameOrId:
   validateName("network name", nameOrId);
   const aliases = (opts.aliases ?? []).map((a) => validateName("network alias", a));
   const ip = opts.ip === undefined ? undefined : validateIP(opts.ip);
+  const ip6 = opts.ip6 === undefined ? undefined : validateIP(opts.ip6);
   const mac = opts.mac === undefined ? undefined : validateMAC(opts.mac);
   const network = (await ctx.cni.resolveNetwork(nameOrId)).name;
   const found = ctx.state().get(idOrName);
   const what = `connect network "${network}" to`;
   const driver = requireLive(found, driverOf(ctx, found), what);
   const proposed = connectNetwork(found, network, aliases);
-  await driver.validate({ attachment: proposed.networks.at(-1)!, ports: [], aliases, ...(ip !== undefined ? { ip } : {}), ...(mac !== undefined ? { mac } : {}) });
+  await driver.validate({ attachment: proposed.networks.at(-1)!, ports: [], aliases, ...(ip !== undefined ? { ip } : {}), ...(ip6 !== undefined ? { ip6 } : {}), ...(mac !== undefined ? { mac } : {}) });
   await onLiveContainer(ctx, found.id, what, async (rec, driver) => {
     const state = ctx.state();
     const next = connectNetwork(rec, network, aliases);
-    if (ip !== undefined) checkAddressFree(state.list(), network, ip);
+    const ips = [ip, ip6].filter((a) => a !== undefined);
+    for (const a of ips) checkAddressFree(state.list(), network, a);
     const index = next.networks.length - 1;
-    const status = await driver.setup(targetOf(ctx, next, driver, index, rec.netns!.path, { ...(ip !== undefined ? { ips: [ip] } : {}), mac }));
+    const status = await driver.setup(targetOf(ctx, next, driver, index, rec.netns!.path, { ...(ips.length ? { ips } : {}), mac }));
     state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));
     await syncDns(ctx);
   });

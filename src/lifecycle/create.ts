@@ -9,7 +9,8 @@ import { adoptNetns, createNetns, netnsInode, openNetns, plannedNetnsPath } from
 import { ensureDefaultNetwork } from "../networks/index.ts";
 import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
-import { type PortMapping, parsePortSpecs } from "../schema/ports.ts";
+import { type ExposedPort, type PortMapping, parseExposeSpecs, parsePortSpecs, publishAllMappings } from "../schema/ports.ts";
+import { log } from "../log.ts";
 import type { ContainerRecord, NetMode } from "../state/index.ts";
 import { close } from "../../ffi/libc.ts";
 import { publishedOn } from "../container/ports.ts";
@@ -34,6 +35,9 @@ import { removeContainer } from "./remove.ts";
 import { superviseHelpers } from "./supervisor.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
+/** Network modes whose container publishes no port: podman warns that -p is dropped and goes on. */
+const DISCARDING_PORTS: readonly string[] = ["host", "none", "container"];
+export const PORTS_DISCARDED = "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use";
 
 interface CreatePlan {
   id: string;
@@ -43,7 +47,9 @@ interface CreatePlan {
   networks: string[];
   aliases: string[];
   ports: PortMapping[];
+  exposed: ExposedPort[];
   ip?: string;
+  ip6?: string;
   mac?: string;
   /** null: the container has no netns of its own (host, container:ID). */
   netns: NetnsRequest | null;
@@ -104,13 +110,22 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const name = req.name === undefined ? null : validateName("container name", req.name);
   const spec = parseNetworkMode(req.network, ctx.rootless);
   let mode = spec.mode;
-  const ports = parsePortSpecs(req.ports ?? []);
+  const given = parsePortSpecs(req.ports ?? []);
+  const exposed = parseExposeSpecs(req.expose ?? []);
+  let ports = req.publishAll ? [...given, ...publishAllMappings(exposed, given)] : given;
   const driver = driverFor(mode, ctx);
-  if (!driver && ports.length) throw new UsageError(`published ports need a CNI network, slirp4netns or pasta; network mode ${mode.kind} has none`);
-  if (!driver && (req.ip !== undefined || req.mac !== undefined || req.aliases?.length)) {
+  if (!driver && ports.length) {
+    // podman's specgen: these modes have no ports to publish, and it goes on without them (-P alone, silently)
+    if (!DISCARDING_PORTS.includes(mode.kind)) throw new UsageError(`published ports need a CNI network, slirp4netns or pasta; network mode ${mode.kind} has none`);
+    if (given.length) log.warn(PORTS_DISCARDED);
+    ports = [];
+  }
+  if (!driver && (req.ip !== undefined || req.ip6 !== undefined || req.mac !== undefined || req.aliases?.length)) {
     throw new UsageError(`--ip, --mac and --alias need a CNI network; network mode ${mode.kind} has none`);
   }
   const ip = req.ip === undefined ? undefined : validateIP(req.ip);
+  const ip6 = req.ip6 === undefined ? undefined : validateIP(req.ip6);
+  if (ip6 !== undefined && (ip === undefined || ip.includes(":") || !ip6.includes(":"))) throw new UsageError("--ip6 beside --ip needs an IPv4 --ip and an IPv6 --ip6");
   const mac = req.mac === undefined ? undefined : validateMAC(req.mac);
   const aliases = (req.aliases ?? []).map((a) => validateName("network alias", a));
   if (mode.kind === "container") {
@@ -130,12 +145,12 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   // by name or id prefix, as podman
   const networks: string[] = [];
   for (const n of names) networks.push((await ctx.cni.resolveNetwork(n)).name);
-  const p: CreatePlan = { id, name, mode, networks, aliases, ports, ip, mac, netns, configures: spec.configures, etc: req.etc ?? {} };
+  const p: CreatePlan = { id, name, mode, networks, aliases, ports, exposed, ip, ip6, mac, netns, configures: spec.configures, etc: req.etc ?? {} };
   if (driver) {
     // Checked against a record that is never stored: nothing is made before every network passed.
     const rec = planned(p, null);
     for (const [i, attachment] of driver.attachments(rec).entries()) {
-      await driver.validate({ attachment, ports: publishedOn(rec, i), aliases, ...(i === 0 ? { ip, mac } : {}) });
+      await driver.validate({ attachment, ports: publishedOn(rec, i), aliases, ...(i === 0 ? { ip, ip6, mac } : {}) });
     }
   }
   return p;
@@ -149,8 +164,10 @@ function planned(p: CreatePlan, netns: { path: string; owned: boolean } | null):
     netns,
     networks: p.networks.map((network) => ({ network, aliases: p.aliases })),
     staticIP: p.ip ?? null,
+    ...(p.ip6 !== undefined ? { staticIP6: p.ip6 } : {}),
     staticMAC: p.mac ?? null,
     ports: p.ports,
+    exposed: p.exposed,
   });
 }
 
@@ -165,7 +182,7 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   const state = ctx.state();
   const rec = planned(p, p.netns === null ? null : recordedNetns(ctx, p.netns));
   return state.transaction(() => {
-    if (p.ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, p.ip);
+    for (const ip of [p.ip, p.ip6]) if (ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, ip);
     const ports = p.ports.length ? assignHostPorts(p.ports, state.publishedPorts(p.ports)) : [];
     checkHostPortsFree(ports);
     return state.insert({ ...rec, ports });
@@ -236,7 +253,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     if (netnsPath !== undefined && p.configures) {
       bringLoopbackUp(netnsPath);
       const served = await prestartDns(ctx, rec.networks.map((n) => n.network));
-      rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, mac: p.mac });
+      rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, ip6: p.ip6, mac: p.mac });
       if (rec.networks.length) await syncDns(ctx, undefined, served);
     }
     if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files, wantedEtcFiles(p.etc));

@@ -1,6 +1,6 @@
 // podman's InspectNetworkSettings from a record and its networks' statuses: getContainerNetworkInfo and
 // resultToBasicNetworkConfig. Pure, so the JSON can be checked against golden files.
-import type { PortMapping } from "../schema/ports.ts";
+import type { ExposedPort, PortMapping } from "../schema/ports.ts";
 import type { ContainerRecord, RecordState } from "../state/index.ts";
 import { networkAliases } from "../container/aliases.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
@@ -40,7 +40,7 @@ export interface InspectNetworkSettings extends InspectBasicNetworkConfig {
   HairpinMode: boolean;
   LinkLocalIPv6Address: string;
   LinkLocalIPv6PrefixLen: number;
-  Ports: Record<string, InspectHostPort[]>;
+  Ports: Record<string, InspectHostPort[] | null>;
   SandboxKey: string;
   Networks?: Record<string, InspectAdditionalNetwork>;
 }
@@ -124,9 +124,13 @@ export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicN
   return config;
 }
 
-/** podman's makeInspectPortBindings: one entry per container port, ranges spelled out, no host IP as 0.0.0.0. */
-export function inspectPorts(ports: readonly PortMapping[]): Record<string, InspectHostPort[]> {
-  const out: Record<string, InspectHostPort[]> = {};
+/**
+ * podman's makeInspectPortBindings: one entry per container port, ranges spelled out, no host IP as
+ * 0.0.0.0; an exposed port nothing publishes is there with null, as podman 4 shows it.
+ */
+export function inspectPorts(ports: readonly PortMapping[], exposed: readonly ExposedPort[] = []): Record<string, InspectHostPort[] | null> {
+  const out: Record<string, InspectHostPort[] | null> = {};
+  for (const e of exposed) for (let i = 0; i < e.range; i++) out[`${e.containerPort + i}/${e.protocol}`] = null;
   for (const m of ports) {
     for (let i = 0; i < m.range; i++) {
       (out[`${m.containerPort + i}/${m.protocol}`] ??= []).push({ HostIp: m.hostIP === "" ? "0.0.0.0" : m.hostIP, HostPort: String(m.hostPort + i) });
@@ -163,7 +167,7 @@ export function networkSettings(owner: ContainerRecord, view: InspectView = {}):
     HairpinMode: false,
     LinkLocalIPv6Address: "",
     LinkLocalIPv6PrefixLen: 0,
-    Ports: inspectPorts(owner.ports),
+    Ports: inspectPorts(owner.ports, owner.exposed),
     SandboxKey: owner.netns?.path ?? "",
   };
   if (view.named !== undefined) return { ...settings, Networks: { [view.named]: namedNetwork(view.named) } };

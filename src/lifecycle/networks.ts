@@ -55,8 +55,9 @@ export function targetOf(ctx: Context, rec: ContainerRecord, driver: NetworkDriv
 export interface SetUpOptions {
   /** The helpers die with this process (`ctrnet run`). */
   tied: boolean;
-  /** Static address and MAC, for the first network. */
+  /** Static address and MAC, for the first network; ip6 the IPv6 address beside an IPv4 ip. */
   ip?: string;
+  ip6?: string;
   mac?: string;
 }
 
@@ -66,7 +67,7 @@ export async function setUpNetworks(ctx: Context, rec: ContainerRecord, netnsPat
   if (!driver) return rec;
   let current = rec;
   for (const [i, attachment] of driver.attachments(rec).entries()) {
-    const first = i === 0 ? { ips: opts.ip === undefined ? [] : [opts.ip], mac: opts.mac } : {};
+    const first = i === 0 ? { ips: [opts.ip, opts.ip6].filter((ip) => ip !== undefined), mac: opts.mac } : {};
     const status = await driver.setup(targetOf(ctx, current, driver, i, netnsPath, { ...first, tied: opts.tied }));
     current = ctx.state().update(rec.id, (r) => withStatus(r, attachment.network, status));
   }

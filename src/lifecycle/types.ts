@@ -8,8 +8,13 @@ export interface CreateRequest {
   network?: string;
   /** -p specs, e.g. "8080:80/tcp". */
   ports?: string[];
-  /** Static address and MAC, for the first network. */
+  /** --expose specs, e.g. "90/udp": shown by inspect, published on free host ports with publishAll. */
+  expose?: string[];
+  /** podman's -P/--publish-all: every exposed port no -p covers goes to a free host port. */
+  publishAll?: boolean;
+  /** Static address and MAC, for the first network; ip6 is the IPv6 one when ip is IPv4 (--ip with --ip6). */
   ip?: string;
+  ip6?: string;
   mac?: string;
   aliases?: string[];
   /** Where its netns comes from; a new one by default. */
@@ -42,6 +47,8 @@ export type NetnsRequest =
 export interface ConnectOptions {
   aliases?: string[];
   ip?: string;
+  /** The IPv6 address, when ip is the IPv4 one (--ip with --ip6). */
+  ip6?: string;
   mac?: string;
 }
 

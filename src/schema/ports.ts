@@ -226,3 +226,64 @@ export function fromCniPortMappings(entries: readonly unknown[]): PortMapping[] 
   }
   return out;
 }
+
+/** A port or range named by `--expose` (podman's ExposedPorts): published only with `-P`. */
+export const ExposedPort = v.pipe(
+  v.object({
+    containerPort: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(MAX_PORT)),
+    protocol: v.picklist(PROTOCOLS),
+    range: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  }),
+  v.check((e) => e.containerPort + e.range - 1 <= MAX_PORT, "the exposed port range ends past 65535"),
+);
+export type ExposedPort = v.InferOutput<typeof ExposedPort>;
+
+/**
+ * One `--expose PORT[-END][/PROTO]` value, with podman's messages (`invalid range format for --expose`,
+ * `unrecognized protocol`, `port numbers must be between 1 and 65535`).
+ */
+export function parseExposeSpec(spec: string): ExposedPort {
+  const slash = spec.indexOf("/");
+  const portText = slash < 0 ? spec : spec.slice(0, slash);
+  const protoText = slash < 0 ? "tcp" : spec.slice(slash + 1);
+  const protocol = protoText.toLowerCase();
+  if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
+    throw new UsageError(`validating protocols for exposed port ${portText}: unrecognized protocol ${JSON.stringify(protoText)} in port mapping`);
+  }
+  const bounds = portText.split("-");
+  if (bounds.length > 2 || !bounds.every((b) => /^[0-9]+$/.test(b))) {
+    throw new UsageError(`invalid range format for --expose: ${spec}: expected PORT or START-END, with an optional /tcp, /udp or /sctp`);
+  }
+  const [start, end = start] = bounds.map(Number) as [number, number?];
+  for (const port of [start, end]) {
+    if (port > MAX_PORT) throw new UsageError(`invalid range format for --expose: ${spec}: port ${port} is out of range`);
+    if (port < 1) throw new UsageError(`port numbers must be between 1 and ${MAX_PORT} (inclusive), got ${port}`);
+  }
+  if (end < start) throw new UsageError(`invalid range format for --expose: ${spec}: Invalid range specified for the Port: ${portText}`);
+  return { containerPort: start, protocol: protocol as Protocol, range: end - start + 1 };
+}
+
+/** Every `--expose` value; the same port and protocol named twice is kept once. */
+export function parseExposeSpecs(specs: readonly string[]): ExposedPort[] {
+  const out: ExposedPort[] = [];
+  for (const e of specs.map(parseExposeSpec)) {
+    if (!out.some((o) => o.protocol === e.protocol && o.containerPort === e.containerPort && o.range === e.range)) out.push(e);
+  }
+  return out;
+}
+
+/**
+ * podman's `-P`: each exposed container port no `-p` mapping covers (same port and protocol) published on
+ * its own free host port, on every host address, as podman's publish-all does (a range gives one mapping a port).
+ */
+export function publishAllMappings(exposed: readonly ExposedPort[], published: readonly PortMapping[]): PortMapping[] {
+  const out: PortMapping[] = [];
+  const covered = (port: number, protocol: Protocol) =>
+    [...published, ...out].some((m) => m.protocol === protocol && port >= m.containerPort && port < m.containerPort + m.range);
+  for (const e of exposed) {
+    for (let port = e.containerPort; port < e.containerPort + e.range; port++) {
+      if (!covered(port, e.protocol)) out.push({ hostIP: "", hostPort: 0, containerPort: port, protocol: e.protocol, range: 1 });
+    }
+  }
+  return out;
+}

@@ -25,6 +25,8 @@ type ContainerRow = {
   slirp4netns_pid: number | null;
   port_forwarder_pid: number | null;
   pasta_pid: number | null;
+  static_ip6: string | null;
+  exposed: string | null;
   created_at: number;
 };
 
@@ -102,9 +104,9 @@ export class ContainerState {
       this.db
         .query(
           `INSERT INTO containers (id, name, state, mode, netns_path, owns_netns, static_ip, static_mac, ports,
-             slirp4netns_pid, port_forwarder_pid, pasta_pid, created_at)
+             slirp4netns_pid, port_forwarder_pid, pasta_pid, created_at, static_ip6, exposed)
            VALUES ($id, $name, $state, $mode, $netns_path, $owns_netns, $static_ip, $static_mac, $ports,
-             $slirp4netns_pid, $port_forwarder_pid, $pasta_pid, $created_at)`,
+             $slirp4netns_pid, $port_forwarder_pid, $pasta_pid, $created_at, $static_ip6, $exposed)`,
         )
         .run(toRow(rec));
       this.writeInterfaces(rec);
@@ -214,7 +216,8 @@ export class ContainerState {
         .query(
           `UPDATE containers SET name = $name, state = $state, mode = $mode, netns_path = $netns_path,
              owns_netns = $owns_netns, static_ip = $static_ip, static_mac = $static_mac, ports = $ports,
-             slirp4netns_pid = $slirp4netns_pid, port_forwarder_pid = $port_forwarder_pid, pasta_pid = $pasta_pid, created_at = $created_at
+             slirp4netns_pid = $slirp4netns_pid, port_forwarder_pid = $port_forwarder_pid, pasta_pid = $pasta_pid, created_at = $created_at,
+             static_ip6 = $static_ip6, exposed = $exposed
            WHERE id = $id`,
         )
         .run(toRow(next));
@@ -308,6 +311,8 @@ export class ContainerState {
       staticIP: row.static_ip,
       staticMAC: row.static_mac,
       ports: json(row.ports, "ports"),
+      ...(row.static_ip6 === null ? {} : { staticIP6: row.static_ip6 }),
+      ...(row.exposed === null ? {} : { exposed: json(row.exposed, "exposed") }),
       helpers: { slirp4netns: row.slirp4netns_pid, portForwarder: row.port_forwarder_pid, pasta: row.pasta_pid },
       createdAt: row.created_at,
     };
@@ -344,6 +349,8 @@ function toRow(rec: ContainerRecord): ContainerRow {
     slirp4netns_pid: rec.helpers.slirp4netns,
     port_forwarder_pid: rec.helpers.portForwarder,
     pasta_pid: rec.helpers.pasta,
+    static_ip6: rec.staticIP6 ?? null,
+    exposed: rec.exposed?.length ? JSON.stringify(rec.exposed) : null,
     created_at: rec.createdAt,
   };
 }

@@ -71,4 +71,9 @@ export const MIGRATIONS: readonly Migration[] = [
   resultsToStatus,
   // Version 3: pasta, the helper of network mode pasta.
   "ALTER TABLE containers ADD COLUMN pasta_pid INTEGER",
+  // Version 4: a static IPv6 address beside the IPv4 one (--ip with --ip6), and the --expose ports.
+  `
+  ALTER TABLE containers ADD COLUMN static_ip6 TEXT;
+  ALTER TABLE containers ADD COLUMN exposed TEXT;
+  `,
 ];

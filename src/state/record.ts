@@ -5,7 +5,7 @@ import * as v from "valibot";
 import { NAME_PATTERN } from "../names.ts";
 import { IPAddress, MACAddress } from "../schema/ip.ts";
 import { NetworkStatus } from "../schema/network-status.ts";
-import { PortMapping } from "../schema/ports.ts";
+import { ExposedPort, PortMapping } from "../schema/ports.ts";
 
 const Name = v.pipe(v.string(), v.regex(NAME_PATTERN, "expected a name matching [a-zA-Z0-9][a-zA-Z0-9_.-]*"), v.maxLength(253));
 
@@ -71,8 +71,12 @@ export const ContainerRecord = v.pipe(
      */
     ifnames: v.record(Name, Ifname),
     staticIP: v.nullable(IPAddress),
+    /** `--ip6` given with `--ip` (staticIP holds the IPv4 one then); a lone `--ip6` is in staticIP. */
+    staticIP6: v.optional(IPAddress),
     staticMAC: v.nullable(MACAddress),
     ports: v.array(PortMapping),
+    /** `--expose` ports (podman's ExposedPorts): shown by inspect; `-P` published them among `ports`. */
+    exposed: v.optional(v.array(ExposedPort)),
     helpers: v.object({ slirp4netns: Pid, portForwarder: Pid, pasta: Pid }),
     /** Milliseconds since the epoch. */
     createdAt: v.pipe(v.number(), v.integer(), v.minValue(0)),

@@ -70,11 +70,19 @@ describe("container options", () => {
 });
 
 describe("podman's spellings of the container options", () => {
+  test("--expose is repeatable, -P/--publish-all a flag", () => {
+    expect(createRequestOf({ "publish-all": true }, ["-P", "--expose", "90", "--expose=100-101/udp"])).toEqual({ expose: ["90", "100-101/udp"], publishAll: true });
+    expect(createRequestOf({}, ["--expose", "90"])).toEqual({ expose: ["90"] });
+  });
+
   test("--network-alias is --alias (repeatable, mixed), --ip6 a static IPv6 address", () => {
     expect(createRequestOf({}, ["--network-alias", "a", "--alias=b", "--network-alias=c"]).aliases).toEqual(["a", "b", "c"]);
     expect(createRequestOf({ ip6: "fd00::5" }).ip).toBe("fd00::5");
     expect(() => createRequestOf({ ip6: "10.0.0.5" })).toThrow('invalid --ip6 "10.0.0.5": expected an IPv6 address');
-    expect(() => createRequestOf({ ip: "10.0.0.5", ip6: "fd00::5" })).toThrow("--ip and --ip6 together are not supported");
+    // both, one of each family (podman's --ip with --ip6 on a dual-stack network)
+    expect(createRequestOf({ ip: "10.0.0.5", ip6: "fd00::5" })).toEqual({ ip: "10.0.0.5", ip6: "fd00::5" });
+    expect(createRequestOf({}, ["--network", "a:ip=10.0.0.5,ip6=fd00::5"])).toEqual({ network: "a", ip: "10.0.0.5", ip6: "fd00::5" });
+    expect(() => createRequestOf({ ip: "fd00::4", ip6: "fd00::5" })).toThrow("--ip fd00::4 and --ip6 fd00::5 are both IPv6: give --ip an IPv4 address");
   });
 
   test("--network given again adds a network; NAME:ip=…,mac=…,alias=… sets the first network's, as podman's", () => {

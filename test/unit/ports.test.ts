@@ -5,8 +5,11 @@ import {
   checkPortConflicts,
   formatPort,
   fromCniPortMappings,
+  parseExposeSpec,
+  parseExposeSpecs,
   parsePortSpec,
   parsePortSpecs,
+  publishAllMappings,
   PortMapping,
   toCniPortMappings,
 } from "../../src/schema/ports.ts";
@@ -225,5 +228,36 @@ describe("fromCniPortMappings", () => {
     expect(fromCniPortMappings([{ hostPort: "x" }, null, { hostPort: 80, containerPort: 80, protocol: "tcp" }])).toEqual([
       { hostIP: "", hostPort: 80, containerPort: 80, protocol: "tcp", range: 1 },
     ]);
+  });
+});
+
+describe("--expose and -P", () => {
+  test("PORT[-END][/PROTO], as podman reads it", () => {
+    expect(parseExposeSpec("90")).toEqual({ containerPort: 90, protocol: "tcp", range: 1 });
+    expect(parseExposeSpec("100-102/UDP")).toEqual({ containerPort: 100, protocol: "udp", range: 3 });
+    expect(parseExposeSpecs(["90", "90/tcp", "90/sctp"])).toEqual([
+      { containerPort: 90, protocol: "tcp", range: 1 },
+      { containerPort: 90, protocol: "sctp", range: 1 },
+    ]);
+  });
+
+  test("bad values get podman's words, as usage errors", () => {
+    expect(usageError(() => parseExposeSpec("abc")).message).toStartWith("invalid range format for --expose: abc");
+    expect(usageError(() => parseExposeSpec("90/foo")).message).toBe('validating protocols for exposed port 90: unrecognized protocol "foo" in port mapping');
+    expect(usageError(() => parseExposeSpec("0")).message).toBe("port numbers must be between 1 and 65535 (inclusive), got 0");
+    expect(usageError(() => parseExposeSpec("70000")).message).toStartWith("invalid range format for --expose: 70000");
+    expect(usageError(() => parseExposeSpec("5-3")).message).toBe("invalid range format for --expose: 5-3: Invalid range specified for the Port: 5-3");
+    expect(usageError(() => parseExposeSpec("")).message).toStartWith("invalid range format for --expose: ");
+  });
+
+  test("-P: each exposed port no -p covers gets its own free host port (0 until chosen)", () => {
+    const published = parsePortSpecs(["8080:80", "9000-9001:100-101/udp"]);
+    const exposed = parseExposeSpecs(["80", "90", "100-102/udp", "80/udp"]);
+    expect(publishAllMappings(exposed, published)).toEqual([
+      { hostIP: "", hostPort: 0, containerPort: 90, protocol: "tcp", range: 1 },
+      { hostIP: "", hostPort: 0, containerPort: 102, protocol: "udp", range: 1 },
+      { hostIP: "", hostPort: 0, containerPort: 80, protocol: "udp", range: 1 },
+    ]);
+    expect(publishAllMappings([], published)).toEqual([]);
   });
 });

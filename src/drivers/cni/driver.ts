@@ -38,6 +38,7 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
     async validate(req) {
       const network = await env.cni.loadNetwork(req.attachment.network);
       if (req.ip !== undefined) checkRequestedIP(network, req.ip);
+      if (req.ip6 !== undefined) checkRequestedIP(network, req.ip6);
     },
     async setup(target) {
       const { rec, attachment, netnsPath } = target;
