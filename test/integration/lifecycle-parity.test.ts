@@ -1,0 +1,102 @@
+// podman behaviours of run/create beyond the basics, through the compiled binary on real networks:
+// --expose with -P (free host ports, shown by port and inspect), -p with a mode that has no ports (a
+// warning, as podman's, and the container made), --ip with --ip6 on a dual-stack network.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { addressesInside, fetchText, hex, Installation, privileged, startWebServer, stopProcess, type TestNetwork } from "./lifecycle-helpers.ts";
+
+describe.skipIf(!privileged)("podman parity of run and create", () => {
+  let inst: Installation;
+  let net: TestNetwork;
+
+  beforeAll(() => {
+    inst = new Installation();
+    net = inst.network("parity");
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    inst.expectClean();
+  });
+
+  afterAll(() => inst.dispose());
+
+  test("-P publishes every --expose port no -p covers on a free host port; port and inspect show them", async () => {
+    const id = `pa-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", net.name, "-P", "--expose", "80", "--expose", "90-91/udp", "-p", "81", id]).trim();
+    const lines = inst.ok(["port", id]).trim().split("\n").sort();
+    expect(lines).toHaveLength(4);
+    const hostPortOf = (what: string) => Number(lines.find((l) => l.startsWith(`${what} -> 0.0.0.0:`))?.split(":")[1]);
+    for (const what of ["80/tcp", "81/tcp", "90/udp", "91/udp"]) expect(hostPortOf(what)).toBeGreaterThan(1023);
+    expect(new Set(["80/tcp", "81/tcp", "90/udp", "91/udp"].map(hostPortOf)).size).toBe(4);
+    const server = await startWebServer(netns, `exposed ${id}`, inst.dir);
+    try {
+      expect(await fetchText(`http://127.0.0.1:${hostPortOf("80/tcp")}/index.html`)).toBe(`exposed ${id}`);
+    } finally {
+      await stopProcess(server);
+    }
+    const ports = inst.inspect(id).NetworkSettings.Ports;
+    expect(Object.keys(ports).sort()).toEqual(["80/tcp", "81/tcp", "90/udp", "91/udp"]);
+    expect(ports["90/udp"]).toEqual([{ HostIp: "0.0.0.0", HostPort: String(hostPortOf("90/udp")) }]);
+  });
+
+  test("--expose without -P publishes nothing; inspect lists the port with null, as podman 4", () => {
+    const id = `ex-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, "--expose", "8000/tcp", "-p", "8001", id]);
+    expect(inst.ok(["port", id]).trim()).toMatch(/^8001\/tcp -> 0\.0\.0\.0:\d+$/);
+    const ports = inst.inspect(id).NetworkSettings.Ports;
+    expect(ports["8000/tcp"]).toBeNull();
+    expect(ports["8001/tcp"]).toHaveLength(1);
+  });
+
+  test("bad --expose exits 2 with podman's words, nothing made", () => {
+    const r = inst.cli(["create", "--network", net.name, "--expose", "90/foo", `bad-${hex(3)}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('validating protocols for exposed port 90: unrecognized protocol "foo" in port mapping');
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  test("-p with --network none or host: podman's warning, and the container is made without ports", () => {
+    for (const mode of ["none", "host"]) {
+      const id = `np-${mode}-${hex(3)}`;
+      const r = inst.cli(["create", "--network", mode, "-p", "8080:80", id]);
+      expect({ mode, code: r.code }).toEqual({ mode, code: 0 });
+      expect(r.stderr).toContain("Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use");
+      expect(inst.ok(["port", id])).toBe("");
+      inst.ok(["rm", id]);
+    }
+    // -P alone has nothing to warn about, as with podman
+    const quiet = inst.cli(["create", "--network", "none", "-P", "--expose", "90", `np-q-${hex(3)}`]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stderr).toBe("");
+    const run = inst.cli(["run", "--network", "none", "-p", "80", "--", "true"]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("Port mappings have been discarded");
+  });
+
+  test("--ip with --ip6 on a dual-stack network: both addresses, both checked", () => {
+    const name = `lc-ds-${hex(3)}`;
+    const octet = 100 + (Number.parseInt(hex(1), 16) % 100);
+    const v4 = `10.${octet}.77`;
+    const v6 = `fd42:${hex(2)}:${hex(2)}::`;
+    inst.ok(["network", "create", "--subnet", `${v4}.0/24`, "--subnet", `${v6}/64`, name]);
+    try {
+      const id = `ds-${hex(4)}`;
+      const netns = inst.ok(["create", "--network", name, "--ip", `${v4}.20`, "--ip6", `${v6}20`, id]).trim();
+      const inside = addressesInside(netns).eth0!;
+      expect(inside.inet).toContain(`${v4}.20/24`);
+      const settings = inst.inspect(id).NetworkSettings.Networks[name];
+      expect(settings.IPAddress).toBe(`${v4}.20`);
+      expect(settings.GlobalIPv6Address).toBe(`${v6}20`);
+      // the same pair again: the IPv6 one is taken too
+      const again = inst.cli(["create", "--network", name, "--ip", `${v4}.21`, "--ip6", `${v6}20`, `ds2-${hex(3)}`]);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain(`IP address ${v6}20 is already in use on network "${name}"`);
+      const outside = inst.cli(["create", "--network", name, "--ip", `${v4}.22`, "--ip6", "fd99::5", `ds3-${hex(3)}`]);
+      expect(outside.code).toBe(2);
+      expect(outside.stderr).toContain("IP address fd99::5 is outside the subnets of network");
+      inst.ok(["rm", id]);
+    } finally {
+      inst.cli(["network", "rm", "-f", name]);
+    }
+  });
+});
