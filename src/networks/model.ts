@@ -4,6 +4,7 @@
 import * as v from "valibot";
 import { type NetworkConfig, networkId } from "../drivers/cni/config.ts";
 import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
+import { staticRoutesOf } from "../drivers/static-routes.ts";
 import { type Cidr, parseCidr } from "../ip/codec.ts";
 import { isVlanPluginEntry } from "../schema/ctrnet-plugin.ts";
 import { HostLocalIpam, type HostLocalRange, hostLocalRanges } from "../schema/cni.ts";
@@ -19,6 +20,13 @@ export interface SubnetInfo {
   lease_range?: LeaseRange;
 }
 
+/** podman's Route in `network inspect`. */
+export interface RouteInfo {
+  destination: string;
+  gateway: string;
+  metric?: number;
+}
+
 export interface NetworkInfo {
   name: string;
   /** 64 hex digits; `ls` shows the first 12. */
@@ -30,9 +38,13 @@ export interface NetworkInfo {
   /** RFC 3339. */
   created: string;
   subnets: SubnetInfo[];
+  /** podman's `--route`s; absent when there are none, as podman leaves it out. */
+  routes?: RouteInfo[];
   ipv6_enabled: boolean;
   internal: boolean;
   dns_enabled: boolean;
+  /** podman's `--dns` of the network; absent when there are none. */
+  network_dns_servers?: string[];
   labels: Record<string, string>;
   options: Record<string, string>;
   ipam_options: { driver: string };
@@ -44,6 +56,7 @@ const ListArgs = v.looseObject({
   ctrnet_created: v.optional(v.string()),
   podman_labels: v.optional(StringMap),
   podman_options: v.optional(StringMap),
+  ctrnet_dns_servers: v.optional(v.array(v.string())),
 });
 type ListArgs = v.InferOutput<typeof ListArgs>;
 
@@ -84,6 +97,16 @@ function ipamRanges(config: NetworkConfig): HostLocalRange[] {
   if (ipam?.type !== "host-local") return [];
   const parsed = v.safeParse(HostLocalIpam, ipam);
   return parsed.success ? hostLocalRanges(parsed.output) : [];
+}
+
+/** podman's `--route`s: the main plugin's ipam routes that are not default routes and name a gateway. */
+export function networkRoutes(config: NetworkConfig): RouteInfo[] {
+  return staticRoutesOf(config.plugins[0]?.ipam).map((r) => ({ destination: r.dst, gateway: r.gw, ...(r.metric !== undefined ? { metric: r.metric } : {}) }));
+}
+
+/** The servers of podman's `--dns` on the network (list args `ctrnet_dns_servers`). */
+export function networkDnsServers(config: NetworkConfig): string[] {
+  return listArgs(config).ctrnet_dns_servers ?? [];
 }
 
 /** Every subnet the network hands addresses out of, for overlap checks. */
@@ -130,6 +153,8 @@ export function describeNetwork(config: NetworkConfig, fileTime: Date): NetworkI
   const plugin = mainPlugin(config);
   const ipam = plugin.ipam as { type?: string } | undefined;
   const subnets = ipamRanges(config).map(subnetInfo);
+  const routes = networkRoutes(config);
+  const dnsServers = args.ctrnet_dns_servers ?? [];
   return {
     name: config.name,
     id: networkId(config.name),
@@ -137,9 +162,11 @@ export function describeNetwork(config: NetworkConfig, fileTime: Date): NetworkI
     network_interface: networkInterface(plugin),
     created: args.ctrnet_created ?? fileTime.toISOString(),
     subnets,
+    ...(routes.length ? { routes } : {}),
     ipv6_enabled: subnets.some((s) => s.subnet.includes(":")),
     internal: networkInternal(config),
     dns_enabled: ctrnetDnsEnabled(config.bytes) || config.plugins.some((p) => p.type === "dnsname"),
+    ...(dnsServers.length ? { network_dns_servers: dnsServers } : {}),
     labels: { ...args.podman_labels },
     options: { ...args.podman_options },
     ipam_options: { driver: ipam?.type ?? "" },

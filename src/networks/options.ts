@@ -1,6 +1,9 @@
 // What `network create` is asked for, and the checks on it that need nothing but the request itself.
 import { IPVLAN_MODES, MACVLAN_MODES, type VlanMode } from "../drivers/cni/conflist.ts";
 import { UsageError } from "../errors.ts";
+import { formatCidr, formatIP, parseCidr, parseIP } from "../ip/codec.ts";
+import { maskAddress } from "../schema/ip.ts";
+import type { StaticRoute } from "../drivers/cni/conflist.ts";
 
 export const DRIVERS = ["bridge", "macvlan", "ipvlan"] as const;
 export type Driver = (typeof DRIVERS)[number];
@@ -25,6 +28,10 @@ export interface CreateNetworkRequest {
   /** The bridge's name, or for macvlan the parent interface (like `--opt parent=`). */
   interfaceName?: string;
   labels?: Readonly<Record<string, string>>;
+  /** podman's `--route DEST,GATEWAY[,METRIC]`, as given; parsed by parseRoute. */
+  routes?: readonly string[];
+  /** podman's `--dns IP`: the network's own DNS servers, which its containers' resolv.conf names. */
+  dnsServers?: readonly string[];
 }
 
 export interface BridgeOptions {
@@ -37,6 +44,8 @@ export interface BridgeOptions {
   plugin?: "ctrnet" | "cni";
   /** podman's `isolate`: no traffic to other isolated (`strict`: any other) networks; ctrnet's plugin only. */
   isolate?: "true" | "strict";
+  /** podman's `-o no_default_route=true`: containers get no default route through this network. */
+  noDefaultRoute?: boolean;
 }
 
 export interface MacvlanOptions {
@@ -45,6 +54,42 @@ export interface MacvlanOptions {
   mode?: VlanMode;
   /** `ctrnet` (the default): ctrnet's own plugin makes the link; `cni`: the reference macvlan/ipvlan plugin. */
   plugin?: "ctrnet" | "cni";
+  noDefaultRoute?: boolean;
+}
+
+const ROUTE_FORMAT = "Format: --route <destination in CIDR>,<gateway>,<metric (optional)>";
+
+/**
+ * One `--route DEST,GATEWAY[,METRIC]`, with podman's words (`invalid route destination`, `invalid route
+ * gateway`, `invalid route metric`, `invalid route: …`); a destination must be a network address, and the
+ * gateway of its family. Whether the gateway lies in a subnet of the network is the conflist's check.
+ */
+export function parseRoute(text: string): StaticRoute {
+  const parts = text.split(",");
+  if (parts.length !== 2 && parts.length !== 3) throw new UsageError(`invalid route: ${text}: ${ROUTE_FORMAT}`);
+  const [dstText, gwText, metricText] = parts as [string, string, string?];
+  const dst = parseCidr(dstText);
+  if (dst === null) throw new UsageError(`invalid route destination ${dstText}`);
+  const network = maskAddress(dst.address, dst.prefixLength);
+  if (formatIP(network) !== formatIP(dst.address)) {
+    throw new UsageError(`invalid route destination ${dstText}: route destination invalid: host bits are set (the network is ${formatCidr({ address: network, prefixLength: dst.prefixLength })})`);
+  }
+  const gw = parseIP(gwText);
+  if (gw === null) throw new UsageError(`invalid route gateway ${gwText}`);
+  if (gw.length !== dst.address.length) throw new UsageError(`invalid route ${text}: gateway ${gwText} and destination ${dstText} are of different IP versions`);
+  let metric: number | undefined;
+  if (metricText !== undefined) {
+    if (!/^[0-9]{1,10}$/.test(metricText) || Number(metricText) > 0xffffffff) throw new UsageError(`invalid route metric ${metricText}`);
+    metric = Number(metricText);
+  }
+  return { destination: formatCidr(dst), gateway: formatIP(gw), ...(metric !== undefined ? { metric } : {}) };
+}
+
+/** podman's `no_default_route` option, read as Go's strconv.ParseBool reads it. */
+function boolOption(key: string, value: string): boolean {
+  if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) return true;
+  if (["0", "f", "F", "false", "FALSE", "False"].includes(value)) return false;
+  throw new UsageError(`invalid --opt ${key}=${value}: use true or false`);
 }
 
 /** `--label k=v`, `--opt k=v`: a key alone means an empty value, as in podman; a key given twice is refused. */
@@ -78,7 +123,7 @@ function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, al
 }
 
 export function parseBridgeOptions(options: Readonly<Record<string, string>>): BridgeOptions {
-  checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate"]);
+  checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate", "no_default_route"]);
   const { plugin, isolate } = options;
   if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
   if (isolate !== undefined && isolate !== "true" && isolate !== "strict") throw new UsageError(`invalid --opt isolate=${isolate}: use true or strict`);
@@ -88,12 +133,13 @@ export function parseBridgeOptions(options: Readonly<Record<string, string>>): B
     ...(options.vlan !== undefined ? { vlan: integerOption("vlan", options.vlan) } : {}),
     ...(plugin !== undefined ? { plugin } : {}),
     ...(isolate !== undefined ? { isolate } : {}),
+    ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
   };
 }
 
 /** podman's macvlan and ipvlan options: parent, mode (each driver's own), mtu; and ctrnet's plugin choice. */
 export function parseMacvlanOptions(options: Readonly<Record<string, string>>, driver: "macvlan" | "ipvlan" = "macvlan"): MacvlanOptions {
-  checkKeys(driver, options, ["parent", "mode", "mtu", "plugin"]);
+  checkKeys(driver, options, ["parent", "mode", "mtu", "plugin", "no_default_route"]);
   const { mode, parent, plugin } = options;
   const modes: readonly string[] = driver === "macvlan" ? MACVLAN_MODES : IPVLAN_MODES;
   if (mode !== undefined && !modes.includes(mode)) throw new UsageError(`invalid --opt mode=${mode} for the ${driver} driver: use one of ${modes.join(", ")}`);
@@ -103,5 +149,6 @@ export function parseMacvlanOptions(options: Readonly<Record<string, string>>, d
     ...(parent !== undefined ? { parent } : {}),
     ...(mode !== undefined ? { mode: mode as VlanMode } : {}),
     ...(plugin !== undefined ? { plugin } : {}),
+    ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
   };
 }

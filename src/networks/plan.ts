@@ -11,7 +11,8 @@ import { type Cidr, formatCidr } from "../ip/codec.ts";
 import { parseNetworkSubnet, subnetsOverlap } from "../schema/ip.ts";
 import { pickFreeName, pickFreeSubnet, pickRandomIPv6Subnet } from "./free.ts";
 import type { HostAddress } from "./host.ts";
-import { type CreateNetworkRequest, parseBridgeOptions, parseDriver, parseMacvlanOptions } from "./options.ts";
+import { type CreateNetworkRequest, parseBridgeOptions, parseDriver, parseMacvlanOptions, parseRoute } from "./options.ts";
+import { parseDnsServers } from "./dns-servers.ts";
 
 export interface ExistingNetwork {
   name: string;
@@ -139,7 +140,8 @@ function checkPlugins(name: string, conflist: Record<string, unknown>, around: S
 }
 
 function conflistArgs(request: CreateNetworkRequest, around: Surroundings): ConflistArgs {
-  return { created: around.now.toISOString(), labels: request.labels ?? {}, options: request.options ?? {}, dns: !request.disableDns };
+  const dnsServers = parseDnsServers(request.dnsServers ?? []);
+  return { created: around.now.toISOString(), labels: request.labels ?? {}, options: request.options ?? {}, dns: !request.disableDns, ...(dnsServers.length ? { dnsServers } : {}) };
 }
 
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {
@@ -151,24 +153,25 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     ipRanges: request.ipRanges,
     ipamDataDir: around.ipamDataDir,
     args: conflistArgs(request, around),
+    routes: (request.routes ?? []).map(parseRoute),
   };
   let conflist: Record<string, unknown>;
   if (driver === "bridge") {
-    const { mtu, vlan, plugin, isolate } = parseBridgeOptions(request.options ?? {});
+    const { mtu, vlan, plugin, isolate, noDefaultRoute } = parseBridgeOptions(request.options ?? {});
     const bridge = planBridgeName(request, around);
     const subnets = planSubnets(request, around, true);
     if (plugin !== "cni") {
-      conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, ...(isolate ? { isolate } : {}) });
+      conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute, ...(isolate ? { isolate } : {}) });
     } else {
       // ctrnet's own DNS server answers for its networks (args.ctrnet_dns), not a dnsmasq per network; an
       // internal bridge of this chain has no address to answer on (podman 4's CNI backend: no DNS either)
       const args = request.internal && common.args.dns ? { ...common.args, dns: false } : common.args;
       if (args !== common.args) log.warn(`DNS is off on internal network ${name}: the reference CNI chain gives its bridge no address to answer on (ctrnet's own plugin does)`);
-      conflist = bridgeConflist({ ...common, args, bridge, subnets, mtu, vlan, internal: request.internal });
+      conflist = bridgeConflist({ ...common, args, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute });
     }
   } else {
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");
-    const { mtu, mode, parent, plugin } = parseMacvlanOptions(request.options ?? {}, driver);
+    const { mtu, mode, parent, plugin, noDefaultRoute } = parseMacvlanOptions(request.options ?? {}, driver);
     const master = planParent(request, driver, parent, around);
     // The containers share the parent's LAN, whose addressing only the user knows: nothing to pick.
     if (!request.subnets?.length) throw new UsageError(`a ${driver} network needs --subnet (the subnet of the parent interface's LAN)`);
@@ -176,7 +179,7 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     // the host reaches no macvlan container, so no server of the host can answer them
     // podman keeps the parent as the network's interface, not among its options
     const { parent: _, ...options } = request.options ?? {};
-    const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, subnets: planSubnets(request, around, false) };
+    const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, noDefaultRoute, subnets: planSubnets(request, around, false) };
     conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist(spec);
   }
   checkPlugins(name, conflist, around);

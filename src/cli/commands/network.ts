@@ -51,9 +51,11 @@ const createArgs = {
   ipv6: { type: "boolean", description: "dual stack: adds a free IPv4 subnet and a random fd00::/8 /64 where none is given" },
   internal: { type: "boolean", description: "no gateway, no masquerading: containers reach only each other" },
   "disable-dns": { type: "boolean", description: "leave out the dnsname plugin (with -o plugin=cni it is added when installed)" },
-  opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni (macvlan: mode bridge|private|vepa|passthru; ipvlan: l2|l3|l3s); repeatable" },
+  opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict, no_default_route=true (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni, no_default_route=true (macvlan: mode bridge|private|vepa|passthru; ipvlan: l2|l3|l3s); repeatable" },
   "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan and ipvlan, the parent interface" },
   label: { type: "string", description: "label KEY=VALUE; repeatable" },
+  route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY in one of its subnets); repeatable" },
+  dns: { type: "string", description: "DNS server the network's containers use (through ctrnet's DNS server, or in resolv.conf); repeatable" },
   ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
@@ -77,6 +79,8 @@ const create = defineCommand({
       options: parseKeyValues("--opt", repeatedValues(rawArgs, createArgs, "opt")),
       interfaceName: optional(args["interface-name"]),
       labels: parseKeyValues("--label", repeatedValues(rawArgs, createArgs, "label")),
+      routes: repeatedValues(rawArgs, createArgs, "route"),
+      dnsServers: repeatedValues(rawArgs, createArgs, "dns"),
     };
     return withContext(args, async (ctx) => {
       if (args.ignore && request.name !== undefined && (await ctx.cni.listNetworks()).networks.some((n) => n.name === request.name)) {

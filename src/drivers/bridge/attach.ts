@@ -9,6 +9,7 @@ import type { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
 import { Firewall, type FirewallNetwork, type PublishedPort, type StateSource } from "../firewall/index.ts";
 import { type Allocation, allocate, type IpamConfig, leases, parseIpamConfig, release } from "../ipam/index.ts";
 import { attachVeth, type BridgeConfig, detachVeth, ensureBridge } from "./plumbing.ts";
+import { addStaticRoutes, defaultRouteGateways, type IpamStaticRoute, staticRoutesOf } from "../static-routes.ts";
 
 /** A native network as its conflist describes it. */
 export interface NativeNetwork {
@@ -53,6 +54,8 @@ export interface AttachResult {
   addresses: { address: string; gateway: string }[];
   /** Default routes set in the container. */
   gateways: string[];
+  /** The network's static routes (podman's `--route`) set in the container. */
+  routes?: IpamStaticRoute[];
   /** One entry per port, with the container address it goes to. */
   ports: PublishedPort[];
 }
@@ -129,7 +132,7 @@ export function attach(req: AttachRequest): AttachResult {
     fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
     crashPoint("bridge");
     const hostInterface = hostInterfaceName(req.containerId, req.ifname);
-    const gateways = req.network.plugin.isGateway ? allocations.map((a) => a.gateway) : [];
+    const gateways = req.network.plugin.isGateway ? defaultRouteGateways(req.network.plugin.ipam, allocations.map((a) => a.gateway)) : [];
     const veth = attachVeth(host, container, bridge, {
       netnsFd: req.netnsFd,
       ifname: req.ifname,
@@ -139,6 +142,7 @@ export function attach(req: AttachRequest): AttachResult {
       gateways,
     });
     undo.push(() => detachVeth(host, hostInterface));
+    const routes = addStaticRoutes(container, veth.ifname, staticRoutesOf(req.network.plugin.ipam), allocations.map((a) => a.address));
     crashPoint("veth");
     const ports = publishedPorts(req.ports ?? [], allocations);
     fw.publish(ports);
@@ -149,6 +153,7 @@ export function attach(req: AttachRequest): AttachResult {
       hostInterface,
       addresses: allocations.map((a) => ({ address: a.address, gateway: a.gateway })),
       gateways,
+      ...(routes.length ? { routes } : {}),
       ports,
     };
   } catch (err) {

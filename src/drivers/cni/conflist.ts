@@ -19,6 +19,16 @@ export interface ConflistArgs {
   options?: Readonly<Record<string, string>>;
   /** ctrnet's own DNS server answers for the network's containers (`ctrnet_dns`; see drivers/dns). */
   dns?: boolean;
+  /** podman's `--dns`: the servers ctrnet's DNS server forwards to for this network's containers (`ctrnet_dns_servers`). */
+  dnsServers?: readonly string[];
+}
+
+/** podman's `--route`: a static route given to every container of the network (host-local's ipam `routes`). */
+export interface StaticRoute {
+  /** A network in CIDR notation, host bits clear. */
+  destination: string;
+  gateway: string;
+  metric?: number;
 }
 
 interface AddressingSpec {
@@ -35,6 +45,10 @@ interface AddressingSpec {
   /** Default 1.0.0, the newest version the reference plugins v1.1.x speak. */
   cniVersion?: string;
   args?: ConflistArgs;
+  /** Static routes; each gateway must be in one of the subnets. */
+  routes?: readonly StaticRoute[];
+  /** podman's `no_default_route`: the ipam section lists no default route (`routes` there, without one). */
+  noDefaultRoute?: boolean;
 }
 
 export interface BridgeNetworkSpec extends AddressingSpec {
@@ -168,12 +182,29 @@ function hostLocalIpam(spec: AddressingSpec, routed: boolean, gateways = routed)
     // One range set per subnet: host-local then hands out one address from each (dual stack).
     ranges: ranges(spec, subnets, gateways).map((r) => [r]),
   };
-  if (routed) {
-    const families = [...new Set(subnets.map((s) => s.address.length))];
-    ipam.routes = families.map((bytes) => ({ dst: bytes === 4 ? "0.0.0.0/0" : "::/0" }));
+  const statics = staticRoutes(spec, subnets);
+  if (routed || statics.length || spec.noDefaultRoute) {
+    const families = routed && !spec.noDefaultRoute ? [...new Set(subnets.map((s) => s.address.length))] : [];
+    // present without a default route: no default route (the reference bridge plugin reads it so, and ctrnet's)
+    ipam.routes = [...families.map((bytes) => ({ dst: bytes === 4 ? "0.0.0.0/0" : "::/0" })), ...statics];
   }
   if (spec.ipamDataDir !== undefined) ipam.dataDir = spec.ipamDataDir;
   return ipam;
+}
+
+/**
+ * host-local's ipam routes for `--route`, the metric as CNI 1.1's route `priority`; each gateway must be a
+ * host address of one of the network's subnets, which is where the container reaches it.
+ */
+function staticRoutes(spec: AddressingSpec, subnets: readonly Cidr[]): Record<string, unknown>[] {
+  return (spec.routes ?? []).map((route) => {
+    const gw = parseIP(route.gateway);
+    if (gw === null) throw new UsageError(`invalid route gateway ${route.gateway}`);
+    if (!subnets.some((s) => subnetContains(s, gw))) {
+      throw new UsageError(`route gateway ${route.gateway} is not in any subnet of the network (${subnets.map(formatCidr).join(", ")})`);
+    }
+    return { dst: route.destination, gw: route.gateway, ...(route.metric !== undefined ? { priority: route.metric } : {}) };
+  });
 }
 
 function listArgs(args: ConflistArgs | undefined): Record<string, unknown> {
@@ -183,6 +214,7 @@ function listArgs(args: ConflistArgs | undefined): Record<string, unknown> {
   if (args.labels && Object.keys(args.labels).length) out.podman_labels = { ...args.labels };
   if (args.options && Object.keys(args.options).length) out.podman_options = { ...args.options };
   if (args.dns) out.ctrnet_dns = true;
+  if (args.dnsServers?.length) out.ctrnet_dns_servers = [...args.dnsServers];
   return Object.keys(out).length ? { args: out } : {};
 }
 

@@ -4,6 +4,7 @@
 // address detection and default routes through the gateways. Nothing on the host changes beyond the lease
 // files: no bridge, no firewall, no published port. Setup undoes its own partial work before it throws;
 // teardown keeps going past errors and returns them all.
+import { addStaticRoutes, defaultRouteGateways, staticRoutesOf } from "../static-routes.ts";
 import { UsageError } from "../../errors.ts";
 import { isNetlinkError, Netlink } from "../../netlink/index.ts";
 import type { IpvlanMode, MacvlanMode } from "../../netlink/links.ts";
@@ -127,8 +128,9 @@ export function attachVlan(req: VlanAttachRequest): VlanAttachResult {
     writeSysctl(["ipv4", "conf", req.ifname, "arp_notify"], "1", req.netnsFd);
     for (const address of addresses) container.addressAdd(req.ifname, address, { noDad: isV6(address) });
     container.linkSet(req.ifname, { up: true });
-    const gateways = allocations.map((a) => a.gateway);
+    const gateways = defaultRouteGateways(req.network.plugin.ipam, allocations.map((a) => a.gateway));
     for (const gateway of gateways) container.routeAdd({ dst: "default", gateway, dev: req.ifname, append: true });
+    addStaticRoutes(container, req.ifname, staticRoutesOf(req.network.plugin.ipam), addresses);
     const link = container.link(req.ifname);
     return { ifname: req.ifname, mac: link.mac ?? "", addresses: allocations.map((a) => ({ address: a.address, gateway: a.gateway })), gateways };
   } catch (err) {

@@ -88,7 +88,7 @@ function resultOf(input: PluginInput, netns: string, r: AttachResult): CniResult
     cniVersion: input.cniVersion,
     interfaces: [{ name: input.bridge }, { name: r.hostInterface }, { name: r.ifname, mac: r.mac, sandbox: netns }],
     ips: r.addresses.map((a) => ({ address: a.address, gateway: a.gateway, interface: 2 })),
-    routes: r.gateways.map((gw) => ({ dst: gw.includes(":") ? "::/0" : "0.0.0.0/0", gw })),
+    routes: [...r.gateways.map((gw) => ({ dst: gw.includes(":") ? "::/0" : "0.0.0.0/0", gw })), ...(r.routes ?? []).map((s) => ({ dst: s.dst, gw: s.gw }))],
     dns: {},
   };
 }
