@@ -4,6 +4,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { addressesInside, fetchText, hex, Installation, privileged, startWebServer, stopProcess, type TestNetwork } from "./lifecycle-helpers.ts";
 
+/** `ip -j route` of both families inside a netns, as "DST via GW metric N" lines. */
+function routesInside(netnsPath: string): string[] {
+  return ["-4", "-6"].flatMap((family) => {
+    const r = Bun.spawnSync(["nsenter", `--net=${netnsPath}`, "ip", "-j", family, "route"], { stdout: "pipe" });
+    return (JSON.parse(r.stdout.toString() || "[]") as { dst: string; gateway?: string; metric?: number }[])
+      .filter((route) => route.gateway !== undefined)
+      // IPv6 routes' kernel default metric, 1024, left out
+      .map((route) => `${route.dst} via ${route.gateway}${route.metric && route.metric !== 1024 ? ` metric ${route.metric}` : ""}`);
+  });
+}
+
 describe.skipIf(!privileged)("podman parity of run and create", () => {
   let inst: Installation;
   let net: TestNetwork;
@@ -97,6 +108,57 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
       inst.ok(["rm", id]);
     } finally {
       inst.cli(["network", "rm", "-f", name]);
+    }
+  });
+
+  for (const plugin of ["ctrnet", "cni"] as const) {
+    test(`network create --route and -o no_default_route (-o plugin=${plugin}): the container gets the static routes, and no default route`, () => {
+      const octet = 100 + (Number.parseInt(hex(1), 16) % 100);
+      const prefix = `10.${octet}.${Number.parseInt(hex(1), 16)}`;
+      const v6 = `fd43:${hex(2)}:${hex(2)}::`;
+      const routed = `lc-rt-${hex(3)}`;
+      const bare = `lc-nd-${hex(3)}`;
+      const opts = plugin === "cni" ? ["-o", "plugin=cni"] : [];
+      inst.ok(["network", "create", ...opts, "--subnet", `${prefix}.0/25`, "--subnet", `${v6}/64`, "--route", `10.201.0.0/16,${prefix}.5,7`, "--route", `fd44::/64,${v6}5`, routed]);
+      inst.ok(["network", "create", ...opts, "--subnet", `${prefix}.128/25`, "-o", "no_default_route=true", "--route", `10.202.0.0/16,${prefix}.130`, bare]);
+      try {
+        const info = JSON.parse(inst.ok(["network", "inspect", routed]))[0];
+        expect(info.routes).toEqual([
+          { destination: "10.201.0.0/16", gateway: `${prefix}.5`, metric: 7 },
+          { destination: "fd44::/64", gateway: `${v6}5` },
+        ]);
+        expect(JSON.parse(inst.ok(["network", "inspect", bare]))[0].options).toEqual({ no_default_route: "true", ...(plugin === "cni" ? { plugin: "cni" } : {}) });
+
+        const a = `rt-${hex(4)}`;
+        const netnsA = inst.ok(["create", "--network", routed, a]).trim();
+        const routes = routesInside(netnsA);
+        expect(routes).toContain(`default via ${prefix}.1`);
+        expect(routes).toContain(`default via ${v6}1`);
+        expect(routes.find((r) => r.startsWith("10.201.0.0/16 via"))).toBe(`10.201.0.0/16 via ${prefix}.5${plugin === "ctrnet" ? " metric 7" : ""}`);
+        // the reference plugins (1.1) carry no metric
+        expect(routes).toContain(`fd44::/64 via ${v6}5`);
+
+        const b = `nd-${hex(4)}`;
+        const netnsB = inst.ok(["create", "--network", bare, b]).trim();
+        expect(routesInside(netnsB)).toEqual([`10.202.0.0/16 via ${prefix}.130`]);
+        inst.ok(["rm", a, b]);
+      } finally {
+        inst.cli(["network", "rm", "-f", routed, bare]);
+      }
+    });
+  }
+
+  test("bad --route values exit 2 with podman's words, and no network is made", () => {
+    const name = `lc-bad-${hex(3)}`;
+    for (const [route, message] of [
+      ["10.1.0.0/16", "invalid route: 10.1.0.0/16: Format: --route <destination in CIDR>,<gateway>,<metric (optional)>"],
+      ["10.1.0.0/16,10.250.0.5", "route gateway 10.250.0.5 is not in any subnet of the network"],
+      ["10.1.0.0/16,10.251.0.5,x", "invalid route metric x"],
+    ] as const) {
+      const r = inst.cli(["network", "create", "--subnet", "10.251.0.0/24", "--route", route, name]);
+      expect({ route, code: r.code }).toEqual({ route, code: 2 });
+      expect(r.stderr).toContain(message);
+      expect(inst.cli(["network", "exists", name]).code).toBe(1);
     }
   });
 });
