@@ -94,6 +94,8 @@ export interface ContainerResolvConfInput {
    * comes first.
    */
   dnsServers?: readonly string[];
+  /** podman's network `--dns` of networks without ctrnet's DNS server: named instead of the host's nameservers. */
+  networkDnsServers?: readonly string[];
   /** The search domain of dnsServers. */
   dnsDomain?: string;
   /** `--dns-search`: replaces every search domain (`.` alone: none). */
@@ -139,9 +141,10 @@ export function containerResolvConf(input: ContainerResolvConfInput): ContainerR
   if (input.nameservers?.length) nameservers = [...input.nameservers];
   else if (input.reach === "shared") nameservers = host.nameservers;
   else if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));
+  else if (input.networkDnsServers?.length) nameservers = [...input.networkDnsServers, ...fromNetworks];
   else if (fromNetworks.length) nameservers = fromNetworks;
   else nameservers = host.nameservers.filter((ns) => reachable(ns, input.ipv6));
-  if (!input.nameservers?.length && !served) nameservers = [...(input.preferred ?? []), ...nameservers];
+  if (!input.nameservers?.length && !served && !input.networkDnsServers?.length) nameservers = [...(input.preferred ?? []), ...nameservers];
   nameservers = unique(nameservers);
   const fellBack = nameservers.length === 0 && input.reach === "isolated";
   return { conf: { nameservers: fellBack ? [...FALLBACK_NAMESERVERS] : nameservers, search, options }, fellBack };

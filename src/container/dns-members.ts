@@ -13,6 +13,8 @@ export interface ServedNetwork {
   subnets: readonly string[];
   /** podman's --internal: names of its containers only, nothing forwarded for a client on internal networks only. */
   internal?: boolean;
+  /** podman's network `--dns`: where the server forwards its containers' other names. */
+  dnsServers?: readonly string[];
 }
 
 function gatewaysOf(status: NetworkStatus): string[] {
@@ -51,7 +53,8 @@ export function dnsNetworks(records: readonly ContainerRecord[], served: readonl
       });
     }
     if (containers.length === 0 || gateways.size === 0) continue;
-    out.push({ name: network.name, gateways: [...gateways], subnets: [...network.subnets], internal: network.internal ?? false, containers });
+    const upstreams = (network.dnsServers ?? []).map((address) => ({ address, port: 53 }));
+    out.push({ name: network.name, gateways: [...gateways], subnets: [...network.subnets], internal: network.internal ?? false, containers, ...(upstreams.length ? { upstreams } : {}) });
   }
   return out;
 }

@@ -15,7 +15,7 @@ import { errorMessage } from "../errors.ts";
 import { formatCidr } from "../ip/codec.ts";
 import { log } from "../log.ts";
 import { openNetns } from "../netns/index.ts";
-import { gatewayOnBridge, networkInternal, networkSubnets } from "../networks/model.ts";
+import { gatewayOnBridge, networkDnsServers, networkInternal, networkSubnets } from "../networks/model.ts";
 import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { DnsConfigInput } from "../schema/dns.ts";
 import type { ContainerRecord } from "../state/index.ts";
@@ -37,7 +37,10 @@ export function servedByCtrnet(config: NetworkConfig): boolean {
 
 async function servedNetworks(ctx: Context): Promise<ServedNetwork[]> {
   const { networks } = await ctx.cni.listNetworks();
-  return networks.filter(servedByCtrnet).map((n) => ({ name: n.name, subnets: networkSubnets(n).map(formatCidr), internal: networkInternal(n) }));
+  return networks.filter(servedByCtrnet).map((n) => {
+    const dnsServers = networkDnsServers(n);
+    return { name: n.name, subnets: networkSubnets(n).map(formatCidr), internal: networkInternal(n), ...(dnsServers.length ? { dnsServers } : {}) };
+  });
 }
 
 /** The gateways of the container's DNS-served networks: its resolv.conf's nameservers. */
@@ -47,6 +50,16 @@ export async function dnsServersOf(ctx: Context, rec: ContainerRecord): Promise<
   return dnsNameservers(rec, served);
 }
 
+/**
+ * podman's network `--dns` servers of the container's networks that ctrnet's DNS server does not serve
+ * (DNS disabled): its resolv.conf names them instead of the host's. On served networks the server forwards to them.
+ */
+export async function unservedNetworkDnsServers(ctx: Context, rec: ContainerRecord): Promise<string[]> {
+  if (!rec.networks.length) return [];
+  const { networks } = await ctx.cni.listNetworks();
+  const mine = new Set(rec.networks.map((n) => n.network));
+  return [...new Set(networks.filter((n) => mine.has(n.name) && !servedByCtrnet(n)).flatMap(networkDnsServers))];
+}
 
 /** Writes the configuration and launches the server on it, without waiting for it. */
 function launch(ctx: Context, paths: DnsHelperPaths, config: Omit<DnsConfigInput, "generation">): void {

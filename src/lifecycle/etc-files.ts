@@ -14,7 +14,7 @@ import type { ContainerRecord } from "../state/index.ts";
 import { hostReachableAddress } from "../networks/host.ts";
 import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { Context } from "./context.ts";
-import { dnsServersOf } from "./dns.ts";
+import { dnsServersOf, unservedNetworkDnsServers } from "./dns.ts";
 import { networkView } from "./networks.ts";
 
 /** The generated files by the /etc name they are bound over. */
@@ -44,6 +44,7 @@ export function containerEtcFiles(
     preferred: opts.preferredNameservers,
     nameservers: etc.dns,
     dnsServers: opts.dnsServers,
+    networkDnsServers: opts.networkDnsServers,
     dnsDomain: SEARCH_DOMAIN,
     search: etc.dnsSearch,
     options: etc.dnsOptions,
@@ -65,6 +66,8 @@ export interface EtcFileOptions {
   preferredNameservers?: readonly string[];
   /** ctrnet's DNS server on the container's networks (their gateways), first in resolv.conf. */
   dnsServers?: readonly string[];
+  /** podman's network `--dns` of its networks without ctrnet's DNS server: instead of the host's nameservers. */
+  networkDnsServers?: readonly string[];
   /** What host.containers.internal names; "" for nothing; the first network's gateway when absent. */
   hostAddress?: string;
   etc?: EtcOptions;
@@ -92,6 +95,7 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
   return containerEtcFiles(rec, view, readHostEtc(), {
     preferredNameservers: rootlessDns ? [rootlessDns] : [],
     dnsServers: await dnsServersOf(ctx, rec),
+    networkDnsServers: await unservedNetworkDnsServers(ctx, rec),
     ...(hostAddress !== undefined ? { hostAddress } : {}),
     etc,
   });

@@ -7,3 +7,4 @@ export { inspectNetworks, listNetworkInfo, type NetworkInfoListing, type Network
 export { describeNetwork, type NetworkInfo, type SubnetInfo } from "./model.ts";
 export { type CreateNetworkRequest, DRIVERS, parseKeyValues } from "./options.ts";
 export { containersUsing, type DetachContainer, pruneNetworks, type RemoveOptions, removeNetwork } from "./remove.ts";
+export { updateNetwork, type UpdateNetworkRequest } from "./update.ts";

@@ -1,6 +1,6 @@
 // Network configuration files as ctrnet writes and removes them, and the lock that keeps two ctrnet
 // processes from picking the same subnet, bridge or name.
-import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { CniRuntime } from "../drivers/cni/index.ts";
 import type { RootlessNetnsPaths } from "../rootless/netns.ts";
@@ -58,4 +58,23 @@ export function writeConflist(dir: string, name: string, conflist: Record<string
 export function withNetworksLock<T>(ctx: NetworkScope, fn: () => T | Promise<T>): Promise<T> {
   mkdirSync(ctx.runtimeDir, { recursive: true, mode: 0o700 });
   return withLock(join(ctx.runtimeDir, "networks.lock"), fn);
+}
+
+/** An existing network's file replaced whole (temporary file, then renamed over it): readers see the old or the new. */
+export function replaceConflist(path: string, conflist: Record<string, unknown>): void {
+  const tmp = `${path.replace(/\.conflist$/, "")}.${process.pid}.update.tmp`;
+  const fd = openSync(tmp, "w", 0o644);
+  try {
+    writeSync(fd, `${JSON.stringify(conflist, null, 2)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    chmodSync(tmp, 0o644);
+    renameSync(tmp, path);
+  } catch (err) {
+    unlinkSync(tmp);
+    throw err;
+  }
 }

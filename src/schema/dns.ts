@@ -19,6 +19,11 @@ export const DnsContainer = v.strictObject({
 });
 export type DnsContainer = v.InferOutput<typeof DnsContainer>;
 
+const Port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
+
+export const DnsUpstream = v.strictObject({ address: IPAddress, port: v.optional(Port, 53) });
+export type DnsUpstream = v.InferOutput<typeof DnsUpstream>;
+
 export const DnsNetwork = v.strictObject({
   name: Name,
   /** Where the server listens (UDP and TCP port 53): the network's gateway addresses on the host. */
@@ -28,13 +33,11 @@ export const DnsNetwork = v.strictObject({
   /** No way out: names that are not containers' are answered NXDOMAIN, not forwarded. */
   internal: v.optional(v.boolean(), false),
   containers: v.optional(v.array(DnsContainer), []),
+  /** podman's network `--dns`: its clients' other names go to these instead of the server-wide upstreams. */
+  upstreams: v.optional(v.array(DnsUpstream)),
 });
 export type DnsNetwork = v.InferOutput<typeof DnsNetwork>;
 
-const Port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
-
-export const DnsUpstream = v.strictObject({ address: IPAddress, port: v.optional(Port, 53) });
-export type DnsUpstream = v.InferOutput<typeof DnsUpstream>;
 
 export const DnsConfig = v.strictObject({
   /** Raised by every write, so a reader of the status file knows which write the server has applied. */

@@ -227,6 +227,47 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     }
   });
 
+  test("a network's own --dns servers (podman's): the server forwards its containers' names there; network update changes them", () => {
+    const D = `dnsd-${TAG}`;
+    const off = `dnso-${TAG}`;
+    inst.ok(["network", "create", "--subnet", "10.239.6.0/24", "--dns", UPSTREAM, D]);
+    inst.ok(["network", "create", "--disable-dns", "--subnet", "10.239.7.0/24", "--dns", "192.0.2.53", "--dns", "192.0.2.54", off]);
+    // the host's resolver now answers nothing: only the network's own server can
+    writeFileSync(resolvConf, `nameserver ${UPSTREAM_HOST_SIDE}\n`);
+    try {
+      expect(JSON.parse(inst.ok(["network", "inspect", D]))[0].network_dns_servers).toEqual([UPSTREAM]);
+      inst.ok(["create", "--network", D, "--name", "keep", `keep-${hex(3)}`]);
+      expect(getent(D, "www.outside.test")).toBe("192.0.2.77");
+      // another network's containers still ask the host's
+      inst.ok(["create", "--network", B, "--name", "other", `other-${hex(3)}`]);
+      expect(status(dig(B, "www.outside.test"))).toBe("SERVFAIL");
+
+      expect(inst.ok(["network", "update", D, "--dns-drop", UPSTREAM])).toBe(`${D}\n`);
+      expect("network_dns_servers" in JSON.parse(inst.ok(["network", "inspect", D]))[0]).toBe(false);
+      expect(status(dig(D, "www.outside.test"))).toBe("SERVFAIL");
+      inst.ok(["network", "update", D, "--dns-add", `${UPSTREAM},192.0.2.99`]);
+      expect(JSON.parse(inst.ok(["network", "inspect", D]))[0].network_dns_servers).toEqual([UPSTREAM, "192.0.2.99"]);
+      expect(getent(D, "www.outside.test")).toBe("192.0.2.77");
+
+      // bad input: one line, exit 2, nothing changed; a network that is not there exits 1
+      const bad = inst.cli(["network", "update", D, "--dns-drop", "192.0.2.1"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(`network ${D}: dns server 192.0.2.1 is not present`);
+      expect(inst.cli(["network", "update", D]).code).toBe(2);
+      expect(JSON.parse(inst.ok(["network", "inspect", D]))[0].network_dns_servers).toEqual([UPSTREAM, "192.0.2.99"]);
+      const missing = inst.cli(["network", "update", "nope-net", "--dns-add", "1.1.1.1"]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain("network not found");
+
+      // a network without ctrnet's DNS: its servers go into resolv.conf instead of the host's
+      expect(inContainer(off, ["cat", "/etc/resolv.conf"]).out).toStartWith("nameserver 192.0.2.53\nnameserver 192.0.2.54\n");
+    } finally {
+      writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
+      inst.removeAll();
+      inst.cli(["network", "rm", "-f", D, off]);
+    }
+  });
+
   test("kill -9 of the server: the next ctrnet command starts it again", () => {
     const web = `web-${hex(3)}`;
     inst.ok(["create", "--network", A, "--name", "web", web]);

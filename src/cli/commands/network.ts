@@ -21,7 +21,9 @@ import {
   parseKeyValues,
   pruneNetworks,
   removeNetwork,
+  updateNetwork,
 } from "../../networks/index.ts";
+import { syncDns } from "../../lifecycle/dns.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
 import { log } from "../../log.ts";
 import { isJsonFormat, renderInspect, renderList } from "../template/index.ts";
@@ -237,7 +239,39 @@ const exists = defineCommand({
   },
 });
 
-const subCommands = { create, ls, inspect, rm, prune, exists };
+const updateArgs = {
+  ...globalArgs,
+  ...runtimeArgs,
+  "dns-add": { type: "string", description: "add this DNS server to the network's; repeatable, or comma-separated" },
+  "dns-drop": { type: "string", description: "remove this DNS server from the network's; repeatable, or comma-separated" },
+  name: { type: "positional", description: "network name or id", valueHint: "network" },
+} as const satisfies ArgsDef;
+
+const update = defineCommand({
+  meta: { name: "update", description: "Change a network's DNS servers (podman 4.5's network update); print its name" },
+  args: updateArgs,
+  run({ args, rawArgs }) {
+    rejectUnknownOptions(rawArgs, updateArgs);
+    if (args._.length > 1) throw new UsageError(`unexpected argument "${args._[1]}": give one network name`);
+    // as podman's string slice flags: repeated, and each value a comma-separated list
+    const list = (flag: "dns-add" | "dns-drop") => repeatedValues(rawArgs, updateArgs, flag).flatMap((v) => v.split(","));
+    return withContext(args, async (ctx) => {
+      let info: NetworkInfo;
+      try {
+        info = await updateNetwork(ctx, String(args.name), { dnsAdd: list("dns-add"), dnsDrop: list("dns-drop") });
+      } catch (err) {
+        // as network rm and inspect: a network that is not there exits 1
+        if (err instanceof NetworkNotFoundError) throw new CtrnetError(err.message);
+        throw err;
+      }
+      // the DNS server forwards the network's containers' other names to the servers now listed
+      await syncDns(ctx);
+      print(`${info.name}\n`);
+    });
+  },
+});
+
+const subCommands = { create, ls, inspect, rm, prune, exists, update };
 // podman's alias, kept out of help and completion (not enumerable) as main.ts's internal commands are.
 Object.defineProperty(subCommands, "list", { value: ls });
 // podman's spellings of ctrnet's top-level connect, disconnect and reload, hidden the same way

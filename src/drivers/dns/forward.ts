@@ -75,13 +75,14 @@ export class Forwarder {
 
   /**
    * The first upstream answer to `packet` (whatever its rcode: NXDOMAIN and SERVFAIL pass through), with the
-   * client's id; null when none answered in time. `tcp`: ask over TCP from the start.
+   * client's id; null when none answered in time. `tcp`: ask over TCP from the start. `upstreams`: the
+   * client's networks' own servers, when they have some.
    */
-  async forward(packet: Uint8Array, tcp: boolean): Promise<Uint8Array | null> {
-    if (packet.length < HEADER_SIZE || this.upstreams.length === 0) return null;
+  async forward(packet: Uint8Array, tcp: boolean, upstreams: readonly DnsUpstream[] = this.upstreams): Promise<Uint8Array | null> {
+    if (packet.length < HEADER_SIZE || upstreams.length === 0) return null;
     const clientId = (packet[0]! << 8) | packet[1]!;
-    const share = FORWARD_BUDGET_MS / this.upstreams.length;
-    for (const upstream of this.upstreams) {
+    const share = FORWARD_BUDGET_MS / upstreams.length;
+    for (const upstream of upstreams) {
       const started = performance.now();
       let answer = tcp ? await queryOverTcp(upstream, packet, share) : await this.overUdp(upstream, packet, share);
       if (answer && !tcp && isTruncated(answer)) {

@@ -16,6 +16,7 @@ import {
   TYPE,
 } from "./wire.ts";
 import { reverseAddress, SEARCH_DOMAIN, Zone } from "./zone.ts";
+import type { DnsUpstream } from "../../schema/dns.ts";
 
 /** What ctrnet offers in its own OPT record; the size DNS Flag Day 2020 settled on. */
 export const EDNS_UDP_SIZE = 1232;
@@ -23,7 +24,7 @@ export const EDNS_UDP_SIZE = 1232;
 export type Decision =
   | { kind: "reply"; bytes: Uint8Array }
   /** Not ours to answer: send the query to the upstreams; `udpLimit` is what the client can take over UDP. */
-  | { kind: "forward"; query: Message; udpLimit: number }
+  | { kind: "forward"; query: Message; udpLimit: number; upstreams?: DnsUpstream[] }
   | { kind: "drop" };
 
 /** The largest UDP answer the client said it takes, within what ctrnet offers. */
@@ -113,7 +114,7 @@ export function decide(zone: Zone, packet: Uint8Array, client: string, udp: bool
     if (inDomain) return reply(RCODE.NXDOMAIN, [], true);
   }
   if (view.internal) return reply(RCODE.NXDOMAIN);
-  return { kind: "forward", query, udpLimit: limit ?? udpLimitOf(query) };
+  return { kind: "forward", query, udpLimit: limit ?? udpLimitOf(query), ...(view.upstreams ? { upstreams: view.upstreams } : {}) };
 }
 
 /** SERVFAIL for a forwarded query no upstream answered. */

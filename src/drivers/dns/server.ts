@@ -124,7 +124,7 @@ export class DnsServer {
     }
     if (d.kind === "drop") return;
     // A copy: the forward outlives this callback, and the receive buffer is not promised to.
-    void this.forwarder.forward(Uint8Array.from(data), false).then((answer) => {
+    void this.forwarder.forward(Uint8Array.from(data), false, d.upstreams).then((answer) => {
       if (socket.closed) return;
       const bytes = answer === null ? serverFailure(d.query, true) : answer.length > d.udpLimit ? truncatedFor(d.query) : answer;
       socket.send(bytes, port, address);
@@ -149,7 +149,7 @@ export class DnsServer {
     const d = decideSafely(this.resolver, packet, s.remoteAddress, false);
     if (d.kind === "reply") send(s, d.bytes);
     else if (d.kind === "forward") {
-      void this.forwarder.forward(packet, true).then((answer) => {
+      void this.forwarder.forward(packet, true, d.upstreams).then((answer) => {
         if (!s.data.closed) send(s, answer ?? serverFailure(d.query, false));
       });
     } else s.end();

@@ -2,7 +2,7 @@
 // and which networks a client belongs to. Built once per configuration and then only read, so a reload swaps
 // in a new Zone while queries in flight finish on the old one.
 import { type Cidr, formatIP, parseCidr, parseIP } from "../../ip/codec.ts";
-import type { DnsConfig } from "../../schema/dns.ts";
+import type { DnsConfig, DnsUpstream } from "../../schema/dns.ts";
 import { subnetContains } from "../../schema/ip.ts";
 
 /** ctrnet's own search domain: `web.dns.ctrnet` is `web`. */
@@ -22,12 +22,16 @@ interface ZoneNetwork {
   names: Map<string, Addresses>;
   /** canonical address -> names, the container's name first */
   reverse: Map<string, string[]>;
+  /** The network's own DNS servers (podman's network `--dns`), if it has any. */
+  upstreams?: DnsUpstream[];
 }
 
 export interface ClientView {
   networks: ZoneNetwork[];
   /** Every network the client is on is internal: nothing is forwarded for it. */
   internal: boolean;
+  /** Its networks' own DNS servers, in order, when one of them has some (aardvark-dns's per-network servers). */
+  upstreams?: DnsUpstream[];
 }
 
 /** Distinct client addresses remembered per zone; beyond it, lookups are computed each time. */
@@ -48,6 +52,7 @@ export class Zone {
         subnets: n.subnets.map((s) => parseCidr(s)!),
         names: new Map(),
         reverse: new Map(),
+        ...(n.upstreams?.length ? { upstreams: n.upstreams } : {}),
       };
       this.networks.push(net);
       for (const c of n.containers) {
@@ -91,7 +96,11 @@ export class Zone {
     const canonical = formatIP(bytes);
     const networks = this.memberships.get(canonical) ?? this.networks.filter((n) => n.subnets.some((s) => subnetContains(s, bytes)));
     if (networks.length === 0) return null;
-    return { networks, internal: networks.every((n) => n.internal) };
+    const upstreams: DnsUpstream[] = [];
+    for (const u of networks.flatMap((n) => n.upstreams ?? [])) {
+      if (!upstreams.some((x) => x.address === u.address && x.port === u.port)) upstreams.push(u);
+    }
+    return { networks, internal: networks.every((n) => n.internal), ...(upstreams.length ? { upstreams } : {}) };
   }
 
   /** A query name without its final dot, lowercased, and whether it was under the search domain. */
