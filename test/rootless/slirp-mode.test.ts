@@ -81,6 +81,29 @@ describe.skipIf(!runnable)("slirp4netns as a rootless user", () => {
     );
 
     test(
+      `port_handler=${handler}: -P publishes an --expose port on a free host port, which port --all shows`,
+      async () => {
+        const done = flag();
+        const run = spawnCtrnetAsUser(["run", ...network, "-P", "--expose", "80", "--", ...httpdUntil([80], done.path, www)]);
+        try {
+          let port = 0;
+          for (const end = Date.now() + 20_000; port === 0 && Date.now() < end; await Bun.sleep(50)) {
+            const line = ctrnetAsUser(["port", "--all"]).stdout.split("\n").find((l) => l.includes("80/tcp -> 0.0.0.0:"));
+            port = line === undefined ? 0 : Number(line.split(":").at(-1));
+          }
+          expect(port).toBeGreaterThan(1023);
+          expect(await untilServed(port, run)).toBe("served rootless\n");
+        } finally {
+          done.raise();
+        }
+        expect(await run.exited).toBe(0);
+        expect(await new Response(run.stderr).text()).toBe("");
+        expect(others()).toEqual([]);
+      },
+      ASYNC_TEST_TIMEOUT_MS,
+    );
+
+    test(
       `port_handler=${handler}: a 3-port range`,
       async () => {
         const base = freePorts(3);
