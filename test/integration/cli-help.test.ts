@@ -89,7 +89,7 @@ describe("completion", () => {
 
   test("subcommands and options from the command definitions", () => {
     expect(complete("ne")).toEqual(["netns", "network"]);
-    expect(complete("network", "")).toEqual(["create", "exists", "inspect", "ls", "prune", "rm"]);
+    expect(complete("network", "")).toEqual(["create", "exists", "inspect", "ls", "prune", "rm", "update"]);
     expect(complete("network", "ls", "--n")).toEqual(["--netns-dir", "--no-trunc", "--noheading"]);
     expect(complete("--log-level", "debug", "network", "l")).toEqual(["ls"]);
     expect(complete("co")).toEqual(["completion", "connect"]);
@@ -138,7 +138,7 @@ describe("completion", () => {
       const typed = line.at(-1)!;
       return r.stdout.toString().split("\n").filter((w) => w && w.startsWith(typed)).sort();
     };
-    expect(zshComplete("network", "")).toEqual(["create", "exists", "inspect", "ls", "prune", "rm"]);
+    expect(zshComplete("network", "")).toEqual(["create", "exists", "inspect", "ls", "prune", "rm", "update"]);
     expect(zshComplete("--log-level", "debug", "network", "ls", "--no")).toEqual(["--no-trunc", "--noheading"]);
     if (privileged) expect(zshComplete("network", "inspect", "")).toEqual(["ctrnet", net.name]);
   });
