@@ -88,7 +88,7 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     const name = `lc-ds-${hex(3)}`;
     const octet = 100 + (Number.parseInt(hex(1), 16) % 100);
     const v4 = `10.${octet}.77`;
-    const v6 = `fd42:${hex(2)}:${hex(2)}::`;
+    const v6 = `fd42:a${hex(1)}:b${hex(1)}::`; // no leading zero: compared as text
     inst.ok(["network", "create", "--subnet", `${v4}.0/24`, "--subnet", `${v6}/64`, name]);
     try {
       const id = `ds-${hex(4)}`;
@@ -106,6 +106,14 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
       expect(outside.code).toBe(2);
       expect(outside.stderr).toContain("IP address fd99::5 is outside the subnets of network");
       inst.ok(["rm", id]);
+
+      // connect takes both too
+      const c = `dc-${hex(4)}`;
+      inst.ok(["create", "--network", net.name, c]);
+      inst.ok(["connect", "--ip", `${v4}.30`, "--ip6", `${v6}30`, name, c]);
+      const connected = inst.inspect(c).NetworkSettings.Networks[name];
+      expect([connected.IPAddress, connected.GlobalIPv6Address]).toEqual([`${v4}.30`, `${v6}30`]);
+      inst.ok(["rm", c]);
     } finally {
       inst.cli(["network", "rm", "-f", name]);
     }
@@ -115,7 +123,7 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     test(`network create --route and -o no_default_route (-o plugin=${plugin}): the container gets the static routes, and no default route`, () => {
       const octet = 100 + (Number.parseInt(hex(1), 16) % 100);
       const prefix = `10.${octet}.${Number.parseInt(hex(1), 16)}`;
-      const v6 = `fd43:${hex(2)}:${hex(2)}::`;
+      const v6 = `fd43:a${hex(1)}:b${hex(1)}::`; // no leading zero: compared as text
       const routed = `lc-rt-${hex(3)}`;
       const bare = `lc-nd-${hex(3)}`;
       const opts = plugin === "cni" ? ["-o", "plugin=cni"] : [];
