@@ -198,3 +198,34 @@ describe("remembered answers", () => {
     }
   });
 });
+
+describe("a network's own DNS servers (podman's network --dns)", () => {
+  const withServers = new Zone(
+    v.parse(DnsConfig, {
+      generation: 1,
+      networks: [
+        { name: "own", gateways: ["10.92.0.1"], subnets: ["10.92.0.0/24"], upstreams: [{ address: "192.0.2.53" }], containers: [{ name: "a", id: "eeeeeeeeeeee", ipv4: ["10.92.0.2"] }] },
+        { name: "also", gateways: ["10.93.0.1"], subnets: ["10.93.0.0/24"], upstreams: [{ address: "192.0.2.54", port: 5353 }], containers: [{ name: "a", id: "eeeeeeeeeeee", ipv4: ["10.93.0.2"] }] },
+        { name: "plain", gateways: ["10.94.0.1"], subnets: ["10.94.0.0/24"], containers: [{ name: "p", id: "ffffffffffff", ipv4: ["10.94.0.2"] }] },
+      ],
+    }),
+  );
+  const forwardOf = (client: string) => {
+    const d = decide(withServers, query("example.com", TYPE.A), client, true);
+    if (d.kind !== "forward") throw new Error(`expected forward, got ${d.kind}`);
+    return d.upstreams;
+  };
+
+  test("forwarded queries name the client's networks' servers, each once, in order", () => {
+    expect(forwardOf("10.92.0.2")).toEqual([
+      { address: "192.0.2.53", port: 53 },
+      { address: "192.0.2.54", port: 5353 },
+    ]);
+  });
+
+  test("a client of networks without any keeps the server-wide upstreams", () => {
+    expect(forwardOf("10.94.0.2")).toBeUndefined();
+    // and names still answered locally
+    expect(data(reply(decide(withServers, query("p", TYPE.A), "10.94.0.2", true)))).toEqual([{ kind: "A", address: "10.94.0.2" }]);
+  });
+});
