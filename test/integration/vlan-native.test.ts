@@ -191,6 +191,19 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     inst.ok(["network", "rm", "refmv", "refiv"]);
   });
 
+  test("--route and -o no_default_route on a macvlan network: the static route only, through the LAN's router", () => {
+    inst = new Installation();
+    const l = lan();
+    const name = `mvr-${hex(3)}`;
+    inst.ok(["network", "create", "-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "no_default_route=true", "--route", `10.203.0.0/16,${l.peer},5`, "--subnet", l.subnet, "--gateway", l.peer, name]);
+    expect(conflist(name).plugins[0].ipam.routes).toEqual([{ dst: "10.203.0.0/16", gw: l.peer, priority: 5 }]);
+    inst.ok(["create", "--network", name, "r"]);
+    expect(inNetns(sandbox("r"), ["ip", "route", "show", "default"]).out.trim()).toBe("");
+    expect(inNetns(sandbox("r"), ["ip", "route", "show", "10.203.0.0/16"]).out).toContain(`10.203.0.0/16 via ${l.peer} dev eth0 metric 5`);
+    inst.ok(["rm", "r"]);
+    inst.ok(["network", "rm", name]);
+  });
+
   test("no parent, as podman's: the interface of the host's default route at each attach; none, one line", async () => {
     inst = new Installation();
     const l = lan();
