@@ -46,9 +46,12 @@ export function networkView(n: NetworkInfo, listing?: { truncate: boolean }): ob
       NetworkInterface: n.network_interface,
       Created: goTime(n.created),
       Subnets: subnets,
+      // podman's types.Network: Routes of Destination, Gateway, Metric; NetworkDNSServers
+      Routes: (n.routes ?? []).map((r) => struct({ Destination: r.destination, Gateway: r.gateway, Metric: r.metric ?? null }, r)),
       IPv6Enabled: n.ipv6_enabled,
       Internal: n.internal,
       DNSEnabled: n.dns_enabled,
+      NetworkDNSServers: n.network_dns_servers ?? [],
       Labels: listing ? labels.join(",") : stringMap(n.labels),
       Options: stringMap(n.options),
       IPAMOptions: stringMap(n.ipam_options),

@@ -135,6 +135,7 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
           { destination: "10.201.0.0/16", gateway: `${prefix}.5`, metric: 7 },
           { destination: "fd44::/64", gateway: `${v6}5` },
         ]);
+        expect(inst.ok(["network", "inspect", "--format", "{{range .Routes}}{{.Destination}} via {{.Gateway}};{{end}}", routed])).toBe(`10.201.0.0/16 via ${prefix}.5;fd44::/64 via ${v6}5;\n`);
         expect(JSON.parse(inst.ok(["network", "inspect", bare]))[0].options).toEqual({ no_default_route: "true", ...(plugin === "cni" ? { plugin: "cni" } : {}) });
 
         const a = `rt-${hex(4)}`;
