@@ -14,6 +14,8 @@ export interface UpdateNetworkRequest {
 /** Rewrites the network's DNS servers; the caller tells ctrnet's DNS server (lifecycle syncDns). */
 export function updateNetwork(ctx: NetworkScope, nameOrId: string, request: UpdateNetworkRequest): Promise<NetworkInfo> {
   if (request.dnsAdd.length === 0 && request.dnsDrop.length === 0) throw new UsageError("network update needs --dns-add or --dns-drop");
+  // listed even before a container made it (list.ts), so refused by name whether its file exists or not
+  if (nameOrId === DEFAULT_NETWORK) throw new UsageError(`default network ${DEFAULT_NETWORK} cannot be modified`);
   return withNetworksLock(ctx, async () => {
     const config = await ctx.cni.resolveNetwork(nameOrId);
     if (config.name === DEFAULT_NETWORK) throw new UsageError(`default network ${DEFAULT_NETWORK} cannot be modified`);

@@ -258,6 +258,8 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       const missing = inst.cli(["network", "update", "nope-net", "--dns-add", "1.1.1.1"]);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain("network not found");
+      const def = inst.cli(["network", "update", "ctrnet", "--dns-add", "1.1.1.1"]);
+      expect({ code: def.code, stderr: def.stderr.trim() }).toEqual({ code: 2, stderr: "ctrnet: error: default network ctrnet cannot be modified" });
 
       // a network without ctrnet's DNS: its servers go into resolv.conf instead of the host's
       expect(inContainer(off, ["cat", "/etc/resolv.conf"]).out).toStartWith("nameserver 192.0.2.53\nnameserver 192.0.2.54\n");
