@@ -8,7 +8,7 @@ export function parseDnsServers(values: readonly string[], flag = "--dns"): stri
   const out: string[] = [];
   for (const value of values) {
     const ip = parseIP(value);
-    if (ip === null) throw new UsageError(`invalid ${flag} "${value}": ${value} is not an ip address`);
+    if (ip === null) throw new UsageError(`unable to parse ip ${JSON.stringify(value)} specified in ${flag}: invalid argument`);
     const text = formatIP(ip);
     if (!out.includes(text)) out.push(text);
   }
@@ -16,15 +16,12 @@ export function parseDnsServers(values: readonly string[], flag = "--dns"): stri
 }
 
 /**
- * podman's update: the servers dropped, then those added (each at most once); a server to drop that the
- * network does not have is an error, as podman's "dns server … is not present" (nothing is changed then).
+ * podman's update (libnetwork's NetworkUpdate): the servers dropped, then those added, each at most once;
+ * dropping one the network does not have changes nothing, as podman's (so a script can drop idempotently).
  */
-export function updateDnsServers(current: readonly string[], add: readonly string[], drop: readonly string[], network: string): string[] {
+export function updateDnsServers(current: readonly string[], add: readonly string[], drop: readonly string[]): string[] {
   const adding = parseDnsServers(add, "--dns-add");
   const dropping = parseDnsServers(drop, "--dns-drop");
-  for (const server of dropping) {
-    if (!current.includes(server)) throw new UsageError(`network ${network}: dns server ${server} is not present, so it cannot be dropped`);
-  }
   const kept = current.filter((s) => !dropping.includes(s));
   return [...kept, ...adding.filter((s) => !kept.includes(s))];
 }

@@ -19,7 +19,7 @@ export function updateNetwork(ctx: NetworkScope, nameOrId: string, request: Upda
   return withNetworksLock(ctx, async () => {
     const config = await ctx.cni.resolveNetwork(nameOrId);
     if (config.name === DEFAULT_NETWORK) throw new UsageError(`default network ${DEFAULT_NETWORK} cannot be modified`);
-    const servers = updateDnsServers(networkDnsServers(config), request.dnsAdd, request.dnsDrop, config.name);
+    const servers = updateDnsServers(networkDnsServers(config), request.dnsAdd, request.dnsDrop);
     const json = JSON.parse(new TextDecoder().decode(config.bytes)) as Record<string, unknown>;
     const args = { ...((json.args as Record<string, unknown> | undefined) ?? {}) };
     if (servers.length) args.ctrnet_dns_servers = servers;
