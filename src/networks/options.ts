@@ -85,6 +85,13 @@ export function parseRoute(text: string): StaticRoute {
   return { destination: formatCidr(dst), gateway: formatIP(gw), ...(metric !== undefined ? { metric } : {}) };
 }
 
+/** The options as the network keeps them: `no_default_route` as `true` or `false`, as podman stores it. */
+export function canonicalOptions(options: Readonly<Record<string, string>>): Record<string, string> {
+  const out = { ...options };
+  if (out.no_default_route !== undefined) out.no_default_route = String(boolOption("no_default_route", out.no_default_route));
+  return out;
+}
+
 /** podman's `no_default_route` option, read as Go's strconv.ParseBool reads it. */
 function boolOption(key: string, value: string): boolean {
   if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) return true;

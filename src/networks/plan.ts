@@ -11,7 +11,7 @@ import { type Cidr, formatCidr } from "../ip/codec.ts";
 import { parseNetworkSubnet, subnetsOverlap } from "../schema/ip.ts";
 import { pickFreeName, pickFreeSubnet, pickRandomIPv6Subnet } from "./free.ts";
 import type { HostAddress } from "./host.ts";
-import { type CreateNetworkRequest, parseBridgeOptions, parseDriver, parseMacvlanOptions, parseRoute } from "./options.ts";
+import { canonicalOptions, type CreateNetworkRequest, parseBridgeOptions, parseDriver, parseMacvlanOptions, parseRoute } from "./options.ts";
 import { parseDnsServers } from "./dns-servers.ts";
 
 export interface ExistingNetwork {
@@ -141,7 +141,7 @@ function checkPlugins(name: string, conflist: Record<string, unknown>, around: S
 
 function conflistArgs(request: CreateNetworkRequest, around: Surroundings): ConflistArgs {
   const dnsServers = parseDnsServers(request.dnsServers ?? []);
-  return { created: around.now.toISOString(), labels: request.labels ?? {}, options: request.options ?? {}, dns: !request.disableDns, ...(dnsServers.length ? { dnsServers } : {}) };
+  return { created: around.now.toISOString(), labels: request.labels ?? {}, options: canonicalOptions(request.options ?? {}), dns: !request.disableDns, ...(dnsServers.length ? { dnsServers } : {}) };
 }
 
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {
@@ -178,7 +178,7 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     if (request.ipv6 && !request.subnets.some((s) => s.includes(":"))) throw new UsageError(`--ipv6 on a ${driver} network needs an IPv6 --subnet`);
     // the host reaches no macvlan container, so no server of the host can answer them
     // podman keeps the parent as the network's interface, not among its options
-    const { parent: _, ...options } = request.options ?? {};
+    const { parent: _, ...options } = canonicalOptions(request.options ?? {});
     const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, noDefaultRoute, subnets: planSubnets(request, around, false) };
     conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist(spec);
   }

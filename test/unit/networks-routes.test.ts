@@ -94,6 +94,8 @@ describe("-o no_default_route", () => {
     expect(ipamOf(request).routes).toEqual([]);
     expect(ipamOf({ ...request, routes: ["10.1.0.0/16,10.99.0.5"] }).routes).toEqual([{ dst: "10.1.0.0/16", gw: "10.99.0.5" }]);
     expect(describeNetwork(load(planNetwork(request, around).conflist), new Date()).options).toEqual({ no_default_route: "true" });
+    // kept as podman keeps it
+    expect(describeNetwork(load(planNetwork({ ...request, options: { no_default_route: "1" } }, around).conflist), new Date()).options).toEqual({ no_default_route: "true" });
   });
 });
 
