@@ -49,7 +49,7 @@ export const containerArgs = {
     description: "publish a port: [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp]; repeatable",
   },
   "publish-all": { type: "boolean", alias: "P", description: "publish every --expose port no -p covers on a free host port" },
-  expose: { type: "string", description: "expose a port or range: PORT[-END][/tcp|udp|sctp] (published with -P); repeatable" },
+  expose: { type: "string", description: "expose a port or range: PORT[-END][/tcp|udp|sctp] (published with -P); repeatable, or comma-separated" },
   ip: { type: "string", description: "static IPv4 (or IPv6) address on the first network" },
   ip6: { type: "string", description: "static IPv6 address on the first network (with --ip: both, on a dual-stack network)" },
   mac: { type: "string", alias: "mac-address", description: "static MAC address on the first network" },
@@ -212,7 +212,8 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   const netnsPath = single(args, "netns");
   const pid = parsePid(single(args, "pid"));
   const ports = many(args, rawArgs, "publish");
-  const expose = many(args, rawArgs, "expose");
+  // podman's string slice: repeated, and each value a comma-separated list
+  const expose = many(args, rawArgs, "expose").flatMap((e) => e.split(","));
   const aliases = [...fromNetworks.aliases, ...many(args, rawArgs, "alias")];
   if (name !== undefined) req.name = name;
   if (network !== undefined) req.network = network;

@@ -245,11 +245,13 @@ export type ExposedPort = v.InferOutput<typeof ExposedPort>;
 export function parseExposeSpec(spec: string): ExposedPort {
   const slash = spec.indexOf("/");
   const portText = slash < 0 ? spec : spec.slice(0, slash);
-  const protoText = slash < 0 ? "tcp" : spec.slice(slash + 1);
+  // podman's: "90/" is 90/tcp
+  const protoText = slash < 0 || slash === spec.length - 1 ? "tcp" : spec.slice(slash + 1);
   const protocol = protoText.toLowerCase();
   if (!(PROTOCOLS as readonly string[]).includes(protocol)) {
     throw new UsageError(`validating protocols for exposed port ${portText}: unrecognized protocol ${JSON.stringify(protoText)} in port mapping`);
   }
+  if (portText === "") throw new UsageError(`invalid range format for --expose: ${spec}: Empty string specified for ports.`);
   const bounds = portText.split("-");
   if (bounds.length > 2 || !bounds.every((b) => /^[0-9]+$/.test(b))) {
     throw new UsageError(`invalid range format for --expose: ${spec}: expected PORT or START-END, with an optional /tcp, /udp or /sctp`);

@@ -73,6 +73,8 @@ describe("podman's spellings of the container options", () => {
   test("--expose is repeatable, -P/--publish-all a flag", () => {
     expect(createRequestOf({ "publish-all": true }, ["-P", "--expose", "90", "--expose=100-101/udp"])).toEqual({ expose: ["90", "100-101/udp"], publishAll: true });
     expect(createRequestOf({}, ["--expose", "90"])).toEqual({ expose: ["90"] });
+    // podman's string slice: comma-separated values are several
+    expect(createRequestOf({}, ["--expose", "90/tcp,91-92/udp"])).toEqual({ expose: ["90/tcp", "91-92/udp"] });
   });
 
   test("--network-alias is --alias (repeatable, mixed), --ip6 a static IPv6 address", () => {

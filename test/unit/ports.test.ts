@@ -235,6 +235,7 @@ describe("--expose and -P", () => {
   test("PORT[-END][/PROTO], as podman reads it", () => {
     expect(parseExposeSpec("90")).toEqual({ containerPort: 90, protocol: "tcp", range: 1 });
     expect(parseExposeSpec("100-102/UDP")).toEqual({ containerPort: 100, protocol: "udp", range: 3 });
+    expect(parseExposeSpec("90/")).toEqual({ containerPort: 90, protocol: "tcp", range: 1 });
     expect(parseExposeSpecs(["90", "90/tcp", "90/sctp"])).toEqual([
       { containerPort: 90, protocol: "tcp", range: 1 },
       { containerPort: 90, protocol: "sctp", range: 1 },
@@ -248,6 +249,7 @@ describe("--expose and -P", () => {
     expect(usageError(() => parseExposeSpec("70000")).message).toStartWith("invalid range format for --expose: 70000");
     expect(usageError(() => parseExposeSpec("5-3")).message).toBe("invalid range format for --expose: 5-3: Invalid range specified for the Port: 5-3");
     expect(usageError(() => parseExposeSpec("")).message).toStartWith("invalid range format for --expose: ");
+    expect(usageError(() => parseExposeSpec("/tcp")).message).toBe("invalid range format for --expose: /tcp: Empty string specified for ports.");
   });
 
   test("-P: each exposed port no -p covers gets its own free host port (0 until chosen)", () => {
