@@ -394,20 +394,23 @@ class Watchdog {
 }
 
 /**
- * True when this supervisor, which found nothing left to supervise, should go: checked again under
+ * Exits when this supervisor, which found nothing left to supervise, should go: checked again under
  * the lock, so that a create marking a container right now either is seen here or finds no supervisor
- * and starts one.
+ * and starts one. It exits holding the lock: an `rm` that waits for it (stopIdleSupervisors) gets it
+ * only once this process is gone, with the host ports it held.
  */
-async function retire(ctx: Context, userns: number, watchdog: Watchdog): Promise<boolean> {
-  return withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
-    if (supervisorNeeded(ctx, userns)) return false;
+async function retire(ctx: Context, userns: number, watchdog: Watchdog, ports: PortHolder): Promise<void> {
+  await withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
+    if (supervisorNeeded(ctx, userns)) return;
     await watchdog.stop();
     if (readSupervisor(ctx, userns)?.pid === process.pid) {
       forgetSupervisor(ctx, userns);
       rmSync(supervisorFiles(ctx, userns).socketFile, { force: true });
       lock.discard();
     }
-    return true;
+    ports.close(false);
+    ctx.close();
+    process.exit(0);
   });
 }
 
@@ -481,7 +484,7 @@ async function superviseRounds(ctx: Context, userns: number, w: Waits, watching:
     if (!existsSync(ctx.runtimeDir)) return;
     if (supervisorReplaced(ctx, userns)) return;
     const watched = supervisedContainers(ctx, userns);
-    if (watched.length === 0 && !dnsSupervisedBy(ctx, userns) && (await retire(ctx, userns, w.watchdog))) return;
+    if (watched.length === 0 && !dnsSupervisedBy(ctx, userns)) await retire(ctx, userns, w.watchdog, w.ports);
     // containers gone without an rm that asked (gc, a record removed): their ports are let go of
     for (const err of w.ports.sync()) log.warn(`holding host ports: ${err}`);
     await healWayOut(ctx, retries);
