@@ -504,12 +504,32 @@ async function superviseRounds(ctx: Context, userns: number, w: Waits, watching:
     const dns = dnsServerToWatch(ctx, userns);
     const procs = [...helpers, ...(wayOut ? [wayOut] : []), ...(dns ? [dns] : []), ...(w.watchdog.proc ? [w.watchdog.proc] : [])];
     ctx.close();
+    await waitForEvent(w, procs, retries);
+  }
+}
+
+/**
+ * Until something calls for a round. A change of a name nobody watches for (the state database's own
+ * files beside the watched directories, written by this round too) drains and waits again: no round.
+ */
+async function waitForEvent(w: Waits, procs: readonly TrackedProcess[], retries: Retries): Promise<void> {
+  const fds = [...(w.changes ? [w.changes.fd] : []), ...(w.listener !== undefined ? [w.listener] : [])];
+  const listenerAt = w.listener !== undefined ? fds.length - 1 : -1;
+  for (;;) {
     const pending = retries.timeout();
     const timeout = w.changes ? pending : pending === -1 ? FALLBACK_ROUND_MS : Math.min(pending, FALLBACK_ROUND_MS);
-    const fds = [...(w.changes ? [w.changes.fd] : []), ...(w.listener !== undefined ? [w.listener] : [])];
+    const started = Date.now();
     const ready = await w.deaths.wait(procs, timeout, fds);
-    if (w.changes && ready.includes(0)) w.changes.drain();
-    if (w.listener !== undefined && ready.includes(fds.length - 1)) w.ports.serve();
+    let round = ready.length === 0;
+    if (w.changes && ready.includes(0) && w.changes.drain()) round = true;
+    if (listenerAt >= 0 && ready.includes(listenerAt)) {
+      w.ports.serve();
+      round = true;
+    }
+    // a process exited (none of the descriptors), or the timeout passed
+    if (ready.length === 0 || round) return;
+    // only events of no interest: back to sleep, unless the wait for a pending attempt is over meanwhile
+    if (timeout !== -1 && Date.now() - started >= timeout) return;
   }
 }
 /**
