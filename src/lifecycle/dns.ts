@@ -221,8 +221,13 @@ export async function restartDeadDns(ctx: Context, userns: number): Promise<"run
   if (!lock) return "busy";
   try {
     // looked at again under the lock: a command may have stopped or replaced it meanwhile
+    if (!existsSync(paths.config)) {
+      // stopped for good: the lock file goes with it, as syncDns has it (this attempt may have made it again)
+      if (!existsSync(paths.dir)) lock.discard();
+      return "running";
+    }
     const now = dnsHelperProcess(paths);
-    if (!existsSync(paths.config) || now?.supervisedIn !== userns || running(now)) return "running";
+    if (now?.supervisedIn !== userns || running(now)) return "running";
     try {
       launchOnConfig(ctx, paths);
       await waitForDnsHelper(paths, { keep: true });

@@ -344,7 +344,11 @@ class Watchdog {
     }
     try {
       const me = readSupervisor(ctx, userns);
-      if (me?.pid !== process.pid) return;
+      if (me?.pid !== process.pid) {
+        // forgotten by an rm or gc that stops this supervisor: the lock file goes, as they leave it
+        if (!me) lock.discard();
+        return;
+      }
       this.start(ctx);
       if (this.proc) writeSupervisor(ctx, userns, { pid: me.pid, startTime: me.startTime, watchdog: this.proc });
       retries.done("watchdog");
@@ -457,10 +461,9 @@ export async function runSupervisor(ctx: Context): Promise<void> {
     deaths.close();
     changes?.close();
   }
-  if (!existsSync(ctx.runtimeDir)) {
-    await watchdog.stop();
-    await abandon(helpers);
-  }
+  // replaced by another supervisor, or its state directory gone: its watchdog must not start another
+  await watchdog.stop();
+  if (!existsSync(ctx.runtimeDir)) await abandon(helpers);
 }
 
 interface Waits {
@@ -502,7 +505,8 @@ async function superviseRounds(ctx: Context, userns: number, w: Waits, watching:
     watching(helpers);
     const wayOut = ctx.rootless ? wayOutToWatch(ctx.rootlessNetns) : undefined;
     const dns = dnsServerToWatch(ctx, userns);
-    const procs = [...helpers, ...(wayOut ? [wayOut] : []), ...(dns ? [dns] : []), ...(w.watchdog.proc ? [w.watchdog.proc] : [])];
+    // the running ones: a helper that stays dead (its restart put off) is looked at again when its wait is over
+    const procs = [...helpers, ...(wayOut ? [wayOut] : []), ...(dns ? [dns] : []), ...(w.watchdog.proc ? [w.watchdog.proc] : [])].filter(running);
     ctx.close();
     await waitForEvent(w, procs, retries);
   }

@@ -4,23 +4,29 @@ import { running, type TrackedProcess } from "./supervise.ts";
 
 /**
  * Waits for one of the watched processes to exit, through pidfds (no polling of /proc): each is opened
- * once and kept while its process is watched. A process already gone is never watched (its pidfd would
- * be readable at once, for ever): the caller deals with it by itself. Without pidfd_open (Linux before
- * 5.3), a process cannot be watched and only the timeout or the other descriptors end the wait.
+ * once and kept while its process is watched. The caller passes the processes it knows to run: one gone
+ * by the time it waits ends the wait at once, and its pidfd (readable for ever) is let go of, so a
+ * helper that stays dead never turns the wait into a busy loop. Without pidfd_open (Linux before 5.3),
+ * a process cannot be watched and only the timeout or the other descriptors end the wait.
  */
 export class ExitWatch {
   private readonly fds = new Map<string, number>();
 
+  /** How many processes it holds a pidfd of. */
+  get watching(): number {
+    return this.fds.size;
+  }
+
   /** Keeps a pidfd of each running process of procs, and of no other. */
   private track(procs: readonly TrackedProcess[]): void {
-    const keys = new Set(procs.map(key));
+    const live = new Set(procs.filter(running).map(key));
     for (const [k, fd] of this.fds) {
-      if (keys.has(k)) continue;
+      if (live.has(k)) continue;
       close(fd);
       this.fds.delete(k);
     }
     for (const proc of procs) {
-      if (this.fds.has(key(proc))) continue;
+      if (this.fds.has(key(proc)) || !live.has(key(proc))) continue;
       let fd: number;
       try {
         fd = pidfdOpen(proc.pid);
@@ -40,6 +46,8 @@ export class ExitWatch {
    */
   async wait(procs: readonly TrackedProcess[], timeoutMs: number, also: readonly number[] = []): Promise<number[]> {
     this.track(procs);
+    // one that exited since the caller looked: that is the event
+    if (procs.some((p) => !running(p))) return [];
     await Bun.sleep(0);
     const exits = [...this.fds.values()];
     const ready = pollReadable([...also, ...exits], timeoutMs);
