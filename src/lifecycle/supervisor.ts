@@ -482,34 +482,48 @@ interface Waits {
 async function superviseRounds(ctx: Context, userns: number, w: Waits, watching: (helpers: TrackedProcess[]) => void): Promise<void> {
   const retries = new Retries();
   for (;;) {
-    // before anything is read: a change from now on is an event
-    w.changes?.watch(watchedDirs(ctx, userns));
-    if (!existsSync(ctx.runtimeDir)) return;
-    if (supervisorReplaced(ctx, userns)) return;
-    const watched = supervisedContainers(ctx, userns);
-    if (watched.length === 0 && !dnsSupervisedBy(ctx, userns)) await retire(ctx, userns, w.watchdog, w.ports);
-    // containers gone without an rm that asked (gc, a record removed): their ports are let go of
-    for (const err of w.ports.sync()) log.warn(`holding host ports: ${err}`);
-    await healWayOut(ctx, retries);
-    for (const { id, ledger } of watched) {
-      try {
-        await heal(ctx, id, ledger, retries);
-      } catch (err) {
-        log.warn(`container ${id}: ${errorMessage(err)}`);
-      }
+    let procs: TrackedProcess[] = [];
+    try {
+      // before anything is read: a change from now on is an event
+      w.changes?.watch(watchedDirs(ctx, userns));
+      if (!existsSync(ctx.runtimeDir)) return;
+      if (supervisorReplaced(ctx, userns)) return;
+      procs = await round(ctx, userns, w, retries, watching);
+      retries.done("round");
+    } catch (err) {
+      // whatever failed (the state database busy, a file system full) is tried again after a growing wait
+      const wait = retries.failed("round");
+      log.warn(`helper supervisor: ${errorMessage(err)}; looking again in ${wait} ms`);
+    } finally {
+      ctx.close();
     }
-    await healDns(ctx, userns, retries);
-    // after a first round, not before: a supervisor that cannot get through one is not started again and again
-    w.watchdog.ensure(ctx, userns, retries);
-    const helpers = supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? []));
-    watching(helpers);
-    const wayOut = ctx.rootless ? wayOutToWatch(ctx.rootlessNetns) : undefined;
-    const dns = dnsServerToWatch(ctx, userns);
-    // the running ones: a helper that stays dead (its restart put off) is looked at again when its wait is over
-    const procs = [...helpers, ...(wayOut ? [wayOut] : []), ...(dns ? [dns] : []), ...(w.watchdog.proc ? [w.watchdog.proc] : [])].filter(running);
-    ctx.close();
     await waitForEvent(w, procs, retries);
   }
+}
+
+/** Retires, or restarts what died and returns the running processes to watch. */
+async function round(ctx: Context, userns: number, w: Waits, retries: Retries, watching: (helpers: TrackedProcess[]) => void): Promise<TrackedProcess[]> {
+  const watched = supervisedContainers(ctx, userns);
+  if (watched.length === 0 && !dnsSupervisedBy(ctx, userns)) await retire(ctx, userns, w.watchdog, w.ports);
+  // containers gone without an rm that asked (gc, a record removed): their ports are let go of
+  for (const err of w.ports.sync()) log.warn(`holding host ports: ${err}`);
+  await healWayOut(ctx, retries);
+  for (const { id, ledger } of watched) {
+    try {
+      await heal(ctx, id, ledger, retries);
+    } catch (err) {
+      log.warn(`container ${id}: ${errorMessage(err)}`);
+    }
+  }
+  await healDns(ctx, userns, retries);
+  // after a first round, not before: a supervisor that cannot get through one is not started again and again
+  w.watchdog.ensure(ctx, userns, retries);
+  const helpers = supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? []));
+  watching(helpers);
+  const wayOut = ctx.rootless ? wayOutToWatch(ctx.rootlessNetns) : undefined;
+  const dns = dnsServerToWatch(ctx, userns);
+  // the running ones: a helper that stays dead (its restart put off) is looked at again when its wait is over
+  return [...helpers, ...(wayOut ? [wayOut] : []), ...(dns ? [dns] : []), ...(w.watchdog.proc ? [w.watchdog.proc] : [])].filter(running);
 }
 
 /**
