@@ -54,6 +54,7 @@ const FALLBACK_ROUND_MS = 1000;
 const WATCHDOG_STOP_MS = 1000;
 
 export { userNamespaceId };
+
 /** The containers whose helpers the supervisor of this user namespace restarts, with their ledgers. */
 function supervisedContainers(ctx: Context, userns: number): { id: string; ledger: HelperPids }[] {
   return containersWithHelpers(ctx).flatMap((id) => {

@@ -334,10 +334,6 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
         const second = await until("another supervisor, with a watchdog of its own", () => {
           const now = supervisors();
           return now.length === 1 && now[0]!.pid !== first.pid && watchdogs().length === 1 ? now[0] : undefined;
-        }).catch((err) => {
-          const dir = join(rootlessUser().runtimeDir, "ctrnet", "supervisors");
-          console.log("DEBUG", JSON.stringify(userProcesses()), readdirSync(dir).map((f) => `${f}: ${f.endsWith(".json") ? readFileSync(join(dir, f), "utf8") : ""}`));
-          throw err;
         });
         process.kill(forwarder, "SIGKILL");
         expect(await waitGone(forwarder)).toBe(true);
