@@ -50,15 +50,27 @@ async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
   }
 }
 
-/** A process whose command line starts with this, in whatever netns (userProcesses sees only the test's own). */
-function inNetnsOf(command: string): number | undefined {
+/**
+ * A descendant of `ancestor` whose command line starts with `command`, in whatever netns (userProcesses
+ * sees only the test's own; other runs on the machine have processes of the same user).
+ */
+function descendantRunning(ancestor: number, command: string): number | undefined {
+  const parentOf = (pid: number): number | undefined => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return undefined;
+    }
+  };
   for (const entry of readdirSync("/proc")) {
     if (!/^[0-9]+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").startsWith(command)) return Number(entry);
+      if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").startsWith(command)) continue;
     } catch {
-      // gone meanwhile
+      continue;
     }
+    for (let p = parentOf(Number(entry)); p !== undefined && p > 1; p = parentOf(p)) if (p === ancestor) return Number(entry);
   }
   return undefined;
 }
@@ -287,7 +299,7 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
         const settings = (inspect("healing-dns").NetworkSettings as unknown as { Networks: Record<string, { IPAddress: string; Gateway: string }> }).Networks.healdns!;
         // a process in the container's netns to ask from, as root through nsenter: no ctrnet command
         server = serveIn("healing-dns");
-        const httpd = await until("httpd runs in the container's netns", () => inNetnsOf("busybox httpd"));
+        const httpd = await until("httpd runs in the container's netns", () => descendantRunning(server!.pid, "busybox httpd"));
         const ask = () => {
           const r = Bun.spawnSync(["nsenter", "-t", String(httpd), "-n", "dig", "+short", "+time=1", "+tries=1", `@${settings.Gateway}`, "named"]);
           return r.stdout.toString().trim();
