@@ -3,7 +3,9 @@
 // and the running server re-reads it (SIGHUP) before the command goes on; the first container on such a
 // network starts it, the last one stops it. One server serves every network of the installation: root's in
 // the host's netns, on each network's gateway; a rootless user's inside the rootless netns, with the
-// rootless netns's slirp4netns resolver as its upstream.
+// rootless netns's slirp4netns resolver as its upstream. When it dies, the helper supervisor of the user
+// namespace it was launched from starts it again on the same configuration (restartDeadDns); failing
+// that, the next command does (reviveDns).
 import { existsSync } from "node:fs";
 import * as libc from "../../ffi/libc.ts";
 import { dnsNameservers, dnsNetworks, type Leaving, type ServedNetwork, SHORT_ID_LENGTH } from "../container/dns-members.ts";
@@ -68,7 +70,7 @@ function launch(ctx: Context, paths: DnsHelperPaths, config: Omit<DnsConfigInput
 
 /**
  * Launches the server on the configuration written, in this user namespace, whose helper supervisor
- * restarts it when it dies (see superviseDns).
+ * restarts it when it dies (see restartDeadDns).
  */
 function launchOnConfig(ctx: Context, paths: DnsHelperPaths): void {
   const supervisedIn = userNamespaceId();
