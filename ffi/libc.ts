@@ -42,6 +42,8 @@ const { symbols: c } = dlopen("libc.so.6", {
   getegid: { args: [], returns: "u32" },
   ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  inotify_init1: { args: ["i32"], returns: "i32" },
+  inotify_add_watch: { args: ["i32", "ptr", "u32"], returns: "i32" },
   setenv: { args: ["ptr", "ptr", "i32"], returns: "i32" },
   unsetenv: { args: ["ptr"], returns: "i32" },
   // variadic in C; glibc's is assembly that only moves registers, so fixed integer arguments are safe
@@ -383,4 +385,52 @@ export function pollReadable(fds: readonly number[], timeoutMs: number): number[
     throw new SysError("poll", err);
   }
   return fds.flatMap((_, i) => (halves[i * 4 + 3] !== 0 ? [i] : []));
+}
+
+// linux/inotify.h
+export const IN_MODIFY = 0x2;
+export const IN_CLOSE_WRITE = 0x8;
+export const IN_MOVED_FROM = 0x40;
+export const IN_MOVED_TO = 0x80;
+export const IN_CREATE = 0x100;
+export const IN_DELETE = 0x200;
+export const IN_DELETE_SELF = 0x400;
+export const IN_MOVE_SELF = 0x800;
+export const IN_IGNORED = 0x8000;
+export const IN_ONLYDIR = 0x1000000;
+const IN_NONBLOCK = 0o4000;
+const IN_CLOEXEC = 0o2000000;
+
+/** A non-blocking, close-on-exec inotify instance. */
+export function inotifyInit(): number {
+  return check(c.inotify_init1(IN_NONBLOCK | IN_CLOEXEC), "inotify_init1");
+}
+
+/** The watch descriptor of path (the same one again for a path already watched). */
+export function inotifyAddWatch(fd: number, path: string, mask: number): number {
+  return check(c.inotify_add_watch(fd, cstr(path), mask), "inotify_add_watch", path);
+}
+
+const EAGAIN = 11;
+
+/** Reads what is there without blocking: the bytes read, 0 when nothing is. */
+export function readNonBlocking(fd: number, buf: Uint8Array): number {
+  const n = Number(c.read(fd, buf, buf.byteLength));
+  if (n === -1) {
+    const err = errno();
+    if (err === EAGAIN || err === EINTR) return 0;
+    throw new SysError("read", err, `fd ${fd}`);
+  }
+  return n;
+}
+
+/** accept4 on a non-blocking listening socket: a connection's fd, or undefined when none waits. */
+export function acceptNonBlocking(fd: number): number | undefined {
+  const conn = c.accept4(fd, null, null, SOCK_CLOEXEC);
+  if (conn === -1) {
+    const err = errno();
+    if (err === EAGAIN || err === EINTR) return undefined;
+    throw new SysError("accept4", err, `fd ${fd}`);
+  }
+  return conn;
 }

@@ -16,6 +16,7 @@ import { withContainerLock } from "../state/lock.ts";
 import { requireLive, requireReady } from "./lookup.ts";
 import { driverOf, targetOf } from "./networks.ts";
 import { syncDns } from "./dns.ts";
+import { superviseDnsServer } from "./supervisor.ts";
 import type { ConnectOptions } from "./types.ts";
 
 /** Runs fn on the current record of the container, under its lock, once it is ready and its driver live. */
@@ -54,6 +55,8 @@ export async function connectContainer(ctx: Context, idOrName: string, nameOrId:
     state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));
     await syncDns(ctx);
   });
+  // the DNS server it may have started is restarted if it dies
+  await superviseDnsServer(ctx);
 }
 
 /**

@@ -3,14 +3,26 @@
 // and the running server re-reads it (SIGHUP) before the command goes on; the first container on such a
 // network starts it, the last one stops it. One server serves every network of the installation: root's in
 // the host's netns, on each network's gateway; a rootless user's inside the rootless netns, with the
-// rootless netns's slirp4netns resolver as its upstream.
+// rootless netns's slirp4netns resolver as its upstream. When it dies, the helper supervisor of the user
+// namespace it was launched from starts it again on the same configuration (restartDeadDns); failing
+// that, the next command does (reviveDns).
 import { existsSync } from "node:fs";
 import * as libc from "../../ffi/libc.ts";
-import { dnsNameservers, dnsNetworks, type Leaving, type ServedNetwork } from "../container/dns-members.ts";
+import { dnsNameservers, dnsNetworks, type Leaving, type ServedNetwork, SHORT_ID_LENGTH } from "../container/dns-members.ts";
 import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
-import { dnsConfigUnchanged, readDnsStatus, updateDnsServer, writeDnsConfig } from "../drivers/dns/config.ts";
-import { type DnsHelperPaths, dnsHelperPaths, dnsHelperRunning, launchDnsHelper, stopDnsHelper, waitForDnsHelper } from "../drivers/dns/start.ts";
+import { dnsConfigUnchanged, readDnsConfig, readDnsStatus, updateDnsServer, writeDnsConfig } from "../drivers/dns/config.ts";
+import {
+  type DnsHelperPaths,
+  dnsHelperPaths,
+  dnsHelperProcess,
+  dnsHelperRunning,
+  dnsRestarts,
+  launchDnsHelper,
+  noteDnsRestart,
+  stopDnsHelper,
+  waitForDnsHelper,
+} from "../drivers/dns/start.ts";
 import { errorMessage } from "../errors.ts";
 import { formatCidr } from "../ip/codec.ts";
 import { log } from "../log.ts";
@@ -19,7 +31,9 @@ import { gatewayOnBridge, networkDnsServers, networkInternal, networkSubnets } f
 import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { DnsConfigInput } from "../schema/dns.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { withHeldLock, withLock } from "../state/lock.ts";
+import { running, type TrackedProcess } from "../process/supervise.ts";
+import { userNamespaceId } from "../process/user-namespace.ts";
+import { tryLock, withHeldLock, withLock } from "../state/lock.ts";
 import type { Context } from "./context.ts";
 
 export function dnsPaths(ctx: Context): DnsHelperPaths {
@@ -64,13 +78,22 @@ export async function unservedNetworkDnsServers(ctx: Context, rec: ContainerReco
 /** Writes the configuration and launches the server on it, without waiting for it. */
 function launch(ctx: Context, paths: DnsHelperPaths, config: Omit<DnsConfigInput, "generation">): void {
   writeDnsConfig(paths.config, config);
+  launchOnConfig(ctx, paths);
+}
+
+/**
+ * Launches the server on the configuration written, in this user namespace, whose helper supervisor
+ * restarts it when it dies (see restartDeadDns).
+ */
+function launchOnConfig(ctx: Context, paths: DnsHelperPaths): void {
+  const supervisedIn = userNamespaceId();
   if (!ctx.rootless) {
-    launchDnsHelper(paths);
+    launchDnsHelper(paths, { supervisedIn });
     return;
   }
   const fd = openNetns(ctx.rootlessNetns.netns);
   try {
-    launchDnsHelper(paths, { netnsFd: fd });
+    launchDnsHelper(paths, { netnsFd: fd, supervisedIn });
   } finally {
     libc.close(fd);
   }
@@ -174,8 +197,86 @@ export async function reviveDns(ctx: Context): Promise<void> {
       if (dnsHelperRunning(paths)) return;
       log.warn("the DNS server for container names is gone; starting it again");
       await syncLocked(ctx, undefined);
+      if (dnsHelperRunning(paths)) noteDnsRestart(paths);
     });
   } catch (err) {
     log.warn(`cannot start the DNS server for container names again: ${errorMessage(err)}`);
   }
+}
+
+/**
+ * True while the supervisor of user namespace userns has a DNS server to keep running: one is configured
+ * and was launched from that namespace. Costs a stat when none is configured.
+ */
+export function dnsSupervisedBy(ctx: Context, userns: number): boolean {
+  const paths = dnsPaths(ctx);
+  return existsSync(paths.config) && dnsHelperProcess(paths)?.supervisedIn === userns;
+}
+
+/** The server the supervisor of userns watches: while it runs, its death wakes the supervisor. */
+export function dnsServerToWatch(ctx: Context, userns: number): TrackedProcess | undefined {
+  const paths = dnsPaths(ctx);
+  if (!existsSync(paths.config)) return undefined;
+  const proc = dnsHelperProcess(paths);
+  return proc?.supervisedIn === userns ? { pid: proc.pid, startTime: proc.startTime } : undefined;
+}
+
+/**
+ * The supervisor's part: a server of this user namespace that died is started again on the configuration
+ * it served (the records' own, which every command keeps written) and waited for until it answers; the
+ * restart, or why it failed, is noted for inspect. "busy" when a command holds the server's lock (it
+ * starts or stops the server itself: look again once it is done); a failure throws, the configuration
+ * stays for the next attempt.
+ */
+export async function restartDeadDns(ctx: Context, userns: number): Promise<"running" | "restarted" | "busy"> {
+  const paths = dnsPaths(ctx);
+  const proc = dnsHelperProcess(paths);
+  if (!existsSync(paths.config) || proc?.supervisedIn !== userns || running(proc)) return "running";
+  const lock = tryLock(paths.lock);
+  if (!lock) return "busy";
+  try {
+    // looked at again under the lock: a command may have stopped or replaced it meanwhile
+    if (!existsSync(paths.config)) {
+      // stopped for good: the lock file goes with it, as syncDns has it (this attempt may have made it again)
+      if (!existsSync(paths.dir)) lock.discard();
+      return "running";
+    }
+    const now = dnsHelperProcess(paths);
+    if (now?.supervisedIn !== userns || running(now)) return "running";
+    try {
+      launchOnConfig(ctx, paths);
+      await waitForDnsHelper(paths, { keep: true });
+    } catch (err) {
+      noteDnsRestart(paths, errorMessage(err));
+      throw err;
+    }
+    noteDnsRestart(paths);
+    return "restarted";
+  } finally {
+    lock.release();
+  }
+}
+
+/** For inspect: the DNS server serving a container (listed in its configuration), its restarts. */
+export function dnsServerOf(ctx: Context, rec: ContainerRecord): { pid: number; running: boolean; restarts: number; lastRestart?: number; restartError?: string } | undefined {
+  if (!rec.networks.length) return undefined;
+  const paths = dnsPaths(ctx);
+  let config: ReturnType<typeof readDnsConfig>;
+  try {
+    config = readDnsConfig(paths.config);
+  } catch {
+    return undefined;
+  }
+  const short = rec.id.slice(0, SHORT_ID_LENGTH);
+  if (!config?.networks.some((n) => n.containers.some((c) => c.id === short))) return undefined;
+  const proc = dnsHelperProcess(paths);
+  if (!proc) return undefined;
+  const restarts = dnsRestarts(paths);
+  return {
+    pid: proc.pid,
+    running: running(proc),
+    restarts: restarts.count,
+    ...(restarts.lastAt !== undefined ? { lastRestart: restarts.lastAt } : {}),
+    ...(restarts.error !== undefined ? { restartError: restarts.error } : {}),
+  };
 }

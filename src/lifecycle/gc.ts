@@ -23,7 +23,7 @@ import { processAlive } from "../process/supervise.ts";
 import { syncDnsErrors } from "./dns.ts";
 import { deadHelper, helpersSupervised, stopHelpers } from "./helpers.ts";
 import { netnsUsers } from "./netns-users.ts";
-import { ensureSupervisor, stopIdleSupervisors, userNamespaceId } from "./supervisor.ts";
+import { ensureNeededSupervisor, stopIdleSupervisors } from "./supervisor.ts";
 import { leftBehind, teardownContainer } from "./teardown.ts";
 import { replaceDamagedRecord } from "./rebuild.ts";
 import type { GcReport } from "./types.ts";
@@ -231,9 +231,8 @@ async function collectLockFiles(ctx: Context, report: GcReport): Promise<void> {
  * that nothing needs any more is stopped.
  */
 async function superviseSurvivors(ctx: Context, report: GcReport): Promise<void> {
-  const userns = userNamespaceId();
   try {
-    if (ctx.state().list().some((r) => r.state === "ready" && readHelperPids(ctx, r.id).supervisedIn === userns)) await ensureSupervisor(ctx, userns);
+    await ensureNeededSupervisor(ctx);
   } catch (err) {
     report.errors.push(`helper supervisor: ${errorMessage(err)}`);
   }
@@ -259,9 +258,10 @@ export async function gc(ctx: Context): Promise<GcReport> {
   collectOrphanNetns(ctx, report);
   collectWaiterSockets(ctx, report);
   await collectLockFiles(ctx, report);
-  await superviseSurvivors(ctx, report);
-  // a DNS server that serves no container any more stops (before the rootless netns it may run in goes)
+  // a DNS server that serves no container any more stops (before the rootless netns it may run in goes,
+  // and before the supervisor that would restart it is let go)
   report.errors.push(...(await syncDnsErrors(ctx)).map((e) => `DNS server: ${errorMessage(e)}`));
+  await superviseSurvivors(ctx, report);
   report.errors.push(...(await releaseShared(ctx)).map((e) => `rootless netns: ${errorMessage(e)}`));
   return report;
 }

@@ -74,7 +74,7 @@ export interface InspectResult {
   Degraded?: string;
   NetworkMode: string;
   NetworkSettings: InspectNetworkSettings;
-  /** slirp4netns and the port forwarder, when the container has them. */
+  /** slirp4netns, pasta and the port forwarder, when the container has them; the DNS server of its networks (dnsServer). */
   Helpers?: Record<string, InspectHelper>;
 }
 

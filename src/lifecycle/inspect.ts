@@ -4,6 +4,7 @@ import { UsageError } from "../errors.ts";
 import { formatPort, type PortMapping, PROTOCOLS, type Protocol } from "../schema/ports.ts";
 import type { Context } from "./context.ts";
 import { type InspectHealth, type InspectHelper, type InspectResult, inspectResult, type InspectView } from "./inspect-format.ts";
+import { dnsServerOf } from "./dns.ts";
 import { degradation, HELPER_NAMES, helperStates } from "./helpers.ts";
 import { driverOf } from "./networks.ts";
 import { netnsOwner } from "./lookup.ts";
@@ -28,6 +29,17 @@ function inspectHealth(ctx: Context, owner: ContainerRecord): InspectHealth {
       Restarts: h.restarts,
       ...(h.lastRestart !== undefined ? { LastRestart: new Date(h.lastRestart).toISOString() } : {}),
       ...(h.restartError !== undefined ? { RestartError: h.restartError } : {}),
+    };
+  }
+  // the DNS server answers for every container of its networks: it is theirs as much as this one's
+  const dns = dnsServerOf(ctx, owner);
+  if (dns) {
+    helpers.dnsServer = {
+      Pid: dns.pid,
+      Running: dns.running,
+      Restarts: dns.restarts,
+      ...(dns.lastRestart !== undefined ? { LastRestart: new Date(dns.lastRestart).toISOString() } : {}),
+      ...(dns.restartError !== undefined ? { RestartError: dns.restartError } : {}),
     };
   }
   const degraded = degradation(ctx, owner)?.reason;

@@ -5,9 +5,11 @@
 // supervisor of their user namespace (lifecycle/supervisor.ts) holds them: it listens on a unix socket
 // beside its pid file, and `create` and `rm` ask it to sync (hold what the containers marked `holdsPorts`
 // publish, let go of the rest) and wait for its answer, so the ports are held when create returns and free
-// when rm returns. A supervisor started again (after kill -9, by the next create or reload) holds them all
-// again at its start.
+// when rm returns. The socket is a plain non-blocking one in the supervisor's poll set: a request wakes it,
+// nothing else does. A supervisor started again (after kill -9, by its watchdog or the next create or
+// reload) holds them all again at its start.
 import { existsSync, rmSync } from "node:fs";
+import * as libc from "../../ffi/libc.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { PortMapping } from "../schema/ports.ts";
@@ -33,16 +35,18 @@ function wanted(ctx: Context, supervised: readonly { id: string }[]): Map<string
   return out;
 }
 
+/** How long the supervisor waits for the request line of a command that has connected (it writes it at once). */
+const REQUEST_WAIT_MS = 1000;
+
 export class PortHolder {
   private readonly held = new Map<string, () => void>();
-  private server: { stop(closeActive?: boolean): void } | undefined;
+  /** The listening socket, non-blocking: in the supervisor's poll set, so that a request wakes it. */
+  private listener: number | undefined;
 
   constructor(
     private readonly ctx: Context,
     private readonly userns: number,
     private readonly supervised: () => readonly { id: string }[],
-    /** After a request's sync: closes what it opened (the state database) unless the supervisor's round uses it. */
-    private readonly afterRequest: () => void = () => {},
   ) {}
 
   /** Holds the ports of every container that wants them, lets go of the others; one message per failure. */
@@ -65,43 +69,73 @@ export class PortHolder {
     return errors;
   }
 
-  /** Syncs, then answers each `sync` line on the socket with the failures as a JSON array. */
-  listen(): void {
+  /** Syncs, then listens for requests on the socket; its descriptor, for the caller's poll set. */
+  listen(): number | undefined {
     for (const err of this.sync()) log.warn(`holding host ports: ${err}`);
     const path = supervisorFiles(this.ctx, this.userns).socketFile;
     if (path.length > MAX_SOCKET_PATH) {
       log.warn(`holding host ports: the socket path ${path} is too long; commands will not wait for the supervisor`);
-      return;
+      return undefined;
     }
     rmSync(path, { force: true });
-    this.server = Bun.listen({
-      unix: path,
-      socket: {
-        data: (socket, data) => {
-          if (!data.toString().includes("\n")) return;
-          let errors: string[];
-          try {
-            errors = this.sync();
-          } catch (err) {
-            errors = [errorMessage(err)];
-          } finally {
-            this.afterRequest();
-          }
-          socket.write(`${JSON.stringify(errors)}\n`);
-          socket.end();
-        },
-      },
-    });
+    const fd = libc.socket(libc.AF_UNIX, libc.SOCK_STREAM | libc.SOCK_NONBLOCK, 0);
+    try {
+      libc.bind(fd, libc.unixAddress(path));
+      libc.listen(fd, 64);
+    } catch (err) {
+      libc.close(fd);
+      throw err;
+    }
+    this.listener = fd;
+    return fd;
+  }
+
+  /** Answers every request waiting on the socket: each `sync` line with the failures as a JSON array. */
+  serve(): void {
+    if (this.listener === undefined) return;
+    for (;;) {
+      const conn = libc.acceptNonBlocking(this.listener);
+      if (conn === undefined) return;
+      try {
+        if (!readRequest(conn)) continue;
+        let errors: string[];
+        try {
+          errors = this.sync();
+        } catch (err) {
+          errors = [errorMessage(err)];
+        }
+        libc.write(conn, Buffer.from(`${JSON.stringify(errors)}\n`));
+      } catch (err) {
+        log.debug(`holding host ports: a request: ${errorMessage(err)}`);
+      } finally {
+        libc.close(conn);
+      }
+    }
   }
 
   /** Stops listening and lets go of every port; the socket file goes only when this supervisor still owns it. */
   close(removeSocket: boolean): void {
-    this.server?.stop(true);
-    this.server = undefined;
+    if (this.listener !== undefined) libc.close(this.listener);
+    this.listener = undefined;
     if (removeSocket) rmSync(supervisorFiles(this.ctx, this.userns).socketFile, { force: true });
     for (const release of this.held.values()) release();
     this.held.clear();
   }
+}
+
+/** Reads up to the request's newline, waiting for it at most REQUEST_WAIT_MS; false when none came. */
+function readRequest(conn: number): boolean {
+  const buf = new Uint8Array(64);
+  let text = "";
+  const deadline = Date.now() + REQUEST_WAIT_MS;
+  while (!text.includes("\n")) {
+    const left = deadline - Date.now();
+    if (left <= 0 || libc.pollReadable([conn], left).length === 0) return false;
+    const n = libc.read(conn, buf);
+    if (n === 0) return false;
+    text += Buffer.from(buf.subarray(0, n)).toString("utf8");
+  }
+  return true;
 }
 
 /**

@@ -1,9 +1,11 @@
 // The supervisor of helpers that outlive the command that made them (`ctrnet create`, the OCI hook):
 // one `ctrnet _supervise` per state root and user namespace, started by the first such command that finds
-// none running, gone by itself (or stopped by `rm` / `gc`) once no container of its needs it. Every
-// SUPERVISE_TICK_MS it looks at the helpers written down for its containers (helpers/ID.json, marked
-// `supervisedIn` its user namespace) and starts each one that died again through the container's driver,
-// with the configuration the record keeps, under the container's lock (so never against an `rm`).
+// none running, gone by itself (or stopped by `rm` / `gc`) once no container of its needs it. It watches
+// the helpers written down for its containers (helpers/ID.json, marked `supervisedIn` its user namespace)
+// and starts each one that died again through the container's driver, with the configuration the record
+// keeps, under the container's lock (so never against an `rm`); the same for the DNS server launched from
+// its user namespace (lifecycle/dns.ts), on the configuration it served. It wakes only on events (a pidfd,
+// inotify, its socket; see superviseRounds), and a watchdog starts it again if it is killed (Watchdog).
 //
 // Why this process and not another (see the notes in README): the pause process exists only in ctrnet's
 // own rootless namespace (not for root, nor for a hook inside a rootless runtime's user namespace, where
@@ -12,12 +14,15 @@
 // process (about 20 MiB) per container and a spawn on every create; the forwarder cannot restart itself,
 // and a container without ports has none. This one costs one process per user while helpers run, and no
 // work on the create path beyond reading a pid file once it runs.
-import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
+import { DirWatch, type WatchedDir } from "../process/dir-watch.ts";
 import { ExitWatch } from "../process/exit-watch.ts";
 import { running, startTimeOf, stopByPid, threadsGone, type TrackedProcess } from "../process/supervise.ts";
+import { userNamespaceId } from "../process/user-namespace.ts";
 import { wayOutToWatch } from "../rootless/netns.ts";
 import { selfCommand } from "../rootless/self.ts";
 import {
@@ -31,26 +36,24 @@ import {
   writeHelperPids,
   writeSupervisor,
 } from "../state/ledger.ts";
-import { tryContainerLock, withHeldLock, withLock } from "../state/lock.ts";
+import { tryContainerLock, tryLock, withHeldLock, withLock } from "../state/lock.ts";
 import type { Context } from "./context.ts";
+import { dnsServerToWatch, dnsSupervisedBy, restartDeadDns } from "./dns.ts";
 import { START_ORDER } from "./helpers.ts";
 import { PortHolder, syncHeldPorts } from "./port-holder.ts";
 import { deadHelpers, restartHelpers } from "./restart.ts";
 
-/**
- * The supervisor wakes when a watched helper exits (its pidfd turns readable), and at least this often to
- * pick up the helpers of containers created since (a death in that window is seen at the next round, so
- * a helper is still running again within 2 s: this, plus its own start of about 100 ms) and to retire.
- */
-const ROUND_MS = 1000;
 /** After a failed restart, the next attempt waits this long, doubling up to the maximum. */
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 30_000;
+/** A helper found dead while a command holds its container (or the DNS server's) lock: looked at again this soon. */
+const BUSY_RETRY_MS = 100;
+/** Without inotify (a kernel without it) the supervisor looks at its files this often instead. */
+const FALLBACK_ROUND_MS = 1000;
+/** How long a watchdog told to go (SIGKILL) may take to be gone. */
+const WATCHDOG_STOP_MS = 1000;
 
-/** This process's user namespace, by inode: helpers born in it can only be restarted from inside it. */
-export function userNamespaceId(): number {
-  return statSync("/proc/self/ns/user").ino;
-}
+export { userNamespaceId };
 
 /** The containers whose helpers the supervisor of this user namespace restarts, with their ledgers. */
 function supervisedContainers(ctx: Context, userns: number): { id: string; ledger: HelperPids }[] {
@@ -60,19 +63,25 @@ function supervisedContainers(ctx: Context, userns: number): { id: string; ledge
   });
 }
 
+/** Whether the supervisor of this user namespace has anything to do: a container's helpers, or the DNS server. */
+function supervisorNeeded(ctx: Context, userns: number): boolean {
+  return supervisedContainers(ctx, userns).length > 0 || dnsSupervisedBy(ctx, userns);
+}
+
 /**
- * Hands the container's helpers to the supervisor of this process's user namespace, started if none
- * runs. A container whose helpers cannot be supervised still works: a warning says so, and `ls` shows it
- * degraded if one of them dies.
+ * Hands the container's helpers, and the DNS server launched from this process's user namespace, to the
+ * supervisor of that namespace, started if none runs. A container whose helpers cannot be supervised
+ * still works: a warning says so, and `ls` shows it degraded if one of them dies.
  */
 export async function superviseHelpers(ctx: Context, id: string, opts: { holdPorts?: boolean } = {}): Promise<void> {
   const ledger = readHelperPids(ctx, id);
   // root: host ports DNATed to the container are held by the supervisor (see port-holder.ts)
   const holdPorts = !ctx.rootless && (opts.holdPorts ?? ledger.holdsPorts === true);
   const helpers = START_ORDER.some((kind) => ledger[kind]);
-  if (!helpers && !holdPorts) return;
   const userns = userNamespaceId();
-  if (ledger.supervisedIn !== userns || (holdPorts && !ledger.holdsPorts)) {
+  const dns = dnsSupervisedBy(ctx, userns);
+  if (!helpers && !holdPorts && !dns) return;
+  if ((helpers || holdPorts) && (ledger.supervisedIn !== userns || (holdPorts && !ledger.holdsPorts))) {
     writeHelperPids(ctx, id, { ...ledger, supervisedIn: userns, ...(holdPorts ? { holdsPorts: true } : {}) });
   }
   try {
@@ -80,9 +89,31 @@ export async function superviseHelpers(ctx: Context, id: string, opts: { holdPor
   } catch (err) {
     if (helpers) log.warn(`container ${id}: nothing will restart its helpers if they die: ${errorMessage(err)}`);
     if (holdPorts) log.warn(`container ${id}: nothing holds its host ports: ${errorMessage(err)}`);
+    if (dns) log.warn(`nothing will restart the DNS server for container names if it dies: ${errorMessage(err)}`);
     return;
   }
   if (holdPorts) for (const err of await syncHeldPorts(ctx, userns)) log.warn(`holding host ports: ${err}`);
+}
+
+/** After a command that may have started the DNS server (connect): the supervisor that restarts it runs. */
+export async function superviseDnsServer(ctx: Context): Promise<void> {
+  const userns = userNamespaceId();
+  if (!dnsSupervisedBy(ctx, userns)) return;
+  try {
+    await ensureSupervisor(ctx, userns);
+  } catch (err) {
+    log.warn(`nothing will restart the DNS server for container names if it dies: ${errorMessage(err)}`);
+  }
+}
+
+/**
+ * For gc: a supervisor that is gone (killed, and its watchdog too) while something of its still needs it
+ * is started again.
+ */
+export async function ensureNeededSupervisor(ctx: Context): Promise<void> {
+  const userns = userNamespaceId();
+  const ready = ctx.state().list().some((r) => r.state === "ready" && readHelperPids(ctx, r.id).supervisedIn === userns);
+  if (ready || dnsSupervisedBy(ctx, userns)) await ensureSupervisor(ctx, userns);
 }
 
 /** After `rm` of a container whose ports were held: the supervisor, if it still runs, lets go of them before rm returns. */
@@ -107,6 +138,11 @@ export async function ensureSupervisor(ctx: Context, userns = userNamespaceId())
   return withLock(lockFile, async () => {
     const current = readSupervisor(ctx, userns);
     if (current && running(current)) return current.pid;
+    // one that died leaves its watchdog, which is becoming the next supervisor (or is it already)
+    if (current?.watchdog && running(current.watchdog)) {
+      writeSupervisor(ctx, userns, current.watchdog);
+      return current.watchdog.pid;
+    }
     // Its own session, stdio to /dev/null: it must hold neither the caller's terminal nor its pipes.
     const child = Bun.spawn([...selfCommand(), "_supervise"], { stdio: ["ignore", "ignore", "ignore"], env: contextEnv(ctx), detached: true });
     child.unref();
@@ -118,9 +154,21 @@ export async function ensureSupervisor(ctx: Context, userns = userNamespaceId())
   });
 }
 
+/** Kills a supervisor's watchdog (SIGKILL: it must not start a supervisor on its way out) and waits until it is gone. */
+async function stopWatchdog(proc: TrackedProcess): Promise<void> {
+  if (!running(proc)) return;
+  try {
+    process.kill(proc.pid, "SIGKILL");
+  } catch {
+    return;
+  }
+  for (const end = Date.now() + WATCHDOG_STOP_MS; running(proc) && Date.now() < end; ) await Bun.sleep(5);
+}
+
 /**
- * For `rm` and `gc`: stops every supervisor of this state root none of whose containers is left (the
- * supervisor also goes by itself, within a tick; this leaves nothing behind when the command returns).
+ * For `rm` and `gc`: stops every supervisor of this state root none of whose containers is left and
+ * that has no DNS server to keep (the supervisor also goes by itself once it sees that; this leaves
+ * nothing behind when the command returns). Its watchdog goes first, so that nothing starts it again.
  * Every error.
  */
 export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
@@ -128,8 +176,9 @@ export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
   for (const userns of supervisorNamespaces(ctx)) {
     try {
       await withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
-        if (supervisedContainers(ctx, userns).length > 0) return;
+        if (supervisorNeeded(ctx, userns)) return;
         const proc = readSupervisor(ctx, userns);
+        if (proc?.watchdog) await stopWatchdog(proc.watchdog);
         if (proc) {
           await stopByPid("helper supervisor", proc);
           // its held host ports are free only once its last thread is gone
@@ -146,28 +195,70 @@ export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
   return errors;
 }
 
-/** Restarts the container's dead helpers unless another command holds it, or a recent attempt failed. */
-async function heal(ctx: Context, id: string, ledger: HelperPids, retryAt: Map<string, { at: number; wait: number }>): Promise<void> {
-  const now = Date.now();
-  if ((retryAt.get(id)?.at ?? 0) > now) return;
+/** When to look again at what could not be done now: per key (a container id, "dns", "way out", "watchdog"). */
+class Retries {
+  private readonly at = new Map<string, { at: number; wait: number }>();
+
+  /** False while an earlier attempt's wait has not passed. */
+  due(key: string, now = Date.now()): boolean {
+    return (this.at.get(key)?.at ?? 0) <= now;
+  }
+
+  done(key: string): void {
+    this.at.delete(key);
+  }
+
+  /** After a failure: the wait doubles from FIRST_RETRY_MS up to MAX_RETRY_MS. Returns it. */
+  failed(key: string): number {
+    const wait = Math.min((this.at.get(key)?.wait ?? FIRST_RETRY_MS / 2) * 2, MAX_RETRY_MS);
+    this.at.set(key, { at: Date.now() + wait, wait });
+    return wait;
+  }
+
+  /** Something else holds it for now: soon again, without counting as a failure. */
+  busy(key: string): void {
+    this.at.set(key, { at: Date.now() + BUSY_RETRY_MS, wait: this.at.get(key)?.wait ?? FIRST_RETRY_MS / 2 });
+  }
+
+  /** Milliseconds until the first pending look, -1 when none is pending (wait for an event only). */
+  timeout(): number {
+    let first = Number.POSITIVE_INFINITY;
+    for (const { at } of this.at.values()) first = Math.min(first, at);
+    return first === Number.POSITIVE_INFINITY ? -1 : Math.max(first - Date.now(), 0);
+  }
+}
+
+/**
+ * Restarts the container's dead helpers unless another command holds it (then soon again), the record is
+ * not ready yet, or a recent attempt failed (then after a growing wait).
+ */
+async function heal(ctx: Context, id: string, ledger: HelperPids, retries: Retries): Promise<void> {
   if (deadHelpers(ledger).length === 0) {
-    retryAt.delete(id);
+    retries.done(id);
     return;
   }
+  if (!retries.due(id)) return;
   // held: an rm, reload or create is at it, and knows what it does
   const lock = tryContainerLock(ctx, id);
-  if (!lock) return;
+  if (!lock) {
+    retries.busy(id);
+    return;
+  }
   try {
     const rec = ctx.state().find(id);
-    if (rec?.id !== id || rec.state !== "ready") return;
+    if (rec?.id !== id) return;
+    if (rec.state !== "ready") {
+      // being made (or a failed one gc will take): nothing says when it is ready, so look again
+      retries.failed(id);
+      return;
+    }
     // read again under the lock: a command may have replaced them meanwhile
     const errors = await restartHelpers(ctx, rec, deadHelpers(readHelperPids(ctx, id)));
     if (errors.length === 0) {
-      retryAt.delete(id);
+      retries.done(id);
       return;
     }
-    const wait = Math.min((retryAt.get(id)?.wait ?? FIRST_RETRY_MS / 2) * 2, MAX_RETRY_MS);
-    retryAt.set(id, { at: Date.now() + wait, wait });
+    const wait = retries.failed(id);
     for (const err of errors) log.warn(`container ${id}: ${errorMessage(err)}; trying again in ${wait} ms`);
   } finally {
     lock.release();
@@ -178,12 +269,28 @@ async function heal(ctx: Context, id: string, ledger: HelperPids, retryAt: Map<s
  * The slirp4netns of a rootless user's shared netns is every rootless bridge container's way out: it is
  * started again too (it is not in `helpers` because no single container owns it: abandon leaves it).
  */
-async function healWayOut(ctx: Context): Promise<void> {
-  if (!ctx.rootless) return;
+async function healWayOut(ctx: Context, retries: Retries): Promise<void> {
+  if (!ctx.rootless || !retries.due("way out")) return;
   try {
     if (await ctx.restartRootlessWayOut()) log.info("the way out of the rootless netns (slirp4netns or pasta) was gone and is running again");
+    retries.done("way out");
   } catch (err) {
-    log.warn(`the rootless netns: ${errorMessage(err)}`);
+    const wait = retries.failed("way out");
+    log.warn(`the rootless netns: ${errorMessage(err)}; trying again in ${wait} ms`);
+  }
+}
+
+/** The DNS server for container names, when it was launched from this user namespace and died. */
+async function healDns(ctx: Context, userns: number, retries: Retries): Promise<void> {
+  if (!retries.due("dns")) return;
+  try {
+    const done = await restartDeadDns(ctx, userns);
+    if (done === "busy") retries.busy("dns");
+    else retries.done("dns");
+    if (done === "restarted") log.info("the DNS server for container names was gone and is running again");
+  } catch (err) {
+    const wait = retries.failed("dns");
+    log.warn(`the DNS server for container names: ${errorMessage(err)}; trying again in ${wait} ms`);
   }
 }
 
@@ -194,84 +301,256 @@ function supervisorReplaced(ctx: Context, userns: number): boolean {
 }
 
 /**
- * True when this supervisor, which found none of its containers left, should go: checked again under
- * the lock, so that a create marking a container right now either is seen here or finds no supervisor
- * and starts one.
+ * A restored supervisor (its watchdog's) writes itself down, under the lock: false when another one runs
+ * already (a command started it meanwhile), and this one should go.
  */
-async function retire(ctx: Context, userns: number): Promise<boolean> {
-  return withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
-    if (supervisedContainers(ctx, userns).length > 0) return false;
+async function register(ctx: Context, userns: number): Promise<boolean> {
+  if (!existsSync(ctx.runtimeDir)) return false;
+  const { lockFile } = supervisorFiles(ctx, userns);
+  mkdirSync(dirname(lockFile), { recursive: true, mode: 0o700 });
+  return withLock(lockFile, () => {
+    const current = readSupervisor(ctx, userns);
+    if (current?.pid === process.pid) return true;
+    if (current && running(current)) return false;
+    const startTime = startTimeOf(process.pid);
+    if (startTime === undefined) return false;
+    writeSupervisor(ctx, userns, { pid: process.pid, startTime });
+    return true;
+  });
+}
+
+/**
+ * The supervisor's watchdog: a shell blocked reading a pipe whose only writer is the supervisor. When
+ * the supervisor dies, however it dies (kill -9 included), the read ends and the shell becomes a new
+ * supervisor (exec), which writes itself down under the lock and starts a watchdog of its own. The
+ * supervisor watches its watchdog in turn and starts another when it dies. It costs a shell's memory
+ * (about 1 MiB) and no wake-up: it sleeps in read(2) until then. A supervisor that goes by itself kills
+ * its watchdog first, as `rm` and `gc` do for one they stop.
+ */
+const WATCHDOG_SCRIPT = 'read -r _ || exec "$@" </dev/null';
+
+class Watchdog {
+  proc: TrackedProcess | undefined;
+  private writeEnd: number | undefined;
+
+  /** Starts one unless it runs, under the supervisor lock, and writes it down beside the supervisor. */
+  ensure(ctx: Context, userns: number, retries: Retries): void {
+    if (this.proc && running(this.proc)) return;
+    if (!retries.due("watchdog")) return;
+    const lock = tryLock(supervisorFiles(ctx, userns).lockFile);
+    if (!lock) {
+      // an rm or gc may be stopping this supervisor: not now
+      retries.busy("watchdog");
+      return;
+    }
+    try {
+      const me = readSupervisor(ctx, userns);
+      if (me?.pid !== process.pid) {
+        // forgotten by an rm or gc that stops this supervisor: the lock file goes, as they leave it
+        if (!me) lock.discard();
+        return;
+      }
+      this.start(ctx);
+      if (this.proc) writeSupervisor(ctx, userns, { pid: me.pid, startTime: me.startTime, watchdog: this.proc });
+      retries.done("watchdog");
+    } catch (err) {
+      const wait = retries.failed("watchdog");
+      log.warn(`the helper supervisor's watchdog: ${errorMessage(err)}; trying again in ${wait} ms`);
+    } finally {
+      lock.release();
+    }
+  }
+
+  private start(ctx: Context): void {
+    this.closePipe();
+    const [readEnd, writeEnd] = libc.pipe2(libc.O_CLOEXEC);
+    try {
+      const sh = Bun.which("sh") ?? "/bin/sh";
+      // its own session: out of reach of whatever signals the supervisor's process group
+      const child = Bun.spawn([sh, "-c", WATCHDOG_SCRIPT, "ctrnet-supervisor-watchdog", ...selfCommand(), "_supervise"], {
+        stdio: [readEnd, "ignore", "ignore"],
+        env: contextEnv(ctx),
+        detached: true,
+      });
+      child.unref();
+      const startTime = startTimeOf(child.pid);
+      if (startTime === undefined) throw new CtrnetError(`the watchdog (pid ${child.pid}) exited at once`);
+      this.proc = { pid: child.pid, startTime };
+      this.writeEnd = writeEnd;
+    } catch (err) {
+      libc.close(writeEnd);
+      throw err;
+    } finally {
+      libc.close(readEnd);
+    }
+  }
+
+  private closePipe(): void {
+    if (this.writeEnd !== undefined) libc.close(this.writeEnd);
+    this.writeEnd = undefined;
+  }
+
+  /** For a supervisor that goes by itself: its watchdog goes first. */
+  async stop(): Promise<void> {
+    if (this.proc) await stopWatchdog(this.proc);
+    this.proc = undefined;
+    this.closePipe();
+  }
+}
+
+/**
+ * Exits when this supervisor, which found nothing left to supervise, should go: checked again under
+ * the lock, so that a create marking a container right now either is seen here or finds no supervisor
+ * and starts one. It exits holding the lock: an `rm` that waits for it (stopIdleSupervisors) gets it
+ * only once this process is gone, with the host ports it held.
+ */
+async function retire(ctx: Context, userns: number, watchdog: Watchdog, ports: PortHolder): Promise<void> {
+  await withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
+    if (supervisorNeeded(ctx, userns)) return;
+    await watchdog.stop();
     if (readSupervisor(ctx, userns)?.pid === process.pid) {
       forgetSupervisor(ctx, userns);
       rmSync(supervisorFiles(ctx, userns).socketFile, { force: true });
       lock.discard();
     }
-    return true;
+    ports.close(false);
+    ctx.close();
+    process.exit(0);
   });
 }
 
-/** `ctrnet _supervise`: runs until none of its containers is left. */
+/** The directories whose changes wake the supervisor: what commands write when there is something new to watch. */
+function watchedDirs(ctx: Context, userns: number): WatchedDir[] {
+  const own = new Set(["helpers", "dns", "supervisors"]);
+  const pidFile = `${userns}.json`;
+  return [
+    // the directories below, made or removed
+    { path: ctx.runtimeDir, mask: libc.IN_CREATE | libc.IN_DELETE | libc.IN_MOVED_TO | libc.IN_MOVED_FROM, names: (n) => own.has(n) },
+    // a container's helpers written down (atomically: renamed into place) or forgotten
+    { path: join(ctx.runtimeDir, "helpers"), mask: libc.IN_MOVED_TO | libc.IN_DELETE, names: (n) => n.endsWith(".json") },
+    // the DNS server started or stopped
+    { path: join(ctx.runtimeDir, "dns"), mask: libc.IN_MOVED_TO | libc.IN_DELETE, names: (n) => n === "helper.json" },
+    // this supervisor replaced or forgotten
+    { path: join(ctx.runtimeDir, "supervisors"), mask: libc.IN_MOVED_TO | libc.IN_DELETE, names: (n) => n === pidFile },
+  ];
+}
+
+/** `ctrnet _supervise`: runs until nothing it supervises is left. */
 export async function runSupervisor(ctx: Context): Promise<void> {
   const userns = userNamespaceId();
-  const retryAt = new Map<string, { at: number; wait: number }>();
-  const deaths = new ExitWatch();
+  if (!(await register(ctx, userns))) return;
   log.debug(`helper supervisor ${process.pid} of ${ctx.runtimeDir} watching`);
+  const watchdog = new Watchdog();
+  const deaths = new ExitWatch();
+  let changes: DirWatch | undefined;
+  try {
+    changes = new DirWatch();
+  } catch (err) {
+    log.warn(`no inotify: the supervisor looks at its files every ${FALLBACK_ROUND_MS} ms: ${errorMessage(err)}`);
+  }
   let helpers: TrackedProcess[] = [];
   // The state database is open only while the supervisor reads it: a connection kept open for its life
   // would keep the database's WAL file and hold its pages for every other command.
-  const idle = { waiting: false };
-  const ports = new PortHolder(ctx, userns, () => supervisedContainers(ctx, userns), () => {
-    if (idle.waiting) ctx.close();
-  });
-  ports.listen();
+  const ports = new PortHolder(ctx, userns, () => supervisedContainers(ctx, userns));
+  const listener = ports.listen();
   ctx.close();
   try {
-    await superviseRounds(ctx, userns, retryAt, deaths, ports, (h) => (helpers = h), idle);
+    await superviseRounds(ctx, userns, { deaths, changes, ports, listener, watchdog }, (h) => (helpers = h));
   } finally {
     // the socket file was removed under the lock by retire, or is another supervisor's now
     ports.close(false);
+    deaths.close();
+    changes?.close();
   }
+  // replaced by another supervisor, or its state directory gone: its watchdog must not start another
+  await watchdog.stop();
   if (!existsSync(ctx.runtimeDir)) await abandon(helpers);
 }
 
-async function superviseRounds(
-  ctx: Context,
-  userns: number,
-  retryAt: Map<string, { at: number; wait: number }>,
-  deaths: ExitWatch,
-  ports: PortHolder,
-  watching: (helpers: TrackedProcess[]) => void,
-  idle: { waiting: boolean },
-): Promise<void> {
+interface Waits {
+  deaths: ExitWatch;
+  changes: DirWatch | undefined;
+  ports: PortHolder;
+  listener: number | undefined;
+  watchdog: Watchdog;
+}
+
+/**
+ * One round per event: a watched process exited (its pidfd turned readable), a command wrote down a
+ * container's helpers, the DNS server, or this supervisor (inotify), a command asked for its ports (the
+ * socket), or an attempt put off is due. Idle, the supervisor sleeps in poll(2) with no timeout.
+ */
+async function superviseRounds(ctx: Context, userns: number, w: Waits, watching: (helpers: TrackedProcess[]) => void): Promise<void> {
+  const retries = new Retries();
   for (;;) {
-    if (!existsSync(ctx.runtimeDir)) return;
-    const watched = supervisedContainers(ctx, userns);
-    if (watched.length === 0 && (await retire(ctx, userns))) return;
-    if (supervisorReplaced(ctx, userns)) return;
-    // containers gone without an rm that asked (gc, a record removed): their ports are let go of
-    for (const err of ports.sync()) log.warn(`holding host ports: ${err}`);
-    await healWayOut(ctx);
-    for (const { id, ledger } of watched) {
-      try {
-        await heal(ctx, id, ledger, retryAt);
-      } catch (err) {
-        log.warn(`container ${id}: ${errorMessage(err)}`);
-      }
-    }
-    const helpers = supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? []));
-    watching(helpers);
-    const wayOut = ctx.rootless ? wayOutToWatch(ctx.rootlessNetns) : undefined;
-    // root: the event loop stays free to answer port-hold requests (port-holder.ts)
-    ctx.close();
-    idle.waiting = true;
+    let procs: TrackedProcess[] = [];
     try {
-      await deaths.wait(wayOut ? [...helpers, wayOut] : helpers, ROUND_MS, { serving: !ctx.rootless });
+      // before anything is read: a change from now on is an event
+      w.changes?.watch(watchedDirs(ctx, userns));
+      if (!existsSync(ctx.runtimeDir)) return;
+      if (supervisorReplaced(ctx, userns)) return;
+      procs = await round(ctx, userns, w, retries, watching);
+      retries.done("round");
+    } catch (err) {
+      // whatever failed (the state database busy, a file system full) is tried again after a growing wait
+      const wait = retries.failed("round");
+      log.warn(`helper supervisor: ${errorMessage(err)}; looking again in ${wait} ms`);
     } finally {
-      idle.waiting = false;
+      ctx.close();
     }
+    await waitForEvent(w, procs, retries);
   }
 }
 
+/** Retires, or restarts what died and returns the running processes to watch. */
+async function round(ctx: Context, userns: number, w: Waits, retries: Retries, watching: (helpers: TrackedProcess[]) => void): Promise<TrackedProcess[]> {
+  const watched = supervisedContainers(ctx, userns);
+  if (watched.length === 0 && !dnsSupervisedBy(ctx, userns)) await retire(ctx, userns, w.watchdog, w.ports);
+  // containers gone without an rm that asked (gc, a record removed): their ports are let go of
+  for (const err of w.ports.sync()) log.warn(`holding host ports: ${err}`);
+  await healWayOut(ctx, retries);
+  for (const { id, ledger } of watched) {
+    try {
+      await heal(ctx, id, ledger, retries);
+    } catch (err) {
+      log.warn(`container ${id}: ${errorMessage(err)}`);
+    }
+  }
+  await healDns(ctx, userns, retries);
+  // after a first round, not before: a supervisor that cannot get through one is not started again and again
+  w.watchdog.ensure(ctx, userns, retries);
+  const helpers = supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? []));
+  watching(helpers);
+  const wayOut = ctx.rootless ? wayOutToWatch(ctx.rootlessNetns) : undefined;
+  const dns = dnsServerToWatch(ctx, userns);
+  // the running ones: a helper that stays dead (its restart put off) is looked at again when its wait is over
+  return [...helpers, ...(wayOut ? [wayOut] : []), ...(dns ? [dns] : []), ...(w.watchdog.proc ? [w.watchdog.proc] : [])].filter(running);
+}
+
+/**
+ * Until something calls for a round. A change of a name nobody watches for (the state database's own
+ * files beside the watched directories, written by this round too) drains and waits again: no round.
+ */
+async function waitForEvent(w: Waits, procs: readonly TrackedProcess[], retries: Retries): Promise<void> {
+  const fds = [...(w.changes ? [w.changes.fd] : []), ...(w.listener !== undefined ? [w.listener] : [])];
+  const listenerAt = w.listener !== undefined ? fds.length - 1 : -1;
+  for (;;) {
+    const pending = retries.timeout();
+    const timeout = w.changes ? pending : pending === -1 ? FALLBACK_ROUND_MS : Math.min(pending, FALLBACK_ROUND_MS);
+    const started = Date.now();
+    const ready = await w.deaths.wait(procs, timeout, fds);
+    let round = ready.length === 0;
+    if (w.changes && ready.includes(0) && w.changes.drain()) round = true;
+    if (listenerAt >= 0 && ready.includes(listenerAt)) {
+      w.ports.serve();
+      round = true;
+    }
+    // a process exited (none of the descriptors), or the timeout passed
+    if (ready.length === 0 || round) return;
+    // only events of no interest: back to sleep, unless the wait for a pending attempt is over meanwhile
+    if (timeout !== -1 && Date.now() - started >= timeout) return;
+  }
+}
 /**
  * The state root was removed under the supervisor (`rm -r` of it, a test's temporary one): no command can
  * find, stop or heal these helpers any more, so the supervisor that last watched them stops them.

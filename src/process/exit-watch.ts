@@ -4,53 +4,59 @@ import { running, type TrackedProcess } from "./supervise.ts";
 
 /**
  * Waits for one of the watched processes to exit, through pidfds (no polling of /proc): each is opened
- * once and kept while its process is watched. Without pidfd_open (Linux before 5.3), the wait is the
- * whole timeout.
+ * once and kept while its process is watched. The caller passes the processes it knows to run: one gone
+ * by the time it waits ends the wait at once, and its pidfd (readable for ever) is let go of, so a
+ * helper that stays dead never turns the wait into a busy loop. Without pidfd_open (Linux before 5.3),
+ * a process cannot be watched and only the timeout or the other descriptors end the wait.
  */
-/** How long a serving wait blocks the thread at a time: the longest a request waits for an answer. */
-const SERVE_SLICE_MS = 50;
-
 export class ExitWatch {
   private readonly fds = new Map<string, number>();
 
-  /**
-   * Returns when one of procs exits or timeoutMs has passed; blocks this thread meanwhile, or, with
-   * `serving` (the process answers requests on its event loop), blocks it only for slices of SERVE_SLICE_MS
-   * with the loop run between them, and not at all when no process is watched.
-   */
-  async wait(procs: readonly TrackedProcess[], timeoutMs: number, opts: { serving?: boolean } = {}): Promise<void> {
-    const keys = new Set(procs.map(key));
+  /** How many processes it holds a pidfd of. */
+  get watching(): number {
+    return this.fds.size;
+  }
+
+  /** Keeps a pidfd of each running process of procs, and of no other. */
+  private track(procs: readonly TrackedProcess[]): void {
+    const live = new Set(procs.filter(running).map(key));
     for (const [k, fd] of this.fds) {
-      if (keys.has(k)) continue;
+      if (live.has(k)) continue;
       close(fd);
       this.fds.delete(k);
     }
     for (const proc of procs) {
-      if (this.fds.has(key(proc))) continue;
+      if (this.fds.has(key(proc)) || !live.has(key(proc))) continue;
       let fd: number;
       try {
         fd = pidfdOpen(proc.pid);
       } catch {
         continue;
       }
-      // the pid may have been reused before it was opened: then it is not the helper's, and never watched
+      // the pid may have been reused before it was opened, or the process be gone: then it is not watched
       if (running(proc)) this.fds.set(key(proc), fd);
       else close(fd);
     }
-    // The event loop runs once (reaping helpers this process restarted), then this thread blocks: the
-    // supervisor has nothing else to do.
+  }
+
+  /**
+   * Returns when one of procs exits, one of the descriptors `also` turns readable, or timeoutMs has
+   * passed (-1: no limit): the indexes in `also` that are readable. The event loop runs once first (it
+   * reaps the children this process started), then this thread blocks in poll(2): no wake-up but these.
+   */
+  async wait(procs: readonly TrackedProcess[], timeoutMs: number, also: readonly number[] = []): Promise<number[]> {
+    this.track(procs);
+    // one that exited since the caller looked: that is the event
+    if (procs.some((p) => !running(p))) return [];
     await Bun.sleep(0);
-    const fds = [...this.fds.values()];
-    if (!opts.serving) {
-      pollReadable(fds, timeoutMs);
-      return;
-    }
-    if (fds.length === 0) return Bun.sleep(timeoutMs);
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      if (pollReadable(fds, Math.min(SERVE_SLICE_MS, Math.max(until - Date.now(), 0))).length) return;
-      await Bun.sleep(1);
-    }
+    const exits = [...this.fds.values()];
+    const ready = pollReadable([...also, ...exits], timeoutMs);
+    return ready.filter((i) => i < also.length);
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) close(fd);
+    this.fds.clear();
   }
 }
 

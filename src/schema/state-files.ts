@@ -10,7 +10,19 @@ export const TrackedProcessFile = v.object({ pid: Pid, startTime: v.string() });
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 /** How often the supervisor started a helper again, when it last did (ms since the epoch), and why it last failed to. */
-const HelperRestartsFile = v.object({ count: Count, lastAt: v.optional(Count), error: v.optional(v.string()) });
+export const HelperRestartsFile = v.object({ count: Count, lastAt: v.optional(Count), error: v.optional(v.string()) });
+
+/**
+ * supervisors/USERNS.json: the helper supervisor of a user namespace, and the watchdog that starts it
+ * again if it dies (lifecycle/supervisor.ts).
+ */
+export const SupervisorFile = v.object({ pid: Pid, startTime: v.string(), watchdog: v.optional(TrackedProcessFile) });
+
+/**
+ * dns/helper.json: the DNS server's process, and the user namespace (its inode) of the supervisor that
+ * restarts it (absent from older ctrnets: then only the next command does).
+ */
+export const DnsProcessFile = v.object({ pid: Pid, startTime: v.string(), supervisedIn: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))) });
 
 /**
  * helpers/ID.json: a container's helper processes; for a container whose helpers outlive the command that

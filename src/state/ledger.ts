@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { AdoptedProcess, TrackedProcess } from "../process/supervise.ts";
-import { AdoptedProcessFile, HelperPidsFile, readJsonFile, TrackedProcessFile } from "../schema/state-files.ts";
+import { AdoptedProcessFile, HelperPidsFile, readJsonFile, SupervisorFile } from "../schema/state-files.ts";
 import { writeFileAtomic } from "./atomic-file.ts";
 import type { HelperKind } from "./record.ts";
 
@@ -119,11 +119,14 @@ export function supervisorNamespaces(ctx: Context): number[] {
   return namesIn(place(ctx, "supervisors")).flatMap((f) => (/^[0-9]+\.json$/.test(f) ? [Number(f.slice(0, -".json".length))] : []));
 }
 
-export function readSupervisor(ctx: Context, userns: number): TrackedProcess | undefined {
-  return readJsonFile(() => readFileSync(supervisorFiles(ctx, userns).pidFile, "utf8"), TrackedProcessFile);
+/** The supervisor, and the watchdog that starts it again if it dies. */
+export type SupervisorProcess = TrackedProcess & { watchdog?: TrackedProcess };
+
+export function readSupervisor(ctx: Context, userns: number): SupervisorProcess | undefined {
+  return readJsonFile(() => readFileSync(supervisorFiles(ctx, userns).pidFile, "utf8"), SupervisorFile);
 }
 
-export function writeSupervisor(ctx: Context, userns: number, proc: TrackedProcess): void {
+export function writeSupervisor(ctx: Context, userns: number, proc: SupervisorProcess): void {
   writeFileAtomic(supervisorFiles(ctx, userns).pidFile, JSON.stringify(proc));
 }
 

@@ -111,10 +111,31 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     // ctrnet itself may publish a port just let go of
     inst.ok(["create", "--network", net.name, "-p", `${port}:80`, c]);
     expect(tryListen(port, "tcp")).toBe("in use");
-    // the supervisor killed: the ports are free until reload starts it again
-    const pidFile = readdirSync(join(inst.env.CTRNET_ROOT!, "supervisors")).find((f) => f.endsWith(".json"))!;
-    const supervisor = JSON.parse(readFileSync(join(inst.env.CTRNET_ROOT!, "supervisors", pidFile), "utf8")).pid as number;
-    process.kill(supervisor, "SIGKILL");
+    // the supervisor killed: its watchdog starts another, which holds the ports again with no command run
+    const supervisorFile = () => {
+      const dir = join(inst.env.CTRNET_ROOT!, "supervisors");
+      const name = readdirSync(dir).find((f) => f.endsWith(".json"));
+      return name ? (JSON.parse(readFileSync(join(dir, name), "utf8")) as { pid: number; watchdog?: { pid: number } }) : undefined;
+    };
+    const until = async (what: string, probe: () => boolean) => {
+      // a bound for a broken run, not a timing assertion
+      for (const end = Date.now() + 20_000; !probe(); await Bun.sleep(50)) if (Date.now() > end) throw new Error(`never happened: ${what}`);
+    };
+    const first = supervisorFile()!;
+    await until("the supervisor has a watchdog", () => supervisorFile()?.watchdog !== undefined);
+    process.kill(first.pid, "SIGKILL");
+    await until("another supervisor with a watchdog of its own", () => {
+      const now = supervisorFile();
+      return now !== undefined && now.pid !== first.pid && now.watchdog !== undefined && existsSync(`/proc/${now.pid}`);
+    });
+    await until("the ports held again", () => tryListen(port, "tcp") === "in use" && tryListen(port + 3, "tcp") === "in use");
+    // the supervisor and its watchdog killed both (stopped first, so that neither sees the other go): the
+    // ports are free until reload starts a supervisor again
+    const second = supervisorFile()!;
+    process.kill(second.pid, "SIGSTOP");
+    process.kill(second.watchdog!.pid, "SIGKILL");
+    process.kill(second.pid, "SIGKILL");
+    const supervisor = second.pid;
     // its sockets close with its last thread, which may outlive its leader's turning zombie
     while (existsSync(`/proc/${supervisor}/task`) && readdirSync(`/proc/${supervisor}/task`).length > 1) await Bun.sleep(10);
     while (existsSync(`/proc/${supervisor}/stat`) && !readFileSync(`/proc/${supervisor}/stat`, "utf8").includes(") Z")) await Bun.sleep(10);

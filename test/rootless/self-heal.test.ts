@@ -5,7 +5,7 @@
 // slirp4netns container is usable when the command starts. After each test nothing of the user's is
 // left but the pause process: no helper, no supervisor.
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Subprocess } from "bun";
@@ -50,8 +50,35 @@ async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
   }
 }
 
+/**
+ * A descendant of `ancestor` whose command line starts with `command`, in whatever netns (userProcesses
+ * sees only the test's own; other runs on the machine have processes of the same user).
+ */
+function descendantRunning(ancestor: number, command: string): number | undefined {
+  const parentOf = (pid: number): number | undefined => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return undefined;
+    }
+  };
+  for (const entry of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").join(" ").startsWith(command)) continue;
+    } catch {
+      continue;
+    }
+    for (let p = parentOf(Number(entry)); p !== undefined && p > 1; p = parentOf(p)) if (p === ancestor) return Number(entry);
+  }
+  return undefined;
+}
+
 const others = () => userProcesses().filter((p) => !p.args.endsWith(" _pause"));
-const supervisors = () => userProcesses().filter((p) => p.args.endsWith(" _supervise"));
+const WATCHDOG = "ctrnet-supervisor-watchdog";
+const supervisors = () => userProcesses().filter((p) => p.args.endsWith(" _supervise") && !p.args.includes(WATCHDOG));
+const watchdogs = () => userProcesses().filter((p) => p.args.includes(WATCHDOG));
 
 describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", () => {
   let tmp: string;
@@ -260,16 +287,101 @@ describe.skipIf(!runnable)("helpers that heal themselves, as a rootless user", (
   );
 
   test(
-    "with its supervisor gone too, a dead forwarder shows as degraded in ls and inspect until reload restarts it",
+    "a rootless bridge network with DNS: kill -9 of the DNS server in the rootless netns, the supervisor starts it again, names resolve with no command run",
+    async () => {
+      expect(ctrnetAsUser(["network", "create", "--subnet", "10.77.11.0/24", "healdns"]).code).toBe(0);
+      let server: Subprocess<"ignore", "pipe", "pipe"> | undefined;
+      let ok = false;
+      try {
+        const created = ctrnetAsUser(["create", "--network", "healdns", "--name", "named", "healing-dns"]);
+        expect(created.stderr).toBe("");
+        expect(created.code).toBe(0);
+        const settings = (inspect("healing-dns").NetworkSettings as unknown as { Networks: Record<string, { IPAddress: string; Gateway: string }> }).Networks.healdns!;
+        // a process in the container's netns to ask from, as root through nsenter: no ctrnet command
+        server = serveIn("healing-dns");
+        const httpd = await until("httpd runs in the container's netns", () => descendantRunning(server!.pid, "busybox httpd"));
+        const ask = () => {
+          const r = Bun.spawnSync(["nsenter", "-t", String(httpd), "-n", "dig", "+short", "+time=1", "+tries=1", `@${settings.Gateway}`, "named"]);
+          return r.stdout.toString().trim();
+        };
+        expect(await until("the name resolves", () => (ask() === settings.IPAddress ? true : undefined))).toBe(true);
+        const helperFile = join(rootlessUser().runtimeDir, "ctrnet", "dns", "helper.json");
+        const dns = JSON.parse(readFileSync(helperFile, "utf8")).pid as number;
+        process.kill(dns, "SIGKILL");
+        expect(await waitGone(dns)).toBe(true);
+        expect(await until("the name resolves again", () => (ask() === settings.IPAddress ? true : undefined))).toBe(true);
+        const again = JSON.parse(readFileSync(helperFile, "utf8")).pid as number;
+        expect(again).not.toBe(dns);
+        const helpers = inspect("healing-dns").Helpers as unknown as Record<string, InspectHelper>;
+        expect(helpers.dnsServer).toMatchObject({ Pid: again, Running: true, Restarts: 1 });
+        ok = true;
+      } finally {
+        if (server) await stop(server);
+        if (ok) removeAndCheck("healing-dns");
+        else removeQuietly("healing-dns");
+        ctrnetAsUser(["network", "rm", "healdns"]);
+      }
+      expect(others()).toEqual([]);
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "kill -9 of the supervisor: its watchdog starts another, which restarts a forwarder killed next, with no command run; rm leaves nothing",
+    async () => {
+      const port = freePorts(1);
+      const created = ctrnetAsUser(["create", "-p", `127.0.0.1:${port}:80`, "restored"]);
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const server = serveIn("restored");
+      let ok = false;
+      try {
+        expect(await untilServed(port, server)).toBe("still served\n");
+        const forwarder = inspect("restored").Helpers!.portForwarder!.Pid;
+        const first = await until("a supervisor runs", () => supervisors()[0]);
+        await until("its watchdog runs", () => watchdogs()[0]);
+        process.kill(first.pid, "SIGKILL");
+        expect(await waitGone(first.pid)).toBe(true);
+        // no ctrnet command runs from here until the port answers again
+        const second = await until("another supervisor, with a watchdog of its own", () => {
+          const now = supervisors();
+          return now.length === 1 && now[0]!.pid !== first.pid && watchdogs().length === 1 ? now[0] : undefined;
+        });
+        process.kill(forwarder, "SIGKILL");
+        expect(await waitGone(forwarder)).toBe(true);
+        expect(await untilServed(port, server)).toBe("still served\n");
+        const healed = inspect("restored").Helpers!.portForwarder!;
+        expect(healed).toMatchObject({ Running: true, Restarts: 1 });
+        expect(healed.Pid).not.toBe(forwarder);
+        expect(supervisors().map((p) => p.pid)).toEqual([second.pid]);
+        ok = true;
+      } finally {
+        await stop(server);
+        if (!ok) removeQuietly("restored");
+      }
+      removeAndCheck("restored");
+      expect(others()).toEqual([]);
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    "with its supervisor and the supervisor's watchdog gone too, a dead forwarder shows as degraded in ls and inspect until reload restarts it",
     async () => {
       const port = freePorts(1);
       try {
         const created = ctrnetAsUser(["create", "-p", `127.0.0.1:${port}:80`, "degraded"]);
         expect(created.code).toBe(0);
-        // started by create, which does not wait for it to exec
+        // started by create, which does not wait for it to exec; its watchdog, by itself after its first round
         const supervisor = await until("a supervisor runs", () => supervisors()[0]);
-        process.kill(supervisor!.pid, "SIGKILL");
-        expect(await waitGone(supervisor!.pid)).toBe(true);
+        const watchdog = await until("its watchdog runs", () => watchdogs()[0]);
+        // both killed (the supervisor stopped first, so that neither sees the other go)
+        process.kill(supervisor.pid, "SIGSTOP");
+        process.kill(watchdog.pid, "SIGKILL");
+        process.kill(supervisor.pid, "SIGKILL");
+        expect(await waitGone(supervisor.pid)).toBe(true);
+        expect(await waitGone(watchdog.pid)).toBe(true);
+        expect(supervisors()).toEqual([]);
         const forwarder = inspect("degraded").Helpers!.portForwarder!.Pid;
         process.kill(forwarder, "SIGKILL");
         expect(await waitGone(forwarder)).toBe(true);

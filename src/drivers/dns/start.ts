@@ -3,14 +3,15 @@
 // of its own, and is known by pid and start time in a file beside its configuration, so any later ctrnet can
 // tell it a new configuration (SIGHUP), see that it died, or stop it. Reusable by a supervisor: launch, wait
 // and stop take only the paths (the caller holds paths.lock) and know nothing of containers.
-import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { setPriority } from "node:os";
 import { launch } from "../../../ffi/launcher.ts";
 import { CtrnetError } from "../../errors.ts";
 import { running, startTimeOf, stopByPid, type TrackedProcess } from "../../process/supervise.ts";
 import { selfCommand } from "../../rootless/self.ts";
-import { readJsonFile, TrackedProcessFile } from "../../schema/state-files.ts";
+import { DnsProcessFile, HelperRestartsFile, readJsonFile } from "../../schema/state-files.ts";
+import { writeFileAtomic } from "../../state/atomic-file.ts";
 import type { DnsStatus } from "../../schema/dns.ts";
 import { readDnsConfig, statusPathOf, waitForDnsStatus } from "./config.ts";
 
@@ -22,20 +23,41 @@ export interface DnsHelperPaths {
   process: string;
   /** Its stderr: why it failed to start, its warnings. */
   log: string;
+  /** How often it was started again after it died, and when (see noteDnsRestart). */
+  restarts: string;
   lock: string;
 }
 
 export function dnsHelperPaths(runtimeDir: string): DnsHelperPaths {
   const dir = join(runtimeDir, "dns");
-  return { dir, config: join(dir, "config.json"), process: join(dir, "helper.json"), log: join(dir, "helper.log"), lock: join(runtimeDir, "dns.lock") };
+  return { dir, config: join(dir, "config.json"), process: join(dir, "helper.json"), log: join(dir, "helper.log"), restarts: join(dir, "restarts.json"), lock: join(runtimeDir, "dns.lock") };
 }
 
 /** How long a new helper has to listen: a compiled ctrnet starts in a few ms, a loaded machine takes longer. */
 const READY_TIMEOUT_MS = 10_000;
 
-/** The helper written down, whether or not it still runs. */
-export function dnsHelperProcess(paths: DnsHelperPaths): TrackedProcess | undefined {
-  return readJsonFile(() => readFileSync(paths.process, "utf8"), TrackedProcessFile);
+/** The helper written down, whether or not it still runs, with the user namespace of its supervisor. */
+export function dnsHelperProcess(paths: DnsHelperPaths): (TrackedProcess & { supervisedIn?: number }) | undefined {
+  return readJsonFile(() => readFileSync(paths.process, "utf8"), DnsProcessFile);
+}
+
+export interface DnsRestarts {
+  count: number;
+  /** Milliseconds since the epoch. */
+  lastAt?: number;
+  /** Why the last attempt failed; absent once one succeeded. */
+  error?: string;
+}
+
+export function dnsRestarts(paths: DnsHelperPaths): DnsRestarts {
+  return readJsonFile(() => readFileSync(paths.restarts, "utf8"), HelperRestartsFile) ?? { count: 0 };
+}
+
+/** A helper started again after it died (or why the attempt failed): kept until the helper stops for good. */
+export function noteDnsRestart(paths: DnsHelperPaths, error?: string): void {
+  const before = dnsRestarts(paths);
+  const after = error === undefined ? { count: before.count + 1, lastAt: Date.now() } : { ...before, error };
+  writeFileAtomic(paths.restarts, JSON.stringify(after));
 }
 
 export function dnsHelperRunning(paths: DnsHelperPaths): TrackedProcess | undefined {
@@ -56,6 +78,8 @@ export interface StartDnsOptions {
   netnsFd?: number;
   /** argv that runs ctrnet (selfCommand() by default). */
   command?: readonly string[];
+  /** The user namespace (inode) whose helper supervisor restarts it if it dies. */
+  supervisedIn?: number;
 }
 
 /**
@@ -80,7 +104,8 @@ export function launchDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {
         ? spawnDetached(argv, env, [devNull, devNull, log])
         : launch({ argv, env, join: [{ fd: opts.netnsFd, type: "net" as const }], fds: { 0: devNull, 1: devNull, 2: log }, setsid: true }).pid;
     const startTime = startTimeOf(pid);
-    if (startTime !== undefined) writeFileSync(paths.process, JSON.stringify({ pid, startTime }), { mode: 0o600 });
+    // whole or not at all: the supervisor reads it when it changes
+    if (startTime !== undefined) writeFileAtomic(paths.process, JSON.stringify({ pid, startTime, ...(opts.supervisedIn ? { supervisedIn: opts.supervisedIn } : {}) }));
   } finally {
     closeSync(devNull);
     closeSync(log);
@@ -106,9 +131,10 @@ function spawnDetached(argv: string[], env: Record<string, string | undefined>, 
 
 /**
  * Until the launched helper serves its first configuration (from then on it takes SIGHUP). Throws with the
- * helper's own last words when it exits or listens nowhere it should; nothing is left running then.
+ * helper's own last words when it exits or listens nowhere it should; nothing is left running then, and
+ * its files are gone unless `keep` (the supervisor's restart, to be tried again on the same configuration).
  */
-export async function waitForDnsHelper(paths: DnsHelperPaths): Promise<DnsStatus> {
+export async function waitForDnsHelper(paths: DnsHelperPaths, opts: { keep?: boolean } = {}): Promise<DnsStatus> {
   const proc = dnsHelperProcess(paths);
   const deadline = performance.now() + READY_TIMEOUT_MS;
   let status: DnsStatus | null = null;
@@ -120,7 +146,7 @@ export async function waitForDnsHelper(paths: DnsHelperPaths): Promise<DnsStatus
   if (status && (status.listening.length > 0 || status.errors.length === 0)) return status;
   if (proc) await stopByPid("DNS server", proc).catch(() => {});
   const why = status?.errors.join("; ") || lastLine(paths.log) || (status ? "" : "it exited before it listened");
-  forgetDnsHelper(paths);
+  if (!opts.keep) forgetDnsHelper(paths);
   throw new CtrnetError(`DNS server for container names did not start: ${why}`);
 }
 
@@ -153,6 +179,6 @@ export async function stopDnsHelper(paths: DnsHelperPaths): Promise<void> {
 }
 
 function forgetDnsHelper(paths: DnsHelperPaths): void {
-  for (const p of [paths.process, paths.config, statusPathOf(paths.config), paths.log]) rmSync(p, { force: true });
+  for (const p of [paths.process, paths.config, statusPathOf(paths.config), paths.log, paths.restarts]) rmSync(p, { force: true });
   if (existsSync(paths.dir)) rmSync(paths.dir, { recursive: true, force: true });
 }

@@ -1,0 +1,7 @@
+// Which user namespace this process is in: helpers started in one can only be restarted from inside it.
+import { statSync } from "node:fs";
+
+/** This process's user namespace, by inode. */
+export function userNamespaceId(): number {
+  return statSync("/proc/self/ns/user").ino;
+}
