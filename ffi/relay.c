@@ -202,6 +202,7 @@ struct conn {
   struct side side[2];
   int fd[2];
   struct way way[2];  /* way[i] carries what side i sends */
+  int connecting;     /* the target has not taken the connection yet */
   int closed;
   int again;          /* bit i: way i stopped after ROUNDS reads, with more to read */
   struct conn *next;  /* on the loop's again or closed list */
@@ -313,14 +314,16 @@ static int socket_from(int family, int type, const struct endpoint *source, int 
   return -1;
 }
 
-/* A non-blocking socket connecting (or connected) to target, from source when given; the client's own port
- * first, then any. -1 when the connection failed at once. */
-static int connect_from(const struct endpoint *target, const struct endpoint *source) {
+/* A non-blocking socket connecting (*connecting 1) or connected to target, from source when given; the
+ * client's own port first, then any. -1 when the connection failed at once. */
+static int connect_from(const struct endpoint *target, const struct endpoint *source, int *connecting) {
   for (int anyport = 0; anyport < 2; anyport++) {
     int fd = socket_from(target->addr.family, SOCK_STREAM | SOCK_NONBLOCK, source, anyport);
     if (fd < 0) return -1;
-    if (connect(fd, &target->addr, target->len) == 0 || errno == EINPROGRESS) {
+    int done = connect(fd, &target->addr, target->len) == 0;
+    if (done || errno == EINPROGRESS) {
       set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+      *connecting = !done;
       return fd;
     }
     int err = errno;
@@ -391,6 +394,8 @@ static int move(struct loop *lp, struct conn *c, int i) {
     w->blocked = 0;
     if (w->eof) {
       release_pipe(lp, w);
+      /* Shut down while still connecting, the socket would drop the connection: the end waits for it. */
+      if (i == 0 && c->connecting) return 0;
       if (!w->shut) shutdown(to, SHUT_WR);
       w->shut = 1;
       return 0;
@@ -451,6 +456,11 @@ static void on_side(struct loop *lp, struct side *s, unsigned events) {
     return;
   }
   int failed = 0;
+  if (i == 1 && c->connecting && (events & EPOLLOUT)) {
+    c->connecting = 0;
+    /* A client that ended before the target took the connection: its end goes through now. */
+    if (c->way[0].eof && !c->way[0].blocked) failed = move(lp, c, 0) < 0;
+  }
   /* The other side's bytes wait for this one to take them. */
   if (c->way[!i].blocked && (events & (EPOLLOUT | EPOLLHUP))) failed = move(lp, c, !i) < 0;
   if (!failed && !c->way[i].blocked && !c->way[i].eof && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))) failed = move(lp, c, i) < 0;
@@ -481,9 +491,11 @@ static void come_back(struct loop *lp) {
 
 static void open_conn(struct loop *lp, struct listener *l, int client, struct endpoint *peer) {
   struct endpoint source;
-  int target = connect_from(&l->target, source_of(peer, &l->target, &source) ? &source : 0);
+  int connecting = 0;
+  int target = connect_from(&l->target, source_of(peer, &l->target, &source) ? &source : 0, &connecting);
   struct conn *c = target >= 0 ? calloc(1, sizeof *c) : 0;
   if (c) {
+    c->connecting = connecting;
     c->fd[0] = client;
     c->fd[1] = target;
     for (int i = 0; i < 2; i++) {

@@ -307,6 +307,24 @@ describe("port forwarder", () => {
     }
   });
 
+  test("a client that half-closes before the container has taken the connection still gets its answer", async () => {
+    const [hostPort, containerPort] = [freshPort(), freshPort()];
+    const server = tcpServer(CHILD_IP, containerPort);
+    // the forwarder's first SYN to the container is lost: its connection is still being made for a second
+    inNetns(["nft", "add", "table", "inet", "pfdelay"]);
+    inNetns(["nft", "add", "chain", "inet", "pfdelay", "out", "{ type filter hook output priority 0; }"]);
+    inNetns(["nft", "add", "rule", "inet", "pfdelay", "out", "tcp", "dport", String(containerPort), "tcp", "flags", "syn", "quota", "until", "100", "bytes", "drop"]);
+    const fwd = await forward([{ hostIP: "127.0.0.1", hostPort, containerPort, protocol: "tcp" }]);
+    try {
+      const [peer, port, got] = (await exchange("127.0.0.1", hostPort, "")).split(" ");
+      expect([peer, port, got]).toEqual([CHILD_IP, String(containerPort), ""]);
+    } finally {
+      await fwd.stop();
+      server.stop();
+      inNetns(["nft", "delete", "table", "inet", "pfdelay"]);
+    }
+  });
+
   test("a container that resets the connection resets the client's too", async () => {
     const [hostPort, containerPort] = [freshPort(), freshPort()];
     const server = withNetns(ns.path, () =>
