@@ -12,8 +12,9 @@
  *     epoll_ctl while data flows). Bytes move by non-blocking splice, socket -> pipe -> socket, never
  *     entering user space; each way of a connection holds a pipe only while bytes are in it, taken from the
  *     loop's pool and given back empty, so an idle connection costs two sockets and nothing more. A pipe
- *     starts at the default 64 KiB and grows to 1 MiB when a read fills it (up to GROWN_MAX per loop, since
- *     the kernel counts pipe pages against the user's pipe-user-pages-soft): a bulk transfer then moves in
+ *     starts at the default 64 KiB and grows to 1 MiB when a read fills it (GROWN_MAX of them in all, shared
+ *     out among the loops, since the kernel counts pipe pages against the user's pipe-user-pages-soft, 64 MiB
+ *     by default, and past it gives every new pipe of the user two pages): a bulk transfer then moves in
  *     fewer, larger splices. End of data from one side (read 0) becomes shutdown(SHUT_WR) of the other once its
  *     pipe is empty (half-close); the connection closes when both ways have ended. An error on either side
  *     (a reset, the target refusing) resets both, as the target or the client would have.
@@ -152,7 +153,7 @@ extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 /* A new pipe's capacity (16 pages), and what a pipe a read filled grows to. */
 #define DEFAULT_PIPE_BYTES (64 * 1024)
 #define PIPE_BYTES (1 << 20)
-/* Grown pipes a loop may hold (16 MiB of the user's pipe pages), and pipes its pool keeps. */
+/* Grown pipes the relay may hold (16 MiB of the user's pipe pages), and pipes a loop's pool keeps. */
 #define GROWN_MAX 16
 #define POOL_MAX 64
 /* Reads one way of a connection makes in a row before the loop serves the others (it comes back to it). */
@@ -226,6 +227,7 @@ struct loop {
   struct pipe pool[POOL_MAX];
   int pooled;
   int grown;
+  int grown_max;  /* its share of GROWN_MAX */
   /* Connections with a way to come back to, and connections closed during this round of events (freed once
    * no event of the round can point at them). */
   struct conn *again;
@@ -375,7 +377,7 @@ static int take_pipe(struct loop *lp, struct way *w) {
 
 /* A read that filled a pipe is a bulk transfer: a larger pipe moves it in fewer, larger splices. */
 static void grow_pipe(struct loop *lp, struct pipe *p) {
-  if (p->grown || lp->grown >= GROWN_MAX) return;
+  if (p->grown || lp->grown >= lp->grown_max) return;
   if (fcntl(p->wr, F_SETPIPE_SZ, PIPE_BYTES) < 0) return;
   p->grown = 1;
   lp->grown++;
@@ -765,6 +767,7 @@ int relay_start(struct relay *r) {
   for (int i = 0; i < r->nloops; i++) {
     struct loop *lp = &r->loops[i];
     lp->relay = r;
+    lp->grown_max = GROWN_MAX / r->nloops;
     lp->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (lp->epoll_fd < 0) return -errno;
     for (int j = 0; j < r->nlisteners; j++) {

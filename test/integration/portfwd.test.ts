@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import * as libc from "../../ffi/libc.ts";
 import { startPortForwarder, type PortForward, type PortForwarder } from "../../src/drivers/portfwd/index.ts";
@@ -187,6 +187,30 @@ function isGone(pid: number): boolean {
   }
 }
 
+/** The forwarder's threads, and its open sockets and pipes. */
+function resources(pid: number): { threads: number; sockets: number; pipes: number } {
+  const links = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return ""; // closed meanwhile
+    }
+  });
+  return {
+    threads: readdirSync(`/proc/${pid}/task`).length,
+    sockets: links.filter((l) => l.startsWith("socket:")).length,
+    pipes: links.filter((l) => l.startsWith("pipe:")).length,
+  };
+}
+
+/** Connects, and resolves once the connection is open; the caller ends it. */
+function openIdle(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: "127.0.0.1", port }, () => resolve(s));
+    s.on("error", reject);
+  });
+}
+
 async function until(what: string, cond: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !cond(); i++) await Bun.sleep(25);
   if (!cond()) throw new Error(`gave up waiting: ${what}`);
@@ -341,6 +365,28 @@ describe("port forwarder", () => {
     } finally {
       await fwd.stop();
       server.stop(true);
+    }
+  });
+
+  test("idle connections cost the forwarder two sockets each, no thread and no pipe; closed ones leave nothing behind", async () => {
+    const [hostPort, containerPort] = [freshPort(), freshPort()];
+    const server = tcpServer(CHILD_IP, containerPort);
+    const fwd = await forward([{ hostIP: "127.0.0.1", hostPort, containerPort, protocol: "tcp" }]);
+    try {
+      const before = resources(fwd.pid);
+      const idle = await Promise.all(Array.from({ length: 40 }, () => openIdle(hostPort)));
+      // each: the client's socket and the one to the container, once the forwarder has accepted them all
+      await until("the forwarder to accept 40 connections", () => resources(fwd.pid).sockets === before.sockets + 80);
+      expect(resources(fwd.pid)).toEqual({ ...before, sockets: before.sockets + 80 });
+      for (const s of idle) s.end();
+      await until("the forwarder to close them", () => resources(fwd.pid).sockets === before.sockets);
+      // traffic makes pipes, kept in the loops' pools for the next connections: no socket stays
+      await Promise.all(Array.from({ length: 20 }, (_, i) => exchange("127.0.0.1", hostPort, `t${i}`)));
+      await until("the forwarder to close them", () => resources(fwd.pid).sockets === before.sockets);
+      expect(resources(fwd.pid).threads).toBe(before.threads);
+    } finally {
+      await fwd.stop();
+      server.stop();
     }
   });
 
