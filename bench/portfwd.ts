@@ -110,7 +110,7 @@ async function connClient(port: number, count: number): Promise<void> {
   process.stdout.write(`${(count / ((performance.now() - t0) / 1000)).toFixed(0)}\n`);
 }
 
-/** The address the echo server behind port saw for this client; "" when the connection ended without an answer. */
+/** The address the echo server behind port saw for this client; "" when the connection ended (or failed) without an answer. */
 function askWho(port: number): Promise<string> {
   return new Promise<string>((resolve, reject) => {
     Bun.connect({
@@ -125,7 +125,8 @@ function askWho(port: number): Promise<string> {
         },
         close: () => resolve(""),
         error: (_s, e) => reject(e),
-        connectError: (_s, e) => reject(e),
+        // reset so soon that the connect itself reports it: no answer either
+        connectError: () => resolve(""),
       },
     }).catch(reject);
   });
@@ -307,7 +308,7 @@ export async function portForwarding(o: PortfwdOptions): Promise<PortfwdResult> 
           const argv = ["iperf3", "-c", "127.0.0.1", "-p", String(p.iperfPort), "-t", String(o.seconds), "-J", ...(reverse ? ["-R"] : [])];
           const label = `port forwarding, run ${r}/${o.runs}, ${p.name}${reverse ? " -R" : ""}`;
           let before = 0;
-          let json: { error?: string; end: { sum_received: { bits_per_second: number } } } | undefined;
+          let json: { error?: string; end: { sum_received: { bits_per_second: number }; cpu_utilization_percent?: { host_total: number; remote_total: number } } } | undefined;
           // A loaded machine makes a peer drop iperf3's control connection now and then: once more, then left out.
           for (let attempt = 1; attempt <= 2 && !json; attempt++) {
             before = cpuSeconds(p.cpuPids);
@@ -319,7 +320,9 @@ export async function portForwarding(o: PortfwdOptions): Promise<PortfwdResult> 
           const gbits = json.end.sum_received.bits_per_second / 1e9;
           (reverse ? p.rev : p.fwd).push(gbits);
           (reverse ? p.cpuRev : p.cpuFwd).push(cpuSeconds(p.cpuPids) - before);
-          console.error(`${label}: ${gbits.toFixed(2)} Gbit/s`);
+          const iperfCpu = json.end.cpu_utilization_percent;
+          const cpuNote = iperfCpu ? ` (iperf3 CPU: client ${iperfCpu.host_total.toFixed(0)} %, server ${iperfCpu.remote_total.toFixed(0)} %)` : "";
+          console.error(`${label}: ${gbits.toFixed(2)} Gbit/s${cpuNote}`);
         }
       }
     }

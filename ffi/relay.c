@@ -3,19 +3,24 @@
  * netns. Compiled at run time by bun:ffi's cc (TinyCC), so it declares the few libc functions it needs itself
  * instead of relying on system headers being installed.
  *
- * Network namespaces belong to threads, not processes: one event thread enters the target netns with setns and
- * every socket it (or a thread it starts) creates lives there, while the JS thread stays where it was.
- *   event thread: epoll over TCP listeners (accept, hand the connection to a worker), UDP listeners and flows.
- *   workers: a connection's worker connects to the target, then splices client->target itself and hands
- *     target->client to a second worker, through one pipe per direction, so the bytes never enter user space.
- *     A pipe is the worker's, kept for its next connection while it is left empty; it starts at the default
- *     64 KiB and grows to 1 MiB when a transfer fills it (measured: sizing every pipe up front cost short
- *     connections a third of their rate).
- *     Workers are kept for the next connection when they are done (up to MAX_IDLE of them wait), so a
- *     connection costs no thread creation once the forwarder is warm; a job never waits for a worker: with
- *     none idle, a new one starts (a connection waits on its second half, so a bounded pool could deadlock).
- * UDP has no connections: each client address gets its own socket in the netns (a flow), so replies can be
- * told apart and sent back to the right client; flows idle for longer than the configured time are closed.
+ * Network namespaces belong to threads, not processes: the first loop thread enters the target netns with
+ * setns and starts the others, so every socket they create lives there, while the JS thread stays where it was.
+ * Event loops (as many as the machine has cores, up to MAX_LOOPS), each an epoll of its own and no locks:
+ *   TCP: every loop waits on every TCP listener (EPOLLEXCLUSIVE: a connection wakes one loop), and the loop
+ *     that accepts a connection serves it to the end. Its socket to the target is opened and connected
+ *     without blocking at once, and both sockets join the loop's epoll, edge-triggered, for good (no
+ *     epoll_ctl while data flows). Bytes move by non-blocking splice, socket -> pipe -> socket, never
+ *     entering user space; each way of a connection holds a pipe only while bytes are in it, taken from the
+ *     loop's pool and given back empty, so an idle connection costs two sockets and nothing more. A pipe
+ *     starts at the default 64 KiB and grows to 1 MiB when a read fills it (GROWN_MAX of them in all, shared
+ *     out among the loops, since the kernel counts pipe pages against the user's pipe-user-pages-soft, 64 MiB
+ *     by default, and past it gives every new pipe of the user two pages): a bulk transfer then moves in
+ *     fewer, larger splices. End of data from one side (read 0) becomes shutdown(SHUT_WR) of the other once its
+ *     pipe is empty (half-close); the connection closes when both ways have ended. An error on either side
+ *     (a reset, the target refusing) resets both, as the target or the client would have.
+ *   Each loop asks for a short scheduler slice (short_slice), so a busy machine delays its bursts less.
+ *   UDP (the first loop only): each client address gets its own socket in the netns (a flow), so replies can
+ *     be told apart and sent back to the right client; flows idle for longer than the configured time close.
  * Keeping the client's address (relay_keep_source): the socket to the target is transparent (IP_TRANSPARENT,
  *   which the netns's owner may set), carries a mark and is bound to the client's address and port, a loopback
  *   client's as the gateway's; rules in the netns (drivers/portfwd/return-path.ts) route the replies to it.
@@ -32,9 +37,6 @@ typedef unsigned int socklen_t;
 /* Opaque libc types, sized for x86_64 and aarch64 alike (pthread_attr_t is 56 and 64 bytes, sem_t 32). */
 typedef union { char bytes[64]; long align; } pthread_attr_t;
 typedef union { char bytes[32]; long align; } sem_t;
-/* glibc's are 40 (x86_64) or 48 (aarch64) and 48 bytes; all zeros is the default initializer of both. */
-typedef union { char bytes[64]; long align; } pthread_mutex_t;
-typedef union { char bytes[64]; long align; } pthread_cond_t;
 typedef struct { unsigned long bits[16]; } sigset_t;
 
 struct sockaddr_any { unsigned short family; char data[126]; };
@@ -73,19 +75,17 @@ extern int epoll_wait(int ep, struct epoll_event *evs, int max, int timeout_ms);
 extern int clock_gettime(int clock, struct timespec *ts);
 extern int nanosleep(const struct timespec *req, struct timespec *rem);
 extern int setns(int fd, int nstype);
+extern long sysconf(int name);
 extern int pthread_attr_init(pthread_attr_t *attr);
-extern int pthread_attr_setstacksize(pthread_attr_t *attr, size_t size);
 extern int pthread_attr_setdetachstate(pthread_attr_t *attr, int state);
 extern int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 extern int sem_init(sem_t *sem, int shared, unsigned int value);
 extern int sem_wait(sem_t *sem);
 extern int sem_post(sem_t *sem);
 extern int sem_destroy(sem_t *sem);
-extern int pthread_mutex_lock(pthread_mutex_t *m);
-extern int pthread_mutex_unlock(pthread_mutex_t *m);
-extern int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
-extern int pthread_cond_signal(pthread_cond_t *c);
 extern int sigfillset(sigset_t *set);
+extern long syscall(long number, ...);
+extern int getpriority(int which, unsigned who);
 extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 
 #define errno (*__errno_location())
@@ -97,12 +97,14 @@ extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 #define EMFILE 24
 #define EADDRINUSE 98
 #define EADDRNOTAVAIL 99
+#define EINPROGRESS 115
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 #define SOCK_NONBLOCK 04000
 #define SOCK_CLOEXEC 02000000
+#define O_NONBLOCK 04000
 #define O_CLOEXEC 02000000
 #define SOL_SOCKET 1
 #define SO_REUSEADDR 2
@@ -116,34 +118,54 @@ extern int pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 #define IPPROTO_IPV6 41
 #define IPV6_V6ONLY 26
 #define SHUT_WR 1
-#define SHUT_RDWR 2
 #define MSG_DONTWAIT 0x40
 #define F_SETPIPE_SZ 1031
 #define SPLICE_F_MOVE 1
+#define SPLICE_F_NONBLOCK 2
 #define EPOLL_CLOEXEC 02000000
 #define EPOLL_CTL_ADD 1
 #define EPOLL_CTL_DEL 2
-#define EPOLLIN 1
+#define EPOLLIN 0x001
+#define EPOLLOUT 0x004
+#define EPOLLERR 0x008
+#define EPOLLHUP 0x010
+#define EPOLLRDHUP 0x2000
+#define EPOLLEXCLUSIVE (1u << 28)
+#define EPOLLET (1u << 31)
 #define CLOCK_MONOTONIC 1
 #define CLONE_NEWNET 0x40000000
 #define PTHREAD_CREATE_DETACHED 1
 #define SIG_BLOCK 0
+#define _SC_NPROCESSORS_ONLN 84
+#define PRIO_PROCESS 0
+#define SCHED_OTHER 0
+#if defined(__x86_64__)
+#define SYS_sched_setattr 314
+#else
+#define SYS_sched_setattr 274
+#endif
 
 #define PROTO_TCP 0 /* relay_add's proto; anything else is UDP */
 #define BACKLOG 4096
-/* Large enough that one splice moves what a busy socket has queued; pipe pages are only used when filled. */
-#define PIPE_BYTES (1 << 20)
-/* A new pipe's capacity (16 pages). */
+#define MAX_LOOPS 4
+/* The slice a loop asks for: the least the kernel grants. */
+#define SLICE_NS 100000
+/* A new pipe's capacity (16 pages), and what a pipe a read filled grows to. */
 #define DEFAULT_PIPE_BYTES (64 * 1024)
-#define CONN_STACK (64 * 1024)
-#define MAX_IDLE 64
+#define PIPE_BYTES (1 << 20)
+/* Grown pipes the relay may hold (16 MiB of the user's pipe pages), and pipes a loop's pool keeps. */
+#define GROWN_MAX 16
+#define POOL_MAX 64
+/* Reads one way of a connection makes in a row before the loop serves the others (it comes back to it). */
+#define ROUNDS 16
 #define FLOW_BUCKETS 1024
 #define SWEEP_MS 1000
 #define MAX_EVENTS 64
 #define DATAGRAM_MAX 65536
+#define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 
 /* Every epoll registration points at one of these; `kind` says which. */
-enum kind { TCP_LISTENER, UDP_LISTENER, UDP_FLOW };
+enum kind { TCP_LISTENER, UDP_LISTENER, UDP_FLOW, TCP_SIDE };
 
 struct endpoint { struct sockaddr_any addr; socklen_t len; };
 
@@ -171,10 +193,52 @@ struct flow {
   struct flow *next;
 };
 
+struct pipe { int rd; int wr; int grown; };
+
+/* One way of a connection: bytes read from one side, on their way to the other. */
+struct way {
+  struct pipe pipe;  /* rd -1 while the way holds none */
+  long queued;       /* bytes in the pipe */
+  int blocked;       /* the other side took less than the pipe held: waits for it to be writable */
+  int eof;           /* the side sent its last byte */
+  int shut;          /* ... and the other side has been told (shutdown SHUT_WR) */
+};
+
+struct conn;
+
+/* What epoll hands back for a connection's socket: side 0 is the client, 1 the target. */
+struct side { enum kind kind; struct conn *conn; int index; };
+
+struct conn {
+  struct side side[2];
+  int fd[2];
+  struct way way[2];  /* way[i] carries what side i sends */
+  int connecting;     /* the target has not taken the connection yet */
+  int closed;
+  int again;          /* bit i: way i stopped after ROUNDS reads, with more to read */
+  struct conn *next;  /* on the loop's again or closed list */
+};
+
+struct relay;
+
+struct loop {
+  struct relay *relay;
+  int epoll_fd;
+  struct pipe pool[POOL_MAX];
+  int pooled;
+  int grown;
+  int grown_max;  /* its share of GROWN_MAX */
+  /* Connections with a way to come back to, and connections closed during this round of events (freed once
+   * no event of the round can point at them). */
+  struct conn *again;
+  struct conn *closed;
+};
+
 struct relay {
   int netns_fd;
   long idle_ms;
-  int epoll_fd;
+  struct loop loops[MAX_LOOPS];
+  int nloops;
   struct listener **listeners;
   int nlisteners;
   struct flow *flows[FLOW_BUCKETS];
@@ -182,92 +246,6 @@ struct relay {
   int start_errno;
   char datagram[DATAGRAM_MAX];
 };
-
-/* A worker's pipe, kept for its next job as long as a job leaves it empty. */
-struct wpipe { int fd[2]; int grown; };
-
-struct pump { int from; int to; struct wpipe *pipe; sem_t done; };
-
-struct conn {
-  int client;
-  int server;
-  struct endpoint peer;
-  struct endpoint target;
-  struct pump down;
-};
-
-/* A unit of work for a worker: fn(arg, the worker's pipe). */
-struct job {
-  void (*fn)(void *, struct wpipe *);
-  void *arg;
-  struct job *next;
-};
-
-/* Workers waiting for a job; `idle` counts those not yet promised one. Created and only ever used by the
- * event thread and the workers, so every worker is in the target netns with every signal blocked. */
-static struct {
-  pthread_mutex_t lock;
-  pthread_cond_t wake;
-  struct job *head;
-  struct job *tail;
-  int idle;
-  pthread_attr_t attr;
-} workers;
-
-static void *worker(void *arg);
-
-/* Runs fn(arg) on an idle worker, or on a new one; returns 0, or -1 when no thread could be had. */
-static int run_job(void (*fn)(void *, struct wpipe *), void *arg) {
-  struct job *j = calloc(1, sizeof *j);
-  if (!j) return -1;
-  j->fn = fn;
-  j->arg = arg;
-  pthread_mutex_lock(&workers.lock);
-  if (workers.idle > 0) {
-    workers.idle--;
-    if (workers.tail) workers.tail->next = j;
-    else workers.head = j;
-    workers.tail = j;
-    pthread_cond_signal(&workers.wake);
-    pthread_mutex_unlock(&workers.lock);
-    return 0;
-  }
-  pthread_mutex_unlock(&workers.lock);
-  pthread_t t;
-  if (pthread_create(&t, &workers.attr, worker, j) != 0) {
-    free(j);
-    return -1;
-  }
-  return 0;
-}
-
-static void drop_pipe(struct wpipe *w) {
-  for (int i = 0; i < 2; i++) {
-    if (w->fd[i] >= 0) close(w->fd[i]);
-    w->fd[i] = -1;
-  }
-}
-
-static void *worker(void *arg) {
-  struct job *j = arg;
-  struct wpipe pipe = { { -1, -1 }, 0 };
-  for (;;) {
-    j->fn(j->arg, &pipe);
-    free(j);
-    pthread_mutex_lock(&workers.lock);
-    if (workers.idle >= MAX_IDLE) {
-      pthread_mutex_unlock(&workers.lock);
-      drop_pipe(&pipe);
-      return 0;
-    }
-    workers.idle++;
-    while (!workers.head) pthread_cond_wait(&workers.wake, &workers.lock);
-    j = workers.head;
-    workers.head = j->next;
-    if (!workers.head) workers.tail = 0;
-    pthread_mutex_unlock(&workers.lock);
-  }
-}
 
 static long now_ms(void) {
   struct timespec ts;
@@ -348,18 +326,225 @@ static int socket_from(int family, int type, const struct endpoint *source, int 
   return -1;
 }
 
-/* Connected to target (blocking), from source when given; the client's own port first, then any. */
-static int connect_from(const struct endpoint *target, const struct endpoint *source) {
+/* A non-blocking socket connecting (*connecting 1) or connected to target, from source when given; the
+ * client's own port first, then any. -1 when the connection failed at once. */
+static int connect_from(const struct endpoint *target, const struct endpoint *source, int *connecting) {
   for (int anyport = 0; anyport < 2; anyport++) {
-    int fd = socket_from(target->addr.family, SOCK_STREAM, source, anyport);
+    int fd = socket_from(target->addr.family, SOCK_STREAM | SOCK_NONBLOCK, source, anyport);
     if (fd < 0) return -1;
-    if (connect(fd, &target->addr, target->len) == 0) return fd;
+    int done = connect(fd, &target->addr, target->len) == 0;
+    if (done || errno == EINPROGRESS) {
+      set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+      *connecting = !done;
+      return fd;
+    }
     int err = errno;
     close(fd);
     /* The client's port is in a connection to the target still (TIME_WAIT): any other will do. */
     if (!source || err != EADDRNOTAVAIL) return -1;
   }
   return -1;
+}
+
+static void close_pipe(struct loop *lp, struct pipe *p) {
+  close(p->rd);
+  close(p->wr);
+  if (p->grown) lp->grown--;
+  p->rd = p->wr = -1;
+}
+
+/* The way's pipe back to the pool; only an empty one goes there. */
+static void release_pipe(struct loop *lp, struct way *w) {
+  if (w->pipe.rd < 0) return;
+  if (w->queued == 0 && lp->pooled < POOL_MAX) lp->pool[lp->pooled++] = w->pipe;
+  else close_pipe(lp, &w->pipe);
+  w->pipe.rd = w->pipe.wr = -1;
+  w->queued = 0;
+}
+
+static int take_pipe(struct loop *lp, struct way *w) {
+  if (lp->pooled > 0) {
+    w->pipe = lp->pool[--lp->pooled];
+    return 0;
+  }
+  int fd[2];
+  if (pipe2(fd, O_NONBLOCK | O_CLOEXEC) < 0) return -1;
+  w->pipe.rd = fd[0];
+  w->pipe.wr = fd[1];
+  w->pipe.grown = 0;
+  return 0;
+}
+
+/* A read that filled a pipe is a bulk transfer: a larger pipe moves it in fewer, larger splices. */
+static void grow_pipe(struct loop *lp, struct pipe *p) {
+  if (p->grown || lp->grown >= lp->grown_max) return;
+  if (fcntl(p->wr, F_SETPIPE_SZ, PIPE_BYTES) < 0) return;
+  p->grown = 1;
+  lp->grown++;
+}
+
+/* Moves what side i has sent to the other side, until neither can go on. 0, or -1 when the connection failed. */
+static int move(struct loop *lp, struct conn *c, int i) {
+  struct way *w = &c->way[i];
+  int from = c->fd[i];
+  int to = c->fd[!i];
+  for (int rounds = 0;; rounds++) {
+    while (w->queued > 0) {
+      ssize_t n = splice(w->pipe.rd, 0, to, 0, (size_t)w->queued, SPLICE_FLAGS);
+      if (n > 0) {
+        w->queued -= n;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        /* Edge-triggered: the socket's next room for data wakes the loop (EPOLLOUT). */
+        w->blocked = 1;
+        return 0;
+      }
+      return -1;
+    }
+    w->blocked = 0;
+    if (w->eof) {
+      release_pipe(lp, w);
+      /* Shut down while still connecting, the socket would drop the connection: the end waits for it. */
+      if (i == 0 && c->connecting) return 0;
+      if (!w->shut) shutdown(to, SHUT_WR);
+      w->shut = 1;
+      return 0;
+    }
+    if (rounds == ROUNDS) {
+      release_pipe(lp, w);
+      if (!c->again) {
+        c->next = lp->again;
+        lp->again = c;
+      }
+      c->again |= 1 << i;
+      return 0;
+    }
+    if (w->pipe.rd < 0 && take_pipe(lp, w) < 0) return -1;
+    ssize_t n = splice(from, 0, w->pipe.wr, 0, PIPE_BYTES, SPLICE_FLAGS);
+    if (n > 0) {
+      w->queued = n;
+      if (n >= DEFAULT_PIPE_BYTES) grow_pipe(lp, &w->pipe);
+    } else if (n == 0) {
+      w->eof = 1;
+    } else if (errno == EAGAIN) {
+      /* Read to the end: the next bytes from the side wake the loop (EPOLLIN). */
+      release_pipe(lp, w);
+      return 0;
+    } else if (errno != EINTR) {
+      return -1;
+    }
+  }
+}
+
+/* Closes both sockets, resetting them when the connection failed; freed at the end of the round of events. */
+static void close_conn(struct loop *lp, struct conn *c, int reset) {
+  struct linger now = { 1, 0 };
+  for (int i = 0; i < 2; i++) {
+    if (reset) setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    close(c->fd[i]);
+    release_pipe(lp, &c->way[i]);
+  }
+  c->closed = 1;
+  if (!c->again) {
+    c->next = lp->closed;
+    lp->closed = c;
+  }
+}
+
+static void after_move(struct loop *lp, struct conn *c, int failed) {
+  if (failed) close_conn(lp, c, 1);
+  else if (c->way[0].shut && c->way[1].shut) close_conn(lp, c, 0);
+}
+
+static void on_side(struct loop *lp, struct side *s, unsigned events) {
+  struct conn *c = s->conn;
+  int i = s->index;
+  if (c->closed) return;
+  /* A reset, or the target refusing the connection. */
+  if (events & EPOLLERR) {
+    close_conn(lp, c, 1);
+    return;
+  }
+  int failed = 0;
+  if (i == 1 && c->connecting && (events & EPOLLOUT)) {
+    c->connecting = 0;
+    /* A client that ended before the target took the connection: its end goes through now. */
+    if (c->way[0].eof && !c->way[0].blocked) failed = move(lp, c, 0) < 0;
+  }
+  /* The other side's bytes wait for this one to take them. */
+  if (c->way[!i].blocked && (events & (EPOLLOUT | EPOLLHUP))) failed = move(lp, c, !i) < 0;
+  if (!failed && !c->way[i].blocked && !c->way[i].eof && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))) failed = move(lp, c, i) < 0;
+  after_move(lp, c, failed);
+}
+
+/* The ways that stopped after ROUNDS reads, read on. */
+static void come_back(struct loop *lp) {
+  struct conn *list = lp->again;
+  lp->again = 0;
+  while (list) {
+    struct conn *c = list;
+    list = c->next;
+    int ways = c->again;
+    c->again = 0;
+    if (c->closed) {
+      c->next = lp->closed;
+      lp->closed = c;
+      continue;
+    }
+    int failed = 0;
+    for (int i = 0; i < 2 && !failed && !c->closed; i++) {
+      if ((ways & (1 << i)) && !c->way[i].blocked && !c->way[i].eof) failed = move(lp, c, i) < 0;
+    }
+    if (!c->closed) after_move(lp, c, failed);
+  }
+}
+
+static void open_conn(struct loop *lp, struct listener *l, int client, struct endpoint *peer) {
+  struct endpoint source;
+  int connecting = 0;
+  int target = connect_from(&l->target, source_of(peer, &l->target, &source) ? &source : 0, &connecting);
+  struct conn *c = target >= 0 ? calloc(1, sizeof *c) : 0;
+  if (c) {
+    c->connecting = connecting;
+    c->fd[0] = client;
+    c->fd[1] = target;
+    for (int i = 0; i < 2; i++) {
+      c->side[i].kind = TCP_SIDE;
+      c->side[i].conn = c;
+      c->side[i].index = i;
+      c->way[i].pipe.rd = c->way[i].pipe.wr = -1;
+    }
+    struct epoll_event ev = { EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &c->side[0] };
+    if (epoll_ctl(lp->epoll_fd, EPOLL_CTL_ADD, client, &ev) == 0) {
+      ev.ptr = &c->side[1];
+      if (epoll_ctl(lp->epoll_fd, EPOLL_CTL_ADD, target, &ev) == 0) return;
+    }
+    free(c);
+  }
+  /* The target refused (or we ran out of something): reset the client as the target would have. */
+  struct linger reset = { 1, 0 };
+  setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  close(client);
+  if (target >= 0) close(target);
+}
+
+static void accept_all(struct loop *lp, struct listener *l) {
+  for (;;) {
+    struct endpoint peer;
+    peer.len = sizeof peer.addr;
+    int fd = accept4(l->fd, &peer.addr, &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        /* Level-triggered epoll would wake at once again; give closing connections a moment. */
+        struct timespec pause = { 0, 10 * 1000000 };
+        nanosleep(&pause, 0);
+      }
+      return;
+    }
+    open_conn(lp, l, fd, &peer);
+  }
 }
 
 /* Keeps the client's address from here on; gateway4/6 "" when there is none. Returns 0 or -EINVAL. */
@@ -379,7 +564,6 @@ struct relay *relay_new(int netns_fd, int idle_seconds) {
   if (!r) return 0;
   r->netns_fd = netns_fd;
   r->idle_ms = (long)idle_seconds * 1000;
-  r->epoll_fd = -1;
   return r;
 }
 
@@ -420,120 +604,6 @@ int relay_add(struct relay *r, int proto, const char *host_ip, int host_port, co
   return 0;
 }
 
-/* Moves everything from one socket to the other; at EOF passes the half-close on. On an error both sockets are
- * shut down completely, which also wakes the thread pumping the other way.
- * One thread drives both ends of a pipe: a blocking socket->pipe splice waits for data holding the pipe's
- * mutex, so a second thread draining the same pipe would stall behind it (tried: iperf3 hung). */
-/* Returns 0 when it stopped at the end of the data with the pipe empty, -1 when the pipe may hold some. */
-static int pump(struct pump *p) {
-  int *fd = p->pipe->fd;
-  for (;;) {
-    ssize_t n = splice(p->from, 0, fd[1], 0, PIPE_BYTES, SPLICE_F_MOVE);
-    if (n == 0) {
-      shutdown(p->to, SHUT_WR);
-      return 0;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    int full = n >= DEFAULT_PIPE_BYTES;
-    while (n > 0) {
-      ssize_t m = splice(fd[0], 0, p->to, 0, (size_t)n, SPLICE_F_MOVE);
-      if (m < 0 && errno == EINTR) continue;
-      if (m <= 0) break;
-      n -= m;
-    }
-    if (n != 0) {
-      shutdown(p->from, SHUT_RDWR);
-      shutdown(p->to, SHUT_RDWR);
-      return -1;
-    }
-    /* A pipe the data filled is a bulk transfer: a larger one moves it in fewer, larger splices. Grown only
-     * then, since sizing every pipe at the start costs short connections more than it gives them. */
-    if (full && !p->pipe->grown) {
-      fcntl(fd[1], F_SETPIPE_SZ, PIPE_BYTES);
-      p->pipe->grown = 1;
-    }
-  }
-}
-
-/* The worker's pipe, made if it has none (the first job, or the last one left data in it). */
-static int ready_pipe(struct wpipe *w) {
-  if (w->fd[0] >= 0) return 0;
-  w->grown = 0;
-  return pipe2(w->fd, O_CLOEXEC);
-}
-
-/* The second half of a connection, on a worker of its own; says when it is done. */
-static void pump_job(void *arg, struct wpipe *w) {
-  struct pump *p = arg;
-  if (ready_pipe(w) < 0) {
-    shutdown(p->from, SHUT_RDWR);
-    shutdown(p->to, SHUT_RDWR);
-  } else {
-    p->pipe = w;
-    if (pump(p) < 0) drop_pipe(w);
-  }
-  sem_post(&p->done);
-}
-
-static void conn_job(void *arg, struct wpipe *w) {
-  struct conn *c = arg;
-  struct pump up = { c->client, -1, w };
-  struct pump *down = &c->down;
-  down->from = -1;
-  down->to = c->client;
-  down->pipe = 0;
-  struct endpoint source;
-  c->server = connect_from(&c->target, source_of(&c->peer, &c->target, &source) ? &source : 0);
-  int ok = c->server >= 0 && ready_pipe(w) == 0;
-  if (ok) {
-    set_int(c->server, IPPROTO_TCP, TCP_NODELAY, 1);
-    up.to = down->from = c->server;
-    sem_init(&down->done, 0, 0);
-    ok = run_job(pump_job, down) == 0;
-  }
-  if (ok) {
-    if (pump(&up) < 0) drop_pipe(w);
-    while (sem_wait(&down->done) < 0 && errno == EINTR) {}
-  } else {
-    /* The target refused (or we ran out of something): reset the client as the target would have. */
-    struct linger reset = { 1, 0 };
-    setsockopt(c->client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  }
-  if (up.to >= 0) sem_destroy(&down->done); /* initialized once connected */
-  close(c->client);
-  if (c->server >= 0) close(c->server);
-  free(c);
-}
-
-static void accept_all(struct listener *l) {
-  for (;;) {
-    struct endpoint peer;
-    peer.len = sizeof peer.addr;
-    int fd = accept4(l->fd, &peer.addr, &peer.len, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) {
-        /* Level-triggered epoll would wake at once again; give closing connections a moment. */
-        struct timespec pause = { 0, 10 * 1000000 };
-        nanosleep(&pause, 0);
-      }
-      return;
-    }
-    struct conn *c = calloc(1, sizeof *c);
-    if (!c) {
-      close(fd);
-      continue;
-    }
-    c->client = fd;
-    c->server = -1;
-    c->peer = peer;
-    c->target = l->target;
-    if (run_job(conn_job, c) != 0) {
-      close(fd);
-      free(c);
-    }
-  }
-}
-
 static unsigned bucket_of(struct listener *l, struct endpoint *client) {
   unsigned h = (unsigned)(unsigned long)l;
   unsigned char *b = (unsigned char *)&client->addr;
@@ -554,7 +624,7 @@ static struct flow *flow_for(struct relay *r, struct listener *l, struct endpoin
   struct endpoint source;
   f->fd = socket_from(l->target.addr.family, SOCK_DGRAM | SOCK_NONBLOCK, source_of(client, &l->target, &source) ? &source : 0, 0);
   struct epoll_event ev = { EPOLLIN, f };
-  if (f->fd < 0 || connect(f->fd, &l->target.addr, l->target.len) < 0 || epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, f->fd, &ev) < 0) {
+  if (f->fd < 0 || connect(f->fd, &l->target.addr, l->target.len) < 0 || epoll_ctl(r->loops[0].epoll_fd, EPOLL_CTL_ADD, f->fd, &ev) < 0) {
     if (f->fd >= 0) close(f->fd);
     free(f);
     return 0;
@@ -597,59 +667,122 @@ static void expire_flows(struct relay *r, long now) {
         continue;
       }
       *link = f->next;
-      epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, f->fd, 0);
+      epoll_ctl(r->loops[0].epoll_fd, EPOLL_CTL_DEL, f->fd, 0);
       close(f->fd);
       free(f);
     }
   }
 }
 
-static void *event_thread(void *arg) {
-  struct relay *r = arg;
+static void run_loop(struct loop *lp) {
+  struct relay *r = lp->relay;
   struct epoll_event events[MAX_EVENTS];
-  sigset_t all;
-  /* Signals are the JS thread's business; connection threads inherit this mask. */
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, 0);
-  r->start_errno = setns(r->netns_fd, CLONE_NEWNET) < 0 ? errno : 0;
-  int failed = r->start_errno != 0;
-  sem_post(&r->started);
-  if (failed) return 0;
-  pthread_attr_init(&workers.attr);
-  pthread_attr_setstacksize(&workers.attr, CONN_STACK);
-  pthread_attr_setdetachstate(&workers.attr, PTHREAD_CREATE_DETACHED);
+  int udp = lp == &r->loops[0];
   long last_sweep = now_ms();
   for (;;) {
-    int n = epoll_wait(r->epoll_fd, events, MAX_EVENTS, SWEEP_MS);
+    int n = epoll_wait(lp->epoll_fd, events, MAX_EVENTS, lp->again ? 0 : udp ? SWEEP_MS : -1);
     for (int i = 0; i < n; i++) {
       enum kind *kind = events[i].ptr;
-      if (*kind == TCP_LISTENER) accept_all((struct listener *)kind);
+      if (*kind == TCP_SIDE) on_side(lp, (struct side *)kind, events[i].events);
+      else if (*kind == TCP_LISTENER) accept_all(lp, (struct listener *)kind);
       else if (*kind == UDP_LISTENER) udp_from_clients(r, (struct listener *)kind);
       else udp_from_target(r, (struct flow *)kind);
     }
-    long now = now_ms();
-    if (now - last_sweep >= SWEEP_MS) {
-      expire_flows(r, now);
-      last_sweep = now;
+    if (lp->again) come_back(lp);
+    while (lp->closed) {
+      struct conn *c = lp->closed;
+      lp->closed = c->next;
+      free(c);
+    }
+    if (udp) {
+      long now = now_ms();
+      if (now - last_sweep >= SWEEP_MS) {
+        expire_flows(r, now);
+        last_sweep = now;
+      }
     }
   }
+}
+
+/* struct sched_attr as of Linux 3.14 (SCHED_ATTR_SIZE_VER0). */
+struct sched_attr {
+  unsigned size;
+  unsigned policy;
+  unsigned long flags;
+  int nice;
+  unsigned priority;
+  unsigned long runtime;
+  unsigned long deadline;
+  unsigned long period;
+};
+
+/* Each wakeup of a loop is a short burst of work (moving what a socket holds): asks the scheduler for a short
+ * slice (EEVDF's custom slice, Linux 6.12 and later; older kernels ignore it), so that under load a loop runs
+ * soon after its data arrives instead of waiting behind longer-running tasks. Its share of the CPU stays the
+ * same, and so does its nice value; no privilege is needed. */
+static void short_slice(void) {
+  struct sched_attr a = { sizeof a, SCHED_OTHER, 0, getpriority(PRIO_PROCESS, 0), 0, SLICE_NS, 0, 0 };
+  syscall(SYS_sched_setattr, 0, &a, 0);
+}
+
+static void *loop_thread(void *arg) {
+  short_slice();
+  run_loop(arg);
   return 0;
 }
 
-/* Starts the event thread and waits until it has entered the target netns; returns 0 or -errno. */
-int relay_start(struct relay *r) {
-  pthread_t t;
+/* The first loop: enters the target netns, starts the other loops there (a thread inherits its creator's
+ * namespaces), says how that went, and serves. */
+static void *first_loop(void *arg) {
+  struct relay *r = arg;
+  sigset_t all;
+  /* Signals are the JS thread's business; the other loops inherit this mask. */
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, 0);
+  r->start_errno = setns(r->netns_fd, CLONE_NEWNET) < 0 ? errno : 0;
   pthread_attr_t attr;
-  r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (r->epoll_fd < 0) return -errno;
-  for (int i = 0; i < r->nlisteners; i++) {
-    struct epoll_event ev = { EPOLLIN, r->listeners[i] };
-    if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, r->listeners[i]->fd, &ev) < 0) return -errno;
-  }
-  sem_init(&r->started, 0, 0);
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int err = pthread_create(&t, &attr, event_thread, r);
+  for (int i = 1; i < r->nloops && !r->start_errno; i++) {
+    pthread_t t;
+    int err = pthread_create(&t, &attr, loop_thread, &r->loops[i]);
+    /* Fewer loops then: the ones running serve every TCP listener. */
+    if (err) break;
+  }
+  int failed = r->start_errno != 0;
+  sem_post(&r->started);
+  short_slice();
+  if (!failed) run_loop(&r->loops[0]);
+  return 0;
+}
+
+static int loop_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > MAX_LOOPS ? MAX_LOOPS : (int)n;
+}
+
+/* Starts the loops and waits until they are inside the target netns; returns 0 or -errno. */
+int relay_start(struct relay *r) {
+  r->nloops = loop_count();
+  for (int i = 0; i < r->nloops; i++) {
+    struct loop *lp = &r->loops[i];
+    lp->relay = r;
+    lp->grown_max = GROWN_MAX / r->nloops;
+    lp->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (lp->epoll_fd < 0) return -errno;
+    for (int j = 0; j < r->nlisteners; j++) {
+      struct listener *l = r->listeners[j];
+      if (l->kind != TCP_LISTENER && i > 0) continue;
+      struct epoll_event ev = { EPOLLIN | (l->kind == TCP_LISTENER ? EPOLLEXCLUSIVE : 0), l };
+      if (epoll_ctl(lp->epoll_fd, EPOLL_CTL_ADD, l->fd, &ev) < 0) return -errno;
+    }
+  }
+  sem_init(&r->started, 0, 0);
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int err = pthread_create(&t, &attr, first_loop, r);
   if (err) return -err;
   while (sem_wait(&r->started) < 0 && errno == EINTR) {}
   sem_destroy(&r->started);

@@ -1,7 +1,9 @@
 // ctrnet's port forwarder end to end: the compiled binary as `_rootlessport`, a netns joined to this (private)
 // host by a veth pair, servers inside the netns, clients on this side's loopback.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import type { Socket } from "bun";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import * as libc from "../../ffi/libc.ts";
 import { startPortForwarder, type PortForward, type PortForwarder } from "../../src/drivers/portfwd/index.ts";
@@ -84,6 +86,67 @@ function exchange(host: string, port: number, payload: string): Promise<string> 
   });
 }
 
+interface Echo {
+  pending: Buffer[];
+  ended: boolean;
+}
+
+/** Writes what the socket has not taken yet, then half-closes once the client has and everything went out. */
+function flush(s: Socket<Echo>): void {
+  while (s.data.pending.length > 0) {
+    const head = s.data.pending[0]!;
+    const n = s.write(head);
+    if (n < head.length) {
+      s.data.pending[0] = head.subarray(Math.max(n, 0));
+      return;
+    }
+    s.data.pending.shift();
+  }
+  if (s.data.ended) s.end();
+}
+
+/** A TCP server in the netns that sends back every byte as it comes, minding backpressure, and half-closes after the client. */
+function echoServer(port: number): { stop: () => void } {
+  const server = withNetns(ns.path, () =>
+    Bun.listen<Echo>({
+      hostname: CHILD_IP,
+      port,
+      allowHalfOpen: true,
+      socket: {
+        open(s) {
+          s.data = { pending: [], ended: false };
+        },
+        data(s, chunk) {
+          s.data.pending.push(Buffer.from(chunk));
+          flush(s);
+        },
+        drain: flush,
+        end(s) {
+          s.data.ended = true;
+          flush(s);
+        },
+      },
+    }),
+  );
+  return { stop: () => server.stop(true) };
+}
+
+const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
+
+/** Sends payload and half-closes while reading what comes back at the same time; resolves with all of it. */
+function roundTrip(port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true }, () => s.end(payload));
+    s.on("data", (c: Buffer) => chunks.push(c));
+    s.on("end", () => {
+      s.destroy();
+      resolve(Buffer.concat(chunks));
+    });
+    s.on("error", reject);
+  });
+}
+
 async function udpEchoServer(port: number): Promise<{ stop: () => void }> {
   const { pending } = withNetns(ns.path, () => ({
     pending: Bun.udpSocket({
@@ -122,6 +185,30 @@ function isGone(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** The forwarder's threads, and its open sockets and pipes. */
+function resources(pid: number): { threads: number; sockets: number; pipes: number } {
+  const links = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return ""; // closed meanwhile
+    }
+  });
+  return {
+    threads: readdirSync(`/proc/${pid}/task`).length,
+    sockets: links.filter((l) => l.startsWith("socket:")).length,
+    pipes: links.filter((l) => l.startsWith("pipe:")).length,
+  };
+}
+
+/** Connects, and resolves once the connection is open; the caller ends it. */
+function openIdle(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: "127.0.0.1", port }, () => resolve(s));
+    s.on("error", reject);
+  });
 }
 
 async function until(what: string, cond: () => boolean): Promise<void> {
@@ -176,20 +263,127 @@ describe("port forwarder", () => {
     }
   });
 
-  test("many connections at once, and more after them on the workers they left, each get their own answer", async () => {
+  test("many connections at once, and more after them, each get their own answer", async () => {
     const [hostPort, containerPort] = [freshPort(), freshPort()];
     const server = tcpServer(CHILD_IP, containerPort);
     const fwd = await forward([{ hostIP: "127.0.0.1", hostPort, containerPort, protocol: "tcp" }]);
     try {
-      // more at once than the forwarder keeps idle workers for, so some start fresh and some are let go
+      // waves of connections served together by the loops, the later ones on pipes and loops the earlier left
       const wave = (tag: string, n: number) => Promise.all(Array.from({ length: n }, (_, i) => exchange("127.0.0.1", hostPort, `${tag}${i}`)));
       for (const [tag, n] of [["a", 150], ["b", 150], ["c", 20]] as const) {
         const answers = await wave(tag, n);
         expect(answers.map((a) => a.split(" ")[2])).toEqual(Array.from({ length: n }, (_, i) => `${tag}${i}`));
       }
-      // a large payload on a reused worker, both ways whole
+      // a large payload through pipes other connections used, both ways whole
       const big = "x".repeat(3 << 20);
       expect((await exchange("127.0.0.1", hostPort, big)).split(" ")[2]!.length).toBe(big.length);
+    } finally {
+      await fwd.stop();
+      server.stop();
+    }
+  });
+
+  test("large transfers both ways at once, several connections together, arrive whole and in order", async () => {
+    const [hostPort, containerPort] = [freshPort(), freshPort()];
+    const server = echoServer(containerPort);
+    const fwd = await forward([{ hostIP: "127.0.0.1", hostPort, containerPort, protocol: "tcp" }]);
+    try {
+      // more than a socket buffer and a grown pipe hold, so both ways wait on the other side in turn
+      const payloads = [24 << 20, 5 << 20, 1, 300_000].map((n) => randomBytes(n));
+      const echoed = await Promise.all(payloads.map((p) => roundTrip(hostPort, p)));
+      expect(echoed.map((e) => [e.length, sha256(e)])).toEqual(payloads.map((p) => [p.length, sha256(p)]));
+    } finally {
+      await fwd.stop();
+      server.stop();
+    }
+  });
+
+  test("the container speaks first and half-closes first; the client still sends afterwards and it arrives", async () => {
+    const [hostPort, containerPort] = [freshPort(), freshPort()];
+    let heard!: (text: string) => void;
+    const serverGot = new Promise<string>((resolve) => (heard = resolve));
+    // node:net's: Bun.listen's end() closes the socket altogether
+    const server = withNetns(ns.path, () =>
+      net
+        .createServer({ allowHalfOpen: true }, (s) => {
+          let got = "";
+          s.end("hello first");
+          s.on("data", (c: Buffer) => (got += c.toString()));
+          s.on("end", () => heard(got));
+        })
+        .listen(containerPort, CHILD_IP),
+    );
+    const fwd = await forward([{ hostIP: "127.0.0.1", hostPort, containerPort, protocol: "tcp" }]);
+    try {
+      const greeting = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        const s = net.connect({ host: "127.0.0.1", port: hostPort, allowHalfOpen: true });
+        s.on("data", (c: Buffer) => (text += c.toString()));
+        // only after the container's end has come through: the client answers, then ends its side too
+        s.on("end", () => s.end("sent after the server's end", () => resolve(text)));
+        s.on("error", reject);
+      });
+      expect(greeting).toBe("hello first");
+      expect(await serverGot).toBe("sent after the server's end");
+    } finally {
+      await fwd.stop();
+      server.close();
+    }
+  });
+
+  test("a client that half-closes before the container has taken the connection still gets its answer", async () => {
+    const [hostPort, containerPort] = [freshPort(), freshPort()];
+    const server = tcpServer(CHILD_IP, containerPort);
+    // the forwarder's first SYN to the container is lost: its connection is still being made for a second
+    inNetns(["nft", "add", "table", "inet", "pfdelay"]);
+    inNetns(["nft", "add", "chain", "inet", "pfdelay", "out", "{ type filter hook output priority 0; }"]);
+    inNetns(["nft", "add", "rule", "inet", "pfdelay", "out", "tcp", "dport", String(containerPort), "tcp", "flags", "syn", "quota", "until", "100", "bytes", "drop"]);
+    const fwd = await forward([{ hostIP: "127.0.0.1", hostPort, containerPort, protocol: "tcp" }]);
+    try {
+      const [peer, port, got] = (await exchange("127.0.0.1", hostPort, "")).split(" ");
+      expect([peer, port, got]).toEqual([CHILD_IP, String(containerPort), ""]);
+    } finally {
+      await fwd.stop();
+      server.stop();
+      inNetns(["nft", "delete", "table", "inet", "pfdelay"]);
+    }
+  });
+
+  test("a container that resets the connection resets the client's too", async () => {
+    const [hostPort, containerPort] = [freshPort(), freshPort()];
+    const server = withNetns(ns.path, () =>
+      Bun.listen({ hostname: CHILD_IP, port: containerPort, socket: { data: (s) => s.terminate() } }),
+    );
+    const fwd = await forward([{ hostIP: "127.0.0.1", hostPort, containerPort, protocol: "tcp" }]);
+    try {
+      const outcome = await new Promise<string>((resolve) => {
+        const s = net.connect({ host: "127.0.0.1", port: hostPort }, () => s.write("x"));
+        s.on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+        s.on("end", () => resolve("end"));
+      });
+      expect(outcome).toBe("ECONNRESET");
+    } finally {
+      await fwd.stop();
+      server.stop(true);
+    }
+  });
+
+  test("idle connections cost the forwarder two sockets each, no thread and no pipe; closed ones leave nothing behind", async () => {
+    const [hostPort, containerPort] = [freshPort(), freshPort()];
+    const server = tcpServer(CHILD_IP, containerPort);
+    const fwd = await forward([{ hostIP: "127.0.0.1", hostPort, containerPort, protocol: "tcp" }]);
+    try {
+      const before = resources(fwd.pid);
+      const idle = await Promise.all(Array.from({ length: 40 }, () => openIdle(hostPort)));
+      // each: the client's socket and the one to the container, once the forwarder has accepted them all
+      await until("the forwarder to accept 40 connections", () => resources(fwd.pid).sockets === before.sockets + 80);
+      expect(resources(fwd.pid)).toEqual({ ...before, sockets: before.sockets + 80 });
+      for (const s of idle) s.end();
+      await until("the forwarder to close them", () => resources(fwd.pid).sockets === before.sockets);
+      // traffic makes pipes, kept in the loops' pools for the next connections: no socket stays
+      await Promise.all(Array.from({ length: 20 }, (_, i) => exchange("127.0.0.1", hostPort, `t${i}`)));
+      await until("the forwarder to close them", () => resources(fwd.pid).sockets === before.sockets);
+      expect(resources(fwd.pid).threads).toBe(before.threads);
     } finally {
       await fwd.stop();
       server.stop();
