@@ -1,9 +1,9 @@
 // A container's /etc/resolv.conf and /etc/hosts from its network view (container/dns-files.ts generates them),
 // written to its runtime directory, and bind-mounted over /etc in its mount namespace when its command
 // starts (as `ip netns exec` does with /etc/netns/NAME).
-import { mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, type Reach, readHostEtc } from "../container/dns-files.ts";
+import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, type Reach, readHostEtc, replaceOwnHostsEntries } from "../container/dns-files.ts";
 import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
 import { type EtcOptions, HOST_GATEWAY_VALUE } from "../container/etc-options.ts";
 import { SEARCH_DOMAIN } from "../drivers/dns/zone.ts";
@@ -139,6 +139,26 @@ export function writeEtcFiles(
     writeFileSync(path, contents[name], { mode: 0o644 });
   }
   return paths;
+}
+
+/**
+ * After connect or disconnect: the container's own lines of the hosts file it was given (if any: not
+ * with --no-hosts, nor for the OCI hook's) name its addresses now, as podman rewrites a running
+ * container's /etc/hosts. Written in place, so a running `ctrnet run` command's bind mount sees it.
+ */
+export function refreshOwnHostsEntries(ctx: { readonly runtimeDir: string }, before: ContainerRecord, after: ContainerRecord): void {
+  const path = join(etcFilesDir(ctx, after.id), "hosts");
+  let hosts: string;
+  try {
+    hosts = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw err;
+  }
+  const addresses = (rec: ContainerRecord) => rec.networks.flatMap((n) => (n.status ? statusAddresses(n.status) : []));
+  const names = [after.name ?? after.id, after.id.slice(0, SHORT_ID_LENGTH)];
+  const next = replaceOwnHostsEntries(hosts, addresses(before), addresses(after), names);
+  if (next !== hosts) writeFileSync(path, next);
 }
 
 /** Removes what writeEtcFiles wrote; the directory too once nothing else is in it. Missing files are fine. */

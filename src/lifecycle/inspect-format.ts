@@ -6,6 +6,7 @@ import { networkAliases } from "../container/aliases.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
 import { formatNetworkMode } from "./mode.ts";
 import { ipFamily } from "../ip/codec.ts";
+import { networkId } from "../drivers/cni/config.ts";
 
 export interface InspectBasicNetworkConfig {
   EndpointID: string;
@@ -170,13 +171,18 @@ export function networkSettings(owner: ContainerRecord, view: InspectView = {}):
     Ports: inspectPorts(owner.ports, owner.exposed),
     SandboxKey: owner.netns?.path ?? "",
   };
-  if (view.named !== undefined) return { ...settings, Networks: { [view.named]: namedNetwork(view.named) } };
+  if (view.named !== undefined) {
+    // slirp4netns and pasta: their addresses at the top level and under the mode's name
+    const basic = view.status ? statusToBasicNetworkConfig(view.status) : emptyBasic();
+    return { ...settings, ...(view.status ? basic : {}), Networks: { [view.named]: namedNetwork(view.named, basic) } };
+  }
   if (owner.networks.length === 0) return view.status ? { ...settings, ...statusToBasicNetworkConfig(view.status) } : settings;
   const networks: Record<string, InspectAdditionalNetwork> = {};
   for (const attachment of [...owner.networks].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))) {
     networks[attachment.network] = {
       ...(attachment.status ? statusToBasicNetworkConfig(attachment.status) : emptyBasic()),
-      NetworkID: attachment.network,
+      // podman's NetworkID is the network's id (the sha256 of its name, as `network inspect` shows it)
+      NetworkID: networkId(attachment.network),
       DriverOpts: null,
       IPAMConfig: null,
       Links: null,

@@ -56,7 +56,8 @@ function netnsOwnerOrSelf(ctx: Context, rec: ContainerRecord): ContainerRecord {
  */
 function inspectView(ctx: Context, owner: ContainerRecord): InspectView {
   const driver = driverOf(ctx, owner);
-  if (driver?.fixedStatus) return { status: driver.fixedStatus(owner) };
+  // slirp4netns and pasta: a network of the mode's name besides the status, as podman's (setDefaultNetworks)
+  if (driver?.fixedStatus) return { status: driver.fixedStatus(owner), ...(owner.mode.kind === "slirp4netns" || owner.mode.kind === "pasta" ? { named: owner.mode.kind } : {}) };
   if (driver !== undefined) return {};
   if (owner.netns === null || owner.netns.owned) return { named: formatNetworkMode(owner.mode) };
   const status = observeNetns(owner.netns.path);

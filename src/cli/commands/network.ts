@@ -27,7 +27,7 @@ import { syncDns } from "../../lifecycle/dns.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
 import { log } from "../../log.ts";
 import { isJsonFormat, renderInspect, renderList } from "../template/index.ts";
-import { NETWORK_HEADERS, networkView, templateFormatArg } from "../views.ts";
+import { NETWORK_HEADERS, networkView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
 
 /** Opens the context for one command and closes it however the command ends. */
 async function withContext<T>(args: Parameters<typeof contextOptions>[0], fn: (ctx: Context) => Promise<T>): Promise<T> {
@@ -143,7 +143,7 @@ const inspect = defineCommand({
   args: inspectArgs,
   async run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, inspectArgs);
-    const format = args.format === undefined || isJsonFormat(String(args.format)) ? undefined : String(args.format);
+    const format = args.format === undefined || isJsonFormat(String(args.format)) ? undefined : normalizeInspectFormat(String(args.format));
     // As podman: every network found is printed, then the ones not found fail the command.
     const { found, failures } = await withContext(args, async (ctx) => {
       const found: NetworkInfo[] = [];
@@ -177,7 +177,10 @@ const rm = defineCommand({
     rejectUnknownOptions(rawArgs, rmArgs);
     if (args.time !== undefined) {
       if (!args.force) throw new UsageError("--force option must be specified to use the --time option");
-      if (!/^[0-9]+$/.test(String(args.time))) throw new UsageError(`invalid --time "${String(args.time)}": expected seconds`);
+      // podman's -t -1 (wait forever) reaches here as "" (the parser reads -1 as a flag): its value is in rawArgs
+      const at = rawArgs.findIndex((a) => a === "-t" || a === "--time");
+      const time = args.time === "" && at >= 0 ? (rawArgs[at + 1] ?? "") : String(args.time);
+      if (!/^(-1|[0-9]+)$/.test(time)) throw new UsageError(`invalid --time "${time}": expected seconds, or -1`);
     }
     return withContext(args, async (ctx) => {
       const options = args.force
@@ -274,6 +277,7 @@ const update = defineCommand({
 const subCommands = { create, ls, inspect, rm, prune, exists, update };
 // podman's alias, kept out of help and completion (not enumerable) as main.ts's internal commands are.
 Object.defineProperty(subCommands, "list", { value: ls });
+Object.defineProperty(subCommands, "remove", { value: rm });
 // podman's spellings of ctrnet's top-level connect, disconnect and reload, hidden the same way
 Object.defineProperty(subCommands, "connect", { value: connect });
 Object.defineProperty(subCommands, "disconnect", { value: disconnect });
