@@ -10,6 +10,7 @@ import { validateName } from "../names.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
 import type { ExposedPort, PortMapping } from "../schema/ports.ts";
 import type { ContainerRecord, NetMode, NetworkAttachment } from "../state/index.ts";
+import type { EtcOptions } from "./etc-options.ts";
 
 /** The lowest ethN not given to any network of this container yet. */
 export function firstFreeIfname(ifnames: Readonly<Record<string, string>>): string {
@@ -54,6 +55,8 @@ export interface NewContainer {
   staticMAC?: string | null;
   ports?: readonly PortMapping[];
   exposed?: readonly ExposedPort[];
+  /** The options of its /etc files (etc-options.ts). */
+  etc?: EtcOptions;
 }
 
 /** A record in state `creating`, its networks named eth0, eth1, … in the order given. */
@@ -82,6 +85,7 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
     staticMAC: init.staticMAC ?? null,
     ports: [...(init.ports ?? [])],
     ...(init.exposed?.length ? { exposed: [...init.exposed] } : {}),
+    ...(init.etc !== undefined ? { etc: structuredClone(init.etc) } : {}),
     helpers: { slirp4netns: null, portForwarder: null, pasta: null },
     createdAt: Date.now(),
   };

@@ -16,7 +16,7 @@ import { withContainerLock } from "../state/lock.ts";
 import { requireLive, requireReady } from "./lookup.ts";
 import { driverOf, targetOf } from "./networks.ts";
 import { syncDns } from "./dns.ts";
-import { refreshOwnHostsEntries } from "./etc-files.ts";
+import { refreshEtcFiles } from "./etc-files.ts";
 import type { ConnectOptions } from "./types.ts";
 
 /** Runs fn on the current record of the container, under its lock, once it is ready and its driver live. */
@@ -53,8 +53,8 @@ export async function connectContainer(ctx: Context, idOrName: string, nameOrId:
     const index = next.networks.length - 1;
     const status = await driver.setup(targetOf(ctx, next, driver, index, rec.netns!.path, { ...(ips.length ? { ips } : {}), mac }));
     const updated = state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));
-    refreshOwnHostsEntries(ctx, rec, updated);
     await syncDns(ctx);
+    await refreshEtcFiles(ctx, rec, updated);
   });
 }
 
@@ -92,7 +92,7 @@ export async function disconnectContainer(ctx: Context, idOrName: string, networ
     await syncDns(ctx, { id: rec.id, network });
     ErrorList.throwIfAny("", await driver.teardown(targetOf(ctx, rec, driver, index, rec.netns!.path), rec.networks[index]!.status));
     const updated = ctx.state().update(rec.id, (r) => disconnectNetwork(r, network));
-    refreshOwnHostsEntries(ctx, rec, updated);
+    await refreshEtcFiles(ctx, rec, updated);
     if (index === 0 && rest.networks.length && rec.ports.length) await movePorts(ctx, updated, driver);
     if (rest.networks.length === 0 && driver.release) ErrorList.throwIfAny(`releasing the rootless netns`, await driver.release());
   });

@@ -168,6 +168,7 @@ function planned(p: CreatePlan, netns: { path: string; owned: boolean } | null):
     staticMAC: p.mac ?? null,
     ports: p.ports,
     exposed: p.exposed,
+    etc: p.etc,
   });
 }
 

@@ -1,7 +1,7 @@
 // A container's /etc/resolv.conf and /etc/hosts from its network view (container/dns-files.ts generates them),
 // written to its runtime directory, and bind-mounted over /etc in its mount namespace when its command
 // starts (as `ip netns exec` does with /etc/netns/NAME).
-import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, type Reach, readHostEtc, replaceOwnHostsEntries } from "../container/dns-files.ts";
 import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
@@ -142,23 +142,31 @@ export function writeEtcFiles(
 }
 
 /**
- * After connect or disconnect: the container's own lines of the hosts file it was given (if any: not
- * with --no-hosts, nor for the OCI hook's) name its addresses now, as podman rewrites a running
- * container's /etc/hosts. Written in place, so a running `ctrnet run` command's bind mount sees it.
+ * After connect or disconnect: the files the container was given (`create`'s, `run`'s; not those
+ * --no-hosts or --dns none left out, nor the OCI hook's) made again for its networks now, from the
+ * options it was made with, as podman rewrites a running container's /etc/hosts and resolv.conf: its
+ * addresses there and the nameservers of its DNS networks follow it. Written in place, so a running
+ * `ctrnet run` command's bind mount sees them. A record of an older ctrnet, without its options: only
+ * its own lines of the hosts file are changed.
  */
-export function refreshOwnHostsEntries(ctx: { readonly runtimeDir: string }, before: ContainerRecord, after: ContainerRecord): void {
-  const path = join(etcFilesDir(ctx, after.id), "hosts");
-  let hosts: string;
-  try {
-    hosts = readFileSync(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
+export async function refreshEtcFiles(ctx: Context, before: ContainerRecord, after: ContainerRecord): Promise<void> {
+  const dir = etcFilesDir(ctx, after.id);
+  const present = ETC_FILE_NAMES.filter((name) => existsSync(join(dir, name)));
+  if (present.length === 0) return;
+  let files: Partial<EtcFiles>;
+  if (after.etc !== undefined) {
+    files = (await etcFilesOf(ctx, after, after.etc)).files;
+  } else {
+    if (!present.includes("hosts")) return;
+    const addresses = (rec: ContainerRecord) => rec.networks.flatMap((n) => (n.status ? statusAddresses(n.status) : []));
+    const names = [after.name ?? after.id, after.id.slice(0, SHORT_ID_LENGTH)];
+    files = { hosts: replaceOwnHostsEntries(readFileSync(join(dir, "hosts"), "utf8"), addresses(before), addresses(after), names) };
   }
-  const addresses = (rec: ContainerRecord) => rec.networks.flatMap((n) => (n.status ? statusAddresses(n.status) : []));
-  const names = [after.name ?? after.id, after.id.slice(0, SHORT_ID_LENGTH)];
-  const next = replaceOwnHostsEntries(hosts, addresses(before), addresses(after), names);
-  if (next !== hosts) writeFileSync(path, next);
+  for (const name of present) {
+    const path = join(dir, name);
+    const next = files[name];
+    if (next !== undefined && readFileSync(path, "utf8") !== next) writeFileSync(path, next);
+  }
 }
 
 /** Removes what writeEtcFiles wrote; the directory too once nothing else is in it. Missing files are fine. */

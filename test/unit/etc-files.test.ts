@@ -15,6 +15,7 @@ import {
   isLoopback,
   parseResolvConf,
   pickHostResolvConf,
+  replaceOwnHostsEntries,
   type ResolvConf,
 } from "../../src/container/dns-files.ts";
 import { containerEtcFiles, etcFilesDir, removeEtcFiles, wantedEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
@@ -206,6 +207,20 @@ describe("containerHosts", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  test("connect and disconnect of a record without its options: its own lines follow its addresses, the others stay", () => {
+    const made = containerHosts({ host: debian, addresses: ["10.88.0.2"], names: ["hh", "web"], gateway: "10.88.0.1", extraHosts: [{ name: "db", address: "1.2.3.4" }] });
+    const connected = replaceOwnHostsEntries(made, ["10.88.0.2"], ["10.88.0.2", "10.89.0.7"], ["web"]);
+    expect(connected).toBe(
+      ["127.0.0.1\tlocalhost", "::1     localhost ip6-localhost ip6-loopback", "10.88.0.2\thh web", "10.89.0.7\thh web", "1.2.3.4\tdb", "10.88.0.1\thost.containers.internal", ""].join("\n"),
+    );
+    const disconnected = replaceOwnHostsEntries(connected, ["10.88.0.2", "10.89.0.7"], ["10.89.0.7"], ["web"]);
+    expect(disconnected).not.toContain("10.88.0.2\t");
+    expect(disconnected).toContain("10.89.0.7\thh web\n1.2.3.4\tdb");
+    // none left, then a new one: after the localhost lines, with the names it is given
+    const none = replaceOwnHostsEntries(disconnected, ["10.89.0.7"], [], ["web"]);
+    expect(replaceOwnHostsEntries(none, [], ["10.90.0.3"], ["web", "0123456789ab"]).split("\n").slice(2, 4)).toEqual(["10.90.0.3\tweb 0123456789ab", "1.2.3.4\tdb"]);
   });
 
   test("Fedora's long localhost lines are kept whole", () => {

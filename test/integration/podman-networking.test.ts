@@ -1,0 +1,125 @@
+// Cases of podman's own networking tests (test/system/500-networking.bats, test/e2e/network*_test.go)
+// that ctrnet failed, as ctrnet's commands, through the compiled binary on real networks: `ip a` shows a
+// broadcast, inspect's NetworkID is the network's id, --hostname is an alias, the /etc files follow
+// connect and disconnect, slirp4netns is named in Networks, network rm -t -1.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { hex, Installation, privileged, type TestNetwork } from "./lifecycle-helpers.ts";
+
+/** `ip -4 -o addr show DEV` inside a netns (or on the host), one line an address. */
+function inet4(dev: string, netnsPath?: string): string {
+  const argv = ["ip", "-4", "-o", "addr", "show", "dev", dev];
+  return Bun.spawnSync(netnsPath ? ["nsenter", `--net=${netnsPath}`, ...argv] : argv, { stdout: "pipe" }).stdout.toString();
+}
+
+describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", () => {
+  let inst: Installation;
+  let net: TestNetwork;
+
+  beforeAll(() => {
+    inst = new Installation();
+    net = inst.network("pdm");
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    inst.expectClean();
+  });
+
+  afterAll(() => inst.dispose());
+
+  /** A network made by `network create` (ctrnet's DNS on), removed after fn. */
+  function withCreatedNetworks(count: number, fn: (names: string[], prefixes: string[]) => void): void {
+    const names: string[] = [];
+    const prefixes: string[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const prefix = `10.${100 + (Number.parseInt(hex(1), 16) % 100)}.${Number.parseInt(hex(1), 16)}`;
+        const name = `pdm-${hex(3)}`;
+        inst.ok(["network", "create", "--subnet", `${prefix}.0/24`, name]);
+        names.push(name);
+        prefixes.push(prefix);
+      }
+      fn(names, prefixes);
+    } finally {
+      inst.removeAll();
+      for (const name of names) inst.cli(["network", "rm", "-f", name]);
+    }
+  }
+
+  test("ip a in the container shows the address with its subnet's broadcast (bats: inet X.2/24 brd X.255)", () => {
+    const id = `brd-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", net.name, id]).trim();
+    expect(inet4("eth0", netns)).toMatch(new RegExp(`inet ${net.prefix.replaceAll(".", "\\.")}\\.\\d+/24 brd ${net.prefix.replaceAll(".", "\\.")}\\.255 `));
+  });
+
+  test("inspect: a network's NetworkID is its id as network inspect --format {{.Id}} prints it; --hostname is among the Aliases", () => {
+    withCreatedNetworks(1, ([name]) => {
+      const netId = inst.ok(["network", "inspect", name!, "--format", "{{.Id}}"]).trim();
+      expect(netId).toMatch(/^[0-9a-f]{64}$/);
+      const id = `nid-${hex(4)}`;
+      inst.ok(["create", "--network", name!, "--hostname", "host-x", id]);
+      const settings = inst.inspect(id).NetworkSettings.Networks[name!];
+      expect(settings.NetworkID).toBe(netId);
+      expect(settings.Aliases).toEqual([id, "host-x"]);
+      // the bridge holds the gateway with the broadcast too, as the reference bridge plugin's
+      const bridge = inst.ok(["network", "inspect", name!, "--format", "{{.NetworkInterface}}"]).trim();
+      expect(inet4(bridge)).toContain(" brd ");
+    });
+  });
+
+  test("connect and disconnect: the container's hosts and resolv.conf follow its networks (bats: connect/disconnect with port forwarding; e2e: network connect, disconnect)", () => {
+    withCreatedNetworks(2, ([n1, n2], [p1, p2]) => {
+      const id = `etc-${hex(4)}`;
+      inst.ok(["create", "--network", n1!, "--hostname", "hh", "--add-host", "db:192.0.2.9", id]);
+      const dnsId = `dns-${hex(4)}`;
+      inst.ok(["create", "--network", n1!, "--dns", "192.0.2.53", dnsId]);
+      const files = (name: string, which: "hosts" | "resolv.conf") => readFileSync(join(inst.env.CTRNET_ROOT!, "containers", name, which), "utf8");
+      const ip = (network: string) => inst.inspect(id).NetworkSettings.Networks[network]?.IPAddress as string;
+      const ip1 = ip(n1!);
+      expect(files(id, "hosts")).toContain(`${ip1}\thh ${id}`);
+      expect(files(id, "resolv.conf")).toContain(`nameserver ${p1}.1`);
+
+      inst.ok(["network", "connect", n2!, id]);
+      const ip2 = ip(n2!);
+      expect(files(id, "hosts")).toContain(`${ip2}\thh ${id}`);
+      expect(files(id, "resolv.conf")).toContain(`nameserver ${p2}.1`);
+
+      expect(inst.ok(["network", "disconnect", n1!, id])).toBe("");
+      expect(files(id, "hosts")).not.toContain(`${ip1}\t`);
+      expect(files(id, "hosts")).toContain("192.0.2.9\tdb");
+      expect(files(id, "resolv.conf")).not.toContain(`nameserver ${p1}.1`);
+      expect(files(id, "resolv.conf")).toContain(`nameserver ${p2}.1`);
+
+      // back on n1: a new address, named in hosts with the --hostname it was made with
+      inst.ok(["network", "connect", n1!, id]);
+      const again = ip(n1!);
+      expect(again).not.toBe(ip1);
+      expect(files(id, "hosts")).toContain(`${again}\thh ${id}`);
+
+      // --dns keeps replacing the networks' servers
+      inst.ok(["network", "connect", n2!, dnsId]);
+      expect(files(dnsId, "resolv.conf")).toBe("nameserver 192.0.2.53\n");
+    });
+  });
+
+  test("inspect names slirp4netns in Networks, as podman's default network of a container without networks", () => {
+    const id = `sl-${hex(4)}`;
+    inst.ok(["create", "--network", "slirp4netns", id]);
+    const settings = inst.inspect(id).NetworkSettings;
+    expect(Object.keys(settings.Networks)).toEqual(["slirp4netns"]);
+    expect(settings.Networks.slirp4netns.NetworkID).toBe("slirp4netns");
+    expect(settings.Networks.slirp4netns.IPAddress).toBe(settings.IPAddress);
+    expect(settings.IPAddress).toMatch(/^10\.0\.2\.\d+$/);
+  });
+
+  test("network rm -t -1 -f (podman's wait forever) of a missing network is silent; network remove is rm", () => {
+    expect(inst.cli(["network", "rm", "-t", "-1", "--force", `bogus-${hex(3)}`])).toEqual({ code: 0, stdout: "", stderr: "" });
+    const bad = inst.cli(["network", "rm", "-t", "-2", "-f", `bogus-${hex(3)}`]);
+    expect(bad.code).toBe(2);
+    withCreatedNetworks(1, ([name]) => {
+      expect(inst.ok(["network", "remove", name!])).toBe(`${name}\n`);
+    });
+  });
+});
