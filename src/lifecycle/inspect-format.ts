@@ -75,6 +75,8 @@ export interface InspectResult {
   Degraded?: string;
   NetworkMode: string;
   NetworkSettings: InspectNetworkSettings;
+  /** podman's Config.ExposedPorts: the container's --expose ports, published or not ("80/tcp": {}). */
+  Config?: { ExposedPorts: Record<string, Record<string, never>> };
   /** slirp4netns and the port forwarder, when the container has them. */
   Helpers?: Record<string, InspectHelper>;
 }
@@ -129,14 +131,23 @@ export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicN
  * podman's makeInspectPortBindings: one entry per container port, ranges spelled out, no host IP as
  * 0.0.0.0; an exposed port nothing publishes is there with null, as podman 4 shows it.
  */
-export function inspectPorts(ports: readonly PortMapping[], exposed: readonly ExposedPort[] = []): Record<string, InspectHostPort[] | null> {
+/**
+ * NetworkSettings.Ports as podman 5's (makeInspectPortBindings): the published ports only; an exposed
+ * port nothing publishes is in Config.ExposedPorts (podman 4 listed it here with null).
+ */
+export function inspectPorts(ports: readonly PortMapping[]): Record<string, InspectHostPort[] | null> {
   const out: Record<string, InspectHostPort[] | null> = {};
-  for (const e of exposed) for (let i = 0; i < e.range; i++) out[`${e.containerPort + i}/${e.protocol}`] = null;
   for (const m of ports) {
     for (let i = 0; i < m.range; i++) {
       (out[`${m.containerPort + i}/${m.protocol}`] ??= []).push({ HostIp: m.hostIP === "" ? "0.0.0.0" : m.hostIP, HostPort: String(m.hostPort + i) });
     }
   }
+  return out;
+}
+
+function exposedPorts(exposed: readonly ExposedPort[]): Record<string, Record<string, never>> {
+  const out: Record<string, Record<string, never>> = {};
+  for (const e of exposed) for (let i = 0; i < e.range; i++) out[`${e.containerPort + i}/${e.protocol}`] = {};
   return out;
 }
 
@@ -168,7 +179,7 @@ export function networkSettings(owner: ContainerRecord, view: InspectView = {}):
     HairpinMode: false,
     LinkLocalIPv6Address: "",
     LinkLocalIPv6PrefixLen: 0,
-    Ports: inspectPorts(owner.ports, owner.exposed),
+    Ports: inspectPorts(owner.ports),
     SandboxKey: owner.netns?.path ?? "",
   };
   if (view.named !== undefined) {
@@ -204,6 +215,7 @@ export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view
     ...(degraded === undefined ? {} : { Degraded: degraded }),
     NetworkMode: formatNetworkMode(rec.mode),
     NetworkSettings: networkSettings(owner, view),
+    ...(rec.exposed?.length ? { Config: { ExposedPorts: exposedPorts(rec.exposed) } } : {}),
     ...(health && Object.keys(health.helpers).length ? { Helpers: health.helpers } : {}),
   };
 }
