@@ -54,7 +54,7 @@ export function containerEtcFiles(
   const hostGateway = opts.hostAddress !== undefined ? opts.hostAddress || undefined : (gateways.find((g) => !g.includes(":")) ?? gateways[0]);
   const hosts = containerHosts({
     host: host.hosts,
-    addresses,
+    addresses: opts.hostsAddresses ?? addresses,
     names: [...(etc.hostname ? [etc.hostname] : []), record.name ?? record.id, record.id.slice(0, SHORT_ID_LENGTH)],
     gateway: hostGateway,
     extraHosts: (etc.addHosts ?? []).flatMap((h) => (h.address !== HOST_GATEWAY_VALUE ? [h] : hostGateway ? [{ name: h.name, address: hostGateway }] : [])),
@@ -70,6 +70,8 @@ export interface EtcFileOptions {
   networkDnsServers?: readonly string[];
   /** What host.containers.internal names; "" for nothing; the first network's gateway when absent. */
   hostAddress?: string;
+  /** The addresses /etc/hosts gives the container's names, when not its networks' (none: 127.0.0.1). */
+  hostsAddresses?: readonly string[];
   etc?: EtcOptions;
 }
 
@@ -92,7 +94,11 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
   if (rec.mode.kind === "pasta") {
     hostAddress = pastaMapGuestAddr(rec.mode.options, ctx.runtimeDir) ?? hostReachableAddress(view.statuses.flatMap(statusAddresses)) ?? "";
   }
+  // podman's getHostsEntries and GetHostContainersInternalIP: --network none names the container at
+  // 127.0.0.1; in the host's netns, the host is 127.0.0.1
+  if (rec.mode.kind === "host") hostAddress = "127.0.0.1";
   return containerEtcFiles(rec, view, readHostEtc(), {
+    ...(rec.mode.kind === "none" ? { hostsAddresses: ["127.0.0.1"] } : {}),
     preferredNameservers: rootlessDns ? [rootlessDns] : [],
     dnsServers: await dnsServersOf(ctx, rec),
     networkDnsServers: await unservedNetworkDnsServers(ctx, rec),

@@ -104,6 +104,14 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
     });
   });
 
+  test("/etc/hosts of none and host: the container's names at 127.0.0.1 with none, host.containers.internal at 127.0.0.1 in the host's netns (e2e --net=none adds hostname; bats --network=host uses localhost)", () => {
+    const name = `hn-${hex(3)}`;
+    const none = inst.ok(["run", "--network", "none", "--hostname", "testctr", "--name", name, "--", "cat", "/etc/hosts"]);
+    expect(none).toMatch(new RegExp(`^127\\.0\\.0\\.1\ttestctr ${name}( |$)`, "m"));
+    const host = inst.ok(["run", "--network", "host", "--", "cat", "/etc/hosts"]);
+    expect(host).toMatch(/^127\.0\.0\.1[ \t]+host\.containers\.internal$/m);
+  });
+
   test("inspect names slirp4netns in Networks, as podman's default network of a container without networks", () => {
     const id = `sl-${hex(4)}`;
     inst.ok(["create", "--network", "slirp4netns", id]);
