@@ -8,16 +8,22 @@ import { formatNetworkMode } from "./mode.ts";
 import { ipFamily } from "../ip/codec.ts";
 import { networkId } from "../drivers/cni/config.ts";
 
+/** podman's define.Address, of SecondaryIPAddresses and SecondaryIPv6Addresses. */
+export interface InspectAddress {
+  Addr: string;
+  PrefixLength: number;
+}
+
 export interface InspectBasicNetworkConfig {
   EndpointID: string;
   Gateway: string;
   IPAddress: string;
   IPPrefixLen: number;
-  SecondaryIPAddresses?: string[];
+  SecondaryIPAddresses?: InspectAddress[];
   IPv6Gateway: string;
   GlobalIPv6Address: string;
   GlobalIPv6PrefixLen: number;
-  SecondaryIPv6Addresses?: string[];
+  SecondaryIPv6Addresses?: InspectAddress[];
   MacAddress: string;
   AdditionalMACAddresses?: string[];
 }
@@ -95,13 +101,15 @@ function emptyBasic(): InspectBasicNetworkConfig {
 }
 
 /**
- * The seed's resultToBasicNetworkConfig with its two slips fixed: an IPv6 address went to the secondary
- * list whenever an IPv4 one had been seen (it tested IPAddress, not GlobalIPv6Address), and a missing
- * gateway printed as "<nil>".
+ * podman's resultToBasicNetworkConfig: the interfaces by name; the first IPv4 and the first IPv6 address
+ * with their gateways, the others as secondary ({Addr, PrefixLength}); the first interface's MAC, each
+ * other interface's among AdditionalMACAddresses. (The seed put an IPv6 address among the secondary ones
+ * once an IPv4 one had been seen, and printed a missing gateway as "<nil>".)
  */
 export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicNetworkConfig {
   const config = emptyBasic();
-  for (const { mac, addresses } of status.interfaces) {
+  const interfaces = [...status.interfaces].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const { mac, addresses } of interfaces) {
     for (const ip of addresses) {
       const [address = "", prefix = "0"] = ip.address.split("/");
       if (ipFamily(address) === 4) {
@@ -109,20 +117,19 @@ export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicN
           config.IPAddress = address;
           config.IPPrefixLen = Number(prefix);
           config.Gateway = ip.gateway ?? "";
-          config.MacAddress = mac ?? "";
         } else {
-          (config.SecondaryIPAddresses ??= []).push(ip.address);
-          if (mac !== undefined) (config.AdditionalMACAddresses ??= []).push(mac);
+          (config.SecondaryIPAddresses ??= []).push({ Addr: address, PrefixLength: Number(prefix) });
         }
       } else if (config.GlobalIPv6Address === "") {
         config.GlobalIPv6Address = address;
         config.GlobalIPv6PrefixLen = Number(prefix);
         config.IPv6Gateway = ip.gateway ?? "";
-        if (config.MacAddress === "" && mac !== undefined) config.MacAddress = mac;
       } else {
-        (config.SecondaryIPv6Addresses ??= []).push(ip.address);
+        (config.SecondaryIPv6Addresses ??= []).push({ Addr: address, PrefixLength: Number(prefix) });
       }
     }
+    if (config.MacAddress === "") config.MacAddress = mac ?? "";
+    else (config.AdditionalMACAddresses ??= []).push(mac ?? "");
   }
   return config;
 }
