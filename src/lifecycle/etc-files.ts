@@ -2,8 +2,8 @@
 // written to its runtime directory, and bind-mounted over /etc in its mount namespace when its command
 // starts (as `ip netns exec` does with /etc/netns/NAME).
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, type Reach, readHostEtc, replaceOwnHostsEntries } from "../container/dns-files.ts";
+import { basename, join } from "node:path";
+import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, pickHostResolvConf, type Reach, readHostEtc, replaceOwnHostsEntries } from "../container/dns-files.ts";
 import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
 import { type EtcOptions, HOST_GATEWAY_VALUE } from "../container/etc-options.ts";
 import { SEARCH_DOMAIN } from "../drivers/dns/zone.ts";
@@ -97,7 +97,7 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
   // podman's getHostsEntries and GetHostContainersInternalIP: --network none names the container at
   // 127.0.0.1; in the host's netns, the host is 127.0.0.1
   if (rec.mode.kind === "host") hostAddress = "127.0.0.1";
-  return containerEtcFiles(rec, view, readHostEtc(), {
+  return containerEtcFiles(rec, view, hostEtcFor(rec), {
     ...(rec.mode.kind === "none" ? { hostsAddresses: ["127.0.0.1"] } : {}),
     preferredNameservers: rootlessDns ? [rootlessDns] : [],
     dnsServers: await dnsServersOf(ctx, rec),
@@ -105,6 +105,24 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
     ...(hostAddress !== undefined ? { hostAddress } : {}),
     etc,
   });
+}
+
+/** Where `ip netns` keeps a named netns's own /etc files. */
+const NETNS_ETC_DIR = "/etc/netns";
+
+/**
+ * The host's files, with the resolv.conf `ip netns` keeps for a named netns (/etc/netns/NAME/resolv.conf)
+ * when the container joins one by path (ns:/run/netns/NAME), as podman (common's resolvconf) takes it.
+ */
+export function hostEtcFor(rec: ContainerRecord, netnsEtcDir = NETNS_ETC_DIR): HostEtc {
+  const host = readHostEtc();
+  if (rec.mode.kind !== "ns" || rec.mode.path.startsWith("/proc/")) return host;
+  try {
+    return { ...host, resolvConf: pickHostResolvConf(readFileSync(join(netnsEtcDir, basename(rec.mode.path), "resolv.conf"), "utf8"), undefined) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return host;
+    throw err;
+  }
 }
 
 export function etcFilesDir(ctx: { readonly runtimeDir: string }, id: string): string {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../src/errors.ts";
@@ -18,7 +18,7 @@ import {
   replaceOwnHostsEntries,
   type ResolvConf,
 } from "../../src/container/dns-files.ts";
-import { containerEtcFiles, etcFilesDir, removeEtcFiles, wantedEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
+import { containerEtcFiles, etcFilesDir, hostEtcFor, removeEtcFiles, wantedEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
 import { slirp4netnsDriver } from "../../src/drivers/slirp4netns/driver.ts";
 
 const conf = (over: Partial<ResolvConf>): ResolvConf => ({ nameservers: [], search: [], options: [], ...over });
@@ -342,5 +342,23 @@ describe("writeEtcFiles / removeEtcFiles", () => {
 
   test("an id that is no name is refused before it becomes a path", () => {
     expect(() => etcFilesDir({ runtimeDir: "/tmp" }, "../x")).toThrow(UsageError);
+  });
+});
+
+describe("hostEtcFor", () => {
+  test("a container joining ip netns's NAME by path gets /etc/netns/NAME/resolv.conf as the host's, as podman (e2e: user created network namespace with resolv.conf)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ctrnet-netns-etc-"));
+    try {
+      const joined = (path: string) => newContainerRecord({ id: "j", mode: { kind: "ns", path } });
+      mkdirSync(join(dir, "xxx2"));
+      writeFileSync(join(dir, "xxx2", "resolv.conf"), "nameserver 11.11.11.11\n");
+      expect(hostEtcFor(joined("/run/netns/xxx2"), dir).resolvConf.nameservers).toEqual(["11.11.11.11"]);
+      // none kept for that name, a /proc path, another mode: the host's own
+      const host = hostEtcFor(newContainerRecord({ id: "h", mode: { kind: "none" } }), dir).resolvConf;
+      expect(hostEtcFor(joined("/run/netns/other"), dir).resolvConf).toEqual(host);
+      expect(hostEtcFor(joined("/proc/1/ns/net"), dir).resolvConf).toEqual(host);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
