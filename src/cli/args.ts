@@ -58,7 +58,7 @@ export const containerArgs = {
   pid: { type: "string", description: "keep and configure the network namespace of this running process" },
   dns: { type: "string", description: "nameserver for the container's resolv.conf, replacing all others (none: leave resolv.conf as it is); repeatable" },
   "dns-search": { type: "string", description: "search domain for resolv.conf, replacing all others (. for none); repeatable" },
-  "dns-option": { type: "string", description: "resolv.conf option, e.g. ndots:2; repeatable" },
+  "dns-option": { type: "string", alias: "dns-opt", description: "resolv.conf option, e.g. ndots:2; repeatable (podman's --dns-opt too)" },
   "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP (IP may be host-gateway); repeatable" },
   hostname: { type: "string", description: "the container's first name in /etc/hosts" },
   "no-hosts": { type: "boolean", description: "leave /etc/hosts as it is (the host's for run)" },

@@ -122,6 +122,32 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
     expect(settings.IPAddress).toMatch(/^10\.0\.2\.\d+$/);
   });
 
+  test("network create refuses bad input in podman's words (e2e network_create_test.go), nothing made", () => {
+    withCreatedNetworks(1, ([taken], [prefix]) => {
+      for (const [args, words] of [
+        [["--subnet", "10.11.12.0/17000"], "invalid CIDR address: 10.11.12.0/17000"],
+        [["--gateway", "10.11.12.256"], 'invalid argument "10.11.12.256" for "--gateway" flag: invalid string being converted to IP address: 10.11.12.256'],
+        [["--subnet", `${prefix}.0/24`], `subnet ${prefix}.0/24 is already used on the host or by another config`],
+        [["--opt", "foo=bar"], "unsupported bridge network option: foo"],
+      ] as const) {
+        const name = `bad-${hex(3)}`;
+        const r = inst.cli(["network", "create", ...args, name]);
+        expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: "" });
+        expect(r.stderr).toContain(words);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+        expect(inst.cli(["network", "exists", name]).code).toBe(1);
+      }
+      expect(taken).toBeDefined();
+    });
+    // a MAC the kernel would refuse, in its words as podman shows them (bats: connect --mac-address 00:00:00:00:00:00)
+    const id = `mac-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, id]);
+    const mac = inst.cli(["network", "connect", "--mac-address", "00:00:00:00:00:00", net.name, id]);
+    expect(mac.stderr).toContain("Cannot assign requested address");
+    // --dns-opt, podman's other spelling of --dns-option (bats: network rm --dns-option)
+    expect(inst.ok(["run", "--network", net.name, "--dns-opt=ndots:3", "--", "cat", "/etc/resolv.conf"])).toMatch(/^options ndots:3$/m);
+  });
+
   test("network rm -t -1 -f (podman's wait forever) of a missing network is silent; network remove is rm", () => {
     expect(inst.cli(["network", "rm", "-t", "-1", "--force", `bogus-${hex(3)}`])).toEqual({ code: 0, stdout: "", stderr: "" });
     const bad = inst.cli(["network", "rm", "-t", "-2", "-f", `bogus-${hex(3)}`]);
