@@ -1,6 +1,6 @@
 // `ctrnet inspect` and `ctrnet port`: what a container's network looks like, following container:ID to
 // the container whose netns it shares, as the seeds' getContainerNetworkInfo does.
-import { UsageError } from "../errors.ts";
+import { NotFoundError, UsageError } from "../errors.ts";
 import { formatPort, type PortMapping, PROTOCOLS, type Protocol } from "../schema/ports.ts";
 import type { Context } from "./context.ts";
 import { type InspectHealth, type InspectHelper, type InspectResult, inspectResult, type InspectView } from "./inspect-format.ts";
@@ -89,7 +89,7 @@ export function portLines(ports: readonly PortMapping[], query?: string): string
   }
   const { port, protocol } = parsePortQuery(query);
   const m = ports.find((p) => p.protocol === protocol && port >= p.containerPort && port < p.containerPort + p.range);
-  if (!m) throw new UsageError(`failed to find published port "${port}/${protocol}"`);
+  if (!m) throw new NotFoundError(`failed to find published port "${port}/${protocol}"`);
   const host = m.hostPort + (port - m.containerPort);
   const ip = m.hostIP === "" ? "0.0.0.0" : m.hostIP;
   return [ip.includes(":") ? `[${ip}]:${host}` : `${ip}:${host}`];

@@ -3,7 +3,7 @@
 // transaction: a command inserts the record as `creating` to claim the id, does the work, then updates it.
 import type { Database } from "bun:sqlite";
 import * as v from "valibot";
-import { CtrnetError, quote, UsageError } from "../errors.ts";
+import { CtrnetError, NotFoundError, quote, UsageError } from "../errors.ts";
 import { NAME_PATTERN, validateName } from "../names.ts";
 import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
@@ -126,7 +126,7 @@ export class ContainerState {
 
   get(idOrName: string): ContainerRecord {
     const rec = this.find(idOrName);
-    if (!rec) throw new UsageError(`no such container "${idOrName}"`);
+    if (!rec) throw new NotFoundError(`no such container "${idOrName}"`);
     return rec;
   }
 
@@ -209,7 +209,7 @@ export class ContainerState {
   update(id: string, fn: (rec: ContainerRecord) => ContainerRecord): ContainerRecord {
     return this.transaction(() => {
       const row = this.row(id);
-      if (!row) throw new UsageError(`no such container "${id}"`);
+      if (!row) throw new NotFoundError(`no such container "${id}"`);
       const next = this.check(fn(this.load(row)));
       if (next.id !== id) throw new CtrnetError(`a container's id cannot change (${id} -> ${next.id})`);
       if (next.name !== row.name) this.checkNameFree(next.name, id);
