@@ -148,6 +148,18 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
     expect(inst.ok(["run", "--network", net.name, "--dns-opt=ndots:3", "--", "cat", "/etc/resolv.conf"])).toMatch(/^options ndots:3$/m);
   });
 
+  test("run --rm is accepted (podman's tests pass it everywhere); a host port another container publishes fails with podman's words (bats: port on localhost, dual-stack wildcards)", () => {
+    expect(inst.cli(["run", "--rm", "--network", net.name, "--", "true"]).code).toBe(0);
+    const port = 20000 + (Number.parseInt(hex(2), 16) % 10000);
+    const id = `hp-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, "-p", `${port}:8080`, id]);
+    for (const spec of [`0.0.0.0:${port}:8080`, `[::]:${port}:8080`]) {
+      const r = inst.cli(["run", "--rm", "--network", net.name, "-p", spec, "--", "true"]);
+      expect({ spec, code: r.code }).toEqual({ spec, code: 2 });
+      expect(r.stderr).toMatch(new RegExp(`${port}.*ddress already in use`));
+    }
+  });
+
   test("network rm -t -1 -f (podman's wait forever) of a missing network is silent; network remove is rm", () => {
     expect(inst.cli(["network", "rm", "-t", "-1", "--force", `bogus-${hex(3)}`])).toEqual({ code: 0, stdout: "", stderr: "" });
     const bad = inst.cli(["network", "rm", "-t", "-2", "-f", `bogus-${hex(3)}`]);
