@@ -13,8 +13,8 @@ import type { ContainerRecord, NetMode, NetworkAttachment } from "../state/index
 import type { EtcOptions } from "./etc-options.ts";
 
 /** The lowest ethN not given to any network of this container yet. */
-export function firstFreeIfname(ifnames: Readonly<Record<string, string>>): string {
-  const used = new Set(Object.values(ifnames));
+export function firstFreeIfname(ifnames: Readonly<Record<string, string>>, alsoTaken: ReadonlySet<string> = new Set()): string {
+  const used = new Set([...Object.values(ifnames), ...alsoTaken]);
   let n = 0;
   while (used.has(`eth${n}`)) n++;
   return `eth${n}`;
@@ -49,7 +49,7 @@ export interface NewContainer {
   mode: NetMode;
   netns?: { path: string; owned: boolean } | null;
   /** Interface names eth0, eth1, … are given in this order. */
-  networks?: readonly { network: string; aliases?: readonly string[] }[];
+  networks?: readonly { network: string; aliases?: readonly string[]; /** podman's interface_name= */ ifname?: string }[];
   staticIP?: string | null;
   staticIP6?: string;
   staticMAC?: string | null;
@@ -65,11 +65,18 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
   if (init.name != null) validateName("container name", init.name);
   const ifnames: Record<string, string> = {};
   const networks: NetworkAttachment[] = [];
-  for (const { network, aliases = [] } of init.networks ?? []) {
+  // names asked for (podman's interface_name=) first, so that eth0, eth1, … given to the others skip them
+  const asked = new Set<string>();
+  for (const { ifname } of init.networks ?? []) {
+    if (ifname === undefined) continue;
+    if (asked.has(ifname)) throw new UsageError(`interface name "${ifname}" is given twice`);
+    asked.add(ifname);
+  }
+  for (const { network, aliases = [], ifname } of init.networks ?? []) {
     validateName("network name", network);
     for (const alias of aliases) validateName("network alias", alias);
     if (network in ifnames) throw new UsageError(`network "${network}" is given twice`);
-    ifnames[network] = firstFreeIfname(ifnames);
+    ifnames[network] = ifname ?? firstFreeIfname(ifnames, asked);
     networks.push({ network, ifname: ifnames[network], aliases: [...aliases], status: null });
   }
   return {

@@ -160,6 +160,16 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
     }
   });
 
+  test("--network NAME:interface_name=IF names each network's interface, in the order given (bats: --network net1,net2 setup order is deterministic)", () => {
+    withCreatedNetworks(2, ([n1, n2]) => {
+      const links = inst.ok(["run", "--network", `${n1}:interface_name=first`, "--network", `${n2}:interface_name=second`, "--", "sh", "-c", "ip -o link | cut -d: -f2 | cut -d@ -f1"]);
+      expect(links.split("\n").map((l) => l.trim()).filter(Boolean)).toEqual(["lo", "first", "second"]);
+      const bad = inst.cli(["run", "--network", `${n1}:interface_name=a/b`, "--", "true"]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('invalid interface_name "a/b"');
+    });
+  });
+
   test("network rm -t -1 -f (podman's wait forever) of a missing network is silent; network remove is rm", () => {
     expect(inst.cli(["network", "rm", "-t", "-1", "--force", `bogus-${hex(3)}`])).toEqual({ code: 0, stdout: "", stderr: "" });
     const bad = inst.cli(["network", "rm", "-t", "-2", "-f", `bogus-${hex(3)}`]);
