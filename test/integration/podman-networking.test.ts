@@ -170,6 +170,25 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
     });
   });
 
+  test("network rm and prune --filter of an unused network whose subnet follows a used one's (e2e: network prune --filter)", () => {
+    const octet = 100 + (Number.parseInt(hex(1), 16) % 100);
+    const third = 2 * (Number.parseInt(hex(1), 16) % 100);
+    const [used, unused, labelled] = [`pu-${hex(3)}`, `pn-${hex(3)}`, `pl-${hex(3)}`];
+    try {
+      inst.ok(["network", "create", "--subnet", `10.${octet}.${third}.0/24`, used]);
+      inst.ok(["network", "create", "--subnet", `10.${octet}.${third + 1}.0/24`, unused]);
+      inst.ok(["network", "create", "--subnet", `10.${octet}.${third + 2}.0/24`, "--label", "pdm=1", labelled]);
+      inst.ok(["create", "--network", used, `pc-${hex(4)}`]);
+      // the used network's interval ends where the next subnet starts: only what is there is deleted
+      expect(inst.ok(["network", "rm", unused])).toBe(`${unused}\n`);
+      expect(inst.ok(["network", "prune", "--filter", "label=pdm=1"])).toBe(`${labelled}\n`);
+      expect(inst.cli(["network", "exists", used]).code).toBe(0);
+    } finally {
+      inst.removeAll();
+      for (const name of [used, unused, labelled]) inst.cli(["network", "rm", "-f", name]);
+    }
+  });
+
   test("network rm -t -1 -f (podman's wait forever) of a missing network is silent; network remove is rm", () => {
     expect(inst.cli(["network", "rm", "-t", "-1", "--force", `bogus-${hex(3)}`])).toEqual({ code: 0, stdout: "", stderr: "" });
     const bad = inst.cli(["network", "rm", "-t", "-2", "-f", `bogus-${hex(3)}`]);
