@@ -189,6 +189,18 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
     }
   });
 
+  test("network create --dns takes comma-separated lists too, as podman's string slice (e2e: network dns multiple servers)", () => {
+    const name = `dn-${hex(3)}`;
+    try {
+      inst.ok(["network", "create", "--subnet", `10.${100 + (Number.parseInt(hex(1), 16) % 100)}.${Number.parseInt(hex(1), 16)}.0/24`, name, "--dns", "1.1.1.1,8.8.8.8", "--dns", "8.4.4.8"]);
+      expect(inst.ok(["network", "inspect", name, "--format", "{{.NetworkDNSServers}}"]).trim()).toBe("[1.1.1.1 8.8.8.8 8.4.4.8]");
+      inst.ok(["network", "update", name, "--dns-drop=1.1.1.1,8.8.8.8", "--dns-drop", "8.4.4.8", "--dns-add", "127.0.0.253,127.0.0.254", "--dns-add", "127.0.0.255"]);
+      expect(inst.ok(["network", "inspect", name, "--format", "{{.NetworkDNSServers}}"]).trim()).toBe("[127.0.0.253 127.0.0.254 127.0.0.255]");
+    } finally {
+      inst.cli(["network", "rm", "-f", name]);
+    }
+  });
+
   test("network rm -t -1 -f (podman's wait forever) of a missing network is silent; network remove is rm", () => {
     expect(inst.cli(["network", "rm", "-t", "-1", "--force", `bogus-${hex(3)}`])).toEqual({ code: 0, stdout: "", stderr: "" });
     const bad = inst.cli(["network", "rm", "-t", "-2", "-f", `bogus-${hex(3)}`]);

@@ -82,7 +82,8 @@ const create = defineCommand({
       interfaceName: optional(args["interface-name"]),
       labels: parseKeyValues("--label", repeatedValues(rawArgs, createArgs, "label")),
       routes: repeatedValues(rawArgs, createArgs, "route"),
-      dnsServers: repeatedValues(rawArgs, createArgs, "dns"),
+      // podman's string slice: repeated, and each value a comma-separated list
+      dnsServers: repeatedValues(rawArgs, createArgs, "dns").flatMap((d) => d.split(",")),
     };
     return withContext(args, async (ctx) => {
       if (args.ignore && request.name !== undefined && (await ctx.cni.listNetworks()).networks.some((n) => n.name === request.name)) {
