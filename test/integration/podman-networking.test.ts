@@ -201,6 +201,14 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
     }
   });
 
+  test("network rm, remove and inspect without a name: podman's words, exit 2 (e2e: network rm/remove/inspect no args)", () => {
+    for (const args of [["network", "rm"], ["network", "remove"], ["network", "inspect"]]) {
+      const r = inst.cli(args);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: "" });
+      expect(r.stderr).toContain("requires at least 1 arg(s), only received 0");
+    }
+  });
+
   test("network rm -t -1 -f (podman's wait forever) of a missing network is silent; network remove is rm", () => {
     expect(inst.cli(["network", "rm", "-t", "-1", "--force", `bogus-${hex(3)}`])).toEqual({ code: 0, stdout: "", stderr: "" });
     const bad = inst.cli(["network", "rm", "-t", "-2", "-f", `bogus-${hex(3)}`]);

@@ -134,16 +134,23 @@ const ls = defineCommand({
 const namesArgs = {
   ...globalArgs,
   ...runtimeArgs,
-  name: { type: "positional", description: "network names or ids (a unique id prefix will do)", valueHint: "network" },
+  // not required by the parser: podman's words when none is given (atLeastOneName)
+  name: { type: "positional", required: false, description: "network names or ids (a unique id prefix will do)", valueHint: "network" },
 } as const satisfies ArgsDef;
 
 const inspectArgs = { ...namesArgs, ...templateFormatArg } as const satisfies ArgsDef;
+
+/** cobra's RequiresArgs(1) words, as podman's network inspect and rm say them. */
+function atLeastOneName(names: readonly unknown[]): void {
+  if (names.length === 0) throw new UsageError(`requires at least 1 arg(s), only received 0: give a network name or id`);
+}
 
 const inspect = defineCommand({
   meta: { name: "inspect", description: "Print networks as JSON, in podman's shape" },
   args: inspectArgs,
   async run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, inspectArgs);
+    atLeastOneName(args._);
     const format = args.format === undefined || isJsonFormat(String(args.format)) ? undefined : normalizeInspectFormat(String(args.format));
     // As podman: every network found is printed, then the ones not found fail the command.
     const { found, failures } = await withContext(args, async (ctx) => {
@@ -176,6 +183,7 @@ const rm = defineCommand({
   args: rmArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, rmArgs);
+    atLeastOneName(args._);
     if (args.time !== undefined) {
       if (!args.force) throw new UsageError("--force option must be specified to use the --time option");
       // podman's -t -1 (wait forever) reaches here as "" (the parser reads -1 as a flag): its value is in rawArgs
