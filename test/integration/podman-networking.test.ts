@@ -129,6 +129,7 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
         [["--gateway", "10.11.12.256"], 'invalid argument "10.11.12.256" for "--gateway" flag: invalid string being converted to IP address: 10.11.12.256'],
         [["--subnet", `${prefix}.0/24`], `subnet ${prefix}.0/24 is already used on the host or by another config`],
         [["--opt", "foo=bar"], "unsupported bridge network option: foo"],
+        [["--ipam-driver", "none"], 'unsupported ipam driver "none"'],
       ] as const) {
         const name = `bad-${hex(3)}`;
         const r = inst.cli(["network", "create", ...args, name]);
@@ -138,6 +139,10 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
         expect(inst.cli(["network", "exists", name]).code).toBe(1);
       }
       expect(taken).toBeDefined();
+      // host-local, the one ctrnet has, may be named
+      const named = `ipam-${hex(3)}`;
+      expect(inst.ok(["network", "create", "--ipam-driver", "host-local", named])).toBe(`${named}\n`);
+      inst.ok(["network", "rm", named]);
     });
     // a MAC the kernel would refuse, in its words as podman shows them (bats: connect --mac-address 00:00:00:00:00:00)
     const id = `mac-${hex(4)}`;

@@ -59,6 +59,7 @@ const createArgs = {
   route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY in one of its subnets); repeatable" },
   dns: { type: "string", description: "DNS server the network's containers use (through ctrnet's DNS server, or in resolv.conf); repeatable" },
   ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
+  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local (the only one; dhcp and none are refused)" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
 
@@ -68,6 +69,10 @@ const create = defineCommand({
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, createArgs);
     if (args._.length > 1) throw new UsageError(`unexpected argument "${args._[1]}": give one network name`);
+    const ipam = optional(args["ipam-driver"]);
+    if (ipam !== undefined && ipam !== "host-local") {
+      throw new UsageError(`unsupported ipam driver "${ipam}": ctrnet's networks hand out addresses with host-local (--ipam-driver host-local, the default)`);
+    }
     const request = {
       name: optional(args.name),
       driver: optional(args.driver),
