@@ -10,6 +10,19 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A container, network or published port that is not there. Bad input (exit 2) where it names what a new
+ * container is to use (`create --network NAME`, `container:ID`); where a command acts on it (port, stats,
+ * reload, connect, disconnect), a runtime failure (exit 1), as rm's and inspect's "no such container"
+ * (podman exits 125 for all): those commands pass their work through notFoundIsRuntime.
+ */
+export class NotFoundError extends UsageError {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotFoundError";
+  }
+}
+
 /** A runtime failure with a message meant for the user as it is. */
 export class CtrnetError extends Error {
   readonly exitCode: number = 1;
@@ -72,4 +85,17 @@ export function errorMessage(err: unknown): string {
 export function exitCodeOf(err: unknown): number {
   if (err && typeof err === "object" && "exitCode" in err && typeof err.exitCode === "number") return err.exitCode;
   return 1;
+}
+
+/** The work of a command acting on existing objects: one that is not there fails it with exit 1, not 2. */
+export async function notFoundIsRuntime<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    const notFound = (e: unknown) => e instanceof NotFoundError;
+    if (notFound(err)) throw new CtrnetError(errorMessage(err), { cause: err });
+    // several ids: exit 2 only when every failure is bad input other than a missing object
+    if (err instanceof ErrorList && err.exitCode === 2 && err.errors.some(notFound)) throw new CtrnetError(err.message, { cause: err });
+    throw err;
+  }
 }

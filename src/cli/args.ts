@@ -58,7 +58,7 @@ export const containerArgs = {
   pid: { type: "string", description: "keep and configure the network namespace of this running process" },
   dns: { type: "string", description: "nameserver for the container's resolv.conf, replacing all others (none: leave resolv.conf as it is); repeatable" },
   "dns-search": { type: "string", description: "search domain for resolv.conf, replacing all others (. for none); repeatable" },
-  "dns-option": { type: "string", description: "resolv.conf option, e.g. ndots:2; repeatable" },
+  "dns-option": { type: "string", alias: "dns-opt", description: "resolv.conf option, e.g. ndots:2; repeatable (podman's --dns-opt too)" },
   "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP (IP may be host-gateway); repeatable" },
   hostname: { type: "string", description: "the container's first name in /etc/hosts" },
   "no-hosts": { type: "boolean", description: "leave /etc/hosts as it is (the host's for run)" },
@@ -143,6 +143,8 @@ interface NetworkOptions {
   ip6?: string;
   mac?: string;
   aliases: string[];
+  /** interface_name= of each network, in order; null where none is asked. */
+  interfaceNames: (string | null)[];
 }
 
 /**
@@ -151,7 +153,7 @@ interface NetworkOptions {
  * the first network, where ctrnet's --ip, --mac and --alias apply.
  */
 function networkOptions(values: readonly string[]): NetworkOptions {
-  const out: NetworkOptions = { aliases: [] };
+  const out: NetworkOptions = { aliases: [], interfaceNames: [] };
   if (values.length === 0) return out;
   const [first = "", ...extra] = values;
   const colon = first.indexOf(":");
@@ -159,6 +161,7 @@ function networkOptions(values: readonly string[]): NetworkOptions {
   const named = !NON_NETWORK_MODES.includes(head) && colon >= 0;
   const bridgeOptions = head === "bridge" && colon >= 0;
   out.mode = first;
+  out.interfaceNames.push(null);
   if (named || bridgeOptions) {
     if (named && head === "") throw new UsageError("network name cannot be empty");
     for (const opt of first.slice(colon + 1).split(",").filter(Boolean)) {
@@ -168,11 +171,12 @@ function networkOptions(values: readonly string[]): NetworkOptions {
         if (value.includes(":")) out.ip6 = value;
         else out.ip4 = value;
       } else if (key === "mac") out.mac = value;
+      else if (key === "interface_name") out.interfaceNames[0] = value;
       else if (key === "alias") {
         if (value === "") throw new UsageError("alias cannot be empty");
         out.aliases.push(value);
       } else {
-        throw new UsageError(`invalid option for network ${head}: ${quote(key)} is not supported (use ip, ip6, mac, alias)`);
+        throw new UsageError(`invalid option for network ${head}: ${quote(key)} is not supported (use ip, ip6, mac, alias, interface_name)`);
       }
     }
     out.mode = head;
@@ -188,10 +192,15 @@ function networkOptions(values: readonly string[]): NetworkOptions {
       if (NON_NETWORK_MODES.includes(extraName)) {
         throw new UsageError(`can only set extra network names, selected mode ${extraName} conflicts with bridge: invalid argument`);
       }
-      if (options) throw new UsageError(`invalid option for network ${extraName}: per-network options are supported on the first --network only`);
+      // podman 5's interface_name= on any of them; the others where ctrnet's --ip, --mac, --alias apply: the first
+      const ifname = (options ?? "").split(",").filter(Boolean).map((opt) => {
+        if (!opt.startsWith("interface_name=")) throw new UsageError(`invalid option for network ${extraName}: per-network options are supported on the first --network only (interface_name on any)`);
+        return opt.slice("interface_name=".length);
+      }).at(-1);
+      out.interfaceNames.push(ifname ?? null);
     }
     // podman's bridge mode is its default network, by name among others
-    out.mode = [out.mode === "bridge" ? "ctrnet" : out.mode, ...extra].join(",");
+    out.mode = [out.mode === "bridge" ? "ctrnet" : out.mode, ...extra.map((net) => net.split(":")[0]!)].join(",");
   }
   return out;
 }
@@ -224,6 +233,7 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   if (ip6 !== undefined) req.ip6 = ip6;
   if (mac !== undefined) req.mac = mac;
   if (aliases.length) req.aliases = aliases;
+  if (fromNetworks.interfaceNames.some((n) => n !== null)) req.interfaceNames = fromNetworks.interfaceNames;
   if (netnsPath !== undefined && pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");
   if (netnsPath !== undefined) req.netns = { kind: "join", path: netnsPath };
   if (pid !== undefined) req.netns = { kind: "adopt", pid, keep: "mount" };

@@ -4,7 +4,7 @@ import type { ArgsDef } from "citty";
 import type { InspectResult } from "../lifecycle/index.ts";
 import { formatNetworkMode } from "../lifecycle/index.ts";
 import type { NetworkInfo } from "../networks/index.ts";
-import { formatPort, type PortMapping } from "../schema/ports.ts";
+import { formatPort, type PortMapping, psPortsText } from "../schema/ports.ts";
 import type { ContainerRecord } from "../state/index.ts";
 import { columnHeaders, fromJson, struct } from "./template/index.ts";
 
@@ -82,7 +82,7 @@ function fill(fields: Record<string, unknown>, names: readonly string[]): void {
 
 /** podman's InspectContainerData, as far as ctrnet has it; its Go field is ID where the JSON says Id. */
 export function inspectView(result: InspectResult): object {
-  const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig"] }) as {
+  const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts"] }) as {
     NetworkSettings: Record<string, unknown> & { Networks?: Map<string, Record<string, unknown>> | null };
   };
   fill(view.NetworkSettings, BASIC_OPTIONAL);
@@ -125,7 +125,8 @@ export function containerView(rec: ContainerRecord, degraded?: Degraded): object
       Mode: summary.mode,
       Networks: rec.networks.map((n) => n.network),
       Interfaces: rec.networks.map((n) => n.ifname),
-      Ports: summary.ports.join(", "),
+      // podman ps's PORTS, exposed ports nothing publishes included
+      Ports: psPortsText(rec.ports, rec.exposed),
       Netns: summary.netns ?? "",
       Created: goTime(summary.created),
     },

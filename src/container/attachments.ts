@@ -10,10 +10,11 @@ import { validateName } from "../names.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
 import type { ExposedPort, PortMapping } from "../schema/ports.ts";
 import type { ContainerRecord, NetMode, NetworkAttachment } from "../state/index.ts";
+import type { EtcOptions } from "./etc-options.ts";
 
 /** The lowest ethN not given to any network of this container yet. */
-export function firstFreeIfname(ifnames: Readonly<Record<string, string>>): string {
-  const used = new Set(Object.values(ifnames));
+export function firstFreeIfname(ifnames: Readonly<Record<string, string>>, alsoTaken: ReadonlySet<string> = new Set()): string {
+  const used = new Set([...Object.values(ifnames), ...alsoTaken]);
   let n = 0;
   while (used.has(`eth${n}`)) n++;
   return `eth${n}`;
@@ -48,12 +49,14 @@ export interface NewContainer {
   mode: NetMode;
   netns?: { path: string; owned: boolean } | null;
   /** Interface names eth0, eth1, … are given in this order. */
-  networks?: readonly { network: string; aliases?: readonly string[] }[];
+  networks?: readonly { network: string; aliases?: readonly string[]; /** podman's interface_name= */ ifname?: string }[];
   staticIP?: string | null;
   staticIP6?: string;
   staticMAC?: string | null;
   ports?: readonly PortMapping[];
   exposed?: readonly ExposedPort[];
+  /** The options of its /etc files (etc-options.ts). */
+  etc?: EtcOptions;
 }
 
 /** A record in state `creating`, its networks named eth0, eth1, … in the order given. */
@@ -62,11 +65,18 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
   if (init.name != null) validateName("container name", init.name);
   const ifnames: Record<string, string> = {};
   const networks: NetworkAttachment[] = [];
-  for (const { network, aliases = [] } of init.networks ?? []) {
+  // names asked for (podman's interface_name=) first, so that eth0, eth1, … given to the others skip them
+  const asked = new Set<string>();
+  for (const { ifname } of init.networks ?? []) {
+    if (ifname === undefined) continue;
+    if (asked.has(ifname)) throw new UsageError(`interface name "${ifname}" is given twice`);
+    asked.add(ifname);
+  }
+  for (const { network, aliases = [], ifname } of init.networks ?? []) {
     validateName("network name", network);
     for (const alias of aliases) validateName("network alias", alias);
     if (network in ifnames) throw new UsageError(`network "${network}" is given twice`);
-    ifnames[network] = firstFreeIfname(ifnames);
+    ifnames[network] = ifname ?? firstFreeIfname(ifnames, asked);
     networks.push({ network, ifname: ifnames[network], aliases: [...aliases], status: null });
   }
   return {
@@ -82,6 +92,7 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
     staticMAC: init.staticMAC ?? null,
     ports: [...(init.ports ?? [])],
     ...(init.exposed?.length ? { exposed: [...init.exposed] } : {}),
+    ...(init.etc !== undefined ? { etc: structuredClone(init.etc) } : {}),
     helpers: { slirp4netns: null, portForwarder: null, pasta: null },
     createdAt: Date.now(),
   };

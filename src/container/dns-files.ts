@@ -175,6 +175,32 @@ export interface ContainerHostsInput {
 
 export const HOST_GATEWAY_NAME = "host.containers.internal";
 
+/**
+ * A hosts file as containerHosts wrote it, after the container's addresses changed from `before` to
+ * `after` (connect, disconnect), as podman edits a running container's /etc/hosts: the lines of the
+ * addresses it lost go, those of its new ones come where the first own line was (after the localhost
+ * lines when it had none), with the names of its own lines (`names` when none is left to copy them
+ * from). Every other line (--add-host, host.containers.internal, the user's) stays as it is.
+ */
+export function replaceOwnHostsEntries(hosts: string, before: readonly string[], after: readonly string[], names: readonly string[]): string {
+  const lines = hosts.split("\n");
+  if (lines.at(-1) === "") lines.pop();
+  const own = (line: string) => {
+    const entry = hostsEntry(line);
+    return entry !== undefined && before.includes(entry.address) ? entry : undefined;
+  };
+  const first = lines.findIndex((line) => own(line) !== undefined);
+  const ownNames = first >= 0 ? own(lines[first]!)!.names.join(" ") : unique(names).join(" ");
+  const kept = lines.filter((line) => own(line) === undefined);
+  const localhostEnd = kept.findIndex((line) => {
+    const entry = hostsEntry(line);
+    return !(entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n)));
+  });
+  const at = first >= 0 ? lines.slice(0, first).filter((line) => own(line) === undefined).length : localhostEnd >= 0 ? localhostEnd : kept.length;
+  kept.splice(at, 0, ...unique(after).map((address) => `${address}\t${ownNames}`));
+  return kept.map((l) => `${l}\n`).join("");
+}
+
 export function containerHosts(input: ContainerHostsInput): string {
   const localhost = input.host.split("\n").filter((line) => {
     const entry = hostsEntry(line);

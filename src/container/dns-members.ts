@@ -47,7 +47,8 @@ export function dnsNetworks(records: readonly ContainerRecord[], served: readonl
       containers.push({
         name: rec.name ?? id,
         id,
-        aliases: attachment.aliases.filter((a) => a !== rec.name && a !== id),
+        // an explicit --hostname is an alias too, as podman's (getExtraNetworkAliases)
+        aliases: [...new Set([...attachment.aliases, ...(rec.etc?.hostname ? [rec.etc.hostname] : [])])].filter((a) => a !== rec.name && a !== id),
         ipv4: addresses.filter((a) => !a.includes(":")),
         ipv6: addresses.filter((a) => a.includes(":")),
       });

@@ -17,6 +17,7 @@ import { requireLive, requireReady } from "./lookup.ts";
 import { driverOf, targetOf } from "./networks.ts";
 import { syncDns } from "./dns.ts";
 import { superviseDnsServer } from "./supervisor.ts";
+import { refreshEtcFiles } from "./etc-files.ts";
 import type { ConnectOptions } from "./types.ts";
 
 /** Runs fn on the current record of the container, under its lock, once it is ready and its driver live. */
@@ -52,8 +53,9 @@ export async function connectContainer(ctx: Context, idOrName: string, nameOrId:
     for (const a of ips) checkAddressFree(state.list(), network, a);
     const index = next.networks.length - 1;
     const status = await driver.setup(targetOf(ctx, next, driver, index, rec.netns!.path, { ...(ips.length ? { ips } : {}), mac }));
-    state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));
+    const updated = state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));
     await syncDns(ctx);
+    await refreshEtcFiles(ctx, rec, updated);
   });
   // the DNS server it may have started is restarted if it dies
   await superviseDnsServer(ctx);
@@ -93,6 +95,7 @@ export async function disconnectContainer(ctx: Context, idOrName: string, networ
     await syncDns(ctx, { id: rec.id, network });
     ErrorList.throwIfAny("", await driver.teardown(targetOf(ctx, rec, driver, index, rec.netns!.path), rec.networks[index]!.status));
     const updated = ctx.state().update(rec.id, (r) => disconnectNetwork(r, network));
+    await refreshEtcFiles(ctx, rec, updated);
     if (index === 0 && rest.networks.length && rec.ports.length) await movePorts(ctx, updated, driver);
     if (rest.networks.length === 0 && driver.release) ErrorList.throwIfAny(`releasing the rootless netns`, await driver.release());
   });

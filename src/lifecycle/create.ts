@@ -25,6 +25,7 @@ import { newContainerRecord } from "../container/attachments.ts";
 import { findExact, netnsOwner } from "./lookup.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
 import { etcFilesOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
+import { validateIfName } from "../drivers/cni/ifname.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
 import { setUpNetworks } from "./networks.ts";
@@ -51,6 +52,8 @@ interface CreatePlan {
   ip?: string;
   ip6?: string;
   mac?: string;
+  /** The interface name asked for each network, by position (null: the next free ethN). */
+  interfaceNames?: (string | null)[];
   /** null: the container has no netns of its own (host, container:ID). */
   netns: NetnsRequest | null;
   /** Loopback up and the driver's networks set up; false: the netns is used as it is (ns:PATH). */
@@ -128,6 +131,8 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   if (ip6 !== undefined && (ip === undefined || ip.includes(":") || !ip6.includes(":"))) throw new UsageError("--ip6 beside --ip needs an IPv4 --ip and an IPv6 --ip6");
   const mac = req.mac === undefined ? undefined : validateMAC(req.mac);
   const aliases = (req.aliases ?? []).map((a) => validateName("network alias", a));
+  const interfaceNames = req.interfaceNames?.map((n) => (n === null ? null : validateIfName("interface_name", n)));
+  if (!driver && interfaceNames?.some((n) => n !== null)) throw new UsageError(`interface_name needs a CNI network; network mode ${mode.kind} has none`);
   if (mode.kind === "container") {
     const target = ctx.state().get(mode.id);
     if (target.id === id) throw new UsageError(`container "${id}" cannot share its own network namespace`);
@@ -145,7 +150,7 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   // by name or id prefix, as podman
   const networks: string[] = [];
   for (const n of names) networks.push((await ctx.cni.resolveNetwork(n)).name);
-  const p: CreatePlan = { id, name, mode, networks, aliases, ports, exposed, ip, ip6, mac, netns, configures: spec.configures, etc: req.etc ?? {} };
+  const p: CreatePlan = { id, name, mode, networks, aliases, ports, exposed, ip, ip6, mac, ...(interfaceNames ? { interfaceNames } : {}), netns, configures: spec.configures, etc: req.etc ?? {} };
   if (driver) {
     // Checked against a record that is never stored: nothing is made before every network passed.
     const rec = planned(p, null);
@@ -162,12 +167,13 @@ function planned(p: CreatePlan, netns: { path: string; owned: boolean } | null):
     name: p.name,
     mode: p.mode,
     netns,
-    networks: p.networks.map((network) => ({ network, aliases: p.aliases })),
+    networks: p.networks.map((network, i) => ({ network, aliases: p.aliases, ...(p.interfaceNames?.[i] ? { ifname: p.interfaceNames[i] } : {}) })),
     staticIP: p.ip ?? null,
     ...(p.ip6 !== undefined ? { staticIP6: p.ip6 } : {}),
     staticMAC: p.mac ?? null,
     ports: p.ports,
     exposed: p.exposed,
+    etc: p.etc,
   });
 }
 

@@ -1,9 +1,9 @@
 // A container's /etc/resolv.conf and /etc/hosts from its network view (container/dns-files.ts generates them),
 // written to its runtime directory, and bind-mounted over /etc in its mount namespace when its command
 // starts (as `ip netns exec` does with /etc/netns/NAME).
-import { mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, type Reach, readHostEtc } from "../container/dns-files.ts";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, pickHostResolvConf, type Reach, readHostEtc, replaceOwnHostsEntries } from "../container/dns-files.ts";
 import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
 import { type EtcOptions, HOST_GATEWAY_VALUE } from "../container/etc-options.ts";
 import { SEARCH_DOMAIN } from "../drivers/dns/zone.ts";
@@ -54,7 +54,7 @@ export function containerEtcFiles(
   const hostGateway = opts.hostAddress !== undefined ? opts.hostAddress || undefined : (gateways.find((g) => !g.includes(":")) ?? gateways[0]);
   const hosts = containerHosts({
     host: host.hosts,
-    addresses,
+    addresses: opts.hostsAddresses ?? addresses,
     names: [...(etc.hostname ? [etc.hostname] : []), record.name ?? record.id, record.id.slice(0, SHORT_ID_LENGTH)],
     gateway: hostGateway,
     extraHosts: (etc.addHosts ?? []).flatMap((h) => (h.address !== HOST_GATEWAY_VALUE ? [h] : hostGateway ? [{ name: h.name, address: hostGateway }] : [])),
@@ -70,6 +70,8 @@ export interface EtcFileOptions {
   networkDnsServers?: readonly string[];
   /** What host.containers.internal names; "" for nothing; the first network's gateway when absent. */
   hostAddress?: string;
+  /** The addresses /etc/hosts gives the container's names, when not its networks' (none: 127.0.0.1). */
+  hostsAddresses?: readonly string[];
   etc?: EtcOptions;
 }
 
@@ -92,13 +94,35 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
   if (rec.mode.kind === "pasta") {
     hostAddress = pastaMapGuestAddr(rec.mode.options, ctx.runtimeDir) ?? hostReachableAddress(view.statuses.flatMap(statusAddresses)) ?? "";
   }
-  return containerEtcFiles(rec, view, readHostEtc(), {
+  // podman's getHostsEntries and GetHostContainersInternalIP: --network none names the container at
+  // 127.0.0.1; in the host's netns, the host is 127.0.0.1
+  if (rec.mode.kind === "host") hostAddress = "127.0.0.1";
+  return containerEtcFiles(rec, view, hostEtcFor(rec), {
+    ...(rec.mode.kind === "none" ? { hostsAddresses: ["127.0.0.1"] } : {}),
     preferredNameservers: rootlessDns ? [rootlessDns] : [],
     dnsServers: await dnsServersOf(ctx, rec),
     networkDnsServers: await unservedNetworkDnsServers(ctx, rec),
     ...(hostAddress !== undefined ? { hostAddress } : {}),
     etc,
   });
+}
+
+/** Where `ip netns` keeps a named netns's own /etc files. */
+const NETNS_ETC_DIR = "/etc/netns";
+
+/**
+ * The host's files, with the resolv.conf `ip netns` keeps for a named netns (/etc/netns/NAME/resolv.conf)
+ * when the container joins one by path (ns:/run/netns/NAME), as podman (common's resolvconf) takes it.
+ */
+export function hostEtcFor(rec: ContainerRecord, netnsEtcDir = NETNS_ETC_DIR): HostEtc {
+  const host = readHostEtc();
+  if (rec.mode.kind !== "ns" || rec.mode.path.startsWith("/proc/")) return host;
+  try {
+    return { ...host, resolvConf: pickHostResolvConf(readFileSync(join(netnsEtcDir, basename(rec.mode.path), "resolv.conf"), "utf8"), undefined) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return host;
+    throw err;
+  }
 }
 
 export function etcFilesDir(ctx: { readonly runtimeDir: string }, id: string): string {
@@ -139,6 +163,34 @@ export function writeEtcFiles(
     writeFileSync(path, contents[name], { mode: 0o644 });
   }
   return paths;
+}
+
+/**
+ * After connect or disconnect: the files the container was given (`create`'s, `run`'s; not those
+ * --no-hosts or --dns none left out, nor the OCI hook's) made again for its networks now, from the
+ * options it was made with, as podman rewrites a running container's /etc/hosts and resolv.conf: its
+ * addresses there and the nameservers of its DNS networks follow it. Written in place, so a running
+ * `ctrnet run` command's bind mount sees them. A record of an older ctrnet, without its options: only
+ * its own lines of the hosts file are changed.
+ */
+export async function refreshEtcFiles(ctx: Context, before: ContainerRecord, after: ContainerRecord): Promise<void> {
+  const dir = etcFilesDir(ctx, after.id);
+  const present = ETC_FILE_NAMES.filter((name) => existsSync(join(dir, name)));
+  if (present.length === 0) return;
+  let files: Partial<EtcFiles>;
+  if (after.etc !== undefined) {
+    files = (await etcFilesOf(ctx, after, after.etc)).files;
+  } else {
+    if (!present.includes("hosts")) return;
+    const addresses = (rec: ContainerRecord) => rec.networks.flatMap((n) => (n.status ? statusAddresses(n.status) : []));
+    const names = [after.name ?? after.id, after.id.slice(0, SHORT_ID_LENGTH)];
+    files = { hosts: replaceOwnHostsEntries(readFileSync(join(dir, "hosts"), "utf8"), addresses(before), addresses(after), names) };
+  }
+  for (const name of present) {
+    const path = join(dir, name);
+    const next = files[name];
+    if (next !== undefined && readFileSync(path, "utf8") !== next) writeFileSync(path, next);
+  }
 }
 
 /** Removes what writeEtcFiles wrote; the directory too once nothing else is in it. Missing files are fine. */

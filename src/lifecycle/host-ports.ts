@@ -172,7 +172,7 @@ export function assignHostPorts(mappings: readonly PortMapping[], others: readon
     if (m.hostPort === 0) continue;
     for (let p = m.hostPort; p < m.hostPort + m.range; p++) {
       const owner = clash(m, p, others);
-      if (owner !== undefined) throw new UsageError(`host port ${display(m.hostIP, p)}/${m.protocol} is already published by container "${owner}"`);
+      if (owner !== undefined) throw new UsageError(`host port ${display(m.hostIP, p)}/${m.protocol} is already published by container "${owner}": address already in use`);
     }
   }
   const mine: PortMapping[] = mappings.filter((m) => m.hostPort !== 0);

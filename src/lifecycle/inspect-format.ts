@@ -6,17 +6,24 @@ import { networkAliases } from "../container/aliases.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
 import { formatNetworkMode } from "./mode.ts";
 import { ipFamily } from "../ip/codec.ts";
+import { networkId } from "../drivers/cni/config.ts";
+
+/** podman's define.Address, of SecondaryIPAddresses and SecondaryIPv6Addresses. */
+export interface InspectAddress {
+  Addr: string;
+  PrefixLength: number;
+}
 
 export interface InspectBasicNetworkConfig {
   EndpointID: string;
   Gateway: string;
   IPAddress: string;
   IPPrefixLen: number;
-  SecondaryIPAddresses?: string[];
+  SecondaryIPAddresses?: InspectAddress[];
   IPv6Gateway: string;
   GlobalIPv6Address: string;
   GlobalIPv6PrefixLen: number;
-  SecondaryIPv6Addresses?: string[];
+  SecondaryIPv6Addresses?: InspectAddress[];
   MacAddress: string;
   AdditionalMACAddresses?: string[];
 }
@@ -74,6 +81,8 @@ export interface InspectResult {
   Degraded?: string;
   NetworkMode: string;
   NetworkSettings: InspectNetworkSettings;
+  /** podman's Config.ExposedPorts: the container's --expose ports, published or not ("80/tcp": {}). */
+  Config?: { ExposedPorts: Record<string, Record<string, never>> };
   /** slirp4netns, pasta and the port forwarder, when the container has them; the DNS server of its networks (dnsServer). */
   Helpers?: Record<string, InspectHelper>;
 }
@@ -92,13 +101,15 @@ function emptyBasic(): InspectBasicNetworkConfig {
 }
 
 /**
- * The seed's resultToBasicNetworkConfig with its two slips fixed: an IPv6 address went to the secondary
- * list whenever an IPv4 one had been seen (it tested IPAddress, not GlobalIPv6Address), and a missing
- * gateway printed as "<nil>".
+ * podman's resultToBasicNetworkConfig: the interfaces by name; the first IPv4 and the first IPv6 address
+ * with their gateways, the others as secondary ({Addr, PrefixLength}); the first interface's MAC, each
+ * other interface's among AdditionalMACAddresses. (The seed put an IPv6 address among the secondary ones
+ * once an IPv4 one had been seen, and printed a missing gateway as "<nil>".)
  */
 export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicNetworkConfig {
   const config = emptyBasic();
-  for (const { mac, addresses } of status.interfaces) {
+  const interfaces = [...status.interfaces].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const { mac, addresses } of interfaces) {
     for (const ip of addresses) {
       const [address = "", prefix = "0"] = ip.address.split("/");
       if (ipFamily(address) === 4) {
@@ -106,20 +117,19 @@ export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicN
           config.IPAddress = address;
           config.IPPrefixLen = Number(prefix);
           config.Gateway = ip.gateway ?? "";
-          config.MacAddress = mac ?? "";
         } else {
-          (config.SecondaryIPAddresses ??= []).push(ip.address);
-          if (mac !== undefined) (config.AdditionalMACAddresses ??= []).push(mac);
+          (config.SecondaryIPAddresses ??= []).push({ Addr: address, PrefixLength: Number(prefix) });
         }
       } else if (config.GlobalIPv6Address === "") {
         config.GlobalIPv6Address = address;
         config.GlobalIPv6PrefixLen = Number(prefix);
         config.IPv6Gateway = ip.gateway ?? "";
-        if (config.MacAddress === "" && mac !== undefined) config.MacAddress = mac;
       } else {
-        (config.SecondaryIPv6Addresses ??= []).push(ip.address);
+        (config.SecondaryIPv6Addresses ??= []).push({ Addr: address, PrefixLength: Number(prefix) });
       }
     }
+    if (config.MacAddress === "") config.MacAddress = mac ?? "";
+    else (config.AdditionalMACAddresses ??= []).push(mac ?? "");
   }
   return config;
 }
@@ -128,14 +138,23 @@ export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicN
  * podman's makeInspectPortBindings: one entry per container port, ranges spelled out, no host IP as
  * 0.0.0.0; an exposed port nothing publishes is there with null, as podman 4 shows it.
  */
-export function inspectPorts(ports: readonly PortMapping[], exposed: readonly ExposedPort[] = []): Record<string, InspectHostPort[] | null> {
+/**
+ * NetworkSettings.Ports as podman 5's (makeInspectPortBindings): the published ports only; an exposed
+ * port nothing publishes is in Config.ExposedPorts (podman 4 listed it here with null).
+ */
+export function inspectPorts(ports: readonly PortMapping[]): Record<string, InspectHostPort[] | null> {
   const out: Record<string, InspectHostPort[] | null> = {};
-  for (const e of exposed) for (let i = 0; i < e.range; i++) out[`${e.containerPort + i}/${e.protocol}`] = null;
   for (const m of ports) {
     for (let i = 0; i < m.range; i++) {
       (out[`${m.containerPort + i}/${m.protocol}`] ??= []).push({ HostIp: m.hostIP === "" ? "0.0.0.0" : m.hostIP, HostPort: String(m.hostPort + i) });
     }
   }
+  return out;
+}
+
+function exposedPorts(exposed: readonly ExposedPort[]): Record<string, Record<string, never>> {
+  const out: Record<string, Record<string, never>> = {};
+  for (const e of exposed) for (let i = 0; i < e.range; i++) out[`${e.containerPort + i}/${e.protocol}`] = {};
   return out;
 }
 
@@ -167,16 +186,21 @@ export function networkSettings(owner: ContainerRecord, view: InspectView = {}):
     HairpinMode: false,
     LinkLocalIPv6Address: "",
     LinkLocalIPv6PrefixLen: 0,
-    Ports: inspectPorts(owner.ports, owner.exposed),
+    Ports: inspectPorts(owner.ports),
     SandboxKey: owner.netns?.path ?? "",
   };
-  if (view.named !== undefined) return { ...settings, Networks: { [view.named]: namedNetwork(view.named) } };
+  if (view.named !== undefined) {
+    // slirp4netns and pasta: their addresses at the top level and under the mode's name
+    const basic = view.status ? statusToBasicNetworkConfig(view.status) : emptyBasic();
+    return { ...settings, ...(view.status ? basic : {}), Networks: { [view.named]: namedNetwork(view.named, basic) } };
+  }
   if (owner.networks.length === 0) return view.status ? { ...settings, ...statusToBasicNetworkConfig(view.status) } : settings;
   const networks: Record<string, InspectAdditionalNetwork> = {};
   for (const attachment of [...owner.networks].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : 0))) {
     networks[attachment.network] = {
       ...(attachment.status ? statusToBasicNetworkConfig(attachment.status) : emptyBasic()),
-      NetworkID: attachment.network,
+      // podman's NetworkID is the network's id (the sha256 of its name, as `network inspect` shows it)
+      NetworkID: networkId(attachment.network),
       DriverOpts: null,
       IPAMConfig: null,
       Links: null,
@@ -198,6 +222,7 @@ export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view
     ...(degraded === undefined ? {} : { Degraded: degraded }),
     NetworkMode: formatNetworkMode(rec.mode),
     NetworkSettings: networkSettings(owner, view),
+    ...(rec.exposed?.length ? { Config: { ExposedPorts: exposedPorts(rec.exposed) } } : {}),
     ...(health && Object.keys(health.helpers).length ? { Helpers: health.helpers } : {}),
   };
 }

@@ -1,6 +1,6 @@
 // `ctrnet inspect` and `ctrnet port`: what a container's network looks like, following container:ID to
 // the container whose netns it shares, as the seeds' getContainerNetworkInfo does.
-import { UsageError } from "../errors.ts";
+import { NotFoundError, UsageError } from "../errors.ts";
 import { formatPort, type PortMapping, PROTOCOLS, type Protocol } from "../schema/ports.ts";
 import type { Context } from "./context.ts";
 import { type InspectHealth, type InspectHelper, type InspectResult, inspectResult, type InspectView } from "./inspect-format.ts";
@@ -68,7 +68,8 @@ function netnsOwnerOrSelf(ctx: Context, rec: ContainerRecord): ContainerRecord {
  */
 function inspectView(ctx: Context, owner: ContainerRecord): InspectView {
   const driver = driverOf(ctx, owner);
-  if (driver?.fixedStatus) return { status: driver.fixedStatus(owner) };
+  // slirp4netns and pasta: a network of the mode's name besides the status, as podman's (setDefaultNetworks)
+  if (driver?.fixedStatus) return { status: driver.fixedStatus(owner), ...(owner.mode.kind === "slirp4netns" || owner.mode.kind === "pasta" ? { named: owner.mode.kind } : {}) };
   if (driver !== undefined) return {};
   if (owner.netns === null || owner.netns.owned) return { named: formatNetworkMode(owner.mode) };
   const status = observeNetns(owner.netns.path);
@@ -100,7 +101,7 @@ export function portLines(ports: readonly PortMapping[], query?: string): string
   }
   const { port, protocol } = parsePortQuery(query);
   const m = ports.find((p) => p.protocol === protocol && port >= p.containerPort && port < p.containerPort + p.range);
-  if (!m) throw new UsageError(`failed to find published port "${port}/${protocol}"`);
+  if (!m) throw new NotFoundError(`failed to find published port "${port}/${protocol}"`);
   const host = m.hostPort + (port - m.containerPort);
   const ip = m.hostIP === "" ? "0.0.0.0" : m.hostIP;
   return [ip.includes(":") ? `[${ip}]:${host}` : `${ip}:${host}`];

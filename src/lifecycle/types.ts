@@ -17,6 +17,8 @@ export interface CreateRequest {
   ip6?: string;
   mac?: string;
   aliases?: string[];
+  /** podman's `--network NAME:interface_name=IF`: the interface name of each network, in --network's order (null: the next free ethN). */
+  interfaceNames?: (string | null)[];
   /** Where its netns comes from; a new one by default. */
   netns?: NetnsRequest;
   /** What its /etc/resolv.conf and /etc/hosts say beyond its networks (--dns, --add-host, …), checked. */

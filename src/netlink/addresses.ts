@@ -66,6 +66,18 @@ export function toAddress(msg: AddressMessage): Address | null {
   };
 }
 
+/**
+ * The broadcast address of an IPv4 address's subnet (host bits all set), as `ip addr add … brd +` and the
+ * Go netlink library under the CNI plugins and netavark give every IPv4 address of /30 or shorter; none
+ * for IPv6, /31 and /32.
+ */
+export function defaultBroadcast(cidr: Cidr): string | undefined {
+  if (cidr.address.length !== 4 || cidr.prefixLength > 30) return undefined;
+  const bytes = Uint8Array.from(cidr.address);
+  for (let bit = cidr.prefixLength; bit < 32; bit++) bytes[bit >> 3]! |= 0x80 >> (bit & 7);
+  return formatIP(bytes);
+}
+
 export function addressMessage(index: number, cidr: Cidr, options: AddressOptions = {}): AddressMessage {
   const family = familyOf(cidr.address);
   const address = formatIP(cidr.address);

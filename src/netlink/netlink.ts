@@ -2,6 +2,7 @@
 import { formatCidr } from "../ip/codec.ts";
 import {
   addressMessage,
+  defaultBroadcast,
   familyNumber,
   parseCidrArg,
   toAddress,
@@ -158,7 +159,9 @@ export class Netlink {
   /** `cidr` is the address with its prefix length, e.g. "10.88.0.2/16". */
   addressAdd(link: LinkRef, cidr: string, options: AddressOptions = {}): void {
     const parsed = parseCidrArg(cidr);
-    const msg = addressMessage(this.indexOf(link), parsed, options);
+    // IPv4: the subnet's broadcast unless told (`ip addr` shows `brd`, as for podman's containers)
+    const broadcast = options.broadcast ?? defaultBroadcast(parsed);
+    const msg = addressMessage(this.indexOf(link), parsed, { ...options, ...(broadcast !== undefined ? { broadcast } : {}) });
     const what = `add address ${formatCidr(parsed)} to ${describeLink(link)}`;
     this.socket.request(what, RTM_NEWADDR, CREATE, (w) => addressCodec.encode(w, msg), ignore);
   }

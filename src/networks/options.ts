@@ -125,7 +125,8 @@ function integerOption(key: string, value: string): number {
 
 function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, allowed: readonly string[]): void {
   for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new UsageError(`unsupported option "${key}" for the ${driver} driver: use ${allowed.join(", ")}`);
+    // podman's words (netavark's), then the options there are
+    if (!allowed.includes(key)) throw new UsageError(`unsupported ${driver} network option: ${key} (use ${allowed.join(", ")})`);
   }
 }
 

@@ -7,7 +7,7 @@ import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import { validateNetworkName } from "../names.ts";
-import { type Cidr, formatCidr } from "../ip/codec.ts";
+import { type Cidr, formatCidr, parseIP } from "../ip/codec.ts";
 import { parseNetworkSubnet, subnetsOverlap } from "../schema/ip.ts";
 import { pickFreeName, pickFreeSubnet, pickRandomIPv6Subnet } from "./free.ts";
 import type { HostAddress } from "./host.ts";
@@ -63,7 +63,8 @@ function checkNoOverlap(subnets: readonly Cidr[], around: Surroundings): void {
   for (const subnet of subnets) {
     for (const other of around.networks) {
       const clash = other.subnets.find((s) => subnetsOverlap(s, subnet));
-      if (clash) throw new UsageError(`subnet ${formatCidr(subnet)} overlaps subnet ${formatCidr(clash)} of network ${other.name}`);
+      // podman's words, then which network has it
+      if (clash) throw new UsageError(`subnet ${formatCidr(subnet)} is already used on the host or by another config: it overlaps subnet ${formatCidr(clash)} of network ${other.name}`);
     }
   }
 }
@@ -85,6 +86,10 @@ function checkHostOverlap(subnets: readonly Cidr[], around: Surroundings): void 
  */
 function planSubnets(request: CreateNetworkRequest, around: Surroundings, bridge: boolean): string[] {
   const given = (request.subnets ?? []).map(parseNetworkSubnet);
+  // as podman's IP flag, a gateway that is no address is refused first, whatever else is given
+  for (const gateway of request.gateways ?? []) {
+    if (parseIP(gateway) === null) throw new UsageError(`invalid argument "${gateway}" for "--gateway" flag: invalid string being converted to IP address: ${gateway}`);
+  }
   if (given.length === 0 && (request.gateways?.length || request.ipRanges?.length)) throw new UsageError("cannot set gateway or range without subnet");
   checkNoOverlap(given, around);
   if (bridge) checkHostOverlap(given, around);

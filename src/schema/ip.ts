@@ -32,8 +32,9 @@ export function validateIP(text: string): string {
 export function validateMAC(text: string): string {
   const mac = parseMac(text);
   if (mac === null) throw new UsageError(`invalid MAC address "${text}": expected six hex octets like 52:54:00:12:34:56`);
-  if (mac[0]! & 1) throw new UsageError(`invalid MAC address "${text}": the multicast bit is set; a container needs a unicast address`);
-  if (mac.every((b) => b === 0)) throw new UsageError(`invalid MAC address "${text}": the all-zero address cannot be assigned`);
+  // the kernel's words for both (EADDRNOTAVAIL), which podman shows, after ctrnet's reason
+  if (mac[0]! & 1) throw new UsageError(`invalid MAC address "${text}": the multicast bit is set; a container needs a unicast address (Cannot assign requested address)`);
+  if (mac.every((b) => b === 0)) throw new UsageError(`invalid MAC address "${text}": the all-zero address cannot be assigned (Cannot assign requested address)`);
   return formatMac(mac);
 }
 
@@ -57,7 +58,8 @@ export function parseSubnet(text: string, kind = "subnet"): Cidr {
  */
 export function parseNetworkSubnet(text: string): Cidr {
   const cidr = parseCidr(text);
-  if (cidr === null) throw new UsageError(`invalid subnet "${text}": expected an address and a prefix length like 10.89.0.0/24`);
+  // podman's words first (net.ParseCIDR's), then what would do
+  if (cidr === null) throw new UsageError(`invalid subnet "${text}": invalid CIDR address: ${text} (expected an address and a prefix length like 10.89.0.0/24)`);
   const subnet: Cidr = { address: mask(cidr.address, cidr.prefixLength), prefixLength: cidr.prefixLength };
   const problem = networkSubnetProblem(subnet);
   if (problem !== null) throw new UsageError(`invalid subnet "${text}": ${problem}`);

@@ -205,6 +205,36 @@ export function formatPort(m: PortMapping): string {
 }
 
 /**
+ * podman ps's PORTS (cmd/podman/containers/ps.go portsToString): `0.0.0.0:8080->80/tcp`, ranges as
+ * `0.0.0.0:8080-8082->80-82/tcp`, then the exposed ports nothing publishes, by protocol and number,
+ * consecutive ones joined (`1000-9999/tcp`); comma-separated. The host address is printed bare, IPv6 too.
+ */
+export function psPortsText(ports: readonly PortMapping[], exposed: readonly ExposedPort[] = []): string {
+  const parts: string[] = [];
+  const published = new Set<string>();
+  for (const m of ports) {
+    const ip = displayIP(m.hostIP);
+    parts.push(m.range > 1 ? `${ip}:${m.hostPort}-${m.hostPort + m.range - 1}->${m.containerPort}-${m.containerPort + m.range - 1}/${m.protocol}` : `${ip}:${m.hostPort}->${m.containerPort}/${m.protocol}`);
+    for (let i = 0; i < m.range; i++) published.add(`${m.containerPort + i}/${m.protocol}`);
+  }
+  const singles = [...new Map(exposed.flatMap((e) => Array.from({ length: e.range }, (_, i) => [`${e.containerPort + i}/${e.protocol}`, { num: e.containerPort + i, protocol: e.protocol }] as const))).values()]
+    .filter((p) => !published.has(`${p.num}/${p.protocol}`))
+    .sort((a, b) => (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : a.num - b.num));
+  let run: { num: number; protocol: string; range: number } | undefined;
+  const flush = () => run && parts.push(`${portText(run.num, run.range + 1)}/${run.protocol}`);
+  for (const p of singles) {
+    if (run && run.protocol === p.protocol && run.num + run.range + 1 === p.num) {
+      run.range++;
+      continue;
+    }
+    flush();
+    run = { ...p, range: 0 };
+  }
+  flush();
+  return parts.join(", ");
+}
+
+/**
  * The mappings a `portMappings` capability argument was made from, back as ranges: consecutive host and
  * container ports of one protocol and host address join up again (the inverse of toCniPortMappings, for
  * records rebuilt from the CNI cache). Entries that are not port mappings are left out.

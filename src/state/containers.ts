@@ -3,7 +3,7 @@
 // transaction: a command inserts the record as `creating` to claim the id, does the work, then updates it.
 import type { Database } from "bun:sqlite";
 import * as v from "valibot";
-import { CtrnetError, quote, UsageError } from "../errors.ts";
+import { CtrnetError, NotFoundError, quote, UsageError } from "../errors.ts";
 import { NAME_PATTERN, validateName } from "../names.ts";
 import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
@@ -27,6 +27,7 @@ type ContainerRow = {
   pasta_pid: number | null;
   static_ip6: string | null;
   exposed: string | null;
+  etc: string | null;
   created_at: number;
 };
 
@@ -104,9 +105,9 @@ export class ContainerState {
       this.db
         .query(
           `INSERT INTO containers (id, name, state, mode, netns_path, owns_netns, static_ip, static_mac, ports,
-             slirp4netns_pid, port_forwarder_pid, pasta_pid, created_at, static_ip6, exposed)
+             slirp4netns_pid, port_forwarder_pid, pasta_pid, created_at, static_ip6, exposed, etc)
            VALUES ($id, $name, $state, $mode, $netns_path, $owns_netns, $static_ip, $static_mac, $ports,
-             $slirp4netns_pid, $port_forwarder_pid, $pasta_pid, $created_at, $static_ip6, $exposed)`,
+             $slirp4netns_pid, $port_forwarder_pid, $pasta_pid, $created_at, $static_ip6, $exposed, $etc)`,
         )
         .run(toRow(rec));
       this.writeInterfaces(rec);
@@ -125,7 +126,7 @@ export class ContainerState {
 
   get(idOrName: string): ContainerRecord {
     const rec = this.find(idOrName);
-    if (!rec) throw new UsageError(`no such container "${idOrName}"`);
+    if (!rec) throw new NotFoundError(`no such container "${idOrName}"`);
     return rec;
   }
 
@@ -208,7 +209,7 @@ export class ContainerState {
   update(id: string, fn: (rec: ContainerRecord) => ContainerRecord): ContainerRecord {
     return this.transaction(() => {
       const row = this.row(id);
-      if (!row) throw new UsageError(`no such container "${id}"`);
+      if (!row) throw new NotFoundError(`no such container "${id}"`);
       const next = this.check(fn(this.load(row)));
       if (next.id !== id) throw new CtrnetError(`a container's id cannot change (${id} -> ${next.id})`);
       if (next.name !== row.name) this.checkNameFree(next.name, id);
@@ -217,7 +218,7 @@ export class ContainerState {
           `UPDATE containers SET name = $name, state = $state, mode = $mode, netns_path = $netns_path,
              owns_netns = $owns_netns, static_ip = $static_ip, static_mac = $static_mac, ports = $ports,
              slirp4netns_pid = $slirp4netns_pid, port_forwarder_pid = $port_forwarder_pid, pasta_pid = $pasta_pid, created_at = $created_at,
-             static_ip6 = $static_ip6, exposed = $exposed
+             static_ip6 = $static_ip6, exposed = $exposed, etc = $etc
            WHERE id = $id`,
         )
         .run(toRow(next));
@@ -313,6 +314,7 @@ export class ContainerState {
       ports: json(row.ports, "ports"),
       ...(row.static_ip6 === null ? {} : { staticIP6: row.static_ip6 }),
       ...(row.exposed === null ? {} : { exposed: json(row.exposed, "exposed") }),
+      ...(row.etc === null ? {} : { etc: json(row.etc, "etc") }),
       helpers: { slirp4netns: row.slirp4netns_pid, portForwarder: row.port_forwarder_pid, pasta: row.pasta_pid },
       createdAt: row.created_at,
     };
@@ -351,6 +353,7 @@ function toRow(rec: ContainerRecord): ContainerRow {
     pasta_pid: rec.helpers.pasta,
     static_ip6: rec.staticIP6 ?? null,
     exposed: rec.exposed?.length ? JSON.stringify(rec.exposed) : null,
+    etc: rec.etc === undefined ? null : JSON.stringify(rec.etc),
     created_at: rec.createdAt,
   };
 }

@@ -76,4 +76,6 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE containers ADD COLUMN static_ip6 TEXT;
   ALTER TABLE containers ADD COLUMN exposed TEXT;
   `,
+  // Version 5: the options of the container's /etc files, so connect and disconnect make them again.
+  "ALTER TABLE containers ADD COLUMN etc TEXT",
 ];

@@ -56,6 +56,20 @@ export const NetworkAttachment = v.object({
 });
 export type NetworkAttachment = v.InferOutput<typeof NetworkAttachment>;
 
+/**
+ * The options its /etc files were made from (container/etc-options.ts EtcOptions: --dns, --dns-search,
+ * --dns-option, --add-host, --hostname, --no-hosts, --dns none), so connect and disconnect make them again.
+ */
+export const EtcRecord = v.object({
+  dns: v.optional(v.array(v.string())),
+  dnsSearch: v.optional(v.array(v.string())),
+  dnsOptions: v.optional(v.array(v.string())),
+  addHosts: v.optional(v.array(v.object({ name: v.string(), address: v.string() }))),
+  hostname: v.optional(v.string()),
+  noHosts: v.optional(v.boolean()),
+  noResolvConf: v.optional(v.boolean()),
+});
+
 export const ContainerRecord = v.pipe(
   v.object({
     id: Name,
@@ -78,6 +92,8 @@ export const ContainerRecord = v.pipe(
     /** `--expose` ports (podman's ExposedPorts): shown by inspect; `-P` published them among `ports`. */
     exposed: v.optional(v.array(ExposedPort)),
     helpers: v.object({ slirp4netns: Pid, portForwarder: Pid, pasta: Pid }),
+    /** Absent in records of ctrnets before it. */
+    etc: v.optional(EtcRecord),
     /** Milliseconds since the epoch. */
     createdAt: v.pipe(v.number(), v.integer(), v.minValue(0)),
   }),

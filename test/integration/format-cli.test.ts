@@ -231,7 +231,7 @@ describe.skipIf(!privileged)("ls and port --format", () => {
         { host_ip: "127.0.0.1", container_port: 80, host_port: port, range: 2, protocol: "tcp" },
       ]);
       const missing = inst.cli(["port", "--format", "{{.HostPort}}", id, "82"]);
-      expect({ code: missing.code, stdout: missing.stdout }).toEqual({ code: 2, stdout: "" });
+      expect({ code: missing.code, stdout: missing.stdout }).toEqual({ code: 1, stdout: "" });
       expect(missing.stderr).toContain('failed to find published port "82/tcp"');
     } finally {
       inst.cli(["rm", "-f", id]);

@@ -21,9 +21,9 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
 
   afterAll(() => inst.dispose());
 
-  function rejects(args: string[], message: string): void {
+  function rejects(args: string[], message: string, code = 2): void {
     const r = inst.cli(args);
-    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code, stdout: "" });
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain(message);
   }
@@ -58,14 +58,21 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     inst.ok(["rm", id]);
   });
 
-  test("unknown ids are refused by rm, inspect, port, stats, reload, connect and disconnect; rm -f ignores them", () => {
+  test("unknown ids fail rm, inspect, port, stats, reload, connect and disconnect with exit 1 (a runtime not found, as rm's); rm -f ignores them", () => {
     // inspect as podman's: the list of those found (none), then exit 1
     const inspect = inst.cli(["inspect", "nope"]);
     expect({ code: inspect.code, stdout: inspect.stdout }).toEqual({ code: 1, stdout: "[]\n" });
     expect(inspect.stderr).toContain('no such container "nope"');
-    for (const args of [["port", "nope"], ["stats", "nope"], ["reload", "nope"], ["connect", net.name, "nope"], ["disconnect", net.name, "nope"]]) {
-      rejects(args, 'no such container "nope"');
+    for (const args of [["port", "nope"], ["stats", "nope"], ["reload", "nope"], ["connect", net.name, "nope"], ["disconnect", net.name, "nope"], ["network", "connect", net.name, "nope"]]) {
+      rejects(args, 'no such container "nope"', 1);
     }
+    // so are an unknown network to connect or disconnect, and a port the container does not publish (podman's words)
+    const known = `kn-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, "-p", "8099", known]);
+    rejects(["connect", "no-such-net", known], 'unable to find network with name or ID "no-such-net"', 1);
+    rejects(["disconnect", "no-such-net", known], "no-such-net", 1);
+    rejects(["port", known, "99/tcp"], 'failed to find published port "99/tcp"', 1);
+    inst.ok(["rm", known]);
     // rm as podman's: an unknown container is exit 1 ("no such container"), and the others are still removed
     const id = `rm-${hex(4)}`;
     inst.ok(["create", "--network", net.name, id]);
@@ -99,7 +106,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     inst.ok(["network", "disconnect", "-f", other.name, id]);
     expect(settings(other.name)).toBe("");
     // podman's "network not found" for a network neither configured nor on the container
-    rejects(["network", "disconnect", "no-such-net", id], 'unable to find network with name or ID "no-such-net"');
+    rejects(["network", "disconnect", "no-such-net", id], 'unable to find network with name or ID "no-such-net"', 1);
     rejects(["create", "--net", net.name, "--ip6", "10.0.0.9", `x${id}`], 'invalid --ip6 "10.0.0.9": expected an IPv6 address');
     inst.ok(["rm", id]);
   });

@@ -50,13 +50,25 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     expect(ports["90/udp"]).toEqual([{ HostIp: "0.0.0.0", HostPort: String(hostPortOf("90/udp")) }]);
   });
 
-  test("--expose without -P publishes nothing; inspect lists the port with null, as podman 4", () => {
+  test("--expose without -P publishes nothing; inspect lists it in Config.ExposedPorts, not in NetworkSettings.Ports, as podman 5", () => {
     const id = `ex-${hex(4)}`;
     inst.ok(["create", "--network", net.name, "--expose", "8000/tcp", "-p", "8001", id]);
     expect(inst.ok(["port", id]).trim()).toMatch(/^8001\/tcp -> 0\.0\.0\.0:\d+$/);
-    const ports = inst.inspect(id).NetworkSettings.Ports;
-    expect(ports["8000/tcp"]).toBeNull();
-    expect(ports["8001/tcp"]).toHaveLength(1);
+    const result = inst.inspect(id);
+    expect(Object.keys(result.NetworkSettings.Ports)).toEqual(["8001/tcp"]);
+    expect(result.NetworkSettings.Ports["8001/tcp"]).toHaveLength(1);
+    expect(result.Config.ExposedPorts).toEqual({ "8000/tcp": {} });
+    // ls's Ports as podman ps's: the published one, then the exposed one
+    expect(inst.ok(["ls", "--format", "{{.ID}} {{.Ports}}"])).toMatch(new RegExp(`^${id} 0\\.0\\.0\\.0:\\d+->8001/tcp, 8000/tcp$`, "m"));
+    // host and container:ID: no ports of their own in NetworkSettings.Ports (e2e: --net=host --expose, --net=container --expose)
+    const host = `exh-${hex(4)}`;
+    inst.ok(["create", "--network", "host", "--expose", "8080/tcp", host]);
+    expect(inst.inspect(host).NetworkSettings.Ports).toEqual({});
+    expect(inst.inspect(host).Config.ExposedPorts).toEqual({ "8080/tcp": {} });
+    const sharer = `exc-${hex(4)}`;
+    inst.ok(["create", "--network", `container:${host}`, "--expose", "8090/tcp", sharer]);
+    expect(inst.inspect(sharer).NetworkSettings.Ports).toEqual({});
+    expect(inst.inspect(sharer).Config.ExposedPorts).toEqual({ "8090/tcp": {} });
   });
 
   test("bad --expose exits 2 with podman's words, nothing made", () => {

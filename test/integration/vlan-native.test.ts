@@ -177,7 +177,7 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "mode=l2", "--subnet", "192.168.9.0/24"], "invalid --opt mode=l2 for the macvlan driver: use one of bridge, private, vepa, passthru"],
       [["-d", "ipvlan", "-o", `parent=${l.parent}`, "-o", "mode=vepa", "--subnet", "192.168.9.0/24"], "invalid --opt mode=vepa for the ipvlan driver: use one of l2, l3, l3s"],
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "plugin=x", "--subnet", "192.168.9.0/24"], "invalid --opt plugin=x: use ctrnet or cni"],
-      [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "vlan=3", "--subnet", "192.168.9.0/24"], 'unsupported option "vlan" for the macvlan driver'],
+      [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "vlan=3", "--subnet", "192.168.9.0/24"], 'unsupported macvlan network option: vlan'],
       [["-d", "macvlan", "-o", `parent=${l.parent}`], "a macvlan network needs --subnet"],
     ];
     for (const [args, message] of bad) expectUsageError(inst.cli(["network", "create", ...args, "n"]), message);

@@ -51,6 +51,20 @@ describe.skipIf(!runnable)("slirp4netns as a rootless user", () => {
     expect(r.stdout).toContain("inet 10.0.2.100/24");
   });
 
+  test("inspect names the default mode in Networks, as podman's (bats: inspect list networks); port of an unknown container exits 1", () => {
+    const id = `sl-inspect-${process.pid}`;
+    const made = ctrnetAsUser(["create", id]);
+    expect({ code: made.code, stderr: made.stderr }).toEqual({ code: 0, stderr: "" });
+    try {
+      const networks = ctrnetAsUser(["inspect", "--format", "{{.NetworkSettings.Networks}}", id]);
+      expect(networks.stdout).toMatch(/^map\[slirp4netns:/);
+      const port = ctrnetAsUser(["port", "nope"]);
+      expect({ code: port.code, stderr: port.stderr }).toEqual({ code: 1, stderr: 'ctrnet: error: no such container "nope"\n' });
+    } finally {
+      expect(ctrnetAsUser(["rm", id]).code).toBe(0);
+    }
+  });
+
   test("cidr: tap0 gets cidr + 100, resolv.conf names cidr + 3", () => {
     const r = ctrnetAsUser(["run", "--network", "slirp4netns:cidr=10.42.7.0/24", "--", "sh", "-c", "ip addr; cat /etc/resolv.conf"]);
     expect(r.stderr).toBe("");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../../src/errors.ts";
@@ -15,9 +15,10 @@ import {
   isLoopback,
   parseResolvConf,
   pickHostResolvConf,
+  replaceOwnHostsEntries,
   type ResolvConf,
 } from "../../src/container/dns-files.ts";
-import { containerEtcFiles, etcFilesDir, removeEtcFiles, wantedEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
+import { containerEtcFiles, etcFilesDir, hostEtcFor, removeEtcFiles, wantedEtcFiles, writeEtcFiles } from "../../src/lifecycle/etc-files.ts";
 import { slirp4netnsDriver } from "../../src/drivers/slirp4netns/driver.ts";
 
 const conf = (over: Partial<ResolvConf>): ResolvConf => ({ nameservers: [], search: [], options: [], ...over });
@@ -208,6 +209,20 @@ describe("containerHosts", () => {
     );
   });
 
+  test("connect and disconnect of a record without its options: its own lines follow its addresses, the others stay", () => {
+    const made = containerHosts({ host: debian, addresses: ["10.88.0.2"], names: ["hh", "web"], gateway: "10.88.0.1", extraHosts: [{ name: "db", address: "1.2.3.4" }] });
+    const connected = replaceOwnHostsEntries(made, ["10.88.0.2"], ["10.88.0.2", "10.89.0.7"], ["web"]);
+    expect(connected).toBe(
+      ["127.0.0.1\tlocalhost", "::1     localhost ip6-localhost ip6-loopback", "10.88.0.2\thh web", "10.89.0.7\thh web", "1.2.3.4\tdb", "10.88.0.1\thost.containers.internal", ""].join("\n"),
+    );
+    const disconnected = replaceOwnHostsEntries(connected, ["10.88.0.2", "10.89.0.7"], ["10.89.0.7"], ["web"]);
+    expect(disconnected).not.toContain("10.88.0.2\t");
+    expect(disconnected).toContain("10.89.0.7\thh web\n1.2.3.4\tdb");
+    // none left, then a new one: after the localhost lines, with the names it is given
+    const none = replaceOwnHostsEntries(disconnected, ["10.89.0.7"], [], ["web"]);
+    expect(replaceOwnHostsEntries(none, [], ["10.90.0.3"], ["web", "0123456789ab"]).split("\n").slice(2, 4)).toEqual(["10.90.0.3\tweb 0123456789ab", "1.2.3.4\tdb"]);
+  });
+
   test("Fedora's long localhost lines are kept whole", () => {
     const fedora = "127.0.0.1   localhost localhost.localdomain localhost4 localhost4.localdomain4\n";
     expect(containerHosts({ host: fedora, addresses: [], names: ["c"] })).toBe(
@@ -327,5 +342,23 @@ describe("writeEtcFiles / removeEtcFiles", () => {
 
   test("an id that is no name is refused before it becomes a path", () => {
     expect(() => etcFilesDir({ runtimeDir: "/tmp" }, "../x")).toThrow(UsageError);
+  });
+});
+
+describe("hostEtcFor", () => {
+  test("a container joining ip netns's NAME by path gets /etc/netns/NAME/resolv.conf as the host's, as podman (e2e: user created network namespace with resolv.conf)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ctrnet-netns-etc-"));
+    try {
+      const joined = (path: string) => newContainerRecord({ id: "j", mode: { kind: "ns", path } });
+      mkdirSync(join(dir, "xxx2"));
+      writeFileSync(join(dir, "xxx2", "resolv.conf"), "nameserver 11.11.11.11\n");
+      expect(hostEtcFor(joined("/run/netns/xxx2"), dir).resolvConf.nameservers).toEqual(["11.11.11.11"]);
+      // none kept for that name, a /proc path, another mode: the host's own
+      const host = hostEtcFor(newContainerRecord({ id: "h", mode: { kind: "none" } }), dir).resolvConf;
+      expect(hostEtcFor(joined("/run/netns/other"), dir).resolvConf).toEqual(host);
+      expect(hostEtcFor(joined("/proc/1/ns/net"), dir).resolvConf).toEqual(host);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -85,10 +85,10 @@ describe("validateMAC", () => {
     ["02-42-ac-11-00-02", `invalid MAC address "02-42-ac-11-00-02": ${format}`],
     ["2:42:ac:11:0:2", `invalid MAC address "2:42:ac:11:0:2": ${format}`],
     ["02:42:ac:11:00:0g", `invalid MAC address "02:42:ac:11:00:0g": ${format}`],
-    ["01:00:5e:00:00:01", 'invalid MAC address "01:00:5e:00:00:01": the multicast bit is set; a container needs a unicast address'],
-    ["ff:ff:ff:ff:ff:ff", 'invalid MAC address "ff:ff:ff:ff:ff:ff": the multicast bit is set; a container needs a unicast address'],
-    ["33:33:00:00:00:01", 'invalid MAC address "33:33:00:00:00:01": the multicast bit is set; a container needs a unicast address'],
-    ["00:00:00:00:00:00", 'invalid MAC address "00:00:00:00:00:00": the all-zero address cannot be assigned'],
+    ["01:00:5e:00:00:01", 'invalid MAC address "01:00:5e:00:00:01": the multicast bit is set; a container needs a unicast address (Cannot assign requested address)'],
+    ["ff:ff:ff:ff:ff:ff", 'invalid MAC address "ff:ff:ff:ff:ff:ff": the multicast bit is set; a container needs a unicast address (Cannot assign requested address)'],
+    ["33:33:00:00:00:01", 'invalid MAC address "33:33:00:00:00:01": the multicast bit is set; a container needs a unicast address (Cannot assign requested address)'],
+    ["00:00:00:00:00:00", 'invalid MAC address "00:00:00:00:00:00": the all-zero address cannot be assigned (Cannot assign requested address)'],
   ])("rejects %p", (input, message) => {
     expect(usageError(() => validateMAC(input)).message).toBe(message);
   });
@@ -215,7 +215,7 @@ describe("parseNetworkSubnet", () => {
   });
 
   test.each([
-    ["banana", 'invalid subnet "banana": expected an address and a prefix length'],
+    ["banana", 'invalid subnet "banana": invalid CIDR address: banana (expected an address and a prefix length'],
     ["10.0.0.0/31", 'invalid subnet "10.0.0.0/31": a /31 leaves no room for a gateway and a container (use /30 or shorter)'],
     ["10.0.0.1/32", "a /32 leaves no room"],
     ["::/0", "it covers every address"],

@@ -45,12 +45,29 @@ function record(): ContainerRecord {
 }
 
 describe("inspect", () => {
+  test("a joined netns with two interfaces, as podman's e2e checkNetworkNsInspect: secondary addresses as {Addr, PrefixLength}, the other interface's MAC additional", () => {
+    const config = statusToBasicNetworkConfig({
+      interfaces: [
+        { name: "eth1", mac: "56:6e:35:5d:3e:a8", addresses: [{ address: "10.88.0.0/16" }] },
+        { name: "eth0", mac: "46:7f:45:6e:4f:c8", addresses: [{ address: "10.25.40.0/24", gateway: "10.25.40.0" }, { address: "fd04:3e42:4a4e:3381::/64" }] },
+      ],
+      routes: [],
+      dns: { nameservers: [], search: [], options: [] },
+    });
+    expect(config).toMatchObject({ IPAddress: "10.25.40.0", IPPrefixLen: 24, Gateway: "10.25.40.0", GlobalIPv6Address: "fd04:3e42:4a4e:3381::", GlobalIPv6PrefixLen: 64, MacAddress: "46:7f:45:6e:4f:c8" });
+    expect(config.SecondaryIPAddresses).toEqual([{ Addr: "10.88.0.0", PrefixLength: 16 }]);
+    expect(config.SecondaryIPv6Addresses).toBeUndefined();
+    expect(config.AdditionalMACAddresses).toEqual(["56:6e:35:5d:3e:a8"]);
+  });
+
   test("statusToBasicNetworkConfig puts IPv6 in GlobalIPv6Address even after IPv4, and no <nil> gateways", () => {
     const config = statusToBasicNetworkConfig(statusFromCniResult(dualStack, "eth0"));
     expect(config.GlobalIPv6Address).toBe("fd00::5");
     expect(config.IPv6Gateway).toBe("fd00::1");
-    expect(config.SecondaryIPAddresses).toEqual(["10.88.0.6/16"]);
-    expect(config.SecondaryIPv6Addresses).toEqual(["fd00::6/64"]);
+    expect(config.SecondaryIPAddresses).toEqual([{ Addr: "10.88.0.6", PrefixLength: 16 }]);
+    expect(config.SecondaryIPv6Addresses).toEqual([{ Addr: "fd00::6", PrefixLength: 64 }]);
+    // one interface: no additional MAC (podman's, per interface, not per address)
+    expect(config.AdditionalMACAddresses).toBeUndefined();
     expect(statusToBasicNetworkConfig(statusFromCniResult({ ...dualStack, ips: [{ address: "10.0.0.2/24" }] }, "eth0")).Gateway).toBe("");
   });
 

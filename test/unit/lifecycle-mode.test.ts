@@ -103,7 +103,9 @@ describe("podman's spellings of the container options", () => {
     expect(() => createRequestOf({}, ["--network", "none", "--network", "b"])).toThrow("cannot set multiple networks without bridge network mode, selected mode none");
     expect(() => createRequestOf({}, ["--network", "a", "--network", "host"])).toThrow("can only set extra network names, selected mode host conflicts with bridge");
     expect(() => createRequestOf({}, ["--network", "a", "--network", "b:ip=10.0.0.9"])).toThrow("per-network options are supported on the first --network only");
-    expect(() => createRequestOf({}, ["--network", "a:interface_name=x"])).toThrow('invalid option for network a: "interface_name" is not supported');
+    // podman 5's interface_name=, on any of them
+    expect(createRequestOf({}, ["--network", "a:interface_name=x", "--network", "b", "--network", "c:interface_name=y"])).toEqual({ network: "a,b,c", interfaceNames: ["x", null, "y"] });
+    expect(() => createRequestOf({}, ["--network", "a:color=x"])).toThrow('invalid option for network a: "color" is not supported');
     expect(() => createRequestOf({}, ["--network", ":ip=10.0.0.9"])).toThrow("network name cannot be empty");
     expect(() => createRequestOf({}, ["--network", "a:alias="])).toThrow("alias cannot be empty");
   });

@@ -1,6 +1,6 @@
 // Golden bytes for RTM_NEWADDR, as the kernel dumps them. Little-endian, like the hosts ctrnet runs on.
 import { describe, expect, test } from "bun:test";
-import { addressMessage, toAddress } from "../../src/netlink/addresses.ts";
+import { addressMessage, defaultBroadcast, toAddress } from "../../src/netlink/addresses.ts";
 import { parseCidr } from "../../src/ip/codec.ts";
 import { addressMessage as addressCodec, RTM_NEWADDR, type AddressMessage } from "../../src/netlink/msg-address.ts";
 import { encodeMessage, splitMessages, type NlMessage } from "../../src/netlink/wire.ts";
@@ -137,6 +137,16 @@ describe("address requests", () => {
       scope: 0,
       index: 5,
     });
+  });
+
+  test("an IPv4 address's default broadcast is its subnet's last address (ip's brd +); none for IPv6, /31 and /32", () => {
+    expect(defaultBroadcast(parseCidr("10.89.0.2/24")!)).toBe("10.89.0.255");
+    expect(defaultBroadcast(parseCidr("10.50.51.130/26")!)).toBe("10.50.51.191");
+    expect(defaultBroadcast(parseCidr("172.16.0.1/12")!)).toBe("172.31.255.255");
+    expect(defaultBroadcast(parseCidr("10.0.0.1/30")!)).toBe("10.0.0.3");
+    expect(defaultBroadcast(parseCidr("10.0.0.1/31")!)).toBeUndefined();
+    expect(defaultBroadcast(parseCidr("10.0.0.1/32")!)).toBeUndefined();
+    expect(defaultBroadcast(parseCidr("fd00::2/64")!)).toBeUndefined();
   });
 
   test("a broadcast of the other family is refused", () => {

@@ -22,7 +22,7 @@ describe("create options", () => {
     expect(parseBridgeOptions({ mtu: "9000", vlan: "0" })).toEqual({ mtu: 9000, vlan: 0 });
     expect(parseMacvlanOptions({ parent: "eth0", mode: "vepa" })).toEqual({ parent: "eth0", mode: "vepa" });
     expect(() => parseBridgeOptions({ mtu: "-1" })).toThrow("invalid --opt mtu=-1: expected an integer");
-    expect(() => parseMacvlanOptions({ vlan: "3" })).toThrow('unsupported option "vlan" for the macvlan driver: use parent, mode, mtu, plugin');
+    expect(() => parseMacvlanOptions({ vlan: "3" })).toThrow('unsupported macvlan network option: vlan (use parent, mode, mtu, plugin');
     expect(parseMacvlanOptions({ mode: "l3s" }, "ipvlan")).toEqual({ mode: "l3s" });
     expect(() => parseMacvlanOptions({ mode: "l3s" })).toThrow("invalid --opt mode=l3s for the macvlan driver: use one of bridge, private, vepa, passthru");
   });

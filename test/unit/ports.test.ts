@@ -9,6 +9,7 @@ import {
   parseExposeSpecs,
   parsePortSpec,
   parsePortSpecs,
+  psPortsText,
   publishAllMappings,
   PortMapping,
   toCniPortMappings,
@@ -261,5 +262,27 @@ describe("--expose and -P", () => {
       { hostIP: "", hostPort: 0, containerPort: 80, protocol: "udp", range: 1 },
     ]);
     expect(publishAllMappings([], published)).toEqual([]);
+  });
+});
+
+describe("psPortsText (ls's Ports, as podman ps's PORTS)", () => {
+  const tcp = (hostPort: number, containerPort: number, range = 1, hostIP = ""): PortMapping => ({ hostIP, hostPort, containerPort, protocol: "tcp", range });
+  test("published ports as HOSTIP:HOST->CTR/PROTO, ranges whole, IPv6 bare", () => {
+    expect(psPortsText([tcp(46650, 80), tcp(8280, 8280, 3), { ...tcp(8780, 80, 1, "::1"), protocol: "udp" }])).toBe(
+      "0.0.0.0:46650->80/tcp, 0.0.0.0:8280-8282->8280-8282/tcp, ::1:8780->80/udp",
+    );
+  });
+  test("exposed ports nothing publishes follow, by protocol and number, consecutive ones joined", () => {
+    expect(psPortsText([], [{ containerPort: 1000, protocol: "tcp", range: 9000 }])).toBe("1000-9999/tcp");
+    expect(
+      psPortsText([tcp(5000, 80)], [
+        { containerPort: 80, protocol: "tcp", range: 1 },
+        { containerPort: 90, protocol: "udp", range: 1 },
+        { containerPort: 82, protocol: "tcp", range: 1 },
+        { containerPort: 81, protocol: "tcp", range: 1 },
+        { containerPort: 85, protocol: "tcp", range: 1 },
+      ]),
+    ).toBe("0.0.0.0:5000->80/tcp, 81-82/tcp, 85/tcp, 90/udp");
+    expect(psPortsText([])).toBe("");
   });
 });

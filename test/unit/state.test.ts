@@ -526,6 +526,12 @@ describe("interface names", () => {
     expect(firstFreeIfname({ a: "eth0", b: "eth1", c: "custom" })).toBe("eth2");
   });
 
+  test("names asked for (podman's interface_name=) are kept; the others get the lowest ethN none of them takes", () => {
+    const rec = newContainerRecord({ id: "c9", mode: { kind: "bridge" }, networks: [{ network: "a" }, { network: "b", ifname: "eth0" }, { network: "c", ifname: "second" }] });
+    expect(rec.networks.map((n) => `${n.network}=${n.ifname}`)).toEqual(["a=eth1", "b=eth0", "c=second"]);
+    expect(() => newContainerRecord({ id: "c9", mode: { kind: "bridge" }, networks: [{ network: "a", ifname: "z" }, { network: "b", ifname: "z" }] })).toThrow('interface name "z" is given twice');
+  });
+
   test("stay with their network across disconnect and reconnect, and are never reused", () => {
     state.insert(newContainerRecord({ id: "c1", mode: { kind: "bridge" }, networks: [{ network: "a" }, { network: "b" }, { network: "c" }] }));
     const names = () => state.get("c1").networks.map((n) => `${n.network}=${n.ifname}`);

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { notFoundIsRuntime } from "../../errors.ts";
 import { connectContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs, staticAddresses } from "../args.ts";
 
@@ -25,6 +26,7 @@ export default defineCommand({
       ...(ip6 === undefined ? {} : { ip6 }),
       ...(values.mac === undefined ? {} : { mac: String(values.mac) }),
     };
-    await withContext(contextOptions(values), (ctx) => connectContainer(ctx, String(values.id), String(values.network), opts));
+    // an unknown container or network: exit 1, as rm's and inspect's
+    await notFoundIsRuntime(withContext(contextOptions(values), (ctx) => connectContainer(ctx, String(values.id), String(values.network), opts)));
   },
 });

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { notFoundIsRuntime } from "../../errors.ts";
 import { NetworkNotFoundError } from "../../drivers/cni/index.ts";
 import { type Context, disconnectContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
@@ -29,8 +30,10 @@ export default defineCommand({
   args,
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
-    await withContext(contextOptions(values), async (ctx) =>
-      disconnectContainer(ctx, String(values.id), await networkName(ctx, String(values.network), String(values.id))),
+    await notFoundIsRuntime(
+      withContext(contextOptions(values), async (ctx) =>
+        disconnectContainer(ctx, String(values.id), await networkName(ctx, String(values.network), String(values.id))),
+      ),
     );
   },
 });

@@ -27,7 +27,7 @@ import { syncDns } from "../../lifecycle/dns.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
 import { log } from "../../log.ts";
 import { isJsonFormat, renderInspect, renderList } from "../template/index.ts";
-import { NETWORK_HEADERS, networkView, templateFormatArg } from "../views.ts";
+import { NETWORK_HEADERS, networkView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
 
 /** Opens the context for one command and closes it however the command ends. */
 async function withContext<T>(args: Parameters<typeof contextOptions>[0], fn: (ctx: Context) => Promise<T>): Promise<T> {
@@ -59,6 +59,7 @@ const createArgs = {
   route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY in one of its subnets); repeatable" },
   dns: { type: "string", description: "DNS server the network's containers use (through ctrnet's DNS server, or in resolv.conf); repeatable" },
   ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
+  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local (the only one; dhcp and none are refused)" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
 
@@ -68,6 +69,10 @@ const create = defineCommand({
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, createArgs);
     if (args._.length > 1) throw new UsageError(`unexpected argument "${args._[1]}": give one network name`);
+    const ipam = optional(args["ipam-driver"]);
+    if (ipam !== undefined && ipam !== "host-local") {
+      throw new UsageError(`unsupported ipam driver "${ipam}": ctrnet's networks hand out addresses with host-local (--ipam-driver host-local, the default)`);
+    }
     const request = {
       name: optional(args.name),
       driver: optional(args.driver),
@@ -82,7 +87,8 @@ const create = defineCommand({
       interfaceName: optional(args["interface-name"]),
       labels: parseKeyValues("--label", repeatedValues(rawArgs, createArgs, "label")),
       routes: repeatedValues(rawArgs, createArgs, "route"),
-      dnsServers: repeatedValues(rawArgs, createArgs, "dns"),
+      // podman's string slice: repeated, and each value a comma-separated list
+      dnsServers: repeatedValues(rawArgs, createArgs, "dns").flatMap((d) => d.split(",")),
     };
     return withContext(args, async (ctx) => {
       if (args.ignore && request.name !== undefined && (await ctx.cni.listNetworks()).networks.some((n) => n.name === request.name)) {
@@ -133,17 +139,24 @@ const ls = defineCommand({
 const namesArgs = {
   ...globalArgs,
   ...runtimeArgs,
-  name: { type: "positional", description: "network names or ids (a unique id prefix will do)", valueHint: "network" },
+  // not required by the parser: podman's words when none is given (atLeastOneName)
+  name: { type: "positional", required: false, description: "network names or ids (a unique id prefix will do)", valueHint: "network" },
 } as const satisfies ArgsDef;
 
 const inspectArgs = { ...namesArgs, ...templateFormatArg } as const satisfies ArgsDef;
+
+/** cobra's RequiresArgs(1) words, as podman's network inspect and rm say them. */
+function atLeastOneName(names: readonly unknown[]): void {
+  if (names.length === 0) throw new UsageError(`requires at least 1 arg(s), only received 0: give a network name or id`);
+}
 
 const inspect = defineCommand({
   meta: { name: "inspect", description: "Print networks as JSON, in podman's shape" },
   args: inspectArgs,
   async run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, inspectArgs);
-    const format = args.format === undefined || isJsonFormat(String(args.format)) ? undefined : String(args.format);
+    atLeastOneName(args._);
+    const format = args.format === undefined || isJsonFormat(String(args.format)) ? undefined : normalizeInspectFormat(String(args.format));
     // As podman: every network found is printed, then the ones not found fail the command.
     const { found, failures } = await withContext(args, async (ctx) => {
       const found: NetworkInfo[] = [];
@@ -175,9 +188,13 @@ const rm = defineCommand({
   args: rmArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, rmArgs);
+    atLeastOneName(args._);
     if (args.time !== undefined) {
       if (!args.force) throw new UsageError("--force option must be specified to use the --time option");
-      if (!/^[0-9]+$/.test(String(args.time))) throw new UsageError(`invalid --time "${String(args.time)}": expected seconds`);
+      // podman's -t -1 (wait forever) reaches here as "" (the parser reads -1 as a flag): its value is in rawArgs
+      const at = rawArgs.findIndex((a) => a === "-t" || a === "--time");
+      const time = args.time === "" && at >= 0 ? (rawArgs[at + 1] ?? "") : String(args.time);
+      if (!/^(-1|[0-9]+)$/.test(time)) throw new UsageError(`invalid --time "${time}": expected seconds, or -1`);
     }
     return withContext(args, async (ctx) => {
       const options = args.force
@@ -274,6 +291,7 @@ const update = defineCommand({
 const subCommands = { create, ls, inspect, rm, prune, exists, update };
 // podman's alias, kept out of help and completion (not enumerable) as main.ts's internal commands are.
 Object.defineProperty(subCommands, "list", { value: ls });
+Object.defineProperty(subCommands, "remove", { value: rm });
 // podman's spellings of ctrnet's top-level connect, disconnect and reload, hidden the same way
 Object.defineProperty(subCommands, "connect", { value: connect });
 Object.defineProperty(subCommands, "disconnect", { value: disconnect });

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
-import { UsageError } from "../../errors.ts";
+import { notFoundIsRuntime, UsageError } from "../../errors.ts";
 import { parsePortQuery, portLines, publishedPorts, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 import { goJson, isJsonFormat, renderList } from "../template/index.ts";
@@ -19,34 +19,39 @@ const args = {
 export default defineCommand({
   meta: { name: "port", description: "List a container's published ports, or the host address of one" },
   args,
-  async run({ args: values, rawArgs }) {
-    rejectUnknownOptions(rawArgs, args);
-    if (values.all) {
-      // podman's port --all: no container named, every container's mappings, one port a line
-      if (values.id !== undefined) throw new UsageError("--all and a container id cannot be used together");
-      if (values.format !== undefined) throw new UsageError("--all and --format cannot be used together");
-      const lines = await withContext(contextOptions(values), async (ctx) =>
-        ctx.state().list().flatMap((rec) => portLines(publishedPorts(ctx, rec.id)).map((l) => `${rec.id.slice(0, 12)}\t${l}\n`)),
-      );
-      print(lines.join(""));
-      return;
-    }
-    if (values.id === undefined) throw new UsageError("give a container id or name, or --all");
-    const ports = await withContext(contextOptions(values), async (ctx) => publishedPorts(ctx, String(values.id)));
-    const query = values.port === undefined ? undefined : String(values.port);
-    const format = values.format === undefined ? undefined : String(values.format);
-    if (format === undefined) {
-      print(portLines(ports, query).map((l) => `${l}\n`).join(""));
-      return;
-    }
-    // With a format, PORT picks the mappings that contain it (their ranges as they are); portLines refuses
-    // a port that is not published, in the words it uses without a format.
-    if (query !== undefined) portLines(ports, query);
-    const wanted = query === undefined ? undefined : parsePortQuery(query);
-    const picked = wanted
-      ? ports.filter((m) => m.protocol === wanted.protocol && wanted.port >= m.containerPort && wanted.port < m.containerPort + m.range)
-      : ports;
-    if (isJsonFormat(format)) print(`${goJson(picked.map(portJson), "  ")}\n`);
-    else print(renderList(format, picked.map(portView), { headers: PORT_HEADERS, noHeading: values.noheading === true }));
+  run({ args: values, rawArgs }) {
+    // an unknown container, or a port it does not publish: exit 1, as rm's and inspect's
+    return notFoundIsRuntime(
+      (async () => {
+        rejectUnknownOptions(rawArgs, args);
+        if (values.all) {
+          // podman's port --all: no container named, every container's mappings, one port a line
+          if (values.id !== undefined) throw new UsageError("--all and a container id cannot be used together: no arguments are needed with --all");
+          if (values.format !== undefined) throw new UsageError("--all and --format cannot be used together");
+          const lines = await withContext(contextOptions(values), async (ctx) =>
+            ctx.state().list().flatMap((rec) => portLines(publishedPorts(ctx, rec.id)).map((l) => `${rec.id.slice(0, 12)}\t${l}\n`)),
+          );
+          print(lines.join(""));
+          return;
+        }
+        if (values.id === undefined) throw new UsageError("give a container id or name, or --all");
+        const ports = await withContext(contextOptions(values), async (ctx) => publishedPorts(ctx, String(values.id)));
+        const query = values.port === undefined ? undefined : String(values.port);
+        const format = values.format === undefined ? undefined : String(values.format);
+        if (format === undefined) {
+          print(portLines(ports, query).map((l) => `${l}\n`).join(""));
+          return;
+        }
+        // With a format, PORT picks the mappings that contain it (their ranges as they are); portLines refuses
+        // a port that is not published, in the words it uses without a format.
+        if (query !== undefined) portLines(ports, query);
+        const wanted = query === undefined ? undefined : parsePortQuery(query);
+        const picked = wanted
+          ? ports.filter((m) => m.protocol === wanted.protocol && wanted.port >= m.containerPort && wanted.port < m.containerPort + m.range)
+          : ports;
+        if (isJsonFormat(format)) print(`${goJson(picked.map(portJson), "  ")}\n`);
+        else print(renderList(format, picked.map(portView), { headers: PORT_HEADERS, noHeading: values.noheading === true }));
+      })(),
+    );
   },
 });

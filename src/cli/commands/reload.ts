@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
-import { UsageError } from "../../errors.ts";
+import { notFoundIsRuntime, UsageError } from "../../errors.ts";
 import { reloadableContainers, reloadContainer, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -19,12 +19,14 @@ export default defineCommand({
     rejectUnknownOptions(rawArgs, args);
     const ids = values._.map(String);
     if (values.all === (ids.length > 0)) throw new UsageError("give container ids or --all (not both)");
-    await withContext(contextOptions(values), async (ctx) => {
-      const targets = values.all ? reloadableContainers(ctx) : ids;
-      await forEachName(targets, async (id) => {
-        await reloadContainer(ctx, id);
-        print(`${id}\n`);
-      });
-    });
+    await notFoundIsRuntime(
+      withContext(contextOptions(values), async (ctx) => {
+        const targets = values.all ? reloadableContainers(ctx) : ids;
+        await forEachName(targets, async (id) => {
+          await reloadContainer(ctx, id);
+          print(`${id}\n`);
+        });
+      }),
+    );
   },
 });

@@ -10,6 +10,7 @@ const args = {
   ...globalArgs,
   ...runtimeArgs,
   ...containerArgs,
+  rm: { type: "boolean", description: "podman's --rm: accepted; run always removes everything when the command exits" },
   // not required here, so that splitRunCommand says what is missing
   command: { type: "positional", required: false, description: "the command and its arguments, after --" },
 } as const;

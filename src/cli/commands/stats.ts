@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { notFoundIsRuntime } from "../../errors.ts";
 import { print } from "../output.ts";
 import { containerStats, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, formatArg, formatTable, globalArgs, parseFormat, rejectUnknownOptions, runtimeArgs } from "../args.ts";
@@ -11,7 +12,7 @@ export default defineCommand({
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
     const format = parseFormat(values.format);
-    const stats = await withContext(contextOptions(values), (ctx) => containerStats(ctx, String(values.id)));
+    const stats = await notFoundIsRuntime(withContext(contextOptions(values), (ctx) => containerStats(ctx, String(values.id))));
     if (format === "json") {
       print(`${JSON.stringify(stats, null, 2)}\n`);
       return;

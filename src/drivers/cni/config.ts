@@ -4,7 +4,7 @@ import { statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
-import { errorMessage, UsageError } from "../../errors.ts";
+import { errorMessage, NotFoundError, UsageError } from "../../errors.ts";
 import { validateName, validateNetworkName } from "../../names.ts";
 import { HostLocalIpam, NetConf, NetConfList, type PluginConf } from "../../schema/cni.ts";
 import { describeIssues } from "../../schema/issues.ts";
@@ -35,7 +35,7 @@ export class NetworkConfigError extends UsageError {
   }
 }
 
-export class NetworkNotFoundError extends UsageError {
+export class NetworkNotFoundError extends NotFoundError {
   constructor(
     readonly network: string,
     message: string,

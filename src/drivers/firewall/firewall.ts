@@ -260,7 +260,9 @@ export class Firewall {
     if (!this.present()) return true;
     for (const g of groups) {
       const held = this.nft.elements(g.set);
-      const existing = g.elements.filter((e) => !e.intervalEnd && held.some((h) => sameBytes(h.key, e.key)));
+      // an interval's start matched against starts only: the end of an adjacent subnet (10.89.0.0/24 ends at
+      // 10.89.1.0) has the key of the next subnet's start
+      const existing = g.elements.filter((e) => !e.intervalEnd && held.some((h) => !h.intervalEnd && sameBytes(h.key, e.key)));
       if (existing.length === 0) continue;
       // an interval goes with its end element
       const keep = new Set(existing);
