@@ -42,6 +42,11 @@ function homeNetns(): number | null {
   return home;
 }
 
+/** Whether netns work runs on the calling thread (root of the initial user namespace), not on a C thread. */
+export function entersOnThisThread(): boolean {
+  return homeNetns() !== null;
+}
+
 /** enter(), then work() in the namespace entered, then back home whatever happened; work's result. */
 function visit<T>(homeFd: number, enter: () => void, work: () => T): T {
   enter();
