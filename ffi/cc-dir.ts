@@ -26,3 +26,21 @@ export function compilerDirUsable(env: Env = process.env, uid: number = process.
     }
   }
 }
+
+let headersDir: (() => string) | undefined;
+
+/**
+ * Where Bun's headers go at the first compile (compile.ts), for a process whose caller set no BUN_TMPDIR:
+ * `dir()` is called then, made (0700) if need be, and used when Bun would take it; otherwise Bun's default
+ * stays. Here rather than in compile.ts, so that setting it does not load bun:ffi and the compiler.
+ */
+export function stageHeadersIn(dir: () => string): void {
+  headersDir = dir;
+}
+
+/** The directory stageHeadersIn set, once: the first compile takes it. */
+export function takeHeadersDir(): (() => string) | undefined {
+  const dir = headersDir;
+  headersDir = undefined;
+  return dir;
+}

@@ -9,10 +9,10 @@
 // /tmp by default, truncating the copies a previous process wrote. On a disk file system that costs a
 // block release and a write-back each (ext4's replace-by-truncate), measured at 2 to 15 ms per process on a
 // busy machine against about 0.1 ms on tmpfs. Bun reads BUN_TMPDIR from the C environment at that first
-// compile, so a command can point it at a directory of its own (stageHeadersIn) without running again.
+// compile, so a command can point it at a directory of its own (cc-dir.ts stageHeadersIn) without running again.
 import { cc, type ConvertFns, type FFIFunction, linkSymbols, read, type Pointer } from "bun:ffi";
 import { closeSync, mkdirSync, writeFileSync } from "node:fs";
-import { compilerDirUsable } from "./cc-dir.ts";
+import { compilerDirUsable, takeHeadersDir } from "./cc-dir.ts";
 import * as libc from "./libc.ts";
 
 type Symbols = Record<string, FFIFunction>;
@@ -35,21 +35,9 @@ const failed = new Map<Unit, unknown>();
 // The compiled code lives as long as the Library cc() returned: it must never be collected.
 const libraries: unknown[] = [];
 
-let headersDir: (() => string) | undefined;
-
-/**
- * Where Bun's headers go at the first compile, for a process whose caller set no BUN_TMPDIR: `dir()` is
- * called then, made (0700) if need be, and used when Bun would take it (cc-dir.ts); otherwise Bun's
- * default stays.
- */
-export function stageHeadersIn(dir: () => string): void {
-  headersDir = dir;
-}
-
 /** Points Bun at the staging directory for the compile that follows; returns what undoes it. */
 function stageHeaders(): () => void {
-  const dir = headersDir?.();
-  headersDir = undefined;
+  const dir = takeHeadersDir()?.();
   if (dir === undefined || process.env.BUN_TMPDIR) return () => {};
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });

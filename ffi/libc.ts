@@ -6,6 +6,7 @@ import { SysError } from "./errno.ts";
 const { symbols: c } = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: "ptr" },
   setns: { args: ["i32", "i32"], returns: "i32" },
+  unshare: { args: ["i32"], returns: "i32" },
   mount: { args: ["ptr", "ptr", "ptr", "u64", "ptr"], returns: "i32" },
   umount2: { args: ["ptr", "i32"], returns: "i32" },
   open: { args: ["ptr", "i32", "u32"], returns: "i32" },
@@ -148,6 +149,10 @@ export const PROC_SUPER_MAGIC = 0x9fa0;
 
 export function setns(fd: number, nstype: number): void {
   check(c.setns(fd, nstype), "setns", `fd ${fd}`);
+}
+
+export function unshare(flags: number): void {
+  check(c.unshare(flags), "unshare", `flags 0x${flags.toString(16)}`);
 }
 
 export function mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null = null): void {

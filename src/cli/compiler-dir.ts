@@ -5,10 +5,9 @@
 // again with BUN_TMPDIR in ctrnet's runtime directory before doing anything.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { compilerDirUsable } from "../../ffi/cc-dir.ts";
-import { stageHeadersIn } from "../../ffi/compile.ts";
+import { compilerDirUsable, stageHeadersIn } from "../../ffi/cc-dir.ts";
 import { selfCommand } from "../rootless/self.ts";
-import { runtimeDir } from "../state/db.ts";
+import { runtimeDir } from "../state/runtime-dir.ts";
 
 function compilerDir(): string {
   return join(runtimeDir(), "tmp");

@@ -6,6 +6,7 @@ import { globalArgs, runtimeArgs } from "./args.ts";
 import { log, LOG_LEVEL_NAMES, setLogLevel } from "../log.ts";
 import { needsRootlessNamespace } from "../rootless/policy.ts";
 import { compilerDirUsable } from "../../ffi/cc-dir.ts";
+import { stageHeadersInRuntimeDir } from "./compiler-dir.ts";
 import { renderHelp } from "./help.ts";
 import { describeCommand } from "./tree.ts";
 
@@ -172,7 +173,7 @@ function isCittyUsageError(err: unknown): boolean {
 if (import.meta.main) {
   // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
   const ready = !process.env.BUN_TMPDIR
-    ? import("./compiler-dir.ts").then((m) => m.stageHeadersInRuntimeDir())
+    ? Promise.resolve(stageHeadersInRuntimeDir())
     : compilerDirUsable()
       ? Promise.resolve()
       : import("./compiler-dir.ts").then((m) => m.ensureCompilerDir());

@@ -112,10 +112,20 @@ export function checkHostPortsFree(mappings: readonly PortMapping[]): void {
  * them. The DNAT happens before a socket is looked up, so no connection ever reaches these sockets.
  */
 export function holdHostPorts(mappings: readonly PortMapping[]): () => void {
-  const held: number[] = [];
-  const release = () => {
+  return releaseOf(bindHostPorts(mappings));
+}
+
+/** What closes the sockets holding ports (bindHostPorts' or inherited ones), once. */
+export function releaseOf(fds: readonly number[]): () => void {
+  const held = [...fds];
+  return () => {
     for (const fd of held.splice(0)) libc.close(fd);
   };
+}
+
+/** holdHostPorts' sockets themselves, for a process to hand over to another (the supervisor it starts). */
+export function bindHostPorts(mappings: readonly PortMapping[]): number[] {
+  const held: number[] = [];
   try {
     for (const m of mappings) {
       for (let p = m.hostPort; p < m.hostPort + m.range; p++) {
@@ -131,10 +141,10 @@ export function holdHostPorts(mappings: readonly PortMapping[]): () => void {
       }
     }
   } catch (err) {
-    release();
+    for (const fd of held) libc.close(fd);
     throw err;
   }
-  return release;
+  return held;
 }
 
 function localPortRange(): [number, number] {

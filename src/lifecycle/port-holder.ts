@@ -5,7 +5,8 @@
 // supervisor of their user namespace (lifecycle/supervisor.ts) holds them: it listens on a unix socket
 // beside its pid file, and `create` and `rm` ask it to sync (hold what the containers marked `holdsPorts`
 // publish, let go of the rest) and wait for its answer, so the ports are held when create returns and free
-// when rm returns. The socket is a plain non-blocking one in the supervisor's poll set: a request wakes it,
+// when rm returns. A command that finds no supervisor running binds the ports itself and hands the sockets
+// to the supervisor it starts (inherited fds), so it need not wait for that one to listen. The socket is a plain non-blocking one in the supervisor's poll set: a request wakes it,
 // nothing else does. A supervisor started again (after kill -9, by its watchdog or the next create or
 // reload) holds them all again at its start.
 import { existsSync, rmSync } from "node:fs";
@@ -15,7 +16,7 @@ import { log } from "../log.ts";
 import type { PortMapping } from "../schema/ports.ts";
 import { readHelperPids, supervisorFiles } from "../state/ledger.ts";
 import type { Context } from "./context.ts";
-import { holdHostPorts } from "./host-ports.ts";
+import { holdHostPorts, releaseOf } from "./host-ports.ts";
 
 /** A unix socket path must fit sockaddr_un's 108 bytes, with its NUL. */
 const MAX_SOCKET_PATH = 107;
@@ -23,8 +24,8 @@ const MAX_SOCKET_PATH = 107;
 const CONNECT_WAIT_MS = 3000;
 const ANSWER_WAIT_MS = 5000;
 
-/** The ids of the containers whose ports the supervisor of this user namespace holds. */
-function wanted(ctx: Context, supervised: readonly { id: string }[]): Map<string, readonly PortMapping[]> {
+/** The ids of the containers whose ports the supervisor of this user namespace holds, with those ports. */
+export function wantedPorts(ctx: Context, supervised: readonly { id: string }[]): Map<string, readonly PortMapping[]> {
   const out = new Map<string, readonly PortMapping[]>();
   if (ctx.rootless) return out;
   for (const { id } of supervised) {
@@ -33,6 +34,29 @@ function wanted(ctx: Context, supervised: readonly { id: string }[]): Map<string
     if (rec?.id === id && rec.state === "ready" && rec.ports.length) out.set(id, rec.ports);
   }
   return out;
+}
+
+/** The listening sockets of a container's host ports, bound by one process and passed to another. */
+export interface HandedPorts {
+  id: string;
+  fds: readonly number[];
+}
+
+/** How the supervisor's argv names the sockets it inherits as fds 3, 4, … in this order: `ID:COUNT,…`. */
+export function handedPortsArg(handed: readonly HandedPorts[]): string {
+  return handed.map((h) => `${h.id}:${h.fds.length}`).join(",");
+}
+
+export function parseHandedPorts(arg: string): HandedPorts[] {
+  let next = 3;
+  return arg.split(",").map((item) => {
+    const colon = item.lastIndexOf(":");
+    const count = Number(item.slice(colon + 1));
+    if (colon <= 0 || !Number.isInteger(count) || count < 0) throw new Error(`bad handed ports "${arg}": use ID:COUNT,…`);
+    const fds = Array.from({ length: count }, (_, i) => next + i);
+    next += count;
+    return { id: item.slice(0, colon), fds };
+  });
 }
 
 /** How long the supervisor waits for the request line of a command that has connected (it writes it at once). */
@@ -49,9 +73,17 @@ export class PortHolder {
     private readonly supervised: () => readonly { id: string }[],
   ) {}
 
+  /** Sockets the command that started this supervisor bound for the container and handed over. */
+  adopt(handed: HandedPorts): void {
+    // not passed on to the helpers this supervisor starts
+    for (const fd of handed.fds) libc.setInheritable(fd, false);
+    this.held.get(handed.id)?.();
+    this.held.set(handed.id, releaseOf(handed.fds));
+  }
+
   /** Holds the ports of every container that wants them, lets go of the others; one message per failure. */
   sync(): string[] {
-    const want = wanted(this.ctx, this.supervised());
+    const want = wantedPorts(this.ctx, this.supervised());
     for (const [id, release] of this.held) {
       if (want.has(id)) continue;
       release();

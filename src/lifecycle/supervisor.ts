@@ -40,7 +40,8 @@ import { tryContainerLock, tryLock, withHeldLock, withLock } from "../state/lock
 import type { Context } from "./context.ts";
 import { dnsServerToWatch, dnsSupervisedBy, restartDeadDns } from "./dns.ts";
 import { START_ORDER } from "./helpers.ts";
-import { PortHolder, syncHeldPorts } from "./port-holder.ts";
+import { bindHostPorts, releaseOf } from "./host-ports.ts";
+import { type HandedPorts, handedPortsArg, PortHolder, syncHeldPorts, wantedPorts } from "./port-holder.ts";
 import { deadHelpers, restartHelpers } from "./restart.ts";
 
 /** After a failed restart, the next attempt waits this long, doubling up to the maximum. */
@@ -84,15 +85,16 @@ export async function superviseHelpers(ctx: Context, id: string, opts: { holdPor
   if ((helpers || holdPorts) && (ledger.supervisedIn !== userns || (holdPorts && !ledger.holdsPorts))) {
     writeHelperPids(ctx, id, { ...ledger, supervisedIn: userns, ...(holdPorts ? { holdsPorts: true } : {}) });
   }
+  let started: Supervisor;
   try {
-    await ensureSupervisor(ctx, userns);
+    started = await ensureSupervisor(ctx, userns);
   } catch (err) {
     if (helpers) log.warn(`container ${id}: nothing will restart its helpers if they die: ${errorMessage(err)}`);
     if (holdPorts) log.warn(`container ${id}: nothing holds its host ports: ${errorMessage(err)}`);
     if (dns) log.warn(`nothing will restart the DNS server for container names if it dies: ${errorMessage(err)}`);
     return;
   }
-  if (holdPorts) for (const err of await syncHeldPorts(ctx, userns)) log.warn(`holding host ports: ${err}`);
+  if (holdPorts && !started.handedPorts) for (const err of await syncHeldPorts(ctx, userns)) log.warn(`holding host ports: ${err}`);
 }
 
 /** After a command that may have started the DNS server (connect): the supervisor that restarts it runs. */
@@ -129,28 +131,65 @@ function contextEnv(ctx: Context): Record<string, string> {
   return { ...(process.env as Record<string, string>), ...ctx.childEnv };
 }
 
-/** The supervisor's pid, started under the lock if none runs (a second concurrent create finds it there). */
-export async function ensureSupervisor(ctx: Context, userns = userNamespaceId()): Promise<number> {
+export interface Supervisor {
+  pid: number;
+  /** Started by this call, holding every host port it is to hold from its first instruction. */
+  handedPorts: boolean;
+}
+
+/**
+ * The host ports the supervisor about to start is to hold, bound here for it to inherit: its own sync
+ * at its start would bind them only once its runtime is up. A container whose ports cannot be bound is
+ * left to that sync, which tries again; the failure is said here, as a sync's would be.
+ */
+function portsToHand(ctx: Context, userns: number): HandedPorts[] {
+  const handed: HandedPorts[] = [];
+  for (const [id, ports] of wantedPorts(ctx, supervisedContainers(ctx, userns))) {
+    try {
+      handed.push({ id, fds: bindHostPorts(ports) });
+    } catch (err) {
+      log.warn(`holding host ports: container ${id}: ${errorMessage(err)}`);
+    }
+  }
+  return handed;
+}
+
+/**
+ * The supervisor, started under the lock if none runs (a second concurrent create finds it there). One
+ * started here inherits the host ports it is to hold (portsToHand), so the caller has nothing to wait for.
+ */
+export async function ensureSupervisor(ctx: Context, userns = userNamespaceId()): Promise<Supervisor> {
   const known = readSupervisor(ctx, userns);
-  if (known && running(known)) return known.pid;
+  if (known && running(known)) return { pid: known.pid, handedPorts: false };
   const { lockFile } = supervisorFiles(ctx, userns);
   mkdirSync(dirname(lockFile), { recursive: true, mode: 0o700 });
   return withLock(lockFile, async () => {
     const current = readSupervisor(ctx, userns);
-    if (current && running(current)) return current.pid;
+    if (current && running(current)) return { pid: current.pid, handedPorts: false };
     // one that died leaves its watchdog, which is becoming the next supervisor (or is it already)
     if (current?.watchdog && running(current.watchdog)) {
       writeSupervisor(ctx, userns, current.watchdog);
-      return current.watchdog.pid;
+      return { pid: current.watchdog.pid, handedPorts: false };
     }
-    // Its own session, stdio to /dev/null: it must hold neither the caller's terminal nor its pipes.
-    const child = Bun.spawn([...selfCommand(), "_supervise"], { stdio: ["ignore", "ignore", "ignore"], env: contextEnv(ctx), detached: true });
+    const handed = portsToHand(ctx, userns);
+    const fds = handed.flatMap((h) => h.fds);
+    let child: Bun.Subprocess;
+    try {
+      // Its own session, stdio to /dev/null: it must hold neither the caller's terminal nor its pipes.
+      child = Bun.spawn([...selfCommand(), "_supervise", ...(handed.length ? ["--held", handedPortsArg(handed)] : [])], {
+        stdio: ["ignore", "ignore", "ignore", ...fds],
+        env: contextEnv(ctx),
+        detached: true,
+      });
+    } finally {
+      releaseOf(fds)();
+    }
     child.unref();
     const startTime = startTimeOf(child.pid);
     if (startTime === undefined) throw new CtrnetError(`the helper supervisor (pid ${child.pid}) exited at once`);
     writeSupervisor(ctx, userns, { pid: child.pid, startTime });
-    log.debug(`started the helper supervisor ${child.pid}`);
-    return child.pid;
+    log.debug(`started the helper supervisor ${child.pid}, holding the host ports of ${handed.length} containers`);
+    return { pid: child.pid, handedPorts: true };
   });
 }
 
@@ -435,8 +474,8 @@ function watchedDirs(ctx: Context, userns: number): WatchedDir[] {
   ];
 }
 
-/** `ctrnet _supervise`: runs until nothing it supervises is left. */
-export async function runSupervisor(ctx: Context): Promise<void> {
+/** `ctrnet _supervise`: runs until nothing it supervises is left; `handed`: the ports its starter bound for it. */
+export async function runSupervisor(ctx: Context, handed: readonly HandedPorts[] = []): Promise<void> {
   const userns = userNamespaceId();
   if (!(await register(ctx, userns))) return;
   log.debug(`helper supervisor ${process.pid} of ${ctx.runtimeDir} watching`);
@@ -452,6 +491,7 @@ export async function runSupervisor(ctx: Context): Promise<void> {
   // The state database is open only while the supervisor reads it: a connection kept open for its life
   // would keep the database's WAL file and hold its pages for every other command.
   const ports = new PortHolder(ctx, userns, () => supervisedContainers(ctx, userns));
+  for (const h of handed) ports.adopt(h);
   const listener = ports.listen();
   ctx.close();
   try {

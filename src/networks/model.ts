@@ -92,11 +92,17 @@ export function gatewayOnBridge(config: NetworkConfig): boolean {
 }
 
 /** Every range of the main plugin's host-local IPAM; the config parser has checked them already. */
+/** Per configuration object (config.ts keeps one per unchanged file): a command asks several times. */
+const rangesOf = new WeakMap<NetworkConfig, HostLocalRange[]>();
+
 function ipamRanges(config: NetworkConfig): HostLocalRange[] {
+  const known = rangesOf.get(config);
+  if (known) return known;
   const ipam = config.plugins[0]!.ipam;
-  if (ipam?.type !== "host-local") return [];
-  const parsed = v.safeParse(HostLocalIpam, ipam);
-  return parsed.success ? hostLocalRanges(parsed.output) : [];
+  const parsed = ipam?.type === "host-local" ? v.safeParse(HostLocalIpam, ipam) : undefined;
+  const ranges = parsed?.success ? hostLocalRanges(parsed.output) : [];
+  rangesOf.set(config, ranges);
+  return ranges;
 }
 
 /** podman's `--route`s: the main plugin's ipam routes that are not default routes and name a gateway. */

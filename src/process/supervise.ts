@@ -34,21 +34,57 @@ export function running(proc: TrackedProcess): boolean {
   return startTimeOf(proc.pid) === proc.startTime;
 }
 
-async function exited(proc: TrackedProcess, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await Bun.sleep(POLL_MS)) if (!running(proc)) return true;
+/** A pidfd blocks the thread at most this long at a time, so the event loop still turns while it waits. */
+const PIDFD_SLICE_MS = 20;
+
+/**
+ * A pidfd of the process while it is the one tracked (opened first, then checked, so a pid recycled in
+ * between is never watched), or undefined: gone, or no pidfd_open (Linux before 5.3).
+ */
+function pidfdOf(proc: TrackedProcess): number | undefined {
+  let fd: number;
+  try {
+    fd = libc.pidfdOpen(proc.pid);
+  } catch {
+    return undefined;
+  }
+  if (running(proc)) return fd;
+  libc.close(fd);
+  return undefined;
+}
+
+/**
+ * Whether it exited within ms. A pidfd turns readable the moment the last thread of the process is gone,
+ * where polling /proc would see it only at its next look; without one, /proc is polled.
+ */
+async function exited(proc: TrackedProcess, ms: number, pidfd: number | undefined): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (pidfd === undefined) {
+      if (!running(proc)) return true;
+      await Bun.sleep(POLL_MS);
+      continue;
+    }
+    if (libc.pollReadable([pidfd], Math.max(0, Math.min(PIDFD_SLICE_MS, end - Date.now()))).length) return true;
+    await Bun.sleep(0);
+  }
   return !running(proc);
 }
 
-/** Not our child (its parent exited long ago): there is nothing to wait on, so poll. */
+/** Not our child (its parent exited long ago): there is nothing to wait on but its pidfd, or /proc. */
 export async function stopByPid(name: string, proc: TrackedProcess): Promise<void> {
-  for (const [signal, wait] of [["SIGTERM", STOP_GRACE_MS], ["SIGKILL", KILL_WAIT_MS]] as const) {
-    if (!running(proc)) return;
-    try {
-      libc.kill(proc.pid, constants.signals[signal]);
-    } catch {
-      return;
+  const pidfd = pidfdOf(proc);
+  try {
+    for (const [signal, wait] of [["SIGTERM", STOP_GRACE_MS], ["SIGKILL", KILL_WAIT_MS]] as const) {
+      if (!running(proc)) return;
+      try {
+        libc.kill(proc.pid, constants.signals[signal]);
+      } catch {
+        return;
+      }
+      if (await exited(proc, wait, pidfd)) return;
     }
-    if (await exited(proc, wait)) return;
+  } finally {
+    if (pidfd !== undefined) libc.close(pidfd);
   }
   throw new CtrnetError(`${name} (pid ${proc.pid}) did not stop, even on SIGKILL`);
 }
@@ -56,6 +92,7 @@ export async function stopByPid(name: string, proc: TrackedProcess): Promise<voi
 /**
  * Waits (up to ms) until every thread of a stopped process has exited: its leader turns zombie while other
  * threads may still be exiting, and the files they share (a socket holding a port) close with the last one.
+ * (After stopByPid, which waited on a pidfd, that is already so.)
  */
 export async function threadsGone(pid: number, ms = 1000): Promise<void> {
   for (const end = Date.now() + ms; Date.now() < end; await Bun.sleep(POLL_MS)) {

@@ -5,28 +5,9 @@ import { dirname, join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
-import { hostUid } from "../identity.ts";
 import { applyMigration, MIGRATIONS } from "./migrations.ts";
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-export interface StateLocation {
-  /** The runtime directory; defaults to $CTRNET_ROOT, then /run/ctrnet (root) or $XDG_RUNTIME_DIR/ctrnet. */
-  root?: string;
-  env?: Env;
-  uid?: number;
-}
-
-/**
- * Runtime state lives on tmpfs (/run, $XDG_RUNTIME_DIR), so a reboot, which also drops every netns and
- * helper process, drops the records that described them.
- */
-export function runtimeDir({ root, env = process.env, uid = hostUid() }: StateLocation = {}): string {
-  if (root) return root;
-  if (env.CTRNET_ROOT) return env.CTRNET_ROOT;
-  if (uid === 0) return "/run/ctrnet";
-  return join(env.XDG_RUNTIME_DIR || `/run/user/${uid}`, "ctrnet");
-}
+export { runtimeDir, type StateLocation } from "./runtime-dir.ts";
 
 /**
  * Long enough for any other ctrnet process to finish its transaction (milliseconds each), short enough

@@ -3,7 +3,6 @@
 // small file per attachment, as the native bridge attachments' (kept apart from them: these have nothing
 // in the firewall table, which is rebuilt from those).
 import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import * as v from "valibot";
 import { VlanAttachmentFile } from "../schema/vlan-attachment.ts";
@@ -17,7 +16,7 @@ function dir(root: string): string {
 }
 
 function fileOf(root: string, a: Key): string {
-  const key = createHash("sha256").update(`${a.network}\0${a.containerId}\0${a.ifname}`).digest("hex").slice(0, 32);
+  const key = new Bun.CryptoHasher("sha256").update(`${a.network}\0${a.containerId}\0${a.ifname}`).digest("hex").slice(0, 32);
   return join(dir(root), `${key}.json`);
 }
 

@@ -92,15 +92,16 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     inst.ok(["rm", id]);
   });
 
+  const tryListen = (p: number, protocol: "tcp" | "udp"): string => {
+    const r = Bun.spawnSync(["socat", "-u", protocol === "tcp" ? `TCP-LISTEN:${p},bind=127.0.0.1` : `UDP-RECV:${p},bind=127.0.0.1`, "/dev/null"], {
+      stderr: "pipe",
+      timeout: 300,
+    });
+    return r.stderr.toString().includes("Address already in use") ? "in use" : "free";
+  };
+
   test("as podman's conmon, a created container's host ports are held until rm: another program cannot listen on them", async () => {
     const port = hostPort();
-    const tryListen = (p: number, protocol: "tcp" | "udp"): string => {
-      const r = Bun.spawnSync(["socat", "-u", protocol === "tcp" ? `TCP-LISTEN:${p},bind=127.0.0.1` : `UDP-RECV:${p},bind=127.0.0.1`, "/dev/null"], {
-        stderr: "pipe",
-        timeout: 300,
-      });
-      return r.stderr.toString().includes("Address already in use") ? "in use" : "free";
-    };
     const [a, b, c] = [`hold-${hex(3)}`, `hold-${hex(3)}`, `hold-${hex(3)}`];
     inst.ok(["create", "--network", net.name, "-p", `${port}-${port + 1}:80-81`, "-p", `127.0.0.1:${port + 2}:53/udp`, a]);
     expect([tryListen(port, "tcp"), tryListen(port + 1, "tcp"), tryListen(port + 2, "udp")]).toEqual(["in use", "in use", "in use"]);
@@ -144,6 +145,28 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     expect([tryListen(port, "tcp"), tryListen(port + 3, "tcp")]).toEqual(["in use", "in use"]);
     inst.ok(["rm", b, c]);
     expect([tryListen(port, "tcp"), tryListen(port + 3, "tcp")]).toEqual(["free", "free"]);
+  });
+
+  test("the create that starts the supervisor hands it the ports it bound: held when create returns, with nothing to ask it", () => {
+    // a state root whose supervisor socket path is too long for a unix socket: the supervisor cannot be asked
+    // to sync, so only ports handed to it at its start can be held when create returns
+    const long = new Installation();
+    try {
+      long.env.CTRNET_ROOT = join(long.dir, "r".repeat(100));
+      const n = long.network("long");
+      const port = hostPort();
+      const id = `hand-${hex(3)}`;
+      // at level warn, a create that had to ask the supervisor would say it could not
+      const r = long.cli(["--log-level", "warn", "create", "--network", n.name, "-p", `127.0.0.1:${port}:80`, "-p", `127.0.0.1:${port + 1}:53/udp`, id]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect([tryListen(port, "tcp"), tryListen(port + 1, "udp")]).toEqual(["in use", "in use"]);
+      long.ok(["rm", id]);
+      expect([tryListen(port, "tcp"), tryListen(port + 1, "udp")]).toEqual(["free", "free"]);
+      long.expectClean();
+    } finally {
+      long.dispose();
+    }
   });
 
   test("a port without a host port gets a free one", () => {

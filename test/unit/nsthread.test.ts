@@ -1,10 +1,10 @@
 // The disposable namespace threads, as far as they go without privileges: their errors, and that the
 // calling thread never moves.
 import { describe, expect, test } from "bun:test";
-import { readlinkSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { isSysError, SysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
-import { createNetnsAt, socketInNetns } from "../../ffi/nsthread.ts";
+import { createNetnsAt, entersOnThisThread, socketInNetns } from "../../ffi/nsthread.ts";
 
 const isRoot = process.getuid?.() === 0;
 const here = (): string => readlinkSync("/proc/thread-self/ns/net");
@@ -86,5 +86,29 @@ describe("createNetnsAt", () => {
       expect(err.code).toBe("EPERM");
     }
     expect(here()).toBe(before);
+  });
+});
+
+describe("where the work runs", () => {
+  test.skipIf(!isRoot)("root of the initial user namespace enters on the JS thread (no compile, no thread) and comes back", () => {
+    expect(entersOnThisThread()).toBe(true);
+    const before = here();
+    const fd = libc.open("/proc/self/ns/net", libc.O_RDONLY);
+    try {
+      const threads = readdirSync("/proc/self/task").length;
+      const sock = socketInNetns(fd, libc.AF_NETLINK, libc.SOCK_RAW, libc.NETLINK_ROUTE);
+      libc.close(sock);
+      expect(readdirSync("/proc/self/task").length).toBe(threads);
+    } finally {
+      libc.close(fd);
+    }
+    expect(here()).toBe(before);
+  });
+
+  test.skipIf(!isRoot)("inside a user namespace, where the JS thread could not come back to the host's netns, a C thread does it", () => {
+    const script = `import { entersOnThisThread } from ${JSON.stringify(`${import.meta.dir}/../../ffi/nsthread.ts`)}; console.log(entersOnThisThread());`;
+    const r = Bun.spawnSync(["unshare", "--user", "--map-root-user", process.execPath, "-e", script], { stderr: "pipe" });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.stdout.toString()).toBe("false\n");
   });
 });

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
 import { constants } from "node:os";
-import { createContainerUninterrupted, withContext } from "../../lifecycle/index.ts";
+import { createContainerUninterrupted } from "../../lifecycle/create.ts";
+import { withContext } from "../../lifecycle/with-context.ts";
 import { containerArgs, contextOptions, createRequestOf, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
 const args = {

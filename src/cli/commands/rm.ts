@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
-import { removeContainer, withContext } from "../../lifecycle/index.ts";
+import { removeContainer } from "../../lifecycle/remove.ts";
+import { withContext } from "../../lifecycle/with-context.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
 const args = {

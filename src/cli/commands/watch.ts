@@ -5,7 +5,7 @@ import { print } from "../output.ts";
 import { selfBinary } from "../self.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
 import { hostUid } from "../../identity.ts";
-import { runtimeDir } from "../../state/db.ts";
+import { runtimeDir } from "../../state/runtime-dir.ts";
 import { globalArgs, rejectUnknownOptions } from "../args.ts";
 
 const UNIT_NAME = "ctrnet-watch.service";

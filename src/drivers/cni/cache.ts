@@ -1,7 +1,6 @@
 // The result cache, file for file what libcni writes: `<cacheDir>/results/<network>-<containerId>-<ifName>`
 // holding a `cniCacheV1` object. DEL, CHECK and GC need the ADD result long after ADD returned.
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { CtrnetError, errorMessage } from "../../errors.ts";
@@ -97,26 +96,29 @@ export function decodeCacheFile(text: string, file: string): CachedAttachment {
   };
 }
 
-/** Temp file + rename, so a reader (or a crash) never sees half a file. */
+/**
+ * Temp file + rename, so a reader (or a crash) never sees half a file. Blocking calls: each of
+ * fs/promises' goes through Bun's thread pool and back, which on a busy machine waits for a CPU each time.
+ */
 export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<string> {
   const dir = resultsDir(cacheDir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = cacheFilePath(cacheDir, entry);
   const temp = join(dir, `.${entry.network}-${entry.containerId}-${entry.ifName}.${Buffer.from(crypto.getRandomValues(new Uint8Array(6))).toString("hex")}.tmp`);
-  const handle = await open(temp, "wx", 0o600);
+  const fd = openSync(temp, "wx", 0o600);
   try {
-    await handle.writeFile(encodeCacheFile(entry));
-    await handle.sync();
+    writeFileSync(fd, encodeCacheFile(entry));
+    fsyncSync(fd);
   } catch (err) {
-    await handle.close();
-    await rm(temp, { force: true });
+    closeSync(fd);
+    rmSync(temp, { force: true });
     throw err;
   }
-  await handle.close();
+  closeSync(fd);
   try {
-    await rename(temp, path);
+    renameSync(temp, path);
   } catch (err) {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
     throw err;
   }
   return path;
@@ -127,7 +129,7 @@ export async function readCache(cacheDir: string, key: CacheKey): Promise<Cached
   const file = cacheFilePath(cacheDir, key);
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = readFileSync(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new CacheFileError(file, errorMessage(err));
@@ -136,7 +138,7 @@ export async function readCache(cacheDir: string, key: CacheKey): Promise<Cached
 }
 
 export async function removeCache(cacheDir: string, key: CacheKey): Promise<void> {
-  await rm(cacheFilePath(cacheDir, key), { force: true });
+  rmSync(cacheFilePath(cacheDir, key), { force: true });
 }
 
 /** Every readable cache file, optionally of one network or container; unreadable files are skipped, as libcni does. */
@@ -144,7 +146,7 @@ export async function listCache(cacheDir: string, filter: { network?: string; co
   const dir = resultsDir(cacheDir);
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw new CacheFileError(dir, errorMessage(err));
@@ -153,7 +155,7 @@ export async function listCache(cacheDir: string, filter: { network?: string; co
   for (const name of names.sort()) {
     if (name.startsWith(".")) continue;
     try {
-      const entry = decodeCacheFile(await readFile(join(dir, name), "utf8"), join(dir, name));
+      const entry = decodeCacheFile(readFileSync(join(dir, name), "utf8"), join(dir, name));
       if (filter.network !== undefined && entry.network !== filter.network) continue;
       if (filter.containerId !== undefined && entry.containerId !== filter.containerId) continue;
       out.push(entry);

@@ -1,7 +1,6 @@
 // Network configurations: `.conflist` files, and single-plugin `.conf`/`.json` files wrapped as one-plugin
 // lists (as libcni does), read from an ordered list of directories.
-import { statSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { errorMessage, NotFoundError, UsageError } from "../../errors.ts";
@@ -145,7 +144,7 @@ export async function loadNetworkFile(path: string): Promise<NetworkConfig> {
 async function readNetworkFile(path: string): Promise<NetworkConfig> {
   let data: Uint8Array;
   try {
-    data = await readFile(path);
+    data = readFileSync(path);
   } catch (err) {
     throw new NetworkConfigError(path, `cannot read: ${errorMessage(err)}`);
   }
@@ -156,7 +155,7 @@ async function readNetworkFile(path: string): Promise<NetworkConfig> {
 async function configFiles(dir: string): Promise<string[]> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = readdirSync(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw new NetworkConfigError(dir, `cannot read directory: ${errorMessage(err)}`);

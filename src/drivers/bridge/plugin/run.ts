@@ -2,7 +2,7 @@
 // stdin in, the answer for stdout and the exit code out. The binary's plugin mode (src/hook/cni-plugin)
 // and ctrnet's own CNI runtime (which calls it in-process instead of starting itself again) both run it.
 import { atLeast } from "../../cni/version.ts";
-import { runtimeDir } from "../../../state/db.ts";
+import { runtimeDir } from "../../../state/runtime-dir.ts";
 import { add, check, del, gc, PLUGIN_OWNER, status, version } from "./commands.ts";
 
 /** Set by ctrnet's own CNI runtime when it runs the plugin in-process: whose the attachments are. */
