@@ -125,12 +125,12 @@ export function attach(req: AttachRequest): AttachResult {
   const fw = openFirewall(req);
   try {
     const bridge = bridgeOf(req.network, allocations);
-    ensureBridge(host, bridge, req.hostNetnsFd);
+    const bridgeIndex = ensureBridge(host, bridge, req.hostNetnsFd);
     fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
     crashPoint("bridge");
     const hostInterface = hostInterfaceName(req.containerId, req.ifname);
     const gateways = req.network.plugin.isGateway ? allocations.map((a) => a.gateway) : [];
-    const veth = attachVeth(host, container, bridge, {
+    const veth = attachVeth(host, container, { ...bridge, index: bridgeIndex }, {
       netnsFd: req.netnsFd,
       ifname: req.ifname,
       hostName: hostInterface,

@@ -42,15 +42,27 @@ export interface LeaseFile {
   owner: string;
 }
 
-/** The directory as one locked call sees it: every name in it, and its lease files read on demand. */
-export class Table {
-  readonly names: Set<string>;
-  private readonly entries: Dirent[];
-  private cache: LeaseFile[] | undefined;
+/** After this many taken candidates in one call, the directory is listed once and the walk goes on in memory. */
+const DIRECT_TRIES = 8;
 
-  constructor(readonly dir: string) {
-    this.entries = readdirSync(dir, { withFileTypes: true });
-    this.names = new Set(this.entries.map((e) => e.name));
+/**
+ * The directory as one locked call sees it. It is listed only when a call needs every lease (or the walk
+ * for a free address meets many taken ones): an allocation that finds the address after the last one
+ * free, and a release of addresses the caller knows, touch one file each, however full the table is.
+ */
+export class Table {
+  private listing: { entries: Dirent[]; names: Set<string> } | undefined;
+  private cache: LeaseFile[] | undefined;
+  private taken = 0;
+
+  constructor(readonly dir: string) {}
+
+  private list(): { entries: Dirent[]; names: Set<string> } {
+    if (this.listing === undefined) {
+      const entries = readdirSync(this.dir, { withFileTypes: true });
+      this.listing = { entries, names: new Set(entries.map((e) => e.name)) };
+    }
+    return this.listing;
   }
 
   /**
@@ -59,7 +71,7 @@ export class Table {
    * cannot be read are skipped, as host-local's walk skips them. Read once, on first use.
    */
   leases(): LeaseFile[] {
-    this.cache ??= this.entries.flatMap((e) => {
+    this.cache ??= this.list().entries.flatMap((e) => {
       const bytes = e.isFile() ? leaseBytes(e.name) : null;
       if (bytes === null) return [];
       try {
@@ -71,10 +83,10 @@ export class Table {
     return this.cache;
   }
 
-  /** One lease file, read alone; undefined when there is none of that address. */
+  /** One lease file, read alone; undefined when there is none of that address (or it cannot be read). */
   lease(address: Address): LeaseFile | undefined {
     const name = formatAddress(address);
-    if (!this.names.has(name)) return undefined;
+    if (this.listing !== undefined && !this.listing.names.has(name)) return undefined;
     const bytes = leaseBytes(name)!;
     try {
       return { name, bytes, owner: goTrimSpace(readFileSync(join(this.dir, name), "utf8")) };
@@ -86,14 +98,16 @@ export class Table {
   /** Creates the lease file if no entry has the name yet; false when one has. */
   reserve(address: Address, key: string): boolean {
     const name = formatAddress(address);
-    if (this.names.has(name)) return false;
+    if (this.listing?.names.has(name)) return false;
     const path = join(this.dir, name);
     let fd: number;
     try {
       fd = openSync(path, "wx", LEASE_MODE);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-        this.names.add(name);
+        this.listing?.names.add(name);
+        // a crowded stretch of the range: one listing costs less than a failed create per address
+        if (++this.taken === DIRECT_TRIES) this.list();
         return false;
       }
       throw err;
@@ -106,13 +120,13 @@ export class Table {
       throw err;
     }
     closeSync(fd);
-    this.names.add(name);
+    this.listing?.names.add(name);
     return true;
   }
 
   remove(name: string): void {
     unlinkSync(join(this.dir, name));
-    this.names.delete(name);
+    this.listing?.names.delete(name);
   }
 
   /** host-local parses the file as it is (no trimming) and ignores what does not parse. */
