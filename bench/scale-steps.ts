@@ -43,6 +43,25 @@ function containerAttach(i: number, netnsFd: number) {
 
 type Step = [string, () => void];
 
+/** With STEP_DETAIL set, each rtnetlink call is timed too, under the step that made it. */
+let current: Map<string, number> | undefined;
+let currentStep = "";
+if (process.env.STEP_DETAIL) {
+  const proto = Netlink.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const method of ["linkAdd", "linkSet", "bridgePortSet", "addressAdd", "routeAdd", "link", "addresses", "forwarding", "linkDelete"]) {
+    const original = proto[method]!;
+    proto[method] = function (this: unknown, ...args: unknown[]) {
+      const t0 = Bun.nanoseconds();
+      try {
+        return original.apply(this, args);
+      } finally {
+        const name = `${currentStep} > ${method}(${typeof args[0] === "string" ? args[0] : typeof args[0] === "number" ? "index" : ""}${method === "linkSet" ? ` ${Object.keys(args[1] as object).join("+")}` : ""})`;
+        current?.set(name, (current.get(name) ?? 0) + (Bun.nanoseconds() - t0) / 1e6);
+      }
+    };
+  }
+}
+
 /** One traced attach + detach of container `i`, step by step, as attach()/attachVeth()/detach() do them. */
 function steps(i: number, netnsFd: number): Map<string, number> {
   const id = `c${i}`;
@@ -50,6 +69,8 @@ function steps(i: number, netnsFd: number): Map<string, number> {
   const times = new Map<string, number>();
   const time = (name: string, fn: () => void) => {
     if (PAUSE_MS) Bun.sleepSync(PAUSE_MS);
+    current = times;
+    currentStep = name;
     const t0 = Bun.nanoseconds();
     fn();
     times.set(name, (times.get(name) ?? 0) + (Bun.nanoseconds() - t0) / 1e6);
