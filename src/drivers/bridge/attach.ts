@@ -117,7 +117,7 @@ function openFirewall(req: Pick<AttachRequest, "hostNetnsFd">): Firewall {
 export function attach(req: AttachRequest): AttachResult {
   const ipam = ipamOf(req.network, req.dataDir);
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
-  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips, unheld: req.unrecorded === true });
+  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips, unheld: req.unrecorded === true, ownerMarks: true });
   crashPoint("ipam");
   const undo: (() => void)[] = [() => release({ ...scope, known: allocations.map((a) => a.ip) })];
   const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });

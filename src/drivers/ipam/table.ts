@@ -5,12 +5,20 @@
 //   <dataDir>/<network>/last_reserved_ip.<N>   the address last handed out from range set N, no newline
 //   <dataDir>/<network>/lock             an empty file; an exclusive flock on it guards every change
 // Files of old host-local versions hold only the container id; they are matched as host-local matches them.
-import { closeSync, type Dirent, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, type Dirent, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { withLockSync } from "../../state/lock.ts";
 import { type Address, formatAddress, leaseBytes, parseAddress } from "./address.ts";
 
 const LOCK_FILE = "lock";
+/**
+ * ctrnet's owner marks: one file per attachment that holds leases, named by a hash of its owner key and
+ * holding that key, as a lease file does. They let an allocation know in one lookup, not a read of every
+ * lease, that the interface holds none. In a subdirectory, which host-local's walks (GetByID, ReleaseByID)
+ * go through: its DEL removes a mark with the leases, since the content matches; a name that is no
+ * address is never taken for a lease.
+ */
+const OWNERS_DIR = ".ctrnet-owners";
 const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 const LINE_BREAK = "\r\n";
 /** go-filemutex's permissions for a lock file it creates; the first program to lock makes the file. */
@@ -127,6 +135,48 @@ export class Table {
   remove(name: string): void {
     unlinkSync(join(this.dir, name));
     this.listing?.names.delete(name);
+  }
+
+  private markPath(key: string): string {
+    return join(this.dir, OWNERS_DIR, new Bun.CryptoHasher("sha256").update(key).digest("hex").slice(0, 32));
+  }
+
+  hasOwnerMark(key: string): boolean {
+    return existsSync(this.markPath(key));
+  }
+
+  /** Written before the attachment's first lease, so that no crash can leave a lease without its mark. */
+  markOwner(key: string): void {
+    mkdirSync(join(this.dir, OWNERS_DIR), { recursive: true, mode: DIR_MODE });
+    writeFileSync(this.markPath(key), key, { mode: LEASE_MODE });
+  }
+
+  /** The directory goes with its last mark: a table with no attachment left holds what host-local's would. */
+  unmarkOwner(key: string): void {
+    rmSync(this.markPath(key), { force: true });
+    try {
+      rmdirSync(join(this.dir, OWNERS_DIR));
+    } catch {
+      // other attachments' marks are in it (ENOTEMPTY), or there is none (ENOENT)
+    }
+  }
+
+  /** Every mark with the owner it names (trimmed as a lease's); for GC. */
+  ownerMarks(): { path: string; owner: string }[] {
+    let names: string[];
+    try {
+      names = readdirSync(join(this.dir, OWNERS_DIR));
+    } catch {
+      return [];
+    }
+    return names.flatMap((name) => {
+      const path = join(this.dir, OWNERS_DIR, name);
+      try {
+        return [{ path, owner: goTrimSpace(readFileSync(path, "utf8")) }];
+      } catch {
+        return [];
+      }
+    });
   }
 
   /** host-local parses the file as it is (no trimming) and ignores what does not parse. */
