@@ -3,6 +3,9 @@
 // map elements. Runs in the bench's sandbox (private net, mount and pid namespaces, tmpfs /run); calls the
 // driver's functions in-process, so the figures hold no process start-up. Usage (root):
 //   bun bench/scale-steps.ts [N=1000] [REPEATS=15]
+// Environment: STEP_DETAIL=1 times each rtnetlink call too; STEP_PAUSE_MS=M sleeps before each step (to tell
+// a step's own cost from waiting on the kernel's deferred work); PERF=FILE records `perf record -g` of the
+// measurement at N; ADDR_GEN_NONE=1 sets the sandbox's default IPv6 addr_gen_mode to none.
 import { mkdirSync } from "node:fs";
 import { close } from "../ffi/libc.ts";
 import { Netlink } from "../src/netlink/index.ts";
