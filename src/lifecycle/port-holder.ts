@@ -6,12 +6,14 @@
 // beside its pid file, and `create` and `rm` ask it to sync (hold what the containers marked `holdsPorts`
 // publish, let go of the rest) and wait for its answer, so the ports are held when create returns and free
 // when rm returns. A supervisor started again (after kill -9, by the next create or reload) holds them all
-// again at its start.
+// again at its start. A request names the container it is about (`sync ID`): the supervisor then looks at
+// that one alone, so a create does not wait for a read of every container's ledger and record; its rounds
+// sync them all. A bare `sync` (an older ctrnet) syncs all.
 import { existsSync, rmSync } from "node:fs";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { PortMapping } from "../schema/ports.ts";
-import { readHelperPids, supervisorFiles } from "../state/ledger.ts";
+import { type HelperPids, readHelperPids, supervisorFiles } from "../state/ledger.ts";
 import type { Context } from "./context.ts";
 import { holdHostPorts } from "./host-ports.ts";
 
@@ -22,11 +24,11 @@ const CONNECT_WAIT_MS = 3000;
 const ANSWER_WAIT_MS = 5000;
 
 /** The ids of the containers whose ports the supervisor of this user namespace holds. */
-function wanted(ctx: Context, supervised: readonly { id: string }[]): Map<string, readonly PortMapping[]> {
+function wanted(ctx: Context, supervised: readonly { id: string; ledger?: HelperPids }[]): Map<string, readonly PortMapping[]> {
   const out = new Map<string, readonly PortMapping[]>();
   if (ctx.rootless) return out;
-  for (const { id } of supervised) {
-    if (!readHelperPids(ctx, id).holdsPorts) continue;
+  for (const { id, ledger } of supervised) {
+    if (!(ledger ?? readHelperPids(ctx, id)).holdsPorts) continue;
     const rec = ctx.state().find(id);
     if (rec?.id === id && rec.state === "ready" && rec.ports.length) out.set(id, rec.ports);
   }
@@ -40,7 +42,8 @@ export class PortHolder {
   constructor(
     private readonly ctx: Context,
     private readonly userns: number,
-    private readonly supervised: () => readonly { id: string }[],
+    /** With the ledgers when the caller read them already. */
+    private readonly supervised: () => readonly { id: string; ledger?: HelperPids }[],
     /** After a request's sync: closes what it opened (the state database) unless the supervisor's round uses it. */
     private readonly afterRequest: () => void = () => {},
   ) {}
@@ -65,7 +68,29 @@ export class PortHolder {
     return errors;
   }
 
-  /** Syncs, then answers each `sync` line on the socket with the failures as a JSON array. */
+  /** sync() for one container: what it wants held (nothing once it is gone) is held, and only that. */
+  syncOne(id: string): string[] {
+    const ledger = readHelperPids(this.ctx, id);
+    const rec = !this.ctx.rootless && ledger.supervisedIn === this.userns && ledger.holdsPorts ? this.ctx.state().find(id) : undefined;
+    const ports = rec?.id === id && rec.state === "ready" && rec.ports.length ? rec.ports : undefined;
+    const release = this.held.get(id);
+    if (ports === undefined) {
+      if (release) {
+        release();
+        this.held.delete(id);
+      }
+      return [];
+    }
+    if (release) return [];
+    try {
+      this.held.set(id, holdHostPorts(ports));
+      return [];
+    } catch (err) {
+      return [`container ${id}: ${errorMessage(err)}`];
+    }
+  }
+
+  /** Syncs, then answers each `sync [ID]` line on the socket with the failures as a JSON array. */
   listen(): void {
     for (const err of this.sync()) log.warn(`holding host ports: ${err}`);
     const path = supervisorFiles(this.ctx, this.userns).socketFile;
@@ -78,10 +103,12 @@ export class PortHolder {
       unix: path,
       socket: {
         data: (socket, data) => {
-          if (!data.toString().includes("\n")) return;
+          const text = data.toString();
+          if (!text.includes("\n")) return;
+          const id = /^sync (\S+)\n/.exec(text)?.[1];
           let errors: string[];
           try {
-            errors = this.sync();
+            errors = id === undefined ? this.sync() : this.syncOne(id);
           } catch (err) {
             errors = [errorMessage(err)];
           } finally {
@@ -108,13 +135,13 @@ export class PortHolder {
  * Asks the supervisor of this user namespace to sync its held ports and waits for its answer: the
  * failures it reports, or why it could not be asked.
  */
-export async function syncHeldPorts(ctx: Context, userns: number): Promise<string[]> {
+export async function syncHeldPorts(ctx: Context, userns: number, id?: string): Promise<string[]> {
   const path = supervisorFiles(ctx, userns).socketFile;
   if (path.length > MAX_SOCKET_PATH) return [`the supervisor's socket path ${path} is too long`];
   const deadline = Date.now() + CONNECT_WAIT_MS;
   for (;;) {
     try {
-      return await ask(path);
+      return await ask(path, id === undefined ? "sync\n" : `sync ${id}\n`);
     } catch (err) {
       // a supervisor just started is not listening yet
       if (Date.now() > deadline) return [`the helper supervisor did not answer: ${errorMessage(err)}`];
@@ -123,7 +150,7 @@ export async function syncHeldPorts(ctx: Context, userns: number): Promise<strin
   }
 }
 
-function ask(path: string): Promise<string[]> {
+function ask(path: string, request: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     let answer = "";
     const timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_WAIT_MS} ms`)), ANSWER_WAIT_MS);
@@ -131,7 +158,7 @@ function ask(path: string): Promise<string[]> {
       unix: path,
       socket: {
         open: (socket) => {
-          socket.write("sync\n");
+          socket.write(request);
         },
         data: (_socket, data) => {
           answer += data.toString();

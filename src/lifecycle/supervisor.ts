@@ -82,15 +82,15 @@ export async function superviseHelpers(ctx: Context, id: string, opts: { holdPor
     if (holdPorts) log.warn(`container ${id}: nothing holds its host ports: ${errorMessage(err)}`);
     return;
   }
-  if (holdPorts) for (const err of await syncHeldPorts(ctx, userns)) log.warn(`holding host ports: ${err}`);
+  if (holdPorts) for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
 }
 
 /** After `rm` of a container whose ports were held: the supervisor, if it still runs, lets go of them before rm returns. */
-export async function releaseHeldPorts(ctx: Context): Promise<void> {
+export async function releaseHeldPorts(ctx: Context, id: string): Promise<void> {
   const userns = userNamespaceId();
   const known = readSupervisor(ctx, userns);
   if (!known || !running(known)) return;
-  for (const err of await syncHeldPorts(ctx, userns)) log.warn(`holding host ports: ${err}`);
+  for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
 }
 
 /** The variables that give a child ctrnet this command's directories. */
