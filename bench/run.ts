@@ -2,6 +2,7 @@
 //   1. attach + detach latency (attach.ts)   2. rootless port forwarding (portfwd.ts)
 //   3. 200 containers on a reference-chain network and 1000 on a native one (scale.ts)   4. start-up (startup.ts)   5. container name resolution (dns.ts)
 //   6. rootful port forwarding through DNAT, from a client in another netns (dnat.ts)
+//   Quicker looks at 3: scale-native.ts runs its native half alone; scale-steps.ts times each step of a native attach at 1 and N.
 // Options: --quick (a short run, under 2 minutes), --only SECTION[,SECTION…] (attach, portfwd, scale, startup, dns, dnat).
 // Both print the report instead of writing bench/RESULTS.md, so the committed figures always come from a full run.
 // Needs root and the peers (scripts/setup installs them). Everything runs in the sandbox of sandbox.ts.

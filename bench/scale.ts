@@ -3,6 +3,8 @@
 // its peak memory, which adds its own fork and exec (about a millisecond) to the times here against section 1's.
 // Run twice: on a network of the reference plugin chain (iptables rules per container), and on a native network
 // (type ctrnet: nftables map elements per container, no process), where a 1000-port range is timed too.
+// Which step of a native attach or detach grows with the count: bench/scale-steps.ts (in-process, per step and
+// per rtnetlink call with STEP_DETAIL=1, at 1 and N containers; a few minutes, not part of the report).
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { ctrnetHome, type CtrnetHome } from "./ctrnet.ts";
 import { run, timedWithPeakRss } from "./processes.ts";

@@ -6,15 +6,18 @@
 // beside its pid file, and `create` and `rm` ask it to sync (hold what the containers marked `holdsPorts`
 // publish, let go of the rest) and wait for its answer, so the ports are held when create returns and free
 // when rm returns. A command that finds no supervisor running binds the ports itself and hands the sockets
-// to the supervisor it starts (inherited fds), so it need not wait for that one to listen. The socket is a plain non-blocking one in the supervisor's poll set: a request wakes it,
-// nothing else does. A supervisor started again (after kill -9, by its watchdog or the next create or
-// reload) holds them all again at its start.
+// to the supervisor it starts (inherited fds), so it need not wait for that one to listen. The socket is a
+// plain non-blocking one in the supervisor's poll set: a request wakes it, nothing else does. A request
+// names the container it is about (`sync ID`): the supervisor then looks at that one alone, so a create
+// does not wait for a read of every container's ledger and record; its rounds sync them all. A bare
+// `sync` (an older ctrnet) syncs all. A supervisor started again (after kill -9, by its watchdog or the
+// next create or reload) holds them all again at its start.
 import { existsSync, rmSync } from "node:fs";
 import * as libc from "../../ffi/libc.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
 import type { PortMapping } from "../schema/ports.ts";
-import { readHelperPids, supervisorFiles } from "../state/ledger.ts";
+import { type HelperPids, readHelperPids, supervisorFiles } from "../state/ledger.ts";
 import type { Context } from "./context.ts";
 import { holdHostPorts, releaseOf } from "./host-ports.ts";
 
@@ -25,11 +28,11 @@ const CONNECT_WAIT_MS = 3000;
 const ANSWER_WAIT_MS = 5000;
 
 /** The ids of the containers whose ports the supervisor of this user namespace holds, with those ports. */
-export function wantedPorts(ctx: Context, supervised: readonly { id: string }[]): Map<string, readonly PortMapping[]> {
+export function wantedPorts(ctx: Context, supervised: readonly { id: string; ledger?: HelperPids }[]): Map<string, readonly PortMapping[]> {
   const out = new Map<string, readonly PortMapping[]>();
   if (ctx.rootless) return out;
-  for (const { id } of supervised) {
-    if (!readHelperPids(ctx, id).holdsPorts) continue;
+  for (const { id, ledger } of supervised) {
+    if (!(ledger ?? readHelperPids(ctx, id)).holdsPorts) continue;
     const rec = ctx.state().find(id);
     if (rec?.id === id && rec.state === "ready" && rec.ports.length) out.set(id, rec.ports);
   }
@@ -70,7 +73,8 @@ export class PortHolder {
   constructor(
     private readonly ctx: Context,
     private readonly userns: number,
-    private readonly supervised: () => readonly { id: string }[],
+    /** With the ledgers when the caller read them already. */
+    private readonly supervised: () => readonly { id: string; ledger?: HelperPids }[],
   ) {}
 
   /** Sockets the command that started this supervisor bound for the container and handed over. */
@@ -101,6 +105,28 @@ export class PortHolder {
     return errors;
   }
 
+  /** sync() for one container: what it wants held (nothing once it is gone) is held, and only that. */
+  syncOne(id: string): string[] {
+    const ledger = readHelperPids(this.ctx, id);
+    const rec = !this.ctx.rootless && ledger.supervisedIn === this.userns && ledger.holdsPorts ? this.ctx.state().find(id) : undefined;
+    const ports = rec?.id === id && rec.state === "ready" && rec.ports.length ? rec.ports : undefined;
+    const release = this.held.get(id);
+    if (ports === undefined) {
+      if (release) {
+        release();
+        this.held.delete(id);
+      }
+      return [];
+    }
+    if (release) return [];
+    try {
+      this.held.set(id, holdHostPorts(ports));
+      return [];
+    } catch (err) {
+      return [`container ${id}: ${errorMessage(err)}`];
+    }
+  }
+
   /** Syncs, then listens for requests on the socket; its descriptor, for the caller's poll set. */
   listen(): number | undefined {
     for (const err of this.sync()) log.warn(`holding host ports: ${err}`);
@@ -122,17 +148,19 @@ export class PortHolder {
     return fd;
   }
 
-  /** Answers every request waiting on the socket: each `sync` line with the failures as a JSON array. */
+  /** Answers every request waiting on the socket: each `sync [ID]` line with the failures as a JSON array. */
   serve(): void {
     if (this.listener === undefined) return;
     for (;;) {
       const conn = libc.acceptNonBlocking(this.listener);
       if (conn === undefined) return;
       try {
-        if (!readRequest(conn)) continue;
+        const request = readRequest(conn);
+        if (request === undefined) continue;
+        const id = /^sync (\S+)$/.exec(request)?.[1];
         let errors: string[];
         try {
-          errors = this.sync();
+          errors = id === undefined ? this.sync() : this.syncOne(id);
         } catch (err) {
           errors = [errorMessage(err)];
         }
@@ -155,32 +183,32 @@ export class PortHolder {
   }
 }
 
-/** Reads up to the request's newline, waiting for it at most REQUEST_WAIT_MS; false when none came. */
-function readRequest(conn: number): boolean {
+/** Reads up to the request's newline, waiting for it at most REQUEST_WAIT_MS; its line, or undefined when none came. */
+function readRequest(conn: number): string | undefined {
   const buf = new Uint8Array(64);
   let text = "";
   const deadline = Date.now() + REQUEST_WAIT_MS;
   while (!text.includes("\n")) {
     const left = deadline - Date.now();
-    if (left <= 0 || libc.pollReadable([conn], left).length === 0) return false;
+    if (left <= 0 || libc.pollReadable([conn], left).length === 0) return undefined;
     const n = libc.read(conn, buf);
-    if (n === 0) return false;
+    if (n === 0) return undefined;
     text += Buffer.from(buf.subarray(0, n)).toString("utf8");
   }
-  return true;
+  return text.slice(0, text.indexOf("\n"));
 }
 
 /**
  * Asks the supervisor of this user namespace to sync its held ports and waits for its answer: the
  * failures it reports, or why it could not be asked.
  */
-export async function syncHeldPorts(ctx: Context, userns: number): Promise<string[]> {
+export async function syncHeldPorts(ctx: Context, userns: number, id?: string): Promise<string[]> {
   const path = supervisorFiles(ctx, userns).socketFile;
   if (path.length > MAX_SOCKET_PATH) return [`the supervisor's socket path ${path} is too long`];
   const deadline = Date.now() + CONNECT_WAIT_MS;
   for (;;) {
     try {
-      return await ask(path);
+      return await ask(path, id === undefined ? "sync\n" : `sync ${id}\n`);
     } catch (err) {
       // a supervisor just started is not listening yet
       if (Date.now() > deadline) return [`the helper supervisor did not answer: ${errorMessage(err)}`];
@@ -189,7 +217,7 @@ export async function syncHeldPorts(ctx: Context, userns: number): Promise<strin
   }
 }
 
-function ask(path: string): Promise<string[]> {
+function ask(path: string, request: string): Promise<string[]> {
   return new Promise((resolve, reject) => {
     let answer = "";
     const timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_WAIT_MS} ms`)), ANSWER_WAIT_MS);
@@ -197,7 +225,7 @@ function ask(path: string): Promise<string[]> {
       unix: path,
       socket: {
         open: (socket) => {
-          socket.write("sync\n");
+          socket.write(request);
         },
         data: (_socket, data) => {
           answer += data.toString();

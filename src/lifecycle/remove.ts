@@ -32,7 +32,7 @@ export async function removeContainer(ctx: Context, idOrName: string, opts: Remo
     // The supervisor of its helpers goes with the last container it had.
     for (const err of await stopIdleSupervisors(ctx)) log.warn(errorMessage(err));
     // one that stays lets go of the ports this container published before rm returns
-    if (heldPorts) await releaseHeldPorts(ctx);
+    if (heldPorts) await releaseHeldPorts(ctx, id);
   }
 }
 

@@ -94,7 +94,7 @@ export async function superviseHelpers(ctx: Context, id: string, opts: { holdPor
     if (dns) log.warn(`nothing will restart the DNS server for container names if it dies: ${errorMessage(err)}`);
     return;
   }
-  if (holdPorts && !started.handedPorts) for (const err of await syncHeldPorts(ctx, userns)) log.warn(`holding host ports: ${err}`);
+  if (holdPorts && !started.handedPorts) for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
 }
 
 /** After a command that may have started the DNS server (connect): the supervisor that restarts it runs. */
@@ -119,11 +119,11 @@ export async function ensureNeededSupervisor(ctx: Context): Promise<void> {
 }
 
 /** After `rm` of a container whose ports were held: the supervisor, if it still runs, lets go of them before rm returns. */
-export async function releaseHeldPorts(ctx: Context): Promise<void> {
+export async function releaseHeldPorts(ctx: Context, id: string): Promise<void> {
   const userns = userNamespaceId();
   const known = readSupervisor(ctx, userns);
   if (!known || !running(known)) return;
-  for (const err of await syncHeldPorts(ctx, userns)) log.warn(`holding host ports: ${err}`);
+  for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
 }
 
 /** The variables that give a child ctrnet this command's directories. */

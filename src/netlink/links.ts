@@ -12,7 +12,10 @@ import {
   type BridgeLinkMessage,
   type BridgePortAttr,
   IFF_UP,
+  IN6_ADDR_GEN_MODES,
+  type Ipv4Devconf,
   IPVLAN_MODES,
+  type LinkAfSpecAttr,
   type LinkAttr,
   type LinkInfoAttr,
   type LinkMessage,
@@ -46,7 +49,13 @@ export interface Link {
   vlanFiltering?: boolean;
   /** A bridge port's hairpin mode (IFLA_BRPORT_MODE), when the link is enslaved to a bridge. */
   hairpin?: boolean;
+  /** Its /proc/sys/net/ipv4/conf values that ctrnet reads (IFLA_AF_SPEC); absent without IPv4 on it. */
+  ipv4Conf?: Ipv4Devconf;
+  /** How the kernel makes its IPv6 link-local address; absent without IPv6 on it. */
+  ipv6AddrGenMode?: Ipv6AddrGenMode;
 }
+
+export type Ipv6AddrGenMode = keyof typeof IN6_ADDR_GEN_MODES;
 
 export interface VethSpec {
   kind: "veth";
@@ -117,6 +126,13 @@ export interface LinkChanges {
   master?: number;
   /** Move the link into the network namespace this fd refers to. */
   netnsFd?: number;
+  /**
+   * /proc/sys/net/ipv4/conf/LINK values, set over netlink (IFLA_AF_SPEC): no /proc lookup, whose cost grows
+   * with the number of network namespaces. The kernel applies them after `up`.
+   */
+  ipv4Conf?: Ipv4Devconf;
+  /** "none": no IPv6 link-local address (a bridge port needs none). The kernel applies it after `up`. */
+  ipv6AddrGenMode?: Ipv6AddrGenMode;
 }
 
 const OPER_STATES = ["UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"];
@@ -139,7 +155,33 @@ export function toLink(msg: LinkMessage): Link {
     linkNetnsid: attrValue(attrs, "linkNetnsid"),
     stats: attrValue(attrs, "stats64"),
     ...bridgeFacts(info),
+    ...familyFacts(attrValue(attrs, "afSpec") ?? []),
   };
+}
+
+const ADDR_GEN_MODE_NAMES = new Map(Object.entries(IN6_ADDR_GEN_MODES).map(([name, n]) => [n, name as Ipv6AddrGenMode]));
+
+function familyFacts(spec: LinkAfSpecAttr[]): Pick<Link, "ipv4Conf" | "ipv6AddrGenMode"> {
+  const out: Pick<Link, "ipv4Conf" | "ipv6AddrGenMode"> = {};
+  const conf = attrValue(attrValue(spec, "inet") ?? [], "conf");
+  if (conf !== undefined) out.ipv4Conf = conf;
+  const mode = attrValue(attrValue(spec, "inet6") ?? [], "addrGenMode");
+  const name = mode === undefined ? undefined : ADDR_GEN_MODE_NAMES.get(mode as 0);
+  if (name !== undefined) out.ipv6AddrGenMode = name;
+  return out;
+}
+
+function afSpecOf(changes: Pick<LinkChanges, "ipv4Conf" | "ipv6AddrGenMode">): LinkAfSpecAttr[] {
+  const spec: LinkAfSpecAttr[] = [];
+  if (changes.ipv4Conf !== undefined && Object.values(changes.ipv4Conf).some((v) => v !== undefined)) {
+    spec.push({ name: "inet", value: [{ name: "conf", value: changes.ipv4Conf }] });
+  }
+  if (changes.ipv6AddrGenMode !== undefined) {
+    const mode = IN6_ADDR_GEN_MODES[changes.ipv6AddrGenMode];
+    if (mode === undefined) throw new UsageError(`invalid IPv6 address generation mode "${changes.ipv6AddrGenMode}"`);
+    spec.push({ name: "inet6", value: [{ name: "addrGenMode", value: mode }] });
+  }
+  return spec;
 }
 
 function bridgeFacts(info: LinkInfoAttr[]): Pick<Link, "vlanFiltering" | "hairpin"> {
@@ -264,6 +306,8 @@ export function linkSetMessage(ref: LinkRef, changes: LinkChanges): LinkMessage 
   if (changes.mac !== undefined) msg.attrs.push({ name: "address", value: validateMac(changes.mac) });
   if (changes.master !== undefined) msg.attrs.push({ name: "master", value: changes.master });
   if (changes.netnsFd !== undefined) msg.attrs.push({ name: "netnsFd", value: changes.netnsFd });
+  const spec = afSpecOf(changes);
+  if (spec.length) msg.attrs.push({ name: "afSpec", value: spec });
   return msg;
 }
 

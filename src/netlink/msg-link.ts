@@ -211,6 +211,48 @@ const LINK_INFO = attrTable("IFLA_LINKINFO", {
 });
 export type LinkInfoAttr = Attr<typeof LINK_INFO.spec>;
 
+/**
+ * IPV4_DEVCONF_* (linux/ip.h, numbered from 1): the per-interface parameters of /proc/sys/net/ipv4/conf/DEV
+ * that a container network reads or sets. Set over netlink, they cost no /proc lookup (see IPV4_CONF).
+ */
+export const IPV4_DEVCONF = { forwarding: 1, arpNotify: 22, routeLocalnet: 26 } as const;
+export type Ipv4DevconfName = keyof typeof IPV4_DEVCONF;
+export type Ipv4Devconf = Partial<Record<Ipv4DevconfName, number>>;
+
+/**
+ * IFLA_INET_CONF has two layouts: the kernel reports every IPV4_DEVCONF value as one u32 array (index
+ * N-1 holds parameter N), and takes the ones to change as attributes whose type is the parameter's number
+ * (inet_set_link_af). Parameters not named in IPV4_DEVCONF are neither read nor sent.
+ */
+const ipv4Devconf: Codec<Ipv4Devconf> = {
+  encode(w, conf) {
+    for (const [name, value] of Object.entries(conf) as [Ipv4DevconfName, number | undefined][]) {
+      if (value !== undefined) w.attr(IPV4_DEVCONF[name], () => w.u32(value));
+    }
+  },
+  decode(b) {
+    if (b.length % 4 !== 0) throw new NetlinkMalformedError(`IFLA_INET_CONF of ${b.length} bytes`);
+    const view = viewOf(b);
+    const conf: Ipv4Devconf = {};
+    for (const [name, n] of Object.entries(IPV4_DEVCONF) as [Ipv4DevconfName, number][]) {
+      if (n * 4 <= b.length) conf[name] = view.getUint32((n - 1) * 4, HOST_LITTLE_ENDIAN);
+    }
+    return conf;
+  },
+};
+
+const INET = attrTable("IFLA_AF_SPEC AF_INET", { conf: [1, ipv4Devconf] });
+export type InetAttr = Attr<typeof INET.spec>;
+
+/** IN6_ADDR_GEN_MODE_*: how the kernel makes an interface's IPv6 link-local address; none makes none. */
+export const IN6_ADDR_GEN_MODES = { eui64: 0, none: 1, stablePrivacy: 2, random: 3 } as const;
+const INET6 = attrTable("IFLA_AF_SPEC AF_INET6", { addrGenMode: [8, u8] });
+export type Inet6Attr = Attr<typeof INET6.spec>;
+
+/** IFLA_AF_SPEC of an AF_UNSPEC link message: one container per address family (its number is the type). */
+const LINK_AF_SPEC = attrTable("IFLA_AF_SPEC", { inet: [2, nested(INET)], inet6: [10, nested(INET6)] });
+export type LinkAfSpecAttr = Attr<typeof LINK_AF_SPEC.spec>;
+
 const LINK = attrTable("ifinfomsg", {
   address: [1, hardwareAddress],
   broadcast: [2, hardwareAddress],
@@ -233,6 +275,7 @@ const LINK = attrTable("ifinfomsg", {
   numRxQueues: [32, u32],
   carrier: [33, u8],
   carrierChanges: [35, u32],
+  afSpec: [26, nested(LINK_AF_SPEC)],
   linkNetnsid: [37, i32],
   protoDown: [39, u8],
   gsoMaxSegs: [40, u32],

@@ -37,6 +37,7 @@ import {
   type LinkMessage,
   type Stats64,
 } from "./msg-link.ts";
+import { NETCONFA_IFINDEX_ALL, netconfMessage, RTM_GETNETCONF } from "./msg-netconf.ts";
 import { routeMessage as routeCodec, RTM_DELROUTE, RTM_GETROUTE, RTM_NEWROUTE, RT_TABLE_MAIN, type RouteAttr } from "./msg-route.ts";
 import { describeRoute, routeMessage, toRoute, type Route, type RouteSpec } from "./routes.ts";
 import { ruleMessage as ruleCodec, RTM_DELRULE, RTM_GETRULE, RTM_NEWRULE } from "./msg-rule.ts";
@@ -171,6 +172,19 @@ export class Netlink {
     const msg = addressMessage(this.indexOf(link), parsed);
     const what = `delete address ${formatCidr(parsed)} from ${describeLink(link)}`;
     this.socket.request(what, RTM_DELADDR, 0, (w) => addressCodec.encode(w, msg), ignore);
+  }
+
+  /**
+   * The family's forwarding switch for every interface (net.ipv4.ip_forward, net.ipv6.conf.all.forwarding),
+   * read over netlink: one message, where /proc/sys/net costs a lookup that grows with the host's netns count.
+   */
+  forwarding(family: Family): boolean {
+    const header = { family: familyNumber(family) };
+    const request = (w: Writer) => netconfMessage.encode(w, { header, attrs: [{ name: "ifindex", value: NETCONFA_IFINDEX_ALL }] });
+    const [reply] = this.socket.request(`get ${family === 4 ? "ipv4" : "ipv6"} forwarding`, RTM_GETNETCONF, 0, request, (p) => netconfMessage.decode(p, []));
+    const value = reply?.attrs.find((a) => a.name === "forwarding")?.value;
+    if (typeof value !== "number") throw new NetlinkMalformedError(`no NETCONFA_FORWARDING in the reply to get ${family === 4 ? "ipv4" : "ipv6"} forwarding`);
+    return value !== 0;
   }
 
   routes(filter: RouteFilter = {}): Route[] {

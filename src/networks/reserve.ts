@@ -7,8 +7,14 @@
 // on the host changes but the gateway's own local address), up from then on as before.
 // Internal networks (no gateway on the bridge) and macvlan/ipvlan ones cannot be reserved this way;
 // `ctrnet doctor` names them (see unreservedNetworks).
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { errorMessage } from "../errors.ts";
+import { hostUid } from "../identity.ts";
 import { formatIP, parseCidr } from "../ip/codec.ts";
-import { isNetlinkError, type Netlink } from "../netlink/index.ts";
+import { log } from "../log.ts";
+import { isNetlinkError, Netlink } from "../netlink/index.ts";
+import type { NetworkScope } from "./store.ts";
 import { parseIpamConfig } from "../drivers/ipam/index.ts";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
 import { isVlanPluginEntry } from "../schema/ctrnet-plugin.ts";
@@ -81,4 +87,51 @@ export function reserve(nl: Netlink, r: Reservation): void {
   const link = nl.link(r.bridge);
   if (link.kind !== "bridge") throw new Error(`cannot reserve the subnets of network ${r.network}: ${r.bridge} exists and is not a bridge`);
   for (const address of missing) ignoreExisting(() => nl.addressAdd(link.index, address, { noDad: address.includes(":") }));
+}
+
+/** The file in the state dir that says in which boot the reservations were last made again. */
+const RESTORED = "reservations.boot";
+const BOOT_ID = "/proc/sys/kernel/random/boot_id";
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * After a reboot the reserving bridges are gone, and podman would hand out their subnets: the first ctrnet
+ * command of each boot (any that builds a context) makes every root native network's reservation again.
+ * Costs two small reads when this boot's are made already. Never fails the command: what cannot be made
+ * is logged, and `ctrnet doctor` names it. Returns the networks whose reservation it made.
+ */
+export async function restoreReservations(scope: Pick<NetworkScope, "runtimeDir" | "cni">): Promise<string[]> {
+  if (hostUid() !== 0) return [];
+  const marker = join(scope.runtimeDir, RESTORED);
+  const boot = readText(BOOT_ID);
+  if (boot === undefined || readText(marker) === boot) return [];
+  const restored: string[] = [];
+  try {
+    const { networks } = await scope.cni.listNetworks();
+    const reservations = networks.flatMap((n) => reservationOf(n) ?? []);
+    if (reservations.length) {
+      using nl = Netlink.open();
+      for (const r of reservations) {
+        try {
+          if (missingAddresses(nl, r).length === 0) continue;
+          reserve(nl, r);
+          restored.push(r.network);
+        } catch (err) {
+          log.warn(`network ${r.network}: cannot reserve its subnets on the host: ${errorMessage(err)}`);
+        }
+      }
+    }
+    mkdirSync(scope.runtimeDir, { recursive: true, mode: 0o700 });
+    writeFileSync(marker, boot);
+  } catch (err) {
+    log.warn(`cannot make the networks' reservations again: ${errorMessage(err)}`);
+  }
+  return restored;
 }

@@ -51,7 +51,7 @@ function setup() {
     },
     ...extra,
   });
-  const leases = () => readdirSync(join(dataDir, network.name)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip")).sort();
+  const leases = () => readdirSync(join(dataDir, network.name)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && f !== ".ctrnet-owners").sort();
   return { host, outside, dataDir, request, leases, rebuilds: () => rebuilds };
 }
 

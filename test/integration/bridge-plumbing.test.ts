@@ -4,7 +4,7 @@
 // fresh netns of its own, so the sysctls written never touch the runner's.
 import { afterEach, describe, expect, test } from "bun:test";
 import { attachVeth, detachVeth, ensureBridge } from "../../src/drivers/bridge/plumbing.ts";
-import { readSysctl } from "../../src/netns/index.ts";
+import { readSysctl, writeSysctl } from "../../src/netns/index.ts";
 import { privileged } from "./cni-helpers.ts";
 import { cleanUp, netns, type Ns, sh } from "./peer-helpers.ts";
 
@@ -39,6 +39,17 @@ describe.skipIf(!privileged)("bridge plumbing", () => {
       expect(readSysctl(["ipv4", "conf", bridge.name, "route_localnet"], host!.fd)).toBe("1");
       expect(readSysctl(["ipv6", "conf", "eth0", "accept_dad"], c1!.fd)).toBe("0");
       expect(readSysctl(["ipv4", "conf", "eth0", "arp_notify"], c1!.fd)).toBe("1");
+      // the host end, a bridge port, gets no IPv6 link-local address (nor the routes the kernel walks on every link change)
+      expect(host!.nl.link(v1.hostName).ipv6AddrGenMode).toBe("none");
+      expect(host!.nl.addresses({ link: v1.hostName, family: 6 })).toEqual([]);
+      // what someone turned off, the next attach's ensureBridge turns on again
+      writeSysctl(["ipv4", "ip_forward"], "0", host!.fd);
+      writeSysctl(["ipv4", "conf", bridge.name, "route_localnet"], "0", host!.fd);
+      writeSysctl(["ipv6", "conf", "all", "forwarding"], "0", host!.fd);
+      ensureBridge(host!.nl, bridge, host!.fd);
+      expect(readSysctl(["ipv4", "ip_forward"], host!.fd)).toBe("1");
+      expect(readSysctl(["ipv4", "conf", bridge.name, "route_localnet"], host!.fd)).toBe("1");
+      expect(readSysctl(["ipv6", "conf", "all", "forwarding"], host!.fd)).toBe("1");
       const defaults = c1!.nl.routes({ family: 6 }).filter((r) => r.dst === "default").concat(c1!.nl.routes({ family: 4 }).filter((r) => r.dst === "default"));
       expect(defaults.map((r) => r.gateway).sort()).toEqual(["10.77.0.1", "fd77::1"]);
       // no address is tentative: IPv6 works without waiting for DAD

@@ -200,14 +200,30 @@ describe("one attachment, one address per set", () => {
     expect(take("a", V4, { ifName: "eth1" })).toEqual(["10.9.0.3/29"]);
   });
 
-  test("a caller with proof that the interface holds no lease (unheld) skips the duplicate check, and only that", () => {
-    take("a");
-    const again = (unheld: boolean) => allocate({ dataDir, network, rangeSets: V4, containerId: "a", ifName: "eth0", unheld }).map((a) => a.address);
-    expect(failure(() => again(false)).message).toBe("network net1: 10.9.0.2 has been allocated to a, duplicate allocation is not allowed");
-    // what the flag asserts is the caller's to prove: the check (which reads every lease) is not made
-    expect(again(true)).toEqual(["10.9.0.3/29"]);
-    expect(files()["10.9.0.3"]).toBe("a\r\neth0");
-    expect(files()["last_reserved_ip.0"]).toBe("10.9.0.3");
+  test("unheld with owner marks skips the duplicate check only where the interface has no mark; release and GC remove marks", () => {
+    const marked = (containerId: string, unheld: boolean, ifName = "eth0") =>
+      allocate({ dataDir, network, rangeSets: V4, containerId, ifName, unheld, ownerMarks: true }).map((a) => a.address);
+    const duplicate = "network net1: 10.9.0.2 has been allocated to a, duplicate allocation is not allowed";
+    expect(marked("a", true)).toEqual(["10.9.0.2/29"]);
+    // a lease the caller has no record of (an attach killed before it recorded it, a state dir lost): its
+    // mark makes the check happen, which refuses a second address as host-local would
+    expect(failure(() => marked("a", true)).message).toBe(duplicate);
+    expect(failure(() => marked("a", false)).message).toBe(duplicate);
+    expect(Object.keys(files()).sort()).toEqual([".ctrnet-owners", "10.9.0.2", "last_reserved_ip.0", "lock"]);
+    expect(readdirSync(join(dir, ".ctrnet-owners")).map((m) => readFileSync(join(dir, ".ctrnet-owners", m), "utf8"))).toEqual(["a\r\neth0"]);
+    expect(release({ dataDir, network, containerId: "a", ifName: "eth0", known: ["10.9.0.2"] })).toHaveLength(1);
+    // with its last mark, the directory goes: the table is host-local's again
+    expect(existsSync(join(dir, ".ctrnet-owners"))).toBe(false);
+    expect(marked("a", true)).toEqual(["10.9.0.3/29"]);
+    expect(marked("b", true)).toEqual(["10.9.0.4/29"]);
+    // a failed allocation leaves no mark of its own
+    expect(failure(() => allocate({ dataDir, network, rangeSets: V4, containerId: "c", ifName: "eth0", requested: ["10.9.0.3"], unheld: true, ownerMarks: true })).message).toContain("already in use");
+    expect(readdirSync(join(dir, ".ctrnet-owners"))).toHaveLength(2);
+    gcLeases({ dataDir, network }, [{ containerId: "b", ifName: "eth0" }]);
+    expect(readdirSync(join(dir, ".ctrnet-owners")).map((m) => readFileSync(join(dir, ".ctrnet-owners", m), "utf8"))).toEqual(["b\r\neth0"]);
+    // unheld alone (no marks kept) is host-local's check, made in full
+    take("d");
+    expect(failure(() => allocate({ dataDir, network, rangeSets: V4, containerId: "d", ifName: "eth0", unheld: true })).message).toContain("has been allocated to d");
   });
 
   test("a failure in a later set removes the leases of the earlier sets; their last_reserved_ip moves on, as host-local's does", () => {

@@ -205,3 +205,45 @@ describe("link change requests", () => {
     expect(() => linkSetMessage("eth0", { mtu: 10 })).toThrow(/invalid MTU 10/);
   });
 });
+
+describe("IFLA_AF_SPEC: /proc/sys/net settings of one link over netlink", () => {
+  test("a change sends each IPv4 parameter as an attribute numbered by IPV4_DEVCONF_*, and the IPv6 address generation mode", () => {
+    const msg = linkSetMessage("veth0", { up: true, ipv4Conf: { arpNotify: 1, routeLocalnet: 1 }, ipv6AddrGenMode: "none" });
+    const bytes = encodeMessage({ type: RTM_NEWLINK, flags: 0, seq: 1, pid: 0 }, (w) => linkMessage.encode(w, msg));
+    // after nlmsghdr (16), ifinfomsg (16) and IFLA_IFNAME "veth0\0" (12 with padding)
+    expect([...bytes.subarray(44)]).toEqual([
+      40, 0, 26, 0, //            IFLA_AF_SPEC
+      24, 0, 2, 0, //               AF_INET
+      20, 0, 1, 0, //                 IFLA_INET_CONF
+      8, 0, 22, 0, 1, 0, 0, 0, //       IPV4_DEVCONF_ARP_NOTIFY 1
+      8, 0, 26, 0, 1, 0, 0, 0, //       IPV4_DEVCONF_ROUTE_LOCALNET 1
+      12, 0, 10, 0, //              AF_INET6
+      5, 0, 8, 0, 1, /* pad */ 0, 0, 0, // IFLA_INET6_ADDR_GEN_MODE IN6_ADDR_GEN_MODE_NONE
+    ]);
+  });
+
+  test("a link as the kernel reports it: IFLA_INET_CONF is one u32 array (index N-1 holds parameter N)", () => {
+    const conf = new Uint32Array(32);
+    conf[0] = 1; // forwarding
+    conf[21] = 1; // arp_notify
+    conf[25] = 0; // route_localnet
+    const raw = new Uint8Array(conf.buffer);
+    const body: LinkMessage = {
+      header: { family: 0, type: 1, index: 5, flags: 0, change: 0 },
+      attrs: [
+        { name: "ifname", value: "veth0" },
+        { name: null, type: 26, value: Uint8Array.from([
+          ...[4 + 4 + raw.length, 0, 2, 0], ...[4 + raw.length, 0, 1, 0], ...raw,
+          ...[12, 0, 10, 0], ...[5, 0, 8, 0, 1, 0, 0, 0],
+        ]) },
+      ],
+    };
+    const bytes = encodeMessage({ type: RTM_NEWLINK, flags: 0, seq: 1, pid: 0 }, (w) => linkMessage.encode(w, body));
+    const link = toLink(linkMessage.decode(only(bytes).payload, []));
+    expect(link).toMatchObject({ index: 5, name: "veth0", ipv4Conf: { forwarding: 1, arpNotify: 1, routeLocalnet: 0 }, ipv6AddrGenMode: "none" });
+  });
+
+  test("nothing to change sends no IFLA_AF_SPEC", () => {
+    expect(linkSetMessage("eth0", { ipv4Conf: {} }).attrs.map((a) => a.name)).toEqual(["ifname"]);
+  });
+});

@@ -120,7 +120,7 @@ function openFirewall(req: Pick<AttachRequest, "hostNetnsFd">): Firewall {
 export function attach(req: AttachRequest): AttachResult {
   const ipam = ipamOf(req.network, req.dataDir);
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
-  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips, unheld: req.unrecorded === true });
+  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips, unheld: req.unrecorded === true, ownerMarks: true });
   crashPoint("ipam");
   const undo: (() => void)[] = [() => release({ ...scope, known: allocations.map((a) => a.ip) })];
   const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
@@ -128,12 +128,12 @@ export function attach(req: AttachRequest): AttachResult {
   const fw = openFirewall(req);
   try {
     const bridge = bridgeOf(req.network, allocations);
-    ensureBridge(host, bridge, req.hostNetnsFd);
+    const bridgeIndex = ensureBridge(host, bridge, req.hostNetnsFd);
     fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
     crashPoint("bridge");
     const hostInterface = hostInterfaceName(req.containerId, req.ifname);
     const gateways = req.network.plugin.isGateway ? defaultRouteGateways(req.network.plugin.ipam, allocations.map((a) => a.gateway)) : [];
-    const veth = attachVeth(host, container, bridge, {
+    const veth = attachVeth(host, container, { ...bridge, index: bridgeIndex }, {
       netnsFd: req.netnsFd,
       ifname: req.ifname,
       hostName: hostInterface,

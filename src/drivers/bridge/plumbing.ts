@@ -7,7 +7,7 @@
 // rootless netns) and one in the container's, so a whole attach is a handful of netlink messages.
 import { ErrorList } from "../../errors.ts";
 import { isNetlinkError, type Link, type Netlink } from "../../netlink/index.ts";
-import { ensureSysctl, writeSysctl } from "../../netns/index.ts";
+import { writeSysctl } from "../../netns/index.ts";
 
 export interface BridgeConfig {
   /** The bridge device, e.g. ctrnet1. */
@@ -64,11 +64,14 @@ function ignoreExisting(fn: () => void): void {
 }
 
 /**
- * The bridge with its gateway addresses, up, and the forwarding sysctls it needs; idempotent and safe
+ * The bridge with its gateway addresses, up, and the forwarding settings it needs; idempotent and safe
  * when two ctrnets attach the first containers of a network at once (EEXIST is the other one's work).
- * `bridgeNetns` is where the sysctls are written: the netns `host` was opened in (undefined: this one).
+ * `bridgeNetns` is where a sysctl is written when one is off: the netns `host` was opened in (undefined:
+ * this one). Everything is read over netlink, not /proc/sys/net: that lookup slows down with every
+ * network namespace the host has (a container's each), and this runs on every attach. Returns the
+ * bridge's index.
  */
-export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: number): void {
+export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: number): number {
   let link = findLink(host, bridge.name);
   if (link === undefined) {
     ignoreExisting(() =>
@@ -81,10 +84,13 @@ export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: 
   for (const gateway of bridge.gateways) {
     if (!held.has(gateway)) ignoreExisting(() => host.addressAdd(link.index, gateway, { noDad: isV6(gateway) }));
   }
-  if (!link.up) host.linkSet(link.index, { up: true });
-  ensureSysctl(["ipv4", "ip_forward"], "1", bridgeNetns);
-  if (bridge.gateways.some(isV6)) ensureSysctl(["ipv6", "conf", "all", "forwarding"], "1", bridgeNetns);
-  if (bridge.routeLocalnet) ensureSysctl(["ipv4", "conf", bridge.name, "route_localnet"], "1", bridgeNetns);
+  // route_localnet is the bridge's own: set with `up`, in one message, when either is missing
+  const localnet = bridge.routeLocalnet && link.ipv4Conf?.routeLocalnet !== 1;
+  if (!link.up || localnet) host.linkSet(link.index, { ...(link.up ? {} : { up: true }), ...(localnet ? { ipv4Conf: { routeLocalnet: 1 } } : {}) });
+  // the switches for every interface have no netlink setter: written, in /proc, only when off
+  if (!host.forwarding(4)) writeSysctl(["ipv4", "ip_forward"], "1", bridgeNetns);
+  if (bridge.gateways.some(isV6) && !host.forwarding(6)) writeSysctl(["ipv6", "conf", "all", "forwarding"], "1", bridgeNetns);
+  return link.index;
 }
 
 export function randomVethName(): string {
@@ -95,19 +101,20 @@ export function randomVethName(): string {
  * The container's interface on the bridge. Undoes its own partial work before it throws: deleting the host
  * end removes the pair, and with it the container end's addresses and routes.
  */
-export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConfig, veth: VethConfig): Veth {
+export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConfig & { index?: number }, veth: VethConfig): Veth {
   const hostName = veth.hostName ?? randomVethName();
   const mtu = veth.mtu ?? bridge.mtu;
   host.linkAdd({ kind: "veth", name: hostName, mtu, peer: { name: veth.ifname, netnsFd: veth.netnsFd, mtu, mac: veth.mac } });
   try {
-    host.linkSet(hostName, { master: bridge.name, up: true });
+    enslave(host, hostName, bridge.index ?? bridge.name);
     host.bridgePortSet(hostName, { hairpin: true });
     if (bridge.vlan !== undefined) host.bridgeVlanAdd(hostName, bridge.vlan, { pvid: true, untagged: true });
     // Usable at once: no DAD on its addresses (set per address too), gratuitous ARP when it comes up, so
-    // neighbours forget a previous owner of a reused address. Written without reading first: the interface
-    // was just made with the netns's defaults, and each access is a thread entering the netns.
+    // neighbours forget a previous owner of a reused address. arp_notify goes over netlink, before `up`
+    // (the ARP is sent as the link comes up); accept_dad has no netlink setter, so IPv6 keeps its /proc
+    // write, a thread entering the netns.
     if (veth.addresses.some(isV6)) writeSysctl(["ipv6", "conf", veth.ifname, "accept_dad"], "0", veth.netnsFd);
-    writeSysctl(["ipv4", "conf", veth.ifname, "arp_notify"], "1", veth.netnsFd);
+    container.linkSet(veth.ifname, { ipv4Conf: { arpNotify: 1 } });
     for (const address of veth.addresses) container.addressAdd(veth.ifname, address, { noDad: isV6(address) });
     container.linkSet(veth.ifname, { up: true });
     // beside the default route of another network the container is on, as the reference bridge plugin does
@@ -121,6 +128,22 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
       if (!isNetlinkError(undo, "ENODEV")) throw new ErrorList(`attaching ${hostName} failed, and so did removing it`, [err, undo]);
     }
     throw err;
+  }
+}
+
+/**
+ * The host end on the bridge, up, without an IPv6 link-local address: a bridge port needs no address,
+ * and each one would add IPv6 routes that the kernel walks, all of them, at every link change of any
+ * interface (rt6_sync_down_dev), and DAD and router solicitations on top. Set in the message that brings
+ * it up: the kernel makes the address only once the container end is up too. A kernel without IPv6 (or
+ * an MTU below IPv6's minimum, so no IPv6 on the link) refuses the setting: then it goes without it.
+ */
+function enslave(host: Netlink, hostName: string, bridge: string | number): void {
+  try {
+    host.linkSet(hostName, { master: bridge, up: true, ipv6AddrGenMode: "none" });
+  } catch (err) {
+    if (!isNetlinkError(err, "EAFNOSUPPORT")) throw err;
+    host.linkSet(hostName, { master: bridge, up: true });
   }
 }
 

@@ -67,10 +67,12 @@ export interface AllocateInput {
   ifName: string;
   requested: readonly Address[];
   /**
-   * The caller knows the interface holds no lease yet, so the refusal of a repeated allocation can skip
-   * reading every lease file (see AllocateRequest.unheld).
+   * The caller knows of no lease of the interface, so the refusal of a repeated allocation can skip
+   * reading every lease file, unless the interface's owner mark says it holds one (see AllocateRequest).
    */
   unheld?: boolean;
+  /** Keep the interface's owner mark (table.ts): written before its first lease. */
+  ownerMarks?: boolean;
 }
 
 /** Runs under the table's lock. */
@@ -79,13 +81,17 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
   const key = ownerKey(containerId, ifName);
   const pending = [...input.requested];
   const made: Pick[] = [];
+  const marked = input.ownerMarks === true && table.hasOwnerMark(key);
+  // a lease of this interface may exist only where its mark does: a crash after allocating, a state dir lost
+  const unheld = input.unheld === true && input.ownerMarks === true && !marked;
+  if (input.ownerMarks && !marked) table.markOwner(key);
   try {
     for (const [index, set] of sets.entries()) {
       const wanted = pending.findIndex((a) => rangeFor(set, a) >= 0);
       const pick =
         wanted >= 0
           ? pickRequested(network, table, set, pending.splice(wanted, 1)[0]!, key)
-          : pickFree(network, table, set, index, containerId, key, input.unheld === true);
+          : pickFree(network, table, set, index, containerId, key, unheld);
       made.push(pick);
       table.setLastReserved(index, pick.address);
     }
@@ -95,6 +101,7 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
     }
   } catch (err) {
     for (const pick of made) table.remove(formatAddress(pick.address));
+    if (input.ownerMarks && !marked) table.unmarkOwner(key);
     throw err;
   }
   return made.map((pick, index) => {

@@ -58,12 +58,16 @@ export interface AllocateRequest extends IpamScope, Attachment {
   /** Addresses asked for (`--ip`, the `ips` capability), at most one per range set. */
   requested?: readonly string[];
   /**
-   * The caller has proof that the interface holds no lease of this table: ctrnet records every attachment
-   * it allocates for (drivers/bridge, whoever runs it), and has none for this one. host-local's own
-   * allocations are other runtimes' containers, with other ids. Then the duplicate check, which reads
-   * every lease file, is skipped; without it, it is made as host-local makes it.
+   * The caller knows of no lease of the interface: ctrnet records every attachment it allocates for
+   * (drivers/bridge, whoever runs it), and has no record of this one. With `ownerMarks`, the duplicate
+   * check, which reads every lease file, is then skipped unless the interface's owner mark exists (a lease
+   * left by an attach killed before its record, or a record lost with its state dir while the table
+   * stayed): one lookup instead of a read of the whole table. host-local's own allocations are other
+   * runtimes' containers, with other ids. Without both flags the check is made as host-local makes it.
    */
   unheld?: boolean;
+  /** Keep an owner mark per interface beside the leases (table.ts), for `unheld`; release and GC remove it. */
+  ownerMarks?: boolean;
 }
 
 export interface Lease {
@@ -113,7 +117,15 @@ export function allocate(request: AllocateRequest): Allocation[] {
     if (!requested.some((r) => sameAddress(r, address))) requested.push(address);
   }
   return withTable(dir, (table) =>
-    allocateLocked(table, { network: request.network, sets, containerId: request.containerId, ifName: request.ifName, requested, unheld: request.unheld === true }),
+    allocateLocked(table, {
+      network: request.network,
+      sets,
+      containerId: request.containerId,
+      ifName: request.ifName,
+      requested,
+      unheld: request.unheld === true,
+      ownerMarks: request.ownerMarks === true,
+    }),
   );
 }
 
@@ -149,9 +161,11 @@ export function release(request: ReleaseRequest): Lease[] {
     dir,
     (table) => {
       const known = knownLeases(table, request.known ?? [], key);
-      if (known !== undefined) return removeAll(table, known);
-      const exact = table.leases().filter((l) => l.owner === key);
-      return removeAll(table, exact.length > 0 ? exact : table.leases().filter((l) => l.owner === id));
+      const exact = known ?? table.leases().filter((l) => l.owner === key);
+      const released = removeAll(table, exact.length > 0 ? exact : table.leases().filter((l) => l.owner === id));
+      // after the leases: a crash in between leaves a mark without them, which costs a scan, never an address
+      table.unmarkOwner(key);
+      return released;
     },
     [],
   );
@@ -172,6 +186,13 @@ export function gcLeases(scope: IpamScope, valid: readonly Attachment[]): Lease[
   valid.forEach(checkAttachment);
   const keys = new Set(valid.map((a) => ownerKey(a.containerId, a.ifName)));
   const ids = new Set(valid.map((a) => goTrimSpace(a.containerId)));
-  return withExistingTable(dir, (table) => removeAll(table, table.leases().filter((l) => !keys.has(l.owner) && !ids.has(l.owner))), []);
+  return withExistingTable(
+    dir,
+    (table) => {
+      for (const mark of table.ownerMarks()) if (!keys.has(mark.owner) && !ids.has(mark.owner)) table.unmarkOwner(mark.owner);
+      return removeAll(table, table.leases().filter((l) => !keys.has(l.owner) && !ids.has(l.owner)));
+    },
+    [],
+  );
 }
 

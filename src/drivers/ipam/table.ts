@@ -5,12 +5,20 @@
 //   <dataDir>/<network>/last_reserved_ip.<N>   the address last handed out from range set N, no newline
 //   <dataDir>/<network>/lock             an empty file; an exclusive flock on it guards every change
 // Files of old host-local versions hold only the container id; they are matched as host-local matches them.
-import { closeSync, type Dirent, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, type Dirent, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { withLockSync } from "../../state/lock.ts";
 import { type Address, formatAddress, leaseBytes, parseAddress } from "./address.ts";
 
 const LOCK_FILE = "lock";
+/**
+ * ctrnet's owner marks: one file per attachment that holds leases, named by a hash of its owner key and
+ * holding that key, as a lease file does. They let an allocation know in one lookup, not a read of every
+ * lease, that the interface holds none. In a subdirectory, which host-local's walks (GetByID, ReleaseByID)
+ * go through: its DEL removes a mark with the leases, since the content matches; a name that is no
+ * address is never taken for a lease.
+ */
+const OWNERS_DIR = ".ctrnet-owners";
 const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 const LINE_BREAK = "\r\n";
 /** go-filemutex's permissions for a lock file it creates; the first program to lock makes the file. */
@@ -42,15 +50,27 @@ export interface LeaseFile {
   owner: string;
 }
 
-/** The directory as one locked call sees it: every name in it, and its lease files read on demand. */
-export class Table {
-  readonly names: Set<string>;
-  private readonly entries: Dirent[];
-  private cache: LeaseFile[] | undefined;
+/** After this many taken candidates in one call, the directory is listed once and the walk goes on in memory. */
+const DIRECT_TRIES = 8;
 
-  constructor(readonly dir: string) {
-    this.entries = readdirSync(dir, { withFileTypes: true });
-    this.names = new Set(this.entries.map((e) => e.name));
+/**
+ * The directory as one locked call sees it. It is listed only when a call needs every lease (or the walk
+ * for a free address meets many taken ones): an allocation that finds the address after the last one
+ * free, and a release of addresses the caller knows, touch one file each, however full the table is.
+ */
+export class Table {
+  private listing: { entries: Dirent[]; names: Set<string> } | undefined;
+  private cache: LeaseFile[] | undefined;
+  private taken = 0;
+
+  constructor(readonly dir: string) {}
+
+  private list(): { entries: Dirent[]; names: Set<string> } {
+    if (this.listing === undefined) {
+      const entries = readdirSync(this.dir, { withFileTypes: true });
+      this.listing = { entries, names: new Set(entries.map((e) => e.name)) };
+    }
+    return this.listing;
   }
 
   /**
@@ -59,7 +79,7 @@ export class Table {
    * cannot be read are skipped, as host-local's walk skips them. Read once, on first use.
    */
   leases(): LeaseFile[] {
-    this.cache ??= this.entries.flatMap((e) => {
+    this.cache ??= this.list().entries.flatMap((e) => {
       const bytes = e.isFile() ? leaseBytes(e.name) : null;
       if (bytes === null) return [];
       try {
@@ -71,10 +91,10 @@ export class Table {
     return this.cache;
   }
 
-  /** One lease file, read alone; undefined when there is none of that address. */
+  /** One lease file, read alone; undefined when there is none of that address (or it cannot be read). */
   lease(address: Address): LeaseFile | undefined {
     const name = formatAddress(address);
-    if (!this.names.has(name)) return undefined;
+    if (this.listing !== undefined && !this.listing.names.has(name)) return undefined;
     const bytes = leaseBytes(name)!;
     try {
       return { name, bytes, owner: goTrimSpace(readFileSync(join(this.dir, name), "utf8")) };
@@ -86,14 +106,16 @@ export class Table {
   /** Creates the lease file if no entry has the name yet; false when one has. */
   reserve(address: Address, key: string): boolean {
     const name = formatAddress(address);
-    if (this.names.has(name)) return false;
+    if (this.listing?.names.has(name)) return false;
     const path = join(this.dir, name);
     let fd: number;
     try {
       fd = openSync(path, "wx", LEASE_MODE);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") {
-        this.names.add(name);
+        this.listing?.names.add(name);
+        // a crowded stretch of the range: one listing costs less than a failed create per address
+        if (++this.taken === DIRECT_TRIES) this.list();
         return false;
       }
       throw err;
@@ -106,13 +128,55 @@ export class Table {
       throw err;
     }
     closeSync(fd);
-    this.names.add(name);
+    this.listing?.names.add(name);
     return true;
   }
 
   remove(name: string): void {
     unlinkSync(join(this.dir, name));
-    this.names.delete(name);
+    this.listing?.names.delete(name);
+  }
+
+  private markPath(key: string): string {
+    return join(this.dir, OWNERS_DIR, new Bun.CryptoHasher("sha256").update(key).digest("hex").slice(0, 32));
+  }
+
+  hasOwnerMark(key: string): boolean {
+    return existsSync(this.markPath(key));
+  }
+
+  /** Written before the attachment's first lease, so that no crash can leave a lease without its mark. */
+  markOwner(key: string): void {
+    mkdirSync(join(this.dir, OWNERS_DIR), { recursive: true, mode: DIR_MODE });
+    writeFileSync(this.markPath(key), key, { mode: LEASE_MODE });
+  }
+
+  /** The directory goes with its last mark: a table with no attachment left holds what host-local's would. */
+  unmarkOwner(key: string): void {
+    rmSync(this.markPath(key), { force: true });
+    try {
+      rmdirSync(join(this.dir, OWNERS_DIR));
+    } catch {
+      // other attachments' marks are in it (ENOTEMPTY), or there is none (ENOENT)
+    }
+  }
+
+  /** Every mark with the owner it names (trimmed as a lease's); for GC. */
+  ownerMarks(): { path: string; owner: string }[] {
+    let names: string[];
+    try {
+      names = readdirSync(join(this.dir, OWNERS_DIR));
+    } catch {
+      return [];
+    }
+    return names.flatMap((name) => {
+      const path = join(this.dir, OWNERS_DIR, name);
+      try {
+        return [{ path, owner: goTrimSpace(readFileSync(path, "utf8")) }];
+      } catch {
+        return [];
+      }
+    });
   }
 
   /** host-local parses the file as it is (no trimming) and ignores what does not parse. */
