@@ -7,7 +7,7 @@
 // on the host changes but the gateway's own local address), up from then on as before.
 // Internal networks (no gateway on the bridge) and macvlan/ipvlan ones cannot be reserved this way;
 // `ctrnet doctor` names them (see unreservedNetworks).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage } from "../errors.ts";
 import { hostUid } from "../identity.ts";
@@ -104,7 +104,7 @@ function readText(path: string): string | undefined {
 /**
  * After a reboot the reserving bridges are gone, and podman would hand out their subnets: the first ctrnet
  * command of each boot (any that builds a context) makes every root native network's reservation again.
- * Costs two small reads when this boot's are made already. Never fails the command: what cannot be made
+ * Costs two small reads when this boot's are made already (and the state dir exists). Never fails the command: what cannot be made
  * is logged, and `ctrnet doctor` names it. Returns the networks whose reservation it made.
  */
 export async function restoreReservations(scope: Pick<NetworkScope, "runtimeDir" | "cni">): Promise<string[]> {
@@ -128,8 +128,9 @@ export async function restoreReservations(scope: Pick<NetworkScope, "runtimeDir"
         }
       }
     }
-    mkdirSync(scope.runtimeDir, { recursive: true, mode: 0o700 });
-    writeFileSync(marker, boot);
+    // a read-only command makes no state dir: until one that changes something has made it, the check
+    // runs again (a netlink dump of the addresses, no change when they are there)
+    if (existsSync(scope.runtimeDir)) writeFileSync(marker, boot);
   } catch (err) {
     log.warn(`cannot make the networks' reservations again: ${errorMessage(err)}`);
   }
