@@ -53,6 +53,8 @@ const BUSY_RETRY_MS = 100;
 const FALLBACK_ROUND_MS = 1000;
 /** How long a watchdog told to go (SIGKILL) may take to be gone. */
 const WATCHDOG_STOP_MS = 1000;
+/** How long a supervisor restored by its watchdog waits for the one it replaces to finish exiting. */
+const DYING_WAIT_MS = 2000;
 
 export { userNamespaceId };
 
@@ -342,17 +344,29 @@ function supervisorReplaced(ctx: Context, userns: number): boolean {
 /**
  * A restored supervisor (its watchdog's) writes itself down, under the lock: false when another one runs
  * already (a command started it meanwhile), and this one should go.
+ *
+ * The one it replaces may still look alive: the kernel closes a dying process's files (the pipe's write
+ * end, whose EOF woke the watchdog) before the process turns zombie, and on a loaded machine that window
+ * (the process in D state, exiting) can outlast this process's exec and start. A record that names this
+ * very process as its supervisor's watchdog (an exec keeps pid and start time) is that case: its supervisor
+ * holds nothing any more, so this one waits for it to be gone (its host ports free to bind again) and
+ * takes over even if the wait runs out. Going instead would leave no supervisor at all.
  */
 async function register(ctx: Context, userns: number): Promise<boolean> {
   if (!existsSync(ctx.runtimeDir)) return false;
   const { lockFile } = supervisorFiles(ctx, userns);
   mkdirSync(dirname(lockFile), { recursive: true, mode: 0o700 });
-  return withLock(lockFile, () => {
+  return withLock(lockFile, async () => {
     const current = readSupervisor(ctx, userns);
     if (current?.pid === process.pid) return true;
-    if (current && running(current)) return false;
     const startTime = startTimeOf(process.pid);
     if (startTime === undefined) return false;
+    if (current && running(current)) {
+      const mine = current.watchdog?.pid === process.pid && current.watchdog.startTime === startTime;
+      if (!mine) return false;
+      log.debug(`helper supervisor ${current.pid}, whose watchdog this was, is still exiting: waiting for it`);
+      await threadsGone(current.pid, DYING_WAIT_MS);
+    }
     writeSupervisor(ctx, userns, { pid: process.pid, startTime });
     return true;
   });
@@ -366,7 +380,7 @@ async function register(ctx: Context, userns: number): Promise<boolean> {
  * (about 1 MiB) and no wake-up: it sleeps in read(2) until then. A supervisor that goes by itself kills
  * its watchdog first, as `rm` and `gc` do for one they stop.
  */
-const WATCHDOG_SCRIPT = 'read -r _ || exec "$@" </dev/null';
+export const WATCHDOG_SCRIPT = 'read -r _ || exec "$@" </dev/null';
 
 class Watchdog {
   proc: TrackedProcess | undefined;

@@ -14,8 +14,11 @@ import {
   stopProcess,
   type TestNetwork,
 } from "./lifecycle-helpers.ts";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { WATCHDOG_SCRIPT } from "../../src/lifecycle/supervisor.ts";
+import { startTimeOf } from "../../src/process/supervise.ts";
+import { BINARY } from "../helpers/binary.ts";
 import { flushPortForwarding } from "../helpers/network-plugin.ts";
 
 describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
@@ -100,6 +103,29 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     return r.stderr.toString().includes("Address already in use") ? "in use" : "free";
   };
 
+  const supervisorPidFile = () => {
+    const dir = join(inst.env.CTRNET_ROOT!, "supervisors");
+    const name = readdirSync(dir).find((f) => f.endsWith(".json"));
+    return name ? join(dir, name) : undefined;
+  };
+  const supervisorFile = () => {
+    const path = supervisorPidFile();
+    return path ? (JSON.parse(readFileSync(path, "utf8")) as { pid: number; watchdog?: { pid: number } }) : undefined;
+  };
+  const until = async (what: string, probe: () => boolean) => {
+    // a bound for a broken run, not a timing assertion
+    for (const end = Date.now() + 20_000; !probe(); await Bun.sleep(50)) if (Date.now() > end) throw new Error(`never happened: ${what}`);
+  };
+  /** Kills the supervisor and its watchdog both (stopped first, so that neither sees the other go); returns once it is gone. */
+  const killSupervisor = async (proc: { pid: number; watchdog?: { pid: number } }) => {
+    process.kill(proc.pid, "SIGSTOP");
+    if (proc.watchdog) process.kill(proc.watchdog.pid, "SIGKILL");
+    process.kill(proc.pid, "SIGKILL");
+    // its sockets close with its last thread, which may outlive its leader's turning zombie
+    while (existsSync(`/proc/${proc.pid}/task`) && readdirSync(`/proc/${proc.pid}/task`).length > 1) await Bun.sleep(10);
+    while (existsSync(`/proc/${proc.pid}/stat`) && !readFileSync(`/proc/${proc.pid}/stat`, "utf8").includes(") Z")) await Bun.sleep(10);
+  };
+
   test("as podman's conmon, a created container's host ports are held until rm: another program cannot listen on them", async () => {
     const port = hostPort();
     const [a, b, c] = [`hold-${hex(3)}`, `hold-${hex(3)}`, `hold-${hex(3)}`];
@@ -113,15 +139,6 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     inst.ok(["create", "--network", net.name, "-p", `${port}:80`, c]);
     expect(tryListen(port, "tcp")).toBe("in use");
     // the supervisor killed: its watchdog starts another, which holds the ports again with no command run
-    const supervisorFile = () => {
-      const dir = join(inst.env.CTRNET_ROOT!, "supervisors");
-      const name = readdirSync(dir).find((f) => f.endsWith(".json"));
-      return name ? (JSON.parse(readFileSync(join(dir, name), "utf8")) as { pid: number; watchdog?: { pid: number } }) : undefined;
-    };
-    const until = async (what: string, probe: () => boolean) => {
-      // a bound for a broken run, not a timing assertion
-      for (const end = Date.now() + 20_000; !probe(); await Bun.sleep(50)) if (Date.now() > end) throw new Error(`never happened: ${what}`);
-    };
     const first = supervisorFile()!;
     await until("the supervisor has a watchdog", () => supervisorFile()?.watchdog !== undefined);
     process.kill(first.pid, "SIGKILL");
@@ -132,19 +149,44 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     await until("the ports held again", () => tryListen(port, "tcp") === "in use" && tryListen(port + 3, "tcp") === "in use");
     // the supervisor and its watchdog killed both (stopped first, so that neither sees the other go): the
     // ports are free until reload starts a supervisor again
-    const second = supervisorFile()!;
-    process.kill(second.pid, "SIGSTOP");
-    process.kill(second.watchdog!.pid, "SIGKILL");
-    process.kill(second.pid, "SIGKILL");
-    const supervisor = second.pid;
-    // its sockets close with its last thread, which may outlive its leader's turning zombie
-    while (existsSync(`/proc/${supervisor}/task`) && readdirSync(`/proc/${supervisor}/task`).length > 1) await Bun.sleep(10);
-    while (existsSync(`/proc/${supervisor}/stat`) && !readFileSync(`/proc/${supervisor}/stat`, "utf8").includes(") Z")) await Bun.sleep(10);
+    await killSupervisor(supervisorFile()!);
     expect(tryListen(port + 3, "tcp")).toBe("free");
     expect(inst.ok(["reload", b])).toBe(`${b}\n`);
     expect([tryListen(port, "tcp"), tryListen(port + 3, "tcp")]).toEqual(["in use", "in use"]);
     inst.ok(["rm", b, c]);
     expect([tryListen(port, "tcp"), tryListen(port + 3, "tcp")]).toEqual(["free", "free"]);
+  });
+
+  test("a watchdog whose supervisor still shows as running while it exits (its files closed already) takes over all the same", async () => {
+    // The kernel closes a killed process's files, and so the watchdog's pipe, before the process turns zombie;
+    // on a loaded machine the supervisor the watchdog execs can look at it within that window. Here a process
+    // that lives on stands for that exiting supervisor, and the test holds the pipe's write end.
+    const port = hostPort();
+    const id = `dying-${hex(3)}`;
+    inst.ok(["create", "--network", net.name, "-p", `127.0.0.1:${port}:80`, id]);
+    await until("the supervisor has a watchdog", () => supervisorFile()?.watchdog !== undefined);
+    await killSupervisor(supervisorFile()!);
+    expect(tryListen(port, "tcp")).toBe("free");
+    const dying = Bun.spawn(["sleep", "1000"], { stdio: ["ignore", "ignore", "ignore"] });
+    const watchdog = Bun.spawn(["sh", "-c", WATCHDOG_SCRIPT, "ctrnet-supervisor-watchdog", BINARY, "_supervise"], {
+      stdio: ["pipe", "ignore", "ignore"],
+      env: { ...process.env, ...inst.env },
+    });
+    try {
+      const record = { pid: dying.pid, startTime: startTimeOf(dying.pid), watchdog: { pid: watchdog.pid, startTime: startTimeOf(watchdog.pid) } };
+      writeFileSync(supervisorPidFile()!, JSON.stringify(record));
+      // the write end closed, as the dying supervisor's files are
+      await watchdog.stdin.end();
+      await until("the watchdog's supervisor, with a watchdog of its own", () => {
+        const now = supervisorFile();
+        return now?.pid === watchdog.pid && now.watchdog !== undefined;
+      });
+      await until("the ports held again", () => tryListen(port, "tcp") === "in use");
+    } finally {
+      dying.kill("SIGKILL");
+    }
+    inst.ok(["rm", id]);
+    expect(tryListen(port, "tcp")).toBe("free");
   });
 
   test("the create that starts the supervisor hands it the ports it bound: held when create returns, with nothing to ask it", () => {
