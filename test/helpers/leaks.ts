@@ -234,6 +234,15 @@ export function leaksBetween(before: Snapshot, after: Snapshot): string[] {
   return out;
 }
 
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Processes and mounts can take a moment to go after a kill; poll briefly before calling it a leak. */
 export async function settledLeaks(
   before: Snapshot,
@@ -245,6 +254,11 @@ export async function settledLeaks(
     // The rootless pause process outlives the command that started it by design; a test file stops it
     // in afterAll, and the whole-run check (allowPause false) catches one that stays.
     if (allowPause) for (const [pid, argv] of now.processes) if (argv.endsWith(" _pause")) now.processes.delete(pid);
+    // A supervisor starts its watchdog after its first round, which may come after the snapshot taken
+    // once the command that started it returned: the watchdog of a supervisor that was there is its own.
+    for (const [pid, argv] of now.processes) {
+      if (!before.processes.has(pid) && argv.includes(" ctrnet-supervisor-watchdog ") && before.processes.has(parentOf(pid) ?? -1)) now.processes.delete(pid);
+    }
     const leaks = leaksBetween(before, now);
     if (leaks.length === 0 || Date.now() >= end) return { leaks, now };
     await Bun.sleep(50);
