@@ -100,14 +100,15 @@ function portfwdNotes(r: PortfwdResult, head: string[], gaps: string[]): void {
   }
   if (behind.length) {
     gaps.push(
-      `**Port forwarding, behind in ${behind.join("; ")}.** ctrnet's relay (ffi/relay.c) serves each connection with two ` +
-        "blocking splice loops on pooled worker threads, each with its own pipe kept from one connection to the next (grown " +
-        "to 1 MiB only once a transfer fills it), handing the second direction to a second worker, and a socket it creates " +
-        "(bound to the client's address, transparent and marked, when the address is kept) and connects in the netns only " +
-        "when the client has connected. pasta serves all connections from one epoll loop with non-blocking splice, a pool of " +
-        "pipes and a pool of sockets opened in the namespace in advance (passt's tcp_splice.c). What it would take: an epoll " +
-        "loop over non-blocking splice instead of two blocking threads per connection (no hand-over between threads), measured " +
-        "against pasta, the peer to beat; sockets opened in advance can't help a kept address, bound only once the client is known.",
+      `**Port forwarding, behind in ${behind.join("; ")}.** ctrnet's relay (ffi/relay.c) serves every connection from ` +
+        "epoll loops, one per core, over non-blocking splice: the loop that accepts a connection keeps it, a pipe from its " +
+        "pool is held only while bytes are in it (grown to 1 MiB once a read fills it), and the socket into the netns " +
+        "connects without blocking (bound to the client's address, transparent and marked, when the address is kept). pasta " +
+        "does the same from one loop (passt's tcp_splice.c). Keeping the client's address costs a bind per connection and, " +
+        "per packet, the connmark and policy-routing lookups in the netns; a bulk stream is one loop's work, so on a loaded " +
+        "2-core machine it gets one thread's share of the CPU. Splitting a stream over two loops (a pipeline, or moving it " +
+        "between loops) was tried and measured no faster: the socket write, which carries the receiver's TCP work on " +
+        "loopback, stays on one thread.",
     );
   }
 }

@@ -148,16 +148,23 @@ export class PortHolder {
     return fd;
   }
 
-  /** Answers every request waiting on the socket: each `sync [ID]` line with the failures as a JSON array. */
-  serve(): void {
-    if (this.listener === undefined) return;
+  /**
+   * Answers every request waiting on the socket: each `sync [ID]` line with the failures as a JSON array.
+   * Returns the containers asked about, or "all" when a request was for every one.
+   */
+  serve(): Set<string> | "all" {
+    const served = new Set<string>();
+    let all = false;
+    if (this.listener === undefined) return served;
     for (;;) {
       const conn = libc.acceptNonBlocking(this.listener);
-      if (conn === undefined) return;
+      if (conn === undefined) return all ? "all" : served;
       try {
         const request = readRequest(conn);
         if (request === undefined) continue;
         const id = /^sync (\S+)$/.exec(request)?.[1];
+        if (id === undefined) all = true;
+        else served.add(id);
         let errors: string[];
         try {
           errors = id === undefined ? this.sync() : this.syncOne(id);

@@ -529,21 +529,39 @@ interface Waits {
   watchdog: Watchdog;
 }
 
+/** The processes a supervisor waits on: each container's helpers, and the rest (way out, DNS server, watchdog). */
+interface Watched {
+  byContainer: Map<string, TrackedProcess[]>;
+  others: TrackedProcess[];
+}
+
+/** The helpers the ledger names, running or not (a dead one is looked at when its retry is due). */
+function helpersOf(ledger: HelperPids): TrackedProcess[] {
+  return START_ORDER.flatMap((kind) => ledger[kind] ?? []);
+}
+
 /**
  * One round per event: a watched process exited (its pidfd turned readable), a command wrote down a
  * container's helpers, the DNS server, or this supervisor (inotify), a command asked for its ports (the
  * socket), or an attempt put off is due. Idle, the supervisor sleeps in poll(2) with no timeout.
+ *
+ * A change that concerns given containers only (their helpers file written or removed, their ports asked
+ * for: what every create and rm does) is a round for those containers alone, so its cost does not grow
+ * with the containers the supervisor has; a death, a retry that is due and every other change are a
+ * round over all of them.
  */
 async function superviseRounds(ctx: Context, userns: number, w: Waits, watching: (helpers: TrackedProcess[]) => void): Promise<void> {
   const retries = new Retries();
+  const watched: Watched = { byContainer: new Map(), others: [] };
+  let only: Set<string> | undefined;
   for (;;) {
-    let procs: TrackedProcess[] = [];
     try {
       // before anything is read: a change from now on is an event
       w.changes?.watch(watchedDirs(ctx, userns));
       if (!existsSync(ctx.runtimeDir)) return;
       if (supervisorReplaced(ctx, userns)) return;
-      procs = await round(ctx, userns, w, retries, watching);
+      if (only === undefined || !(await containersRound(ctx, userns, w, retries, watched, only))) await round(ctx, userns, w, retries, watched);
+      watching([...watched.byContainer.values()].flat());
       retries.done("round");
     } catch (err) {
       // whatever failed (the state database busy, a file system full) is tried again after a growing wait
@@ -552,18 +570,20 @@ async function superviseRounds(ctx: Context, userns: number, w: Waits, watching:
     } finally {
       ctx.close();
     }
-    await waitForEvent(w, procs, retries);
+    // the running ones: a helper that stays dead (its restart put off) is looked at again when its wait is over
+    const procs = [...[...watched.byContainer.values()].flat(), ...watched.others].filter(running);
+    only = await waitForEvent(ctx, w, procs, retries);
   }
 }
 
-/** Retires, or restarts what died and returns the running processes to watch. */
-async function round(ctx: Context, userns: number, w: Waits, retries: Retries, watching: (helpers: TrackedProcess[]) => void): Promise<TrackedProcess[]> {
-  const watched = supervisedContainers(ctx, userns);
-  if (watched.length === 0 && !dnsSupervisedBy(ctx, userns)) await retire(ctx, userns, w.watchdog, w.ports);
+/** Retires, or restarts what died; what to watch next goes into `watched`. */
+async function round(ctx: Context, userns: number, w: Waits, retries: Retries, watched: Watched): Promise<void> {
+  const containers = supervisedContainers(ctx, userns);
+  if (containers.length === 0 && !dnsSupervisedBy(ctx, userns)) await retire(ctx, userns, w.watchdog, w.ports);
   // containers gone without an rm that asked (gc, a record removed): their ports are let go of
   for (const err of w.ports.sync()) log.warn(`holding host ports: ${err}`);
   await healWayOut(ctx, retries);
-  for (const { id, ledger } of watched) {
+  for (const { id, ledger } of containers) {
     try {
       await heal(ctx, id, ledger, retries);
     } catch (err) {
@@ -573,38 +593,81 @@ async function round(ctx: Context, userns: number, w: Waits, retries: Retries, w
   await healDns(ctx, userns, retries);
   // after a first round, not before: a supervisor that cannot get through one is not started again and again
   w.watchdog.ensure(ctx, userns, retries);
-  const helpers = supervisedContainers(ctx, userns).flatMap(({ ledger }) => START_ORDER.flatMap((kind) => ledger[kind] ?? []));
-  watching(helpers);
+  watched.byContainer = new Map(supervisedContainers(ctx, userns).map(({ id, ledger }) => [id, helpersOf(ledger)]));
   const wayOut = ctx.rootless ? wayOutToWatch(ctx.rootlessNetns) : undefined;
   const dns = dnsServerToWatch(ctx, userns);
-  // the running ones: a helper that stays dead (its restart put off) is looked at again when its wait is over
-  return [...helpers, ...(wayOut ? [wayOut] : []), ...(dns ? [dns] : []), ...(w.watchdog.proc ? [w.watchdog.proc] : [])].filter(running);
+  watched.others = [...(wayOut ? [wayOut] : []), ...(dns ? [dns] : []), ...(w.watchdog.proc ? [w.watchdog.proc] : [])];
 }
 
 /**
- * Until something calls for a round. A change of a name nobody watches for (the state database's own
- * files beside the watched directories, written by this round too) drains and waits again: no round.
+ * A round for the given containers only: each one's ports held or let go of, its helpers restarted if
+ * dead, and watched. False when it cannot stand for a whole round: the last container gone (the
+ * supervisor may have to retire) or no round done yet (the watchdog is started after a whole one).
  */
-async function waitForEvent(w: Waits, procs: readonly TrackedProcess[], retries: Retries): Promise<void> {
+async function containersRound(ctx: Context, userns: number, w: Waits, retries: Retries, watched: Watched, ids: Set<string>): Promise<boolean> {
+  if (!w.watchdog.proc) return false;
+  let gone = false;
+  for (const id of ids) {
+    const ledger = readHelperPids(ctx, id);
+    if (ledger.supervisedIn !== userns) {
+      watched.byContainer.delete(id);
+      gone = true;
+    } else {
+      try {
+        await heal(ctx, id, ledger, retries);
+      } catch (err) {
+        log.warn(`container ${id}: ${errorMessage(err)}`);
+      }
+      // read again: heal writes down the helpers it started
+      watched.byContainer.set(id, helpersOf(readHelperPids(ctx, id)));
+    }
+    for (const err of w.ports.syncOne(id)) log.warn(`holding host ports: ${err}`);
+  }
+  if (gone && containersWithHelpers(ctx).length === 0) return false;
+  w.watchdog.ensure(ctx, userns, retries);
+  return true;
+}
+
+/**
+ * Until something calls for a round: the containers it is about, or undefined for a round over all. A
+ * change of a name nobody watches for (the state database's own files beside the watched directories,
+ * written by this round too) drains and waits again: no round.
+ */
+async function waitForEvent(ctx: Context, w: Waits, procs: readonly TrackedProcess[], retries: Retries): Promise<Set<string> | undefined> {
   const fds = [...(w.changes ? [w.changes.fd] : []), ...(w.listener !== undefined ? [w.listener] : [])];
   const listenerAt = w.listener !== undefined ? fds.length - 1 : -1;
+  const helpersDir = join(ctx.runtimeDir, "helpers");
   for (;;) {
     const pending = retries.timeout();
     const timeout = w.changes ? pending : pending === -1 ? FALLBACK_ROUND_MS : Math.min(pending, FALLBACK_ROUND_MS);
     const started = Date.now();
     const ready = await w.deaths.wait(procs, timeout, fds);
-    let round = ready.length === 0;
-    if (w.changes && ready.includes(0) && w.changes.drain()) round = true;
-    if (listenerAt >= 0 && ready.includes(listenerAt)) {
-      w.ports.serve();
-      round = true;
-    }
     // a process exited (none of the descriptors), or the timeout passed
-    if (ready.length === 0 || round) return;
+    if (ready.length === 0) return undefined;
+    let all = false;
+    const ids = new Set<string>();
+    if (w.changes && ready.includes(0) && w.changes.drain()) {
+      const changes = w.changes.lastChanges;
+      if (changes === "all") all = true;
+      else {
+        for (const [dir, names] of changes) {
+          if (dir !== helpersDir) all = true;
+          else for (const name of names) ids.add(name.replace(/\.json$/, ""));
+        }
+      }
+    }
+    if (listenerAt >= 0 && ready.includes(listenerAt)) {
+      const asked = w.ports.serve();
+      if (asked === "all") all = true;
+      else for (const id of asked) ids.add(id);
+    }
+    if (all) return undefined;
+    if (ids.size > 0) return ids;
     // only events of no interest: back to sleep, unless the wait for a pending attempt is over meanwhile
-    if (timeout !== -1 && Date.now() - started >= timeout) return;
+    if (timeout !== -1 && Date.now() - started >= timeout) return undefined;
   }
 }
+
 /**
  * The state root was removed under the supervisor (`rm -r` of it, a test's temporary one): no command can
  * find, stop or heal these helpers any more, so the supervisor that last watched them stops them.

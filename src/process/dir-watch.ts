@@ -16,6 +16,11 @@ const SELF = libc.IN_DELETE_SELF | libc.IN_MOVE_SELF | libc.IN_IGNORED;
 
 export class DirWatch {
   readonly fd: number;
+  /**
+   * What the last drain() saw that matters: the names changed in each watched directory (by its path), or
+   * "all" when a watched directory itself went or was moved (a caller must then look at everything).
+   */
+  lastChanges: Map<string, Set<string>> | "all" = new Map();
   private readonly byWd = new Map<number, WatchedDir>();
   private readonly buf = new Uint8Array(16 * 1024);
 
@@ -43,9 +48,15 @@ export class DirWatch {
   /** Reads every pending event; true when one matters (a watched name, or a watched directory itself gone). */
   drain(): boolean {
     let changed = false;
+    const seen = new Map<string, Set<string>>();
+    let all = false;
+    this.lastChanges = seen;
     for (;;) {
       const n = libc.readNonBlocking(this.fd, this.buf);
-      if (n <= 0) return changed;
+      if (n <= 0) {
+        if (all) this.lastChanges = "all";
+        return changed;
+      }
       const view = new DataView(this.buf.buffer, 0, n);
       // struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }
       for (let at = 0; at + 16 <= n; ) {
@@ -60,8 +71,12 @@ export class DirWatch {
         if (mask & SELF) {
           if (mask & libc.IN_IGNORED) this.byWd.delete(wd);
           changed = true;
+          all = true;
         } else if (dir && (dir.names?.(name) ?? true)) {
           changed = true;
+          const names = seen.get(dir.path) ?? new Set<string>();
+          names.add(name);
+          seen.set(dir.path, names);
         }
       }
     }

@@ -58,6 +58,23 @@ describe("DirWatch", () => {
     watch.watch(dirs());
     rmSync(sub(), { recursive: true });
     expect(watch.drain()).toBe(true);
+    // nothing can say which of its files changed: the supervisor looks at everything
+    expect(watch.lastChanges).toBe("all");
+  });
+
+  test("a drain says which watched names changed in which directory, so a round can look at those alone", () => {
+    mkdirSync(sub());
+    watch.watch(dirs());
+    for (const id of ["a", "b"]) {
+      writeFileSync(join(sub(), `${id}.json.1.tmp`), "{}");
+      renameSync(join(sub(), `${id}.json.1.tmp`), join(sub(), `${id}.json`));
+    }
+    rmSync(join(sub(), "a.json"));
+    expect(watch.drain()).toBe(true);
+    expect(watch.lastChanges).toEqual(new Map([[sub(), new Set(["a.json", "b.json"])]]));
+    // the next drain starts afresh
+    expect(watch.drain()).toBe(false);
+    expect(watch.lastChanges).toEqual(new Map());
   });
 });
 
