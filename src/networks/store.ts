@@ -23,15 +23,8 @@ function conflistPath(dir: string, name: string): string {
   return join(dir, `${name}.conflist`);
 }
 
-/**
- * Written whole to a temporary file, then linked into place: readers never see half a file, and the link
- * fails rather than replace a file already there (one too broken to have been listed as a network).
- */
-export function writeConflist(dir: string, name: string, conflist: Record<string, unknown>): string {
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const path = conflistPath(dir, name);
-  // Not ending in .conflist, so a concurrent scan of the directory never reads it.
-  const tmp = join(dir, `.${name}.conflist.${process.pid}.tmp`);
+/** The conflist written whole and synced to a temporary file, readable by anyone, for a link or rename into place. */
+function writeTemporary(tmp: string, conflist: Record<string, unknown>): void {
   const fd = openSync(tmp, "w", 0o644);
   try {
     writeSync(fd, `${JSON.stringify(conflist, null, 2)}\n`);
@@ -42,6 +35,23 @@ export function writeConflist(dir: string, name: string, conflist: Record<string
   try {
     // The mode asked for in open() was narrowed by the umask; the plugins' readers may run as anyone.
     chmodSync(tmp, 0o644);
+  } catch (err) {
+    unlinkSync(tmp);
+    throw err;
+  }
+}
+
+/**
+ * Written whole to a temporary file, then linked into place: readers never see half a file, and the link
+ * fails rather than replace a file already there (one too broken to have been listed as a network).
+ */
+export function writeConflist(dir: string, name: string, conflist: Record<string, unknown>): string {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const path = conflistPath(dir, name);
+  // Not ending in .conflist, so a concurrent scan of the directory never reads it.
+  const tmp = join(dir, `.${name}.conflist.${process.pid}.tmp`);
+  writeTemporary(tmp, conflist);
+  try {
     linkSync(tmp, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
@@ -63,15 +73,8 @@ export function withNetworksLock<T>(ctx: NetworkScope, fn: () => T | Promise<T>)
 /** An existing network's file replaced whole (temporary file, then renamed over it): readers see the old or the new. */
 export function replaceConflist(path: string, conflist: Record<string, unknown>): void {
   const tmp = `${path.replace(/\.conflist$/, "")}.${process.pid}.update.tmp`;
-  const fd = openSync(tmp, "w", 0o644);
+  writeTemporary(tmp, conflist);
   try {
-    writeSync(fd, `${JSON.stringify(conflist, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    chmodSync(tmp, 0o644);
     renameSync(tmp, path);
   } catch (err) {
     unlinkSync(tmp);
