@@ -7,4 +7,4 @@ export { listNetns } from "./list.ts";
 export { currentNetnsId, openNetns } from "./open.ts";
 export { removeNetns } from "./remove.ts";
 export { netnsInode, netnsPresent, netnsUsable, plannedNetnsPath, removeOwnedNetns } from "./probe.ts";
-export { ensureSysctl, readSysctl, writeSysctl, type SysctlKey } from "./sysctl.ts";
+export { readSysctl, writeSysctl, type SysctlKey } from "./sysctl.ts";

@@ -51,8 +51,3 @@ export function readSysctl(key: SysctlKey, netns?: number | string): string {
     close(fd);
   }
 }
-
-/** Writes value unless the parameter already holds it: one read instead of a write that changes nothing. */
-export function ensureSysctl(key: SysctlKey, value: string, netns?: number | string): void {
-  if (readSysctl(key, netns) !== value) writeSysctl(key, value, netns);
-}
