@@ -9,6 +9,7 @@ import { compilerDirUsable } from "../../ffi/cc-dir.ts";
 import { stageHeadersInRuntimeDir } from "./compiler-dir.ts";
 import { renderHelp } from "./help.ts";
 import { describeCommand } from "./tree.ts";
+import { phase } from "../trace.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -171,6 +172,7 @@ function isCittyUsageError(err: unknown): boolean {
 }
 
 if (import.meta.main) {
+  phase("main");
   // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
   const ready = !process.env.BUN_TMPDIR
     ? Promise.resolve(stageHeadersInRuntimeDir())
