@@ -43,6 +43,7 @@ import { START_ORDER } from "./helpers.ts";
 import { bindHostPorts, releaseOf } from "./host-ports.ts";
 import { type HandedPorts, handedPortsArg, PortHolder, syncHeldPorts, wantedPorts } from "./port-holder.ts";
 import { deadHelpers, restartHelpers } from "./restart.ts";
+import { restorePriority, startNiced } from "../process/priority.ts";
 
 /** After a failed restart, the next attempt waits this long, doubling up to the maximum. */
 const FIRST_RETRY_MS = 500;
@@ -186,6 +187,11 @@ export async function ensureSupervisor(ctx: Context, userns = userNamespaceId())
     } finally {
       releaseOf(fds)();
     }
+    // root's: its start-up (a runtime's, tens of ms of CPU) yields to this command and the next, which a
+    // second create right after the first would otherwise share the CPU with; it takes the normal priority
+    // back after its first round, or as soon as a command waits on its socket (superviseRounds). A rootless
+    // user's could not take it back, and helpers it restarts would inherit it: it starts at this one's.
+    if (!ctx.rootless) startNiced(child.pid);
     child.unref();
     const startTime = startTimeOf(child.pid);
     if (startTime === undefined) throw new CtrnetError(`the helper supervisor (pid ${child.pid}) exited at once`);
@@ -563,6 +569,8 @@ async function superviseRounds(ctx: Context, userns: number, w: Waits, watching:
       if (only === undefined || !(await containersRound(ctx, userns, w, retries, watched, only))) await round(ctx, userns, w, retries, watched);
       watching([...watched.byContainer.values()].flat());
       retries.done("round");
+      // started niced (ensureSupervisor): ready now, and helpers it restarts from here on inherit its priority
+      restorePriority();
     } catch (err) {
       // whatever failed (the state database busy, a file system full) is tried again after a growing wait
       const wait = retries.failed("round");
@@ -657,6 +665,8 @@ async function waitForEvent(ctx: Context, w: Waits, procs: readonly TrackedProce
       }
     }
     if (listenerAt >= 0 && ready.includes(listenerAt)) {
+      // a command waits for the answer
+      restorePriority();
       const asked = w.ports.serve();
       if (asked === "all") all = true;
       else for (const id of asked) ids.add(id);
