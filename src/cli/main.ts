@@ -157,7 +157,9 @@ export async function cli(argv: string[]): Promise<number> {
     }
     if (needsRootlessNamespace(path[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
     // help and completion read the whole command tree from here
+    phase("command loaded");
     const { result } = await runCommand(cmd, { rawArgs: args, data: { root: main } });
+    phase("command done");
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const code = isCittyUsageError(err) ? 2 : exitCodeOf(err);
