@@ -260,19 +260,28 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     phase("create: netns made");
     // Where the netns is reached while it is configured: for the most part where the record says.
     const netnsPath = viaPath(p.netns) ?? rec.netns?.path;
+    let dnsSynced: Promise<void> | undefined;
     if (netnsPath !== undefined && p.configures) {
       bringLoopbackUp(netnsPath);
       const served = await prestartDns(ctx, rec.networks.map((n) => n.network));
       phase("create: loopback up, DNS prestarted");
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, ip6: p.ip6, mac: p.mac });
       phase("create: networks set up");
-      if (rec.networks.length) await syncDns(ctx, undefined, served);
-      phase("create: DNS synced");
+      // The server's reload (or start) runs beside the files and the record below (none of which it reads),
+      // and is waited for before the create returns: a name resolves as soon as the container starts. Its
+      // failure is this create's, whenever it comes; the handler only keeps it from counting as unhandled
+      // meanwhile.
+      if (rec.networks.length) {
+        dnsSynced = syncDns(ctx, undefined, served);
+        dnsSynced.catch(() => {});
+      }
     }
     if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files, wantedEtcFiles(p.etc));
     phase("create: etc files written");
     const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
     phase("create: record ready");
+    await dnsSynced;
+    phase("create: DNS synced");
     // Helpers that outlive this command are restarted by the supervisor if they die.
     // Root: ports DNATed to it are held by the supervisor too, as podman's conmon holds them (run holds its own).
     if (!opts.helpersDieWithProcess) {
