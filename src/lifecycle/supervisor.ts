@@ -43,7 +43,7 @@ import { START_ORDER } from "./helpers.ts";
 import { bindHostPorts, releaseOf } from "./host-ports.ts";
 import { type HandedPorts, handedPortsArg, PortHolder, syncHeldPorts, wantedPorts } from "./port-holder.ts";
 import { deadHelpers, restartHelpers } from "./restart.ts";
-import { restorePriority, startNiced } from "../process/priority.ts";
+import { hurry, restorePriority, startNiced } from "../process/priority.ts";
 
 /** After a failed restart, the next attempt waits this long, doubling up to the maximum. */
 const FIRST_RETRY_MS = 500;
@@ -97,7 +97,10 @@ export async function superviseHelpers(ctx: Context, id: string, opts: { holdPor
     if (dns) log.warn(`nothing will restart the DNS server for container names if it dies: ${errorMessage(err)}`);
     return;
   }
-  if (holdPorts && !started.handedPorts) for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
+  if (holdPorts && !started.handedPorts) {
+    hurry(started.pid);
+    for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
+  }
 }
 
 /** After a command that may have started the DNS server (connect): the supervisor that restarts it runs. */
@@ -126,6 +129,7 @@ export async function releaseHeldPorts(ctx: Context, id: string): Promise<void> 
   const userns = userNamespaceId();
   const known = readSupervisor(ctx, userns);
   if (!known || !running(known)) return;
+  hurry(known.pid);
   for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
 }
 
@@ -221,6 +225,9 @@ async function stopWatchdog(proc: TrackedProcess): Promise<void> {
 export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
   const errors: unknown[] = [];
   for (const userns of supervisorNamespaces(ctx)) {
+    // one just started may hold the lock (it writes itself down under it) while still niced
+    const known = readSupervisor(ctx, userns);
+    if (known && running(known)) hurry(known.pid);
     try {
       await withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
         if (supervisorNeeded(ctx, userns)) return;

@@ -27,3 +27,15 @@ export function restorePriority(): void {
     // not allowed
   }
 }
+
+/**
+ * For a command about to wait on a helper it knows (its lock, its socket, its exit): the helper gets the
+ * normal priority, so a start-up still niced does not hold up the command on a busy machine. Root only.
+ */
+export function hurry(pid: number): void {
+  try {
+    if (getPriority(pid) > 0) setPriority(pid, 0);
+  } catch {
+    // gone, or not allowed
+  }
+}
