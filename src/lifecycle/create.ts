@@ -278,7 +278,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     }
     if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files, wantedEtcFiles(p.etc));
     phase("create: etc files written");
-    const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    const ready = state.setState(rec.id, "ready");
     phase("create: record ready");
     await dnsSynced;
     phase("create: DNS synced");
