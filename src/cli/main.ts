@@ -9,6 +9,7 @@ import { compilerDirUsable } from "../../ffi/cc-dir.ts";
 import { stageHeadersInRuntimeDir } from "./compiler-dir.ts";
 import { renderHelp } from "./help.ts";
 import { describeCommand } from "./tree.ts";
+import { phase } from "../trace.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -156,7 +157,9 @@ export async function cli(argv: string[]): Promise<number> {
     }
     if (needsRootlessNamespace(path[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
     // help and completion read the whole command tree from here
+    phase("command loaded");
     const { result } = await runCommand(cmd, { rawArgs: args, data: { root: main } });
+    phase("command done");
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const code = isCittyUsageError(err) ? 2 : exitCodeOf(err);
@@ -171,6 +174,7 @@ function isCittyUsageError(err: unknown): boolean {
 }
 
 if (import.meta.main) {
+  phase("main");
   // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
   const ready = !process.env.BUN_TMPDIR
     ? Promise.resolve(stageHeadersInRuntimeDir())

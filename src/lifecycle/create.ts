@@ -2,6 +2,7 @@
 // before anything is made; the record is stored (`creating`) before the first side effect and names the
 // netns to be made, so a crash at any later point leaves something `ctrnet gc` can finish; a failure
 // undoes every step taken.
+import { phase } from "../trace.ts";
 import { basename } from "node:path";
 import { ErrorList, exitCodeOf, UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
@@ -244,6 +245,7 @@ export interface CreateOptions {
 }
 
 async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOptions): Promise<ContainerRecord> {
+  phase("create: planned, locked");
   const state = ctx.state();
   let rec: ContainerRecord;
   try {
@@ -253,22 +255,39 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     throw err;
   }
   try {
+    phase("create: record inserted");
     if (p.netns) makeNetns(ctx, rec, p.netns);
+    phase("create: netns made");
     // Where the netns is reached while it is configured: for the most part where the record says.
     const netnsPath = viaPath(p.netns) ?? rec.netns?.path;
+    let dnsSynced: Promise<void> | undefined;
     if (netnsPath !== undefined && p.configures) {
       bringLoopbackUp(netnsPath);
       const served = await prestartDns(ctx, rec.networks.map((n) => n.network));
+      phase("create: loopback up, DNS prestarted");
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, ip6: p.ip6, mac: p.mac });
-      if (rec.networks.length) await syncDns(ctx, undefined, served);
+      phase("create: networks set up");
+      // The server's reload (or start) runs beside the files and the record below (none of which it reads),
+      // and is waited for before the create returns: a name resolves as soon as the container starts. Its
+      // failure is this create's, whenever it comes; the handler only keeps it from counting as unhandled
+      // meanwhile.
+      if (rec.networks.length) {
+        dnsSynced = syncDns(ctx, undefined, served);
+        dnsSynced.catch(() => {});
+      }
     }
     if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files, wantedEtcFiles(p.etc));
-    const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
+    phase("create: etc files written");
+    const ready = state.setState(rec.id, "ready");
+    phase("create: record ready");
+    await dnsSynced;
+    phase("create: DNS synced");
     // Helpers that outlive this command are restarted by the supervisor if they die.
     // Root: ports DNATed to it are held by the supervisor too, as podman's conmon holds them (run holds its own).
     if (!opts.helpersDieWithProcess) {
       const driver = ready.ports.length ? driverFor(ready.mode, ctx) : undefined;
       await superviseHelpers(ctx, rec.id, { holdPorts: driver !== undefined && !driver.listensOnHostPorts });
+      phase("create: helpers supervised");
     }
     return ready;
   } catch (err) {
@@ -284,6 +303,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
 }
 
 export async function createContainer(ctx: Context, req: CreateRequest, opts: CreateOptions = {}): Promise<ContainerRecord> {
+  phase("create: context open");
   const p = await plan(ctx, req);
   return withContainerLock(ctx, p.id, (lock) => setUp(ctx, p, lock, opts));
 }

@@ -292,6 +292,24 @@ describe("lookup", () => {
   });
 });
 
+describe("setState", () => {
+  beforeEach(() => {
+    state.insert(bridge("c1", { name: "web" }));
+  });
+
+  test("changes the state alone and returns the record as stored", () => {
+    const before = state.get("c1");
+    const next = state.setState("c1", "ready");
+    expect(next).toEqual({ ...before, state: "ready" });
+    expect(state.get("c1")).toEqual(next);
+  });
+
+  test("by exact id only; a missing record is an error", () => {
+    expect(usageError(() => state.setState("web", "ready"))).toBe('no such container "web"');
+    expect(usageError(() => state.setState("c9", "ready"))).toBe('no such container "c9"');
+  });
+});
+
 describe("update", () => {
   beforeEach(() => {
     state.insert(bridge("c1", { name: "web" }));

@@ -5,6 +5,7 @@
 // ctrnet run as a CNI plugin by podman or containerd.
 import { Netlink } from "../../netlink/index.ts";
 import { crashPoint } from "../../process/crash-point.ts";
+import { phase } from "../../trace.ts";
 import type { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
 import { Firewall, type FirewallNetwork, type PublishedPort, type StateSource } from "../firewall/index.ts";
 import { type Allocation, allocate, type IpamConfig, leases, parseIpamConfig, release } from "../ipam/index.ts";
@@ -122,14 +123,18 @@ export function attach(req: AttachRequest): AttachResult {
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
   const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips, unheld: req.unrecorded === true, ownerMarks: true });
   crashPoint("ipam");
+  phase("ipam allocated");
   const undo: (() => void)[] = [() => release({ ...scope, known: allocations.map((a) => a.ip) })];
   const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
   const container = Netlink.open({ netns: req.netnsFd });
   const fw = openFirewall(req);
+  phase("sockets open");
   try {
     const bridge = bridgeOf(req.network, allocations);
     const bridgeIndex = ensureBridge(host, bridge, req.hostNetnsFd);
+    phase("bridge ensured");
     fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
+    phase("firewall network ensured");
     crashPoint("bridge");
     const hostInterface = hostInterfaceName(req.containerId, req.ifname);
     const gateways = req.network.plugin.isGateway ? defaultRouteGateways(req.network.plugin.ipam, allocations.map((a) => a.gateway)) : [];
@@ -144,9 +149,11 @@ export function attach(req: AttachRequest): AttachResult {
     undo.push(() => detachVeth(host, hostInterface));
     const routes = addStaticRoutes(container, veth.ifname, staticRoutesOf(req.network.plugin.ipam), allocations.map((a) => a.address));
     crashPoint("veth");
+    phase("veth attached");
     const ports = publishedPorts(req.ports ?? [], allocations);
     fw.publish(ports);
     crashPoint("firewall");
+    phase("ports published");
     return {
       ifname: veth.ifname,
       mac: veth.mac,

@@ -114,12 +114,14 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
     // (the ARP is sent as the link comes up); accept_dad has no netlink setter, so IPv6 keeps its /proc
     // write, a thread entering the netns.
     if (veth.addresses.some(isV6)) writeSysctl(["ipv6", "conf", veth.ifname, "accept_dad"], "0", veth.netnsFd);
-    container.linkSet(veth.ifname, { ipv4Conf: { arpNotify: 1 } });
-    for (const address of veth.addresses) container.addressAdd(veth.ifname, address, { noDad: isV6(address) });
-    container.linkSet(veth.ifname, { up: true });
-    // beside the default route of another network the container is on, as the reference bridge plugin does
-    for (const gateway of veth.gateways) container.routeAdd({ dst: "default", gateway, dev: veth.ifname, append: true });
+    // looked up once: its index spares each step below a lookup by name, and its MAC (random unless given)
+    // is the kernel's from the pair's creation on
     const link = container.link(veth.ifname);
+    container.linkSet(link.index, { ipv4Conf: { arpNotify: 1 } });
+    for (const address of veth.addresses) container.addressAdd(link.index, address, { noDad: isV6(address) });
+    container.linkSet(link.index, { up: true });
+    // beside the default route of another network the container is on, as the reference bridge plugin does
+    for (const gateway of veth.gateways) container.routeAdd({ dst: "default", gateway, dev: link.index, append: true });
     return { hostName, ifname: veth.ifname, mac: link.mac ?? "", index: link.index };
   } catch (err) {
     try {

@@ -1,12 +1,12 @@
 // The life of `ctrnet _dns --config FILE`: serve the file, re-read it on SIGHUP, stop on SIGTERM or SIGINT.
 // After each (re)load it writes the status file, which is how a writer of the configuration knows it applies.
 import { rmSync } from "node:fs";
-import { getPriority, setPriority } from "node:os";
 import { CtrnetError } from "../../errors.ts";
 import { writeFileAtomic } from "../../state/atomic-file.ts";
 import { readDnsConfig, statusPathOf } from "./config.ts";
 import { type Applied, DnsServer } from "./server.ts";
 import type { DnsStatus } from "../../schema/dns.ts";
+import { restorePriority } from "../../process/priority.ts";
 
 export interface HelperLog {
   info(message: string): void;
@@ -23,19 +23,6 @@ function load(path: string) {
 function writeStatus(path: string, generation: number, applied: Applied): void {
   const status: DnsStatus = { generation, ...applied };
   writeFileAtomic(statusPathOf(path), `${JSON.stringify(status)}\n`);
-}
-
-/**
- * Root's launcher starts the helper at a lower priority (start.ts STARTUP_NICE), so that its start-up yields
- * to the attach of the container that started it; serving, it takes the normal one back (root may lower its
- * nice value). Nothing to do for a helper started at the normal priority.
- */
-function restorePriority(): void {
-  try {
-    if (getPriority() > 0) setPriority(0);
-  } catch {
-    // not allowed (a rootless user's): it serves at the priority it was given
-  }
 }
 
 /** Between tries of the gateways it could not listen on yet, growing to RETRY_MAX_MS. */
@@ -113,6 +100,7 @@ export async function runDnsHelper(configPath: string, log: HelperLog): Promise<
     const applied = await server.apply(first);
     if (applied.listening.length === 0 && applied.errors.length > 0) throw new CtrnetError(applied.errors.join("; "));
     writeStatus(configPath, generation, applied);
+    // started niced by root's launcher (start.ts), so that its start-up yielded to the attach that started it
     restorePriority();
     log.info(`serving ${configPath} (generation ${first.generation}) on ${applied.listening.join(", ") || "no address"}`);
     scheduleRetry();

@@ -5,7 +5,6 @@
 // and stop take only the paths (the caller holds paths.lock) and know nothing of containers.
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { setPriority } from "node:os";
 import { launch } from "../../../ffi/launcher.ts";
 import { CtrnetError } from "../../errors.ts";
 import { running, startTimeOf, stopByPid, type TrackedProcess } from "../../process/supervise.ts";
@@ -14,6 +13,7 @@ import { DnsProcessFile, HelperRestartsFile, readJsonFile } from "../../schema/s
 import { writeFileAtomic } from "../../state/atomic-file.ts";
 import type { DnsStatus } from "../../schema/dns.ts";
 import { readDnsConfig, statusPathOf, waitForDnsStatus } from "./config.ts";
+import { startNiced } from "../../process/priority.ts";
 
 /** The files of the helper, in one directory of the runtime directory. */
 export interface DnsHelperPaths {
@@ -112,18 +112,10 @@ export function launchDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {
   }
 }
 
-/** The helper's priority while it starts, given back by itself once it serves. */
-export const STARTUP_NICE = 10;
-
 function spawnDetached(argv: string[], env: Record<string, string | undefined>, stdio: [number, number, number]): number {
   const child = Bun.spawn(argv, { env, stdio, detached: true });
-  // its start-up (the runtime's, some ms of CPU) yields to this command's attach; it takes its normal
-  // priority back once it serves (runDnsHelper)
-  try {
-    setPriority(child.pid, STARTUP_NICE);
-  } catch {
-    // gone already, or not allowed: it starts at this command's priority
-  }
+  // its start-up yields to this command's attach; it takes its normal priority back once it serves (runDnsHelper)
+  startNiced(child.pid);
   // this command does not wait for it: it outlives the command
   child.unref();
   return child.pid;

@@ -7,7 +7,7 @@ import * as nf from "../../netlink/nftables/index.ts";
 import { type ElementGroup, type FirewallNetwork, networkElements, portElements, type PublishedPort } from "./elements.ts";
 import { queueForwardAccepts, queueForwardRemoval } from "./forward.ts";
 import { checkLegacyForward } from "./legacy.ts";
-import { queueSkeleton, SETS, SKELETON, TABLE } from "./ruleset.ts";
+import { queueSkeleton, SETS, skeletonShape, TABLE } from "./ruleset.ts";
 
 /** Everything the table holds: every network and published port on record. */
 export interface FirewallState {
@@ -54,7 +54,8 @@ export class Firewall {
     const filter = { family: TABLE.family, table: TABLE.name };
     const chains = new Set(this.nft.chains(filter).map((c) => c.name));
     const sets = new Set(this.nft.sets(filter).map((s) => s.name));
-    return SKELETON.chains.every((c) => chains.has(c)) && SKELETON.sets.every((s) => sets.has(s)) && this.nft.rules(filter).length === SKELETON.rules;
+    const skeleton = skeletonShape();
+    return skeleton.chains.every((c) => chains.has(c)) && skeleton.sets.every((s) => sets.has(s)) && this.nft.rules(filter).length === skeleton.rules;
   }
 
   /** The ruleset's generation, for a rebuild that must not overwrite a change made after it looked. */

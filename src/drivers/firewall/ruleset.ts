@@ -35,7 +35,7 @@ export const SETS = {
 
 const { ipv4_addr, ipv6_addr, inet_proto, inet_service, ifname } = nf.TYPES;
 
-/** What queueSkeleton needs of a client: a counting stand-in measures the skeleton (SKELETON). */
+/** What queueSkeleton needs of a client: a counting stand-in measures the skeleton (skeletonShape). */
 export type SkeletonSink = Pick<nf.Nftables, "addTable" | "addSet" | "addChain" | "appendRule">;
 
 /** Queues the whole table, empty of elements: sets, maps, chains and every rule. */
@@ -97,8 +97,14 @@ export function queueSkeleton(nft: SkeletonSink): void {
   rule("forward", [...interfaceIn("iifname", SETS.bridges.name), ...interfaceIn("oifname", SETS.strict.name), drop]);
 }
 
-/** The names of the skeleton's chains and sets and its rule count: what an intact table holds. */
-export const SKELETON = (() => {
+let skeleton: { chains: string[]; sets: string[]; rules: number } | undefined;
+
+/**
+ * The names of the skeleton's chains and sets and its rule count: what an intact table holds. Measured on
+ * first use, not at load: building the rules costs about 1 ms that an attach does not need.
+ */
+export function skeletonShape(): { readonly chains: readonly string[]; readonly sets: readonly string[]; readonly rules: number } {
+  if (skeleton) return skeleton;
   const shape = { chains: [] as string[], sets: [] as string[], rules: 0 };
   queueSkeleton({
     addTable: () => {},
@@ -106,5 +112,5 @@ export const SKELETON = (() => {
     addChain: (spec) => void shape.chains.push(spec.name),
     appendRule: () => void shape.rules++,
   });
-  return shape;
-})();
+  return (skeleton = shape);
+}

@@ -11,6 +11,7 @@ import { gcLeases, HOST_LOCAL_DATA_DIR, leases } from "../../ipam/index.ts";
 import { errorMessage } from "../../../errors.ts";
 import { Netlink } from "../../../netlink/index.ts";
 import { crashPoint } from "../../../process/crash-point.ts";
+import { phase } from "../../../trace.ts";
 import { NetnsNotFoundError, NotANetnsError, openNetns } from "../../../netns/index.ts";
 import {
   findNativeAttachment,
@@ -121,6 +122,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
   const ipam = ipamOf(network, dataDirOf(ctx, input));
   const fwNetwork = firewallNetworkOf(network, subnetsOf(ipam));
   const netnsFd = openContainerNetns(env.netns!);
+  phase("add: config parsed, netns open");
   try {
     const mac = input.runtimeConfig?.mac ?? env.args.get("MAC");
     const ips = requestedIps(env, input);
@@ -161,6 +163,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
       throw new CniPluginError(CNI_CODE.io, `cannot record the attachment in ${ctx.root}: ${errorMessage(err)}`);
     }
     crashPoint("record");
+    phase("add: recorded");
     return toWire(appendTo(prev, resultOf(input, env.netns!, result)), input.cniVersion);
   } finally {
     close(netnsFd);

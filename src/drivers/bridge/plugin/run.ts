@@ -10,6 +10,7 @@ export const OWNER_VARIABLE = "CTRNET_PLUGIN_OWNER";
 import { addVlan, checkVlan, delVlan, gcVlan } from "../../vlan/plugin.ts";
 import { isVlanInput, parsePluginInput, versionOf } from "./config.ts";
 import { readPluginEnv } from "./env.ts";
+import { phase } from "../../../trace.ts";
 import { CNI_CODE, CniPluginError, errorOutput, toPluginError } from "./plugin-error.ts";
 
 export interface PluginRun {
@@ -31,6 +32,7 @@ export function runCniPlugin(env: Readonly<Record<string, string | undefined>>, 
     const plugin = readPluginEnv(env);
     if (plugin.command === "VERSION") return { stdout: `${JSON.stringify(version(answerVersion))}\n`, exitCode: 0 };
     const input = parsePluginInput(stdin);
+    phase("input parsed");
     const ctx = { root: runtimeDir({ env }), owner: env[OWNER_VARIABLE] || PLUGIN_OWNER, ...inProcess };
     const needs = (minimum: string) => {
       if (!atLeast(input.cniVersion, minimum)) {
