@@ -334,10 +334,11 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.out).toStartWith("nameserver 192.0.2.53\nsearch example.org\noptions ndots:2\n");
-    expect(r.out).toMatch(/\n10\.239\.1\.\d+\tbox [^\n]*\nfd39:1::\w+\tbox [^\n]*\n192\.0\.2\.9\tdb\.local\n10\.239\.1\.1\tgw\n10\.239\.1\.1\thost\.containers\.internal\n$/);
+    // podman's order: --add-host lines, localhost, the host's address, the container's own
+    expect(r.out).toMatch(/\n192\.0\.2\.9\tdb\.local\n10\.239\.1\.1\tgw\n127\.0\.0\.1[ \t]localhost\n(?:::1\tlocalhost\n)?10\.239\.1\.1\thost\.containers\.internal host\.docker\.internal\n10\.239\.1\.\d+\tbox [^\n]*\nfd39:1::\w+\tbox [^\n]*\n$/);
     // behind slirp4netns the host is reached at one of its own addresses (podman's GetLocalIP): the first global IPv4
     const hostIPv4 = /inet (\S+)\//.exec(run(["ip", "-4", "-o", "addr", "show", "scope", "global"]).out)![1]!;
-    expect(inst.cli(["run", "--network", "slirp4netns", "--", "cat", "/etc/hosts"]).stdout).toEndWith(`\n${hostIPv4}\thost.containers.internal\n`);
+    expect(inst.cli(["run", "--network", "slirp4netns", "--", "cat", "/etc/hosts"]).stdout).toContain(`\n${hostIPv4}\thost.containers.internal host.docker.internal\n`);
     const noHosts = inContainer(A, ["cat", "/etc/hosts"], ["--no-hosts"]);
     expect(noHosts.out).toBe(readFileSync("/etc/hosts", "utf8"));
     for (const [flag, value, words] of [
@@ -357,7 +358,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     const none = inContainer(A, ["cat", "/etc/resolv.conf", "/etc/hosts"], ["--dns", "none"]);
     expect(none.code).toBe(0);
     expect(none.out).toStartWith(`nameserver ${UPSTREAM}\n`);
-    expect(none.out).toContain("\thost.containers.internal\n");
+    expect(none.out).toContain("\thost.containers.internal host.docker.internal\n");
     const made = `none-${hex(3)}`;
     inst.ok(["create", "--network", A, "--dns", "none", "--no-hosts", made]);
     expect(readdirSync(join(inst.env.CTRNET_ROOT!, "containers", made))).toEqual([]);
