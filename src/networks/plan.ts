@@ -55,7 +55,7 @@ function planName(request: CreateNetworkRequest, around: Surroundings): string {
   if ((RESERVED_NETWORK_NAMES as readonly string[]).includes(request.name)) {
     throw new UsageError(`cannot create network with name "${request.name}" because it conflicts with a valid network mode`);
   }
-  if (names.has(request.name)) throw new UsageError(`network name ${request.name} already used: network already exists`);
+  if (names.has(request.name)) throw new UsageError(`network name ${request.name} already used: network already exists ${request.name}`);
   return request.name;
 }
 

@@ -145,7 +145,8 @@ export async function removeNetwork(ctx: NetworkScope, nameOrId: string, options
   const users = containersUsing(ctx, name);
   if (users.length) {
     if (!options.force) {
-      throw new UsageError(`network ${name} has container(s) ${users.join(" ")} attached (use -f to remove them from it): network is being used`);
+      // podman's words, though ctrnet's -f disconnects the containers rather than deleting them
+      throw new UsageError(`"${name}" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used by ${users.join(" ")}`);
     }
     await detachAll(name, users, options.detach);
   }

@@ -61,7 +61,7 @@ describe.skipIf(!privileged)("ctrnet hook", () => {
       [ociState({ ...good, annotations: annotations({ "io.ctrnet.aliases": "ok,-bad" }) }), "annotation io.ctrnet.aliases:"],
       [ociState({ ...good, annotations: annotations({ "io.ctrnet.write-etc": "yes" }) }), "annotation io.ctrnet.write-etc: expected true or false"],
       [ociState({ ...good, annotations: annotations({ "io.ctrnet.publsh": "80" }) }), "unknown annotation io.ctrnet.publsh"],
-      [ociState({ ...good, annotations: { "io.ctrnet.network": "no-such-net" } }), 'unable to find network with name or ID "no-such-net"'],
+      [ociState({ ...good, annotations: { "io.ctrnet.network": "no-such-net" } }), 'unable to find network with name or ID no-such-net: network not found'],
       [ociState({ ...good, id: "bad/id", annotations: annotations() }), 'invalid container id "bad/id"'],
       [ociState({ ...good, pid: 0, annotations: annotations() }), "pid: missing"],
       [ociState({ ...good, pid: process.pid, annotations: annotations() }), "runtime's own network namespace"],

@@ -29,7 +29,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
   }
 
   test.each([
-    ["unknown network", ["--network", "no-such-net"], 'unable to find network with name or ID "no-such-net"'],
+    ["unknown network", ["--network", "no-such-net"], 'unable to find network with name or ID no-such-net: network not found'],
     ["invalid IP", ["--ip", "10.1.2.300"], 'invalid IP address "10.1.2.300"'],
     ["IP outside the subnet", ["--ip", "192.0.2.7"], "outside the subnets"],
     ["invalid MAC", ["--mac", "zz:00:00:00:00:01"], 'invalid MAC address "zz:00:00:00:00:01"'],
@@ -69,7 +69,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     // so are an unknown network to connect or disconnect, and a port the container does not publish (podman's words)
     const known = `kn-${hex(4)}`;
     inst.ok(["create", "--network", net.name, "-p", "8099", known]);
-    rejects(["connect", "no-such-net", known], 'unable to find network with name or ID "no-such-net"', 1);
+    rejects(["connect", "no-such-net", known], 'unable to find network with name or ID no-such-net: network not found', 1);
     rejects(["disconnect", "no-such-net", known], "no-such-net", 1);
     rejects(["port", known, "99/tcp"], 'failed to find published port "99/tcp"', 1);
     inst.ok(["rm", known]);
@@ -106,7 +106,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     inst.ok(["network", "disconnect", "-f", other.name, id]);
     expect(settings(other.name)).toBe("");
     // podman's "network not found" for a network neither configured nor on the container
-    rejects(["network", "disconnect", "no-such-net", id], 'unable to find network with name or ID "no-such-net"', 1);
+    rejects(["network", "disconnect", "no-such-net", id], 'unable to find network with name or ID no-such-net: network not found', 1);
     rejects(["create", "--net", net.name, "--ip6", "10.0.0.9", `x${id}`], 'invalid --ip6 "10.0.0.9": expected an IPv6 address');
     inst.ok(["rm", id]);
   });

@@ -37,4 +37,37 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
     // --network host: the host is 127.0.0.1, by both names
     expect(inst.ok(["run", "--network", "host", "--", "cat", "/etc/hosts"])).toMatch(/^127\.0\.0\.1\thost\.containers\.internal host\.docker\.internal$/m);
   });
+
+  test("podman's words for a network that is missing (rm, inspect), in use (rm), taken (create) or badly named; exits as ctrnet's convention", () => {
+    const missing = `nope-${hex(3)}`;
+    const rm = inst.cli(["network", "rm", missing]);
+    expect(rm.code).toBe(1);
+    expect(rm.stderr).toContain(`unable to find network with name or ID ${missing}: network not found`);
+    const inspect = inst.cli(["network", "inspect", missing]);
+    expect(inspect.code).toBe(1);
+    expect(inspect.stdout.trim()).toBe("[]");
+    expect(inspect.stderr).toContain(`unable to find network with name or ID ${missing}: network not found`);
+    const id = `use-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, id]);
+    const busy = inst.cli(["network", "rm", net.name]);
+    expect(busy.code).toBe(2);
+    expect(busy.stderr).toContain(`"${net.name}" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used`);
+    const taken = inst.cli(["network", "create", net.name]);
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain(`network name ${net.name} already used: network already exists`);
+    expect(taken.stderr).toContain(`network already exists ${net.name}`);
+    const bad = inst.cli(["network", "create", "2bad!"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Invalid characters in network name "2bad!": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*');
+  });
+
+  test("network create --route with a gateway outside the subnets is made, as podman's (e2e static route ipv6); inspect shows it", () => {
+    const name = `rt-${hex(3)}`;
+    inst.ok(["network", "create", "--subnet", "fd:ab04::/64", "--route", "fd:1::/64,fd::1,120", name]);
+    try {
+      expect(inst.ok(["network", "inspect", name, "--format", "{{range .Routes}}{{.Destination}} {{.Gateway}} {{.Metric}}{{end}}"]).trim()).toBe("fd:1::/64 fd::1 120");
+    } finally {
+      inst.ok(["network", "rm", name]);
+    }
+  });
 });

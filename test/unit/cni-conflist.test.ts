@@ -81,7 +81,7 @@ describe("bridgeConflist", () => {
   test("refuses bad input", () => {
     const base = { name: "n", bridge: "b", subnets: ["10.0.0.0/24"] };
     const cases: [Record<string, unknown>, string][] = [
-      [{ name: "bad name" }, 'invalid network name "bad name"'],
+      [{ name: "bad name" }, 'Invalid characters in network name "bad name"'],
       [{ bridge: "a-bridge-name-too-long" }, 'invalid bridge name "a-bridge-name-too-long"'],
       [{ subnets: [] }, "at least one subnet"],
       [{ subnets: ["10.0.0.0"] }, 'invalid subnet "10.0.0.0"'],

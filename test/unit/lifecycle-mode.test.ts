@@ -25,7 +25,7 @@ describe("parseNetworkMode", () => {
     ["a,,b", "empty network name"],
     ["a,a", "given twice"],
     ["a,host", "cannot be combined"],
-    ["bad/name", "invalid network name"],
+    ["bad/name", "Invalid characters in network name"],
     ["slirp4netns:", 'unknown option for slirp4netns: ""'],
     ["slirp4netns:port_handler=x", 'unknown port_handler for slirp4netns: "x"'],
   ])("rejects %s", (value, message) => {

@@ -56,7 +56,7 @@ const createArgs = {
   opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict, no_default_route=true (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni, no_default_route=true (macvlan: mode bridge|private|vepa|passthru; ipvlan: l2|l3|l3s); repeatable" },
   "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan and ipvlan, the parent interface" },
   label: { type: "string", description: "label KEY=VALUE; repeatable" },
-  route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY in one of its subnets); repeatable" },
+  route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY of a family one of its subnets has); repeatable" },
   dns: { type: "string", description: "DNS server the network's containers use (through ctrnet's DNS server, or in resolv.conf); repeatable" },
   ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
   "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local (the only one; dhcp and none are refused)" },

@@ -193,15 +193,16 @@ function hostLocalIpam(spec: AddressingSpec, routed: boolean, gateways = routed)
 }
 
 /**
- * host-local's ipam routes for `--route`, the metric as CNI 1.1's route `priority`; each gateway must be a
- * host address of one of the network's subnets, which is where the container reaches it.
+ * host-local's ipam routes for `--route`, the metric as CNI 1.1's route `priority`. As podman, a gateway
+ * outside the network's subnets is accepted (the container reaches it only if its link does); one of a
+ * family the network has no subnet of is refused, as no container of it could ever use it.
  */
 function staticRoutes(spec: AddressingSpec, subnets: readonly Cidr[]): Record<string, unknown>[] {
   return (spec.routes ?? []).map((route) => {
     const gw = parseIP(route.gateway);
     if (gw === null) throw new UsageError(`invalid route gateway ${route.gateway}`);
-    if (!subnets.some((s) => subnetContains(s, gw))) {
-      throw new UsageError(`route gateway ${route.gateway} is not in any subnet of the network (${subnets.map(formatCidr).join(", ")})`);
+    if (!subnets.some((s) => s.address.length === gw.length)) {
+      throw new UsageError(`route gateway ${route.gateway} is of an IP family no subnet of the network has (${subnets.map(formatCidr).join(", ")})`);
     }
     return { dst: route.destination, gw: route.gateway, ...(route.metric !== undefined ? { priority: route.metric } : {}) };
   });
