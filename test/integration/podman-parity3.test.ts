@@ -56,6 +56,12 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
     expect(taken.code).toBe(2);
     expect(taken.stderr).toContain(`network name ${net.name} already used: network already exists`);
     expect(taken.stderr).toContain(`network already exists ${net.name}`);
+    // network update finds the network first, flags or not (podman's NetworkUpdate): missing exits 1
+    for (const flags of [[], ["--dns-add", "192.0.2.53"]]) {
+      const update = inst.cli(["network", "update", missing, ...flags]);
+      expect({ flags, code: update.code }).toEqual({ flags, code: 1 });
+      expect(update.stderr).toContain(`unable to find network with name or ID ${missing}: network not found`);
+    }
     const bad = inst.cli(["network", "create", "2bad!"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('Invalid characters in network name "2bad!": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*');
