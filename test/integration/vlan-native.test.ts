@@ -191,7 +191,7 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     inst.ok(["network", "rm", "refmv", "refiv"]);
   });
 
-  test("--route and -o no_default_route on a macvlan network: the static route only, through the LAN's router", () => {
+  test("--route and -o no_default_route on a macvlan network: the static route only, through the LAN's router, in the plugin's result too", () => {
     inst = new Installation();
     const l = lan();
     const name = `mvr-${hex(3)}`;
@@ -200,6 +200,9 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     inst.ok(["create", "--network", name, "r"]);
     expect(inNetns(sandbox("r"), ["ip", "route", "show", "default"]).out.trim()).toBe("");
     expect(inNetns(sandbox("r"), ["ip", "route", "show", "10.203.0.0/16"]).out).toContain(`10.203.0.0/16 via ${l.peer} dev eth0 metric 5`);
+    // the plugin's result names the static route too, as the bridge's does (CNI 1.0: no priority field)
+    const cached = JSON.parse(readFileSync(join(inst.env.CTRNET_CNI_CACHE_DIR!, "results", `${name}-r-eth0`), "utf8"));
+    expect(cached.result.routes).toEqual([{ dst: "10.203.0.0/16", gw: l.peer }]);
     inst.ok(["rm", "r"]);
     inst.ok(["network", "rm", name]);
   });
