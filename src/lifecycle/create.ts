@@ -33,7 +33,7 @@ import { prestartDns, syncDns } from "./dns.ts";
 import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import { removeContainer } from "./remove.ts";
-import { superviseHelpers } from "./supervisor.ts";
+import { superviseDnsServer, superviseHelpers } from "./supervisor.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
 /** Network modes whose container publishes no port: podman warns that -p is dropped and goes on. */
@@ -269,6 +269,11 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     if (!opts.helpersDieWithProcess) {
       const driver = ready.ports.length ? driverFor(ready.mode, ctx) : undefined;
       await superviseHelpers(ctx, rec.id, { holdPorts: driver !== undefined && !driver.listensOnHostPorts });
+    } else if (ready.networks.length) {
+      // run: the container's own helpers die with its process, but the DNS server is every container's
+      // and outlives it, so a kill -9 of it is repaired for run's containers too (the supervisor goes
+      // once nothing needs it, the server gone with the last container it served)
+      await superviseDnsServer(ctx);
     }
     return ready;
   } catch (err) {

@@ -5,7 +5,7 @@
 // own, named by an /etc/resolv.conf bound over the sandbox's. Everything stays in the test's namespaces.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { createNetns, removeNetns, type Netns } from "../../src/netns/index.ts";
@@ -312,6 +312,47 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(alive(supervisor)).toBe(false);
     expect(existsSync(join(inst.env.CTRNET_ROOT!, "dns"))).toBe(false);
     expect(readdirSync(supervisorsDir)).toEqual([]);
+  });
+
+  test("kill -9 of the server under a run container: the supervisor starts it again, as for a created one (run's own helpers die with it, the server is every container's); after run nothing is left", async () => {
+    const gate = join(inst.dir, `gate-${hex(3)}`);
+    writeFileSync(gate, "");
+    const proc = Bun.spawn([BINARY, "run", "--network", A, "--name", "runner", "--", "sh", "-c", `while [ -e ${gate} ]; do sleep 0.05; done`], {
+      env: { ...process.env, ...inst.env },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      let netns: string | undefined;
+      for (const end = Date.now() + 20_000; netns === undefined && Date.now() < end; await Bun.sleep(50)) {
+        const listed = JSON.parse(inst.ok(["ls", "--format", "json"])) as { id: string; state?: string }[];
+        if (listed.length && helperPid() !== undefined) netns = inst.inspect(listed[0]!.id).NetworkSettings.SandboxKey;
+      }
+      const settings = JSON.parse(inst.ok(["inspect", "runner"]))[0].NetworkSettings.Networks[A];
+      const ask = () => run(["nsenter", `--net=${netns}`, "dig", "+short", "+time=1", "+tries=1", `@${settings.Gateway}`, "runner"]).out.trim();
+      expect(ask()).toBe(settings.IPAddress);
+      const supervisorsDir = join(inst.env.CTRNET_ROOT!, "supervisors");
+      const supervisor = JSON.parse(readFileSync(join(supervisorsDir, readdirSync(supervisorsDir).find((f) => f.endsWith(".json"))!), "utf8")).pid as number;
+      expect(alive(supervisor)).toBe(true);
+      const pid = helperPid()!;
+      process.kill(pid, "SIGKILL");
+      // no ctrnet command runs until it answers again (a bound for a broken run, not a timing assertion)
+      let answer = ask();
+      for (const end = Date.now() + 20_000; answer !== settings.IPAddress && Date.now() < end; answer = ask()) await Bun.sleep(50);
+      expect(answer).toBe(settings.IPAddress);
+      expect(helperPid()).not.toBe(pid);
+      const again = helperPid();
+      rmSync(gate);
+      expect(await proc.exited).toBe(0);
+      expect(await new Response(proc.stderr).text()).toBe("");
+      // run's teardown stops the server; the supervisor that had only it to watch goes too
+      expect(alive(again)).toBe(false);
+      for (const end = Date.now() + 20_000; alive(supervisor) && Date.now() < end; ) await Bun.sleep(50);
+      expect(alive(supervisor)).toBe(false);
+    } finally {
+      rmSync(gate, { force: true });
+      await proc.exited;
+    }
   });
 
   test("gc stops a server that serves no container any more; nothing is left after the last container", () => {
