@@ -142,6 +142,35 @@ function wantsHelp(args: string[]): boolean {
   return false;
 }
 
+/**
+ * A string option's negative number (podman's `rm -t -1`) as one `--name=-N` word: citty would read `-1`
+ * as an option of its own, taking the next word (a name) as its value.
+ */
+function joinNegativeValues(cmd: CommandDef, args: readonly string[]): string[] {
+  const defs = (typeof cmd.args === "object" && cmd.args !== null ? cmd.args : {}) as Record<string, { type?: string; alias?: string | string[] }>;
+  const stringOption = (word: string): string | undefined => {
+    const bare = word.replace(/^--?/, "");
+    for (const [name, def] of Object.entries(defs)) {
+      if (def.type !== "string") continue;
+      const aliases = def.alias === undefined ? [] : [def.alias].flat();
+      if ((word.startsWith("--") && bare === name) || (!word.startsWith("--") && aliases.includes(bare))) return name;
+    }
+    return undefined;
+  };
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    if (word === "--") return [...out, ...args.slice(i)];
+    const name = word.startsWith("-") ? stringOption(word) : undefined;
+    const next = args[i + 1];
+    if (name !== undefined && next !== undefined && /^-[0-9]+$/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(word);
+  }
+  return out;
+}
+
 export async function cli(argv: string[]): Promise<number> {
   try {
     const { cmd, path, args } = await resolveCommand(takeLogLevel(argv));
@@ -156,7 +185,7 @@ export async function cli(argv: string[]): Promise<number> {
     }
     if (needsRootlessNamespace(path[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
     // help and completion read the whole command tree from here
-    const { result } = await runCommand(cmd, { rawArgs: args, data: { root: main } });
+    const { result } = await runCommand(cmd, { rawArgs: joinNegativeValues(cmd, args), data: { root: main } });
     return typeof result === "number" ? result : 0;
   } catch (err) {
     const code = isCittyUsageError(err) ? 2 : exitCodeOf(err);

@@ -39,7 +39,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     ["missing --netns", ["--netns", "/nonexistent/ns"], "does not exist"],
     // (none, host and container:ID drop them with podman's warning: lifecycle-parity.test.ts)
     ["ports with network ns:PATH", ["--network", "ns:/proc/1/ns/net", "-p", "80"], "published ports need a CNI network"],
-    ["container: of an unknown id", ["--network", "container:nope"], 'no such container "nope"'],
+    ["container: of an unknown id", ["--network", "container:nope"], 'no container with name or ID "nope" found: no such container'],
     ["invalid id", [], "invalid container id"],
   ])("%s", (_what, extra, message) => {
     const id = _what === "invalid id" ? "bad!id" : `bad-${hex(4)}`;
@@ -62,9 +62,9 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     // inspect as podman's: the list of those found (none), then exit 1
     const inspect = inst.cli(["inspect", "nope"]);
     expect({ code: inspect.code, stdout: inspect.stdout }).toEqual({ code: 1, stdout: "[]\n" });
-    expect(inspect.stderr).toContain('no such container "nope"');
+    expect(inspect.stderr).toContain('no container with name or ID "nope" found: no such container');
     for (const args of [["port", "nope"], ["stats", "nope"], ["reload", "nope"], ["connect", net.name, "nope"], ["disconnect", net.name, "nope"], ["network", "connect", net.name, "nope"]]) {
-      rejects(args, 'no such container "nope"', 1);
+      rejects(args, 'no container with name or ID "nope" found: no such container', 1);
     }
     // so are an unknown network to connect or disconnect, and a port the container does not publish (podman's words)
     const known = `kn-${hex(4)}`;
@@ -76,7 +76,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     // rm as podman's: an unknown container is exit 1 ("no such container"), and the others are still removed
     const id = `rm-${hex(4)}`;
     inst.ok(["create", "--network", net.name, id]);
-    expect(inst.cli(["rm", "nope", id])).toEqual({ code: 1, stdout: `${id}\n`, stderr: 'ctrnet: error: no such container "nope"\n' });
+    expect(inst.cli(["rm", "nope", id])).toEqual({ code: 1, stdout: `${id}\n`, stderr: 'ctrnet: error: no container with name or ID "nope" found: no such container\n' });
     expect(inst.cli(["rm", "-f", "nope"]).code).toBe(0);
   });
 

@@ -76,4 +76,23 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
       inst.ok(["network", "rm", name]);
     }
   });
+
+  test("a missing container in podman's words (e2e network connect/disconnect): 'no container with name or ID \"X\" found: no such container', exit 1", () => {
+    const missing = `nope-${hex(3)}`;
+    for (const args of [["rm", missing], ["inspect", missing], ["port", missing], ["network", "connect", net.name, missing], ["network", "disconnect", net.name, missing]]) {
+      const r = inst.cli(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 1 });
+      expect(r.stderr).toContain(`no container with name or ID "${missing}" found: no such container`);
+    }
+  });
+
+  test("rm takes podman's -t/--time (seconds, or -1 as its own word) and ignores it; a bad value exits 2", () => {
+    const ids = [`t0-${hex(3)}`, `t1-${hex(3)}`, `t2-${hex(3)}`];
+    for (const id of ids) inst.ok(["create", "--network", net.name, id]);
+    expect(inst.ok(["rm", "--time=0", "-f", ids[0]!])).toBe(`${ids[0]}\n`);
+    expect(inst.ok(["rm", "-t", "-1", ids[1]!])).toBe(`${ids[1]}\n`);
+    const bad = inst.cli(["rm", "-t", "soon", ids[2]!]);
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: 'ctrnet: error: invalid --time "soon": expected seconds, or -1\n' });
+    expect(inst.ok(["rm", "--time", "10", ids[2]!])).toBe(`${ids[2]}\n`);
+  });
 });

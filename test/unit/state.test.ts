@@ -266,8 +266,8 @@ describe("lookup", () => {
 
   test.each([
     ["ab", 'container id prefix "ab" is ambiguous: it matches abc123, abd456'],
-    ["nope", 'no such container "nope"'],
-    ["abc1234", 'no such container "abc1234"'],
+    ["nope", 'no container with name or ID "nope" found: no such container'],
+    ["abc1234", 'no container with name or ID "abc1234" found: no such container'],
     ["", "container id or name must not be empty"],
     ["a*", 'invalid container id or name "a*": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
   ])("get(%p) fails", (query, message) => {
@@ -311,7 +311,7 @@ describe("update", () => {
   });
 
   test.each<[string, string, (r: ContainerRecord) => ContainerRecord, string]>([
-    ["a missing record", "c9", (r) => r, 'no such container "c9"'],
+    ["a missing record", "c9", (r) => r, 'no container with name or ID "c9" found: no such container'],
     ["a name in use", "c1", (r) => ({ ...r, name: "db" }), 'container name "db" is already in use by container "c2"'],
     ["a name that is another id", "c1", (r) => ({ ...r, name: "c2" }), 'container name "c2" is already in use by container "c2"'],
   ])("rejects %s", (_, id, fn, message) => {
@@ -319,7 +319,7 @@ describe("update", () => {
   });
 
   test("by exact id only", () => {
-    expect(usageError(() => state.update("web", (r) => r))).toBe('no such container "web"');
+    expect(usageError(() => state.update("web", (r) => r))).toBe('no container with name or ID "web" found: no such container');
   });
 
   test("the id cannot change", () => {

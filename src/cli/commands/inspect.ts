@@ -26,7 +26,7 @@ export default defineCommand({
       for (const id of values._.map(String)) {
         try {
           // A container that is not there is a runtime failure here (exit 1), as podman's "no such container".
-          if (!ctx.state().find(id)) throw new CtrnetError(`no such container "${id}"`);
+          if (!ctx.state().find(id)) throw new CtrnetError(`no container with name or ID "${id}" found: no such container`);
           found.push(await inspectContainer(ctx, id));
         } catch (err) {
           failures.push(err);

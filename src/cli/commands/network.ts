@@ -191,9 +191,7 @@ const rm = defineCommand({
     atLeastOneName(args._);
     if (args.time !== undefined) {
       if (!args.force) throw new UsageError("--force option must be specified to use the --time option");
-      // podman's -t -1 (wait forever) reaches here as "" (the parser reads -1 as a flag): its value is in rawArgs
-      const at = rawArgs.findIndex((a) => a === "-t" || a === "--time");
-      const time = args.time === "" && at >= 0 ? (rawArgs[at + 1] ?? "") : String(args.time);
+      const time = String(args.time);
       if (!/^(-1|[0-9]+)$/.test(time)) throw new UsageError(`invalid --time "${time}": expected seconds, or -1`);
     }
     return withContext(args, async (ctx) => {
