@@ -95,4 +95,24 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
     expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: 'ctrnet: error: invalid --time "soon": expected seconds, or -1\n' });
     expect(inst.ok(["rm", "--time", "10", ids[2]!])).toBe(`${ids[2]}\n`);
   });
+
+  test("connect takes the lowest ethN no connected network has, one a disconnect freed too (podman 5's getFreeInterfaceName)", () => {
+    const names = [`if-a-${hex(3)}`, `if-b-${hex(3)}`, `if-c-${hex(3)}`];
+    for (const [i, name] of names.entries()) inst.ok(["network", "create", "--subnet", `10.${150 + i}.${Number.parseInt(hex(1), 16)}.0/24`, name]);
+    try {
+      const id = `ifn-${hex(4)}`;
+      const netns = inst.ok(["create", "--network", `${names[0]},${names[1]}`, id]).trim();
+      const links = () => Bun.spawnSync(["nsenter", `--net=${netns}`, "ip", "-o", "link"], { stdout: "pipe" }).stdout.toString().match(/^\d+: (eth\d+)@/gm)?.map((l) => l.split(" ")[1]!.split("@")[0]).sort();
+      expect(links()).toEqual(["eth0", "eth1"]);
+      inst.ok(["network", "disconnect", names[0]!, id]);
+      inst.ok(["network", "connect", names[2]!, id]);
+      expect(links()).toEqual(["eth0", "eth1"]);
+      const result = inst.inspect(id);
+      expect(Object.keys(result.NetworkSettings.Networks).sort()).toEqual([names[1], names[2]].sort());
+      inst.ok(["rm", id]);
+    } finally {
+      inst.removeAll();
+      for (const name of names) inst.cli(["network", "rm", "-f", name]);
+    }
+  });
 });

@@ -532,24 +532,24 @@ describe("interface names", () => {
     expect(() => newContainerRecord({ id: "c9", mode: { kind: "bridge" }, networks: [{ network: "a", ifname: "z" }, { network: "b", ifname: "z" }] })).toThrow('interface name "z" is given twice');
   });
 
-  test("stay with their network across disconnect and reconnect, and are never reused", () => {
+  test("stay with their network while it is connected; a connect takes the lowest free one, a freed one too (podman 4/5's getFreeInterfaceName)", () => {
     state.insert(newContainerRecord({ id: "c1", mode: { kind: "bridge" }, networks: [{ network: "a" }, { network: "b" }, { network: "c" }] }));
     const names = () => state.get("c1").networks.map((n) => `${n.network}=${n.ifname}`);
 
     state.update("c1", (r) => disconnectNetwork(r, "b"));
     expect(names()).toEqual(["a=eth0", "c=eth2"]);
-    expect(state.get("c1").ifnames).toEqual({ a: "eth0", b: "eth1", c: "eth2" });
+    expect(state.get("c1").ifnames).toEqual({ a: "eth0", c: "eth2" });
 
     state.update("c1", (r) => connectNetwork(r, "d", ["web"]));
-    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth3"]);
+    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth1"]);
     expect(state.get("c1").networks[2]!.aliases).toEqual(["web"]);
 
     state.update("c1", (r) => connectNetwork(r, "b"));
-    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth3", "b=eth1"]);
+    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth1", "b=eth3"]);
 
     state.update("c1", (r) => disconnectNetwork(disconnectNetwork(r, "a"), "c"));
     state.update("c1", (r) => connectNetwork(r, "e"));
-    expect(names()).toEqual(["d=eth3", "b=eth1", "e=eth4"]);
+    expect(names()).toEqual(["d=eth1", "b=eth3", "e=eth0"]);
   });
 
   test("a new container starts again from eth0", () => {
