@@ -24,7 +24,7 @@ import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
 import { newContainerRecord } from "../container/attachments.ts";
 import { findExact, netnsOwner } from "./lookup.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
-import { etcFilesOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
+import { etcFilesOf, etcOptionsOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
@@ -262,7 +262,10 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, ip6: p.ip6, mac: p.mac });
       if (rec.networks.length) await syncDns(ctx, undefined, served);
     }
-    if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files, wantedEtcFiles(p.etc));
+    if (opts.writeEtc) {
+      const owner = netnsOwner(state, rec);
+      writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, owner, etcOptionsOf(owner, rec, p.etc))).files, wantedEtcFiles(p.etc));
+    }
     const ready = state.update(rec.id, (r) => ({ ...r, state: "ready" }));
     // Helpers that outlive this command are restarted by the supervisor if they die.
     // Root: ports DNATed to it are held by the supervisor too, as podman's conmon holds them (run holds its own).

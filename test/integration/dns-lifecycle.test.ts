@@ -323,15 +323,18 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       stderr: "pipe",
     });
     try {
-      let netns: string | undefined;
-      for (const end = Date.now() + 20_000; netns === undefined && Date.now() < end; await Bun.sleep(50)) {
-        const listed = JSON.parse(inst.ok(["ls", "--format", "json"])) as { id: string; state?: string }[];
-        if (listed.length && helperPid() !== undefined) netns = inst.inspect(listed[0]!.id).NetworkSettings.SandboxKey;
+      // the command runs once the container is ready (its address set, the server and its supervisor up)
+      const supervisorsDir = join(inst.env.CTRNET_ROOT!, "supervisors");
+      const started = () => existsSync(supervisorsDir) && readdirSync(supervisorsDir).some((f) => f.endsWith(".json"));
+      let ready: { netns: string; settings: { Gateway: string; IPAddress: string } } | undefined;
+      for (const end = Date.now() + 20_000; ready === undefined && Date.now() < end; await Bun.sleep(50)) {
+        const found = JSON.parse(inst.cli(["inspect", "runner"]).stdout || "[]")[0];
+        const settings = found?.NetworkSettings?.Networks?.[A];
+        if (settings?.IPAddress && helperPid() !== undefined && started()) ready = { netns: found.NetworkSettings.SandboxKey, settings };
       }
-      const settings = JSON.parse(inst.ok(["inspect", "runner"]))[0].NetworkSettings.Networks[A];
+      const { netns, settings } = ready!;
       const ask = () => run(["nsenter", `--net=${netns}`, "dig", "+short", "+time=1", "+tries=1", `@${settings.Gateway}`, "runner"]).out.trim();
       expect(ask()).toBe(settings.IPAddress);
-      const supervisorsDir = join(inst.env.CTRNET_ROOT!, "supervisors");
       const supervisor = JSON.parse(readFileSync(join(supervisorsDir, readdirSync(supervisorsDir).find((f) => f.endsWith(".json"))!), "utf8")).pid as number;
       expect(alive(supervisor)).toBe(true);
       const pid = helperPid()!;

@@ -309,7 +309,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       [["network", "create", ".hidden"], 'Invalid characters in network name ".hidden"'],
       [["network", "create", "--driver", "overlay", "n"], 'unsupported network driver "overlay": use bridge, macvlan, ipvlan'],
       [["network", "create", "--subnet", "10.40.7.0/24", "n"], "subnet 10.40.7.0/24 is already used on the host or by another config: it overlaps subnet 10.40.0.0/16 of network taken"],
-      [["network", "create", "--subnet", "10.50.0.0/16", "--subnet", "10.50.1.0/24", "n"], "subnets 10.50.0.0/16 and 10.50.1.0/24 overlap"],
+      [["network", "create", "--subnet", "10.50.0.0/16", "--subnet", "10.50.1.0/24", "n"], "overlapping subnets 10.50.0.0/16 and 10.50.1.0/24"],
       [["network", "create", "--subnet", "10.50.0.0/33", "n"], 'invalid subnet "10.50.0.0/33"'],
       [["network", "create", "--subnet", "banana", "n"], 'invalid subnet "banana"'],
       [["network", "create", "--subnet", "10.50.0.0/24", "--gateway", "10.51.0.1", "n"], "gateway 10.51.0.1 not in subnet 10.50.0.0/24"],

@@ -108,11 +108,38 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
       inst.ok(["network", "connect", names[2]!, id]);
       expect(links()).toEqual(["eth0", "eth1"]);
       const result = inst.inspect(id);
-      expect(Object.keys(result.NetworkSettings.Networks).sort()).toEqual([names[1], names[2]].sort());
+      expect(Object.keys(result.NetworkSettings.Networks).sort()).toEqual([names[1]!, names[2]!].sort());
       inst.ok(["rm", id]);
     } finally {
       inst.removeAll();
       for (const name of names) inst.cli(["network", "rm", "-f", name]);
+    }
+  });
+
+  test("a container on another's netns gets that container's /etc files (podman copies them); --dns with container: or none is podman's conflict, exit 2", () => {
+    const owner = `own-${hex(3)}`;
+    inst.ok(["create", "--network", net.name, "--name", `${owner}-n`, "--dns", "192.0.2.1", "--add-host", "test1:192.0.2.2", owner]);
+    const out = inst.ok(["run", "--network", `container:${owner}`, "--", "cat", "/etc/resolv.conf", "/etc/hosts"]);
+    expect(out).toStartWith("nameserver 192.0.2.1\n");
+    expect(out).toContain("192.0.2.2\ttest1\n");
+    for (const [mode, flag] of [[`container:${owner}`, "--dns"], ["none", "--dns-search"], [`container:${owner}`, "--dns-option"]] as const) {
+      const value = flag === "--dns" ? "1.1.1.1" : flag === "--dns-search" ? "example.org" : "ndots:1";
+      const r = inst.cli(["create", "--network", mode, flag, value, `cf-${hex(3)}`]);
+      expect({ mode, flag, code: r.code, stderr: r.stderr }).toEqual({ mode, flag, code: 2, stderr: `ctrnet: error: conflicting options: dns and the network mode: ${mode.split(":")[0]}\n` });
+    }
+  });
+
+  test("network create with one subnet twice or two that overlap: podman's 'duplicate subnet' and 'overlapping subnets'", () => {
+    for (const [subnets, words] of [
+      [["10.64.0.0/16", "10.64.0.0/16"], "duplicate subnet 10.64.0.0/16"],
+      [["fd10:64::/48", "fd10:64::/48"], "duplicate subnet fd10:64::/48"],
+      [["10.1.2.0/23", "10.1.3.248/30"], "overlapping subnets 10.1.2.0/23 and 10.1.3.248/30"],
+      [["fd20:1::/48", "fd20:1:0:f8::/62"], "overlapping subnets fd20:1::/48 and fd20:1:0:f8::/62"],
+    ] as const) {
+      const name = `sub-${hex(3)}`;
+      const r = inst.cli(["network", "create", ...subnets.flatMap((s) => ["--subnet", s]), name]);
+      expect({ subnets, code: r.code, stderr: r.stderr }).toEqual({ subnets, code: 2, stderr: `ctrnet: error: ${words}\n` });
+      expect(inst.cli(["network", "exists", name]).code).toBe(1);
     }
   });
 });

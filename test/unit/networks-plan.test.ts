@@ -287,7 +287,7 @@ describe("planNetwork", () => {
       [{ name: "n", driver: "ipvlan", options: { parent: "eth0", mode: "vepa" }, subnets: ["192.168.1.0/24"] }, "invalid --opt mode=vepa for the ipvlan driver: use one of l2, l3, l3s"],
       [{ name: "n", driver: "ipvlan", options: { parent: "eth9" }, subnets: ["192.168.1.0/24"] }, "parent interface eth9 of the ipvlan network does not exist"],
       [{ name: "n", subnets: ["10.50.3.0/24"] }, "subnet 10.50.3.0/24 is already used on the host or by another config: it overlaps subnet 10.50.0.0/16 of network other"],
-      [{ name: "n", subnets: ["10.60.0.0/16", "10.60.1.0/24"] }, "subnets 10.60.0.0/16 and 10.60.1.0/24 overlap"],
+      [{ name: "n", subnets: ["10.60.0.0/16", "10.60.1.0/24"] }, "overlapping subnets 10.60.0.0/16 and 10.60.1.0/24"],
       [{ name: "n", subnets: ["10.60.0.0"] }, 'invalid subnet "10.60.0.0"'],
       [{ name: "n", subnets: ["10.60.0.0/31"] }, 'invalid subnet "10.60.0.0/31": a /31 leaves no room for a gateway and a container (use /30 or shorter)'],
       [{ name: "n", subnets: ["10.60.0.0/32"] }, 'invalid subnet "10.60.0.0/32": a /32 leaves no room'],

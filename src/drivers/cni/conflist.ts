@@ -106,7 +106,9 @@ function parseSubnets(subnets: readonly string[]): Cidr[] {
   const out = subnets.map((s) => parseSubnet(s));
   for (const [i, a] of out.entries()) {
     for (const b of out.slice(i + 1)) {
-      if (subnetsOverlap(a, b)) throw new UsageError(`subnets ${formatCidr(a)} and ${formatCidr(b)} overlap`);
+      // podman's (netavark create's) words: "duplicate subnet", "overlapping subnets"
+      if (formatCidr(a) === formatCidr(b)) throw new UsageError(`duplicate subnet ${formatCidr(a)}`);
+      if (subnetsOverlap(a, b)) throw new UsageError(`overlapping subnets ${formatCidr(a)} and ${formatCidr(b)}`);
     }
   }
   return out;
