@@ -82,7 +82,7 @@ function fill(fields: Record<string, unknown>, names: readonly string[]): void {
 
 /** podman's InspectContainerData, as far as ctrnet has it; its Go field is ID where the JSON says Id. */
 export function inspectView(result: InspectResult): object {
-  const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts"] }) as {
+  const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts", "PortBindings"] }) as {
     NetworkSettings: Record<string, unknown> & { Networks?: Map<string, Record<string, unknown>> | null };
   };
   fill(view.NetworkSettings, BASIC_OPTIONAL);

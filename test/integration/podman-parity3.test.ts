@@ -142,4 +142,20 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
       expect(inst.cli(["network", "exists", name]).code).toBe(1);
     }
   });
+
+  test("inspect's HostConfig: NetworkMode as podman's (bridge for networks, the mode's name otherwise) and PortBindings, the published ports (bats default_host_ips reads it)", () => {
+    const id = `hc-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, "-p", "127.0.0.1::80", "-p", "8088:81/udp", id]);
+    const hostConfig = inst.inspect(id).HostConfig;
+    expect(hostConfig.NetworkMode).toBe("bridge");
+    expect(Object.keys(hostConfig.PortBindings).sort()).toEqual(["80/tcp", "81/udp"]);
+    expect(hostConfig.PortBindings["81/udp"]).toEqual([{ HostIp: "0.0.0.0", HostPort: "8088" }]);
+    expect(hostConfig.PortBindings["80/tcp"][0].HostIp).toBe("127.0.0.1");
+    expect(inst.ok(["inspect", id, "--format", "{{.HostConfig.PortBindings}}"])).toMatch(/^map\[80\/tcp:\[\{127\.0\.0\.1 \d+\}\] 81\/udp:\[\{0\.0\.0\.0 8088\}\]\]$/m);
+    for (const mode of ["none", "host", `container:${id}`]) {
+      const other = `hc-${hex(4)}`;
+      inst.ok(["create", "--network", mode, other]);
+      expect(inst.inspect(other).HostConfig).toEqual({ NetworkMode: mode, PortBindings: {} });
+    }
+  });
 });
