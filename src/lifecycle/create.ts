@@ -5,7 +5,7 @@
 import { basename } from "node:path";
 import { ErrorList, exitCodeOf, UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
-import { adoptNetns, createNetns, netnsInode, openNetns, plannedNetnsPath } from "../netns/index.ts";
+import { adoptNetns, createNetns, NetnsNotFoundError, netnsInode, openNetns, plannedNetnsPath } from "../netns/index.ts";
 import { ensureDefaultNetwork } from "../networks/index.ts";
 import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
@@ -66,6 +66,16 @@ function checkNetnsPath(path: string): void {
   close(openNetns(path));
 }
 
+/** --network ns:PATH (and --netns): a missing path in ctrnet's words, then podman's (its faccessat). */
+function checkJoinedNetns(path: string): void {
+  try {
+    checkNetnsPath(path);
+  } catch (err) {
+    if (err instanceof NetnsNotFoundError) throw new UsageError(`${err.message} (faccessat ${path}: no such file or directory)`);
+    throw err;
+  }
+}
+
 function procNetnsPath(pid: number): string {
   return `/proc/${pid}/ns/net`;
 }
@@ -100,7 +110,7 @@ function netnsSource(asked: NetnsRequest, spec: NetworkModeSpec): NetnsRequest |
       return asked;
     case "create":
       if (spec.joins !== undefined) {
-        checkNetnsPath(spec.joins);
+        checkJoinedNetns(spec.joins);
         return { kind: "join", path: spec.joins };
       }
       return spec.configures ? asked : null;
@@ -191,6 +201,8 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
     for (const ip of [p.ip, p.ip6]) if (ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, ip);
     const ports = p.ports.length ? assignHostPorts(p.ports, state.publishedPorts(p.ports)) : [];
     checkHostPortsFree(ports);
+    // podman's info line, once a container: an SCTP host port is checked against the records only
+    if (ports.some((m) => m.protocol === "sctp")) log.info("Port reservation for SCTP is not supported");
     return state.insert({ ...rec, ports });
   });
 }

@@ -158,4 +158,18 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
       expect(inst.inspect(other).HostConfig).toEqual({ NetworkMode: mode, PortBindings: {} });
     }
   });
+
+  test("SCTP ports: podman's info line once a container (e2e forward sctp), nothing at the default level; a missing ns:PATH in podman's faccessat words too", () => {
+    const id = `sc-${hex(4)}`;
+    const made = inst.cli(["--log-level=info", "create", "--network", net.name, "-p", "80/sctp", "-p", "81/sctp", id]);
+    expect(made.code).toBe(0);
+    expect(made.stderr.split("Port reservation for SCTP is not supported")).toHaveLength(2);
+    expect(Object.keys(inst.inspect(id).NetworkSettings.Ports).sort()).toEqual(["80/sctp", "81/sctp"]);
+    const quiet = inst.cli(["run", "--network", net.name, "-p", "82/sctp", "--", "true"]);
+    expect({ code: quiet.code, stderr: quiet.stderr }).toEqual({ code: 0, stderr: "" });
+    const path = `/run/netns/missing-${hex(4)}`;
+    const missing = inst.cli(["run", "--network", `ns:${path}`, "--", "true"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`faccessat ${path}: no such file or directory`);
+  });
 });
