@@ -44,6 +44,9 @@ Object.defineProperty(commands, "_hook-wait", { value: lazy(() => import("./comm
 Object.defineProperty(commands, "_dns", { value: lazy(() => import("./commands/dns.ts")) });
 Object.defineProperty(commands, "_pause", { value: lazy(() => import("../rootless/pause-command.ts")) });
 Object.defineProperty(commands, "_supervise", { value: lazy(() => import("./commands/supervise.ts")) });
+// podman's `container` group and `ps`, hidden from help and completion as the internal commands are
+Object.defineProperty(commands, "container", { value: lazy(() => import("./commands/container.ts")) });
+Object.defineProperty(commands, "ps", { value: lazy(() => import("./commands/ls.ts")) });
 
 export const main = defineCommand({
   meta: { name: "ctrnet", version: VERSION, description: "Container networking for root and rootless containers" },
@@ -100,7 +103,24 @@ function takeDirectoryOption(argv: string[], i: number): number {
 }
 
 /** Commands that only read state: with a state directory that does not exist yet, they make nothing. */
-const READ_ONLY = new Set(["ls", "inspect", "port", "stats", "network ls", "network inspect", "network exists", "rootless-netns info"]);
+const READ_ONLY = new Set([
+  "ls",
+  "ps",
+  "inspect",
+  "port",
+  "stats",
+  "container ls",
+  "container list",
+  "container ps",
+  "container inspect",
+  "container port",
+  "container stats",
+  "network ls",
+  "network list",
+  "network inspect",
+  "network exists",
+  "rootless-netns info",
+]);
 
 /**
  * Walks the subcommand names at the front of argv down to the command that will run. citty's own

@@ -12,6 +12,11 @@ export const templateFormatArg = {
   format: { type: "string", description: "json, or a Go template: {{.Field}}, table {{.Field}}…" },
 } as const satisfies ArgsDef;
 
+/** inspect's and network inspect's --format, with podman's -f (ls commands keep -f for --filter). */
+export const inspectFormatArg = {
+  format: { ...templateFormatArg.format, alias: "f" },
+} as const satisfies ArgsDef;
+
 /** Go's time.Time String(), which podman's templates print for a time field. */
 export function goTime(iso: string): string {
   const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(new Date(iso).toISOString());

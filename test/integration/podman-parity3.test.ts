@@ -172,4 +172,18 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`faccessat ${path}: no such file or directory`);
   });
+
+  test("podman's spellings: the container group (container inspect, port, ps, rm), ps, and -f for inspect's and network inspect's --format", () => {
+    const id = `sp-${hex(4)}`;
+    inst.ok(["container", "create", "--network", net.name, "-p", "80", id]);
+    expect(inst.ok(["container", "inspect", id, "--format", "{{.Id}}"])).toBe(`${id}\n`);
+    expect(inst.ok(["inspect", "-f", "{{.Id}}", id])).toBe(`${id}\n`);
+    expect(inst.ok(["network", "inspect", "-f", "{{.Name}}", net.name])).toBe(`${net.name}\n`);
+    expect(inst.ok(["container", "port", id])).toMatch(/^80\/tcp -> 0\.0\.0\.0:\d+\n$/);
+    expect(inst.ok(["ps", "--format", "{{.ID}}"])).toBe(`${id}\n`);
+    expect(inst.ok(["container", "ps", "--format", "{{.ID}}"])).toBe(`${id}\n`);
+    expect(inst.ok(["container", "rm", id])).toBe(`${id}\n`);
+    // hidden from the help, as network's podman spellings are
+    expect(inst.ok(["--help"])).not.toMatch(/^\s+container\s/m);
+  });
 });

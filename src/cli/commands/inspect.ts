@@ -4,12 +4,12 @@ import { CtrnetError, ErrorList } from "../../errors.ts";
 import { inspectContainer, type InspectResult, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 import { isJsonFormat, renderInspect } from "../template/index.ts";
-import { inspectView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
+import { inspectFormatArg, inspectView, normalizeInspectFormat } from "../views.ts";
 
 const args = {
   ...globalArgs,
   ...runtimeArgs,
-  ...templateFormatArg,
+  ...inspectFormatArg,
   id: { type: "positional", required: true, description: "container ids or names", valueHint: "container" },
 } as const;
 

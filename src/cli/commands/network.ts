@@ -27,7 +27,7 @@ import { syncDns } from "../../lifecycle/dns.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
 import { log } from "../../log.ts";
 import { isJsonFormat, renderInspect, renderList } from "../template/index.ts";
-import { NETWORK_HEADERS, networkView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
+import { inspectFormatArg, NETWORK_HEADERS, networkView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
 
 /** Opens the context for one command and closes it however the command ends. */
 async function withContext<T>(args: Parameters<typeof contextOptions>[0], fn: (ctx: Context) => Promise<T>): Promise<T> {
@@ -143,7 +143,7 @@ const namesArgs = {
   name: { type: "positional", required: false, description: "network names or ids (a unique id prefix will do)", valueHint: "network" },
 } as const satisfies ArgsDef;
 
-const inspectArgs = { ...namesArgs, ...templateFormatArg } as const satisfies ArgsDef;
+const inspectArgs = { ...namesArgs, ...inspectFormatArg } as const satisfies ArgsDef;
 
 /** cobra's RequiresArgs(1) words, as podman's network inspect and rm say them. */
 function atLeastOneName(names: readonly unknown[]): void {
