@@ -32,6 +32,8 @@ export interface CreateNetworkRequest {
   routes?: readonly string[];
   /** podman's `--dns IP`: the network's own DNS servers, which its containers' resolv.conf names. */
   dnsServers?: readonly string[];
+  /** podman's `--ipam-driver`: host-local (the default with subnets), or dhcp (macvlan and ipvlan; their default without). */
+  ipamDriver?: string;
 }
 
 export interface BridgeOptions {

@@ -1,7 +1,7 @@
 // The conflist for `network create`, decided from the request and from what already exists (networks,
 // host routes and links, installed plugins). Pure, so every rule and message is testable without root;
 // every check happens here, before anything is written.
-import { type ConflistArgs, bridgeConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
+import { type ConflistArgs, bridgeConflist, dhcpVlanConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { UsageError } from "../errors.ts";
@@ -160,6 +160,14 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     args: conflistArgs(request, around),
     routes: (request.routes ?? []).map(parseRoute),
   };
+  const ipamDriver = request.ipamDriver ?? (driver !== "bridge" && !request.subnets?.length ? "dhcp" : "host-local");
+  if (ipamDriver !== "host-local" && (driver === "bridge" || ipamDriver !== "dhcp")) {
+    throw new UsageError(
+      ipamDriver === "dhcp"
+        ? "the dhcp ipam driver is supported by the macvlan and ipvlan drivers only"
+        : `unsupported ipam driver "${ipamDriver}": use host-local (the default), or dhcp on a macvlan or ipvlan network`,
+    );
+  }
   let conflist: Record<string, unknown>;
   if (driver === "bridge") {
     const { mtu, vlan, plugin, isolate, noDefaultRoute } = parseBridgeOptions(request.options ?? {});
@@ -178,6 +186,18 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");
     const { mtu, mode, parent, plugin, noDefaultRoute } = parseMacvlanOptions(request.options ?? {}, driver);
     const master = planParent(request, driver, parent, around);
+    if (ipamDriver === "dhcp") {
+      // podman's default without --subnet: the LAN's DHCP server hands out the addresses, asked by CNI's
+      // dhcp plugin (its daemon must run when a container attaches), under the reference link plugin
+      if (request.subnets?.length || request.gateways?.length || request.ipRanges?.length) throw new UsageError("the dhcp ipam driver takes no --subnet, --gateway or --ip-range");
+      if (request.routes?.length) throw new UsageError("the dhcp ipam driver takes no --route: the DHCP server gives the routes");
+      if (plugin === "ctrnet") throw new UsageError(`the dhcp ipam driver needs the reference ${driver} plugin: -o plugin=cni (the default with dhcp)`);
+      const { parent: _, ...options } = canonicalOptions(request.options ?? {});
+      if (noDefaultRoute) throw new UsageError("the dhcp ipam driver takes no no_default_route: the DHCP server gives the routes");
+      conflist = dhcpVlanConflist({ ...common, args: { ...common.args, options, dns: false }, subnets: [], driver, master, mode, mtu });
+      checkPlugins(name, conflist, around);
+      return { name, conflist };
+    }
     // The containers share the parent's LAN, whose addressing only the user knows: nothing to pick.
     if (!request.subnets?.length) throw new UsageError(`a ${driver} network needs --subnet (the subnet of the parent interface's LAN)`);
     if (request.ipv6 && !request.subnets.some((s) => s.includes(":"))) throw new UsageError(`--ipv6 on a ${driver} network needs an IPv6 --subnet`);

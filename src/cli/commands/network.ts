@@ -59,7 +59,7 @@ const createArgs = {
   route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY of a family one of its subnets has); repeatable" },
   dns: { type: "string", description: "DNS server the network's containers use (through ctrnet's DNS server, or in resolv.conf); repeatable" },
   ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
-  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local (the only one; dhcp and none are refused)" },
+  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local, or dhcp (macvlan and ipvlan, through the reference plugins and CNI's dhcp daemon; their default without --subnet); none is refused" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
 
@@ -70,9 +70,6 @@ const create = defineCommand({
     rejectUnknownOptions(rawArgs, createArgs);
     if (args._.length > 1) throw new UsageError(`unexpected argument "${args._[1]}": give one network name`);
     const ipam = optional(args["ipam-driver"]);
-    if (ipam !== undefined && ipam !== "host-local") {
-      throw new UsageError(`unsupported ipam driver "${ipam}": ctrnet's networks hand out addresses with host-local (--ipam-driver host-local, the default)`);
-    }
     const request = {
       name: optional(args.name),
       driver: optional(args.driver),
@@ -89,6 +86,7 @@ const create = defineCommand({
       routes: repeatedValues(rawArgs, createArgs, "route"),
       // podman's string slice: repeated, and each value a comma-separated list
       dnsServers: repeatedValues(rawArgs, createArgs, "dns").flatMap((d) => d.split(",")),
+      ...(ipam !== undefined ? { ipamDriver: ipam } : {}),
     };
     return withContext(args, async (ctx) => {
       if (args.ignore && request.name !== undefined && (await ctx.cni.listNetworks()).networks.some((n) => n.name === request.name)) {

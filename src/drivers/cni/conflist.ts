@@ -324,6 +324,22 @@ export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknow
 }
 
 /**
+ * podman's macvlan (or ipvlan) network without a subnet: the reference link plugin with CNI's dhcp IPAM,
+ * which asks the LAN's DHCP server through the dhcp plugin's daemon; then tuning, as macvlanConflist.
+ */
+export function dhcpVlanConflist(spec: MacvlanNetworkSpec): Record<string, unknown> {
+  const driver = checkVlanSpec(spec);
+  const link: Record<string, unknown> = {
+    type: driver,
+    ...(spec.master !== undefined ? { master: spec.master } : {}),
+    ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ipam: { type: "dhcp" },
+  };
+  return conflist(spec, driver === "macvlan" ? [link, { type: "tuning", capabilities: { mac: true } }] : [link]);
+}
+
+/**
  * A macvlan or ipvlan network served by ctrnet's own plugin (src/drivers/vlan): the link made in the
  * container's netns on the parent, host-local addresses, default routes through the gateways. No
  * portMappings capability: ports are not published on these networks, as with podman's.
