@@ -1,5 +1,5 @@
 import { defineCommand, runCommand, type CommandDef } from "citty";
-import { print } from "./output.ts";
+import { print, suppressOutput } from "./output.ts";
 import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { globalArgs, runtimeArgs } from "./args.ts";
@@ -143,6 +143,11 @@ async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; p
       continue;
     }
     if (name === "--help" || name === "-h" || name === "--version" || name === "-v") break;
+    if (name === "--noout" && path.length === 0) {
+      suppressOutput();
+      i++;
+      continue;
+    }
     if (name.startsWith("-")) throw new UsageError(`unknown option ${name.split("=")[0]} before the command: see ctrnet --help`);
     const sub = Object.hasOwn(subs, name) ? subs[name] : undefined;
     if (!sub) throw new UsageError(`unknown command "${[...path, name].join(" ")}": see ctrnet --help`);

@@ -153,7 +153,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     expect(w.cli(["network", "ls", "-q"])).toEqual({ code: 0, stdout: "ctrnet\n", stderr: "" });
     expect(w.cli(["network", "exists", "ctrnet"]).code).toBe(0);
     expect(w.inspect("ctrnet")).toMatchObject({ name: "ctrnet", network_interface: "ctrnet0", subnets: [{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }], dns_enabled: false });
-    expectError(w.cli(["network", "rm", "ctrnet"]), 2, "the default network ctrnet cannot be removed");
+    expectError(w.cli(["network", "rm", "ctrnet"]), 2, "default network ctrnet cannot be removed");
     expect(w.files()).toEqual([]);
     expect(create(w, ["first"])).toBe("first");
     expect(w.inspect("first").subnets).toEqual([{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }]);
@@ -175,7 +175,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       expect(info.id).toBe(createHash("sha256").update("ctrnet").digest("hex"));
       expect(ctx.state().get(id).networks.map((n) => n.network)).toEqual(["ctrnet"]);
       expect(statSync(join(w.confDir, "ctrnet.conflist")).mode & 0o777).toBe(0o644);
-      expectError(w.cli(["network", "rm", "ctrnet"]), 2, "the default network ctrnet cannot be removed");
+      expectError(w.cli(["network", "rm", "ctrnet"]), 2, "default network ctrnet cannot be removed");
     } finally {
       await removeContainer(ctx, id, { force: true }).catch(() => undefined);
       ctx.close();

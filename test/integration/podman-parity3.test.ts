@@ -186,4 +186,13 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
     // hidden from the help, as network's podman spellings are
     expect(inst.ok(["--help"])).not.toMatch(/^\s+container\s/m);
   });
+
+  test("podman's global --noout prints no result; the default network's removal in podman's exact words", () => {
+    const name = `no-${hex(3)}`;
+    expect(inst.cli(["--noout", "network", "create", name])).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(inst.cli(["network", "exists", name]).code).toBe(0);
+    expect(inst.cli(["--noout", "network", "rm", "-t", "0", "-f", name])).toEqual({ code: 0, stdout: "", stderr: "" });
+    const def = inst.cli(["network", "rm", "-t", "0", "-f", "ctrnet"]);
+    expect({ code: def.code, stderr: def.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: default network ctrnet cannot be removed\n" });
+  });
 });
