@@ -3,7 +3,8 @@
 // (containers/common etchosts), podman's error words for networks that are missing or in use, network
 // create's validation in podman's order and no stricter than podman's.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { hex, Installation, privileged, type TestNetwork } from "./lifecycle-helpers.ts";
+import { removeNetworkFirewall } from "../helpers/network-plugin.ts";
+import { hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
 
 describe.skipIf(!privileged)("podman parity, third pass", () => {
   let inst: Installation;
@@ -194,5 +195,22 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
     expect(inst.cli(["--noout", "network", "rm", "-t", "0", "-f", name])).toEqual({ code: 0, stdout: "", stderr: "" });
     const def = inst.cli(["network", "rm", "-t", "0", "-f", "ctrnet"]);
     expect({ code: def.code, stderr: def.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: default network ctrnet cannot be removed\n" });
+  });
+
+  test("podman's --network default and private: the default mode (e2e run network connection with default/private)", () => {
+    try {
+      for (const mode of ["default", "private"]) {
+        const id = `dm-${mode}-${hex(3)}`;
+        inst.ok(["create", "--network", mode, id]);
+        const result = inst.inspect(id);
+        expect({ mode, networkMode: result.NetworkMode, networks: Object.keys(result.NetworkSettings.Networks) }).toEqual({ mode, networkMode: "bridge", networks: ["ctrnet"] });
+        inst.ok(["rm", id]);
+      }
+    } finally {
+      // the default network is never removed: its bridge and what it put into ctrnet's table go by hand
+      const subnets = (JSON.parse(inst.ok(["network", "inspect", "ctrnet"]))[0].subnets as { subnet: string }[]).map((s) => s.subnet);
+      run(["ip", "link", "del", "ctrnet0"]);
+      removeNetworkFirewall({ bridge: "ctrnet0", subnets });
+    }
   });
 });
