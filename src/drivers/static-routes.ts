@@ -32,6 +32,12 @@ export function defaultRouteGateways(ipam: unknown, gateways: readonly string[])
   return gateways.filter((gw) => families.has(gw.includes(":") ? 6 : 4));
 }
 
+/** The metric of the default routes (podman's `metric` option: the default entries' `priority`). */
+export function defaultRouteMetric(ipam: unknown): number | undefined {
+  const entry = (entries(ipam) ?? []).find((r) => typeof r?.dst === "string" && isDefault(r.dst) && typeof r.priority === "number");
+  return entry?.priority as number | undefined;
+}
+
 /** The ipam section's routes that are not default routes and name a gateway. */
 export function staticRoutesOf(ipam: unknown): IpamStaticRoute[] {
   return (entries(ipam) ?? []).flatMap((r) => {

@@ -170,21 +170,24 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
   }
   let conflist: Record<string, unknown>;
   if (driver === "bridge") {
-    const { mtu, vlan, plugin, isolate, noDefaultRoute } = parseBridgeOptions(request.options ?? {});
-    const bridge = planBridgeName(request, around);
+    const { mtu, vlan, plugin, isolate, noDefaultRoute, metric, bridgeName } = parseBridgeOptions(request.options ?? {});
+    if (bridgeName !== undefined && request.interfaceName !== undefined && bridgeName !== request.interfaceName) {
+      throw new UsageError(`--opt com.docker.network.bridge.name=${bridgeName} and --interface-name ${request.interfaceName} disagree: give one`);
+    }
+    const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around);
     const subnets = planSubnets(request, around, true);
     if (plugin !== "cni") {
-      conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute, ...(isolate ? { isolate } : {}) });
+      conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute, metric, ...(isolate ? { isolate } : {}) });
     } else {
       // ctrnet's own DNS server answers for its networks (args.ctrnet_dns), not a dnsmasq per network; an
       // internal bridge of this chain has no address to answer on (podman 4's CNI backend: no DNS either)
       const args = request.internal && common.args.dns ? { ...common.args, dns: false } : common.args;
       if (args !== common.args) log.warn(`DNS is off on internal network ${name}: the reference CNI chain gives its bridge no address to answer on (ctrnet's own plugin does)`);
-      conflist = bridgeConflist({ ...common, args, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute });
+      conflist = bridgeConflist({ ...common, args, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute, metric });
     }
   } else {
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");
-    const { mtu, mode, parent, plugin, noDefaultRoute } = parseMacvlanOptions(request.options ?? {}, driver);
+    const { mtu, mode, parent, plugin, noDefaultRoute, metric } = parseMacvlanOptions(request.options ?? {}, driver);
     const master = planParent(request, driver, parent, around);
     if (ipamDriver === "dhcp") {
       // podman's default without --subnet: the LAN's DHCP server hands out the addresses, asked by CNI's
@@ -204,7 +207,7 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     // the host reaches no macvlan container, so no server of the host can answer them
     // podman keeps the parent as the network's interface, not among its options
     const { parent: _, ...options } = canonicalOptions(request.options ?? {});
-    const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, noDefaultRoute, subnets: planSubnets(request, around, false) };
+    const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, noDefaultRoute, metric, subnets: planSubnets(request, around, false) };
     conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist(spec);
   }
   checkPlugins(name, conflist, around);

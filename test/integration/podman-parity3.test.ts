@@ -3,6 +3,8 @@
 // (containers/common etchosts), podman's error words for networks that are missing or in use, network
 // create's validation in podman's order and no stricter than podman's.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { removeNetworkFirewall } from "../helpers/network-plugin.ts";
 import { hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
 
@@ -209,8 +211,24 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
     } finally {
       // the default network is never removed: its bridge and what it put into ctrnet's table go by hand
       const subnets = (JSON.parse(inst.ok(["network", "inspect", "ctrnet"]))[0].subnets as { subnet: string }[]).map((s) => s.subnet);
+      // and its file, else the next command makes its bridge again (reservations after a reboot)
+      rmSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, "ctrnet.conflist"), { force: true });
       run(["ip", "link", "del", "ctrnet0"]);
       removeNetworkFirewall({ bridge: "ctrnet0", subnets });
+    }
+  });
+
+  test("network create -o metric=N (podman's bridge, macvlan and ipvlan option): the containers' default routes get it; -o com.docker.network.bridge.name as --interface-name", () => {
+    const name = `me-${hex(3)}`;
+    const bridge = `brm${hex(3)}`;
+    inst.ok(["network", "create", "-o", "metric=100", "-o", `com.docker.network.bridge.name=${bridge}`, name]);
+    try {
+      expect(inst.ok(["network", "inspect", name, "--format", "{{.NetworkInterface}} {{index .Options \"metric\"}}"])).toBe(`${bridge} 100\n`);
+      expect(inst.ok(["run", "--network", name, "--", "ip", "route", "show", "default"])).toMatch(/^default via \S+ dev eth0 metric 100 ?$/m);
+      const bad = inst.cli(["network", "create", "-o", "metric=x", `bad-${hex(3)}`]);
+      expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: invalid --opt metric=x: expected an integer\n" });
+    } finally {
+      inst.cli(["network", "rm", "-f", name]);
     }
   });
 });

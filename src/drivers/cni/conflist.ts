@@ -45,8 +45,10 @@ interface AddressingSpec {
   /** Default 1.0.0, the newest version the reference plugins v1.1.x speak. */
   cniVersion?: string;
   args?: ConflistArgs;
-  /** Static routes; each gateway must be in one of the subnets. */
+  /** Static routes; each gateway of a family one of the subnets has. */
   routes?: readonly StaticRoute[];
+  /** podman's `metric` option: the metric of the containers' default routes (the route's `priority`). */
+  metric?: number;
   /** podman's `no_default_route`: the ipam section lists no default route (`routes` there, without one). */
   noDefaultRoute?: boolean;
 }
@@ -188,7 +190,8 @@ function hostLocalIpam(spec: AddressingSpec, routed: boolean, gateways = routed)
   if (routed || statics.length || spec.noDefaultRoute) {
     const families = routed && !spec.noDefaultRoute ? [...new Set(subnets.map((s) => s.address.length))] : [];
     // present without a default route: no default route (the reference bridge plugin reads it so, and ctrnet's)
-    ipam.routes = [...families.map((bytes) => ({ dst: bytes === 4 ? "0.0.0.0/0" : "::/0" })), ...statics];
+    const priority = spec.metric !== undefined ? { priority: spec.metric } : {};
+    ipam.routes = [...families.map((bytes) => ({ dst: bytes === 4 ? "0.0.0.0/0" : "::/0", ...priority })), ...statics];
   }
   if (spec.ipamDataDir !== undefined) ipam.dataDir = spec.ipamDataDir;
   return ipam;
