@@ -23,7 +23,7 @@ export function connectNetwork(rec: ContainerRecord, network: string, aliases: r
   validateName("network name", network);
   for (const alias of aliases) validateName("network alias", alias);
   if (rec.networks.some((n) => n.network === network)) {
-    throw new UsageError(`container "${rec.id}" is already connected to network "${network}": network is already connected`);
+    throw new UsageError(`container ${rec.id} is already connected to network ${network}: network is already connected`);
   }
   // from the connected networks: a record of an older ctrnet still lists disconnected ones in ifnames
   const connected = Object.fromEntries(rec.networks.map((n) => [n.network, n.ifname]));
@@ -38,7 +38,7 @@ export function connectNetwork(rec: ContainerRecord, network: string, aliases: r
 /** Drops a network from the connected list, and frees its interface name. */
 export function disconnectNetwork(rec: ContainerRecord, network: string): ContainerRecord {
   if (!rec.networks.some((n) => n.network === network)) {
-    throw new UsageError(`container "${rec.id}" is not connected to network "${network}"`);
+    throw new UsageError(`container ${rec.id} is not connected to network ${network}`);
   }
   const { [network]: _, ...ifnames } = rec.ifnames;
   return { ...rec, networks: rec.networks.filter((n) => n.network !== network), ifnames };

@@ -110,6 +110,11 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
       inst.ok(["network", "disconnect", names[0]!, id]);
       inst.ok(["network", "connect", names[2]!, id]);
       expect(links()).toEqual(["eth0", "eth1"]);
+      // podman's words (e2e connect twice, libpod NetworkDisconnect), the ids as they are
+      const twice = inst.cli(["network", "connect", names[2]!, id]);
+      expect({ code: twice.code, stderr: twice.stderr }).toEqual({ code: 2, stderr: `ctrnet: error: container ${id} is already connected to network ${names[2]}: network is already connected\n` });
+      const notThere = inst.cli(["network", "disconnect", names[0]!, id]);
+      expect({ code: notThere.code, stderr: notThere.stderr }).toEqual({ code: 2, stderr: `ctrnet: error: container ${id} is not connected to network ${names[0]}\n` });
       const result = inst.inspect(id);
       expect(Object.keys(result.NetworkSettings.Networks).sort()).toEqual([names[1]!, names[2]!].sort());
       inst.ok(["rm", id]);

@@ -561,9 +561,9 @@ describe("interface names", () => {
   });
 
   test.each<[string, (r: ContainerRecord) => ContainerRecord, string]>([
-    ["connecting a connected network", (r) => connectNetwork(r, "podman"), 'container "c1" is already connected to network "podman": network is already connected'],
-    ["disconnecting a network not connected", (r) => disconnectNetwork(r, "other"), 'container "c1" is not connected to network "other"'],
-    ["disconnecting twice", (r) => disconnectNetwork(disconnectNetwork(r, "podman"), "podman"), 'container "c1" is not connected to network "podman"'],
+    ["connecting a connected network", (r) => connectNetwork(r, "podman"), 'container c1 is already connected to network podman: network is already connected'],
+    ["disconnecting a network not connected", (r) => disconnectNetwork(r, "other"), 'container c1 is not connected to network other'],
+    ["disconnecting twice", (r) => disconnectNetwork(disconnectNetwork(r, "podman"), "podman"), 'container c1 is not connected to network podman'],
     ["a bad network name", (r) => connectNetwork(r, "a b"), 'Invalid characters in network name "a b": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
     ["a bad alias", (r) => connectNetwork(r, "n", [".x"]), 'invalid network alias ".x": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
   ])("rejects %s", (_, change, message) => {
