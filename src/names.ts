@@ -21,7 +21,11 @@ export function validateName(kind: string, name: string): string {
   if (name.length > max) {
     throw new UsageError(`${kind} ${quote(`${name.slice(0, 32)}…`)} is ${name.length} characters long, more than the limit of ${max}`);
   }
-  if (!NAME_PATTERN.test(name)) throw new UsageError(`invalid ${kind} ${quote(name)}: must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  if (!NAME_PATTERN.test(name)) {
+    // podman 5's (netavark create's) words for a network name; ctrnet's own for the other kinds
+    const what = kind === "network name" ? `Invalid characters in network name ${quote(name)}` : `invalid ${kind} ${quote(name)}`;
+    throw new UsageError(`${what}: must match [a-zA-Z0-9][a-zA-Z0-9_.-]*`);
+  }
   return name;
 }
 

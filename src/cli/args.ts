@@ -246,6 +246,11 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
     // citty reads --no-hosts as the negation of a `hosts` flag
     noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
   });
+  // podman's create check: resolv.conf is the other container's, or there is no network to resolve on
+  const nsMode = network === "none" ? "none" : network?.startsWith("container:") ? "container" : undefined;
+  if (nsMode !== undefined && ["dns", "dns-search", "dns-option"].some((flag) => many(args, rawArgs, flag as "dns").length > 0)) {
+    throw new UsageError(`conflicting options: dns and the network mode: ${nsMode}`);
+  }
   // podman's specgen check: the hosts file is the other container's
   if (network?.startsWith("container:") && etc.addHosts?.length) {
     throw new UsageError("cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration");

@@ -1,5 +1,5 @@
 import { defineCommand, runCommand, type CommandDef } from "citty";
-import { print } from "./output.ts";
+import { print, suppressOutput } from "./output.ts";
 import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { globalArgs, runtimeArgs } from "./args.ts";
@@ -45,6 +45,9 @@ Object.defineProperty(commands, "_hook-wait", { value: lazy(() => import("./comm
 Object.defineProperty(commands, "_dns", { value: lazy(() => import("./commands/dns.ts")) });
 Object.defineProperty(commands, "_pause", { value: lazy(() => import("../rootless/pause-command.ts")) });
 Object.defineProperty(commands, "_supervise", { value: lazy(() => import("./commands/supervise.ts")) });
+// podman's `container` group and `ps`, hidden from help and completion as the internal commands are
+Object.defineProperty(commands, "container", { value: lazy(() => import("./commands/container.ts")) });
+Object.defineProperty(commands, "ps", { value: lazy(() => import("./commands/ls.ts")) });
 
 export const main = defineCommand({
   meta: { name: "ctrnet", version: VERSION, description: "Container networking for root and rootless containers" },
@@ -101,7 +104,24 @@ function takeDirectoryOption(argv: string[], i: number): number {
 }
 
 /** Commands that only read state: with a state directory that does not exist yet, they make nothing. */
-const READ_ONLY = new Set(["ls", "inspect", "port", "stats", "network ls", "network inspect", "network exists", "rootless-netns info"]);
+const READ_ONLY = new Set([
+  "ls",
+  "ps",
+  "inspect",
+  "port",
+  "stats",
+  "container ls",
+  "container list",
+  "container ps",
+  "container inspect",
+  "container port",
+  "container stats",
+  "network ls",
+  "network list",
+  "network inspect",
+  "network exists",
+  "rootless-netns info",
+]);
 
 /**
  * Walks the subcommand names at the front of argv down to the command that will run. citty's own
@@ -124,6 +144,11 @@ async function resolveCommand(argv: string[]): Promise<{ cmd: CommandDef<any>; p
       continue;
     }
     if (name === "--help" || name === "-h" || name === "--version" || name === "-v") break;
+    if (name === "--noout" && path.length === 0) {
+      suppressOutput();
+      i++;
+      continue;
+    }
     if (name.startsWith("-")) throw new UsageError(`unknown option ${name.split("=")[0]} before the command: see ctrnet --help`);
     const sub = Object.hasOwn(subs, name) ? subs[name] : undefined;
     if (!sub) throw new UsageError(`unknown command "${[...path, name].join(" ")}": see ctrnet --help`);
@@ -143,6 +168,35 @@ function wantsHelp(args: string[]): boolean {
   return false;
 }
 
+/**
+ * A string option's negative number (podman's `rm -t -1`) as one `--name=-N` word: citty would read `-1`
+ * as an option of its own, taking the next word (a name) as its value.
+ */
+function joinNegativeValues(cmd: CommandDef, args: readonly string[]): string[] {
+  const defs = (typeof cmd.args === "object" && cmd.args !== null ? cmd.args : {}) as Record<string, { type?: string; alias?: string | string[] }>;
+  const stringOption = (word: string): string | undefined => {
+    const bare = word.replace(/^--?/, "");
+    for (const [name, def] of Object.entries(defs)) {
+      if (def.type !== "string") continue;
+      const aliases = def.alias === undefined ? [] : [def.alias].flat();
+      if ((word.startsWith("--") && bare === name) || (!word.startsWith("--") && aliases.includes(bare))) return name;
+    }
+    return undefined;
+  };
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    if (word === "--") return [...out, ...args.slice(i)];
+    const name = word.startsWith("-") ? stringOption(word) : undefined;
+    const next = args[i + 1];
+    if (name !== undefined && next !== undefined && /^-[0-9]+$/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(word);
+  }
+  return out;
+}
+
 export async function cli(argv: string[]): Promise<number> {
   try {
     const { cmd, path, args } = await resolveCommand(takeLogLevel(argv));
@@ -158,7 +212,7 @@ export async function cli(argv: string[]): Promise<number> {
     if (needsRootlessNamespace(path[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
     // help and completion read the whole command tree from here
     phase("command loaded");
-    const { result } = await runCommand(cmd, { rawArgs: args, data: { root: main } });
+    const { result } = await runCommand(cmd, { rawArgs: joinNegativeValues(cmd, args), data: { root: main } });
     phase("command done");
     return typeof result === "number" ? result : 0;
   } catch (err) {

@@ -2,7 +2,15 @@
 // compiled binary (measured), a noticeable share of a 10 ms command; a plain write(2) loop costs nothing.
 import { writeSync } from "node:fs";
 
+let quiet = false;
+
+/** podman's global --noout: the command's results are not printed (its errors still are, on stderr). */
+export function suppressOutput(): void {
+  quiet = true;
+}
+
 export function print(text: string): void {
+  if (quiet) return;
   const bytes = Buffer.from(text);
   for (let off = 0; off < bytes.length; ) off += writeSync(1, bytes, off);
 }

@@ -12,6 +12,11 @@ export const templateFormatArg = {
   format: { type: "string", description: "json, or a Go template: {{.Field}}, table {{.Field}}…" },
 } as const satisfies ArgsDef;
 
+/** inspect's and network inspect's --format, with podman's -f (ls commands keep -f for --filter). */
+export const inspectFormatArg = {
+  format: { ...templateFormatArg.format, alias: "f" },
+} as const satisfies ArgsDef;
+
 /** Go's time.Time String(), which podman's templates print for a time field. */
 export function goTime(iso: string): string {
   const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(new Date(iso).toISOString());
@@ -82,7 +87,7 @@ function fill(fields: Record<string, unknown>, names: readonly string[]): void {
 
 /** podman's InspectContainerData, as far as ctrnet has it; its Go field is ID where the JSON says Id. */
 export function inspectView(result: InspectResult): object {
-  const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts"] }) as {
+  const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts", "PortBindings"] }) as {
     NetworkSettings: Record<string, unknown> & { Networks?: Map<string, Record<string, unknown>> | null };
   };
   fill(view.NetworkSettings, BASIC_OPTIONAL);

@@ -1,10 +1,8 @@
 // A new record, connecting and disconnecting networks on it, and the interface names that come with them. Pure.
 //
-// Names are stable for the life of the container, as podman keeps them (its NetInterfaceDescriptions only
-// ever grows): a network keeps the ethN it was first given, across disconnect and reconnect, and a name
-// once given is never handed to another network while the container exists. So a disconnect leaves a
-// gap (eth0, eth2) rather than renaming anything; a process that remembered "eth1 is network b" can
-// never find eth1 meaning network c.
+// Names are stable while their network is connected: a disconnect renames nothing (eth0, eth2 stay,
+// leaving a gap). A connect takes the lowest ethN no connected network has, a freed one too, as podman
+// 4 and 5 do (libpod getFreeInterfaceName; podman 3's NetInterfaceDescriptions kept every name given).
 import { UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
@@ -20,27 +18,30 @@ export function firstFreeIfname(ifnames: Readonly<Record<string, string>>, alsoT
   return `eth${n}`;
 }
 
-/** Appends a network; it gets back its old interface name if it was connected before. */
+/** Appends a network, on the lowest ethN its connected networks leave free. */
 export function connectNetwork(rec: ContainerRecord, network: string, aliases: readonly string[] = []): ContainerRecord {
   validateName("network name", network);
   for (const alias of aliases) validateName("network alias", alias);
   if (rec.networks.some((n) => n.network === network)) {
-    throw new UsageError(`container "${rec.id}" is already connected to network "${network}": network is already connected`);
+    throw new UsageError(`container ${rec.id} is already connected to network ${network}: network is already connected`);
   }
-  const ifname = rec.ifnames[network] ?? firstFreeIfname(rec.ifnames);
+  // from the connected networks: a record of an older ctrnet still lists disconnected ones in ifnames
+  const connected = Object.fromEntries(rec.networks.map((n) => [n.network, n.ifname]));
+  const ifname = firstFreeIfname(connected);
   return {
     ...rec,
-    ifnames: { ...rec.ifnames, [network]: ifname },
+    ifnames: { ...connected, [network]: ifname },
     networks: [...rec.networks, { network, ifname, aliases: [...aliases], status: null }],
   };
 }
 
-/** Drops a network from the connected list; its interface name stays reserved for it. */
+/** Drops a network from the connected list, and frees its interface name. */
 export function disconnectNetwork(rec: ContainerRecord, network: string): ContainerRecord {
   if (!rec.networks.some((n) => n.network === network)) {
-    throw new UsageError(`container "${rec.id}" is not connected to network "${network}"`);
+    throw new UsageError(`container ${rec.id} is not connected to network ${network}`);
   }
-  return { ...rec, networks: rec.networks.filter((n) => n.network !== network) };
+  const { [network]: _, ...ifnames } = rec.ifnames;
+  return { ...rec, networks: rec.networks.filter((n) => n.network !== network), ifnames };
 }
 
 export interface NewContainer {

@@ -158,7 +158,11 @@ function hostsEntry(line: string): { address: string; names: string[] } | undefi
 }
 
 const LOCALHOST_NAME = /^(?:localhost(?:\..*|[46])?|ip6-localhost|ip6-loopback)$/;
-const DEFAULT_LOCALHOST_LINES = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"];
+/** podman's (containers/common etchosts) localhost entries, written when no line before names localhost. */
+const PODMAN_LOCALHOST_ENTRIES = [
+  { address: "127.0.0.1", names: ["localhost"] },
+  { address: "::1", names: ["localhost"] },
+];
 
 export interface ContainerHostsInput {
   /** The host's /etc/hosts. Only its localhost lines are kept: its other names mean the host, not the container. */
@@ -174,12 +178,14 @@ export interface ContainerHostsInput {
 }
 
 export const HOST_GATEWAY_NAME = "host.containers.internal";
+/** podman 5 names the host's address host.docker.internal too, on the same line. */
+const HOST_GATEWAY_NAMES = [HOST_GATEWAY_NAME, "host.docker.internal"];
 
 /**
  * A hosts file as containerHosts wrote it, after the container's addresses changed from `before` to
  * `after` (connect, disconnect), as podman edits a running container's /etc/hosts: the lines of the
- * addresses it lost go, those of its new ones come where the first own line was (after the localhost
- * lines when it had none), with the names of its own lines (`names` when none is left to copy them
+ * addresses it lost go, those of its new ones come where the first own line was (at the end when it had
+ * none, as podman's etchosts.Add appends), with the names of its own lines (`names` when none is left to copy them
  * from). Every other line (--add-host, host.containers.internal, the user's) stays as it is.
  */
 export function replaceOwnHostsEntries(hosts: string, before: readonly string[], after: readonly string[], names: readonly string[]): string {
@@ -192,27 +198,34 @@ export function replaceOwnHostsEntries(hosts: string, before: readonly string[],
   const first = lines.findIndex((line) => own(line) !== undefined);
   const ownNames = first >= 0 ? own(lines[first]!)!.names.join(" ") : unique(names).join(" ");
   const kept = lines.filter((line) => own(line) === undefined);
-  const localhostEnd = kept.findIndex((line) => {
-    const entry = hostsEntry(line);
-    return !(entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n)));
-  });
-  const at = first >= 0 ? lines.slice(0, first).filter((line) => own(line) === undefined).length : localhostEnd >= 0 ? localhostEnd : kept.length;
+  const at = first >= 0 ? lines.slice(0, first).filter((line) => own(line) === undefined).length : kept.length;
   kept.splice(at, 0, ...unique(after).map((address) => `${address}\t${ownNames}`));
   return kept.map((l) => `${l}\n`).join("");
 }
 
+/**
+ * podman's (containers/common etchosts newHost) layout: the --add-host lines, the base file's (the host's
+ * localhost lines; ctrnet has no image), then 127.0.0.1 and ::1 localhost, the host's address as
+ * host.containers.internal and host.docker.internal, and the container's addresses. Each of the last four
+ * carries only the names no line before it has, and is left out when none is left (a --hostname or
+ * --add-host of the same name wins, as podman's).
+ */
 export function containerHosts(input: ContainerHostsInput): string {
   const localhost = input.host.split("\n").filter((line) => {
     const entry = hostsEntry(line);
     return entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n));
   });
-  const names = unique(input.names).join(" ");
-  const lines = [
-    ...(localhost.length ? localhost.map((l) => l.trim()) : DEFAULT_LOCALHOST_LINES),
-    ...unique(input.addresses).map((address) => `${address}\t${names}`),
-    ...(input.extraHosts ?? []).map((h) => `${h.address}\t${h.name}`),
-    ...(input.gateway ? [`${input.gateway}\t${HOST_GATEWAY_NAME}`] : []),
+  const lines = [...(input.extraHosts ?? []).map((h) => `${h.address}\t${h.name}`), ...localhost.map((l) => l.trim())];
+  const taken = new Set(lines.flatMap((line) => hostsEntry(line)?.names ?? []));
+  const names = unique(input.names);
+  const generated = [
+    ...PODMAN_LOCALHOST_ENTRIES,
+    ...(input.gateway ? [{ address: input.gateway, names: HOST_GATEWAY_NAMES }] : []),
+    ...unique(input.addresses).map((address) => ({ address, names })),
   ];
+  // podman's addEntriesIfNotExists: the names are those of the lines above, not of each other's
+  const free = generated.map((entry) => ({ address: entry.address, names: entry.names.filter((n) => !taken.has(n)) }));
+  lines.push(...free.filter((entry) => entry.names.length > 0).map((entry) => `${entry.address}\t${entry.names.join(" ")}`));
   return lines.map((l) => `${l}\n`).join("");
 }
 

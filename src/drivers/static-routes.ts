@@ -32,6 +32,12 @@ export function defaultRouteGateways(ipam: unknown, gateways: readonly string[])
   return gateways.filter((gw) => families.has(gw.includes(":") ? 6 : 4));
 }
 
+/** The metric of the default routes (podman's `metric` option: the default entries' `priority`). */
+export function defaultRouteMetric(ipam: unknown): number | undefined {
+  const entry = (entries(ipam) ?? []).find((r) => typeof r?.dst === "string" && isDefault(r.dst) && typeof r.priority === "number");
+  return entry?.priority as number | undefined;
+}
+
 /** The ipam section's routes that are not default routes and name a gateway. */
 export function staticRoutesOf(ipam: unknown): IpamStaticRoute[] {
   return (entries(ipam) ?? []).flatMap((r) => {
@@ -42,11 +48,22 @@ export function staticRoutesOf(ipam: unknown): IpamStaticRoute[] {
 
 /**
  * Adds the static routes of the container's addresses' families inside its netns, on its interface (a
- * route whose gateway the interface cannot reach would fail; the conflist's check keeps them in a subnet).
+ * route whose gateway the interface cannot reach fails, as with podman's netavark).
  */
 export function addStaticRoutes(container: Netlink, ifname: string, routes: readonly IpamStaticRoute[], addresses: readonly string[]): IpamStaticRoute[] {
   const families = new Set(addresses.map((a) => (a.includes(":") ? 6 : 4)));
   const added = routes.filter((r) => families.has(r.gw.includes(":") ? 6 : 4));
   for (const r of added) container.routeAdd({ dst: r.dst, gateway: r.gw, dev: ifname, ...(r.metric !== undefined ? { metric: r.metric } : {}) });
   return added;
+}
+
+/**
+ * A plugin result's routes: a default route per gateway, then the static routes set, their metric as
+ * CNI 1.1's `priority` (the wire format leaves it out of older versions' results).
+ */
+export function resultRoutes(gateways: readonly string[], routes: readonly IpamStaticRoute[] = []): { dst: string; gw: string; priority?: number }[] {
+  return [
+    ...gateways.map((gw) => ({ dst: gw.includes(":") ? "::/0" : "0.0.0.0/0", gw })),
+    ...routes.map((r) => ({ dst: r.dst, gw: r.gw, ...(r.metric !== undefined ? { priority: r.metric } : {}) })),
+  ];
 }

@@ -35,8 +35,15 @@ function createRequest(ctx: Context, state: OciState, id: string, settings: Hook
   const name = runtimeContainerName(state.annotations ?? {});
   if (name !== undefined && name !== id && ctx.state().find(name) === undefined) req.name = name;
   if (settings.network !== undefined) req.network = settings.network;
+  // as create's --ip and --ip6: --ip6 alone is the one static address, beside --ip the IPv6 one
   if (settings.ip !== undefined) req.ip = settings.ip;
+  if (settings.ip6 !== undefined) {
+    if (settings.ip === undefined) req.ip = settings.ip6;
+    else req.ip6 = settings.ip6;
+  }
   if (settings.mac !== undefined) req.mac = settings.mac;
+  if (settings.expose.length) req.expose = settings.expose;
+  if (settings.publishAll) req.publishAll = true;
   if (target.kind === "adopt") {
     // A rootless hook runs in the runtime's user namespace (or podman's), whose mount namespace is not
     // its own to mount in, and a bind mount there would be out of sight of every later ctrnet anyway.

@@ -7,7 +7,7 @@ import { UsageError } from "../errors.ts";
 import { parseNetworkMode } from "../lifecycle/index.ts";
 import { validateName } from "../names.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
-import { parsePortSpecs } from "../schema/ports.ts";
+import { parseExposeSpecs, parsePortSpecs } from "../schema/ports.ts";
 
 export interface HookSettings {
   /** A `--network` value; undefined: the default network. */
@@ -15,8 +15,13 @@ export interface HookSettings {
   /** `-p` specs. */
   ports: string[];
   ip?: string;
+  /** The IPv6 address beside an IPv4 `ip` (alone: the one static address), as create's --ip6. */
+  ip6?: string;
   mac?: string;
   aliases: string[];
+  /** `--expose` specs: published on free host ports with publishAll, else only shown. */
+  expose: string[];
+  publishAll: boolean;
   /** The name /etc/hosts gives the container's addresses; else config.json's hostname, else the id. */
   hostname?: string;
   /** Write /etc/resolv.conf and /etc/hosts into the bundle's root filesystem. */
@@ -47,6 +52,17 @@ function validateAliases(aliases: string[]): string[] {
   return aliases;
 }
 
+function validateIP6(value: string): string {
+  const ip = validateIP(value);
+  if (!ip.includes(":")) throw new UsageError(`invalid IPv6 address "${value}"`);
+  return ip;
+}
+
+function validateExpose(specs: string[]): string[] {
+  parseExposeSpecs(specs);
+  return specs;
+}
+
 function parseBoolean(value: string): boolean {
   if (value === "true") return true;
   if (value === "false") return false;
@@ -65,6 +81,15 @@ const ANNOTATIONS: Record<string, Parser> = {
   },
   ip: (value, into) => {
     into.ip = validateIP(value);
+  },
+  ip6: (value, into) => {
+    into.ip6 = validateIP6(value);
+  },
+  expose: (value, into) => {
+    into.expose = validateExpose(list(value));
+  },
+  "publish-all": (value, into) => {
+    into.publishAll = parseBoolean(value);
   },
   mac: (value, into) => {
     into.mac = validateMAC(value);
@@ -149,8 +174,11 @@ export interface HookArgs {
   network?: string;
   publish?: readonly string[];
   ip?: string;
+  ip6?: string;
   mac?: string;
   aliases?: readonly string[];
+  expose?: readonly string[];
+  publishAll?: boolean;
   hostname?: string;
   writeEtc?: boolean;
   dns?: readonly string[];
@@ -165,8 +193,11 @@ export function settingsFromArgs(args: HookArgs): Partial<HookSettings> {
   if (args.network !== undefined) out.network = validateNetwork(args.network);
   if (args.publish?.length) out.ports = validatePorts([...args.publish]);
   if (args.ip !== undefined) out.ip = validateIP(args.ip);
+  if (args.ip6 !== undefined) out.ip6 = validateIP6(args.ip6);
   if (args.mac !== undefined) out.mac = validateMAC(args.mac);
   if (args.aliases?.length) out.aliases = validateAliases([...args.aliases]);
+  if (args.expose?.length) out.expose = validateExpose(args.expose.flatMap((e) => e.split(",")));
+  if (args.publishAll !== undefined) out.publishAll = args.publishAll;
   if (args.hostname !== undefined) out.hostname = validateHostname(args.hostname);
   if (args.writeEtc !== undefined) out.writeEtc = args.writeEtc;
   const etc = parseEtcOptions({ dns: args.dns, dnsSearch: args.dnsSearch, dnsOptions: args.dnsOptions, addHosts: args.addHosts, noHosts: args.noHosts });
@@ -187,5 +218,5 @@ export function resolveSettings(args: HookArgs, annotations: Readonly<Record<str
   checkEtcOptions(etc);
   const { etc: _argsEtc, ...argSettings } = fromArgs;
   const { etc: _annotationsEtc, ...annotationSettings } = fromAnnotations;
-  return { ports: [], aliases: [], writeEtc: false, ...argSettings, ...annotationSettings, ...(Object.keys(etc).length ? { etc } : {}) };
+  return { ports: [], aliases: [], expose: [], publishAll: false, writeEtc: false, ...argSettings, ...annotationSettings, ...(Object.keys(etc).length ? { etc } : {}) };
 }

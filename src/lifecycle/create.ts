@@ -6,7 +6,7 @@ import { phase } from "../trace.ts";
 import { basename } from "node:path";
 import { ErrorList, exitCodeOf, UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
-import { adoptNetns, createNetns, netnsInode, openNetns, plannedNetnsPath } from "../netns/index.ts";
+import { adoptNetns, createNetns, NetnsNotFoundError, netnsInode, openNetns, plannedNetnsPath } from "../netns/index.ts";
 import { ensureDefaultNetwork } from "../networks/index.ts";
 import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
@@ -25,7 +25,7 @@ import { type NetworkModeSpec, parseNetworkMode } from "./mode.ts";
 import { newContainerRecord } from "../container/attachments.ts";
 import { findExact, netnsOwner } from "./lookup.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
-import { etcFilesOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
+import { etcFilesOf, etcOptionsOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { bringLoopbackUp } from "../netlink/index.ts";
 import { type AdoptedProcess, startTimeOf } from "../process/supervise.ts";
@@ -34,7 +34,7 @@ import { prestartDns, syncDns } from "./dns.ts";
 import { checkAddressFree } from "../container/static-ip.ts";
 import { teardownContainer } from "./teardown.ts";
 import { removeContainer } from "./remove.ts";
-import { superviseHelpers } from "./supervisor.ts";
+import { superviseDnsServer, superviseHelpers } from "./supervisor.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
 /** Network modes whose container publishes no port: podman warns that -p is dropped and goes on. */
@@ -65,6 +65,16 @@ interface CreatePlan {
 /** Opens and closes it: a path that is no netns is bad input, found before anything is made. */
 function checkNetnsPath(path: string): void {
   close(openNetns(path));
+}
+
+/** --network ns:PATH (and --netns): a missing path in ctrnet's words, then podman's (its faccessat). */
+function checkJoinedNetns(path: string): void {
+  try {
+    checkNetnsPath(path);
+  } catch (err) {
+    if (err instanceof NetnsNotFoundError) throw new UsageError(`${err.message} (faccessat ${path}: no such file or directory)`);
+    throw err;
+  }
 }
 
 function procNetnsPath(pid: number): string {
@@ -101,7 +111,7 @@ function netnsSource(asked: NetnsRequest, spec: NetworkModeSpec): NetnsRequest |
       return asked;
     case "create":
       if (spec.joins !== undefined) {
-        checkNetnsPath(spec.joins);
+        checkJoinedNetns(spec.joins);
         return { kind: "join", path: spec.joins };
       }
       return spec.configures ? asked : null;
@@ -192,6 +202,8 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
     for (const ip of [p.ip, p.ip6]) if (ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, ip);
     const ports = p.ports.length ? assignHostPorts(p.ports, state.publishedPorts(p.ports)) : [];
     checkHostPortsFree(ports);
+    // podman's info line, once a container: an SCTP host port is checked against the records only
+    if (ports.some((m) => m.protocol === "sctp")) log.info("Port reservation for SCTP is not supported");
     return state.insert({ ...rec, ports });
   });
 }
@@ -276,7 +288,10 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
         dnsSynced.catch(() => {});
       }
     }
-    if (opts.writeEtc) writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, netnsOwner(state, rec), p.etc)).files, wantedEtcFiles(p.etc));
+    if (opts.writeEtc) {
+      const owner = netnsOwner(state, rec);
+      writeEtcFiles(ctx, rec.id, (await etcFilesOf(ctx, owner, etcOptionsOf(owner, rec, p.etc))).files, wantedEtcFiles(p.etc));
+    }
     phase("create: etc files written");
     const ready = state.setState(rec.id, "ready");
     phase("create: record ready");
@@ -288,6 +303,11 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       const driver = ready.ports.length ? driverFor(ready.mode, ctx) : undefined;
       await superviseHelpers(ctx, rec.id, { holdPorts: driver !== undefined && !driver.listensOnHostPorts });
       phase("create: helpers supervised");
+    } else if (ready.networks.length) {
+      // run: the container's own helpers die with its process, but the DNS server is every container's
+      // and outlives it, so a kill -9 of it is repaired for run's containers too (the supervisor goes
+      // once nothing needs it, the server gone with the last container it served)
+      await superviseDnsServer(ctx);
     }
     return ready;
   } catch (err) {

@@ -107,6 +107,16 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
   });
 }
 
+/**
+ * The options a container's files are made from. One on another container's netns (container:ID) gets the
+ * files of that container, its netns owner, as podman copies them: the owner's options, the joiner's own
+ * saying only which files it leaves alone (its --dns and --add-host are refused).
+ */
+export function etcOptionsOf(owner: ContainerRecord, rec: ContainerRecord, etc: EtcOptions): EtcOptions {
+  if (owner.id === rec.id) return etc;
+  return { ...structuredClone(owner.etc ?? {}), ...(etc.noHosts ? { noHosts: true } : {}), ...(etc.noResolvConf ? { noResolvConf: true } : {}) };
+}
+
 /** Where `ip netns` keeps a named netns's own /etc files. */
 const NETNS_ETC_DIR = "/etc/netns";
 

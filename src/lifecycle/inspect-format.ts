@@ -83,6 +83,8 @@ export interface InspectResult {
   NetworkSettings: InspectNetworkSettings;
   /** podman's Config.ExposedPorts: the container's --expose ports, published or not ("80/tcp": {}). */
   Config?: { ExposedPorts: Record<string, Record<string, never>> };
+  /** podman's HostConfig, its network part: the mode without its options (as podman's NetMode), the published ports. */
+  HostConfig: { NetworkMode: string; PortBindings: Record<string, InspectHostPort[] | null> };
   /** slirp4netns, pasta and the port forwarder, when the container has them; the DNS server of its networks (dnsServer). */
   Helpers?: Record<string, InspectHelper>;
 }
@@ -212,6 +214,11 @@ export function networkSettings(owner: ContainerRecord, view: InspectView = {}):
   return primary ? { ...settings, ...statusToBasicNetworkConfig(primary) } : settings;
 }
 
+/** podman's HostConfig.NetworkMode: "bridge" for networks, slirp4netns and pasta without their options. */
+function hostConfigNetworkMode(mode: ContainerRecord["mode"]): string {
+  return mode.kind === "slirp4netns" || mode.kind === "pasta" ? mode.kind : formatNetworkMode(mode);
+}
+
 export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view: InspectView = {}, health?: InspectHealth): InspectResult {
   const degraded = rec.state === "ready" ? health?.degraded : undefined;
   return {
@@ -223,6 +230,7 @@ export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view
     NetworkMode: formatNetworkMode(rec.mode),
     NetworkSettings: networkSettings(owner, view),
     ...(rec.exposed?.length ? { Config: { ExposedPorts: exposedPorts(rec.exposed) } } : {}),
+    HostConfig: { NetworkMode: hostConfigNetworkMode(rec.mode), PortBindings: inspectPorts(rec.ports) },
     ...(health && Object.keys(health.helpers).length ? { Helpers: health.helpers } : {}),
   };
 }

@@ -35,12 +35,13 @@ export function rootlessNetworkCmd(env: Readonly<Record<string, string | undefin
 }
 
 /**
- * value undefined means the default: slirp4netns for a rootless user (pasta with CTRNET_ROOTLESS_NETWORK_CMD=pasta) (a user cannot make bridges on the
+ * value undefined (or podman's `default`, `private`) means the default: slirp4netns for a rootless user (pasta with CTRNET_ROOTLESS_NETWORK_CMD=pasta) (a user cannot make bridges on the
  * host), bridge for root, as podman. slirp4netns options are checked here, with the seed's messages, so a
  * bad one is refused before anything is made.
  */
 export function parseNetworkMode(value?: string, rootless = false): NetworkModeSpec {
-  if (value === undefined) return parseNetworkMode(rootless ? rootlessNetworkCmd() : "bridge");
+  // podman's `default` and `private` (a netns of its own): the mode a container gets when none is given
+  if (value === undefined || value === "default" || value === "private") return parseNetworkMode(rootless ? rootlessNetworkCmd() : "bridge");
   if (value === "" || value === "bridge") return { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true };
   if (value === "none") return { mode: { kind: "none" }, networks: [], defaultNetwork: false, configures: true };
   if (value === "host") return { mode: { kind: "host" }, networks: [], defaultNetwork: false, configures: false };
@@ -68,7 +69,7 @@ export function parseNetworkMode(value?: string, rootless = false): NetworkModeS
   const seen = new Set<string>();
   for (const name of networks) {
     if (name === "") throw new UsageError(`invalid --network "${value}": empty network name`);
-    if (["bridge", "none", "host"].includes(name)) {
+    if (["bridge", "none", "host", "default", "private"].includes(name)) {
       throw new UsageError(`invalid --network "${value}": "${name}" cannot be combined with other networks`);
     }
     validateName("network name", name);

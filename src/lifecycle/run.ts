@@ -11,7 +11,7 @@ import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { createContainer } from "./create.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
-import { etcFilesOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
+import { etcFilesOf, etcOptionsOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
 import { netnsOwner } from "./lookup.ts";
 import { removeContainer } from "./remove.ts";
 import { holdHostPorts } from "./host-ports.ts";
@@ -80,7 +80,7 @@ function beforeStart(err: unknown): unknown {
 async function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opts: RunOptions, etc: EtcOptions): Promise<NetnsProcess> {
   // A container:ID container runs in the netns of the container at the end of the chain, with its /etc view.
   const owner = netnsOwner(ctx.state(), record);
-  const { files, fellBack } = await etcFilesOf(ctx, owner, etc);
+  const { files, fellBack } = await etcFilesOf(ctx, owner, etcOptionsOf(owner, record, etc));
   if (fellBack) log.debug(`container ${record.id}: no nameserver of the host is reachable from its network, using public ones`);
   // --no-hosts, --dns none: the /etc/hosts, /etc/resolv.conf the command sees stays the host's
   const etcFiles = writeEtcFiles(ctx, record.id, files, wantedEtcFiles(etc));

@@ -32,6 +32,8 @@ export interface CreateNetworkRequest {
   routes?: readonly string[];
   /** podman's `--dns IP`: the network's own DNS servers, which its containers' resolv.conf names. */
   dnsServers?: readonly string[];
+  /** podman's `--ipam-driver`: host-local (the default with subnets), or dhcp (macvlan and ipvlan; their default without). */
+  ipamDriver?: string;
 }
 
 export interface BridgeOptions {
@@ -46,6 +48,10 @@ export interface BridgeOptions {
   isolate?: "true" | "strict";
   /** podman's `-o no_default_route=true`: containers get no default route through this network. */
   noDefaultRoute?: boolean;
+  /** podman's `metric`: the metric of the containers' default routes through this network. */
+  metric?: number;
+  /** podman's `com.docker.network.bridge.name`: the bridge's name, as --interface-name. */
+  bridgeName?: string;
 }
 
 export interface MacvlanOptions {
@@ -55,6 +61,8 @@ export interface MacvlanOptions {
   /** `ctrnet` (the default): ctrnet's own plugin makes the link; `cni`: the reference macvlan/ipvlan plugin. */
   plugin?: "ctrnet" | "cni";
   noDefaultRoute?: boolean;
+  /** podman's `metric`: the metric of the containers' default routes through this network. */
+  metric?: number;
 }
 
 const ROUTE_FORMAT = "Format: --route <destination in CIDR>,<gateway>,<metric (optional)>";
@@ -131,7 +139,7 @@ function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, al
 }
 
 export function parseBridgeOptions(options: Readonly<Record<string, string>>): BridgeOptions {
-  checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate", "no_default_route"]);
+  checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate", "no_default_route", "metric", BRIDGE_NAME_OPTION]);
   const { plugin, isolate } = options;
   if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
   if (isolate !== undefined && isolate !== "true" && isolate !== "strict") throw new UsageError(`invalid --opt isolate=${isolate}: use true or strict`);
@@ -142,12 +150,17 @@ export function parseBridgeOptions(options: Readonly<Record<string, string>>): B
     ...(plugin !== undefined ? { plugin } : {}),
     ...(isolate !== undefined ? { isolate } : {}),
     ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
+    ...(options.metric !== undefined ? { metric: integerOption("metric", options.metric) } : {}),
+    ...(options[BRIDGE_NAME_OPTION] !== undefined ? { bridgeName: options[BRIDGE_NAME_OPTION] } : {}),
   };
 }
 
+/** podman's (docker's) spelling of --interface-name for a bridge network. */
+export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
+
 /** podman's macvlan and ipvlan options: parent, mode (each driver's own), mtu; and ctrnet's plugin choice. */
 export function parseMacvlanOptions(options: Readonly<Record<string, string>>, driver: "macvlan" | "ipvlan" = "macvlan"): MacvlanOptions {
-  checkKeys(driver, options, ["parent", "mode", "mtu", "plugin", "no_default_route"]);
+  checkKeys(driver, options, ["parent", "mode", "mtu", "plugin", "no_default_route", "metric"]);
   const { mode, parent, plugin } = options;
   const modes: readonly string[] = driver === "macvlan" ? MACVLAN_MODES : IPVLAN_MODES;
   if (mode !== undefined && !modes.includes(mode)) throw new UsageError(`invalid --opt mode=${mode} for the ${driver} driver: use one of ${modes.join(", ")}`);
@@ -158,5 +171,6 @@ export function parseMacvlanOptions(options: Readonly<Record<string, string>>, d
     ...(mode !== undefined ? { mode: mode as VlanMode } : {}),
     ...(plugin !== undefined ? { plugin } : {}),
     ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
+    ...(options.metric !== undefined ? { metric: integerOption("metric", options.metric) } : {}),
   };
 }

@@ -1,7 +1,7 @@
 // The conflist for `network create`, decided from the request and from what already exists (networks,
 // host routes and links, installed plugins). Pure, so every rule and message is testable without root;
 // every check happens here, before anything is written.
-import { type ConflistArgs, bridgeConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
+import { type ConflistArgs, bridgeConflist, dhcpVlanConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { UsageError } from "../errors.ts";
@@ -55,7 +55,7 @@ function planName(request: CreateNetworkRequest, around: Surroundings): string {
   if ((RESERVED_NETWORK_NAMES as readonly string[]).includes(request.name)) {
     throw new UsageError(`cannot create network with name "${request.name}" because it conflicts with a valid network mode`);
   }
-  if (names.has(request.name)) throw new UsageError(`network name ${request.name} already used: network already exists`);
+  if (names.has(request.name)) throw new UsageError(`network name ${request.name} already used: network already exists ${request.name}`);
   return request.name;
 }
 
@@ -160,31 +160,54 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     args: conflistArgs(request, around),
     routes: (request.routes ?? []).map(parseRoute),
   };
+  const ipamDriver = request.ipamDriver ?? (driver !== "bridge" && !request.subnets?.length ? "dhcp" : "host-local");
+  if (ipamDriver !== "host-local" && (driver === "bridge" || ipamDriver !== "dhcp")) {
+    throw new UsageError(
+      ipamDriver === "dhcp"
+        ? "the dhcp ipam driver is supported by the macvlan and ipvlan drivers only"
+        : `unsupported ipam driver "${ipamDriver}": use host-local (the default), or dhcp on a macvlan or ipvlan network`,
+    );
+  }
   let conflist: Record<string, unknown>;
   if (driver === "bridge") {
-    const { mtu, vlan, plugin, isolate, noDefaultRoute } = parseBridgeOptions(request.options ?? {});
-    const bridge = planBridgeName(request, around);
+    const { mtu, vlan, plugin, isolate, noDefaultRoute, metric, bridgeName } = parseBridgeOptions(request.options ?? {});
+    if (bridgeName !== undefined && request.interfaceName !== undefined && bridgeName !== request.interfaceName) {
+      throw new UsageError(`--opt com.docker.network.bridge.name=${bridgeName} and --interface-name ${request.interfaceName} disagree: give one`);
+    }
+    const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around);
     const subnets = planSubnets(request, around, true);
     if (plugin !== "cni") {
-      conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute, ...(isolate ? { isolate } : {}) });
+      conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute, metric, ...(isolate ? { isolate } : {}) });
     } else {
       // ctrnet's own DNS server answers for its networks (args.ctrnet_dns), not a dnsmasq per network; an
       // internal bridge of this chain has no address to answer on (podman 4's CNI backend: no DNS either)
       const args = request.internal && common.args.dns ? { ...common.args, dns: false } : common.args;
       if (args !== common.args) log.warn(`DNS is off on internal network ${name}: the reference CNI chain gives its bridge no address to answer on (ctrnet's own plugin does)`);
-      conflist = bridgeConflist({ ...common, args, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute });
+      conflist = bridgeConflist({ ...common, args, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute, metric });
     }
   } else {
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");
-    const { mtu, mode, parent, plugin, noDefaultRoute } = parseMacvlanOptions(request.options ?? {}, driver);
+    const { mtu, mode, parent, plugin, noDefaultRoute, metric } = parseMacvlanOptions(request.options ?? {}, driver);
     const master = planParent(request, driver, parent, around);
+    if (ipamDriver === "dhcp") {
+      // podman's default without --subnet: the LAN's DHCP server hands out the addresses, asked by CNI's
+      // dhcp plugin (its daemon must run when a container attaches), under the reference link plugin
+      if (request.subnets?.length || request.gateways?.length || request.ipRanges?.length) throw new UsageError("the dhcp ipam driver takes no --subnet, --gateway or --ip-range");
+      if (request.routes?.length) throw new UsageError("the dhcp ipam driver takes no --route: the DHCP server gives the routes");
+      if (plugin === "ctrnet") throw new UsageError(`the dhcp ipam driver needs the reference ${driver} plugin: -o plugin=cni (the default with dhcp)`);
+      const { parent: _, ...options } = canonicalOptions(request.options ?? {});
+      if (noDefaultRoute) throw new UsageError("the dhcp ipam driver takes no no_default_route: the DHCP server gives the routes");
+      conflist = dhcpVlanConflist({ ...common, args: { ...common.args, options, dns: false }, subnets: [], driver, master, mode, mtu });
+      checkPlugins(name, conflist, around);
+      return { name, conflist };
+    }
     // The containers share the parent's LAN, whose addressing only the user knows: nothing to pick.
     if (!request.subnets?.length) throw new UsageError(`a ${driver} network needs --subnet (the subnet of the parent interface's LAN)`);
     if (request.ipv6 && !request.subnets.some((s) => s.includes(":"))) throw new UsageError(`--ipv6 on a ${driver} network needs an IPv6 --subnet`);
     // the host reaches no macvlan container, so no server of the host can answer them
     // podman keeps the parent as the network's interface, not among its options
     const { parent: _, ...options } = canonicalOptions(request.options ?? {});
-    const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, noDefaultRoute, subnets: planSubnets(request, around, false) };
+    const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, noDefaultRoute, metric, subnets: planSubnets(request, around, false) };
     conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist(spec);
   }
   checkPlugins(name, conflist, around);

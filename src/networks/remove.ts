@@ -138,14 +138,15 @@ async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<v
 /** `nameOrId` as a user gives it: a name, an id or a unique id prefix. */
 export async function removeNetwork(ctx: NetworkScope, nameOrId: string, options: RemoveOptions = {}): Promise<void> {
   // podman's words for its default network, written or not (it is listed either way)
-  if (nameOrId === DEFAULT_NETWORK) throw new UsageError(`the default network ${DEFAULT_NETWORK} cannot be removed`);
+  if (nameOrId === DEFAULT_NETWORK) throw new UsageError(`default network ${DEFAULT_NETWORK} cannot be removed`);
   const config = await ctx.cni.resolveNetwork(nameOrId);
   const name = config.name;
-  if (name === DEFAULT_NETWORK) throw new UsageError(`the default network ${DEFAULT_NETWORK} cannot be removed`);
+  if (name === DEFAULT_NETWORK) throw new UsageError(`default network ${DEFAULT_NETWORK} cannot be removed`);
   const users = containersUsing(ctx, name);
   if (users.length) {
     if (!options.force) {
-      throw new UsageError(`network ${name} has container(s) ${users.join(" ")} attached (use -f to remove them from it): network is being used`);
+      // podman's words, though ctrnet's -f disconnects the containers rather than deleting them
+      throw new UsageError(`"${name}" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used by ${users.join(" ")}`);
     }
     await detachAll(name, users, options.detach);
   }

@@ -11,15 +11,20 @@ export interface UpdateNetworkRequest {
   dnsDrop: readonly string[];
 }
 
-/** Rewrites the network's DNS servers; the caller tells ctrnet's DNS server (lifecycle syncDns). */
+/**
+ * Rewrites the network's DNS servers; the caller tells ctrnet's DNS server (lifecycle syncDns). As podman's
+ * NetworkUpdate, a change that changes nothing (no flag, or dropping a server it lacks) writes nothing and
+ * is no error, once the network is found.
+ */
 export function updateNetwork(ctx: NetworkScope, nameOrId: string, request: UpdateNetworkRequest): Promise<NetworkInfo> {
-  if (request.dnsAdd.length === 0 && request.dnsDrop.length === 0) throw new UsageError("network update needs --dns-add or --dns-drop");
   // listed even before a container made it (list.ts), so refused by name whether its file exists or not
   if (nameOrId === DEFAULT_NETWORK) throw new UsageError(`default network ${DEFAULT_NETWORK} cannot be modified`);
   return withNetworksLock(ctx, async () => {
     const config = await ctx.cni.resolveNetwork(nameOrId);
     if (config.name === DEFAULT_NETWORK) throw new UsageError(`default network ${DEFAULT_NETWORK} cannot be modified`);
-    const servers = updateDnsServers(networkDnsServers(config), request.dnsAdd, request.dnsDrop);
+    const before = networkDnsServers(config);
+    const servers = updateDnsServers(before, request.dnsAdd, request.dnsDrop);
+    if (servers.length === before.length && servers.every((server, i) => server === before[i])) return describeNetwork(config, new Date());
     const json = JSON.parse(new TextDecoder().decode(config.bytes)) as Record<string, unknown>;
     const args = { ...((json.args as Record<string, unknown> | undefined) ?? {}) };
     if (servers.length) args.ctrnet_dns_servers = servers;

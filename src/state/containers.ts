@@ -126,7 +126,7 @@ export class ContainerState {
 
   get(idOrName: string): ContainerRecord {
     const rec = this.find(idOrName);
-    if (!rec) throw new NotFoundError(`no such container "${idOrName}"`);
+    if (!rec) throw new NotFoundError(`no container with name or ID "${idOrName}" found: no such container`);
     return rec;
   }
 
@@ -209,7 +209,7 @@ export class ContainerState {
   update(id: string, fn: (rec: ContainerRecord) => ContainerRecord): ContainerRecord {
     return this.transaction(() => {
       const row = this.row(id);
-      if (!row) throw new NotFoundError(`no such container "${id}"`);
+      if (!row) throw new NotFoundError(`no container with name or ID "${id}" found: no such container`);
       const next = this.check(fn(this.load(row)));
       if (next.id !== id) throw new CtrnetError(`a container's id cannot change (${id} -> ${next.id})`);
       if (next.name !== row.name) this.checkNameFree(next.name, id);

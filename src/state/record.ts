@@ -80,8 +80,8 @@ export const ContainerRecord = v.pipe(
     /** The connected networks, in the order they are set up (and torn down in reverse). */
     networks: v.array(NetworkAttachment),
     /**
-     * Every interface name this container was ever given, by network, connected or not: a name stays
-     * reserved for its network until the container is removed (see container/attachments.ts).
+     * The interface names of the connected networks, by network (records of older ctrnets also list
+     * disconnected ones, dropped at their next connect; see container/attachments.ts).
      */
     ifnames: v.record(Name, Ifname),
     staticIP: v.nullable(IPAddress),

@@ -61,7 +61,7 @@ describe.skipIf(!privileged)("ctrnet hook", () => {
       [ociState({ ...good, annotations: annotations({ "io.ctrnet.aliases": "ok,-bad" }) }), "annotation io.ctrnet.aliases:"],
       [ociState({ ...good, annotations: annotations({ "io.ctrnet.write-etc": "yes" }) }), "annotation io.ctrnet.write-etc: expected true or false"],
       [ociState({ ...good, annotations: annotations({ "io.ctrnet.publsh": "80" }) }), "unknown annotation io.ctrnet.publsh"],
-      [ociState({ ...good, annotations: { "io.ctrnet.network": "no-such-net" } }), 'unable to find network with name or ID "no-such-net"'],
+      [ociState({ ...good, annotations: { "io.ctrnet.network": "no-such-net" } }), 'unable to find network with name or ID no-such-net: network not found'],
       [ociState({ ...good, id: "bad/id", annotations: annotations() }), 'invalid container id "bad/id"'],
       [ociState({ ...good, pid: 0, annotations: annotations() }), "pid: missing"],
       [ociState({ ...good, pid: process.pid, annotations: annotations() }), "runtime's own network namespace"],
@@ -175,6 +175,61 @@ describe.skipIf(!privileged)("ctrnet hook", () => {
     expect(hook(inst, "poststop", ociState({ id: joined, bundle: joining, status: "stopped" })).code).toBe(0);
     expect(run(["nsenter", `--net=${path}`, "ip", "-o", "link", "show", "eth0"]).ok).toBe(false);
     expect(ids()).toEqual([ownerId]);
+  });
+
+  test("io.ctrnet.ip6, io.ctrnet.expose and io.ctrnet.publish-all (or --ip6, --expose, -P) as create's --ip6, --expose, -P", async () => {
+    const name = `hk-ds-${hex(3)}`;
+    const octet = 100 + (Number.parseInt(hex(1), 16) % 100);
+    const v6 = `fd42:b${hex(1)}:c${hex(1)}::`;
+    inst.ok(["network", "create", "--subnet", `10.${octet}.78.0/24`, "--subnet", `${v6}/64`, name]);
+    try {
+      const bundle = bareBundle(inst.dir);
+      const viaAnnotations = `hk-an-${hex(3)}`;
+      const a = await container();
+      const made = hook(inst, "createRuntime", ociState({
+        id: viaAnnotations,
+        pid: a.pid,
+        bundle,
+        annotations: { "io.ctrnet.network": name, "io.ctrnet.ip": `10.${octet}.78.20`, "io.ctrnet.ip6": `${v6}20`, "io.ctrnet.expose": "80 90/udp", "io.ctrnet.publish-all": "true" },
+      }));
+      expect({ code: made.code, stderr: made.stderr }).toEqual({ code: 0, stderr: "" });
+      const settings = inst.inspect(viaAnnotations).NetworkSettings;
+      expect(settings.Networks[name].IPAddress).toBe(`10.${octet}.78.20`);
+      expect(settings.Networks[name].GlobalIPv6Address).toBe(`${v6}20`);
+      expect(Object.keys(settings.Ports).sort()).toEqual(["80/tcp", "90/udp"]);
+      expect(Number(settings.Ports["80/tcp"][0].HostPort)).toBeGreaterThan(1023);
+      // the same as hook arguments; --ip6 alone is the one static address
+      const viaArgs = `hk-ar-${hex(3)}`;
+      const b = await container();
+      const byArgs = hook(inst, "createRuntime", ociState({ id: viaArgs, pid: b.pid, bundle, annotations: { "io.ctrnet.network": name } }), ["--ip6", `${v6}21`, "--expose", "81,82", "-P"]);
+      expect({ code: byArgs.code, stderr: byArgs.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(inst.inspect(viaArgs).NetworkSettings.Networks[name].GlobalIPv6Address).toBe(`${v6}21`);
+      expect(Object.keys(inst.inspect(viaArgs).NetworkSettings.Ports).sort()).toEqual(["81/tcp", "82/tcp"]);
+      // without publish-all the exposed ports are only shown (Config.ExposedPorts), as create's
+      const shown = `hk-ex-${hex(3)}`;
+      const c = await container();
+      expect(hook(inst, "createRuntime", ociState({ id: shown, pid: c.pid, bundle, annotations: { "io.ctrnet.network": name, "io.ctrnet.expose": "83" } })).code).toBe(0);
+      expect(inst.inspect(shown).NetworkSettings.Ports).toEqual({});
+      expect(inst.inspect(shown).Config.ExposedPorts).toEqual({ "83/tcp": {} });
+      for (const [id, pid] of [[viaAnnotations, a.pid], [viaArgs, b.pid], [shown, c.pid]] as const) {
+        expect(hook(inst, "poststop", ociState({ id, pid, bundle, status: "stopped" })).code).toBe(0);
+      }
+      // bad values: exit 2, one line, nothing made
+      const d = await container();
+      for (const [extra, words] of [
+        [{ "io.ctrnet.ip6": "10.0.0.5" }, 'annotation io.ctrnet.ip6: invalid IPv6 address "10.0.0.5"'],
+        [{ "io.ctrnet.expose": "90/foo" }, "annotation io.ctrnet.expose: validating protocols for exposed port 90"],
+        [{ "io.ctrnet.publish-all": "yes" }, 'annotation io.ctrnet.publish-all: expected true or false, got "yes"'],
+      ] as const) {
+        const bad = hook(inst, "createRuntime", ociState({ id: `hk-bad-${hex(3)}`, pid: d.pid, bundle, annotations: { "io.ctrnet.network": name, ...extra } }));
+        expect(bad.code).toBe(2);
+        expect(bad.stderr.trim().split("\n")).toEqual([expect.stringContaining(words)]);
+      }
+      expect(ids()).toEqual([]);
+    } finally {
+      inst.removeAll();
+      inst.cli(["network", "rm", "-f", name]);
+    }
   });
 
   test("a container that joins a netns and dies without poststop (its runtime failed after createRuntime) is collected by gc; the netns stays", async () => {

@@ -29,7 +29,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
   }
 
   test.each([
-    ["unknown network", ["--network", "no-such-net"], 'unable to find network with name or ID "no-such-net"'],
+    ["unknown network", ["--network", "no-such-net"], 'unable to find network with name or ID no-such-net: network not found'],
     ["invalid IP", ["--ip", "10.1.2.300"], 'invalid IP address "10.1.2.300"'],
     ["IP outside the subnet", ["--ip", "192.0.2.7"], "outside the subnets"],
     ["invalid MAC", ["--mac", "zz:00:00:00:00:01"], 'invalid MAC address "zz:00:00:00:00:01"'],
@@ -39,7 +39,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     ["missing --netns", ["--netns", "/nonexistent/ns"], "does not exist"],
     // (none, host and container:ID drop them with podman's warning: lifecycle-parity.test.ts)
     ["ports with network ns:PATH", ["--network", "ns:/proc/1/ns/net", "-p", "80"], "published ports need a CNI network"],
-    ["container: of an unknown id", ["--network", "container:nope"], 'no such container "nope"'],
+    ["container: of an unknown id", ["--network", "container:nope"], 'no container with name or ID "nope" found: no such container'],
     ["invalid id", [], "invalid container id"],
   ])("%s", (_what, extra, message) => {
     const id = _what === "invalid id" ? "bad!id" : `bad-${hex(4)}`;
@@ -62,21 +62,21 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     // inspect as podman's: the list of those found (none), then exit 1
     const inspect = inst.cli(["inspect", "nope"]);
     expect({ code: inspect.code, stdout: inspect.stdout }).toEqual({ code: 1, stdout: "[]\n" });
-    expect(inspect.stderr).toContain('no such container "nope"');
+    expect(inspect.stderr).toContain('no container with name or ID "nope" found: no such container');
     for (const args of [["port", "nope"], ["stats", "nope"], ["reload", "nope"], ["connect", net.name, "nope"], ["disconnect", net.name, "nope"], ["network", "connect", net.name, "nope"]]) {
-      rejects(args, 'no such container "nope"', 1);
+      rejects(args, 'no container with name or ID "nope" found: no such container', 1);
     }
     // so are an unknown network to connect or disconnect, and a port the container does not publish (podman's words)
     const known = `kn-${hex(4)}`;
     inst.ok(["create", "--network", net.name, "-p", "8099", known]);
-    rejects(["connect", "no-such-net", known], 'unable to find network with name or ID "no-such-net"', 1);
+    rejects(["connect", "no-such-net", known], 'unable to find network with name or ID no-such-net: network not found', 1);
     rejects(["disconnect", "no-such-net", known], "no-such-net", 1);
     rejects(["port", known, "99/tcp"], 'failed to find published port "99/tcp"', 1);
     inst.ok(["rm", known]);
     // rm as podman's: an unknown container is exit 1 ("no such container"), and the others are still removed
     const id = `rm-${hex(4)}`;
     inst.ok(["create", "--network", net.name, id]);
-    expect(inst.cli(["rm", "nope", id])).toEqual({ code: 1, stdout: `${id}\n`, stderr: 'ctrnet: error: no such container "nope"\n' });
+    expect(inst.cli(["rm", "nope", id])).toEqual({ code: 1, stdout: `${id}\n`, stderr: 'ctrnet: error: no container with name or ID "nope" found: no such container\n' });
     expect(inst.cli(["rm", "-f", "nope"]).code).toBe(0);
   });
 
@@ -106,7 +106,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     inst.ok(["network", "disconnect", "-f", other.name, id]);
     expect(settings(other.name)).toBe("");
     // podman's "network not found" for a network neither configured nor on the container
-    rejects(["network", "disconnect", "no-such-net", id], 'unable to find network with name or ID "no-such-net"', 1);
+    rejects(["network", "disconnect", "no-such-net", id], 'unable to find network with name or ID no-such-net: network not found', 1);
     rejects(["create", "--net", net.name, "--ip6", "10.0.0.9", `x${id}`], 'invalid --ip6 "10.0.0.9": expected an IPv6 address');
     inst.ok(["rm", id]);
   });

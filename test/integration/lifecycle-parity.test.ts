@@ -173,7 +173,7 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     const name = `lc-bad-${hex(3)}`;
     for (const [route, message] of [
       ["10.1.0.0/16", "invalid route: 10.1.0.0/16: Format: --route <destination in CIDR>,<gateway>,<metric (optional)>"],
-      ["10.1.0.0/16,10.250.0.5", "route gateway 10.250.0.5 is not in any subnet of the network"],
+      ["fd00:1::/64,fd00:8::1", "route gateway fd00:8::1 is of an IP family no subnet of the network has"],
       ["10.1.0.0/16,10.251.0.5,x", "invalid route metric x"],
     ] as const) {
       const r = inst.cli(["network", "create", "--subnet", "10.251.0.0/24", "--route", route, name]);

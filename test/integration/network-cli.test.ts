@@ -153,7 +153,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     expect(w.cli(["network", "ls", "-q"])).toEqual({ code: 0, stdout: "ctrnet\n", stderr: "" });
     expect(w.cli(["network", "exists", "ctrnet"]).code).toBe(0);
     expect(w.inspect("ctrnet")).toMatchObject({ name: "ctrnet", network_interface: "ctrnet0", subnets: [{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }], dns_enabled: false });
-    expectError(w.cli(["network", "rm", "ctrnet"]), 2, "the default network ctrnet cannot be removed");
+    expectError(w.cli(["network", "rm", "ctrnet"]), 2, "default network ctrnet cannot be removed");
     expect(w.files()).toEqual([]);
     expect(create(w, ["first"])).toBe("first");
     expect(w.inspect("first").subnets).toEqual([{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }]);
@@ -175,7 +175,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       expect(info.id).toBe(createHash("sha256").update("ctrnet").digest("hex"));
       expect(ctx.state().get(id).networks.map((n) => n.network)).toEqual(["ctrnet"]);
       expect(statSync(join(w.confDir, "ctrnet.conflist")).mode & 0o777).toBe(0o644);
-      expectError(w.cli(["network", "rm", "ctrnet"]), 2, "the default network ctrnet cannot be removed");
+      expectError(w.cli(["network", "rm", "ctrnet"]), 2, "default network ctrnet cannot be removed");
     } finally {
       await removeContainer(ctx, id, { force: true }).catch(() => undefined);
       ctx.close();
@@ -245,7 +245,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
 
     const same = await Promise.all(Array.from({ length: 4 }, () => spawn(["same"])).map(finish));
     expect(same.filter((r) => r.code === 0)).toHaveLength(1);
-    expect(same.filter((r) => r.code === 2).map((r) => r.stderr)).toEqual(Array(3).fill("ctrnet: error: network name same already used: network already exists\n"));
+    expect(same.filter((r) => r.code === 2).map((r) => r.stderr)).toEqual(Array(3).fill("ctrnet: error: network name same already used: network already exists same\n"));
   });
 
   test("create with every option: inspect shows it in podman's shape", () => {
@@ -291,7 +291,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     create(w, ["web"]);
     const before = readFileSync(join(w.confDir, "web.conflist"), "utf8");
     const r = w.cli(["network", "create", "--subnet", "10.30.0.0/24", "web"]);
-    expect(r).toEqual({ code: 2, stdout: "", stderr: "ctrnet: error: network name web already used: network already exists\n" });
+    expect(r).toEqual({ code: 2, stdout: "", stderr: "ctrnet: error: network name web already used: network already exists web\n" });
     expect(readFileSync(join(w.confDir, "web.conflist"), "utf8")).toBe(before);
     // podman's --ignore: the name, no error, the network as it was
     expect(w.cli(["network", "create", "--ignore", "--subnet", "10.30.0.0/24", "web"])).toEqual({ code: 0, stdout: "web\n", stderr: "" });
@@ -304,12 +304,12 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     writeFileSync(join(w.confDir, "broken.conflist"), '{"cniVersion": "1.0.0", "name": "broken", "plugins": [');
     writeFileSync(join(w.confDir, "pathtype.conflist"), JSON.stringify({ cniVersion: "1.0.0", name: "pathtype", plugins: [{ type: "../../bin/sh" }] }));
     const cases: [string[], string][] = [
-      [["network", "create", "bad name"], 'invalid network name "bad name": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+      [["network", "create", "bad name"], 'Invalid characters in network name "bad name": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
       [["network", "create", "-x"], "unknown option -x"],
-      [["network", "create", ".hidden"], 'invalid network name ".hidden"'],
+      [["network", "create", ".hidden"], 'Invalid characters in network name ".hidden"'],
       [["network", "create", "--driver", "overlay", "n"], 'unsupported network driver "overlay": use bridge, macvlan, ipvlan'],
       [["network", "create", "--subnet", "10.40.7.0/24", "n"], "subnet 10.40.7.0/24 is already used on the host or by another config: it overlaps subnet 10.40.0.0/16 of network taken"],
-      [["network", "create", "--subnet", "10.50.0.0/16", "--subnet", "10.50.1.0/24", "n"], "subnets 10.50.0.0/16 and 10.50.1.0/24 overlap"],
+      [["network", "create", "--subnet", "10.50.0.0/16", "--subnet", "10.50.1.0/24", "n"], "overlapping subnets 10.50.0.0/16 and 10.50.1.0/24"],
       [["network", "create", "--subnet", "10.50.0.0/33", "n"], 'invalid subnet "10.50.0.0/33"'],
       [["network", "create", "--subnet", "banana", "n"], 'invalid subnet "banana"'],
       [["network", "create", "--subnet", "10.50.0.0/24", "--gateway", "10.51.0.1", "n"], "gateway 10.51.0.1 not in subnet 10.50.0.0/24"],
@@ -325,7 +325,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     ];
     // inspect as podman's: the list of networks found (none), then exit 1 naming what is wrong with the file
     for (const [name, message] of [
-      ["broken", `unable to find network with name or ID "broken" in ${w.confDir} (unusable configuration files: ${w.confDir}/broken.conflist: malformed JSON`],
+      ["broken", `unable to find network with name or ID broken: network not found in ${w.confDir} (unusable configuration files: ${w.confDir}/broken.conflist: malformed JSON`],
       ["pathtype", "pathtype.conflist: plugins[0].type: expected a plugin name, not a path"],
     ]) {
       const r = w.cli(["network", "inspect", name!]);
@@ -524,7 +524,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const partial = w.cli(["network", "inspect", "nope", "one"]);
     expect(partial.code).toBe(1);
     expect((JSON.parse(partial.stdout) as NetworkInfo[]).map((n) => n.name)).toEqual(["one"]);
-    expect(partial.stderr).toStartWith('ctrnet: error: inspecting object: unable to find network with name or ID "nope"');
+    expect(partial.stderr).toStartWith('ctrnet: error: inspecting object: unable to find network with name or ID nope: network not found');
     expect(w.cli(["network", "exists", "one"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", w.inspect("two").id.slice(0, 12)])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", "nope"])).toEqual({ code: 1, stdout: "", stderr: "" });
@@ -540,7 +540,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       expect(w.cli(["network", "rm", "busy"])).toEqual({
         code: 2,
         stdout: "",
-        stderr: `ctrnet: error: network busy has container(s) ${id} attached (use -f to remove them from it): network is being used\n`,
+        stderr: `ctrnet: error: "busy" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used by ${id}\n`,
       });
       expect(w.files()).toContain("busy.conflist");
       // dangling: whether no container uses the network
@@ -554,7 +554,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       state.close();
     }
     // as podman's network rm: an unknown network exits 1, a network in use 2
-    expectError(w.cli(["network", "rm", "nope"]), 1, 'unable to find network with name or ID "nope"');
+    expectError(w.cli(["network", "rm", "nope"]), 1, 'unable to find network with name or ID nope: network not found');
     // podman's rm -f: a network that is not there is no error, and nothing is printed for it
     create(w, ["gone"]);
     expect(w.cli(["network", "rm", "-f", "nope", "gone"])).toEqual({ code: 0, stdout: "gone\n", stderr: "" });
@@ -704,7 +704,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
             },
           },
         });
-        expectError(w.cli(["network", "rm", name]), 2, `network ${name} has container(s) ${id} attached (use -f to remove them from it): network is being used`);
+        expectError(w.cli(["network", "rm", name]), 2, `"${name}" has associated containers with it. Use -f to forcibly delete containers and pods: network is being used by ${id}`);
 
         expect(w.cli(["network", "rm", "-f", name])).toEqual({ code: 0, stdout: `${name}\n`, stderr: "" });
 

@@ -127,11 +127,12 @@ describe.skipIf(!runnable)("networks beside podman's", () => {
 
     // rm is podman's: an unknown network exits 1; inspect prints what it found (nothing), then fails
     for (const [args, code, theirs] of [[["network", "inspect", "nope"], 1, 125], [["network", "rm", "nope"], 1, 1]] as const) {
-      expect(w.podman([...args])).toMatchObject({ code: theirs, stderr: expect.stringContaining("network not found") });
-      expect(w.ctrnet([...args])).toMatchObject({ code, stderr: expect.stringMatching(/^ctrnet: error: .*: network not found\n$/) });
+      // podman's words, then where ctrnet looked
+      expect(w.podman([...args])).toMatchObject({ code: theirs, stderr: expect.stringContaining("unable to find network with name or ID nope: network not found") });
+      expect(w.ctrnet([...args])).toMatchObject({ code, stderr: expect.stringMatching(/^ctrnet: error: .*unable to find network with name or ID nope: network not found in \S+\n$/) });
     }
     expect(w.podman(["network", "create", "amb0"]).stderr).toContain("network name amb0 already used: network already exists");
-    expect(w.ctrnet(["network", "create", "amb0"])).toEqual({ code: 2, stdout: "", stderr: "ctrnet: error: network name amb0 already used: network already exists\n" });
+    expect(w.ctrnet(["network", "create", "amb0"])).toEqual({ code: 2, stdout: "", stderr: "ctrnet: error: network name amb0 already used: network already exists amb0\n" });
   });
 
   test("both list their default network before it is used, without writing it; filters and prune --filter as podman's", () => {

@@ -56,7 +56,7 @@ describe.skipIf(!runnable)("--network pasta", () => {
     expect(r.resolv.match(/^nameserver .*/gm)).toEqual(["nameserver 169.254.1.1"]);
     // podman's rule without --map-guest-addr (this pasta has none): a host address the container has not
     // got itself; the uplink's are its own now, and the host has no other
-    if (mapsGuestAddr()) expect(r.hosts).toContain("169.254.1.2\thost.containers.internal\n");
+    if (mapsGuestAddr()) expect(r.hosts).toContain("169.254.1.2\thost.containers.internal host.docker.internal\n");
     else expect(r.hosts).not.toContain("host.containers.internal");
     expectNothingLeft();
   });
@@ -67,7 +67,7 @@ describe.skipIf(!runnable)("--network pasta", () => {
     try {
       const r = inside("pasta");
       expect(r.code).toBe(0);
-      expect(r.hosts).toContain(`${mapsGuestAddr() ? "169.254.1.2" : extra}\thost.containers.internal\n`);
+      expect(r.hosts).toContain(`${mapsGuestAddr() ? "169.254.1.2" : extra}\thost.containers.internal host.docker.internal\n`);
     } finally {
       Bun.spawnSync(["ip", "addr", "del", `${extra}/24`, "dev", UPLINK.peer]);
     }

@@ -109,7 +109,7 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
     const none = inst.ok(["run", "--network", "none", "--hostname", "testctr", "--name", name, "--", "cat", "/etc/hosts"]);
     expect(none).toMatch(new RegExp(`^127\\.0\\.0\\.1\ttestctr ${name}( |$)`, "m"));
     const host = inst.ok(["run", "--network", "host", "--", "cat", "/etc/hosts"]);
-    expect(host).toMatch(/^127\.0\.0\.1[ \t]+host\.containers\.internal$/m);
+    expect(host).toMatch(/^127\.0\.0\.1[ \t]+host\.containers\.internal host\.docker\.internal$/m);
   });
 
   test("inspect names slirp4netns in Networks, as podman's default network of a container without networks", () => {

@@ -65,11 +65,11 @@ describe.skipIf(!privileged)("global options and error lines", () => {
       expect(cliWith(inst, ["--root", fresh, "ls", "--format", "json"]).stdout.trim()).toBe("[]");
       const inspected = cliWith(inst, ["--root", fresh, "inspect", "nope"]);
       expect({ code: inspected.code, stdout: inspected.stdout }).toEqual({ code: 1, stdout: "[]\n" });
-      expect(inspected.stderr).toContain('no such container "nope"');
+      expect(inspected.stderr).toContain('no container with name or ID "nope" found: no such container');
       for (const command of ["port", "stats"]) {
         const r = cliWith(inst, [command, "--root", fresh, "nope"]);
         expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: "" });
-        expect(r.stderr).toContain('no such container "nope"');
+        expect(r.stderr).toContain('no container with name or ID "nope" found: no such container');
       }
       expect(existsSync(fresh)).toBe(false);
     });

@@ -120,7 +120,7 @@ describe.skipIf(!privileged)("a damaged state database", () => {
     // the one whose mode nothing tells is not rebuilt
     const inspected = cliWith(inst, ["inspect", bare]);
     expect({ code: inspected.code, stdout: inspected.stdout }).toEqual({ code: 1, stdout: "[]\n" });
-    expect(inspected.stderr).toContain(`no such container "${bare}"`);
+    expect(inspected.stderr).toContain(`no container with name or ID "${bare}" found: no such container`);
 
     expect(cliWith(inst, ["rm", live[0]!])).toMatchObject({ code: 0, stderr: "" });
 

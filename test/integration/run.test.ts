@@ -190,14 +190,14 @@ describe.skipIf(!privileged)("ctrnet run", () => {
     expectNothingLeft();
   });
 
-  test("/etc/hosts names the container at its own address, and the gateway as host.containers.internal", () => {
+  test("/etc/hosts names the container at its own address, and the gateway as host.containers.internal and host.docker.internal (podman 5)", () => {
     const name = `web-${id}`;
     const r = ctrnet(runArgs(["--name", name], ["cat", "/etc/hosts"]), env);
     expect(r.code).toBe(0);
     const lines = r.stdout.split("\n");
     expect(lines[0]).toBe("127.0.0.1 localhost");
-    expect(lines[1]).toMatch(new RegExp(`^${prefix.replaceAll(".", "\\.")}\\.\\d+\\t${name} [0-9a-f]{12}$`));
-    expect(lines[2]).toBe(`${prefix}.1\thost.containers.internal`);
+    expect(lines[1]).toBe(`${prefix}.1\thost.containers.internal host.docker.internal`);
+    expect(lines[2]).toMatch(new RegExp(`^${prefix.replaceAll(".", "\\.")}\\.\\d+\\t${name} [0-9a-f]{12}$`));
     expect(r.stdout).not.toContain("the-host-itself");
     expectNothingLeft();
   });

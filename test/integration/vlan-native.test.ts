@@ -5,7 +5,7 @@
 // The same plugin driven as runtimes drive it (the binary with CNI_COMMAND set). No ipvlan in this
 // kernel: those tests skip where it cannot make one.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -178,7 +178,11 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
       [["-d", "ipvlan", "-o", `parent=${l.parent}`, "-o", "mode=vepa", "--subnet", "192.168.9.0/24"], "invalid --opt mode=vepa for the ipvlan driver: use one of l2, l3, l3s"],
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "plugin=x", "--subnet", "192.168.9.0/24"], "invalid --opt plugin=x: use ctrnet or cni"],
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "vlan=3", "--subnet", "192.168.9.0/24"], 'unsupported macvlan network option: vlan'],
-      [["-d", "macvlan", "-o", `parent=${l.parent}`], "a macvlan network needs --subnet"],
+      [["-d", "macvlan", "-o", `parent=${l.parent}`, "--ipam-driver", "host-local"], "a macvlan network needs --subnet"],
+      [["-d", "macvlan", "-o", `parent=${l.parent}`, "--ipam-driver", "dhcp", "--subnet", "192.168.9.0/24"], "the dhcp ipam driver takes no --subnet, --gateway or --ip-range"],
+      [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "plugin=ctrnet"], "the dhcp ipam driver needs the reference macvlan plugin: -o plugin=cni"],
+      [["--ipam-driver", "dhcp"], "the dhcp ipam driver is supported by the macvlan and ipvlan drivers only"],
+      [["--ipam-driver", "none"], 'unsupported ipam driver "none"'],
     ];
     for (const [args, message] of bad) expectUsageError(inst.cli(["network", "create", ...args, "n"]), message);
     expect(readdirSync(inst.env.CTRNET_CNI_CONFIG_DIR!)).toEqual([]);
@@ -191,7 +195,7 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     inst.ok(["network", "rm", "refmv", "refiv"]);
   });
 
-  test("--route and -o no_default_route on a macvlan network: the static route only, through the LAN's router", () => {
+  test("--route and -o no_default_route on a macvlan network: the static route only, through the LAN's router, in the plugin's result too", () => {
     inst = new Installation();
     const l = lan();
     const name = `mvr-${hex(3)}`;
@@ -200,7 +204,49 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     inst.ok(["create", "--network", name, "r"]);
     expect(inNetns(sandbox("r"), ["ip", "route", "show", "default"]).out.trim()).toBe("");
     expect(inNetns(sandbox("r"), ["ip", "route", "show", "10.203.0.0/16"]).out).toContain(`10.203.0.0/16 via ${l.peer} dev eth0 metric 5`);
+    // the plugin's result names the static route too, as the bridge's does (CNI 1.0: no priority field)
+    const cached = JSON.parse(readFileSync(join(inst.env.CTRNET_CNI_CACHE_DIR!, "results", `${name}-r-eth0`), "utf8"));
+    expect(cached.result.routes).toEqual([{ dst: "10.203.0.0/16", gw: l.peer }]);
     inst.ok(["rm", "r"]);
+    inst.ok(["network", "rm", name]);
+  });
+
+  test("no --subnet, as podman's: the dhcp ipam driver through the reference plugin; without CNI's dhcp daemon an attach is refused, nothing made; with it the LAN's DHCP server gives the address", async () => {
+    inst = new Installation();
+    const l = lan();
+    const name = `mvd-${hex(3)}`;
+    expect(inst.ok(["network", "create", "-d", "macvlan", "-o", `parent=${l.parent}`, name])).toBe(`${name}\n`);
+    const info = JSON.parse(inst.ok(["network", "inspect", name]))[0];
+    expect({ driver: info.driver, iface: info.network_interface, ipam: info.ipam_options, subnets: info.subnets }).toEqual({ driver: "macvlan", iface: l.parent, ipam: { driver: "dhcp" }, subnets: [] });
+    expect(conflist(name).plugins.map((p: { type: string; ipam?: { type: string } }) => [p.type, p.ipam?.type])).toEqual([["macvlan", "dhcp"], ["tuning", undefined]]);
+    // podman's e2e: no device name, no subnet: the interface stays empty
+    const bare = `mvb-${hex(3)}`;
+    inst.ok(["network", "create", "-d", "macvlan", bare]);
+    expect(inst.ok(["network", "inspect", bare, "--format", "{{.NetworkInterface}}|{{.IPAMOptions}}"])).toBe("|map[driver:dhcp]\n");
+    inst.ok(["network", "rm", bare]);
+
+    const refused = inst.cli(["create", "--network", name, `d-${hex(3)}`]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("CNI's dhcp daemon is not running (no /run/cni/dhcp.sock)");
+    expect(JSON.parse(inst.ok(["ls", "--format", "json"]))).toEqual([]);
+
+    mkdirSync("/run/cni", { recursive: true });
+    const daemon = Bun.spawn(["/usr/lib/cni/dhcp", "daemon"], { stdio: ["ignore", "ignore", "ignore"] });
+    servers.push(daemon);
+    cleanups.push(() => rmSync("/run/cni/dhcp.sock", { force: true }));
+    const dnsmasq = Bun.spawn(
+      ["ip", "netns", "exec", l.netns, "dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--interface=lan0", "--bind-interfaces", `--dhcp-range=${l.prefix}.50,${l.prefix}.60,1h`, "--pid-file=", "--user=root", "--group=root", `--dhcp-leasefile=${join(inst.dir, "leases")}`],
+      { stdio: ["ignore", "ignore", "ignore"] },
+    );
+    servers.push(dnsmasq);
+    for (let i = 0; i < 100 && !existsSync("/run/cni/dhcp.sock"); i++) await Bun.sleep(20);
+    const id = `d-${hex(3)}`;
+    inst.ok(["create", "--network", name, id]);
+    const address = addressOf(id);
+    expect(Number(address.split(".")[3])).toBeGreaterThanOrEqual(50);
+    expect(Number(address.split(".")[3])).toBeLessThanOrEqual(60);
+    expect(address.startsWith(`${l.prefix}.`)).toBe(true);
+    inst.ok(["rm", id]);
     inst.ok(["network", "rm", name]);
   });
 

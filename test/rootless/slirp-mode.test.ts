@@ -59,7 +59,7 @@ describe.skipIf(!runnable)("slirp4netns as a rootless user", () => {
       const networks = ctrnetAsUser(["inspect", "--format", "{{.NetworkSettings.Networks}}", id]);
       expect(networks.stdout).toMatch(/^map\[slirp4netns:/);
       const port = ctrnetAsUser(["port", "nope"]);
-      expect({ code: port.code, stderr: port.stderr }).toEqual({ code: 1, stderr: 'ctrnet: error: no such container "nope"\n' });
+      expect({ code: port.code, stderr: port.stderr }).toEqual({ code: 1, stderr: 'ctrnet: error: no container with name or ID "nope" found: no such container\n' });
     } finally {
       expect(ctrnetAsUser(["rm", id]).code).toBe(0);
     }

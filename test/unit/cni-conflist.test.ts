@@ -81,14 +81,14 @@ describe("bridgeConflist", () => {
   test("refuses bad input", () => {
     const base = { name: "n", bridge: "b", subnets: ["10.0.0.0/24"] };
     const cases: [Record<string, unknown>, string][] = [
-      [{ name: "bad name" }, 'invalid network name "bad name"'],
+      [{ name: "bad name" }, 'Invalid characters in network name "bad name"'],
       [{ bridge: "a-bridge-name-too-long" }, 'invalid bridge name "a-bridge-name-too-long"'],
       [{ subnets: [] }, "at least one subnet"],
       [{ subnets: ["10.0.0.0"] }, 'invalid subnet "10.0.0.0"'],
       [{ subnets: ["10.0.0.0/33"] }, 'invalid subnet "10.0.0.0/33"'],
       [{ subnets: ["10.0.0.7/24"] }, "host bits are set (the network is 10.0.0.0/24)"],
       [{ gateways: ["10.0.0.x"] }, 'invalid gateway "10.0.0.x"'],
-      [{ subnets: ["10.0.0.0/16", "10.0.5.0/24"] }, "subnets 10.0.0.0/16 and 10.0.5.0/24 overlap"],
+      [{ subnets: ["10.0.0.0/16", "10.0.5.0/24"] }, "overlapping subnets 10.0.0.0/16 and 10.0.5.0/24"],
       [{ gateways: ["10.1.0.1"] }, "gateway 10.1.0.1 not in subnet 10.0.0.0/24"],
       [{ gateways: ["10.0.0.255"] }, "gateway 10.0.0.255 is not a host address of 10.0.0.0/24"],
       [{ gateways: ["10.0.0.1", "10.0.0.2"] }, "cannot set more gateways than subnets"],

@@ -90,10 +90,17 @@ describe("resolv.conf and hosts with ctrnet's server", () => {
     expect(containerResolvConf(base).conf.nameservers).toEqual(["192.0.2.53"]);
   });
 
-  test("hosts: the hostname first, --add-host lines after the container's own, host.containers.internal last", () => {
+  test("hosts in podman's order: --add-host lines, localhost, the host's address, the container's own (hostname first)", () => {
     expect(containerHosts({ host: "", addresses: ["10.89.0.2"], names: ["box", "web", "0123456789ab"], gateway: "10.89.0.1", extraHosts: [{ name: "db.local", address: "192.0.2.9" }] })).toBe(
-      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.89.0.2\tbox web 0123456789ab\n192.0.2.9\tdb.local\n10.89.0.1\thost.containers.internal\n",
+      "192.0.2.9\tdb.local\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.1\thost.containers.internal host.docker.internal\n10.89.0.2\tbox web 0123456789ab\n",
     );
+  });
+
+  test("hosts: a name an --add-host line has already is not written again (podman's addEntriesIfNotExists)", () => {
+    expect(containerHosts({ host: "", addresses: ["10.89.0.2"], names: ["box", "0123456789ab"], gateway: "10.89.0.1", extraHosts: [{ name: "box", address: "192.0.2.9" }, { name: "host.docker.internal", address: "192.0.2.1" }] })).toBe(
+      "192.0.2.9\tbox\n192.0.2.1\thost.docker.internal\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.1\thost.containers.internal\n10.89.0.2\t0123456789ab\n",
+    );
+    expect(containerHosts({ host: "", addresses: ["10.89.0.2"], names: ["box"], extraHosts: [{ name: "box", address: "192.0.2.9" }] })).toBe("192.0.2.9\tbox\n127.0.0.1\tlocalhost\n::1\tlocalhost\n");
   });
 });
 

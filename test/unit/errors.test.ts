@@ -30,11 +30,11 @@ describe("names", () => {
 
   test.each([
     ["", "network name must not be empty"],
-    ["../x", 'invalid network name "../x": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
-    ["-x", 'invalid network name "-x"'],
-    [".hidden", 'invalid network name ".hidden"'],
-    ["a/b", 'invalid network name "a/b"'],
-    ["a b", 'invalid network name "a b"'],
+    ["../x", 'Invalid characters in network name "../x": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+    ["-x", 'Invalid characters in network name "-x"'],
+    [".hidden", 'Invalid characters in network name ".hidden"'],
+    ["a/b", 'Invalid characters in network name "a/b"'],
+    ["a b", 'Invalid characters in network name "a b"'],
   ])("rejects %p", (name, message) => {
     let err: unknown;
     try {

@@ -194,16 +194,16 @@ describe("containerHosts", () => {
     "10.0.0.9 fileserver",
   ].join("\n");
 
-  test("keeps the host's localhost lines only, then the container's addresses and the gateway", () => {
+  test("keeps the host's localhost lines only, then the gateway and the container's addresses", () => {
     expect(
       containerHosts({ host: debian, addresses: ["10.88.0.2", "fd00::2"], names: ["web", "0123456789ab"], gateway: "10.88.0.1" }),
     ).toBe(
       [
         "127.0.0.1\tlocalhost",
         "::1     localhost ip6-localhost ip6-loopback",
+        "10.88.0.1\thost.containers.internal host.docker.internal",
         "10.88.0.2\tweb 0123456789ab",
         "fd00::2\tweb 0123456789ab",
-        "10.88.0.1\thost.containers.internal",
         "",
       ].join("\n"),
     );
@@ -213,14 +213,14 @@ describe("containerHosts", () => {
     const made = containerHosts({ host: debian, addresses: ["10.88.0.2"], names: ["hh", "web"], gateway: "10.88.0.1", extraHosts: [{ name: "db", address: "1.2.3.4" }] });
     const connected = replaceOwnHostsEntries(made, ["10.88.0.2"], ["10.88.0.2", "10.89.0.7"], ["web"]);
     expect(connected).toBe(
-      ["127.0.0.1\tlocalhost", "::1     localhost ip6-localhost ip6-loopback", "10.88.0.2\thh web", "10.89.0.7\thh web", "1.2.3.4\tdb", "10.88.0.1\thost.containers.internal", ""].join("\n"),
+      ["1.2.3.4\tdb", "127.0.0.1\tlocalhost", "::1     localhost ip6-localhost ip6-loopback", "10.88.0.1\thost.containers.internal host.docker.internal", "10.88.0.2\thh web", "10.89.0.7\thh web", ""].join("\n"),
     );
     const disconnected = replaceOwnHostsEntries(connected, ["10.88.0.2", "10.89.0.7"], ["10.89.0.7"], ["web"]);
     expect(disconnected).not.toContain("10.88.0.2\t");
-    expect(disconnected).toContain("10.89.0.7\thh web\n1.2.3.4\tdb");
-    // none left, then a new one: after the localhost lines, with the names it is given
+    expect(disconnected).toContain("host.docker.internal\n10.89.0.7\thh web\n");
+    // none left, then a new one: appended, as podman's etchosts.Add, with the names it is given
     const none = replaceOwnHostsEntries(disconnected, ["10.89.0.7"], [], ["web"]);
-    expect(replaceOwnHostsEntries(none, [], ["10.90.0.3"], ["web", "0123456789ab"]).split("\n").slice(2, 4)).toEqual(["10.90.0.3\tweb 0123456789ab", "1.2.3.4\tdb"]);
+    expect(replaceOwnHostsEntries(none, [], ["10.90.0.3"], ["web", "0123456789ab"]).split("\n").slice(3, 5)).toEqual(["10.88.0.1\thost.containers.internal host.docker.internal", "10.90.0.3\tweb 0123456789ab"]);
   });
 
   test("Fedora's long localhost lines are kept whole", () => {
@@ -230,9 +230,9 @@ describe("containerHosts", () => {
     );
   });
 
-  test("a host file without localhost lines gets the standard ones", () => {
+  test("a host file without localhost lines gets podman's", () => {
     expect(containerHosts({ host: "# empty\n10.0.0.9 fileserver\n", addresses: ["10.88.0.2"], names: ["a", "a"] })).toBe(
-      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.88.0.2\ta\n",
+      "127.0.0.1\tlocalhost\n::1\tlocalhost\n10.88.0.2\ta\n",
     );
   });
 
@@ -266,7 +266,7 @@ describe("containerEtcFiles", () => {
     const { files, fellBack } = containerEtcFiles(rec, isolated(rec), host);
     expect(fellBack).toBe(false);
     expect(files.hosts).toBe(
-      "127.0.0.1 localhost\n10.250.1.2\tweb 0123456789ab\nfd00:250::2\tweb 0123456789ab\n10.250.1.1\thost.containers.internal\n",
+      "127.0.0.1 localhost\n10.250.1.1\thost.containers.internal host.docker.internal\n10.250.1.2\tweb 0123456789ab\nfd00:250::2\tweb 0123456789ab\n",
     );
     expect(files["resolv.conf"]).toBe("nameserver 10.0.0.53\nsearch lan\n");
   });
@@ -291,7 +291,7 @@ describe("containerEtcFiles", () => {
     const tap = slirp4netnsDriver(["cidr=10.5.0.0/24"], "/nonexistent").fixedStatus!(rec);
     const { files } = containerEtcFiles(rec, { statuses: [tap], reach: "isolated" }, host);
     expect(files["resolv.conf"]).toBe("nameserver 10.5.0.3\nsearch lan\n");
-    expect(files.hosts).toBe("127.0.0.1 localhost\n10.5.0.100\ts 0123456789ab\n10.5.0.2\thost.containers.internal\n");
+    expect(files.hosts).toBe("127.0.0.1 localhost\n10.5.0.2\thost.containers.internal host.docker.internal\n10.5.0.100\ts 0123456789ab\n");
   });
 
   test("no reachable server on a bridge network: the fallback, and it says so", () => {

@@ -60,7 +60,7 @@ describe("settingsFromAnnotations", () => {
 
 describe("resolveSettings", () => {
   test("defaults", () => {
-    expect(resolveSettings({}, {})).toEqual({ ports: [], aliases: [], writeEtc: false });
+    expect(resolveSettings({}, {})).toEqual({ ports: [], aliases: [], expose: [], publishAll: false, writeEtc: false });
   });
 
   test("annotations win over arguments, key by key", () => {
@@ -70,8 +70,23 @@ describe("resolveSettings", () => {
       ports: ["80"],
       ip: "10.0.0.2",
       aliases: ["a"],
+      expose: [],
+      publishAll: false,
       writeEtc: false,
     });
+  });
+
+  test("--ip6, --expose, -P as annotations (io.ctrnet.ip6, io.ctrnet.expose spaces or commas, io.ctrnet.publish-all) and arguments", () => {
+    const args = { ip6: "fd00::5", expose: ["80,81/udp"], publishAll: true };
+    expect(resolveSettings(args, {})).toMatchObject({ ip6: "fd00::5", expose: ["80", "81/udp"], publishAll: true });
+    expect(resolveSettings(args, { "io.ctrnet.ip6": "fd00::6", "io.ctrnet.expose": "90 91-92/udp,93", "io.ctrnet.publish-all": "false" })).toMatchObject({
+      ip6: "fd00::6",
+      expose: ["90", "91-92/udp", "93"],
+      publishAll: false,
+    });
+    expect(message(() => settingsFromAnnotations({ "io.ctrnet.ip6": "10.0.0.5" }))).toBe('annotation io.ctrnet.ip6: invalid IPv6 address "10.0.0.5"');
+    expect(message(() => settingsFromAnnotations({ "io.ctrnet.expose": "90/foo" }))).toContain('annotation io.ctrnet.expose: validating protocols for exposed port 90: unrecognized protocol "foo"');
+    expect(message(() => settingsFromAnnotations({ "io.ctrnet.publish-all": "yes" }))).toBe('annotation io.ctrnet.publish-all: expected true or false, got "yes"');
   });
 
   test("the /etc options: arguments and annotations (spaces or commas), annotations winning option by option", () => {

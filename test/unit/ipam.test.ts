@@ -305,10 +305,10 @@ describe("release, listing and GC", () => {
 describe("names become paths", () => {
   test("network names, container ids and interface names are checked before anything is made", () => {
     const bad: [Partial<{ network: string; containerId: string; ifName: string }>, string][] = [
-      [{ network: "../x" }, 'invalid network name "../x"'],
-      [{ network: "a/b" }, 'invalid network name "a/b"'],
+      [{ network: "../x" }, 'Invalid characters in network name "../x"'],
+      [{ network: "a/b" }, 'Invalid characters in network name "a/b"'],
       [{ network: "" }, "network name must not be empty"],
-      [{ network: "." }, 'invalid network name "."'],
+      [{ network: "." }, 'Invalid characters in network name "."'],
       [{ containerId: "a\r\nb" }, "invalid container id"],
       [{ ifName: "eth0\r\n" }, "invalid interface name"],
       [{ ifName: "../../x" }, "invalid interface name"],

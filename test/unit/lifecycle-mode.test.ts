@@ -8,6 +8,9 @@ describe("parseNetworkMode", () => {
   test.each([
     [undefined, { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true }],
     ["bridge", { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true }],
+    // podman's `default` and `private`: the mode with no --network (bridge for root)
+    ["default", { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true }],
+    ["private", { mode: { kind: "bridge" }, networks: [], defaultNetwork: true, configures: true }],
     ["a,b", { mode: { kind: "bridge" }, networks: ["a", "b"], defaultNetwork: false, configures: true }],
     ["none", { mode: { kind: "none" }, networks: [], defaultNetwork: false, configures: true }],
     ["host", { mode: { kind: "host" }, networks: [], defaultNetwork: false, configures: false }],
@@ -25,11 +28,17 @@ describe("parseNetworkMode", () => {
     ["a,,b", "empty network name"],
     ["a,a", "given twice"],
     ["a,host", "cannot be combined"],
-    ["bad/name", "invalid network name"],
+    ["default,a", "cannot be combined"],
+    ["bad/name", "Invalid characters in network name"],
     ["slirp4netns:", 'unknown option for slirp4netns: ""'],
     ["slirp4netns:port_handler=x", 'unknown port_handler for slirp4netns: "x"'],
   ])("rejects %s", (value, message) => {
     expect(() => parseNetworkMode(value)).toThrow(message);
+  });
+
+  test("podman's default and private are a rootless user's default mode too", () => {
+    expect(parseNetworkMode("default", true)).toEqual(parseNetworkMode(undefined, true));
+    expect(parseNetworkMode("private", true).mode.kind).toBe(parseNetworkMode(undefined, true).mode.kind);
   });
 
   test("formats back as podman's NetworkMode", () => {

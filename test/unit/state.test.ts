@@ -168,7 +168,7 @@ describe("records", () => {
     [
       "a bad network",
       { id: "c1", mode: { kind: "bridge" }, networks: [{ network: "a/b" }] },
-      'invalid network name "a/b": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*',
+      'Invalid characters in network name "a/b": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*',
     ],
     [
       "a bad alias",
@@ -266,8 +266,8 @@ describe("lookup", () => {
 
   test.each([
     ["ab", 'container id prefix "ab" is ambiguous: it matches abc123, abd456'],
-    ["nope", 'no such container "nope"'],
-    ["abc1234", 'no such container "abc1234"'],
+    ["nope", 'no container with name or ID "nope" found: no such container'],
+    ["abc1234", 'no container with name or ID "abc1234" found: no such container'],
     ["", "container id or name must not be empty"],
     ["a*", 'invalid container id or name "a*": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
   ])("get(%p) fails", (query, message) => {
@@ -329,7 +329,7 @@ describe("update", () => {
   });
 
   test.each<[string, string, (r: ContainerRecord) => ContainerRecord, string]>([
-    ["a missing record", "c9", (r) => r, 'no such container "c9"'],
+    ["a missing record", "c9", (r) => r, 'no container with name or ID "c9" found: no such container'],
     ["a name in use", "c1", (r) => ({ ...r, name: "db" }), 'container name "db" is already in use by container "c2"'],
     ["a name that is another id", "c1", (r) => ({ ...r, name: "c2" }), 'container name "c2" is already in use by container "c2"'],
   ])("rejects %s", (_, id, fn, message) => {
@@ -337,7 +337,7 @@ describe("update", () => {
   });
 
   test("by exact id only", () => {
-    expect(usageError(() => state.update("web", (r) => r))).toBe('no such container "web"');
+    expect(usageError(() => state.update("web", (r) => r))).toBe('no container with name or ID "web" found: no such container');
   });
 
   test("the id cannot change", () => {
@@ -550,24 +550,24 @@ describe("interface names", () => {
     expect(() => newContainerRecord({ id: "c9", mode: { kind: "bridge" }, networks: [{ network: "a", ifname: "z" }, { network: "b", ifname: "z" }] })).toThrow('interface name "z" is given twice');
   });
 
-  test("stay with their network across disconnect and reconnect, and are never reused", () => {
+  test("stay with their network while it is connected; a connect takes the lowest free one, a freed one too (podman 4/5's getFreeInterfaceName)", () => {
     state.insert(newContainerRecord({ id: "c1", mode: { kind: "bridge" }, networks: [{ network: "a" }, { network: "b" }, { network: "c" }] }));
     const names = () => state.get("c1").networks.map((n) => `${n.network}=${n.ifname}`);
 
     state.update("c1", (r) => disconnectNetwork(r, "b"));
     expect(names()).toEqual(["a=eth0", "c=eth2"]);
-    expect(state.get("c1").ifnames).toEqual({ a: "eth0", b: "eth1", c: "eth2" });
+    expect(state.get("c1").ifnames).toEqual({ a: "eth0", c: "eth2" });
 
     state.update("c1", (r) => connectNetwork(r, "d", ["web"]));
-    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth3"]);
+    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth1"]);
     expect(state.get("c1").networks[2]!.aliases).toEqual(["web"]);
 
     state.update("c1", (r) => connectNetwork(r, "b"));
-    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth3", "b=eth1"]);
+    expect(names()).toEqual(["a=eth0", "c=eth2", "d=eth1", "b=eth3"]);
 
     state.update("c1", (r) => disconnectNetwork(disconnectNetwork(r, "a"), "c"));
     state.update("c1", (r) => connectNetwork(r, "e"));
-    expect(names()).toEqual(["d=eth3", "b=eth1", "e=eth4"]);
+    expect(names()).toEqual(["d=eth1", "b=eth3", "e=eth0"]);
   });
 
   test("a new container starts again from eth0", () => {
@@ -579,10 +579,10 @@ describe("interface names", () => {
   });
 
   test.each<[string, (r: ContainerRecord) => ContainerRecord, string]>([
-    ["connecting a connected network", (r) => connectNetwork(r, "podman"), 'container "c1" is already connected to network "podman": network is already connected'],
-    ["disconnecting a network not connected", (r) => disconnectNetwork(r, "other"), 'container "c1" is not connected to network "other"'],
-    ["disconnecting twice", (r) => disconnectNetwork(disconnectNetwork(r, "podman"), "podman"), 'container "c1" is not connected to network "podman"'],
-    ["a bad network name", (r) => connectNetwork(r, "a b"), 'invalid network name "a b": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
+    ["connecting a connected network", (r) => connectNetwork(r, "podman"), 'container c1 is already connected to network podman: network is already connected'],
+    ["disconnecting a network not connected", (r) => disconnectNetwork(r, "other"), 'container c1 is not connected to network other'],
+    ["disconnecting twice", (r) => disconnectNetwork(disconnectNetwork(r, "podman"), "podman"), 'container c1 is not connected to network podman'],
+    ["a bad network name", (r) => connectNetwork(r, "a b"), 'Invalid characters in network name "a b": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
     ["a bad alias", (r) => connectNetwork(r, "n", [".x"]), 'invalid network alias ".x": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
   ])("rejects %s", (_, change, message) => {
     expect(usageError(() => change(bridge("c1")))).toBe(message);

@@ -4,12 +4,12 @@ import { CtrnetError, ErrorList } from "../../errors.ts";
 import { inspectContainer, type InspectResult, withContext } from "../../lifecycle/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 import { isJsonFormat, renderInspect } from "../template/index.ts";
-import { inspectView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
+import { inspectFormatArg, inspectView, normalizeInspectFormat } from "../views.ts";
 
 const args = {
   ...globalArgs,
   ...runtimeArgs,
-  ...templateFormatArg,
+  ...inspectFormatArg,
   id: { type: "positional", required: true, description: "container ids or names", valueHint: "container" },
 } as const;
 
@@ -26,7 +26,7 @@ export default defineCommand({
       for (const id of values._.map(String)) {
         try {
           // A container that is not there is a runtime failure here (exit 1), as podman's "no such container".
-          if (!ctx.state().find(id)) throw new CtrnetError(`no such container "${id}"`);
+          if (!ctx.state().find(id)) throw new CtrnetError(`no container with name or ID "${id}" found: no such container`);
           found.push(await inspectContainer(ctx, id));
         } catch (err) {
           failures.push(err);

@@ -27,7 +27,7 @@ import { syncDns } from "../../lifecycle/dns.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
 import { log } from "../../log.ts";
 import { isJsonFormat, renderInspect, renderList } from "../template/index.ts";
-import { NETWORK_HEADERS, networkView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
+import { inspectFormatArg, NETWORK_HEADERS, networkView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
 
 /** Opens the context for one command and closes it however the command ends. */
 async function withContext<T>(args: Parameters<typeof contextOptions>[0], fn: (ctx: Context) => Promise<T>): Promise<T> {
@@ -56,10 +56,10 @@ const createArgs = {
   opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict, no_default_route=true (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni, no_default_route=true (macvlan: mode bridge|private|vepa|passthru; ipvlan: l2|l3|l3s); repeatable" },
   "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan and ipvlan, the parent interface" },
   label: { type: "string", description: "label KEY=VALUE; repeatable" },
-  route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY in one of its subnets); repeatable" },
+  route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY of a family one of its subnets has); repeatable" },
   dns: { type: "string", description: "DNS server the network's containers use (through ctrnet's DNS server, or in resolv.conf); repeatable" },
   ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
-  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local (the only one; dhcp and none are refused)" },
+  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local, or dhcp (macvlan and ipvlan, through the reference plugins and CNI's dhcp daemon; their default without --subnet); none is refused" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
 
@@ -70,9 +70,6 @@ const create = defineCommand({
     rejectUnknownOptions(rawArgs, createArgs);
     if (args._.length > 1) throw new UsageError(`unexpected argument "${args._[1]}": give one network name`);
     const ipam = optional(args["ipam-driver"]);
-    if (ipam !== undefined && ipam !== "host-local") {
-      throw new UsageError(`unsupported ipam driver "${ipam}": ctrnet's networks hand out addresses with host-local (--ipam-driver host-local, the default)`);
-    }
     const request = {
       name: optional(args.name),
       driver: optional(args.driver),
@@ -89,6 +86,7 @@ const create = defineCommand({
       routes: repeatedValues(rawArgs, createArgs, "route"),
       // podman's string slice: repeated, and each value a comma-separated list
       dnsServers: repeatedValues(rawArgs, createArgs, "dns").flatMap((d) => d.split(",")),
+      ...(ipam !== undefined ? { ipamDriver: ipam } : {}),
     };
     return withContext(args, async (ctx) => {
       if (args.ignore && request.name !== undefined && (await ctx.cni.listNetworks()).networks.some((n) => n.name === request.name)) {
@@ -143,7 +141,7 @@ const namesArgs = {
   name: { type: "positional", required: false, description: "network names or ids (a unique id prefix will do)", valueHint: "network" },
 } as const satisfies ArgsDef;
 
-const inspectArgs = { ...namesArgs, ...templateFormatArg } as const satisfies ArgsDef;
+const inspectArgs = { ...namesArgs, ...inspectFormatArg } as const satisfies ArgsDef;
 
 /** cobra's RequiresArgs(1) words, as podman's network inspect and rm say them. */
 function atLeastOneName(names: readonly unknown[]): void {
@@ -191,9 +189,7 @@ const rm = defineCommand({
     atLeastOneName(args._);
     if (args.time !== undefined) {
       if (!args.force) throw new UsageError("--force option must be specified to use the --time option");
-      // podman's -t -1 (wait forever) reaches here as "" (the parser reads -1 as a flag): its value is in rawArgs
-      const at = rawArgs.findIndex((a) => a === "-t" || a === "--time");
-      const time = args.time === "" && at >= 0 ? (rawArgs[at + 1] ?? "") : String(args.time);
+      const time = String(args.time);
       if (!/^(-1|[0-9]+)$/.test(time)) throw new UsageError(`invalid --time "${time}": expected seconds, or -1`);
     }
     return withContext(args, async (ctx) => {

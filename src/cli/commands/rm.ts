@@ -10,6 +10,7 @@ const args = {
   ...globalArgs,
   ...runtimeArgs,
   force: { type: "boolean", alias: "f", description: "no error for unknown ids; remove the record even if part of the teardown fails" },
+  time: { type: "string", alias: "t", description: "podman's stop timeout (seconds, or -1): accepted, ctrnet stops no process" },
   id: { type: "positional", required: true, description: "container ids or names", valueHint: "container" },
 } as const;
 
@@ -18,6 +19,11 @@ export default defineCommand({
   args,
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
+    if (values.time !== undefined) {
+      // -t -1 (podman's wait forever) comes as --time=-1 (cli's joinNegativeValues)
+      const time = String(values.time);
+      if (!/^(-1|[0-9]+)$/.test(time)) throw new UsageError(`invalid --time "${time}": expected seconds, or -1`);
+    }
     await withContext(contextOptions(values), (ctx) =>
       forEachName(values._.map(String), async (id) => {
         try {

@@ -10,7 +10,7 @@ import type { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
 import { Firewall, type FirewallNetwork, type PublishedPort, type StateSource } from "../firewall/index.ts";
 import { type Allocation, allocate, type IpamConfig, leases, parseIpamConfig, release } from "../ipam/index.ts";
 import { attachVeth, type BridgeConfig, detachVeth, ensureBridge } from "./plumbing.ts";
-import { addStaticRoutes, defaultRouteGateways, type IpamStaticRoute, staticRoutesOf } from "../static-routes.ts";
+import { addStaticRoutes, defaultRouteGateways, defaultRouteMetric, type IpamStaticRoute, staticRoutesOf } from "../static-routes.ts";
 
 /** A native network as its conflist describes it. */
 export interface NativeNetwork {
@@ -145,6 +145,7 @@ export function attach(req: AttachRequest): AttachResult {
       mac: req.mac,
       addresses: allocations.map((a) => a.address),
       gateways,
+      ...(defaultRouteMetric(req.network.plugin.ipam) !== undefined ? { defaultRouteMetric: defaultRouteMetric(req.network.plugin.ipam) } : {}),
     });
     undo.push(() => detachVeth(host, hostInterface));
     const routes = addStaticRoutes(container, veth.ifname, staticRoutesOf(req.network.plugin.ipam), allocations.map((a) => a.address));

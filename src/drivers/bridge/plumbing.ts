@@ -34,6 +34,8 @@ export interface VethConfig {
   addresses: readonly string[];
   /** Default routes: one gateway per family at most. */
   gateways: readonly string[];
+  /** Their metric (podman's `metric` option); the kernel's default when absent. */
+  defaultRouteMetric?: number;
 }
 
 export interface Veth {
@@ -121,7 +123,8 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
     for (const address of veth.addresses) container.addressAdd(link.index, address, { noDad: isV6(address) });
     container.linkSet(link.index, { up: true });
     // beside the default route of another network the container is on, as the reference bridge plugin does
-    for (const gateway of veth.gateways) container.routeAdd({ dst: "default", gateway, dev: link.index, append: true });
+    const metric = veth.defaultRouteMetric !== undefined ? { metric: veth.defaultRouteMetric } : {};
+    for (const gateway of veth.gateways) container.routeAdd({ dst: "default", gateway, dev: link.index, append: true, ...metric });
     return { hostName, ifname: veth.ifname, mac: link.mac ?? "", index: link.index };
   } catch (err) {
     try {

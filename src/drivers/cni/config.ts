@@ -209,7 +209,8 @@ export async function listNetworks(dirs: readonly string[]): Promise<NetworkList
 function notFound(nameOrId: string, dirs: readonly string[], problems: readonly NetworkConfigError[]): NetworkNotFoundError {
   const unusable = problems.length ? ` (unusable configuration files: ${problems.map((p) => p.message).join("; ")})` : "";
   const where = dirs.join(", ") || "(no config dirs)";
-  return new NetworkNotFoundError(nameOrId, `unable to find network with name or ID "${nameOrId}" in ${where}${unusable}: network not found`);
+  // podman's words first (tests match them as they are), where ctrnet looked after them
+  return new NetworkNotFoundError(nameOrId, `unable to find network with name or ID ${nameOrId}: network not found in ${where}${unusable}`);
 }
 
 /** The first configuration named `name`; unusable files are named in the error when it is not found. */

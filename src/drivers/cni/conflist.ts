@@ -45,8 +45,10 @@ interface AddressingSpec {
   /** Default 1.0.0, the newest version the reference plugins v1.1.x speak. */
   cniVersion?: string;
   args?: ConflistArgs;
-  /** Static routes; each gateway must be in one of the subnets. */
+  /** Static routes; each gateway of a family one of the subnets has. */
   routes?: readonly StaticRoute[];
+  /** podman's `metric` option: the metric of the containers' default routes (the route's `priority`). */
+  metric?: number;
   /** podman's `no_default_route`: the ipam section lists no default route (`routes` there, without one). */
   noDefaultRoute?: boolean;
 }
@@ -106,7 +108,9 @@ function parseSubnets(subnets: readonly string[]): Cidr[] {
   const out = subnets.map((s) => parseSubnet(s));
   for (const [i, a] of out.entries()) {
     for (const b of out.slice(i + 1)) {
-      if (subnetsOverlap(a, b)) throw new UsageError(`subnets ${formatCidr(a)} and ${formatCidr(b)} overlap`);
+      // podman's (netavark create's) words: "duplicate subnet", "overlapping subnets"
+      if (formatCidr(a) === formatCidr(b)) throw new UsageError(`duplicate subnet ${formatCidr(a)}`);
+      if (subnetsOverlap(a, b)) throw new UsageError(`overlapping subnets ${formatCidr(a)} and ${formatCidr(b)}`);
     }
   }
   return out;
@@ -186,22 +190,24 @@ function hostLocalIpam(spec: AddressingSpec, routed: boolean, gateways = routed)
   if (routed || statics.length || spec.noDefaultRoute) {
     const families = routed && !spec.noDefaultRoute ? [...new Set(subnets.map((s) => s.address.length))] : [];
     // present without a default route: no default route (the reference bridge plugin reads it so, and ctrnet's)
-    ipam.routes = [...families.map((bytes) => ({ dst: bytes === 4 ? "0.0.0.0/0" : "::/0" })), ...statics];
+    const priority = spec.metric !== undefined ? { priority: spec.metric } : {};
+    ipam.routes = [...families.map((bytes) => ({ dst: bytes === 4 ? "0.0.0.0/0" : "::/0", ...priority })), ...statics];
   }
   if (spec.ipamDataDir !== undefined) ipam.dataDir = spec.ipamDataDir;
   return ipam;
 }
 
 /**
- * host-local's ipam routes for `--route`, the metric as CNI 1.1's route `priority`; each gateway must be a
- * host address of one of the network's subnets, which is where the container reaches it.
+ * host-local's ipam routes for `--route`, the metric as CNI 1.1's route `priority`. As podman, a gateway
+ * outside the network's subnets is accepted (the container reaches it only if its link does); one of a
+ * family the network has no subnet of is refused, as no container of it could ever use it.
  */
 function staticRoutes(spec: AddressingSpec, subnets: readonly Cidr[]): Record<string, unknown>[] {
   return (spec.routes ?? []).map((route) => {
     const gw = parseIP(route.gateway);
     if (gw === null) throw new UsageError(`invalid route gateway ${route.gateway}`);
-    if (!subnets.some((s) => subnetContains(s, gw))) {
-      throw new UsageError(`route gateway ${route.gateway} is not in any subnet of the network (${subnets.map(formatCidr).join(", ")})`);
+    if (!subnets.some((s) => s.address.length === gw.length)) {
+      throw new UsageError(`route gateway ${route.gateway} is of an IP family no subnet of the network has (${subnets.map(formatCidr).join(", ")})`);
     }
     return { dst: route.destination, gw: route.gateway, ...(route.metric !== undefined ? { priority: route.metric } : {}) };
   });
@@ -316,6 +322,22 @@ export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknow
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     capabilities: { ips: true },
     ipam: hostLocalIpam(spec, true),
+  };
+  return conflist(spec, driver === "macvlan" ? [link, { type: "tuning", capabilities: { mac: true } }] : [link]);
+}
+
+/**
+ * podman's macvlan (or ipvlan) network without a subnet: the reference link plugin with CNI's dhcp IPAM,
+ * which asks the LAN's DHCP server through the dhcp plugin's daemon; then tuning, as macvlanConflist.
+ */
+export function dhcpVlanConflist(spec: MacvlanNetworkSpec): Record<string, unknown> {
+  const driver = checkVlanSpec(spec);
+  const link: Record<string, unknown> = {
+    type: driver,
+    ...(spec.master !== undefined ? { master: spec.master } : {}),
+    ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ipam: { type: "dhcp" },
   };
   return conflist(spec, driver === "macvlan" ? [link, { type: "tuning", capabilities: { mac: true } }] : [link]);
 }

@@ -3,6 +3,7 @@
 // for an intact one (recover.ts). Ports go to the portmap plugin as a capability argument; a rootless
 // user's bridges live in the rootless netns, out of the host's reach, so a publisher (ctrnet's forwarder)
 // carries them there as well.
+import { existsSync } from "node:fs";
 import { CtrnetError, ErrorList } from "../../errors.ts";
 import { ipFamily } from "../../ip/codec.ts";
 import { type NetworkStatus, statusAddresses } from "../../schema/network-status.ts";
@@ -23,6 +24,24 @@ function publishAddress6(status: NetworkStatus): string | undefined {
   return statusAddresses(status).find((ip) => ipFamily(ip) === 6);
 }
 
+/** CNI's dhcp plugin asks its daemon; the socket path is the plugin's default unless its ipam names one. */
+const DHCP_DAEMON_SOCKET = "/run/cni/dhcp.sock";
+
+/**
+ * A network with dhcp IPAM (podman's macvlan without a subnet) needs the dhcp plugin's daemon: without it
+ * both its ADD and its DEL fail, leaving a container half made that no DEL can undo, so it is checked first.
+ */
+function checkDhcpDaemon(network: string, plugins: readonly { ipam?: unknown }[]): void {
+  for (const plugin of plugins) {
+    const ipam = plugin.ipam as { type?: unknown; daemonSocketPath?: unknown } | undefined;
+    if (ipam?.type !== "dhcp") continue;
+    const socket = typeof ipam.daemonSocketPath === "string" ? ipam.daemonSocketPath : DHCP_DAEMON_SOCKET;
+    if (!existsSync(socket)) {
+      throw new CtrnetError(`network ${network} gets its addresses from DHCP, and CNI's dhcp daemon is not running (no ${socket}): start it, e.g. /usr/lib/cni/dhcp daemon`);
+    }
+  }
+}
+
 /**
  * A failed ADD undoes itself (a DEL over the whole chain, as CNI asks); what setup adds beyond the ADD
  * (the publisher) it undoes here. release: what the driver shares between containers (a rootless
@@ -37,6 +56,7 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
     attachments: (rec) => rec.networks,
     async validate(req) {
       const network = await env.cni.loadNetwork(req.attachment.network);
+      checkDhcpDaemon(network.name, network.plugins);
       if (req.ip !== undefined) checkRequestedIP(network, req.ip);
       if (req.ip6 !== undefined) checkRequestedIP(network, req.ip6);
     },

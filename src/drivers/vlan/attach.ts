@@ -4,7 +4,7 @@
 // address detection and default routes through the gateways. Nothing on the host changes beyond the lease
 // files: no bridge, no firewall, no published port. Setup undoes its own partial work before it throws;
 // teardown keeps going past errors and returns them all.
-import { addStaticRoutes, defaultRouteGateways, staticRoutesOf } from "../static-routes.ts";
+import { addStaticRoutes, defaultRouteGateways, defaultRouteMetric, type IpamStaticRoute, staticRoutesOf } from "../static-routes.ts";
 import { UsageError } from "../../errors.ts";
 import { isNetlinkError, Netlink } from "../../netlink/index.ts";
 import type { IpvlanMode, MacvlanMode } from "../../netlink/links.ts";
@@ -42,6 +42,8 @@ export interface VlanAttachResult {
   addresses: { address: string; gateway: string }[];
   /** Default routes set in the container. */
   gateways: string[];
+  /** The network's static routes (podman's `--route`) set in the container. */
+  routes?: IpamStaticRoute[];
 }
 
 export interface VlanDetachRequest {
@@ -129,10 +131,17 @@ export function attachVlan(req: VlanAttachRequest): VlanAttachResult {
     for (const address of addresses) container.addressAdd(req.ifname, address, { noDad: isV6(address) });
     container.linkSet(req.ifname, { up: true });
     const gateways = defaultRouteGateways(req.network.plugin.ipam, allocations.map((a) => a.gateway));
-    for (const gateway of gateways) container.routeAdd({ dst: "default", gateway, dev: req.ifname, append: true });
-    addStaticRoutes(container, req.ifname, staticRoutesOf(req.network.plugin.ipam), addresses);
+    const metric = defaultRouteMetric(req.network.plugin.ipam);
+    for (const gateway of gateways) container.routeAdd({ dst: "default", gateway, dev: req.ifname, append: true, ...(metric !== undefined ? { metric } : {}) });
+    const routes = addStaticRoutes(container, req.ifname, staticRoutesOf(req.network.plugin.ipam), addresses);
     const link = container.link(req.ifname);
-    return { ifname: req.ifname, mac: link.mac ?? "", addresses: allocations.map((a) => ({ address: a.address, gateway: a.gateway })), gateways };
+    return {
+      ifname: req.ifname,
+      mac: link.mac ?? "",
+      addresses: allocations.map((a) => ({ address: a.address, gateway: a.gateway })),
+      gateways,
+      ...(routes.length ? { routes } : {}),
+    };
   } catch (err) {
     try {
       if (made) container.linkDelete(req.ifname);

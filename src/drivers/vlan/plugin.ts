@@ -15,6 +15,7 @@ import type { VlanPluginInput } from "../bridge/plugin/config.ts";
 import type { PluginEnv } from "../bridge/plugin/env.ts";
 import { CNI_CODE, CniPluginError } from "../bridge/plugin/plugin-error.ts";
 import { attachVlan, detachVlan, type VlanAttachResult, type VlanNetwork, vlanIpamOf } from "./attach.ts";
+import { resultRoutes } from "../static-routes.ts";
 
 function networkOf(input: VlanPluginInput): VlanNetwork {
   return { name: input.name, plugin: input };
@@ -30,7 +31,7 @@ function resultOf(input: VlanPluginInput, netns: string, r: VlanAttachResult): C
     cniVersion: input.cniVersion,
     interfaces: [{ name: r.ifname, mac: r.mac, sandbox: netns }],
     ips: r.addresses.map((a) => ({ address: a.address, gateway: a.gateway, interface: 0 })),
-    routes: r.gateways.map((gw) => ({ dst: gw.includes(":") ? "::/0" : "0.0.0.0/0", gw })),
+    routes: resultRoutes(r.gateways, r.routes),
     dns: {},
   };
 }

@@ -24,6 +24,7 @@ import type { PluginInput } from "./config.ts";
 import { PLUGIN_VERSIONS } from "./config.ts";
 import type { PluginEnv } from "./env.ts";
 import { CNI_CODE, CniPluginError } from "./plugin-error.ts";
+import { resultRoutes } from "../../static-routes.ts";
 
 /** Attachments a runtime made through the plugin; ctrnet's own containers carry their state dir instead. */
 export const PLUGIN_OWNER = "cni";
@@ -89,7 +90,7 @@ function resultOf(input: PluginInput, netns: string, r: AttachResult): CniResult
     cniVersion: input.cniVersion,
     interfaces: [{ name: input.bridge }, { name: r.hostInterface }, { name: r.ifname, mac: r.mac, sandbox: netns }],
     ips: r.addresses.map((a) => ({ address: a.address, gateway: a.gateway, interface: 2 })),
-    routes: [...r.gateways.map((gw) => ({ dst: gw.includes(":") ? "::/0" : "0.0.0.0/0", gw })), ...(r.routes ?? []).map((s) => ({ dst: s.dst, gw: s.gw }))],
+    routes: resultRoutes(r.gateways, r.routes),
     dns: {},
   };
 }
