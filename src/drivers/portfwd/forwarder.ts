@@ -40,10 +40,7 @@ async function untilEof(fd: number): Promise<void> {
  */
 function returnPath(netnsPath: string, listeners: readonly Listener[], io: ForwarderIo): ReturnPath | undefined {
   try {
-    return setUpReturnPath(
-      netnsPath,
-      listeners.map((l) => ({ protocol: l.protocol, ip: l.target.ip })),
-    );
+    return setUpReturnPath(netnsPath, listeners.map((l) => ({ protocol: l.protocol, ip: l.target.ip })));
   } catch (err) {
     io.debug(`client addresses are not kept: ${errorMessage(err)}`);
     return undefined;
