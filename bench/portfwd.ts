@@ -1,12 +1,12 @@
 // Section 2: port forwarding from the host's 127.0.0.1 into a network namespace, as rootless containers get it:
 // ctrnet's forwarder (`ctrnet _rootlessport`) against rootlesskit's builtin port driver, slirp4netns's
 // `add_hostfwd` and pasta's `-t`, with plain loopback inside the namespace as the limit. ctrnet is measured as
-// users get it, keeping the client's address (its return path turns conntrack on in the netns), and without.
+// users get it, keeping the client's address (for TCP to its own netns, by the sockets' marks: no conntrack), and without.
 //
 // The same servers for every path. rootlesskit insists on making its own user + network namespace, so that
 // namespace hosts them (iperf3 -s as rootlesskit's command, and a small echo server), and:
 //   ctrnet kept  host 127.0.0.1:P0 -> ctrnet _rootlessport -> transparent socket from 10.0.4.2 (the gateway, as a
-//                loopback client appears) in a netns of its own (conntrack on only there) -> 10.0.4.100:5201
+//                loopback client appears) in a netns of its own (its return path's sysctls only there) -> 10.0.4.100:5201
 //   ctrnet       host 127.0.0.1:P1 -> ctrnet _rootlessport -> connect from inside the netns to 127.0.0.1:5201
 //   rootlesskit  host 127.0.0.1:P2 -> rootlesskit parent -> socket its child dialed in the netns -> 127.0.0.1:5201
 //   slirp4netns  host 127.0.0.1:P3 -> slirp4netns's user-mode TCP/IP -> its own tap in the netns -> 10.0.3.100:5201
@@ -236,7 +236,7 @@ export async function portForwarding(o: PortfwdOptions): Promise<PortfwdResult> 
     });
     stops.push(() => fwd.stop());
 
-    // Its own netns, so that the conntrack its return path turns on costs no other path anything.
+    // Its own netns, so that what its return path sets there (see return-path.ts) touches no other path.
     const kept = createNetns();
     keepNs = kept;
     run(["ip", "link", "add", "bnchkp0", "type", "veth", "peer", "name", "eth0", "netns", kept.path]);

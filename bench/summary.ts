@@ -104,8 +104,9 @@ function portfwdNotes(r: PortfwdResult, head: string[], gaps: string[]): void {
         "epoll loops, one per core, over non-blocking splice: the loop that accepts a connection keeps it, a pipe from its " +
         "pool is held only while bytes are in it (grown to 1 MiB once a read fills it), and the socket into the netns " +
         "connects without blocking (bound to the client's address, transparent and marked, when the address is kept). pasta " +
-        "does the same from one loop (passt's tcp_splice.c). Keeping the client's address costs a bind per connection and, " +
-        "per packet, the connmark and policy-routing lookups in the netns; a bulk stream is one loop's work, so on a loaded " +
+        "does the same from one loop (passt's tcp_splice.c). Keeping the client's address costs a bind per connection; for TCP " +
+        "to a server in the forwarder's netns nothing per packet (the sockets' marks route the replies), for UDP and a rootless " +
+        "bridge's servers conntrack and connmark in the netns. A bulk stream is one loop's work, so on a loaded " +
         "2-core machine it gets one thread's share of the CPU. Splitting a stream over two loops (a pipeline, or moving it " +
         "between loops) was tried and measured no faster: the socket write, which carries the receiver's TCP work on " +
         "loopback, stays on one thread.",

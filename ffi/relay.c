@@ -22,10 +22,11 @@
  *   UDP (the first loop only): each client address gets its own socket in the netns (a flow), so replies can
  *     be told apart and sent back to the right client; flows idle for longer than the configured time close.
  * Keeping the client's address (relay_keep_source): the socket to the target is transparent (IP_TRANSPARENT,
- *   which the netns's owner may set), carries a mark and is bound to the client's address and port, a loopback
- *   client's as the gateway's; rules in the netns (drivers/portfwd/return-path.ts) route the replies to it.
- *   Three system calls more per connection or flow. A client of another family than the target, one whose
- *   address cannot be had there (link-local, or loopback without a gateway), or a target on loopback: as before.
+ *   which the netns's owner may set), carries its listener's mark and is bound to the client's address and
+ *   port, a loopback client's as the gateway's; the netns routes the replies to it by that mark (how, for each
+ *   mark: drivers/portfwd/return-path.ts). Three system calls more per connection or flow. A client of
+ *   another family than the target, one whose address cannot be had there (link-local, or loopback without a
+ *   gateway), or a target on loopback: as before.
  * Bun ignores SIGPIPE, so writing to a socket the peer closed fails with EPIPE instead of killing the process.
  */
 
@@ -172,7 +173,6 @@ struct endpoint { struct sockaddr_any addr; socklen_t len; };
 /* Set before the relay starts, read only after: how connections to the target keep the client's address. */
 static struct {
   int on;
-  unsigned mark;
   /* What a loopback client of each family becomes; len 0 when there is none. */
   struct endpoint gateway4;
   struct endpoint gateway6;
@@ -182,6 +182,8 @@ struct listener {
   enum kind kind;
   int fd;
   struct endpoint target;
+  /* SO_MARK of its sockets to the target when the client's address is kept */
+  unsigned mark;
 };
 
 struct flow {
@@ -305,15 +307,15 @@ static int source_of(const struct endpoint *peer, const struct endpoint *target,
   return 1;
 }
 
-/* A socket for the target, bound to source when it is given (then transparent and marked); with anyport, or
- * when source's port is taken, the kernel picks the port. -1 with errno when none could be had. */
-static int socket_from(int family, int type, const struct endpoint *source, int anyport) {
+/* A socket for the target, bound to source when it is given (then transparent and marked with mark); with
+ * anyport, or when source's port is taken, the kernel picks the port. -1 with errno when none could be had. */
+static int socket_from(int family, int type, const struct endpoint *source, int anyport, unsigned mark) {
   int fd = socket(family, type | SOCK_CLOEXEC, 0);
   if (fd < 0 || !source) return fd;
   int one = 1;
   int transparent = family == AF_INET ? setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one)
                                       : setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof one);
-  if (transparent < 0 || setsockopt(fd, SOL_SOCKET, SO_MARK, &keep.mark, sizeof keep.mark) < 0) return fd;
+  if (transparent < 0 || setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) return fd;
   struct endpoint from = *source;
   unsigned char *port = (unsigned char *)&from.addr + 2;
   if (anyport) port[0] = port[1] = 0;
@@ -328,9 +330,9 @@ static int socket_from(int family, int type, const struct endpoint *source, int 
 
 /* A non-blocking socket connecting (*connecting 1) or connected to target, from source when given; the
  * client's own port first, then any. -1 when the connection failed at once. */
-static int connect_from(const struct endpoint *target, const struct endpoint *source, int *connecting) {
+static int connect_from(const struct endpoint *target, const struct endpoint *source, unsigned mark, int *connecting) {
   for (int anyport = 0; anyport < 2; anyport++) {
-    int fd = socket_from(target->addr.family, SOCK_STREAM | SOCK_NONBLOCK, source, anyport);
+    int fd = socket_from(target->addr.family, SOCK_STREAM | SOCK_NONBLOCK, source, anyport, mark);
     if (fd < 0) return -1;
     int done = connect(fd, &target->addr, target->len) == 0;
     if (done || errno == EINPROGRESS) {
@@ -504,7 +506,7 @@ static void come_back(struct loop *lp) {
 static void open_conn(struct loop *lp, struct listener *l, int client, struct endpoint *peer) {
   struct endpoint source;
   int connecting = 0;
-  int target = connect_from(&l->target, source_of(peer, &l->target, &source) ? &source : 0, &connecting);
+  int target = connect_from(&l->target, source_of(peer, &l->target, &source) ? &source : 0, l->mark, &connecting);
   struct conn *c = target >= 0 ? calloc(1, sizeof *c) : 0;
   if (c) {
     c->connecting = connecting;
@@ -547,10 +549,10 @@ static void accept_all(struct loop *lp, struct listener *l) {
   }
 }
 
-/* Keeps the client's address from here on; gateway4/6 "" when there is none. Returns 0 or -EINVAL. */
-int relay_keep_source(struct relay *r, unsigned mark, const char *gateway4, const char *gateway6) {
+/* Keeps the client's address from here on, each listener's sockets carrying its mark; gateway4/6 "" when
+ * there is none. Returns 0 or -EINVAL. */
+int relay_keep_source(struct relay *r, const char *gateway4, const char *gateway6) {
   (void)r;
-  keep.mark = mark;
   keep.gateway4.len = keep.gateway6.len = 0;
   if (*gateway4 && (parse_endpoint(gateway4, 0, &keep.gateway4) < 0 || keep.gateway4.addr.family != AF_INET)) return -EINVAL;
   if (*gateway6 && (parse_endpoint(gateway6, 0, &keep.gateway6) < 0 || keep.gateway6.addr.family != AF_INET6)) return -EINVAL;
@@ -568,8 +570,9 @@ struct relay *relay_new(int netns_fd, int idle_seconds) {
 }
 
 /* Binds one listener in the caller's netns; returns 0 or -errno. Only the exact address asked for: a v6
- * wildcard stays v6-only, so "::" never also takes the IPv4 port. */
-int relay_add(struct relay *r, int proto, const char *host_ip, int host_port, const char *child_ip, int child_port) {
+ * wildcard stays v6-only, so "::" never also takes the IPv4 port. mark: its sockets' SO_MARK once the client's
+ * address is kept (relay_keep_source). */
+int relay_add(struct relay *r, int proto, const char *host_ip, int host_port, const char *child_ip, int child_port, unsigned mark) {
   struct listener *l = calloc(1, sizeof *l);
   struct listener **grown = realloc(r->listeners, (r->nlisteners + 1) * sizeof *grown);
   struct endpoint host;
@@ -584,6 +587,7 @@ int relay_add(struct relay *r, int proto, const char *host_ip, int host_port, co
     return err;
   }
   l->kind = proto == PROTO_TCP ? TCP_LISTENER : UDP_LISTENER;
+  l->mark = mark;
   l->fd = socket(host.addr.family, (proto == PROTO_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (l->fd < 0) {
     err = -errno;
@@ -622,7 +626,7 @@ static struct flow *flow_for(struct relay *r, struct listener *l, struct endpoin
   f->listener = l;
   f->client = *client;
   struct endpoint source;
-  f->fd = socket_from(l->target.addr.family, SOCK_DGRAM | SOCK_NONBLOCK, source_of(client, &l->target, &source) ? &source : 0, 0);
+  f->fd = socket_from(l->target.addr.family, SOCK_DGRAM | SOCK_NONBLOCK, source_of(client, &l->target, &source) ? &source : 0, 0, l->mark);
   struct epoll_event ev = { EPOLLIN, f };
   if (f->fd < 0 || connect(f->fd, &l->target.addr, l->target.len) < 0 || epoll_ctl(r->loops[0].epoll_fd, EPOLL_CTL_ADD, f->fd, &ev) < 0) {
     if (f->fd >= 0) close(f->fd);

@@ -17,9 +17,9 @@ const ENOMEM = 12;
 
 const relay = embedC("relay.c", source, {
   relay_new: { args: ["i32", "i32"], returns: "ptr" },
-  relay_add: { args: ["ptr", "i32", "ptr", "i32", "ptr", "i32"], returns: "i32" },
+  relay_add: { args: ["ptr", "i32", "ptr", "i32", "ptr", "i32", "u32"], returns: "i32" },
   relay_start: { args: ["ptr"], returns: "i32" },
-  relay_keep_source: { args: ["ptr", "u32", "ptr", "ptr"], returns: "i32" },
+  relay_keep_source: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
 });
 
 function cstr(s: string): Buffer {
@@ -41,19 +41,22 @@ export class Relay {
     return new Relay(handle);
   }
 
-  /** Binds host in this thread's netns (throws SysError "listen" naming it); target is reached from the relay's netns. */
-  listen(protocol: RelayProtocol, host: RelayEndpoint, target: RelayEndpoint): void {
-    const ret = relay().relay_add(this.handle, PROTOCOL[protocol], cstr(host.ip), host.port, cstr(target.ip), target.port);
+  /**
+   * Binds host in this thread's netns (throws SysError "listen" naming it); target is reached from the relay's
+   * netns. mark: the SO_MARK of the sockets to target once the client's address is kept (keepSource).
+   */
+  listen(protocol: RelayProtocol, host: RelayEndpoint, target: RelayEndpoint, mark = 0): void {
+    const ret = relay().relay_add(this.handle, PROTOCOL[protocol], cstr(host.ip), host.port, cstr(target.ip), target.port, mark);
     if (ret < 0) throw new SysError("listen", -ret, `${formatEndpoint(host)}/${protocol}`);
   }
 
   /**
-   * From now on connections to a target come from the client's address (transparent sockets carrying mark),
-   * a loopback client's from the gateway of its family ("" for none: such a client connects as before).
-   * Call before start(); the netns needs the rules that bring replies back to marked sockets.
+   * From now on connections to a target come from the client's address (transparent sockets carrying their
+   * listener's mark), a loopback client's from the gateway of its family ("" for none: such a client connects
+   * as before). Call before start(); the netns needs the rules that bring replies back to marked sockets.
    */
-  keepSource(mark: number, gateway4: string, gateway6: string): void {
-    const ret = relay().relay_keep_source(this.handle, mark, cstr(gateway4), cstr(gateway6));
+  keepSource(gateway4: string, gateway6: string): void {
+    const ret = relay().relay_keep_source(this.handle, cstr(gateway4), cstr(gateway6));
     if (ret < 0) throw new SysError("relay_keep_source", -ret, `gateways "${gateway4}" and "${gateway6}"`);
   }
 

@@ -144,6 +144,30 @@ describe.skipIf(!runnable)("the forwarder keeps the client's address", () => {
   );
 
   test(
+    "slirp4netns, tcp ports only: kept by the sockets' marks, no nf_tables table (so no conntrack) in the container's netns",
+    async () => {
+      const port = freePorts(1);
+      const created = ctrnetAsUser(["create", "-p", `${port}:80`, "marksonly"]);
+      expect(created.stderr).toBe("");
+      const netns = (JSON.parse(ctrnetAsUser(["inspect", "marksonly"]).stdout) as { NetworkSettings: { SandboxKey: string } }[])[0]!
+        .NetworkSettings.SandboxKey.split("/").at(-1)!;
+      const proc = spawnCtrnetAsUser(["netns", "exec", netns, "--", ...SERVERS]);
+      const run: Run = { proc, stderr: new Response(proc.stderr).text() };
+      try {
+        // before the servers listen, the forwarder's connections are refused: the kernel's reset comes back too
+        expect(await peerSeen("remote", "tcp", HOST4, port, run)).toBe(REMOTE4);
+        expect(await peerSeen("loopback", "tcp", "127.0.0.1", port, run)).toBe(GATEWAY4);
+        const inside = ctrnetAsUser(["netns", "exec", netns, "--", "sh", "-c", "nft list tables && cat /proc/sys/net/ipv4/tcp_fwmark_accept"]);
+        expect(inside.stdout.trim()).toBe("1");
+      } finally {
+        await stop(run);
+        ctrnetAsUser(["rm", "-f", "marksonly"]);
+      }
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
     "slirp4netns with enable_ipv6: a remote IPv6 client is itself too, over tcp and udp, a loopback one fd00::2",
     async () => {
       const port = freePorts(2);

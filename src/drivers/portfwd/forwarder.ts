@@ -5,8 +5,8 @@ import { Relay } from "../../../ffi/relay.ts";
 import { errorMessage, UsageError } from "../../errors.ts";
 import { openNetns } from "../../netns/index.ts";
 import { parseConfig } from "./config.ts";
-import { bindListeners, listenersOf } from "./listeners.ts";
-import { FORWARDER_MARK, type ReturnPath, setUpReturnPath } from "./return-path.ts";
+import { bindListeners, type Listener, listenersOf } from "./listeners.ts";
+import { REPLY_MARK, type ReturnPath, setUpReturnPath } from "./return-path.ts";
 
 export const EXIT_FD = 3;
 export const READY_FD = 4;
@@ -35,20 +35,16 @@ async function untilEof(fd: number): Promise<void> {
 }
 
 /**
- * Without the rules in the netns (a kernel without nf_tables conntrack, say) ports still work, as before:
- * the server then sees the netns's own address for every client.
+ * The return path for the listeners' targets, or undefined without it (a kernel without nf_tables conntrack,
+ * say): ports still work then, as before, and the server sees the netns's own address for every client.
  */
-function keepClientAddress(relay: Relay, netnsPath: string, loopbackAs6: string | undefined, io: ForwarderIo): void {
-  let path: ReturnPath;
+function returnPath(netnsPath: string, listeners: readonly Listener[], io: ForwarderIo): ReturnPath | undefined {
   try {
-    path = setUpReturnPath(netnsPath);
+    return setUpReturnPath(netnsPath, listeners.map((l) => ({ protocol: l.protocol, ip: l.target.ip })));
   } catch (err) {
     io.debug(`client addresses are not kept: ${errorMessage(err)}`);
-    return;
+    return undefined;
   }
-  const gateway6 = loopbackAs6 ?? path.gateway6;
-  relay.keepSource(FORWARDER_MARK, path.gateway4, gateway6);
-  io.debug(`client addresses kept; loopback clients appear as ${path.gateway4 || "-"} and ${gateway6 || "-"}`);
 }
 
 /** Resolves when the parent closed the exit fd (or died); throws with a user-facing message before ready. */
@@ -59,8 +55,17 @@ export async function runForwarder(io: ForwarderIo): Promise<void> {
   // Kept open for the life of the process: the relay's thread enters it when it starts.
   const relay = Relay.create(openNetns(config.netnsPath), UDP_IDLE_SECONDS);
   const listeners = listenersOf(config);
-  bindListeners(relay, listeners);
-  if (config.keepClientAddress) keepClientAddress(relay, config.netnsPath, config.loopbackAs6, io);
+  const path = config.keepClientAddress ? returnPath(config.netnsPath, listeners, io) : undefined;
+  bindListeners(relay, listeners, path?.marks);
+  if (path) {
+    const gateway6 = config.loopbackAs6 ?? path.gateway6;
+    relay.keepSource(path.gateway4, gateway6);
+    const direct = path.marks.filter((m) => m === REPLY_MARK).length;
+    io.debug(
+      `client addresses kept (${direct} of ${listeners.length} port(s) without conntrack); ` +
+        `loopback clients appear as ${path.gateway4 || "-"} and ${gateway6 || "-"}`,
+    );
+  }
   relay.start();
   io.debug(`forwarding ${listeners.length} port(s) to ${config.childIP} in ${config.netnsPath}`);
   libc.write(READY_FD, new TextEncoder().encode("1"));

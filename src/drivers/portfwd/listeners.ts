@@ -53,10 +53,11 @@ function listenError(l: Listener, err: unknown): CtrnetError {
   return new CtrnetError(`failed to listen on ${formatEndpoint(l.host)}/${l.protocol}: ${why}`, { cause: err });
 }
 
-export function bindListeners(relay: Relay, listeners: Listener[]): void {
-  for (const l of listeners) {
+/** marks: each listener's mark for its sockets to the target, in order (return-path.ts); none when the address is not kept. */
+export function bindListeners(relay: Relay, listeners: Listener[], marks?: readonly number[]): void {
+  for (const [i, l] of listeners.entries()) {
     try {
-      relay.listen(l.protocol, l.host, l.target);
+      relay.listen(l.protocol, l.host, l.target, marks?.[i] ?? 0);
     } catch (err) {
       throw listenError(l, err);
     }

@@ -1,21 +1,41 @@
 // The way back to a forwarder that keeps the client's address. Its sockets in the netns are bound to the
-// client's address, so the server's replies are addressed to a host that is not there: the rules made here
-// bring them back to those sockets, as transparent proxies do (the kernel's tproxy documentation):
-//   table inet ctrnet-portfwd
-//     chain output     { type route hook output priority mangle; meta mark FORWARDER ct mark set REPLY;
-//                        ct direction reply ct mark REPLY meta mark set REPLY }
-//     chain prerouting { type filter hook prerouting priority mangle; ct direction reply ct mark REPLY meta mark set REPLY }
+// client's address, so the server's replies are addressed to a host that is not there: the netns must route
+// them back to those sockets, as for transparent proxies (the kernel's tproxy documentation). Every way here
+// ends in the same policy route, for replies carrying REPLY_MARK:
 //   ip rule add priority 32000 fwmark REPLY lookup TABLE; ip route add local default dev lo table TABLE (IPv4, IPv6)
-// The output chain serves a server in the netns itself (a slirp4netns container); the prerouting chain one
-// behind a bridge of it (the rootless netns). The forwarder's own packets carry another mark than the replies,
-// or the rule would deliver them to the netns itself too. Made over netlink by the user who owns the netns;
-// they go with the netns. Made again (the same) by every forwarder that starts there.
+// and differs in how the replies get that mark:
+// - TCP to an address of the netns itself (a slirp4netns container's: the server is in the forwarder's netns),
+//   the socket's own mark: the forwarder's socket carries REPLY (its packets go to a local address, which the
+//   local table routes before that rule), and with net.ipv4.tcp_fwmark_accept (per netns, IPv4 and IPv6 alike)
+//   the server's accepted socket takes the mark of the SYN, so its SYN-ACK and everything after go out with it;
+//   with net.ipv{4,6}.fwmark_reflect the kernel's own answers (a reset from a port nothing listens on, an ACK
+//   from TIME_WAIT) carry the mark of what they answer. No netfilter at all: the server's socket keeps its
+//   route, and the forwarder's takes the replies by early demux, as for any local connection. (Side effects,
+//   in that netns only: a server whose listening socket has a mark of its own keeps it, and such a server's
+//   clients would not be brought back; a packet the container marks itself passes its mark on likewise.)
+// - Everything else, connmark: UDP (a server's unconnected socket replies with no mark), and TCP to a server
+//   behind a bridge of the netns (the rootless netns; a mark does not cross into another netns). The
+//   forwarder's socket carries FORWARDER, which the policy route does not take (its packets must leave through
+//   the bridge), and conntrack carries the mark over to the replies:
+//     table inet ctrnet-portfwd
+//       chain output     { type route hook output priority mangle; meta mark FORWARDER ct mark set REPLY;
+//                          ct direction reply ct mark REPLY meta mark set REPLY }
+//       chain prerouting { type filter hook prerouting priority mangle; ct direction reply ct mark REPLY meta mark set REPLY }
+//   The output chain serves a server in the netns itself, the prerouting chain one behind a bridge. That
+//   costs conntrack in the netns (registered there by these ct expressions) and a reroute of every reply in
+//   the output chain, hence made only where a target needs it.
+// Made over netlink (and /proc/sys/net) by the user who owns the netns; they go with the netns. Made again
+// (the same) by every forwarder that starts there; the table is left where a forwarder does not need it.
+import { isSysError } from "../../../ffi/errno.ts";
+import { close } from "../../../ffi/libc.ts";
+import { formatIP, parseIP } from "../../ip/codec.ts";
 import { type Family, isNetlinkError, Netlink } from "../../netlink/index.ts";
 import * as nf from "../../netlink/nftables/index.ts";
+import { openNetns, writeSysctl } from "../../netns/index.ts";
 
-/** SO_MARK of the forwarder's sockets in the netns. */
+/** SO_MARK of the forwarder's sockets in the netns that go by connmark. */
 export const FORWARDER_MARK = 0x63740001;
-/** The mark of replies to them, and of their connections in conntrack. */
+/** The mark of replies to them, of their connections in conntrack, and of the sockets that go without. */
 export const REPLY_MARK = 0x63740002;
 /** The routing table that delivers everything locally. */
 export const REPLY_TABLE = 0x6374;
@@ -26,11 +46,22 @@ const T = { family: TABLE.family, table: TABLE.name };
 /** NF_IP_PRI_MANGLE: before the routing decision a route chain can change. */
 const MANGLE = -150;
 
+/** Where the forwarder's sockets in the netns go. */
+export interface ReturnTarget {
+  protocol: "tcp" | "udp";
+  ip: string;
+}
+
 export interface ReturnPath {
   /** The netns's default gateway of each family, what a client on the host's loopback appears as; "" for none. */
   gateway4: string;
   gateway6: string;
+  /** The mark of the forwarder's sockets to each target, in the order given: REPLY_MARK or FORWARDER_MARK. */
+  marks: number[];
 }
+
+/** IFA_F_DADFAILED, IFA_F_TENTATIVE: an IPv6 address not usable (yet). */
+const UNUSABLE = 0x08 | 0x40;
 
 const R1 = nf.REG_1;
 const mark = (value: number) => nf.hostU32(value);
@@ -94,11 +125,45 @@ function isLinkLocal6(ip: string): boolean {
   return /^fe[89ab]/i.test(ip);
 }
 
-/** Makes the rules and routes in the netns at netnsPath (idempotent) and reads its gateways. Throws NetlinkError. */
-export function setUpReturnPath(netnsPath: string): ReturnPath {
-  writeTable(netnsPath);
+function canonical(ip: string): string {
+  const bytes = parseIP(ip);
+  return bytes === null ? ip : formatIP(bytes);
+}
+
+/** The addresses of the netns's own interfaces, usable now: a connection to one of them stays in the netns. */
+function ownAddresses(nl: Netlink): Set<string> {
+  return new Set(nl.addresses().filter((a) => (a.flags & UNUSABLE) === 0).map((a) => canonical(a.address)));
+}
+
+/** Replies by the sockets' own marks (see above): false where the netns's sysctls cannot be written. */
+function markSockets(netnsPath: string, ipv6: boolean): boolean {
+  const fd = openNetns(netnsPath);
+  try {
+    writeSysctl(["ipv4", "tcp_fwmark_accept"], "1", fd);
+    writeSysctl(["ipv4", "fwmark_reflect"], "1", fd);
+    if (ipv6) writeSysctl(["ipv6", "fwmark_reflect"], "1", fd);
+    return true;
+  } catch (err) {
+    if (!isSysError(err)) throw err;
+    return false;
+  } finally {
+    close(fd);
+  }
+}
+
+/**
+ * Makes what the targets need in the netns at netnsPath (idempotent), and reads its gateways. TCP to an address
+ * of the netns goes by the sockets' marks where the netns's sysctls allow, the rest by connmark. Throws
+ * NetlinkError.
+ */
+export function setUpReturnPath(netnsPath: string, targets: readonly ReturnTarget[]): ReturnPath {
   const nl = Netlink.open({ netns: netnsPath });
   try {
+    const own = ownAddresses(nl);
+    const local = targets.map((t) => t.protocol === "tcp" && own.has(canonical(t.ip)));
+    const marked = local.some(Boolean) && markSockets(netnsPath, targets.some((t, i) => local[i] && t.ip.includes(":")));
+    const marks = local.map((l) => (l && marked ? REPLY_MARK : FORWARDER_MARK));
+    if (marks.includes(FORWARDER_MARK)) writeTable(netnsPath);
     routeBack(nl, 4);
     let ipv6 = true;
     try {
@@ -110,7 +175,7 @@ export function setUpReturnPath(netnsPath: string): ReturnPath {
     }
     const gateway = (family: Family) =>
       nl.routes({ family }).find((r) => r.dst === "default" && r.gateway !== undefined && !(family === 6 && isLinkLocal6(r.gateway)))?.gateway ?? "";
-    return { gateway4: gateway(4), gateway6: ipv6 ? gateway(6) : "" };
+    return { gateway4: gateway(4), gateway6: ipv6 ? gateway(6) : "", marks };
   } finally {
     nl.close();
   }
