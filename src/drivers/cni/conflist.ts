@@ -314,16 +314,7 @@ function checkVlanSpec(spec: MacvlanNetworkSpec): VlanDriver {
 
 /** The reference macvlan (or ipvlan) plugin with host-local, then tuning (macvlan only: an ipvlan has its parent's MAC). */
 export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknown> {
-  const driver = checkVlanSpec(spec);
-  const link: Record<string, unknown> = {
-    type: driver,
-    ...(spec.master !== undefined ? { master: spec.master } : {}),
-    ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
-    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
-    capabilities: { ips: true },
-    ipam: hostLocalIpam(spec, true),
-  };
-  return conflist(spec, driver === "macvlan" ? [link, { type: "tuning", capabilities: { mac: true } }] : [link]);
+  return vlanConflist(spec, { capabilities: { ips: true }, ipam: hostLocalIpam(spec, true) });
 }
 
 /**
@@ -331,13 +322,18 @@ export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknow
  * which asks the LAN's DHCP server through the dhcp plugin's daemon; then tuning, as macvlanConflist.
  */
 export function dhcpVlanConflist(spec: MacvlanNetworkSpec): Record<string, unknown> {
+  return vlanConflist(spec, { ipam: { type: "dhcp" } });
+}
+
+/** The link plugin with the spec's parent, mode and MTU and the given IPAM; tuning after a macvlan. */
+function vlanConflist(spec: MacvlanNetworkSpec, addressing: Record<string, unknown>): Record<string, unknown> {
   const driver = checkVlanSpec(spec);
   const link: Record<string, unknown> = {
     type: driver,
     ...(spec.master !== undefined ? { master: spec.master } : {}),
     ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
-    ipam: { type: "dhcp" },
+    ...addressing,
   };
   return conflist(spec, driver === "macvlan" ? [link, { type: "tuning", capabilities: { mac: true } }] : [link]);
 }
