@@ -287,6 +287,15 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(getent(A, "web")).toBe(ipOf(web, A));
   });
 
+  /** The pid of the one supervisor whose record is in dir. */
+  const supervisorPid = (dir: string) => JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".json"))!), "utf8")).pid as number;
+  /** ask() until it gives expected, with no ctrnet command run meanwhile (a bound for a broken run, not a timing assertion). */
+  const answerAgain = async (ask: () => string, expected: string) => {
+    let answer = ask();
+    for (const end = Date.now() + 20_000; answer !== expected && Date.now() < end; answer = ask()) await Bun.sleep(50);
+    return answer;
+  };
+
   test("kill -9 of the server under a created container: the supervisor starts it again, names resolve with no command run, inspect counts it", async () => {
     const web = `web-${hex(3)}`;
     const netns = inst.ok(["create", "--network", A, "--name", "web", web]).trim();
@@ -294,14 +303,11 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     const ask = () => run(["nsenter", `--net=${netns}`, "dig", "+short", "+time=1", "+tries=1", `@${settings.Gateway}`, "web"]).out.trim();
     expect(ask()).toBe(settings.IPAddress);
     const supervisorsDir = join(inst.env.CTRNET_ROOT!, "supervisors");
-    const supervisor = JSON.parse(readFileSync(join(supervisorsDir, readdirSync(supervisorsDir).find((f) => f.endsWith(".json"))!), "utf8")).pid as number;
+    const supervisor = supervisorPid(supervisorsDir);
     expect(alive(supervisor)).toBe(true);
     const pid = helperPid()!;
     process.kill(pid, "SIGKILL");
-    // no ctrnet command runs until it answers again (a bound for a broken run, not a timing assertion)
-    let answer = ask();
-    for (const end = Date.now() + 20_000; answer !== settings.IPAddress && Date.now() < end; answer = ask()) await Bun.sleep(50);
-    expect(answer).toBe(settings.IPAddress);
+    expect(await answerAgain(ask, settings.IPAddress)).toBe(settings.IPAddress);
     const again = helperPid();
     expect(again).not.toBe(pid);
     expect(alive(again)).toBe(true);
@@ -335,14 +341,11 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       const { netns, settings } = ready!;
       const ask = () => run(["nsenter", `--net=${netns}`, "dig", "+short", "+time=1", "+tries=1", `@${settings.Gateway}`, "runner"]).out.trim();
       expect(ask()).toBe(settings.IPAddress);
-      const supervisor = JSON.parse(readFileSync(join(supervisorsDir, readdirSync(supervisorsDir).find((f) => f.endsWith(".json"))!), "utf8")).pid as number;
+      const supervisor = supervisorPid(supervisorsDir);
       expect(alive(supervisor)).toBe(true);
       const pid = helperPid()!;
       process.kill(pid, "SIGKILL");
-      // no ctrnet command runs until it answers again (a bound for a broken run, not a timing assertion)
-      let answer = ask();
-      for (const end = Date.now() + 20_000; answer !== settings.IPAddress && Date.now() < end; answer = ask()) await Bun.sleep(50);
-      expect(answer).toBe(settings.IPAddress);
+      expect(await answerAgain(ask, settings.IPAddress)).toBe(settings.IPAddress);
       expect(helperPid()).not.toBe(pid);
       const again = helperPid();
       rmSync(gate);
