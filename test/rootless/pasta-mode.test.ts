@@ -158,6 +158,51 @@ describe.skipIf(!runnable)("pasta as a rootless user", () => {
   });
 
   test(
+    "--pid FILE is the user's (505-networking-pasta.bats): pasta writes its pid there, and quits with the container",
+    async () => {
+      const pidFile = join(scratch, `pasta-${flags++}.pid`);
+      const r = ctrnetAsUser(["run", "--rm", "--network", `pasta:--pid,${pidFile}`, "--", "true"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const pid = Number(readFileSync(pidFile, "utf8"));
+      expect(pid).toBeGreaterThan(1);
+      expect(await waitGone(pid)).toBe(true);
+
+      const created = ctrnetAsUser(["create", "--network", `pasta:-P,${pidFile}`, "rootless-pasta-pid"]);
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const running = Number(readFileSync(pidFile, "utf8"));
+      expect(others().find((p) => p.pid === running)?.args).toStartWith("/usr/bin/pasta ");
+      expect(ctrnetAsUser(["rm", "rootless-pasta-pid"]).code).toBe(0);
+      expect(await waitGone(running)).toBe(true);
+      expect(others()).toEqual([]);
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    '-p "" publishes nothing (a string slice, as podman\'s): pasta\'s own interface-bound --tcp-ports forwards instead',
+    async () => {
+      const port = freePorts(1);
+      const done = flag();
+      const run = spawnCtrnetAsUser(["run", "-p", "", "--network", `pasta:--tcp-ports,${UPLINK.ipv4}%${UPLINK.name}/${port}:8081`, "--", ...httpdUntil([8081], done.path, www)]);
+      const get = () => Bun.spawnSync(["curl", "-s", "-m", "2", `http://${UPLINK.ipv4}:${port}/`], { stdout: "pipe" }).stdout.toString();
+      try {
+        for (const end = Date.now() + 20_000; get() === ""; await Bun.sleep(50)) {
+          if (Date.now() > end || run.exitCode !== null) throw new Error(`nothing served on ${UPLINK.ipv4}:${port}`);
+        }
+        expect(get()).toBe("served rootless by pasta\n");
+      } finally {
+        done.raise();
+      }
+      expect(await run.exited).toBe(0);
+      expect(await new Response(run.stderr).text()).toBe("");
+      expect(others()).toEqual([]);
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
     "create serves until rm; rm stops pasta; afterwards only the pause process is left, and gc stops it",
     async () => {
       const port = freePorts(1);

@@ -63,7 +63,6 @@ describe("pasta:OPTIONS", () => {
     [["--dns-forward"], "pasta: option requires an argument -- 'dns-forward'"],
     [["--no-map-gw=1"], "pasta: option '--no-map-gw' doesn't allow an argument"],
     [["--netns", "/x"], "pasta option --netns cannot be given: ctrnet sets it"],
-    [["-P", "/tmp/p"], "pasta option --pid cannot be given: ctrnet sets it"],
     [["-f"], "pasta option --foreground cannot be given: ctrnet sets it"],
     [["1234"], 'pasta: unexpected argument "1234"'],
     [[""], 'pasta: unexpected argument ""'],
@@ -105,6 +104,14 @@ describe("the command line, as podman's createPastaArgs", () => {
   test("root: --runas 0 (pasta would drop to nobody, who cannot enter root's netns) unless --runas is given", () => {
     expect(args([], [], OLD, true).args).toContain("--runas");
     expect(args(["--runas", "1000"], [], OLD, true).args.filter((a) => a === "--runas")).toHaveLength(1);
+  });
+
+  test("the user's --pid FILE (505-networking-pasta.bats) replaces ctrnet's own: pasta writes it there, and it is kept", () => {
+    const c = args(["-P", "/tmp/user.pid"]);
+    expect(c.args.filter((a) => a === "--pid")).toHaveLength(1);
+    expect(c.args.slice(0, 3)).toEqual(["--config-net", "--pid", "/tmp/user.pid"]);
+    expect(c).toMatchObject({ pidFile: "/tmp/user.pid", userPidFile: true });
+    expect(args([])).toMatchObject({ pidFile: "/run/p.pid", userPidFile: false });
   });
 
   test("--debug leaves --quiet out", () => {
