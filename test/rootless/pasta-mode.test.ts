@@ -79,6 +79,17 @@ describe.skipIf(!runnable)("pasta as a rootless user", () => {
     expect(r.stdout).toContain("default via 10.9.8.1 dev eth9");
   });
 
+  test("-6: no IPv4 inside, so resolv.conf leaves out pasta's IPv4 DNS forwarder, as podman; -4 keeps it", () => {
+    const v6 = ctrnetAsUser(["run", "--network", "pasta:-6", "--", "sh", "-c", "ip -4 -o addr show scope global; cat /etc/resolv.conf"]);
+    expect(v6.stderr).toBe("");
+    expect(v6.code).toBe(0);
+    expect(v6.stdout).not.toContain("inet ");
+    expect(v6.stdout).not.toContain("169.254.1.1");
+    const v4 = ctrnetAsUser(["run", "--network", "pasta:-4", "--", "cat", "/etc/resolv.conf"]);
+    expect(v4.code).toBe(0);
+    expect(v4.stdout).toStartWith("nameserver 169.254.1.1\n");
+  });
+
   for (const [what, hostIP, url] of [
     ["IPv4", "127.0.0.1", "127.0.0.1"],
     ["IPv6", "[::1]", "[::1]"],

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { pastaArgs, portSpec } from "../../src/drivers/pasta/argv.ts";
 import { hasOption, parsePastaHelp, probePasta } from "../../src/drivers/pasta/features.ts";
 import { parsePastaOptions, storedValues } from "../../src/drivers/pasta/options.ts";
+import { pastaStatus } from "../../src/drivers/pasta/status.ts";
 import type { PortMapping } from "../../src/schema/ports.ts";
 
 const OLD = parsePastaHelp(readFileSync(new URL("../fixtures/pasta/help-0.0~git20230309.txt", import.meta.url), "utf8"));
@@ -124,6 +125,19 @@ describe("the command line, as podman's createPastaArgs", () => {
 
   test("an IPv6 host address", () => {
     expect(portSpec(port({ hostIP: "::1" }))).toBe("::1/8080-8080:80-80");
+  });
+});
+
+describe("pasta's status", () => {
+  const observed = (...addresses: string[]) => ({ interfaces: [{ name: "eth0", addresses: addresses.map((address) => ({ address })) }], routes: [], dns: { nameservers: [], search: [], options: [] } });
+
+  test("the DNS forwarder only where the container has a global address of its family (podman's filterIpFamily)", () => {
+    expect(pastaStatus(observed("192.0.2.1/24", "2001:db8::1/64"), ["169.254.1.1"]).dns.nameservers).toEqual(["169.254.1.1"]);
+    expect(pastaStatus(observed("2001:db8::1/64"), ["169.254.1.1"]).dns.nameservers).toEqual([]);
+    expect(pastaStatus(observed("2001:db8::1/64"), ["169.254.1.1", "fd00::53"]).dns.nameservers).toEqual(["fd00::53"]);
+    expect(pastaStatus(observed("192.0.2.1/24"), ["fd00::53"]).dns.nameservers).toEqual([]);
+    // nothing read back (the netns gone): kept as given
+    expect(pastaStatus(undefined, ["169.254.1.1"]).dns.nameservers).toEqual(["169.254.1.1"]);
   });
 });
 
