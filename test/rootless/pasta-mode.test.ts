@@ -90,6 +90,17 @@ describe.skipIf(!runnable)("pasta as a rootless user", () => {
     expect(v4.stdout).toStartWith("nameserver 169.254.1.1\n");
   });
 
+  test("CTRNET_PASTA_OPTIONS (podman's pasta_options) come first; the container's own pasta: options after them win", () => {
+    const env = { ...PASTA_DEFAULT, CTRNET_PASTA_OPTIONS: "-I,myname,--ns-mac-addr,9a:dd:31:ea:92:98" };
+    const r = ctrnetAsUser(["run", "--", "ip", "link", "show", "myname"], { env });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("link/ether 9a:dd:31:ea:92:98 ");
+    const cli = ctrnetAsUser(["run", "--network", "pasta:--ns-mac-addr,aa:bb:cc:dd:ee:ff", "--", "ip", "link", "show", "myname"], { env });
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain("link/ether aa:bb:cc:dd:ee:ff ");
+  });
+
   for (const [what, hostIP, url] of [
     ["IPv4", "127.0.0.1", "127.0.0.1"],
     ["IPv6", "[::1]", "[::1]"],

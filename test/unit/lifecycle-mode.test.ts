@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { createRequestOf, containerArgs, readAsCsv, repeatedValues } from "../../src/cli/args.ts";
-import { formatNetworkMode, parseNetworkMode } from "../../src/lifecycle/mode.ts";
+import { configuredPastaOptions, formatNetworkMode, parseNetworkMode } from "../../src/lifecycle/mode.ts";
 import { parsePortQuery, portLines } from "../../src/lifecycle/inspect.ts";
 import { parsePortSpecs } from "../../src/schema/ports.ts";
 
@@ -39,6 +39,20 @@ describe("parseNetworkMode", () => {
   test("podman's default and private are a rootless user's default mode too", () => {
     expect(parseNetworkMode("default", true)).toEqual(parseNetworkMode(undefined, true));
     expect(parseNetworkMode("private", true).mode.kind).toBe(parseNetworkMode(undefined, true).mode.kind);
+  });
+
+  test("CTRNET_PASTA_OPTIONS, podman's pasta_options: comma-separated, before a container's own", () => {
+    expect(configuredPastaOptions({})).toEqual([]);
+    expect(configuredPastaOptions({ CTRNET_PASTA_OPTIONS: "-I,myname,,--map-gw" })).toEqual(["-I", "myname", "--map-gw"]);
+    const saved = process.env.CTRNET_PASTA_OPTIONS;
+    process.env.CTRNET_PASTA_OPTIONS = "-I,myname";
+    try {
+      expect(parseNetworkMode("pasta:-a,10.0.2.5").mode).toEqual({ kind: "pasta", options: ["-I", "myname", "-a", "10.0.2.5"] });
+      expect(parseNetworkMode("pasta").mode).toEqual({ kind: "pasta", options: ["-I", "myname"] });
+    } finally {
+      if (saved === undefined) delete process.env.CTRNET_PASTA_OPTIONS;
+      else process.env.CTRNET_PASTA_OPTIONS = saved;
+    }
   });
 
   test("formats back as podman's NetworkMode", () => {
