@@ -43,4 +43,17 @@ describe.skipIf(!privileged)("podman parity, fourth pass", () => {
     expect(inst.ok(["ps", "--all", "--format", "{{.Ports}}"])).toMatch(/^0\.0\.0\.0:\d+->80\/tcp\n$/);
     expect(inst.ok(["container", "ps", "-a", "-q"])).toBe(`${published.slice(0, 12)}\n`);
   });
+
+  test.each(["none", "host", "slirp4netns", "pasta", "ns:/proc/self/ns/net"])("--ip, --ip6, --mac-address, --network-alias with --network %s: podman's words, each value parsed first", (mode) => {
+    const refused = (flags: string[], message: string) => {
+      const r = inst.cli(["create", "--network", mode, ...flags, `st-${hex(4)}`]);
+      expect(r.stderr).toBe(`ctrnet: error: ${message}\n`);
+      expect(r.code).toBe(2);
+    };
+    refused(["--ip", "10.0.0.5"], "--ip can only be set when the network mode is bridge: invalid argument");
+    refused(["--ip6", "fd00::5"], "--ip6 can only be set when the network mode is bridge: invalid argument");
+    refused(["--mac-address", "92:d0:c6:0a:29:33"], "--mac-address can only be set when the network mode is bridge: invalid argument");
+    refused(["--network-alias", "a"], "--network-alias can only be set when the network mode is bridge: invalid argument");
+    refused(["--ip", "notanip"], '"notanip" is not an ip address');
+  });
 });

@@ -71,6 +71,15 @@ describe.skipIf(!runnable)("pasta as a rootless user", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  test("--ip or --network-alias in a rootless user's default mode: podman's specgen words", () => {
+    for (const flags of [["--ip", "10.0.0.5"], ["--network-alias", "a"]]) {
+      const r = ctrnetAsUser(["create", ...flags, "rootless-static"], { env: PASTA_DEFAULT });
+      expect(r.stderr).toBe("ctrnet: error: networks and static ip/mac address can only be used with Bridge mode networking\n");
+      expect(r.code).toBe(2);
+    }
+    expect(others()).toEqual([]);
+  });
+
   test("options pass through: -I, -a, -n, -g", () => {
     const r = ctrnetAsUser(["run", "--network", "pasta:-I,eth9,-a,10.9.8.7,-n,24,-g,10.9.8.1", "--", "sh", "-c", "ip -4 -o addr show eth9; ip route"]);
     expect(r.stderr).toBe("");
