@@ -46,20 +46,20 @@ export const containerArgs = {
   publish: {
     type: "string",
     alias: "p",
-    description: "publish a port: [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp]; repeatable",
+    description: "publish a port: [HOSTIP:][HOSTPORT[-END]:]CTRPORT[-END][/tcp|udp|sctp]; repeatable, or comma-separated",
   },
   "publish-all": { type: "boolean", alias: "P", description: "publish every --expose port no -p covers on a free host port" },
   expose: { type: "string", description: "expose a port or range: PORT[-END][/tcp|udp|sctp] (published with -P); repeatable, or comma-separated" },
   ip: { type: "string", description: "static IPv4 (or IPv6) address on the first network" },
   ip6: { type: "string", description: "static IPv6 address on the first network (with --ip: both, on a dual-stack network)" },
   mac: { type: "string", alias: "mac-address", description: "static MAC address on the first network" },
-  alias: { type: "string", alias: "network-alias", description: "network alias; repeatable" },
+  alias: { type: "string", alias: "network-alias", description: "network alias; repeatable, or comma-separated" },
   netns: { type: "string", description: "configure this existing network namespace (path) instead of creating one" },
   pid: { type: "string", description: "keep and configure the network namespace of this running process" },
-  dns: { type: "string", description: "nameserver for the container's resolv.conf, replacing all others (none: leave resolv.conf as it is); repeatable" },
-  "dns-search": { type: "string", description: "search domain for resolv.conf, replacing all others (. for none); repeatable" },
-  "dns-option": { type: "string", alias: "dns-opt", description: "resolv.conf option, e.g. ndots:2; repeatable (podman's --dns-opt too)" },
-  "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP (IP may be host-gateway); repeatable" },
+  dns: { type: "string", description: "nameserver for the container's resolv.conf, replacing all others (none: leave resolv.conf as it is); repeatable, or comma-separated" },
+  "dns-search": { type: "string", description: "search domain for resolv.conf, replacing all others (. for none); repeatable, or comma-separated" },
+  "dns-option": { type: "string", alias: "dns-opt", description: "resolv.conf option, e.g. ndots:2; repeatable, or comma-separated (podman's --dns-opt too)" },
+  "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP (IP may be host-gateway); repeatable, or comma-separated" },
   hostname: { type: "string", description: "the container's first name in /etc/hosts" },
   "no-hosts": { type: "boolean", description: "leave /etc/hosts as it is (the host's for run)" },
 } as const satisfies ArgsDef;
@@ -114,6 +114,51 @@ function many(args: ContainerArgValues, rawArgs: readonly string[] | undefined, 
   if (rawArgs) return repeatedValues(rawArgs, containerArgs, name);
   const value = args[name];
   return value === undefined || typeof value === "boolean" ? [] : [value].flat();
+}
+
+/**
+ * One value of a podman string-slice flag (pflag's StringSlice: -p, --expose, --dns, --dns-search,
+ * --dns-option, --add-host, --network-alias), read as pflag reads it: one line of CSV, so `a,b` is two
+ * values, `""` none at all, and a double-quoted field may hold a comma. A stray quote is Go's csv error.
+ */
+export function readAsCsv(value: string): string[] {
+  if (value === "") return [];
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = "";
+    if (value[i] === '"') {
+      const start = i;
+      for (i++; ; i++) {
+        if (i >= value.length) throw new UsageError(`parse error on line 1, column ${start + 1}: extraneous or missing " in quoted-field`);
+        if (value[i] === '"') {
+          if (value[i + 1] === '"') {
+            field += '"';
+            i++;
+            continue;
+          }
+          i++;
+          break;
+        }
+        field += value[i];
+      }
+      if (i < value.length && value[i] !== ",") throw new UsageError(`parse error on line 1, column ${i + 1}: extraneous or missing " in quoted-field`);
+    } else {
+      const end = value.indexOf(",", i);
+      field = value.slice(i, end < 0 ? undefined : end);
+      const quote = field.indexOf('"');
+      if (quote >= 0) throw new UsageError(`parse error on line 1, column ${i + quote + 1}: bare " in non-quoted-field`);
+      i += field.length;
+    }
+    out.push(field);
+    if (i >= value.length) return out;
+    i++; // the comma
+  }
+}
+
+/** Every value of a string-slice flag: each occurrence read as CSV (see readAsCsv). */
+function slice(args: ContainerArgValues, rawArgs: readonly string[] | undefined, name: keyof typeof containerArgs): string[] {
+  return many(args, rawArgs, name).flatMap(readAsCsv);
 }
 
 function parsePid(text: string | undefined): number | undefined {
@@ -220,10 +265,10 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   const mac = single(args, "mac") ?? fromNetworks.mac;
   const netnsPath = single(args, "netns");
   const pid = parsePid(single(args, "pid"));
-  const ports = many(args, rawArgs, "publish");
-  // podman's string slice: repeated, and each value a comma-separated list
-  const expose = many(args, rawArgs, "expose").flatMap((e) => e.split(","));
-  const aliases = [...fromNetworks.aliases, ...many(args, rawArgs, "alias")];
+  // podman's string slices: repeated, and each value a comma-separated list ("" adds nothing)
+  const ports = slice(args, rawArgs, "publish");
+  const expose = slice(args, rawArgs, "expose");
+  const aliases = [...fromNetworks.aliases, ...slice(args, rawArgs, "alias")];
   if (name !== undefined) req.name = name;
   if (network !== undefined) req.network = network;
   if (ports.length) req.ports = ports;
@@ -238,17 +283,17 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   if (netnsPath !== undefined) req.netns = { kind: "join", path: netnsPath };
   if (pid !== undefined) req.netns = { kind: "adopt", pid, keep: "mount" };
   const etc = parseEtcOptions({
-    dns: many(args, rawArgs, "dns"),
-    dnsSearch: many(args, rawArgs, "dns-search"),
-    dnsOptions: many(args, rawArgs, "dns-option"),
-    addHosts: many(args, rawArgs, "add-host"),
+    dns: slice(args, rawArgs, "dns"),
+    dnsSearch: slice(args, rawArgs, "dns-search"),
+    dnsOptions: slice(args, rawArgs, "dns-option"),
+    addHosts: slice(args, rawArgs, "add-host"),
     hostname: single(args, "hostname"),
     // citty reads --no-hosts as the negation of a `hosts` flag
     noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
   });
   // podman's create check: resolv.conf is the other container's, or there is no network to resolve on
   const nsMode = network === "none" ? "none" : network?.startsWith("container:") ? "container" : undefined;
-  if (nsMode !== undefined && ["dns", "dns-search", "dns-option"].some((flag) => many(args, rawArgs, flag as "dns").length > 0)) {
+  if (nsMode !== undefined && ["dns", "dns-search", "dns-option"].some((flag) => slice(args, rawArgs, flag as "dns").length > 0)) {
     throw new UsageError(`conflicting options: dns and the network mode: ${nsMode}`);
   }
   // podman's specgen check: the hosts file is the other container's

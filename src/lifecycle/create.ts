@@ -3,6 +3,7 @@
 // netns to be made, so a crash at any later point leaves something `ctrnet gc` can finish; a failure
 // undoes every step taken.
 import { phase } from "../trace.ts";
+import { isIP } from "node:net";
 import { basename } from "node:path";
 import { ErrorList, exitCodeOf, UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
@@ -118,6 +119,27 @@ function netnsSource(asked: NetnsRequest, spec: NetworkModeSpec): NetnsRequest |
   }
 }
 
+/**
+ * podman's netflags check of --ip, --ip6, --mac-address and --network-alias on a mode other than bridge, in
+ * its order and words: each value parsed first, then the mode; the default mode (a rootless user's
+ * slirp4netns or pasta) passes that check and fails specgen's instead.
+ */
+function staticOptionsNeedBridge(req: CreateRequest, defaultMode: boolean): void {
+  const fail = (flag: string) => {
+    throw new UsageError(defaultMode ? "networks and static ip/mac address can only be used with Bridge mode networking" : `--${flag} can only be set when the network mode is bridge: invalid argument`);
+  };
+  for (const ip of [req.ip, req.ip6]) {
+    if (ip === undefined) continue;
+    if (!isIP(ip)) throw new UsageError(`${JSON.stringify(ip)} is not an ip address`);
+    fail(ip.includes(":") ? "ip6" : "ip");
+  }
+  if (req.mac !== undefined) {
+    validateMAC(req.mac);
+    fail("mac-address");
+  }
+  if (req.aliases?.length) fail("network-alias");
+}
+
 async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const id = validateName("container id", req.id);
   if (findExact(ctx.state(), id)) throw new UsageError(`container "${id}" already exists`);
@@ -134,9 +156,7 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
     if (given.length) log.warn(PORTS_DISCARDED);
     ports = [];
   }
-  if (!driver && (req.ip !== undefined || req.ip6 !== undefined || req.mac !== undefined || req.aliases?.length)) {
-    throw new UsageError(`--ip, --mac and --alias need a CNI network; network mode ${mode.kind} has none`);
-  }
+  if (mode.kind !== "bridge") staticOptionsNeedBridge(req, req.network === undefined || req.network === "default" || req.network === "private");
   const ip = req.ip === undefined ? undefined : validateIP(req.ip);
   const ip6 = req.ip6 === undefined ? undefined : validateIP(req.ip6);
   if (ip6 !== undefined && (ip === undefined || ip.includes(":") || !ip6.includes(":"))) throw new UsageError("--ip6 beside --ip needs an IPv4 --ip and an IPv6 --ip6");

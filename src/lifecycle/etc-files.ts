@@ -7,6 +7,7 @@ import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, pi
 import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
 import { type EtcOptions, HOST_GATEWAY_VALUE } from "../container/etc-options.ts";
 import { SEARCH_DOMAIN } from "../drivers/dns/zone.ts";
+import { observeNetns } from "../drivers/observe.ts";
 import { pastaMapGuestAddr } from "../drivers/pasta/driver.ts";
 import { validateName } from "../names.ts";
 import { type NetworkStatus, statusAddresses } from "../schema/network-status.ts";
@@ -81,7 +82,8 @@ export interface EtcFileOptions {
  */
 export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOptions = {}): Promise<{ files: EtcFiles; fellBack: boolean }> {
   // A rootless container on CNI networks reaches the outside through the rootless netns's slirp4netns.
-  const rootlessDns = ctx.rootless && rec.networks.length > 0 ? readRootlessNetnsState(ctx.rootlessNetns)?.dns : undefined;
+  const rootlessNetns = ctx.rootless && rec.networks.length > 0 ? readRootlessNetnsState(ctx.rootlessNetns) : undefined;
+  const rootlessDns = rootlessNetns?.dns;
   const view = networkView(ctx, rec);
   // podman's rule: a root bridge container reaches the host at its network's gateway (containerEtcFiles
   // picks it); behind a user-mode stack (slirp4netns, a rootless user's bridges), or on bridges without a
@@ -89,6 +91,13 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
   const userMode = rec.mode.kind === "slirp4netns" || (ctx.rootless && rec.mode.kind === "bridge");
   const gatewayless = rec.mode.kind === "bridge" && !view.statuses.some((s) => s.interfaces.some((i) => i.addresses.some((a) => a.gateway)));
   let hostAddress = userMode || gatewayless ? hostReachableAddress() : undefined;
+  // podman 5 (#22653): behind a rootless netns whose way out is pasta, which copied the host's addresses
+  // into it, one of those would not be routed to the host: a host address the namespace has not got, or
+  // no entry
+  if (ctx.rootless && rec.mode.kind === "bridge" && rootlessNetns?.program === "pasta") {
+    const taken = observeNetns(ctx.rootlessNetns.netns);
+    hostAddress = hostReachableAddress([rootlessNetns.ip, ...(taken ? statusAddresses(taken) : [])]) ?? "";
+  }
   // pasta (podman 5's rule): --map-guest-addr's address where pasta has it; else a host address the
   // container does not have itself (pasta copied the host's), or no entry
   if (rec.mode.kind === "pasta") {

@@ -35,6 +35,15 @@ export function rootlessNetworkCmd(env: Readonly<Record<string, string | undefin
 }
 
 /**
+ * podman's containers.conf `pasta_options`, from CTRNET_PASTA_OPTIONS (comma-separated): options every
+ * pasta container gets before its own `pasta:` ones, so those given on the command line come later and
+ * win where pasta takes the last (`--ns-mac-addr`), as podman's createPastaArgs orders them.
+ */
+export function configuredPastaOptions(env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  return env.CTRNET_PASTA_OPTIONS?.split(",").filter(Boolean) ?? [];
+}
+
+/**
  * value undefined (or podman's `default`, `private`) means the default: slirp4netns for a rootless user (pasta with CTRNET_ROOTLESS_NETWORK_CMD=pasta) (a user cannot make bridges on the
  * host), bridge for root, as podman. slirp4netns options are checked here, with the seed's messages, so a
  * bad one is refused before anything is made.
@@ -62,7 +71,9 @@ export function parseNetworkMode(value?: string, rootless = false): NetworkModeS
   }
   if (value === "pasta" || value.startsWith("pasta:")) {
     // podman's strings.Split: `pasta:` alone is one empty option, which pasta's check refuses
-    const options = value === "pasta" ? [] : value.slice("pasta:".length).split(",");
+    const given = value === "pasta" ? [] : value.slice("pasta:".length).split(",");
+    // kept in the record with the container's own: a restart or rm later runs with what create ran
+    const options = [...configuredPastaOptions(), ...given];
     return { mode: { kind: "pasta", options }, networks: [], defaultNetwork: false, configures: true };
   }
   const networks = value.split(",");

@@ -71,12 +71,43 @@ describe.skipIf(!runnable)("pasta as a rootless user", () => {
     expect(existsSync(marker)).toBe(false);
   });
 
+  test("--ip or --network-alias in a rootless user's default mode: podman's specgen words", () => {
+    for (const flags of [["--ip", "10.0.0.5"], ["--network-alias", "a"]]) {
+      const r = ctrnetAsUser(["create", ...flags, "rootless-static"], { env: PASTA_DEFAULT });
+      expect(r.stderr).toBe("ctrnet: error: networks and static ip/mac address can only be used with Bridge mode networking\n");
+      expect(r.code).toBe(2);
+    }
+    expect(others()).toEqual([]);
+  });
+
   test("options pass through: -I, -a, -n, -g", () => {
     const r = ctrnetAsUser(["run", "--network", "pasta:-I,eth9,-a,10.9.8.7,-n,24,-g,10.9.8.1", "--", "sh", "-c", "ip -4 -o addr show eth9; ip route"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("inet 10.9.8.7/24");
     expect(r.stdout).toContain("default via 10.9.8.1 dev eth9");
+  });
+
+  test("-6: no IPv4 inside, so resolv.conf leaves out pasta's IPv4 DNS forwarder, as podman; -4 keeps it", () => {
+    const v6 = ctrnetAsUser(["run", "--network", "pasta:-6", "--", "sh", "-c", "ip -4 -o addr show scope global; cat /etc/resolv.conf"]);
+    expect(v6.stderr).toBe("");
+    expect(v6.code).toBe(0);
+    expect(v6.stdout).not.toContain("inet ");
+    expect(v6.stdout).not.toContain("169.254.1.1");
+    const v4 = ctrnetAsUser(["run", "--network", "pasta:-4", "--", "cat", "/etc/resolv.conf"]);
+    expect(v4.code).toBe(0);
+    expect(v4.stdout).toStartWith("nameserver 169.254.1.1\n");
+  });
+
+  test("CTRNET_PASTA_OPTIONS (podman's pasta_options) come first; the container's own pasta: options after them win", () => {
+    const env = { ...PASTA_DEFAULT, CTRNET_PASTA_OPTIONS: "-I,myname,--ns-mac-addr,9a:dd:31:ea:92:98" };
+    const r = ctrnetAsUser(["run", "--", "ip", "link", "show", "myname"], { env });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("link/ether 9a:dd:31:ea:92:98 ");
+    const cli = ctrnetAsUser(["run", "--network", "pasta:--ns-mac-addr,aa:bb:cc:dd:ee:ff", "--", "ip", "link", "show", "myname"], { env });
+    expect(cli.code).toBe(0);
+    expect(cli.stdout).toContain("link/ether aa:bb:cc:dd:ee:ff ");
   });
 
   for (const [what, hostIP, url] of [
@@ -156,6 +187,51 @@ describe.skipIf(!runnable)("pasta as a rootless user", () => {
     expect(r.code).toBe(2);
     expect(others()).toEqual([]);
   });
+
+  test(
+    "--pid FILE is the user's (505-networking-pasta.bats): pasta writes its pid there, and quits with the container",
+    async () => {
+      const pidFile = join(scratch, `pasta-${flags++}.pid`);
+      const r = ctrnetAsUser(["run", "--rm", "--network", `pasta:--pid,${pidFile}`, "--", "true"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const pid = Number(readFileSync(pidFile, "utf8"));
+      expect(pid).toBeGreaterThan(1);
+      expect(await waitGone(pid)).toBe(true);
+
+      const created = ctrnetAsUser(["create", "--network", `pasta:-P,${pidFile}`, "rootless-pasta-pid"]);
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const running = Number(readFileSync(pidFile, "utf8"));
+      expect(others().find((p) => p.pid === running)?.args).toStartWith("/usr/bin/pasta ");
+      expect(ctrnetAsUser(["rm", "rootless-pasta-pid"]).code).toBe(0);
+      expect(await waitGone(running)).toBe(true);
+      expect(others()).toEqual([]);
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
+
+  test(
+    '-p "" publishes nothing (a string slice, as podman\'s): pasta\'s own interface-bound --tcp-ports forwards instead',
+    async () => {
+      const port = freePorts(1);
+      const done = flag();
+      const run = spawnCtrnetAsUser(["run", "-p", "", "--network", `pasta:--tcp-ports,${UPLINK.ipv4}%${UPLINK.name}/${port}:8081`, "--", ...httpdUntil([8081], done.path, www)]);
+      const get = () => Bun.spawnSync(["curl", "-s", "-m", "2", `http://${UPLINK.ipv4}:${port}/`], { stdout: "pipe" }).stdout.toString();
+      try {
+        for (const end = Date.now() + 20_000; get() === ""; await Bun.sleep(50)) {
+          if (Date.now() > end || run.exitCode !== null) throw new Error(`nothing served on ${UPLINK.ipv4}:${port}`);
+        }
+        expect(get()).toBe("served rootless by pasta\n");
+      } finally {
+        done.raise();
+      }
+      expect(await run.exited).toBe(0);
+      expect(await new Response(run.stderr).text()).toBe("");
+      expect(others()).toEqual([]);
+    },
+    ASYNC_TEST_TIMEOUT_MS,
+  );
 
   test(
     "create serves until rm; rm stops pasta; afterwards only the pause process is left, and gc stops it",

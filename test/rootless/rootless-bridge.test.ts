@@ -257,6 +257,29 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
     }
   });
 
+  const ip = (...args: string[]) => expect(Bun.spawnSync(["ip", ...args]).exitCode).toBe(0);
+
+  test("behind pasta's rootless netns, host.containers.internal is never an address pasta copied into it (podman #22653): none with one host interface, else another host address", async () => {
+    const env = { CTRNET_ROOTLESS_NETWORK_CMD: "pasta" };
+    const removeUplink = addUplink();
+    try {
+      const alone = ctrnetAsUser(["run", "--network", NET, "--", "cat", "/etc/hosts"], { env });
+      expect(alone.code).toBe(0);
+      expect(alone.stdout).not.toContain("host.containers.internal");
+      ip("-4", "addr", "add", "198.51.100.7/24", "dev", UPLINK.peer);
+      const other = ctrnetAsUser(["run", "--network", NET, "--", "cat", "/etc/hosts"], { env });
+      expect(other.code).toBe(0);
+      expect(other.stdout).toContain("198.51.100.7\thost.containers.internal host.docker.internal\n");
+      for (const p of pastas()) await waitGone(p.pid);
+      // behind slirp4netns (its own 10.0.2.0/24 inside) the host's first address, as before, whichever it is
+      ip("-4", "addr", "del", "198.51.100.7/24", "dev", UPLINK.peer);
+      const slirp = ok(["run", "--network", NET, "--", "cat", "/etc/hosts"]);
+      expect(slirp).toContain(`${UPLINK.ipv4}\thost.containers.internal host.docker.internal\n`);
+    } finally {
+      removeUplink();
+    }
+  });
+
   test("two concurrent first runs make exactly one rootless netns", async () => {
     const flag = join(tmp, "concurrent-done");
     const runs = [0, 1].map(() =>

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createRequestOf, containerArgs, repeatedValues } from "../../src/cli/args.ts";
-import { formatNetworkMode, parseNetworkMode } from "../../src/lifecycle/mode.ts";
+import { createRequestOf, containerArgs, readAsCsv, repeatedValues } from "../../src/cli/args.ts";
+import { configuredPastaOptions, formatNetworkMode, parseNetworkMode } from "../../src/lifecycle/mode.ts";
 import { parsePortQuery, portLines } from "../../src/lifecycle/inspect.ts";
 import { parsePortSpecs } from "../../src/schema/ports.ts";
 
@@ -39,6 +39,20 @@ describe("parseNetworkMode", () => {
   test("podman's default and private are a rootless user's default mode too", () => {
     expect(parseNetworkMode("default", true)).toEqual(parseNetworkMode(undefined, true));
     expect(parseNetworkMode("private", true).mode.kind).toBe(parseNetworkMode(undefined, true).mode.kind);
+  });
+
+  test("CTRNET_PASTA_OPTIONS, podman's pasta_options: comma-separated, before a container's own", () => {
+    expect(configuredPastaOptions({})).toEqual([]);
+    expect(configuredPastaOptions({ CTRNET_PASTA_OPTIONS: "-I,myname,,--map-gw" })).toEqual(["-I", "myname", "--map-gw"]);
+    const saved = process.env.CTRNET_PASTA_OPTIONS;
+    process.env.CTRNET_PASTA_OPTIONS = "-I,myname";
+    try {
+      expect(parseNetworkMode("pasta:-a,10.0.2.5").mode).toEqual({ kind: "pasta", options: ["-I", "myname", "-a", "10.0.2.5"] });
+      expect(parseNetworkMode("pasta").mode).toEqual({ kind: "pasta", options: ["-I", "myname"] });
+    } finally {
+      if (saved === undefined) delete process.env.CTRNET_PASTA_OPTIONS;
+      else process.env.CTRNET_PASTA_OPTIONS = saved;
+    }
   });
 
   test("formats back as podman's NetworkMode", () => {
@@ -84,6 +98,31 @@ describe("podman's spellings of the container options", () => {
     expect(createRequestOf({}, ["--expose", "90"])).toEqual({ expose: ["90"] });
     // podman's string slice: comma-separated values are several
     expect(createRequestOf({}, ["--expose", "90/tcp,91-92/udp"])).toEqual({ expose: ["90/tcp", "91-92/udp"] });
+  });
+
+  test("podman's string slices (-p, --expose, --dns, --dns-search, --dns-option, --add-host, --network-alias) read each value as CSV: an empty one adds nothing", () => {
+    // 505-networking-pasta.bats passes -p "" when pasta's own --tcp-ports does the forwarding
+    expect(createRequestOf({}, ["-p", "", "--network", "pasta:-T,5432"])).toEqual({ network: "pasta:-T,5432" });
+    expect(createRequestOf({}, ["-p", "8080:80,127.0.0.1:53:53/udp", "--publish=", "-p", "9090:90"]).ports).toEqual(["8080:80", "127.0.0.1:53:53/udp", "9090:90"]);
+    expect(createRequestOf({}, ["--expose", ""])).toEqual({});
+    expect(createRequestOf({}, ["--network-alias", "a,b", "--alias", ""]).aliases).toEqual(["a", "b"]);
+    expect(createRequestOf({}, ["--dns", "10.0.0.1,10.0.0.2", "--dns-search", "a.example,b.example", "--dns-option", "ndots:2,edns0", "--add-host", "x:10.0.0.9,y:10.0.0.8"]).etc).toMatchObject({
+      dns: ["10.0.0.1", "10.0.0.2"],
+      dnsSearch: ["a.example", "b.example"],
+      dnsOptions: ["ndots:2", "edns0"],
+      addHosts: [{ name: "x", address: "10.0.0.9" }, { name: "y", address: "10.0.0.8" }],
+    });
+    expect(createRequestOf({}, ["--dns", "", "--network", "none"])).toEqual({ network: "none" });
+  });
+
+  test("readAsCsv reads one line of CSV as Go's encoding/csv (pflag's readAsCSV)", () => {
+    expect(readAsCsv("")).toEqual([]);
+    expect(readAsCsv("a")).toEqual(["a"]);
+    expect(readAsCsv("a,,b,")).toEqual(["a", "", "b", ""]);
+    expect(readAsCsv('"a,b",c')).toEqual(["a,b", "c"]);
+    expect(readAsCsv('"say ""hi"""')).toEqual(['say "hi"']);
+    expect(() => readAsCsv('a"b')).toThrow('parse error on line 1, column 2: bare " in non-quoted-field');
+    expect(() => readAsCsv('"ab')).toThrow('parse error on line 1, column 1: extraneous or missing " in quoted-field');
   });
 
   test("--network-alias is --alias (repeatable, mixed), --ip6 a static IPv6 address", () => {

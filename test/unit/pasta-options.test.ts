@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { pastaArgs, portSpec } from "../../src/drivers/pasta/argv.ts";
 import { hasOption, parsePastaHelp, probePasta } from "../../src/drivers/pasta/features.ts";
 import { parsePastaOptions, storedValues } from "../../src/drivers/pasta/options.ts";
+import { pastaStatus } from "../../src/drivers/pasta/status.ts";
 import type { PortMapping } from "../../src/schema/ports.ts";
 
 const OLD = parsePastaHelp(readFileSync(new URL("../fixtures/pasta/help-0.0~git20230309.txt", import.meta.url), "utf8"));
@@ -63,7 +64,6 @@ describe("pasta:OPTIONS", () => {
     [["--dns-forward"], "pasta: option requires an argument -- 'dns-forward'"],
     [["--no-map-gw=1"], "pasta: option '--no-map-gw' doesn't allow an argument"],
     [["--netns", "/x"], "pasta option --netns cannot be given: ctrnet sets it"],
-    [["-P", "/tmp/p"], "pasta option --pid cannot be given: ctrnet sets it"],
     [["-f"], "pasta option --foreground cannot be given: ctrnet sets it"],
     [["1234"], 'pasta: unexpected argument "1234"'],
     [[""], 'pasta: unexpected argument ""'],
@@ -107,6 +107,14 @@ describe("the command line, as podman's createPastaArgs", () => {
     expect(args(["--runas", "1000"], [], OLD, true).args.filter((a) => a === "--runas")).toHaveLength(1);
   });
 
+  test("the user's --pid FILE (505-networking-pasta.bats) replaces ctrnet's own: pasta writes it there, and it is kept", () => {
+    const c = args(["-P", "/tmp/user.pid"]);
+    expect(c.args.filter((a) => a === "--pid")).toHaveLength(1);
+    expect(c.args.slice(0, 3)).toEqual(["--config-net", "--pid", "/tmp/user.pid"]);
+    expect(c).toMatchObject({ pidFile: "/tmp/user.pid", userPidFile: true });
+    expect(args([])).toMatchObject({ pidFile: "/run/p.pid", userPidFile: false });
+  });
+
   test("--debug leaves --quiet out", () => {
     expect(args(["-d"]).args).not.toContain("--quiet");
   });
@@ -117,6 +125,19 @@ describe("the command line, as podman's createPastaArgs", () => {
 
   test("an IPv6 host address", () => {
     expect(portSpec(port({ hostIP: "::1" }))).toBe("::1/8080-8080:80-80");
+  });
+});
+
+describe("pasta's status", () => {
+  const observed = (...addresses: string[]) => ({ interfaces: [{ name: "eth0", addresses: addresses.map((address) => ({ address })) }], routes: [], dns: { nameservers: [], search: [], options: [] } });
+
+  test("the DNS forwarder only where the container has a global address of its family (podman's filterIpFamily)", () => {
+    expect(pastaStatus(observed("192.0.2.1/24", "2001:db8::1/64"), ["169.254.1.1"]).dns.nameservers).toEqual(["169.254.1.1"]);
+    expect(pastaStatus(observed("2001:db8::1/64"), ["169.254.1.1"]).dns.nameservers).toEqual([]);
+    expect(pastaStatus(observed("2001:db8::1/64"), ["169.254.1.1", "fd00::53"]).dns.nameservers).toEqual(["fd00::53"]);
+    expect(pastaStatus(observed("192.0.2.1/24"), ["fd00::53"]).dns.nameservers).toEqual([]);
+    // nothing read back (the netns gone): kept as given
+    expect(pastaStatus(undefined, ["169.254.1.1"]).dns.nameservers).toEqual(["169.254.1.1"]);
   });
 });
 

@@ -11,6 +11,8 @@ const args = {
   ...runtimeArgs,
   ...templateFormatArg,
   quiet: { type: "boolean", alias: "q", description: "print container ids only" },
+  // podman's ps shows running containers unless -a; every ctrnet container is listed (created ones too)
+  all: { type: "boolean", alias: "a", description: "every container, as podman's ps -a (ctrnet always lists every one)" },
   noheading: { type: "boolean", alias: "n", description: "leave out the header row of a table" },
 } as const;
 

@@ -3,7 +3,7 @@
 // the user left alone, --no-map-gw unless --map-gw, --quiet unless debugging, --dns-forward 169.254.1.1
 // and --map-guest-addr 169.254.1.2 unless given (the latter only where this pasta has it, where podman
 // tries and retries without it), and --netns last. ctrnet adds --pid (it stops pasta by pid, not only by
-// deleting the netns), and --runas 0 for root (pasta would drop to nobody, who cannot enter root's netns).
+// deleting the netns) unless the user gave one, which it then reads instead, and --runas 0 for root (pasta would drop to nobody, who cannot enter root's netns).
 import { UsageError } from "../../errors.ts";
 import type { PortMapping } from "../../schema/ports.ts";
 import { hasOption, type PastaFeatures } from "./features.ts";
@@ -29,6 +29,9 @@ export interface PastaCommand {
   dnsForward: string[];
   /** The addresses that reach the host (host.containers.internal); empty when this pasta cannot map one. */
   mapGuestAddr: string[];
+  /** Where pasta writes its pid: the user's --pid FILE (kept) or ctrnet's own (removed once read). */
+  pidFile: string;
+  userPidFile: boolean;
 }
 
 /** podman's "can't forward protocol": pasta forwards tcp and udp only. */
@@ -62,11 +65,14 @@ export function pastaArgs(input: PastaArgsInput): PastaCommand {
   if (!options.mapGw) args.push("--no-map-gw");
   if (!given(options, "debug", "trace", "quiet")) args.push("--quiet");
   if (input.root && !given(options, "runas")) args.push("--runas", "0");
-  args.push("--pid", input.pidFile, "--netns", input.netnsPath);
+  // a --pid of the user's is among the options already: pasta takes one only
+  const userPid = valuesOf(options, "pid").at(-1);
+  if (userPid === undefined) args.push("--pid", input.pidFile);
+  args.push("--netns", input.netnsPath);
   let mapGuestAddr = valuesOf(options, "map-guest-addr");
   if (mapGuestAddr.length === 0 && hasOption(features, "map-guest-addr")) {
     args.push("--map-guest-addr", MAP_GUEST_ADDR_IPV4);
     mapGuestAddr = [MAP_GUEST_ADDR_IPV4];
   }
-  return { args, dnsForward, mapGuestAddr };
+  return { args, dnsForward, mapGuestAddr, pidFile: userPid ?? input.pidFile, userPidFile: userPid !== undefined };
 }

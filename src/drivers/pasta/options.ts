@@ -9,7 +9,8 @@ import type { PastaFeatures } from "./features.ts";
 export const MAP_GW = "--map-gw";
 
 /** Options ctrnet sets itself (where pasta runs, how it is watched): the user cannot move them. */
-const RESERVED = new Set(["netns", "userns", "netns-only", "pid", "foreground", "fd", "help", "version", "no-netns-quit"]);
+// --pid FILE is the user's to have, as with podman: pasta writes its pid there, and ctrnet reads it from there.
+const RESERVED = new Set(["netns", "userns", "netns-only", "foreground", "fd", "help", "version", "no-netns-quit"]);
 
 /** One option as given, in long form: `{ name: "ns-ifname", value: "eth9" }`. */
 export interface PastaOption {

@@ -31,7 +31,7 @@ export interface StartPastaInput {
   /** As the record keeps them: the strings after `pasta:`. */
   options: readonly string[];
   ports: readonly PortMapping[];
-  /** Where pasta writes its pid; removed once read. */
+  /** Where pasta writes its pid; removed once read. A --pid FILE among the options is used instead, and kept. */
   pidFile: string;
   /** pasta dies with this process, even by SIGKILL (`ctrnet run`); otherwise it runs on until stopped. */
   tied?: boolean;
@@ -96,14 +96,16 @@ export async function startPasta(input: StartPastaInput): Promise<Pasta> {
   const byFd = input.netnsPath.startsWith("/proc/");
   const command = pastaCommand({ ...input, netnsPath: byFd ? `/proc/self/fd/${NETNS_FD}` : input.netnsPath }, binary);
   const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  mkdirSync(dirname(input.pidFile), { recursive: true, mode: 0o700 });
-  rmSync(input.pidFile, { force: true });
+  // the user's --pid FILE where given (its directory is theirs to make), else ctrnet's own
+  const pidFile = command.pidFile;
+  if (!command.userPidFile) mkdirSync(dirname(pidFile), { recursive: true, mode: 0o700 });
+  rmSync(pidFile, { force: true });
   const log = openUnlinkedLog("ctrnet-pasta", input.logDir);
   let netnsFd: number | undefined;
   try {
     if (byFd) netnsFd = openNetns(input.netnsPath);
     const io = { logFd: log.fd, netnsFd };
-    const started = input.tied ? await foreground(binary, command.args, input.pidFile, io, timeoutMs) : await background(binary, command.args, input.pidFile, io, timeoutMs);
+    const started = input.tied ? await foreground(binary, command.args, pidFile, io, timeoutMs) : await background(binary, command.args, pidFile, io, timeoutMs);
     if ("failed" in started) {
       const words = meaningful(log.read());
       if (started.failed === "timeout") throw new CtrnetError(`pasta did not report ready within ${timeoutMs} ms and was stopped: ${JSON.stringify(words)}`);
@@ -117,7 +119,7 @@ export async function startPasta(input: StartPastaInput): Promise<Pasta> {
   } finally {
     log.close();
     if (netnsFd !== undefined) close(netnsFd);
-    rmSync(input.pidFile, { force: true });
+    if (!command.userPidFile) rmSync(pidFile, { force: true });
   }
 }
 
