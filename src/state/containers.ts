@@ -125,6 +125,15 @@ export class ContainerState {
     })();
   }
 
+  /** The record with this exact id, else with this exact name: no prefix (so never an ambiguous one). */
+  findExact(idOrName: string): ContainerRecord | undefined {
+    validateName("container id or name", idOrName);
+    return this.db.transaction(() => {
+      const row = this.row(idOrName) ?? this.rowByName(idOrName);
+      return row && this.load(row);
+    })();
+  }
+
   get(idOrName: string): ContainerRecord {
     const rec = this.find(idOrName);
     if (!rec) throw new NotFoundError(`no such container "${idOrName}"`);

@@ -310,6 +310,22 @@ describe("setState", () => {
   });
 });
 
+describe("findExact", () => {
+  beforeEach(() => {
+    state.insert(bridge("abc123", { name: "web" }));
+    state.insert(bridge("abd456"));
+  });
+
+  test("by exact id, then exact name; a prefix finds nothing, even an ambiguous one", () => {
+    expect(state.findExact("abc123")).toEqual(state.get("abc123"));
+    expect(state.findExact("web")).toEqual(state.get("abc123"));
+    expect(state.findExact("abc")).toBeUndefined();
+    expect(state.findExact("ab")).toBeUndefined();
+    expect(state.findExact("xyz")).toBeUndefined();
+    expect(usageError(() => state.findExact("bad/id"))).toContain("container id or name");
+  });
+});
+
 describe("setStatus", () => {
   const status = {
     interfaces: [{ name: "eth0", mac: "02:42:ac:11:00:02", addresses: [{ address: "10.88.0.5/16", gateway: "10.88.0.1" }] }],
