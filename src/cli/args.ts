@@ -66,8 +66,13 @@ export const containerArgs = {
 
 type ContainerArgValues = { [K in keyof typeof containerArgs]?: string | string[] | boolean | undefined };
 
+/** valueFlags by definition: a create scans its raw arguments once per repeatable option. */
+const valueFlagsOf = new WeakMap<ArgsDef, ReadonlySet<string>>();
+
 /** Every flag spelling that takes a value, so a scan of raw arguments can step over values. */
-function valueFlags(def: ArgsDef): Set<string> {
+function valueFlags(def: ArgsDef): ReadonlySet<string> {
+  const known = valueFlagsOf.get(def);
+  if (known) return known;
   const out = new Set<string>();
   for (const [name, arg] of Object.entries(def)) {
     if (arg.type !== "string") continue;
@@ -75,6 +80,7 @@ function valueFlags(def: ArgsDef): Set<string> {
     const aliases = "alias" in arg && arg.alias !== undefined ? [arg.alias].flat() : [];
     for (const a of aliases) out.add(a.length === 1 ? `-${a}` : `--${a}`);
   }
+  valueFlagsOf.set(def, out);
   return out;
 }
 

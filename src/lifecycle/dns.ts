@@ -51,16 +51,43 @@ export function servedByCtrnet(config: NetworkConfig): boolean {
 
 async function servedNetworks(ctx: Context): Promise<ServedNetwork[]> {
   const { networks } = await ctx.cni.listNetworks();
-  return networks.filter(servedByCtrnet).map((n) => {
-    const dnsServers = networkDnsServers(n);
-    return { name: n.name, subnets: networkSubnets(n).map(formatCidr), internal: networkInternal(n), ...(dnsServers.length ? { dnsServers } : {}) };
-  });
+  return networks.filter(servedByCtrnet).map(servedNetwork);
+}
+
+/**
+ * What the server's configuration says of a network beyond its name is read from its configuration when
+ * first asked for: only a network with containers on it is in the configuration (dnsNetworks), and every
+ * create lists them all.
+ */
+function servedNetwork(n: NetworkConfig): ServedNetwork {
+  let details: Omit<ServedNetwork, "name"> | undefined;
+  const read = (): Omit<ServedNetwork, "name"> => {
+    if (details === undefined) {
+      const dnsServers = networkDnsServers(n);
+      details = { subnets: networkSubnets(n).map(formatCidr), internal: networkInternal(n), ...(dnsServers.length ? { dnsServers } : {}) };
+    }
+    return details;
+  };
+  return {
+    name: n.name,
+    get subnets() {
+      return read().subnets;
+    },
+    get internal() {
+      return read().internal;
+    },
+    get dnsServers() {
+      return read().dnsServers;
+    },
+  };
 }
 
 /** The gateways of the container's DNS-served networks: its resolv.conf's nameservers. */
 export async function dnsServersOf(ctx: Context, rec: ContainerRecord): Promise<string[]> {
   if (!rec.networks.length) return [];
-  const served = new Set((await servedNetworks(ctx)).map((n) => n.name));
+  // their names alone: what else servedNetworks reads of each is the server's configuration
+  const { networks } = await ctx.cni.listNetworks();
+  const served = new Set(networks.filter(servedByCtrnet).map((n) => n.name));
   return dnsNameservers(rec, served);
 }
 

@@ -43,13 +43,11 @@ export function requireLive(rec: ContainerRecord, driver: NetworkDriver | undefi
 
 /** The record with this exact id or name; a prefix doesn't count (nor makes the lookup ambiguous). */
 export function findExact(state: ContainerState, idOrName: string): ContainerRecord | undefined {
-  let rec: ContainerRecord | undefined;
   try {
-    rec = state.find(idOrName);
+    return state.findExact(idOrName);
   } catch {
     return undefined;
   }
-  return rec && (rec.id === idOrName || rec.name === idOrName) ? rec : undefined;
 }
 
 /** Every container record, oldest first. */

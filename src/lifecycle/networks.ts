@@ -1,6 +1,5 @@
 // A container's networks through their driver (drivers/select.ts picks it from the record's mode): set
 // up in order, each status stored as it comes; torn down in reverse, going on past errors.
-import { withStatus } from "../container/attachments.ts";
 import { publishedOn } from "../container/ports.ts";
 import type { DriverTarget, NetworkDriver } from "../drivers/driver.ts";
 import { driverFor } from "../drivers/select.ts";
@@ -69,7 +68,7 @@ export async function setUpNetworks(ctx: Context, rec: ContainerRecord, netnsPat
   for (const [i, attachment] of driver.attachments(rec).entries()) {
     const first = i === 0 ? { ips: [opts.ip, opts.ip6].filter((ip) => ip !== undefined), mac: opts.mac } : {};
     const status = await driver.setup(targetOf(ctx, current, driver, i, netnsPath, { ...first, tied: opts.tied }));
-    current = ctx.state().update(rec.id, (r) => withStatus(r, attachment.network, status));
+    current = ctx.state().setStatus(rec.id, attachment.network, status);
   }
   return current;
 }

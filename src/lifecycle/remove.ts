@@ -45,7 +45,7 @@ async function removeLocked(ctx: Context, id: string, opts: RemoveOptions): Prom
     if (users.length) {
       throw new UsageError(`container "${id}" has containers sharing its network namespace (${users.map((u) => u.id).join(", ")}): remove them first`);
     }
-    const removing = state.update(id, (r) => ({ ...r, state: "removing" }));
+    const removing = state.setState(id, "removing");
     const errors = await teardownContainer(ctx, removing, { force: opts.force });
     const what = `removing container "${id}"`;
     if (errors.length && !opts.force) throw new ErrorList(what, errors, { outcome: `the container is kept; ctrnet rm -f ${id} removes it anyway`, exitCode: 1 });

@@ -8,6 +8,7 @@ import { NAME_PATTERN, validateName } from "../names.ts";
 import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
 import { PortMapping } from "../schema/ports.ts";
+import { NetworkStatus } from "../schema/network-status.ts";
 import { describeIssues } from "../schema/issues.ts";
 import { log } from "../log.ts";
 
@@ -120,6 +121,15 @@ export class ContainerState {
     validateName("container id or name", idOrName);
     return this.db.transaction(() => {
       const row = this.row(idOrName) ?? this.rowByName(idOrName) ?? this.rowByPrefix(idOrName);
+      return row && this.load(row);
+    })();
+  }
+
+  /** The record with this exact id, else with this exact name: no prefix (so never an ambiguous one). */
+  findExact(idOrName: string): ContainerRecord | undefined {
+    validateName("container id or name", idOrName);
+    return this.db.transaction(() => {
+      const row = this.row(idOrName) ?? this.rowByName(idOrName);
       return row && this.load(row);
     })();
   }
@@ -238,6 +248,29 @@ export class ContainerState {
       if (!row) throw new NotFoundError(`no such container "${id}"`);
       this.db.query("UPDATE containers SET state = ? WHERE id = ?").run(state, id);
       return { ...this.load(row), state };
+    });
+  }
+
+  /**
+   * One connected network's status alone (what a create's setup returned, network after network): checked
+   * as update checks it within the record, and stored in that network's row; the rest of the record is
+   * neither checked again nor rewritten with its interfaces, as update would. Returns the record as
+   * stored. A network the record is not connected to changes nothing, as with withStatus.
+   */
+  setStatus(id: string, network: string, status: NetworkStatus | null): ContainerRecord {
+    let checked: NetworkStatus | null = null;
+    if (status !== null) {
+      const parsed = v.safeParse(NetworkStatus, status);
+      if (!parsed.success) throw new CtrnetError(`invalid record for container "${id}": status of network ${network}: ${describeIssues(parsed.issues)}`);
+      checked = parsed.output;
+    }
+    return this.transaction(() => {
+      const row = this.row(id);
+      if (!row) throw new NotFoundError(`no such container "${id}"`);
+      this.db
+        .query("UPDATE interfaces SET status = ? WHERE container_id = ? AND network = ? AND position IS NOT NULL")
+        .run(checked === null ? null : JSON.stringify(checked), id, network);
+      return this.load(row);
     });
   }
 

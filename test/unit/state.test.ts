@@ -10,7 +10,7 @@ import { type ContainerState, DamagedRecordError, openState } from "../../src/st
 import { runtimeDir } from "../../src/state/db.ts";
 import { withLock } from "../../src/state/lock.ts";
 import { MIGRATIONS } from "../../src/state/migrations.ts";
-import { connectNetwork, disconnectNetwork, firstFreeIfname, newContainerRecord } from "../../src/container/attachments.ts";
+import { connectNetwork, disconnectNetwork, firstFreeIfname, newContainerRecord, withStatus } from "../../src/container/attachments.ts";
 import type { ContainerRecord } from "../../src/state/record.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/state");
@@ -307,6 +307,70 @@ describe("setState", () => {
   test("by exact id only; a missing record is an error", () => {
     expect(usageError(() => state.setState("web", "ready"))).toBe('no such container "web"');
     expect(usageError(() => state.setState("c9", "ready"))).toBe('no such container "c9"');
+  });
+});
+
+describe("findExact", () => {
+  beforeEach(() => {
+    state.insert(bridge("abc123", { name: "web" }));
+    state.insert(bridge("abd456"));
+  });
+
+  test("by exact id, then exact name; a prefix finds nothing, even an ambiguous one", () => {
+    expect(state.findExact("abc123")).toEqual(state.get("abc123"));
+    expect(state.findExact("web")).toEqual(state.get("abc123"));
+    expect(state.findExact("abc")).toBeUndefined();
+    expect(state.findExact("ab")).toBeUndefined();
+    expect(state.findExact("xyz")).toBeUndefined();
+    expect(usageError(() => state.findExact("bad/id"))).toContain("container id or name");
+  });
+});
+
+describe("setStatus", () => {
+  const status = {
+    interfaces: [{ name: "eth0", mac: "02:42:ac:11:00:02", addresses: [{ address: "10.88.0.5/16", gateway: "10.88.0.1" }] }],
+    routes: [{ destination: "0.0.0.0/0", gateway: "10.88.0.1" }],
+    dns: { nameservers: ["10.88.0.1"], search: [], options: [] },
+  };
+
+  beforeEach(() => {
+    state.insert(bridge("c1", { name: "web", networks: [{ network: "podman" }, { network: "n2" }] }));
+  });
+
+  test("stores one network's status and returns the record as stored, as update with withStatus would", () => {
+    const expected = withStatus(state.get("c1"), "n2", status);
+    const next = state.setStatus("c1", "n2", status);
+    expect(next).toEqual(expected);
+    expect(state.get("c1")).toEqual(expected);
+    expect(next.networks.map((n) => n.status)).toEqual([null, status]);
+    // and back to none
+    expect(state.setStatus("c1", "n2", null)).toEqual(withStatus(expected, "n2", null));
+  });
+
+  test("returns what else was stored meanwhile (a helper a driver started)", () => {
+    state.update("c1", (r) => ({ ...r, helpers: { ...r.helpers, slirp4netns: 42 } }));
+    expect(state.setStatus("c1", "podman", status).helpers.slirp4netns).toBe(42);
+  });
+
+  test("a network the record is not connected to changes nothing", () => {
+    state.update("c1", (r) => disconnectNetwork(r, "n2"));
+    const before = state.get("c1");
+    expect(state.setStatus("c1", "n2", status)).toEqual(before);
+    expect(state.setStatus("c1", "n3", status)).toEqual(before);
+    expect(state.get("c1")).toEqual(before);
+  });
+
+  test("an invalid status is refused and nothing changes; a missing record is an error", () => {
+    const before = state.get("c1");
+    const bad = { ...status, interfaces: [{ name: "eth0", addresses: [{ address: "10.88.0.5" }] }] };
+    const err = thrown(() => state.setStatus("c1", "podman", bad));
+    expect(err).toBeInstanceOf(CtrnetError);
+    expect(err.message).toBe(
+      'invalid record for container "c1": status of network podman: interfaces[0].addresses[0].address: expected an address with prefix length, like 10.88.0.2/16',
+    );
+    expect(state.get("c1")).toEqual(before);
+    expect(usageError(() => state.setStatus("web", "podman", status))).toBe('no such container "web"');
+    expect(usageError(() => state.setStatus("c9", "podman", status))).toBe('no such container "c9"');
   });
 });
 

@@ -51,6 +51,9 @@ function flag(value: boolean | "true" | "false" | undefined): boolean {
   return value === true || value === "true";
 }
 
+/** Made once, not for every plugin of every file parsed. */
+const PluginHostLocal = v.object({ ipam: HostLocalIpam });
+
 /**
  * host-local refuses a range that is no subnet only when a container is attached: found here instead, so
  * `network ls` and `inspect` name the file and nothing is attached to a network that can never work.
@@ -58,7 +61,7 @@ function flag(value: boolean | "true" | "false" | undefined): boolean {
 function checkHostLocal(plugins: readonly PluginConf[], source: string): void {
   for (const [i, plugin] of plugins.entries()) {
     if (plugin.ipam?.type !== "host-local") continue;
-    const parsed = v.safeParse(v.object({ ipam: HostLocalIpam }), { ipam: plugin.ipam });
+    const parsed = v.safeParse(PluginHostLocal, { ipam: plugin.ipam });
     if (!parsed.success) throw new NetworkConfigError(source, `plugins[${i}].${describeIssues(parsed.issues)}`);
   }
 }

@@ -224,14 +224,26 @@ function listArgs(args: ConflistArgs | undefined): Record<string, unknown> {
   return Object.keys(out).length ? { args: out } : {};
 }
 
+/**
+ * ctrnetDnsEnabled's answers by the loaded bytes of a configuration, which config.ts keeps (and never
+ * changes) while its file is unchanged: a create asks of every network several times (the DNS server's
+ * networks, resolv.conf).
+ */
+const dnsEnabledOf = new WeakMap<Uint8Array, boolean>();
+
 /** Whether the list's `args` turn on ctrnet's DNS server for the network (written by `network create`). */
 export function ctrnetDnsEnabled(bytes: Uint8Array): boolean {
-  try {
-    const json = JSON.parse(new TextDecoder().decode(bytes)) as { args?: { ctrnet_dns?: unknown } };
-    return json.args?.ctrnet_dns === true;
-  } catch {
-    return false;
+  let enabled = dnsEnabledOf.get(bytes);
+  if (enabled === undefined) {
+    try {
+      const json = JSON.parse(new TextDecoder().decode(bytes)) as { args?: { ctrnet_dns?: unknown } };
+      enabled = json.args?.ctrnet_dns === true;
+    } catch {
+      enabled = false;
+    }
+    dnsEnabledOf.set(bytes, enabled);
   }
+  return enabled;
 }
 
 function conflist(spec: AddressingSpec, plugins: Record<string, unknown>[]): Record<string, unknown> {
