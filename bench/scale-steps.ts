@@ -88,7 +88,7 @@ function steps(i: number, netnsFd: number): Map<string, number> {
   // attach() of drivers/bridge/attach.ts and the record the plugin's ADD writes, call by call
   const attachSteps: Step[] = [
     ["record lookup (findNativeAttachment)", () => void findNativeAttachment(ROOT, key)],
-    ["ipam allocate", () => void (allocations = allocate({ dataDir: DATA, network: network.name, containerId: id, ifName: "eth0", rangeSets: ipam.rangeSets, unheld: true }))],
+    ["ipam allocate", () => void (allocations = allocate({ dataDir: DATA, network: network.name, containerId: id, ifName: "eth0", rangeSets: ipam.rangeSets, unheld: true, ownerMarks: true }))],
     ["netlink + nft sockets", () => { host = Netlink.open(); container = Netlink.open({ netns: netnsFd }); fw = Firewall.open(); }],
     ["ensureBridge", () => void (bridgeIndex = ensureBridge(host, bridge))],
     ["firewall ensureNetwork", () => fw.ensureNetwork(fwNetwork, () => recordedFirewallState(ROOT))],
