@@ -8,9 +8,10 @@ import { WORK } from "./sandbox.ts";
 
 export const CTRNET = `${WORK}/ctrnet`;
 
+/** CTRNET_BENCH_BINARY: another build to measure (an older commit's, for a before/after in one session). */
 export function snapshotBinary(): void {
   mkdirSync(WORK, { recursive: true });
-  copyFileSync(BINARY, CTRNET);
+  copyFileSync(process.env.CTRNET_BENCH_BINARY ?? BINARY, CTRNET);
 }
 
 export interface CtrnetHome {

@@ -36,8 +36,8 @@ const { values: opts } = parseArgs({
 const only = (opts.only?.split(",") ?? [...SECTIONS]) as Section[];
 const FULL = !opts.quick && !opts.only;
 const PARAMS = opts.quick
-  ? { iterations: 10, warmup: 1, seconds: 3, runs: 1, connections: 500, containers: 50, nativeContainers: 100, startupRuns: 20 }
-  : { iterations: 50, warmup: 3, seconds: 10, runs: 3, connections: 3000, containers: 200, nativeContainers: 1000, startupRuns: 50 };
+  ? { iterations: 10, warmup: 1, seconds: 3, runs: 1, connections: 500, containers: 50, nativeContainers: 100, netavarkContainers: 60, startupRuns: 20 }
+  : { iterations: 50, warmup: 3, seconds: 10, runs: 3, connections: 3000, containers: 200, nativeContainers: 1000, netavarkContainers: 300, startupRuns: 50 };
 const RESULTS = `${ROOT}/bench/RESULTS.md`;
 
 function missingPrerequisites(): string[] {
@@ -65,7 +65,7 @@ async function measure(section: Section, tag: string, m: Measured): Promise<void
       return;
     case "scale":
       m.scale = scale({ workDir, tag, count: PARAMS.containers });
-      m.scaleNative = scale({ workDir, tag, count: PARAMS.nativeContainers, native: true });
+      m.scaleNative = scale({ workDir, tag, count: PARAMS.nativeContainers, native: true, netavarkCount: PARAMS.netavarkContainers });
       return;
     case "startup":
       m.startup = startup({ workDir, runs: PARAMS.startupRuns });
@@ -82,7 +82,7 @@ async function measure(section: Section, tag: string, m: Measured): Promise<void
 const TITLES: Record<Section, string> = {
   attach: "1. Attach + detach latency (bridge network, one published port, static IP)",
   portfwd: "2. Rootless port forwarding: host 127.0.0.1 → server in the netns",
-  scale: `3. Scale: ${PARAMS.containers} containers on one network, ${PARAMS.nativeContainers} on one native network`,
+  scale: `3. Scale: ${PARAMS.containers} containers on one network, ${PARAMS.nativeContainers} on one native network (${PARAMS.netavarkContainers} on one netavark network beside it)`,
   startup: "4. Start-up",
   dns: "5. Container name resolution: ctrnet _dns and aardvark-dns",
   dnat: "6. Rootful port forwarding: a client in another netns → the host's published port → container",

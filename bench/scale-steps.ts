@@ -5,7 +5,8 @@
 //   bun bench/scale-steps.ts [N=1000] [REPEATS=15]
 // Environment: STEP_DETAIL=1 times each rtnetlink call too; STEP_PAUSE_MS=M sleeps before each step (to tell
 // a step's own cost from waiting on the kernel's deferred work); PERF=FILE records `perf record -g` of the
-// measurement at N; ADDR_GEN_NONE=1 sets the sandbox's default IPv6 addr_gen_mode to none.
+// measurement at N (PERF_ALL=1: of every CPU, kernel workers and other processes included, to see who holds a lock the
+// measurement waits on); ADDR_GEN_NONE=1 sets the sandbox's default IPv6 addr_gen_mode to none.
 import { mkdirSync } from "node:fs";
 import { close } from "../ffi/libc.ts";
 import { Netlink } from "../src/netlink/index.ts";
@@ -87,7 +88,7 @@ function steps(i: number, netnsFd: number): Map<string, number> {
   // attach() of drivers/bridge/attach.ts and the record the plugin's ADD writes, call by call
   const attachSteps: Step[] = [
     ["record lookup (findNativeAttachment)", () => void findNativeAttachment(ROOT, key)],
-    ["ipam allocate", () => void (allocations = allocate({ dataDir: DATA, network: network.name, containerId: id, ifName: "eth0", rangeSets: ipam.rangeSets, unheld: true }))],
+    ["ipam allocate", () => void (allocations = allocate({ dataDir: DATA, network: network.name, containerId: id, ifName: "eth0", rangeSets: ipam.rangeSets, unheld: true, ownerMarks: true }))],
     ["netlink + nft sockets", () => { host = Netlink.open(); container = Netlink.open({ netns: netnsFd }); fw = Firewall.open(); }],
     ["ensureBridge", () => void (bridgeIndex = ensureBridge(host, bridge))],
     ["firewall ensureNetwork", () => fw.ensureNetwork(fwNetwork, () => recordedFirewallState(ROOT))],
@@ -149,7 +150,7 @@ if (process.argv[2] !== "--in-sandbox") {
     add(i);
     if (i % 200 === 0) console.error(`${i} attached`);
   }
-  const perf = process.env.PERF ? Bun.spawn(["perf", "record", "-g", "-p", String(process.pid), "-o", process.env.PERF], { stdio: ["ignore", "ignore", "inherit"] }) : undefined;
+  const perf = process.env.PERF ? Bun.spawn(["perf", "record", "-g", ...(process.env.PERF_ALL ? ["-a"] : ["-p", String(process.pid)]), "-o", process.env.PERF], { stdio: ["ignore", "ignore", "inherit"] }) : undefined;
   if (perf) Bun.sleepSync(500);
   const atN = measure(String(n), probeFd, repeats);
   if (perf) {

@@ -7,7 +7,8 @@
 // per rtnetlink call with STEP_DETAIL=1, at 1 and N containers; a few minutes, not part of the report).
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { ctrnetHome, type CtrnetHome } from "./ctrnet.ts";
-import { run, timedWithPeakRss } from "./processes.ts";
+import { NETAVARK, netavarkOptions } from "./netavark.ts";
+import { commandLine, run, timed, timedWithPeakRss } from "./processes.ts";
 import { fixed, max, median, mib, ms, p95 } from "./stats.ts";
 
 export interface ScaleOptions {
@@ -29,6 +30,60 @@ export interface ScaleResult {
   leftovers: string[];
   /** Native only: one container publishing a 1000-port range. */
   range?: { command: string; attachMs: number[]; detachMs: number[]; elements: number };
+  /** Native only: the peer doing the same on one network of its own (fewer containers: see netavarkScale). */
+  netavark?: NetavarkScale;
+}
+
+/** `netavark setup` of `count` containers on one network, then `teardown` of each, as podman runs them. */
+export interface NetavarkScale {
+  count: number;
+  setupCommand: string;
+  attachMs: number[];
+  detachMs: number[];
+}
+
+/** Median of the last n attaches over the first n, among the first `upTo`: the growth ratio of the report. */
+export function growth(attachMs: readonly number[], upTo = attachMs.length, n = 100): number {
+  const a = attachMs.slice(0, upTo);
+  return median(a.slice(-n)) / median(a.slice(0, n));
+}
+
+const NETAVARK_PREFIX = "10.95.";
+
+/**
+ * The peer at scale, for the kernel's share of the growth: each container a netns of its own (made and
+ * removed with `ip netns`, untimed) with one published port, `netavark setup` timed as section 1 times it.
+ * What grows in both ctrnet's and netavark's attach is the kernel's (one bridge with more ports, more links,
+ * more netns), what grows in one only is its own.
+ */
+export function netavarkScale(o: { workDir: string; tag: string; count: number }): NetavarkScale {
+  const dir = `${o.workDir}/netavark`;
+  mkdirSync(dir, { recursive: true });
+  const netns = (i: number) => `nvs${i}-${o.tag}`;
+  const options = (i: number) => `${dir}/options-${i}.json`;
+  const argv = (command: "setup" | "teardown", i: number) => [NETAVARK, "--config", `${dir}/config`, "-f", options(i), command, `/run/netns/${netns(i)}`];
+  const attachMs: number[] = [];
+  const detachMs: number[] = [];
+  for (let i = 1; i <= o.count; i++) {
+    const host = i + 1;
+    writeFileSync(
+      options(i),
+      JSON.stringify(
+        netavarkOptions({
+          containerId: `nvs${i}-${o.tag}`, network: `nvscale-${o.tag}`, bridge: `nvs${o.tag}`, subnet: `${NETAVARK_PREFIX}0.0/16`,
+          ip: `${NETAVARK_PREFIX}${host >> 8}.${host & 255}`, hostPort: 30000 + i, containerPort: 80,
+        }),
+      ),
+    );
+    run(["ip", "netns", "add", netns(i)]);
+    attachMs.push(timed(argv("setup", i)).ms);
+    if (i % 100 === 0) console.error(`scale (netavark): ${i}/${o.count} set up`);
+  }
+  for (let i = 1; i <= o.count; i++) {
+    detachMs.push(timed(argv("teardown", i)).ms);
+    run(["ip", "netns", "delete", netns(i)]);
+  }
+  return { count: o.count, setupCommand: commandLine(argv("setup", 1)).replaceAll(`nvs1-${o.tag}`, "NS").replace("options-1", "options-I"), attachMs, detachMs };
 }
 
 const SUBNET_PREFIX = "10.91.";
@@ -77,7 +132,7 @@ function leftovers(home: CtrnetHome, ipamDir: string, prefix: string): string[] 
   return found;
 }
 
-export function scale(o: ScaleOptions): ScaleResult {
+export function scale(o: ScaleOptions & { netavarkCount?: number }): ScaleResult {
   const home = ctrnetHome(`${o.workDir}/ctrnet${o.native ? "-native" : ""}`);
   const network = `scale${o.native ? "n" : ""}-${o.tag}`;
   const prefix = o.native ? NATIVE_PREFIX : SUBNET_PREFIX;
@@ -102,10 +157,12 @@ export function scale(o: ScaleOptions): ScaleResult {
   const stateBytes = dirBytes(home.dir);
   for (let i = 1; i <= o.count; i++) detachMs.push(home.run(["rm", id(i)]).ms);
   const range = o.native ? portRange(home, network, o.tag) : undefined;
+  const netavark = o.native && o.netavarkCount ? netavarkScale({ workDir: o.workDir, tag: o.tag, count: o.netavarkCount }) : undefined;
   return {
     count: o.count,
     native: o.native === true,
     ...(range ? { range } : {}),
+    ...(netavark ? { netavark } : {}),
     createCommand: `ctrnet ${create(1).join(" ").replace(id(1), "ID")}`,
     attachMs,
     rssBytes,
@@ -156,5 +213,23 @@ export function scaleMarkdown(r: ScaleResult): string {
             `create median ${ms(median(range.attachMs))} ms (max ${ms(max(range.attachMs))}), rm median ${ms(median(range.detachMs))} ms (max ${ms(max(range.detachMs))}).`,
         ]
       : []),
+    ...(r.netavark ? ["", netavarkMarkdown(r, r.netavark)] : []),
+  ].join("\n");
+}
+
+/** The growth of ctrnet's attach beside netavark's, at the same container count. */
+function netavarkMarkdown(r: ScaleResult, nv: NetavarkScale): string {
+  const n = Math.min(100, Math.floor(nv.count / 3));
+  const at = Math.min(nv.count, r.count);
+  const x = (v: number) => `${fixed(v, 2)}×`;
+  return [
+    `The peer on one network: ${nv.count} containers, each in a netns of its own with one published port, \`${nv.setupCommand}\` then \`teardown\` for each (ms; growth = median of the last ${n} attaches over the first ${n}; what grows in both is the kernel's share: one bridge with more ports, more links and netns).`,
+    "",
+    `| | 1st | ${at}th | median of the first ${n} | median of the last ${n} | growth at ${at} |${at < r.count ? ` growth at ${r.count} |` : ""}`,
+    `|---|---:|---:|---:|---:|---:|${at < r.count ? "---:|" : ""}`,
+    `| ctrnet native attach | ${ms(r.attachMs[0]!)} | ${ms(r.attachMs[at - 1]!)} | ${ms(median(r.attachMs.slice(0, n)))} | ${ms(median(r.attachMs.slice(at - n, at)))} | ${x(growth(r.attachMs, at, n))} |${at < r.count ? ` ${x(growth(r.attachMs, r.count, n))} |` : ""}`,
+    `| netavark setup | ${ms(nv.attachMs[0]!)} | ${ms(nv.attachMs[at - 1]!)} | ${ms(median(nv.attachMs.slice(0, n)))} | ${ms(median(nv.attachMs.slice(at - n, at)))} | ${x(growth(nv.attachMs, at, n))} |${at < r.count ? " |" : ""}`,
+    "",
+    `netavark teardown: median ${ms(median(nv.detachMs))} ms, p95 ${ms(p95(nv.detachMs))} ms.`,
   ].join("\n");
 }

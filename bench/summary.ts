@@ -5,7 +5,7 @@ import type { DnatResult } from "./dnat.ts";
 import type { DnsResult } from "./dns.ts";
 import type { PortfwdPath, PortfwdResult } from "./portfwd.ts";
 import type { ExecTrace } from "./execs.ts";
-import type { ScaleResult } from "./scale.ts";
+import { growth, type ScaleResult } from "./scale.ts";
 import { fixed, max, median, mib, ms, ratio } from "./stats.ts";
 import type { StartupResult } from "./startup.ts";
 
@@ -174,7 +174,8 @@ export function summary(m: Measured): string {
       `- **scale, native network**: attach of the ${s.count}th container / the 1st ${ratio(s.attachMs[s.count - 1]!, s.attachMs[0]!)} ` +
         `(median of the last 100 / the first 100: ${ratio(median(s.attachMs.slice(-100)), median(s.attachMs.slice(0, 100)))}), ` +
         `peak memory of a create ${mib(max(s.rssBytes))} MiB; left behind after removing all: ${s.leftovers.length ? s.leftovers.join(", ") : "nothing"}` +
-        (s.range ? `; \`-p 1-1000:1-1000\` create ${ms(median(s.range.attachMs))} ms, rm ${ms(median(s.range.detachMs))} ms` : ""),
+        (s.range ? `; \`-p 1-1000:1-1000\` create ${ms(median(s.range.attachMs))} ms, rm ${ms(median(s.range.detachMs))} ms` : "") +
+        (s.netavark ? `; growth at ${s.netavark.count} containers, ctrnet ${ratio(growth(s.attachMs, s.netavark.count, Math.min(100, Math.floor(s.netavark.count / 3))), 1)} beside netavark's ${ratio(growth(s.netavark.attachMs, s.netavark.count, Math.min(100, Math.floor(s.netavark.count / 3))), 1)}` : ""),
     );
   }
   if (m.dnat) {

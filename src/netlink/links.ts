@@ -64,6 +64,10 @@ export interface VethSpec {
   mac?: string;
   /** The other end, created directly in the namespace `netnsFd` refers to when given. */
   peer: { name: string; netnsFd?: number; mtu?: number; mac?: string };
+  /** This end's bridge (an index), enslaved in the creating message: no second message, no rtnl wait. */
+  master?: number;
+  /** This end up from the start (the kernel brings it up once made, before any other message). */
+  up?: boolean;
 }
 
 export interface BridgeSpec {
@@ -133,6 +137,11 @@ export interface LinkChanges {
   ipv4Conf?: Ipv4Devconf;
   /** "none": no IPv6 link-local address (a bridge port needs none). The kernel applies it after `up`. */
   ipv6AddrGenMode?: Ipv6AddrGenMode;
+  /**
+   * The flags of a link that is already a bridge's port, as its slave data (IFLA_INFO_SLAVE_DATA), so they
+   * go in this message, by name, with the other changes: no lookup of its index as bridgePortSet needs.
+   */
+  bridgePort?: BridgePortSettings;
 }
 
 const OPER_STATES = ["UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP"];
@@ -241,6 +250,7 @@ export function linkAddMessage(spec: LinkSpec): LinkMessage {
       const peerAttrs = commonAttrs(spec.peer);
       if (spec.peer.netnsFd !== undefined) peerAttrs.push({ name: "netnsFd", value: spec.peer.netnsFd });
       info.push({ name: "data", value: { kind: "veth", attrs: [{ name: "peer", value: { header: header(), attrs: peerAttrs } }] } });
+      if (spec.master !== undefined) attrs.push({ name: "master", value: spec.master });
       break;
     }
     case "bridge":
@@ -259,7 +269,15 @@ export function linkAddMessage(spec: LinkSpec): LinkMessage {
   }
   if ((spec.kind === "macvlan" || spec.kind === "ipvlan") && spec.netnsFd !== undefined) attrs.push({ name: "netnsFd", value: spec.netnsFd });
   attrs.push({ name: "linkinfo", value: info });
-  return { header: header(), attrs };
+  return { header: spec.kind === "veth" && spec.up ? header(0, IFF_UP, IFF_UP) : header(), attrs };
+}
+
+function bridgePortAttrs(settings: BridgePortSettings): BridgePortAttr[] {
+  const port: BridgePortAttr[] = [];
+  if (settings.hairpin !== undefined) port.push({ name: "hairpin", value: settings.hairpin ? 1 : 0 });
+  if (settings.learning !== undefined) port.push({ name: "learning", value: settings.learning ? 1 : 0 });
+  if (settings.isolated !== undefined) port.push({ name: "isolated", value: settings.isolated ? 1 : 0 });
+  return port;
 }
 
 function bridgeHeader(index: number): BridgeLinkMessage["header"] {
@@ -268,11 +286,7 @@ function bridgeHeader(index: number): BridgeLinkMessage["header"] {
 
 /** RTM_SETLINK (PF_BRIDGE) of a port's flags; the port is given by index, as rtnl_bridge_setlink needs. */
 export function bridgePortMessage(index: number, settings: BridgePortSettings): BridgeLinkMessage {
-  const port: BridgePortAttr[] = [];
-  if (settings.hairpin !== undefined) port.push({ name: "hairpin", value: settings.hairpin ? 1 : 0 });
-  if (settings.learning !== undefined) port.push({ name: "learning", value: settings.learning ? 1 : 0 });
-  if (settings.isolated !== undefined) port.push({ name: "isolated", value: settings.isolated ? 1 : 0 });
-  return { header: bridgeHeader(index), attrs: [{ name: "protinfo", value: port }] };
+  return { header: bridgeHeader(index), attrs: [{ name: "protinfo", value: bridgePortAttrs(settings) }] };
 }
 
 /** RTM_SETLINK / RTM_DELLINK (PF_BRIDGE) of one VLAN on a port (through its bridge) or on the bridge itself. */
@@ -308,6 +322,9 @@ export function linkSetMessage(ref: LinkRef, changes: LinkChanges): LinkMessage 
   if (changes.netnsFd !== undefined) msg.attrs.push({ name: "netnsFd", value: changes.netnsFd });
   const spec = afSpecOf(changes);
   if (spec.length) msg.attrs.push({ name: "afSpec", value: spec });
+  if (changes.bridgePort !== undefined) {
+    msg.attrs.push({ name: "linkinfo", value: [{ name: "slaveKind", value: "bridge" }, { name: "slaveData", value: { kind: "bridge", attrs: bridgePortAttrs(changes.bridgePort) } }] });
+  }
   return msg;
 }
 

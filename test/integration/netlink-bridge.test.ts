@@ -59,6 +59,30 @@ describe("bridge, veth and ports", () => {
     });
   });
 
+  test("a veth made on its bridge and up in one message; its port flags and addr_gen_mode set by name in one more", () => {
+    withHost(({ host, container }) => {
+      host.nl.linkAdd({ kind: "bridge", name: "br-o", mtu: 1400 });
+      const bridge = host.nl.link("br-o").index;
+      host.nl.linkAdd({ kind: "veth", name: "veth-o", mtu: 1400, master: bridge, up: true, peer: { name: "eth0", netnsFd: container.fd, mtu: 1400 } });
+      const made = linkDetails(host.name, "veth-o");
+      expect(made.master).toBe("br-o");
+      expect(made.flags).toContain("UP");
+      expect(made.linkinfo.info_slave_data.hairpin).toBe(false);
+      expect(container.nl.link("eth0")).toMatchObject({ kind: "veth", mtu: 1400, up: false });
+      host.nl.linkSet("veth-o", { bridgePort: { hairpin: true }, ipv6AddrGenMode: "none" });
+      const set = linkDetails(host.name, "veth-o");
+      expect(set.linkinfo.info_slave_data.hairpin).toBe(true);
+      expect(set.inet6_addr_gen_mode).toBe("none");
+      expect(host.nl.link("veth-o")).toMatchObject({ hairpin: true, ipv6AddrGenMode: "none", master: bridge, up: true });
+      host.nl.linkSet("veth-o", { bridgePort: { hairpin: false, isolated: true } });
+      expect(linkDetails(host.name, "veth-o").linkinfo.info_slave_data).toMatchObject({ hairpin: false, isolated: true });
+      // a link that is no bridge's port has no port flags to set
+      host.nl.linkAdd({ kind: "veth", name: "veth-n", peer: { name: "eth1", netnsFd: container.fd } });
+      expect(() => host.nl.linkSet("veth-n", { bridgePort: { hairpin: true } })).toThrow();
+      expect(linkDetails(host.name, "veth-n").master).toBeUndefined();
+    });
+  });
+
   // This machine's kernel has no CONFIG_BRIDGE_VLAN_FILTERING (iproute2 gets EOPNOTSUPP too); the bytes
   // are checked against iproute2's in test/unit/netlink-bridge.test.ts.
   test.skipIf(!hasVlanFiltering)("a VLAN-filtering bridge and a port's PVID", () => {

@@ -206,6 +206,40 @@ describe("link change requests", () => {
   });
 });
 
+describe("a bridge port in two messages: made on its bridge and up, then its flags by name", () => {
+  test("the creating message carries IFLA_MASTER and IFF_UP for this end only", () => {
+    const body = linkAddMessage({ kind: "veth", name: "vh1", master: 3, up: true, peer: { name: "eth0", netnsFd: 7 } });
+    expect(body.header).toEqual({ family: 0, type: 0, index: 0, flags: 1, change: 1 });
+    expect(body.attrs.map((a) => a.name)).toEqual(["ifname", "master", "linkinfo"]);
+    expect(attrValue(body.attrs, "master")).toBe(3);
+    const peer = attrValue(attrValue(body.attrs, "linkinfo")!, "data") as { attrs: { value: LinkMessage }[] };
+    expect(peer.attrs[0]!.value.header).toEqual({ family: 0, type: 0, index: 0, flags: 0, change: 0 });
+    // without them, the message is the plain one
+    expect(linkAddMessage({ kind: "veth", name: "vh1", peer: { name: "eth0" } }).header.flags).toBe(0);
+  });
+
+  // `ip link set dev vh1 addrgenmode none type bridge_slave hairpin on` sends the same IFLA_AF_SPEC and
+  // IFLA_INFO_SLAVE_DATA, with the link by index and IFLA_INFO_KIND "bridge_slave" (which the kernel ignores
+  // for a link it changes) where ctrnet names it and puts IFLA_INFO_SLAVE_KIND "bridge", as the kernel reports it.
+  const PORT_SET = Uint8Array.from([
+    84, 0, 0, 0, 16, 0, 5, 0, 1, 0, 0, 0, 0, 0, 0, 0, //       nlmsghdr: 84 bytes, RTM_NEWLINK, REQUEST|ACK
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, //         ifinfomsg, all zero
+    8, 0, 3, 0, 0x76, 0x68, 0x31, 0, //                        IFLA_IFNAME "vh1\0"
+    16, 0, 26, 0, 12, 0, 10, 0, 5, 0, 8, 0, 1, 0, 0, 0, //     IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE none } }
+    28, 0, 18, 0, //                                           IFLA_LINKINFO
+    11, 0, 4, 0, 0x62, 0x72, 0x69, 0x64, 0x67, 0x65, 0, 0, //  IFLA_INFO_SLAVE_KIND "bridge\0", pad 1
+    12, 0, 5, 0, 5, 0, 4, 0, 1, 0, 0, 0, //                    IFLA_INFO_SLAVE_DATA { IFLA_BRPORT_MODE (hairpin) 1 }
+  ]);
+
+  test("hairpin as slave data and addr_gen_mode none in one message, by name", () => {
+    const body = linkSetMessage("vh1", { bridgePort: { hairpin: true }, ipv6AddrGenMode: "none" });
+    expect(encodeMessage({ type: RTM_NEWLINK, flags: 5, seq: 1, pid: 0 }, (w) => linkMessage.encode(w, body))).toEqual(PORT_SET);
+    const msg = only(PORT_SET);
+    expect(reencode(msg, linkMessage.decode(msg.payload, []))).toEqual(PORT_SET);
+    expect(toLink(linkMessage.decode(msg.payload, []))).toMatchObject({ hairpin: true, ipv6AddrGenMode: "none" });
+  });
+});
+
 describe("IFLA_AF_SPEC: /proc/sys/net settings of one link over netlink", () => {
   test("a change sends each IPv4 parameter as an attribute numbered by IPV4_DEVCONF_*, and the IPv6 address generation mode", () => {
     const msg = linkSetMessage("veth0", { up: true, ipv4Conf: { arpNotify: 1, routeLocalnet: 1 }, ipv6AddrGenMode: "none" });

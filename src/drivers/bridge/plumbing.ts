@@ -106,10 +106,12 @@ export function randomVethName(): string {
 export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConfig & { index?: number }, veth: VethConfig): Veth {
   const hostName = veth.hostName ?? randomVethName();
   const mtu = veth.mtu ?? bridge.mtu;
-  host.linkAdd({ kind: "veth", name: hostName, mtu, peer: { name: veth.ifname, netnsFd: veth.netnsFd, mtu, mac: veth.mac } });
+  // on the bridge and up as it is made: one message less, and one wait less for the rtnl lock, which every
+  // link change on the host takes and which the kernel's per-port work holds longer with every port
+  const master = bridge.index ?? host.link(bridge.name).index;
+  host.linkAdd({ kind: "veth", name: hostName, mtu, master, up: true, peer: { name: veth.ifname, netnsFd: veth.netnsFd, mtu, mac: veth.mac } });
   try {
-    enslave(host, hostName, bridge.index ?? bridge.name);
-    host.bridgePortSet(hostName, { hairpin: true });
+    portSettings(host, hostName);
     if (bridge.vlan !== undefined) host.bridgeVlanAdd(hostName, bridge.vlan, { pvid: true, untagged: true });
     // Usable at once: no DAD on its addresses (set per address too), gratuitous ARP when it comes up, so
     // neighbours forget a previous owner of a reused address. arp_notify goes over netlink, before `up`
@@ -137,18 +139,20 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
 }
 
 /**
- * The host end on the bridge, up, without an IPv6 link-local address: a bridge port needs no address,
- * and each one would add IPv6 routes that the kernel walks, all of them, at every link change of any
- * interface (rt6_sync_down_dev), and DAD and router solicitations on top. Set in the message that brings
- * it up: the kernel makes the address only once the container end is up too. A kernel without IPv6 (or
- * an MTU below IPv6's minimum, so no IPv6 on the link) refuses the setting: then it goes without it.
+ * The host end, already on the bridge and up, gets hairpin (as the port's slave data, by name: no lookup
+ * of its index) and no IPv6 link-local address, in one message: a bridge port needs no address, and each
+ * one would add IPv6 routes that the kernel walks, all of them, at every link change of any interface
+ * (rt6_sync_down_dev), and DAD and router solicitations on top. The kernel refuses addr_gen_mode in the
+ * creating message (EAFNOSUPPORT: the link has no IPv6 state yet), and makes the address only once the
+ * container end is up too, so this comes in time. A kernel without IPv6 (or an MTU below IPv6's minimum,
+ * so no IPv6 on the link) refuses the setting: then it goes without it.
  */
-function enslave(host: Netlink, hostName: string, bridge: string | number): void {
+function portSettings(host: Netlink, hostName: string): void {
   try {
-    host.linkSet(hostName, { master: bridge, up: true, ipv6AddrGenMode: "none" });
+    host.linkSet(hostName, { bridgePort: { hairpin: true }, ipv6AddrGenMode: "none" });
   } catch (err) {
     if (!isNetlinkError(err, "EAFNOSUPPORT")) throw err;
-    host.linkSet(hostName, { master: bridge, up: true });
+    host.linkSet(hostName, { bridgePort: { hairpin: true } });
   }
 }
 
