@@ -26,7 +26,7 @@ import {
 import { errorMessage } from "../errors.ts";
 import { formatCidr } from "../ip/codec.ts";
 import { log } from "../log.ts";
-import { openNetns } from "../netns/index.ts";
+import { netnsUsable, openNetns } from "../netns/index.ts";
 import { gatewayOnBridge, networkDnsServers, networkInternal, networkSubnets } from "../networks/model.ts";
 import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { DnsConfigInput } from "../schema/dns.ts";
@@ -170,12 +170,18 @@ export async function prestartDns(ctx: Context, networkNames: readonly string[])
   if (networkNames.length === 0 || dnsHelperRunning(paths)) return undefined;
   const served = await servedNetworks(ctx);
   if (!served.some((n) => networkNames.includes(n.name))) return { served };
-  // a rootless user's server runs in the rootless netns, which the set-up makes: syncDns starts it then
-  if (ctx.rootless && !existsSync(ctx.rootlessNetns.netns)) return { served };
-  await withLock(paths.lock, () => {
-    if (dnsHelperRunning(paths)) return;
-    launch(ctx, paths, configOf(ctx, dnsNetworks(ctx.state().list(), served, undefined)));
-  });
+  // A rootless user's server runs in the rootless netns, which the set-up makes (under its own lock: a
+  // concurrent first command may have its file there, not yet a namespace): syncDns starts it then.
+  if (ctx.rootless && !netnsUsable(ctx.rootlessNetns.netns)) return { served };
+  try {
+    await withLock(paths.lock, () => {
+      if (dnsHelperRunning(paths)) return;
+      launch(ctx, paths, configOf(ctx, dnsNetworks(ctx.state().list(), served, undefined)));
+    });
+  } catch (err) {
+    // only a head start: syncDns, after the set-up, starts the server or says why it cannot
+    log.debug(`the DNS server was not started ahead of the set-up: ${errorMessage(err)}`);
+  }
   return { served };
 }
 
@@ -218,7 +224,7 @@ export async function reviveDns(ctx: Context): Promise<void> {
   const paths = dnsPaths(ctx);
   if (!existsSync(paths.config) || dnsHelperRunning(paths)) return;
   // a rootless user's server lives in the rootless netns, reached only from the user's namespace
-  if (ctx.rootless && (process.geteuid?.() !== 0 || !existsSync(ctx.rootlessNetns.netns))) return;
+  if (ctx.rootless && (process.geteuid?.() !== 0 || !netnsUsable(ctx.rootlessNetns.netns))) return;
   try {
     await withLock(paths.lock, async () => {
       if (dnsHelperRunning(paths)) return;
