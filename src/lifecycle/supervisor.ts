@@ -43,7 +43,6 @@ import { START_ORDER } from "./helpers.ts";
 import { bindHostPorts, releaseOf } from "./host-ports.ts";
 import { type HandedPorts, handedPortsArg, PortHolder, syncHeldPorts, wantedPorts } from "./port-holder.ts";
 import { deadHelpers, restartHelpers } from "./restart.ts";
-import { hurry, restorePriority, startNiced } from "../process/priority.ts";
 
 /** After a failed restart, the next attempt waits this long, doubling up to the maximum. */
 const FIRST_RETRY_MS = 500;
@@ -97,10 +96,7 @@ export async function superviseHelpers(ctx: Context, id: string, opts: { holdPor
     if (dns) log.warn(`nothing will restart the DNS server for container names if it dies: ${errorMessage(err)}`);
     return;
   }
-  if (holdPorts && !started.handedPorts) {
-    hurry(started.pid);
-    for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
-  }
+  if (holdPorts && !started.handedPorts) for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
 }
 
 /** After a command that may have started the DNS server (connect): the supervisor that restarts it runs. */
@@ -129,7 +125,6 @@ export async function releaseHeldPorts(ctx: Context, id: string): Promise<void> 
   const userns = userNamespaceId();
   const known = readSupervisor(ctx, userns);
   if (!known || !running(known)) return;
-  hurry(known.pid);
   for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
 }
 
@@ -191,11 +186,6 @@ export async function ensureSupervisor(ctx: Context, userns = userNamespaceId())
     } finally {
       releaseOf(fds)();
     }
-    // root's: its start-up (a runtime's, tens of ms of CPU) yields to this command and the next, which a
-    // second create right after the first would otherwise share the CPU with; it takes the normal priority
-    // back after its first round, or as soon as a command waits on its socket (superviseRounds). A rootless
-    // user's could not take it back, and helpers it restarts would inherit it: it starts at this one's.
-    if (!ctx.rootless) startNiced(child.pid);
     child.unref();
     const startTime = startTimeOf(child.pid);
     if (startTime === undefined) throw new CtrnetError(`the helper supervisor (pid ${child.pid}) exited at once`);
@@ -225,9 +215,6 @@ async function stopWatchdog(proc: TrackedProcess): Promise<void> {
 export async function stopIdleSupervisors(ctx: Context): Promise<unknown[]> {
   const errors: unknown[] = [];
   for (const userns of supervisorNamespaces(ctx)) {
-    // one just started may hold the lock (it writes itself down under it) while still niced
-    const known = readSupervisor(ctx, userns);
-    if (known && running(known)) hurry(known.pid);
     try {
       await withHeldLock(supervisorFiles(ctx, userns).lockFile, async (lock) => {
         if (supervisorNeeded(ctx, userns)) return;
@@ -576,8 +563,6 @@ async function superviseRounds(ctx: Context, userns: number, w: Waits, watching:
       if (only === undefined || !(await containersRound(ctx, userns, w, retries, watched, only))) await round(ctx, userns, w, retries, watched);
       watching([...watched.byContainer.values()].flat());
       retries.done("round");
-      // started niced (ensureSupervisor): ready now, and helpers it restarts from here on inherit its priority
-      restorePriority();
     } catch (err) {
       // whatever failed (the state database busy, a file system full) is tried again after a growing wait
       const wait = retries.failed("round");
@@ -672,8 +657,6 @@ async function waitForEvent(ctx: Context, w: Waits, procs: readonly TrackedProce
       }
     }
     if (listenerAt >= 0 && ready.includes(listenerAt)) {
-      // a command waits for the answer
-      restorePriority();
       const asked = w.ports.serve();
       if (asked === "all") all = true;
       else for (const id of asked) ids.add(id);

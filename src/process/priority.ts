@@ -1,7 +1,8 @@
-// Helpers that outlive the command that starts them (the DNS server, the supervisor) start at a lower
-// priority: their start-up (a runtime's, some ms of CPU on each side) then yields to the attach of the
-// container that started them, and to the next command's, instead of competing with them on a busy
-// machine. Each takes the normal priority back once it is ready, or once a command waits for it.
+// The DNS server, which outlives the command that starts it, starts at a lower priority: its start-up (a
+// runtime's, some ms of CPU) then yields to the attach of the container that started it, and to the next
+// command's, instead of competing with them on a busy machine. It takes the normal priority back once it
+// is ready. (The supervisor is not niced: it must notice a helper's death and restart it at once.)
+import { readdirSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 
 /** The nice value of a helper while it starts. */
@@ -17,25 +18,23 @@ export function startNiced(pid: number): void {
 }
 
 /**
- * For the helper: the normal priority back (root may lower its nice value). Nothing to do for one that
- * started at it; a rootless user's, not allowed to, keeps the priority it was given.
+ * For the helper: the normal priority back (root may lower its nice value) for each of its threads, since
+ * a nice value is a thread's on Linux and the runtime's threads were made from the niced main thread.
+ * Nothing to do for one that started at it; a rootless user's, not allowed to, keeps the one it was given.
  */
 export function restorePriority(): void {
+  if (getPriority() <= 0) return;
+  let tids: string[];
   try {
-    if (getPriority() > 0) setPriority(0);
+    tids = readdirSync("/proc/self/task");
   } catch {
-    // not allowed
+    tids = [String(process.pid)];
   }
-}
-
-/**
- * For a command about to wait on a helper it knows (its lock, its socket, its exit): the helper gets the
- * normal priority, so a start-up still niced does not hold up the command on a busy machine. Root only.
- */
-export function hurry(pid: number): void {
-  try {
-    if (getPriority(pid) > 0) setPriority(pid, 0);
-  } catch {
-    // gone, or not allowed
+  for (const tid of tids) {
+    try {
+      setPriority(Number(tid), 0);
+    } catch {
+      // not allowed, or the thread is gone
+    }
   }
 }

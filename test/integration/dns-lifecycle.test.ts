@@ -289,6 +289,9 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
 
   /** The pid of the one supervisor whose record is in dir. */
   const supervisorPid = (dir: string) => JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith(".json"))!), "utf8")).pid as number;
+  /** Whether every thread of pid runs at nice 0 (a nice value is a thread's on Linux). */
+  const allThreadsAtNormalPriority = (pid: number) =>
+    readdirSync(`/proc/${pid}/task`).every((tid) => readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[16] === "0");
   /** ask() until it gives expected, with no ctrnet command run meanwhile (a bound for a broken run, not a timing assertion). */
   const answerAgain = async (ask: () => string, expected: string) => {
     let answer = ask();
@@ -302,6 +305,10 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     const settings = inst.inspect(web).NetworkSettings.Networks[A];
     const ask = () => run(["nsenter", `--net=${netns}`, "dig", "+short", "+time=1", "+tries=1", `@${settings.Gateway}`, "web"]).out.trim();
     expect(ask()).toBe(settings.IPAddress);
+    // started at a lower priority, so its start-up yields to the attach; answering, all its threads at the normal one
+    const server = helperPid()!;
+    for (const end = Date.now() + 20_000; !allThreadsAtNormalPriority(server) && Date.now() < end; ) await Bun.sleep(50);
+    expect(allThreadsAtNormalPriority(server)).toBe(true);
     const supervisorsDir = join(inst.env.CTRNET_ROOT!, "supervisors");
     const supervisor = supervisorPid(supervisorsDir);
     expect(alive(supervisor)).toBe(true);
