@@ -288,10 +288,9 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   if (netnsPath !== undefined && pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");
   if (netnsPath !== undefined) req.netns = { kind: "join", path: netnsPath };
   if (pid !== undefined) req.netns = { kind: "adopt", pid, keep: "mount" };
+  const resolv = { dns: slice(args, rawArgs, "dns"), dnsSearch: slice(args, rawArgs, "dns-search"), dnsOptions: slice(args, rawArgs, "dns-option") };
   const etc = parseEtcOptions({
-    dns: slice(args, rawArgs, "dns"),
-    dnsSearch: slice(args, rawArgs, "dns-search"),
-    dnsOptions: slice(args, rawArgs, "dns-option"),
+    ...resolv,
     addHosts: slice(args, rawArgs, "add-host"),
     hostname: single(args, "hostname"),
     // citty reads --no-hosts as the negation of a `hosts` flag
@@ -299,7 +298,7 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   });
   // podman's create check: resolv.conf is the other container's, or there is no network to resolve on
   const nsMode = network === "none" ? "none" : network?.startsWith("container:") ? "container" : undefined;
-  if (nsMode !== undefined && ["dns", "dns-search", "dns-option"].some((flag) => slice(args, rawArgs, flag as "dns").length > 0)) {
+  if (nsMode !== undefined && Object.values(resolv).some((values) => values.length > 0)) {
     throw new UsageError(`conflicting options: dns and the network mode: ${nsMode}`);
   }
   // podman's specgen check: the hosts file is the other container's

@@ -85,9 +85,8 @@ function servedNetwork(n: NetworkConfig): ServedNetwork {
 /** The gateways of the container's DNS-served networks: its resolv.conf's nameservers. */
 export async function dnsServersOf(ctx: Context, rec: ContainerRecord): Promise<string[]> {
   if (!rec.networks.length) return [];
-  // their names alone: what else servedNetworks reads of each is the server's configuration
-  const { networks } = await ctx.cni.listNetworks();
-  const served = new Set(networks.filter(servedByCtrnet).map((n) => n.name));
+  // their names alone (what else servedNetworks has of each is read only when asked for)
+  const served = new Set((await servedNetworks(ctx)).map((n) => n.name));
   return dnsNameservers(rec, served);
 }
 

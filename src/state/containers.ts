@@ -64,6 +64,11 @@ export class DamagedRecordError extends CtrnetError {
   }
 }
 
+/** podman's words for a container that is not there. */
+export function noSuchContainer(idOrName: string): string {
+  return `no container with name or ID "${idOrName}" found: no such container`;
+}
+
 export class ContainerState {
   readonly path: string;
   private readonly db: Database;
@@ -136,7 +141,7 @@ export class ContainerState {
 
   get(idOrName: string): ContainerRecord {
     const rec = this.find(idOrName);
-    if (!rec) throw new NotFoundError(`no container with name or ID "${idOrName}" found: no such container`);
+    if (!rec) throw new NotFoundError(noSuchContainer(idOrName));
     return rec;
   }
 
@@ -219,7 +224,7 @@ export class ContainerState {
   update(id: string, fn: (rec: ContainerRecord) => ContainerRecord): ContainerRecord {
     return this.transaction(() => {
       const row = this.row(id);
-      if (!row) throw new NotFoundError(`no container with name or ID "${id}" found: no such container`);
+      if (!row) throw new NotFoundError(noSuchContainer(id));
       const next = this.check(fn(this.load(row)));
       if (next.id !== id) throw new CtrnetError(`a container's id cannot change (${id} -> ${next.id})`);
       if (next.name !== row.name) this.checkNameFree(next.name, id);
@@ -245,7 +250,7 @@ export class ContainerState {
   setState(id: string, state: RecordState): ContainerRecord {
     return this.transaction(() => {
       const row = this.row(id);
-      if (!row) throw new NotFoundError(`no such container "${id}"`);
+      if (!row) throw new NotFoundError(noSuchContainer(id));
       this.db.query("UPDATE containers SET state = ? WHERE id = ?").run(state, id);
       return { ...this.load(row), state };
     });
@@ -266,7 +271,7 @@ export class ContainerState {
     }
     return this.transaction(() => {
       const row = this.row(id);
-      if (!row) throw new NotFoundError(`no such container "${id}"`);
+      if (!row) throw new NotFoundError(noSuchContainer(id));
       this.db
         .query("UPDATE interfaces SET status = ? WHERE container_id = ? AND network = ? AND position IS NOT NULL")
         .run(checked === null ? null : JSON.stringify(checked), id, network);

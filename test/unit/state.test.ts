@@ -305,8 +305,8 @@ describe("setState", () => {
   });
 
   test("by exact id only; a missing record is an error", () => {
-    expect(usageError(() => state.setState("web", "ready"))).toBe('no such container "web"');
-    expect(usageError(() => state.setState("c9", "ready"))).toBe('no such container "c9"');
+    expect(usageError(() => state.setState("web", "ready"))).toBe('no container with name or ID "web" found: no such container');
+    expect(usageError(() => state.setState("c9", "ready"))).toBe('no container with name or ID "c9" found: no such container');
   });
 });
 
@@ -369,8 +369,8 @@ describe("setStatus", () => {
       'invalid record for container "c1": status of network podman: interfaces[0].addresses[0].address: expected an address with prefix length, like 10.88.0.2/16',
     );
     expect(state.get("c1")).toEqual(before);
-    expect(usageError(() => state.setStatus("web", "podman", status))).toBe('no such container "web"');
-    expect(usageError(() => state.setStatus("c9", "podman", status))).toBe('no such container "c9"');
+    expect(usageError(() => state.setStatus("web", "podman", status))).toBe('no container with name or ID "web" found: no such container');
+    expect(usageError(() => state.setStatus("c9", "podman", status))).toBe('no container with name or ID "c9" found: no such container');
   });
 });
 

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { print } from "../output.ts";
 import { CtrnetError, ErrorList } from "../../errors.ts";
 import { inspectContainer, type InspectResult, withContext } from "../../lifecycle/index.ts";
+import { noSuchContainer } from "../../state/index.ts";
 import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 import { isJsonFormat, renderInspect } from "../template/index.ts";
 import { inspectFormatArg, inspectView, normalizeInspectFormat } from "../views.ts";
@@ -26,7 +27,7 @@ export default defineCommand({
       for (const id of values._.map(String)) {
         try {
           // A container that is not there is a runtime failure here (exit 1), as podman's "no such container".
-          if (!ctx.state().find(id)) throw new CtrnetError(`no container with name or ID "${id}" found: no such container`);
+          if (!ctx.state().find(id)) throw new CtrnetError(noSuchContainer(id));
           found.push(await inspectContainer(ctx, id));
         } catch (err) {
           failures.push(err);
