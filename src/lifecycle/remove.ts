@@ -3,6 +3,7 @@
 // --force with its netns too; with --force the netns goes, and the record stays only while something a
 // retry could remove is still there (leftBehind), so a record of what is gone never blocks `rm -f`.
 import { ErrorList, errorMessage, UsageError } from "../errors.ts";
+import { phase } from "../trace.ts";
 import { log } from "../log.ts";
 import type { Context } from "./context.ts";
 import { withContainerLock } from "../state/lock.ts";
@@ -23,6 +24,7 @@ export async function removeContainer(ctx: Context, idOrName: string, opts: Remo
     if (!(err instanceof DamagedRecordError && opts.force)) throw err;
     found = replaceDamagedRecord(ctx, state, err.id);
   }
+  phase("rm: record found");
   if (!found) return;
   const id = found.id;
   const heldPorts = !ctx.rootless && found.ports.length > 0 && readHelperPids(ctx, id).holdsPorts === true;
@@ -31,8 +33,10 @@ export async function removeContainer(ctx: Context, idOrName: string, opts: Remo
   } finally {
     // The supervisor of its helpers goes with the last container it had.
     for (const err of await stopIdleSupervisors(ctx)) log.warn(errorMessage(err));
+    phase("rm: idle supervisors stopped");
     // one that stays lets go of the ports this container published before rm returns
     if (heldPorts) await releaseHeldPorts(ctx, id);
+    phase("rm: held ports released");
   }
 }
 
@@ -46,6 +50,7 @@ async function removeLocked(ctx: Context, id: string, opts: RemoveOptions): Prom
       throw new UsageError(`container "${id}" has containers sharing its network namespace (${users.map((u) => u.id).join(", ")}): remove them first`);
     }
     const removing = state.setState(id, "removing");
+    phase("rm: locked, removing");
     const errors = await teardownContainer(ctx, removing, { force: opts.force });
     const what = `removing container "${id}"`;
     if (errors.length && !opts.force) throw new ErrorList(what, errors, { outcome: `the container is kept; ctrnet rm -f ${id} removes it anyway`, exitCode: 1 });
@@ -55,6 +60,7 @@ async function removeLocked(ctx: Context, id: string, opts: RemoveOptions): Prom
     }
     state.remove(id);
     lock.discard();
+    phase("rm: record removed");
     if (errors.length) throw new ErrorList(what, errors, { outcome: "nothing of it is left within reach, so its record is removed", exitCode: 1 });
   });
 }

@@ -11,6 +11,7 @@ import { removeEtcFiles } from "./etc-files.ts";
 import { syncDnsErrors } from "./dns.ts";
 import { START_ORDER, stopHelpers } from "./helpers.ts";
 import { tearDownNetworks } from "./networks.ts";
+import { phase } from "../trace.ts";
 
 export interface TeardownOptions {
   /**
@@ -30,11 +31,14 @@ export interface TeardownOptions {
  */
 export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
   const errors = await stopHelpers(ctx, rec.id);
+  phase("teardown: helpers stopped");
   // its names stop resolving before its addresses can go to another container (and the last one stops the server)
   if (rec.networks.length) errors.push(...(await syncDnsErrors(ctx, { id: rec.id })));
+  phase("teardown: DNS synced");
   const reach = opts.netnsPath ?? rec.netns?.path;
   const netnsPath = reach !== undefined && netnsUsable(reach) ? reach : undefined;
   errors.push(...(await tearDownNetworks(ctx, rec, netnsPath)));
+  phase("teardown: networks torn down");
   if (errors.length && !opts.force) return errors;
   forgetProcess(ctx, rec.id);
   // Written by `run` and the hook; whoever tears the container down (rm, gc after a crash) removes them.
@@ -51,6 +55,7 @@ export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts
       errors.push(err);
     }
   }
+  phase("teardown: netns removed");
   return errors;
 }
 

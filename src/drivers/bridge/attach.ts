@@ -199,23 +199,31 @@ export function detach(req: DetachRequest): Error[] {
   };
   const ipam = ipamOf(req.network, req.dataDir);
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
-  attempt(() => {
-    const fw = openFirewall(req);
-    try {
+  // The firewall's socket is closed only once the veth pair is gone. Closing a socket that deleted elements
+  // waits until the kernel has freed them, after an RCU grace period (nf_tables flushes its destroy work
+  // when a netlink socket is released), and removing a link waits for grace periods of its own (about 10-25
+  // ms each here): closed first, rm waited for both in turn; closed after, the first has passed meanwhile.
+  let fw: Firewall | undefined;
+  try {
+    attempt(() => {
+      fw = openFirewall(req);
       fw.unpublish(req.ports, req.firewallState);
       if (req.portsUnknown) fw.unpublishTo(leasedAddresses(scope));
-    } finally {
-      fw.close();
-    }
-  });
-  attempt(() => {
-    const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
-    try {
-      detachVeth(host, hostInterfaceName(req.containerId, req.ifname));
-    } finally {
-      host.close();
-    }
-  });
+    });
+    phase("detach: ports unpublished");
+    attempt(() => {
+      const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
+      try {
+        detachVeth(host, hostInterfaceName(req.containerId, req.ifname));
+      } finally {
+        host.close();
+      }
+    });
+  } finally {
+    fw?.close();
+  }
+  phase("detach: veth removed");
   attempt(() => release({ ...scope, ...(req.addresses ? { known: req.addresses.map((a) => a.split("/")[0]!) } : {}) }));
+  phase("detach: addresses released");
   return errors;
 }
