@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { createRequestOf, containerArgs, readAsCsv, repeatedValues } from "../../src/cli/args.ts";
+import { parseArgs } from "citty";
+import { contextOptions, createRequestOf, containerArgs, readAsCsv, repeatedValues, runtimeArgs } from "../../src/cli/args.ts";
 import { configuredPastaOptions, formatNetworkMode, parseNetworkMode } from "../../src/lifecycle/mode.ts";
 import { parsePortQuery, portLines } from "../../src/lifecycle/inspect.ts";
 import { parsePortSpecs } from "../../src/schema/ports.ts";
@@ -89,6 +90,13 @@ describe("container options", () => {
     expect(() => createRequestOf({ netns: "/run/netns/x", pid: "42" })).toThrow("--netns and --pid cannot be used together");
     expect(() => createRequestOf({ pid: "abc" })).toThrow('invalid --pid "abc"');
     expect(() => createRequestOf({ name: ["a", "b"] })).toThrow("only once");
+  });
+
+  test("citty's parsed values, a Proxy, read as a plain copy: aliases, --no-hosts and the directory options stay", () => {
+    const raw = ["--net", "a", "-P", "--no-hosts", "--hostname", "h", "--ip=10.0.0.2", "--root", "/r", "--cni-plugin-dir", "/p:/q", "id"];
+    const parsed = parseArgs(raw, { ...runtimeArgs, ...containerArgs, id: { type: "positional" } } as const) as Record<string, string | undefined>;
+    expect(createRequestOf(parsed, raw)).toEqual({ network: "a", publishAll: true, ip: "10.0.0.2", etc: { noHosts: true, hostname: "h" } });
+    expect(contextOptions(parsed)).toEqual({ root: "/r", netnsDir: undefined, cniConfigDir: undefined, cniPluginDirs: ["/p", "/q"], cniCacheDir: undefined });
   });
 });
 
