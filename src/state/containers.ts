@@ -49,6 +49,9 @@ export type RebuildRecords = (fresh: ContainerState) => string;
 
 const PublishedPorts = v.array(PortMapping);
 
+/** How many records a ContainerState keeps as read (see its `recent`). */
+const RECENT_RECORDS = 8;
+
 export function openState(location: StateLocation = {}, rebuild?: RebuildRecords): ContainerState {
   return new ContainerState(runtimeDir(location), rebuild);
 }
@@ -74,6 +77,13 @@ export class ContainerState {
   private readonly db: Database;
   /** Damaged records this process has warned about. */
   private readonly told = new Set<string>();
+  /**
+   * The records last read, by the text of their rows: a command reads its container's row several times
+   * (before its lock and under it, for its dependents, at each change of state), and the same text always
+   * reads back as the same record, whose check is the costliest part of a read in a fresh process. A few
+   * only: a long-running reader (the supervisor) or `ls` must not keep every row it ever saw.
+   */
+  private readonly recent = new Map<string, ContainerRecord>();
 
   /** dir: the runtime directory; or an open database (the one a rebuild fills before it is in place). */
   constructor(dir: string | { db: Database; path: string }, rebuild?: RebuildRecords) {
@@ -158,7 +168,7 @@ export class ContainerState {
           : this.db.query<ContainerRow, [string]>("SELECT * FROM containers WHERE state = ? ORDER BY created_at, id").all(filter.state);
       return rows.flatMap((row) => {
         try {
-          return [this.load(row)];
+          return [this.loadUncached(row)];
         } catch (err) {
           if (!(err instanceof DamagedRecordError)) throw err;
           if (!this.told.has(row.id)) log.warn(err.message);
@@ -207,7 +217,7 @@ export class ContainerState {
         .all()
         .flatMap((row) => {
           try {
-            this.load(row);
+            this.loadUncached(row);
             return [];
           } catch (err) {
             if (err instanceof DamagedRecordError) return [row.id];
@@ -334,10 +344,28 @@ export class ContainerState {
     }
   }
 
+  private interfacesOf(row: ContainerRow): InterfaceRow[] {
+    return this.db.query<InterfaceRow, [string]>("SELECT * FROM interfaces WHERE container_id = ? ORDER BY position, network").all(row.id);
+  }
+
+  /** For reads of every row (list): each row once, so nothing to remember. */
+  private loadUncached(row: ContainerRow): ContainerRecord {
+    return this.parseRow(row, this.interfacesOf(row));
+  }
+
   private load(row: ContainerRow): ContainerRecord {
-    const interfaces = this.db
-      .query<InterfaceRow, [string]>("SELECT * FROM interfaces WHERE container_id = ? ORDER BY position, network")
-      .all(row.id);
+    const interfaces = this.interfacesOf(row);
+    const text = JSON.stringify([row, interfaces]);
+    const known = this.recent.get(text);
+    // a copy: a caller may change what it was given, never what the next one gets
+    if (known !== undefined) return structuredClone(known);
+    const rec = this.parseRow(row, interfaces);
+    this.recent.set(text, rec);
+    if (this.recent.size > RECENT_RECORDS) this.recent.delete(this.recent.keys().next().value!);
+    return structuredClone(rec);
+  }
+
+  private parseRow(row: ContainerRow, interfaces: InterfaceRow[]): ContainerRecord {
     const json = (text: string, column: string): unknown => {
       try {
         return JSON.parse(text);

@@ -292,6 +292,38 @@ describe("lookup", () => {
   });
 });
 
+describe("a record read again", () => {
+  test("is read as its row now says, after this store or another connection changed it", () => {
+    state.insert(bridge("c1", { name: "web" }));
+    expect(state.get("c1").state).toBe("creating");
+    state.setState("c1", "ready");
+    expect(state.get("c1").state).toBe("ready");
+    raw((db) => db.run("UPDATE containers SET name = 'api' WHERE id = 'c1'"));
+    expect(state.get("c1").name).toBe("api");
+    raw((db) => db.run("UPDATE containers SET name = 'web' WHERE id = 'c1'"));
+    expect(state.get("c1").name).toBe("web");
+  });
+
+  test("is the caller's own: changing one read changes no other", () => {
+    state.insert(bridge("c1", { ports: parsePortSpecs(["8080:80"]) }));
+    const first = state.get("c1");
+    first.ports.push(...parsePortSpecs(["9090:90"]));
+    first.networks[0]!.aliases.push("x");
+    const again = state.get("c1");
+    expect(again.ports).toHaveLength(1);
+    expect(again.networks[0]!.aliases).toEqual([]);
+    expect(again).not.toBe(state.get("c1"));
+  });
+
+  test("a damaged row is reported at every read, not remembered", () => {
+    state.insert(bridge("c1"));
+    state.get("c1");
+    raw((db) => db.run("UPDATE containers SET ports = 'nope' WHERE id = 'c1'"));
+    expect(() => state.get("c1")).toThrow(DamagedRecordError);
+    expect(() => state.get("c1")).toThrow(DamagedRecordError);
+  });
+});
+
 describe("setState", () => {
   beforeEach(() => {
     state.insert(bridge("c1", { name: "web" }));
