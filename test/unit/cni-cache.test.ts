@@ -107,6 +107,17 @@ describe("cache files on disk", () => {
     await removeCache(cacheDir, entry);
   });
 
+  test("a file read again is decoded again only when it changed: replaced, or rewritten in place as libcni does", async () => {
+    const cacheDir = join(dir, "cache");
+    const path = await writeCache(cacheDir, entry);
+    const first = await readCache(cacheDir, entry);
+    expect(await readCache(cacheDir, entry)).toBe(first);
+    writeFileSync(path, encodeCacheFile({ ...entry, netnsPath: "/run/netns/in-place-longer" }));
+    expect((await readCache(cacheDir, entry))?.netnsPath).toBe("/run/netns/in-place-longer");
+    writeFileSync(path, "not json");
+    await expect(readCache(cacheDir, entry)).rejects.toThrow("malformed JSON");
+  });
+
   test("listing filters by network and container and skips files that are not cniCacheV1", async () => {
     await writeCache(dir, entry);
     await writeCache(dir, { ...entry, ifName: "eth1" });

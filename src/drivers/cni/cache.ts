@@ -8,6 +8,7 @@ import { describeIssues } from "../../schema/issues.ts";
 import { CACHE_KIND, CacheFile } from "../../schema/cni-cache.ts";
 import type { CapabilityArgs } from "./plugin-config.ts";
 import type { WireResult } from "./result.ts";
+import { fileStamp } from "./file-stamp.ts";
 
 export interface CacheKey {
   network: string;
@@ -127,9 +128,20 @@ export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<s
   return path;
 }
 
+/**
+ * Files decoded by this process, with the identity and times of the file they came from: a teardown reads
+ * its attachment's file several times (the configuration to DEL with, the previous result), and decoding
+ * it again costs more than the stat. A file changed, replaced or removed since is read again. What
+ * readCache returns is shared between its callers, who only read it.
+ */
+const decoded = new Map<string, { stamp: string; entry: CachedAttachment }>();
+
 /** undefined when there is no cache file; a CacheFileError when there is one that can't be used. */
 export async function readCache(cacheDir: string, key: CacheKey): Promise<CachedAttachment | undefined> {
   const file = cacheFilePath(cacheDir, key);
+  const stamp = fileStamp(file);
+  const known = decoded.get(file);
+  if (stamp !== undefined && known?.stamp === stamp) return known.entry;
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -137,7 +149,9 @@ export async function readCache(cacheDir: string, key: CacheKey): Promise<Cached
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new CacheFileError(file, errorMessage(err));
   }
-  return decodeCacheFile(text, file);
+  const entry = decodeCacheFile(text, file);
+  if (stamp !== undefined) decoded.set(file, { stamp, entry });
+  return entry;
 }
 
 export async function removeCache(cacheDir: string, key: CacheKey): Promise<void> {

@@ -1,6 +1,6 @@
 // Network configurations: `.conflist` files, and single-plugin `.conf`/`.json` files wrapped as one-plugin
 // lists (as libcni does), read from an ordered list of directories.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { errorMessage, NotFoundError, UsageError } from "../../errors.ts";
@@ -8,6 +8,7 @@ import { validateName, validateNetworkName } from "../../names.ts";
 import { HostLocalIpam, NetConf, NetConfList, type PluginConf } from "../../schema/cni.ts";
 import { describeIssues } from "../../schema/issues.ts";
 import { chooseVersion, isSupportedVersion, SPEC_VERSIONS } from "./version.ts";
+import { fileStamp } from "./file-stamp.ts";
 
 export interface NetworkConfig {
   name: string;
@@ -126,17 +127,8 @@ export function parseNetworkConfig(data: Uint8Array | string, source: string): N
  */
 const parsed = new Map<string, { stamp: string; config: NetworkConfig }>();
 
-function stampOf(path: string): string | undefined {
-  try {
-    const st = statSync(path, { bigint: true });
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function loadNetworkFile(path: string): Promise<NetworkConfig> {
-  const stamp = stampOf(path);
+  const stamp = fileStamp(path);
   const known = parsed.get(path);
   if (stamp !== undefined && known?.stamp === stamp) return known.config;
   const config = await readNetworkFile(path);

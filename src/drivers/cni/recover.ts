@@ -67,6 +67,8 @@ export async function prepareDel(ctx: CniDriverEnv, rec: ContainerRecord, attach
   const network = await networkForDel(ctx, rec.id, attachment);
   if (!network) return none;
   const cached = await cachedAttachment(ctx, rec.id, attachment);
+  // the netns is there and so is what ADD returned: DEL has all it needs (the usual rm)
+  if (cached !== undefined && netnsPath !== undefined) return none;
   let result = cached?.result
     ? parseResult(cached.result)
     : attachment.status

@@ -71,6 +71,22 @@ export interface CniRuntime {
   cachedNetwork(attachment: CachedAttachment): NetworkConfig | undefined;
 }
 
+/**
+ * The configuration an attachment's cache file holds, parsed once per file read (readCache shares what it
+ * decoded): a teardown asks for it both to prepare its DEL and to run it.
+ */
+const cachedNetworks = new WeakMap<CachedAttachment, NetworkConfig>();
+
+function cachedNetworkOf(attachment: CachedAttachment): NetworkConfig | undefined {
+  if (!attachment.config) return undefined;
+  let network = cachedNetworks.get(attachment);
+  if (network === undefined) {
+    network = parseNetworkConfig(attachment.config, attachment.file);
+    cachedNetworks.set(attachment, network);
+  }
+  return network;
+}
+
 export function createCniRuntime(options: CniRuntimeOptions = {}): CniRuntime {
   const pluginPath = [...(options.pluginDirs ?? []), ...(options.defaultPluginDirs ?? DEFAULT_PLUGIN_DIRS)];
   const ctx: CniContext = {
@@ -106,6 +122,6 @@ export function createCniRuntime(options: CniRuntimeOptions = {}): CniRuntime {
       const cached = await readCache(ctx.cacheDir, key);
       return cached?.result ? parseResult(cached.result) : undefined;
     },
-    cachedNetwork: (attachment) => (attachment.config ? parseNetworkConfig(attachment.config, attachment.file) : undefined),
+    cachedNetwork: (attachment) => cachedNetworkOf(attachment),
   };
 }
