@@ -132,9 +132,11 @@ export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<s
  * Files decoded by this process, with the identity and times of the file they came from: a teardown reads
  * its attachment's file several times (the configuration to DEL with, the previous result), and decoding
  * it again costs more than the stat. A file changed, replaced or removed since is read again. What
- * readCache returns is shared between its callers, who only read it.
+ * readCache returns is shared between its callers, who only read it. The last few files only: a
+ * long-running process (the supervisor) must not keep one for every attachment it ever read.
  */
 const decoded = new Map<string, { stamp: string; entry: CachedAttachment }>();
+const DECODED_FILES = 16;
 
 /** undefined when there is no cache file; a CacheFileError when there is one that can't be used. */
 export async function readCache(cacheDir: string, key: CacheKey): Promise<CachedAttachment | undefined> {
@@ -150,7 +152,11 @@ export async function readCache(cacheDir: string, key: CacheKey): Promise<Cached
     throw new CacheFileError(file, errorMessage(err));
   }
   const entry = decodeCacheFile(text, file);
-  if (stamp !== undefined) decoded.set(file, { stamp, entry });
+  if (stamp !== undefined) {
+    decoded.delete(file);
+    decoded.set(file, { stamp, entry });
+    if (decoded.size > DECODED_FILES) decoded.delete(decoded.keys().next().value!);
+  }
   return entry;
 }
 
