@@ -101,6 +101,8 @@ describe.skipIf(!runnable)("ctrnet gc beside podman and containerd on one networ
     inst.ok(["create", "--network", net.name, "-p", `127.0.0.1:${hostPort}:80`, id]);
     const ip = inst.inspect(id).NetworkSettings.IPAddress as string;
     const db = new Database(join(inst.env.CTRNET_ROOT!, "state.db"));
+    // the supervisor the create started may hold the database for a moment
+    db.run("PRAGMA busy_timeout = 10000");
     db.run("DELETE FROM containers WHERE id = ?", [id]);
     db.close();
     return ip;
