@@ -229,7 +229,7 @@ function isCittyUsageError(err: unknown): boolean {
 
 if (import.meta.main) {
   phase("main");
-  // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
+  // No top-level await: whatever the module graph, the entry is evaluated in one synchronous step.
   const ready = !process.env.BUN_TMPDIR
     ? Promise.resolve(stageHeadersInRuntimeDir())
     : compilerDirUsable()
