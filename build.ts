@@ -5,7 +5,10 @@ const commit = Bun.spawnSync(["git", "rev-parse", "--short=12", "HEAD"], { stder
 
 const result = await Bun.build({
   entrypoints: ["src/cli/main.ts"],
-  compile: { outfile: "dist/ctrnet" },
+  // A compiled Bun reads .env and bunfig.toml from the working directory by default: a .env there would
+  // set ctrnet's own variables (CTRNET_ROOT...), a broken bunfig.toml would fail every command, and each
+  // start paid for the look-ups. ctrnet takes its settings from its options and environment only.
+  compile: { outfile: "dist/ctrnet", autoloadDotenv: false, autoloadBunfig: false },
   minify: true,
   // Bytecode compiled at build time spares parsing the bundle at every start.
   bytecode: true,
