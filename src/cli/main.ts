@@ -55,6 +55,12 @@ export const main = defineCommand({
   subCommands: commands,
 });
 
+/**
+ * The commands that stay running and serve (DNS, port forwarding, supervision, watching): the JIT's normal
+ * policy, not the reluctant one the compiled binary starts with for short commands (build.ts jitPolicy).
+ */
+const LONG_LIVED = new Set(["_dns", "_rootlessport", "_supervise", "_pause", "_hook-wait", "watch"]);
+
 /** The directory options, which every command that uses a directory takes after its name, and their variables. */
 const DIRECTORY_OPTIONS: Record<string, string> = {
   "--root": "CTRNET_ROOT",
@@ -200,6 +206,7 @@ function joinNegativeValues(cmd: CommandDef, args: readonly string[]): string[] 
 export async function cli(argv: string[]): Promise<number> {
   try {
     const { cmd, path, args } = await resolveCommand(takeLogLevel(argv));
+    if (LONG_LIVED.has(path[0] ?? "")) Bun.unsafe.setJITPolicy(1);
     if (path.length === 0 && (args[0] === "--version" || args[0] === "-v")) {
       print(`ctrnet version ${VERSION}\n`);
       return 0;
@@ -229,7 +236,7 @@ function isCittyUsageError(err: unknown): boolean {
 
 if (import.meta.main) {
   phase("main");
-  // No top-level await: the compiled binary is CommonJS bytecode (build.ts), which starts faster.
+  // No top-level await: whatever the module graph, the entry is evaluated in one synchronous step.
   const ready = !process.env.BUN_TMPDIR
     ? Promise.resolve(stageHeadersInRuntimeDir())
     : compilerDirUsable()

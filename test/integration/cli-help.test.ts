@@ -53,6 +53,16 @@ describe("help and version", () => {
     expect(inst.ok(["--version"])).toBe(`ctrnet version ${version}\n`);
     expect(inst.ok(["-v"])).toBe(`ctrnet version ${version}\n`);
   });
+
+  test("the working directory's .env and bunfig.toml are not read: a variable there changes nothing, a broken one fails nothing", () => {
+    const cwd = join(inst.dir, "project");
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, ".env"), "CTRNET_TRACE_PHASES=1\n");
+    writeFileSync(join(cwd, "bunfig.toml"), "[[[ not toml\n");
+    const r = Bun.spawnSync([BINARY, "version"], { cwd, env: { ...process.env, ...inst.env }, stdout: "pipe", stderr: "pipe" });
+    expect({ code: r.exitCode, stderr: r.stderr.toString() }).toEqual({ code: 0, stderr: "" });
+    expect(r.stdout.toString()).toStartWith("ctrnet version ");
+  });
 });
 
 describe("completion", () => {

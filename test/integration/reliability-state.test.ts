@@ -2,7 +2,7 @@
 // (ctrnet's CNI cache entries and netns marks), after which every command, gc and rm -f included, works on
 // the rebuilt containers, and gc collects what could not be matched.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, openSync, readdirSync, readlinkSync, statSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { Database } from "bun:sqlite";
 import { hostVeths } from "./cni-helpers.ts";
@@ -55,10 +55,30 @@ describe.skipIf(!privileged)("a damaged state database", () => {
     return false;
   }
 
-  /** Before the database is damaged: until no other process has it open. */
+  /**
+   * Whether every helper supervisor of the state root is through its first round, which writes its watchdog
+   * into its file: one the create just started may not have opened the database yet, so that no process has
+   * it open says nothing until then (a quick create and inspect got there first, and the supervisor's own
+   * open found the damage and repaired it before the command meant to).
+   */
+  function supervisorsSettled(): boolean {
+    const dir = join(inst.env.CTRNET_ROOT!, "supervisors");
+    if (!existsSync(dir)) return true;
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .every((f) => {
+        try {
+          return (JSON.parse(readFileSync(join(dir, f), "utf8")) as { watchdog?: unknown }).watchdog !== undefined;
+        } catch {
+          return true; // removed meanwhile: that supervisor retired
+        }
+      });
+  }
+
+  /** Before the database is damaged: until the supervisors settled and no other process has it open. */
   function waitDbQuiet(): void {
     // a bound for a broken run, not a timing assertion
-    for (const end = Date.now() + 10_000; dbOpenElsewhere() && Date.now() < end; ) Bun.sleepSync(20);
+    for (const end = Date.now() + 10_000; (!supervisorsSettled() || dbOpenElsewhere()) && Date.now() < end; ) Bun.sleepSync(20);
   }
 
   /** Overwrites `length` bytes at `offset` with random ones, once no other process has the database open. */
