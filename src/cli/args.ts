@@ -190,8 +190,8 @@ const NON_NETWORK_MODES = ["bridge", "pasta", "pod", "none", "default", "private
 
 interface NetworkOptions {
   mode?: string;
-  ip4?: string;
-  ip6?: string;
+  /** Every ip= and ip6= of the first network, in order (podman's StaticIPs: either key, either family). */
+  ips: string[];
   mac?: string;
   aliases: string[];
   /** interface_name= of each network, in order; null where none is asked. */
@@ -204,7 +204,7 @@ interface NetworkOptions {
  * the first network, where ctrnet's --ip, --mac and --alias apply.
  */
 function networkOptions(values: readonly string[]): NetworkOptions {
-  const out: NetworkOptions = { aliases: [], interfaceNames: [] };
+  const out: NetworkOptions = { ips: [], aliases: [], interfaceNames: [] };
   if (values.length === 0) return out;
   const [first = "", ...extra] = values;
   const colon = first.indexOf(":");
@@ -218,10 +218,8 @@ function networkOptions(values: readonly string[]): NetworkOptions {
     for (const opt of first.slice(colon + 1).split(",").filter(Boolean)) {
       const eq = opt.indexOf("=");
       const [key, value] = eq < 0 ? [opt, ""] : [opt.slice(0, eq), opt.slice(eq + 1)];
-      if (key === "ip" || key === "ip6") {
-        if (value.includes(":")) out.ip6 = value;
-        else out.ip4 = value;
-      } else if (key === "mac") out.mac = value;
+      if (key === "ip" || key === "ip6") out.ips.push(value);
+      else if (key === "mac") out.mac = value;
       else if (key === "interface_name") out.interfaceNames[0] = value;
       else if (key === "alias") {
         if (value === "") throw new UsageError("alias cannot be empty");
@@ -267,7 +265,11 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   const network = fromNetworks.mode;
   // The network mode reads "" as the default (bridge); typed on a command line it is a mistake, such as an unset variable.
   if (network === "") throw new UsageError("--network must not be empty: give bridge, NAME[,NAME…], none, host, ns:PATH, container:ID, slirp4netns or pasta");
-  const { ip, ip6 } = staticAddresses(single(args, "ip") ?? fromNetworks.ip4, single(args, "ip6") ?? fromNetworks.ip6);
+  // the first of each family as --ip and --ip6 (the flags win), the others beside them in order
+  const firstV4 = fromNetworks.ips.find((a) => !a.includes(":"));
+  const firstV6 = fromNetworks.ips.find((a) => a.includes(":"));
+  const { ip, ip6 } = staticAddresses(single(args, "ip") ?? firstV4, single(args, "ip6") ?? firstV6);
+  const extraIPs = fromNetworks.ips.filter((a) => a !== firstV4 && a !== firstV6);
   const mac = single(args, "mac") ?? fromNetworks.mac;
   const netnsPath = single(args, "netns");
   const pid = parsePid(single(args, "pid"));
@@ -282,6 +284,7 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   if (args["publish-all"] === true) req.publishAll = true;
   if (ip !== undefined) req.ip = ip;
   if (ip6 !== undefined) req.ip6 = ip6;
+  if (extraIPs.length) req.extraIPs = extraIPs;
   if (mac !== undefined) req.mac = mac;
   if (aliases.length) req.aliases = aliases;
   if (fromNetworks.interfaceNames.some((n) => n !== null)) req.interfaceNames = fromNetworks.interfaceNames;
@@ -289,6 +292,11 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   if (netnsPath !== undefined) req.netns = { kind: "join", path: netnsPath };
   if (pid !== undefined) req.netns = { kind: "adopt", pid, keep: "mount" };
   const resolv = { dns: slice(args, rawArgs, "dns"), dnsSearch: slice(args, rawArgs, "dns-search"), dnsOptions: slice(args, rawArgs, "dns-option") };
+  // podman's create check, before any value is read: resolv.conf is the other container's, or there is no network to resolve on
+  const nsMode = network === "none" ? "none" : network?.startsWith("container:") ? "container" : undefined;
+  if (nsMode !== undefined && Object.values(resolv).some((values) => values.length > 0)) {
+    throw new UsageError(`conflicting options: dns and the network mode: ${nsMode}`);
+  }
   const etc = parseEtcOptions({
     ...resolv,
     addHosts: slice(args, rawArgs, "add-host"),
@@ -296,11 +304,6 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
     // citty reads --no-hosts as the negation of a `hosts` flag
     noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
   });
-  // podman's create check: resolv.conf is the other container's, or there is no network to resolve on
-  const nsMode = network === "none" ? "none" : network?.startsWith("container:") ? "container" : undefined;
-  if (nsMode !== undefined && Object.values(resolv).some((values) => values.length > 0)) {
-    throw new UsageError(`conflicting options: dns and the network mode: ${nsMode}`);
-  }
   // podman's specgen check: the hosts file is the other container's
   if (network?.startsWith("container:") && etc.addHosts?.length) {
     throw new UsageError("cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration");

@@ -41,7 +41,8 @@ export function validateHostname(name: string): string {
 
 function validateDnsServer(value: string): string {
   const ip = parseIP(value);
-  if (ip === null) throw new UsageError(`invalid --dns "${value}": expected an IP address`);
+  // podman's words after ctrnet's (podman's ParseDNS)
+  if (ip === null) throw new UsageError(`invalid --dns "${value}": ${value} is not an ip address`);
   return formatIP(ip);
 }
 
@@ -54,8 +55,9 @@ function validateSearch(value: string): string {
   }
 }
 
+/** As podman's, any word: resolv.conf's `options` line only cannot take a blank or a control character in one. */
 function validateOption(value: string): string {
-  if (!/^[a-z][a-z0-9-]*(?::[0-9]+)?$/i.test(value)) throw new UsageError(`invalid --dns-option "${value}": expected an option such as ndots:2 or edns0`);
+  if (!/^[^\s\u0000-\u001f\u007f]+$/.test(value)) throw new UsageError(`invalid --dns-option "${value}": expected an option such as ndots:2 or edns0`);
   return value;
 }
 
@@ -73,7 +75,7 @@ export function parseAddHost(value: string): { name: string; address: string } {
   }
   if (address === HOST_GATEWAY_VALUE) return { name, address };
   const ip = parseIP(address.replace(/^\[(.*)\]$/, "$1"));
-  if (ip === null) throw bad(`"${address}" is not an IP address`);
+  if (ip === null) throw bad(`invalid IP address in add-host: "${address}"`);
   return { name, address: formatIP(ip) };
 }
 

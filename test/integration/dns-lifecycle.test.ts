@@ -398,9 +398,9 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     const noHosts = inContainer(A, ["cat", "/etc/hosts"], ["--no-hosts"]);
     expect(noHosts.out).toBe(readFileSync("/etc/hosts", "utf8"));
     for (const [flag, value, words] of [
-      ["--dns", "8.8.8", `invalid --dns "8.8.8": expected an IP address`],
+      ["--dns", "8.8.8", `invalid --dns "8.8.8": 8.8.8 is not an ip address`],
       ["--add-host", "nocolon", `invalid --add-host "nocolon": expected NAME:IP`],
-      ["--add-host", "x:1.2.3", `invalid --add-host "x:1.2.3": "1.2.3" is not an IP address`],
+      ["--add-host", "x:1.2.3", `invalid --add-host "x:1.2.3": invalid IP address in add-host: "1.2.3"`],
       ["--dns-search", "bad_domain", `invalid --dns-search "bad_domain": expected a domain name (or . for none)`],
       ["--hostname", "bad..name", `invalid hostname "bad..name": expected labels of letters, digits and inner hyphens, joined by dots`],
     ] as const) {

@@ -113,10 +113,10 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
       // the same pair again: the IPv6 one is taken too
       const again = inst.cli(["create", "--network", name, "--ip", `${v4}.21`, "--ip6", `${v6}20`, `ds2-${hex(3)}`]);
       expect(again.code).toBe(2);
-      expect(again.stderr).toContain(`IP address ${v6}20 is already in use on network "${name}"`);
+      expect(again.stderr).toContain(`IPAM error: requested ip address ${v6}20 is already allocated to container ID `);
       const outside = inst.cli(["create", "--network", name, "--ip", `${v4}.22`, "--ip6", "fd99::5", `ds3-${hex(3)}`]);
       expect(outside.code).toBe(2);
-      expect(outside.stderr).toContain("IP address fd99::5 is outside the subnets of network");
+      expect(outside.stderr).toContain("requested static ip fd99::5 not in any subnet on network");
       inst.ok(["rm", id]);
 
       // connect takes both too

@@ -123,13 +123,13 @@ describe("parseEtcOptions", () => {
 
   test("bad values are usage errors naming the option and the value", () => {
     for (const [raw, words] of [
-      [{ dns: ["8.8.8"] }, `invalid --dns "8.8.8": expected an IP address`],
+      [{ dns: ["8.8.8"] }, `invalid --dns "8.8.8": 8.8.8 is not an ip address`],
       [{ dnsSearch: ["a b"] }, `invalid --dns-search "a b": expected a domain name (or . for none)`],
       [{ dnsSearch: [".", "a.example"] }, "--dns-search . (no search domain) cannot be given with other domains"],
       [{ dnsOptions: ["nd ots"] }, `invalid --dns-option "nd ots": expected an option such as ndots:2 or edns0`],
       [{ addHosts: [":1.2.3.4"] }, `invalid --add-host ":1.2.3.4": expected NAME:IP`],
       [{ addHosts: ["bad_name:1.2.3.4"] }, `invalid --add-host "bad_name:1.2.3.4": "bad_name" is not a host name`],
-      [{ addHosts: ["x:300.1.1.1"] }, `invalid --add-host "x:300.1.1.1": "300.1.1.1" is not an IP address`],
+      [{ addHosts: ["x:300.1.1.1"] }, `invalid --add-host "x:300.1.1.1": invalid IP address in add-host: "300.1.1.1"`],
       [{ hostname: "-box" }, `invalid hostname "-box": expected labels of letters, digits and inner hyphens, joined by dots`],
       [{ noHosts: true, addHosts: ["a:1.2.3.4"] }, "--no-hosts and --add-host cannot be given together"],
     ] as const) {

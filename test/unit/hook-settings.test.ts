@@ -98,7 +98,7 @@ describe("resolveSettings", () => {
       addHosts: [{ name: "db", address: "192.0.2.9" }],
     });
     expect(message(() => resolveSettings({}, { "io.ctrnet.add-host": "nocolon" }))).toBe('annotation io.ctrnet.add-host: invalid --add-host "nocolon": expected NAME:IP');
-    expect(message(() => resolveSettings({ dns: ["1.2.3"] }, {}))).toBe('invalid --dns "1.2.3": expected an IP address');
+    expect(message(() => resolveSettings({ dns: ["1.2.3"] }, {}))).toBe('invalid --dns "1.2.3": 1.2.3 is not an ip address');
   });
 
   test("--dns none and --no-hosts: one key each with the nameservers, checked once merged", () => {

@@ -163,8 +163,9 @@ const inspect = defineCommand({
         try {
           found.push(...(await inspectNetworks(ctx, [name])));
         } catch (err) {
-          // A network that is not there is a runtime failure here (exit 1), as podman's "network not found".
-          failures.push(err instanceof NetworkNotFoundError ? new CtrnetError(err.message) : err);
+          // A network that is not there is a runtime failure here (exit 1), as podman's "network not found",
+          // named as podman's NetworkInspect names it
+          failures.push(err instanceof NetworkNotFoundError ? new CtrnetError(`network ${name}: ${err.message}`) : err);
         }
       }
       return { found, failures };

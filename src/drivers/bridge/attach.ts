@@ -137,7 +137,7 @@ export function attach(req: AttachRequest): AttachResult {
     phase("firewall network ensured");
     crashPoint("bridge");
     const hostInterface = hostInterfaceName(req.containerId, req.ifname);
-    const gateways = req.network.plugin.isGateway ? defaultRouteGateways(req.network.plugin.ipam, allocations.map((a) => a.gateway)) : [];
+    const gateways = req.network.plugin.isGateway ? defaultRouteGateways(req.network.plugin.ipam, [...new Set(allocations.map((a) => a.gateway))]) : [];
     const veth = attachVeth(host, container, { ...bridge, index: bridgeIndex }, {
       netnsFd: req.netnsFd,
       ifname: req.ifname,

@@ -130,7 +130,7 @@ export function attachVlan(req: VlanAttachRequest): VlanAttachResult {
     writeSysctl(["ipv4", "conf", req.ifname, "arp_notify"], "1", req.netnsFd);
     for (const address of addresses) container.addressAdd(req.ifname, address, { noDad: isV6(address) });
     container.linkSet(req.ifname, { up: true });
-    const gateways = defaultRouteGateways(req.network.plugin.ipam, allocations.map((a) => a.gateway));
+    const gateways = defaultRouteGateways(req.network.plugin.ipam, [...new Set(allocations.map((a) => a.gateway))]);
     const metric = defaultRouteMetric(req.network.plugin.ipam);
     for (const gateway of gateways) container.routeAdd({ dst: "default", gateway, dev: req.ifname, append: true, ...(metric !== undefined ? { metric } : {}) });
     const routes = addStaticRoutes(container, req.ifname, staticRoutesOf(req.network.plugin.ipam), addresses);
