@@ -62,6 +62,10 @@ export const containerArgs = {
   "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP (IP may be host-gateway); repeatable, or comma-separated" },
   hostname: { type: "string", description: "the container's first name in /etc/hosts" },
   "no-hosts": { type: "boolean", description: "leave /etc/hosts as it is (the host's for run)" },
+  replace: { type: "boolean", description: "remove the container of the same name (or id) first, if there is one (podman's --replace)" },
+  // podman's terminal flags, which its tests pass everywhere: nothing for a network to do
+  tty: { type: "boolean", alias: "t", description: "podman's -t: accepted, ctrnet allocates no terminal" },
+  interactive: { type: "boolean", alias: "i", description: "podman's -i: accepted, stdin is the command's as it is" },
 } as const satisfies ArgsDef;
 
 type ContainerArgValues = { [K in keyof typeof containerArgs]?: string | string[] | boolean | undefined };
@@ -329,6 +333,17 @@ export function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): 
     if (token === "--") return;
     if (!token.startsWith("-") || token === "-") continue;
     const flag = token.includes("=") ? token.slice(0, token.indexOf("=")) : token;
+    if (!known.has(flag) && /^-[a-zA-Z]{2,}$/.test(token)) {
+      // short flags together, as pflag and citty read them (podman's -dt, -it): booleans, the last may take a value
+      const letters = [...token.slice(1)];
+      letters.forEach((letter, at) => {
+        const value = known.get(`-${letter}`);
+        if (value === undefined) throw new UsageError(`unknown option -${letter} in ${token}`);
+        if (value && at < letters.length - 1) throw new UsageError(`option -${letter} takes a value: it cannot be followed by other flags in ${token}`);
+      });
+      if (known.get(`-${letters.at(-1)}`)) i++;
+      continue;
+    }
     const takesValue = known.get(flag);
     if (takesValue === undefined) throw new UsageError(`unknown option ${flag}`);
     if (takesValue && flag === token) i++;
@@ -336,6 +351,23 @@ export function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): 
 }
 
 /** `--format`: a table for people, or JSON for programs. */
+/** podman's -l/--latest of the commands that name containers. */
+export const latestArg = {
+  latest: { type: "boolean", alias: "l", description: "the container made last (podman's --latest)" },
+} as const satisfies ArgsDef;
+
+/**
+ * podman's CheckAllLatestAndIDFile: which of names, --all and --latest go together, in its words.
+ * ignoreArgLen: the arguments are not (only) names (port's PORT).
+ */
+export function checkAllLatest(names: readonly string[], opts: { all?: boolean; latest?: boolean }, ignoreArgLen = false): void {
+  if (opts.all && opts.latest) throw new UsageError("--all and --latest cannot be used together");
+  if (names.length > 0 && opts.all) throw new UsageError("no arguments are needed with --all");
+  if (ignoreArgLen) return;
+  if (names.length > 0 && opts.latest) throw new UsageError("--latest and containers cannot be used together");
+  if (names.length === 0 && !opts.all && !opts.latest) throw new UsageError("you must provide at least one name or id");
+}
+
 export const formatArg = {
   format: { type: "string", description: "table (default) or json" },
 } as const satisfies ArgsDef;

@@ -79,7 +79,7 @@ export const NETWORK_HEADERS = columnHeaders(
   { ID: "network id" },
 );
 
-const BASIC_OPTIONAL = ["SecondaryIPAddresses", "SecondaryIPv6Addresses", "AdditionalMACAddresses"];
+const BASIC_OPTIONAL = ["SecondaryIPAddresses", "SecondaryIPv6Addresses", "AdditionalMacAddresses"];
 
 function fill(fields: Record<string, unknown>, names: readonly string[]): void {
   for (const name of names) if (!Object.hasOwn(fields, name)) fields[name] = null;
@@ -87,9 +87,16 @@ function fill(fields: Record<string, unknown>, names: readonly string[]): void {
 
 /** podman's InspectContainerData, as far as ctrnet has it; its Go field is ID where the JSON says Id. */
 export function inspectView(result: InspectResult): object {
-  const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts", "PortBindings"] }) as {
+  // podman's Go field is AdditionalMacAddresses where its JSON says AdditionalMACAddresses
+  const view = fromJson(result, {
+    renames: { Id: "ID", HostIp: "HostIP", AdditionalMACAddresses: "AdditionalMacAddresses" },
+    maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts", "PortBindings"],
+  }) as {
     NetworkSettings: Record<string, unknown> & { Networks?: Map<string, Record<string, unknown>> | null };
+    Config?: Record<string, unknown>;
   };
+  // podman's Config is always there; no --expose leaves its ExposedPorts a nil map (map[])
+  view.Config ??= struct({ ExposedPorts: new Map() }, {});
   fill(view.NetworkSettings, BASIC_OPTIONAL);
   // a nil map in podman's struct (no network by name: ns:PATH, a running pasta): Go prints it map[]
   if (!Object.hasOwn(view.NetworkSettings, "Networks")) view.NetworkSettings.Networks = new Map();

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
-import { CtrnetError, ErrorList } from "../../errors.ts";
-import { inspectContainer, type InspectResult, withContext } from "../../lifecycle/index.ts";
+import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";
+import { inspectContainer, type InspectResult, latestContainer, withContext } from "../../lifecycle/index.ts";
 import { noSuchContainer } from "../../state/index.ts";
-import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
+import { contextOptions, globalArgs, latestArg, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 import { isJsonFormat, renderInspect } from "../template/index.ts";
 import { inspectFormatArg, inspectView, normalizeInspectFormat } from "../views.ts";
 
@@ -11,7 +11,9 @@ const args = {
   ...globalArgs,
   ...runtimeArgs,
   ...inspectFormatArg,
-  id: { type: "positional", required: true, description: "container ids or names", valueHint: "container" },
+  ...latestArg,
+  // not required by the parser: --latest names none (podman's words when nothing is named)
+  id: { type: "positional", required: false, description: "container ids or names", valueHint: "container" },
 } as const;
 
 export default defineCommand({
@@ -20,11 +22,15 @@ export default defineCommand({
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
     const format = values.format === undefined || isJsonFormat(String(values.format)) ? undefined : normalizeInspectFormat(String(values.format));
+    const named = values._.map(String);
+    // podman's inspect checks, in its words
+    if (values.latest && named.length) throw new UsageError("--latest and arguments cannot be used together");
+    if (!values.latest && named.length === 0) throw new UsageError("no names or ids specified");
     // As podman: every container found is printed, then the ones not found fail the command.
     const { found, failures } = await withContext(contextOptions(values), async (ctx) => {
       const found: InspectResult[] = [];
       const failures: unknown[] = [];
-      for (const id of values._.map(String)) {
+      for (const id of values.latest ? [latestContainer(ctx.state()).id] : named) {
         try {
           // A container that is not there is a runtime failure here (exit 1), as podman's "no such container".
           if (!ctx.state().find(id)) throw new CtrnetError(noSuchContainer(id));

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../errors.ts";
 import { withContext } from "../../lifecycle/index.ts";
+import { removeReplaced } from "../../lifecycle/remove.ts";
 import { randomContainerId, runContainer } from "../../lifecycle/run.ts";
 import { containerArgs, contextOptions, createRequestOf, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -36,6 +37,9 @@ export default defineCommand({
     rejectUnknownOptions(rawArgs, args);
     const command = splitRunCommand(rawArgs, values._);
     const req = { ...createRequestOf(values, rawArgs), id: randomContainerId() };
-    return withContext(contextOptions(values), (ctx) => runContainer(ctx, req, command));
+    return withContext(contextOptions(values), async (ctx) => {
+      if (values.replace) await removeReplaced(ctx, [req.name]);
+      return runContainer(ctx, req, command);
+    });
   },
 });
