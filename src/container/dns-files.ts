@@ -121,13 +121,16 @@ function reachable(address: string, ipv6: boolean): boolean {
 }
 
 /**
- * Nameservers, in order of preference: the override; the networks' own (a DNS plugin such as dnsname
+ * Nameservers, in order of preference: ctrnet's DNS server on its networks (which forwards the container's
+ * other names to its override); the override; the networks' own (a DNS plugin such as dnsname
  * answers for the containers on its network); the host's, minus those out of reach. Search domains: the
  * networks' first, then the host's. Options: the host's.
  */
 export function containerResolvConf(input: ContainerResolvConfInput): ContainerResolvConf {
   const { host, networks } = input;
-  const served = input.reach !== "shared" && !input.nameservers?.length && (input.dnsServers?.length ?? 0) > 0;
+  // As podman with netavark: a container on DNS networks names their servers, which forward its other
+  // names to its own --dns (libpod's addResolvConf); --dns is written only where no DNS server serves it.
+  const served = input.reach !== "shared" && (input.dnsServers?.length ?? 0) > 0;
   const search = input.search?.length
     ? input.search.filter((s) => s !== ".")
     : unique([
@@ -138,9 +141,9 @@ export function containerResolvConf(input: ContainerResolvConfInput): ContainerR
   const options = unique([...networks.flatMap((dns) => dns.options ?? []), ...host.options, ...(input.options ?? [])]);
   const fromNetworks = networks.flatMap((dns) => dns.nameservers ?? []);
   let nameservers: string[];
-  if (input.nameservers?.length) nameservers = [...input.nameservers];
+  if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));
+  else if (input.nameservers?.length) nameservers = [...input.nameservers];
   else if (input.reach === "shared") nameservers = host.nameservers;
-  else if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));
   else if (input.networkDnsServers?.length) nameservers = [...input.networkDnsServers, ...fromNetworks];
   else if (fromNetworks.length) nameservers = fromNetworks;
   else nameservers = host.nameservers.filter((ns) => reachable(ns, input.ipv6));

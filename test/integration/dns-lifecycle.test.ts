@@ -152,7 +152,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     inst.ok(["create", "--network", A, "--name", "web", web]);
     const settings = inst.inspect(web).NetworkSettings.Networks[A];
     expect(digShort(A, "AAAA", "web")).toEqual([settings.GlobalIPv6Address]);
-    expect(digShort(A, "-x", settings.IPAddress)).toEqual(["web.dns.ctrnet.", `${web.slice(0, 12)}.dns.ctrnet.`]);
+    expect(digShort(A, "-x", settings.IPAddress)).toEqual(["web.", `${web.slice(0, 12)}.`]);
     expect(digShort(A, "+tcp", "web")).toEqual([settings.IPAddress]);
   });
 
@@ -222,6 +222,21 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       const out = dig(A, "www.outside.test");
       expect(out).not.toContain("timed out");
       expect(status(out)).toBe("SERVFAIL");
+    } finally {
+      writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
+    }
+  });
+
+  test("a container's own --dns on a DNS network (podman with netavark): resolv.conf names the server, which forwards that container's other names to its --dns", () => {
+    // the host's resolver answers nothing: only the container's own server can
+    writeFileSync(resolvConf, `nameserver ${UPSTREAM_HOST_SIDE}\n`);
+    try {
+      const own = inContainer(A, ["sh", "-c", "cat /etc/resolv.conf; getent ahostsv4 www.outside.test"], ["--dns", UPSTREAM]);
+      expect(own.code).toBe(0);
+      expect(own.out).toStartWith("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
+      expect(own.out).toContain("192.0.2.77");
+      // a container without --dns on the same network still asks the host's
+      expect(status(dig(A, "www.outside.test"))).toBe("SERVFAIL");
     } finally {
       writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
     }
@@ -389,7 +404,8 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       "--dns", "192.0.2.53", "--dns-search", "example.org", "--dns-option", "ndots:2", "--add-host", "db.local:192.0.2.9", "--add-host", "gw:host-gateway", "--hostname", "box",
     ]);
     expect(r.code).toBe(0);
-    expect(r.out).toStartWith("nameserver 192.0.2.53\nsearch example.org\noptions ndots:2\n");
+    // on a network of ctrnet's DNS, --dns is the server's upstream for this container, not in resolv.conf (podman with netavark)
+    expect(r.out).toStartWith("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch example.org\noptions ndots:2\n");
     // podman's order: --add-host lines, localhost, the host's address, the container's own
     expect(r.out).toMatch(/\n192\.0\.2\.9\tdb\.local\n10\.239\.1\.1\tgw\n127\.0\.0\.1[ \t]localhost\n(?:::1\tlocalhost\n)?10\.239\.1\.1\thost\.containers\.internal host\.docker\.internal\n10\.239\.1\.\d+\tbox [^\n]*\nfd39:1::\w+\tbox [^\n]*\n$/);
     // behind slirp4netns the host is reached at one of its own addresses (podman's GetLocalIP): the first global IPv4

@@ -54,7 +54,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     rejects(["create", "--network", net.name, id], `container "${id}" already exists`);
     rejects(["create", "--network", net.name, "--name", `nm-${id}`, `x${id}`], "already in use");
     rejects(["create", "--network", net.name, "-p", `${port}:81`, `y${id}`], "already published");
-    rejects(["create", "--network", net.name, "--ip", `${net.prefix}.50`, `z${id}`], "already in use");
+    rejects(["create", "--network", net.name, "--ip", `${net.prefix}.50`, `z${id}`], `requested ip address ${net.prefix}.50 is already allocated to container ID ${id}`);
     inst.ok(["rm", id]);
   });
 
