@@ -212,10 +212,21 @@ export async function refreshEtcFiles(ctx: Context, before: ContainerRecord, aft
   }
 }
 
-/** Removes what writeEtcFiles wrote; the directory too once nothing else is in it. Missing files are fine. */
+/** The /etc/hostname `run` gives its command (podman's), beside resolv.conf and hosts; returns its path. */
+export function writeHostnameFile(ctx: { readonly runtimeDir: string }, id: string, hostname: string): string {
+  const dir = etcFilesDir(ctx, id);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, HOSTNAME_FILE);
+  writeFileSync(path, `${hostname}\n`);
+  return path;
+}
+
+const HOSTNAME_FILE = "hostname";
+
+/** Removes what writeEtcFiles and writeHostnameFile wrote; the directory too once nothing else is in it. Missing files are fine. */
 export function removeEtcFiles(ctx: { readonly runtimeDir: string }, id: string): void {
   const dir = etcFilesDir(ctx, id);
-  for (const name of ETC_FILE_NAMES) rmSync(join(dir, name), { force: true });
+  for (const name of [...ETC_FILE_NAMES, HOSTNAME_FILE]) rmSync(join(dir, name), { force: true });
   try {
     rmdirSync(dir);
   } catch (err) {

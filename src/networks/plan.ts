@@ -91,8 +91,12 @@ function planSubnets(request: CreateNetworkRequest, around: Surroundings, bridge
     if (parseIP(gateway) === null) throw new UsageError(`invalid argument "${gateway}" for "--gateway" flag: invalid string being converted to IP address: ${gateway}`);
   }
   if (given.length === 0 && (request.gateways?.length || request.ipRanges?.length)) throw new UsageError("cannot set gateway or range without subnet");
-  checkNoOverlap(given, around);
-  if (bridge) checkHostOverlap(given, around);
+  // as podman's: only a bridge network's subnets must be free; a macvlan or ipvlan network's are the
+  // parent's LAN, which several networks may share (netavark's createIpvlanOrMacvlan checks none)
+  if (bridge) {
+    checkNoOverlap(given, around);
+    checkHostOverlap(given, around);
+  }
   const out = [...given];
   if (!bridge) return out.map(formatCidr);
   const taken = [...around.networks.flatMap((n) => n.subnets), ...around.hostRoutes, ...around.hostAddresses.map((a) => a.subnet)];
