@@ -1,0 +1,215 @@
+// Fifth pass over podman's networking tests (test/e2e: run_networking_test.go, network_test.go,
+// network_create_test.go, network_connect_disconnect_test.go, port_test.go, run_dns_test.go,
+// run_staticip_test.go, create_staticip_test.go, run_aardvark_test.go), as ctrnet commands through the
+// compiled binary on real networks: several static IPs on one network, -l/--latest, --replace, the
+// command's hostname, and podman's words for bad or taken addresses.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
+
+/** The global addresses of eth0 inside a netns, as `ip addr show eth0 | awk` gives them in podman's test. */
+function eth0Addresses(netnsPath: string, family: 4 | 6): string[] {
+  const out = run(["nsenter", `--net=${netnsPath}`, "ip", `-${family}`, "-o", "addr", "show", "dev", "eth0", "scope", "global"]).out;
+  return [...out.matchAll(/inet6? (\S+)\//g)].map((m) => m[1]!);
+}
+
+describe.skipIf(!privileged)("podman parity, fifth pass", () => {
+  let inst: Installation;
+  let net: TestNetwork;
+
+  beforeAll(() => {
+    inst = new Installation();
+    net = inst.network("pp5");
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    inst.expectClean();
+  });
+
+  afterAll(() => inst.dispose());
+
+  /** Networks made by `network create` with these subnets each, removed after fn. */
+  function withNetworks(subnetLists: string[][], fn: (names: string[]) => void): void {
+    const names: string[] = [];
+    try {
+      for (const subnets of subnetLists) {
+        const name = `p5-${hex(3)}`;
+        inst.ok(["network", "create", ...subnets.flatMap((s) => ["--subnet", s]), name]);
+        names.push(name);
+      }
+      fn(names);
+    } finally {
+      inst.removeAll();
+      for (const name of names) inst.cli(["network", "rm", "-f", name]);
+    }
+  }
+
+  test("several static IPs on one network (e2e: run container with multiple static IPs): each subnet's in the order given, the first the primary", () => {
+    const a = 150 + (Number.parseInt(hex(1), 16) % 50);
+    withNetworks([[`10.${a}.10.0/24`, `10.${a}.11.0/24`], [`10.${a + 50}.0.0/16`]], ([two, one]) => {
+      const id = `mip-${hex(4)}`;
+      const netns = inst.ok(["create", "--name", id, "--network", `${two}:ip=10.${a}.10.21,ip=10.${a}.11.10,ip=10.${a}.10.20,ip=10.${a}.11.11`, id]).trim();
+      expect(eth0Addresses(netns, 4).sort()).toEqual([`10.${a}.10.20`, `10.${a}.10.21`, `10.${a}.11.10`, `10.${a}.11.11`]);
+      const settings = inst.inspect(id).NetworkSettings.Networks[two!];
+      expect(settings.IPAddress).toBe(`10.${a}.10.21`);
+      expect(settings.SecondaryIPAddresses.map((s: { Addr: string }) => s.Addr)).toEqual([`10.${a}.10.20`, `10.${a}.11.10`, `10.${a}.11.11`]);
+      const iface = JSON.parse(inst.ok(["network", "inspect", two!]))[0].containers[id].interfaces.eth0;
+      expect(iface.subnets.map((s: { ipnet: string; gateway: string }) => [s.ipnet, s.gateway])).toEqual([
+        [`10.${a}.10.21/24`, `10.${a}.10.1`],
+        [`10.${a}.10.20/24`, `10.${a}.10.1`],
+        [`10.${a}.11.10/24`, `10.${a}.11.1`],
+        [`10.${a}.11.11/24`, `10.${a}.11.1`],
+      ]);
+      // one subnet, three of its addresses: one default route through its gateway
+      const single = inst.ok(["run", "--network", `${one}:ip=10.${a + 50}.0.12,ip=10.${a + 50}.0.10,ip=10.${a + 50}.0.11`, "--", "sh", "-c", "ip -4 -o addr show eth0; ip route show default"]);
+      expect([...single.matchAll(/inet (\S+)\//g)].map((m) => m[1])).toEqual([`10.${a + 50}.0.12`, `10.${a + 50}.0.10`, `10.${a + 50}.0.11`]);
+      expect(single.match(/^default /gm)).toHaveLength(1);
+      // a taken one is podman's words, and nothing of the new container is left
+      const taken = inst.cli(["create", "--network", `${two}:ip=10.${a}.10.30,ip=10.${a}.11.10`, `tk-${hex(3)}`]);
+      expect({ code: taken.code, stdout: taken.stdout }).toEqual({ code: 2, stdout: "" });
+      expect(taken.stderr).toContain(`IPAM error: requested ip address 10.${a}.11.10 is already allocated to container ID ${id}`);
+      inst.ok(["rm", id]);
+    });
+  });
+
+  test("several static IPv6 IPs: a subnet without one gets a dynamic address (e2e: static IPv6 IP on one subnet and dynamic on another)", () => {
+    const tag = hex(2);
+    withNetworks([[`fd93:${tag}::/64`, `fd94:${tag}::/64`]], ([name]) => {
+      const id = `mip6-${hex(4)}`;
+      const netns = inst.ok(["create", "--network", `${name}:ip=fd93:${tag}::50,ip=fd93:${tag}::51`, id]).trim();
+      const addresses = eth0Addresses(netns, 6);
+      expect(addresses).toHaveLength(3);
+      expect(addresses).toContain(`fd93:${tag}::50`);
+      expect(addresses).toContain(`fd93:${tag}::51`);
+      const settings = inst.inspect(id).NetworkSettings.Networks[name!];
+      expect(settings.GlobalIPv6Address).toBe(`fd93:${tag}::50`);
+      expect(settings.SecondaryIPv6Addresses.map((s: { Addr: string }) => s.Addr)).toEqual([`fd93:${tag}::51`, expect.stringMatching(new RegExp(`^fd94:${tag}::`))]);
+    });
+  });
+
+  test("podman's words for --ip: not an address, outside every subnet (e2e run/create --ip), exit 2, nothing made", () => {
+    for (const [args, words] of [
+      [["--ip", "114232346"], '"114232346" is not an ip address'],
+      [["--ip", "203.0.113.124"], `requested static ip 203.0.113.124 not in any subnet on network ${net.name}`],
+      [["--ip6", "2001:db8:bad:beef::1"], `requested static ip 2001:db8:bad:beef::1 not in any subnet on network ${net.name}`],
+      [["--dns", "foobar"], "foobar is not an ip address"],
+      [["--add-host", "foo:1.2"], 'invalid IP address in add-host: "1.2"'],
+    ] as const) {
+      const r = inst.cli(["run", "--network", net.name, ...args, "--", "true"]);
+      expect({ args, code: r.code, stdout: r.stdout }).toEqual({ args, code: 2, stdout: "" });
+      expect(r.stderr).toContain(words);
+    }
+    // the dns conflict is podman's first check, whatever the value (e2e: mutually excludes --dns* and --network)
+    const owner = `own-${hex(3)}`;
+    inst.ok(["create", "--network", net.name, owner]);
+    const conflict = inst.cli(["run", "--dns-opt=1.2.3.4", "--network", `container:${owner}`, "--", "true"]);
+    expect({ code: conflict.code, stderr: conflict.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: conflicting options: dns and the network mode: container\n" });
+    // any word is a resolv.conf option, as podman's
+    expect(inst.ok(["run", "--network", net.name, "--dns-opt=debug", "--", "cat", "/etc/resolv.conf"])).toMatch(/^options debug$/m);
+  });
+
+  test("-l/--latest (e2e port -l, container port -l, port -l 80): the container made last; with --all, podman's words", () => {
+    const [first, last] = [`lt1-${hex(3)}`, `lt2-${hex(3)}`];
+    inst.ok(["create", "--network", net.name, "--expose", "80", "-P", first]);
+    inst.ok(["create", "-dt", "--network", net.name, "-p", "127.0.0.1::5000", last]);
+    const line = inst.ok(["port", "-l"]);
+    expect(line).toMatch(/^5000\/tcp -> 127\.0\.0\.1:\d+\n$/);
+    expect(inst.ok(["container", "port", "-l"])).toBe(line);
+    expect(inst.ok(["port", "-l", "5000"])).toBe(`${line.split(" -> ")[1]}`);
+    expect(inst.ok(["inspect", "-l", "--format", "{{.ID}}"])).toBe(`${last}\n`);
+    expect(JSON.parse(inst.ok(["stats", "-l", "--no-stream", "--format", "json"])).map((s: { interface: string }) => s.interface)).toContain("eth0");
+    for (const [args, words] of [
+      [["port", "-a", "-l"], "--all and --latest cannot be used together"],
+      [["port", "-a", first], "no arguments are needed with --all"],
+      [["inspect", "-l", first], "--latest and arguments cannot be used together"],
+      [["rm", "-a", "-l"], "--all and --latest cannot be used together"],
+      [["rm"], "you must provide at least one name or id"],
+    ] as const) {
+      const r = inst.cli([...args]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain(words);
+    }
+    expect(inst.ok(["rm", "-l"])).toBe(`${last}\n`);
+    expect(inst.ok(["inspect", "--latest", "--format", "{{.ID}}"])).toBe(`${first}\n`);
+    // rm -a: every container, the last made first
+    inst.ok(["create", "--network", `container:${first}`, last]);
+    expect(inst.ok(["rm", "-a", "-f"])).toBe(`${last}\n${first}\n`);
+    const none = inst.cli(["port", "-l"]);
+    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 1, stderr: "ctrnet: error: no containers to use with --latest: no such container\n" });
+  });
+
+  test("--replace (e2e: run -d --replace --name on a joined netns): the container of that name goes first; without it the name is taken", () => {
+    const name = `rp-${hex(3)}`;
+    inst.ok(["create", "--network", net.name, "-p", "127.0.0.1::80", "--name", name, `${name}-a`]);
+    expect(inst.cli(["create", "--network", net.name, "--name", name, `${name}-b`]).code).toBe(2);
+    inst.ok(["create", "--replace", "--network", "none", "--name", name, `${name}-b`]);
+    expect((JSON.parse(inst.ok(["ls", "--format", "json"])) as { id: string }[]).map((c) => c.id)).toEqual([`${name}-b`]);
+    // run's too, and its container goes with its command as ever
+    expect(inst.ok(["run", "--replace", "--network", net.name, "--name", name, "--", "true"])).toBe("");
+    expect(JSON.parse(inst.ok(["ls", "--format", "json"]))).toEqual([]);
+  });
+
+  test("the command's hostname (e2e: run hostname tests, --net host/none --hostname, run --hostname /etc/hostname): a uts namespace of its own", () => {
+    const id12 = /^[0-9a-f]{12}$/;
+    const env = (args: string[]) => inst.ok(["run", ...args, "--", "sh", "-c", 'echo "$HOSTNAME $(hostname) $(cat /etc/hostname)"']).trim().split(" ");
+    const [envName, uname, file] = env(["--network", net.name]);
+    expect(envName).toMatch(id12);
+    expect([uname, file]).toEqual([envName, envName]);
+    expect(env(["--network", net.name, "--hostname", "foobar"])).toEqual(["foobar", "foobar", "foobar"]);
+    expect(env(["--network", "none", "--hostname", "testctr"])).toEqual(["testctr", "testctr", "testctr"]);
+    expect(env(["--network", "host", "--hostname", "testctr"]).slice(0, 2)).toEqual(["testctr", "testctr"]);
+    // the host's: its network without --hostname, or --uts host
+    expect(env(["--network", "host"]).slice(0, 2)).toEqual([hostname(), hostname()]);
+    expect(env(["--network", net.name, "--uts", "host"]).slice(0, 2)).toEqual([hostname(), hostname()]);
+    // another container's with --uts container:ID
+    const owner = `ut-${hex(3)}`;
+    inst.ok(["create", "--network", net.name, "--hostname", "joined", owner]);
+    expect(inst.ok(["run", `--net=container:${owner}`, `--uts=container:${owner}`, "--", "hostname"])).toBe("joined\n");
+    // the host's own name never changed, and run's file went with it
+    expect(hostname()).toBe(readFileSync("/proc/sys/kernel/hostname", "utf8").trim());
+    const bad = inst.cli(["run", "--uts", "host", "--hostname", "x", "--", "true"]);
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: cannot set hostname when running in the host UTS namespace: invalid configuration\n" });
+    inst.ok(["rm", owner]);
+    expect(existsSync(join(inst.env.CTRNET_ROOT!, "containers", owner))).toBe(false);
+  });
+
+  test("network inspect of a missing network names it as podman (e2e network ID test); inspect's Config and AdditionalMacAddresses fields", () => {
+    const missing = `0${hex(31)}`;
+    const r = inst.cli(["network", "inspect", missing]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`network ${missing}: unable to find network with name or ID ${missing}: network not found`);
+    const id = `cf-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, id]);
+    expect(inst.ok(["inspect", id, "--format", "{{.Config.ExposedPorts}} {{json .Config}} {{.NetworkSettings.AdditionalMacAddresses}}"])).toBe("map[] {} <nil>\n");
+  });
+
+  test("network create -o vlan=N is made whatever the kernel (e2e: with vlan option); a container on it works or says what the kernel lacks", () => {
+    const name = `vl-${hex(3)}`;
+    inst.ok(["network", "create", "--subnet", `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}.0/24`, "--opt", "vlan=9", name]);
+    try {
+      expect(inst.ok(["network", "inspect", name, "--format", "{{.Options}}"])).toBe("map[vlan:9]\n");
+      const r = inst.cli(["run", "--network", name, "--", "true"]);
+      if (r.code !== 0) expect(r.stderr).toContain("-o vlan=9 needs the kernel's bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING), which this kernel lacks");
+    } finally {
+      inst.removeAll();
+      inst.ok(["network", "rm", name]);
+    }
+  });
+
+  test("macvlan and ipvlan networks may share a subnet (e2e container interface name for macvlan/ipvlan): only a bridge's must be free", () => {
+    const names = [`mv1-${hex(3)}`, `mv2-${hex(3)}`, `iv1-${hex(3)}`];
+    try {
+      inst.ok(["network", "create", "-d", "macvlan", "-o", "parent=lo", "--subnet", "10.10.0.0/24", names[0]!]);
+      inst.ok(["network", "create", "-d", "macvlan", "-o", "parent=lo", "--subnet", "10.10.0.0/24", names[1]!]);
+      inst.ok(["network", "create", "-d", "ipvlan", "-o", "parent=lo", "--subnet", "10.10.0.0/24", names[2]!]);
+      const bridge = inst.cli(["network", "create", "--subnet", "10.10.0.0/24", `br-${hex(3)}`]);
+      expect(bridge.code).toBe(2);
+      expect(bridge.stderr).toContain("subnet 10.10.0.0/24 is already used on the host or by another config");
+    } finally {
+      for (const name of names) inst.cli(["network", "rm", "-f", name]);
+    }
+  });
+});
