@@ -59,7 +59,8 @@ const data = (m: Message) => m.answers.map((a) => a.data);
 
 describe("names", () => {
   test("a container's name, alias and short id give its addresses, TTL 0, authoritative, id and question echoed", () => {
-    for (const name of ["web", "www", "aaaaaaaaaaaa", "web.dns.ctrnet", "WEB.DNS.CTRNET", "portal"]) {
+    // podman's domain too (e2e: nslookup NAME.dns.podman, nc NAME.dns.podman)
+    for (const name of ["web", "www", "aaaaaaaaaaaa", "web.dns.ctrnet", "WEB.DNS.CTRNET", "portal", "web.dns.podman"]) {
       const m = ask("10.89.0.3", name);
       expect(m.header).toMatchObject({ id: 77, qr: true, aa: true, rd: true, ra: true, rcode: RCODE.NOERROR });
       expect(m.questions).toEqual([{ name, type: TYPE.A, class: 1 }]);
@@ -89,6 +90,7 @@ describe("names", () => {
   test("an unknown name under the search domain is NXDOMAIN, not forwarded", () => {
     const m = ask("10.89.0.2", "nobody.dns.ctrnet");
     expect(m.header).toMatchObject({ rcode: RCODE.NXDOMAIN, aa: true });
+    expect(ask("10.89.0.2", "nobody.dns.podman").header).toMatchObject({ rcode: RCODE.NXDOMAIN, aa: true });
   });
 
   test("other names are forwarded, except for clients only on internal networks (NXDOMAIN)", () => {

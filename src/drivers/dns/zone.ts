@@ -7,7 +7,8 @@ import { subnetContains } from "../../schema/ip.ts";
 
 /** ctrnet's own search domain: `web.dns.ctrnet` is `web`. */
 export const SEARCH_DOMAIN = "dns.ctrnet";
-const SUFFIX = `.${SEARCH_DOMAIN}`;
+/** Answered as ctrnet's own: podman's domain too, which images and scripts made for podman ask for (`web.dns.podman`). */
+const DOMAINS = [SEARCH_DOMAIN, "dns.podman"];
 
 export interface Addresses {
   ipv4: string[];
@@ -109,8 +110,10 @@ export class Zone {
   /** A query name without its final dot, lowercased, and whether it was under the search domain. */
   static localName(name: string): { name: string; inDomain: boolean } {
     const lower = name.toLowerCase();
-    if (lower === SEARCH_DOMAIN) return { name: "", inDomain: true };
-    if (lower.endsWith(SUFFIX)) return { name: lower.slice(0, -SUFFIX.length), inDomain: true };
+    for (const domain of DOMAINS) {
+      if (lower === domain) return { name: "", inDomain: true };
+      if (lower.endsWith(`.${domain}`)) return { name: lower.slice(0, -domain.length - 1), inDomain: true };
+    }
     return { name: lower, inDomain: false };
   }
 
