@@ -176,6 +176,15 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     expect(existsSync(join(inst.env.CTRNET_ROOT!, "containers", owner))).toBe(false);
   });
 
+  test("booleans with a value as pflag reads them (e2e containers.conf: --no-hosts=false, --add-host with --no-hosts)", () => {
+    expect(inst.ok(["run", "--network", net.name, "--no-hosts=true", "--", "cat", "/etc/hosts"])).toBe(readFileSync("/etc/hosts", "utf8"));
+    const name = `nh-${hex(3)}`;
+    expect(inst.ok(["run", "--network", net.name, "--name", name, "--no-hosts=false", "--", "cat", "/etc/hosts"])).toContain(`\t${name} `);
+    const both = inst.cli(["run", "--network", net.name, "--add-host", "test1:127.0.0.1", "--no-hosts", "--", "true"]);
+    expect({ code: both.code, stderr: both.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: --no-hosts and --add-host cannot be set together\n" });
+    expect(inst.cli(["run", "--network", net.name, "--add-host", "test1:127.0.0.1", "--no-hosts=false", "--", "true"]).code).toBe(0);
+  });
+
   test("network inspect of a missing network names it as podman (e2e network ID test); inspect's Config and AdditionalMacAddresses fields", () => {
     const missing = `0${hex(31)}`;
     const r = inst.cli(["network", "inspect", missing]);

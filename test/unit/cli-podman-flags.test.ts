@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { checkAllLatest, containerArgs, latestArg, rejectUnknownOptions } from "../../src/cli/args.ts";
 import { parseUts } from "../../src/cli/commands/run.ts";
+import { explicitBooleans } from "../../src/cli/main.ts";
 
 describe("short flags together (pflag's and citty's -dt)", () => {
   const def = { ...containerArgs, detach: { type: "boolean", alias: "d" } } as const;
@@ -50,5 +51,18 @@ describe("run --uts", () => {
     expect(() => parseUts("bogus", undefined)).toThrow('invalid --uts "bogus": use private, host or container:ID');
     expect(() => parseUts("container:", undefined)).toThrow("invalid --uts");
     expect(() => parseUts("host", "box")).toThrow("cannot set hostname when running in the host UTS namespace: invalid configuration");
+  });
+});
+
+describe("boolean options with a value, as pflag reads them (podman's --no-hosts=false)", () => {
+  const cmd = { args: { "no-hosts": { type: "boolean" }, force: { type: "boolean", alias: "f" }, name: { type: "string" } } } as never;
+
+  test("true is the flag alone, false no flag; a string option and what follows -- are left alone", () => {
+    expect(explicitBooleans(cmd, ["--no-hosts=true", "--force=false", "--name=true", "--", "--no-hosts=false"])).toEqual(["--no-hosts", "--name=true", "--", "--no-hosts=false"]);
+    expect(explicitBooleans(cmd, ["--no-hosts=false", "--force=1", "--force=T"])).toEqual(["--force", "--force"]);
+  });
+
+  test("another value is pflag's error", () => {
+    expect(() => explicitBooleans(cmd, ["--no-hosts=yes"])).toThrow('invalid argument "yes" for "--no-hosts" flag: strconv.ParseBool: parsing "yes": invalid syntax');
   });
 });
