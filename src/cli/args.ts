@@ -62,6 +62,7 @@ export const containerArgs = {
   "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP (IP may be host-gateway); repeatable, or comma-separated" },
   hostname: { type: "string", description: "the container's first name in /etc/hosts" },
   "no-hosts": { type: "boolean", description: "leave /etc/hosts as it is (the host's for run)" },
+  "hosts-file": { type: "string", description: "base of /etc/hosts: every line of this file, or none (default, or image: the host's localhost lines)" },
   replace: { type: "boolean", description: "remove the container of the same name (or id) first, if there is one (podman's --replace)" },
   // podman's terminal flags, which its tests pass everywhere: nothing for a network to do
   tty: { type: "boolean", alias: "t", description: "podman's -t: accepted, ctrnet allocates no terminal" },
@@ -305,6 +306,7 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
     ...resolv,
     addHosts: slice(args, rawArgs, "add-host"),
     hostname: single(args, "hostname"),
+    hostsFile: single(args, "hosts-file"),
     // citty reads --no-hosts as the negation of a `hosts` flag
     noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
   });

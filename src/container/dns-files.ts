@@ -170,6 +170,8 @@ const PODMAN_LOCALHOST_ENTRIES = [
 export interface ContainerHostsInput {
   /** The host's /etc/hosts. Only its localhost lines are kept: its other names mean the host, not the container. */
   host: string;
+  /** A base file whose every line is kept instead (podman's --hosts-file); "" for none. */
+  base?: string;
   /** The container's own addresses, without prefix length. */
   addresses: readonly string[];
   /** The names the container answers to, e.g. its name and its short id. */
@@ -214,10 +216,13 @@ export function replaceOwnHostsEntries(hosts: string, before: readonly string[],
  * --add-host of the same name wins, as podman's).
  */
 export function containerHosts(input: ContainerHostsInput): string {
-  const localhost = input.host.split("\n").filter((line) => {
-    const entry = hostsEntry(line);
-    return entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n));
-  });
+  const localhost =
+    input.base !== undefined
+      ? input.base.split("\n").filter((line) => hostsEntry(line) !== undefined)
+      : input.host.split("\n").filter((line) => {
+          const entry = hostsEntry(line);
+          return entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n));
+        });
   const lines = [...(input.extraHosts ?? []).map((h) => `${h.address}\t${h.name}`), ...localhost.map((l) => l.trim())];
   const taken = new Set(lines.flatMap((line) => hostsEntry(line)?.names ?? []));
   const names = unique(input.names);

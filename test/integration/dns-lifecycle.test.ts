@@ -415,10 +415,10 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(noHosts.out).toBe(readFileSync("/etc/hosts", "utf8"));
     for (const [flag, value, words] of [
       ["--dns", "8.8.8", `invalid --dns "8.8.8": 8.8.8 is not an ip address`],
-      ["--add-host", "nocolon", `invalid --add-host "nocolon": expected NAME:IP`],
+      ["--add-host", "nocolon", `invalid --add-host "nocolon": bad format for add-host: "nocolon" (expected NAME:IP)`],
       ["--add-host", "x:1.2.3", `invalid --add-host "x:1.2.3": invalid IP address in add-host: "1.2.3"`],
       ["--dns-search", "bad_domain", `invalid --dns-search "bad_domain": expected a domain name (or . for none)`],
-      ["--hostname", "bad..name", `invalid hostname "bad..name": expected labels of letters, digits and inner hyphens, joined by dots`],
+      ["--hostname", "bad name", `invalid hostname "bad name": expected up to 64 letters, digits, _ . or -, the first a letter or digit`],
     ] as const) {
       for (const cmd of [["run", "--network", A, flag, value, "--", "true"], ["create", "--network", A, flag, value, `bad-${hex(3)}`]]) {
         const bad = inst.cli(cmd);

@@ -4,7 +4,7 @@
 // compiled binary on real networks: several static IPs on one network, -l/--latest, --replace, the
 // command's hostname, and podman's words for bad or taken addresses.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
@@ -183,6 +183,22 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     const both = inst.cli(["run", "--network", net.name, "--add-host", "test1:127.0.0.1", "--no-hosts", "--", "true"]);
     expect({ code: both.code, stderr: both.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: --no-hosts and --add-host cannot be set together\n" });
     expect(inst.cli(["run", "--network", net.name, "--add-host", "test1:127.0.0.1", "--no-hosts=false", "--", "true"]).code).toBe(0);
+  });
+
+  test("--hosts-file (e2e run --hosts-file=path|none|image): the base of /etc/hosts; a hostname with _, several names on one --add-host", () => {
+    const base = join(inst.env.CTRNET_ROOT!, `hosts-${hex(3)}`);
+    writeFileSync(base, "23.45.67.89 file.example.com");
+    const hosts = (file: string) =>
+      inst.ok(["run", "--network", net.name, "--hostname", "hosts_test.dev", `--hosts-file=${file}`, "--add-host=add.example.com;add2:34.56.78.90", "--name", "hosts_test", "--rm", "--", "cat", "/etc/hosts"]).replace(/[ \t]+/g, " ");
+    const fromFile = hosts(base);
+    for (const line of ["34.56.78.90 add.example.com add2\n23.45.67.89 file.example.com\n127.0.0.1 localhost\n::1 localhost\n", "host.containers.internal host.docker.internal", "hosts_test.dev hosts_test"]) expect(fromFile).toContain(line);
+    const none = hosts("none");
+    expect(none).not.toContain("file.example.com");
+    expect(none).toContain("34.56.78.90 add.example.com add2\n127.0.0.1 localhost\n::1 localhost\n");
+    // image, or "": the default, the host's localhost lines
+    expect(hosts("image")).not.toContain("file.example.com");
+    const both = inst.cli(["run", "--network", net.name, "--no-hosts", `--hosts-file=${base}`, "--", "true"]);
+    expect({ code: both.code, stderr: both.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: --no-hosts and --hosts-file cannot be set together\n" });
   });
 
   test("network inspect of a missing network names it as podman (e2e network ID test); inspect's Config and AdditionalMacAddresses fields", () => {
