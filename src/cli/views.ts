@@ -42,7 +42,8 @@ export function networkView(n: NetworkInfo, listing?: { truncate: boolean }): ob
       s,
     ),
   );
-  const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`);
+  // podman's FormatLabels: key=value, by key
+  const labels = Object.keys(n.labels).sort().map((k) => `${k}=${n.labels[k]}`);
   return struct(
     {
       Name: n.name,

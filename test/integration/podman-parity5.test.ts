@@ -224,6 +224,17 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     }
   });
 
+  test("network ls --format {{.Labels}}: podman's FormatLabels, key=value by key (e2e network list --filter labels)", () => {
+    const name = `lb-${hex(3)}`;
+    inst.ok(["network", "create", "--label", "testlabel1=abc", "--label", "abcdef", "--label", "a=1", name]);
+    try {
+      expect(inst.ok(["network", "ls", "--filter", `name=${name}`, "--format", "{{.Name}} {{.Labels}}"])).toBe(`${name} a=1,abcdef=,testlabel1=abc\n`);
+      expect(inst.ok(["network", "ls", "--filter", "label=testlabel1=abc", "--filter", "label=abcdef", "--format", "{{.Name}}"])).toBe(`${name}\n`);
+    } finally {
+      inst.ok(["network", "rm", name]);
+    }
+  });
+
   test("macvlan and ipvlan networks may share a subnet (e2e container interface name for macvlan/ipvlan): only a bridge's must be free", () => {
     const names = [`mv1-${hex(3)}`, `mv2-${hex(3)}`, `iv1-${hex(3)}`];
     try {
