@@ -211,6 +211,23 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     expect(inst.ok(["inspect", id, "--format", "{{.Config.ExposedPorts}} {{json .Config}} {{.NetworkSettings.AdditionalMacAddresses}}"])).toBe("map[] {} <nil>\n");
   });
 
+  test("inspect of a network name (e2e: podman inspect network, --type network on a container), podman's inspectAll order and words", () => {
+    const id = `in-${hex(4)}`;
+    inst.ok(["create", "--network", net.name, "-p", "127.0.0.1:8084:80", id]);
+    expect(inst.ok(["inspect", net.name, "--format", "{{.Driver}}"])).toBe("bridge\n");
+    expect(inst.ok(["inspect", id, net.name, "--format", "{{.Name}}"])).toBe(`\n${net.name}\n`);
+    expect(JSON.parse(inst.ok(["inspect", "--type", "network", net.name]))[0].name).toBe(net.name);
+    const wrongType = inst.cli(["inspect", "--type", "network", id]);
+    expect(wrongType.code).toBe(1);
+    expect(wrongType.stderr).toContain(" network not found");
+    const missing = inst.cli(["inspect", "foobar4321"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no such object: "foobar4321"');
+    expect(inst.cli(["inspect", "--type", "container", net.name]).stderr).toContain(`no container with name or ID "${net.name}" found: no such container`);
+    // quotes in the format are text, as Go's template keeps them (e2e: --format json .NetworkSettings.Ports)
+    expect(inst.ok(["inspect", '--format="{{json .NetworkSettings.Ports}}"', id])).toBe('"{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8084"}]}"\n');
+  });
+
   test("network create -o vlan=N is made whatever the kernel (e2e: with vlan option); a container on it works or says what the kernel lacks", () => {
     const name = `vl-${hex(3)}`;
     inst.ok(["network", "create", "--subnet", `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}.0/24`, "--opt", "vlan=9", name]);
