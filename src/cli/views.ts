@@ -128,15 +128,18 @@ export function containerSummary(rec: ContainerRecord, degraded?: Degraded) {
   };
 }
 
-export function containerView(rec: ContainerRecord, degraded?: Degraded): object {
+export function containerView(rec: ContainerRecord, degraded?: Degraded, idLength = 12): object {
   const summary = containerSummary(rec, degraded);
   return struct(
     {
-      ID: rec.id.slice(0, 12),
+      ID: rec.id.slice(0, idLength),
       Name: rec.name ?? "",
+      // podman ps's Names: the name (a ctrnet container without one, its id)
+      Names: rec.name ?? rec.id,
       State: summary.state,
       Mode: summary.mode,
-      Networks: rec.networks.map((n) => n.network),
+      // podman ps's Networks: the names, comma-separated
+      Networks: rec.networks.map((n) => n.network).join(","),
       Interfaces: rec.networks.map((n) => n.ifname),
       // podman ps's PORTS, exposed ports nothing publishes included
       Ports: psPortsText(rec.ports, rec.exposed),
@@ -147,7 +150,7 @@ export function containerView(rec: ContainerRecord, degraded?: Degraded): object
   );
 }
 
-export const CONTAINER_HEADERS = columnHeaders(["ID", "Name", "State", "Mode", "Networks", "Interfaces", "Ports", "Netns", "Created"], {
+export const CONTAINER_HEADERS = columnHeaders(["ID", "Name", "Names", "State", "Mode", "Networks", "Interfaces", "Ports", "Netns", "Created"], {
   ID: "container id",
 });
 

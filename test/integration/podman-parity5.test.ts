@@ -76,7 +76,7 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
   });
 
   test("several static IPv6 IPs: a subnet without one gets a dynamic address (e2e: static IPv6 IP on one subnet and dynamic on another)", () => {
-    const tag = hex(2);
+    const tag = (0x1000 + (Number.parseInt(hex(2), 16) % 0xe000)).toString(16);
     withNetworks([[`fd93:${tag}::/64`, `fd94:${tag}::/64`]], ([name]) => {
       const id = `mip6-${hex(4)}`;
       const netns = inst.ok(["create", "--network", `${name}:ip=fd93:${tag}::50,ip=fd93:${tag}::51`, id]).trim();
@@ -226,6 +226,25 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     expect(inst.cli(["inspect", "--type", "container", net.name]).stderr).toContain(`no container with name or ID "${net.name}" found: no such container`);
     // quotes in the format are text, as Go's template keeps them (e2e: --format json .NetworkSettings.Ports)
     expect(inst.ok(["inspect", '--format="{{json .NetworkSettings.Ports}}"', id])).toBe('"{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"8084"}]}"\n');
+  });
+
+  test("ps --filter id|name|network, --no-trunc, {{.Names}}, {{.Networks}} comma-joined, Ports by host port (e2e ps_test network and port cases)", () => {
+    const [alpha, bravo, other] = [`alpha-${hex(3)}`, `bravo-${hex(3)}`, `other${hex(30)}`];
+    inst.ok(["create", "--network", net.name, "--name", alpha, "-p", "127.0.0.1:3000-3001:3000-3001", "-p", "127.0.0.1:3100-3102:4000-4002", "-p", "127.0.0.1:30080:30080", "-p", "127.0.0.1:8000:8080", alpha]);
+    inst.ok(["create", "--network", `container:${alpha}`, "--name", bravo, bravo]);
+    inst.ok(["create", "--network", "none", other]);
+    expect(inst.ok(["ps", "-a", "--format", "table {{.Names}}", "--filter", `network=container:${alpha}`])).toBe(`NAMES\n${bravo}\n`);
+    expect(inst.ok(["ps", "-a", "--format", "{{.Names}} {{.Networks}}", "--filter", `network=${net.name}`])).toBe(`${alpha} ${net.name}\n`);
+    expect(inst.ok(["ps", "--format", "{{.Ports}}", "--filter", `name=^${alpha}$`])).toBe(
+      "127.0.0.1:3000-3001->3000-3001/tcp, 127.0.0.1:3100-3102->4000-4002/tcp, 127.0.0.1:8000->8080/tcp, 127.0.0.1:30080->30080/tcp\n",
+    );
+    expect(inst.ok(["ps", "-q", "--no-trunc", "--filter", `id=${other.slice(0, 8)}`])).toBe(`${other}\n`);
+    expect(inst.ok(["ps", "-q", "--filter", "network=no-such-net"])).toBe("");
+    const bad = inst.cli(["ps", "--filter", "status=running"]);
+    expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: 'ctrnet: error: invalid filter "status": use id=…, name=…, network=…\n' });
+    const conflict = inst.cli(["run", "--network", net.name, "-p", "1000-2000:2000-3000", "-p", "1999-2999:3001-4001", "--", "true"]);
+    expect(conflict.code).toBe(2);
+    expect(conflict.stderr).toContain("conflicting port mappings for host port 1999 (protocol tcp)");
   });
 
   test("network create -o vlan=N is made whatever the kernel (e2e: with vlan option); a container on it works or says what the kernel lacks", () => {
