@@ -100,7 +100,7 @@ export interface ContainerResolvConfInput {
   dnsDomain?: string;
   /** `--dns-search`: replaces every search domain (`.` alone: none). */
   search?: readonly string[];
-  /** `--dns-option`: added to the others. */
+  /** `--dns-option`: replaces the others, as podman's. */
   options?: readonly string[];
 }
 
@@ -138,7 +138,8 @@ export function containerResolvConf(input: ContainerResolvConfInput): ContainerR
         ...networks.flatMap((dns) => [...(dns.domain ? [dns.domain] : []), ...(dns.search ?? [])]),
         ...host.search,
       ]);
-  const options = unique([...networks.flatMap((dns) => dns.options ?? []), ...host.options, ...(input.options ?? [])]);
+  // podman's (resolvconf.New without KeepHostOptions): --dns-option replaces the host's options
+  const options = input.options?.length ? unique(input.options) : unique([...networks.flatMap((dns) => dns.options ?? []), ...host.options]);
   const fromNetworks = networks.flatMap((dns) => dns.nameservers ?? []);
   let nameservers: string[];
   if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));

@@ -11,7 +11,7 @@ export interface EtcOptions {
   dns?: string[];
   /** Search domains that replace every other (`--dns-search`); `.` alone: none at all. */
   dnsSearch?: string[];
-  /** resolv.conf options added to the host's (`--dns-option`). */
+  /** resolv.conf options that replace the host's (`--dns-option`), as podman's. */
   dnsOptions?: string[];
   /** Extra /etc/hosts lines (`--add-host NAME:IP`), in order. */
   addHosts?: { name: string; address: string }[];

@@ -237,6 +237,10 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       expect(own.out).toContain("192.0.2.77");
       // a container without --dns on the same network still asks the host's
       expect(status(dig(A, "www.outside.test"))).toBe("SERVFAIL");
+      // the host's options, unless --dns-option replaces them, as podman's (e2e: run with macvlan network)
+      writeFileSync(resolvConf, `nameserver ${UPSTREAM_HOST_SIDE}\noptions edns0 trust-ad\n`);
+      expect(inContainer(A, ["cat", "/etc/resolv.conf"]).out).toEndWith("\noptions edns0 trust-ad\n");
+      expect(inContainer(A, ["cat", "/etc/resolv.conf"], ["--dns-option", "ndots:1", "--dns-search", "."]).out).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\noptions ndots:1\n");
     } finally {
       writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
     }
