@@ -94,10 +94,10 @@ export function inspectView(result: InspectResult): object {
     maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts", "PortBindings"],
   }) as {
     NetworkSettings: Record<string, unknown> & { Networks?: Map<string, Record<string, unknown>> | null };
-    Config?: Record<string, unknown>;
+    Config: Record<string, unknown>;
   };
-  // podman's Config is always there; no --expose leaves its ExposedPorts a nil map (map[])
-  view.Config ??= struct({ ExposedPorts: new Map() }, {});
+  // no exposed or published port leaves podman's ExposedPorts a nil map (map[])
+  view.Config.ExposedPorts ??= new Map();
   fill(view.NetworkSettings, BASIC_OPTIONAL);
   // a nil map in podman's struct (no network by name: ns:PATH, a running pasta): Go prints it map[]
   if (!Object.hasOwn(view.NetworkSettings, "Networks")) view.NetworkSettings.Networks = new Map();

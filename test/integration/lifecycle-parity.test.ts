@@ -50,14 +50,16 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     expect(ports["90/udp"]).toEqual([{ HostIp: "0.0.0.0", HostPort: String(hostPortOf("90/udp")) }]);
   });
 
-  test("--expose without -P publishes nothing; inspect lists it in Config.ExposedPorts, not in NetworkSettings.Ports, as podman 5", () => {
+  test("--expose without -P publishes nothing; inspect lists it in NetworkSettings.Ports with null and in Config.ExposedPorts with the published ones, as podman's", () => {
     const id = `ex-${hex(4)}`;
     inst.ok(["create", "--network", net.name, "--expose", "8000/tcp", "-p", "8001", id]);
     expect(inst.ok(["port", id]).trim()).toMatch(/^8001\/tcp -> 0\.0\.0\.0:\d+$/);
     const result = inst.inspect(id);
-    expect(Object.keys(result.NetworkSettings.Ports)).toEqual(["8001/tcp"]);
+    // e2e container_inspect_test: exposed ports shown, exposed ports include published ports
+    expect(Object.keys(result.NetworkSettings.Ports).sort()).toEqual(["8000/tcp", "8001/tcp"]);
+    expect(result.NetworkSettings.Ports["8000/tcp"]).toBeNull();
     expect(result.NetworkSettings.Ports["8001/tcp"]).toHaveLength(1);
-    expect(result.Config.ExposedPorts).toEqual({ "8000/tcp": {} });
+    expect(result.Config.ExposedPorts).toEqual({ "8000/tcp": {}, "8001/tcp": {} });
     // ls's Ports as podman ps's: the published one, then the exposed one
     expect(inst.ok(["ls", "--format", "{{.ID}} {{.Ports}}"])).toMatch(new RegExp(`^${id} 0\\.0\\.0\\.0:\\d+->8001/tcp, 8000/tcp$`, "m"));
     // host and container:ID: no ports of their own in NetworkSettings.Ports (e2e: --net=host --expose, --net=container --expose)
@@ -69,6 +71,10 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     inst.ok(["create", "--network", `container:${host}`, "--expose", "8090/tcp", sharer]);
     expect(inst.inspect(sharer).NetworkSettings.Ports).toEqual({});
     expect(inst.inspect(sharer).Config.ExposedPorts).toEqual({ "8090/tcp": {} });
+    // a container without ports of its own has none, even on another's netns that publishes some
+    const bare = `exb-${hex(4)}`;
+    inst.ok(["create", "--network", `container:${id}`, bare]);
+    expect(inst.inspect(bare).Config).toEqual({});
   });
 
   test("bad --expose exits 2 with podman's words, nothing made", () => {

@@ -247,6 +247,19 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     expect(conflict.stderr).toContain("conflicting port mappings for host port 1999 (protocol tcp)");
   });
 
+  test("exposed ports in inspect (e2e container_inspect_test): NetworkSettings.Ports with null, Config.ExposedPorts with the published ones; ps lists them by protocol", () => {
+    const [c1, c2, c3] = [`ep1-${hex(3)}`, `ep2-${hex(3)}`, `ep3-${hex(3)}`];
+    inst.ok(["create", "--network", net.name, "--expose", "8787/udp", "--expose", "99/sctp", "--name", c1, c1]);
+    const one = inst.inspect(c1);
+    expect(one.NetworkSettings.Ports).toEqual({ "8787/udp": null, "99/sctp": null });
+    expect(one.Config.ExposedPorts).toEqual({ "8787/udp": {}, "99/sctp": {} });
+    expect(inst.ok(["ps", "--format", "{{.Ports}}", "--filter", `name=${c1}`])).toBe("99/sctp, 8787/udp\n");
+    inst.ok(["create", "--network", net.name, "--expose", "22/tcp", "-p", "127.0.0.1::80/tcp", c2]);
+    inst.ok(["create", "--network", `container:${c2}`, c3]);
+    expect(inst.inspect(c2).Config.ExposedPorts).toEqual({ "22/tcp": {}, "80/tcp": {} });
+    expect(inst.inspect(c3).Config.ExposedPorts).toBeUndefined();
+  });
+
   test("network create -o vlan=N is made whatever the kernel (e2e: with vlan option); a container on it works or says what the kernel lacks", () => {
     const name = `vl-${hex(3)}`;
     inst.ok(["network", "create", "--subnet", `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}.0/24`, "--opt", "vlan=9", name]);
