@@ -153,6 +153,21 @@ function conflistArgs(request: CreateNetworkRequest, around: Surroundings): Conf
   return { created: around.now.toISOString(), labels: request.labels ?? {}, options: canonicalOptions(request.options ?? {}), dns: !request.disableDns, ...(dnsServers.length ? { dnsServers } : {}) };
 }
 
+/**
+ * podman's `--ipam-driver none` on a bridge: no addresses at all (the containers' interfaces have their
+ * link-local ones only), so no subnet, gateway, route or DNS (containers/common IpamNoneDisableDNS);
+ * ctrnet's own plugin, without an ipam section, as podman's CNI backend writes it.
+ */
+function noIpamConflist(request: CreateNetworkRequest, around: Surroundings, common: { name: string; args: ConflistArgs }): Record<string, unknown> {
+  if (request.subnets?.length || request.gateways?.length || request.ipRanges?.length || request.routes?.length || request.ipv6) {
+    throw new UsageError("the none ipam driver takes no --subnet, --gateway, --ip-range, --route or --ipv6: its containers get no address");
+  }
+  const { mtu, vlan, plugin, isolate, bridgeName } = parseBridgeOptions(request.options ?? {});
+  if (plugin === "cni") throw new UsageError("the none ipam driver is served by ctrnet's own plugin: leave out -o plugin=cni");
+  const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around);
+  return nativeConflist({ ...common, args: { ...common.args, dns: false }, bridge, subnets: [], mtu, vlan, internal: request.internal, noIpam: true, ...(isolate ? { isolate } : {}) });
+}
+
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {
   const name = planName(request, around);
   const driver = parseDriver(request.driver);
@@ -165,11 +180,12 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     routes: (request.routes ?? []).map(parseRoute),
   };
   const ipamDriver = request.ipamDriver ?? (driver !== "bridge" && !request.subnets?.length ? "dhcp" : "host-local");
+  if (ipamDriver === "none" && driver === "bridge") return { name, conflist: noIpamConflist(request, around, common) };
   if (ipamDriver !== "host-local" && (driver === "bridge" || ipamDriver !== "dhcp")) {
     throw new UsageError(
       ipamDriver === "dhcp"
         ? "the dhcp ipam driver is supported by the macvlan and ipvlan drivers only"
-        : `unsupported ipam driver "${ipamDriver}": use host-local (the default), or dhcp on a macvlan or ipvlan network`,
+        : `unsupported ipam driver "${ipamDriver}": use host-local (the default), none on a bridge network, or dhcp on a macvlan or ipvlan network`,
     );
   }
   let conflist: Record<string, unknown>;

@@ -27,7 +27,8 @@ export const CtrnetPluginConfig = v.looseObject({
   internal: v.optional(v.boolean()),
   /** podman's `-o isolate=true|strict`. */
   isolate: v.optional(v.picklist(["true", "strict"])),
-  ipam: HostLocalIpam,
+  /** Absent: podman's `--ipam-driver none`, no address. */
+  ipam: v.optional(HostLocalIpam),
 });
 export type CtrnetPluginConfig = v.InferOutput<typeof CtrnetPluginConfig>;
 

@@ -130,7 +130,7 @@ describe.skipIf(!privileged)("podman's networking tests, as ctrnet commands", ()
         [["--gateway", "10.11.12.256"], 'invalid argument "10.11.12.256" for "--gateway" flag: invalid string being converted to IP address: 10.11.12.256'],
         [["--subnet", `${prefix}.0/24`], `subnet ${prefix}.0/24 is already used on the host or by another config`],
         [["--opt", "foo=bar"], "unsupported bridge network option: foo"],
-        [["--ipam-driver", "none"], 'unsupported ipam driver "none"'],
+        [["--ipam-driver", "bogus"], 'unsupported ipam driver "bogus"'],
       ] as const) {
         const name = `bad-${hex(3)}`;
         const r = inst.cli(["network", "create", ...args, name]);

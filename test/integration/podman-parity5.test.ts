@@ -260,6 +260,27 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     expect(inst.inspect(c3).Config.ExposedPorts).toBeUndefined();
   });
 
+  test("network create --ipam-driver=none (e2e: run with ipam none driver): eth0 has its link-local address only; no subnet, no DNS", () => {
+    const name = `in-${hex(3)}`;
+    inst.ok(["network", "create", "--ipam-driver=none", name]);
+    try {
+      const info = JSON.parse(inst.ok(["network", "inspect", name]))[0];
+      expect({ subnets: info.subnets, dns: info.dns_enabled, ipam: info.ipam_options }).toEqual({ subnets: [], dns: false, ipam: { driver: "none" } });
+      const lines = inst.ok(["run", "--network", name, "--", "ip", "addr", "show", "eth0"]).trimEnd().split("\n");
+      expect(lines).toHaveLength(4);
+      expect(lines[2]).toMatch(/^\s+inet6 fe80::/);
+      const id = `inc-${hex(3)}`;
+      inst.ok(["create", "--network", name, id]);
+      expect(inst.inspect(id).NetworkSettings.Networks[name].IPAddress).toBe("");
+      inst.ok(["rm", id]);
+      const bad = inst.cli(["network", "create", "--ipam-driver", "none", "--subnet", "10.9.9.0/24", `bad-${hex(3)}`]);
+      expect(bad.code).toBe(2);
+    } finally {
+      inst.removeAll();
+      inst.ok(["network", "rm", name]);
+    }
+  });
+
   test("network create -o vlan=N is made whatever the kernel (e2e: with vlan option); a container on it works or says what the kernel lacks", () => {
     const name = `vl-${hex(3)}`;
     inst.ok(["network", "create", "--subnet", `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}.0/24`, "--opt", "vlan=9", name]);

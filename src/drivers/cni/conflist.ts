@@ -286,6 +286,8 @@ export function bridgeConflist(spec: BridgeNetworkSpec): Record<string, unknown>
 export interface NativeNetworkSpec extends BridgeNetworkSpec {
   /** podman's `-o isolate=true|strict`. */
   isolate?: "true" | "strict";
+  /** podman's `--ipam-driver none`: no ipam section, no address. */
+  noIpam?: boolean;
 }
 
 /**
@@ -309,7 +311,7 @@ export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown>
     // netavark's rule (podman's "add gateway when not internal or dns enabled"): an internal network with DNS
     // keeps its gateways on the bridge for the DNS server, with no default route to them; one without DNS has
     // only the gateways given with --gateway
-    ipam: hostLocalIpam(spec, !internal, !internal || spec.args?.dns === true),
+    ...(spec.noIpam ? {} : { ipam: hostLocalIpam(spec, !internal, !internal || spec.args?.dns === true) }),
   };
   return conflist(spec, [plugin]);
 }
