@@ -207,7 +207,7 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     }
   } else {
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");
-    const { mtu, mode, parent, plugin, noDefaultRoute, metric } = parseMacvlanOptions(request.options ?? {}, driver);
+    const { mtu, mode, parent, plugin, noDefaultRoute, metric, bclim } = parseMacvlanOptions(request.options ?? {}, driver);
     const master = planParent(request, driver, parent, around);
     if (ipamDriver === "dhcp") {
       // podman's default without --subnet: the LAN's DHCP server hands out the addresses, asked by CNI's
@@ -217,6 +217,7 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
       if (plugin === "ctrnet") throw new UsageError(`the dhcp ipam driver needs the reference ${driver} plugin: -o plugin=cni (the default with dhcp)`);
       const { parent: _, ...options } = canonicalOptions(request.options ?? {});
       if (noDefaultRoute) throw new UsageError("the dhcp ipam driver takes no no_default_route: the DHCP server gives the routes");
+      if (bclim !== undefined) throw new UsageError("--opt bclim needs ctrnet's own plugin, which the dhcp ipam driver does not use: give --subnet");
       conflist = dhcpVlanConflist({ ...common, args: { ...common.args, options, dns: false }, subnets: [], driver, master, mode, mtu });
       checkPlugins(name, conflist, around);
       return { name, conflist };
@@ -228,7 +229,9 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     // podman keeps the parent as the network's interface, not among its options
     const { parent: _, ...options } = canonicalOptions(request.options ?? {});
     const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, noDefaultRoute, metric, subnets: planSubnets(request, around, false) };
-    conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist(spec);
+    // the reference macvlan plugin has no broadcast cutoff
+    if (bclim !== undefined && plugin === "cni") throw new UsageError("--opt bclim needs ctrnet's own plugin: leave out -o plugin=cni");
+    conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist({ ...spec, ...(bclim !== undefined ? { bclim } : {}) });
   }
   checkPlugins(name, conflist, around);
   return { name, conflist };

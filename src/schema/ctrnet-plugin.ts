@@ -47,6 +47,8 @@ export const CtrnetVlanPluginConfig = v.looseObject({
   master: v.optional(InterfaceName),
   mode: v.optional(v.picklist([...MACVLAN_MODES, ...IPVLAN_MODES])),
   mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
+  /** podman's `-o bclim=N` (macvlan): IFLA_MACVLAN_BC_CUTOFF of the container's link. */
+  bclim: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-(2 ** 31)), v.maxValue(2 ** 31 - 1))),
   ipam: HostLocalIpam,
 });
 export type CtrnetVlanPluginConfig = v.InferOutput<typeof CtrnetVlanPluginConfig>;

@@ -305,6 +305,21 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     }
   });
 
+  test("macvlan -o bclim=N (podman's broadcast queue cutoff): the kernel takes the container's link with it", () => {
+    const [parent, peer, name] = [`p5m${hex(2)}`, `p5p${hex(2)}`, `bc-${hex(3)}`];
+    expect(run(["ip", "link", "add", parent, "type", "veth", "peer", "name", peer]).ok).toBe(true);
+    try {
+      run(["ip", "link", "set", parent, "up"]);
+      inst.ok(["network", "create", "-d", "macvlan", "-o", `parent=${parent}`, "-o", "bclim=2", "--subnet", "10.233.0.0/24", name]);
+      expect(inst.ok(["network", "inspect", name, "--format", "{{.Options}}"])).toBe("map[bclim:2]\n");
+      expect(inst.ok(["run", "--network", name, "--", "ip", "-o", "link", "show", "eth0"])).toContain("eth0@");
+    } finally {
+      inst.removeAll();
+      inst.cli(["network", "rm", "-f", name]);
+      run(["ip", "link", "del", parent]);
+    }
+  });
+
   test("macvlan and ipvlan networks may share a subnet (e2e container interface name for macvlan/ipvlan): only a bridge's must be free", () => {
     const names = [`mv1-${hex(3)}`, `mv2-${hex(3)}`, `iv1-${hex(3)}`];
     try {

@@ -83,6 +83,8 @@ export interface MacvlanNetworkSpec extends AddressingSpec {
   master?: string;
   /** One of MACVLAN_MODES for macvlan, IPVLAN_MODES for ipvlan. */
   mode?: VlanMode;
+  /** podman's bclim (macvlan, ctrnet's plugin): the broadcast queue cutoff. */
+  bclim?: number;
 }
 
 interface HostLocalRange {
@@ -365,6 +367,7 @@ export function nativeVlanConflist(spec: MacvlanNetworkSpec): Record<string, unk
     ...(spec.master !== undefined ? { master: spec.master } : {}),
     ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ...(spec.bclim !== undefined ? { bclim: spec.bclim } : {}),
     capabilities: driver === "macvlan" ? { ips: true, mac: true } : { ips: true },
     ipam: hostLocalIpam(spec, true),
   };

@@ -91,7 +91,7 @@ function makeLink(host: Netlink, req: VlanAttachRequest, parent: number): void {
   const common = { name: req.ifname, parent, mtu: p.mtu, netnsFd: req.netnsFd };
   try {
     if (p.driver === "macvlan") {
-      host.linkAdd({ kind: "macvlan", ...common, mode: (p.mode ?? "bridge") as MacvlanMode, ...(req.mac ? { mac: req.mac } : {}) });
+      host.linkAdd({ kind: "macvlan", ...common, mode: (p.mode ?? "bridge") as MacvlanMode, ...(req.mac ? { mac: req.mac } : {}), ...(p.bclim !== undefined ? { bcCutoff: p.bclim } : {}) });
     } else {
       host.linkAdd({ kind: "ipvlan", ...common, mode: (p.mode ?? "l2") as IpvlanMode });
     }
