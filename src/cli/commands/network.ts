@@ -53,7 +53,7 @@ const createArgs = {
   ipv6: { type: "boolean", description: "dual stack: adds a free IPv4 subnet and a random fd00::/8 /64 where none is given" },
   internal: { type: "boolean", description: "no gateway, no masquerading: containers reach only each other" },
   "disable-dns": { type: "boolean", description: "leave out the dnsname plugin (with -o plugin=cni it is added when installed)" },
-  opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict, no_default_route=true (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni, no_default_route=true (macvlan: mode bridge|private|vepa|passthru; ipvlan: l2|l3|l3s); repeatable" },
+  opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict, no_default_route=true, metric=N, com.docker.network.bridge.name=NAME (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni, no_default_route=true, metric=N (macvlan: mode bridge|private|vepa|passthru, bclim=N; ipvlan: l2|l3|l3s); repeatable" },
   "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan and ipvlan, the parent interface" },
   label: { type: "string", description: "label KEY=VALUE; repeatable" },
   route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY of a family one of its subnets has); repeatable" },
