@@ -39,6 +39,7 @@ extern int setns(int fd, int nstype);
 extern int unshare(int flags);
 extern int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data);
 extern int umount2(const char *target, int flags);
+extern int sethostname(const char *name, unsigned long len);
 extern int setsid(void);
 extern int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 extern int execve(const char *path, char *const argv[], char *const envp[]);
@@ -86,6 +87,7 @@ extern int pthread_detach(pthread_t thread);
 #define STEP_SETSID 7
 #define STEP_MOUNT 8
 #define STEP_MOUNT_WARNING 9 /* not a failure: the child goes on */
+#define STEP_HOSTNAME 10
 
 /* Every field 8 bytes wide, as in launch_spec. */
 struct mount_op {
@@ -113,6 +115,8 @@ struct launch_spec {
   const struct mount_op *mounts; /* made in this order, after unsharing */
   i64 nmounts;
   i64 hold;          /* non-zero: wait for the go-ahead after the namespaces are set up */
+  const char *hostname; /* NULL: none; else set after unsharing (in a new uts namespace) */
+  i64 hostname_len;
 };
 
 static void report(int fd, int step, int index, int err) {
@@ -201,6 +205,7 @@ static void child(const struct launch_spec *s, int status_fd, int go_fd, int par
   for (i = 0; i < s->nns; i++)
     if (setns((int)s->ns[2 * i], (int)s->ns[2 * i + 1]) < 0) fail(status_fd, STEP_SETNS, i);
   if (s->unshare_flags && unshare((int)s->unshare_flags) < 0) fail(status_fd, STEP_UNSHARE, 0);
+  if (s->hostname && sethostname(s->hostname, (unsigned long)s->hostname_len) < 0) fail(status_fd, STEP_HOSTNAME, 0);
   make_mounts(s, status_fd);
   report(status_fd, STEP_READY, 0, 0);
   if (go_fd >= 0) {

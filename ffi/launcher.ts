@@ -49,6 +49,8 @@ export interface LaunchOptions {
   setsid?: boolean;
   /** Made in this order after `unshare`, e.g. in a new mount namespace. */
   mounts?: MountSpec[];
+  /** sethostname(2) after `unshare` (which should include "uts"), before the mounts. */
+  hostname?: string;
   /** Told of each failed mount that is not `fatal`; the launch goes on. */
   onMountWarning?: (err: SysError, mount: MountSpec) => void;
 }
@@ -93,6 +95,7 @@ const STEP_EXECVE = 6;
 const STEP_SETSID = 7;
 const STEP_MOUNT = 8;
 const STEP_MOUNT_WARNING = 9;
+const STEP_HOSTNAME = 10;
 
 const mountError = (errno: number, m: MountSpec): SysError => new SysError("mount", errno, `${m.source ?? "none"} on ${m.target}`);
 
@@ -114,6 +117,8 @@ function describeFailure(step: number, index: number, errno: number, opts: Launc
       return new SysError("setsid", errno);
     case STEP_MOUNT:
       return mountError(errno, opts.mounts![index]!);
+    case STEP_HOSTNAME:
+      return new SysError("sethostname", errno, opts.hostname);
     default:
       return new SysError(`launcher step ${step}`, errno);
   }
@@ -157,6 +162,8 @@ function buildSpec(opts: LaunchOptions, path: string, joined: Joined, keep: unkn
     array(mounts),
     BigInt(mounts.length / MOUNT_OP_FIELDS),
     opts.hold ? 1n : 0n,
+    opts.hostname === undefined ? 0n : cString(opts.hostname),
+    BigInt(opts.hostname === undefined ? 0 : Buffer.byteLength(opts.hostname)),
   ]);
   keep.push(spec);
   return spec;

@@ -74,6 +74,11 @@ export const containerArgs = {
   "add-host": { type: "string", description: "extra /etc/hosts line NAME:IP (IP may be host-gateway); repeatable, or comma-separated" },
   hostname: { type: "string", description: "the container's first name in /etc/hosts" },
   "no-hosts": { type: "boolean", description: "leave /etc/hosts as it is (the host's for run)" },
+  "hosts-file": { type: "string", description: "base of /etc/hosts: every line of this file, or none (default, or image: the host's localhost lines)" },
+  replace: { type: "boolean", description: "remove the container of the same name (or id) first, if there is one (podman's --replace)" },
+  // podman's terminal flags, which its tests pass everywhere: nothing for a network to do
+  tty: { type: "boolean", alias: "t", description: "podman's -t: accepted, ctrnet allocates no terminal" },
+  interactive: { type: "boolean", alias: "i", description: "podman's -i: accepted, stdin is the command's as it is" },
 } as const satisfies ArgsDef;
 
 type ContainerArgValues = { [K in keyof typeof containerArgs]?: string | string[] | boolean | undefined };
@@ -202,8 +207,8 @@ const NON_NETWORK_MODES = ["bridge", "pasta", "pod", "none", "default", "private
 
 interface NetworkOptions {
   mode?: string;
-  ip4?: string;
-  ip6?: string;
+  /** Every ip= and ip6= of the first network, in order (podman's StaticIPs: either key, either family). */
+  ips: string[];
   mac?: string;
   aliases: string[];
   /** interface_name= of each network, in order; null where none is asked. */
@@ -216,7 +221,7 @@ interface NetworkOptions {
  * the first network, where ctrnet's --ip, --mac and --alias apply.
  */
 function networkOptions(values: readonly string[]): NetworkOptions {
-  const out: NetworkOptions = { aliases: [], interfaceNames: [] };
+  const out: NetworkOptions = { ips: [], aliases: [], interfaceNames: [] };
   if (values.length === 0) return out;
   const [first = "", ...extra] = values;
   const colon = first.indexOf(":");
@@ -230,10 +235,8 @@ function networkOptions(values: readonly string[]): NetworkOptions {
     for (const opt of first.slice(colon + 1).split(",").filter(Boolean)) {
       const eq = opt.indexOf("=");
       const [key, value] = eq < 0 ? [opt, ""] : [opt.slice(0, eq), opt.slice(eq + 1)];
-      if (key === "ip" || key === "ip6") {
-        if (value.includes(":")) out.ip6 = value;
-        else out.ip4 = value;
-      } else if (key === "mac") out.mac = value;
+      if (key === "ip" || key === "ip6") out.ips.push(value);
+      else if (key === "mac") out.mac = value;
       else if (key === "interface_name") out.interfaceNames[0] = value;
       else if (key === "alias") {
         if (value === "") throw new UsageError("alias cannot be empty");
@@ -280,7 +283,11 @@ export function createRequestOf(parsed: ContainerArgValues, rawArgs?: readonly s
   const network = fromNetworks.mode;
   // The network mode reads "" as the default (bridge); typed on a command line it is a mistake, such as an unset variable.
   if (network === "") throw new UsageError("--network must not be empty: give bridge, NAME[,NAME…], none, host, ns:PATH, container:ID, slirp4netns or pasta");
-  const { ip, ip6 } = staticAddresses(single(args, "ip") ?? fromNetworks.ip4, single(args, "ip6") ?? fromNetworks.ip6);
+  // the first of each family as --ip and --ip6 (the flags win), the others beside them in order
+  const firstV4 = fromNetworks.ips.find((a) => !a.includes(":"));
+  const firstV6 = fromNetworks.ips.find((a) => a.includes(":"));
+  const { ip, ip6 } = staticAddresses(single(args, "ip") ?? firstV4, single(args, "ip6") ?? firstV6);
+  const extraIPs = fromNetworks.ips.filter((a) => a !== firstV4 && a !== firstV6);
   const mac = single(args, "mac") ?? fromNetworks.mac;
   const netnsPath = single(args, "netns");
   const pid = parsePid(single(args, "pid"));
@@ -295,6 +302,7 @@ export function createRequestOf(parsed: ContainerArgValues, rawArgs?: readonly s
   if (args["publish-all"] === true) req.publishAll = true;
   if (ip !== undefined) req.ip = ip;
   if (ip6 !== undefined) req.ip6 = ip6;
+  if (extraIPs.length) req.extraIPs = extraIPs;
   if (mac !== undefined) req.mac = mac;
   if (aliases.length) req.aliases = aliases;
   if (fromNetworks.interfaceNames.some((n) => n !== null)) req.interfaceNames = fromNetworks.interfaceNames;
@@ -302,18 +310,19 @@ export function createRequestOf(parsed: ContainerArgValues, rawArgs?: readonly s
   if (netnsPath !== undefined) req.netns = { kind: "join", path: netnsPath };
   if (pid !== undefined) req.netns = { kind: "adopt", pid, keep: "mount" };
   const resolv = { dns: slice(args, rawArgs, "dns"), dnsSearch: slice(args, rawArgs, "dns-search"), dnsOptions: slice(args, rawArgs, "dns-option") };
-  const etc = parseEtcOptions({
-    ...resolv,
-    addHosts: slice(args, rawArgs, "add-host"),
-    hostname: single(args, "hostname"),
-    // citty reads --no-hosts as the negation of a `hosts` flag
-    noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
-  });
-  // podman's create check: resolv.conf is the other container's, or there is no network to resolve on
+  // podman's create check, before any value is read: resolv.conf is the other container's, or there is no network to resolve on
   const nsMode = network === "none" ? "none" : network?.startsWith("container:") ? "container" : undefined;
   if (nsMode !== undefined && Object.values(resolv).some((values) => values.length > 0)) {
     throw new UsageError(`conflicting options: dns and the network mode: ${nsMode}`);
   }
+  const etc = parseEtcOptions({
+    ...resolv,
+    addHosts: slice(args, rawArgs, "add-host"),
+    hostname: single(args, "hostname"),
+    hostsFile: single(args, "hosts-file"),
+    // citty reads --no-hosts as the negation of a `hosts` flag
+    noHosts: args["no-hosts"] === true || (args as Record<string, unknown>).hosts === false,
+  });
   // podman's specgen check: the hosts file is the other container's
   if (network?.startsWith("container:") && etc.addHosts?.length) {
     throw new UsageError("cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration");
@@ -339,6 +348,17 @@ export function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): 
     if (token === "--") return;
     if (!token.startsWith("-") || token === "-") continue;
     const flag = token.includes("=") ? token.slice(0, token.indexOf("=")) : token;
+    if (!known.has(flag) && /^-[a-zA-Z]{2,}$/.test(token)) {
+      // short flags together, as pflag and citty read them (podman's -dt, -it): booleans, the last may take a value
+      const letters = [...token.slice(1)];
+      letters.forEach((letter, at) => {
+        const value = known.get(`-${letter}`);
+        if (value === undefined) throw new UsageError(`unknown option -${letter} in ${token}`);
+        if (value && at < letters.length - 1) throw new UsageError(`option -${letter} takes a value: it cannot be followed by other flags in ${token}`);
+      });
+      if (known.get(`-${letters.at(-1)}`)) i++;
+      continue;
+    }
     const takesValue = known.get(flag);
     if (takesValue === undefined) throw new UsageError(`unknown option ${flag}`);
     if (takesValue && flag === token) i++;
@@ -346,6 +366,23 @@ export function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): 
 }
 
 /** `--format`: a table for people, or JSON for programs. */
+/** podman's -l/--latest of the commands that name containers. */
+export const latestArg = {
+  latest: { type: "boolean", alias: "l", description: "the container made last (podman's --latest)" },
+} as const satisfies ArgsDef;
+
+/**
+ * podman's CheckAllLatestAndIDFile: which of names, --all and --latest go together, in its words.
+ * ignoreArgLen: the arguments are not (only) names (port's PORT).
+ */
+export function checkAllLatest(names: readonly string[], opts: { all?: boolean; latest?: boolean }, ignoreArgLen = false): void {
+  if (opts.all && opts.latest) throw new UsageError("--all and --latest cannot be used together");
+  if (names.length > 0 && opts.all) throw new UsageError("no arguments are needed with --all");
+  if (ignoreArgLen) return;
+  if (names.length > 0 && opts.latest) throw new UsageError("--latest and containers cannot be used together");
+  if (names.length === 0 && !opts.all && !opts.latest) throw new UsageError("you must provide at least one name or id");
+}
+
 export const formatArg = {
   format: { type: "string", description: "table (default) or json" },
 } as const satisfies ArgsDef;

@@ -203,6 +203,37 @@ function joinNegativeValues(cmd: CommandDef, args: readonly string[]): string[] 
   return out;
 }
 
+const PFLAG_TRUE = new Set(["1", "t", "T", "true", "TRUE", "True"]);
+const PFLAG_FALSE = new Set(["0", "f", "F", "false", "FALSE", "False"]);
+
+/**
+ * A boolean option given a value as pflag takes it (podman's `--no-hosts=false`, `--rm=true`): true is the
+ * flag alone, false no flag. citty reads `--no-NAME=…` as an option "NAME=…" of its own and drops it.
+ */
+export function explicitBooleans(cmd: CommandDef, args: readonly string[]): string[] {
+  const defs = (typeof cmd.args === "object" && cmd.args !== null ? cmd.args : {}) as Record<string, { type?: string; alias?: string | string[] }>;
+  const booleans = new Set(
+    Object.entries(defs).flatMap(([name, def]) =>
+      def.type !== "boolean" ? [] : [name, ...(def.alias === undefined ? [] : [def.alias].flat().filter((a) => a.length > 1))].map((n) => `--${n}`),
+    ),
+  );
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    if (word === "--") return [...out, ...args.slice(i)];
+    const eq = word.indexOf("=");
+    const flag = eq < 0 ? word : word.slice(0, eq);
+    if (eq < 0 || !word.startsWith("--") || !booleans.has(flag)) {
+      out.push(word);
+      continue;
+    }
+    const value = word.slice(eq + 1);
+    if (PFLAG_TRUE.has(value)) out.push(flag);
+    else if (!PFLAG_FALSE.has(value)) throw new UsageError(`invalid argument "${value}" for "${flag}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
+  }
+  return out;
+}
+
 export async function cli(argv: string[]): Promise<number> {
   try {
     const { cmd, path, args } = await resolveCommand(takeLogLevel(argv));
@@ -219,7 +250,7 @@ export async function cli(argv: string[]): Promise<number> {
     if (needsRootlessNamespace(path[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
     // help and completion read the whole command tree from here
     phase("command loaded");
-    const { result } = await runCommand(cmd, { rawArgs: joinNegativeValues(cmd, args), data: { root: main } });
+    const { result } = await runCommand(cmd, { rawArgs: explicitBooleans(cmd, joinNegativeValues(cmd, args)), data: { root: main } });
     phase("command done");
     return typeof result === "number" ? result : 0;
   } catch (err) {

@@ -42,7 +42,8 @@ export function networkView(n: NetworkInfo, listing?: { truncate: boolean }): ob
       s,
     ),
   );
-  const labels = Object.entries(n.labels).map(([k, v]) => `${k}=${v}`);
+  // podman's FormatLabels: key=value, by key
+  const labels = Object.keys(n.labels).sort().map((k) => `${k}=${n.labels[k]}`);
   return struct(
     {
       Name: n.name,
@@ -79,7 +80,7 @@ export const NETWORK_HEADERS = columnHeaders(
   { ID: "network id" },
 );
 
-const BASIC_OPTIONAL = ["SecondaryIPAddresses", "SecondaryIPv6Addresses", "AdditionalMACAddresses"];
+const BASIC_OPTIONAL = ["SecondaryIPAddresses", "SecondaryIPv6Addresses", "AdditionalMacAddresses"];
 
 function fill(fields: Record<string, unknown>, names: readonly string[]): void {
   for (const name of names) if (!Object.hasOwn(fields, name)) fields[name] = null;
@@ -87,9 +88,16 @@ function fill(fields: Record<string, unknown>, names: readonly string[]): void {
 
 /** podman's InspectContainerData, as far as ctrnet has it; its Go field is ID where the JSON says Id. */
 export function inspectView(result: InspectResult): object {
-  const view = fromJson(result, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts", "PortBindings"] }) as {
+  // podman's Go field is AdditionalMacAddresses where its JSON says AdditionalMACAddresses
+  const view = fromJson(result, {
+    renames: { Id: "ID", HostIp: "HostIP", AdditionalMACAddresses: "AdditionalMacAddresses" },
+    maps: ["Ports", "Networks", "DriverOpts", "IPAMConfig", "ExposedPorts", "PortBindings"],
+  }) as {
     NetworkSettings: Record<string, unknown> & { Networks?: Map<string, Record<string, unknown>> | null };
+    Config: Record<string, unknown>;
   };
+  // no exposed or published port leaves podman's ExposedPorts a nil map (map[])
+  view.Config.ExposedPorts ??= new Map();
   fill(view.NetworkSettings, BASIC_OPTIONAL);
   // a nil map in podman's struct (no network by name: ns:PATH, a running pasta): Go prints it map[]
   if (!Object.hasOwn(view.NetworkSettings, "Networks")) view.NetworkSettings.Networks = new Map();
@@ -120,15 +128,18 @@ export function containerSummary(rec: ContainerRecord, degraded?: Degraded) {
   };
 }
 
-export function containerView(rec: ContainerRecord, degraded?: Degraded): object {
+export function containerView(rec: ContainerRecord, degraded?: Degraded, idLength = 12): object {
   const summary = containerSummary(rec, degraded);
   return struct(
     {
-      ID: rec.id.slice(0, 12),
+      ID: rec.id.slice(0, idLength),
       Name: rec.name ?? "",
+      // podman ps's Names: the name (a ctrnet container without one, its id)
+      Names: rec.name ?? rec.id,
       State: summary.state,
       Mode: summary.mode,
-      Networks: rec.networks.map((n) => n.network),
+      // podman ps's Networks: the names, comma-separated
+      Networks: rec.networks.map((n) => n.network).join(","),
       Interfaces: rec.networks.map((n) => n.ifname),
       // podman ps's PORTS, exposed ports nothing publishes included
       Ports: psPortsText(rec.ports, rec.exposed),
@@ -139,7 +150,7 @@ export function containerView(rec: ContainerRecord, degraded?: Degraded): object
   );
 }
 
-export const CONTAINER_HEADERS = columnHeaders(["ID", "Name", "State", "Mode", "Networks", "Interfaces", "Ports", "Netns", "Created"], {
+export const CONTAINER_HEADERS = columnHeaders(["ID", "Name", "Names", "State", "Mode", "Networks", "Interfaces", "Ports", "Netns", "Created"], {
   ID: "container id",
 });
 

@@ -100,7 +100,7 @@ export interface ContainerResolvConfInput {
   dnsDomain?: string;
   /** `--dns-search`: replaces every search domain (`.` alone: none). */
   search?: readonly string[];
-  /** `--dns-option`: added to the others. */
+  /** `--dns-option`: replaces the others, as podman's. */
   options?: readonly string[];
 }
 
@@ -121,13 +121,16 @@ function reachable(address: string, ipv6: boolean): boolean {
 }
 
 /**
- * Nameservers, in order of preference: the override; the networks' own (a DNS plugin such as dnsname
+ * Nameservers, in order of preference: ctrnet's DNS server on its networks (which forwards the container's
+ * other names to its override); the override; the networks' own (a DNS plugin such as dnsname
  * answers for the containers on its network); the host's, minus those out of reach. Search domains: the
  * networks' first, then the host's. Options: the host's.
  */
 export function containerResolvConf(input: ContainerResolvConfInput): ContainerResolvConf {
   const { host, networks } = input;
-  const served = input.reach !== "shared" && !input.nameservers?.length && (input.dnsServers?.length ?? 0) > 0;
+  // As podman with netavark: a container on DNS networks names their servers, which forward its other
+  // names to its own --dns (libpod's addResolvConf); --dns is written only where no DNS server serves it.
+  const served = input.reach !== "shared" && (input.dnsServers?.length ?? 0) > 0;
   const search = input.search?.length
     ? input.search.filter((s) => s !== ".")
     : unique([
@@ -135,12 +138,13 @@ export function containerResolvConf(input: ContainerResolvConfInput): ContainerR
         ...networks.flatMap((dns) => [...(dns.domain ? [dns.domain] : []), ...(dns.search ?? [])]),
         ...host.search,
       ]);
-  const options = unique([...networks.flatMap((dns) => dns.options ?? []), ...host.options, ...(input.options ?? [])]);
+  // podman's (resolvconf.New without KeepHostOptions): --dns-option replaces the host's options
+  const options = input.options?.length ? unique(input.options) : unique([...networks.flatMap((dns) => dns.options ?? []), ...host.options]);
   const fromNetworks = networks.flatMap((dns) => dns.nameservers ?? []);
   let nameservers: string[];
-  if (input.nameservers?.length) nameservers = [...input.nameservers];
+  if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));
+  else if (input.nameservers?.length) nameservers = [...input.nameservers];
   else if (input.reach === "shared") nameservers = host.nameservers;
-  else if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));
   else if (input.networkDnsServers?.length) nameservers = [...input.networkDnsServers, ...fromNetworks];
   else if (fromNetworks.length) nameservers = fromNetworks;
   else nameservers = host.nameservers.filter((ns) => reachable(ns, input.ipv6));
@@ -167,6 +171,8 @@ const PODMAN_LOCALHOST_ENTRIES = [
 export interface ContainerHostsInput {
   /** The host's /etc/hosts. Only its localhost lines are kept: its other names mean the host, not the container. */
   host: string;
+  /** A base file whose every line is kept instead (podman's --hosts-file); "" for none. */
+  base?: string;
   /** The container's own addresses, without prefix length. */
   addresses: readonly string[];
   /** The names the container answers to, e.g. its name and its short id. */
@@ -211,10 +217,13 @@ export function replaceOwnHostsEntries(hosts: string, before: readonly string[],
  * --add-host of the same name wins, as podman's).
  */
 export function containerHosts(input: ContainerHostsInput): string {
-  const localhost = input.host.split("\n").filter((line) => {
-    const entry = hostsEntry(line);
-    return entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n));
-  });
+  const localhost =
+    input.base !== undefined
+      ? input.base.split("\n").filter((line) => hostsEntry(line) !== undefined)
+      : input.host.split("\n").filter((line) => {
+          const entry = hostsEntry(line);
+          return entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n));
+        });
   const lines = [...(input.extraHosts ?? []).map((h) => `${h.address}\t${h.name}`), ...localhost.map((l) => l.trim())];
   const taken = new Set(lines.flatMap((line) => hostsEntry(line)?.names ?? []));
   const names = unique(input.names);

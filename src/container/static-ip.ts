@@ -9,7 +9,8 @@ export function checkAddressFree(records: readonly ContainerRecord[], network: s
     const attachment = rec.networks.find((n) => n.network === network);
     if (!attachment) continue;
     if (held(rec, attachment).includes(ip)) {
-      throw new UsageError(`IP address ${ip} is already in use on network "${network}" by container "${rec.id}"`);
+      // podman's words (netavark's IPAM error)
+      throw new UsageError(`IPAM error: requested ip address ${ip} is already allocated to container ID ${rec.id} on network "${network}"`);
     }
   }
 }

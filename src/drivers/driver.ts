@@ -50,6 +50,8 @@ export interface DriverRequest {
   ip?: string;
   /** The IPv6 address asked for beside an IPv4 ip (--ip with --ip6). */
   ip6?: string;
+  /** More static addresses (podman's several `ip=` of one network). */
+  extraIPs?: readonly string[];
   mac?: string;
   aliases: readonly string[];
 }

@@ -53,6 +53,7 @@ interface CreatePlan {
   exposed: ExposedPort[];
   ip?: string;
   ip6?: string;
+  extraIPs: string[];
   mac?: string;
   /** The interface name asked for each network, by position (null: the next free ethN). */
   interfaceNames?: (string | null)[];
@@ -128,7 +129,7 @@ function staticOptionsNeedBridge(req: CreateRequest, defaultMode: boolean): void
   const fail = (flag: string) => {
     throw new UsageError(defaultMode ? "networks and static ip/mac address can only be used with Bridge mode networking" : `--${flag} can only be set when the network mode is bridge: invalid argument`);
   };
-  for (const ip of [req.ip, req.ip6]) {
+  for (const ip of [req.ip, req.ip6, ...(req.extraIPs ?? [])]) {
     if (ip === undefined) continue;
     if (!isIP(ip)) throw new UsageError(`${JSON.stringify(ip)} is not an ip address`);
     fail(ip.includes(":") ? "ip6" : "ip");
@@ -160,6 +161,7 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const ip = req.ip === undefined ? undefined : validateIP(req.ip);
   const ip6 = req.ip6 === undefined ? undefined : validateIP(req.ip6);
   if (ip6 !== undefined && (ip === undefined || ip.includes(":") || !ip6.includes(":"))) throw new UsageError("--ip6 beside --ip needs an IPv4 --ip and an IPv6 --ip6");
+  const extraIPs = (req.extraIPs ?? []).map(validateIP);
   const mac = req.mac === undefined ? undefined : validateMAC(req.mac);
   const aliases = (req.aliases ?? []).map((a) => validateName("network alias", a));
   const interfaceNames = req.interfaceNames?.map((n) => (n === null ? null : validateIfName("interface_name", n)));
@@ -181,12 +183,12 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   // by name or id prefix, as podman
   const networks: string[] = [];
   for (const n of names) networks.push((await ctx.cni.resolveNetwork(n)).name);
-  const p: CreatePlan = { id, name, mode, networks, aliases, ports, exposed, ip, ip6, mac, ...(interfaceNames ? { interfaceNames } : {}), netns, configures: spec.configures, etc: req.etc ?? {} };
+  const p: CreatePlan = { id, name, mode, networks, aliases, ports, exposed, ip, ip6, extraIPs, mac, ...(interfaceNames ? { interfaceNames } : {}), netns, configures: spec.configures, etc: req.etc ?? {} };
   if (driver) {
     // Checked against a record that is never stored: nothing is made before every network passed.
     const rec = planned(p, null);
     for (const [i, attachment] of driver.attachments(rec).entries()) {
-      await driver.validate({ attachment, ports: publishedOn(rec, i), aliases, ...(i === 0 ? { ip, ip6, mac } : {}) });
+      await driver.validate({ attachment, ports: publishedOn(rec, i), aliases, ...(i === 0 ? { ip, ip6, extraIPs, mac } : {}) });
     }
   }
   return p;
@@ -219,7 +221,7 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   const state = ctx.state();
   const rec = planned(p, p.netns === null ? null : recordedNetns(ctx, p.netns));
   return state.transaction(() => {
-    for (const ip of [p.ip, p.ip6]) if (ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, ip);
+    for (const ip of [p.ip, p.ip6, ...p.extraIPs]) if (ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, ip);
     const ports = p.ports.length ? assignHostPorts(p.ports, state.publishedPorts(p.ports)) : [];
     checkHostPortsFree(ports);
     // podman's info line, once a container: an SCTP host port is checked against the records only
@@ -297,7 +299,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       bringLoopbackUp(netnsPath);
       const served = await prestartDns(ctx, rec.networks.map((n) => n.network));
       phase("create: loopback up, DNS prestarted");
-      rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, ip6: p.ip6, mac: p.mac });
+      rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, ip6: p.ip6, extraIPs: p.extraIPs, mac: p.mac });
       phase("create: networks set up");
       // The server's reload (or start) runs beside the files and the record below (none of which it reads),
       // and is waited for before the create returns: a name resolves as soon as the container starts. Its

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync }
 import { basename, join } from "node:path";
 import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, pickHostResolvConf, type Reach, readHostEtc, replaceOwnHostsEntries } from "../container/dns-files.ts";
 import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
-import { type EtcOptions, HOST_GATEWAY_VALUE } from "../container/etc-options.ts";
+import { type EtcOptions, HOST_GATEWAY_VALUE, HOSTS_FILE_NONE } from "../container/etc-options.ts";
 import { SEARCH_DOMAIN } from "../drivers/dns/zone.ts";
 import { observeNetns } from "../drivers/observe.ts";
 import { pastaMapGuestAddr } from "../drivers/pasta/driver.ts";
@@ -55,12 +55,23 @@ export function containerEtcFiles(
   const hostGateway = opts.hostAddress !== undefined ? opts.hostAddress || undefined : (gateways.find((g) => !g.includes(":")) ?? gateways[0]);
   const hosts = containerHosts({
     host: host.hosts,
+    ...(etc.hostsFile !== undefined ? { base: baseHostsFile(etc.hostsFile) } : {}),
     addresses: opts.hostsAddresses ?? addresses,
     names: [...(etc.hostname ? [etc.hostname] : []), record.name ?? record.id, record.id.slice(0, SHORT_ID_LENGTH)],
     gateway: hostGateway,
     extraHosts: (etc.addHosts ?? []).flatMap((h) => (h.address !== HOST_GATEWAY_VALUE ? [h] : hostGateway ? [{ name: h.name, address: hostGateway }] : [])),
   });
   return { files: { "resolv.conf": formatResolvConf(conf), hosts }, fellBack };
+}
+
+/** podman's --hosts-file, read each time the file is made; one gone since is no base at all. */
+function baseHostsFile(hostsFile: string): string {
+  if (hostsFile === HOSTS_FILE_NONE) return "";
+  try {
+    return readFileSync(hostsFile, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 export interface EtcFileOptions {
@@ -212,10 +223,21 @@ export async function refreshEtcFiles(ctx: Context, before: ContainerRecord, aft
   }
 }
 
-/** Removes what writeEtcFiles wrote; the directory too once nothing else is in it. Missing files are fine. */
+/** The /etc/hostname `run` gives its command (podman's), beside resolv.conf and hosts; returns its path. */
+export function writeHostnameFile(ctx: { readonly runtimeDir: string }, id: string, hostname: string): string {
+  const dir = etcFilesDir(ctx, id);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, HOSTNAME_FILE);
+  writeFileSync(path, `${hostname}\n`);
+  return path;
+}
+
+const HOSTNAME_FILE = "hostname";
+
+/** Removes what writeEtcFiles and writeHostnameFile wrote; the directory too once nothing else is in it. Missing files are fine. */
 export function removeEtcFiles(ctx: { readonly runtimeDir: string }, id: string): void {
   const dir = etcFilesDir(ctx, id);
-  for (const name of ETC_FILE_NAMES) rmSync(join(dir, name), { force: true });
+  for (const name of [...ETC_FILE_NAMES, HOSTNAME_FILE]) rmSync(join(dir, name), { force: true });
   try {
     rmdirSync(dir);
   } catch (err) {

@@ -6,7 +6,7 @@ export { createContainer, createContainerUninterrupted } from "./create.ts";
 export { gc } from "./gc.ts";
 export { degradedHelper, inspectContainer, parsePortQuery, portLines, publishedPorts } from "./inspect.ts";
 export type { InspectAdditionalNetwork, InspectBasicNetworkConfig, InspectNetworkSettings, InspectResult } from "./inspect-format.ts";
-export { listContainers } from "./lookup.ts";
+export { latestContainer, listContainers } from "./lookup.ts";
 export { formatNetworkMode, parseNetworkMode } from "./mode.ts";
 export { reloadableContainers, reloadContainer } from "./reload.ts";
 export { removeContainer } from "./remove.ts";

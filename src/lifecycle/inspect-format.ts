@@ -81,8 +81,8 @@ export interface InspectResult {
   Degraded?: string;
   NetworkMode: string;
   NetworkSettings: InspectNetworkSettings;
-  /** podman's Config.ExposedPorts: the container's --expose ports, published or not ("80/tcp": {}). */
-  Config?: { ExposedPorts: Record<string, Record<string, never>> };
+  /** podman's Config.ExposedPorts: the container's --expose ports and published ones ("80/tcp": {}); none: no key. */
+  Config: { ExposedPorts?: Record<string, Record<string, never>> };
   /** podman's HostConfig, its network part: the mode without its options (as podman's NetMode), the published ports. */
   HostConfig: { NetworkMode: string; PortBindings: Record<string, InspectHostPort[] | null> };
   /** slirp4netns, pasta and the port forwarder, when the container has them; the DNS server of its networks (dnsServer). */
@@ -138,11 +138,7 @@ export function statusToBasicNetworkConfig(status: NetworkStatus): InspectBasicN
 
 /**
  * podman's makeInspectPortBindings: one entry per container port, ranges spelled out, no host IP as
- * 0.0.0.0; an exposed port nothing publishes is there with null, as podman 4 shows it.
- */
-/**
- * NetworkSettings.Ports as podman 5's (makeInspectPortBindings): the published ports only; an exposed
- * port nothing publishes is in Config.ExposedPorts (podman 4 listed it here with null).
+ * 0.0.0.0 (HostConfig.PortBindings, and NetworkSettings.Ports before addInspectPortsExpose).
  */
 export function inspectPorts(ports: readonly PortMapping[]): Record<string, InspectHostPort[] | null> {
   const out: Record<string, InspectHostPort[] | null> = {};
@@ -154,10 +150,24 @@ export function inspectPorts(ports: readonly PortMapping[]): Record<string, Insp
   return out;
 }
 
-function exposedPorts(exposed: readonly ExposedPort[]): Record<string, Record<string, never>> {
+/**
+ * podman's Config.ExposedPorts: every exposed port and every published one's container port, of the
+ * container's own configuration (not another's whose netns it shares).
+ */
+function exposedPorts(exposed: readonly ExposedPort[], ports: readonly PortMapping[]): Record<string, Record<string, never>> {
   const out: Record<string, Record<string, never>> = {};
-  for (const e of exposed) for (let i = 0; i < e.range; i++) out[`${e.containerPort + i}/${e.protocol}`] = {};
+  for (const e of [...exposed, ...ports]) for (let i = 0; i < e.range; i++) out[`${e.containerPort + i}/${e.protocol}`] = {};
   return out;
+}
+
+/**
+ * podman's addInspectPortsExpose: NetworkSettings.Ports also names each exposed port nothing publishes,
+ * with null, except in the host's netns or another container's.
+ */
+function withExposedPorts(settings: InspectNetworkSettings, rec: ContainerRecord): InspectNetworkSettings {
+  if (rec.mode.kind === "host" || rec.mode.kind === "container") return settings;
+  for (const e of rec.exposed ?? []) for (let i = 0; i < e.range; i++) settings.Ports[`${e.containerPort + i}/${e.protocol}`] ??= null;
+  return settings;
 }
 
 /** What inspect knows beyond the record (inspect.ts finds it). */
@@ -228,8 +238,8 @@ export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view
     State: degraded === undefined ? rec.state : "degraded",
     ...(degraded === undefined ? {} : { Degraded: degraded }),
     NetworkMode: formatNetworkMode(rec.mode),
-    NetworkSettings: networkSettings(owner, view),
-    ...(rec.exposed?.length ? { Config: { ExposedPorts: exposedPorts(rec.exposed) } } : {}),
+    NetworkSettings: withExposedPorts(networkSettings(owner, view), rec),
+    Config: rec.exposed?.length || rec.ports.length ? { ExposedPorts: exposedPorts(rec.exposed ?? [], rec.ports) } : {},
     HostConfig: { NetworkMode: hostConfigNetworkMode(rec.mode), PortBindings: inspectPorts(rec.ports) },
     ...(health && Object.keys(health.helpers).length ? { Helpers: health.helpers } : {}),
   };

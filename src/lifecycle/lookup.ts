@@ -50,6 +50,13 @@ export function findExact(state: ContainerState, idOrName: string): ContainerRec
   }
 }
 
+/** podman's --latest: the container made last; "no such container" when there is none. */
+export function latestContainer(state: ContainerState): ContainerRecord {
+  const rec = state.list().at(-1);
+  if (!rec) throw new CtrnetError("no containers to use with --latest: no such container");
+  return rec;
+}
+
 /** Every container record, oldest first. */
 export async function listContainers(ctx: Context): Promise<ContainerRecord[]> {
   return ctx.state().list();

@@ -57,6 +57,8 @@ export interface SetUpOptions {
   /** Static address and MAC, for the first network; ip6 the IPv6 address beside an IPv4 ip. */
   ip?: string;
   ip6?: string;
+  /** More static addresses for the first network, after ip and ip6 (each set of the network keeps their order). */
+  extraIPs?: readonly string[];
   mac?: string;
 }
 
@@ -66,7 +68,7 @@ export async function setUpNetworks(ctx: Context, rec: ContainerRecord, netnsPat
   if (!driver) return rec;
   let current = rec;
   for (const [i, attachment] of driver.attachments(rec).entries()) {
-    const first = i === 0 ? { ips: [opts.ip, opts.ip6].filter((ip) => ip !== undefined), mac: opts.mac } : {};
+    const first = i === 0 ? { ips: [opts.ip, opts.ip6, ...(opts.extraIPs ?? [])].filter((ip) => ip !== undefined), mac: opts.mac } : {};
     const status = await driver.setup(targetOf(ctx, current, driver, i, netnsPath, { ...first, tied: opts.tied }));
     current = ctx.state().setStatus(rec.id, attachment.network, status);
   }

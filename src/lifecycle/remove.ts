@@ -9,7 +9,7 @@ import type { Context } from "./context.ts";
 import { withContainerLock } from "../state/lock.ts";
 import { type ContainerRecord, DamagedRecordError } from "../state/index.ts";
 import { replaceDamagedRecord } from "./rebuild.ts";
-import { dependents } from "./lookup.ts";
+import { dependents, findExact } from "./lookup.ts";
 import { readHelperPids } from "../state/ledger.ts";
 import { releaseHeldPorts, stopIdleSupervisors } from "./supervisor.ts";
 import { leftBehind, teardownContainer } from "./teardown.ts";
@@ -37,6 +37,14 @@ export async function removeContainer(ctx: Context, idOrName: string, opts: Remo
     // one that stays lets go of the ports this container published before rm returns
     if (heldPorts) await releaseHeldPorts(ctx, id);
     phase("rm: held ports released");
+  }
+}
+
+/** podman's --replace: the containers these exact names or ids name go first (rm -f), if there are any. */
+export async function removeReplaced(ctx: Context, names: readonly (string | undefined)[]): Promise<void> {
+  for (const name of names) {
+    const rec = name === undefined ? undefined : findExact(ctx.state(), name);
+    if (rec) await removeContainer(ctx, rec.id, { force: true });
   }
 }
 

@@ -1,7 +1,7 @@
 // `ctrnet run`: a container's network made for one command, and taken away when it ends. The command
 // runs in the container's netns, in a private mount namespace where the container's own resolv.conf and
 // hosts are bound over /etc; ctrnet stays its parent, passes signals on, and tears down after it.
-import { constants } from "node:os";
+import { constants, hostname } from "node:os";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage, exitCodeOf } from "../errors.ts";
@@ -11,7 +11,8 @@ import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
 import { createContainer } from "./create.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
-import { etcFilesOf, etcOptionsOf, wantedEtcFiles, writeEtcFiles } from "./etc-files.ts";
+import { etcFilesOf, etcOptionsOf, wantedEtcFiles, writeEtcFiles, writeHostnameFile } from "./etc-files.ts";
+import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
 import { netnsOwner } from "./lookup.ts";
 import { removeContainer } from "./remove.ts";
 import { holdHostPorts } from "./host-ports.ts";
@@ -23,6 +24,8 @@ export interface RunOptions {
   stdio?: ExecOptions["stdio"];
   /** Signals passed on to the command; their handlers are installed for the whole run. */
   signals?: readonly NodeJS.Signals[];
+  /** podman's --uts: private (the default), host, or container:ID (that container's hostname). */
+  uts?: string;
 }
 
 /**
@@ -77,6 +80,20 @@ function beforeStart(err: unknown): unknown {
   return new RunError(errorMessage(err), { cause: err });
 }
 
+/**
+ * podman's hostname of a container: --hostname; the host's in the host's uts namespace (--uts host, or the
+ * host's network without --hostname); that container's with --uts container:ID; else the first 12
+ * characters of its id.
+ */
+export function commandHostname(ctx: Context, record: ContainerRecord, etc: EtcOptions, uts = "private"): { name: string; hostUts: boolean } {
+  if (uts === "host" || (uts === "private" && etc.hostname === undefined && record.mode.kind === "host")) return { name: hostname(), hostUts: true };
+  if (uts.startsWith("container:")) {
+    const target = ctx.state().get(uts.slice("container:".length));
+    return { name: target.etc?.hostname ?? target.id.slice(0, SHORT_ID_LENGTH), hostUts: false };
+  }
+  return { name: etc.hostname ?? record.id.slice(0, SHORT_ID_LENGTH), hostUts: false };
+}
+
 async function startCommand(ctx: Context, record: ContainerRecord, argv: string[], opts: RunOptions, etc: EtcOptions): Promise<NetnsProcess> {
   // A container:ID container runs in the netns of the container at the end of the chain, with its /etc view.
   const owner = netnsOwner(ctx.state(), record);
@@ -86,8 +103,10 @@ async function startCommand(ctx: Context, record: ContainerRecord, argv: string[
   const etcFiles = writeEtcFiles(ctx, record.id, files, wantedEtcFiles(etc));
   // A container in the host's namespace still gets its own /etc files, so its name resolves.
   const netns = owner.netns?.path ?? "/proc/self/ns/net";
+  const name = commandHostname(ctx, record, etc, opts.uts);
+  const hostnameFile = name.hostUts ? undefined : writeHostnameFile(ctx, record.id, name.name);
   try {
-    return spawnInNetns(netns, argv, { stdio: opts.stdio, etcFiles, dieWithParent: true });
+    return spawnInNetns(netns, argv, { stdio: opts.stdio, etcFiles, dieWithParent: true, hostname: { ...name, ...(hostnameFile ? { file: hostnameFile } : {}) } });
   } catch (err) {
     // Only execve's own errors: the namespace and mount steps fail with ENOENT or EACCES too
     if (!isSysError(err, "ENOENT", "EACCES", "ENOEXEC") || err.syscall !== "execve") throw err;

@@ -15,6 +15,8 @@ export interface CreateRequest {
   /** Static address and MAC, for the first network; ip6 is the IPv6 one when ip is IPv4 (--ip with --ip6). */
   ip?: string;
   ip6?: string;
+  /** More static addresses on the first network (podman's `--network NAME:ip=A,ip=B,…` beyond one of each family), in order. */
+  extraIPs?: string[];
   mac?: string;
   aliases?: string[];
   /** podman's `--network NAME:interface_name=IF`: the interface name of each network, in --network's order (null: the next free ethN). */

@@ -91,6 +91,8 @@ export interface MacvlanSpec {
   mtu?: number;
   mac?: string;
   netnsFd?: number;
+  /** podman's bclim: the broadcast queue cutoff (IFLA_MACVLAN_BC_CUTOFF); -1 queues none. */
+  bcCutoff?: number;
 }
 
 export interface IpvlanSpec {
@@ -260,7 +262,10 @@ export function linkAddMessage(spec: LinkSpec): LinkMessage {
       break;
     case "macvlan":
       attrs.push({ name: "link", value: validateParent(spec.parent) });
-      info.push({ name: "data", value: { kind: "macvlan", attrs: [{ name: "mode", value: MACVLAN_MODES[spec.mode] }] } });
+      info.push({
+        name: "data",
+        value: { kind: "macvlan", attrs: [{ name: "mode", value: MACVLAN_MODES[spec.mode] }, ...(spec.bcCutoff !== undefined ? [{ name: "bcCutoff" as const, value: spec.bcCutoff }] : [])] },
+      });
       break;
     case "ipvlan":
       attrs.push({ name: "link", value: validateParent(spec.parent) });

@@ -137,7 +137,8 @@ const BRIDGE = attrTable("bridge info", {
 export type BridgeAttr = Attr<typeof BRIDGE.spec>;
 
 /** IFLA_MACVLAN_*; mode is one of MACVLAN_MODES. */
-const MACVLAN = attrTable("macvlan info", { mode: [1, u32], flags: [2, u16] });
+// IFLA_MACVLAN_BC_CUTOFF (9, Linux 6.4): the multicast/broadcast queue limit, podman's bclim
+const MACVLAN = attrTable("macvlan info", { mode: [1, u32], flags: [2, u16], bcCutoff: [9, i32] });
 export type MacvlanAttr = Attr<typeof MACVLAN.spec>;
 
 /** IFLA_IPVLAN_*; mode is one of IPVLAN_MODES, flags IPVLAN_F_*. */

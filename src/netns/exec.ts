@@ -27,6 +27,12 @@ export interface ExecOptions {
    * so a killed ctrnet must not leave the command running on a network that `gc` then removes.
    */
   dieWithParent?: boolean;
+  /**
+   * A uts namespace of its own with this hostname, HOSTNAME in its environment and `file` (if given) bound
+   * over ETC/hostname, as a container's; hostUts: the host's uts namespace, HOSTNAME only. Without it the
+   * command shares the host's, with the environment as it is.
+   */
+  hostname?: { name: string; file?: string; hostUts?: boolean };
 }
 
 /** A command started by spawnInNetns. */
@@ -90,15 +96,21 @@ export function spawnInNetns(name: string, argv: string[], opts: ExecOptions = {
       if (s === "ignore") opened.push((fds[i] = openSync("/dev/null", i === 0 ? "r" : "w")));
       else if (s !== "inherit") fds[i] = s;
     });
+    const hostname = opts.hostname;
+    const ownUts = hostname !== undefined && !hostname.hostUts;
     return launch({
       argv,
       join: isCurrentNetns(fd) ? [] : [{ fd, type: "net" }],
-      unshare: ["mnt"],
+      unshare: ownUts ? ["mnt", "uts"] : ["mnt"],
+      ...(ownUts ? { hostname: hostname.name } : {}),
+      ...(hostname ? { env: { ...process.env, HOSTNAME: hostname.name } } : {}),
       mounts: [
         { source: null, target: "/", flags: libc.MS_REC | libc.MS_SLAVE, fatal: true },
         sysfsMount(name),
         ...etcOverrideMounts(name, etcDir),
         ...etcFileMounts(opts.etcFiles ?? {}, etcDir),
+        // a host without /etc/hostname has nothing to bind over: the hostname is set all the same
+        ...(ownUts && hostname.file ? [{ source: hostname.file, target: join(etcDir, "hostname"), flags: libc.MS_BIND, fatal: false }] : []),
       ],
       onMountWarning: (err, mount) => mountWarning(name, err, mount),
       fds,

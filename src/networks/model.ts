@@ -175,6 +175,7 @@ export function describeNetwork(config: NetworkConfig, fileTime: Date): NetworkI
     ...(dnsServers.length ? { network_dns_servers: dnsServers } : {}),
     labels: { ...args.podman_labels },
     options: { ...args.podman_options },
-    ipam_options: { driver: ipam?.type ?? "" },
+    // no ipam section: podman's none (its CNI backend reads such a conflist so)
+    ipam_options: { driver: ipam?.type ?? "none" },
   };
 }

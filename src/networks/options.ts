@@ -63,6 +63,8 @@ export interface MacvlanOptions {
   noDefaultRoute?: boolean;
   /** podman's `metric`: the metric of the containers' default routes through this network. */
   metric?: number;
+  /** podman's `bclim` (macvlan only): the broadcast queue cutoff of the containers' links. */
+  bclim?: number;
 }
 
 const ROUTE_FORMAT = "Format: --route <destination in CIDR>,<gateway>,<metric (optional)>";
@@ -160,7 +162,8 @@ export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
 
 /** podman's macvlan and ipvlan options: parent, mode (each driver's own), mtu; and ctrnet's plugin choice. */
 export function parseMacvlanOptions(options: Readonly<Record<string, string>>, driver: "macvlan" | "ipvlan" = "macvlan"): MacvlanOptions {
-  checkKeys(driver, options, ["parent", "mode", "mtu", "plugin", "no_default_route", "metric"]);
+  // bclim is macvlan's only, as podman's (netavark: "unsupported ipvlan network option bclim")
+  checkKeys(driver, options, ["parent", "mode", "mtu", "plugin", "no_default_route", "metric", ...(driver === "macvlan" ? ["bclim"] : [])]);
   const { mode, parent, plugin } = options;
   const modes: readonly string[] = driver === "macvlan" ? MACVLAN_MODES : IPVLAN_MODES;
   if (mode !== undefined && !modes.includes(mode)) throw new UsageError(`invalid --opt mode=${mode} for the ${driver} driver: use one of ${modes.join(", ")}`);
@@ -172,5 +175,13 @@ export function parseMacvlanOptions(options: Readonly<Record<string, string>>, d
     ...(plugin !== undefined ? { plugin } : {}),
     ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
     ...(options.metric !== undefined ? { metric: integerOption("metric", options.metric) } : {}),
+    ...(options.bclim !== undefined ? { bclim: int32Option("bclim", options.bclim) } : {}),
   };
+}
+
+/** Go's strconv.ParseInt(value, 10, 32), as podman parses bclim. */
+function int32Option(name: string, value: string): number {
+  const n = /^[+-]?[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) throw new UsageError(`failed to parse "${name}" option: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
+  return n;
 }

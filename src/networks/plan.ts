@@ -91,8 +91,12 @@ function planSubnets(request: CreateNetworkRequest, around: Surroundings, bridge
     if (parseIP(gateway) === null) throw new UsageError(`invalid argument "${gateway}" for "--gateway" flag: invalid string being converted to IP address: ${gateway}`);
   }
   if (given.length === 0 && (request.gateways?.length || request.ipRanges?.length)) throw new UsageError("cannot set gateway or range without subnet");
-  checkNoOverlap(given, around);
-  if (bridge) checkHostOverlap(given, around);
+  // as podman's: only a bridge network's subnets must be free; a macvlan or ipvlan network's are the
+  // parent's LAN, which several networks may share (netavark's createIpvlanOrMacvlan checks none)
+  if (bridge) {
+    checkNoOverlap(given, around);
+    checkHostOverlap(given, around);
+  }
   const out = [...given];
   if (!bridge) return out.map(formatCidr);
   const taken = [...around.networks.flatMap((n) => n.subnets), ...around.hostRoutes, ...around.hostAddresses.map((a) => a.subnet)];
@@ -149,6 +153,21 @@ function conflistArgs(request: CreateNetworkRequest, around: Surroundings): Conf
   return { created: around.now.toISOString(), labels: request.labels ?? {}, options: canonicalOptions(request.options ?? {}), dns: !request.disableDns, ...(dnsServers.length ? { dnsServers } : {}) };
 }
 
+/**
+ * podman's `--ipam-driver none` on a bridge: no addresses at all (the containers' interfaces have their
+ * link-local ones only), so no subnet, gateway, route or DNS (containers/common IpamNoneDisableDNS);
+ * ctrnet's own plugin, without an ipam section, as podman's CNI backend writes it.
+ */
+function noIpamConflist(request: CreateNetworkRequest, around: Surroundings, common: { name: string; args: ConflistArgs }): Record<string, unknown> {
+  if (request.subnets?.length || request.gateways?.length || request.ipRanges?.length || request.routes?.length || request.ipv6) {
+    throw new UsageError("the none ipam driver takes no --subnet, --gateway, --ip-range, --route or --ipv6: its containers get no address");
+  }
+  const { mtu, vlan, plugin, isolate, bridgeName } = parseBridgeOptions(request.options ?? {});
+  if (plugin === "cni") throw new UsageError("the none ipam driver is served by ctrnet's own plugin: leave out -o plugin=cni");
+  const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around);
+  return nativeConflist({ ...common, args: { ...common.args, dns: false }, bridge, subnets: [], mtu, vlan, internal: request.internal, noIpam: true, ...(isolate ? { isolate } : {}) });
+}
+
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {
   const name = planName(request, around);
   const driver = parseDriver(request.driver);
@@ -161,11 +180,12 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     routes: (request.routes ?? []).map(parseRoute),
   };
   const ipamDriver = request.ipamDriver ?? (driver !== "bridge" && !request.subnets?.length ? "dhcp" : "host-local");
+  if (ipamDriver === "none" && driver === "bridge") return { name, conflist: noIpamConflist(request, around, common) };
   if (ipamDriver !== "host-local" && (driver === "bridge" || ipamDriver !== "dhcp")) {
     throw new UsageError(
       ipamDriver === "dhcp"
         ? "the dhcp ipam driver is supported by the macvlan and ipvlan drivers only"
-        : `unsupported ipam driver "${ipamDriver}": use host-local (the default), or dhcp on a macvlan or ipvlan network`,
+        : `unsupported ipam driver "${ipamDriver}": use host-local (the default), none on a bridge network, or dhcp on a macvlan or ipvlan network`,
     );
   }
   let conflist: Record<string, unknown>;
@@ -187,7 +207,7 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     }
   } else {
     if (request.internal) throw new UsageError("--internal is supported by the bridge driver only");
-    const { mtu, mode, parent, plugin, noDefaultRoute, metric } = parseMacvlanOptions(request.options ?? {}, driver);
+    const { mtu, mode, parent, plugin, noDefaultRoute, metric, bclim } = parseMacvlanOptions(request.options ?? {}, driver);
     const master = planParent(request, driver, parent, around);
     if (ipamDriver === "dhcp") {
       // podman's default without --subnet: the LAN's DHCP server hands out the addresses, asked by CNI's
@@ -197,6 +217,7 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
       if (plugin === "ctrnet") throw new UsageError(`the dhcp ipam driver needs the reference ${driver} plugin: -o plugin=cni (the default with dhcp)`);
       const { parent: _, ...options } = canonicalOptions(request.options ?? {});
       if (noDefaultRoute) throw new UsageError("the dhcp ipam driver takes no no_default_route: the DHCP server gives the routes");
+      if (bclim !== undefined) throw new UsageError("--opt bclim needs ctrnet's own plugin, which the dhcp ipam driver does not use: give --subnet");
       conflist = dhcpVlanConflist({ ...common, args: { ...common.args, options, dns: false }, subnets: [], driver, master, mode, mtu });
       checkPlugins(name, conflist, around);
       return { name, conflist };
@@ -208,7 +229,9 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
     // podman keeps the parent as the network's interface, not among its options
     const { parent: _, ...options } = canonicalOptions(request.options ?? {});
     const spec = { ...common, args: { ...common.args, options, dns: false }, driver, master, mode, mtu, noDefaultRoute, metric, subnets: planSubnets(request, around, false) };
-    conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist(spec);
+    // the reference macvlan plugin has no broadcast cutoff
+    if (bclim !== undefined && plugin === "cni") throw new UsageError("--opt bclim needs ctrnet's own plugin: leave out -o plugin=cni");
+    conflist = plugin === "cni" ? macvlanConflist(spec) : nativeVlanConflist({ ...spec, ...(bclim !== undefined ? { bclim } : {}) });
   }
   checkPlugins(name, conflist, around);
   return { name, conflist };

@@ -83,7 +83,17 @@ export function reserve(nl: Netlink, r: Reservation): void {
       if (!isNetlinkError(err, "EEXIST")) throw err;
     }
   };
-  ignoreExisting(() => nl.linkAdd({ kind: "bridge", name: r.bridge, mtu: r.mtu, ...(r.vlan !== undefined ? { vlanFiltering: true } : {}) }));
+  ignoreExisting(() => {
+    try {
+      nl.linkAdd({ kind: "bridge", name: r.bridge, mtu: r.mtu, ...(r.vlan !== undefined ? { vlanFiltering: true } : {}) });
+    } catch (err) {
+      // a kernel without bridge VLAN filtering can never filter: the reservation holds the subnet all the
+      // same, and a container's attach says what is missing (as podman makes such a network, and its
+      // containers fail to start)
+      if (r.vlan === undefined || !isNetlinkError(err, "EOPNOTSUPP")) throw err;
+      nl.linkAdd({ kind: "bridge", name: r.bridge, mtu: r.mtu });
+    }
+  });
   const link = nl.link(r.bridge);
   if (link.kind !== "bridge") throw new Error(`cannot reserve the subnets of network ${r.network}: ${r.bridge} exists and is not a bridge`);
   for (const address of missing) ignoreExisting(() => nl.addressAdd(link.index, address, { noDad: address.includes(":") }));

@@ -27,7 +27,8 @@ export const CtrnetPluginConfig = v.looseObject({
   internal: v.optional(v.boolean()),
   /** podman's `-o isolate=true|strict`. */
   isolate: v.optional(v.picklist(["true", "strict"])),
-  ipam: HostLocalIpam,
+  /** Absent: podman's `--ipam-driver none`, no address. */
+  ipam: v.optional(HostLocalIpam),
 });
 export type CtrnetPluginConfig = v.InferOutput<typeof CtrnetPluginConfig>;
 
@@ -46,6 +47,8 @@ export const CtrnetVlanPluginConfig = v.looseObject({
   master: v.optional(InterfaceName),
   mode: v.optional(v.picklist([...MACVLAN_MODES, ...IPVLAN_MODES])),
   mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
+  /** podman's `-o bclim=N` (macvlan): IFLA_MACVLAN_BC_CUTOFF of the container's link. */
+  bclim: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-(2 ** 31)), v.maxValue(2 ** 31 - 1))),
   ipam: HostLocalIpam,
 });
 export type CtrnetVlanPluginConfig = v.InferOutput<typeof CtrnetVlanPluginConfig>;

@@ -16,6 +16,8 @@ export const DnsContainer = v.strictObject({
   /** This container's addresses on the network it is listed under. */
   ipv4: v.optional(v.array(IPAddress), []),
   ipv6: v.optional(v.array(IPAddress), []),
+  /** The container's own `--dns`: its other names go to these, before its networks' (aardvark-dns's per-container servers). */
+  dnsServers: v.optional(v.array(IPAddress)),
 });
 export type DnsContainer = v.InferOutput<typeof DnsContainer>;
 

@@ -22,7 +22,8 @@ function unassignableReason(ip: Uint8Array): string | null {
 /** `--ip`: an IPv4 or IPv6 address a container interface can own. Returns the canonical text. */
 export function validateIP(text: string): string {
   const ip = parseIP(text);
-  if (ip === null) throw new UsageError(`invalid IP address "${text}"`);
+  // podman's words (specgen's --ip check)
+  if (ip === null) throw new UsageError(`"${text}" is not an ip address`);
   const reason = unassignableReason(ip);
   if (reason !== null) throw new UsageError(`invalid IP address "${text}": ${reason}`);
   return formatIP(ip);

@@ -158,8 +158,10 @@ export function checkPortConflicts(mappings: readonly PortMapping[]): void {
       const ips = taken.get(key) ?? [];
       const clash = ips.find((ip) => addressesOverlap(ip, m.hostIP));
       if (clash !== undefined) {
-        if (clash === m.hostIP) throw new UsageError(`host port ${hostAddress(m.hostIP, m.hostPort + i)}/${m.protocol} is published twice`);
-        throw new UsageError(`host port ${key} is published on both ${displayIP(clash)} and ${displayIP(m.hostIP)}`);
+        // podman's words (specgen's port parsing), then which
+        const conflicting = `conflicting port mappings for host port ${m.hostPort + i} (protocol ${m.protocol})`;
+        if (clash === m.hostIP) throw new UsageError(`${conflicting}: host port ${hostAddress(m.hostIP, m.hostPort + i)}/${m.protocol} is published twice`);
+        throw new UsageError(`${conflicting}: host port ${key} is published on both ${displayIP(clash)} and ${displayIP(m.hostIP)}`);
       }
       ips.push(m.hostIP);
       taken.set(key, ips);
@@ -212,7 +214,12 @@ export function formatPort(m: PortMapping): string {
 export function psPortsText(ports: readonly PortMapping[], exposed: readonly ExposedPort[] = []): string {
   const parts: string[] = [];
   const published = new Set<string>();
-  for (const m of ports) {
+  // podman's specgen keeps each host address's and protocol's mappings by host port: ps shows them so
+  const groups = new Map<string, number>();
+  for (const m of ports) if (!groups.has(`${m.hostIP}/${m.protocol}`)) groups.set(`${m.hostIP}/${m.protocol}`, groups.size);
+  const group = (m: PortMapping) => groups.get(`${m.hostIP}/${m.protocol}`)!;
+  const byHostPort = [...ports].sort((a, b) => group(a) - group(b) || a.hostPort - b.hostPort || a.containerPort - b.containerPort);
+  for (const m of byHostPort) {
     const ip = displayIP(m.hostIP);
     parts.push(m.range > 1 ? `${ip}:${m.hostPort}-${m.hostPort + m.range - 1}->${m.containerPort}-${m.containerPort + m.range - 1}/${m.protocol}` : `${ip}:${m.hostPort}->${m.containerPort}/${m.protocol}`);
     for (let i = 0; i < m.range; i++) published.add(`${m.containerPort + i}/${m.protocol}`);

@@ -67,6 +67,7 @@ export const EtcRecord = v.object({
   addHosts: v.optional(v.array(v.object({ name: v.string(), address: v.string() }))),
   hostname: v.optional(v.string()),
   noHosts: v.optional(v.boolean()),
+  hostsFile: v.optional(v.string()),
   noResolvConf: v.optional(v.boolean()),
 });
 

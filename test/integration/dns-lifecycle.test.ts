@@ -152,7 +152,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     inst.ok(["create", "--network", A, "--name", "web", web]);
     const settings = inst.inspect(web).NetworkSettings.Networks[A];
     expect(digShort(A, "AAAA", "web")).toEqual([settings.GlobalIPv6Address]);
-    expect(digShort(A, "-x", settings.IPAddress)).toEqual(["web.dns.ctrnet.", `${web.slice(0, 12)}.dns.ctrnet.`]);
+    expect(digShort(A, "-x", settings.IPAddress)).toEqual(["web.", `${web.slice(0, 12)}.`]);
     expect(digShort(A, "+tcp", "web")).toEqual([settings.IPAddress]);
   });
 
@@ -222,6 +222,25 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       const out = dig(A, "www.outside.test");
       expect(out).not.toContain("timed out");
       expect(status(out)).toBe("SERVFAIL");
+    } finally {
+      writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
+    }
+  });
+
+  test("a container's own --dns on a DNS network (podman with netavark): resolv.conf names the server, which forwards that container's other names to its --dns", () => {
+    // the host's resolver answers nothing: only the container's own server can
+    writeFileSync(resolvConf, `nameserver ${UPSTREAM_HOST_SIDE}\n`);
+    try {
+      const own = inContainer(A, ["sh", "-c", "cat /etc/resolv.conf; getent ahostsv4 www.outside.test"], ["--dns", UPSTREAM]);
+      expect(own.code).toBe(0);
+      expect(own.out).toStartWith("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
+      expect(own.out).toContain("192.0.2.77");
+      // a container without --dns on the same network still asks the host's
+      expect(status(dig(A, "www.outside.test"))).toBe("SERVFAIL");
+      // the host's options, unless --dns-option replaces them, as podman's (e2e: run with macvlan network)
+      writeFileSync(resolvConf, `nameserver ${UPSTREAM_HOST_SIDE}\noptions edns0 trust-ad\n`);
+      expect(inContainer(A, ["cat", "/etc/resolv.conf"]).out).toEndWith("\noptions edns0 trust-ad\n");
+      expect(inContainer(A, ["cat", "/etc/resolv.conf"], ["--dns-option", "ndots:1", "--dns-search", "."]).out).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\noptions ndots:1\n");
     } finally {
       writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
     }
@@ -389,7 +408,8 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       "--dns", "192.0.2.53", "--dns-search", "example.org", "--dns-option", "ndots:2", "--add-host", "db.local:192.0.2.9", "--add-host", "gw:host-gateway", "--hostname", "box",
     ]);
     expect(r.code).toBe(0);
-    expect(r.out).toStartWith("nameserver 192.0.2.53\nsearch example.org\noptions ndots:2\n");
+    // on a network of ctrnet's DNS, --dns is the server's upstream for this container, not in resolv.conf (podman with netavark)
+    expect(r.out).toStartWith("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch example.org\noptions ndots:2\n");
     // podman's order: --add-host lines, localhost, the host's address, the container's own
     expect(r.out).toMatch(/\n192\.0\.2\.9\tdb\.local\n10\.239\.1\.1\tgw\n127\.0\.0\.1[ \t]localhost\n(?:::1\tlocalhost\n)?10\.239\.1\.1\thost\.containers\.internal host\.docker\.internal\n10\.239\.1\.\d+\tbox [^\n]*\nfd39:1::\w+\tbox [^\n]*\n$/);
     // behind slirp4netns the host is reached at one of its own addresses (podman's GetLocalIP): the first global IPv4
@@ -398,18 +418,18 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     const noHosts = inContainer(A, ["cat", "/etc/hosts"], ["--no-hosts"]);
     expect(noHosts.out).toBe(readFileSync("/etc/hosts", "utf8"));
     for (const [flag, value, words] of [
-      ["--dns", "8.8.8", `invalid --dns "8.8.8": expected an IP address`],
-      ["--add-host", "nocolon", `invalid --add-host "nocolon": expected NAME:IP`],
-      ["--add-host", "x:1.2.3", `invalid --add-host "x:1.2.3": "1.2.3" is not an IP address`],
+      ["--dns", "8.8.8", `invalid --dns "8.8.8": 8.8.8 is not an ip address`],
+      ["--add-host", "nocolon", `invalid --add-host "nocolon": bad format for add-host: "nocolon" (expected NAME:IP)`],
+      ["--add-host", "x:1.2.3", `invalid --add-host "x:1.2.3": invalid IP address in add-host: "1.2.3"`],
       ["--dns-search", "bad_domain", `invalid --dns-search "bad_domain": expected a domain name (or . for none)`],
-      ["--hostname", "bad..name", `invalid hostname "bad..name": expected labels of letters, digits and inner hyphens, joined by dots`],
+      ["--hostname", "bad name", `invalid hostname "bad name": expected up to 64 letters, digits, _ . or -, the first a letter or digit`],
     ] as const) {
       for (const cmd of [["run", "--network", A, flag, value, "--", "true"], ["create", "--network", A, flag, value, `bad-${hex(3)}`]]) {
         const bad = inst.cli(cmd);
         expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: `ctrnet: error: ${words}\n` });
       }
     }
-    expect(inst.cli(["run", "--no-hosts", "--add-host", "a:1.2.3.4", "--", "true"]).stderr).toBe("ctrnet: error: --no-hosts and --add-host cannot be given together\n");
+    expect(inst.cli(["run", "--no-hosts", "--add-host", "a:1.2.3.4", "--", "true"]).stderr).toBe("ctrnet: error: --no-hosts and --add-host cannot be set together\n");
     // --dns none (podman's): ctrnet leaves resolv.conf alone, the host's for run; a runtime gets no file from create
     const none = inContainer(A, ["cat", "/etc/resolv.conf", "/etc/hosts"], ["--dns", "none"]);
     expect(none.code).toBe(0);

@@ -212,7 +212,7 @@ describe.skipIf(!privileged)("ls and port --format", () => {
     const port = freePorts(3);
     inst.ok(["create", "--network", net.name, "--name", `n${id}`, "-p", `127.0.0.1:${port}-${port + 1}:80-81`, "-p", `${port + 2}:53/udp`, id]);
     try {
-      expect(inst.ok(["ls", "--format", "{{.ID}} {{.Name}} {{.State}} {{.Mode}} {{join .Networks \",\"}} {{.Interfaces}}"])).toBe(
+      expect(inst.ok(["ls", "--format", "{{.ID}} {{.Name}} {{.State}} {{.Mode}} {{.Networks}} {{.Interfaces}}"])).toBe(
         `${id.slice(0, 12)} n${id} ready bridge ${net.name} [eth0]\n`,
       );
       expect(inst.ok(["ls", "--format", "table {{.ID}} {{.Name}}"])).toBe(

@@ -205,11 +205,11 @@ describe.skipIf(!privileged)("ctrnet hook", () => {
       expect({ code: byArgs.code, stderr: byArgs.stderr }).toEqual({ code: 0, stderr: "" });
       expect(inst.inspect(viaArgs).NetworkSettings.Networks[name].GlobalIPv6Address).toBe(`${v6}21`);
       expect(Object.keys(inst.inspect(viaArgs).NetworkSettings.Ports).sort()).toEqual(["81/tcp", "82/tcp"]);
-      // without publish-all the exposed ports are only shown (Config.ExposedPorts), as create's
+      // without publish-all the exposed ports are only shown (null in NetworkSettings.Ports, Config.ExposedPorts), as create's
       const shown = `hk-ex-${hex(3)}`;
       const c = await container();
       expect(hook(inst, "createRuntime", ociState({ id: shown, pid: c.pid, bundle, annotations: { "io.ctrnet.network": name, "io.ctrnet.expose": "83" } })).code).toBe(0);
-      expect(inst.inspect(shown).NetworkSettings.Ports).toEqual({});
+      expect(inst.inspect(shown).NetworkSettings.Ports).toEqual({ "83/tcp": null });
       expect(inst.inspect(shown).Config.ExposedPorts).toEqual({ "83/tcp": {} });
       for (const [id, pid] of [[viaAnnotations, a.pid], [viaArgs, b.pid], [shown, c.pid]] as const) {
         expect(hook(inst, "poststop", ociState({ id, pid, bundle, status: "stopped" })).code).toBe(0);

@@ -205,7 +205,7 @@ describe.skipIf(!privileged)("ctrnet IPAM and host-local on one table", () => {
   test("an address the other side holds is refused when requested", () => {
     const sets: HostLocalRangeSet[] = [[{ subnet: "10.24.0.0/24" }]];
     hostLocal("ADD", "a", sets, { requested: ["10.24.0.7"] });
-    expect(ctrnet("b", sets, { requested: ["10.24.0.7"] }).message).toBe("network shared: requested IP address 10.24.0.7 is already in use");
+    expect(ctrnet("b", sets, { requested: ["10.24.0.7"] }).message).toBe("network shared: requested ip address 10.24.0.7 is already allocated");
     expect(ctrnet("b", sets, { requested: ["10.24.0.8"] }).ok).toBe(true);
     expect(hostLocal("ADD", "c", sets, { requested: ["10.24.0.8"] }).message).toContain("requested IP address 10.24.0.8 is not available in range set");
     expect(leaseFiles()).toEqual({ "10.24.0.7": "a\r\neth0", "10.24.0.8": "b\r\neth0" });

@@ -30,8 +30,8 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
 
   test.each([
     ["unknown network", ["--network", "no-such-net"], 'unable to find network with name or ID no-such-net: network not found'],
-    ["invalid IP", ["--ip", "10.1.2.300"], 'invalid IP address "10.1.2.300"'],
-    ["IP outside the subnet", ["--ip", "192.0.2.7"], "outside the subnets"],
+    ["invalid IP", ["--ip", "10.1.2.300"], '"10.1.2.300" is not an ip address'],
+    ["IP outside the subnet", ["--ip", "192.0.2.7"], "requested static ip 192.0.2.7 not in any subnet on network"],
     ["invalid MAC", ["--mac", "zz:00:00:00:00:01"], 'invalid MAC address "zz:00:00:00:00:01"'],
     ["multicast MAC", ["--mac", "01:00:5e:00:00:01"], "multicast"],
     ["invalid port spec", ["-p", "80-81:90"], 'invalid port spec "80-81:90"'],
@@ -54,7 +54,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     rejects(["create", "--network", net.name, id], `container "${id}" already exists`);
     rejects(["create", "--network", net.name, "--name", `nm-${id}`, `x${id}`], "already in use");
     rejects(["create", "--network", net.name, "-p", `${port}:81`, `y${id}`], "already published");
-    rejects(["create", "--network", net.name, "--ip", `${net.prefix}.50`, `z${id}`], "already in use");
+    rejects(["create", "--network", net.name, "--ip", `${net.prefix}.50`, `z${id}`], `requested ip address ${net.prefix}.50 is already allocated to container ID ${id}`);
     inst.ok(["rm", id]);
   });
 

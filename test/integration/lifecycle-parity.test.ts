@@ -50,14 +50,16 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     expect(ports["90/udp"]).toEqual([{ HostIp: "0.0.0.0", HostPort: String(hostPortOf("90/udp")) }]);
   });
 
-  test("--expose without -P publishes nothing; inspect lists it in Config.ExposedPorts, not in NetworkSettings.Ports, as podman 5", () => {
+  test("--expose without -P publishes nothing; inspect lists it in NetworkSettings.Ports with null and in Config.ExposedPorts with the published ones, as podman's", () => {
     const id = `ex-${hex(4)}`;
     inst.ok(["create", "--network", net.name, "--expose", "8000/tcp", "-p", "8001", id]);
     expect(inst.ok(["port", id]).trim()).toMatch(/^8001\/tcp -> 0\.0\.0\.0:\d+$/);
     const result = inst.inspect(id);
-    expect(Object.keys(result.NetworkSettings.Ports)).toEqual(["8001/tcp"]);
+    // e2e container_inspect_test: exposed ports shown, exposed ports include published ports
+    expect(Object.keys(result.NetworkSettings.Ports).sort()).toEqual(["8000/tcp", "8001/tcp"]);
+    expect(result.NetworkSettings.Ports["8000/tcp"]).toBeNull();
     expect(result.NetworkSettings.Ports["8001/tcp"]).toHaveLength(1);
-    expect(result.Config.ExposedPorts).toEqual({ "8000/tcp": {} });
+    expect(result.Config.ExposedPorts).toEqual({ "8000/tcp": {}, "8001/tcp": {} });
     // ls's Ports as podman ps's: the published one, then the exposed one
     expect(inst.ok(["ls", "--format", "{{.ID}} {{.Ports}}"])).toMatch(new RegExp(`^${id} 0\\.0\\.0\\.0:\\d+->8001/tcp, 8000/tcp$`, "m"));
     // host and container:ID: no ports of their own in NetworkSettings.Ports (e2e: --net=host --expose, --net=container --expose)
@@ -69,6 +71,10 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     inst.ok(["create", "--network", `container:${host}`, "--expose", "8090/tcp", sharer]);
     expect(inst.inspect(sharer).NetworkSettings.Ports).toEqual({});
     expect(inst.inspect(sharer).Config.ExposedPorts).toEqual({ "8090/tcp": {} });
+    // a container without ports of its own has none, even on another's netns that publishes some
+    const bare = `exb-${hex(4)}`;
+    inst.ok(["create", "--network", `container:${id}`, bare]);
+    expect(inst.inspect(bare).Config).toEqual({});
   });
 
   test("bad --expose exits 2 with podman's words, nothing made", () => {
@@ -113,10 +119,10 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
       // the same pair again: the IPv6 one is taken too
       const again = inst.cli(["create", "--network", name, "--ip", `${v4}.21`, "--ip6", `${v6}20`, `ds2-${hex(3)}`]);
       expect(again.code).toBe(2);
-      expect(again.stderr).toContain(`IP address ${v6}20 is already in use on network "${name}"`);
+      expect(again.stderr).toContain(`IPAM error: requested ip address ${v6}20 is already allocated to container ID `);
       const outside = inst.cli(["create", "--network", name, "--ip", `${v4}.22`, "--ip6", "fd99::5", `ds3-${hex(3)}`]);
       expect(outside.code).toBe(2);
-      expect(outside.stderr).toContain("IP address fd99::5 is outside the subnets of network");
+      expect(outside.stderr).toContain("requested static ip fd99::5 not in any subnet on network");
       inst.ok(["rm", id]);
 
       // connect takes both too

@@ -524,7 +524,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     const partial = w.cli(["network", "inspect", "nope", "one"]);
     expect(partial.code).toBe(1);
     expect((JSON.parse(partial.stdout) as NetworkInfo[]).map((n) => n.name)).toEqual(["one"]);
-    expect(partial.stderr).toStartWith('ctrnet: error: inspecting object: unable to find network with name or ID nope: network not found');
+    expect(partial.stderr).toStartWith('ctrnet: error: inspecting object: network nope: unable to find network with name or ID nope: network not found');
     expect(w.cli(["network", "exists", "one"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", w.inspect("two").id.slice(0, 12)])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(w.cli(["network", "exists", "nope"])).toEqual({ code: 1, stdout: "", stderr: "" });

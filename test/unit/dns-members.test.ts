@@ -81,10 +81,12 @@ describe("resolv.conf and hosts with ctrnet's server", () => {
     expect(containerResolvConf({ ...base, preferred: ["10.0.2.3"], dnsServers: ["10.89.0.1"], dnsDomain: "dns.ctrnet" }).conf.nameservers).toEqual(["10.89.0.1"]);
   });
 
-  test("--dns replaces every nameserver and drops the server's domain; --dns-search replaces the search list; --dns-option adds", () => {
+  test("--dns beside ctrnet's server is the server's upstream, not in resolv.conf (podman with netavark); without a server it replaces every nameserver; --dns-search replaces the search list; --dns-option replaces the options", () => {
     const served = { ...base, dnsServers: ["10.89.0.1"], dnsDomain: "dns.ctrnet" };
-    expect(containerResolvConf({ ...served, nameservers: ["9.9.9.9"] }).conf).toEqual({ nameservers: ["9.9.9.9"], search: ["corp.example"], options: ["edns0"] });
-    expect(containerResolvConf({ ...served, search: ["a.example"], options: ["ndots:2"] }).conf).toEqual({ nameservers: ["10.89.0.1"], search: ["a.example"], options: ["edns0", "ndots:2"] });
+    expect(containerResolvConf({ ...served, nameservers: ["9.9.9.9"] }).conf).toEqual({ nameservers: ["10.89.0.1"], search: ["dns.ctrnet", "corp.example"], options: ["edns0"] });
+    expect(containerResolvConf({ ...base, nameservers: ["9.9.9.9"] }).conf).toEqual({ nameservers: ["9.9.9.9"], search: ["corp.example"], options: ["edns0"] });
+    // --dns-option replaces the host's options, as podman's (e2e: run with macvlan network, exact resolv.conf)
+    expect(containerResolvConf({ ...served, search: ["a.example"], options: ["ndots:2"] }).conf).toEqual({ nameservers: ["10.89.0.1"], search: ["a.example"], options: ["ndots:2"] });
     expect(containerResolvConf({ ...served, search: ["."] }).conf.search).toEqual([]);
     // without a server, as before: the host's reachable nameservers
     expect(containerResolvConf(base).conf.nameservers).toEqual(["192.0.2.53"]);
@@ -94,6 +96,13 @@ describe("resolv.conf and hosts with ctrnet's server", () => {
     expect(containerHosts({ host: "", addresses: ["10.89.0.2"], names: ["box", "web", "0123456789ab"], gateway: "10.89.0.1", extraHosts: [{ name: "db.local", address: "192.0.2.9" }] })).toBe(
       "192.0.2.9\tdb.local\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.1\thost.containers.internal host.docker.internal\n10.89.0.2\tbox web 0123456789ab\n",
     );
+  });
+
+  test("hosts with a base file (podman's --hosts-file): every line of it after --add-host's, then the generated ones", () => {
+    expect(containerHosts({ host: "127.0.0.1 localhost\n192.0.2.7 hostonly\n", base: "23.45.67.89 file.example.com", addresses: ["10.89.0.2"], names: ["box"], gateway: "10.89.0.1", extraHosts: [{ name: "add.example.com", address: "34.56.78.90" }] })).toBe(
+      "34.56.78.90\tadd.example.com\n23.45.67.89 file.example.com\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.1\thost.containers.internal host.docker.internal\n10.89.0.2\tbox\n",
+    );
+    expect(containerHosts({ host: "127.0.0.1 localhost\n", base: "", addresses: ["10.89.0.2"], names: ["box"] })).toBe("127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.2\tbox\n");
   });
 
   test("hosts: a name an --add-host line has already is not written again (podman's addEntriesIfNotExists)", () => {
@@ -119,19 +128,32 @@ describe("parseEtcOptions", () => {
       hostname: "box.example",
     });
     expect(parseEtcOptions({})).toEqual({});
+    // podman's looser ones: a hostname with _ (e2e --hosts-file: hosts_test.dev), several names on one --add-host line
+    expect(parseEtcOptions({ hostname: "hosts_test.dev", addHosts: ["a.example;b_c:192.0.2.9"] })).toEqual({ hostname: "hosts_test.dev", addHosts: [{ name: "a.example b_c", address: "192.0.2.9" }] });
+  });
+
+  test("--hosts-file: a readable file (absolute), none, or image and \"\" for the default; not with --no-hosts", () => {
+    expect(parseEtcOptions({ hostsFile: "/etc/hostname" })).toEqual({ hostsFile: "/etc/hostname" });
+    expect(parseEtcOptions({ hostsFile: "none" })).toEqual({ hostsFile: "none" });
+    expect(parseEtcOptions({ hostsFile: "image" })).toEqual({});
+    expect(parseEtcOptions({ hostsFile: "" })).toEqual({});
+    expect(() => parseEtcOptions({ hostsFile: "/nonexistent/hosts" })).toThrow('invalid --hosts-file "/nonexistent/hosts": no such file');
+    expect(() => parseEtcOptions({ hostsFile: "none", noHosts: true })).toThrow("--no-hosts and --hosts-file cannot be set together");
   });
 
   test("bad values are usage errors naming the option and the value", () => {
     for (const [raw, words] of [
-      [{ dns: ["8.8.8"] }, `invalid --dns "8.8.8": expected an IP address`],
+      [{ dns: ["8.8.8"] }, `invalid --dns "8.8.8": 8.8.8 is not an ip address`],
       [{ dnsSearch: ["a b"] }, `invalid --dns-search "a b": expected a domain name (or . for none)`],
       [{ dnsSearch: [".", "a.example"] }, "--dns-search . (no search domain) cannot be given with other domains"],
       [{ dnsOptions: ["nd ots"] }, `invalid --dns-option "nd ots": expected an option such as ndots:2 or edns0`],
-      [{ addHosts: [":1.2.3.4"] }, `invalid --add-host ":1.2.3.4": expected NAME:IP`],
-      [{ addHosts: ["bad_name:1.2.3.4"] }, `invalid --add-host "bad_name:1.2.3.4": "bad_name" is not a host name`],
-      [{ addHosts: ["x:300.1.1.1"] }, `invalid --add-host "x:300.1.1.1": "300.1.1.1" is not an IP address`],
-      [{ hostname: "-box" }, `invalid hostname "-box": expected labels of letters, digits and inner hyphens, joined by dots`],
-      [{ noHosts: true, addHosts: ["a:1.2.3.4"] }, "--no-hosts and --add-host cannot be given together"],
+      [{ addHosts: [":1.2.3.4"] }, `invalid --add-host ":1.2.3.4": bad format for add-host: ":1.2.3.4" (expected NAME:IP)`],
+      [{ addHosts: ["a;:1.2.3.4"] }, `invalid --add-host "a;:1.2.3.4": hostname in add-host "a;:1.2.3.4" is empty`],
+      [{ addHosts: ["bad#name:1.2.3.4"] }, `invalid --add-host "bad#name:1.2.3.4": "bad#name" is not a host name`],
+      [{ addHosts: ["x:300.1.1.1"] }, `invalid --add-host "x:300.1.1.1": invalid IP address in add-host: "300.1.1.1"`],
+      [{ hostname: "-box" }, `invalid hostname "-box": expected up to 64 letters, digits, _ . or -, the first a letter or digit`],
+      [{ hostname: "x".repeat(65) }, `invalid hostname "${"x".repeat(65)}": expected up to 64 letters, digits, _ . or -, the first a letter or digit`],
+      [{ noHosts: true, addHosts: ["a:1.2.3.4"] }, "--no-hosts and --add-host cannot be set together"],
     ] as const) {
       expect(() => parseEtcOptions(raw)).toThrow(new UsageError(words));
     }

@@ -59,7 +59,8 @@ const data = (m: Message) => m.answers.map((a) => a.data);
 
 describe("names", () => {
   test("a container's name, alias and short id give its addresses, TTL 0, authoritative, id and question echoed", () => {
-    for (const name of ["web", "www", "aaaaaaaaaaaa", "web.dns.ctrnet", "WEB.DNS.CTRNET", "portal"]) {
+    // podman's domain too (e2e: nslookup NAME.dns.podman, nc NAME.dns.podman)
+    for (const name of ["web", "www", "aaaaaaaaaaaa", "web.dns.ctrnet", "WEB.DNS.CTRNET", "portal", "web.dns.podman"]) {
       const m = ask("10.89.0.3", name);
       expect(m.header).toMatchObject({ id: 77, qr: true, aa: true, rd: true, ra: true, rcode: RCODE.NOERROR });
       expect(m.questions).toEqual([{ name, type: TYPE.A, class: 1 }]);
@@ -89,6 +90,7 @@ describe("names", () => {
   test("an unknown name under the search domain is NXDOMAIN, not forwarded", () => {
     const m = ask("10.89.0.2", "nobody.dns.ctrnet");
     expect(m.header).toMatchObject({ rcode: RCODE.NXDOMAIN, aa: true });
+    expect(ask("10.89.0.2", "nobody.dns.podman").header).toMatchObject({ rcode: RCODE.NXDOMAIN, aa: true });
   });
 
   test("other names are forwarded, except for clients only on internal networks (NXDOMAIN)", () => {
@@ -108,9 +110,9 @@ describe("reverse", () => {
     expect(reverseAddress("web.dns.ctrnet")).toBeNull();
   });
 
-  test("PTR gives the container's names under the search domain, for the client's networks only", () => {
+  test("PTR gives the container's bare names, as aardvark-dns, for the client's networks only", () => {
     expect(data(ask("10.89.0.3", "2.0.89.10.in-addr.arpa", TYPE.PTR))).toEqual(
-      ["web", "www", "Portal", "aaaaaaaaaaaa"].map((n) => ({ kind: "name", name: `${n}.dns.ctrnet` })),
+      ["web", "www", "Portal", "aaaaaaaaaaaa"].map((n) => ({ kind: "name", name: n })),
     );
     expect(decide(zone, query("2.0.89.10.in-addr.arpa", TYPE.PTR), "10.90.0.9", true).kind).toBe("forward");
   });
@@ -206,7 +208,16 @@ describe("a network's own DNS servers (podman's network --dns)", () => {
       networks: [
         { name: "own", gateways: ["10.92.0.1"], subnets: ["10.92.0.0/24"], upstreams: [{ address: "192.0.2.53" }], containers: [{ name: "a", id: "eeeeeeeeeeee", ipv4: ["10.92.0.2"] }] },
         { name: "also", gateways: ["10.93.0.1"], subnets: ["10.93.0.0/24"], upstreams: [{ address: "192.0.2.54", port: 5353 }], containers: [{ name: "a", id: "eeeeeeeeeeee", ipv4: ["10.93.0.2"] }] },
-        { name: "plain", gateways: ["10.94.0.1"], subnets: ["10.94.0.0/24"], containers: [{ name: "p", id: "ffffffffffff", ipv4: ["10.94.0.2"] }] },
+        {
+          name: "plain",
+          gateways: ["10.94.0.1"],
+          subnets: ["10.94.0.0/24"],
+          containers: [
+            { name: "p", id: "ffffffffffff", ipv4: ["10.94.0.2"] },
+            { name: "q", id: "dddddddddddd", ipv4: ["10.94.0.3"], dnsServers: ["192.0.2.99"] },
+          ],
+        },
+        { name: "owned", gateways: ["10.95.0.1"], subnets: ["10.95.0.0/24"], upstreams: [{ address: "192.0.2.53" }], containers: [{ name: "r", id: "cccccccccccc", ipv4: ["10.95.0.2"], dnsServers: ["192.0.2.98"] }] },
       ],
     }),
   );
@@ -221,6 +232,11 @@ describe("a network's own DNS servers (podman's network --dns)", () => {
       { address: "192.0.2.53", port: 53 },
       { address: "192.0.2.54", port: 5353 },
     ]);
+  });
+
+  test("a container's own --dns servers come first, before its networks' (aardvark-dns's per-container servers)", () => {
+    expect(forwardOf("10.94.0.3")).toEqual([{ address: "192.0.2.99", port: 53 }]);
+    expect(forwardOf("10.95.0.2")).toEqual([{ address: "192.0.2.98", port: 53 }]);
   });
 
   test("a client of networks without any keeps the server-wide upstreams", () => {

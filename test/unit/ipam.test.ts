@@ -168,14 +168,14 @@ describe("requested addresses", () => {
     expect(take("a", DUAL, { requested: ["fd00:9::6/125", "::ffff:10.9.0.4"] })).toEqual(["10.9.0.4/29", "fd00:9::6/125"]);
   });
 
-  test("taken, the gateway, outside every range, two for one set, or not an address: refused, no lease left behind", () => {
+  test("taken, the gateway, outside every range, or not an address: refused, no lease left behind", () => {
     take("a", V4, { requested: ["10.9.0.3"] });
     const before = leases({ dataDir, network });
     const cases: [string[], string][] = [
-      [["10.9.0.3"], "network net1: requested IP address 10.9.0.3 is already in use"],
+      [["10.9.0.3"], "network net1: requested ip address 10.9.0.3 is already allocated"],
       [["10.9.0.1"], "network net1: requested IP address 10.9.0.1 is the gateway of subnet 10.9.0.0/29"],
       [["10.9.0.7"], "network net1: requested IP address 10.9.0.7 is in no range of the network (10.9.0.1-10.9.0.6)"],
-      [["10.9.0.4", "10.9.0.5"], "requested IP address 10.9.0.5 is in no range"],
+      [["10.9.0.4", "10.9.0.7"], "requested IP address 10.9.0.7 is in no range"],
       [["10.9.0"], 'invalid requested IP address "10.9.0"'],
     ];
     for (const [requested, message] of cases) {
@@ -188,6 +188,11 @@ describe("requested addresses", () => {
 
   test("a request for one set leaves the other set to the walk", () => {
     expect(take("a", DUAL, { requested: ["10.9.0.6"] })).toEqual(["10.9.0.6/29", "fd00:9::2/125"]);
+  });
+
+  test("several requested for one set are all given, set by set, each set's in the order asked (netavark's static IPs)", () => {
+    expect(take("a", DUAL, { requested: ["fd00:9::5", "10.9.0.5", "fd00:9::3", "10.9.0.2"] })).toEqual(["10.9.0.5/29", "10.9.0.2/29", "fd00:9::5/125", "fd00:9::3/125"]);
+    expect(leases({ dataDir, network }).map((l) => l.ip).sort()).toEqual(["10.9.0.2", "10.9.0.5", "fd00:9::3", "fd00:9::5"]);
   });
 });
 
@@ -217,7 +222,7 @@ describe("one attachment, one address per set", () => {
     expect(marked("a", true)).toEqual(["10.9.0.3/29"]);
     expect(marked("b", true)).toEqual(["10.9.0.4/29"]);
     // a failed allocation leaves no mark of its own
-    expect(failure(() => allocate({ dataDir, network, rangeSets: V4, containerId: "c", ifName: "eth0", requested: ["10.9.0.3"], unheld: true, ownerMarks: true })).message).toContain("already in use");
+    expect(failure(() => allocate({ dataDir, network, rangeSets: V4, containerId: "c", ifName: "eth0", requested: ["10.9.0.3"], unheld: true, ownerMarks: true })).message).toContain("already allocated");
     expect(readdirSync(join(dir, ".ctrnet-owners"))).toHaveLength(2);
     gcLeases({ dataDir, network }, [{ containerId: "b", ifName: "eth0" }]);
     expect(readdirSync(join(dir, ".ctrnet-owners")).map((m) => readFileSync(join(dir, ".ctrnet-owners", m), "utf8"))).toEqual(["b\r\neth0"]);

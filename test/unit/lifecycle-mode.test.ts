@@ -123,6 +123,23 @@ describe("podman's spellings of the container options", () => {
     expect(createRequestOf({}, ["--dns", "", "--network", "none"])).toEqual({ network: "none" });
   });
 
+  test("--network NAME:ip=…,ip=…: the first of each family as --ip and --ip6, the others in order (podman's StaticIPs)", () => {
+    expect(createRequestOf({}, ["--network", "n:ip=10.1.0.12,ip=fd00::5,ip=10.1.0.10,ip6=fd00::7,ip=10.2.0.3"])).toEqual({
+      network: "n",
+      ip: "10.1.0.12",
+      ip6: "fd00::5",
+      extraIPs: ["10.1.0.10", "fd00::7", "10.2.0.3"],
+    });
+    expect(createRequestOf({}, ["--network", "n:ip=fd00::5,ip=fd00::6"])).toEqual({ network: "n", ip: "fd00::5", extraIPs: ["fd00::6"] });
+  });
+
+  test("the dns options' conflict with none and container: is podman's first check, before any value is read", () => {
+    expect(() => createRequestOf({}, ["--dns-opt", "1.2.3.4", "--network", "container:x"])).toThrow("conflicting options: dns and the network mode: container");
+    expect(() => createRequestOf({}, ["--dns", "not-an-ip", "--network", "none"])).toThrow("conflicting options: dns and the network mode: none");
+    // any word is an option, as podman's; only a blank would break resolv.conf's line
+    expect(createRequestOf({}, ["--dns-option", "debug,1.2.3.4,use-vc"]).etc).toEqual({ dnsOptions: ["debug", "1.2.3.4", "use-vc"] });
+  });
+
   test("readAsCsv reads one line of CSV as Go's encoding/csv (pflag's readAsCSV)", () => {
     expect(readAsCsv("")).toEqual([]);
     expect(readAsCsv("a")).toEqual(["a"]);

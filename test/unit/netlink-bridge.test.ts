@@ -37,6 +37,19 @@ const MACVLAN_BRIDGE = Uint8Array.from([
   8, 0, 1, 0, 4, 0, 0, 0, //                                  IFLA_MACVLAN_MODE MACVLAN_MODE_BRIDGE (4)
 ]);
 
+// `ip link add link p0 name mv0 type macvlan mode bridge bclim -1` (iproute2 6.5 and later; podman's -o bclim)
+const MACVLAN_BCLIM = Uint8Array.from([
+  84, 0, 0, 0, 16, 0, 0x05, 0x06, 1, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  8, 0, 3, 0, 0x6d, 0x76, 0x30, 0, //                         IFLA_IFNAME "mv0\0"
+  8, 0, 5, 0, 3, 0, 0, 0, //                                  IFLA_LINK 3: the parent
+  36, 0, 18, 0, //                                            IFLA_LINKINFO
+  12, 0, 1, 0, 0x6d, 0x61, 0x63, 0x76, 0x6c, 0x61, 0x6e, 0, // IFLA_INFO_KIND "macvlan\0"
+  20, 0, 2, 0, //                                             IFLA_INFO_DATA
+  8, 0, 1, 0, 4, 0, 0, 0, //                                  IFLA_MACVLAN_MODE MACVLAN_MODE_BRIDGE (4)
+  8, 0, 9, 0, 0xff, 0xff, 0xff, 0xff, //                      IFLA_MACVLAN_BC_CUTOFF -1 (s32)
+]);
+
 // `ip link add link p0 name iv0 type ipvlan mode l3`, less iproute2's IFLA_IPVLAN_FLAGS 0 (the default)
 const IPVLAN_L3 = Uint8Array.from([
   76, 0, 0, 0, 16, 0, 0x05, 0x06, 1, 0, 0, 0, 0, 0, 0, 0,
@@ -78,6 +91,7 @@ describe("link creation", () => {
   test.each([
     ["a VLAN-filtering bridge", BRIDGE_VLAN_FILTERING, linkAddMessage({ kind: "bridge", name: "brz", vlanFiltering: true })],
     ["a macvlan in bridge mode", MACVLAN_BRIDGE, linkAddMessage({ kind: "macvlan", name: "mv0", parent: 3, mode: "bridge" })],
+    ["a macvlan with a broadcast cutoff", MACVLAN_BCLIM, linkAddMessage({ kind: "macvlan", name: "mv0", parent: 3, mode: "bridge", bcCutoff: -1 })],
     ["an ipvlan in l3 mode", IPVLAN_L3, linkAddMessage({ kind: "ipvlan", name: "iv0", parent: 3, mode: "l3" })],
   ])("%s: the bytes iproute2 sends", (_what, golden, msg) => {
     const ours = frame(RTM_NEWLINK, CREATE_FLAGS, (w) => linkMessage.encode(w, msg));

@@ -272,6 +272,25 @@ describe("planNetwork", () => {
     expect(plan({ name: "lan", driver: "macvlan", options: { parent: "eth0" }, subnets: ["192.168.1.0/24"] }).conflist.args).not.toHaveProperty("podman_options");
   });
 
+  test("-o bclim=N (podman's, macvlan only): ctrnet's plugin carries it; ipvlan, a bad number, the reference plugin and dhcp refuse it", () => {
+    const mv = plan({ name: "lan", driver: "macvlan", options: { parent: "eth0", bclim: "-1" }, subnets: ["192.168.1.0/24"] }).conflist;
+    expect((mv.plugins as Record<string, unknown>[])[0]).toMatchObject({ type: "ctrnet", driver: "macvlan", bclim: -1 });
+    expect(mv.args).toMatchObject({ podman_options: { bclim: "-1" } });
+    expect(() => plan({ name: "n", driver: "ipvlan", options: { parent: "eth0", bclim: "2" }, subnets: ["192.168.1.0/24"] })).toThrow("unsupported ipvlan network option: bclim");
+    expect(() => plan({ name: "n", driver: "macvlan", options: { parent: "eth0", bclim: "x" }, subnets: ["192.168.1.0/24"] })).toThrow('failed to parse "bclim" option: strconv.ParseInt: parsing "x": invalid syntax');
+    expect(() => plan({ name: "n", driver: "macvlan", options: { parent: "eth0", bclim: "2", plugin: "cni" }, subnets: ["192.168.1.0/24"] })).toThrow("--opt bclim needs ctrnet's own plugin");
+    expect(() => plan({ name: "n", driver: "macvlan", options: { parent: "eth0", bclim: "2" } })).toThrow("--opt bclim needs ctrnet's own plugin");
+  });
+
+  test("a macvlan or ipvlan network may share a subnet with another network, as podman's (only a bridge's must be free)", () => {
+    const taken = around({ existing: [{ name: "lan1", subnets: [cidr("10.10.0.0/24")] }, { name: "br", subnets: [cidr("10.25.40.0/24")], bridge: "br0" }] });
+    for (const driver of ["macvlan", "ipvlan"]) {
+      expect(plan({ name: `${driver}2`, driver, options: { parent: "eth0" }, subnets: ["10.10.0.0/24"] }, taken).name).toBe(`${driver}2`);
+      expect(plan({ name: `${driver}3`, driver, options: { parent: "eth0" }, subnets: ["10.25.40.0/24"] }, taken).name).toBe(`${driver}3`);
+    }
+    expect(() => plan({ name: "n", subnets: ["10.10.0.0/24"] }, taken)).toThrow("subnet 10.10.0.0/24 is already used on the host or by another config");
+  });
+
   test("refuses bad input with one line naming the problem", () => {
     const taken = around({
       existing: [

@@ -141,13 +141,16 @@ describe("checkPortConflicts", () => {
     [["8080-8082:80-82", "8082:90"], "host port 0.0.0.0:8082/tcp is published twice"],
     [["8080:80/tcp,udp", "8080:81/udp"], "host port 0.0.0.0:8080/udp is published twice"],
   ])("rejects %p", (specs, message) => {
-    expect(usageError(() => parsePortSpecs(specs)).message).toBe(message);
+    // podman's words first (e2e: ps test with invalid port range), then which
+    const port = /(\d+)\/(tcp|udp|sctp)/.exec(message)!;
+    expect(usageError(() => parsePortSpecs(specs)).message).toBe(`conflicting port mappings for host port ${port[1]} (protocol ${port[2]}): ${message}`);
   });
 
   test("mappings not parsed from specs are checked the same way", () => {
     expect(() => checkPortConflicts([m({ hostPort: 1, range: 10 }), m({ hostPort: 10, containerPort: 90 })])).toThrow(
-      "host port 0.0.0.0:10/tcp is published twice",
+      "conflicting port mappings for host port 10 (protocol tcp): host port 0.0.0.0:10/tcp is published twice",
     );
+    expect(() => parsePortSpecs(["1000-2000:2000-3000", "1999-2999:3001-4001"])).toThrow("conflicting port mappings for host port 1999 (protocol tcp)");
   });
 });
 
@@ -267,9 +270,13 @@ describe("--expose and -P", () => {
 
 describe("psPortsText (ls's Ports, as podman ps's PORTS)", () => {
   const tcp = (hostPort: number, containerPort: number, range = 1, hostIP = ""): PortMapping => ({ hostIP, hostPort, containerPort, protocol: "tcp", range });
-  test("published ports as HOSTIP:HOST->CTR/PROTO, ranges whole, IPv6 bare", () => {
+  test("published ports as HOSTIP:HOST->CTR/PROTO, ranges whole, IPv6 bare; each address's and protocol's by host port, as podman's", () => {
     expect(psPortsText([tcp(46650, 80), tcp(8280, 8280, 3), { ...tcp(8780, 80, 1, "::1"), protocol: "udp" }])).toBe(
-      "0.0.0.0:46650->80/tcp, 0.0.0.0:8280-8282->8280-8282/tcp, ::1:8780->80/udp",
+      "0.0.0.0:8280-8282->8280-8282/tcp, 0.0.0.0:46650->80/tcp, ::1:8780->80/udp",
+    );
+    // e2e: ps test with multiple port range
+    expect(psPortsText([tcp(3000, 3000, 2), tcp(3100, 4000, 3), tcp(30080, 30080), tcp(30443, 30443), tcp(8000, 8080)])).toBe(
+      "0.0.0.0:3000-3001->3000-3001/tcp, 0.0.0.0:3100-3102->4000-4002/tcp, 0.0.0.0:8000->8080/tcp, 0.0.0.0:30080->30080/tcp, 0.0.0.0:30443->30443/tcp",
     );
   });
   test("exposed ports nothing publishes follow, by protocol and number, consecutive ones joined", () => {

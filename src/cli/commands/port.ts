@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
 import { notFoundIsRuntime, UsageError } from "../../errors.ts";
-import { parsePortQuery, portLines, publishedPorts, withContext } from "../../lifecycle/index.ts";
-import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
+import { latestContainer, parsePortQuery, portLines, publishedPorts, withContext } from "../../lifecycle/index.ts";
+import { checkAllLatest, contextOptions, globalArgs, latestArg, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 import { goJson, isJsonFormat, renderList } from "../template/index.ts";
 import { PORT_HEADERS, portJson, portView, templateFormatArg } from "../views.ts";
 
@@ -12,6 +12,7 @@ const args = {
   ...templateFormatArg,
   noheading: { type: "boolean", alias: "n", description: "leave out the header row of a table" },
   all: { type: "boolean", alias: "a", description: "every container's published ports, each line starting with its id (12 characters) and a tab" },
+  ...latestArg,
   id: { type: "positional", required: false, description: "container id or name", valueHint: "container" },
   port: { type: "positional", required: false, description: "PORT[/PROTO]: show where this container port is published" },
 } as const;
@@ -24,6 +25,7 @@ export default defineCommand({
     return notFoundIsRuntime(
       (async () => {
         rejectUnknownOptions(rawArgs, args);
+        checkAllLatest([values.id, values.port].filter((a) => a !== undefined).map(String), values, true);
         if (values.all) {
           // podman's port --all: no container named, every container's mappings, one port a line
           if (values.id !== undefined) throw new UsageError("--all and a container id cannot be used together: no arguments are needed with --all");
@@ -34,9 +36,12 @@ export default defineCommand({
           print(lines.join(""));
           return;
         }
-        if (values.id === undefined) throw new UsageError("give a container id or name, or --all");
-        const ports = await withContext(contextOptions(values), async (ctx) => publishedPorts(ctx, String(values.id)));
-        const query = values.port === undefined ? undefined : String(values.port);
+        // with --latest, the one argument is PORT (podman's)
+        if (values.latest && values.port !== undefined) throw new UsageError("--latest and a container id cannot be used together: give PORT alone");
+        if (values.id === undefined && !values.latest) throw new UsageError("you must supply a running container name or id, or --all or --latest");
+        const ports = await withContext(contextOptions(values), async (ctx) => publishedPorts(ctx, values.latest ? latestContainer(ctx.state()).id : String(values.id)));
+        const arg = values.latest ? values.id : values.port;
+        const query = arg === undefined ? undefined : String(arg);
         const format = values.format === undefined ? undefined : String(values.format);
         if (format === undefined) {
           print(portLines(ports, query).map((l) => `${l}\n`).join(""));

@@ -1,14 +1,15 @@
 import { defineCommand } from "citty";
 import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
-import { notFoundIsRuntime, UsageError } from "../../errors.ts";
-import { reloadableContainers, reloadContainer, withContext } from "../../lifecycle/index.ts";
-import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
+import { notFoundIsRuntime } from "../../errors.ts";
+import { latestContainer, reloadableContainers, reloadContainer, withContext } from "../../lifecycle/index.ts";
+import { checkAllLatest, contextOptions, globalArgs, latestArg, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
 const args = {
   ...globalArgs,
   ...runtimeArgs,
   all: { type: "boolean", alias: "a", description: "every bridge-mode container" },
+  ...latestArg,
   id: { type: "positional", required: false, description: "container ids or names", valueHint: "container" },
 } as const;
 
@@ -18,10 +19,10 @@ export default defineCommand({
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
     const ids = values._.map(String);
-    if (values.all === (ids.length > 0)) throw new UsageError("give container ids or --all (not both)");
+    checkAllLatest(ids, values);
     await notFoundIsRuntime(
       withContext(contextOptions(values), async (ctx) => {
-        const targets = values.all ? reloadableContainers(ctx) : ids;
+        const targets = values.all ? reloadableContainers(ctx) : values.latest ? [latestContainer(ctx.state()).id] : ids;
         await forEachName(targets, async (id) => {
           await reloadContainer(ctx, id);
           print(`${id}\n`);

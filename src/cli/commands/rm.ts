@@ -3,15 +3,19 @@ import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
 import { removeContainer } from "../../lifecycle/remove.ts";
+import { latestContainer } from "../../lifecycle/lookup.ts";
 import { withContext } from "../../lifecycle/with-context.ts";
-import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
+import { checkAllLatest, contextOptions, globalArgs, latestArg, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
 const args = {
   ...globalArgs,
   ...runtimeArgs,
   force: { type: "boolean", alias: "f", description: "no error for unknown ids; remove the record even if part of the teardown fails" },
   time: { type: "string", alias: "t", description: "podman's stop timeout (seconds, or -1): accepted, ctrnet stops no process" },
-  id: { type: "positional", required: true, description: "container ids or names", valueHint: "container" },
+  all: { type: "boolean", alias: "a", description: "every container, the last made first" },
+  ...latestArg,
+  // not required by the parser: --all and --latest name none (podman's words when nothing is named)
+  id: { type: "positional", required: false, description: "container ids or names", valueHint: "container" },
 } as const;
 
 export default defineCommand({
@@ -24,8 +28,12 @@ export default defineCommand({
       const time = String(values.time);
       if (!/^(-1|[0-9]+)$/.test(time)) throw new UsageError(`invalid --time "${time}": expected seconds, or -1`);
     }
-    await withContext(contextOptions(values), (ctx) =>
-      forEachName(values._.map(String), async (id) => {
+    const named = values._.map(String);
+    checkAllLatest(named, values);
+    await withContext(contextOptions(values), (ctx) => {
+      // the last made first: a container sharing another's netns goes before that one
+      const ids = values.all ? ctx.state().list().map((r) => r.id).reverse() : values.latest ? [latestContainer(ctx.state()).id] : named;
+      return forEachName(ids, async (id) => {
         try {
           await removeContainer(ctx, id, { force: values.force });
         } catch (err) {
@@ -34,7 +42,7 @@ export default defineCommand({
           throw err;
         }
         print(`${id}\n`);
-      }),
-    );
+      });
+    });
   },
 });

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { UsageError } from "../../errors.ts";
 import { withContext } from "../../lifecycle/index.ts";
+import { removeReplaced } from "../../lifecycle/remove.ts";
 import { randomContainerId, runContainer } from "../../lifecycle/run.ts";
 import { containerArgs, contextOptions, createRequestOf, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
@@ -11,6 +12,7 @@ const args = {
   ...runtimeArgs,
   ...containerArgs,
   rm: { type: "boolean", description: "podman's --rm: accepted; run always removes everything when the command exits" },
+  uts: { type: "string", description: "the command's uts namespace: private (default: its own, named by --hostname or the id), host, or container:ID (that container's hostname)" },
   // not required here, so that splitRunCommand says what is missing
   command: { type: "positional", required: false, description: "the command and its arguments, after --" },
 } as const;
@@ -26,6 +28,15 @@ export function splitRunCommand(rawArgs: readonly string[], positionals: readonl
   return command;
 }
 
+/** podman's --uts values that mean something without a container process: private, host, container:ID. */
+export function parseUts(value: string | undefined, hostname: string | undefined): string {
+  const uts = value ?? "private";
+  if (uts !== "private" && uts !== "host" && !/^container:.+/.test(uts)) throw new UsageError(`invalid --uts "${uts}": use private, host or container:ID`);
+  // podman's specgen words
+  if (uts !== "private" && hostname !== undefined) throw new UsageError(`cannot set hostname when running in the ${uts === "host" ? "host" : "other container's"} UTS namespace: invalid configuration`);
+  return uts;
+}
+
 export default defineCommand({
   meta: {
     name: "run",
@@ -36,6 +47,10 @@ export default defineCommand({
     rejectUnknownOptions(rawArgs, args);
     const command = splitRunCommand(rawArgs, values._);
     const req = { ...createRequestOf(values, rawArgs), id: randomContainerId() };
-    return withContext(contextOptions(values), (ctx) => runContainer(ctx, req, command));
+    const uts = parseUts(values.uts, req.etc?.hostname);
+    return withContext(contextOptions(values), async (ctx) => {
+      if (values.replace) await removeReplaced(ctx, [req.name]);
+      return runContainer(ctx, req, command, { uts });
+    });
   },
 });

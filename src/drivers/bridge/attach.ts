@@ -3,6 +3,7 @@
 // ports as elements of ctrnet's nftables table. Setup undoes its own partial work before it throws;
 // teardown keeps going past errors and returns them all. The same code serves ctrnet's lifecycle and
 // ctrnet run as a CNI plugin by podman or containerd.
+import { UsageError } from "../../errors.ts";
 import { Netlink } from "../../netlink/index.ts";
 import { crashPoint } from "../../process/crash-point.ts";
 import { phase } from "../../trace.ts";
@@ -81,7 +82,8 @@ export function hostInterfaceName(containerId: string, ifname: string): string {
 }
 
 export function ipamOf(network: NativeNetwork, dataDir: string): IpamConfig & { dataDir: string } {
-  const ipam = parseIpamConfig(network.name, network.plugin.ipam);
+  // no ipam section (podman's --ipam-driver none): nothing to hand out
+  const ipam = network.plugin.ipam === undefined ? { rangeSets: [] } : parseIpamConfig(network.name, network.plugin.ipam);
   return { ...ipam, dataDir: ipam.dataDir ?? dataDir };
 }
 
@@ -118,10 +120,16 @@ function openFirewall(req: Pick<AttachRequest, "hostNetnsFd">): Firewall {
   return Firewall.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
 }
 
+/** podman's --ipam-driver none: no address to hand out, and none may be asked for. */
+function noAddresses(req: AttachRequest): Allocation[] {
+  if (req.ips?.length) throw new UsageError(`network ${req.network.name}: requested IP address ${req.ips.join(", ")} is in no range of the network (its ipam driver is none)`);
+  return [];
+}
+
 export function attach(req: AttachRequest): AttachResult {
   const ipam = ipamOf(req.network, req.dataDir);
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
-  const allocations = allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips, unheld: req.unrecorded === true, ownerMarks: true });
+  const allocations = req.network.plugin.ipam === undefined ? noAddresses(req) : allocate({ ...scope, rangeSets: ipam.rangeSets, requested: req.ips, unheld: req.unrecorded === true, ownerMarks: true });
   crashPoint("ipam");
   phase("ipam allocated");
   const undo: (() => void)[] = [() => release({ ...scope, known: allocations.map((a) => a.ip) })];
@@ -137,7 +145,7 @@ export function attach(req: AttachRequest): AttachResult {
     phase("firewall network ensured");
     crashPoint("bridge");
     const hostInterface = hostInterfaceName(req.containerId, req.ifname);
-    const gateways = req.network.plugin.isGateway ? defaultRouteGateways(req.network.plugin.ipam, allocations.map((a) => a.gateway)) : [];
+    const gateways = req.network.plugin.isGateway ? defaultRouteGateways(req.network.plugin.ipam, [...new Set(allocations.map((a) => a.gateway))]) : [];
     const veth = attachVeth(host, container, { ...bridge, index: bridgeIndex }, {
       netnsFd: req.netnsFd,
       ifname: req.ifname,

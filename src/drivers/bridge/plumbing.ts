@@ -5,7 +5,7 @@
 // PVID, the container's addresses without duplicate address detection, its MAC, and default routes through
 // the gateways. Every call takes open sockets: one in the netns that holds the bridge (the host's, or the
 // rootless netns) and one in the container's, so a whole attach is a handful of netlink messages.
-import { ErrorList } from "../../errors.ts";
+import { CtrnetError, ErrorList } from "../../errors.ts";
 import { isNetlinkError, type Link, type Netlink } from "../../netlink/index.ts";
 import { writeSysctl } from "../../netns/index.ts";
 
@@ -57,6 +57,11 @@ function findLink(nl: Netlink, name: string): Link | undefined {
   }
 }
 
+/** `-o vlan=N` on a kernel built without bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING). */
+function noVlanFiltering(bridge: BridgeConfig): CtrnetError {
+  return new CtrnetError(`bridge ${bridge.name}: -o vlan=${bridge.vlan} needs the kernel's bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING), which this kernel lacks`);
+}
+
 function ignoreExisting(fn: () => void): void {
   try {
     fn();
@@ -76,9 +81,13 @@ function ignoreExisting(fn: () => void): void {
 export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: number): number {
   let link = findLink(host, bridge.name);
   if (link === undefined) {
-    ignoreExisting(() =>
-      host.linkAdd({ kind: "bridge", name: bridge.name, mtu: bridge.mtu, ...(bridge.vlan !== undefined ? { vlanFiltering: true } : {}) }),
-    );
+    ignoreExisting(() => {
+      try {
+        host.linkAdd({ kind: "bridge", name: bridge.name, mtu: bridge.mtu, ...(bridge.vlan !== undefined ? { vlanFiltering: true } : {}) });
+      } catch (err) {
+        throw bridge.vlan !== undefined && isNetlinkError(err, "EOPNOTSUPP") ? noVlanFiltering(bridge) : err;
+      }
+    });
     link = host.link(bridge.name);
   }
   // by index: the name would cost one more lookup per call
@@ -112,7 +121,13 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
   host.linkAdd({ kind: "veth", name: hostName, mtu, master, up: true, peer: { name: veth.ifname, netnsFd: veth.netnsFd, mtu, mac: veth.mac } });
   try {
     portSettings(host, hostName);
-    if (bridge.vlan !== undefined) host.bridgeVlanAdd(hostName, bridge.vlan, { pvid: true, untagged: true });
+    if (bridge.vlan !== undefined) {
+      try {
+        host.bridgeVlanAdd(hostName, bridge.vlan, { pvid: true, untagged: true });
+      } catch (err) {
+        throw isNetlinkError(err, "EOPNOTSUPP") ? noVlanFiltering(bridge) : err;
+      }
+    }
     // Usable at once: no DAD on its addresses (set per address too), gratuitous ARP when it comes up, so
     // neighbours forget a previous owner of a reused address. arp_notify goes over netlink, before `up`
     // (the ARP is sent as the link comes up); accept_dad has no netlink setter, so IPv6 keeps its /proc

@@ -83,6 +83,8 @@ export interface MacvlanNetworkSpec extends AddressingSpec {
   master?: string;
   /** One of MACVLAN_MODES for macvlan, IPVLAN_MODES for ipvlan. */
   mode?: VlanMode;
+  /** podman's bclim (macvlan, ctrnet's plugin): the broadcast queue cutoff. */
+  bclim?: number;
 }
 
 interface HostLocalRange {
@@ -286,6 +288,8 @@ export function bridgeConflist(spec: BridgeNetworkSpec): Record<string, unknown>
 export interface NativeNetworkSpec extends BridgeNetworkSpec {
   /** podman's `-o isolate=true|strict`. */
   isolate?: "true" | "strict";
+  /** podman's `--ipam-driver none`: no ipam section, no address. */
+  noIpam?: boolean;
 }
 
 /**
@@ -309,7 +313,7 @@ export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown>
     // netavark's rule (podman's "add gateway when not internal or dns enabled"): an internal network with DNS
     // keeps its gateways on the bridge for the DNS server, with no default route to them; one without DNS has
     // only the gateways given with --gateway
-    ipam: hostLocalIpam(spec, !internal, !internal || spec.args?.dns === true),
+    ...(spec.noIpam ? {} : { ipam: hostLocalIpam(spec, !internal, !internal || spec.args?.dns === true) }),
   };
   return conflist(spec, [plugin]);
 }
@@ -363,6 +367,7 @@ export function nativeVlanConflist(spec: MacvlanNetworkSpec): Record<string, unk
     ...(spec.master !== undefined ? { master: spec.master } : {}),
     ...(spec.mode !== undefined ? { mode: spec.mode } : {}),
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ...(spec.bclim !== undefined ? { bclim: spec.bclim } : {}),
     capabilities: driver === "macvlan" ? { ips: true, mac: true } : { ips: true },
     ipam: hostLocalIpam(spec, true),
   };

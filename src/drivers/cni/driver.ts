@@ -57,8 +57,7 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
     async validate(req) {
       const network = await env.cni.loadNetwork(req.attachment.network);
       checkDhcpDaemon(network.name, network.plugins);
-      if (req.ip !== undefined) checkRequestedIP(network, req.ip);
-      if (req.ip6 !== undefined) checkRequestedIP(network, req.ip6);
+      for (const ip of [req.ip, req.ip6, ...(req.extraIPs ?? [])]) if (ip !== undefined) checkRequestedIP(network, ip);
     },
     async setup(target) {
       const { rec, attachment, netnsPath } = target;

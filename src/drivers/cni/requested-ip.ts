@@ -48,5 +48,6 @@ export function checkRequestedIP(network: NetworkConfig, ip: string): void {
     }
     return;
   }
-  throw new UsageError(`IP address ${ip} is outside the subnets of network "${network.name}" (${subnets.join(", ")})`);
+  // podman's words (libnetwork's getStaticIPs), then the subnets
+  throw new UsageError(`requested static ip ${ip} not in any subnet on network ${network.name} (${subnets.join(", ")})`);
 }

@@ -7,7 +7,8 @@ import { subnetContains } from "../../schema/ip.ts";
 
 /** ctrnet's own search domain: `web.dns.ctrnet` is `web`. */
 export const SEARCH_DOMAIN = "dns.ctrnet";
-const SUFFIX = `.${SEARCH_DOMAIN}`;
+/** Answered as ctrnet's own: podman's domain too, which images and scripts made for podman ask for (`web.dns.podman`). */
+const DOMAINS = [SEARCH_DOMAIN, "dns.podman"];
 
 export interface Addresses {
   ipv4: string[];
@@ -30,7 +31,7 @@ export interface ClientView {
   networks: ZoneNetwork[];
   /** Every network the client is on is internal: nothing is forwarded for it. */
   internal: boolean;
-  /** Its networks' own DNS servers, in order, when one of them has some (aardvark-dns's per-network servers). */
+  /** Its own `--dns` servers, else its networks' own DNS servers in order, when there are some (aardvark-dns's). */
   upstreams?: DnsUpstream[];
 }
 
@@ -42,6 +43,8 @@ export class Zone {
   /** A container's address -> every network that container (by id) is on, as aardvark-dns counts membership. */
   private readonly memberships = new Map<string, ZoneNetwork[]>();
   private readonly clients = new Map<string, ClientView | null>();
+  /** A container's address -> its own `--dns` servers, which come before its networks' (aardvark-dns's ctr_dns_server). */
+  private readonly containerUpstreams = new Map<string, DnsUpstream[]>();
 
   constructor(config: DnsConfig) {
     const byContainer = new Map<string, { networks: ZoneNetwork[]; addresses: string[] }>();
@@ -68,6 +71,7 @@ export class Zone {
         for (const ip of [...c.ipv4, ...c.ipv6]) {
           net.reverse.set(ip, [...(net.reverse.get(ip) ?? []), ...names]);
           member.addresses.push(ip);
+          if (c.dnsServers?.length && !n.internal) this.containerUpstreams.set(ip, c.dnsServers.map((address) => ({ address, port: 53 })));
         }
         byContainer.set(c.id, member);
       }
@@ -97,7 +101,7 @@ export class Zone {
     const networks = this.memberships.get(canonical) ?? this.networks.filter((n) => n.subnets.some((s) => subnetContains(s, bytes)));
     if (networks.length === 0) return null;
     const upstreams: DnsUpstream[] = [];
-    for (const u of networks.flatMap((n) => n.upstreams ?? [])) {
+    for (const u of this.containerUpstreams.get(canonical) ?? networks.flatMap((n) => n.upstreams ?? [])) {
       if (!upstreams.some((x) => x.address === u.address && x.port === u.port)) upstreams.push(u);
     }
     return { networks, internal: networks.every((n) => n.internal), ...(upstreams.length ? { upstreams } : {}) };
@@ -106,8 +110,10 @@ export class Zone {
   /** A query name without its final dot, lowercased, and whether it was under the search domain. */
   static localName(name: string): { name: string; inDomain: boolean } {
     const lower = name.toLowerCase();
-    if (lower === SEARCH_DOMAIN) return { name: "", inDomain: true };
-    if (lower.endsWith(SUFFIX)) return { name: lower.slice(0, -SUFFIX.length), inDomain: true };
+    for (const domain of DOMAINS) {
+      if (lower === domain) return { name: "", inDomain: true };
+      if (lower.endsWith(`.${domain}`)) return { name: lower.slice(0, -domain.length - 1), inDomain: true };
+    }
     return { name: lower, inDomain: false };
   }
 

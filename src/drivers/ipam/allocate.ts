@@ -1,6 +1,6 @@
 // Handing out addresses as host-local's ADD does (main.go cmdAdd, allocator.go Get): one address from
 // every range set; a requested address goes to the set whose ranges contain it and must be free and not
-// the gateway; otherwise the set's walk from its last reserved address finds the first free one. A
+// the gateway (several requested in one set are all given, as netavark's static IPs); otherwise the set's walk from its last reserved address finds the first free one. A
 // container interface that already holds an address of a set is refused, not given it again, as host-local
 // refuses a repeated ADD. One lock covers every set (host-local takes it per set). When a later set
 // fails, the leases this call made are removed, and only those (host-local removes every lease of the
@@ -43,7 +43,7 @@ function pickRequested(network: string, table: Table, set: RangeSet, requested: 
   if (r.gateway.bytes === requested.bytes && r.gateway.value === requested.value) {
     throw new UsageError(`network ${network}: requested IP address ${text} is the gateway of subnet ${r.subnet}`);
   }
-  if (!table.reserve(requested, key)) throw new UsageError(`network ${network}: requested IP address ${text} is already in use`);
+  if (!table.reserve(requested, key)) throw new UsageError(`network ${network}: requested ip address ${text} is already allocated`);
   return { address: requested, range };
 }
 
@@ -80,20 +80,26 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
   const { network, sets, containerId, ifName } = input;
   const key = ownerKey(containerId, ifName);
   const pending = [...input.requested];
-  const made: Pick[] = [];
+  const made: (Pick & { set: number })[] = [];
   const marked = input.ownerMarks === true && table.hasOwnerMark(key);
   // a lease of this interface may exist only where its mark does: a crash after allocating, a state dir lost
   const unheld = input.unheld === true && input.ownerMarks === true && !marked;
   if (input.ownerMarks && !marked) table.markOwner(key);
   try {
     for (const [index, set] of sets.entries()) {
-      const wanted = pending.findIndex((a) => rangeFor(set, a) >= 0);
-      const pick =
-        wanted >= 0
-          ? pickRequested(network, table, set, pending.splice(wanted, 1)[0]!, key)
-          : pickFree(network, table, set, index, containerId, key, unheld);
-      made.push(pick);
-      table.setLastReserved(index, pick.address);
+      // every requested address of the set, in the order given (netavark's several static IPs on one
+      // subnet), else one free address
+      const wanted = pending.filter((a) => rangeFor(set, a) >= 0);
+      const picks = wanted.length
+        ? wanted.map((a) => {
+            pending.splice(pending.indexOf(a), 1);
+            return pickRequested(network, table, set, a, key);
+          })
+        : [pickFree(network, table, set, index, containerId, key, unheld)];
+      for (const pick of picks) {
+        made.push({ ...pick, set: index });
+        table.setLastReserved(index, pick.address);
+      }
     }
     if (pending.length > 0) {
       const ranges = sets.map(describeRangeSet).join(" ");
@@ -104,9 +110,9 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
     if (input.ownerMarks && !marked) table.unmarkOwner(key);
     throw err;
   }
-  return made.map((pick, index) => {
-    const r = sets[index]![pick.range]!;
+  return made.map((pick) => {
+    const r = sets[pick.set]![pick.range]!;
     const ip = formatAddress(pick.address);
-    return { address: `${ip}/${r.prefixLength}`, ip, prefixLength: r.prefixLength, gateway: formatAddress(r.gateway), rangeSet: index };
+    return { address: `${ip}/${r.prefixLength}`, ip, prefixLength: r.prefixLength, gateway: formatAddress(r.gateway), rangeSet: pick.set };
   });
 }

@@ -91,7 +91,7 @@ function makeLink(host: Netlink, req: VlanAttachRequest, parent: number): void {
   const common = { name: req.ifname, parent, mtu: p.mtu, netnsFd: req.netnsFd };
   try {
     if (p.driver === "macvlan") {
-      host.linkAdd({ kind: "macvlan", ...common, mode: (p.mode ?? "bridge") as MacvlanMode, ...(req.mac ? { mac: req.mac } : {}) });
+      host.linkAdd({ kind: "macvlan", ...common, mode: (p.mode ?? "bridge") as MacvlanMode, ...(req.mac ? { mac: req.mac } : {}), ...(p.bclim !== undefined ? { bcCutoff: p.bclim } : {}) });
     } else {
       host.linkAdd({ kind: "ipvlan", ...common, mode: (p.mode ?? "l2") as IpvlanMode });
     }
@@ -130,7 +130,7 @@ export function attachVlan(req: VlanAttachRequest): VlanAttachResult {
     writeSysctl(["ipv4", "conf", req.ifname, "arp_notify"], "1", req.netnsFd);
     for (const address of addresses) container.addressAdd(req.ifname, address, { noDad: isV6(address) });
     container.linkSet(req.ifname, { up: true });
-    const gateways = defaultRouteGateways(req.network.plugin.ipam, allocations.map((a) => a.gateway));
+    const gateways = defaultRouteGateways(req.network.plugin.ipam, [...new Set(allocations.map((a) => a.gateway))]);
     const metric = defaultRouteMetric(req.network.plugin.ipam);
     for (const gateway of gateways) container.routeAdd({ dst: "default", gateway, dev: req.ifname, append: true, ...(metric !== undefined ? { metric } : {}) });
     const routes = addStaticRoutes(container, req.ifname, staticRoutesOf(req.network.plugin.ipam), addresses);

@@ -81,7 +81,7 @@ function portRequests(input: PluginInput): PortRequest[] {
 }
 
 function dataDirOf(ctx: PluginContext, input: PluginInput): string {
-  return input.ipam.dataDir ?? ctx.ipamDataDir ?? HOST_LOCAL_DATA_DIR;
+  return input.ipam?.dataDir ?? ctx.ipamDataDir ?? HOST_LOCAL_DATA_DIR;
 }
 
 /** The result as the bridge plugin gives it: bridge, host veth, the container's interface (index 2). */

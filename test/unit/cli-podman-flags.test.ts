@@ -1,0 +1,68 @@
+// podman's spellings the CLI accepts beside its own: short flags together, --all/--latest and names in
+// podman's CheckAllLatestAndIDFile words, run's --uts.
+import { describe, expect, test } from "bun:test";
+import { checkAllLatest, containerArgs, latestArg, rejectUnknownOptions } from "../../src/cli/args.ts";
+import { parseUts } from "../../src/cli/commands/run.ts";
+import { explicitBooleans } from "../../src/cli/main.ts";
+
+describe("short flags together (pflag's and citty's -dt)", () => {
+  const def = { ...containerArgs, detach: { type: "boolean", alias: "d" } } as const;
+
+  test("booleans together are known flags; the last may take a value, which the next argument is", () => {
+    expect(() => rejectUnknownOptions(["-dt", "--name", "x", "id"], def)).not.toThrow();
+    expect(() => rejectUnknownOptions(["-it", "id"], def)).not.toThrow();
+    expect(() => rejectUnknownOptions(["-tp", "8080:80", "id"], def)).not.toThrow();
+    expect(() => rejectUnknownOptions(["-tP", "id"], def)).not.toThrow();
+  });
+
+  test("an unknown letter, or one that takes a value before others, is refused naming it", () => {
+    expect(() => rejectUnknownOptions(["-xt", "id"], def)).toThrow("unknown option -x in -xt");
+    expect(() => rejectUnknownOptions(["-pt", "80", "id"], def)).toThrow("option -p takes a value: it cannot be followed by other flags in -pt");
+  });
+});
+
+describe("--all, --latest and names (podman's CheckAllLatestAndIDFile)", () => {
+  test("latestArg is -l/--latest", () => {
+    expect(latestArg.latest.alias).toBe("l");
+  });
+
+  test.each([
+    [[], { all: true, latest: true }, "--all and --latest cannot be used together"],
+    [["c1"], { all: true }, "no arguments are needed with --all"],
+    [["c1"], { latest: true }, "--latest and containers cannot be used together"],
+    [[], {}, "you must provide at least one name or id"],
+  ] as const)("%p with %p: %p", (names, opts, words) => {
+    expect(() => checkAllLatest(names, opts)).toThrow(words);
+  });
+
+  test("valid ones pass; with ignoreArgLen (port's PORT) --latest takes an argument", () => {
+    for (const [names, opts] of [[["c1"], {}], [[], { all: true }], [[], { latest: true }]] as const) expect(() => checkAllLatest(names, opts)).not.toThrow();
+    expect(() => checkAllLatest(["80"], { latest: true }, true)).not.toThrow();
+    expect(() => checkAllLatest(["x"], { all: true }, true)).toThrow("no arguments are needed with --all");
+  });
+});
+
+describe("run --uts", () => {
+  test("private (the default), host and container:ID; anything else, or --hostname outside its own, in podman's words", () => {
+    expect(parseUts(undefined, undefined)).toBe("private");
+    expect(parseUts("host", undefined)).toBe("host");
+    expect(parseUts("container:web", undefined)).toBe("container:web");
+    expect(parseUts(undefined, "box")).toBe("private");
+    expect(() => parseUts("bogus", undefined)).toThrow('invalid --uts "bogus": use private, host or container:ID');
+    expect(() => parseUts("container:", undefined)).toThrow("invalid --uts");
+    expect(() => parseUts("host", "box")).toThrow("cannot set hostname when running in the host UTS namespace: invalid configuration");
+  });
+});
+
+describe("boolean options with a value, as pflag reads them (podman's --no-hosts=false)", () => {
+  const cmd = { args: { "no-hosts": { type: "boolean" }, force: { type: "boolean", alias: "f" }, name: { type: "string" } } } as never;
+
+  test("true is the flag alone, false no flag; a string option and what follows -- are left alone", () => {
+    expect(explicitBooleans(cmd, ["--no-hosts=true", "--force=false", "--name=true", "--", "--no-hosts=false"])).toEqual(["--no-hosts", "--name=true", "--", "--no-hosts=false"]);
+    expect(explicitBooleans(cmd, ["--no-hosts=false", "--force=1", "--force=T"])).toEqual(["--force", "--force"]);
+  });
+
+  test("another value is pflag's error", () => {
+    expect(() => explicitBooleans(cmd, ["--no-hosts=yes"])).toThrow('invalid argument "yes" for "--no-hosts" flag: strconv.ParseBool: parsing "yes": invalid syntax');
+  });
+});
