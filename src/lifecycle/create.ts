@@ -219,8 +219,8 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   const state = ctx.state();
   const rec = planned(p, p.netns === null ? null : recordedNetns(ctx, p.netns));
   return state.transaction(() => {
-    for (const ip of [p.ip, p.ip6]) if (ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, ip);
-    const ports = p.ports.length ? assignHostPorts(p.ports, state.publishedPorts(p.ports)) : [];
+    for (const ip of [p.ip, p.ip6]) if (ip !== undefined) checkAddressFree(state.addressHolders(p.networks[0]!, ip), p.networks[0]!, ip);
+    const ports = p.ports.length ? assignHostPorts(p.ports, (near) => state.publishedPorts(near)) : [];
     checkHostPortsFree(ports);
     // podman's info line, once a container: an SCTP host port is checked against the records only
     if (ports.some((m) => m.protocol === "sctp")) log.info("Port reservation for SCTP is not supported");
