@@ -5,7 +5,7 @@ import type { Database } from "bun:sqlite";
 import * as v from "valibot";
 import { CtrnetError, NotFoundError, quote, UsageError } from "../errors.ts";
 import { NAME_PATTERN, validateName } from "../names.ts";
-import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
+import { closeDatabase, databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { addressHolders, heldAddressesOf, hostPortHolders, insertAddresses, insertHostPorts } from "./indexes.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
 import { PortMapping } from "../schema/ports.ts";
@@ -88,7 +88,7 @@ export class ContainerState {
   }
 
   close(): void {
-    this.db.close();
+    closeDatabase(this.db, this.path);
   }
 
   [Symbol.dispose](): void {
