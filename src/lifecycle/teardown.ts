@@ -31,7 +31,7 @@ export interface TeardownOptions {
 export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
   const errors = await stopHelpers(ctx, rec.id);
   // its names stop resolving before its addresses can go to another container (and the last one stops the server)
-  if (rec.networks.length) errors.push(...(await syncDnsErrors(ctx, { id: rec.id })));
+  if (rec.networks.length) errors.push(...(await syncDnsErrors(ctx, { id: rec.id }, rec.networks.map((n) => n.network))));
   const reach = opts.netnsPath ?? rec.netns?.path;
   const netnsPath = reach !== undefined && netnsUsable(reach) ? reach : undefined;
   errors.push(...(await tearDownNetworks(ctx, rec, netnsPath)));
