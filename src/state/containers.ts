@@ -158,9 +158,10 @@ export class ContainerState {
         filter.state === undefined
           ? this.db.query<ContainerRow, []>("SELECT * FROM containers ORDER BY created_at, id").all()
           : this.db.query<ContainerRow, [string]>("SELECT * FROM containers WHERE state = ? ORDER BY created_at, id").all(filter.state);
+      const interfaces = this.allInterfaces();
       return rows.flatMap((row) => {
         try {
-          return [this.load(row)];
+          return [this.load(row, interfaces.get(row.id) ?? [])];
         } catch (err) {
           if (!(err instanceof DamagedRecordError)) throw err;
           if (!this.told.has(row.id)) log.warn(err.message);
@@ -222,20 +223,21 @@ export class ContainerState {
 
   /** Ids of the records that cannot be read back. */
   damaged(): string[] {
-    return this.db.transaction(() =>
-      this.db
+    return this.db.transaction(() => {
+      const interfaces = this.allInterfaces();
+      return this.db
         .query<ContainerRow, []>("SELECT * FROM containers ORDER BY created_at, id")
         .all()
         .flatMap((row) => {
           try {
-            this.load(row);
+            this.load(row, interfaces.get(row.id) ?? []);
             return [];
           } catch (err) {
             if (err instanceof DamagedRecordError) return [row.id];
             throw err;
           }
-        }),
-    )();
+        });
+    })();
   }
 
   /**
@@ -362,8 +364,23 @@ export class ContainerState {
     }
   }
 
-  private load(row: ContainerRow): ContainerRecord {
-    const interfaces = this.db
+  /**
+   * Every record's interface rows in one query, by container, each in load's order: for a read of every
+   * record, one query per record cost more than all the rest of it together.
+   */
+  private allInterfaces(): Map<string, InterfaceRow[]> {
+    const out = new Map<string, InterfaceRow[]>();
+    for (const i of this.db.query<InterfaceRow, []>("SELECT * FROM interfaces ORDER BY container_id, position, network").all()) {
+      const mine = out.get(i.container_id);
+      if (mine) mine.push(i);
+      else out.set(i.container_id, [i]);
+    }
+    return out;
+  }
+
+  /** interfaces: the record's rows, when read already (allInterfaces). */
+  private load(row: ContainerRow, interfaces?: InterfaceRow[]): ContainerRecord {
+    interfaces ??= this.db
       .query<InterfaceRow, [string]>("SELECT * FROM interfaces WHERE container_id = ? ORDER BY position, network")
       .all(row.id);
     const json = (text: string, column: string): unknown => {
