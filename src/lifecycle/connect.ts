@@ -50,7 +50,7 @@ export async function connectContainer(ctx: Context, idOrName: string, nameOrId:
     const state = ctx.state();
     const next = connectNetwork(rec, network, aliases);
     const ips = [ip, ip6].filter((a) => a !== undefined);
-    for (const a of ips) checkAddressFree(state.list(), network, a);
+    for (const a of ips) checkAddressFree(state.addressHolders(network, a), network, a);
     const index = next.networks.length - 1;
     const status = await driver.setup(targetOf(ctx, next, driver, index, rec.netns!.path, { ...(ips.length ? { ips } : {}), mac }));
     const updated = state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));

@@ -221,8 +221,8 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   const state = ctx.state();
   const rec = planned(p, p.netns === null ? null : recordedNetns(ctx, p.netns));
   return state.transaction(() => {
-    for (const ip of [p.ip, p.ip6, ...p.extraIPs]) if (ip !== undefined) checkAddressFree(state.list(), p.networks[0]!, ip);
-    const ports = p.ports.length ? assignHostPorts(p.ports, state.publishedPorts(p.ports)) : [];
+    for (const ip of [p.ip, p.ip6, ...p.extraIPs]) if (ip !== undefined) checkAddressFree(state.addressHolders(p.networks[0]!, ip), p.networks[0]!, ip);
+    const ports = p.ports.length ? assignHostPorts(p.ports, (near) => state.publishedPorts(near)) : [];
     checkHostPortsFree(ports);
     // podman's info line, once a container: an SCTP host port is checked against the records only
     if (ports.some((m) => m.protocol === "sctp")) log.info("Port reservation for SCTP is not supported");
@@ -306,7 +306,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       // failure is this create's, whenever it comes; the handler only keeps it from counting as unhandled
       // meanwhile.
       if (rec.networks.length) {
-        dnsSynced = syncDns(ctx, undefined, served);
+        dnsSynced = syncDns(ctx, undefined, served, rec.networks.map((n) => n.network));
         dnsSynced.catch(() => {});
       }
     }

@@ -135,10 +135,15 @@ function configOf(ctx: Context, networks: DnsConfigInput["networks"]): Omit<DnsC
   return { networks, port: 53, upstreams: dns ? [{ address: dns, port: 53 }] : [] };
 }
 
-/** Call with the lock held: the configuration from the records, applied by a running server or a new one. */
-async function syncLocked(ctx: Context, leaving: Leaving | undefined, known?: ServedNetwork[]): Promise<void> {
+/**
+ * Call with the lock held: the configuration from the records, applied by a running server or a new one.
+ * changed: the networks whose containers changed, when known; none of them served, the configuration is
+ * the same (a server that died meanwhile is reviveDns's), and the records are not read.
+ */
+async function syncLocked(ctx: Context, leaving: Leaving | undefined, known?: ServedNetwork[], changed?: readonly string[]): Promise<void> {
   const paths = dnsPaths(ctx);
   const served = known ?? (await servedNetworks(ctx));
+  if (changed !== undefined && !served.some((n) => changed.includes(n.name))) return;
   if (served.length === 0 && !existsSync(paths.dir)) return;
   const networks = dnsNetworks(ctx.state().list(), served, leaving);
   if (networks.length === 0) {
@@ -191,13 +196,14 @@ export interface ServedNetworks {
 
 /**
  * Brings the server in line with the records: call after a container's networks changed. `leaving`: a
- * container (or one network of it) about to be torn down, whose names go first. A network without DNS and
- * no server running costs one read of the network list.
+ * container (or one network of it) about to be torn down, whose names go first. `changed`: the networks
+ * of the container that changed; when none is served (whether or not a server runs for others), this
+ * costs one read of the network list, not a read of every record.
  */
-export async function syncDns(ctx: Context, leaving?: Leaving, known?: ServedNetworks): Promise<void> {
+export async function syncDns(ctx: Context, leaving?: Leaving, known?: ServedNetworks, changed?: readonly string[]): Promise<void> {
   const paths = dnsPaths(ctx);
   await withHeldLock(paths.lock, async (lock) => {
-    await syncLocked(ctx, leaving, known?.served);
+    await syncLocked(ctx, leaving, known?.served, changed);
     // no server left to guard: the lock file goes, as a removed container's does (a ctrnet waiting on it
     // finds the file at the path replaced or gone, and locks the one there now: state/lock.ts attempt)
     if (!existsSync(paths.dir)) lock.discard();
@@ -205,9 +211,9 @@ export async function syncDns(ctx: Context, leaving?: Leaving, known?: ServedNet
 }
 
 /** For teardown and gc: the errors instead of a throw. */
-export async function syncDnsErrors(ctx: Context, leaving?: Leaving): Promise<unknown[]> {
+export async function syncDnsErrors(ctx: Context, leaving?: Leaving, changed?: readonly string[]): Promise<unknown[]> {
   try {
-    await syncDns(ctx, leaving);
+    await syncDns(ctx, leaving, undefined, changed);
     return [];
   } catch (err) {
     return [err];

@@ -159,11 +159,12 @@ function localPortRange(): [number, number] {
 
 const FREE_PORT_TRIES = 200;
 
-function pickFree(m: PortMapping, taken: readonly PublishedPorts[]): number {
+function pickFree(m: PortMapping, takenNear: (candidate: PortMapping) => readonly PublishedPorts[]): number {
   const [low, high] = localPortRange();
   const span = high - low + 1 - (m.range - 1);
   for (let i = 0; i < FREE_PORT_TRIES && span > 0; i++) {
     const start = low + Math.floor(Math.random() * span);
+    const taken = takenNear({ ...m, hostPort: start });
     let free = true;
     for (let p = start; p < start + m.range && free; p++) {
       free = clash(m, p, taken) === undefined && bindable(m.hostIP, p, m.protocol);
@@ -174,22 +175,23 @@ function pickFree(m: PortMapping, taken: readonly PublishedPorts[]): number {
 }
 
 /**
- * The mappings with every host port chosen. Refuses one another container publishes; `taken` grows as
- * ports are chosen, so two mappings of this container are not given the same free port either.
+ * The mappings with every host port chosen. Refuses one another container publishes; a port chosen for
+ * one mapping is taken for the next too, so two mappings of this container are not given the same free
+ * port. publishedNear: the other containers' ports that may overlap the given mappings (all of them will
+ * do; the state's index finds the few that can), asked only about ranges whose host port is known.
  */
-export function assignHostPorts(mappings: readonly PortMapping[], others: readonly PublishedPorts[]): PortMapping[] {
-  for (const m of mappings) {
-    if (m.hostPort === 0) continue;
+export function assignHostPorts(mappings: readonly PortMapping[], publishedNear: (near: readonly PortMapping[]) => readonly PublishedPorts[]): PortMapping[] {
+  const mine: PortMapping[] = mappings.filter((m) => m.hostPort !== 0);
+  const others = mine.length ? publishedNear(mine) : [];
+  for (const m of mine) {
     for (let p = m.hostPort; p < m.hostPort + m.range; p++) {
       const owner = clash(m, p, others);
       if (owner !== undefined) throw new UsageError(`host port ${display(m.hostIP, p)}/${m.protocol} is already published by container "${owner}": address already in use`);
     }
   }
-  const mine: PortMapping[] = mappings.filter((m) => m.hostPort !== 0);
-  const taken = [...others, { id: "", ports: mine }];
   return mappings.map((m) => {
     if (m.hostPort !== 0) return m;
-    const chosen = { ...m, hostPort: pickFree(m, taken) };
+    const chosen = { ...m, hostPort: pickFree(m, (candidate) => [...publishedNear([candidate]), { id: "", ports: mine }]) };
     mine.push(chosen);
     return chosen;
   });

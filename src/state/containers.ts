@@ -5,7 +5,8 @@ import type { Database } from "bun:sqlite";
 import * as v from "valibot";
 import { CtrnetError, NotFoundError, quote, UsageError } from "../errors.ts";
 import { NAME_PATTERN, validateName } from "../names.ts";
-import { databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
+import { closeDatabase, databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
+import { addressHolders, heldAddressesOf, hostPortHolders, insertAddresses, insertHostPorts } from "./indexes.ts";
 import { ContainerRecord, type RecordState } from "./record.ts";
 import { PortMapping } from "../schema/ports.ts";
 import { NetworkStatus } from "../schema/network-status.ts";
@@ -97,7 +98,7 @@ export class ContainerState {
   }
 
   close(): void {
-    this.db.close();
+    closeDatabase(this.db, this.path);
   }
 
   [Symbol.dispose](): void {
@@ -127,6 +128,7 @@ export class ContainerState {
         )
         .run(toRow(rec));
       this.writeInterfaces(rec);
+      insertHostPorts(this.db, rec.id, rec.ports);
       return rec;
     });
   }
@@ -166,9 +168,10 @@ export class ContainerState {
         filter.state === undefined
           ? this.db.query<ContainerRow, []>("SELECT * FROM containers ORDER BY created_at, id").all()
           : this.db.query<ContainerRow, [string]>("SELECT * FROM containers WHERE state = ? ORDER BY created_at, id").all(filter.state);
+      const interfaces = this.allInterfaces();
       return rows.flatMap((row) => {
         try {
-          return [this.loadUncached(row)];
+          return [this.loadUncached(row, interfaces.get(row.id) ?? [])];
         } catch (err) {
           if (!(err instanceof DamagedRecordError)) throw err;
           if (!this.told.has(row.id)) log.warn(err.message);
@@ -180,20 +183,20 @@ export class ContainerState {
   }
 
   /**
-   * The host ports the records publish, read without the rest of each record: what a create checks its
-   * own against (reading every whole record instead is what made a create slower with each container
-   * already there). With `near`, mappings that all name their host port, only the records with a port of
-   * the same protocol in one of those ranges, found by SQLite; others cannot clash with them. A row whose
-   * ports do not read back is left out, said once per process, as list() leaves out a damaged record.
+   * The host ports of the records that publish one of the same protocol in one of near's ranges (others
+   * cannot clash with them), read without the rest of each record: what a create checks its own against.
+   * Found through the host_ports index, so the cost does not grow with the records; a mapping whose host
+   * port is still to be chosen (0) finds none. A row whose ports do not read back is left out, said once
+   * per process, as list() leaves out a damaged record.
    */
-  publishedPorts(near?: readonly PortMapping[]): { id: string; ports: PortMapping[] }[] {
-    const filter = near !== undefined && near.length > 0 && near.every((m) => m.hostPort !== 0);
-    const overlaps = "(json_extract(p.value, '$.protocol') = ? AND json_extract(p.value, '$.hostPort') < ? AND json_extract(p.value, '$.hostPort') + json_extract(p.value, '$.range') > ?)";
-    const sql = filter
-      ? `SELECT id, ports FROM containers c WHERE ports != '[]' AND (json_valid(ports) = 0 OR EXISTS (SELECT 1 FROM json_each(c.ports) p WHERE ${near.map(() => overlaps).join(" OR ")})) ORDER BY created_at, id`
-      : "SELECT id, ports FROM containers WHERE ports != '[]' ORDER BY created_at, id";
-    const params = filter ? near.flatMap((m) => [m.protocol, m.hostPort + m.range, m.hostPort]) : [];
-    const rows = this.db.query<Pick<ContainerRow, "id" | "ports">, (string | number)[]>(sql).all(...params);
+  publishedPorts(near: readonly PortMapping[]): { id: string; ports: PortMapping[] }[] {
+    const rows = this.db.transaction(() => {
+      const ids = near.flatMap((m) => (m.hostPort === 0 ? [] : hostPortHolders(this.db, m.protocol, m.hostPort, m.range)));
+      if (!ids.length) return [];
+      return this.db
+        .query<Pick<ContainerRow, "id" | "ports">, [string]>("SELECT id, ports FROM containers WHERE id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id")
+        .all(JSON.stringify(ids));
+    })();
     return rows.flatMap((row) => {
       let parsed;
       try {
@@ -209,22 +212,42 @@ export class ContainerState {
     });
   }
 
+  /**
+   * The records that hold the address on the network (see indexes.ts heldAddressesOf), found through the
+   * addresses index; a damaged one is left out, as list() leaves it out.
+   */
+  addressHolders(network: string, address: string): ContainerRecord[] {
+    return this.db.transaction(() =>
+      addressHolders(this.db, network, address).flatMap((id) => {
+        const row = this.row(id);
+        if (!row) return [];
+        try {
+          return [this.load(row)];
+        } catch (err) {
+          if (!(err instanceof DamagedRecordError)) throw err;
+          return [];
+        }
+      }),
+    )();
+  }
+
   /** Ids of the records that cannot be read back. */
   damaged(): string[] {
-    return this.db.transaction(() =>
-      this.db
+    return this.db.transaction(() => {
+      const interfaces = this.allInterfaces();
+      return this.db
         .query<ContainerRow, []>("SELECT * FROM containers ORDER BY created_at, id")
         .all()
         .flatMap((row) => {
           try {
-            this.loadUncached(row);
+            this.loadUncached(row, interfaces.get(row.id) ?? []);
             return [];
           } catch (err) {
             if (err instanceof DamagedRecordError) return [row.id];
             throw err;
           }
-        }),
-    )();
+        });
+    })();
   }
 
   /**
@@ -249,6 +272,8 @@ export class ContainerState {
         .run(toRow(next));
       this.db.query("DELETE FROM interfaces WHERE container_id = ?").run(id);
       this.writeInterfaces(next);
+      this.db.query("DELETE FROM host_ports WHERE container_id = ?").run(id);
+      insertHostPorts(this.db, id, next.ports);
       return next;
     });
   }
@@ -282,9 +307,13 @@ export class ContainerState {
     return this.transaction(() => {
       const row = this.row(id);
       if (!row) throw new NotFoundError(noSuchContainer(id));
-      this.db
-        .query("UPDATE interfaces SET status = ? WHERE container_id = ? AND network = ? AND position IS NOT NULL")
-        .run(checked === null ? null : JSON.stringify(checked), id, network);
+      const position = this.db
+        .query<{ position: number }, [string, string]>("SELECT position FROM interfaces WHERE container_id = ? AND network = ? AND position IS NOT NULL")
+        .get(id, network)?.position;
+      if (position == null) return this.load(row);
+      this.db.query("UPDATE interfaces SET status = ? WHERE container_id = ? AND network = ?").run(checked === null ? null : JSON.stringify(checked), id, network);
+      this.db.query("DELETE FROM addresses WHERE container_id = ? AND network = ?").run(id, network);
+      insertAddresses(this.db, id, network, heldAddressesOf(checked, position === 0 ? [row.static_ip, row.static_ip6] : []));
       return this.load(row);
     });
   }
@@ -341,6 +370,7 @@ export class ContainerState {
         aliases: JSON.stringify(attachment?.aliases ?? []),
         status: attachment?.status == null ? null : JSON.stringify(attachment.status),
       });
+      if (attachment) insertAddresses(this.db, rec.id, network, heldAddressesOf(attachment.status, position === 0 ? [rec.staticIP, rec.staticIP6] : []));
     }
   }
 
@@ -348,9 +378,23 @@ export class ContainerState {
     return this.db.query<InterfaceRow, [string]>("SELECT * FROM interfaces WHERE container_id = ? ORDER BY position, network").all(row.id);
   }
 
-  /** For reads of every row (list): each row once, so nothing to remember. */
-  private loadUncached(row: ContainerRow): ContainerRecord {
-    return this.parseRow(row, this.interfacesOf(row));
+  /**
+   * Every record's interface rows in one query, by container, each in load's order: for a read of every
+   * record, one query per record cost more than all the rest of it together.
+   */
+  private allInterfaces(): Map<string, InterfaceRow[]> {
+    const out = new Map<string, InterfaceRow[]>();
+    for (const i of this.db.query<InterfaceRow, []>("SELECT * FROM interfaces ORDER BY container_id, position, network").all()) {
+      const mine = out.get(i.container_id);
+      if (mine) mine.push(i);
+      else out.set(i.container_id, [i]);
+    }
+    return out;
+  }
+
+  /** For reads of every row (list): each row once, so nothing to remember; interfaces when read already (allInterfaces). */
+  private loadUncached(row: ContainerRow, interfaces: InterfaceRow[] = this.interfacesOf(row)): ContainerRecord {
+    return this.parseRow(row, interfaces);
   }
 
   private load(row: ContainerRow): ContainerRecord {

@@ -1,10 +1,11 @@
 // The state database: where it lives, how it is opened, and the one way to write to it.
 import { Database } from "bun:sqlite";
-import { closeSync, constants, existsSync, fstatSync, linkSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
+import { writeFileAtomic } from "./atomic-file.ts";
 import { applyMigration, MIGRATIONS } from "./migrations.ts";
 
 export { runtimeDir, type StateLocation } from "./runtime-dir.ts";
@@ -70,9 +71,11 @@ const HEADER = Buffer.from("SQLite format 3\0", "latin1");
 /**
  * Opens a database file, or says how it is damaged (undefined: there is no file any more). A header check catches a file cut to nothing or
  * overwritten from the start; quick_check reads every page and catches one damaged further in, which SQLite
- * would otherwise report only when a query touches it, failing that command and every later one. Measured
- * here, it adds about 0.1 ms to an open with 200 containers (0.8 ms with 2,000), against 5-7 ms of start-up:
- * cheap enough for every open, so no record of a clean stop is needed to decide when to run it.
+ * would otherwise report only when a query touches it, failing that command and every later one. It grows
+ * with the file (0.7 ms of every command's open at 1,000 containers, and of each round of the supervisor a
+ * create waits for), so it runs only when the file is not the one the last check passed or a ctrnet that
+ * trusted it left (see checkedMark): in WAL mode SQLite writes the file itself only at checkpoints, so
+ * another writer (a scribble, a copy over it) changes what the mark names.
  */
 function openExisting(path: string): Database | Damage | undefined {
   let ino: number;
@@ -89,11 +92,16 @@ function openExisting(path: string): Database | Damage | undefined {
   try {
     // busy_timeout first: switching to WAL on a new database takes a lock another process may hold.
     db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    const check = db.query<{ quick_check: string }, []>("PRAGMA quick_check(1)").get()?.quick_check;
-    if (check !== "ok") {
-      db.close();
-      return { ino, reason: `quick_check: ${check}` };
+    const file = fileSignature(path);
+    if (readCheckedMark(path) !== file) {
+      const check = db.query<{ quick_check: string }, []>("PRAGMA quick_check(1)").get()?.quick_check;
+      if (check !== "ok") {
+        db.close();
+        return { ino, reason: `quick_check: ${check}` };
+      }
+      writeCheckedMark(path, file);
     }
+    trusted.add(db);
     // The journal mode and the schema version live in the file, so only a new or older database is written
     // to here: every other open is spared the write lock these take (about 0.5 ms of a new process).
     if (pragma<{ journal_mode: string }>(db, "journal_mode").journal_mode !== "wal") db.run("PRAGMA journal_mode = WAL");
@@ -106,6 +114,54 @@ function openExisting(path: string): Database | Damage | undefined {
     if (isCorrupt(err)) return { ino, reason: errorMessage(err) };
     throw err;
   }
+}
+
+/** Databases this process found sound when it opened them. */
+const trusted = new WeakSet<Database>();
+
+/** What changes whenever anything writes the file: its inode, size, and modification and change times (ns). */
+function fileSignature(path: string): string {
+  const st = statSync(path, { bigint: true });
+  return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** Beside the database: the signature of the file as last found sound (checked, or left so by a ctrnet that trusted it). */
+function checkedMarkPath(path: string): string {
+  return `${path}.checked`;
+}
+
+function readCheckedMark(path: string): string | undefined {
+  try {
+    return readFileSync(checkedMarkPath(path), "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Only a hint: a mark that cannot be written means a check at the next open. */
+function writeCheckedMark(path: string, signature: string): void {
+  try {
+    writeFileAtomic(checkedMarkPath(path), signature);
+  } catch (err) {
+    log.debug(`state database ${path}: its check was not noted: ${errorMessage(err)}`);
+  }
+}
+
+/**
+ * Closes a database openDatabase opened. SQLite checkpoints the WAL into the file as its last connection
+ * closes, and any connection may do so while it writes: the file this process leaves is sound if it was
+ * sound when opened, so its mark is brought up to date rather than costing the next open a whole check.
+ */
+export function closeDatabase(db: Database, path: string): void {
+  db.close();
+  if (!trusted.has(db)) return;
+  let file: string;
+  try {
+    file = fileSignature(path);
+  } catch {
+    return;
+  }
+  if (readCheckedMark(path) !== file) writeCheckedMark(path, file);
 }
 
 function headerDamage(path: string): string | undefined {
@@ -201,6 +257,7 @@ function replace(path: string, damage: Damage, rebuild: Rebuild | undefined): vo
     if (ino !== damage.ino) return;
     const aside = `${path}.corrupt-${new Date().toISOString().replaceAll(":", "-")}`;
     renameSync(path, aside);
+    rmSync(checkedMarkPath(path), { force: true });
     for (const suffix of ["-wal", "-shm"]) {
       try {
         renameSync(`${path}${suffix}`, `${aside}${suffix}`);

@@ -4,7 +4,9 @@
 import type { Database } from "bun:sqlite";
 import * as v from "valibot";
 import { ResultCurrent } from "../schema/cni-result.ts";
-import { statusFromCniResult } from "../schema/network-status.ts";
+import { NetworkStatus, statusFromCniResult } from "../schema/network-status.ts";
+import { PortMapping } from "../schema/ports.ts";
+import { heldAddressesOf, insertAddresses, insertHostPorts } from "./indexes.ts";
 
 export type Migration = string | ((db: Database) => void);
 
@@ -35,6 +37,56 @@ function resultsToStatus(db: Database): void {
     update.run(status, row.container_id, row.network);
   }
   db.run("ALTER TABLE interfaces DROP COLUMN result");
+}
+
+/**
+ * Version 6: host_ports has a row per published host port (or range) of a record, addresses one per
+ * address an interface holds (addresses.ts heldAddressesOf); both are kept by ContainerState beside the
+ * columns they are read from, which stay the records' truth: a row found here is read back from its
+ * record. Filled from the stored records; a value that does not read back adds no row (its record shows
+ * as damaged, and is left out of lists and checks as before).
+ */
+function indexPortsAndAddresses(db: Database): void {
+  db.run(`
+    CREATE TABLE host_ports (
+      container_id TEXT NOT NULL REFERENCES containers (id) ON DELETE CASCADE,
+      protocol TEXT NOT NULL,
+      host_port INTEGER NOT NULL,
+      port_count INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX host_ports_by_port ON host_ports (protocol, host_port);
+    CREATE INDEX host_ports_by_count ON host_ports (protocol, port_count);
+    CREATE INDEX host_ports_by_container ON host_ports (container_id);
+    CREATE TABLE addresses (
+      container_id TEXT NOT NULL,
+      network TEXT NOT NULL,
+      address TEXT NOT NULL,
+      FOREIGN KEY (container_id, network) REFERENCES interfaces (container_id, network) ON DELETE CASCADE
+    ) STRICT;
+    CREATE INDEX addresses_by_address ON addresses (network, address);
+    CREATE INDEX addresses_by_interface ON addresses (container_id, network);
+  `);
+  const readJson = (text: string | null): unknown => {
+    if (text === null) return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  };
+  const containers = db.query<{ id: string; ports: string; static_ip: string | null; static_ip6: string | null }, []>("SELECT id, ports, static_ip, static_ip6 FROM containers").all();
+  for (const c of containers) {
+    const ports = v.safeParse(v.array(PortMapping), readJson(c.ports));
+    if (ports.success) insertHostPorts(db, c.id, ports.output);
+    const interfaces = db.query<{ network: string; position: number; status: string | null }, [string]>(
+      "SELECT network, position, status FROM interfaces WHERE container_id = ? AND position IS NOT NULL",
+    ).all(c.id);
+    for (const i of interfaces) {
+      const status = i.status === null ? { success: true as const, output: null } : v.safeParse(NetworkStatus, readJson(i.status));
+      if (!status.success) continue;
+      insertAddresses(db, c.id, i.network, heldAddressesOf(status.output, i.position === 0 ? [c.static_ip, c.static_ip6] : []));
+    }
+  }
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -78,4 +130,7 @@ export const MIGRATIONS: readonly Migration[] = [
   `,
   // Version 5: the options of the container's /etc files, so connect and disconnect make them again.
   "ALTER TABLE containers ADD COLUMN etc TEXT",
+  // Version 6: indexes of the host ports and addresses the records hold, so that a create's checks of its
+  // own against them cost the same with one container as with thousands.
+  indexPortsAndAddresses,
 ];

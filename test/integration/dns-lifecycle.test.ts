@@ -5,6 +5,7 @@
 // own, named by an /etc/resolv.conf bound over the sandbox's. Everything stays in the test's namespaces.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
+import { Database } from "bun:sqlite";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
@@ -102,6 +103,30 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(JSON.parse(inst.ok(["network", "inspect", off]))[0].dns_enabled).toBe(false);
     inst.ok(["create", "--network", off, `off-${hex(3)}`]);
     expect(helperPid()).toBeUndefined();
+    inst.removeAll();
+    inst.ok(["network", "rm", off]);
+  });
+
+  test("a create on a network without DNS reads no other record while the server runs for another network", () => {
+    const off = `dnsoff2-${TAG}`;
+    inst.ok(["network", "create", "--disable-dns", "--subnet", "10.239.5.0/24", off]);
+    inst.ok(["create", "--network", B, `srv-${hex(3)}`]);
+    expect(alive(helperPid())).toBe(true);
+    // a record damaged by hand: a command that reads every record says so
+    const bad = `bad-${hex(3)}`;
+    inst.ok(["create", "--network", "none", bad]);
+    const db = new Database(join(inst.env.CTRNET_ROOT!, "state.db"));
+    try {
+      db.query("UPDATE containers SET ports = '[' WHERE id = ?").run(bad);
+    } finally {
+      db.close();
+    }
+    expect(inst.cli(["ls"]).stderr).toContain(`the record of container "${bad}" is damaged`);
+    const created = inst.cli(["create", "--network", off, `quiet-${hex(3)}`]);
+    expect({ code: created.code, stderr: created.stderr }).toEqual({ code: 0, stderr: "" });
+    // rm -f drops the damaged record; gc removes the netns it named
+    inst.ok(["rm", "-f", bad]);
+    inst.ok(["gc"]);
     inst.removeAll();
     inst.ok(["network", "rm", off]);
   });

@@ -1,6 +1,7 @@
-// Concurrency and crashes: ten creates at once on one network all succeed with distinct addresses; a
-// create killed with SIGKILL half-way (a plugin that never returns holds it there) leaves state that gc,
-// or a later rm of the id, cleans up completely; a netns that vanished under a record is reconciled by gc.
+// Concurrency and crashes: ten creates at once on one network all succeed with distinct addresses, and of
+// creates asking for one host port at once one gets it; a create killed with SIGKILL half-way (a plugin that
+// never returns holds it there) leaves state that gc, or a later rm of the id, cleans up completely; a netns
+// that vanished under a record is reconciled by gc.
 // The crashed creates stop in a plugin of the reference chain, so they run on a chain network.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -43,6 +44,19 @@ describe.skipIf(!privileged)("ctrnet under concurrency and crashes", () => {
     expect(new Set(hostPorts).size).toBe(10);
     const removed = await Promise.all(ids.map((id) => cliAsync(["rm", id])));
     for (const r of removed) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+  });
+
+  test("parallel creates asking for one host port, alone or in a range: one gets it, each other exits 2 with one line", async () => {
+    const port = 20000 + Math.floor(Math.random() * 10000);
+    const specs = [`${port}:80`, `${port}:80`, `${port}:80`, `${port - 1}-${port + 1}:80-82`, `${port}-${port + 2}:80-82`];
+    const ids = specs.map((_, i) => `one${i}-${hex(3)}`);
+    const results = await Promise.all(ids.map((id, i) => cliAsync(["create", "--network", net.name, "-p", specs[i]!, id])));
+    const won = ids.filter((_, i) => results[i]!.code === 0);
+    expect(won).toHaveLength(1);
+    for (const r of results.filter((r) => r.code !== 0)) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^ctrnet: error: host port 0\\.0\\.0\\.0:${port}/tcp is already published by container "${won[0]}": address already in use\n$`));
+    }
   });
 
   /** Starts a create whose last plugin (tuning) never returns, and SIGKILLs ctrnet once it is stuck there. */

@@ -1,6 +1,6 @@
 // A damaged state database is set aside and replaced on open (src/state/db.ts), once, whoever opens it.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openState } from "../../src/state/containers.ts";
@@ -25,6 +25,12 @@ function populated(n: number): void {
   const state = openState({ root: dir });
   for (let i = 0; i < n; i++) state.insert(newContainerRecord({ id: `c${i}`, mode: { kind: "none" } }));
   state.close();
+}
+
+/** As db.ts notes the file a check passed. */
+function signature(): string {
+  const st = statSync(path, { bigint: true });
+  return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
 function scribble(offset: number, length: number): void {
@@ -53,7 +59,7 @@ describe("a damaged state database", () => {
     openDatabase(path).close();
     expect(statSync(path).size).toBeGreaterThan(0);
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    expect(readdirSync(dir).sort()).toEqual(["state.db"]);
+    expect(readdirSync(dir).sort()).toEqual(["state.db", "state.db.checked"]);
   });
 
   test.each([
@@ -73,6 +79,24 @@ describe("a damaged state database", () => {
     // the next open finds the new one sound
     expectFresh();
     expect(aside()).toHaveLength(1);
+  });
+
+  test("a file written since its last check (by anything but a ctrnet that trusted it) is checked again", () => {
+    populated(50);
+    expect(readFileSync(`${path}.checked`, "utf8")).toBe(signature());
+    scribble(statSync(path).size - 4096, 4096);
+    expectFresh();
+    expect(aside()).toHaveLength(1);
+  });
+
+  test("a file the last check passed, unchanged since, is not read whole again (the cost of an open stays flat)", () => {
+    populated(50);
+    // the damage made where only a whole read finds it, as if the file had been so when checked
+    scribble(statSync(path).size - 4096, 4096);
+    writeFileSync(`${path}.checked`, signature());
+    const state = openState({ root: dir });
+    state.close();
+    expect(aside()).toEqual([]);
   });
 
   test("processes finding the same damaged file at once set it aside once and share the new database", async () => {

@@ -594,42 +594,140 @@ describe("damaged records read back", () => {
 describe("publishedPorts", () => {
   const port = (hostPort: number) => ({ hostIP: "127.0.0.1", hostPort, containerPort: 80, protocol: "tcp" as const, range: 1 });
 
-  test("reads every record's host ports, oldest first, and leaves out records publishing none", () => {
-    state.insert(bridge("a", { ports: [port(8080)] }));
-    state.insert(bridge("b"));
-    state.insert(bridge("c", { ports: [port(8081), port(8082)] }));
-    expect(state.publishedPorts()).toEqual([
-      { id: "a", ports: [port(8080)] },
-      { id: "c", ports: [port(8081), port(8082)] },
-    ]);
-  });
-
-  test("near mappings that name their host port: only records with a port of that protocol in one of the ranges", () => {
+  test("near mappings: the records with a port of that protocol in one of the ranges, whole, oldest first", () => {
     const udp = { ...port(8090), protocol: "udp" as const };
     const range = { ...port(9000), range: 10 };
-    state.insert(bridge("a", { ports: [port(8080)] }));
+    state.insert(bridge("a", { ports: [port(8080), port(8070)] }));
     state.insert(bridge("b", { ports: [udp] }));
     state.insert(bridge("c", { ports: [range] }));
+    state.insert(bridge("d"));
     const ids = (near: Parameters<ContainerState["publishedPorts"]>[0]) => state.publishedPorts(near).map((r) => r.id);
-    expect(ids([port(8080)])).toEqual(["a"]);
+    expect(state.publishedPorts([port(8080)])).toEqual([{ id: "a", ports: [port(8080), port(8070)] }]);
     expect(ids([port(8090)])).toEqual([]);
     expect(ids([{ ...udp, hostPort: 8085, range: 6 }])).toEqual(["b"]);
+    expect(ids([{ ...udp, hostPort: 8091, range: 6 }])).toEqual([]);
+    // inside a stored range, at either end, and overlapping it
+    expect(ids([port(9000)])).toEqual(["c"]);
     expect(ids([port(9009)])).toEqual(["c"]);
-    expect(ids([port(9010), { ...port(8075), range: 6 }])).toEqual(["a"]);
+    expect(ids([port(9010)])).toEqual([]);
+    expect(ids([{ ...port(8995), range: 6 }])).toEqual(["c"]);
     expect(ids([{ ...port(8995), range: 5 }])).toEqual([]);
-    // a host port still to be chosen can clash with any of them
-    expect(ids([port(9009), port(0)])).toEqual(["a", "b", "c"]);
-    // ports that are no JSON are read, and left out with a warning
-    raw((db) => db.run("UPDATE containers SET ports = '[' WHERE id = 'b'"));
-    expect(ids([port(8080)])).toEqual(["a"]);
+    expect(ids([port(9010), { ...port(8075), range: 6 }])).toEqual(["a"]);
+    expect(ids([port(9005), port(8070), port(8080)])).toEqual(["a", "c"]);
+    // a host port still to be chosen is asked about once chosen (lifecycle/host-ports.ts pickFree)
+    expect(ids([port(0)])).toEqual([]);
+  });
+
+  test("follows update and remove", () => {
+    state.insert(bridge("a", { ports: [port(8080)] }));
+    state.update("a", (r) => ({ ...r, ports: [port(8081)] }));
+    expect(state.publishedPorts([port(8080)])).toEqual([]);
+    expect(state.publishedPorts([port(8081)])).toEqual([{ id: "a", ports: [port(8081)] }]);
+    state.remove("a");
+    expect(state.publishedPorts([port(8081)])).toEqual([]);
+    raw((db) => expect(db.query("SELECT count(*) AS n FROM host_ports").get()).toEqual({ n: 0 }));
   });
 
   test("a row whose ports do not read back is left out, as list() leaves the damaged record out", () => {
     state.insert(bridge("a", { ports: [port(8080)] }));
     state.insert(bridge("b", { ports: [port(8081)] }));
     raw((db) => db.run("UPDATE containers SET ports = '[{\"hostPort\":-1}]' WHERE id = 'a'"));
-    expect(state.publishedPorts()).toEqual([{ id: "b", ports: [port(8081)] }]);
+    expect(state.publishedPorts([port(8080), port(8081)])).toEqual([{ id: "b", ports: [port(8081)] }]);
     expect(state.list().map((r) => r.id)).toEqual(["b"]);
+    raw((db) => db.run("UPDATE containers SET ports = '[' WHERE id = 'b'"));
+    expect(state.publishedPorts([port(8080), port(8081)])).toEqual([]);
+  });
+});
+
+describe("addressHolders", () => {
+  const status = (...addresses: string[]) => ({
+    interfaces: [{ name: "eth0", mac: "02:42:ac:11:00:02", addresses: addresses.map((address) => ({ address, gateway: "10.88.0.1" })) }],
+    routes: [],
+    dns: { nameservers: [], search: [], options: [] },
+  });
+  const holders = (network: string, ip: string) => state.addressHolders(network, ip).map((r) => r.id);
+
+  test("the static addresses on the first network until there is a status, then the status's", () => {
+    state.insert(bridge("a", { networks: [{ network: "podman" }, { network: "n2" }], staticIP: "10.88.0.5", staticIP6: "fd00::5" }));
+    expect(holders("podman", "10.88.0.5")).toEqual(["a"]);
+    expect(holders("podman", "fd00::5")).toEqual(["a"]);
+    expect(holders("n2", "10.88.0.5")).toEqual([]);
+    state.setStatus("a", "podman", status("10.88.0.6/16"));
+    expect(holders("podman", "10.88.0.5")).toEqual([]);
+    expect(holders("podman", "10.88.0.6")).toEqual(["a"]);
+    state.setStatus("a", "n2", status("10.89.0.7/24", "fd01::7/64"));
+    expect(holders("n2", "fd01::7")).toEqual(["a"]);
+    state.setStatus("a", "podman", null);
+    expect(holders("podman", "10.88.0.5")).toEqual(["a"]);
+    expect(holders("podman", "10.88.0.6")).toEqual([]);
+  });
+
+  test("follows update (connect, disconnect, a new status) and remove; a damaged record is left out", () => {
+    state.insert(bridge("a"));
+    state.insert(bridge("b"));
+    state.update("a", (r) => withStatus(connectNetwork(r, "n2"), "n2", status("10.89.0.7/24")));
+    expect(holders("n2", "10.89.0.7")).toEqual(["a"]);
+    // a status of the first network is the address
+    state.update("b", (r) => withStatus(r, "podman", status("10.89.0.7/24")));
+    expect(holders("podman", "10.89.0.7")).toEqual(["b"]);
+    state.update("a", (r) => disconnectNetwork(r, "n2"));
+    expect(holders("n2", "10.89.0.7")).toEqual([]);
+    raw((db) => db.run("UPDATE containers SET ports = '[' WHERE id = 'b'"));
+    expect(holders("podman", "10.89.0.7")).toEqual([]);
+    state.remove("b");
+    raw((db) => expect(db.query("SELECT count(*) AS n FROM addresses").get()).toEqual({ n: 0 }));
+  });
+});
+
+describe("schema version 6 (indexes of host ports and addresses)", () => {
+  test("a version 5 database gets its records' ports and addresses indexed; damaged values add nothing", () => {
+    const root = join(dir, "v5");
+    mkdirSync(root, { recursive: true });
+    const db = new Database(join(root, "state.db"), { create: true, strict: true });
+    const ports = (...hostPorts: number[]) => JSON.stringify(hostPorts.map((hostPort) => ({ hostIP: "", hostPort, containerPort: 80, protocol: "tcp", range: hostPort === 9000 ? 10 : 1 })));
+    const status = JSON.stringify({ interfaces: [{ name: "eth1", addresses: [{ address: "10.89.0.3/24" }] }], routes: [], dns: { nameservers: [], search: [], options: [] } });
+    try {
+      for (const m of MIGRATIONS.slice(0, 5)) typeof m === "string" ? db.run(m) : m(db);
+      db.run("PRAGMA user_version = 5");
+      const insert = db.query(`INSERT INTO containers (id, name, state, mode, netns_path, owns_netns, static_ip, static_mac, ports, created_at)
+                               VALUES (?, NULL, 'ready', '{"kind":"bridge"}', NULL, 0, ?, NULL, ?, ?)`);
+      insert.run("a", "10.88.0.2", ports(8080, 9000, 0), 1);
+      insert.run("b", null, "[", 2);
+      insert.run("c", null, ports(8081), 3);
+      const iface = db.query("INSERT INTO interfaces (container_id, network, ifname, position, aliases, status) VALUES (?, ?, ?, ?, '[]', ?)");
+      iface.run("a", "podman", "eth0", 0, null);
+      iface.run("a", "n2", "eth1", 1, status);
+      iface.run("a", "gone", "eth2", null, status);
+      iface.run("c", "podman", "eth0", 0, "{");
+    } finally {
+      db.close();
+    }
+    const migrated = openState({ root });
+    try {
+      const port = (hostPort: number) => ({ hostIP: "", hostPort, containerPort: 80, protocol: "tcp" as const, range: 1 });
+      expect(migrated.publishedPorts([port(8080)]).map((r) => r.id)).toEqual(["a"]);
+      expect(migrated.publishedPorts([port(9009)]).map((r) => r.id)).toEqual(["a"]);
+      expect(migrated.addressHolders("podman", "10.88.0.2").map((r) => r.id)).toEqual(["a"]);
+      expect(migrated.addressHolders("n2", "10.89.0.3").map((r) => r.id)).toEqual(["a"]);
+      expect(migrated.addressHolders("gone", "10.89.0.3")).toEqual([]);
+      const check = new Database(join(root, "state.db"), { strict: true });
+      try {
+        expect(check.query("PRAGMA user_version").get()).toEqual({ user_version: MIGRATIONS.length });
+        expect(check.query("SELECT container_id, protocol, host_port, port_count FROM host_ports ORDER BY container_id, host_port").all()).toEqual([
+          { container_id: "a", protocol: "tcp", host_port: 8080, port_count: 1 },
+          { container_id: "a", protocol: "tcp", host_port: 9000, port_count: 10 },
+          { container_id: "c", protocol: "tcp", host_port: 8081, port_count: 1 },
+        ]);
+        expect(check.query("SELECT container_id, network, address FROM addresses ORDER BY network").all()).toEqual([
+          { container_id: "a", network: "n2", address: "10.89.0.3" },
+          { container_id: "a", network: "podman", address: "10.88.0.2" },
+        ]);
+      } finally {
+        check.close();
+      }
+    } finally {
+      migrated.close();
+    }
   });
 });
 
