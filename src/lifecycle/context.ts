@@ -13,7 +13,7 @@ import { defaultNetnsDir } from "../netns/index.ts";
 import { restartWayOut, type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
 import { rootlessNetnsAccess } from "../rootless/netns-exec.ts";
 import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
-import { rootlessNetworkCmd } from "./mode.ts";
+import { configuredPastaOptions, rootlessNetworkCmd } from "./mode.ts";
 import { rebuilder } from "./rebuild.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -72,7 +72,9 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   // slirp4netns on tap0 with -c and a ready fd, or pasta; its options are read when it starts.
   const startWayOut: StartWayOut = (netnsPath, onSpawn, program) => {
     if ((program ?? rootlessNetworkCmd(env)) === "pasta") {
-      return pastaWayOut(slirpOptions, join(root, "rootless-netns-pasta.pid"), join(root, PASTA_FEATURES_FILE))(netnsPath, onSpawn);
+      // podman's rootless netns pasta takes containers.conf's pasta_options too (rootlessnetns's setupPasta
+      // through pasta.Setup); CTRNET_ROOTLESS_NETNS_OPTIONS, ctrnet's own, come after them and win
+      return pastaWayOut([...configuredPastaOptions(env), ...slirpOptions], join(root, "rootless-netns-pasta.pid"), join(root, PASTA_FEATURES_FILE))(netnsPath, onSpawn);
     }
     const options = parseSlirp4netnsOptions(slirpOptions, hostLookup);
     return startSlirp4netns({ netnsPath, options, exitFd: false, onSpawn: (pid) => onSpawn(pid, "slirp4netns") }).then((s) => ({ ...s, program: "slirp4netns" }));

@@ -1,0 +1,90 @@
+// Sixth pass over podman's system tests (test/system/500-networking.bats, 505-networking-pasta.bats), as
+// ctrnet commands run by the unprivileged test user: the rootless netns's pasta with containers.conf's
+// pasta_options, a loopback client of a rootless bridge's published port as podman's rootlessport shows it,
+// `unshare --rootless-netns`.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { freePorts } from "../helpers/http.ts";
+import { ctrnetAsUser, readUntil, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses } from "../helpers/rootless.ts";
+import { addUplink } from "../helpers/uplink.ts";
+
+const runnable = process.getuid?.() === 0 && ["pasta", "slirp4netns", "nc", "socat"].every((p) => Bun.which(p) !== null);
+const PASTA = { CTRNET_ROOTLESS_NETWORK_CMD: "pasta" };
+const NET = "pp6net";
+const SUBNET_PREFIX = "172.20.61";
+
+describe.skipIf(!runnable)("podman parity, sixth pass (rootless)", () => {
+  let removeUplink: () => void;
+
+  function ok(args: string[], env?: Record<string, string>): string {
+    const r = ctrnetAsUser(args, { env });
+    if (r.code !== 0) throw new Error(`ctrnet ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  const netnsFile = () => join(rootlessUser().runtimeDir, "netns", "rootless-netns");
+  const wayOuts = () => userProcesses().filter((p) => /pasta|slirp4netns/.test(p.args) && p.args.includes("rootless-netns"));
+
+  beforeAll(async () => {
+    rootlessUser();
+    await stopPause();
+    removeUplink = addUplink();
+    ok(["network", "create", "--subnet", `${SUBNET_PREFIX}.0/24`, NET]);
+  });
+
+  afterEach(() => {
+    // nothing of the rootless netns outlives the commands that used it
+    expect(wayOuts()).toEqual([]);
+    expect(existsSync(netnsFile())).toBe(false);
+  });
+
+  afterAll(async () => {
+    ctrnetAsUser(["network", "rm", "-f", NET]);
+    await stopPause();
+    removeUplink();
+    expect(userProcesses()).toEqual([]);
+  });
+
+  test("the rootless netns's pasta takes CTRNET_PASTA_OPTIONS (podman's pasta_options, which its rootless netns's pasta gets too); CTRNET_ROOTLESS_NETNS_OPTIONS come after them and win", () => {
+    const id = "pp6-opts";
+    ok(["create", "--network", NET, id], { ...PASTA, CTRNET_PASTA_OPTIONS: "-I,cfgif0,--ns-mac-addr,9a:dd:31:ea:92:98" });
+    try {
+      const links = ok(["rootless-netns", "enter", "--", "ip", "-o", "link", "show", "cfgif0"], PASTA);
+      expect(links).toContain("link/ether 9a:dd:31:ea:92:98 ");
+    } finally {
+      ok(["rm", id]);
+    }
+    ok(["create", "--network", NET, id], { ...PASTA, CTRNET_PASTA_OPTIONS: "-I,cfgif0,--ns-mac-addr,9a:dd:31:ea:92:98", CTRNET_ROOTLESS_NETNS_OPTIONS: "--ns-mac-addr,aa:bb:cc:dd:ee:ff" });
+    try {
+      const links = ok(["rootless-netns", "enter", "--", "ip", "-o", "link", "show", "cfgif0"], PASTA);
+      expect(links).toContain("link/ether aa:bb:cc:dd:ee:ff ");
+    } finally {
+      ok(["rm", id]);
+    }
+  });
+
+  test.each([["slirp4netns", {}], ["pasta", PASTA]] as const)(
+    "bats 'podman network create': a client on the host's loopback reaches a rootless bridge container's port from the bridge's gateway (podman's rootlessport), behind %s",
+    async (_, env) => {
+      const port = freePorts(1);
+      const server = spawnCtrnetAsUser(["run", "--network", NET, "-p", `127.0.0.1:${port}:${port}`, "--", "nc", "-l", "-n", "-v", "-p", String(port)], { env });
+      try {
+        const said = await readUntil(server.stderr, "Listening on");
+        for (const end = Date.now() + 20_000; ; await Bun.sleep(100)) {
+          const nc = Bun.spawn(["nc", "-N", "-w", "2", "127.0.0.1", String(port)], { stdin: new Blob(["teststring\n"]), stdout: "ignore", stderr: "ignore" });
+          if ((await nc.exited) === 0) break;
+          if (Date.now() > end) throw new Error(`nothing accepted on 127.0.0.1:${port}`);
+        }
+        // nc -l serves one client and exits
+        expect(await server.exited).toBe(0);
+        expect(await said.rest()).toMatch(new RegExp(`Connection received on ${SUBNET_PREFIX.replaceAll(".", "\\.")}\\.1 \\d+`));
+        expect(await new Response(server.stdout).text()).toBe("teststring\n");
+      } finally {
+        server.kill("SIGTERM");
+        await server.exited;
+      }
+    },
+    60_000,
+  );
+});
