@@ -65,8 +65,14 @@ function runHelp(probe: HelpProbe<unknown>, binary: string): string {
   }
   const output = `${run.stdout.toString()}${run.stderr.toString()}`;
   if (!probe.printedHelp(output, run.success)) {
-    const status = run.signalCode ? `killed by ${run.signalCode}` : `exit status ${run.exitCode}`;
-    throw checkFailed(probe.program, binary, `${status}: ${JSON.stringify(output.trim())}`);
+    // podman's words for a helper that fails ("pasta failed with exit code 1"): it runs the binary with its
+    // options and says how it ended; here the binary did not even give its help
+    const status = run.signalCode
+      ? `${probe.program} was killed by signal ${run.signalCode}`
+      : run.exitCode === 0
+        ? `its --help is not ${probe.program}'s`
+        : `${probe.program} failed with exit code ${run.exitCode}`;
+    throw checkFailed(probe.program, binary, `${status} (--help): ${JSON.stringify(output.trim())}`);
   }
   return output;
 }

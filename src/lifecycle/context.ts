@@ -10,7 +10,7 @@ import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
 import { startSlirp4netns } from "../drivers/slirp4netns/start.ts";
 import { hostUid } from "../identity.ts";
 import { defaultNetnsDir } from "../netns/index.ts";
-import { restartWayOut, type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
+import { restartWayOut, type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut, withRootlessNetns } from "../rootless/netns.ts";
 import { rootlessNetnsAccess } from "../rootless/netns-exec.ts";
 import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
 import { configuredPastaOptions, rootlessNetworkCmd } from "./mode.ts";
@@ -50,6 +50,8 @@ export interface Context {
    * (the helper supervisor calls it); true when it did.
    */
   restartRootlessWayOut(): Promise<boolean>;
+  /** Rootless: fn under the rootless netns's lock, the namespace made first (with its way out) if it is not there. */
+  withRootlessNetns<T>(fn: () => Promise<T>): Promise<T>;
   /** The variables that give a ctrnet started by this one (the helper supervisor) these same directories. */
   readonly childEnv: Readonly<Record<string, string>>;
   /** Opened on first use: commands that never touch container records never open the database. */
@@ -93,6 +95,7 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
     cni: runtime,
     rootlessNetns,
     restartRootlessWayOut: () => (uid === 0 ? Promise.resolve(false) : restartWayOut(rootlessNetns, startWayOut)),
+    withRootlessNetns: (fn) => withRootlessNetns(rootlessNetns, startWayOut, fn),
     childEnv: {
       CTRNET_ROOT: root,
       CTRNET_NETNS_DIR: netnsDir,

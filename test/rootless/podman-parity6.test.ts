@@ -3,11 +3,12 @@
 // pasta_options, a loopback client of a rootless bridge's published port as podman's rootlessport shows it,
 // `unshare --rootless-netns`.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "../helpers/http.ts";
 import { ctrnetAsUser, readUntil, rootlessUser, spawnCtrnetAsUser, stopPause, userProcesses } from "../helpers/rootless.ts";
-import { addUplink } from "../helpers/uplink.ts";
+import { addUplink, UPLINK } from "../helpers/uplink.ts";
 
 const runnable = process.getuid?.() === 0 && ["pasta", "slirp4netns", "nc", "socat"].every((p) => Bun.which(p) !== null);
 const PASTA = { CTRNET_ROOTLESS_NETWORK_CMD: "pasta" };
@@ -87,4 +88,48 @@ describe.skipIf(!runnable)("podman parity, sixth pass (rootless)", () => {
     },
     60_000,
   );
+
+  test("bats 'Podman unshare --rootless-netns with Pasta': a pasta that fails is podman's 'pasta failed with exit code 1', exit 125, nothing left; then the namespace is made for the command (the host's interface inside), and gone after it", () => {
+    const fake = mkdtempSync(join(tmpdir(), "ctrnet-pp6-"));
+    try {
+      chmodSync(fake, 0o755);
+      symlinkSync("/usr/bin/false", join(fake, "pasta"));
+      const failed = ctrnetAsUser(["unshare", "--rootless-netns", "ip", "addr"], { env: { ...PASTA, PATH: `${fake}:/usr/sbin:/usr/bin:/sbin:/bin` } });
+      expect(failed.stderr).toContain("pasta failed with exit code 1");
+      expect(failed.code).toBe(125);
+      expect(existsSync(netnsFile())).toBe(false);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
+    const inside = ctrnetAsUser(["unshare", "--rootless-netns", "ip", "addr"], { env: PASTA });
+    expect(inside.stderr).toBe("");
+    expect(inside.code).toBe(0);
+    expect(inside.stdout).toContain(`: ${UPLINK.name}: `);
+    expect(inside.stdout).toContain(`inet ${UPLINK.ipv4}/${UPLINK.prefix4}`);
+    // the command's own status, as podman unshare; a command that is not there is 127
+    expect(ctrnetAsUser(["unshare", "--rootless-netns", "--", "sh", "-c", "exit 3"]).code).toBe(3);
+    expect(ctrnetAsUser(["unshare", "--rootless-netns", "nosuchcommand"]).code).toBe(127);
+  });
+
+  test("unshare --rootless-netns joins the namespace a container has (its bridge inside), and keeps it while it runs though the last container goes (podman's ref count)", async () => {
+    const id = "pp6-ref";
+    ok(["create", "--network", NET, id]);
+    const dir = mkdtempSync(join(tmpdir(), "ctrnet-pp6-"));
+    chmodSync(dir, 0o755);
+    const flag = join(dir, "go");
+    const shell = spawnCtrnetAsUser(["unshare", "--rootless-netns", "--", "sh", "-c", `ip -o -4 addr show; until [ -e ${flag} ]; do sleep 0.05; done; ip -o -4 addr show`]);
+    try {
+      const first = await readUntil(shell.stdout, `${SUBNET_PREFIX}.1/24`);
+      expect(first.text).toContain("inet 10.0.2.100/24");
+      ok(["rm", id]);
+      expect(existsSync(netnsFile())).toBe(true);
+      writeFileSync(flag, "");
+      expect(await shell.exited).toBe(0);
+      expect(await first.rest()).toContain("inet 10.0.2.100/24");
+    } finally {
+      writeFileSync(flag, "");
+      await shell.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
