@@ -38,9 +38,12 @@ import { removeContainer } from "./remove.ts";
 import { superviseDnsServer, superviseHelpers } from "./supervisor.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
-/** Network modes whose container publishes no port: podman warns that -p is dropped and goes on. */
-const DISCARDING_PORTS: readonly string[] = ["host", "none", "container"];
-export const PORTS_DISCARDED = "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use";
+/**
+ * Network modes whose container publishes no port, by podman's name for them (specgen's NamespaceMode: ns:PATH
+ * is "path"): podman warns that -p is dropped and goes on (isPortMappingCompatibleNetNSMode).
+ */
+const DISCARDING_PORTS: Readonly<Record<string, string>> = { host: "host", none: "none", container: "container", ns: "path" };
+export const portsDiscarded = (nsMode: string): string => `Port mappings have been discarded because "${nsMode}" network namespace mode does not support them`;
 
 interface CreatePlan {
   id: string;
@@ -152,8 +155,9 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const driver = driverFor(mode, ctx);
   if (!driver && ports.length) {
     // podman's specgen: these modes have no ports to publish, and it goes on without them (-P alone, silently)
-    if (!DISCARDING_PORTS.includes(mode.kind)) throw new UsageError(`published ports need a CNI network, slirp4netns or pasta; network mode ${mode.kind} has none`);
-    if (given.length) log.warn(PORTS_DISCARDED);
+    const nsMode = DISCARDING_PORTS[mode.kind];
+    if (nsMode === undefined) throw new UsageError(`published ports need a CNI network, slirp4netns or pasta; network mode ${mode.kind} has none`);
+    if (given.length) log.warn(portsDiscarded(nsMode));
     ports = [];
   }
   if (mode.kind !== "bridge") staticOptionsNeedBridge(req, req.network === undefined || req.network === "default" || req.network === "private");
