@@ -107,7 +107,7 @@ export function parseEtcOptions(raw: RawEtcOptions): EtcOptions {
 
 /** The options that cannot go together (also once a hook's arguments and annotations are merged). */
 export function checkEtcOptions(opts: EtcOptions): void {
-  if (opts.noHosts && opts.addHosts?.length) throw new UsageError("--no-hosts and --add-host cannot be given together");
+  if (opts.noHosts && opts.addHosts?.length) throw new UsageError("--no-hosts and --add-host cannot be set together");
   if (opts.noResolvConf && (opts.dnsSearch?.length || opts.dnsOptions?.length || opts.dns?.length)) {
     throw new UsageError(`--dns ${DNS_NONE} (keep the container's resolv.conf) cannot be given with --dns-search or --dns-option`);
   }

@@ -409,7 +409,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
         expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: `ctrnet: error: ${words}\n` });
       }
     }
-    expect(inst.cli(["run", "--no-hosts", "--add-host", "a:1.2.3.4", "--", "true"]).stderr).toBe("ctrnet: error: --no-hosts and --add-host cannot be given together\n");
+    expect(inst.cli(["run", "--no-hosts", "--add-host", "a:1.2.3.4", "--", "true"]).stderr).toBe("ctrnet: error: --no-hosts and --add-host cannot be set together\n");
     // --dns none (podman's): ctrnet leaves resolv.conf alone, the host's for run; a runtime gets no file from create
     const none = inContainer(A, ["cat", "/etc/resolv.conf", "/etc/hosts"], ["--dns", "none"]);
     expect(none.code).toBe(0);

@@ -131,7 +131,7 @@ describe("parseEtcOptions", () => {
       [{ addHosts: ["bad_name:1.2.3.4"] }, `invalid --add-host "bad_name:1.2.3.4": "bad_name" is not a host name`],
       [{ addHosts: ["x:300.1.1.1"] }, `invalid --add-host "x:300.1.1.1": "300.1.1.1" is not an IP address`],
       [{ hostname: "-box" }, `invalid hostname "-box": expected labels of letters, digits and inner hyphens, joined by dots`],
-      [{ noHosts: true, addHosts: ["a:1.2.3.4"] }, "--no-hosts and --add-host cannot be given together"],
+      [{ noHosts: true, addHosts: ["a:1.2.3.4"] }, "--no-hosts and --add-host cannot be set together"],
     ] as const) {
       expect(() => parseEtcOptions(raw)).toThrow(new UsageError(words));
     }

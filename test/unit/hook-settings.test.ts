@@ -109,7 +109,7 @@ describe("resolveSettings", () => {
     expect(message(() => resolveSettings({ dnsOptions: ["ndots:2"] }, { "io.ctrnet.dns": "none" }))).toBe(
       "--dns none (keep the container's resolv.conf) cannot be given with --dns-search or --dns-option",
     );
-    expect(message(() => resolveSettings({ addHosts: ["db:192.0.2.9"] }, { "io.ctrnet.no-hosts": "true" }))).toBe("--no-hosts and --add-host cannot be given together");
+    expect(message(() => resolveSettings({ addHosts: ["db:192.0.2.9"] }, { "io.ctrnet.no-hosts": "true" }))).toBe("--no-hosts and --add-host cannot be set together");
     expect(message(() => resolveSettings({ dns: ["none", "192.0.2.1"] }, {}))).toBe("--dns none (keep the container's resolv.conf) cannot be given with nameservers");
   });
 
