@@ -31,8 +31,9 @@ export function parseResolvConf(text: string): ResolvConf {
 }
 
 export function formatResolvConf(conf: ResolvConf): string {
-  const lines = conf.nameservers.map((ns) => `nameserver ${ns}`);
-  if (conf.search.length) lines.push(`search ${conf.search.join(" ")}`);
+  // podman's layout (containers/common resolvconf's build): search first, then the nameservers, then options
+  const lines = conf.search.length ? [`search ${conf.search.join(" ")}`] : [];
+  lines.push(...conf.nameservers.map((ns) => `nameserver ${ns}`));
   if (conf.options.length) lines.push(`options ${conf.options.join(" ")}`);
   return lines.map((l) => `${l}\n`).join("");
 }
@@ -96,6 +97,11 @@ export interface ContainerResolvConfInput {
   dnsServers?: readonly string[];
   /** podman's network `--dns` of networks without ctrnet's DNS server: named instead of the host's nameservers. */
   networkDnsServers?: readonly string[];
+  /**
+   * The networks' nameservers are a user-mode stack's DNS forwarder (slirp4netns's, pasta's): the host's
+   * reachable ones follow them, as podman's addSpecialDNS with KeepHostServers writes them.
+   */
+  keepHostServers?: boolean;
   /** The search domain of dnsServers. */
   dnsDomain?: string;
   /** `--dns-search`: replaces every search domain (`.` alone: none). */
@@ -142,8 +148,8 @@ export function containerResolvConf(input: ContainerResolvConfInput): ContainerR
   else if (input.reach === "shared") nameservers = host.nameservers;
   else if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));
   else if (input.networkDnsServers?.length) nameservers = [...input.networkDnsServers, ...fromNetworks];
-  else if (fromNetworks.length) nameservers = fromNetworks;
-  else nameservers = host.nameservers.filter((ns) => reachable(ns, input.ipv6));
+  else if (fromNetworks.length && !input.keepHostServers) nameservers = fromNetworks;
+  else nameservers = [...fromNetworks, ...host.nameservers.filter((ns) => reachable(ns, input.ipv6))];
   if (!input.nameservers?.length && !served && !input.networkDnsServers?.length) nameservers = [...(input.preferred ?? []), ...nameservers];
   nameservers = unique(nameservers);
   const fellBack = nameservers.length === 0 && input.reach === "isolated";

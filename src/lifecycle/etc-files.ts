@@ -46,6 +46,7 @@ export function containerEtcFiles(
     nameservers: etc.dns,
     dnsServers: opts.dnsServers,
     networkDnsServers: opts.networkDnsServers,
+    keepHostServers: opts.keepHostServers,
     dnsDomain: SEARCH_DOMAIN,
     search: etc.dnsSearch,
     options: etc.dnsOptions,
@@ -69,6 +70,8 @@ export interface EtcFileOptions {
   dnsServers?: readonly string[];
   /** podman's network `--dns` of its networks without ctrnet's DNS server: instead of the host's nameservers. */
   networkDnsServers?: readonly string[];
+  /** The networks' nameservers are a user-mode stack's forwarder: the host's follow them (containerResolvConf). */
+  keepHostServers?: boolean;
   /** What host.containers.internal names; "" for nothing; the first network's gateway when absent. */
   hostAddress?: string;
   /** The addresses /etc/hosts gives the container's names, when not its networks' (none: 127.0.0.1). */
@@ -111,6 +114,7 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
     preferredNameservers: rootlessDns ? [rootlessDns] : [],
     dnsServers: await dnsServersOf(ctx, rec),
     networkDnsServers: await unservedNetworkDnsServers(ctx, rec),
+    keepHostServers: rec.mode.kind === "slirp4netns" || rec.mode.kind === "pasta",
     ...(hostAddress !== undefined ? { hostAddress } : {}),
     etc,
   });

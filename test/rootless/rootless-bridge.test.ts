@@ -180,7 +180,7 @@ describe.skipIf(!runnable)("rootless bridge networks through the rootless netns"
   test("a configured cidr: tap0 at cidr + 100; cidr + 3 is the rootless netns's nameserver and the upstream of the container's (ctrnet's DNS server)", async () => {
     const env = { CTRNET_ROOTLESS_NETNS_OPTIONS: "cidr=10.0.5.0/24" };
     const flag = join(tmp, "cidr-done");
-    const script = `head -n 1 /etc/resolv.conf; echo up; until [ -e ${flag} ]; do sleep 0.05; done`;
+    const script = `grep -m 1 nameserver /etc/resolv.conf; echo up; until [ -e ${flag} ]; do sleep 0.05; done`;
     const run = spawnCtrnetAsUser(["run", "--network", NET, "--", "sh", "-c", script], { env });
     try {
       const { text } = await readUntil(run.stdout, "up\n");
