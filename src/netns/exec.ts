@@ -90,9 +90,10 @@ export function spawnInNetns(name: string, argv: string[], opts: ExecOptions = {
       if (s === "ignore") opened.push((fds[i] = openSync("/dev/null", i === 0 ? "r" : "w")));
       else if (s !== "inherit") fds[i] = s;
     });
+    const current = isCurrentNetns(fd);
     return launch({
       argv,
-      join: isCurrentNetns(fd) ? [] : [{ fd, type: "net" }],
+      join: current ? [] : [{ fd, type: "net" }],
       unshare: ["mnt"],
       mounts: [
         { source: null, target: "/", flags: libc.MS_REC | libc.MS_SLAVE, fatal: true },
@@ -100,7 +101,9 @@ export function spawnInNetns(name: string, argv: string[], opts: ExecOptions = {
         ...etcOverrideMounts(name, etcDir),
         ...etcFileMounts(opts.etcFiles ?? {}, etcDir),
       ],
-      onMountWarning: (err, mount) => mountWarning(name, err, mount),
+      // the namespace it is in already (--network host) has a /sys of its own mostly; a rootless user cannot
+      // mount the host's (EPERM), which is no news worth a warning on every such run
+      onMountWarning: (err, mount) => (current && mount.fstype === "sysfs" ? log.debug(`keeping /sys: ${errorMessage(err)}`) : mountWarning(name, err, mount)),
       fds,
       ...(opts.dieWithParent ? { pdeathsig: "SIGKILL" as const } : {}),
     });

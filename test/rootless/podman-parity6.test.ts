@@ -132,4 +132,11 @@ describe.skipIf(!runnable)("podman parity, sixth pass (rootless)", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("bats 'podman run --network=host uses localhost for host.containers.internal' as the user: no warning (the host's /sys cannot be mounted by the user, nor needs to be)", () => {
+    const r = ctrnetAsUser(["run", "--rm", "--network", "host", "--", "cat", "/etc/hosts"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^127\.0\.0\.1\s.*host\.containers\.internal/m);
+  });
 });
