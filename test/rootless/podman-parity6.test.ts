@@ -139,4 +139,39 @@ describe.skipIf(!runnable)("podman parity, sixth pass (rootless)", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^127\.0\.0\.1\s.*host\.containers\.internal/m);
   });
+
+  test.each([["a rootless bridge network", ["--network", NET]], ["slirp4netns", ["--network", "slirp4netns"]]] as const)(
+    "a port without a host address on %s listens on both families, as podman's rootlessport (Go's dual-stack wildcard): an IPv6 client reaches an IPv4-only container, over TCP and UDP",
+    async (_, network) => {
+      const port = freePorts(1);
+      for (const [proto, listen, connect] of [
+        ["tcp", "TCP6-LISTEN:80,ipv6only=0", `TCP6:[${UPLINK.ipv6}]:${port}`],
+        ["udp", "UDP6-LISTEN:80,ipv6only=0,null-eof", `UDP6:[${UPLINK.ipv6}]:${port},shut-null`],
+      ] as const) {
+        const server = spawnCtrnetAsUser(["run", ...network, "-p", `${port}:80/${proto}`, "--", "timeout", "20", "socat", "-u", listen, "STDOUT"]);
+        try {
+          // clients until the server has one (it serves one and exits): the forwarder listens before it does
+          let served = false;
+          const got = readUntil(server.stdout, `over ${proto}\n`).finally(() => (served = true));
+          for (const end = Date.now() + 20_000; !served; await Bun.sleep(200)) {
+            if (Date.now() > end) throw new Error(`nothing served on [${UPLINK.ipv6}]:${port}/${proto}`);
+            await Bun.spawn(["socat", "-u", "-", connect], { stdin: new Blob([`over ${proto}\n`]), stdout: "ignore", stderr: "ignore" }).exited;
+          }
+          expect((await got).text).toContain(`over ${proto}\n`);
+        } finally {
+          server.kill("SIGTERM");
+          await server.exited;
+        }
+      }
+      const id = "pp6-port";
+      ok(["create", ...network, "-p", `${port}:80`, id]);
+      try {
+        // shown as podman shows it
+        expect(ok(["port", id])).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
+      } finally {
+        ok(["rm", id]);
+      }
+    },
+    60_000,
+  );
 });
