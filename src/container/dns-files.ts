@@ -133,7 +133,9 @@ function reachable(address: string, ipv6: boolean): boolean {
  */
 export function containerResolvConf(input: ContainerResolvConfInput): ContainerResolvConf {
   const { host, networks } = input;
-  const served = input.reach !== "shared" && !input.nameservers?.length && (input.dnsServers?.length ?? 0) > 0;
+  // on DNS networks the server is the only nameserver, a --dns too going to it as the container's upstream
+  // (podman hands --dns to aardvark-dns and writes only the networks' servers)
+  const served = input.reach !== "shared" && (input.dnsServers?.length ?? 0) > 0;
   const search = input.search?.length
     ? input.search.filter((s) => s !== ".")
     : unique([
@@ -144,9 +146,9 @@ export function containerResolvConf(input: ContainerResolvConfInput): ContainerR
   const options = unique([...networks.flatMap((dns) => dns.options ?? []), ...host.options, ...(input.options ?? [])]);
   const fromNetworks = networks.flatMap((dns) => dns.nameservers ?? []);
   let nameservers: string[];
-  if (input.nameservers?.length) nameservers = [...input.nameservers];
+  if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));
+  else if (input.nameservers?.length) nameservers = [...input.nameservers];
   else if (input.reach === "shared") nameservers = host.nameservers;
-  else if (served) nameservers = input.dnsServers!.filter((ns) => input.ipv6 || !ns.includes(":"));
   else if (input.networkDnsServers?.length) nameservers = [...input.networkDnsServers, ...fromNetworks];
   else if (fromNetworks.length && !input.keepHostServers) nameservers = fromNetworks;
   else nameservers = [...fromNetworks, ...host.nameservers.filter((ns) => reachable(ns, input.ipv6))];

@@ -51,6 +51,7 @@ export function dnsNetworks(records: readonly ContainerRecord[], served: readonl
         aliases: [...new Set([...attachment.aliases, ...(rec.etc?.hostname ? [rec.etc.hostname] : [])])].filter((a) => a !== rec.name && a !== id),
         ipv4: addresses.filter((a) => !a.includes(":")),
         ipv6: addresses.filter((a) => a.includes(":")),
+        ...(rec.etc?.dns?.length ? { upstreams: rec.etc.dns.map((address) => ({ address, port: 53 })) } : {}),
       });
     }
     if (containers.length === 0 || gateways.size === 0) continue;

@@ -227,6 +227,21 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     }
   });
 
+  test("a container's own --dns on a DNS network (podman's, through aardvark-dns): resolv.conf names the server alone, which forwards that container's other names there, before its network's servers", () => {
+    // the host's resolver answers nothing: only the container's own server can
+    writeFileSync(resolvConf, `nameserver ${UPSTREAM_HOST_SIDE}\n`);
+    try {
+      const own = inContainer(A, ["sh", "-c", "grep nameserver /etc/resolv.conf; getent ahostsv4 www.outside.test"], ["--dns", UPSTREAM]);
+      expect(own.code).toBe(0);
+      expect(own.out).toStartWith("nameserver 10.239.1.1\nnameserver fd39:1::1\n192.0.2.77 ");
+      // another container of the same network without it still asks the host's
+      expect(status(dig(A, "www.outside.test"))).toBe("SERVFAIL");
+    } finally {
+      writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
+      inst.removeAll();
+    }
+  });
+
   test("a network's own --dns servers (podman's): the server forwards its containers' names there; network update changes them", () => {
     const D = `dnsd-${TAG}`;
     const off = `dnso-${TAG}`;
@@ -389,7 +404,9 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       "--dns", "192.0.2.53", "--dns-search", "example.org", "--dns-option", "ndots:2", "--add-host", "db.local:192.0.2.9", "--add-host", "gw:host-gateway", "--hostname", "box",
     ]);
     expect(r.code).toBe(0);
-    expect(r.out).toStartWith("search example.org\nnameserver 192.0.2.53\noptions ndots:2\n");
+    // on a DNS network --dns is the server's upstream for this container (podman hands it to aardvark-dns):
+    // resolv.conf names the server alone
+    expect(r.out).toStartWith("search example.org\nnameserver 10.239.1.1\nnameserver fd39:1::1\noptions ndots:2\n");
     // podman's order: --add-host lines, localhost, the host's address, the container's own
     expect(r.out).toMatch(/\n192\.0\.2\.9\tdb\.local\n10\.239\.1\.1\tgw\n127\.0\.0\.1[ \t]localhost\n(?:::1\tlocalhost\n)?10\.239\.1\.1\thost\.containers\.internal host\.docker\.internal\n10\.239\.1\.\d+\tbox [^\n]*\nfd39:1::\w+\tbox [^\n]*\n$/);
     // behind slirp4netns the host is reached at one of its own addresses (podman's GetLocalIP): the first global IPv4

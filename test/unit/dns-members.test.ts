@@ -59,6 +59,14 @@ describe("dnsNetworks", () => {
     expect(dnsNetworks([], [front])).toEqual([]);
   });
 
+  test("a container's --dns servers are its own upstreams on each network (podman's NetworkOptions.DNSServers for aardvark-dns)", () => {
+    const withDns = { ...web, etc: { dns: ["192.0.2.53", "2001:db8::53"] } };
+    expect(dnsNetworks([withDns, anonymous], [front]).flatMap((n) => n.containers.map((c) => [c.name, c.upstreams]))).toEqual([
+      ["web", [{ address: "192.0.2.53", port: 53 }, { address: "2001:db8::53", port: 53 }]],
+      ["c1", undefined],
+    ]);
+  });
+
   test("dnsNameservers: the gateways of the container's served networks, in attachment order", () => {
     expect(dnsNameservers(web, new Set(["front", "back"]))).toEqual(["10.89.0.1", "fd89::1", "10.90.0.1"]);
     expect(dnsNameservers(web, new Set(["back"]))).toEqual(["10.90.0.1"]);
@@ -81,9 +89,11 @@ describe("resolv.conf and hosts with ctrnet's server", () => {
     expect(containerResolvConf({ ...base, preferred: ["10.0.2.3"], dnsServers: ["10.89.0.1"], dnsDomain: "dns.ctrnet" }).conf.nameservers).toEqual(["10.89.0.1"]);
   });
 
-  test("--dns replaces every nameserver and drops the server's domain; --dns-search replaces the search list; --dns-option adds", () => {
+  test("with the server, --dns goes to it as the container's upstream (podman hands it to aardvark-dns): resolv.conf keeps the server and its domain; --dns-search replaces the search list; --dns-option adds", () => {
     const served = { ...base, dnsServers: ["10.89.0.1"], dnsDomain: "dns.ctrnet" };
-    expect(containerResolvConf({ ...served, nameservers: ["9.9.9.9"] }).conf).toEqual({ nameservers: ["9.9.9.9"], search: ["corp.example"], options: ["edns0"] });
+    expect(containerResolvConf({ ...served, nameservers: ["9.9.9.9"] }).conf).toEqual({ nameservers: ["10.89.0.1"], search: ["dns.ctrnet", "corp.example"], options: ["edns0"] });
+    // without one, --dns replaces every nameserver
+    expect(containerResolvConf({ ...base, nameservers: ["9.9.9.9"] }).conf.nameservers).toEqual(["9.9.9.9"]);
     expect(containerResolvConf({ ...served, search: ["a.example"], options: ["ndots:2"] }).conf).toEqual({ nameservers: ["10.89.0.1"], search: ["a.example"], options: ["edns0", "ndots:2"] });
     expect(containerResolvConf({ ...served, search: ["."] }).conf.search).toEqual([]);
     // without a server, as before: the host's reachable nameservers

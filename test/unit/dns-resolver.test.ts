@@ -206,7 +206,16 @@ describe("a network's own DNS servers (podman's network --dns)", () => {
       networks: [
         { name: "own", gateways: ["10.92.0.1"], subnets: ["10.92.0.0/24"], upstreams: [{ address: "192.0.2.53" }], containers: [{ name: "a", id: "eeeeeeeeeeee", ipv4: ["10.92.0.2"] }] },
         { name: "also", gateways: ["10.93.0.1"], subnets: ["10.93.0.0/24"], upstreams: [{ address: "192.0.2.54", port: 5353 }], containers: [{ name: "a", id: "eeeeeeeeeeee", ipv4: ["10.93.0.2"] }] },
-        { name: "plain", gateways: ["10.94.0.1"], subnets: ["10.94.0.0/24"], containers: [{ name: "p", id: "ffffffffffff", ipv4: ["10.94.0.2"] }] },
+        {
+          name: "plain",
+          gateways: ["10.94.0.1"],
+          subnets: ["10.94.0.0/24"],
+          containers: [
+            { name: "p", id: "ffffffffffff", ipv4: ["10.94.0.2"] },
+            { name: "q", id: "dddddddddddd", ipv4: ["10.94.0.3"], upstreams: [{ address: "192.0.2.99" }] },
+          ],
+        },
+        { name: "own2", gateways: ["10.95.0.1"], subnets: ["10.95.0.0/24"], upstreams: [{ address: "192.0.2.53" }], containers: [{ name: "r", id: "cccccccccccc", ipv4: ["10.95.0.2"], upstreams: [{ address: "192.0.2.98" }] }] },
       ],
     }),
   );
@@ -221,6 +230,11 @@ describe("a network's own DNS servers (podman's network --dns)", () => {
       { address: "192.0.2.53", port: 53 },
       { address: "192.0.2.54", port: 5353 },
     ]);
+  });
+
+  test("a container's own --dns servers (podman's NetworkOptions.DNSServers) come before its networks': aardvark-dns's order", () => {
+    expect(forwardOf("10.94.0.3")).toEqual([{ address: "192.0.2.99", port: 53 }]);
+    expect(forwardOf("10.95.0.2")).toEqual([{ address: "192.0.2.98", port: 53 }]);
   });
 
   test("a client of networks without any keeps the server-wide upstreams", () => {

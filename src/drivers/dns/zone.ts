@@ -30,7 +30,10 @@ export interface ClientView {
   networks: ZoneNetwork[];
   /** Every network the client is on is internal: nothing is forwarded for it. */
   internal: boolean;
-  /** Its networks' own DNS servers, in order, when one of them has some (aardvark-dns's per-network servers). */
+  /**
+   * The client's own `--dns` servers when it has some, else its networks' own DNS servers, in order, when one
+   * of them has some (aardvark-dns's per-container, then per-network servers).
+   */
   upstreams?: DnsUpstream[];
 }
 
@@ -42,6 +45,8 @@ export class Zone {
   /** A container's address -> every network that container (by id) is on, as aardvark-dns counts membership. */
   private readonly memberships = new Map<string, ZoneNetwork[]>();
   private readonly clients = new Map<string, ClientView | null>();
+  /** A container's address -> its own `--dns` servers, which come before its networks' (aardvark-dns's order). */
+  private readonly ownUpstreams = new Map<string, DnsUpstream[]>();
 
   constructor(config: DnsConfig) {
     const byContainer = new Map<string, { networks: ZoneNetwork[]; addresses: string[] }>();
@@ -68,6 +73,7 @@ export class Zone {
         for (const ip of [...c.ipv4, ...c.ipv6]) {
           net.reverse.set(ip, [...(net.reverse.get(ip) ?? []), ...names]);
           member.addresses.push(ip);
+          if (c.upstreams?.length) this.ownUpstreams.set(ip, c.upstreams);
         }
         byContainer.set(c.id, member);
       }
@@ -97,7 +103,7 @@ export class Zone {
     const networks = this.memberships.get(canonical) ?? this.networks.filter((n) => n.subnets.some((s) => subnetContains(s, bytes)));
     if (networks.length === 0) return null;
     const upstreams: DnsUpstream[] = [];
-    for (const u of networks.flatMap((n) => n.upstreams ?? [])) {
+    for (const u of this.ownUpstreams.get(canonical) ?? networks.flatMap((n) => n.upstreams ?? [])) {
       if (!upstreams.some((x) => x.address === u.address && x.port === u.port)) upstreams.push(u);
     }
     return { networks, internal: networks.every((n) => n.internal), ...(upstreams.length ? { upstreams } : {}) };
