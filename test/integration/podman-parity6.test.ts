@@ -1,0 +1,63 @@
+// Sixth pass over podman's system tests (test/system/500-networking.bats), as ctrnet commands run by root
+// through the compiled binary on a real network: a published port range (bats "podman run port forward
+// range"), network rm --force of a missing and a real network. The rootless cases are in
+// test/rootless/podman-parity6.test.ts.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { freePorts } from "../helpers/http.ts";
+import { hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
+
+const runnable = privileged && ["socat", "busybox"].every((p) => Bun.which(p) !== null);
+
+describe.skipIf(!runnable)("podman parity, sixth pass", () => {
+  let inst: Installation;
+  let net: TestNetwork;
+
+  beforeAll(() => {
+    inst = new Installation();
+    net = inst.network("pp6");
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    inst.expectClean();
+  });
+
+  afterAll(() => inst.dispose());
+
+  test("bats 'podman run port forward range': the host ports are taken while the container lives (socat's bind fails, Address already in use), and each port of the range reaches its own server", async () => {
+    const first = freePorts(3);
+    const range = `${first}-${first + 2}`;
+    const id = `pr-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", net.name, "-p", `${range}:${range}`, id]).trim();
+    const bind = run(["timeout", "5", "socat", `TCP-LISTEN:${first},bind=127.0.0.1,fork`, "-"]);
+    expect(bind.ok).toBe(false);
+    expect(bind.out).toMatch(new RegExp(`127\\.0\\.0\\.1:${first}.* Address already in use`));
+    for (let port = first; port <= first + 2; port++) {
+      const server = Bun.spawn(["nsenter", `--net=${netns}`, "busybox", "nc", "-l", "-p", String(port), "-e", "/bin/cat"], { stdout: "ignore", stderr: "ignore" });
+      try {
+        let echoed = "";
+        for (const end = Date.now() + 10_000; echoed === "" && Date.now() < end; await Bun.sleep(200)) {
+          const client = Bun.spawn(["socat", "-T", "2", "-", `TCP:127.0.0.1:${port}`], { stdin: new Blob([`through ${port}\n`]), stdout: "pipe", stderr: "ignore" });
+          echoed = await new Response(client.stdout).text();
+          await client.exited;
+        }
+        expect(echoed).toBe(`through ${port}\n`);
+      } finally {
+        server.kill();
+        await server.exited;
+      }
+    }
+  });
+
+  test("bats 'podman network rm --force bogus': a missing network alone is silent; beside a real one only the real one is printed", () => {
+    const bogus = `bogus-${hex(3)}`;
+    const missing = inst.cli(["network", "rm", bogus]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`unable to find network with name or ID ${bogus}: network not found`);
+    expect(inst.cli(["network", "rm", "-t", "-1", "--force", bogus])).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    const real = `real-${hex(3)}`;
+    inst.ok(["network", "create", real]);
+    expect(inst.cli(["network", "rm", "--force", bogus, real])).toMatchObject({ code: 0, stdout: `${real}\n`, stderr: "" });
+    expect(inst.ok(["network", "ls", "-q"])).not.toContain(real);
+  });
+});
