@@ -72,7 +72,10 @@ function runHelp(probe: HelpProbe<unknown>, binary: string): string {
       : run.exitCode === 0
         ? `its --help is not ${probe.program}'s`
         : `${probe.program} failed with exit code ${run.exitCode}`;
-    throw checkFailed(probe.program, binary, `${status} (--help): ${JSON.stringify(output.trim())}`);
+    // its first line says what it is; another program's whole help would bury the point
+    const lines = output.trim().split("\n");
+    const shown = lines.length > 1 ? `${lines[0]} …` : lines[0]!;
+    throw checkFailed(probe.program, binary, `${status} (--help): ${JSON.stringify(shown)}`);
   }
   return output;
 }

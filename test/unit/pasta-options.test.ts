@@ -163,7 +163,7 @@ describe("probing the installed pasta", () => {
 
   test("a program whose --help is no pasta's, failing as /bin/false does (bats 'unshare --rootless-netns with Pasta'): podman's words for a pasta that fails", () => {
     const binary = fake("not-pasta", "Usage: not-pasta [OPTION]...\n  -a, --address ADDR\tan address\n");
-    expect(() => probePasta(binary)).toThrow(`error checking pasta binary ${binary}: pasta failed with exit code 1 (--help): "Usage: not-pasta [OPTION]...\\n  -a, --address ADDR\\tan address"`);
+    expect(() => probePasta(binary)).toThrow(`error checking pasta binary ${binary}: pasta failed with exit code 1 (--help): "Usage: not-pasta [OPTION]... …"`);
     const succeeds = join(dir, "succeeds");
     writeFileSync(succeeds, "#!/bin/sh\necho 'Usage: succeeds'\n");
     chmodSync(succeeds, 0o755);
