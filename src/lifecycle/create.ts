@@ -11,7 +11,7 @@ import { adoptNetns, createNetns, NetnsNotFoundError, netnsInode, openNetns, pla
 import { ensureDefaultNetwork } from "../networks/index.ts";
 import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
-import { type ExposedPort, type PortMapping, parseExposeSpecs, parsePortSpecs, publishAllMappings } from "../schema/ports.ts";
+import { defaultHostIPs, type ExposedPort, type PortMapping, parseExposeSpecs, parsePortSpecs, publishAllMappings, withHostIPs } from "../schema/ports.ts";
 import { log } from "../log.ts";
 import type { ContainerRecord, NetMode } from "../state/index.ts";
 import { close } from "../../ffi/libc.ts";
@@ -149,9 +149,10 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const name = req.name === undefined ? null : validateName("container name", req.name);
   const spec = parseNetworkMode(req.network, ctx.rootless);
   let mode = spec.mode;
-  const given = parsePortSpecs(req.ports ?? []);
+  const hostIPs = defaultHostIPs();
+  const given = parsePortSpecs(req.ports ?? [], hostIPs);
   const exposed = parseExposeSpecs(req.expose ?? []);
-  let ports = req.publishAll ? [...given, ...publishAllMappings(exposed, given)] : given;
+  let ports = req.publishAll ? [...given, ...withHostIPs(publishAllMappings(exposed, given), hostIPs)] : given;
   const driver = driverFor(mode, ctx);
   if (!driver && ports.length) {
     // podman's specgen: these modes have no ports to publish, and it goes on without them (-P alone, silently)

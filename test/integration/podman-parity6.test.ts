@@ -60,4 +60,26 @@ describe.skipIf(!runnable)("podman parity, sixth pass", () => {
     expect(inst.cli(["network", "rm", "--force", bogus, real])).toMatchObject({ code: 0, stdout: `${real}\n`, stderr: "" });
     expect(inst.ok(["network", "ls", "-q"])).not.toContain(real);
   });
+
+  test("bats 'default_host_ips from containers.conf' (CTRNET_DEFAULT_HOST_IPS): a port without a host address is bound to those only, an explicit 0.0.0.0 stays; a bad value exits 2", async () => {
+    const port = freePorts(1);
+    const id = `dh-${hex(4)}`;
+    inst.env.CTRNET_DEFAULT_HOST_IPS = "127.0.0.1,::1";
+    try {
+      inst.ok(["create", "--network", net.name, "-p", `${port}:80`, id]);
+      const bindings = inst.ok(["inspect", id, "--format", "{{.HostConfig.PortBindings}}"]);
+      expect(bindings).toContain(`{127.0.0.1 ${port}}`);
+      expect(bindings).toContain(`{::1 ${port}}`);
+      expect(inst.ok(["port", id])).toBe(`80/tcp -> 127.0.0.1:${port}\n80/tcp -> [::1]:${port}\n`);
+      inst.ok(["rm", id]);
+      inst.ok(["create", "--network", net.name, "-p", `0.0.0.0:${port}:80`, id]);
+      expect(inst.ok(["inspect", id, "--format", "{{.HostConfig.PortBindings}}"])).toContain(`{0.0.0.0 ${port}}`);
+      inst.ok(["rm", id]);
+      inst.env.CTRNET_DEFAULT_HOST_IPS = "127.0.0.1,nope";
+      const bad = inst.cli(["create", "--network", net.name, "-p", `${port}:80`, id]);
+      expect(bad).toMatchObject({ code: 2, stderr: 'ctrnet: error: invalid CTRNET_DEFAULT_HOST_IPS: "nope" is not an IP address\n' });
+    } finally {
+      delete inst.env.CTRNET_DEFAULT_HOST_IPS;
+    }
+  });
 });
