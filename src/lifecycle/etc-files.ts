@@ -18,6 +18,14 @@ import type { Context } from "./context.ts";
 import { dnsServersOf, unservedNetworkDnsServers } from "./dns.ts";
 import { networkView } from "./networks.ts";
 
+/**
+ * The names of the container's own /etc/hosts lines, as podman's getHostsEntries gives them: its hostname
+ * (--hostname, else its short id, podman's default hostname), then its name.
+ */
+export function ownHostsNames(record: ContainerRecord, hostname?: string): string[] {
+  return [...new Set([hostname ?? record.id.slice(0, SHORT_ID_LENGTH), record.name ?? record.id])];
+}
+
 /** The generated files by the /etc name they are bound over. */
 export const ETC_FILE_NAMES = ["resolv.conf", "hosts"] as const;
 export type EtcFileName = (typeof ETC_FILE_NAMES)[number];
@@ -57,7 +65,7 @@ export function containerEtcFiles(
   const hosts = containerHosts({
     host: host.hosts,
     addresses: opts.hostsAddresses ?? addresses,
-    names: [...(etc.hostname ? [etc.hostname] : []), record.name ?? record.id, record.id.slice(0, SHORT_ID_LENGTH)],
+    names: ownHostsNames(record, etc.hostname),
     gateway: hostGateway,
     extraHosts: (etc.addHosts ?? []).flatMap((h) => (h.address !== HOST_GATEWAY_VALUE ? [h] : hostGateway ? [{ name: h.name, address: hostGateway }] : [])),
   });
@@ -206,7 +214,7 @@ export async function refreshEtcFiles(ctx: Context, before: ContainerRecord, aft
   } else {
     if (!present.includes("hosts")) return;
     const addresses = (rec: ContainerRecord) => rec.networks.flatMap((n) => (n.status ? statusAddresses(n.status) : []));
-    const names = [after.name ?? after.id, after.id.slice(0, SHORT_ID_LENGTH)];
+    const names = ownHostsNames(after);
     files = { hosts: replaceOwnHostsEntries(readFileSync(join(dir, "hosts"), "utf8"), addresses(before), addresses(after), names) };
   }
   for (const name of present) {
