@@ -175,6 +175,8 @@ const PODMAN_LOCALHOST_ENTRIES = [
 export interface ContainerHostsInput {
   /** The host's /etc/hosts. Only its localhost lines are kept: its other names mean the host, not the container. */
   host: string;
+  /** podman's base_hosts_file: every entry of this file comes first instead of the host's localhost lines. */
+  base?: string;
   /** The container's own addresses, without prefix length. */
   addresses: readonly string[];
   /** The names the container answers to, e.g. its name and its short id. */
@@ -219,10 +221,16 @@ export function replaceOwnHostsEntries(hosts: string, before: readonly string[],
  * --add-host of the same name wins, as podman's).
  */
 export function containerHosts(input: ContainerHostsInput): string {
-  const localhost = input.host.split("\n").filter((line) => {
-    const entry = hostsEntry(line);
-    return entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n));
-  });
+  const localhost =
+    input.base !== undefined
+      ? input.base.split("\n").flatMap((line) => {
+          const entry = hostsEntry(line);
+          return entry ? [`${entry.address}\t${entry.names.join(" ")}`] : [];
+        })
+      : input.host.split("\n").filter((line) => {
+          const entry = hostsEntry(line);
+          return entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n));
+        });
   const lines = [...(input.extraHosts ?? []).map((h) => `${h.address}\t${h.name}`), ...localhost.map((l) => l.trim())];
   const taken = new Set(lines.flatMap((line) => hostsEntry(line)?.names ?? []));
   const names = unique(input.names);

@@ -3,6 +3,8 @@
 // range"), network rm --force of a missing and a real network. The rootless cases are in
 // test/rootless/podman-parity6.test.ts.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { freePorts } from "../helpers/http.ts";
 import { hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
 
@@ -80,6 +82,39 @@ describe.skipIf(!runnable)("podman parity, sixth pass", () => {
       expect(bad).toMatchObject({ code: 2, stderr: 'ctrnet: error: invalid CTRNET_DEFAULT_HOST_IPS: "nope" is not an IP address\n' });
     } finally {
       delete inst.env.CTRNET_DEFAULT_HOST_IPS;
+    }
+  });
+
+  test("bats 'CONTAINERS_CONF_OVERRIDE /etc/hosts options' (CTRNET_BASE_HOSTS_FILE, CTRNET_HOST_CONTAINERS_INTERNAL_IP): the base file's entries, localhost, the configured host address; a container named as a base entry adds no line of its own", () => {
+    const base = join(inst.dir, "base-hosts");
+    writeFileSync(base, "172.20.60.7 host1\n172.20.61.8 host2 #some comment\n");
+    inst.env.CTRNET_BASE_HOSTS_FILE = base;
+    inst.env.CTRNET_HOST_CONTAINERS_INTERNAL_IP = "172.20.62.9";
+    try {
+      const lines = inst.ok(["run", "--rm", "--network", net.name, "--add-host", "host3:172.20.63.1", "--", "cat", "/etc/hosts"]).trimEnd().split("\n");
+      expect(lines.slice(0, 6)).toEqual([
+        "172.20.63.1\thost3",
+        "172.20.60.7\thost1",
+        "172.20.61.8\thost2",
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost",
+        "172.20.62.9\thost.containers.internal host.docker.internal",
+      ]);
+      expect(lines).toHaveLength(7);
+      const named = inst.ok(["run", "--rm", "--network", net.name, "--name", "host1", "--hostname", "host1", "--", "cat", "/etc/hosts"]).trimEnd().split("\n");
+      expect(named).toHaveLength(5);
+      expect(named).toContain("172.20.62.9\thost.containers.internal host.docker.internal");
+      // none: no entry; a bad value or an unreadable file exits 2, nothing made
+      inst.env.CTRNET_HOST_CONTAINERS_INTERNAL_IP = "none";
+      expect(inst.ok(["run", "--rm", "--network", net.name, "--", "cat", "/etc/hosts"])).not.toContain("host.containers.internal");
+      inst.env.CTRNET_HOST_CONTAINERS_INTERNAL_IP = "bad";
+      expect(inst.cli(["create", "--network", net.name, `hci-${hex(3)}`])).toMatchObject({ code: 2, stderr: 'ctrnet: error: invalid CTRNET_HOST_CONTAINERS_INTERNAL_IP "bad": expected an IP address or none\n' });
+      delete inst.env.CTRNET_HOST_CONTAINERS_INTERNAL_IP;
+      inst.env.CTRNET_BASE_HOSTS_FILE = join(inst.dir, "nope");
+      expect(inst.cli(["create", "--network", net.name, `bh-${hex(3)}`])).toMatchObject({ code: 2, stderr: `ctrnet: error: cannot read CTRNET_BASE_HOSTS_FILE ${join(inst.dir, "nope")}: no such file\n` });
+    } finally {
+      delete inst.env.CTRNET_BASE_HOSTS_FILE;
+      delete inst.env.CTRNET_HOST_CONTAINERS_INTERNAL_IP;
     }
   });
 });

@@ -106,6 +106,12 @@ describe("resolv.conf and hosts with ctrnet's server", () => {
     );
   });
 
+  test("hosts with a base file (podman's base_hosts_file): all its entries, comments dropped, before podman's own; its names taken", () => {
+    expect(containerHosts({ host: "127.0.0.1 hostloop\n", base: "# c\n192.0.2.7 b1\n192.0.2.8 b2 b2a # x\n", addresses: ["10.89.0.2"], names: ["b1"], gateway: "10.89.0.1" })).toBe(
+      "192.0.2.7\tb1\n192.0.2.8\tb2 b2a\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.1\thost.containers.internal host.docker.internal\n",
+    );
+  });
+
   test("hosts: a name an --add-host line has already is not written again (podman's addEntriesIfNotExists)", () => {
     expect(containerHosts({ host: "", addresses: ["10.89.0.2"], names: ["box", "0123456789ab"], gateway: "10.89.0.1", extraHosts: [{ name: "box", address: "192.0.2.9" }, { name: "host.docker.internal", address: "192.0.2.1" }] })).toBe(
       "192.0.2.9\tbox\n192.0.2.1\thost.docker.internal\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.1\thost.containers.internal\n10.89.0.2\t0123456789ab\n",
