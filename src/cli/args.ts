@@ -1,6 +1,6 @@
 // Argument groups shared by several commands.
 import type { ArgsDef } from "citty";
-import { hasEtcOptions, parseEtcOptions } from "../container/etc-options.ts";
+import { configuredResolvOptions, hasEtcOptions, parseEtcOptions } from "../container/etc-options.ts";
 import { quote, UsageError } from "../errors.ts";
 import type { ContextOptions } from "../lifecycle/context.ts";
 import type { CreateRequest } from "../lifecycle/types.ts";
@@ -289,8 +289,18 @@ export function createRequestOf(args: ContainerArgValues, rawArgs?: readonly str
   if (netnsPath !== undefined) req.netns = { kind: "join", path: netnsPath };
   if (pid !== undefined) req.netns = { kind: "adopt", pid, keep: "mount" };
   const resolv = { dns: slice(args, rawArgs, "dns"), dnsSearch: slice(args, rawArgs, "dns-search"), dnsOptions: slice(args, rawArgs, "dns-option") };
+  // containers.conf's dns_servers, dns_searches and dns_options come before the command line's, as podman's
+  const conf = configuredResolvOptions();
+  try {
+    parseEtcOptions(conf);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError(`CTRNET_DNS_SERVERS, CTRNET_DNS_SEARCHES or CTRNET_DNS_OPTIONS: ${err.message}`);
+  }
   const etc = parseEtcOptions({
-    ...resolv,
+    dns: resolv.dns.includes("none") ? resolv.dns : [...conf.dns, ...resolv.dns],
+    dnsSearch: [...conf.dnsSearch, ...resolv.dnsSearch],
+    dnsOptions: [...conf.dnsOptions, ...resolv.dnsOptions],
     addHosts: slice(args, rawArgs, "add-host"),
     hostname: single(args, "hostname"),
     // citty reads --no-hosts as the negation of a `hosts` flag

@@ -117,4 +117,30 @@ describe.skipIf(!runnable)("podman parity, sixth pass", () => {
       delete inst.env.CTRNET_HOST_CONTAINERS_INTERNAL_IP;
     }
   });
+
+  test("bats 'CONTAINERS_CONF_OVERRIDE dns options' (CTRNET_DNS_SERVERS, CTRNET_DNS_SEARCHES): search first, the servers in order; on a DNS network only its server (they are its upstreams); --dns with --network host still named; a bad value exits 2 naming the variable", () => {
+    const dnsNet = `dn-${hex(3)}`;
+    inst.ok(["network", "create", "--subnet", "172.20.71.0/24", dnsNet]);
+    inst.env.CTRNET_DNS_SEARCHES = "example.com";
+    inst.env.CTRNET_DNS_SERVERS = "1.1.1.1,100.100.100.100,1.0.0.1,8.8.8.8";
+    try {
+      expect(inst.ok(["run", "--rm", "--network", net.name, "--", "cat", "/etc/resolv.conf"])).toBe(
+        "search example.com\nnameserver 1.1.1.1\nnameserver 100.100.100.100\nnameserver 1.0.0.1\nnameserver 8.8.8.8\n",
+      );
+      expect(inst.ok(["run", "--rm", "--network", dnsNet, "--", "cat", "/etc/resolv.conf"])).toBe("search example.com\nnameserver 172.20.71.1\n");
+      delete inst.env.CTRNET_DNS_SEARCHES;
+      delete inst.env.CTRNET_DNS_SERVERS;
+      expect(inst.ok(["run", "--rm", "--network", dnsNet, "--", "cat", "/etc/resolv.conf"])).toMatch(/^nameserver 172\.20\.71\.1$/m);
+      expect(inst.ok(["run", "--rm", "--network", "host", "--dns", "1.1.1.1", "--", "cat", "/etc/resolv.conf"])).toMatch(/^nameserver 1\.1\.1\.1$/m);
+      inst.env.CTRNET_DNS_SERVERS = "bogus";
+      expect(inst.cli(["run", "--rm", "--network", net.name, "--", "true"])).toMatchObject({
+        code: 2,
+        stderr: 'ctrnet: error: CTRNET_DNS_SERVERS, CTRNET_DNS_SEARCHES or CTRNET_DNS_OPTIONS: invalid --dns "bogus": expected an IP address\n',
+      });
+    } finally {
+      delete inst.env.CTRNET_DNS_SEARCHES;
+      delete inst.env.CTRNET_DNS_SERVERS;
+      inst.ok(["network", "rm", "-f", dnsNet]);
+    }
+  });
 });

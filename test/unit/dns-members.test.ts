@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { newContainerRecord, withStatus } from "../../src/container/attachments.ts";
 import { containerHosts, containerResolvConf } from "../../src/container/dns-files.ts";
 import { dnsNameservers, dnsNetworks } from "../../src/container/dns-members.ts";
-import { parseEtcOptions } from "../../src/container/etc-options.ts";
+import { configuredResolvOptions, parseEtcOptions } from "../../src/container/etc-options.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { NetworkStatus } from "../../src/schema/network-status.ts";
 import type { ContainerRecord } from "../../src/state/index.ts";
@@ -151,5 +151,14 @@ describe("parseEtcOptions", () => {
     ] as const) {
       expect(() => parseEtcOptions(raw)).toThrow(new UsageError(words));
     }
+  });
+});
+
+test("containers.conf's dns_servers, dns_searches and dns_options from CTRNET_DNS_SERVERS, _SEARCHES, _OPTIONS: comma-separated, none when unset", () => {
+  expect(configuredResolvOptions({})).toEqual({ dns: [], dnsSearch: [], dnsOptions: [] });
+  expect(configuredResolvOptions({ CTRNET_DNS_SERVERS: "1.1.1.1, 8.8.8.8", CTRNET_DNS_SEARCHES: "example.com", CTRNET_DNS_OPTIONS: "ndots:3,edns0" })).toEqual({
+    dns: ["1.1.1.1", "8.8.8.8"],
+    dnsSearch: ["example.com"],
+    dnsOptions: ["ndots:3", "edns0"],
   });
 });
