@@ -1,6 +1,6 @@
 // Argument groups shared by several commands.
 import type { ArgsDef } from "citty";
-import { hasEtcOptions, parseEtcOptions } from "../container/etc-options.ts";
+import { configuredResolvOptions, hasEtcOptions, parseEtcOptions } from "../container/etc-options.ts";
 import { quote, UsageError } from "../errors.ts";
 import type { ContextOptions } from "../lifecycle/context.ts";
 import type { CreateRequest } from "../lifecycle/types.ts";
@@ -315,8 +315,18 @@ export function createRequestOf(parsed: ContainerArgValues, rawArgs?: readonly s
   if (nsMode !== undefined && Object.values(resolv).some((values) => values.length > 0)) {
     throw new UsageError(`conflicting options: dns and the network mode: ${nsMode}`);
   }
+  // containers.conf's dns_servers, dns_searches and dns_options come before the command line's, as podman's
+  const conf = configuredResolvOptions();
+  try {
+    parseEtcOptions(conf);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    throw new UsageError(`CTRNET_DNS_SERVERS, CTRNET_DNS_SEARCHES or CTRNET_DNS_OPTIONS: ${err.message}`);
+  }
   const etc = parseEtcOptions({
-    ...resolv,
+    dns: resolv.dns.includes("none") ? resolv.dns : [...conf.dns, ...resolv.dns],
+    dnsSearch: [...conf.dnsSearch, ...resolv.dnsSearch],
+    dnsOptions: [...conf.dnsOptions, ...resolv.dnsOptions],
     addHosts: slice(args, rawArgs, "add-host"),
     hostname: single(args, "hostname"),
     hostsFile: single(args, "hosts-file"),

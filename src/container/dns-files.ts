@@ -31,8 +31,9 @@ export function parseResolvConf(text: string): ResolvConf {
 }
 
 export function formatResolvConf(conf: ResolvConf): string {
-  const lines = conf.nameservers.map((ns) => `nameserver ${ns}`);
-  if (conf.search.length) lines.push(`search ${conf.search.join(" ")}`);
+  // podman's layout (containers/common resolvconf's build): search first, then the nameservers, then options
+  const lines = conf.search.length ? [`search ${conf.search.join(" ")}`] : [];
+  lines.push(...conf.nameservers.map((ns) => `nameserver ${ns}`));
   if (conf.options.length) lines.push(`options ${conf.options.join(" ")}`);
   return lines.map((l) => `${l}\n`).join("");
 }
@@ -96,6 +97,11 @@ export interface ContainerResolvConfInput {
   dnsServers?: readonly string[];
   /** podman's network `--dns` of networks without ctrnet's DNS server: named instead of the host's nameservers. */
   networkDnsServers?: readonly string[];
+  /**
+   * The networks' nameservers are a user-mode stack's DNS forwarder (slirp4netns's, pasta's): the host's
+   * reachable ones follow them, as podman's addSpecialDNS with KeepHostServers writes them.
+   */
+  keepHostServers?: boolean;
   /** The search domain of dnsServers. */
   dnsDomain?: string;
   /** `--dns-search`: replaces every search domain (`.` alone: none). */
@@ -146,8 +152,8 @@ export function containerResolvConf(input: ContainerResolvConfInput): ContainerR
   else if (input.nameservers?.length) nameservers = [...input.nameservers];
   else if (input.reach === "shared") nameservers = host.nameservers;
   else if (input.networkDnsServers?.length) nameservers = [...input.networkDnsServers, ...fromNetworks];
-  else if (fromNetworks.length) nameservers = fromNetworks;
-  else nameservers = host.nameservers.filter((ns) => reachable(ns, input.ipv6));
+  else if (fromNetworks.length && !input.keepHostServers) nameservers = fromNetworks;
+  else nameservers = [...fromNetworks, ...host.nameservers.filter((ns) => reachable(ns, input.ipv6))];
   if (!input.nameservers?.length && !served && !input.networkDnsServers?.length) nameservers = [...(input.preferred ?? []), ...nameservers];
   nameservers = unique(nameservers);
   const fellBack = nameservers.length === 0 && input.reach === "isolated";
@@ -171,7 +177,7 @@ const PODMAN_LOCALHOST_ENTRIES = [
 export interface ContainerHostsInput {
   /** The host's /etc/hosts. Only its localhost lines are kept: its other names mean the host, not the container. */
   host: string;
-  /** A base file whose every line is kept instead (podman's --hosts-file); "" for none. */
+  /** A base file whose every entry comes first instead of the host's localhost lines (podman's --hosts-file, else containers.conf base_hosts_file); "" for none. */
   base?: string;
   /** The container's own addresses, without prefix length. */
   addresses: readonly string[];
@@ -219,7 +225,10 @@ export function replaceOwnHostsEntries(hosts: string, before: readonly string[],
 export function containerHosts(input: ContainerHostsInput): string {
   const localhost =
     input.base !== undefined
-      ? input.base.split("\n").filter((line) => hostsEntry(line) !== undefined)
+      ? input.base.split("\n").flatMap((line) => {
+          const entry = hostsEntry(line);
+          return entry ? [`${entry.address}\t${entry.names.join(" ")}`] : [];
+        })
       : input.host.split("\n").filter((line) => {
           const entry = hostsEntry(line);
           return entry !== undefined && isLoopback(entry.address) && entry.names.some((n) => LOCALHOST_NAME.test(n));

@@ -164,3 +164,13 @@ export function checkEtcOptions(opts: EtcOptions): void {
 export function hasEtcOptions(opts: EtcOptions): boolean {
   return Object.keys(opts).length > 0;
 }
+
+/**
+ * podman's containers.conf `dns_servers`, `dns_searches` and `dns_options`, from CTRNET_DNS_SERVERS,
+ * CTRNET_DNS_SEARCHES and CTRNET_DNS_OPTIONS (comma-separated): every container's, before its own --dns,
+ * --dns-search and --dns-option (checked as those are).
+ */
+export function configuredResolvOptions(env: Readonly<Record<string, string | undefined>> = process.env): { dns: string[]; dnsSearch: string[]; dnsOptions: string[] } {
+  const list = (name: string) => (env[name] ?? "").split(",").map((v) => v.trim()).filter(Boolean);
+  return { dns: list("CTRNET_DNS_SERVERS"), dnsSearch: list("CTRNET_DNS_SEARCHES"), dnsOptions: list("CTRNET_DNS_OPTIONS") };
+}

@@ -65,8 +65,17 @@ function runHelp(probe: HelpProbe<unknown>, binary: string): string {
   }
   const output = `${run.stdout.toString()}${run.stderr.toString()}`;
   if (!probe.printedHelp(output, run.success)) {
-    const status = run.signalCode ? `killed by ${run.signalCode}` : `exit status ${run.exitCode}`;
-    throw checkFailed(probe.program, binary, `${status}: ${JSON.stringify(output.trim())}`);
+    // podman's words for a helper that fails ("pasta failed with exit code 1"): it runs the binary with its
+    // options and says how it ended; here the binary did not even give its help
+    const status = run.signalCode
+      ? `${probe.program} was killed by signal ${run.signalCode}`
+      : run.exitCode === 0
+        ? `its --help is not ${probe.program}'s`
+        : `${probe.program} failed with exit code ${run.exitCode}`;
+    // its first line says what it is; another program's whole help would bury the point
+    const lines = output.trim().split("\n");
+    const shown = lines.length > 1 ? `${lines[0]} …` : lines[0]!;
+    throw checkFailed(probe.program, binary, `${status} (--help): ${JSON.stringify(shown)}`);
   }
   return output;
 }

@@ -71,7 +71,8 @@ function rootfsOf(state: OciState, config: BundleConfig): string {
 }
 
 async function writeEtc(ctx: Context, rec: ContainerRecord, rootfs: string, hostname: string | undefined, etc: EtcOptions): Promise<void> {
-  const { files, fellBack } = await etcFilesOf(ctx, { ...rec, name: hostname ?? rec.name }, etc);
+  // the hostname first on the container's own lines, then its name (podman's getHostsEntries)
+  const { files, fellBack } = await etcFilesOf(ctx, rec, hostname === undefined ? etc : { ...etc, hostname });
   if (fellBack) log.warn(`container "${rec.id}": the host has no nameserver the container can reach; using public ones`);
   writeRootfsEtc(ctx, rec.id, rootfs, pickEtcFiles(files, wantedEtcFiles(etc)));
 }

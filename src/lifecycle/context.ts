@@ -10,10 +10,10 @@ import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
 import { startSlirp4netns } from "../drivers/slirp4netns/start.ts";
 import { hostUid } from "../identity.ts";
 import { defaultNetnsDir } from "../netns/index.ts";
-import { restartWayOut, type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut } from "../rootless/netns.ts";
+import { restartWayOut, type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut, withRootlessNetns } from "../rootless/netns.ts";
 import { rootlessNetnsAccess } from "../rootless/netns-exec.ts";
 import { openState, runtimeDir, type ContainerState } from "../state/index.ts";
-import { rootlessNetworkCmd } from "./mode.ts";
+import { configuredPastaOptions, rootlessNetworkCmd } from "./mode.ts";
 import { rebuilder } from "./rebuild.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -50,6 +50,8 @@ export interface Context {
    * (the helper supervisor calls it); true when it did.
    */
   restartRootlessWayOut(): Promise<boolean>;
+  /** Rootless: fn under the rootless netns's lock, the namespace made first (with its way out) if it is not there. */
+  withRootlessNetns<T>(fn: () => Promise<T>): Promise<T>;
   /** The variables that give a ctrnet started by this one (the helper supervisor) these same directories. */
   readonly childEnv: Readonly<Record<string, string>>;
   /** Opened on first use: commands that never touch container records never open the database. */
@@ -72,7 +74,9 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   // slirp4netns on tap0 with -c and a ready fd, or pasta; its options are read when it starts.
   const startWayOut: StartWayOut = (netnsPath, onSpawn, program) => {
     if ((program ?? rootlessNetworkCmd(env)) === "pasta") {
-      return pastaWayOut(slirpOptions, join(root, "rootless-netns-pasta.pid"), join(root, PASTA_FEATURES_FILE))(netnsPath, onSpawn);
+      // podman's rootless netns pasta takes containers.conf's pasta_options too (rootlessnetns's setupPasta
+      // through pasta.Setup); CTRNET_ROOTLESS_NETNS_OPTIONS, ctrnet's own, come after them and win
+      return pastaWayOut([...configuredPastaOptions(env), ...slirpOptions], join(root, "rootless-netns-pasta.pid"), join(root, PASTA_FEATURES_FILE))(netnsPath, onSpawn);
     }
     const options = parseSlirp4netnsOptions(slirpOptions, hostLookup);
     return startSlirp4netns({ netnsPath, options, exitFd: false, onSpawn: (pid) => onSpawn(pid, "slirp4netns") }).then((s) => ({ ...s, program: "slirp4netns" }));
@@ -91,6 +95,7 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
     cni: runtime,
     rootlessNetns,
     restartRootlessWayOut: () => (uid === 0 ? Promise.resolve(false) : restartWayOut(rootlessNetns, startWayOut)),
+    withRootlessNetns: (fn) => withRootlessNetns(rootlessNetns, startWayOut, fn),
     childEnv: {
       CTRNET_ROOT: root,
       CTRNET_NETNS_DIR: netnsDir,

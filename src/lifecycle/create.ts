@@ -11,7 +11,7 @@ import { adoptNetns, createNetns, NetnsNotFoundError, netnsInode, openNetns, pla
 import { ensureDefaultNetwork } from "../networks/index.ts";
 import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
-import { type ExposedPort, type PortMapping, parseExposeSpecs, parsePortSpecs, publishAllMappings } from "../schema/ports.ts";
+import { defaultHostIPs, type ExposedPort, type PortMapping, parseExposeSpecs, parsePortSpecs, publishAllMappings, withHostIPs } from "../schema/ports.ts";
 import { log } from "../log.ts";
 import type { ContainerRecord, NetMode } from "../state/index.ts";
 import { close } from "../../ffi/libc.ts";
@@ -38,9 +38,12 @@ import { removeContainer } from "./remove.ts";
 import { superviseDnsServer, superviseHelpers } from "./supervisor.ts";
 import type { CreateRequest, NetnsRequest } from "./types.ts";
 
-/** Network modes whose container publishes no port: podman warns that -p is dropped and goes on. */
-const DISCARDING_PORTS: readonly string[] = ["host", "none", "container"];
-export const PORTS_DISCARDED = "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use";
+/**
+ * Network modes whose container publishes no port, by podman's name for them (specgen's NamespaceMode: ns:PATH
+ * is "path"): podman warns that -p is dropped and goes on (isPortMappingCompatibleNetNSMode).
+ */
+const DISCARDING_PORTS: Readonly<Record<string, string>> = { host: "host", none: "none", container: "container", ns: "path" };
+export const portsDiscarded = (nsMode: string): string => `Port mappings have been discarded because "${nsMode}" network namespace mode does not support them`;
 
 interface CreatePlan {
   id: string;
@@ -147,14 +150,16 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const name = req.name === undefined ? null : validateName("container name", req.name);
   const spec = parseNetworkMode(req.network, ctx.rootless);
   let mode = spec.mode;
-  const given = parsePortSpecs(req.ports ?? []);
+  const hostIPs = defaultHostIPs();
+  const given = parsePortSpecs(req.ports ?? [], hostIPs);
   const exposed = parseExposeSpecs(req.expose ?? []);
-  let ports = req.publishAll ? [...given, ...publishAllMappings(exposed, given)] : given;
+  let ports = req.publishAll ? [...given, ...withHostIPs(publishAllMappings(exposed, given), hostIPs)] : given;
   const driver = driverFor(mode, ctx);
   if (!driver && ports.length) {
     // podman's specgen: these modes have no ports to publish, and it goes on without them (-P alone, silently)
-    if (!DISCARDING_PORTS.includes(mode.kind)) throw new UsageError(`published ports need a CNI network, slirp4netns or pasta; network mode ${mode.kind} has none`);
-    if (given.length) log.warn(PORTS_DISCARDED);
+    const nsMode = DISCARDING_PORTS[mode.kind];
+    if (nsMode === undefined) throw new UsageError(`published ports need a CNI network, slirp4netns or pasta; network mode ${mode.kind} has none`);
+    if (given.length) log.warn(portsDiscarded(nsMode));
     ports = [];
   }
   if (mode.kind !== "bridge") staticOptionsNeedBridge(req, req.network === undefined || req.network === "default" || req.network === "private");

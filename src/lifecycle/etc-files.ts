@@ -10,6 +10,8 @@ import { SEARCH_DOMAIN } from "../drivers/dns/zone.ts";
 import { observeNetns } from "../drivers/observe.ts";
 import { pastaMapGuestAddr } from "../drivers/pasta/driver.ts";
 import { validateName } from "../names.ts";
+import { UsageError } from "../errors.ts";
+import { formatIP, parseIP } from "../ip/codec.ts";
 import { type NetworkStatus, statusAddresses } from "../schema/network-status.ts";
 import type { ContainerRecord } from "../state/index.ts";
 import { hostReachableAddress } from "../networks/host.ts";
@@ -17,6 +19,44 @@ import { readRootlessNetnsState } from "../rootless/netns.ts";
 import type { Context } from "./context.ts";
 import { dnsServersOf, unservedNetworkDnsServers } from "./dns.ts";
 import { networkView } from "./networks.ts";
+
+/**
+ * podman's containers.conf `host_containers_internal_ip`, from CTRNET_HOST_CONTAINERS_INTERNAL_IP: the address
+ * host.containers.internal names whatever the mode, "none" for no entry (returned as ""); undefined when unset.
+ */
+export function configuredHostContainersInternalIP(env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+  const value = env.CTRNET_HOST_CONTAINERS_INTERNAL_IP;
+  if (value === undefined || value === "") return undefined;
+  if (value === "none") return "";
+  const ip = parseIP(value);
+  if (ip === null) throw new UsageError(`invalid CTRNET_HOST_CONTAINERS_INTERNAL_IP "${value}": expected an IP address or none`);
+  return formatIP(ip);
+}
+
+/**
+ * podman's containers.conf `base_hosts_file`, from CTRNET_BASE_HOSTS_FILE: a file whose entries every
+ * container's /etc/hosts starts with ("none": none); undefined when unset (the host's localhost lines).
+ */
+export function configuredBaseHosts(env: Readonly<Record<string, string | undefined>> = process.env): string | undefined {
+  const value = env.CTRNET_BASE_HOSTS_FILE;
+  if (value === undefined || value === "") return undefined;
+  if (value === "none") return "";
+  if (!value.startsWith("/")) throw new UsageError(`invalid CTRNET_BASE_HOSTS_FILE "${value}": expected an absolute path or none`);
+  try {
+    return readFileSync(value, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read CTRNET_BASE_HOSTS_FILE ${value}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message}`);
+  }
+}
+
+/**
+ * The names of the container's own /etc/hosts lines, as podman's getHostsEntries gives them: its hostname
+ * (--hostname, else its short id, podman's default hostname), then its name.
+ */
+export function ownHostsNames(record: ContainerRecord, hostname?: string): string[] {
+  return [...new Set([hostname ?? record.id.slice(0, SHORT_ID_LENGTH), record.name ?? record.id])];
+}
 
 /** The generated files by the /etc name they are bound over. */
 export const ETC_FILE_NAMES = ["resolv.conf", "hosts"] as const;
@@ -46,6 +86,7 @@ export function containerEtcFiles(
     nameservers: etc.dns,
     dnsServers: opts.dnsServers,
     networkDnsServers: opts.networkDnsServers,
+    keepHostServers: opts.keepHostServers,
     dnsDomain: SEARCH_DOMAIN,
     search: etc.dnsSearch,
     options: etc.dnsOptions,
@@ -55,9 +96,9 @@ export function containerEtcFiles(
   const hostGateway = opts.hostAddress !== undefined ? opts.hostAddress || undefined : (gateways.find((g) => !g.includes(":")) ?? gateways[0]);
   const hosts = containerHosts({
     host: host.hosts,
-    ...(etc.hostsFile !== undefined ? { base: baseHostsFile(etc.hostsFile) } : {}),
+    ...(etc.hostsFile !== undefined ? { base: baseHostsFile(etc.hostsFile) } : opts.baseHosts !== undefined ? { base: opts.baseHosts } : {}),
     addresses: opts.hostsAddresses ?? addresses,
-    names: [...(etc.hostname ? [etc.hostname] : []), record.name ?? record.id, record.id.slice(0, SHORT_ID_LENGTH)],
+    names: ownHostsNames(record, etc.hostname),
     gateway: hostGateway,
     extraHosts: (etc.addHosts ?? []).flatMap((h) => (h.address !== HOST_GATEWAY_VALUE ? [h] : hostGateway ? [{ name: h.name, address: hostGateway }] : [])),
   });
@@ -80,6 +121,10 @@ export interface EtcFileOptions {
   dnsServers?: readonly string[];
   /** podman's network `--dns` of its networks without ctrnet's DNS server: instead of the host's nameservers. */
   networkDnsServers?: readonly string[];
+  /** The networks' nameservers are a user-mode stack's forwarder: the host's follow them (containerResolvConf). */
+  keepHostServers?: boolean;
+  /** podman's base_hosts_file read: its entries instead of the host's localhost lines. */
+  baseHosts?: string;
   /** What host.containers.internal names; "" for nothing; the first network's gateway when absent. */
   hostAddress?: string;
   /** The addresses /etc/hosts gives the container's names, when not its networks' (none: 127.0.0.1). */
@@ -117,11 +162,17 @@ export async function etcFilesOf(ctx: Context, rec: ContainerRecord, etc: EtcOpt
   // podman's getHostsEntries and GetHostContainersInternalIP: --network none names the container at
   // 127.0.0.1; in the host's netns, the host is 127.0.0.1
   if (rec.mode.kind === "host") hostAddress = "127.0.0.1";
+  // containers.conf's host_containers_internal_ip wins over every rule above, as in podman
+  const configured = configuredHostContainersInternalIP();
+  if (configured !== undefined) hostAddress = configured;
+  const baseHosts = configuredBaseHosts();
   return containerEtcFiles(rec, view, hostEtcFor(rec), {
+    ...(baseHosts !== undefined ? { baseHosts } : {}),
     ...(rec.mode.kind === "none" ? { hostsAddresses: ["127.0.0.1"] } : {}),
     preferredNameservers: rootlessDns ? [rootlessDns] : [],
     dnsServers: await dnsServersOf(ctx, rec),
     networkDnsServers: await unservedNetworkDnsServers(ctx, rec),
+    keepHostServers: rec.mode.kind === "slirp4netns" || rec.mode.kind === "pasta",
     ...(hostAddress !== undefined ? { hostAddress } : {}),
     etc,
   });
@@ -213,7 +264,7 @@ export async function refreshEtcFiles(ctx: Context, before: ContainerRecord, aft
   } else {
     if (!present.includes("hosts")) return;
     const addresses = (rec: ContainerRecord) => rec.networks.flatMap((n) => (n.status ? statusAddresses(n.status) : []));
-    const names = [after.name ?? after.id, after.id.slice(0, SHORT_ID_LENGTH)];
+    const names = ownHostsNames(after);
     files = { hosts: replaceOwnHostsEntries(readFileSync(join(dir, "hosts"), "utf8"), addresses(before), addresses(after), names) };
   }
   for (const name of present) {

@@ -1,11 +1,12 @@
-// `ctrnet rootless-netns info|enter`: what the rootless netns is now, and a way into it for debugging.
+// `ctrnet rootless-netns info|enter` and `unshare --rootless-netns`: what the rootless netns is now, and
+// ways into it.
 import { close } from "../../ffi/libc.ts";
-import type { LaunchedProcess } from "../../ffi/launcher.ts";
-import { CtrnetError, UsageError } from "../errors.ts";
-
+import type { ExitStatus, LaunchedProcess } from "../../ffi/launcher.ts";
+import { CtrnetError, errorMessage, UsageError } from "../errors.ts";
+import { log } from "../log.ts";
 import type { Context } from "./context.ts";
 import { enterRootlessNetns, rootlessNetnsMounts } from "../rootless/netns-exec.ts";
-import { readRootlessNetnsState, resolvConfPath } from "../rootless/netns.ts";
+import { addUser, readRootlessNetnsState, releaseRootlessNetns, removeUser, resolvConfPath } from "../rootless/netns.ts";
 import { netnsUsable, openNetns } from "../netns/index.ts";
 import { running } from "../process/supervise.ts";
 
@@ -64,5 +65,32 @@ export function enterRootlessNetnsOf(ctx: Context, argv: string[]): LaunchedProc
     return enterRootlessNetns(fd, rootlessNetnsMounts(paths, { netnsDir: ctx.netnsDir, cacheDir: ctx.cni.cacheDir }), argv);
   } finally {
     close(fd);
+  }
+}
+
+/**
+ * `unshare --rootless-netns`, podman's: argv in the rootless netns as `enter` runs it, the namespace made
+ * first when no container has it (its way out started as for a container), and kept while argv runs, as
+ * podman's ref count keeps it; removed afterwards when no container is attached. onStart gets the child
+ * (for signals). Resolves with how it ended.
+ */
+export async function runInRootlessNetns(ctx: Context, argv: string[], onStart: (child: LaunchedProcess) => void): Promise<ExitStatus> {
+  requireRootless(ctx);
+  const paths = ctx.rootlessNetns;
+  await ctx.withRootlessNetns(async () => addUser(paths, process.pid));
+  try {
+    const fd = openNetns(paths.netns);
+    let child: LaunchedProcess;
+    try {
+      child = enterRootlessNetns(fd, rootlessNetnsMounts(paths, { netnsDir: ctx.netnsDir, cacheDir: ctx.cni.cacheDir }), argv);
+    } finally {
+      close(fd);
+    }
+    onStart(child);
+    return await child.exited;
+  } finally {
+    removeUser(paths, process.pid);
+    const errors = await releaseRootlessNetns(paths, async () => (await ctx.cni.cachedAttachments()).length > 0);
+    for (const err of errors) log.warn(`removing the rootless netns: ${errorMessage(err)}`);
   }
 }

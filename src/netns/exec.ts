@@ -98,9 +98,10 @@ export function spawnInNetns(name: string, argv: string[], opts: ExecOptions = {
     });
     const hostname = opts.hostname;
     const ownUts = hostname !== undefined && !hostname.hostUts;
+    const current = isCurrentNetns(fd);
     return launch({
       argv,
-      join: isCurrentNetns(fd) ? [] : [{ fd, type: "net" }],
+      join: current ? [] : [{ fd, type: "net" }],
       unshare: ownUts ? ["mnt", "uts"] : ["mnt"],
       ...(ownUts ? { hostname: hostname.name } : {}),
       ...(hostname ? { env: { ...process.env, HOSTNAME: hostname.name } } : {}),
@@ -112,7 +113,9 @@ export function spawnInNetns(name: string, argv: string[], opts: ExecOptions = {
         // a host without /etc/hostname has nothing to bind over: the hostname is set all the same
         ...(ownUts && hostname.file ? [{ source: hostname.file, target: join(etcDir, "hostname"), flags: libc.MS_BIND, fatal: false }] : []),
       ],
-      onMountWarning: (err, mount) => mountWarning(name, err, mount),
+      // the namespace it is in already (--network host) has a /sys of its own mostly; a rootless user cannot
+      // mount the host's (EPERM), which is no news worth a warning on every such run
+      onMountWarning: (err, mount) => (current && mount.fstype === "sysfs" ? log.debug(`keeping /sys: ${errorMessage(err)}`) : mountWarning(name, err, mount)),
       fds,
       ...(opts.dieWithParent ? { pdeathsig: "SIGKILL" as const } : {}),
     });

@@ -4,7 +4,7 @@
 // the function the caller hands in). Made by the first bridge attachment,
 // removed once no CNI attachment of the user is cached any more. One lock serialises everything that
 // touches it across ctrnet processes; it sits outside the namespace's directory, which goes with it.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
@@ -210,14 +210,57 @@ export async function restartWayOut(paths: RootlessNetnsPaths, start: StartWayOu
 }
 
 /**
- * The seed's Cleanup: once `inUse` says no attachment needs it any more, the namespace goes. Returns
- * every error.
+ * Commands running inside the namespace that are no container (`unshare --rootless-netns`, podman's ref
+ * count): one file per process, named by its pid, holding its start time. Beside the namespace's
+ * directory, which goes with it.
+ */
+const usersDir = (paths: RootlessNetnsPaths): string => `${paths.dir}.users`;
+
+/** Call with the lock held: the namespace stays while the process lives (or until removeUser). */
+export function addUser(paths: RootlessNetnsPaths, pid: number): void {
+  const startTime = startTimeOf(pid);
+  if (startTime === undefined) return;
+  mkdirSync(usersDir(paths), { recursive: true, mode: 0o700 });
+  writeFileSync(join(usersDir(paths), String(pid)), startTime, { mode: 0o600 });
+}
+
+export function removeUser(paths: RootlessNetnsPaths, pid: number): void {
+  rmSync(join(usersDir(paths), String(pid)), { force: true });
+}
+
+/** Whether a process written down as a user still runs; the files of those gone (killed) are removed. */
+function hasUsers(paths: RootlessNetnsPaths): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(usersDir(paths));
+  } catch {
+    return false;
+  }
+  let live = false;
+  for (const name of names) {
+    const file = join(usersDir(paths), name);
+    let startTime = "";
+    try {
+      startTime = readFileSync(file, "utf8").trim();
+    } catch {
+      // removed meanwhile
+    }
+    if (/^\d+$/.test(name) && running({ pid: Number(name), startTime })) live = true;
+    else rmSync(file, { force: true });
+  }
+  if (!live) rmSync(usersDir(paths), { recursive: true, force: true });
+  return live;
+}
+
+/**
+ * The seed's Cleanup: once `inUse` says no attachment needs it any more, and no command runs inside it
+ * (addUser), the namespace goes. Returns every error.
  */
 export async function releaseRootlessNetns(paths: RootlessNetnsPaths, inUse: () => Promise<boolean>): Promise<unknown[]> {
   if (!existsSync(paths.dir) && !existsSync(paths.netns)) return [];
   mkdirSync(dirname(paths.lockFile), { recursive: true, mode: 0o700 });
   return withLock(paths.lockFile, async () => {
-    if (await inUse()) return [];
+    if (hasUsers(paths) || (await inUse())) return [];
     log.debug(`removing the rootless netns ${paths.netns}: no container is attached any more`);
     return destroy(paths);
   });

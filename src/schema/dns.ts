@@ -8,6 +8,11 @@ const Subnet = v.pipe(v.string(), v.check((t) => parseCidr(t) !== null, "expecte
 /** A container id's first 12 characters (a hex id's, for most runtimes); any name ctrnet takes as an id. */
 const ShortId = v.pipe(Name, v.maxLength(12, "expected at most the first 12 characters of the id"));
 
+const Port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
+
+export const DnsUpstream = v.strictObject({ address: IPAddress, port: v.optional(Port, 53) });
+export type DnsUpstream = v.InferOutput<typeof DnsUpstream>;
+
 export const DnsContainer = v.strictObject({
   name: Name,
   /** The first 12 hex digits of the container id, which resolves as a name too. */
@@ -20,11 +25,6 @@ export const DnsContainer = v.strictObject({
   dnsServers: v.optional(v.array(IPAddress)),
 });
 export type DnsContainer = v.InferOutput<typeof DnsContainer>;
-
-const Port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
-
-export const DnsUpstream = v.strictObject({ address: IPAddress, port: v.optional(Port, 53) });
-export type DnsUpstream = v.InferOutput<typeof DnsUpstream>;
 
 export const DnsNetwork = v.strictObject({
   name: Name,

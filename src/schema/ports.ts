@@ -48,11 +48,45 @@ export function parsePortSpec(spec: string): PortMapping[] {
   }
 }
 
-/** Parses every `-p` value of one container and rejects host ports published twice. */
-export function parsePortSpecs(specs: readonly string[]): PortMapping[] {
-  const mappings = specs.flatMap(parsePortSpec);
+/**
+ * Parses every `-p` value of one container and rejects host ports published twice. defaultHostIPs (podman's
+ * containers.conf `default_host_ips`): a value that names no host address is published on each of these
+ * instead, as podman's runtime expands it; one that names one, 0.0.0.0 or :: too, keeps it.
+ */
+export function parsePortSpecs(specs: readonly string[], defaultHostIPs: readonly string[] = []): PortMapping[] {
+  const mappings = specs.flatMap((spec) => {
+    const parsed = parsePortSpec(spec);
+    return defaultHostIPs.length && !namesHostIP(spec) ? withHostIPs(parsed, defaultHostIPs) : parsed;
+  });
   checkPortConflicts(mappings);
   return mappings;
+}
+
+/** Whether a `-p` value gives a host address (`IP:HOST:CTR`, `IP::CTR`, `[IPV6]:…`), even 0.0.0.0. */
+function namesHostIP(spec: string): boolean {
+  const address = spec.split("/")[0]!;
+  return address.startsWith("[") || address.split(":").length === 3;
+}
+
+/** Each mapping without a host address once per address given (podman's default_host_ips). */
+export function withHostIPs(mappings: readonly PortMapping[], hostIPs: readonly string[]): PortMapping[] {
+  return mappings.flatMap((m) => (m.hostIP === "" && hostIPs.length ? hostIPs.map((hostIP) => ({ ...m, hostIP })) : [m]));
+}
+
+/**
+ * podman's containers.conf `default_host_ips`, from CTRNET_DEFAULT_HOST_IPS (comma-separated): the host
+ * addresses a published port without one is bound to. 0.0.0.0 and :: are kept as "every address".
+ */
+export function defaultHostIPs(env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  return (env.CTRNET_DEFAULT_HOST_IPS ?? "")
+    .split(",")
+    .filter(Boolean)
+    .map((text) => {
+      const ip = parseIP(text.trim());
+      if (ip === null) throw new UsageError(`invalid CTRNET_DEFAULT_HOST_IPS: "${text}" is not an IP address`);
+      const canonical = formatIP(ip);
+      return canonical === "0.0.0.0" ? "" : canonical;
+    });
 }
 
 function parse(spec: string): PortMapping[] {

@@ -140,12 +140,12 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     // started at a lower priority, so its start-up yields to the attach; serving, at the normal one
     expect(readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ")[16]).toBe("0");
     const ip = ipOf(web, A);
-    expect(inContainer(A, ["cat", "/etc/resolv.conf"]).out).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
+    expect(inContainer(A, ["cat", "/etc/resolv.conf"]).out).toBe("search dns.ctrnet\nnameserver 10.239.1.1\nnameserver fd39:1::1\n");
     for (const name of ["web", "www", web.slice(0, 12), "web.dns.ctrnet"]) expect(getent(A, name)).toBe(ip);
     const ns = inContainer(A, ["busybox", "nslookup", "www"]);
     expect(ns.out).toContain(`Address: ${ip}`);
     // create writes the container's files too, for a runtime to bind
-    expect(readFileSync(join(inst.env.CTRNET_ROOT!, "containers", web, "resolv.conf"), "utf8")).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
+    expect(readFileSync(join(inst.env.CTRNET_ROOT!, "containers", web, "resolv.conf"), "utf8")).toBe("search dns.ctrnet\nnameserver 10.239.1.1\nnameserver fd39:1::1\n");
     // one server for everything: a second container did not start another
     expect(helperPid()).toBe(pid);
   });
@@ -218,7 +218,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       inst.ok(["create", "--network", I, "--name", "srv", srv]);
       expect(alive(helperPid())).toBe(true);
       // only the gateway: nothing outside answers a container that reaches nothing outside
-      expect(inContainer(I, ["cat", "/etc/resolv.conf"]).out).toBe("nameserver 10.239.5.1\nsearch dns.ctrnet\n");
+      expect(inContainer(I, ["cat", "/etc/resolv.conf"]).out).toBe("search dns.ctrnet\nnameserver 10.239.5.1\n");
       expect(run(["ip", "-4", "-o", "addr", "show", "dev", JSON.parse(inst.ok(["network", "inspect", I]))[0].network_interface]).out).toContain("10.239.5.1/24");
       expect(inContainer(I, ["ip", "route"]).out).not.toContain("default");
       expect(getent(I, "srv")).toBe(ipOf(srv, I));
@@ -258,7 +258,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     try {
       const own = inContainer(A, ["sh", "-c", "cat /etc/resolv.conf; getent ahostsv4 www.outside.test"], ["--dns", UPSTREAM]);
       expect(own.code).toBe(0);
-      expect(own.out).toStartWith("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch dns.ctrnet\n");
+      expect(own.out).toStartWith("search dns.ctrnet\nnameserver 10.239.1.1\nnameserver fd39:1::1\n");
       expect(own.out).toContain("192.0.2.77");
       // a container without --dns on the same network still asks the host's
       expect(status(dig(A, "www.outside.test"))).toBe("SERVFAIL");
@@ -268,6 +268,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       expect(inContainer(A, ["cat", "/etc/resolv.conf"], ["--dns-option", "ndots:1", "--dns-search", "."]).out).toBe("nameserver 10.239.1.1\nnameserver fd39:1::1\noptions ndots:1\n");
     } finally {
       writeFileSync(resolvConf, `nameserver ${UPSTREAM}\n`);
+      inst.removeAll();
     }
   });
 
@@ -433,8 +434,9 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
       "--dns", "192.0.2.53", "--dns-search", "example.org", "--dns-option", "ndots:2", "--add-host", "db.local:192.0.2.9", "--add-host", "gw:host-gateway", "--hostname", "box",
     ]);
     expect(r.code).toBe(0);
-    // on a network of ctrnet's DNS, --dns is the server's upstream for this container, not in resolv.conf (podman with netavark)
-    expect(r.out).toStartWith("nameserver 10.239.1.1\nnameserver fd39:1::1\nsearch example.org\noptions ndots:2\n");
+    // on a DNS network --dns is the server's upstream for this container (podman hands it to aardvark-dns):
+    // resolv.conf names the server alone
+    expect(r.out).toStartWith("search example.org\nnameserver 10.239.1.1\nnameserver fd39:1::1\noptions ndots:2\n");
     // podman's order: --add-host lines, localhost, the host's address, the container's own
     expect(r.out).toMatch(/\n192\.0\.2\.9\tdb\.local\n10\.239\.1\.1\tgw\n127\.0\.0\.1[ \t]localhost\n(?:::1\tlocalhost\n)?10\.239\.1\.1\thost\.containers\.internal host\.docker\.internal\n10\.239\.1\.\d+\tbox [^\n]*\nfd39:1::\w+\tbox [^\n]*\n$/);
     // behind slirp4netns the host is reached at one of its own addresses (podman's GetLocalIP): the first global IPv4

@@ -316,7 +316,8 @@ describe.skipIf(!privileged)("ctrnet hook", () => {
     const extra = { "io.ctrnet.network": dnsNet.name, "io.ctrnet.write-etc": "true", "io.ctrnet.dns-option": "ndots:3", "io.ctrnet.add-host": "db.local:192.0.2.9" };
     expect(hook(inst, "createRuntime", ociState({ id, pid: p.pid, bundle, annotations: extra }))).toMatchObject({ code: 0, stderr: "" });
     const resolv = readFileSync(join(bundle, "rootfs/etc/resolv.conf"), "utf8");
-    expect(resolv).toStartWith(`nameserver ${dnsNet.prefix}.1\nsearch dns.ctrnet`);
+    expect(resolv).toStartWith(`search dns.ctrnet`);
+    expect(resolv).toContain(`\nnameserver ${dnsNet.prefix}.1\n`);
     expect(resolv).toContain("ndots:3");
     expect(readFileSync(join(bundle, "rootfs/etc/hosts"), "utf8")).toContain("192.0.2.9\tdb.local\n");
     const helper = join(inst.env.CTRNET_ROOT!, "dns", "helper.json");

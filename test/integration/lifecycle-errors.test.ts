@@ -37,8 +37,7 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     ["invalid port spec", ["-p", "80-81:90"], 'invalid port spec "80-81:90"'],
     ["dead --pid", ["--pid", "999999999"], "process 999999999 does not exist"],
     ["missing --netns", ["--netns", "/nonexistent/ns"], "does not exist"],
-    // (none, host and container:ID drop them with podman's warning: lifecycle-parity.test.ts)
-    ["ports with network ns:PATH", ["--network", "ns:/proc/1/ns/net", "-p", "80"], "published ports need a CNI network"],
+    // (none, host, container:ID and ns:PATH drop them with podman's warning: lifecycle-parity.test.ts)
     ["container: of an unknown id", ["--network", "container:nope"], 'no container with name or ID "nope" found: no such container'],
     ["invalid id", [], "invalid container id"],
   ])("%s", (_what, extra, message) => {

@@ -84,12 +84,12 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
-  test("-p with --network none or host: podman's warning, and the container is made without ports", () => {
-    for (const mode of ["none", "host"]) {
-      const id = `np-${mode}-${hex(3)}`;
-      const r = inst.cli(["create", "--network", mode, "-p", "8080:80", id]);
+  test("-p with --network none, host or ns:PATH: podman's warning naming the mode (bats 'podman run with --net=host and --port prints warning'), and the container is made without ports", () => {
+    for (const [mode, nsMode] of [["none", "none"], ["host", "host"], ["ns:/proc/self/ns/net", "path"]]) {
+      const id = `np-${nsMode}-${hex(3)}`;
+      const r = inst.cli(["create", "--network", mode!, "-p", "8080:80", id]);
       expect({ mode, code: r.code }).toEqual({ mode, code: 0 });
-      expect(r.stderr).toContain("Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use");
+      expect(r.stderr).toBe(`ctrnet: warn: Port mappings have been discarded because "${nsMode}" network namespace mode does not support them\n`);
       expect(inst.ok(["port", id])).toBe("");
       inst.ok(["rm", id]);
     }
@@ -97,9 +97,15 @@ describe.skipIf(!privileged)("podman parity of run and create", () => {
     const quiet = inst.cli(["create", "--network", "none", "-P", "--expose", "90", `np-q-${hex(3)}`]);
     expect(quiet.code).toBe(0);
     expect(quiet.stderr).toBe("");
-    const run = inst.cli(["run", "--network", "none", "-p", "80", "--", "true"]);
+    const run = inst.cli(["run", "--network", "none", "-p", "80", "--", "echo", "rand"]);
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain("Port mappings have been discarded");
+    expect(run.stderr).toContain('Port mappings have been discarded because "none" network namespace mode does not support them');
+    expect(run.stdout).toBe("rand\n");
+    const owner = `np-owner-${hex(3)}`;
+    inst.ok(["create", "--network", "none", owner]);
+    const shared = inst.cli(["run", "--network", `container:${owner}`, "-p", "8080", "--", "true"]);
+    expect(shared.code).toBe(0);
+    expect(shared.stderr).toContain('Port mappings have been discarded because "container" network namespace mode does not support them');
   });
 
   test("--ip with --ip6 on a dual-stack network: both addresses, both checked", () => {

@@ -11,7 +11,7 @@ import { BINARY } from "../helpers/binary.ts";
 import { freePorts, httpdUntil, untilServed } from "../helpers/http.ts";
 import { addUplink, UPLINK } from "../helpers/uplink.ts";
 import { hex, privileged } from "./cni-helpers.ts";
-import { alive, untilGone, userModeSandbox } from "./user-mode-helpers.ts";
+import { alive, hostNameservers, untilGone, userModeSandbox } from "./user-mode-helpers.ts";
 
 const ASYNC_TEST_TIMEOUT_MS = 60_000;
 const runnable = privileged && ["pasta", "socat", "curl", "busybox"].every((p) => Bun.which(p) !== null);
@@ -53,7 +53,8 @@ describe.skipIf(!runnable)("--network pasta", () => {
     expect(r.addrs[UPLINK.name]).toEqual([`${UPLINK.ipv4}/${UPLINK.prefix4}`, `${UPLINK.ipv6}/${UPLINK.prefix6}`]);
     expect(r.routes).toContain(`default via ${UPLINK.gateway4} dev ${UPLINK.name}`);
     expect(r.routes).toContain(`default via ${UPLINK.gateway6} dev ${UPLINK.name}`);
-    expect(r.resolv.match(/^nameserver .*/gm)).toEqual(["nameserver 169.254.1.1"]);
+    // pasta's forwarder first, then the host's reachable servers, as podman (addSpecialDNS, KeepHostServers)
+    expect(r.resolv.match(/^nameserver .*/gm)).toEqual(["nameserver 169.254.1.1", ...hostNameservers().map((ns) => `nameserver ${ns}`)]);
     // podman's rule without --map-guest-addr (this pasta has none): a host address the container has not
     // got itself; the uplink's are its own now, and the host has no other
     if (mapsGuestAddr()) expect(r.hosts).toContain("169.254.1.2\thost.containers.internal host.docker.internal\n");
@@ -82,7 +83,7 @@ describe.skipIf(!runnable)("--network pasta", () => {
     expect(r.addrs[UPLINK.name]).toBeUndefined();
     expect(r.routes).toContain("default via 10.9.8.1 dev eth9");
     expect(r.routes).not.toContain("default via 2001:db8");
-    expect(r.resolv.match(/^nameserver .*/gm)).toEqual(["nameserver 10.9.8.53"]);
+    expect(r.resolv.match(/^nameserver .*/gm)).toEqual(["nameserver 10.9.8.53", ...hostNameservers().filter((ns) => !ns.includes(":")).map((ns) => `nameserver ${ns}`)]);
     expectNothingLeft();
   });
 

@@ -94,13 +94,19 @@ describe("the forwarder's return path", () => {
     expect(tables()).toEqual(["inet ctrnet-portfwd"]);
   });
 
+  test("behindBridge: true when no target, of either protocol, is an address of the netns (the forwarder's loopback clients then connect as the netns)", () => {
+    expect(setUpReturnPath(ns.path, [tcp("10.77.0.2"), udp("10.77.0.2")]).behindBridge).toBe(true);
+    expect(setUpReturnPath(ns.path, [udp("10.0.2.100")]).behindBridge).toBe(false);
+    expect(setUpReturnPath(ns.path, [tcp("10.0.2.100"), tcp("10.77.0.2")]).behindBridge).toBe(false);
+  });
+
   test("gateways: the default routes' (a link-local IPv6 one does not count); none without a default route", () => {
-    expect(setUpReturnPath(ns.path, [])).toEqual({ gateway4: "", gateway6: "", marks: [] });
+    expect(setUpReturnPath(ns.path, [])).toEqual({ gateway4: "", gateway6: "", marks: [], behindBridge: false });
     run(["ip", "route", "add", "default", "via", "10.0.2.2"]);
     if (hasIPv6) run(["ip", "-6", "route", "add", "default", "via", "fe80::2", "dev", "d0"]);
-    expect(setUpReturnPath(ns.path, [])).toEqual({ gateway4: "10.0.2.2", gateway6: "", marks: [] });
+    expect(setUpReturnPath(ns.path, [])).toEqual({ gateway4: "10.0.2.2", gateway6: "", marks: [], behindBridge: false });
     if (!hasIPv6) return;
     run(["ip", "-6", "route", "replace", "default", "via", "fd00::2"]);
-    expect(setUpReturnPath(ns.path, [])).toEqual({ gateway4: "10.0.2.2", gateway6: "fd00::2", marks: [] });
+    expect(setUpReturnPath(ns.path, [])).toEqual({ gateway4: "10.0.2.2", gateway6: "fd00::2", marks: [], behindBridge: false });
   });
 });

@@ -186,7 +186,7 @@ describe.skipIf(!privileged)("ctrnet run", () => {
 
   test("resolv.conf keeps the host's reachable nameservers, search and options, and no loopback one", () => {
     const r = ctrnet(runArgs([], ["cat", "/etc/resolv.conf"]), env);
-    expect(r).toEqual({ code: 0, stdout: "nameserver 10.9.8.7\nsearch run.example\noptions ndots:3\n", stderr: "" });
+    expect(r).toEqual({ code: 0, stdout: "search run.example\nnameserver 10.9.8.7\noptions ndots:3\n", stderr: "" });
     expectNothingLeft();
   });
 
@@ -197,7 +197,7 @@ describe.skipIf(!privileged)("ctrnet run", () => {
     const lines = r.stdout.split("\n");
     expect(lines[0]).toBe("127.0.0.1 localhost");
     expect(lines[1]).toBe(`${prefix}.1\thost.containers.internal host.docker.internal`);
-    expect(lines[2]).toMatch(new RegExp(`^${prefix.replaceAll(".", "\\.")}\\.\\d+\\t${name} [0-9a-f]{12}$`));
+    expect(lines[2]).toMatch(new RegExp(`^${prefix.replaceAll(".", "\\.")}\\.\\d+\\t[0-9a-f]{12} ${name}$`));
     expect(r.stdout).not.toContain("the-host-itself");
     expectNothingLeft();
   });
@@ -222,7 +222,7 @@ describe.skipIf(!privileged)("ctrnet run", () => {
     const r = ctrnet(["run", "--network", "none", "--", "sh", "-c", "ip -o link | wc -l; cat /etc/resolv.conf /etc/hosts"], env);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     // as podman's: the container's names at 127.0.0.1 (its id and short id here, no --name)
-    expect(r.stdout).toMatch(/^1\nnameserver 10\.9\.8\.7\nsearch run\.example\noptions ndots:3\n127\.0\.0\.1 localhost\n127\.0\.0\.1\t[0-9a-f]{64} [0-9a-f]{12}\n$/);
+    expect(r.stdout).toMatch(/^1\nsearch run\.example\nnameserver 10\.9\.8\.7\noptions ndots:3\n127\.0\.0\.1 localhost\n127\.0\.0\.1\t[0-9a-f]{12} [0-9a-f]{64}\n$/);
     expectNothingLeft();
   });
 

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
+import { isLoopback, readHostEtc } from "../../src/container/dns-files.ts";
 import { openState } from "../../src/state/index.ts";
 import { BINARY, ctrnet, ensureBinary } from "../helpers/binary.ts";
 import { hex } from "./cni-helpers.ts";
@@ -117,4 +118,12 @@ export function userModeSandbox(label: string, helper: string) {
     },
   };
   return box;
+}
+
+/**
+ * The host's nameservers a container reaches (its loopback ones are not; the systemd-resolved stub is
+ * followed as ctrnet does): what follows a user-mode stack's DNS forwarder in a container's resolv.conf.
+ */
+export function hostNameservers(): string[] {
+  return readHostEtc().resolvConf.nameservers.filter((ns) => !isLoopback(ns) && !ns.includes("%"));
 }

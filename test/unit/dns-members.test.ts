@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { newContainerRecord, withStatus } from "../../src/container/attachments.ts";
 import { containerHosts, containerResolvConf } from "../../src/container/dns-files.ts";
 import { dnsNameservers, dnsNetworks } from "../../src/container/dns-members.ts";
-import { parseEtcOptions } from "../../src/container/etc-options.ts";
+import { configuredResolvOptions, parseEtcOptions } from "../../src/container/etc-options.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { NetworkStatus } from "../../src/schema/network-status.ts";
 import type { ContainerRecord } from "../../src/state/index.ts";
@@ -59,6 +59,14 @@ describe("dnsNetworks", () => {
     expect(dnsNetworks([], [front])).toEqual([]);
   });
 
+  test("a container's --dns servers are its own upstreams on each network (podman's NetworkOptions.DNSServers for aardvark-dns)", () => {
+    const withDns = { ...web, etc: { dns: ["192.0.2.53", "2001:db8::53"] } };
+    expect(dnsNetworks([withDns, anonymous], [front]).flatMap((n) => n.containers.map((c) => [c.name, c.dnsServers]))).toEqual([
+      ["web", ["192.0.2.53", "2001:db8::53"]],
+      ["c1", undefined],
+    ]);
+  });
+
   test("dnsNameservers: the gateways of the container's served networks, in attachment order", () => {
     expect(dnsNameservers(web, new Set(["front", "back"]))).toEqual(["10.89.0.1", "fd89::1", "10.90.0.1"]);
     expect(dnsNameservers(web, new Set(["back"]))).toEqual(["10.90.0.1"]);
@@ -98,11 +106,17 @@ describe("resolv.conf and hosts with ctrnet's server", () => {
     );
   });
 
-  test("hosts with a base file (podman's --hosts-file): every line of it after --add-host's, then the generated ones", () => {
+  test("hosts with a base file (podman's --hosts-file): every entry of it (normalized) after --add-host's, then the generated ones", () => {
     expect(containerHosts({ host: "127.0.0.1 localhost\n192.0.2.7 hostonly\n", base: "23.45.67.89 file.example.com", addresses: ["10.89.0.2"], names: ["box"], gateway: "10.89.0.1", extraHosts: [{ name: "add.example.com", address: "34.56.78.90" }] })).toBe(
-      "34.56.78.90\tadd.example.com\n23.45.67.89 file.example.com\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.1\thost.containers.internal host.docker.internal\n10.89.0.2\tbox\n",
+      "34.56.78.90\tadd.example.com\n23.45.67.89\tfile.example.com\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.1\thost.containers.internal host.docker.internal\n10.89.0.2\tbox\n",
     );
     expect(containerHosts({ host: "127.0.0.1 localhost\n", base: "", addresses: ["10.89.0.2"], names: ["box"] })).toBe("127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.2\tbox\n");
+  });
+
+  test("hosts with a base file (podman's base_hosts_file): all its entries, comments dropped, before podman's own; its names taken", () => {
+    expect(containerHosts({ host: "127.0.0.1 hostloop\n", base: "# c\n192.0.2.7 b1\n192.0.2.8 b2 b2a # x\n", addresses: ["10.89.0.2"], names: ["b1"], gateway: "10.89.0.1" })).toBe(
+      "192.0.2.7\tb1\n192.0.2.8\tb2 b2a\n127.0.0.1\tlocalhost\n::1\tlocalhost\n10.89.0.1\thost.containers.internal host.docker.internal\n",
+    );
   });
 
   test("hosts: a name an --add-host line has already is not written again (podman's addEntriesIfNotExists)", () => {
@@ -157,5 +171,14 @@ describe("parseEtcOptions", () => {
     ] as const) {
       expect(() => parseEtcOptions(raw)).toThrow(new UsageError(words));
     }
+  });
+});
+
+test("containers.conf's dns_servers, dns_searches and dns_options from CTRNET_DNS_SERVERS, _SEARCHES, _OPTIONS: comma-separated, none when unset", () => {
+  expect(configuredResolvOptions({})).toEqual({ dns: [], dnsSearch: [], dnsOptions: [] });
+  expect(configuredResolvOptions({ CTRNET_DNS_SERVERS: "1.1.1.1, 8.8.8.8", CTRNET_DNS_SEARCHES: "example.com", CTRNET_DNS_OPTIONS: "ndots:3,edns0" })).toEqual({
+    dns: ["1.1.1.1", "8.8.8.8"],
+    dnsSearch: ["example.com"],
+    dnsOptions: ["ndots:3", "edns0"],
   });
 });

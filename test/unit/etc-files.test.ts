@@ -261,22 +261,22 @@ describe("containerEtcFiles", () => {
   /** The view networkView gives a bridge container: its networks' statuses, a netns of its own with a way out. */
   const isolated = (rec: ReturnType<typeof record>) => ({ statuses: rec.networks.flatMap((n) => (n.status ? [n.status] : [])), reach: "isolated" as const });
 
-  test("a bridge network: the container's own addresses under its name, the IPv4 gateway, the host's reachable DNS", () => {
+  test("a bridge network: the container's own addresses under its hostname (its short id: podman's default) and name, the IPv4 gateway, the host's reachable DNS", () => {
     const rec = record({ kind: "bridge" }, [bridgeResult], "web");
     const { files, fellBack } = containerEtcFiles(rec, isolated(rec), host);
     expect(fellBack).toBe(false);
     expect(files.hosts).toBe(
-      "127.0.0.1 localhost\n10.250.1.1\thost.containers.internal host.docker.internal\n10.250.1.2\tweb 0123456789ab\nfd00:250::2\tweb 0123456789ab\n",
+      "127.0.0.1 localhost\n10.250.1.1\thost.containers.internal host.docker.internal\n10.250.1.2\t0123456789ab web\nfd00:250::2\t0123456789ab web\n",
     );
-    expect(files["resolv.conf"]).toBe("nameserver 10.0.0.53\nsearch lan\n");
+    expect(files["resolv.conf"]).toBe("search lan\nnameserver 10.0.0.53\n");
   });
 
-  test("without a name the container answers to its id and short id; a network's DNS wins", () => {
+  test("without a name the container answers to its short id (podman's default hostname) and id; a network's DNS wins", () => {
     const withDns = { ...bridgeResult, ips: [bridgeResult.ips[0]], dns: { nameservers: ["10.250.1.1"], search: ["dns.podman"] } };
     const rec = record({ kind: "bridge" }, [withDns]);
     const { files } = containerEtcFiles(rec, isolated(rec), host);
-    expect(files.hosts).toContain(`10.250.1.2\t${id} 0123456789ab\n`);
-    expect(files["resolv.conf"]).toBe("nameserver 10.250.1.1\nsearch dns.podman lan\n");
+    expect(files.hosts).toContain(`10.250.1.2\t0123456789ab ${id}\n`);
+    expect(files["resolv.conf"]).toBe("search dns.podman lan\nnameserver 10.250.1.1\n");
   });
 
   test("--network none: localhost only, no fallback servers", () => {
@@ -290,8 +290,13 @@ describe("containerEtcFiles", () => {
     const rec = record({ kind: "slirp4netns", options: ["cidr=10.5.0.0/24"] }, [], "s");
     const tap = slirp4netnsDriver(["cidr=10.5.0.0/24"], "/nonexistent").fixedStatus!(rec);
     const { files } = containerEtcFiles(rec, { statuses: [tap], reach: "isolated" }, host);
-    expect(files["resolv.conf"]).toBe("nameserver 10.5.0.3\nsearch lan\n");
-    expect(files.hosts).toBe("127.0.0.1 localhost\n10.5.0.2\thost.containers.internal host.docker.internal\n10.5.0.100\ts 0123456789ab\n");
+    expect(files["resolv.conf"]).toBe("search lan\nnameserver 10.5.0.3\n");
+    expect(files.hosts).toBe("127.0.0.1 localhost\n10.5.0.2\thost.containers.internal host.docker.internal\n10.5.0.100\t0123456789ab s\n");
+    // as etcFilesOf asks for slirp4netns and pasta: the host's reachable servers after the forwarder (podman's
+    // addSpecialDNS with KeepHostServers); the host's loopback one and, without IPv6, its IPv6 ones left out
+    const hostServers = { ...host, resolvConf: conf({ nameservers: ["127.0.0.53", "10.0.0.53", "fd00::53"], search: ["lan"] }) };
+    const kept = containerEtcFiles(rec, { statuses: [tap], reach: "isolated" }, hostServers, { keepHostServers: true });
+    expect(kept.files["resolv.conf"]).toBe("search lan\nnameserver 10.5.0.3\nnameserver 10.0.0.53\n");
   });
 
   test("no reachable server on a bridge network: the fallback, and it says so", () => {

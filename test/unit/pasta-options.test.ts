@@ -161,9 +161,15 @@ describe("probing the installed pasta", () => {
     expect(JSON.parse(readFileSync(cache, "utf8")).features).toEqual(OLD);
   });
 
-  test("a program whose --help has no --netns or --config-net is no pasta", () => {
+  test("a program whose --help is no pasta's, failing as /bin/false does (bats 'unshare --rootless-netns with Pasta'): podman's words for a pasta that fails", () => {
     const binary = fake("not-pasta", "Usage: not-pasta [OPTION]...\n  -a, --address ADDR\tan address\n");
-    expect(() => probePasta(binary)).toThrow(`error checking pasta binary ${binary}: its --help lists no --netns or --config-net; is it pasta?`);
+    expect(() => probePasta(binary)).toThrow(`error checking pasta binary ${binary}: pasta failed with exit code 1 (--help): "Usage: not-pasta [OPTION]... …"`);
+    const succeeds = join(dir, "succeeds");
+    writeFileSync(succeeds, "#!/bin/sh\necho 'Usage: succeeds'\n");
+    chmodSync(succeeds, 0o755);
+    expect(() => probePasta(succeeds)).toThrow(`error checking pasta binary ${succeeds}: its --help is not pasta's (--help): "Usage: succeeds"`);
+    const noNetns = fake("no-netns", "Usage: no-netns [OPTION]...\n  --config-net\tconfigure\n");
+    expect(() => probePasta(noNetns)).toThrow(`error checking pasta binary ${noNetns}: its --help lists no --netns or --config-net; is it pasta?`);
   });
 });
 

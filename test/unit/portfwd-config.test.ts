@@ -61,23 +61,29 @@ describe("port forwarder config", () => {
 });
 
 describe("listeners of a config", () => {
-  test("one listener per port of a range, empty host address as every IPv4 address", () => {
+  test("one listener per port of a range; an empty host address is every address of both families, as rootlessport's dual-stack socket: 0.0.0.0 and ::", () => {
     const out = listenersOf(validateConfig({ ...config, ports: [{ ...port, hostIP: "", range: 3 }] }));
-    expect(out).toEqual([0, 1, 2].map((i) => ({
-      protocol: "tcp",
-      host: { ip: "0.0.0.0", port: 8080 + i },
-      target: { ip: "10.88.0.2", port: 80 + i },
-    })));
+    expect(out).toEqual([
+      ...[0, 1, 2].map((i) => ({ protocol: "tcp" as const, host: { ip: "0.0.0.0", port: 8080 + i }, target: { ip: "10.88.0.2", port: 80 + i } })),
+      ...[0, 1, 2].map((i) => ({ protocol: "tcp" as const, host: { ip: "::", port: 8080 + i }, target: { ip: "10.88.0.2", port: 80 + i }, ifIPv6: true as const })),
+    ]);
   });
 
-  test("IPv6 wildcard stays IPv6", () => {
-    const [l] = listenersOf(validateConfig({ ...config, ports: [{ ...port, hostIP: "::", protocol: "udp" }] }));
-    expect(l).toEqual({ protocol: "udp", host: { ip: "::", port: 8080 }, target: { ip: "10.88.0.2", port: 80 } });
+  test("0.0.0.0 and :: are both families too (Go's wildcard listen is dual-stack); :: given is the IPv6 listener that must be there", () => {
+    const v4 = listenersOf(validateConfig({ ...config, ports: [{ ...port, hostIP: "0.0.0.0" }] }));
+    expect(v4.map((l) => [l.host.ip, l.ifIPv6 ?? false])).toEqual([["0.0.0.0", false], ["::", true]]);
+    const v6 = listenersOf(validateConfig({ ...config, ports: [{ ...port, hostIP: "::", protocol: "udp" }] }));
+    expect(v6).toEqual([
+      { protocol: "udp", host: { ip: "0.0.0.0", port: 8080 }, target: { ip: "10.88.0.2", port: 80 } },
+      { protocol: "udp", host: { ip: "::", port: 8080 }, target: { ip: "10.88.0.2", port: 80 } },
+    ]);
+    const one = listenersOf(validateConfig({ ...config, ports: [{ ...port, hostIP: "127.0.0.1" }] }));
+    expect(one.map((l) => l.host.ip)).toEqual(["127.0.0.1"]);
   });
 
   test("with childIP6, IPv6 host addresses lead to it (so an IPv6 client's address can be kept), IPv4 ones to childIP", () => {
-    const both = validateConfig({ ...config, childIP6: "fd77::2", ports: [{ ...port, hostIP: "::" }, { ...port, hostIP: "", hostPort: 8081 }] });
-    expect(listenersOf(both).map((l) => l.target.ip)).toEqual(["fd77::2", "10.88.0.2"]);
+    const both = validateConfig({ ...config, childIP6: "fd77::2", ports: [{ ...port, hostIP: "::1" }, { ...port, hostIP: "", hostPort: 8081 }] });
+    expect(listenersOf(both).map((l) => l.target.ip)).toEqual(["fd77::2", "10.88.0.2", "fd77::2"]);
   });
 
   test("client addresses are kept unless the config says not to", () => {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import * as v from "valibot";
 import { CtrnetError, UsageError } from "../../src/errors.ts";
 import {
+  defaultHostIPs,
   checkPortConflicts,
   formatPort,
   fromCniPortMappings,
@@ -113,6 +114,30 @@ describe("parsePortSpec", () => {
     const err = usageError(() => parsePortSpec(spec));
     expect(err.message).toBe(`invalid port spec "${spec}": ${reason}`);
     expect(err.exitCode).toBe(2);
+  });
+});
+
+describe("default_host_ips (CTRNET_DEFAULT_HOST_IPS)", () => {
+  test("a value without a host address is published on each default one; one that names an address, 0.0.0.0 too, keeps it (bats: default_host_ips from containers.conf)", () => {
+    const hostIPs = defaultHostIPs({ CTRNET_DEFAULT_HOST_IPS: "127.0.0.1,::1" });
+    expect(hostIPs).toEqual(["127.0.0.1", "::1"]);
+    expect(parsePortSpecs(["8080:80", "53/udp", "0.0.0.0:8081:80", "[::]:8082:80", "192.0.2.1::90"], hostIPs).map((m) => [m.hostIP, m.hostPort, m.protocol])).toEqual([
+      ["127.0.0.1", 8080, "tcp"],
+      ["::1", 8080, "tcp"],
+      ["127.0.0.1", 0, "udp"],
+      ["::1", 0, "udp"],
+      ["", 8081, "tcp"],
+      ["::", 8082, "tcp"],
+      ["192.0.2.1", 0, "tcp"],
+    ]);
+    expect(parsePortSpecs(["8080:80"]).map((m) => m.hostIP)).toEqual([""]);
+  });
+
+  test("unset or empty: none; 0.0.0.0 is every address; a bad one exits 2 naming it", () => {
+    expect(defaultHostIPs({})).toEqual([]);
+    expect(defaultHostIPs({ CTRNET_DEFAULT_HOST_IPS: "" })).toEqual([]);
+    expect(defaultHostIPs({ CTRNET_DEFAULT_HOST_IPS: "0.0.0.0,::" })).toEqual(["", "::"]);
+    expect(() => defaultHostIPs({ CTRNET_DEFAULT_HOST_IPS: "127.0.0.1,nope" })).toThrow(new UsageError('invalid CTRNET_DEFAULT_HOST_IPS: "nope" is not an IP address'));
   });
 });
 

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { unshareCommand } from "../../src/cli/commands/unshare.ts";
+import { unshareArgs, unshareCommand } from "../../src/cli/commands/unshare.ts";
 import { UsageError } from "../../src/errors.ts";
 import { pauseFiles, readPausePid } from "../../src/rootless/pause.ts";
 import { makeScratch, scratchPath } from "../helpers/scratch.ts";
@@ -23,8 +23,14 @@ test("without a command it is $SHELL, else /bin/sh", () => {
   expect(unshareCommand([], "")).toEqual(["/bin/sh"]);
 });
 
-test("an option before the command is refused", () => {
+test("an option before the command is refused, but podman's --rootless-netns", () => {
   expect(() => unshareCommand(["-x", "id"])).toThrow(UsageError);
+  expect(() => unshareCommand(["--rootless-netns", "-x", "id"])).toThrow("unknown option -x: ctrnet unshare [--rootless-netns] [--] [CMD…]");
+  expect(unshareArgs(["--rootless-netns", "ip", "-o", "addr"])).toEqual({ rootlessNetns: true, command: ["ip", "-o", "addr"] });
+  expect(unshareArgs(["--rootless-netns", "--", "-weird"])).toEqual({ rootlessNetns: true, command: ["-weird"] });
+  expect(unshareArgs(["--rootless-netns"], "/bin/bash")).toEqual({ rootlessNetns: true, command: ["/bin/bash"] });
+  expect(unshareArgs(["--", "--rootless-netns"])).toEqual({ rootlessNetns: false, command: ["--rootless-netns"] });
+  expect(unshareArgs(["--rootless-netns=false", "id"])).toEqual({ rootlessNetns: false, command: ["id"] });
 });
 
 test("the pause files are per user under XDG_RUNTIME_DIR, whatever CTRNET_ROOT says", () => {

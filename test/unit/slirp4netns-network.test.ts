@@ -11,9 +11,9 @@ describe("slirp4netns container network", () => {
     expect(slirp4netnsAddressesOf(["cidr=10.42.7.0/24"])).toMatchObject({ ip: "10.42.7.100", dns: "10.42.7.3" });
   });
 
-  test("the forwarder takes ranges whole; an empty host IP is 0.0.0.0, as podman's rootlessport", () => {
+  test("the forwarder takes ranges whole; an empty host IP stays empty (the forwarder listens on both families for it, as podman's rootlessport)", () => {
     expect(forwarderPorts(parsePortSpecs(["8080-8082:80-82", "[::1]:53:53/udp"]))).toEqual([
-      { hostIP: "0.0.0.0", hostPort: 8080, containerPort: 80, protocol: "tcp", range: 3 },
+      { hostIP: "", hostPort: 8080, containerPort: 80, protocol: "tcp", range: 3 },
       { hostIP: "::1", hostPort: 53, containerPort: 53, protocol: "udp", range: 1 },
     ]);
   });

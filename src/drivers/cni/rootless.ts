@@ -27,7 +27,15 @@ export function rootlessCniRuntime(options: CniRuntimeOptions, netns: RootlessNe
     ...plain,
     add: (req) => inNetns((cni) => cni.add(req)),
     check: (req) => inNetns((cni) => cni.check(req)),
-    del: (req) => inNetns((cni) => cni.del(req)),
+    del: async (req) => {
+      // Without the namespace, an attachment with no cache entry left nothing anywhere (its ADD never ran:
+      // the namespace's way out could not start): no namespace to make for it, which would fail the same way.
+      if (!netns.exists()) {
+        const cached = await plain.cachedAttachments({ network: req.network.name, containerId: req.containerId });
+        if (!cached.some((c) => c.ifName === req.ifName)) return;
+      }
+      return inNetns((cni) => cni.del(req));
+    },
     gc: async (network, valid) => {
       // Without the namespace nothing the plugins made is left; only stale cache entries need a DEL.
       if (!netns.exists()) {

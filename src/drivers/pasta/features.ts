@@ -44,8 +44,9 @@ const PROBE: HelpProbe<PastaFeatures> = {
     short: v.record(v.string(), v.string()),
   }),
   parse: parsePastaHelp,
-  // Older releases print the usage on stderr and exit 1; newer ones on stdout, exit 0.
-  printedHelp: (output) => output.includes("Usage:"),
+  // Older releases print the usage on stderr and exit 1; newer ones on stdout, exit 0. Another program's
+  // usage (a stand-in such as /bin/false, which exits 1 after it) is no pasta's.
+  printedHelp: (output) => output.includes("Usage:") && output.includes("--config-net"),
 };
 
 /** `pasta --help`, once per binary version (see help-probe.ts). */

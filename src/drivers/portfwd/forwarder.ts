@@ -58,12 +58,17 @@ export async function runForwarder(io: ForwarderIo): Promise<void> {
   const path = config.keepClientAddress ? returnPath(config.netnsPath, listeners, io) : undefined;
   bindListeners(relay, listeners, path?.marks);
   if (path) {
-    const gateway6 = config.loopbackAs6 ?? path.gateway6;
-    relay.keepSource(path.gateway4, gateway6);
+    // A loopback client cannot keep its address. Behind a bridge (the rootless netns) it connects as before,
+    // from the netns's address on the container's bridge, the network's gateway, which is what the server
+    // sees with podman's rootlessport (bats "podman network create": from 172.x); in the container's own
+    // netns (slirp4netns, pasta) it appears as that netns's gateway.
+    const gateway4 = path.behindBridge ? "" : path.gateway4;
+    const gateway6 = path.behindBridge ? "" : (config.loopbackAs6 ?? path.gateway6);
+    relay.keepSource(gateway4, gateway6);
     const direct = path.marks.filter((m) => m === REPLY_MARK).length;
     io.debug(
       `client addresses kept (${direct} of ${listeners.length} port(s) without conntrack); ` +
-        `loopback clients appear as ${path.gateway4 || "-"} and ${gateway6 || "-"}`,
+        `loopback clients appear as ${gateway4 || "-"} and ${gateway6 || "-"}`,
     );
   }
   relay.start();

@@ -10,24 +10,34 @@ export interface Listener {
   protocol: RelayProtocol;
   host: RelayEndpoint;
   target: RelayEndpoint;
+  /** The IPv6 half of a port given without a host address or as 0.0.0.0: left out where the host has no IPv6. */
+  ifIPv6?: true;
 }
 
+/** Host addresses that mean every address: podman's rootlessport listens on both families for each of them. */
+const WILDCARDS = new Set(["", "0.0.0.0", "::"]);
+
 /**
- * One listener per port of every range; "" means every IPv4 address, as "0.0.0.0" does. An IPv6 host address
- * leads to the container's IPv6 address when it has one (so an IPv6 client's address can be kept), else to
- * childIP, as rootlesskit's builtin driver does.
+ * One listener per port of every range. A wildcard ("", 0.0.0.0, ::) means every address of both families,
+ * as podman's rootlessport listens (rootlesskit's builtin driver: Go's net.Listen("tcp", "0.0.0.0:P") is a
+ * dual-stack socket): one listener on 0.0.0.0 and one on :: (IPV6_V6ONLY, so an IPv4 client is still seen as
+ * one). An IPv6 host address leads to the container's IPv6 address when it has one (so an IPv6 client's
+ * address can be kept), else to childIP.
  */
 export function listenersOf(config: PortForwarderConfig): Listener[] {
   const out: Listener[] = [];
   for (const p of config.ports) {
-    const hostIP = p.hostIP === "" ? "0.0.0.0" : p.hostIP;
-    const childIP = ipFamily(hostIP) === 6 && config.childIP6 !== undefined ? config.childIP6 : config.childIP;
-    for (let i = 0; i < p.range; i++) {
-      out.push({
-        protocol: p.protocol,
-        host: { ip: hostIP, port: p.hostPort + i },
-        target: { ip: childIP, port: p.containerPort + i },
-      });
+    const hosts = WILDCARDS.has(p.hostIP) ? ["0.0.0.0", "::"] : [p.hostIP];
+    for (const hostIP of hosts) {
+      const childIP = ipFamily(hostIP) === 6 && config.childIP6 !== undefined ? config.childIP6 : config.childIP;
+      for (let i = 0; i < p.range; i++) {
+        out.push({
+          protocol: p.protocol,
+          host: { ip: hostIP, port: p.hostPort + i },
+          target: { ip: childIP, port: p.containerPort + i },
+          ...(hosts.length > 1 && hostIP === "::" && p.hostIP !== "::" ? { ifIPv6: true as const } : {}),
+        });
+      }
     }
   }
   return out;
@@ -59,6 +69,8 @@ export function bindListeners(relay: Relay, listeners: Listener[], marks?: reado
     try {
       relay.listen(l.protocol, l.host, l.target, marks?.[i] ?? 0);
     } catch (err) {
+      // a host without IPv6 (disabled, or no such family) has only the IPv4 half of a wildcard port
+      if (l.ifIPv6 && isSysError(err, "EAFNOSUPPORT", "EADDRNOTAVAIL")) continue;
       throw listenError(l, err);
     }
   }

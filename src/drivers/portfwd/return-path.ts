@@ -58,6 +58,8 @@ export interface ReturnPath {
   gateway6: string;
   /** The mark of the forwarder's sockets to each target, in the order given: REPLY_MARK or FORWARDER_MARK. */
   marks: number[];
+  /** No target is an address of the netns itself: every server is behind one of its bridges (the rootless netns). */
+  behindBridge: boolean;
 }
 
 /** IFA_F_DADFAILED, IFA_F_TENTATIVE: an IPv6 address not usable (yet). */
@@ -160,7 +162,8 @@ export function setUpReturnPath(netnsPath: string, targets: readonly ReturnTarge
   const nl = Netlink.open({ netns: netnsPath });
   try {
     const own = ownAddresses(nl);
-    const local = targets.map((t) => t.protocol === "tcp" && own.has(canonical(t.ip)));
+    const ownTarget = targets.map((t) => own.has(canonical(t.ip)));
+    const local = targets.map((t, i) => t.protocol === "tcp" && ownTarget[i]!);
     const marked = local.some(Boolean) && markSockets(netnsPath, targets.some((t, i) => local[i] && t.ip.includes(":")));
     const marks = local.map((l) => (l && marked ? REPLY_MARK : FORWARDER_MARK));
     if (marks.includes(FORWARDER_MARK)) writeTable(netnsPath);
@@ -175,7 +178,7 @@ export function setUpReturnPath(netnsPath: string, targets: readonly ReturnTarge
     }
     const gateway = (family: Family) =>
       nl.routes({ family }).find((r) => r.dst === "default" && r.gateway !== undefined && !(family === 6 && isLinkLocal6(r.gateway)))?.gateway ?? "";
-    return { gateway4: gateway(4), gateway6: ipv6 ? gateway(6) : "", marks };
+    return { gateway4: gateway(4), gateway6: ipv6 ? gateway(6) : "", marks, behindBridge: targets.length > 0 && !ownTarget.some(Boolean) };
   } finally {
     nl.close();
   }

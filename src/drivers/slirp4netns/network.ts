@@ -38,7 +38,8 @@ function hostAddress(hostIP: string): string {
 export function forwarderPorts(ports: readonly PortMapping[]): PortForward[] {
   checkSlirp4netnsPorts(ports);
   return ports.map((p) => ({
-    hostIP: hostAddress(p.hostIP),
+    // "" as it is: the forwarder listens on both families for it (listeners.ts)
+    hostIP: p.hostIP,
     hostPort: p.hostPort,
     containerPort: p.containerPort,
     protocol: p.protocol as PortForward["protocol"],
