@@ -135,7 +135,7 @@ describe.skipIf(!runnable)("podman parity, sixth pass", () => {
       inst.env.CTRNET_DNS_SERVERS = "bogus";
       expect(inst.cli(["run", "--rm", "--network", net.name, "--", "true"])).toMatchObject({
         code: 2,
-        stderr: 'ctrnet: error: CTRNET_DNS_SERVERS, CTRNET_DNS_SEARCHES or CTRNET_DNS_OPTIONS: invalid --dns "bogus": expected an IP address\n',
+        stderr: 'ctrnet: error: CTRNET_DNS_SERVERS, CTRNET_DNS_SEARCHES or CTRNET_DNS_OPTIONS: invalid --dns "bogus": bogus is not an ip address\n',
       });
     } finally {
       delete inst.env.CTRNET_DNS_SEARCHES;
