@@ -2,6 +2,7 @@
 // a name by regular expression, a network by name (or id) or, as `container:ID`, the containers sharing that
 // one's netns. Values of one key are alternatives; different keys must all match (podman's filters).
 import { UsageError } from "../errors.ts";
+import { splitFilters } from "../filters.ts";
 import type { ContainerRecord } from "../state/index.ts";
 
 export const CONTAINER_FILTER_KEYS = ["id", "name", "network"] as const;
@@ -10,22 +11,13 @@ type ContainerFilterKey = (typeof CONTAINER_FILTER_KEYS)[number];
 export type ContainerFilters = Partial<Record<ContainerFilterKey, string[]>>;
 
 export function parseContainerFilters(items: readonly string[]): ContainerFilters {
-  const out: ContainerFilters = {};
-  for (const item of items) {
-    const eq = item.indexOf("=");
-    const key = item.slice(0, Math.max(eq, 0));
-    if (eq < 0 || !(CONTAINER_FILTER_KEYS as readonly string[]).includes(key)) {
-      throw new UsageError(`invalid filter "${eq < 0 ? item : key}": use ${CONTAINER_FILTER_KEYS.map((k) => `${k}=…`).join(", ")}`);
+  const out = splitFilters(items, CONTAINER_FILTER_KEYS);
+  for (const value of out.name ?? []) {
+    try {
+      new RegExp(value);
+    } catch {
+      throw new UsageError(`invalid name filter "${value}": not a regular expression`);
     }
-    const value = item.slice(eq + 1);
-    if (key === "name") {
-      try {
-        new RegExp(value);
-      } catch {
-        throw new UsageError(`invalid name filter "${value}": not a regular expression`);
-      }
-    }
-    (out[key as ContainerFilterKey] ??= []).push(value);
   }
   return out;
 }

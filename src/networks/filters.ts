@@ -1,6 +1,7 @@
 // `network ls --filter KEY=VALUE` and `network prune --filter`, as podman: values of name, id or driver are
 // alternatives, every label must match, and different keys must all match.
 import { UsageError } from "../errors.ts";
+import { splitFilters } from "../filters.ts";
 import type { NetworkInfo } from "./model.ts";
 
 export const FILTER_KEYS = ["name", "id", "driver", "label", "label!", "dangling", "until"] as const;
@@ -11,16 +12,7 @@ type FilterKey = (typeof FILTER_KEYS)[number];
 export type NetworkFilters = Partial<Record<FilterKey, string[]>>;
 
 export function parseFilters(items: readonly string[], keys: readonly FilterKey[] = FILTER_KEYS): NetworkFilters {
-  const out: NetworkFilters = {};
-  for (const item of items) {
-    const eq = item.indexOf("=");
-    // `label!=KEY`: the `!` belongs to the key, as podman reads it
-    const key = item.slice(0, Math.max(eq, 0));
-    if (eq < 0 || !(keys as readonly string[]).includes(key)) {
-      throw new UsageError(`invalid filter "${eq < 0 ? item : key}": use ${keys.map((k) => `${k}=…`).join(", ")}`);
-    }
-    (out[key as FilterKey] ??= []).push(item.slice(eq + 1));
-  }
+  const out: NetworkFilters = splitFilters(items, keys);
   if (out.dangling) for (const v of out.dangling) parseBool(v);
   if (out.until) {
     if (out.until.length > 1) throw new UsageError("specify exactly one timestamp for until");
