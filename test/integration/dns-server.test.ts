@@ -158,6 +158,7 @@ describe("container names", () => {
       listening: [`${GW_A}:53`, `[${GW_A6}]:53`, `${GW_B}:53`],
       errors: [],
       upstreams: [`${UPSTREAM}:53`],
+      members: 3,
     });
   });
 
