@@ -12,7 +12,7 @@ import * as libc from "../../ffi/libc.ts";
 import { dnsMemberOf, dnsNameservers, dnsNetworkFrames, type Leaving, type ServedNetwork } from "../container/dns-members.ts";
 import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
-import { dnsConfigUnchanged, dnsMemberKeys, readDnsMember, readDnsStatus, updateDnsServer, writeDnsConfig, writeDnsMember } from "../drivers/dns/config.ts";
+import { dnsConfigUnchanged, dnsMemberKey, dnsMemberKeys, readDnsMember, readDnsStatus, updateDnsServer, writeDnsConfig, writeDnsMember } from "../drivers/dns/config.ts";
 import {
   type DnsHelperPaths,
   dnsHelperPaths,
@@ -154,8 +154,9 @@ function writeAllMembers(ctx: Context, paths: DnsHelperPaths, served: ServedNetw
   for (const rec of ctx.state().list()) {
     const member = dnsMemberOf(rec, served, leaving);
     if (!member) continue;
-    writeDnsMember(paths.config, rec.id, member);
-    stale.delete(rec.id);
+    const key = dnsMemberKey(rec.id);
+    writeDnsMember(paths.config, key, member);
+    stale.delete(key);
     count++;
   }
   for (const key of stale) writeDnsMember(paths.config, key, undefined);
@@ -199,9 +200,10 @@ async function syncLocked(ctx: Context, target: SyncTarget): Promise<void> {
   }
   // the one container: its record alone (none when it leaves whole)
   const rec = leaving?.network === undefined && leaving !== undefined ? undefined : ctx.state().findExact(id);
-  const wrote = writeDnsMember(paths.config, id, rec && dnsMemberOf(rec, served, leaving));
+  const key = dnsMemberKey(id);
+  const wrote = writeDnsMember(paths.config, key, rec && dnsMemberOf(rec, served, leaving));
   if (!wrote && dnsConfigUnchanged(paths.config, frame)) return;
-  const status = await updateDnsServer(paths.config, running.pid, { ...frame, changed: wrote ? [id] : [] });
+  const status = await updateDnsServer(paths.config, running.pid, { ...frame, changed: wrote ? [key] : [] });
   for (const e of status.errors) log.debug(`DNS server: ${e}`);
   // the last container gone: so is the server
   if (status.members === 0) await stopDnsHelper(paths);
@@ -343,7 +345,7 @@ export function dnsServerOf(ctx: Context, rec: ContainerRecord): { pid: number; 
   if (!rec.networks.length) return undefined;
   const paths = dnsPaths(ctx);
   try {
-    if (!readDnsMember(paths.config, rec.id)) return undefined;
+    if (!readDnsMember(paths.config, dnsMemberKey(rec.id))) return undefined;
   } catch {
     return undefined;
   }

@@ -42,8 +42,8 @@ export const DnsNetwork = v.strictObject({
 export type DnsNetwork = v.InferOutput<typeof DnsNetwork>;
 
 
-/** A key of a member file: a container id, as ctrnet's records take them (also its file name). */
-export const MemberKey = v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a container id"), v.maxLength(255));
+/** A key of a member file (its file name without .json): a container's id, or a digest of a long one (config.ts dnsMemberKey). */
+export const MemberKey = v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a container id"), v.maxLength(128));
 
 /**
  * One container's part of the configuration, in a file of its own (`members/ID.json` beside the configuration):

@@ -170,6 +170,21 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     expect(getent(B, name)).toBe(2);
   });
 
+  test("a server of an older ctrnet (its status counts no members, it reads no member files) is replaced by the next create", () => {
+    const first = `old-${hex(3)}`;
+    inst.ok(["create", "--network", B, first]);
+    const before = helperPid();
+    const statusFile = join(inst.env.CTRNET_ROOT!, "dns", "config.json.status");
+    const { members: _, ...older } = JSON.parse(readFileSync(statusFile, "utf8"));
+    writeFileSync(statusFile, JSON.stringify(older));
+    const second = `new-${hex(3)}`;
+    inst.ok(["create", "--network", B, second]);
+    expect(alive(before)).toBe(false);
+    expect(alive(helperPid())).toBe(true);
+    expect(getent(B, first)).toBe(ipOf(first, B));
+    expect(getent(B, second)).toBe(ipOf(second, B));
+  });
+
   test("containers on one network resolve each other by name, alias and short id; resolv.conf names the gateway", () => {
     const web = `${hex(6)}`;
     inst.ok(["create", "--network", A, "--name", "web", "--alias", "www", web]);

@@ -74,8 +74,13 @@ export function dnsConfigUnchanged(path: string, config: Omit<DnsConfigInput, "g
 export const membersDirOf = (configPath: string): string => join(dirname(configPath), "members");
 const memberPath = (configPath: string, key: string): string => join(membersDirOf(configPath), `${key}.json`);
 
+/** The member key of a container: its id, or for an id too long for a file name, a digest of it. */
+export function dnsMemberKey(id: string): string {
+  return id.length <= 128 ? id : `h-${new Bun.CryptoHasher("sha256").update(id).digest("hex")}`;
+}
+
 /**
- * Writes (or, with no member, removes) the member file of container `key`; false when it already said
+ * Writes (or, with no member, removes) the member file `key` (dnsMemberKey); false when it already said
  * that. Checked by the schema the server reads it with.
  */
 export function writeDnsMember(configPath: string, key: string, member: DnsMemberInput | undefined): boolean {
