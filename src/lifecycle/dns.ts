@@ -202,11 +202,13 @@ async function syncLocked(ctx: Context, target: SyncTarget): Promise<void> {
   const rec = leaving?.network === undefined && leaving !== undefined ? undefined : ctx.state().findExact(id);
   const key = dnsMemberKey(id);
   const wrote = writeDnsMember(paths.config, key, rec && dnsMemberOf(rec, served, leaving));
-  if (!wrote && dnsConfigUnchanged(paths.config, frame)) return;
-  const status = await updateDnsServer(paths.config, running.pid, { ...frame, changed: wrote ? [key] : [] });
-  for (const e of status.errors) log.debug(`DNS server: ${e}`);
-  // the last container gone: so is the server
-  if (status.members === 0) await stopDnsHelper(paths);
+  let status = readDnsStatus(paths.config);
+  if (wrote || !dnsConfigUnchanged(paths.config, frame)) {
+    status = await updateDnsServer(paths.config, running.pid, { ...frame, changed: wrote ? [key] : [] });
+    for (const e of status.errors) log.debug(`DNS server: ${e}`);
+  }
+  // the last container gone (or, started ahead of a create that failed, none came): so is the server
+  if (status?.members === 0) await stopDnsHelper(paths);
 }
 
 /**
