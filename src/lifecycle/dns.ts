@@ -2,9 +2,9 @@
 // network (create, rm, connect, disconnect), that container's member file is written again from its record
 // and the running server re-reads that file alone (SIGHUP; the configuration names it) before the command
 // goes on, so a create costs the same beside a thousand containers as beside none; the first container on
-// such a network starts it (on every record's member file, written again), the last one stops it. One server serves every network of the installation: root's in
-// the host's netns, on each network's gateway; a rootless user's inside the rootless netns, with the
-// rootless netns's slirp4netns resolver as its upstream. When it dies, the helper supervisor of the user
+// such a network starts it (on every record's member file, written again), the last one stops it. One
+// server serves every network of the installation: root's in the host's netns, on each network's gateway;
+// a rootless user's inside the rootless netns, with the rootless netns's slirp4netns resolver as its upstream. When it dies, the helper supervisor of the user
 // namespace it was launched from starts it again on the same configuration (restartDeadDns); failing
 // that, the next command does (reviveDns).
 import { existsSync } from "node:fs";
@@ -199,7 +199,7 @@ async function syncLocked(ctx: Context, target: SyncTarget): Promise<void> {
     return;
   }
   // the one container: its record alone (none when it leaves whole)
-  const rec = leaving?.network === undefined && leaving !== undefined ? undefined : ctx.state().findExact(id);
+  const rec = leaving !== undefined && leaving.network === undefined ? undefined : ctx.state().findExact(id);
   const key = dnsMemberKey(id);
   const wrote = writeDnsMember(paths.config, key, rec && dnsMemberOf(rec, served, leaving));
   let status = readDnsStatus(paths.config);
