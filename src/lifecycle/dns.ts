@@ -4,9 +4,9 @@
 // goes on, so a create costs the same beside a thousand containers as beside none; the first container on
 // such a network starts it (on every record's member file, written again), the last one stops it. One
 // server serves every network of the installation: root's in the host's netns, on each network's gateway;
-// a rootless user's inside the rootless netns, with the rootless netns's slirp4netns resolver as its upstream. When it dies, the helper supervisor of the user
-// namespace it was launched from starts it again on the same configuration (restartDeadDns); failing
-// that, the next command does (reviveDns).
+// a rootless user's inside the rootless netns, with the rootless netns's slirp4netns resolver as its
+// upstream. When it dies, the helper supervisor of the user namespace it was launched from starts it again
+// on the same configuration (restartDeadDns); failing that, the next command does (reviveDns).
 import { existsSync } from "node:fs";
 import * as libc from "../../ffi/libc.ts";
 import { dnsMemberOf, dnsNameservers, dnsNetworkFrames, type Leaving, type ServedNetwork } from "../container/dns-members.ts";
