@@ -54,7 +54,7 @@ export async function connectContainer(ctx: Context, idOrName: string, nameOrId:
     const index = next.networks.length - 1;
     const status = await driver.setup(targetOf(ctx, next, driver, index, rec.netns!.path, { ...(ips.length ? { ips } : {}), mac }));
     const updated = state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));
-    await syncDns(ctx);
+    await syncDns(ctx, { id: rec.id, changed: [network] });
     await refreshEtcFiles(ctx, rec, updated);
   });
   // the DNS server it may have started is restarted if it dies
@@ -92,7 +92,7 @@ export async function disconnectContainer(ctx: Context, idOrName: string, networ
     const rest = disconnectNetwork(rec, network);
     const index = rec.networks.findIndex((n) => n.network === network);
     // its names on that network stop resolving before its address there can go to another container
-    await syncDns(ctx, { id: rec.id, network });
+    await syncDns(ctx, { leaving: { id: rec.id, network } });
     ErrorList.throwIfAny("", await driver.teardown(targetOf(ctx, rec, driver, index, rec.netns!.path), rec.networks[index]!.status));
     const updated = ctx.state().update(rec.id, (r) => disconnectNetwork(r, network));
     await refreshEtcFiles(ctx, rec, updated);

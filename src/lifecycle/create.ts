@@ -311,7 +311,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       // failure is this create's, whenever it comes; the handler only keeps it from counting as unhandled
       // meanwhile.
       if (rec.networks.length) {
-        dnsSynced = syncDns(ctx, undefined, served, rec.networks.map((n) => n.network));
+        dnsSynced = syncDns(ctx, { id: rec.id, ...(served ? { served } : {}), changed: rec.networks.map((n) => n.network) });
         dnsSynced.catch(() => {});
       }
     }

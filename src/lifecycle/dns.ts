@@ -1,17 +1,18 @@
 // ctrnet's DNS server (`ctrnet _dns`) through the lifecycle: after every change of who is on a DNS-enabled
-// network (create, rm, connect, disconnect), the server's configuration is written again from the records
-// and the running server re-reads it (SIGHUP) before the command goes on; the first container on such a
-// network starts it, the last one stops it. One server serves every network of the installation: root's in
-// the host's netns, on each network's gateway; a rootless user's inside the rootless netns, with the
-// rootless netns's slirp4netns resolver as its upstream. When it dies, the helper supervisor of the user
-// namespace it was launched from starts it again on the same configuration (restartDeadDns); failing
-// that, the next command does (reviveDns).
+// network (create, rm, connect, disconnect), that container's member file is written again from its record
+// and the running server re-reads that file alone (SIGHUP; the configuration names it) before the command
+// goes on, so a create costs the same beside a thousand containers as beside none; the first container on
+// such a network starts it (on every record's member file, written again), the last one stops it. One
+// server serves every network of the installation: root's in the host's netns, on each network's gateway;
+// a rootless user's inside the rootless netns, with the rootless netns's slirp4netns resolver as its
+// upstream. When it dies, the helper supervisor of the user namespace it was launched from starts it again
+// on the same configuration (restartDeadDns); failing that, the next command does (reviveDns).
 import { existsSync } from "node:fs";
 import * as libc from "../../ffi/libc.ts";
-import { dnsNameservers, dnsNetworks, type Leaving, type ServedNetwork, SHORT_ID_LENGTH } from "../container/dns-members.ts";
+import { dnsMemberOf, dnsNameservers, dnsNetworkFrames, type Leaving, type ServedNetwork } from "../container/dns-members.ts";
 import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
-import { dnsConfigUnchanged, readDnsConfig, readDnsStatus, updateDnsServer, writeDnsConfig } from "../drivers/dns/config.ts";
+import { dnsConfigUnchanged, dnsMemberKey, dnsMemberKeys, readDnsMember, readDnsStatus, updateDnsServer, writeDnsConfig, writeDnsMember } from "../drivers/dns/config.ts";
 import {
   type DnsHelperPaths,
   dnsHelperPaths,
@@ -56,8 +57,7 @@ async function servedNetworks(ctx: Context): Promise<ServedNetwork[]> {
 
 /**
  * What the server's configuration says of a network beyond its name is read from its configuration when
- * first asked for: only a network with containers on it is in the configuration (dnsNetworks), and every
- * create lists them all.
+ * first asked for: a create on a network the server does not serve asks for none of it.
  */
 function servedNetwork(n: NetworkConfig): ServedNetwork {
   let details: Omit<ServedNetwork, "name"> | undefined;
@@ -101,12 +101,6 @@ export async function unservedNetworkDnsServers(ctx: Context, rec: ContainerReco
   return [...new Set(networks.filter((n) => mine.has(n.name) && !servedByCtrnet(n)).flatMap(networkDnsServers))];
 }
 
-/** Writes the configuration and launches the server on it, without waiting for it. */
-function launch(ctx: Context, paths: DnsHelperPaths, config: Omit<DnsConfigInput, "generation">): void {
-  writeDnsConfig(paths.config, config);
-  launchOnConfig(ctx, paths);
-}
-
 /**
  * Launches the server on the configuration written, in this user namespace, whose helper supervisor
  * restarts it when it dies (see restartDeadDns).
@@ -135,33 +129,86 @@ function configOf(ctx: Context, networks: DnsConfigInput["networks"]): Omit<DnsC
   return { networks, port: 53, upstreams: dns ? [{ address: dns, port: 53 }] : [] };
 }
 
+/** Which container changed: its record alone is read (none: every record is). */
+export interface SyncTarget {
+  /** The container whose networks, names or addresses changed. */
+  id?: string;
+  /** A container (or one network of it) about to be torn down, whose names go first; its id is the target's. */
+  leaving?: Leaving;
+  /** The served networks prestartDns read, if it did. */
+  served?: ServedNetworks;
+  /**
+   * The networks of the container that changed; when none is served (whether or not a server runs for
+   * others), the sync costs one read of the network list.
+   */
+  changed?: readonly string[];
+}
+
 /**
- * Call with the lock held: the configuration from the records, applied by a running server or a new one.
- * changed: the networks whose containers changed, when known; none of them served, the configuration is
- * the same (a server that died meanwhile is reviveDns's), and the records are not read.
+ * Every record's member file written again (and those of containers gone removed): what a server started or
+ * reloaded whole serves. Returns how many there are.
  */
-async function syncLocked(ctx: Context, leaving: Leaving | undefined, known?: ServedNetwork[], changed?: readonly string[]): Promise<void> {
+function writeAllMembers(ctx: Context, paths: DnsHelperPaths, served: ServedNetwork[], leaving: Leaving | undefined): number {
+  const stale = new Set(dnsMemberKeys(paths.config));
+  let count = 0;
+  for (const rec of ctx.state().list()) {
+    const member = dnsMemberOf(rec, served, leaving);
+    if (!member) continue;
+    const key = dnsMemberKey(rec.id);
+    writeDnsMember(paths.config, key, member);
+    stale.delete(key);
+    count++;
+  }
+  for (const key of stale) writeDnsMember(paths.config, key, undefined);
+  return count;
+}
+
+/**
+ * Call with the lock held: the server brought in line with the records, by a reload of the one member that
+ * changed when the target names it and a server runs, else from every record (started when none runs).
+ */
+async function syncLocked(ctx: Context, target: SyncTarget): Promise<void> {
   const paths = dnsPaths(ctx);
-  const served = known ?? (await servedNetworks(ctx));
+  const served = target.served?.served ?? (await servedNetworks(ctx));
+  const { changed, leaving } = target;
   if (changed !== undefined && !served.some((n) => changed.includes(n.name))) return;
   if (served.length === 0 && !existsSync(paths.dir)) return;
-  const networks = dnsNetworks(ctx.state().list(), served, leaving);
-  if (networks.length === 0) {
-    if (existsSync(paths.dir)) await stopDnsHelper(paths);
-    return;
-  }
-  const config = configOf(ctx, networks);
-  const running = dnsHelperRunning(paths);
-  if (!running) {
-    launch(ctx, paths, config);
-    await waitForDnsHelper(paths);
-    return;
-  }
+  const frame = configOf(ctx, dnsNetworkFrames(served));
+  let running = dnsHelperRunning(paths);
   // one launched by prestartDns may still be starting: SIGHUP is its to take once it has said so
-  if (!readDnsStatus(paths.config)) await waitForDnsHelper(paths);
-  if (dnsConfigUnchanged(paths.config, config)) return;
-  const status = await updateDnsServer(paths.config, running.pid, config);
-  for (const e of status.errors) log.debug(`DNS server: ${e}`);
+  if (running && !readDnsStatus(paths.config)) await waitForDnsHelper(paths);
+  // a server of an older ctrnet (its status does not count members) reads no member files: it is replaced
+  if (running && readDnsStatus(paths.config)?.members === undefined) {
+    await stopDnsHelper(paths);
+    running = undefined;
+  }
+  const id = leaving?.id ?? target.id;
+  if (!running || id === undefined) {
+    if (writeAllMembers(ctx, paths, served, leaving) === 0) {
+      if (existsSync(paths.dir)) await stopDnsHelper(paths);
+      return;
+    }
+    if (!running) {
+      writeDnsConfig(paths.config, frame);
+      launchOnConfig(ctx, paths);
+      await waitForDnsHelper(paths);
+      return;
+    }
+    const status = await updateDnsServer(paths.config, running.pid, frame);
+    for (const e of status.errors) log.debug(`DNS server: ${e}`);
+    return;
+  }
+  // the one container: its record alone (none when it leaves whole)
+  const rec = leaving !== undefined && leaving.network === undefined ? undefined : ctx.state().findExact(id);
+  const key = dnsMemberKey(id);
+  const wrote = writeDnsMember(paths.config, key, rec && dnsMemberOf(rec, served, leaving));
+  let status = readDnsStatus(paths.config);
+  if (wrote || !dnsConfigUnchanged(paths.config, frame)) {
+    status = await updateDnsServer(paths.config, running.pid, { ...frame, changed: wrote ? [key] : [] });
+    for (const e of status.errors) log.debug(`DNS server: ${e}`);
+  }
+  // the last container gone (or, started ahead of a create that failed, none came): so is the server
+  if (status?.members === 0) await stopDnsHelper(paths);
 }
 
 /**
@@ -180,7 +227,9 @@ export async function prestartDns(ctx: Context, networkNames: readonly string[])
   try {
     await withLock(paths.lock, () => {
       if (dnsHelperRunning(paths)) return;
-      launch(ctx, paths, configOf(ctx, dnsNetworks(ctx.state().list(), served, undefined)));
+      writeAllMembers(ctx, paths, served, undefined);
+      writeDnsConfig(paths.config, configOf(ctx, dnsNetworkFrames(served)));
+      launchOnConfig(ctx, paths);
     });
   } catch (err) {
     // only a head start: syncDns, after the set-up, starts the server or says why it cannot
@@ -195,15 +244,13 @@ export interface ServedNetworks {
 }
 
 /**
- * Brings the server in line with the records: call after a container's networks changed. `leaving`: a
- * container (or one network of it) about to be torn down, whose names go first. `changed`: the networks
- * of the container that changed; when none is served (whether or not a server runs for others), this
- * costs one read of the network list, not a read of every record.
+ * Brings the server in line with the records: call after a container's networks changed, naming it (see
+ * SyncTarget), or with no target after what concerns every container (a network's DNS servers).
  */
-export async function syncDns(ctx: Context, leaving?: Leaving, known?: ServedNetworks, changed?: readonly string[]): Promise<void> {
+export async function syncDns(ctx: Context, target: SyncTarget = {}): Promise<void> {
   const paths = dnsPaths(ctx);
   await withHeldLock(paths.lock, async (lock) => {
-    await syncLocked(ctx, leaving, known?.served, changed);
+    await syncLocked(ctx, target);
     // no server left to guard: the lock file goes, as a removed container's does (a ctrnet waiting on it
     // finds the file at the path replaced or gone, and locks the one there now: state/lock.ts attempt)
     if (!existsSync(paths.dir)) lock.discard();
@@ -211,9 +258,9 @@ export async function syncDns(ctx: Context, leaving?: Leaving, known?: ServedNet
 }
 
 /** For teardown and gc: the errors instead of a throw. */
-export async function syncDnsErrors(ctx: Context, leaving?: Leaving, changed?: readonly string[]): Promise<unknown[]> {
+export async function syncDnsErrors(ctx: Context, target: SyncTarget = {}): Promise<unknown[]> {
   try {
-    await syncDns(ctx, leaving, undefined, changed);
+    await syncDns(ctx, target);
     return [];
   } catch (err) {
     return [err];
@@ -234,7 +281,7 @@ export async function reviveDns(ctx: Context): Promise<void> {
     await withLock(paths.lock, async () => {
       if (dnsHelperRunning(paths)) return;
       log.warn("the DNS server for container names is gone; starting it again");
-      await syncLocked(ctx, undefined);
+      await syncLocked(ctx, {});
       if (dnsHelperRunning(paths)) noteDnsRestart(paths);
     });
   } catch (err) {
@@ -295,18 +342,15 @@ export async function restartDeadDns(ctx: Context, userns: number): Promise<"run
   }
 }
 
-/** For inspect: the DNS server serving a container (listed in its configuration), its restarts. */
+/** For inspect: the DNS server serving a container (it has a member file), its restarts. */
 export function dnsServerOf(ctx: Context, rec: ContainerRecord): { pid: number; running: boolean; restarts: number; lastRestart?: number; restartError?: string } | undefined {
   if (!rec.networks.length) return undefined;
   const paths = dnsPaths(ctx);
-  let config: ReturnType<typeof readDnsConfig>;
   try {
-    config = readDnsConfig(paths.config);
+    if (!readDnsMember(paths.config, dnsMemberKey(rec.id))) return undefined;
   } catch {
     return undefined;
   }
-  const short = rec.id.slice(0, SHORT_ID_LENGTH);
-  if (!config?.networks.some((n) => n.containers.some((c) => c.id === short))) return undefined;
   const proc = dnsHelperProcess(paths);
   if (!proc) return undefined;
   const restarts = dnsRestarts(paths);

@@ -33,7 +33,7 @@ export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts
   const errors = await stopHelpers(ctx, rec.id);
   phase("teardown: helpers stopped");
   // its names stop resolving before its addresses can go to another container (and the last one stops the server)
-  if (rec.networks.length) errors.push(...(await syncDnsErrors(ctx, { id: rec.id }, rec.networks.map((n) => n.network))));
+  if (rec.networks.length) errors.push(...(await syncDnsErrors(ctx, { leaving: { id: rec.id }, changed: rec.networks.map((n) => n.network) })));
   phase("teardown: DNS synced");
   const reach = opts.netnsPath ?? rec.netns?.path;
   const netnsPath = reach !== undefined && netnsUsable(reach) ? reach : undefined;

@@ -24,17 +24,25 @@ export function startNiced(pid: number): void {
  */
 export function restorePriority(): void {
   if (getPriority() <= 0) return;
-  let tids: string[];
-  try {
-    tids = readdirSync("/proc/self/task");
-  } catch {
-    tids = [String(process.pid)];
-  }
-  for (const tid of tids) {
+  // A thread the runtime starts meanwhile from a thread not restored yet (mimalloc's scavenger, seen so)
+  // starts niced: looked for again until a pass finds none.
+  for (let pass = 0; pass < 5; pass++) {
+    let tids: string[];
     try {
-      setPriority(Number(tid), 0);
+      tids = readdirSync("/proc/self/task");
     } catch {
-      // not allowed, or the thread is gone
+      tids = [String(process.pid)];
     }
+    let changed = false;
+    for (const tid of tids) {
+      try {
+        if (getPriority(Number(tid)) === 0) continue;
+        setPriority(Number(tid), 0);
+        changed = true;
+      } catch {
+        // not allowed, or the thread is gone
+      }
+    }
+    if (!changed) return;
   }
 }

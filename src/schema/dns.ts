@@ -28,12 +28,13 @@ export type DnsContainer = v.InferOutput<typeof DnsContainer>;
 
 export const DnsNetwork = v.strictObject({
   name: Name,
-  /** Where the server listens (UDP and TCP port 53): the network's gateway addresses on the host. */
-  gateways: v.array(IPAddress),
+  /** Where the server listens (UDP and TCP port 53) besides its members' gateways (DnsMember): addresses on the host. */
+  gateways: v.optional(v.array(IPAddress), []),
   /** A query from an address in these subnets comes from this network. */
   subnets: v.pipe(v.array(Subnet), v.minLength(1, "expected at least one subnet")),
   /** No way out: names that are not containers' are answered NXDOMAIN, not forwarded. */
   internal: v.optional(v.boolean(), false),
+  /** Containers listed here rather than in member files (tests, hand-written configurations). */
   containers: v.optional(v.array(DnsContainer), []),
   /** podman's network `--dns`: its clients' other names go to these instead of the server-wide upstreams. */
   upstreams: v.optional(v.array(DnsUpstream)),
@@ -41,9 +42,35 @@ export const DnsNetwork = v.strictObject({
 export type DnsNetwork = v.InferOutput<typeof DnsNetwork>;
 
 
+/** A key of a member file (its file name without .json): a container's id, or a digest of a long one (config.ts dnsMemberKey). */
+export const MemberKey = v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a container id"), v.maxLength(128));
+
+/**
+ * One container's part of the configuration, in a file of its own (`members/ID.json` beside the configuration):
+ * a create or rm writes or removes that file alone, and the server reads it alone (DnsConfig.changed).
+ */
+export const DnsMember = v.strictObject({
+  networks: v.array(
+    v.strictObject({
+      /** A network of the configuration (one it does not list is ignored). */
+      network: Name,
+      /** The network's gateways, as the container's set-up reported them: listened on while a member names them. */
+      gateways: v.array(IPAddress),
+      container: DnsContainer,
+    }),
+  ),
+});
+export type DnsMember = v.InferOutput<typeof DnsMember>;
+export type DnsMemberInput = v.InferInput<typeof DnsMember>;
+
 export const DnsConfig = v.strictObject({
   /** Raised by every write, so a reader of the status file knows which write the server has applied. */
   generation: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  /**
+   * The member files written or removed since the previous generation, the rest of this file being the same:
+   * a server that applied that generation reads those alone. Absent (or any other case): it reads them all.
+   */
+  changed: v.optional(v.array(MemberKey)),
   networks: v.array(DnsNetwork),
   /** Resolvers for every other name; when absent, the host's (see upstreams.ts), read again on each reload. */
   upstreams: v.optional(v.array(DnsUpstream)),
@@ -61,5 +88,7 @@ export const DnsStatus = v.strictObject({
   /** One line per gateway it could not listen on. */
   errors: v.array(v.string()),
   upstreams: v.array(v.string()),
+  /** How many containers it serves (the configuration's and the member files'). */
+  members: v.optional(v.number()),
 });
 export type DnsStatus = v.InferOutput<typeof DnsStatus>;

@@ -78,7 +78,12 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     }
   });
 
+  /** Set by a test that damaged a record: drops it whether the test passed or not. */
+  let dropDamaged: (() => void) | undefined;
+
   afterEach(() => {
+    dropDamaged?.();
+    dropDamaged = undefined;
     inst.removeAll();
     expect(helperPid()).toBeUndefined();
   });
@@ -129,6 +134,55 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     inst.ok(["gc"]);
     inst.removeAll();
     inst.ok(["network", "rm", off]);
+  });
+
+  test("a create, connect and disconnect on a DNS network read no other container's record while the server runs; rm stops its names", () => {
+    inst.ok(["create", "--network", B, `srv-${hex(3)}`]);
+    expect(alive(helperPid())).toBe(true);
+    const bad = `bad-${hex(3)}`;
+    inst.ok(["create", "--network", "none", bad]);
+    const db = new Database(join(inst.env.CTRNET_ROOT!, "state.db"));
+    try {
+      db.query("UPDATE containers SET ports = '[' WHERE id = ?").run(bad);
+    } finally {
+      db.close();
+    }
+    // rm -f drops the damaged record; gc removes the netns it named
+    dropDamaged = () => {
+      inst.ok(["rm", "-f", bad]);
+      inst.ok(["gc"]);
+    };
+    expect(inst.cli(["ls"]).stderr).toContain(`the record of container "${bad}" is damaged`);
+    const quiet = (argv: string[]) => {
+      const r = inst.cli(argv);
+      return { code: r.code, stderr: r.stderr };
+    };
+    const name = `quiet-${hex(3)}`;
+    expect(quiet(["create", "--network", B, "--network-alias", "quietly", name])).toEqual({ code: 0, stderr: "" });
+    // its names resolve once create returns
+    expect(getent(B, "quietly")).toBe(ipOf(name, B));
+    expect(quiet(["network", "connect", N, name])).toEqual({ code: 0, stderr: "" });
+    expect(getent(N, name)).toBe(ipOf(name, N));
+    expect(quiet(["network", "disconnect", N, name])).toEqual({ code: 0, stderr: "" });
+    expect(getent(N, name)).toBe(2);
+    // (rm reads every record to find containers sharing its netns, DNS or not: only its names are checked here)
+    inst.ok(["rm", name]);
+    expect(getent(B, name)).toBe(2);
+  });
+
+  test("a server of an older ctrnet (its status counts no members, it reads no member files) is replaced by the next create", () => {
+    const first = `old-${hex(3)}`;
+    inst.ok(["create", "--network", B, first]);
+    const before = helperPid();
+    const statusFile = join(inst.env.CTRNET_ROOT!, "dns", "config.json.status");
+    const { members: _, ...older } = JSON.parse(readFileSync(statusFile, "utf8"));
+    writeFileSync(statusFile, JSON.stringify(older));
+    const second = `new-${hex(3)}`;
+    inst.ok(["create", "--network", B, second]);
+    expect(alive(before)).toBe(false);
+    expect(alive(helperPid())).toBe(true);
+    expect(getent(B, first)).toBe(ipOf(first, B));
+    expect(getent(B, second)).toBe(ipOf(second, B));
   });
 
   test("containers on one network resolve each other by name, alias and short id; resolv.conf names the gateway", () => {

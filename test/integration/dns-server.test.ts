@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Subprocess } from "bun";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
-import { readDnsStatus, updateDnsServer, waitForDnsStatus, writeDnsConfig } from "../../src/drivers/dns/config.ts";
+import { readDnsStatus, updateDnsServer, waitForDnsStatus, writeDnsConfig, writeDnsMember } from "../../src/drivers/dns/config.ts";
 import { createNetns, removeNetns, type Netns } from "../../src/netns/index.ts";
 import type { DnsConfigInput, DnsNetwork } from "../../src/schema/dns.ts";
 import { ensureBinary } from "../helpers/binary.ts";
@@ -158,6 +158,7 @@ describe("container names", () => {
       listening: [`${GW_A}:53`, `[${GW_A6}]:53`, `${GW_B}:53`],
       errors: [],
       upstreams: [`${UPSTREAM}:53`],
+      members: 3,
     });
   });
 
@@ -226,6 +227,37 @@ describe("changes on SIGHUP", () => {
     expect(dig(other, "other")).toMatch(/timed out|no servers could be reached|connection refused/);
     await reconfigure([web, db, other]);
     expect(short(other, "other")).toEqual([other.ipv4]);
+  });
+
+  test("member files: a reload that names the changed ones reads those alone; any other reload reads them all", async () => {
+    const member = (name: string, ipv4: string) => ({ networks: [{ network: "front", gateways: [GW_A], container: { name, id: name, ipv4: [ipv4] } }] });
+    const frame = config([web, db, other]);
+    await updateDnsServer(CONFIG, helper.pid, frame);
+    expect(writeDnsMember(CONFIG, "member-one", member("m1", "10.231.0.11"))).toBe(true);
+    // the same again: nothing to write
+    expect(writeDnsMember(CONFIG, "member-one", member("m1", "10.231.0.11"))).toBe(false);
+    expect((await updateDnsServer(CONFIG, helper.pid, { ...frame, changed: ["member-one"] })).members).toBe(4);
+    expect(short(web, "m1")).toEqual(["10.231.0.11"]);
+    expect(short(web, "-x", "10.231.0.11")).toEqual(["m1."]);
+    // a member file the reload does not name is not read...
+    writeDnsMember(CONFIG, "member-two", member("m2", "10.231.0.12"));
+    expect((await updateDnsServer(CONFIG, helper.pid, { ...frame, changed: [] })).members).toBe(4);
+    expect(status(dig(web, "m2.dns.ctrnet"))).toBe("NXDOMAIN");
+    // ...a removed one named goes
+    writeDnsMember(CONFIG, "member-one", undefined);
+    expect((await updateDnsServer(CONFIG, helper.pid, { ...frame, changed: ["member-one"] })).members).toBe(3);
+    expect(status(dig(web, "m1.dns.ctrnet"))).toBe("NXDOMAIN");
+    // a reload naming none reads every member file
+    expect((await updateDnsServer(CONFIG, helper.pid, frame)).members).toBe(4);
+    expect(short(web, "m2")).toEqual(["10.231.0.12"]);
+    // and so does one that skips a generation (a write the server never applied)
+    writeDnsMember(CONFIG, "member-two", undefined);
+    writeDnsMember(CONFIG, "member-one", member("m1", "10.231.0.11"));
+    writeDnsConfig(CONFIG, { ...frame, changed: ["member-two"] });
+    expect((await updateDnsServer(CONFIG, helper.pid, { ...frame, changed: ["member-two"] })).members).toBe(4);
+    expect(short(web, "m1")).toEqual(["10.231.0.11"]);
+    writeDnsMember(CONFIG, "member-one", undefined);
+    expect((await updateDnsServer(CONFIG, helper.pid, frame)).members).toBe(3);
   });
 
   test("queries during repeated reloads are all answered", async () => {

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { readDnsConfig, writeDnsConfig } from "../../src/drivers/dns/config.ts";
+import { dnsMemberKey, dnsMemberKeys, readDnsConfig, readDnsMember, writeDnsConfig, writeDnsMember } from "../../src/drivers/dns/config.ts";
 import { hostUpstreams, parseNameservers } from "../../src/drivers/dns/upstreams.ts";
 
 const dir = mkdtempSync(`${tmpdir()}/ctrnet-dns-`);
@@ -35,6 +35,37 @@ describe("configuration file", () => {
     expect(() => readDnsConfig(`${dir}/junk.json`)).toThrow(`${dir}/junk.json: not JSON`);
     writeFileSync(`${dir}/extra.json`, JSON.stringify({ generation: 1, networks: [], extra: 1 }));
     expect(() => readDnsConfig(`${dir}/extra.json`)).toThrow(`${dir}/extra.json: extra:`);
+  });
+});
+
+describe("member files", () => {
+  const config = `${dir}/members-test/config.json`;
+  const member = { networks: [{ network: "n1", gateways: ["10.89.0.1"], container: NETWORK.containers[0]! }] };
+
+  test("written beside the configuration, one per container; the same content again is no write; none removes it", () => {
+    expect(dnsMemberKeys(config)).toEqual([]);
+    expect(writeDnsMember(config, "abc", member)).toBe(true);
+    expect(writeDnsMember(config, "abc", member)).toBe(false);
+    expect(readDnsMember(config, "abc")).toEqual({ networks: [{ ...member.networks[0]!, container: { ...NETWORK.containers[0]!, aliases: [], ipv6: [] } }] });
+    expect(statSync(`${dir}/members-test/members/abc.json`).mode & 0o777).toBe(0o600);
+    expect(writeDnsMember(config, "def", member)).toBe(true);
+    expect(dnsMemberKeys(config).sort()).toEqual(["abc", "def"]);
+    expect(writeDnsMember(config, "abc", undefined)).toBe(true);
+    expect(writeDnsMember(config, "abc", undefined)).toBe(false);
+    expect(readDnsMember(config, "abc")).toBeUndefined();
+    expect(dnsMemberKeys(config)).toEqual(["def"]);
+  });
+
+  test("a container id too long for a file name has a digest for key; bad keys and members are one line, nothing written", () => {
+    expect(dnsMemberKey("a".repeat(64))).toBe("a".repeat(64));
+    const long = dnsMemberKey("a".repeat(200));
+    expect(long).toMatch(/^h-[0-9a-f]{64}$/);
+    expect(dnsMemberKey("a".repeat(200))).toBe(long);
+    expect(() => writeDnsMember(config, "../x", member)).toThrow('DNS member "../x": expected a container id');
+    expect(() => writeDnsMember(config, "bad", { networks: [{ ...member.networks[0]!, gateways: ["10.89.0.001"] }] })).toThrow("DNS member bad: networks[0].gateways[0]: expected an IP address in canonical form");
+    expect(readDnsMember(config, "bad")).toBeUndefined();
+    writeFileSync(`${dir}/members-test/members/junk.json`, JSON.stringify({ networks: [], extra: 1 }));
+    expect(() => readDnsMember(config, "junk")).toThrow(`${dir}/members-test/members/junk.json: extra:`);
   });
 });
 

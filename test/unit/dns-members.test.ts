@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { newContainerRecord, withStatus } from "../../src/container/attachments.ts";
 import { containerHosts, containerResolvConf } from "../../src/container/dns-files.ts";
-import { dnsNameservers, dnsNetworks } from "../../src/container/dns-members.ts";
+import { dnsMemberOf, dnsNameservers, dnsNetworkFrames } from "../../src/container/dns-members.ts";
 import { configuredResolvOptions, parseEtcOptions } from "../../src/container/etc-options.ts";
 import { UsageError } from "../../src/errors.ts";
 import type { NetworkStatus } from "../../src/schema/network-status.ts";
@@ -30,41 +30,42 @@ const web = container("0123456789abcdef", "web", [
 const anonymous = container("c1", null, [{ network: "front", addresses: [{ address: "10.89.0.3/24", gateway: "10.89.0.1" }] }]);
 const isolated = container("c2", "iso", [{ network: "internal", addresses: [{ address: "10.91.0.2/24" }] }]);
 
-describe("dnsNetworks", () => {
-  test("per served network: each container by name, aliases and short id, its addresses there; gateways to listen on", () => {
-    expect(dnsNetworks([web, anonymous, isolated], [front, back, internal])).toEqual([
-      {
-        name: "front",
-        gateways: ["10.89.0.1", "fd89::1"],
-        subnets: front.subnets,
-        internal: false,
-        containers: [
-          { name: "web", id: "0123456789ab", aliases: ["www"], ipv4: ["10.89.0.2"], ipv6: ["fd89::2"] },
-          // no name: its id is its name
-          { name: "c1", id: "c1", aliases: [], ipv4: ["10.89.0.3"], ipv6: [] },
-        ],
-      },
-      { name: "back", gateways: ["10.90.0.1"], subnets: back.subnets, internal: false, containers: [{ name: "web", id: "0123456789ab", aliases: [], ipv4: ["10.90.0.2"], ipv6: [] }] },
-      // the internal network has no gateway on the host: nothing could answer there, so it is not served
-    ]);
+describe("dnsMemberOf and dnsNetworkFrames", () => {
+  test("a container's member file: per served network it is on, its name, aliases and short id, its addresses there, the gateways", () => {
+    expect(dnsMemberOf(web, [front, back, internal])).toEqual({
+      networks: [
+        { network: "front", gateways: ["10.89.0.1", "fd89::1"], container: { name: "web", id: "0123456789ab", aliases: ["www"], ipv4: ["10.89.0.2"], ipv6: ["fd89::2"] } },
+        { network: "back", gateways: ["10.90.0.1"], container: { name: "web", id: "0123456789ab", aliases: [], ipv4: ["10.90.0.2"], ipv6: [] } },
+      ],
+    });
+    // no name: its id is its name
+    expect(dnsMemberOf(anonymous, [front])).toEqual({ networks: [{ network: "front", gateways: ["10.89.0.1"], container: { name: "c1", id: "c1", aliases: [], ipv4: ["10.89.0.3"], ipv6: [] } }] });
+    // the internal network has no gateway on the host: nothing listens there for it
+    expect(dnsMemberOf(isolated, [internal])?.networks[0]?.gateways).toEqual([]);
   });
 
-  test("a network not served, a container being removed or leaving (whole or from one network), and a network without containers give nothing", () => {
-    expect(dnsNetworks([web], [back]).map((n) => n.name)).toEqual(["back"]);
-    expect(dnsNetworks([{ ...web, state: "removing" }, anonymous], [front, back]).map((n) => [n.name, n.containers.map((c) => c.name)])).toEqual([["front", ["c1"]]]);
-    expect(dnsNetworks([web, anonymous], [front, back], { id: web.id }).map((n) => n.name)).toEqual(["front"]);
+  test("a network not served, a container being removed or leaving (whole or from one network) give nothing there", () => {
+    expect(dnsMemberOf(web, [back])?.networks.map((n) => n.network)).toEqual(["back"]);
+    expect(dnsMemberOf(web, [internal])).toBeUndefined();
+    expect(dnsMemberOf({ ...web, state: "removing" }, [front, back])).toBeUndefined();
+    expect(dnsMemberOf(web, [front, back], { id: web.id })).toBeUndefined();
+    // another container leaving changes nothing of this one
+    expect(dnsMemberOf(web, [front], { id: anonymous.id })?.networks.length).toBe(1);
     // one network of it leaving: it stays on the other
-    const leavingFront = dnsNetworks([web, anonymous], [front, back], { id: web.id, network: "front" });
-    expect(leavingFront.map((n) => [n.name, n.containers.map((c) => c.name)])).toEqual([["front", ["c1"]], ["back", ["web"]]]);
-    expect(dnsNetworks([], [front])).toEqual([]);
+    expect(dnsMemberOf(web, [front, back], { id: web.id, network: "front" })?.networks.map((n) => n.network)).toEqual(["back"]);
+  });
+
+  test("the configuration's networks: each served one, its containers in member files", () => {
+    expect(dnsNetworkFrames([front, { ...internal, internal: true, dnsServers: ["192.0.2.53"] }])).toEqual([
+      { name: "front", gateways: [], subnets: front.subnets, internal: false, containers: [] },
+      { name: "internal", gateways: [], subnets: internal.subnets, internal: true, containers: [], upstreams: [{ address: "192.0.2.53", port: 53 }] },
+    ]);
   });
 
   test("a container's --dns servers are its own upstreams on each network (podman's NetworkOptions.DNSServers for aardvark-dns)", () => {
     const withDns = { ...web, etc: { dns: ["192.0.2.53", "2001:db8::53"] } };
-    expect(dnsNetworks([withDns, anonymous], [front]).flatMap((n) => n.containers.map((c) => [c.name, c.dnsServers]))).toEqual([
-      ["web", ["192.0.2.53", "2001:db8::53"]],
-      ["c1", undefined],
-    ]);
+    expect(dnsMemberOf(withDns, [front])?.networks.map((n) => n.container.dnsServers)).toEqual([["192.0.2.53", "2001:db8::53"]]);
+    expect(dnsMemberOf(anonymous, [front])?.networks[0]?.container.dnsServers).toBeUndefined();
   });
 
   test("dnsNameservers: the gateways of the container's served networks, in attachment order", () => {

@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { decide, type Decision, Resolver } from "../../src/drivers/dns/resolver.ts";
 import { decodeMessage, encodeMessage, type Message, RCODE, TYPE } from "../../src/drivers/dns/wire.ts";
 import { reverseAddress, Zone } from "../../src/drivers/dns/zone.ts";
-import { DnsConfig } from "../../src/schema/dns.ts";
+import { DnsConfig, type DnsMember } from "../../src/schema/dns.ts";
 
 const CONFIG = v.parse(DnsConfig, {
   generation: 1,
@@ -243,5 +243,62 @@ describe("a network's own DNS servers (podman's network --dns)", () => {
     expect(forwardOf("10.94.0.2")).toBeUndefined();
     // and names still answered locally
     expect(data(reply(decide(withServers, query("p", TYPE.A), "10.94.0.2", true)))).toEqual([{ kind: "A", address: "10.94.0.2" }]);
+  });
+});
+
+describe("a zone changed one member at a time", () => {
+  // CONFIG's networks without their containers, which come as member files do instead
+  const frame = v.parse(DnsConfig, { ...CONFIG, networks: CONFIG.networks.map((n) => ({ ...n, gateways: [], containers: [] })) });
+  const gatewayOf = new Map(CONFIG.networks.map((n) => [n.name, n.gateways]));
+  function membersOf(config: DnsConfig): Map<string, DnsMember> {
+    const out = new Map<string, DnsMember>();
+    for (const n of config.networks) {
+      for (const c of n.containers) {
+        const m = out.get(c.id) ?? { networks: [] };
+        m.networks.push({ network: n.name, gateways: gatewayOf.get(n.name)!, container: c });
+        out.set(c.id, m);
+      }
+    }
+    return out;
+  }
+  const members = membersOf(CONFIG);
+  const clients = ["10.89.0.2", "10.89.0.3", "10.90.0.3", "10.90.0.4", "10.90.0.9", "10.91.0.2", "fd89::2", "192.0.2.1"];
+  const names = ["web", "www", "portal", "db", "cache", "vault", "aaaaaaaaaaaa", "bbbbbbbbbbbb", "nobody", "db.dns.ctrnet", "example.com"];
+  const ptrs = ["2.0.89.10.in-addr.arpa", "3.0.89.10.in-addr.arpa", "3.0.90.10.in-addr.arpa", "2.0.91.10.in-addr.arpa"];
+  /** Every answer a battery of queries gets: what a zone serves, as clients see it. */
+  const answers = (z: Zone) =>
+    clients.flatMap((client) => [
+      ...names.flatMap((name) => [TYPE.A, TYPE.AAAA].map((type) => decide(z, query(name, type), client, true))),
+      ...ptrs.map((name) => decide(z, query(name, TYPE.PTR), client, true)),
+    ]);
+
+  test("answers as the zone built whole, through additions, a replacement and removals; counts its members", () => {
+    const z = new Zone(frame);
+    expect(z.size).toBe(0);
+    // a client of a network without members is refused there, and nothing listens
+    expect(reply(decide(z, query("web", TYPE.A), "10.89.0.2", true)).header.rcode).toBe(RCODE.REFUSED);
+    expect(z.gateways()).toEqual([]);
+    z.setMember("temp", { networks: [{ network: "front", gateways: ["10.89.0.1"], container: { name: "web", id: "eeeeeeeeeeee", aliases: ["db"], ipv4: ["10.89.0.2"], ipv6: [] } }] });
+    for (const [key, m] of members) z.setMember(key, m);
+    // db moves and comes back; temp goes; a member of a network the configuration lacks counts for nothing
+    z.setMember("bbbbbbbbbbbb", { networks: [{ network: "front", gateways: ["10.89.0.1"], container: { name: "db", id: "bbbbbbbbbbbb", aliases: [], ipv4: ["10.89.0.77"], ipv6: [] } }] });
+    z.setMember("bbbbbbbbbbbb", members.get("bbbbbbbbbbbb"));
+    z.setMember("temp", undefined);
+    z.setMember("gone", { networks: [{ network: "elsewhere", gateways: ["10.99.0.1"], container: { name: "x", id: "x", aliases: [], ipv4: ["10.99.0.2"], ipv6: [] } }] });
+    expect(z.size).toBe(4);
+    expect(answers(z)).toEqual(answers(zone));
+    expect(answers(new Zone(frame, members))).toEqual(answers(zone));
+    expect(z.gateways()).toEqual(["10.89.0.1", "fd89::1", "10.90.0.1", "10.91.0.1"]);
+  });
+
+  test("the last member of a network gone: its gateway is no longer listened on, its clients are refused", () => {
+    const z = new Zone(frame, members);
+    z.setMember("cccccccccccc", undefined);
+    expect(z.gateways()).toContain("10.90.0.1");
+    // db is on back too; once it leaves back (staying on front), back is empty
+    z.setMember("bbbbbbbbbbbb", { networks: members.get("bbbbbbbbbbbb")!.networks.filter((n) => n.network === "front") });
+    expect(z.gateways()).toEqual(["10.89.0.1", "fd89::1", "10.91.0.1"]);
+    expect(reply(decide(z, query("db", TYPE.A), "10.90.0.9", true)).header.rcode).toBe(RCODE.REFUSED);
+    expect(reply(decide(z, query("db", TYPE.A), "10.89.0.2", true)).answers.map((a) => a.data)).toEqual([{ kind: "A", address: "10.89.0.3" }]);
   });
 });

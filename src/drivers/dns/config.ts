@@ -1,10 +1,11 @@
 // The lifecycle's side of `ctrnet _dns`: write what the server should serve (atomically: a reader sees the old
 // file or the new one, never half), tell a running server to re-read it, and read back what it has applied.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import * as v from "valibot";
 import { writeFileAtomic } from "../../state/atomic-file.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
-import { DnsConfig, type DnsConfigInput, DnsStatus } from "../../schema/dns.ts";
+import { DnsConfig, type DnsConfigInput, DnsMember, type DnsMemberInput, DnsStatus, MemberKey } from "../../schema/dns.ts";
 import { describeIssues } from "../../schema/issues.ts";
 
 /** Where the server reports what it applied: beside its configuration. */
@@ -61,12 +62,70 @@ function lastGeneration(path: string): number {
   return typeof generation === "number" && Number.isInteger(generation) && generation >= 0 ? generation : 0;
 }
 
-/** The file already says this (its generation aside): writing it again and reloading would change nothing. */
-export function dnsConfigUnchanged(path: string, config: Omit<DnsConfigInput, "generation">): boolean {
+/** The file already says this (its generation and changed members aside): writing it again and reloading would change nothing. */
+export function dnsConfigUnchanged(path: string, config: Omit<DnsConfigInput, "generation" | "changed">): boolean {
   const current = rawConfig(path);
   if (!current) return false;
-  const { generation: _, ...rest } = current;
+  const { generation: _, changed: __, ...rest } = current;
   return Bun.deepEquals(rest, config);
+}
+
+/** The member files of the configuration at configPath: a directory beside it. */
+export const membersDirOf = (configPath: string): string => join(dirname(configPath), "members");
+const memberPath = (configPath: string, key: string): string => join(membersDirOf(configPath), `${key}.json`);
+
+/** The member key of a container: its id, or for an id too long for a file name, a digest of it. */
+export function dnsMemberKey(id: string): string {
+  return id.length <= 128 ? id : `h-${new Bun.CryptoHasher("sha256").update(id).digest("hex")}`;
+}
+
+/**
+ * Writes (or, with no member, removes) the member file `key` (dnsMemberKey); false when it already said
+ * that. Checked by the schema the server reads it with.
+ */
+export function writeDnsMember(configPath: string, key: string, member: DnsMemberInput | undefined): boolean {
+  const keyOk = v.safeParse(MemberKey, key);
+  if (!keyOk.success) throw new UsageError(`DNS member ${JSON.stringify(key)}: ${describeIssues(keyOk.issues)}`);
+  const path = memberPath(configPath, key);
+  let before: string | undefined;
+  try {
+    before = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  if (!member) {
+    if (before === undefined) return false;
+    rmSync(path, { force: true });
+    return true;
+  }
+  const parsed = v.safeParse(DnsMember, member);
+  if (!parsed.success) throw new UsageError(`DNS member ${key}: ${describeIssues(parsed.issues)}`);
+  const text = `${JSON.stringify(parsed.output)}\n`;
+  if (text === before) return false;
+  writeFileAtomic(path, text);
+  return true;
+}
+
+/** The keys of the member files there are. */
+export function dnsMemberKeys(configPath: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(membersDirOf(configPath));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw err;
+  }
+  return names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length));
+}
+
+/** Member `key`'s file, undefined when there is none. Bad content is a UsageError naming the field. */
+export function readDnsMember(configPath: string, key: string): DnsMember | undefined {
+  const path = memberPath(configPath, key);
+  const json = readJson(path);
+  if (json === undefined) return undefined;
+  const parsed = v.safeParse(DnsMember, json);
+  if (!parsed.success) throw new UsageError(`${path}: ${describeIssues(parsed.issues)}`);
+  return parsed.output;
 }
 
 /**

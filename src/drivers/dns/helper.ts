@@ -3,9 +3,9 @@
 import { rmSync } from "node:fs";
 import { CtrnetError } from "../../errors.ts";
 import { writeFileAtomic } from "../../state/atomic-file.ts";
-import { readDnsConfig, statusPathOf } from "./config.ts";
+import { dnsMemberKeys, readDnsConfig, readDnsMember, statusPathOf } from "./config.ts";
 import { type Applied, DnsServer } from "./server.ts";
-import type { DnsStatus } from "../../schema/dns.ts";
+import type { DnsConfig, DnsMember, DnsStatus } from "../../schema/dns.ts";
 import { restorePriority } from "../../process/priority.ts";
 
 export interface HelperLog {
@@ -18,6 +18,30 @@ function load(path: string) {
   const config = readDnsConfig(path);
   if (!config) throw new CtrnetError(`${path}: no such file`);
   return config;
+}
+
+/** A member file that cannot be read is left out (its container's names do not resolve), said in the log. */
+function member(path: string, key: string, log: HelperLog): DnsMember | undefined {
+  try {
+    return readDnsMember(path, key);
+  } catch (err) {
+    log.error(`${(err as Error).message}: left out`);
+    return undefined;
+  }
+}
+
+function allMembers(path: string, log: HelperLog): [string, DnsMember][] {
+  return dnsMemberKeys(path).flatMap((key) => {
+    const m = member(path, key, log);
+    return m ? [[key, m] as [string, DnsMember]] : [];
+  });
+}
+
+/** What two configurations say besides their containers' members: when the same, a reload may read only the changed members. */
+function sameFrame(a: DnsConfig, b: DnsConfig): boolean {
+  const { generation: _a, changed: _ac, ...ra } = a;
+  const { generation: _b, changed: _bc, ...rb } = b;
+  return Bun.deepEquals(ra, rb);
 }
 
 function writeStatus(path: string, generation: number, applied: Applied): void {
@@ -39,6 +63,7 @@ export async function runDnsHelper(configPath: string, log: HelperLog): Promise<
   const server = new DnsServer();
   const first = load(configPath);
   let generation = first.generation;
+  let current = first;
   // reloads and retries run one after the other, never interleaved
   let reloading: Promise<void> = Promise.resolve();
   let retry: Timer | undefined;
@@ -66,7 +91,13 @@ export async function runDnsHelper(configPath: string, log: HelperLog): Promise<
   const reload = async () => {
     try {
       const config = load(configPath);
-      const result = await server.apply(config);
+      // Only the members named changed since the generation it serves, when nothing else changed; anything
+      // else (a generation skipped, a reload that failed, a first write) is read whole.
+      const result =
+        config.changed !== undefined && config.generation === generation + 1 && sameFrame(current, config)
+          ? await server.update(config, config.changed.map((key) => [key, member(configPath, key, log)]))
+          : await server.apply(config, allMembers(configPath, log));
+      current = config;
       for (const e of result.errors) log.warn(e);
       generation = config.generation;
       writeStatus(configPath, generation, result);
@@ -97,7 +128,7 @@ export async function runDnsHelper(configPath: string, log: HelperLog): Promise<
   process.on("SIGINT", onStop);
 
   const starting = (async () => {
-    const applied = await server.apply(first);
+    const applied = await server.apply(first, allMembers(configPath, log));
     if (applied.listening.length === 0 && applied.errors.length > 0) throw new CtrnetError(applied.errors.join("; "));
     writeStatus(configPath, generation, applied);
     // started niced by root's launcher (start.ts), so that its start-up yielded to the attach that started it

@@ -3,7 +3,7 @@
 // finish), those for addresses that went are closed, new ones opened.
 import type { Socket, TCPSocketListener, udp } from "bun";
 import { errorMessage } from "../../errors.ts";
-import type { DnsConfig, DnsUpstream } from "../../schema/dns.ts";
+import type { DnsConfig, DnsMember, DnsUpstream } from "../../schema/dns.ts";
 import { Forwarder } from "./forward.ts";
 import { type Decision, Resolver, serverFailure, truncatedFor } from "./resolver.ts";
 import { hostUpstreams } from "./upstreams.ts";
@@ -28,12 +28,15 @@ export interface Applied {
   listening: string[];
   errors: string[];
   upstreams: string[];
+  /** How many containers it serves. */
+  members: number;
 }
 
 export const endpointText = (address: string, port: number): string => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`);
 
 export class DnsServer {
-  private resolver = new Resolver(new Zone({ generation: 0, networks: [], port: 53 }));
+  private zone = new Zone({ generation: 0, networks: [], port: 53 });
+  private resolver = new Resolver(this.zone);
   private readonly listeners = new Map<string, Listener>();
   private readonly forwarder = new Forwarder([]);
   /** Gateways it could not listen on yet (an IPv6 address still tentative under DAD, a port taken). */
@@ -41,11 +44,27 @@ export class DnsServer {
   private port = 53;
   private upstreamList: string[] = [];
 
-  async apply(config: DnsConfig): Promise<Applied> {
-    const gateways = Zone.gateways(config);
+  /** Serves this configuration and these members from now on, and nothing else. */
+  async apply(config: DnsConfig, members: Iterable<[string, DnsMember]> = []): Promise<Applied> {
+    this.zone = new Zone(config, members);
+    return this.refresh(config);
+  }
+
+  /**
+   * The same configuration as the last one applied (its networks, upstreams and port), with these members
+   * changed (undefined: gone): costs what they are, not what the others are.
+   */
+  async update(config: DnsConfig, changes: Iterable<[string, DnsMember | undefined]>): Promise<Applied> {
+    for (const [key, member] of changes) this.zone.setMember(key, member);
+    return this.refresh(config);
+  }
+
+  private async refresh(config: DnsConfig): Promise<Applied> {
+    const gateways = this.zone.gateways();
     const upstreams: DnsUpstream[] = config.upstreams ?? hostUpstreams(gateways);
     this.forwarder.setUpstreams(upstreams);
-    this.resolver = new Resolver(new Zone(config));
+    // a new resolver: the answers the old one remembered were the old zone's
+    this.resolver = new Resolver(this.zone);
     const wanted = new Map(gateways.map((g) => [endpointText(g, config.port), g]));
     for (const [key, l] of this.listeners) {
       if (wanted.has(key)) continue;
@@ -70,7 +89,7 @@ export class DnsServer {
         errors.push(`cannot listen on ${key}: ${errorMessage(err)}`);
       }
     }
-    return { listening: [...this.listeners.keys()], errors, upstreams: this.upstreamList };
+    return { listening: [...this.listeners.keys()], errors, upstreams: this.upstreamList, members: this.zone.size };
   }
 
   get waiting(): boolean {
