@@ -24,7 +24,7 @@ export const LAYERS: readonly { name: string; prefixes: readonly string[] }[] = 
   { name: "netns", prefixes: ["src/netns/"] },
   { name: "schema", prefixes: ["src/schema/"] },
   { name: "ip", prefixes: ["src/ip/"] },
-  { name: "base", prefixes: ["src/errors.ts", "src/log.ts", "src/names.ts", "src/version.ts", "src/identity.ts", "src/trace.ts"] },
+  { name: "base", prefixes: ["src/errors.ts", "src/log.ts", "src/names.ts", "src/version.ts", "src/identity.ts", "src/trace.ts", "src/filters.ts"] },
   { name: "ffi", prefixes: ["ffi/"] },
 ];
 
