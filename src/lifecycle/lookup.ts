@@ -18,11 +18,6 @@ export function netnsOwner(state: ContainerState, rec: ContainerRecord): Contain
   return current;
 }
 
-/** Containers started with --network container:ID on this one. */
-export function dependents(state: ContainerState, id: string): ContainerRecord[] {
-  return state.list().filter((r) => r.mode.kind === "container" && r.mode.id === id);
-}
-
 export function requireReady(rec: ContainerRecord): void {
   if (rec.state !== "ready") {
     throw new CtrnetError(`container "${rec.id}" is ${rec.state}: another ctrnet command is at it, or one died (run ctrnet gc)`);

@@ -9,7 +9,7 @@ import type { Context } from "./context.ts";
 import { withContainerLock } from "../state/lock.ts";
 import { type ContainerRecord, DamagedRecordError } from "../state/index.ts";
 import { replaceDamagedRecord } from "./rebuild.ts";
-import { dependents, findExact } from "./lookup.ts";
+import { findExact } from "./lookup.ts";
 import { readHelperPids } from "../state/ledger.ts";
 import { releaseHeldPorts, stopIdleSupervisors } from "./supervisor.ts";
 import { leftBehind, teardownContainer } from "./teardown.ts";
@@ -53,7 +53,7 @@ async function removeLocked(ctx: Context, id: string, opts: RemoveOptions): Prom
   await withContainerLock(ctx, id, async (lock) => {
     const rec = state.find(id);
     if (rec?.id !== id) return;
-    const users = dependents(state, id);
+    const users = state.sharingNetnsOf(id);
     if (users.length) {
       throw new UsageError(`container "${id}" has containers sharing its network namespace (${users.map((u) => u.id).join(", ")}): remove them first`);
     }

@@ -231,6 +231,29 @@ export class ContainerState {
     )();
   }
 
+  /**
+   * The records of the containers in this one's netns (mode container:ID), found by their mode's text
+   * instead of by reading every record (about 40 ms a rm at 1,000 containers); a damaged one is left out,
+   * as list() leaves it out.
+   */
+  sharingNetnsOf(id: string): ContainerRecord[] {
+    return this.db.transaction(() =>
+      this.db
+        .query<ContainerRow, [string]>(
+          "SELECT * FROM containers WHERE (CASE WHEN json_valid(mode) THEN json_extract(mode, '$.kind') = 'container' AND json_extract(mode, '$.id') = ? END) ORDER BY created_at, id",
+        )
+        .all(id)
+        .flatMap((row) => {
+          try {
+            return [this.loadUncached(row)];
+          } catch (err) {
+            if (!(err instanceof DamagedRecordError)) throw err;
+            return [];
+          }
+        }),
+    )();
+  }
+
   /** Ids of the records that cannot be read back. */
   damaged(): string[] {
     return this.db.transaction(() => {

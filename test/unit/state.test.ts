@@ -324,6 +324,20 @@ describe("a record read again", () => {
   });
 });
 
+describe("sharingNetnsOf", () => {
+  test("the records in a container's netns (container:ID), in creation order, not one of another's; a damaged mode is left out", () => {
+    state.insert(bridge("owner"));
+    state.insert(bridge("other"));
+    state.insert(newContainerRecord({ id: "guest1", mode: { kind: "container", id: "owner" }, networks: [] }));
+    state.insert(newContainerRecord({ id: "guest2", mode: { kind: "container", id: "other" }, networks: [] }));
+    state.insert(newContainerRecord({ id: "guest3", mode: { kind: "container", id: "owner" }, networks: [] }));
+    expect(state.sharingNetnsOf("owner").map((r) => r.id)).toEqual(["guest1", "guest3"]);
+    expect(state.sharingNetnsOf("guest1")).toEqual([]);
+    raw((db) => db.run("UPDATE containers SET mode = 'not json' WHERE id = 'guest3'"));
+    expect(state.sharingNetnsOf("owner").map((r) => r.id)).toEqual(["guest1"]);
+  });
+});
+
 describe("setState", () => {
   beforeEach(() => {
     state.insert(bridge("c1", { name: "web" }));
