@@ -112,20 +112,28 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
     inst.ok(["network", "rm", off]);
   });
 
+  /** A container of mode none whose record is damaged by hand: a command that reads every record warns of it. */
+  function damagedRecord(): string {
+    const bad = `bad-${hex(3)}`;
+    inst.ok(["create", "--network", "none", bad]);
+    const db = new Database(join(inst.env.CTRNET_ROOT!, "state.db"));
+    try {
+      // a supervisor may hold the database for a moment
+      db.run("PRAGMA busy_timeout = 10000");
+      db.query("UPDATE containers SET ports = '[' WHERE id = ?").run(bad);
+    } finally {
+      db.close();
+    }
+    return bad;
+  }
+
   test("a create on a network without DNS reads no other record while the server runs for another network", () => {
     const off = `dnsoff2-${TAG}`;
     inst.ok(["network", "create", "--disable-dns", "--subnet", "10.239.5.0/24", off]);
     inst.ok(["create", "--network", B, `srv-${hex(3)}`]);
     expect(alive(helperPid())).toBe(true);
     // a record damaged by hand: a command that reads every record says so
-    const bad = `bad-${hex(3)}`;
-    inst.ok(["create", "--network", "none", bad]);
-    const db = new Database(join(inst.env.CTRNET_ROOT!, "state.db"));
-    try {
-      db.query("UPDATE containers SET ports = '[' WHERE id = ?").run(bad);
-    } finally {
-      db.close();
-    }
+    const bad = damagedRecord();
     expect(inst.cli(["ls"]).stderr).toContain(`the record of container "${bad}" is damaged`);
     const created = inst.cli(["create", "--network", off, `quiet-${hex(3)}`]);
     expect({ code: created.code, stderr: created.stderr }).toEqual({ code: 0, stderr: "" });
@@ -139,14 +147,7 @@ describe.skipIf(!privileged)("ctrnet's DNS server for container names", () => {
   test("a create, connect and disconnect on a DNS network read no other container's record while the server runs; rm stops its names", () => {
     inst.ok(["create", "--network", B, `srv-${hex(3)}`]);
     expect(alive(helperPid())).toBe(true);
-    const bad = `bad-${hex(3)}`;
-    inst.ok(["create", "--network", "none", bad]);
-    const db = new Database(join(inst.env.CTRNET_ROOT!, "state.db"));
-    try {
-      db.query("UPDATE containers SET ports = '[' WHERE id = ?").run(bad);
-    } finally {
-      db.close();
-    }
+    const bad = damagedRecord();
     // rm -f drops the damaged record; gc removes the netns it named
     dropDamaged = () => {
       inst.ok(["rm", "-f", bad]);
