@@ -26,19 +26,20 @@ export function freePorts(count: number): number {
   }
 }
 
-export async function curl(port: number): Promise<{ ok: boolean; body: string }> {
-  const child = Bun.spawn(["curl", "-s", "-m", "2", `http://127.0.0.1:${port}/`], { stdout: "pipe", stderr: "ignore" });
+/** host: an address as a URL holds it (`[::1]` for IPv6). */
+export async function curl(port: number, host = "127.0.0.1"): Promise<{ ok: boolean; body: string }> {
+  const child = Bun.spawn(["curl", "-s", "-g", "-m", "2", `http://${host}:${port}/`], { stdout: "pipe", stderr: "ignore" });
   const body = await new Response(child.stdout).text();
   return { ok: (await child.exited) === 0, body };
 }
 
 /** Until the server answers; a bound for a broken run, not a timing assertion. */
-export async function untilServed(port: number, running: { exitCode: number | null }): Promise<string> {
+export async function untilServed(port: number, running: { exitCode: number | null }, host = "127.0.0.1"): Promise<string> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const r = await curl(port);
+    const r = await curl(port, host);
     if (r.ok) return r.body;
-    if (running.exitCode !== null || Date.now() > deadline) throw new Error(`nothing served on port ${port}`);
+    if (running.exitCode !== null || Date.now() > deadline) throw new Error(`nothing served on ${host}:${port}`);
     await Bun.sleep(50);
   }
 }

@@ -120,12 +120,8 @@ describe.skipIf(!runnable)("pasta as a rootless user", () => {
         const base = freePorts(3);
         const done = flag();
         const run = spawnCtrnetAsUser(["run", "--network", "pasta", "-p", `${hostIP}:${base}:80`, "-p", `${hostIP}:${base + 1}-${base + 2}:8081-8082`, "--", ...httpdUntil([80, 8081, 8082], done.path, www)]);
-        const get = (port: number) => Bun.spawnSync(["curl", "-s", "-g", "-m", "2", `http://${url}:${port}/`], { stdout: "pipe" }).stdout.toString();
         try {
-          for (const end = Date.now() + 20_000; get(base) === ""; await Bun.sleep(50)) {
-            if (Date.now() > end || run.exitCode !== null) throw new Error(`nothing served on ${url}:${base}`);
-          }
-          for (let i = 0; i < 3; i++) expect(get(base + i)).toBe("served rootless by pasta\n");
+          for (let i = 0; i < 3; i++) expect(await untilServed(base + i, run, url)).toBe("served rootless by pasta\n");
         } finally {
           done.raise();
         }
@@ -217,12 +213,8 @@ describe.skipIf(!runnable)("pasta as a rootless user", () => {
       const port = freePorts(1);
       const done = flag();
       const run = spawnCtrnetAsUser(["run", "-p", "", "--network", `pasta:--tcp-ports,${UPLINK.ipv4}%${UPLINK.name}/${port}:8081`, "--", ...httpdUntil([8081], done.path, www)]);
-      const get = () => Bun.spawnSync(["curl", "-s", "-m", "2", `http://${UPLINK.ipv4}:${port}/`], { stdout: "pipe" }).stdout.toString();
       try {
-        for (const end = Date.now() + 20_000; get() === ""; await Bun.sleep(50)) {
-          if (Date.now() > end || run.exitCode !== null) throw new Error(`nothing served on ${UPLINK.ipv4}:${port}`);
-        }
-        expect(get()).toBe("served rootless by pasta\n");
+        expect(await untilServed(port, run, UPLINK.ipv4)).toBe("served rootless by pasta\n");
       } finally {
         done.raise();
       }
