@@ -128,8 +128,23 @@ if (build.exitCode !== 0) {
 const bunTmp = mkdtempSync(join(tmpdir(), "ctrnet-test-bun-"));
 process.on("exit", () => rmSync(bunTmp, { recursive: true, force: true }));
 
+/** Each failed test's line with what bun printed for it (the lines since the test before it), so a run's
+ * tail, which is all some CI logs keep, names what failed. */
+function failures(text: string): string[] {
+  const lines = text.split("\n");
+  const out: string[] = [];
+  let start = 0;
+  lines.forEach((line, i) => {
+    if (!/^\((pass|fail|skip|todo)\) /.test(line)) return;
+    if (line.startsWith("(fail) ")) out.push(lines.slice(Math.max(start, i - 40), i + 1).join("\n"));
+    start = i + 1;
+  });
+  return out;
+}
+
 let passed = 0;
 let failed = 0;
+const failedTests: string[] = [];
 for (const suite of suites) {
   if (wanted.length && !wanted.includes(suite.name)) continue;
   const files = testFiles(suite.dir, suite.files);
@@ -152,9 +167,11 @@ for (const suite of suites) {
   let f = lastCount(text, "fail") + lastCount(text, "error");
   if (child.exitCode !== 0 && f === 0) f = 1;
   console.error(`== ${suite.name}: ${p} passed, ${f} failed`);
+  for (const block of failures(text)) failedTests.push(`-- ${suite.name}\n${block}`);
   passed += p;
   failed += f;
 }
 
+if (failedTests.length) console.error(`== what failed, again:\n${failedTests.join("\n")}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);
