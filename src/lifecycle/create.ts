@@ -8,7 +8,7 @@ import { ErrorList, exitCodeOf, UsageError } from "../errors.ts";
 import { ipFamily } from "../ip/codec.ts";
 import { validateName } from "../names.ts";
 import { adoptNetns, createNetns, NetnsNotFoundError, netnsInode, openNetns, plannedNetnsPath } from "../netns/index.ts";
-import { ensureDefaultNetwork } from "../networks/index.ts";
+import { ensureDefaultNetwork } from "../networks/create.ts";
 import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
 import { defaultHostIPs, type ExposedPort, type PortMapping, parseExposeSpecs, parsePortSpecs, publishAllMappings, withHostIPs } from "../schema/ports.ts";
