@@ -4,10 +4,8 @@
 import { join } from "node:path";
 import { createCniRuntime, type CniRuntime, defaultCacheDir, defaultConfigDirs, rootlessCniRuntime } from "../drivers/cni/index.ts";
 import { PASTA_FEATURES_FILE } from "../drivers/pasta/driver.ts";
-import { pastaWayOut } from "../drivers/pasta/way-out.ts";
 import { hostLookup } from "../drivers/slirp4netns/host-lookup.ts";
 import { parseSlirp4netnsOptions } from "../drivers/slirp4netns/options.ts";
-import { startSlirp4netns } from "../drivers/slirp4netns/start.ts";
 import { hostUid } from "../identity.ts";
 import { defaultNetnsDir } from "../netns/index.ts";
 import { restartWayOut, type RootlessNetnsPaths, rootlessNetnsPaths, type StartWayOut, withRootlessNetns } from "../rootless/netns.ts";
@@ -71,15 +69,19 @@ export function createContext(options: ContextOptions = {}, env: Env = process.e
   // The state root names this ctrnet: two with different roots never collect each other's attachments.
   const cniOptions = { configDirs: [cniConfigDir], pluginDirs, cacheDir, owner: `ctrnet:${root}`, stateRoot: root };
   // The rootless netns's way out, as CTRNET_ROOTLESS_NETWORK_CMD says (podman's default_rootless_network_cmd):
-  // slirp4netns on tap0 with -c and a ready fd, or pasta; its options are read when it starts.
-  const startWayOut: StartWayOut = (netnsPath, onSpawn, program) => {
+  // slirp4netns on tap0 with -c and a ready fd, or pasta; its options are read when it starts, and the code
+  // that starts it loads then (root never does).
+  const startWayOut: StartWayOut = async (netnsPath, onSpawn, program) => {
     if ((program ?? rootlessNetworkCmd(env)) === "pasta") {
       // podman's rootless netns pasta takes containers.conf's pasta_options too (rootlessnetns's setupPasta
       // through pasta.Setup); CTRNET_ROOTLESS_NETNS_OPTIONS, ctrnet's own, come after them and win
+      const { pastaWayOut } = await import("../drivers/pasta/way-out.ts");
       return pastaWayOut([...configuredPastaOptions(env), ...slirpOptions], join(root, "rootless-netns-pasta.pid"), join(root, PASTA_FEATURES_FILE))(netnsPath, onSpawn);
     }
     const options = parseSlirp4netnsOptions(slirpOptions, hostLookup);
-    return startSlirp4netns({ netnsPath, options, exitFd: false, onSpawn: (pid) => onSpawn(pid, "slirp4netns") }).then((s) => ({ ...s, program: "slirp4netns" }));
+    const { startSlirp4netns } = await import("../drivers/slirp4netns/start.ts");
+    const slirp = await startSlirp4netns({ netnsPath, options, exitFd: false, onSpawn: (pid) => onSpawn(pid, "slirp4netns") });
+    return { ...slirp, program: "slirp4netns" };
   };
   const cni = () => {
     if (uid === 0) return createCniRuntime(cniOptions);

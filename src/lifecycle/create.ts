@@ -8,7 +8,6 @@ import { ErrorList, exitCodeOf, UsageError } from "../errors.ts";
 import { ipFamily } from "../ip/codec.ts";
 import { validateName } from "../names.ts";
 import { adoptNetns, createNetns, NetnsNotFoundError, netnsInode, openNetns, plannedNetnsPath } from "../netns/index.ts";
-import { ensureDefaultNetwork } from "../networks/create.ts";
 import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
 import { defaultHostIPs, type ExposedPort, type PortMapping, parseExposeSpecs, parsePortSpecs, publishAllMappings, withHostIPs } from "../schema/ports.ts";
@@ -142,6 +141,14 @@ function staticOptionsNeedBridge(req: CreateRequest, defaultMode: boolean): void
     fail("mac-address");
   }
   if (req.aliases?.length) fail("network-alias");
+}
+
+/**
+ * The default network, made first if it is missing. The code that plans a network (networks/create.ts and
+ * what it imports) loads only here: a create on named networks never needs it.
+ */
+async function ensureDefaultNetwork(ctx: Context): Promise<void> {
+  await (await import("../networks/create.ts")).ensureDefaultNetwork(ctx);
 }
 
 async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {

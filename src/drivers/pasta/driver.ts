@@ -9,9 +9,9 @@ import type { ContainerRecord, NetworkAttachment } from "../../state/index.ts";
 import type { DriverTarget, NetworkDriver } from "../driver.ts";
 import { observeNetns } from "../observe.ts";
 import { checkPastaPorts, DNS_FORWARD_IPV4, MAP_GUEST_ADDR_IPV4 } from "./argv.ts";
-import { hasOption, probePasta } from "./features.ts";
+import { hasOption, pastaBinary, probePasta } from "./features.ts";
 import { parsePastaOptions, storedValues } from "./options.ts";
-import { type Pasta, pastaBinary, startPasta } from "./start.ts";
+import type { Pasta } from "./start.ts";
 import { pastaStatus } from "./status.ts";
 
 /** The one network of the mode; no CNI network, so the record lists none. */
@@ -24,6 +24,8 @@ function attachment(options: readonly string[]): NetworkAttachment {
 export function pastaDriver(options: readonly string[], featuresCache: string): NetworkDriver {
   /** pasta with the record's options and ports, written down once ready. */
   const start = async (target: DriverTarget): Promise<Pasta> => {
+    // its start code loads with the first container of the mode: other modes never need it
+    const { startPasta } = await import("./start.ts");
     const pasta = await startPasta({
       netnsPath: target.netnsPath!,
       options,

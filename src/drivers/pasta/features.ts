@@ -3,6 +3,7 @@
 // so ctrnet asks the binary instead of assuming a version; `pasta --version` of a distribution build may
 // even say "unknown version".
 import * as v from "valibot";
+import { CtrnetError } from "../../errors.ts";
 import { checkFailed, type HelpProbe, probeHelp } from "../help-probe.ts";
 
 export interface PastaOptionInfo {
@@ -20,6 +21,13 @@ export interface PastaFeatures {
 // "  -I, --ns-ifname NAME\tnamespace interface name", "  --no-map-gw\t\t…", "  --runas UID|UID:GID \t…".
 // The examples under -t ("        -t 22\t…") are indented deeper and name no long option.
 const OPTION_LINE = /^ {2,6}(?:-([A-Za-z0-9]), )?--([a-z0-9][a-z0-9-]*)(?: ([A-Z][A-Z0-9_|:.[\]-]*))?\s/;
+
+/** The pasta in PATH, which the probe asks and the driver starts. */
+export function pastaBinary(): string {
+  const found = Bun.which("pasta");
+  if (found === null) throw new CtrnetError("could not find pasta, the network namespace can't be configured: pasta not found in PATH; install passt");
+  return found;
+}
 
 export function parsePastaHelp(help: string): PastaFeatures {
   const out: PastaFeatures = { long: {}, short: {} };

@@ -23,7 +23,7 @@ import type { PortMapping } from "../../schema/ports.ts";
 import { openUnlinkedLog } from "../slirp4netns/log.ts";
 import { settlesWithin } from "../slirp4netns/ready.ts";
 import { pastaArgs, type PastaCommand } from "./argv.ts";
-import { probePasta } from "./features.ts";
+import { pastaBinary, probePasta } from "./features.ts";
 import { parsePastaOptions } from "./options.ts";
 
 export interface StartPastaInput {
@@ -54,12 +54,6 @@ export interface Pasta extends PastaCommand {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-
-export function pastaBinary(): string {
-  const found = Bun.which("pasta");
-  if (found === null) throw new CtrnetError("could not find pasta, the network namespace can't be configured: pasta not found in PATH; install passt");
-  return found;
-}
 
 function pastaCommand(input: Omit<StartPastaInput, "timeoutMs" | "logDir">, binary: string): PastaCommand {
   const features = probePasta(binary, input.featuresCache);

@@ -1,9 +1,9 @@
 // ctrnet's forwarder as a port publisher: `ctrnet _rootlessport` listens on the host and connects from
-// inside a netns to the container's address, from the client's own address (return-path.ts).
+// inside a netns to the container's address, from the client's own address (return-path.ts). Its start
+// code loads with the first port it publishes: a command that publishes none (root's on a bridge) never does.
 import { selfCommand } from "../../rootless/self.ts";
 import type { DriverTarget, PortPublisher } from "../driver.ts";
 import { forwarderPorts } from "../slirp4netns/network.ts";
-import { startPortForwarder } from "./start.ts";
 
 /**
  * netnsOf: where the forwarder connects from (the container's netns, or the rootless netns its bridge is in).
@@ -14,6 +14,7 @@ export function forwarderPublisher(netnsOf: (target: DriverTarget) => string, lo
   return {
     async publish(target, address, address6) {
       const [binary, ...args] = selfCommand();
+      const { startPortForwarder } = await import("./start.ts");
       const forwarder = await startPortForwarder({
         binary: binary!,
         args,

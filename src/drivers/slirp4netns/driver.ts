@@ -1,21 +1,22 @@
 // The slirp4netns driver, as the seed's setupSlirp4netns: slirp4netns on the container's netns (tap0 at
 // cidr + 100), then its published ports, by ctrnet's forwarder (port_handler=rootlesskit, the default) or
 // by slirp4netns's add_hostfwd (port_handler=slirp4netns). Each helper is written down the moment it exists.
+// Starting slirp4netns and its API load when a container of the mode is set up: other modes never do.
 import { rmSync } from "node:fs";
 import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";
 import type { NetworkStatus } from "../../schema/network-status.ts";
 import type { NetworkAttachment } from "../../state/index.ts";
 import type { DriverTarget, NetworkDriver, PortPublisher } from "../driver.ts";
 import { forwarderPublisher } from "../portfwd/publisher.ts";
-import { addHostFwd } from "./api.ts";
 import { hostLookup } from "./host-lookup.ts";
 import { checkSlirp4netnsPorts, hostFwds, slirp4netnsAddressesOf, storedSlirp4netnsOptions } from "./network.ts";
 import { parseSlirp4netnsOptions } from "./options.ts";
-import { type Slirp4netns, slirp4netnsIPv6, startSlirp4netns } from "./start.ts";
+import type { Slirp4netns } from "./start.ts";
 
 /** slirp4netns's forwards live in slirp4netns itself: they go when it is stopped. */
 const hostFwdPublisher: PortPublisher = {
   async publish(target, address) {
+    const { addHostFwd } = await import("./api.ts");
     for (const fwd of hostFwds(target.ports, address)) await addHostFwd(target.helpers.apiSocket(), fwd);
   },
   unpublish: async () => [],
@@ -41,6 +42,7 @@ export function slirp4netnsDriver(options: readonly string[], featuresCache: str
     const viaApi = parsed.portHandler === "slirp4netns";
     const apiSocket = viaApi && target.ports.length ? target.helpers.apiSocket() : undefined;
     if (apiSocket !== undefined && opts.replaceApiSocket) rmSync(apiSocket, { force: true });
+    const { startSlirp4netns } = await import("./start.ts");
     const slirp = await startSlirp4netns({
       netnsPath: target.netnsPath!,
       options: parsed,
@@ -94,7 +96,7 @@ export function slirp4netnsDriver(options: readonly string[], featuresCache: str
         if (!target.ports.length || parseSlirp4netnsOptions(options, hostLookup).portHandler === "slirp4netns") {
           throw new CtrnetError("this slirp4netns container has no port forwarder to restart");
         }
-        const ip6 = storedSlirp4netnsOptions(options).enableIPv6 ? slirp4netnsIPv6(target.netnsPath!, TAP.ifname) : undefined;
+        const ip6 = storedSlirp4netnsOptions(options).enableIPv6 ? (await import("./start.ts")).slirp4netnsIPv6(target.netnsPath!, TAP.ifname) : undefined;
         await intoContainer.publish(target, slirp4netnsAddressesOf(options).ip, ip6);
         return;
       }
