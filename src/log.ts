@@ -1,5 +1,6 @@
 // consola/core: the full consola builds a fancy default instance at import, about 20 ms of every start-up.
 import { createConsola, type ConsolaInstance, type ConsolaReporter, LogLevels, type LogType, LogTypes } from "consola/core";
+import { writeSync } from "node:fs";
 import { escapeControl } from "./errors.ts";
 
 const LEVELS: Record<string, number> = {
@@ -14,6 +15,19 @@ const LEVELS: Record<string, number> = {
 export const LOG_LEVEL_NAMES = Object.keys(LEVELS);
 
 /**
+ * Straight to fd 2, as cli/output.ts prints results: process.stderr costs about 7 ms the first time it is
+ * touched in the compiled binary (measured), which every command that warns or fails paid.
+ */
+function writeStderr(text: string): void {
+  const bytes = Buffer.from(text);
+  try {
+    for (let off = 0; off < bytes.length; ) off += writeSync(2, bytes, off);
+  } catch {
+    // no stderr to tell (closed): a message is never worth failing the command for
+  }
+}
+
+/**
  * One plain line per message on stderr (`ctrnet: error: …`), so runtimes and scripts can show it as it is:
  * a value echoed into a message (a name with a newline in it) is escaped here, whatever quoted it.
  */
@@ -21,7 +35,7 @@ const lineReporter: ConsolaReporter = {
   log(entry) {
     const text = entry.args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : Bun.inspect(a))).join(" ");
     const tag = entry.type === "log" || entry.type === "info" ? "" : `${entry.type === "fatal" ? "error" : entry.type}: `;
-    process.stderr.write(`ctrnet: ${tag}${escapeControl(text)}\n`);
+    writeStderr(`ctrnet: ${tag}${escapeControl(text)}\n`);
   },
 };
 
