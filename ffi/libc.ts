@@ -348,6 +348,18 @@ export function nsType(fd: number): number {
   return check(c.ioctl(fd, NS_GET_NSTYPE, 0), "ioctl", `NS_GET_NSTYPE fd ${fd}`);
 }
 
+// asm-generic/ioctls.h
+const TCGETS = 0x5401;
+
+/**
+ * isatty(3): whether fd is a terminal (its termios can be read), without node:tty or process.stdin, each
+ * some ms to load in the compiled binary.
+ */
+export function isTerminal(fd: number): boolean {
+  const termios = new Uint8Array(64); // struct termios is 60 bytes
+  return c.ioctl(fd, TCGETS, ptr(termios)) === 0;
+}
+
 // linux/netlink.h: with NETLINK_CAP_ACK an error reply carries the request's header, not the whole request.
 export const NETLINK_CAP_ACK = 10;
 

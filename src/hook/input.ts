@@ -1,10 +1,12 @@
 // The two inputs of every hook call, checked at the boundary: the OCI state from stdin and the bundle's
 // config.json. Both come from outside ctrnet, so a problem in either is bad input (exit 2).
 import { readFileSync } from "node:fs";
+import { isTerminal } from "../../ffi/libc.ts";
 import { join } from "node:path";
 import * as v from "valibot";
 import { UsageError } from "../errors.ts";
 import { describeIssues } from "../schema/issues.ts";
+import { readStdin } from "./stdin.ts";
 import { BundleConfig, OciState } from "../schema/oci.ts";
 
 /** A state with every annotation a container could carry fits many times over; anything bigger is not a state. */
@@ -45,14 +47,9 @@ export function readBundleConfig(bundle: string): BundleConfig {
  * All of stdin, up to MAX_STATE_BYTES. A terminal on stdin means someone ran the hook by hand, and
  * waiting for input that never comes would look like a hang.
  */
-export async function readStateText(stdin: { isTTY?: boolean } = process.stdin): Promise<string> {
+export async function readStateText(stdin: { isTTY?: boolean } = { isTTY: isTerminal(0) }): Promise<string> {
   if (stdin.isTTY) throw new UsageError("ctrnet hook reads the OCI state JSON on stdin, as a runtime gives it; none was piped in");
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of Bun.stdin.stream()) {
-    size += chunk.byteLength;
-    if (size > MAX_STATE_BYTES) throw new UsageError(`invalid OCI state on stdin: larger than ${MAX_STATE_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  const text = await readStdin(MAX_STATE_BYTES);
+  if (text === null) throw new UsageError(`invalid OCI state on stdin: larger than ${MAX_STATE_BYTES} bytes`);
+  return text.toString("utf8");
 }

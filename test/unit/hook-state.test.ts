@@ -1,10 +1,13 @@
 // The OCI state on stdin and the bundle's config.json: what passes, and the one line a bad one gives.
 import { describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isTerminal } from "../../ffi/libc.ts";
 import { UsageError } from "../../src/errors.ts";
 import { MAX_STATE_BYTES, parseBundleConfig, parseOciState, readStateText } from "../../src/hook/input.ts";
 
+const LIBC = join(import.meta.dir, "../../ffi/libc.ts");
+const STDIN = join(import.meta.dir, "../../src/hook/stdin.ts");
 const fixture = (name: string) => readFileSync(join(import.meta.dir, "../fixtures/hook", name), "utf8");
 
 function message(fn: () => unknown): string {
@@ -89,5 +92,42 @@ describe("parseBundleConfig", () => {
     expect(message(() => parseBundleConfig(JSON.stringify({ linux: { namespaces: [{ path: "/x" }] } }), "/b/config.json"))).toBe(
       "invalid /b/config.json: linux.namespaces[0].type: missing",
     );
+  });
+});
+
+describe("stdin without process.stdin", () => {
+  test("isTerminal: a pty is a terminal; /dev/null, a pipe and a file are not", () => {
+    const pty = openSync("/dev/ptmx", "r+");
+    const devNull = openSync("/dev/null", "r");
+    const file = openSync(import.meta.path, "r");
+    try {
+      expect(isTerminal(pty)).toBe(true);
+      expect(isTerminal(devNull)).toBe(false);
+      expect(isTerminal(file)).toBe(false);
+    } finally {
+      for (const fd of [pty, devNull, file]) closeSync(fd);
+    }
+    const piped = Bun.spawnSync([process.execPath, "-e", `import { isTerminal } from ${JSON.stringify(LIBC)}; console.log(isTerminal(0))`], { stdin: Buffer.from("x") });
+    expect(piped.stdout.toString().trim()).toBe("false");
+  });
+
+  // readStdin reads fd 0 of its process: a child's, with what is piped in
+  const readIn = (stdin: Buffer | "ignore", max?: number) => {
+    const script = `import { readStdin } from ${JSON.stringify(STDIN)}; const b = await readStdin(${max ?? ""}); console.log(b === null ? "null" : JSON.stringify(b.toString()))`;
+    const r = Bun.spawnSync([process.execPath, "-e", script], { stdin });
+    expect(r.stderr.toString()).toBe("");
+    return r.stdout.toString().trim();
+  };
+
+  test("readStdin: all of it, more than one read's worth too", () => {
+    expect(readIn(Buffer.from("hello"))).toBe('"hello"');
+    const big = "y".repeat(200_000);
+    expect(readIn(Buffer.from(big))).toBe(JSON.stringify(big));
+  });
+
+  test("readStdin: more than max bytes is null; nothing on stdin is empty", () => {
+    expect(readIn(Buffer.from("0123456789"), 10)).toBe('"0123456789"');
+    expect(readIn(Buffer.from("0123456789a"), 10)).toBe("null");
+    expect(readIn("ignore")).toBe('""');
   });
 });
