@@ -328,7 +328,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     // Root: ports DNATed to it are held by the supervisor too, as podman's conmon holds them (run holds its own).
     if (!opts.helpersDieWithProcess) {
       const driver = ready.ports.length ? driverFor(ready.mode, ctx) : undefined;
-      await superviseHelpers(ctx, rec.id, { holdPorts: driver !== undefined && !driver.listensOnHostPorts });
+      await superviseHelpers(ctx, rec.id, { holdPorts: driver !== undefined && !driver.listensOnHostPorts, ports: ready.ports });
       phase("create: helpers supervised");
     } else if (ready.networks.length) {
       // run: the container's own helpers die with its process, but the DNS server is every container's
