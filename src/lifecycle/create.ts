@@ -3,7 +3,6 @@
 // netns to be made, so a crash at any later point leaves something `ctrnet gc` can finish; a failure
 // undoes every step taken.
 import { phase } from "../trace.ts";
-import { isIP } from "node:net";
 import { basename } from "node:path";
 import { ErrorList, exitCodeOf, UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
@@ -11,6 +10,7 @@ import { adoptNetns, createNetns, NetnsNotFoundError, netnsInode, openNetns, pla
 import { ensureDefaultNetwork } from "../networks/index.ts";
 import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
+import { ipFamily } from "../ip/codec.ts";
 import { defaultHostIPs, type ExposedPort, type PortMapping, parseExposeSpecs, parsePortSpecs, publishAllMappings, withHostIPs } from "../schema/ports.ts";
 import { log } from "../log.ts";
 import type { ContainerRecord, NetMode } from "../state/index.ts";
@@ -134,7 +134,7 @@ function staticOptionsNeedBridge(req: CreateRequest, defaultMode: boolean): void
   };
   for (const ip of [req.ip, req.ip6, ...(req.extraIPs ?? [])]) {
     if (ip === undefined) continue;
-    if (!isIP(ip)) throw new UsageError(`${JSON.stringify(ip)} is not an ip address`);
+    if (ipFamily(ip) === 0) throw new UsageError(`${JSON.stringify(ip)} is not an ip address`);
     fail(ip.includes(":") ? "ip6" : "ip");
   }
   if (req.mac !== undefined) {
