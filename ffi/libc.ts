@@ -315,8 +315,8 @@ const MSG_CMSG_CLOEXEC = 0x40000000;
 /** struct cmsghdr on 64-bit Linux: cmsg_len (size_t), cmsg_level, cmsg_type, then the data, 8-aligned. */
 const CMSG_HEADER = 16;
 
-/** msghdr holds only the iovec's address: the iovec must stay reachable until the call returns. */
-function keepUntilHere(_buf: Uint8Array): void {}
+/** A msghdr holds only the addresses of its iovec, data and control buffers: they stay reachable until here. */
+function keepUntilHere(..._bufs: Uint8Array[]): void {}
 
 /**
  * Bytes at a fixed address: a small typed array made without an ArrayBuffer of its own gets one (and moves
@@ -326,19 +326,21 @@ function pinned(length: number): Uint8Array {
   return new Uint8Array(new ArrayBuffer(length));
 }
 
-/** struct msghdr (56 bytes) over one iovec, with room for `fds` descriptors of SCM_RIGHTS control data. */
-function fdMessage(buf: Uint8Array, fds: number): { msg: Uint8Array; iov: Uint8Array; control: Uint8Array } {
+/** struct msghdr (56 bytes) over one iovec, with room for `fdCount` descriptors of SCM_RIGHTS control data. */
+function fdMessage(buf: Uint8Array, fdCount: number): { msg: Uint8Array; iov: Uint8Array; control: Uint8Array } {
   const iov = pinned(16);
   const iovView = new DataView(iov.buffer);
   iovView.setBigUint64(0, BigInt(ptr(buf)), true);
   iovView.setBigUint64(8, BigInt(buf.byteLength), true);
-  const control = pinned(CMSG_HEADER + Math.ceil((fds * 4) / 8) * 8);
+  const control = pinned(fdCount === 0 ? 0 : CMSG_HEADER + Math.ceil((fdCount * 4) / 8) * 8);
   const msg = pinned(56);
   const view = new DataView(msg.buffer);
   view.setBigUint64(16, BigInt(ptr(iov)), true);
   view.setBigUint64(24, 1n, true);
-  view.setBigUint64(32, BigInt(ptr(control)), true);
-  view.setBigUint64(40, BigInt(control.byteLength), true);
+  if (fdCount > 0) {
+    view.setBigUint64(32, BigInt(ptr(control)), true);
+    view.setBigUint64(40, BigInt(control.byteLength), true);
+  }
   return { msg, iov, control };
 }
 
@@ -347,13 +349,15 @@ export function sendWithFds(fd: number, data: Uint8Array, fds: readonly number[]
   const buf = pinned(data.byteLength);
   buf.set(data);
   const { msg, iov, control } = fdMessage(buf, fds.length);
-  const view = new DataView(control.buffer);
-  view.setBigUint64(0, BigInt(CMSG_HEADER + fds.length * 4), true);
-  view.setInt32(8, SOL_SOCKET, true);
-  view.setInt32(12, SCM_RIGHTS, true);
-  fds.forEach((d, i) => view.setInt32(CMSG_HEADER + i * 4, d, true));
+  if (fds.length > 0) {
+    const view = new DataView(control.buffer);
+    view.setBigUint64(0, BigInt(CMSG_HEADER + fds.length * 4), true);
+    view.setInt32(8, SOL_SOCKET, true);
+    view.setInt32(12, SCM_RIGHTS, true);
+    fds.forEach((d, i) => view.setInt32(CMSG_HEADER + i * 4, d, true));
+  }
   const sent = sendmsg(fd, msg, flags);
-  keepUntilHere(iov);
+  keepUntilHere(iov, buf, control);
   return sent;
 }
 
