@@ -139,6 +139,7 @@ export const NETLINK_GET_STRICT_CHK = 12;
 export const MSG_DONTWAIT = 0x40;
 export const MSG_PEEK = 0x2;
 export const MSG_TRUNC = 0x20;
+export const MSG_NOSIGNAL = 0x4000;
 
 export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_NAME = 15;
@@ -307,6 +308,80 @@ export function sendmsg(fd: number, msg: Uint8Array, flags = 0): number {
 
 export function recvmsg(fd: number, msg: Uint8Array, flags = 0): number {
   return Number(check(c.recvmsg(fd, msg, flags), "recvmsg", `fd ${fd}`));
+}
+
+export const SCM_RIGHTS = 1;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+/** struct cmsghdr on 64-bit Linux: cmsg_len (size_t), cmsg_level, cmsg_type, then the data, 8-aligned. */
+const CMSG_HEADER = 16;
+
+/** A msghdr holds only the addresses of its iovec, data and control buffers: they stay reachable until here. */
+function keepUntilHere(..._bufs: Uint8Array[]): void {}
+
+/**
+ * Bytes at a fixed address: a small typed array made without an ArrayBuffer of its own gets one (and moves
+ * its bytes there) when its .buffer is first asked for, which would leave an address taken before stale.
+ */
+function pinned(length: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(length));
+}
+
+/** struct msghdr (56 bytes) over one iovec, with room for `fdCount` descriptors of SCM_RIGHTS control data. */
+function fdMessage(buf: Uint8Array, fdCount: number): { msg: Uint8Array; iov: Uint8Array; control: Uint8Array } {
+  const iov = pinned(16);
+  const iovView = new DataView(iov.buffer);
+  iovView.setBigUint64(0, BigInt(ptr(buf)), true);
+  iovView.setBigUint64(8, BigInt(buf.byteLength), true);
+  const control = pinned(fdCount === 0 ? 0 : CMSG_HEADER + Math.ceil((fdCount * 4) / 8) * 8);
+  const msg = pinned(56);
+  const view = new DataView(msg.buffer);
+  view.setBigUint64(16, BigInt(ptr(iov)), true);
+  view.setBigUint64(24, 1n, true);
+  if (fdCount > 0) {
+    view.setBigUint64(32, BigInt(ptr(control)), true);
+    view.setBigUint64(40, BigInt(control.byteLength), true);
+  }
+  return { msg, iov, control };
+}
+
+/** Sends data on a connected unix socket with the descriptors attached (SCM_RIGHTS); returns the bytes sent. */
+export function sendWithFds(fd: number, data: Uint8Array, fds: readonly number[], flags = 0): number {
+  const buf = pinned(data.byteLength);
+  buf.set(data);
+  const { msg, iov, control } = fdMessage(buf, fds.length);
+  if (fds.length > 0) {
+    const view = new DataView(control.buffer);
+    view.setBigUint64(0, BigInt(CMSG_HEADER + fds.length * 4), true);
+    view.setInt32(8, SOL_SOCKET, true);
+    view.setInt32(12, SCM_RIGHTS, true);
+    fds.forEach((d, i) => view.setInt32(CMSG_HEADER + i * 4, d, true));
+  }
+  const sent = sendmsg(fd, msg, flags);
+  keepUntilHere(iov, buf, control);
+  return sent;
+}
+
+/**
+ * Receives up to size bytes from a unix socket (none: the end of the stream), with up to maxFds descriptors
+ * sent along (close-on-exec; the kernel closes any beyond maxFds).
+ */
+export function receiveWithFds(fd: number, size: number, maxFds: number, flags = 0): { data: Uint8Array; fds: number[] } {
+  const buf = pinned(size);
+  const { msg, iov, control } = fdMessage(buf, maxFds);
+  const bytes = recvmsg(fd, msg, flags | MSG_CMSG_CLOEXEC);
+  keepUntilHere(iov);
+  const controlLength = Number(new DataView(msg.buffer).getBigUint64(40, true));
+  const view = new DataView(control.buffer);
+  const fds: number[] = [];
+  for (let at = 0; at + CMSG_HEADER <= controlLength; ) {
+    const length = Number(view.getBigUint64(at, true));
+    if (length < CMSG_HEADER) break;
+    if (view.getInt32(at + 8, true) === SOL_SOCKET && view.getInt32(at + 12, true) === SCM_RIGHTS) {
+      for (let i = at + CMSG_HEADER; i + 4 <= at + length; i += 4) fds.push(view.getInt32(i, true));
+    }
+    at += Math.ceil(length / 8) * 8;
+  }
+  return { data: buf.subarray(0, bytes), fds };
 }
 
 export function kill(pid: number, signal: number): void {

@@ -133,7 +133,7 @@ function staticOptionsNeedBridge(req: CreateRequest, defaultMode: boolean): void
   };
   for (const ip of [req.ip, req.ip6, ...(req.extraIPs ?? [])]) {
     if (ip === undefined) continue;
-    if (!ipFamily(ip)) throw new UsageError(`${JSON.stringify(ip)} is not an ip address`);
+    if (ipFamily(ip) === 0) throw new UsageError(`${JSON.stringify(ip)} is not an ip address`);
     fail(ip.includes(":") ? "ip6" : "ip");
   }
   if (req.mac !== undefined) {
@@ -335,7 +335,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
     // Root: ports DNATed to it are held by the supervisor too, as podman's conmon holds them (run holds its own).
     if (!opts.helpersDieWithProcess) {
       const driver = ready.ports.length ? driverFor(ready.mode, ctx) : undefined;
-      await superviseHelpers(ctx, rec.id, { holdPorts: driver !== undefined && !driver.listensOnHostPorts });
+      await superviseHelpers(ctx, rec.id, { holdPorts: driver !== undefined && !driver.listensOnHostPorts, ports: ready.ports });
       phase("create: helpers supervised");
     } else if (ready.networks.length) {
       // run: the container's own helpers die with its process, but the DNS server is every container's

@@ -248,6 +248,8 @@ export interface ServedNetworks {
  * SyncTarget), or with no target after what concerns every container (a network's DNS servers).
  */
 export async function syncDns(ctx: Context, target: SyncTarget = {}): Promise<void> {
+  // a create none of whose networks prestartDns found served: syncLocked would change nothing
+  if (target.served && target.changed && !target.served.served.some((n) => target.changed!.includes(n.name))) return;
   const paths = dnsPaths(ctx);
   await withHeldLock(paths.lock, async (lock) => {
     await syncLocked(ctx, target);

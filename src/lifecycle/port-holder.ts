@@ -3,13 +3,15 @@
 // listen on one of them gets "address already in use" instead of a socket no connection reaches. `ctrnet
 // run` holds its own (it lives as long as the container); `create` and the OCI hook return at once, so the
 // supervisor of their user namespace (lifecycle/supervisor.ts) holds them: it listens on a unix socket
-// beside its pid file, and `create` and `rm` ask it to sync (hold what the containers marked `holdsPorts`
-// publish, let go of the rest) and wait for its answer, so the ports are held when create returns and free
-// when rm returns. A command that finds no supervisor running binds the ports itself and hands the sockets
-// to the supervisor it starts (inherited fds), so it need not wait for that one to listen. The socket is a
-// plain non-blocking one in the supervisor's poll set: a request wakes it, nothing else does. A request
-// names the container it is about (`sync ID`): the supervisor then looks at that one alone, so a create
-// does not wait for a read of every container's ledger and record; its rounds sync them all. A bare
+// beside its pid file; `create` binds the ports itself and hands the sockets over (`hold ID`, SCM_RIGHTS),
+// held from the moment they are sent, so it has no answer to wait for; `rm` (and reload) ask it to sync
+// (hold what the containers marked `holdsPorts` publish, let go of the rest) and wait for its answer, so
+// the ports are held when create returns and free when rm returns. A command that finds no supervisor
+// running binds the ports itself and hands the sockets to the supervisor it starts (inherited fds), so it
+// need not wait for that one to listen. The socket is a plain non-blocking one in the supervisor's poll
+// set: a request wakes it, nothing else does. A request names the container it is about (`sync ID`): the
+// supervisor then looks at that one alone, so an rm does not wait for a read of every container's ledger
+// and record; its rounds sync them all. A bare
 // `sync` (an older ctrnet) syncs all. A supervisor started again (after kill -9, by its watchdog or the
 // next create or reload) holds them all again at its start.
 import { existsSync, rmSync } from "node:fs";
@@ -19,7 +21,7 @@ import { log } from "../log.ts";
 import type { PortMapping } from "../schema/ports.ts";
 import { type HelperPids, readHelperPids, supervisorFiles } from "../state/ledger.ts";
 import type { Context } from "./context.ts";
-import { holdHostPorts, releaseOf } from "./host-ports.ts";
+import { bindHostPorts, holdHostPorts, releaseOf } from "./host-ports.ts";
 
 /** A unix socket path must fit sockaddr_un's 108 bytes, with its NUL. */
 const MAX_SOCKET_PATH = 107;
@@ -61,6 +63,9 @@ export function parseHandedPorts(arg: string): HandedPorts[] {
     return { id: item.slice(0, colon), fds };
   });
 }
+
+/** The most sockets one `hold` request hands over (SCM_RIGHTS takes up to 253); a longer port range is synced instead. */
+const MAX_HANDED_FDS = 64;
 
 /** How long the supervisor waits for the request line of a command that has connected (it writes it at once). */
 const REQUEST_WAIT_MS = 1000;
@@ -160,7 +165,14 @@ export class PortHolder {
       const conn = libc.acceptNonBlocking(this.listener);
       if (conn === undefined) return all ? "all" : served;
       try {
-        const request = readRequest(conn);
+        const { line: request, fds } = readRequest(conn);
+        const held = /^hold (\S+)$/.exec(request ?? "")?.[1];
+        if (held !== undefined) {
+          // a create's sockets, held from the moment it sent them: it waits for no answer
+          this.adopt({ id: held, fds });
+          continue;
+        }
+        releaseOf(fds)();
         if (request === undefined) continue;
         const id = /^sync (\S+)$/.exec(request)?.[1];
         if (id === undefined) all = true;
@@ -190,19 +202,62 @@ export class PortHolder {
   }
 }
 
-/** Reads up to the request's newline, waiting for it at most REQUEST_WAIT_MS; its line, or undefined when none came. */
-function readRequest(conn: number): string | undefined {
-  const buf = new Uint8Array(64);
+/**
+ * Reads up to the request's newline, waiting for it at most REQUEST_WAIT_MS: its line (undefined when none
+ * came), and the descriptors sent with it.
+ */
+function readRequest(conn: number): { line: string | undefined; fds: number[] } {
   let text = "";
+  const fds: number[] = [];
   const deadline = Date.now() + REQUEST_WAIT_MS;
   while (!text.includes("\n")) {
     const left = deadline - Date.now();
-    if (left <= 0 || libc.pollReadable([conn], left).length === 0) return undefined;
-    const n = libc.read(conn, buf);
-    if (n === 0) return undefined;
-    text += Buffer.from(buf.subarray(0, n)).toString("utf8");
+    if (left <= 0 || libc.pollReadable([conn], left).length === 0) return { line: undefined, fds };
+    const got = libc.receiveWithFds(conn, 64, MAX_HANDED_FDS);
+    fds.push(...got.fds);
+    if (got.data.byteLength === 0) return { line: undefined, fds };
+    text += Buffer.from(got.data).toString("utf8");
   }
-  return text.slice(0, text.indexOf("\n"));
+  return { line: text.slice(0, text.indexOf("\n")), fds };
+}
+
+/**
+ * create: the container's host ports bound here and handed to the supervisor of this user namespace with a
+ * `hold ID` request. They are held from the moment it is sent (in flight, then the supervisor's), so unlike
+ * a `sync ID`, whose supervisor binds them while the command waits, there is no answer to wait for. A
+ * supervisor that does not listen yet (just started again) is asked to sync instead. The failures, as
+ * syncHeldPorts gives them.
+ */
+export async function handHeldPorts(ctx: Context, userns: number, id: string, ports: readonly PortMapping[]): Promise<string[]> {
+  const path = supervisorFiles(ctx, userns).socketFile;
+  if (path.length > MAX_SOCKET_PATH) return [`the supervisor's socket path ${path} is too long`];
+  let fds: number[];
+  try {
+    fds = bindHostPorts(ports);
+  } catch (err) {
+    return [`container ${id}: ${errorMessage(err)}`];
+  }
+  let sent = false;
+  try {
+    if (fds.length <= MAX_HANDED_FDS) sent = sendHold(path, id, fds);
+  } catch {
+    // not listening (yet): asked to sync below
+  } finally {
+    releaseOf(fds)();
+  }
+  return sent ? [] : syncHeldPorts(ctx, userns, id);
+}
+
+/** Whether the whole request went, with the sockets: a fresh connection's first message goes whole or not at all. */
+function sendHold(path: string, id: string, fds: readonly number[]): boolean {
+  const sock = libc.socket(libc.AF_UNIX, libc.SOCK_STREAM | libc.SOCK_NONBLOCK, 0);
+  try {
+    libc.connect(sock, libc.unixAddress(path));
+    const request = Buffer.from(`hold ${id}\n`);
+    return libc.sendWithFds(sock, request, fds, libc.MSG_NOSIGNAL) === request.byteLength;
+  } finally {
+    libc.close(sock);
+  }
 }
 
 /**

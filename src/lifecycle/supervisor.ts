@@ -41,7 +41,8 @@ import type { Context } from "./context.ts";
 import { dnsServerToWatch, dnsSupervisedBy, restartDeadDns } from "./dns.ts";
 import { START_ORDER } from "./helpers.ts";
 import { bindHostPorts, releaseOf } from "./host-ports.ts";
-import { type HandedPorts, handedPortsArg, PortHolder, syncHeldPorts, wantedPorts } from "./port-holder.ts";
+import { type HandedPorts, handedPortsArg, handHeldPorts, PortHolder, syncHeldPorts, wantedPorts } from "./port-holder.ts";
+import type { PortMapping } from "../schema/ports.ts";
 import { deadHelpers, restartHelpers } from "./restart.ts";
 
 /** After a failed restart, the next attempt waits this long, doubling up to the maximum. */
@@ -76,7 +77,7 @@ function supervisorNeeded(ctx: Context, userns: number): boolean {
  * supervisor of that namespace, started if none runs. A container whose helpers cannot be supervised
  * still works: a warning says so, and `ls` shows it degraded if one of them dies.
  */
-export async function superviseHelpers(ctx: Context, id: string, opts: { holdPorts?: boolean } = {}): Promise<void> {
+export async function superviseHelpers(ctx: Context, id: string, opts: { holdPorts?: boolean; ports?: readonly PortMapping[] } = {}): Promise<void> {
   const ledger = readHelperPids(ctx, id);
   // root: host ports DNATed to the container are held by the supervisor (see port-holder.ts)
   const holdPorts = !ctx.rootless && (opts.holdPorts ?? ledger.holdsPorts === true);
@@ -96,7 +97,10 @@ export async function superviseHelpers(ctx: Context, id: string, opts: { holdPor
     if (dns) log.warn(`nothing will restart the DNS server for container names if it dies: ${errorMessage(err)}`);
     return;
   }
-  if (holdPorts && !started.handedPorts) for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
+  if (!holdPorts || started.handedPorts) return;
+  // create knows the ports: bound here and handed over, with no answer to wait for
+  const errors = opts.ports ? await handHeldPorts(ctx, userns, id, opts.ports) : await syncHeldPorts(ctx, userns, id);
+  for (const err of errors) log.warn(`holding host ports: ${err}`);
 }
 
 /** After a command that may have started the DNS server (connect): the supervisor that restarts it runs. */

@@ -1,14 +1,15 @@
-// The supervisor's port holder answering a request about one container (`sync ID`, what create and rm send):
-// it holds or lets go of that container's host ports alone, without listing every container, so a create
-// does not wait for a read of every ledger and record however many containers there are.
+// The supervisor's port holder answering a request about one container (`sync ID`, what rm sends): it holds
+// or lets go of that container's host ports alone, without listing every container, so an rm does not wait
+// for a read of every ledger and record however many containers there are; and taking the sockets a create
+// bound and handed over (`hold ID`).
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { newContainerRecord } from "../../src/container/attachments.ts";
 import { createContext } from "../../src/lifecycle/context.ts";
-import { PortHolder } from "../../src/lifecycle/port-holder.ts";
-import { forgetHelperPids, writeHelperPids } from "../../src/state/ledger.ts";
+import { handHeldPorts, PortHolder } from "../../src/lifecycle/port-holder.ts";
+import { forgetHelperPids, supervisorFiles, writeHelperPids } from "../../src/state/ledger.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -46,6 +47,35 @@ test("syncOne holds, then lets go of, the named container's ports without listin
     // rm: the record and the ledger go, then the request
     ctx.state().remove("a");
     forgetHelperPids(ctx, "a");
+    expect(holder.syncOne("a")).toEqual([]);
+    expect(canListen(port)).toBe(true);
+  } finally {
+    holder.close(false);
+    ctx.close();
+  }
+});
+
+test("a create's hold request hands its sockets over: the port is held from the send, with no answer waited for", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ctrnet-port-holder-"));
+  dirs.push(dir);
+  const ctx = createContext({ root: join(dir, "root"), netnsDir: join(dir, "netns"), cniConfigDir: join(dir, "conf"), cniCacheDir: join(dir, "cache") });
+  if (ctx.rootless) return;
+  const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = probe.port;
+  probe.stop(true);
+  const userns = 4026531837;
+  mkdirSync(dirname(supervisorFiles(ctx, userns).socketFile), { recursive: true });
+  const holder = new PortHolder(ctx, userns, () => []);
+  try {
+    expect(holder.listen()).toBeDefined();
+    const ports = [{ hostIP: "127.0.0.1", hostPort: port, containerPort: 80, protocol: "tcp" as const, range: 1 }];
+    // the supervisor has not read the request yet: the sockets in flight hold the port
+    expect(await handHeldPorts(ctx, userns, "a", ports)).toEqual([]);
+    expect(canListen(port)).toBe(false);
+    // it reads the request, answering nothing, and keeps the sockets, not the container's others
+    expect(holder.serve()).toEqual(new Set());
+    expect(canListen(port)).toBe(false);
+    // rm: a sync of the container, whose record is gone, lets go of them
     expect(holder.syncOne("a")).toEqual([]);
     expect(canListen(port)).toBe(true);
   } finally {
