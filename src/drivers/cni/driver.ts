@@ -57,7 +57,7 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
     async validate(req) {
       const network = await env.cni.loadNetwork(req.attachment.network);
       checkDhcpDaemon(network.name, network.plugins);
-      for (const ip of [req.ip, req.ip6, ...(req.extraIPs ?? [])]) if (ip !== undefined) checkRequestedIP(network, ip);
+      for (const ip of req.ips ?? []) checkRequestedIP(network, ip);
     },
     async setup(target) {
       const { rec, attachment, netnsPath } = target;

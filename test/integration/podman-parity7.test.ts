@@ -1,0 +1,90 @@
+// Seventh pass over podman's networking tests (test/e2e/network_test.go, network_connect_disconnect_test.go,
+// run_networking_test.go, test/system/500-networking.bats), as ctrnet commands run by root through the
+// compiled binary on real networks: each --network's own options (podman's PerNetworkOptions).
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { addressesInside, hex, Installation, privileged, type TestNetwork } from "./lifecycle-helpers.ts";
+
+describe.skipIf(!privileged)("podman parity, seventh pass", () => {
+  let inst: Installation;
+  let a: TestNetwork;
+  let b: TestNetwork;
+
+  beforeAll(() => {
+    inst = new Installation();
+    a = inst.network("pp7a");
+    b = inst.network("pp7b");
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    inst.expectClean();
+  });
+
+  afterAll(() => inst.dispose());
+
+  test("e2e 'podman network connect/run with static ip, mac and interface name on two networks': each --network's ip=, mac=, interface_name= and alias= go to that network alone", () => {
+    const id = `pn-${hex(4)}`;
+    const netns = inst
+      .ok([
+        "create",
+        "--network", `${a.name}:ip=${a.prefix}.7,mac=92:d0:c6:0a:29:31,interface_name=left,alias=one`,
+        "--network", `${b.name}:ip=${b.prefix}.8,mac=92:d0:c6:0a:29:32,interface_name=right,alias=two`,
+        id,
+      ])
+      .trim();
+    const inside = addressesInside(netns);
+    expect(inside.left).toEqual({ mac: "92:d0:c6:0a:29:31", inet: [`${a.prefix}.7/24`] });
+    expect(inside.right).toEqual({ mac: "92:d0:c6:0a:29:32", inet: [`${b.prefix}.8/24`] });
+    const networks = inst.inspect(id).NetworkSettings.Networks;
+    expect(networks[a.name]).toMatchObject({ IPAddress: `${a.prefix}.7`, MacAddress: "92:d0:c6:0a:29:31" });
+    expect(networks[b.name]).toMatchObject({ IPAddress: `${b.prefix}.8`, MacAddress: "92:d0:c6:0a:29:32" });
+    expect(networks[a.name].Aliases).toContain("one");
+    expect(networks[a.name].Aliases).not.toContain("two");
+    expect(networks[b.name].Aliases).toContain("two");
+    expect(networks[b.name].Aliases).not.toContain("one");
+    // the second network's address is held: another container asking for it is refused, with nothing made
+    const clash = inst.cli(["create", "--network", a.name, "--network", `${b.name}:ip=${b.prefix}.8`, `pn2-${hex(4)}`]);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr.trim().split("\n")).toEqual([`ctrnet: error: IPAM error: requested ip address ${b.prefix}.8 is already allocated to container ID ${id} on network "${b.name}"`]);
+    expect(JSON.parse(inst.ok(["ls", "--format", "json"])).map((c: { id: string }) => c.id)).toEqual([id]);
+    // an address outside its own network's subnet is bad input for that network
+    const outside = inst.cli(["create", "--network", a.name, "--network", `${b.name}:ip=${a.prefix}.9`, `pn3-${hex(4)}`]);
+    expect(outside.code).toBe(2);
+    expect(outside.stderr.trim().split("\n")).toHaveLength(1);
+    expect(JSON.parse(inst.ok(["ls", "--format", "json"]))).toHaveLength(1);
+  });
+
+  test("run: the second network's static address and MAC are what the command sees; a reload keeps them", () => {
+    const out = inst.ok(["run", "--network", a.name, "--network", `${b.name}:ip=${b.prefix}.21,mac=92:d0:c6:0a:29:41`, "--", "ip", "-o", "link", "show", "eth1"]);
+    expect(out).toContain("92:d0:c6:0a:29:41");
+    const id = `pr-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", a.name, "--network", `${b.name}:ip=${b.prefix}.22,mac=92:d0:c6:0a:29:42`, id]).trim();
+    inst.ok(["reload", id]);
+    expect(addressesInside(netns).eth1).toEqual({ mac: "92:d0:c6:0a:29:42", inet: [`${b.prefix}.22/24`] });
+  });
+
+  test("netflags: --ip, --ip6 and --mac-address with several networks are podman's 'can only be set for a single network' (exit 2, nothing made); with one they go to it", () => {
+    for (const [flag, value] of [["--ip", `${a.prefix}.30`], ["--ip6", "fd00::30"], ["--mac", "92:d0:c6:0a:29:50"]]) {
+      const r = inst.cli(["create", "--network", a.name, "--network", b.name, flag!, value!, `pf-${hex(4)}`]);
+      expect(r.code).toBe(2);
+      const name = flag === "--mac" ? "mac-address" : flag!.slice(2);
+      expect(r.stderr).toBe(`ctrnet: error: --${name} can only be set for a single network: invalid argument\n`);
+    }
+    expect(JSON.parse(inst.ok(["ls", "--format", "json"]))).toEqual([]);
+    const id = `pf-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", b.name, "--ip", `${b.prefix}.31`, "--mac", "92:d0:c6:0a:29:51", id]).trim();
+    expect(addressesInside(netns).eth0).toEqual({ mac: "92:d0:c6:0a:29:51", inet: [`${b.prefix}.31/24`] });
+  });
+
+  test("connect --ip/--mac on a second network: kept with that network (another container cannot claim the address), and the first network's stay", () => {
+    const id = `pc-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", `${a.name}:ip=${a.prefix}.40`, id]).trim();
+    inst.ok(["connect", "--ip", `${b.prefix}.41`, "--mac", "92:d0:c6:0a:29:61", b.name, id]);
+    const inside = addressesInside(netns);
+    expect(inside.eth0!.inet).toEqual([`${a.prefix}.40/24`]);
+    expect(inside.eth1).toEqual({ mac: "92:d0:c6:0a:29:61", inet: [`${b.prefix}.41/24`] });
+    const r = inst.cli(["create", "--network", `${b.name}:ip=${b.prefix}.41`, `pc2-${hex(4)}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`requested ip address ${b.prefix}.41 is already allocated to container ID ${id}`);
+  });
+});
