@@ -208,7 +208,7 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     expect(r.stderr).toContain(`network ${missing}: unable to find network with name or ID ${missing}: network not found`);
     const id = `cf-${hex(4)}`;
     inst.ok(["create", "--network", net.name, id]);
-    expect(inst.ok(["inspect", id, "--format", "{{.Config.ExposedPorts}} {{json .Config}} {{.NetworkSettings.AdditionalMacAddresses}}"])).toBe("map[] {} <nil>\n");
+    expect(inst.ok(["inspect", id, "--format", "{{.Config.ExposedPorts}} {{json .Config}} {{.NetworkSettings.AdditionalMacAddresses}} {{json .NetworkSettings.AdditionalMacAddresses}}"])).toBe("map[] {} [] null\n");
   });
 
   test("inspect of a network name (e2e: podman inspect network, --type network on a container), podman's inspectAll order and words", () => {

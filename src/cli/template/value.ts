@@ -37,13 +37,25 @@ export function fromJson(json: unknown, shape: Shape, asMap = false): unknown {
   return struct(fields, json);
 }
 
+const NIL_SLICE = Symbol("nil slice");
+
+/**
+ * A Go nil slice (a slice field nothing set): printed `[]` by %v, as an empty one, but `null` by
+ * encoding/json, where an empty slice is `[]`.
+ */
+export function nilSlice(): unknown[] {
+  const empty: unknown[] = [];
+  Object.defineProperty(empty, NIL_SLICE, { value: true, enumerable: false });
+  return Object.freeze(empty) as unknown[];
+}
+
 /** What encoding/json makes of a value: a struct's JSON form, a map's entries with sorted keys. */
 export function toJson(value: unknown): unknown {
   if (value instanceof Map) {
     const keys = [...value.keys()].map(String).sort();
     return Object.fromEntries(keys.map((k) => [k, toJson(value.get(k))]));
   }
-  if (Array.isArray(value)) return value.map(toJson);
+  if (Array.isArray(value)) return (value as { [NIL_SLICE]?: true })[NIL_SLICE] ? null : value.map(toJson);
   if (isStruct(value)) {
     if (value[JSON_FORM] !== undefined) return value[JSON_FORM];
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
