@@ -2,7 +2,8 @@
 // run_networking_test.go, test/system/500-networking.bats), as ctrnet commands run by root through the
 // compiled binary on real networks: each --network's own options (podman's PerNetworkOptions).
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { addressesInside, hex, Installation, privileged, type TestNetwork } from "./lifecycle-helpers.ts";
+import { freePorts } from "../helpers/http.ts";
+import { addressesInside, hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
 
 describe.skipIf(!privileged)("podman parity, seventh pass", () => {
   let inst: Installation;
@@ -86,5 +87,23 @@ describe.skipIf(!privileged)("podman parity, seventh pass", () => {
     const r = inst.cli(["create", "--network", `${b.name}:ip=${b.prefix}.41`, `pc2-${hex(4)}`]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`requested ip address ${b.prefix}.41 is already allocated to container ID ${id}`);
+  });
+
+  test("-p on an --ipam-driver none network: accepted and listed, leading nowhere, as netavark's (its port forwarding has no container address to go to, and skips the family); nothing left after rm", () => {
+    const name = `ipn-${hex(3)}`;
+    inst.ok(["network", "create", "--ipam-driver", "none", name]);
+    try {
+      const port = freePorts(1);
+      const id = `ipn-${hex(4)}`;
+      const made = inst.cli(["create", "--network", name, "-p", `${port}:80`, id]);
+      expect({ code: made.code, stderr: made.stderr }).toEqual({ code: 0, stderr: "" });
+      expect(inst.ok(["port", id])).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
+      expect(inst.inspect(id).NetworkSettings.Networks[name].IPAddress).toBe("");
+      expect(run(["nft", "list", "ruleset"]).out).not.toContain(` ${port} :`);
+      inst.ok(["rm", id]);
+    } finally {
+      inst.removeAll();
+      inst.ok(["network", "rm", name]);
+    }
   });
 });
