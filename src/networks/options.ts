@@ -4,6 +4,7 @@ import { UsageError } from "../errors.ts";
 import { formatCidr, formatIP, parseCidr, parseIP } from "../ip/codec.ts";
 import { maskAddress } from "../schema/ip.ts";
 import type { StaticRoute } from "../drivers/cni/conflist.ts";
+import { validateIfName } from "../drivers/cni/ifname.ts";
 
 export const DRIVERS = ["bridge", "macvlan", "ipvlan"] as const;
 export type Driver = (typeof DRIVERS)[number];
@@ -52,6 +53,13 @@ export interface BridgeOptions {
   metric?: number;
   /** podman's `com.docker.network.bridge.name`: the bridge's name, as --interface-name. */
   bridgeName?: string;
+  /** podman's `vrf`: the bridge, when made, is enslaved to this VRF device. */
+  vrf?: string;
+  /**
+   * podman 5's `mode=unmanaged`: the bridge is the host's, used as it is (never made, given addresses,
+   * changed or deleted), with no firewall rule: no masquerade, no published port.
+   */
+  unmanaged?: boolean;
 }
 
 export interface MacvlanOptions {
@@ -141,24 +149,44 @@ function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, al
 }
 
 export function parseBridgeOptions(options: Readonly<Record<string, string>>): BridgeOptions {
-  checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate", "no_default_route", "metric", BRIDGE_NAME_OPTION]);
-  const { plugin, isolate } = options;
+  checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate", "no_default_route", "metric", "vrf", "mode", BRIDGE_NAME_OPTION, BRIDGE_MTU_OPTION]);
+  const { plugin, isolate, vrf, mode } = options;
   if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
   if (isolate !== undefined && isolate !== "true" && isolate !== "strict") throw new UsageError(`invalid --opt isolate=${isolate}: use true or strict`);
   if (isolate !== undefined && plugin === "cni") throw new UsageError("--opt isolate needs ctrnet's own plugin, not --opt plugin=cni: the reference plugins cannot isolate networks");
+  // podman's words (containers/common's netavark networkCreate)
+  if (vrf !== undefined && vrf === "") throw new UsageError("invalid vrf name");
+  if (vrf !== undefined) validateIfName("vrf name", vrf);
+  if (mode !== undefined && mode !== "managed" && mode !== "unmanaged") throw new UsageError(`unknown bridge mode ${JSON.stringify(mode)} (use managed or unmanaged)`);
+  if (vrf !== undefined && plugin === "cni") throw new UsageError("--opt vrf needs ctrnet's own plugin, not --opt plugin=cni: the reference bridge plugin cannot enslave its bridge to a VRF");
+  if (mode === "unmanaged" && plugin === "cni") throw new UsageError("--opt mode=unmanaged needs ctrnet's own plugin, not --opt plugin=cni: the reference bridge plugin configures the bridge it is given");
+  const mtu = options.mtu ?? options[BRIDGE_MTU_OPTION];
   return {
-    ...(options.mtu !== undefined ? { mtu: integerOption("mtu", options.mtu) } : {}),
+    ...(mtu !== undefined ? { mtu: integerOption("mtu", mtu) } : {}),
     ...(options.vlan !== undefined ? { vlan: integerOption("vlan", options.vlan) } : {}),
     ...(plugin !== undefined ? { plugin } : {}),
     ...(isolate !== undefined ? { isolate } : {}),
     ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
     ...(options.metric !== undefined ? { metric: integerOption("metric", options.metric) } : {}),
     ...(options[BRIDGE_NAME_OPTION] !== undefined ? { bridgeName: options[BRIDGE_NAME_OPTION] } : {}),
+    ...(vrf !== undefined ? { vrf } : {}),
+    ...(mode === "unmanaged" ? { unmanaged: true } : {}),
   };
 }
 
 /** podman's (docker's) spelling of --interface-name for a bridge network. */
 export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
+/** podman's (docker's) spelling of -o mtu for a bridge network. */
+export const BRIDGE_MTU_OPTION = "com.docker.network.driver.mtu";
+
+/**
+ * A bridge network's options as podman keeps them (containers/common MapDockerBridgeDriverOptions): docker's
+ * MTU as `mtu`, docker's bridge name as the network's interface, not an option.
+ */
+export function bridgeStoredOptions(options: Readonly<Record<string, string>>): Record<string, string> {
+  const { [BRIDGE_NAME_OPTION]: _name, [BRIDGE_MTU_OPTION]: mtu, ...rest } = options;
+  return mtu !== undefined && rest.mtu === undefined ? { ...rest, mtu } : rest;
+}
 
 /** podman's macvlan and ipvlan options: parent, mode (each driver's own), mtu; and ctrnet's plugin choice. */
 export function parseMacvlanOptions(options: Readonly<Record<string, string>>, driver: "macvlan" | "ipvlan" = "macvlan"): MacvlanOptions {

@@ -106,4 +106,103 @@ describe.skipIf(!privileged)("podman parity, seventh pass", () => {
       inst.ok(["network", "rm", name]);
     }
   });
+
+  test("network create -o mode=unmanaged (podman 5): the host's bridge used as it is, shared by two networks; no firewall rule (no masquerade, no published port); rm and network rm leave the bridge and its address", () => {
+    const bridge = `pu${hex(3)}`;
+    const prefix = `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}`;
+    const [n1, n2] = [`um1-${hex(3)}`, `um2-${hex(3)}`];
+    expect(run(["ip", "link", "add", bridge, "type", "bridge"]).ok).toBe(true);
+    try {
+      expect(run(["ip", "addr", "add", `${prefix}.1/24`, "dev", bridge]).ok).toBe(true);
+      expect(run(["ip", "link", "set", bridge, "up"]).ok).toBe(true);
+      inst.ok(["network", "create", "-o", "mode=unmanaged", "--interface-name", bridge, "--subnet", `${prefix}.0/24`, n1]);
+      // the same bridge and subnet again: the host's, not taken by the first network
+      inst.ok(["network", "create", "-o", "mode=unmanaged", "--interface-name", bridge, "--subnet", `${prefix}.0/24`, "--ip-range", `${prefix}.128/25`, n2]);
+      expect(inst.ok(["network", "inspect", n1, "--format", "{{.NetworkInterface}} {{.Options}}"])).toBe(`${bridge} map[mode:unmanaged]\n`);
+      const port = freePorts(1);
+      const id = `um-${hex(4)}`;
+      const netns = inst.ok(["create", "--network", n1, "-p", `${port}:80`, id]).trim();
+      expect(addressesInside(netns).eth0!.inet).toEqual([`${prefix}.2/24`]);
+      const routes = run(["nsenter", `--net=${netns}`, "ip", "route", "show", "default"]).out;
+      expect(routes).toContain(`default via ${prefix}.1 dev eth0`);
+      // nothing of ctrnet's in the firewall for it: not its subnet, not its port
+      const rules = run(["nft", "list", "ruleset"]).out;
+      expect(rules).not.toContain(`${prefix}.0/24`);
+      expect(rules).not.toContain(` ${port} :`);
+      // its name answers on the bridge's address (the gateway), where ctrnet's DNS server listens
+      const other = inst.ok(["run", "--network", n1, "--", "nslookup", id]);
+      expect(other).toContain(`${prefix}.2`);
+      inst.ok(["rm", id]);
+      inst.ok(["network", "rm", n1, n2]);
+      expect(run(["ip", "-br", "addr", "show", bridge]).out).toContain(`${prefix}.1/24`);
+    } finally {
+      inst.removeAll();
+      inst.cli(["network", "rm", "-f", n1, n2]);
+      run(["ip", "link", "del", bridge]);
+    }
+  });
+
+  test("mode=unmanaged: a bridge that is not there, or one without the gateway where ctrnet's DNS server answers, fails the attach in one line, nothing left; --disable-dns needs no address", () => {
+    const bridge = `pv${hex(3)}`;
+    const prefix = `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}`;
+    const [n1, n2] = [`umx-${hex(3)}`, `umy-${hex(3)}`];
+    try {
+      inst.ok(["network", "create", "-o", "mode=unmanaged", "--interface-name", bridge, "--subnet", `${prefix}.0/24`, n1]);
+      // network create made nothing on the host
+      expect(run(["ip", "link", "show", bridge]).ok).toBe(false);
+      const missing = inst.cli(["create", "--network", n1, `umx-${hex(4)}`]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+      expect(missing.stderr).toContain(`in unmanaged mode, the bridge must already exist on the host: ${bridge}`);
+      expect(run(["ip", "link", "show", bridge]).ok).toBe(false);
+      expect(run(["ip", "link", "add", bridge, "type", "bridge"]).ok).toBe(true);
+      run(["ip", "link", "set", bridge, "up"]);
+      const noAddress = inst.cli(["create", "--network", n1, `umx-${hex(4)}`]);
+      expect(noAddress.code).toBe(1);
+      expect(noAddress.stderr).toContain(`bridge '${bridge}' in unmanaged mode does not hold the network's gateway ${prefix}.1`);
+      expect(noAddress.stderr.trim().split("\n")).toHaveLength(1);
+      expect(JSON.parse(inst.ok(["ls", "--format", "json"]))).toEqual([]);
+      expect(run(["ip", "-br", "addr", "show", bridge]).out).not.toContain(prefix);
+      inst.ok(["network", "create", "-o", "mode=unmanaged", "--interface-name", bridge, "--subnet", `${prefix}.0/24`, "--disable-dns", n2]);
+      inst.ok(["create", "--network", n2, `umy-${hex(4)}`]);
+    } finally {
+      inst.removeAll();
+      inst.cli(["network", "rm", "-f", n1, n2]);
+      run(["ip", "link", "del", bridge]);
+    }
+  });
+
+  test("network create -o vrf=NAME: the bridge is made under that VRF device; one missing, or a device that is no VRF, fails the attach in netavark's words, nothing left", () => {
+    const vrf = `vr${hex(3)}`;
+    const prefix = `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}`;
+    const name = `vrf-${hex(3)}`;
+    const bridge = `pw${hex(3)}`;
+    try {
+      inst.ok(["network", "create", "-o", `vrf=${vrf}`, "--interface-name", bridge, "--subnet", `${prefix}.0/24`, name]);
+      expect(inst.ok(["network", "inspect", name, "--format", "{{.Options}}"])).toBe(`map[vrf:${vrf}]\n`);
+      const missing = inst.cli(["create", "--network", name, `vrf-${hex(4)}`]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain(`get vrf to set up bridge interface: vrf ${vrf}: no such device`);
+      expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+      expect(run(["ip", "link", "show", bridge]).ok).toBe(false);
+      expect(JSON.parse(inst.ok(["ls", "--format", "json"]))).toEqual([]);
+      if (!run(["ip", "link", "add", vrf, "type", "vrf", "table", "77"]).ok) {
+        // this kernel has no VRF devices: a bridge in the name's place is no VRF
+        expect(run(["ip", "link", "add", vrf, "type", "bridge"]).ok).toBe(true);
+        const notVrf = inst.cli(["create", "--network", name, `vrf-${hex(4)}`]);
+        expect(notVrf.code).toBe(1);
+        expect(notVrf.stderr).toContain(`vrf ${vrf} already exists but is a bridge interface`);
+        return;
+      }
+      const id = `vrf-${hex(4)}`;
+      inst.ok(["create", "--network", name, id]);
+      const link = JSON.parse(run(["ip", "-j", "-d", "link", "show", bridge]).out)[0];
+      expect(link.master).toBe(vrf);
+    } finally {
+      inst.removeAll();
+      inst.cli(["network", "rm", "-f", name]);
+      run(["ip", "link", "del", bridge]);
+      run(["ip", "link", "del", vrf]);
+    }
+  });
 });

@@ -373,4 +373,34 @@ describe("planNetwork", () => {
       'plugin binary "host-local" needed by network n not found',
     );
   });
+
+  test("podman's bridge options vrf and mode: written on ctrnet's plugin (vrf, mode unmanaged, ctrnetDns), kept as options; refused with the reference chain or a bad value", () => {
+    const vrf = plugins({ name: "v", options: { vrf: "vrf-blue" } })[0]!;
+    expect(vrf).toMatchObject({ type: "ctrnet", vrf: "vrf-blue" });
+    expect(vrf).not.toHaveProperty("mode");
+    expect(plan({ name: "v", options: { vrf: "vrf-blue", mode: "managed" } }).conflist.args).toMatchObject({ podman_options: { vrf: "vrf-blue", mode: "managed" } });
+    // unmanaged: the host's bridge, whose subnet the host has and another network may name too
+    const busy = around({
+      existing: [{ name: "other", subnets: [cidr("10.60.0.0/24")], bridge: "br-free" }],
+      hostAddresses: [{ address: "10.60.0.1", subnet: cidr("10.60.0.0/24"), link: "br-free" }],
+    });
+    const um = plugins({ name: "u", options: { mode: "unmanaged" }, interfaceName: "br-free", subnets: ["10.60.0.0/24"] }, busy)[0]!;
+    expect(um).toMatchObject({ type: "ctrnet", bridge: "br-free", mode: "unmanaged", ctrnetDns: true });
+    expect(plugins({ name: "u", options: { mode: "unmanaged" }, interfaceName: "br-free", subnets: ["10.60.0.0/24"], disableDns: true }, busy)[0]).not.toHaveProperty("ctrnetDns");
+    // managed, the same is refused
+    expect(() => plan({ name: "m", interfaceName: "br-free", subnets: ["10.60.0.0/24"] }, busy)).toThrow("bridge name br-free already used by network other");
+    expect(() => plan({ name: "m", subnets: ["10.60.0.0/24"] }, busy)).toThrow("subnet 10.60.0.0/24 is already used");
+    expect(() => plan({ name: "n", options: { mode: "bogus" } })).toThrow('unknown bridge mode "bogus"');
+    expect(() => plan({ name: "n", options: { vrf: "" } })).toThrow("invalid vrf name");
+    expect(() => plan({ name: "n", options: { vrf: "a/b" } })).toThrow('invalid vrf name "a/b"');
+    expect(() => plan({ name: "n", options: { vrf: "v", plugin: "cni" } })).toThrow("--opt vrf needs ctrnet's own plugin");
+    expect(() => plan({ name: "n", options: { mode: "unmanaged", plugin: "cni" } })).toThrow("--opt mode=unmanaged needs ctrnet's own plugin");
+  });
+
+  test("docker's bridge option names, as podman maps them: com.docker.network.driver.mtu is mtu, com.docker.network.bridge.name the interface (neither kept among the options)", () => {
+    const { conflist } = plan({ name: "d", options: { "com.docker.network.driver.mtu": "1400", "com.docker.network.bridge.name": "brd" } });
+    expect((conflist.plugins as Plugin[])[0]).toMatchObject({ bridge: "brd", mtu: 1400 });
+    expect(conflist.args).toMatchObject({ podman_options: { mtu: "1400" } });
+    expect(JSON.stringify(conflist.args)).not.toContain("com.docker");
+  });
 });

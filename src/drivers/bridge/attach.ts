@@ -3,7 +3,7 @@
 // ports as elements of ctrnet's nftables table. Setup undoes its own partial work before it throws;
 // teardown keeps going past errors and returns them all. The same code serves ctrnet's lifecycle and
 // ctrnet run as a CNI plugin by podman or containerd.
-import { UsageError } from "../../errors.ts";
+import { CtrnetError, UsageError } from "../../errors.ts";
 import { Netlink } from "../../netlink/index.ts";
 import { crashPoint } from "../../process/crash-point.ts";
 import { phase } from "../../trace.ts";
@@ -101,7 +101,8 @@ function bridgeOf(network: NativeNetwork, allocations: readonly Allocation[]): B
   const p = network.plugin;
   // an internal network's bridge holds its gateway too (for the DNS server); its containers get no route to it
   const gateways = p.isGateway || p.internal ? [...new Set(allocations.map((a) => `${a.gateway}/${a.prefixLength}`))] : [];
-  return { name: p.bridge, mtu: p.mtu, vlan: p.vlan, gateways, routeLocalnet: true };
+  if (p.mode === "unmanaged") return { name: p.bridge, mtu: p.mtu, vlan: p.vlan, gateways: [], unmanaged: true };
+  return { name: p.bridge, mtu: p.mtu, vlan: p.vlan, gateways, routeLocalnet: true, ...(p.vrf !== undefined ? { vrf: p.vrf } : {}) };
 }
 
 function publishedPorts(ports: readonly PortRequest[], allocations: readonly Allocation[]): PublishedPort[] {
@@ -126,6 +127,20 @@ function noAddresses(req: AttachRequest): Allocation[] {
   return [];
 }
 
+/**
+ * ctrnet's DNS server answers a network's containers on its gateway: on an unmanaged network, the host's
+ * bridge must hold it (netavark's rule, whose aardvark-dns binds the bridge's addresses), else the names
+ * would go unanswered.
+ */
+function checkDnsAddress(host: Netlink, bridge: string, index: number, allocations: readonly Allocation[]): void {
+  const held = new Set(host.addresses({ link: index }).map((a) => a.address));
+  const gateways = [...new Set(allocations.map((a) => a.gateway))];
+  if (gateways.length === 0 || gateways.some((g) => held.has(g))) return;
+  throw new CtrnetError(
+    `bridge '${bridge}' in unmanaged mode does not hold the network's gateway ${gateways.join(", ")}, where ctrnet's DNS server answers its containers: add the address to the bridge or disable DNS for this network (--disable-dns)`,
+  );
+}
+
 export function attach(req: AttachRequest): AttachResult {
   const ipam = ipamOf(req.network, req.dataDir);
   const scope = { dataDir: ipam.dataDir, network: req.network.name, containerId: req.containerId, ifName: req.ifname };
@@ -140,8 +155,11 @@ export function attach(req: AttachRequest): AttachResult {
   try {
     const bridge = bridgeOf(req.network, allocations);
     const bridgeIndex = ensureBridge(host, bridge, req.hostNetnsFd);
+    if (bridge.unmanaged && req.network.plugin.ctrnetDns) checkDnsAddress(host, bridge.name, bridgeIndex, allocations);
     phase("bridge ensured");
-    fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
+    // podman 5's unmanaged mode: no firewall rule at all, so no masquerade and no published port (netavark's)
+    const unmanaged = req.network.plugin.mode === "unmanaged";
+    if (!unmanaged) fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
     phase("firewall network ensured");
     crashPoint("bridge");
     const hostInterface = hostInterfaceName(req.containerId, req.ifname);
@@ -159,8 +177,8 @@ export function attach(req: AttachRequest): AttachResult {
     const routes = addStaticRoutes(container, veth.ifname, staticRoutesOf(req.network.plugin.ipam), allocations.map((a) => a.address));
     crashPoint("veth");
     phase("veth attached");
-    const ports = publishedPorts(req.ports ?? [], allocations);
-    fw.publish(ports);
+    const ports = unmanaged ? [] : publishedPorts(req.ports ?? [], allocations);
+    if (ports.length) fw.publish(ports);
     crashPoint("firewall");
     phase("ports published");
     return {

@@ -290,6 +290,10 @@ export interface NativeNetworkSpec extends BridgeNetworkSpec {
   isolate?: "true" | "strict";
   /** podman's `--ipam-driver none`: no ipam section, no address. */
   noIpam?: boolean;
+  /** podman's `-o vrf=NAME`: the bridge, when made, is enslaved to this VRF device. */
+  vrf?: string;
+  /** podman 5's `-o mode=unmanaged`: the host's bridge, used as it is, with no firewall rule. */
+  unmanaged?: boolean;
 }
 
 /**
@@ -307,6 +311,8 @@ export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown>
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     ...(spec.vlan ? { vlan: spec.vlan } : {}),
     ...(spec.isolate ? { isolate: spec.isolate } : {}),
+    ...(spec.vrf ? { vrf: spec.vrf } : {}),
+    ...(spec.unmanaged ? { mode: "unmanaged", ...(spec.args?.dns ? { ctrnetDns: true } : {}) } : {}),
     // isGateway and ipMasq stay false, so podman and older ctrnets read the network as internal too
     ...(internal ? { internal: true } : {}),
     capabilities: { portMappings: true, ips: true, mac: true },

@@ -153,6 +153,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
         subnets: fwNetwork.subnets as string[],
         ...(fwNetwork.internal ? { internal: true } : {}),
         ...(fwNetwork.isolate ? { isolate: fwNetwork.isolate } : {}),
+        ...(network.plugin.mode === "unmanaged" ? { unmanaged: true as const } : {}),
         hostInterface: result.hostInterface,
         mac: result.mac,
         addresses: result.addresses,
