@@ -125,7 +125,9 @@ describe.skipIf(!privileged)("podman parity, seventh pass", () => {
       expect(addressesInside(netns).eth0!.inet).toEqual([`${prefix}.2/24`]);
       const routes = run(["nsenter", `--net=${netns}`, "ip", "route", "show", "default"]).out;
       expect(routes).toContain(`default via ${prefix}.1 dev eth0`);
-      // nothing of ctrnet's in the firewall for it: not its subnet, not its port
+      // nothing of ctrnet's in the firewall for it, after a reload too: not its subnet, not its port
+      inst.ok(["reload", id]);
+      expect(addressesInside(netns).eth0!.inet).toEqual([`${prefix}.2/24`]);
       const rules = run(["nft", "list", "ruleset"]).out;
       expect(rules).not.toContain(`${prefix}.0/24`);
       expect(rules).not.toContain(` ${port} :`);

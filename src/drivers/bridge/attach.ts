@@ -230,8 +230,10 @@ export function detach(req: DetachRequest): Error[] {
   // when a netlink socket is released), and removing a link waits for grace periods of its own (about 10-25
   // ms each here): closed first, rm waited for both in turn; closed after, the first has passed meanwhile.
   let fw: Firewall | undefined;
+  // an unmanaged network has nothing in the firewall (attach): not even the table is made for it
+  const unmanaged = req.network.plugin.mode === "unmanaged";
   try {
-    attempt(() => {
+    if (!unmanaged) attempt(() => {
       fw = openFirewall(req);
       fw.unpublish(req.ports, req.firewallState);
       if (req.portsUnknown) fw.unpublishTo(leasedAddresses(scope));
