@@ -227,6 +227,10 @@ function perNetworkOptions(name: string, options: string): NetworkRequest {
       if (!isIP(value)) fail(`invalid ip address ${JSON.stringify(value)}`);
       (out.ips ??= []).push(value);
     } else if (key === "mac") out.mac = value;
+    else if (key === "host_interface_name") {
+      if (value === "") fail("host_interface_name cannot be empty");
+      out.hostInterfaceName = value;
+    }
     else if (key === "interface_name") {
       if (value === "") fail("interface_name cannot be empty");
       out.interfaceName = value;
@@ -234,7 +238,7 @@ function perNetworkOptions(name: string, options: string): NetworkRequest {
       if (value === "") fail("alias cannot be empty");
       (out.aliases ??= []).push(value);
     } else {
-      fail(`${quote(key)} is not supported (use ip, ip6, mac, alias, interface_name)`);
+      fail(`${quote(key)} is not supported (use ip, ip6, mac, alias, interface_name, host_interface_name)`);
     }
   }
   return out;

@@ -23,10 +23,16 @@ export function firstFreeIfname(ifnames: Readonly<Record<string, string>>, alsoT
 export interface AttachmentStatics {
   staticIPs?: readonly string[];
   staticMAC?: string;
+  /** podman 5's host_interface_name=. */
+  hostIfname?: string;
 }
 
-function staticsFields(s: AttachmentStatics): { staticIPs?: string[]; staticMAC?: string } {
-  return { ...(s.staticIPs?.length ? { staticIPs: [...s.staticIPs] } : {}), ...(s.staticMAC !== undefined ? { staticMAC: s.staticMAC } : {}) };
+function staticsFields(s: AttachmentStatics): { staticIPs?: string[]; staticMAC?: string; hostIfname?: string } {
+  return {
+    ...(s.staticIPs?.length ? { staticIPs: [...s.staticIPs] } : {}),
+    ...(s.staticMAC !== undefined ? { staticMAC: s.staticMAC } : {}),
+    ...(s.hostIfname !== undefined ? { hostIfname: s.hostIfname } : {}),
+  };
 }
 
 export function connectNetwork(rec: ContainerRecord, network: string, aliases: readonly string[] = [], statics: AttachmentStatics = {}): ContainerRecord {

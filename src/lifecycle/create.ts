@@ -66,6 +66,7 @@ interface PlannedNetwork {
   ifname?: string;
   staticIPs?: string[];
   staticMAC?: string;
+  hostIfname?: string;
 }
 
 /** Opens and closes it: a path that is no netns is bad input, found before anything is made. */
@@ -176,8 +177,11 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
     mac: o.mac === undefined ? undefined : validateMAC(o.mac),
     aliases: (o.aliases ?? []).map((a) => validateName("network alias", a)),
     ifname: o.interfaceName === undefined ? undefined : validateIfName("interface_name", o.interfaceName),
+    hostIfname: o.hostInterfaceName === undefined ? undefined : validateIfName("host_interface_name", o.hostInterfaceName),
   }));
   if (!driver && perNetwork.some((o) => o.ifname !== undefined)) throw new UsageError(`interface_name needs a CNI network; network mode ${mode.kind} has none`);
+  const hostIfnames = perNetwork.flatMap((o) => (o.hostIfname === undefined ? [] : [o.hostIfname]));
+  if (new Set(hostIfnames).size !== hostIfnames.length) throw new UsageError("host_interface_name: one name is given to two networks");
   if (mode.kind === "container") {
     const target = ctx.state().get(mode.id);
     if (target.id === id) throw new UsageError(`container "${id}" cannot share its own network namespace`);
@@ -204,6 +208,7 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
       network: (await ctx.cni.resolveNetwork(n)).name,
       aliases: aliases.length ? aliases : (own?.aliases ?? []),
       ...(own?.ifname !== undefined ? { ifname: own.ifname } : {}),
+      ...(own?.hostIfname !== undefined ? { hostIfname: own.hostIfname } : {}),
       ...(staticIPs.length ? { staticIPs } : {}),
       ...(staticMAC !== undefined ? { staticMAC } : {}),
     });

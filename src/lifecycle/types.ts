@@ -37,6 +37,8 @@ export interface NetworkRequest {
   aliases?: string[];
   /** podman 5's interface_name=: the network's interface in the container (otherwise the next free ethN). */
   interfaceName?: string;
+  /** podman 5's host_interface_name= (netavark 1.14): the name of the host end of a bridge network's veth pair. */
+  hostInterfaceName?: string;
 }
 
 /** Where a container's netns comes from: the seeds' createNetNS, setupNetNS and joinNetNS. */

@@ -69,3 +69,6 @@ export type CtrnetVlanPluginConfig = v.InferOutput<typeof CtrnetVlanPluginConfig
 export function isVlanPluginEntry(entry: { driver?: unknown }): boolean {
   return entry.driver === "macvlan" || entry.driver === "ipvlan";
 }
+
+/** The CNI_ARGS key of podman 5's host_interface_name= (the host end of the veth pair), read by ctrnet's bridge plugin. */
+export const HOST_IFNAME_ARG = "CTRNET_HOST_IFNAME";

@@ -489,14 +489,18 @@ export class ContainerState {
 
 /** An attachment's staticIPs and staticMAC as its row's statics column: null when it asked for neither. */
 function staticsColumn(a: NetworkAttachment): string | null {
-  if (a.staticIPs === undefined && a.staticMAC === undefined) return null;
-  return JSON.stringify({ ...(a.staticIPs === undefined ? {} : { staticIPs: a.staticIPs }), ...(a.staticMAC === undefined ? {} : { staticMAC: a.staticMAC }) });
+  if (a.staticIPs === undefined && a.staticMAC === undefined && a.hostIfname === undefined) return null;
+  return JSON.stringify({
+    ...(a.staticIPs === undefined ? {} : { staticIPs: a.staticIPs }),
+    ...(a.staticMAC === undefined ? {} : { staticMAC: a.staticMAC }),
+    ...(a.hostIfname === undefined ? {} : { hostIfname: a.hostIfname }),
+  });
 }
 
 /** The statics column's fields (the schema checks their values); only those, whatever else it holds. */
-function staticsFields(parsed: unknown): { staticIPs?: unknown; staticMAC?: unknown } {
-  const { staticIPs, staticMAC } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
-  return { ...(staticIPs === undefined ? {} : { staticIPs }), ...(staticMAC === undefined ? {} : { staticMAC }) };
+function staticsFields(parsed: unknown): { staticIPs?: unknown; staticMAC?: unknown; hostIfname?: unknown } {
+  const { staticIPs, staticMAC, hostIfname } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  return { ...(staticIPs === undefined ? {} : { staticIPs }), ...(staticMAC === undefined ? {} : { staticMAC }), ...(hostIfname === undefined ? {} : { hostIfname }) };
 }
 
 /** The statics column's addresses, or undefined when it has none (or does not read; load reports that). */

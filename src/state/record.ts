@@ -58,6 +58,8 @@ export const NetworkAttachment = v.object({
    */
   staticIPs: v.optional(v.array(IPAddress)),
   staticMAC: v.optional(MACAddress),
+  /** podman 5's `host_interface_name=`: the host end of its veth pair (a bridge network of ctrnet's plugin). */
+  hostIfname: v.optional(Ifname),
   /** What the network's driver set up, as its last setup returned it; null before that. */
   status: v.nullable(NetworkStatus),
 });

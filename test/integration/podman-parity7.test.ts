@@ -3,6 +3,7 @@
 // compiled binary on real networks: each --network's own options (podman's PerNetworkOptions).
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { freePorts } from "../helpers/http.ts";
+import { TEST_NETWORK_PLUGIN } from "../helpers/network-plugin.ts";
 import { addressesInside, hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
 
 describe.skipIf(!privileged)("podman parity, seventh pass", () => {
@@ -205,6 +206,33 @@ describe.skipIf(!privileged)("podman parity, seventh pass", () => {
       inst.cli(["network", "rm", "-f", name]);
       run(["ip", "link", "del", bridge]);
       run(["ip", "link", "del", vrf]);
+    }
+  });
+
+  // a and b must be networks of ctrnet's own plugin (the reference chain's refusal is checked below)
+  test.skipIf(TEST_NETWORK_PLUGIN !== "ctrnet")("e2e 'podman run container host interface name': --network NAME:host_interface_name=VETH names the host end (kept across reload, gone with rm); taken, it fails in netavark's words with nothing left; the reference chain refuses it", () => {
+    const veth = `hv${hex(4)}`;
+    const id = `hi-${hex(4)}`;
+    inst.ok(["create", "--network", `${a.name}:host_interface_name=${veth}`, id]);
+    const link = JSON.parse(run(["ip", "-j", "link", "show", veth]).out)[0];
+    expect(link.master).toBe(a.bridge);
+    inst.ok(["reload", id]);
+    expect(run(["ip", "link", "show", veth]).ok).toBe(true);
+    const taken = inst.cli(["create", "--network", `${b.name}:host_interface_name=${veth}`, `hi2-${hex(4)}`]);
+    expect(taken.code).not.toBe(0);
+    expect(taken.stderr).toContain(`create veth pair: interface eth0 already exists on container namespace or ${veth} exists on host namespace`);
+    expect(taken.stderr.trim().split("\n")).toHaveLength(1);
+    expect(JSON.parse(inst.ok(["ls", "--format", "json"]))).toHaveLength(1);
+    inst.ok(["rm", id]);
+    expect(run(["ip", "link", "show", veth]).ok).toBe(false);
+    const cni = `hc-${hex(3)}`;
+    inst.ok(["network", "create", "-o", "plugin=cni", cni]);
+    try {
+      const refused = inst.cli(["create", "--network", `${cni}:host_interface_name=${veth}`, `hi3-${hex(4)}`]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`host_interface_name needs a bridge network of ctrnet's own plugin; network ${cni} is not one`);
+    } finally {
+      inst.ok(["network", "rm", cni]);
     }
   });
 });

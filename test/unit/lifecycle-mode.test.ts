@@ -180,6 +180,8 @@ describe("podman's spellings of the container options", () => {
     });
     expect(createRequestOf({}, ["--network", "bridge:ip=10.89.0.9", "--network", "b:ip=10.0.0.9"])).toEqual({ network: "ctrnet,b", networkOptions: [{ ips: ["10.89.0.9"] }, { ips: ["10.0.0.9"] }] });
     expect(createRequestOf({}, ["--network", "a,b", "--network", "c:ip=10.0.0.9"])).toEqual({ network: "a,b,c", networkOptions: [{}, {}, { ips: ["10.0.0.9"] }] });
+    expect(createRequestOf({}, ["--network", "a:host_interface_name=veth-a"])).toEqual({ network: "a", networkOptions: [{ hostInterfaceName: "veth-a" }] });
+    expect(() => createRequestOf({}, ["--network", "a:host_interface_name="])).toThrow("invalid option for network a: host_interface_name cannot be empty");
     expect(createRequestOf({}, ["--network", "a:interface_name=x", "--network", "b", "--network", "c:interface_name=y"])).toEqual({
       network: "a,b,c",
       networkOptions: [{ interfaceName: "x" }, {}, { interfaceName: "y" }],

@@ -40,6 +40,8 @@ export interface AttachRequest {
   mac?: string;
   /** Addresses asked for, one per family at most (`--ip`, the `ips` capability). */
   ips?: readonly string[];
+  /** The host end's name (podman 5's host_interface_name); hostInterfaceName's by default. */
+  hostInterface?: string;
   ports?: readonly PortRequest[];
   /** What the whole table must hold, for when it has to be rebuilt (after `nft flush ruleset`). */
   firewallState: StateSource;
@@ -121,6 +123,15 @@ function openFirewall(req: Pick<AttachRequest, "hostNetnsFd">): Firewall {
   return Firewall.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
 }
 
+function findHostLink(host: Netlink, name: string): boolean {
+  try {
+    host.link(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** podman's --ipam-driver none: no address to hand out, and none may be asked for. */
 function noAddresses(req: AttachRequest): Allocation[] {
   if (req.ips?.length) throw new UsageError(`network ${req.network.name}: requested IP address ${req.ips.join(", ")} is in no range of the network (its ipam driver is none)`);
@@ -162,7 +173,11 @@ export function attach(req: AttachRequest): AttachResult {
     if (!unmanaged) fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
     phase("firewall network ensured");
     crashPoint("bridge");
-    const hostInterface = hostInterfaceName(req.containerId, req.ifname);
+    const hostInterface = req.hostInterface ?? hostInterfaceName(req.containerId, req.ifname);
+    if (req.hostInterface !== undefined && findHostLink(host, hostInterface)) {
+      // netavark's words
+      throw new UsageError(`create veth pair: interface ${req.ifname} already exists on container namespace or ${hostInterface} exists on host namespace`);
+    }
     const gateways = req.network.plugin.isGateway ? defaultRouteGateways(req.network.plugin.ipam, [...new Set(allocations.map((a) => a.gateway))]) : [];
     const veth = attachVeth(host, container, { ...bridge, index: bridgeIndex }, {
       netnsFd: req.netnsFd,
@@ -242,7 +257,7 @@ export function detach(req: DetachRequest): Error[] {
     attempt(() => {
       const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
       try {
-        detachVeth(host, hostInterfaceName(req.containerId, req.ifname));
+        detachVeth(host, req.hostInterface ?? hostInterfaceName(req.containerId, req.ifname));
       } finally {
         host.close();
       }

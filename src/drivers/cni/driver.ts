@@ -4,7 +4,9 @@
 // user's bridges live in the rootless netns, out of the host's reach, so a publisher (ctrnet's forwarder)
 // carries them there as well.
 import { existsSync } from "node:fs";
-import { CtrnetError, ErrorList } from "../../errors.ts";
+import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";
+import { isVlanPluginEntry } from "../../schema/ctrnet-plugin.ts";
+import { OWN_PLUGIN_TYPE } from "./exec.ts";
 import { ipFamily } from "../../ip/codec.ts";
 import { type NetworkStatus, statusAddresses } from "../../schema/network-status.ts";
 import type { NetworkDriver, PortPublisher } from "../driver.ts";
@@ -58,6 +60,10 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
       const network = await env.cni.loadNetwork(req.attachment.network);
       checkDhcpDaemon(network.name, network.plugins);
       for (const ip of req.ips ?? []) checkRequestedIP(network, ip);
+      const main = network.plugins[0];
+      if (req.attachment.hostIfname !== undefined && (main?.type !== OWN_PLUGIN_TYPE || isVlanPluginEntry(main as { driver?: unknown }))) {
+        throw new UsageError(`host_interface_name needs a bridge network of ctrnet's own plugin; network ${network.name} is not one (its plugin: ${main?.type ?? "none"}${isVlanPluginEntry((main ?? {}) as { driver?: unknown }) ? `, driver ${String((main as { driver?: unknown }).driver)}` : ""})`);
+      }
     },
     async setup(target) {
       const { rec, attachment, netnsPath } = target;
