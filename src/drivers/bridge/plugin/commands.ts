@@ -274,6 +274,7 @@ export function gc(ctx: PluginContext, input: PluginInput): void {
       dataDir: ipam.dataDir,
       ports: a.ports,
       addresses: a.addresses.map((x) => x.address),
+      hostInterface: a.hostInterface,
       firewallState: () => recordedFirewallState(ctx.root, a),
     });
     errors.push(...failed);
