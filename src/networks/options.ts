@@ -103,11 +103,27 @@ export function parseRoute(text: string): StaticRoute {
   return { destination: formatCidr(dst), gateway: formatIP(gw), ...(metric !== undefined ? { metric } : {}) };
 }
 
-/** The options as the network keeps them: `no_default_route` as `true` or `false`, as podman stores it. */
+/** The options as the network keeps them: `no_default_route` and `isolate` as `true` or `false` (or `strict`), as podman stores them. */
 export function canonicalOptions(options: Readonly<Record<string, string>>): Record<string, string> {
   const out = { ...options };
   if (out.no_default_route !== undefined) out.no_default_route = String(boolOption("no_default_route", out.no_default_route));
+  if (out.isolate !== undefined) out.isolate = parseIsolate(out.isolate);
   return out;
+}
+
+/** containers/common's ParseIsolate: strict, or a boolean as Go reads one (`true` or `false`); "" is false. */
+function parseIsolate(value: string): "true" | "false" | "strict" {
+  if (value === "") return "false";
+  if (value === "strict") return "strict";
+  const b = goBool(value);
+  if (b === undefined) throw new UsageError(`invalid --opt isolate=${value}: use true, false or strict`);
+  return b ? "true" : "false";
+}
+
+function goBool(value: string): boolean | undefined {
+  if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) return true;
+  if (["0", "f", "F", "false", "FALSE", "False"].includes(value)) return false;
+  return undefined;
 }
 
 /** podman's `no_default_route` option, read as Go's strconv.ParseBool reads it. */
@@ -150,9 +166,11 @@ function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, al
 
 export function parseBridgeOptions(options: Readonly<Record<string, string>>): BridgeOptions {
   checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate", "no_default_route", "metric", "vrf", "mode", BRIDGE_NAME_OPTION, BRIDGE_MTU_OPTION]);
-  const { plugin, isolate, vrf, mode } = options;
+  const { plugin, vrf, mode } = options;
   if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
-  if (isolate !== undefined && isolate !== "true" && isolate !== "strict") throw new UsageError(`invalid --opt isolate=${isolate}: use true or strict`);
+  // podman's values: strict, or a boolean (false: no isolation, as without the option)
+  const isolation = options.isolate === undefined ? undefined : parseIsolate(options.isolate);
+  const isolate = isolation === "false" ? undefined : isolation;
   if (isolate !== undefined && plugin === "cni") throw new UsageError("--opt isolate needs ctrnet's own plugin, not --opt plugin=cni: the reference plugins cannot isolate networks");
   // podman's words (containers/common's netavark networkCreate)
   if (vrf !== undefined && vrf === "") throw new UsageError("invalid vrf name");

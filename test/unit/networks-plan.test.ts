@@ -403,4 +403,16 @@ describe("planNetwork", () => {
     expect(conflist.args).toMatchObject({ podman_options: { mtu: "1400" } });
     expect(JSON.stringify(conflist.args)).not.toContain("com.docker");
   });
+
+  test("-o isolate takes podman's values: strict, or a boolean as Go reads one (false, 0 or empty: no isolation, kept as false; 1: true), also beside the reference chain when false", () => {
+    expect(plugins({ name: "i", options: { isolate: "1" } })[0]).toMatchObject({ isolate: "true" });
+    expect(plan({ name: "i", options: { isolate: "1" } }).conflist.args).toMatchObject({ podman_options: { isolate: "true" } });
+    expect(plugins({ name: "i", options: { isolate: "strict" } })[0]).toMatchObject({ isolate: "strict" });
+    for (const off of ["false", "0", "F", ""]) {
+      expect(plugins({ name: "i", options: { isolate: off } })[0]).not.toHaveProperty("isolate");
+      expect(plan({ name: "i", options: { isolate: off } }).conflist.args).toMatchObject({ podman_options: { isolate: "false" } });
+    }
+    expect(plan({ name: "i", options: { isolate: "false", plugin: "cni" } }).name).toBe("i");
+    expect(() => plan({ name: "i", options: { isolate: "yes" } })).toThrow("invalid --opt isolate=yes: use true, false or strict");
+  });
 });
