@@ -157,6 +157,13 @@ function integerOption(key: string, value: string): number {
   return Number(value);
 }
 
+/** containers/common's ParseMTU: empty or 0 is the default (the kernel's, or the default route interface's). */
+function mtuOption(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const mtu = integerOption("mtu", value);
+  return mtu === 0 ? undefined : mtu;
+}
+
 function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, allowed: readonly string[]): void {
   for (const key of Object.keys(options)) {
     // podman's words (netavark's), then the options there are
@@ -180,7 +187,7 @@ export function parseBridgeOptions(options: Readonly<Record<string, string>>): B
   if (mode === "unmanaged" && plugin === "cni") throw new UsageError("--opt mode=unmanaged needs ctrnet's own plugin, not --opt plugin=cni: the reference bridge plugin configures the bridge it is given");
   const mtu = options.mtu ?? options[BRIDGE_MTU_OPTION];
   return {
-    ...(mtu !== undefined ? { mtu: integerOption("mtu", mtu) } : {}),
+    ...(mtuOption(mtu) !== undefined ? { mtu: mtuOption(mtu) } : {}),
     ...(options.vlan !== undefined ? { vlan: integerOption("vlan", options.vlan) } : {}),
     ...(plugin !== undefined ? { plugin } : {}),
     ...(isolate !== undefined ? { isolate } : {}),
@@ -215,7 +222,7 @@ export function parseMacvlanOptions(options: Readonly<Record<string, string>>, d
   if (mode !== undefined && !modes.includes(mode)) throw new UsageError(`invalid --opt mode=${mode} for the ${driver} driver: use one of ${modes.join(", ")}`);
   if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
   return {
-    ...(options.mtu !== undefined ? { mtu: integerOption("mtu", options.mtu) } : {}),
+    ...(mtuOption(options.mtu) !== undefined ? { mtu: mtuOption(options.mtu) } : {}),
     ...(parent !== undefined ? { parent } : {}),
     ...(mode !== undefined ? { mode: mode as VlanMode } : {}),
     ...(plugin !== undefined ? { plugin } : {}),

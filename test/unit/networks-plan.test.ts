@@ -415,4 +415,13 @@ describe("planNetwork", () => {
     expect(plan({ name: "i", options: { isolate: "false", plugin: "cni" } }).name).toBe("i");
     expect(() => plan({ name: "i", options: { isolate: "yes" } })).toThrow("invalid --opt isolate=yes: use true, false or strict");
   });
+
+  test("-o mtu=0 or -o mtu= is the default MTU, as podman's ParseMTU reads it (bridge, macvlan)", () => {
+    for (const mtu of ["0", ""]) {
+      expect(plugins({ name: "m", options: { mtu } })[0]).not.toHaveProperty("mtu");
+      expect(plugins({ name: "m", driver: "macvlan", subnets: ["192.168.1.0/24"], options: { parent: "eth0", mtu } })[0]).not.toHaveProperty("mtu");
+    }
+    expect(plugins({ name: "m", options: { mtu: "1400" } })[0]).toMatchObject({ mtu: 1400 });
+    expect(() => plan({ name: "m", options: { mtu: "-1" } })).toThrow("invalid --opt mtu=-1: expected an integer");
+  });
 });
