@@ -157,6 +157,12 @@ function integerOption(key: string, value: string): number {
   return Number(value);
 }
 
+/** podman's strconv.ParseUint(value, 10, 32) of `metric`. */
+function metricOption(value: string): number {
+  if (!/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff) throw new UsageError(`invalid --opt metric=${value}: expected an integer from 0 to 4294967295`);
+  return Number(value);
+}
+
 /** containers/common's ParseMTU: empty or 0 is the default (the kernel's, or the default route interface's). */
 function mtuOption(value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
@@ -192,7 +198,7 @@ export function parseBridgeOptions(options: Readonly<Record<string, string>>): B
     ...(plugin !== undefined ? { plugin } : {}),
     ...(isolate !== undefined ? { isolate } : {}),
     ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
-    ...(options.metric !== undefined ? { metric: integerOption("metric", options.metric) } : {}),
+    ...(options.metric !== undefined ? { metric: metricOption(options.metric) } : {}),
     ...(options[BRIDGE_NAME_OPTION] !== undefined ? { bridgeName: options[BRIDGE_NAME_OPTION] } : {}),
     ...(vrf !== undefined ? { vrf } : {}),
     ...(mode === "unmanaged" ? { unmanaged: true } : {}),
@@ -227,7 +233,7 @@ export function parseMacvlanOptions(options: Readonly<Record<string, string>>, d
     ...(mode !== undefined ? { mode: mode as VlanMode } : {}),
     ...(plugin !== undefined ? { plugin } : {}),
     ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
-    ...(options.metric !== undefined ? { metric: integerOption("metric", options.metric) } : {}),
+    ...(options.metric !== undefined ? { metric: metricOption(options.metric) } : {}),
     ...(options.bclim !== undefined ? { bclim: int32Option("bclim", options.bclim) } : {}),
   };
 }

@@ -424,4 +424,9 @@ describe("planNetwork", () => {
     expect(plugins({ name: "m", options: { mtu: "1400" } })[0]).toMatchObject({ mtu: 1400 });
     expect(() => plan({ name: "m", options: { mtu: "-1" } })).toThrow("invalid --opt mtu=-1: expected an integer");
   });
+
+  test("-o metric takes any 32-bit unsigned integer, as podman's ParseUint(…, 32)", () => {
+    expect(plugins({ name: "m", options: { metric: "4294967295" } })[0]).toMatchObject({ ipam: { routes: [{ dst: "0.0.0.0/0", priority: 4294967295 }] } });
+    expect(() => plan({ name: "m", options: { metric: "4294967296" } })).toThrow("invalid --opt metric=4294967296: expected an integer from 0 to 4294967295");
+  });
 });
