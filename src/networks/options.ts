@@ -194,7 +194,7 @@ export function parseBridgeOptions(options: Readonly<Record<string, string>>): B
   const mtu = options.mtu ?? options[BRIDGE_MTU_OPTION];
   return {
     ...(mtuOption(mtu) !== undefined ? { mtu: mtuOption(mtu) } : {}),
-    ...(options.vlan !== undefined ? { vlan: integerOption("vlan", options.vlan) } : {}),
+    ...(options.vlan !== undefined && options.vlan !== "" ? { vlan: integerOption("vlan", options.vlan) } : {}),
     ...(plugin !== undefined ? { plugin } : {}),
     ...(isolate !== undefined ? { isolate } : {}),
     ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),

@@ -416,12 +416,15 @@ describe("planNetwork", () => {
     expect(() => plan({ name: "i", options: { isolate: "yes" } })).toThrow("invalid --opt isolate=yes: use true, false or strict");
   });
 
-  test("-o mtu=0 or -o mtu= is the default MTU, as podman's ParseMTU reads it (bridge, macvlan)", () => {
+  test("-o mtu=0 or -o mtu= is the default MTU, as podman's ParseMTU reads it (bridge, macvlan); -o vlan= or 0 no VLAN", () => {
     for (const mtu of ["0", ""]) {
       expect(plugins({ name: "m", options: { mtu } })[0]).not.toHaveProperty("mtu");
       expect(plugins({ name: "m", driver: "macvlan", subnets: ["192.168.1.0/24"], options: { parent: "eth0", mtu } })[0]).not.toHaveProperty("mtu");
     }
     expect(plugins({ name: "m", options: { mtu: "1400" } })[0]).toMatchObject({ mtu: 1400 });
+    // and -o vlan= (or 0) no VLAN, as its ParseVlan
+    expect(plugins({ name: "m", options: { vlan: "" } })[0]).not.toHaveProperty("vlan");
+    expect(plugins({ name: "m", options: { vlan: "0" } })[0]).not.toHaveProperty("vlan");
     expect(() => plan({ name: "m", options: { mtu: "-1" } })).toThrow("invalid --opt mtu=-1: expected an integer");
   });
 
