@@ -192,7 +192,8 @@ export function attach(req: AttachRequest): AttachResult {
     const routes = addStaticRoutes(container, veth.ifname, staticRoutesOf(req.network.plugin.ipam), allocations.map((a) => a.address));
     crashPoint("veth");
     phase("veth attached");
-    const ports = unmanaged ? [] : publishedPorts(req.ports ?? [], allocations);
+    // netavark's: an internal network forwards no port to its containers (its DNAT rules are skipped)
+    const ports = unmanaged || firewallNetworkOf(req.network, []).internal ? [] : publishedPorts(req.ports ?? [], allocations);
     if (ports.length) fw.publish(ports);
     crashPoint("firewall");
     phase("ports published");
