@@ -102,7 +102,11 @@ export function inspectView(result: InspectResult): object {
   fill(view.NetworkSettings, BASIC_OPTIONAL);
   // a nil map in podman's struct (no network by name: ns:PATH, a running pasta): Go prints it map[]
   if (!Object.hasOwn(view.NetworkSettings, "Networks")) view.NetworkSettings.Networks = new Map();
-  for (const network of view.NetworkSettings.Networks?.values() ?? []) fill(network, [...BASIC_OPTIONAL, "Aliases"]);
+  for (const network of view.NetworkSettings.Networks?.values() ?? []) {
+    fill(network, [...BASIC_OPTIONAL, "Aliases"]);
+    // podman's Links []string, always nil
+    if (network.Links === null) network.Links = nilSlice();
+  }
   return view;
 }
 

@@ -57,6 +57,10 @@ describe("fields, maps and printing", () => {
     const v = struct({ Extra: nilSlice(), Empty: [] }, {});
     expect(renderInspect("{{.Extra}} {{json .Extra}} {{.Empty}} {{json .Empty}} {{len .Extra}} {{if .Extra}}y{{else}}n{{end}}{{range .Extra}}x{{end}}", [v])).toBe("[] null [] [] 0 n\n");
   });
+  test("a Go map field that is null in JSON (a nil map: podman's DriverOpts, IPAMConfig) prints map[] as an empty one, null as JSON", () => {
+    const v = fromJson({ DriverOpts: null, Other: null }, { maps: ["DriverOpts"] });
+    expect(renderInspect("{{.DriverOpts}} {{json .DriverOpts}} {{len .DriverOpts}} {{.Other}} {{json .}}", [v])).toBe('map[] null 0 <nil> {"DriverOpts":null,"Other":null}\n');
+  });
   test("fromJson: renamed fields, maps where the shape says, the JSON kept for json", () => {
     const v = fromJson({ Id: "x", Ports: { "80/tcp": [{ HostIp: "", HostPort: "8080" }] }, Net: { A: 1 } }, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports"] });
     expect(renderInspect('{{.ID}} {{(index (index .Ports "80/tcp") 0).HostPort}} {{.Net.A}} {{json .Ports}}', [v])).toBe(

@@ -32,7 +32,9 @@ export function fromJson(json: unknown, shape: Shape, asMap = false): unknown {
   if (asMap) return new Map(entries.map(([k, v]) => [k, fromJson(v, shape)]));
   const fields: Record<string, unknown> = {};
   for (const [key, value] of entries) {
-    fields[shape.renames?.[key] ?? key] = fromJson(value, shape, shape.maps?.includes(key) ?? false);
+    const isMap = shape.maps?.includes(key) ?? false;
+    // a Go map field that is null in JSON is a nil map: `map[]` in a template, as Go prints it
+    fields[shape.renames?.[key] ?? key] = value === null && isMap ? nilMap() : fromJson(value, shape, isMap);
   }
   return struct(fields, json);
 }
@@ -49,9 +51,19 @@ export function nilSlice(): unknown[] {
   return Object.freeze(empty) as unknown[];
 }
 
+const NIL_MAP = Symbol("nil map");
+
+/** A Go nil map: printed `map[]` by %v, as an empty one, but `null` by encoding/json. */
+export function nilMap(): Map<unknown, unknown> {
+  const empty = new Map();
+  Object.defineProperty(empty, NIL_MAP, { value: true, enumerable: false });
+  return empty;
+}
+
 /** What encoding/json makes of a value: a struct's JSON form, a map's entries with sorted keys. */
 export function toJson(value: unknown): unknown {
   if (value instanceof Map) {
+    if ((value as { [NIL_MAP]?: true })[NIL_MAP]) return null;
     const keys = [...value.keys()].map(String).sort();
     return Object.fromEntries(keys.map((k) => [k, toJson(value.get(k))]));
   }
