@@ -1,7 +1,7 @@
 // The conflist for `network create`, decided from the request and from what already exists (networks,
 // host routes and links, installed plugins). Pure, so every rule and message is testable without root;
 // every check happens here, before anything is written.
-import { type ConflistArgs, bridgeConflist, dhcpVlanConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
+import { type ConflistArgs, bridgeConflist, dhcpBridgeConflist, dhcpVlanConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { UsageError } from "../errors.ts";
@@ -171,6 +171,29 @@ function noIpamConflist(request: CreateNetworkRequest, around: Surroundings, com
   return nativeConflist({ ...common, args, bridge, subnets: [], mtu, vlan, internal: request.internal, noIpam: true, ...(isolate ? { isolate } : {}), ...(vrf ? { vrf } : {}), ...(unmanaged ? { unmanaged } : {}) });
 }
 
+/**
+ * podman 5's bridge with the dhcp ipam driver, which netavark serves in unmanaged mode only (`cannot use dhcp
+ * ipam driver without using the option mode=unmanaged`, found here before anything is written): the host's
+ * bridge on a LAN whose DHCP server gives the addresses, through CNI's dhcp plugin (its daemon must run).
+ */
+function dhcpBridgeConflist_(request: CreateNetworkRequest, around: Surroundings, common: { name: string; args: ConflistArgs }): Record<string, unknown> {
+  const { mtu, vlan, plugin, isolate, bridgeName, vrf, unmanaged } = parseBridgeOptions(request.options ?? {});
+  if (!unmanaged) throw new UsageError("cannot use dhcp ipam driver without using the option mode=unmanaged");
+  if (request.subnets?.length || request.gateways?.length || request.ipRanges?.length) throw new UsageError("the dhcp ipam driver takes no --subnet, --gateway or --ip-range");
+  if (request.routes?.length) throw new UsageError("the dhcp ipam driver takes no --route: the DHCP server gives the routes");
+  if (request.internal) throw new UsageError("--internal with the dhcp ipam driver: the DHCP server's LAN is no internal network");
+  if (plugin === "ctrnet") throw new UsageError("the dhcp ipam driver needs the reference bridge plugin (CNI's dhcp plugin gives the addresses): leave out -o plugin=ctrnet");
+  if (isolate !== undefined) throw new UsageError("--opt isolate needs a managed bridge: an unmanaged one has no firewall rule");
+  if (vrf !== undefined) throw new UsageError("--opt vrf needs a managed bridge: an unmanaged one is used as it is");
+  if (bridgeName !== undefined && request.interfaceName !== undefined && bridgeName !== request.interfaceName) {
+    throw new UsageError(`--opt com.docker.network.bridge.name=${bridgeName} and --interface-name ${request.interfaceName} disagree: give one`);
+  }
+  const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around, true);
+  // no subnet to serve, and the host cannot tell the containers' addresses before the LAN's server does
+  const args = { ...common.args, options: bridgeStoredOptions(common.args.options ?? {}), dns: false };
+  return dhcpBridgeConflist({ ...common, args, bridge, subnets: [], mtu, vlan });
+}
+
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {
   const name = planName(request, around);
   const driver = parseDriver(request.driver);
@@ -184,12 +207,13 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
   };
   const ipamDriver = request.ipamDriver ?? (driver !== "bridge" && !request.subnets?.length ? "dhcp" : "host-local");
   if (ipamDriver === "none" && driver === "bridge") return { name, conflist: noIpamConflist(request, around, common) };
-  if (ipamDriver !== "host-local" && (driver === "bridge" || ipamDriver !== "dhcp")) {
-    throw new UsageError(
-      ipamDriver === "dhcp"
-        ? "the dhcp ipam driver is supported by the macvlan and ipvlan drivers only"
-        : `unsupported ipam driver "${ipamDriver}": use host-local (the default), none on a bridge network, or dhcp on a macvlan or ipvlan network`,
-    );
+  if (ipamDriver === "dhcp" && driver === "bridge") {
+    const conflist = dhcpBridgeConflist_(request, around, common);
+    checkPlugins(name, conflist, around);
+    return { name, conflist };
+  }
+  if (ipamDriver !== "host-local" && ipamDriver !== "dhcp") {
+    throw new UsageError(`unsupported ipam driver "${ipamDriver}": use host-local (the default), none on a bridge network, or dhcp (macvlan, ipvlan, an unmanaged bridge)`);
   }
   let conflist: Record<string, unknown>;
   if (driver === "bridge") {

@@ -2,6 +2,9 @@
 // run_networking_test.go, test/system/500-networking.bats), as ctrnet commands run by root through the
 // compiled binary on real networks: each --network's own options (podman's PerNetworkOptions).
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
 import { freePorts } from "../helpers/http.ts";
 import { TEST_NETWORK_PLUGIN } from "../helpers/network-plugin.ts";
 import { addressesInside, hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
@@ -254,4 +257,66 @@ describe.skipIf(!privileged)("podman parity, seventh pass", () => {
       inst.ok(["network", "rm", name]);
     }
   });
+
+  test.skipIf(Bun.which("dnsmasq") === null || !existsSync("/usr/lib/cni/dhcp"))(
+    "podman 5's bridge with -o mode=unmanaged --ipam-driver dhcp: the host's bridge on a LAN whose DHCP server gives the address (CNI's dhcp plugin); managed, or a missing bridge, refused in netavark's words; network rm leaves the bridge",
+    async () => {
+      const bridge = `pd${hex(3)}`;
+      const lanNs = `pdlan-${hex(3)}`;
+      const hostEnd = `pdh${hex(3)}`;
+      const prefix = `192.168.${100 + (Number.parseInt(hex(1), 16) % 150)}`;
+      const [name, missing] = [`dh-${hex(3)}`, `dm-${hex(3)}`];
+      const procs: Subprocess[] = [];
+      try {
+        for (const argv of [
+          ["ip", "netns", "add", lanNs],
+          ["ip", "link", "add", bridge, "type", "bridge"],
+          ["ip", "link", "set", bridge, "up"],
+          ["ip", "link", "add", hostEnd, "type", "veth", "peer", "name", "lan0", "netns", lanNs],
+          ["ip", "link", "set", hostEnd, "master", bridge, "up"],
+          ["ip", "-n", lanNs, "link", "set", "lo", "up"],
+          ["ip", "-n", lanNs, "addr", "add", `${prefix}.1/24`, "dev", "lan0"],
+          ["ip", "-n", lanNs, "link", "set", "lan0", "up"],
+        ]) expect(run(argv).ok).toBe(true);
+        const managed = inst.cli(["network", "create", "--ipam-driver", "dhcp", `dx-${hex(3)}`]);
+        expect({ code: managed.code, stderr: managed.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: cannot use dhcp ipam driver without using the option mode=unmanaged\n" });
+        inst.ok(["network", "create", "-o", "mode=unmanaged", "--ipam-driver", "dhcp", "--interface-name", bridge, name]);
+        expect(inst.ok(["network", "inspect", name, "--format", "{{.Driver}} {{.NetworkInterface}} {{.IPAMOptions}} {{.Options}} {{.DNSEnabled}}"])).toBe(`bridge ${bridge} map[driver:dhcp] map[mode:unmanaged] false\n`);
+        inst.ok(["network", "create", "-o", "mode=unmanaged", "--ipam-driver", "dhcp", "--interface-name", `pn${hex(3)}`, missing]);
+        mkdirSync("/run/cni", { recursive: true });
+        procs.push(Bun.spawn(["/usr/lib/cni/dhcp", "daemon"], { stdio: ["ignore", "ignore", "ignore"] }));
+        procs.push(
+          Bun.spawn(
+            ["ip", "netns", "exec", lanNs, "dnsmasq", "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--interface=lan0", "--bind-interfaces", `--dhcp-range=${prefix}.50,${prefix}.60,1h`, "--pid-file=", "--user=root", "--group=root", `--dhcp-leasefile=${join(inst.dir, "leases")}`],
+            { stdio: ["ignore", "ignore", "ignore"] },
+          ),
+        );
+        for (let i = 0; i < 100 && !existsSync("/run/cni/dhcp.sock"); i++) await Bun.sleep(20);
+        const none = inst.cli(["create", "--network", missing, `dm-${hex(4)}`]);
+        expect(none.code).toBe(1);
+        expect(none.stderr).toContain("in unmanaged mode, the bridge must already exist on the host");
+        expect(JSON.parse(inst.ok(["ls", "--format", "json"]))).toEqual([]);
+        const id = `dh-${hex(4)}`;
+        inst.ok(["create", "--network", name, id]);
+        const address = inst.inspect(id).NetworkSettings.IPAddress as string;
+        expect(address.startsWith(`${prefix}.`)).toBe(true);
+        expect(Number(address.split(".")[3])).toBeGreaterThanOrEqual(50);
+        expect(Number(address.split(".")[3])).toBeLessThanOrEqual(60);
+        inst.ok(["rm", id]);
+        inst.ok(["network", "rm", name, missing]);
+        expect(run(["ip", "link", "show", bridge]).ok).toBe(true);
+      } finally {
+        inst.removeAll();
+        inst.cli(["network", "rm", "-f", name, missing]);
+        for (const p of procs) {
+          p.kill("SIGKILL");
+          await p.exited;
+        }
+        rmSync("/run/cni/dhcp.sock", { force: true });
+        run(["ip", "link", "del", bridge]);
+        run(["ip", "netns", "del", lanNs]);
+      }
+    },
+    30_000,
+  );
 });

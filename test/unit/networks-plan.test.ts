@@ -432,4 +432,22 @@ describe("planNetwork", () => {
     expect(plugins({ name: "m", options: { metric: "4294967295" } })[0]).toMatchObject({ ipam: { routes: [{ dst: "0.0.0.0/0", priority: 4294967295 }] } });
     expect(() => plan({ name: "m", options: { metric: "4294967296" } })).toThrow("invalid --opt metric=4294967296: expected an integer from 0 to 4294967295");
   });
+
+  test("a bridge with the dhcp ipam driver: unmanaged only (netavark's words otherwise), the reference bridge plugin on the host's bridge with CNI's dhcp IPAM, no DNS; no subnet, route, isolation, VRF or ctrnet plugin", () => {
+    expect(() => plan({ name: "d", ipamDriver: "dhcp" })).toThrow("cannot use dhcp ipam driver without using the option mode=unmanaged");
+    const withDhcp = around({ plugins: new Set([...BASE_PLUGINS, "dhcp"]) });
+    const { conflist } = plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged" }, interfaceName: "br-free" }, withDhcp);
+    expect(conflist.plugins).toEqual([
+      { type: "bridge", bridge: "br-free", isGateway: false, ipMasq: false, hairpinMode: true, mode: "unmanaged", ipam: { type: "dhcp" } },
+      { type: "tuning", capabilities: { mac: true } },
+    ]);
+    expect(conflist.args).toEqual({ ctrnet_created: "2026-01-02T03:04:05.000Z", podman_options: { mode: "unmanaged" } });
+    expect(() => plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged" } })).toThrow('plugin binary "dhcp" needed by network d not found');
+    const unmanaged = { ipamDriver: "dhcp", options: { mode: "unmanaged" } };
+    expect(() => plan({ name: "d", ...unmanaged, subnets: ["10.1.0.0/24"] })).toThrow("the dhcp ipam driver takes no --subnet");
+    expect(() => plan({ name: "d", ...unmanaged, routes: ["10.2.0.0/16,10.1.0.1"] })).toThrow("the dhcp ipam driver takes no --route");
+    expect(() => plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged", plugin: "ctrnet" } })).toThrow("the dhcp ipam driver needs the reference bridge plugin");
+    expect(() => plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged", isolate: "true" } })).toThrow("--opt isolate needs a managed bridge");
+    expect(() => plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged", vrf: "v" } })).toThrow("--opt vrf needs a managed bridge");
+  });
 });

@@ -59,7 +59,7 @@ const createArgs = {
   route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY of a family one of its subnets has); repeatable" },
   dns: { type: "string", description: "DNS server the network's containers use (through ctrnet's DNS server, or in resolv.conf); repeatable" },
   ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
-  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local, or dhcp (macvlan and ipvlan, through the reference plugins and CNI's dhcp daemon; their default without --subnet), or none (a bridge network whose containers get no address)" },
+  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local, or dhcp (macvlan and ipvlan, their default without --subnet, and a bridge with -o mode=unmanaged; through the reference plugins and CNI's dhcp daemon), or none (a bridge network whose containers get no address)" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
 

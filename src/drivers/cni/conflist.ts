@@ -340,6 +340,28 @@ export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknow
 }
 
 /**
+ * podman 5's bridge network with `-o mode=unmanaged --ipam-driver dhcp`: the host's bridge (on the LAN, whose
+ * DHCP server hands out the addresses, asked by CNI's dhcp plugin and its daemon), joined by the reference
+ * bridge plugin with no address, masquerade or port of its own; `"mode": "unmanaged"` on it tells ctrnet
+ * that the bridge is the host's (checked before an attach, never deleted). Then tuning, for a MAC asked for.
+ */
+export function dhcpBridgeConflist(spec: BridgeNetworkSpec): Record<string, unknown> {
+  checkBridgeSpec(spec);
+  const bridge: Record<string, unknown> = {
+    type: "bridge",
+    bridge: spec.bridge,
+    isGateway: false,
+    ipMasq: false,
+    hairpinMode: true,
+    mode: "unmanaged",
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ...(spec.vlan ? { vlan: spec.vlan } : {}),
+    ipam: { type: "dhcp" },
+  };
+  return conflist(spec, [bridge, { type: "tuning", capabilities: { mac: true } }]);
+}
+
+/**
  * podman's macvlan (or ipvlan) network without a subnet: the reference link plugin with CNI's dhcp IPAM,
  * which asks the LAN's DHCP server through the dhcp plugin's daemon; then tuning, as macvlanConflist.
  */
