@@ -79,7 +79,7 @@ const suites: Suite[] = [
   {
     name: "integration-cni",
     dir: "test/integration",
-    files: ["lifecycle-connect", "lifecycle-errors", "lifecycle-modes", "lifecycle-ports", "lifecycle-robustness", "hook-", "run.", "network-cli"],
+    files: ["lifecycle-connect", "lifecycle-errors", "lifecycle-modes", "lifecycle-ports", "lifecycle-robustness", "hook-", "run.", "network-cli", "podman-parity7"],
     command: privately,
     env: { CTRNET_TEST_PRIVATE: "1", CTRNET_TEST_NETWORK_PLUGIN: "cni" },
     skip: isRoot ? undefined : "needs root",

@@ -1,9 +1,10 @@
 // Argument groups shared by several commands.
+import { isIP } from "node:net";
 import type { ArgsDef } from "citty";
 import { configuredResolvOptions, hasEtcOptions, parseEtcOptions } from "../container/etc-options.ts";
 import { quote, UsageError } from "../errors.ts";
 import type { ContextOptions } from "../lifecycle/context.ts";
-import type { CreateRequest } from "../lifecycle/types.ts";
+import type { CreateRequest, NetworkRequest } from "../lifecycle/types.ts";
 
 export const globalArgs = {
   "log-level": { type: "string", description: "silent, error, warn, info, debug or trace (env CTRNET_LOG_LEVEL)" },
@@ -207,21 +208,49 @@ const NON_NETWORK_MODES = ["bridge", "pasta", "pod", "none", "default", "private
 
 interface NetworkOptions {
   mode?: string;
-  /** Every ip= and ip6= of the first network, in order (podman's StaticIPs: either key, either family). */
-  ips: string[];
-  mac?: string;
-  aliases: string[];
-  /** interface_name= of each network, in order; null where none is asked. */
-  interfaceNames: (string | null)[];
+  /** The networks the mode names, in order (none for a mode other than bridge or names; one for the default). */
+  count: number;
+  /** Each network's own options, by position. */
+  perNetwork: NetworkRequest[];
+}
+
+/** podman's parseBridgeNetworkOptions: `ip=IP,ip6=IP,mac=MAC,alias=A,interface_name=IF` of network name. */
+function perNetworkOptions(name: string, options: string): NetworkRequest {
+  const out: NetworkRequest = {};
+  const fail = (why: string): never => {
+    throw new UsageError(`invalid option for network ${name}: ${why}`);
+  };
+  for (const opt of options.split(",").filter(Boolean)) {
+    const eq = opt.indexOf("=");
+    const [key, value] = eq < 0 ? [opt, ""] : [opt.slice(0, eq), opt.slice(eq + 1)];
+    if (key === "ip" || key === "ip6") {
+      if (!isIP(value)) fail(`invalid ip address ${JSON.stringify(value)}`);
+      (out.ips ??= []).push(value);
+    } else if (key === "mac") out.mac = value;
+    else if (key === "host_interface_name") {
+      if (value === "") fail("host_interface_name cannot be empty");
+      out.hostInterfaceName = value;
+    }
+    else if (key === "interface_name") {
+      if (value === "") fail("interface_name cannot be empty");
+      out.interfaceName = value;
+    } else if (key === "alias") {
+      if (value === "") fail("alias cannot be empty");
+      (out.aliases ??= []).push(value);
+    } else {
+      fail(`${quote(key)} is not supported (use ip, ip6, mac, alias, interface_name, host_interface_name)`);
+    }
+  }
+  return out;
 }
 
 /**
  * podman's `--network` given several times (each one more network, as a comma-separated list) and its
- * per-network options `NAME:ip=IP,ip6=IP,mac=MAC,alias=A` (podman's parseBridgeNetworkOptions), taken for
- * the first network, where ctrnet's --ip, --mac and --alias apply.
+ * per-network options `NAME:ip=IP,ip6=IP,mac=MAC,alias=A,interface_name=IF` (podman's ParseNetworkFlag),
+ * each applying to its own network.
  */
 function networkOptions(values: readonly string[]): NetworkOptions {
-  const out: NetworkOptions = { ips: [], aliases: [], interfaceNames: [] };
+  const out: NetworkOptions = { count: 1, perNetwork: [] };
   if (values.length === 0) return out;
   const [first = "", ...extra] = values;
   const colon = first.indexOf(":");
@@ -229,42 +258,32 @@ function networkOptions(values: readonly string[]): NetworkOptions {
   const named = !NON_NETWORK_MODES.includes(head) && colon >= 0;
   const bridgeOptions = head === "bridge" && colon >= 0;
   out.mode = first;
-  out.interfaceNames.push(null);
   if (named || bridgeOptions) {
     if (named && head === "") throw new UsageError("network name cannot be empty");
-    for (const opt of first.slice(colon + 1).split(",").filter(Boolean)) {
-      const eq = opt.indexOf("=");
-      const [key, value] = eq < 0 ? [opt, ""] : [opt.slice(0, eq), opt.slice(eq + 1)];
-      if (key === "ip" || key === "ip6") out.ips.push(value);
-      else if (key === "mac") out.mac = value;
-      else if (key === "interface_name") out.interfaceNames[0] = value;
-      else if (key === "alias") {
-        if (value === "") throw new UsageError("alias cannot be empty");
-        out.aliases.push(value);
-      } else {
-        throw new UsageError(`invalid option for network ${head}: ${quote(key)} is not supported (use ip, ip6, mac, alias, interface_name)`);
-      }
-    }
+    out.perNetwork.push(perNetworkOptions(head, first.slice(colon + 1)));
     out.mode = head;
+  } else if (NON_NETWORK_MODES.includes(head) && !["bridge", "default", "private"].includes(head)) {
+    out.count = 0;
+  } else if (!NON_NETWORK_MODES.includes(head)) {
+    // podman's backwards-compatible list of names in one value, without options
+    out.count = first.split(",").length;
+    out.perNetwork.push(...first.split(",").map(() => ({})));
   }
   if (extra.length) {
     const mode = out.mode.split(":")[0]!;
     if (["pasta", "none", "ns", "container", "host", "slirp4netns"].includes(mode)) {
       throw new UsageError(`cannot set multiple networks without bridge network mode, selected mode ${mode}: invalid argument`);
     }
+    if (out.perNetwork.length === 0) out.perNetwork.push({});
     for (const net of extra) {
       const [extraName = "", options] = [net.split(":")[0], net.includes(":") ? net.slice(net.indexOf(":") + 1) : undefined];
       if (extraName === "") throw new UsageError("network name cannot be empty: invalid argument");
       if (NON_NETWORK_MODES.includes(extraName)) {
         throw new UsageError(`can only set extra network names, selected mode ${extraName} conflicts with bridge: invalid argument`);
       }
-      // podman 5's interface_name= on any of them; the others where ctrnet's --ip, --mac, --alias apply: the first
-      const ifname = (options ?? "").split(",").filter(Boolean).map((opt) => {
-        if (!opt.startsWith("interface_name=")) throw new UsageError(`invalid option for network ${extraName}: per-network options are supported on the first --network only (interface_name on any)`);
-        return opt.slice("interface_name=".length);
-      }).at(-1);
-      out.interfaceNames.push(ifname ?? null);
+      out.perNetwork.push(perNetworkOptions(extraName, options ?? ""));
     }
+    out.count = out.perNetwork.length;
     // podman's bridge mode is its default network, by name among others
     out.mode = [out.mode === "bridge" ? "ctrnet" : out.mode, ...extra.map((net) => net.split(":")[0]!)].join(",");
   }
@@ -283,18 +302,22 @@ export function createRequestOf(parsed: ContainerArgValues, rawArgs?: readonly s
   const network = fromNetworks.mode;
   // The network mode reads "" as the default (bridge); typed on a command line it is a mistake, such as an unset variable.
   if (network === "") throw new UsageError("--network must not be empty: give bridge, NAME[,NAME…], none, host, ns:PATH, container:ID, slirp4netns or pasta");
-  // the first of each family as --ip and --ip6 (the flags win), the others beside them in order
-  const firstV4 = fromNetworks.ips.find((a) => !a.includes(":"));
-  const firstV6 = fromNetworks.ips.find((a) => a.includes(":"));
-  const { ip, ip6 } = staticAddresses(single(args, "ip") ?? firstV4, single(args, "ip6") ?? firstV6);
-  const extraIPs = fromNetworks.ips.filter((a) => a !== firstV4 && a !== firstV6);
-  const mac = single(args, "mac") ?? fromNetworks.mac;
+  const { ip, ip6 } = staticAddresses(single(args, "ip"), single(args, "ip6"));
+  const mac = single(args, "mac");
+  // podman's netflags: the flags name no network, so they go with one only
+  if (fromNetworks.count > 1) {
+    for (const [flag, value] of [["ip", single(args, "ip")], ["ip6", single(args, "ip6")], ["mac-address", mac]] as const) {
+      if (value === undefined) continue;
+      if (!isIP(value) && flag !== "mac-address") throw new UsageError(`${JSON.stringify(value)} is not an ip address`);
+      throw new UsageError(`--${flag} can only be set for a single network: invalid argument`);
+    }
+  }
   const netnsPath = single(args, "netns");
   const pid = parsePid(single(args, "pid"));
   // podman's string slices: repeated, and each value a comma-separated list ("" adds nothing)
   const ports = slice(args, rawArgs, "publish");
   const expose = slice(args, rawArgs, "expose");
-  const aliases = [...fromNetworks.aliases, ...slice(args, rawArgs, "alias")];
+  const aliases = slice(args, rawArgs, "alias");
   if (name !== undefined) req.name = name;
   if (network !== undefined) req.network = network;
   if (ports.length) req.ports = ports;
@@ -302,10 +325,9 @@ export function createRequestOf(parsed: ContainerArgValues, rawArgs?: readonly s
   if (args["publish-all"] === true) req.publishAll = true;
   if (ip !== undefined) req.ip = ip;
   if (ip6 !== undefined) req.ip6 = ip6;
-  if (extraIPs.length) req.extraIPs = extraIPs;
   if (mac !== undefined) req.mac = mac;
   if (aliases.length) req.aliases = aliases;
-  if (fromNetworks.interfaceNames.some((n) => n !== null)) req.interfaceNames = fromNetworks.interfaceNames;
+  if (fromNetworks.perNetwork.some((o) => Object.keys(o).length > 0)) req.networkOptions = fromNetworks.perNetwork;
   if (netnsPath !== undefined && pid !== undefined) throw new UsageError("--netns and --pid cannot be used together");
   if (netnsPath !== undefined) req.netns = { kind: "join", path: netnsPath };
   if (pid !== undefined) req.netns = { kind: "adopt", pid, keep: "mount" };

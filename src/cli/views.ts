@@ -6,7 +6,7 @@ import { formatNetworkMode } from "../lifecycle/index.ts";
 import type { NetworkInfo } from "../networks/index.ts";
 import { formatPort, type PortMapping, psPortsText } from "../schema/ports.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { columnHeaders, fromJson, struct } from "./template/index.ts";
+import { columnHeaders, fromJson, nilSlice, struct } from "./template/index.ts";
 
 export const templateFormatArg = {
   format: { type: "string", description: "json, or a Go template: {{.Field}}, table {{.Field}}…" },
@@ -82,8 +82,9 @@ export const NETWORK_HEADERS = columnHeaders(
 
 const BASIC_OPTIONAL = ["SecondaryIPAddresses", "SecondaryIPv6Addresses", "AdditionalMacAddresses"];
 
+/** podman's slice fields that JSON omits when empty (omitempty): nil slices, which Go prints `[]` (`null` as JSON). */
 function fill(fields: Record<string, unknown>, names: readonly string[]): void {
-  for (const name of names) if (!Object.hasOwn(fields, name)) fields[name] = null;
+  for (const name of names) if (!Object.hasOwn(fields, name)) fields[name] = nilSlice();
 }
 
 /** podman's InspectContainerData, as far as ctrnet has it; its Go field is ID where the JSON says Id. */
@@ -101,7 +102,11 @@ export function inspectView(result: InspectResult): object {
   fill(view.NetworkSettings, BASIC_OPTIONAL);
   // a nil map in podman's struct (no network by name: ns:PATH, a running pasta): Go prints it map[]
   if (!Object.hasOwn(view.NetworkSettings, "Networks")) view.NetworkSettings.Networks = new Map();
-  for (const network of view.NetworkSettings.Networks?.values() ?? []) fill(network, [...BASIC_OPTIONAL, "Aliases"]);
+  for (const network of view.NetworkSettings.Networks?.values() ?? []) {
+    fill(network, [...BASIC_OPTIONAL, "Aliases"]);
+    // podman's Links []string, always nil
+    if (network.Links === null) network.Links = nilSlice();
+  }
   return view;
 }
 

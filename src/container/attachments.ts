@@ -19,7 +19,23 @@ export function firstFreeIfname(ifnames: Readonly<Record<string, string>>, alsoT
 }
 
 /** Appends a network, on the lowest ethN its connected networks leave free. */
-export function connectNetwork(rec: ContainerRecord, network: string, aliases: readonly string[] = []): ContainerRecord {
+/** What a network's attachment asked for: podman's per-network StaticIPs and StaticMAC. */
+export interface AttachmentStatics {
+  staticIPs?: readonly string[];
+  staticMAC?: string;
+  /** podman 5's host_interface_name=. */
+  hostIfname?: string;
+}
+
+function staticsFields(s: AttachmentStatics): { staticIPs?: string[]; staticMAC?: string; hostIfname?: string } {
+  return {
+    ...(s.staticIPs?.length ? { staticIPs: [...s.staticIPs] } : {}),
+    ...(s.staticMAC !== undefined ? { staticMAC: s.staticMAC } : {}),
+    ...(s.hostIfname !== undefined ? { hostIfname: s.hostIfname } : {}),
+  };
+}
+
+export function connectNetwork(rec: ContainerRecord, network: string, aliases: readonly string[] = [], statics: AttachmentStatics = {}): ContainerRecord {
   validateName("network name", network);
   for (const alias of aliases) validateName("network alias", alias);
   if (rec.networks.some((n) => n.network === network)) {
@@ -31,7 +47,7 @@ export function connectNetwork(rec: ContainerRecord, network: string, aliases: r
   return {
     ...rec,
     ifnames: { ...connected, [network]: ifname },
-    networks: [...rec.networks, { network, ifname, aliases: [...aliases], status: null }],
+    networks: [...rec.networks, { network, ifname, aliases: [...aliases], ...staticsFields(statics), status: null }],
   };
 }
 
@@ -50,7 +66,7 @@ export interface NewContainer {
   mode: NetMode;
   netns?: { path: string; owned: boolean } | null;
   /** Interface names eth0, eth1, … are given in this order. */
-  networks?: readonly { network: string; aliases?: readonly string[]; /** podman's interface_name= */ ifname?: string }[];
+  networks?: readonly ({ network: string; aliases?: readonly string[]; /** podman's interface_name= */ ifname?: string } & AttachmentStatics)[];
   staticIP?: string | null;
   staticIP6?: string;
   staticMAC?: string | null;
@@ -73,12 +89,12 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
     if (asked.has(ifname)) throw new UsageError(`interface name "${ifname}" is given twice`);
     asked.add(ifname);
   }
-  for (const { network, aliases = [], ifname } of init.networks ?? []) {
+  for (const { network, aliases = [], ifname, ...statics } of init.networks ?? []) {
     validateName("network name", network);
     for (const alias of aliases) validateName("network alias", alias);
     if (network in ifnames) throw new UsageError(`network "${network}" is given twice`);
     ifnames[network] = ifname ?? firstFreeIfname(ifnames, asked);
-    networks.push({ network, ifname: ifnames[network], aliases: [...aliases], status: null });
+    networks.push({ network, ifname: ifnames[network], aliases: [...aliases], ...staticsFields(statics), status: null });
   }
   return {
     id: init.id,

@@ -1,7 +1,7 @@
 // A requested address another container already holds on the same network is bad input, found before
 // IPAM would refuse it half-way through a setup.
 import { UsageError } from "../errors.ts";
-import type { ContainerRecord, NetworkAttachment } from "../state/index.ts";
+import { type ContainerRecord, type NetworkAttachment, staticsOf } from "../state/index.ts";
 import { heldAddresses } from "./addresses.ts";
 
 export function checkAddressFree(records: readonly ContainerRecord[], network: string, ip: string): void {
@@ -17,6 +17,6 @@ export function checkAddressFree(records: readonly ContainerRecord[], network: s
 
 /** Addresses from the status; before there is one, the address the record asked for. */
 function held(rec: ContainerRecord, attachment: NetworkAttachment): string[] {
-  if (attachment.status === null) return rec.networks[0] === attachment ? [rec.staticIP, rec.staticIP6].filter((ip) => ip != null) : [];
+  if (attachment.status === null) return staticsOf(rec, attachment);
   return heldAddresses(attachment.status).ips;
 }

@@ -47,11 +47,8 @@ export interface DriverTarget {
 export interface DriverRequest {
   attachment: NetworkAttachment;
   ports: readonly PortMapping[];
-  ip?: string;
-  /** The IPv6 address asked for beside an IPv4 ip (--ip with --ip6). */
-  ip6?: string;
-  /** More static addresses (podman's several `ip=` of one network). */
-  extraIPs?: readonly string[];
+  /** The static addresses asked for on this network (--ip, --ip6, podman's several `ip=` of one network), in order. */
+  ips?: readonly string[];
   mac?: string;
   aliases: readonly string[];
 }

@@ -44,16 +44,18 @@ export async function connectContainer(ctx: Context, idOrName: string, nameOrId:
   const found = ctx.state().get(idOrName);
   const what = `connect network "${network}" to`;
   const driver = requireLive(found, driverOf(ctx, found), what);
-  const proposed = connectNetwork(found, network, aliases);
-  await driver.validate({ attachment: proposed.networks.at(-1)!, ports: [], aliases, ...(ip !== undefined ? { ip } : {}), ...(ip6 !== undefined ? { ip6 } : {}), ...(mac !== undefined ? { mac } : {}) });
+  const ips = [ip, ip6].filter((a) => a !== undefined);
+  // kept with the attachment, as a create's: a concurrent create or connect cannot claim them meanwhile
+  const statics = { ...(ips.length ? { staticIPs: ips } : {}), ...(mac !== undefined ? { staticMAC: mac } : {}) };
+  const proposed = connectNetwork(found, network, aliases, statics);
+  await driver.validate({ attachment: proposed.networks.at(-1)!, ports: [], aliases, ips, ...(mac !== undefined ? { mac } : {}) });
   await onLiveContainer(ctx, found.id, what, async (rec, driver) => {
     const state = ctx.state();
-    const next = connectNetwork(rec, network, aliases);
-    const ips = [ip, ip6].filter((a) => a !== undefined);
+    const next = connectNetwork(rec, network, aliases, statics);
     for (const a of ips) checkAddressFree(state.addressHolders(network, a), network, a);
     const index = next.networks.length - 1;
     const status = await driver.setup(targetOf(ctx, next, driver, index, rec.netns!.path, { ...(ips.length ? { ips } : {}), mac }));
-    const updated = state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases), network, status));
+    const updated = state.update(rec.id, (r) => withStatus(connectNetwork(r, network, aliases, statics), network, status));
     await syncDns(ctx, { id: rec.id, changed: [network] });
     await refreshEtcFiles(ctx, rec, updated);
   });

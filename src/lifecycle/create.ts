@@ -12,7 +12,7 @@ import { DEFAULT_NETWORK } from "../networks/default.ts";
 import { validateIP, validateMAC } from "../schema/ip.ts";
 import { defaultHostIPs, type ExposedPort, type PortMapping, parseExposeSpecs, parsePortSpecs, publishAllMappings, withHostIPs } from "../schema/ports.ts";
 import { log } from "../log.ts";
-import type { ContainerRecord, NetMode } from "../state/index.ts";
+import { type ContainerRecord, type NetMode, staticMACOf, staticsOf } from "../state/index.ts";
 import { close } from "../../ffi/libc.ts";
 import { publishedOn } from "../container/ports.ts";
 import { driverFor } from "../drivers/select.ts";
@@ -48,22 +48,24 @@ interface CreatePlan {
   id: string;
   name: string | null;
   mode: NetMode;
-  /** The CNI networks, by name. */
-  networks: string[];
-  aliases: string[];
+  /** The CNI networks, in order, each with its aliases, interface name and static addresses and MAC asked for. */
+  networks: PlannedNetwork[];
   ports: PortMapping[];
   exposed: ExposedPort[];
-  ip?: string;
-  ip6?: string;
-  extraIPs: string[];
-  mac?: string;
-  /** The interface name asked for each network, by position (null: the next free ethN). */
-  interfaceNames?: (string | null)[];
   /** null: the container has no netns of its own (host, container:ID). */
   netns: NetnsRequest | null;
   /** Loopback up and the driver's networks set up; false: the netns is used as it is (ns:PATH). */
   configures: boolean;
   etc: EtcOptions;
+}
+
+interface PlannedNetwork {
+  network: string;
+  aliases: string[];
+  ifname?: string;
+  staticIPs?: string[];
+  staticMAC?: string;
+  hostIfname?: string;
 }
 
 /** Opens and closes it: a path that is no netns is bad input, found before anything is made. */
@@ -131,16 +133,18 @@ function staticOptionsNeedBridge(req: CreateRequest, defaultMode: boolean): void
   const fail = (flag: string) => {
     throw new UsageError(defaultMode ? "networks and static ip/mac address can only be used with Bridge mode networking" : `--${flag} can only be set when the network mode is bridge: invalid argument`);
   };
-  for (const ip of [req.ip, req.ip6, ...(req.extraIPs ?? [])]) {
+  const perNetwork = req.networkOptions ?? [];
+  for (const ip of [req.ip, req.ip6, ...perNetwork.flatMap((o) => o.ips ?? [])]) {
     if (ip === undefined) continue;
     if (ipFamily(ip) === 0) throw new UsageError(`${JSON.stringify(ip)} is not an ip address`);
     fail(ip.includes(":") ? "ip6" : "ip");
   }
-  if (req.mac !== undefined) {
-    validateMAC(req.mac);
+  for (const mac of [req.mac, ...perNetwork.map((o) => o.mac)]) {
+    if (mac === undefined) continue;
+    validateMAC(mac);
     fail("mac-address");
   }
-  if (req.aliases?.length) fail("network-alias");
+  if (req.aliases?.length || perNetwork.some((o) => o.aliases?.length)) fail("network-alias");
 }
 
 /**
@@ -173,11 +177,18 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const ip = req.ip === undefined ? undefined : validateIP(req.ip);
   const ip6 = req.ip6 === undefined ? undefined : validateIP(req.ip6);
   if (ip6 !== undefined && (ip === undefined || ip.includes(":") || !ip6.includes(":"))) throw new UsageError("--ip6 beside --ip needs an IPv4 --ip and an IPv6 --ip6");
-  const extraIPs = (req.extraIPs ?? []).map(validateIP);
   const mac = req.mac === undefined ? undefined : validateMAC(req.mac);
   const aliases = (req.aliases ?? []).map((a) => validateName("network alias", a));
-  const interfaceNames = req.interfaceNames?.map((n) => (n === null ? null : validateIfName("interface_name", n)));
-  if (!driver && interfaceNames?.some((n) => n !== null)) throw new UsageError(`interface_name needs a CNI network; network mode ${mode.kind} has none`);
+  const perNetwork = (req.networkOptions ?? []).map((o) => ({
+    ips: (o.ips ?? []).map(validateIP),
+    mac: o.mac === undefined ? undefined : validateMAC(o.mac),
+    aliases: (o.aliases ?? []).map((a) => validateName("network alias", a)),
+    ifname: o.interfaceName === undefined ? undefined : validateIfName("interface_name", o.interfaceName),
+    hostIfname: o.hostInterfaceName === undefined ? undefined : validateIfName("host_interface_name", o.hostInterfaceName),
+  }));
+  if (!driver && perNetwork.some((o) => o.ifname !== undefined)) throw new UsageError(`interface_name needs a CNI network; network mode ${mode.kind} has none`);
+  const hostIfnames = perNetwork.flatMap((o) => (o.hostIfname === undefined ? [] : [o.hostIfname]));
+  if (new Set(hostIfnames).size !== hostIfnames.length) throw new UsageError("host_interface_name: one name is given to two networks");
   if (mode.kind === "container") {
     const target = ctx.state().get(mode.id);
     if (target.id === id) throw new UsageError(`container "${id}" cannot share its own network namespace`);
@@ -192,15 +203,30 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
     // named beside others (podman's `--network bridge --network n2`): made as when it is the only one
     await ensureDefaultNetwork(ctx);
   }
-  // by name or id prefix, as podman
-  const networks: string[] = [];
-  for (const n of names) networks.push((await ctx.cni.resolveNetwork(n)).name);
-  const p: CreatePlan = { id, name, mode, networks, aliases, ports, exposed, ip, ip6, extraIPs, mac, ...(interfaceNames ? { interfaceNames } : {}), netns, configures: spec.configures, etc: req.etc ?? {} };
+  if (perNetwork.length > names.length) throw new UsageError(`per-network options for ${perNetwork.length} networks, but the network mode names ${names.length}`);
+  // by name or id prefix, as podman; each with its own options, the flags' on the first (podman allows
+  // them with one network only) and --alias on all, instead of their own (podman's netflags)
+  const networks: PlannedNetwork[] = [];
+  for (const [i, n] of names.entries()) {
+    const own = perNetwork[i];
+    const staticIPs = [...(own?.ips ?? []), ...(i === 0 ? [ip, ip6].filter((a) => a !== undefined) : [])];
+    const staticMAC = (i === 0 ? mac : undefined) ?? own?.mac;
+    networks.push({
+      network: (await ctx.cni.resolveNetwork(n)).name,
+      aliases: aliases.length ? aliases : (own?.aliases ?? []),
+      ...(own?.ifname !== undefined ? { ifname: own.ifname } : {}),
+      ...(own?.hostIfname !== undefined ? { hostIfname: own.hostIfname } : {}),
+      ...(staticIPs.length ? { staticIPs } : {}),
+      ...(staticMAC !== undefined ? { staticMAC } : {}),
+    });
+  }
+  const p: CreatePlan = { id, name, mode, networks, ports, exposed, netns, configures: spec.configures, etc: req.etc ?? {} };
   if (driver) {
     // Checked against a record that is never stored: nothing is made before every network passed.
     const rec = planned(p, null);
     for (const [i, attachment] of driver.attachments(rec).entries()) {
-      await driver.validate({ attachment, ports: publishedOn(rec, i), aliases, ...(i === 0 ? { ip, ip6, extraIPs, mac } : {}) });
+      const asked = staticMACOf(rec, attachment);
+      await driver.validate({ attachment, ports: publishedOn(rec, i), aliases: attachment.aliases, ips: staticsOf(rec, attachment), ...(asked !== undefined ? { mac: asked } : {}) });
     }
   }
   return p;
@@ -212,14 +238,23 @@ function planned(p: CreatePlan, netns: { path: string; owned: boolean } | null):
     name: p.name,
     mode: p.mode,
     netns,
-    networks: p.networks.map((network, i) => ({ network, aliases: p.aliases, ...(p.interfaceNames?.[i] ? { ifname: p.interfaceNames[i] } : {}) })),
-    staticIP: p.ip ?? null,
-    ...(p.ip6 !== undefined ? { staticIP6: p.ip6 } : {}),
-    staticMAC: p.mac ?? null,
+    networks: p.networks,
+    // the first network's, also where older ctrnets kept them
+    ...firstStatics(p.networks[0]),
     ports: p.ports,
     exposed: p.exposed,
     etc: p.etc,
   });
+}
+
+/** The first network's static addresses and MAC as a record's staticIP, staticIP6 and staticMAC (the first IPv4 address and the first IPv6 one, or the one address). */
+function firstStatics(first: PlannedNetwork | undefined): { staticIP: string | null; staticIP6?: string; staticMAC: string | null } {
+  const ips = first?.staticIPs ?? [];
+  const v4 = ips.find((a) => !a.includes(":"));
+  const v6 = ips.find((a) => a.includes(":"));
+  const staticMAC = first?.staticMAC ?? null;
+  if (v4 !== undefined && v6 !== undefined) return { staticIP: v4, staticIP6: v6, staticMAC };
+  return { staticIP: v4 ?? v6 ?? null, staticMAC };
 }
 
 function recordedNetns(ctx: Context, source: NetnsRequest): { path: string; owned: boolean } {
@@ -233,7 +268,7 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   const state = ctx.state();
   const rec = planned(p, p.netns === null ? null : recordedNetns(ctx, p.netns));
   return state.transaction(() => {
-    for (const ip of [p.ip, p.ip6, ...p.extraIPs]) if (ip !== undefined) checkAddressFree(state.addressHolders(p.networks[0]!, ip), p.networks[0]!, ip);
+    for (const { network, staticIPs } of p.networks) for (const ip of staticIPs ?? []) checkAddressFree(state.addressHolders(network, ip), network, ip);
     const ports = p.ports.length ? assignHostPorts(p.ports, (near) => state.publishedPorts(near)) : [];
     checkHostPortsFree(ports);
     // podman's info line, once a container: an SCTP host port is checked against the records only
@@ -311,7 +346,7 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
       bringLoopbackUp(netnsPath);
       const served = await prestartDns(ctx, rec.networks.map((n) => n.network));
       phase("create: loopback up, DNS prestarted");
-      rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false, ip: p.ip, ip6: p.ip6, extraIPs: p.extraIPs, mac: p.mac });
+      rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false });
       phase("create: networks set up");
       // The server's reload (or start) runs beside the files and the record below (none of which it reads),
       // and is waited for before the create returns: a name resolves as soon as the container starts. Its

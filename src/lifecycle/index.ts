@@ -11,4 +11,4 @@ export { formatNetworkMode, parseNetworkMode } from "./mode.ts";
 export { reloadableContainers, reloadContainer } from "./reload.ts";
 export { removeContainer } from "./remove.ts";
 export { containerStats } from "./stats.ts";
-export type { ConnectOptions, CreateRequest, GcReport, InterfaceStats, RemoveOptions } from "./types.ts";
+export type { ConnectOptions, CreateRequest, GcReport, InterfaceStats, NetworkRequest, RemoveOptions } from "./types.ts";

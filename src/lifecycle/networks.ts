@@ -3,7 +3,7 @@
 import { publishedOn } from "../container/ports.ts";
 import type { DriverTarget, NetworkDriver } from "../drivers/driver.ts";
 import { driverFor } from "../drivers/select.ts";
-import type { ContainerRecord } from "../state/index.ts";
+import { type ContainerRecord, staticMACOf, staticsOf } from "../state/index.ts";
 import type { Reach } from "../container/dns-files.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
 import type { Context } from "./context.ts";
@@ -54,22 +54,19 @@ export function targetOf(ctx: Context, rec: ContainerRecord, driver: NetworkDriv
 export interface SetUpOptions {
   /** The helpers die with this process (`ctrnet run`). */
   tied: boolean;
-  /** Static address and MAC, for the first network; ip6 the IPv6 address beside an IPv4 ip. */
-  ip?: string;
-  ip6?: string;
-  /** More static addresses for the first network, after ip and ip6 (each set of the network keeps their order). */
-  extraIPs?: readonly string[];
-  mac?: string;
 }
 
-/** Every network of the container, in order; a failure is left for the caller's teardown of the whole. */
+/**
+ * Every network of the container, in order, each with the addresses and MAC its attachment asked for; a
+ * failure is left for the caller's teardown of the whole.
+ */
 export async function setUpNetworks(ctx: Context, rec: ContainerRecord, netnsPath: string, opts: SetUpOptions): Promise<ContainerRecord> {
   const driver = driverOf(ctx, rec);
   if (!driver) return rec;
   let current = rec;
   for (const [i, attachment] of driver.attachments(rec).entries()) {
-    const first = i === 0 ? { ips: [opts.ip, opts.ip6, ...(opts.extraIPs ?? [])].filter((ip) => ip !== undefined), mac: opts.mac } : {};
-    const status = await driver.setup(targetOf(ctx, current, driver, i, netnsPath, { ...first, tied: opts.tied }));
+    const asked = { ips: staticsOf(current, attachment), mac: staticMACOf(current, attachment) };
+    const status = await driver.setup(targetOf(ctx, current, driver, i, netnsPath, { ...asked, tied: opts.tied }));
     current = ctx.state().setStatus(rec.id, attachment.network, status);
   }
   return current;

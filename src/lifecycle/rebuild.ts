@@ -18,6 +18,10 @@ import type { ContainerRecord, ContainerState, NetworkAttachment, RebuildRecords
 import { containersWithHelpers, markedNetns, readHelperPids } from "../state/ledger.ts";
 import { running } from "../process/supervise.ts";
 import { DEFAULT_SLIRP4NETNS_MTU } from "../drivers/slirp4netns/argv.ts";
+import { HOST_IFNAME_ARG } from "../schema/ctrnet-plugin.ts";
+
+/** An interface name the record's schema takes (state/record.ts Ifname). */
+const IFNAME_PATTERN = /^[^\s/:]{1,15}$/;
 
 /** Where this ctrnet keeps its files, and the owner mark of its CNI cache entries. */
 interface Where {
@@ -43,12 +47,17 @@ function nameOf(entries: readonly CachedAttachment[], id: string): string | null
 
 function recordOf(ctx: Where, id: string, entries: CachedAttachment[], marked: ReadonlySet<string>): ContainerRecord {
   entries.sort(byIfname);
-  const networks: NetworkAttachment[] = entries.map((e) => ({
-    network: e.network,
-    ifname: e.ifName,
-    aliases: aliasesOf(e, id),
-    status: e.result ? statusFromCniResult(parseResult(e.result), e.ifName) : null,
-  }));
+  const networks: NetworkAttachment[] = entries.map((e) => {
+    // podman's host_interface_name, as the ADD was given it (drivers/cni/args.ts)
+    const hostIfname = e.cniArgs.find(([k]) => k === HOST_IFNAME_ARG)?.[1];
+    return {
+      network: e.network,
+      ifname: e.ifName,
+      aliases: aliasesOf(e, id),
+      ...(hostIfname !== undefined && IFNAME_PATTERN.test(hostIfname) && hostIfname !== "." && hostIfname !== ".." ? { hostIfname } : {}),
+      status: e.result ? statusFromCniResult(parseResult(e.result), e.ifName) : null,
+    };
+  });
   const netnsPath = entries.find((e) => e.netnsPath)?.netnsPath;
   const first = entries[0]!.capabilityArgs;
   const ports = entries.map((e) => e.capabilityArgs.portMappings).find(Array.isArray) ?? [];

@@ -12,19 +12,33 @@ export interface CreateRequest {
   expose?: string[];
   /** podman's -P/--publish-all: every exposed port no -p covers goes to a free host port. */
   publishAll?: boolean;
-  /** Static address and MAC, for the first network; ip6 is the IPv6 one when ip is IPv4 (--ip with --ip6). */
+  /**
+   * --ip, --ip6 and --mac: static address and MAC on the first network, after its own (podman allows them
+   * with one network only, which its CLI checks); ip6 is the IPv6 one when ip is IPv4 (--ip with --ip6).
+   */
   ip?: string;
   ip6?: string;
-  /** More static addresses on the first network (podman's `--network NAME:ip=A,ip=B,…` beyond one of each family), in order. */
-  extraIPs?: string[];
   mac?: string;
+  /** --alias (--network-alias): the aliases of every network, instead of their own (podman's). */
   aliases?: string[];
-  /** podman's `--network NAME:interface_name=IF`: the interface name of each network, in --network's order (null: the next free ethN). */
-  interfaceNames?: (string | null)[];
+  /** podman's per-network options, each --network's by position (a list of networks in one has none). */
+  networkOptions?: NetworkRequest[];
   /** Where its netns comes from; a new one by default. */
   netns?: NetnsRequest;
   /** What its /etc/resolv.conf and /etc/hosts say beyond its networks (--dns, --add-host, …), checked. */
   etc?: EtcOptions;
+}
+
+/** podman's `--network NAME:ip=…,ip6=…,mac=…,alias=…,interface_name=…` (its PerNetworkOptions). */
+export interface NetworkRequest {
+  /** Static addresses, either family, each subnet's in the order given. */
+  ips?: string[];
+  mac?: string;
+  aliases?: string[];
+  /** podman 5's interface_name=: the network's interface in the container (otherwise the next free ethN). */
+  interfaceName?: string;
+  /** podman 5's host_interface_name= (netavark 1.14): the name of the host end of a bridge network's veth pair. */
+  hostInterfaceName?: string;
 }
 
 /** Where a container's netns comes from: the seeds' createNetNS, setupNetNS and joinNetNS. */

@@ -77,6 +77,8 @@ export interface BridgeSpec {
   mac?: string;
   /** 802.1Q filtering on the bridge's ports (podman's `-o vlan=N` needs it). */
   vlanFiltering?: boolean;
+  /** The bridge's own master (a VRF device's index: podman's `-o vrf=NAME`), in the creating message. */
+  master?: number;
 }
 
 export type MacvlanMode = keyof typeof MACVLAN_MODES;
@@ -259,6 +261,7 @@ export function linkAddMessage(spec: LinkSpec): LinkMessage {
       if (spec.vlanFiltering !== undefined) {
         info.push({ name: "data", value: { kind: "bridge", attrs: [{ name: "vlanFiltering", value: spec.vlanFiltering ? 1 : 0 }] } });
       }
+      if (spec.master !== undefined) attrs.push({ name: "master", value: spec.master });
       break;
     case "macvlan":
       attrs.push({ name: "link", value: validateParent(spec.parent) });

@@ -4,6 +4,7 @@ import { UsageError } from "../errors.ts";
 import { formatCidr, formatIP, parseCidr, parseIP } from "../ip/codec.ts";
 import { maskAddress } from "../schema/ip.ts";
 import type { StaticRoute } from "../drivers/cni/conflist.ts";
+import { validateIfName } from "../drivers/cni/ifname.ts";
 
 export const DRIVERS = ["bridge", "macvlan", "ipvlan"] as const;
 export type Driver = (typeof DRIVERS)[number];
@@ -52,6 +53,13 @@ export interface BridgeOptions {
   metric?: number;
   /** podman's `com.docker.network.bridge.name`: the bridge's name, as --interface-name. */
   bridgeName?: string;
+  /** podman's `vrf`: the bridge, when made, is enslaved to this VRF device. */
+  vrf?: string;
+  /**
+   * podman 5's `mode=unmanaged`: the bridge is the host's, used as it is (never made, given addresses,
+   * changed or deleted), with no firewall rule: no masquerade, no published port.
+   */
+  unmanaged?: boolean;
 }
 
 export interface MacvlanOptions {
@@ -95,11 +103,27 @@ export function parseRoute(text: string): StaticRoute {
   return { destination: formatCidr(dst), gateway: formatIP(gw), ...(metric !== undefined ? { metric } : {}) };
 }
 
-/** The options as the network keeps them: `no_default_route` as `true` or `false`, as podman stores it. */
+/** The options as the network keeps them: `no_default_route` and `isolate` as `true` or `false` (or `strict`), as podman stores them. */
 export function canonicalOptions(options: Readonly<Record<string, string>>): Record<string, string> {
   const out = { ...options };
   if (out.no_default_route !== undefined) out.no_default_route = String(boolOption("no_default_route", out.no_default_route));
+  if (out.isolate !== undefined) out.isolate = parseIsolate(out.isolate);
   return out;
+}
+
+/** containers/common's ParseIsolate: strict, or a boolean as Go reads one (`true` or `false`); "" is false. */
+function parseIsolate(value: string): "true" | "false" | "strict" {
+  if (value === "") return "false";
+  if (value === "strict") return "strict";
+  const b = goBool(value);
+  if (b === undefined) throw new UsageError(`invalid --opt isolate=${value}: use true, false or strict`);
+  return b ? "true" : "false";
+}
+
+function goBool(value: string): boolean | undefined {
+  if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) return true;
+  if (["0", "f", "F", "false", "FALSE", "False"].includes(value)) return false;
+  return undefined;
 }
 
 /** podman's `no_default_route` option, read as Go's strconv.ParseBool reads it. */
@@ -133,6 +157,19 @@ function integerOption(key: string, value: string): number {
   return Number(value);
 }
 
+/** podman's strconv.ParseUint(value, 10, 32) of `metric`. */
+function metricOption(value: string): number {
+  if (!/^\d{1,10}$/.test(value) || Number(value) > 0xffffffff) throw new UsageError(`invalid --opt metric=${value}: expected an integer from 0 to 4294967295`);
+  return Number(value);
+}
+
+/** containers/common's ParseMTU: empty or 0 is the default (the kernel's, or the default route interface's). */
+function mtuOption(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const mtu = integerOption("mtu", value);
+  return mtu === 0 ? undefined : mtu;
+}
+
 function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, allowed: readonly string[]): void {
   for (const key of Object.keys(options)) {
     // podman's words (netavark's), then the options there are
@@ -141,24 +178,46 @@ function checkKeys(driver: Driver, options: Readonly<Record<string, string>>, al
 }
 
 export function parseBridgeOptions(options: Readonly<Record<string, string>>): BridgeOptions {
-  checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate", "no_default_route", "metric", BRIDGE_NAME_OPTION]);
-  const { plugin, isolate } = options;
+  checkKeys("bridge", options, ["mtu", "vlan", "plugin", "isolate", "no_default_route", "metric", "vrf", "mode", BRIDGE_NAME_OPTION, BRIDGE_MTU_OPTION]);
+  const { plugin, vrf, mode } = options;
   if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
-  if (isolate !== undefined && isolate !== "true" && isolate !== "strict") throw new UsageError(`invalid --opt isolate=${isolate}: use true or strict`);
+  // podman's values: strict, or a boolean (false: no isolation, as without the option)
+  const isolation = options.isolate === undefined ? undefined : parseIsolate(options.isolate);
+  const isolate = isolation === "false" ? undefined : isolation;
   if (isolate !== undefined && plugin === "cni") throw new UsageError("--opt isolate needs ctrnet's own plugin, not --opt plugin=cni: the reference plugins cannot isolate networks");
+  // podman's words (containers/common's netavark networkCreate)
+  if (vrf !== undefined && vrf === "") throw new UsageError("invalid vrf name");
+  if (vrf !== undefined) validateIfName("vrf name", vrf);
+  if (mode !== undefined && mode !== "managed" && mode !== "unmanaged") throw new UsageError(`unknown bridge mode ${JSON.stringify(mode)} (use managed or unmanaged)`);
+  if (vrf !== undefined && plugin === "cni") throw new UsageError("--opt vrf needs ctrnet's own plugin, not --opt plugin=cni: the reference bridge plugin cannot enslave its bridge to a VRF");
+  if (mode === "unmanaged" && plugin === "cni") throw new UsageError("--opt mode=unmanaged needs ctrnet's own plugin, not --opt plugin=cni: the reference bridge plugin configures the bridge it is given");
+  const mtu = options.mtu ?? options[BRIDGE_MTU_OPTION];
   return {
-    ...(options.mtu !== undefined ? { mtu: integerOption("mtu", options.mtu) } : {}),
-    ...(options.vlan !== undefined ? { vlan: integerOption("vlan", options.vlan) } : {}),
+    ...(mtuOption(mtu) !== undefined ? { mtu: mtuOption(mtu) } : {}),
+    ...(options.vlan !== undefined && options.vlan !== "" ? { vlan: integerOption("vlan", options.vlan) } : {}),
     ...(plugin !== undefined ? { plugin } : {}),
     ...(isolate !== undefined ? { isolate } : {}),
     ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
-    ...(options.metric !== undefined ? { metric: integerOption("metric", options.metric) } : {}),
+    ...(options.metric !== undefined ? { metric: metricOption(options.metric) } : {}),
     ...(options[BRIDGE_NAME_OPTION] !== undefined ? { bridgeName: options[BRIDGE_NAME_OPTION] } : {}),
+    ...(vrf !== undefined ? { vrf } : {}),
+    ...(mode === "unmanaged" ? { unmanaged: true } : {}),
   };
 }
 
 /** podman's (docker's) spelling of --interface-name for a bridge network. */
 export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
+/** podman's (docker's) spelling of -o mtu for a bridge network. */
+export const BRIDGE_MTU_OPTION = "com.docker.network.driver.mtu";
+
+/**
+ * A bridge network's options as podman keeps them (containers/common MapDockerBridgeDriverOptions): docker's
+ * MTU as `mtu`, docker's bridge name as the network's interface, not an option.
+ */
+export function bridgeStoredOptions(options: Readonly<Record<string, string>>): Record<string, string> {
+  const { [BRIDGE_NAME_OPTION]: _name, [BRIDGE_MTU_OPTION]: mtu, ...rest } = options;
+  return mtu !== undefined && rest.mtu === undefined ? { ...rest, mtu } : rest;
+}
 
 /** podman's macvlan and ipvlan options: parent, mode (each driver's own), mtu; and ctrnet's plugin choice. */
 export function parseMacvlanOptions(options: Readonly<Record<string, string>>, driver: "macvlan" | "ipvlan" = "macvlan"): MacvlanOptions {
@@ -169,12 +228,12 @@ export function parseMacvlanOptions(options: Readonly<Record<string, string>>, d
   if (mode !== undefined && !modes.includes(mode)) throw new UsageError(`invalid --opt mode=${mode} for the ${driver} driver: use one of ${modes.join(", ")}`);
   if (plugin !== undefined && plugin !== "ctrnet" && plugin !== "cni") throw new UsageError(`invalid --opt plugin=${plugin}: use ctrnet or cni`);
   return {
-    ...(options.mtu !== undefined ? { mtu: integerOption("mtu", options.mtu) } : {}),
+    ...(mtuOption(options.mtu) !== undefined ? { mtu: mtuOption(options.mtu) } : {}),
     ...(parent !== undefined ? { parent } : {}),
     ...(mode !== undefined ? { mode: mode as VlanMode } : {}),
     ...(plugin !== undefined ? { plugin } : {}),
     ...(options.no_default_route !== undefined ? { noDefaultRoute: boolOption("no_default_route", options.no_default_route) } : {}),
-    ...(options.metric !== undefined ? { metric: integerOption("metric", options.metric) } : {}),
+    ...(options.metric !== undefined ? { metric: metricOption(options.metric) } : {}),
     ...(options.bclim !== undefined ? { bclim: int32Option("bclim", options.bclim) } : {}),
   };
 }

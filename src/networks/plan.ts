@@ -1,7 +1,7 @@
 // The conflist for `network create`, decided from the request and from what already exists (networks,
 // host routes and links, installed plugins). Pure, so every rule and message is testable without root;
 // every check happens here, before anything is written.
-import { type ConflistArgs, bridgeConflist, dhcpVlanConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
+import { type ConflistArgs, bridgeConflist, dhcpBridgeConflist, dhcpVlanConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { UsageError } from "../errors.ts";
@@ -11,7 +11,7 @@ import { type Cidr, formatCidr, parseIP } from "../ip/codec.ts";
 import { parseNetworkSubnet, subnetsOverlap } from "../schema/ip.ts";
 import { pickFreeName, pickFreeSubnet, pickRandomIPv6Subnet } from "./free.ts";
 import type { HostAddress } from "./host.ts";
-import { canonicalOptions, type CreateNetworkRequest, parseBridgeOptions, parseDriver, parseMacvlanOptions, parseRoute } from "./options.ts";
+import { bridgeStoredOptions, canonicalOptions, type CreateNetworkRequest, parseBridgeOptions, parseDriver, parseMacvlanOptions, parseRoute } from "./options.ts";
 import { parseDnsServers } from "./dns-servers.ts";
 
 export interface ExistingNetwork {
@@ -84,7 +84,7 @@ function checkHostOverlap(subnets: readonly Cidr[], around: Surroundings): void 
  * The given subnets, host bits cleared as podman does, then picked ones: IPv4 when none is given; with
  * `--ipv6`, IPv4 and IPv6 each when missing (podman's dual stack), IPv6 a random ULA /64.
  */
-function planSubnets(request: CreateNetworkRequest, around: Surroundings, bridge: boolean): string[] {
+function planSubnets(request: CreateNetworkRequest, around: Surroundings, bridge: boolean, unmanaged = false): string[] {
   const given = (request.subnets ?? []).map(parseNetworkSubnet);
   // as podman's IP flag, a gateway that is no address is refused first, whatever else is given
   for (const gateway of request.gateways ?? []) {
@@ -92,8 +92,9 @@ function planSubnets(request: CreateNetworkRequest, around: Surroundings, bridge
   }
   if (given.length === 0 && (request.gateways?.length || request.ipRanges?.length)) throw new UsageError("cannot set gateway or range without subnet");
   // as podman's: only a bridge network's subnets must be free; a macvlan or ipvlan network's are the
-  // parent's LAN, which several networks may share (netavark's createIpvlanOrMacvlan checks none)
-  if (bridge) {
+  // parent's LAN, which several networks may share (netavark's createIpvlanOrMacvlan checks none); nor an
+  // unmanaged bridge's, which is the host's own (containers/common #2322)
+  if (bridge && !unmanaged) {
     checkNoOverlap(given, around);
     checkHostOverlap(given, around);
   }
@@ -110,12 +111,13 @@ function randomBytes(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }
 
-function planBridgeName(request: CreateNetworkRequest, around: Surroundings): string {
+/** unmanaged: the bridge is the host's, which other networks may use too (podman's checkBridgeConflict off). */
+function planBridgeName(request: CreateNetworkRequest, around: Surroundings, unmanaged = false): string {
   const used = new Map(around.networks.flatMap((n) => (n.bridge === undefined ? [] : [[n.bridge, n.name] as const])));
   if (request.interfaceName === undefined) return pickFreeName(BRIDGE_PREFIX, new Set([...used.keys(), ...around.hostLinks.keys()]));
   const bridge = validateIfName("bridge name", request.interfaceName);
   const owner = used.get(bridge);
-  if (owner !== undefined) throw new UsageError(`bridge name ${bridge} already used by network ${owner}`);
+  if (owner !== undefined && !unmanaged) throw new UsageError(`bridge name ${bridge} already used by network ${owner}`);
   const kind = around.hostLinks.get(bridge);
   if (kind !== undefined && kind !== "bridge") {
     throw new UsageError(`interface ${bridge} exists on the host and is not a bridge (${kind === null ? "a physical or loopback device" : `a ${kind}`}): give another --interface-name`);
@@ -162,10 +164,34 @@ function noIpamConflist(request: CreateNetworkRequest, around: Surroundings, com
   if (request.subnets?.length || request.gateways?.length || request.ipRanges?.length || request.routes?.length || request.ipv6) {
     throw new UsageError("the none ipam driver takes no --subnet, --gateway, --ip-range, --route or --ipv6: its containers get no address");
   }
-  const { mtu, vlan, plugin, isolate, bridgeName } = parseBridgeOptions(request.options ?? {});
+  const { mtu, vlan, plugin, isolate, bridgeName, vrf, unmanaged } = parseBridgeOptions(request.options ?? {});
   if (plugin === "cni") throw new UsageError("the none ipam driver is served by ctrnet's own plugin: leave out -o plugin=cni");
-  const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around);
-  return nativeConflist({ ...common, args: { ...common.args, dns: false }, bridge, subnets: [], mtu, vlan, internal: request.internal, noIpam: true, ...(isolate ? { isolate } : {}) });
+  const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around, unmanaged);
+  const args = { ...common.args, options: bridgeStoredOptions(common.args.options ?? {}), dns: false };
+  return nativeConflist({ ...common, args, bridge, subnets: [], mtu, vlan, internal: request.internal, noIpam: true, ...(isolate ? { isolate } : {}), ...(vrf ? { vrf } : {}), ...(unmanaged ? { unmanaged } : {}) });
+}
+
+/**
+ * podman 5's bridge with the dhcp ipam driver, which netavark serves in unmanaged mode only (`cannot use dhcp
+ * ipam driver without using the option mode=unmanaged`, found here before anything is written): the host's
+ * bridge on a LAN whose DHCP server gives the addresses, through CNI's dhcp plugin (its daemon must run).
+ */
+function dhcpBridgeConflist_(request: CreateNetworkRequest, around: Surroundings, common: { name: string; args: ConflistArgs }): Record<string, unknown> {
+  const { mtu, vlan, plugin, isolate, bridgeName, vrf, unmanaged } = parseBridgeOptions(request.options ?? {});
+  if (!unmanaged) throw new UsageError("cannot use dhcp ipam driver without using the option mode=unmanaged");
+  if (request.subnets?.length || request.gateways?.length || request.ipRanges?.length) throw new UsageError("the dhcp ipam driver takes no --subnet, --gateway or --ip-range");
+  if (request.routes?.length) throw new UsageError("the dhcp ipam driver takes no --route: the DHCP server gives the routes");
+  if (request.internal) throw new UsageError("--internal with the dhcp ipam driver: the DHCP server's LAN is no internal network");
+  if (plugin === "ctrnet") throw new UsageError("the dhcp ipam driver needs the reference bridge plugin (CNI's dhcp plugin gives the addresses): leave out -o plugin=ctrnet");
+  if (isolate !== undefined) throw new UsageError("--opt isolate needs a managed bridge: an unmanaged one has no firewall rule");
+  if (vrf !== undefined) throw new UsageError("--opt vrf needs a managed bridge: an unmanaged one is used as it is");
+  if (bridgeName !== undefined && request.interfaceName !== undefined && bridgeName !== request.interfaceName) {
+    throw new UsageError(`--opt com.docker.network.bridge.name=${bridgeName} and --interface-name ${request.interfaceName} disagree: give one`);
+  }
+  const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around, true);
+  // no subnet to serve, and the host cannot tell the containers' addresses before the LAN's server does
+  const args = { ...common.args, options: bridgeStoredOptions(common.args.options ?? {}), dns: false };
+  return dhcpBridgeConflist({ ...common, args, bridge, subnets: [], mtu, vlan });
 }
 
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {
@@ -181,23 +207,37 @@ export function planNetwork(request: CreateNetworkRequest, around: Surroundings)
   };
   const ipamDriver = request.ipamDriver ?? (driver !== "bridge" && !request.subnets?.length ? "dhcp" : "host-local");
   if (ipamDriver === "none" && driver === "bridge") return { name, conflist: noIpamConflist(request, around, common) };
-  if (ipamDriver !== "host-local" && (driver === "bridge" || ipamDriver !== "dhcp")) {
-    throw new UsageError(
-      ipamDriver === "dhcp"
-        ? "the dhcp ipam driver is supported by the macvlan and ipvlan drivers only"
-        : `unsupported ipam driver "${ipamDriver}": use host-local (the default), none on a bridge network, or dhcp on a macvlan or ipvlan network`,
-    );
+  if (ipamDriver === "dhcp" && driver === "bridge") {
+    const conflist = dhcpBridgeConflist_(request, around, common);
+    checkPlugins(name, conflist, around);
+    return { name, conflist };
+  }
+  if (ipamDriver !== "host-local" && ipamDriver !== "dhcp") {
+    throw new UsageError(`unsupported ipam driver "${ipamDriver}": use host-local (the default), none on a bridge network, or dhcp (macvlan, ipvlan, an unmanaged bridge)`);
   }
   let conflist: Record<string, unknown>;
   if (driver === "bridge") {
-    const { mtu, vlan, plugin, isolate, noDefaultRoute, metric, bridgeName } = parseBridgeOptions(request.options ?? {});
+    const { mtu, vlan, plugin, isolate, noDefaultRoute, metric, bridgeName, vrf, unmanaged } = parseBridgeOptions(request.options ?? {});
     if (bridgeName !== undefined && request.interfaceName !== undefined && bridgeName !== request.interfaceName) {
       throw new UsageError(`--opt com.docker.network.bridge.name=${bridgeName} and --interface-name ${request.interfaceName} disagree: give one`);
     }
-    const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around);
-    const subnets = planSubnets(request, around, true);
+    const bridge = planBridgeName(bridgeName !== undefined ? { ...request, interfaceName: bridgeName } : request, around, unmanaged);
+    const subnets = planSubnets(request, around, true, unmanaged);
+    common.args = { ...common.args, options: bridgeStoredOptions(common.args.options ?? {}) };
     if (plugin !== "cni") {
-      conflist = nativeConflist({ ...common, bridge, subnets, mtu, vlan, internal: request.internal, noDefaultRoute, metric, ...(isolate ? { isolate } : {}) });
+      conflist = nativeConflist({
+        ...common,
+        bridge,
+        subnets,
+        mtu,
+        vlan,
+        internal: request.internal,
+        noDefaultRoute,
+        metric,
+        ...(isolate ? { isolate } : {}),
+        ...(vrf ? { vrf } : {}),
+        ...(unmanaged ? { unmanaged } : {}),
+      });
     } else {
       // ctrnet's own DNS server answers for its networks (args.ctrnet_dns), not a dnsmasq per network; an
       // internal bridge of this chain has no address to answer on (podman 4's CNI backend: no DNS either)

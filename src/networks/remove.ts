@@ -45,7 +45,7 @@ function ipamDir(config: NetworkConfig): string | undefined {
  */
 function removeFirewallElements(config: NetworkConfig, netnsFd: number | undefined): void {
   const plugin = config.plugins[0]!;
-  if (plugin.type !== OWN_PLUGIN_TYPE || typeof plugin.bridge !== "string") return;
+  if (plugin.type !== OWN_PLUGIN_TYPE || typeof plugin.bridge !== "string" || plugin.mode === "unmanaged") return;
   const ranges = ((plugin.ipam as { ranges?: unknown } | undefined)?.ranges ?? []) as { subnet?: unknown }[][];
   const subnets = ranges.flat().flatMap((r) => (typeof r.subnet === "string" ? [r.subnet] : []));
   const fw = Firewall.open(netnsFd === undefined ? {} : { netns: netnsFd });
@@ -127,7 +127,8 @@ async function removeLocked(ctx: NetworkScope, config: NetworkConfig): Promise<v
   }
   const bridgeSteps = [
     (netnsFd: number | undefined) => {
-      if (bridge !== undefined && !others.some((n) => networkBridge(n) === bridge)) deleteBridge(bridge, netnsFd);
+      // an unmanaged network's bridge is the host's: never deleted (podman 5's mode=unmanaged)
+      if (bridge !== undefined && config.plugins[0]?.mode !== "unmanaged" && !others.some((n) => networkBridge(n) === bridge)) deleteBridge(bridge, netnsFd);
     },
     (netnsFd: number | undefined) => removeFirewallElements(config, netnsFd),
   ];

@@ -13,7 +13,7 @@ import { errorMessage } from "../errors.ts";
 import { hostUid } from "../identity.ts";
 import { formatIP, parseCidr } from "../ip/codec.ts";
 import { log } from "../log.ts";
-import { isNetlinkError, Netlink } from "../netlink/index.ts";
+import { isNetlinkError, type Link, Netlink } from "../netlink/index.ts";
 import type { NetworkScope } from "./store.ts";
 import { parseIpamConfig } from "../drivers/ipam/index.ts";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
@@ -25,6 +25,8 @@ export interface Reservation {
   bridge: string;
   mtu?: number;
   vlan?: number;
+  /** podman's `-o vrf=NAME`: the VRF device the bridge is made under. */
+  vrf?: string;
   /** The gateways with their prefix length: 10.89.1.1/24. */
   addresses: string[];
 }
@@ -33,7 +35,8 @@ export interface Reservation {
 export function reservationOf(config: NetworkConfig): Reservation | undefined {
   const plugin = config.plugins[0] as Record<string, unknown> | undefined;
   if (plugin?.type !== "ctrnet" || isVlanPluginEntry(plugin) || typeof plugin.bridge !== "string") return undefined;
-  if (plugin.isGateway === false) return undefined;
+  // an unmanaged network's bridge is the host's, never made nor given an address by ctrnet
+  if (plugin.isGateway === false || plugin.mode === "unmanaged") return undefined;
   let rangeSets;
   try {
     rangeSets = parseIpamConfig(config.name, plugin.ipam).rangeSets;
@@ -51,6 +54,7 @@ export function reservationOf(config: NetworkConfig): Reservation | undefined {
     bridge: plugin.bridge,
     ...(typeof plugin.mtu === "number" ? { mtu: plugin.mtu } : {}),
     ...(typeof plugin.vlan === "number" && plugin.vlan > 0 ? { vlan: plugin.vlan } : {}),
+    ...(typeof plugin.vrf === "string" ? { vrf: plugin.vrf } : {}),
     addresses: [...new Set(addresses)],
   };
 }
@@ -83,21 +87,43 @@ export function reserve(nl: Netlink, r: Reservation): void {
       if (!isNetlinkError(err, "EEXIST")) throw err;
     }
   };
+  let vrf: number | undefined;
+  if (r.vrf !== undefined && missing.length === r.addresses.length && !bridgeExists(nl, r.bridge)) {
+    // the bridge goes under its VRF as it is made; with no VRF device yet, a container's attach makes it
+    // later and says what is missing (as podman makes such a network, and its containers fail to start)
+    const found = linkNamed(nl, r.vrf);
+    if (found?.kind !== "vrf") {
+      log.debug(`network ${r.network}: not reserving its subnets: vrf ${r.vrf} ${found === undefined ? "does not exist" : "is no vrf device"} yet`);
+      return;
+    }
+    vrf = found.index;
+  }
   ignoreExisting(() => {
     try {
-      nl.linkAdd({ kind: "bridge", name: r.bridge, mtu: r.mtu, ...(r.vlan !== undefined ? { vlanFiltering: true } : {}) });
+      nl.linkAdd({ kind: "bridge", name: r.bridge, mtu: r.mtu, ...(r.vlan !== undefined ? { vlanFiltering: true } : {}), ...(vrf !== undefined ? { master: vrf } : {}) });
     } catch (err) {
       // a kernel without bridge VLAN filtering can never filter: the reservation holds the subnet all the
       // same, and a container's attach says what is missing (as podman makes such a network, and its
       // containers fail to start)
       if (r.vlan === undefined || !isNetlinkError(err, "EOPNOTSUPP")) throw err;
-      nl.linkAdd({ kind: "bridge", name: r.bridge, mtu: r.mtu });
+      nl.linkAdd({ kind: "bridge", name: r.bridge, mtu: r.mtu, ...(vrf !== undefined ? { master: vrf } : {}) });
     }
   });
   const link = nl.link(r.bridge);
   if (link.kind !== "bridge") throw new Error(`cannot reserve the subnets of network ${r.network}: ${r.bridge} exists and is not a bridge`);
   for (const address of missing) ignoreExisting(() => nl.addressAdd(link.index, address, { noDad: address.includes(":") }));
 }
+
+function linkNamed(nl: Netlink, name: string): Link | undefined {
+  try {
+    return nl.link(name);
+  } catch (err) {
+    if (isNetlinkError(err, "ENODEV")) return undefined;
+    throw err;
+  }
+}
+
+const bridgeExists = (nl: Netlink, name: string): boolean => linkNamed(nl, name) !== undefined;
 
 /** The file in the state dir that says in which boot the reservations were last made again. */
 const RESTORED = "reservations.boot";

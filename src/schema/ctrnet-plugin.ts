@@ -27,6 +27,18 @@ export const CtrnetPluginConfig = v.looseObject({
   internal: v.optional(v.boolean()),
   /** podman's `-o isolate=true|strict`. */
   isolate: v.optional(v.picklist(["true", "strict"])),
+  /** podman's `-o vrf=NAME`: the VRF device the bridge is enslaved to when it is made. */
+  vrf: v.optional(InterfaceName),
+  /**
+   * podman 5's `-o mode=unmanaged`: the bridge is the host's, which must exist, used as it is: no address,
+   * sysctl or state of it changed, never deleted, and no firewall rule (no masquerade, no published port).
+   */
+  mode: v.optional(v.picklist(["managed", "unmanaged"])),
+  /**
+   * Written beside mode unmanaged when ctrnet's DNS server answers on the network: the host's bridge must
+   * hold the gateway it listens on (netavark's aardvark-dns needs an address of the bridge too).
+   */
+  ctrnetDns: v.optional(v.boolean()),
   /** Absent: podman's `--ipam-driver none`, no address. */
   ipam: v.optional(HostLocalIpam),
 });
@@ -57,3 +69,6 @@ export type CtrnetVlanPluginConfig = v.InferOutput<typeof CtrnetVlanPluginConfig
 export function isVlanPluginEntry(entry: { driver?: unknown }): boolean {
   return entry.driver === "macvlan" || entry.driver === "ipvlan";
 }
+
+/** The CNI_ARGS key of podman 5's host_interface_name= (the host end of the veth pair), read by ctrnet's bridge plugin. */
+export const HOST_IFNAME_ARG = "CTRNET_HOST_IFNAME";

@@ -21,6 +21,8 @@ export const NativeAttachmentFile = v.object({
   subnets: v.array(v.string()),
   internal: v.optional(v.boolean()),
   isolate: v.optional(v.picklist(["true", "strict"])),
+  /** podman 5's `-o mode=unmanaged`: its network has no place in the firewall table. */
+  unmanaged: v.optional(v.literal(true)),
   hostInterface: v.string(),
   mac: v.string(),
   addresses: v.array(v.object({ address: v.string(), gateway: v.string() })),

@@ -7,7 +7,7 @@ import { CtrnetError, NotFoundError, quote, UsageError } from "../errors.ts";
 import { NAME_PATTERN, validateName } from "../names.ts";
 import { closeDatabase, databasePath, openDatabase, runtimeDir, type StateLocation, writeTransaction } from "./db.ts";
 import { addressHolders, heldAddressesOf, hostPortHolders, insertAddresses, insertHostPorts } from "./indexes.ts";
-import { ContainerRecord, type RecordState } from "./record.ts";
+import { ContainerRecord, type NetworkAttachment, type RecordState, staticsOf } from "./record.ts";
 import { PortMapping } from "../schema/ports.ts";
 import { NetworkStatus } from "../schema/network-status.ts";
 import { describeIssues } from "../schema/issues.ts";
@@ -40,6 +40,7 @@ interface InterfaceRow {
   position: number | null;
   aliases: string;
   status: string | null;
+  statics: string | null;
 }
 
 /**
@@ -330,13 +331,14 @@ export class ContainerState {
     return this.transaction(() => {
       const row = this.row(id);
       if (!row) throw new NotFoundError(noSuchContainer(id));
-      const position = this.db
-        .query<{ position: number }, [string, string]>("SELECT position FROM interfaces WHERE container_id = ? AND network = ? AND position IS NOT NULL")
-        .get(id, network)?.position;
-      if (position == null) return this.load(row);
+      const found = this.db
+        .query<{ position: number; statics: string | null }, [string, string]>("SELECT position, statics FROM interfaces WHERE container_id = ? AND network = ? AND position IS NOT NULL")
+        .get(id, network);
+      if (found == null) return this.load(row);
+      const position = found.position;
       this.db.query("UPDATE interfaces SET status = ? WHERE container_id = ? AND network = ?").run(checked === null ? null : JSON.stringify(checked), id, network);
       this.db.query("DELETE FROM addresses WHERE container_id = ? AND network = ?").run(id, network);
-      insertAddresses(this.db, id, network, heldAddressesOf(checked, position === 0 ? [row.static_ip, row.static_ip6] : []));
+      insertAddresses(this.db, id, network, heldAddressesOf(checked, staticIPsOfRow(found.statics) ?? (position === 0 ? [row.static_ip, row.static_ip6] : [])));
       return this.load(row);
     });
   }
@@ -379,8 +381,8 @@ export class ContainerState {
 
   private writeInterfaces(rec: ContainerRecord): void {
     const insert = this.db.query(
-      `INSERT INTO interfaces (container_id, network, ifname, position, aliases, status)
-       VALUES ($container_id, $network, $ifname, $position, $aliases, $status)`,
+      `INSERT INTO interfaces (container_id, network, ifname, position, aliases, status, statics)
+       VALUES ($container_id, $network, $ifname, $position, $aliases, $status, $statics)`,
     );
     for (const [network, ifname] of Object.entries(rec.ifnames)) {
       const position = rec.networks.findIndex((n) => n.network === network);
@@ -392,8 +394,9 @@ export class ContainerState {
         position: attachment ? position : null,
         aliases: JSON.stringify(attachment?.aliases ?? []),
         status: attachment?.status == null ? null : JSON.stringify(attachment.status),
+        statics: attachment ? staticsColumn(attachment) : null,
       });
-      if (attachment) insertAddresses(this.db, rec.id, network, heldAddressesOf(attachment.status, position === 0 ? [rec.staticIP, rec.staticIP6] : []));
+      if (attachment) insertAddresses(this.db, rec.id, network, heldAddressesOf(attachment.status, staticsOf(rec, attachment)));
     }
   }
 
@@ -453,6 +456,7 @@ export class ContainerState {
           ifname: i.ifname,
           aliases: json(i.aliases, `aliases of network ${i.network}`),
           status: i.status === null ? null : json(i.status, `status of network ${i.network}`),
+          ...(i.statics === null ? {} : staticsFields(json(i.statics, `static addresses of network ${i.network}`))),
         })),
       ifnames: Object.fromEntries(interfaces.map((i) => [i.network, i.ifname])),
       staticIP: row.static_ip,
@@ -480,6 +484,33 @@ export class ContainerState {
     const parsed = v.safeParse(ContainerRecord, rec);
     if (!parsed.success) throw new CtrnetError(`invalid record for container "${rec.id}": ${describeIssues(parsed.issues)}`);
     return parsed.output;
+  }
+}
+
+/** An attachment's staticIPs and staticMAC as its row's statics column: null when it asked for neither. */
+function staticsColumn(a: NetworkAttachment): string | null {
+  if (a.staticIPs === undefined && a.staticMAC === undefined && a.hostIfname === undefined) return null;
+  return JSON.stringify({
+    ...(a.staticIPs === undefined ? {} : { staticIPs: a.staticIPs }),
+    ...(a.staticMAC === undefined ? {} : { staticMAC: a.staticMAC }),
+    ...(a.hostIfname === undefined ? {} : { hostIfname: a.hostIfname }),
+  });
+}
+
+/** The statics column's fields (the schema checks their values); only those, whatever else it holds. */
+function staticsFields(parsed: unknown): { staticIPs?: unknown; staticMAC?: unknown; hostIfname?: unknown } {
+  const { staticIPs, staticMAC, hostIfname } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  return { ...(staticIPs === undefined ? {} : { staticIPs }), ...(staticMAC === undefined ? {} : { staticMAC }), ...(hostIfname === undefined ? {} : { hostIfname }) };
+}
+
+/** The statics column's addresses, or undefined when it has none (or does not read; load reports that). */
+function staticIPsOfRow(text: string | null): string[] | undefined {
+  if (text === null) return undefined;
+  try {
+    const ips = (JSON.parse(text) as { staticIPs?: unknown }).staticIPs;
+    return Array.isArray(ips) ? ips.filter((ip): ip is string => typeof ip === "string") : undefined;
+  } catch {
+    return undefined;
   }
 }
 

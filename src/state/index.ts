@@ -9,4 +9,6 @@ export {
   NetworkAttachment,
   RECORD_STATES,
   type RecordState,
+  staticMACOf,
+  staticsOf,
 } from "./record.ts";

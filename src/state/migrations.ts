@@ -133,4 +133,8 @@ export const MIGRATIONS: readonly Migration[] = [
   // Version 6: indexes of the host ports and addresses the records hold, so that a create's checks of its
   // own against them cost the same with one container as with thousands.
   indexPortsAndAddresses,
+  // Version 7: what was asked for on each network (podman's per-network options), as JSON
+  // {"staticIPs": [...], "staticMAC": "...", "hostIfname": "..."}; null where nothing was (the first network's of older records
+  // stay in the containers' static_ip, static_ip6 and static_mac).
+  "ALTER TABLE interfaces ADD COLUMN statics TEXT",
 ];

@@ -51,6 +51,15 @@ export const NetworkAttachment = v.object({
   network: Name,
   ifname: Ifname,
   aliases: v.array(Name),
+  /**
+   * The addresses and MAC asked for on this network (podman's PerNetworkOptions StaticIPs and StaticMAC:
+   * `--network NAME:ip=…,mac=…`, `--ip`, `connect --ip`), in order; absent when none was. Records of
+   * ctrnets before it keep the first network's in staticIP, staticIP6 and staticMAC alone.
+   */
+  staticIPs: v.optional(v.array(IPAddress)),
+  staticMAC: v.optional(MACAddress),
+  /** podman 5's `host_interface_name=`: the host end of its veth pair (a bridge network of ctrnet's plugin). */
+  hostIfname: v.optional(Ifname),
   /** What the network's driver set up, as its last setup returned it; null before that. */
   status: v.nullable(NetworkStatus),
 });
@@ -85,6 +94,7 @@ export const ContainerRecord = v.pipe(
      * disconnected ones, dropped at their next connect; see container/attachments.ts).
      */
     ifnames: v.record(Name, Ifname),
+    /** The first network's static addresses and MAC, as older ctrnets kept them (the attachments' say it all now). */
     staticIP: v.nullable(IPAddress),
     /** `--ip6` given with `--ip` (staticIP holds the IPv4 one then); a lone `--ip6` is in staticIP. */
     staticIP6: v.optional(IPAddress),
@@ -109,3 +119,18 @@ export const ContainerRecord = v.pipe(
   v.check((r) => new Set(Object.values(r.ifnames)).size === Object.keys(r.ifnames).length, "two networks share an interface name"),
 );
 export type ContainerRecord = v.InferOutput<typeof ContainerRecord>;
+
+/**
+ * The addresses asked for on a network: its attachment's, or, in a record of a ctrnet before per-network
+ * statics, the first network's staticIP and staticIP6.
+ */
+export function staticsOf(rec: ContainerRecord, attachment: NetworkAttachment): string[] {
+  if (attachment.staticIPs !== undefined) return [...attachment.staticIPs];
+  return rec.networks[0]?.network === attachment.network ? [rec.staticIP, rec.staticIP6].filter((ip) => ip != null) : [];
+}
+
+/** The MAC asked for on a network, as staticsOf. */
+export function staticMACOf(rec: ContainerRecord, attachment: NetworkAttachment): string | undefined {
+  if (attachment.staticIPs !== undefined || attachment.staticMAC !== undefined) return attachment.staticMAC;
+  return rec.networks[0]?.network === attachment.network ? (rec.staticMAC ?? undefined) : undefined;
+}

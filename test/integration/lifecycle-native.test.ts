@@ -74,7 +74,7 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
     for (const [opts, words] of [
       [["-o", "plugin=cni", "-o", "isolate=true"], "--opt isolate needs ctrnet's own plugin, not --opt plugin=cni: the reference plugins cannot isolate networks"],
       [["-o", "plugin=other"], "invalid --opt plugin=other: use ctrnet or cni"],
-      [["-o", "plugin=ctrnet", "-o", "isolate=yes"], "invalid --opt isolate=yes: use true or strict"],
+      [["-o", "plugin=ctrnet", "-o", "isolate=yes"], "invalid --opt isolate=yes: use true, false or strict"],
     ] as const) {
       const r = inst.cli(["network", "create", ...opts, `bad-${hex(3)}`]);
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `ctrnet: error: ${words}\n` });

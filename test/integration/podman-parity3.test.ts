@@ -231,7 +231,7 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
       expect(inst.ok(["network", "inspect", name, "--format", "{{.NetworkInterface}} {{index .Options \"metric\"}}"])).toBe(`${bridge} 100\n`);
       expect(inst.ok(["run", "--network", name, "--", "ip", "route", "show", "default"])).toMatch(/^default via \S+ dev eth0 metric 100 ?$/m);
       const bad = inst.cli(["network", "create", "-o", "metric=x", `bad-${hex(3)}`]);
-      expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: invalid --opt metric=x: expected an integer\n" });
+      expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: "ctrnet: error: invalid --opt metric=x: expected an integer from 0 to 4294967295\n" });
     } finally {
       inst.cli(["network", "rm", "-f", name]);
     }

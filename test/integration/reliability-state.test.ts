@@ -155,20 +155,23 @@ describe.skipIf(!privileged)("a damaged state database", () => {
     Bun.spawnSync(["sh", "-c", `rm -f ${dbPath()}.corrupt-*`]);
   });
 
-  test("a container on a network of ctrnet's own plugin type is rebuilt too, its published port with it", () => {
+  test("a container on a network of ctrnet's own plugin type is rebuilt too, its published port and its host_interface_name with it", () => {
     const network = `dbn-${hex(3)}`;
     inst.ok(["network", "create", "-o", "plugin=ctrnet", network]);
     try {
       const id = `db5-${hex(3)}`;
       const port = 20000 + Math.floor(Math.random() * 10000);
-      inst.ok(["create", "--network", network, "-p", `${port}:80`, id]);
+      const veth = `hr${hex(4)}`;
+      inst.ok(["create", "--network", `${network}:host_interface_name=${veth}`, "-p", `${port}:80`, id]);
       const before = inst.inspect(id);
       scribble(0, 100);
       const r = cliWith(inst, ["ls", "--format", "json"]);
       expect(r.stderr).toContain("rebuilt the records of 1 container from");
       expect(inst.inspect(id).NetworkSettings.Networks).toEqual(before.NetworkSettings.Networks);
       expect(inst.ok(["port", id])).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
+      expect(Bun.spawnSync(["ip", "link", "show", veth]).exitCode).toBe(0);
       expect(cliWith(inst, ["rm", id])).toMatchObject({ code: 0, stderr: "" });
+      expect(Bun.spawnSync(["ip", "link", "show", veth], { stderr: "ignore" }).exitCode).not.toBe(0);
     } finally {
       // -f, and no check here: a failure above must be the one reported
       cliWith(inst, ["network", "rm", "-f", network]);

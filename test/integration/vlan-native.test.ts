@@ -181,7 +181,7 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "--ipam-driver", "host-local"], "a macvlan network needs --subnet"],
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "--ipam-driver", "dhcp", "--subnet", "192.168.9.0/24"], "the dhcp ipam driver takes no --subnet, --gateway or --ip-range"],
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "-o", "plugin=ctrnet"], "the dhcp ipam driver needs the reference macvlan plugin: -o plugin=cni"],
-      [["--ipam-driver", "dhcp"], "the dhcp ipam driver is supported by the macvlan and ipvlan drivers only"],
+      [["--ipam-driver", "dhcp"], "cannot use dhcp ipam driver without using the option mode=unmanaged"],
       [["-d", "macvlan", "-o", `parent=${l.parent}`, "--ipam-driver", "none"], 'unsupported ipam driver "none"'],
       [["--ipam-driver", "none", "--subnet", "10.9.9.0/24"], "the none ipam driver takes no --subnet, --gateway, --ip-range, --route or --ipv6"],
     ];

@@ -2,7 +2,7 @@
 // for the same template and data (checked against podman itself in test/integration/format-cli.test.ts).
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../src/errors.ts";
-import { columnHeaders, fromJson, isJsonFormat, renderInspect, renderList, splitCamelCase, struct } from "../../src/cli/template/index.ts";
+import { columnHeaders, fromJson, isJsonFormat, nilSlice, renderInspect, renderList, splitCamelCase, struct } from "../../src/cli/template/index.ts";
 import { tabwrite } from "../../src/cli/template/tabwriter.ts";
 import { goTime } from "../../src/cli/views.ts";
 
@@ -52,6 +52,14 @@ describe("fields, maps and printing", () => {
     expect(one("{{json .Labels}} {{json .Aliases}} {{json .Subnets}}")).toBe(
       '{"a":"1","b":"2"} ["web","www"] [{"subnet":"10.89.0.0/24","gateway":"10.89.0.1"}]\n',
     );
+  });
+  test("a nil slice (podman's omitempty slice fields, unset) prints [] as an empty one, null as JSON, and is false, of length 0", () => {
+    const v = struct({ Extra: nilSlice(), Empty: [] }, {});
+    expect(renderInspect("{{.Extra}} {{json .Extra}} {{.Empty}} {{json .Empty}} {{len .Extra}} {{if .Extra}}y{{else}}n{{end}}{{range .Extra}}x{{end}}", [v])).toBe("[] null [] [] 0 n\n");
+  });
+  test("a Go map field that is null in JSON (a nil map: podman's DriverOpts, IPAMConfig) prints map[] as an empty one, null as JSON", () => {
+    const v = fromJson({ DriverOpts: null, Other: null }, { maps: ["DriverOpts"] });
+    expect(renderInspect("{{.DriverOpts}} {{json .DriverOpts}} {{len .DriverOpts}} {{.Other}} {{json .}}", [v])).toBe('map[] null 0 <nil> {"DriverOpts":null,"Other":null}\n');
   });
   test("fromJson: renamed fields, maps where the shape says, the JSON kept for json", () => {
     const v = fromJson({ Id: "x", Ports: { "80/tcp": [{ HostIp: "", HostPort: "8080" }] }, Net: { A: 1 } }, { renames: { Id: "ID", HostIp: "HostIP" }, maps: ["Ports"] });

@@ -77,10 +77,10 @@ describe("container options", () => {
   });
 
   test("createRequestOf reads citty's values and the raw arguments", () => {
-    const raw = ["--name", "n", "--network", "a,b", "-p", "80", "--publish", "81", "--ip", "10.0.0.2", "--pid", "42", "--alias", "x", "--alias", "y"];
-    expect(createRequestOf({ name: "n", network: "a,b", ip: "10.0.0.2", pid: "42", publish: ["80", "81"] }, raw)).toEqual({
+    const raw = ["--name", "n", "--network", "a", "-p", "80", "--publish", "81", "--ip", "10.0.0.2", "--pid", "42", "--alias", "x", "--alias", "y"];
+    expect(createRequestOf({ name: "n", network: "a", ip: "10.0.0.2", pid: "42", publish: ["80", "81"] }, raw)).toEqual({
       name: "n",
-      network: "a,b",
+      network: "a",
       ports: ["80", "81"],
       ip: "10.0.0.2",
       aliases: ["x", "y"],
@@ -123,14 +123,13 @@ describe("podman's spellings of the container options", () => {
     expect(createRequestOf({}, ["--dns", "", "--network", "none"])).toEqual({ network: "none" });
   });
 
-  test("--network NAME:ip=…,ip=…: the first of each family as --ip and --ip6, the others in order (podman's StaticIPs)", () => {
+  test("--network NAME:ip=…,ip=…: every address in order, either key, either family (podman's StaticIPs)", () => {
     expect(createRequestOf({}, ["--network", "n:ip=10.1.0.12,ip=fd00::5,ip=10.1.0.10,ip6=fd00::7,ip=10.2.0.3"])).toEqual({
       network: "n",
-      ip: "10.1.0.12",
-      ip6: "fd00::5",
-      extraIPs: ["10.1.0.10", "fd00::7", "10.2.0.3"],
+      networkOptions: [{ ips: ["10.1.0.12", "fd00::5", "10.1.0.10", "fd00::7", "10.2.0.3"] }],
     });
-    expect(createRequestOf({}, ["--network", "n:ip=fd00::5,ip=fd00::6"])).toEqual({ network: "n", ip: "fd00::5", extraIPs: ["fd00::6"] });
+    expect(createRequestOf({}, ["--network", "n:ip=fd00::5,ip=fd00::6"])).toEqual({ network: "n", networkOptions: [{ ips: ["fd00::5", "fd00::6"] }] });
+    expect(() => createRequestOf({}, ["--network", "n:ip=10.1.0.300"])).toThrow('invalid option for network n: invalid ip address "10.1.0.300"');
   });
 
   test("the dns options' conflict with none and container: is podman's first check, before any value is read", () => {
@@ -156,28 +155,42 @@ describe("podman's spellings of the container options", () => {
     expect(() => createRequestOf({ ip6: "10.0.0.5" })).toThrow('invalid --ip6 "10.0.0.5": expected an IPv6 address');
     // both, one of each family (podman's --ip with --ip6 on a dual-stack network)
     expect(createRequestOf({ ip: "10.0.0.5", ip6: "fd00::5" })).toEqual({ ip: "10.0.0.5", ip6: "fd00::5" });
-    expect(createRequestOf({}, ["--network", "a:ip=10.0.0.5,ip6=fd00::5"])).toEqual({ network: "a", ip: "10.0.0.5", ip6: "fd00::5" });
+    expect(createRequestOf({}, ["--network", "a:ip=10.0.0.5,ip6=fd00::5"])).toEqual({ network: "a", networkOptions: [{ ips: ["10.0.0.5", "fd00::5"] }] });
     expect(() => createRequestOf({ ip: "fd00::4", ip6: "fd00::5" })).toThrow("--ip fd00::4 and --ip6 fd00::5 are both IPv6: give --ip an IPv4 address");
   });
 
-  test("--network given again adds a network; NAME:ip=…,mac=…,alias=… sets the first network's, as podman's", () => {
+  test("--network given again adds a network; NAME:ip=…,mac=…,alias=…,interface_name=… sets that network's, as podman's", () => {
     expect(createRequestOf({}, ["--network", "a", "--net", "b", "--network=c"]).network).toBe("a,b,c");
     expect(createRequestOf({}, ["--network", "bridge", "--network", "b"]).network).toBe("ctrnet,b");
     expect(createRequestOf({}, ["--network", "a:ip=10.0.0.5,mac=92:d0:c6:0a:29:33,alias=x,alias=y", "--alias", "z"])).toEqual({
       network: "a",
-      ip: "10.0.0.5",
-      mac: "92:d0:c6:0a:29:33",
-      aliases: ["x", "y", "z"],
+      aliases: ["z"],
+      networkOptions: [{ ips: ["10.0.0.5"], mac: "92:d0:c6:0a:29:33", aliases: ["x", "y"] }],
     });
-    expect(createRequestOf({}, ["--network", "a:ip6=fd00::7"])).toEqual({ network: "a", ip: "fd00::7" });
+    expect(createRequestOf({}, ["--network", "a:ip6=fd00::7"])).toEqual({ network: "a", networkOptions: [{ ips: ["fd00::7"] }] });
     // modes keep their own option syntax
     expect(createRequestOf({}, ["--network", "slirp4netns:mtu=1500"]).network).toBe("slirp4netns:mtu=1500");
     expect(createRequestOf({}, ["--network", "container:web"]).network).toBe("container:web");
     expect(() => createRequestOf({}, ["--network", "none", "--network", "b"])).toThrow("cannot set multiple networks without bridge network mode, selected mode none");
     expect(() => createRequestOf({}, ["--network", "a", "--network", "host"])).toThrow("can only set extra network names, selected mode host conflicts with bridge");
-    expect(() => createRequestOf({}, ["--network", "a", "--network", "b:ip=10.0.0.9"])).toThrow("per-network options are supported on the first --network only");
-    // podman 5's interface_name=, on any of them
-    expect(createRequestOf({}, ["--network", "a:interface_name=x", "--network", "b", "--network", "c:interface_name=y"])).toEqual({ network: "a,b,c", interfaceNames: ["x", null, "y"] });
+    // each network's own, on any of them
+    expect(createRequestOf({}, ["--network", "a", "--network", "b:ip=10.0.0.9,mac=92:d0:c6:0a:29:34,alias=q"])).toEqual({
+      network: "a,b",
+      networkOptions: [{}, { ips: ["10.0.0.9"], mac: "92:d0:c6:0a:29:34", aliases: ["q"] }],
+    });
+    expect(createRequestOf({}, ["--network", "bridge:ip=10.89.0.9", "--network", "b:ip=10.0.0.9"])).toEqual({ network: "ctrnet,b", networkOptions: [{ ips: ["10.89.0.9"] }, { ips: ["10.0.0.9"] }] });
+    expect(createRequestOf({}, ["--network", "a,b", "--network", "c:ip=10.0.0.9"])).toEqual({ network: "a,b,c", networkOptions: [{}, {}, { ips: ["10.0.0.9"] }] });
+    expect(createRequestOf({}, ["--network", "a:host_interface_name=veth-a"])).toEqual({ network: "a", networkOptions: [{ hostInterfaceName: "veth-a" }] });
+    expect(() => createRequestOf({}, ["--network", "a:host_interface_name="])).toThrow("invalid option for network a: host_interface_name cannot be empty");
+    expect(createRequestOf({}, ["--network", "a:interface_name=x", "--network", "b", "--network", "c:interface_name=y"])).toEqual({
+      network: "a,b,c",
+      networkOptions: [{ interfaceName: "x" }, {}, { interfaceName: "y" }],
+    });
+    // podman's netflags: --ip, --ip6 and --mac-address name no network, so they go with one only
+    expect(() => createRequestOf({ ip: "10.0.0.5" }, ["--network", "a", "--network", "b", "--ip", "10.0.0.5"])).toThrow("--ip can only be set for a single network: invalid argument");
+    expect(() => createRequestOf({ mac: "92:d0:c6:0a:29:34" }, ["--network", "a,b", "--mac", "92:d0:c6:0a:29:34"])).toThrow("--mac-address can only be set for a single network: invalid argument");
+    expect(() => createRequestOf({ ip: "nope" }, ["--network", "a,b", "--ip", "nope"])).toThrow('"nope" is not an ip address');
+    expect(createRequestOf({ ip: "10.0.0.5" }, ["--network", "a", "--ip", "10.0.0.5"])).toEqual({ network: "a", ip: "10.0.0.5" });
     expect(() => createRequestOf({}, ["--network", "a:color=x"])).toThrow('invalid option for network a: "color" is not supported');
     expect(() => createRequestOf({}, ["--network", ":ip=10.0.0.9"])).toThrow("network name cannot be empty");
     expect(() => createRequestOf({}, ["--network", "a:alias="])).toThrow("alias cannot be empty");

@@ -373,4 +373,81 @@ describe("planNetwork", () => {
       'plugin binary "host-local" needed by network n not found',
     );
   });
+
+  test("podman's bridge options vrf and mode: written on ctrnet's plugin (vrf, mode unmanaged, ctrnetDns), kept as options; refused with the reference chain or a bad value", () => {
+    const vrf = plugins({ name: "v", options: { vrf: "vrf-blue" } })[0]!;
+    expect(vrf).toMatchObject({ type: "ctrnet", vrf: "vrf-blue" });
+    expect(vrf).not.toHaveProperty("mode");
+    expect(plan({ name: "v", options: { vrf: "vrf-blue", mode: "managed" } }).conflist.args).toMatchObject({ podman_options: { vrf: "vrf-blue", mode: "managed" } });
+    // unmanaged: the host's bridge, whose subnet the host has and another network may name too
+    const busy = around({
+      existing: [{ name: "other", subnets: [cidr("10.60.0.0/24")], bridge: "br-free" }],
+      hostAddresses: [{ address: "10.60.0.1", subnet: cidr("10.60.0.0/24"), link: "br-free" }],
+    });
+    const um = plugins({ name: "u", options: { mode: "unmanaged" }, interfaceName: "br-free", subnets: ["10.60.0.0/24"] }, busy)[0]!;
+    expect(um).toMatchObject({ type: "ctrnet", bridge: "br-free", mode: "unmanaged", ctrnetDns: true });
+    expect(plugins({ name: "u", options: { mode: "unmanaged" }, interfaceName: "br-free", subnets: ["10.60.0.0/24"], disableDns: true }, busy)[0]).not.toHaveProperty("ctrnetDns");
+    // managed, the same is refused
+    expect(() => plan({ name: "m", interfaceName: "br-free", subnets: ["10.60.0.0/24"] }, busy)).toThrow("bridge name br-free already used by network other");
+    expect(() => plan({ name: "m", subnets: ["10.60.0.0/24"] }, busy)).toThrow("subnet 10.60.0.0/24 is already used");
+    expect(() => plan({ name: "n", options: { mode: "bogus" } })).toThrow('unknown bridge mode "bogus"');
+    expect(() => plan({ name: "n", options: { vrf: "" } })).toThrow("invalid vrf name");
+    expect(() => plan({ name: "n", options: { vrf: "a/b" } })).toThrow('invalid vrf name "a/b"');
+    expect(() => plan({ name: "n", options: { vrf: "v", plugin: "cni" } })).toThrow("--opt vrf needs ctrnet's own plugin");
+    expect(() => plan({ name: "n", options: { mode: "unmanaged", plugin: "cni" } })).toThrow("--opt mode=unmanaged needs ctrnet's own plugin");
+  });
+
+  test("docker's bridge option names, as podman maps them: com.docker.network.driver.mtu is mtu, com.docker.network.bridge.name the interface (neither kept among the options)", () => {
+    const { conflist } = plan({ name: "d", options: { "com.docker.network.driver.mtu": "1400", "com.docker.network.bridge.name": "brd" } });
+    expect((conflist.plugins as Plugin[])[0]).toMatchObject({ bridge: "brd", mtu: 1400 });
+    expect(conflist.args).toMatchObject({ podman_options: { mtu: "1400" } });
+    expect(JSON.stringify(conflist.args)).not.toContain("com.docker");
+  });
+
+  test("-o isolate takes podman's values: strict, or a boolean as Go reads one (false, 0 or empty: no isolation, kept as false; 1: true), also beside the reference chain when false", () => {
+    expect(plugins({ name: "i", options: { isolate: "1" } })[0]).toMatchObject({ isolate: "true" });
+    expect(plan({ name: "i", options: { isolate: "1" } }).conflist.args).toMatchObject({ podman_options: { isolate: "true" } });
+    expect(plugins({ name: "i", options: { isolate: "strict" } })[0]).toMatchObject({ isolate: "strict" });
+    for (const off of ["false", "0", "F", ""]) {
+      expect(plugins({ name: "i", options: { isolate: off } })[0]).not.toHaveProperty("isolate");
+      expect(plan({ name: "i", options: { isolate: off } }).conflist.args).toMatchObject({ podman_options: { isolate: "false" } });
+    }
+    expect(plan({ name: "i", options: { isolate: "false", plugin: "cni" } }).name).toBe("i");
+    expect(() => plan({ name: "i", options: { isolate: "yes" } })).toThrow("invalid --opt isolate=yes: use true, false or strict");
+  });
+
+  test("-o mtu=0 or -o mtu= is the default MTU, as podman's ParseMTU reads it (bridge, macvlan); -o vlan= or 0 no VLAN", () => {
+    for (const mtu of ["0", ""]) {
+      expect(plugins({ name: "m", options: { mtu } })[0]).not.toHaveProperty("mtu");
+      expect(plugins({ name: "m", driver: "macvlan", subnets: ["192.168.1.0/24"], options: { parent: "eth0", mtu } })[0]).not.toHaveProperty("mtu");
+    }
+    expect(plugins({ name: "m", options: { mtu: "1400" } })[0]).toMatchObject({ mtu: 1400 });
+    // and -o vlan= (or 0) no VLAN, as its ParseVlan
+    expect(plugins({ name: "m", options: { vlan: "" } })[0]).not.toHaveProperty("vlan");
+    expect(plugins({ name: "m", options: { vlan: "0" } })[0]).not.toHaveProperty("vlan");
+    expect(() => plan({ name: "m", options: { mtu: "-1" } })).toThrow("invalid --opt mtu=-1: expected an integer");
+  });
+
+  test("-o metric takes any 32-bit unsigned integer, as podman's ParseUint(…, 32)", () => {
+    expect(plugins({ name: "m", options: { metric: "4294967295" } })[0]).toMatchObject({ ipam: { routes: [{ dst: "0.0.0.0/0", priority: 4294967295 }] } });
+    expect(() => plan({ name: "m", options: { metric: "4294967296" } })).toThrow("invalid --opt metric=4294967296: expected an integer from 0 to 4294967295");
+  });
+
+  test("a bridge with the dhcp ipam driver: unmanaged only (netavark's words otherwise), the reference bridge plugin on the host's bridge with CNI's dhcp IPAM, no DNS; no subnet, route, isolation, VRF or ctrnet plugin", () => {
+    expect(() => plan({ name: "d", ipamDriver: "dhcp" })).toThrow("cannot use dhcp ipam driver without using the option mode=unmanaged");
+    const withDhcp = around({ plugins: new Set([...BASE_PLUGINS, "dhcp"]) });
+    const { conflist } = plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged" }, interfaceName: "br-free" }, withDhcp);
+    expect(conflist.plugins).toEqual([
+      { type: "bridge", bridge: "br-free", isGateway: false, ipMasq: false, hairpinMode: true, mode: "unmanaged", ipam: { type: "dhcp" } },
+      { type: "tuning", capabilities: { mac: true } },
+    ]);
+    expect(conflist.args).toEqual({ ctrnet_created: "2026-01-02T03:04:05.000Z", podman_options: { mode: "unmanaged" } });
+    expect(() => plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged" } })).toThrow('plugin binary "dhcp" needed by network d not found');
+    const unmanaged = { ipamDriver: "dhcp", options: { mode: "unmanaged" } };
+    expect(() => plan({ name: "d", ...unmanaged, subnets: ["10.1.0.0/24"] })).toThrow("the dhcp ipam driver takes no --subnet");
+    expect(() => plan({ name: "d", ...unmanaged, routes: ["10.2.0.0/16,10.1.0.1"] })).toThrow("the dhcp ipam driver takes no --route");
+    expect(() => plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged", plugin: "ctrnet" } })).toThrow("the dhcp ipam driver needs the reference bridge plugin");
+    expect(() => plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged", isolate: "true" } })).toThrow("--opt isolate needs a managed bridge");
+    expect(() => plan({ name: "d", ipamDriver: "dhcp", options: { mode: "unmanaged", vrf: "v" } })).toThrow("--opt vrf needs a managed bridge");
+  });
 });

@@ -20,5 +20,16 @@ describe("reservationOf", () => {
     expect(reservationOf(load(nativeVlanConflist({ name: "v", driver: "ipvlan", master: "eth0", subnets: ["192.168.1.0/24"] })))).toBeUndefined();
     expect(reservationOf(load(bridgeConflist({ name: "b", bridge: "cni-b", subnets: ["10.89.7.0/24"] })))).toBeUndefined();
     expect(reservationOf(load(macvlanConflist({ name: "r", master: "eth0", subnets: ["192.168.1.0/24"] })))).toBeUndefined();
+    // an unmanaged network's bridge is the host's: ctrnet never makes it nor gives it an address
+    expect(reservationOf(load(nativeConflist({ name: "u", bridge: "br0", subnets: ["10.89.8.0/24"], unmanaged: true })))).toBeUndefined();
+  });
+
+  test("a network under a VRF: the bridge is made under it", () => {
+    expect(reservationOf(load(nativeConflist({ name: "v", bridge: "ctrnet9", subnets: ["10.89.9.0/24"], vrf: "vrf-blue" })))).toEqual({
+      network: "v",
+      bridge: "ctrnet9",
+      vrf: "vrf-blue",
+      addresses: ["10.89.9.1/24"],
+    });
   });
 });

@@ -676,6 +676,27 @@ describe("addressHolders", () => {
     expect(holders("podman", "10.88.0.6")).toEqual([]);
   });
 
+  test("each network's own static addresses and MAC (podman's per-network options) read back, and hold their addresses until there is a status", () => {
+    state.insert(bridge("a", { networks: [{ network: "podman" }, { network: "n2", staticIPs: ["10.89.0.9", "fd01::9"], staticMAC: "92:d0:c6:0a:29:34" }] }));
+    const rec = state.get("a");
+    expect(rec.networks[1]).toMatchObject({ network: "n2", staticIPs: ["10.89.0.9", "fd01::9"], staticMAC: "92:d0:c6:0a:29:34" });
+    expect(rec.networks[0]).not.toHaveProperty("staticIPs");
+    expect(holders("n2", "10.89.0.9")).toEqual(["a"]);
+    expect(holders("n2", "fd01::9")).toEqual(["a"]);
+    expect(holders("podman", "10.89.0.9")).toEqual([]);
+    state.setStatus("a", "n2", status("10.89.0.10/24"));
+    expect(holders("n2", "10.89.0.9")).toEqual([]);
+    state.setStatus("a", "n2", null);
+    expect(holders("n2", "10.89.0.9")).toEqual(["a"]);
+    // a connect's, kept through later updates
+    state.update("a", (r) => connectNetwork(r, "n3", [], { staticIPs: ["10.90.0.4"] }));
+    state.update("a", (r) => withStatus(r, "podman", status("10.88.0.6/16")));
+    expect(holders("n3", "10.90.0.4")).toEqual(["a"]);
+    expect(state.get("a").networks[2]).toMatchObject({ network: "n3", staticIPs: ["10.90.0.4"] });
+    raw((db) => db.run("UPDATE interfaces SET statics = '{\"staticIPs\": [\"nope\"]}' WHERE network = 'n3'"));
+    expect(() => state.get("a")).toThrow(DamagedRecordError);
+  });
+
   test("follows update (connect, disconnect, a new status) and remove; a damaged record is left out", () => {
     state.insert(bridge("a"));
     state.insert(bridge("b"));

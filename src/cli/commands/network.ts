@@ -53,13 +53,13 @@ const createArgs = {
   ipv6: { type: "boolean", description: "dual stack: adds a free IPv4 subnet and a random fd00::/8 /64 where none is given" },
   internal: { type: "boolean", description: "no gateway, no masquerading: containers reach only each other" },
   "disable-dns": { type: "boolean", description: "leave out the dnsname plugin (with -o plugin=cni it is added when installed)" },
-  opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict, no_default_route=true, metric=N, com.docker.network.bridge.name=NAME (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni, no_default_route=true, metric=N (macvlan: mode bridge|private|vepa|passthru, bclim=N; ipvlan: l2|l3|l3s); repeatable" },
+  opt: { type: "string", alias: "o", description: "driver option: mtu=N, vlan=N, plugin=ctrnet|cni (ctrnet's own plugin, the default, or the reference chain), isolate=true|strict|false, no_default_route=true, metric=N, vrf=NAME (the bridge under that VRF device), mode=managed|unmanaged (unmanaged: the host's existing bridge, used as it is, no firewall rule), com.docker.network.bridge.name=NAME, com.docker.network.driver.mtu=N (bridge); parent=IFACE, mode=M, mtu=N, plugin=ctrnet|cni, no_default_route=true, metric=N (macvlan: mode bridge|private|vepa|passthru, bclim=N; ipvlan: l2|l3|l3s); repeatable" },
   "interface-name": { type: "string", description: "bridge name (default: the lowest free ctrnetN); for macvlan and ipvlan, the parent interface" },
   label: { type: "string", description: "label KEY=VALUE; repeatable" },
   route: { type: "string", description: "static route DEST,GATEWAY[,METRIC] for the network's containers (GATEWAY of a family one of its subnets has); repeatable" },
   dns: { type: "string", description: "DNS server the network's containers use (through ctrnet's DNS server, or in resolv.conf); repeatable" },
   ignore: { type: "boolean", description: "a network of that name exists already: no error, print its name (podman's --ignore)" },
-  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local, or dhcp (macvlan and ipvlan, through the reference plugins and CNI's dhcp daemon; their default without --subnet), or none (a bridge network whose containers get no address)" },
+  "ipam-driver": { type: "string", description: "podman's IPAM driver: host-local, or dhcp (macvlan and ipvlan, their default without --subnet, and a bridge with -o mode=unmanaged; through the reference plugins and CNI's dhcp daemon), or none (a bridge network whose containers get no address)" },
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
 

@@ -51,6 +51,12 @@ export function checkPodmanView(networks: readonly NetworkConfig[], rootless: bo
       if (!seen) out.push(info(CHECK, `network ${config.name} (${String(plugin.driver)}) on ${typeof plugin.master === "string" ? plugin.master : "the default route's interface"}: unless the host has an address in ${subnetsText(config)}, ${UNSEEN}`));
       continue;
     }
+    if (plugin.mode === "unmanaged") {
+      // the host's own bridge: podman sees its subnet when the bridge holds an address of it, as it usually does
+      const seen = networkSubnets(config).every((s) => hostAddresses.some((a) => subnetsOverlap(s, a)));
+      if (!seen) out.push(info(CHECK, `network ${config.name} (unmanaged, bridge ${String(plugin.bridge)}): unless the host has an address in ${subnetsText(config)}, ${UNSEEN}`));
+      continue;
+    }
     out.push(info(CHECK, `network ${config.name} (internal) holds no address on the host: ${UNSEEN} ${subnetsText(config)}; give podman's networks a --subnet of their own`));
   }
   return out;

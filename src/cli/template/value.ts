@@ -32,18 +32,42 @@ export function fromJson(json: unknown, shape: Shape, asMap = false): unknown {
   if (asMap) return new Map(entries.map(([k, v]) => [k, fromJson(v, shape)]));
   const fields: Record<string, unknown> = {};
   for (const [key, value] of entries) {
-    fields[shape.renames?.[key] ?? key] = fromJson(value, shape, shape.maps?.includes(key) ?? false);
+    const isMap = shape.maps?.includes(key) ?? false;
+    // a Go map field that is null in JSON is a nil map: `map[]` in a template, as Go prints it
+    fields[shape.renames?.[key] ?? key] = value === null && isMap ? nilMap() : fromJson(value, shape, isMap);
   }
   return struct(fields, json);
+}
+
+const NIL_SLICE = Symbol("nil slice");
+
+/**
+ * A Go nil slice (a slice field nothing set): printed `[]` by %v, as an empty one, but `null` by
+ * encoding/json, where an empty slice is `[]`.
+ */
+export function nilSlice(): unknown[] {
+  const empty: unknown[] = [];
+  Object.defineProperty(empty, NIL_SLICE, { value: true, enumerable: false });
+  return Object.freeze(empty) as unknown[];
+}
+
+const NIL_MAP = Symbol("nil map");
+
+/** A Go nil map: printed `map[]` by %v, as an empty one, but `null` by encoding/json. */
+export function nilMap(): Map<unknown, unknown> {
+  const empty = new Map();
+  Object.defineProperty(empty, NIL_MAP, { value: true, enumerable: false });
+  return empty;
 }
 
 /** What encoding/json makes of a value: a struct's JSON form, a map's entries with sorted keys. */
 export function toJson(value: unknown): unknown {
   if (value instanceof Map) {
+    if ((value as { [NIL_MAP]?: true })[NIL_MAP]) return null;
     const keys = [...value.keys()].map(String).sort();
     return Object.fromEntries(keys.map((k) => [k, toJson(value.get(k))]));
   }
-  if (Array.isArray(value)) return value.map(toJson);
+  if (Array.isArray(value)) return (value as { [NIL_SLICE]?: true })[NIL_SLICE] ? null : value.map(toJson);
   if (isStruct(value)) {
     if (value[JSON_FORM] !== undefined) return value[JSON_FORM];
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));

@@ -3,7 +3,7 @@
 // ports as elements of ctrnet's nftables table. Setup undoes its own partial work before it throws;
 // teardown keeps going past errors and returns them all. The same code serves ctrnet's lifecycle and
 // ctrnet run as a CNI plugin by podman or containerd.
-import { UsageError } from "../../errors.ts";
+import { CtrnetError, UsageError } from "../../errors.ts";
 import { Netlink } from "../../netlink/index.ts";
 import { crashPoint } from "../../process/crash-point.ts";
 import { phase } from "../../trace.ts";
@@ -40,6 +40,8 @@ export interface AttachRequest {
   mac?: string;
   /** Addresses asked for, one per family at most (`--ip`, the `ips` capability). */
   ips?: readonly string[];
+  /** The host end's name (podman 5's host_interface_name); hostInterfaceName's by default. */
+  hostInterface?: string;
   ports?: readonly PortRequest[];
   /** What the whole table must hold, for when it has to be rebuilt (after `nft flush ruleset`). */
   firewallState: StateSource;
@@ -101,7 +103,8 @@ function bridgeOf(network: NativeNetwork, allocations: readonly Allocation[]): B
   const p = network.plugin;
   // an internal network's bridge holds its gateway too (for the DNS server); its containers get no route to it
   const gateways = p.isGateway || p.internal ? [...new Set(allocations.map((a) => `${a.gateway}/${a.prefixLength}`))] : [];
-  return { name: p.bridge, mtu: p.mtu, vlan: p.vlan, gateways, routeLocalnet: true };
+  if (p.mode === "unmanaged") return { name: p.bridge, mtu: p.mtu, vlan: p.vlan, gateways: [], unmanaged: true };
+  return { name: p.bridge, mtu: p.mtu, vlan: p.vlan, gateways, routeLocalnet: true, ...(p.vrf !== undefined ? { vrf: p.vrf } : {}) };
 }
 
 function publishedPorts(ports: readonly PortRequest[], allocations: readonly Allocation[]): PublishedPort[] {
@@ -120,10 +123,33 @@ function openFirewall(req: Pick<AttachRequest, "hostNetnsFd">): Firewall {
   return Firewall.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
 }
 
+function findHostLink(host: Netlink, name: string): boolean {
+  try {
+    host.link(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** podman's --ipam-driver none: no address to hand out, and none may be asked for. */
 function noAddresses(req: AttachRequest): Allocation[] {
   if (req.ips?.length) throw new UsageError(`network ${req.network.name}: requested IP address ${req.ips.join(", ")} is in no range of the network (its ipam driver is none)`);
   return [];
+}
+
+/**
+ * ctrnet's DNS server answers a network's containers on its gateway: on an unmanaged network, the host's
+ * bridge must hold it (netavark's rule, whose aardvark-dns binds the bridge's addresses), else the names
+ * would go unanswered.
+ */
+function checkDnsAddress(host: Netlink, bridge: string, index: number, allocations: readonly Allocation[]): void {
+  const held = new Set(host.addresses({ link: index }).map((a) => a.address));
+  const gateways = [...new Set(allocations.map((a) => a.gateway))];
+  if (gateways.length === 0 || gateways.some((g) => held.has(g))) return;
+  throw new CtrnetError(
+    `bridge '${bridge}' in unmanaged mode does not hold the network's gateway ${gateways.join(", ")}, where ctrnet's DNS server answers its containers: add the address to the bridge or disable DNS for this network (--disable-dns)`,
+  );
 }
 
 export function attach(req: AttachRequest): AttachResult {
@@ -140,11 +166,18 @@ export function attach(req: AttachRequest): AttachResult {
   try {
     const bridge = bridgeOf(req.network, allocations);
     const bridgeIndex = ensureBridge(host, bridge, req.hostNetnsFd);
+    if (bridge.unmanaged && req.network.plugin.ctrnetDns) checkDnsAddress(host, bridge.name, bridgeIndex, allocations);
     phase("bridge ensured");
-    fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
+    // podman 5's unmanaged mode: no firewall rule at all, so no masquerade and no published port (netavark's)
+    const unmanaged = req.network.plugin.mode === "unmanaged";
+    if (!unmanaged) fw.ensureNetwork(firewallNetworkOf(req.network, subnetsOf(ipam)), req.firewallState);
     phase("firewall network ensured");
     crashPoint("bridge");
-    const hostInterface = hostInterfaceName(req.containerId, req.ifname);
+    const hostInterface = req.hostInterface ?? hostInterfaceName(req.containerId, req.ifname);
+    if (req.hostInterface !== undefined && findHostLink(host, hostInterface)) {
+      // netavark's words
+      throw new UsageError(`create veth pair: interface ${req.ifname} already exists on container namespace or ${hostInterface} exists on host namespace`);
+    }
     const gateways = req.network.plugin.isGateway ? defaultRouteGateways(req.network.plugin.ipam, [...new Set(allocations.map((a) => a.gateway))]) : [];
     const veth = attachVeth(host, container, { ...bridge, index: bridgeIndex }, {
       netnsFd: req.netnsFd,
@@ -159,8 +192,9 @@ export function attach(req: AttachRequest): AttachResult {
     const routes = addStaticRoutes(container, veth.ifname, staticRoutesOf(req.network.plugin.ipam), allocations.map((a) => a.address));
     crashPoint("veth");
     phase("veth attached");
-    const ports = publishedPorts(req.ports ?? [], allocations);
-    fw.publish(ports);
+    // netavark's: an internal network forwards no port to its containers (its DNAT rules are skipped)
+    const ports = unmanaged || firewallNetworkOf(req.network, []).internal ? [] : publishedPorts(req.ports ?? [], allocations);
+    if (ports.length) fw.publish(ports);
     crashPoint("firewall");
     phase("ports published");
     return {
@@ -212,8 +246,10 @@ export function detach(req: DetachRequest): Error[] {
   // when a netlink socket is released), and removing a link waits for grace periods of its own (about 10-25
   // ms each here): closed first, rm waited for both in turn; closed after, the first has passed meanwhile.
   let fw: Firewall | undefined;
+  // an unmanaged network has nothing in the firewall (attach): not even the table is made for it
+  const unmanaged = req.network.plugin.mode === "unmanaged";
   try {
-    attempt(() => {
+    if (!unmanaged) attempt(() => {
       fw = openFirewall(req);
       fw.unpublish(req.ports, req.firewallState);
       if (req.portsUnknown) fw.unpublishTo(leasedAddresses(scope));
@@ -222,7 +258,7 @@ export function detach(req: DetachRequest): Error[] {
     attempt(() => {
       const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
       try {
-        detachVeth(host, hostInterfaceName(req.containerId, req.ifname));
+        detachVeth(host, req.hostInterface ?? hostInterfaceName(req.containerId, req.ifname));
       } finally {
         host.close();
       }

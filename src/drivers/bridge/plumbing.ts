@@ -19,6 +19,10 @@ export interface BridgeConfig {
   gateways: readonly string[];
   /** Lets DNAT from 127.0.0.1 reach containers behind the bridge (needed by ports published on localhost). */
   routeLocalnet?: boolean;
+  /** podman's `-o vrf=NAME`: the VRF device a bridge made here is enslaved to (netavark's: one found existing is left as it is). */
+  vrf?: string;
+  /** podman 5's `-o mode=unmanaged`: the host's bridge, which must exist, used as it is. */
+  unmanaged?: boolean;
 }
 
 export interface VethConfig {
@@ -80,10 +84,12 @@ function ignoreExisting(fn: () => void): void {
  */
 export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: number): number {
   let link = findLink(host, bridge.name);
+  if (bridge.unmanaged) return unmanagedBridge(bridge, link);
   if (link === undefined) {
+    const vrf = bridge.vrf === undefined ? undefined : vrfIndex(host, bridge.vrf);
     ignoreExisting(() => {
       try {
-        host.linkAdd({ kind: "bridge", name: bridge.name, mtu: bridge.mtu, ...(bridge.vlan !== undefined ? { vlanFiltering: true } : {}) });
+        host.linkAdd({ kind: "bridge", name: bridge.name, mtu: bridge.mtu, ...(bridge.vlan !== undefined ? { vlanFiltering: true } : {}), ...(vrf !== undefined ? { master: vrf } : {}) });
       } catch (err) {
         throw bridge.vlan !== undefined && isNetlinkError(err, "EOPNOTSUPP") ? noVlanFiltering(bridge) : err;
       }
@@ -102,6 +108,21 @@ export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: 
   if (!host.forwarding(4)) writeSysctl(["ipv4", "ip_forward"], "1", bridgeNetns);
   if (bridge.gateways.some(isV6) && !host.forwarding(6)) writeSysctl(["ipv6", "conf", "all", "forwarding"], "1", bridgeNetns);
   return link.index;
+}
+
+/** The host's bridge of an unmanaged network, in netavark's words when it is not there. */
+function unmanagedBridge(bridge: BridgeConfig, link: Link | undefined): number {
+  if (link === undefined) throw new CtrnetError(`in unmanaged mode, the bridge must already exist on the host: ${bridge.name}: no such device`);
+  if (link.kind !== "bridge") throw new CtrnetError(`in unmanaged mode, ${bridge.name} must be a bridge: it is ${link.kind === undefined ? "a physical or loopback device" : `a ${link.kind}`}`);
+  return link.index;
+}
+
+/** The index of the VRF device a new bridge goes under, in netavark's words when there is none. */
+function vrfIndex(host: Netlink, name: string): number {
+  const vrf = findLink(host, name);
+  if (vrf === undefined) throw new CtrnetError(`get vrf to set up bridge interface: vrf ${name}: no such device (make it first, e.g. ip link add ${name} type vrf table N)`);
+  if (vrf.kind !== "vrf") throw new CtrnetError(`vrf ${name} already exists but is ${vrf.kind === undefined ? "a physical or loopback" : `a ${vrf.kind}`} interface`);
+  return vrf.index;
 }
 
 export function randomVethName(): string {

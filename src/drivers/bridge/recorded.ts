@@ -12,6 +12,8 @@ export function recordedFirewallState(root: string, except?: Key): FirewallState
   const all = listNativeAttachments(root).filter((a) => except === undefined || !same(a, except));
   const networks = new Map<string, FirewallNetwork>();
   for (const a of all) {
+    // an unmanaged network's bridge is the host's, with no rule of ctrnet's (attach.ts)
+    if (a.unmanaged) continue;
     if (!networks.has(a.bridge)) networks.set(a.bridge, { bridge: a.bridge, subnets: a.subnets, ...(a.internal ? { internal: true } : {}), ...(a.isolate ? { isolate: a.isolate } : {}) });
   }
   return { networks: [...networks.values()], ports: all.flatMap((a) => a.ports) };

@@ -9,6 +9,7 @@ import { type NetworkStatus, statusFromCniResult } from "../../schema/network-st
 import { type PortMapping, toCniPortMappings } from "../../schema/ports.ts";
 import type { ContainerRecord, NetworkAttachment } from "../../state/index.ts";
 import { networkAliases } from "../../container/aliases.ts";
+import { HOST_IFNAME_ARG } from "../../schema/ctrnet-plugin.ts";
 
 /** What the CNI driver needs of a command's context (the lifecycle's Context is one). */
 export interface CniDriverEnv {
@@ -23,6 +24,8 @@ export interface AttachOptions {
   /** Addresses to ask IPAM for (no prefix length), e.g. a --ip, or the ones kept across a reload. */
   ips?: readonly string[];
   mac?: string;
+  /** podman 5's host_interface_name=: the host end's name (ctrnet's bridge plugin; CNI_ARGS CTRNET_HOST_IFNAME). */
+  hostIfname?: string;
 }
 
 function declares(network: NetworkConfig, capability: string): boolean {
@@ -44,7 +47,13 @@ function cniArgs(rec: ContainerRecord, network: NetworkConfig, opts: AttachOptio
   const ip = opts.ips?.[0];
   if (ip !== undefined && !declares(network, "ips")) args.push(["IP", ip]);
   if (opts.mac !== undefined && !declares(network, "mac")) args.push(["MAC", opts.mac]);
+  if (opts.hostIfname !== undefined) args.push([HOST_IFNAME_ARG, opts.hostIfname]);
   return args;
+}
+
+
+function withHostIfname(attachment: NetworkAttachment, opts: AttachOptions): AttachOptions {
+  return attachment.hostIfname === undefined ? opts : { ...opts, hostIfname: attachment.hostIfname };
 }
 
 function capabilityArgs(rec: ContainerRecord, network: NetworkConfig, attachment: NetworkAttachment, opts: AttachOptions): Record<string, unknown> {
@@ -70,7 +79,7 @@ export async function addNetwork(
     netnsPath,
     ifName: attachment.ifname,
     capabilityArgs: capabilityArgs(rec, network, attachment, opts),
-    cniArgs: cniArgs(rec, network, opts),
+    cniArgs: cniArgs(rec, network, withHostIfname(attachment, opts)),
   });
   return statusFromCniResult(result, attachment.ifname);
 }
@@ -120,7 +129,7 @@ export async function delNetwork(
     netnsPath: netnsPath ?? "",
     ifName: attachment.ifname,
     capabilityArgs: capabilityArgs(rec, network, attachment, opts),
-    cniArgs: cniArgs(rec, network, opts),
+    cniArgs: cniArgs(rec, network, withHostIfname(attachment, opts)),
   });
   return true;
 }

@@ -290,6 +290,10 @@ export interface NativeNetworkSpec extends BridgeNetworkSpec {
   isolate?: "true" | "strict";
   /** podman's `--ipam-driver none`: no ipam section, no address. */
   noIpam?: boolean;
+  /** podman's `-o vrf=NAME`: the bridge, when made, is enslaved to this VRF device. */
+  vrf?: string;
+  /** podman 5's `-o mode=unmanaged`: the host's bridge, used as it is, with no firewall rule. */
+  unmanaged?: boolean;
 }
 
 /**
@@ -307,6 +311,8 @@ export function nativeConflist(spec: NativeNetworkSpec): Record<string, unknown>
     ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
     ...(spec.vlan ? { vlan: spec.vlan } : {}),
     ...(spec.isolate ? { isolate: spec.isolate } : {}),
+    ...(spec.vrf ? { vrf: spec.vrf } : {}),
+    ...(spec.unmanaged ? { mode: "unmanaged", ...(spec.args?.dns ? { ctrnetDns: true } : {}) } : {}),
     // isGateway and ipMasq stay false, so podman and older ctrnets read the network as internal too
     ...(internal ? { internal: true } : {}),
     capabilities: { portMappings: true, ips: true, mac: true },
@@ -331,6 +337,28 @@ function checkVlanSpec(spec: MacvlanNetworkSpec): VlanDriver {
 /** The reference macvlan (or ipvlan) plugin with host-local, then tuning (macvlan only: an ipvlan has its parent's MAC). */
 export function macvlanConflist(spec: MacvlanNetworkSpec): Record<string, unknown> {
   return vlanConflist(spec, { capabilities: { ips: true }, ipam: hostLocalIpam(spec, true) });
+}
+
+/**
+ * podman 5's bridge network with `-o mode=unmanaged --ipam-driver dhcp`: the host's bridge (on the LAN, whose
+ * DHCP server hands out the addresses, asked by CNI's dhcp plugin and its daemon), joined by the reference
+ * bridge plugin with no address, masquerade or port of its own; `"mode": "unmanaged"` on it tells ctrnet
+ * that the bridge is the host's (checked before an attach, never deleted). Then tuning, for a MAC asked for.
+ */
+export function dhcpBridgeConflist(spec: BridgeNetworkSpec): Record<string, unknown> {
+  checkBridgeSpec(spec);
+  const bridge: Record<string, unknown> = {
+    type: "bridge",
+    bridge: spec.bridge,
+    isGateway: false,
+    ipMasq: false,
+    hairpinMode: true,
+    mode: "unmanaged",
+    ...(spec.mtu !== undefined ? { mtu: spec.mtu } : {}),
+    ...(spec.vlan ? { vlan: spec.vlan } : {}),
+    ipam: { type: "dhcp" },
+  };
+  return conflist(spec, [bridge, { type: "tuning", capabilities: { mac: true } }]);
 }
 
 /**

@@ -4,7 +4,11 @@
 // user's bridges live in the rootless netns, out of the host's reach, so a publisher (ctrnet's forwarder)
 // carries them there as well.
 import { existsSync } from "node:fs";
-import { CtrnetError, ErrorList } from "../../errors.ts";
+import { hostUid } from "../../identity.ts";
+import { Netlink } from "../../netlink/index.ts";
+import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";
+import { isVlanPluginEntry } from "../../schema/ctrnet-plugin.ts";
+import { OWN_PLUGIN_TYPE } from "./exec.ts";
 import { ipFamily } from "../../ip/codec.ts";
 import { type NetworkStatus, statusAddresses } from "../../schema/network-status.ts";
 import type { NetworkDriver, PortPublisher } from "../driver.ts";
@@ -26,6 +30,19 @@ function publishAddress6(status: NetworkStatus): string | undefined {
 
 /** CNI's dhcp plugin asks its daemon; the socket path is the plugin's default unless its ipam names one. */
 const DHCP_DAEMON_SOCKET = "/run/cni/dhcp.sock";
+
+/**
+ * podman 5's unmanaged bridge served by the reference bridge plugin (a dhcp network): the plugin would make
+ * a missing bridge, so its absence is found first, in netavark's words. (ctrnet's own plugin checks it itself.)
+ */
+function checkUnmanagedBridge(plugins: readonly Record<string, unknown>[]): void {
+  const main = plugins[0];
+  if (main?.type !== "bridge" || main.mode !== "unmanaged" || typeof main.bridge !== "string" || hostUid() !== 0) return;
+  using nl = Netlink.open();
+  const link = nl.links().find((l) => l.name === main.bridge);
+  if (link === undefined) throw new CtrnetError(`in unmanaged mode, the bridge must already exist on the host: ${main.bridge}: no such device`);
+  if (link.kind !== "bridge") throw new CtrnetError(`in unmanaged mode, ${main.bridge} must be a bridge: it is ${link.kind === undefined ? "a physical or loopback device" : `a ${link.kind}`}`);
+}
 
 /**
  * A network with dhcp IPAM (podman's macvlan without a subnet) needs the dhcp plugin's daemon: without it
@@ -56,8 +73,13 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
     attachments: (rec) => rec.networks,
     async validate(req) {
       const network = await env.cni.loadNetwork(req.attachment.network);
+      checkUnmanagedBridge(network.plugins);
       checkDhcpDaemon(network.name, network.plugins);
-      for (const ip of [req.ip, req.ip6, ...(req.extraIPs ?? [])]) if (ip !== undefined) checkRequestedIP(network, ip);
+      for (const ip of req.ips ?? []) checkRequestedIP(network, ip);
+      const main = network.plugins[0];
+      if (req.attachment.hostIfname !== undefined && (main?.type !== OWN_PLUGIN_TYPE || isVlanPluginEntry(main as { driver?: unknown }))) {
+        throw new UsageError(`host_interface_name needs a bridge network of ctrnet's own plugin; network ${network.name} is not one (its plugin: ${main?.type ?? "none"}${isVlanPluginEntry((main ?? {}) as { driver?: unknown }) ? `, driver ${String((main as { driver?: unknown }).driver)}` : ""})`);
+      }
     },
     async setup(target) {
       const { rec, attachment, netnsPath } = target;

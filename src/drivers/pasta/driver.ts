@@ -53,7 +53,7 @@ export function pastaDriver(options: readonly string[], featuresCache: string): 
     },
     async validate(req) {
       checkPastaPorts(req.ports);
-      if (req.ip !== undefined || req.ip6 !== undefined || req.mac !== undefined || req.aliases.length) {
+      if (req.ips?.length || req.mac !== undefined || req.aliases.length) {
         throw new UsageError("--ip, --mac and --alias need a CNI network; network mode pasta has none (its options -a and --ns-mac-addr set them)");
       }
       parsed();

@@ -70,7 +70,7 @@ export function slirp4netnsDriver(options: readonly string[], featuresCache: str
     },
     async validate(req) {
       checkSlirp4netnsPorts(req.ports);
-      if (req.ip !== undefined || req.ip6 !== undefined || req.mac !== undefined || req.aliases.length) {
+      if (req.ips?.length || req.mac !== undefined || req.aliases.length) {
         throw new UsageError("--ip, --mac and --alias need a CNI network; network mode slirp4netns has none");
       }
     },

@@ -25,6 +25,7 @@ import { PLUGIN_VERSIONS } from "./config.ts";
 import type { PluginEnv } from "./env.ts";
 import { CNI_CODE, CniPluginError } from "./plugin-error.ts";
 import { resultRoutes } from "../../static-routes.ts";
+import { HOST_IFNAME_ARG } from "../../../schema/ctrnet-plugin.ts";
 
 /** Attachments a runtime made through the plugin; ctrnet's own containers carry their state dir instead. */
 export const PLUGIN_OWNER = "cni";
@@ -127,6 +128,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
   try {
     const mac = input.runtimeConfig?.mac ?? env.args.get("MAC");
     const ips = requestedIps(env, input);
+    const hostInterface = env.args.get(HOST_IFNAME_ARG);
     const result = attach({
       network,
       containerId: env.containerId!,
@@ -136,6 +138,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
       dataDir: ipam.dataDir,
       ...(mac ? { mac } : {}),
       ...(ips ? { ips } : {}),
+      ...(hostInterface ? { hostInterface } : {}),
       ports: portRequests(input),
       // the network being attached comes first when the table is made again (ensureNetwork adds it)
       firewallState: () => recordedFirewallState(ctx.root),
@@ -153,6 +156,7 @@ export function add(ctx: PluginContext, env: PluginEnv, input: PluginInput): Wir
         subnets: fwNetwork.subnets as string[],
         ...(fwNetwork.internal ? { internal: true } : {}),
         ...(fwNetwork.isolate ? { isolate: fwNetwork.isolate } : {}),
+        ...(network.plugin.mode === "unmanaged" ? { unmanaged: true as const } : {}),
         hostInterface: result.hostInterface,
         mac: result.mac,
         addresses: result.addresses,
@@ -201,6 +205,8 @@ export function del(ctx: PluginContext, env: PluginEnv, input: PluginInput): voi
     ports,
     firewallState: () => recordedFirewallState(ctx.root, key),
     ...(recorded === undefined ? { portsUnknown: true } : { addresses: recorded.addresses.map((a) => a.address) }),
+    // the host end as setup named it (podman's host_interface_name), else as the runtime says now
+    ...(recorded?.hostInterface ?? env.args.get(HOST_IFNAME_ARG) ? { hostInterface: recorded?.hostInterface ?? env.args.get(HOST_IFNAME_ARG) } : {}),
   });
   if (errors.length) throw new CniPluginError(CNI_CODE.failed, errors.map(errorMessage).join("; "));
   forgetNativeAttachment(ctx.root, key);
@@ -233,7 +239,7 @@ export function check(ctx: PluginContext, env: PluginEnv, input: PluginInput): v
     if (link.mac && recorded.mac && link.mac !== recorded.mac) throw checkFailed(`${key.ifname} has MAC ${link.mac}, not ${recorded.mac}`);
     let hostEnd;
     try {
-      hostEnd = host.link(hostInterfaceName(key.containerId, key.ifname));
+      hostEnd = host.link(recorded.hostInterface);
     } catch {
       throw checkFailed(`the host end ${recorded.hostInterface} is missing`);
     }
@@ -268,6 +274,7 @@ export function gc(ctx: PluginContext, input: PluginInput): void {
       dataDir: ipam.dataDir,
       ports: a.ports,
       addresses: a.addresses.map((x) => x.address),
+      hostInterface: a.hostInterface,
       firewallState: () => recordedFirewallState(ctx.root, a),
     });
     errors.push(...failed);
