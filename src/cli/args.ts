@@ -1,5 +1,5 @@
 // Argument groups shared by several commands.
-import { isIP } from "node:net";
+import { ipFamily } from "../ip/codec.ts";
 import type { ArgsDef } from "citty";
 import { configuredResolvOptions, hasEtcOptions, parseEtcOptions } from "../container/etc-options.ts";
 import { quote, UsageError } from "../errors.ts";
@@ -224,7 +224,7 @@ function perNetworkOptions(name: string, options: string): NetworkRequest {
     const eq = opt.indexOf("=");
     const [key, value] = eq < 0 ? [opt, ""] : [opt.slice(0, eq), opt.slice(eq + 1)];
     if (key === "ip" || key === "ip6") {
-      if (!isIP(value)) fail(`invalid ip address ${JSON.stringify(value)}`);
+      if (ipFamily(value) === 0) fail(`invalid ip address ${JSON.stringify(value)}`);
       (out.ips ??= []).push(value);
     } else if (key === "mac") out.mac = value;
     else if (key === "host_interface_name") {
@@ -308,7 +308,7 @@ export function createRequestOf(parsed: ContainerArgValues, rawArgs?: readonly s
   if (fromNetworks.count > 1) {
     for (const [flag, value] of [["ip", single(args, "ip")], ["ip6", single(args, "ip6")], ["mac-address", mac]] as const) {
       if (value === undefined) continue;
-      if (!isIP(value) && flag !== "mac-address") throw new UsageError(`${JSON.stringify(value)} is not an ip address`);
+      if (ipFamily(value) === 0 && flag !== "mac-address") throw new UsageError(`${JSON.stringify(value)} is not an ip address`);
       throw new UsageError(`--${flag} can only be set for a single network: invalid argument`);
     }
   }
