@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { type InProcessOptions, OWNER_VARIABLE, runCniPlugin } from "../bridge/plugin/run.ts";
 import { CtrnetError } from "../../errors.ts";
 import { PluginErrorOutput } from "../../schema/cni.ts";
+import { ownResult } from "./result.ts";
 
 export type CniCommand = "ADD" | "DEL" | "CHECK" | "VERSION" | "STATUS" | "GC";
 
@@ -236,7 +237,7 @@ function runOwnPlugin(call: PluginInvocation, options: ExecOptions, stateRoot: s
     const { detail, code } = failureDetail(stdout, "", `exited with status ${exitCode}`);
     throw fail(detail, code);
   }
-  return stdout.trim() === "" ? undefined : JSON.parse(stdout);
+  return stdout.trim() === "" ? undefined : ownResult(JSON.parse(stdout));
 }
 
 function record(call: PluginInvocation, path: string, started: number, exitCode: number | null, stderr: string): PluginCallRecord {
