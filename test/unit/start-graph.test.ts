@@ -33,7 +33,7 @@ function staticGraph(entries: readonly string[]): { files: Set<string>; bare: Se
 /** What create and rm on a native network need of the runtime: files, paths, the database, libc (not node:os: signal numbers and a home directory come without it). */
 const ALLOWED_BARE = ["node:fs", "node:path", "bun:sqlite", "bun:ffi", "valibot", "citty", "consola/core"];
 
-/** Code for what a native network never starts: user-mode networking, a rootless netns's way out, a new network. */
+/** Code for what a native bridge network never starts: user-mode networking, a rootless netns's way out, a new network, a macvlan/ipvlan attachment. */
 const LAZY = [
   "src/drivers/slirp4netns/start.ts",
   "src/drivers/slirp4netns/api.ts",
@@ -41,6 +41,8 @@ const LAZY = [
   "src/drivers/pasta/way-out.ts",
   "src/drivers/portfwd/start.ts",
   "src/networks/plan.ts",
+  "src/drivers/vlan/plugin.ts",
+  "src/drivers/vlan/attach.ts",
 ];
 
 describe("what create and rm load at start", () => {
@@ -51,7 +53,7 @@ describe("what create and rm load at start", () => {
       expect([...graph.bare].filter((m) => !ALLOWED_BARE.includes(m)).sort()).toEqual([]);
     });
 
-    test(`${command}: the start code of user-mode helpers and network planning comes by import() only`, () => {
+    test(`${command}: the start code of user-mode helpers, network planning and macvlan/ipvlan attachments comes by import() only`, () => {
       expect(LAZY.filter((f) => graph.files.has(f))).toEqual([]);
       // the graph is the real one: its own command and the lifecycle are in it
       expect(graph.files.has(`src/lifecycle/${command === "rm" ? "remove" : "create"}.ts`)).toBe(true);

@@ -228,10 +228,10 @@ export async function execPlugin(call: PluginInvocation, options: ExecOptions): 
 }
 
 /** ctrnet's plugin, called as a function with exactly what its process would get. */
-function runOwnPlugin(call: PluginInvocation, options: ExecOptions, stateRoot: string, fail: (detail: string, code?: number) => PluginError): unknown {
+async function runOwnPlugin(call: PluginInvocation, options: ExecOptions, stateRoot: string, fail: (detail: string, code?: number) => PluginError): Promise<unknown> {
   const started = performance.now();
   const env = { ...pluginEnv(call, options.pluginDirs), CTRNET_ROOT: stateRoot, ...(options.owner ? { [OWNER_VARIABLE]: options.owner } : {}) };
-  const { stdout, exitCode } = runCniPlugin(env, new TextDecoder().decode(call.stdin), options.ownPlugin);
+  const { stdout, exitCode } = await runCniPlugin(env, new TextDecoder().decode(call.stdin), options.ownPlugin);
   options.onPluginCall?.(record(call, "(in-process)", started, exitCode, ""));
   if (exitCode !== 0) {
     const { detail, code } = failureDetail(stdout, "", `exited with status ${exitCode}`);
