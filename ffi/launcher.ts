@@ -2,10 +2,10 @@
 // cannot do this itself), and waits for them without blocking the event loop.
 import { ptr } from "bun:ffi";
 import { writeFileSync } from "node:fs";
-import { constants } from "node:os";
 import { embedC } from "./compile.ts";
 import { errnoNumber, isSysError, SysError } from "./errno.ts";
 import * as libc from "./libc.ts";
+import { SIGNAL_NUMBERS, signalNumber } from "./signals.ts";
 // Imported as text: inside a compiled binary cc cannot read a file from /$bunfs/.
 import source from "./launcher.c" with { type: "text" };
 
@@ -82,7 +82,7 @@ const MAX_MOUNTS = 256;
 const MOUNT_OP_FIELDS = 6; // struct mount_op in launcher.c
 const RECORD_BYTES = 12;
 const ESRCH = errnoNumber("ESRCH");
-const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, num]) => [num, name as NodeJS.Signals]));
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(SIGNAL_NUMBERS).map(([name, num]) => [num, name as NodeJS.Signals]));
 
 // Steps as numbered in launcher.c.
 const STEP_READY = 0;
@@ -157,7 +157,7 @@ function buildSpec(opts: LaunchOptions, path: string, joined: Joined, keep: unkn
     BigInt((opts.unshare ?? []).reduce((flags, t) => flags | NAMESPACES[t].flag, 0)),
     array(fds),
     BigInt(fds.length / 2),
-    BigInt(opts.pdeathsig ? constants.signals[opts.pdeathsig] : 0),
+    BigInt(opts.pdeathsig ? signalNumber(opts.pdeathsig) : 0),
     opts.setsid ? 1n : 0n,
     array(mounts),
     BigInt(mounts.length / MOUNT_OP_FIELDS),
@@ -258,7 +258,7 @@ class Child implements LaunchedProcess {
 
   kill(signal: NodeJS.Signals | number = "SIGTERM"): boolean {
     if (this.#done) return false;
-    const sig = typeof signal === "number" ? signal : constants.signals[signal];
+    const sig = typeof signal === "number" ? signal : signalNumber(signal);
     if (this.#pidfd < 0) {
       libc.kill(this.pid, sig);
       return true;

@@ -1,6 +1,6 @@
 // The one libc table. Every wrapper checks the return value and reads errno before anything else can
 // run on this thread, then throws a SysError naming the call and the argument it failed on.
-import { dlopen, read as peek, ptr, type Pointer } from "bun:ffi";
+import { dlopen, read as peek, ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { SysError } from "./errno.ts";
 
 const { symbols: c } = dlopen("libc.so.6", {
@@ -31,6 +31,8 @@ const { symbols: c } = dlopen("libc.so.6", {
   sendmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
   recvmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
   kill: { args: ["i32", "i32"], returns: "i32" },
+  getpriority: { args: ["i32", "u32"], returns: "i32" },
+  setpriority: { args: ["i32", "u32", "i32"], returns: "i32" },
   prctl: { args: ["i32", "u64", "u64", "u64", "u64"], returns: "i32" },
   getpid: { args: [], returns: "i32" },
   getpgrp: { args: [], returns: "i32" },
@@ -386,6 +388,22 @@ export function receiveWithFds(fd: number, size: number, maxFds: number, flags =
 
 export function kill(pid: number, signal: number): void {
   check(c.kill(pid, signal), "kill", `pid ${pid}`);
+}
+
+const PRIO_PROCESS = 0;
+
+/** The nice value of a thread (0: the calling one), as node:os's getPriority gives it. */
+export function getpriority(tid = 0): number {
+  // -1 is a nice value too: only errno, cleared first, tells a failure
+  new Int32Array(toArrayBuffer(c.__errno_location() as Pointer, 0, 4))[0] = 0;
+  const ret = c.getpriority(PRIO_PROCESS, tid);
+  if (ret === -1 && errno() !== 0) throw new SysError("getpriority", errno(), `tid ${tid}`);
+  return ret;
+}
+
+/** Sets the nice value of a thread (0: the calling one), as node:os's setPriority does. */
+export function setpriority(tid: number, nice: number): void {
+  check(c.setpriority(PRIO_PROCESS, tid, nice), "setpriority", `tid ${tid}`);
 }
 
 /** True when a process with this pid exists (even if owned by someone else). */

@@ -84,22 +84,49 @@ export const containerArgs = {
 
 type ContainerArgValues = { [K in keyof typeof containerArgs]?: string | string[] | boolean | undefined };
 
-/** valueFlags by definition: a create scans its raw arguments once per repeatable option. */
-const valueFlagsOf = new WeakMap<ArgsDef, ReadonlySet<string>>();
+/**
+ * The spellings of a command's options, read from its definition once: every word of a create is looked up
+ * in them by rejectUnknownOptions, repeatedValues (eight times), joinNegativeValues and explicitBooleans,
+ * where walking the definition's thirty options for each word cost a fresh process some tenths of a ms.
+ */
+interface FlagTable {
+  /** Every option spelling (--NAME, --no-NAME of a boolean, -A, --ALIAS) -> whether it takes a value. */
+  known: Map<string, boolean>;
+  /** The spellings that take a value. */
+  valueFlags: Set<string>;
+  /** A boolean's --NAME and its long aliases' --ALIAS. */
+  booleans: Set<string>;
+  /** A string option's --NAME, and -ALIAS of each alias (one dash, whatever its length) -> its name; the first definition wins. */
+  stringOptions: Map<string, string>;
+}
 
-/** Every flag spelling that takes a value, so a scan of raw arguments can step over values. */
-function valueFlags(def: ArgsDef): ReadonlySet<string> {
-  const known = valueFlagsOf.get(def);
+const flagTables = new WeakMap<object, FlagTable>();
+
+type OptionDef = { type?: string; alias?: string | readonly string[] };
+
+export function flagTable(def: Readonly<Record<string, OptionDef>>): FlagTable {
+  const known = flagTables.get(def);
   if (known) return known;
-  const out = new Set<string>();
+  const table: FlagTable = { known: new Map(), valueFlags: new Set(), booleans: new Set(), stringOptions: new Map() };
   for (const [name, arg] of Object.entries(def)) {
-    if (arg.type !== "string") continue;
-    out.add(`--${name}`);
-    const aliases = "alias" in arg && arg.alias !== undefined ? [arg.alias].flat() : [];
-    for (const a of aliases) out.add(a.length === 1 ? `-${a}` : `--${a}`);
+    const aliases: readonly string[] = arg.alias === undefined ? [] : typeof arg.alias === "string" ? [arg.alias] : arg.alias;
+    if (arg.type === "string") {
+      table.valueFlags.add(`--${name}`);
+      for (const a of aliases) table.valueFlags.add(a.length === 1 ? `-${a}` : `--${a}`);
+      if (!table.stringOptions.has(`--${name}`)) table.stringOptions.set(`--${name}`, name);
+      for (const a of aliases) if (!table.stringOptions.has(`-${a}`)) table.stringOptions.set(`-${a}`, name);
+    } else if (arg.type === "boolean") {
+      table.booleans.add(`--${name}`);
+      for (const a of aliases) if (a.length > 1) table.booleans.add(`--${a}`);
+    }
+    if (arg.type === "positional") continue;
+    const takesValue = arg.type === "string";
+    table.known.set(`--${name}`, takesValue);
+    if (!takesValue) table.known.set(`--no-${name}`, false);
+    for (const a of aliases) table.known.set(a.length === 1 ? `-${a}` : `--${a}`, takesValue);
   }
-  valueFlagsOf.set(def, out);
-  return out;
+  flagTables.set(def, table);
+  return table;
 }
 
 /**
@@ -110,7 +137,7 @@ export function repeatedValues(rawArgs: readonly string[], def: ArgsDef, name: s
   const arg = def[name];
   const aliases = arg && "alias" in arg && arg.alias !== undefined ? [arg.alias].flat() : [];
   const mine = new Set([`--${name}`, ...aliases.map((a) => (a.length === 1 ? `-${a}` : `--${a}`))]);
-  const takesValue = valueFlags(def);
+  const takesValue = flagTable(def).valueFlags;
   const out: string[] = [];
   for (let i = 0; i < rawArgs.length; i++) {
     const token = rawArgs[i]!;
@@ -365,16 +392,7 @@ export function createRequestOf(parsed: ContainerArgValues, rawArgs?: readonly s
 
 /** citty 0.1.6 takes an unknown `--flag` for a boolean and moves on: a typo would silently change nothing. */
 export function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): void {
-  const known = new Map<string, boolean>();
-  for (const [name, arg] of Object.entries(def)) {
-    if (arg.type === "positional") continue;
-    const takesValue = arg.type === "string";
-    known.set(`--${name}`, takesValue);
-    if (!takesValue) known.set(`--no-${name}`, false);
-    for (const alias of "alias" in arg && arg.alias !== undefined ? [arg.alias].flat() : []) {
-      known.set(alias.length === 1 ? `-${alias}` : `--${alias}`, takesValue);
-    }
-  }
+  const { known } = flagTable(def);
   for (let i = 0; i < rawArgs.length; i++) {
     const token = rawArgs[i]!;
     if (token === "--") return;

@@ -2,7 +2,7 @@ import { defineCommand, runCommand, type CommandDef } from "citty";
 import { print, suppressOutput } from "./output.ts";
 import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
-import { globalArgs, runtimeArgs } from "./args.ts";
+import { flagTable, globalArgs, runtimeArgs } from "./args.ts";
 import { log, LOG_LEVEL_NAMES, setLogLevel } from "../log.ts";
 import { needsRootlessNamespace } from "../rootless/policy.ts";
 import { compilerDirUsable } from "../../ffi/cc-dir.ts";
@@ -174,26 +174,22 @@ function wantsHelp(args: string[]): boolean {
   return false;
 }
 
+/** A command's option definitions (none when they are resolved later, as citty allows), as flagTable reads them. */
+function optionDefs(cmd: CommandDef): Readonly<Record<string, { type?: string; alias?: string | readonly string[] }>> {
+  return typeof cmd.args === "object" && cmd.args !== null ? (cmd.args as Record<string, { type?: string; alias?: string | readonly string[] }>) : {};
+}
+
 /**
  * A string option's negative number (podman's `rm -t -1`) as one `--name=-N` word: citty would read `-1`
  * as an option of its own, taking the next word (a name) as its value.
  */
 function joinNegativeValues(cmd: CommandDef, args: readonly string[]): string[] {
-  const defs = (typeof cmd.args === "object" && cmd.args !== null ? cmd.args : {}) as Record<string, { type?: string; alias?: string | string[] }>;
-  const stringOption = (word: string): string | undefined => {
-    const bare = word.replace(/^--?/, "");
-    for (const [name, def] of Object.entries(defs)) {
-      if (def.type !== "string") continue;
-      const aliases = def.alias === undefined ? [] : [def.alias].flat();
-      if ((word.startsWith("--") && bare === name) || (!word.startsWith("--") && aliases.includes(bare))) return name;
-    }
-    return undefined;
-  };
+  const { stringOptions } = flagTable(optionDefs(cmd));
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const word = args[i]!;
     if (word === "--") return [...out, ...args.slice(i)];
-    const name = word.startsWith("-") ? stringOption(word) : undefined;
+    const name = word.startsWith("-") ? stringOptions.get(word) : undefined;
     const next = args[i + 1];
     if (name !== undefined && next !== undefined && /^-[0-9]+$/.test(next)) {
       out.push(`--${name}=${next}`);
@@ -211,12 +207,7 @@ const PFLAG_FALSE = new Set(["0", "f", "F", "false", "FALSE", "False"]);
  * flag alone, false no flag. citty reads `--no-NAME=…` as an option "NAME=…" of its own and drops it.
  */
 export function explicitBooleans(cmd: CommandDef, args: readonly string[]): string[] {
-  const defs = (typeof cmd.args === "object" && cmd.args !== null ? cmd.args : {}) as Record<string, { type?: string; alias?: string | string[] }>;
-  const booleans = new Set(
-    Object.entries(defs).flatMap(([name, def]) =>
-      def.type !== "boolean" ? [] : [name, ...(def.alias === undefined ? [] : [def.alias].flat().filter((a) => a.length > 1))].map((n) => `--${n}`),
-    ),
-  );
+  const { booleans } = flagTable(optionDefs(cmd));
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const word = args[i]!;

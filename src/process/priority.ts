@@ -3,7 +3,7 @@
 // command's, instead of competing with them on a busy machine. It takes the normal priority back once it
 // is ready. (The supervisor is not niced: it must notice a helper's death and restart it at once.)
 import { readdirSync } from "node:fs";
-import { getPriority, setPriority } from "node:os";
+import { getpriority, setpriority } from "../../ffi/libc.ts";
 
 /** The nice value of a helper while it starts. */
 export const STARTUP_NICE = 10;
@@ -11,7 +11,7 @@ export const STARTUP_NICE = 10;
 /** For the starting process: the child starts niced; gone already, or not allowed: at this one's priority. */
 export function startNiced(pid: number): void {
   try {
-    setPriority(pid, STARTUP_NICE);
+    setpriority(pid, STARTUP_NICE);
   } catch {
     // it starts at this command's priority
   }
@@ -23,7 +23,7 @@ export function startNiced(pid: number): void {
  * Nothing to do for one that started at it; a rootless user's, not allowed to, keeps the one it was given.
  */
 export function restorePriority(): void {
-  if (getPriority() <= 0) return;
+  if (getpriority() <= 0) return;
   // A thread the runtime starts meanwhile from a thread not restored yet (mimalloc's scavenger, seen so)
   // starts niced: looked for again until a pass finds none.
   for (let pass = 0; pass < 5; pass++) {
@@ -36,8 +36,8 @@ export function restorePriority(): void {
     let changed = false;
     for (const tid of tids) {
       try {
-        if (getPriority(Number(tid)) === 0) continue;
-        setPriority(Number(tid), 0);
+        if (getpriority(Number(tid)) === 0) continue;
+        setpriority(Number(tid), 0);
         changed = true;
       } catch {
         // not allowed, or the thread is gone

@@ -3,8 +3,8 @@
 // ctrnet stops it. A pid is signalled only while its start time is the one written down, so a recycled
 // pid is never killed, and a reused one never passes for the process that was adopted.
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { constants } from "node:os";
 import * as libc from "../../ffi/libc.ts";
+import { SIGNAL_NUMBERS } from "../../ffi/signals.ts";
 import { CtrnetError } from "../errors.ts";
 
 export interface TrackedProcess {
@@ -77,7 +77,7 @@ export async function stopByPid(name: string, proc: TrackedProcess): Promise<voi
     for (const [signal, wait] of [["SIGTERM", STOP_GRACE_MS], ["SIGKILL", KILL_WAIT_MS]] as const) {
       if (!running(proc)) return;
       try {
-        libc.kill(proc.pid, constants.signals[signal]);
+        libc.kill(proc.pid, SIGNAL_NUMBERS[signal]);
       } catch {
         return;
       }

@@ -16,7 +16,7 @@ import {
 } from "./lifecycle-helpers.ts";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { WATCHDOG_SCRIPT } from "../../src/lifecycle/supervisor.ts";
+import { WATCHDOG_SCRIPT } from "../../src/lifecycle/supervisor-loop.ts";
 import { startTimeOf } from "../../src/process/supervise.ts";
 import { BINARY } from "../helpers/binary.ts";
 import { flushPortForwarding } from "../helpers/network-plugin.ts";

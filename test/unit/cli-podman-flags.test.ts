@@ -1,7 +1,7 @@
 // podman's spellings the CLI accepts beside its own: short flags together, --all/--latest and names in
 // podman's CheckAllLatestAndIDFile words, run's --uts.
 import { describe, expect, test } from "bun:test";
-import { checkAllLatest, containerArgs, latestArg, rejectUnknownOptions } from "../../src/cli/args.ts";
+import { checkAllLatest, containerArgs, flagTable, latestArg, rejectUnknownOptions } from "../../src/cli/args.ts";
 import { parseUts } from "../../src/cli/commands/run.ts";
 import { explicitBooleans } from "../../src/cli/main.ts";
 
@@ -64,5 +64,35 @@ describe("boolean options with a value, as pflag reads them (podman's --no-hosts
 
   test("another value is pflag's error", () => {
     expect(() => explicitBooleans(cmd, ["--no-hosts=yes"])).toThrow('invalid argument "yes" for "--no-hosts" flag: strconv.ParseBool: parsing "yes": invalid syntax');
+  });
+});
+
+describe("the spellings of a command's options (flagTable), read once per definition", () => {
+  const def = { ...containerArgs, detach: { type: "boolean", alias: "d" }, id: { type: "positional" } } as const;
+
+  test("every spelling, whether it takes a value; a boolean's --no- form; no positional", () => {
+    const t = flagTable(def);
+    expect(t.known.get("--network")).toBe(true);
+    expect(t.known.get("--net")).toBe(true);
+    expect(t.known.get("-p")).toBe(true);
+    expect(t.known.get("--no-hosts")).toBe(false);
+    expect(t.known.get("--no-no-hosts")).toBe(false);
+    expect(t.known.get("-d")).toBe(false);
+    expect(t.known.has("--id")).toBe(false);
+    expect(t.valueFlags.has("--mac-address") && t.valueFlags.has("-p") && !t.valueFlags.has("-P")).toBe(true);
+    // a boolean's long spellings only: -P is no --P
+    expect([...t.booleans].sort()).toEqual(["--detach", "--interactive", "--no-hosts", "--publish-all", "--replace", "--tty"]);
+    // a string option as joinNegativeValues reads it: --NAME, or any alias after one dash
+    expect(t.stringOptions.get("--network")).toBe("network");
+    expect(t.stringOptions.get("-net")).toBe("network");
+    expect(t.stringOptions.get("--net")).toBeUndefined();
+    expect(t.stringOptions.get("-p")).toBe("publish");
+    expect(t.stringOptions.get("-P")).toBeUndefined();
+    expect(flagTable(def)).toBe(t);
+  });
+
+  test("explicit booleans are read through the table: long spellings only, none after --", () => {
+    const cmd = { args: def };
+    expect(explicitBooleans(cmd, ["--replace=false", "--tty=true", "-d", "--", "--tty=false"])).toEqual(["--tty", "-d", "--", "--tty=false"]);
   });
 });

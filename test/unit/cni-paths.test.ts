@@ -1,6 +1,7 @@
 // Default locations for root and rootless users.
 import { expect, test } from "bun:test";
-import { DEFAULT_PLUGIN_DIRS, defaultCacheDir, defaultConfigDirs } from "../../src/drivers/cni/paths.ts";
+import { readFileSync } from "node:fs";
+import { DEFAULT_PLUGIN_DIRS, defaultCacheDir, defaultConfigDirs, passwdHome } from "../../src/drivers/cni/paths.ts";
 import { createCniRuntime } from "../../src/drivers/cni/runtime.ts";
 
 test("root uses the shared system locations", () => {
@@ -19,4 +20,15 @@ test("extra plugin dirs are searched before the defaults, which can be replaced"
   expect(DEFAULT_PLUGIN_DIRS).toEqual(["/usr/lib/cni", "/opt/cni/bin"]);
   expect(createCniRuntime({ pluginDirs: ["/mine"], cacheDir: "/c", configDirs: [] }).pluginPath).toEqual(["/mine", "/usr/lib/cni", "/opt/cni/bin"]);
   expect(createCniRuntime({ pluginDirs: ["/mine"], defaultPluginDirs: ["/other"], cacheDir: "/c", configDirs: [] }).pluginPath).toEqual(["/mine", "/other"]);
+});
+
+test("rootless without $HOME takes the home directory of the user's /etc/passwd entry, as podman does", () => {
+  const passwd = "root:x:0:0:root:/root:/bin/bash\nu:x:1000:1000::/home/u:/bin/sh\nv:x:10000:1::/srv/v:/bin/sh\n";
+  expect(passwdHome(1000, passwd)).toBe("/home/u");
+  expect(passwdHome(10000, passwd)).toBe("/srv/v");
+  expect(() => passwdHome(100, passwd)).toThrow(/HOME is unset and \/etc\/passwd has no entry for uid 100/);
+  // the real file: root's entry, as getpwuid(3) gives it (node:os's homedir without $HOME)
+  const root = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.split(":")[2] === "0")!.split(":")[5]!;
+  expect(passwdHome(0)).toBe(root);
+  expect(defaultConfigDirs({}, 1000)[0]).toMatch(/\/\.config\/cni\/net\.d$/);
 });

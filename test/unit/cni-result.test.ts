@@ -2,7 +2,7 @@
 // golden files in test/fixtures/cni/results.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { type CniResult, parseResult, toWire } from "../../src/drivers/cni/result.ts";
+import { type CniResult, ownResult, parseResult, toWire } from "../../src/drivers/cni/result.ts";
 
 const FIXTURES = join(import.meta.dir, "../fixtures/cni/results");
 const fixture = (name: string): Record<string, unknown> => require(join(FIXTURES, name));
@@ -109,5 +109,17 @@ describe("parseResult", () => {
     expect(() => parseResult({ cniVersion: "1.0.0", ips: [{ address: "10.0.0.2/8", interface: -1 }] })).toThrow("ips[0].interface");
     expect(() => parseResult({ cniVersion: "0.2.0", ip4: { ip: "nonsense" } })).toThrow("ip4.ip");
     expect(() => parseResult("not an object")).toThrow("invalid CNI result");
+  });
+});
+
+describe("ctrnet's own plugin's result, in-process", () => {
+  const odd = () => ({ cniVersion: "1.0.0", ips: [{ address: "10.88.0.2" }], routes: null, extra: 1 });
+
+  test("a plugin's output is checked; the result ctrnet's own plugin gave in this process is read as it is", () => {
+    expect(() => parseResult(odd())).toThrow(/invalid CNI result/);
+    expect(parseResult(ownResult(odd()))).toEqual({ cniVersion: "1.0.0", interfaces: [], ips: [{ address: "10.88.0.2" }], routes: [], dns: {} });
+    // the same reading either way for a good one
+    const wire = toWire(internal, "1.1.0");
+    expect(parseResult(ownResult(structuredClone(wire)))).toEqual(parseResult(structuredClone(wire)));
   });
 });

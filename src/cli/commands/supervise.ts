@@ -5,7 +5,7 @@
 import { defineCommand } from "citty";
 import { createContext } from "../../lifecycle/index.ts";
 import { parseHandedPorts } from "../../lifecycle/port-holder.ts";
-import { runSupervisor } from "../../lifecycle/supervisor.ts";
+import { runSupervisor } from "../../lifecycle/supervisor-loop.ts";
 
 export default defineCommand({
   meta: { name: "_supervise", description: "Restarts the helpers of created containers when they die (internal)" },

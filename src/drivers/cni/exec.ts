@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { type InProcessOptions, OWNER_VARIABLE, runCniPlugin } from "../bridge/plugin/run.ts";
 import { CtrnetError } from "../../errors.ts";
 import { PluginErrorOutput } from "../../schema/cni.ts";
+import { ownResult } from "./result.ts";
 
 export type CniCommand = "ADD" | "DEL" | "CHECK" | "VERSION" | "STATUS" | "GC";
 
@@ -227,16 +228,16 @@ export async function execPlugin(call: PluginInvocation, options: ExecOptions): 
 }
 
 /** ctrnet's plugin, called as a function with exactly what its process would get. */
-function runOwnPlugin(call: PluginInvocation, options: ExecOptions, stateRoot: string, fail: (detail: string, code?: number) => PluginError): unknown {
+async function runOwnPlugin(call: PluginInvocation, options: ExecOptions, stateRoot: string, fail: (detail: string, code?: number) => PluginError): Promise<unknown> {
   const started = performance.now();
   const env = { ...pluginEnv(call, options.pluginDirs), CTRNET_ROOT: stateRoot, ...(options.owner ? { [OWNER_VARIABLE]: options.owner } : {}) };
-  const { stdout, exitCode } = runCniPlugin(env, new TextDecoder().decode(call.stdin), options.ownPlugin);
+  const { stdout, exitCode } = await runCniPlugin(env, new TextDecoder().decode(call.stdin), options.ownPlugin);
   options.onPluginCall?.(record(call, "(in-process)", started, exitCode, ""));
   if (exitCode !== 0) {
     const { detail, code } = failureDetail(stdout, "", `exited with status ${exitCode}`);
     throw fail(detail, code);
   }
-  return stdout.trim() === "" ? undefined : JSON.parse(stdout);
+  return stdout.trim() === "" ? undefined : ownResult(JSON.parse(stdout));
 }
 
 function record(call: PluginInvocation, path: string, started: number, exitCode: number | null, stderr: string): PluginCallRecord {

@@ -12,7 +12,7 @@ export async function cniPluginMain(): Promise<number> {
   phase("plugin loaded");
   const stdin = process.env.CNI_COMMAND === "VERSION" && isTerminal(0) ? "" : (await readStdin())!.toString("utf8");
   phase("stdin read");
-  const { stdout, exitCode } = runCniPlugin(process.env, stdin);
+  const { stdout, exitCode } = await runCniPlugin(process.env, stdin);
   phase("plugin done");
   // a write(2) loop: process.stdout would load Node's streams, about 2 ms of the plugin's start (measured)
   const bytes = Buffer.from(stdout);

@@ -3,13 +3,13 @@
 // and ctrnet's own CNI runtime (which calls it in-process instead of starting itself again) both run it.
 import { atLeast } from "../../cni/version.ts";
 import { runtimeDir } from "../../../state/runtime-dir.ts";
-import { add, check, del, gc, PLUGIN_OWNER, status, version } from "./commands.ts";
+import { add, check, del, gc, type PluginContext, PLUGIN_OWNER, status, version } from "./commands.ts";
+import type { WireResult } from "../../cni/result.ts";
 
 /** Set by ctrnet's own CNI runtime when it runs the plugin in-process: whose the attachments are. */
 export const OWNER_VARIABLE = "CTRNET_PLUGIN_OWNER";
-import { addVlan, checkVlan, delVlan, gcVlan } from "../../vlan/plugin.ts";
-import { isVlanInput, parsePluginInput, versionOf } from "./config.ts";
-import { readPluginEnv } from "./env.ts";
+import { isVlanInput, parsePluginInput, type PluginInput, versionOf, type VlanPluginInput } from "./config.ts";
+import { type PluginEnv, readPluginEnv } from "./env.ts";
 import { phase } from "../../../trace.ts";
 import { CNI_CODE, CniPluginError, errorOutput, toPluginError } from "./plugin-error.ts";
 
@@ -26,7 +26,37 @@ export interface InProcessOptions {
   ipamDataDir?: string;
 }
 
-export function runCniPlugin(env: Readonly<Record<string, string | undefined>>, stdin: string, inProcess: InProcessOptions = {}): PluginRun {
+/** ADD, DEL, CHECK and GC of one network's configuration. */
+interface Commands {
+  add(ctx: PluginContext, env: PluginEnv): WireResult;
+  del(ctx: PluginContext, env: PluginEnv): void;
+  check(ctx: PluginContext, env: PluginEnv): void;
+  gc(ctx: PluginContext): void;
+}
+
+function bridgeCommands(input: PluginInput): Commands {
+  return {
+    add: (ctx, env) => add(ctx, env, input),
+    del: (ctx, env) => del(ctx, env, input),
+    check: (ctx, env) => check(ctx, env, input),
+    gc: (ctx) => gc(ctx, input),
+  };
+}
+
+function vlanCommands(vlan: typeof import("../../vlan/plugin.ts"), input: VlanPluginInput): Commands {
+  return {
+    add: (ctx, env) => vlan.addVlan(ctx, env, input),
+    del: (ctx, env) => vlan.delVlan(ctx, env, input),
+    check: (ctx, env) => vlan.checkVlan(ctx, env, input),
+    gc: (ctx) => vlan.gcVlan(ctx, input),
+  };
+}
+
+/**
+ * The call's answer. Async only to load the macvlan/ipvlan plugin (src/drivers/vlan, some 20 KB of source)
+ * when a call is for such a network: a bridge network's call, every native create's and rm's, loads none of it.
+ */
+export async function runCniPlugin(env: Readonly<Record<string, string | undefined>>, stdin: string, inProcess: InProcessOptions = {}): Promise<PluginRun> {
   const answerVersion = versionOf(stdin);
   try {
     const plugin = readPluginEnv(env);
@@ -40,24 +70,20 @@ export function runCniPlugin(env: Readonly<Record<string, string | undefined>>, 
       }
     };
     // a macvlan or ipvlan network's entry (src/drivers/vlan), else a bridge network's
-    const vlan = isVlanInput(input) ? input : undefined;
-    const bridge = isVlanInput(input) ? undefined : input;
+    const commands = isVlanInput(input) ? vlanCommands(await import("../../vlan/plugin.ts"), input) : bridgeCommands(input);
     switch (plugin.command) {
       case "ADD":
-        return { stdout: `${JSON.stringify(vlan ? addVlan(ctx, plugin, vlan) : add(ctx, plugin, bridge!))}\n`, exitCode: 0 };
+        return { stdout: `${JSON.stringify(commands.add(ctx, plugin))}\n`, exitCode: 0 };
       case "DEL":
-        if (vlan) delVlan(ctx, plugin, vlan);
-        else del(ctx, plugin, bridge!);
+        commands.del(ctx, plugin);
         break;
       case "CHECK":
         needs("0.4.0");
-        if (vlan) checkVlan(ctx, plugin, vlan);
-        else check(ctx, plugin, bridge!);
+        commands.check(ctx, plugin);
         break;
       case "GC":
         needs("1.1.0");
-        if (vlan) gcVlan(ctx, vlan);
-        else gc(ctx, bridge!);
+        commands.gc(ctx);
         break;
       case "STATUS":
         needs("1.1.0");
