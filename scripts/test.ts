@@ -129,14 +129,19 @@ const bunTmp = mkdtempSync(join(tmpdir(), "ctrnet-test-bun-"));
 process.on("exit", () => rmSync(bunTmp, { recursive: true, force: true }));
 
 /** Each failed test's line with what bun printed for it (the lines since the test before it), so a run's
- * tail, which is all some CI logs keep, names what failed. */
+ * tail, which is all some CI logs keep, names what failed. Once each: bun lists the failed tests again
+ * under "N tests failed:" at its end, with nothing of theirs before them. */
 function failures(text: string): string[] {
   const lines = text.split("\n");
   const out: string[] = [];
+  const seen = new Set<string>();
   let start = 0;
   lines.forEach((line, i) => {
     if (!/^\((pass|fail|skip|todo)\) /.test(line)) return;
-    if (line.startsWith("(fail) ")) out.push(lines.slice(Math.max(start, i - 40), i + 1).join("\n"));
+    if (line.startsWith("(fail) ") && !seen.has(line)) {
+      seen.add(line);
+      out.push(lines.slice(Math.max(start, i - 40), i + 1).join("\n"));
+    }
     start = i + 1;
   });
   return out;

@@ -258,6 +258,9 @@ function isCittyUsageError(err: unknown): boolean {
 
 if (import.meta.main) {
   phase("main");
+  // A helper its starter wants niced while it starts (the DNS server) lowers its own priority before the
+  // rest of its start-up (src/process/priority.ts); only such a process loads that module here.
+  const niced = process.env.CTRNET_START_NICE !== undefined ? import("../process/priority.ts").then((m) => m.startNiced()) : undefined;
   // No top-level await: whatever the module graph, the entry is evaluated in one synchronous step.
   const ready = !process.env.BUN_TMPDIR
     ? Promise.resolve(stageHeadersInRuntimeDir())
@@ -268,7 +271,7 @@ if (import.meta.main) {
   const run = process.env.CNI_COMMAND
     ? () => import("../hook/cni-plugin/entry.ts").then((m) => m.cniPluginMain())
     : () => cli(process.argv.slice(2));
-  void ready
+  void Promise.all([niced, ready])
     .then(run)
     .then((code) => {
       process.exitCode = code;

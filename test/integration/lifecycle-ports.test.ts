@@ -95,12 +95,22 @@ describe.skipIf(!privileged)("ctrnet create/rm with published ports", () => {
     inst.ok(["rm", id]);
   });
 
+  /**
+   * Whether another program can listen on the port: a socat that binds it and then ends by itself (TCP: it
+   * stops waiting for a connection; UDP: for a datagram), so the answer never depends on how long socat
+   * takes to start. (A socat killed after a fixed time read as "free" when a busy machine had not let it
+   * reach its bind by then.)
+   */
   const tryListen = (p: number, protocol: "tcp" | "udp"): string => {
-    const r = Bun.spawnSync(["socat", "-u", protocol === "tcp" ? `TCP-LISTEN:${p},bind=127.0.0.1` : `UDP-RECV:${p},bind=127.0.0.1`, "/dev/null"], {
-      stderr: "pipe",
-      timeout: 300,
-    });
-    return r.stderr.toString().includes("Address already in use") ? "in use" : "free";
+    const argv =
+      protocol === "tcp"
+        ? ["socat", "-u", `TCP-LISTEN:${p},bind=127.0.0.1,accept-timeout=0.01`, "/dev/null"]
+        : ["socat", "-T", "0.01", "-u", `UDP-RECV:${p},bind=127.0.0.1`, "/dev/null"];
+    const r = Bun.spawnSync(argv, { stderr: "pipe" });
+    const stderr = r.stderr.toString();
+    if (stderr.includes("Address already in use")) return "in use";
+    if (r.exitCode !== 0) throw new Error(`${argv.join(" ")}: exit ${r.exitCode}: ${stderr}`);
+    return "free";
   };
 
   const supervisorPidFile = () => {

@@ -110,11 +110,13 @@ describe.skipIf(!privileged)("ctrnet under concurrency and crashes", () => {
     const ghost = join(locks, `ghost-${hex(3)}`);
     const busy = join(locks, `busy-${hex(3)}`);
     writeFileSync(ghost, "");
-    // one process that takes the lock and keeps it: the shell's fd 9, inherited by the sleep it becomes
-    const holder = Bun.spawn(["sh", "-c", `exec 9>'${busy}'; flock 9; exec sleep 30`], { stdout: "ignore", stderr: "ignore" });
+    // one process that takes the lock and keeps it: the shell's fd 9, inherited by the sleep it becomes; it
+    // writes to the file once it holds the lock (the file exists before that, from the shell's open)
+    const holder = Bun.spawn(["sh", "-c", `exec 9>'${busy}'; flock 9; echo held >&9; exec sleep 30`], { stdout: "ignore", stderr: "ignore" });
     try {
-      for (let i = 0; i < 100 && !existsSync(busy); i++) await Bun.sleep(10);
-      await Bun.sleep(50);
+      const held = () => existsSync(busy) && readFileSync(busy, "utf8") === "held\n";
+      for (const end = Date.now() + 20_000; !held() && Date.now() < end; ) await Bun.sleep(10);
+      expect(held()).toBe(true);
       inst.ok(["gc"]);
       expect(existsSync(ghost)).toBe(false);
       expect(existsSync(busy)).toBe(true);

@@ -274,7 +274,12 @@ describe.skipIf(!runnable)("slirp4netns", () => {
     test("it does not report ready in time", async () => {
       const binary = join(FIXTURES, "never-ready");
       await withSlirp(null, async (ns) => {
-        await expect(startSlirp4netns({ binary, netnsPath: ns.path, exitFd: false, timeoutMs: 300 })).rejects.toThrow(
+        // the 300 ms start once the fake has printed its line (it then execs sleep), however long a busy
+        // machine took to get it there: the line is in the message whatever the load
+        const printed = (pid: number) => {
+          for (const end = Date.now() + 20_000; Date.now() < end; Bun.sleepSync(5)) if (readFileSync(`/proc/${pid}/comm`, "utf8") === "sleep\n") return;
+        };
+        await expect(startSlirp4netns({ binary, netnsPath: ns.path, exitFd: false, timeoutMs: 300, onSpawn: printed })).rejects.toThrow(
           `${binary} did not report ready within 300 ms and was stopped: "fake slirp4netns: waiting for nothing\\n"`,
         );
       });

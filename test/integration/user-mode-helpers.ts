@@ -25,14 +25,16 @@ export async function untilGone(pid: number): Promise<boolean> {
   return false;
 }
 
-/** Live processes, with their argv. */
-function processes(): { pid: number; argv: string[] }[] {
-  const out: { pid: number; argv: string[] }[] = [];
+/** Live processes, with their parent and argv. */
+function processes(): { pid: number; ppid: number; argv: string[] }[] {
+  const out: { pid: number; ppid: number; argv: string[] }[] = [];
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || !alive(pid)) continue;
     try {
-      out.push({ pid, argv: readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0") });
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      out.push({ pid, ppid, argv: readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0") });
     } catch {
       // exited while we looked
     }
@@ -102,12 +104,17 @@ export function userModeSandbox(label: string, helper: string) {
     },
     /** The driver's program, and ctrnet's forwarders and supervisors, that belong to this file's containers. */
     helperProcesses(): string[] {
-      return processes()
+      const all = processes();
+      const commandOf = new Map(all.map((p) => [p.pid, p.argv.join("\0")]));
+      return all
         .filter(({ argv }) => {
           const line = argv.join(" ");
           const ours = argv[0] === BINARY && (argv.includes("_rootlessport") || argv.includes("_supervise"));
           return (argv.some((a) => a.endsWith(helper)) && line.includes(dirs.netns)) || ours;
         })
+        // a child a helper forked that has not exec'd yet shows its parent's command line: the supervisor's
+        // watchdog did so for tens of ms on a busy machine, read as a second supervisor
+        .filter(({ ppid, argv }) => commandOf.get(ppid) !== argv.join("\0"))
         .map(({ pid, argv }) => `${pid} ${argv.join(" ")}`);
     },
     expectNothingLeft(): void {

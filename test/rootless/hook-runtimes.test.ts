@@ -462,11 +462,13 @@ describe.skipIf(!runnable)("ctrnet as the hook of a rootless runtime", () => {
     async () => {
       const id = `crun-early-${freePorts(1)}`;
       const path = bundle("crun", "never served", { "io.ctrnet.network": "slirp4netns" });
-      editConfig(path, (config) => config.hooks.createContainer!.unshift({ path: "/bin/false", args: ["false"] }));
+      // a failing hook that reads the state crun writes it first: /bin/false, gone before crun wrote, made crun
+      // say "writing to pipe: Broken pipe" instead on a busy machine
+      editConfig(path, (config) => config.hooks.createContainer!.unshift({ path: "/bin/sh", args: ["sh", "-c", "cat >/dev/null; exit 1"] }));
       const r = runDetached("crun", path, id);
       remove("crun", id);
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain("error executing hook `/bin/false`");
+      expect(r.stderr).toContain("error executing hook `/bin/sh`");
       await nothingLeft("crun");
     },
     TEST_TIMEOUT_MS,

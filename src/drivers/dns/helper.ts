@@ -130,9 +130,10 @@ export async function runDnsHelper(configPath: string, log: HelperLog): Promise<
   const starting = (async () => {
     const applied = await server.apply(first, allMembers(configPath, log));
     if (applied.listening.length === 0 && applied.errors.length > 0) throw new CtrnetError(applied.errors.join("; "));
-    writeStatus(configPath, generation, applied);
-    // started niced by root's launcher (start.ts), so that its start-up yielded to the attach that started it
+    // started niced (start.ts asks, main.ts does it), so that its start-up yielded to the attach that started it;
+    // the normal priority back before the status file says it serves, which its starter waits for
     restorePriority();
+    writeStatus(configPath, generation, applied);
     log.info(`serving ${configPath} (generation ${first.generation}) on ${applied.listening.join(", ") || "no address"}`);
     scheduleRetry();
   })();

@@ -13,7 +13,7 @@ import { DnsProcessFile, HelperRestartsFile, readJsonFile } from "../../schema/s
 import { writeFileAtomic } from "../../state/atomic-file.ts";
 import type { DnsStatus } from "../../schema/dns.ts";
 import { readDnsConfig, statusPathOf, waitForDnsStatus } from "./config.ts";
-import { startNiced } from "../../process/priority.ts";
+import { startNicedEnv } from "../../process/priority.ts";
 
 /** The files of the helper, in one directory of the runtime directory. */
 export interface DnsHelperPaths {
@@ -113,9 +113,9 @@ export function launchDnsHelper(paths: DnsHelperPaths, opts: StartDnsOptions = {
 }
 
 function spawnDetached(argv: string[], env: Record<string, string | undefined>, stdio: [number, number, number]): number {
-  const child = Bun.spawn(argv, { env, stdio, detached: true });
-  // its start-up yields to this command's attach; it takes its normal priority back once it serves (runDnsHelper)
-  startNiced(child.pid);
+  // its start-up yields to this command's attach: it starts niced, by its own hand before anything else, and
+  // takes its normal priority back once it serves (runDnsHelper)
+  const child = Bun.spawn(argv, { env: startNicedEnv(env), stdio, detached: true });
   // this command does not wait for it: it outlives the command
   child.unref();
   return child.pid;
