@@ -43,3 +43,8 @@ export type SignalName = keyof typeof SIGNAL_NUMBERS;
 export function signalNumber(signal: NodeJS.Signals): number {
   return (SIGNAL_NUMBERS as Record<string, number>)[signal]!;
 }
+
+/** A shell's view of a process killed by a signal: 128 + its number. */
+export function signalExitStatus(signal: NodeJS.Signals | number): number {
+  return 128 + (typeof signal === "number" ? signal : signalNumber(signal));
+}

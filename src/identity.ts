@@ -55,3 +55,12 @@ export function inUserNamespace(): boolean {
 export function isRootless(): boolean {
   return hostUid() !== 0;
 }
+
+/** The entry /etc/passwd (its text) has for uid: the user's name and home directory. */
+export function passwdEntry(passwd: string, uid: number): { name: string; home: string } | undefined {
+  for (const line of passwd.split("\n")) {
+    const fields = line.split(":");
+    if (fields[0] && fields[2] === String(uid)) return { name: fields[0], home: fields[5] ?? "" };
+  }
+  return undefined;
+}

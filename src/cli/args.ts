@@ -257,8 +257,7 @@ function perNetworkOptions(name: string, options: string): NetworkRequest {
     else if (key === "host_interface_name") {
       if (value === "") fail("host_interface_name cannot be empty");
       out.hostInterfaceName = value;
-    }
-    else if (key === "interface_name") {
+    } else if (key === "interface_name") {
       if (value === "") fail("interface_name cannot be empty");
       out.interfaceName = value;
     } else if (key === "alias") {

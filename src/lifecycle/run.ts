@@ -1,7 +1,8 @@
 // `ctrnet run`: a container's network made for one command, and taken away when it ends. The command
 // runs in the container's netns, in a private mount namespace where the container's own resolv.conf and
 // hosts are bound over /etc; ctrnet stays its parent, passes signals on, and tears down after it.
-import { constants, hostname } from "node:os";
+import { hostname } from "node:os";
+import { signalExitStatus } from "../../ffi/signals.ts";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage, exitCodeOf } from "../errors.ts";
@@ -67,11 +68,6 @@ export class CommandNotRunError extends CtrnetError {
 /** A random 64-hex id, as podman gives containers. */
 export function randomContainerId(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
-}
-
-/** A shell's view of a process killed by a signal. */
-function signalStatus(signal: NodeJS.Signals | number): number {
-  return 128 + (typeof signal === "number" ? signal : constants.signals[signal]);
 }
 
 /** Bad input keeps its exit code 2; anything else that stops `run` before the command starts is 125. */
@@ -156,11 +152,11 @@ export async function runContainer(ctx: Context, req: CreateRequest, argv: strin
       // after it is still taken as its echo.
       if (cancelled === undefined || exitCodeOf(err) === 2) throw beforeStart(err);
       log.debug(`setup interrupted by ${cancelled}: ${errorMessage(err)}`);
-      return signalStatus(cancelled);
+      return signalExitStatus(cancelled);
     }
     let releasePorts = () => {};
     try {
-      if (cancelled !== undefined) return signalStatus(cancelled);
+      if (cancelled !== undefined) return signalExitStatus(cancelled);
       try {
         // As podman's conmon: ports DNATed to the container are held for as long as it runs.
         const driver = driverFor(record.mode, ctx);
@@ -170,7 +166,7 @@ export async function runContainer(ctx: Context, req: CreateRequest, argv: strin
         throw err instanceof CommandNotRunError ? err : beforeStart(err);
       }
       const { code, signal } = await child.exited;
-      return signal === null ? code! : signalStatus(signal);
+      return signal === null ? code! : signalExitStatus(signal);
     } finally {
       releasePorts();
       await teardown(ctx, record.id);

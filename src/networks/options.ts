@@ -120,6 +120,7 @@ function parseIsolate(value: string): "true" | "false" | "strict" {
   return b ? "true" : "false";
 }
 
+/** A boolean as Go's strconv.ParseBool reads it; undefined for anything else. */
 function goBool(value: string): boolean | undefined {
   if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) return true;
   if (["0", "f", "F", "false", "FALSE", "False"].includes(value)) return false;
@@ -128,8 +129,8 @@ function goBool(value: string): boolean | undefined {
 
 /** podman's `no_default_route` option, read as Go's strconv.ParseBool reads it. */
 function boolOption(key: string, value: string): boolean {
-  if (["1", "t", "T", "true", "TRUE", "True"].includes(value)) return true;
-  if (["0", "f", "F", "false", "FALSE", "False"].includes(value)) return false;
+  const b = goBool(value);
+  if (b !== undefined) return b;
   throw new UsageError(`invalid --opt ${key}=${value}: use true or false`);
 }
 

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { type IdMapping, newIdMap, writeIdMaps } from "../../ffi/launcher.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";
+import { passwdEntry } from "../identity.ts";
 
 export interface SubIdRange {
   start: number;
@@ -48,12 +49,8 @@ function readOrEmpty(path: string): string {
  * which the caller sets as it likes.
  */
 export function passwdName(passwd: string, uid: number): string | undefined {
-  for (const line of passwd.split("\n")) {
-    const [name, , id] = line.split(":");
-    if (name && id === String(uid)) return name;
-  }
   // no entry: subordinate ids can still be granted by number
-  return undefined;
+  return passwdEntry(passwd, uid)?.name;
 }
 
 const HELPER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

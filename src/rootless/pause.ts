@@ -3,7 +3,7 @@
 // $XDG_RUNTIME_DIR/ctrnet/pause.pid. Every ctrnet command of the user joins both (reexec.ts), so the netns
 // files one invocation mounts are there for the next. As podman's pause process.
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { constants } from "node:os";
+import { SIGNAL_NUMBERS } from "../../ffi/signals.ts";
 import { join } from "node:path";
 import { launch, type LaunchedProcess } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";
@@ -182,7 +182,7 @@ const STOP_POLL_MS = 10;
 
 /** Polls: the pause process is not our child, so there is nothing to wait on. */
 async function stopProcess(pid: number): Promise<void> {
-  for (const signal of [constants.signals.SIGTERM, constants.signals.SIGKILL]) {
+  for (const signal of [SIGNAL_NUMBERS.SIGTERM, SIGNAL_NUMBERS.SIGKILL]) {
     try {
       libc.kill(pid, signal);
     } catch {

@@ -1,6 +1,6 @@
 // Signal forwarding and the exit status of a process that stands in for its child (the re-executed
 // ctrnet, `ctrnet unshare`).
-import { constants } from "node:os";
+import { signalExitStatus } from "../../ffi/signals.ts";
 
 /** What a terminal, a runtime or a user may send to ctrnet and mean for the command it runs. */
 const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
@@ -20,5 +20,5 @@ export function forwardSignals(target: () => { kill(signal: NodeJS.Signals): unk
 
 /** The child's exit status as a shell reports it: its code, or 128 + the signal that killed it. */
 export function standInStatus(status: { code: number | null; signal: NodeJS.Signals | null }): number {
-  return status.signal === null ? (status.code ?? 1) : 128 + constants.signals[status.signal];
+  return status.signal === null ? (status.code ?? 1) : signalExitStatus(status.signal);
 }

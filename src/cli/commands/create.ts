@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { print } from "../output.ts";
-import { signalNumber } from "../../../ffi/signals.ts";
+import { signalExitStatus } from "../../../ffi/signals.ts";
 import { createContainerUninterrupted } from "../../lifecycle/create.ts";
 import { removeReplaced } from "../../lifecycle/remove.ts";
 import { withContext } from "../../lifecycle/with-context.ts";
@@ -25,7 +25,7 @@ export default defineCommand({
       return createContainerUninterrupted(ctx, request, { writeEtc: true });
     });
     // a signal during the set-up: it was finished, then undone; the status a shell gives a killed command
-    if (typeof made === "string") return 128 + signalNumber(made);
+    if (typeof made === "string") return signalExitStatus(made);
     print(`${made.netns?.path ?? ""}\n`);
   },
 });

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { forEachName } from "../each.ts";
 import { print } from "../output.ts";
-import { constants } from "node:os";
+import { signalExitStatus } from "../../../ffi/signals.ts";
 import { isSysError } from "../../../ffi/errno.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
 import { validateName } from "../../names.ts";
@@ -102,7 +102,7 @@ const exec = defineCommand({
       throw new CommandNotRunError(`cannot run "${command[0]}": ${reason}`, err.code === "ENOENT" ? 127 : 126);
     }
     const { code, signal } = await child.exited;
-    return signal === null ? code! : 128 + constants.signals[signal];
+    return signal === null ? code! : signalExitStatus(signal);
   },
 });
 

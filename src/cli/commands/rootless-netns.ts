@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { constants } from "node:os";
+import { signalExitStatus } from "../../../ffi/signals.ts";
 import { isSysError } from "../../../ffi/errno.ts";
 import type { LaunchedProcess } from "../../../ffi/launcher.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
@@ -71,7 +71,7 @@ const enter = defineCommand({
         throw new CtrnetError(`cannot run "${command[0]}": ${err.code === "ENOENT" ? "command not found" : "permission denied"}`);
       }
       const { code, signal } = await child.exited;
-      return signal === null ? code! : 128 + constants.signals[signal];
+      return signal === null ? code! : signalExitStatus(signal);
     });
   },
 });

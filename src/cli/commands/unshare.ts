@@ -2,7 +2,7 @@
 // mount namespace, where the user is root and sees the netns files ctrnet mounted. By the time run()
 // starts, cli() has already moved this process there (rootless/reexec.ts).
 import { defineCommand } from "citty";
-import { constants } from "node:os";
+import { signalExitStatus } from "../../../ffi/signals.ts";
 import { isSysError } from "../../../ffi/errno.ts";
 import type { LaunchedProcess } from "../../../ffi/launcher.ts";
 import { CtrnetError, errorMessage, exitCodeOf, UsageError } from "../../errors.ts";
@@ -97,7 +97,7 @@ export default defineCommand({
       }
       const exitCode = await child.exited;
       const signal = child.signalCode;
-      return signal === null ? exitCode : 128 + (typeof signal === "number" ? signal : constants.signals[signal]);
+      return signal === null ? exitCode : signalExitStatus(signal);
     } finally {
       stopForwarding();
     }

@@ -10,7 +10,7 @@ import { phase } from "../../trace.ts";
 import type { CtrnetPluginConfig } from "../../schema/ctrnet-plugin.ts";
 import { Firewall, type FirewallNetwork, type PublishedPort, type StateSource } from "../firewall/index.ts";
 import { type Allocation, allocate, type IpamConfig, leases, parseIpamConfig, release } from "../ipam/index.ts";
-import { attachVeth, type BridgeConfig, detachVeth, ensureBridge } from "./plumbing.ts";
+import { attachVeth, type BridgeConfig, detachVeth, ensureBridge, findLink } from "./plumbing.ts";
 import { addStaticRoutes, defaultRouteGateways, defaultRouteMetric, type IpamStaticRoute, staticRoutesOf } from "../static-routes.ts";
 
 /** A native network as its conflist describes it. */
@@ -123,15 +123,6 @@ function openFirewall(req: Pick<AttachRequest, "hostNetnsFd">): Firewall {
   return Firewall.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
 }
 
-function findHostLink(host: Netlink, name: string): boolean {
-  try {
-    host.link(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** podman's --ipam-driver none: no address to hand out, and none may be asked for. */
 function noAddresses(req: AttachRequest): Allocation[] {
   if (req.ips?.length) throw new UsageError(`network ${req.network.name}: requested IP address ${req.ips.join(", ")} is in no range of the network (its ipam driver is none)`);
@@ -174,7 +165,7 @@ export function attach(req: AttachRequest): AttachResult {
     phase("firewall network ensured");
     crashPoint("bridge");
     const hostInterface = req.hostInterface ?? hostInterfaceName(req.containerId, req.ifname);
-    if (req.hostInterface !== undefined && findHostLink(host, hostInterface)) {
+    if (req.hostInterface !== undefined && findLink(host, hostInterface) !== undefined) {
       // netavark's words
       throw new UsageError(`create veth pair: interface ${req.ifname} already exists on container namespace or ${hostInterface} exists on host namespace`);
     }

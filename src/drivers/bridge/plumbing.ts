@@ -52,7 +52,8 @@ export interface Veth {
 
 const isV6 = (cidrOrIp: string): boolean => cidrOrIp.includes(":");
 
-function findLink(nl: Netlink, name: string): Link | undefined {
+/** The link of that name, undefined when there is none (any other failure is thrown). */
+export function findLink(nl: Netlink, name: string): Link | undefined {
   try {
     return nl.link(name);
   } catch (err) {

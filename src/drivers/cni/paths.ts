@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CtrnetError } from "../../errors.ts";
-import { hostUid } from "../../identity.ts";
+import { hostUid, passwdEntry } from "../../identity.ts";
 
 export const DEFAULT_PLUGIN_DIRS: readonly string[] = ["/usr/lib/cni", "/opt/cni/bin"];
 
@@ -29,10 +29,8 @@ export function defaultCacheDir(env: Env = process.env, uid = hostUid()): string
  * user's entry. Not node:os's homedir(), whose import cost every create about 0.35 ms.
  */
 export function passwdHome(uid: number, passwd = readPasswd()): string {
-  for (const line of passwd.split("\n")) {
-    const fields = line.split(":");
-    if (fields.length >= 7 && fields[2] === String(uid) && fields[5]) return fields[5];
-  }
+  const home = passwdEntry(passwd, uid)?.home;
+  if (home) return home;
   throw new CtrnetError(`no home directory: $HOME is unset and /etc/passwd has no entry for uid ${uid}`);
 }
 
