@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { notFoundIsRuntime } from "../../errors.ts";
 import { connectContainer, withContext } from "../../lifecycle/index.ts";
-import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs, staticAddresses } from "../args.ts";
+import { contextOptions, exactArgs, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs, staticAddresses, takesArgs } from "../args.ts";
 
 const args = {
   ...globalArgs,
@@ -14,7 +14,7 @@ const args = {
   id: { type: "positional", required: true, description: "container id or name", valueHint: "container" },
 } as const;
 
-export default defineCommand({
+export default takesArgs(exactArgs(2), defineCommand({
   meta: { name: "connect", description: "Connect a running container to one more network" },
   args,
   async run({ args: values, rawArgs }) {
@@ -29,4 +29,4 @@ export default defineCommand({
     // an unknown container or network: exit 1, as rm's and inspect's
     await notFoundIsRuntime(withContext(contextOptions(values), (ctx) => connectContainer(ctx, String(values.id), String(values.network), opts)));
   },
-});
+}));

@@ -1,0 +1,67 @@
+// Eighth pass over podman's networking tests (test/e2e/network_test.go, network_create_test.go,
+// network_connect_disconnect_test.go, port_test.go, test/system/500-networking.bats, and 015-help.bats's
+// checks of the network commands), as ctrnet commands run by root through the compiled binary.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { Installation, privileged, type TestNetwork } from "./lifecycle-helpers.ts";
+
+describe.skipIf(!privileged)("podman parity, eighth pass", () => {
+  let inst: Installation;
+  let net: TestNetwork;
+
+  beforeAll(() => {
+    inst = new Installation();
+    net = inst.network("pp8");
+  });
+
+  afterEach(() => {
+    inst.removeAll();
+    inst.expectClean();
+  });
+
+  afterAll(() => inst.dispose());
+
+  const networkNames = () => inst.ok(["network", "ls", "-q"]).trim().split("\n");
+
+  test("bats 015-help on the network commands: podman's argument counts (cobra's ExactArgs, MaximumNArgs, MinimumNArgs, NoArgs), a word too many refused and not ignored, exit 2, nothing made", () => {
+    inst.ok(["create", "--network", net.name, "c8a"]);
+    const before = networkNames();
+    for (const [args, words] of [
+      [["network", "create", "pp8x", "pp8y"], "accepts at most 1 arg(s), received 2"],
+      [["network", "exists"], "accepts 1 arg(s), received 0"],
+      [["network", "exists", net.name, "pp8y"], "accepts 1 arg(s), received 2"],
+      [["network", "update", "--dns-add", "192.0.2.53"], "accepts 1 arg(s), received 0"],
+      [["network", "update", net.name, "pp8y", "--dns-add", "192.0.2.53"], "accepts 1 arg(s), received 2"],
+      [["network", "connect", net.name], "accepts 2 arg(s), received 1"],
+      [["network", "connect", net.name, "c8a", "extra"], "accepts 2 arg(s), received 3"],
+      [["disconnect", net.name, "c8a", "extra"], "accepts 2 arg(s), received 3"],
+      [["network", "inspect"], "requires at least 1 arg(s), only received 0"],
+      [["network", "rm", "-f"], "requires at least 1 arg(s), only received 0"],
+      [["network", "ls", net.name], "`ctrnet network ls` takes no arguments"],
+      [["network", "list", net.name], "`ctrnet network list` takes no arguments"],
+      [["network", "prune", "-f", net.name], "`ctrnet network prune` takes no arguments"],
+      [["ps", "-a", "c8a"], "`ctrnet ps` takes no arguments"],
+      [["port", "c8a", "80", "81"], "`port` accepts at most 2 arguments"],
+      // as cobra: an unknown option is named before the count is checked
+      [["network", "exists", "--frob"], "unknown option --frob"],
+    ] as const) {
+      const r = inst.cli([...args]);
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, code: 2, stdout: "", stderr: `ctrnet: error: ${words}\n` });
+    }
+    // nothing was made or changed
+    expect(networkNames()).toEqual(before);
+    expect(inst.inspect("c8a").NetworkSettings.Networks).toHaveProperty(net.name);
+    expect(inst.ok(["network", "inspect", net.name, "--format", "{{.NetworkDNSServers}}"])).toBe("[]\n");
+    // within the counts, as before
+    expect(inst.cli(["network", "exists", net.name]).code).toBe(0);
+    expect(inst.cli(["network", "exists", "pp8-nosuch"]).code).toBe(1);
+  });
+
+  test("bats 015-help: a command group without its command prints its help, then podman's 'missing command' words, exit 2", () => {
+    for (const group of [["network"], ["container"], []]) {
+      const r = inst.cli(group);
+      expect({ group, code: r.code, stderr: r.stderr }).toEqual({ group, code: 2, stderr: `ctrnet: error: missing command '${["ctrnet", ...group].join(" ")} COMMAND'\n` });
+      expect(r.stdout).toContain(`\nUsage:\n  ${["ctrnet", ...group].join(" ")}`);
+    }
+    expect(inst.cli(["network", "--help"]).code).toBe(0);
+  });
+});
