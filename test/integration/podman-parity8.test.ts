@@ -64,4 +64,18 @@ describe.skipIf(!privileged)("podman parity, eighth pass", () => {
     }
     expect(inst.cli(["network", "--help"]).code).toBe(0);
   });
+  test("bats 'podman network reload': the container's id is printed, however it was named; e2e getContainers: reload and rm look every name up first, one missing fails the command with nothing done (rm -f: each name removed or ignored)", () => {
+    const id = "c8b0123456789abcdef";
+    inst.ok(["create", "--network", net.name, "--name", "web8", id]);
+    inst.ok(["create", "--network", net.name, "c8c"]);
+    expect(inst.ok(["network", "reload", "web8"])).toBe(`${id}\n`);
+    expect(inst.ok(["reload", "web8", "c8c"])).toBe(`${id}\nc8c\n`);
+    const missing = `no container with name or ID "pp8-nosuch" found: no such container`;
+    for (const args of [["network", "reload", "web8", "pp8-nosuch"], ["rm", "web8", "pp8-nosuch"], ["rm", "pp8-nosuch", "c8c"]]) {
+      const r = inst.cli(args);
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ args, code: 1, stdout: "", stderr: `ctrnet: error: ${missing}\n` });
+    }
+    expect(inst.ok(["ps", "--format", "{{.ID}}", "--no-trunc"]).trim().split("\n").sort()).toEqual([id, "c8c"].sort());
+    expect(inst.ok(["rm", "-f", "web8", "pp8-nosuch", "c8c"])).toBe("web8\npp8-nosuch\nc8c\n");
+  });
 });
