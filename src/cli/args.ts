@@ -223,6 +223,8 @@ function parsePid(text: string | undefined): number | undefined {
  * address when only one is given (either family, as before), `ip6` the IPv6 one beside an IPv4 `ip`.
  */
 export function staticAddresses(ip4: string | undefined, ip6: string | undefined): { ip?: string; ip6?: string } {
+  // podman's netflags: each value parsed first, --ip then --ip6
+  for (const value of [ip4, ip6]) if (value !== undefined && ipFamily(value) === 0) throw new UsageError(`${JSON.stringify(value)} is not an ip address`);
   if (ip6 !== undefined && !ip6.includes(":")) throw new UsageError(`invalid --ip6 "${ip6}": expected an IPv6 address`);
   if (ip4 === undefined) return ip6 === undefined ? {} : { ip: ip6 };
   if (ip6 === undefined) return { ip: ip4 };

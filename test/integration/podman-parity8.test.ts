@@ -78,4 +78,18 @@ describe.skipIf(!privileged)("podman parity, eighth pass", () => {
     expect(inst.ok(["ps", "--format", "{{.ID}}", "--no-trunc"]).trim().split("\n").sort()).toEqual([id, "c8c"].sort());
     expect(inst.ok(["rm", "-f", "web8", "pp8-nosuch", "c8c"])).toBe("web8\npp8-nosuch\nc8c\n");
   });
+  test("malformed addresses in podman's words: run/create --ip and --ip6 (netflags: \"X\" is not an ip address), network connect --ip and --ip6 (pflag's IP flags); nothing connected", () => {
+    inst.ok(["create", "--network", net.name, "c8d"]);
+    for (const [args, words] of [
+      [["create", "--network", net.name, "--ip6", "nope", "c8e"], '"nope" is not an ip address'],
+      [["run", "--network", net.name, "--ip", "10.1.2.256", "--", "true"], '"10.1.2.256" is not an ip address'],
+      [["network", "connect", "--ip", "nope", net.name, "c8d"], 'invalid argument "nope" for "--ip" flag: invalid string being converted to IP address: nope'],
+      [["network", "connect", "--ip6", "fd00::zz", net.name, "c8d"], 'invalid argument "fd00::zz" for "--ip6" flag: invalid string being converted to IP address: fd00::zz'],
+    ] as const) {
+      const r = inst.cli([...args]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: `ctrnet: error: ${words}\n` });
+    }
+    expect(Object.keys(inst.inspect("c8d").NetworkSettings.Networks)).toEqual([net.name]);
+    expect(inst.ok(["ps", "-q"]).trim().split("\n")).toEqual(["c8d"]);
+  });
 });

@@ -153,6 +153,9 @@ describe("podman's spellings of the container options", () => {
     expect(createRequestOf({}, ["--network-alias", "a", "--alias=b", "--network-alias=c"]).aliases).toEqual(["a", "b", "c"]);
     expect(createRequestOf({ ip6: "fd00::5" }).ip).toBe("fd00::5");
     expect(() => createRequestOf({ ip6: "10.0.0.5" })).toThrow('invalid --ip6 "10.0.0.5": expected an IPv6 address');
+    // no address at all: podman's netflags words, --ip first
+    expect(() => createRequestOf({ ip6: "nope" })).toThrow('"nope" is not an ip address');
+    expect(() => createRequestOf({ ip: "bad", ip6: "nope" })).toThrow('"bad" is not an ip address');
     // both, one of each family (podman's --ip with --ip6 on a dual-stack network)
     expect(createRequestOf({ ip: "10.0.0.5", ip6: "fd00::5" })).toEqual({ ip: "10.0.0.5", ip6: "fd00::5" });
     expect(createRequestOf({}, ["--network", "a:ip=10.0.0.5,ip6=fd00::5"])).toEqual({ network: "a", networkOptions: [{ ips: ["10.0.0.5", "fd00::5"] }] });
