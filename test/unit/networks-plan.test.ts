@@ -302,7 +302,7 @@ describe("planNetwork", () => {
       [{ name: "-bad" }, 'Invalid characters in network name "-bad": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
       [{ name: "a/b" }, 'Invalid characters in network name "a/b"'],
       [{ name: "other" }, "network name other already used: network already exists other"],
-      [{ name: "n", driver: "overlay" }, 'unsupported network driver "overlay": use bridge, macvlan, ipvlan'],
+      [{ name: "n", driver: "overlay" }, 'failed to find driver or plugin "overlay": use bridge, macvlan, ipvlan'],
       [{ name: "n", driver: "ipvlan", options: { parent: "eth0", mode: "vepa" }, subnets: ["192.168.1.0/24"] }, "invalid --opt mode=vepa for the ipvlan driver: use one of l2, l3, l3s"],
       [{ name: "n", driver: "ipvlan", options: { parent: "eth9" }, subnets: ["192.168.1.0/24"] }, "parent interface eth9 of the ipvlan network does not exist"],
       [{ name: "n", subnets: ["10.50.3.0/24"] }, "subnet 10.50.3.0/24 is already used on the host or by another config: it overlaps subnet 10.50.0.0/16 of network other"],
