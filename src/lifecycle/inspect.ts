@@ -1,6 +1,7 @@
 // `ctrnet inspect` and `ctrnet port`: what a container's network looks like, following container:ID to
 // the container whose netns it shares, as the seeds' getContainerNetworkInfo does.
 import { NotFoundError, UsageError } from "../errors.ts";
+import { hostname } from "node:os";
 import { formatPort, type PortMapping, PROTOCOLS, type Protocol } from "../schema/ports.ts";
 import type { Context } from "./context.ts";
 import { type InspectHealth, type InspectHelper, type InspectResult, inspectResult, type InspectView } from "./inspect-format.ts";
@@ -16,7 +17,7 @@ export async function inspectContainer(ctx: Context, idOrName: string): Promise<
   const state = ctx.state();
   const rec = state.get(idOrName);
   const owner = netnsOwner(state, rec);
-  return inspectResult(rec, owner, inspectView(ctx, owner), inspectHealth(ctx, owner));
+  return inspectResult(rec, owner, inspectView(ctx, owner), inspectHealth(ctx, owner), hostname());
 }
 
 /** The helpers of the container owning the netns, by kind, and the one that is gone. */

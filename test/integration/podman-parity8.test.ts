@@ -92,4 +92,17 @@ describe.skipIf(!privileged)("podman parity, eighth pass", () => {
     expect(Object.keys(inst.inspect("c8d").NetworkSettings.Networks)).toEqual([net.name]);
     expect(inst.ok(["ps", "-q"]).trim().split("\n")).toEqual(["c8d"]);
   });
+  test("e2e 'podman run --publish-all with EXPOSE port ranges': every exposed port published, HostConfig.PublishAllPorts true (false without -P); HostConfig's --dns, --dns-option, --dns-search and --add-host, Config's hostname, as podman's inspect", () => {
+    inst.ok(["create", "--network", net.name, "--publish-all", "--expose", "2002", "--expose", "2001-2003", "--expose", "2004-2005/tcp", "c8f"]);
+    const all = inst.inspect("c8f");
+    expect(Object.keys(all.NetworkSettings.Ports).sort()).toEqual(["2001/tcp", "2002/tcp", "2003/tcp", "2004/tcp", "2005/tcp"]);
+    expect(all.HostConfig.PublishAllPorts).toBe(true);
+    expect(inst.ok(["inspect", "c8f", "--format", "{{.HostConfig.PublishAllPorts}} {{.Config.Hostname}}"])).toBe("true c8f\n");
+    inst.ok(["create", "--network", net.name, "--expose", "2006", "--dns", "192.0.2.53", "--dns-option", "ndots:2", "--dns-search", "example.com", "--add-host", "db;db2:192.0.2.9", "--hostname", "box8", "c8g"]);
+    const some = inst.inspect("c8g");
+    expect(some.HostConfig).toMatchObject({ Dns: ["192.0.2.53"], DnsOptions: ["ndots:2"], DnsSearch: ["example.com"], ExtraHosts: ["db;db2:192.0.2.9"], PublishAllPorts: false });
+    expect(some.Config.Hostname).toBe("box8");
+    expect(some.NetworkSettings.Ports).toEqual({ "2006/tcp": null });
+    expect(inst.ok(["inspect", "c8g", "--format", "{{.HostConfig.Dns}} {{.HostConfig.ExtraHosts}} {{json .HostConfig.DnsSearch}}"])).toBe('[192.0.2.53] [db;db2:192.0.2.9] ["example.com"]\n');
+  });
 });
