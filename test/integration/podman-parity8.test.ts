@@ -105,4 +105,14 @@ describe.skipIf(!privileged)("podman parity, eighth pass", () => {
     expect(some.NetworkSettings.Ports).toEqual({ "2006/tcp": null });
     expect(inst.ok(["inspect", "c8g", "--format", "{{.HostConfig.Dns}} {{.HostConfig.ExtraHosts}} {{json .HostConfig.DnsSearch}}"])).toBe('[192.0.2.53] [db;db2:192.0.2.9] ["example.com"]\n');
   });
+  test("e2e create_staticip 'two containers with the same IP': {{.State.Status}} {{.NetworkSettings.IPAddress}} is podman's 'running IP' while the network is up; the second asking for it is refused in podman's words; JSON State keeps ctrnet's word", () => {
+    const ip = `${net.prefix}.77`;
+    inst.ok(["create", "--network", net.name, "--ip", ip, "c8h"]);
+    expect(inst.ok(["inspect", "--format", "{{.State.Status}} {{.NetworkSettings.IPAddress}}", "c8h"])).toBe(`running ${ip}\n`);
+    expect(inst.ok(["inspect", "--format", "{{.State}} {{.State.Running}} {{json .State}}", "c8h"])).toBe('ready true "ready"\n');
+    expect(inst.inspect("c8h").State).toBe("ready");
+    const r = inst.cli(["create", "--network", net.name, "--ip", ip, "c8i"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`requested ip address ${ip} is already allocated`);
+  });
 });
