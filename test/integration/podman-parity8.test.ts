@@ -115,4 +115,17 @@ describe.skipIf(!privileged)("podman parity, eighth pass", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`requested ip address ${ip} is already allocated`);
   });
+  test("port's PORT as podman's port reads it: any protocol word (one no port has is not found, exit 1), the port in strconv's words and one / at most (exit 2)", () => {
+    inst.ok(["create", "--network", net.name, "-p", "8188:80", "c8j"]);
+    expect(inst.ok(["port", "c8j", "80/tcp"])).toBe("0.0.0.0:8188\n");
+    for (const [query, code, words] of [
+      ["80/foo", 1, 'failed to find published port "80/foo"'],
+      ["abc", 2, 'strconv.ParseUint: parsing "abc": invalid syntax'],
+      ["70000", 2, 'strconv.ParseUint: parsing "70000": value out of range'],
+      ["80/tcp/x", 2, "port formats are port/protocol. '80/tcp/x' is invalid"],
+    ] as const) {
+      const r = inst.cli(["port", "c8j", query]);
+      expect({ query, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ query, code, stdout: "", stderr: `ctrnet: error: ${words}\n` });
+    }
+  });
 });

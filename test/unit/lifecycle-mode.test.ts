@@ -216,6 +216,11 @@ describe("port", () => {
   test("an unknown port names itself with its protocol", () => {
     expect(() => portLines(ports, "99")).toThrow('failed to find published port "99/tcp"');
     expect(() => portLines(ports, "80/udp")).toThrow('failed to find published port "80/udp"');
-    expect(() => parsePortQuery("80/icmp")).toThrow("invalid protocol");
+    // as podman's port: any protocol word (not found), the port in strconv's words, one / at most
+    expect(() => portLines(ports, "80/icmp")).toThrow('failed to find published port "80/icmp"');
+    expect(parsePortQuery("80/icmp")).toEqual({ port: 80, protocol: "icmp" });
+    expect(() => parsePortQuery("abc")).toThrow('strconv.ParseUint: parsing "abc": invalid syntax');
+    expect(() => parsePortQuery("70000/udp")).toThrow('strconv.ParseUint: parsing "70000": value out of range');
+    expect(() => parsePortQuery("80/tcp/x")).toThrow("port formats are port/protocol. '80/tcp/x' is invalid");
   });
 });
