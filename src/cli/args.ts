@@ -223,6 +223,8 @@ function parsePid(text: string | undefined): number | undefined {
  * address when only one is given (either family, as before), `ip6` the IPv6 one beside an IPv4 `ip`.
  */
 export function staticAddresses(ip4: string | undefined, ip6: string | undefined): { ip?: string; ip6?: string } {
+  // podman's netflags: each value parsed first, --ip then --ip6
+  for (const value of [ip4, ip6]) if (value !== undefined && ipFamily(value) === 0) throw new UsageError(`${JSON.stringify(value)} is not an ip address`);
   if (ip6 !== undefined && !ip6.includes(":")) throw new UsageError(`invalid --ip6 "${ip6}": expected an IPv6 address`);
   if (ip4 === undefined) return ip6 === undefined ? {} : { ip: ip6 };
   if (ip6 === undefined) return { ip: ip4 };
@@ -390,7 +392,7 @@ export function createRequestOf(parsed: ContainerArgValues, rawArgs?: readonly s
 }
 
 /** citty 0.1.6 takes an unknown `--flag` for a boolean and moves on: a typo would silently change nothing. */
-export function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): void {
+export function rejectUnknownOptions(rawArgs: readonly string[], def: Readonly<Record<string, OptionDef>>): void {
   const { known } = flagTable(def);
   for (let i = 0; i < rawArgs.length; i++) {
     const token = rawArgs[i]!;
@@ -412,6 +414,62 @@ export function rejectUnknownOptions(rawArgs: readonly string[], def: ArgsDef): 
     if (takesValue === undefined) throw new UsageError(`unknown option ${flag}`);
     if (takesValue && flag === token) i++;
   }
+}
+
+/**
+ * How many positional arguments a command takes, as podman's cobra commands declare it (`Args:
+ * cobra.ExactArgs(2)`, `MaximumNArgs(1)`, `MinimumNArgs(1)`, podman's `validate.NoArgs`).
+ */
+export interface ArgCount {
+  min: number;
+  max: number;
+}
+
+export const noArgs: ArgCount = { min: 0, max: 0 };
+export const exactArgs = (n: number): ArgCount => ({ min: n, max: n });
+export const maximumArgs = (n: number): ArgCount => ({ min: 0, max: n });
+export const minimumArgs = (n: number): ArgCount => ({ min: n, max: Infinity });
+
+const argCounts = new WeakMap<object, ArgCount>();
+
+/**
+ * Declares the positional count of a command (podman's `Args:`), which the CLI checks before the command
+ * runs: citty says nothing of a word too many, and its own words for one missing are not cobra's.
+ */
+export function takesArgs<T extends object>(count: ArgCount, command: T): T {
+  argCounts.set(command, count);
+  return command;
+}
+
+/** The positional words of a command's arguments: neither an option nor the value of one that takes one. */
+export function positionalWords(rawArgs: readonly string[], def: Readonly<Record<string, OptionDef>>): string[] {
+  const { known } = flagTable(def);
+  const out: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const word = rawArgs[i]!;
+    if (word === "--") return [...out, ...rawArgs.slice(i + 1)];
+    if (!word.startsWith("-") || word === "-") out.push(word);
+    else if (word.includes("=")) continue;
+    else if (known.get(word)) i++;
+    // short flags together (-dt): the last may take a value
+    else if (/^-[a-zA-Z]{2,}$/.test(word) && known.get(`-${word.at(-1)}`)) i++;
+  }
+  return out;
+}
+
+/** cobra's words for a positional count a command does not take (commandPath: `ctrnet network ls`, for podman's NoArgs). */
+export function checkArgCount(command: object, def: Readonly<Record<string, OptionDef>>, commandPath: string, rawArgs: readonly string[]): void {
+  const count = argCounts.get(command);
+  if (count === undefined) return;
+  // as cobra: the options first
+  rejectUnknownOptions(rawArgs, def);
+  const n = positionalWords(rawArgs, def).length;
+  if (n >= count.min && n <= count.max) return;
+  if (count.max === 0) throw new UsageError(`\`${commandPath}\` takes no arguments`);
+  if (count.min === count.max) throw new UsageError(`accepts ${count.max} arg(s), received ${n}`);
+  if (count.max === Infinity) throw new UsageError(`requires at least ${count.min} arg(s), only received ${n}`);
+  if (count.min === 0) throw new UsageError(`accepts at most ${count.max} arg(s), received ${n}`);
+  throw new UsageError(`accepts between ${count.min} and ${count.max} arg(s), received ${n}`);
 }
 
 /** `--format`: a table for people, or JSON for programs. */

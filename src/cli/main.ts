@@ -2,7 +2,7 @@ import { defineCommand, runCommand, type CommandDef } from "citty";
 import { print, suppressOutput } from "./output.ts";
 import { errorMessage, exitCodeOf, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
-import { flagTable, globalArgs, runtimeArgs } from "./args.ts";
+import { checkArgCount, flagTable, globalArgs, runtimeArgs } from "./args.ts";
 import { log, LOG_LEVEL_NAMES, setLogLevel } from "../log.ts";
 import { needsRootlessNamespace } from "../rootless/policy.ts";
 import { compilerDirUsable } from "../../ffi/cc-dir.ts";
@@ -236,12 +236,16 @@ export async function cli(argv: string[]): Promise<number> {
     if (READ_ONLY.has(path.join(" "))) (await import("../state/db.ts")).onlyReadState();
     if (cmd === main || wantsHelp(args) || (cmd.subCommands && !cmd.run && args.length === 0)) {
       print(renderHelp(await describeCommand(cmd, path, false), cmd === main ? VERSION : undefined));
-      return wantsHelp(args) ? 0 : 2;
+      if (wantsHelp(args)) return 0;
+      // podman's validate.SubCommandExists: the help, then what is missing
+      throw new UsageError(`missing command '${["ctrnet", ...path].join(" ")} COMMAND'`);
     }
+    const rawArgs = explicitBooleans(cmd, joinNegativeValues(cmd, args));
+    checkArgCount(cmd, optionDefs(cmd), ["ctrnet", ...path].join(" "), rawArgs);
     if (needsRootlessNamespace(path[0]!)) return await (await import("../rootless/reexec.ts")).runInRootlessNamespace(argv);
     // help and completion read the whole command tree from here
     phase("command loaded");
-    const { result } = await runCommand(cmd, { rawArgs: explicitBooleans(cmd, joinNegativeValues(cmd, args)), data: { root: main } });
+    const { result } = await runCommand(cmd, { rawArgs, data: { root: main } });
     phase("command done");
     return typeof result === "number" ? result : 0;
   } catch (err) {

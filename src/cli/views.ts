@@ -6,7 +6,7 @@ import { formatNetworkMode } from "../lifecycle/index.ts";
 import type { NetworkInfo } from "../networks/index.ts";
 import { formatPort, type PortMapping, psPortsText } from "../schema/ports.ts";
 import type { ContainerRecord } from "../state/index.ts";
-import { columnHeaders, fromJson, nilSlice, struct } from "./template/index.ts";
+import { columnHeaders, fromJson, nilSlice, stringer, struct } from "./template/index.ts";
 
 export const templateFormatArg = {
   format: { type: "string", description: "json, or a Go template: {{.Field}}, table {{.Field}}…" },
@@ -87,6 +87,9 @@ function fill(fields: Record<string, unknown>, names: readonly string[]): void {
   for (const name of names) if (!Object.hasOwn(fields, name)) fields[name] = nilSlice();
 }
 
+/** podman's State.Status of a container in each of ctrnet's states: its network is up while it is ready. */
+const PODMAN_STATUS: Record<InspectResult["State"], string> = { creating: "created", ready: "running", degraded: "running", removing: "removing" };
+
 /** podman's InspectContainerData, as far as ctrnet has it; its Go field is ID where the JSON says Id. */
 export function inspectView(result: InspectResult): object {
   // podman's Go field is AdditionalMacAddresses where its JSON says AdditionalMACAddresses
@@ -96,7 +99,11 @@ export function inspectView(result: InspectResult): object {
   }) as {
     NetworkSettings: Record<string, unknown> & { Networks?: Map<string, Record<string, unknown>> | null };
     Config: Record<string, unknown>;
+    State: unknown;
   };
+  // ctrnet's state word, which {{.State}} prints, with podman's fields ({{.State.Status}}, {{.State.Running}})
+  const status = PODMAN_STATUS[result.State];
+  view.State = stringer(result.State, { Status: status, Running: status === "running" });
   // no exposed or published port leaves podman's ExposedPorts a nil map (map[])
   view.Config.ExposedPorts ??= new Map();
   fill(view.NetworkSettings, BASIC_OPTIONAL);

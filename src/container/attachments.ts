@@ -72,6 +72,8 @@ export interface NewContainer {
   staticMAC?: string | null;
   ports?: readonly PortMapping[];
   exposed?: readonly ExposedPort[];
+  /** -P/--publish-all was given. */
+  publishAll?: boolean;
   /** The options of its /etc files (etc-options.ts). */
   etc?: EtcOptions;
 }
@@ -109,6 +111,7 @@ export function newContainerRecord(init: NewContainer): ContainerRecord {
     staticMAC: init.staticMAC ?? null,
     ports: [...(init.ports ?? [])],
     ...(init.exposed?.length ? { exposed: [...init.exposed] } : {}),
+    ...(init.publishAll ? { publishAll: true as const } : {}),
     ...(init.etc !== undefined ? { etc: structuredClone(init.etc) } : {}),
     helpers: { slirp4netns: null, portForwarder: null, pasta: null },
     createdAt: Date.now(),

@@ -52,6 +52,7 @@ interface CreatePlan {
   networks: PlannedNetwork[];
   ports: PortMapping[];
   exposed: ExposedPort[];
+  publishAll: boolean;
   /** null: the container has no netns of its own (host, container:ID). */
   netns: NetnsRequest | null;
   /** Loopback up and the driver's networks set up; false: the netns is used as it is (ns:PATH). */
@@ -220,7 +221,7 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
       ...(staticMAC !== undefined ? { staticMAC } : {}),
     });
   }
-  const p: CreatePlan = { id, name, mode, networks, ports, exposed, netns, configures: spec.configures, etc: req.etc ?? {} };
+  const p: CreatePlan = { id, name, mode, networks, ports, exposed, publishAll: req.publishAll === true, netns, configures: spec.configures, etc: req.etc ?? {} };
   if (driver) {
     // Checked against a record that is never stored: nothing is made before every network passed.
     const rec = planned(p, null);
@@ -243,6 +244,7 @@ function planned(p: CreatePlan, netns: { path: string; owned: boolean } | null):
     ...firstStatics(p.networks[0]),
     ports: p.ports,
     exposed: p.exposed,
+    publishAll: p.publishAll,
     etc: p.etc,
   });
 }

@@ -3,6 +3,7 @@
 import type { ExposedPort, PortMapping } from "../schema/ports.ts";
 import type { ContainerRecord, RecordState } from "../state/index.ts";
 import { networkAliases } from "../container/aliases.ts";
+import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
 import type { NetworkStatus } from "../schema/network-status.ts";
 import { formatNetworkMode } from "./mode.ts";
 import { ipFamily } from "../ip/codec.ts";
@@ -81,12 +82,29 @@ export interface InspectResult {
   Degraded?: string;
   NetworkMode: string;
   NetworkSettings: InspectNetworkSettings;
-  /** podman's Config.ExposedPorts: the container's --expose ports and published ones ("80/tcp": {}); none: no key. */
-  Config: { ExposedPorts?: Record<string, Record<string, never>> };
-  /** podman's HostConfig, its network part: the mode without its options (as podman's NetMode), the published ports. */
-  HostConfig: { NetworkMode: string; PortBindings: Record<string, InspectHostPort[] | null> };
+  /**
+   * podman's Config, its network part: the container's hostname (podman's Hostname()); ExposedPorts, its
+   * --expose ports and published ones ("80/tcp": {}), no key when none.
+   */
+  Config: { Hostname: string; ExposedPorts?: Record<string, Record<string, never>> };
+  HostConfig: InspectHostConfig;
   /** slirp4netns, pasta and the port forwarder, when the container has them; the DNS server of its networks (dnsServer). */
   Helpers?: Record<string, InspectHelper>;
+}
+
+/**
+ * podman's HostConfig, its network part: the /etc options given (--dns, --dns-option, --dns-search,
+ * --add-host as NAME:IP, each [] when none), the mode without its options (as podman's NetMode), the
+ * published ports, and whether -P was given.
+ */
+export interface InspectHostConfig {
+  Dns: string[];
+  DnsOptions: string[];
+  DnsSearch: string[];
+  ExtraHosts: string[];
+  NetworkMode: string;
+  PortBindings: Record<string, InspectHostPort[] | null>;
+  PublishAllPorts: boolean;
 }
 
 function emptyBasic(): InspectBasicNetworkConfig {
@@ -229,7 +247,30 @@ function hostConfigNetworkMode(mode: ContainerRecord["mode"]): string {
   return mode.kind === "slirp4netns" || mode.kind === "pasta" ? mode.kind : formatNetworkMode(mode);
 }
 
-export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view: InspectView = {}, health?: InspectHealth): InspectResult {
+/**
+ * podman's Hostname(): --hostname; in the host's uts namespace (the host's network without --hostname, as
+ * podman's default there) the host's; else the short id.
+ */
+function containerHostname(rec: ContainerRecord, hostHostname: string): string {
+  return rec.etc?.hostname ?? (rec.mode.kind === "host" ? hostHostname : rec.id.slice(0, SHORT_ID_LENGTH));
+}
+
+function hostConfig(rec: ContainerRecord): InspectHostConfig {
+  const etc = rec.etc ?? {};
+  return {
+    Dns: [...(etc.dns ?? [])],
+    DnsOptions: [...(etc.dnsOptions ?? [])],
+    DnsSearch: [...(etc.dnsSearch ?? [])],
+    // podman keeps --add-host as given: podman 5's NAME1;NAME2:IP for one line of several names
+    ExtraHosts: (etc.addHosts ?? []).map((h) => `${h.name.split(" ").join(";")}:${h.address}`),
+    NetworkMode: hostConfigNetworkMode(rec.mode),
+    PortBindings: inspectPorts(rec.ports),
+    PublishAllPorts: rec.publishAll === true,
+  };
+}
+
+/** hostHostname: the host's hostname, the container's in the host's uts namespace. */
+export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view: InspectView = {}, health?: InspectHealth, hostHostname = ""): InspectResult {
   const degraded = rec.state === "ready" ? health?.degraded : undefined;
   return {
     Id: rec.id,
@@ -239,8 +280,8 @@ export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view
     ...(degraded === undefined ? {} : { Degraded: degraded }),
     NetworkMode: formatNetworkMode(rec.mode),
     NetworkSettings: withExposedPorts(networkSettings(owner, view), rec),
-    Config: rec.exposed?.length || rec.ports.length ? { ExposedPorts: exposedPorts(rec.exposed ?? [], rec.ports) } : {},
-    HostConfig: { NetworkMode: hostConfigNetworkMode(rec.mode), PortBindings: inspectPorts(rec.ports) },
+    Config: { Hostname: containerHostname(rec, hostHostname), ...(rec.exposed?.length || rec.ports.length ? { ExposedPorts: exposedPorts(rec.exposed ?? [], rec.ports) } : {}) },
+    HostConfig: hostConfig(rec),
     ...(health && Object.keys(health.helpers).length ? { Helpers: health.helpers } : {}),
   };
 }

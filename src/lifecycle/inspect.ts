@@ -1,7 +1,8 @@
 // `ctrnet inspect` and `ctrnet port`: what a container's network looks like, following container:ID to
 // the container whose netns it shares, as the seeds' getContainerNetworkInfo does.
 import { NotFoundError, UsageError } from "../errors.ts";
-import { formatPort, type PortMapping, PROTOCOLS, type Protocol } from "../schema/ports.ts";
+import { hostname } from "node:os";
+import { formatPort, type PortMapping } from "../schema/ports.ts";
 import type { Context } from "./context.ts";
 import { type InspectHealth, type InspectHelper, type InspectResult, inspectResult, type InspectView } from "./inspect-format.ts";
 import { dnsServerOf } from "./dns.ts";
@@ -16,7 +17,7 @@ export async function inspectContainer(ctx: Context, idOrName: string): Promise<
   const state = ctx.state();
   const rec = state.get(idOrName);
   const owner = netnsOwner(state, rec);
-  return inspectResult(rec, owner, inspectView(ctx, owner), inspectHealth(ctx, owner));
+  return inspectResult(rec, owner, inspectView(ctx, owner), inspectHealth(ctx, owner), hostname());
 }
 
 /** The helpers of the container owning the netns, by kind, and the one that is gone. */
@@ -82,15 +83,18 @@ export function publishedPorts(ctx: Context, idOrName: string): PortMapping[] {
   return netnsOwner(state, state.get(idOrName)).ports;
 }
 
-/** `PORT[/PROTO]` of `ctrnet port`, as podman: tcp when no protocol is given. */
-export function parsePortQuery(text: string): { port: number; protocol: Protocol } {
-  const [portText = "", proto = "tcp", ...extra] = text.split("/");
+/**
+ * `PORT[/PROTO]` of `ctrnet port`, as podman's port reads it: tcp when no protocol is given, the port a
+ * 16-bit number in strconv's words, the protocol any word (one no port has is not found).
+ */
+export function parsePortQuery(text: string): { port: number; protocol: string } {
+  const fields = text.split("/");
+  if (fields.length > 2) throw new UsageError(`port formats are port/protocol. '${text}' is invalid`);
+  const [portText = "", protocol = "tcp"] = fields;
+  if (!/^[0-9]+$/.test(portText)) throw new UsageError(`strconv.ParseUint: parsing ${JSON.stringify(portText)}: invalid syntax`);
   const port = Number(portText);
-  if (extra.length || !/^[0-9]{1,5}$/.test(portText) || port < 1 || port > 65535) {
-    throw new UsageError(`invalid port "${text}": expected PORT[/tcp|udp|sctp]`);
-  }
-  if (!(PROTOCOLS as readonly string[]).includes(proto)) throw new UsageError(`invalid protocol "${proto}": expected tcp, udp or sctp`);
-  return { port, protocol: proto as Protocol };
+  if (port > 65535) throw new UsageError(`strconv.ParseUint: parsing ${JSON.stringify(portText)}: value out of range`);
+  return { port, protocol };
 }
 
 /** podman port's lines: every mapping, or the host address of one container port. */

@@ -149,7 +149,8 @@ export function parseKeyValues(flag: string, items: readonly string[]): Record<s
 
 export function parseDriver(driver: string | undefined): Driver {
   const d = driver ?? "bridge";
-  if (!(DRIVERS as readonly string[]).includes(d)) throw new UsageError(`unsupported network driver "${d}": use ${DRIVERS.join(", ")}`);
+  // podman's words: netavark looks a driver it does not have up as a plugin of that name
+  if (!(DRIVERS as readonly string[]).includes(d)) throw new UsageError(`failed to find driver or plugin "${d}": use ${DRIVERS.join(", ")}`);
   return d as Driver;
 }
 

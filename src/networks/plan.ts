@@ -1,7 +1,7 @@
 // The conflist for `network create`, decided from the request and from what already exists (networks,
 // host routes and links, installed plugins). Pure, so every rule and message is testable without root;
 // every check happens here, before anything is written.
-import { type ConflistArgs, bridgeConflist, dhcpBridgeConflist, dhcpVlanConflist, macvlanConflist, nativeConflist, nativeVlanConflist } from "../drivers/cni/conflist.ts";
+import { type ConflistArgs, bridgeConflist, dhcpBridgeConflist, dhcpVlanConflist, macvlanConflist, nativeConflist, nativeVlanConflist, parseIpRange } from "../drivers/cni/conflist.ts";
 import { validateIfName } from "../drivers/cni/ifname.ts";
 import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";
 import { UsageError } from "../errors.ts";
@@ -86,11 +86,6 @@ function checkHostOverlap(subnets: readonly Cidr[], around: Surroundings): void 
  */
 function planSubnets(request: CreateNetworkRequest, around: Surroundings, bridge: boolean, unmanaged = false): string[] {
   const given = (request.subnets ?? []).map(parseNetworkSubnet);
-  // as podman's IP flag, a gateway that is no address is refused first, whatever else is given
-  for (const gateway of request.gateways ?? []) {
-    if (parseIP(gateway) === null) throw new UsageError(`invalid argument "${gateway}" for "--gateway" flag: invalid string being converted to IP address: ${gateway}`);
-  }
-  if (given.length === 0 && (request.gateways?.length || request.ipRanges?.length)) throw new UsageError("cannot set gateway or range without subnet");
   // as podman's: only a bridge network's subnets must be free; a macvlan or ipvlan network's are the
   // parent's LAN, which several networks may share (netavark's createIpvlanOrMacvlan checks none); nor an
   // unmanaged bridge's, which is the host's own (containers/common #2322)
@@ -194,7 +189,32 @@ function dhcpBridgeConflist_(request: CreateNetworkRequest, around: Surroundings
   return dhcpBridgeConflist({ ...common, args, bridge, subnets: [], mtu, vlan });
 }
 
+/**
+ * What podman's CLI reads before its network backend looks at anything that exists (cmd/podman/networks/
+ * create.go, after pflag's IP flags): --gateway and --ip-range counted against --subnet, each subnet with its
+ * range, each route. A malformed value is named before a name or a subnet that is taken.
+ */
+function checkFlagValues(request: CreateNetworkRequest): void {
+  for (const gateway of request.gateways ?? []) {
+    if (parseIP(gateway) === null) throw new UsageError(`invalid argument "${gateway}" for "--gateway" flag: invalid string being converted to IP address: ${gateway}`);
+  }
+  const subnets = request.subnets ?? [];
+  const ranges = request.ipRanges ?? [];
+  if (subnets.length === 0) {
+    if (request.gateways?.length || ranges.length) throw new UsageError("cannot set gateway or range without subnet");
+  } else {
+    if ((request.gateways?.length ?? 0) > subnets.length) throw new UsageError("cannot set more gateways than subnets");
+    if (ranges.length > subnets.length) throw new UsageError("cannot set more ranges than subnets");
+    subnets.forEach((subnet, i) => {
+      parseNetworkSubnet(subnet);
+      if (ranges[i] !== undefined) parseIpRange(ranges[i]!);
+    });
+  }
+  for (const route of request.routes ?? []) parseRoute(route);
+}
+
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {
+  checkFlagValues(request);
   const name = planName(request, around);
   const driver = parseDriver(request.driver);
   const common = {

@@ -29,6 +29,7 @@ type ContainerRow = {
   pasta_pid: number | null;
   static_ip6: string | null;
   exposed: string | null;
+  publish_all: number | null;
   etc: string | null;
   created_at: number;
 };
@@ -123,9 +124,9 @@ export class ContainerState {
       this.db
         .query(
           `INSERT INTO containers (id, name, state, mode, netns_path, owns_netns, static_ip, static_mac, ports,
-             slirp4netns_pid, port_forwarder_pid, pasta_pid, created_at, static_ip6, exposed, etc)
+             slirp4netns_pid, port_forwarder_pid, pasta_pid, created_at, static_ip6, exposed, publish_all, etc)
            VALUES ($id, $name, $state, $mode, $netns_path, $owns_netns, $static_ip, $static_mac, $ports,
-             $slirp4netns_pid, $port_forwarder_pid, $pasta_pid, $created_at, $static_ip6, $exposed, $etc)`,
+             $slirp4netns_pid, $port_forwarder_pid, $pasta_pid, $created_at, $static_ip6, $exposed, $publish_all, $etc)`,
         )
         .run(toRow(rec));
       this.writeInterfaces(rec);
@@ -290,7 +291,7 @@ export class ContainerState {
           `UPDATE containers SET name = $name, state = $state, mode = $mode, netns_path = $netns_path,
              owns_netns = $owns_netns, static_ip = $static_ip, static_mac = $static_mac, ports = $ports,
              slirp4netns_pid = $slirp4netns_pid, port_forwarder_pid = $port_forwarder_pid, pasta_pid = $pasta_pid, created_at = $created_at,
-             static_ip6 = $static_ip6, exposed = $exposed, etc = $etc
+             static_ip6 = $static_ip6, exposed = $exposed, publish_all = $publish_all, etc = $etc
            WHERE id = $id`,
         )
         .run(toRow(next));
@@ -464,6 +465,7 @@ export class ContainerState {
       ports: json(row.ports, "ports"),
       ...(row.static_ip6 === null ? {} : { staticIP6: row.static_ip6 }),
       ...(row.exposed === null ? {} : { exposed: json(row.exposed, "exposed") }),
+      ...(row.publish_all === 1 ? { publishAll: true as const } : {}),
       ...(row.etc === null ? {} : { etc: json(row.etc, "etc") }),
       helpers: { slirp4netns: row.slirp4netns_pid, portForwarder: row.port_forwarder_pid, pasta: row.pasta_pid },
       createdAt: row.created_at,
@@ -530,6 +532,7 @@ function toRow(rec: ContainerRecord): ContainerRow {
     pasta_pid: rec.helpers.pasta,
     static_ip6: rec.staticIP6 ?? null,
     exposed: rec.exposed?.length ? JSON.stringify(rec.exposed) : null,
+    publish_all: rec.publishAll ? 1 : null,
     etc: rec.etc === undefined ? null : JSON.stringify(rec.etc),
     created_at: rec.createdAt,
   };

@@ -137,4 +137,6 @@ export const MIGRATIONS: readonly Migration[] = [
   // {"staticIPs": [...], "staticMAC": "...", "hostIfname": "..."}; null where nothing was (the first network's of older records
   // stay in the containers' static_ip, static_ip6 and static_mac).
   "ALTER TABLE interfaces ADD COLUMN statics TEXT",
+  // Version 8: whether -P/--publish-all was given (podman's HostConfig.PublishAllPorts), 1 or null.
+  "ALTER TABLE containers ADD COLUMN publish_all INTEGER",
 ];

@@ -102,6 +102,8 @@ export const ContainerRecord = v.pipe(
     ports: v.array(PortMapping),
     /** `--expose` ports (podman's ExposedPorts): shown by inspect; `-P` published them among `ports`. */
     exposed: v.optional(v.array(ExposedPort)),
+    /** `-P`/`--publish-all` was given (podman's HostConfig.PublishAllPorts); absent when it was not. */
+    publishAll: v.optional(v.literal(true)),
     helpers: v.object({ slirp4netns: Pid, portForwarder: Pid, pasta: Pid }),
     /** Absent in records of ctrnets before it. */
     etc: v.optional(EtcRecord),

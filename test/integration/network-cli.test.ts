@@ -307,7 +307,7 @@ describe.skipIf(!privileged)("ctrnet network", () => {
       [["network", "create", "bad name"], 'Invalid characters in network name "bad name": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
       [["network", "create", "-x"], "unknown option -x"],
       [["network", "create", ".hidden"], 'Invalid characters in network name ".hidden"'],
-      [["network", "create", "--driver", "overlay", "n"], 'unsupported network driver "overlay": use bridge, macvlan, ipvlan'],
+      [["network", "create", "--driver", "overlay", "n"], 'failed to find driver or plugin "overlay": use bridge, macvlan, ipvlan'],
       [["network", "create", "--subnet", "10.40.7.0/24", "n"], "subnet 10.40.7.0/24 is already used on the host or by another config: it overlaps subnet 10.40.0.0/16 of network taken"],
       [["network", "create", "--subnet", "10.50.0.0/16", "--subnet", "10.50.1.0/24", "n"], "overlapping subnets 10.50.0.0/16 and 10.50.1.0/24"],
       [["network", "create", "--subnet", "10.50.0.0/33", "n"], 'invalid subnet "10.50.0.0/33"'],

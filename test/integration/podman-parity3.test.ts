@@ -163,7 +163,7 @@ describe.skipIf(!privileged)("podman parity, third pass", () => {
     for (const mode of ["none", "host", `container:${id}`]) {
       const other = `hc-${hex(4)}`;
       inst.ok(["create", "--network", mode, other]);
-      expect(inst.inspect(other).HostConfig).toEqual({ NetworkMode: mode, PortBindings: {} });
+      expect(inst.inspect(other).HostConfig).toEqual({ Dns: [], DnsOptions: [], DnsSearch: [], ExtraHosts: [], NetworkMode: mode, PortBindings: {}, PublishAllPorts: false });
     }
   });
 

@@ -208,7 +208,7 @@ describe.skipIf(!privileged)("podman parity, fifth pass", () => {
     expect(r.stderr).toContain(`network ${missing}: unable to find network with name or ID ${missing}: network not found`);
     const id = `cf-${hex(4)}`;
     inst.ok(["create", "--network", net.name, id]);
-    expect(inst.ok(["inspect", id, "--format", "{{.Config.ExposedPorts}} {{json .Config}} {{.NetworkSettings.AdditionalMacAddresses}} {{json .NetworkSettings.AdditionalMacAddresses}}"])).toBe("map[] {} [] null\n");
+    expect(inst.ok(["inspect", id, "--format", "{{.Config.ExposedPorts}} {{json .Config}} {{.NetworkSettings.AdditionalMacAddresses}} {{json .NetworkSettings.AdditionalMacAddresses}}"])).toBe(`map[] {"Hostname":"${id.slice(0, 12)}"} [] null\n`);
     // a network's unset Go maps and slices print as Go prints nil ones: map[] and [], JSON null
     const net1 = `(index .NetworkSettings.Networks "${net.name}")`;
     expect(inst.ok(["inspect", id, "--format", `{{${net1}.DriverOpts}} {{${net1}.IPAMConfig}} {{${net1}.Links}} {{json ${net1}.DriverOpts}} {{json ${net1}.Links}}`])).toBe("map[] map[] [] null null\n");

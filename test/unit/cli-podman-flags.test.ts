@@ -1,7 +1,7 @@
 // podman's spellings the CLI accepts beside its own: short flags together, --all/--latest and names in
 // podman's CheckAllLatestAndIDFile words, run's --uts.
 import { describe, expect, test } from "bun:test";
-import { checkAllLatest, containerArgs, flagTable, latestArg, rejectUnknownOptions } from "../../src/cli/args.ts";
+import { checkAllLatest, checkArgCount, containerArgs, exactArgs, flagTable, latestArg, maximumArgs, minimumArgs, noArgs, positionalWords, rejectUnknownOptions, takesArgs } from "../../src/cli/args.ts";
 import { parseUts } from "../../src/cli/commands/run.ts";
 import { explicitBooleans } from "../../src/cli/main.ts";
 
@@ -94,5 +94,34 @@ describe("the spellings of a command's options (flagTable), read once per defini
   test("explicit booleans are read through the table: long spellings only, none after --", () => {
     const cmd = { args: def };
     expect(explicitBooleans(cmd, ["--replace=false", "--tty=true", "-d", "--", "--tty=false"])).toEqual(["--tty", "-d", "--", "--tty=false"]);
+  });
+});
+
+describe("positional counts as podman's cobra commands declare them (Args:), in cobra's words", () => {
+  const def = { ...containerArgs, force: { type: "boolean", alias: "f" }, detach: { type: "boolean", alias: "d" }, id: { type: "positional" } } as const;
+
+  test("the positional words: not options, nor the values of those that take one (spelled apart, or last of short flags together); all after --", () => {
+    expect(positionalWords(["--network", "n1", "-p", "80", "a", "--name=x", "-f", "b", "-dp", "81", "c", "--", "-x", "d"], def)).toEqual(["a", "b", "c", "-x", "d"]);
+    expect(positionalWords(["-fd", "a", "-"], def)).toEqual(["a", "-"]);
+  });
+
+  test.each([
+    [exactArgs(2), ["net"], "accepts 2 arg(s), received 1"],
+    [exactArgs(2), ["net", "ctr", "x"], "accepts 2 arg(s), received 3"],
+    [exactArgs(1), [], "accepts 1 arg(s), received 0"],
+    [maximumArgs(1), ["a", "b"], "accepts at most 1 arg(s), received 2"],
+    [minimumArgs(1), [], "requires at least 1 arg(s), only received 0"],
+    [noArgs, ["extra"], "`ctrnet network ls` takes no arguments"],
+    [{ min: 1, max: 2 }, ["a", "b", "c"], "accepts between 1 and 2 arg(s), received 3"],
+  ] as const)("%p with %p: %p", (count, words, message) => {
+    const cmd = takesArgs(count, {});
+    expect(() => checkArgCount(cmd, def, "ctrnet network ls", ["--network", "n1", ...words])).toThrow(message);
+  });
+
+  test("a count within the rule passes; a command that declares none is not checked; an unknown option is named first, as cobra does", () => {
+    expect(() => checkArgCount(takesArgs(exactArgs(2), {}), def, "ctrnet connect", ["-f", "net", "--ip", "10.0.0.2", "ctr"])).not.toThrow();
+    expect(() => checkArgCount(takesArgs(minimumArgs(1), {}), def, "ctrnet network rm", ["a", "b", "c"])).not.toThrow();
+    expect(() => checkArgCount({}, def, "ctrnet create", ["a", "b", "c"])).not.toThrow();
+    expect(() => checkArgCount(takesArgs(exactArgs(1), {}), def, "ctrnet network exists", ["--frob"])).toThrow("unknown option --frob");
   });
 });

@@ -2,7 +2,7 @@
 // for the same template and data (checked against podman itself in test/integration/format-cli.test.ts).
 import { describe, expect, test } from "bun:test";
 import { UsageError } from "../../src/errors.ts";
-import { columnHeaders, fromJson, isJsonFormat, nilSlice, renderInspect, renderList, splitCamelCase, struct } from "../../src/cli/template/index.ts";
+import { columnHeaders, fromJson, isJsonFormat, nilSlice, renderInspect, renderList, splitCamelCase, stringer, struct } from "../../src/cli/template/index.ts";
 import { tabwrite } from "../../src/cli/template/tabwriter.ts";
 import { goTime } from "../../src/cli/views.ts";
 
@@ -66,6 +66,13 @@ describe("fields, maps and printing", () => {
     expect(renderInspect('{{.ID}} {{(index (index .Ports "80/tcp") 0).HostPort}} {{.Net.A}} {{json .Ports}}', [v])).toBe(
       'x 8080 1 {"80/tcp":[{"HostIp":"","HostPort":"8080"}]}\n',
     );
+  });
+  test("a stringer (a Go value with a String method: ctrnet's State word with podman's State fields) prints and marshals as its text, compares as it, and has its fields", () => {
+    const v = struct({ State: stringer("ready", { Status: "running", Running: true }) }, { State: "ready" });
+    expect(renderInspect('{{.State}} {{json .State}} {{.State.Status}} {{.State.Running}} {{if eq .State "ready"}}y{{end}} {{printf "%v" .State}} {{json .}}', [v])).toBe(
+      'ready "ready" running true y ready {"State":"ready"}\n',
+    );
+    expect(failure(() => renderInspect("{{.State.Pid}}", [v]))).toContain("can't evaluate field Pid");
   });
   test("\\t and \\n typed on a command line are a tab and a newline", () => {
     expect(one("{{.Name}}\\t{{.ID}}\\n")).toBe("n1\t676b8bb84ce7\n");

@@ -96,4 +96,27 @@ describe("inspect", () => {
     expect(result.NetworkMode).toBe(`container:${owner.id}`);
     expect(result.NetworkSettings).toEqual(golden("inspect-bridge.json").NetworkSettings);
   });
+  test("HostConfig and Config carry the network options given, as podman's: --dns, --dns-option, --dns-search, --add-host as given (NAME1;NAME2:IP), -P; the hostname (--hostname, the host's on its network, else the short id)", () => {
+    const given = newContainerRecord({
+      id: "0123456789abcdef0123",
+      mode: { kind: "bridge" },
+      publishAll: true,
+      etc: { dns: ["192.0.2.53"], dnsOptions: ["ndots:2"], dnsSearch: ["example.com"], addHosts: [{ name: "a b", address: "192.0.2.9" }, { name: "gw", address: "host-gateway" }], hostname: "box" },
+    });
+    const result = inspectResult(given, given, {}, undefined, "thehost");
+    expect(result.HostConfig).toEqual({
+      Dns: ["192.0.2.53"],
+      DnsOptions: ["ndots:2"],
+      DnsSearch: ["example.com"],
+      ExtraHosts: ["a;b:192.0.2.9", "gw:host-gateway"],
+      NetworkMode: "bridge",
+      PortBindings: {},
+      PublishAllPorts: true,
+    });
+    expect(result.Config).toEqual({ Hostname: "box" });
+    const host = newContainerRecord({ id: "0123456789abcdef0123", mode: { kind: "host" } });
+    expect(inspectResult(host, host, {}, undefined, "thehost").Config.Hostname).toBe("thehost");
+    const bare = newContainerRecord({ id: "0123456789abcdef0123", mode: { kind: "none" } });
+    expect(inspectResult(bare, bare, {}, undefined, "thehost")).toMatchObject({ Config: { Hostname: "0123456789ab" }, HostConfig: { Dns: [], ExtraHosts: [], PublishAllPorts: false } });
+  });
 });

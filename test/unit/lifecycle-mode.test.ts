@@ -153,6 +153,9 @@ describe("podman's spellings of the container options", () => {
     expect(createRequestOf({}, ["--network-alias", "a", "--alias=b", "--network-alias=c"]).aliases).toEqual(["a", "b", "c"]);
     expect(createRequestOf({ ip6: "fd00::5" }).ip).toBe("fd00::5");
     expect(() => createRequestOf({ ip6: "10.0.0.5" })).toThrow('invalid --ip6 "10.0.0.5": expected an IPv6 address');
+    // no address at all: podman's netflags words, --ip first
+    expect(() => createRequestOf({ ip6: "nope" })).toThrow('"nope" is not an ip address');
+    expect(() => createRequestOf({ ip: "bad", ip6: "nope" })).toThrow('"bad" is not an ip address');
     // both, one of each family (podman's --ip with --ip6 on a dual-stack network)
     expect(createRequestOf({ ip: "10.0.0.5", ip6: "fd00::5" })).toEqual({ ip: "10.0.0.5", ip6: "fd00::5" });
     expect(createRequestOf({}, ["--network", "a:ip=10.0.0.5,ip6=fd00::5"])).toEqual({ network: "a", networkOptions: [{ ips: ["10.0.0.5", "fd00::5"] }] });
@@ -213,6 +216,11 @@ describe("port", () => {
   test("an unknown port names itself with its protocol", () => {
     expect(() => portLines(ports, "99")).toThrow('failed to find published port "99/tcp"');
     expect(() => portLines(ports, "80/udp")).toThrow('failed to find published port "80/udp"');
-    expect(() => parsePortQuery("80/icmp")).toThrow("invalid protocol");
+    // as podman's port: any protocol word (not found), the port in strconv's words, one / at most
+    expect(() => portLines(ports, "80/icmp")).toThrow('failed to find published port "80/icmp"');
+    expect(parsePortQuery("80/icmp")).toEqual({ port: 80, protocol: "icmp" });
+    expect(() => parsePortQuery("abc")).toThrow('strconv.ParseUint: parsing "abc": invalid syntax');
+    expect(() => parsePortQuery("70000/udp")).toThrow('strconv.ParseUint: parsing "70000": value out of range');
+    expect(() => parsePortQuery("80/tcp/x")).toThrow("port formats are port/protocol. '80/tcp/x' is invalid");
   });
 });

@@ -14,7 +14,7 @@ describe("create options", () => {
   test("drivers", () => {
     expect(parseDriver(undefined)).toBe("bridge");
     expect(parseDriver("macvlan")).toBe("macvlan");
-    expect(() => parseDriver("overlay")).toThrow('unsupported network driver "overlay": use bridge, macvlan, ipvlan');
+    expect(() => parseDriver("overlay")).toThrow('failed to find driver or plugin "overlay": use bridge, macvlan, ipvlan');
     expect(parseDriver("ipvlan")).toBe("ipvlan");
   });
 

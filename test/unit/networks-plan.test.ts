@@ -302,7 +302,7 @@ describe("planNetwork", () => {
       [{ name: "-bad" }, 'Invalid characters in network name "-bad": must match [a-zA-Z0-9][a-zA-Z0-9_.-]*'],
       [{ name: "a/b" }, 'Invalid characters in network name "a/b"'],
       [{ name: "other" }, "network name other already used: network already exists other"],
-      [{ name: "n", driver: "overlay" }, 'unsupported network driver "overlay": use bridge, macvlan, ipvlan'],
+      [{ name: "n", driver: "overlay" }, 'failed to find driver or plugin "overlay": use bridge, macvlan, ipvlan'],
       [{ name: "n", driver: "ipvlan", options: { parent: "eth0", mode: "vepa" }, subnets: ["192.168.1.0/24"] }, "invalid --opt mode=vepa for the ipvlan driver: use one of l2, l3, l3s"],
       [{ name: "n", driver: "ipvlan", options: { parent: "eth9" }, subnets: ["192.168.1.0/24"] }, "parent interface eth9 of the ipvlan network does not exist"],
       [{ name: "n", subnets: ["10.50.3.0/24"] }, "subnet 10.50.3.0/24 is already used on the host or by another config: it overlaps subnet 10.50.0.0/16 of network other"],
@@ -361,6 +361,23 @@ describe("planNetwork", () => {
       expect((error as { exitCode?: number }).exitCode).toBe(2);
       expect(String(error)).not.toContain("\n");
     }
+  });
+
+  test("a malformed flag value is named before what exists (podman's CLI reads --subnet, --ip-range, --gateway and --route before its backend): before a name or subnet taken, a reserved name, a bad option", () => {
+    const taken = around({ existing: [{ name: "used", subnets: [cidr("10.11.12.0/24")], bridge: "ctrnet7" }] });
+    for (const [request, words] of [
+      [{ name: "used", subnets: ["10.11.12.0/24"], ipRanges: ["10.11.12.345-10.11.12.999"] }, 'range start ip "10.11.12.345" is not a ip address'],
+      [{ subnets: ["10.11.12.0/24"], ipRanges: ["10.11.12.3-10.11.12.999"] }, 'range end ip "10.11.12.999" is not a ip address'],
+      [{ name: "used", subnets: ["10.11.12.0/17000"] }, "invalid CIDR address: 10.11.12.0/17000"],
+      [{ name: "host", subnets: ["10.11.12.0/24"], routes: ["10.21.0.0/24,nope"] }, "invalid route gateway nope"],
+      [{ name: "n", subnets: ["10.11.12.0/24"], gateways: ["10.11.12.1", "fd00::1"], options: { foo: "bar" } }, "cannot set more gateways than subnets"],
+      [{ name: "n", ipRanges: ["10.11.12.0/26"], options: { foo: "bar" } }, "cannot set gateway or range without subnet"],
+    ] as const) {
+      expect(() => plan(request, taken)).toThrow(words);
+    }
+    // well-formed: what exists decides, as before
+    expect(() => plan({ name: "used" }, taken)).toThrow("network already exists used");
+    expect(() => plan({ name: "n", subnets: ["10.11.12.0/24"], ipRanges: ["10.11.12.3-10.11.12.9"] }, taken)).toThrow("subnet 10.11.12.0/24 is already used on the host or by another config");
   });
 
   test("a plugin the conflist needs and the plugin path lacks is named, with the path", () => {

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
-import { notFoundIsRuntime } from "../../errors.ts";
+import { notFoundIsRuntime, UsageError } from "../../errors.ts";
+import { ipFamily } from "../../ip/codec.ts";
 import { connectContainer, withContext } from "../../lifecycle/index.ts";
-import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs, staticAddresses } from "../args.ts";
+import { contextOptions, exactArgs, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs, staticAddresses, takesArgs } from "../args.ts";
 
 const args = {
   ...globalArgs,
@@ -14,11 +15,18 @@ const args = {
   id: { type: "positional", required: true, description: "container id or name", valueHint: "container" },
 } as const;
 
-export default defineCommand({
+export default takesArgs(exactArgs(2), defineCommand({
   meta: { name: "connect", description: "Connect a running container to one more network" },
   args,
   async run({ args: values, rawArgs }) {
     rejectUnknownOptions(rawArgs, args);
+    // podman's connect reads --ip and --ip6 as pflag's IP flags, in their words
+    for (const flag of ["ip", "ip6"] as const) {
+      const value = values[flag];
+      if (value !== undefined && ipFamily(String(value)) === 0) {
+        throw new UsageError(`invalid argument ${JSON.stringify(String(value))} for "--${flag}" flag: invalid string being converted to IP address: ${String(value)}`);
+      }
+    }
     const { ip, ip6 } = staticAddresses(values.ip === undefined ? undefined : String(values.ip), values.ip6 === undefined ? undefined : String(values.ip6));
     const opts = {
       aliases: repeatedValues(rawArgs, args, "alias"),
@@ -29,4 +37,4 @@ export default defineCommand({
     // an unknown container or network: exit 1, as rm's and inspect's
     await notFoundIsRuntime(withContext(contextOptions(values), (ctx) => connectContainer(ctx, String(values.id), String(values.network), opts)));
   },
-});
+}));

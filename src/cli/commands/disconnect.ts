@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { notFoundIsRuntime } from "../../errors.ts";
 import { NetworkNotFoundError } from "../../drivers/cni/index.ts";
 import { type Context, disconnectContainer, withContext } from "../../lifecycle/index.ts";
-import { contextOptions, globalArgs, rejectUnknownOptions, runtimeArgs } from "../args.ts";
+import { contextOptions, exactArgs, globalArgs, rejectUnknownOptions, runtimeArgs, takesArgs } from "../args.ts";
 
 const args = {
   ...globalArgs,
@@ -25,7 +25,7 @@ async function networkName(ctx: Context, nameOrId: string, container: string): P
   }
 }
 
-export default defineCommand({
+export default takesArgs(exactArgs(2), defineCommand({
   meta: { name: "disconnect", description: "Disconnect a running container from a network" },
   args,
   async run({ args: values, rawArgs }) {
@@ -36,4 +36,4 @@ export default defineCommand({
       ),
     );
   },
-});
+}));

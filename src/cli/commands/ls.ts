@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { print } from "../output.ts";
 import { degradedHelper, formatNetworkMode, listContainers, withContext } from "../../lifecycle/index.ts";
 import { formatPort } from "../../schema/ports.ts";
-import { contextOptions, formatTable, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
+import { contextOptions, formatTable, globalArgs, noArgs, rejectUnknownOptions, repeatedValues, runtimeArgs, takesArgs } from "../args.ts";
 import { matchesContainer, parseContainerFilters } from "../../container/filters.ts";
 import { NetworkNotFoundError } from "../../drivers/cni/index.ts";
 import { goJson, isJsonFormat, renderList } from "../template/index.ts";
@@ -20,7 +20,7 @@ const args = {
   "no-trunc": { type: "boolean", description: "whole ids" },
 } as const;
 
-export default defineCommand({
+export default takesArgs(noArgs, defineCommand({
   meta: { name: "ls", description: "List containers" },
   args,
   async run({ args: values, rawArgs }) {
@@ -71,4 +71,4 @@ export default defineCommand({
       print(values.noheading ? table.slice(table.indexOf("\n") + 1) : table);
     }
   },
-});
+}));

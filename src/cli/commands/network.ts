@@ -24,7 +24,7 @@ import {
   updateNetwork,
 } from "../../networks/index.ts";
 import { syncDns } from "../../lifecycle/dns.ts";
-import { contextOptions, globalArgs, rejectUnknownOptions, repeatedValues, runtimeArgs } from "../args.ts";
+import { contextOptions, exactArgs, globalArgs, maximumArgs, minimumArgs, noArgs, rejectUnknownOptions, repeatedValues, runtimeArgs, takesArgs } from "../args.ts";
 import { log } from "../../log.ts";
 import { isJsonFormat, renderInspect, renderList } from "../template/index.ts";
 import { inspectFormatArg, NETWORK_HEADERS, networkView, normalizeInspectFormat, templateFormatArg } from "../views.ts";
@@ -63,12 +63,12 @@ const createArgs = {
   name: { type: "positional", required: false, description: "network name (default: the lowest free ctrnetN)" },
 } as const satisfies ArgsDef;
 
-const create = defineCommand({
+// podman's network commands' `Args:`, as cobra checks them (cli checkArgCount)
+const create = takesArgs(maximumArgs(1), defineCommand({
   meta: { name: "create", description: "Create a network and print its name" },
   args: createArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, createArgs);
-    if (args._.length > 1) throw new UsageError(`unexpected argument "${args._[1]}": give one network name`);
     const ipam = optional(args["ipam-driver"]);
     const request = {
       name: optional(args.name),
@@ -97,7 +97,7 @@ const create = defineCommand({
       print(`${info.name}\n`);
     });
   },
-});
+}));
 
 const lsArgs = {
   ...globalArgs,
@@ -112,7 +112,7 @@ const lsArgs = {
 /** podman's default row, through the same template and tabwriter as a user's table. */
 const DEFAULT_LS_FORMAT = "table {{.ID}}\t{{.Name}}\t{{.Driver}}";
 
-const ls = defineCommand({
+const ls = takesArgs(noArgs, defineCommand({
   meta: { name: "ls", description: "List networks, sorted by name (also: network list)" },
   args: lsArgs,
   run({ args, rawArgs }) {
@@ -132,7 +132,7 @@ const ls = defineCommand({
       }
     });
   },
-});
+}));
 
 const namesArgs = {
   ...globalArgs,
@@ -143,17 +143,11 @@ const namesArgs = {
 
 const inspectArgs = { ...namesArgs, ...inspectFormatArg } as const satisfies ArgsDef;
 
-/** cobra's RequiresArgs(1) words, as podman's network inspect and rm say them. */
-function atLeastOneName(names: readonly unknown[]): void {
-  if (names.length === 0) throw new UsageError(`requires at least 1 arg(s), only received 0: give a network name or id`);
-}
-
-const inspect = defineCommand({
+const inspect = takesArgs(minimumArgs(1), defineCommand({
   meta: { name: "inspect", description: "Print networks as JSON, in podman's shape" },
   args: inspectArgs,
   async run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, inspectArgs);
-    atLeastOneName(args._);
     const format = args.format === undefined || isJsonFormat(String(args.format)) ? undefined : normalizeInspectFormat(String(args.format));
     // As podman: every network found is printed, then the ones not found fail the command.
     const { found, failures } = await withContext(args, async (ctx) => {
@@ -174,7 +168,7 @@ const inspect = defineCommand({
     else print(renderInspect(format, found.map((n) => networkView(n))));
     if (failures.length) throw new ErrorList("inspecting object", failures);
   },
-});
+}));
 
 const rmArgs = {
   ...namesArgs,
@@ -182,12 +176,11 @@ const rmArgs = {
   time: { type: "string", alias: "t", description: "podman's stop timeout for containers removed with -f: accepted with -f (ctrnet stops no container)" },
 } as const satisfies ArgsDef;
 
-const rm = defineCommand({
+const rm = takesArgs(minimumArgs(1), defineCommand({
   meta: { name: "rm", description: "Remove networks, their bridges and their address allocations" },
   args: rmArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, rmArgs);
-    atLeastOneName(args._);
     if (args.time !== undefined) {
       if (!args.force) throw new UsageError("--force option must be specified to use the --time option");
       const time = String(args.time);
@@ -215,7 +208,7 @@ const rm = defineCommand({
       );
     });
   },
-});
+}));
 
 const pruneArgs = {
   ...globalArgs,
@@ -224,7 +217,7 @@ const pruneArgs = {
   filter: { type: "string", description: `${PRUNE_FILTER_KEYS.map((k) => `${k}=…`).join(", ")} (until: a duration, Unix seconds or an RFC 3339 time); repeatable` },
 } as const satisfies ArgsDef;
 
-const prune = defineCommand({
+const prune = takesArgs(noArgs, defineCommand({
   meta: { name: "prune", description: "Remove every network no container uses, except the default one" },
   args: pruneArgs,
   run({ args, rawArgs }) {
@@ -235,7 +228,7 @@ const prune = defineCommand({
       print(removed.map((n) => `${n}\n`).join(""));
     });
   },
-});
+}));
 
 const existsArgs = {
   ...globalArgs,
@@ -243,7 +236,7 @@ const existsArgs = {
   name: { type: "positional", description: "network name or id", valueHint: "network" },
 } as const satisfies ArgsDef;
 
-const exists = defineCommand({
+const exists = takesArgs(exactArgs(1), defineCommand({
   meta: { name: "exists", description: "Exit 0 if the network exists, 1 if not, printing nothing" },
   args: existsArgs,
   async run({ args, rawArgs }) {
@@ -251,7 +244,7 @@ const exists = defineCommand({
     const found = await withContext(args, (ctx) => networkExists(ctx, String(args.name)));
     return found ? 0 : 1;
   },
-});
+}));
 
 const updateArgs = {
   ...globalArgs,
@@ -261,12 +254,11 @@ const updateArgs = {
   name: { type: "positional", description: "network name or id", valueHint: "network" },
 } as const satisfies ArgsDef;
 
-const update = defineCommand({
+const update = takesArgs(exactArgs(1), defineCommand({
   meta: { name: "update", description: "Change a network's DNS servers (podman 4.5's network update); print its name" },
   args: updateArgs,
   run({ args, rawArgs }) {
     rejectUnknownOptions(rawArgs, updateArgs);
-    if (args._.length > 1) throw new UsageError(`unexpected argument "${args._[1]}": give one network name`);
     // as podman's string slice flags: repeated, and each value a comma-separated list
     const list = (flag: "dns-add" | "dns-drop") => repeatedValues(rawArgs, updateArgs, flag).flatMap((v) => v.split(","));
     return withContext(args, async (ctx) => {
@@ -283,7 +275,7 @@ const update = defineCommand({
       print(`${info.name}\n`);
     });
   },
-});
+}));
 
 const subCommands = { create, ls, inspect, rm, prune, exists, update };
 // podman's alias, kept out of help and completion (not enumerable) as main.ts's internal commands are.

@@ -39,6 +39,8 @@ export default defineCommand({
         // with --latest, the one argument is PORT (podman's)
         if (values.latest && values.port !== undefined) throw new UsageError("--latest and a container id cannot be used together: give PORT alone");
         if (values.id === undefined && !values.latest) throw new UsageError("you must supply a running container name or id, or --all or --latest");
+        // podman's port: a word beyond CONTAINER and PORT is refused, not ignored
+        if (values._.length > 2) throw new UsageError("`port` accepts at most 2 arguments");
         const ports = await withContext(contextOptions(values), async (ctx) => publishedPorts(ctx, values.latest ? latestContainer(ctx.state()).id : String(values.id)));
         const arg = values.latest ? values.id : values.port;
         const query = arg === undefined ? undefined : String(arg);

@@ -22,7 +22,10 @@ export default defineCommand({
     checkAllLatest(ids, values);
     await notFoundIsRuntime(
       withContext(contextOptions(values), async (ctx) => {
-        const targets = values.all ? reloadableContainers(ctx) : values.latest ? [latestContainer(ctx.state()).id] : ids;
+        // as podman's getContainers: every name is looked up before any container is reloaded, and the
+        // container's id is what is printed, however it was named
+        const state = ctx.state();
+        const targets = values.all ? reloadableContainers(ctx) : values.latest ? [latestContainer(state).id] : ids.map((name) => state.get(name).id);
         await forEachName(targets, async (id) => {
           await reloadContainer(ctx, id);
           print(`${id}\n`);

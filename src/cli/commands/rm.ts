@@ -5,6 +5,7 @@ import { CtrnetError, UsageError } from "../../errors.ts";
 import { removeContainer } from "../../lifecycle/remove.ts";
 import { latestContainer } from "../../lifecycle/lookup.ts";
 import { withContext } from "../../lifecycle/with-context.ts";
+import { noSuchContainer } from "../../state/index.ts";
 import { checkAllLatest, contextOptions, globalArgs, latestArg, rejectUnknownOptions, runtimeArgs } from "../args.ts";
 
 const args = {
@@ -33,6 +34,12 @@ export default defineCommand({
     await withContext(contextOptions(values), (ctx) => {
       // the last made first: a container sharing another's netns goes before that one
       const ids = values.all ? ctx.state().list().map((r) => r.id).reverse() : values.latest ? [latestContainer(ctx.state()).id] : named;
+      // as podman's getContainers: without -f, names are looked up before any is removed, and one that is
+      // missing fails the command with nothing removed (one name is looked up by its removal)
+      if (!values.force && named.length > 1) {
+        const missing = named.find((id) => ctx.state().find(id) === undefined);
+        if (missing !== undefined) throw new CtrnetError(noSuchContainer(missing));
+      }
       return forEachName(ids, async (id) => {
         try {
           await removeContainer(ctx, id, { force: values.force });

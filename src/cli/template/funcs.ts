@@ -1,6 +1,6 @@
 // The functions a --format can call: Go text/template's builtins and the ones podman adds
 // (containers/common pkg/report: join, json, lower, pad, split, title, truncate, upper).
-import { compareKeys, formatFloat, formatValue, toJson, truth, typeName } from "./value.ts";
+import { compareKeys, formatFloat, formatValue, stringForm, toJson, truth, typeName } from "./value.ts";
 
 /** A function's failure; the evaluator adds the position. */
 export class FuncError extends Error {}
@@ -64,6 +64,9 @@ function slice(item: unknown, ...bounds: unknown[]): unknown {
 type Basic = string | number | boolean;
 function basic(name: string, value: unknown): Basic {
   if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
+  // a stringer compares as its text: ctrnet's inspect State was a word before it had podman's fields
+  const text = stringForm(value);
+  if (text !== undefined) return text;
   throw new FuncError(`${name}: invalid type for comparison: ${typeName(value)}`);
 }
 

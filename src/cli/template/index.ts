@@ -5,7 +5,7 @@ import { execute } from "./exec.ts";
 import { type Node, parseTemplate, TemplateError } from "./parse.ts";
 import { tabwrite } from "./tabwriter.ts";
 
-export { fromJson, nilMap, nilSlice, type Shape, struct } from "./value.ts";
+export { fromJson, nilMap, nilSlice, type Shape, stringer, struct } from "./value.ts";
 export { goJson } from "./funcs.ts";
 
 const JSON_FORMAT = /^\s*(json|\{\{\s*json\s*(\.)?\s*\}\})\s*$/;

@@ -12,6 +12,22 @@ export function struct(fields: Record<string, unknown>, json: unknown): GoStruct
   return fields as GoStruct;
 }
 
+const STRING_FORM = Symbol("string form");
+
+/**
+ * A struct that prints as text, as a Go value with a String method does (fmt's %v calls it), whose JSON
+ * form is that text too: where ctrnet's JSON keeps a word and podman's value is a struct of these fields.
+ */
+export function stringer(text: string, fields: Record<string, unknown>): GoStruct {
+  Object.defineProperty(fields, STRING_FORM, { value: text, enumerable: false });
+  return struct(fields, text);
+}
+
+/** The text a stringer prints as; undefined for any other value. */
+export function stringForm(value: unknown): string | undefined {
+  return isStruct(value) ? (value as { [STRING_FORM]?: string })[STRING_FORM] : undefined;
+}
+
 export function isStruct(value: unknown): value is GoStruct {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Map);
 }
@@ -88,7 +104,7 @@ export function formatValue(value: unknown): string {
     return `map[${keys.map((k) => `${formatNested(k)}:${formatNested(value.get(k))}`).join(" ")}]`;
   }
   if (typeof value === "function") return "<func>";
-  return `{${Object.values(value as object).map(formatNested).join(" ")}}`;
+  return stringForm(value) ?? `{${Object.values(value as object).map(formatNested).join(" ")}}`;
 }
 
 /** Inside a composite, Go prints a nil element as <nil> as well. */

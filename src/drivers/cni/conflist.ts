@@ -128,26 +128,37 @@ function checkGateway(text: string, subnet: Cidr, subnetText: string): string {
   return formatIP(gw);
 }
 
+/** An `--ip-range` as podman's CLI reads it (parseRange), before it looks at the subnet: START-END, or a CIDR. */
+export function parseIpRange(text: string): { start: Uint8Array; end: Uint8Array } | { cidr: Cidr } {
+  const dash = text.indexOf("-");
+  if (dash >= 0 && !text.includes("/")) {
+    const [start, end] = [text.slice(0, dash), text.slice(dash + 1)].map((t, i) => {
+      const ip = parseIP(t);
+      if (ip === null) throw new UsageError(`range ${i === 0 ? "start" : "end"} ip ${quote(t)} is not a ip address`);
+      return ip;
+    }) as [Uint8Array, Uint8Array];
+    return { start, end };
+  }
+  const cidr = parseCidr(text);
+  if (cidr === null) throw new UsageError(`invalid IP range "${text}": expected an address and a prefix length like 10.89.0.0/26, or START-END`);
+  return { cidr };
+}
+
 /**
  * podman's lease range for `--ip-range`: from the range's first address after its network address to its
  * last address (10.11.12.0/26: .1 to .63), kept within the subnet's hosts so the broadcast is never handed out.
  */
 function leaseRange(text: string, subnet: Cidr, subnetText: string): { rangeStart: string; rangeEnd: string } {
-  // podman 5's other form: START-END, both addresses of the subnet
-  const dash = text.indexOf("-");
-  if (dash >= 0 && !text.includes("/")) {
-    const ends = [text.slice(0, dash), text.slice(dash + 1)] as const;
-    const [start, end] = ends.map((t, i) => {
-      const ip = parseIP(t);
-      if (ip === null) throw new UsageError(`range ${i === 0 ? "start" : "end"} ip ${quote(t)} is not a ip address`);
-      if (ip.length !== subnet.address.length || !subnetContains(subnet, ip)) throw new UsageError(`IP range ${text}: ${t} not in subnet ${subnetText}`);
-      return ip;
-    }) as [Uint8Array, Uint8Array];
-    if (compare(start, end) > 0) throw new UsageError(`IP range ${text}: its start is after its end`);
-    return { rangeStart: formatIP(start), rangeEnd: formatIP(end) };
+  const parsed = parseIpRange(text);
+  if ("start" in parsed) {
+    // podman 5's other form: START-END, both addresses of the subnet
+    for (const ip of [parsed.start, parsed.end]) {
+      if (ip.length !== subnet.address.length || !subnetContains(subnet, ip)) throw new UsageError(`IP range ${text}: ${formatIP(ip)} not in subnet ${subnetText}`);
+    }
+    if (compare(parsed.start, parsed.end) > 0) throw new UsageError(`IP range ${text}: its start is after its end`);
+    return { rangeStart: formatIP(parsed.start), rangeEnd: formatIP(parsed.end) };
   }
-  const cidr = parseCidr(text);
-  if (cidr === null) throw new UsageError(`invalid IP range "${text}": expected an address and a prefix length like 10.89.0.0/26, or START-END`);
+  const { cidr } = parsed;
   const range = { address: maskAddress(cidr.address, cidr.prefixLength), prefixLength: cidr.prefixLength };
   if (!subnetContains(subnet, range.address)) throw new UsageError(`IP range ${text} not in subnet ${subnetText}`);
   if (range.prefixLength < subnet.prefixLength) throw new UsageError(`IP range ${text} is larger than its subnet ${subnetText}`);
