@@ -402,9 +402,10 @@ const PRIO_PROCESS = 0;
 
 /** The nice value of a thread (0: the calling one), as node:os's getPriority gives it. */
 export function getpriority(tid = 0): number {
-  // -1 is a nice value too: only errno, cleared first, tells a failure
+  // -1 is a nice value too: only errno, cleared first, tells a failure (after binding, which may set it)
+  const lib = m();
   new Int32Array(toArrayBuffer(c.__errno_location() as Pointer, 0, 4))[0] = 0;
-  const ret = m().getpriority(PRIO_PROCESS, tid);
+  const ret = lib.getpriority(PRIO_PROCESS, tid);
   if (ret === -1 && errno() !== 0) throw new SysError("getpriority", errno(), `tid ${tid}`);
   return ret;
 }
