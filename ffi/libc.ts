@@ -3,6 +3,8 @@
 import { dlopen, read as peek, ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { SysError } from "./errno.ts";
 
+// What a native create or rm calls is bound at load; the rest at its first use. Bun compiles a trampoline for
+// every symbol a dlopen() binds (about 3 µs each), and most of these only the helpers and rarer commands call.
 const { symbols: c } = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: "ptr" },
   setns: { args: ["i32", "i32"], returns: "i32" },
@@ -11,24 +13,29 @@ const { symbols: c } = dlopen("libc.so.6", {
   umount2: { args: ["ptr", "i32"], returns: "i32" },
   open: { args: ["ptr", "i32", "u32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
-  read: { args: ["i32", "ptr", "u64"], returns: "i64" },
-  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
-  pipe2: { args: ["ptr", "i32"], returns: "i32" },
-  memfd_create: { args: ["ptr", "u32"], returns: "i32" },
-  fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
   flock: { args: ["i32", "i32"], returns: "i32" },
   fstatfs: { args: ["i32", "ptr"], returns: "i32" },
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
   bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
   connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
-  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
   listen: { args: ["i32", "i32"], returns: "i32" },
-  accept4: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
-  getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
   setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
   sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: "i64" },
   recvfrom: { args: ["i32", "ptr", "u64", "i32", "ptr", "ptr"], returns: "i64" },
   sendmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
+  geteuid: { args: [], returns: "u32" },
+  ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
+});
+
+const MORE = {
+  read: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
+  pipe2: { args: ["ptr", "i32"], returns: "i32" },
+  memfd_create: { args: ["ptr", "u32"], returns: "i32" },
+  fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
+  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  accept4: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
+  getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
   recvmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
   kill: { args: ["i32", "i32"], returns: "i32" },
   getpriority: { args: ["i32", "u32"], returns: "i32" },
@@ -40,10 +47,8 @@ const { symbols: c } = dlopen("libc.so.6", {
   tcgetpgrp: { args: ["i32"], returns: "i32" },
   gettid: { args: [], returns: "i32" },
   getuid: { args: [], returns: "u32" },
-  geteuid: { args: [], returns: "u32" },
   getgid: { args: [], returns: "u32" },
   getegid: { args: [], returns: "u32" },
-  ioctl: { args: ["i32", "u64", "u64"], returns: "i32" },
   poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
   inotify_init1: { args: ["i32"], returns: "i32" },
   inotify_add_watch: { args: ["i32", "ptr", "u32"], returns: "i32" },
@@ -51,7 +56,10 @@ const { symbols: c } = dlopen("libc.so.6", {
   unsetenv: { args: ["ptr"], returns: "i32" },
   // variadic in C; glibc's is assembly that only moves registers, so fixed integer arguments are safe
   syscall: { args: ["i64", "i64", "u64"], returns: "i64" },
-});
+} as const;
+let more: ReturnType<typeof dlopen<typeof MORE>>["symbols"] | undefined;
+/** The symbols bound at their first use. */
+const m = () => (more ??= dlopen("libc.so.6", MORE).symbols);
 
 function errno(): number {
   return peek.i32(c.__errno_location() as Pointer, 0);
@@ -178,17 +186,17 @@ export function close(fd: number): void {
 }
 
 export function read(fd: number, buf: Uint8Array): number {
-  return Number(check(c.read(fd, buf, buf.byteLength), "read", `fd ${fd}`));
+  return Number(check(m().read(fd, buf, buf.byteLength), "read", `fd ${fd}`));
 }
 
 export function write(fd: number, buf: Uint8Array): number {
-  return Number(check(c.write(fd, buf, buf.byteLength), "write", `fd ${fd}`));
+  return Number(check(m().write(fd, buf, buf.byteLength), "write", `fd ${fd}`));
 }
 
 /** Returns [readEnd, writeEnd]. */
 export function pipe2(flags = O_CLOEXEC): [number, number] {
   const fds = new Int32Array(2);
-  check(c.pipe2(fds, flags), "pipe2");
+  check(m().pipe2(fds, flags), "pipe2");
   return [fds[0]!, fds[1]!];
 }
 
@@ -201,19 +209,19 @@ export const MFD_CLOEXEC = 1;
  * moment when no thread of ctrnet's own reads the environment.
  */
 export function setenv(name: string, value: string): void {
-  check(c.setenv(ptr(cstr(name)), ptr(cstr(value)), 1), "setenv", name);
+  check(m().setenv(ptr(cstr(name)), ptr(cstr(value)), 1), "setenv", name);
 }
 
 export function unsetenv(name: string): void {
-  check(c.unsetenv(ptr(cstr(name))), "unsetenv", name);
+  check(m().unsetenv(ptr(cstr(name))), "unsetenv", name);
 }
 
 export function memfdCreate(name: string, flags = MFD_CLOEXEC): number {
-  return check(c.memfd_create(cstr(name), flags), "memfd_create", name);
+  return check(m().memfd_create(cstr(name), flags), "memfd_create", name);
 }
 
 export function fcntl(fd: number, cmd: number, arg = 0): number {
-  return check(c.fcntl(fd, cmd, arg), "fcntl", `fd ${fd}`);
+  return check(m().fcntl(fd, cmd, arg), "fcntl", `fd ${fd}`);
 }
 
 /** Clears FD_CLOEXEC so a child started by exec inherits the descriptor. */
@@ -248,7 +256,7 @@ export function connect(fd: number, addr: Uint8Array): void {
 /** Fills addr with the socket's own address and returns the length the kernel wrote. */
 export function getsockname(fd: number, addr: Uint8Array): number {
   const len = new Uint32Array([addr.byteLength]);
-  check(c.getsockname(fd, addr, len), "getsockname", `fd ${fd}`);
+  check(m().getsockname(fd, addr, len), "getsockname", `fd ${fd}`);
   return len[0]!;
 }
 
@@ -258,21 +266,21 @@ export function listen(fd: number, backlog: number): void {
 
 /** A connection's fd (close-on-exec), the peer's address left unread. */
 export function accept(fd: number): number {
-  return check(c.accept4(fd, null, null, SOCK_CLOEXEC), "accept4", `fd ${fd}`);
+  return check(m().accept4(fd, null, null, SOCK_CLOEXEC), "accept4", `fd ${fd}`);
 }
 
 /** SO_PEERCRED of a connected unix socket: the peer's pid and ids as this process's namespaces see them. */
 export function peerCredentials(fd: number): { pid: number; uid: number; gid: number } {
   const cred = new Int32Array(3);
   const len = new Uint32Array([cred.byteLength]);
-  check(c.getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len), "getsockopt", `fd ${fd} SO_PEERCRED`);
+  check(m().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len), "getsockopt", `fd ${fd} SO_PEERCRED`);
   return { pid: cred[0]!, uid: cred[1]! >>> 0, gid: cred[2]! >>> 0 };
 }
 
 /** getsockopt into `buf`; returns how many bytes the kernel wrote. */
 export function getsockoptInto(fd: number, level: number, name: number, buf: Uint8Array, detail: string): number {
   const len = new Uint32Array([buf.byteLength]);
-  check(c.getsockopt(fd, level, name, buf, len), "getsockopt", detail);
+  check(m().getsockopt(fd, level, name, buf, len), "getsockopt", detail);
   return len[0]!;
 }
 
@@ -309,7 +317,7 @@ export function sendmsg(fd: number, msg: Uint8Array, flags = 0): number {
 }
 
 export function recvmsg(fd: number, msg: Uint8Array, flags = 0): number {
-  return Number(check(c.recvmsg(fd, msg, flags), "recvmsg", `fd ${fd}`));
+  return Number(check(m().recvmsg(fd, msg, flags), "recvmsg", `fd ${fd}`));
 }
 
 export const SCM_RIGHTS = 1;
@@ -387,46 +395,47 @@ export function receiveWithFds(fd: number, size: number, maxFds: number, flags =
 }
 
 export function kill(pid: number, signal: number): void {
-  check(c.kill(pid, signal), "kill", `pid ${pid}`);
+  check(m().kill(pid, signal), "kill", `pid ${pid}`);
 }
 
 const PRIO_PROCESS = 0;
 
 /** The nice value of a thread (0: the calling one), as node:os's getPriority gives it. */
 export function getpriority(tid = 0): number {
-  // -1 is a nice value too: only errno, cleared first, tells a failure
+  // -1 is a nice value too: only errno, cleared first, tells a failure (after binding, which may set it)
+  const lib = m();
   new Int32Array(toArrayBuffer(c.__errno_location() as Pointer, 0, 4))[0] = 0;
-  const ret = c.getpriority(PRIO_PROCESS, tid);
+  const ret = lib.getpriority(PRIO_PROCESS, tid);
   if (ret === -1 && errno() !== 0) throw new SysError("getpriority", errno(), `tid ${tid}`);
   return ret;
 }
 
 /** Sets the nice value of a thread (0: the calling one), as node:os's setPriority does. */
 export function setpriority(tid: number, nice: number): void {
-  check(c.setpriority(PRIO_PROCESS, tid, nice), "setpriority", `tid ${tid}`);
+  check(m().setpriority(PRIO_PROCESS, tid, nice), "setpriority", `tid ${tid}`);
 }
 
 /** True when a process with this pid exists (even if owned by someone else). */
 export function processExists(pid: number): boolean {
-  if (c.kill(pid, 0) === 0) return true;
+  if (m().kill(pid, 0) === 0) return true;
   return errno() === 1; // EPERM: exists, not ours
 }
 
 export function prctl(option: number, arg2: number | bigint = 0): void {
-  check(c.prctl(option, arg2, 0, 0, 0), "prctl", `option ${option}`);
+  check(m().prctl(option, arg2, 0, 0, 0), "prctl", `option ${option}`);
 }
 
-export const getpid = (): number => c.getpid();
-export const getpgrp = (): number => c.getpgrp();
+export const getpid = (): number => m().getpid();
+export const getpgrp = (): number => m().getpgrp();
 /** The process group of pid, or -1 when it is gone. */
-export const getpgid = (pid: number): number => c.getpgid(pid);
+export const getpgid = (pid: number): number => m().getpgid(pid);
 /** The foreground process group of the terminal on fd, or -1 when fd is no terminal (or has none). */
-export const tcgetpgrp = (fd: number): number => c.tcgetpgrp(fd);
-export const gettid = (): number => c.gettid();
-export const getuid = (): number => c.getuid();
+export const tcgetpgrp = (fd: number): number => m().tcgetpgrp(fd);
+export const gettid = (): number => m().gettid();
+export const getuid = (): number => m().getuid();
 export const geteuid = (): number => c.geteuid();
-export const getgid = (): number => c.getgid();
-export const getegid = (): number => c.getegid();
+export const getgid = (): number => m().getgid();
+export const getegid = (): number => m().getegid();
 
 /** Address of a buffer, for building structs (msghdr, iovec) that hold pointers. */
 export function addressOf(buf: Uint8Array): number {
@@ -470,7 +479,7 @@ const SYS_PIDFD_OPEN = 434;
 
 /** A descriptor of the process that turns readable when it exits; it is never recycled with the pid. */
 export function pidfdOpen(pid: number): number {
-  return Number(check(c.syscall(SYS_PIDFD_OPEN, pid, 0), "pidfd_open", `pid ${pid}`));
+  return Number(check(m().syscall(SYS_PIDFD_OPEN, pid, 0), "pidfd_open", `pid ${pid}`));
 }
 
 const POLLIN = 0x1;
@@ -488,7 +497,7 @@ export function pollReadable(fds: readonly number[], timeoutMs: number): number[
     words[i * 2] = fd;
     halves[i * 4 + 2] = POLLIN;
   });
-  const ret = c.poll(words, fds.length, timeoutMs);
+  const ret = m().poll(words, fds.length, timeoutMs);
   if (ret === -1) {
     const err = errno();
     if (err === EINTR) return [];
@@ -513,19 +522,19 @@ const IN_CLOEXEC = 0o2000000;
 
 /** A non-blocking, close-on-exec inotify instance. */
 export function inotifyInit(): number {
-  return check(c.inotify_init1(IN_NONBLOCK | IN_CLOEXEC), "inotify_init1");
+  return check(m().inotify_init1(IN_NONBLOCK | IN_CLOEXEC), "inotify_init1");
 }
 
 /** The watch descriptor of path (the same one again for a path already watched). */
 export function inotifyAddWatch(fd: number, path: string, mask: number): number {
-  return check(c.inotify_add_watch(fd, cstr(path), mask), "inotify_add_watch", path);
+  return check(m().inotify_add_watch(fd, cstr(path), mask), "inotify_add_watch", path);
 }
 
 const EAGAIN = 11;
 
 /** Reads what is there without blocking: the bytes read, 0 when nothing is. */
 export function readNonBlocking(fd: number, buf: Uint8Array): number {
-  const n = Number(c.read(fd, buf, buf.byteLength));
+  const n = Number(m().read(fd, buf, buf.byteLength));
   if (n === -1) {
     const err = errno();
     if (err === EAGAIN || err === EINTR) return 0;
@@ -536,7 +545,7 @@ export function readNonBlocking(fd: number, buf: Uint8Array): number {
 
 /** accept4 on a non-blocking listening socket: a connection's fd, or undefined when none waits. */
 export function acceptNonBlocking(fd: number): number | undefined {
-  const conn = c.accept4(fd, null, null, SOCK_CLOEXEC);
+  const conn = m().accept4(fd, null, null, SOCK_CLOEXEC);
   if (conn === -1) {
     const err = errno();
     if (err === EAGAIN || err === EINTR) return undefined;

@@ -3,6 +3,7 @@
 // route fields. Plugin output is external input: addresses are checked, not trusted.
 import * as v from "valibot";
 import { ipFamily } from "../ip/codec.ts";
+import { lazySchemas } from "./lazy.ts";
 
 function isCidr(s: string): boolean {
   const slash = s.indexOf("/");
@@ -16,18 +17,6 @@ function isCidr(s: string): boolean {
 export const Cidr = v.pipe(v.string(), v.check(isCidr, "expected an address with prefix length, like 10.88.0.2/16"));
 export const IpAddress = v.pipe(v.string(), v.check((s) => ipFamily(s) !== 0, "expected an IP address"));
 
-const Index = v.pipe(v.number(), v.integer(), v.minValue(0));
-
-export const Route = v.looseObject({
-  dst: Cidr,
-  gw: v.optional(IpAddress),
-  mtu: v.optional(Index),
-  advmss: v.optional(Index),
-  priority: v.optional(Index),
-  table: v.optional(Index),
-  scope: v.optional(Index),
-});
-
 export const Dns = v.looseObject({
   nameservers: v.optional(v.array(v.string())),
   domain: v.optional(v.string()),
@@ -35,42 +24,59 @@ export const Dns = v.looseObject({
   options: v.optional(v.array(v.string())),
 });
 
-export const Interface = v.looseObject({
-  name: v.string(),
-  mac: v.optional(v.string()),
-  sandbox: v.optional(v.string()),
-  mtu: v.optional(Index),
-  socketPath: v.optional(v.string()),
-  pciID: v.optional(v.string()),
-});
+/** The result schemas, built at the first use (lazy.ts): ctrnet's own plugin hands its results over unparsed, so a native create never parses one. */
+export const cniResultSchemas = lazySchemas(() => {
+  const Index = v.pipe(v.number(), v.integer(), v.minValue(0));
 
-export const IpConfig = v.looseObject({
-  version: v.optional(v.picklist(["4", "6"])),
-  address: Cidr,
-  gateway: v.optional(IpAddress),
-  interface: v.optional(Index),
-});
+  const Route = v.looseObject({
+    dst: Cidr,
+    gw: v.optional(IpAddress),
+    mtu: v.optional(Index),
+    advmss: v.optional(Index),
+    priority: v.optional(Index),
+    table: v.optional(Index),
+    scope: v.optional(Index),
+  });
 
-/** 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0. Go marshals empty slices as null, so null means absent. */
-export const ResultCurrent = v.looseObject({
-  cniVersion: v.string(),
-  interfaces: v.nullish(v.array(Interface)),
-  ips: v.nullish(v.array(IpConfig)),
-  routes: v.nullish(v.array(Route)),
-  dns: v.nullish(Dns),
-});
-export type ResultCurrent = v.InferOutput<typeof ResultCurrent>;
+  const Interface = v.looseObject({
+    name: v.string(),
+    mac: v.optional(v.string()),
+    sandbox: v.optional(v.string()),
+    mtu: v.optional(Index),
+    socketPath: v.optional(v.string()),
+    pciID: v.optional(v.string()),
+  });
 
-const IpConfig020 = v.looseObject({
-  ip: Cidr,
-  gateway: v.optional(IpAddress),
-  routes: v.nullish(v.array(Route)),
-});
+  const IpConfig = v.looseObject({
+    version: v.optional(v.picklist(["4", "6"])),
+    address: Cidr,
+    gateway: v.optional(IpAddress),
+    interface: v.optional(Index),
+  });
 
-export const Result020 = v.looseObject({
-  cniVersion: v.optional(v.string()),
-  ip4: v.nullish(IpConfig020),
-  ip6: v.nullish(IpConfig020),
-  dns: v.nullish(Dns),
+  /** 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0. Go marshals empty slices as null, so null means absent. */
+  const ResultCurrent = v.looseObject({
+    cniVersion: v.string(),
+    interfaces: v.nullish(v.array(Interface)),
+    ips: v.nullish(v.array(IpConfig)),
+    routes: v.nullish(v.array(Route)),
+    dns: v.nullish(Dns),
+  });
+
+  const IpConfig020 = v.looseObject({
+    ip: Cidr,
+    gateway: v.optional(IpAddress),
+    routes: v.nullish(v.array(Route)),
+  });
+
+  const Result020 = v.looseObject({
+    cniVersion: v.optional(v.string()),
+    ip4: v.nullish(IpConfig020),
+    ip6: v.nullish(IpConfig020),
+    dns: v.nullish(Dns),
+  });
+
+  return { ResultCurrent, Result020 };
 });
-export type Result020 = v.InferOutput<typeof Result020>;
+export type ResultCurrent = v.InferOutput<ReturnType<typeof cniResultSchemas>["ResultCurrent"]>;
+export type Result020 = v.InferOutput<ReturnType<typeof cniResultSchemas>["Result020"]>;

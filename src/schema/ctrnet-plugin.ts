@@ -2,6 +2,7 @@
 // ctrnet's native bridge driver serves: the reference bridge plugin's options that podman writes, plus
 // podman's network options, and a host-local `ipam` section (shared with host-local, file for file).
 import * as v from "valibot";
+import { lazySchemas } from "./lazy.ts";
 import { HostLocalIpam } from "./host-local.ts";
 
 const InterfaceName = v.pipe(
@@ -51,19 +52,22 @@ export const IPVLAN_MODES = ["l2", "l3", "l3s"] as const;
  * ctrnet's plugin for a macvlan or ipvlan network (podman's `--driver macvlan|ipvlan`): `driver` says
  * which, `master` is the parent interface (`-o parent=`), `mode` its mode (`-o mode=`), as the reference
  * macvlan and ipvlan plugins name them. No bridge, no firewall: the container sits on the parent's LAN.
+ * Built at the first use (lazy.ts): a bridge network's create never parses one.
  */
-export const CtrnetVlanPluginConfig = v.looseObject({
-  type: v.literal("ctrnet"),
-  driver: v.picklist(["macvlan", "ipvlan"]),
-  /** Absent: the interface of the host's default route when a container is attached, as podman's. */
-  master: v.optional(InterfaceName),
-  mode: v.optional(v.picklist([...MACVLAN_MODES, ...IPVLAN_MODES])),
-  mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
-  /** podman's `-o bclim=N` (macvlan): IFLA_MACVLAN_BC_CUTOFF of the container's link. */
-  bclim: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-(2 ** 31)), v.maxValue(2 ** 31 - 1))),
-  ipam: HostLocalIpam,
-});
-export type CtrnetVlanPluginConfig = v.InferOutput<typeof CtrnetVlanPluginConfig>;
+export const ctrnetVlanPluginConfig = lazySchemas(() =>
+  v.looseObject({
+    type: v.literal("ctrnet"),
+    driver: v.picklist(["macvlan", "ipvlan"]),
+    /** Absent: the interface of the host's default route when a container is attached, as podman's. */
+    master: v.optional(InterfaceName),
+    mode: v.optional(v.picklist([...MACVLAN_MODES, ...IPVLAN_MODES])),
+    mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(68), v.maxValue(65535))),
+    /** podman's `-o bclim=N` (macvlan): IFLA_MACVLAN_BC_CUTOFF of the container's link. */
+    bclim: v.optional(v.pipe(v.number(), v.integer(), v.minValue(-(2 ** 31)), v.maxValue(2 ** 31 - 1))),
+    ipam: HostLocalIpam,
+  }),
+);
+export type CtrnetVlanPluginConfig = v.InferOutput<ReturnType<typeof ctrnetVlanPluginConfig>>;
 
 /** Whether a plugin entry of type ctrnet is a macvlan or ipvlan network's (else a bridge network's). */
 export function isVlanPluginEntry(entry: { driver?: unknown }): boolean {

@@ -22,7 +22,8 @@ export interface AttachmentFiles<T extends AttachmentKey> {
   list(root: string, network?: string): T[];
 }
 
-export function attachmentFiles<T extends AttachmentKey>(subdir: string, schema: v.GenericSchema<unknown, T>): AttachmentFiles<T> {
+/** schema() is called at the first read: the schemas are built then (schema/lazy.ts), not when the module loads. */
+export function attachmentFiles<T extends AttachmentKey>(subdir: string, schema: () => v.GenericSchema<unknown, T>): AttachmentFiles<T> {
   const dir = (root: string) => join(root, subdir);
   const fileOf = (root: string, a: AttachmentKey) => {
     const key = new Bun.CryptoHasher("sha256").update(`${a.network}\0${a.containerId}\0${a.ifname}`).digest("hex").slice(0, 32);
@@ -30,7 +31,7 @@ export function attachmentFiles<T extends AttachmentKey>(subdir: string, schema:
   };
   const read = (path: string): T | undefined => {
     try {
-      const parsed = v.safeParse(schema, JSON.parse(readFileSync(path, "utf8")));
+      const parsed = v.safeParse(schema(), JSON.parse(readFileSync(path, "utf8")));
       return parsed.success ? parsed.output : undefined;
     } catch {
       // missing, or cut short by a crash: nothing that can be trusted

@@ -3,7 +3,7 @@
 // appended; an entry that shipped is never edited.
 import type { Database } from "bun:sqlite";
 import * as v from "valibot";
-import { ResultCurrent } from "../schema/cni-result.ts";
+import { cniResultSchemas } from "../schema/cni-result.ts";
 import { NetworkStatus, statusFromCniResult } from "../schema/network-status.ts";
 import { PortMapping } from "../schema/ports.ts";
 import { heldAddressesOf, insertAddresses, insertHostPorts } from "./indexes.ts";
@@ -29,7 +29,7 @@ function resultsToStatus(db: Database): void {
   for (const row of rows) {
     let status = row.result;
     try {
-      const parsed = v.safeParse(ResultCurrent, JSON.parse(row.result));
+      const parsed = v.safeParse(cniResultSchemas().ResultCurrent, JSON.parse(row.result));
       if (parsed.success) status = JSON.stringify(statusFromCniResult(parsed.output, row.ifname));
     } catch {
       // not JSON: kept, and reported as damaged when the record is read

@@ -3,12 +3,12 @@
 // and what a GC or DEL needs when the caller no longer has it. One small file per attachment beside the
 // state database, as the netns marks are: they are what is left to clean up with when the database is lost.
 import type * as v from "valibot";
-import { NativeAttachmentFile } from "../schema/native-attachment.ts";
+import { nativeAttachmentSchema } from "../schema/native-attachment.ts";
 import { type AttachmentKey, attachmentFiles } from "./attachment-files.ts";
 
-export type NativeAttachment = v.InferOutput<typeof NativeAttachmentFile>;
+export type NativeAttachment = v.InferOutput<ReturnType<typeof nativeAttachmentSchema>>;
 
-const files = attachmentFiles("native", NativeAttachmentFile);
+const files = attachmentFiles("native", nativeAttachmentSchema);
 
 /** Written after the attachment is made, before its maker reports success. */
 export function saveNativeAttachment(root: string, a: NativeAttachment): void {

@@ -3,12 +3,12 @@
 // small file per attachment, as the native bridge attachments' (kept apart from them: these have nothing
 // in the firewall table, which is rebuilt from those).
 import type * as v from "valibot";
-import { VlanAttachmentFile } from "../schema/vlan-attachment.ts";
+import { vlanAttachmentSchema } from "../schema/vlan-attachment.ts";
 import { type AttachmentKey, attachmentFiles } from "./attachment-files.ts";
 
-export type VlanAttachment = v.InferOutput<typeof VlanAttachmentFile>;
+export type VlanAttachment = v.InferOutput<ReturnType<typeof vlanAttachmentSchema>>;
 
-const files = attachmentFiles("vlan", VlanAttachmentFile);
+const files = attachmentFiles("vlan", vlanAttachmentSchema);
 
 /** Written after the attachment is made, before its maker reports success. */
 export function saveVlanAttachment(root: string, a: VlanAttachment): void {

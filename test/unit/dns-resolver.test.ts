@@ -4,9 +4,9 @@ import * as v from "valibot";
 import { decide, type Decision, Resolver } from "../../src/drivers/dns/resolver.ts";
 import { decodeMessage, encodeMessage, type Message, RCODE, TYPE } from "../../src/drivers/dns/wire.ts";
 import { reverseAddress, Zone } from "../../src/drivers/dns/zone.ts";
-import { DnsConfig, type DnsMember } from "../../src/schema/dns.ts";
+import { type DnsConfig, dnsSchemas, type DnsMember } from "../../src/schema/dns.ts";
 
-const CONFIG = v.parse(DnsConfig, {
+const CONFIG = v.parse(dnsSchemas().DnsConfig, {
   generation: 1,
   networks: [
     {
@@ -161,7 +161,7 @@ describe("refusals and errors", () => {
   });
 
   test("an answer larger than the client's UDP limit is truncated with TC; over TCP it is whole", () => {
-    const many = v.parse(DnsConfig, {
+    const many = v.parse(dnsSchemas().DnsConfig, {
       generation: 1,
       networks: [{ name: "big", gateways: [], subnets: ["10.100.0.0/16"], containers: Array.from({ length: 60 }, (_, i) => ({ name: "many", id: i.toString(16).padStart(12, "0"), ipv4: [`10.100.1.${i + 1}`] })) }],
     });
@@ -203,7 +203,7 @@ describe("remembered answers", () => {
 
 describe("a network's own DNS servers (podman's network --dns)", () => {
   const withServers = new Zone(
-    v.parse(DnsConfig, {
+    v.parse(dnsSchemas().DnsConfig, {
       generation: 1,
       networks: [
         { name: "own", gateways: ["10.92.0.1"], subnets: ["10.92.0.0/24"], upstreams: [{ address: "192.0.2.53" }], containers: [{ name: "a", id: "eeeeeeeeeeee", ipv4: ["10.92.0.2"] }] },
@@ -248,7 +248,7 @@ describe("a network's own DNS servers (podman's network --dns)", () => {
 
 describe("a zone changed one member at a time", () => {
   // CONFIG's networks without their containers, which come as member files do instead
-  const frame = v.parse(DnsConfig, { ...CONFIG, networks: CONFIG.networks.map((n) => ({ ...n, gateways: [], containers: [] })) });
+  const frame = v.parse(dnsSchemas().DnsConfig, { ...CONFIG, networks: CONFIG.networks.map((n) => ({ ...n, gateways: [], containers: [] })) });
   const gatewayOf = new Map(CONFIG.networks.map((n) => [n.name, n.gateways]));
   function membersOf(config: DnsConfig): Map<string, DnsMember> {
     const out = new Map<string, DnsMember>();

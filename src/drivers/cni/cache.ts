@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { CtrnetError, errorMessage } from "../../errors.ts";
 import { describeIssues } from "../../schema/issues.ts";
-import { CACHE_KIND, CacheFile } from "../../schema/cni-cache.ts";
+import { CACHE_KIND, cacheFileSchema } from "../../schema/cni-cache.ts";
 import type { CapabilityArgs } from "./plugin-config.ts";
 import type { WireResult } from "./result.ts";
 import { fileStamp } from "./file-stamp.ts";
@@ -80,7 +80,7 @@ export function decodeCacheFile(text: string, file: string): CachedAttachment {
   } catch (err) {
     throw new CacheFileError(file, `malformed JSON: ${errorMessage(err)}`);
   }
-  const parsed = v.safeParse(CacheFile, json);
+  const parsed = v.safeParse(cacheFileSchema(), json);
   if (!parsed.success) throw new CacheFileError(file, describeIssues(parsed.issues));
   const c = parsed.output;
   return {

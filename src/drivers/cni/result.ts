@@ -3,7 +3,7 @@
 import * as v from "valibot";
 import { CtrnetError } from "../../errors.ts";
 import { describeIssues } from "../../schema/issues.ts";
-import { Result020, ResultCurrent } from "../../schema/cni-result.ts";
+import { cniResultSchemas, type ResultCurrent } from "../../schema/cni-result.ts";
 import { atLeast } from "./version.ts";
 import { ipFamily } from "../../ip/codec.ts";
 import type { NetworkStatus } from "../../schema/network-status.ts";
@@ -91,7 +91,7 @@ export function parseResult(json: unknown): CniResult {
       ? json.cniVersion
       : "0.1.0";
   if (!atLeast(version, "0.3.0")) {
-    const parsed = v.safeParse(Result020, json);
+    const parsed = v.safeParse(cniResultSchemas().Result020, json);
     if (!parsed.success) invalid(parsed.issues);
     const r = parsed.output;
     const ips: CniIp[] = [];
@@ -106,7 +106,7 @@ export function parseResult(json: unknown): CniResult {
   let r: ResultCurrent;
   if (ownResults.has(json as object)) r = json as ResultCurrent;
   else {
-    const parsed = v.safeParse(ResultCurrent, json);
+    const parsed = v.safeParse(cniResultSchemas().ResultCurrent, json);
     if (!parsed.success) invalid(parsed.issues);
     r = parsed.output;
   }

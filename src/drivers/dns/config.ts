@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import * as v from "valibot";
 import { writeFileAtomic } from "../../state/atomic-file.ts";
 import { CtrnetError, UsageError } from "../../errors.ts";
-import { DnsConfig, type DnsConfigInput, DnsMember, type DnsMemberInput, DnsStatus, MemberKey } from "../../schema/dns.ts";
+import { type DnsConfig, type DnsConfigInput, type DnsMember, type DnsMemberInput, dnsSchemas, type DnsStatus } from "../../schema/dns.ts";
 import { describeIssues } from "../../schema/issues.ts";
 
 /** Where the server reports what it applied: beside its configuration. */
@@ -30,7 +30,7 @@ function readJson(path: string): unknown | undefined {
 export function readDnsConfig(path: string): DnsConfig | null {
   const json = readJson(path);
   if (json === undefined) return null;
-  const parsed = v.safeParse(DnsConfig, json);
+  const parsed = v.safeParse(dnsSchemas().DnsConfig, json);
   if (!parsed.success) throw new UsageError(`${path}: ${describeIssues(parsed.issues)}`);
   return parsed.output;
 }
@@ -39,7 +39,7 @@ export function readDnsConfig(path: string): DnsConfig | null {
 export function readDnsStatus(configPath: string): DnsStatus | null {
   const json = readJson(statusPathOf(configPath));
   if (json === undefined) return null;
-  const parsed = v.safeParse(DnsStatus, json);
+  const parsed = v.safeParse(dnsSchemas().DnsStatus, json);
   if (!parsed.success) throw new CtrnetError(`${statusPathOf(configPath)}: ${describeIssues(parsed.issues)}`);
   return parsed.output;
 }
@@ -84,7 +84,7 @@ export function dnsMemberKey(id: string): string {
  * that. Checked by the schema the server reads it with.
  */
 export function writeDnsMember(configPath: string, key: string, member: DnsMemberInput | undefined): boolean {
-  const keyOk = v.safeParse(MemberKey, key);
+  const keyOk = v.safeParse(dnsSchemas().MemberKey, key);
   if (!keyOk.success) throw new UsageError(`DNS member ${JSON.stringify(key)}: ${describeIssues(keyOk.issues)}`);
   const path = memberPath(configPath, key);
   let before: string | undefined;
@@ -98,7 +98,7 @@ export function writeDnsMember(configPath: string, key: string, member: DnsMembe
     rmSync(path, { force: true });
     return true;
   }
-  const parsed = v.safeParse(DnsMember, member);
+  const parsed = v.safeParse(dnsSchemas().DnsMember, member);
   if (!parsed.success) throw new UsageError(`DNS member ${key}: ${describeIssues(parsed.issues)}`);
   const text = `${JSON.stringify(parsed.output)}\n`;
   if (text === before) return false;
@@ -123,7 +123,7 @@ export function readDnsMember(configPath: string, key: string): DnsMember | unde
   const path = memberPath(configPath, key);
   const json = readJson(path);
   if (json === undefined) return undefined;
-  const parsed = v.safeParse(DnsMember, json);
+  const parsed = v.safeParse(dnsSchemas().DnsMember, json);
   if (!parsed.success) throw new UsageError(`${path}: ${describeIssues(parsed.issues)}`);
   return parsed.output;
 }
@@ -134,7 +134,7 @@ export function readDnsMember(configPath: string, key: string): DnsMember | unde
  */
 export function writeDnsConfig(path: string, config: Omit<DnsConfigInput, "generation">): number {
   const generation = Math.max(lastGeneration(path), readDnsStatus(path)?.generation ?? 0) + 1;
-  const parsed = v.safeParse(DnsConfig, { ...config, generation });
+  const parsed = v.safeParse(dnsSchemas().DnsConfig, { ...config, generation });
   if (!parsed.success) throw new UsageError(`DNS configuration: ${describeIssues(parsed.issues)}`);
   writeFileAtomic(path, `${JSON.stringify(parsed.output, null, 2)}\n`);
   return generation;

@@ -4,7 +4,8 @@
 import * as v from "valibot";
 import { isSupportedVersion } from "../../cni/version.ts";
 import { NAME_PATTERN } from "../../../names.ts";
-import { CtrnetPluginConfig, CtrnetVlanPluginConfig, isVlanPluginEntry } from "../../../schema/ctrnet-plugin.ts";
+import { CtrnetPluginConfig, ctrnetVlanPluginConfig, isVlanPluginEntry } from "../../../schema/ctrnet-plugin.ts";
+import { lazySchemas } from "../../../schema/lazy.ts";
 import { describeIssues } from "../../../schema/issues.ts";
 import { CNI_CODE, CniPluginError } from "./plugin-error.ts";
 
@@ -41,9 +42,9 @@ const RUNTIME_ENTRIES = {
 export const PluginInput = v.looseObject({ ...CtrnetPluginConfig.entries, ...RUNTIME_ENTRIES });
 export type PluginInput = v.InferOutput<typeof PluginInput>;
 
-/** A macvlan or ipvlan network's (src/drivers/vlan). */
-export const VlanPluginInput = v.looseObject({ ...CtrnetVlanPluginConfig.entries, ...RUNTIME_ENTRIES });
-export type VlanPluginInput = v.InferOutput<typeof VlanPluginInput>;
+/** A macvlan or ipvlan network's (src/drivers/vlan), built at the first use (lazy.ts). */
+const vlanPluginInput = lazySchemas(() => v.looseObject({ ...ctrnetVlanPluginConfig().entries, ...RUNTIME_ENTRIES }));
+export type VlanPluginInput = v.InferOutput<ReturnType<typeof vlanPluginInput>>;
 
 export function isVlanInput(input: PluginInput | VlanPluginInput): input is VlanPluginInput {
   return isVlanPluginEntry(input as { driver?: unknown });
@@ -73,7 +74,7 @@ export function parsePluginInput(text: string): PluginInput | VlanPluginInput {
     throw new CniPluginError(CNI_CODE.incompatibleVersion, `CNI version ${version} is not supported${known}: ctrnet speaks ${PLUGIN_VERSIONS.join(", ")}`);
   }
   const vlan = json !== null && typeof json === "object" && isVlanPluginEntry(json as { driver?: unknown });
-  const parsed = v.safeParse(vlan ? VlanPluginInput : PluginInput, json);
+  const parsed = v.safeParse(vlan ? vlanPluginInput() : PluginInput, json);
   if (!parsed.success) throw new CniPluginError(CNI_CODE.invalidConfig, `invalid network configuration: ${describeIssues(parsed.issues)}`);
   return parsed.output;
 }
