@@ -167,6 +167,25 @@ describe("findNetwork and listNetworks", () => {
     expect((err as Error).message).toEndWith(")");
   });
 
+  test("a file added or removed is seen at the next listing, the directory settled or just changed", async () => {
+    const names = async () => (await listNetworks([dir])).networks.map((n) => n.name);
+    write("10-a.conflist", list("a"));
+    expect(await names()).toEqual(["a"]);
+    // changed again within the same moment: never the listing from before
+    write("20-b.conflist", list("b"));
+    expect(await names()).toEqual(["a", "b"]);
+    // a directory left alone a while (its times older than SETTLED_MS) is listed once and remembered, until it changes
+    await Bun.sleep(150);
+    expect(await names()).toEqual(["a", "b"]);
+    expect(await names()).toEqual(["a", "b"]);
+    rmSync(join(dir, "10-a.conflist"));
+    expect(await names()).toEqual(["b"]);
+    await Bun.sleep(150);
+    expect(await names()).toEqual(["b"]);
+    write("30-c.conflist", list("c"));
+    expect(await names()).toEqual(["b", "c"]);
+  });
+
   test("the name asked for is validated before any file is read", async () => {
     await expect(findNetwork("a/b", [dir])).rejects.toThrow('Invalid characters in network name "a/b"');
   });

@@ -1,6 +1,6 @@
 // Network configurations: `.conflist` files, and single-plugin `.conf`/`.json` files wrapped as one-plugin
 // lists (as libcni does), read from an ordered list of directories.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { errorMessage, NotFoundError, UsageError } from "../../errors.ts";
@@ -146,8 +146,36 @@ async function readNetworkFile(path: string): Promise<NetworkConfig> {
   return parseNetworkConfig(data, path);
 }
 
+/**
+ * Directories listed by this process, with the stamp of the directory when listed: a create looks through
+ * its configuration directory half a dozen times. A file added, removed or renamed since changes the
+ * directory's modification time, and the directory is listed again (a file changed in place is caught by
+ * its own stamp, loadNetworkFile's).
+ */
+const listed = new Map<string, { stamp: string; files: string[] }>();
+
+/**
+ * A directory modified this recently is not remembered: its time has the granularity of the kernel's
+ * clock tick, so a second change within the same tick would leave the same stamp.
+ */
+const SETTLED_MS = 100n;
+
+function directoryStamp(dir: string): { stamp: string; settled: boolean } | undefined {
+  try {
+    const st = statSync(dir, { bigint: true });
+    const settled = BigInt(Date.now()) - st.mtimeNs / 1_000_000n > SETTLED_MS && BigInt(Date.now()) - st.ctimeNs / 1_000_000n > SETTLED_MS;
+    return { stamp: `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}`, settled };
+  } catch {
+    // listed as before, to fail as before
+    return undefined;
+  }
+}
+
 /** Configuration files of one directory in libcni's order: lists first, then single configs, each sorted. */
 async function configFiles(dir: string): Promise<string[]> {
+  const stamp = directoryStamp(dir);
+  const known = listed.get(dir);
+  if (stamp !== undefined && known?.stamp === stamp.stamp) return known.files;
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -157,7 +185,10 @@ async function configFiles(dir: string): Promise<string[]> {
   }
   names.sort();
   const withExt = (exts: string[]) => names.filter((n) => exts.some((e) => n.endsWith(e)));
-  return [...withExt(LIST_EXTENSIONS), ...withExt(SINGLE_EXTENSIONS)].map((n) => join(dir, n));
+  const files = [...withExt(LIST_EXTENSIONS), ...withExt(SINGLE_EXTENSIONS)].map((n) => join(dir, n));
+  if (stamp?.settled) listed.set(dir, { stamp: stamp.stamp, files });
+  else listed.delete(dir);
+  return files;
 }
 
 type ScanEntry = { network: NetworkConfig } | { problem: NetworkConfigError };
