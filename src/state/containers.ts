@@ -333,15 +333,12 @@ export class ContainerState {
     return this.transaction(() => {
       const row = this.row(id);
       if (!row) throw new NotFoundError(noSuchContainer(id));
-      const found = this.db
-        .query<{ position: number; statics: string | null }, [string, string]>("SELECT position, statics FROM interfaces WHERE container_id = ? AND network = ? AND position IS NOT NULL")
-        .get(id, network);
       const before = this.load(row);
-      if (found == null) return before;
-      const position = found.position;
+      const attachment = before.networks.find((n) => n.network === network);
+      if (attachment === undefined) return before;
       this.db.query("UPDATE interfaces SET status = ? WHERE container_id = ? AND network = ?").run(checked === null ? null : JSON.stringify(checked), id, network);
       this.db.query("DELETE FROM addresses WHERE container_id = ? AND network = ?").run(id, network);
-      insertAddresses(this.db, id, network, heldAddressesOf(checked, staticIPsOfRow(found.statics) ?? (position === 0 ? [row.static_ip, row.static_ip6] : [])));
+      insertAddresses(this.db, id, network, heldAddressesOf(checked, staticsOf(before, attachment)));
       // the record as read before, with the status just written: no read back
       const next = { ...before, networks: before.networks.map((n) => (n.network === network ? { ...n, status: checked } : n)) };
       this.wrote(next);
@@ -556,17 +553,6 @@ function staticsColumn(a: NetworkAttachment): string | null {
 function staticsFields(parsed: unknown): { staticIPs?: unknown; staticMAC?: unknown; hostIfname?: unknown } {
   const { staticIPs, staticMAC, hostIfname } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
   return { ...(staticIPs === undefined ? {} : { staticIPs }), ...(staticMAC === undefined ? {} : { staticMAC }), ...(hostIfname === undefined ? {} : { hostIfname }) };
-}
-
-/** The statics column's addresses, or undefined when it has none (or does not read; load reports that). */
-function staticIPsOfRow(text: string | null): string[] | undefined {
-  if (text === null) return undefined;
-  try {
-    const ips = (JSON.parse(text) as { staticIPs?: unknown }).staticIPs;
-    return Array.isArray(ips) ? ips.filter((ip): ip is string => typeof ip === "string") : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function toRow(rec: ContainerRecord): ContainerRow {
