@@ -135,6 +135,25 @@ describe("parseNetworkConfig", () => {
   });
 });
 
+describe("the same text parsed again (a file, then its bytes in the CNI cache)", () => {
+  test("gives what a first parse gives, with its own source and bytes", () => {
+    const text = JSON.stringify(list("again"));
+    const first = parseNetworkConfig(new TextEncoder().encode(text), "/etc/cni/net.d/again.conflist");
+    const bytes = new TextEncoder().encode(text);
+    const second = parseNetworkConfig(bytes, "/var/lib/cni/results/again-c1-eth0");
+    expect(second).toEqual({ ...first, source: "/var/lib/cni/results/again-c1-eth0", bytes });
+    expect(second.bytes).toBe(bytes);
+    const conf = JSON.stringify({ cniVersion: "1.0.0", name: "single", type: "bridge", bridge: "b0" });
+    const wrapped = parseNetworkConfig(conf, "a.conf");
+    expect(parseNetworkConfig(conf, "b.conf")).toEqual({ ...wrapped, source: "b.conf" });
+  });
+
+  test("a text that does not parse fails every time, naming each source", () => {
+    expect(() => parseNetworkConfig("{", "one.conflist")).toThrow("one.conflist: malformed JSON");
+    expect(() => parseNetworkConfig("{", "two.conflist")).toThrow("two.conflist: malformed JSON");
+  });
+});
+
 describe("findNetwork and listNetworks", () => {
   test("lists come before single configs, files in name order, earlier directories first", async () => {
     const second = join(dir, "second");

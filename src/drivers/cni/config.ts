@@ -72,9 +72,30 @@ export function networkId(name: string): string {
   return new Bun.CryptoHasher("sha256").update(name).digest("hex");
 }
 
+/**
+ * Texts this process parsed, with what they gave: rm reads a network's configuration from its file (is it
+ * served by DNS?) and again from the CNI cache, which holds the file's very bytes. A few only.
+ */
+const parsedTexts = new Map<string, { config: NetworkConfig; isList: boolean }>();
+const PARSED_TEXTS = 8;
+
 /** Parses one configuration; a JSON object with `plugins` is a list, anything else a single plugin. */
 export function parseNetworkConfig(data: Uint8Array | string, source: string): NetworkConfig {
   const text = typeof data === "string" ? data : new TextDecoder().decode(data);
+  const known = parsedTexts.get(text);
+  // a list's bytes are the ones given; a single plugin's, the list made from it (the same for the same text)
+  if (known !== undefined) return { ...known.config, bytes: known.isList ? listBytes(data) : known.config.bytes, source };
+  const parsed = parseText(text, data, source);
+  parsedTexts.set(text, parsed);
+  if (parsedTexts.size > PARSED_TEXTS) parsedTexts.delete(parsedTexts.keys().next().value!);
+  return parsed.config;
+}
+
+function listBytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? new TextEncoder().encode(data) : data;
+}
+
+function parseText(text: string, data: Uint8Array | string, source: string): { config: NetworkConfig; isList: boolean } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -91,7 +112,7 @@ export function parseNetworkConfig(data: Uint8Array | string, source: string): N
     const parsed = v.safeParse(NetConfList, json);
     if (!parsed.success) throw new NetworkConfigError(source, describeIssues(parsed.issues));
     list = parsed.output;
-    bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    bytes = listBytes(data);
   } else {
     const parsed = v.safeParse(NetConf, json);
     if (!parsed.success) throw new NetworkConfigError(source, describeIssues(parsed.issues));
@@ -110,13 +131,8 @@ export function parseNetworkConfig(data: Uint8Array | string, source: string): N
     throw new NetworkConfigError(source, `cniVersion: "${cniVersion}" is not one of ${SPEC_VERSIONS.join(", ")}`);
   }
   return {
-    name: list.name,
-    cniVersion,
-    disableCheck: flag(list.disableCheck),
-    disableGC: flag(list.disableGC),
-    plugins: list.plugins,
-    bytes,
-    source,
+    config: { name: list.name, cniVersion, disableCheck: flag(list.disableCheck), disableGC: flag(list.disableGC), plugins: list.plugins, bytes, source },
+    isList,
   };
 }
 
