@@ -250,6 +250,8 @@ export interface ServedNetworks {
 export async function syncDns(ctx: Context, target: SyncTarget = {}): Promise<void> {
   // a create none of whose networks prestartDns found served: syncLocked would change nothing
   if (target.served && target.changed && !target.served.served.some((n) => target.changed!.includes(n.name))) return;
+  // nor for networks none of which is served now (an rm's): found without the lock, or its file
+  if (!target.served && target.changed && !(await servedNetworks(ctx)).some((n) => target.changed!.includes(n.name))) return;
   const paths = dnsPaths(ctx);
   await withHeldLock(paths.lock, async (lock) => {
     await syncLocked(ctx, target);

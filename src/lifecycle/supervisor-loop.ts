@@ -28,6 +28,13 @@ const MAX_RETRY_MS = 30_000;
 const BUSY_RETRY_MS = 100;
 /** Without inotify (a kernel without it) the supervisor looks at its files this often instead. */
 const FALLBACK_ROUND_MS = 1000;
+/**
+ * How long the supervisor lets a change (a container's helpers written down, its ports handed over) settle
+ * before its round: the command that made the change is then done, rather than sharing the CPU with the
+ * round (on two cores, half the creates of a container whose ports it holds took about 1.5 ms longer). A
+ * death is acted on at once; requests on its socket (rm's) are answered as they come.
+ */
+const SETTLE_MS = 20;
 /** How long a supervisor restored by its watchdog waits for the one it replaces to finish exiting. */
 const DYING_WAIT_MS = 2000;
 
@@ -426,21 +433,28 @@ async function containersRound(ctx: Context, userns: number, w: Waits, retries: 
 /**
  * Until something calls for a round: the containers it is about, or undefined for a round over all. A
  * change of a name nobody watches for (the state database's own files beside the watched directories,
- * written by this round too) drains and waits again: no round.
+ * written by this round too) drains and waits again: no round. Changes are gathered for SETTLE_MS after
+ * the first; a process that exits ends the wait at once.
  */
 async function waitForEvent(ctx: Context, w: Waits, procs: readonly TrackedProcess[], retries: Retries): Promise<Set<string> | undefined> {
   const fds = [...(w.changes ? [w.changes.fd] : []), ...(w.listener !== undefined ? [w.listener] : [])];
   const listenerAt = w.listener !== undefined ? fds.length - 1 : -1;
   const helpersDir = join(ctx.runtimeDir, "helpers");
+  let all = false;
+  const ids = new Set<string>();
+  let settled: number | undefined;
   for (;;) {
     const pending = retries.timeout();
-    const timeout = w.changes ? pending : pending === -1 ? FALLBACK_ROUND_MS : Math.min(pending, FALLBACK_ROUND_MS);
+    const waiting = w.changes ? pending : pending === -1 ? FALLBACK_ROUND_MS : Math.min(pending, FALLBACK_ROUND_MS);
+    const timeout = settled === undefined ? waiting : Math.max(0, waiting === -1 ? settled - Date.now() : Math.min(waiting, settled - Date.now()));
     const started = Date.now();
     const ready = await w.deaths.wait(procs, timeout, fds);
-    // a process exited (none of the descriptors), or the timeout passed
-    if (ready.length === 0) return undefined;
-    let all = false;
-    const ids = new Set<string>();
+    if (ready.length === 0) {
+      // the changes have settled, and no process exited meanwhile: their round
+      if (settled !== undefined && Date.now() >= settled && !all && procs.every(running)) return ids;
+      // a process exited (none of the descriptors), or the timeout passed
+      return undefined;
+    }
     if (w.changes && ready.includes(0) && w.changes.drain()) {
       const changes = w.changes.lastChanges;
       if (changes === "all") all = true;
@@ -456,10 +470,11 @@ async function waitForEvent(ctx: Context, w: Waits, procs: readonly TrackedProce
       if (asked === "all") all = true;
       else for (const id of asked) ids.add(id);
     }
-    if (all) return undefined;
-    if (ids.size > 0) return ids;
+    if ((all || ids.size > 0) && settled === undefined) settled = Date.now() + SETTLE_MS;
+    // changes that keep coming wait no longer than the first one did
+    if (settled !== undefined && Date.now() >= settled) return !all && procs.every(running) ? ids : undefined;
     // only events of no interest: back to sleep, unless the wait for a pending attempt is over meanwhile
-    if (timeout !== -1 && Date.now() - started >= timeout) return undefined;
+    if (settled === undefined && timeout !== -1 && Date.now() - started >= timeout) return undefined;
   }
 }
 

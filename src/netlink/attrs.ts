@@ -41,6 +41,8 @@ export interface AttrTable<S extends AttrSpec> {
   readonly container: string;
   readonly spec: S;
   readonly byType: ReadonlyMap<number, readonly [string, Codec<unknown>]>;
+  /** A view (attrView): attributes it does not declare are skipped, not kept. */
+  readonly partial?: true;
 }
 
 /** Table entries carry the flag bits the kernel sets (NLA_F_NESTED), so re-encoding reproduces them. */
@@ -48,6 +50,15 @@ export function attrTable<const S extends AttrSpec>(container: string, spec: S):
   const byType = new Map<number, readonly [string, Codec<unknown>]>();
   for (const [name, [type, codec]] of Object.entries(spec)) byType.set(type & NLA_TYPE_MASK, [name, codec]);
   return { container, spec, byType };
+}
+
+/**
+ * A table for reading a few attributes of a large container and nothing else: what it does not declare is
+ * skipped without a copy, so a decode costs what the caller reads, not what the kernel sends. Decoding
+ * only: a view re-encodes to fewer bytes than it read.
+ */
+export function attrView<const S extends AttrSpec>(container: string, spec: S): AttrTable<S> {
+  return { ...attrTable(container, spec), partial: true };
 }
 
 export function encodeAttrs<S extends AttrSpec>(w: Writer, table: AttrTable<S>, attrs: readonly Attr<S>[]): void {
@@ -73,8 +84,7 @@ export function decodeAttrs<S extends AttrSpec>(table: AttrTable<S>, bytes: Uint
     if (length < NLA_HDRLEN || offset + length > bytes.length) {
       throw new NetlinkMalformedError(`${table.container} attribute at offset ${offset} has length ${length} in ${bytes.length} bytes`);
     }
-    const content = bytes.subarray(offset + NLA_HDRLEN, offset + length);
-    out.push(decodeOne(table, type, content, out));
+    if (!table.partial || table.byType.has(type & NLA_TYPE_MASK)) out.push(decodeOne(table, type, bytes.subarray(offset + NLA_HDRLEN, offset + length), out));
     offset += align4(length);
   }
   return out as Attr<S>[];

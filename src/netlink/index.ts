@@ -4,6 +4,7 @@ export { Netlink, type AddressFilter, type LinkUpdate, type RouteFilter } from "
 export type { SocketOptions } from "./socket.ts";
 export type {
   Link,
+  LinkSummary,
   LinkRef,
   LinkSpec,
   VethSpec,

@@ -20,6 +20,7 @@ import {
   type LinkInfoAttr,
   type LinkMessage,
   MACVLAN_MODES,
+  RTEXT_FILTER_SKIP_STATS,
   type Stats64,
 } from "./msg-link.ts";
 
@@ -54,6 +55,9 @@ export interface Link {
   /** How the kernel makes its IPv6 link-local address; absent without IPv6 on it. */
   ipv6AddrGenMode?: Ipv6AddrGenMode;
 }
+
+/** What Netlink.linkSummary reads of a link: enough to find, check and use it; no counters, no per-kind data. */
+export type LinkSummary = Pick<Link, "index" | "name" | "kind" | "flags" | "up" | "operState" | "mtu" | "mac" | "master" | "ipv4Conf">;
 
 export type Ipv6AddrGenMode = keyof typeof IN6_ADDR_GEN_MODES;
 
@@ -316,6 +320,13 @@ export function linkRefMessage(ref: LinkRef): LinkMessage {
     return { header: header(ref), attrs: [] };
   }
   return { header: header(), attrs: [{ name: "ifname", value: validateLinkName(ref) }] };
+}
+
+/** RTM_GETLINK of one link without its counters (IFLA_EXT_MASK RTEXT_FILTER_SKIP_STATS), for linkSummary. */
+export function linkSummaryRequest(ref: LinkRef): LinkMessage {
+  const msg = linkRefMessage(ref);
+  msg.attrs.push({ name: "extMask", value: RTEXT_FILTER_SKIP_STATS });
+  return msg;
 }
 
 /** A rename needs the link by index: with index 0 the kernel would read IFLA_IFNAME as the link to change. */

@@ -3,6 +3,7 @@
 // rtnl_link_stats64, and the PF_BRIDGE messages that set a bridge port's flags and VLANs.
 import {
   attrTable,
+  attrView,
   decodeAttrs,
   encodeAttrs,
   hardwareAddress,
@@ -291,6 +292,26 @@ const LINK = attrTable("ifinfomsg", {
 export type LinkAttr = Attr<typeof LINK.spec>;
 
 export const linkMessage: Codec<LinkMessage> = bodyCodec(ifinfomsg, LINK);
+
+/** IFLA_EXT_MASK's RTEXT_FILTER_SKIP_STATS: the kernel leaves a link's counters (and IPv6's) out of its reply. */
+export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
+
+/**
+ * A link as linkSummary reads it: its name, MTU, MAC, master, operational state, kind, and IPv4 settings;
+ * the rest of the reply (a bridge's forty-odd IFLA_BR_*, IPv6's settings) is skipped unread.
+ */
+const LINK_SUMMARY = attrView("ifinfomsg (summary)", {
+  address: LINK.spec.address,
+  ifname: LINK.spec.ifname,
+  mtu: LINK.spec.mtu,
+  master: LINK.spec.master,
+  operstate: LINK.spec.operstate,
+  linkinfo: [18, nested(attrView("IFLA_LINKINFO (kind)", { kind: LINK_INFO.spec.kind }))],
+  afSpec: [26, nested(attrView("IFLA_AF_SPEC (inet)", { inet: LINK_AF_SPEC.spec.inet }))],
+});
+
+/** Decoding only (see attrView): a reply's attributes that LINK_SUMMARY declares, in LinkMessage's shape. */
+export const linkSummaryMessage: Codec<LinkMessage> = bodyCodec(ifinfomsg, LINK_SUMMARY);
 
 /** struct bridge_vlan_info: BRIDGE_VLAN_INFO_* flags and the VLAN id. */
 export interface BridgeVlanInfo {

@@ -34,7 +34,7 @@ type ContainerRow = {
   created_at: number;
 };
 
-interface InterfaceRow {
+type InterfaceRow = {
   container_id: string;
   network: string;
   ifname: string;
@@ -42,7 +42,7 @@ interface InterfaceRow {
   aliases: string;
   status: string | null;
   statics: string | null;
-}
+};
 
 /**
  * Refills a new database that replaces a damaged one from what the system still holds (the lifecycle
@@ -131,6 +131,7 @@ export class ContainerState {
         .run(toRow(rec));
       this.writeInterfaces(rec);
       insertHostPorts(this.db, rec.id, rec.ports);
+      this.wrote(rec);
       return rec;
     });
   }
@@ -299,6 +300,7 @@ export class ContainerState {
       this.writeInterfaces(next);
       this.db.query("DELETE FROM host_ports WHERE container_id = ?").run(id);
       insertHostPorts(this.db, id, next.ports);
+      this.wrote(next);
       return next;
     });
   }
@@ -332,15 +334,16 @@ export class ContainerState {
     return this.transaction(() => {
       const row = this.row(id);
       if (!row) throw new NotFoundError(noSuchContainer(id));
-      const found = this.db
-        .query<{ position: number; statics: string | null }, [string, string]>("SELECT position, statics FROM interfaces WHERE container_id = ? AND network = ? AND position IS NOT NULL")
-        .get(id, network);
-      if (found == null) return this.load(row);
-      const position = found.position;
+      const before = this.load(row);
+      const attachment = before.networks.find((n) => n.network === network);
+      if (attachment === undefined) return before;
       this.db.query("UPDATE interfaces SET status = ? WHERE container_id = ? AND network = ?").run(checked === null ? null : JSON.stringify(checked), id, network);
       this.db.query("DELETE FROM addresses WHERE container_id = ? AND network = ?").run(id, network);
-      insertAddresses(this.db, id, network, heldAddressesOf(checked, staticIPsOfRow(found.statics) ?? (position === 0 ? [row.static_ip, row.static_ip6] : [])));
-      return this.load(row);
+      insertAddresses(this.db, id, network, heldAddressesOf(checked, staticsOf(before, attachment)));
+      // the record as read before, with the status just written: no read back
+      const next = { ...before, networks: before.networks.map((n) => (n.network === network ? { ...n, status: checked } : n)) };
+      this.wrote(next);
+      return next;
     });
   }
 
@@ -385,19 +388,10 @@ export class ContainerState {
       `INSERT INTO interfaces (container_id, network, ifname, position, aliases, status, statics)
        VALUES ($container_id, $network, $ifname, $position, $aliases, $status, $statics)`,
     );
-    for (const [network, ifname] of Object.entries(rec.ifnames)) {
-      const position = rec.networks.findIndex((n) => n.network === network);
-      const attachment = rec.networks[position];
-      insert.run({
-        container_id: rec.id,
-        network,
-        ifname,
-        position: attachment ? position : null,
-        aliases: JSON.stringify(attachment?.aliases ?? []),
-        status: attachment?.status == null ? null : JSON.stringify(attachment.status),
-        statics: attachment ? staticsColumn(attachment) : null,
-      });
-      if (attachment) insertAddresses(this.db, rec.id, network, heldAddressesOf(attachment.status, staticsOf(rec, attachment)));
+    for (const row of interfaceRowsOf(rec)) {
+      insert.run(row);
+      const attachment = row.position === null ? undefined : rec.networks[row.position];
+      if (attachment) insertAddresses(this.db, rec.id, row.network, heldAddressesOf(attachment.status, staticsOf(rec, attachment)));
     }
   }
 
@@ -426,14 +420,28 @@ export class ContainerState {
 
   private load(row: ContainerRow): ContainerRecord {
     const interfaces = this.interfacesOf(row);
-    const text = JSON.stringify([row, interfaces]);
+    const text = rowsKey(row, interfaces);
     const known = this.recent.get(text);
     // a copy: a caller may change what it was given, never what the next one gets
     if (known !== undefined) return structuredClone(known);
     const rec = this.parseRow(row, interfaces);
+    this.keep(text, rec);
+    return structuredClone(rec);
+  }
+
+  private keep(text: string, rec: ContainerRecord): void {
+    this.recent.delete(text);
     this.recent.set(text, rec);
     if (this.recent.size > RECENT_RECORDS) this.recent.delete(this.recent.keys().next().value!);
-    return structuredClone(rec);
+  }
+
+  /**
+   * A record this process just wrote (checked on its way in), known by the text its rows read back as: the
+   * command's next read of it (its lock's, a change of state) is a copy, not a second check of the same
+   * record. What another process writes meanwhile reads back as other text, and is read as usual.
+   */
+  private wrote(rec: ContainerRecord): void {
+    this.keep(rowsKey(toRow(rec), interfaceRowsOf(rec)), structuredClone(rec));
   }
 
   private parseRow(row: ContainerRow, interfaces: InterfaceRow[]): ContainerRecord {
@@ -489,6 +497,50 @@ export class ContainerState {
   }
 }
 
+/** A record's interface rows, as written, in the order interfacesOf reads them (SQLite sorts NULL first). */
+function interfaceRowsOf(rec: ContainerRecord): InterfaceRow[] {
+  const rows = Object.entries(rec.ifnames).map(([network, ifname]): InterfaceRow => {
+    const position = rec.networks.findIndex((n) => n.network === network);
+    const attachment = rec.networks[position];
+    return {
+      container_id: rec.id,
+      network,
+      ifname,
+      position: attachment ? position : null,
+      aliases: JSON.stringify(attachment?.aliases ?? []),
+      status: attachment?.status == null ? null : JSON.stringify(attachment.status),
+      statics: attachment ? staticsColumn(attachment) : null,
+    };
+  });
+  // names are ASCII (NAME_PATTERN): JavaScript's order of them is SQLite's
+  return rows.sort((a, b) => (a.position ?? -1) - (b.position ?? -1) || (a.network < b.network ? -1 : a.network > b.network ? 1 : 0));
+}
+
+/** The columns of a container row, in one order whatever order a query gives them in. */
+const CONTAINER_COLUMNS = [
+  "id",
+  "name",
+  "state",
+  "mode",
+  "netns_path",
+  "owns_netns",
+  "static_ip",
+  "static_mac",
+  "ports",
+  "slirp4netns_pid",
+  "port_forwarder_pid",
+  "pasta_pid",
+  "static_ip6",
+  "exposed",
+  "etc",
+  "created_at",
+] as const satisfies readonly (keyof ContainerRow)[];
+
+/** The text of a record's rows: the same for the rows as read and as about to be written. */
+function rowsKey(row: ContainerRow, interfaces: readonly InterfaceRow[]): string {
+  return JSON.stringify([CONTAINER_COLUMNS.map((c) => row[c]), interfaces.map((i) => [i.network, i.ifname, i.position, i.aliases, i.status, i.statics])]);
+}
+
 /** An attachment's staticIPs and staticMAC as its row's statics column: null when it asked for neither. */
 function staticsColumn(a: NetworkAttachment): string | null {
   if (a.staticIPs === undefined && a.staticMAC === undefined && a.hostIfname === undefined) return null;
@@ -503,17 +555,6 @@ function staticsColumn(a: NetworkAttachment): string | null {
 function staticsFields(parsed: unknown): { staticIPs?: unknown; staticMAC?: unknown; hostIfname?: unknown } {
   const { staticIPs, staticMAC, hostIfname } = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
   return { ...(staticIPs === undefined ? {} : { staticIPs }), ...(staticMAC === undefined ? {} : { staticMAC }), ...(hostIfname === undefined ? {} : { hostIfname }) };
-}
-
-/** The statics column's addresses, or undefined when it has none (or does not read; load reports that). */
-function staticIPsOfRow(text: string | null): string[] | undefined {
-  if (text === null) return undefined;
-  try {
-    const ips = (JSON.parse(text) as { staticIPs?: unknown }).staticIPs;
-    return Array.isArray(ips) ? ips.filter((ip): ip is string => typeof ip === "string") : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function toRow(rec: ContainerRecord): ContainerRow {

@@ -135,6 +135,25 @@ describe("parseNetworkConfig", () => {
   });
 });
 
+describe("the same text parsed again (a file, then its bytes in the CNI cache)", () => {
+  test("gives what a first parse gives, with its own source and bytes", () => {
+    const text = JSON.stringify(list("again"));
+    const first = parseNetworkConfig(new TextEncoder().encode(text), "/etc/cni/net.d/again.conflist");
+    const bytes = new TextEncoder().encode(text);
+    const second = parseNetworkConfig(bytes, "/var/lib/cni/results/again-c1-eth0");
+    expect(second).toEqual({ ...first, source: "/var/lib/cni/results/again-c1-eth0", bytes });
+    expect(second.bytes).toBe(bytes);
+    const conf = JSON.stringify({ cniVersion: "1.0.0", name: "single", type: "bridge", bridge: "b0" });
+    const wrapped = parseNetworkConfig(conf, "a.conf");
+    expect(parseNetworkConfig(conf, "b.conf")).toEqual({ ...wrapped, source: "b.conf" });
+  });
+
+  test("a text that does not parse fails every time, naming each source", () => {
+    expect(() => parseNetworkConfig("{", "one.conflist")).toThrow("one.conflist: malformed JSON");
+    expect(() => parseNetworkConfig("{", "two.conflist")).toThrow("two.conflist: malformed JSON");
+  });
+});
+
 describe("findNetwork and listNetworks", () => {
   test("lists come before single configs, files in name order, earlier directories first", async () => {
     const second = join(dir, "second");
@@ -165,6 +184,25 @@ describe("findNetwork and listNetworks", () => {
     expect(err).toBeInstanceOf(NetworkNotFoundError);
     expect((err as Error).message).toStartWith(`unable to find network with name or ID absent: network not found in ${dir} (unusable configuration files: ${broken}: malformed JSON`);
     expect((err as Error).message).toEndWith(")");
+  });
+
+  test("a file added or removed is seen at the next listing, the directory settled or just changed", async () => {
+    const names = async () => (await listNetworks([dir])).networks.map((n) => n.name);
+    write("10-a.conflist", list("a"));
+    expect(await names()).toEqual(["a"]);
+    // changed again within the same moment: never the listing from before
+    write("20-b.conflist", list("b"));
+    expect(await names()).toEqual(["a", "b"]);
+    // a directory left alone a while (its times older than SETTLED_MS) is listed once and remembered, until it changes
+    await Bun.sleep(150);
+    expect(await names()).toEqual(["a", "b"]);
+    expect(await names()).toEqual(["a", "b"]);
+    rmSync(join(dir, "10-a.conflist"));
+    expect(await names()).toEqual(["b"]);
+    await Bun.sleep(150);
+    expect(await names()).toEqual(["b"]);
+    write("30-c.conflist", list("c"));
+    expect(await names()).toEqual(["b", "c"]);
   });
 
   test("the name asked for is validated before any file is read", async () => {

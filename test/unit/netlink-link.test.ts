@@ -1,8 +1,8 @@
 // Golden bytes for RTM_NEWLINK. Netlink is host-endian; these arrays are little-endian (x86_64, aarch64).
 import { describe, expect, test } from "bun:test";
 import { attrValue } from "../../src/netlink/attrs.ts";
-import { linkAddMessage, linkSetMessage, toLink } from "../../src/netlink/links.ts";
-import { linkMessage, RTM_NEWLINK, type LinkMessage } from "../../src/netlink/msg-link.ts";
+import { linkAddMessage, linkSetMessage, linkSummaryRequest, toLink } from "../../src/netlink/links.ts";
+import { linkMessage, linkSummaryMessage, RTM_GETLINK, RTM_NEWLINK, type LinkMessage } from "../../src/netlink/msg-link.ts";
 import { encodeMessage, splitMessages, type NlMessage } from "../../src/netlink/wire.ts";
 
 function only(bytes: Uint8Array): NlMessage {
@@ -279,5 +279,74 @@ describe("IFLA_AF_SPEC: /proc/sys/net settings of one link over netlink", () => 
 
   test("nothing to change sends no IFLA_AF_SPEC", () => {
     expect(linkSetMessage("eth0", { ipv4Conf: {} }).attrs.map((a) => a.name)).toEqual(["ifname"]);
+  });
+});
+
+describe("linkSummary: one link without its counters, only what a lookup uses decoded", () => {
+  test("the request asks the kernel to leave the counters out (IFLA_EXT_MASK RTEXT_FILTER_SKIP_STATS)", () => {
+    const bytes = encodeMessage({ type: RTM_GETLINK, flags: 0, seq: 1, pid: 0 }, (w) => linkMessage.encode(w, linkSummaryRequest("cn-ab")));
+    expect([...bytes.subarray(16)]).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // ifinfomsg: index 0, the kernel finds the link by name
+      10, 0, 3, 0, 0x63, 0x6e, 0x2d, 0x61, 0x62, 0, /* pad */ 0, 0, // IFLA_IFNAME "cn-ab\0"
+      8, 0, 29, 0, 8, 0, 0, 0, //                                     IFLA_EXT_MASK RTEXT_FILTER_SKIP_STATS
+    ]);
+  });
+
+  // A bridge as the kernel reports it (trimmed): what the summary reads, between what it skips.
+  const conf = new Uint8Array(new Uint32Array(26).fill(0).map((_, i) => (i === 25 ? 1 : 0)).buffer); // route_localnet 1
+  const BRIDGE_REPLY = Uint8Array.from([
+    // nlmsghdr: nlmsg_len 456 (0x1c8), RTM_NEWLINK, seq 1, pid 0x1234
+    0xc8, 0x01, 0, 0, 16, 0, 0, 0, 1, 0, 0, 0, 0x34, 0x12, 0, 0,
+    // ifinfomsg: index 4, UP | BROADCAST | MULTICAST
+    0, 0, 1, 0, 4, 0, 0, 0, 0x03, 0x10, 0, 0, 0, 0, 0, 0,
+    // IFLA_IFNAME "cn-ab\0"
+    10, 0, 3, 0, 0x63, 0x6e, 0x2d, 0x61, 0x62, 0, /* pad */ 0, 0,
+    // IFLA_TXQLEN 1000: declared by the full table, skipped by the summary
+    8, 0, 13, 0, 0xe8, 0x03, 0, 0,
+    // IFLA_MTU 1500
+    8, 0, 4, 0, 0xdc, 0x05, 0, 0,
+    // type 58 (IFLA_GRO_MAX_SIZE), declared nowhere: skipped
+    8, 0, 58, 0, 0, 0, 1, 0,
+    // IFLA_OPERSTATE IF_OPER_UP
+    5, 0, 16, 0, 6, /* pad */ 0, 0, 0,
+    // IFLA_ADDRESS 02:00:00:00:00:01
+    10, 0, 1, 0, 2, 0, 0, 0, 0, 1, /* pad */ 0, 0,
+    // IFLA_LINKINFO, 36 bytes
+    36, 0, 18, 0,
+    //   IFLA_INFO_KIND "bridge\0"
+    11, 0, 1, 0, 0x62, 0x72, 0x69, 0x64, 0x67, 0x65, 0, /* pad */ 0,
+    //   IFLA_INFO_DATA, 20 bytes: IFLA_BR_FORWARD_DELAY and IFLA_BR_VLAN_FILTERING, skipped
+    20, 0, 2, 0, 8, 0, 1, 0, 0xdc, 0x05, 0, 0, 5, 0, 7, 0, 1, /* pad */ 0, 0, 0,
+    // IFLA_AF_SPEC
+    ...[4 + 8 + conf.length + 12, 0, 26, 0],
+    //   AF_INET: IFLA_INET_CONF, one u32 per IPV4_DEVCONF_* parameter
+    ...[8 + conf.length, 0, 2, 0], ...[4 + conf.length, 0, 1, 0], ...conf,
+    //   AF_INET6: IFLA_INET6_ADDR_GEN_MODE, skipped
+    12, 0, 10, 0, 5, 0, 8, 0, 1, /* pad */ 0, 0, 0,
+    // IFLA_STATS64 (a kernel that ignored the mask): 25 counters, skipped
+    204, 0, 23, 0, ...new Array(200).fill(0),
+  ]);
+
+  test("decodes the attributes it declares and skips the rest", () => {
+    const msg = linkSummaryMessage.decode(only(BRIDGE_REPLY).payload, []);
+    expect(msg.attrs.map((a) => a.name)).toEqual(["ifname", "mtu", "operstate", "address", "linkinfo", "afSpec"]);
+    expect(attrValue(msg.attrs, "linkinfo")).toEqual([{ name: "kind", value: "bridge" }]);
+  });
+
+  test("gives the same summary as the whole decode", () => {
+    const summary = toLink(linkSummaryMessage.decode(only(BRIDGE_REPLY).payload, []));
+    expect(summary).toEqual({
+      index: 4,
+      name: "cn-ab",
+      kind: "bridge",
+      flags: 0x1003,
+      up: true,
+      operState: "UP",
+      mtu: 1500,
+      mac: "02:00:00:00:00:01",
+      ipv4Conf: { forwarding: 0, arpNotify: 0, routeLocalnet: 1 },
+    });
+    const whole = toLink(linkMessage.decode(only(BRIDGE_REPLY).payload, []));
+    for (const key of ["index", "name", "kind", "flags", "up", "operState", "mtu", "mac", "master", "ipv4Conf"] as const) expect(summary[key]).toEqual(whole[key]);
   });
 });

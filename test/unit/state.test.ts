@@ -420,6 +420,52 @@ describe("setStatus", () => {
   });
 });
 
+describe("records this process wrote", () => {
+  const status = {
+    interfaces: [{ name: "eth0", mac: "02:42:ac:11:00:02", addresses: [{ address: "10.88.0.5/16", gateway: "10.88.0.1" }] }],
+    routes: [{ destination: "0.0.0.0/0", gateway: "10.88.0.1" }],
+    dns: { nameservers: ["10.88.0.1"], search: [], options: [] },
+  };
+
+  /** The record as a process that wrote nothing reads it. */
+  function fresh(id: string): ContainerRecord | undefined {
+    const other = openState({ root: join(dir, "run") });
+    try {
+      return other.find(id);
+    } finally {
+      other.close();
+    }
+  }
+
+  test("read back after insert, setStatus, update and setState, are what another process reads", () => {
+    state.insert(bridge("c1", { name: "web", networks: [{ network: "podman" }, { network: "n2", staticIPs: ["10.89.0.5"] }], ports: parsePortSpecs(["8080:80"]) }));
+    expect(state.find("c1")).toEqual(fresh("c1")!);
+    state.setStatus("c1", "n2", status);
+    expect(state.find("c1")).toEqual(fresh("c1")!);
+    state.update("c1", (r) => disconnectNetwork(r, "podman"));
+    expect(state.find("c1")).toEqual(fresh("c1")!);
+    state.setState("c1", "ready");
+    expect(state.find("web")).toEqual(fresh("c1")!);
+  });
+
+  test("a change another process made since is read, not the record written here", () => {
+    state.insert(bridge("c1"));
+    raw((db) => db.run("UPDATE containers SET slirp4netns_pid = 42 WHERE id = 'c1'"));
+    expect(state.find("c1")!.helpers.slirp4netns).toBe(42);
+    state.setStatus("c1", "podman", status);
+    raw((db) => db.run("UPDATE interfaces SET aliases = '[\"db\"]' WHERE container_id = 'c1'"));
+    expect(state.find("c1")!.networks[0]!.aliases).toEqual(["db"]);
+    expect(state.find("c1")!.networks[0]!.status).toEqual(status);
+  });
+
+  test("what a caller does to a record it was given never reaches the next reader", () => {
+    const rec = state.insert(bridge("c1"));
+    rec.networks[0]!.aliases.push("changed");
+    state.setStatus("c1", "podman", status).networks[0]!.aliases.push("changed");
+    expect(state.find("c1")!.networks[0]!.aliases).toEqual([]);
+  });
+});
+
 describe("update", () => {
   beforeEach(() => {
     state.insert(bridge("c1", { name: "web" }));

@@ -6,7 +6,7 @@
 // the gateways. Every call takes open sockets: one in the netns that holds the bridge (the host's, or the
 // rootless netns) and one in the container's, so a whole attach is a handful of netlink messages.
 import { CtrnetError, ErrorList } from "../../errors.ts";
-import { isNetlinkError, type Link, type Netlink } from "../../netlink/index.ts";
+import { isNetlinkError, type LinkSummary, type Netlink } from "../../netlink/index.ts";
 import { writeSysctl } from "../../netns/index.ts";
 
 export interface BridgeConfig {
@@ -52,10 +52,10 @@ export interface Veth {
 
 const isV6 = (cidrOrIp: string): boolean => cidrOrIp.includes(":");
 
-/** The link of that name, undefined when there is none (any other failure is thrown). */
-export function findLink(nl: Netlink, name: string): Link | undefined {
+/** The link of that name (its summary), undefined when there is none (any other failure is thrown). */
+export function findLink(nl: Netlink, name: string): LinkSummary | undefined {
   try {
-    return nl.link(name);
+    return nl.linkSummary(name);
   } catch (err) {
     if (!isNetlinkError(err, "ENODEV")) throw err;
     return undefined;
@@ -95,7 +95,7 @@ export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: 
         throw bridge.vlan !== undefined && isNetlinkError(err, "EOPNOTSUPP") ? noVlanFiltering(bridge) : err;
       }
     });
-    link = host.link(bridge.name);
+    link = host.linkSummary(bridge.name);
   }
   // by index: the name would cost one more lookup per call
   const held = new Set(host.addresses({ link: link.index }).map((a) => `${a.address}/${a.prefixLength}`));
@@ -112,7 +112,7 @@ export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: 
 }
 
 /** The host's bridge of an unmanaged network, in netavark's words when it is not there. */
-function unmanagedBridge(bridge: BridgeConfig, link: Link | undefined): number {
+function unmanagedBridge(bridge: BridgeConfig, link: LinkSummary | undefined): number {
   if (link === undefined) throw new CtrnetError(`in unmanaged mode, the bridge must already exist on the host: ${bridge.name}: no such device`);
   if (link.kind !== "bridge") throw new CtrnetError(`in unmanaged mode, ${bridge.name} must be a bridge: it is ${link.kind === undefined ? "a physical or loopback device" : `a ${link.kind}`}`);
   return link.index;
@@ -139,7 +139,7 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
   const mtu = veth.mtu ?? bridge.mtu;
   // on the bridge and up as it is made: one message less, and one wait less for the rtnl lock, which every
   // link change on the host takes and which the kernel's per-port work holds longer with every port
-  const master = bridge.index ?? host.link(bridge.name).index;
+  const master = bridge.index ?? host.linkSummary(bridge.name).index;
   host.linkAdd({ kind: "veth", name: hostName, mtu, master, up: true, peer: { name: veth.ifname, netnsFd: veth.netnsFd, mtu, mac: veth.mac } });
   try {
     portSettings(host, hostName);
@@ -157,7 +157,7 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
     if (veth.addresses.some(isV6)) writeSysctl(["ipv6", "conf", veth.ifname, "accept_dad"], "0", veth.netnsFd);
     // looked up once: its index spares each step below a lookup by name, and its MAC (random unless given)
     // is the kernel's from the pair's creation on
-    const link = container.link(veth.ifname);
+    const link = container.linkSummary(veth.ifname);
     container.linkSet(link.index, { ipv4Conf: { arpNotify: 1 } });
     for (const address of veth.addresses) container.addressAdd(link.index, address, { noDad: isV6(address) });
     container.linkSet(link.index, { up: true });

@@ -1,6 +1,6 @@
 // Network configurations: `.conflist` files, and single-plugin `.conf`/`.json` files wrapped as one-plugin
 // lists (as libcni does), read from an ordered list of directories.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { errorMessage, NotFoundError, UsageError } from "../../errors.ts";
@@ -72,9 +72,30 @@ export function networkId(name: string): string {
   return new Bun.CryptoHasher("sha256").update(name).digest("hex");
 }
 
+/**
+ * Texts this process parsed, with what they gave: rm reads a network's configuration from its file (is it
+ * served by DNS?) and again from the CNI cache, which holds the file's very bytes. A few only.
+ */
+const parsedTexts = new Map<string, { config: NetworkConfig; isList: boolean }>();
+const PARSED_TEXTS = 8;
+
 /** Parses one configuration; a JSON object with `plugins` is a list, anything else a single plugin. */
 export function parseNetworkConfig(data: Uint8Array | string, source: string): NetworkConfig {
   const text = typeof data === "string" ? data : new TextDecoder().decode(data);
+  const known = parsedTexts.get(text);
+  // a list's bytes are the ones given; a single plugin's, the list made from it (the same for the same text)
+  if (known !== undefined) return { ...known.config, bytes: known.isList ? listBytes(data) : known.config.bytes, source };
+  const parsed = parseText(text, data, source);
+  parsedTexts.set(text, parsed);
+  if (parsedTexts.size > PARSED_TEXTS) parsedTexts.delete(parsedTexts.keys().next().value!);
+  return parsed.config;
+}
+
+function listBytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? new TextEncoder().encode(data) : data;
+}
+
+function parseText(text: string, data: Uint8Array | string, source: string): { config: NetworkConfig; isList: boolean } {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -91,7 +112,7 @@ export function parseNetworkConfig(data: Uint8Array | string, source: string): N
     const parsed = v.safeParse(NetConfList, json);
     if (!parsed.success) throw new NetworkConfigError(source, describeIssues(parsed.issues));
     list = parsed.output;
-    bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    bytes = listBytes(data);
   } else {
     const parsed = v.safeParse(NetConf, json);
     if (!parsed.success) throw new NetworkConfigError(source, describeIssues(parsed.issues));
@@ -110,13 +131,8 @@ export function parseNetworkConfig(data: Uint8Array | string, source: string): N
     throw new NetworkConfigError(source, `cniVersion: "${cniVersion}" is not one of ${SPEC_VERSIONS.join(", ")}`);
   }
   return {
-    name: list.name,
-    cniVersion,
-    disableCheck: flag(list.disableCheck),
-    disableGC: flag(list.disableGC),
-    plugins: list.plugins,
-    bytes,
-    source,
+    config: { name: list.name, cniVersion, disableCheck: flag(list.disableCheck), disableGC: flag(list.disableGC), plugins: list.plugins, bytes, source },
+    isList,
   };
 }
 
@@ -146,8 +162,36 @@ async function readNetworkFile(path: string): Promise<NetworkConfig> {
   return parseNetworkConfig(data, path);
 }
 
+/**
+ * Directories listed by this process, with the stamp of the directory when listed: a create looks through
+ * its configuration directory half a dozen times. A file added, removed or renamed since changes the
+ * directory's modification time, and the directory is listed again (a file changed in place is caught by
+ * its own stamp, loadNetworkFile's).
+ */
+const listed = new Map<string, { stamp: string; files: string[] }>();
+
+/**
+ * A directory modified this recently is not remembered: its time has the granularity of the kernel's
+ * clock tick, so a second change within the same tick would leave the same stamp.
+ */
+const SETTLED_MS = 100n;
+
+function directoryStamp(dir: string): { stamp: string; settled: boolean } | undefined {
+  try {
+    const st = statSync(dir, { bigint: true });
+    const settled = BigInt(Date.now()) - st.mtimeNs / 1_000_000n > SETTLED_MS && BigInt(Date.now()) - st.ctimeNs / 1_000_000n > SETTLED_MS;
+    return { stamp: `${st.dev}:${st.ino}:${st.mtimeNs}:${st.ctimeNs}`, settled };
+  } catch {
+    // listed as before, to fail as before
+    return undefined;
+  }
+}
+
 /** Configuration files of one directory in libcni's order: lists first, then single configs, each sorted. */
 async function configFiles(dir: string): Promise<string[]> {
+  const stamp = directoryStamp(dir);
+  const known = listed.get(dir);
+  if (stamp !== undefined && known?.stamp === stamp.stamp) return known.files;
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -157,7 +201,10 @@ async function configFiles(dir: string): Promise<string[]> {
   }
   names.sort();
   const withExt = (exts: string[]) => names.filter((n) => exts.some((e) => n.endsWith(e)));
-  return [...withExt(LIST_EXTENSIONS), ...withExt(SINGLE_EXTENSIONS)].map((n) => join(dir, n));
+  const files = [...withExt(LIST_EXTENSIONS), ...withExt(SINGLE_EXTENSIONS)].map((n) => join(dir, n));
+  if (stamp?.settled) listed.set(dir, { stamp: stamp.stamp, files });
+  else listed.delete(dir);
+  return files;
 }
 
 type ScanEntry = { network: NetworkConfig } | { problem: NetworkConfigError };

@@ -129,8 +129,12 @@ function pluginEnv(call: PluginInvocation, dirs: readonly string[]): Record<stri
   }
   const path = (env.PATH ?? "/usr/local/bin:/usr/bin:/bin").split(":");
   env.PATH = [...path, ...SBIN_DIRS.filter((d) => !path.includes(d))].join(":");
-  env.CNI_COMMAND = call.command;
-  env.CNI_PATH = dirs.join(":");
+  return Object.assign(env, cniVariables(call, dirs));
+}
+
+/** The CNI_* variables of a call, as the spec has a runtime set them. */
+function cniVariables(call: PluginInvocation, dirs: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = { CNI_COMMAND: call.command, CNI_PATH: dirs.join(":") };
   if (call.attachment) {
     env.CNI_CONTAINERID = call.attachment.containerId;
     env.CNI_NETNS = call.attachment.netnsPath;
@@ -230,7 +234,15 @@ export async function execPlugin(call: PluginInvocation, options: ExecOptions): 
 /** ctrnet's plugin, called as a function with exactly what its process would get. */
 async function runOwnPlugin(call: PluginInvocation, options: ExecOptions, stateRoot: string, fail: (detail: string, code?: number) => PluginError): Promise<unknown> {
   const started = performance.now();
-  const env = { ...pluginEnv(call, options.pluginDirs), CTRNET_ROOT: stateRoot, ...(options.owner ? { [OWNER_VARIABLE]: options.owner } : {}) };
+  // All the plugin reads of its environment (run.ts: readPluginEnv, runtimeDir, the owner): the dozens of
+  // variables of this process's own, which a plugin process is handed, are not copied for it.
+  const { XDG_RUNTIME_DIR } = process.env;
+  const env = {
+    ...cniVariables(call, options.pluginDirs),
+    ...(XDG_RUNTIME_DIR !== undefined ? { XDG_RUNTIME_DIR } : {}),
+    CTRNET_ROOT: stateRoot,
+    ...(options.owner ? { [OWNER_VARIABLE]: options.owner } : {}),
+  };
   const { stdout, exitCode } = await runCniPlugin(env, new TextDecoder().decode(call.stdin), options.ownPlugin);
   options.onPluginCall?.(record(call, "(in-process)", started, exitCode, ""));
   if (exitCode !== 0) {
