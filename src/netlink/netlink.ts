@@ -88,16 +88,7 @@ export class Netlink {
 
   /** Throws NetlinkError ENODEV when there is no such link. */
   link(ref: LinkRef): Link {
-    const replies = this.socket.request(
-      `get ${describeLink(ref)}`,
-      RTM_GETLINK,
-      0,
-      (w) => linkMessage.encode(w, linkRefMessage(ref)),
-      (p) => toLink(linkMessage.decode(p, [])),
-    );
-    const found = replies[0];
-    if (found === undefined) throw new NetlinkMalformedError(`no reply to get ${describeLink(ref)}`);
-    return found;
+    return this.getLink(ref, linkRefMessage(ref), (p) => toLink(linkMessage.decode(p, [])));
   }
 
   /**
@@ -106,13 +97,12 @@ export class Netlink {
    * NetlinkError ENODEV when there is no such link.
    */
   linkSummary(ref: LinkRef): LinkSummary {
-    const replies = this.socket.request(
-      `get ${describeLink(ref)}`,
-      RTM_GETLINK,
-      0,
-      (w) => linkMessage.encode(w, linkSummaryRequest(ref)),
-      (p) => toLink(linkSummaryMessage.decode(p, [])),
-    );
+    return this.getLink(ref, linkSummaryRequest(ref), (p) => toLink(linkSummaryMessage.decode(p, [])));
+  }
+
+  /** One link's reply to an RTM_GETLINK request, decoded by `decode`. */
+  private getLink<T>(ref: LinkRef, request: LinkMessage, decode: (p: Parameters<typeof linkMessage.decode>[0]) => T): T {
+    const replies = this.socket.request(`get ${describeLink(ref)}`, RTM_GETLINK, 0, (w) => linkMessage.encode(w, request), decode);
     const found = replies[0];
     if (found === undefined) throw new NetlinkMalformedError(`no reply to get ${describeLink(ref)}`);
     return found;
