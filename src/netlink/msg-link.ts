@@ -217,7 +217,7 @@ export type LinkInfoAttr = Attr<typeof LINK_INFO.spec>;
  * IPV4_DEVCONF_* (linux/ip.h, numbered from 1): the per-interface parameters of /proc/sys/net/ipv4/conf/DEV
  * that a container network reads or sets. Set over netlink, they cost no /proc lookup (see IPV4_CONF).
  */
-export const IPV4_DEVCONF = { forwarding: 1, arpNotify: 22, routeLocalnet: 26 } as const;
+export const IPV4_DEVCONF = { forwarding: 1, rpFilter: 8, arpNotify: 22, routeLocalnet: 26 } as const;
 export type Ipv4DevconfName = keyof typeof IPV4_DEVCONF;
 export type Ipv4Devconf = Partial<Record<Ipv4DevconfName, number>>;
 

@@ -39,6 +39,8 @@ describe.skipIf(!privileged)("bridge plumbing", () => {
       expect(readSysctl(["ipv4", "conf", bridge.name, "route_localnet"], host!.fd)).toBe("1");
       expect(readSysctl(["ipv6", "conf", "eth0", "accept_dad"], c1!.fd)).toBe("0");
       expect(readSysctl(["ipv4", "conf", "eth0", "arp_notify"], c1!.fd)).toBe("1");
+      // loose reverse-path filtering, as netavark sets it
+      expect(readSysctl(["ipv4", "conf", "eth0", "rp_filter"], c1!.fd)).toBe("2");
       // the host end, a bridge port, gets no IPv6 link-local address (nor the routes the kernel walks on every link change)
       expect(host!.nl.link(v1.hostName).ipv6AddrGenMode).toBe("none");
       expect(host!.nl.addresses({ link: v1.hostName, family: 6 })).toEqual([]);

@@ -242,13 +242,14 @@ describe("a bridge port in two messages: made on its bridge and up, then its fla
 
 describe("IFLA_AF_SPEC: /proc/sys/net settings of one link over netlink", () => {
   test("a change sends each IPv4 parameter as an attribute numbered by IPV4_DEVCONF_*, and the IPv6 address generation mode", () => {
-    const msg = linkSetMessage("veth0", { up: true, ipv4Conf: { arpNotify: 1, routeLocalnet: 1 }, ipv6AddrGenMode: "none" });
+    const msg = linkSetMessage("veth0", { up: true, ipv4Conf: { rpFilter: 2, arpNotify: 1, routeLocalnet: 1 }, ipv6AddrGenMode: "none" });
     const bytes = encodeMessage({ type: RTM_NEWLINK, flags: 0, seq: 1, pid: 0 }, (w) => linkMessage.encode(w, msg));
     // after nlmsghdr (16), ifinfomsg (16) and IFLA_IFNAME "veth0\0" (12 with padding)
     expect([...bytes.subarray(44)]).toEqual([
-      40, 0, 26, 0, //            IFLA_AF_SPEC
-      24, 0, 2, 0, //               AF_INET
-      20, 0, 1, 0, //                 IFLA_INET_CONF
+      48, 0, 26, 0, //            IFLA_AF_SPEC
+      32, 0, 2, 0, //               AF_INET
+      28, 0, 1, 0, //                 IFLA_INET_CONF
+      8, 0, 8, 0, 2, 0, 0, 0, //        IPV4_DEVCONF_RP_FILTER 2
       8, 0, 22, 0, 1, 0, 0, 0, //       IPV4_DEVCONF_ARP_NOTIFY 1
       8, 0, 26, 0, 1, 0, 0, 0, //       IPV4_DEVCONF_ROUTE_LOCALNET 1
       12, 0, 10, 0, //              AF_INET6
@@ -259,6 +260,7 @@ describe("IFLA_AF_SPEC: /proc/sys/net settings of one link over netlink", () => 
   test("a link as the kernel reports it: IFLA_INET_CONF is one u32 array (index N-1 holds parameter N)", () => {
     const conf = new Uint32Array(32);
     conf[0] = 1; // forwarding
+    conf[7] = 2; // rp_filter
     conf[21] = 1; // arp_notify
     conf[25] = 0; // route_localnet
     const raw = new Uint8Array(conf.buffer);
@@ -274,7 +276,7 @@ describe("IFLA_AF_SPEC: /proc/sys/net settings of one link over netlink", () => 
     };
     const bytes = encodeMessage({ type: RTM_NEWLINK, flags: 0, seq: 1, pid: 0 }, (w) => linkMessage.encode(w, body));
     const link = toLink(linkMessage.decode(only(bytes).payload, []));
-    expect(link).toMatchObject({ index: 5, name: "veth0", ipv4Conf: { forwarding: 1, arpNotify: 1, routeLocalnet: 0 }, ipv6AddrGenMode: "none" });
+    expect(link).toMatchObject({ index: 5, name: "veth0", ipv4Conf: { forwarding: 1, rpFilter: 2, arpNotify: 1, routeLocalnet: 0 }, ipv6AddrGenMode: "none" });
   });
 
   test("nothing to change sends no IFLA_AF_SPEC", () => {
@@ -344,7 +346,7 @@ describe("linkSummary: one link without its counters, only what a lookup uses de
       operState: "UP",
       mtu: 1500,
       mac: "02:00:00:00:00:01",
-      ipv4Conf: { forwarding: 0, arpNotify: 0, routeLocalnet: 1 },
+      ipv4Conf: { forwarding: 0, rpFilter: 0, arpNotify: 0, routeLocalnet: 1 },
     });
     const whole = toLink(linkMessage.decode(only(BRIDGE_REPLY).payload, []));
     for (const key of ["index", "name", "kind", "flags", "up", "operState", "mtu", "mac", "master", "ipv4Conf"] as const) expect(summary[key]).toEqual(whole[key]);
