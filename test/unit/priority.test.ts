@@ -12,9 +12,11 @@ function inChild(script: string, env: Record<string, string | undefined>): unkno
   const program = `
     import * as p from ${JSON.stringify(MODULE)};
     import { readdirSync, readFileSync } from "node:fs";
-    // the nice value of each thread (field 19 of its stat), and whether the variable is still there
+    // the nice value of each thread (field 19 of its stat), and whether the variable is still there; a
+    // thread of the runtime's that ends between the listing and the read is not there to be looked at
+    const niceOf = (t) => { try { return readFileSync(\`/proc/self/task/\${t}/stat\`, "utf8").replace(/^.*\\) /s, "").split(" ")[16]; } catch (e) { if (e.code !== "ENOENT" && e.code !== "ESRCH") throw e; } };
     const look = () => ({
-      nices: [...new Set(readdirSync("/proc/self/task").map((t) => readFileSync(\`/proc/self/task/\${t}/stat\`, "utf8").replace(/^.*\\) /s, "").split(" ")[16]))],
+      nices: [...new Set(readdirSync("/proc/self/task").map(niceOf).filter((n) => n !== undefined))],
       asked: process.env.CTRNET_START_NICE !== undefined,
     });
     ${script}`;
