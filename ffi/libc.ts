@@ -450,6 +450,21 @@ export function nsType(fd: number): number {
   return check(c.ioctl(fd, NS_GET_NSTYPE, 0), "ioctl", `NS_GET_NSTYPE fd ${fd}`);
 }
 
+// linux/sockios.h, linux/if.h
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const IFF_UP = 0x1;
+
+/** `ip link set NAME up` the ioctl way (its flags read, IFF_UP added), through sock, any socket of its netns. */
+export function linkUp(sock: number, name: string): void {
+  const ifr = new Uint8Array(40); // struct ifreq: the name in 16 bytes, then ifr_flags
+  ifr.set(Buffer.from(name, "utf8").subarray(0, 15));
+  check(c.ioctl(sock, SIOCGIFFLAGS, ptr(ifr)), "ioctl", `SIOCGIFFLAGS ${name}`);
+  const flags = new DataView(ifr.buffer, 16, 2);
+  flags.setUint16(0, flags.getUint16(0, true) | IFF_UP, true);
+  check(c.ioctl(sock, SIOCSIFFLAGS, ptr(ifr)), "ioctl", `SIOCSIFFLAGS ${name}`);
+}
+
 // asm-generic/ioctls.h
 const TCGETS = 0x5401;
 

@@ -22,6 +22,9 @@ extern int unshare(int flags);
 extern int socket(int domain, int type, int protocol);
 extern int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data);
 extern int open(const char *path, int flags, ...);
+extern int close(int fd);
+extern int ioctl(int fd, unsigned long request, ...);
+extern long write(int fd, const void *buf, unsigned long count);
 
 #define errno (*__errno_location())
 #define SIG_SETMASK 2
@@ -29,6 +32,14 @@ extern int open(const char *path, int flags, ...);
 #define SOCK_CLOEXEC 02000000
 #define MS_BIND 0x1000
 #define O_CLOEXEC 02000000
+#define O_WRONLY 1
+#define AF_INET 2
+#define SOCK_DGRAM 2
+#define SIOCGIFFLAGS 0x8913
+#define SIOCSIFFLAGS 0x8914
+#define IFF_UP 0x1
+#define ENOENT 2
+#define EROFS 30
 
 /* Steps an operation can fail in; ffi/nsthread.ts names them in its errors. */
 #define STEP_THREAD 1
@@ -37,6 +48,12 @@ extern int open(const char *path, int flags, ...);
 #define STEP_UNSHARE 4
 #define STEP_MOUNT 5
 #define STEP_OPEN 6
+#define STEP_IOCTL 7
+#define STEP_WRITE 8
+
+/* What OP_CREATE does in the new namespace before it is mounted (nsthread.ts NEW_NETNS_*). */
+#define NEW_LOOPBACK_UP 1
+#define NEW_IPV6_AUTOCONF_OFF 2
 
 #define OP_SOCKET 0
 #define OP_CREATE 1
@@ -44,7 +61,7 @@ extern int open(const char *path, int flags, ...);
 
 struct job {
   int op;
-  int nsfd, domain, type, protocol; /* OP_SOCKET, OP_OPEN (nsfd; type holds open's flags) */
+  int nsfd, domain, type, protocol; /* OP_SOCKET, OP_OPEN (nsfd; type holds open's flags); OP_CREATE: type holds NEW_* */
   const char *path;                 /* OP_CREATE, OP_OPEN */
   int result;
   int step;
@@ -54,6 +71,53 @@ struct job {
 static void failed(struct job *j, int step) {
   j->step = step;
   j->err = errno;
+}
+
+/* struct ifreq as SIOCGIFFLAGS and SIOCSIFFLAGS read it: the name, then ifr_flags, in 40 bytes. */
+struct ifreq_flags {
+  char name[16];
+  short flags;
+  char pad[22];
+};
+
+/* lo up, as `ip link set lo up`: its flags with IFF_UP added. */
+static int loopback_up(struct job *j) {
+  struct ifreq_flags ifr = {{'l', 'o', 0}, 0, {0}};
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    failed(j, STEP_SOCKET);
+    return -1;
+  }
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
+    failed(j, STEP_IOCTL);
+    close(s);
+    return -1;
+  }
+  ifr.flags |= IFF_UP;
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
+    failed(j, STEP_IOCTL);
+    close(s);
+    return -1;
+  }
+  close(s);
+  return 0;
+}
+
+/* net.ipv6.conf.default.autoconf = 0 for the interfaces made here later; no IPv6 (ENOENT) or a read-only /proc/sys (EROFS) is no error, as with netavark. */
+static int ipv6_autoconf_off(struct job *j) {
+  int fd = open("/proc/sys/net/ipv6/conf/default/autoconf", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == EROFS) return 0;
+    failed(j, STEP_OPEN);
+    return -1;
+  }
+  if (write(fd, "0", 1) != 1) {
+    failed(j, STEP_WRITE);
+    close(fd);
+    return -1;
+  }
+  close(fd);
+  return 0;
 }
 
 static void *run(void *arg) {
@@ -77,6 +141,9 @@ static void *run(void *arg) {
     failed(j, STEP_UNSHARE);
     return (void *)0;
   }
+  /* before the mount, so a failure leaves nothing behind: the namespace ends with this thread */
+  if ((j->type & NEW_LOOPBACK_UP) && loopback_up(j) < 0) return (void *)0;
+  if ((j->type & NEW_IPV6_AUTOCONF_OFF) && ipv6_autoconf_off(j) < 0) return (void *)0;
   if (mount("/proc/thread-self/ns/net", j->path, (void *)0, MS_BIND, (void *)0) < 0) failed(j, STEP_MOUNT);
   return (void *)0;
 }
@@ -114,8 +181,8 @@ int nsthread_open(int nsfd, const char *path, int flags, int *step) {
   return in_thread(&j, step);
 }
 
-/* A new network namespace, bind-mounted onto the existing file path. */
-int nsthread_create_netns(const char *path, int *step) {
-  struct job j = {OP_CREATE, -1, 0, 0, 0, path, 0, 0, 0};
+/* A new network namespace, set up as setup (NEW_* bits) says, bind-mounted onto the existing file path. */
+int nsthread_create_netns(const char *path, int setup, int *step) {
+  struct job j = {OP_CREATE, -1, 0, setup, 0, path, 0, 0, 0};
   return in_thread(&j, step);
 }

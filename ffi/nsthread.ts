@@ -5,20 +5,67 @@
 // netavark way, and no compile or thread. Anywhere else (inside a user namespace, where setns back into
 // the host's netns is refused) a disposable C thread enters and never comes back (see nsthread.c),
 // compiled on first use in a few milliseconds.
-import { statSync } from "node:fs";
+import { statSync, writeSync } from "node:fs";
 import { embedC } from "./compile.ts";
-import { SysError } from "./errno.ts";
+import { isSysError, SysError } from "./errno.ts";
 import * as libc from "./libc.ts";
 import source from "./nsthread.c" with { type: "text" };
 
 const nsthread = embedC("nsthread.c", source, {
   nsthread_socket: { args: ["i32", "i32", "i32", "i32", "ptr"], returns: "i32" },
-  nsthread_create_netns: { args: ["ptr", "ptr"], returns: "i32" },
+  nsthread_create_netns: { args: ["ptr", "i32", "ptr"], returns: "i32" },
   nsthread_open: { args: ["i32", "ptr", "i32", "ptr"], returns: "i32" },
 });
 
 // Steps as numbered in nsthread.c.
-const STEP_NAMES: Record<number, string> = { 1: "pthread_create", 2: "setns", 3: "socket", 4: "unshare", 5: "mount", 6: "open" };
+const STEP_NAMES: Record<number, string> = { 1: "pthread_create", 2: "setns", 3: "socket", 4: "unshare", 5: "mount", 6: "open", 7: "ioctl", 8: "write" };
+
+/** What createNetnsAt does in a new namespace before it is mounted. */
+export interface NewNetnsSetup {
+  /** lo up. */
+  loopbackUp?: boolean;
+  /**
+   * net.ipv6.conf.default.autoconf = 0, so the interfaces made there later take no address from a router
+   * advertisement (netavark's manual IPv6 config only). No IPv6 or a read-only /proc/sys is no error.
+   */
+  ipv6AutoconfOff?: boolean;
+}
+
+// The bits of nsthread.c's NEW_*.
+const NEW_LOOPBACK_UP = 1;
+const NEW_IPV6_AUTOCONF_OFF = 2;
+const AUTOCONF_DEFAULT = "/proc/sys/net/ipv6/conf/default/autoconf";
+const ZERO = new Uint8Array([0x30]); // "0"
+
+/** NewNetnsSetup's steps on this thread, which is in the new namespace. */
+function setUpNew(setup: NewNetnsSetup): void {
+  if (setup.loopbackUp) {
+    const sock = libc.socket(libc.AF_INET, libc.SOCK_DGRAM, 0);
+    try {
+      libc.linkUp(sock, "lo");
+    } finally {
+      libc.close(sock);
+    }
+  }
+  if (setup.ipv6AutoconfOff) {
+    let fd: number;
+    try {
+      fd = libc.open(AUTOCONF_DEFAULT, libc.O_WRONLY);
+    } catch (err) {
+      if (isSysError(err, "ENOENT") || isSysError(err, "EROFS")) return;
+      throw err;
+    }
+    try {
+      // node:fs's, already loaded: libc.write would bind its lazy table (some 0.3 ms) on create's path
+      writeSync(fd, ZERO);
+    } catch (err) {
+      const errno = (err as NodeJS.ErrnoException).errno; // negative, as Node's
+      throw errno === undefined ? err : new SysError("write", Math.abs(errno));
+    } finally {
+      libc.close(fd);
+    }
+  }
+}
 
 /** The initial user namespace's inode (PROC_USER_INIT_INO), the same on every Linux. */
 const INIT_USER_NS = 0xeffffffd;
@@ -91,16 +138,35 @@ export function socketInNetns(nsFd: number, domain: number, type: number, protoc
   return check(nsthread().nsthread_socket(nsFd, domain, type, protocol, step), step, detail);
 }
 
-/** A new network namespace, bind-mounted onto path (an existing file); this thread ends up where it was. */
-export function createNetnsAt(path: string): void {
-  const detail = (syscall: string) => (syscall === "mount" ? `new network namespace on ${path}` : "network namespace");
+/**
+ * A new network namespace, set up as setup says, then bind-mounted onto path (an existing file); this
+ * thread ends up where it was. A failed setup step leaves nothing: the namespace is not mounted yet.
+ */
+export function createNetnsAt(path: string, setup: NewNetnsSetup = {}): void {
+  const detail = (syscall: string) => {
+    switch (syscall) {
+      case "mount":
+        return `new network namespace on ${path}`;
+      case "socket":
+      case "ioctl":
+        return "lo up in the new network namespace";
+      case "open":
+      case "write":
+        return `${AUTOCONF_DEFAULT} = 0 in the new network namespace`;
+      default:
+        return "network namespace";
+    }
+  };
   const homeFd = homeNetns();
   if (homeFd !== null) {
     try {
       visit(
         homeFd,
         () => libc.unshare(libc.CLONE_NEWNET),
-        () => libc.mount("/proc/thread-self/ns/net", path, null, libc.MS_BIND),
+        () => {
+          setUpNew(setup);
+          libc.mount("/proc/thread-self/ns/net", path, null, libc.MS_BIND);
+        },
       );
       return;
     } catch (err) {
@@ -108,7 +174,8 @@ export function createNetnsAt(path: string): void {
     }
   }
   const step = new Int32Array(1);
-  check(nsthread().nsthread_create_netns(Buffer.from(`${path}\0`, "utf8"), step), step, detail);
+  const bits = (setup.loopbackUp ? NEW_LOOPBACK_UP : 0) | (setup.ipv6AutoconfOff ? NEW_IPV6_AUTOCONF_OFF : 0);
+  check(nsthread().nsthread_create_netns(Buffer.from(`${path}\0`, "utf8"), bits, step), step, detail);
 }
 
 /**

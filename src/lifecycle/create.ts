@@ -286,27 +286,33 @@ function adopted(pid: number, netnsPath: string): AdoptedProcess {
   return proc;
 }
 
-function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsRequest): void {
+/**
+ * Makes or notes the container's netns; true when it made one with lo up already. A netns of its own that
+ * ctrnet configures gets lo up, and for bridge networks IPv6 autoconf off as netavark's (manual IPv6
+ * config only: a stray router advertisement adds no address), while it is made.
+ */
+function makeNetns(ctx: Context, rec: ContainerRecord, source: NetnsRequest, configures: boolean): boolean {
   if (source.kind === "join") {
     // The netns outlives the container; its process tells gc when the container is gone.
     if (source.watchPid !== undefined && startTimeOf(source.watchPid) !== undefined) recordProcess(ctx, rec.id, adopted(source.watchPid, source.path));
-    return;
+    return false;
   }
-  if (!rec.netns) return;
+  if (!rec.netns) return false;
   const path = rec.netns.path;
   if (source.kind === "adopt" && source.keep === "process") {
     // Nothing to make: gc tells the process's end (and a reused pid) by the netns inode noted here.
     recordProcess(ctx, rec.id, adopted(source.pid, source.via ?? path));
-    return;
+    return false;
   }
   markNetns(ctx, path);
   const opts = { name: basename(path), dir: ctx.netnsDir };
   if (source.kind === "adopt") {
     adoptNetns(source.pid, opts);
     recordProcess(ctx, rec.id, adopted(source.pid, path));
-  } else {
-    createNetns(opts);
+    return false;
   }
+  createNetns({ ...opts, loopbackUp: configures, ipv6AutoconfOff: configures && rec.mode.kind === "bridge" });
+  return configures;
 }
 
 /** Where an adopted netns is reached while it is configured, when not where the record says. */
@@ -339,13 +345,13 @@ async function setUp(ctx: Context, p: CreatePlan, lock: HeldLock, opts: CreateOp
   }
   try {
     phase("create: record inserted");
-    if (p.netns) makeNetns(ctx, rec, p.netns);
+    const loopbackUp = p.netns ? makeNetns(ctx, rec, p.netns, p.configures) : false;
     phase("create: netns made");
     // Where the netns is reached while it is configured: for the most part where the record says.
     const netnsPath = viaPath(p.netns) ?? rec.netns?.path;
     let dnsSynced: Promise<void> | undefined;
     if (netnsPath !== undefined && p.configures) {
-      bringLoopbackUp(netnsPath);
+      if (!loopbackUp) bringLoopbackUp(netnsPath);
       const served = await prestartDns(ctx, rec.networks.map((n) => n.network));
       phase("create: loopback up, DNS prestarted");
       rec = await setUpNetworks(ctx, rec, netnsPath, { tied: opts.helpersDieWithProcess ?? false });

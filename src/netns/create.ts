@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
-import { createNetnsAt } from "../../ffi/nsthread.ts";
+import { createNetnsAt, type NewNetnsSetup } from "../../ffi/nsthread.ts";
 import { UsageError } from "../errors.ts";
 import { validateName } from "../names.ts";
 import { defaultNetnsDir, netnsPath, prepareNetnsDir } from "./dir.ts";
@@ -13,6 +13,9 @@ export interface NetnsOptions {
   name?: string;
   dir?: string;
 }
+
+/** createNetns's: what is done in the namespace before it is mounted (nothing unless asked). */
+export type CreateNetnsOptions = NetnsOptions & NewNetnsSetup;
 
 export interface Netns {
   name: string;
@@ -59,10 +62,12 @@ function mountNetns(opts: NetnsOptions, mount: (path: string) => void): Netns {
 
 /**
  * Creates a persistent network namespace: a thread of its own unshares and bind-mounts its new namespace
- * onto a file in the netns dir, and exits there. Loopback stays down, as with `ip netns add`.
+ * onto a file in the netns dir, and exits there. Loopback stays down, as with `ip netns add`, unless
+ * opts.loopbackUp: a container's own netns gets lo up (and IPv6 autoconf off) in the same visit.
  */
-export function createNetns(opts: NetnsOptions = {}): Netns {
-  return mountNetns(opts, createNetnsAt);
+export function createNetns(opts: CreateNetnsOptions = {}): Netns {
+  const setup: NewNetnsSetup = { loopbackUp: opts.loopbackUp ?? false, ipv6AutoconfOff: opts.ipv6AutoconfOff ?? false };
+  return mountNetns(opts, (path) => createNetnsAt(path, setup));
 }
 
 /** Keeps the network namespace of a running process as a persistent one, named like createNetns's. */

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readSysctl } from "../../src/netns/index.ts";
 import { BINARY } from "../helpers/binary.ts";
 import { hostVeths } from "./cni-helpers.ts";
 import { fetchText, hex, Installation, privileged, run, startWebServer, stopProcess } from "./lifecycle-helpers.ts";
@@ -14,6 +15,7 @@ const runnable = privileged && Bun.which("strace") !== null;
 describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
   let inst: Installation;
   let scratch: string;
+  let conflist: string;
   const network = `nat-${hex(3)}`;
   const bridge = `cn-${network}`.slice(0, 15);
   const leases = () => {
@@ -24,8 +26,8 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
   beforeAll(() => {
     inst = new Installation();
     scratch = mkdtempSync(join(tmpdir(), "ctrnet-native-"));
-    const conf = inst.ok(["cni", "conflist", network, "--subnet", "10.47.3.0/24", "--ipam-data-dir", inst.ipamDir]);
-    writeFileSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${network}.conflist`), conf);
+    conflist = inst.ok(["cni", "conflist", network, "--subnet", "10.47.3.0/24", "--ipam-data-dir", inst.ipamDir]);
+    writeFileSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${network}.conflist`), conflist);
   });
 
   afterEach(() => {
@@ -118,4 +120,21 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
     expect(run(["ip", "link", "show", bridge]).ok).toBe(false);
     expect(run(["nft", "list", "table", "inet", "ctrnet"]).ok).toBe(false);
   }, 60_000);
+
+  test("the netns create makes has lo up and IPv6 autoconf off (bridge) as it is made; a none container's keeps autoconf", () => {
+    // the test before removes the network at its end
+    writeFileSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${network}.conflist`), conflist);
+    const id = `nat-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", network, id]).trim();
+    expect(run(["nsenter", `--net=${netns}`, "ip", "-o", "link", "show", "lo"]).out).toMatch(/<LOOPBACK,UP,LOWER_UP>/);
+    const hasIPv6 = existsSync("/proc/sys/net/ipv6");
+    if (hasIPv6) {
+      expect(readSysctl(["ipv6", "conf", "default", "autoconf"], netns)).toBe("0");
+      expect(readSysctl(["ipv6", "conf", "eth0", "autoconf"], netns)).toBe("0");
+    }
+    const none = `none-${hex(4)}`;
+    const noneNetns = inst.ok(["create", "--network", "none", none]).trim();
+    expect(run(["nsenter", `--net=${noneNetns}`, "ip", "-o", "link", "show", "lo"]).out).toMatch(/<LOOPBACK,UP,LOWER_UP>/);
+    if (hasIPv6) expect(readSysctl(["ipv6", "conf", "default", "autoconf"], noneNetns)).toBe("1");
+  }, 30_000);
 });
