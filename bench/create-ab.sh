@@ -1,6 +1,6 @@
 #!/bin/bash
 # Native create + rm, two builds against each other (root): BLOCKS alternating blocks of 10 create + rm pairs
-# per binary, each block in private net + mount + pid namespaces with tmpfs over the state directories, one
+# per binary, each block in private net + mount + pid namespaces with a tmpfs /run holding all state, one
 # container kept alive so the supervisor runs (as bench/attach.ts does). Prints each binary's median create
 # and rm wall time in ms. A before/after of one change, free of the other paths bench/attach.ts interleaves.
 # Usage: bench/create-ab.sh OLD_BINARY NEW_BINARY [BLOCKS=8]
@@ -12,9 +12,12 @@ block() {
   unshare -nmp --fork --mount-proc --propagation private bash -s "$1" <<'INNER'
 set -eu
 C=$1
-for d in /run /var/lib/cni /etc/cni/net.d /var/lib/ctrnet; do mkdir -p $d; mount -t tmpfs none $d; done
+# everything under a fresh /run, as bench/ctrnet.ts's paths: no directory is made on the host
+mount -t tmpfs none /run
+export CTRNET_ROOT=/run/ab/root CTRNET_NETNS_DIR=/run/ab/netns CTRNET_CNI_CONFIG_DIR=/run/ab/net.d CTRNET_CNI_CACHE_DIR=/run/ab/cni-cache
+mkdir -p "$CTRNET_CNI_CONFIG_DIR"
 ip link set lo up
-$C cni conflist ab --subnet 10.90.5.0/24 > /etc/cni/net.d/ab.conflist
+$C cni conflist ab --subnet 10.90.5.0/24 --ipam-data-dir /run/ab/ipam > "$CTRNET_CNI_CONFIG_DIR/ab.conflist"
 $C create --network ab -p 127.0.0.1:18090:80 --ip 10.90.5.50 keep >/dev/null
 $C create --network ab -p 127.0.0.1:18091:80 --ip 10.90.5.51 x >/dev/null; $C rm x >/dev/null
 for i in 1 2 3 4 5 6 7 8 9 10; do
