@@ -9,6 +9,9 @@ import { freePorts } from "../helpers/http.ts";
 import { TEST_NETWORK_PLUGIN } from "../helpers/network-plugin.ts";
 import { addressesInside, hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
 
+/** A random /24 prefix (10.200-249.X) for a network a test makes by hand. */
+const freshPrefix = () => `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}`;
+
 describe.skipIf(!privileged)("podman parity, seventh pass", () => {
   let inst: Installation;
   let a: TestNetwork;
@@ -113,7 +116,7 @@ describe.skipIf(!privileged)("podman parity, seventh pass", () => {
 
   test("network create -o mode=unmanaged (podman 5): the host's bridge used as it is, shared by two networks; no firewall rule (no masquerade, no published port); rm and network rm leave the bridge and its address", () => {
     const bridge = `pu${hex(3)}`;
-    const prefix = `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}`;
+    const prefix = freshPrefix();
     const [n1, n2] = [`um1-${hex(3)}`, `um2-${hex(3)}`];
     expect(run(["ip", "link", "add", bridge, "type", "bridge"]).ok).toBe(true);
     try {
@@ -150,7 +153,7 @@ describe.skipIf(!privileged)("podman parity, seventh pass", () => {
 
   test("mode=unmanaged: a bridge that is not there, or one without the gateway where ctrnet's DNS server answers, fails the attach in one line, nothing left; --disable-dns needs no address", () => {
     const bridge = `pv${hex(3)}`;
-    const prefix = `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}`;
+    const prefix = freshPrefix();
     const [n1, n2] = [`umx-${hex(3)}`, `umy-${hex(3)}`];
     try {
       inst.ok(["network", "create", "-o", "mode=unmanaged", "--interface-name", bridge, "--subnet", `${prefix}.0/24`, n1]);
@@ -180,7 +183,7 @@ describe.skipIf(!privileged)("podman parity, seventh pass", () => {
 
   test("network create -o vrf=NAME: the bridge is made under that VRF device; one missing, or a device that is no VRF, fails the attach in netavark's words, nothing left", () => {
     const vrf = `vr${hex(3)}`;
-    const prefix = `10.${200 + (Number.parseInt(hex(1), 16) % 50)}.${Number.parseInt(hex(1), 16)}`;
+    const prefix = freshPrefix();
     const name = `vrf-${hex(3)}`;
     const bridge = `pw${hex(3)}`;
     try {
