@@ -72,6 +72,29 @@ describe.skipIf(!privileged)("bridge plumbing", () => {
     });
   });
 
+  test("an IPv4-only interface gets no IPv6 link-local address (nothing for the bridge to flood); one without addresses keeps it; an MTU below IPv6's minimum still attaches", () => {
+    withNamespaces(4, ([host, v4, bare, small]) => {
+      const v4bridge = { name: "ctrnet-t", gateways: ["10.77.0.1/24"], routeLocalnet: true };
+      ensureBridge(host!.nl, v4bridge, host!.fd);
+      attachVeth(host!.nl, v4!.nl, v4bridge, { netnsFd: v4!.fd, ifname: "eth0", addresses: ["10.77.0.2/24"], gateways: ["10.77.0.1"] });
+      attachVeth(host!.nl, bare!.nl, v4bridge, { netnsFd: bare!.fd, ifname: "eth0", addresses: [], gateways: [] });
+      attachVeth(host!.nl, small!.nl, v4bridge, { netnsFd: small!.fd, ifname: "eth0", mtu: 1200, addresses: ["10.77.0.4/24"], gateways: ["10.77.0.1"] });
+      expect(v4!.nl.link("eth0").ipv6AddrGenMode).toBe("none");
+      expect(v4!.nl.addresses({ link: "eth0", family: 6 })).toEqual([]);
+      expect(readSysctl(["ipv4", "conf", "eth0", "arp_notify"], v4!.fd)).toBe("1");
+      expect(readSysctl(["ipv4", "conf", "eth0", "rp_filter"], v4!.fd)).toBe("2");
+      // podman's --ipam-driver=none: the link-local address is the interface's only one
+      expect(bare!.nl.link("eth0").ipv6AddrGenMode).not.toBe("none");
+      expect(bare!.nl.addresses({ link: "eth0", family: 6 }).map((a) => a.address)).toEqual([expect.stringMatching(/^fe80:/)]);
+      // no IPv6 on a link under 1280 bytes: the IPv4 settings alone
+      expect(small!.nl.link("eth0")).toMatchObject({ mtu: 1200, up: true });
+      expect(readSysctl(["ipv4", "conf", "eth0", "arp_notify"], small!.fd)).toBe("1");
+      const ping = sh(["ip", "netns", "exec", v4!.name, "busybox", "ping", "-c", "2", "-w", "6", "-A", "10.77.0.4"]);
+      expect(ping.ok).toBe(true);
+      host!.nl.linkDelete(v4bridge.name);
+    });
+  });
+
   test("an attach that fails half-way (a gateway off the subnet) leaves no link on either side", () => {
     withNamespaces(2, ([host, c1]) => {
       ensureBridge(host!.nl, bridge, host!.fd);

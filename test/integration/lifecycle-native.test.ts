@@ -121,7 +121,7 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
     expect(run(["nft", "list", "table", "inet", "ctrnet"]).ok).toBe(false);
   }, 60_000);
 
-  test("the netns create makes has lo up and IPv6 autoconf off (bridge) as it is made; a none container's keeps autoconf", () => {
+  test("the netns create makes has lo up and IPv6 autoconf off (bridge) as it is made, eth0 no IPv6 address on an IPv4 network; a none container's keeps autoconf", () => {
     // the test before removes the network at its end
     writeFileSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${network}.conflist`), conflist);
     const id = `nat-${hex(4)}`;
@@ -131,6 +131,9 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
     if (hasIPv6) {
       expect(readSysctl(["ipv6", "conf", "default", "autoconf"], netns)).toBe("0");
       expect(readSysctl(["ipv6", "conf", "eth0", "autoconf"], netns)).toBe("0");
+      // an IPv4-only network: no IPv6 address on eth0, not even a link-local one (plumbing.ts containerSettings)
+      const v6 = run(["nsenter", `--net=${netns}`, "ip", "-6", "-o", "addr", "show", "dev", "eth0"]);
+      expect({ ok: v6.ok, out: v6.out.trim() }).toEqual({ ok: true, out: "" });
     }
     const none = `none-${hex(4)}`;
     const noneNetns = inst.ok(["create", "--network", "none", none]).trim();

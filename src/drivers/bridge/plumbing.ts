@@ -160,7 +160,7 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
     // looked up once: its index spares each step below a lookup by name, and its MAC (random unless given)
     // is the kernel's from the pair's creation on
     const link = container.linkSummary(veth.ifname);
-    container.linkSet(link.index, { ipv4Conf: { arpNotify: 1, rpFilter: 2 } });
+    containerSettings(container, link.index, veth.addresses);
     for (const address of veth.addresses) container.addressAdd(link.index, address, { noDad: isV6(address) });
     container.linkSet(link.index, { up: true });
     // beside the default route of another network the container is on, as the reference bridge plugin does
@@ -192,6 +192,27 @@ function portSettings(host: Netlink, hostName: string): void {
   } catch (err) {
     if (!isNetlinkError(err, "EAFNOSUPPORT")) throw err;
     host.linkSet(hostName, { bridgePort: { hairpin: true } });
+  }
+}
+
+/**
+ * The container end's gratuitous ARP and reverse-path filtering (above), in one message with, on a network
+ * without IPv6 (addresses, none of them IPv6), no IPv6 link-local address: as Docker disables IPv6 on an
+ * interface of a network without it. The address would serve nothing there, and making it sends a DAD
+ * neighbour solicitation, a router solicitation and multicast listener reports (about six packets in the
+ * attach's first seconds), which the bridge floods to every port, into every other container's namespace:
+ * work for the whole machine that grows with the number of containers on the network. An interface without
+ * addresses (podman's `--ipam-driver=none`) keeps its link-local address, its only one.
+ * No IPv6 on the link (a kernel without it, an MTU below 1280): the IPv4 part alone.
+ */
+function containerSettings(container: Netlink, index: number, addresses: readonly string[]): void {
+  const ipv4Conf = { arpNotify: 1, rpFilter: 2 };
+  if (addresses.length === 0 || addresses.some(isV6)) return void container.linkSet(index, { ipv4Conf });
+  try {
+    container.linkSet(index, { ipv4Conf, ipv6AddrGenMode: "none" });
+  } catch (err) {
+    if (!isNetlinkError(err, "EAFNOSUPPORT")) throw err;
+    container.linkSet(index, { ipv4Conf });
   }
 }
 
