@@ -9,6 +9,7 @@ import {
   BRIDGE_VLAN_INFO_PVID,
   BRIDGE_VLAN_INFO_UNTAGGED,
   type BridgeAfSpecAttr,
+  type BridgeAttr,
   type BridgeLinkMessage,
   type BridgePortAttr,
   IFF_UP,
@@ -81,6 +82,8 @@ export interface BridgeSpec {
   mac?: string;
   /** 802.1Q filtering on the bridge's ports (podman's `-o vlan=N` needs it). */
   vlanFiltering?: boolean;
+  /** IFLA_BR_MCAST_SNOOPING: whether the bridge learns which ports want which multicast groups. */
+  multicastSnooping?: boolean;
   /** The bridge's own master (a VRF device's index: podman's `-o vrf=NAME`), in the creating message. */
   master?: number;
 }
@@ -261,12 +264,14 @@ export function linkAddMessage(spec: LinkSpec): LinkMessage {
       if (spec.master !== undefined) attrs.push({ name: "master", value: spec.master });
       break;
     }
-    case "bridge":
-      if (spec.vlanFiltering !== undefined) {
-        info.push({ name: "data", value: { kind: "bridge", attrs: [{ name: "vlanFiltering", value: spec.vlanFiltering ? 1 : 0 }] } });
-      }
+    case "bridge": {
+      const data: BridgeAttr[] = [];
+      if (spec.vlanFiltering !== undefined) data.push({ name: "vlanFiltering", value: spec.vlanFiltering ? 1 : 0 });
+      if (spec.multicastSnooping !== undefined) data.push({ name: "mcastSnooping", value: spec.multicastSnooping ? 1 : 0 });
+      if (data.length) info.push({ name: "data", value: { kind: "bridge", attrs: data } });
       if (spec.master !== undefined) attrs.push({ name: "master", value: spec.master });
       break;
+    }
     case "macvlan":
       attrs.push({ name: "link", value: validateParent(spec.parent) });
       info.push({

@@ -133,6 +133,7 @@ const BRIDGE = attrTable("bridge info", {
   stpState: [5, u32],
   priority: [6, u16],
   vlanFiltering: [7, u8],
+  mcastSnooping: [23, u8],
   vlanDefaultPvid: [39, u16],
 });
 export type BridgeAttr = Attr<typeof BRIDGE.spec>;

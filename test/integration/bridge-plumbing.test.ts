@@ -37,6 +37,9 @@ describe.skipIf(!privileged)("bridge plumbing", () => {
       expect(readSysctl(["ipv4", "ip_forward"], host!.fd)).toBe("1");
       expect(readSysctl(["ipv6", "conf", "all", "forwarding"], host!.fd)).toBe("1");
       expect(readSysctl(["ipv4", "conf", bridge.name, "route_localnet"], host!.fd)).toBe("1");
+      // made without multicast snooping (no per-port query timers to restart at every port change)
+      const details = JSON.parse(sh(["ip", "-n", host!.name, "-d", "-j", "link", "show", bridge.name]).out)[0];
+      expect(details.linkinfo.info_data.mcast_snooping).toBe(0);
       expect(readSysctl(["ipv6", "conf", "eth0", "accept_dad"], c1!.fd)).toBe("0");
       expect(readSysctl(["ipv4", "conf", "eth0", "arp_notify"], c1!.fd)).toBe("1");
       // loose reverse-path filtering, as netavark sets it

@@ -25,6 +25,29 @@ const BRIDGE_VLAN_FILTERING = Uint8Array.from([
   5, 0, 7, 0, 1, 0, 0, 0, //                                  IFLA_BR_VLAN_FILTERING 1 (u8), pad 3
 ]);
 
+// `ip link add brz type bridge mcast_snooping 0`: how ensureBridge makes a network's bridge
+const BRIDGE_NO_SNOOPING = Uint8Array.from([
+  68, 0, 0, 0, 16, 0, 0x05, 0x06, 1, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  8, 0, 3, 0, 0x62, 0x72, 0x7a, 0, //                         IFLA_IFNAME "brz\0"
+  28, 0, 18, 0, //                                            IFLA_LINKINFO, 28 bytes
+  11, 0, 1, 0, 0x62, 0x72, 0x69, 0x64, 0x67, 0x65, 0, 0, //   IFLA_INFO_KIND "bridge\0", pad 1
+  12, 0, 2, 0, //                                             IFLA_INFO_DATA, 12 bytes
+  5, 0, 23, 0, 0, 0, 0, 0, //                                 IFLA_BR_MCAST_SNOOPING 0 (u8), pad 3
+]);
+
+// `ip link add brz type bridge vlan_filtering 1 mcast_snooping 0`: the same for a network with -o vlan=N
+const BRIDGE_VLAN_NO_SNOOPING = Uint8Array.from([
+  76, 0, 0, 0, 16, 0, 0x05, 0x06, 1, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  8, 0, 3, 0, 0x62, 0x72, 0x7a, 0,
+  36, 0, 18, 0, //                                            IFLA_LINKINFO, 36 bytes
+  11, 0, 1, 0, 0x62, 0x72, 0x69, 0x64, 0x67, 0x65, 0, 0,
+  20, 0, 2, 0, //                                             IFLA_INFO_DATA, 20 bytes
+  5, 0, 7, 0, 1, 0, 0, 0, //                                  IFLA_BR_VLAN_FILTERING 1
+  5, 0, 23, 0, 0, 0, 0, 0, //                                 IFLA_BR_MCAST_SNOOPING 0
+]);
+
 // `ip link add link p0 name mv0 type macvlan mode bridge` (p0 is index 3)
 const MACVLAN_BRIDGE = Uint8Array.from([
   76, 0, 0, 0, 16, 0, 0x05, 0x06, 1, 0, 0, 0, 0, 0, 0, 0,
@@ -90,6 +113,8 @@ const VLAN_SELF = Uint8Array.from([
 describe("link creation", () => {
   test.each([
     ["a VLAN-filtering bridge", BRIDGE_VLAN_FILTERING, linkAddMessage({ kind: "bridge", name: "brz", vlanFiltering: true })],
+    ["a bridge without multicast snooping", BRIDGE_NO_SNOOPING, linkAddMessage({ kind: "bridge", name: "brz", multicastSnooping: false })],
+    ["a VLAN-filtering bridge without multicast snooping", BRIDGE_VLAN_NO_SNOOPING, linkAddMessage({ kind: "bridge", name: "brz", multicastSnooping: false, vlanFiltering: true })],
     ["a macvlan in bridge mode", MACVLAN_BRIDGE, linkAddMessage({ kind: "macvlan", name: "mv0", parent: 3, mode: "bridge" })],
     ["a macvlan with a broadcast cutoff", MACVLAN_BCLIM, linkAddMessage({ kind: "macvlan", name: "mv0", parent: 3, mode: "bridge", bcCutoff: -1 })],
     ["an ipvlan in l3 mode", IPVLAN_L3, linkAddMessage({ kind: "ipvlan", name: "iv0", parent: 3, mode: "l3" })],

@@ -88,9 +88,14 @@ export function ensureBridge(host: Netlink, bridge: BridgeConfig, bridgeNetns?: 
   if (bridge.unmanaged) return unmanagedBridge(bridge, link);
   if (link === undefined) {
     const vrf = bridge.vrf === undefined ? undefined : vrfIndex(host, bridge.vrf);
+    // Multicast snooping off: on a container network no querier runs, and without one the bridge floods all
+    // multicast anyway (br_multicast_querier_exists), so snooping changes no delivery; what it costs is
+    // per port, on every port: each port that comes up or goes restarts every port's query timers
+    // (br_port_state_selection -> br_multicast_enable_port), which made attach and detach grow with the
+    // containers on the network. A network where someone runs a querier gets its multicast flooded.
     ignoreExisting(() => {
       try {
-        host.linkAdd({ kind: "bridge", name: bridge.name, mtu: bridge.mtu, ...(bridge.vlan !== undefined ? { vlanFiltering: true } : {}), ...(vrf !== undefined ? { master: vrf } : {}) });
+        host.linkAdd({ kind: "bridge", name: bridge.name, mtu: bridge.mtu, multicastSnooping: false, ...(bridge.vlan !== undefined ? { vlanFiltering: true } : {}), ...(vrf !== undefined ? { master: vrf } : {}) });
       } catch (err) {
         throw bridge.vlan !== undefined && isNetlinkError(err, "EOPNOTSUPP") ? noVlanFiltering(bridge) : err;
       }
