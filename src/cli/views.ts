@@ -101,9 +101,22 @@ export function inspectView(result: InspectResult): object {
     Config: Record<string, unknown>;
     State: unknown;
   };
-  // ctrnet's state word, which {{.State}} prints, with podman's fields ({{.State.Status}}, {{.State.Running}})
+  // ctrnet's state word, which {{.State}} prints, with podman's fields: {{.State.Status}}, {{.State.Running}},
+  // {{.State.Pid}} (the process it took its netns from, 0 without one, as podman's for a container not
+  // running), and the ones a networking container never has set
   const status = PODMAN_STATUS[result.State];
-  view.State = stringer(result.State, { Status: status, Running: status === "running" });
+  view.State = stringer(result.State, {
+    Status: status,
+    Running: status === "running",
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: result.Pid ?? 0,
+    ExitCode: 0,
+    Error: "",
+  });
+  delete (view as { Pid?: unknown }).Pid;
   // no exposed or published port leaves podman's ExposedPorts a nil map (map[])
   view.Config.ExposedPorts ??= new Map();
   fill(view.NetworkSettings, BASIC_OPTIONAL);

@@ -80,6 +80,8 @@ export interface InspectResult {
   State: RecordState | "degraded";
   /** Which helper is gone, while the state is `degraded`. */
   Degraded?: string;
+  /** The container's process, while it runs: the one whose netns it took (`--pid`) or an OCI hook's. */
+  Pid?: number;
   NetworkMode: string;
   NetworkSettings: InspectNetworkSettings;
   /**
@@ -270,7 +272,7 @@ function hostConfig(rec: ContainerRecord): InspectHostConfig {
 }
 
 /** hostHostname: the host's hostname, the container's in the host's uts namespace. */
-export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view: InspectView = {}, health?: InspectHealth, hostHostname = ""): InspectResult {
+export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view: InspectView = {}, health?: InspectHealth, hostHostname = "", pid?: number): InspectResult {
   const degraded = rec.state === "ready" ? health?.degraded : undefined;
   return {
     Id: rec.id,
@@ -278,6 +280,7 @@ export function inspectResult(rec: ContainerRecord, owner: ContainerRecord, view
     Created: new Date(rec.createdAt).toISOString(),
     State: degraded === undefined ? rec.state : "degraded",
     ...(degraded === undefined ? {} : { Degraded: degraded }),
+    ...(pid === undefined ? {} : { Pid: pid }),
     NetworkMode: formatNetworkMode(rec.mode),
     NetworkSettings: withExposedPorts(networkSettings(owner, view), rec),
     Config: { Hostname: containerHostname(rec, hostHostname), ...(rec.exposed?.length || rec.ports.length ? { ExposedPorts: exposedPorts(rec.exposed ?? [], rec.ports) } : {}) },

@@ -12,12 +12,20 @@ import { netnsOwner } from "./lookup.ts";
 import { formatNetworkMode } from "./mode.ts";
 import { observeNetns } from "../drivers/observe.ts";
 import type { ContainerRecord } from "../state/index.ts";
+import { adoptedProcess } from "../state/ledger.ts";
+import { processAlive } from "../process/supervise.ts";
 
 export async function inspectContainer(ctx: Context, idOrName: string): Promise<InspectResult> {
   const state = ctx.state();
   const rec = state.get(idOrName);
   const owner = netnsOwner(state, rec);
-  return inspectResult(rec, owner, inspectView(ctx, owner), inspectHealth(ctx, owner), hostname());
+  return inspectResult(rec, owner, inspectView(ctx, owner), inspectHealth(ctx, owner), hostname(), processOf(ctx, owner));
+}
+
+/** The running process whose netns the container took (`--pid`, an OCI hook's state pid), as podman's State.Pid. */
+function processOf(ctx: Context, owner: ContainerRecord): number | undefined {
+  const proc = adoptedProcess(ctx, owner.id);
+  return proc && processAlive(proc) ? proc.pid : undefined;
 }
 
 /** The helpers of the container owning the netns, by kind, and the one that is gone. */

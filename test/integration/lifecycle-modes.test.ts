@@ -104,7 +104,7 @@ describe.skipIf(!privileged)("ctrnet network modes", () => {
     inst.ok(["rm", sharer, owner]);
   });
 
-  test("--pid adopts a running process's netns; gc removes the container once the process is gone", async () => {
+  test("--pid adopts a running process's netns, inspect's State.Pid; gc removes the container once the process is gone", async () => {
     const proc = Bun.spawn(["unshare", "--net", "sleep", "60"], { stdout: "ignore", stderr: "ignore" });
     try {
       let ready = false;
@@ -117,8 +117,12 @@ describe.skipIf(!privileged)("ctrnet network modes", () => {
       const inProcess = JSON.parse(Bun.spawnSync(["nsenter", "-t", String(proc.pid), "--net", "ip", "-j", "addr", "show", "eth0"]).stdout.toString());
       expect(inProcess[0].addr_info[0].local).toBe(inst.inspect(id).NetworkSettings.IPAddress);
       expect(JSON.parse(inst.ok(["gc", "--format", "json"])).containers).toEqual([]);
+      // podman's State.Pid: the process whose netns it is, while it runs; 0 once it is gone
+      expect(inst.ok(["inspect", "--format", "{{.State.Pid}}", id])).toBe(`${proc.pid}\n`);
+      expect(inst.inspect(id).Pid).toBe(proc.pid);
       proc.kill("SIGKILL");
       await proc.exited;
+      expect(inst.ok(["inspect", "--format", "{{.State.Pid}}", id])).toBe("0\n");
       const report = JSON.parse(inst.ok(["gc", "--format", "json"]));
       expect(report.containers).toEqual([id]);
       expect(existsSync(netns)).toBe(false);

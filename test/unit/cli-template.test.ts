@@ -72,7 +72,7 @@ describe("fields, maps and printing", () => {
     expect(renderInspect('{{.State}} {{json .State}} {{.State.Status}} {{.State.Running}} {{if eq .State "ready"}}y{{end}} {{printf "%v" .State}} {{json .}}', [v])).toBe(
       'ready "ready" running true y ready {"State":"ready"}\n',
     );
-    expect(failure(() => renderInspect("{{.State.Pid}}", [v]))).toContain("can't evaluate field Pid");
+    expect(failure(() => renderInspect("{{.State.Nope}}", [v]))).toContain("can't evaluate field Nope");
   });
   test("\\t and \\n typed on a command line are a tab and a newline", () => {
     expect(one("{{.Name}}\\t{{.ID}}\\n")).toBe("n1\t676b8bb84ce7\n");

@@ -3,6 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspectResult, statusToBasicNetworkConfig } from "../../src/lifecycle/inspect-format.ts";
+import { inspectView } from "../../src/cli/views.ts";
+import { renderInspect } from "../../src/cli/template/index.ts";
 import { statusFromCniResult } from "../../src/schema/network-status.ts";
 import { connectNetwork, newContainerRecord } from "../../src/container/attachments.ts";
 import type { ContainerRecord } from "../../src/state/index.ts";
@@ -82,6 +84,16 @@ describe("inspect", () => {
     expect(inspectResult({ ...rec, state: "removing" }, rec, {}, { helpers, degraded: "its port forwarder (pid 41) is gone" }).State).toBe("removing");
     // no helpers, nothing added: podman's shape
     expect(Object.keys(inspectResult(rec, rec, {}, { helpers: {} }))).toEqual(Object.keys(golden("inspect-bridge.json")));
+  });
+
+  test("--format sees podman's State fields: Status, Running, Pid (the process it took its netns from, else 0), and the ones never set; JSON keeps ctrnet's word and the pid", () => {
+    const rec = record();
+    const fields = "{{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.State.Paused}} {{.State.Restarting}} {{.State.OOMKilled}} {{.State.Dead}} {{.State.ExitCode}} [{{.State.Error}}]";
+    expect(renderInspect(fields, [inspectView(inspectResult(rec, rec))])).toBe("running true 0 false false false false 0 []\n");
+    const adopted = inspectResult(rec, rec, {}, undefined, "", 4242);
+    expect(adopted.Pid).toBe(4242);
+    expect(renderInspect("{{.State.Pid}} {{json .State}}", [inspectView(adopted)])).toBe('4242 "ready"\n');
+    expect(renderInspect("{{.State.Status}} {{.State.Pid}}", [inspectView(inspectResult({ ...rec, state: "creating" }, rec))])).toBe("created 0\n");
   });
 
   test("a bridge container's NetworkSettings match the golden JSON", () => {
