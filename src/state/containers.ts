@@ -532,9 +532,15 @@ const CONTAINER_COLUMNS = [
   "pasta_pid",
   "static_ip6",
   "exposed",
+  "publish_all",
   "etc",
   "created_at",
 ] as const satisfies readonly (keyof ContainerRow)[];
+// Every column of ContainerRow is in the key: one left out would let a record cached here hide another
+// process's change of it. A column missing from the list fails tsc here, with its name as the type.
+type UnkeyedColumn = Exclude<keyof ContainerRow, (typeof CONTAINER_COLUMNS)[number]>;
+const allColumnsKeyed: [UnkeyedColumn] extends [never] ? true : UnkeyedColumn = true;
+void allColumnsKeyed;
 
 /** The text of a record's rows: the same for the rows as read and as about to be written. */
 function rowsKey(row: ContainerRow, interfaces: readonly InterfaceRow[]): string {

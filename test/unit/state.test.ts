@@ -456,6 +456,9 @@ describe("records this process wrote", () => {
     raw((db) => db.run("UPDATE interfaces SET aliases = '[\"db\"]' WHERE container_id = 'c1'"));
     expect(state.find("c1")!.networks[0]!.aliases).toEqual(["db"]);
     expect(state.find("c1")!.networks[0]!.status).toEqual(status);
+    // every column counts, the ones added last too
+    raw((db) => db.run("UPDATE containers SET publish_all = 1 WHERE id = 'c1'"));
+    expect(state.find("c1")!.publishAll).toBe(true);
   });
 
   test("what a caller does to a record it was given never reaches the next reader", () => {
