@@ -3,8 +3,9 @@
 import { dlopen, read as peek, ptr, toArrayBuffer, type Pointer } from "bun:ffi";
 import { SysError } from "./errno.ts";
 
-// What a native create or rm calls is bound at load; the rest at its first use. Bun compiles a trampoline for
-// every symbol a dlopen() binds (about 3 µs each), and most of these only the helpers and rarer commands call.
+// What a native create or rm calls is bound at load (write too: the new netns's autoconf, an IPv6 attach's
+// accept_dad); the rest at its first use. Bun compiles a trampoline for every symbol a dlopen() binds (about
+// 3 µs each), and most of these only the helpers and rarer commands call.
 const { symbols: c } = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: "ptr" },
   setns: { args: ["i32", "i32"], returns: "i32" },
@@ -13,6 +14,7 @@ const { symbols: c } = dlopen("libc.so.6", {
   umount2: { args: ["ptr", "i32"], returns: "i32" },
   open: { args: ["ptr", "i32", "u32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
+  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   flock: { args: ["i32", "i32"], returns: "i32" },
   fstatfs: { args: ["i32", "ptr"], returns: "i32" },
   socket: { args: ["i32", "i32", "i32"], returns: "i32" },
@@ -29,7 +31,6 @@ const { symbols: c } = dlopen("libc.so.6", {
 
 const MORE = {
   read: { args: ["i32", "ptr", "u64"], returns: "i64" },
-  write: { args: ["i32", "ptr", "u64"], returns: "i64" },
   pipe2: { args: ["ptr", "i32"], returns: "i32" },
   memfd_create: { args: ["ptr", "u32"], returns: "i32" },
   fcntl: { args: ["i32", "i32", "i64"], returns: "i32" },
@@ -190,7 +191,7 @@ export function read(fd: number, buf: Uint8Array): number {
 }
 
 export function write(fd: number, buf: Uint8Array): number {
-  return Number(check(m().write(fd, buf, buf.byteLength), "write", `fd ${fd}`));
+  return Number(check(c.write(fd, buf, buf.byteLength), "write", `fd ${fd}`));
 }
 
 /** Returns [readEnd, writeEnd]. */

@@ -5,7 +5,7 @@
 // netavark way, and no compile or thread. Anywhere else (inside a user namespace, where setns back into
 // the host's netns is refused) a disposable C thread enters and never comes back (see nsthread.c),
 // compiled on first use in a few milliseconds.
-import { statSync, writeSync } from "node:fs";
+import { statSync } from "node:fs";
 import { embedC } from "./compile.ts";
 import { isSysError, SysError } from "./errno.ts";
 import * as libc from "./libc.ts";
@@ -56,11 +56,7 @@ function setUpNew(setup: NewNetnsSetup): void {
       throw err;
     }
     try {
-      // node:fs's, already loaded: libc.write would bind its lazy table (some 0.3 ms) on create's path
-      writeSync(fd, ZERO);
-    } catch (err) {
-      const errno = (err as NodeJS.ErrnoException).errno; // negative, as Node's
-      throw errno === undefined ? err : new SysError("write", Math.abs(errno));
+      libc.write(fd, ZERO);
     } finally {
       libc.close(fd);
     }
