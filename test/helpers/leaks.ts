@@ -104,7 +104,7 @@ function attachmentFiles(): Set<string> {
   const leases = [...caches]
     .flatMap((c) => listing(`${c}/networks`))
     .flatMap(listing)
-    .filter((f) => !/\/(lock|last_reserved_ip\.\d+)$/.test(f));
+    .filter((f) => !/\/(lock|last_reserved_ip\.\d+|\.ctrnet-highest\.\d+)$/.test(f));
   return new Set([...records, ...leases]);
 }
 

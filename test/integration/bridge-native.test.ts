@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { attach, type AttachRequest, detach, hostInterfaceName, type NativeNetwork } from "../../src/drivers/bridge/attach.ts";
 import { Firewall } from "../../src/drivers/firewall/index.ts";
+import { readSysctl, writeSysctl } from "../../src/netns/index.ts";
 import { privileged } from "./cni-helpers.ts";
 import { ask as askPeer, cleanUp, netns, type Ns, peerEcho as echo, scratchDir, sh } from "./peer-helpers.ts";
 
@@ -51,7 +52,10 @@ function setup() {
     },
     ...extra,
   });
-  const leases = () => readdirSync(join(dataDir, network.name)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && f !== ".ctrnet-owners").sort();
+  const leases = () =>
+    readdirSync(join(dataDir, network.name))
+      .filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && f !== ".ctrnet-owners" && !f.startsWith(".ctrnet-highest."))
+      .sort();
   return { host, outside, dataDir, request, leases, rebuilds: () => rebuilds };
 }
 
@@ -91,6 +95,40 @@ describe.skipIf(!privileged)("native bridge attachments", () => {
     expect(c1.nl.links().map((l) => l.name)).toEqual(["lo"]);
     expect(ask(w.outside, "198.51.100.1", 8080)).toBeNull();
     expect(detach({ ...w.request(c2, "c2"), ports: r2.ports })).toEqual([]);
+    expect(w.leases()).toEqual([]);
+  }, 60_000);
+
+  test("a gratuitous ARP only for an address handed out before: a neighbour learns the new MAC of a reused address at once", async () => {
+    const w = setup();
+    const arpNotify = (c: Ns) => readSysctl(["ipv4", "conf", "eth0", "arp_notify"], c.fd);
+    const c1 = netns("c1");
+    const peer = netns("p");
+    const r1 = attach(w.request(c1, "c1"));
+    const rp = attach(w.request(peer, "p"));
+    // addresses new to the network: nobody can hold a wrong entry, nothing is announced (flooded)
+    expect([r1.addresses[0]!.address, rp.addresses[0]!.address]).toEqual(["10.66.0.2/24", "10.66.0.3/24"]);
+    expect([arpNotify(c1), arpNotify(peer)]).toEqual(["0", "0"]);
+    // the peer learns c1's MAC by asking (locktime 0: it takes a later ARP at once, not only a second after this)
+    writeSysctl(["ipv4", "neigh", "eth0", "locktime"], "0", peer.fd);
+    expect(sh(["ip", "netns", "exec", peer.name, "busybox", "ping", "-c", "1", "-w", "5", "10.66.0.2"]).ok).toBe(true);
+    const neighbour = (): string | undefined => JSON.parse(sh(["ip", "-n", peer.name, "-j", "neigh", "show", "10.66.0.2", "dev", "eth0"]).out)[0]?.lladdr;
+    expect(neighbour()).toBe(r1.mac);
+    expect(detach({ ...w.request(c1, "c1"), ports: [] })).toEqual([]);
+    // the address again, for another interface: announced as it comes up, so the peer's entry names the
+    // new MAC without the peer asking (it would send to the old one until its entry went stale)
+    const c2 = netns("c2");
+    const r2 = attach(w.request(c2, "c2", { ips: ["10.66.0.2"] }));
+    expect(r2.mac).not.toBe(r1.mac);
+    expect(arpNotify(c2)).toBe("1");
+    for (const end = Date.now() + 3000; neighbour() !== r2.mac && Date.now() < end; ) await Bun.sleep(20);
+    expect(neighbour()).toBe(r2.mac);
+    // the next new address is again not announced; the walk goes on after the highest ever handed out
+    const c3 = netns("c3");
+    const r3 = attach(w.request(c3, "c3"));
+    expect(r3.addresses[0]!.address).toBe("10.66.0.4/24");
+    expect(arpNotify(c3)).toBe("0");
+    expect(sh(["ip", "netns", "exec", peer.name, "busybox", "ping", "-c", "1", "-w", "5", "10.66.0.4"]).ok).toBe(true);
+    for (const [c, id] of [[c2, "c2"], [c3, "c3"], [peer, "p"]] as const) expect(detach({ ...w.request(c, id), ports: [] })).toEqual([]);
     expect(w.leases()).toEqual([]);
   }, 60_000);
 

@@ -43,7 +43,7 @@ export function perContainerChains(): string[] {
 export function ipamAllocations(dataDir: string, network: string): string[] {
   const dir = `${dataDir}/${network}`;
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip"));
+  return readdirSync(dir).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && !f.startsWith(".ctrnet-highest."));
 }
 
 export function containerAddresses(netnsName: string, ifName: string): string {

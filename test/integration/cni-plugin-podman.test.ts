@@ -28,7 +28,7 @@ describe.skipIf(!runnable)("podman and ctrnet on a network served by ctrnet's pl
 
   const leases = () => {
     try {
-      return readdirSync(join(ipamDir(), network)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && f !== ".ctrnet-owners");
+      return readdirSync(join(ipamDir(), network)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && f !== ".ctrnet-owners" && !f.startsWith(".ctrnet-highest."));
     } catch {
       return [];
     }

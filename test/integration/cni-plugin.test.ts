@@ -75,7 +75,7 @@ function world(): World {
   };
   const leases = () => {
     const d = join(dataDir, "pnet");
-    return existsSync(d) ? readdirSync(d).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && f !== ".ctrnet-owners").sort() : [];
+    return existsSync(d) ? readdirSync(d).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && f !== ".ctrnet-owners" && !f.startsWith(".ctrnet-highest.")).sort() : [];
   };
   return { host, root, dataDir, config, plugin, leases };
 }

@@ -103,7 +103,7 @@ function tableFiles(dir: string): Record<string, string> {
 /** Lease files only: address -> owner. */
 function leaseFiles(): Record<string, string> {
   const all = tableFiles(dataDir);
-  return Object.fromEntries(Object.entries(all).filter(([f]) => f !== "lock" && !f.startsWith("last_reserved_ip.")));
+  return Object.fromEntries(Object.entries(all).filter(([f]) => f !== "lock" && !f.startsWith("last_reserved_ip.") && !f.startsWith(".ctrnet-highest.")));
 }
 
 describe.skipIf(!privileged)("ctrnet IPAM and host-local on one table", () => {

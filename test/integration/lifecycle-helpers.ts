@@ -90,7 +90,7 @@ export class Installation {
     expect(JSON.parse(this.ok(["ls", "--format", "json"]))).toEqual([]);
     expect(listing(join(this.env.CTRNET_CNI_CACHE_DIR!, "results"))).toEqual([]);
     for (const network of listing(this.ipamDir)) {
-      expect({ network, files: listing(join(this.ipamDir, network)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip")) }).toEqual({ network, files: [] });
+      expect({ network, files: listing(join(this.ipamDir, network)).filter((f) => f !== "lock" && !f.startsWith("last_reserved_ip") && !f.startsWith(".ctrnet-highest.")) }).toEqual({ network, files: [] });
     }
     expect(listing(this.env.CTRNET_NETNS_DIR!)).toEqual([]);
     expect(listing(join(this.env.CTRNET_ROOT!, "native"))).toEqual([]);

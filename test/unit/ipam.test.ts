@@ -39,6 +39,49 @@ function failure(fn: () => unknown): Error {
   throw new Error("expected a failure");
 }
 
+/** Each address handed out, with whether it is new to the network. */
+function fresh(containerId: string, rangeSets: HostLocalRangeSet[] = V4, requested?: string[]): [string, boolean][] {
+  return allocate({ dataDir, network, rangeSets, containerId, ifName: "eth0", requested }).map((a) => [a.ip, a.fresh]);
+}
+
+describe("fresh addresses (no gratuitous ARP needed for them)", () => {
+  test("a new table's addresses are fresh until the walk wraps; a released address is never fresh again", () => {
+    expect([fresh("a"), fresh("b", DUAL)]).toEqual([[["10.9.0.2", true]], [["10.9.0.3", true], ["fd00:9::2", true]]]);
+    release({ dataDir, network, containerId: "a", ifName: "eth0" });
+    expect(["c", "d", "e"].map((id) => fresh(id))).toEqual([[["10.9.0.4", true]], [["10.9.0.5", true]], [["10.9.0.6", true]]]);
+    // wrapped: 10.9.0.2 was a's
+    expect(fresh("f")).toEqual([["10.9.0.2", false]]);
+    expect(readFileSync(join(dir, ".ctrnet-highest.0"), "latin1")).toBe("10.9.0.6");
+  });
+
+  test("a requested address is fresh only above every address handed out before", () => {
+    const sets: HostLocalRangeSet[] = [[{ subnet: "10.9.0.0/24" }]];
+    expect(fresh("a", sets, ["10.9.0.20"])).toEqual([["10.9.0.20", true]]);
+    // below it: never handed out, but the record cannot tell, so it counts as used (an ARP too many)
+    expect(fresh("b", sets, ["10.9.0.10"])).toEqual([["10.9.0.10", false]]);
+    expect(fresh("c", sets)).toEqual([["10.9.0.11", false]]);
+    release({ dataDir, network, containerId: "a", ifName: "eth0" });
+    expect(fresh("d", sets, ["10.9.0.20"])).toEqual([["10.9.0.20", false]]);
+    expect(fresh("e", sets, ["10.9.0.21"])).toEqual([["10.9.0.21", true]]);
+  });
+
+  test("host-local's last_reserved_ip above the record raises it; a table with a history from before the record has no fresh address", () => {
+    const sets: HostLocalRangeSet[] = [[{ subnet: "10.9.0.0/24" }]];
+    expect(fresh("a", sets)).toEqual([["10.9.0.2", true]]);
+    // host-local handed out 10.9.0.3-5 meanwhile (and released them): it wrote last_reserved_ip, not the record
+    writeFileSync(join(dir, "last_reserved_ip.0"), "10.9.0.5");
+    expect(fresh("b", sets, ["10.9.0.4"])).toEqual([["10.9.0.4", false]]);
+    expect(fresh("c", sets)).toEqual([["10.9.0.5", false]]);
+    writeFileSync(join(dir, "last_reserved_ip.0"), "10.9.0.7");
+    expect(fresh("d", sets)).toEqual([["10.9.0.8", true]]);
+    // a table made before ctrnet kept the record (or by host-local alone): any address may have been handed out
+    rmSync(join(dir, ".ctrnet-highest.0"));
+    expect(fresh("e", sets)).toEqual([["10.9.0.9", false]]);
+    expect(fresh("f", sets, ["10.9.0.100"])).toEqual([["10.9.0.100", false]]);
+    expect(existsSync(join(dir, ".ctrnet-highest.0"))).toBe(false);
+  });
+});
+
 describe("allocation order", () => {
   test("skips the network address, the gateway and the broadcast address, then is exhausted naming the network", () => {
     const got = ["a", "b", "c", "d", "e"].map((id) => take(id)[0]);
@@ -51,6 +94,9 @@ describe("allocation order", () => {
   test("the files are host-local's: lease named by the address holding id CR LF ifname, last_reserved_ip.N, a lock", () => {
     allocate({ dataDir, network, rangeSets: DUAL, containerId: "ctr1", ifName: "eth0" });
     expect(files()).toEqual({
+      // ctrnet's own beside them (no address for a name: never a lease to host-local), see "fresh addresses"
+      ".ctrnet-highest.0": "10.9.0.2",
+      ".ctrnet-highest.1": "fd00:9::2",
       "10.9.0.2": "ctr1\r\neth0",
       "fd00:9::2": "ctr1\r\neth0",
       "last_reserved_ip.0": "10.9.0.2",
@@ -214,7 +260,7 @@ describe("one attachment, one address per set", () => {
     // mark makes the check happen, which refuses a second address as host-local would
     expect(failure(() => marked("a", true)).message).toBe(duplicate);
     expect(failure(() => marked("a", false)).message).toBe(duplicate);
-    expect(Object.keys(files()).sort()).toEqual([".ctrnet-owners", "10.9.0.2", "last_reserved_ip.0", "lock"]);
+    expect(Object.keys(files()).sort()).toEqual([".ctrnet-highest.0", ".ctrnet-owners", "10.9.0.2", "last_reserved_ip.0", "lock"]);
     expect(readdirSync(join(dir, ".ctrnet-owners")).map((m) => readFileSync(join(dir, ".ctrnet-owners", m), "utf8"))).toEqual(["a\r\neth0"]);
     expect(release({ dataDir, network, containerId: "a", ifName: "eth0", known: ["10.9.0.2"] })).toHaveLength(1);
     // with its last mark, the directory goes: the table is host-local's again
@@ -236,7 +282,8 @@ describe("one attachment, one address per set", () => {
     take("a", sets);
     const before = files();
     expect(failure(() => take("b", sets)).message).toContain("no IP addresses available in range set 1 (fd00:9::2-fd00:9::2)");
-    expect(files()).toEqual({ ...before, "last_reserved_ip.0": "10.9.0.3" });
+    // the record goes with it: an address handed out, if only for a moment, is not fresh again
+    expect(files()).toEqual({ ...before, "last_reserved_ip.0": "10.9.0.3", ".ctrnet-highest.0": "10.9.0.3" });
   });
 });
 

@@ -178,6 +178,8 @@ export function attach(req: AttachRequest): AttachResult {
       addresses: allocations.map((a) => a.address),
       gateways,
       ...(defaultRouteMetric(req.network.plugin.ipam) !== undefined ? { defaultRouteMetric: defaultRouteMetric(req.network.plugin.ipam) } : {}),
+      // only an IPv4 address handed out before needs neighbours told (ARP is IPv4's)
+      gratuitousArp: allocations.some((a) => !a.fresh && !a.ip.includes(":")),
     });
     undo.push(() => detachVeth(host, hostInterface));
     const routes = addStaticRoutes(container, veth.ifname, staticRoutesOf(req.network.plugin.ipam), allocations.map((a) => a.address));

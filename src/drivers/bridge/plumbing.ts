@@ -40,6 +40,13 @@ export interface VethConfig {
   gateways: readonly string[];
   /** Their metric (podman's `metric` option); the kernel's default when absent. */
   defaultRouteMetric?: number;
+  /**
+   * A gratuitous ARP as the container end comes up (arp_notify), so that neighbours forget a previous
+   * owner of a reused address; default true. Left out for addresses new to the network (IPAM's fresh):
+   * no neighbour can hold a wrong entry for them, and the broadcast, which the bridge floods into every
+   * container on it, is what made each attach cost more the more containers a network had.
+   */
+  gratuitousArp?: boolean;
 }
 
 export interface Veth {
@@ -156,7 +163,7 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
       }
     }
     // Usable at once: no DAD on its addresses (set per address too), gratuitous ARP when it comes up, so
-    // neighbours forget a previous owner of a reused address, and loose reverse-path filtering (rp_filter 2,
+    // neighbours forget a previous owner of a reused address (gratuitousArp), and loose reverse-path filtering (rp_filter 2,
     // as netavark sets it), so that on a host whose default is strict (1) a container on several networks
     // still takes a reply that comes back on another of its interfaces. Both go over netlink, before `up`
     // (the ARP is sent as the link comes up); accept_dad has no netlink setter, so IPv6 keeps its /proc
@@ -165,7 +172,7 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
     // looked up once: its index spares each step below a lookup by name, and its MAC (random unless given)
     // is the kernel's from the pair's creation on
     const link = container.linkSummary(veth.ifname);
-    containerSettings(container, link.index, veth.addresses);
+    containerSettings(container, link.index, veth.addresses, veth.gratuitousArp ?? true);
     for (const address of veth.addresses) container.addressAdd(link.index, address, { noDad: isV6(address) });
     container.linkSet(link.index, { up: true });
     // beside the default route of another network the container is on, as the reference bridge plugin does
@@ -210,8 +217,8 @@ function portSettings(host: Netlink, hostName: string): void {
  * addresses (podman's `--ipam-driver=none`) keeps its link-local address, its only one.
  * No IPv6 on the link (a kernel without it, an MTU below 1280): the IPv4 part alone.
  */
-function containerSettings(container: Netlink, index: number, addresses: readonly string[]): void {
-  const ipv4Conf = { arpNotify: 1, rpFilter: 2 };
+function containerSettings(container: Netlink, index: number, addresses: readonly string[], gratuitousArp: boolean): void {
+  const ipv4Conf = { arpNotify: gratuitousArp ? 1 : 0, rpFilter: 2 };
   if (addresses.length === 0 || addresses.some(isV6)) return void container.linkSet(index, { ipv4Conf });
   try {
     container.linkSet(index, { ipv4Conf, ipv6AddrGenMode: "none" });

@@ -6,6 +6,14 @@
 // fails, the leases this call made are removed, and only those (host-local removes every lease of the
 // interface); last_reserved_ip files keep the addresses written so far, as host-local's do, so the next
 // address either of them hands out is the same.
+//
+// Each allocation also says whether its address is new to the network (fresh): above the highest address
+// the range set may ever have handed out (table.ts highestHandedOut). No neighbour can hold an entry for a
+// new address naming another interface's MAC, so its interface needs no gratuitous ARP, whose broadcast
+// the bridge floods into every container on the network (bridge/plumbing.ts). An address handed out
+// before (a wrapped walk, a released static address, a restart) is never fresh. What the record can miss:
+// an address host-local handed out and released above the record while a lower reservation of its own
+// overwrote last_reserved_ip before ctrnet read it.
 import { CtrnetError, UsageError } from "../../errors.ts";
 import { type Address, formatAddress, fromBytes, parseAddress } from "./address.ts";
 import { candidates, describeRangeSet, rangeFor, type RangeSet } from "./ranges.ts";
@@ -21,6 +29,8 @@ export interface Allocation {
   gateway: string;
   /** Index of the range set it came from: the N of last_reserved_ip.N. */
   rangeSet: number;
+  /** No interface has held the address on this network before (see above). */
+  fresh: boolean;
 }
 
 /** A requested address: `10.88.0.5`, or with a prefix length (`10.88.0.5/16`, as the `ips` capability has it), which is ignored. */
@@ -47,14 +57,14 @@ function pickRequested(network: string, table: Table, set: RangeSet, requested: 
   return { address: requested, range };
 }
 
-function pickFree(network: string, table: Table, set: RangeSet, index: number, containerId: string, key: string, unheld: boolean): Pick {
+function pickFree(network: string, table: Table, set: RangeSet, index: number, last: Address | undefined, containerId: string, key: string, unheld: boolean): Pick {
   const trimmed = goTrimSpace(containerId);
   // host-local's GetByID reads every lease file: the one cost of an attach that grows with the network
   const held = unheld ? undefined : table.leases().find((l) => (l.owner === key || l.owner === trimmed) && rangeFor(set, fromBytes(l.bytes)) >= 0);
   if (held !== undefined) {
     throw new CtrnetError(`network ${network}: ${held.name} has been allocated to ${containerId}, duplicate allocation is not allowed`);
   }
-  for (const candidate of candidates(set, table.lastReserved(index))) {
+  for (const candidate of candidates(set, last)) {
     if (table.reserve(candidate.address, key)) return candidate;
   }
   throw new CtrnetError(`network ${network}: no IP addresses available in range set ${index} (${describeRangeSet(set)})`);
@@ -75,12 +85,28 @@ export interface AllocateInput {
   ownerMarks?: boolean;
 }
 
+/**
+ * The highest address a range set may ever have handed out: ctrnet's record raised to last_reserved_ip,
+ * which every reservation writes, host-local's as well as ctrnet's. null: none ever was (neither file).
+ * "unknown": the table has a history from before the record (last_reserved_ip alone), so any address may
+ * have been handed out, and none is fresh.
+ */
+function highestHandedOut(recorded: Address | undefined, last: Address | undefined): Address | null | "unknown" {
+  if (recorded === undefined) return last === undefined ? null : "unknown";
+  return last !== undefined && last.bytes === recorded.bytes && last.value > recorded.value ? last : recorded;
+}
+
+function isFresh(address: Address, highest: Address | null | "unknown"): boolean {
+  if (highest === null) return true;
+  return highest !== "unknown" && address.bytes === highest.bytes && address.value > highest.value;
+}
+
 /** Runs under the table's lock. */
 export function allocateLocked(table: Table, input: AllocateInput): Allocation[] {
   const { network, sets, containerId, ifName } = input;
   const key = ownerKey(containerId, ifName);
   const pending = [...input.requested];
-  const made: (Pick & { set: number })[] = [];
+  const made: (Pick & { set: number; fresh: boolean })[] = [];
   const marked = input.ownerMarks === true && table.hasOwnerMark(key);
   // a lease of this interface may exist only where its mark does: a crash after allocating, a state dir lost
   const unheld = input.unheld === true && input.ownerMarks === true && !marked;
@@ -90,16 +116,24 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
       // every requested address of the set, in the order given (netavark's several static IPs on one
       // subnet), else one free address
       const wanted = pending.filter((a) => rangeFor(set, a) >= 0);
+      const last = table.lastReserved(index);
+      const recorded = table.highestHandedOut(index);
+      let highest = highestHandedOut(recorded, last);
       const picks = wanted.length
         ? wanted.map((a) => {
             pending.splice(pending.indexOf(a), 1);
             return pickRequested(network, table, set, a, key);
           })
-        : [pickFree(network, table, set, index, containerId, key, unheld)];
+        : [pickFree(network, table, set, index, last, containerId, key, unheld)];
       for (const pick of picks) {
-        made.push({ ...pick, set: index });
+        const fresh = isFresh(pick.address, highest);
+        made.push({ ...pick, set: index, fresh });
         table.setLastReserved(index, pick.address);
+        if (fresh) highest = pick.address;
       }
+      // Raised, before any address is used, to a fresh one or to host-local's last_reserved_ip, which a
+      // lower reservation (this one's) has just overwritten.
+      if (typeof highest === "object" && highest !== null && highest.value !== recorded?.value) table.setHighestHandedOut(index, highest);
     }
     if (pending.length > 0) {
       const ranges = sets.map(describeRangeSet).join(" ");
@@ -113,6 +147,6 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
   return made.map((pick) => {
     const r = sets[pick.set]![pick.range]!;
     const ip = formatAddress(pick.address);
-    return { address: `${ip}/${r.prefixLength}`, ip, prefixLength: r.prefixLength, gateway: formatAddress(r.gateway), rangeSet: pick.set };
+    return { address: `${ip}/${r.prefixLength}`, ip, prefixLength: r.prefixLength, gateway: formatAddress(r.gateway), rangeSet: pick.set, fresh: pick.fresh };
   });
 }

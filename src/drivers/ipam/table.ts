@@ -4,6 +4,9 @@
 //   <dataDir>/<network>/<address>        one per lease, made with O_EXCL, holding "<containerId>\r\n<ifName>"
 //   <dataDir>/<network>/last_reserved_ip.<N>   the address last handed out from range set N, no newline
 //   <dataDir>/<network>/lock             an empty file; an exclusive flock on it guards every change
+// and ctrnet's own beside them, which host-local never takes for a lease (their names are no address):
+//   <dataDir>/<network>/.ctrnet-owners/  owner marks (below)
+//   <dataDir>/<network>/.ctrnet-highest.<N>   the highest address ever handed out from range set N (below)
 // Files of old host-local versions hold only the container id; they are matched as host-local matches them.
 import { closeSync, type Dirent, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +23,12 @@ const LOCK_FILE = "lock";
  */
 const OWNERS_DIR = ".ctrnet-owners";
 const LAST_RESERVED_PREFIX = "last_reserved_ip.";
+/**
+ * ctrnet's record of how far range set N has ever been handed out: every address above it is new to the
+ * network (allocate.ts fresh). Written by ctrnet's allocations only when they go above it, and kept, as
+ * last_reserved_ip is, when the table has no lease left.
+ */
+const HIGHEST_PREFIX = ".ctrnet-highest.";
 const LINE_BREAK = "\r\n";
 /** go-filemutex's permissions for a lock file it creates; the first program to lock makes the file. */
 const LOCK_MODE = 0o750;
@@ -181,11 +190,24 @@ export class Table {
 
   /** host-local parses the file as it is (no trimming) and ignores what does not parse. */
   lastReserved(rangeSet: number): Address | undefined {
+    return this.addressFile(`${LAST_RESERVED_PREFIX}${rangeSet}`);
+  }
+
+  private addressFile(name: string): Address | undefined {
     try {
-      return parseAddress(readFileSync(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeSet}`), "utf8")) ?? undefined;
+      return parseAddress(readFileSync(join(this.dir, name), "utf8")) ?? undefined;
     } catch {
       return undefined;
     }
+  }
+
+  /** ctrnet's record of the highest address range set N has handed out (HIGHEST_PREFIX); undefined when it has none. */
+  highestHandedOut(rangeSet: number): Address | undefined {
+    return this.addressFile(`${HIGHEST_PREFIX}${rangeSet}`);
+  }
+
+  setHighestHandedOut(rangeSet: number, address: Address): void {
+    writeFileSync(join(this.dir, `${HIGHEST_PREFIX}${rangeSet}`), formatAddress(address), { mode: LEASE_MODE });
   }
 
   setLastReserved(rangeSet: number, address: Address): void {
