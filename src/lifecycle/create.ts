@@ -279,7 +279,8 @@ function insertRecord(ctx: Context, p: CreatePlan): ContainerRecord {
   });
 }
 
-function adopted(pid: number, netnsPath: string): AdoptedProcess {
+/** What the ledger keeps of a container's process (recordProcess): gc and inspect's State.Pid read it. */
+export function adopted(pid: number, netnsPath: string): AdoptedProcess {
   const proc: AdoptedProcess = { pid, netnsInode: netnsInode(netnsPath) };
   const startTime = startTimeOf(pid);
   if (startTime !== undefined) proc.startTime = startTime;

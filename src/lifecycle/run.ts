@@ -10,7 +10,8 @@ import { log } from "../log.ts";
 import { type ExecOptions, type NetnsProcess, spawnInNetns } from "../netns/index.ts";
 import type { ContainerRecord } from "../state/index.ts";
 import type { Context } from "./context.ts";
-import { createContainer } from "./create.ts";
+import { adopted, createContainer } from "./create.ts";
+import { recordProcess } from "../state/ledger.ts";
 import type { EtcOptions } from "../container/etc-options.ts";
 import { etcFilesOf, etcOptionsOf, wantedEtcFiles, writeEtcFiles, writeHostnameFile } from "./etc-files.ts";
 import { SHORT_ID_LENGTH } from "../container/dns-members.ts";
@@ -112,6 +113,20 @@ async function startCommand(ctx: Context, record: ContainerRecord, argv: string[
 }
 
 /**
+ * The command as the container's process, while it runs: podman's State.Pid in inspect, and for gc what
+ * ends the container if run itself is killed. The teardown forgets it. A command gone already has none.
+ */
+function noteCommand(ctx: Context, id: string, pid: number): void {
+  let proc;
+  try {
+    proc = adopted(pid, `/proc/${pid}/ns/net`);
+  } catch {
+    return;
+  }
+  recordProcess(ctx, id, proc);
+}
+
+/**
  * Teardown failures are reported, not thrown: the command's status (or first error) is what run returns.
  * The container's teardown also removes the etc files written for it.
  */
@@ -165,6 +180,7 @@ export async function runContainer(ctx: Context, req: CreateRequest, argv: strin
       } catch (err) {
         throw err instanceof CommandNotRunError ? err : beforeStart(err);
       }
+      noteCommand(ctx, record.id, child.pid);
       const { code, signal } = await child.exited;
       return signal === null ? code! : signalExitStatus(signal);
     } finally {

@@ -1,7 +1,9 @@
 // The network modes other than a plain bridge network: none, host, ns:PATH, container:ID (inspect follows
 // it), an existing netns given by --netns, and the netns of a running process adopted with --pid.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BINARY } from "../helpers/binary.ts";
 import { addressesInside, hex, Installation, privileged, run, type TestNetwork } from "./lifecycle-helpers.ts";
 
 describe.skipIf(!privileged)("ctrnet network modes", () => {
@@ -128,6 +130,34 @@ describe.skipIf(!privileged)("ctrnet network modes", () => {
       expect(existsSync(netns)).toBe(false);
     } finally {
       proc.kill("SIGKILL");
+    }
+  });
+
+  test("run: inspect's State.Pid is the command's while it runs, a process in the container's netns; gc leaves the container alone", async () => {
+    const gate = join(inst.dir, `gate-${hex(3)}`);
+    writeFileSync(gate, "");
+    const name = `runpid-${hex(3)}`;
+    const proc = Bun.spawn([BINARY, "run", "--network", net.name, "--name", name, "--", "sh", "-c", `while [ -e ${gate} ]; do sleep 0.05; done`], {
+      env: { ...process.env, ...inst.env },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    try {
+      let pid = 0;
+      for (const end = Date.now() + 20_000; pid === 0 && Date.now() < end; await Bun.sleep(50)) {
+        pid = Number(inst.cli(["inspect", "--format", "{{.State.Pid}}", name]).stdout.trim() || "0");
+      }
+      expect(readFileSync(`/proc/${pid}/comm`, "utf8")).toBe("sh\n");
+      expect(statSync(`/proc/${pid}/ns/net`).ino).toBe(statSync(inst.inspect(name).NetworkSettings.SandboxKey).ino);
+      expect(inst.inspect(name).Pid).toBe(pid);
+      expect(JSON.parse(inst.ok(["gc", "--format", "json"])).containers).toEqual([]);
+      rmSync(gate);
+      expect(await proc.exited).toBe(0);
+      expect(await new Response(proc.stderr).text()).toBe("");
+    } finally {
+      rmSync(gate, { force: true });
+      proc.kill("SIGKILL");
+      await proc.exited;
     }
   });
 });
