@@ -143,6 +143,8 @@ describe.skipIf(!privileged)("macvlan and ipvlan networks served by ctrnet's plu
     const link = JSON.parse(inNetns(sandbox("a"), ["ip", "-j", "-d", "link", "show", "eth0"]).out)[0];
     expect({ kind: link.linkinfo.info_kind, mode: link.linkinfo.info_data.mode, mtu: link.mtu }).toEqual({ kind: driver, mode, mtu: 1400 });
     expect(inNetns(sandbox("a"), ["ip", "route", "show", "default"]).out).toContain(`default via ${l.peer} dev eth0`);
+    // announced as it comes up, whatever the address's history: the LAN's other hosts are not ctrnet's
+    expect(inNetns(sandbox("a"), ["cat", "/proc/sys/net/ipv4/conf/eth0/arp_notify"]).out).toBe("1\n");
     expect(run(["nft", "list", "table", "inet", "ctrnet"]).ok).toBe(false);
     expect(leasesOf(inst.ipamDir, name)).toEqual([a, b].sort());
 

@@ -125,9 +125,12 @@ export function attachVlan(req: VlanAttachRequest): VlanAttachResult {
     made = true;
     crashPoint("link");
     const addresses = allocations.map((a) => a.address);
-    // usable at once, as on a bridge network: no DAD, a gratuitous ARP when it comes up
+    // usable at once, as on a bridge network: no DAD, a gratuitous ARP when it comes up. Always announced:
+    // the LAN's other hosts, not only ctrnet's allocations, may have used the address. arp_notify over
+    // netlink, before `up` (the kernel sets a link's IPv4 settings after its flags in one message);
+    // accept_dad has no netlink setter.
     if (addresses.some(isV6)) writeSysctl(["ipv6", "conf", req.ifname, "accept_dad"], "0", req.netnsFd);
-    writeSysctl(["ipv4", "conf", req.ifname, "arp_notify"], "1", req.netnsFd);
+    container.linkSet(req.ifname, { ipv4Conf: { arpNotify: 1 } });
     for (const address of addresses) container.addressAdd(req.ifname, address, { noDad: isV6(address) });
     container.linkSet(req.ifname, { up: true });
     const gateways = defaultRouteGateways(req.network.plugin.ipam, [...new Set(allocations.map((a) => a.gateway))]);
