@@ -10,6 +10,7 @@ import { stageHeadersInRuntimeDir } from "./compiler-dir.ts";
 import { renderHelp } from "./help.ts";
 import { describeCommand } from "./tree.ts";
 import { phase } from "../trace.ts";
+import { LOOPING_POLICY, lowerJitPolicy } from "./jit.ts";
 
 type Lazy = () => Promise<CommandDef<any>>;
 const lazy = (load: () => Promise<{ default: CommandDef<any> }>): Lazy => () => load().then((m) => m.default);
@@ -60,6 +61,21 @@ export const main = defineCommand({
  * policy, not the reluctant one the compiled binary starts with for short commands (build.ts jitPolicy).
  */
 const LONG_LIVED = new Set(["_dns", "_rootlessport", "_supervise", "_pause", "_hook-wait", "watch"]);
+
+/**
+ * The commands of one container's attach and detach, which keep the interpreter-only policy the binary
+ * starts with (build.ts jitPolicy), as the CNI plugin mode does; given several containers (`rm -a`), they
+ * lower it as they loop (each.ts). Any other command may walk every record (gc, reload, ls at a thousand
+ * containers: gc of 200 took a third longer in the interpreter alone), and gets the tier-up thresholds
+ * times 8 (jit.ts).
+ */
+const ONE_CONTAINER = new Set(["create", "rm", "run", "hook", "connect", "disconnect", "container create", "container rm", "container run"]);
+
+function jitPolicyFor(path: readonly string[]): number | undefined {
+  if (LONG_LIVED.has(path[0] ?? "")) return 1;
+  if (ONE_CONTAINER.has(path[0] ?? "") || ONE_CONTAINER.has(path.slice(0, 2).join(" "))) return undefined;
+  return LOOPING_POLICY;
+}
 
 /** The directory options, which every command that uses a directory takes after its name, and their variables. */
 const DIRECTORY_OPTIONS: Record<string, string> = {
@@ -228,7 +244,8 @@ export function explicitBooleans(cmd: CommandDef, args: readonly string[]): stri
 export async function cli(argv: string[]): Promise<number> {
   try {
     const { cmd, path, args } = await resolveCommand(takeLogLevel(argv));
-    if (LONG_LIVED.has(path[0] ?? "")) Bun.unsafe.setJITPolicy(1);
+    const policy = jitPolicyFor(path);
+    if (policy !== undefined) lowerJitPolicy(policy);
     if (path.length === 0 && (args[0] === "--version" || args[0] === "-v")) {
       print(`ctrnet version ${VERSION}\n`);
       return 0;
