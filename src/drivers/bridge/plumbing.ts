@@ -163,11 +163,11 @@ export function attachVeth(host: Netlink, container: Netlink, bridge: BridgeConf
       }
     }
     // Usable at once: no DAD on its addresses (set per address too), gratuitous ARP when it comes up, so
-    // neighbours forget a previous owner of a reused address (gratuitousArp), and loose reverse-path filtering (rp_filter 2,
-    // as netavark sets it), so that on a host whose default is strict (1) a container on several networks
-    // still takes a reply that comes back on another of its interfaces. Both go over netlink, before `up`
-    // (the ARP is sent as the link comes up); accept_dad has no netlink setter, so IPv6 keeps its /proc
-    // write, a thread entering the netns.
+    // neighbours forget a previous owner of a reused address (gratuitousArp), and loose reverse-path
+    // filtering (rp_filter 2, as netavark sets it), so that on a host whose default is strict (1) a
+    // container on several networks still takes a reply that comes back on another of its interfaces.
+    // Both go over netlink, before `up` (the ARP is sent as the link comes up); accept_dad has no netlink
+    // setter, so IPv6 keeps its /proc write, a thread entering the netns.
     if (veth.addresses.some(isV6)) writeSysctl(["ipv6", "conf", veth.ifname, "accept_dad"], "0", veth.netnsFd);
     // looked up once: its index spares each step below a lookup by name, and its MAC (random unless given)
     // is the kernel's from the pair's creation on

@@ -8,7 +8,7 @@
 // address either of them hands out is the same.
 //
 // Each allocation also says whether its address is new to the network (fresh): above the highest address
-// the range set may ever have handed out (table.ts highestHandedOut). No neighbour can hold an entry for a
+// the range set may ever have handed out (highestHandedOut below). No neighbour can hold an entry for a
 // new address naming another interface's MAC, so its interface needs no gratuitous ARP, whose broadcast
 // the bridge floods into every container on the network (bridge/plumbing.ts). An address handed out
 // before (a wrapped walk, a released static address, a restart) is never fresh. What the record can miss:
@@ -117,7 +117,7 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
       // subnet), else one free address
       const wanted = pending.filter((a) => rangeFor(set, a) >= 0);
       const last = table.lastReserved(index);
-      const recorded = table.highestHandedOut(index);
+      const recorded = table.recordedHighest(index);
       let highest = highestHandedOut(recorded, last);
       const picks = wanted.length
         ? wanted.map((a) => {
@@ -133,7 +133,7 @@ export function allocateLocked(table: Table, input: AllocateInput): Allocation[]
       }
       // Raised, before any address is used, to a fresh one or to host-local's last_reserved_ip, which a
       // lower reservation (this one's) has just overwritten.
-      if (typeof highest === "object" && highest !== null && highest.value !== recorded?.value) table.setHighestHandedOut(index, highest);
+      if (typeof highest === "object" && highest !== null && highest.value !== recorded?.value) table.setRecordedHighest(index, highest);
     }
     if (pending.length > 0) {
       const ranges = sets.map(describeRangeSet).join(" ");

@@ -25,7 +25,7 @@ const OWNERS_DIR = ".ctrnet-owners";
 const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 /**
  * ctrnet's record of how far range set N has ever been handed out: every address above it is new to the
- * network (allocate.ts fresh). Written by ctrnet's allocations only when they go above it, and kept, as
+ * network (allocate.ts fresh). Written by ctrnet's allocations when it rises, and kept, as
  * last_reserved_ip is, when the table has no lease left.
  */
 const HIGHEST_PREFIX = ".ctrnet-highest.";
@@ -202,11 +202,11 @@ export class Table {
   }
 
   /** ctrnet's record of the highest address range set N has handed out (HIGHEST_PREFIX); undefined when it has none. */
-  highestHandedOut(rangeSet: number): Address | undefined {
+  recordedHighest(rangeSet: number): Address | undefined {
     return this.addressFile(`${HIGHEST_PREFIX}${rangeSet}`);
   }
 
-  setHighestHandedOut(rangeSet: number, address: Address): void {
+  setRecordedHighest(rangeSet: number, address: Address): void {
     writeFileSync(join(this.dir, `${HIGHEST_PREFIX}${rangeSet}`), formatAddress(address), { mode: LEASE_MODE });
   }
 
