@@ -12,9 +12,15 @@
 //                  in-process: no other program started
 //   ctrnet plugin  ctrnet's own CNI plugin (`type: ctrnet`: bridge, addresses, nftables ports in one process),
 //                  executed by cni-chain.ts the same way: what a runtime such as podman or containerd pays
+//   ctrnet native, another container running
+//                  the native path's create / rm while another container with a published port runs, so the
+//                  helper supervisor that holds host ports is up (as on any host with containers): the native
+//                  path above has none running, and its create starts one, its rm stops it. The other
+//                  container is made and removed untimed around each pair, so the paths before it still
+//                  find no supervisor.
 // Each path has its own network (bridge, subnet, host port). Iterations interleave the paths, so a busy moment
 // of the machine lands on all of them alike.
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { chainAdd, chainDel, type ChainAttachment, type Conflist } from "./cni-chain.ts";
 import { CTRNET, ctrnetHome } from "./ctrnet.ts";
 import { NETAVARK, netavarkOptions } from "./netavark.ts";
@@ -70,6 +76,28 @@ export function attachDetach(o: AttachOptions): AttachResult {
     `${home.env.CTRNET_CNI_CONFIG_DIR}/${nativeNetwork}.conflist`,
     home.run(["cni", "conflist", nativeNetwork, "--subnet", "10.90.5.0/24", "--ipam-data-dir", `${o.workDir}/native-net-ipam`]).stdout,
   );
+  // another container with a published port, made before each timed pair and removed after it, untimed
+  const other = ["create", "--network", nativeNetwork, "-p", `127.0.0.1:18089:${CONTAINER_PORT}`, "--ip", "10.90.5.8", `other-${o.tag}`];
+  const supervisorsDir = `${home.env.CTRNET_ROOT}/supervisors`;
+  // settled: its start-up (a Bun runtime) done, which would otherwise compete with the timed create
+  const supervisorUp = () =>
+    existsSync(supervisorsDir) &&
+    readdirSync(supervisorsDir).some((f) => f.endsWith(".json") && (JSON.parse(readFileSync(`${supervisorsDir}/${f}`, "utf8")) as { watchdog?: unknown }).watchdog !== undefined);
+  const keptPath = (p: Path): Path => ({
+    ...p,
+    attachCommand: `${p.attachCommand}, with \`ctrnet ${commandLine(other)}\` made before (untimed, its supervisor settled)`,
+    detachCommand: `${p.detachCommand}; then \`ctrnet rm other-${o.tag}\` (untimed)`,
+    attach: () => {
+      home.run(other);
+      for (const end = Date.now() + 5000; !supervisorUp() && Date.now() < end; ) Bun.sleepSync(5);
+      return p.attach();
+    },
+    detach: () => {
+      const ms = p.detach();
+      home.run(["rm", `other-${o.tag}`]);
+      return ms;
+    },
+  });
   const ctrnetPath = (name: string, id: string, hostPort: number, ip: string, netns?: string, net = network): Path => {
     const create = ["create", "--network", net, "-p", `127.0.0.1:${hostPort}:${CONTAINER_PORT}`, "--ip", ip, ...(netns ? ["--netns", netns] : []), id];
     return {
@@ -210,6 +238,7 @@ export function attachDetach(o: AttachOptions): AttachResult {
         return performance.now() - t0;
       },
     },
+    keptPath(ctrnetPath("ctrnet native, another container running (supervisor up)", `natk-${o.tag}`, 18088, "10.90.5.7", undefined, nativeNetwork)),
   ];
 
   const results = paths.map((p) => ({ name: p.name, attachCommand: p.attachCommand, detachCommand: p.detachCommand, attachMs: [] as number[], detachMs: [] as number[] }));
@@ -231,8 +260,8 @@ export function attachDetach(o: AttachOptions): AttachResult {
 }
 
 export function attachMarkdown(r: AttachResult): string {
-  const [own, pre, hook, nv, chain, native, plugin] = r.paths as [
-    AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult | undefined, AttachPathResult | undefined,
+  const [own, pre, hook, nv, chain, native, plugin, kept] = r.paths as [
+    AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult, AttachPathResult | undefined, AttachPathResult | undefined, AttachPathResult | undefined,
   ];
   const row = (p: AttachPathResult) =>
     `| ${p.name} | ${ms(median(p.attachMs))} | ${ms(p95(p.attachMs))} | ${ms(median(p.detachMs))} | ${ms(p95(p.detachMs))} |`;
@@ -253,6 +282,7 @@ export function attachMarkdown(r: AttachResult): string {
     ratioRow("ctrnet hook / netavark", hook, nv),
     ...(native ? [ratioRow("ctrnet native / netavark", native, nv), ratioRow("ctrnet native / CNI chain", native, chain)] : []),
     ...(plugin ? [ratioRow("ctrnet plugin / CNI chain", plugin, chain), ratioRow("ctrnet plugin / netavark", plugin, nv)] : []),
+    ...(kept ? [ratioRow("ctrnet native, another running / netavark", kept, nv), ratioRow("ctrnet native, another running / ctrnet native", kept, native!)] : []),
     "",
     `CNI chain, median ms per plugin (bridge includes the host-local IPAM it runs): ` +
       `ADD ${r.chainPlugins.map((p) => `${p.type} ${ms(median(p.addMs))}`).join(", ")}; ` +

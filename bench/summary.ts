@@ -28,9 +28,9 @@ const slower = (ours: number, theirs: number) => ours > theirs * (1 + NOISE);
 const less = (ours: number, theirs: number) => ours < theirs * (1 - NOISE);
 
 function attachNotes(a: AttachResult, s: StartupResult | undefined, head: string[], gaps: string[]): void {
-  const [own, pre, hook, nv, chain, nativeNet, native] = a.paths.map((p) => ({ a: median(p.attachMs), d: median(p.detachMs) })) as [
+  const [own, pre, hook, nv, chain, nativeNet, native, kept] = a.paths.map((p) => ({ a: median(p.attachMs), d: median(p.detachMs) })) as [
     { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number }, { a: number; d: number },
-    { a: number; d: number } | undefined, { a: number; d: number } | undefined,
+    { a: number; d: number } | undefined, { a: number; d: number } | undefined, { a: number; d: number } | undefined,
   ];
   head.push(
     `- **attach**: ctrnet / netavark **${ratio(own.a, nv.a)}**, ctrnet / CNI chain **${ratio(own.a, chain.a)}** ` +
@@ -42,7 +42,11 @@ function attachNotes(a: AttachResult, s: StartupResult | undefined, head: string
   if (nativeNet) {
     head.push(
       `- **ctrnet on a native network** (\`create\`/\`rm\`, ctrnet's plugin type run in-process): / netavark **${ratio(nativeNet.a, nv.a)}** attach, ` +
-        `**${ratio(nativeNet.d, nv.d)}** detach (${ms(nativeNet.a)} and ${ms(nativeNet.d)} ms); / CNI chain ${ratio(nativeNet.a, chain.a)} and ${ratio(nativeNet.d, chain.d)}`,
+        `**${ratio(nativeNet.d, nv.d)}** detach (${ms(nativeNet.a)} and ${ms(nativeNet.d)} ms); / CNI chain ${ratio(nativeNet.a, chain.a)} and ${ratio(nativeNet.d, chain.d)}` +
+        (kept
+          ? `; with another container running (its create no longer starts the helper supervisor that holds host ports, its rm no longer stops it): ` +
+            `/ netavark ${ratio(kept.a, nv.a)} attach, ${ratio(kept.d, nv.d)} detach (${ms(kept.a)} and ${ms(kept.d)} ms)`
+          : ""),
     );
   }
   if (native) {
