@@ -71,7 +71,7 @@ const LONG_LIVED = new Set(["_dns", "_rootlessport", "_supervise", "_pause", "_h
  */
 const ONE_CONTAINER = new Set(["create", "rm", "run", "hook", "connect", "disconnect", "container create", "container rm", "container run"]);
 
-function jitPolicyFor(path: readonly string[]): number | undefined {
+export function jitPolicyFor(path: readonly string[]): number | undefined {
   if (LONG_LIVED.has(path[0] ?? "")) return 1;
   if (ONE_CONTAINER.has(path[0] ?? "") || ONE_CONTAINER.has(path.slice(0, 2).join(" "))) return undefined;
   return LOOPING_POLICY;
