@@ -3,7 +3,7 @@
 // compile and kept, so setting process.env.BUN_TMPDIR changes nothing. Bun uses it only when it is a directory (not a symlink)
 // owned by the process's uid and writable by no one else, or when it can make it; otherwise each process
 // makes a new `.RANDOM-UID.bun-cc` beside it, which nothing ever removes.
-import { accessSync, constants, lstatSync } from "node:fs";
+import { accessSync, constants, lstatSync } from "./fs.ts";
 import { join } from "node:path";
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -11,7 +11,7 @@
 // busy machine against about 0.1 ms on tmpfs. Bun reads BUN_TMPDIR from the C environment at that first
 // compile, so a command can point it at a directory of its own (cc-dir.ts stageHeadersIn) without running again.
 import { cc, type ConvertFns, type FFIFunction, linkSymbols, read, type Pointer } from "bun:ffi";
-import { closeSync, mkdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, writeFileSync } from "./fs.ts";
 import { compilerDirUsable, takeHeadersDir } from "./cc-dir.ts";
 import * as libc from "./libc.ts";
 

@@ -1,7 +1,7 @@
 // Starts programs inside new or existing namespaces through the C launcher (see launcher.c for why Bun
 // cannot do this itself), and waits for them without blocking the event loop.
 import { ptr } from "bun:ffi";
-import { writeFileSync } from "node:fs";
+import { writeFileSync } from "./fs.ts";
 import { embedC } from "./compile.ts";
 import { errnoNumber, isSysError, SysError } from "./errno.ts";
 import * as libc from "./libc.ts";

@@ -5,7 +5,7 @@
 // netavark way, and no compile or thread. Anywhere else (inside a user namespace, where setns back into
 // the host's netns is refused) a disposable C thread enters and never comes back (see nsthread.c),
 // compiled on first use in a few milliseconds.
-import { statSync } from "node:fs";
+import { statSync } from "./fs.ts";
 import { embedC } from "./compile.ts";
 import { isSysError, SysError } from "./errno.ts";
 import * as libc from "./libc.ts";

@@ -1,6 +1,6 @@
 // Who this process is on the host. Inside ctrnet's rootless user namespace the euid is 0, yet the user is
 // not root: the defaults (paths, rootless drivers) must follow the uid the namespace maps to, not the euid.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../ffi/fs.ts";
 
 interface Identity {
   hostUid: number;

@@ -1,6 +1,6 @@
 // consola/core: the full consola builds a fancy default instance at import, about 20 ms of every start-up.
 import { createConsola, type ConsolaInstance, type ConsolaReporter, LogLevels, type LogType, LogTypes } from "consola/core";
-import { writeSync } from "node:fs";
+import { writeSync } from "../ffi/fs.ts";
 import { escapeControl } from "./errors.ts";
 
 const LEVELS: Record<string, number> = {

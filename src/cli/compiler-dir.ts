@@ -3,7 +3,7 @@
 // belongs to another user, or shows as nobody's inside a user namespace), Bun would leave a directory
 // behind in every process, and the variable is Bun's own from its start-up: such a process runs itself
 // again with BUN_TMPDIR in ctrnet's runtime directory before doing anything.
-import { mkdirSync } from "node:fs";
+import { mkdirSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import { compilerDirUsable, stageHeadersIn } from "../../ffi/cc-dir.ts";
 import { selfCommand } from "../rootless/self.ts";

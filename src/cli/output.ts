@@ -1,6 +1,6 @@
 // Results go to stdout through here. process.stdout costs about 4.7 ms the first time it is touched in the
 // compiled binary (measured), a noticeable share of a 10 ms command; a plain write(2) loop costs nothing.
-import { writeSync } from "node:fs";
+import { writeSync } from "../../ffi/fs.ts";
 
 let quiet = false;
 

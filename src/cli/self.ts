@@ -1,6 +1,6 @@
 // The compiled ctrnet this process runs, for what is written to point back at it (a CNI plugin link, a
 // systemd unit).
-import { realpathSync } from "node:fs";
+import { realpathSync } from "../../ffi/fs.ts";
 import { basename } from "node:path";
 import { UsageError } from "../errors.ts";
 

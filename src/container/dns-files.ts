@@ -1,6 +1,6 @@
 // The /etc/resolv.conf and /etc/hosts a container sees, generated from the host's files and what its
 // networks give it. The generators are pure; readHostEtc reads the host's two files.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import { parseIP } from "../ip/codec.ts";
 

@@ -1,7 +1,7 @@
 // The options that shape a container's /etc/resolv.conf and /etc/hosts, as podman's run/create take them:
 // --dns (`none`: no resolv.conf of ctrnet's), --dns-search, --dns-option, --add-host NAME:IP, --hostname,
 // --no-hosts. Checked here, in full, before anything is made (a bad value is a UsageError: exit 2).
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../ffi/fs.ts";
 import { resolve } from "node:path";
 import { errorMessage, UsageError } from "../errors.ts";
 import { formatIP, parseIP } from "../ip/codec.ts";

@@ -2,7 +2,7 @@
 // and pasta have no machine-readable feature list. The probe runs once per binary version (path, inode,
 // mtime): once per process, and with a cache file (ctrnet's runtime dir) once for all processes, so
 // attaching spawns no probe each time.
-import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, writeFileSync } from "../../ffi/fs.ts";
 import * as v from "valibot";
 import { CtrnetError } from "../errors.ts";
 

@@ -3,7 +3,7 @@
 // the `hooks` block of a bundle's config.json for runc and crun used directly. A runtime runs a hook
 // with nothing but the environment given here, so every setting that moves ctrnet's directories away
 // from their defaults is written into it.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "../../ffi/fs.ts";
 import { basename, isAbsolute, join } from "node:path";
 import { UsageError } from "../errors.ts";
 import type { Context } from "../lifecycle/index.ts";

@@ -1,6 +1,6 @@
 // The two inputs of every hook call, checked at the boundary: the OCI state from stdin and the bundle's
 // config.json. Both come from outside ctrnet, so a problem in either is bad input (exit 2).
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../ffi/fs.ts";
 import { isTerminal } from "../../ffi/libc.ts";
 import { join } from "node:path";
 import * as v from "valibot";

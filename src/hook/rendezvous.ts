@@ -12,7 +12,7 @@
 //     /proc/PEER/ns/net (CTRNET_HOOK_HOLDER), and sends back the exit status and everything it wrote.
 //  4. createContainer prints that and exits with that status, so the runtime sees the failure as runc's
 //     user does: the network is made before the container's program starts, or the container fails.
-import { mkdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeSync } from "../../ffi/fs.ts";
 import { dirname } from "node:path";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";

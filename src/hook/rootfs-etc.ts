@@ -4,8 +4,8 @@
 // rename, never written through: a symlink in the image (resolv.conf -> ../run/…) must not lead a root
 // hook to a file outside the root filesystem. A file with other hard links (an image store's) is moved
 // aside in its directory and moved back, so it comes back as the same inode, still linked.
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import type { Stats } from "node:fs";
+import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from "../../ffi/fs.ts";
+import type { Stats } from "../../ffi/fs.ts";
 import { basename, dirname, join } from "node:path";
 import * as v from "valibot";
 import { CtrnetError, ErrorList } from "../errors.ts";

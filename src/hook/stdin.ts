@@ -1,7 +1,7 @@
 // stdin to the end with read(2), for the OCI hook's state and the CNI plugin's configuration. Bun's stream of
 // it costs about 0.5 ms of a command (measured on an ADD), and process.stdin 3 to 5 ms the first time it is
 // touched in the compiled binary. A non-blocking stdin (EAGAIN) has its rest read through the stream after all.
-import { readSync } from "node:fs";
+import { readSync } from "../../ffi/fs.ts";
 
 /** All of stdin, or null once it has more than max bytes (the rest is left unread). No stdin at all: empty. */
 export async function readStdin(max = Number.POSITIVE_INFINITY): Promise<Buffer | null> {

@@ -3,7 +3,7 @@
 // existing one config.json joins, and leaves alone one that already belongs to a ctrnet container:
 // a container that joins another's netns shares its network and gets none of its own, as nerdctl's
 // hook does for `--net container:…`.
-import { statSync } from "node:fs";
+import { statSync } from "../../ffi/fs.ts";
 import { UsageError } from "../errors.ts";
 import type { NetMode } from "../state/index.ts";
 import type { BundleConfig, OciState } from "../schema/oci.ts";

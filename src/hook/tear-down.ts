@@ -3,7 +3,7 @@
 // vanished one; a rootless runtime's container had only its process and slirp4netns keep it, so what
 // goes then are the helpers, stopped by pid, and the record). An id ctrnet holds nothing for is no error: the hook may be installed for containers
 // it never configured, and poststop may be called twice.
-import { existsSync } from "node:fs";
+import { existsSync } from "../../ffi/fs.ts";
 import { NAME_PATTERN } from "../names.ts";
 import { databasePath } from "../state/index.ts";
 import { type Context, removeContainer } from "../lifecycle/index.ts";

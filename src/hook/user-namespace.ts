@@ -5,7 +5,7 @@
 // state it already read and checked on stdin. In there the user is root, and everything ctrnet starts
 // (slirp4netns, the port forwarder) is born in the container's user namespace too. When the namespace
 // cannot be opened yet (crun), the createContainer hook's process is reached instead (rendezvous.ts).
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../ffi/fs.ts";
 import { isSysError, type SysError } from "../../ffi/errno.ts";
 import { launch, type LaunchedProcess } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";

@@ -7,7 +7,7 @@
 // a rootless user's inside the rootless netns, with the rootless netns's slirp4netns resolver as its
 // upstream. When it dies, the helper supervisor of the user namespace it was launched from starts it again
 // on the same configuration (restartDeadDns); failing that, the next command does (reviveDns).
-import { existsSync } from "node:fs";
+import { existsSync } from "../../ffi/fs.ts";
 import * as libc from "../../ffi/libc.ts";
 import { dnsMemberOf, dnsNameservers, dnsNetworkFrames, type Leaving, type ServedNetwork } from "../container/dns-members.ts";
 import { ctrnetDnsEnabled } from "../drivers/cni/conflist.ts";

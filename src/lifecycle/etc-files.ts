@@ -1,7 +1,7 @@
 // A container's /etc/resolv.conf and /etc/hosts from its network view (container/dns-files.ts generates them),
 // written to its runtime directory, and bind-mounted over /etc in its mount namespace when its command
 // starts (as `ip netns exec` does with /etc/netns/NAME).
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "../../ffi/fs.ts";
 import { basename, join } from "node:path";
 import { containerHosts, containerResolvConf, formatResolvConf, type HostEtc, pickHostResolvConf, type Reach, readHostEtc, replaceOwnHostsEntries } from "../container/dns-files.ts";
 import { SHORT_ID_LENGTH } from "../container/dns-members.ts";

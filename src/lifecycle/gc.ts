@@ -6,7 +6,7 @@
 // made that no record holds (never another runtime's), netns files ctrnet made that no record names are
 // removed, the leases and rules of containers ctrnet made that nothing else knows of are swept by id (its
 // lock files name them), and a rootless netns no attachment needs any more goes.
-import { readdirSync } from "node:fs";
+import { readdirSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import { errorMessage } from "../errors.ts";
 import { removeStaleWaiterSockets } from "../state/waiter-sockets.ts";

@@ -6,7 +6,7 @@
 // it lives it stops them through the handles kept here. `ctrnet create` returns at once and nobody holds
 // a descriptor: they run on their own, and `rm` or `gc` (other processes) stop them by pid. A pid is
 // signalled only while its start time is the one written down: a recycled pid is never killed.
-import { rmSync } from "node:fs";
+import { rmSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import { CtrnetError } from "../errors.ts";
 import { running, startTimeOf, stopByPid } from "../process/supervise.ts";

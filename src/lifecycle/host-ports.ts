@@ -1,7 +1,7 @@
 // Host ports across containers: a port another container already publishes is refused, and a mapping
 // without a host port gets a free one. Runs inside the state transaction that inserts the record, so two
 // concurrent creates can neither both take one port nor both be handed the same free one.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../ffi/fs.ts";
 import * as libc from "../../ffi/libc.ts";
 import { isSysError } from "../../ffi/errno.ts";
 import { errorMessage, UsageError } from "../errors.ts";

@@ -1,6 +1,6 @@
 // Which processes live in a network namespace: `gc` never tears down a container with one inside (a
 // server whose helper died is still a container someone runs).
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "../../ffi/fs.ts";
 
 /**
  * Pids of the processes whose main thread is in a netns, by the netns's inode, read once from /proc.

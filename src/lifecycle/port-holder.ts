@@ -14,7 +14,7 @@
 // and record; its rounds sync them all. A bare
 // `sync` (an older ctrnet) syncs all. A supervisor started again (after kill -9, by its watchdog or the
 // next create or reload) holds them all again at its start.
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "../../ffi/fs.ts";
 import * as libc from "../../ffi/libc.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";

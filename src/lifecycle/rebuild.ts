@@ -6,7 +6,7 @@
 // slirp4netns, whose command line (read while it runs) gives the options and netns it was started with
 // (not the ports: they went to the forwarder on its stdin). Containers that left nothing of the kind
 // (none, host, a slirp4netns that died) cannot be told apart and are left to `ctrnet gc`.
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "../../ffi/fs.ts";
 import { type CachedAttachment, listCacheSync, parseResult } from "../drivers/cni/index.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";

@@ -1,7 +1,7 @@
 // The loop of `ctrnet _supervise` (see supervisor.ts, which commands use to start it): rounds on events
 // (a pidfd, inotify, its socket), restarts of dead helpers under their container's lock, the DNS server
 // and the rootless way out, its watchdog, and retiring once nothing is left to supervise.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "../../ffi/fs.ts";
 import { dirname, join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage } from "../errors.ts";

@@ -17,7 +17,7 @@
 //
 // This module is what commands use: hand a container to the supervisor, start one, stop idle ones. The
 // supervisor's own loop, which only `ctrnet _supervise` runs, is supervisor-loop.ts.
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "../../ffi/fs.ts";
 import { dirname } from "node:path";
 import { CtrnetError, errorMessage } from "../errors.ts";
 import { log } from "../log.ts";

@@ -1,5 +1,5 @@
 // Undoing a container's network, as the seeds' teardownCNI + teardownNetNS, but going on past errors.
-import { existsSync } from "node:fs";
+import { existsSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import { type CachedAttachment, type NetworkConfig, OWN_PLUGIN_TYPE } from "../drivers/cni/index.ts";
 import { netnsPresent, netnsUsable, removeOwnedNetns } from "../netns/index.ts";

@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { rmSync } from "../../ffi/fs.ts";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { createNetnsAt, type NewNetnsSetup } from "../../ffi/nsthread.ts";

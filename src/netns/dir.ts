@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readdirSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readdirSync, statSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import { launch, type LaunchedProcess, type MountSpec } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";

@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { readdirSync } from "../../ffi/fs.ts";
 import { defaultNetnsDir } from "./dir.ts";
 
 /** Names of the persistent network namespaces in dir, sorted; none when dir does not exist. */

@@ -1,4 +1,4 @@
-import { readlinkSync } from "node:fs";
+import { readlinkSync } from "../../ffi/fs.ts";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { NetnsNotFoundError, NotANetnsError } from "./errors.ts";

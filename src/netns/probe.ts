@@ -1,5 +1,5 @@
 // What a netns path is now: usable, present but closed to us, or gone; and the names of the ones ctrnet makes.
-import { existsSync, statSync } from "node:fs";
+import { existsSync, statSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import { isSysError } from "../../ffi/errno.ts";
 import { close } from "../../ffi/libc.ts";

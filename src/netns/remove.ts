@@ -1,4 +1,4 @@
-import { statfsSync, unlinkSync } from "node:fs";
+import { statfsSync, unlinkSync } from "../../ffi/fs.ts";
 import { isSysError } from "../../ffi/errno.ts";
 import * as libc from "../../ffi/libc.ts";
 import { UsageError } from "../errors.ts";

@@ -1,6 +1,6 @@
 // `network create` and the default network, under the networks lock so that concurrent creates see each
 // other's subnets, bridges and names.
-import { unlinkSync } from "node:fs";
+import { unlinkSync } from "../../ffi/fs.ts";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
 import { hostUid } from "../identity.ts";
 import { log } from "../log.ts";

@@ -1,5 +1,5 @@
 // Reading networks back: ls, inspect, exists.
-import { statSync } from "node:fs";
+import { statSync } from "../../ffi/fs.ts";
 import { type NetworkConfig, type NetworkListing, NetworkNotFoundError, networkId, parseNetworkConfig } from "../drivers/cni/config.ts";
 import type { NetworkScope } from "./store.ts";
 import { DEFAULT_NETWORK, defaultNetworkRequest } from "./default.ts";

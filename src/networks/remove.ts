@@ -1,6 +1,6 @@
 // `network rm` and `network prune`: the configuration file, then what the network left on the host (its
 // bridge, host-local's allocations). Removal keeps going past a failed step and reports them all.
-import { rmSync, unlinkSync } from "node:fs";
+import { rmSync, unlinkSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import type { NetworkConfig } from "../drivers/cni/config.ts";
 import { OWN_PLUGIN_TYPE } from "../drivers/cni/exec.ts";

@@ -7,7 +7,7 @@
 // on the host changes but the gateway's own local address), up from then on as before.
 // Internal networks (no gateway on the bridge) and macvlan/ipvlan ones cannot be reserved this way;
 // `ctrnet doctor` names them (see unreservedNetworks).
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import { errorMessage } from "../errors.ts";
 import { hostUid } from "../identity.ts";

@@ -1,6 +1,6 @@
 // Network configuration files as ctrnet writes and removes them, and the lock that keeps two ctrnet
 // processes from picking the same subnet, bridge or name.
-import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import type { CniRuntime } from "../drivers/cni/index.ts";
 import type { RootlessNetnsPaths } from "../rootless/netns.ts";

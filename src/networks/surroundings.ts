@@ -1,6 +1,6 @@
 // Gathers what planNetwork needs to know about the machine: the networks already configured, the host's
 // routes and links, and the plugins installed.
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import type { NetworkListing } from "../drivers/cni/config.ts";
 import type { NetworkScope } from "./store.ts";

@@ -6,7 +6,7 @@
 // setpriority from the starter after its spawn returned could come after a helper that had started quickly
 // on a busy machine took the normal priority back, and leave it niced for good (measured: 9 of 30 servers
 // still at nice 10 a second after create returned, at load 4-8).
-import { readdirSync } from "node:fs";
+import { readdirSync } from "../../ffi/fs.ts";
 import { getpriority, setpriority } from "../../ffi/libc.ts";
 
 /** The nice value of a helper while it starts. */

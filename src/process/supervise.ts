@@ -2,7 +2,7 @@
 // known by pid and start time rather than as children: whoever started one may be long gone when another
 // ctrnet stops it. A pid is signalled only while its start time is the one written down, so a recycled
 // pid is never killed, and a reused one never passes for the process that was adopted.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "../../ffi/fs.ts";
 import * as libc from "../../ffi/libc.ts";
 import { SIGNAL_NUMBERS } from "../../ffi/signals.ts";
 import { CtrnetError } from "../errors.ts";

@@ -1,5 +1,5 @@
 // Which user namespace this process is in: helpers started in one can only be restarted from inside it.
-import { statSync } from "node:fs";
+import { statSync } from "../../ffi/fs.ts";
 
 /** This process's user namespace, by inode. */
 export function userNamespaceId(): number {

@@ -1,7 +1,7 @@
 // The id maps of the rootless user namespace: the user becomes root inside, and the ranges /etc/subuid
 // and /etc/subgid grant it become uids and gids 1… (through the setuid helpers newuidmap and newgidmap,
 // the only way an unprivileged process may map ids other than its own).
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../ffi/fs.ts";
 import { type IdMapping, newIdMap, writeIdMaps } from "../../ffi/launcher.ts";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";

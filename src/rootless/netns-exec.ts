@@ -3,7 +3,7 @@
 // xtables.lock and the plugins' state are the user's) with the netns dir and ctrnet's CNI state bound
 // back in at their paths, and the rootless netns's resolv.conf as /etc/resolv.conf. The C launcher does it
 // all between fork and exec, so a plugin call costs one process: the plugin's.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "../../ffi/fs.ts";
 import { join, relative } from "node:path";
 import { launch, type LaunchedProcess, type MountSpec } from "../../ffi/launcher.ts";
 import * as libc from "../../ffi/libc.ts";

@@ -4,7 +4,7 @@
 // the function the caller hands in). Made by the first bridge attachment,
 // removed once no CNI attachment of the user is cached any more. One lock serialises everything that
 // touches it across ctrnet processes; it sits outside the namespace's directory, which goes with it.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "../../ffi/fs.ts";
 import { dirname, join } from "node:path";
 import { errorMessage } from "../errors.ts";
 import { log } from "../log.ts";

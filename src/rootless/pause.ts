@@ -2,7 +2,7 @@
 // namespace, held open by a long-lived `ctrnet _pause` process whose pid is kept in
 // $XDG_RUNTIME_DIR/ctrnet/pause.pid. Every ctrnet command of the user joins both (reexec.ts), so the netns
 // files one invocation mounts are there for the next. As podman's pause process.
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, writeFileSync } from "../../ffi/fs.ts";
 import { SIGNAL_NUMBERS } from "../../ffi/signals.ts";
 import { join } from "node:path";
 import { launch, type LaunchedProcess } from "../../ffi/launcher.ts";

@@ -1,5 +1,5 @@
 // A state file written whole or not at all: a reader, or a crash, never sees half of one.
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "../../ffi/fs.ts";
 import { dirname } from "node:path";
 
 /**

@@ -2,7 +2,7 @@
 // network, container and interface: written whole after the attachment is made, read back by DEL, CHECK,
 // GC and the firewall rebuild when the caller no longer has it. A file missing, cut short by a crash or
 // not matching its schema reads as nothing.
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 import * as v from "valibot";
 import { writeFileAtomic } from "./atomic-file.ts";

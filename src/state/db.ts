@@ -1,6 +1,6 @@
 // The state database: where it lives, how it is opened, and the one way to write to it.
 import { Database } from "bun:sqlite";
-import { closeSync, constants, existsSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, linkSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync } from "../../ffi/fs.ts";
 import { dirname, join } from "node:path";
 import * as libc from "../../ffi/libc.ts";
 import { CtrnetError, errorMessage } from "../errors.ts";

@@ -3,7 +3,7 @@
 // which process a container's netns was adopted from, and the pids and start times of its helper
 // processes. They stay files, not rows: a damaged database is set aside and replaced (db.ts), and these
 // are what lets gc still find and stop what its containers left.
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "../../ffi/fs.ts";
 import { basename, join } from "node:path";
 import type { AdoptedProcess, TrackedProcess } from "../process/supervise.ts";
 import { AdoptedProcessFile, HelperPidsFile, readJsonFile, SupervisorFile } from "../schema/state-files.ts";

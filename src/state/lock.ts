@@ -4,7 +4,7 @@
 // `gc` only tries a container's: a record whose lock it gets while the record is still `creating` or
 // `removing` was left by a process that died. withLockSync is the blocking twin, for short synchronous
 // sections shared with other programs (host-local's allocation lock).
-import { fstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { fstatSync, mkdirSync, statSync, unlinkSync } from "../../ffi/fs.ts";
 import { join, resolve } from "node:path";
 import { isSysError } from "../../ffi/errno.ts";
 import { close, flock, LOCK_EX, LOCK_NB, O_CREAT, O_RDONLY, O_RDWR, open } from "../../ffi/libc.ts";

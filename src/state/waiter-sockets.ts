@@ -1,6 +1,6 @@
 // Where crun's rootless createRuntime leaves its waiter's socket (hook/rendezvous.ts), and gc's sweep of the
 // sockets whose waiters are gone: here, below the hook, so that gc needs nothing of it.
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "../../ffi/fs.ts";
 import { join } from "node:path";
 
 /** A hash of the id: ids may be long (64 hex digits from podman) and sun_path holds 108 bytes. */

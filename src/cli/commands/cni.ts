@@ -1,5 +1,5 @@
 import { type ArgsDef, defineCommand } from "citty";
-import { lstatSync, readlinkSync, rmSync, symlinkSync, copyFileSync, chmodSync, mkdirSync, realpathSync } from "node:fs";
+import { lstatSync, readlinkSync, rmSync, symlinkSync, copyFileSync, chmodSync, mkdirSync, realpathSync } from "../../../ffi/fs.ts";
 import { join } from "node:path";
 import { selfBinary } from "../self.ts";
 import { print } from "../output.ts";

@@ -1,5 +1,5 @@
 import { type ArgsDef, defineCommand } from "citty";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "../../../ffi/fs.ts";
 import { join } from "node:path";
 import { print } from "../output.ts";
 import { selfBinary } from "../self.ts";

@@ -1,6 +1,6 @@
 // The machine's side of rootless networking and the programs ctrnet runs: /dev/net/tun, subordinate ids
 // and newuidmap/newgidmap, slirp4netns, pasta, and the CNI plugins the configured networks name.
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, statSync } from "../../../ffi/fs.ts";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import type { NetworkConfig } from "../../drivers/cni/index.ts";

@@ -1,7 +1,7 @@
 // Who else holds a published port: a program listening on the host port a container publishes gets the
 // connections made from this host (DNAT applies to forwarded traffic), so the container seems not to answer.
 // Sockets come from NETLINK_SOCK_DIAG; their owners from /proc/PID/fd.
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from "../../../ffi/fs.ts";
 import { boundSockets, type InetSocket } from "../../netlink/sock-diag.ts";
 import { formatPort, type PortMapping } from "../../schema/ports.ts";
 import type { ContainerRecord } from "../../state/index.ts";

@@ -1,6 +1,6 @@
 // Stale state: records a crashed command left half-made, network namespaces that are gone, helpers that
 // died. Each is what `ctrnet gc` (or `ctrnet reload`) repairs; doctor only reports.
-import { existsSync } from "node:fs";
+import { existsSync } from "../../../ffi/fs.ts";
 import type { ContainerRecord } from "../../state/index.ts";
 import { type Finding, ok, problem } from "./finding.ts";
 

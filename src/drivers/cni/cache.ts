@@ -1,6 +1,6 @@
 // The result cache, file for file what libcni writes: `<cacheDir>/results/<network>-<containerId>-<ifName>`
 // holding a `cniCacheV1` object. DEL, CHECK and GC need the ADD result long after ADD returned.
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "../../../ffi/fs.ts";
 import { join } from "node:path";
 import * as v from "valibot";
 import { CtrnetError, errorMessage } from "../../errors.ts";

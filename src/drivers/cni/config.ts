@@ -1,6 +1,6 @@
 // Network configurations: `.conflist` files, and single-plugin `.conf`/`.json` files wrapped as one-plugin
 // lists (as libcni does), read from an ordered list of directories.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "../../../ffi/fs.ts";
 import { join } from "node:path";
 import * as v from "valibot";
 import { errorMessage, NotFoundError, UsageError } from "../../errors.ts";

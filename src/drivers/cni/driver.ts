@@ -3,7 +3,7 @@
 // for an intact one (recover.ts). Ports go to the portmap plugin as a capability argument; a rootless
 // user's bridges live in the rootless netns, out of the host's reach, so a publisher (ctrnet's forwarder)
 // carries them there as well.
-import { existsSync } from "node:fs";
+import { existsSync } from "../../../ffi/fs.ts";
 import { hostUid } from "../../identity.ts";
 import { Netlink } from "../../netlink/index.ts";
 import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";

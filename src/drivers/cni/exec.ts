@@ -1,6 +1,6 @@
 // Runs one CNI plugin binary: one process per call, config on stdin, CNI_* in the environment, the
 // result (or a spec error object) on stdout.
-import { statSync } from "node:fs";
+import { statSync } from "../../../ffi/fs.ts";
 import { join } from "node:path";
 import * as v from "valibot";
 import { type InProcessOptions, OWNER_VARIABLE, runCniPlugin } from "../bridge/plugin/run.ts";

@@ -1,6 +1,6 @@
 // What tells a file read earlier by this process from the one at its path now: a file changed in place
 // (its size or times), or replaced (its inode), has another stamp.
-import { statSync } from "node:fs";
+import { statSync } from "../../../ffi/fs.ts";
 
 /** undefined when the file cannot be looked at (missing, say). */
 export function fileStamp(path: string): string | undefined {

@@ -1,6 +1,6 @@
 // Default locations. Root uses the system-wide places every CNI runtime shares; a rootless user gets
 // per-user ones. Every one of them is overridable through the runtime's options.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../../ffi/fs.ts";
 import { join } from "node:path";
 import { CtrnetError } from "../../errors.ts";
 import { hostUid, passwdEntry } from "../../identity.ts";

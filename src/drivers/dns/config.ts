@@ -1,6 +1,6 @@
 // The lifecycle's side of `ctrnet _dns`: write what the server should serve (atomically: a reader sees the old
 // file or the new one, never half), tell a running server to re-read it, and read back what it has applied.
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "../../../ffi/fs.ts";
 import { dirname, join } from "node:path";
 import * as v from "valibot";
 import { writeFileAtomic } from "../../state/atomic-file.ts";

@@ -1,6 +1,6 @@
 // The life of `ctrnet _dns --config FILE`: serve the file, re-read it on SIGHUP, stop on SIGTERM or SIGINT.
 // After each (re)load it writes the status file, which is how a writer of the configuration knows it applies.
-import { rmSync } from "node:fs";
+import { rmSync } from "../../../ffi/fs.ts";
 import { CtrnetError } from "../../errors.ts";
 import { writeFileAtomic } from "../../state/atomic-file.ts";
 import { dnsMemberKeys, readDnsConfig, readDnsMember, statusPathOf } from "./config.ts";

@@ -3,7 +3,7 @@
 // of its own, and is known by pid and start time in a file beside its configuration, so any later ctrnet can
 // tell it a new configuration (SIGHUP), see that it died, or stop it. Reusable by a supervisor: launch, wait
 // and stop take only the paths (the caller holds paths.lock) and know nothing of containers.
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "../../../ffi/fs.ts";
 import { join } from "node:path";
 import { launch } from "../../../ffi/launcher.ts";
 import { CtrnetError } from "../../errors.ts";

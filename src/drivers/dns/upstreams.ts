@@ -1,6 +1,6 @@
 // The host's resolvers, for the names the server forwards: `nameserver` lines of /etc/resolv.conf, or, when that
 // names systemd-resolved's stub (127.0.0.53), the real upstreams resolved lists in its own resolv.conf.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../../ffi/fs.ts";
 import { formatIP, parseIP } from "../../ip/codec.ts";
 import type { DnsUpstream } from "../../schema/dns.ts";
 

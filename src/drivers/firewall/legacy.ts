@@ -2,7 +2,7 @@
 // IPT_SO_GET_ENTRIES on a raw socket; no process). ctrnet cannot write x_tables, so on a host whose legacy
 // FORWARD policy is DROP an attach fails with the two commands that let its bridge through, unless the
 // chain accepts the bridge both ways already.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../../ffi/fs.ts";
 import * as libc from "../../../ffi/libc.ts";
 import { CtrnetError } from "../../errors.ts";
 

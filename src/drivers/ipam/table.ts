@@ -8,7 +8,7 @@
 //   <dataDir>/<network>/.ctrnet-owners/  owner marks (below)
 //   <dataDir>/<network>/.ctrnet-highest.<N>   the highest address ever handed out from range set N (below)
 // Files of old host-local versions hold only the container id; they are matched as host-local matches them.
-import { closeSync, type Dirent, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, type Dirent, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, unlinkSync, writeFileSync, writeSync } from "../../../ffi/fs.ts";
 import { join } from "node:path";
 import { withLockSync } from "../../state/lock.ts";
 import { type Address, formatAddress, leaseBytes, parseAddress } from "./address.ts";

@@ -11,7 +11,7 @@
 // A netns known only as /proc/PID/ns/net (a hook's container, --pid) is handed to pasta as an open
 // descriptor: pasta drops CAP_SYS_PTRACE before it opens the namespace, and a runtime's container process
 // is not dumpable until it execs its program, so pasta could not open that path itself.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "../../../ffi/fs.ts";
 import { dirname } from "node:path";
 import { launch } from "../../../ffi/launcher.ts";
 import { close } from "../../../ffi/libc.ts";

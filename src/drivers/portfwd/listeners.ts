@@ -1,5 +1,5 @@
 // Turns port mappings into the relay's listeners, and listen failures into the line a user reads.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../../ffi/fs.ts";
 import { errnoDescription, isSysError } from "../../../ffi/errno.ts";
 import { formatEndpoint, type Relay, type RelayEndpoint, type RelayProtocol } from "../../../ffi/relay.ts";
 import { CtrnetError, errorMessage } from "../../errors.ts";

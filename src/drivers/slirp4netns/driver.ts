@@ -2,7 +2,7 @@
 // cidr + 100), then its published ports, by ctrnet's forwarder (port_handler=rootlesskit, the default) or
 // by slirp4netns's add_hostfwd (port_handler=slirp4netns). Each helper is written down the moment it exists.
 // Starting slirp4netns and its API load when a container of the mode is set up: other modes never do.
-import { rmSync } from "node:fs";
+import { rmSync } from "../../../ffi/fs.ts";
 import { CtrnetError, ErrorList, UsageError } from "../../errors.ts";
 import type { NetworkStatus } from "../../schema/network-status.ts";
 import type { NetworkAttachment } from "../../state/index.ts";

@@ -1,6 +1,6 @@
 // The HostLookup parseSlirp4netnsOptions needs, answered for the network namespace this thread is in,
 // which is where slirp4netns will run and resolve outbound_addr interface names.
-import { readFileSync } from "node:fs";
+import { readFileSync } from "../../../ffi/fs.ts";
 import type { HostLookup } from "./options.ts";
 
 export const hostLookup: HostLookup = {

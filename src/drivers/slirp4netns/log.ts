@@ -1,6 +1,6 @@
 // A child's log on a file that has no name: nothing to clean up, whatever happens to the parent, and
 // still readable through the descriptor when the child fails and its words are needed.
-import { readFileSync, unlinkSync } from "node:fs";
+import { readFileSync, unlinkSync } from "../../../ffi/fs.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { close as closeFd, O_CREAT, O_EXCL, O_RDWR, open } from "../../../ffi/libc.ts";

@@ -1,7 +1,7 @@
 // Starts slirp4netns for a network namespace, as podman's setupSlirp4netns (a container's own netns,
 // stopped through its exit descriptor) and GetRootlessCNINetNs (the shared rootless netns, no exit
 // descriptor, stopped by pid) do.
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "../../../ffi/fs.ts";
 import { isSysError } from "../../../ffi/errno.ts";
 import { close, pipe2 } from "../../../ffi/libc.ts";
 import { CtrnetError, errorMessage } from "../../errors.ts";

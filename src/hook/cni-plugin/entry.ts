@@ -1,7 +1,7 @@
 // ctrnet as a CNI plugin: the binary executed with CNI_COMMAND set (as `ctrnet`, or through a link named
 // after the plugin type) reads the network configuration on stdin, does the command, and answers on
 // stdout: a result for ADD, the versions for VERSION, an error object with the spec's code otherwise.
-import { writeSync } from "node:fs";
+import { writeSync } from "../../../ffi/fs.ts";
 import { isTerminal } from "../../../ffi/libc.ts";
 import { runCniPlugin } from "../../drivers/bridge/plugin/run.ts";
 import { phase } from "../../trace.ts";
