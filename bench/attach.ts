@@ -85,11 +85,16 @@ export function attachDetach(o: AttachOptions): AttachResult {
     readdirSync(supervisorsDir).some((f) => f.endsWith(".json") && (JSON.parse(readFileSync(`${supervisorsDir}/${f}`, "utf8")) as { watchdog?: unknown }).watchdog !== undefined);
   const keptPath = (p: Path): Path => ({
     ...p,
-    attachCommand: `${p.attachCommand}, with \`ctrnet ${commandLine(other)}\` made before (untimed, its supervisor settled)`,
+    attachCommand: `${p.attachCommand}, with \`ctrnet ${commandLine(other)}\` made before (untimed, its supervisor settled), then the CNI chain's ADD and DEL run untimed, as before the native path`,
     detachCommand: `${p.detachCommand}; then \`ctrnet rm other-${o.tag}\` (untimed)`,
     attach: () => {
       home.run(other);
       for (const end = Date.now() + 5000; !supervisorUp() && Date.now() < end; ) Bun.sleepSync(5);
+      // What runs just before a timed command warms or cools the caches its code and data need: right after
+      // an identical create this one started about 1.6 ms ahead of the native path's, which follows the CNI
+      // chain's DEL. The same untimed chain ADD + DEL here, so the two differ by the running supervisor alone.
+      const add = chainAdd(list, att);
+      chainDel(list, att, add.result);
       return p.attach();
     },
     detach: () => {
