@@ -205,8 +205,8 @@ export function summary(m: Measured): string {
         `**Start-up, behind netavark by ${ratio(cw, nw)}** (+${ms(cw - nw)} ms, ${mib(median(c.rssBytes))} vs ${mib(median(n.rssBytes))} MiB). ` +
           `A compiled Bun hello world alone takes ${ms(fw)} ms and ${mib(median(f.rssBytes))} MiB, so a Bun binary cannot get ahead of a ` +
           `Rust one here, nor on size (the runtime is in the ${mib(c.binaryBytes)} MiB). What ctrnet can take away is its own ` +
-          `${ms(cw - fw)} ms above that floor (it already ships as bytecode, in chunks a command loads only when it uses them): ` +
-          `the first load of node:fs and the libc table, and evaluating the command's own modules; at the floor, every command and hook ` +
+          `${ms(cw - fw)} ms above that floor (it already ships as bytecode, in chunks a command loads only when it uses them, and makes ` +
+          `its file calls over libc rather than load node:fs): bun:ffi and the libc table, and evaluating the command's own modules; at the floor, every command and hook ` +
           `call would start in about ${ratio(fw, nw)} netavark's time.`,
       );
     }
