@@ -62,7 +62,7 @@ export const constants = CONSTANTS as unknown as NodeFs["constants"];
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_CLOEXEC } = CONSTANTS;
 
-/** Bun's words for the two failures done here; any other is node:fs's to report. */
+/** Bun's words for the failures reported here; any other is node:fs's to report. */
 const DESCRIPTIONS: Record<number, [string, string]> = {
   [ENOENT]: ["ENOENT", "no such file or directory"],
   [EEXIST]: ["EEXIST", "file already exists"],
@@ -542,8 +542,9 @@ function statfsSyncImpl(path: string, options?: unknown): unknown {
   if (plain(path) && options === undefined) {
     const st = new BigInt64Array(15); // struct statfs: 120 bytes of longs on 64-bit Linux
     if (sys.statfs(cpath(path), st) === 0) {
+      // f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_fsid, f_namelen, f_frsize
       const [type, bsize, blocks, bfree, bavail, files, ffree] = Array.from(st.subarray(0, 7), Number);
-      return { type, bsize, blocks, bfree, bavail, files, ffree };
+      return { type, bsize, frsize: Number(st[9]), blocks, bfree, bavail, files, ffree };
     }
     if (lastErrno() === ENOENT) throw sysError(ENOENT, "statfs", path);
   }

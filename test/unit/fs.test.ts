@@ -154,6 +154,9 @@ describe("ffi/fs.ts", () => {
     expect(fs.fstatSync(fd).ino).toBe(real.fstatSync(fd).ino);
     real.closeSync(fd);
     expect(fs.statfsSync("/proc").type).toBe(real.statfsSync("/proc").type);
+    const { bsize, frsize, blocks, files } = fs.statfsSync(dir);
+    const theirs = real.statfsSync(dir);
+    expect({ bsize, frsize, blocks, files }).toEqual({ bsize: theirs.bsize, frsize: theirs.frsize, blocks: theirs.blocks, files: theirs.files });
     expect(fs.readlinkSync(join(dir, "st-link"))).toBe(f);
     expect(fs.readlinkSync("/proc/self/ns/net")).toBe(real.readlinkSync("/proc/self/ns/net"));
     expect(fs.readdirSync(dir)).toEqual(real.readdirSync(dir));
