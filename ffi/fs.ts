@@ -345,8 +345,34 @@ function readSyncImpl(fd: number, buffer: Uint8Array, offset = 0, length = buffe
 
 const S = CONSTANTS;
 
+/** node:fs's isFile, isDirectory, … of Stats and Dirent, from the S_IFMT bits of what they describe. */
+abstract class FileType {
+  protected abstract type(): number;
+  isFile(): boolean {
+    return this.type() === S.S_IFREG;
+  }
+  isDirectory(): boolean {
+    return this.type() === S.S_IFDIR;
+  }
+  isSymbolicLink(): boolean {
+    return this.type() === S.S_IFLNK;
+  }
+  isSocket(): boolean {
+    return this.type() === S.S_IFSOCK;
+  }
+  isFIFO(): boolean {
+    return this.type() === S.S_IFIFO;
+  }
+  isCharacterDevice(): boolean {
+    return this.type() === S.S_IFCHR;
+  }
+  isBlockDevice(): boolean {
+    return this.type() === S.S_IFBLK;
+  }
+}
+
 /** What statSync and its kin return: node:fs's Stats fields and predicates, from statx(2). */
-class FileStats<T extends number | bigint> {
+class FileStats<T extends number | bigint> extends FileType {
   declare dev: T;
   declare ino: T;
   declare mode: T;
@@ -369,29 +395,8 @@ class FileStats<T extends number | bigint> {
   declare mtime: Date;
   declare ctime: Date;
   declare birthtime: Date;
-  private type(): number {
+  protected type(): number {
     return Number(this.mode) & S.S_IFMT;
-  }
-  isFile(): boolean {
-    return this.type() === S.S_IFREG;
-  }
-  isDirectory(): boolean {
-    return this.type() === S.S_IFDIR;
-  }
-  isSymbolicLink(): boolean {
-    return this.type() === S.S_IFLNK;
-  }
-  isSocket(): boolean {
-    return this.type() === S.S_IFSOCK;
-  }
-  isFIFO(): boolean {
-    return this.type() === S.S_IFIFO;
-  }
-  isCharacterDevice(): boolean {
-    return this.type() === S.S_IFCHR;
-  }
-  isBlockDevice(): boolean {
-    return this.type() === S.S_IFBLK;
   }
 }
 
@@ -482,35 +487,19 @@ const DT_UNKNOWN = 0;
 const dtMode = (type: number): number => type << 12;
 
 /** readdirSync's withFileTypes entries: node:fs's Dirent fields and predicates. */
-class DirEntry {
+class DirEntry extends FileType {
   constructor(
     readonly name: string,
     readonly parentPath: string,
     private readonly mode: number,
-  ) {}
+  ) {
+    super();
+  }
   get path(): string {
     return this.parentPath;
   }
-  isFile(): boolean {
-    return this.mode === S.S_IFREG;
-  }
-  isDirectory(): boolean {
-    return this.mode === S.S_IFDIR;
-  }
-  isSymbolicLink(): boolean {
-    return this.mode === S.S_IFLNK;
-  }
-  isSocket(): boolean {
-    return this.mode === S.S_IFSOCK;
-  }
-  isFIFO(): boolean {
-    return this.mode === S.S_IFIFO;
-  }
-  isCharacterDevice(): boolean {
-    return this.mode === S.S_IFCHR;
-  }
-  isBlockDevice(): boolean {
-    return this.mode === S.S_IFBLK;
+  protected type(): number {
+    return this.mode;
   }
 }
 
