@@ -158,7 +158,6 @@ async function ensureDefaultNetwork(ctx: Context): Promise<void> {
 
 async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
   const id = validateName("container id", req.id);
-  if (findExact(ctx.state(), id)) throw new UsageError(`container "${id}" already exists`);
   const name = req.name === undefined ? null : validateName("container name", req.name);
   const spec = parseNetworkMode(req.network, ctx.rootless);
   let mode = spec.mode;
@@ -221,6 +220,9 @@ async function plan(ctx: Context, req: CreateRequest): Promise<CreatePlan> {
       ...(staticMAC !== undefined ? { staticMAC } : {}),
     });
   }
+  // the state only once every argument is known good, as podman parses its flags before it looks at its
+  // storage: a create refused for its input makes no state directory on a host that had none
+  if (findExact(ctx.state(), id)) throw new UsageError(`container "${id}" already exists`);
   const p: CreatePlan = { id, name, mode, networks, ports, exposed, publishAll: req.publishAll === true, netns, configures: spec.configures, etc: req.etc ?? {} };
   if (driver) {
     // Checked against a record that is never stored: nothing is made before every network passed.

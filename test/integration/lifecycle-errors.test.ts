@@ -1,6 +1,8 @@
 // Bad input exits 2 with one line on stderr and creates nothing: no record, netns, interface, rule, cache
 // file or IPAM allocation (the preload and expectClean check those).
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { BINARY } from "../helpers/binary.ts";
 import { hex, Installation, privileged, type TestNetwork } from "./lifecycle-helpers.ts";
 
 describe.skipIf(!privileged)("ctrnet create with bad input", () => {
@@ -44,6 +46,15 @@ describe.skipIf(!privileged)("ctrnet create with bad input", () => {
     const id = _what === "invalid id" ? "bad!id" : `bad-${hex(4)}`;
     const network = extra.includes("--network") ? [] : ["--network", net.name];
     rejects(["create", ...network, ...extra, id], message);
+  });
+
+  test("on a host with no state yet, a create refused for its input makes no state directory", () => {
+    const root = `${inst.env.CTRNET_ROOT}-fresh-${hex(4)}`;
+    const env = { ...process.env, ...inst.env, CTRNET_ROOT: root };
+    for (const extra of [["--network", "bad name!"], ["--network", "no-such-net"], ["--network", net.name, "-p", "80-81:90"], ["--network", net.name, "--ip", "10.1.2.300"]]) {
+      const r = Bun.spawnSync([BINARY, "create", ...extra, `fresh-${hex(4)}`], { env, stdout: "pipe", stderr: "pipe" });
+      expect({ extra, code: r.exitCode, lines: r.stderr.toString().trim().split("\n").length, root: existsSync(root) }).toEqual({ extra, code: 2, lines: 1, root: false });
+    }
   });
 
   test("a duplicate id, a name in use, a host port or an address in use are refused", () => {
