@@ -10,7 +10,7 @@ import type { NetworkScope } from "./store.ts";
 import { DEFAULT_NETWORK, defaultNetworkRequest } from "./default.ts";
 import { describeNetwork, type NetworkInfo } from "./model.ts";
 import type { CreateNetworkRequest } from "./options.ts";
-import { planNetwork } from "./plan.ts";
+import { checkRequest, planNetwork } from "./plan.ts";
 import { reservationOf, reserve } from "./reserve.ts";
 import { withNetworksLock, writeConflist } from "./store.ts";
 import { surroundings } from "./surroundings.ts";
@@ -58,7 +58,9 @@ export function ensureDefaultNetwork(ctx: NetworkScope): Promise<boolean> {
 }
 
 /** Creates a network; the default one is made only when a container uses it. */
-export function createNetwork(ctx: NetworkScope, request: CreateNetworkRequest): Promise<NetworkInfo> {
+export async function createNetwork(ctx: NetworkScope, request: CreateNetworkRequest): Promise<NetworkInfo> {
+  // bad flags are refused before the lock: nothing made on a host that had no state yet
+  checkRequest(request);
   return withNetworksLock(ctx, async () => {
     const listing = await ctx.cni.listNetworks();
     const plan = planNetwork(request, surroundings(ctx, listing));

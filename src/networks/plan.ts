@@ -48,13 +48,17 @@ export const BRIDGE_PREFIX = "ctrnet";
 /** `--network` values that select a mode, not a network, as podman lists them. */
 export const RESERVED_NETWORK_NAMES = ["none", "host", "bridge", "private", "slirp4netns", "pasta", "container", "ns", "default"] as const;
 
+function checkName(name: string): void {
+  validateNetworkName(name);
+  if ((RESERVED_NETWORK_NAMES as readonly string[]).includes(name)) {
+    throw new UsageError(`cannot create network with name "${name}" because it conflicts with a valid network mode`);
+  }
+}
+
 function planName(request: CreateNetworkRequest, around: Surroundings): string {
   const names = new Set(around.networks.map((n) => n.name));
   if (request.name === undefined) return pickFreeName(BRIDGE_PREFIX, names);
-  validateNetworkName(request.name);
-  if ((RESERVED_NETWORK_NAMES as readonly string[]).includes(request.name)) {
-    throw new UsageError(`cannot create network with name "${request.name}" because it conflicts with a valid network mode`);
-  }
+  checkName(request.name);
   if (names.has(request.name)) throw new UsageError(`network name ${request.name} already used: network already exists ${request.name}`);
   return request.name;
 }
@@ -211,6 +215,15 @@ function checkFlagValues(request: CreateNetworkRequest): void {
     });
   }
   for (const route of request.routes ?? []) parseRoute(route);
+}
+
+/**
+ * What planNetwork refuses without looking at anything else (the flags' values, the name's characters), in
+ * its order: for a create to refuse before it takes the networks lock, which makes the state directory.
+ */
+export function checkRequest(request: CreateNetworkRequest): void {
+  checkFlagValues(request);
+  if (request.name !== undefined) checkName(request.name);
 }
 
 export function planNetwork(request: CreateNetworkRequest, around: Surroundings): NetworkPlan {

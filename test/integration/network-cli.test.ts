@@ -298,6 +298,14 @@ describe.skipIf(!privileged)("ctrnet network", () => {
     expect(readFileSync(join(w.confDir, "web.conflist"), "utf8")).toBe(before);
   });
 
+  test("on a host with no state yet, a network create refused for its flags makes no state directory", () => {
+    const w = world();
+    for (const args of [["bad name"], ["--subnet", "banana", "n"], ["--gateway", "10.89.0.1", "n"], ["--subnet", "10.50.0.0/24", "--route", "nonsense", "n"], ["host"]]) {
+      const r = w.cli(["network", "create", ...args]);
+      expect({ args, code: r.code, lines: r.stderr.trim().split("\n").length, root: existsSync(w.root) }).toEqual({ args, code: 2, lines: 1, root: false });
+    }
+  });
+
   test("bad input: exit 2, one line naming the problem, no file written", () => {
     const w = world();
     create(w, ["--subnet", "10.40.0.0/16", "taken"]);
