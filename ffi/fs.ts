@@ -6,7 +6,7 @@
 // (another option, another failure) is handed to the real node:fs, loaded then, which does the call again
 // and answers or throws exactly as it would have. test/unit/fs.test.ts holds these against node:fs.
 import { CString, read as peek, type Pointer } from "bun:ffi";
-import { fileCalls as sys, lastErrno } from "./libc.ts";
+import { cstr, fileCalls as sys, lastErrno } from "./libc.ts";
 
 type NodeFs = typeof import("node:fs");
 let real: NodeFs | undefined;
@@ -79,10 +79,6 @@ function sysError(errno: number, syscall: string, path: string, dest?: string): 
   return Object.assign(new Error(message), { code, errno: -errno, syscall, path }, dest === undefined ? {} : { dest });
 }
 
-function cpath(path: string): Buffer {
-  return Buffer.from(`${path}\0`, "utf8");
-}
-
 /** A path done here: a string without a NUL (node:fs refuses one; as a C string it would name a prefix). */
 function plain(path: unknown): path is string {
   return typeof path === "string" && !path.includes("\0");
@@ -136,7 +132,7 @@ function readFileSyncImpl(path: string | number, options?: ReadOptions): string 
   if (!plain(path) || (encoding != null && !isUtf8(encoding)) || (flag !== undefined && flag !== "r")) {
     return node("readFileSync").readFileSync(path, options as never);
   }
-  const fd = sys.open(cpath(path), O_RDONLY | O_CLOEXEC, 0);
+  const fd = sys.open(cstr(path), O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) {
     const errno = lastErrno();
     if (errno === ENOENT) throw sysError(errno, "open", path);
@@ -179,7 +175,7 @@ function writeFileSyncImpl(path: string | number, data: string | NodeJS.ArrayBuf
     return node("writeFileSync").writeFileSync(path, bytes.subarray(written));
   }
   if (!plain(path) || flags === undefined || !simple) return node("writeFileSync").writeFileSync(path, data, options as never);
-  const fd = sys.open(cpath(path), flags | O_CLOEXEC, opts.mode ?? 0o666);
+  const fd = sys.open(cstr(path), flags | O_CLOEXEC, opts.mode ?? 0o666);
   if (fd < 0) {
     const errno = lastErrno();
     if (errno === ENOENT || errno === EEXIST) throw sysError(errno, "open", path);
@@ -198,11 +194,11 @@ function writeFileSyncImpl(path: string | number, data: string | NodeJS.ArrayBuf
 
 function existsSyncImpl(path: string): boolean {
   if (!plain(path)) return node("existsSync").existsSync(path);
-  return sys.access(cpath(path), CONSTANTS.F_OK) === 0;
+  return sys.access(cstr(path), CONSTANTS.F_OK) === 0;
 }
 
 function accessSyncImpl(path: string, mode: number = CONSTANTS.F_OK): void {
-  if (plain(path) && sys.access(cpath(path), mode) === 0) return;
+  if (plain(path) && sys.access(cstr(path), mode) === 0) return;
   node("accessSync").accessSync(path, mode);
 }
 
@@ -219,7 +215,7 @@ function mkdirSyncImpl(path: string, options?: { recursive?: boolean; mode?: num
   const opts = typeof options === "number" ? { mode: options } : (options ?? {});
   const mode = opts.mode ?? 0o777;
   if (!plain(path) || (opts.recursive && parentOf(path) === undefined)) return node("mkdirSync").mkdirSync(path, options as never);
-  if (sys.mkdir(cpath(path), mode) === 0) return opts.recursive ? path : undefined;
+  if (sys.mkdir(cstr(path), mode) === 0) return opts.recursive ? path : undefined;
   const errno = lastErrno();
   if (!opts.recursive) {
     if (errno === ENOENT || errno === EEXIST) throw sysError(errno, "mkdir", path);
@@ -229,22 +225,27 @@ function mkdirSyncImpl(path: string, options?: { recursive?: boolean; mode?: num
   if (errno === ENOENT) {
     const parent = parentOf(path)!;
     const first = mkdirSyncImpl(parent, { recursive: true, mode });
-    if (sys.mkdir(cpath(path), mode) === 0) return first ?? path;
+    if (sys.mkdir(cstr(path), mode) === 0) return first ?? path;
     if (lastErrno() === EEXIST && kindOf(path, 0) === CONSTANTS.S_IFDIR) return first;
   }
   return node("mkdirSync").mkdirSync(path, options as never);
 }
 
+/** struct statx of a path (or of fd with AT_EMPTY_PATH), or undefined with errno left for lastErrno. */
+function statx(fd: number, path: string, flags: number, mask: number): Uint8Array | undefined {
+  const buf = new Uint8Array(256);
+  return sys.statx(fd, cstr(path), flags, mask, buf) === 0 ? buf : undefined;
+}
+
 /** The S_IFMT bits of what the path names (following a last symlink unless flags say not), or undefined. */
 function kindOf(path: string, flags: number): number | undefined {
-  const buf = new Uint8Array(256);
-  if (sys.statx(AT_FDCWD, cpath(path), flags, STATX_TYPE, buf) !== 0) return undefined;
-  return (buf[28]! | (buf[29]! << 8)) & CONSTANTS.S_IFMT;
+  const buf = statx(AT_FDCWD, path, flags, STATX_TYPE);
+  return buf && (buf[28]! | (buf[29]! << 8)) & CONSTANTS.S_IFMT;
 }
 
 function rmSyncImpl(path: string, options?: { force?: boolean; recursive?: boolean }): void {
   if (!plain(path)) return node("rmSync").rmSync(path, options);
-  const c = cpath(path);
+  const c = cstr(path);
   if (sys.unlink(c) === 0) return;
   const errno = lastErrno();
   if (errno === ENOENT && options?.force) return;
@@ -258,15 +259,15 @@ function removeTree(dir: string): boolean {
   if (names === undefined) return false;
   for (const name of names) {
     const entry = `${dir}/${name}`;
-    if (sys.unlink(cpath(entry)) === 0 || lastErrno() === ENOENT) continue;
+    if (sys.unlink(cstr(entry)) === 0 || lastErrno() === ENOENT) continue;
     if (kindOf(entry, AT_SYMLINK_NOFOLLOW) !== CONSTANTS.S_IFDIR || !removeTree(entry)) return false;
   }
-  return sys.rmdir(cpath(dir)) === 0 || lastErrno() === ENOENT;
+  return sys.rmdir(cstr(dir)) === 0 || lastErrno() === ENOENT;
 }
 
 function unlinkSyncImpl(path: string): void {
   if (plain(path)) {
-    if (sys.unlink(cpath(path)) === 0) return;
+    if (sys.unlink(cstr(path)) === 0) return;
     if (lastErrno() === ENOENT) throw sysError(ENOENT, "unlink", path);
   }
   node("unlinkSync").unlinkSync(path);
@@ -274,7 +275,7 @@ function unlinkSyncImpl(path: string): void {
 
 function rmdirSyncImpl(path: string): void {
   if (plain(path)) {
-    if (sys.rmdir(cpath(path)) === 0) return;
+    if (sys.rmdir(cstr(path)) === 0) return;
     const errno = lastErrno();
     if (errno === ENOENT || errno === ENOTEMPTY) throw sysError(errno, "rmdir", path);
   }
@@ -282,13 +283,13 @@ function rmdirSyncImpl(path: string): void {
 }
 
 function renameSyncImpl(from: string, to: string): void {
-  if (plain(from) && plain(to) && sys.rename(cpath(from), cpath(to)) === 0) return;
+  if (plain(from) && plain(to) && sys.rename(cstr(from), cstr(to)) === 0) return;
   node("renameSync").renameSync(from, to);
 }
 
 function linkSyncImpl(existing: string, created: string): void {
   if (plain(existing) && plain(created)) {
-    if (sys.link(cpath(existing), cpath(created)) === 0) return;
+    if (sys.link(cstr(existing), cstr(created)) === 0) return;
     const errno = lastErrno();
     if (errno === ENOENT || errno === EEXIST) throw sysError(errno, "link", existing, created);
   }
@@ -296,7 +297,7 @@ function linkSyncImpl(existing: string, created: string): void {
 }
 
 function chmodSyncImpl(path: string, mode: number): void {
-  if (plain(path) && typeof mode === "number" && sys.chmod(cpath(path), mode) === 0) return;
+  if (plain(path) && typeof mode === "number" && sys.chmod(cstr(path), mode) === 0) return;
   node("chmodSync").chmodSync(path, mode);
 }
 
@@ -308,7 +309,7 @@ function fsyncSyncImpl(fd: number): void {
 function openSyncImpl(path: string, flags?: string | number, mode?: number): number {
   const f = openFlags(flags);
   if (!plain(path) || f === undefined) return node("openSync").openSync(path, flags as never, mode);
-  const fd = sys.open(cpath(path), f | O_CLOEXEC, mode ?? 0o666);
+  const fd = sys.open(cstr(path), f | O_CLOEXEC, mode ?? 0o666);
   if (fd >= 0) return fd;
   const errno = lastErrno();
   if (errno === ENOENT || errno === EEXIST) throw sysError(errno, "open", path);
@@ -400,7 +401,6 @@ class FileStats<T extends number | bigint> extends FileType {
   }
 }
 
-
 /** glibc's makedev. */
 function makedev(major: bigint, minor: bigint): bigint {
   return ((major & 0xfffff000n) << 32n) | ((major & 0xfffn) << 8n) | ((minor & 0xffffff00n) << 12n) | (minor & 0xffn);
@@ -438,8 +438,8 @@ function statsOf(buf: Uint8Array, bigint: boolean): FileStats<number | bigint> {
 type StatOptions = { bigint?: boolean; throwIfNoEntry?: boolean };
 
 function statAt(syscall: string, fd: number, path: string, flags: number, options: StatOptions | undefined, retry: () => unknown): unknown {
-  const buf = new Uint8Array(256);
-  if (sys.statx(fd, cpath(path), flags, STATX_BASIC_STATS | STATX_BTIME, buf) === 0) return statsOf(buf, options?.bigint === true);
+  const buf = statx(fd, path, flags, STATX_BASIC_STATS | STATX_BTIME);
+  if (buf) return statsOf(buf, options?.bigint === true);
   if (lastErrno() === ENOENT && fd === AT_FDCWD) {
     if (options?.throwIfNoEntry === false) return undefined;
     throw sysError(ENOENT, syscall, path);
@@ -463,7 +463,7 @@ function fstatSyncImpl(fd: number, options?: StatOptions): FileStats<number> {
 
 /** The entries of a directory in the order the kernel gives them, without . and ..; undefined when it cannot be opened. */
 function listEntries(dir: string): { name: string; type: number }[] | undefined {
-  const handle = sys.opendir(cpath(dir));
+  const handle = sys.opendir(cstr(dir));
   if (handle === null) return undefined;
   const entries: { name: string; type: number }[] = [];
   try {
@@ -519,7 +519,7 @@ function readdirSyncImpl(path: string, options?: { withFileTypes?: boolean; enco
 function readlinkSyncImpl(path: string, options?: unknown): string {
   if (plain(path) && options === undefined) {
     const buf = Buffer.allocUnsafeSlow(4096);
-    const n = Number(sys.readlink(cpath(path), buf, buf.length));
+    const n = Number(sys.readlink(cstr(path), buf, buf.length));
     if (n >= 0 && n < buf.length) return buf.toString("utf8", 0, n);
     if (n < 0 && lastErrno() === ENOENT) throw sysError(ENOENT, "readlink", path);
   }
@@ -530,7 +530,7 @@ function readlinkSyncImpl(path: string, options?: unknown): string {
 function statfsSyncImpl(path: string, options?: unknown): unknown {
   if (plain(path) && options === undefined) {
     const st = new BigInt64Array(15); // struct statfs: 120 bytes of longs on 64-bit Linux
-    if (sys.statfs(cpath(path), st) === 0) {
+    if (sys.statfs(cstr(path), st) === 0) {
       // f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, f_fsid, f_namelen, f_frsize
       const [type, bsize, blocks, bfree, bavail, files, ffree] = Array.from(st.subarray(0, 7), Number);
       return { type, bsize, frsize: Number(st[9]), blocks, bfree, bavail, files, ffree };
@@ -540,11 +540,15 @@ function statfsSyncImpl(path: string, options?: unknown): unknown {
   return node("statfsSync").statfsSync(path, options as never);
 }
 
-// Rarely called, and never by an attach or detach: node:fs itself.
-export const realpathSync: NodeFs["realpathSync"] = ((...args: unknown[]) => (node("realpathSync").realpathSync as (...a: unknown[]) => unknown)(...args)) as never;
-export const symlinkSync: NodeFs["symlinkSync"] = ((...args: unknown[]) => (node("symlinkSync").symlinkSync as (...a: unknown[]) => unknown)(...args)) as never;
-export const copyFileSync: NodeFs["copyFileSync"] = ((...args: unknown[]) => (node("copyFileSync").copyFileSync as (...a: unknown[]) => unknown)(...args)) as never;
-export const chownSync: NodeFs["chownSync"] = ((...args: unknown[]) => (node("chownSync").chownSync as (...a: unknown[]) => unknown)(...args)) as never;
+/** A function of node:fs that is called as it is: rarely, and never by an attach or detach. */
+function handedOver<K extends "realpathSync" | "symlinkSync" | "copyFileSync" | "chownSync">(name: K): NodeFs[K] {
+  return ((...args: unknown[]) => (node(name)[name] as (...a: unknown[]) => unknown)(...args)) as NodeFs[K];
+}
+
+export const realpathSync = handedOver("realpathSync");
+export const symlinkSync = handedOver("symlinkSync");
+export const copyFileSync = handedOver("copyFileSync");
+export const chownSync = handedOver("chownSync");
 export type { Dirent, Stats } from "node:fs";
 
 // Exported with node:fs's own declarations: every caller type-checks as it did against node:fs.

@@ -116,7 +116,8 @@ function check<T extends number | bigint>(ret: T, syscall: string, detail?: stri
   return ret;
 }
 
-function cstr(s: string): Buffer {
+/** A string as a NUL-terminated C string. */
+export function cstr(s: string): Buffer {
   return Buffer.from(`${s}\0`, "utf8");
 }
 
