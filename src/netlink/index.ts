@@ -23,3 +23,4 @@ export type { Rule, RuleSpec } from "./rules.ts";
 export type { Stats64 } from "./msg-link.ts";
 export { NetlinkError, NetlinkDumpInterruptedError, NetlinkMalformedError, isNetlinkError } from "./errors.ts";
 export { bringLoopbackUp } from "./loopback.ts";
+export { awaitLinkRemoved } from "./link-monitor.ts";

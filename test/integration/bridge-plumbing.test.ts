@@ -4,9 +4,10 @@
 // fresh netns of its own, so the sysctls written never touch the runner's.
 import { afterEach, describe, expect, test } from "bun:test";
 import { attachVeth, detachVeth, ensureBridge } from "../../src/drivers/bridge/plumbing.ts";
+import { awaitLinkRemoved } from "../../src/netlink/index.ts";
 import { readSysctl, writeSysctl } from "../../src/netns/index.ts";
 import { privileged } from "./cni-helpers.ts";
-import { cleanUp, netns, type Ns, sh } from "./peer-helpers.ts";
+import { cleanUp, dropNetns, netns, type Ns, sh } from "./peer-helpers.ts";
 
 afterEach(cleanUp);
 
@@ -95,6 +96,29 @@ describe.skipIf(!privileged)("bridge plumbing", () => {
       const ping = sh(["ip", "netns", "exec", v4!.name, "busybox", "ping", "-c", "2", "-w", "6", "-A", "10.77.0.4"]);
       expect(ping.ok).toBe(true);
       host!.nl.linkDelete(v4bridge.name);
+    });
+  });
+
+  test("a detach whose container netns went waits for the kernel to remove the pair with it; a pair whose netns is still held is removed once the wait is over", () => {
+    withNamespaces(3, ([host, going, held]) => {
+      ensureBridge(host!.nl, bridge, host!.fd);
+      const attach = (c: Ns, ip: string) => attachVeth(host!.nl, c.nl, bridge, { netnsFd: c.fd, ifname: "eth0", addresses: [ip], gateways: ["10.77.0.1"] });
+      const options = { netns: host!.fd };
+      const v1 = attach(going!, "10.77.0.2/24");
+      const v2 = attach(held!, "10.77.0.3/24");
+      // the last reference to the netns goes: the kernel removes the pair on its own, and the wait ends when
+      // it does (a wait that missed it would run into the test's 5 s timeout, long before its own 60 s)
+      dropNetns(going!);
+      detachVeth(host!.nl, v1.hostName, { waitMs: 60_000, options });
+      expect(host!.nl.links().map((l) => l.name)).not.toContain(v1.hostName);
+      // gone before the wait started: no wait at all
+      expect(awaitLinkRemoved(host!.nl, v1.hostName, 60_000, options)).toBe(true);
+      // a netns that lives on (still mounted) keeps its pair: the wait runs out, and the pair is removed here
+      expect(awaitLinkRemoved(host!.nl, v2.hostName, 50, options)).toBe(false);
+      expect(host!.nl.links().map((l) => l.name)).toContain(v2.hostName);
+      detachVeth(host!.nl, v2.hostName, { waitMs: 50, options });
+      expect(host!.nl.links().map((l) => l.name).sort()).toEqual([bridge.name, "lo"]);
+      expect(held!.nl.links().map((l) => l.name)).toEqual(["lo"]);
     });
   });
 

@@ -151,6 +151,8 @@ describe.skipIf(!privileged)("ctrnet as a CNI plugin", () => {
     made.splice(made.indexOf(c), 1);
     expect(w.plugin("DEL", w.config(), attachmentEnv("gone", undefined))).toMatchObject({ code: 0, raw: "" });
     expect(w.leases()).toEqual([]);
+    // the veth pair went with the netns: nothing but the bridge and lo in the host
+    expect(sh(["ip", "-n", w.host, "-o", "link", "show", "type", "veth"]).out).toBe("");
     expect(w.plugin("DEL", w.config(), attachmentEnv("never", undefined))).toMatchObject({ code: 0, raw: "" });
   });
 

@@ -36,6 +36,14 @@ export function netns(tag: string): Ns {
   return ns;
 }
 
+/** Removes a netns made by netns() before cleanUp would: its last reference goes (unless a process holds it). */
+export function dropNetns(ns: Ns): void {
+  made.splice(made.indexOf(ns), 1);
+  ns.nl.close();
+  libc.close(ns.fd);
+  expect(sh(["ip", "netns", "del", ns.name]).ok).toBe(true);
+}
+
 /** A directory removed by cleanUp. */
 export function scratchDir(dir: string): string {
   dirs.push(dir);

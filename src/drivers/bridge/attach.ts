@@ -76,6 +76,11 @@ export type DetachRequest = Omit<AttachRequest, "mac" | "ips" | "netnsFd" | "fir
   portsUnknown?: boolean;
   /** The addresses setup gave it (its result's), so only their lease files are read, not the whole table. */
   addresses?: readonly string[];
+  /**
+   * The caller named no netns (CNI_NETNS empty: the runtime removed it, or is removing it): the veth pair
+   * goes with it, by the kernel's own hand, so its host end is waited for before it is removed here.
+   */
+  netnsGone?: boolean;
 };
 
 /** Stable per attachment, so a teardown finds the pair without anything stored: veth + 11 hex. */
@@ -222,6 +227,13 @@ function leasedAddresses(scope: { dataDir: string; network: string; containerId:
     .map((l) => l.ip);
 }
 
+/**
+ * How long a detach whose netns is gone waits for the kernel to remove the veth pair with it (cleanup_net,
+ * from a worker of the kernel's: some 5-20 ms after the netns's last reference went, here) before it
+ * removes the pair itself: the netns may still be held by something else (a process still in it).
+ */
+const NETNS_GONE_WAIT_MS = 250;
+
 /** Ports, the veth pair and the addresses go, each tried whatever happened to the one before. */
 export function detach(req: DetachRequest): Error[] {
   const errors: Error[] = [];
@@ -249,9 +261,11 @@ export function detach(req: DetachRequest): Error[] {
     });
     phase("detach: ports unpublished");
     attempt(() => {
-      const host = Netlink.open(req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd });
+      const hostOptions = req.hostNetnsFd === undefined ? {} : { netns: req.hostNetnsFd };
+      const host = Netlink.open(hostOptions);
       try {
-        detachVeth(host, req.hostInterface ?? hostInterfaceName(req.containerId, req.ifname));
+        const name = req.hostInterface ?? hostInterfaceName(req.containerId, req.ifname);
+        detachVeth(host, name, req.netnsGone ? { waitMs: NETNS_GONE_WAIT_MS, options: hostOptions } : undefined);
       } finally {
         host.close();
       }

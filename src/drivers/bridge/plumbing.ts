@@ -6,7 +6,7 @@
 // the gateways. Every call takes open sockets: one in the netns that holds the bridge (the host's, or the
 // rootless netns) and one in the container's, so a whole attach is a handful of netlink messages.
 import { CtrnetError, ErrorList } from "../../errors.ts";
-import { isNetlinkError, type LinkSummary, type Netlink } from "../../netlink/index.ts";
+import { awaitLinkRemoved, isNetlinkError, type LinkSummary, type Netlink, type SocketOptions } from "../../netlink/index.ts";
 import { writeSysctl } from "../../netns/index.ts";
 
 export interface BridgeConfig {
@@ -228,8 +228,15 @@ function containerSettings(container: Netlink, index: number, addresses: readonl
   }
 }
 
-/** Removes the pair by its host end; a pair already gone (its netns was removed) is no error. */
-export function detachVeth(host: Netlink, hostName: string): void {
+/**
+ * Removes the pair by its host end; a pair already gone (its netns was removed) is no error. With `gone`,
+ * the netns of its other end is going away, taking the pair with it: that is waited for first (up to
+ * waitMs), and the pair is removed here only if it outlasts the wait. Removing a link holds the calling
+ * thread for the kernel's RCU grace periods (10-30 ms on a small VM); the kernel's own removal of a dead
+ * netns's links does not, so the caller's work beside it is not held up.
+ */
+export function detachVeth(host: Netlink, hostName: string, gone?: { waitMs: number; options: SocketOptions }): void {
+  if (gone && awaitLinkRemoved(host, hostName, gone.waitMs, gone.options)) return;
   try {
     host.linkDelete(hostName);
   } catch (err) {

@@ -207,6 +207,7 @@ export function del(ctx: PluginContext, env: PluginEnv, input: PluginInput): voi
     ...(recorded === undefined ? { portsUnknown: true } : { addresses: recorded.addresses.map((a) => a.address) }),
     // the host end as setup named it (podman's host_interface_name), else as the runtime says now
     ...(recorded?.hostInterface ?? env.args.get(HOST_IFNAME_ARG) ? { hostInterface: recorded?.hostInterface ?? env.args.get(HOST_IFNAME_ARG) } : {}),
+    ...(env.netnsGone ? { netnsGone: true } : {}),
   });
   if (errors.length) throw new CniPluginError(CNI_CODE.failed, errors.map(errorMessage).join("; "));
   forgetNativeAttachment(ctx.root, key);

@@ -12,6 +12,8 @@ export interface PluginEnv {
   command: CniCommand;
   containerId?: string;
   netns?: string;
+  /** A DEL that names no netns (CNI_NETNS empty or absent): the runtime removed it. */
+  netnsGone?: boolean;
   ifname?: string;
   args: Map<string, string>;
 }
@@ -67,5 +69,6 @@ export function readPluginEnv(env: Readonly<Record<string, string | undefined>>)
     if (!env.CNI_NETNS.startsWith("/")) throw invalid(`CNI_NETNS must be an absolute path, not ${JSON.stringify(env.CNI_NETNS)}`);
     out.netns = env.CNI_NETNS;
   }
+  if (out.command === "DEL" && !env.CNI_NETNS) out.netnsGone = true;
   return out;
 }
