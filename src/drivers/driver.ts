@@ -70,6 +70,13 @@ export interface NetworkDriver {
   setup(target: DriverTarget): Promise<NetworkStatus>;
   /** status: what setup returned, or null when it never finished. */
   teardown(target: DriverTarget, status: NetworkStatus | null): Promise<unknown[]>;
+  /**
+   * True when tearing every network of the container down needs nothing inside its netns, and what they
+   * made there goes with it (a veth pair: the kernel removes it with the netns). teardownContainer then
+   * removes a netns ctrnet owns first, and the kernel's removal of the links runs beside the rest of the
+   * teardown instead of holding it up (see detachVeth).
+   */
+  tearsDownFromHost?(rec: ContainerRecord): Promise<boolean>;
   /** What the driver shares between containers goes once none needs it; every error. */
   release?(): Promise<unknown[]>;
   /**

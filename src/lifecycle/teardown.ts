@@ -10,14 +10,14 @@ import type { Context } from "./context.ts";
 import { removeEtcFiles } from "./etc-files.ts";
 import { syncDnsErrors } from "./dns.ts";
 import { START_ORDER, stopHelpers } from "./helpers.ts";
-import { tearDownNetworks } from "./networks.ts";
+import { driverOf, tearDownNetworks } from "./networks.ts";
 import { phase } from "../trace.ts";
 
 export interface TeardownOptions {
   /**
    * Remove the netns even when a network's teardown failed. Without it the netns stays, so that a retry
-   * can still tear down inside it; with it, what a failed CNI DEL left on the host goes at the next
-   * `ctrnet gc` (its cached result stays).
+   * can still tear down inside it (unless its driver needs nothing inside it: then it went first); with
+   * it, what a failed CNI DEL left on the host goes at the next `ctrnet gc` (its cached result stays).
    */
   force?: boolean;
   /** Where the netns is reached when not where the record says (create's undo; see NetnsRequest's via). */
@@ -32,11 +32,19 @@ export interface TeardownOptions {
 export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
   const errors = await stopHelpers(ctx, rec.id);
   phase("teardown: helpers stopped");
+  // A netns ctrnet made, whose networks need nothing inside it to go, goes first: the kernel then removes
+  // its links (the veth pairs) from a worker of its own while this goes on, instead of this process
+  // waiting for each removal's RCU grace periods (a third of an rm's time, measured on a 2-core VM).
+  let released = false;
+  if (rec.netns?.owned && opts.netnsPath === undefined && (await driverOf(ctx, rec)?.tearsDownFromHost?.(rec))) {
+    released = removeNetnsOf(rec.netns.path, ctx, errors);
+    phase("teardown: netns removed first");
+  }
   // its names stop resolving before its addresses can go to another container (and the last one stops the server)
   if (rec.networks.length) errors.push(...(await syncDnsErrors(ctx, { leaving: { id: rec.id }, changed: rec.networks.map((n) => n.network) })));
   phase("teardown: DNS synced");
   const reach = opts.netnsPath ?? rec.netns?.path;
-  const netnsPath = reach !== undefined && netnsUsable(reach) ? reach : undefined;
+  const netnsPath = !released && reach !== undefined && netnsUsable(reach) ? reach : undefined;
   errors.push(...(await tearDownNetworks(ctx, rec, netnsPath)));
   phase("teardown: networks torn down");
   if (errors.length && !opts.force) return errors;
@@ -47,16 +55,21 @@ export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts
   } catch (err) {
     errors.push(err);
   }
-  if (rec.netns?.owned) {
-    try {
-      removeOwnedNetns(rec.netns.path);
-      unmarkNetns(ctx, rec.netns.path);
-    } catch (err) {
-      errors.push(err);
-    }
-  }
+  if (rec.netns?.owned && !released) removeNetnsOf(rec.netns.path, ctx, errors);
   phase("teardown: netns removed");
   return errors;
+}
+
+/** A netns ctrnet owns, unmounted and forgotten; false (its error in errors) when it could not be. */
+function removeNetnsOf(path: string, ctx: Context, errors: unknown[]): boolean {
+  try {
+    removeOwnedNetns(path);
+    unmarkNetns(ctx, path);
+    return true;
+  } catch (err) {
+    errors.push(err);
+    return false;
+  }
 }
 
 /**

@@ -121,6 +121,30 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
     expect(run(["nft", "list", "table", "inet", "ctrnet"]).ok).toBe(false);
   }, 60_000);
 
+  test("rm of a container whose netns a process still holds (a web server in it) takes the veth pair, address and record all the same", async () => {
+    // rm removes such a netns first and leaves the pair to the kernel, which removes it with the netns's
+    // last reference; here that reference outlives the rm, so the pair is removed by rm itself
+    // (the test before removed the network)
+    writeFileSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${network}.conflist`), conflist);
+    const id = `nat-${hex(4)}`;
+    const netns = inst.ok(["create", "--network", network, id]).trim();
+    const ip = inst.inspect(id).NetworkSettings.IPAddress as string;
+    const server = await startWebServer(netns, `held ${id}`, scratch);
+    try {
+      expect(hostVeths()).toHaveLength(1);
+      inst.ok(["rm", id]);
+      expect(hostVeths()).toEqual([]);
+      expect(leases()).not.toContain(ip);
+      expect(existsSync(netns)).toBe(false);
+      expect(inst.ok(["ls", "-q"]).trim()).toBe("");
+      // the process still runs, in a netns of nothing but lo
+      expect(server.exitCode).toBeNull();
+      expect(run(["nsenter", `--net=/proc/${server.pid}/ns/net`, "ip", "-o", "link", "show"]).out).not.toContain("eth0");
+    } finally {
+      await stopProcess(server);
+    }
+  }, 60_000);
+
   test("the netns create makes has lo up and IPv6 autoconf off (bridge) as it is made, eth0 no IPv6 address on an IPv4 network; a none container's keeps autoconf", () => {
     // the test before removes the network at its end
     writeFileSync(join(inst.env.CTRNET_CNI_CONFIG_DIR!, `${network}.conflist`), conflist);

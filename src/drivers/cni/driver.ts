@@ -12,7 +12,7 @@ import { OWN_PLUGIN_TYPE } from "./exec.ts";
 import { ipFamily } from "../../ip/codec.ts";
 import { type NetworkStatus, statusAddresses } from "../../schema/network-status.ts";
 import type { NetworkDriver, PortPublisher } from "../driver.ts";
-import { addNetwork, type CniDriverEnv, delNetwork } from "./args.ts";
+import { addNetwork, type CniDriverEnv, delNetwork, networkForDel } from "./args.ts";
 export { isMissingChainError } from "./missing-chain.ts";
 import { prepareDel } from "./recover.ts";
 import { checkRequestedIP } from "./requested-ip.ts";
@@ -104,6 +104,16 @@ export function cniDriver(env: CniDriverEnv, publisher: PortPublisher | undefine
         throw new CtrnetError(`network ${target.attachment.network} has no ${kind} to restart`);
       }
       await publisher.publish(target, address);
+    },
+    // ctrnet's own bridge plugin removes only host-side state at DEL; a macvlan or ipvlan link, or another
+    // plugin's work, may need the netns
+    async tearsDownFromHost(rec) {
+      for (const attachment of rec.networks) {
+        const plugins = (await networkForDel(env, rec.id, attachment))?.plugins;
+        const main = plugins?.[0];
+        if (plugins?.length !== 1 || main?.type !== OWN_PLUGIN_TYPE || isVlanPluginEntry(main as { driver?: unknown })) return false;
+      }
+      return true;
     },
     async teardown(target) {
       const errors = publisher && target.ports.length ? await publisher.unpublish(target) : [];

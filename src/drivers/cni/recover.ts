@@ -14,6 +14,7 @@ import { createNetns, plannedNetnsPath, removeOwnedNetns } from "../../netns/ind
 import type { ContainerRecord, NetworkAttachment } from "../../state/index.ts";
 import { markNetns, unmarkNetns } from "../../state/ledger.ts";
 import { cachedAttachment, type CniDriverEnv, networkForDel } from "./args.ts";
+import { OWN_PLUGIN_TYPE } from "./exec.ts";
 
 export interface DelTarget {
   /** The netns to give the DEL: the container's, a stand-in, or none. */
@@ -90,6 +91,7 @@ export async function prepareDel(ctx: CniDriverEnv, rec: ContainerRecord, attach
       });
     }
   }
-  if (netnsPath !== undefined || !result?.ips.length) return none;
+  // ctrnet's own plugin finds what it made in its own records, not in the netns
+  if (netnsPath !== undefined || !result?.ips.length || network.plugins.every((p) => p.type === OWN_PLUGIN_TYPE)) return none;
   return standIn(ctx, attachment.ifname, result);
 }
