@@ -228,7 +228,7 @@ function readRequest(conn: number): { line: string | undefined; fds: number[] } 
  * supervisor that does not listen yet (just started again) is asked to sync instead. The failures, as
  * syncHeldPorts gives them.
  */
-export async function handHeldPorts(ctx: Context, userns: number, id: string, ports: readonly PortMapping[]): Promise<string[]> {
+export async function handHeldPorts(ctx: Context, userns: number, id: string, ports: readonly PortMapping[], retired?: () => boolean): Promise<string[]> {
   const path = supervisorFiles(ctx, userns).socketFile;
   if (path.length > MAX_SOCKET_PATH) return [`the supervisor's socket path ${path} is too long`];
   let fds: number[];
@@ -245,7 +245,7 @@ export async function handHeldPorts(ctx: Context, userns: number, id: string, po
   } finally {
     releaseOf(fds)();
   }
-  return sent ? [] : syncHeldPorts(ctx, userns, id);
+  return sent ? [] : syncHeldPorts(ctx, userns, id, retired);
 }
 
 /** Whether the whole request went, with the sockets: a fresh connection's first message goes whole or not at all. */
@@ -262,9 +262,10 @@ function sendHold(path: string, id: string, fds: readonly number[]): boolean {
 
 /**
  * Asks the supervisor of this user namespace to sync its held ports and waits for its answer: the
- * failures it reports, or why it could not be asked.
+ * failures it reports, or why it could not be asked. `retired` tells a supervisor that went away meanwhile
+ * (its ports go with it) from one not listening yet: the first is not asked again.
  */
-export async function syncHeldPorts(ctx: Context, userns: number, id?: string): Promise<string[]> {
+export async function syncHeldPorts(ctx: Context, userns: number, id?: string, retired?: () => boolean): Promise<string[]> {
   const path = supervisorFiles(ctx, userns).socketFile;
   if (path.length > MAX_SOCKET_PATH) return [`the supervisor's socket path ${path} is too long`];
   const deadline = Date.now() + CONNECT_WAIT_MS;
@@ -272,6 +273,7 @@ export async function syncHeldPorts(ctx: Context, userns: number, id?: string): 
     try {
       return await ask(path, id === undefined ? "sync\n" : `sync ${id}\n`);
     } catch (err) {
+      if (retired?.()) return [];
       // a supervisor just started is not listening yet
       if (Date.now() > deadline) return [`the helper supervisor did not answer: ${errorMessage(err)}`];
       await Bun.sleep(existsSync(path) ? 5 : 10);

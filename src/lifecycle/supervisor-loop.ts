@@ -470,6 +470,9 @@ async function waitForEvent(ctx: Context, w: Waits, procs: readonly TrackedProce
       if (asked === "all") all = true;
       else for (const id of asked) ids.add(id);
     }
+    // the last container's helpers gone (its rm): no create to make way for, and the rm waits for this
+    // supervisor to be gone before it returns, so it retires at once
+    if (!all && ids.size > 0 && containersWithHelpers(ctx).length === 0) return procs.every(running) ? ids : undefined;
     if ((all || ids.size > 0) && settled === undefined) settled = Date.now() + SETTLE_MS;
     // changes that keep coming wait no longer than the first one did
     if (settled !== undefined && Date.now() >= settled) return !all && procs.every(running) ? ids : undefined;

@@ -77,19 +77,31 @@ export async function superviseHelpers(ctx: Context, id: string, opts: { holdPor
   if ((helpers || holdPorts) && (ledger.supervisedIn !== userns || (holdPorts && !ledger.holdsPorts))) {
     writeHelperPids(ctx, id, { ...ledger, supervisedIn: userns, ...(holdPorts ? { holdsPorts: true } : {}) });
   }
-  let started: Supervisor;
-  try {
-    started = await ensureSupervisor(ctx, userns);
-  } catch (err) {
-    if (helpers) log.warn(`container ${id}: nothing will restart its helpers if they die: ${errorMessage(err)}`);
-    if (holdPorts) log.warn(`container ${id}: nothing holds its host ports: ${errorMessage(err)}`);
-    if (dns) log.warn(`nothing will restart the DNS server for container names if it dies: ${errorMessage(err)}`);
+  for (let again = true; ; again = false) {
+    let started: Supervisor;
+    try {
+      started = await ensureSupervisor(ctx, userns);
+    } catch (err) {
+      if (helpers) log.warn(`container ${id}: nothing will restart its helpers if they die: ${errorMessage(err)}`);
+      if (holdPorts) log.warn(`container ${id}: nothing holds its host ports: ${errorMessage(err)}`);
+      if (dns) log.warn(`nothing will restart the DNS server for container names if it dies: ${errorMessage(err)}`);
+      return;
+    }
+    if (!holdPorts || started.handedPorts) return;
+    // One found running may be retiring (an rm took its last container just before this one was written
+    // down): then the next one, started once it is gone (its ports with it), takes them.
+    // (asked only when it does not answer)
+    let wentAway = false;
+    const retired = () => (wentAway = readSupervisor(ctx, userns)?.pid !== started.pid);
+    // create knows the ports: bound here and handed over, with no answer to wait for
+    const errors = opts.ports ? await handHeldPorts(ctx, userns, id, opts.ports, retired) : await syncHeldPorts(ctx, userns, id, retired);
+    if (again && wentAway) {
+      await threadsGone(started.pid);
+      continue;
+    }
+    for (const err of errors) log.warn(`holding host ports: ${err}`);
     return;
   }
-  if (!holdPorts || started.handedPorts) return;
-  // create knows the ports: bound here and handed over, with no answer to wait for
-  const errors = opts.ports ? await handHeldPorts(ctx, userns, id, opts.ports) : await syncHeldPorts(ctx, userns, id);
-  for (const err of errors) log.warn(`holding host ports: ${err}`);
 }
 
 /** After a command that may have started the DNS server (connect): the supervisor that restarts it runs. */
@@ -118,7 +130,13 @@ export async function releaseHeldPorts(ctx: Context, id: string): Promise<void> 
   const userns = userNamespaceId();
   const known = readSupervisor(ctx, userns);
   if (!known || !running(known)) return;
-  for (const err of await syncHeldPorts(ctx, userns, id)) log.warn(`holding host ports: ${err}`);
+  // one that retires meanwhile (another rm took its last container) lets go of every port as it exits
+  // (asked only when it does not answer)
+  let wentAway = false;
+  const retired = () => (wentAway = readSupervisor(ctx, userns)?.pid !== known.pid || !running(known));
+  for (const err of await syncHeldPorts(ctx, userns, id, retired)) log.warn(`holding host ports: ${err}`);
+  // its sockets close with its last thread
+  if (wentAway) await threadsGone(known.pid);
 }
 
 /** The variables that give a child ctrnet this command's directories. */
