@@ -36,7 +36,7 @@ export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts
   // its links (the veth pairs) from a worker of its own while this goes on, instead of this process
   // waiting for each removal's RCU grace periods (a third of an rm's time, measured on a 2-core VM).
   let released = false;
-  if (rec.netns?.owned && opts.netnsPath === undefined && (await driverOf(ctx, rec)?.tearsDownFromHost?.(rec))) {
+  if (rec.netns?.owned && opts.netnsPath === undefined && (await tearsDownFromHost(ctx, rec))) {
     released = removeNetnsOf(rec.netns.path, ctx, errors);
     phase("teardown: netns removed first");
   }
@@ -58,6 +58,15 @@ export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts
   if (rec.netns?.owned && !released) removeNetnsOf(rec.netns.path, ctx, errors);
   phase("teardown: netns removed");
   return errors;
+}
+
+/** The driver's tearsDownFromHost; false when it cannot tell (a damaged configuration: the DEL reports it). */
+async function tearsDownFromHost(ctx: Context, rec: ContainerRecord): Promise<boolean> {
+  try {
+    return (await driverOf(ctx, rec)?.tearsDownFromHost?.(rec)) === true;
+  } catch {
+    return false;
+  }
 }
 
 /** A netns ctrnet owns, unmounted and forgotten; false (its error in errors) when it could not be. */
