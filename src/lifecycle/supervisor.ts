@@ -89,8 +89,8 @@ export async function superviseHelpers(ctx: Context, id: string, opts: { holdPor
     }
     if (!holdPorts || started.handedPorts) return;
     // One found running may be retiring (an rm took its last container just before this one was written
-    // down): then the next one, started once it is gone (its ports with it), takes them.
-    // (asked only when it does not answer)
+    // down): then the next one, started once it is gone (its ports with it), takes them. (`retired` is
+    // asked only when the supervisor does not answer.)
     let wentAway = false;
     const retired = () => (wentAway = readSupervisor(ctx, userns)?.pid !== started.pid);
     // create knows the ports: bound here and handed over, with no answer to wait for

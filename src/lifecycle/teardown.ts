@@ -27,7 +27,7 @@ export interface TeardownOptions {
 /**
  * The helper processes (port forwarder, slirp4netns), every network through its driver in reverse order
  * (and what the driver shares, such as the rootless netns, if this was its last user), then the netns if
- * ctrnet owns it. Returns every error.
+ * ctrnet owns it (before the networks, when their driver needs nothing inside it). Returns every error.
  */
 export async function teardownContainer(ctx: Context, rec: ContainerRecord, opts: TeardownOptions = {}): Promise<unknown[]> {
   const errors = await stopHelpers(ctx, rec.id);
