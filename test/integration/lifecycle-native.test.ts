@@ -132,7 +132,12 @@ describe.skipIf(!runnable)("ctrnet create/rm on a native network", () => {
     const server = await startWebServer(netns, `held ${id}`, scratch);
     try {
       expect(hostVeths()).toHaveLength(1);
-      inst.ok(["rm", id]);
+      // the order, as the command's phase trace gives it: the netns went before the DEL looked for the pair
+      const rm = Bun.spawnSync([BINARY, "rm", id], { env: { ...process.env, ...inst.env, CTRNET_TRACE_PHASES: "1" }, stdout: "pipe", stderr: "pipe" });
+      expect(rm.exitCode).toBe(0);
+      const phases = rm.stderr.toString().split("\n").map((l) => /^ctrnet: phase \S+ \S+ (.*)$/.exec(l)?.[1]).filter((p) => p !== undefined);
+      expect(phases.indexOf("teardown: netns removed first")).toBeGreaterThan(-1);
+      expect(phases.indexOf("teardown: netns removed first")).toBeLessThan(phases.indexOf("detach: veth removed"));
       expect(hostVeths()).toEqual([]);
       expect(leases()).not.toContain(ip);
       expect(existsSync(netns)).toBe(false);
